@@ -1,0 +1,121 @@
+"""Key mail (LG-3) and setting notices (D-11): the messages, and two real transports.
+
+The embedded default writes each mail as an .eml file a person can open; SMTP is used when
+configured. A transport failure is a MailError with a clear reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from application.screens import jst
+
+SENDER = "bs-co@billingstation.ntt.com"  # LG-3
+
+
+class MailError(Exception):
+    """The mail could not be handed over; nothing recorded is lost."""
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+def _message(to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"ビリングステーション <{SENDER}>"
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="billingstation.ntt.com")
+    message.set_content(body)
+    return message
+
+
+def key_mail(to: str, login_id: str, key: str, expires_at: datetime) -> EmailMessage:
+    return _message(
+        to,
+        "【ビリングステーション】通知キーのお知らせ",
+        f"ログインID {login_id} のログインに必要な12桁の通知キーをお知らせします。\n\n"
+        f"通知キー: {key}\n"
+        f"有効期限: {jst(expires_at)} (日本時間) まで (発行から10分間)\n\n"
+        "通知キー照合画面に入力し、「OK」をクリックしてください。\n"
+        "有効期限が切れた場合は、再度ログインすると新しい通知キーが発行されます。\n"
+        "お心当たりのない場合は、このメールを破棄してください。\n",
+    )
+
+
+def notice_mail(to: str, login_id: str, what: str) -> EmailMessage:
+    """D-11: a change to the second factor is told to the previous address."""
+    return _message(
+        to,
+        "【ビリングステーション】ご登録内容変更のお知らせ",
+        f"ログインID {login_id} の{what}。\n"
+        "お心当たりのない場合は、担当者までご連絡ください。\n",
+    )
+
+
+def key_in(message: EmailMessage) -> str:
+    """Reads the key from a key mail, as a person would."""
+    body = message.get_content()
+    for line in body.splitlines():
+        if line.startswith("通知キー: "):
+            return line.removeprefix("通知キー: ").strip()
+    raise ValueError("not a key mail")
+
+
+class MailboxFolder:
+    """Writes each mail to ``folder/<n>-<recipient>.eml``: open it with any mail reader."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._numbers = itertools.count(1)
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            existing = len(list(self.folder.glob("*.eml")))
+            name = f"{existing + next(self._numbers):06d}-{message['To']}.eml"
+            (self.folder / name).write_bytes(bytes(message))
+        except OSError as e:
+            raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        """Every mail in the folder, oldest first (optionally only those to ``to``)."""
+        from email import policy
+        from email.parser import BytesParser
+
+        parser = BytesParser(policy=policy.default)
+        found = [
+            parser.parsebytes(p.read_bytes())
+            for p in sorted(self.folder.glob("*.eml"))
+        ] if self.folder.exists() else []
+        return [m for m in found if to is None or m["To"] == to]  # type: ignore[misc]
+
+
+class SMTPMailer:
+    """Hands each mail to an SMTP server (STARTTLS and login when configured)."""
+
+    def __init__(
+        self, host: str, port: int = 25, user: str | None = None, password: str | None = None,
+        starttls: bool = False, timeout: float = 10.0,
+    ):
+        self.host, self.port, self.user, self.password = host, port, user, password
+        self.starttls, self.timeout = starttls, timeout
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.user:
+                    smtp.login(self.user, self.password or "")
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as e:
+            raise MailError(f"SMTPサーバ {self.host}:{self.port} に送信できません: {e}") from e

@@ -1,0 +1,203 @@
+"""Login IDs and their owners: Account (what logging in needs), Customer (the contract and
+its main ID) and SubID. Every change is an event named as the manual would say it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/notify-key")
+
+
+def customer_id(customer_number: str) -> UUID:
+    """Customers are found by BS customer number without scanning (and numbers stay unique)."""
+    return uuid5(_NAMESPACE, f"customer/{customer_number}")
+
+
+def login_index_id(login_id: str) -> UUID:
+    """Login IDs are unique across main and sub IDs: one index aggregate per login ID."""
+    return uuid5(_NAMESPACE, f"login-id/{login_id}")
+
+
+class Account(Aggregate):
+    """A login ID with its password, registered address and notify-key setting."""
+
+    RECENT_KEYS = 100  # key mail times kept for D-10: more than any limit a policy sets
+
+    class Registered(Aggregate.Created):
+        login_id: str
+        password_digest: str
+        information: dict[str, str]
+
+    def __init__(self, login_id: str, password_digest: str, information: dict[str, str]):
+        self.login_id = login_id
+        self.password_digest = password_digest
+        self.information = dict(information)
+        self.notify_key = information.get("notify_key") == NOTIFY_KEY_ON
+        self.logins = 0
+        self.last_login_at: datetime | None = None
+        self.previous_login_at: datetime | None = None
+        self.key_mail_times: list[datetime] = []
+        self.pending_attempt_id: UUID | None = None
+
+    @property
+    def email(self) -> str:
+        """Where keys go (LG-3): the contact email of a main ID, the registered one of a sub ID."""
+        return self.information["email"]
+
+    @property
+    def first_login(self) -> bool:
+        """D-1: no successful login of this login ID ever."""
+        return self.logins == 0
+
+    def keys_mailed_since(self, since: datetime) -> int:
+        return sum(1 for t in self.key_mail_times if t > since)
+
+    class InformationChanged(Aggregate.Event):
+        changes: dict[str, str]
+
+        def apply(self, account: Account) -> None:
+            account.information.update(self.changes)
+
+    class NotifyKeyEnabled(Aggregate.Event):
+        def apply(self, account: Account) -> None:
+            account.notify_key = True
+            account.information["notify_key"] = NOTIFY_KEY_ON
+
+    class NotifyKeyDisabled(Aggregate.Event):
+        def apply(self, account: Account) -> None:
+            account.notify_key = False
+            account.information["notify_key"] = NOTIFY_KEY_OFF
+
+    def change_information(self, changes: dict[str, str]) -> None:
+        """Records what differs; the notify-key setting as an event of its own."""
+        setting = changes.pop("notify_key", None)
+        changed = {k: v for k, v in changes.items() if self.information.get(k) != v}
+        if changed:
+            self.trigger_event(self.InformationChanged, changes=changed)
+        if setting is not None and (setting == NOTIFY_KEY_ON) != self.notify_key:
+            event = self.NotifyKeyEnabled if setting == NOTIFY_KEY_ON else self.NotifyKeyDisabled
+            self.trigger_event(event)
+
+    class KeyMailed(Aggregate.Event):
+        attempt_id: UUID
+
+        def apply(self, account: Account) -> None:
+            account.key_mail_times = [*account.key_mail_times, self.timestamp][
+                -Account.RECENT_KEYS :
+            ]
+            account.pending_attempt_id = self.attempt_id
+
+    def key_mailed(self, attempt_id: UUID, now: datetime) -> None:
+        self.trigger_event(self.KeyMailed, attempt_id=attempt_id, timestamp=now)
+
+    class LoggedIn(Aggregate.Event):
+        attempt_id: UUID
+
+        def apply(self, account: Account) -> None:
+            account.logins += 1
+            account.previous_login_at = account.last_login_at
+            account.last_login_at = self.timestamp
+            account.pending_attempt_id = None
+
+    def logged_in(self, attempt_id: UUID, now: datetime) -> None:
+        self.trigger_event(self.LoggedIn, attempt_id=attempt_id, timestamp=now)
+
+
+class Customer(Account):
+    """The contract: BS customer number, plan, company, the main ID and 組織設定."""
+
+    class Onboarded(Account.Registered):
+        customer_number: str
+        company: str
+        company_kana: str
+        plan: str
+
+    def __init__(
+        self,
+        login_id: str,
+        password_digest: str,
+        information: dict[str, str],
+        customer_number: str,
+        company: str,
+        company_kana: str,
+        plan: str,
+    ):
+        super().__init__(login_id, password_digest, information)
+        self.customer_number = customer_number
+        self.company = company
+        self.company_kana = company_kana
+        self.plan = plan
+        self.organizations: list[str] = []
+        self.sub_ids: dict[str, UUID] = {}  # login ID -> SubID id, in registration order
+
+    @classmethod
+    def onboard(cls, customer_number: str, **kwargs: Any) -> Customer:
+        return cls._create(
+            cls.Onboarded, id=customer_id(customer_number), customer_number=customer_number,
+            **kwargs,
+        )
+
+    class OrganizationRegistered(Aggregate.Event):
+        name: str
+
+        def apply(self, customer: Customer) -> None:
+            customer.organizations.append(self.name)
+
+    def register_organization(self, name: str) -> None:
+        if name not in self.organizations:
+            self.trigger_event(self.OrganizationRegistered, name=name)
+
+    class SubIDAdded(Aggregate.Event):
+        sub_id: UUID
+        login_id: str
+
+        def apply(self, customer: Customer) -> None:
+            customer.sub_ids[self.login_id] = self.sub_id
+
+    def add_sub_id(self, sub_id: SubID) -> None:
+        self.trigger_event(self.SubIDAdded, sub_id=sub_id.id, login_id=sub_id.login_id)
+
+
+class SubID(Account):
+    """A sub ID (副ID): the main ID registers it in 権限設定 and manages its settings."""
+
+    class RegisteredBy(Account.Registered):
+        customer_id: UUID
+
+    def __init__(
+        self, login_id: str, password_digest: str, information: dict[str, str], customer_id: UUID
+    ):
+        super().__init__(login_id, password_digest, information)
+        self.customer_id = customer_id
+
+    @classmethod
+    def register(cls, customer: Customer, **kwargs: Any) -> SubID:
+        return cls._create(cls.RegisteredBy, customer_id=customer.id, **kwargs)
+
+
+class LoginIndex(Aggregate):
+    """Maps a login ID to its account; its name-derived id makes the login ID unique."""
+
+    class Claimed(Aggregate.Created):
+        login_id: str
+        account_id: UUID
+        is_main_id: bool
+
+    def __init__(self, login_id: str, account_id: UUID, is_main_id: bool):
+        self.login_id = login_id
+        self.account_id = account_id
+        self.is_main_id = is_main_id
+
+    @classmethod
+    def claim(cls, account: Account) -> LoginIndex:
+        return cls._create(
+            cls.Claimed, id=login_index_id(account.login_id), login_id=account.login_id,
+            account_id=account.id, is_main_id=isinstance(account, Customer),
+        )
+

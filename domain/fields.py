@@ -1,0 +1,140 @@
+"""Form fields as the manual labels them (CI-2, SB-5, SB-7), and their checks.
+
+A field error names the field by its manual label and the rule it breaks, so that a
+person and an auditor read the same thing.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Mapping
+
+import attrs
+
+
+@attrs.frozen
+class FieldError:
+    """One broken rule of one field, worded for the screen."""
+
+    label: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.label} / {self.rule}]"
+
+
+class InvalidInput(ValueError):
+    """Raised with every field error at once (CI-4); nothing has been recorded."""
+
+    def __init__(self, errors: list[FieldError], form: Mapping[str, str] | None = None):
+        self.errors = errors
+        self.form = dict(form or {})  # the input, kept for the screen (CI-4)
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class Kind(enum.Enum):
+    """The character classes the manual asks for, with its own wording."""
+
+    FULL_WIDTH = "全角"
+    KATAKANA = "カタカナ"
+    HALF_WIDTH = "半角"
+    DIGITS = "半角数字"
+    ALPHANUMERIC = "半角英数"
+    ANY = ""
+
+
+_KATAKANA = re.compile(r"[\u30a1-\u30f6\u30fc\u30fb\u3000]*")  # ァ-ヶ, ー, ・, full-width space
+_ALPHANUMERIC = re.compile(r"[0-9A-Za-z]*")
+
+
+def _is_kind(value: str, kind: Kind) -> bool:
+    if kind is Kind.FULL_WIDTH:
+        return all(unicodedata.east_asian_width(c) in ("F", "W") for c in value)
+    if kind is Kind.KATAKANA:
+        return _KATAKANA.fullmatch(value) is not None
+    if kind is Kind.HALF_WIDTH:
+        return all(" " <= c <= "~" for c in value)
+    if kind is Kind.DIGITS:
+        return value.isascii() and value.isdigit()
+    if kind is Kind.ALPHANUMERIC:
+        return _ALPHANUMERIC.fullmatch(value) is not None
+    return value.isprintable()
+
+
+@attrs.frozen
+class TextField:
+    """A text input: its manual label, character class, length bounds and rule id."""
+
+    label: str
+    rule: str
+    kind: Kind
+    max_len: int
+    min_len: int = 0
+    required: bool = False
+    pattern: str | None = None  # a shape the character class alone does not catch
+
+    @property
+    def constraint(self) -> str:
+        """The manual's own hint, e.g. 全角50文字以内 or 半角数字9文字以上11文字以内."""
+        lower = f"{self.min_len}文字以上" if self.min_len else ""
+        return f"{self.kind.value}{lower}{self.max_len}文字以内"
+
+    def check(self, value: str) -> FieldError | None:
+        if value == "":
+            return FieldError(self.label, self.rule, f"{self.label}を入力してください。") \
+                if self.required else None
+        if not _is_kind(value, self.kind) or not self.min_len <= len(value) <= self.max_len:
+            return FieldError(
+                self.label, self.rule, f"{self.label}は{self.constraint}で入力してください。"
+            )
+        if self.pattern and re.fullmatch(self.pattern, value) is None:
+            return FieldError(self.label, self.rule, f"{self.label}の形式が正しくありません。")
+        return None
+
+
+@attrs.frozen
+class ChoiceField:
+    """A radio button: the value must be one of the manual's choices (first is default)."""
+
+    label: str
+    rule: str
+    choices: tuple[str, ...]
+
+    @property
+    def default(self) -> str:
+        return self.choices[0]
+
+    def check(self, value: str) -> FieldError | None:
+        if value in self.choices:
+            return None
+        options = "・".join(self.choices)
+        return FieldError(self.label, self.rule, f"{self.label}は{options}から選択してください。")
+
+
+Field = TextField | ChoiceField
+
+
+def check_form(
+    fields: Mapping[str, Field], form: Mapping[str, str]
+) -> tuple[dict[str, str], list[FieldError]]:
+    """Checks every field (all errors at once, CI-4); returns the cleaned values and errors.
+
+    Unknown keys are refused too: an input the screen does not have is a mistake, not data.
+    """
+    errors = [
+        FieldError(name, "CI-4", f"{name}という項目はこの画面にありません。")
+        for name in form
+        if name not in fields
+    ]
+    values: dict[str, str] = {}
+    for name, field in fields.items():
+        raw = form.get(name)
+        value = (field.default if isinstance(field, ChoiceField) else "") if raw is None else raw
+        error = field.check(value)
+        if error:
+            errors.append(error)
+        values[name] = value
+    return values, errors

@@ -1,0 +1,184 @@
+"""LoginAttempt: one press of 「ログイン」, and everything that happened to it after.
+
+Its events alone tell an auditor the whole story of a login: the password outcome, the
+key issued (a digest, never the key), every key entry, and how it ended.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.policy import Hasher, KeyPolicy
+
+
+class Status(enum.Enum):
+    REQUESTED = "requested"
+    PASSWORD_REJECTED = "password_rejected"
+    AWAITING_KEY = "awaiting_key"
+    KEY_WITHHELD = "key_withheld"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    LOCKED = "locked"
+
+
+class KeyOutcome(enum.Enum):
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+    REFUSED = "refused"  # no live key: superseded, used, locked or expired before
+
+
+class LoginAttempt(Aggregate):
+    class LoginRequested(Aggregate.Created):
+        login_id: str
+        account_id: UUID | None
+
+    def __init__(self, login_id: str, account_id: UUID | None):
+        self.login_id = login_id
+        self.account_id = account_id
+        self.status = Status.REQUESTED
+        self.key_digest: str | None = None
+        self.key_issued_at: datetime | None = None
+        self.valid_for = timedelta(0)
+        self.max_wrong_entries = 0
+        self.wrong_entries = 0
+        self.with_key = False
+
+    @classmethod
+    def request(cls, login_id: str, account_id: UUID | None, now: datetime) -> LoginAttempt:
+        return cls._create(
+            cls.LoginRequested, login_id=login_id, account_id=account_id, timestamp=now
+        )
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.key_issued_at + self.valid_for if self.key_issued_at else None
+
+    # The password (LG-1, D-9) ------------------------------------------------------------
+    class PasswordRejected(Aggregate.Event):
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.PASSWORD_REJECTED
+
+    class PasswordAccepted(Aggregate.Event):
+        key_required: bool
+        first_login: bool
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.AWAITING_KEY if self.key_required else Status.REQUESTED
+
+    def reject_password(self, now: datetime) -> None:
+        self.trigger_event(self.PasswordRejected, timestamp=now)
+
+    def accept_password(self, notify_key: bool, first_login: bool, now: datetime) -> bool:
+        """LG-2, LG-4: a key is required iff the notify key is on and it is not the first
+        login. Returns whether it is."""
+        required = notify_key and not first_login
+        self.trigger_event(
+            self.PasswordAccepted, key_required=required, first_login=first_login, timestamp=now
+        )
+        return required
+
+    # The key (LG-3, LG-5, D-2..D-6, D-10) ------------------------------------------------
+    class KeyIssued(Aggregate.Event):
+        key_digest: str
+        mailed_to: str
+        valid_for_seconds: int  # the policy in force, so an audit needs no outside source
+        max_wrong_entries: int
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.key_digest = self.key_digest
+            attempt.key_issued_at = self.timestamp
+            attempt.valid_for = timedelta(seconds=self.valid_for_seconds)
+            attempt.max_wrong_entries = self.max_wrong_entries
+
+    class KeyWithheld(Aggregate.Event):
+        keys_in_window: int
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.KEY_WITHHELD
+
+    class KeyMailFailed(Aggregate.Event):
+        reason: str
+
+    class KeySuperseded(Aggregate.Event):
+        by_attempt_id: UUID
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.SUPERSEDED
+
+    def issue_key(
+        self, key_digest: str, mailed_to: str, policy: KeyPolicy, now: datetime
+    ) -> None:
+        self.trigger_event(
+            self.KeyIssued, key_digest=key_digest, mailed_to=mailed_to,
+            valid_for_seconds=int(policy.validity.total_seconds()),
+            max_wrong_entries=policy.max_wrong_entries, timestamp=now,
+        )
+
+    def withhold_key(self, keys_in_window: int, now: datetime) -> None:
+        self.trigger_event(self.KeyWithheld, keys_in_window=keys_in_window, timestamp=now)
+
+    def mail_failed(self, reason: str) -> None:
+        self.trigger_event(self.KeyMailFailed, reason=reason)
+
+    def supersede(self, by_attempt_id: UUID, now: datetime) -> None:
+        """D-2: a newer key of the same login ID ends this one, if it is still live."""
+        if self.status is Status.AWAITING_KEY:
+            self.trigger_event(self.KeySuperseded, by_attempt_id=by_attempt_id, timestamp=now)
+
+    # Key entries -------------------------------------------------------------------------
+    class KeyVerified(Aggregate.Event):
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.with_key = True
+
+    class KeyRejected(Aggregate.Event):
+        wrong_entries: int
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.wrong_entries = self.wrong_entries
+
+    class AttemptLocked(Aggregate.Event):
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.LOCKED
+
+    class KeyExpired(Aggregate.Event):
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.EXPIRED
+
+    class KeyRefused(Aggregate.Event):
+        reason: str  # the status that left no live key
+
+    def enter_key(self, key: str, hasher: Hasher, now: datetime) -> KeyOutcome:
+        """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``."""
+        if self.status is not Status.AWAITING_KEY or self.key_digest is None:
+            self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
+            return KeyOutcome.REFUSED
+        assert self.expires_at is not None
+        if not now < self.expires_at:  # D-5
+            self.trigger_event(self.KeyExpired, timestamp=now)
+            return KeyOutcome.EXPIRED
+        if hasher.matches(key, self.key_digest):
+            self.trigger_event(self.KeyVerified, timestamp=now)
+            self.complete(now)
+            return KeyOutcome.VERIFIED
+        self.trigger_event(self.KeyRejected, wrong_entries=self.wrong_entries + 1, timestamp=now)
+        if self.wrong_entries >= self.max_wrong_entries:  # D-4
+            self.trigger_event(self.AttemptLocked, timestamp=now)
+            return KeyOutcome.LOCKED
+        return KeyOutcome.WRONG
+
+    # The end -----------------------------------------------------------------------------
+    class LoginCompleted(Aggregate.Event):
+        with_key: bool
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.status = Status.COMPLETED
+
+    def complete(self, now: datetime) -> None:
+        self.trigger_event(self.LoginCompleted, with_key=self.with_key, timestamp=now)

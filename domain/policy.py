@@ -1,0 +1,69 @@
+"""The notify-key policy: every number of it in one object, so simulations can vary it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import datetime, timedelta
+
+import attrs
+
+
+@attrs.frozen
+class KeyPolicy:
+    """LG-5/D-5 validity, D-6 digits, D-4 wrong-entry limit, D-10 mail limit."""
+
+    digits: int = 12
+    validity: timedelta = timedelta(minutes=10)
+    max_wrong_entries: int = 5
+    max_keys_per_window: int = 5
+    key_window: timedelta = timedelta(minutes=60)
+
+    def new_key(self) -> str:
+        """D-6: uniformly random decimal digits from the OS's CSPRNG, leading zeros allowed."""
+        return f"{secrets.randbelow(10**self.digits):0{self.digits}d}"
+
+    def is_valid(self, issued_at: datetime, now: datetime) -> bool:
+        """D-5: valid while now < issued_at + validity; at exactly 10:00 it has expired."""
+        return now < issued_at + self.validity
+
+
+@attrs.frozen
+class Hasher:
+    """D-7: salted scrypt digests of keys and passwords, compared in constant time.
+
+    ``cost`` is log2 of scrypt's N. Deliberately slow by default; a simulation may lower it
+    only through the documented setting BS_HASH_COST, and its report states the value.
+    """
+
+    cost: int = 14
+
+    def digest(self, secret: str) -> str:
+        salt = os.urandom(16)
+        return f"scrypt${self.cost}${salt.hex()}${self._derive(secret, salt, self.cost).hex()}"
+
+    def matches(self, secret: str, digest: str) -> bool:
+        try:
+            _, cost, salt, expected = digest.split("$")
+            derived = self._derive(secret, bytes.fromhex(salt), int(cost))
+        except ValueError:
+            derived, expected = b"", "-"
+        return hmac.compare_digest(derived.hex(), expected)
+
+    @staticmethod
+    def _derive(secret: str, salt: bytes, cost: int) -> bytes:
+        return hashlib.scrypt(
+            secret.encode(), salt=salt, n=2**cost, r=8, p=1, maxmem=2**cost * 1024 + 2**20,
+            dklen=32,
+        )
+
+    def decoy(self) -> str:
+        """A digest no input matches, so an unknown login ID costs the same work (D-9)."""
+        return self.digest(secrets.token_hex(16))
+
+    @staticmethod
+    def short(digest: str) -> str:
+        """A short, non-reversible tag of a digest, for screens an auditor reads."""
+        return hashlib.sha256(digest.encode()).hexdigest()[:8]
