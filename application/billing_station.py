@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application import config
-from application.mail import MailError, Mailer, key_mail, notice_mail
+from application.mail import Mailer, MailError, key_mail, notice_mail
 from application.screens import (
     CONFLICT,
     CUSTOMER_INFORMATION_DONE,
@@ -26,6 +26,7 @@ from application.screens import (
     MAIN_ID_ONLY_INFORMATION,
     MAIN_ID_ONLY_PERMISSIONS,
     MAIN_ID_PERSON,
+    MASK,
     OPERATOR,
     SUB_ID_DONE,
     Confirmation,
@@ -56,7 +57,6 @@ from domain.policy import Hasher, KeyPolicy
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Aggregate)
-MASK = "********"
 
 
 class BillingStation(Application[UUID]):
@@ -67,7 +67,7 @@ class BillingStation(Application[UUID]):
     """
 
     name = "BillingStation"
-    snapshotting_intervals = {Customer: 50, SubID: 50}  # accounts grow by a login each
+    snapshotting_intervals: ClassVar = {Customer: 50, SubID: 50}  # accounts grow a login each
 
     def __init__(
         self,
@@ -294,7 +294,7 @@ class BillingStation(Application[UUID]):
 
     # Helpers -------------------------------------------------------------------------------
     def _get(self, aggregate_id: UUID, kind: type[A]) -> A:
-        aggregate = self.repository.get(aggregate_id)
+        aggregate: Aggregate = self.repository.get(aggregate_id)
         if not isinstance(aggregate, kind):
             raise TypeError(f"aggregate {aggregate_id} is a {type(aggregate).__name__}, "
                             f"not a {kind.__name__}")

@@ -96,7 +96,7 @@ class MailboxFolder:
             parser.parsebytes(p.read_bytes())
             for p in sorted(self.folder.glob("*.eml"))
         ] if self.folder.exists() else []
-        return [m for m in found if to is None or m["To"] == to]  # type: ignore[misc]
+        return [m for m in found if to is None or m["To"] == to]
 
 
 class SMTPMailer:

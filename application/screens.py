@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from domain.forms import SECRET_FIELDS
+
+MASK = "********"
 JST = ZoneInfo("Asia/Tokyo")  # D-8: stored in UTC, shown in Japan time
 
 # The manual's own strings.
@@ -109,7 +112,11 @@ class Confirmation:
     version: int
 
     def lines(self) -> list[str]:
-        return [f"{self.labels[k]}: {v}" for k, v in self.values.items() if k in self.labels]
+        """What the 確認 screen lists; a password shows as ******** once typed."""
+        return [
+            f"{self.labels[k]}: {MASK if k in SECRET_FIELDS and v else v}"
+            for k, v in self.values.items() if k in self.labels
+        ]
 
 
 class Refused(Exception):

@@ -1,0 +1,104 @@
+"""The manual's story, end to end, on a real store and a real mailbox, with time travel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from freezegun import freeze_time
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder, key_in
+from application.screens import KeyEntry, LoginScreen, TopPage, jst
+from domain import clock
+from domain.forms import Plan
+from domain.policy import Hasher
+
+MAIN_ID, PASSWORD = "demo01", "Passw0rd-demo"
+INFORMATION = {
+    "department": "総務部",
+    "department_kana": "ソウムブ",
+    "contact_name": "山田　太郎",
+    "contact_name_kana": "ヤマダ　タロウ",
+    "phone": "0312345678",
+    "email": "yamada@example.co.jp",
+    "email_confirmation": "yamada@example.co.jp",
+    "postal_code": "1000001",
+    "address1": "東京都千代田区大手町１－１－１",
+}
+
+
+def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], None]) -> None:
+    """Plays LG-1..LG-7 and CI-3/CI-4 with the clock moved by freezegun, from 2015/01/16."""
+    with freeze_time("2015-01-16 00:58:00+00:00") as frozen:
+
+        def step(title: str, minutes: float = 0) -> None:
+            frozen.tick(timedelta(minutes=minutes))
+            say(f"\n── {jst(clock.now())} JST  {title}")
+
+        def screen(shown: LoginScreen) -> LoginScreen:
+            say(f"   [{shown.title}] {shown.message}")
+            return shown
+
+        def read_key() -> str:
+            mail = mailbox.messages(INFORMATION["email"])[-1]
+            say(f"   ✉ {mail['Subject']}  From: {mail['From']}  To: {mail['To']}")
+            for line in mail.get_content().splitlines()[2:4]:
+                say(f"     {line}")
+            return key_in(mail)
+
+        step("契約と主IDの登録 (オンボーディング)")
+        session = app.onboard_customer(
+            "BS5928544", "デモ用ユーザ01", "デモヨウユーザゼロイチ", Plan.STANDARD, MAIN_ID,
+            PASSWORD, INFORMATION,
+        )
+        say(f"   主ID {MAIN_ID} を登録しました。通知キーの利用: 利用しない (CI-3)")
+
+        step("初回ログイン: 通知キーの利用=利用しない、パスワードのみ (LG-1, LG-2)", 1)
+        screen(app.log_in(MAIN_ID, PASSWORD))
+
+        step("お客様情報変更: 通知キーの利用=利用する → 「確認」 → 「OK」 (CI-4)", 1)
+        confirmation = app.confirm_customer_information(session, {"notify_key": "利用する"})
+        say(f"   [{confirmation.title}] 通知キーの利用: {confirmation.values['notify_key']}")
+        say(f"   {app.submit_customer_information(session, confirmation)}")
+
+        step("翌日、2回目のログイン: 通知キーが送付される (LG-3)", 24 * 60)
+        entry = screen(app.log_in(MAIN_ID, PASSWORD))
+        assert isinstance(entry, KeyEntry)
+        key = read_key()
+
+        step("2分後、通知キーを入力して「OK」: トップページ (LG-3, LG-7)", 2)
+        top = screen(app.enter_key(entry.attempt_id, key))
+        assert isinstance(top, TopPage)
+
+        step("翌日のログイン: 通知キーが送付される", 24 * 60)
+        entry = screen(app.log_in(MAIN_ID, PASSWORD))
+        assert isinstance(entry, KeyEntry)
+        stale = read_key()
+
+        step("10分後に「OK」: 有効期限切れのエラー画面 (LG-5, D-5)", 10)
+        screen(app.enter_key(entry.attempt_id, stale))
+
+        step("再ログイン: 新しい通知キーが再発行される (LG-6)", 1)
+        entry = screen(app.log_in(MAIN_ID, PASSWORD))
+        assert isinstance(entry, KeyEntry)
+        fresh = read_key()
+        say(f"   再発行された通知キーは前のものと{'異なります' if fresh != stale else '同じです'}")
+
+        step("新しい通知キーで「OK」: ログイン完了", 1)
+        screen(app.enter_key(entry.attempt_id, fresh))
+
+        step("通知キーのメールが届かない場合の連絡先 (LG-8)")
+        say("   " + app.key_mail_contact(MAIN_ID).replace("\n", "\n   "))
+
+
+def demo_app(folder: Path, hash_cost: int) -> tuple[BillingStation, MailboxFolder]:
+    """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    store = folder / "billing-station.sqlite3"
+    for stale in [*folder.glob("billing-station.sqlite3*"), *folder.glob("mailbox/*.eml")]:
+        stale.unlink()
+    mailbox = MailboxFolder(folder / "mailbox")
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(store)}
+    return BillingStation(env, mailer=mailbox, hasher=Hasher(hash_cost)), mailbox

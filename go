@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's two commands (and a few more), each setting itself up on first use:
+#   ./go demo      install into .venv, then play the manual's story on a SQLite store
+#   ./go test      install into .venv, then ruff, mypy and the whole pytest suite
+#   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+    echo "setting up .venv (once) ..." >&2
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+    touch .venv/.installed
+fi
+case "${1:-}" in
+    test)
+        shift
+        .venv/bin/ruff check domain application simulations tests
+        .venv/bin/mypy
+        exec .venv/bin/pytest "$@" ;;
+    *)
+        exec .venv/bin/billing-station "$@" ;;
+esac

@@ -1,0 +1,1 @@
+"""Time-travel simulations over populations (issue 5): scenarios live in scenarios/."""

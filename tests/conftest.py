@@ -1,0 +1,86 @@
+"""Fixtures: the application on each store, a real mailbox folder, a moving clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import freezegun
+import pytest
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder
+from domain.policy import Hasher
+
+# Freezing time must not freeze pytest-bdd's own step timing.
+freezegun.configure(extend_ignore_list=["pytest_bdd."])
+
+# scrypt at N=2^8 keeps the suite fast; production's cost is BS_HASH_COST (default 14).
+FAST_HASHER = Hasher(cost=8)
+
+
+def _stores() -> list[str]:
+    if os.environ.get("POSTGRES_HOST"):
+        return ["memory", "sqlite", "postgres"]
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the PostgreSQL tests: POSTGRES_HOST is not set")
+    return ["memory", "sqlite"]  # PostgreSQL runs where configured (.ci/run starts one)
+
+
+STORES = _stores()
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> MailboxFolder:
+    return MailboxFolder(tmp_path / "mailbox")
+
+
+@pytest.fixture
+def start() -> Iterator[freezegun.api.FrozenDateTimeFactory]:
+    """The clock, frozen at 2015/01/16 09:58 JST (the manual's 前回ログイン), moved by tests."""
+    with freezegun.freeze_time("2015-01-16 00:58:00+00:00") as frozen:
+        yield frozen
+
+
+def store_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """eventsourcing settings for a fresh store of ``kind``; a PostgreSQL one is a fresh
+    schema, dropped afterwards."""
+    if kind == "memory":
+        yield {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    elif kind == "sqlite":
+        yield {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+               "SQLITE_DBNAME": str(tmp_path / "store.sqlite3")}
+    else:
+        import psycopg
+
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        dsn = (f"host={os.environ['POSTGRES_HOST']} port={os.environ.get('POSTGRES_PORT', 5432)}"
+               f" dbname={os.environ['POSTGRES_DBNAME']} user={os.environ['POSTGRES_USER']}"
+               f" password={os.environ.get('POSTGRES_PASSWORD', '')}")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_SCHEMA": schema}
+        finally:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Unit tests run in memory; the persistence tests take ``any_env``."""
+    yield from store_env("memory", tmp_path)
+
+
+@pytest.fixture(params=STORES)
+def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield from store_env(request.param, tmp_path)
+
+
+@pytest.fixture
+def app(env: dict[str, str], mailbox: MailboxFolder) -> Iterator[BillingStation]:
+    station = BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)
+    yield station
+    station.close()

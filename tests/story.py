@@ -1,0 +1,85 @@
+"""A small vocabulary for tests and specs: a customer, its sub IDs, a login with its key.
+
+It drives the application services only and reads keys from the mailbox, as a person would.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import freezegun
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder, key_in
+from application.screens import KeyEntry, LoginScreen, Session, TopPage
+from domain.forms import Plan
+
+PASSWORD = "Passw0rd-main"
+SUB_PASSWORD = "Passw0rd-sub"
+
+
+def information(**changes: str) -> dict[str, str]:
+    """A valid お客様情報変更 form (CI-2), with ``changes`` on top."""
+    return {
+        "department": "総務部",
+        "department_kana": "ソウムブ",
+        "contact_name": "山田　太郎",
+        "contact_name_kana": "ヤマダ　タロウ",
+        "phone": "0312345678",
+        "email": "yamada@example.co.jp",
+        "email_confirmation": "yamada@example.co.jp",
+        "postal_code": "1000001",
+        "address1": "東京都千代田区大手町",
+    } | changes
+
+
+def sub_id_form(login_id: str = "sub01", **changes: str) -> dict[str, str]:
+    """A valid 副ID 新規登録 form (SB-7), with ``changes`` on top."""
+    return {
+        "login_id": login_id,
+        "temporary_password": SUB_PASSWORD,
+        "person_in_charge": "佐藤 花子",
+        "phone": "0398765432",
+        "email": f"{login_id}@example.co.jp",
+    } | changes
+
+
+def onboard(
+    app: BillingStation, login_id: str = "main01", plan: Plan = Plan.STANDARD,
+    number: str = "BS5928544", **info: str,
+) -> Session:
+    return app.onboard_customer(
+        number, "デモ用ユーザ01", "デモヨウユーザ", plan, login_id, PASSWORD, information(**info)
+    )
+
+
+def set_notify_key(app: BillingStation, session: Session, on: bool = True) -> None:
+    form = {"notify_key": "利用する" if on else "利用しない"}
+    app.submit_customer_information(session, app.confirm_customer_information(session, form))
+
+
+def add_sub_id(app: BillingStation, main: Session, login_id: str = "sub01", **form: str) -> None:
+    confirmation = app.confirm_new_sub_id(main, sub_id_form(login_id, **form))
+    app.submit_new_sub_id(main, confirmation)
+
+
+def latest_key(mailbox: MailboxFolder, to: str) -> str:
+    return key_in(mailbox.messages(to)[-1])
+
+
+def log_in_with_key(
+    app: BillingStation, mailbox: MailboxFolder, login_id: str, password: str, email: str,
+    clock: freezegun.api.FrozenDateTimeFactory | None = None, after: timedelta = timedelta(0),
+) -> LoginScreen:
+    """Password, then the mailed key ``after`` a while: the whole LG-3 flow."""
+    entry = app.log_in(login_id, password)
+    assert isinstance(entry, KeyEntry), entry
+    if clock is not None:
+        clock.tick(after)
+    return app.enter_key(entry.attempt_id, latest_key(mailbox, email))
+
+
+def first_login(app: BillingStation, login_id: str = "main01", password: str = PASSWORD) -> Session:
+    top = app.log_in(login_id, password)
+    assert isinstance(top, TopPage), top
+    return top.session

@@ -1,0 +1,42 @@
+"""The console script: the demo plays the manual's story and leaves a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from application import config
+from application.cli import main
+from application.screens import (
+    CUSTOMER_INFORMATION_DONE,
+    KEY_EXPIRED,
+    KEY_PROMPT,
+    OPERATOR,
+)
+
+
+def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)],
+                                env={"BS_HASH_COST": "8"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for expected in (CUSTOMER_INFORMATION_DONE, KEY_PROMPT, KEY_EXPIRED, OPERATOR,
+                     "前回ログイン: 2015/01/17 10:02", "bs-co@billingstation.ntt.com",
+                     "再発行された通知キーは前のものと異なります"):
+        assert expected in out
+    assert (tmp_path / "billing-station.sqlite3").exists()
+    assert len(list((tmp_path / "mailbox").glob("*.eml"))) == 3
+
+
+def test_help_explains_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0 and "demo" in result.output and "BS_STORE" in result.output
+
+
+@pytest.mark.parametrize(("setting", "value"), [("BS_STORE", "mongo"), ("BS_MAIL", "fax")])
+def test_bad_settings_are_named(setting: str, value: str) -> None:
+    with pytest.raises(config.ConfigError, match=setting):
+        config.store_env({setting: value}) if setting == "BS_STORE" else config.mailer(
+            {setting: value})

@@ -1,0 +1,159 @@
+"""お客様情報変更 (CI-1..CI-5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.billing_station import BillingStation
+from application.screens import (
+    CONFLICT,
+    CUSTOMER_INFORMATION_DONE,
+    MAIN_ID_ONLY_INFORMATION,
+    Refused,
+)
+from domain.fields import InvalidInput
+from domain.forms import Plan
+from tests.story import add_sub_id, first_login, information, onboard
+
+SUB = "Passw0rd-sub"
+
+
+def events(app: BillingStation) -> int:
+    return len(app.recorder.select_notifications(start=None, limit=10**6))
+
+
+def test_CI_1_a_sub_id_is_refused_customer_information(app: BillingStation) -> None:
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    sub = first_login(app, "sub01", SUB)
+    for use in (
+        lambda: app.customer_information(sub),
+        lambda: app.confirm_customer_information(sub, {"notify_key": "利用する"}),
+    ):
+        with pytest.raises(Refused) as refused:
+            use()
+        assert refused.value.message == MAIN_ID_ONLY_INFORMATION
+        assert refused.value.rule == "CI-1"
+
+
+@pytest.mark.parametrize(
+    ("field", "good", "bad", "label"),
+    [
+        ("department", "部" * 50, "部" * 51, "部署名"),
+        ("department", "総務部", "soumu", "部署名"),
+        ("department_kana", "ソ" * 50, "そうむぶ", "部署名フリガナ"),
+        ("contact_name", "山" * 20, "山" * 21, "連絡先担当姓名"),
+        ("contact_name_kana", "ヤ" * 20, "ヤ" * 21, "連絡先担当姓名フリガナ"),
+        ("phone", "123456789", "12345678", "連絡先電話番号"),
+        ("phone", "12345678901", "123456789012", "連絡先電話番号"),
+        ("phone", "0312345678", "03-1234-56", "連絡先電話番号"),
+        ("phone", "0312345678", "０３１２３４５６７８", "連絡先電話番号"),
+        ("postal_code", "1000001", "10000012", "郵便番号"),
+        ("address1", "東" * 128, "東" * 129, "住所1"),
+        ("address2", "ビ" * 40, "ビ" * 41, "住所2(建物名など)"),
+        ("download_file_password", "abcd1234", "abc1234", "分析データダウンロードファイル用パスワード"),
+        ("download_file_password", "a" * 15, "a" * 16, "分析データダウンロードファイル用パスワード"),
+        ("download_notice", "否", "はい", "ダウンロード通知メール要否"),
+        ("caller_id", "無", "なし", "発信元電話番号 利用の有無"),
+        ("notify_key", "利用する", "on", "通知キーの利用"),
+    ],
+)
+def test_CI_2_each_field_at_its_limit(
+    app: BillingStation, field: str, good: str, bad: str, label: str
+) -> None:
+    main = onboard(app)
+    confirmation = app.confirm_customer_information(main, {field: good})
+    assert confirmation.values[field] == good or field == "download_file_password"
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {field: bad})
+    assert [e.label for e in invalid.value.errors] == [label]
+    assert invalid.value.errors[0].rule in ("CI-2", "CI-3")
+
+
+def test_CI_2_email_limits_and_confirmation(app: BillingStation) -> None:
+    main = onboard(app)
+    longest = "a" * 243 + "@example.com"  # 255
+    app.confirm_customer_information(main, {"email": longest, "email_confirmation": longest})
+    too_long = "a" + longest
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {"email": too_long, "email_confirmation": too_long})
+    assert {e.label for e in invalid.value.errors} == {"連絡先メールアドレス", "連絡先メールアドレス(確認)"}
+    with pytest.raises(InvalidInput) as mismatch:
+        app.confirm_customer_information(main, {"email": "x@example.jp"})
+    assert [e.message for e in mismatch.value.errors] == [
+        "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。"
+    ]
+
+
+def test_CI_2_required_fields_are_named(app: BillingStation) -> None:
+    main = onboard(app)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {"contact_name": "", "address1": ""})
+    assert [str(e) for e in invalid.value.errors] == [
+        "連絡先担当姓名を入力してください。 [連絡先担当姓名 / CI-2]",
+        "住所1を入力してください。 [住所1 / CI-2]",
+    ]
+
+
+def test_CI_2_shown_fields_are_not_editable(app: BillingStation) -> None:
+    main = onboard(app)
+    screen = app.customer_information(main)
+    assert screen["BSお客様番号"] == "BS5928544"
+    assert screen["会社名"] == "デモ用ユーザ01"
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {"customer_number": "BS0000001"})
+    assert invalid.value.errors[0].rule == "CI-4"
+
+
+def test_CI_3_notify_key_starts_off_and_login_is_password_only(app: BillingStation) -> None:
+    main = onboard(app)
+    assert app.customer_information(main)["通知キーの利用"] == "利用しない"
+    first_login(app)
+    assert first_login(app).login_id == "main01"  # a second login, still no key
+
+
+def test_CI_4_all_errors_at_once_input_kept_nothing_recorded(app: BillingStation) -> None:
+    main = onboard(app)
+    before = events(app)
+    form = {"department": "soumu", "phone": "03-1234", "postal_code": "123456789",
+            "notify_key": "利用する"}
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, form)
+    assert [e.label for e in invalid.value.errors] == ["部署名", "連絡先電話番号", "郵便番号"]
+    assert invalid.value.form == form
+    assert events(app) == before
+    assert app.customer_information(main)["通知キーの利用"] == "利用しない"
+
+
+def test_CI_4_confirm_then_ok_applies_and_says_done(app: BillingStation) -> None:
+    main = onboard(app)
+    confirmation = app.confirm_customer_information(main, {"notify_key": "利用する"})
+    assert confirmation.title == "お客様情報変更確認"
+    assert app.customer_information(main)["通知キーの利用"] == "利用しない"  # not before OK
+    assert app.submit_customer_information(main, confirmation) == CUSTOMER_INFORMATION_DONE
+    assert app.customer_information(main)["通知キーの利用"] == "利用する"
+
+
+def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStation) -> None:
+    main = onboard(app)
+    first = app.confirm_customer_information(main, {"department": "経理部"})
+    second = app.confirm_customer_information(main, {"department": "営業部"})
+    app.submit_customer_information(main, second)
+    with pytest.raises(Refused) as refused:
+        app.submit_customer_information(main, first)
+    assert refused.value.message == CONFLICT
+    assert app.customer_information(main)["部署名"] == "営業部"
+
+
+@pytest.mark.parametrize("plan", list(Plan))
+def test_CI_5_the_plan_is_shown(app: BillingStation, plan: Plan) -> None:
+    main = onboard(app, plan=plan)
+    assert app.customer_information(main)["BS基本サービス"] == plan.value
+
+
+def test_onboarding_refuses_bad_information_naming_fields(app: BillingStation) -> None:
+    with pytest.raises(InvalidInput) as invalid:
+        app.onboard_customer("BS1", "会社", "カイシャ", Plan.STANDARD, "ab", "short",
+                             information(phone="1"))
+    assert {e.label for e in invalid.value.errors} == {"連絡先電話番号", "ログインID", "パスワード"}
+    assert events(app) == 0

@@ -1,0 +1,234 @@
+"""Logging in with the notify key (LG-1..LG-8) and the decisions D-1..D-11."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+
+from application.billing_station import BillingStation
+from application.mail import SENDER, MailboxFolder, key_in
+from application.screens import (
+    KEY_EXPIRED,
+    KEY_LIMIT,
+    KEY_PROMPT,
+    KEY_UNUSABLE,
+    KEY_WRONG,
+    LOGIN_FAILED,
+    ErrorPage,
+    KeyEntry,
+    TopPage,
+)
+from domain.login_attempt import LoginAttempt
+from domain.policy import KeyPolicy
+from tests.story import (
+    PASSWORD,
+    SUB_PASSWORD,
+    add_sub_id,
+    first_login,
+    latest_key,
+    log_in_with_key,
+    onboard,
+    set_notify_key,
+)
+
+EMAIL = "yamada@example.co.jp"
+Clock = FrozenDateTimeFactory
+
+
+@pytest.fixture
+def keyed(app: BillingStation, start: Clock) -> BillingStation:
+    """A main ID with the notify key on, past its first login."""
+    main = onboard(app)
+    first_login(app)
+    set_notify_key(app, main)
+    return app
+
+
+def key_entry(app: BillingStation) -> KeyEntry:
+    entry = app.log_in("main01", PASSWORD)
+    assert isinstance(entry, KeyEntry), entry
+    return entry
+
+
+def test_LG_1_login_id_and_password(app: BillingStation) -> None:
+    onboard(app)
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)
+    assert app.log_in("main01", "wrong-password") == ErrorPage(LOGIN_FAILED)
+
+
+def test_LG_2_notify_key_off_password_alone_completes(app: BillingStation,
+                                                      mailbox: MailboxFolder) -> None:
+    onboard(app)
+    for _ in range(3):
+        assert isinstance(app.log_in("main01", PASSWORD), TopPage)
+    assert mailbox.messages() == []
+
+
+def test_LG_3_a_12_digit_key_is_mailed_and_completes_the_login(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    entry = key_entry(keyed)
+    assert entry.message == KEY_PROMPT
+    mail = mailbox.messages(EMAIL)[-1]
+    assert SENDER in mail["From"] and mail["To"] == EMAIL
+    key = key_in(mail)
+    assert len(key) == 12 and key.isdigit()
+    assert "有効期限: 2015/01/16 10:08 (日本時間)" in mail.get_content()
+    assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
+
+
+def test_LG_4_and_D_1_no_key_at_the_first_login_even_when_on(
+    app: BillingStation, mailbox: MailboxFolder
+) -> None:
+    main = onboard(app)
+    set_notify_key(app, main)
+    assert isinstance(app.log_in("main01", "wrong-password"), ErrorPage)  # not a login (D-1)
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)  # first successful: no key
+    assert isinstance(app.log_in("main01", PASSWORD), KeyEntry)  # from the second on
+    assert len(mailbox.messages(EMAIL)) == 1
+
+
+@pytest.mark.parametrize(("after", "ok"), [(timedelta(minutes=9, seconds=59), True),
+                                           (timedelta(minutes=10), False)])
+def test_LG_5_and_D_5_valid_for_10_minutes_expired_at_10_00(
+    keyed: BillingStation, mailbox: MailboxFolder, start: Clock, after: timedelta, ok: bool
+) -> None:
+    screen = log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, after)
+    assert isinstance(screen, TopPage) if ok else screen == ErrorPage(KEY_EXPIRED)
+
+
+def test_LG_6_relogin_after_expiry_mails_a_new_key_old_one_refused(
+    keyed: BillingStation, mailbox: MailboxFolder, start: Clock
+) -> None:
+    old = key_entry(keyed)
+    old_key = latest_key(mailbox, EMAIL)
+    start.tick(timedelta(minutes=11))
+    assert keyed.enter_key(old.attempt_id, old_key) == ErrorPage(KEY_EXPIRED)
+    new = key_entry(keyed)
+    new_key = latest_key(mailbox, EMAIL)
+    assert new_key != old_key and len(mailbox.messages(EMAIL)) == 2
+    assert keyed.enter_key(old.attempt_id, old_key) == ErrorPage(KEY_UNUSABLE)
+    assert isinstance(keyed.enter_key(new.attempt_id, new_key), TopPage)
+
+
+def test_LG_7_top_page_header_shows_previous_login_in_jst(
+    app: BillingStation, start: Clock
+) -> None:
+    onboard(app)
+    top = app.log_in("main01", PASSWORD)
+    assert isinstance(top, TopPage)
+    assert top.header == "デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: なし"
+    start.tick(timedelta(days=1, minutes=3))
+    top = app.log_in("main01", PASSWORD)
+    assert isinstance(top, TopPage)
+    assert top.header == "デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: 2015/01/16 09:58"
+    assert app.top_page(top.session).header == top.header
+
+
+def test_D_2_a_newer_key_supersedes_the_earlier_one(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    first = key_entry(keyed)
+    first_key = latest_key(mailbox, EMAIL)
+    second = key_entry(keyed)
+    assert keyed.enter_key(first.attempt_id, first_key) == ErrorPage(KEY_UNUSABLE)
+    assert isinstance(keyed.enter_key(second.attempt_id, latest_key(mailbox, EMAIL)), TopPage)
+    events = [type(e).__name__ for e in keyed.events.get(first.attempt_id)]
+    assert "KeySuperseded" in events and events[-1] == "KeyRefused"
+
+
+def test_D_3_a_key_completes_one_login_only(keyed: BillingStation, mailbox: MailboxFolder) -> None:
+    entry = key_entry(keyed)
+    key = latest_key(mailbox, EMAIL)
+    assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
+    assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(KEY_UNUSABLE)
+
+
+def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    entry = key_entry(keyed)
+    key = latest_key(mailbox, EMAIL)
+    wrong = f"{(int(key) + 1) % 10**12:012d}"
+    for _ in range(4):
+        assert keyed.enter_key(entry.attempt_id, wrong) == KeyEntry(entry.attempt_id, KEY_WRONG)
+    assert keyed.enter_key(entry.attempt_id, wrong) == ErrorPage(LOGIN_FAILED)
+    assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(KEY_UNUSABLE)  # locked
+    assert isinstance(log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL), TopPage)
+
+
+def test_D_6_keys_are_12_random_digits_leading_zeros_allowed() -> None:
+    policy = KeyPolicy()
+    keys = [policy.new_key() for _ in range(2000)]
+    assert all(len(k) == 12 and k.isdigit() for k in keys)
+    assert len(set(keys)) == len(keys)
+    first_digits = {k[0] for k in keys}
+    assert "0" in first_digits and len(first_digits) == 10
+
+
+def test_D_7_keys_and_passwords_are_stored_as_digests(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    entry = key_entry(keyed)
+    key = latest_key(mailbox, EMAIL)
+    stored = keyed.recorder.select_notifications(start=None, limit=10**6)
+    blob = b"".join(n.state for n in stored)
+    assert key.encode() not in blob and PASSWORD.encode() not in blob
+    attempt = keyed.repository.get(entry.attempt_id)
+    assert isinstance(attempt, LoginAttempt) and attempt.key_digest
+    assert keyed.hasher.matches(key, attempt.key_digest)
+
+
+def test_D_8_stored_in_utc_shown_in_jst(keyed: BillingStation) -> None:
+    entry = key_entry(keyed)
+    attempt = keyed.repository.get(entry.attempt_id)
+    assert attempt.created_on.utcoffset() == timedelta(0)
+    assert attempt.created_on.hour == 0  # 09:58 JST is 00:58 UTC
+
+
+def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    unknown = keyed.log_in("nobody", PASSWORD)
+    wrong = keyed.log_in("main01", "not-the-password")
+    entry = key_entry(keyed)
+    for _ in range(5):
+        locked = keyed.enter_key(entry.attempt_id, "000000000000")
+    assert unknown == wrong == locked == ErrorPage(LOGIN_FAILED)
+
+
+def test_D_10_at_most_5_keys_an_hour(
+    keyed: BillingStation, mailbox: MailboxFolder, start: Clock
+) -> None:
+    for _ in range(5):
+        key_entry(keyed)
+        start.tick(timedelta(minutes=5))
+    assert keyed.log_in("main01", PASSWORD) == ErrorPage(KEY_LIMIT)
+    assert len(mailbox.messages(EMAIL)) == 5
+    start.tick(timedelta(minutes=36))  # the first key is now more than 60 minutes old
+    assert isinstance(keyed.log_in("main01", PASSWORD), KeyEntry)
+
+
+def test_D_11_turning_the_key_off_or_moving_its_address_notifies_the_old_address(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    session = keyed.log_in("main01", PASSWORD)
+    assert isinstance(session, KeyEntry)
+    top = keyed.enter_key(session.attempt_id, latest_key(mailbox, EMAIL))
+    assert isinstance(top, TopPage)
+    new = "new@example.co.jp"
+    keyed.submit_customer_information(top.session, keyed.confirm_customer_information(
+        top.session, {"email": new, "email_confirmation": new, "notify_key": "利用しない"}))
+    notices = [m for m in mailbox.messages(EMAIL) if "変更のお知らせ" in m["Subject"]]
+    assert len(notices) == 2
+    assert not mailbox.messages(new)
+
+
+def test_LG_8_whom_to_ask_when_the_key_mail_does_not_arrive(app: BillingStation) -> None:
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    assert app.key_mail_contact("main01").endswith("主IDの場合：オペレータ担当")
+    assert app.key_mail_contact("sub01").endswith("副IDの場合：主IDの担当者 (山田　太郎)")
+    assert first_login(app, "sub01", SUB_PASSWORD).is_main_id is False

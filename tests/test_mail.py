@@ -1,0 +1,92 @@
+"""Key mail over real SMTP (aiosmtpd on loopback), and a failing mail server."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+
+from application import config
+from application.billing_station import BillingStation
+from application.mail import SENDER, MailError, SMTPMailer, key_in
+from application.screens import MAIL_FAILED, ErrorPage, KeyEntry, TopPage
+from domain.login_attempt import LoginAttempt
+from tests.conftest import FAST_HASHER
+from tests.story import PASSWORD, first_login, onboard, set_notify_key
+
+
+class Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[EmailMessage] = []
+
+    def handle_message(self, message: object) -> None:
+        self.received.append(message_from_bytes(bytes(message)))  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def keyed_app(env: dict[str, str], port: int) -> BillingStation:
+    mailer = config.mailer({"BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1",
+                            "BS_SMTP_PORT": str(port)})
+    app = BillingStation(env, mailer=mailer, hasher=FAST_HASHER)
+    main = onboard(app)
+    first_login(app)
+    set_notify_key(app, main)
+    return app
+
+
+def test_LG_3_the_key_mail_goes_through_a_real_smtp_server(
+    env: dict[str, str], smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    app = keyed_app(env, port)
+    entry = app.log_in("main01", PASSWORD)
+    assert isinstance(entry, KeyEntry)
+    mail = inbox.received[-1]
+    assert SENDER in mail["From"] and mail["To"] == "yamada@example.co.jp"
+    parsed = message_from_bytes(mail.as_bytes(), _class=EmailMessage,
+                                policy=__import__("email.policy").policy.default)
+    assert isinstance(app.enter_key(entry.attempt_id, key_in(parsed)), TopPage)
+
+
+def test_a_dead_mail_server_loses_nothing_and_a_relogin_works(
+    env: dict[str, str], smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    app = keyed_app(env, free_port())  # nobody listens there
+    failed = app.log_in("main01", PASSWORD)
+    assert failed == ErrorPage(MAIL_FAILED)
+    attempts = [n for n in app.recorder.select_notifications(start=None, limit=1000)
+                if n.topic.endswith("LoginAttempt.KeyMailFailed")]
+    assert len(attempts) == 1
+    attempt = app.repository.get(attempts[0].originator_id)
+    assert isinstance(attempt, LoginAttempt) and attempt.key_digest  # the key is on record
+    app.mailer = SMTPMailer("127.0.0.1", port)  # the server is back
+    assert isinstance(app.log_in("main01", PASSWORD), KeyEntry)
+    assert len(inbox.received) == 1
+
+
+def test_smtp_errors_name_the_server() -> None:
+    port = free_port()
+    with pytest.raises(MailError, match=f"127.0.0.1:{port}"):
+        SMTPMailer("127.0.0.1", port, timeout=2).send(EmailMessage())

@@ -1,0 +1,120 @@
+"""The same story on every store: in memory, a SQLite file and PostgreSQL (when configured)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from freezegun.api import FrozenDateTimeFactory
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder
+from application.screens import KeyEntry, TopPage
+from domain.accounts import Customer
+from domain.fields import InvalidInput
+from tests.conftest import FAST_HASHER
+from tests.story import (
+    PASSWORD,
+    SUB_PASSWORD,
+    add_sub_id,
+    first_login,
+    latest_key,
+    log_in_with_key,
+    onboard,
+    set_notify_key,
+)
+
+EMAIL = "yamada@example.co.jp"
+
+
+def station(env: dict[str, str], mailbox: MailboxFolder) -> BillingStation:
+    return BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)
+
+
+def test_a_whole_story_survives_reopening_the_store(
+    any_env: dict[str, str], mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    app = station(any_env, mailbox)
+    main = onboard(app)
+    add_sub_id(app, main)
+    first_login(app)
+    set_notify_key(app, main)
+    assert isinstance(log_in_with_key(app, mailbox, "main01", PASSWORD, EMAIL), TopPage)
+    before = app.repository.get(main.customer_id)
+    if any_env["PERSISTENCE_MODULE"] != "eventsourcing.popo":  # popo lives in the process
+        app.close()
+        app = station(any_env, mailbox)
+    after = app.repository.get(main.customer_id)
+    assert isinstance(after, Customer)
+    assert (after.version, after.notify_key, after.logins, after.sub_ids) == (
+        before.version, True, 2, {"sub01": after.sub_ids["sub01"]})
+    assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)
+    app.close()
+
+
+def test_login_ids_are_unique_across_main_and_sub_ids(
+    any_env: dict[str, str], mailbox: MailboxFolder
+) -> None:
+    app = station(any_env, mailbox)
+    main = onboard(app)
+    for claim in (lambda: add_sub_id(app, main, "main01"),
+                  lambda: onboard(app, "main01", number="BS0000002")):
+        try:
+            claim()
+            raise AssertionError("a taken login ID was accepted")
+        except InvalidInput as invalid:
+            assert invalid.errors[0].message == "このログインIDは既に使用されています。"
+    app.close()
+
+
+def test_two_entries_of_one_key_at_once_exactly_one_completes(
+    any_env: dict[str, str], mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    setup = station(any_env, mailbox)
+    main = onboard(setup)
+    first_login(setup)
+    set_notify_key(setup, main)
+    entry = setup.log_in("main01", PASSWORD)
+    assert isinstance(entry, KeyEntry)
+    key = latest_key(mailbox, EMAIL)
+    # Two applications on one store, as two servers would be (popo: one shared app).
+    shared = any_env["PERSISTENCE_MODULE"] == "eventsourcing.popo"
+    apps = [setup if shared else station(any_env, mailbox) for _ in range(2)]
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def enter(app: BillingStation) -> None:
+        barrier.wait()
+        results.append(app.enter_key(entry.attempt_id, key))
+
+    threads = [threading.Thread(target=enter, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(isinstance(r, TopPage) for r in results) == 1, results
+    customer = setup.repository.get(main.customer_id)
+    assert customer.logins == 2
+    for app in {id(a): a for a in [setup, *apps]}.values():
+        app.close()
+
+
+def test_no_key_or_password_in_the_sqlite_file(
+    tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    path = tmp_path / "bs.sqlite3"
+    app = station({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)},
+                  mailbox)
+    main = onboard(app, download_file_password="dlpass123")
+    add_sub_id(app, main)
+    first_login(app)
+    set_notify_key(app, main)
+    log_in_with_key(app, mailbox, "main01", PASSWORD, EMAIL)
+    keys = [latest_key(mailbox, EMAIL)]
+    app.log_in("main01", PASSWORD)
+    keys.append(latest_key(mailbox, EMAIL))
+    app.close()
+    data = b"".join(p.read_bytes() for p in tmp_path.glob("bs.sqlite3*"))
+    assert b"yamada@example.co.jp" in data  # the file holds the events,
+    for secret in [*keys, PASSWORD, SUB_PASSWORD, "dlpass123"]:  # but none of the secrets
+        assert secret.encode() not in data, secret

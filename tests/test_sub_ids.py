@@ -1,0 +1,128 @@
+"""Sub IDs and permission settings (SB-1..SB-9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder
+from application.screens import MAIN_ID_ONLY_PERMISSIONS, SUB_ID_DONE, KeyEntry, Refused, TopPage
+from domain.fields import InvalidInput
+from domain.forms import Plan
+from tests.story import (
+    SUB_PASSWORD,
+    add_sub_id,
+    first_login,
+    log_in_with_key,
+    onboard,
+    sub_id_form,
+)
+
+PERMISSION_LABELS = ["請求金額照会", "番号別明細内訳", "通話明細内訳", "その他レポート",
+                     "組織 + 利用用途", "編集内訳"]
+
+
+def enable_sub_key(app: BillingStation, main: object, login_id: str = "sub01") -> None:
+    confirmation = app.confirm_sub_id_change(main, login_id, {"notify_key": "利用する"})  # type: ignore[arg-type]
+    assert app.submit_sub_id_change(main, confirmation) == SUB_ID_DONE  # type: ignore[arg-type]
+
+
+def test_SB_1_and_SB_9_a_sub_id_logs_in_with_its_own_key(
+    app: BillingStation, mailbox: MailboxFolder
+) -> None:
+    main = onboard(app)
+    add_sub_id(app, main)
+    first_login(app, "sub01", SUB_PASSWORD)  # LG-4 holds for sub IDs too
+    enable_sub_key(app, main)
+    top = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sub01@example.co.jp")
+    assert isinstance(top, TopPage)
+    assert top.header.startswith("佐藤 花子様 (BSお客様番号: BS5928544) 前回ログイン: ")
+    assert top.session.is_main_id is False
+    assert not mailbox.messages("yamada@example.co.jp")  # the main ID's address gets nothing
+
+
+def test_SB_2_only_the_main_id_uses_permission_settings(app: BillingStation) -> None:
+    main = onboard(app)
+    add_sub_id(app, main)
+    sub = first_login(app, "sub01", SUB_PASSWORD)
+    for use in (lambda: app.permission_settings(sub),
+                lambda: app.confirm_new_sub_id(sub, sub_id_form("sub02")),
+                lambda: app.confirm_sub_id_change(sub, "sub01", {"memo": "x"})):
+        with pytest.raises(Refused) as refused:
+            use()
+        assert (refused.value.message, refused.value.rule) == (MAIN_ID_ONLY_PERMISSIONS, "SB-2")
+
+
+def test_SB_3_the_download_plan_may_create_sub_ids(app: BillingStation) -> None:
+    main = onboard(app, plan=Plan.DOWNLOAD)
+    add_sub_id(app, main)
+    assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)
+
+
+def test_SB_4_list_add_and_change(app: BillingStation) -> None:
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    add_sub_id(app, main, "sub02", person_in_charge="鈴木")
+    rows = app.permission_settings(main)
+    assert [r["ログインID"] for r in rows] == ["sub01", "sub02"]
+    assert rows[1]["担当者"] == "鈴木" and rows[1]["通知キーの利用"] == "利用しない"
+    confirmation = app.confirm_sub_id_change(main, "sub02", {"memo": "経理担当"})
+    app.submit_sub_id_change(main, confirmation)
+    assert app.sub_id_information(main, "sub02")["メモ"] == "経理担当"
+
+
+def test_SB_5_sub_id_fields_permissions_and_organization(app: BillingStation) -> None:
+    main = onboard(app)
+    app.register_organization(main, "東京支店")
+    add_sub_id(app, main)
+    shown = app.sub_id_information(main, "sub01")
+    assert shown["所属組織"] == "全組織" and shown["通知キーの利用"] == "利用しない"
+    assert [shown[label] for label in PERMISSION_LABELS] == [
+        "参照のみ", "参照・変更可能", "参照・変更可能", "参照・変更可能", "参照・変更可能",
+        "参照・変更可能"]
+    change = {"organization": "東京支店", "billing_inquiry": "利用権限なし", "call_breakdown": "参照のみ"}
+    app.submit_sub_id_change(main, app.confirm_sub_id_change(main, "sub01", change))
+    shown = app.sub_id_information(main, "sub01")
+    assert (shown["所属組織"], shown["請求金額照会"], shown["通話明細内訳"]) == (
+        "東京支店", "利用権限なし", "参照のみ")
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_sub_id_change(main, "sub01", {
+            "organization": "大阪支店", "edit_breakdown": "参照のみ", "phone": "", "email": "x"})
+    assert [(e.label, e.rule) for e in invalid.value.errors] == [
+        ("電話番号", "SB-5"), ("登録先メールアドレス", "SB-5"), ("所属組織", "SB-5"),
+        ("編集内訳", "SB-5")]
+
+
+def test_SB_6_download_plan_shows_no_organization_or_permissions(app: BillingStation) -> None:
+    standard, download = onboard(app), onboard(app, "main02", Plan.DOWNLOAD, "BS0000002")
+    assert "所属組織" in app.sub_id_fields(standard, new=True)
+    assert set(PERMISSION_LABELS) <= set(app.sub_id_fields(standard, new=True))
+    fields = app.sub_id_fields(download, new=True)
+    assert "所属組織" not in fields and not set(PERMISSION_LABELS) & set(fields)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_new_sub_id(download, sub_id_form(organization="全組織", billing_inquiry="参照のみ"))
+    assert [(e.label, e.rule) for e in invalid.value.errors] == [
+        ("所属組織", "SB-6"), ("操作権限設定", "SB-6")]
+
+
+def test_SB_7_new_sub_id_needs_its_fields_and_a_unique_login_id(app: BillingStation) -> None:
+    main = onboard(app)
+    assert app.sub_id_fields(main, new=True)[:7] == [
+        "ログインID", "仮パスワード", "担当者", "電話番号", "登録先メールアドレス", "メモ",
+        "通知キーの利用"]
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_new_sub_id(main, sub_id_form("main01", temporary_password="", person_in_charge=""))
+    assert {(e.label, e.rule) for e in invalid.value.errors} == {
+        ("ログインID", "SB-7"), ("仮パスワード", "SB-7"), ("担当者", "SB-5")}
+
+
+def test_SB_8_confirm_then_ok_says_done(app: BillingStation) -> None:
+    main = onboard(app)
+    confirmation = app.confirm_new_sub_id(main, sub_id_form("sub01", notify_key="利用する"))
+    assert confirmation.title == "副ID 設定内容確認"
+    assert "仮パスワード: ********" in confirmation.lines()
+    assert app.permission_settings(main) == []  # nothing before OK
+    assert app.submit_new_sub_id(main, confirmation) == SUB_ID_DONE
+    assert app.permission_settings(main)[0]["通知キーの利用"] == "利用する"
+    assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)  # first login: no key
+    assert isinstance(app.log_in("sub01", SUB_PASSWORD), KeyEntry)
