@@ -2,6 +2,7 @@
 # The project's two commands (and a few more), each setting itself up on first use:
 #   ./go demo      install into .venv, then play the manual's story on a SQLite store
 #   ./go test      install into .venv, then ruff, mypy and the whole pytest suite
+#   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
 #   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +18,12 @@ case "${1:-}" in
         .venv/bin/ruff check domain application simulations tests
         .venv/bin/mypy
         exec .venv/bin/pytest "$@" ;;
+    report)
+        mkdir -p reports
+        status=0
+        .venv/bin/pytest -q tests/test_features.py --cucumberjson=reports/cucumber.json || status=$?
+        .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html
+        exit $status ;;
     *)
         exec .venv/bin/billing-station "$@" ;;
 esac

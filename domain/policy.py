@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import attrs
 
@@ -24,10 +24,6 @@ class KeyPolicy:
     def new_key(self) -> str:
         """D-6: uniformly random decimal digits from the OS's CSPRNG, leading zeros allowed."""
         return f"{secrets.randbelow(10**self.digits):0{self.digits}d}"
-
-    def is_valid(self, issued_at: datetime, now: datetime) -> bool:
-        """D-5: valid while now < issued_at + validity; at exactly 10:00 it has expired."""
-        return now < issued_at + self.validity
 
 
 @attrs.frozen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,15 @@ import pytest
 from application.billing_station import BillingStation
 from application.mail import MailboxFolder
 from domain.policy import Hasher
+
+RULES = tomllib.loads((Path(__file__).parent.parent / "features" / "rules.toml").read_text())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each rule id is a marker, so a scenario's tag (@LG-5) selects it: pytest -m LG-5."""
+    for rule, statement in RULES["rules"].items():
+        config.addinivalue_line("markers", f"{rule}: {statement}")
+
 
 # Freezing time must not freeze pytest-bdd's own step timing.
 freezegun.configure(extend_ignore_list=["pytest_bdd."])
