@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from application import config
+from application import audit, config
+from application.billing_station import BillingStation
 from application.demo import demo_app, run_demo
 
 
@@ -40,6 +41,40 @@ def demo(out: Path) -> None:
         app.close()
     click.echo(f"\nevent store: {out / 'billing-station.sqlite3'}")
     click.echo(f"mailbox:     {mailbox.folder} ({len(mailbox.messages())} mails, .eml)")
+
+
+
+def _store() -> BillingStation:
+    """The application on the configured store (BS_STORE, BS_SQLITE_PATH, POSTGRES_*)."""
+    try:
+        return BillingStation(config.store_env())
+    except config.ConfigError as e:
+        raise click.UsageError(str(e)) from e
+
+
+@main.command()
+@click.argument("login_id")
+def timeline(login_id: str) -> None:
+    """Every event of LOGIN_ID in order, in JST; keys and passwords appear only as short
+    digests."""
+    app = _store()
+    for line in audit.timeline(app, login_id):
+        click.echo(line)
+
+
+@main.command()
+def verify() -> None:
+    """Replay the whole store and check every login against the policy in force at its time
+    (LG-3, LG-4, LG-5, D-2, D-3, D-4). Exits 1 when any violation is found."""
+    app = _store()
+    violations = 0
+    for violation in audit.verify(app):
+        violations += 1
+        click.echo(f"VIOLATION {violation.rule}: {violation.message}")
+        for line in violation.evidence:
+            click.echo(f"    {line}")
+    click.echo(f"{violations} violation(s) found" if violations else "verified: no violations")
+    sys.exit(1 if violations else 0)
 
 
 if __name__ == "__main__":
