@@ -6,8 +6,8 @@ configured. A transport failure is a MailError with a clear reason.
 
 from __future__ import annotations
 
-import itertools
 import smtplib
+import uuid
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -71,17 +71,18 @@ def key_in(message: EmailMessage) -> str:
 
 
 class MailboxFolder:
-    """Writes each mail to ``folder/<n>-<recipient>.eml``: open it with any mail reader."""
+    """Writes each mail to ``folder/<n>-<random>-<recipient>.eml``, open it with any mail
+    reader. ``n`` orders the mails (clocks may be frozen); the random part keeps two
+    processes writing at once from overwriting each other."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self._numbers = itertools.count(1)
 
     def send(self, message: EmailMessage) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            existing = len(list(self.folder.glob("*.eml")))
-            name = f"{existing + next(self._numbers):06d}-{message['To']}.eml"
+            number = len(list(self.folder.glob("*.eml"))) + 1
+            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{message['To']}.eml"
             (self.folder / name).write_bytes(bytes(message))
         except OSError as e:
             raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e

@@ -94,3 +94,13 @@ def app(env: dict[str, str], mailbox: MailboxFolder) -> Iterator[BillingStation]
     station = BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)
     yield station
     station.close()
+
+
+@pytest.fixture
+def keyed(app: BillingStation, start: freezegun.api.FrozenDateTimeFactory) -> BillingStation:
+    """A main ID "main01" with the notify key on, past its first login (LG-4)."""
+    from tests.story import first_login, onboard, set_notify_key
+
+    set_notify_key(app, onboard(app))
+    first_login(app)
+    return app

@@ -10,6 +10,7 @@ from datetime import timedelta
 import freezegun
 
 from application.billing_station import BillingStation
+from application.demo import INFORMATION
 from application.mail import MailboxFolder, key_in
 from application.screens import KeyEntry, LoginScreen, Session, TopPage
 from domain.forms import Plan
@@ -19,18 +20,8 @@ SUB_PASSWORD = "Passw0rd-sub"
 
 
 def information(**changes: str) -> dict[str, str]:
-    """A valid お客様情報変更 form (CI-2), with ``changes`` on top."""
-    return {
-        "department": "総務部",
-        "department_kana": "ソウムブ",
-        "contact_name": "山田　太郎",
-        "contact_name_kana": "ヤマダ　タロウ",
-        "phone": "0312345678",
-        "email": "yamada@example.co.jp",
-        "email_confirmation": "yamada@example.co.jp",
-        "postal_code": "1000001",
-        "address1": "東京都千代田区大手町",
-    } | changes
+    """A valid お客様情報変更 form (CI-2): the demo's, with ``changes`` on top."""
+    return INFORMATION | changes
 
 
 def sub_id_form(login_id: str = "sub01", **changes: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
 
@@ -16,17 +15,9 @@ from application.cli import main
 from application.mail import MailboxFolder
 from application.screens import KeyEntry
 from domain.login_attempt import LoginAttempt
-from tests.story import PASSWORD, first_login, latest_key, onboard, set_notify_key
+from tests.story import PASSWORD, latest_key
 
 EMAIL = "yamada@example.co.jp"
-
-
-@pytest.fixture
-def keyed(app: BillingStation, start: FrozenDateTimeFactory) -> BillingStation:
-    main_id = onboard(app)
-    first_login(app)
-    set_notify_key(app, main_id)
-    return app
 
 
 def pending(app: BillingStation) -> LoginAttempt:

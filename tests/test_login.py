@@ -37,15 +37,6 @@ EMAIL = "yamada@example.co.jp"
 Clock = FrozenDateTimeFactory
 
 
-@pytest.fixture
-def keyed(app: BillingStation, start: Clock) -> BillingStation:
-    """A main ID with the notify key on, past its first login."""
-    main = onboard(app)
-    first_login(app)
-    set_notify_key(app, main)
-    return app
-
-
 def key_entry(app: BillingStation) -> KeyEntry:
     entry = app.log_in("main01", PASSWORD)
     assert isinstance(entry, KeyEntry), entry
