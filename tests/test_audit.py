@@ -15,7 +15,8 @@ from application.cli import main
 from application.mail import MailboxFolder
 from application.screens import KeyEntry
 from domain.login_attempt import LoginAttempt
-from tests.story import PASSWORD, latest_key
+from tests.conftest import FAST_HASHER
+from tests.story import PASSWORD, first_login, latest_key, onboard, set_notify_key
 
 EMAIL = "yamada@example.co.jp"
 
@@ -103,3 +104,21 @@ def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     assert keys and keys[0] not in shown.output  # digests only, never the key
     verified = runner.invoke(main, ["verify"], env=env)
     assert verified.exit_code == 0 and "verified: no violations" in verified.output
+
+
+def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
+    tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    path = tmp_path / "planted.sqlite3"
+    app = BillingStation({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                          "SQLITE_DBNAME": str(path)}, mailer=mailbox, hasher=FAST_HASHER)
+    set_notify_key(app, onboard(app))
+    first_login(app)
+    attempt = pending(app)
+    attempt.complete(attempt.modified_on)  # planted: completed without the key
+    app.save(attempt)
+    app.close()
+    result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
+    assert result.exit_code == 1
+    assert "VIOLATION LG-4" in result.output and "1 violation(s) found" in result.output
+    assert "LoginAttempt.KeyIssued" in result.output  # the evidence: the attempt's events
