@@ -1,157 +1,136 @@
-"""Audit: replay a store's events in order, trusting nothing else.
-
-Events are streamed page by page from the recorder (never the whole store at once) and
-decoded by the application's own mapper. ``verify`` re-checks every completed login
-against the policy recorded in force at its time.
-"""
+"""The auditor's questions, answered from the events alone: a login ID's timeline, an
+account as it stood at any instant, and the history of login attempts in a period.
+(``verify``, the policy check, is in ``application.verify``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import attrs
 
-from application.screens import jst
-from domain.accounts import Account
+from application.replay import AccountBook, Attempt, AttemptBook
+from application.screens import MASK, jst
+from domain.accounts import Account, Customer, SubID, login_index_id
+from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SECRET_FIELDS, SUB_ID_INFORMATION
 from domain.login_attempt import LoginAttempt
 from domain.policy import Hasher
 
-PAGE = 1000
+_NOT_SHOWN = ("originator_id", "originator_version", "originator_topic", "timestamp",
+              "information")
 
 
-def replay(app: Any, page: int = PAGE) -> Iterator[Any]:
-    """Every stored event, oldest first, decoded; constant memory whatever the store's size."""
-    start = None
-    while True:
-        notifications = app.recorder.select_notifications(start=start, limit=page)
-        for n in notifications:
-            yield app.mapper.to_domain_event(n)
-        if len(notifications) < page:
-            return
-        start = notifications[-1].id + 1
-
-
-def timeline(app: Any, login_id: str) -> Iterator[str]:
-    """Every event of one login ID, one line each, JST; digests shortened, keys never shown."""
-    ours: set[UUID] = set()
-    for event in replay(app):
-        if isinstance(event, Account.Registered) and event.login_id == login_id:
-            ours.add(event.originator_id)
-        if isinstance(event, LoginAttempt.LoginRequested) and event.login_id == login_id:
-            ours.add(event.originator_id)
-        if event.originator_id in ours:
-            yield _line(event)
-
-
-def _line(event: Any) -> str:
+def line(event: Any) -> str:
+    """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
     details = {
         k: (Hasher.short(v) if k.endswith("digest") else v)
-        for k, v in vars(event).items()
-        if k not in ("originator_id", "originator_version", "originator_topic", "timestamp",
-                     "information")
+        for k, v in vars(event).items() if k not in _NOT_SHOWN
     }
     kind = type(event).__qualname__
-    return (f"{jst(event.timestamp)}  {kind:<32} {str(event.originator_id)[:8]}  "
+    return (f"{jst(event.timestamp, seconds=True)}  {kind:<32} {str(event.originator_id)[:8]}  "
             + " ".join(f"{k}={v}" for k, v in details.items()))
 
 
-@attrs.define
-class Violation:
-    rule: str
-    message: str
-    evidence: list[str]
+def within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
+    """The period [since, until): either end may be open."""
+    return (since is None or moment >= since) and (until is None or moment < until)
 
 
-@attrs.define
-class _Attempt:
-    account_id: UUID | None
-    events: list[Any] = attrs.Factory(list)
-    key_required: bool = False
-    first_login: bool = False
-    issued: Any = None
-    verified: Any = None
-    ended_by: Any = None  # KeySuperseded, AttemptLocked or KeyExpired before verification
+def timeline(events: Iterable[Any], login_id: str, since: datetime | None = None,
+             until: datetime | None = None) -> Iterator[str]:
+    """Every event of one login ID (its account and its login attempts), in order."""
+    ours: set[UUID] = set()
+    for event in events:
+        if isinstance(event, Account.Registered | LoginAttempt.LoginRequested) and (
+                event.login_id == login_id):
+            ours.add(event.originator_id)
+        if event.originator_id in ours and within(event.timestamp, since, until):
+            yield line(event)
 
 
-@attrs.define
-class _Account:
-    notify_key: bool = False
-    logins: int = 0
+# as-of -----------------------------------------------------------------------------------
+def _as_of(app: Any, aggregate_id: UUID, instant: datetime) -> Any:
+    """The aggregate rebuilt from its events up to ``instant`` (None if it did not exist)."""
+    version = None
+    for event in app.events.get(aggregate_id):
+        if event.timestamp > instant:
+            break
+        version = event.originator_version
+    return None if version is None else app.repository.get(aggregate_id, version=version)
 
 
-def verify(app: Any) -> Iterator[Violation]:
-    """Yields every violation of LG-4, LG-5/D-5, D-2, D-3, D-4 found in the store."""
-    accounts: dict[UUID, _Account] = {}
-    attempts: dict[UUID, _Attempt] = {}
-    for event in replay(app):
-        if isinstance(event, Account.Registered):
-            accounts[event.originator_id] = _Account(
-                event.information.get("notify_key") == "利用する")
-        elif isinstance(event, Account.NotifyKeyEnabled | Account.NotifyKeyDisabled):
-            accounts[event.originator_id].notify_key = isinstance(event, Account.NotifyKeyEnabled)
-        elif isinstance(event, LoginAttempt.LoginRequested):
-            attempts[event.originator_id] = _Attempt(event.account_id, [event])
-        elif isinstance(event, LoginAttempt.Event) and event.originator_id in attempts:
-            yield from _attempt_event(attempts, accounts, event)
-        elif isinstance(event, LoginAttempt.KeyVerified | LoginAttempt.LoginCompleted):
-            # Completed attempts are forgotten; a key that works again after that is reused.
-            yield Violation("D-3", "a key was used again after its login completed",
-                            [_line(event)])
+def as_of(app: Any, login_id: str, instant: datetime) -> list[tuple[str, str]] | None:
+    """The account of ``login_id`` as it stood at ``instant``, as labelled pairs: notify
+    key, registered address, permissions, plan; None if it did not exist yet."""
+    index = _as_of(app, login_index_id(login_id), instant)
+    account = _as_of(app, index.account_id, instant) if index else None
+    if account is None:
+        return None
+    is_sub = isinstance(account, SubID)
+    customer: Customer = _as_of(app, account.customer_id, instant) if is_sub else account
+    fields = {**SUB_ID_INFORMATION, **PERMISSIONS} if is_sub else CUSTOMER_INFORMATION
+    shown = [(f.label, MASK if k in SECRET_FIELDS else account.information[k])
+             for k, f in fields.items() if account.information.get(k)]
+    if is_sub and "organization" in account.information:
+        shown.append(("所属組織", account.information["organization"]))
+    return [
+        ("時点", jst(instant, seconds=True)),
+        ("ログインID", login_id),
+        ("種別", "副ID" if is_sub else "主ID"),
+        ("BSお客様番号", customer.customer_number),
+        ("会社名", customer.company),
+        ("BS基本サービス", customer.plan),
+        *shown,
+        ("ログイン回数", str(account.logins)),
+        ("最終ログイン", jst(account.last_login_at) if account.last_login_at else "なし"),
+    ]
 
 
-def _attempt_event(
-    attempts: dict[UUID, _Attempt], accounts: dict[UUID, _Account], event: Any
-) -> Iterator[Violation]:
-    attempt = attempts[event.originator_id]
-    attempt.events.append(event)
-    if isinstance(event, LoginAttempt.PasswordAccepted):
-        account = accounts.get(attempt.account_id) if attempt.account_id else None
-        attempt.key_required = bool(account and account.notify_key and account.logins > 0)
-        attempt.first_login = bool(account and account.logins == 0)
-    elif isinstance(event, LoginAttempt.KeyIssued):
-        attempt.issued = event
-    elif isinstance(event, LoginAttempt.KeySuperseded | LoginAttempt.AttemptLocked
-                    | LoginAttempt.KeyExpired):
-        attempt.ended_by = attempt.ended_by or event
-    elif isinstance(event, LoginAttempt.KeyVerified):
-        yield from _check_key(attempt, event)
-        attempt.verified = event
-    elif isinstance(event, LoginAttempt.LoginCompleted):
-        yield from _check_completion(attempt, event)
-        if attempt.account_id in accounts:
-            accounts[attempt.account_id].logins += 1
-        del attempts[event.originator_id]  # done: keep memory to the attempts still open
+# history ---------------------------------------------------------------------------------
+@attrs.frozen
+class LoginRecord:
+    """One login attempt, for spreadsheets and other tools (one row each)."""
+
+    requested_at: str  # JST
+    login_id: str
+    kind: str
+    outcome: str
+    with_key: bool
+    key_required: bool
+    first_login: bool
+    keys_issued: int
+    wrong_entries: int
+    seconds: int  # from 「ログイン」 to the attempt's end
+    attempt_id: str
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> LoginRecord:
+        return cls(
+            jst(attempt.requested_at, seconds=True), attempt.login_id, attempt.kind,
+            attempt.outcome, attempt.verified is not None, attempt.key_required,
+            attempt.first_login, int(attempt.issued is not None), attempt.wrong_entries,
+            int((attempt.ended_at - attempt.requested_at).total_seconds()), str(attempt.id),
+        )
 
 
-def _evidence(attempt: _Attempt) -> list[str]:
-    return [_line(e) for e in attempt.events]
+FIELDS = [f.name for f in attrs.fields(LoginRecord)]
 
 
-def _check_key(attempt: _Attempt, verified: Any) -> Iterator[Violation]:
-    issued = attempt.issued
-    if issued is None:
-        yield Violation("LG-3", "a key was verified that was never issued", _evidence(attempt))
-        return
-    if attempt.verified is not None:
-        yield Violation("D-3", "a key was verified twice", _evidence(attempt))
-    if not verified.timestamp < issued.timestamp + timedelta(seconds=issued.valid_for_seconds):
-        yield Violation("LG-5", "a key was accepted after its validity", _evidence(attempt))
-    ended = attempt.ended_by
-    if ended is not None:
-        rule = {"KeySuperseded": "D-2", "AttemptLocked": "D-4", "KeyExpired": "LG-5"}[
-            type(ended).__name__]
-        yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
-                        _evidence(attempt))
+def history(events: Iterable[Any], since: datetime | None = None,
+            until: datetime | None = None) -> Iterator[LoginRecord]:
+    """Every login attempt requested in the period, in request order, with its outcome."""
+    accounts, attempts = AccountBook(), AttemptBook()
 
+    def records(final: bool = False) -> Iterator[LoginRecord]:
+        for attempt in attempts.pop_over(final):
+            if within(attempt.requested_at, since, until):
+                yield LoginRecord.of(attempt)
 
-def _check_completion(attempt: _Attempt, completed: Any) -> Iterator[Violation]:
-    if attempt.key_required and attempt.verified is None:
-        yield Violation("LG-4", "a login completed without the key the policy required",
-                        _evidence(attempt))
-    if not attempt.key_required and attempt.issued is not None:
-        yield Violation("LG-4", "a key was demanded at a first login or with the key off",
-                        _evidence(attempt))
-
+    for event in events:
+        accounts.fold(event)
+        if isinstance(event, LoginAttempt.Event):
+            attempts.fold(event, accounts)
+            yield from records()
+    yield from records(final=True)

@@ -111,7 +111,7 @@ class BillingStation(Application[UUID]):
     def register_organization(self, session: Session, name: str) -> None:
         """組織設定: an organization a sub ID can be assigned to (SB-5)."""
         customer = self._main(session, MAIN_ID_ONLY_PERMISSIONS, "SB-2")
-        customer.register_organization(name)
+        customer.register_organization(name, by=session.login_id)
         self.save(customer)
 
     # お客様情報変更 (CI-1..CI-5) ------------------------------------------------------------
@@ -139,7 +139,7 @@ class BillingStation(Application[UUID]):
     def submit_customer_information(self, session: Session, confirmed: Confirmation) -> str:
         """「OK」: applies exactly what was confirmed, or refuses if it changed since."""
         customer = self._main(session, MAIN_ID_ONLY_INFORMATION, "CI-1")
-        self._apply(customer, confirmed, "CI-4")
+        self._apply(customer, confirmed, session, "CI-4")
         return CUSTOMER_INFORMATION_DONE
 
     # 権限設定 (SB-1..SB-8) --------------------------------------------------------------------
@@ -183,7 +183,7 @@ class BillingStation(Application[UUID]):
             customer, login_id=values.pop("login_id"),
             password_digest=values.pop("temporary_password"), information=values,
         )
-        customer.add_sub_id(sub)
+        customer.add_sub_id(sub, by=session.login_id)
         self._save_new(customer, sub, LoginIndex.claim(sub))
         return SUB_ID_DONE
 
@@ -205,7 +205,7 @@ class BillingStation(Application[UUID]):
         sub = self._get(confirmed.target_id, SubID)
         if sub.customer_id != customer.id:
             raise Refused(MAIN_ID_ONLY_PERMISSIONS, "SB-2")
-        self._apply(sub, confirmed, "SB-8")
+        self._apply(sub, confirmed, session, "SB-8")
         return SUB_ID_DONE
 
     def sub_id_information(self, session: Session, login_id: str) -> dict[str, str]:
@@ -356,14 +356,16 @@ class BillingStation(Application[UUID]):
         labels = {k: f.label for k, f in fields.items()} | {"login_id": "ログインID"}
         return Confirmation(title, values, labels, target.id, target.version)
 
-    def _apply(self, account: Account, confirmed: Confirmation, rule: str) -> None:
+    def _apply(
+        self, account: Account, confirmed: Confirmation, session: Session, rule: str
+    ) -> None:
         """Applies a confirmed change; D-11 notices go to the previous address."""
         if account.id != confirmed.target_id or account.version != confirmed.version:
             raise Refused(CONFLICT, rule)
         before_email, before_key = account.email, account.notify_key
         changes = {k: v for k, v in confirmed.values.items()
                    if not (k in SECRET_FIELDS and v in ("", MASK))}
-        account.change_information(changes)
+        account.change_information(changes, by=session.login_id)
         try:
             self.save(account)
         except IntegrityError as e:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import sys
+import unicodedata
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import attrs
 import click
+from tqdm import tqdm
 
 from application import audit, config
 from application.billing_station import BillingStation
 from application.demo import demo_app, run_demo
+from application.replay import replay, store_size
+from application.screens import JST
+from application.verify import Verifier
+
+EXIT_VIOLATIONS = 1
+EXIT_NOT_FOUND = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +31,8 @@ def main() -> None:
     """Billing Station's notify key (通知キー), an event-sourced executable model.
 
     Stores and mail are chosen by environment settings (BS_STORE, BS_SQLITE_PATH,
-    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST); see README.md.
+    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST); see README.md. The audit
+    commands (timeline, as-of, history, verify) read the configured store and never write.
     """
 
 
@@ -43,38 +58,129 @@ def demo(out: Path) -> None:
     click.echo(f"mailbox:     {mailbox.folder} ({len(mailbox.messages())} mails, .eml)")
 
 
+# The audit commands ----------------------------------------------------------------------
+class Instant(click.ParamType):
+    """An instant: ISO 8601 or as the screens show it (2015/01/16 10:00); JST unless an
+    offset is given; a date alone is its midnight."""
+
+    name = "INSTANT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("/", "-"))
+        except ValueError:
+            self.fail(f"{value!r} is not an instant: use 2015-01-16, 2015-01-16 10:00 or "
+                      "2015-01-16T10:00:00+09:00", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+PERIOD = [
+    click.option("--from", "since", type=Instant(), help="Start of the period (inclusive)."),
+    click.option("--to", "until", type=Instant(), help="End of the period (exclusive)."),
+]
+
+
+def period(command: Any) -> Any:
+    for option in reversed(PERIOD):
+        command = option(command)
+    return command
+
 
 def _store() -> BillingStation:
-    """The application on the configured store (BS_STORE, BS_SQLITE_PATH, POSTGRES_*)."""
+    """The application on the configured store (BS_STORE, BS_SQLITE_PATH, POSTGRES_*),
+    which must exist: the audit reads it and never writes."""
     try:
-        return BillingStation(config.store_env())
+        return BillingStation(config.store_env(existing=True))
     except config.ConfigError as e:
         raise click.UsageError(str(e)) from e
 
 
+def _events(app: BillingStation) -> Iterator[Any]:
+    """The store's events with a progress bar on stderr when it is a terminal."""
+    with tqdm(total=store_size(app), unit="event", unit_scale=True, file=sys.stderr,
+              disable=None, leave=False, desc="replaying") as bar:
+        yield from replay(app, on_page=bar.update)
+
+
 @main.command()
 @click.argument("login_id")
-def timeline(login_id: str) -> None:
-    """Every event of LOGIN_ID in order, in JST; keys and passwords appear only as short
-    digests."""
+@period
+def timeline(login_id: str, since: datetime | None, until: datetime | None) -> None:
+    """Every event of LOGIN_ID in order, in JST: its account's changes and its login
+    attempts (type, attempt, outcome). Keys and passwords appear only as short digests."""
     app = _store()
-    for line in audit.timeline(app, login_id):
+    for line in audit.timeline(_events(app), login_id, since, until):
         click.echo(line)
+
+
+@main.command("as-of")
+@click.argument("instant", type=Instant())
+@click.argument("login_id")
+def as_of(instant: datetime, login_id: str) -> None:
+    """LOGIN_ID's account as it stood at INSTANT (JST unless an offset is given), rebuilt
+    from its events up to then: notify key, registered address, permissions, plan.
+    Exits 1 if the login ID did not exist at that instant."""
+    state = audit.as_of(_store(), login_id, instant)
+    if state is None:
+        click.echo(f"{login_id}: no such login ID at {instant.astimezone(JST):%Y/%m/%d %H:%M:%S}",
+                   err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    width = max(_width(label) for label, _ in state)
+    for label, value in state:
+        click.echo(f"{label}{' ' * (width - _width(label))}  {value}")
+
+
+def _width(text: str) -> int:
+    """Columns on a terminal: full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+@main.command()
+@period
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table",
+              show_default=True, help="table for people, csv for spreadsheets, jsonl for tools.")
+def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
+    """Every login attempt requested in the period, in order, with its outcome (completed,
+    password_rejected, expired, locked, superseded, key_withheld, mail_failed, abandoned),
+    whether a key was used, and the seconds it took. Times in JST."""
+    records = audit.history(_events(_store()), since, until)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(audit.FIELDS)
+        writer.writerows(attrs.astuple(r) for r in records)
+    elif fmt == "jsonl":
+        for r in records:
+            click.echo(json.dumps(attrs.asdict(r), ensure_ascii=False))
+    else:
+        widths = (19, 16, 7, 17, 8, 12, 11, 11, 13, 7)
+        click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=False)))
+        for r in records:
+            click.echo(" ".join(f"{v!s:<{w}}" for v, w in
+                                zip(attrs.astuple(r), widths, strict=False)))
 
 
 @main.command()
 def verify() -> None:
     """Replay the whole store and check every login against the policy in force at its time
-    (LG-3, LG-4, LG-5, D-2, D-3, D-4). Exits 1 when any violation is found."""
+    (LG-2..LG-5, D-1..D-5) and every change against who may make it (CI-1, SB-2). Prints
+    each violation with the events that prove it, then a summary; exits 1 on any violation."""
     app = _store()
-    violations = 0
-    for violation in audit.verify(app):
-        violations += 1
+    verifier = Verifier()
+    violations: dict[str, int] = {}
+    for violation in verifier.check(_events(app)):
+        violations[violation.rule] = violations.get(violation.rule, 0) + 1
         click.echo(f"VIOLATION {violation.rule}: {violation.message}")
         for line in violation.evidence:
             click.echo(f"    {line}")
-    click.echo(f"{violations} violation(s) found" if violations else "verified: no violations")
-    sys.exit(1 if violations else 0)
+    click.echo("summary: " + ", ".join(f"{n} {what}" for what, n in verifier.counts.items()))
+    if violations:
+        by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
+        click.echo(f"{sum(violations.values())} violation(s) found: {by_rule}")
+    else:
+        click.echo("verified: no violations")
+    sys.exit(EXIT_VIOLATIONS if violations else 0)
 
 
 if __name__ == "__main__":

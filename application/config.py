@@ -28,12 +28,15 @@ class ConfigError(ValueError):
     pass
 
 
-def store_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The eventsourcing settings for the configured store."""
+def store_env(environ: Mapping[str, str] = os.environ, existing: bool = False) -> dict[str, str]:
+    """The eventsourcing settings for the configured store; ``existing``: a store to read,
+    so a missing SQLite file is an error rather than a new empty store."""
     store = environ.get("BS_STORE", "sqlite")
     env = {k: v for k, v in environ.items() if k.startswith(_PASSED_THROUGH)}
     if store == "sqlite":
         path = environ.get("BS_SQLITE_PATH", "billing-station.sqlite3")
+        if existing and not Path(path).is_file():
+            raise ConfigError(f"no event store at {path} (set BS_SQLITE_PATH)")
         return env | {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
     if store == "postgres":
         missing = [k for k in ("POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_USER")

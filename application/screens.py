@@ -43,9 +43,9 @@ MAIL_FAILED = (
 CONFLICT = "他の操作で内容が変更されました。もう一度表示してから変更してください。"
 
 
-def jst(moment: datetime) -> str:
-    """2015/01/16 09:58, as the manual shows 前回ログイン."""
-    return moment.astimezone(JST).strftime("%Y/%m/%d %H:%M")
+def jst(moment: datetime, seconds: bool = False) -> str:
+    """2015/01/16 09:58, as the manual shows 前回ログイン (audits add the seconds)."""
+    return moment.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S" if seconds else "%Y/%m/%d %H:%M")
 
 
 @attrs.frozen

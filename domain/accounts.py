@@ -60,29 +60,35 @@ class Account(Aggregate):
 
     class InformationChanged(Aggregate.Event):
         changes: dict[str, str]
+        by: str  # the login ID that made the change (CI-1, SB-2 are audited on it)
 
         def apply(self, account: Account) -> None:
             account.information.update(self.changes)
 
     class NotifyKeyEnabled(Aggregate.Event):
+        by: str
+
         def apply(self, account: Account) -> None:
             account.notify_key = True
             account.information["notify_key"] = NOTIFY_KEY_ON
 
     class NotifyKeyDisabled(Aggregate.Event):
+        by: str
+
         def apply(self, account: Account) -> None:
             account.notify_key = False
             account.information["notify_key"] = NOTIFY_KEY_OFF
 
-    def change_information(self, changes: dict[str, str]) -> None:
-        """Records what differs; the notify-key setting as an event of its own."""
+    def change_information(self, changes: dict[str, str], by: str) -> None:
+        """Records what differs, and who changed it; the notify-key setting as an event of
+        its own."""
         setting = changes.pop("notify_key", None)
         changed = {k: v for k, v in changes.items() if self.information.get(k) != v}
         if changed:
-            self.trigger_event(self.InformationChanged, changes=changed)
+            self.trigger_event(self.InformationChanged, changes=changed, by=by)
         if setting is not None and (setting == NOTIFY_KEY_ON) != self.notify_key:
             event = self.NotifyKeyEnabled if setting == NOTIFY_KEY_ON else self.NotifyKeyDisabled
-            self.trigger_event(event)
+            self.trigger_event(event, by=by)
 
     class KeyMailed(Aggregate.Event):
         attempt_id: UUID
@@ -145,23 +151,25 @@ class Customer(Account):
 
     class OrganizationRegistered(Aggregate.Event):
         name: str
+        by: str
 
         def apply(self, customer: Customer) -> None:
             customer.organizations.append(self.name)
 
-    def register_organization(self, name: str) -> None:
+    def register_organization(self, name: str, by: str) -> None:
         if name not in self.organizations:
-            self.trigger_event(self.OrganizationRegistered, name=name)
+            self.trigger_event(self.OrganizationRegistered, name=name, by=by)
 
     class SubIDAdded(Aggregate.Event):
         sub_id: UUID
         login_id: str
+        by: str
 
         def apply(self, customer: Customer) -> None:
             customer.sub_ids[self.login_id] = self.sub_id
 
-    def add_sub_id(self, sub_id: SubID) -> None:
-        self.trigger_event(self.SubIDAdded, sub_id=sub_id.id, login_id=sub_id.login_id)
+    def add_sub_id(self, sub_id: SubID, by: str) -> None:
+        self.trigger_event(self.SubIDAdded, sub_id=sub_id.id, login_id=sub_id.login_id, by=by)
 
 
 class SubID(Account):

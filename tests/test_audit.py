@@ -1,24 +1,47 @@
-"""Audit: timeline and verify on real stores, with violations planted by writing events
-directly (bypassing the services), each of which verify must catch."""
+"""Audit: timeline, as-of, history and verify on every store (memory, SQLite, and
+PostgreSQL where configured), with violations planted by writing events directly
+(bypassing the services), each of which verify must catch."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+import json
+import re
+from datetime import UTC, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
 
 from application import audit
+from application import verify as verifying
 from application.billing_station import BillingStation
 from application.cli import main
 from application.mail import MailboxFolder, key_in
+from application.replay import AttemptBook, replay
 from application.screens import KeyEntry
+from application.verify import Verifier
 from domain.login_attempt import LoginAttempt
 from tests.conftest import FAST_HASHER
-from tests.story import PASSWORD, first_login, latest_key, onboard, set_notify_key
+from tests.story import (
+    PASSWORD,
+    add_sub_id,
+    first_login,
+    latest_key,
+    log_in_with_key,
+    onboard,
+    set_notify_key,
+)
 
 EMAIL = "yamada@example.co.jp"
+
+
+@pytest.fixture
+def env(any_env: dict[str, str]) -> dict[str, str]:
+    """Every audit test runs on every store."""
+    return any_env
 
 
 def pending(app: BillingStation) -> LoginAttempt:
@@ -30,7 +53,7 @@ def pending(app: BillingStation) -> LoginAttempt:
 
 
 def rules(app: BillingStation) -> list[str]:
-    return [v.rule for v in audit.verify(app)]
+    return [v.rule for v in verifying.verify(app)]
 
 
 def test_a_store_made_by_the_services_verifies_clean(
@@ -103,6 +126,44 @@ def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     assert len(keys) == 3 and not any(k in shown.output for k in keys)  # digests only
     verified = runner.invoke(main, ["verify"], env=env)
     assert verified.exit_code == 0 and "verified: no violations" in verified.output
+    assert "summary: 26 events, 4 login attempts, 3 completed, 1 expired" in verified.output
+    later = runner.invoke(main, ["timeline", "demo01", "--from", "2015/01/18 10:13"], env=env)
+    assert later.output.splitlines()[0].startswith("2015/01/18 10:13:00")
+    assert len(later.output.splitlines()) < len(lines)
+
+
+def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["demo", "--out", str(tmp_path)], env={"BS_HASH_COST": "8"})
+    env = {"BS_SQLITE_PATH": str(tmp_path / "billing-station.sqlite3")}
+    before = runner.invoke(main, ["as-of", "2015-01-16 09:59", "demo01"], env=env)
+    after = runner.invoke(main, ["as-of", "2015-01-16T01:30:00+00:00", "demo01"], env=env)
+    assert before.exit_code == after.exit_code == 0
+    assert re.search(r"通知キーの利用 +利用しない", before.output)
+    assert re.search(r"通知キーの利用 +利用する", after.output)
+    assert re.search(r"時点 +2015/01/16 10:30:00", after.output)  # shown in JST
+    missing = runner.invoke(main, ["as-of", "2015-01-15", "demo01"], env=env)
+    assert missing.exit_code == 1 and "no such login ID" in missing.output
+    bad = runner.invoke(main, ["as-of", "yesterday", "demo01"], env=env)
+    assert bad.exit_code == 2 and "is not an instant" in bad.output
+    table = runner.invoke(main, ["history"], env=env).output.splitlines()
+    assert table[0].split()[:4] == ["requested_at", "login_id", "kind", "outcome"]
+    assert [row.split()[4] for row in table[1:]] == ["completed", "completed", "expired",
+                                                     "completed"]
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(
+        main, ["history", "--format", "csv", "--to", "2015-01-18"], env=env).output)))
+    assert [(r["requested_at"], r["with_key"]) for r in rows] == [
+        ("2015/01/16 09:59:00", "False"), ("2015/01/17 10:00:00", "True")]
+    lines = runner.invoke(main, ["history", "--format", "jsonl", "--from", "2015-01-18"],
+                          env=env).output.splitlines()
+    assert [json.loads(line)["outcome"] for line in lines] == ["expired", "completed"]
+
+
+def test_cli_audit_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["verify"],
+                                env={"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")})
+    assert result.exit_code == 2 and "no event store at" in result.output
+    assert not (tmp_path / "none.sqlite3").exists()
 
 
 def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
@@ -121,3 +182,103 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     assert result.exit_code == 1
     assert "VIOLATION LG-4" in result.output and "1 violation(s) found" in result.output
     assert "LoginAttempt.KeyIssued" in result.output  # the evidence: the attempt's events
+
+
+def test_CI_1_and_SB_2_changes_not_made_by_the_main_ID_are_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    set_notify_key(app, main)  # made by main01: lawful
+    customer = app.repository.get(main.customer_id)
+    sub = app.repository.get(customer.sub_ids["sub01"])
+    customer.change_information({"phone": "0399999999"}, by="sub01")  # planted
+    sub.change_information({"notify_key": "利用する"}, by="sub01")  # planted: its own setting
+    customer.register_organization("大阪支店", by="sub01")  # planted
+    app.save(customer, sub)
+    found = list(verifying.verify(app))
+    assert [v.rule for v in found] == ["CI-1", "SB-2", "SB-2"]
+    assert "by sub01, not by the main ID main01" in found[0].message
+    assert "InformationChanged" in found[0].evidence[0]
+
+
+def test_a_late_key_entry_is_judged_after_its_attempt_left_memory(
+    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    """verify forgets attempts once their key's time is up; a key entered later is still
+    caught, by the bounded table of recently closed attempts."""
+    attempt = pending(keyed)
+    start.tick(timedelta(hours=2))
+    pending(keyed)  # moves the replay's clock past the first key's validity, supersedes it
+    attempt = keyed.repository.get(attempt.id)
+    attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=attempt.modified_on)
+    keyed.save(attempt)
+    assert rules(keyed) == ["LG-5", "D-2"]
+
+
+def test_verify_keeps_only_the_attempts_still_open(
+    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    verifier = Verifier()
+    for _ in range(30):
+        log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, timedelta(minutes=1))
+        start.tick(timedelta(minutes=20))
+    pending(keyed)
+    events = replay(keyed)
+    assert list(verifier.check(events)) == []
+    assert verifier.counts["completed"] == 31 and verifier.counts["abandoned"] == 1
+    assert len(verifier.attempts.open) == 0  # all ended at the end of the store
+    books = AttemptBook()
+    for event in replay(keyed):
+        if isinstance(event, LoginAttempt.Event):
+            books.fold(event, verifier.accounts)
+            list(books.pop_over())
+            assert len(books.open) <= 2  # the one in progress and at most one before it
+
+
+def test_as_of_rebuilds_the_account_as_it_stood_then(
+    app: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    main = onboard(app)
+    before = start()
+    start.tick(timedelta(days=1))
+    set_notify_key(app, main)
+    add_sub_id(app, main, "sub01", billing_inquiry="利用権限なし")
+    start.tick(timedelta(days=1))
+    app.submit_customer_information(main, app.confirm_customer_information(
+        main, {"email": "new@example.co.jp", "email_confirmation": "new@example.co.jp"}))
+    then = dict(audit.as_of(app, "main01", before.replace(tzinfo=UTC)) or [])
+    now = dict(audit.as_of(app, "main01", start().replace(tzinfo=UTC)) or [])
+    assert then["通知キーの利用"] == "利用しない" and now["通知キーの利用"] == "利用する"
+    assert then["連絡先メールアドレス"] == EMAIL and now["連絡先メールアドレス"] == "new@example.co.jp"
+    assert then["BS基本サービス"] == "スタンダード" and then["種別"] == "主ID"
+    sub = dict(audit.as_of(app, "sub01", start().replace(tzinfo=UTC)) or [])
+    assert sub["種別"] == "副ID" and sub["請求金額照会"] == "利用権限なし"
+    assert sub["登録先メールアドレス"] == "sub01@example.co.jp" and sub["所属組織"] == "全組織"
+    assert audit.as_of(app, "sub01", before.replace(tzinfo=UTC)) is None  # not yet registered
+
+
+def test_history_lists_each_attempt_in_the_period_with_its_outcome(
+    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    keyed.log_in("main01", "wrong password")
+    log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, timedelta(minutes=2))
+    start.tick(timedelta(days=1))
+    since = start().replace(tzinfo=UTC)
+    expired = pending(keyed)
+    start.tick(timedelta(minutes=11))
+    keyed.enter_key(expired.id, latest_key(mailbox, EMAIL))
+    keyed.log_in("nobody", PASSWORD)
+    everything = list(audit.history(replay(keyed)))
+    assert [(r.login_id, r.kind, r.outcome, r.with_key) for r in everything] == [
+        ("main01", "main", "completed", False),  # the first login (D-1)
+        ("main01", "main", "password_rejected", False),
+        ("main01", "main", "completed", True),
+        ("main01", "main", "expired", False),
+        ("nobody", "unknown", "password_rejected", False),
+    ]
+    assert everything[2].seconds == 120 and everything[2].keys_issued == 1
+    assert [r.outcome for r in audit.history(replay(keyed), since=since)] == [
+        "expired", "password_rejected"]
+    assert [r.outcome for r in audit.history(replay(keyed), until=since)] == [
+        "completed", "password_rejected", "completed"]

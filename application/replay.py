@@ -1,0 +1,191 @@
+"""Replaying a store: its events streamed in order, and two folds over them that the audit
+commands share: the accounts as they stand so far, and the login attempts still open.
+
+Memory stays flat as the store grows: events are read page by page, and an attempt is
+kept only until its key's validity is over (then in a bounded table of recent ones, so a
+late event is still judged with its evidence).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from domain.accounts import Account, Customer
+from domain.forms import NOTIFY_KEY_ON
+from domain.login_attempt import LoginAttempt
+
+PAGE = 1000
+STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
+REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
+
+
+def replay(app: Any, on_page: Callable[[int], None] | None = None, page: int = PAGE
+           ) -> Iterator[Any]:
+    """Every stored event, oldest first, decoded by the application's own mapper."""
+    start = None
+    while True:
+        notifications = app.recorder.select_notifications(start=start, limit=page)
+        for n in notifications:
+            yield app.mapper.to_domain_event(n)
+        if on_page:
+            on_page(len(notifications))
+        if len(notifications) < page:
+            return
+        start = notifications[-1].id + 1
+
+
+def store_size(app: Any) -> int:
+    """The last notification id: the length of a progress bar."""
+    return int(app.recorder.max_notification_id() or 0)
+
+
+# Accounts --------------------------------------------------------------------------------
+@attrs.define
+class AccountState:
+    login_id: str
+    customer_id: UUID
+    is_main_id: bool
+    notify_key: bool
+    logins: int = 0
+
+
+class AccountBook:
+    """Who each account is, whose main ID may change it, and its notify-key setting now."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[UUID, AccountState] = {}
+
+    def fold(self, event: Any) -> None:
+        if isinstance(event, Account.Registered):
+            main = isinstance(event, Customer.Onboarded)
+            owner: UUID = getattr(event, "customer_id", event.originator_id)  # a sub ID's
+            self.accounts[event.originator_id] = AccountState(
+                event.login_id, owner, main, event.information.get("notify_key") == NOTIFY_KEY_ON
+            )
+        elif isinstance(event, Account.NotifyKeyEnabled | Account.NotifyKeyDisabled):
+            self.accounts[event.originator_id].notify_key = isinstance(
+                event, Account.NotifyKeyEnabled)
+        elif isinstance(event, Account.LoggedIn):
+            self.accounts[event.originator_id].logins += 1
+
+    def main_login_id(self, account_id: UUID) -> str | None:
+        """The login ID allowed to change this account: its customer's main ID."""
+        account = self.accounts.get(account_id)
+        owner = self.accounts.get(account.customer_id) if account else None
+        return owner.login_id if owner else None
+
+    def kind(self, account_id: UUID | None) -> str:
+        account = self.accounts.get(account_id) if account_id else None
+        return "unknown" if account is None else "main" if account.is_main_id else "sub"
+
+
+# Login attempts --------------------------------------------------------------------------
+_ENDINGS = {"KeySuperseded": "superseded", "AttemptLocked": "locked", "KeyExpired": "expired"}
+
+
+@attrs.define
+class Attempt:
+    """One press of 「ログイン」 as the events tell it, with the account as it stood then."""
+
+    id: UUID
+    login_id: str
+    account_id: UUID | None
+    requested_at: datetime
+    kind: str = "unknown"  # main, sub, or unknown (no such login ID)
+    events: list[Any] = attrs.Factory(list)
+    key_required: bool = False  # as the event says
+    first_login: bool = False
+    policy_requires_key: bool = False  # as the policy in force says (LG-4, D-1)
+    issued: Any = None  # KeyIssued
+    verified: Any = None  # the first KeyVerified
+    verifications: int = 0
+    ended_by: Any = None  # the first KeySuperseded, AttemptLocked or KeyExpired
+    finished: Any = None  # LoginCompleted, PasswordRejected or KeyWithheld
+    wrong_entries: int = 0
+    mail_failed: bool = False
+
+    @property
+    def deadline(self) -> datetime:
+        if self.issued is not None:
+            return self.issued.timestamp + timedelta(seconds=self.issued.valid_for_seconds)
+        return self.requested_at + STALE
+
+    @property
+    def outcome(self) -> str:
+        if self.finished is not None:
+            return {"LoginCompleted": "completed", "PasswordRejected": "password_rejected",
+                    "KeyWithheld": "key_withheld"}[type(self.finished).__name__]
+        if self.ended_by is not None:
+            return _ENDINGS[type(self.ended_by).__name__]
+        return "mail_failed" if self.mail_failed else "abandoned"
+
+    @property
+    def ended_at(self) -> datetime:
+        return (self.finished or self.ended_by or self.events[-1]).timestamp
+
+    def fold(self, event: Any) -> None:
+        self.events.append(event)
+        if isinstance(event, LoginAttempt.PasswordAccepted):
+            self.key_required, self.first_login = event.key_required, event.first_login
+        elif isinstance(event, LoginAttempt.KeyIssued):
+            self.issued = event
+        elif isinstance(event, LoginAttempt.KeyVerified):
+            self.verified = self.verified or event
+            self.verifications += 1
+        elif isinstance(event, LoginAttempt.KeyRejected):
+            self.wrong_entries = event.wrong_entries
+        elif isinstance(event, LoginAttempt.KeyMailFailed):
+            self.mail_failed = True
+        elif type(event).__name__ in _ENDINGS:
+            self.ended_by = self.ended_by or event
+        elif isinstance(event, LoginAttempt.LoginCompleted | LoginAttempt.PasswordRejected
+                        | LoginAttempt.KeyWithheld):
+            self.finished = event
+
+    def over(self, now: datetime) -> bool:
+        """Nothing more can lawfully happen to it: finished, or its key's time is up."""
+        return self.finished is not None or now >= self.deadline
+
+
+class AttemptBook:
+    """The attempts still open, in the order they were requested."""
+
+    def __init__(self) -> None:
+        self.open: OrderedDict[UUID, Attempt] = OrderedDict()
+        self.closed: OrderedDict[UUID, Attempt] = OrderedDict()  # the latest ones only
+        self.now: datetime | None = None
+
+    def fold(self, event: Any, accounts: AccountBook) -> Attempt | None:
+        """The attempt a LoginAttempt event belongs to, after folding it in; None when the
+        attempt is long gone from memory."""
+        self.now = max(self.now, event.timestamp) if self.now else event.timestamp
+        if isinstance(event, LoginAttempt.LoginRequested):
+            attempt = Attempt(event.originator_id, event.login_id, event.account_id,
+                              event.timestamp, accounts.kind(event.account_id))
+            self.open[attempt.id] = attempt
+        found = self.open.get(event.originator_id) or self.closed.get(event.originator_id)
+        if found is not None:
+            found.fold(event)
+            if isinstance(event, LoginAttempt.PasswordAccepted):
+                account = accounts.accounts.get(found.account_id) if found.account_id else None
+                found.policy_requires_key = bool(account and account.notify_key
+                                                 and account.logins > 0)
+        return found
+
+    def pop_over(self, final: bool = False) -> Iterator[Attempt]:
+        """Attempts that are over, oldest request first; ``final`` ends them all."""
+        while self.open:
+            attempt = next(iter(self.open.values()))
+            if not final and not (self.now and attempt.over(self.now)):
+                return
+            del self.open[attempt.id]
+            self.closed[attempt.id] = attempt
+            if len(self.closed) > REMEMBERED:
+                self.closed.popitem(last=False)
+            yield attempt

@@ -1,0 +1,114 @@
+"""verify: replay a whole store and check every login and every change against the policy
+in force at its time, trusting nothing but the events.
+
+Logins: a key is required iff the notify key was on and it was not the first login (LG-4,
+LG-2, D-1); a key is accepted only if issued (LG-3), within its validity (LG-5, D-5), not
+superseded (D-2), once (D-3), not after a lock (D-4). Changes: only the customer's main ID
+changes customer information (CI-1) or permission settings and sub IDs (SB-2).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from application.audit import line
+from application.replay import AccountBook, Attempt, AttemptBook, replay
+from domain.accounts import Account, Customer
+from domain.login_attempt import LoginAttempt
+
+_CHANGES = (Account.InformationChanged, Account.NotifyKeyEnabled, Account.NotifyKeyDisabled,
+            Customer.OrganizationRegistered, Customer.SubIDAdded)
+_PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
+
+
+@attrs.define
+class Violation:
+    rule: str
+    message: str
+    evidence: list[str]
+
+
+class Verifier:
+    """Feed it the store's events in order; it yields violations and counts what it saw."""
+
+    def __init__(self) -> None:
+        self.accounts = AccountBook()
+        self.attempts = AttemptBook()
+        self.counts: Counter[str] = Counter()
+
+    def check(self, events: Iterable[Any]) -> Iterator[Violation]:
+        for event in events:
+            self.counts["events"] += 1
+            self.accounts.fold(event)
+            if isinstance(event, _CHANGES):
+                yield from self._check_change(event)
+            elif isinstance(event, LoginAttempt.Event):
+                yield from self._check_attempt(event)
+            self._count(self.attempts.pop_over())
+        self._count(self.attempts.pop_over(final=True))
+
+    def _count(self, attempts: Iterator[Attempt]) -> None:
+        for attempt in attempts:
+            self.counts["login attempts"] += 1
+            self.counts[attempt.outcome] += 1
+
+    def _check_change(self, event: Any) -> Iterator[Violation]:
+        allowed = self.accounts.main_login_id(event.originator_id)
+        if event.by == allowed:
+            return
+        changed = self.accounts.accounts.get(event.originator_id)
+        customer_information = (changed is not None and changed.is_main_id
+                                and not isinstance(event, _PERMISSION_SETTINGS))
+        rule, what = ("CI-1", "customer information") if customer_information else (
+            "SB-2", "permission settings")
+        yield Violation(rule, f"{what} changed by {event.by}, not by the main ID {allowed}",
+                        [line(event)])
+
+    def _check_attempt(self, event: Any) -> Iterator[Violation]:
+        attempt = self.attempts.fold(event, self.accounts)
+        if attempt is None:
+            if isinstance(event, LoginAttempt.KeyVerified | LoginAttempt.LoginCompleted):
+                yield Violation("D-3", "a login attempt long ended was used again",
+                                [line(event)])
+        elif isinstance(event, LoginAttempt.KeyVerified):
+            yield from _check_key(attempt, event)
+        elif isinstance(event, LoginAttempt.LoginCompleted):
+            yield from _check_completion(attempt)
+
+
+def verify(app: Any, events: Iterable[Any] | None = None) -> Iterator[Violation]:
+    """Every violation in the store (or in ``events``, the store's replay by default)."""
+    yield from Verifier().check(replay(app) if events is None else events)
+
+
+def _evidence(attempt: Attempt) -> list[str]:
+    return [line(e) for e in attempt.events]
+
+
+def _check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
+    if attempt.issued is None:
+        yield Violation("LG-3", "a key was verified that was never issued", _evidence(attempt))
+        return
+    if attempt.verifications > 1:
+        yield Violation("D-3", "a key was verified twice", _evidence(attempt))
+    if not verified.timestamp < attempt.deadline:
+        yield Violation("LG-5", "a key was accepted after its validity", _evidence(attempt))
+    ended = attempt.ended_by
+    if ended is not None:
+        rule = {"KeySuperseded": "D-2", "AttemptLocked": "D-4", "KeyExpired": "LG-5"}[
+            type(ended).__name__]
+        yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
+                        _evidence(attempt))
+
+
+def _check_completion(attempt: Attempt) -> Iterator[Violation]:
+    if attempt.policy_requires_key and attempt.verified is None:
+        yield Violation("LG-4", "a login completed without the key the policy required",
+                        _evidence(attempt))
+    if not attempt.policy_requires_key and attempt.issued is not None:
+        yield Violation("LG-4", "a key was demanded at a first login or with the key off",
+                        _evidence(attempt))
