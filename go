@@ -15,7 +15,7 @@ fi
 case "${1:-}" in
     test)
         shift
-        .venv/bin/ruff check domain application simulations tests
+        .venv/bin/ruff check domain application simulations benchmarks tests
         .venv/bin/mypy
         exec .venv/bin/pytest "$@" ;;
     report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
@@ -53,7 +54,7 @@ from domain.forms import (
     Plan,
 )
 from domain.login_attempt import KeyOutcome, LoginAttempt
-from domain.policy import Hasher, KeyPolicy
+from domain.policy import Entropy, Hasher, KeyPolicy, new_id
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Aggregate)
@@ -76,12 +77,14 @@ class BillingStation(Application[UUID]):
         mailer: Mailer | None = None,
         hasher: Hasher | None = None,
         policy: KeyPolicy | None = None,
+        entropy: Entropy = secrets,
     ):
         store = config.store_env() if env is None else dict(env)
         super().__init__({"TRANSCODER_TOPIC": TRANSCODER_TOPIC, **store})
         self.mailer = mailer or config.mailer()
         self.hasher = hasher or config.hasher()
         self.policy = policy or KeyPolicy()
+        self.entropy = entropy
         self._decoy = self.hasher.decoy()
 
     # Onboarding (not in the manual: a contract and its main ID exist before anything) ------
@@ -180,7 +183,7 @@ class BillingStation(Application[UUID]):
             raise Refused(CONFLICT, "SB-8")
         values = dict(confirmed.values)
         sub = SubID.register(
-            customer, login_id=values.pop("login_id"),
+            customer, id=new_id(self.entropy), login_id=values.pop("login_id"),
             password_digest=values.pop("temporary_password"), information=values,
         )
         customer.add_sub_id(sub, by=session.login_id)
@@ -221,7 +224,8 @@ class BillingStation(Application[UUID]):
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key."""
         now = clock.now()
         account = self._account(login_id)
-        attempt = LoginAttempt.request(login_id, account.id if account else None, now)
+        attempt = LoginAttempt.request(
+            login_id, account.id if account else None, now, new_id(self.entropy))
         digest = account.password_digest if account else self._decoy  # D-9: same work
         if not self.hasher.matches(password, digest) or account is None:
             attempt.reject_password(now)
@@ -242,7 +246,7 @@ class BillingStation(Application[UUID]):
             self.save(attempt)
             return ErrorPage(KEY_LIMIT)
         earlier = self._pending_attempt(account)
-        key = self.policy.new_key()
+        key = self.policy.new_key(self.entropy)
         attempt.issue_key(self.hasher.digest(key), account.email, self.policy, now)
         account.key_mailed(attempt.id, now)
         if earlier is not None:
@@ -250,7 +254,8 @@ class BillingStation(Application[UUID]):
         self.save(attempt, account, *([earlier] if earlier else []))  # one transaction
         assert attempt.expires_at is not None
         try:
-            self.mailer.send(key_mail(account.email, account.login_id, key, attempt.expires_at))
+            self.mailer.send(key_mail(account.email, account.login_id, key, attempt.expires_at,
+                                      attempt.valid_for))
         except MailError as e:
             log.error("key mail for attempt %s failed: %s", attempt.id, e)
             attempt.mail_failed(str(e))

@@ -3,7 +3,7 @@ its main ID) and SubID. Every change is an event named as the manual would say i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -27,7 +27,7 @@ def login_index_id(login_id: str) -> UUID:
 class Account(Aggregate):
     """A login ID with its password, registered address and notify-key setting."""
 
-    RECENT_KEYS = 100  # key mail times kept for D-10: more than any limit a policy sets
+    KEY_MAIL_MEMORY = timedelta(days=1)  # key mail times kept for D-10: past any window
 
     class Registered(Aggregate.Created):
         login_id: str
@@ -94,9 +94,9 @@ class Account(Aggregate):
         attempt_id: UUID
 
         def apply(self, account: Account) -> None:
-            account.key_mail_times = [*account.key_mail_times, self.timestamp][
-                -Account.RECENT_KEYS :
-            ]
+            since = self.timestamp - Account.KEY_MAIL_MEMORY
+            account.key_mail_times = [
+                *(t for t in account.key_mail_times if t > since), self.timestamp]
             account.pending_attempt_id = self.attempt_id
 
     def key_mailed(self, attempt_id: UUID, now: datetime) -> None:

@@ -51,9 +51,12 @@ class LoginAttempt(Aggregate):
         self.with_key = False
 
     @classmethod
-    def request(cls, login_id: str, account_id: UUID | None, now: datetime) -> LoginAttempt:
+    def request(
+        cls, login_id: str, account_id: UUID | None, now: datetime, attempt_id: UUID
+    ) -> LoginAttempt:
         return cls._create(
-            cls.LoginRequested, login_id=login_id, account_id=account_id, timestamp=now
+            cls.LoginRequested, id=attempt_id, login_id=login_id, account_id=account_id,
+            timestamp=now,
         )
 
     @property

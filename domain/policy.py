@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from datetime import timedelta
+from typing import Any, Protocol
+from uuid import UUID
 
 import attrs
+
+
+class Entropy(Protocol):
+    """Where keys, salts and attempt ids come from. Production: the ``secrets`` module (the
+    OS's CSPRNG). A simulation passes a seeded source, so the same seed records the same
+    events."""
+
+    def token_bytes(self, nbytes: int) -> bytes: ...
+
+    def randbelow(self, exclusive_upper_bound: int) -> int: ...
+
+
+def new_id(entropy: Entropy) -> UUID:
+    return UUID(bytes=entropy.token_bytes(16), version=4)
 
 
 @attrs.frozen
@@ -21,9 +36,10 @@ class KeyPolicy:
     max_keys_per_window: int = 5
     key_window: timedelta = timedelta(minutes=60)
 
-    def new_key(self) -> str:
-        """D-6: uniformly random decimal digits from the OS's CSPRNG, leading zeros allowed."""
-        return f"{secrets.randbelow(10**self.digits):0{self.digits}d}"
+    def new_key(self, entropy: Entropy) -> str:
+        """D-6: uniformly random decimal digits (from the OS's CSPRNG in production),
+        leading zeros allowed."""
+        return f"{entropy.randbelow(10**self.digits):0{self.digits}d}"
 
 
 @attrs.frozen
@@ -35,9 +51,10 @@ class Hasher:
     """
 
     cost: int = 14
+    entropy: Any = attrs.field(default=secrets, eq=False, repr=False)  # an Entropy
 
     def digest(self, secret: str) -> str:
-        salt = os.urandom(16)
+        salt = self.entropy.token_bytes(16)
         return f"scrypt${self.cost}${salt.hex()}${self._derive(secret, salt, self.cost).hex()}"
 
     def matches(self, secret: str, digest: str) -> bool:

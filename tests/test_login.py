@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -152,7 +153,7 @@ def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
 
 def test_D_6_keys_are_12_random_digits_leading_zeros_allowed() -> None:
     policy = KeyPolicy()
-    keys = [policy.new_key() for _ in range(2000)]
+    keys = [policy.new_key(secrets) for _ in range(2000)]
     assert all(len(k) == 12 and k.isdigit() for k in keys)
     assert len(set(keys)) == len(keys)
     first_digits = {k[0] for k in keys}

@@ -1,0 +1,92 @@
+"""Benchmark: a simulation's stored events per second against the library's bare save rate.
+
+Runs a scenario (``large`` by default: about 10,000 login IDs for 30 days), counting its
+saves, then in the same run saves the same number of events, in the same number of saves,
+to a fresh SQLite file with a plain eventsourcing aggregate: the bare rate. Prints both,
+their ratio (target ≥ 50%), the simulation's wall time and peak memory.
+
+    .venv/bin/python -m benchmarks.simulation [SCENARIO] [--customers N] [--days N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from simulations.runner import Simulation
+from simulations.scenario import load
+
+
+class Note(Aggregate):
+    class Written(Aggregate.Event):
+        text: str
+
+    def write(self, text: str) -> None:
+        self.trigger_event(self.Written, text=text)
+
+
+def bare(path: Path, events: int, saves: int) -> float:
+    """Events per second saving ``events`` events in ``saves`` saves of one new aggregate."""
+    app = Application[Any]({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                            "SQLITE_DBNAME": str(path)})
+    per_save, extra = divmod(events, saves)
+    began = time.perf_counter()
+    for i in range(saves):
+        note = Note()
+        for _ in range(per_save - 1 + (i < extra)):
+            note.write("ログインしました")
+        app.save(note)
+    seconds = time.perf_counter() - began
+    app.close()
+    return events / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", nargs="?", default="large")
+    parser.add_argument("--customers", type=int, help="override the population's customers")
+    parser.add_argument("--days", type=int, help="override the number of days")
+    args = parser.parse_args()
+    scenario = load(args.scenario)
+    if args.customers:
+        scenario = attrs.evolve(scenario, population=attrs.evolve(
+            scenario.population, customers=args.customers))
+    scenario = attrs.evolve(scenario, days=args.days or scenario.days)
+    folder = Path(tempfile.mkdtemp(prefix="bs-bench-sim-"))
+
+    simulation = Simulation(scenario, folder)
+    saves = 0
+    save = simulation.app.save
+
+    def counted(*objs: Any, **kwargs: Any) -> Any:
+        nonlocal saves
+        saves += 1
+        return save(*objs, **kwargs)
+
+    simulation.app.save = counted  # type: ignore[method-assign]
+    began = time.perf_counter()
+    simulation.run()
+    wall = time.perf_counter() - began
+    events = int(simulation.app.recorder.max_notification_id() or 0)
+    simulation.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rate = events / wall
+    baseline = bare(folder / "bare.sqlite3", events, saves)
+    print(f"scenario {scenario.name}: {len(simulation.people):,} login IDs, {scenario.days} days, "
+          f"{simulation.tally.visits:,} visits, hash cost 2^{scenario.hash_cost}")
+    print(f"simulation: {events:,} events in {saves:,} saves, {wall:.1f} s wall, "
+          f"{rate:,.0f} events/s, peak RSS {peak:.0f} MiB")
+    print(f"bare saves (same events, same saves, SQLite file): {baseline:,.0f} events/s")
+    print(f"ratio: {rate / baseline:.0%} of the bare rate (target ≥ 50%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The runner: a scenario's people log in, day after simulated day, through the same
+application services the specs use, on a real SQLite store, with time moved by freezegun.
+
+Each person's wish to log in is a *visit*: 「ログイン」, maybe a mistyped password, the key
+mail after its delay (or never), typing the key (maybe wrong), then the top page, or a
+re-login after an expired key, or a call to the contact LG-8 names. Visits are actions on
+one queue ordered by simulated time; the clock jumps from one to the next.
+
+Deterministic: people draw from their own seeded random streams, and keys, salts and
+attempt ids from a seeded Entropy, so the same seed records the same events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import attrs
+from freezegun import freeze_time
+
+from application.billing_station import BillingStation
+from application.demo import INFORMATION
+from application.screens import JST, KEY_EXPIRED, KEY_NOT_RECEIVED, KeyEntry, TopPage
+from domain import clock
+from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON, Plan
+from domain.policy import Hasher
+from simulations.mailnet import MailNetwork
+from simulations.scenario import Scenario
+
+STORE = "simulation.sqlite3"
+
+
+class SeededEntropy:
+    """An Entropy (domain.policy) for simulations only: reproducible, not secret."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(f"entropy/{seed}")
+
+    def token_bytes(self, nbytes: int) -> bytes:
+        return self.rng.randbytes(nbytes)
+
+    def randbelow(self, exclusive_upper_bound: int) -> int:
+        return self.rng.randrange(exclusive_upper_bound)
+
+
+@attrs.define
+class Person:
+    login_id: str
+    password: str
+    email: str
+    rng: random.Random
+
+
+@attrs.define
+class Visit:
+    person: Person
+    began: datetime
+    relogins: int = 0
+
+
+@attrs.define
+class Tally:
+    """What happened to the visits (the store tells the rest)."""
+
+    visits: int = 0
+    logged_in: int = 0
+    keys_reissued: int = 0  # keys issued to a visit after its first (a re-login's)
+    support: dict[str, int] = attrs.Factory(dict)  # LG-8's contacts, by route
+    seconds_to_login: list[float] = attrs.Factory(list)
+    people: int = 0
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario, folder: Path,
+                 on_day: Callable[[int], None] | None = None) -> None:
+        self.scenario, self.folder, self.on_day = scenario, folder, on_day
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(STORE + "*"):
+            old.unlink()  # a run leaves exactly its own events
+        entropy = SeededEntropy(scenario.seed)
+        self.mail = MailNetwork()
+        self.app = BillingStation(
+            {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.store),
+             # One process writes, so the library's aggregate cache needs no fast-forward.
+             "AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n",
+             "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"},
+            mailer=self.mail, hasher=Hasher(scenario.hash_cost, entropy),
+            policy=scenario.policy.key_policy(), entropy=entropy,
+        )
+        self.tally = Tally()
+        self.people: list[Person] = []
+        self._queue: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+
+    @property
+    def store(self) -> Path:
+        return self.folder / STORE
+
+    def run(self) -> Tally:
+        first_day = datetime.combine(self.scenario.start, time(7), JST).astimezone(UTC)
+        with freeze_time(first_day - timedelta(days=1)) as frozen:
+            self._onboard()
+            self._at(first_day, lambda: self._day(0))
+            while self._queue:
+                moment, _, action = heapq.heappop(self._queue)
+                frozen.move_to(moment)
+                action()
+        return self.tally
+
+    def close(self) -> None:
+        self.app.close()
+
+    def _at(self, moment: datetime, action: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (moment, next(self._order), action))
+
+    def _after(self, seconds: float, action: Callable[[], None]) -> None:
+        self._at(clock.now() + timedelta(seconds=seconds), action)
+
+    # The population, onboarded through the services ------------------------------------
+    def _onboard(self) -> None:
+        population, rng = self.scenario.population, random.Random(f"people/{self.scenario.seed}")
+        for i in range(population.customers):
+            plan = Plan.DOWNLOAD if rng.random() < population.download_plan_share else Plan.STANDARD
+            main = self._person(f"c{i:05d}", rng)
+            on = rng.random() < population.notify_key_share
+            session = self.app.onboard_customer(
+                f"BS{i:07d}", f"シミュレーション{i}", "シミュレーション", plan, main.login_id,
+                main.password, INFORMATION | {"email": main.email, "email_confirmation": main.email,
+                                              "notify_key": NOTIFY_KEY_ON if on else NOTIFY_KEY_OFF},
+            )
+            low, high = population.sub_ids_per_customer
+            for j in range(rng.randint(low, high)):
+                sub = self._person(f"c{i:05d}s{j}", rng)
+                on = rng.random() < population.notify_key_share
+                form = {"login_id": sub.login_id, "temporary_password": sub.password,
+                        "person_in_charge": f"担当者{j}", "phone": "0398765432",
+                        "email": sub.email, "notify_key": NOTIFY_KEY_ON if on else NOTIFY_KEY_OFF}
+                self.app.submit_new_sub_id(session, self.app.confirm_new_sub_id(session, form))
+        self.tally.people = len(self.people)
+
+    def _person(self, login_id: str, rng: random.Random) -> Person:
+        person = Person(login_id, f"Pw-{rng.getrandbits(64):016x}", f"{login_id}@example.co.jp",
+                        random.Random(f"{self.scenario.seed}/{login_id}"))
+        self.people.append(person)
+        return person
+
+    # Days and visits ------------------------------------------------------------------
+    def _day(self, index: int) -> None:
+        today = self.scenario.start + timedelta(days=index)
+        if today.weekday() < 5:  # business days; holidays are not modelled
+            behaviour = self.scenario.behaviour
+            start_hour, end_hour = behaviour.hours_jst
+            for person in self.people:
+                rate = behaviour.logins_per_business_day
+                visits = int(rate) + (person.rng.random() < rate - int(rate))
+                for _ in range(visits):
+                    at = datetime.combine(today, time(start_hour), JST) + timedelta(
+                        seconds=person.rng.uniform(0, (end_hour - start_hour) * 3600))
+                    self._at(at.astimezone(UTC), self._visit(person))
+        if self.on_day:
+            self.on_day(index)
+        if index + 1 < self.scenario.days:
+            self._at(datetime.combine(today + timedelta(days=1), time(7), JST).astimezone(UTC),
+                     lambda: self._day(index + 1))
+
+    def _visit(self, person: Person) -> Callable[[], None]:
+        def begin() -> None:
+            self.tally.visits += 1
+            self._log_in(Visit(person, clock.now()))
+        return begin
+
+    def _log_in(self, visit: Visit, typo_allowed: bool = True) -> None:
+        person, behaviour = visit.person, self.scenario.behaviour
+        if typo_allowed and person.rng.random() < behaviour.password_typo_rate:
+            self.app.log_in(person.login_id, person.password + "x")  # LOGIN_FAILED, D-9
+            self._after(15, lambda: self._log_in(visit, typo_allowed=False))
+            return
+        screen = self.app.log_in(person.login_id, person.password)
+        if isinstance(screen, TopPage):
+            self._done(visit)
+        elif isinstance(screen, KeyEntry):
+            self.tally.keys_reissued += visit.relogins > 0
+            self._key_mailed(visit, screen.attempt_id)
+        else:  # the key limit (D-10) or a mail failure: only a person can help now
+            self._call_support(visit)
+
+    def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
+        behaviour, rng = self.scenario.behaviour, visit.person.rng
+        key = self.mail.take_key(visit.person.email)
+        if key is None or rng.random() < behaviour.mail_lost_share:
+            self._after(behaviour.patience.sample(rng), lambda: self._again(visit))
+            return
+        arrives = behaviour.mail_delay.sample(rng)
+        self._after(arrives + behaviour.typing.sample(rng),
+                    lambda: self._enter_key(visit, attempt_id, key))
+
+    def _enter_key(self, visit: Visit, attempt_id: UUID, key: str) -> None:
+        behaviour, rng = self.scenario.behaviour, visit.person.rng
+        typed = _mistyped(key, rng) if rng.random() < behaviour.mistype_rate else key
+        screen = self.app.enter_key(attempt_id, typed)
+        if isinstance(screen, TopPage):
+            self._done(visit)
+        elif isinstance(screen, KeyEntry):  # a wrong key: type it again while it is valid
+            self._after(behaviour.typing.sample(rng) / 2,
+                        lambda: self._enter_key(visit, attempt_id, key))
+        elif screen.message == KEY_EXPIRED and rng.random() >= behaviour.relogin_after_expiry:
+            self._call_support(visit)
+        else:  # expired, locked (D-9 shows it as a failed login) or superseded
+            self._again(visit)
+
+    def _again(self, visit: Visit) -> None:
+        """Log in again for a new key (LG-6), or call when it is enough."""
+        if visit.relogins >= self.scenario.behaviour.max_relogins:
+            self._call_support(visit)
+            return
+        visit.relogins += 1
+        self._after(30, lambda: self._log_in(visit))
+
+    def _done(self, visit: Visit) -> None:
+        self.tally.logged_in += 1
+        self.tally.seconds_to_login.append((clock.now() - visit.began).total_seconds())
+
+    def _call_support(self, visit: Visit) -> None:
+        """LG-8: the screen names whom to ask; the route is counted."""
+        contact = self.app.key_mail_contact(visit.person.login_id)
+        route = contact.removeprefix(KEY_NOT_RECEIVED).strip().split("：")[0]
+        self.tally.support[route] = self.tally.support.get(route, 0) + 1
+
+
+def _mistyped(key: str, rng: random.Random) -> str:
+    i = rng.randrange(len(key))
+    return key[:i] + str((int(key[i]) + rng.randrange(1, 10)) % 10) + key[i + 1:]
+
+

@@ -1,0 +1,127 @@
+"""A scenario: who the users are, how they behave, and the policy they log in under.
+
+Read from TOML (simulations/scenarios/*.toml); every key has a default, so a scenario
+says only what it changes. Unknown keys are an error naming the key, so a typo never runs
+silently with a default.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tomllib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from domain.policy import KeyPolicy
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+@attrs.frozen
+class Delay:
+    """A positive duration in seconds, log-normal: typical (the median) and slow (the 95th
+    percentile), the way mail and people are."""
+
+    median: float
+    p95: float
+
+    def sample(self, rng: random.Random) -> float:
+        sigma = math.log(self.p95 / self.median) / 1.6449 if self.p95 > self.median else 0.0
+        return rng.lognormvariate(math.log(self.median), sigma)
+
+
+@attrs.frozen
+class Population:
+    customers: int = 100
+    download_plan_share: float = 0.2  # BS基本サービス ダウンロード (CI-5, SB-3)
+    sub_ids_per_customer: tuple[int, int] = (0, 3)  # uniform, inclusive
+    notify_key_share: float = 0.6  # main and sub IDs with 通知キーの利用 = 利用する
+
+
+@attrs.frozen
+class Behaviour:
+    logins_per_business_day: float = 1.0  # per login ID, on weekdays
+    hours_jst: tuple[int, int] = (9, 18)  # when people log in, [from, to)
+    mail_delay: Delay = Delay(20, 180)  # from 「ログイン」 to the key in the mailbox
+    mail_lost_share: float = 0.002  # key mails that never arrive
+    typing: Delay = Delay(25, 90)  # from the mail's arrival to 「OK」
+    mistype_rate: float = 0.03  # a key entered wrong (D-4: retry while valid)
+    password_typo_rate: float = 0.02  # a password entered wrong, retried at once
+    relogin_after_expiry: float = 0.8  # else give up and call (LG-6, LG-8)
+    patience: Delay = Delay(600, 1500)  # waiting for a mail that does not come
+    max_relogins: int = 3  # per visit, then call support
+
+
+@attrs.frozen
+class Policy:
+    key_validity_minutes: float = 10  # LG-5
+    max_wrong_entries: int = 5  # D-4
+    max_keys_per_hour: int = 5  # D-10
+
+    def key_policy(self) -> KeyPolicy:
+        return KeyPolicy(validity=timedelta(minutes=self.key_validity_minutes),
+                         max_wrong_entries=self.max_wrong_entries,
+                         max_keys_per_window=self.max_keys_per_hour)
+
+    def label(self) -> str:
+        return (f"validity {self.key_validity_minutes:g} min, "
+                f"{self.max_wrong_entries} wrong entries, {self.max_keys_per_hour} keys/h")
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    description: str = ""
+    start: date = date(2026, 4, 6)
+    days: int = 30
+    seed: int = 1
+    hash_cost: int = 14  # BS_HASH_COST for the run; the report states it
+    population: Population = Population()
+    behaviour: Behaviour = Behaviour()
+    policy: Policy = Policy()
+
+    def with_policy(self, **changes: Any) -> Scenario:
+        return attrs.evolve(self, policy=attrs.evolve(self.policy, **changes))
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def load(path: Path | str) -> Scenario:
+    """A scenario file by path, or a shipped one by name (``office``)."""
+    path = Path(path)
+    if not path.exists() and (SCENARIOS / f"{path}.toml").exists():
+        path = SCENARIOS / f"{path}.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ScenarioError(f"{path}: {e}") from e
+    data.setdefault("name", path.stem)
+    return _build(Scenario, data, path.name)
+
+
+_NESTED = {"population": Population, "behaviour": Behaviour, "policy": Policy}
+
+
+def _build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in attrs.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(known)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _NESTED and cls is Scenario:
+            values[key] = _build(_NESTED[key], value, f"{where} [{key}]")
+        elif known[key].type in ("Delay",):
+            values[key] = _build(Delay, value, f"{where} {key}")
+        elif isinstance(value, list):
+            values[key] = tuple(value)
+        else:
+            values[key] = value
+    return cls(**values)

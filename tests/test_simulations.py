@@ -1,0 +1,103 @@
+"""Simulations: deterministic for a seed, clean under verify, sensitive to the policy, and
+runnable from the command line with a report and plots."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import attrs
+import pytest
+from click.testing import CliRunner
+
+from application.cli import main
+from application.verify import verify
+from simulations.report import report
+from simulations.runner import Simulation
+from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
+
+TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
+                population=Population(customers=6, sub_ids_per_customer=(0, 2)),
+                behaviour=Behaviour(password_typo_rate=0.2, mistype_rate=0.2))
+
+
+def run(scenario: Scenario, folder: Path) -> Simulation:
+    simulation = Simulation(scenario, folder)
+    simulation.run()
+    return simulation
+
+
+def rows(store: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(store) as db:
+        return db.execute("SELECT originator_id, originator_version, topic, state "
+                          "FROM stored_events ORDER BY rowid").fetchall()
+
+
+def test_the_same_seed_records_the_same_events_and_numbers(tmp_path: Path) -> None:
+    first, second = run(TINY, tmp_path / "a"), run(TINY, tmp_path / "b")
+    assert rows(first.store) == rows(second.store) and len(rows(first.store)) > 100
+    assert report(first).as_json() == report(second).as_json()
+    other = run(attrs.evolve(TINY, seed=4), tmp_path / "c")
+    assert rows(other.store) != rows(first.store)
+    for simulation in (first, second, other):
+        simulation.close()
+
+
+def test_a_simulated_store_verifies_clean_and_its_report_adds_up(tmp_path: Path) -> None:
+    simulation = run(TINY, tmp_path)
+    assert list(verify(simulation.app)) == []
+    r = report(simulation)
+    simulation.close()
+    assert r.visits > 0 and r.visits == r.logged_in + sum(r.support.values())
+    assert r.attempts == sum(r.outcomes.values())
+    assert r.outcomes["completed"] == r.logged_in == r.with_key + r.without_key
+    assert r.outcomes["password_rejected"] > 0  # typos, at 20% here
+    assert r.without_key >= r.people  # every login ID's first login needs no key (D-1)
+    assert len(r.histogram) == r.logged_in
+
+
+def test_a_shorter_validity_expires_more_keys_when_mail_is_slow(tmp_path: Path) -> None:
+    slow = attrs.evolve(TINY, days=5, behaviour=Behaviour(mail_delay=Delay(240, 900)),
+                        population=Population(customers=10, notify_key_share=1.0))
+    short = report(run(slow.with_policy(key_validity_minutes=5), tmp_path / "5"))
+    long = report(run(slow.with_policy(key_validity_minutes=15), tmp_path / "15"))
+    assert short.outcomes["expired"] > long.outcomes["expired"]
+    assert short.keys_reissued > long.keys_reissued
+
+
+def test_every_shipped_scenario_loads() -> None:
+    names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+    assert names == ["large", "office", "slow-mail"]
+    for name in names:
+        assert load(name).name == name
+
+
+def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text("days = 3\n[behaviour]\nmistype = 0.1\n")
+    with pytest.raises(ScenarioError, match=r"\[behaviour\]: unknown key\(s\) mistype"):
+        load(path)
+
+
+def test_cli_simulate_writes_the_report_and_plots_and_audits_the_store(tmp_path: Path) -> None:
+    scenario = tmp_path / "small.toml"
+    scenario.write_text("days = 3\nhash_cost = 4\n[population]\ncustomers = 5\n")
+    result = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "Hashing: scrypt N=2^4" in result.output  # the lowered cost is stated
+    assert "no violations" in result.output
+    out = tmp_path / "out"
+    assert json.loads((out / "report.json").read_text())["scenario"] == "small"
+    for plot in ("time-to-login.png", "expiries-by-hour.png"):
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["simulate", "slow-mail", "--days", "2", "--compare", "5,15",
+                                       "--out", str(tmp_path)], env={})
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "compare.txt").read_text()
+    assert "policy 1" in table and "policy 2" in table and "expired" in table
+    assert (tmp_path / "compare-outcomes.png").exists()
+    assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
