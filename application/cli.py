@@ -20,13 +20,27 @@ from application.billing_station import BillingStation
 from application.demo import demo_app, run_demo
 from application.replay import replay, store_size
 from application.screens import JST
+from application.store import StoredEventError
 from application.verify import Verifier
 
 EXIT_VIOLATIONS = 1
 EXIT_NOT_FOUND = 1
+EXIT_DATA_ERROR = 65  # sysexits' EX_DATAERR: the store holds an event that cannot be read
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """Sub-commands; a store that cannot be read is one clear line and exit 65."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoredEventError as e:
+            click.echo(f"error: the event store holds an event that cannot be read: {e}",
+                       err=True)
+            ctx.exit(EXIT_DATA_ERROR)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Billing Station's notify key (通知キー), an event-sourced executable model.
 

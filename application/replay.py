@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from application.store import StoredEventError
 from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
@@ -32,7 +33,10 @@ def replay(app: Any, on_page: Callable[[int], None] | None = None, page: int = P
     while True:
         notifications = app.recorder.select_notifications(start=start, limit=page)
         for n in notifications:
-            yield app.mapper.to_domain_event(n)
+            try:
+                yield app.mapper.to_domain_event(n)
+            except StoredEventError as e:
+                raise StoredEventError(f"notification {n.id}: {e}") from e
         if on_page:
             on_page(len(notifications))
         if len(notifications) < page:

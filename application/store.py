@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 
 class ModelTranscoder(JSONTranscoder):
@@ -23,4 +24,24 @@ class ModelTranscoder(JSONTranscoder):
         return super()._encode_obj(o)
 
 
+class StoredEventError(ValueError):
+    """A stored event that cannot be read (corrupt, or written by something else)."""
+
+
+class ModelMapper(Mapper[UUID]):
+    """The library's mapper, with one clear error naming the event for any row it cannot
+    read, instead of whatever a foreign topic or a broken state raises deep inside."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            return super().to_domain_event(stored_event)
+        except Exception as e:
+            raise StoredEventError(
+                f"stored event {stored_event.originator_id} version "
+                f"{stored_event.originator_version} (topic {stored_event.topic!r}) "
+                f"cannot be read: {type(e).__name__}: {e}"
+            ) from e
+
+
 TRANSCODER_TOPIC = f"{__name__}:{ModelTranscoder.__name__}"
+MAPPER_TOPIC = f"{__name__}:{ModelMapper.__name__}"

@@ -109,7 +109,8 @@ class Account(Aggregate):
             account.logins += 1
             account.previous_login_at = account.last_login_at
             account.last_login_at = self.timestamp
-            account.pending_attempt_id = None
+            if account.pending_attempt_id == self.attempt_id:  # a keyless login leaves a
+                account.pending_attempt_id = None  # live key pending, for D-2 to end it
 
     def logged_in(self, attempt_id: UUID, now: datetime) -> None:
         self.trigger_event(self.LoggedIn, attempt_id=attempt_id, timestamp=now)

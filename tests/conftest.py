@@ -89,6 +89,12 @@ def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str
     yield from store_env(request.param, tmp_path)
 
 
+@pytest.fixture(params=[s for s in STORES if s != "memory"])
+def shared_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A store other processes can open too: SQLite file, PostgreSQL where configured."""
+    yield from store_env(request.param, tmp_path)
+
+
 @pytest.fixture
 def app(env: dict[str, str], mailbox: MailboxFolder) -> Iterator[BillingStation]:
     station = BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)

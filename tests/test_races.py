@@ -1,0 +1,111 @@
+"""Two processes racing on one account, on the stores two processes can share (SQLite file,
+PostgreSQL): the store lets one write win, the other is decided again or refused clearly;
+never a silent overwrite, never a key that works twice."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder
+from application.replay import replay
+from application.screens import CONFLICT, KEY_UNUSABLE, KeyEntry, Session
+from application.verify import verify
+from domain.accounts import Account
+from domain.login_attempt import LoginAttempt, Status
+from tests.processes import race_worker, station
+from tests.story import PASSWORD, add_sub_id, first_login, latest_key, onboard, set_notify_key
+
+ROUNDS = 5  # of each race, per store
+EMAIL = "yamada@example.co.jp"
+SPAWN = multiprocessing.get_context("spawn")
+
+
+class Twins:
+    """Two worker processes that run the same call at the same instant."""
+
+    def __init__(self, env: dict[str, str], mailbox: Path) -> None:
+        self.barrier = SPAWN.Barrier(2)
+        self.tasks = [SPAWN.Queue(), SPAWN.Queue()]
+        self.results = SPAWN.Queue()
+        self.workers = [SPAWN.Process(target=race_worker,
+                                      args=(env, mailbox, q, self.results, self.barrier))
+                        for q in self.tasks]
+        for worker in self.workers:
+            worker.start()
+
+    def both(self, method: str, *args: Any) -> list[str]:
+        for q in self.tasks:
+            q.put((method, args))
+        return sorted(self.results.get(timeout=60) for _ in self.tasks)
+
+    def stop(self) -> None:
+        for q in self.tasks:
+            q.put(None)
+        for worker in self.workers:
+            worker.join(30)
+            assert worker.exitcode == 0
+
+
+@pytest.fixture
+def race(shared_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[BillingStation, Twins]]:
+    mailbox = tmp_path / "mailbox"
+    app = station(shared_env, mailbox)
+    twins = Twins(shared_env, mailbox)
+    yield app, twins
+    twins.stop()
+    assert list(verify(app)) == []  # whatever the races did, the store obeys the policy
+    app.close()
+
+
+def keyed(app: BillingStation) -> Session:
+    main = onboard(app)
+    set_notify_key(app, main)
+    first_login(app)
+    return main
+
+
+def test_two_logins_at_once_both_get_a_key_and_only_the_newer_one_stays_live(
+    race: tuple[BillingStation, Twins]
+) -> None:
+    app, twins = race
+    keyed(app)
+    for _ in range(2):  # 2 rounds x 2 logins stay under D-10's five keys an hour
+        assert twins.both("log_in", "main01", PASSWORD) == ["key entry", "key entry"]
+    attempts = [app.repository.get(e.originator_id) for e in replay(app)
+                if isinstance(e, LoginAttempt.KeyIssued)]
+    assert [a.status for a in attempts].count(Status.AWAITING_KEY) == 1  # D-2
+    account = app.repository.get(attempts[0].account_id)
+    assert isinstance(account, Account) and len(account.key_mail_times) == 4  # none lost
+
+
+def test_the_same_key_entered_twice_at_once_logs_in_exactly_once(
+    race: tuple[BillingStation, Twins]
+) -> None:
+    app, twins = race
+    keyed(app)
+    mailbox = MailboxFolder(Path(app.mailer.folder))  # type: ignore[attr-defined]
+    for _ in range(ROUNDS):
+        entry = app.log_in("main01", PASSWORD)
+        assert isinstance(entry, KeyEntry)
+        key = latest_key(mailbox, EMAIL)
+        assert twins.both("enter_key", entry.attempt_id, key) == [
+            f"error: {KEY_UNUSABLE}", "top page"]  # D-3
+
+
+def test_two_edits_of_one_sub_id_at_once_one_wins_the_other_is_refused(
+    race: tuple[BillingStation, Twins]
+) -> None:
+    app, twins = race
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    for i in range(ROUNDS):
+        confirmed = app.confirm_sub_id_change(main, "sub01", {"memo": f"変更{i}"})
+        assert twins.both("submit_sub_id_change", main, confirmed) == [
+            "refused: " + CONFLICT, "ログインユーザ情報変更を完了しました。"]  # SB-8
+        assert app.sub_id_information(main, "sub01")["メモ"] == f"変更{i}"
