@@ -10,6 +10,7 @@ from pathlib import Path
 
 import freezegun
 import pytest
+from hypothesis import settings
 
 from application.billing_station import BillingStation
 from application.mail import MailboxFolder
@@ -24,8 +25,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{rule}: {statement}")
 
 
-# Freezing time must not freeze pytest-bdd's own step timing.
-freezegun.configure(extend_ignore_list=["pytest_bdd."])
+# Freezing time must not freeze pytest-bdd's step timing nor Hypothesis's own clock.
+freezegun.configure(extend_ignore_list=["pytest_bdd.", "hypothesis."])
+
+# Hypothesis: "ci" (the default, and CI's) is reproducible: a fixed seed, a few hundred
+# examples. HYPOTHESIS_PROFILE=long explores ten times as far, with a fresh seed each run.
+settings.register_profile("ci", max_examples=200, stateful_step_count=40, deadline=None,
+                          derandomize=True, database=None, print_blob=True)
+settings.register_profile("long", max_examples=2000, stateful_step_count=80, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # scrypt at N=2^8 keeps the suite fast; production's cost is BS_HASH_COST (default 14).
 FAST_HASHER = Hasher(cost=8)
