@@ -6,7 +6,8 @@
                         the PostgreSQL server when BS_STORE=postgres (eventsourcing's own)
     BS_MAIL             files (default) | smtp
     BS_MAILBOX          the folder of .eml files (default: mailbox)
-    BS_SMTP_HOST, BS_SMTP_PORT, BS_SMTP_USER, BS_SMTP_PASSWORD, BS_SMTP_STARTTLS
+    BS_SMTP_HOST, BS_SMTP_PORT, BS_SMTP_USER, BS_SMTP_PASSWORD, BS_SMTP_STARTTLS,
+    BS_SMTP_TIMEOUT     (seconds; a slower server is a failed mail, default 10)
     BS_HASH_COST        log2 of scrypt's N for keys and passwords (default 14)
     CIPHER_TOPIC, CIPHER_KEY
                         optional encryption of stored events (eventsourcing's cipher)
@@ -60,6 +61,7 @@ def mailer(environ: Mapping[str, str] = os.environ) -> Mailer:
             environ["BS_SMTP_HOST"], int(environ.get("BS_SMTP_PORT", "25")),
             environ.get("BS_SMTP_USER"), environ.get("BS_SMTP_PASSWORD"),
             environ.get("BS_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            float(environ.get("BS_SMTP_TIMEOUT", "10")),
         )
     raise ConfigError(f"BS_MAIL must be files or smtp, not {transport!r}")
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import email.policy
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -14,7 +17,9 @@ from aiosmtpd.handlers import Message
 from application import config
 from application.billing_station import BillingStation
 from application.mail import SENDER, MailError, SMTPMailer, key_in
+from application.replay import replay
 from application.screens import MAIL_FAILED, ErrorPage, KeyEntry, TopPage
+from application.verify import verify
 from domain.login_attempt import LoginAttempt
 from tests.conftest import FAST_HASHER
 from tests.story import PASSWORD, first_login, onboard, set_notify_key
@@ -26,7 +31,8 @@ class Inbox(Message):
         self.received: list[EmailMessage] = []
 
     def handle_message(self, message: object) -> None:
-        self.received.append(message_from_bytes(bytes(message)))  # type: ignore[arg-type]
+        self.received.append(message_from_bytes(  # type: ignore[arg-type]
+            bytes(message), _class=EmailMessage, policy=email.policy.default))
 
 
 def free_port() -> int:
@@ -64,9 +70,7 @@ def test_LG_3_the_key_mail_goes_through_a_real_smtp_server(
     assert isinstance(entry, KeyEntry)
     mail = inbox.received[-1]
     assert SENDER in mail["From"] and mail["To"] == "yamada@example.co.jp"
-    parsed = message_from_bytes(mail.as_bytes(), _class=EmailMessage,
-                                policy=__import__("email.policy").policy.default)
-    assert isinstance(app.enter_key(entry.attempt_id, key_in(parsed)), TopPage)
+    assert isinstance(app.enter_key(entry.attempt_id, key_in(mail)), TopPage)
 
 
 def test_a_dead_mail_server_loses_nothing_and_a_relogin_works(
@@ -84,6 +88,42 @@ def test_a_dead_mail_server_loses_nothing_and_a_relogin_works(
     app.mailer = SMTPMailer("127.0.0.1", port)  # the server is back
     assert isinstance(app.log_in("main01", PASSWORD), KeyEntry)
     assert len(inbox.received) == 1
+
+
+class SlowInbox(Inbox):
+    """A server that takes its time over every message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 3.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        return str(await super().handle_DATA(server, session, envelope))
+
+
+def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recovers(
+    env: dict[str, str]
+) -> None:
+    inbox, port = SlowInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = BillingStation(env, hasher=FAST_HASHER, mailer=config.mailer({
+            "BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1", "BS_SMTP_PORT": str(port),
+            "BS_SMTP_TIMEOUT": "0.5"}))
+        set_notify_key(app, onboard(app))
+        first_login(app)
+        assert app.log_in("main01", PASSWORD) == ErrorPage(MAIL_FAILED)
+        failed = [e for e in replay(app) if isinstance(e, LoginAttempt.KeyMailFailed)]
+        assert len(failed) == 1 and "timed out" in failed[0].reason
+        inbox.delay = 0  # the server recovers
+        entry = app.log_in("main01", PASSWORD)
+        assert isinstance(entry, KeyEntry)
+        assert isinstance(app.enter_key(entry.attempt_id, key_in(inbox.received[-1])), TopPage)
+        assert list(verify(app)) == []
+    finally:
+        controller.stop()
 
 
 def test_smtp_errors_name_the_server() -> None:

@@ -1,0 +1,109 @@
+"""Security: enumeration (D-9), secrets never stored in clear after thousands of logins
+(D-7) on SQLite and PostgreSQL, and optional encryption of personal data at rest."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from application.billing_station import BillingStation
+from application.mail import MailboxFolder, Mailer, key_in
+from application.screens import LOGIN_FAILED, ErrorPage
+from domain.policy import Hasher
+from simulations.runner import Simulation
+from simulations.scenario import Population, Scenario
+from tests.story import PASSWORD, onboard
+
+
+def stored_bytes(env: dict[str, str]) -> bytes:
+    """Everything the store holds, as bytes: the SQLite file (and its WAL), or a pg_dump of
+    the schema (where bytea shows as hex, so callers search both forms)."""
+    if "sqlite" in env["PERSISTENCE_MODULE"]:
+        return b"".join(Path(p).read_bytes() for p in glob.glob(env["SQLITE_DBNAME"] + "*"))
+    pg_dump = shutil.which("pg_dump") or sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]
+    return subprocess.run(
+        [pg_dump, "-h", os.environ["POSTGRES_HOST"], "-p", os.environ.get("POSTGRES_PORT", "5432"),
+         "-U", os.environ["POSTGRES_USER"], "-n", env["POSTGRES_SCHEMA"], os.environ["POSTGRES_DBNAME"]],
+        check=True, capture_output=True, env={**os.environ, "PGPASSWORD": os.environ.get(
+            "POSTGRES_PASSWORD", "")}).stdout
+
+
+def holds(data: bytes, text: str) -> bool:
+    raw = text.encode()
+    return raw in data or raw.hex().encode() in data
+
+
+def test_D_9_an_unknown_login_ID_and_a_wrong_password_look_and_take_the_same(
+    env: dict[str, str],
+) -> None:
+    app = BillingStation(env, mailer=MailboxFolder(Path(os.devnull)), hasher=Hasher(cost=12))
+    onboard(app)
+    timings: dict[str, list[float]] = {"unknown": [], "wrong": []}
+    for _ in range(15):
+        for case, login_id in (("unknown", "nobody01"), ("wrong", "main01")):
+            began = time.perf_counter()
+            screen = app.log_in(login_id, "not-the-password")
+            timings[case].append(time.perf_counter() - began)
+            assert screen == ErrorPage(LOGIN_FAILED)  # the same words
+    ratio = statistics.median(timings["unknown"]) / statistics.median(timings["wrong"])
+    assert 0.5 < ratio < 2.0, timings  # the same work: a generous bound, not a benchmark
+
+
+class KeyRecorder:
+    """Forwards mail and remembers every key sent, so the test can look for them."""
+
+    def __init__(self, inner: Mailer) -> None:
+        self.inner, self.keys = inner, set[str]()
+
+    def send(self, message: EmailMessage) -> None:
+        if "通知キー" in str(message["Subject"]):
+            self.keys.add(key_in(message))
+        self.inner.send(message)
+
+
+def test_D_7_no_key_and_no_password_in_the_store_after_thousands_of_logins(
+    shared_env: dict[str, str], tmp_path: Path
+) -> None:
+    scenario = Scenario("secrets", days=10, seed=5, hash_cost=4,
+                        population=Population(customers=110, notify_key_share=0.8))
+    simulation = Simulation(scenario, tmp_path, store=shared_env)
+    recorder = KeyRecorder(simulation.app.mailer)
+    simulation.app.mailer = recorder
+    simulation.run()
+    simulation.close()
+    assert simulation.tally.visits >= 2000 and len(recorder.keys) >= 1000
+    data = stored_bytes(shared_env)
+    assert holds(data, "c00001@example.co.jp")  # the scan sees what is stored
+    leaked = [k for k in recorder.keys if holds(data, k)]
+    leaked += [p.login_id for p in simulation.people if holds(data, p.password)]
+    assert leaked == []
+
+
+CIPHER = {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+          "CIPHER_KEY": "7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4="}  # a test key only
+
+
+@pytest.mark.parametrize("cipher", [False, True], ids=["plain", "encrypted"])
+def test_personal_data_is_encrypted_at_rest_with_the_cipher_settings(
+    shared_env: dict[str, str], tmp_path: Path, cipher: bool
+) -> None:
+    env = shared_env | (CIPHER if cipher else {})
+    app = BillingStation(env, mailer=MailboxFolder(tmp_path), hasher=Hasher(cost=4))
+    main = onboard(app, contact_name="秘密　花子", email="hanako.secret@example.co.jp",
+                   email_confirmation="hanako.secret@example.co.jp")
+    assert app.customer_information(main)["連絡先メールアドレス"] == "hanako.secret@example.co.jp"
+    app.close()
+    data = stored_bytes(env)
+    for personal in ("hanako.secret@example.co.jp", "秘密　花子", "main01"):
+        assert holds(data, personal) is not cipher
+    reopened = BillingStation(env, mailer=MailboxFolder(tmp_path), hasher=Hasher(cost=4))
+    assert reopened.log_in("main01", PASSWORD).title == "トップページ"  # readable with the key
+    reopened.close()
