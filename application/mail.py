@@ -15,7 +15,7 @@ from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from application.screens import jst
 
@@ -42,11 +42,17 @@ class _Headers(HeaderRegistry):
 POLICY = email.policy.default.clone(header_factory=_Headers())
 
 
+@functools.lru_cache(maxsize=65536)
+def _parsed(name: str, value: str) -> tuple[str, Any]:
+    """A header parsed once: header objects are immutable, so messages can share them."""
+    return POLICY.header_store_parse(name, value)
+
+
 def _message(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage(policy=POLICY)
-    message["From"] = f"ビリングステーション <{SENDER}>"
-    message["To"] = to
-    message["Subject"] = subject
+    for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", to),
+                        ("Subject", subject)):
+        message.set_raw(*_parsed(name, value))
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="billingstation.ntt.com")
     message.set_content(body)

@@ -93,7 +93,7 @@ class Simulation:
             # One process writes, so the library's aggregate cache needs no fast-forward, and
             # no copies: with no rival writer no save fails, and the services refuse bad
             # input before they change an aggregate, so cached objects are never left dirty.
-            store | {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n",
+            store | {"AGGREGATE_CACHE_MAXSIZE": "100000", "AGGREGATE_CACHE_FASTFORWARD": "n",
                      "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"},
             mailer=self.mail, hasher=Hasher(scenario.hash_cost, entropy),
             policy=scenario.policy.key_policy(), entropy=entropy,
