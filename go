@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's two commands (and a few more), each setting itself up on first use:
-#   ./go demo      install into .venv, then play the manual's story on a SQLite store
+#   ./go simulate  install into .venv, simulate a month of logins on SQLite, report, audit it
 #   ./go test      install into .venv, then ruff, mypy and the whole pytest suite
 #   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
+#   ./go bench     the audit and simulation benchmarks (minutes); ./go bench quick: seconds
 #   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,6 +25,14 @@ case "${1:-}" in
         .venv/bin/pytest -q tests/test_features.py --cucumberjson=reports/cucumber.json || status=$?
         .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html
         exit $status ;;
+    bench)
+        if [ "${2:-}" = quick ]; then  # small sizes: proves they run, figures are indicative
+            .venv/bin/python -m benchmarks.audit --events 50000
+            .venv/bin/python -m benchmarks.simulation office --days 3
+        else
+            .venv/bin/python -m benchmarks.audit
+            .venv/bin/python -m benchmarks.simulation large
+        fi ;;
     *)
         exec .venv/bin/billing-station "$@" ;;
 esac

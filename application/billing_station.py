@@ -40,7 +40,7 @@ from application.screens import (
 )
 from application.store import MAPPER_TOPIC, TRANSCODER_TOPIC
 from domain import clock
-from domain.accounts import Account, Customer, LoginIndex, SubID, login_index_id
+from domain.accounts import Account, Customer, LoginIndex, SubID, customer_id, login_index_id
 from domain.fields import ChoiceField, Field, FieldError, InvalidInput, check_form
 from domain.forms import (
     ALL_ORGANIZATIONS,
@@ -103,6 +103,8 @@ class BillingStation(Application[UUID]):
         errors += check_form(MAIN_ID_CREDENTIALS, {"login_id": login_id, "password": password})[1]
         if self._index(login_id) is not None:
             errors.append(_login_id_taken())
+        if customer_id(customer_number) in self.repository:
+            errors.append(FieldError("BSお客様番号", "CI-2", "このBSお客様番号は既に登録されています。"))
         if errors:
             raise InvalidInput(errors, information)
         customer = Customer.onboard(
@@ -155,7 +157,7 @@ class BillingStation(Application[UUID]):
                 SUB_ID_INFORMATION[k].label: v for k, v in _shown(sub).items()
                 if k in ("person_in_charge", "email", "notify_key")
             }}
-            for login_id, sub in ((i, self._get(s, SubID)) for i, s in customer.sub_ids.items())
+            for login_id, sub in ((i, self.get(s, SubID)) for i, s in customer.sub_ids.items())
         ]
 
     def sub_id_fields(self, session: Session, new: bool) -> list[str]:
@@ -206,7 +208,7 @@ class BillingStation(Application[UUID]):
 
     def submit_sub_id_change(self, session: Session, confirmed: Confirmation) -> str:
         customer = self._main(session, MAIN_ID_ONLY_PERMISSIONS, "SB-2")
-        sub = self._get(confirmed.target_id, SubID)
+        sub = self.get(confirmed.target_id, SubID)
         if sub.customer_id != customer.id:
             raise Refused(MAIN_ID_ONLY_PERMISSIONS, "SB-2")
         self._apply(sub, confirmed, session, "SB-8")
@@ -286,30 +288,31 @@ class BillingStation(Application[UUID]):
 
     def _enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
         now = clock.now()
-        attempt = self._get(attempt_id, LoginAttempt)
+        attempt = self.get(attempt_id, LoginAttempt)
         outcome = attempt.enter_key(key, self.hasher, now)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)
             return _key_error(outcome, attempt_id)
         assert attempt.account_id is not None
-        account = self._get(attempt.account_id, Account)
+        account = self.get(attempt.account_id, Account)
         account.logged_in(attempt.id, now)
         self.save(attempt, account)
         return self._top_page(account)
 
     def top_page(self, session: Session) -> TopPage:
-        return self._top_page(self._get(session.account_id, Account))
+        return self._top_page(self.get(session.account_id, Account))
 
     def key_mail_contact(self, login_id: str) -> str:
         """LG-8: whom to ask when the key mail does not arrive."""
         account = self._account(login_id)
         if isinstance(account, SubID):
-            main = self._get(account.customer_id, Customer)
+            main = self.get(account.customer_id, Customer)
             return f"{KEY_NOT_RECEIVED}\n副IDの場合：{MAIN_ID_PERSON} ({main.information['contact_name']})"
         return f"{KEY_NOT_RECEIVED}\n主IDの場合：{OPERATOR}"
 
     # Helpers -------------------------------------------------------------------------------
-    def _get(self, aggregate_id: UUID, kind: type[A]) -> A:
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+        """An aggregate, checked to be a ``kind`` (a typed read for services, audits, tests)."""
         aggregate: Aggregate = self.repository.get(aggregate_id)
         if not isinstance(aggregate, kind):
             raise TypeError(f"aggregate {aggregate_id} is a {type(aggregate).__name__}, "
@@ -318,33 +321,33 @@ class BillingStation(Application[UUID]):
 
     def _index(self, login_id: str) -> LoginIndex | None:
         try:
-            return self._get(login_index_id(login_id), LoginIndex)
+            return self.get(login_index_id(login_id), LoginIndex)
         except AggregateNotFoundError:
             return None
 
     def _account(self, login_id: str) -> Account | None:
         index = self._index(login_id)
-        return self._get(index.account_id, Account) if index else None
+        return self.get(index.account_id, Account) if index else None
 
     def _pending_attempt(self, account: Account) -> LoginAttempt | None:
         if account.pending_attempt_id is None:
             return None
-        return self._get(account.pending_attempt_id, LoginAttempt)
+        return self.get(account.pending_attempt_id, LoginAttempt)
 
     def _main(self, session: Session, message: str, rule: str) -> Customer:
         if not session.is_main_id:
             raise Refused(message, rule)
-        return self._get(session.customer_id, Customer)
+        return self.get(session.customer_id, Customer)
 
     def _sub_id_of(self, customer: Customer, login_id: str) -> SubID:
         if login_id not in customer.sub_ids:
             raise InvalidInput([FieldError("ログインID", "SB-4", "この副IDは登録されていません。")])
-        return self._get(customer.sub_ids[login_id], SubID)
+        return self.get(customer.sub_ids[login_id], SubID)
 
     def _top_page(self, account: Account) -> TopPage:
         """The header names the company for a main ID, the person in charge for a sub ID."""
         if isinstance(account, SubID):
-            customer = self._get(account.customer_id, Customer)
+            customer = self.get(account.customer_id, Customer)
             name = account.information["person_in_charge"]
         else:
             customer = cast(Customer, account)

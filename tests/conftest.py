@@ -59,6 +59,7 @@ def mailbox(tmp_path: Path) -> MailboxFolder:
 def start() -> Iterator[freezegun.api.FrozenDateTimeFactory]:
     """The clock, frozen at 2015/01/16 09:58 JST (the manual's 前回ログイン), moved by tests."""
     with freezegun.freeze_time("2015-01-16 00:58:00+00:00") as frozen:
+        assert isinstance(frozen, freezegun.api.FrozenDateTimeFactory)
         yield frozen
 
 

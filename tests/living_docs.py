@@ -28,7 +28,8 @@ def scenarios() -> list[dict[str, Any]]:
     for path in sorted(FEATURES.glob("*.feature")):
         feature = Parser().parse(path.read_text(encoding="utf-8"))["feature"]
         background: list[dict[str, Any]] = []
-        for child in feature["children"]:
+        children: list[dict[str, Any]] = feature["children"]  # type: ignore[assignment]
+        for child in children:
             if "background" in child:
                 background = child["background"]["steps"]
             if "scenario" in child:

@@ -23,6 +23,7 @@ from application.mail import MailboxFolder, key_in
 from application.replay import AttemptBook, replay
 from application.screens import KeyEntry
 from application.verify import Verifier
+from domain.accounts import Customer, SubID
 from domain.login_attempt import LoginAttempt
 from tests.conftest import FAST_HASHER
 from tests.story import (
@@ -47,7 +48,7 @@ def env(any_env: dict[str, str]) -> dict[str, str]:
 def pending(app: BillingStation) -> LoginAttempt:
     entry = app.log_in("main01", PASSWORD)
     assert isinstance(entry, KeyEntry)
-    attempt = app.repository.get(entry.attempt_id)
+    attempt = app.get(entry.attempt_id, LoginAttempt)
     assert isinstance(attempt, LoginAttempt)
     return attempt
 
@@ -190,8 +191,8 @@ def test_CI_1_and_SB_2_changes_not_made_by_the_main_ID_are_caught(
     main = onboard(app)
     add_sub_id(app, main, "sub01")
     set_notify_key(app, main)  # made by main01: lawful
-    customer = app.repository.get(main.customer_id)
-    sub = app.repository.get(customer.sub_ids["sub01"])
+    customer = app.get(main.customer_id, Customer)
+    sub = app.get(customer.sub_ids["sub01"], SubID)
     customer.change_information({"phone": "0399999999"}, by="sub01")  # planted
     sub.change_information({"notify_key": "利用する"}, by="sub01")  # planted: its own setting
     customer.register_organization("大阪支店", by="sub01")  # planted

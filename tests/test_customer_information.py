@@ -157,3 +157,13 @@ def test_onboarding_refuses_bad_information_naming_fields(app: BillingStation) -
                              information(phone="1"))
     assert {e.label for e in invalid.value.errors} == {"連絡先電話番号", "ログインID", "パスワード"}
     assert events(app) == 0
+
+
+def test_onboarding_refuses_a_BS_customer_number_already_registered(app: BillingStation) -> None:
+    onboard(app, "main01", number="BS5928544")
+    before = events(app)
+    with pytest.raises(InvalidInput) as invalid:
+        onboard(app, "main02", number="BS5928544")
+    assert [(e.label, e.message) for e in invalid.value.errors] == [
+        ("BSお客様番号", "このBSお客様番号は既に登録されています。")]
+    assert events(app) == before

@@ -52,7 +52,7 @@ def test_a_login_killed_midway_leaves_a_consistent_store_and_loses_nothing(
     else:  # committed whole: the attempt with its key, and the account's KeyMailed
         kinds = [type(e).__name__ for e in written]
         assert kinds == ["LoginRequested", "PasswordAccepted", "KeyIssued", "KeyMailed"]
-        attempt = app.repository.get(written[0].originator_id)
+        attempt = app.get(written[0].originator_id, LoginAttempt)
         assert isinstance(attempt, LoginAttempt) and attempt.status is Status.AWAITING_KEY
     for aggregate_id in {e.originator_id for e in events}:
         app.repository.get(aggregate_id)  # every aggregate rebuilds from what was committed

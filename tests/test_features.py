@@ -53,6 +53,12 @@ class World:
     def first_main(self) -> Session:
         return next(iter(self.main.values()))
 
+    @property
+    def confirmed(self) -> Confirmation:
+        """The 確認 screen shown last (a step sequence without one is a broken spec)."""
+        assert self.confirmation is not None, "no 確認 screen was shown"
+        return self.confirmation
+
     def show(self, action: Callable[[], Any]) -> Any:
         """Runs a screen action; what it shows (or refuses with) becomes the screen."""
         try:
@@ -114,7 +120,7 @@ def logged_in_once(world: World, login_id: str) -> None:
 def notify_key_setting(world: World, setting: str) -> None:
     confirm_information(world, {"通知キーの利用": setting})
     world.show(lambda: world.app.submit_customer_information(world.first_main,
-                                                             world.confirmation))
+                                                             world.confirmed))
 
 
 @given(parsers.parse("組織設定で \"{name}\" が登録されている"))
@@ -201,7 +207,7 @@ def confirm_longest_email(world: World) -> None:
 
 @when("主IDがお客様情報変更で次のように入力して「確認」をクリックする")
 def confirm_table(world: World, datatable: list[list[str]]) -> None:
-    confirm_information(world, dict(datatable[1:]))  # type: ignore[arg-type]
+    confirm_information(world, dict((row[0], row[1]) for row in datatable[1:]))
 
 
 @when("「OK」をクリックする")
@@ -229,7 +235,7 @@ def open_permission_settings(world: World, login_id: str) -> None:
 def register_sub_id(world: World, main: str, login_id: str) -> None:
     session = world.main[main]
     world.show(lambda: world.app.confirm_new_sub_id(session, sub_id_form(login_id)))
-    confirmation = world.confirmation
+    confirmation = world.confirmed
     world.show(lambda: world.app.submit_new_sub_id(session, confirmation))
     world.passwords[login_id] = SUB_PASSWORD
     world.emails[login_id] = sub_id_form(login_id)["email"]

@@ -168,14 +168,14 @@ def test_D_7_keys_and_passwords_are_stored_as_digests(
     stored = keyed.recorder.select_notifications(start=None, limit=10**6)
     blob = b"".join(n.state for n in stored)
     assert key.encode() not in blob and PASSWORD.encode() not in blob
-    attempt = keyed.repository.get(entry.attempt_id)
+    attempt = keyed.get(entry.attempt_id, LoginAttempt)
     assert isinstance(attempt, LoginAttempt) and attempt.key_digest
     assert keyed.hasher.matches(key, attempt.key_digest)
 
 
 def test_D_8_stored_in_utc_shown_in_jst(keyed: BillingStation) -> None:
     entry = key_entry(keyed)
-    attempt = keyed.repository.get(entry.attempt_id)
+    attempt = keyed.get(entry.attempt_id, LoginAttempt)
     assert attempt.created_on.utcoffset() == timedelta(0)
     assert attempt.created_on.hour == 0  # 09:58 JST is 00:58 UTC
 

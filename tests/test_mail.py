@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from typing import Any
+from uuid import UUID
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -30,8 +31,8 @@ class Inbox(Message):
         super().__init__()
         self.received: list[EmailMessage] = []
 
-    def handle_message(self, message: object) -> None:
-        self.received.append(message_from_bytes(  # type: ignore[arg-type]
+    def handle_message(self, message: Any) -> None:
+        self.received.append(message_from_bytes(
             bytes(message), _class=EmailMessage, policy=email.policy.default))
 
 
@@ -83,7 +84,7 @@ def test_a_dead_mail_server_loses_nothing_and_a_relogin_works(
     attempts = [n for n in app.recorder.select_notifications(start=None, limit=1000)
                 if n.topic.endswith("LoginAttempt.KeyMailFailed")]
     assert len(attempts) == 1
-    attempt = app.repository.get(attempts[0].originator_id)
+    attempt = app.get(UUID(str(attempts[0].originator_id)), LoginAttempt)
     assert isinstance(attempt, LoginAttempt) and attempt.key_digest  # the key is on record
     app.mailer = SMTPMailer("127.0.0.1", port)  # the server is back
     assert isinstance(app.log_in("main01", PASSWORD), KeyEntry)

@@ -40,11 +40,11 @@ def test_a_whole_story_survives_reopening_the_store(
     first_login(app)
     set_notify_key(app, main)
     assert isinstance(log_in_with_key(app, mailbox, "main01", PASSWORD, EMAIL), TopPage)
-    before = app.repository.get(main.customer_id)
+    before = app.get(main.customer_id, Customer)
     if any_env["PERSISTENCE_MODULE"] != "eventsourcing.popo":  # popo lives in the process
         app.close()
         app = station(any_env, mailbox)
-    after = app.repository.get(main.customer_id)
+    after = app.get(main.customer_id, Customer)
     assert isinstance(after, Customer)
     assert (after.version, after.notify_key, after.logins, after.sub_ids) == (
         before.version, True, 2, {"sub01": after.sub_ids["sub01"]})
@@ -93,7 +93,7 @@ def test_two_entries_of_one_key_at_once_exactly_one_completes(
     for t in threads:
         t.join()
     assert sum(isinstance(r, TopPage) for r in results) == 1, results
-    customer = setup.repository.get(main.customer_id)
+    customer = setup.get(main.customer_id, Customer)
     assert customer.logins == 2
     for app in {id(a): a for a in [setup, *apps]}.values():
         app.close()

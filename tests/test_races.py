@@ -77,10 +77,10 @@ def test_two_logins_at_once_both_get_a_key_and_only_the_newer_one_stays_live(
     keyed(app)
     for _ in range(2):  # 2 rounds x 2 logins stay under D-10's five keys an hour
         assert twins.both("log_in", "main01", PASSWORD) == ["key entry", "key entry"]
-    attempts = [app.repository.get(e.originator_id) for e in replay(app)
+    attempts = [app.get(e.originator_id, LoginAttempt) for e in replay(app)
                 if isinstance(e, LoginAttempt.KeyIssued)]
     assert [a.status for a in attempts].count(Status.AWAITING_KEY) == 1  # D-2
-    account = app.repository.get(attempts[0].account_id)
+    account = app.get(attempts[0].account_id, Account)  # type: ignore[arg-type]
     assert isinstance(account, Account) and len(account.key_mail_times) == 4  # none lost
 
 
