@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
@@ -227,12 +227,7 @@ class BillingStation(Application[UUID]):
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
         Two logins of one login ID at once: the store lets one commit; the other is decided
         again on what was committed (no mail is sent for a write that did not commit)."""
-        for _ in range(3):
-            try:
-                return self._log_in(login_id, password)
-            except IntegrityError:
-                continue
-        raise Refused(CONFLICT, "D-2")
+        return _decided_again(lambda: self._log_in(login_id, password), "D-2")
 
     def _log_in(self, login_id: str, password: str) -> LoginScreen:
         now = clock.now()
@@ -279,12 +274,7 @@ class BillingStation(Application[UUID]):
     def enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
         """「OK」 on 通知キー照合. Two entries racing on one attempt: the store lets one
         commit; the other is decided again on what was committed."""
-        for _ in range(3):
-            try:
-                return self._enter_key(attempt_id, key)
-            except IntegrityError:
-                continue
-        raise Refused(CONFLICT, "D-3")
+        return _decided_again(lambda: self._enter_key(attempt_id, key), "D-3")
 
     def _enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
         now = clock.now()
@@ -407,6 +397,17 @@ class BillingStation(Application[UUID]):
             self.save(*aggregates)
         except IntegrityError as e:  # a login ID or customer number claimed meanwhile
             raise InvalidInput([_login_id_taken()]) from e
+
+
+def _decided_again(command: Callable[[], LoginScreen], rule: str) -> LoginScreen:
+    """Runs a login command; if another process committed first, runs it again on what
+    was committed (a few times, then a clear conflict)."""
+    for _ in range(3):
+        try:
+            return command()
+        except IntegrityError:
+            continue
+    raise Refused(CONFLICT, rule)
 
 
 def _login_id_taken() -> FieldError:
