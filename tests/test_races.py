@@ -33,6 +33,9 @@ class Twins:
         self.barrier = SPAWN.Barrier(2)
         self.tasks = [SPAWN.Queue(), SPAWN.Queue()]
         self.results = SPAWN.Queue()
+        # The tables exist already; two processes creating them at once collide in
+        # PostgreSQL's catalog ("tuple concurrently updated"), so the workers do not try.
+        env = env | {"CREATE_TABLE": "false"}
         self.workers = [SPAWN.Process(target=race_worker,
                                       args=(env, mailbox, q, self.results, self.barrier))
                         for q in self.tasks]
