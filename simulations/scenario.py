@@ -102,7 +102,10 @@ def load(path: Path | str) -> Scenario:
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ScenarioError(f"{path}: {e}") from e
     data.setdefault("name", path.stem)
-    return _build(Scenario, data, path.name)
+    scenario: Scenario = _build(Scenario, data, path.name)
+    if not 1 <= scenario.hash_cost <= 20:
+        raise ScenarioError(f"{path.name}: hash_cost must be between 1 (scrypt N=2) and 20")
+    return scenario
 
 
 _NESTED = {"population": Population, "behaviour": Behaviour, "policy": Policy}

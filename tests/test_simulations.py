@@ -78,6 +78,9 @@ def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> No
     path.write_text("days = 3\n[behaviour]\nmistype = 0.1\n")
     with pytest.raises(ScenarioError, match=r"\[behaviour\]: unknown key\(s\) mistype"):
         load(path)
+    path.write_text("hash_cost = 0\n")
+    with pytest.raises(ScenarioError, match="hash_cost must be between 1"):
+        load(path)
 
 
 def test_cli_simulate_writes_the_report_and_plots_and_audits_the_store(tmp_path: Path) -> None:
