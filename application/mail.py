@@ -6,6 +6,7 @@ configured. A transport failure is a MailError with a clear reason.
 
 from __future__ import annotations
 
+import email.base64mime
 import email.policy
 import functools
 import smtplib
@@ -48,6 +49,12 @@ def _parsed(name: str, value: str) -> tuple[str, Any]:
     return POLICY.header_store_parse(name, value)
 
 
+# A UTF-8 text body in base64, what set_content() chooses for Japanese text; its headers
+# are the same for every mail, so they are parsed once too.
+_TEXT = (("MIME-Version", "1.0"), ("Content-Type", 'text/plain; charset="utf-8"'),
+         ("Content-Transfer-Encoding", "base64"))
+
+
 def _message(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage(policy=POLICY)
     for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", to),
@@ -55,7 +62,9 @@ def _message(to: str, subject: str, body: str) -> EmailMessage:
         message.set_raw(*_parsed(name, value))
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="billingstation.ntt.com")
-    message.set_content(body)
+    for name, value in _TEXT:
+        message.set_raw(*_parsed(name, value))
+    message.set_payload(email.base64mime.body_encode(body.encode()))
     return message
 
 
