@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from simulations.report import Report
 
@@ -46,6 +47,7 @@ def _expiries_by_hour(r: Report, path: Path) -> Path:
     ax.bar(hours, [r.expiries_by_hour.get(h, 0) for h in hours], color="#c0504d")
     ax.set_xlabel("hour of the login (JST)")
     ax.set_ylabel("keys expired before entry")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Expired keys by hour of day: {r.scenario} ({r.policy.split(',')[0]})")
     return _save(fig, path)
 
