@@ -28,7 +28,7 @@ case "${1:-}" in
     bench)
         if [ "${2:-}" = quick ]; then  # small sizes: proves they run, figures are indicative
             .venv/bin/python -m benchmarks.audit --events 50000
-            .venv/bin/python -m benchmarks.simulation office --days 3
+            .venv/bin/python -m benchmarks.simulation large --customers 300 --days 3
         else
             .venv/bin/python -m benchmarks.audit
             .venv/bin/python -m benchmarks.simulation large
