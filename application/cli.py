@@ -245,7 +245,7 @@ def verify() -> None:
         click.echo(f"VIOLATION {violation.rule}: {violation.message}")
         for line in violation.evidence:
             click.echo(f"    {line}")
-    click.echo("summary: " + ", ".join(f"{n} {what}" for what, n in verifier.counts.items()))
+    click.echo("summary: " + ", ".join(f"{n:,} {what}" for what, n in verifier.counts.items()))
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
         click.echo(f"{sum(violations.values())} violation(s) found: {by_rule}")
