@@ -2,8 +2,8 @@
 commands share: the accounts as they stand so far, and the login attempts still open.
 
 Memory stays flat as the store grows: events are read page by page, and an attempt is
-kept only until its key's validity is over (then in a bounded table of recent ones, so a
-late event is still judged with its evidence).
+kept only until its outcome is settled (then in a bounded table of recent ones, so a late
+event is still judged with its evidence).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from domain.login_attempt import LoginAttempt
 
 PAGE = 1000
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
+LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
 REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
 
 
@@ -153,8 +154,10 @@ class Attempt:
             self.finished = event
 
     def over(self, now: datetime) -> bool:
-        """Nothing more can lawfully happen to it: finished, or its key's time is up."""
-        return self.finished is not None or now >= self.deadline
+        """Its outcome is settled: finished, or its key expired an hour ago (an entry after
+        expiry is lawful and recorded as KeyExpired, so it is waited for that long)."""
+        late = LATE_ENTRY if self.issued is not None else timedelta(0)
+        return self.finished is not None or now >= self.deadline + late
 
 
 class AttemptBook:

@@ -283,3 +283,17 @@ def test_history_lists_each_attempt_in_the_period_with_its_outcome(
         "expired", "password_rejected"]
     assert [r.outcome for r in audit.history(replay(keyed), until=since)] == [
         "completed", "password_rejected", "completed"]
+
+
+def test_history_waits_for_a_key_entered_after_its_expiry(
+    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    """A key typed in 30 minutes late is an expired key, not an abandoned login, though
+    other logins moved the replay past its validity before the entry came."""
+    late = pending(keyed)
+    start.tick(timedelta(minutes=20))
+    keyed.log_in("nobody", PASSWORD)
+    start.tick(timedelta(minutes=10))
+    keyed.enter_key(late.id, latest_key(mailbox, EMAIL))
+    assert [r.outcome for r in audit.history(replay(keyed))] == [
+        "completed", "expired", "password_rejected"]
