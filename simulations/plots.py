@@ -29,8 +29,8 @@ def _time_to_login(reports: list[Report], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for r in reports:
         minutes = sorted(s / 60 for s in r.histogram)
-        if minutes:
-            ax.plot(minutes, [(i + 1) / len(minutes) for i in range(len(minutes))],
+        if minutes:  # over all visits: the curve levels off at the share that got in
+            ax.plot(minutes, [(i + 1) / r.visits for i in range(len(minutes))],
                     label=r.policy.split(",")[0])
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("minutes from the first 'log in' to the top page")
