@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import takewhile
 from typing import Any
 from uuid import UUID
 
 import attrs
+from eventsourcing.application import project_aggregate
 
 from application.replay import AccountBook, Attempt, AttemptBook
 from application.screens import MASK, jst
@@ -52,13 +54,10 @@ def timeline(events: Iterable[Any], login_id: str, since: datetime | None = None
 
 # as-of -----------------------------------------------------------------------------------
 def _as_of(app: Any, aggregate_id: UUID, instant: datetime) -> Any:
-    """The aggregate rebuilt from its events up to ``instant`` (None if it did not exist)."""
-    version = None
-    for event in app.events.get(aggregate_id):
-        if event.timestamp > instant:
-            break
-        version = event.originator_version
-    return None if version is None else app.repository.get(aggregate_id, version=version)
+    """The aggregate rebuilt from its events up to ``instant`` (None if it did not exist),
+    read once."""
+    events = takewhile(lambda e: e.timestamp <= instant, app.events.get(aggregate_id))
+    return project_aggregate(None, events)
 
 
 def as_of(app: Any, login_id: str, instant: datetime) -> list[tuple[str, str]] | None:
