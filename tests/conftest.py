@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -87,6 +90,25 @@ def store_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+def stored_bytes(env: dict[str, str]) -> bytes:
+    """Everything a store holds, as bytes: the SQLite file (and its WAL), or a pg_dump of
+    the schema (where bytea shows as hex, so search with ``holds``)."""
+    if "sqlite" in env["PERSISTENCE_MODULE"]:
+        return b"".join(Path(p).read_bytes() for p in glob.glob(env["SQLITE_DBNAME"] + "*"))
+    pg_dump = shutil.which("pg_dump") or sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]
+    return subprocess.run(
+        [pg_dump, "-h", os.environ["POSTGRES_HOST"], "-p", os.environ.get("POSTGRES_PORT", "5432"),
+         "-U", os.environ["POSTGRES_USER"], "-n", env["POSTGRES_SCHEMA"], os.environ["POSTGRES_DBNAME"]],
+        check=True, capture_output=True, env={**os.environ, "PGPASSWORD": os.environ.get(
+            "POSTGRES_PASSWORD", "")}).stdout
+
+
+def holds(data: bytes, text: str) -> bool:
+    """``text`` is in a store's bytes, as stored or as a dump's hex."""
+    raw = text.encode()
+    return raw in data or raw.hex().encode() in data
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Unit tests run in memory; the persistence tests take ``any_env``."""
@@ -114,8 +136,7 @@ def app(env: dict[str, str], mailbox: MailboxFolder) -> Iterator[BillingStation]
 @pytest.fixture
 def keyed(app: BillingStation, start: freezegun.api.FrozenDateTimeFactory) -> BillingStation:
     """A main ID "main01" with the notify key on, past its first login (LG-4)."""
-    from tests.story import first_login, onboard, set_notify_key
+    from tests.story import keyed_main
 
-    set_notify_key(app, onboard(app))
-    first_login(app)
+    keyed_main(app)
     return app

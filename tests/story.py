@@ -6,12 +6,13 @@ It drives the application services only and reads keys from the mailbox, as a pe
 from __future__ import annotations
 
 from datetime import timedelta
+from email.message import EmailMessage
 
 import freezegun
 
 from application.billing_station import BillingStation
 from application.demo import INFORMATION
-from application.mail import MailboxFolder, key_in
+from application.mail import MailboxFolder, Mailer, key_in
 from application.screens import KeyEntry, LoginScreen, Session, TopPage
 from domain.forms import Plan
 
@@ -52,6 +53,28 @@ def set_notify_key(app: BillingStation, session: Session, on: bool = True) -> No
 def add_sub_id(app: BillingStation, main: Session, login_id: str = "sub01", **form: str) -> None:
     confirmation = app.confirm_new_sub_id(main, sub_id_form(login_id, **form))
     app.submit_new_sub_id(main, confirmation)
+
+
+def keyed_main(app: BillingStation) -> Session:
+    """A main ID "main01" with the notify key on, past its first login (LG-4)."""
+    main = onboard(app)
+    set_notify_key(app, main)
+    first_login(app)
+    return main
+
+
+class KeyRecorder:
+    """A Mailer that remembers every key sent, by address, and forwards each mail to
+    ``inner`` if given (so a test can read any key ever mailed, or look for it)."""
+
+    def __init__(self, inner: Mailer | None = None) -> None:
+        self.inner, self.keys = inner, dict[str, list[str]]()
+
+    def send(self, message: EmailMessage) -> None:
+        if "通知キー" in str(message["Subject"]):
+            self.keys.setdefault(str(message["To"]), []).append(key_in(message))
+        if self.inner is not None:
+            self.inner.send(message)
 
 
 def latest_key(mailbox: MailboxFolder, to: str) -> str:

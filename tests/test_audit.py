@@ -29,7 +29,7 @@ from tests.conftest import FAST_HASHER
 from tests.story import (
     PASSWORD,
     add_sub_id,
-    first_login,
+    keyed_main,
     latest_key,
     log_in_with_key,
     onboard,
@@ -173,8 +173,7 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     path = tmp_path / "planted.sqlite3"
     app = BillingStation({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                           "SQLITE_DBNAME": str(path)}, mailer=mailbox, hasher=FAST_HASHER)
-    set_notify_key(app, onboard(app))
-    first_login(app)
+    keyed_main(app)
     attempt = pending(app)
     attempt.complete(attempt.modified_on)  # planted: completed without the key
     app.save(attempt)

@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 
-from application.billing_station import BillingStation
 from application.cli import EXIT_DATA_ERROR, main
 from application.mail import MailboxFolder
 from application.replay import replay
@@ -20,17 +19,10 @@ from application.store import StoredEventError
 from application.verify import verify
 from domain.login_attempt import LoginAttempt, Status
 from tests.processes import FAULTS, KILLED, killed_login, station
-from tests.story import PASSWORD, first_login, latest_key, onboard, set_notify_key
+from tests.story import PASSWORD, keyed_main, latest_key
 
 EMAIL = "yamada@example.co.jp"
 SPAWN = multiprocessing.get_context("spawn")
-
-
-def keyed_store(env: dict[str, str], mailbox: Path) -> BillingStation:
-    app = station(env, mailbox)
-    set_notify_key(app, onboard(app))
-    first_login(app)
-    return app
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -38,7 +30,8 @@ def test_a_login_killed_midway_leaves_a_consistent_store_and_loses_nothing(
     shared_env: dict[str, str], tmp_path: Path, fault: str
 ) -> None:
     mailbox = tmp_path / "mailbox"
-    app = keyed_store(shared_env, mailbox)
+    app = station(shared_env, mailbox)
+    keyed_main(app)
     before = app.recorder.max_notification_id()
     child = SPAWN.Process(target=killed_login,
                           args=(shared_env, mailbox, fault, "main01", PASSWORD))
@@ -68,7 +61,8 @@ def test_a_login_killed_midway_leaves_a_consistent_store_and_loses_nothing(
 def test_corrupt_and_foreign_rows_give_an_error_naming_the_event(
     shared_env: dict[str, str], tmp_path: Path
 ) -> None:
-    app = keyed_store(shared_env, tmp_path / "mailbox")
+    app = station(shared_env, tmp_path / "mailbox")
+    keyed_main(app)
     foreign, corrupt = uuid4(), uuid4()
     app.recorder.insert_events([
         StoredEvent(foreign, 1, "someone.elses.module:Thing", b"{}"),

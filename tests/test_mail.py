@@ -23,7 +23,7 @@ from application.screens import MAIL_FAILED, ErrorPage, KeyEntry, TopPage
 from application.verify import verify
 from domain.login_attempt import LoginAttempt
 from tests.conftest import FAST_HASHER
-from tests.story import PASSWORD, first_login, onboard, set_notify_key
+from tests.story import PASSWORD, keyed_main
 
 
 class Inbox(Message):
@@ -56,9 +56,7 @@ def keyed_app(env: dict[str, str], port: int) -> BillingStation:
     mailer = config.mailer({"BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1",
                             "BS_SMTP_PORT": str(port)})
     app = BillingStation(env, mailer=mailer, hasher=FAST_HASHER)
-    main = onboard(app)
-    first_login(app)
-    set_notify_key(app, main)
+    keyed_main(app)
     return app
 
 
@@ -113,8 +111,7 @@ def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recov
         app = BillingStation(env, hasher=FAST_HASHER, mailer=config.mailer({
             "BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1", "BS_SMTP_PORT": str(port),
             "BS_SMTP_TIMEOUT": "0.5"}))
-        set_notify_key(app, onboard(app))
-        first_login(app)
+        keyed_main(app)
         assert app.log_in("main01", PASSWORD) == ErrorPage(MAIL_FAILED)
         failed = [e for e in replay(app) if isinstance(e, LoginAttempt.KeyMailFailed)]
         assert len(failed) == 1 and "timed out" in failed[0].reason

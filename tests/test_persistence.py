@@ -12,7 +12,7 @@ from application.mail import MailboxFolder
 from application.screens import KeyEntry, TopPage
 from domain.accounts import Customer
 from domain.fields import InvalidInput
-from tests.conftest import FAST_HASHER
+from tests.conftest import FAST_HASHER, stored_bytes
 from tests.story import (
     PASSWORD,
     SUB_PASSWORD,
@@ -102,9 +102,9 @@ def test_two_entries_of_one_key_at_once_exactly_one_completes(
 def test_no_key_or_password_in_the_sqlite_file(
     tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 ) -> None:
-    path = tmp_path / "bs.sqlite3"
-    app = station({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)},
-                  mailbox)
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+           "SQLITE_DBNAME": str(tmp_path / "bs.sqlite3")}
+    app = station(env, mailbox)
     main = onboard(app, download_file_password="dlpass123")
     add_sub_id(app, main)
     first_login(app)
@@ -114,7 +114,7 @@ def test_no_key_or_password_in_the_sqlite_file(
     app.log_in("main01", PASSWORD)
     keys.append(latest_key(mailbox, EMAIL))
     app.close()
-    data = b"".join(p.read_bytes() for p in tmp_path.glob("bs.sqlite3*"))
+    data = stored_bytes(env)
     assert b"yamada@example.co.jp" in data  # the file holds the events,
     for secret in [*keys, PASSWORD, SUB_PASSWORD, "dlpass123"]:  # but none of the secrets
         assert secret.encode() not in data, secret

@@ -10,7 +10,6 @@ wrong entries (D-4); never a key at a first login (D-1); at most 5 keys an hour 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from uuid import UUID
 
 import attrs
@@ -28,7 +27,6 @@ from hypothesis.stateful import (
 )
 
 from application.billing_station import BillingStation
-from application.mail import key_in
 from application.screens import (
     KEY_EXPIRED,
     KEY_LIMIT,
@@ -42,20 +40,9 @@ from domain import clock
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 from domain.policy import Hasher, KeyPolicy
 from tests.processes import describe
-from tests.story import PASSWORD, SUB_PASSWORD, onboard, sub_id_form
+from tests.story import PASSWORD, SUB_PASSWORD, KeyRecorder, onboard, sub_id_form
 
 POLICY = KeyPolicy()
-
-
-class Inbox:
-    """A Mailer keeping every message, so the machine can read any key ever sent."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, list[str]] = {}
-
-    def send(self, message: EmailMessage) -> None:
-        if "通知キー" in str(message["Subject"]):
-            self.keys.setdefault(str(message["To"]), []).append(key_in(message))
 
 
 # The reference model: the rules, as plainly as they can be written ----------------------
@@ -125,7 +112,7 @@ class LoginProtocol(RuleBasedStateMachine):
         super().__init__()
         self.freezer = freezegun.freeze_time("2026-04-06 00:00:00+00:00")
         self.clock = self.freezer.start()
-        self.inbox = Inbox()
+        self.inbox = KeyRecorder()
         self.app = BillingStation({"PERSISTENCE_MODULE": "eventsourcing.popo"},
                                   mailer=self.inbox, hasher=Hasher(4))
         self.model: dict[str, RefAccount] = {}

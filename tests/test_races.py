@@ -14,12 +14,12 @@ import pytest
 from application.billing_station import BillingStation
 from application.mail import MailboxFolder
 from application.replay import replay
-from application.screens import CONFLICT, KEY_UNUSABLE, KeyEntry, Session
+from application.screens import CONFLICT, KEY_UNUSABLE, KeyEntry
 from application.verify import verify
 from domain.accounts import Account
 from domain.login_attempt import LoginAttempt, Status
 from tests.processes import race_worker, station
-from tests.story import PASSWORD, add_sub_id, first_login, latest_key, onboard, set_notify_key
+from tests.story import PASSWORD, add_sub_id, keyed_main, latest_key, onboard
 
 ROUNDS = 5  # of each race, per store
 EMAIL = "yamada@example.co.jp"
@@ -66,18 +66,11 @@ def race(shared_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[BillingSt
     app.close()
 
 
-def keyed(app: BillingStation) -> Session:
-    main = onboard(app)
-    set_notify_key(app, main)
-    first_login(app)
-    return main
-
-
 def test_two_logins_at_once_both_get_a_key_and_only_the_newer_one_stays_live(
     race: tuple[BillingStation, Twins]
 ) -> None:
     app, twins = race
-    keyed(app)
+    keyed_main(app)
     for _ in range(2):  # 2 rounds x 2 logins stay under D-10's five keys an hour
         assert twins.both("log_in", "main01", PASSWORD) == ["key entry", "key entry"]
     attempts = [app.get(e.originator_id, LoginAttempt) for e in replay(app)
@@ -91,7 +84,7 @@ def test_the_same_key_entered_twice_at_once_logs_in_exactly_once(
     race: tuple[BillingStation, Twins]
 ) -> None:
     app, twins = race
-    keyed(app)
+    keyed_main(app)
     mailbox = MailboxFolder(Path(app.mailer.folder))  # type: ignore[attr-defined]
     for _ in range(ROUNDS):
         entry = app.log_in("main01", PASSWORD)

@@ -3,42 +3,21 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import statistics
-import subprocess
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder, Mailer, key_in
+from application.mail import MailboxFolder
 from application.screens import LOGIN_FAILED, ErrorPage
 from domain.policy import Hasher
 from simulations.runner import Simulation
 from simulations.scenario import Population, Scenario
-from tests.story import PASSWORD, onboard
-
-
-def stored_bytes(env: dict[str, str]) -> bytes:
-    """Everything the store holds, as bytes: the SQLite file (and its WAL), or a pg_dump of
-    the schema (where bytea shows as hex, so callers search both forms)."""
-    if "sqlite" in env["PERSISTENCE_MODULE"]:
-        return b"".join(Path(p).read_bytes() for p in glob.glob(env["SQLITE_DBNAME"] + "*"))
-    pg_dump = shutil.which("pg_dump") or sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]
-    return subprocess.run(
-        [pg_dump, "-h", os.environ["POSTGRES_HOST"], "-p", os.environ.get("POSTGRES_PORT", "5432"),
-         "-U", os.environ["POSTGRES_USER"], "-n", env["POSTGRES_SCHEMA"], os.environ["POSTGRES_DBNAME"]],
-        check=True, capture_output=True, env={**os.environ, "PGPASSWORD": os.environ.get(
-            "POSTGRES_PASSWORD", "")}).stdout
-
-
-def holds(data: bytes, text: str) -> bool:
-    raw = text.encode()
-    return raw in data or raw.hex().encode() in data
+from tests.conftest import holds, stored_bytes
+from tests.story import PASSWORD, KeyRecorder, onboard
 
 
 def test_D_9_an_unknown_login_ID_and_a_wrong_password_look_and_take_the_same(
@@ -57,18 +36,6 @@ def test_D_9_an_unknown_login_ID_and_a_wrong_password_look_and_take_the_same(
     assert 0.5 < ratio < 2.0, timings  # the same work: a generous bound, not a benchmark
 
 
-class KeyRecorder:
-    """Forwards mail and remembers every key sent, so the test can look for them."""
-
-    def __init__(self, inner: Mailer) -> None:
-        self.inner, self.keys = inner, set[str]()
-
-    def send(self, message: EmailMessage) -> None:
-        if "通知キー" in str(message["Subject"]):
-            self.keys.add(key_in(message))
-        self.inner.send(message)
-
-
 def test_D_7_no_key_and_no_password_in_the_store_after_thousands_of_logins(
     shared_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -79,10 +46,11 @@ def test_D_7_no_key_and_no_password_in_the_store_after_thousands_of_logins(
     simulation.app.mailer = recorder
     simulation.run()
     simulation.close()
-    assert simulation.tally.visits >= 2000 and len(recorder.keys) >= 1000
+    keys = {k for sent in recorder.keys.values() for k in sent}
+    assert simulation.tally.visits >= 2000 and len(keys) >= 1000
     data = stored_bytes(shared_env)
     assert holds(data, "c00001@example.co.jp")  # the scan sees what is stored
-    leaked = [k for k in recorder.keys if holds(data, k)]
+    leaked = [k for k in keys if holds(data, k)]
     leaked += [p.login_id for p in simulation.people if holds(data, p.password)]
     assert leaked == []
 
