@@ -1,13 +1,23 @@
-"""What a person sees: the manual's exact strings, and our wording where it has none."""
+"""What a person reads: the manual's exact strings, our wording where it has none, and the
+one place where an outcome becomes text."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import attrs
-
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    Contact,
+    ContactRoute,
+    ErrorPage,
+    Form,
+    KeyEntry,
+    Refusal,
+    Refused,
+    TopPage,
+)
 from domain.forms import SECRET_FIELDS
 
 MASK = "********"
@@ -42,87 +52,72 @@ MAIL_FAILED = (
 )
 CONFLICT = "他の操作で内容が変更されました。もう一度表示してから変更してください。"
 
+REFUSALS = {
+    Refusal.LOGIN_FAILED: LOGIN_FAILED,
+    Refusal.KEY_WRONG: KEY_WRONG,
+    Refusal.KEY_EXPIRED: KEY_EXPIRED,
+    Refusal.KEY_UNUSABLE: KEY_UNUSABLE,
+    Refusal.KEY_LIMIT: KEY_LIMIT,
+    Refusal.MAIL_FAILED: MAIL_FAILED,
+    Refusal.CONFLICT: CONFLICT,
+    Refusal.MAIN_ID_ONLY_INFORMATION: MAIN_ID_ONLY_INFORMATION,
+    Refusal.MAIN_ID_ONLY_PERMISSIONS: MAIN_ID_ONLY_PERMISSIONS,
+}
+COMPLETED = {Completed.CUSTOMER_INFORMATION: CUSTOMER_INFORMATION_DONE,
+             Completed.SUB_ID: SUB_ID_DONE}
+CONFIRMATION_TITLES = {Form.CUSTOMER_INFORMATION: "お客様情報変更確認",
+                       Form.SUB_ID: "副ID 設定内容確認"}
+
+Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
+
 
 def jst(moment: datetime, seconds: bool = False) -> str:
     """2015/01/16 09:58, as the manual shows 前回ログイン (audits add the seconds)."""
     return moment.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S" if seconds else "%Y/%m/%d %H:%M")
 
 
-@attrs.frozen
-class Session:
-    """Who is logged in; main-ID-only services check ``is_main_id`` (CI-1, SB-2)."""
-
-    login_id: str
-    account_id: UUID
-    customer_id: UUID
-    is_main_id: bool
-
-
-@attrs.frozen
-class TopPage:
-    """トップページ: the login is complete (LG-2, LG-3) and the header shows LG-7."""
-
-    session: Session
-    name: str
-    customer_number: str
-    previous_login: datetime | None
-    title: str = "トップページ"
-
-    @property
-    def header(self) -> str:
-        previous = jst(self.previous_login) if self.previous_login else "なし"
-        return f"{self.name}様 (BSお客様番号: {self.customer_number}) 前回ログイン: {previous}"
-
-    @property
-    def message(self) -> str:
-        return self.header
+def title(shown: Shown) -> str:
+    """The screen's title."""
+    if isinstance(shown, TopPage):
+        return "トップページ"
+    if isinstance(shown, KeyEntry):
+        return "通知キー照合"
+    if isinstance(shown, Confirmation):
+        return CONFIRMATION_TITLES[shown.form]
+    if isinstance(shown, Completed):
+        return "完了"
+    return "エラー"
 
 
-@attrs.frozen
-class KeyEntry:
-    """通知キー照合 (LG-3): the attempt waits for its key; ``error`` after a wrong one."""
-
-    attempt_id: UUID
-    error: str | None = None
-    title: str = "通知キー照合"
-
-    @property
-    def message(self) -> str:
-        return f"{self.error}\n{KEY_PROMPT}" if self.error else KEY_PROMPT
-
-
-@attrs.frozen
-class ErrorPage:
-    message: str
-    title: str = "エラー"
+def message(shown: Shown) -> str:
+    """What the screen says."""
+    if isinstance(shown, TopPage):
+        return header(shown)
+    if isinstance(shown, KeyEntry):
+        return f"{REFUSALS[shown.error]}\n{KEY_PROMPT}" if shown.error else KEY_PROMPT
+    if isinstance(shown, ErrorPage | Refused):
+        return REFUSALS[shown.refusal]
+    if isinstance(shown, Completed):
+        return COMPLETED[shown]
+    return "\n".join(confirmation_lines(shown))
 
 
-LoginScreen = TopPage | KeyEntry | ErrorPage
+def header(top: TopPage) -> str:
+    """LG-7: the account's name, BSお客様番号 and 前回ログイン."""
+    previous = jst(top.previous_login) if top.previous_login else "なし"
+    return f"{top.name}様 (BSお客様番号: {top.customer_number}) 前回ログイン: {previous}"
 
 
-@attrs.frozen
-class Confirmation:
-    """A 確認 screen: checked values, and the version they were checked against, so that OK
-    applies exactly them or refuses with CONFLICT (never a silent overwrite)."""
-
-    title: str
-    values: dict[str, str]
-    labels: dict[str, str]
-    target_id: UUID
-    version: int
-
-    def lines(self) -> list[str]:
-        """What the 確認 screen lists; a password shows as ******** once typed."""
-        return [
-            f"{self.labels[k]}: {MASK if k in SECRET_FIELDS and v else v}"
-            for k, v in self.values.items() if k in self.labels
-        ]
+def confirmation_lines(confirmation: Confirmation) -> list[str]:
+    """What the 確認 screen lists; a password shows as ******** once typed."""
+    return [
+        f"{confirmation.labels[k]}: {MASK if k in SECRET_FIELDS and v else v}"
+        for k, v in confirmation.values.items() if k in confirmation.labels
+    ]
 
 
-class Refused(Exception):
-    """A screen refused to this user (CI-1, SB-2) or an OK that lost a race; the message is
-    the screen's text."""
-
-    def __init__(self, message: str, rule: str):
-        self.message, self.rule = message, rule
-        super().__init__(f"{message} [{rule}]")
+def contact(found: Contact) -> str:
+    """LG-8's text: check the address with the person in charge."""
+    if found.route is ContactRoute.MAIN_ID_PERSON:
+        return f"{KEY_NOT_RECEIVED}\n副IDの場合：{MAIN_ID_PERSON} ({found.person})"
+    return f"{KEY_NOT_RECEIVED}\n主IDの場合：{OPERATOR}"

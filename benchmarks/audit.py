@@ -27,13 +27,15 @@ from uuid import uuid4
 
 from tqdm import tqdm
 
+from application import bootstrap
+from application.adapters.mailbox import MailboxFolder
+from application.audit import Verifier, replay
 from application.billing_station import BillingStation
-from application.replay import replay
-from application.verify import Verifier
 from domain.accounts import Customer, LoginIndex
+from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
-from domain.policy import Hasher, KeyPolicy
+from domain.policy import KeyPolicy
 
 EVENTS_PER_LOGIN = 7  # 5 on the attempt, KeyMailed and LoggedIn on the account
 ACCOUNTS = 200
@@ -41,8 +43,8 @@ LOGINS_PER_SAVE = 50
 
 
 def open_store(path: Path) -> BillingStation:
-    return BillingStation({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                           "SQLITE_DBNAME": str(path)}, hasher=Hasher(4))
+    return bootstrap.application(store=bootstrap.store_settings("sqlite", path),
+                                 mailer=MailboxFolder(path.parent / "mailbox"), hasher=Hasher(4))
 
 
 def build(app: BillingStation, accounts: list[Customer], events: int, start: datetime

@@ -55,8 +55,9 @@ class Account(Aggregate):
         """D-1: no successful login of this login ID ever."""
         return self.logins == 0
 
-    def keys_mailed_since(self, since: datetime) -> int:
-        return sum(1 for t in self.key_mail_times if t > since)
+    def keys_in_window(self, window: timedelta, now: datetime) -> int:
+        """Key mails within ``window`` before ``now`` (D-10 counts them)."""
+        return sum(1 for t in self.key_mail_times if t > now - window)
 
     class InformationChanged(Aggregate.Event):
         changes: dict[str, str]

@@ -12,7 +12,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.policy import Hasher, KeyPolicy
+from domain.crypto import Hasher
+from domain.policy import KeyPolicy
 
 
 class Status(enum.Enum):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from application.mail import key_in
+from application.messages import key_in
 
 
 class MailNetwork:
-    """A Mailer (application.mail) whose recipients are the simulation's people."""
+    """A Mailer (application.ports) whose recipients are the simulation's people."""
 
     def __init__(self) -> None:
         self.sent: dict[str, list[EmailMessage]] = {}

@@ -1,4 +1,4 @@
-"""A simulation's report: its numbers as text and JSON, its plots as PNG.
+"""A simulation's report: its numbers, as a value and as text.
 
 Login attempts are counted from the event store (through the audit's own history), so the
 report says what the store says; visits, re-issued keys, support calls and the time to log
@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import attrs
 
-from application.audit import history
-from application.replay import replay
+from application.audit import Outcome, history, replay
+from application.outcomes import ContactRoute
 from simulations.runner import Simulation
 
-OUTCOMES = ("completed", "password_rejected", "expired", "locked", "superseded",
-            "key_withheld", "mail_failed", "abandoned")
-ROUTES = {"主IDの場合": "operator (main IDs)", "副IDの場合": "main ID person (sub IDs)"}
+OUTCOMES = tuple(o.value for o in Outcome)
+ROUTES = {ContactRoute.OPERATOR: "operator (main IDs)",
+          ContactRoute.MAIN_ID_PERSON: "main ID person (sub IDs)"}
 
 
 @attrs.frozen
@@ -63,12 +62,12 @@ def report(simulation: Simulation) -> Report:
         outcomes[record.outcome] += 1
         keys += record.keys_issued
         with_key += record.with_key
-        if record.outcome == "expired":
+        if record.outcome == Outcome.EXPIRED.value:
             expiries[record.requested_at[11:13]] += 1
     return Report(
         scenario.name, scenario.policy.label(), scenario.seed, scenario.days,
         scenario.hash_cost, tally.people, tally.visits, tally.logged_in,
-        {ROUTES.get(route, route): n for route, n in sorted(tally.support.items())},
+        {label: tally.support[route] for route, label in ROUTES.items() if route in tally.support},
         attempts, {o: outcomes[o] for o in OUTCOMES}, with_key,
         outcomes["completed"] - with_key, keys, tally.keys_reissued,
         _percentiles(tally.seconds_to_login), dict(sorted(expiries.items())), events,
@@ -117,15 +116,6 @@ def text(r: Report) -> str:
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-def write(r: Report, folder: Path) -> list[Path]:
-    """report.txt, report.json and the plots; returns the files written."""
-    (folder / "report.txt").write_text(text(r) + "\n", encoding="utf-8")
-    (folder / "report.json").write_text(r.as_json() + "\n", encoding="utf-8")
-    from simulations import plots
-
-    return [folder / "report.txt", folder / "report.json", *plots.single(r, folder)]
 
 
 def side_by_side(reports: list[Report]) -> str:

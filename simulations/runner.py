@@ -23,20 +23,21 @@ from uuid import UUID
 import attrs
 from freezegun import freeze_time
 
-from application.billing_station import BillingStation
-from application.demo import INFORMATION
-from application.screens import JST, KEY_EXPIRED, KEY_NOT_RECEIVED, KeyEntry, TopPage
+from application import bootstrap
+from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
+from application.screens import JST
 from domain import clock
+from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON, Plan
-from domain.policy import Hasher
 from simulations.mailnet import MailNetwork
+from simulations.samples import INFORMATION
 from simulations.scenario import Scenario
 
 STORE = "simulation.sqlite3"
 
 
 class SeededEntropy:
-    """An Entropy (domain.policy) for simulations only: reproducible, not secret."""
+    """An Entropy (domain.crypto) for simulations only: reproducible, not secret."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(f"entropy/{seed}")
@@ -70,7 +71,7 @@ class Tally:
     visits: int = 0
     logged_in: int = 0
     keys_reissued: int = 0  # keys issued to a visit after its first (a re-login's)
-    support: dict[str, int] = attrs.Factory(dict)  # LG-8's contacts, by route
+    support: dict[ContactRoute, int] = attrs.Factory(dict)  # LG-8's contacts, by route
     seconds_to_login: list[float] = attrs.Factory(list)
     people: int = 0
 
@@ -78,7 +79,7 @@ class Tally:
 class Simulation:
     def __init__(self, scenario: Scenario, folder: Path,
                  on_day: Callable[[int], None] | None = None,
-                 store: dict[str, str] | None = None) -> None:
+                 store: bootstrap.StoreSettings | None = None) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
         in ``folder``)."""
         self.scenario, self.folder, self.on_day = scenario, folder, on_day
@@ -86,16 +87,11 @@ class Simulation:
         if store is None:
             for old in folder.glob(STORE + "*"):
                 old.unlink()  # a run leaves exactly its own events
-            store = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.store)}
+            store = bootstrap.store_settings("sqlite", self.store)
         entropy = SeededEntropy(scenario.seed)
         self.mail = MailNetwork()
-        self.app = BillingStation(
-            # One process writes, so the library's aggregate cache needs no fast-forward, and
-            # no copies: with no rival writer no save fails, and the services refuse bad
-            # input before they change an aggregate, so cached objects are never left dirty.
-            store | {"AGGREGATE_CACHE_MAXSIZE": "100000", "AGGREGATE_CACHE_FASTFORWARD": "n",
-                     "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"},
-            mailer=self.mail, hasher=Hasher(scenario.hash_cost, entropy),
+        self.app = bootstrap.simulation(
+            store, mailer=self.mail, hasher=Hasher(scenario.hash_cost, entropy),
             policy=scenario.policy.key_policy(), entropy=entropy,
         )
         self.tally = Tally()
@@ -214,7 +210,8 @@ class Simulation:
         elif isinstance(screen, KeyEntry):  # a wrong key: type it again while it is valid
             self._after(behaviour.typing.sample(rng) / 2,
                         lambda: self._enter_key(visit, attempt_id, key))
-        elif screen.message == KEY_EXPIRED and rng.random() >= behaviour.relogin_after_expiry:
+        elif (isinstance(screen, ErrorPage) and screen.refusal is Refusal.KEY_EXPIRED
+              and rng.random() >= behaviour.relogin_after_expiry):
             self._call_support(visit)
         else:  # expired, locked (D-9 shows it as a failed login) or superseded
             self._again(visit)
@@ -233,8 +230,7 @@ class Simulation:
 
     def _call_support(self, visit: Visit) -> None:
         """LG-8: the screen names whom to ask; the route is counted."""
-        contact = self.app.key_mail_contact(visit.person.login_id)
-        route = contact.removeprefix(KEY_NOT_RECEIVED).strip().split("：")[0]
+        route = self.app.key_mail_contact(visit.person.login_id).route
         self.tally.support[route] = self.tally.support.get(route, 0) + 1
 
 

@@ -10,14 +10,18 @@ import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import freezegun
 import pytest
 from hypothesis import settings
 
+from application import bootstrap
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder
-from domain.policy import Hasher
+from application.bootstrap import StoreSettings, store_settings
+from application.ports import Mailer
+from domain.crypto import Hasher
 
 RULES = tomllib.loads((Path(__file__).parent.parent / "features" / "rules.toml").read_text())
 
@@ -29,7 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Freezing time must not freeze pytest-bdd's step timing nor Hypothesis's own clock.
-freezegun.configure(extend_ignore_list=["pytest_bdd.", "hypothesis."])
+# pytest's own modules too, so --durations reports real seconds.
+freezegun.configure(extend_ignore_list=["pytest_bdd.", "hypothesis.", "_pytest.", "pytest."])
 
 # Hypothesis: "ci" (the default, and CI's) is reproducible: a fixed seed, a few hundred
 # examples. HYPOTHESIS_PROFILE=long explores ten times as far, with a fresh seed each run.
@@ -66,14 +71,11 @@ def start() -> Iterator[freezegun.api.FrozenDateTimeFactory]:
         yield frozen
 
 
-def store_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+def store_env(kind: str, tmp_path: Path) -> Iterator[StoreSettings]:
     """eventsourcing settings for a fresh store of ``kind``; a PostgreSQL one is a fresh
     schema, dropped afterwards."""
-    if kind == "memory":
-        yield {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-    elif kind == "sqlite":
-        yield {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-               "SQLITE_DBNAME": str(tmp_path / "store.sqlite3")}
+    if kind != "postgres":
+        yield store_settings(kind, tmp_path / "store.sqlite3")
     else:
         import psycopg
 
@@ -84,13 +86,13 @@ def store_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
         try:
-            yield {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_SCHEMA": schema}
+            yield store_settings("postgres", POSTGRES_SCHEMA=schema)
         finally:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def stored_bytes(env: dict[str, str]) -> bytes:
+def stored_bytes(env: StoreSettings) -> bytes:
     """Everything a store holds, as bytes: the SQLite file (and its WAL), or a pg_dump of
     the schema (where bytea shows as hex, so search with ``holds``)."""
     if "sqlite" in env["PERSISTENCE_MODULE"]:
@@ -110,25 +112,32 @@ def holds(data: bytes, text: str) -> bool:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def env(tmp_path: Path) -> Iterator[StoreSettings]:
     """Unit tests run in memory; the persistence tests take ``any_env``."""
     yield from store_env("memory", tmp_path)
 
 
 @pytest.fixture(params=STORES)
-def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
     yield from store_env(request.param, tmp_path)
 
 
 @pytest.fixture(params=[s for s in STORES if s != "memory"])
-def shared_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+def shared_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
     """A store other processes can open too: SQLite file, PostgreSQL where configured."""
     yield from store_env(request.param, tmp_path)
 
 
+def build(store: StoreSettings, mailer: Mailer, **collaborators: Any) -> BillingStation:
+    """The application as the product builds it, with the tests' store, mailer and the fast
+    hasher (unless ``collaborators`` say otherwise)."""
+    return bootstrap.application(store=store, mailer=mailer,
+                                 **{"hasher": FAST_HASHER} | collaborators)
+
+
 @pytest.fixture
-def app(env: dict[str, str], mailbox: MailboxFolder) -> Iterator[BillingStation]:
-    station = BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)
+def app(env: StoreSettings, mailbox: MailboxFolder) -> Iterator[BillingStation]:
+    station = build(env, mailbox)
     yield station
     station.close()
 

@@ -9,26 +9,27 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
+from application import bootstrap, screens
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder
-from application.screens import ErrorPage, KeyEntry, Refused, TopPage
-from domain.policy import Hasher
+from application.outcomes import Completed, ErrorPage, KeyEntry, Refused, TopPage
+from domain.crypto import Hasher
 
 KILLED = 17  # the exit code of a process killed by an injected fault
 HASHER = Hasher(cost=8)
 
 
 def station(env: dict[str, str], mailbox: Path) -> BillingStation:
-    return BillingStation(env, mailer=MailboxFolder(mailbox), hasher=HASHER)
+    return bootstrap.application(store=env, mailer=MailboxFolder(mailbox), hasher=HASHER)
 
 
 def describe(result: Any) -> str:
     if isinstance(result, TopPage):
         return "top page"
     if isinstance(result, KeyEntry):
-        return "key entry" + (f": {result.error}" if result.error else "")
-    if isinstance(result, ErrorPage):
-        return f"error: {result.message}"
+        return "key entry" + (f": {screens.REFUSALS[result.error]}" if result.error else "")
+    if isinstance(result, ErrorPage | Completed):
+        return ("error: " if isinstance(result, ErrorPage) else "") + screens.message(result)
     return str(result)
 
 
@@ -42,7 +43,7 @@ def race_worker(env: dict[str, str], mailbox: Path, tasks: Queue[Any], results: 
         try:
             results.put(describe(getattr(app, method)(*args)))
         except Refused as e:
-            results.put(f"refused: {e.message}")
+            results.put(f"refused: {screens.message(e)}")
     app.close()
 
 

@@ -10,11 +10,13 @@ from email.message import EmailMessage
 
 import freezegun
 
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.demo import INFORMATION
-from application.mail import MailboxFolder, Mailer, key_in
-from application.screens import KeyEntry, LoginScreen, Session, TopPage
+from application.messages import key_in
+from application.outcomes import KeyEntry, LoginScreen, Session, TopPage
+from application.ports import Mailer
 from domain.forms import Plan
+from simulations.samples import INFORMATION
 
 PASSWORD = "Passw0rd-main"
 SUB_PASSWORD = "Passw0rd-sub"

@@ -16,16 +16,17 @@ from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
 
 from application import audit
-from application import verify as verifying
+from application.adapters.mailbox import MailboxFolder
+from application.audit import Verifier, replay
+from application.audit.books import AttemptBook
 from application.billing_station import BillingStation
-from application.cli import main
-from application.mail import MailboxFolder, key_in
-from application.replay import AttemptBook, replay
-from application.screens import KeyEntry
-from application.verify import Verifier
+from application.bootstrap import store_settings
+from application.messages import key_in
+from application.outcomes import KeyEntry
+from billing_station.cli import main
 from domain.accounts import Customer, SubID
 from domain.login_attempt import LoginAttempt
-from tests.conftest import FAST_HASHER
+from tests.conftest import build
 from tests.story import (
     PASSWORD,
     add_sub_id,
@@ -54,7 +55,7 @@ def pending(app: BillingStation) -> LoginAttempt:
 
 
 def rules(app: BillingStation) -> list[str]:
-    return [v.rule for v in verifying.verify(app)]
+    return [v.rule for v in audit.verify(app)]
 
 
 def test_a_store_made_by_the_services_verifies_clean(
@@ -171,8 +172,7 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 ) -> None:
     path = tmp_path / "planted.sqlite3"
-    app = BillingStation({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                          "SQLITE_DBNAME": str(path)}, mailer=mailbox, hasher=FAST_HASHER)
+    app = build(store_settings("sqlite", path), mailbox)
     keyed_main(app)
     attempt = pending(app)
     attempt.complete(attempt.modified_on)  # planted: completed without the key
@@ -196,7 +196,7 @@ def test_CI_1_and_SB_2_changes_not_made_by_the_main_ID_are_caught(
     sub.change_information({"notify_key": "利用する"}, by="sub01")  # planted: its own setting
     customer.register_organization("大阪支店", by="sub01")  # planted
     app.save(customer, sub)
-    found = list(verifying.verify(app))
+    found = list(audit.verify(app))
     assert [v.rule for v in found] == ["CI-1", "SB-2", "SB-2"]
     assert "by sub01, not by the main ID main01" in found[0].message
     assert "InformationChanged" in found[0].evidence[0]

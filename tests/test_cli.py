@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from application import config
-from application.cli import main
-from application.screens import (
-    CUSTOMER_INFORMATION_DONE,
-    KEY_EXPIRED,
-    KEY_PROMPT,
-    OPERATOR,
-)
+from application.bootstrap import ConfigError, Settings
+from application.screens import CUSTOMER_INFORMATION_DONE, KEY_EXPIRED, KEY_PROMPT, OPERATOR
+from billing_station.cli import main
 
 
 def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
@@ -37,6 +32,6 @@ def test_help_explains_the_commands() -> None:
 
 @pytest.mark.parametrize(("setting", "value"), [("BS_STORE", "mongo"), ("BS_MAIL", "fax")])
 def test_bad_settings_are_named(setting: str, value: str) -> None:
-    with pytest.raises(config.ConfigError, match=setting):
-        config.store_env({setting: value}) if setting == "BS_STORE" else config.mailer(
-            {setting: value})
+    settings = Settings({setting: value})
+    with pytest.raises(ConfigError, match=setting):
+        settings.store() if setting == "BS_STORE" else settings.mailer()

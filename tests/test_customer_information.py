@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from application import screens
 from application.billing_station import BillingStation
-from application.screens import (
-    CONFLICT,
-    CUSTOMER_INFORMATION_DONE,
-    MAIN_ID_ONLY_INFORMATION,
-    Refused,
-)
+from application.outcomes import Refused
+from application.screens import CONFLICT, CUSTOMER_INFORMATION_DONE, MAIN_ID_ONLY_INFORMATION
 from domain.fields import InvalidInput
 from domain.forms import Plan
 from tests.story import add_sub_id, first_login, information, onboard
@@ -32,7 +29,7 @@ def test_CI_1_a_sub_id_is_refused_customer_information(app: BillingStation) -> N
     ):
         with pytest.raises(Refused) as refused:
             use()
-        assert refused.value.message == MAIN_ID_ONLY_INFORMATION
+        assert screens.message(refused.value) == MAIN_ID_ONLY_INFORMATION
         assert refused.value.rule == "CI-1"
 
 
@@ -128,9 +125,10 @@ def test_CI_4_all_errors_at_once_input_kept_nothing_recorded(app: BillingStation
 def test_CI_4_confirm_then_ok_applies_and_says_done(app: BillingStation) -> None:
     main = onboard(app)
     confirmation = app.confirm_customer_information(main, {"notify_key": "利用する"})
-    assert confirmation.title == "お客様情報変更確認"
+    assert screens.title(confirmation) == "お客様情報変更確認"
     assert app.customer_information(main)["通知キーの利用"] == "利用しない"  # not before OK
-    assert app.submit_customer_information(main, confirmation) == CUSTOMER_INFORMATION_DONE
+    assert screens.message(app.submit_customer_information(main, confirmation)) == (
+        CUSTOMER_INFORMATION_DONE)
     assert app.customer_information(main)["通知キーの利用"] == "利用する"
 
 
@@ -141,7 +139,7 @@ def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStatio
     app.submit_customer_information(main, second)
     with pytest.raises(Refused) as refused:
         app.submit_customer_information(main, first)
-    assert refused.value.message == CONFLICT
+    assert screens.message(refused.value) == CONFLICT
     assert app.customer_information(main)["部署名"] == "営業部"
 
 

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 
-from application.cli import EXIT_DATA_ERROR, main
-from application.mail import MailboxFolder
-from application.replay import replay
-from application.screens import KeyEntry, TopPage
-from application.store import StoredEventError
-from application.verify import verify
+from application.adapters.eventstore import StoredEventError
+from application.adapters.mailbox import MailboxFolder
+from application.audit import replay, verify
+from application.outcomes import KeyEntry, TopPage
+from billing_station.cli import main
+from billing_station.exits import DATA_ERROR as EXIT_DATA_ERROR
 from domain.login_attempt import LoginAttempt, Status
 from tests.processes import FAULTS, KILLED, killed_login, station
 from tests.story import PASSWORD, keyed_main, latest_key

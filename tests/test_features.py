@@ -14,12 +14,15 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from application import screens
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder, key_in
-from application.screens import Confirmation, ErrorPage, KeyEntry, Refused, Session, TopPage
+from application.bootstrap import store_settings
+from application.messages import key_in
+from application.outcomes import Confirmation, ErrorPage, Form, KeyEntry, Refused, Session, TopPage
 from domain.fields import InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SUB_ID_REGISTRATION, Plan
-from tests.conftest import FAST_HASHER
+from tests.conftest import build
 from tests.story import PASSWORD, SUB_PASSWORD, information, sub_id_form
 
 scenarios("customer_information.feature", "login.feature", "sub_ids.feature",
@@ -83,8 +86,7 @@ class World:
 def world(tmp_path: Path, mailbox: MailboxFolder,
           start: FrozenDateTimeFactory) -> Iterator[World]:
     store = tmp_path / "features.sqlite3"
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(store)}
-    app = BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)
+    app = build(store_settings("sqlite", store), mailbox)
     yield World(app, mailbox, start, store)
     app.close()
 
@@ -215,7 +217,8 @@ def ok(world: World) -> None:
     confirmation = world.confirmation
     assert confirmation is not None
     session = world.first_main
-    submit = (world.app.submit_customer_information if confirmation.title == "お客様情報変更確認"
+    submit = (world.app.submit_customer_information
+              if confirmation.form is Form.CUSTOMER_INFORMATION
               else world.app.submit_new_sub_id)
     world.show(lambda: submit(session, confirmation))
 
@@ -269,34 +272,35 @@ def top_page(world: World) -> None:
 
 @then(parsers.parse("ヘッダに「{header}」と表示される"))
 def header(world: World, header: str) -> None:
-    assert world.screen.header == header
+    assert screens.header(world.screen) == header
 
 
 @then(parsers.parse("通知キー照合画面に「{message}」と表示される"))
 def key_screen(world: World, message: str) -> None:
     assert isinstance(world.screen, KeyEntry), world.screen
-    assert message in world.screen.message
+    assert message in screens.message(world.screen)
 
 
 @then(parsers.parse("エラー画面に「{message}」と表示される"))
 def error_page(world: World, message: str) -> None:
-    assert world.screen == ErrorPage(message), world.screen
+    assert isinstance(world.screen, ErrorPage), world.screen
+    assert screens.message(world.screen) == message
 
 
 @then(parsers.parse("「{message}」と表示される"))
 def message_shown(world: World, message: str) -> None:
-    shown = world.screen.message if isinstance(world.screen, Refused) else world.screen
-    assert shown == message, world.screen
+    assert screens.message(world.screen) == message, world.screen
 
 
 @then(parsers.parse("「{title}」画面が表示される"))
 def confirmation_screen(world: World, title: str) -> None:
-    assert isinstance(world.screen, Confirmation) and world.screen.title == title, world.screen
+    assert isinstance(world.screen, Confirmation), world.screen
+    assert screens.title(world.screen) == title
 
 
 @then(parsers.parse("確認画面の \"{label}\" は \"{shown}\" と表示される"))
 def confirmation_line(world: World, label: str, shown: str) -> None:
-    assert f"{label}: {shown}" in world.screen.lines()
+    assert f"{label}: {shown}" in screens.confirmation_lines(world.screen)
 
 
 @then(parsers.re(r"(?:\"(?P<login_id>[^\"]+)\" の)?お客様情報の \"(?P<label>[^\"]+)\" は \"(?P<value>[^\"]+)\" (?:である|のままである)"))
@@ -375,7 +379,7 @@ def nothing_in_clear(world: World) -> None:
 
 @then(parsers.parse("\"{login_id}\" の連絡先は「{route}」である"))
 def contact(world: World, login_id: str, route: str) -> None:
-    assert world.app.key_mail_contact(login_id).splitlines()[-1] == route
+    assert screens.contact(world.app.key_mail_contact(login_id)).splitlines()[-1] == route
 
 
 @then(parsers.re(r"権限設定の一覧に \"(?P<login_id>[^\"]+)\" (?P<shown>が表示される|は表示されない)"))

@@ -10,12 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from application.billing_station import BillingStation
-from application.screens import Session
+from application.bootstrap import store_settings
+from application.outcomes import Session
 from domain.accounts import Customer
 from domain.fields import ChoiceField, Field, InvalidInput, Kind
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SECRET_FIELDS, SUB_ID_INFORMATION
-from tests.conftest import FAST_HASHER
-from tests.story import add_sub_id, onboard
+from tests.conftest import FAST_HASHER, build
+from tests.story import KeyRecorder, add_sub_id, onboard
 
 ALPHABETS = {  # text a person of each kind would type, so accepted values occur often
     Kind.FULL_WIDTH: "山田太郎総務部東京都千代田区大手町１２３ＡＢ　－",
@@ -36,7 +37,7 @@ def values(field: Field) -> st.SearchStrategy[str]:
 
 
 def fresh() -> tuple[BillingStation, Session]:
-    app = BillingStation({"PERSISTENCE_MODULE": "eventsourcing.popo"}, hasher=FAST_HASHER)
+    app = build(store_settings("memory"), KeyRecorder())
     main = onboard(app)
     add_sub_id(app, main, "sub01")
     return app, main

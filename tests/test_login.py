@@ -8,19 +8,12 @@ from datetime import timedelta
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
+from application import screens
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import SENDER, MailboxFolder, key_in
-from application.screens import (
-    KEY_EXPIRED,
-    KEY_LIMIT,
-    KEY_PROMPT,
-    KEY_UNUSABLE,
-    KEY_WRONG,
-    LOGIN_FAILED,
-    ErrorPage,
-    KeyEntry,
-    TopPage,
-)
+from application.messages import SENDER, key_in
+from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
+from application.screens import KEY_PROMPT
 from domain.login_attempt import LoginAttempt
 from domain.policy import KeyPolicy
 from tests.story import (
@@ -47,7 +40,7 @@ def key_entry(app: BillingStation) -> KeyEntry:
 def test_LG_1_login_id_and_password(app: BillingStation) -> None:
     onboard(app)
     assert isinstance(app.log_in("main01", PASSWORD), TopPage)
-    assert app.log_in("main01", "wrong-password") == ErrorPage(LOGIN_FAILED)
+    assert app.log_in("main01", "wrong-password") == ErrorPage(Refusal.LOGIN_FAILED)
 
 
 def test_LG_2_notify_key_off_password_alone_completes(app: BillingStation,
@@ -62,7 +55,7 @@ def test_LG_3_a_12_digit_key_is_mailed_and_completes_the_login(
     keyed: BillingStation, mailbox: MailboxFolder
 ) -> None:
     entry = key_entry(keyed)
-    assert entry.message == KEY_PROMPT
+    assert screens.message(entry) == KEY_PROMPT
     mail = mailbox.messages(EMAIL)[-1]
     assert SENDER in mail["From"] and mail["To"] == EMAIL
     key = key_in(mail)
@@ -88,7 +81,7 @@ def test_LG_5_and_D_5_valid_for_10_minutes_expired_at_10_00(
     keyed: BillingStation, mailbox: MailboxFolder, start: Clock, after: timedelta, ok: bool
 ) -> None:
     screen = log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, after)
-    assert isinstance(screen, TopPage) if ok else screen == ErrorPage(KEY_EXPIRED)
+    assert isinstance(screen, TopPage) if ok else screen == ErrorPage(Refusal.KEY_EXPIRED)
 
 
 def test_LG_6_relogin_after_expiry_mails_a_new_key_old_one_refused(
@@ -97,11 +90,11 @@ def test_LG_6_relogin_after_expiry_mails_a_new_key_old_one_refused(
     old = key_entry(keyed)
     old_key = latest_key(mailbox, EMAIL)
     start.tick(timedelta(minutes=11))
-    assert keyed.enter_key(old.attempt_id, old_key) == ErrorPage(KEY_EXPIRED)
+    assert keyed.enter_key(old.attempt_id, old_key) == ErrorPage(Refusal.KEY_EXPIRED)
     new = key_entry(keyed)
     new_key = latest_key(mailbox, EMAIL)
     assert new_key != old_key and len(mailbox.messages(EMAIL)) == 2
-    assert keyed.enter_key(old.attempt_id, old_key) == ErrorPage(KEY_UNUSABLE)
+    assert keyed.enter_key(old.attempt_id, old_key) == ErrorPage(Refusal.KEY_UNUSABLE)
     assert isinstance(keyed.enter_key(new.attempt_id, new_key), TopPage)
 
 
@@ -111,12 +104,13 @@ def test_LG_7_top_page_header_shows_previous_login_in_jst(
     onboard(app)
     top = app.log_in("main01", PASSWORD)
     assert isinstance(top, TopPage)
-    assert top.header == "デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: なし"
+    assert screens.header(top) == "デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: なし"
     start.tick(timedelta(days=1, minutes=3))
     top = app.log_in("main01", PASSWORD)
     assert isinstance(top, TopPage)
-    assert top.header == "デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: 2015/01/16 09:58"
-    assert app.top_page(top.session).header == top.header
+    assert screens.header(top) == (
+        "デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: 2015/01/16 09:58")
+    assert app.top_page(top.session) == top
 
 
 def test_D_2_a_newer_key_supersedes_the_earlier_one(
@@ -125,7 +119,7 @@ def test_D_2_a_newer_key_supersedes_the_earlier_one(
     first = key_entry(keyed)
     first_key = latest_key(mailbox, EMAIL)
     second = key_entry(keyed)
-    assert keyed.enter_key(first.attempt_id, first_key) == ErrorPage(KEY_UNUSABLE)
+    assert keyed.enter_key(first.attempt_id, first_key) == ErrorPage(Refusal.KEY_UNUSABLE)
     assert isinstance(keyed.enter_key(second.attempt_id, latest_key(mailbox, EMAIL)), TopPage)
     events = [type(e).__name__ for e in keyed.events.get(first.attempt_id)]
     assert "KeySuperseded" in events and events[-1] == "KeyRefused"
@@ -135,7 +129,7 @@ def test_D_3_a_key_completes_one_login_only(keyed: BillingStation, mailbox: Mail
     entry = key_entry(keyed)
     key = latest_key(mailbox, EMAIL)
     assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
-    assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(KEY_UNUSABLE)
+    assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(Refusal.KEY_UNUSABLE)
 
 
 def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
@@ -145,9 +139,9 @@ def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
     key = latest_key(mailbox, EMAIL)
     wrong = f"{(int(key) + 1) % 10**12:012d}"
     for _ in range(4):
-        assert keyed.enter_key(entry.attempt_id, wrong) == KeyEntry(entry.attempt_id, KEY_WRONG)
-    assert keyed.enter_key(entry.attempt_id, wrong) == ErrorPage(LOGIN_FAILED)
-    assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(KEY_UNUSABLE)  # locked
+        assert keyed.enter_key(entry.attempt_id, wrong) == KeyEntry(entry.attempt_id, Refusal.KEY_WRONG)
+    assert keyed.enter_key(entry.attempt_id, wrong) == ErrorPage(Refusal.LOGIN_FAILED)
+    assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(Refusal.KEY_UNUSABLE)  # locked
     assert isinstance(log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL), TopPage)
 
 
@@ -188,7 +182,7 @@ def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(
     entry = key_entry(keyed)
     for _ in range(5):
         locked = keyed.enter_key(entry.attempt_id, "000000000000")
-    assert unknown == wrong == locked == ErrorPage(LOGIN_FAILED)
+    assert unknown == wrong == locked == ErrorPage(Refusal.LOGIN_FAILED)
 
 
 def test_D_10_at_most_5_keys_an_hour(
@@ -197,7 +191,7 @@ def test_D_10_at_most_5_keys_an_hour(
     for _ in range(5):
         key_entry(keyed)
         start.tick(timedelta(minutes=5))
-    assert keyed.log_in("main01", PASSWORD) == ErrorPage(KEY_LIMIT)
+    assert keyed.log_in("main01", PASSWORD) == ErrorPage(Refusal.KEY_LIMIT)
     assert len(mailbox.messages(EMAIL)) == 5
     start.tick(timedelta(minutes=36))  # the first key is now more than 60 minutes old
     assert isinstance(keyed.log_in("main01", PASSWORD), KeyEntry)
@@ -221,6 +215,9 @@ def test_D_11_turning_the_key_off_or_moving_its_address_notifies_the_old_address
 def test_LG_8_whom_to_ask_when_the_key_mail_does_not_arrive(app: BillingStation) -> None:
     main = onboard(app)
     add_sub_id(app, main, "sub01")
-    assert app.key_mail_contact("main01").endswith("主IDの場合：オペレータ担当")
-    assert app.key_mail_contact("sub01").endswith("副IDの場合：主IDの担当者 (山田　太郎)")
+    assert app.key_mail_contact("main01") == Contact(ContactRoute.OPERATOR)
+    assert app.key_mail_contact("sub01") == Contact(ContactRoute.MAIN_ID_PERSON, "山田　太郎")
+    assert screens.contact(app.key_mail_contact("main01")).endswith("主IDの場合：オペレータ担当")
+    assert screens.contact(app.key_mail_contact("sub01")).endswith(
+        "副IDの場合：主IDの担当者 (山田　太郎)")
     assert first_login(app, "sub01", SUB_PASSWORD).is_main_id is False

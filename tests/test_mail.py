@@ -15,14 +15,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from application import config
+from application.adapters.smtp import SMTPMailer
+from application.audit import replay, verify
 from application.billing_station import BillingStation
-from application.mail import SENDER, MailError, SMTPMailer, key_in
-from application.replay import replay
-from application.screens import MAIL_FAILED, ErrorPage, KeyEntry, TopPage
-from application.verify import verify
+from application.bootstrap import Settings
+from application.messages import SENDER, key_in
+from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
+from application.ports import MailError
 from domain.login_attempt import LoginAttempt
-from tests.conftest import FAST_HASHER
+from tests.conftest import build
 from tests.story import PASSWORD, keyed_main
 
 
@@ -53,9 +54,9 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 
 def keyed_app(env: dict[str, str], port: int) -> BillingStation:
-    mailer = config.mailer({"BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1",
-                            "BS_SMTP_PORT": str(port)})
-    app = BillingStation(env, mailer=mailer, hasher=FAST_HASHER)
+    mailer = Settings({"BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1",
+                       "BS_SMTP_PORT": str(port)}).mailer()
+    app = build(env, mailer)
     keyed_main(app)
     return app
 
@@ -78,7 +79,7 @@ def test_a_dead_mail_server_loses_nothing_and_a_relogin_works(
     inbox, port = smtp_server
     app = keyed_app(env, free_port())  # nobody listens there
     failed = app.log_in("main01", PASSWORD)
-    assert failed == ErrorPage(MAIL_FAILED)
+    assert failed == ErrorPage(Refusal.MAIL_FAILED)
     attempts = [n for n in app.recorder.select_notifications(start=None, limit=1000)
                 if n.topic.endswith("LoginAttempt.KeyMailFailed")]
     assert len(attempts) == 1
@@ -108,11 +109,11 @@ def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recov
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        app = BillingStation(env, hasher=FAST_HASHER, mailer=config.mailer({
+        app = build(env, Settings({
             "BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1", "BS_SMTP_PORT": str(port),
-            "BS_SMTP_TIMEOUT": "0.5"}))
+            "BS_SMTP_TIMEOUT": "0.5"}).mailer())
         keyed_main(app)
-        assert app.log_in("main01", PASSWORD) == ErrorPage(MAIL_FAILED)
+        assert app.log_in("main01", PASSWORD) == ErrorPage(Refusal.MAIL_FAILED)
         failed = [e for e in replay(app) if isinstance(e, LoginAttempt.KeyMailFailed)]
         assert len(failed) == 1 and "timed out" in failed[0].reason
         inbox.delay = 0  # the server recovers

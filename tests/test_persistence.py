@@ -7,12 +7,12 @@ from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
 
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder
-from application.screens import KeyEntry, TopPage
+from application.outcomes import KeyEntry, TopPage
 from domain.accounts import Customer
 from domain.fields import InvalidInput
-from tests.conftest import FAST_HASHER, stored_bytes
+from tests.conftest import build, stored_bytes
 from tests.story import (
     PASSWORD,
     SUB_PASSWORD,
@@ -28,7 +28,7 @@ EMAIL = "yamada@example.co.jp"
 
 
 def station(env: dict[str, str], mailbox: MailboxFolder) -> BillingStation:
-    return BillingStation(env, mailer=mailbox, hasher=FAST_HASHER)
+    return build(env, mailbox)
 
 
 def test_a_whole_story_survives_reopening_the_store(

@@ -26,19 +26,15 @@ from hypothesis.stateful import (
     rule,
 )
 
-from application.billing_station import BillingStation
-from application.screens import (
-    KEY_EXPIRED,
-    KEY_LIMIT,
-    KEY_UNUSABLE,
-    KEY_WRONG,
-    LOGIN_FAILED,
-    Session,
-)
-from application.verify import verify
+from application.audit import verify
+from application.bootstrap import store_settings
+from application.outcomes import Session
+from application.screens import KEY_EXPIRED, KEY_LIMIT, KEY_UNUSABLE, KEY_WRONG, LOGIN_FAILED
 from domain import clock
+from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
-from domain.policy import Hasher, KeyPolicy
+from domain.policy import KeyPolicy
+from tests.conftest import build
 from tests.processes import describe
 from tests.story import PASSWORD, SUB_PASSWORD, KeyRecorder, onboard, sub_id_form
 
@@ -113,8 +109,7 @@ class LoginProtocol(RuleBasedStateMachine):
         self.freezer = freezegun.freeze_time("2026-04-06 00:00:00+00:00")
         self.clock = self.freezer.start()
         self.inbox = KeyRecorder()
-        self.app = BillingStation({"PERSISTENCE_MODULE": "eventsourcing.popo"},
-                                  mailer=self.inbox, hasher=Hasher(4))
+        self.app = build(store_settings("memory"), self.inbox, hasher=Hasher(4))
         self.model: dict[str, RefAccount] = {}
         self.mains: dict[str, Session] = {}  # main login ID -> its session
         self.owner: dict[str, str] = {}  # sub login ID -> its main login ID

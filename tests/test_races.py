@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from application.adapters.mailbox import MailboxFolder
+from application.audit import replay, verify
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder
-from application.replay import replay
-from application.screens import CONFLICT, KEY_UNUSABLE, KeyEntry
-from application.verify import verify
+from application.outcomes import KeyEntry
+from application.screens import CONFLICT, KEY_UNUSABLE
 from domain.accounts import Account
 from domain.login_attempt import LoginAttempt, Status
 from tests.processes import race_worker, station

@@ -10,20 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from application.billing_station import BillingStation
-from application.mail import MailboxFolder
-from application.screens import LOGIN_FAILED, ErrorPage
-from domain.policy import Hasher
+from application.adapters.mailbox import MailboxFolder
+from application.outcomes import ErrorPage, Refusal, TopPage
+from domain.crypto import Hasher
 from simulations.runner import Simulation
 from simulations.scenario import Population, Scenario
-from tests.conftest import holds, stored_bytes
+from tests.conftest import build, holds, stored_bytes
 from tests.story import PASSWORD, KeyRecorder, onboard
 
 
 def test_D_9_an_unknown_login_ID_and_a_wrong_password_look_and_take_the_same(
     env: dict[str, str],
 ) -> None:
-    app = BillingStation(env, mailer=MailboxFolder(Path(os.devnull)), hasher=Hasher(cost=12))
+    app = build(env, MailboxFolder(Path(os.devnull)), hasher=Hasher(cost=12))
     onboard(app)
     timings: dict[str, list[float]] = {"unknown": [], "wrong": []}
     for _ in range(15):
@@ -31,7 +30,7 @@ def test_D_9_an_unknown_login_ID_and_a_wrong_password_look_and_take_the_same(
             began = time.perf_counter()
             screen = app.log_in(login_id, "not-the-password")
             timings[case].append(time.perf_counter() - began)
-            assert screen == ErrorPage(LOGIN_FAILED)  # the same words
+            assert screen == ErrorPage(Refusal.LOGIN_FAILED)  # the same words
     ratio = statistics.median(timings["unknown"]) / statistics.median(timings["wrong"])
     assert 0.5 < ratio < 2.0, timings  # the same work: a generous bound, not a benchmark
 
@@ -64,7 +63,7 @@ def test_personal_data_is_encrypted_at_rest_with_the_cipher_settings(
     shared_env: dict[str, str], tmp_path: Path, cipher: bool
 ) -> None:
     env = shared_env | (CIPHER if cipher else {})
-    app = BillingStation(env, mailer=MailboxFolder(tmp_path), hasher=Hasher(cost=4))
+    app = build(env, MailboxFolder(tmp_path), hasher=Hasher(cost=4))
     main = onboard(app, contact_name="秘密　花子", email="hanako.secret@example.co.jp",
                    email_confirmation="hanako.secret@example.co.jp")
     assert app.customer_information(main)["連絡先メールアドレス"] == "hanako.secret@example.co.jp"
@@ -72,6 +71,6 @@ def test_personal_data_is_encrypted_at_rest_with_the_cipher_settings(
     data = stored_bytes(env)
     for personal in ("hanako.secret@example.co.jp", "秘密　花子", "main01"):
         assert holds(data, personal) is not cipher
-    reopened = BillingStation(env, mailer=MailboxFolder(tmp_path), hasher=Hasher(cost=4))
-    assert reopened.log_in("main01", PASSWORD).title == "トップページ"  # readable with the key
+    reopened = build(env, MailboxFolder(tmp_path), hasher=Hasher(cost=4))
+    assert isinstance(reopened.log_in("main01", PASSWORD), TopPage)  # readable with the key
     reopened.close()

@@ -11,8 +11,8 @@ import attrs
 import pytest
 from click.testing import CliRunner
 
-from application.cli import main
-from application.verify import verify
+from application.audit import verify
+from billing_station.cli import main
 from simulations.report import report
 from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load

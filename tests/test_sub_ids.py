@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from application import screens
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder
-from application.screens import MAIN_ID_ONLY_PERMISSIONS, SUB_ID_DONE, KeyEntry, Refused, TopPage
+from application.outcomes import KeyEntry, Refused, Session, TopPage
+from application.screens import MAIN_ID_ONLY_PERMISSIONS, SUB_ID_DONE
 from domain.fields import InvalidInput
 from domain.forms import Plan
 from tests.story import (
@@ -22,9 +24,9 @@ PERMISSION_LABELS = ["請求金額照会", "番号別明細内訳", "通話明�
                      "組織 + 利用用途", "編集内訳"]
 
 
-def enable_sub_key(app: BillingStation, main: object, login_id: str = "sub01") -> None:
-    confirmation = app.confirm_sub_id_change(main, login_id, {"notify_key": "利用する"})  # type: ignore[arg-type]
-    assert app.submit_sub_id_change(main, confirmation) == SUB_ID_DONE  # type: ignore[arg-type]
+def enable_sub_key(app: BillingStation, main: Session, login_id: str = "sub01") -> None:
+    confirmation = app.confirm_sub_id_change(main, login_id, {"notify_key": "利用する"})
+    assert screens.message(app.submit_sub_id_change(main, confirmation)) == SUB_ID_DONE
 
 
 def test_SB_1_and_SB_9_a_sub_id_logs_in_with_its_own_key(
@@ -36,7 +38,7 @@ def test_SB_1_and_SB_9_a_sub_id_logs_in_with_its_own_key(
     enable_sub_key(app, main)
     top = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sub01@example.co.jp")
     assert isinstance(top, TopPage)
-    assert top.header.startswith("佐藤 花子様 (BSお客様番号: BS5928544) 前回ログイン: ")
+    assert screens.header(top).startswith("佐藤 花子様 (BSお客様番号: BS5928544) 前回ログイン: ")
     assert top.session.is_main_id is False
     assert not mailbox.messages("yamada@example.co.jp")  # the main ID's address gets nothing
 
@@ -50,7 +52,8 @@ def test_SB_2_only_the_main_id_uses_permission_settings(app: BillingStation) -> 
                 lambda: app.confirm_sub_id_change(sub, "sub01", {"memo": "x"})):
         with pytest.raises(Refused) as refused:
             use()
-        assert (refused.value.message, refused.value.rule) == (MAIN_ID_ONLY_PERMISSIONS, "SB-2")
+        assert (screens.message(refused.value), refused.value.rule) == (
+            MAIN_ID_ONLY_PERMISSIONS, "SB-2")
 
 
 def test_SB_3_the_download_plan_may_create_sub_ids(app: BillingStation) -> None:
@@ -119,10 +122,10 @@ def test_SB_7_new_sub_id_needs_its_fields_and_a_unique_login_id(app: BillingStat
 def test_SB_8_confirm_then_ok_says_done(app: BillingStation) -> None:
     main = onboard(app)
     confirmation = app.confirm_new_sub_id(main, sub_id_form("sub01", notify_key="利用する"))
-    assert confirmation.title == "副ID 設定内容確認"
-    assert "仮パスワード: ********" in confirmation.lines()
+    assert screens.title(confirmation) == "副ID 設定内容確認"
+    assert "仮パスワード: ********" in screens.confirmation_lines(confirmation)
     assert app.permission_settings(main) == []  # nothing before OK
-    assert app.submit_new_sub_id(main, confirmation) == SUB_ID_DONE
+    assert screens.message(app.submit_new_sub_id(main, confirmation)) == SUB_ID_DONE
     assert app.permission_settings(main)[0]["通知キーの利用"] == "利用する"
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)  # first login: no key
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), KeyEntry)

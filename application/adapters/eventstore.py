@@ -1,11 +1,15 @@
-"""How events are encoded: eventsourcing's JSON transcoder, tolerant of datetime subclasses."""
+"""The event store as this system keeps it: eventsourcing's JSON transcoder (tolerant of
+datetime subclasses), a mapper that names an unreadable event, and an application base that
+takes its settings from the composition root alone."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
+from eventsourcing.utils import Environment, EnvType
 
 
 class ModelTranscoder(JSONTranscoder):
@@ -43,5 +47,18 @@ class ModelMapper(Mapper[UUID]):
             ) from e
 
 
-TRANSCODER_TOPIC = f"{__name__}:{ModelTranscoder.__name__}"
-MAPPER_TOPIC = f"{__name__}:{ModelMapper.__name__}"
+class EventStore(Application[UUID]):
+    """An application on this system's event store: its codec fixed on the class, and its
+    store settings only those the composition root passes in (the library would otherwise
+    add the whole process environment, so a stray PERSISTENCE_MODULE could move the store)."""
+
+    env: ClassVar[dict[str, str]] = {
+        "TRANSCODER_TOPIC": f"{__name__}:{ModelTranscoder.__name__}",
+        "MAPPER_TOPIC": f"{__name__}:{ModelMapper.__name__}",
+    }
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        settings = dict(type(self).env)
+        if type(self).snapshotting_intervals:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        return Environment(name, settings | dict(env or {}))

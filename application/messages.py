@@ -1,34 +1,20 @@
-"""Key mail (LG-3) and setting notices (D-11): the messages, and two real transports.
-
-The embedded default writes each mail as an .eml file a person can open; SMTP is used when
-configured. A transport failure is a MailError with a clear reason.
-"""
+"""The mails the application sends: the key mail (LG-3) and setting notices (D-11), and how a
+person reads the key back out of one. The transports are adapters (application.adapters)."""
 
 from __future__ import annotations
 
 import email.base64mime
 import email.policy
 import functools
-import smtplib
-import uuid
 from datetime import datetime, timedelta
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from application.screens import jst
 
 SENDER = "bs-co@billingstation.ntt.com"  # LG-3
-
-
-class MailError(Exception):
-    """The mail could not be handed over; nothing recorded is lost."""
-
-
-class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
 
 
 class _Headers(HeaderRegistry):
@@ -99,55 +85,3 @@ def key_in(message: EmailMessage) -> str:
         if line.startswith("通知キー: "):
             return line.removeprefix("通知キー: ").strip()
     raise ValueError("not a key mail")
-
-
-class MailboxFolder:
-    """Writes each mail to ``folder/<n>-<random>-<recipient>.eml``, open it with any mail
-    reader. ``n`` orders the mails (clocks may be frozen); the random part keeps two
-    processes writing at once from overwriting each other."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def send(self, message: EmailMessage) -> None:
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            number = len(list(self.folder.glob("*.eml"))) + 1
-            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{message['To']}.eml"
-            (self.folder / name).write_bytes(bytes(message))
-        except OSError as e:
-            raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
-
-    def messages(self, to: str | None = None) -> list[EmailMessage]:
-        """Every mail in the folder, oldest first (optionally only those to ``to``)."""
-        from email import policy
-        from email.parser import BytesParser
-
-        parser = BytesParser(policy=policy.default)
-        found = [
-            parser.parsebytes(p.read_bytes())
-            for p in sorted(self.folder.glob("*.eml"))
-        ] if self.folder.exists() else []
-        return [m for m in found if to is None or m["To"] == to]
-
-
-class SMTPMailer:
-    """Hands each mail to an SMTP server (STARTTLS and login when configured)."""
-
-    def __init__(
-        self, host: str, port: int = 25, user: str | None = None, password: str | None = None,
-        starttls: bool = False, timeout: float = 10.0,
-    ):
-        self.host, self.port, self.user, self.password = host, port, user, password
-        self.starttls, self.timeout = starttls, timeout
-
-    def send(self, message: EmailMessage) -> None:
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.user:
-                    smtp.login(self.user, self.password or "")
-                smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as e:
-            raise MailError(f"SMTPサーバ {self.host}:{self.port} に送信できません: {e}") from e

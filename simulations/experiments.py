@@ -1,5 +1,5 @@
-"""Running scenarios for people: a progress bar over the simulated days, the report
-written and shown, and --compare's runs side by side."""
+"""Experiments for people: one scenario run with a progress bar over the simulated days, or
+several side by side (--compare); their reports and plots written next to their stores."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from simulations import plots
-from simulations.report import Report, report, side_by_side, text, write
+from simulations.report import Report, report, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
 
@@ -54,6 +54,13 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
     for path in [folder / "compare.txt", *plots.compare(reports, folder)]:
         say(f"wrote {path}")
     return stores
+
+
+def write(r: Report, folder: Path) -> list[Path]:
+    """report.txt, report.json and the plots; returns the files written."""
+    (folder / "report.txt").write_text(text(r) + "\n", encoding="utf-8")
+    (folder / "report.json").write_text(r.as_json() + "\n", encoding="utf-8")
+    return [folder / "report.txt", folder / "report.json", *plots.single(r, folder)]
 
 
 def _run_figures(result: Report, seconds: float) -> str:

@@ -1,5 +1,5 @@
-"""Replaying a store: its events streamed in order, and two folds over them that the audit
-commands share: the accounts as they stand so far, and the login attempts still open.
+"""Two folds over a store's events that the audit commands share: the accounts as they stand
+so far, and the login attempts still open; and the one vocabulary of attempt outcomes.
 
 Memory stays flat as the store grows: events are read page by page, and an attempt is
 kept only until its outcome is settled (then in a bounded table of recent ones, so a late
@@ -8,46 +8,22 @@ event is still judged with its evidence).
 
 from __future__ import annotations
 
+import enum
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import attrs
 
-from application.store import StoredEventError
 from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
 
-PAGE = 1000
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
 REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
-
-
-def replay(app: Any, on_page: Callable[[int], None] | None = None, page: int = PAGE
-           ) -> Iterator[Any]:
-    """Every stored event, oldest first, decoded by the application's own mapper."""
-    start = None
-    while True:
-        notifications = app.recorder.select_notifications(start=start, limit=page)
-        for n in notifications:
-            try:
-                yield app.mapper.to_domain_event(n)
-            except StoredEventError as e:
-                raise StoredEventError(f"notification {n.id}: {e}") from e
-        if on_page:
-            on_page(len(notifications))
-        if len(notifications) < page:
-            return
-        start = notifications[-1].id + 1
-
-
-def store_size(app: Any) -> int:
-    """The last notification id: the length of a progress bar."""
-    return int(app.recorder.max_notification_id() or 0)
 
 
 # Accounts --------------------------------------------------------------------------------
@@ -91,7 +67,25 @@ class AccountBook:
 
 
 # Login attempts --------------------------------------------------------------------------
-_ENDINGS = {"KeySuperseded": "superseded", "AttemptLocked": "locked", "KeyExpired": "expired"}
+class Outcome(enum.Enum):
+    """How a login attempt ended, as history, verify and the simulation report count it."""
+
+    COMPLETED = "completed"
+    PASSWORD_REJECTED = "password_rejected"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+    SUPERSEDED = "superseded"
+    KEY_WITHHELD = "key_withheld"
+    MAIL_FAILED = "mail_failed"
+    ABANDONED = "abandoned"  # nothing ended it: the person went away
+
+
+FINISHES = {LoginAttempt.LoginCompleted: Outcome.COMPLETED,
+            LoginAttempt.PasswordRejected: Outcome.PASSWORD_REJECTED,
+            LoginAttempt.KeyWithheld: Outcome.KEY_WITHHELD}
+ENDINGS = {LoginAttempt.KeySuperseded: Outcome.SUPERSEDED,
+           LoginAttempt.AttemptLocked: Outcome.LOCKED,
+           LoginAttempt.KeyExpired: Outcome.EXPIRED}
 
 
 @attrs.define
@@ -122,13 +116,12 @@ class Attempt:
         return self.requested_at + STALE
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         if self.finished is not None:
-            return {"LoginCompleted": "completed", "PasswordRejected": "password_rejected",
-                    "KeyWithheld": "key_withheld"}[type(self.finished).__name__]
+            return FINISHES[type(self.finished)]
         if self.ended_by is not None:
-            return _ENDINGS[type(self.ended_by).__name__]
-        return "mail_failed" if self.mail_failed else "abandoned"
+            return ENDINGS[type(self.ended_by)]
+        return Outcome.MAIL_FAILED if self.mail_failed else Outcome.ABANDONED
 
     @property
     def ended_at(self) -> datetime:
@@ -147,10 +140,9 @@ class Attempt:
             self.wrong_entries = event.wrong_entries
         elif isinstance(event, LoginAttempt.KeyMailFailed):
             self.mail_failed = True
-        elif type(event).__name__ in _ENDINGS:
+        elif type(event) in ENDINGS:
             self.ended_by = self.ended_by or event
-        elif isinstance(event, LoginAttempt.LoginCompleted | LoginAttempt.PasswordRejected
-                        | LoginAttempt.KeyWithheld):
+        elif type(event) in FINISHES:
             self.finished = event
 
     def over(self, now: datetime) -> bool:

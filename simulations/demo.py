@@ -8,25 +8,23 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
+from application import bootstrap, screens
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.mail import MailboxFolder, key_in
-from application.screens import KeyEntry, LoginScreen, TopPage, jst
+from application.messages import key_in
+from application.outcomes import KeyEntry, LoginScreen, TopPage
+from application.screens import jst
 from domain import clock
-from domain.forms import Plan
-from domain.policy import Hasher
-
-MAIN_ID, PASSWORD = "demo01", "Passw0rd-demo"
-INFORMATION = {
-    "department": "総務部",
-    "department_kana": "ソウムブ",
-    "contact_name": "山田　太郎",
-    "contact_name_kana": "ヤマダ　タロウ",
-    "phone": "0312345678",
-    "email": "yamada@example.co.jp",
-    "email_confirmation": "yamada@example.co.jp",
-    "postal_code": "1000001",
-    "address1": "東京都千代田区大手町１－１－１",
-}
+from domain.crypto import Hasher
+from simulations.samples import (
+    COMPANY,
+    COMPANY_KANA,
+    CUSTOMER_NUMBER,
+    INFORMATION,
+    MAIN_ID,
+    PASSWORD,
+    PLAN,
+)
 
 
 def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], None]) -> None:
@@ -38,7 +36,7 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
             say(f"\n── {jst(clock.now())} JST  {title}")
 
         def screen(shown: LoginScreen) -> LoginScreen:
-            say(f"   [{shown.title}] {shown.message}")
+            say(f"   [{screens.title(shown)}] {screens.message(shown)}")
             return shown
 
         def read_key() -> str:
@@ -50,9 +48,7 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
 
         step("契約と主IDの登録 (オンボーディング)")
         session = app.onboard_customer(
-            "BS5928544", "デモ用ユーザ01", "デモヨウユーザゼロイチ", Plan.STANDARD, MAIN_ID,
-            PASSWORD, INFORMATION,
-        )
+            CUSTOMER_NUMBER, COMPANY, COMPANY_KANA, PLAN, MAIN_ID, PASSWORD, INFORMATION)
         say(f"   主ID {MAIN_ID} を登録しました。通知キーの利用: 利用しない (CI-3)")
 
         step("初回ログイン: 通知キーの利用=利用しない、パスワードのみ (LG-1, LG-2)", 1)
@@ -60,8 +56,8 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
 
         step("お客様情報変更: 通知キーの利用=利用する → 「確認」 → 「OK」 (CI-4)", 1)
         confirmation = app.confirm_customer_information(session, {"notify_key": "利用する"})
-        say(f"   [{confirmation.title}] 通知キーの利用: {confirmation.values['notify_key']}")
-        say(f"   {app.submit_customer_information(session, confirmation)}")
+        say(f"   [{screens.title(confirmation)}] 通知キーの利用: {confirmation.values['notify_key']}")
+        say(f"   {screens.message(app.submit_customer_information(session, confirmation))}")
 
         step("翌日、2回目のログイン: 通知キーが送付される (LG-3)", 24 * 60)
         entry = screen(app.log_in(MAIN_ID, PASSWORD))
@@ -90,7 +86,7 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
         screen(app.enter_key(entry.attempt_id, fresh))
 
         step("通知キーのメールが届かない場合の連絡先 (LG-8)")
-        say("   " + app.key_mail_contact(MAIN_ID).replace("\n", "\n   "))
+        say("   " + screens.contact(app.key_mail_contact(MAIN_ID)).replace("\n", "\n   "))
 
 
 def demo_app(folder: Path, hash_cost: int) -> tuple[BillingStation, MailboxFolder]:
@@ -100,5 +96,6 @@ def demo_app(folder: Path, hash_cost: int) -> tuple[BillingStation, MailboxFolde
     for stale in [*folder.glob("billing-station.sqlite3*"), *folder.glob("mailbox/*.eml")]:
         stale.unlink()
     mailbox = MailboxFolder(folder / "mailbox")
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(store)}
-    return BillingStation(env, mailer=mailbox, hasher=Hasher(hash_cost)), mailbox
+    app = bootstrap.application(store=bootstrap.store_settings("sqlite", store), mailer=mailbox,
+                                hasher=Hasher(hash_cost))
+    return app, mailbox

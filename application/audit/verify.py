@@ -15,14 +15,18 @@ from typing import Any
 
 import attrs
 
-from application.audit import line
-from application.replay import AccountBook, Attempt, AttemptBook, replay
+from application.adapters.eventstore import EventStore
+from application.audit.books import AccountBook, Attempt, AttemptBook
+from application.audit.evidence import line
+from application.audit.reading import replay
 from domain.accounts import Account, Customer
 from domain.login_attempt import LoginAttempt
 
 _CHANGES = (Account.InformationChanged, Account.NotifyKeyEnabled, Account.NotifyKeyDisabled,
             Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
+_BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
+              LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
 
 
 @attrs.define
@@ -54,7 +58,7 @@ class Verifier:
     def _count(self, attempts: Iterator[Attempt]) -> None:
         for attempt in attempts:
             self.counts["login attempts"] += 1
-            self.counts[attempt.outcome] += 1
+            self.counts[attempt.outcome.value] += 1
 
     def _check_change(self, event: Any) -> Iterator[Violation]:
         allowed = self.accounts.main_login_id(event.originator_id)
@@ -80,7 +84,7 @@ class Verifier:
             yield from _check_completion(attempt)
 
 
-def verify(app: Any, events: Iterable[Any] | None = None) -> Iterator[Violation]:
+def verify(app: EventStore, events: Iterable[Any] | None = None) -> Iterator[Violation]:
     """Every violation in the store (or in ``events``, the store's replay by default)."""
     yield from Verifier().check(replay(app) if events is None else events)
 
@@ -99,9 +103,7 @@ def _check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
         yield Violation("LG-5", "a key was accepted after its validity", _evidence(attempt))
     ended = attempt.ended_by
     if ended is not None:
-        rule = {"KeySuperseded": "D-2", "AttemptLocked": "D-4", "KeyExpired": "LG-5"}[
-            type(ended).__name__]
-        yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
+        yield Violation(_BROKEN_BY[type(ended)], f"a key was accepted after {type(ended).__name__}",
                         _evidence(attempt))
 
 

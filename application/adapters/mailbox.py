@@ -1,0 +1,38 @@
+"""The embedded mail transport: each mail an .eml file a person can open."""
+
+from __future__ import annotations
+
+import uuid
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+from application.ports import MailError
+
+
+class MailboxFolder:
+    """Writes each mail to ``folder/<n>-<random>-<recipient>.eml``, open it with any mail
+    reader. ``n`` orders the mails (clocks may be frozen); the random part keeps two
+    processes writing at once from overwriting each other."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            number = len(list(self.folder.glob("*.eml"))) + 1
+            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{message['To']}.eml"
+            (self.folder / name).write_bytes(bytes(message))
+        except OSError as e:
+            raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        """Every mail in the folder, oldest first (optionally only those to ``to``)."""
+        parser = BytesParser(policy=policy.default)
+        found = [
+            parser.parsebytes(p.read_bytes())
+            for p in sorted(self.folder.glob("*.eml"))
+        ] if self.folder.exists() else []
+        return [m for m in found if to is None or m["To"] == to]

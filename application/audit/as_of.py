@@ -1,0 +1,50 @@
+"""as-of: an account as it stood at any instant, rebuilt from its events up to then."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import takewhile
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import project_aggregate
+
+from application.adapters.eventstore import EventStore
+from application.screens import MASK, jst
+from domain.accounts import Customer, SubID, login_index_id
+from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SECRET_FIELDS, SUB_ID_INFORMATION
+
+
+def _as_of(app: EventStore, aggregate_id: UUID, instant: datetime) -> Any:
+    """The aggregate rebuilt from its events up to ``instant`` (None if it did not exist),
+    read once."""
+    events = takewhile(lambda e: e.timestamp <= instant,  # type: ignore[attr-defined]
+                       app.events.get(aggregate_id))
+    return project_aggregate(None, events)
+
+
+def as_of(app: EventStore, login_id: str, instant: datetime) -> list[tuple[str, str]] | None:
+    """The account of ``login_id`` as it stood at ``instant``, as labelled pairs: notify
+    key, registered address, permissions, plan; None if it did not exist yet."""
+    index = _as_of(app, login_index_id(login_id), instant)
+    account = _as_of(app, index.account_id, instant) if index else None
+    if account is None:
+        return None
+    is_sub = isinstance(account, SubID)
+    customer: Customer = _as_of(app, account.customer_id, instant) if is_sub else account
+    fields = {**SUB_ID_INFORMATION, **PERMISSIONS} if is_sub else CUSTOMER_INFORMATION
+    shown = [(f.label, MASK if k in SECRET_FIELDS else account.information[k])
+             for k, f in fields.items() if account.information.get(k)]
+    if is_sub and "organization" in account.information:
+        shown.append(("所属組織", account.information["organization"]))
+    return [
+        ("時点", jst(instant, seconds=True)),
+        ("ログインID", login_id),
+        ("種別", "副ID" if is_sub else "主ID"),
+        ("BSお客様番号", customer.customer_number),
+        ("会社名", customer.company),
+        ("BS基本サービス", customer.plan),
+        *shown,
+        ("ログイン回数", str(account.logins)),
+        ("最終ログイン", jst(account.last_login_at) if account.last_login_at else "なし"),
+    ]

@@ -1,0 +1,28 @@
+"""How an event reads to an auditor, and what a period is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from application.screens import jst
+from domain.crypto import Hasher
+
+_NOT_SHOWN = ("originator_id", "originator_version", "originator_topic", "timestamp",
+              "information")
+
+
+def line(event: Any) -> str:
+    """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
+    details = {
+        k: (Hasher.short(v) if k.endswith("digest") else v)
+        for k, v in vars(event).items() if k not in _NOT_SHOWN
+    }
+    kind = type(event).__qualname__
+    return (f"{jst(event.timestamp, seconds=True)}  {kind:<32} {str(event.originator_id)[:8]}  "
+            + " ".join(f"{k}={v}" for k, v in details.items()))
+
+
+def within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
+    """The period [since, until): either end may be open."""
+    return (since is None or moment >= since) and (until is None or moment < until)

@@ -1,0 +1,147 @@
+"""The composition root: reads the settings once and builds the application, the audit's
+read-only reader and the simulation's application from them. Tests and benchmarks build
+through it too, passing their own collaborators.
+
+    BS_STORE            sqlite (default) | postgres | memory
+    BS_SQLITE_PATH      the SQLite file (default: billing-station.sqlite3)
+    POSTGRES_DBNAME, POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD,
+    POSTGRES_SCHEMA     the PostgreSQL server when BS_STORE=postgres (eventsourcing's own)
+    BS_MAIL             files (default) | smtp
+    BS_MAILBOX          the folder of .eml files (default: mailbox)
+    BS_SMTP_HOST, BS_SMTP_PORT, BS_SMTP_USER, BS_SMTP_PASSWORD, BS_SMTP_STARTTLS,
+    BS_SMTP_TIMEOUT     (seconds; a slower server is a failed mail, default 10)
+    BS_HASH_COST        log2 of scrypt's N for keys and passwords (default 14)
+    CIPHER_TOPIC, CIPHER_KEY, COMPRESSOR_TOPIC
+                        optional encryption / compression of stored events (eventsourcing's)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import attrs
+
+from application.adapters.mailbox import MailboxFolder
+from application.adapters.smtp import SMTPMailer
+from application.audit.reading import AuditReader
+from application.billing_station import BillingStation
+from application.ports import Mailer
+from domain.crypto import Entropy, Hasher
+from domain.policy import KeyPolicy
+
+N = TypeVar("N", int, float)
+StoreSettings = dict[str, str]  # eventsourcing's settings of one store
+_PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC")
+STORES = ("sqlite", "postgres", "memory")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; its message names it."""
+
+
+def store_settings(kind: str, path: Path | str | None = None,
+                   environ: Mapping[str, str] = os.environ, **extra: str) -> StoreSettings:
+    """The one place a store's settings are made: ``sqlite`` (a file at ``path``),
+    ``postgres`` (the POSTGRES_* of ``environ``) or ``memory``; ``extra`` adds library keys
+    (e.g. POSTGRES_SCHEMA, CREATE_TABLE)."""
+    passed = {k: v for k, v in environ.items() if k.startswith(_PASSED_THROUGH)}
+    if kind == "sqlite":
+        base = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(path or "billing-station.sqlite3")}
+    elif kind == "postgres":
+        missing = [k for k in ("POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_USER")
+                   if k not in environ]
+        if missing:
+            raise ConfigError(f"BS_STORE=postgres needs {', '.join(missing)}")
+        base = {"PERSISTENCE_MODULE": "eventsourcing.postgres"} | {
+            k: v for k, v in environ.items() if k.startswith("POSTGRES_")}
+    elif kind == "memory":
+        base = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    else:
+        raise ConfigError(f"BS_STORE must be {', '.join(STORES[:-1])} or {STORES[-1]}, "
+                          f"not {kind!r}")
+    return passed | base | extra
+
+
+@attrs.frozen
+class Settings:
+    """The BS_* and library settings of one process, read once at start."""
+
+    environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ))
+
+    @property
+    def store_kind(self) -> str:
+        return self.environ.get("BS_STORE", "sqlite")
+
+    def store(self) -> StoreSettings:
+        return store_settings(self.store_kind, self.environ.get("BS_SQLITE_PATH"), self.environ)
+
+    def existing_store(self) -> StoreSettings:
+        """A store to read: a missing SQLite file is an error, not a new empty store."""
+        store = self.store()
+        if self.store_kind == "sqlite" and not Path(store["SQLITE_DBNAME"]).is_file():
+            raise ConfigError(f"no event store at {store['SQLITE_DBNAME']} (set BS_SQLITE_PATH)")
+        return store
+
+    def mailer(self) -> Mailer:
+        environ, transport = self.environ, self.environ.get("BS_MAIL", "files")
+        if transport == "files":
+            return MailboxFolder(Path(environ.get("BS_MAILBOX", "mailbox")))
+        if transport == "smtp":
+            if "BS_SMTP_HOST" not in environ:
+                raise ConfigError("BS_MAIL=smtp needs BS_SMTP_HOST")
+            return SMTPMailer(
+                environ["BS_SMTP_HOST"], self._number("BS_SMTP_PORT", 25),
+                environ.get("BS_SMTP_USER"), environ.get("BS_SMTP_PASSWORD"),
+                environ.get("BS_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+                self._number("BS_SMTP_TIMEOUT", 10.0, float),
+            )
+        raise ConfigError(f"BS_MAIL must be files or smtp, not {transport!r}")
+
+    def hasher(self) -> Hasher:
+        cost = self._number("BS_HASH_COST", 14)
+        if not 4 <= cost <= 20:
+            raise ConfigError("BS_HASH_COST must be between 4 and 20")
+        return Hasher(cost)
+
+    def _number(self, name: str, default: N, kind: Callable[[str], N] = int) -> N:
+        try:
+            return kind(self.environ[name]) if name in self.environ else default
+        except ValueError:
+            raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number") from None
+
+
+def application(
+    settings: Settings | None = None, *, store: StoreSettings | None = None,
+    mailer: Mailer | None = None, hasher: Hasher | None = None,
+    policy: KeyPolicy | None = None, entropy: Entropy = secrets,
+) -> BillingStation:
+    """The application: on the configured store, mailer and hash cost, or on those given."""
+    settings = settings or Settings()
+    return BillingStation(
+        store if store is not None else settings.store(),
+        mailer=mailer or settings.mailer(), hasher=hasher or settings.hasher(),
+        policy=policy or KeyPolicy(), entropy=entropy,
+    )
+
+
+def simulation(store: StoreSettings, *, mailer: Mailer, hasher: Hasher, policy: KeyPolicy,
+               entropy: Entropy) -> BillingStation:
+    """The application as a simulation drives it: one process writes, so the library's
+    aggregate cache needs no fast-forward and no copies (no save fails without a rival
+    writer, and the services refuse bad input before they change an aggregate)."""
+    cached = {"AGGREGATE_CACHE_MAXSIZE": "100000", "AGGREGATE_CACHE_FASTFORWARD": "n",
+              "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
+    return BillingStation(store | cached, mailer=mailer, hasher=hasher, policy=policy,
+                          entropy=entropy)
+
+
+def audit_reader(settings: Settings | None = None, *, store: StoreSettings | None = None
+                 ) -> AuditReader:
+    """The audit's reader of an existing store: no mailer, no hasher, never a write."""
+    settings = settings or Settings()
+    return AuditReader(store if store is not None else settings.existing_store())

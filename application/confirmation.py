@@ -1,0 +1,114 @@
+"""Forms and the 確認/OK protocol (CI-4, SB-8): every field checked at once, a confirmation
+that records nothing, and an OK that applies exactly what was confirmed or refuses. The
+notices of D-11 go out when an OK moves the second factor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from eventsourcing.persistence import IntegrityError
+
+from application.messages import notice_mail
+from application.outcomes import Confirmation, Form, Refusal, Refused
+from application.ports import MailError
+from application.screens import MASK
+from application.station import Station
+from domain.accounts import Account, Customer
+from domain.fields import ChoiceField, Field, FieldError, check_form
+from domain.forms import (
+    ALL_ORGANIZATIONS,
+    CUSTOMER_INFORMATION,
+    ORGANIZATION_LABEL,
+    PERMISSIONS,
+    SECRET_FIELDS,
+    SUB_ID_INFORMATION,
+    SUB_ID_REGISTRATION,
+    Plan,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Confirming(Station):
+    def check_customer_information(
+        self, form: Mapping[str, str]
+    ) -> tuple[dict[str, str], list[FieldError]]:
+        """CI-2's fields; the download-file password kept as a digest (D-7)."""
+        values, errors = check_form(CUSTOMER_INFORMATION, form)
+        if values["email_confirmation"] != values["email"]:
+            errors.append(FieldError(
+                "連絡先メールアドレス(確認)", "CI-2",
+                "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。",
+            ))
+        del values["email_confirmation"]
+        if values.get("download_file_password") and not errors:
+            values["download_file_password"] = self.hasher.digest(values["download_file_password"])
+        return values, errors
+
+    def apply(self, account: Account, confirmed: Confirmation, by: str, rule: str) -> None:
+        """「OK」: applies a confirmed change, or refuses if the account moved since; D-11
+        notices go to the previous address."""
+        if account.id != confirmed.target_id or account.version != confirmed.version:
+            raise Refused(Refusal.CONFLICT, rule)
+        before_email, before_key = account.email, account.notify_key
+        changes = {k: v for k, v in confirmed.values.items()
+                   if not (k in SECRET_FIELDS and v in ("", MASK))}
+        account.change_information(changes, by=by)
+        try:
+            self.save(account)
+        except IntegrityError as e:
+            raise Refused(Refusal.CONFLICT, rule) from e
+        for changed, what in (
+            (account.email != before_email, "通知キーの送付先メールアドレスが変更されました"),
+            (before_key and not account.notify_key, "通知キーの利用が「利用しない」に変更されました"),
+        ):
+            if changed:
+                self._send_notice(before_email, account.login_id, what)
+
+    def _send_notice(self, to: str, login_id: str, what: str) -> None:
+        try:
+            self.mailer.send(notice_mail(to, login_id, what))
+        except MailError as e:  # the change stands; the notice is best effort, and logged
+            log.error("notice to %s failed: %s", to, e)
+
+
+def confirmation(
+    form: Form, values: dict[str, str], fields: Mapping[str, Field], target: Account
+) -> Confirmation:
+    labels = {k: f.label for k, f in fields.items()} | {"login_id": "ログインID"}
+    return Confirmation(form, values, labels, target.id, target.version)
+
+
+def shown(account: Account) -> dict[str, str]:
+    """An account's editable values as the screen shows them: secrets masked."""
+    values = {k: (MASK if k in SECRET_FIELDS and v else v) for k, v in account.information.items()}
+    if isinstance(account, Customer):
+        values["email_confirmation"] = values["email"]
+        values["download_file_password"] = ""  # re-typed only to change it
+    return values
+
+
+def sub_id_fields(customer: Customer, new: bool) -> dict[str, Field]:
+    """The 副ID screen's fields: the download plan has no 所属組織 and no 操作権限設定 (SB-6)."""
+    fields = dict(SUB_ID_REGISTRATION if new else SUB_ID_INFORMATION)
+    if customer.plan == Plan.STANDARD.value:
+        organizations = (ALL_ORGANIZATIONS, *customer.organizations)
+        fields["organization"] = ChoiceField(ORGANIZATION_LABEL, "SB-5", organizations)
+        fields |= PERMISSIONS
+    return fields
+
+
+def check_sub_id(
+    customer: Customer, form: Mapping[str, str], new: bool
+) -> tuple[dict[str, str], list[FieldError]]:
+    fields = sub_id_fields(customer, new)
+    not_shown = [k for k in form if k not in fields and (k == "organization" or k in PERMISSIONS)]
+    errors = [
+        FieldError(label, "SB-6", f"ダウンロードプランでは{label}は設定できません。")
+        for label in dict.fromkeys(
+            ORGANIZATION_LABEL if k == "organization" else "操作権限設定" for k in not_shown
+        )
+    ]
+    values, more = check_form(fields, {k: v for k, v in form.items() if k not in not_shown})
+    return values, errors + more

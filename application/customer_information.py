@@ -1,0 +1,42 @@
+"""お客様情報変更 (CI-1..CI-5): the main ID's screen, its 確認 and its OK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from application.confirmation import Confirming, confirmation, shown
+from application.outcomes import Completed, Confirmation, Form, Refusal, Session
+from domain.fields import InvalidInput
+from domain.forms import CUSTOMER_INFORMATION
+
+ONLY = Refusal.MAIN_ID_ONLY_INFORMATION  # CI-1
+
+
+class CustomerInformation(Confirming):
+    def customer_information(self, session: Session) -> dict[str, Any]:
+        """The screen's values: shown fields, editable fields (secrets masked), the plan."""
+        customer = self.main_id(session.account_id, ONLY)
+        return {
+            "BSお客様番号": customer.customer_number,
+            "会社名": customer.company,
+            "会社名フリガナ": customer.company_kana,
+            **{CUSTOMER_INFORMATION[k].label: v for k, v in shown(customer).items()},
+            "BS基本サービス": customer.plan,
+        }
+
+    def confirm_customer_information(
+        self, session: Session, form: Mapping[str, str]
+    ) -> Confirmation:
+        """「確認」: every error at once, nothing recorded (CI-4)."""
+        customer = self.main_id(session.account_id, ONLY)
+        values, errors = self.check_customer_information({**shown(customer), **form})
+        if errors:
+            raise InvalidInput(errors, form)
+        return confirmation(Form.CUSTOMER_INFORMATION, values, CUSTOMER_INFORMATION, customer)
+
+    def submit_customer_information(self, session: Session, confirmed: Confirmation) -> Completed:
+        """「OK」: applies exactly what was confirmed, or refuses if it changed since."""
+        customer = self.main_id(session.account_id, ONLY)
+        self.apply(customer, confirmed, session.login_id, "CI-4")
+        return Completed.CUSTOMER_INFORMATION

@@ -1,0 +1,155 @@
+"""Logging in (LG-1..LG-8, SB-9, D-1..D-10): 「ログイン」, 通知キー照合, the top page, and
+whom to ask when the key mail does not come. Load, let the domain decide, save, mail."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.messages import key_mail
+from application.outcomes import (
+    Contact,
+    ContactRoute,
+    ErrorPage,
+    KeyEntry,
+    LoginScreen,
+    Refusal,
+    Refused,
+    Session,
+    TopPage,
+)
+from application.ports import MailError
+from application.station import AttemptNotFound, Station
+from domain import clock
+from domain.accounts import Account, Customer, SubID
+from domain.crypto import new_id
+from domain.login_attempt import KeyOutcome, LoginAttempt
+
+log = logging.getLogger(__name__)
+
+KEY_ERRORS = {  # what a key entry that did not log in shows
+    KeyOutcome.EXPIRED: Refusal.KEY_EXPIRED,  # LG-5
+    KeyOutcome.LOCKED: Refusal.LOGIN_FAILED,  # D-9: a locked attempt reads as a failed login
+    KeyOutcome.REFUSED: Refusal.KEY_UNUSABLE,  # D-2, D-3
+}
+
+
+class Login(Station):
+    def log_in(self, login_id: str, password: str) -> LoginScreen:
+        """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
+        Two logins of one login ID at once: the store lets one commit; the other is decided
+        again on what was committed (no mail is sent for a write that did not commit)."""
+        return _decided_again(lambda: self._log_in(login_id, password), "D-2")
+
+    def _log_in(self, login_id: str, password: str) -> LoginScreen:
+        now = clock.now()
+        account = self.account(login_id)
+        attempt = LoginAttempt.request(
+            login_id, account.id if account else None, now, new_id(self.entropy))
+        digest = account.password_digest if account else self.decoy  # D-9: same work
+        if not self.hasher.matches(password, digest) or account is None:
+            attempt.reject_password(now)
+            self.save(attempt)
+            return ErrorPage(Refusal.LOGIN_FAILED)
+        if not attempt.accept_password(account.notify_key, account.first_login, now):
+            attempt.complete(now)
+            account.logged_in(attempt.id, now)
+            self.save(attempt, account)
+            return self._top_page(account)
+        return self._mail_key(attempt, account)
+
+    def _mail_key(self, attempt: LoginAttempt, account: Account) -> LoginScreen:
+        now = attempt.modified_on
+        sent = account.keys_in_window(self.policy.key_window, now)
+        if self.policy.limit_reached(sent):  # D-10
+            attempt.withhold_key(sent, now)
+            self.save(attempt)
+            return ErrorPage(Refusal.KEY_LIMIT)
+        earlier = self._pending_attempt(account)
+        key = self.policy.new_key(self.entropy)
+        attempt.issue_key(self.hasher.digest(key), account.email, self.policy, now)
+        account.key_mailed(attempt.id, now)
+        if earlier is not None:
+            earlier.supersede(attempt.id, now)  # D-2
+        self.save(attempt, account, *([earlier] if earlier else []))  # one transaction
+        assert attempt.expires_at is not None
+        try:
+            self.mailer.send(key_mail(account.email, account.login_id, key, attempt.expires_at,
+                                      attempt.valid_for))
+        except MailError as e:
+            log.error("key mail for attempt %s failed: %s", attempt.id, e)
+            attempt.mail_failed(str(e))
+            self.save(attempt)
+            return ErrorPage(Refusal.MAIL_FAILED)
+        return KeyEntry(attempt.id)
+
+    def enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
+        """「OK」 on 通知キー照合. Two entries racing on one attempt: the store lets one
+        commit; the other is decided again on what was committed."""
+        return _decided_again(lambda: self._enter_key(attempt_id, key), "D-3")
+
+    def _enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
+        now = clock.now()
+        try:
+            attempt = self.get(attempt_id, LoginAttempt)
+        except (AggregateNotFoundError, TypeError):
+            raise AttemptNotFound(attempt_id) from None
+        outcome = attempt.enter_key(key, self.hasher, now)
+        if outcome is not KeyOutcome.VERIFIED:
+            self.save(attempt)
+            if outcome is KeyOutcome.WRONG:
+                return KeyEntry(attempt_id, Refusal.KEY_WRONG)  # D-4: retry while valid
+            return ErrorPage(KEY_ERRORS[outcome])
+        assert attempt.account_id is not None
+        account = self.get(attempt.account_id, Account)
+        account.logged_in(attempt.id, now)
+        self.save(attempt, account)
+        return self._top_page(account)
+
+    def top_page(self, session: Session) -> TopPage:
+        return self._top_page(self.get(session.account_id, Account))
+
+    def key_mail_contact(self, login_id: str) -> Contact:
+        """LG-8: whom to ask when the key mail does not arrive."""
+        account = self.account(login_id)
+        if isinstance(account, SubID):
+            main = self.get(account.customer_id, Customer)
+            return Contact(ContactRoute.MAIN_ID_PERSON, main.information["contact_name"])
+        return Contact(ContactRoute.OPERATOR)
+
+    def _pending_attempt(self, account: Account) -> LoginAttempt | None:
+        if account.pending_attempt_id is None:
+            return None
+        return self.get(account.pending_attempt_id, LoginAttempt)
+
+    def _top_page(self, account: Account) -> TopPage:
+        """The header names the company for a main ID, the person in charge for a sub ID."""
+        if isinstance(account, SubID):
+            customer = self.get(account.customer_id, Customer)
+            name = account.information["person_in_charge"]
+        else:
+            customer = cast(Customer, account)
+            name = customer.company
+        return TopPage(session_of(account), name, customer.customer_number,
+                       account.previous_login_at)
+
+
+def session_of(account: Account) -> Session:
+    owner = account.customer_id if isinstance(account, SubID) else account.id
+    return Session(account.login_id, account.id, owner, not isinstance(account, SubID))
+
+
+def _decided_again(command: Callable[[], LoginScreen], rule: str) -> LoginScreen:
+    """Runs a login command; if another process committed first, runs it again on what
+    was committed (a few times, then a clear conflict)."""
+    for _ in range(3):
+        try:
+            return command()
+        except IntegrityError:
+            continue
+    raise Refused(Refusal.CONFLICT, rule)

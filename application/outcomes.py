@@ -1,0 +1,110 @@
+"""What a use case returns: values naming the screen, the refusal or the contact route.
+The manual's words for them are in ``application.screens``, and only there."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+
+class Refusal(enum.Enum):
+    """Why a screen refuses, by the rule that makes it refuse."""
+
+    LOGIN_FAILED = "D-9"  # unknown ID, wrong password and locked attempt read the same
+    KEY_WRONG = "D-4"  # retry while the key is valid
+    KEY_EXPIRED = "LG-5"  # log in again for a new key (LG-6)
+    KEY_UNUSABLE = "D-2/D-3"  # superseded or used
+    KEY_LIMIT = "D-10"  # too many key mails within the hour
+    MAIL_FAILED = "LG-3"  # the key mail could not be handed over
+    CONFLICT = "CI-4/SB-8"  # an OK that lost a race with another change
+    MAIN_ID_ONLY_INFORMATION = "CI-1"
+    MAIN_ID_ONLY_PERMISSIONS = "SB-2"
+
+
+class Refused(Exception):
+    """A screen refused to this user (CI-1, SB-2) or an OK that lost a race."""
+
+    def __init__(self, refusal: Refusal, rule: str):
+        self.refusal, self.rule = refusal, rule
+        super().__init__(f"{refusal.name} [{rule}]")
+
+
+class Completed(enum.Enum):
+    """An OK that applied its change (CI-4, SB-8)."""
+
+    CUSTOMER_INFORMATION = "CI-4"
+    SUB_ID = "SB-8"
+
+
+class Form(enum.Enum):
+    """The screens with a 確認 step."""
+
+    CUSTOMER_INFORMATION = "CI-4"  # お客様情報変更
+    SUB_ID = "SB-8"  # 副ID 新規登録 / 副ID 情報変更
+
+
+@attrs.frozen
+class Session:
+    """Who is logged in. Services read whether it is a main ID from the store, never from
+    here (D-12); ``is_main_id`` is what the portal shows."""
+
+    login_id: str
+    account_id: UUID
+    customer_id: UUID
+    is_main_id: bool
+
+
+@attrs.frozen
+class TopPage:
+    """トップページ: the login is complete (LG-2, LG-3) and the header shows LG-7."""
+
+    session: Session
+    name: str
+    customer_number: str
+    previous_login: datetime | None
+
+
+@attrs.frozen
+class KeyEntry:
+    """通知キー照合 (LG-3): the attempt waits for its key; ``error`` after a wrong one."""
+
+    attempt_id: UUID
+    error: Refusal | None = None
+
+
+@attrs.frozen
+class ErrorPage:
+    """A login that ended without the top page, and why."""
+
+    refusal: Refusal
+
+
+LoginScreen = TopPage | KeyEntry | ErrorPage
+
+
+@attrs.frozen
+class Confirmation:
+    """A 確認 screen: checked values, and the version they were checked against, so that OK
+    applies exactly them or refuses with CONFLICT (never a silent overwrite)."""
+
+    form: Form
+    values: dict[str, str]
+    labels: dict[str, str]
+    target_id: UUID
+    version: int
+
+
+class ContactRoute(enum.Enum):
+    """LG-8: whom to ask when the key mail does not arrive."""
+
+    OPERATOR = "main"  # a main ID asks the operator in charge
+    MAIN_ID_PERSON = "sub"  # a sub ID asks its main ID's person in charge
+
+
+@attrs.frozen
+class Contact:
+    route: ContactRoute
+    person: str | None = None  # the main ID's person in charge, for a sub ID

@@ -1,0 +1,97 @@
+"""権限設定 (SB-1..SB-8): the main ID's list of sub IDs, 副ID 新規登録 and 副ID 情報変更,
+each with 確認 and OK; and 組織設定, whose organizations a sub ID is assigned to (SB-5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from application.confirmation import Confirming, check_sub_id, confirmation, shown, sub_id_fields
+from application.outcomes import Completed, Confirmation, Form, Refusal, Refused, Session
+from application.station import login_id_taken
+from domain.accounts import Customer, LoginIndex, SubID
+from domain.crypto import new_id
+from domain.fields import FieldError, InvalidInput
+from domain.forms import SUB_ID_INFORMATION
+
+ONLY = Refusal.MAIN_ID_ONLY_PERMISSIONS  # SB-2
+
+
+class PermissionSettings(Confirming):
+    def register_organization(self, session: Session, name: str) -> None:
+        """組織設定: an organization a sub ID can be assigned to (SB-5)."""
+        customer = self.main_id(session.account_id, ONLY)
+        customer.register_organization(name, by=session.login_id)
+        self.save(customer)
+
+    def permission_settings(self, session: Session) -> list[dict[str, str]]:
+        """The list of registered sub IDs (SB-4)."""
+        customer = self.main_id(session.account_id, ONLY)
+        return [
+            {"ログインID": login_id, **{
+                SUB_ID_INFORMATION[k].label: v for k, v in shown(sub).items()
+                if k in ("person_in_charge", "email", "notify_key")
+            }}
+            for login_id, sub in ((i, self.get(s, SubID)) for i, s in customer.sub_ids.items())
+        ]
+
+    def sub_id_fields(self, session: Session, new: bool) -> list[str]:
+        """The labels the 副ID screen shows (SB-5, SB-6, SB-7)."""
+        customer = self.main_id(session.account_id, ONLY)
+        return ([] if new else ["ログインID"]) + [
+            f.label for f in sub_id_fields(customer, new).values()]
+
+    def confirm_new_sub_id(self, session: Session, form: Mapping[str, str]) -> Confirmation:
+        """副ID 新規登録 「確認」 (SB-7, SB-8)."""
+        customer = self.main_id(session.account_id, ONLY)
+        values, errors = check_sub_id(customer, form, new=True)
+        if self.index(values["login_id"]) is not None:
+            errors.append(login_id_taken())
+        if errors:
+            raise InvalidInput(errors, form)
+        values["temporary_password"] = self.hasher.digest(values["temporary_password"])
+        return confirmation(Form.SUB_ID, values, sub_id_fields(customer, new=True), customer)
+
+    def submit_new_sub_id(self, session: Session, confirmed: Confirmation) -> Completed:
+        customer = self.main_id(session.account_id, ONLY)
+        if customer.version != confirmed.version:
+            raise Refused(Refusal.CONFLICT, "SB-8")
+        values = dict(confirmed.values)
+        sub = SubID.register(
+            customer, id=new_id(self.entropy), login_id=values.pop("login_id"),
+            password_digest=values.pop("temporary_password"), information=values,
+        )
+        customer.add_sub_id(sub, by=session.login_id)
+        self.save_new(customer, sub, LoginIndex.claim(sub))
+        return Completed.SUB_ID
+
+    def sub_id_information(self, session: Session, login_id: str) -> dict[str, str]:
+        customer = self.main_id(session.account_id, ONLY)
+        sub = self._sub_id_of(customer, login_id)
+        fields = sub_id_fields(customer, new=False)
+        return {"ログインID": login_id} | {
+            fields[k].label: v for k, v in shown(sub).items() if k in fields
+        }
+
+    def confirm_sub_id_change(
+        self, session: Session, login_id: str, form: Mapping[str, str]
+    ) -> Confirmation:
+        """副ID 情報変更 「確認」 (SB-5, SB-8)."""
+        customer = self.main_id(session.account_id, ONLY)
+        sub = self._sub_id_of(customer, login_id)
+        values, errors = check_sub_id(customer, {**shown(sub), **form}, new=False)
+        if errors:
+            raise InvalidInput(errors, form)
+        return confirmation(Form.SUB_ID, values, sub_id_fields(customer, new=False), sub)
+
+    def submit_sub_id_change(self, session: Session, confirmed: Confirmation) -> Completed:
+        customer = self.main_id(session.account_id, ONLY)
+        sub = self.get(confirmed.target_id, SubID)
+        if sub.customer_id != customer.id:
+            raise Refused(ONLY, "SB-2")
+        self.apply(sub, confirmed, session.login_id, "SB-8")
+        return Completed.SUB_ID
+
+    def _sub_id_of(self, customer: Customer, login_id: str) -> SubID:
+        if login_id not in customer.sub_ids:
+            raise InvalidInput([FieldError("ログインID", "SB-4", "この副IDは登録されていません。")])
+        return self.get(customer.sub_ids[login_id], SubID)

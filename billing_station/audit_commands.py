@@ -1,0 +1,145 @@
+"""The auditor's commands: timeline, as-of, history, verify. They read the configured store
+through the audit's read-only reader and never write."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import unicodedata
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import attrs
+import click
+from tqdm import tqdm
+
+from application import audit, bootstrap
+from application.audit import AuditReader, Verifier
+from application.screens import JST
+from billing_station import exits
+
+
+class Instant(click.ParamType):
+    """An instant: ISO 8601 or as the screens show it (2015/01/16 10:00); JST unless an
+    offset is given; a date alone is its midnight."""
+
+    name = "INSTANT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("/", "-"))
+        except ValueError:
+            self.fail(f"{value!r} is not an instant: use 2015-01-16, 2015-01-16 10:00 or "
+                      "2015-01-16T10:00:00+09:00", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+PERIOD = [
+    click.option("--from", "since", type=Instant(), help="Start of the period (inclusive)."),
+    click.option("--to", "until", type=Instant(), help="End of the period (exclusive)."),
+]
+
+
+def period(command: Any) -> Any:
+    for option in reversed(PERIOD):
+        command = option(command)
+    return command
+
+
+def reader() -> AuditReader:
+    """The configured store (BS_STORE, BS_SQLITE_PATH, POSTGRES_*), which must exist."""
+    try:
+        return bootstrap.audit_reader()
+    except bootstrap.ConfigError as e:
+        raise click.UsageError(str(e)) from e
+
+
+def events(app: AuditReader) -> Iterator[Any]:
+    """The store's events with a progress bar on stderr when it is a terminal."""
+    with tqdm(total=audit.store_size(app), unit="event", unit_scale=True, file=sys.stderr,
+              disable=None, leave=False, desc="replaying") as bar:
+        yield from audit.replay(app, on_page=bar.update)
+
+
+@click.command()
+@click.argument("login_id")
+@period
+def timeline(login_id: str, since: datetime | None, until: datetime | None) -> None:
+    """Every event of LOGIN_ID in order, in JST: its account's changes and its login
+    attempts (type, attempt, outcome). Keys and passwords appear only as short digests."""
+    for line in audit.timeline(events(reader()), login_id, since, until):
+        click.echo(line)
+
+
+@click.command("as-of")
+@click.argument("instant", type=Instant())
+@click.argument("login_id")
+def as_of(instant: datetime, login_id: str) -> None:
+    """LOGIN_ID's account as it stood at INSTANT (JST unless an offset is given), rebuilt
+    from its events up to then: notify key, registered address, permissions, plan.
+    Exits 1 if the login ID did not exist at that instant."""
+    state = audit.as_of(reader(), login_id, instant)
+    if state is None:
+        click.echo(f"{login_id}: no such login ID at {instant.astimezone(JST):%Y/%m/%d %H:%M:%S}",
+                   err=True)
+        sys.exit(exits.NOT_FOUND)
+    width = max(_width(label) for label, _ in state)
+    for label, value in state:
+        click.echo(f"{label}{' ' * (width - _width(label))}  {value}")
+
+
+def _width(text: str) -> int:
+    """Columns on a terminal: full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+@click.command()
+@period
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table",
+              show_default=True, help="table for people, csv for spreadsheets, jsonl for tools.")
+def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
+    """Every login attempt requested in the period, in order, with its outcome (completed,
+    password_rejected, expired, locked, superseded, key_withheld, mail_failed, abandoned),
+    whether a key was used, and the seconds it took. Times in JST."""
+    records = audit.history(events(reader()), since, until)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(audit.FIELDS)
+        writer.writerows(attrs.astuple(r) for r in records)
+    elif fmt == "jsonl":
+        for r in records:
+            click.echo(json.dumps(attrs.asdict(r), ensure_ascii=False))
+    else:
+        widths = (19, 16, 7, 17, 8, 12, 11, 11, 13, 7)
+        click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=False)))
+        for r in records:
+            click.echo(" ".join(f"{v!s:<{w}}" for v, w in
+                                zip(attrs.astuple(r), widths, strict=False)))
+
+
+@click.command()
+def verify() -> None:
+    """Replay the whole store and check every login against the policy in force at its time
+    (LG-2..LG-5, D-1..D-5) and every change against who may make it (CI-1, SB-2). Prints
+    each violation with the events that prove it, then a summary; exits 1 on any violation."""
+    verifier = Verifier()
+    violations: dict[str, int] = {}
+    for violation in verifier.check(events(reader())):
+        violations[violation.rule] = violations.get(violation.rule, 0) + 1
+        click.echo(f"VIOLATION {violation.rule}: {violation.message}")
+        for line in violation.evidence:
+            click.echo(f"    {line}")
+    click.echo("summary: " + ", ".join(f"{n:,} {what}" for what, n in verifier.counts.items()))
+    if violations:
+        by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
+        click.echo(f"{sum(violations.values())} violation(s) found: {by_rule}")
+    else:
+        click.echo("verified: no violations")
+    sys.exit(exits.VIOLATIONS if violations else exits.OK)
+
+
+COMMANDS = [timeline, as_of, history, verify]

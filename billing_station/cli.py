@@ -1,0 +1,73 @@
+"""billing-station: the project's one command, with sub-commands from every layer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from application import bootstrap
+from application.adapters.eventstore import StoredEventError
+from billing_station import exits
+from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
+from billing_station.simulate_command import simulate
+from simulations.demo import demo_app, run_demo
+
+
+class Commands(click.Group):
+    """Sub-commands; a store that cannot be read or a setting that cannot be used is one
+    clear line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoredEventError as e:
+            click.echo(f"error: the event store holds an event that cannot be read: {e}",
+                       err=True)
+            ctx.exit(exits.DATA_ERROR)
+        except bootstrap.ConfigError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(exits.USAGE)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Billing Station's notify key (通知キー), an event-sourced executable model.
+
+    Stores and mail are chosen by environment settings (BS_STORE, BS_SQLITE_PATH,
+    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST); see README.md. The audit
+    commands (timeline, as-of, history, verify) read the configured store and never write.
+    """
+
+
+@main.command()
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+    show_default=True, help="Folder for the demo's SQLite store and its mailbox of .eml files.",
+)
+def demo(out: Path) -> None:
+    """Play the manual's story end to end and print each screen's message.
+
+    A first login with the password only, turning the notify key on, a login that mails a
+    key, the key entered, the top page with 前回ログイン, an expired key refused and a
+    re-login that issues a new key. Time moves by freezegun: the story spans days and runs
+    in seconds. The store is left for the audit tools.
+    """
+    app, mailbox = demo_app(out, bootstrap.Settings().hasher().cost)
+    try:
+        run_demo(app, mailbox, click.echo)
+    finally:
+        app.close()
+    click.echo(f"\nevent store: {out / 'billing-station.sqlite3'}")
+    click.echo(f"mailbox:     {mailbox.folder} ({len(mailbox.messages())} mails, .eml)")
+
+
+main.add_command(simulate)
+for command in AUDIT_COMMANDS:
+    main.add_command(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""The console script's exit codes, one table (README's "Exit codes" shows it)."""
+
+OK = 0
+VIOLATIONS = 1  # verify found a login or change against the policy
+NOT_FOUND = 1  # the login ID asked about does not exist (then)
+USAGE = 2  # a bad option, argument or setting (click's own code)
+DATA_ERROR = 65  # sysexits' EX_DATAERR: the store holds an event that cannot be read

@@ -1,0 +1,68 @@
+"""The developer's command: simulate a scenario (or compare policies), then audit its store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import attrs
+import click
+
+from application import bootstrap
+from application.audit import Verifier
+from billing_station import exits
+from billing_station.audit_commands import events
+from simulations import scenario as scenarios
+from simulations.experiments import run_compare, run_one
+
+
+@click.command()
+@click.argument("scenario", default="office")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the store, report and plots [default: simulation-output/SCENARIO].")
+@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--days", type=int, help="Override the scenario's number of days.")
+@click.option("--compare", "validities", metavar="MINUTES,...",
+              help="Run once per key validity (e.g. 5,10,15) and print them side by side.")
+@click.option("--verify/--no-verify", "audit_after", default=True, show_default=True,
+              help="Audit the store the run leaves (exit 1 on any violation).")
+def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None,
+             validities: str | None, audit_after: bool) -> None:
+    """Play SCENARIO (a shipped name: office, slow-mail, large; or a TOML file): a
+    population logging in over simulated days through the application's services, on a
+    SQLite store, with time moved by freezegun. Writes report.txt, report.json and PNG
+    plots next to the store, then audits the store with verify.
+
+    The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
+    stated in the report.
+    """
+    try:
+        chosen = scenarios.load(scenario)
+    except scenarios.ScenarioError as e:
+        raise click.BadParameter(str(e), param_hint="SCENARIO") from e
+    chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
+                          days=days or chosen.days)
+    folder = out or Path("simulation-output") / chosen.name
+    if validities:
+        try:
+            minutes = [float(m) for m in validities.split(",")]
+        except ValueError as e:
+            raise click.BadParameter("a list of minutes, e.g. 5,10,15",
+                                     param_hint="--compare") from e
+        stores = run_compare(chosen, minutes, folder, click.echo)
+    else:
+        stores = [run_one(chosen, folder, click.echo)]
+    if audit_after:
+        sys.exit(max(_audit(store) for store in stores))
+
+
+def _audit(store: Path) -> int:
+    app = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", store))
+    verifier = Verifier()
+    violations = sum(1 for _ in verifier.check(events(app)))
+    app.close()
+    click.echo(f"audit of {store}: {verifier.counts['events']:,} events, "
+               f"{verifier.counts['login attempts']:,} login attempts, "
+               + (f"{violations} VIOLATION(S) (run verify for the evidence)" if violations
+                  else "no violations"))
+    return exits.VIOLATIONS if violations else exits.OK

@@ -1,0 +1,66 @@
+"""Where secrets come from and how they are kept: entropy for keys, salts and ids (D-6), and
+salted scrypt digests compared in constant time (D-7)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any, Protocol
+from uuid import UUID
+
+import attrs
+
+
+class Entropy(Protocol):
+    """Where keys, salts and attempt ids come from. Production: the ``secrets`` module (the
+    OS's CSPRNG). A simulation passes a seeded source, so the same seed records the same
+    events."""
+
+    def token_bytes(self, nbytes: int) -> bytes: ...
+
+    def randbelow(self, exclusive_upper_bound: int) -> int: ...
+
+
+def new_id(entropy: Entropy) -> UUID:
+    return UUID(bytes=entropy.token_bytes(16), version=4)
+
+
+@attrs.frozen
+class Hasher:
+    """D-7: salted scrypt digests of keys and passwords, compared in constant time.
+
+    ``cost`` is log2 of scrypt's N. Deliberately slow by default; a simulation may lower it
+    only through the documented setting BS_HASH_COST, and its report states the value.
+    """
+
+    cost: int = 14
+    entropy: Any = attrs.field(default=secrets, eq=False, repr=False)  # an Entropy
+
+    def digest(self, secret: str) -> str:
+        salt = self.entropy.token_bytes(16)
+        return f"scrypt${self.cost}${salt.hex()}${self._derive(secret, salt, self.cost).hex()}"
+
+    def matches(self, secret: str, digest: str) -> bool:
+        try:
+            _, cost, salt, expected = digest.split("$")
+            derived = self._derive(secret, bytes.fromhex(salt), int(cost))
+        except ValueError:
+            derived, expected = b"", "-"
+        return hmac.compare_digest(derived.hex(), expected)
+
+    @staticmethod
+    def _derive(secret: str, salt: bytes, cost: int) -> bytes:
+        return hashlib.scrypt(
+            secret.encode(), salt=salt, n=2**cost, r=8, p=1, maxmem=2**cost * 1024 + 2**20,
+            dklen=32,
+        )
+
+    def decoy(self) -> str:
+        """A digest no input matches, so an unknown login ID costs the same work (D-9)."""
+        return self.digest(secrets.token_hex(16))
+
+    @staticmethod
+    def short(digest: str) -> str:
+        """A short, non-reversible tag of a digest, for screens an auditor reads."""
+        return hashlib.sha256(digest.encode()).hexdigest()[:8]
