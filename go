@@ -4,9 +4,24 @@
 #   ./go test      install into .venv, then ruff, mypy and the whole pytest suite
 #   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
 #   ./go bench     the audit and simulation benchmarks (minutes); ./go bench quick: seconds
+#   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
 #   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
 set -euo pipefail
 cd "$(dirname "$0")"
+DEBIAN_PACKAGES=(postgresql chromium fonts-noto-cjk)
+if [ "${1:-}" = system-packages ]; then  # as root (CI is): apt-get, only what is missing
+    missing=()
+    for package in "${DEBIAN_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
+            || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} (apt-get) ..." >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    exit 0
+fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     echo "setting up .venv (once) ..." >&2
     python3 -m venv .venv
@@ -16,7 +31,8 @@ fi
 case "${1:-}" in
     test)
         shift
-        .venv/bin/ruff check domain application simulations benchmarks tests
+        "$0" system-packages
+        .venv/bin/ruff check domain application simulations portal billing_station benchmarks tests
         .venv/bin/mypy
         exec .venv/bin/pytest "$@" ;;
     report)
