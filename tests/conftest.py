@@ -21,7 +21,7 @@ from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import StoreSettings, store_settings
 from application.ports import Mailer
-from domain.crypto import Hasher
+from tests.story import FAST_HASHER
 
 RULES = tomllib.loads((Path(__file__).parent.parent / "features" / "rules.toml").read_text())
 
@@ -43,8 +43,6 @@ settings.register_profile("ci", max_examples=200, stateful_step_count=40, deadli
 settings.register_profile("long", max_examples=2000, stateful_step_count=80, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# scrypt at N=2^8 keeps the suite fast; production's cost is BS_HASH_COST (default 14).
-FAST_HASHER = Hasher(cost=8)
 
 
 def _stores() -> list[str]:

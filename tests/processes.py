@@ -3,6 +3,7 @@ connections): racing workers, and commands killed at an injected point."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -13,14 +14,14 @@ from application import bootstrap, screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.outcomes import Completed, ErrorPage, KeyEntry, Refused, TopPage
-from domain.crypto import Hasher
+from tests.story import FAST_HASHER
 
 KILLED = 17  # the exit code of a process killed by an injected fault
-HASHER = Hasher(cost=8)
+SPAWN = multiprocessing.get_context("spawn")
 
 
 def station(env: dict[str, str], mailbox: Path) -> BillingStation:
-    return bootstrap.application(store=env, mailer=MailboxFolder(mailbox), hasher=HASHER)
+    return bootstrap.application(store=env, mailer=MailboxFolder(mailbox), hasher=FAST_HASHER)
 
 
 def describe(result: Any) -> str:

@@ -15,11 +15,17 @@ from application.billing_station import BillingStation
 from application.messages import key_in
 from application.outcomes import KeyEntry, LoginScreen, Session, TopPage
 from application.ports import Mailer
+from domain.crypto import Hasher
 from domain.forms import Plan
 from simulations.samples import INFORMATION
 
+# The tests' shared constants: the main ID's and sub IDs' passwords, the main ID's address
+# (the sample customer's), and a hasher at scrypt N=2^8, fast enough for thousands of logins
+# (production's cost is BS_HASH_COST, default 14).
 PASSWORD = "Passw0rd-main"
 SUB_PASSWORD = "Passw0rd-sub"
+EMAIL = INFORMATION["email"]
+FAST_HASHER = Hasher(cost=8)
 
 
 def information(**changes: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from domain.accounts import Customer, SubID
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.story import (
+    EMAIL,
     PASSWORD,
     add_sub_id,
     keyed_main,
@@ -36,8 +37,6 @@ from tests.story import (
     onboard,
     set_notify_key,
 )
-
-EMAIL = "yamada@example.co.jp"
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from application.outcomes import Refused
 from application.screens import CONFLICT, CUSTOMER_INFORMATION_DONE, MAIN_ID_ONLY_INFORMATION
 from domain.fields import InvalidInput
 from domain.forms import Plan
-from tests.story import add_sub_id, first_login, information, onboard
-
-SUB = "Passw0rd-sub"
+from tests.story import SUB_PASSWORD, add_sub_id, first_login, information, onboard
 
 
 def events(app: BillingStation) -> int:
@@ -22,7 +20,7 @@ def events(app: BillingStation) -> int:
 def test_CI_1_a_sub_id_is_refused_customer_information(app: BillingStation) -> None:
     main = onboard(app)
     add_sub_id(app, main, "sub01")
-    sub = first_login(app, "sub01", SUB)
+    sub = first_login(app, "sub01", SUB_PASSWORD)
     for use in (
         lambda: app.customer_information(sub),
         lambda: app.confirm_customer_information(sub, {"notify_key": "利用する"}),

@@ -3,7 +3,6 @@ Whatever happens, the store stays consistent, verify passes, and nothing committ
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
 from uuid import uuid4
 
@@ -18,11 +17,8 @@ from application.outcomes import KeyEntry, TopPage
 from billing_station.cli import main
 from billing_station.exits import DATA_ERROR as EXIT_DATA_ERROR
 from domain.login_attempt import LoginAttempt, Status
-from tests.processes import FAULTS, KILLED, killed_login, station
-from tests.story import PASSWORD, keyed_main, latest_key
-
-EMAIL = "yamada@example.co.jp"
-SPAWN = multiprocessing.get_context("spawn")
+from tests.processes import FAULTS, KILLED, SPAWN, killed_login, station
+from tests.story import EMAIL, PASSWORD, keyed_main, latest_key
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -68,6 +68,8 @@ class World:
             self.screen = action()
         except (InvalidInput, Refused) as shown:
             self.screen = shown
+        if isinstance(self.screen, TopPage):
+            self.sessions[self.screen.session.login_id] = self.screen.session
         if isinstance(self.screen, Confirmation):
             self.confirmation = self.screen
         if isinstance(self.screen, KeyEntry):
@@ -225,13 +227,13 @@ def ok(world: World) -> None:
 
 @when(parsers.parse("\"{login_id}\" がお客様情報変更を開く"))
 def open_information(world: World, login_id: str) -> None:
-    session = world.screen.session
+    session = world.sessions[login_id]  # its own login, as it logged in
     world.show(lambda: world.app.customer_information(session))
 
 
 @when(parsers.parse("\"{login_id}\" が権限設定を開く"))
 def open_permission_settings(world: World, login_id: str) -> None:
-    session = world.screen.session
+    session = world.sessions[login_id]
     world.show(lambda: world.app.permission_settings(session))
 
 

@@ -17,6 +17,7 @@ from application.screens import KEY_PROMPT
 from domain.login_attempt import LoginAttempt
 from domain.policy import KeyPolicy
 from tests.story import (
+    EMAIL,
     PASSWORD,
     SUB_PASSWORD,
     add_sub_id,
@@ -27,7 +28,6 @@ from tests.story import (
     set_notify_key,
 )
 
-EMAIL = "yamada@example.co.jp"
 Clock = FrozenDateTimeFactory
 
 

@@ -14,6 +14,7 @@ from domain.accounts import Customer
 from domain.fields import InvalidInput
 from tests.conftest import build, stored_bytes
 from tests.story import (
+    EMAIL,
     PASSWORD,
     SUB_PASSWORD,
     add_sub_id,
@@ -23,8 +24,6 @@ from tests.story import (
     onboard,
     set_notify_key,
 )
-
-EMAIL = "yamada@example.co.jp"
 
 
 def station(env: dict[str, str], mailbox: MailboxFolder) -> BillingStation:

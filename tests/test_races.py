@@ -4,7 +4,6 @@ never a silent overwrite, never a key that works twice."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,10 @@ from application.outcomes import KeyEntry
 from application.screens import CONFLICT, KEY_UNUSABLE
 from domain.accounts import Account
 from domain.login_attempt import LoginAttempt, Status
-from tests.processes import race_worker, station
-from tests.story import PASSWORD, add_sub_id, keyed_main, latest_key, onboard
+from tests.processes import SPAWN, race_worker, station
+from tests.story import EMAIL, PASSWORD, add_sub_id, keyed_main, latest_key, onboard
 
 ROUNDS = 5  # of each race, per store
-EMAIL = "yamada@example.co.jp"
-SPAWN = multiprocessing.get_context("spawn")
 
 
 class Twins:
