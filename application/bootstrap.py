@@ -11,6 +11,8 @@ through it too, passing their own collaborators.
     BS_SMTP_HOST, BS_SMTP_PORT, BS_SMTP_USER, BS_SMTP_PASSWORD, BS_SMTP_STARTTLS,
     BS_SMTP_TIMEOUT     (seconds; a slower server is a failed mail, default 10)
     BS_HASH_COST        log2 of scrypt's N for keys and passwords (default 14)
+    BS_LOGIN_URL        the portal's login page, named in every mail (default
+                        http://127.0.0.1:8000/)
     CIPHER_TOPIC, CIPHER_KEY, COMPRESSOR_TOPIC
                         optional encryption / compression of stored events (eventsourcing's)
 """
@@ -87,6 +89,10 @@ class Settings:
             raise ConfigError(f"no event store at {store['SQLITE_DBNAME']} (set BS_SQLITE_PATH)")
         return store
 
+    @property
+    def login_url(self) -> str:
+        return self.environ.get("BS_LOGIN_URL", "http://127.0.0.1:8000/")
+
     def mailer(self) -> Mailer:
         environ, transport = self.environ, self.environ.get("BS_MAIL", "files")
         if transport == "files":
@@ -125,7 +131,7 @@ def application(
     return BillingStation(
         store if store is not None else settings.store(),
         mailer=mailer or settings.mailer(), hasher=hasher or settings.hasher(),
-        policy=policy or KeyPolicy(), entropy=entropy,
+        policy=policy or KeyPolicy(), entropy=entropy, login_url=settings.login_url,
     )
 
 

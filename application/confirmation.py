@@ -68,7 +68,7 @@ class Confirming(Station):
 
     def _send_notice(self, to: str, login_id: str, what: str) -> None:
         try:
-            self.mailer.send(notice_mail(to, login_id, what))
+            self.mailer.send(notice_mail(to, login_id, what, self.login_url))
         except MailError as e:  # the change stands; the notice is best effort, and logged
             log.error("notice to %s failed: %s", to, e)
 

@@ -80,7 +80,7 @@ class Login(Station):
         assert attempt.expires_at is not None
         try:
             self.mailer.send(key_mail(account.email, account.login_id, key, attempt.expires_at,
-                                      attempt.valid_for))
+                                      attempt.valid_for, self.login_url))
         except MailError as e:
             log.error("key mail for attempt %s failed: %s", attempt.id, e)
             attempt.mail_failed(str(e))

@@ -9,10 +9,11 @@ import functools
 from datetime import datetime, timedelta
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from application.screens import jst
+from application.screens import JST, jst
+from domain import clock
 
 SENDER = "bs-co@billingstation.ntt.com"  # LG-3
 
@@ -46,7 +47,7 @@ def _message(to: str, subject: str, body: str) -> EmailMessage:
     for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", to),
                         ("Subject", subject)):
         message.set_raw(*_parsed(name, value))
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = format_datetime(clock.now().astimezone(JST))  # +0900, as a Japanese service
     message["Message-ID"] = make_msgid(domain="billingstation.ntt.com")
     for name, value in _TEXT:
         message.set_raw(*_parsed(name, value))
@@ -54,27 +55,40 @@ def _message(to: str, subject: str, body: str) -> EmailMessage:
     return message
 
 
-def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: timedelta
-             ) -> EmailMessage:
+def _footer(login_url: str) -> str:
+    """What a real service's mail ends with: no replies, whom to ask, where to log in."""
+    return (
+        "\n――――――――――――――――――――\n"
+        "このメールは送信専用です。ご返信いただいてもお答えできません。\n"
+        "ご不明な点は、主IDの方はオペレータ担当へ、副IDの方は主IDのご担当者へお問い合わせください。\n"
+        f"ビリングステーション ログイン画面: {login_url}\n"
+    )
+
+
+def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: timedelta,
+             login_url: str) -> EmailMessage:
+    """LG-3. The expiry is the instant the key stops working (D-5: at exactly that minute it
+    has expired), worded so that nobody reads it as the last minute it still works."""
     return _message(
         to,
         "【ビリングステーション】通知キーのお知らせ",
         f"ログインID {login_id} のログインに必要な12桁の通知キーをお知らせします。\n\n"
         f"通知キー: {key}\n"
-        f"有効期限: {jst(expires_at)} (日本時間) まで (発行から{valid_for.total_seconds() / 60:g}分間)\n\n"
+        f"有効期限: {jst(expires_at)} (日本時間) に失効します。"
+        f"それより前に入力してください (発行から{valid_for.total_seconds() / 60:g}分間有効)。\n\n"
         "通知キー照合画面に入力し、「OK」をクリックしてください。\n"
         "有効期限が切れた場合は、再度ログインすると新しい通知キーが発行されます。\n"
-        "お心当たりのない場合は、このメールを破棄してください。\n",
+        "お心当たりのない場合は、このメールを破棄してください。\n" + _footer(login_url),
     )
 
 
-def notice_mail(to: str, login_id: str, what: str) -> EmailMessage:
+def notice_mail(to: str, login_id: str, what: str, login_url: str) -> EmailMessage:
     """D-11: a change to the second factor is told to the previous address."""
     return _message(
         to,
         "【ビリングステーション】ご登録内容変更のお知らせ",
         f"ログインID {login_id} の{what}。\n"
-        "お心当たりのない場合は、担当者までご連絡ください。\n",
+        "お心当たりのない場合は、担当者までご連絡ください。\n" + _footer(login_url),
     )
 
 

@@ -35,10 +35,11 @@ class Station(EventStore):
 
     def __init__(
         self, env: Mapping[str, str], *, mailer: Mailer, hasher: Hasher, policy: KeyPolicy,
-        entropy: Entropy,
+        entropy: Entropy, login_url: str = "http://127.0.0.1:8000/",
     ):
         super().__init__(env)
         self.mailer, self.hasher, self.policy, self.entropy = mailer, hasher, policy, entropy
+        self.login_url = login_url  # the portal's login page, named in every mail
         self.decoy = hasher.decoy()  # D-9: an unknown login ID costs a digest too
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:

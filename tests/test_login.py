@@ -64,6 +64,21 @@ def test_LG_3_a_12_digit_key_is_mailed_and_completes_the_login(
     assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
 
 
+def test_LG_3_and_D_5_the_key_mail_reads_as_a_japanese_service_sends_it(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    key_entry(keyed)
+    mail = mailbox.messages(EMAIL)[-1]
+    body = mail.get_content()
+    # D-5: at 10:08 the key has expired, so 10:08 is when it stops, not the last minute.
+    assert "有効期限: 2015/01/16 10:08 (日本時間) に失効します。それより前に入力してください" in body
+    assert "まで" not in body.split("有効期限")[1].splitlines()[0]
+    assert mail["Date"] == "Fri, 16 Jan 2015 09:58:00 +0900"
+    assert mail["Message-ID"].endswith("@billingstation.ntt.com>")
+    assert "このメールは送信専用です" in body and "オペレータ担当" in body
+    assert "ログイン画面: http://127.0.0.1:8000/" in body
+
+
 def test_LG_4_and_D_1_no_key_at_the_first_login_even_when_on(
     app: BillingStation, mailbox: MailboxFolder
 ) -> None:
