@@ -15,7 +15,8 @@ from application.ports import MailError
 from application.screens import MASK
 from application.station import Station
 from domain.accounts import Account, Customer
-from domain.fields import ChoiceField, Field, FieldError, check_form
+from domain.crypto import Hasher
+from domain.fields import ChoiceField, Field, FieldError, InvalidInput, check_form
 from domain.forms import (
     ALL_ORGANIZATIONS,
     CUSTOMER_INFORMATION,
@@ -46,13 +47,34 @@ class Confirming(Station):
             values["download_file_password"] = self.hasher.digest(values["download_file_password"])
         return values, errors
 
-    def apply(self, account: Account, confirmed: Confirmation, by: str, rule: str) -> None:
+    def recheck(self, confirmed: Confirmation, fields: Mapping[str, Field]) -> dict[str, str]:
+        """「OK」 checks again what it is handed back, as 確認 did, so a confirmation changed on
+        its way cannot bring in what 確認 refused: every field of the screen and no other,
+        each valid; a secret as 確認 left it (a digest, or untouched) or else digested now."""
+        values = dict(confirmed.values)
+        errors = [] if values.keys() == fields.keys() else [FieldError(
+            "確認画面", "CI-4", "確認画面の内容が正しくありません。もう一度入力してください。")]
+        for key in values.keys() & fields.keys():
+            value = values[key]
+            if key in SECRET_FIELDS and (value in ("", MASK) or Hasher.is_digest(value)):
+                continue
+            error = fields[key].check(value)
+            if error:
+                errors.append(error)
+            elif key in SECRET_FIELDS:
+                values[key] = self.hasher.digest(value)  # D-7: never stored in clear
+        if errors:
+            raise InvalidInput(errors)
+        return values
+
+    def apply(self, account: Account, confirmed: Confirmation, fields: Mapping[str, Field],
+              by: str, rule: str) -> None:
         """「OK」: applies a confirmed change, or refuses if the account moved since; D-11
         notices go to the previous address."""
         if account.id != confirmed.target_id or account.version != confirmed.version:
             raise Refused(Refusal.CONFLICT, rule)
         before_email, before_key = account.email, account.notify_key
-        changes = {k: v for k, v in confirmed.values.items()
+        changes = {k: v for k, v in self.recheck(confirmed, fields).items()
                    if not (k in SECRET_FIELDS and v in ("", MASK))}
         account.change_information(changes, by=by)
         try:
@@ -71,6 +93,11 @@ class Confirming(Station):
             self.mailer.send(notice_mail(to, login_id, what, self.login_url))
         except MailError as e:  # the change stands; the notice is best effort, and logged
             log.error("notice to %s failed: %s", to, e)
+
+
+# お客様情報変更 as OK applies it: the confirmation address is checked at 確認 only.
+CUSTOMER_INFORMATION_APPLIED = {k: f for k, f in CUSTOMER_INFORMATION.items()
+                                if k != "email_confirmation"}
 
 
 def confirmation(

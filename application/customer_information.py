@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from application.confirmation import Confirming, confirmation, shown
+from application.confirmation import (
+    CUSTOMER_INFORMATION_APPLIED,
+    Confirming,
+    confirmation,
+    shown,
+)
 from application.outcomes import Completed, Confirmation, Form, Refusal, Session
 from domain.fields import InvalidInput
 from domain.forms import CUSTOMER_INFORMATION
@@ -38,5 +43,5 @@ class CustomerInformation(Confirming):
     def submit_customer_information(self, session: Session, confirmed: Confirmation) -> Completed:
         """「OK」: applies exactly what was confirmed, or refuses if it changed since."""
         customer = self.main_id(session.account_id, ONLY)
-        self.apply(customer, confirmed, session.login_id, "CI-4")
+        self.apply(customer, confirmed, CUSTOMER_INFORMATION_APPLIED, session.login_id, "CI-4")
         return Completed.CUSTOMER_INFORMATION

@@ -27,11 +27,13 @@ from application.ports import MailError
 from application.station import AttemptNotFound, Station
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import new_id
+from domain.crypto import fingerprint, new_id
+from domain.forms import is_login_id
 from domain.login_attempt import KeyOutcome, LoginAttempt
 
 log = logging.getLogger(__name__)
 
+MAX_SECRET = 128  # characters of a password or key worth hashing; anything longer is wrong
 KEY_ERRORS = {  # what a key entry that did not log in shows
     KeyOutcome.EXPIRED: Refusal.KEY_EXPIRED,  # LG-5
     KeyOutcome.LOCKED: Refusal.LOGIN_FAILED,  # D-9: a locked attempt reads as a failed login
@@ -48,11 +50,13 @@ class Login(Station):
 
     def _log_in(self, login_id: str, password: str) -> LoginScreen:
         now = clock.now()
-        account = self.account(login_id)
-        attempt = LoginAttempt.request(
-            login_id, account.id if account else None, now, new_id(self.entropy))
+        well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
+        account = self.account(login_id) if well_formed else None
+        attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
+                                       account.id if account else None, now, new_id(self.entropy))
         digest = account.password_digest if account else self.decoy  # D-9: same work
-        if not self.hasher.matches(password, digest) or account is None:
+        bounded = len(password) <= MAX_SECRET
+        if not (self.hasher.matches(password[:MAX_SECRET], digest) and bounded) or not account:
             attempt.reject_password(now)
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)
@@ -97,9 +101,9 @@ class Login(Station):
         now = clock.now()
         try:
             attempt = self.get(attempt_id, LoginAttempt)
-        except (AggregateNotFoundError, TypeError):
+        except (AggregateNotFoundError, TypeError):  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id) from None
-        outcome = attempt.enter_key(key, self.hasher, now)
+        outcome = attempt.enter_key(key[:MAX_SECRET], self.hasher, now)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)
             if outcome is KeyOutcome.WRONG:

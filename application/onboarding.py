@@ -20,15 +20,21 @@ class Onboarding(Confirming):
         """Registers the customer and its main ID, with お客様情報 as CI-2 checks it."""
         values, errors = self.check_customer_information(information)
         errors += check_form(MAIN_ID_CREDENTIALS, {"login_id": login_id, "password": password})[1]
-        if self.index(login_id) is not None:
-            errors.append(login_id_taken())
-        if customer_id(customer_number) in self.repository:
-            errors.append(FieldError("BSお客様番号", "CI-2", "このBSお客様番号は既に登録されています。"))
+        errors += self._taken(login_id, customer_number)
         if errors:
             raise InvalidInput(errors, information)
         customer = Customer.onboard(
             customer_number, login_id=login_id, password_digest=self.hasher.digest(password),
             information=values, company=company, company_kana=company_kana, plan=plan.value,
         )
-        self.save_new(customer, LoginIndex.claim(customer))
+        self.save_new(customer, LoginIndex.claim(customer),
+                      taken=lambda: self._taken(login_id, customer_number))
         return Session(login_id, customer.id, customer.id, True)
+
+    def _taken(self, login_id: str, customer_number: str) -> list[FieldError]:
+        """The login ID and the BS customer number, each unique (as committed so far)."""
+        return [error for error, taken in (
+            (login_id_taken(), self.index(login_id) is not None),
+            (FieldError("BSお客様番号", "CI-2", "このBSお客様番号は既に登録されています。"),
+             customer_id(customer_number) in self.repository),
+        ) if taken]

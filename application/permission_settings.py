@@ -53,15 +53,17 @@ class PermissionSettings(Confirming):
 
     def submit_new_sub_id(self, session: Session, confirmed: Confirmation) -> Completed:
         customer = self.main_id(session.account_id, ONLY)
-        if customer.version != confirmed.version:
+        if customer.id != confirmed.target_id or customer.version != confirmed.version:
             raise Refused(Refusal.CONFLICT, "SB-8")
-        values = dict(confirmed.values)
+        values = self.recheck(confirmed, sub_id_fields(customer, new=True))
+        login_id = values.pop("login_id")
         sub = SubID.register(
-            customer, id=new_id(self.entropy), login_id=values.pop("login_id"),
+            customer, id=new_id(self.entropy), login_id=login_id,
             password_digest=values.pop("temporary_password"), information=values,
         )
         customer.add_sub_id(sub, by=session.login_id)
-        self.save_new(customer, sub, LoginIndex.claim(sub))
+        self.save_new(customer, sub, LoginIndex.claim(sub),
+                      taken=lambda: [login_id_taken()] if self.index(login_id) else [])
         return Completed.SUB_ID
 
     def sub_id_information(self, session: Session, login_id: str) -> dict[str, str]:
@@ -88,7 +90,7 @@ class PermissionSettings(Confirming):
         sub = self.get(confirmed.target_id, SubID)
         if sub.customer_id != customer.id:
             raise Refused(ONLY, "SB-2")
-        self.apply(sub, confirmed, session.login_id, "SB-8")
+        self.apply(sub, confirmed, sub_id_fields(customer, new=False), session.login_id, "SB-8")
         return Completed.SUB_ID
 
     def _sub_id_of(self, customer: Customer, login_id: str) -> SubID:

@@ -4,7 +4,7 @@ section of the manual (onboarding, customer_information, permission_settings, lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -24,7 +24,7 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class AttemptNotFound(LookupError):
-    """No login attempt has this id (a stale or forged 通知キー照合 form)."""
+    """No login attempt has this id (a stale or forged 通知キー照合 form); nothing recorded."""
 
 
 class Station(EventStore):
@@ -68,11 +68,17 @@ class Station(EventStore):
             raise Refused(refusal, refusal.value)
         return account
 
-    def save_new(self, *aggregates: Any) -> None:
+    def save_new(self, *aggregates: Any, taken: Callable[[], list[FieldError]]) -> None:
+        """Saves what a registration creates. If another process committed first, ``taken``
+        says (from what was committed) which login ID or number it claimed; if none, the
+        rival change was to the customer: a conflict."""
         try:
             self.save(*aggregates)
-        except IntegrityError as e:  # a login ID or customer number claimed meanwhile
-            raise InvalidInput([login_id_taken()]) from e
+        except IntegrityError as e:
+            errors = taken()
+            if not errors:
+                raise Refused(Refusal.CONFLICT, "SB-8") from e
+            raise InvalidInput(errors) from e
 
 
 def login_id_taken() -> FieldError:

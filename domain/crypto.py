@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Any, Protocol
 from uuid import UUID
@@ -56,6 +57,11 @@ class Hasher:
             dklen=32,
         )
 
+    @staticmethod
+    def is_digest(value: str) -> bool:
+        """Is ``value`` a digest as ``digest`` makes them (and so no secret in clear)?"""
+        return re.fullmatch(r"scrypt\$\d{1,2}\$[0-9a-f]{32}\$[0-9a-f]{64}", value) is not None
+
     def decoy(self) -> str:
         """A digest no input matches, so an unknown login ID costs the same work (D-9)."""
         return self.digest(secrets.token_hex(16))
@@ -64,3 +70,10 @@ class Hasher:
     def short(digest: str) -> str:
         """A short, non-reversible tag of a digest, for screens an auditor reads."""
         return hashlib.sha256(digest.encode()).hexdigest()[:8]
+
+
+def fingerprint(text: str) -> str:
+    """A fixed-size, non-reversible stand-in for untrusted text, with its length: how a
+    malformed login ID is recorded (never verbatim: it may be huge or hold anything)."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"?{digest}/{len(text)}"

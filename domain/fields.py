@@ -61,7 +61,15 @@ def _is_kind(value: str, kind: Kind) -> bool:
         return value.isascii() and value.isdigit()
     if kind is Kind.ALPHANUMERIC:
         return _ALPHANUMERIC.fullmatch(value) is not None
-    return value.isprintable()
+    return True  # any printable text (control characters are refused before this)
+
+
+BLANK = " \u3000"  # half- and full-width spaces: a field of only these is empty
+
+
+def _has_control(value: str) -> bool:
+    """Control, format, surrogate or unassigned characters: never part of a typed value."""
+    return any(unicodedata.category(c)[0] == "C" and c != "\u3000" for c in value)
 
 
 @attrs.frozen
@@ -83,9 +91,11 @@ class TextField:
         return f"{self.kind.value}{lower}{self.max_len}文字以内"
 
     def check(self, value: str) -> FieldError | None:
-        if value == "":
+        if not value.strip(BLANK):
             return FieldError(self.label, self.rule, f"{self.label}を入力してください。") \
                 if self.required else None
+        if _has_control(value):
+            return FieldError(self.label, self.rule, f"{self.label}に使用できない文字が含まれています。")
         if not _is_kind(value, self.kind) or not self.min_len <= len(value) <= self.max_len:
             return FieldError(
                 self.label, self.rule, f"{self.label}は{self.constraint}で入力してください。"
@@ -117,21 +127,32 @@ class ChoiceField:
 Field = TextField | ChoiceField
 
 
+# Values a screen shows but never takes: named by their label when a form sends them anyway.
+SHOWN_ONLY = {"customer_number": "BSお客様番号", "company": "会社名", "company_kana": "会社名フリガナ",
+              "plan": "BS基本サービス"}
+
+
+def _not_on_screen(name: str) -> FieldError:
+    if name in SHOWN_ONLY:
+        label = SHOWN_ONLY[name]
+        return FieldError(label, "CI-2", f"{label}は変更できません。")
+    return FieldError("送信された項目", "CI-4", "この画面にない項目が送信されました。")
+
+
 def check_form(
     fields: Mapping[str, Field], form: Mapping[str, str]
 ) -> tuple[dict[str, str], list[FieldError]]:
     """Checks every field (all errors at once, CI-4); returns the cleaned values and errors.
 
-    Unknown keys are refused too: an input the screen does not have is a mistake, not data.
+    Unknown keys are refused too: an input the screen does not have is a mistake, not data
+    (and is never echoed: it may be anything).
     """
-    errors = [
-        FieldError(name, "CI-4", f"{name}という項目はこの画面にありません。")
-        for name in form
-        if name not in fields
-    ]
+    errors = list(dict.fromkeys(_not_on_screen(name) for name in form if name not in fields))
     values: dict[str, str] = {}
     for name, field in fields.items():
         raw = form.get(name)
+        if raw is not None and isinstance(field, TextField) and not raw.strip(BLANK):
+            raw = ""  # only spaces: empty
         value = (field.default if isinstance(field, ChoiceField) else "") if raw is None else raw
         error = field.check(value)
         if error:

@@ -8,8 +8,8 @@ from application import screens
 from application.billing_station import BillingStation
 from application.outcomes import Refused
 from application.screens import CONFLICT, CUSTOMER_INFORMATION_DONE, MAIN_ID_ONLY_INFORMATION
-from domain.fields import InvalidInput
-from domain.forms import Plan
+from domain.fields import FieldError, InvalidInput
+from domain.forms import CUSTOMER_INFORMATION, Plan
 from tests.story import SUB_PASSWORD, add_sub_id, first_login, information, onboard
 
 
@@ -97,7 +97,27 @@ def test_CI_2_shown_fields_are_not_editable(app: BillingStation) -> None:
     assert screen["会社名"] == "デモ用ユーザ01"
     with pytest.raises(InvalidInput) as invalid:
         app.confirm_customer_information(main, {"customer_number": "BS0000001"})
-    assert invalid.value.errors[0].rule == "CI-4"
+    assert invalid.value.errors == [
+        FieldError("BSお客様番号", "CI-2", "BSお客様番号は変更できません。")]
+
+
+def test_CI_4_a_field_the_screen_does_not_have_is_refused_without_echoing_it(
+    app: BillingStation
+) -> None:
+    main = onboard(app)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {"x\x00<script>": "1", "other": "2"})
+    assert invalid.value.errors == [
+        FieldError("送信された項目", "CI-4", "この画面にない項目が送信されました。")]
+
+
+@pytest.mark.parametrize("label", ["連絡先担当姓名", "連絡先担当姓名フリガナ", "住所1"])
+def test_CI_2_a_required_field_of_only_spaces_is_empty(app: BillingStation, label: str) -> None:
+    main = onboard(app)
+    key = next(k for k, f in CUSTOMER_INFORMATION.items() if f.label == label)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {key: "\u3000"})
+    assert invalid.value.errors == [FieldError(label, "CI-2", f"{label}を入力してください。")]
 
 
 def test_CI_3_notify_key_starts_off_and_login_is_password_only(app: BillingStation) -> None:

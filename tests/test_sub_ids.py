@@ -129,3 +129,14 @@ def test_SB_8_confirm_then_ok_says_done(app: BillingStation) -> None:
     assert app.permission_settings(main)[0]["通知キーの利用"] == "利用する"
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)  # first login: no key
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), KeyEntry)
+
+
+@pytest.mark.parametrize(("label", "key"), [("担当者", "person_in_charge"), ("メモ", "memo")])
+def test_SB_5_a_control_character_is_named_as_such_not_as_a_length(
+    app: BillingStation, label: str, key: str
+) -> None:
+    main = onboard(app)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_new_sub_id(main, sub_id_form("sub01", **{key: "佐藤\x07花子"}))
+    assert [(e.label, e.message) for e in invalid.value.errors] == [
+        (label, f"{label}に使用できない文字が含まれています。")]

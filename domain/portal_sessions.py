@@ -1,0 +1,108 @@
+"""The portal's state that must hold across worker processes (D-12, D-14): a session of a
+logged-in browser, and the failed logins of one client address. Both are found by a
+name-derived id, so no scan is needed; a session is found by a digest of its bearer token,
+which itself is never stored (D-7's rule, applied to session ids)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/portal")
+
+IDLE_TIMEOUT = timedelta(minutes=30)  # D-12
+FAILURE_WINDOW = timedelta(minutes=10)  # D-14
+FAILURE_LIMIT = 20  # D-14
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a session id: its SHA-256 (the token is 256 random bits, so
+    a salt adds nothing)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def portal_session_id(token: str) -> UUID:
+    return uuid5(_NAMESPACE, f"session/{token_digest(token)}")
+
+
+def client_address_id(address: str) -> UUID:
+    return uuid5(_NAMESPACE, f"client-address/{address}")
+
+
+class PortalSession(Aggregate):
+    """One browser's login, from the top page to ログアウト or 30 idle minutes (D-12)."""
+
+    class Started(Aggregate.Created):
+        token_digest: str
+        account_id: UUID
+        login_id: str
+
+    def __init__(self, token_digest: str, account_id: UUID, login_id: str):
+        self.token_digest = token_digest
+        self.account_id = account_id
+        self.login_id = login_id
+        self.last_seen: datetime | None = None
+        self.ended = False
+
+    @classmethod
+    def start(cls, token: str, account_id: UUID, login_id: str, now: datetime) -> PortalSession:
+        return cls._create(cls.Started, id=portal_session_id(token),
+                           token_digest=token_digest(token), account_id=account_id,
+                           login_id=login_id, timestamp=now)
+
+    def idle(self, now: datetime) -> bool:
+        seen = self.last_seen or self.created_on
+        return now - seen >= IDLE_TIMEOUT
+
+    def active(self, now: datetime) -> bool:
+        return not self.ended and not self.idle(now)
+
+    class Seen(Aggregate.Event):
+        def apply(self, session: PortalSession) -> None:
+            session.last_seen = self.timestamp
+
+    def seen(self, now: datetime) -> None:
+        self.trigger_event(self.Seen, timestamp=now)
+
+    class Ended(Aggregate.Event):
+        reason: str  # "logout" (SC-4) or "idle" (D-12)
+
+        def apply(self, session: PortalSession) -> None:
+            session.ended = True
+
+    def end(self, reason: str, now: datetime) -> None:
+        if not self.ended:
+            self.trigger_event(self.Ended, reason=reason, timestamp=now)
+
+
+class ClientAddress(Aggregate):
+    """The failed logins of one client address within D-14's window."""
+
+    class Seen(Aggregate.Created):
+        address: str
+
+    def __init__(self, address: str):
+        self.address = address
+        self.failures: list[datetime] = []
+
+    @classmethod
+    def first_seen(cls, address: str, now: datetime) -> ClientAddress:
+        return cls._create(cls.Seen, id=client_address_id(address), address=address,
+                           timestamp=now)
+
+    def failures_in_window(self, now: datetime) -> int:
+        return sum(1 for t in self.failures if t > now - FAILURE_WINDOW)
+
+    def throttled(self, now: datetime) -> bool:
+        return self.failures_in_window(now) >= FAILURE_LIMIT
+
+    class LoginFailed(Aggregate.Event):
+        def apply(self, client: ClientAddress) -> None:
+            since = self.timestamp - FAILURE_WINDOW
+            client.failures = [*(t for t in client.failures if t > since), self.timestamp]
+
+    def login_failed(self, now: datetime) -> None:
+        self.trigger_event(self.LoginFailed, timestamp=now)

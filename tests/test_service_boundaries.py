@@ -1,0 +1,126 @@
+"""The services at the boundary the portal exposes: unauthenticated input bounded before
+anything is recorded, roles read from the store not from the caller, unknown attempts
+refused, and an OK that checks again what it is handed back."""
+
+from __future__ import annotations
+
+import uuid
+
+import attrs
+import pytest
+
+from application import AttemptNotFound, audit
+from application.billing_station import BillingStation
+from application.outcomes import ErrorPage, Refusal, Refused
+from domain.crypto import Hasher
+from domain.fields import InvalidInput
+from domain.forms import Plan
+from domain.login_attempt import LoginAttempt
+from tests.conftest import build, stored_bytes
+from tests.story import (
+    PASSWORD,
+    SUB_PASSWORD,
+    KeyRecorder,
+    add_sub_id,
+    first_login,
+    onboard,
+    sub_id_form,
+)
+
+
+def requested(app: BillingStation) -> list[LoginAttempt.LoginRequested]:
+    return [e for e in audit.replay(app) if isinstance(e, LoginAttempt.LoginRequested)]
+
+
+@pytest.mark.parametrize("login_id", ["x" * 10_000_000, "main\x0001", "ab", "山田", "a b c d"])
+def test_D_9_a_malformed_login_id_is_recorded_as_a_fingerprint_never_verbatim(
+    app: BillingStation, login_id: str
+) -> None:
+    onboard(app)
+    assert app.log_in(login_id, PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
+    [event] = requested(app)
+    assert event.login_id.startswith("?") and event.login_id.endswith(f"/{len(login_id)}")
+    assert len(event.login_id) < 40 and event.account_id is None
+
+
+def test_D_9_a_huge_password_is_refused_like_any_wrong_one(app: BillingStation) -> None:
+    onboard(app)
+    assert app.log_in("main01", PASSWORD + "x" * 10_000_000) == ErrorPage(Refusal.LOGIN_FAILED)
+    assert app.log_in("main01", PASSWORD.ljust(200, "x")) == ErrorPage(Refusal.LOGIN_FAILED)
+
+
+def test_D_7_nothing_of_a_malformed_login_reaches_the_store_verbatim(
+    any_env: dict[str, str]
+) -> None:
+    app = build(any_env, KeyRecorder())
+    app.log_in("evil\x00<script>alert(1)</script>", PASSWORD)
+    if any_env["PERSISTENCE_MODULE"] != "eventsourcing.popo":
+        data = stored_bytes(any_env)
+        assert b"<script>" not in data and b"<script>".hex().encode() not in data
+    app.close()
+
+
+def test_CI_1_and_SB_2_a_forged_session_is_refused_from_what_the_store_says(
+    app: BillingStation
+) -> None:
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    sub = first_login(app, "sub01", SUB_PASSWORD)
+    forged = attrs.evolve(sub, is_main_id=True, customer_id=main.customer_id)
+    with pytest.raises(Refused) as refused:
+        app.confirm_customer_information(forged, {"department": "経理部"})
+    assert refused.value.refusal is Refusal.MAIN_ID_ONLY_INFORMATION
+    with pytest.raises(Refused):
+        app.permission_settings(forged)
+
+
+def test_D_3_an_unknown_attempt_is_refused_and_nothing_is_recorded(app: BillingStation) -> None:
+    onboard(app)
+    before = len(list(audit.replay(app)))
+    with pytest.raises(AttemptNotFound):
+        app.enter_key(uuid.uuid4(), "123456789012")
+    main_id = onboard(app, "main02", number="BS0000002")
+    with pytest.raises(AttemptNotFound):
+        app.enter_key(main_id.account_id, "123456789012")  # an id, but not an attempt's
+    assert len(list(audit.replay(app))) == before + 2  # only main02's onboarding
+
+
+def test_CI_4_ok_checks_again_what_it_is_handed_back(app: BillingStation) -> None:
+    main = onboard(app)
+    confirmed = app.confirm_customer_information(main, {"department": "経理部"})
+    smuggled = attrs.evolve(confirmed, values=confirmed.values | {"phone": "not-a-phone"})
+    with pytest.raises(InvalidInput) as invalid:
+        app.submit_customer_information(main, smuggled)
+    assert [e.label for e in invalid.value.errors] == ["連絡先電話番号"]
+    extra = attrs.evolve(confirmed, values=confirmed.values | {"customer_number": "BS1"})
+    with pytest.raises(InvalidInput):
+        app.submit_customer_information(main, extra)
+    assert app.customer_information(main)["部署名"] == "総務部"  # nothing applied
+
+
+def test_D_7_a_secret_handed_back_in_clear_is_stored_as_a_digest(app: BillingStation) -> None:
+    main = onboard(app)
+    confirmed = app.confirm_new_sub_id(main, sub_id_form("sub01"))
+    assert Hasher.is_digest(confirmed.values["temporary_password"])
+    in_clear = attrs.evolve(confirmed, values=confirmed.values | {
+        "temporary_password": "Plain-text-1"})
+    app.submit_new_sub_id(main, in_clear)
+    assert first_login(app, "sub01", "Plain-text-1").login_id == "sub01"
+    stored = [e for e in audit.replay(app) if hasattr(e, "password_digest")]
+    assert all(Hasher.is_digest(e.password_digest) for e in stored)
+
+
+def test_SB_6_ok_refuses_what_the_plan_does_not_show(app: BillingStation) -> None:
+    main = onboard(app, plan=Plan.DOWNLOAD)
+    confirmed = app.confirm_new_sub_id(main, sub_id_form("sub01"))
+    smuggled = attrs.evolve(confirmed, values=confirmed.values | {"organization": "全組織"})
+    with pytest.raises(InvalidInput):
+        app.submit_new_sub_id(main, smuggled)
+    assert app.permission_settings(main) == []
+
+
+def test_CI_2_onboarding_names_each_taken_claim(app: BillingStation) -> None:
+    onboard(app)
+    with pytest.raises(InvalidInput) as invalid:
+        onboard(app, "main01", number="BS5928544")
+    assert [e.label for e in invalid.value.errors] == ["ログインID", "BSお客様番号"]
