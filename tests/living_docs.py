@@ -1,27 +1,57 @@
-"""Living documentation: the rules, grouped by manual section, each with its scenarios, their
-steps and whether they passed, as one self-contained HTML page (no network, opens from disk).
+"""Living documentation: the specs' results as ONE self-contained HTML page (styles, script,
+chart and screenshots inline; opens offline and prints), in Japanese.
 
     python -m tests.living_docs CUCUMBER_JSON OUT_HTML
 
-The feature files are parsed with gherkin-official (cucumber JSON leaves out tables and the
-tags of outlines); the pass / fail of each scenario comes from pytest-bdd's cucumber JSON.
+The page has a summary (counts, a chart, the failures), a table of contents, the manual's
+sections in the order of features/rules.toml [sections], each rule with the scenarios that
+prove it, and a filter by status, section and tag (JavaScript only shows and hides; without
+it the page reads the same). A failed scenario is open, with the failing example row, every
+step's result, the failing step and its error message.
+
+Inputs: the feature files (parsed with gherkin-official: cucumber JSON leaves out tables and
+the tags of outlines) and pytest-bdd's cucumber JSON (each run's step results). Beside the
+cucumber JSON, optionally:
+
+- ``evidence.jsonl``: what a person saw, one JSON object a line,
+  ``{"test": "<the run's cucumber id, e.g. test_...[row]>", "line": <step line>,
+  "kind": "screen" | "mail", "text": "..."}``; steps in cucumber JSON may also carry
+  ``output`` (texts) and ``embeddings`` (``text/plain`` or ``image/png``, base64).
+- ``screenshots/<scenario>/**/*.png``: shown beside the scenario whose cucumber id (with or
+  without its ``test_`` prefix) or name the folder is named after.
+
+Keys are masked wherever text is shown (``通知キー: ************``): a 12-digit run of digits
+never reaches the page, error messages included.
 """
 
 from __future__ import annotations
 
-import html
+import base64
 import json
+import re
+import subprocess
 import sys
 import tomllib
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gherkin.parser import Parser
 
-FEATURES = Path(__file__).parent.parent / "features"
+from simulations.html import esc, page, png_data_uri, stacked_bars, table
+
+ROOT = Path(__file__).parent.parent
+FEATURES = ROOT / "features"
+JST = ZoneInfo("Asia/Tokyo")
+LABEL = {"passed": "成功", "failed": "失敗", "not-run": "未実行", "none": "シナリオなし"}
+COLOUR = {"passed": "#1e7b34", "failed": "#b3261e", "not-run": "#9a9a9a"}
+KIND = {"screen": "画面", "mail": "メール"}
 
 
+# The specs, as written ------------------------------------------------------------------
 def scenarios() -> list[dict[str, Any]]:
     """Every scenario of every feature file, with its feature, tags, steps and examples."""
     found = []
@@ -44,94 +74,462 @@ def scenarios() -> list[dict[str, Any]]:
     return found
 
 
-def outcomes(cucumber: list[dict[str, Any]]) -> dict[tuple[str, int], list[str]]:
-    """(feature file, scenario line) -> the status of each run (one per example row)."""
-    runs: dict[tuple[str, int], list[str]] = defaultdict(list)
+# The runs, as cucumber JSON tells them ---------------------------------------------------
+@dataclass
+class Evidence:
+    line: int
+    kind: str  # screen, mail, text, image
+    text: str = ""
+    png: bytes = b""
+
+
+@dataclass
+class StepRun:
+    keyword: str
+    text: str
+    line: int
+    status: str  # passed, failed, not-run
+    error: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """One test: a scenario, or one example row of an outline."""
+
+    test_id: str
+    name: str
+    steps: list[StepRun]
+
+    @property
+    def row(self) -> str | None:
+        """The example row's values as pytest names them (``部署名-部-50-受け付けられる``)."""
+        match = re.search(r"\[(.*)\]$", self.test_id)
+        return match.group(1) if match else None
+
+    @property
+    def status(self) -> str:
+        statuses = {s.status for s in self.steps}
+        return ("failed" if "failed" in statuses else
+                "passed" if statuses == {"passed"} else "not-run")
+
+    @property
+    def failing_step(self) -> StepRun | None:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+
+def runs_by_scenario(cucumber: list[dict[str, Any]]) -> dict[tuple[str, int], list[Run]]:
+    """(feature file, scenario line) -> its runs, one per example row."""
+    runs: dict[tuple[str, int], list[Run]] = defaultdict(list)
     for feature in cucumber:
         for element in feature["elements"]:
-            statuses = {s["result"]["status"] for s in element["steps"]}
-            status = "failed" if "failed" in statuses else (
-                "passed" if statuses == {"passed"} else "skipped")
-            runs[(Path(feature["uri"]).name, element["line"])].append(status)
+            steps = _step_runs(element.get("steps", []))
+            runs[(Path(feature["uri"]).name, element["line"])].append(
+                Run(element.get("id", ""), element.get("name", ""), steps))
     return runs
 
 
-def _table(rows: list[list[str]]) -> str:
-    head, *body = rows
-    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
-    lines = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body
-    )
-    return f"<table><tr>{cells}</tr>{lines}</table>"
+def _step_runs(steps: list[dict[str, Any]]) -> list[StepRun]:
+    """pytest-bdd marks every step after a failure 'failed' with no message: those never ran."""
+    found, failed = [], False
+    for step in steps:
+        result = step.get("result", {})
+        status = result.get("status", "skipped")
+        if failed or status not in ("passed", "failed"):
+            status = "not-run"
+        failed = failed or status == "failed"
+        found.append(StepRun(step.get("keyword", ""), step.get("name", ""), step.get("line", 0),
+                             status, result.get("error_message", "") if status == "failed" else "",
+                             _embedded(step)))
+    return found
 
 
-def _cells(rows: list[dict[str, Any]]) -> list[list[str]]:
-    return [[c["value"] for c in row["cells"]] for row in rows]
+def _embedded(step: dict[str, Any]) -> list[Evidence]:
+    line = step.get("line", 0)
+    found = [Evidence(line, "text", str(text)) for text in step.get("output", [])]
+    for item in step.get("embeddings", []):
+        data = base64.b64decode(item.get("data", ""))
+        if item.get("mime_type") == "image/png":
+            found.append(Evidence(line, "image", png=data))
+        elif str(item.get("mime_type", "")).startswith("text/"):
+            found.append(Evidence(line, "text", data.decode("utf-8", "replace")))
+    return found
 
 
-def _scenario(s: dict[str, Any], runs: list[str]) -> str:
-    status = "passed" if runs and all(r == "passed" for r in runs) else (
-        "failed" if "failed" in runs else "not run")
+# Side files beside the cucumber JSON -----------------------------------------------------
+def read_evidence(folder: Path) -> dict[str, list[Evidence]]:
+    """evidence.jsonl: test id -> what the person saw at each step (screens, mails)."""
+    found: dict[str, list[Evidence]] = defaultdict(list)
+    path = folder / "evidence.jsonl"
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                found[record["test"]].append(
+                    Evidence(int(record.get("line", 0)), record.get("kind", "screen"),
+                             str(record.get("text", ""))))
+    return found
+
+
+def find_screenshots(folder: Path) -> dict[str, list[Path]]:
+    """screenshots/<scenario>/**/*.png, by the folder's name, normalised."""
+    found: dict[str, list[Path]] = {}
+    root = folder / "screenshots"
+    if root.is_dir():
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            pngs = sorted(directory.rglob("*.png"))
+            if pngs:
+                found[_normalised(directory.name)] = pngs
+    return found
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[\W_]+", "-", name).strip("-").lower()
+
+
+def _screenshots_of(run: Run, scenario_name: str, shots: dict[str, list[Path]]) -> list[Path]:
+    names = {_normalised(n) for n in (run.test_id, run.test_id.removeprefix("test_"),
+                                      scenario_name) if n}
+    return [png for name in sorted(names) for png in shots.get(name, [])]
+
+
+def mask_keys(text: str) -> str:
+    """No notify key reaches the page: every run of exactly 12 digits becomes asterisks."""
+    return re.sub(r"(?<!\d)\d{12}(?!\d)", "*" * 12, text)
+
+
+def error_summary(message: str) -> str:
+    """The assertion's own lines (pytest's ``E`` lines), else the traceback's last line."""
+    lines = [line[1:].strip() for line in message.splitlines() if line.startswith("E ")]
+    if lines:
+        return "\n".join(lines)
+    rest = [line for line in message.splitlines() if line.strip()]
+    return rest[-1] if rest else "(エラーメッセージなし)"
+
+
+# Provenance ------------------------------------------------------------------------------
+def git_commit() -> str:
+    """The commit the report was made from; marked when the work tree had changes."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "不明 (git が使えません)"
+    return out.replace("-dirty", " (未コミットの変更あり)")
+
+
+# The page --------------------------------------------------------------------------------
+@dataclass
+class Context:
+    catalogue: dict[str, Any]
+    scenarios: list[dict[str, Any]]
+    runs: dict[tuple[str, int], list[Run]]
+    evidence: dict[str, list[Evidence]]
+    screenshots: dict[str, list[Path]]
+
+    def runs_of(self, s: dict[str, Any]) -> list[Run]:
+        return self.runs.get((s["file"], s["line"]), [])
+
+    def status_of(self, s: dict[str, Any]) -> str:
+        runs = self.runs_of(s)
+        if any(r.status == "failed" for r in runs):
+            return "failed"
+        return "passed" if runs and all(r.status == "passed" for r in runs) else "not-run"
+
+    def rules_of(self, section: str) -> list[tuple[str, str]]:
+        return [(rule, text) for rule, text in self.catalogue["rules"].items()
+                if rule.split("-")[0] == section]
+
+    def proving(self, rule: str) -> list[dict[str, Any]]:
+        return [s for s in self.scenarios if rule in s["tags"]]
+
+    def rule_status(self, rule: str) -> str:
+        statuses = {self.status_of(s) for s in self.proving(rule)}
+        if not statuses:
+            return "none"
+        return ("failed" if "failed" in statuses else
+                "passed" if statuses == {"passed"} else "not-run")
+
+    def all_runs(self) -> list[Run]:
+        return [r for s in self.scenarios for r in self.runs_of(s)]
+
+
+def render(cucumber: list[dict[str, Any]], *, made_at: datetime, commit: str,
+           evidence: dict[str, list[Evidence]] | None = None,
+           screenshots: dict[str, list[Path]] | None = None) -> str:
+    catalogue = tomllib.loads((FEATURES / "rules.toml").read_text(encoding="utf-8"))
+    ctx = Context(catalogue, scenarios(), runs_by_scenario(cucumber), evidence or {},
+                  screenshots or {})
+    body = (_header(ctx, made_at, commit) + _summary(ctx) + _failures(ctx) + _contents(ctx)
+            + _filter(ctx) + "".join(_section(ctx, s, t) for s, t in catalogue["sections"].items()))
+    return page(f"仕様の実行結果: {_verdict(ctx)}", f"<main>{body}</main>", style=STYLE,
+                script=SCRIPT)
+
+
+def _verdict(ctx: Context) -> str:
+    runs = ctx.all_runs()
+    failed = sum(r.status == "failed" for r in runs)
+    if failed:
+        return f"{failed}件失敗"
+    not_run = sum(1 for s in ctx.scenarios if ctx.status_of(s) == "not-run")
+    return f"すべて成功 ({len(runs)}件)" if not not_run else f"失敗なし・{not_run}シナリオ未実行"
+
+
+def _header(ctx: Context, made_at: datetime, commit: str) -> str:
+    bad = "bad" if "失敗" in _verdict(ctx) and "失敗なし" not in _verdict(ctx) else "ok"
+    when = made_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M:%S (日本時間)")
+    return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
+            f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>'
+            f'<p class="meta">作成日時: {esc(when)} ・ コミット: <code>{esc(commit)}</code></p></header>')
+
+
+def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
+    return [(LABEL[s], statuses.count(s), COLOUR[s]) for s in ("passed", "failed", "not-run")]
+
+
+def _summary(ctx: Context) -> str:
+    runs = ctx.all_runs()
+    rules = [ctx.rule_status(r) for r in ctx.catalogue["rules"]]
+    scenario_statuses = [ctx.status_of(s) for s in ctx.scenarios]
+    rows = [[esc(what)] + [str(n) for _, n, _ in _counts(statuses)] + [str(len(statuses))]
+            for what, statuses in (("ルール", rules), ("シナリオ", scenario_statuses),
+                                   ("実行 (例の行ごと)", [r.status for r in runs]))]
+    orphans = [r for r in ctx.catalogue["rules"] if ctx.rule_status(r) == "none"]
+    orphan_note = (f"<p>シナリオのないルール ({len(orphans)}件、合計に含む): "
+                   + ", ".join(f'<a href="#{r}">{r}</a>' for r in orphans) + "</p>") if orphans else ""
+    chart_rows = []
+    for section, title in ctx.catalogue["sections"].items():
+        section_runs = {id(r): r for rule, _ in ctx.rules_of(section)
+                        for s in ctx.proving(rule) for r in ctx.runs_of(s)}
+        chart_rows.append((title, _counts([r.status for r in section_runs.values()])))
+    chart = stacked_bars(chart_rows, "章ごとの実行結果 (成功・失敗・未実行の件数)")
+    return ('<section id="summary"><h2>概要</h2>'
+            + table(["", "成功", "失敗", "未実行", "合計"], rows, numeric_from=1)
+            + orphan_note + "<p><small>ルールは証明するシナリオがすべて成功して「成功」。"
+              "シナリオアウトラインは例の行ごとに1件の実行。</small></p>"
+            + f"<figure>{chart}<figcaption>章ごとの実行結果 (件数)</figcaption></figure></section>")
+
+
+def _failures(ctx: Context) -> str:
+    items = [f'<li><a href="#{_anchor(s)}">{esc(s["name"])}</a>'
+             f'{" [" + esc(r.row) + "]" if r.row else ""}: '
+             f"{esc(r.failing_step.text if r.failing_step else '')}</li>"
+             for s in ctx.scenarios for r in ctx.runs_of(s) if r.status == "failed"]
+    if not items:
+        return ""
+    return f'<section id="failures"><h2>失敗一覧</h2><ol>{"".join(items)}</ol></section>'
+
+
+def _contents(ctx: Context) -> str:
+    sections = []
+    for section, title in ctx.catalogue["sections"].items():
+        rules = "".join(
+            f'<li><a href="#{rule}">{rule}</a> <span class="mark {ctx.rule_status(rule)}">'
+            f"{LABEL[ctx.rule_status(rule)]}</span></li>" for rule, _ in ctx.rules_of(section))
+        sections.append(f'<li><a href="#section-{section}">{esc(title)}</a><ul class="rules">'
+                        f"{rules}</ul></li>")
+    return f'<nav id="contents"><h2>目次</h2><ol>{"".join(sections)}</ol></nav>'
+
+
+def _filter(ctx: Context) -> str:
+    def select(name: str, label: str, options: list[tuple[str, str]]) -> str:
+        choices = "".join(f'<option value="{esc(v)}">{esc(t)}</option>' for v, t in options)
+        return (f'<label>{label} <select data-filter="{name}"><option value="">すべて</option>'
+                f"{choices}</select></label>")
+
+    tags = sorted({t for s in ctx.scenarios for t in s["tags"]}, key=_rule_order(ctx))
+    return ('<form id="filter" class="no-print" hidden><h2>絞り込み</h2>'
+            + select("status", "状態", [(k, v) for k, v in LABEL.items()])
+            + select("section", "章", list(ctx.catalogue["sections"].items()))
+            + select("tag", "タグ", [(t, "@" + t) for t in tags])
+            + ' <output id="shown"></output></form>')
+
+
+def _rule_order(ctx: Context) -> Any:
+    order = {rule: i for i, rule in enumerate(ctx.catalogue["rules"])}
+    return lambda tag: (order.get(tag, len(order)), tag)
+
+
+def _section(ctx: Context, section: str, title: str) -> str:
+    rules = "".join(_rule(ctx, section, rule, text) for rule, text in ctx.rules_of(section))
+    return (f'<section class="section" id="section-{section}" data-section="{section}">'
+            f"<h2>{esc(title)}</h2>{rules}</section>")
+
+
+def _rule(ctx: Context, section: str, rule: str, statement: str) -> str:
+    proving = ctx.proving(rule)
+    status = ctx.rule_status(rule)
+    scenarios_html = "".join(_scenario(ctx, section, s) for s in proving) or (
+        '<p class="none">このルールを証明するシナリオはまだありません。</p>')
+    return (f'<div class="rule {status}" id="{rule}"><h3>{rule} '
+            f'<span class="mark {status}">{LABEL[status]}</span></h3>'
+            f"<p>{esc(statement)}</p>{scenarios_html}</div>")
+
+
+def _anchor(s: dict[str, Any]) -> str:
+    return f"s-{Path(s['file']).stem}-{s['line']}"
+
+
+def _scenario(ctx: Context, section: str, s: dict[str, Any]) -> str:
+    status, runs = ctx.status_of(s), ctx.runs_of(s)
+    count = (f" ({sum(r.status == 'passed' for r in runs)}/{len(runs)}件成功)"
+             if len(runs) > 1 else "")
+    tags = " ".join("@" + t for t in s["tags"])
+    failed = [r for r in runs if r.status == "failed"]
+    content = ("".join(_failed_run(ctx, s, r) for r in failed) if failed
+               else f"<ol class=steps>{''.join(_written_step(st) for st in s['steps'])}</ol>")
+    return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
+            f'data-tags="{esc(" ".join(s["tags"]))}" id="{_anchor(s)}"{" open" if failed else ""}>'
+            f'<summary><span class="mark {status}">{LABEL[status]}{count}</span> '
+            f'{esc(s["keyword"])}: {esc(s["name"])} <small>{esc(s["file"])}:{s["line"]} '
+            f"{esc(tags)}</small></summary>{content}{_examples(s, runs)}"
+            f"{_evidence_of(ctx, s, runs)}</details>")
+
+
+def _written_step(step: dict[str, Any]) -> str:
+    return (f"<li><b>{esc(step['keyword'].strip())}</b> {esc(step['text'])}"
+            f"{_step_argument(step)}</li>")
+
+
+def _step_argument(step: dict[str, Any]) -> str:
+    if step.get("dataTable"):
+        head, *body = [[esc(c["value"]) for c in row["cells"]] for row in step["dataTable"]["rows"]]
+        return table(head, body)
+    if step.get("docString"):
+        return f"<pre>{esc(mask_keys(step['docString']['content']))}</pre>"
+    return ""
+
+
+def _failed_run(ctx: Context, s: dict[str, Any], run: Run) -> str:
+    written = {st["location"]["line"]: st for st in s["steps"]}
     steps = []
-    for step in s["steps"]:
-        table = step.get("dataTable")
-        steps.append(f"<li><b>{html.escape(step['keyword'])}</b> {html.escape(step['text'])}"
-                     + (_table(_cells(table["rows"])) if table else "") + "</li>")
-    examples = "".join(
-        "<p>例:</p>" + _table(_cells([e["tableHeader"], *e["tableBody"]]))
-        for e in s["examples"]
-    )
-    count = f" ({runs.count('passed')}/{len(runs)})" if len(runs) > 1 else ""
-    return (f'<details class="scenario {status.replace(" ", "-")}"><summary>'
-            f'<span class="status">{status}{count}</span> {html.escape(s["keyword"])}: '
-            f'{html.escape(s["name"])} <small>{s["file"]}:{s["line"]} · '
-            f'{" ".join("@" + t for t in s["tags"])}</small></summary>'
-            f"<ol>{''.join(steps)}</ol>{examples}</details>")
+    for st in run.steps:
+        argument = _step_argument(written[st.line]) if st.line in written else ""
+        error = ""
+        if st.status == "failed":
+            error = (f'<div class="error"><p>エラーメッセージ:</p>'
+                     f"<pre>{esc(mask_keys(error_summary(st.error)))}</pre>"
+                     f"<details><summary>トレースバック全文</summary>"
+                     f"<pre>{esc(mask_keys(st.error))}</pre></details></div>")
+        steps.append(f'<li class="step {st.status}"><span class="mark {st.status}">'
+                     f"{LABEL[st.status]}</span> <b>{esc(st.keyword.strip())}</b> "
+                     f"{esc(st.text)}{argument}{error}</li>")
+    row = _row_of(s, run)
+    where = f"<p>失敗した例の行: {row}</p>" if row else ""
+    return (f'<div class="failed-run"><h4>失敗: {esc(run.test_id)}</h4>{where}'
+            f"<ol class=steps>{''.join(steps)}</ol></div>")
+
+
+def _example_rows(s: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
+    """(header, values) of every example row of an outline."""
+    return [([c["value"] for c in e["tableHeader"]["cells"]], [c["value"] for c in row["cells"]])
+            for e in s["examples"] if e.get("tableHeader") for row in e["tableBody"]]
+
+
+def _row_of(s: dict[str, Any], run: Run) -> str:
+    for head, values in _example_rows(s):
+        if run.row == "-".join(values):
+            return table(head, [[esc(v) for v in values]], row_classes=["failed"])
+    return esc(run.row) if run.row else ""
+
+
+def _examples(s: dict[str, Any], runs: list[Run]) -> str:
+    status = {r.row: r.status for r in runs if r.row is not None}
+    parts = []
+    for e in s["examples"]:
+        if not e.get("tableHeader"):
+            continue
+        head = [esc(c["value"]) for c in e["tableHeader"]["cells"]] + ["実行結果"]
+        rows, classes = [], []
+        for row in e["tableBody"]:
+            values = [c["value"] for c in row["cells"]]
+            result = status.get("-".join(values), "not-run")
+            rows.append([esc(v) for v in values] + [LABEL[result]])
+            classes.append(result)
+        parts.append(f"<p>例:</p>{table(head, rows, row_classes=classes)}")
+    return "".join(parts)
+
+
+def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
+    parts, shown = [], set()
+    for run in runs:
+        items = [*ctx.evidence.get(run.test_id, []),
+                 *(e for st in run.steps for e in st.evidence)]
+        shots = [p for p in _screenshots_of(run, s["name"], ctx.screenshots) if p not in shown]
+        shown.update(shots)
+        if items or shots:
+            title = f"証拠: {run.row}" if run.row else "証拠"
+            parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>'
+                         + "".join(_evidence_item(e) for e in sorted(items, key=lambda e: e.line))
+                         + "".join(_screenshot(p) for p in shots) + "</div>")
+    return "".join(parts)
+
+
+def _evidence_item(e: Evidence) -> str:
+    if e.png:
+        return f'<figure><img src="{png_data_uri(e.png)}" alt="{e.line}行目の画像"></figure>'
+    return (f'<figure class="{esc(e.kind)}"><figcaption>{esc(KIND.get(e.kind, "出力"))}'
+            f"{f' ({e.line}行目の手順)' if e.line else ''}</figcaption>"
+            f"<pre>{esc(mask_keys(e.text))}</pre></figure>")
+
+
+def _screenshot(path: Path) -> str:
+    return (f'<figure><img src="{png_data_uri(path.read_bytes())}" alt="{esc(path.name)}">'
+            f"<figcaption>スクリーンショット: {esc(path.name)}</figcaption></figure>")
 
 
 STYLE = """
-body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}
-h2{border-bottom:2px solid #369;padding-bottom:.2em}
-.rule{margin:1em 0;padding:.5em 1em;border-left:4px solid #ccc}
-.rule.ok{border-color:#2a2}.rule.bad{border-color:#c22}
-.status{display:inline-block;min-width:5em;font-weight:bold}
-.passed .status{color:#2a2}.failed .status{color:#c22}.not-run .status{color:#888}
-table{border-collapse:collapse;margin:.3em 0}td,th{border:1px solid #bbb;padding:.1em .5em}
-small{color:#666}summary{cursor:pointer}
+.verdict{font-size:1.3em;font-weight:bold;margin:.2em 0}.verdict.bad{color:var(--bad)}
+.verdict.ok{color:var(--ok)}
+.mark{display:inline-block;min-width:3.5em;font-weight:bold}
+.mark.passed{color:var(--ok)}.mark.failed{color:var(--bad)}.mark.not-run,.mark.none{color:var(--none)}
+.rule{margin:1em 0;padding:.3em 1em;border-left:5px solid var(--line)}
+.rule.passed{border-color:var(--ok)}.rule.failed{border-color:var(--bad)}
+.scenario{margin:.4em 0;padding:.2em .5em;border:1px solid #e2e2e2;border-radius:4px}
+.scenario.failed{border-color:var(--bad);background:#fff7f6}
+summary{cursor:pointer}
+tr.failed td{background:#fde0dd}tr.not-run td{color:var(--none)}
+li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
+.error pre{border-color:var(--bad)}
+#contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
+#filter label{margin-right:1em}
+.evidence figure{margin:.4em 0}.evidence img{max-width:min(100%,40em)}
+"""
+
+SCRIPT = """
+(function(){
+ var form=document.getElementById('filter');form.hidden=false;
+ var selects=form.querySelectorAll('select');
+ function apply(){
+  var want={};selects.forEach(function(s){want[s.dataset.filter]=s.value;});
+  var shown=0;
+  document.querySelectorAll('details.scenario').forEach(function(d){
+   var ok=(!want.status||d.dataset.status===want.status)&&
+          (!want.section||d.dataset.section===want.section)&&
+          (!want.tag||d.dataset.tags.split(' ').indexOf(want.tag)>=0);
+   d.hidden=!ok;if(ok){shown++;}
+  });
+  var active=want.status||want.section||want.tag;
+  document.querySelectorAll('.rule').forEach(function(r){
+   r.hidden=active&&!r.querySelector('details.scenario:not([hidden])');});
+  document.querySelectorAll('section.section').forEach(function(s){
+   s.hidden=active&&!s.querySelector('.rule:not([hidden])');});
+  document.getElementById('shown').textContent=active?shown+'件のシナリオを表示中':'';
+ }
+ selects.forEach(function(s){s.addEventListener('change',apply);});
+ window.addEventListener('beforeprint',function(){
+  document.querySelectorAll('details').forEach(function(d){d.open=true;});});
+})();
 """
 
 
-def render(cucumber: list[dict[str, Any]]) -> str:
-    catalogue = tomllib.loads((FEATURES / "rules.toml").read_text(encoding="utf-8"))
-    runs = outcomes(cucumber)
-    all_scenarios = scenarios()
-    passed = sum(1 for s in all_scenarios
-                 if runs.get((s["file"], s["line"])) and
-                 all(r == "passed" for r in runs[(s["file"], s["line"])]))
-    body = [f"<h1>ビリングステーション 通知キー: ルールとシナリオ</h1>"
-            f"<p>{len(catalogue['rules'])} rules, {len(all_scenarios)} scenarios, "
-            f"{passed} passed.</p>"]
-    for section, title in catalogue["sections"].items():
-        body.append(f"<h2>{html.escape(title)}</h2>")
-        for rule, statement in catalogue["rules"].items():
-            if rule.split("-")[0] != section:
-                continue
-            proving = [s for s in all_scenarios if rule in s["tags"]]
-            ok = proving and all(runs.get((s["file"], s["line"])) and all(
-                r == "passed" for r in runs[(s["file"], s["line"])]) for s in proving)
-            body.append(
-                f'<div class="rule {"ok" if ok else "bad"}" id="{rule}"><h3>{rule}</h3>'
-                f"<p>{html.escape(statement)}</p>"
-                + "".join(_scenario(s, runs.get((s["file"], s["line"]), [])) for s in proving)
-                + "</div>")
-    return (f'<!doctype html><html lang="ja"><head><meta charset="utf-8">'
-            f"<title>通知キー: ルールとシナリオ</title><style>{STYLE}</style></head>"
-            f"<body>{''.join(body)}</body></html>")
-
-
 def main(cucumber_json: str, out_html: str) -> None:
-    cucumber = json.loads(Path(cucumber_json).read_text(encoding="utf-8"))
-    Path(out_html).write_text(render(cucumber), encoding="utf-8")
+    source = Path(cucumber_json)
+    cucumber = json.loads(source.read_text(encoding="utf-8"))
+    document = render(cucumber, made_at=datetime.now(JST), commit=git_commit(),
+                      evidence=read_evidence(source.parent),
+                      screenshots=find_screenshots(source.parent))
+    Path(out_html).write_text(document, encoding="utf-8")
     print(f"living documentation: {out_html}")
 
 

@@ -38,14 +38,17 @@ def test_the_report_shows_each_rule_with_its_scenarios_and_status(
     every = scenarios()
     by_file: dict[str, list[dict[str, object]]] = {}
     for s in every:
-        step = {"result": {"status": status}}
-        by_file.setdefault(s["file"], []).append({"line": s["line"], "steps": [step]})
+        steps = [{"keyword": st["keyword"], "name": st["text"], "line": st["location"]["line"],
+                  "result": {"status": status, "error_message": "E   AssertionError: 違う"}}
+                 for st in s["steps"]]
+        by_file.setdefault(s["file"], []).append({"line": s["line"], "steps": steps})
     cucumber = [{"uri": f, "elements": e} for f, e in by_file.items()]
     (tmp_path / "cucumber.json").write_text(json.dumps(cucumber))
     main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
     page = (tmp_path / "features.html").read_text(encoding="utf-8")
     for rule, statement in RULES["rules"].items():
         assert f'id="{rule}"' in page and html.escape(statement) in page
-    assert f"{len(every)} scenarios, {len(every) if status == 'passed' else 0} passed" in page
+    verdict = "すべて成功" if status == "passed" else f"{len(every)}件失敗"
+    assert f'<p class="verdict {"ok" if status == "passed" else "bad"}">{verdict}' in page
     assert "ならば" in page and "例:" in page and "<table>" in page
     assert "http" not in page  # self-contained

@@ -1,0 +1,98 @@
+"""One self-contained HTML page for people to read and hand on: a single file with its styles,
+scripts and images inline (PNG as data: URIs, charts as inline SVG), so it opens offline,
+from a mail attachment or a file share, and prints well. Nothing here fetches anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+BASE_STYLE = """
+:root{--ok:#1e7b34;--bad:#b3261e;--none:#777;--line:#c8c8c8}
+body{font-family:"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",Meiryo,sans-serif;
+ max-width:72em;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.5}
+h1{font-size:1.5em;margin-bottom:.2em}h2{border-bottom:2px solid #369;padding-bottom:.15em}
+table{border-collapse:collapse;margin:.4em 0}
+td,th{border:1px solid var(--line);padding:.15em .6em;vertical-align:top}
+th{background:#f2f4f7;text-align:left}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
+img{max-width:100%;height:auto;border:1px solid #ddd}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;border:1px solid #ddd;overflow-x:auto}
+small,.meta{color:#555}
+@media print{
+ body{max-width:none;margin:0;font-size:10pt}
+ details::details-content{content-visibility:visible;display:block}
+ .no-print{display:none!important}
+ figure,table,details,pre{break-inside:avoid}
+ a{color:inherit;text-decoration:none}
+}
+"""
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def table(head: Sequence[str], rows: Iterable[Sequence[str]], *, numeric_from: int | None = None,
+          row_classes: Sequence[str] | None = None) -> str:
+    """A table of already-escaped cells; columns from ``numeric_from`` on align right."""
+    def cell(tag: str, i: int, value: str) -> str:
+        numeric = numeric_from is not None and i >= numeric_from
+        return f'<{tag}{" class=num" if numeric else ""}>{value}</{tag}>'
+
+    head_row = "".join(cell("th", i, h) for i, h in enumerate(head))
+    body = []
+    for n, row in enumerate(rows):
+        css = f' class="{row_classes[n]}"' if row_classes and row_classes[n] else ""
+        body.append(f"<tr{css}>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>")
+    return f"<table><thead><tr>{head_row}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def png_data_uri(png: bytes) -> str:
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("not a PNG image")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def png_figure(path: Path, caption: str) -> str:
+    """A PNG file embedded in the page (the page keeps no link to the file)."""
+    return (f'<figure><img src="{png_data_uri(path.read_bytes())}" alt="{esc(caption)}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def page(title: str, body: str, *, style: str = "", script: str = "") -> str:
+    """The whole document; ``script`` only enhances: the page reads the same without it."""
+    scripts = f"<script>{script}</script>" if script else ""
+    return (f'<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{BASE_STYLE}{style}</style></head>"
+            f"<body>{body}{scripts}</body></html>")
+
+
+Segment = tuple[str, int, str]  # name, count, colour
+
+
+def stacked_bars(rows: Sequence[tuple[str, Sequence[Segment]]], title: str) -> str:
+    """An inline SVG chart: one labelled horizontal bar per row, its segments side by side,
+    the counts written after the bar (so the chart reads in black and white too)."""
+    width, bar_width, label_height, bar_height, gap = 720, 440, 18, 16, 12
+    longest = max((sum(n for _, n, _ in segments) for _, segments in rows), default=0) or 1
+    parts, y = [], 0
+    for label, segments in rows:
+        parts.append(f'<text x="0" y="{y + 13}" font-size="13">{esc(label)}</text>')
+        x, y = 0.0, y + label_height
+        for name, count, colour in segments:
+            w = bar_width * count / longest
+            if w:
+                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_height}" '
+                             f'fill="{colour}"><title>{esc(name)} {count}</title></rect>')
+            x += w
+        counts = " / ".join(f"{name} {count}" for name, count, _ in segments)
+        parts.append(f'<text x="{bar_width + 10}" y="{y + 12}" font-size="12">{esc(counts)}</text>')
+        y += bar_height + gap
+    return (f'<svg role="img" aria-label="{esc(title)}" viewBox="0 0 {width} {max(y, 1)}" '
+            f'width="{width}" style="max-width:100%;height:auto"><title>{esc(title)}</title>'
+            f"{''.join(parts)}</svg>")

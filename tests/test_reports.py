@@ -1,0 +1,189 @@
+"""The specs report (reports/features.html): one self-contained Japanese page that says what
+failed, where and why, in the manual's order; checked as text and in headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import struct
+import tomllib
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.living_docs import FEATURES, main, render, scenarios
+
+ROOT = Path(__file__).parent.parent
+SCREENSHOT = ROOT / "docs" / "screenshots" / "features-report.png"
+MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
+KEY = "012345678901"
+FAILURE = f"AssertionError: 通知キー照合画面のはずがエラー画面 (通知キー: {KEY})"
+
+
+def outline() -> dict[str, Any]:
+    return next(s for s in scenarios() if s["examples"])
+
+
+def cucumber(fail: bool = True) -> list[dict[str, Any]]:
+    """Every scenario passed, except (``fail``) the second example row of the first outline,
+    whose last step failed; pytest-bdd marks the steps after it failed with no message."""
+    failing = outline()
+    features: dict[str, list[dict[str, Any]]] = {}
+    for s in scenarios():
+        rows = [[c["value"] for c in row["cells"]] for e in s["examples"] for row in e["tableBody"]]
+        for n, values in enumerate(rows or [[]]):
+            broken = fail and n == 1 and (s["file"], s["line"]) == (failing["file"], failing["line"])
+            suffix = f"[{'-'.join(values)}]" if values else ""
+            features.setdefault(s["file"], []).append(
+                {"id": f"test_{s['name']}{suffix}", "name": s["name"], "line": s["line"],
+                 "steps": _steps(s, dict(zip(_header(s), values, strict=False)), broken)})
+    return [{"uri": f"features/{f}", "elements": e} for f, e in features.items()]
+
+
+def _header(s: dict[str, Any]) -> list[str]:
+    return [c["value"] for c in s["examples"][0]["tableHeader"]["cells"]] if s["examples"] else []
+
+
+def _steps(s: dict[str, Any], row: dict[str, str], broken: bool) -> list[dict[str, Any]]:
+    """The steps of one run, the row's values put in (as pytest-bdd reports them)."""
+    steps = []
+    for i, st in enumerate(s["steps"]):
+        result: dict[str, Any] = {"status": "passed"}
+        if broken and i >= len(s["steps"]) - 2:
+            message = (f"\n>   assert False\nE   {FAILURE}\n" if i == len(s["steps"]) - 2 else "")
+            result = {"status": "failed", "error_message": message}
+        text = re.sub(r"<([^>]+)>", lambda m: row.get(m.group(1), m.group(0)), st["text"])
+        steps.append({"keyword": st["keyword"], "name": text,
+                      "line": st["location"]["line"], "result": result})
+    return steps
+
+
+def failing_step_text() -> str:
+    """As the page shows it: with the failing row's values."""
+    element = next(e for f in cucumber() for e in f["elements"]
+                   if e["steps"][-2]["result"]["status"] == "failed")
+    return str(element["steps"][-2]["name"])
+
+
+@pytest.fixture
+def failed_page() -> str:
+    return render(cucumber(), made_at=MADE_AT, commit="0123abcd")
+
+
+def test_a_failure_is_counted_in_the_header_and_the_summary(failed_page: str) -> None:
+    assert '<p class="verdict bad">1件失敗</p>' in failed_page
+    assert "<title>仕様の実行結果: 1件失敗</title>" in failed_page
+    summary = failed_page.split('id="summary"')[1].split("</section>")[0]
+    assert "失敗" in summary and "<svg" in summary  # the counts and their chart
+    assert "2026年04月06日 12:04:05 (日本時間)" in failed_page and "0123abcd" in failed_page
+
+
+def test_a_failure_is_open_with_its_row_step_and_message(failed_page: str) -> None:
+    opened = re.search(r'<details class="scenario failed"[^>]*\bopen>', failed_page)
+    assert opened, "the failed scenario is not open"
+    failure = failed_page[opened.end():].split('<details class="scenario')[0]
+    row = [c["value"] for c in outline()["examples"][0]["tableBody"][1]["cells"]]
+    assert '<tr class="failed">' + "".join(f"<td>{v}</td>" for v in row) in failure
+    assert re.search(r'<li class="step failed">.*?' + re.escape(html.escape(failing_step_text())), failure)
+    assert "AssertionError: 通知キー照合画面のはずがエラー画面" in failure
+    assert '<li class="step not-run">' in failure  # the step after the failure never ran
+    assert KEY not in failed_page and "通知キー: ************" in failed_page
+
+
+def test_all_passing_reads_so_and_nothing_is_open() -> None:
+    page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd")
+    assert '<p class="verdict ok">すべて成功' in page and "失敗一覧" not in page
+    assert " open>" not in page
+
+
+def test_sections_follow_the_manual_with_contents_and_a_filter(failed_page: str) -> None:
+    sections = tomllib.loads((FEATURES / "rules.toml").read_text(encoding="utf-8"))["sections"]
+    places = [failed_page.index(f'<h2>{title}</h2>') for title in sections.values()]
+    assert places == sorted(places)
+    assert '<nav id="contents"><h2>目次</h2>' in failed_page
+    assert all(f'href="#section-{s}"' in failed_page for s in sections)
+    assert '<form id="filter" class="no-print" hidden>' in failed_page  # shown by its script
+    for name in ("status", "section", "tag"):
+        assert f'data-filter="{name}"' in failed_page
+
+
+def test_the_page_has_no_reference_outside_itself(tmp_path: Path) -> None:
+    (tmp_path / "cucumber.json").write_text(json.dumps(cucumber(), ensure_ascii=False))
+    main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
+    page = (tmp_path / "features.html").read_text(encoding="utf-8")
+    assert not re.search(r"https?:", page)
+    assert not re.search(r'(src|href)="(?!#|data:)', page)  # only anchors and data: URIs
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A small valid PNG (grey)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_path: Path) -> None:
+    data = cucumber(fail=False)
+    first = data[0]["elements"][0]
+    (tmp_path / "cucumber.json").write_text(json.dumps(data, ensure_ascii=False))
+    records = [{"test": first["id"], "line": first["steps"][-1]["line"], "kind": "mail",
+                "text": f"件名: 【ビリングステーション】通知キーのお知らせ\n通知キー: {KEY}"},
+               {"test": first["id"], "line": 0, "kind": "screen", "text": "トップページ 前回ログイン"}]
+    (tmp_path / "evidence.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    shots = tmp_path / "screenshots" / first["id"].removeprefix("test_") / "chromium"
+    shots.mkdir(parents=True)
+    (shots / "top.png").write_bytes(png())
+    main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
+    page = (tmp_path / "features.html").read_text(encoding="utf-8")
+    anchor = f'id="s-{Path(data[0]["uri"]).stem}-{first["line"]}"'
+    scenario = page.split(anchor)[1].split("</details>")[0]
+    assert "<figcaption>メール" in scenario and "通知キー: ************" in scenario
+    assert "トップページ 前回ログイン" in scenario
+    assert "data:image/png;base64," in scenario and "スクリーンショット: top.png" in scenario
+    assert KEY not in page
+
+
+# In a browser ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("no chromium: ./go system-packages installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path)
+        yield browser
+        browser.close()
+
+
+def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
+                                                                 tmp_path: Path) -> None:
+    report = tmp_path / "features.html"
+    report.write_text(render(cucumber(), made_at=MADE_AT, commit="0123abcd"), encoding="utf-8")
+    page = chromium.new_page(viewport={"width": 1100, "height": 1400})
+    page.goto(report.as_uri())
+    failed_step = page.locator("li.step.failed").first
+    assert failed_step.is_visible() and failing_step_text() in failed_step.inner_text()
+    assert page.get_by_text("通知キー照合画面のはずがエラー画面").first.is_visible()
+    passed = page.locator("details.scenario.passed ol.steps li").first
+    assert not passed.is_visible()  # passed scenarios stay folded
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    page.select_option('select[data-filter="status"]', "failed")
+    assert page.locator("details.scenario:visible").count() == 1
+    assert page.locator("#shown").inner_text() == "1件のシナリオを表示中"
+    page.select_option('select[data-filter="status"]', "")
+    page.emulate_media(media="print")
+    assert passed.is_visible()  # printed, every scenario is unfolded
+    page.close()
