@@ -28,8 +28,9 @@ from typing import TypeVar
 import attrs
 
 from application.adapters.mailbox import MailboxFolder
+from application.adapters.readonly import read_only
 from application.adapters.smtp import SMTPMailer
-from application.audit.reading import AuditReader
+from application.audit.reading import AuditReader, NotAnEventStore
 from application.billing_station import BillingStation
 from application.ports import Mailer
 from domain.crypto import Entropy, Hasher
@@ -148,6 +149,11 @@ def simulation(store: StoreSettings, *, mailer: Mailer, hasher: Hasher, policy: 
 
 def audit_reader(settings: Settings | None = None, *, store: StoreSettings | None = None
                  ) -> AuditReader:
-    """The audit's reader of an existing store: no mailer, no hasher, never a write."""
+    """The audit's reader of an existing store, opened read-only: no mailer, no hasher,
+    never a write, never a table created (D-16). NotAnEventStore if it is not one."""
     settings = settings or Settings()
-    return AuditReader(store if store is not None else settings.existing_store())
+    store = store if store is not None else settings.existing_store()
+    if store["PERSISTENCE_MODULE"] == "eventsourcing.popo":
+        raise NotAnEventStore("BS_STORE=memory: an in-memory store holds nothing to audit")
+    where = store.get("SQLITE_DBNAME") or f"PostgreSQL database {store.get('POSTGRES_DBNAME')}"
+    return AuditReader(read_only(store), where)

@@ -20,10 +20,13 @@ from application.audit import AuditReader, Verifier
 from application.screens import JST
 from billing_station import exits
 
+FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
+           "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
+           "midnight)")
+
 
 class Instant(click.ParamType):
-    """An instant: ISO 8601 or as the screens show it (2015/01/16 10:00); JST unless an
-    offset is given; a date alone is its midnight."""
+    """An instant: ISO 8601 or as the screens show it (2015/01/16 10:00)."""
 
     name = "INSTANT"
 
@@ -33,14 +36,24 @@ class Instant(click.ParamType):
         try:
             moment = datetime.fromisoformat(str(value).strip().replace("/", "-"))
         except ValueError:
-            self.fail(f"{value!r} is not an instant: use 2015-01-16, 2015-01-16 10:00 or "
-                      "2015-01-16T10:00:00+09:00", param, ctx)
+            self.fail(f"{value!r} is not an instant: use {FORMATS}", param, ctx)
         return moment if moment.tzinfo else moment.replace(tzinfo=JST)
 
 
+def _checked_period(ctx: click.Context, param: click.Parameter, until: datetime | None
+                    ) -> datetime | None:
+    since = ctx.params.get("since")
+    if since is not None and until is not None and not since < until:
+        raise click.BadParameter("the period ends before it begins: --to must be after "
+                                 "--from", ctx, param)
+    return until
+
+
 PERIOD = [
-    click.option("--from", "since", type=Instant(), help="Start of the period (inclusive)."),
-    click.option("--to", "until", type=Instant(), help="End of the period (exclusive)."),
+    click.option("--from", "since", type=Instant(), is_eager=True,
+                 help=f"Start of the period (inclusive): {FORMATS}."),
+    click.option("--to", "until", type=Instant(), callback=_checked_period,
+                 help="End of the period (exclusive), in the same formats."),
 ]
 
 
@@ -70,9 +83,14 @@ def events(app: AuditReader) -> Iterator[Any]:
 @period
 def timeline(login_id: str, since: datetime | None, until: datetime | None) -> None:
     """Every event of LOGIN_ID in order, in JST: its account's changes and its login
-    attempts (type, attempt, outcome). Keys and passwords appear only as short digests."""
-    for line in audit.timeline(events(reader()), login_id, since, until):
+    attempts (type, attempt, outcome). Keys and passwords appear only as short digests.
+    Exits 1 if the store knows no such login ID."""
+    found = audit.Timeline(login_id, since, until)
+    for line in found.lines(events(reader())):
         click.echo(line)
+    if not found.found:
+        click.echo(f"{login_id!r}: no such login ID in the store", err=True)
+        sys.exit(exits.NOT_FOUND)
 
 
 @click.command("as-of")

@@ -10,6 +10,7 @@ import click
 
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
+from application.audit import NotAnEventStore
 from billing_station import exits
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
 from billing_station.simulate_command import simulate
@@ -26,6 +27,9 @@ class Commands(click.Group):
         except StoredEventError as e:
             click.echo(f"error: the event store holds an event that cannot be read: {e}",
                        err=True)
+            ctx.exit(exits.DATA_ERROR)
+        except NotAnEventStore as e:
+            click.echo(f"error: {e}", err=True)
             ctx.exit(exits.DATA_ERROR)
         except bootstrap.ConfigError as e:
             click.echo(f"error: {e}", err=True)

@@ -12,10 +12,18 @@ _NOT_SHOWN = ("originator_id", "originator_version", "originator_topic", "timest
               "information")
 
 
+def printable(text: str) -> str:
+    """Text as a terminal or a spreadsheet may show it: control characters escaped (a store
+    written before login IDs were checked may hold anything)."""
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def line(event: Any) -> str:
     """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
     details = {
-        k: (Hasher.short(v) if k.endswith("digest") else v)
+        k: (Hasher.short(v) if k.endswith("digest") else printable(v) if isinstance(v, str)
+            else v)
         for k, v in vars(event).items() if k not in _NOT_SHOWN
     }
     kind = type(event).__qualname__

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from application.audit.books import AccountBook, Attempt, AttemptBook
-from application.audit.evidence import within
+from application.audit.evidence import printable, within
 from application.screens import jst
 from domain.login_attempt import LoginAttempt
 
@@ -34,7 +34,7 @@ class LoginRecord:
     @classmethod
     def of(cls, attempt: Attempt) -> LoginRecord:
         return cls(
-            jst(attempt.requested_at, seconds=True), attempt.login_id, attempt.kind,
+            jst(attempt.requested_at, seconds=True), printable(attempt.login_id), attempt.kind,
             attempt.outcome.value, attempt.verified is not None, attempt.key_required,
             attempt.first_login, int(attempt.issued is not None), attempt.wrong_entries,
             int((attempt.ended_at - attempt.requested_at).total_seconds()), str(attempt.id),

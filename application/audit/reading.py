@@ -3,18 +3,46 @@ streamed in order, page by page, decoded by the system's own mapper."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import psycopg
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import EnvType
 
 from application.adapters.eventstore import EventStore, StoredEventError
 
 PAGE = 1000
 
 
+class NotAnEventStore(Exception):
+    """What the audit was pointed at is not this system's event store (D-16)."""
+
+
 class AuditReader(EventStore):
-    """Reads the events of this system's store: no mailer, no hasher, no command."""
+    """Reads the events of this system's store: no mailer, no hasher, no command. Opening
+    it checks that the store is one: readable, holding events, the first of them ours."""
 
     name = "BillingStation"
+
+    def __init__(self, env: EnvType, where: str = "the store") -> None:
+        try:
+            super().__init__(env)
+            last = self.recorder.max_notification_id()
+            first = self.recorder.select_notifications(start=None, limit=1)
+        except (PersistenceError, sqlite3.Error, psycopg.Error) as e:  # not a store, or not ours
+            reason = (str(e).splitlines() or [type(e).__name__])[0]
+            raise NotAnEventStore(f"{where} is not a Billing Station event store ({reason})") from e
+        if not last or not first:
+            raise NotAnEventStore(f"{where} holds no events: nothing to audit")
+        try:
+            event = self.mapper.to_domain_event(first[0])
+        except StoredEventError as e:
+            raise NotAnEventStore(f"{where} is not a Billing Station event store: {e}") from e
+        if not type(event).__module__.startswith("domain."):  # another application's events
+            raise NotAnEventStore(f"{where} is not a Billing Station event store (its first "
+                                  f"event is a {first[0].topic})")
 
 
 def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: int = PAGE

@@ -12,12 +12,29 @@ from domain.accounts import Account
 from domain.login_attempt import LoginAttempt
 
 
+class Timeline:
+    """One login ID's events in a period; ``found`` tells afterwards whether the store knows
+    the login ID at all (an account, or any login attempt with it)."""
+
+    def __init__(self, login_id: str, since: datetime | None = None,
+                 until: datetime | None = None) -> None:
+        self.login_id, self.since, self.until = login_id, since, until
+        self.ours: set[UUID] = set()
+
+    @property
+    def found(self) -> bool:
+        return bool(self.ours)
+
+    def lines(self, events: Iterable[Any]) -> Iterator[str]:
+        for event in events:
+            if isinstance(event, Account.Registered | LoginAttempt.LoginRequested) and (
+                    event.login_id == self.login_id):
+                self.ours.add(event.originator_id)
+            if event.originator_id in self.ours and within(event.timestamp, self.since,
+                                                           self.until):
+                yield line(event)
+
+
 def timeline(events: Iterable[Any], login_id: str, since: datetime | None = None,
              until: datetime | None = None) -> Iterator[str]:
-    ours: set[UUID] = set()
-    for event in events:
-        if isinstance(event, Account.Registered | LoginAttempt.LoginRequested) and (
-                event.login_id == login_id):
-            ours.add(event.originator_id)
-        if event.originator_id in ours and within(event.timestamp, since, until):
-            yield line(event)
+    yield from Timeline(login_id, since, until).lines(events)

@@ -1,0 +1,143 @@
+"""D-16: the audit only reads, and refuses with one line and exit 65 whatever is not this
+system's event store; its other refusals have their own exit codes (README's table)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from application.bootstrap import store_settings
+from billing_station.cli import main
+from billing_station.exits import DATA_ERROR, NOT_FOUND, USAGE
+from tests.conftest import build, store_env
+from tests.story import KeyRecorder, first_login, onboard
+
+
+def audit(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args or ["verify"]), env=env)
+
+
+def refused_in_one_line(result: Result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 or lines[0].startswith("Usage:"), result.output
+    return result.output
+
+
+def files(folder: Path) -> dict[str, str]:
+    """Every file of ``folder`` and a digest of its bytes."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_D_16_a_file_that_is_no_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("not a database")
+    before = files(tmp_path)
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), DATA_ERROR)
+    assert "is not a Billing Station event store" in output
+    assert files(tmp_path) == before
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE t (x)", "CREATE TABLE stored_events ("
+                                    "originator_id TEXT, originator_version INTEGER, topic TEXT,"
+                                    " state BLOB, PRIMARY KEY (originator_id, originator_version))"],
+                         ids=["foreign", "empty"])
+def test_D_16_a_foreign_or_empty_database_is_refused_and_no_table_is_created(
+    tmp_path: Path, schema: str
+) -> None:
+    path = tmp_path / "other.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(schema)
+    before = files(tmp_path)
+    for command in (["verify"], ["history"], ["timeline", "main01"]):
+        refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}, *command), DATA_ERROR)
+    assert files(tmp_path) == before  # no stored_snapshots, no WAL: nothing written
+
+
+def test_D_16_a_store_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other-app.sqlite3"
+    other = Application[object](store_settings("sqlite", path))
+    other.save(Aggregate())
+    other.close()
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), DATA_ERROR)
+    assert "is not a Billing Station event store" in output
+
+
+def test_D_16_an_in_memory_store_is_refused() -> None:
+    output = refused_in_one_line(audit({"BS_STORE": "memory"}), DATA_ERROR)
+    assert "in-memory" in output
+
+
+def test_D_16_auditing_a_real_store_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    first_login(app)
+    app.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    env = {"BS_SQLITE_PATH": str(path)}
+    assert audit(env).exit_code == 0
+    assert audit(env, "history", "--format", "csv").exit_code == 0
+    assert audit(env, "as-of", "2030-01-01", "main01").exit_code == 0
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    # Reading a WAL-mode file, SQLite may make its index files; the log stays empty.
+    wal = tmp_path / "store.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+@pytest.fixture
+def postgres_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    if not os.environ.get("POSTGRES_HOST"):  # CI always has it (conftest insists)
+        pytest.skip("PostgreSQL is not configured (POSTGRES_HOST)")
+    yield from store_env("postgres", tmp_path)
+
+
+def test_D_16_an_empty_postgres_schema_is_refused_and_no_table_is_created(
+    postgres_env: dict[str, str]
+) -> None:
+    env = {"BS_STORE": "postgres", **{k: v for k, v in postgres_env.items()
+                                      if k.startswith("POSTGRES_")}}
+    refused_in_one_line(audit(env), DATA_ERROR)
+    dsn = " ".join(f"{k.removeprefix('POSTGRES_').lower()}={v}" for k, v in env.items()
+                   if k in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
+                            "POSTGRES_PASSWORD", "POSTGRES_DBNAME"))
+    with psycopg.connect(dsn) as conn:
+        tables = conn.execute("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_schema = %s", (env["POSTGRES_SCHEMA"],)).fetchone()
+    assert tables == (0,)
+
+
+def test_an_unknown_login_id_is_not_found(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    app.close()
+    env = {"BS_SQLITE_PATH": str(path)}
+    output = refused_in_one_line(audit(env, "timeline", "nobody01"), NOT_FOUND)
+    assert "no such login ID" in output
+    assert audit(env, "timeline", "main01").exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["history", "timeline"])
+def test_a_reversed_period_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    args = [command, *(["main01"] if command == "timeline" else []),
+            "--from", "2026-04-10", "--to", "2026-04-01"]
+    result = audit({"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")}, *args)
+    assert result.exit_code == USAGE and "--to must be after --from" in result.output
+
+
+def test_the_instant_formats_are_in_the_help_and_the_screens_own_is_accepted() -> None:
+    help_text = CliRunner().invoke(main, ["history", "--help"]).output
+    assert "2015/01/16 10:00" in help_text and "+09:00" in help_text
+    result = audit({"BS_STORE": "memory"}, "history", "--from", "2026/04/20 12:00")
+    assert "is not an instant" not in result.output
