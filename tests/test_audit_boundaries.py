@@ -8,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -66,7 +67,7 @@ def test_D_16_a_foreign_or_empty_database_is_refused_and_no_table_is_created(
 
 def test_D_16_a_store_of_another_application_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other-app.sqlite3"
-    other = Application[object](store_settings("sqlite", path))
+    other = Application[UUID](store_settings("sqlite", path))
     other.save(Aggregate())
     other.close()
     output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), DATA_ERROR)
