@@ -1,0 +1,52 @@
+"""``billing-station serve``: the portal on 127.0.0.1:8000, on the configured store."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+import uvicorn
+
+from application import bootstrap
+from portal.config import DEV_MAILBOX, SECRET, TABLES_READY
+from portal.server import onboard_demo_if_empty, station_from
+from simulations.samples import MAIN_ID, PASSWORD
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes; they share nothing but the store.")
+@click.option("--dev-mailbox", is_flag=True,
+              help="Development only: serve /dev/mailbox, a page listing the .eml key mails.")
+def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
+    """Serve the portal: the manual's screens in a browser (ログイン, 通知キー照合,
+    トップページ, お客様情報変更, 権限設定).
+
+    On an empty store the manual's demo customer is onboarded first. BS_PORTAL_SECRET signs
+    cookies and forms; when unset, one is generated for this run and shared by its workers.
+    """
+    settings = bootstrap.Settings()
+    station = station_from(settings)  # creates the store's tables once, before any worker
+    try:
+        onboarded = onboard_demo_if_empty(station)
+    finally:
+        station.close()
+    os.environ.setdefault(SECRET, secrets.token_urlsafe(32))
+    os.environ[TABLES_READY] = "1"
+    if dev_mailbox:
+        os.environ[DEV_MAILBOX] = "1"
+    url = f"http://{host}:{port}/"
+    click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
+    if onboarded:
+        click.echo(f"demo main ID onboarded: log in as {MAIN_ID} / {PASSWORD}")
+    if settings.environ.get("BS_MAIL", "files") == "smtp":
+        click.echo(f"key mails: SMTP via {settings.environ.get('BS_SMTP_HOST')}")
+    else:
+        folder = os.path.abspath(settings.environ.get("BS_MAILBOX", "mailbox"))
+        click.echo(f"key mails: .eml files in {folder}"
+                   + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
+    uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=False, server_header=False)

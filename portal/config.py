@@ -1,0 +1,28 @@
+"""The portal's own settings: the signing secret every worker shares, and the
+development-only mailbox page (off unless asked for)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+SECRET = "BS_PORTAL_SECRET"  # signs cookies, CSRF tokens and confirmations; shared by workers
+DEV_MAILBOX = "BS_PORTAL_DEV_MAILBOX"  # "1": serve the development mailbox page
+TABLES_READY = "BS_PORTAL_TABLES_READY"  # "1": the parent created the store's tables
+
+
+@attrs.frozen
+class PortalConfig:
+    secret: bytes = attrs.field(repr=False)
+    dev_mailbox: Path | None = None  # the .eml folder to show, only when enabled
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> PortalConfig:
+        secret = environ.get(SECRET) or secrets.token_urlsafe(32)
+        mailbox = (Path(environ.get("BS_MAILBOX", "mailbox"))
+                   if environ.get(DEV_MAILBOX) == "1" and environ.get("BS_MAIL", "files") == "files"
+                   else None)
+        return cls(secret.encode(), mailbox)

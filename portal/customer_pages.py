@@ -1,0 +1,66 @@
+"""お客様情報変更 → お客様情報変更確認 → 「お客様情報変更を完了しました。」 (CI-1..CI-5)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from application import screens
+from application.outcomes import Completed, Form, Session, TopPage
+from domain.fields import FieldError, InvalidInput
+from domain.forms import CUSTOMER_INFORMATION
+from portal.confirm_pages import confirmation_page, refused_form, submitted
+from portal.fields import unplaced, views
+from portal.web import checked_form, members_only, portal, render, run
+
+SHOWN = ("BSお客様番号", "会社名", "会社名フリガナ")  # shown, not editable (CI-2)
+BY_LABEL = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
+
+
+async def _form(request: Request, session: Session, top: TopPage, values: dict[str, str],
+                errors: list[FieldError], status_code: int = 200) -> Response:
+    current = await run(portal(request).station.customer_information, session)
+    kept = {BY_LABEL[k]: v for k, v in current.items() if k in BY_LABEL} | values
+    return render(request, "customer_information.html", {
+        "shown": [(label, current[label]) for label in SHOWN],
+        "plan": current["BS基本サービス"],
+        "fields": views(CUSTOMER_INFORMATION, kept, errors),
+        "unplaced": unplaced(CUSTOMER_INFORMATION, errors),
+        "error_count": len(errors),
+    }, status_code=status_code, session=session, top=top)
+
+
+@members_only
+async def customer_information(request: Request, session: Session, top: TopPage) -> Response:
+    return await _form(request, session, top, {}, [])
+
+
+@members_only
+async def confirm(request: Request, session: Session, top: TopPage) -> Response:
+    """「確認」: every error at once beside its field, the input kept (CI-4)."""
+    form = await checked_form(request)
+    if form is None:
+        return refused_form(request, session, top)
+    try:
+        confirmation = await run(portal(request).station.confirm_customer_information,
+                                 session, form)
+    except InvalidInput as e:
+        return await _form(request, session, top, form, e.errors, status_code=422)
+    return confirmation_page(request, session, top, confirmation,
+                             "/customer-information/ok", "/customer-information")
+
+
+@members_only
+async def submit(request: Request, session: Session, top: TopPage) -> Response:
+    """「OK」: applies exactly what was confirmed."""
+    return await submitted(request, session, top, Form.CUSTOMER_INFORMATION,
+                           portal(request).station.submit_customer_information,
+                           screens.COMPLETED[Completed.CUSTOMER_INFORMATION])
+
+
+ROUTES = [
+    Route("/customer-information", customer_information),
+    Route("/customer-information", confirm, methods=["POST"]),
+    Route("/customer-information/ok", submit, methods=["POST"]),
+]

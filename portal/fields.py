@@ -1,0 +1,62 @@
+"""The manual's field tables (domain.forms) as a page shows them: label, the manual's hint,
+※ for a required field, the kept input, and the field's own errors (CI-4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from domain.fields import ChoiceField, Field, FieldError, Kind, TextField
+from domain.forms import SECRET_FIELDS
+
+
+@attrs.frozen
+class FieldView:
+    name: str
+    label: str
+    hint: str
+    required: bool
+    choices: tuple[str, ...]  # radio buttons; empty for a text input
+    value: str
+    errors: tuple[str, ...]
+    secret: bool
+
+    @property
+    def input_type(self) -> str:
+        return "password" if self.secret else "text"
+
+
+def hint(field: TextField) -> str:
+    """The manual's hint under a label, e.g. (全角20文字以内で入力)."""
+    if field.kind is Kind.ANY:
+        return f"({field.max_len}文字以内で入力)"
+    extra = "、ハイフンなし" if field.kind is Kind.DIGITS else ""
+    return f"({field.constraint}{extra}で入力)"
+
+
+def views(fields: Mapping[str, Field], values: Mapping[str, str],
+          errors: Iterable[FieldError] = ()) -> list[FieldView]:
+    """One view per field; each error lands on the field whose label it names."""
+    by_label: dict[str, list[str]] = {}
+    for e in errors:
+        by_label.setdefault(e.label, []).append(e.message)
+    shown = []
+    for name, field in fields.items():
+        secret = name in SECRET_FIELDS
+        if isinstance(field, ChoiceField):
+            value = values.get(name) or field.default
+            shown.append(FieldView(name, field.label, "", False, field.choices, value,
+                                   tuple(by_label.get(field.label, ())), False))
+        else:
+            shown.append(FieldView(
+                name, field.label, hint(field), field.required, (),
+                "" if secret else values.get(name, ""),
+                tuple(by_label.get(field.label, ())), secret))
+    return shown
+
+
+def unplaced(fields: Mapping[str, Field], errors: Iterable[FieldError]) -> list[str]:
+    """Errors naming no field of the page (e.g. a field the plan does not show, SB-6)."""
+    labels = {f.label for f in fields.values()}
+    return [e.message for e in errors if e.label not in labels]

@@ -1,0 +1,151 @@
+"""ログイン, 通知キー照合, ログアウト and the login screen's two help pages (LG-1..LG-8,
+SC-3, SC-4, D-12..D-15). The attempt id lives in a signed cookie, never in a form."""
+
+from __future__ import annotations
+
+import contextlib
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from application import screens
+from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
+from application.portal_sessions import THROTTLED, Throttled
+from application.station import AttemptNotFound
+from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE
+from portal.web import (
+    checked_form,
+    log,
+    member,
+    portal,
+    redirect,
+    render,
+    run,
+    set_cookie,
+)
+
+ATTEMPT_MAX_AGE = 15 * 60  # past the key's 10 minutes (LG-5): the page is useless after
+
+
+async def home(request: Request) -> Response:
+    return redirect("/top" if await member(request) else "/login")
+
+
+async def login_page(request: Request) -> Response:
+    return render(request, "login.html")
+
+
+def _refused_form(request: Request) -> Response:
+    return render(request, "error.html", {
+        "message": "画面の有効期限が切れました。もう一度操作してください。"}, status_code=403)
+
+
+async def log_in(request: Request) -> Response:
+    form = await checked_form(request)
+    if form is None:  # D-13: nothing is checked, nothing recorded
+        return _refused_form(request)
+    address = request.client.host if request.client else "unknown"
+    station = portal(request).station
+    shown = await run(station.log_in_from, address, form.get("login_id", ""),
+                      form.get("password", ""))
+    if isinstance(shown, Throttled):  # D-14
+        log.warning("login refused unchecked from %s (D-14)", address)
+        return render(request, "login.html", {"error": THROTTLED}, status_code=429)
+    log.info("login from %s: %s", address, type(shown).__name__)
+    return await _after(request, shown)
+
+
+async def _after(request: Request, shown: LoginScreen) -> Response:
+    if isinstance(shown, TopPage):
+        return await _start_session(request, shown)
+    if isinstance(shown, KeyEntry):
+        to_key = redirect("/key")
+        signed = portal(request).signer.sign("attempt", str(shown.attempt_id),
+                                             request.cookies.get(BROWSER_COOKIE) or "")
+        set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
+        return to_key
+    assert isinstance(shown, ErrorPage)
+    response = render(request, "error.html", {"message": screens.REFUSALS[shown.refusal]})
+    response.delete_cookie(ATTEMPT_COOKIE, path="/")
+    return response
+
+
+async def _start_session(request: Request, top: TopPage) -> Response:
+    """D-12: the session begins at the top page, under a new id; an old one ends."""
+    station = portal(request).station
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await run(station.end_session, old)
+    token = await run(station.start_session, top)
+    response = redirect("/top")
+    set_cookie(request, response, SESSION_COOKIE, token)
+    response.delete_cookie(ATTEMPT_COOKIE, path="/")
+    return response
+
+
+def _attempt(request: Request) -> str | None:
+    return portal(request).signer.unsign(
+        "attempt", request.cookies.get(ATTEMPT_COOKIE), request.cookies.get(BROWSER_COOKIE))
+
+
+async def key_page(request: Request) -> Response:
+    if _attempt(request) is None:
+        return redirect("/login")
+    return render(request, "key.html", {"prompt": screens.KEY_PROMPT})
+
+
+async def enter_key(request: Request) -> Response:
+    """「OK」 on 通知キー照合: the key only in this POST's body (D-15)."""
+    form = await checked_form(request)
+    attempt = _attempt(request)
+    if form is None:
+        return _refused_form(request)
+    if attempt is None:
+        return redirect("/login")
+    try:
+        shown = await run(portal(request).station.enter_key, UUID(attempt), form.get("key", ""))
+    except AttemptNotFound:
+        return redirect("/login")
+    log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
+             else "KeyEntry (wrong key)")
+    if isinstance(shown, KeyEntry):
+        error = screens.REFUSALS[shown.error] if shown.error else None
+        return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
+    return await _after(request, shown)
+
+
+async def log_out(request: Request) -> Response:
+    """ログアウト (SC-4): the session ends in the store; its cookie is dropped."""
+    form = await checked_form(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if form is not None and token:
+        with contextlib.suppress(Exception):
+            await run(portal(request).station.end_session, token)
+    response = redirect("/login")
+    if form is not None:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def help_forgot(request: Request) -> Response:
+    return render(request, "help_forgot.html", {
+        "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON,
+        "key_not_received": screens.KEY_NOT_RECEIVED})
+
+
+async def help_notes(request: Request) -> Response:
+    return render(request, "help_notes.html", {"policy": portal(request).station.policy})
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/login", login_page),
+    Route("/login", log_in, methods=["POST"]),
+    Route("/key", key_page),
+    Route("/key", enter_key, methods=["POST"]),
+    Route("/logout", log_out, methods=["POST"]),
+    Route("/help/forgot", help_forgot),
+    Route("/help/notes", help_notes),
+]

@@ -1,0 +1,52 @@
+"""The development mailbox: the .eml files the application wrote, listed and readable in
+the browser. Served only when explicitly enabled (``serve --dev-mailbox``), never otherwise."""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal.web import portal, render
+
+
+def _folder(request: Request) -> Path:
+    folder = portal(request).config.dev_mailbox
+    assert folder is not None  # the routes exist only when it is set
+    return folder
+
+
+def _read(path: Path) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+async def mailbox(request: Request) -> Response:
+    folder = _folder(request)
+    paths = sorted(folder.glob("*.eml"), reverse=True) if folder.is_dir() else []
+    mails = [(p.name, _read(p)) for p in paths]
+    return render(request, "mailbox.html", {"folder": folder, "mails": [
+        {"name": n, "to": m["To"], "subject": m["Subject"], "date": m["Date"]} for n, m in mails]})
+
+
+async def mail(request: Request) -> Response:
+    folder = _folder(request)
+    name = request.path_params["name"]
+    path = folder / name
+    if "/" in name or not name.endswith(".eml") or not path.is_file():
+        return render(request, "error.html", {"message": "メールが見つかりません。"},
+                      status_code=404)
+    message = _read(path)
+    body = message.get_body(("plain",))
+    return render(request, "mail.html", {
+        "from": message["From"], "to": message["To"], "subject": message["Subject"],
+        "date": message["Date"], "body": body.get_content() if body else ""})
+
+
+ROUTES = [Route("/dev/mailbox", mailbox), Route("/dev/mailbox/{name}", mail)]

@@ -1,0 +1,132 @@
+"""権限設定 (SB-1..SB-8): the list, 副ID 新規登録 and 副ID 情報変更, each with 副ID 設定内容確認
+and 「ログインユーザ情報変更を完了しました。」. The download plan shows neither 所属組織 nor
+操作権限設定 (SB-6): the fields come from the application's own table for the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from application import screens
+from application.confirmation import sub_id_fields
+from application.outcomes import Completed, Form, Session, TopPage
+from domain.accounts import Customer
+from domain.fields import Field, FieldError, InvalidInput
+from domain.forms import PERMISSIONS
+from portal.confirm_pages import confirmation_page, refused_form, submitted
+from portal.fields import unplaced, views
+from portal.web import checked_form, members_only, portal, render, run
+
+TITLES = {True: "副ID 新規登録", False: "副ID 情報変更"}
+ORGANIZATION_NOTE = ("組織設定メニューで登録された組織が選択可能です。"
+                     "選択された組織内の明細情報の更新と参照が可能となります。")
+
+
+@members_only
+async def permission_settings(request: Request, session: Session, top: TopPage) -> Response:
+    """SB-4: the registered sub IDs, 新規追加 and 変更."""
+    sub_ids = await run(portal(request).station.permission_settings, session)
+    return render(request, "permission_settings.html", {"sub_ids": sub_ids},
+                  session=session, top=top)
+
+
+def _fields(request: Request, session: Session, new: bool) -> dict[str, Field]:
+    station = portal(request).station
+    station.sub_id_fields(session, new)  # refuses a sub ID (SB-2)
+    return sub_id_fields(station.get(session.customer_id, Customer), new)
+
+
+async def _form(request: Request, session: Session, top: TopPage, login_id: str | None,
+                values: dict[str, str], errors: list[FieldError],
+                status_code: int = 200) -> Response:
+    new = login_id is None
+    fields = await run(_fields, request, session, new)
+    permissions = {k: f for k, f in fields.items() if k in PERMISSIONS}
+    others = {k: f for k, f in fields.items() if k not in PERMISSIONS}
+    return render(request, "sub_id.html", {
+        "title": TITLES[new], "login_id": login_id,
+        "action": "/permission-settings/new" if new else f"/permission-settings/sub-ids/{login_id}",
+        "fields": views(others, values, errors),
+        "permissions": views(permissions, values, errors),
+        "organization_note": ORGANIZATION_NOTE,
+        "unplaced": unplaced(fields, errors), "error_count": len(errors),
+    }, status_code=status_code, session=session, top=top)
+
+
+@members_only
+async def new_sub_id(request: Request, session: Session, top: TopPage) -> Response:
+    return await _form(request, session, top, None, {}, [])
+
+
+@members_only
+async def confirm_new(request: Request, session: Session, top: TopPage) -> Response:
+    form = await checked_form(request)
+    if form is None:
+        return refused_form(request, session, top)
+    try:
+        confirmation = await run(portal(request).station.confirm_new_sub_id, session, form)
+    except InvalidInput as e:
+        return await _form(request, session, top, None, form, e.errors, status_code=422)
+    return confirmation_page(request, session, top, confirmation,
+                             "/permission-settings/new/ok", "/permission-settings/new")
+
+
+def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
+    station = portal(request).station
+    labels = station.sub_id_information(session, login_id)
+    fields = _fields(request, session, False)
+    by_label = {f.label: k for k, f in fields.items()}
+    return {by_label[k]: v for k, v in labels.items() if k in by_label}
+
+
+@members_only
+async def sub_id(request: Request, session: Session, top: TopPage) -> Response:
+    login_id = request.path_params["login_id"]
+    try:
+        current = await run(_current, request, session, login_id)
+    except InvalidInput as e:  # not a sub ID of this customer
+        return render(request, "error.html", {"message": e.errors[0].message},
+                      status_code=404, session=session, top=top)
+    return await _form(request, session, top, login_id, current, [])
+
+
+@members_only
+async def confirm_change(request: Request, session: Session, top: TopPage) -> Response:
+    login_id = request.path_params["login_id"]
+    form = await checked_form(request)
+    if form is None:
+        return refused_form(request, session, top)
+    try:
+        confirmation = await run(portal(request).station.confirm_sub_id_change,
+                                 session, login_id, form)
+    except InvalidInput as e:
+        return await _form(request, session, top, login_id, form, e.errors, status_code=422)
+    return confirmation_page(request, session, top, confirmation,
+                             "/permission-settings/change/ok",
+                             f"/permission-settings/sub-ids/{login_id}")
+
+
+def _submit(new: bool) -> Callable[[Request], Any]:
+    async def ok(request: Request, session: Session, top: TopPage) -> Response:
+        station = portal(request).station
+        apply = station.submit_new_sub_id if new else station.submit_sub_id_change
+        return await submitted(request, session, top, Form.SUB_ID, apply,
+                               screens.COMPLETED[Completed.SUB_ID], new=new)
+
+    ok.__name__ = f"submit_{'new' if new else 'change'}"
+    return members_only(ok)
+
+
+ROUTES = [
+    Route("/permission-settings", permission_settings),
+    Route("/permission-settings/new", new_sub_id),
+    Route("/permission-settings/new", confirm_new, methods=["POST"]),
+    Route("/permission-settings/new/ok", _submit(True), methods=["POST"]),
+    Route("/permission-settings/change/ok", _submit(False), methods=["POST"]),
+    Route("/permission-settings/sub-ids/{login_id}", sub_id),
+    Route("/permission-settings/sub-ids/{login_id}", confirm_change, methods=["POST"]),
+]

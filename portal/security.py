@@ -1,0 +1,63 @@
+"""Signatures the portal hands to a browser and checks on the way back: CSRF tokens bound
+to the browser's session (D-13), the login attempt's id (never a form field), and 確認
+screens' confirmations. One secret, shared by every worker process, signs them all."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+from uuid import UUID
+
+from application.outcomes import Confirmation, Form
+
+SESSION_COOKIE = "bs_session"  # the bearer token of a logged-in session (D-12)
+BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, key entry)
+ATTEMPT_COOKIE = "bs_attempt"  # the signed login attempt id of 通知キー照合
+
+
+class Signer:
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    def _mac(self, purpose: str, value: str) -> str:
+        return hmac.new(self._secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+    def csrf(self, binding: str) -> str:
+        """D-13: the token of every changing form, bound to the session (or, before login,
+        to the browser's own random cookie)."""
+        return self._mac("csrf", binding)
+
+    def csrf_ok(self, binding: str | None, token: str | None) -> bool:
+        return bool(binding and token) and hmac.compare_digest(self.csrf(binding or ""), token or "")
+
+    def sign(self, purpose: str, value: str, binding: str) -> str:
+        return f"{value}.{self._mac(purpose, binding + chr(0) + value)}"
+
+    def unsign(self, purpose: str, signed: str | None, binding: str | None) -> str | None:
+        if not signed or not binding or "." not in signed:
+            return None
+        value, mac = signed.rsplit(".", 1)
+        return value if hmac.compare_digest(self._mac(purpose, binding + chr(0) + value), mac) else None
+
+    def confirmation(self, confirmation: Confirmation, binding: str) -> str:
+        data = {"form": confirmation.form.name, "values": confirmation.values,
+                "labels": confirmation.labels, "target_id": str(confirmation.target_id),
+                "version": confirmation.version}
+        raw = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode()).decode()
+        return self.sign("confirmation", raw, binding)
+
+    def confirmation_of(self, signed: str | None, binding: str | None) -> Confirmation | None:
+        raw = self.unsign("confirmation", signed, binding)
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        return Confirmation(Form[data["form"]], data["values"], data["labels"],
+                            UUID(data["target_id"]), int(data["version"]))
+
+
+def new_browser_value() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,45 @@
+"""The portal as a worker process builds it: everything from the environment, which
+``billing-station serve`` fills once (the shared secret, the store's settings) before it
+starts its workers. Workers share nothing but the store and that secret."""
+
+from __future__ import annotations
+
+import os
+
+from starlette.applications import Starlette
+
+from application import bootstrap
+from application.billing_station import BillingStation
+from portal.app import create_app
+from portal.config import TABLES_READY, PortalConfig
+from simulations.samples import (
+    COMPANY,
+    COMPANY_KANA,
+    CUSTOMER_NUMBER,
+    INFORMATION,
+    MAIN_ID,
+    PASSWORD,
+    PLAN,
+)
+
+
+def station_from(settings: bootstrap.Settings) -> BillingStation:
+    store = settings.store()
+    if settings.environ.get(TABLES_READY) == "1":  # the parent created them: no race
+        store = store | {"CREATE_TABLE": "false"}
+    return bootstrap.application(settings, store=store)
+
+
+def create_from_environment() -> Starlette:
+    """uvicorn's app factory (``portal.server:create_from_environment``)."""
+    settings = bootstrap.Settings(dict(os.environ))
+    return create_app(station_from(settings), PortalConfig.from_environ(settings.environ))
+
+
+def onboard_demo_if_empty(station: BillingStation) -> bool:
+    """The manual's demo customer (simulations.samples), when the store holds nothing yet."""
+    if station.recorder.max_notification_id():
+        return False
+    station.onboard_customer(CUSTOMER_NUMBER, COMPANY, COMPANY_KANA, PLAN, MAIN_ID, PASSWORD,
+                             INFORMATION)
+    return True

@@ -1,0 +1,120 @@
+"""What every page needs: the station, signatures, templates, cookies, and who is logged in.
+The application's calls block (scrypt, the store), so they run in Starlette's threadpool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from application import screens
+from application.billing_station import BillingStation
+from application.outcomes import Session, TopPage
+from portal.config import PortalConfig
+from portal.menu import menu_for
+from portal.security import BROWSER_COOKIE, SESSION_COOKIE, Signer, new_browser_value
+
+T = TypeVar("T")
+log = logging.getLogger("portal")
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC = str(Path(__file__).parent / "static")
+
+
+class Portal:
+    """The portal's collaborators, kept on the Starlette app's state."""
+
+    def __init__(self, station: BillingStation, config: PortalConfig):
+        self.station, self.config, self.signer = station, config, Signer(config.secret)
+
+
+def portal(request: Request) -> Portal:
+    found: Portal = request.app.state.portal
+    return found
+
+
+async def run(function: Callable[..., T], *args: Any) -> T:
+    return await run_in_threadpool(function, *args)
+
+
+def binding(request: Request) -> str | None:
+    """What a form's CSRF token is bound to: the session, or before login the browser."""
+    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(BROWSER_COOKIE)
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str,
+               max_age: int | None = None) -> None:
+    """D-12: HttpOnly, SameSite=Lax, and Secure when served over HTTPS."""
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None,
+           status_code: int = 200, session: Session | None = None,
+           top: TopPage | None = None) -> Response:
+    """A page; pre-login pages give the browser its random binding cookie for CSRF."""
+    browser = request.cookies.get(BROWSER_COOKIE)
+    fresh = None if browser or request.cookies.get(SESSION_COOKIE) else new_browser_value()
+    bound = request.cookies.get(SESSION_COOKIE) or browser or fresh or ""
+    values = {"csrf": portal(request).signer.csrf(bound), "session": session,
+              "header": screens.header(top) if top else None,
+              "menu": menu_for(session) if session else None,
+              "dev_mailbox": portal(request).config.dev_mailbox is not None}
+    response = TEMPLATES.TemplateResponse(request, template, values | (context or {}),
+                                          status_code=status_code)
+    if fresh:
+        set_cookie(request, response, BROWSER_COOKIE, fresh)
+    return response
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def member(request: Request) -> tuple[Session, TopPage] | None:
+    """The logged-in session (read from the store: who, and main or sub ID) and the
+    header's values; None when there is none, it ended, or it idled out (D-12, SC-4)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    station = portal(request).station
+    session = await run(station.current_session, token)
+    if session is None:
+        return None
+    return session, await run(station.top_page, session)
+
+
+def to_login(request: Request) -> Response:
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def checked_form(request: Request) -> dict[str, str] | None:
+    """The posted form without its CSRF token, or None if the token is not right (D-13)."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    token = values.pop("csrf", None)
+    return values if portal(request).signer.csrf_ok(binding(request), token) else None
+
+
+MemberPage = Callable[[Request, Session, TopPage], Any]
+
+
+def members_only(page: MemberPage) -> Callable[[Request], Any]:
+    """A page behind the login: without a live session it shows the login screen (SC-4)."""
+
+    async def endpoint(request: Request) -> Response:
+        found = await member(request)
+        if found is None:
+            return to_login(request)
+        response: Response = await page(request, *found)
+        return response
+
+    endpoint.__name__ = page.__name__
+    return endpoint

@@ -1,0 +1,171 @@
+"""The served portal for the portal tests: a real uvicorn server on 127.0.0.1 (port 0) in a
+thread, on a SQLite store and a mailbox folder; one headless Chromium (Debian's) for the
+whole session; every server log line captured. Loaded with ``pytest_plugins``."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from starlette.applications import Starlette
+
+from application.adapters.mailbox import MailboxFolder
+from application.billing_station import BillingStation
+from application.messages import key_in
+from application.outcomes import Session, TopPage
+from domain.forms import Plan
+from portal.app import create_app
+from portal.config import PortalConfig
+from portal.server import onboard_demo_if_empty
+from tests.conftest import build, store_env
+from tests.story import PASSWORD, information
+
+ROOT = Path(__file__).parent.parent
+SHOTS = ROOT / "reports" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+SECRET = b"portal-tests-secret"
+_numbers = itertools.count(1)
+
+
+class LogCapture(logging.Handler):
+    """Every log record of the server process (uvicorn's access log, the portal's, the
+    application's), formatted, so tests can look for what must never appear (D-15)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@attrs.define
+class Served:
+    """The portal as a browser and an HTTP client reach it, and its store and mailbox."""
+
+    url: str
+    station: BillingStation
+    mailbox: MailboxFolder
+    logs: LogCapture
+    store: dict[str, str]
+
+    def customer(self, plan: Plan = Plan.STANDARD, notify_key: bool = False) -> str:
+        """A new customer whose main ID has logged in once (LG-4), with the notify key as
+        asked; its login ID (its password is tests.story.PASSWORD, its address
+        <login ID>@example.co.jp)."""
+        n = next(_numbers)
+        login_id = f"main{n:03d}"
+        self.station.onboard_customer(
+            f"BS9{n:06d}", "テスト商事", "テストショウジ", plan, login_id, PASSWORD,
+            information(email=f"{login_id}@example.co.jp",
+                        email_confirmation=f"{login_id}@example.co.jp",
+                        notify_key="利用する" if notify_key else "利用しない"))
+        assert isinstance(self.station.log_in(login_id, PASSWORD), TopPage)
+        return login_id
+
+    def session(self, login_id: str) -> Session:
+        shown = self.station.log_in(login_id, PASSWORD)
+        assert isinstance(shown, TopPage)
+        return shown.session
+
+    def key(self, email: str) -> str:
+        """The key of the last key mail to ``email``, as a person reads it."""
+        mails = [m for m in self.mailbox.messages(email) if "通知キー" in str(m["Subject"])]
+        assert mails, f"no key mail to {email}"
+        return key_in(mails[-1])
+
+
+def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="info",
+                            proxy_headers=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("portal")
+    store = next(store_env("sqlite", folder))
+    mailbox = MailboxFolder(folder / "mailbox")
+    station = build(store, mailbox)
+    onboard_demo_if_empty(station)
+    logs = LogCapture()
+    logs.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(logs)
+    level = root.level
+    root.setLevel(logging.INFO)
+    server, thread, url = serve(create_app(station, PortalConfig(SECRET)))
+    yield Served(url, station, mailbox, logs, store)
+    server.should_exit = True
+    thread.join(10)
+    root.removeHandler(logs)
+    root.setLevel(level)
+    station.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the session: Debian's, as Playwright cannot fetch its own."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served: Served, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context (no cookies) per test, on the served portal."""
+    context = browser.new_context(base_url=served.url, locale="ja-JP")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+class Camera:
+    """Each browser step's screenshot, kept under reports/screenshots/<test>/."""
+
+    def __init__(self, page: Page, test: str):
+        self.page, self.count = page, 0
+        self.folder = SHOTS / re.sub(r"[^\w\-]+", "_", test)[:120]
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, step: str, docs: str | None = None) -> None:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        if docs:  # the README's pictures
+            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS_SHOTS / docs)
+
+
+@pytest.fixture
+def camera(page: Page, request: pytest.FixtureRequest) -> Camera:
+    return Camera(page, request.node.name)
+
+
+@pytest.fixture
+def client(served: Served) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served.url, follow_redirects=False) as http:
+        yield http
