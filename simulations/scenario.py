@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import tomllib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class Scenario:
     days: int = 30
     seed: int = 1
     hash_cost: int = 14  # BS_HASH_COST for the run; the report states it
+    hash_cost_set: bool = True  # False: the file left it out, so production's cost runs
     population: Population = Population()
     behaviour: Behaviour = Behaviour()
     policy: Policy = Policy()
@@ -89,42 +90,131 @@ class Scenario:
 
 
 class ScenarioError(ValueError):
-    pass
+    """A scenario that cannot run: every problem, each named by its key, in one message."""
+
+
+def shipped() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
 
 def load(path: Path | str) -> Scenario:
-    """A scenario file by path, or a shipped one by name (``office``)."""
+    """A scenario file by path, or a shipped one by name (``office``), checked whole: types,
+    ranges and relations, before anything runs."""
     path = Path(path)
     if not path.exists() and (SCENARIOS / f"{path}.toml").exists():
         path = SCENARIOS / f"{path}.toml"
+    if not path.is_file():
+        raise ScenarioError(f"no scenario {str(path)!r}: give a TOML file or one of "
+                            f"{', '.join(shipped())}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ScenarioError(f"{path}: {e}") from e
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ScenarioError(f"{path.name}: {e}") from e
     data.setdefault("name", path.stem)
-    scenario: Scenario = _build(Scenario, data, path.name)
-    if not 1 <= scenario.hash_cost <= 20:
-        raise ScenarioError(f"{path.name}: hash_cost must be between 1 (scrypt N=2) and 20")
-    return scenario
+    problems: list[str] = []
+    scenario: Scenario = _build(Scenario, data, "", problems)
+    if not problems:
+        problems = check(scenario)
+    if problems:
+        raise ScenarioError(f"{path.name}: " + "; ".join(problems))
+    return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)
 
 
 _NESTED = {"population": Population, "behaviour": Behaviour, "policy": Policy}
 
 
-def _build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in attrs.fields(cls)}
+def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
+    """``cls`` from a TOML table; unknown keys and tables that are not tables are problems."""
+    if not isinstance(data, dict):
+        problems.append(f"{where.rstrip('.')} must be a table (e.g. {{ median = 20, p95 = 180 }})"
+                        if cls is Delay else f"[{where.rstrip('.')}] must be a table")
+        return cls()
+    known = {f.name: f for f in attrs.fields(cls) if f.name != "hash_cost_set"}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(known)}")
+        problems.append(f"unknown key(s) {', '.join(where + k for k in unknown)} (known in "
+                        f"{'[' + where.rstrip('.') + ']' if where else 'the top level'}: "
+                        f"{', '.join(known)})")
     values: dict[str, Any] = {}
     for key, value in data.items():
+        if key not in known:
+            continue
         if key in _NESTED and cls is Scenario:
-            values[key] = _build(_NESTED[key], value, f"{where} [{key}]")
+            values[key] = _build(_NESTED[key], value, f"{key}.", problems)
         elif known[key].type in ("Delay",):
-            values[key] = _build(Delay, value, f"{where} {key}")
+            values[key] = _build(Delay, value, f"{where}{key}.", problems)
         elif isinstance(value, list):
             values[key] = tuple(value)
         else:
             values[key] = value
     return cls(**values)
+
+
+# Every number a scenario holds: (key, kind, lowest, highest); None is no bound.
+RANGES: list[tuple[str, type, float | None, float | None]] = [
+    ("days", int, 1, 3660), ("seed", int, None, None), ("hash_cost", int, 1, 20),
+    ("population.customers", int, 1, 1_000_000),
+    ("population.download_plan_share", float, 0, 1),
+    ("population.notify_key_share", float, 0, 1),
+    ("behaviour.logins_per_business_day", float, 0, 100),
+    ("behaviour.mail_lost_share", float, 0, 1), ("behaviour.mistype_rate", float, 0, 1),
+    ("behaviour.password_typo_rate", float, 0, 1),
+    ("behaviour.relogin_after_expiry", float, 0, 1), ("behaviour.max_relogins", int, 0, 100),
+    ("policy.key_validity_minutes", float, 0.1, 1440),
+    ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
+]
+PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
+         ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
+DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience"]
+
+
+def _get(scenario: Scenario, key: str) -> Any:
+    value: Any = scenario
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _is(value: Any, kind: type) -> bool:
+    """A TOML value of ``kind`` (an integer is a number too; a boolean is neither)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind is int else isinstance(value, int | float)
+
+
+def _shown(bound: float) -> str:
+    return f"{bound:,.0f}" if float(bound).is_integer() else f"{bound:g}"
+
+
+def _number_problem(key: str, value: Any, kind: type, low: float | None,
+                    high: float | None) -> str | None:
+    what = "a whole number" if kind is int else "a number"
+    bounds = (f" from {_shown(low)} to {_shown(high)}" if low is not None and high is not None
+              else f" of at least {_shown(low)}" if low is not None else "")
+    if not _is(value, kind) or (low is not None and value < low) or (
+            high is not None and value > high):
+        return f"{key} must be {what}{bounds} (not {value!r})"
+    return None
+
+
+def check(scenario: Scenario) -> list[str]:
+    """Every problem of a built scenario, each naming its key."""
+    problems = [p for key, kind, low, high in RANGES
+                if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
+    if not isinstance(scenario.start, date) or isinstance(scenario.start, datetime):
+        problems.append(f"start must be a date such as 2026-04-06 (not {scenario.start!r})")
+    for key, low, high, relation in PAIRS:
+        pair = _get(scenario, key)
+        ok = (isinstance(pair, tuple) and len(pair) == 2 and all(_is(v, int) for v in pair)
+              and low <= pair[0] and pair[1] <= high
+              and (pair[0] <= pair[1] if relation == "at most" else pair[0] < pair[1]))
+        if not ok:
+            problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
+                            f"{relation} the second (not {pair!r})")
+    for key in DELAYS:
+        delay = _get(scenario, key)
+        if not (_is(delay.median, float) and _is(delay.p95, float)
+                and 0 < delay.median <= delay.p95):
+            problems.append(f"{key} must have 0 < median <= p95 seconds (not median="
+                            f"{delay.median!r}, p95={delay.p95!r})")
+    return problems

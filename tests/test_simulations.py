@@ -76,10 +76,10 @@ def test_every_shipped_scenario_loads() -> None:
 def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "typo.toml"
     path.write_text("days = 3\n[behaviour]\nmistype = 0.1\n")
-    with pytest.raises(ScenarioError, match=r"\[behaviour\]: unknown key\(s\) mistype"):
+    with pytest.raises(ScenarioError, match=r"unknown key\(s\) behaviour\.mistype "):
         load(path)
     path.write_text("hash_cost = 0\n")
-    with pytest.raises(ScenarioError, match="hash_cost must be between 1"):
+    with pytest.raises(ScenarioError, match="hash_cost must be a whole number from 1 to 20"):
         load(path)
 
 
@@ -104,3 +104,51 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     assert "policy 1" in table and "policy 2" in table and "expired" in table
     assert (tmp_path / "compare-outcomes.png").exists()
     assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
+
+
+BAD = """days = "two"
+start = "2026-13-01"
+[population]
+customers = "ten"
+notify_key_share = 1.5
+[behaviour]
+hours_jst = [18, 9]
+mail_delay = { median = 100, p95 = 20 }
+[policy]
+key_validity_minutes = -5
+"""
+
+
+def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_written(
+    tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD)
+    result = CliRunner().invoke(main, ["simulate", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    for key in ("days", "start", "population.customers", "population.notify_key_share",
+                "behaviour.hours_jst", "behaviour.mail_delay", "policy.key_validity_minutes"):
+        assert f"{key} must be" in result.output or f"{key} must have" in result.output, key
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
+    (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
+])
+def test_simulate_options_are_checked_before_anything_runs(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    result = CliRunner().invoke(main, ["simulate", *args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and named in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_scenario_without_hash_cost_says_so_before_it_starts(tmp_path: Path) -> None:
+    path = tmp_path / "costly.toml"
+    path.write_text("days = 1\n[population]\ncustomers = 1\nsub_ids_per_customer = [0, 0]\n")
+    assert load(path).hash_cost_set is False and load("office").hash_cost_set is True
+    result = CliRunner().invoke(main, ["simulate", str(path), "--out", str(tmp_path / "out"),
+                                       "--no-verify"])
+    assert result.exit_code == 0, result.output
+    assert "sets no hash_cost" in result.output.splitlines()[0]
