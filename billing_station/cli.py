@@ -57,9 +57,18 @@ def demo(out: Path) -> None:
     A first login with the password only, turning the notify key on, a login that mails a
     key, the key entered, the top page with 前回ログイン, an expired key refused and a
     re-login that issues a new key. Time moves by freezegun: the story spans days and runs
-    in seconds. The store is left for the audit tools.
+    in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
+    store and mailbox in --out: BS_STORE, BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are refused
+    by name rather than ignored.
     """
-    app, mailbox = demo_app(out, bootstrap.Settings().hasher().cost)
+    settings = bootstrap.Settings()
+    ignored = [f"{k}={v}" for k, v in settings.environ.items()
+               if k in ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX")
+               or (k == "BS_STORE" and v != "sqlite")]
+    if ignored:
+        raise click.UsageError(f"the demo plays on its own store and mailbox in --out; unset "
+                               f"{', '.join(ignored)}")
+    app, mailbox = demo_app(out, settings.hasher().cost)
     try:
         run_demo(app, mailbox, click.echo)
     finally:

@@ -35,3 +35,13 @@ def test_bad_settings_are_named(setting: str, value: str) -> None:
     settings = Settings({setting: value})
     with pytest.raises(ConfigError, match=setting):
         settings.store() if setting == "BS_STORE" else settings.mailer()
+
+
+@pytest.mark.parametrize("setting", [{"BS_STORE": "postgres"}, {"BS_SQLITE_PATH": "x.sqlite3"},
+                                     {"BS_MAIL": "smtp"}])
+def test_the_demo_refuses_settings_it_would_not_honour(
+    tmp_path: Path, setting: dict[str, str]
+) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")], env=setting)
+    assert result.exit_code == 2 and next(iter(setting)) in result.output
+    assert not (tmp_path / "demo").exists()
