@@ -4,6 +4,7 @@ whole session; every server log line captured. Loaded with ``pytest_plugins``.""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
@@ -100,9 +101,10 @@ def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("portal")
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[Served]:
+    """A portal served on a fresh SQLite store and mailbox under ``folder``, the demo
+    customer onboarded (as ``serve`` does on an empty store), its log lines captured."""
     store = next(store_env("sqlite", folder))
     mailbox = MailboxFolder(folder / "mailbox")
     station = build(store, mailbox)
@@ -114,16 +116,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     level = root.level
     root.setLevel(logging.INFO)
     server, thread, url = serve(create_app(station, PortalConfig(SECRET)))
-    yield Served(url, station, mailbox, logs, store)
-    server.should_exit = True
-    thread.join(10)
-    root.removeHandler(logs)
-    root.setLevel(level)
-    station.close()
+    try:
+        yield Served(url, station, mailbox, logs, store)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        root.removeHandler(logs)
+        root.setLevel(level)
+        station.close()
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("portal")) as portal:
+        yield portal
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
     """One headless Chromium for the session: Debian's, as Playwright cannot fetch its own."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -133,9 +143,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, served: Served, request: pytest.FixtureRequest) -> Iterator[Page]:
+def tab(chromium: Browser, served: Served) -> Iterator[Page]:
     """A fresh browser context (no cookies) per test, on the served portal."""
-    context = browser.new_context(base_url=served.url, locale="ja-JP")
+    context = chromium.new_context(base_url=served.url, locale="ja-JP")
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     yield opened
@@ -161,8 +171,8 @@ class Camera:
 
 
 @pytest.fixture
-def camera(page: Page, request: pytest.FixtureRequest) -> Camera:
-    return Camera(page, request.node.name)
+def camera(tab: Page, request: pytest.FixtureRequest) -> Camera:
+    return Camera(tab, request.node.name)
 
 
 @pytest.fixture

@@ -41,107 +41,107 @@ def http_login(client: httpx.Client, login_id: str, password: str = TEST_PASSWOR
                                        "csrf": token})
 
 
-def browser_login(page: Page, login_id: str, password: str = TEST_PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("ログインID").fill(login_id)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+def browser_login(tab: Page, login_id: str, password: str = TEST_PASSWORD) -> None:
+    tab.goto("/login")
+    tab.get_by_label("ログインID").fill(login_id)
+    tab.get_by_label("パスワード").fill(password)
+    tab.get_by_role("button", name="ログイン").click()
 
 
-def test_SC_3_the_login_screen_and_its_two_help_links(page: Page, camera: Camera) -> None:
-    page.goto("/login")
-    expect(page.locator("html")).to_have_attribute("lang", "ja")
-    expect(page.get_by_label("ログインID")).to_be_visible()
-    expect(page.get_by_label("パスワード")).to_have_attribute("type", "password")
-    expect(page.get_by_role("button", name="ログイン")).to_be_visible()
+def test_SC_3_the_login_screen_and_its_two_help_links(tab: Page, camera: Camera) -> None:
+    tab.goto("/login")
+    expect(tab.locator("html")).to_have_attribute("lang", "ja")
+    expect(tab.get_by_label("ログインID")).to_be_visible()
+    expect(tab.get_by_label("パスワード")).to_have_attribute("type", "password")
+    expect(tab.get_by_role("button", name="ログイン")).to_be_visible()
     camera.shot("login", docs="login.png")
-    page.get_by_role("link", name="ログインID/パスワード忘れ、パスワード失効でお困りの方").click()
-    expect(page.get_by_text("主IDの場合：オペレータ担当").first).to_be_visible()
-    expect(page.get_by_text("副IDの場合：主IDの担当者").first).to_be_visible()
+    tab.get_by_role("link", name="ログインID/パスワード忘れ、パスワード失効でお困りの方").click()
+    expect(tab.get_by_text("主IDの場合：オペレータ担当").first).to_be_visible()
+    expect(tab.get_by_text("副IDの場合：主IDの担当者").first).to_be_visible()
     camera.shot("forgot")
-    page.goto("/login")
-    page.get_by_role("link", name="ご利用上の注意").click()
-    expect(page.get_by_role("heading", name="ご利用上の注意")).to_be_visible()
-    expect(page.get_by_text("通知キーの有効期限は10分間となります。", exact=False)).to_be_visible()
+    tab.goto("/login")
+    tab.get_by_role("link", name="ご利用上の注意").click()
+    expect(tab.get_by_role("heading", name="ご利用上の注意")).to_be_visible()
+    expect(tab.get_by_text("通知キーの有効期限は10分間となります。", exact=False)).to_be_visible()
     camera.shot("notes")
 
 
 def test_LG_3_the_demo_story_turn_the_key_on_log_out_log_in_with_the_mailed_key(
-        page: Page, camera: Camera, served: Served) -> None:
+        tab: Page, camera: Camera, served: Served) -> None:
     """The issue's 'done': demo01 turns the notify key on (確認 → OK), logs out, logs in
     again, reads the key mail, enters the key and sees the top page with 前回ログイン."""
-    browser_login(page, MAIN_ID, PASSWORD)
-    expect(page.get_by_role("heading", name="トップページ")).to_be_visible()
+    browser_login(tab, MAIN_ID, PASSWORD)
+    expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
     camera.shot("first-login")
-    page.get_by_role("link", name="お客様情報変更").click()
-    expect(page.get_by_role("heading", name="お客様情報変更")).to_be_visible()
-    expect(page.get_by_role("group", name="通知キーの利用").get_by_label("利用しない")).to_be_checked()
-    page.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
+    tab.get_by_role("link", name="お客様情報変更").click()
+    expect(tab.get_by_role("heading", name="お客様情報変更")).to_be_visible()
+    expect(tab.get_by_role("group", name="通知キーの利用").get_by_label("利用しない")).to_be_checked()
+    tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
     camera.shot("customer-information")
-    page.get_by_role("button", name="確認").click()
-    expect(page.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
-    expect(page.get_by_text("通知キーの利用: 利用する")).to_be_visible()
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
+    expect(tab.get_by_text("通知キーの利用: 利用する")).to_be_visible()
     camera.shot("confirmation")
-    page.get_by_role("button", name="OK").click()
-    expect(page.get_by_text("お客様情報変更を完了しました。", exact=True)).to_be_visible()
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.get_by_text("お客様情報変更を完了しました。", exact=True)).to_be_visible()
     camera.shot("completed")
-    page.get_by_role("button", name="ログアウト").click()
-    expect(page.get_by_role("heading", name="ログイン")).to_be_visible()
-    browser_login(page, MAIN_ID, PASSWORD)
-    expect(page.get_by_role("heading", name="通知キー照合")).to_be_visible()
-    expect(page.get_by_text(screens.KEY_PROMPT, exact=True)).to_be_visible()
+    tab.get_by_role("button", name="ログアウト").click()
+    expect(tab.get_by_role("heading", name="ログイン")).to_be_visible()
+    browser_login(tab, MAIN_ID, PASSWORD)
+    expect(tab.get_by_role("heading", name="通知キー照合")).to_be_visible()
+    expect(tab.get_by_text(screens.KEY_PROMPT, exact=True)).to_be_visible()
     camera.shot("key-entry", docs="key-entry.png")
-    page.get_by_label("通知キー").fill(served.key(INFORMATION["email"]))
-    page.get_by_role("button", name="OK").click()
-    expect(page.get_by_role("heading", name="トップページ")).to_be_visible()
-    header = page.locator("#account-header")
+    tab.get_by_label("通知キー").fill(served.key(INFORMATION["email"]))
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
+    header = tab.locator("#account-header")
     expect(header).to_contain_text("デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: 20")
-    expect(page.get_by_role("heading", name="ご利用プラン")).to_be_visible()
-    expect(page.get_by_role("heading", name="お知らせ")).to_be_visible()
-    camera.shot("top-page", docs="top-page.png")
+    expect(tab.get_by_role("heading", name="ご利用プラン")).to_be_visible()
+    expect(tab.get_by_role("heading", name="お知らせ")).to_be_visible()
+    camera.shot("top-page", docs="top-tab.png")
 
 
-def test_SC_2_top_page_shows_plan_and_notices_newest_first(page: Page, served: Served) -> None:
-    browser_login(page, served.customer(Plan.DOWNLOAD))
-    expect(page.get_by_role("cell", name="データダウンロード")).to_be_visible()
-    dates = page.locator("section[aria-labelledby=notice-title] tbody td:first-child")
+def test_SC_2_top_page_shows_plan_and_notices_newest_first(tab: Page, served: Served) -> None:
+    browser_login(tab, served.customer(Plan.DOWNLOAD))
+    expect(tab.get_by_role("cell", name="データダウンロード")).to_be_visible()
+    dates = tab.locator("section[aria-labelledby=notice-title] tbody td:first-child")
     shown = dates.all_inner_texts()
     assert shown and shown == sorted(shown, reverse=True)
 
 
 def test_SC_1_every_menu_item_leads_somewhere_and_unmodelled_ones_say_so(
-        page: Page, camera: Camera, served: Served) -> None:
-    browser_login(page, served.customer())
-    menu = page.get_by_role("navigation", name="標準メニュー")
+        tab: Page, camera: Camera, served: Served) -> None:
+    browser_login(tab, served.customer())
+    menu = tab.get_by_role("navigation", name="標準メニュー")
     for label in ("請求・内訳の確認", "ダイヤル通話履歴の参照", "その他レポートの参照", "ダウンロード",
                   "パスワード変更", "ドコモ明細登録・変更", "ご登録情報照会"):
         menu.get_by_role("link", name=label, exact=True).click()
-        expect(page.get_by_role("heading", name=label)).to_be_visible()
-        expect(page.locator("#not-modelled")).to_contain_text("モデル化していません")
+        expect(tab.get_by_role("heading", name=label)).to_be_visible()
+        expect(tab.locator("#not-modelled")).to_contain_text("モデル化していません")
     camera.shot("not-modelled")
     for label, heading in (("権限設定", "権限設定"), ("お客様情報変更", "お客様情報変更")):
         menu.get_by_role("link", name=label, exact=True).click()
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(tab.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
 def test_CI_4_every_field_error_at_once_beside_its_field_and_the_input_kept(
-        page: Page, camera: Camera, served: Served) -> None:
+        tab: Page, camera: Camera, served: Served) -> None:
     login_id = served.customer()
-    browser_login(page, login_id)
-    page.goto("/customer-information")
-    page.get_by_label("連絡先電話番号").fill("03-1234-5678")
-    page.get_by_label("※ 連絡先担当姓名", exact=True).fill("")
-    page.get_by_label("部署名", exact=True).fill("経理部")
-    page.get_by_role("button", name="確認").click()
-    phone = page.get_by_label("連絡先電話番号")
+    browser_login(tab, login_id)
+    tab.goto("/customer-information")
+    tab.get_by_label("連絡先電話番号").fill("03-1234-5678")
+    tab.get_by_label("※ 連絡先担当姓名", exact=True).fill("")
+    tab.get_by_label("部署名", exact=True).fill("経理部")
+    tab.get_by_role("button", name="確認").click()
+    phone = tab.get_by_label("連絡先電話番号")
     expect(phone).to_have_value("03-1234-5678")
-    expect(page.get_by_label("部署名", exact=True)).to_have_value("経理部")
+    expect(tab.get_by_label("部署名", exact=True)).to_have_value("経理部")
     expect(phone).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#error-phone")).to_have_text(
+    expect(tab.locator("#error-phone")).to_have_text(
         "連絡先電話番号は半角数字9文字以上11文字以内で入力してください。")
     assert "error-phone" in (phone.get_attribute("aria-describedby") or "")
-    expect(page.locator("#error-contact_name")).to_have_text("連絡先担当姓名を入力してください。")
-    expect(page.get_by_role("alert")).to_contain_text("2件")
+    expect(tab.locator("#error-contact_name")).to_have_text("連絡先担当姓名を入力してください。")
+    expect(tab.get_by_role("alert")).to_contain_text("2件")
     camera.shot("errors")
     information = served.station.customer_information(served.session(login_id))
     assert information["部署名"] == "総務部"  # nothing recorded (CI-4)
@@ -149,40 +149,40 @@ def test_CI_4_every_field_error_at_once_beside_its_field_and_the_input_kept(
 
 @pytest.mark.parametrize("plan", [Plan.STANDARD, Plan.DOWNLOAD])
 def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
-        page: Page, camera: Camera, served: Served, plan: Plan) -> None:
+        tab: Page, camera: Camera, served: Served, plan: Plan) -> None:
     login_id = served.customer(plan)
     sub = f"{login_id}s1"
-    browser_login(page, login_id)
-    page.get_by_role("link", name="権限設定").click()
-    page.get_by_role("link", name="新規追加").click()
-    expect(page.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
+    browser_login(tab, login_id)
+    tab.get_by_role("link", name="権限設定").click()
+    tab.get_by_role("link", name="新規追加").click()
+    expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
     standard = plan is Plan.STANDARD
-    expect(page.get_by_role("group", name="所属組織")).to_have_count(1 if standard else 0)
-    expect(page.get_by_role("group", name="操作権限設定")).to_have_count(1 if standard else 0)
-    page.get_by_label("ログインID").fill(sub)
-    page.get_by_label("仮パスワード").fill("Temp0rary-pass")
-    page.get_by_label("担当者").fill("佐藤　花子")
-    page.get_by_label("電話番号").fill("0398765432")
-    page.get_by_label("登録先メールアドレス").fill(f"{sub}@example.co.jp")
-    page.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
+    expect(tab.get_by_role("group", name="所属組織")).to_have_count(1 if standard else 0)
+    expect(tab.get_by_role("group", name="操作権限設定")).to_have_count(1 if standard else 0)
+    tab.get_by_label("ログインID").fill(sub)
+    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
+    tab.get_by_label("担当者").fill("佐藤　花子")
+    tab.get_by_label("電話番号").fill("0398765432")
+    tab.get_by_label("登録先メールアドレス").fill(f"{sub}@example.co.jp")
+    tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
     if standard:
-        page.get_by_role("group", name="請求金額照会").get_by_label("利用権限なし").check()
+        tab.get_by_role("group", name="請求金額照会").get_by_label("利用権限なし").check()
     camera.shot("new-sub-id")
-    page.get_by_role("button", name="確認").click()
-    expect(page.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
-    expect(page.get_by_text("仮パスワード: ********")).to_be_visible()
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    expect(tab.get_by_text("仮パスワード: ********")).to_be_visible()
     camera.shot("confirmation")
-    page.get_by_role("button", name="OK").click()
-    expect(page.get_by_text("ログインユーザ情報変更を完了しました。", exact=True)).to_be_visible()
-    page.get_by_role("link", name="権限設定").click()
-    expect(page.get_by_role("cell", name=sub, exact=True)).to_be_visible()
-    page.get_by_role("link", name=f"{sub} を変更").click()
-    expect(page.get_by_role("heading", name="副ID 情報変更")).to_be_visible()
-    expect(page.get_by_role("group", name="操作権限設定")).to_have_count(1 if standard else 0)
-    page.get_by_label("メモ").fill("経理担当")
-    page.get_by_role("button", name="確認").click()
-    page.get_by_role("button", name="OK").click()
-    expect(page.get_by_text("ログインユーザ情報変更を完了しました。", exact=True)).to_be_visible()
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.get_by_text("ログインユーザ情報変更を完了しました。", exact=True)).to_be_visible()
+    tab.get_by_role("link", name="権限設定").click()
+    expect(tab.get_by_role("cell", name=sub, exact=True)).to_be_visible()
+    tab.get_by_role("link", name=f"{sub} を変更").click()
+    expect(tab.get_by_role("heading", name="副ID 情報変更")).to_be_visible()
+    expect(tab.get_by_role("group", name="操作権限設定")).to_have_count(1 if standard else 0)
+    tab.get_by_label("メモ").fill("経理担当")
+    tab.get_by_role("button", name="確認").click()
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.get_by_text("ログインユーザ情報変更を完了しました。", exact=True)).to_be_visible()
     camera.shot("changed")
     info = served.station.sub_id_information(served.session(login_id), sub)
     assert info["メモ"] == "経理担当" and info["通知キーの利用"] == "利用する"
@@ -199,30 +199,30 @@ def _sub_id_of(served: Served) -> str:
 
 
 def test_CI_1_SB_2_a_sub_id_sees_neither_screen_and_is_refused_by_url(
-        page: Page, camera: Camera, served: Served) -> None:
-    browser_login(page, _sub_id_of(served))
-    expect(page.get_by_role("heading", name="トップページ")).to_be_visible()
-    menu = page.get_by_role("navigation", name="標準メニュー")
+        tab: Page, camera: Camera, served: Served) -> None:
+    browser_login(tab, _sub_id_of(served))
+    expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
+    menu = tab.get_by_role("navigation", name="標準メニュー")
     expect(menu.get_by_role("link", name="お客様情報変更")).to_have_count(0)
     expect(menu.get_by_role("link", name="権限設定")).to_have_count(0)
     expect(menu.get_by_role("link", name="パスワード変更")).to_have_count(1)
     for url, message in (("/customer-information", screens.MAIN_ID_ONLY_INFORMATION),
                          ("/permission-settings", screens.MAIN_ID_ONLY_PERMISSIONS),
                          ("/permission-settings/new", screens.MAIN_ID_ONLY_PERMISSIONS)):
-        response = page.goto(url)
+        response = tab.goto(url)
         assert response is not None and response.status == 403
-        expect(page.locator("#message")).to_have_text(message)
+        expect(tab.locator("#message")).to_have_text(message)
     camera.shot("refused")
 
 
 def test_SC_4_after_logout_a_page_behind_the_login_shows_the_login_screen(
-        page: Page, served: Served, client: httpx.Client) -> None:
+        tab: Page, served: Served, client: httpx.Client) -> None:
     login_id = served.customer()
-    browser_login(page, login_id)
-    token = next(c["value"] for c in page.context.cookies() if c["name"] == "bs_session")
-    page.get_by_role("button", name="ログアウト").click()
-    page.goto("/top")
-    expect(page.get_by_role("heading", name="ログイン")).to_be_visible()
+    browser_login(tab, login_id)
+    token = next(c["value"] for c in tab.context.cookies() if c["name"] == "bs_session")
+    tab.get_by_role("button", name="ログアウト").click()
+    tab.goto("/top")
+    expect(tab.get_by_role("heading", name="ログイン")).to_be_visible()
     client.cookies.set("bs_session", token)  # the old cookie, replayed
     response = client.get("/top")
     assert response.status_code == 303 and response.headers["location"] == "/login"
@@ -298,8 +298,8 @@ def test_D_13_a_changing_form_without_its_session_token_changes_nothing(
     session = served.session(login_id)
     assert served.station.customer_information(session)["通知キーの利用"] == "利用しない"
     token = csrf_of(client.get("/top").text)
-    page = client.post("/customer-information", data=form | {"csrf": token})
-    assert page.status_code == 200 and "お客様情報変更確認" in page.text
+    shown = client.post("/customer-information", data=form | {"csrf": token})
+    assert shown.status_code == 200 and "お客様情報変更確認" in shown.text
 
 
 def test_D_13_the_login_form_needs_its_token_too(served: Served, client: httpx.Client) -> None:
@@ -389,33 +389,33 @@ def test_errors_are_pages_in_japanese_never_a_traceback(client: httpx.Client) ->
     assert 'lang="ja"' in missing.text and "Traceback" not in missing.text
 
 
-def test_LG_1_the_whole_login_works_from_the_keyboard(page: Page, served: Served) -> None:
+def test_LG_1_the_whole_login_works_from_the_keyboard(tab: Page, served: Served) -> None:
     login_id = served.customer(notify_key=True)
-    page.goto("/login")
-    page.keyboard.press("Tab")  # the first field is reached by Tab
-    focused = page.evaluate("document.activeElement.id")
+    tab.goto("/login")
+    tab.keyboard.press("Tab")  # the first field is reached by Tab
+    focused = tab.evaluate("document.activeElement.id")
     for _ in range(5):
         if focused == "login_id":
             break
-        page.keyboard.press("Tab")
-        focused = page.evaluate("document.activeElement.id")
+        tab.keyboard.press("Tab")
+        focused = tab.evaluate("document.activeElement.id")
     assert focused == "login_id"
-    page.keyboard.type(login_id)
-    page.keyboard.press("Tab")
-    page.keyboard.type(TEST_PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="通知キー照合")).to_be_visible()
-    page.get_by_label("通知キー").focus()
-    page.keyboard.type(served.key(f"{login_id}@example.co.jp"))
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="トップページ")).to_be_visible()
+    tab.keyboard.type(login_id)
+    tab.keyboard.press("Tab")
+    tab.keyboard.type(TEST_PASSWORD)
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_role("heading", name="通知キー照合")).to_be_visible()
+    tab.get_by_label("通知キー").focus()
+    tab.keyboard.type(served.key(f"{login_id}@example.co.jp"))
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
 
 
-def test_every_input_has_a_label(page: Page, served: Served) -> None:
-    browser_login(page, served.customer())
+def test_every_input_has_a_label(tab: Page, served: Served) -> None:
+    browser_login(tab, served.customer())
     for url in ("/login", "/customer-information", "/permission-settings/new"):
-        page.goto(url)
-        for field in page.locator("input:not([type=hidden])").all():
+        tab.goto(url)
+        for field in tab.locator("input:not([type=hidden])").all():
             labels = field.evaluate("e => e.labels.length")
             assert labels >= 1, f"an input without a label on {url}"
 
