@@ -128,7 +128,7 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
     if not isinstance(data, dict):
         problems.append(f"{where.rstrip('.')} must be a table (e.g. {{ median = 20, p95 = 180 }})"
                         if cls is Delay else f"[{where.rstrip('.')}] must be a table")
-        return cls()
+        data = {}
     known = {f.name: f for f in attrs.fields(cls) if f.name != "hash_cost_set"}
     unknown = sorted(set(data) - set(known))
     if unknown:
@@ -147,6 +147,10 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
             values[key] = tuple(value)
         else:
             values[key] = value
+    for key, field in known.items():
+        if key not in values and field.default is attrs.NOTHING:
+            problems.append(f"{where}{key} is missing")
+            values[key] = 0  # a stand-in: the problem is reported, the scenario never runs
     return cls(**values)
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tomllib
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,15 @@ from application.ports import Mailer
 from tests.story import FAST_HASHER
 
 RULES = tomllib.loads((Path(__file__).parent.parent / "features" / "rules.toml").read_text())
+
+
+TRIED: Counter[str] = Counter()  # generated inputs thrown at the boundaries, by kind
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TRIED:
+        terminalreporter.write_line("boundaries tried with generated input: " + ", ".join(
+            f"{n:,} {kind}" for kind, n in TRIED.items()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
