@@ -1,5 +1,7 @@
 """Experiments for people: one scenario run with a progress bar over the simulated days, or
-several side by side (--compare); their reports and plots written next to their stores."""
+several side by side (--compare); their reports and plots written next to their stores:
+report.txt, report.json, the PNG plots and report.html (all of it in one page), and for a
+comparison compare.txt and compare.html."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from tqdm import tqdm
 
 from simulations import plots
 from simulations.report import Report, report, side_by_side, text
+from simulations.report_html import RunFigures, compare_page, report_page
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
 
@@ -30,40 +33,51 @@ def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, floa
 
 
 def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Path:
+    plots.japanese_font()  # no font: say so before the run, not after it
     result, simulation, seconds = simulate(scenario, folder)
+    run = _figures(seconds)
     say(text(result))
-    say(_run_figures(result, seconds))
-    for path in write(result, folder):
+    say(_run_figures(result, run))
+    for path in write(result, folder, run):
         say(f"wrote {path}")
     return simulation.store
 
 
 def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
                 say: Callable[[str], None]) -> list[Path]:
+    plots.japanese_font()
     reports, stores = [], []
     for validity in minutes:
         variant = scenario.with_policy(key_validity_minutes=validity)
         result, simulation, seconds = simulate(variant, folder / f"validity-{validity:g}")
-        write(result, simulation.folder)
+        run = _figures(seconds)
+        write(result, simulation.folder, run)
         reports.append(result)
         stores.append(simulation.store)
-        say(f"policy {len(reports)}: {variant.policy.label()}  ({_run_figures(result, seconds)})")
+        say(f"policy {len(reports)}: {variant.policy.label()}  ({_run_figures(result, run)})")
     table = side_by_side(reports)
     (folder / "compare.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
-    for path in [folder / "compare.txt", *plots.compare(reports, folder)]:
+    pictures = plots.compare(reports, folder)
+    (folder / "compare.html").write_text(compare_page(reports, pictures), encoding="utf-8")
+    for path in [folder / "compare.txt", *pictures, folder / "compare.html"]:
         say(f"wrote {path}")
     return stores
 
 
-def write(r: Report, folder: Path) -> list[Path]:
-    """report.txt, report.json and the plots; returns the files written."""
+def write(r: Report, folder: Path, run: RunFigures | None = None) -> list[Path]:
+    """report.txt, report.json, the plots and report.html; returns the files written."""
     (folder / "report.txt").write_text(text(r) + "\n", encoding="utf-8")
     (folder / "report.json").write_text(r.as_json() + "\n", encoding="utf-8")
-    return [folder / "report.txt", folder / "report.json", *plots.single(r, folder)]
+    pictures = plots.single(r, folder)
+    (folder / "report.html").write_text(report_page(r, folder, pictures, run), encoding="utf-8")
+    return [folder / "report.txt", folder / "report.json", *pictures, folder / "report.html"]
 
 
-def _run_figures(result: Report, seconds: float) -> str:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return (f"ran in {seconds:.1f} s: {result.events / seconds:,.0f} events/s stored, "
-            f"peak memory {peak:.0f} MiB")
+def _figures(seconds: float) -> RunFigures:
+    return RunFigures(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _run_figures(result: Report, run: RunFigures) -> str:
+    return (f"ran in {run.seconds:.1f} s: {result.events / run.seconds:,.0f} events/s stored, "
+            f"peak memory {run.peak_mib:.0f} MiB")

@@ -1,8 +1,15 @@
-"""PNG plots where a person would rather look than read. Labels are English: the machines
-this runs on may have no Japanese font."""
+"""PNG plots where a person would rather look than read, labelled in Japanese.
+
+The Japanese font is Debian's Noto Sans CJK (fonts-noto-cjk, which ``./go system-packages``
+installs), found through matplotlib's font manager; without it the plots would show boxes
+instead of text, so they are not drawn and JapaneseFontMissing says what to install.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -10,65 +17,170 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
+from matplotlib import font_manager
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
 
 from simulations.report import Report
 
+FONT_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP")
+MINUTE_TICKS = (0, 0.5, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240)
+
+
+class JapaneseFontMissing(RuntimeError):
+    pass
+
+
+@functools.cache
+def japanese_font() -> str:
+    """The family name of the installed Noto Sans CJK JP, registered with matplotlib (its
+    font cache may predate the package's installation)."""
+    for family in FONT_FAMILIES:
+        if _known(family):
+            return family
+    for path in font_manager.findSystemFonts():
+        if Path(path).name.startswith(("NotoSansCJK", "NotoSansJP")):
+            font_manager.fontManager.addfont(path)
+    for family in FONT_FAMILIES:
+        if _known(family):
+            return family
+    raise JapaneseFontMissing(
+        "no Japanese font for the plots: install Debian's fonts-noto-cjk "
+        "(./go system-packages, or apt-get install fonts-noto-cjk)")
+
+
+def _known(family: str) -> bool:
+    return any(f.name == family for f in font_manager.fontManager.ttflist)
+
+
+@contextmanager
+def _japanese() -> Iterator[None]:
+    with matplotlib.rc_context({"font.family": [japanese_font()], "axes.unicode_minus": False}):
+        yield
+
+
+def validity_label(minutes: float) -> str:
+    return f"有効期限 {minutes:g}分"
+
 
 def single(r: Report, folder: Path) -> list[Path]:
-    return [_time_to_login([r], folder / "time-to-login.png"),
-            _expiries_by_hour(r, folder / "expiries-by-hour.png")]
+    return [time_to_login([r], folder / "time-to-login.png"),
+            expiries_by_hour(r, folder / "expiries-by-hour.png")]
 
 
 def compare(reports: list[Report], folder: Path) -> list[Path]:
-    return [_time_to_login(reports, folder / "compare-time-to-login.png"),
-            _compare_bars(reports, folder / "compare-outcomes.png")]
+    return [time_to_login(reports, folder / "compare-time-to-login.png"),
+            compare_bars(reports, folder / "compare-outcomes.png")]
 
 
-def _time_to_login(reports: list[Report], path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for r in reports:
-        minutes = sorted(s / 60 for s in r.histogram)
-        if minutes:  # over all visits: the curve levels off at the share that got in
-            ax.plot(minutes, [(i + 1) / r.visits for i in range(len(minutes))],
-                    label=r.policy.split(",")[0])
+def time_to_login(reports: list[Report], path: Path) -> Path:
+    """Share of all visits logged in by each time, one curve per run, its key validity
+    marked with a dashed line of the curve's colour."""
+    with _japanese():
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        longest = 1.0
+        for r in reports:
+            minutes = sorted(s / 60 for s in r.histogram)
+            if not minutes or not r.visits:
+                continue
+            longest = max(longest, minutes[-1], r.validity_minutes)
+            label = f"{validity_label(r.validity_minutes)} (ログイン {r.logged_in:,}/{r.visits:,})"
+            (line,) = ax.plot(minutes, [(i + 1) / r.visits for i in range(len(minutes))],
+                              label=label)
+            ax.axvline(r.validity_minutes, color=line.get_color(), linestyle="--", linewidth=1)
+            ax.annotate(validity_label(r.validity_minutes), (r.validity_minutes, 0.02),
+                        xycoords=("data", "axes fraction"), rotation=90, fontsize=8,
+                        color=line.get_color(), ha="right", va="bottom")
+        _minute_axis(ax, longest)
+        ax.set_xlabel("最初の「ログイン」からトップページまでの時間 (分、1分より先は対数目盛)")
+        ax.set_ylabel("ログインできた訪問の割合 (全訪問に対して)")
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"ログインまでの時間: {reports[0].scenario}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left", fontsize=9)
+        return _save(fig, path)
+
+
+def _minute_axis(ax: plt.Axes, longest: float) -> None:
     ax.set_xscale("symlog", linthresh=1)
-    ax.set_xlabel("minutes from the first 'log in' to the top page")
-    ax.set_ylabel("share of visits logged in")
-    ax.set_title(f"Time to log in: {reports[0].scenario}")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right")
-    return _save(fig, path)
+    ax.set_xlim(0, longest * 1.1)
+    ticks = [t for t in MINUTE_TICKS if t <= longest * 1.1]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(_minutes_label))
 
 
-def _expiries_by_hour(r: Report, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(8, 4))
-    hours = [f"{h:02d}" for h in range(24)]
-    ax.bar(hours, [r.expiries_by_hour.get(h, 0) for h in hours], color="#c0504d")
-    ax.set_xlabel("hour of the login (JST)")
-    ax.set_ylabel("keys expired before entry")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"Expired keys by hour of day: {r.scenario} ({r.policy.split(',')[0]})")
-    return _save(fig, path)
+def _minutes_label(minutes: float, _: int) -> str:
+    if minutes == 0:
+        return "0"
+    return f"{minutes * 60:g}秒" if minutes < 1 else f"{minutes:g}分"
 
 
-def _compare_bars(reports: list[Report], path: Path) -> Path:
-    measures = {
-        "keys expired": lambda r: r.outcomes["expired"],
-        "keys re-issued": lambda r: r.keys_reissued,
-        "support contacts": lambda r: sum(r.support.values()),
-        "locked": lambda r: r.outcomes["locked"],
-    }
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    width = 0.8 / len(reports)
-    for i, r in enumerate(reports):
-        xs = [j + i * width for j in range(len(measures))]
-        ax.bar(xs, [m(r) for m in measures.values()], width, label=r.policy.split(",")[0])
-    ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(measures))],
-                  list(measures))
-    ax.set_title(f"Policies compared: {reports[0].scenario}")
-    ax.legend()
-    return _save(fig, path)
+def expiries_by_hour(r: Report, path: Path) -> Path:
+    """Keys that expired before entry, by the hour (JST) of their login; only the span of
+    hours that had any."""
+    with _japanese():
+        fig, ax = plt.subplots(figsize=(8, 4))
+        span = hours_shown(r)
+        if span:
+            counts = [r.expiries_by_hour.get(h, 0) for h in span]
+            bars = ax.bar([f"{h}時" for h in span], counts, color="#c0504d")
+            ax.bar_label(bars, fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "期限切れになった通知キーはありません", ha="center", va="center",
+                    transform=ax.transAxes)
+            ax.set_xticks([])
+        ax.set_xlabel("ログインした時刻 (日本時間)")
+        ax.set_ylabel("入力前に期限切れになった通知キー (件)")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"時間帯別の期限切れ: {r.scenario} ({validity_label(r.validity_minutes)})")
+        return _save(fig, path)
+
+
+def hours_shown(r: Report) -> list[str]:
+    """From the first hour with an expiry to the last: the hours nobody logs in are left out,
+    a quiet hour between busy ones stays (its zero is a count)."""
+    hours = [int(h) for h, n in r.expiries_by_hour.items() if n]
+    return [f"{h:02d}" for h in range(min(hours), max(hours) + 1)] if hours else []
+
+
+MEASURES: dict[str, Callable[[Report], int]] = {
+    "期限切れ": lambda r: r.outcomes["expired"],
+    "再発行された通知キー": lambda r: r.keys_reissued,
+    "サポートへの連絡 (LG-8)": lambda r: sum(r.support.values()),
+    "ロック (D-4)": lambda r: r.outcomes["locked"],
+    "ログインできなかった訪問": lambda r: r.not_logged_in,
+}
+
+
+def measures_shown(reports: list[Report]) -> dict[str, Callable[[Report], int]]:
+    return {name: m for name, m in MEASURES.items() if any(m(r) for r in reports)}
+
+
+def compare_bars(reports: list[Report], path: Path) -> Path:
+    """The counts that differ between policies; a measure that is zero everywhere is left out."""
+    measures = measures_shown(reports)
+    with _japanese():
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        if measures:
+            width = 0.8 / len(reports)
+            for i, r in enumerate(reports):
+                xs = [j + i * width for j in range(len(measures))]
+                bars = ax.bar(xs, [m(r) for m in measures.values()], width,
+                              label=validity_label(r.validity_minutes))
+                ax.bar_label(bars, fontsize=8)
+            ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(measures))],
+                          list(measures))
+            ax.legend()
+        else:
+            ax.text(0.5, 0.5, "どの条件でも 0 件です", ha="center", va="center",
+                    transform=ax.transAxes)
+            ax.set_xticks([])
+        ax.set_xlabel("数えたもの (全期間)")
+        ax.set_ylabel("件数")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"有効期限による違い: {reports[0].scenario}")
+        return _save(fig, path)
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

@@ -1,0 +1,217 @@
+"""A simulation's report as a page to hand on, in Japanese: report.html (one run) and
+compare.html (runs under different key validities, one column each, headed by the validity).
+Each is one self-contained file: the numbers, the plots as PNG data: URIs, the text report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from application.audit import Outcome
+from application.outcomes import ContactRoute
+from simulations.html import esc, page, png_figure, table
+from simulations.plots import validity_label
+from simulations.report import PERCENTILES, ROUTES, Report, percent, text
+
+JST = ZoneInfo("Asia/Tokyo")
+OUTCOME_LABELS = {
+    Outcome.COMPLETED: "ログイン完了",
+    Outcome.PASSWORD_REJECTED: "パスワード誤り",
+    Outcome.EXPIRED: "通知キーの期限切れ (LG-5)",
+    Outcome.LOCKED: "誤入力の上限でロック (D-4)",
+    Outcome.SUPERSEDED: "新しい通知キーで無効 (D-2)",
+    Outcome.KEY_WITHHELD: "送信上限のため通知キーを送らず (D-10)",
+    Outcome.MAIL_FAILED: "通知キーのメール送信に失敗",
+    Outcome.ABANDONED: "途中でやめた",
+}
+ROUTE_LABELS = {ContactRoute.OPERATOR: "オペレータ担当へ (主ID)",
+                ContactRoute.MAIN_ID_PERSON: "主IDの担当者へ (副ID)"}
+PERCENTILE_LABELS = {"p50": "中央値 (p50)", "p90": "p90", "p99": "p99"}
+TIME_NOTE = ("全訪問に対する値です。ログインできなかった訪問は、どのログインよりも遅いものとして"
+             "数えます (そのため有効期限が短くても、失敗が抜けて速く見えることはありません)。")
+STYLE = """
+.key td.num{font-size:1.15em;font-weight:bold}
+section{margin-bottom:1.5em}
+"""
+
+
+@attrs.frozen
+class RunFigures:
+    """What the run cost the machine (not part of the report's numbers)."""
+
+    seconds: float
+    peak_mib: float
+
+
+def duration_ja(seconds: float | None) -> str:
+    if seconds is None:
+        return "ログインできず"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}分{secs:02d}秒" if minutes else f"{secs}秒"
+
+
+def policy_ja(r: Report) -> str:
+    """The policy in force, from the policy label the report carries."""
+    parts = dict(zip(("validity", "wrong", "keys"), r.policy.split(", "), strict=False))
+    wrong = parts.get("wrong", "").split(" ")[0]
+    keys = parts.get("keys", "").split(" ")[0]
+    return f"{validity_label(r.validity_minutes)}、誤入力 {wrong}回まで、1時間に {keys}通まで"
+
+
+def _made_at(now: datetime | None) -> str:
+    return (now or datetime.now(JST)).astimezone(JST).strftime("%Y年%m月%d日 %H:%M (日本時間)")
+
+
+# report.html ---------------------------------------------------------------------------
+def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | None = None,
+                now: datetime | None = None) -> str:
+    body = (f"<h1>シミュレーション報告: {esc(r.scenario)}</h1>{_about(r, now)}"
+            + _key_figures(r) + _times(r) + _attempts(r) + _keys(r) + _figures(plots)
+            + _expiries(r) + _run(r, run, folder)
+            + f"<details><summary>テキスト版 (report.txt)</summary><pre>{esc(text(r))}</pre></details>")
+    return page(f"シミュレーション報告: {r.scenario}", f"<main>{body}</main>", style=STYLE)
+
+
+def _about(r: Report, now: datetime | None) -> str:
+    return (f'<p class="meta">作成日時: {_made_at(now)}<br>シナリオ {esc(r.scenario)}: '
+            f"{r.days}日間、seed {r.seed}、ログインID {r.people:,}件<br>"
+            f"ポリシー: {esc(policy_ja(r))}<br>"
+            f"ハッシュ: scrypt N=2^{r.hash_cost} (シナリオの hash_cost。本番は 2^14)</p>")
+
+
+def _count_row(label: str, n: int, whole: int) -> list[str]:
+    return [esc(label), f"{n:,}", f"{percent(n, whole)} ({n:,}/{whole:,})" if whole else "-"]
+
+
+def _key_figures(r: Report) -> str:
+    support = sum(r.support.values())
+    rows = [[esc("訪問 (ログインしたい人の来訪)"), f"{r.visits:,}", ""],
+            _count_row("ログインできた訪問", r.logged_in, r.visits),
+            _count_row("ログインできなかった訪問", r.not_logged_in, r.visits),
+            _count_row("サポートへの連絡 (LG-8)", support, r.visits)]
+    rows += [[f"　うち {esc(label)}", f"{r.support.get(ROUTES[route], 0):,}", ""]
+             for route, label in ROUTE_LABELS.items()]
+    return ('<section class="key"><h2>主な数値</h2>'
+            + table(["", "件数", "割合"], rows, numeric_from=1)
+            + "<p><small>1回の訪問で「ログイン」を何度か押すことがあります (パスワードの打ち間違い、"
+              "期限切れの後の再ログイン)。その1回1回は「ログイン試行」として下に数えます。</small></p>"
+              "</section>")
+
+
+def _times(r: Report) -> str:
+    rows = [[esc(PERCENTILE_LABELS[p]), esc(duration_ja(r.seconds_to_login.get(p)))]
+            for p in PERCENTILES]
+    rows.append([esc("ログインできた訪問のうち最長"), esc(duration_ja(r.slowest_login))
+                 if r.slowest_login is not None else "-"])
+    return ('<section><h2>ログインまでの時間</h2>'
+            f"<p>最初の「ログイン」からトップページまで。全 {r.visits:,}件の訪問"
+            f"{f'(うちログインできなかった {r.not_logged_in:,}件を含む)' if r.not_logged_in else ''}"
+            "に対して。</p>" + table(["", "時間"], rows, numeric_from=1)
+            + f"<p><small>{esc(TIME_NOTE)}</small></p></section>")
+
+
+def _attempts(r: Report) -> str:
+    rows = [_count_row(OUTCOME_LABELS[o], r.outcomes.get(o.value, 0), r.attempts)
+            for o in Outcome if r.outcomes.get(o.value, 0)]
+    completed = r.outcomes.get(Outcome.COMPLETED.value, 0)
+    return ('<section><h2>ログイン試行 (「ログイン」の押下) とその結末</h2>'
+            f"<p>試行 {r.attempts:,}件 (イベントストアから数えた値)。完了 {completed:,}件のうち、"
+            f"通知キーあり {r.with_key:,}件・なし {r.without_key:,}件 "
+            "(初回ログインと通知キーを利用しないIDはキーなし)。</p>"
+            + table(["結末", "件数", "割合"], rows, numeric_from=1) + "</section>")
+
+
+def _keys(r: Report) -> str:
+    rows = [[esc("発行した通知キー"), f"{r.keys_issued:,}"],
+            [esc("　うち再発行 (同じ訪問の2通目以降)"), f"{r.keys_reissued:,}"],
+            [esc("期限切れ"), f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"],
+            [esc("ロック"), f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"]]
+    return ('<section><h2>通知キー</h2>' + table(["", "件数"], rows, numeric_from=1)
+            + "<p><small>再発行は発行の内数です (期限切れ・ロック・届かないメールの後、"
+              "再ログインで新しいキーが送られた数)。</small></p></section>")
+
+
+PLOT_CAPTIONS = {
+    "time-to-login.png": "ログインまでの時間 (全訪問に対する累積割合、破線は通知キーの有効期限)",
+    "expiries-by-hour.png": "時間帯別の期限切れ (ログインした時刻、日本時間)",
+    "compare-time-to-login.png": "有効期限ごとのログインまでの時間 (全訪問に対する累積割合)",
+    "compare-outcomes.png": "有効期限ごとの件数 (全期間、どの条件でも0件の項目は省略)",
+}
+
+
+def _figures(plots: list[Path]) -> str:
+    return ("<section><h2>図</h2>"
+            + "".join(png_figure(p, PLOT_CAPTIONS.get(p.name, p.stem)) for p in plots)
+            + "</section>")
+
+
+def _expiries(r: Report) -> str:
+    if not r.expiries_by_hour:
+        return "<section><h2>時間帯別の期限切れ</h2><p>期限切れはありません。</p></section>"
+    rows = [[f"{int(h)}時台", f"{n:,}"] for h, n in r.expiries_by_hour.items()]
+    return ("<section><h2>時間帯別の期限切れ</h2>"
+            + table(["ログインした時刻 (日本時間)", "期限切れ"], rows, numeric_from=1) + "</section>")
+
+
+def _run(r: Report, run: RunFigures | None, folder: Path) -> str:
+    rows = [[esc("保存したイベント"), f"{r.events:,}"]]
+    if run:
+        rate = r.events / run.seconds if run.seconds else 0
+        rows += [[esc("実行時間"), f"{run.seconds:,.1f} 秒"],
+                 [esc("保存の速さ"), f"{rate:,.0f} イベント/秒"],
+                 [esc("最大メモリ"), f"{run.peak_mib:,.0f} MiB"]]
+    return ("<section><h2>実行</h2>" + table(["", ""], rows, numeric_from=1)
+            + f"<p><small>イベントストア: {esc(folder.name)}/simulation.sqlite3 "
+              "(監査コマンドで読めます)</small></p></section>")
+
+
+# compare.html --------------------------------------------------------------------------
+def heading(r: Report, reports: list[Report], i: int) -> str:
+    """What differs between the runs: the key validity (else the run's number)."""
+    if len({x.validity_minutes for x in reports}) == len(reports):
+        return validity_label(r.validity_minutes)
+    return f"{i + 1}回目 ({r.policy})"
+
+
+def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None) -> str:
+    first = reports[0]
+    head = [""] + [esc(heading(r, reports, i)) for i, r in enumerate(reports)]
+    rows = [[esc(name)] + [cell(r) for r in reports] for name, cell in _compare_rows()]
+    body = (f"<h1>有効期限の比較: {esc(first.scenario)}</h1>"
+            f'<p class="meta">作成日時: {_made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
+            f"{first.days}日間、seed {first.seed}、ログインID {first.people:,}件 "
+            f"(同じ人が同じように来訪し、違うのは通知キーの有効期限だけ)</p>"
+            + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
+            + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + _figures(plots)
+            + "<p><small>各条件の詳しい報告: "
+            + "、".join(f"validity-{r.validity_minutes:g}/report.html" for r in reports)
+            + "</small></p>")
+    return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
+
+
+def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
+    def share(n: int, r: Report) -> str:
+        return f"{n:,} ({percent(n, r.visits)})"
+
+    rows: list[tuple[str, Callable[[Report], str]]] = [
+        ("訪問", lambda r: f"{r.visits:,}"),
+        ("ログインできた訪問", lambda r: share(r.logged_in, r)),
+        ("ログインできなかった訪問", lambda r: share(r.not_logged_in, r)),
+        ("サポートへの連絡 (LG-8)", lambda r: share(sum(r.support.values()), r)),
+        ("通知キーで完了したログイン", lambda r: f"{r.with_key:,}"),
+        ("発行した通知キー", lambda r: f"{r.keys_issued:,}"),
+        ("　うち再発行", lambda r: f"{r.keys_reissued:,}"),
+        ("期限切れ", lambda r: f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"),
+        ("ロック", lambda r: f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"),
+    ]
+    rows += [(f"ログインまでの時間 {PERCENTILE_LABELS[p]} *", _time_cell(p)) for p in PERCENTILES]
+    return rows
+
+
+def _time_cell(name: str) -> Callable[[Report], str]:
+    return lambda r: esc(duration_ja(r.seconds_to_login.get(name)))

@@ -1,0 +1,191 @@
+"""A simulation's reports as people read them: report.html and compare.html are single
+self-contained Japanese pages with the numbers and the plots; shares never round to 100%;
+the time to log in is over all visits; the plots are labelled in Japanese."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from click.testing import CliRunner
+
+from application.audit import Outcome
+from billing_station.cli import main
+from simulations import plots
+from simulations.experiments import write
+from simulations.report import Report, over_all_visits, percent, report, side_by_side, text
+from simulations.report_html import OUTCOME_LABELS, RunFigures, compare_page, report_page
+from simulations.runner import Simulation
+from simulations.scenario import Behaviour, Delay, Population, Scenario, load
+
+ROOT = Path(__file__).parent.parent
+SCREENSHOT = ROOT / "docs" / "screenshots" / "simulation-report.png"
+NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
+SMALL = Scenario("small", days=3, seed=5, hash_cost=4,
+                 population=Population(customers=8, notify_key_share=1.0),
+                 behaviour=Behaviour(mail_delay=Delay(200, 700), mistype_rate=0.1))
+
+
+def run(scenario: Scenario, folder: Path) -> Report:
+    simulation = Simulation(scenario, folder)
+    simulation.run()
+    result = report(simulation)
+    simulation.close()
+    return result
+
+
+@pytest.fixture(scope="module")
+def slow_mail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path]:
+    """The shipped slow-mail scenario (keys expire, people call), shrunk to a few customers
+    and days."""
+    folder = tmp_path_factory.mktemp("slow-mail")
+    shipped = load("slow-mail")
+    scenario = attrs.evolve(shipped, days=3,
+                            population=attrs.evolve(shipped.population, customers=12))
+    return run(scenario, folder), folder
+
+
+def self_contained(page: str) -> bool:
+    return (not re.search(r"https?:", page)
+            and not re.search(r'(?:src|href)="(?!#|data:)', page)
+            and "<link" not in page)
+
+
+# The numbers ----------------------------------------------------------------------------
+def test_a_share_that_is_not_all_never_reads_100_or_0_percent() -> None:
+    assert percent(8073, 8074) == "99.99%"
+    assert percent(1, 8074) == "0.01%"
+    assert percent(99_999, 100_000) == "99.999%"
+    assert percent(8074, 8074) == "100%" and percent(0, 8074) == "0%"
+    assert percent(1, 3) == "33.3%"
+
+
+def test_time_to_log_in_is_over_all_visits_so_failures_do_not_make_it_faster() -> None:
+    fast_but_failing = over_all_visits([10.0] * 85, visits=100)  # 15 never got in
+    slow_but_all_in = over_all_visits([10.0] * 85 + [600.0] * 15, visits=100)
+    assert fast_but_failing == {"p50": 10.0, "p90": None, "p99": None}
+    assert slow_but_all_in == {"p50": 10.0, "p90": 600.0, "p99": 600.0}
+    assert over_all_visits([], visits=0) == {}
+
+
+def test_the_text_says_what_is_inside_what(slow_mail: tuple[Report, Path]) -> None:
+    r, _ = slow_mail
+    lines = text(r)
+    assert f"logged in {r.logged_in:,} of {r.visits:,} ({percent(r.logged_in, r.visits)})" in lines
+    assert f"issued {r.keys_issued:,} (of which re-issued" in lines
+    assert f"Time to log in, over all {r.visits:,} visits" in lines
+
+
+def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> None:
+    reports = [run(SMALL.with_policy(key_validity_minutes=m), tmp_path / str(m)) for m in (5, 15)]
+    table = side_by_side(reports)
+    assert "policy 1: validity 5 min" in table and "over all visits" in table
+    page = compare_page(reports, plots.compare(reports, tmp_path), now=NOW)
+    assert "<th class=num>有効期限 5分</th><th class=num>有効期限 15分</th>" in page
+    assert "policy 1" not in page and "1回目" not in page
+    assert self_contained(page) and page.count("data:image/png;base64,") == 2
+    short, long = reports
+    assert short.outcomes["expired"] > long.outcomes["expired"]  # slow mail, short validity
+    assert f"<td class=num>{short.outcomes['expired']:,}</td>" in page
+
+
+# The page -------------------------------------------------------------------------------
+def test_report_html_is_one_japanese_page_with_the_numbers_and_plots(
+        slow_mail: tuple[Report, Path]) -> None:
+    r, folder = slow_mail
+    written = write(r, folder, RunFigures(2.5, 100))
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert folder / "report.html" in written and self_contained(page)
+    assert page.count('<img src="data:image/png;base64,') == 2
+    for label in ("主な数値", "ログインできた訪問", "ログインまでの時間", "有効期限 10分",
+                  "うち再発行", "全訪問に対する値です", "テキスト版 (report.txt)"):
+        assert label in page
+    assert f"<td class=num>{r.visits:,}</td>" in page
+    assert f"{percent(r.logged_in, r.visits)} ({r.logged_in:,}/{r.visits:,})" in page
+    assert f"<td class=num>{r.keys_issued:,}</td>" in page
+    for outcome in Outcome:
+        if r.outcomes[outcome.value]:
+            assert OUTCOME_LABELS[outcome] in page
+
+
+def test_every_outcome_has_a_japanese_label() -> None:
+    assert set(OUTCOME_LABELS) == set(Outcome)
+
+
+def test_bar_charts_leave_out_what_is_empty(slow_mail: tuple[Report, Path]) -> None:
+    r, _ = slow_mail
+    quiet = attrs.evolve(r, expiries_by_hour={"09": 2, "11": 1})
+    assert plots.hours_shown(quiet) == ["09", "10", "11"]
+    assert plots.hours_shown(attrs.evolve(r, expiries_by_hour={})) == []
+    no_locks = attrs.evolve(r, outcomes={**r.outcomes, "locked": 0})
+    assert "ロック (D-4)" not in plots.measures_shown([no_locks])
+
+
+def test_the_plots_use_the_installed_japanese_font() -> None:
+    assert plots.japanese_font() == "Noto Sans CJK JP"
+
+
+def test_without_a_japanese_font_the_plots_say_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plots.font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(plots.font_manager, "findSystemFonts", lambda: [])
+    plots.japanese_font.cache_clear()
+    try:
+        with pytest.raises(plots.JapaneseFontMissing, match="fonts-noto-cjk"):
+            plots.japanese_font()
+    finally:
+        plots.japanese_font.cache_clear()
+
+
+def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text("days = 2\nhash_cost = 4\n[population]\ncustomers = 4\n")
+    one = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(tmp_path / "one")])
+    assert one.exit_code == 0, one.output
+    assert self_contained((tmp_path / "one" / "report.html").read_text(encoding="utf-8"))
+    both = CliRunner().invoke(main, ["simulate", str(scenario), "--compare", "5,15",
+                                     "--out", str(tmp_path / "two")])
+    assert both.exit_code == 0, both.output
+    page = (tmp_path / "two" / "compare.html").read_text(encoding="utf-8")
+    assert "有効期限 5分" in page and "有効期限 15分" in page and self_contained(page)
+    assert (tmp_path / "two" / "validity-5" / "report.html").exists()
+
+
+# In a browser ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("no chromium: ./go system-packages installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path)
+        yield browser
+        browser.close()
+
+
+def test_in_chromium_the_key_numbers_are_visible(chromium: Any, slow_mail: tuple[Report, Path]) -> None:
+    r, folder = slow_mail
+    pictures = plots.single(r, folder)
+    html_file = folder / "shown.html"
+    html_file.write_text(report_page(r, folder, pictures, RunFigures(2.5, 100), now=NOW),
+                         encoding="utf-8")
+    page = chromium.new_page(viewport={"width": 1100, "height": 1900})
+    page.goto(html_file.as_uri())
+    figures = page.locator("section.key table")
+    visits = figures.locator("tr", has_text="訪問 (ログインしたい人の来訪)")
+    assert visits.is_visible() and f"{r.visits:,}" in visits.inner_text()
+    logged_in = figures.locator("tr", has_text="ログインできた訪問")
+    assert f"{percent(r.logged_in, r.visits)} ({r.logged_in:,}/{r.visits:,})" in logged_in.inner_text()
+    plot = page.locator("img").first
+    assert plot.is_visible() and plot.evaluate("img => img.naturalWidth") > 500  # decoded
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    page.close()
