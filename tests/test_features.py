@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
+from click.testing import CliRunner, Result
 from freezegun.api import FrozenDateTimeFactory
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -20,6 +21,7 @@ from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import Confirmation, ErrorPage, Form, KeyEntry, Refused, Session, TopPage
+from billing_station.cli import main
 from domain.fields import InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SUB_ID_REGISTRATION, Plan
 from tests.conftest import build
@@ -400,3 +402,32 @@ def field_shown(world: World, main: str, label: str, shown: str) -> None:
 def sub_id_value(world: World, login_id: str, label: str, value: str) -> None:
     assert world.app.sub_id_information(world.first_main, login_id)[label] == value
 
+
+
+# 監査 (D-16) ----------------------------------------------------------------------------------
+@when("監査人がこのストアを検証する", target_fixture="audited")
+def audit_this_store(world: World) -> tuple[Result, bytes]:
+    world.app.close()  # the application stops; the auditor reads the file it left
+    before = world.store.read_bytes()
+    return CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(world.store)}), before
+
+
+@then(parsers.parse("検証は「{last}」で終わり、ストアは1バイトも変わらない"))
+def audited_clean(world: World, audited: tuple[Result, bytes], last: str) -> None:
+    result, before = audited
+    assert result.exit_code == 0 and result.output.splitlines()[-1] == last, result.output
+    assert world.store.read_bytes() == before
+
+
+@when("監査人がデータベースでないファイルを検証する", target_fixture="audited")
+def audit_a_file_that_is_not_a_store(world: World) -> tuple[Result, bytes]:
+    other = world.store.parent / "notes.txt"
+    other.write_text("メモ")
+    return CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(other)}), b""
+
+
+@then(parsers.parse("監査は1行「{words}」で答え、終了コードは{code:d}である"))
+def audit_refused(audited: tuple[Result, bytes], words: str, code: int) -> None:
+    result, _ = audited
+    assert result.exit_code == code and words in result.output
+    assert len(result.output.strip().splitlines()) == 1
