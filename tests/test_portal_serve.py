@@ -1,0 +1,108 @@
+"""``billing-station serve``: the command a person runs. Two worker processes on one SQLite
+store, sharing nothing but the store and the secret serve generated: the manual's login
+with the notify key goes through, whichever worker answers each request."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from application.adapters.mailbox import MailboxFolder
+from application.messages import key_in
+from billing_station.serve_command import serve
+from simulations.samples import INFORMATION, MAIN_ID, PASSWORD
+
+ROOT = Path(__file__).parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
+    env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from billing_station.serve_command import serve; serve()",
+         "--port", str(port), "--workers", "2"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    assert process.stdout is not None
+    said = [process.stdout.readline() for _ in range(3)]  # printed before uvicorn starts
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/login").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url, tmp_path / "mailbox", said
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        (tmp_path / "serve.log").write_text(output)
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
+        two_workers: tuple[str, Path, list[str]], tmp_path: Path) -> None:
+    url, mailbox, said = two_workers
+    assert said[0].startswith(f"portal: {url}/ (store: sqlite, 2 worker(s))")
+    assert said[1].strip() == f"demo main ID onboarded: log in as {MAIN_ID} / {PASSWORD}"
+    assert said[2].strip() == f"key mails: .eml files in {mailbox}"
+    with httpx.Client(base_url=url, follow_redirects=True) as browser:
+        page = browser.get("/login")
+        top = browser.post("/login", data={"login_id": MAIN_ID, "password": PASSWORD,
+                                           "csrf": csrf(page.text)})
+        assert top.url.path == "/top" and "前回ログイン: なし" in top.text  # LG-4
+        confirm = browser.post("/customer-information", data={
+            "notify_key": "利用する", "csrf": csrf(top.text)})
+        signed = re.search(r'name="confirmation" value="([^"]+)"', confirm.text)
+        assert signed
+        done = browser.post("/customer-information/ok", data={
+            "confirmation": signed.group(1), "csrf": csrf(confirm.text)})
+        assert "お客様情報変更を完了しました。" in done.text
+        browser.post("/logout", data={"csrf": csrf(done.text)})
+        assert browser.get("/top").url.path == "/login"  # SC-4, in whichever worker
+        page = browser.get("/login")
+        key_page = browser.post("/login", data={"login_id": MAIN_ID, "password": PASSWORD,
+                                                "csrf": csrf(page.text)})
+        assert key_page.url.path == "/key"
+        key = key_in(MailboxFolder(mailbox).messages(INFORMATION["email"])[-1])
+        top = browser.post("/key", data={"key": key, "csrf": csrf(key_page.text)})
+        assert top.url.path == "/top" and "前回ログイン: 20" in top.text
+        for _ in range(6):  # the session holds in both workers
+            assert browser.get("/top").url.path == "/top"
+    assert (tmp_path / "billing-station.sqlite3").is_file()
+
+
+def test_serve_names_its_options() -> None:
+    result = CliRunner().invoke(serve, ["--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers", "--dev-mailbox"):
+        assert option in result.output
