@@ -56,8 +56,8 @@ def store_settings(kind: str, path: Path | str | None = None,
         base = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(path or "billing-station.sqlite3")}
     elif kind == "postgres":
-        missing = [k for k in ("POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_USER")
-                   if k not in environ]
+        needed = ("POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_USER", "POSTGRES_PASSWORD")
+        missing = [k for k in needed if k not in environ]
         if missing:
             raise ConfigError(f"BS_STORE=postgres needs {', '.join(missing)}")
         base = {"PERSISTENCE_MODULE": "eventsourcing.postgres"} | {
@@ -155,5 +155,7 @@ def audit_reader(settings: Settings | None = None, *, store: StoreSettings | Non
     store = store if store is not None else settings.existing_store()
     if store["PERSISTENCE_MODULE"] == "eventsourcing.popo":
         raise NotAnEventStore("BS_STORE=memory: an in-memory store holds nothing to audit")
-    where = store.get("SQLITE_DBNAME") or f"PostgreSQL database {store.get('POSTGRES_DBNAME')}"
+    where = store.get("SQLITE_DBNAME") or (
+        f"PostgreSQL database {store.get('POSTGRES_DBNAME')} at {store.get('POSTGRES_HOST')}:"
+        f"{store.get('POSTGRES_PORT', '5432')}")
     return AuditReader(read_only(store), where)

@@ -10,7 +10,7 @@ import click
 
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
-from application.audit import NotAnEventStore
+from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
 from billing_station.simulate_command import simulate
@@ -31,6 +31,9 @@ class Commands(click.Group):
         except NotAnEventStore as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(exits.DATA_ERROR)
+        except StoreUnavailable as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(exits.UNAVAILABLE)
         except bootstrap.ConfigError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(exits.USAGE)

@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from application.bootstrap import store_settings
 from billing_station.cli import main
-from billing_station.exits import DATA_ERROR, NOT_FOUND, USAGE
+from billing_station.exits import DATA_ERROR, NOT_FOUND, UNAVAILABLE, USAGE
 from tests.conftest import build, store_env
 from tests.story import KeyRecorder, first_login, onboard
 
@@ -142,3 +142,11 @@ def test_the_instant_formats_are_in_the_help_and_the_screens_own_is_accepted() -
     assert "2015/01/16 10:00" in help_text and "+09:00" in help_text
     result = audit({"BS_STORE": "memory"}, "history", "--from", "2026/04/20 12:00")
     assert "is not an instant" not in result.output
+
+
+def test_a_store_server_that_cannot_be_reached_is_a_service_down(tmp_path: Path) -> None:
+    env = {"BS_STORE": "postgres", "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1",
+           "POSTGRES_USER": "auditor", "POSTGRES_PASSWORD": "x", "POSTGRES_DBNAME": "bs",
+           "POSTGRES_CONNECT_TIMEOUT": "1"}
+    output = refused_in_one_line(audit(env), UNAVAILABLE)
+    assert "cannot reach PostgreSQL database bs at 127.0.0.1:1" in output

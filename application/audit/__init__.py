@@ -4,9 +4,16 @@ history) and the policy check (verify). It reads a store and never writes to it.
 from application.audit.as_of import as_of
 from application.audit.books import Outcome
 from application.audit.history import FIELDS, LoginRecord, history
-from application.audit.reading import AuditReader, NotAnEventStore, replay, store_size
+from application.audit.reading import (
+    AuditReader,
+    NotAnEventStore,
+    StoreUnavailable,
+    replay,
+    store_size,
+)
 from application.audit.timeline import Timeline, timeline
 from application.audit.verify import Verifier, Violation, verify
 
-__all__ = ["FIELDS", "AuditReader", "LoginRecord", "NotAnEventStore", "Outcome", "Timeline", "Verifier",
-           "Violation", "as_of", "history", "replay", "store_size", "timeline", "verify"]
+__all__ = ["FIELDS", "AuditReader", "LoginRecord", "NotAnEventStore", "Outcome",
+           "StoreUnavailable", "Timeline", "Verifier", "Violation", "as_of", "history", "replay",
+           "store_size", "timeline", "verify"]

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import EnvType
+from psycopg_pool import PoolTimeout
 
 from application.adapters.eventstore import EventStore, StoredEventError
 
@@ -18,6 +19,10 @@ PAGE = 1000
 
 class NotAnEventStore(Exception):
     """What the audit was pointed at is not this system's event store (D-16)."""
+
+
+class StoreUnavailable(Exception):
+    """The store's server cannot be reached (down, or refusing connections)."""
 
 
 class AuditReader(EventStore):
@@ -33,6 +38,8 @@ class AuditReader(EventStore):
             first = self.recorder.select_notifications(start=None, limit=1)
         except (PersistenceError, sqlite3.Error, psycopg.Error) as e:  # not a store, or not ours
             reason = (str(e).splitlines() or [type(e).__name__])[0]
+            if isinstance(e.__cause__, PoolTimeout | psycopg.OperationalError):
+                raise StoreUnavailable(f"cannot reach {where} ({reason})") from e
             raise NotAnEventStore(f"{where} is not a Billing Station event store ({reason})") from e
         if not last or not first:
             raise NotAnEventStore(f"{where} holds no events: nothing to audit")
