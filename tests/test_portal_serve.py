@@ -22,6 +22,7 @@ from application.adapters.mailbox import MailboxFolder
 from application.messages import key_in
 from billing_station.serve_command import serve
 from simulations.samples import INFORMATION, MAIN_ID, PASSWORD
+from tests.conftest import store_env
 
 ROOT = Path(__file__).parent.parent
 
@@ -33,11 +34,22 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
+STORES = ["sqlite", *(["postgres"] if os.environ.get("POSTGRES_HOST") else [])]
+
+
+@pytest.fixture(params=STORES)
+def two_workers(request: pytest.FixtureRequest, tmp_path: Path
+                ) -> Iterator[tuple[str, Path, list[str]]]:
+    """``serve --workers 2`` in a process of its own, on a fresh SQLite file or a fresh
+    PostgreSQL schema (where configured, as CI does)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
-    env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT)}
+    env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT), "BS_STORE": request.param}
+    stores = store_env(request.param, tmp_path)
+    store = next(stores)
+    if request.param == "postgres":
+        env |= {k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")}
+        env["POSTGRES_SCHEMA"] = store["POSTGRES_SCHEMA"]
     process = subprocess.Popen(
         [sys.executable, "-c", "from billing_station.serve_command import serve; serve()",
          "--port", str(port), "--workers", "2"],
@@ -61,6 +73,8 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
             process.kill()
             output, _ = process.communicate()
         (tmp_path / "serve.log").write_text(output)
+        for _ in stores:  # drops a PostgreSQL schema
+            pass
 
 
 def csrf(html: str) -> str:
@@ -72,7 +86,7 @@ def csrf(html: str) -> str:
 def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         two_workers: tuple[str, Path, list[str]], tmp_path: Path) -> None:
     url, mailbox, said = two_workers
-    assert said[0].startswith(f"portal: {url}/ (store: sqlite, 2 worker(s))")
+    assert re.match(rf"portal: {url}/ \(store: (sqlite|postgres), 2 worker\(s\)\)", said[0])
     assert said[1].strip() == f"demo main ID onboarded: log in as {MAIN_ID} / {PASSWORD}"
     assert said[2].strip() == f"key mails: .eml files in {mailbox}"
     with httpx.Client(base_url=url, follow_redirects=True) as browser:
@@ -98,7 +112,6 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         assert top.url.path == "/top" and "前回ログイン: 20" in top.text
         for _ in range(6):  # the session holds in both workers
             assert browser.get("/top").url.path == "/top"
-    assert (tmp_path / "billing-station.sqlite3").is_file()
 
 
 def test_serve_names_its_options() -> None:
