@@ -188,9 +188,13 @@ def _normalised(name: str) -> str:
 
 
 def _screenshots_of(run: Run, scenario_name: str, shots: dict[str, list[Path]]) -> list[Path]:
+    """A folder named after the run (its cucumber id, with or without ``test_``) or the
+    scenario; a long name may have been cut short, so a long folder name may be a prefix."""
     names = {_normalised(n) for n in (run.test_id, run.test_id.removeprefix("test_"),
                                       scenario_name) if n}
-    return [png for name in sorted(names) for png in shots.get(name, [])]
+    return [png for folder, pngs in shots.items()
+            if folder in names or (len(folder) >= 60 and any(n.startswith(folder) for n in names))
+            for png in pngs]
 
 
 def mask_keys(text: str) -> str:
@@ -458,10 +462,12 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
         shots = [p for p in _screenshots_of(run, s["name"], ctx.screenshots) if p not in shown]
         shown.update(shots)
         if items or shots:
-            title = f"証拠: {run.row}" if run.row else "証拠"
+            title = f"画面とメール: {run.row}" if run.row else "画面とメール"
+            pictures = (f'<div class="shots">{"".join(_screenshot(p) for p in shots)}</div>'
+                        if shots else "")
             parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>'
                          + "".join(_evidence_item(e) for e in sorted(items, key=lambda e: e.line))
-                         + "".join(_screenshot(p) for p in shots) + "</div>")
+                         + pictures + "</div>")
     return "".join(parts)
 
 
@@ -494,6 +500,9 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 #contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
 #filter label{margin-right:1em}
 .evidence figure{margin:.4em 0}.evidence img{max-width:min(100%,40em)}
+.shots{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
+.shots figure{width:22em;margin:0}.shots img{width:100%}
+@media print{.scenario:not(.failed) .shots{display:none}}
 """
 
 SCRIPT = """

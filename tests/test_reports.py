@@ -143,6 +143,11 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
     shots = tmp_path / "screenshots" / first["id"].removeprefix("test_") / "chromium"
     shots.mkdir(parents=True)
     (shots / "top.png").write_bytes(png())
+    outline_file, outline_run = next((f["uri"], e) for f in data for e in f["elements"]
+                                     if "[" in e["id"])
+    camera = tmp_path / "screenshots" / re.sub(r"[^\w\-]+", "_", outline_run["id"])  # as pytest names it
+    camera.mkdir()
+    (camera / "01-login.png").write_bytes(png())
     main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
     page = (tmp_path / "features.html").read_text(encoding="utf-8")
     anchor = f'id="s-{Path(data[0]["uri"]).stem}-{first["line"]}"'
@@ -151,6 +156,8 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
     assert "トップページ 前回ログイン" in scenario
     assert "data:image/png;base64," in scenario and "スクリーンショット: top.png" in scenario
     assert KEY not in page
+    assert "スクリーンショット: 01-login.png" in page.split(f'id="s-{Path(outline_file).stem}-'
+                                                         f'{outline_run["line"]}"')[1]
 
 
 # In a browser ---------------------------------------------------------------------------
