@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
+from typing import Any
 
 import click
 import uvicorn
+import uvicorn.config
 
 from application import bootstrap
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY
 from portal.server import onboard_demo_if_empty, station_from
-from simulations.samples import MAIN_ID, PASSWORD
+from simulations.samples import MAIN_ID
 
 
 @click.command()
@@ -29,6 +32,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
     cookies and forms; when unset, one is generated for this run and shared by its workers.
     """
     settings = bootstrap.Settings()
+    if settings.store_kind == "memory":
+        raise click.UsageError("serve needs a store its workers share: BS_STORE=sqlite or postgres")
     station = station_from(settings)  # creates the store's tables once, before any worker
     try:
         onboarded = onboard_demo_if_empty(station)
@@ -41,7 +46,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
     url = f"http://{host}:{port}/"
     click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
     if onboarded:
-        click.echo(f"demo main ID onboarded: log in as {MAIN_ID} / {PASSWORD}")
+        click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
+                   "simulations/samples.py; no password is ever printed)")
     if settings.environ.get("BS_MAIL", "files") == "smtp":
         click.echo(f"key mails: SMTP via {settings.environ.get('BS_SMTP_HOST')}")
     else:
@@ -49,4 +55,16 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
         click.echo(f"key mails: .eml files in {folder}"
                    + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
     uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, server_header=False)
+                workers=workers, proxy_headers=False, server_header=False,
+                log_config=log_config())
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging, plus the portal's lines (logins by outcome and client address;
+    never a key, a password or a session id: D-15) and the application's warnings."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"] |= {
+        "portal": {"handlers": ["default"], "level": "INFO", "propagate": False},
+        "application": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+    }
+    return config

@@ -3,7 +3,6 @@ SC-3, SC-4, D-12..D-15). The attempt id lives in a signed cookie, never in a for
 
 from __future__ import annotations
 
-import contextlib
 from uuid import UUID
 
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from application import screens
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
 from application.portal_sessions import THROTTLED, Throttled
 from application.station import AttemptNotFound
+from portal.confirm_pages import refused_form
 from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE
 from portal.web import (
     checked_form,
@@ -37,15 +37,10 @@ async def login_page(request: Request) -> Response:
     return render(request, "login.html")
 
 
-def _refused_form(request: Request) -> Response:
-    return render(request, "error.html", {
-        "message": "画面の有効期限が切れました。もう一度操作してください。"}, status_code=403)
-
-
 async def log_in(request: Request) -> Response:
     form = await checked_form(request)
     if form is None:  # D-13: nothing is checked, nothing recorded
-        return _refused_form(request)
+        return refused_form(request)
     address = request.client.host if request.client else "unknown"
     station = portal(request).station
     shown = await run(station.log_in_from, address, form.get("login_id", ""),
@@ -101,7 +96,7 @@ async def enter_key(request: Request) -> Response:
     form = await checked_form(request)
     attempt = _attempt(request)
     if form is None:
-        return _refused_form(request)
+        return refused_form(request)
     if attempt is None:
         return redirect("/login")
     try:
@@ -121,8 +116,7 @@ async def log_out(request: Request) -> Response:
     form = await checked_form(request)
     token = request.cookies.get(SESSION_COOKIE)
     if form is not None and token:
-        with contextlib.suppress(Exception):
-            await run(portal(request).station.end_session, token)
+        await run(portal(request).station.end_session, token)
     response = redirect("/login")
     if form is not None:
         response.delete_cookie(SESSION_COOKIE, path="/")
