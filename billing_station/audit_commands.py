@@ -9,6 +9,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -19,6 +20,7 @@ from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
 from application.screens import JST
 from billing_station import exits
+from billing_station.audit_pages import findings_page, history_page
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
            "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
@@ -115,38 +117,58 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-@click.command()
+HISTORY_HELP = """Every login attempt requested in the period, in order, one row each.
+Times in JST (ISO 8601 with +09:00 in csv and jsonl). The columns:
+
+\b
+""" + "\n".join(f"  {name:<15} {meaning}" for name, meaning in audit.COLUMNS.items())
+
+
+@click.command(help=HISTORY_HELP)
 @period
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table",
-              show_default=True, help="table for people, csv for spreadsheets, jsonl for tools.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl", "html"]),
+              default="table", show_default=True,
+              help="table for people, csv for spreadsheets, jsonl for tools, html for a "
+                   "self-contained page with filters (to a file: > history.html).")
 def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
-    """Every login attempt requested in the period, in order, with its outcome (completed,
-    password_rejected, expired, locked, superseded, key_withheld, mail_failed, abandoned),
-    whether a key was used, and the seconds it took. Times in JST."""
     records = audit.history(events(reader()), since, until)
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(audit.FIELDS)
-        writer.writerows(attrs.astuple(r) for r in records)
+        writer.writerows([_csv(v) for v in attrs.astuple(r)] for r in records)
     elif fmt == "jsonl":
         for r in records:
             click.echo(json.dumps(attrs.asdict(r), ensure_ascii=False))
+    elif fmt == "html":
+        click.echo(history_page(list(records), since, until), nl=False)
     else:
-        widths = (19, 16, 7, 17, 8, 12, 11, 11, 13, 7)
-        click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=False)))
+        widths = (36, 19, 16, 7, 17, 8, 12, 11, 11, 13, 14)
+        click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=True)))
         for r in records:
+            row = attrs.evolve(r, requested_at=r.requested_at[:19].replace("-", "/").replace(
+                "T", " "))
             click.echo(" ".join(f"{v!s:<{w}}" for v, w in
-                                zip(attrs.astuple(r), widths, strict=False)))
+                                zip(attrs.astuple(row), widths, strict=True)).rstrip())
+
+
+def _csv(value: object) -> object:
+    """Booleans as spreadsheets and CSV readers take them."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 @click.command()
-def verify() -> None:
+@click.option("--html", "page", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also write the findings, with their evidence, as a self-contained HTML "
+                   "page for the auditor's report.")
+def verify(page: Path | None) -> None:
     """Replay the whole store and check every login against the policy in force at its time
     (LG-2..LG-5, D-1..D-5) and every change against who may make it (CI-1, SB-2). Prints
     each violation with the events that prove it, then a summary; exits 1 on any violation."""
-    verifier = Verifier()
+    verifier, store = Verifier(), reader()
     violations: dict[str, int] = {}
-    for violation in verifier.check(events(reader())):
+    found: list[audit.Violation] = []
+    for violation in verifier.check(events(store)):
+        found.append(violation)
         violations[violation.rule] = violations.get(violation.rule, 0) + 1
         click.echo(f"VIOLATION {violation.rule}: {violation.message}")
         for line in violation.evidence:
@@ -157,6 +179,9 @@ def verify() -> None:
         click.echo(f"{sum(violations.values())} violation(s) found: {by_rule}")
     else:
         click.echo("verified: no violations")
+    if page is not None:
+        page.write_text(findings_page(found, verifier.counts, store.where), encoding="utf-8")
+        click.echo(f"wrote {page}")
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 
 

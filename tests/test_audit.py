@@ -148,16 +148,20 @@ def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["as-of", "yesterday", "demo01"], env=env)
     assert bad.exit_code == 2 and "is not an instant" in bad.output
     table = runner.invoke(main, ["history"], env=env).output.splitlines()
-    assert table[0].split()[:4] == ["requested_at", "login_id", "kind", "outcome"]
-    assert [row.split()[4] for row in table[1:]] == ["completed", "completed", "expired",
+    assert table[0].split()[:5] == ["attempt_id", "requested_at", "login_id", "kind", "outcome"]
+    assert [row.split()[5] for row in table[1:]] == ["completed", "completed", "expired",
                                                      "completed"]
+    assert table[1].split()[1:3] == ["2015/01/16", "09:59:00"]  # people read JST as shown
     rows = list(csv.DictReader(io.StringIO(runner.invoke(
         main, ["history", "--format", "csv", "--to", "2015-01-18"], env=env).output)))
     assert [(r["requested_at"], r["with_key"]) for r in rows] == [
-        ("2015/01/16 09:59:00", "False"), ("2015/01/17 10:00:00", "True")]
+        ("2015-01-16T09:59:00+09:00", "false"), ("2015-01-17T10:00:00+09:00", "true")]
+    assert all(re.fullmatch(r"[0-9a-f-]{36}", r["attempt_id"]) for r in rows)
     lines = runner.invoke(main, ["history", "--format", "jsonl", "--from", "2015-01-18"],
                           env=env).output.splitlines()
     assert [json.loads(line)["outcome"] for line in lines] == ["expired", "completed"]
+    assert json.loads(lines[0])["with_key"] is False
+    assert "seconds_to_end" in runner.invoke(main, ["history", "--help"]).output
 
 
 def test_cli_audit_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
@@ -276,7 +280,7 @@ def test_history_lists_each_attempt_in_the_period_with_its_outcome(
         ("main01", "main", "expired", False),
         ("nobody", "unknown", "password_rejected", False),
     ]
-    assert everything[2].seconds == 120 and everything[2].keys_issued == 1
+    assert everything[2].seconds_to_end == 120 and everything[2].keys_issued == 1
     assert [r.outcome for r in audit.history(replay(keyed), since=since)] == [
         "expired", "password_rejected"]
     assert [r.outcome for r in audit.history(replay(keyed), until=since)] == [

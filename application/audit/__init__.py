@@ -3,7 +3,7 @@ history) and the policy check (verify). It reads a store and never writes to it.
 
 from application.audit.as_of import as_of
 from application.audit.books import Outcome
-from application.audit.history import FIELDS, LoginRecord, history
+from application.audit.history import COLUMNS, FIELDS, LoginRecord, history
 from application.audit.reading import (
     AuditReader,
     NotAnEventStore,
@@ -14,6 +14,6 @@ from application.audit.reading import (
 from application.audit.timeline import Timeline, timeline
 from application.audit.verify import Verifier, Violation, verify
 
-__all__ = ["FIELDS", "AuditReader", "LoginRecord", "NotAnEventStore", "Outcome",
+__all__ = ["COLUMNS", "FIELDS", "AuditReader", "LoginRecord", "NotAnEventStore", "Outcome",
            "StoreUnavailable", "Timeline", "Verifier", "Violation", "as_of", "history", "replay",
            "store_size", "timeline", "verify"]

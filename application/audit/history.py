@@ -11,15 +11,16 @@ import attrs
 
 from application.audit.books import AccountBook, Attempt, AttemptBook
 from application.audit.evidence import printable, within
-from application.screens import jst
+from application.screens import JST
 from domain.login_attempt import LoginAttempt
 
 
 @attrs.frozen
 class LoginRecord:
-    """One login attempt, for spreadsheets and other tools (one row each)."""
+    """One login attempt, one row: what each column means is in COLUMNS."""
 
-    requested_at: str  # JST
+    attempt_id: str
+    requested_at: str  # ISO 8601 in JST with its offset (D-8)
     login_id: str
     kind: str
     outcome: str
@@ -28,19 +29,35 @@ class LoginRecord:
     first_login: bool
     keys_issued: int
     wrong_entries: int
-    seconds: int  # from 「ログイン」 to the attempt's end
-    attempt_id: str
+    seconds_to_end: int
 
     @classmethod
     def of(cls, attempt: Attempt) -> LoginRecord:
         return cls(
-            jst(attempt.requested_at, seconds=True), printable(attempt.login_id), attempt.kind,
-            attempt.outcome.value, attempt.verified is not None, attempt.key_required,
-            attempt.first_login, int(attempt.issued is not None), attempt.wrong_entries,
-            int((attempt.ended_at - attempt.requested_at).total_seconds()), str(attempt.id),
+            str(attempt.id), attempt.requested_at.astimezone(JST).isoformat(),
+            printable(attempt.login_id),
+            attempt.kind, attempt.outcome.value, attempt.verified is not None,
+            attempt.key_required, attempt.first_login, int(attempt.issued is not None),
+            attempt.wrong_entries, int((attempt.ended_at - attempt.requested_at).total_seconds()),
         )
 
 
+COLUMNS = {
+    "attempt_id": "the login attempt (one press of 「ログイン」); timeline shows its events",
+    "requested_at": "when 「ログイン」 was pressed, ISO 8601 with its offset (JST, +09:00)",
+    "login_id": "the login ID typed (a malformed one as ?fingerprint/length)",
+    "kind": "main, sub, or unknown (no such login ID)",
+    "outcome": "completed, password_rejected, expired, locked, superseded, key_withheld, "
+               "mail_failed or abandoned",
+    "with_key": "true if a notify key was verified",
+    "key_required": "true if the login required a key (notify key on, not a first login)",
+    "first_login": "true if it was the login ID's first successful login (D-1)",
+    "keys_issued": "keys mailed for this attempt (0 or 1)",
+    "wrong_entries": "wrong keys entered (D-4 locks at 5)",
+    "seconds_to_end": "seconds from 「ログイン」 to the event that settled the outcome "
+                      "(completion, refusal, lock, supersession, expiry entry), or to the last "
+                      "event of an abandoned attempt",
+}
 FIELDS = [f.name for f in attrs.fields(LoginRecord)]
 
 

@@ -32,6 +32,7 @@ class AuditReader(EventStore):
     name = "BillingStation"
 
     def __init__(self, env: EnvType, where: str = "the store") -> None:
+        self.where = where  # how the auditor named the store: a path, or a database
         try:
             super().__init__(env)
             last = self.recorder.max_notification_id()

@@ -1,0 +1,129 @@
+"""The audit's findings and the login history as self-contained HTML pages an auditor can
+hand on: Japanese labels, times in JST, filters that work offline (a little inline script;
+without it every row is simply shown), and nothing fetched from anywhere."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from application.audit import LoginRecord, Violation
+from application.screens import jst
+
+OUTCOMES = {"completed": "ログイン完了", "password_rejected": "パスワード誤り",
+            "expired": "通知キー期限切れ", "locked": "ロック (誤入力5回)",
+            "superseded": "新しいキーで無効", "key_withheld": "送信上限 (D-10)",
+            "mail_failed": "メール送信失敗", "abandoned": "中断"}
+KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
+COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES}
+
+STYLE = """
+body{font-family:"Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:2em;color:#222}
+h1{font-size:1.5em;margin-bottom:.2em} .meta{color:#555;font-size:.9em}
+.verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}
+.ok{background:#e6f4ea;border:1px solid #34a853} .bad{background:#fdecea;border:1px solid #d93025}
+table{border-collapse:collapse;font-size:.85em;width:100%} th,td{border:1px solid #ccc;
+padding:.25em .5em;text-align:left;vertical-align:top} th{background:#f3f3f3}
+.filters{margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:end}
+.filters label{display:flex;flex-direction:column;font-size:.85em}
+.finding{border:1px solid #d93025;border-radius:6px;margin:.8em 0;padding:.5em 1em}
+.finding h3{margin:.2em 0;font-size:1em} pre{white-space:pre-wrap;font-size:.8em;margin:.3em 0}
+@media print{.filters{display:none}}
+"""
+
+SCRIPT = """
+function filterRows(){
+  const id=document.getElementById('f-id').value.trim(), o=document.getElementById('f-o').value,
+    from=document.getElementById('f-from').value, to=document.getElementById('f-to').value;
+  let shown=0;
+  for(const r of document.querySelectorAll('[data-at]')){
+    const ok=(!id||r.dataset.id.includes(id))&&(!o||r.dataset.o===o)
+      &&(!from||r.dataset.at>=from)&&(!to||r.dataset.at<to);
+    r.hidden=!ok; shown+=ok;
+  }
+  document.getElementById('shown').textContent=shown;
+}
+for(const e of document.querySelectorAll('.filters input,.filters select'))
+  e.addEventListener('input',filterRows);
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+            f"<body>{body}<script>{SCRIPT}</script></body></html>\n")
+
+
+def _filters(choices: dict[str, str], choice_label: str) -> str:
+    options = "".join(f'<option value="{html.escape(k)}">{html.escape(v)}</option>'
+                      for k, v in choices.items())
+    return ('<div class="filters"><label>ログインID<input id="f-id" type="search"></label>'
+            f'<label>{choice_label}<select id="f-o"><option value="">すべて</option>{options}'
+            '</select></label><label>期間の始め (JST)<input id="f-from" type="datetime-local">'
+            '</label><label>期間の終わり (JST, 含まない)<input id="f-to" type="datetime-local">'
+            '</label><span>表示中: <b id="shown">{shown}</b> 件</span></div>')
+
+
+def _made() -> str:
+    return f"{jst(datetime.now(UTC), seconds=True)} (日本時間)"
+
+
+def _period(since: datetime | None, until: datetime | None) -> str:
+    if since is None and until is None:
+        return "全期間"
+    return (f"{jst(since, seconds=True) if since else '最初'} から "
+            f"{jst(until, seconds=True) if until else '最後'} まで (終わりを含まない)")
+
+
+def history_page(records: list[LoginRecord], since: datetime | None,
+                 until: datetime | None) -> str:
+    """`history --format html`: one row per login attempt, filterable."""
+    rows = "".join(
+        f'<tr data-at="{r.requested_at[:16]}" data-id="{html.escape(r.login_id)}" '
+        f'data-o="{r.outcome}"><td>{r.requested_at[:19].replace("T", " ")}</td>'
+        f"<td>{html.escape(r.login_id)}</td><td>{KINDS.get(r.kind, r.kind)}</td>"
+        f"<td>{OUTCOMES.get(r.outcome, r.outcome)}</td><td>{'あり' if r.with_key else '-'}</td>"
+        f"<td>{'要' if r.key_required else '-'}</td><td>{'初回' if r.first_login else '-'}</td>"
+        f"<td>{r.keys_issued}</td><td>{r.wrong_entries}</td><td>{r.seconds_to_end:,}</td>"
+        f"<td><code>{r.attempt_id}</code></td></tr>" for r in records)
+    tally = Counter(r.outcome for r in records)
+    summary = "、".join(f"{OUTCOMES.get(o, o)} {n:,}" for o, n in tally.most_common())
+    head = ("<tr><th>ログイン日時 (JST)</th><th>ログインID</th><th>種別</th><th>結果</th>"
+            "<th>通知キー使用</th><th>キー要否</th><th>初回</th><th>発行キー数</th>"
+            "<th>誤入力</th><th>終了までの秒数</th><th>試行ID</th></tr>")
+    body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)} / 作成: "
+            f"{_made()}</p><p>ログイン試行 {len(records):,} 件: {summary or 'なし'}</p>"
+            + _filters(OUTCOMES, "結果").replace("{shown}", f"{len(records):,}")
+            + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>")
+    return _page("ログイン履歴", body)
+
+
+def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str) -> str:
+    """`verify --html`: the verdict, what was checked, and each finding with its evidence."""
+    found = list(violations)
+    by_rule = Counter(v.rule for v in found)
+    verdict = (f'<div class="verdict bad">違反 {len(found):,} 件: ' + "、".join(
+        f"{rule} × {n}" for rule, n in sorted(by_rule.items())) + "</div>") if found else (
+        '<div class="verdict ok">違反なし: すべてのログインと変更が、'
+        "その時点のポリシーに従っていました。</div>")
+    checked = "".join(f"<tr><th>{COUNTS.get(k, k)}</th><td>{n:,}</td></tr>"
+                      for k, n in counts.items())
+    items = "".join(
+        f'<div class="finding" data-at="{_evidence_time(v)}" '
+        f'data-id="{html.escape(" ".join(v.evidence))}" data-o="{v.rule}">'
+        f"<h3>{v.rule}: {html.escape(v.message)}</h3><p>証拠となるイベント:</p><pre>"
+        + html.escape("\n".join(v.evidence)) + "</pre></div>" for v in found)
+    body = (f"<h1>監査結果 (verify)</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
+            f"{_made()}</p>{verdict}<h2>検査したもの</h2><table>{checked}</table>"
+            "<h2>違反と証拠</h2>"
+            + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
+                "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))
+    return _page("監査結果", body)
+
+
+def _evidence_time(violation: Violation) -> str:
+    """The first evidence event's JST time as datetime-local compares it (2015-01-16T10:00)."""
+    first = violation.evidence[0] if violation.evidence else ""
+    return first[:16].replace("/", "-").replace(" ", "T")

@@ -1,0 +1,91 @@
+"""The auditor's pages (verify --html, history --format html) opened in a real headless
+browser: the verdict, a finding's evidence and the filters are what a person sees. The
+screenshots are kept for the README (docs/screenshots/)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from freezegun.api import FrozenDateTimeFactory
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from application.adapters.mailbox import MailboxFolder
+from application.bootstrap import store_settings
+from application.outcomes import KeyEntry
+from billing_station.cli import main
+from domain.login_attempt import LoginAttempt
+from tests.conftest import build
+from tests.story import PASSWORD, keyed_main
+
+SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=shutil.which("chromium"))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def planted(tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory) -> Path:
+    """A store with one login completed without the key its policy required (LG-4)."""
+    path = tmp_path / "planted.sqlite3"
+    app = build(store_settings("sqlite", path), mailbox)
+    keyed_main(app)
+    entry = app.log_in("main01", PASSWORD)
+    assert isinstance(entry, KeyEntry)
+    attempt = app.get(entry.attempt_id, LoginAttempt)
+    attempt.complete(attempt.modified_on)  # planted
+    app.save(attempt)
+    app.log_in("nobody01", "whatever-password")
+    app.close()
+    return path
+
+
+def opened(browser: Browser, page_file: Path) -> Page:
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.goto(page_file.as_uri())
+    return page
+
+
+def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
+    browser: Browser, planted: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "audit.html"
+    result = CliRunner().invoke(main, ["verify", "--html", str(report)],
+                                env={"BS_SQLITE_PATH": str(planted)})
+    assert result.exit_code == 1 and f"wrote {report}" in result.output
+    text = report.read_text(encoding="utf-8")
+    assert "http" not in text.replace("http://127.0.0.1", "")  # self-contained
+    page = opened(browser, report)
+    assert page.get_by_text("違反 1 件: LG-4 × 1").is_visible()
+    assert page.get_by_text("LG-4: a login completed without the key").is_visible()
+    assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "audit-report.png"), full_page=True)
+    page.get_by_label("ログインID").fill("someone-else")
+    assert page.locator("#shown").inner_text() == "0"
+    assert not page.locator(".finding").first.is_visible()
+    page.close()
+
+
+def test_history_html_lists_every_attempt_and_filters_by_outcome(
+    browser: Browser, planted: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["history", "--format", "html"],
+                                env={"BS_SQLITE_PATH": str(planted)})
+    assert result.exit_code == 0
+    report = tmp_path / "history.html"
+    report.write_text(result.output, encoding="utf-8")
+    page = opened(browser, report)
+    rows = page.locator("tbody tr")
+    assert rows.count() == 3  # the first login, the planted one, the unknown ID
+    page.get_by_label("結果").select_option("password_rejected")
+    assert page.locator("#shown").inner_text() == "1"
+    assert page.get_by_role("cell", name="未登録のID").is_visible()
+    page.close()
