@@ -9,6 +9,13 @@ prove it, and a filter by status, section and tag (JavaScript only shows and hid
 it the page reads the same). A failed scenario is open, with the failing example row, every
 step's result, the failing step and its error message.
 
+Collecting what people saw: run the specs with this module as a pytest plugin,
+
+    python -m pytest -p tests.living_docs tests/test_features.py ... --cucumberjson=reports/cucumber.json
+
+(``python -m``: the plugin is imported before pytest puts the project on sys.path) and it
+writes evidence.jsonl beside the cucumber JSON (below).
+
 Inputs: the feature files (parsed with gherkin-official: cucumber JSON leaves out tables and
 the tags of outlines) and pytest-bdd's cucumber JSON (each run's step results). Beside the
 cucumber JSON, optionally:
@@ -37,10 +44,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from gherkin.parser import Parser
 
+from application import screens
+from application.outcomes import Completed, Confirmation, ErrorPage, KeyEntry, Refused, TopPage
+from domain.fields import InvalidInput
 from simulations.html import esc, page, png_data_uri, stacked_bars, table
 
 ROOT = Path(__file__).parent.parent
@@ -465,18 +476,24 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
             title = f"画面とメール: {run.row}" if run.row else "画面とメール"
             pictures = (f'<div class="shots">{"".join(_screenshot(p) for p in shots)}</div>'
                         if shots else "")
+            steps = {st["location"]["line"]: f"{st['keyword'].strip()} {st['text']}"
+                     for st in s["steps"]} | {st.line: f"{st.keyword.strip()} {st.text}"
+                                              for st in run.steps}
             parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>'
-                         + "".join(_evidence_item(e) for e in sorted(items, key=lambda e: e.line))
+                         + "".join(_evidence_item(e, steps.get(e.line, ""))
+                                   for e in sorted(items, key=lambda e: e.line))
                          + pictures + "</div>")
     return "".join(parts)
 
 
-def _evidence_item(e: Evidence) -> str:
+def _evidence_item(e: Evidence, step: str) -> str:
+    """A screen or mail, captioned with the step after which it was seen."""
+    after = f" (「{step}」の後)" if step else ""
     if e.png:
-        return f'<figure><img src="{png_data_uri(e.png)}" alt="{e.line}行目の画像"></figure>'
+        return (f'<figure><img src="{png_data_uri(e.png)}" alt="画像{esc(after)}">'
+                f"<figcaption>画像{esc(after)}</figcaption></figure>")
     return (f'<figure class="{esc(e.kind)}"><figcaption>{esc(KIND.get(e.kind, "出力"))}'
-            f"{f' ({e.line}行目の手順)' if e.line else ''}</figcaption>"
-            f"<pre>{esc(mask_keys(e.text))}</pre></figure>")
+            f"{esc(after)}</figcaption><pre>{esc(mask_keys(e.text))}</pre></figure>")
 
 
 def _screenshot(path: Path) -> str:
@@ -530,6 +547,86 @@ SCRIPT = """
   document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 })();
 """
+
+
+# The collector: a pytest plugin (pytest -p tests.living_docs --cucumberjson=PATH) ---------
+class Collector:
+    """After each step (and at a failing one), what the person now sees and the mails that
+    arrived, appended to evidence.jsonl beside the cucumber JSON, keys masked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.screens: dict[str, str] = {}  # test -> the screen text recorded last
+        self.mails: dict[str, int] = {}  # test -> mails already recorded
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")  # this run's evidence only
+
+    def after_step(self, seen: dict[str, Any], test: str, line: int) -> None:
+        """``seen``: the test's fixtures and the step's arguments (the specs' ``world``, the
+        portal's ``person`` at a browser)."""
+        screen = _screen_text(seen)
+        if screen and screen != self.screens.get(test):
+            self.screens[test] = screen
+            self._write(test, line, "screen", screen)
+        mailbox = (getattr(seen.get("world"), "mailbox", None)
+                   or getattr(getattr(seen.get("person"), "portal", None), "mailbox", None))
+        if mailbox is not None and hasattr(mailbox, "messages"):
+            messages = mailbox.messages()
+            for message in messages[self.mails.get(test, 0):]:
+                self._write(test, line, "mail", _mail_text(message))
+            self.mails[test] = len(messages)
+
+    def _write(self, test: str, line: int, kind: str, text: str) -> None:
+        record = {"test": test, "line": line, "kind": kind, "text": mask_keys(text)}
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _screen_text(seen: dict[str, Any]) -> str | None:
+    """The screen shown: the specs' world's last screen, or the browser page's text."""
+    shown = getattr(seen.get("world"), "screen", None)
+    if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation):
+        return f"【{screens.title(shown)}】\n{screens.message(shown)}"
+    if isinstance(shown, InvalidInput):
+        return f"【入力エラー】\n{shown}"
+    page = getattr(seen.get("person"), "tab", None)
+    if page is not None and hasattr(page, "inner_text"):
+        try:
+            path = urlsplit(page.url).path  # the test server's address means nothing later
+            return f"【{page.title()}】 {path}\n{page.inner_text('body')[:3000]}"
+        except Exception:  # a page mid-navigation has no text to give: nothing to record
+            return None
+    return None
+
+
+def _mail_text(message: Any) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    content = body.get_content() if body is not None else ""
+    return f"宛先: {message['To']}\n件名: {message['Subject']}\n\n{content}"
+
+
+_collector: Collector | None = None
+
+
+def pytest_configure(config: Any) -> None:
+    global _collector
+    path = getattr(config.option, "cucumber_json_path", None)
+    if path:
+        _collector = Collector(Path(path).parent / "evidence.jsonl")
+
+
+def pytest_bdd_after_step(request: Any, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any) -> None:
+    if _collector:
+        _collector.after_step({**request.node.funcargs, **step_func_args}, request.node.name,
+                              step.line_number)
+
+
+def pytest_bdd_step_error(request: Any, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any, exception: Any) -> None:
+    if _collector:
+        _collector.after_step({**request.node.funcargs, **step_func_args}, request.node.name,
+                              step.line_number)
 
 
 def main(cucumber_json: str, out_html: str) -> None:

@@ -8,6 +8,8 @@ import json
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import tomllib
 import zlib
 from collections.abc import Iterator
@@ -194,3 +196,27 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
     page.emulate_media(media="print")
     assert passed.is_visible()  # printed, every scenario is unfolded
     page.close()
+
+
+# The collector --------------------------------------------------------------------------
+def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_path: Path) -> None:
+    """pytest -p tests.living_docs: a spec's screens and mails land beside its cucumber JSON."""
+    out = tmp_path / "reports"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.living_docs",
+         "tests/test_features.py", "-k", "通知キーは1回のログインにしか使えない",
+         f"--cucumberjson={out / 'cucumber.json'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    records = [json.loads(line) for line in (out / "evidence.jsonl").read_text().splitlines()]
+    kinds = {r["kind"] for r in records}
+    assert kinds == {"screen", "mail"}
+    assert {r["test"] for r in records} == {"test_通知キーは1回のログインにしか使えない"}
+    mail = next(r["text"] for r in records if r["kind"] == "mail")
+    assert "通知キー: ************" in mail and not re.search(r"\d{12}", mail)
+    main(str(out / "cucumber.json"), str(out / "features.html"))
+    page = (out / "features.html").read_text(encoding="utf-8")
+    # the mail is shown after the step that sent it (the login), the key masked
+    assert ("<figcaption>メール (「もし &quot;main01&quot; がパスワードを入力して「ログイン」を"
+            "クリックする」の後)</figcaption>") in page
+    assert "この通知キーは使用できません。" in page
