@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import random
 import tomllib
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from domain.policy import KeyPolicy
+from simulations import checks
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -114,7 +115,7 @@ def load(path: Path | str) -> Scenario:
     problems: list[str] = []
     scenario: Scenario = _build(Scenario, data, "", problems)
     if not problems:
-        problems = check(scenario)
+        problems = checks.check(scenario)
     if problems:
         raise ScenarioError(f"{path.name}: " + "; ".join(problems))
     return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)
@@ -152,73 +153,3 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
             problems.append(f"{where}{key} is missing")
             values[key] = 0  # a stand-in: the problem is reported, the scenario never runs
     return cls(**values)
-
-
-# Every number a scenario holds: (key, kind, lowest, highest); None is no bound.
-RANGES: list[tuple[str, type, float | None, float | None]] = [
-    ("days", int, 1, 3660), ("seed", int, None, None), ("hash_cost", int, 1, 20),
-    ("population.customers", int, 1, 1_000_000),
-    ("population.download_plan_share", float, 0, 1),
-    ("population.notify_key_share", float, 0, 1),
-    ("behaviour.logins_per_business_day", float, 0, 100),
-    ("behaviour.mail_lost_share", float, 0, 1), ("behaviour.mistype_rate", float, 0, 1),
-    ("behaviour.password_typo_rate", float, 0, 1),
-    ("behaviour.relogin_after_expiry", float, 0, 1), ("behaviour.max_relogins", int, 0, 100),
-    ("policy.key_validity_minutes", float, 0.1, 1440),
-    ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
-]
-PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
-         ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
-DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience"]
-
-
-def _get(scenario: Scenario, key: str) -> Any:
-    value: Any = scenario
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
-def _is(value: Any, kind: type) -> bool:
-    """A TOML value of ``kind`` (an integer is a number too; a boolean is neither)."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if kind is int else isinstance(value, int | float)
-
-
-def _shown(bound: float) -> str:
-    return f"{bound:,.0f}" if float(bound).is_integer() else f"{bound:g}"
-
-
-def _number_problem(key: str, value: Any, kind: type, low: float | None,
-                    high: float | None) -> str | None:
-    what = "a whole number" if kind is int else "a number"
-    bounds = (f" from {_shown(low)} to {_shown(high)}" if low is not None and high is not None
-              else f" of at least {_shown(low)}" if low is not None else "")
-    if not _is(value, kind) or (low is not None and value < low) or (
-            high is not None and value > high):
-        return f"{key} must be {what}{bounds} (not {value!r})"
-    return None
-
-
-def check(scenario: Scenario) -> list[str]:
-    """Every problem of a built scenario, each naming its key."""
-    problems = [p for key, kind, low, high in RANGES
-                if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
-    if not isinstance(scenario.start, date) or isinstance(scenario.start, datetime):
-        problems.append(f"start must be a date such as 2026-04-06 (not {scenario.start!r})")
-    for key, low, high, relation in PAIRS:
-        pair = _get(scenario, key)
-        ok = (isinstance(pair, tuple) and len(pair) == 2 and all(_is(v, int) for v in pair)
-              and low <= pair[0] and pair[1] <= high
-              and (pair[0] <= pair[1] if relation == "at most" else pair[0] < pair[1]))
-        if not ok:
-            problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
-                            f"{relation} the second (not {pair!r})")
-    for key in DELAYS:
-        delay = _get(scenario, key)
-        if not (_is(delay.median, float) and _is(delay.p95, float)
-                and 0 < delay.median <= delay.p95):
-            problems.append(f"{key} must have 0 < median <= p95 seconds (not median="
-                            f"{delay.median!r}, p95={delay.p95!r})")
-    return problems
