@@ -1,6 +1,6 @@
 """The served portal for the portal tests: a real uvicorn server on 127.0.0.1 (port 0) in a
 thread, on a SQLite store and a mailbox folder; one headless Chromium (Debian's) for the
-whole session; every server log line captured. Loaded with ``pytest_plugins``."""
+test module; every server log line captured. Loaded with ``pytest_plugins``."""
 
 from __future__ import annotations
 
@@ -132,9 +132,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield portal
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the session: Debian's, as Playwright cannot fetch its own."""
+    """One headless Chromium per test module: Debian's, as Playwright cannot fetch its own.
+    Per module, not per session: other modules start Playwright's sync API themselves, and
+    two of them cannot run at once in one thread."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True)
