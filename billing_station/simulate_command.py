@@ -10,10 +10,15 @@ import click
 
 from application import bootstrap
 from application.audit import Verifier
+from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from simulations import scenario as scenarios
+from simulations.dask_runs import SchedulerUnreachable, ShardsFailed
 from simulations.experiments import run_compare, run_one
+from simulations.sharded_runs import run_sharded_one
+
+SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a shard failed even when retried (it is named)
 
 
 def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
@@ -42,18 +47,35 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--compare", "validities", metavar="MINUTES,...", callback=_minutes,
               help="Run once per key validity (e.g. 5,10,15; each 0.1 to 1440 minutes) and "
                    "print them side by side.")
+@click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="Split the customers into N shards (a customer and its sub IDs never "
+                   "split), each a task on Dask with a SQLite store of its own "
+                   "(shard-NN-of-NN/ in the output folder), one report for all. The same "
+                   "seed and N give the same stores and report; N=1 runs in this process.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the shards on the Dask cluster of this scheduler (e.g. "
+                   "tcp://10.0.0.5:8786) [default: a local cluster of one single-threaded "
+                   "worker process per shard, on 127.0.0.1]. Workers must reach the output "
+                   "folder at the same path.")
 @click.option("--verify/--no-verify", "audit_after", default=True, show_default=True,
-              help="Audit the store the run leaves (exit 1 on any violation).")
+              help="Audit the store(s) the run leaves, shards in parallel (exit 1 on any "
+                   "violation).")
 def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None,
-             validities: list[float] | None, audit_after: bool) -> None:
+             validities: list[float] | None, shards: int, scheduler: str | None,
+             audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, large; or a TOML file): a
     population logging in over simulated days through the application's services, on a
     SQLite store, with time moved by freezegun. Writes report.txt, report.json and PNG
     plots next to the store, then audits the store with verify.
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
-    stated in the report.
+    stated in the report. With --shards the run is split over Dask workers; a shard that
+    fails is run once more, then named (exit 70); an unreachable --scheduler exits 69.
     """
+    if validities and (shards > 1 or scheduler):
+        raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
+    if scheduler and shards == 1:
+        raise click.UsageError("--scheduler needs --shards N (N > 1)")
     try:
         chosen = scenarios.load(scenario)
     except scenarios.ScenarioError as e:
@@ -67,19 +89,39 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     folder = out or Path("simulation-output") / chosen.name
     if validities:
         stores = run_compare(chosen, validities, folder, click.echo)
+    elif shards > 1:
+        try:
+            stores = run_sharded_one(chosen, shards, folder, click.echo, scheduler)
+        except SchedulerUnreachable as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(exits.UNAVAILABLE)
+        except ShardsFailed as e:
+            for part, error in e.failures:
+                click.echo(f"error: {part.name} failed (retried): {type(error).__name__}: "
+                           f"{error}", err=True)
+            sys.exit(SHARD_FAILED)
     else:
         stores = [run_one(chosen, folder, click.echo)]
     if audit_after:
-        sys.exit(max(_audit(store) for store in stores))
+        sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
 
 
-def _audit(store: Path) -> int:
-    app = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", store))
-    verifier = Verifier()
-    violations = sum(1 for _ in verifier.check(events(app)))
-    app.close()
-    click.echo(f"audit of {store}: {verifier.counts['events']:,} events, "
-               f"{verifier.counts['login attempts']:,} login attempts, "
+def _audit(stores: list[Path]) -> int:
+    """verify of the run's store, or of its shards' stores in parallel, findings merged."""
+    if len(stores) == 1:
+        app = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", stores[0]))
+        verifier = Verifier()
+        violations = sum(1 for _ in verifier.check(events(app)))
+        app.close()
+        counts, where = verifier.counts, str(stores[0])
+    else:
+        found = verify_stores(stores)
+        counts, violations = found.counts, len(found.violations)
+        where = f"{len(stores)} shard stores in {stores[0].parent.parent}"
+        for store, violation in found.violations:
+            click.echo(f"VIOLATION {violation.rule} in {store}: {violation.message}")
+    click.echo(f"audit of {where}: {counts['events']:,} events, "
+               f"{counts['login attempts']:,} login attempts, "
                + (f"{violations} VIOLATION(S) (run verify for the evidence)" if violations
                   else "no violations"))
     return exits.VIOLATIONS if violations else exits.OK

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -37,10 +37,12 @@ STORE = "simulation.sqlite3"
 
 
 class SeededEntropy:
-    """An Entropy (domain.crypto) for simulations only: reproducible, not secret."""
+    """An Entropy (domain.crypto) for simulations only: reproducible, not secret. A shard of
+    a run draws from a stream of its own (``stream``), so shards never mint one attempt id
+    twice."""
 
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(f"entropy/{seed}")
+    def __init__(self, seed: int, stream: str = "") -> None:
+        self.rng = random.Random(f"entropy/{seed}{stream}")
 
     def token_bytes(self, nbytes: int) -> bytes:
         return self.rng.randbytes(nbytes)
@@ -55,6 +57,63 @@ class Person:
     password: str
     email: str
     rng: random.Random
+
+
+@attrs.define
+class CustomerPlan:
+    """One customer as the scenario draws it: its plan, main ID and sub IDs, each with the
+    notify key on or off. Drawn for every customer in order from one seeded stream, so a
+    shard running some of them gets exactly the people the whole run would."""
+
+    index: int
+    plan: Plan
+    main: Person
+    notify_key: bool
+    subs: list[tuple[Person, bool]]
+
+    @property
+    def people(self) -> int:
+        return 1 + len(self.subs)
+
+
+def customer_plans(scenario: Scenario) -> Iterator[CustomerPlan]:
+    """Every customer of the scenario, in order (cheap: no store, no hashing)."""
+    population, rng = scenario.population, random.Random(f"people/{scenario.seed}")
+
+    def person(login_id: str) -> Person:
+        return Person(login_id, f"Pw-{rng.getrandbits(64):016x}", f"{login_id}@example.co.jp",
+                      random.Random(f"{scenario.seed}/{login_id}"))
+
+    for i in range(population.customers):
+        plan = Plan.DOWNLOAD if rng.random() < population.download_plan_share else Plan.STANDARD
+        main = person(f"c{i:05d}")
+        on = rng.random() < population.notify_key_share
+        low, high = population.sub_ids_per_customer
+        subs = []
+        for j in range(rng.randint(low, high)):
+            sub = person(f"c{i:05d}s{j}")
+            subs.append((sub, rng.random() < population.notify_key_share))
+        yield CustomerPlan(i, plan, main, on, subs)
+
+
+@attrs.frozen
+class Part:
+    """The customers one shard of a run plays: ``customers`` (indices, a half-open range),
+    shard ``index`` of ``count``."""
+
+    index: int
+    count: int
+    customers: tuple[int, int]
+
+    @property
+    def name(self) -> str:
+        first, end = self.customers
+        return (f"shard {self.index + 1} of {self.count} "
+                f"(customers c{first:05d}..c{end - 1:05d})")
+
+    @property
+    def entropy_stream(self) -> str:
+        return "" if self.count == 1 else f"/shard-{self.index + 1}-of-{self.count}"
 
 
 @attrs.define
@@ -79,16 +138,21 @@ class Tally:
 class Simulation:
     def __init__(self, scenario: Scenario, folder: Path,
                  on_day: Callable[[int], None] | None = None,
-                 store: bootstrap.StoreSettings | None = None) -> None:
+                 store: bootstrap.StoreSettings | None = None, part: Part | None = None,
+                 real_time_for: tuple[str, ...] = ()) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
-        in ``folder``)."""
+        in ``folder``); ``part``: only these customers (default: all of them);
+        ``real_time_for``: modules that must keep seeing real time while the clock is
+        frozen (a Dask worker's own event loop, when the run is a task on one)."""
         self.scenario, self.folder, self.on_day = scenario, folder, on_day
+        self.part = part or Part(0, 1, (0, scenario.population.customers))
+        self.real_time_for = real_time_for
         folder.mkdir(parents=True, exist_ok=True)
         if store is None:
             for old in folder.glob(STORE + "*"):
                 old.unlink()  # a run leaves exactly its own events
             store = bootstrap.store_settings("sqlite", self.store)
-        entropy = SeededEntropy(scenario.seed)
+        entropy = SeededEntropy(scenario.seed, self.part.entropy_stream)
         self.mail = MailNetwork()
         self.app = bootstrap.simulation(
             store, mailer=self.mail, hasher=Hasher(scenario.hash_cost, entropy),
@@ -105,7 +169,8 @@ class Simulation:
 
     def run(self) -> Tally:
         first_day = datetime.combine(self.scenario.start, time(7), JST).astimezone(UTC)
-        with freeze_time(first_day - timedelta(days=1)) as frozen:
+        with freeze_time(first_day - timedelta(days=1), ignore=list(self.real_time_for)
+                         ) as frozen:
             self._onboard()
             self._at(first_day, lambda: self._day(0))
             while self._queue:
@@ -125,31 +190,24 @@ class Simulation:
 
     # The population, onboarded through the services ------------------------------------
     def _onboard(self) -> None:
-        population, rng = self.scenario.population, random.Random(f"people/{self.scenario.seed}")
-        for i in range(population.customers):
-            plan = Plan.DOWNLOAD if rng.random() < population.download_plan_share else Plan.STANDARD
-            main = self._person(f"c{i:05d}", rng)
-            on = rng.random() < population.notify_key_share
+        first, end = self.part.customers
+        for customer in itertools.islice(customer_plans(self.scenario), first, end):
+            i, main = customer.index, customer.main
+            self.people.append(main)
             session = self.app.onboard_customer(
-                f"BS{i:07d}", f"シミュレーション{i}", "シミュレーション", plan, main.login_id,
-                main.password, INFORMATION | {"email": main.email, "email_confirmation": main.email,
-                                              "notify_key": NOTIFY_KEY_ON if on else NOTIFY_KEY_OFF},
+                f"BS{i:07d}", f"シミュレーション{i}", "シミュレーション", customer.plan,
+                main.login_id, main.password,
+                INFORMATION | {"email": main.email, "email_confirmation": main.email,
+                               "notify_key": NOTIFY_KEY_ON if customer.notify_key
+                               else NOTIFY_KEY_OFF},
             )
-            low, high = population.sub_ids_per_customer
-            for j in range(rng.randint(low, high)):
-                sub = self._person(f"c{i:05d}s{j}", rng)
-                on = rng.random() < population.notify_key_share
+            for j, (sub, on) in enumerate(customer.subs):
+                self.people.append(sub)
                 form = {"login_id": sub.login_id, "temporary_password": sub.password,
                         "person_in_charge": f"担当者{j}", "phone": "0398765432",
                         "email": sub.email, "notify_key": NOTIFY_KEY_ON if on else NOTIFY_KEY_OFF}
                 self.app.submit_new_sub_id(session, self.app.confirm_new_sub_id(session, form))
         self.tally.people = len(self.people)
-
-    def _person(self, login_id: str, rng: random.Random) -> Person:
-        person = Person(login_id, f"Pw-{rng.getrandbits(64):016x}", f"{login_id}@example.co.jp",
-                        random.Random(f"{self.scenario.seed}/{login_id}"))
-        self.people.append(person)
-        return person
 
     # Days and visits ------------------------------------------------------------------
     def _day(self, index: int) -> None:

@@ -1,0 +1,156 @@
+"""Sharded runs on Dask: each shard a task on a worker (a local cluster of one worker per
+shard by default, or the cluster behind a scheduler's address), a progress bar counting
+simulated days over all shards, failed shards retried and then named, never lost.
+
+A shard writes its own SQLite store under the run's folder; or, given PostgreSQL settings,
+all shards write one shared store whose tables the driver creates before any worker starts
+(workers then run with CREATE_TABLE=false: starting together, they would race to create
+them). The report is one: the shards' reports merged (``shards.merge``), or on a shared
+store the attempts counted once over it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+from distributed import Client, LocalCluster, as_completed, get_worker
+from tqdm import tqdm
+
+from application import bootstrap
+from application.adapters.eventstore import EventStore
+from simulations.report import Report
+from simulations.runner import Part
+from simulations.scenario import Scenario
+from simulations.shards import (
+    WORKER_MODULES,
+    ShardResult,
+    folder_of,
+    merge,
+    parts,
+    run_shard,
+    shared_store_report,
+)
+
+RETRIES = 1  # a shard that fails is run once more (afresh), then named
+
+
+class ShardsFailed(RuntimeError):
+    """One or more shards failed even after their retries; the message names each."""
+
+    def __init__(self, failures: list[tuple[Part, BaseException]]) -> None:
+        self.failures = failures
+        super().__init__("; ".join(f"{part.name} failed: {type(e).__name__}: {e}"
+                                   for part, e in failures))
+
+
+class SchedulerUnreachable(ConnectionError):
+    """The Dask scheduler named by --scheduler did not answer."""
+
+
+@attrs.frozen
+class ShardedRun:
+    report: Report
+    shards: list[ShardResult]
+    seconds: float
+
+    @property
+    def stores(self) -> list[Path]:
+        return [r.store for r in self.shards if r.store is not None]
+
+    @property
+    def peak_mib(self) -> float:
+        """The largest peak RSS of any shard's worker process."""
+        return max(r.peak_mib for r in self.shards)
+
+
+def shard_task(scenario: Scenario, part: Part, folder: Path,
+               store: bootstrap.StoreSettings | None, topic: str) -> ShardResult:
+    """A shard as a Dask task: each simulated day is logged to the driver under ``topic``."""
+    worker = get_worker()
+
+    def on_day(day: int) -> None:
+        worker.log_event(topic, {"shard": part.index, "day": day})
+
+    return run_shard(scenario, part, folder, store, on_day, real_time_for=WORKER_MODULES)
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Client]:
+    """A client of the scheduler at ``scheduler``, or of a local cluster of ``workers``
+    single-threaded worker processes on the loopback interface (closed afterwards)."""
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as e:
+            raise SchedulerUnreachable(f"no Dask scheduler answered at {scheduler}: {e}") from e
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def create_tables(store: bootstrap.StoreSettings) -> bootstrap.StoreSettings:
+    """A shared store's tables made once, here; the settings workers use (no CREATE_TABLE)."""
+    EventStore(store | {"CREATE_TABLE": "true"}).close()
+    return store | {"CREATE_TABLE": "false"}
+
+
+def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str | None = None,
+                store: bootstrap.StoreSettings | None = None, retries: int = RETRIES,
+                progress: bool | None = None) -> ShardedRun:
+    """Play ``scenario`` as ``shards`` tasks on Dask; one report for all of them.
+    ``store``: one shared (PostgreSQL) store instead of a SQLite store per shard.
+    ``progress``: a bar over all shards' simulated days (None: on a terminal only)."""
+    began = time.perf_counter()
+    plan = parts(scenario, shards)
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = create_tables(store) if store is not None else None
+    topic = f"billing-station-days-{uuid.uuid4().hex}"
+    results: dict[int, ShardResult] = {}
+    failures: list[tuple[Part, BaseException]] = []
+    with tqdm(total=scenario.days * len(plan), unit="day", file=sys.stderr,
+              desc=f"simulating {scenario.name} in {len(plan)} shards",
+              disable=None if progress is None else not progress, leave=False) as bar, \
+            dask_client(len(plan), scheduler) as client:
+        client.subscribe_topic(topic, lambda _event: bar.update())
+        futures = {
+            client.submit(shard_task, scenario, part, folder_of(folder, part), shared, topic,
+                          key=f"shard-{part.index + 1}-of-{part.count}-{topic}", pure=False,
+                          retries=0 if shared else retries): part
+            for part in plan
+        }
+        for future in as_completed(futures):
+            part = futures[future]
+            try:
+                results[part.index] = future.result()
+            except Exception as e:  # named below, after the others have finished
+                failures.append((part, e))
+        client.unsubscribe_topic(topic)
+    if failures:
+        raise ShardsFailed(sorted(failures, key=lambda f: f[0].index))
+    done = [results[k] for k in sorted(results)]
+    if shared is None:
+        merged = merge([r.report for r in done if r.report is not None])
+    else:
+        merged = shared_store_report(scenario, folder, shared, [r.tally for r in done])
+    return ShardedRun(merged, done, time.perf_counter() - began)
+
+
+def describe(run: ShardedRun) -> str:
+    """One line per shard and the run's figures, for people."""
+    lines = [f"{r.part.name}: {r.events:,} events in {r.seconds:.1f} s, peak RSS "
+             f"{r.peak_mib:.0f} MiB" for r in run.shards]
+    events = sum(r.events for r in run.shards)
+    lines.append(f"{len(run.shards)} shards in {run.seconds:.1f} s wall: "
+                 f"{events / run.seconds:,.0f} events/s stored over all shards")
+    return "\n".join(lines)
+
