@@ -281,17 +281,21 @@ def render(cucumber: list[dict[str, Any]], *, made_at: datetime, commit: str,
                 script=SCRIPT)
 
 
+def _failed(ctx: Context) -> int:
+    return sum(r.status == "failed" for r in ctx.all_runs())
+
+
 def _verdict(ctx: Context) -> str:
-    runs = ctx.all_runs()
-    failed = sum(r.status == "failed" for r in runs)
-    if failed:
-        return f"{failed}件失敗"
+    """「N件失敗」 (failed runs, as pytest counts them), the scenarios that did not run, or
+    「すべて成功」."""
     not_run = sum(1 for s in ctx.scenarios if ctx.status_of(s) == "not-run")
-    return f"すべて成功 ({len(runs)}件)" if not not_run else f"失敗なし・{not_run}シナリオ未実行"
+    parts = [f"{_failed(ctx)}件失敗"] if _failed(ctx) else []
+    parts += [f"{not_run}シナリオ未実行"] if not_run else []
+    return "・".join(parts) or f"すべて成功 ({len(ctx.all_runs())}件)"
 
 
 def _header(ctx: Context, made_at: datetime, commit: str) -> str:
-    bad = "bad" if "失敗" in _verdict(ctx) and "失敗なし" not in _verdict(ctx) else "ok"
+    bad = "bad" if _failed(ctx) else "warn" if "未実行" in _verdict(ctx) else "ok"
     when = made_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M:%S (日本時間)")
     return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
             f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>'
@@ -503,7 +507,7 @@ def _screenshot(path: Path) -> str:
 
 STYLE = """
 .verdict{font-size:1.3em;font-weight:bold;margin:.2em 0}.verdict.bad{color:var(--bad)}
-.verdict.ok{color:var(--ok)}
+.verdict.ok{color:var(--ok)}.verdict.warn{color:#8a5a00}
 .mark{display:inline-block;min-width:3.5em;font-weight:bold}
 .mark.passed{color:var(--ok)}.mark.failed{color:var(--bad)}.mark.not-run,.mark.none{color:var(--none)}
 .rule{margin:1em 0;padding:.3em 1em;border-left:5px solid var(--line)}
@@ -631,6 +635,8 @@ def pytest_bdd_step_error(request: Any, feature: Any, scenario: Any, step: Any,
 
 def main(cucumber_json: str, out_html: str) -> None:
     source = Path(cucumber_json)
+    if not source.exists():
+        sys.exit(f"{source} がありません: pytest が結果を書く前に止まりました (その出力を見てください)")
     cucumber = json.loads(source.read_text(encoding="utf-8"))
     document = render(cucumber, made_at=datetime.now(JST), commit=git_commit(),
                       evidence=read_evidence(source.parent),

@@ -104,6 +104,19 @@ def test_all_passing_reads_so_and_nothing_is_open() -> None:
     assert " open>" not in page
 
 
+def test_scenarios_that_did_not_run_are_said_so(tmp_path: Path) -> None:
+    half = [{**f, "elements": f["elements"][: len(f["elements"]) // 2]} for f in cucumber(False)]
+    skipped = sum(1 for s in scenarios()) - len({(f["uri"], e["line"]) for f in half
+                                                  for e in f["elements"]})
+    page = render(half, made_at=MADE_AT, commit="0123abcd")
+    assert skipped and f'<p class="verdict warn">{skipped}シナリオ未実行</p>' in page
+    only_failing_file = [f for f in cucumber() if f["uri"].endswith("/" + outline()["file"])]
+    both = render(only_failing_file, made_at=MADE_AT, commit="0123abcd")
+    assert re.search(r'<p class="verdict bad">1件失敗・\d+シナリオ未実行</p>', both)
+    with pytest.raises(SystemExit, match="pytest が結果を書く前に止まりました"):
+        main(str(tmp_path / "missing.json"), str(tmp_path / "features.html"))
+
+
 def test_sections_follow_the_manual_with_contents_and_a_filter(failed_page: str) -> None:
     sections = tomllib.loads((FEATURES / "rules.toml").read_text(encoding="utf-8"))["sections"]
     places = [failed_page.index(f'<h2>{title}</h2>') for title in sections.values()]
