@@ -10,6 +10,8 @@ import attrs
 from domain.fields import ChoiceField, Field, FieldError, Kind, TextField
 from domain.forms import SECRET_FIELDS
 
+REQUIRED_CHOICES = frozenset({"organization"})  # 所属組織 carries the manual's ※ (SB-5)
+
 
 @attrs.frozen
 class FieldView:
@@ -46,7 +48,7 @@ def views(fields: Mapping[str, Field], values: Mapping[str, str],
         secret = name in SECRET_FIELDS
         if isinstance(field, ChoiceField):
             value = values.get(name) or field.default
-            shown.append(FieldView(name, field.label, "", False, field.choices, value,
+            shown.append(FieldView(name, field.label, "", name in REQUIRED_CHOICES, field.choices, value,
                                    tuple(by_label.get(field.label, ())), False))
         else:
             shown.append(FieldView(

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,14 +15,17 @@ import pytest
 pytest.register_assert_rewrite("tests.portal_fixtures")
 
 from playwright.sync_api import Page, expect  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
 
 from application import screens  # noqa: E402
+from application.adapters.mailbox import MailboxFolder  # noqa: E402
+from application.bootstrap import store_settings  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
 from domain.forms import Plan  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
 from simulations.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
-from tests.conftest import stored_bytes  # noqa: E402
+from tests.conftest import build, stored_bytes  # noqa: E402
 from tests.portal_fixtures import SECRET, Camera, Served  # noqa: E402
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
 
@@ -244,13 +248,14 @@ def test_D_12_a_new_session_id_at_each_login_in_httponly_samesite_cookies(
     assert token.encode() not in stored_bytes(served.store)  # only its digest is kept
 
 
-def in_process(app: object, base_url: str, address: str = "192.0.2.1",
+def in_process(app: Starlette, base_url: str, address: str = "192.0.2.1", raise_errors: bool = True,
                ) -> Callable[[Callable[[httpx.AsyncClient], Awaitable[None]]], None]:
     """Runs ``steps`` with a client calling ``app`` in this process, from ``address``."""
 
     def run(steps: Callable[[httpx.AsyncClient], Awaitable[None]]) -> None:
         async def main() -> None:
-            transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
+            transport = httpx.ASGITransport(
+                app=app, client=(address, 40000), raise_app_exceptions=raise_errors)
             async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
                 await steps(client)
 
@@ -274,12 +279,19 @@ def test_D_12_https_cookies_are_secure(served: Served) -> None:
         assert "Secure" in response.headers["set-cookie"]
 
 
-def test_D_12_a_role_is_read_from_the_store_at_each_request(
+def test_D_12_the_cookie_is_an_opaque_id_and_rights_come_from_the_store(
         served: Served, client: httpx.Client) -> None:
-    """The session says only which account; whether it is a main ID is the store's."""
-    http_login(client, served.customer())
+    """The browser holds 256 random bits and nothing else: not the login ID, not whether
+    it is a main ID. The session's account, and its kind, are read from the store."""
+    login_id = served.customer()
+    http_login(client, login_id)
+    token = client.cookies["bs_session"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token) and login_id not in token
+    session = served.station.current_session(token)
+    assert session is not None and session.login_id == login_id and session.is_main_id
     assert client.get("/permission-settings").status_code == 200
-    assert "お客様情報変更" in client.get("/top").text
+    client.cookies.set("bs_session", token[:-1] + ("A" if token[-1] != "A" else "B"))
+    assert client.get("/permission-settings").headers["location"] == "/login"
 
 
 def test_D_13_a_changing_form_without_its_session_token_changes_nothing(
@@ -383,10 +395,24 @@ def test_the_development_mailbox_is_absent_unless_enabled(
         assert "通知キー: " in mail.text and mail.headers["cache-control"] == "no-store"
 
 
-def test_errors_are_pages_in_japanese_never_a_traceback(client: httpx.Client) -> None:
+def test_errors_are_pages_in_japanese_never_a_traceback(client: httpx.Client,
+                                                        tmp_path: Path) -> None:
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and "ページが見つかりません。" in missing.text
     assert 'lang="ja"' in missing.text and "Traceback" not in missing.text
+    station = build(store_settings("sqlite", tmp_path / "gone.sqlite3"),
+                    MailboxFolder(tmp_path / "mailbox"))
+    app = create_app(station, PortalConfig(SECRET))
+    station.close()  # the store goes away under the portal: every read now fails
+
+    async def steps(http: httpx.AsyncClient) -> None:
+        http.cookies.set("bs_session", "x" * 43)
+        broken = await http.get("/top")
+        assert broken.status_code == 500 and 'lang="ja"' in broken.text
+        assert "システムエラーが発生しました。" in broken.text
+        assert "Traceback" not in broken.text and "Error" not in broken.text
+
+    in_process(app, "http://portal.example", raise_errors=False)(steps)
 
 
 def test_LG_1_the_whole_login_works_from_the_keyboard(tab: Page, served: Served) -> None:
