@@ -49,7 +49,9 @@ class Report:
     expiries_by_hour: dict[str, int]
     events: int
     histogram: list[float] = attrs.field(repr=False)  # every logged-in visit's time
-    validity_minutes: float = 10.0  # the key validity the run had (LG-5)
+    validity_minutes: float = 10.0  # the key policy the run had: validity (LG-5),
+    wrong_entry_limit: int = 5  # wrong entries before a lock (D-4),
+    keys_per_hour: int = 5  # keys mailed to one login ID in an hour (D-10)
     slowest_login: float | None = None  # the longest of the visits that logged in
 
     @property
@@ -83,6 +85,7 @@ def report(simulation: Simulation) -> Report:
         outcomes["completed"] - with_key, keys, tally.keys_reissued,
         over_all_visits(tally.seconds_to_login, tally.visits), dict(sorted(expiries.items())),
         events, tally.seconds_to_login, scenario.policy.key_validity_minutes,
+        scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
     )
 

@@ -56,11 +56,8 @@ def duration_ja(seconds: float | None) -> str:
 
 
 def policy_ja(r: Report) -> str:
-    """The policy in force, from the policy label the report carries."""
-    parts = dict(zip(("validity", "wrong", "keys"), r.policy.split(", "), strict=False))
-    wrong = parts.get("wrong", "").split(" ")[0]
-    keys = parts.get("keys", "").split(" ")[0]
-    return f"{validity_label(r.validity_minutes)}、誤入力 {wrong}回まで、1時間に {keys}通まで"
+    return (f"{validity_label(r.validity_minutes)}、誤入力 {r.wrong_entry_limit}回まで、"
+            f"1時間に {r.keys_per_hour}通まで")
 
 
 def _made_at(now: datetime | None) -> str:

@@ -107,6 +107,9 @@ def test_report_html_is_one_japanese_page_with_the_numbers_and_plots(
                   "うち再発行", "全訪問に対する値です", "テキスト版 (report.txt)"):
         assert label in page
     assert f"<td class=num>{r.visits:,}</td>" in page
+    policy = load("slow-mail").policy
+    assert (f"有効期限 {policy.key_validity_minutes:g}分、誤入力 {policy.max_wrong_entries}回まで、"
+            f"1時間に {policy.max_keys_per_hour}通まで") in page
     assert f"{percent(r.logged_in, r.visits)} ({r.logged_in:,}/{r.visits:,})" in page
     assert f"<td class=num>{r.keys_issued:,}</td>" in page
     for outcome in Outcome:
