@@ -241,6 +241,15 @@ class Context:
     runs: dict[tuple[str, int], list[Run]]
     evidence: dict[str, list[Evidence]]
     screenshots: dict[str, list[Path]]
+    anchored: set[str] = field(default_factory=set)  # scenarios already given their id
+
+    def anchor(self, s: dict[str, Any], rule: str) -> str:
+        """A scenario under two rules is shown twice: the first is its link target."""
+        anchor = _anchor(s)
+        if anchor in self.anchored:
+            return f"{anchor}-{rule}"
+        self.anchored.add(anchor)
+        return anchor
 
     def runs_of(self, s: dict[str, Any]) -> list[Run]:
         return self.runs.get((s["file"], s["line"]), [])
@@ -378,7 +387,7 @@ def _section(ctx: Context, section: str, title: str) -> str:
 def _rule(ctx: Context, section: str, rule: str, statement: str) -> str:
     proving = ctx.proving(rule)
     status = ctx.rule_status(rule)
-    scenarios_html = "".join(_scenario(ctx, section, s) for s in proving) or (
+    scenarios_html = "".join(_scenario(ctx, section, rule, s) for s in proving) or (
         '<p class="none">このルールを証明するシナリオはまだありません。</p>')
     return (f'<div class="rule {status}" id="{rule}"><h3>{rule} '
             f'<span class="mark {status}">{LABEL[status]}</span></h3>'
@@ -389,7 +398,7 @@ def _anchor(s: dict[str, Any]) -> str:
     return f"s-{Path(s['file']).stem}-{s['line']}"
 
 
-def _scenario(ctx: Context, section: str, s: dict[str, Any]) -> str:
+def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
     status, runs = ctx.status_of(s), ctx.runs_of(s)
     count = (f" ({sum(r.status == 'passed' for r in runs)}/{len(runs)}件成功)"
              if len(runs) > 1 else "")
@@ -398,7 +407,7 @@ def _scenario(ctx: Context, section: str, s: dict[str, Any]) -> str:
     content = ("".join(_failed_run(ctx, s, r) for r in failed) if failed
                else f"<ol class=steps>{''.join(_written_step(st) for st in s['steps'])}</ol>")
     return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
-            f'data-tags="{esc(" ".join(s["tags"]))}" id="{_anchor(s)}"{" open" if failed else ""}>'
+            f'data-tags="{esc(" ".join(s["tags"]))}" id="{ctx.anchor(s, rule)}"{" open" if failed else ""}>'
             f'<summary><span class="mark {status}">{LABEL[status]}{count}</span> '
             f'{esc(s["keyword"])}: {esc(s["name"])} <small>{esc(s["file"])}:{s["line"]} '
             f"{esc(tags)}</small></summary>{content}{_examples(s, runs)}"

@@ -128,6 +128,12 @@ def test_sections_follow_the_manual_with_contents_and_a_filter(failed_page: str)
         assert f'data-filter="{name}"' in failed_page
 
 
+def test_every_id_is_unique_and_every_link_has_its_target(failed_page: str) -> None:
+    ids = re.findall(r'\bid="([^"]+)"', failed_page)
+    assert len(ids) == len(set(ids))
+    assert set(re.findall(r'href="#([^"]+)"', failed_page)) <= set(ids)
+
+
 def test_the_page_has_no_reference_outside_itself(tmp_path: Path) -> None:
     (tmp_path / "cucumber.json").write_text(json.dumps(cucumber(), ensure_ascii=False))
     main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
