@@ -97,7 +97,11 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
         ax.set_ylim(0, 1.02)
         ax.set_title(f"ログインまでの時間: {reports[0].scenario}")
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper left", fontsize=9)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=9)
+        else:
+            ax.text(0.5, 0.5, "ログインした訪問はありません", ha="center", va="center",
+                    transform=ax.transAxes)
         return _save(fig, path)
 
 

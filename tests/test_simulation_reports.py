@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,17 @@ def test_bar_charts_leave_out_what_is_empty(slow_mail: tuple[Report, Path]) -> N
     assert plots.hours_shown(attrs.evolve(r, expiries_by_hour={})) == []
     no_locks = attrs.evolve(r, outcomes={**r.outcomes, "locked": 0})
     assert "ロック (D-4)" not in plots.measures_shown([no_locks])
+
+
+def test_a_run_without_visits_still_reports(tmp_path: Path) -> None:
+    weekend = attrs.evolve(SMALL, start=date(2026, 4, 11), days=1)  # a Saturday
+    r = run(weekend, tmp_path)
+    assert r.visits == 0 and r.seconds_to_login == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no empty legend, no division by zero
+        write(r, tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<td class=num>0</td>" in page and "期限切れはありません" in page
 
 
 def test_the_plots_use_the_installed_japanese_font() -> None:
