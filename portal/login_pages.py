@@ -14,7 +14,7 @@ from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
 from application.portal_sessions import THROTTLED, Throttled
 from application.station import AttemptNotFound
 from portal.confirm_pages import refused_form
-from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE
+from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE, new_browser_value
 from portal.web import (
     checked_form,
     log,
@@ -57,8 +57,11 @@ async def _after(request: Request, shown: LoginScreen) -> Response:
         return await _start_session(request, shown)
     if isinstance(shown, KeyEntry):
         to_key = redirect("/key")
-        signed = portal(request).signer.sign("attempt", str(shown.attempt_id),
-                                             request.cookies.get(BROWSER_COOKIE) or "")
+        browser = request.cookies.get(BROWSER_COOKIE)
+        if not browser:  # logged in before, without one: the attempt is bound to a new one
+            browser = new_browser_value()
+            set_cookie(request, to_key, BROWSER_COOKIE, browser)
+        signed = portal(request).signer.sign("attempt", str(shown.attempt_id), browser)
         set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
         return to_key
     assert isinstance(shown, ErrorPage)

@@ -57,9 +57,10 @@ def set_cookie(request: Request, response: Response, name: str, value: str,
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200, session: Session | None = None,
            top: TopPage | None = None) -> Response:
-    """A page; pre-login pages give the browser its random binding cookie for CSRF."""
+    """A page; a browser without its random binding cookie (CSRF before login, and the
+    login attempt's signature) gets one."""
     browser = request.cookies.get(BROWSER_COOKIE)
-    fresh = None if browser or request.cookies.get(SESSION_COOKIE) else new_browser_value()
+    fresh = None if browser else new_browser_value()
     bound = request.cookies.get(SESSION_COOKIE) or browser or fresh or ""
     values = {"csrf": portal(request).signer.csrf(bound), "session": session,
               "header": screens.header(top) if top else None,

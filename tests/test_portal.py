@@ -449,3 +449,24 @@ def test_every_input_has_a_label(tab: Page, served: Served) -> None:
 def test_LG_2_the_station_behind_the_portal_is_the_real_one(served: Served) -> None:
     """The portal's store is the application's: a login through it is a login there."""
     assert isinstance(served.station.log_in(served.customer(), TEST_PASSWORD), TopPage)
+
+
+def test_D_12_logging_in_again_while_logged_in_ends_the_old_session(
+        served: Served, client: httpx.Client) -> None:
+    """A browser that holds a session logs in again (another login ID, with a key): the key
+    entry works, the new session has a new id, and the old one has ended."""
+    http_login(client, served.customer())
+    old = client.cookies["bs_session"]
+    client.cookies.delete("bs_browser")
+    keyed = served.customer(notify_key=True)
+    assert http_login(client, keyed).headers["location"] == "/key"
+    key_page = client.get("/key")
+    done = client.post("/key", data={"key": served.key(f"{keyed}@example.co.jp"),
+                                     "csrf": csrf_of(key_page.text)})
+    assert done.headers["location"] == "/top"
+    assert client.cookies["bs_session"] != old
+    assert served.station.current_session(old) is None
+    top = client.get("/top")
+    assert "BSお客様番号" in top.text and "テスト商事様" in top.text
+    session = served.station.current_session(client.cookies["bs_session"])
+    assert session is not None and session.login_id == keyed
