@@ -404,7 +404,7 @@ def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
              if len(runs) > 1 else "")
     tags = " ".join("@" + t for t in s["tags"])
     failed = [r for r in runs if r.status == "failed"]
-    content = ("".join(_failed_run(ctx, s, r) for r in failed) if failed
+    content = ("".join(_failed_run(s, r, runs) for r in failed) if failed
                else f"<ol class=steps>{''.join(_written_step(st) for st in s['steps'])}</ol>")
     return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
             f'data-tags="{esc(" ".join(s["tags"]))}" id="{ctx.anchor(s, rule)}"{" open" if failed else ""}>'
@@ -428,7 +428,7 @@ def _step_argument(step: dict[str, Any]) -> str:
     return ""
 
 
-def _failed_run(ctx: Context, s: dict[str, Any], run: Run) -> str:
+def _failed_run(s: dict[str, Any], run: Run, runs: list[Run]) -> str:
     written = {st["location"]["line"]: st for st in s["steps"]}
     steps = []
     for st in run.steps:
@@ -442,7 +442,7 @@ def _failed_run(ctx: Context, s: dict[str, Any], run: Run) -> str:
         steps.append(f'<li class="step {st.status}"><span class="mark {st.status}">'
                      f"{LABEL[st.status]}</span> <b>{esc(st.keyword.strip())}</b> "
                      f"{esc(st.text)}{argument}{error}</li>")
-    row = _row_of(s, run)
+    row = _row_of(s, run, runs)
     where = f"<p>失敗した例の行: {row}</p>" if row else ""
     return (f'<div class="failed-run"><h4>失敗: {esc(run.test_id)}</h4>{where}'
             f"<ol class=steps>{''.join(steps)}</ol></div>")
@@ -454,15 +454,26 @@ def _example_rows(s: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
             for e in s["examples"] if e.get("tableHeader") for row in e["tableBody"]]
 
 
-def _row_of(s: dict[str, Any], run: Run) -> str:
-    for head, values in _example_rows(s):
-        if run.row == "-".join(values):
+def _runs_by_row(s: dict[str, Any], runs: list[Run]) -> list[Run | None]:
+    """The run of each example row: by pytest's id (the row's values joined by "-"), else,
+    when every row ran once, by position (pytest runs the rows in order)."""
+    rows = _example_rows(s)
+    by_label = {r.row: r for r in runs if r.row is not None}
+    matched = [by_label.get("-".join(values)) for _, values in rows]
+    if None in matched and len(runs) == len(rows):
+        return list(runs)
+    return matched
+
+
+def _row_of(s: dict[str, Any], run: Run, runs: list[Run]) -> str:
+    for (head, values), ran in zip(_example_rows(s), _runs_by_row(s, runs), strict=False):
+        if ran is run:
             return table(head, [[esc(v) for v in values]], row_classes=["failed"])
     return esc(run.row) if run.row else ""
 
 
 def _examples(s: dict[str, Any], runs: list[Run]) -> str:
-    status = {r.row: r.status for r in runs if r.row is not None}
+    by_row = iter(_runs_by_row(s, runs))
     parts = []
     for e in s["examples"]:
         if not e.get("tableHeader"):
@@ -470,9 +481,9 @@ def _examples(s: dict[str, Any], runs: list[Run]) -> str:
         head = [esc(c["value"]) for c in e["tableHeader"]["cells"]] + ["実行結果"]
         rows, classes = [], []
         for row in e["tableBody"]:
-            values = [c["value"] for c in row["cells"]]
-            result = status.get("-".join(values), "not-run")
-            rows.append([esc(v) for v in values] + [LABEL[result]])
+            ran = next(by_row, None)
+            result = ran.status if ran else "not-run"
+            rows.append([esc(c["value"]) for c in row["cells"]] + [LABEL[result]])
             classes.append(result)
         parts.append(f"<p>例:</p>{table(head, rows, row_classes=classes)}")
     return "".join(parts)

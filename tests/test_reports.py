@@ -98,6 +98,16 @@ def test_a_failure_is_open_with_its_row_step_and_message(failed_page: str) -> No
     assert KEY not in failed_page and "通知キー: ************" in failed_page
 
 
+def test_a_failed_row_is_found_by_position_when_its_id_is_not_its_values() -> None:
+    renamed = cucumber()
+    for feature in renamed:  # pytest gives duplicate or odd values ids of its own
+        for n, element in enumerate(feature["elements"]):
+            element["id"] = re.sub(r"\[.*\]$", f"[row{n}]", element["id"])
+    page = render(renamed, made_at=MADE_AT, commit="0123abcd")
+    row = [c["value"] for c in outline()["examples"][0]["tableBody"][1]["cells"]]
+    assert page.count('<tr class="failed">' + "".join(f"<td>{v}</td>" for v in row)) == 2
+
+
 def test_all_passing_reads_so_and_nothing_is_open() -> None:
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd")
     assert '<p class="verdict ok">すべて成功' in page and "失敗一覧" not in page
