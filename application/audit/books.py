@@ -36,6 +36,27 @@ class AccountState:
     logins: int = 0
 
 
+class Roles:
+    """What an event's class is to a fold, by the first ``(kind, role)`` it is a subclass
+    of ("" for none): isinstance's answer, found once per class (replays are hot loops)."""
+
+    def __init__(self, *kinds: tuple[Any, str]) -> None:
+        self.kinds, self.known = kinds, dict[type, str]()
+
+    def __call__(self, event: Any) -> str:
+        cls = type(event)
+        found = self.known.get(cls)
+        if found is None:
+            found = self.known[cls] = next(
+                (role for kind, role in self.kinds if issubclass(cls, kind)), "")
+        return found
+
+
+_ACCOUNT = Roles((Customer.Onboarded, "main"), (Account.Registered, "sub"),
+                 (Account.NotifyKeyEnabled, "on"), (Account.NotifyKeyDisabled, "off"),
+                 (Account.LoggedIn, "login"))
+
+
 class AccountBook:
     """Who each account is, whose main ID may change it, and its notify-key setting now."""
 
@@ -43,17 +64,19 @@ class AccountBook:
         self.accounts: dict[UUID, AccountState] = {}
 
     def fold(self, event: Any) -> None:
-        if isinstance(event, Account.Registered):
-            main = isinstance(event, Customer.Onboarded)
+        role = _ACCOUNT(event)
+        if not role:
+            return
+        if role == "login":
+            self.accounts[event.originator_id].logins += 1
+        elif role in ("on", "off"):
+            self.accounts[event.originator_id].notify_key = role == "on"
+        else:
             owner: UUID = getattr(event, "customer_id", event.originator_id)  # a sub ID's
             self.accounts[event.originator_id] = AccountState(
-                event.login_id, owner, main, event.information.get("notify_key") == NOTIFY_KEY_ON
+                event.login_id, owner, role == "main",
+                event.information.get("notify_key") == NOTIFY_KEY_ON
             )
-        elif isinstance(event, Account.NotifyKeyEnabled | Account.NotifyKeyDisabled):
-            self.accounts[event.originator_id].notify_key = isinstance(
-                event, Account.NotifyKeyEnabled)
-        elif isinstance(event, Account.LoggedIn):
-            self.accounts[event.originator_id].logins += 1
 
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""
@@ -86,6 +109,13 @@ FINISHES = {LoginAttempt.LoginCompleted: Outcome.COMPLETED,
 ENDINGS = {LoginAttempt.KeySuperseded: Outcome.SUPERSEDED,
            LoginAttempt.AttemptLocked: Outcome.LOCKED,
            LoginAttempt.KeyExpired: Outcome.EXPIRED}
+
+
+_ATTEMPT = Roles((LoginAttempt.LoginRequested, "requested"),
+                 (LoginAttempt.PasswordAccepted, "accepted"), (LoginAttempt.KeyIssued, "issued"),
+                 (LoginAttempt.KeyVerified, "verified"), (LoginAttempt.KeyRejected, "rejected"),
+                 (LoginAttempt.KeyMailFailed, "mail_failed"),
+                 *((kind, "ending") for kind in ENDINGS), *((kind, "finish") for kind in FINISHES))
 
 
 @attrs.define
@@ -129,20 +159,21 @@ class Attempt:
 
     def fold(self, event: Any) -> None:
         self.events.append(event)
-        if isinstance(event, LoginAttempt.PasswordAccepted):
+        role = _ATTEMPT(event)
+        if role == "accepted":
             self.key_required, self.first_login = event.key_required, event.first_login
-        elif isinstance(event, LoginAttempt.KeyIssued):
+        elif role == "issued":
             self.issued = event
-        elif isinstance(event, LoginAttempt.KeyVerified):
+        elif role == "verified":
             self.verified = self.verified or event
             self.verifications += 1
-        elif isinstance(event, LoginAttempt.KeyRejected):
+        elif role == "rejected":
             self.wrong_entries = event.wrong_entries
-        elif isinstance(event, LoginAttempt.KeyMailFailed):
+        elif role == "mail_failed":
             self.mail_failed = True
-        elif type(event) in ENDINGS:
+        elif role == "ending":
             self.ended_by = self.ended_by or event
-        elif type(event) in FINISHES:
+        elif role == "finish":
             self.finished = event
 
     def over(self, now: datetime) -> bool:
@@ -164,18 +195,25 @@ class AttemptBook:
         """The attempt a LoginAttempt event belongs to, after folding it in; None when the
         attempt is long gone from memory."""
         self.now = max(self.now, event.timestamp) if self.now else event.timestamp
-        if isinstance(event, LoginAttempt.LoginRequested):
+        role = _ATTEMPT(event)
+        if role == "requested":
             attempt = Attempt(event.originator_id, event.login_id, event.account_id,
                               event.timestamp, accounts.kind(event.account_id))
             self.open[attempt.id] = attempt
         found = self.open.get(event.originator_id) or self.closed.get(event.originator_id)
         if found is not None:
             found.fold(event)
-            if isinstance(event, LoginAttempt.PasswordAccepted):
+            if role == "accepted":
                 account = accounts.accounts.get(found.account_id) if found.account_id else None
                 found.policy_requires_key = bool(account and account.notify_key
                                                  and account.logins > 0)
         return found
+
+    def due(self) -> bool:
+        """The oldest open attempt is over: ``pop_over`` has something to give."""
+        if not self.open or self.now is None:
+            return False
+        return next(iter(self.open.values())).over(self.now)
 
     def pop_over(self, final: bool = False) -> Iterator[Attempt]:
         """Attempts that are over, oldest request first; ``final`` ends them all."""

@@ -1,15 +1,27 @@
 """The audit's way into a store: an application that only reads, and the store's events
-streamed in order, page by page, decoded by the system's own mapper."""
+streamed in order, page by page, decoded as the system's own mapper decodes them (faster:
+see ``Decoder``)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+import orjson
 import psycopg
-from eventsourcing.persistence import PersistenceError
-from eventsourcing.utils import EnvType
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    PersistenceError,
+    StoredEvent,
+    UUIDAsHex,
+)
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import EnvType, resolve_topic
 from psycopg_pool import PoolTimeout
 
 from application.adapters.eventstore import EventStore, StoredEventError
@@ -53,22 +65,131 @@ class AuditReader(EventStore):
                                   f"event is a {first[0].topic})")
 
 
-def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: int = PAGE
-           ) -> Iterator[Any]:
-    """Every stored event, oldest first, decoded by the application's own mapper."""
-    start = None
+class Decoder:
+    """Stored events to domain events, as the application's mapper makes them, about twice
+    as fast: the same stored JSON parsed by orjson, its ``{"_type_", "_data_"}`` objects
+    revived by the transcoder's own transcodings, the class resolved once per topic.
+
+    Rows the audit does not read (``skipped`` topics) are not decoded at all: None. A row
+    the fast path cannot read (or a store encrypted or compressed) goes to the mapper
+    itself, which decodes it or names it in its error.
+    """
+
+    def __init__(self, mapper: Mapper[Any], skipped: frozenset[str] = frozenset()) -> None:
+        self.mapper, self.skipped = mapper, skipped
+        transcoder = mapper.transcoder
+        self.fast = (isinstance(transcoder, JSONTranscoder) and mapper.cipher is None
+                     and mapper.compressor is None)
+        self.names = transcoder.names if isinstance(transcoder, JSONTranscoder) else {}
+        # a typed value whose data is a string, decoded as its transcoding decodes it (the
+        # library's datetime and UUID transcodings without their asserts)
+        self.leaves: dict[str, Callable[[str], Any]] = {
+            name: datetime.fromisoformat if type(t) is DatetimeAsISO
+            else UUID if type(t) is UUIDAsHex else t.decode for name, t in self.names.items()}
+        self.classes: dict[str, type] = {}
+        self.ids: dict[str, UUID] = {}
+
+    def __call__(self, row: Row) -> Any:
+        _, originator_id, version, topic, stored_state = row
+        if topic in self.skipped:
+            return None
+        cls = self.classes.get(topic)
+        if cls is None or not self.fast:
+            return self._by_mapper(row)
+        try:
+            state = orjson.loads(stored_state)
+            for key, value in state.items():
+                if type(value) is dict:
+                    if len(value) == 2 and type(data := value.get("_data_")) is str:
+                        state[key] = self.leaves[value["_type_"]](data)
+                    else:
+                        state[key] = self._revived(value)
+                elif type(value) is list:
+                    state[key] = self._revived(value)
+            state["originator_id"] = self._uuid(originator_id)
+        except Exception:  # the mapper says what is wrong with it, naming the event
+            return self._by_mapper(row)
+        if "class_version" in state:  # an upcast: the mapper's job
+            return self._by_mapper(row)
+        state["originator_version"] = version
+        event: Any = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
+        return event
+
+    def _revived(self, value: Any) -> Any:
+        if type(value) is list:
+            return [self._revived(v) if type(v) in (dict, list) else v for v in value]
+        for key, inner in value.items():
+            if type(inner) is dict or type(inner) is list:
+                value[key] = self._revived(inner)
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return self.names[value["_type_"]].decode(value["_data_"])
+        return value
+
+    def _uuid(self, originator_id: UUID | str) -> UUID:
+        """An originator id as the recorder converts it (UUID), the last few thousand of
+        them remembered: an aggregate's events come close together."""
+        if isinstance(originator_id, UUID):
+            return originator_id
+        known = self.ids.get(originator_id)
+        if known is None:
+            if len(self.ids) >= 10_000:
+                self.ids.clear()  # memory stays flat
+            known = self.ids[originator_id] = UUID(originator_id)
+        return known
+
+    def _by_mapper(self, row: Row) -> Any:
+        _, originator_id, version, topic, state = row
+        uuid = self._uuid(originator_id)
+        event = self.mapper.to_domain_event(StoredEvent(uuid, version, topic, state))
+        if getattr(type(event), "class_version", 1) == 1:  # plain: fast from now on
+            self.classes[topic] = resolve_topic(topic)
+        return event
+
+
+Row = tuple[int, UUID | str, int, str, bytes]  # notification id, originator, version, topic, state
+_SELECT = "SELECT rowid, originator_id, originator_version, topic, state FROM {} " \
+          "WHERE rowid>=? ORDER BY rowid LIMIT ?"
+
+
+def rows(app: EventStore, start: int, limit: int) -> list[Row]:
+    """A page of the store's notifications from id ``start``: on SQLite by the recorder's
+    own query without building a Notification per row; elsewhere by the recorder."""
+    recorder = app.recorder
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        with recorder.datastore.transaction(commit=False) as c:
+            c.sqlite_cursor.row_factory = None  # plain tuples
+            c.execute(_SELECT.format(recorder.events_table_name), (start, limit))
+            found: list[Row] = c.fetchall()
+            return found
+    return [(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in recorder.select_notifications(start=start, limit=limit)]
+
+
+def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: int = PAGE,
+           after: int = 0, skipped: frozenset[str] = frozenset()) -> Iterator[Any]:
+    """Every stored event after notification ``after``, oldest first, decoded as the
+    application's mapper decodes them (``skipped`` topics as None: read and counted, not
+    decoded)."""
+    decode = Decoder(app.mapper, skipped)
+    start = after + 1
     while True:
-        notifications = app.recorder.select_notifications(start=start, limit=page)
+        notifications = rows(app, start, page)
         for n in notifications:
             try:
-                yield app.mapper.to_domain_event(n)
+                yield decode(n)
             except StoredEventError as e:
-                raise StoredEventError(f"notification {n.id}: {e}") from e
+                raise StoredEventError(f"notification {n[0]}: {e}") from e
         if on_page:
             on_page(len(notifications))
         if len(notifications) < page:
             return
-        start = notifications[-1].id + 1
+        start = notifications[-1][0] + 1
+
+
+def position(app: EventStore) -> int:
+    """The last notification id now: where a replay to the end stops."""
+    return int(app.recorder.max_notification_id() or 0)
 
 
 def store_size(app: EventStore) -> int:

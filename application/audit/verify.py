@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from application.adapters.eventstore import EventStore
-from application.audit.books import AccountBook, Attempt, AttemptBook
+from application.audit.books import AccountBook, Attempt, AttemptBook, Roles
 from application.audit.evidence import line
 from application.audit.reading import replay
 from domain.accounts import Account, Customer
@@ -25,6 +25,8 @@ from domain.login_attempt import LoginAttempt
 _CHANGES = (Account.InformationChanged, Account.NotifyKeyEnabled, Account.NotifyKeyDisabled,
             Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
+_VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"))
+_USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
 
@@ -44,15 +46,27 @@ class Verifier:
         self.attempts = AttemptBook()
         self.counts: Counter[str] = Counter()
 
-    def check(self, events: Iterable[Any]) -> Iterator[Violation]:
+    def check(self, events: Iterable[Any], final: bool = True) -> Iterator[Violation]:
+        """The violations among ``events`` (the store's, in order, or those after a
+        checkpoint's position); ``final``: the store ends here (``finish``)."""
+        counts, attempts, fold = self.counts, self.attempts, self.accounts.fold
         for event in events:
-            self.counts["events"] += 1
-            self.accounts.fold(event)
-            if isinstance(event, _CHANGES):
+            counts["events"] += 1
+            if event is None:  # a row replay read but did not decode: nothing to check
+                continue
+            fold(event)
+            role = _VERIFIED(event)
+            if role == "change":
                 yield from self._check_change(event)
-            elif isinstance(event, LoginAttempt.Event):
+            elif role == "attempt":
                 yield from self._check_attempt(event)
-            self._count(self.attempts.pop_over())
+            if attempts.due():
+                self._count(attempts.pop_over())
+        if final:
+            self.finish()
+
+    def finish(self) -> None:
+        """The end of the store: every attempt still open is over (and counted)."""
         self._count(self.attempts.pop_over(final=True))
 
     def _count(self, attempts: Iterator[Attempt]) -> None:
@@ -75,7 +89,7 @@ class Verifier:
     def _check_attempt(self, event: Any) -> Iterator[Violation]:
         attempt = self.attempts.fold(event, self.accounts)
         if attempt is None:
-            if isinstance(event, LoginAttempt.KeyVerified | LoginAttempt.LoginCompleted):
+            if isinstance(event, _USES):
                 yield Violation("D-3", "a login attempt long ended was used again",
                                 [line(event)])
         elif isinstance(event, LoginAttempt.KeyVerified):
