@@ -38,7 +38,8 @@ case "${1:-}" in
     report)
         mkdir -p reports
         status=0
-        .venv/bin/pytest -q tests/test_features.py --cucumberjson=reports/cucumber.json || status=$?
+        .venv/bin/python -m pytest -q -p tests.living_docs tests/test_features.py \
+            tests/test_portal_features.py --cucumberjson=reports/cucumber.json || status=$?
         .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html
         exit $status ;;
     bench)

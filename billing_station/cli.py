@@ -13,6 +13,7 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
+from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from simulations.demo import demo_app, run_demo
 
@@ -81,6 +82,7 @@ def demo(out: Path) -> None:
 
 
 main.add_command(simulate)
+main.add_command(serve)
 for command in AUDIT_COMMANDS:
     main.add_command(command)
 

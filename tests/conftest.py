@@ -16,6 +16,7 @@ from typing import Any
 import freezegun
 import pytest
 from hypothesis import settings
+from playwright.sync_api import Browser, sync_playwright
 
 from application import bootstrap
 from application.adapters.mailbox import MailboxFolder
@@ -157,3 +158,17 @@ def keyed(app: BillingStation, start: freezegun.api.FrozenDateTimeFactory) -> Bi
 
     keyed_main(app)
     return app
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the whole run (Debian's: Playwright cannot fetch its own
+    here; ./go system-packages installs it). One per session: Playwright's sync API cannot
+    run twice at once in one thread."""
+    path = shutil.which("chromium")
+    if path is None:
+        raise RuntimeError("no chromium on PATH: run ./go system-packages (as root)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, headless=True)
+        yield launched
+        launched.close()

@@ -18,7 +18,7 @@ import attrs
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from starlette.applications import Starlette
 
 from application.adapters.mailbox import MailboxFolder
@@ -132,16 +132,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield portal
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One headless Chromium per test module: Debian's, as Playwright cannot fetch its own.
-    Per module, not per session: other modules start Playwright's sync API themselves, and
-    two of them cannot run at once in one thread."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

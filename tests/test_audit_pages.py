@@ -4,14 +4,12 @@ screenshots are kept for the README (docs/screenshots/)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
@@ -24,12 +22,6 @@ from tests.story import PASSWORD, keyed_main
 SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=shutil.which("chromium"))
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -48,14 +40,14 @@ def planted(tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
     return path
 
 
-def opened(browser: Browser, page_file: Path) -> Page:
-    page = browser.new_page(viewport={"width": 1100, "height": 700})
+def opened(chromium: Browser, page_file: Path) -> Page:
+    page = chromium.new_page(viewport={"width": 1100, "height": 700})
     page.goto(page_file.as_uri())
     return page
 
 
 def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
-    browser: Browser, planted: Path, tmp_path: Path
+    chromium: Browser, planted: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "audit.html"
     result = CliRunner().invoke(main, ["verify", "--html", str(report)],
@@ -63,7 +55,7 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert result.exit_code == 1 and f"wrote {report}" in result.output
     text = report.read_text(encoding="utf-8")
     assert "http" not in text.replace("http://127.0.0.1", "")  # self-contained
-    page = opened(browser, report)
+    page = opened(chromium, report)
     assert page.get_by_text("違反 1 件: LG-4 × 1").is_visible()
     assert page.get_by_text("LG-4: a login completed without the key").is_visible()
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
@@ -75,14 +67,14 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
 
 
 def test_history_html_lists_every_attempt_and_filters_by_outcome(
-    browser: Browser, planted: Path, tmp_path: Path
+    chromium: Browser, planted: Path, tmp_path: Path
 ) -> None:
     result = CliRunner().invoke(main, ["history", "--format", "html"],
                                 env={"BS_SQLITE_PATH": str(planted)})
     assert result.exit_code == 0
     report = tmp_path / "history.html"
     report.write_text(result.output, encoding="utf-8")
-    page = opened(browser, report)
+    page = opened(chromium, report)
     rows = page.locator("tbody tr")
     assert rows.count() == 3  # the first login, the planted one, the unknown ID
     page.get_by_label("結果").select_option("password_rejected")

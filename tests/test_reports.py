@@ -6,13 +6,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import struct
 import subprocess
 import sys
 import tomllib
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,17 +190,6 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
 
 
 # In a browser ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("no chromium: ./go system-packages installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path)
-        yield browser
-        browser.close()
 
 
 def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,

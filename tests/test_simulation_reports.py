@@ -5,9 +5,7 @@ the time to log in is over all visits; the plots are labelled in Japanese."""
 from __future__ import annotations
 
 import re
-import shutil
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -173,17 +171,6 @@ def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> Non
 
 
 # In a browser ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("no chromium: ./go system-packages installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path)
-        yield browser
-        browser.close()
 
 
 def test_in_chromium_the_key_numbers_are_visible(chromium: Any, slow_mail: tuple[Report, Path]) -> None:
