@@ -25,7 +25,7 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     echo "setting up .venv (once) ..." >&2
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test,load]'
     touch .venv/.installed
 fi
 case "${1:-}" in
