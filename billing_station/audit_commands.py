@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
+from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.screens import JST
 from billing_station import exits
 from billing_station.audit_pages import findings_page, history_page
@@ -160,19 +161,24 @@ def _csv(value: object) -> object:
 @click.option("--html", "page", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the findings, with their evidence, as a self-contained HTML "
                    "page for the auditor's report.")
-def verify(page: Path | None) -> None:
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep where this verify stopped, and what it had folded, in this file (the "
+                   "auditor's own, never the store): the next verify with it reads only the "
+                   "events stored since, with the same result as verifying the whole store. "
+                   "Made on first use; refused if it was made of another store.")
+def verify(page: Path | None, checkpoint: Path | None) -> None:
     """Replay the whole store and check every login against the policy in force at its time
     (LG-2..LG-5, D-1..D-5) and every change against who may make it (CI-1, SB-2). Prints
     each violation with the events that prove it, then a summary; exits 1 on any violation."""
-    verifier, store = Verifier(), reader()
+    store = reader()
+    if checkpoint is None:
+        verifier = Verifier()
+        found = list(_reported(verifier.check(events(store))))
+    else:
+        verifier, found = _verified_from(store, checkpoint)
     violations: dict[str, int] = {}
-    found: list[audit.Violation] = []
-    for violation in verifier.check(events(store)):
-        found.append(violation)
+    for violation in found:
         violations[violation.rule] = violations.get(violation.rule, 0) + 1
-        click.echo(f"VIOLATION {violation.rule}: {violation.message}")
-        for line in violation.evidence:
-            click.echo(f"    {line}")
     click.echo("summary: " + ", ".join(f"{n:,} {what}" for what, n in verifier.counts.items()))
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
@@ -183,6 +189,33 @@ def verify(page: Path | None) -> None:
         page.write_text(findings_page(found, verifier.counts, store.where), encoding="utf-8")
         click.echo(f"wrote {page}")
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
+
+
+def _reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:
+    """Each violation printed with its evidence as it is found."""
+    for violation in violations:
+        click.echo(f"VIOLATION {violation.rule}: {violation.message}")
+        for line in violation.evidence:
+            click.echo(f"    {line}")
+        yield violation
+
+
+def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit.Violation]]:
+    """verify through the checkpoint in ``path``: only the events after it are read."""
+    with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
+              desc="replaying since the checkpoint") as bar:
+        def start(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        try:
+            result = verify_incrementally(store, path, bar.update, start)
+        except CheckpointError as e:
+            raise click.BadParameter(str(e), param_hint="--checkpoint") from e
+    found = list(_reported(result.violations))
+    click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
+               f"{result.since:,}", err=True)
+    return result.verifier, found
 
 
 COMMANDS = [timeline, as_of, history, verify]

@@ -149,32 +149,36 @@ class Decoder:
 
 Row = tuple[int, UUID | str, int, str, bytes]  # notification id, originator, version, topic, state
 _SELECT = "SELECT rowid, originator_id, originator_version, topic, state FROM {} " \
-          "WHERE rowid>=? ORDER BY rowid LIMIT ?"
+          "WHERE rowid>=? AND rowid<=? ORDER BY rowid LIMIT ?"
+LAST = 2**63 - 1  # no notification id is higher
 
 
-def rows(app: EventStore, start: int, limit: int) -> list[Row]:
-    """A page of the store's notifications from id ``start``: on SQLite by the recorder's
-    own query without building a Notification per row; elsewhere by the recorder."""
+def rows(app: EventStore, start: int, limit: int, stop: int | None = None) -> list[Row]:
+    """A page of the store's notifications from id ``start`` (to ``stop``, inclusive): on
+    SQLite by the recorder's own query without building a Notification per row; elsewhere
+    by the recorder."""
     recorder = app.recorder
     if isinstance(recorder, SQLiteAggregateRecorder):
         with recorder.datastore.transaction(commit=False) as c:
             c.sqlite_cursor.row_factory = None  # plain tuples
-            c.execute(_SELECT.format(recorder.events_table_name), (start, limit))
+            c.execute(_SELECT.format(recorder.events_table_name),
+                      (start, LAST if stop is None else stop, limit))
             found: list[Row] = c.fetchall()
             return found
     return [(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            for n in recorder.select_notifications(start=start, limit=limit)]
+            for n in recorder.select_notifications(start=start, limit=limit, stop=stop)]
 
 
 def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: int = PAGE,
-           after: int = 0, skipped: frozenset[str] = frozenset()) -> Iterator[Any]:
-    """Every stored event after notification ``after``, oldest first, decoded as the
-    application's mapper decodes them (``skipped`` topics as None: read and counted, not
-    decoded)."""
+           after: int = 0, until: int | None = None, skipped: frozenset[str] = frozenset()
+           ) -> Iterator[Any]:
+    """Every stored event after notification ``after`` (up to ``until``, inclusive),
+    oldest first, decoded as the application's mapper decodes them (``skipped`` topics as
+    None: read and counted, not decoded)."""
     decode = Decoder(app.mapper, skipped)
     start = after + 1
     while True:
-        notifications = rows(app, start, page)
+        notifications = rows(app, start, page, until)
         for n in notifications:
             try:
                 yield decode(n)

@@ -1,0 +1,122 @@
+"""Incremental verify: the auditor's own file keeps where the last verify stopped and what
+it had folded (accounts, open and recent login attempts, counts, violations found), so the
+next verify reads only the events stored since. Its result equals a verify of the whole
+store: the checkpoint is taken before the end of the store is assumed (attempts still open
+stay open), and the end is assumed afresh each time.
+
+The file is the auditor's, never the audited store's (the audit never writes to a store,
+D-16). It names the store it was made of by the last row it read (id, aggregate, version,
+topic and a digest of the stored state): pointed at another store, or at one rewritten
+since, it is refused. It is a pickle read back by an unpickler that builds only this
+system's domain events and audit books and a few standard types; still, keep it where only
+the auditor writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from application.adapters.eventstore import EventStore
+from application.audit.reading import position, replay, rows
+from application.audit.verify import Verifier, Violation
+
+MAGIC = b"billing-station verify checkpoint 1\n"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used for this store; the message says why."""
+
+
+@attrs.define
+class Checkpoint:
+    position: int  # the last notification id read
+    last_row: str  # what that row was: a checkpoint of another store is refused
+    verifier: Verifier  # folded up to ``position``; the store's end not yet assumed
+    violations: list[Violation]
+
+
+def row_mark(app: EventStore, notification_id: int) -> str:
+    """The notification ``notification_id`` as a checkpoint remembers it ("" if none)."""
+    found = rows(app, notification_id, 1, notification_id)
+    if not found:
+        return ""
+    number, originator_id, version, topic, state = found[0]
+    return f"{number}/{originator_id}/{version}/{topic}/{hashlib.sha256(state).hexdigest()}"
+
+
+_ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
+            ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
+            ("uuid", "UUID"), ("uuid", "SafeUUID"), ("copyreg", "_reconstructor"),
+            ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
+_OURS = ("domain.", "application.audit.")
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED or module.startswith(_OURS):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} has no place in a checkpoint")
+
+
+def load(path: Path, app: EventStore) -> Checkpoint | None:
+    """The checkpoint in ``path`` for this store (None if there is no file yet)."""
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    if not data.startswith(MAGIC):
+        raise CheckpointError(f"{path} is not a verify checkpoint")
+    try:
+        checkpoint = _Unpickler(io.BytesIO(data[len(MAGIC):])).load()
+    except Exception as e:
+        raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
+    if not isinstance(checkpoint, Checkpoint):
+        raise CheckpointError(f"{path} is not a verify checkpoint")
+    if row_mark(app, checkpoint.position) != checkpoint.last_row:
+        raise CheckpointError(
+            f"{path} was made of another store (or of this one before it was rewritten): "
+            f"its notification {checkpoint.position} is not the one the checkpoint read; "
+            "remove the file to verify from the first event")
+    return checkpoint
+
+
+def save(path: Path, checkpoint: Checkpoint) -> None:
+    """Written whole or not at all (a new file moved into place)."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_bytes(MAGIC + pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(temporary, path)
+
+
+@attrs.frozen
+class Result:
+    verifier: Verifier  # its counts are the whole store's
+    violations: list[Violation]  # all of them, the earlier runs' first
+    read: int  # events read this time
+    since: int  # the notification id this run started after
+
+
+def verify_incrementally(app: EventStore, path: Path,
+                         on_page: Callable[[int], None] | None = None,
+                         on_start: Callable[[int], None] | None = None) -> Result:
+    """verify of the whole store, reading only what came after the checkpoint in ``path``
+    (all of it if there is none yet); the checkpoint then moves to the store's end.
+    ``on_start`` is told how many events will be read (a progress bar's length)."""
+    checkpoint = load(path, app) or Checkpoint(0, "", Verifier(), [])
+    since, until = checkpoint.position, position(app)
+    if on_start:
+        on_start(max(0, until - since))
+    verifier = checkpoint.verifier
+    before = verifier.counts["events"]
+    found = list(verifier.check(replay(app, on_page, after=since, until=until), final=False))
+    read = verifier.counts["events"] - before
+    violations = checkpoint.violations + found
+    save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
+    verifier.finish()  # after saving: the next run continues from before the end
+    return Result(verifier, violations, read, since)
