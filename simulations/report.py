@@ -167,9 +167,8 @@ def duration(seconds: float | None) -> str:
 
 
 def side_by_side(reports: list[Report]) -> str:
-    """--compare: one column per policy, then which policy each column is."""
+    """--compare: one column per key validity (what differs), then each whole policy."""
     rows: list[tuple[str, Any]] = [
-        ("key validity", lambda r: f"{r.validity_minutes:g} min"),
         ("visits", lambda r: f"{r.visits:,}"),
         ("logged in", lambda r: percent(r.logged_in, r.visits)),
         ("not logged in", lambda r: f"{r.not_logged_in:,}"),
@@ -182,13 +181,16 @@ def side_by_side(reports: list[Report]) -> str:
         *((f"time to log in {p}*", _cut(p)) for p in PERCENTILES),
     ]
     width = 16
-    lines = [f"{'':<22}" + "".join(f"{'policy ' + str(i + 1):>{width}}"
-                                   for i in range(len(reports)))]
+    lines = [f"{'key validity':<22}" + "".join(f"{_validity(r):>{width}}" for r in reports)]
     for name, cell in rows:
         lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
     lines.append("* over all visits; a visit that never logged in counts as slower than any login")
-    lines += [f"policy {i + 1}: {r.policy}" for i, r in enumerate(reports)]
+    lines += [f"{_validity(r)}: {r.policy}" for r in reports]
     return "\n".join(lines)
+
+
+def _validity(r: Report) -> str:
+    return f"{r.validity_minutes:g} min"
 
 
 def _cut(name: str) -> Any:

@@ -101,7 +101,8 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
                                        "--out", str(tmp_path)], env={})
     assert result.exit_code == 0, result.output
     table = (tmp_path / "compare.txt").read_text()
-    assert "policy 1" in table and "policy 2" in table and "expired" in table
+    assert "policy 1" not in table and "expired" in table
+    assert table.splitlines()[0].split()[-4:] == ["5", "min", "15", "min"]  # what differs
     assert (tmp_path / "compare-outcomes.png").exists()
     assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
 
