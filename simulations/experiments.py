@@ -54,7 +54,7 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
         write(result, simulation.folder, run)
         reports.append(result)
         stores.append(simulation.store)
-        say(f"policy {len(reports)}: {variant.policy.label()}  ({_run_figures(result, run)})")
+        say(f"validity {validity:g} min: {variant.policy.label()}  ({_run_figures(result, run)})")
     table = side_by_side(reports)
     (folder / "compare.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
