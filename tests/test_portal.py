@@ -102,7 +102,7 @@ def test_LG_3_the_demo_story_turn_the_key_on_log_out_log_in_with_the_mailed_key(
     expect(header).to_contain_text("デモ用ユーザ01様 (BSお客様番号: BS5928544) 前回ログイン: 20")
     expect(tab.get_by_role("heading", name="ご利用プラン")).to_be_visible()
     expect(tab.get_by_role("heading", name="お知らせ")).to_be_visible()
-    camera.shot("top-page", docs="top-tab.png")
+    camera.shot("top-page", docs="top-page.png")
 
 
 def test_SC_2_top_page_shows_plan_and_notices_newest_first(tab: Page, served: Served) -> None:
