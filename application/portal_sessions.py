@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.login import Login, session_of
 from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, TopPage
+from application.screens import THROTTLED
 from domain import clock
 from domain.accounts import Account
 from domain.portal_sessions import (
@@ -21,8 +22,7 @@ from domain.portal_sessions import (
     portal_session_id,
 )
 
-# D-14's answer (our wording, RULES.md): the password is not checked.
-THROTTLED = "しばらく時間をおいてから再度ログインしてください。"
+__all__ = ["THROTTLED", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words, for the portal
 
 
 @attrs.frozen

@@ -51,6 +51,7 @@ MAIL_FAILED = (
     "通知キーのメールを送信できませんでした。しばらく時間をおいてから再度ログインしてください。"
 )
 CONFLICT = "他の操作で内容が変更されました。もう一度表示してから変更してください。"
+THROTTLED = "しばらく時間をおいてから再度ログインしてください。"  # D-14: the password is not checked
 
 REFUSALS = {
     Refusal.LOGIN_FAILED: LOGIN_FAILED,
