@@ -37,6 +37,8 @@ from simulations.shards import (
     shared_store_report,
 )
 
+# the scheduler's HTTP endpoints (health, metrics) on a free loopback port, not on :8787
+LOOPBACK_ONLY = {"dashboard_address": "127.0.0.1:0"}
 RETRIES = 1  # a shard that fails is run once more (afresh), then named
 
 
@@ -93,7 +95,8 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Client]:
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster, \
+                      dashboard_address=None, host="127.0.0.1",
+                      scheduler_kwargs=LOOPBACK_ONLY) as cluster, \
             Client(cluster) as client:
         yield client
 

@@ -1,0 +1,249 @@
+"""Beyond one process: sharded simulations on Dask (merged counts equal the unsharded run's,
+the same seed and shard count give the same stores and report, a failed shard is named),
+the audit's fast decoding (the mapper's events exactly), verify of several stores at once,
+and verify through a checkpoint (equal to a whole verify of a store that grew between runs).
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import attrs
+import pytest
+from click.testing import CliRunner
+from distributed import LocalCluster
+
+from application import audit, bootstrap
+from application.adapters.mailbox import MailboxFolder
+from application.audit.checkpoint import CheckpointError, verify_incrementally
+from application.audit.parallel import verify_stores
+from application.audit.reading import Decoder, rows
+from billing_station.cli import main
+from domain.crypto import Hasher
+from domain.login_attempt import LoginAttempt
+from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, run_sharded
+from simulations.report import Report, report
+from simulations.runner import Simulation, customer_plans
+from simulations.scenario import Behaviour, Population, Scenario
+from simulations.shards import folder_of, parts
+
+SMALL = Scenario("small", days=3, seed=11, hash_cost=4,
+                 population=Population(customers=14, sub_ids_per_customer=(0, 3)),
+                 behaviour=Behaviour(password_typo_rate=0.2, mistype_rate=0.2))
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """Two single-threaded worker processes on the loopback interface, for this module."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1",
+                      scheduler_kwargs=LOOPBACK_ONLY) as cluster:
+        yield cluster.scheduler_address
+
+
+def stored_rows(store: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(store) as db:
+        return db.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                          "FROM stored_events ORDER BY rowid").fetchall()
+
+
+def unordered(r: Report) -> Report:
+    """A report with its histogram sorted (shards list their visits shard by shard)."""
+    return attrs.evolve(r, histogram=sorted(r.histogram))
+
+
+def test_shards_keep_customers_whole_and_share_login_ids_out_evenly() -> None:
+    plans = list(customer_plans(SMALL))
+    for count in (1, 2, 3, 5):
+        found = parts(SMALL, count)
+        assert found[0].customers[0] == 0 and found[-1].customers[1] == 14
+        assert all(a.customers[1] == b.customers[0] for a, b in itertools.pairwise(found))
+        people = [sum(plans[i].people for i in range(*p.customers)) for p in found]
+        assert all(n > 0 for n in people)
+        assert max(people) - min(people) <= max(p.people for p in plans) + 1
+    assert len(parts(SMALL, 50)) == 14  # never more shards than customers
+
+
+def test_sharded_counts_equal_the_unsharded_run_and_the_stores_verify_clean(
+        tmp_path: Path, scheduler: str) -> None:
+    whole = Simulation(SMALL, tmp_path / "whole")
+    whole.run()
+    expected = report(whole)
+    whole.close()
+    run = run_sharded(SMALL, 3, tmp_path / "sharded", scheduler=scheduler, progress=False)
+    assert unordered(run.report) == unordered(expected)
+    assert run.report.attempts > 50 and run.report.outcomes["password_rejected"] > 0
+    found = verify_stores(run.stores)
+    assert found.violations == []
+    assert found.counts["events"] == expected.events == sum(r.events for r in run.shards)
+    assert found.counts["login attempts"] == expected.attempts
+    people: set[str] = set()
+    for store in run.stores:  # each customer and its sub IDs in exactly one store
+        with sqlite3.connect(store) as db:
+            people |= {r[0] for r in db.execute(
+                "SELECT json_extract(state, '$.login_id') FROM stored_events "
+                "WHERE topic LIKE 'domain.accounts:%.Onboarded' "
+                "OR topic LIKE 'domain.accounts:%.RegisteredBy'")}
+    assert len(people) == expected.people
+
+
+def test_the_same_seed_and_shards_give_the_same_stores_and_report(
+        tmp_path: Path, scheduler: str) -> None:
+    first = run_sharded(SMALL, 2, tmp_path / "a", scheduler=scheduler, progress=False)
+    second = run_sharded(SMALL, 2, tmp_path / "b", scheduler=scheduler, progress=False)
+    assert first.report.as_json() == second.report.as_json()
+    assert first.report.histogram == second.report.histogram
+    for a, b in zip(first.stores, second.stores, strict=True):
+        assert stored_rows(a) == stored_rows(b) and len(stored_rows(a)) > 100
+    # and shards never mint one attempt id twice (a shared store would refuse it)
+    ids = [row[1] for store in first.stores for row in stored_rows(store)
+           if str(row[3]).endswith("LoginAttempt.LoginRequested")]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_failed_shard_is_retried_then_named(tmp_path: Path, scheduler: str) -> None:
+    plan = parts(SMALL, 2)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    folder_of(folder, plan[1]).write_text("a file where shard 2's folder must go")
+    with pytest.raises(ShardsFailed) as failed:
+        run_sharded(SMALL, 2, folder, scheduler=scheduler, progress=False)
+    assert [part.index for part, _ in failed.value.failures] == [1]
+    assert "shard 2 of 2 (customers c00007..c00013) failed" in str(failed.value)
+
+
+def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text("days = 2\nseed = 5\nhash_cost = 4\n[population]\ncustomers = 6\n")
+    result = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2",
+                                       "--out", str(tmp_path / "ok")])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Visits (a person wanting in)") == 1
+    assert "shard 1 of 2" in result.output and "shard 2 of 2" in result.output
+    assert "audit of 2 shard stores" in result.output and "no violations" in result.output
+    assert (tmp_path / "ok" / "report.json").is_file()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "shard-01-of-02").write_text("not a folder")
+    failed = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2",
+                                       "--out", str(tmp_path / "bad")])
+    assert failed.exit_code == 70
+    assert "shard 1 of 2 (customers c00000..c00003) failed (retried)" in failed.output
+    unreachable = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2",
+                                            "--scheduler", "tcp://127.0.0.1:9",
+                                            "--out", str(tmp_path / "none")])
+    assert unreachable.exit_code == 69 and "no Dask scheduler answered" in unreachable.output
+
+
+# The audit's reading ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    simulation = Simulation(attrs.evolve(SMALL, days=4), tmp_path_factory.mktemp("store"))
+    simulation.run()
+    simulation.close()
+    return simulation.store
+
+
+def reader(path: Path) -> audit.AuditReader:
+    return bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
+
+
+def test_fast_decoding_gives_exactly_the_mappers_events(simulated: Path) -> None:
+    app = reader(simulated)
+    decode = Decoder(app.mapper)
+    found = rows(app, 1, 100_000)
+    assert len(found) > 500
+    for row in found:
+        number = row[0]
+        fast = decode(row)
+        expected = app.mapper.to_domain_event(app.recorder.select_notifications(
+            start=number, limit=1)[0])
+        assert type(fast) is type(expected) and vars(fast) == vars(expected)
+        assert all(type(v) is type(vars(expected)[k]) for k, v in vars(fast).items())
+    app.close()
+
+
+def grow(source: Path, into: Path, upto: int) -> None:
+    """``into`` holds the rows of ``source`` up to notification ``upto``, then all of them."""
+    with sqlite3.connect(into) as db:
+        db.execute("ATTACH DATABASE ? AS source", (str(source),))
+        db.execute("INSERT INTO stored_events SELECT * FROM source.stored_events "
+                   "WHERE rowid > ? ORDER BY rowid", (upto,))
+        db.commit()
+
+
+def whole(path: Path) -> tuple[dict[str, int], list[audit.Violation]]:
+    app = reader(path)
+    verifier = audit.Verifier()
+    violations = list(verifier.check(audit.replay(app)))
+    app.close()
+    return dict(verifier.counts), violations
+
+
+def test_a_checkpointed_verify_equals_a_whole_verify_of_a_store_that_grew(
+        simulated: Path, tmp_path: Path) -> None:
+    store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
+    total = len(stored_rows(simulated))
+    cut = total * 3 // 5  # mid-day: attempts still open carry over the checkpoint
+    shutil.copy(simulated, store)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid > ?", (cut,))
+        db.commit()
+    first = verify_incrementally(reader(store), checkpoint)
+    assert first.read == cut and first.violations == []
+    assert dict(first.verifier.counts) == whole(store)[0]
+
+    grow(simulated, store, cut)  # the store grows: the rest of the run ...
+    early = next(r for r in audit.history(audit.replay(reader(store)))
+                 if r.with_key and r.outcome == "completed")
+    app = bootstrap.application(store=bootstrap.store_settings("sqlite", store),
+                                mailer=MailboxFolder(tmp_path / "mail"), hasher=Hasher(4))
+    attempt = app.get(UUID(early.attempt_id), LoginAttempt)  # ... and a key used twice (D-3)
+    attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=attempt.modified_on)
+    app.save(attempt)
+    app.close()
+
+    second = verify_incrementally(reader(store), checkpoint)
+    counts, violations = whole(store)
+    assert second.read == total + 1 - cut and second.since == cut
+    assert dict(second.verifier.counts) == counts and counts["events"] == total + 1
+    assert second.violations == violations and [v.rule for v in violations] == ["D-3"]
+    third = verify_incrementally(reader(store), checkpoint)  # nothing new: the same result
+    assert third.read == 0 and third.violations == violations
+    assert dict(third.verifier.counts) == counts
+
+
+def test_a_checkpoint_of_another_store_is_refused(simulated: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "verify.checkpoint"
+    verify_incrementally(reader(simulated), checkpoint)
+    other = Simulation(attrs.evolve(SMALL, seed=12, days=4), tmp_path / "other")
+    other.run()
+    other.close()
+    with pytest.raises(CheckpointError, match="made of another store"):
+        verify_incrementally(reader(other.store), checkpoint)
+    checkpoint.write_bytes(b"billing-station verify checkpoint 1\n" + b"cos\nsystem\n")
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        verify_incrementally(reader(simulated), checkpoint)
+
+
+def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,
+                                                               tmp_path: Path) -> None:
+    env = {"BS_SQLITE_PATH": str(simulated)}
+    checkpoint = tmp_path / "cp"
+    full = CliRunner().invoke(main, ["verify"], env=env)
+    first = CliRunner().invoke(main, ["verify", "--checkpoint", str(checkpoint)], env=env)
+    again = CliRunner().invoke(main, ["verify", "--checkpoint", str(checkpoint),
+                                      "--html", str(tmp_path / "v.html")], env=env)
+    assert full.exit_code == first.exit_code == again.exit_code == 0
+    summary = [line for line in full.output.splitlines() if line.startswith("summary:")]
+    assert summary and summary[0] in first.output and summary[0] in again.output
+    assert "read 0 events after notification" in again.output
+    assert (tmp_path / "v.html").is_file()
+    (tmp_path / "junk").write_text("not a checkpoint")
+    refused = CliRunner().invoke(main, ["verify", "--checkpoint", str(tmp_path / "junk")],
+                                 env=env)
+    assert refused.exit_code == 2 and "not a verify checkpoint" in refused.output
