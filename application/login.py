@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import key_mail
@@ -99,10 +98,9 @@ class Login(Station):
 
     def _enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
         now = clock.now()
-        try:
-            attempt = self.get(attempt_id, LoginAttempt)
-        except (AggregateNotFoundError, TypeError):  # stale or forged: nothing to record
-            raise AttemptNotFound(attempt_id) from None
+        attempt = self.find(attempt_id, LoginAttempt)
+        if attempt is None:  # stale or forged: nothing to record
+            raise AttemptNotFound(attempt_id)
         outcome = attempt.enter_key(key[:MAX_SECRET], self.hasher, now)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)

@@ -7,7 +7,6 @@ import base64
 import contextlib
 
 import attrs
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.login import Login, session_of
@@ -76,16 +75,10 @@ class PortalSessions(Login):
             self._save_quietly(portal)
 
     def _portal_session(self, token: str) -> PortalSession | None:
-        try:
-            return self.get(portal_session_id(token), PortalSession)
-        except (AggregateNotFoundError, TypeError):
-            return None
+        return self.find(portal_session_id(token), PortalSession)
 
     def _client(self, address: str) -> ClientAddress | None:
-        try:
-            return self.get(client_address_id(address), ClientAddress)
-        except AggregateNotFoundError:
-            return None
+        return self.find(client_address_id(address), ClientAddress)
 
     def _count_failure(self, address: str) -> None:
         for _ in range(5):  # another worker may count one at the same moment

@@ -50,11 +50,15 @@ class Station(EventStore):
                             f"not a {kind.__name__}")
         return aggregate
 
-    def index(self, login_id: str) -> LoginIndex | None:
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The ``kind`` with this id, or None if there is none (or it is something else)."""
         try:
-            return self.get(login_index_id(login_id), LoginIndex)
-        except AggregateNotFoundError:
+            return self.get(aggregate_id, kind)
+        except (AggregateNotFoundError, TypeError):
             return None
+
+    def index(self, login_id: str) -> LoginIndex | None:
+        return self.find(login_index_id(login_id), LoginIndex)
 
     def account(self, login_id: str) -> Account | None:
         index = self.index(login_id)

@@ -16,15 +16,7 @@ from application.outcomes import KeyEntry, LoginScreen, TopPage
 from application.screens import jst
 from domain import clock
 from domain.crypto import Hasher
-from simulations.samples import (
-    COMPANY,
-    COMPANY_KANA,
-    CUSTOMER_NUMBER,
-    INFORMATION,
-    MAIN_ID,
-    PASSWORD,
-    PLAN,
-)
+from simulations.samples import INFORMATION, MAIN_ID, PASSWORD, onboard_demo
 
 
 def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], None]) -> None:
@@ -47,8 +39,7 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
             return key_in(mail)
 
         step("契約と主IDの登録 (オンボーディング)")
-        session = app.onboard_customer(
-            CUSTOMER_NUMBER, COMPANY, COMPANY_KANA, PLAN, MAIN_ID, PASSWORD, INFORMATION)
+        session = onboard_demo(app)
         say(f"   主ID {MAIN_ID} を登録しました。通知キーの利用: 利用しない (CI-3)")
 
         step("初回ログイン: 通知キーの利用=利用しない、パスワードのみ (LG-1, LG-2)", 1)

@@ -3,6 +3,8 @@ demo, the simulations, the portal's first start and the tests all begin from."""
 
 from __future__ import annotations
 
+from application.billing_station import BillingStation
+from application.outcomes import Session
 from domain.forms import Plan
 
 CUSTOMER_NUMBER = "BS5928544"
@@ -20,3 +22,9 @@ INFORMATION = {
     "postal_code": "1000001",
     "address1": "東京都千代田区大手町１－１－１",
 }
+
+
+def onboard_demo(app: BillingStation) -> Session:
+    """The demo customer and its main ID, as the demo and the portal's first start begin."""
+    return app.onboard_customer(CUSTOMER_NUMBER, COMPANY, COMPANY_KANA, PLAN, MAIN_ID,
+                                PASSWORD, INFORMATION)
