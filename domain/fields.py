@@ -107,15 +107,17 @@ class TextField:
 
 @attrs.frozen
 class ChoiceField:
-    """A radio button: the value must be one of the manual's choices (first is default)."""
+    """A radio button: the value must be one of the manual's choices, in the manual's order;
+    the default is the first unless the manual says otherwise."""
 
     label: str
     rule: str
     choices: tuple[str, ...]
+    initial: str | None = None
 
     @property
     def default(self) -> str:
-        return self.choices[0]
+        return self.initial or self.choices[0]
 
     def check(self, value: str) -> FieldError | None:
         if value in self.choices:

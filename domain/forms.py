@@ -11,8 +11,9 @@ NOTIFY_KEY_ON, NOTIFY_KEY_OFF = "利用する", "利用しない"
 
 
 def notify_key_field(rule: str) -> ChoiceField:
-    """通知キーの利用: starts as 利用しない (CI-3, SB-5)."""
-    return ChoiceField("通知キーの利用", rule, (NOTIFY_KEY_OFF, NOTIFY_KEY_ON))
+    """通知キーの利用: 利用する / 利用しない as the manual lists them, starting as 利用しない
+    (CI-3, SB-5)."""
+    return ChoiceField("通知キーの利用", rule, (NOTIFY_KEY_ON, NOTIFY_KEY_OFF), NOTIFY_KEY_OFF)
 
 
 # お客様情報変更 (CI-2). BSお客様番号, 会社名 and 会社名フリガナ are shown, not editable.

@@ -125,6 +125,8 @@ def test_CI_3_notify_key_starts_off_and_login_is_password_only(app: BillingStati
     assert app.customer_information(main)["通知キーの利用"] == "利用しない"
     first_login(app)
     assert first_login(app).login_id == "main01"  # a second login, still no key
+    field = CUSTOMER_INFORMATION["notify_key"]  # shown as the manual lists the choices
+    assert (field.choices, field.default) == (("利用する", "利用しない"), "利用しない")  # type: ignore[union-attr]
 
 
 def test_CI_4_all_errors_at_once_input_kept_nothing_recorded(app: BillingStation) -> None:
