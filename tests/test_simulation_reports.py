@@ -84,7 +84,8 @@ def test_the_text_says_what_is_inside_what(slow_mail: tuple[Report, Path]) -> No
 def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> None:
     reports = [run(SMALL.with_policy(key_validity_minutes=m), tmp_path / str(m)) for m in (5, 15)]
     table = side_by_side(reports)
-    assert "policy 1: validity 5 min" in table and "over all visits" in table
+    assert "5 min: validity 5 min" in table and "over all visits" in table
+    assert table.splitlines()[0].split()[-4:] == ["5", "min", "15", "min"]  # what differs
     page = compare_page(reports, plots.compare(reports, tmp_path), now=NOW)
     assert "<th class=num>有効期限 5分</th><th class=num>有効期限 15分</th>" in page
     assert "policy 1" not in page and "1回目" not in page
