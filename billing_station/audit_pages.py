@@ -44,6 +44,7 @@ function filterRows(){
     r.hidden=!ok; shown+=ok;
   }
   document.getElementById('shown').textContent=shown;
+  document.getElementById('none').hidden=shown>0;
 }
 for(const e of document.querySelectorAll('.filters input,.filters select'))
   e.addEventListener('input',filterRows);
@@ -63,7 +64,8 @@ def _filters(choices: dict[str, str], choice_label: str) -> str:
             f'<label>{choice_label}<select id="f-o"><option value="">すべて</option>{options}'
             '</select></label><label>期間の始め (JST)<input id="f-from" type="datetime-local">'
             '</label><label>期間の終わり (JST, 含まない)<input id="f-to" type="datetime-local">'
-            '</label><span>表示中: <b id="shown">{shown}</b> 件</span></div>')
+            '</label><span>表示中: <b id="shown">{shown}</b> 件</span></div>'
+            '<p id="none" hidden>条件に合うものはありません。</p>')
 
 
 def _made() -> str:
@@ -82,7 +84,7 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     """`history --format html`: one row per login attempt, filterable."""
     rows = "".join(
         f'<tr data-at="{r.requested_at[:16]}" data-id="{html.escape(r.login_id)}" '
-        f'data-o="{r.outcome}"><td>{r.requested_at[:19].replace("T", " ")}</td>'
+        f'data-o="{r.outcome}"><td>{_shown_time(r.requested_at)}</td>'
         f"<td>{html.escape(r.login_id)}</td><td>{KINDS.get(r.kind, r.kind)}</td>"
         f"<td>{OUTCOMES.get(r.outcome, r.outcome)}</td><td>{'あり' if r.with_key else '-'}</td>"
         f"<td>{'要' if r.key_required else '-'}</td><td>{'初回' if r.first_login else '-'}</td>"
@@ -100,6 +102,18 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     return _page("ログイン履歴", body)
 
 
+def _shown_time(iso: str) -> str:
+    """2015-01-16T10:00:00+09:00 as the screens show times: 2015/01/16 10:00:00."""
+    return iso[:19].replace("-", "/").replace("T", " ")
+
+
+# What verify checks, as an auditor's report states its scope.
+CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」で初回ログインでないときだけ (LG-2, LG-4, D-1)、"
+                 "受け付けた通知キーは発行済み (LG-3)・有効期限内 (LG-5, D-5)・新しいキーで無効に"
+                 "なっていない (D-2)・1回だけ (D-3)・ロック後でない (D-4)。"
+                 "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
+
+
 def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str) -> str:
     """`verify --html`: the verdict, what was checked, and each finding with its evidence."""
     found = list(violations)
@@ -115,8 +129,9 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f'data-id="{html.escape(" ".join(v.evidence))}" data-o="{v.rule}">'
         f"<h3>{v.rule}: {html.escape(v.message)}</h3><p>証拠となるイベント:</p><pre>"
         + html.escape("\n".join(v.evidence)) + "</pre></div>" for v in found)
-    body = (f"<h1>監査結果 (verify)</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
-            f"{_made()}</p>{verdict}<h2>検査したもの</h2><table>{checked}</table>"
+    body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
+            f"{_made()}</p>{verdict}<h2>検査したもの</h2><p>{CHECKED_RULES}</p>"
+            f"<table>{checked}</table>"
             "<h2>違反と証拠</h2>"
             + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
                 "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))

@@ -60,9 +60,11 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert page.get_by_text("LG-4: a login completed without the key").is_visible()
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "audit-report.png"), full_page=True)
+    assert page.get_by_text("変更: お客様情報は主IDだけ (CI-1)", exact=False).is_visible()
     page.get_by_label("ログインID").fill("someone-else")
     assert page.locator("#shown").inner_text() == "0"
     assert not page.locator(".finding").first.is_visible()
+    assert page.get_by_text("条件に合うものはありません。").is_visible()
     page.close()
 
 
@@ -80,4 +82,5 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     page.get_by_label("結果").select_option("password_rejected")
     assert page.locator("#shown").inner_text() == "1"
     assert page.get_by_role("cell", name="未登録のID").is_visible()
+    assert page.get_by_role("cell", name="2015/01/16 09:58:00").is_visible()  # as screens show
     page.close()
