@@ -70,7 +70,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
     stated in the report. With --shards the run is split over Dask workers; a shard that
-    fails is run once more, then named (exit 70); an unreachable --scheduler exits 69.
+    fails is run once more (afresh), then named with its error (exit 70); an unreachable
+    --scheduler exits 69.
     """
     if validities and (shards > 1 or scheduler):
         raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
@@ -96,9 +97,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             click.echo(f"error: {e}", err=True)
             sys.exit(exits.UNAVAILABLE)
         except ShardsFailed as e:
-            for part, error in e.failures:
-                click.echo(f"error: {part.name} failed (retried): {type(error).__name__}: "
-                           f"{error}", err=True)
+            for part, why in e.failures:
+                click.echo(f"error: {part.name} failed {why}", err=True)
             sys.exit(SHARD_FAILED)
     else:
         stores = [run_one(chosen, folder, click.echo)]

@@ -23,15 +23,16 @@ from distributed import Client, LocalCluster, as_completed, get_worker
 from tqdm import tqdm
 
 from application import bootstrap
-from application.adapters.eventstore import EventStore
 from simulations.report import Report
 from simulations.runner import Part
 from simulations.scenario import Scenario
 from simulations.shards import (
     WORKER_MODULES,
     ShardResult,
+    create_tables,
     folder_of,
     merge,
+    own_store,
     parts,
     run_shard,
     shared_store_report,
@@ -43,12 +44,15 @@ RETRIES = 1  # a shard that fails is run once more (afresh), then named
 
 
 class ShardsFailed(RuntimeError):
-    """One or more shards failed even after their retries; the message names each."""
+    """One or more shards failed (a task even after its retries); each is named, with why."""
 
-    def __init__(self, failures: list[tuple[Part, BaseException]]) -> None:
-        self.failures = failures
-        super().__init__("; ".join(f"{part.name} failed: {type(e).__name__}: {e}"
-                                   for part, e in failures))
+    def __init__(self, failures: list[tuple[Part, str]]) -> None:
+        self.failures = sorted(failures, key=lambda failure: failure[0].index)
+        super().__init__("; ".join(f"{part.name} failed {why}" for part, why in self.failures))
+
+
+def _why(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
 
 
 class SchedulerUnreachable(ConnectionError):
@@ -71,15 +75,16 @@ class ShardedRun:
         return max(r.peak_mib for r in self.shards)
 
 
-def shard_task(scenario: Scenario, part: Part, folder: Path,
-               store: bootstrap.StoreSettings | None, topic: str) -> ShardResult:
+def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.StoreSettings,
+               shared: bool, topic: str) -> ShardResult:
     """A shard as a Dask task: each simulated day is logged to the driver under ``topic``."""
     worker = get_worker()
 
     def on_day(day: int) -> None:
         worker.log_event(topic, {"shard": part.index, "day": day})
 
-    return run_shard(scenario, part, folder, store, on_day, real_time_for=WORKER_MODULES)
+    return run_shard(scenario, part, folder, store, on_day, real_time_for=WORKER_MODULES,
+                     shared=shared)
 
 
 @contextmanager
@@ -101,9 +106,9 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Client]:
         yield client
 
 
-def create_tables(store: bootstrap.StoreSettings) -> bootstrap.StoreSettings:
+def shared_store(store: bootstrap.StoreSettings) -> bootstrap.StoreSettings:
     """A shared store's tables made once, here; the settings workers use (no CREATE_TABLE)."""
-    EventStore(store | {"CREATE_TABLE": "true"}).close()
+    create_tables(store)
     return store | {"CREATE_TABLE": "false"}
 
 
@@ -116,30 +121,39 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     began = time.perf_counter()
     plan = parts(scenario, shards)
     folder.mkdir(parents=True, exist_ok=True)
-    shared = create_tables(store) if store is not None else None
+    shared = shared_store(store) if store is not None else None
     topic = f"billing-station-days-{uuid.uuid4().hex}"
     results: dict[int, ShardResult] = {}
-    failures: list[tuple[Part, BaseException]] = []
-    with tqdm(total=scenario.days * len(plan), unit="day", file=sys.stderr,
+    failures: list[tuple[Part, str]] = []
+    stores: dict[int, bootstrap.StoreSettings] = {}
+    for part in plan:  # each shard's own store made here, before any task starts
+        try:
+            stores[part.index] = shared or own_store(folder_of(folder, part))
+        except OSError as e:
+            failures.append((part, f"before it started (its store {folder_of(folder, part)}): "
+                                   f"{_why(e)}"))
+    with tqdm(total=scenario.days * len(stores), unit="day", file=sys.stderr,
               desc=f"simulating {scenario.name} in {len(plan)} shards",
               disable=None if progress is None else not progress, leave=False) as bar, \
             dask_client(len(plan), scheduler) as client:
         client.subscribe_topic(topic, lambda _event: bar.update())
+        attempts = 1 if shared else 1 + retries
         futures = {
-            client.submit(shard_task, scenario, part, folder_of(folder, part), shared, topic,
+            client.submit(shard_task, scenario, part, folder_of(folder, part),
+                          stores[part.index], shared is not None, topic,
                           key=f"shard-{part.index + 1}-of-{part.count}-{topic}", pure=False,
-                          retries=0 if shared else retries): part
-            for part in plan
+                          retries=attempts - 1): part
+            for part in plan if part.index in stores
         }
         for future in as_completed(futures):
             part = futures[future]
             try:
                 results[part.index] = future.result()
             except Exception as e:  # named below, after the others have finished
-                failures.append((part, e))
+                failures.append((part, f"in {attempts} attempt(s): {_why(e)}"))
         client.unsubscribe_topic(topic)
     if failures:
-        raise ShardsFailed(sorted(failures, key=lambda f: f[0].index))
+        raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]
     if shared is None:
         merged = merge([r.report for r in done if r.report is not None])

@@ -24,8 +24,9 @@ from pathlib import Path
 import attrs
 
 from application import bootstrap
+from application.adapters.eventstore import EventStore
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
-from simulations.runner import Part, Simulation, Tally, customer_plans
+from simulations.runner import STORE, Part, Simulation, Tally, customer_plans
 from simulations.scenario import Scenario
 
 # Modules that keep real time while a shard's clock is frozen: a Dask worker's own event
@@ -70,28 +71,56 @@ class ShardResult:
     store: Path | None
 
 
+def own_store(folder: Path) -> bootstrap.StoreSettings:
+    """A shard's SQLite store made afresh in ``folder``, its tables created here and now;
+    the settings that open it without creating them (so a Dask worker's first commit is a
+    save: creating tables in a worker has been seen to fail there intermittently, "cannot
+    commit transaction - SQL statements in progress")."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    store = bootstrap.store_settings("sqlite", folder / STORE)
+    create_tables(store)
+    return store | {"CREATE_TABLE": "false"}
+
+
+def create_tables(store: bootstrap.StoreSettings) -> None:
+    """The store's tables as the application has them: events, and snapshots (accounts
+    are snapshotted)."""
+    EventStore(store | {"CREATE_TABLE": "true", "IS_SNAPSHOTTING_ENABLED": "y"}).close()
+
+
 def run_shard(scenario: Scenario, part: Part, folder: Path,
               store: bootstrap.StoreSettings | None = None,
               on_day: Callable[[int], None] | None = None,
-              real_time_for: tuple[str, ...] = ()) -> ShardResult:
-    """One shard, start to end, in this process. Its own SQLite store in ``folder`` (made
-    afresh: a retried shard starts clean), or ``store`` (shared: no report of its own)."""
+              real_time_for: tuple[str, ...] = (), shared: bool = False) -> ShardResult:
+    """One shard, start to end, in this process, on ``store``: the shard's own (made by
+    ``own_store``; default: made here), or a ``shared`` one (then no report of its own: the
+    caller counts the attempts once over the whole store)."""
     from time import perf_counter  # bound now: freezegun patches the module's later
 
     began = perf_counter()
-    if store is None and folder.exists():
-        shutil.rmtree(folder)
+    if store is None or (not shared and _has_events(store)):  # a retried shard starts clean
+        store = own_store(folder)
     simulation = Simulation(scenario, folder, on_day, store=store, part=part,
                             real_time_for=real_time_for)
     try:
         tally = simulation.run()
         events = int(simulation.app.recorder.max_notification_id() or 0)
-        result = report(simulation) if store is None else None
+        result = None if shared else report(simulation)
     finally:
         simulation.close()
     return ShardResult(part, tally, result, perf_counter() - began, events,
                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                       simulation.store if store is None else None)
+                       None if shared else Path(store["SQLITE_DBNAME"]))
+
+
+def _has_events(store: bootstrap.StoreSettings) -> bool:
+    app = EventStore(store)
+    try:
+        return bool(app.recorder.max_notification_id())
+    finally:
+        app.close()
 
 
 def merge(reports: list[Report]) -> Report:
