@@ -19,6 +19,7 @@ from tqdm import tqdm
 from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
 from application.audit.checkpoint import CheckpointError, verify_incrementally
+from application.audit.verify import events_to_verify
 from application.screens import JST
 from billing_station import exits
 from billing_station.audit_pages import findings_page, history_page
@@ -74,11 +75,15 @@ def reader() -> AuditReader:
         raise click.UsageError(str(e)) from e
 
 
-def events(app: AuditReader) -> Iterator[Any]:
-    """The store's events with a progress bar on stderr when it is a terminal."""
+def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:
+    """The store's events with a progress bar on stderr when it is a terminal (for verify:
+    those no check reads left undecoded)."""
     with tqdm(total=audit.store_size(app), unit="event", unit_scale=True, file=sys.stderr,
               disable=None, leave=False, desc="replaying") as bar:
-        yield from audit.replay(app, on_page=bar.update)
+        if for_verify:
+            yield from events_to_verify(app, on_page=bar.update)
+        else:
+            yield from audit.replay(app, on_page=bar.update)
 
 
 @click.command()
@@ -173,7 +178,7 @@ def verify(page: Path | None, checkpoint: Path | None) -> None:
     store = reader()
     if checkpoint is None:
         verifier = Verifier()
-        found = list(_reported(verifier.check(events(store))))
+        found = list(_reported(verifier.check(events(store, for_verify=True))))
     else:
         verifier, found = _verified_from(store, checkpoint)
     violations: dict[str, int] = {}

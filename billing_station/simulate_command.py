@@ -111,7 +111,7 @@ def _audit(stores: list[Path]) -> int:
     if len(stores) == 1:
         app = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", stores[0]))
         verifier = Verifier()
-        violations = sum(1 for _ in verifier.check(events(app)))
+        violations = sum(1 for _ in verifier.check(events(app, for_verify=True)))
         app.close()
         counts, where = verifier.counts, str(stores[0])
     else:

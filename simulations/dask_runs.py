@@ -164,9 +164,10 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
 
 def describe(run: ShardedRun) -> str:
     """One line per shard and the run's figures, for people."""
-    lines = [f"{r.part.name}: {r.events:,} events in {r.seconds:.1f} s, peak RSS "
-             f"{r.peak_mib:.0f} MiB" for r in run.shards]
-    events = sum(r.events for r in run.shards)
+    lines = [f"{r.part.name}: " + (f"{r.events:,} events" if r.store else "into the shared "
+                                   "store") + f" in {r.seconds:.1f} s, peak RSS {r.peak_mib:.0f} MiB"
+             for r in run.shards]
+    events = run.report.events
     lines.append(f"{len(run.shards)} shards in {run.seconds:.1f} s wall: "
                  f"{events / run.seconds:,.0f} events/s stored over all shards")
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from simulations.report import Report, report
 from simulations.runner import Simulation, customer_plans
 from simulations.scenario import Behaviour, Delay, Population, Scenario
 from simulations.shards import folder_of, parts
+from tests.conftest import STORES, store_env
 
 SMALL = Scenario("small", days=3, seed=11, hash_cost=4,
                  population=Population(customers=14, sub_ids_per_customer=(0, 3)),
@@ -90,6 +91,24 @@ def test_sharded_counts_equal_the_unsharded_run_and_the_stores_verify_clean(
                 "WHERE topic LIKE 'domain.accounts:%.Onboarded' "
                 "OR topic LIKE 'domain.accounts:%.RegisteredBy'")}
     assert len(people) == expected.people
+
+
+@pytest.mark.skipif("postgres" not in STORES, reason="PostgreSQL is not configured")
+def test_shards_on_one_shared_postgresql_store_report_as_the_unsharded_run(
+        tmp_path: Path, scheduler: str) -> None:
+    whole = Simulation(SMALL, tmp_path / "whole")
+    whole.run()
+    expected = report(whole)
+    whole.close()
+    for store in store_env("postgres", tmp_path):  # a fresh schema: no tables yet
+        run = run_sharded(SMALL, 2, tmp_path / "shared", scheduler=scheduler, store=store,
+                          progress=False)
+        assert run.stores == [] and unordered(run.report) == unordered(expected)
+        reader = bootstrap.audit_reader(store=store)
+        verifier = audit.Verifier()
+        assert list(verifier.check(audit.replay(reader))) == []
+        assert verifier.counts["events"] == expected.events
+        reader.close()
 
 
 def test_the_same_seed_and_shards_give_the_same_stores_and_report(

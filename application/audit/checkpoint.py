@@ -25,8 +25,8 @@ from typing import Any
 import attrs
 
 from application.adapters.eventstore import EventStore
-from application.audit.reading import position, replay, rows
-from application.audit.verify import Verifier, Violation
+from application.audit.reading import position, rows
+from application.audit.verify import Verifier, Violation, events_to_verify
 
 MAGIC = b"billing-station verify checkpoint 1\n"
 
@@ -114,7 +114,7 @@ def verify_incrementally(app: EventStore, path: Path,
         on_start(max(0, until - since))
     verifier = checkpoint.verifier
     before = verifier.counts["events"]
-    found = list(verifier.check(replay(app, on_page, after=since, until=until), final=False))
+    found = list(verifier.check(events_to_verify(app, on_page, since, until), final=False))
     read = verifier.counts["events"] - before
     violations = checkpoint.violations + found
     save(path, Checkpoint(until, row_mark(app, until), verifier, violations))

@@ -15,8 +15,7 @@ from pathlib import Path
 import attrs
 
 from application import bootstrap
-from application.audit.reading import replay
-from application.audit.verify import Verifier, Violation
+from application.audit.verify import Verifier, Violation, events_to_verify
 
 
 @attrs.frozen
@@ -32,7 +31,7 @@ def verify_store(path: Path) -> Findings:
     reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
     try:
         verifier = Verifier()
-        found = [(str(path), v) for v in verifier.check(replay(reader))]
+        found = [(str(path), v) for v in verifier.check(events_to_verify(reader))]
     finally:
         reader.close()
     return Findings(verifier.counts, found)
