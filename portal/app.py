@@ -1,19 +1,23 @@
 """The portal as an ASGI app: the pages, Japanese error pages (never a traceback), and the
-headers every response carries (no caching anywhere, so no key page is ever cached: D-15)."""
+headers every response carries (no caching anywhere, so no key page is ever cached: D-15).
+A store that cannot be reached is a 503 page (the store's transaction either committed
+whole or not at all); a body over ``MAX_BODY`` is a 413 page, never read whole."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import sqlite3
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application import screens
 from application.billing_station import BillingStation
@@ -29,17 +33,107 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    # No inline script, no plugin, no framing, forms only to ourselves.
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
 }
-HTTP_ERRORS = {404: "ページが見つかりません。", 405: "この操作はできません。"}
+HTTP_ERRORS = {
+    400: "リクエストの形式が正しくありません。",
+    404: "ページが見つかりません。",
+    405: "この操作はできません。",
+    413: "送信された内容が大きすぎます。",
+}
+UNAVAILABLE = ("ただいまサービスをご利用いただけません。しばらく時間をおいてから再度お試しください。"
+               "（処理は行われていないか、完了しています。）")
+SERVER_ERROR = "システムエラーが発生しました。しばらく時間をおいてから再度お試しください。"
+MAX_BODY = 64 * 1024  # the largest form (副ID 新規登録) is a few kB
+RETRY_AFTER = "5"
 
 
-async def _headers(request: Request,
-                   call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+class BodyTooLarge(Exception):
+    """A request body past MAX_BODY, found while it was being read."""
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """The store's server is down or restarting, or a SQLite file is locked too long: the
+    transaction was not committed (or was, whole), so the request may be tried again."""
+    chain: BaseException | None = exc
+    while chain is not None:
+        if isinstance(chain, OperationalError | InterfaceError | psycopg.OperationalError
+                      | psycopg.InterfaceError | sqlite3.OperationalError):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+class Guard:
+    """The outermost layer of the app (inside Starlette's last-resort handler, which it
+    never lets reach): every response gets HEADERS; a body is refused past MAX_BODY; any
+    exception becomes a Japanese page (503 when the store is unavailable, else 500) and one
+    log line naming its type only, never a traceback nor a value from the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(
+                    (k.lower().encode(), v.encode()) for k, v in HEADERS.items()
+                    if k.lower().encode() not in present)]
+            await send(message)
+
+        request = Request(scope)
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            await self._page(request, 413, HTTP_ERRORS[413], send_with_headers)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, bounded_receive, send_with_headers)
+        except Exception as exc:
+            where = f"{scope.get('method')} {scope.get('path')}"
+            if isinstance(exc, BodyTooLarge):
+                status, message = 413, HTTP_ERRORS[413]
+                log.warning("body over %d bytes on %s: refused", MAX_BODY, where)
+            elif store_unavailable(exc):
+                status, message = 503, UNAVAILABLE
+                log.warning("store unavailable on %s: %s", where, type(exc).__name__)
+            else:
+                status, message = 500, SERVER_ERROR
+                log.error("error on %s: %s", where, type(exc).__name__)
+            if started:  # the page was on its way: the connection is closed short
+                return
+            await self._page(request, status, message, send_with_headers)
+
+    @staticmethod
+    async def _page(request: Request, status: int, message: str, send: Send) -> None:
+        response = render(request, "error.html", {"message": message}, status_code=status)
+        if status == 503:
+            response.headers["Retry-After"] = RETRY_AFTER
+        await response(request.scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -58,10 +152,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    """Not reached while Guard stands outside the routes; kept as the last resort."""
     log.error("error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return render(request, "error.html", {
-        "message": "システムエラーが発生しました。しばらく時間をおいてから再度お試しください。"},
-        status_code=500)
+    return render(request, "error.html", {"message": SERVER_ERROR}, status_code=500)
 
 
 def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
@@ -72,7 +165,7 @@ def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
     if config.dev_mailbox is not None:  # development only, never by default
         routes += mailbox_pages.ROUTES
     app = Starlette(
-        routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=_headers)],
+        routes=routes, middleware=[Middleware(Guard)],
         exception_handlers={Refused: _refused, HTTPException: _http_error,
                             Exception: _server_error},
     )

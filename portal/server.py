@@ -22,9 +22,21 @@ from simulations.samples import (
     PLAN,
 )
 
+# A served portal keeps the aggregates it read (a bounded LRU per worker) and, at every
+# read, brings one up to date with only the events stored since by any worker (the
+# library's fast-forward): half the CPU of rebuilding each from all its events, and never
+# stale. Commands still get a copy; the store's optimistic concurrency is unchanged.
+SERVING = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+# On PostgreSQL, a pooled connection is checked before use (so one the server dropped at a
+# restart is replaced, and service resumes by itself), and a request waits at most this
+# long for one before its 503 page. Settings given win.
+POSTGRES_SERVING = {"POSTGRES_PRE_PING": "y", "POSTGRES_CONNECT_TIMEOUT": "5"}
+
 
 def station_from(settings: bootstrap.Settings) -> BillingStation:
-    store = settings.store()
+    store = SERVING | settings.store()
+    if store["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        store = POSTGRES_SERVING | store
     if settings.environ.get(TABLES_READY) == "1":  # the parent created them: no race
         store = store | {"CREATE_TABLE": "false"}
     return bootstrap.application(settings, store=store)
