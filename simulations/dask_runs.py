@@ -5,8 +5,9 @@ simulated days over all shards, failed shards retried and then named, never lost
 A shard writes its own SQLite store under the run's folder; or, given PostgreSQL settings,
 all shards write one shared store whose tables the driver creates before any worker starts
 (workers then run with CREATE_TABLE=false: starting together, they would race to create
-them). The report is one: the shards' reports merged (``shards.merge``), or on a shared
-store the attempts counted once over it.
+them). The report is one: the shards' reports merged (``shards.merge``);
+on a shared store each shard is counted over its own events there (``shards.own_events``:
+shards write at once, so the store's order interleaves their simulated days).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from simulations.shards import (
     own_store,
     parts,
     run_shard,
-    shared_store_report,
 )
 
 # the scheduler's HTTP endpoints (health, metrics) on a free loopback port, not on :8787
@@ -155,18 +155,13 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     if failures:
         raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]
-    if shared is None:
-        merged = merge([r.report for r in done if r.report is not None])
-    else:
-        merged = shared_store_report(scenario, folder, shared, [r.tally for r in done])
-    return ShardedRun(merged, done, time.perf_counter() - began)
+    return ShardedRun(merge([r.report for r in done]), done, time.perf_counter() - began)
 
 
 def describe(run: ShardedRun) -> str:
     """One line per shard and the run's figures, for people."""
-    lines = [f"{r.part.name}: " + (f"{r.events:,} events" if r.store else "into the shared "
-                                   "store") + f" in {r.seconds:.1f} s, peak RSS {r.peak_mib:.0f} MiB"
-             for r in run.shards]
+    lines = [f"{r.part.name}: {r.events:,} events in {r.seconds:.1f} s, peak RSS "
+             f"{r.peak_mib:.0f} MiB" for r in run.shards]
     events = run.report.events
     lines.append(f"{len(run.shards)} shards in {run.seconds:.1f} s wall: "
                  f"{events / run.seconds:,.0f} events/s stored over all shards")

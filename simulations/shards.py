@@ -18,13 +18,19 @@ import itertools
 import resource
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import attrs
 
 from application import bootstrap
 from application.adapters.eventstore import EventStore
+from application.audit import Outcome, history, replay
+from application.station import Station
+from domain.accounts import Account, LoginIndex
+from domain.login_attempt import LoginAttempt
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
 from simulations.runner import STORE, Part, Simulation, Tally, customer_plans
 from simulations.scenario import Scenario
@@ -59,12 +65,12 @@ def folder_of(folder: Path, part: Part) -> Path:
 
 @attrs.frozen
 class ShardResult:
-    """What a shard hands back: its report (None on a shared store, counted once for all
-    shards by the caller), the visits' tally, its wall seconds and its process's peak RSS."""
+    """What a shard hands back: its report, the visits' tally, its events, its wall seconds
+    and its process's peak RSS."""
 
     part: Part
     tally: Tally
-    report: Report | None
+    report: Report
     seconds: float
     events: int
     peak_mib: float
@@ -84,10 +90,14 @@ def own_store(folder: Path) -> bootstrap.StoreSettings:
     return store | {"CREATE_TABLE": "false"}
 
 
+class _Tables(EventStore):
+    name = Station.name  # PostgreSQL's tables are named after the application
+
+
 def create_tables(store: bootstrap.StoreSettings) -> None:
     """The store's tables as the application has them: events, and snapshots (accounts
     are snapshotted)."""
-    EventStore(store | {"CREATE_TABLE": "true", "IS_SNAPSHOTTING_ENABLED": "y"}).close()
+    _Tables(store | {"CREATE_TABLE": "true", "IS_SNAPSHOTTING_ENABLED": "y"}).close()
 
 
 def run_shard(scenario: Scenario, part: Part, folder: Path,
@@ -95,8 +105,8 @@ def run_shard(scenario: Scenario, part: Part, folder: Path,
               on_day: Callable[[int], None] | None = None,
               real_time_for: tuple[str, ...] = (), shared: bool = False) -> ShardResult:
     """One shard, start to end, in this process, on ``store``: the shard's own (made by
-    ``own_store``; default: made here), or a ``shared`` one (then no report of its own: the
-    caller counts the attempts once over the whole store)."""
+    ``own_store``; default: made here), or a ``shared`` one (its report then counts only
+    the shard's own events there)."""
     from time import perf_counter  # bound now: freezegun patches the module's later
 
     began = perf_counter()
@@ -106,8 +116,11 @@ def run_shard(scenario: Scenario, part: Part, folder: Path,
                             real_time_for=real_time_for)
     try:
         tally = simulation.run()
-        events = int(simulation.app.recorder.max_notification_id() or 0)
-        result = None if shared else report(simulation)
+        result = report(simulation)
+        if shared:  # the shared store holds every shard's events: count this shard's own
+            result = counted(result, store_counts(own_events(replay(simulation.app),
+                                                             part.customers)))
+        events = result.events
     finally:
         simulation.close()
     return ShardResult(part, tally, result, perf_counter() - began, events,
@@ -151,27 +164,77 @@ def merge(reports: list[Report]) -> Report:
     )
 
 
-def merged_tally(tallies: list[Tally]) -> Tally:
-    """The shards' tallies as one (shard order)."""
-    whole = Tally()
-    for t in tallies:
-        whole.visits += t.visits
-        whole.logged_in += t.logged_in
-        whole.keys_reissued += t.keys_reissued
-        whole.people += t.people
-        whole.seconds_to_login.extend(t.seconds_to_login)
-        for route, n in t.support.items():
-            whole.support[route] = whole.support.get(route, 0) + n
-    return whole
+# A shared store ----------------------------------------------------------------------------
+# Shards write a shared store at once, each in its own simulated time, so the store's order
+# interleaves their days: not the time order the audit reads a store in (a real portal's
+# store is written by one clock). Each shard is therefore counted over its own events,
+# which are in its time order.
+
+def customer_index(login_id: str) -> int | None:
+    """The customer a simulated login ID belongs to (c00042s1 -> 42)."""
+    digits = login_id[1:6]
+    return int(digits) if login_id[:1] == "c" and digits.isdigit() else None
 
 
-def shared_store_report(scenario: Scenario, folder: Path, store: bootstrap.StoreSettings,
-                        tallies: list[Tally]) -> Report:
-    """The report of shards that wrote one shared store: the visits' tallies merged, the
-    attempts counted once over the whole store (as ``report`` counts a single run's)."""
-    whole = Simulation(scenario, folder, store=store)  # reads only: nothing runs
-    whole.tally = merged_tally(tallies)
-    try:
-        return report(whole)
-    finally:
-        whole.close()
+def own_events(events: Iterable[Any], customers: tuple[int, int]) -> Iterator[Any]:
+    """The events of the customers ``customers`` (a half-open range) among ``events``: their
+    accounts, login-ID index entries and login attempts, found by the login ID each begins
+    with."""
+    first, end = customers
+    mine: set[UUID] = set()
+    for event in events:
+        login_id = getattr(event, "login_id", None)
+        if isinstance(event, _BEGINNINGS) and isinstance(login_id, str):
+            customer = customer_index(login_id)
+            if customer is not None and first <= customer < end:
+                mine.add(event.originator_id)
+        if event.originator_id in mine:
+            yield event
+
+
+_BEGINNINGS = (Account.Registered, LoginIndex.Claimed, LoginAttempt.LoginRequested)
+
+
+@attrs.frozen
+class StoreCounts:
+    """What a report counts from the store (the rest comes from the visits' tally)."""
+
+    attempts: int
+    outcomes: dict[str, int]
+    with_key: int
+    keys_issued: int
+    expiries_by_hour: dict[str, int]
+    events: int
+
+
+def store_counts(events: Iterable[Any]) -> StoreCounts:
+    """The attempts among ``events`` counted as ``report`` counts a store (through the
+    audit's history); tests hold the two equal."""
+    outcomes: Counter[str] = Counter()
+    expiries: Counter[str] = Counter()
+    with_key = keys = attempts = seen = 0
+
+    def counting() -> Iterator[Any]:
+        nonlocal seen
+        for event in events:
+            seen += 1
+            yield event
+
+    for record in history(counting()):
+        attempts += 1
+        outcomes[record.outcome] += 1
+        keys += record.keys_issued
+        with_key += record.with_key
+        if record.outcome == Outcome.EXPIRED.value:
+            expiries[record.requested_at[11:13]] += 1
+    return StoreCounts(attempts, {o: outcomes[o] for o in OUTCOMES}, with_key, keys,
+                       dict(sorted(expiries.items())), seen)
+
+
+def counted(r: Report, counts: StoreCounts) -> Report:
+    """``r`` with its store-derived numbers replaced by ``counts``."""
+    return attrs.evolve(r, attempts=counts.attempts, outcomes=counts.outcomes,
+                        with_key=counts.with_key,
+                        without_key=counts.outcomes["completed"] - counts.with_key,
+                        keys_issued=counts.keys_issued,
+                        expiries_by_hour=counts.expiries_by_hour, events=counts.events)

@@ -30,7 +30,7 @@ from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, run_sharded
 from simulations.report import Report, report
 from simulations.runner import Simulation, customer_plans
 from simulations.scenario import Behaviour, Delay, Population, Scenario
-from simulations.shards import folder_of, parts
+from simulations.shards import counted, folder_of, own_events, parts, store_counts
 from tests.conftest import STORES, store_env
 
 SMALL = Scenario("small", days=3, seed=11, hash_cost=4,
@@ -105,10 +105,25 @@ def test_shards_on_one_shared_postgresql_store_report_as_the_unsharded_run(
                           progress=False)
         assert run.stores == [] and unordered(run.report) == unordered(expected)
         reader = bootstrap.audit_reader(store=store)
-        verifier = audit.Verifier()
-        assert list(verifier.check(audit.replay(reader))) == []
-        assert verifier.counts["events"] == expected.events
+        assert reader.recorder.max_notification_id() == expected.events
+        for shard in run.shards:  # each shard's events, in its own time order, verify clean
+            verifier = audit.Verifier()
+            mine = own_events(audit.replay(reader), shard.part.customers)
+            assert list(verifier.check(mine)) == [] and verifier.counts["events"] == shard.events
         reader.close()
+
+
+def test_a_shards_own_events_count_as_the_report_counts_a_store(
+        tmp_path: Path, scheduler: str) -> None:
+    run = run_sharded(SMALL, 2, tmp_path, scheduler=scheduler, progress=False)
+    for shard in run.shards:
+        assert shard.store is not None
+        app = reader(shard.store)
+        mine = own_events(audit.replay(app), shard.part.customers)
+        assert counted(shard.report, store_counts(mine)) == shard.report
+        assert counted(shard.report, store_counts(own_events(audit.replay(app), (0, 0)))) != (
+            shard.report)
+        app.close()
 
 
 def test_the_same_seed_and_shards_give_the_same_stores_and_report(
