@@ -37,15 +37,32 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{n:,} {kind}" for kind, n in TRIED.items()))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--driver", choices=("services", "browser"), default="services",
+        help="what runs the Gherkin specs of tests/test_features.py: the application "
+             "services (default), or a person at headless Chromium on the served portal")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Each rule id is a marker, so a scenario's tag (@LG-5) selects it: pytest -m LG-5."""
     for rule, statement in RULES["rules"].items():
         config.addinivalue_line("markers", f"{rule}: {statement}")
+    config.addinivalue_line(
+        "markers", "service-only: a scenario not about a screen; --driver=browser skips it, "
+                   "saying why")
 
 
 # Freezing time must not freeze pytest-bdd's step timing nor Hypothesis's own clock.
-# pytest's own modules too, so --durations reports real seconds.
-freezegun.configure(extend_ignore_list=["pytest_bdd.", "hypothesis.", "_pytest.", "pytest."])
+# pytest's own modules too, so --durations reports real seconds. The portal served in a
+# thread of this process (the specs' browser driver) must keep real timers: asyncio's loop
+# (uvicorn's, and Playwright's in this thread) reads time.monotonic. freezegun gives real
+# time to a call with an ignored module within 5 frames of it, so anyio and starlette stay
+# OUT of the list: the application's own clock.now() is called a frame or two from anyio's
+# worker thread (e.g. a session's start), and must read the frozen clock.
+freezegun.configure(extend_ignore_list=[
+    "pytest_bdd.", "hypothesis.", "_pytest.", "pytest.",
+    "asyncio.", "uvicorn.", "h11.", "httpx.", "httpcore.", "playwright.", "pyee."])
 
 # Hypothesis: "ci" (the default, and CI's) is reproducible: a fixed seed, a few hundred
 # examples. HYPOTHESIS_PROFILE=long explores ten times as far, with a fresh seed each run.

@@ -1,0 +1,595 @@
+"""Two drivers for the same specs (features/*.feature): a person at Billing Station, as the
+steps of tests/test_features.py speak of them.
+
+- ``ServiceDriver`` calls the application services, as the specs always did.
+- ``BrowserDriver`` is a person at a real headless Chromium (Playwright) on the portal,
+  served on loopback over the scenario's own SQLite store and mailbox: it clicks, types and
+  reads what the screen shows (titles, messages, each field's error beside it, the 確認
+  screen's lines, the top page's header), and keeps a screenshot of every step under
+  reports/screenshots/<test>/ for the living documentation.
+
+Both read keys from the mailbox, as a person reads their mail. ``pytest --driver=browser``
+picks the browser (tests/conftest.py); the default is the services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+from playwright.sync_api import Browser, BrowserContext, Page, StorageState
+
+from application import screens
+from application.adapters.mailbox import MailboxFolder
+from application.billing_station import BillingStation
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    ErrorPage,
+    Form,
+    KeyEntry,
+    Refused,
+    Session,
+    TopPage,
+)
+from domain.fields import InvalidInput
+from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SUB_ID_REGISTRATION, Plan
+from portal.app import create_app
+from portal.config import PortalConfig
+from portal.security import ATTEMPT_COOKIE, SESSION_COOKIE
+from tests.portal_fixtures import SECRET, Camera, serve
+
+CUSTOMER_LABELS = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
+SUB_ID_LABELS = {f.label: k for k, f in (SUB_ID_REGISTRATION | PERMISSIONS).items()} | {
+    "所属組織": "organization"}
+COMPANY, COMPANY_KANA = "デモ用ユーザ01", "デモヨウユーザ"
+
+
+class Kind(enum.Enum):
+    """What kind of screen is shown."""
+
+    TOP = "トップページ"
+    KEY_ENTRY = "通知キー照合"
+    ERROR = "エラー画面"
+    REFUSED = "お断りの画面"  # services only: the browser shows it as an error page
+    CONFIRMATION = "確認画面"
+    COMPLETED = "完了画面"
+    INVALID = "入力エラーのある入力画面"
+    OTHER = "その他の画面"
+
+
+@attrs.frozen
+class ShownError:
+    """A field's error as shown: its field's label, the message, and (services only) the
+    rule it cites."""
+
+    label: str
+    message: str
+    rule: str | None = None
+
+
+class Driver(Protocol):
+    """A person at Billing Station: what they do, and what the screen then shows."""
+
+    mailbox: MailboxFolder
+    store: Path  # the SQLite file of the event store
+
+    # 前提: the world as it stands before the story (no screen for these in the manual)
+    def onboard(self, number: str, plan: Plan, login_id: str, password: str,
+                information: Mapping[str, str]) -> None: ...
+    def mains(self) -> list[str]: ...
+    def register_organization(self, name: str) -> None: ...
+    def logged_in_once(self, login_id: str, password: str) -> bool: ...
+
+    # もし: what the person does
+    def log_in(self, login_id: str, password: str) -> None: ...
+    def enter_key(self, key: str, first_screen: bool = False) -> None: ...
+    def confirm_information(self, by_label: Mapping[str, str]) -> None: ...
+    def ok(self) -> None: ...
+    def open_customer_information(self, login_id: str) -> None: ...
+    def open_permission_settings(self, login_id: str) -> None: ...
+    def register_sub_id(self, main: str, form: Mapping[str, str]) -> None: ...
+    def confirm_new_sub_id(self, form: Mapping[str, str]) -> None: ...
+    def change_sub_id(self, login_id: str, label: str, value: str) -> None: ...
+
+    # ならば: what the person sees
+    def kind(self) -> Kind: ...
+    def title(self) -> str: ...
+    def message(self) -> str: ...
+    def header(self) -> str: ...
+    def errors(self) -> list[ShownError]: ...
+    def kept(self, label: str) -> str: ...
+    def confirmation_lines(self) -> list[str]: ...
+    def information(self, main: str | None, label: str) -> str: ...
+    def sub_id_information(self, login_id: str, label: str) -> str: ...
+    def listed_sub_ids(self) -> list[str]: ...
+    def new_sub_id_labels(self, main: str) -> list[str]: ...
+    def contact(self, login_id: str) -> str: ...
+
+
+# The services ------------------------------------------------------------------------------
+class ServiceDriver:
+    """The application services called directly: the screen is the outcome a use case
+    returns (or the refusal it raises)."""
+
+    def __init__(self, app: BillingStation, mailbox: MailboxFolder, store: Path) -> None:
+        self.app, self.mailbox, self.store = app, mailbox, store
+        self.main: dict[str, Session] = {}  # main login ID -> its session
+        self.sessions: dict[str, Session] = {}  # login ID -> its session, as it logged in
+        self.screen: Any = None  # the last screen, message or error shown
+        self.confirmation: Confirmation | None = None
+        self.attempt: KeyEntry | None = None
+        self.attempts: list[KeyEntry] = []  # every 通知キー照合 screen shown
+
+    @property
+    def first_main(self) -> Session:
+        return next(iter(self.main.values()))
+
+    @property
+    def confirmed(self) -> Confirmation:
+        """The 確認 screen shown last (a step sequence without one is a broken spec)."""
+        assert self.confirmation is not None, "no 確認 screen was shown"
+        return self.confirmation
+
+    def show(self, action: Any) -> Any:
+        """Runs a screen action; what it shows (or refuses with) becomes the screen."""
+        try:
+            self.screen = action()
+        except (InvalidInput, Refused) as shown:
+            self.screen = shown
+        if isinstance(self.screen, TopPage):
+            self.sessions[self.screen.session.login_id] = self.screen.session
+        if isinstance(self.screen, Confirmation):
+            self.confirmation = self.screen
+        if isinstance(self.screen, KeyEntry):
+            self.attempt = self.screen
+            if self.screen.attempt_id not in [a.attempt_id for a in self.attempts]:
+                self.attempts.append(self.screen)
+        return self.screen
+
+    def onboard(self, number: str, plan: Plan, login_id: str, password: str,
+                information: Mapping[str, str]) -> None:
+        self.main[login_id] = self.app.onboard_customer(
+            number, COMPANY, COMPANY_KANA, plan, login_id, password, information)
+
+    def mains(self) -> list[str]:
+        return list(self.main)
+
+    def register_organization(self, name: str) -> None:
+        self.app.register_organization(self.first_main, name)
+
+    def logged_in_once(self, login_id: str, password: str) -> bool:
+        return isinstance(self.app.log_in(login_id, password), TopPage)
+
+    def log_in(self, login_id: str, password: str) -> None:
+        self.show(lambda: self.app.log_in(login_id, password))
+
+    def enter_key(self, key: str, first_screen: bool = False) -> None:
+        if first_screen:
+            self.attempt = self.attempts[0]  # back to the first 通知キー照合 screen
+        assert self.attempt is not None, "no 通知キー照合 screen was shown"
+        attempt = self.attempt
+        self.show(lambda: self.app.enter_key(attempt.attempt_id, key))
+
+    def confirm_information(self, by_label: Mapping[str, str]) -> None:
+        form = {CUSTOMER_LABELS[label]: value for label, value in by_label.items()}
+        self.show(lambda: self.app.confirm_customer_information(self.first_main, form))
+
+    def ok(self) -> None:
+        confirmation = self.confirmation
+        assert confirmation is not None
+        session = self.first_main
+        submit = (self.app.submit_customer_information
+                  if confirmation.form is Form.CUSTOMER_INFORMATION
+                  else self.app.submit_new_sub_id)
+        self.show(lambda: submit(session, confirmation))
+
+    def open_customer_information(self, login_id: str) -> None:
+        session = self.sessions[login_id]  # its own login, as it logged in
+        self.show(lambda: self.app.customer_information(session))
+
+    def open_permission_settings(self, login_id: str) -> None:
+        session = self.sessions[login_id]
+        self.show(lambda: self.app.permission_settings(session))
+
+    def register_sub_id(self, main: str, form: Mapping[str, str]) -> None:
+        session = self.main[main]
+        self.show(lambda: self.app.confirm_new_sub_id(session, dict(form)))
+        confirmation = self.confirmed
+        self.show(lambda: self.app.submit_new_sub_id(session, confirmation))
+
+    def confirm_new_sub_id(self, form: Mapping[str, str]) -> None:
+        self.show(lambda: self.app.confirm_new_sub_id(self.first_main, dict(form)))
+
+    def change_sub_id(self, login_id: str, label: str, value: str) -> None:
+        session, form = self.first_main, {SUB_ID_LABELS[label]: value}
+        confirmation = self.show(lambda: self.app.confirm_sub_id_change(session, login_id, form))
+        if isinstance(confirmation, Confirmation):
+            self.show(lambda: self.app.submit_sub_id_change(session, confirmation))
+
+    def kind(self) -> Kind:
+        for kind, shown in ((Kind.TOP, TopPage), (Kind.KEY_ENTRY, KeyEntry),
+                            (Kind.ERROR, ErrorPage), (Kind.REFUSED, Refused),
+                            (Kind.CONFIRMATION, Confirmation), (Kind.COMPLETED, Completed),
+                            (Kind.INVALID, InvalidInput)):
+            if isinstance(self.screen, shown):
+                return kind
+        return Kind.OTHER
+
+    def title(self) -> str:
+        return screens.title(self.screen)
+
+    def message(self) -> str:
+        return screens.message(self.screen)
+
+    def header(self) -> str:
+        return screens.header(self.screen)
+
+    def errors(self) -> list[ShownError]:
+        assert isinstance(self.screen, InvalidInput), self.screen
+        return [ShownError(e.label, e.message, e.rule) for e in self.screen.errors]
+
+    def kept(self, label: str) -> str:
+        kept: str = self.screen.form[CUSTOMER_LABELS[label]]
+        return kept
+
+    def confirmation_lines(self) -> list[str]:
+        return screens.confirmation_lines(self.screen)
+
+    def information(self, main: str | None, label: str) -> str:
+        session = self.main[main] if main else self.first_main
+        return str(self.app.customer_information(session)[label])
+
+    def sub_id_information(self, login_id: str, label: str) -> str:
+        return self.app.sub_id_information(self.first_main, login_id)[label]
+
+    def listed_sub_ids(self) -> list[str]:
+        return [row["ログインID"] for row in self.app.permission_settings(self.first_main)]
+
+    def new_sub_id_labels(self, main: str) -> list[str]:
+        return self.app.sub_id_fields(self.main[main], new=True)
+
+    def contact(self, login_id: str) -> str:
+        return screens.contact(self.app.key_mail_contact(login_id))
+
+
+# The browser -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def served(station: BillingStation) -> Iterator[str]:
+    """The portal on 127.0.0.1 (port 0) in a thread, over ``station`` (the scenario's own
+    store: D-14's per-address count starts at zero for each scenario); its URL."""
+    server, thread, url = serve(create_app(station, PortalConfig(SECRET)))
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+# What a form page shows, field by field: its label (without the ※ of a required field),
+# the value a person sees (a text input's value, the label of the checked radio button) and
+# the error printed beside it. Also the read-only lines (BSお客様番号, BS基本サービス ...).
+_READ_FORM = """() => {
+  const text = e => e ? e.innerText.trim() : '';
+  const fields = Array.from(document.querySelectorAll('main .field')).map(f => {
+    const label = f.querySelector(':scope > label, :scope > legend');
+    const checked = f.querySelector('input[type=radio]:checked');
+    const input = f.querySelector('input:not([type=radio])');
+    return {label: text(label).replace(/^※\\s*/, ''),
+            value: checked ? text(checked.closest('label')) : (input ? input.value : ''),
+            error: text(f.querySelector('.error'))};
+  });
+  const shown = Array.from(document.querySelectorAll('main dl.shown dt')).map(dt => (
+    {label: text(dt), value: text(dt.nextElementSibling), error: ''}));
+  const unplaced = Array.from(document.querySelectorAll('#error-summary p.error')).map(
+    p => ({label: '', value: '', error: text(p)}));
+  return fields.concat(shown, unplaced);
+}"""
+CONFIRMATION_TITLES = set(screens.CONFIRMATION_TITLES.values())
+
+
+@attrs.define
+class KeyScreen:
+    """A 通知キー照合 screen as it was shown: its attempt's (signed) cookie, and the
+    browser's cookies then, so the person can come back to that very screen."""
+
+    attempt: str
+    cookies: StorageState
+
+
+class BrowserDriver:
+    """A person at a headless Chromium on the served portal. Each login ID has its own
+    browser window (its own cookies); a main ID's person in charge works in another one,
+    already logged in (the portal session is started for the onboarding's session, as the
+    services use it: no login is recorded, so a scenario's own first login stays the first,
+    LG-4). Every step keeps a screenshot (``Camera``)."""
+
+    def __init__(self, browser: Browser, url: str, station: BillingStation,
+                 mailbox: MailboxFolder, store: Path, test: str) -> None:
+        self.browser, self.url, self.station = browser, url, station
+        self.mailbox, self.store, self.test = mailbox, store, test
+        self.main: dict[str, Session] = {}
+        self.windows: dict[str, Page] = {}  # login ID -> the window it logs in at
+        self.admin: dict[str, Page] = {}  # main login ID -> its person in charge's window
+        self.contexts: list[BrowserContext] = []
+        self.page: Page | None = None  # the window whose screen was shown last
+        self.key_screens: list[KeyScreen] = []  # every 通知キー照合 screen shown
+        self.key_screen: KeyScreen | None = None  # the one shown last
+        self.camera: Camera | None = None
+
+    @property
+    def tab(self) -> Page | None:
+        """The window shown last (tests/living_docs.py records its text as evidence)."""
+        return self.page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+    # windows, screenshots ----------------------------------------------------------------
+    def _window(self, cookies: StorageState | None = None) -> Page:
+        context = self.browser.new_context(base_url=self.url, locale="ja-JP",
+                                           storage_state=cookies)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    def _shot(self, page: Page, step: str) -> None:
+        if self.camera is None:
+            self.camera = Camera(page, self.test)
+        self.camera.page = page
+        self.camera.shot(step)
+
+    def _shown(self, page: Page, step: str) -> None:
+        """``page`` now shows the screen the steps look at; a 通知キー照合 screen is noted."""
+        self.page = page
+        self._shot(page, step)
+        if _on_key_screen(page):
+            attempt = _cookie(page.context, ATTEMPT_COOKIE)
+            assert attempt, "a 通知キー照合 screen without its attempt's cookie"
+            seen = next((s for s in self.key_screens if s.attempt == attempt), None)
+            if seen is None:
+                seen = KeyScreen(attempt, page.context.storage_state())
+                self.key_screens.append(seen)
+            self.key_screen = seen
+
+    def _submit(self, page: Page, button: str) -> None:
+        with page.expect_navigation():
+            page.get_by_role("button", name=button, exact=True).click()
+
+    def _as_main(self, main: str, path: str, tab: bool = False) -> Page:
+        """The main ID's window at ``path`` (its session started anew if it idled out); with
+        ``tab``, another tab of that window, to look something up without leaving the screen
+        the story is on (e.g. a 確認 screen not yet OK'd)."""
+        window = self.admin.get(main)
+        if window is None:
+            window = self.admin[main] = self._window()
+        page = window.context.new_page() if tab else window
+        for _ in range(2):
+            if _cookie(page.context, SESSION_COOKIE):
+                page.goto(path)
+                if not page.url.endswith("/login"):
+                    return page
+            token = self.station.start_session(self.station.top_page(self.main[main]))
+            page.context.add_cookies([{"name": SESSION_COOKIE, "value": token,
+                                       "url": self.url}])
+        raise AssertionError(f"the main ID {main}'s session does not reach {path}")
+
+    def _reading(self, main: str, path: str, step: str) -> Page:
+        page = self._as_main(main, path, tab=True)
+        self._shot(page, step)
+        return page
+
+    @property
+    def _first_main(self) -> str:
+        return next(iter(self.main))
+
+    @property
+    def _screen(self) -> Page:
+        assert self.page is not None, "no screen was shown"
+        return self.page
+
+    # 前提 -----------------------------------------------------------------------------------
+    def onboard(self, number: str, plan: Plan, login_id: str, password: str,
+                information: Mapping[str, str]) -> None:
+        self.main[login_id] = self.station.onboard_customer(
+            number, COMPANY, COMPANY_KANA, plan, login_id, password, information)
+
+    def mains(self) -> list[str]:
+        return list(self.main)
+
+    def register_organization(self, name: str) -> None:
+        """組織設定 is not among the portal's screens (SC-1): registered through the
+        services, as a 前提."""
+        self.station.register_organization(self.main[self._first_main], name)
+
+    def logged_in_once(self, login_id: str, password: str) -> bool:
+        self.log_in(login_id, password)
+        return self.kind() is Kind.TOP
+
+    # もし -------------------------------------------------------------------------------------
+    def log_in(self, login_id: str, password: str) -> None:
+        page = self.windows.get(login_id)
+        if page is None:
+            page = self.windows[login_id] = self._window()
+        page.goto("/login")
+        page.get_by_label("ログインID", exact=True).fill(login_id)
+        page.get_by_label("パスワード", exact=True).fill(password)
+        self._submit(page, "ログイン")
+        self._shown(page, f"login-{login_id}")
+
+    def enter_key(self, key: str, first_screen: bool = False) -> None:
+        """「OK」 on a 通知キー照合 screen: the one shown last, still open in its window; or,
+        once that window moved on (or for the first screen), the same screen opened again
+        with the browser's cookies as they were when it was shown."""
+        if first_screen:
+            self.key_screen = self.key_screens[0]
+        shown = self.key_screen
+        assert shown is not None, "no 通知キー照合 screen was shown"
+        page = next((p for p in self.windows.values() if _on_key_screen(p)
+                     and _cookie(p.context, ATTEMPT_COOKIE) == shown.attempt), None)
+        if page is None:
+            page = self._window(shown.cookies)
+            page.goto("/key")
+        page.get_by_label("通知キー", exact=True).fill(key)
+        self._submit(page, "OK")
+        self._shown(page, "key")
+
+    def _fill(self, page: Page, name: str, value: str) -> None:
+        radios = page.locator(f"main input[type=radio][name='{name}']")
+        if radios.count() == 0:
+            page.locator(f"#f-{name}").fill(value)
+            return
+        choice = page.locator(f"main .field:has(input[name='{name}'])").get_by_label(
+            value, exact=True)
+        if choice.count() == 0:
+            # Not among the choices shown (e.g. an organization no longer registered): the
+            # page is stale, as when another window changed 組織設定; the server must refuse.
+            radios.first.evaluate("(radio, value) => { radio.value = value; }", value)
+            radios.first.check()
+            return
+        choice.check()
+
+    def confirm_information(self, by_label: Mapping[str, str]) -> None:
+        page = self._as_main(self._first_main, "/customer-information")
+        for label, value in by_label.items():
+            self._fill(page, CUSTOMER_LABELS[label], value)
+        self._shot(page, "information-filled")
+        self._submit(page, "確認")
+        self._shown(page, "information-confirm")
+
+    def ok(self) -> None:
+        page = self._screen
+        assert page.get_by_role("heading", level=1).inner_text() in CONFIRMATION_TITLES, \
+            "no 確認 screen was shown"
+        self._submit(page, "OK")
+        self._shown(page, "ok")
+
+    def open_customer_information(self, login_id: str) -> None:
+        page = self.windows[login_id]  # its own login, as it logged in
+        page.goto("/customer-information")  # not in a sub ID's menu: typed as a URL
+        self._shown(page, "customer-information")
+
+    def open_permission_settings(self, login_id: str) -> None:
+        page = self.windows[login_id]
+        page.goto("/permission-settings")
+        self._shown(page, "permission-settings")
+
+    def _new_sub_id(self, main: str, form: Mapping[str, str]) -> Page:
+        page = self._as_main(main, "/permission-settings")
+        with page.expect_navigation():
+            page.get_by_role("link", name="新規追加", exact=True).click()
+        for name, value in form.items():
+            self._fill(page, name, value)
+        self._shot(page, "sub-id-filled")
+        self._submit(page, "確認")
+        self._shown(page, "sub-id-confirm")
+        return page
+
+    def register_sub_id(self, main: str, form: Mapping[str, str]) -> None:
+        self._new_sub_id(main, form)
+        self.ok()
+
+    def confirm_new_sub_id(self, form: Mapping[str, str]) -> None:
+        self._new_sub_id(self._first_main, form)
+
+    def change_sub_id(self, login_id: str, label: str, value: str) -> None:
+        page = self._as_main(self._first_main, "/permission-settings")
+        with page.expect_navigation():
+            page.get_by_role("link", name=f"{login_id} を変更", exact=True).click()
+        self._fill(page, SUB_ID_LABELS[label], value)
+        self._shot(page, "sub-id-filled")
+        self._submit(page, "確認")
+        self._shown(page, "sub-id-confirm")
+        if self.kind() is Kind.CONFIRMATION:
+            self.ok()
+
+    # ならば -----------------------------------------------------------------------------------
+    def kind(self) -> Kind:
+        page = self._screen
+        title = self.title()
+        if page.locator("#error-summary").count():
+            return Kind.INVALID
+        return {"トップページ": Kind.TOP, "通知キー照合": Kind.KEY_ENTRY, "エラー": Kind.ERROR,
+                "完了": Kind.COMPLETED}.get(
+            title, Kind.CONFIRMATION if title in CONFIRMATION_TITLES else Kind.OTHER)
+
+    def title(self) -> str:
+        return self._screen.get_by_role("heading", level=1).inner_text().strip()
+
+    def message(self) -> str:
+        page = self._screen
+        if self.kind() is Kind.TOP:
+            return self.header()
+        texts = [page.locator(f"main #{id_}").inner_text().strip()
+                 for id_ in ("message", "key-error", "key-prompt", "login-error")
+                 if page.locator(f"main #{id_}").count()]
+        return "\n".join(texts)
+
+    def header(self) -> str:
+        return self._screen.locator("#account-header").inner_text().strip()
+
+    def _form(self, page: Page) -> list[dict[str, str]]:
+        read: list[dict[str, str]] = page.evaluate(_READ_FORM)
+        return read
+
+    def errors(self) -> list[ShownError]:
+        assert self.kind() is Kind.INVALID, self.title()
+        return [ShownError(f["label"], f["error"]) for f in self._form(self._screen)
+                if f["error"]]
+
+    def kept(self, label: str) -> str:
+        return self._screen.locator(f"#f-{CUSTOMER_LABELS[label]}").input_value()
+
+    def confirmation_lines(self) -> list[str]:
+        return [line.strip() for line in
+                self._screen.locator("main ul.confirmation li").all_inner_texts()]
+
+    def _value(self, page: Page, label: str) -> str:
+        values = {f["label"]: f["value"] for f in self._form(page) if f["label"]}
+        page.close()
+        assert label in values, f"no {label} on the screen: {sorted(values)}"
+        return values[label]
+
+    def information(self, main: str | None, label: str) -> str:
+        page = self._reading(main or self._first_main, "/customer-information", "information")
+        return self._value(page, label)
+
+    def sub_id_information(self, login_id: str, label: str) -> str:
+        page = self._reading(self._first_main, "/permission-settings", "permission-settings")
+        with page.expect_navigation():
+            page.get_by_role("link", name=f"{login_id} を変更", exact=True).click()
+        self._shot(page, "sub-id")
+        return self._value(page, label)
+
+    def listed_sub_ids(self) -> list[str]:
+        page = self._reading(self._first_main, "/permission-settings", "permission-settings")
+        ids = [t.strip() for t in page.locator("main tbody tr td:first-child").all_inner_texts()]
+        page.close()
+        return ids
+
+    def new_sub_id_labels(self, main: str) -> list[str]:
+        page = self._reading(main, "/permission-settings/new", "sub-id-new")
+        labels = [f["label"] for f in self._form(page)] + [
+            t.strip() for t in page.locator("main fieldset.permissions > legend").all_inner_texts()]
+        page.close()
+        return labels
+
+    def contact(self, login_id: str) -> str:
+        raise NotImplementedError(
+            "LG-8: the portal's help page (before login) names no main ID's person in charge")
+
+
+def _on_key_screen(page: Page) -> bool:
+    """The 通知キー照合 screen (an error page answering its POST has the same URL)."""
+    return page.url.endswith("/key") and page.get_by_role(
+        "heading", level=1, name="通知キー照合", exact=True).count() == 1
+
+
+def _cookie(context: BrowserContext, name: str) -> str | None:
+    return next((c["value"] for c in context.cookies() if c["name"] == name), None)
