@@ -24,7 +24,7 @@ from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
-from portal.web import STATIC, Portal, render
+from portal.web import DEADLINE, STATIC, Portal, render
 
 log = logging.getLogger("portal")
 
@@ -55,11 +55,12 @@ class BodyTooLarge(Exception):
 
 
 def store_unavailable(exc: BaseException) -> bool:
-    """The store's server is down or restarting, or a SQLite file is locked too long: the
-    transaction was not committed (or was, whole), so the request may be tried again."""
+    """The store's server is down or restarting, a SQLite file is locked too long, or no
+    answer came within the request's deadline: what was committed is whole (one
+    transaction a save), so the request may be tried again."""
     chain: BaseException | None = exc
     while chain is not None:
-        if isinstance(chain, OperationalError | InterfaceError | psycopg.OperationalError
+        if isinstance(chain, TimeoutError | OperationalError | InterfaceError | psycopg.OperationalError
                       | psycopg.InterfaceError | sqlite3.OperationalError):
             return True
         chain = chain.__cause__ or chain.__context__
@@ -92,6 +93,7 @@ class Guard:
             await send(message)
 
         request = Request(scope)
+        DEADLINE.set(request.app.state.portal.config.deadline)
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > MAX_BODY:
             await self._page(request, 413, HTTP_ERRORS[413], send_with_headers)

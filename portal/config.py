@@ -12,12 +12,14 @@ import attrs
 SECRET = "BS_PORTAL_SECRET"  # signs cookies, CSRF tokens and confirmations; shared by workers
 DEV_MAILBOX = "BS_PORTAL_DEV_MAILBOX"  # "1": serve the development mailbox page
 TABLES_READY = "BS_PORTAL_TABLES_READY"  # "1": the parent created the store's tables
+DEADLINE = "BS_PORTAL_DEADLINE"  # seconds a request waits for the store: then a 503 page
 
 
 @attrs.frozen
 class PortalConfig:
     secret: bytes = attrs.field(repr=False)
     dev_mailbox: Path | None = None  # the .eml folder to show, only when enabled
+    deadline: float = 8.0  # seconds a request waits on the application (store, scrypt)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> PortalConfig:
@@ -25,4 +27,8 @@ class PortalConfig:
         mailbox = (Path(environ.get("BS_MAILBOX", "mailbox"))
                    if environ.get(DEV_MAILBOX) == "1" and environ.get("BS_MAIL", "files") == "files"
                    else None)
-        return cls(secret.encode(), mailbox)
+        try:
+            deadline = float(environ.get(DEADLINE, "8"))
+        except ValueError:
+            deadline = 8.0
+        return cls(secret.encode(), mailbox, deadline if deadline > 0 else 8.0)

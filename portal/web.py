@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -38,8 +40,16 @@ def portal(request: Request) -> Portal:
     return found
 
 
+DEADLINE: ContextVar[float] = ContextVar("DEADLINE", default=8.0)
+
+
 async def run(function: Callable[..., T], *args: Any) -> T:
-    return await run_in_threadpool(function, *args)
+    """``function`` in a worker thread; past the request's deadline (PortalConfig's) the
+    request stops waiting with TimeoutError (a 503 page). The thread is left to finish:
+    what it commits is whole (one transaction per save), and the store library's own
+    retries end it when the store stays away."""
+    with anyio.fail_after(DEADLINE.get()):
+        return await anyio.to_thread.run_sync(lambda: function(*args), abandon_on_cancel=True)
 
 
 def binding(request: Request) -> str | None:

@@ -5,10 +5,15 @@ test module; every server log line captured. Loaded with ``pytest_plugins``."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import itertools
 import logging
+import os
 import re
 import shutil
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -171,3 +176,112 @@ def camera(tab: Page, request: pytest.FixtureRequest) -> Camera:
 def client(served: Served) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=served.url, follow_redirects=False) as http:
         yield http
+
+
+# -- a PostgreSQL server of a test's own (to stop and start it; CI's shared one is never
+#    touched), and the portal served in processes of its own -----------------------------
+
+def postgres_binaries() -> Path | None:
+    """Debian's PostgreSQL programs, when this machine has them and can run them as the
+    postgres user (root, as CI is)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not found or os.geteuid() != 0 or shutil.which("runuser") is None:
+        return None
+    return Path(found[-1]).parent
+
+
+def needs_own_postgres() -> Path:
+    """The PostgreSQL programs; where there are none, the test is skipped (not in CI)."""
+    binaries = postgres_binaries()
+    if binaries is None:
+        if os.environ.get("CI") or os.environ.get("POSTGRES_HOST"):
+            raise RuntimeError("a PostgreSQL test cannot start its own server here: it needs "
+                               "/usr/lib/postgresql/*/bin and root (runuser -u postgres)")
+        pytest.skip("no PostgreSQL programs (or not root) to start a server of the test's own")
+    return binaries
+
+
+@attrs.define
+class OwnPostgres:
+    """A short-lived PostgreSQL server on 127.0.0.1 for one test: stop and start it."""
+
+    binaries: Path
+    folder: Path
+    port: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(self.port),
+                "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "postgres",
+                "POSTGRES_DBNAME": "portal_faults"}
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(self.binaries / "pg_ctl"),
+                        "-D", str(self.folder / "data"), *args], check=True,
+                       capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        self._ctl("-l", str(self.folder / "server.log"), "-w", "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1", "start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "-w", "stop")
+
+
+@contextlib.contextmanager
+def own_postgres(binaries: Path) -> Iterator[OwnPostgres]:
+    folder = Path(tempfile.mkdtemp(prefix="bs-own-pg-"))
+    shutil.chown(folder, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = OwnPostgres(binaries, folder, port)
+    subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "initdb"), "-D",
+                    str(folder / "data"), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True, timeout=120)
+    server.start()
+    try:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "psql"), "-h",
+                        str(folder), "-p", str(port), "-qc", "CREATE DATABASE portal_faults"],
+                       check=True, capture_output=True, timeout=60)
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def http_log_in(client: httpx.Client, login_id: str, password: str = PASSWORD
+                ) -> httpx.Response:
+    """「ログイン」 as a browser does it: the login page (its token), then the form."""
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"login_id": login_id, "password": password,
+                                       "csrf": token})
+
+
+def onboard_customer(station: BillingStation, login_id: str, notify_key: bool = False,
+                     plan: Plan = Plan.STANDARD) -> str:
+    """A customer whose main ID ``login_id`` has logged in once (LG-4); its password is
+    tests.story.PASSWORD and its address <login ID>@example.co.jp."""
+    n = next(_numbers)
+    station.onboard_customer(
+        f"BS8{n:06d}", "テスト商事", "テストショウジ", plan, login_id, PASSWORD,
+        information(email=f"{login_id}@example.co.jp",
+                    email_confirmation=f"{login_id}@example.co.jp",
+                    notify_key="利用する" if notify_key else "利用しない"))
+    assert isinstance(station.log_in(login_id, PASSWORD), TopPage)
+    return login_id
+
+
+def serve_env(store: dict[str, str]) -> dict[str, str]:
+    """The BS_* / POSTGRES_* settings that make ``serve`` use ``store``."""
+    if store["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        return {"BS_STORE": "sqlite", "BS_SQLITE_PATH": store["SQLITE_DBNAME"]}
+    return {"BS_STORE": "postgres"} | {k: v for k, v in store.items()
+                                        if k.startswith("POSTGRES_")}
