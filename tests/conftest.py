@@ -55,14 +55,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Freezing time must not freeze pytest-bdd's step timing nor Hypothesis's own clock.
 # pytest's own modules too, so --durations reports real seconds. The portal served in a
-# thread of this process (the specs' browser driver) must keep real timers: asyncio's loop
-# (uvicorn's, and Playwright's in this thread) reads time.monotonic. freezegun gives real
-# time to a call with an ignored module within 5 frames of it, so anyio and starlette stay
-# OUT of the list: the application's own clock.now() is called a frame or two from anyio's
-# worker thread (e.g. a session's start), and must read the frozen clock.
+# thread of this process (the specs' browser driver) needs real timers: asyncio's loops
+# (uvicorn's, Playwright's) read time.monotonic, and with it frozen uvicorn never sees its
+# shutdown (each scenario's teardown then waits out thread.join's 10 s). freezegun gives
+# real time.time/monotonic/perf_counter to a call with an ignored module within 5 frames
+# of it; datetime.now() stays frozen for every caller, so the application's clock
+# (domain.clock.now) reads the frozen time in the server's threads too.
 freezegun.configure(extend_ignore_list=[
     "pytest_bdd.", "hypothesis.", "_pytest.", "pytest.",
-    "asyncio.", "uvicorn.", "h11.", "httpx.", "httpcore.", "playwright.", "pyee."])
+    "asyncio.", "anyio.", "starlette.", "uvicorn.", "h11.", "httpx.", "httpcore.",
+    "playwright.", "pyee."])
 
 # Hypothesis: "ci" (the default, and CI's) is reproducible: a fixed seed, a few hundred
 # examples. HYPOTHESIS_PROFILE=long explores ten times as far, with a fresh seed each run.
