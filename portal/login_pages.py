@@ -17,6 +17,7 @@ from portal.confirm_pages import refused_form
 from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE, new_browser_value
 from portal.web import (
     checked_form,
+    drop_cookie,
     log,
     member,
     portal,
@@ -66,7 +67,7 @@ async def _after(request: Request, shown: LoginScreen) -> Response:
         return to_key
     assert isinstance(shown, ErrorPage)
     response = render(request, "error.html", {"message": screens.REFUSALS[shown.refusal]})
-    response.delete_cookie(ATTEMPT_COOKIE, path="/")
+    drop_cookie(request, response, ATTEMPT_COOKIE)
     return response
 
 
@@ -79,7 +80,7 @@ async def _start_session(request: Request, top: TopPage) -> Response:
     token = await run(station.start_session, top)
     response = redirect("/top")
     set_cookie(request, response, SESSION_COOKIE, token)
-    response.delete_cookie(ATTEMPT_COOKIE, path="/")
+    drop_cookie(request, response, ATTEMPT_COOKIE)
     return response
 
 
@@ -122,7 +123,7 @@ async def log_out(request: Request) -> Response:
         await run(portal(request).station.end_session, token)
     response = redirect("/login")
     if form is not None:
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        drop_cookie(request, response, SESSION_COOKIE)
     return response
 
 

@@ -32,7 +32,7 @@ class Signer:
         return self._mac("csrf", binding)
 
     def csrf_ok(self, binding: str | None, token: str | None) -> bool:
-        return bool(binding and token) and hmac.compare_digest(self.csrf(binding or ""), token or "")
+        return bool(binding and token) and _same(self.csrf(binding or ""), token or "")
 
     def sign(self, purpose: str, value: str, binding: str) -> str:
         return f"{value}.{self._mac(purpose, binding + chr(0) + value)}"
@@ -41,7 +41,7 @@ class Signer:
         if not signed or not binding or "." not in signed:
             return None
         value, mac = signed.rsplit(".", 1)
-        return value if hmac.compare_digest(self._mac(purpose, binding + chr(0) + value), mac) else None
+        return value if _same(self._mac(purpose, binding + chr(0) + value), mac) else None
 
     def confirmation(self, confirmation: Confirmation, binding: str) -> str:
         data = {"form": confirmation.form.name, "values": confirmation.values,
@@ -57,6 +57,12 @@ class Signer:
         data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw.encode()))
         return Confirmation(Form[data["form"]], data["values"], data["labels"],
                             UUID(data["target_id"]), int(data["version"]))
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality of a MAC and what a browser sent, whatever it sent (a str
+    comparison refuses non-ASCII text: a cookie or a field of garbage is simply wrong)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
 
 
 def new_browser_value() -> str:

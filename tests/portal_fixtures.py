@@ -107,10 +107,17 @@ def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 
 @contextlib.contextmanager
-def serving(folder: Path) -> Iterator[Served]:
-    """A portal served on a fresh SQLite store and mailbox under ``folder``, the demo
+def serving(folder: Path, kind: str = "sqlite") -> Iterator[Served]:
+    """A portal served on a fresh store of ``kind`` (SQLite under ``folder``, or a fresh
+    PostgreSQL schema, dropped afterwards) and a mailbox under ``folder``, the demo
     customer onboarded (as ``serve`` does on an empty store), its log lines captured."""
-    store = next(store_env("sqlite", folder))
+    with contextlib.contextmanager(store_env)(kind, folder) as store, _serving(
+            folder, store) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _serving(folder: Path, store: dict[str, str]) -> Iterator[Served]:
     mailbox = MailboxFolder(folder / "mailbox")
     station = build(store, mailbox)
     onboard_demo_if_empty(station)

@@ -1,0 +1,456 @@
+"""The served portal under attack, over real HTTP (uvicorn on 127.0.0.1, on PostgreSQL
+where configured, as CI does, else SQLite). tests/test_portal.py holds the first checks of
+D-12..D-15; these go further: every changing form, every main-ID URL, every response's
+headers and cookies, planted session ids, idle sessions, stuffing from several addresses,
+enumeration by page, cookies and time, and requests that are too big or malformed.
+Different client addresses are real: each client binds its own 127.0.0.x."""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import freezegun
+import httpx
+import pytest
+from starlette.routing import Route
+
+from application import screens
+from application.outcomes import Refusal
+from application.portal_sessions import THROTTLED
+from portal.app import MAX_BODY, create_app
+from portal.config import PortalConfig
+from tests.portal_fixtures import (
+    SECRET,
+    Served,
+    csrf_of,
+    http_log_in,
+    onboard_customer,
+    serving,
+)
+from tests.story import PASSWORD
+
+KIND = "postgres" if os.environ.get("POSTGRES_HOST") else "sqlite"
+_addresses = iter(range(30, 250))
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("attacked"), KIND) as served:
+        yield served
+
+
+def client(portal: Served, address: str | None = None) -> httpx.Client:
+    """A browser at its own loopback address (D-14 counts by address)."""
+    address = address or f"127.0.0.{next(_addresses)}"
+    return httpx.Client(base_url=portal.url, timeout=30,
+                        transport=httpx.HTTPTransport(local_address=address))
+
+
+_ids = iter(range(1, 10_000))
+
+
+def customer(portal: Served, notify_key: bool = False) -> str:
+    return onboard_customer(portal.station, f"atk{next(_ids):04d}", notify_key)
+
+
+def recorded_since(portal: Served, after: int) -> list[str]:
+    """The events stored after notification ``after``, by class, leaving out a session's
+    own bookkeeping (a request of a live session records that it was seen, D-12)."""
+    notes = portal.station.recorder.select_notifications(start=after + 1, limit=10_000)
+    kinds = [n.topic.split(":")[-1] for n in notes]
+    return [k for k in kinds if not k.startswith("PortalSession")]
+
+
+def last(portal: Served) -> int:
+    return int(portal.station.recorder.max_notification_id() or 0)
+
+
+def logged_in(portal: Served, login_id: str) -> httpx.Client:
+    browser = client(portal)
+    assert http_log_in(browser, login_id).headers["location"] == "/top"
+    return browser
+
+
+def sub_id_of(portal: Served, main: str) -> str:
+    session = portal.session(main)
+    form = {"login_id": f"{main}s1", "temporary_password": PASSWORD,
+            "person_in_charge": "佐藤　花子", "phone": "0398765432",
+            "email": f"{main}s1@example.co.jp"}
+    portal.station.submit_new_sub_id(session, portal.station.confirm_new_sub_id(session, form))
+    return f"{main}s1"
+
+
+def post_routes(portal: Served) -> set[str]:
+    """Every path the served app takes a POST on."""
+    app = create_app(portal.station, PortalConfig(SECRET))
+    return {r.path for r in app.routes if isinstance(r, Route) and "POST" in (r.methods or ())}
+
+
+SUB_ID_FORM = {"login_id": "x", "temporary_password": "Temp0rary-pass",
+               "person_in_charge": "佐藤　花子", "phone": "0398765432",
+               "email": "x@example.co.jp", "memo": "攻撃"}
+
+
+def forms(sub_id: str) -> dict[str, dict[str, str]]:
+    """Every changing form, by its path, with values that would change something."""
+    return {
+        "/login": {"login_id": "atk-none", "password": PASSWORD},
+        "/key": {"key": "000000000000"},
+        "/logout": {},
+        "/customer-information": {"department": "攻撃部", "notify_key": "利用する"},
+        "/customer-information/ok": {"confirmation": "x.y"},
+        "/permission-settings/new": SUB_ID_FORM,
+        "/permission-settings/new/ok": {"confirmation": "x.y"},
+        "/permission-settings/change/ok": {"confirmation": "x.y"},
+        "/permission-settings/sub-ids/{login_id}": SUB_ID_FORM | {"login_id": sub_id},
+    }
+
+
+def test_D_13_every_changing_form_without_its_token_is_refused_and_records_nothing(
+        portal: Served) -> None:
+    main = customer(portal)
+    sub = sub_id_of(portal, main)
+    every = forms(sub)
+    assert set(every) == post_routes(portal), "a changing form this test does not try"
+    browser = logged_in(portal, main)
+    keyed = customer(portal, notify_key=True)
+    with client(portal) as entering:  # a browser on 通知キー照合, its attempt bound to it
+        assert http_log_in(entering, keyed).headers["location"] == "/key"
+        for path, form in every.items():
+            who = entering if path in ("/login", "/key") else browser
+            url = path.replace("{login_id}", sub)
+            for token in (None, "0" * 64, csrf_of(client(portal).get("/login").text)):
+                before = last(portal)
+                data = form | ({"csrf": token} if token else {})
+                response = who.post(url, data=data)
+                if path == "/logout":
+                    assert response.status_code == 303
+                else:
+                    assert response.status_code == 403, (path, response.status_code)
+                    assert "画面の有効期限が切れました。" in response.text
+                assert recorded_since(portal, before) == [], path
+    assert browser.get("/top").status_code == 200  # the session was not logged out
+    information = portal.station.customer_information(portal.session(main))
+    assert information["部署名"] != "攻撃部" and information["通知キーの利用"] == "利用しない"
+
+
+def set_cookies(response: httpx.Response) -> list[str]:
+    return [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+
+
+def test_D_12_every_cookie_of_a_whole_login_is_httponly_samesite_and_path_wide(
+        portal: Served) -> None:
+    keyed = customer(portal, notify_key=True)
+    seen: list[str] = []
+    with client(portal) as browser:
+        browser.event_hooks["response"] = [lambda r: seen.extend(set_cookies(r))]
+        assert http_log_in(browser, keyed).headers["location"] == "/key"
+        key_page = browser.get("/key")
+        browser.post("/key", data={"key": "000000000000", "csrf": csrf_of(key_page.text)})
+        done = browser.post("/key", data={"key": portal.key(f"{keyed}@example.co.jp"),
+                                          "csrf": csrf_of(key_page.text)})
+        assert done.headers["location"] == "/top"
+        top = browser.get("/top")
+        browser.post("/logout", data={"csrf": csrf_of(top.text)})
+    names = {c.split("=", 1)[0] for c in seen}
+    assert {"bs_browser", "bs_attempt", "bs_session"} <= names
+    for cookie in seen:
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie, cookie
+        assert "Secure" not in cookie  # plain HTTP on loopback; HTTPS: test_portal.py
+
+
+def test_D_12_a_planted_session_id_is_never_adopted_at_login(portal: Served) -> None:
+    """Session fixation: an attacker plants a session id in the victim's browser before
+    the victim logs in; the login issues another, and the planted one opens nothing."""
+    login_id = customer(portal)
+    planted = "A" * 43
+    with client(portal) as victim:
+        victim.cookies.set("bs_session", planted)
+        assert victim.get("/top").headers["location"] == "/login"
+        response = http_log_in(victim, login_id)
+        assert response.headers["location"] == "/top"
+        issued = next(c.split(";")[0].split("=", 1)[1] for c in set_cookies(response)
+                      if c.startswith("bs_session="))
+        assert issued != planted and portal.station.current_session(issued) is not None
+    assert portal.station.current_session(planted) is None
+    with client(portal) as attacker:
+        attacker.cookies.set("bs_session", planted)
+        assert attacker.get("/top").headers["location"] == "/login"
+
+
+def test_D_12_a_session_idle_30_minutes_is_over_on_every_worker_page(portal: Served) -> None:
+    login_id = customer(portal)
+    browser = logged_in(portal, login_id)
+    now = datetime.now(UTC)
+    with freezegun.freeze_time(now + timedelta(minutes=29, seconds=50), tick=True):
+        assert browser.get("/top").status_code == 200  # a request starts the 30 minutes again
+    with freezegun.freeze_time(now + timedelta(minutes=59, seconds=51), tick=True):
+        for path in ("/top", "/customer-information", "/permission-settings"):
+            response = browser.get(path)
+            assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert browser.get("/top").headers["location"] == "/login"  # ended, not revived
+    browser.close()
+
+
+def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(
+        portal: Served) -> None:
+    target = customer(portal, notify_key=True)
+    email = f"{target}@example.co.jp"
+    with client(portal) as stuffer:
+        for n in range(20):
+            failed = http_log_in(stuffer, f"victim{n:02d}", "Guessed-pass1")
+            assert screens.REFUSALS[Refusal.LOGIN_FAILED] in failed.text
+        mails = len(portal.mailbox.messages(email))
+        refused = http_log_in(stuffer, target)  # the right password, not even checked
+        assert refused.status_code == 429 and THROTTLED in refused.text
+        assert "bs_session" not in stuffer.cookies and "bs_attempt" not in stuffer.cookies
+        assert len(portal.mailbox.messages(email)) == mails  # no key mailed
+    with client(portal) as guesser:  # another address: D-4 holds per attempt
+        assert http_log_in(guesser, target).headers["location"] == "/key"
+        token = csrf_of(guesser.get("/key").text)
+        for n in range(5):
+            shown = guesser.post("/key", data={"key": f"{n:012d}", "csrf": token})
+        assert screens.REFUSALS[Refusal.LOGIN_FAILED] in shown.text  # locked: D-4, D-9
+        late = guesser.post("/key", data={"key": portal.key(email), "csrf": token})
+        assert late.status_code in (200, 303) and "bs_session" not in guesser.cookies
+    for n in range(4):  # D-10: keys 2..5 of the hour, from four more addresses
+        with client(portal) as person:
+            assert http_log_in(person, target).headers["location"] == "/key", n
+    mails = len(portal.mailbox.messages(email))
+    with client(portal) as sixth:
+        withheld = http_log_in(sixth, target)
+        assert screens.REFUSALS[Refusal.KEY_LIMIT] in withheld.text
+        assert "bs_attempt" not in sixth.cookies
+    assert len(portal.mailbox.messages(email)) == mails
+
+
+def _page_of(response: httpx.Response) -> str:
+    return re.sub(r'name="csrf" value="[0-9a-f]+"', 'name="csrf" value=""', response.text)
+
+
+def _cookie_shapes(response: httpx.Response) -> list[str]:
+    """Each Set-Cookie without its value and its expiry date."""
+    return sorted(re.sub(r"expires=[^;]*", "expires=…", re.sub(r"^(\w+)=[^;]*", r"\1=…", c))
+                  for c in set_cookies(response))
+
+
+def test_D_9_unknown_id_wrong_password_and_locked_attempt_read_and_cost_the_same(
+        portal: Served) -> None:
+    known = customer(portal)
+    keyed = customer(portal, notify_key=True)
+    timings: dict[str, list[float]] = {"unknown": [], "wrong password": []}
+    answers: dict[str, httpx.Response] = {}
+    for n in range(30):  # 9 rounds (18 failures) an address: D-14 stays out of the way
+        with client(portal, f"127.0.1.{n // 9 + 1}") as prober:
+            token = csrf_of(prober.get("/login").text)
+            for kind, login_id in (("unknown", f"nobody{n:03d}"), ("wrong password", known)):
+                began = time.perf_counter()
+                answer = prober.post("/login", data={"login_id": login_id, "csrf": token,
+                                                     "password": "Wrong-pass-123"})
+                timings[kind].append(time.perf_counter() - began)
+                answers[kind] = answer
+    with client(portal) as locker:
+        http_log_in(locker, keyed)
+        token = csrf_of(locker.get("/key").text)
+        for n in range(5):
+            answers["locked attempt"] = locker.post("/key", data={"key": f"{n:012d}",
+                                                                  "csrf": token})
+    pages = {k: (a.status_code, _page_of(a)) for k, a in answers.items()}
+    assert len(set(pages.values())) == 1, {k: v[0] for k, v in pages.items()}
+    assert screens.REFUSALS[Refusal.LOGIN_FAILED] in answers["unknown"].text
+    assert _cookie_shapes(answers["unknown"]) == _cookie_shapes(answers["wrong password"])
+    assert _cookie_shapes(answers["wrong password"]) == _cookie_shapes(answers["locked attempt"])
+    medians = {k: statistics.median(v) for k, v in timings.items()}
+    ratio = max(medians.values()) / min(medians.values())
+    print("\nD-9 over HTTP, median of 30: " + ", ".join(
+        f"{k} {v * 1000:.1f} ms" for k, v in medians.items()) + f" (ratio {ratio:.2f})")
+    assert ratio < 2.0
+
+
+MAIN_ONLY_GETS = ["/customer-information", "/permission-settings", "/permission-settings/new",
+                  "/permission-settings/sub-ids/{sub}"]
+
+
+def test_CI_1_SB_2_a_sub_id_on_every_main_id_url_and_form_is_refused_and_records_nothing(
+        portal: Served) -> None:
+    main = customer(portal)
+    sub = sub_id_of(portal, main)
+    sibling = f"{main}s2"
+    portal.station.submit_new_sub_id(portal.session(main), portal.station.confirm_new_sub_id(
+        portal.session(main), SUB_ID_FORM | {"login_id": sibling,
+                                             "email": f"{sibling}@example.co.jp"}))
+    owner = logged_in(portal, main)  # the main ID's own signed confirmations, to replay
+    confirm = owner.post("/customer-information", data={
+        "department": "攻撃部", "csrf": csrf_of(owner.get("/top").text)})
+    stolen = re.search(r'name="confirmation" value="([^"]+)"', confirm.text)
+    assert stolen
+    browser = client(portal)
+    assert http_log_in(browser, sub).headers["location"] == "/top"
+    token = csrf_of(browser.get("/top").text)
+    for path in MAIN_ONLY_GETS:
+        response = browser.get(path.replace("{sub}", sibling))
+        assert response.status_code == 403, path
+    posts = {path: form for path, form in forms(sibling).items()
+             if path not in ("/login", "/key", "/logout")}
+    for path, form in posts.items():
+        before = last(portal)
+        url = path.replace("{login_id}", sibling)
+        for confirmation in (form.get("confirmation"), stolen.group(1)):
+            data = form | {"csrf": token} | (
+                {"confirmation": confirmation} if confirmation else {})
+            response = browser.post(url, data=data)
+            assert response.status_code == 403, (path, response.status_code)
+        assert recorded_since(portal, before) == [], path
+    information = portal.station.customer_information(portal.session(main))
+    assert information["部署名"] != "攻撃部"
+    browser.close()
+    owner.close()
+
+
+def test_D_15_an_attempt_id_cannot_be_used_from_another_session(portal: Served) -> None:
+    victim_id = customer(portal, notify_key=True)
+    attacker = logged_in(portal, customer(portal))
+    with client(portal) as victim:
+        assert http_log_in(victim, victim_id).headers["location"] == "/key"
+        key = portal.key(f"{victim_id}@example.co.jp")
+        signed = victim.cookies["bs_attempt"]
+        attempt, _ = signed.rsplit(".", 1)
+        before = last(portal)
+        token = csrf_of(attacker.get("/top").text)
+        for forged in (signed, f"{attempt}.{'0' * 64}", f"{attempt}.", attempt):
+            attacker.cookies.set("bs_attempt", forged)
+            response = attacker.post("/key", data={"key": key, "csrf": token})
+            assert response.status_code == 303 and response.headers["location"] == "/login"
+        assert recorded_since(portal, before) == []  # the victim's attempt is untouched
+        done = victim.post("/key", data={"key": key, "csrf": csrf_of(victim.get("/key").text)})
+        assert done.headers["location"] == "/top"  # and still the victim's to complete
+    attacker.close()
+
+
+HEADERS = {"x-frame-options": "DENY", "referrer-policy": "no-referrer",
+           "cache-control": "no-store", "x-content-type-options": "nosniff"}
+
+
+def test_D_15_every_response_carries_the_security_headers_and_no_inline_script(
+        portal: Served) -> None:
+    login_id = customer(portal, notify_key=True)
+    with client(portal) as browser:
+        responses = [browser.get("/login"), browser.get("/help/forgot"),
+                     browser.get("/help/notes"), browser.get("/static/portal.css"),
+                     browser.get("/no-such-page"), browser.put("/login"),
+                     browser.post("/login", data={"login_id": "x"}),
+                     browser.post("/login", content=b"x" * (MAX_BODY + 1),
+                                  headers={"content-type": "application/x-www-form-urlencoded"}),
+                     http_log_in(browser, login_id), browser.get("/key")]
+        key_page = responses[-1]
+        responses.append(browser.post("/key", data={"key": "1", "csrf": csrf_of(key_page.text)}))
+        responses.append(browser.post("/key", data={
+            "key": portal.key(f"{login_id}@example.co.jp"), "csrf": csrf_of(key_page.text)}))
+        for path in ("/top", "/customer-information", "/permission-settings",
+                     "/permission-settings/new", "/not-modelled/download"):
+            responses.append(browser.get(path))
+    statuses = {r.status_code for r in responses}
+    assert {200, 303, 403, 404, 405, 413} <= statuses
+    for response in responses:
+        where = f"{response.request.method} {response.request.url.path}"
+        for name, value in HEADERS.items():
+            assert response.headers.get(name) == value, (where, name)
+        policy = response.headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        assert directives["script-src"] == "'self'" and "unsafe" not in policy, where
+        assert directives["frame-ancestors"] == "'none'", where
+        if "text/html" in response.headers.get("content-type", ""):
+            assert "<script" not in response.text and not re.search(
+                r"\son[a-z]+\s*=", response.text), where
+
+
+def _chunks(size: int) -> Iterator[bytes]:
+    sent = 0
+    while sent < size:
+        yield b"a" * 8192
+        sent += 8192
+
+
+def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Served) -> None:
+    login_id = customer(portal)
+    start = len(portal.logs.lines)
+    browser = logged_in(portal, login_id)
+    token = csrf_of(browser.get("/top").text)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    tries: dict[str, httpx.Response] = {
+        "a body of 1 MB": browser.post("/customer-information", content=b"a=" + b"b" * 2**20,
+                                       headers=form),
+        "a chunked body of 1 MB": browser.post("/customer-information",
+                                               content=_chunks(2**20), headers=form),
+        "bad percent-encoding": browser.post("/customer-information", headers=form,
+                                             content=b"department=%FF%FE%C0%AF&csrf=" +
+                                             token.encode()),
+        "raw bytes not UTF-8": browser.post("/customer-information", headers=form,
+                                            content=b"department=\xff\xfe\xc0&csrf=" +
+                                            token.encode()),
+        "NUL bytes": browser.post("/customer-information", data={
+            "department": "総\x00務部", "contact_name": "\x00", "csrf": token}),
+        "unknown fields": browser.post("/customer-information", data={
+            "is_main_id": "true", "customer_number": "BS0000001", "__proto__": "x",
+            "csrf": token}),
+        "a login ID of NULs and 20,000 characters": browser.post("/login", data={
+            "login_id": "\x00" * 20_000, "password": "\x00", "csrf": token}),
+        "a key of 50,000 digits": browser.post("/key", data={"key": "1" * 50_000,
+                                                             "csrf": token}),
+        "a broken multipart body": browser.post(
+            "/customer-information", content=b"--x\r\nContent-Disposition: form-data\r\n\r\n",
+            headers={"content-type": "multipart/form-data; boundary=y"}),
+        "JSON instead of a form": browser.post("/customer-information", json={"csrf": token}),
+        "a path not UTF-8": browser.get("/%FF%FE/%00"),
+        "a path of 6,000 characters": browser.get("/" + "a" * 6000),
+        "a confirmation that is not base64": browser.post(
+            "/customer-information/ok", data={"confirmation": "!!!.%%%", "csrf": token}),
+        "a session cookie of 3,000 characters, not ASCII": client(portal).get(
+            "/top", headers=[(b"cookie", ("bs_session=" + "é" * 10 + "x" * 3000).encode())]),
+        "an attempt cookie of garbage": client(portal).get(
+            "/key", headers=[(b"cookie", b"bs_attempt=\x7f\x01.\xff; bs_browser=x")]),
+    }
+    for what, response in tries.items():
+        assert response.status_code < 500, (what, response.status_code)
+        assert "Traceback" not in response.text, what
+        if response.status_code >= 400:
+            assert 'lang="ja"' in response.text, (what, response.status_code)
+    assert tries["a body of 1 MB"].status_code == 413
+    assert tries["a chunked body of 1 MB"].status_code == 413
+    assert "送信された内容が大きすぎます。" in tries["a body of 1 MB"].text
+    assert tries["NUL bytes"].status_code == 422
+    lines = portal.logs.lines[start:]
+    assert not [line for line in lines if "Traceback" in line or " ERROR " in line], lines
+    information = portal.station.customer_information(portal.session(login_id))
+    assert information["BSお客様番号"] != "BS0000001"
+    print("\n" + "\n".join(f"{what}: {r.status_code}" for what, r in tries.items()))
+    browser.close()
+
+
+def test_https_every_cookie_of_a_login_is_secure(portal: Served, tmp_path: Path) -> None:
+    """Behind HTTPS (the scheme the ASGI server reports), every cookie is Secure (D-12)."""
+    import asyncio
+
+    login_id = customer(portal)
+    app = create_app(portal.station, PortalConfig(SECRET))
+
+    async def steps() -> list[str]:
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.77", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="https://portal.example"
+                                     ) as https:
+            page = await https.get("/login")
+            done = await https.post("/login", data={"login_id": login_id, "password": PASSWORD,
+                                                    "csrf": csrf_of(page.text)})
+            return set_cookies(page) + set_cookies(done)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        cookies = thread.submit(asyncio.run, steps()).result()
+    assert len(cookies) >= 2 and all("Secure" in c and "HttpOnly" in c for c in cookies)
