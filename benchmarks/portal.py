@@ -163,7 +163,7 @@ def digest_capacity(cores: int, seconds: float) -> tuple[float, float]:
     and the CPU seconds one digest takes."""
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(cores, mp_context=spawn) as pool:
-        for started in [pool.submit(time.sleep, 0.5) for _ in range(cores)]:
+        for started in [pool.submit(time.sleep, 0.3) for _ in range(cores)]:
             started.result()  # every process is up
         measured = list(pool.map(_digests_for, [seconds] * cores))
     return sum(r for r, _ in measured), min(c for _, c in measured)
@@ -198,7 +198,8 @@ class Serving:
 @contextlib.contextmanager
 def serve(env: dict[str, str], folder: Path, workers: int,
           extra: dict[str, str] | None = None) -> Iterator[Serving]:
-    """The portal served by ``workers`` processes on 127.0.0.1, ready when it returns."""
+    """The portal served by ``workers`` processes on 127.0.0.1, every one of them started
+    when it returns."""
     port = free_port()
     log = folder / f"serve-{workers}.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
@@ -215,7 +216,9 @@ def serve(env: dict[str, str], folder: Path, workers: int,
             if process.poll() is not None:
                 raise RuntimeError(f"serve stopped: {log.read_text(errors='replace')[-2000:]}")
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{serving.url}/login", timeout=2).status_code == 200:
+                started = log.read_text(errors="replace").count("Application startup complete")
+                if started >= workers and httpx.get(f"{serving.url}/login",
+                                                    timeout=2).status_code == 200:
                     break
             time.sleep(0.05)
         else:
@@ -334,13 +337,15 @@ class Figures:
         return self.capacity * self.logins / self.digests if self.digests else math.nan
 
     def line(self) -> str:
+        cpu = sum(self.cpu.values())
         return (f"{self.workers} worker(s): {self.logins_per_second:.1f} logins/s completed "
-                f"({self.logins:,} in {self.seconds:.0f} s, {self.users} users); latency p50 "
+                f"({self.logins:,} in {self.seconds:.1f} s, {self.users} users); latency p50 "
                 f"{self.p50:.0f} ms, p95 {self.p95:.0f} ms, p99 {self.p99:.0f} ms; errors "
                 f"{self.failures} of {self.requests:,} requests; {self.ratio:.0%} of the "
                 f"digest limit ({self.limit:.1f} logins/s for this mix: {self.digests:,} "
-                f"scrypt digests at {self.capacity:.1f}/s on all cores); CPU s: "
-                + ", ".join(f"{k} {v:.1f}" for k, v in self.cpu.items()) + ")")
+                f"scrypt digests at {self.capacity:.1f}/s on all cores); by CPU time "
+                f"{self.cpu_ratio:.0%} (the digests {self.digests * self.digest_cpu:.1f} s of "
+                f"{cpu:.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in self.cpu.items()) + ")")
 
 
 def _cpu_of(pids: list[int]) -> float:
@@ -361,7 +366,7 @@ def _postgres_pids() -> list[int]:
 
 
 def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
-             sample: float) -> Figures:
+             sample: float, measure_after: bool = True) -> Figures:
     """One headless locust run against ``workers`` worker processes on a fresh store; the
     digest limit is measured just before and just after it (the mean is used: the machine
     may be shared)."""
@@ -398,7 +403,8 @@ def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
             cpu = {"portal": _cpu_of(pids) - before["portal"],
                    "postgres": _cpu_of(pg) - before["postgres"],
                    "load tool": _children_cpu() - children}
-            after, after_cpu = digest_capacity(cores, sample)
+            after, after_cpu = digest_capacity(cores, sample) if measure_after else (
+                capacity, digest_cpu)
             print(f"  digest limit: {capacity:.1f}/s before, {after:.1f}/s after; one digest "
                   f"{digest_cpu * 1000:.1f} / {after_cpu * 1000:.1f} ms of CPU")
             capacity, digest_cpu = (capacity + after) / 2, min(digest_cpu, after_cpu)
@@ -463,7 +469,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Keep the runs' logs and CSVs here.")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
-    seconds = args.seconds or (4.0 if args.quick else 30.0)
+    seconds = args.seconds or (3.0 if args.quick else 30.0)
     users = args.users or (4 if args.quick else 8) * cores
     where = (f"PostgreSQL at {os.environ['POSTGRES_HOST']}:{os.environ.get('POSTGRES_PORT', 5432)}"
              if os.environ.get("POSTGRES_HOST") else "SQLite (POSTGRES_HOST is not set)")
@@ -476,7 +482,7 @@ def main() -> None:
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
             figures = run_load(workers, seconds, users, cores, folder / f"workers-{workers}",
-                               1.0 if args.quick else 3.0)
+                               0.5 if args.quick else 3.0, measure_after=not args.quick)
             print(figures.line())
             for problem in figures.problems:
                 print(f"  PROBLEM: {problem}")
