@@ -24,8 +24,13 @@ from application.messages import key_in
 from billing_station.cli import main
 from domain.forms import Plan
 from tests.conftest import build
-from tests.spec_drivers import BrowserDriver, Driver, Kind, ServiceDriver, served
 from tests.story import PASSWORD, SUB_PASSWORD, information, sub_id_form
+
+# Imported here first (this file is collected before the portal's tests): their asserts
+# keep pytest's messages.
+pytest.register_assert_rewrite("tests.portal_fixtures", "tests.spec_drivers")
+
+from tests.spec_drivers import BrowserDriver, Driver, Kind, ServiceDriver, served  # noqa: E402
 
 SERVICE_ONLY = pytest.mark.__getattr__("service-only")  # registered in tests/conftest.py
 
