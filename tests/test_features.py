@@ -37,7 +37,7 @@ SERVICE_ONLY = pytest.mark.__getattr__("service-only")  # registered in tests/co
 
 # The scenarios not about a screen, marked service-only (a feature file's tags must name
 # rules: tests/test_rule_catalogue.py), under the names scenarios() would give them. A
-# browser run reports them as skipped, with the reason in the docstring.
+# browser run reports them as skipped, with the reason below (pytest -rs prints it).
 @SERVICE_ONLY
 @scenario("decisions.feature", "監査はストアを読むだけで、このシステムのイベントストアでないものは拒む")
 def test_監査はストアを読むだけでこのシステムのイベントストアでないものは拒む() -> None:
@@ -97,8 +97,8 @@ class World:
 
 @pytest.fixture(autouse=True)
 def driver_kind(request: pytest.FixtureRequest) -> str:
-    """--driver=services|browser; a @service-only scenario is skipped, with its reason, in
-    a browser run."""
+    """--driver=services|browser; a service-only scenario is skipped, with its reason, in a
+    browser run."""
     kind = str(request.config.getoption("--driver"))
     if kind == "browser" and request.node.get_closest_marker("service-only"):
         why = SERVICE_ONLY_BECAUSE.get(request.node.name, "not about a screen")
