@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's two commands (and a few more), each setting itself up on first use:
 #   ./go simulate  install into .venv, simulate a month of logins on SQLite, report, audit it
-#   ./go test      install into .venv, then ruff, mypy and the whole pytest suite
+#   ./go test      install into .venv, then ruff, mypy, the whole pytest suite, and the specs
+#                  once more through the browser (pytest tests/test_features.py --driver=browser)
 #   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
 #   ./go bench     the audit and simulation benchmarks (minutes); ./go bench quick: seconds
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
@@ -34,7 +35,13 @@ case "${1:-}" in
         "$0" system-packages
         .venv/bin/ruff check domain application simulations portal billing_station benchmarks tests
         .venv/bin/mypy
-        exec .venv/bin/pytest "$@" ;;
+        status=0
+        .venv/bin/pytest "$@" || status=$?
+        if [ $# -eq 0 ]; then  # the whole suite: then the specs again, through the browser
+            .venv/bin/pytest -q -rs -p no:cacheprovider tests/test_features.py --driver=browser \
+                || status=$?
+        fi
+        exit $status ;;
     report)
         mkdir -p reports
         status=0
