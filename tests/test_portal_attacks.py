@@ -25,7 +25,10 @@ from application.outcomes import Refusal
 from application.portal_sessions import THROTTLED
 from portal.app import MAX_BODY, create_app
 from portal.config import PortalConfig
-from tests.portal_fixtures import (
+
+pytest.register_assert_rewrite("tests.portal_fixtures")  # before its import
+
+from tests.portal_fixtures import (  # noqa: E402
     SECRET,
     Served,
     csrf_of,
@@ -33,7 +36,7 @@ from tests.portal_fixtures import (
     onboard_customer,
     serving,
 )
-from tests.story import PASSWORD
+from tests.story import PASSWORD  # noqa: E402
 
 KIND = "postgres" if os.environ.get("POSTGRES_HOST") else "sqlite"
 _addresses = iter(range(30, 250))

@@ -31,8 +31,11 @@ from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from portal.app import create_app
 from portal.config import PortalConfig
-from tests.conftest import build, store_env
-from tests.portal_fixtures import (
+
+pytest.register_assert_rewrite("tests.portal_fixtures")  # before its import
+
+from tests.conftest import build, store_env  # noqa: E402
+from tests.portal_fixtures import (  # noqa: E402
     SECRET,
     csrf_of,
     http_log_in,
@@ -41,9 +44,9 @@ from tests.portal_fixtures import (
     own_postgres,
     serve_env,
 )
-from tests.portal_fixtures import serve as serve_in_thread
-from tests.story import PASSWORD
-from tests.test_mail import Inbox, SlowInbox, free_port
+from tests.portal_fixtures import serve as serve_in_thread  # noqa: E402
+from tests.story import PASSWORD  # noqa: E402
+from tests.test_mail import Inbox, SlowInbox, free_port  # noqa: E402
 
 UNAVAILABLE = "ただいまサービスをご利用いただけません。"
 STORES = ["sqlite", *(["postgres"] if os.environ.get("POSTGRES_HOST") else [])]
