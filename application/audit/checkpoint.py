@@ -14,11 +14,13 @@ the auditor writes.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,17 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} has no place in a checkpoint")
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load(path: Path, app: EventStore) -> Checkpoint | None:
     """The checkpoint in ``path`` for this store (None if there is no file yet)."""
     if not path.exists():
@@ -74,7 +87,8 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
     if not data.startswith(MAGIC):
         raise CheckpointError(f"{path} is not a verify checkpoint")
     try:
-        checkpoint = _Unpickler(io.BytesIO(data[len(MAGIC):])).load()
+        with _no_gc():  # many small objects at once: the collector has nothing to free
+            checkpoint = _Unpickler(io.BytesIO(data[len(MAGIC):])).load()
     except Exception as e:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
@@ -90,7 +104,9 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
 def save(path: Path, checkpoint: Checkpoint) -> None:
     """Written whole or not at all (a new file moved into place)."""
     temporary = path.with_name(path.name + ".new")
-    temporary.write_bytes(MAGIC + pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL))
+    with _no_gc():
+        data = pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
+    temporary.write_bytes(MAGIC + data)
     os.replace(temporary, path)
 
 
