@@ -4,7 +4,7 @@
 #   ./go test      install into .venv, then ruff, mypy, the whole pytest suite, and the specs
 #                  once more through the browser (pytest tests/test_features.py --driver=browser)
 #   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
-#   ./go bench     the audit and simulation benchmarks (minutes); ./go bench quick: seconds
+#   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
 #   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
 set -euo pipefail
@@ -57,9 +57,11 @@ case "${1:-}" in
         if [ "${2:-}" = quick ]; then  # small sizes: proves they run, figures are indicative
             .venv/bin/python -m benchmarks.audit --events 50000
             .venv/bin/python -m benchmarks.simulation large --customers 300 --days 3
+            .venv/bin/python -m benchmarks.portal --quick  # PostgreSQL where POSTGRES_* say
         else
             .venv/bin/python -m benchmarks.audit
             .venv/bin/python -m benchmarks.simulation large
+            .venv/bin/python -m benchmarks.portal
         fi ;;
     *)
         exec .venv/bin/billing-station "$@" ;;
