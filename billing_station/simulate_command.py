@@ -18,7 +18,6 @@ from simulations.dask_runs import SchedulerUnreachable, ShardsFailed
 from simulations.experiments import run_compare, run_one
 from simulations.sharded_runs import run_sharded_one
 
-SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a shard failed even when retried (it is named)
 
 
 def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
@@ -65,8 +64,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
              audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, large; or a TOML file): a
     population logging in over simulated days through the application's services, on a
-    SQLite store, with time moved by freezegun. Writes report.txt, report.json and PNG
-    plots next to the store, then audits the store with verify.
+    SQLite store, with time moved by freezegun. Writes report.html (one page to hand on),
+    report.txt, report.json and PNG plots next to the store (with --compare, compare.html
+    and compare.txt too), then audits the store with verify.
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
     stated in the report. With --shards the run is split over Dask workers; a shard that
@@ -99,7 +99,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         except ShardsFailed as e:
             for part, why in e.failures:
                 click.echo(f"error: {part.name} failed {why}", err=True)
-            sys.exit(SHARD_FAILED)
+            sys.exit(exits.SHARD_FAILED)
     else:
         stores = [run_one(chosen, folder, click.echo)]
     if audit_after:
