@@ -19,7 +19,6 @@ from simulations.experiments import run_compare, run_one
 from simulations.sharded_runs import run_sharded_one
 
 
-
 def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
              ) -> list[float] | None:
     """--compare's list of key validities, each a number of minutes from 0.1 to 1440."""
