@@ -46,7 +46,7 @@ class Hasher:
         try:
             _, cost, salt, expected = digest.split("$")
             derived = self._derive(secret, bytes.fromhex(salt), int(cost))
-        except ValueError:
+        except (ValueError, OverflowError, MemoryError):  # not a digest this system makes
             derived, expected = b"", "-"
         return hmac.compare_digest(derived.hex(), expected)
 
@@ -60,7 +60,8 @@ class Hasher:
     @staticmethod
     def is_digest(value: str) -> bool:
         """Is ``value`` a digest as ``digest`` makes them (and so no secret in clear)?"""
-        return re.fullmatch(r"scrypt\$\d{1,2}\$[0-9a-f]{32}\$[0-9a-f]{64}", value) is not None
+        return re.fullmatch(r"scrypt\$(?:[1-9]|1\d|20)\$[0-9a-f]{32}\$[0-9a-f]{64}",
+                            value) is not None
 
     def decoy(self) -> str:
         """A digest no input matches, so an unknown login ID costs the same work (D-9)."""

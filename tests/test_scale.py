@@ -6,7 +6,9 @@ and verify through a checkpoint (equal to a whole verify of a store that grew be
 
 from __future__ import annotations
 
+import io
 import itertools
+import pickle
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from distributed import LocalCluster
 
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
+from application.audit import checkpoint
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
@@ -290,3 +293,15 @@ def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,
     refused = CliRunner().invoke(main, ["verify", "--checkpoint", str(tmp_path / "junk")],
                                  env=env)
     assert refused.exit_code == 2 and "not a verify checkpoint" in refused.output
+
+
+@pytest.mark.parametrize(("module", "name"), [
+    ("application.audit.checkpoint", "os.system"), ("application.audit.checkpoint", "pickle.loads"),
+    ("domain.accounts", "Aggregate"), ("domain.crypto", "new_id"), ("posix", "system")])
+def test_a_checkpoint_builds_none_but_our_own_classes(module: str, name: str) -> None:
+    """A checkpoint file is the auditor's, but it is read back: a crafted one must not reach
+    a function (os.system) through one of our modules."""
+    with pytest.raises(pickle.UnpicklingError, match="has no place in a checkpoint"):
+        checkpoint._Unpickler(io.BytesIO(b"")).find_class(module, name)
+    assert checkpoint._Unpickler(io.BytesIO(b"")).find_class(
+        "domain.login_attempt", "LoginAttempt.KeyIssued") is LoginAttempt.KeyIssued

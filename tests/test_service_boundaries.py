@@ -124,3 +124,12 @@ def test_CI_2_onboarding_names_each_taken_claim(app: BillingStation) -> None:
     with pytest.raises(InvalidInput) as invalid:
         onboard(app, "main01", number="BS5928544")
     assert [e.label for e in invalid.value.errors] == ["ログインID", "BSお客様番号"]
+
+
+@pytest.mark.parametrize("cost", ["0", "21", "25", "99"])
+def test_D_7_a_digest_of_a_cost_no_hasher_makes_is_no_digest(cost: str) -> None:
+    """OK keeps a secret that is already a digest; one of an absurd cost (a forged
+    confirmation) would break every later login, or allocate gigabytes: it is not one."""
+    forged = f"scrypt${cost}${'0' * 32}${'0' * 64}"
+    assert not Hasher.is_digest(forged)
+    assert Hasher(cost=4).matches("anything", forged) is False
