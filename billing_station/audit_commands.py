@@ -78,7 +78,7 @@ def reader() -> AuditReader:
 def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:
     """The store's events with a progress bar on stderr when it is a terminal (for verify:
     those no check reads left undecoded)."""
-    with tqdm(total=audit.store_size(app), unit="event", unit_scale=True, file=sys.stderr,
+    with tqdm(total=audit.position(app), unit="event", unit_scale=True, file=sys.stderr,
               disable=None, leave=False, desc="replaying") as bar:
         if for_verify:
             yield from events_to_verify(app, on_page=bar.update)

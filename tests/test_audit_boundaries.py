@@ -150,3 +150,21 @@ def test_a_store_server_that_cannot_be_reached_is_a_service_down(tmp_path: Path)
            "POSTGRES_CONNECT_TIMEOUT": "1"}
     output = refused_in_one_line(audit(env), UNAVAILABLE)
     assert "cannot reach PostgreSQL database bs at 127.0.0.1:1" in output
+
+
+def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    for _ in range(300):
+        app.log_in("main01", "wrong-password")
+    app.close()
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle:middle + 8192] = b"\xff" * 8192  # two pages of garbage in the middle
+    path.write_bytes(bytes(data))
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), DATA_ERROR)
+    assert "is not a Billing Station event store (database disk image is malformed)" in output
+    streamed = audit({"BS_SQLITE_PATH": str(path)}, "history")  # rows read so far, then the line
+    assert streamed.exit_code == DATA_ERROR and "Traceback" not in streamed.output
+    assert streamed.output.splitlines()[-1].startswith("error: ")

@@ -8,12 +8,27 @@ from application.audit.reading import (
     AuditReader,
     NotAnEventStore,
     StoreUnavailable,
+    position,
     replay,
-    store_size,
 )
 from application.audit.timeline import Timeline, timeline
 from application.audit.verify import Verifier, Violation, verify
 
-__all__ = ["COLUMNS", "FIELDS", "AuditReader", "LoginRecord", "NotAnEventStore", "Outcome",
-           "StoreUnavailable", "Timeline", "Verifier", "Violation", "as_of", "history", "replay",
-           "store_size", "timeline", "verify"]
+__all__ = [
+    "COLUMNS",
+    "FIELDS",
+    "AuditReader",
+    "LoginRecord",
+    "NotAnEventStore",
+    "Outcome",
+    "StoreUnavailable",
+    "Timeline",
+    "Verifier",
+    "Violation",
+    "as_of",
+    "history",
+    "position",
+    "replay",
+    "timeline",
+    "verify",
+]

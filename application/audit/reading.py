@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,21 @@ class StoreUnavailable(Exception):
     """The store's server cannot be reached (down, or refusing connections)."""
 
 
+@contextmanager
+def store_errors(where: str) -> Iterator[None]:
+    """What the store's driver raises, as the audit says it: a server that cannot be reached
+    (down), or a store that is not one (not a database, a foreign one, or broken past its
+    first page). Wraps opening a store and every page read from it."""
+    try:
+        yield
+    except (PersistenceError, sqlite3.Error, psycopg.Error) as e:
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        if isinstance(e.__cause__, PoolTimeout | psycopg.OperationalError) or isinstance(
+                e, PoolTimeout | psycopg.OperationalError):
+            raise StoreUnavailable(f"cannot reach {where} ({reason})") from e
+        raise NotAnEventStore(f"{where} is not a Billing Station event store ({reason})") from e
+
+
 class AuditReader(EventStore):
     """Reads the events of this system's store: no mailer, no hasher, no command. Opening
     it checks that the store is one: readable, holding events, the first of them ours."""
@@ -46,14 +62,13 @@ class AuditReader(EventStore):
     def __init__(self, env: EnvType, where: str = "the store") -> None:
         self.where = where  # how the auditor named the store: a path, or a database
         try:
-            super().__init__(env)
-            last = self.recorder.max_notification_id()
-            first = self.recorder.select_notifications(start=None, limit=1)
-        except (PersistenceError, sqlite3.Error, psycopg.Error) as e:  # not a store, or not ours
-            reason = (str(e).splitlines() or [type(e).__name__])[0]
-            if isinstance(e.__cause__, PoolTimeout | psycopg.OperationalError):
-                raise StoreUnavailable(f"cannot reach {where} ({reason})") from e
-            raise NotAnEventStore(f"{where} is not a Billing Station event store ({reason})") from e
+            with store_errors(where):
+                super().__init__(env)
+                last = self.recorder.max_notification_id()
+                first = self.recorder.select_notifications(start=None, limit=1)
+        except (NotAnEventStore, StoreUnavailable):
+            self.close()
+            raise
         if not last or not first:
             raise NotAnEventStore(f"{where} holds no events: nothing to audit")
         try:
@@ -186,7 +201,8 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
     decode = Decoder(app.mapper, skipped)
     start = after + 1
     while True:
-        notifications = rows(app, start, page, until)
+        with store_errors(getattr(app, "where", "the store")):
+            notifications = rows(app, start, page, until)
         for n in notifications:
             try:
                 yield decode(n)
@@ -200,10 +216,7 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
 
 
 def position(app: EventStore) -> int:
-    """The last notification id now: where a replay to the end stops."""
-    return int(app.recorder.max_notification_id() or 0)
-
-
-def store_size(app: EventStore) -> int:
-    """The last notification id: the length of a progress bar."""
-    return int(app.recorder.max_notification_id() or 0)
+    """The last notification id now: where a replay to the end stops (and the length of a
+    progress bar)."""
+    with store_errors(getattr(app, "where", "the store")):
+        return int(app.recorder.max_notification_id() or 0)
