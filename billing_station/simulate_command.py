@@ -14,6 +14,7 @@ from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from simulations import scenario as scenarios
+from simulations.checks import check
 from simulations.dask_runs import SchedulerUnreachable, ShardsFailed
 from simulations.experiments import run_compare, run_one
 from simulations.sharded_runs import run_sharded_one
@@ -82,6 +83,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         raise click.BadParameter(str(e), param_hint="SCENARIO") from e
     chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
                           days=days or chosen.days)
+    if problems := check(chosen):  # the options moved the scenario: checked again
+        raise click.BadParameter("; ".join(problems), param_hint="--days/--seed")
     if not chosen.hash_cost_set:
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "

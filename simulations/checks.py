@@ -53,13 +53,20 @@ def _number_problem(key: str, value: Any, kind: type, low: float | None,
     return None
 
 
+FIRST_START, LAST_DAY = date(1971, 1, 1), date(9999, 12, 1)  # clocks and calendars hold
+
+
 def check(scenario: object) -> list[str]:
     """Every problem of a built scenario, each naming its key."""
     problems = [p for key, kind, low, high in RANGES
                 if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
-    start = _get(scenario, "start")
+    start, days = _get(scenario, "start"), _get(scenario, "days")
     if not isinstance(start, date) or isinstance(start, datetime):
         problems.append(f"start must be a date such as 2026-04-06 (not {start!r})")
+    elif not start >= FIRST_START or (_is(days, int) and start.toordinal() + days
+                                      > LAST_DAY.toordinal()):
+        problems.append(f"start must be from {FIRST_START} and the run end by {LAST_DAY} "
+                        f"(not {start} for {days} days)")
     for key, low, high, relation in PAIRS:
         pair = _get(scenario, key)
         ok = (isinstance(pair, tuple) and len(pair) == 2 and all(_is(v, int) for v in pair)

@@ -136,10 +136,14 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
 @pytest.mark.parametrize(("args", "named"), [
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
+    (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
 def test_simulate_options_are_checked_before_anything_runs(
     tmp_path: Path, args: list[str], named: str
 ) -> None:
+    if "__far__" in args:  # a scenario that starts late enough for --days to run past 9999
+        (tmp_path / "far.toml").write_text("start = 9990-01-01\ndays = 5\nhash_cost = 4\n")
+        args = [str(tmp_path / "far.toml") if a == "__far__" else a for a in args]
     result = CliRunner().invoke(main, ["simulate", *args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and named in result.output
     assert not (tmp_path / "out").exists()
@@ -153,3 +157,11 @@ def test_a_scenario_without_hash_cost_says_so_before_it_starts(tmp_path: Path) -
                                        "--no-verify"])
     assert result.exit_code == 0, result.output
     assert "sets no hash_cost" in result.output.splitlines()[0]
+
+
+@pytest.mark.parametrize("start", ["0001-01-01", "9999-12-30"])
+def test_a_start_no_clock_can_hold_is_refused_by_name(tmp_path: Path, start: str) -> None:
+    path = tmp_path / "far.toml"
+    path.write_text(f"start = {start}\ndays = 3\n")
+    with pytest.raises(ScenarioError, match="start must be from 1971-01-01"):
+        load(path)
