@@ -87,8 +87,8 @@ class PermissionSettings(Confirming):
 
     def submit_sub_id_change(self, session: Session, confirmed: Confirmation) -> Completed:
         customer = self.main_id(session.account_id, ONLY)
-        sub = self.get(confirmed.target_id, SubID)
-        if sub.customer_id != customer.id:
+        sub = self.find(confirmed.target_id, SubID)
+        if sub is None or sub.customer_id != customer.id:  # not this customer's sub ID
             raise Refused(ONLY, "SB-2")
         self.apply(sub, confirmed, sub_id_fields(customer, new=False), session.login_id, "SB-8")
         return Completed.SUB_ID

@@ -23,6 +23,7 @@ from application.audit.verify import events_to_verify
 from application.screens import JST
 from billing_station import exits
 from billing_station.audit_pages import findings_page, history_page
+from billing_station.paths import output_file
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
            "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
@@ -39,9 +40,11 @@ class Instant(click.ParamType):
             return value
         try:
             moment = datetime.fromisoformat(str(value).strip().replace("/", "-"))
-        except ValueError:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
+            moment.astimezone(JST)  # shown in JST: it must be one
+        except (ValueError, OverflowError):
             self.fail(f"{value!r} is not an instant: use {FORMATS}", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+        return moment
 
 
 def _checked_period(ctx: click.Context, param: click.Parameter, until: datetime | None
@@ -163,10 +166,12 @@ def _csv(value: object) -> object:
 
 
 @click.command()
-@click.option("--html", "page", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+@click.option("--html", "page", type=click.Path(dir_okay=False, path_type=Path),
+              callback=output_file,
               help="Also write the findings, with their evidence, as a self-contained HTML "
                    "page for the auditor's report.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              callback=output_file,
               help="Keep where this verify stopped, and what it had folded, in this file (the "
                    "auditor's own, never the store): the next verify with it reads only the "
                    "events stored since, with the same result as verifying the whole store. "

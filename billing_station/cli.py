@@ -13,6 +13,7 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
+from billing_station.paths import output_folder
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from simulations.demo import demo_app, run_demo
@@ -53,6 +54,7 @@ def main() -> None:
 @main.command()
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+    callback=output_folder,
     show_default=True, help="Folder for the demo's SQLite store and its mailbox of .eml files.",
 )
 def demo(out: Path) -> None:

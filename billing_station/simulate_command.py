@@ -13,6 +13,7 @@ from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
+from billing_station.paths import output_folder
 from simulations import scenario as scenarios
 from simulations.checks import check
 from simulations.dask_runs import SchedulerUnreachable, ShardsFailed
@@ -38,7 +39,7 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
 
 @click.command()
 @click.argument("scenario", default="office")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=output_folder,
               help="Folder for the store, report and plots [default: simulation-output/SCENARIO].")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--days", type=click.IntRange(1, 3660),

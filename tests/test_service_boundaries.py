@@ -133,3 +133,14 @@ def test_D_7_a_digest_of_a_cost_no_hasher_makes_is_no_digest(cost: str) -> None:
     forged = f"scrypt${cost}${'0' * 32}${'0' * 64}"
     assert not Hasher.is_digest(forged)
     assert Hasher(cost=4).matches("anything", forged) is False
+
+
+def test_SB_2_ok_on_a_confirmation_aimed_at_no_sub_id_of_this_customer_is_refused(
+    app: BillingStation
+) -> None:
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    confirmed = app.confirm_sub_id_change(main, "sub01", {"memo": "x"})
+    for target in (uuid.uuid4(), main.account_id):  # no aggregate; not a sub ID
+        with pytest.raises(Refused):
+            app.submit_sub_id_change(main, attrs.evolve(confirmed, target_id=target))
