@@ -16,7 +16,7 @@ from billing_station.audit_commands import events
 from billing_station.paths import output_folder
 from simulations import scenario as scenarios
 from simulations.checks import check
-from simulations.dask_runs import SchedulerUnreachable, ShardsFailed
+from simulations.dask_runs import SchedulerAddressError, SchedulerUnreachable, ShardsFailed
 from simulations.experiments import run_compare, run_one
 from simulations.sharded_runs import run_sharded_one
 
@@ -99,6 +99,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         except SchedulerUnreachable as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(exits.UNAVAILABLE)
+        except SchedulerAddressError as e:
+            raise click.BadParameter(str(e), param_hint="--scheduler") from e
         except ShardsFailed as e:
             for part, why in e.failures:
                 click.echo(f"error: {part.name} failed {why}", err=True)

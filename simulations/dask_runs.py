@@ -59,6 +59,10 @@ class SchedulerUnreachable(ConnectionError):
     """The Dask scheduler named by --scheduler did not answer."""
 
 
+class SchedulerAddressError(ValueError):
+    """--scheduler names no address a Dask client can use."""
+
+
 @attrs.frozen
 class ShardedRun:
     report: Report
@@ -94,6 +98,9 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Client]:
     if scheduler:
         try:
             client = Client(scheduler, timeout=10)
+        except ValueError as e:  # not an address at all
+            raise SchedulerAddressError(f"{scheduler!r} is not a scheduler address "
+                                        f"(e.g. tcp://10.0.0.5:8786): {e}") from e
         except (OSError, TimeoutError) as e:
             raise SchedulerUnreachable(f"no Dask scheduler answered at {scheduler}: {e}") from e
         with client:
@@ -120,38 +127,38 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     ``progress``: a bar over all shards' simulated days (None: on a terminal only)."""
     began = time.perf_counter()
     plan = parts(scenario, shards)
-    folder.mkdir(parents=True, exist_ok=True)
-    shared = shared_store(store) if store is not None else None
     topic = f"billing-station-days-{uuid.uuid4().hex}"
     results: dict[int, ShardResult] = {}
     failures: list[tuple[Part, str]] = []
     stores: dict[int, bootstrap.StoreSettings] = {}
-    for part in plan:  # each shard's own store made here, before any task starts
-        try:
-            stores[part.index] = shared or own_store(folder_of(folder, part))
-        except OSError as e:
-            failures.append((part, f"before it started (its store {folder_of(folder, part)}): "
-                                   f"{_why(e)}"))
-    with tqdm(total=scenario.days * len(stores), unit="day", file=sys.stderr,
-              desc=f"simulating {scenario.name} in {len(plan)} shards",
-              disable=None if progress is None else not progress, leave=False) as bar, \
-            dask_client(len(plan), scheduler) as client:
-        client.subscribe_topic(topic, lambda _event: bar.update())
-        attempts = 1 if shared else 1 + retries
-        futures = {
-            client.submit(shard_task, scenario, part, folder_of(folder, part),
-                          stores[part.index], shared is not None, topic,
-                          key=f"shard-{part.index + 1}-of-{part.count}-{topic}", pure=False,
-                          retries=attempts - 1): part
-            for part in plan if part.index in stores
-        }
-        for future in as_completed(futures):
-            part = futures[future]
+    with dask_client(len(plan), scheduler) as client:  # a cluster first: else nothing written
+        folder.mkdir(parents=True, exist_ok=True)
+        shared = shared_store(store) if store is not None else None
+        for part in plan:  # each shard's own store made here, before any task starts
             try:
-                results[part.index] = future.result()
-            except Exception as e:  # named below, after the others have finished
-                failures.append((part, f"in {attempts} attempt(s): {_why(e)}"))
-        client.unsubscribe_topic(topic)
+                stores[part.index] = shared or own_store(folder_of(folder, part))
+            except OSError as e:
+                failures.append((part, f"before it started (its store "
+                                       f"{folder_of(folder, part)}): {_why(e)}"))
+        with tqdm(total=scenario.days * len(stores), unit="day", file=sys.stderr,
+                  desc=f"simulating {scenario.name} in {len(plan)} shards",
+                  disable=None if progress is None else not progress, leave=False) as bar:
+            client.subscribe_topic(topic, lambda _event: bar.update())
+            attempts = 1 if shared else 1 + retries
+            futures = {
+                client.submit(shard_task, scenario, part, folder_of(folder, part),
+                              stores[part.index], shared is not None, topic,
+                              key=f"shard-{part.index + 1}-of-{part.count}-{topic}",
+                              pure=False, retries=attempts - 1): part
+                for part in plan if part.index in stores
+            }
+            for future in as_completed(futures):
+                part = futures[future]
+                try:
+                    results[part.index] = future.result()
+                except Exception as e:  # named below, after the others have finished
+                    failures.append((part, f"in {attempts} attempt(s): {_why(e)}"))
+            client.unsubscribe_topic(topic)
     if failures:
         raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]

@@ -183,6 +183,12 @@ def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: 
                                             "--scheduler", "tcp://127.0.0.1:9",
                                             "--out", str(tmp_path / "none")])
     assert unreachable.exit_code == 69 and "no Dask scheduler answered" in unreachable.output
+    assert not (tmp_path / "none").exists()  # nothing written without a cluster
+    malformed = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2",
+                                          "--scheduler", "notanaddress",
+                                          "--out", str(tmp_path / "none")])
+    assert malformed.exit_code == 2 and "--scheduler" in malformed.output
+    assert not (tmp_path / "none").exists()
 
 
 # The audit's reading ----------------------------------------------------------------------
