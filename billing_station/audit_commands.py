@@ -71,11 +71,12 @@ def period(command: Any) -> Any:
 
 
 def reader() -> AuditReader:
-    """The configured store (BS_STORE, BS_SQLITE_PATH, POSTGRES_*), which must exist."""
-    try:
-        return bootstrap.audit_reader()
-    except bootstrap.ConfigError as e:
-        raise click.UsageError(str(e)) from e
+    """The configured store (BS_STORE, BS_SQLITE_PATH, POSTGRES_*), which must exist; closed
+    when the command ends. (A setting that cannot be used is the console script's usage
+    error.)"""
+    store = bootstrap.audit_reader()
+    click.get_current_context().call_on_close(store.close)
+    return store
 
 
 def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:

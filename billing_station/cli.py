@@ -74,7 +74,7 @@ def demo(out: Path) -> None:
     if ignored:
         raise click.UsageError(f"the demo plays on its own store and mailbox in --out; unset "
                                f"{', '.join(ignored)}")
-    app, mailbox = demo_app(out, settings.hasher().cost)
+    app, mailbox = demo_app(out, settings)
     try:
         run_demo(app, mailbox, click.echo)
     finally:

@@ -15,7 +15,6 @@ from application.messages import key_in
 from application.outcomes import KeyEntry, LoginScreen, TopPage
 from application.screens import jst
 from domain import clock
-from domain.crypto import Hasher
 from simulations.samples import INFORMATION, MAIN_ID, PASSWORD, onboard_demo
 
 
@@ -80,13 +79,14 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
         say("   " + screens.contact(app.key_mail_contact(MAIN_ID)).replace("\n", "\n   "))
 
 
-def demo_app(folder: Path, hash_cost: int) -> tuple[BillingStation, MailboxFolder]:
-    """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed)."""
+def demo_app(folder: Path, settings: bootstrap.Settings) -> tuple[BillingStation, MailboxFolder]:
+    """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed);
+    the hash cost and login URL as ``settings`` say."""
     folder.mkdir(parents=True, exist_ok=True)
     store = folder / "billing-station.sqlite3"
     for stale in [*folder.glob("billing-station.sqlite3*"), *folder.glob("mailbox/*.eml")]:
         stale.unlink()
     mailbox = MailboxFolder(folder / "mailbox")
-    app = bootstrap.application(store=bootstrap.store_settings("sqlite", store), mailer=mailbox,
-                                hasher=Hasher(hash_cost))
+    app = bootstrap.application(settings, store=bootstrap.store_settings("sqlite", store),
+                                mailer=mailbox)
     return app, mailbox

@@ -11,7 +11,7 @@ from application.audit.reading import (
     position,
     replay,
 )
-from application.audit.timeline import Timeline, timeline
+from application.audit.timeline import Timeline
 from application.audit.verify import Verifier, Violation, verify
 
 __all__ = [
@@ -29,6 +29,5 @@ __all__ = [
     "history",
     "position",
     "replay",
-    "timeline",
     "verify",
 ]

@@ -34,7 +34,3 @@ class Timeline:
                                                            self.until):
                 yield line(event)
 
-
-def timeline(events: Iterable[Any], login_id: str, since: datetime | None = None,
-             until: datetime | None = None) -> Iterator[str]:
-    yield from Timeline(login_id, since, until).lines(events)
