@@ -108,3 +108,16 @@ class ContactRoute(enum.Enum):
 class Contact:
     route: ContactRoute
     person: str | None = None  # the main ID's person in charge, for a sub ID
+
+
+class Outcome(enum.Enum):
+    """How a login attempt ended, as history, verify and the simulation report count it."""
+
+    COMPLETED = "completed"
+    PASSWORD_REJECTED = "password_rejected"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+    SUPERSEDED = "superseded"
+    KEY_WITHHELD = "key_withheld"
+    MAIL_FAILED = "mail_failed"
+    ABANDONED = "abandoned"  # nothing ended it: the person went away

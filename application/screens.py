@@ -14,6 +14,7 @@ from application.outcomes import (
     ErrorPage,
     Form,
     KeyEntry,
+    Outcome,
     Refusal,
     Refused,
     TopPage,
@@ -68,6 +69,18 @@ COMPLETED = {Completed.CUSTOMER_INFORMATION: CUSTOMER_INFORMATION_DONE,
              Completed.SUB_ID: SUB_ID_DONE}
 CONFIRMATION_TITLES = {Form.CUSTOMER_INFORMATION: "お客様情報変更確認",
                        Form.SUB_ID: "副ID 設定内容確認"}
+
+# How a login attempt ended, as reports for people say it (history, verify, simulations).
+OUTCOMES = {
+    Outcome.COMPLETED: "ログイン完了",
+    Outcome.PASSWORD_REJECTED: "パスワード誤り",
+    Outcome.EXPIRED: "通知キーの期限切れ (LG-5)",
+    Outcome.LOCKED: "誤入力の上限でロック (D-4)",
+    Outcome.SUPERSEDED: "新しい通知キーで無効 (D-2)",
+    Outcome.KEY_WITHHELD: "送信上限のため通知キーを送らず (D-10)",
+    Outcome.MAIL_FAILED: "通知キーのメール送信に失敗",
+    Outcome.ABANDONED: "途中でやめた",
+}
 
 Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
 

@@ -9,13 +9,11 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from application import screens
 from application.audit import LoginRecord, Violation
 from application.screens import jst
 
-OUTCOMES = {"completed": "ログイン完了", "password_rejected": "パスワード誤り",
-            "expired": "通知キー期限切れ", "locked": "ロック (誤入力5回)",
-            "superseded": "新しいキーで無効", "key_withheld": "送信上限 (D-10)",
-            "mail_failed": "メール送信失敗", "abandoned": "中断"}
+OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
 COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES}
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from application import screens
 from application.audit import Outcome
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
@@ -19,16 +20,7 @@ from simulations.plots import validity_label
 from simulations.report import PERCENTILES, ROUTES, Report, percent, text
 
 JST = ZoneInfo("Asia/Tokyo")
-OUTCOME_LABELS = {
-    Outcome.COMPLETED: "ログイン完了",
-    Outcome.PASSWORD_REJECTED: "パスワード誤り",
-    Outcome.EXPIRED: "通知キーの期限切れ (LG-5)",
-    Outcome.LOCKED: "誤入力の上限でロック (D-4)",
-    Outcome.SUPERSEDED: "新しい通知キーで無効 (D-2)",
-    Outcome.KEY_WITHHELD: "送信上限のため通知キーを送らず (D-10)",
-    Outcome.MAIL_FAILED: "通知キーのメール送信に失敗",
-    Outcome.ABANDONED: "途中でやめた",
-}
+OUTCOME_LABELS = screens.OUTCOMES
 ROUTE_LABELS = {ContactRoute.OPERATOR: "オペレータ担当へ (主ID)",
                 ContactRoute.MAIN_ID_PERSON: "主IDの担当者へ (副ID)"}
 PERCENTILE_LABELS = {"p50": "中央値 (p50)", "p90": "p90", "p99": "p99"}

@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, Page
 
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
-from application.outcomes import KeyEntry
+from application.outcomes import KeyEntry, Outcome
+from billing_station.audit_pages import OUTCOMES
 from billing_station.cli import main
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
@@ -84,3 +85,8 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert page.get_by_role("cell", name="未登録のID").is_visible()
     assert page.get_by_role("cell", name="2015/01/16 09:58:00").is_visible()  # as screens show
     page.close()
+
+
+def test_every_outcome_has_its_words_on_the_auditors_pages() -> None:
+    assert set(OUTCOMES) == {o.value for o in Outcome}
+    assert all(OUTCOMES.values())

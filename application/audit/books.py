@@ -8,7 +8,6 @@ event is still judged with its evidence).
 
 from __future__ import annotations
 
-import enum
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from application.outcomes import Outcome
 from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
@@ -90,19 +90,6 @@ class AccountBook:
 
 
 # Login attempts --------------------------------------------------------------------------
-class Outcome(enum.Enum):
-    """How a login attempt ended, as history, verify and the simulation report count it."""
-
-    COMPLETED = "completed"
-    PASSWORD_REJECTED = "password_rejected"
-    EXPIRED = "expired"
-    LOCKED = "locked"
-    SUPERSEDED = "superseded"
-    KEY_WITHHELD = "key_withheld"
-    MAIL_FAILED = "mail_failed"
-    ABANDONED = "abandoned"  # nothing ended it: the person went away
-
-
 FINISHES = {LoginAttempt.LoginCompleted: Outcome.COMPLETED,
             LoginAttempt.PasswordRejected: Outcome.PASSWORD_REJECTED,
             LoginAttempt.KeyWithheld: Outcome.KEY_WITHHELD}
