@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -63,31 +64,67 @@ class Report:
                           ensure_ascii=False, indent=2)
 
 
-def report(simulation: Simulation) -> Report:
+def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Report:
+    """The run's report: attempts counted from ``events`` (the whole store by default),
+    visits from the runner's tally."""
     scenario, tally = simulation.scenario, simulation.tally
+    counts = store_counts(replay(simulation.app) if events is None else events)
+    return Report(
+        scenario.name, scenario.policy.label(), scenario.seed, scenario.days,
+        scenario.hash_cost, tally.people, tally.visits, tally.logged_in,
+        {label: tally.support[route] for route, label in ROUTES.items() if route in tally.support},
+        counts.attempts, counts.outcomes, counts.with_key,
+        counts.outcomes["completed"] - counts.with_key, counts.keys_issued, tally.keys_reissued,
+        over_all_visits(tally.seconds_to_login, tally.visits), counts.expiries_by_hour,
+        counts.events, tally.seconds_to_login, scenario.policy.key_validity_minutes,
+        scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
+        round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
+    )
+
+
+@attrs.frozen
+class StoreCounts:
+    """What a report counts from the store (the rest comes from the visits' tally)."""
+
+    attempts: int
+    outcomes: dict[str, int]
+    with_key: int
+    keys_issued: int
+    expiries_by_hour: dict[str, int]
+    events: int
+
+
+def store_counts(events: Iterable[Any]) -> StoreCounts:
+    """The attempts among ``events`` (a store's, or one shard's own there) counted through
+    the audit's history, and the events seen."""
     outcomes: Counter[str] = Counter()
     expiries: Counter[str] = Counter()
-    with_key = keys = attempts = 0
-    app = simulation.app
-    events = int(app.recorder.max_notification_id() or 0)
-    for record in history(replay(app)):
+    with_key = keys = attempts = seen = 0
+
+    def counting() -> Iterator[Any]:
+        nonlocal seen
+        for event in events:
+            seen += 1
+            yield event
+
+    for record in history(counting()):
         attempts += 1
         outcomes[record.outcome] += 1
         keys += record.keys_issued
         with_key += record.with_key
         if record.outcome == Outcome.EXPIRED.value:
             expiries[record.requested_at[11:13]] += 1
-    return Report(
-        scenario.name, scenario.policy.label(), scenario.seed, scenario.days,
-        scenario.hash_cost, tally.people, tally.visits, tally.logged_in,
-        {label: tally.support[route] for route, label in ROUTES.items() if route in tally.support},
-        attempts, {o: outcomes[o] for o in OUTCOMES}, with_key,
-        outcomes["completed"] - with_key, keys, tally.keys_reissued,
-        over_all_visits(tally.seconds_to_login, tally.visits), dict(sorted(expiries.items())),
-        events, tally.seconds_to_login, scenario.policy.key_validity_minutes,
-        scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
-        round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
-    )
+    return StoreCounts(attempts, {o: outcomes[o] for o in OUTCOMES}, with_key, keys,
+                       dict(sorted(expiries.items())), seen)
+
+
+def counted(r: Report, counts: StoreCounts) -> Report:
+    """``r`` with its store-derived numbers replaced by ``counts``."""
+    return attrs.evolve(r, attempts=counts.attempts, outcomes=counts.outcomes,
+                        with_key=counts.with_key,
+                        without_key=counts.outcomes["completed"] - counts.with_key,
+                        keys_issued=counts.keys_issued,
+                        expiries_by_hour=counts.expiries_by_hour, events=counts.events)
 
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}

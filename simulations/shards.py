@@ -27,7 +27,7 @@ import attrs
 
 from application import bootstrap
 from application.adapters.eventstore import EventStore
-from application.audit import Outcome, history, replay
+from application.audit import replay
 from application.station import Station
 from domain.accounts import Account, LoginIndex
 from domain.login_attempt import LoginAttempt
@@ -116,10 +116,9 @@ def run_shard(scenario: Scenario, part: Part, folder: Path,
                             real_time_for=real_time_for)
     try:
         tally = simulation.run()
-        result = report(simulation)
-        if shared:  # the shared store holds every shard's events: count this shard's own
-            result = counted(result, store_counts(own_events(replay(simulation.app),
-                                                             part.customers)))
+        # the shared store holds every shard's events: count this shard's own there
+        result = report(simulation, own_events(replay(simulation.app), part.customers)
+                        if shared else None)
         events = result.events
     finally:
         simulation.close()
@@ -195,46 +194,3 @@ def own_events(events: Iterable[Any], customers: tuple[int, int]) -> Iterator[An
 _BEGINNINGS = (Account.Registered, LoginIndex.Claimed, LoginAttempt.LoginRequested)
 
 
-@attrs.frozen
-class StoreCounts:
-    """What a report counts from the store (the rest comes from the visits' tally)."""
-
-    attempts: int
-    outcomes: dict[str, int]
-    with_key: int
-    keys_issued: int
-    expiries_by_hour: dict[str, int]
-    events: int
-
-
-def store_counts(events: Iterable[Any]) -> StoreCounts:
-    """The attempts among ``events`` counted as ``report`` counts a store (through the
-    audit's history); tests hold the two equal."""
-    outcomes: Counter[str] = Counter()
-    expiries: Counter[str] = Counter()
-    with_key = keys = attempts = seen = 0
-
-    def counting() -> Iterator[Any]:
-        nonlocal seen
-        for event in events:
-            seen += 1
-            yield event
-
-    for record in history(counting()):
-        attempts += 1
-        outcomes[record.outcome] += 1
-        keys += record.keys_issued
-        with_key += record.with_key
-        if record.outcome == Outcome.EXPIRED.value:
-            expiries[record.requested_at[11:13]] += 1
-    return StoreCounts(attempts, {o: outcomes[o] for o in OUTCOMES}, with_key, keys,
-                       dict(sorted(expiries.items())), seen)
-
-
-def counted(r: Report, counts: StoreCounts) -> Report:
-    """``r`` with its store-derived numbers replaced by ``counts``."""
-    return attrs.evolve(r, attempts=counts.attempts, outcomes=counts.outcomes,
-                        with_key=counts.with_key,
-                        without_key=counts.outcomes["completed"] - counts.with_key,
-                        keys_issued=counts.keys_issued,
-                        expiries_by_hour=counts.expiries_by_hour, events=counts.events)

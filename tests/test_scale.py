@@ -30,10 +30,10 @@ from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, run_sharded
-from simulations.report import Report, report
+from simulations.report import Report, counted, report, store_counts
 from simulations.runner import Simulation, customer_plans
 from simulations.scenario import Behaviour, Delay, Population, Scenario
-from simulations.shards import counted, folder_of, own_events, parts, store_counts
+from simulations.shards import folder_of, own_events, parts
 from tests.conftest import STORES, store_env
 
 SMALL = Scenario("small", days=3, seed=11, hash_cost=4,
