@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -15,11 +16,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
+from application.adapters.mailbox import MailboxFolder
 from application.adapters.smtp import SMTPMailer
 from application.audit import replay, verify
 from application.billing_station import BillingStation
 from application.bootstrap import Settings
-from application.messages import SENDER, key_in
+from application.messages import SENDER, key_in, notice_mail
 from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
 from application.ports import MailError
 from domain.login_attempt import LoginAttempt
@@ -129,3 +131,12 @@ def test_smtp_errors_name_the_server() -> None:
     port = free_port()
     with pytest.raises(MailError, match=f"127.0.0.1:{port}"):
         SMTPMailer("127.0.0.1", port, timeout=2).send(EmailMessage())
+
+
+@pytest.mark.parametrize("to", ["a" * 243 + "@example.com", "../../etc/x@example.com"])
+def test_the_mailbox_folder_takes_any_valid_address(tmp_path: Path, to: str) -> None:
+    """CI-2 allows 255 characters (more than a file name holds) and "/" in the local part."""
+    mailbox = MailboxFolder(tmp_path / "mailbox")
+    mailbox.send(notice_mail(to, "main01", "テスト", "http://127.0.0.1:8000/"))
+    assert [m["To"] for m in mailbox.messages()] == [to]
+    assert [p.parent for p in (tmp_path / "mailbox").iterdir()] == [tmp_path / "mailbox"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from email import policy
 from email.message import EmailMessage
@@ -9,6 +10,12 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from application.ports import MailError
+
+
+def _file_part(recipient: str) -> str:
+    """The recipient as part of a file name: a valid address may hold "/" or be 255
+    characters long (CI-2), so only safe characters, and at most 64 of them."""
+    return re.sub(r"[^A-Za-z0-9@._+-]", "_", recipient)[:64]
 
 
 class MailboxFolder:
@@ -23,7 +30,7 @@ class MailboxFolder:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             number = len(list(self.folder.glob("*.eml"))) + 1
-            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{message['To']}.eml"
+            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{_file_part(str(message['To']))}.eml"
             (self.folder / name).write_bytes(bytes(message))
         except OSError as e:
             raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
