@@ -43,7 +43,10 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
     os.environ[TABLES_READY] = "1"
     if dev_mailbox:
         os.environ[DEV_MAILBOX] = "1"
-    url = f"http://{host}:{port}/"
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
+    # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
+    # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).
+    login_url = os.environ.setdefault("BS_LOGIN_URL", url)
     click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
@@ -54,6 +57,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
         folder = os.path.abspath(settings.environ.get("BS_MAILBOX", "mailbox"))
         click.echo(f"key mails: .eml files in {folder}"
                    + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
+    click.echo(f"login page named in mails: {login_url}")
     uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
                 workers=workers, proxy_headers=False, server_header=False,
                 log_config=log_config())

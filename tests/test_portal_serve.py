@@ -78,7 +78,7 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     assert process.stdout is not None
-    said = [process.stdout.readline() for _ in range(3)]  # printed before uvicorn starts
+    said = [process.stdout.readline() for _ in range(4)]  # printed before uvicorn starts
     try:
         for _ in range(300):
             try:
@@ -106,6 +106,7 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
     assert re.match(rf"portal: {url}/ \(store: (sqlite|postgres), 2 worker\(s\)\)", said[0])
     assert said[1].startswith(f"demo main ID onboarded: log in as {MAIN_ID} ")
     assert said[2].strip() == f"key mails: .eml files in {mailbox}"
+    assert said[3].strip() == f"login page named in mails: {url}/"  # BS_LOGIN_URL unset
     with httpx.Client(base_url=url, follow_redirects=True) as browser:
         page = browser.get("/login")
         top = browser.post("/login", data={"login_id": MAIN_ID, "password": PASSWORD,
@@ -124,7 +125,10 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         key_page = browser.post("/login", data={"login_id": MAIN_ID, "password": PASSWORD,
                                                 "csrf": csrf(page.text)})
         assert key_page.url.path == "/key"
-        key = key_in(MailboxFolder(mailbox).messages(INFORMATION["email"])[-1])
+        mail = MailboxFolder(mailbox).messages(INFORMATION["email"])[-1]
+        key = key_in(mail)
+        body = mail.get_body()
+        assert body is not None and f"ログイン画面: {url}/" in body.get_content()  # not :8000
         top = browser.post("/key", data={"key": key, "csrf": csrf(key_page.text)})
         assert top.url.path == "/top" and "前回ログイン: 20" in top.text
         for _ in range(6):  # the session holds in both workers
