@@ -86,6 +86,13 @@ LoginScreen = TopPage | KeyEntry | ErrorPage
 
 
 @attrs.frozen
+class Throttled:
+    """D-14: too many failed logins from this client address; nothing was checked."""
+
+    address: str
+
+
+@attrs.frozen
 class Confirmation:
     """A 確認 screen: checked values, and the version they were checked against, so that OK
     applies exactly them or refuses with CONFLICT (never a silent overwrite)."""

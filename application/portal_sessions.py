@@ -6,11 +6,10 @@ from __future__ import annotations
 import base64
 import contextlib
 
-import attrs
 from eventsourcing.persistence import IntegrityError
 
 from application.login import Login, session_of
-from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, TopPage
+from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, Throttled, TopPage
 from application.screens import THROTTLED
 from domain import clock
 from domain.accounts import Account
@@ -22,13 +21,6 @@ from domain.portal_sessions import (
 )
 
 __all__ = ["THROTTLED", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words, for the portal
-
-
-@attrs.frozen
-class Throttled:
-    """D-14: too many failed logins from this client address; nothing was checked."""
-
-    address: str
 
 
 class PortalSessions(Login):

@@ -17,6 +17,7 @@ from application.outcomes import (
     Outcome,
     Refusal,
     Refused,
+    Throttled,
     TopPage,
 )
 from domain.forms import SECRET_FIELDS
@@ -82,7 +83,7 @@ OUTCOMES = {
     Outcome.ABANDONED: "途中でやめた",
 }
 
-Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
+Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation | Throttled
 
 
 def jst(moment: datetime, seconds: bool = False) -> str:
@@ -111,6 +112,8 @@ def message(shown: Shown) -> str:
         return f"{REFUSALS[shown.error]}\n{KEY_PROMPT}" if shown.error else KEY_PROMPT
     if isinstance(shown, ErrorPage | Refused):
         return REFUSALS[shown.refusal]
+    if isinstance(shown, Throttled):
+        return THROTTLED
     if isinstance(shown, Completed):
         return COMPLETED[shown]
     return "\n".join(confirmation_lines(shown))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import attrs
@@ -114,10 +115,10 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
 def _audit(stores: list[Path]) -> int:
     """verify of the run's store, or of its shards' stores in parallel, findings merged."""
     if len(stores) == 1:
-        app = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", stores[0]))
         verifier = Verifier()
-        violations = sum(1 for _ in verifier.check(events(app, for_verify=True)))
-        app.close()
+        with closing(bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", stores[0]))
+                     ) as app:
+            violations = sum(1 for _ in verifier.check(events(app, for_verify=True)))
         counts, where = verifier.counts, str(stores[0])
     else:
         found = verify_stores(stores)

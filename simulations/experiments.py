@@ -26,9 +26,11 @@ def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, floa
     with tqdm(total=scenario.days, unit="day", desc=f"simulating {scenario.name}",
               file=sys.stderr, disable=None, leave=False) as bar:
         simulation = Simulation(scenario, folder, on_day=lambda _: bar.update())
-        simulation.run()
-    result = report(simulation)
-    simulation.close()
+        try:
+            simulation.run()
+            result = report(simulation)
+        finally:
+            simulation.close()
     return result, simulation, time.perf_counter() - began
 
 

@@ -12,7 +12,7 @@ from application import screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.messages import SENDER, key_in
-from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
+from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.screens import KEY_PROMPT
 from domain.login_attempt import LoginAttempt
 from domain.policy import KeyPolicy
@@ -236,3 +236,9 @@ def test_LG_8_whom_to_ask_when_the_key_mail_does_not_arrive(app: BillingStation)
     assert screens.contact(app.key_mail_contact("sub01")).endswith(
         "副IDの場合：主IDの担当者 (山田　太郎)")
     assert first_login(app, "sub01", SUB_PASSWORD).is_main_id is False
+
+
+def test_D_14_the_throttled_login_reads_as_the_rule_says() -> None:
+    throttled = Throttled("192.0.2.1")
+    assert screens.message(throttled) == "しばらく時間をおいてから再度ログインしてください。"
+    assert screens.title(throttled) == "エラー"
