@@ -24,7 +24,7 @@ from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
-from portal.web import DEADLINE, STATIC, Portal, render
+from portal.web import DEADLINE, STATIC, Portal, member, render
 
 log = logging.getLogger("portal")
 
@@ -142,15 +142,22 @@ async def _refused(request: Request, exc: Exception) -> Response:
     """CI-1, SB-2: a sub ID that types a main ID's URL; or an OK that lost a race."""
     assert isinstance(exc, Refused)
     status = 409 if exc.refusal is Refusal.CONFLICT else 403
-    return render(request, "error.html", {"message": screens.REFUSALS[exc.refusal]},
-                  status_code=status)
+    return await _error_page(request, screens.REFUSALS[exc.refusal], status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return render(request, "error.html",
-                  {"message": HTTP_ERRORS.get(exc.status_code, "エラーが発生しました。")},
-                  status_code=exc.status_code)
+    return await _error_page(request, HTTP_ERRORS.get(exc.status_code, "エラーが発生しました。"),
+                             exc.status_code)
+
+
+async def _error_page(request: Request, message: str, status: int) -> Response:
+    """An error page that keeps the session's header, menu and ログアウト when there is a
+    live one (a refusal, a conflict, a page not found are no reason to look logged out)."""
+    found = await member(request)
+    session, top = found if found else (None, None)
+    return render(request, "error.html", {"message": message}, status_code=status,
+                  session=session, top=top)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -159,8 +166,13 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"message": SERVER_ERROR}, status_code=500)
 
 
+async def _favicon(request: Request) -> Response:
+    """Browsers ask every page for it: no icon, and no 404 either."""
+    return Response(status_code=204)
+
+
 def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
-    routes: list[Route | Mount] = [
+    routes: list[Route | Mount] = [Route("/favicon.ico", _favicon),
         *login_pages.ROUTES, *member_pages.ROUTES, *customer_pages.ROUTES,
         *permission_pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -3,14 +3,16 @@ and bound to the session, so OK applies exactly what was shown, in this session 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from application import screens
 from application.outcomes import Completed, Confirmation, Form, Session, TopPage
-from portal.web import binding, checked_form, portal, render, run
+from domain.forms import SECRET_FIELDS
+from portal.web import binding, checked_form, portal, redirect, render, run
 
 
 def refused_form(request: Request, session: Session | None = None,
@@ -21,17 +23,35 @@ def refused_form(request: Request, session: Session | None = None,
         status_code=403, session=session, top=top)
 
 
+BACK = "back"  # the 戻る button's name: the form again, with the input kept
+
+
 def confirmation_page(request: Request, session: Session, top: TopPage,
-                      confirmation: Confirmation, action: str, back: str) -> Response:
+                      confirmation: Confirmation, action: str, back: str,
+                      typed: Mapping[str, str], login_id: str | None = None) -> Response:
+    """The 確認 screen; its 「戻る」 posts the typed input (never a password) back to the
+    form at ``back``, which shows it again unchecked."""
     signed = portal(request).signer.confirmation(confirmation, binding(request) or "")
     return render(request, "confirm.html", {
         "title": screens.title(confirmation), "lines": screens.confirmation_lines(confirmation),
-        "confirmation": signed, "action": action, "back": back,
+        "confirmation": signed, "action": action, "back": back, "login_id": login_id,
+        "typed": {k: v for k, v in typed.items() if k not in SECRET_FIELDS and k != BACK},
     }, session=session, top=top)
 
 
+def done_token(request: Request, kind: Form) -> str:
+    """What a 完了 page's URL carries: this form's completion, signed for this session, so
+    the page can be reloaded (Post/Redirect/Get) and never says so for nothing."""
+    return portal(request).signer.sign("done", kind.name, binding(request) or "")
+
+
+def done_ok(request: Request, kind: Form) -> bool:
+    return portal(request).signer.unsign(
+        "done", request.query_params.get("done"), binding(request)) == kind.name
+
+
 async def submitted(request: Request, session: Session, top: TopPage, kind: Form,
-                    apply: Callable[[Session, Confirmation], Completed], done: str,
+                    apply: Callable[[Session, Confirmation], Completed], done_url: str,
                     new: bool | None = None) -> Response:
     """「OK」; ``new`` tells a 新規登録 confirmation (it has a login ID) from a 情報変更 one."""
     form = await checked_form(request)
@@ -41,4 +61,14 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
             new is not None and ("login_id" in confirmation.values) is not new):
         return refused_form(request, session, top)
     await run(apply, session, confirmation)
-    return render(request, "done.html", {"message": done}, session=session, top=top)
+    return redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
+
+
+def done_page(request: Request, session: Session, top: TopPage, kind: Form, message: str,
+              back: tuple[str, str]) -> Response:
+    """The 完了 page an OK redirects to; a URL not signed for this session's OK goes to
+    ``back`` (its form or list) instead of saying something was done."""
+    if not done_ok(request, kind):
+        return redirect(back[0])
+    return render(request, "done.html", {"message": message, "back": back},
+                  session=session, top=top)

@@ -10,7 +10,7 @@ from application import screens
 from application.outcomes import Completed, Form, Session, TopPage
 from domain.fields import FieldError, InvalidInput
 from domain.forms import CUSTOMER_INFORMATION
-from portal.confirm_pages import confirmation_page, refused_form, submitted
+from portal.confirm_pages import BACK, confirmation_page, done_page, refused_form, submitted
 from portal.fields import unplaced, views
 from portal.web import checked_form, members_only, portal, render, run
 
@@ -42,13 +42,15 @@ async def confirm(request: Request, session: Session, top: TopPage) -> Response:
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
+    if form.pop(BACK, None) is not None:  # 「戻る」 on 確認: the input again, unchecked
+        return await _form(request, session, top, form, [])
     try:
         confirmation = await run(portal(request).station.confirm_customer_information,
                                  session, form)
     except InvalidInput as e:
         return await _form(request, session, top, form, e.errors, status_code=422)
     return confirmation_page(request, session, top, confirmation,
-                             "/customer-information/ok", "/customer-information")
+                             "/customer-information/ok", "/customer-information", form)
 
 
 @members_only
@@ -56,11 +58,20 @@ async def submit(request: Request, session: Session, top: TopPage) -> Response:
     """「OK」: applies exactly what was confirmed."""
     return await submitted(request, session, top, Form.CUSTOMER_INFORMATION,
                            portal(request).station.submit_customer_information,
-                           screens.COMPLETED[Completed.CUSTOMER_INFORMATION])
+                           "/customer-information/done")
+
+
+@members_only
+async def done(request: Request, session: Session, top: TopPage) -> Response:
+    """「お客様情報変更を完了しました。」, where OK redirects (a reload shows it again)."""
+    return done_page(request, session, top, Form.CUSTOMER_INFORMATION,
+                     screens.COMPLETED[Completed.CUSTOMER_INFORMATION],
+                     ("/customer-information", "お客様情報変更へ"))
 
 
 ROUTES = [
     Route("/customer-information", customer_information),
     Route("/customer-information", confirm, methods=["POST"]),
     Route("/customer-information/ok", submit, methods=["POST"]),
+    Route("/customer-information/done", done),
 ]

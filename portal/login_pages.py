@@ -13,6 +13,7 @@ from application import screens
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
 from application.portal_sessions import THROTTLED, Throttled
 from application.station import AttemptNotFound
+from domain.login_attempt import LoginAttempt
 from portal.confirm_pages import refused_form
 from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE, new_browser_value
 from portal.web import (
@@ -35,6 +36,10 @@ async def home(request: Request) -> Response:
 
 
 async def login_page(request: Request) -> Response:
+    """ログイン; with a live session, the top page instead (its login form would only end
+    that session by accident)."""
+    if await member(request):
+        return redirect("/top")
     return render(request, "login.html")
 
 
@@ -50,10 +55,12 @@ async def log_in(request: Request) -> Response:
         log.warning("login refused unchecked from %s (D-14)", address)
         return render(request, "login.html", {"error": THROTTLED}, status_code=429)
     log.info("login from %s: %s", address, type(shown).__name__)
-    return await _after(request, shown)
+    return await _after(request, shown, form.get("login_id", ""))
 
 
-async def _after(request: Request, shown: LoginScreen) -> Response:
+async def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response:
+    """The screen after 「ログイン」 or a key's 「OK」; an error page offers the login form
+    again with the login ID typed (never the password)."""
     if isinstance(shown, TopPage):
         return await _start_session(request, shown)
     if isinstance(shown, KeyEntry):
@@ -66,7 +73,8 @@ async def _after(request: Request, shown: LoginScreen) -> Response:
         set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
         return to_key
     assert isinstance(shown, ErrorPage)
-    response = render(request, "error.html", {"message": screens.REFUSALS[shown.refusal]})
+    response = render(request, "error.html", {"message": screens.REFUSALS[shown.refusal],
+                                              "login_again": login_id})
     drop_cookie(request, response, ATTEMPT_COOKIE)
     return response
 
@@ -128,9 +136,25 @@ async def log_out(request: Request) -> Response:
 
 
 async def help_forgot(request: Request) -> Response:
+    """The login screen's help; reached from a 通知キー照合 screen, its 「通知キーのメールが
+    届かない場合」 names the contact for the login ID of that pending attempt (LG-8): for a
+    sub ID, its main ID's person in charge by name."""
     return render(request, "help_forgot.html", {
         "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON,
-        "key_not_received": screens.KEY_NOT_RECEIVED})
+        "key_not_received": screens.KEY_NOT_RECEIVED,
+        "contact": await _attempt_contact(request)})
+
+
+async def _attempt_contact(request: Request) -> str | None:
+    """screens.contact for the login ID of this browser's signed attempt, if there is one."""
+    attempt = _attempt(request)
+    if attempt is None:
+        return None
+    station = portal(request).station
+    found = await run(station.find, UUID(attempt), LoginAttempt)
+    if found is None or found.account_id is None:
+        return None
+    return screens.contact(await run(station.key_mail_contact, found.login_id))
 
 
 async def help_notes(request: Request) -> Response:

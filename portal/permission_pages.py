@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from application.outcomes import Completed, Form, Session, TopPage
 from domain.accounts import Customer
 from domain.fields import Field, FieldError, InvalidInput
 from domain.forms import PERMISSIONS
-from portal.confirm_pages import confirmation_page, refused_form, submitted
+from portal.confirm_pages import BACK, confirmation_page, done_page, refused_form, submitted
 from portal.fields import unplaced, views
 from portal.web import checked_form, members_only, portal, render, run
 
@@ -67,12 +68,14 @@ async def confirm_new(request: Request, session: Session, top: TopPage) -> Respo
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
+    if form.pop(BACK, None) is not None:  # 「戻る」 on 確認: the input again, unchecked
+        return await _form(request, session, top, None, form, [])
     try:
         confirmation = await run(portal(request).station.confirm_new_sub_id, session, form)
     except InvalidInput as e:
         return await _form(request, session, top, None, form, e.errors, status_code=422)
     return confirmation_page(request, session, top, confirmation,
-                             "/permission-settings/new/ok", "/permission-settings/new")
+                             "/permission-settings/new/ok", "/permission-settings/new", form)
 
 
 def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
@@ -100,6 +103,8 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
+    if form.pop(BACK, None) is not None:  # 「戻る」 on 確認: the input again, unchecked
+        return await _form(request, session, top, login_id, form, [])
     try:
         confirmation = await run(portal(request).station.confirm_sub_id_change,
                                  session, login_id, form)
@@ -107,7 +112,8 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
         return await _form(request, session, top, login_id, form, e.errors, status_code=422)
     return confirmation_page(request, session, top, confirmation,
                              "/permission-settings/change/ok",
-                             f"/permission-settings/sub-ids/{login_id}")
+                             f"/permission-settings/sub-ids/{quote(login_id)}", form,
+                             login_id=login_id)
 
 
 def _submit(new: bool) -> Callable[[Request], Any]:
@@ -115,10 +121,17 @@ def _submit(new: bool) -> Callable[[Request], Any]:
         station = portal(request).station
         apply = station.submit_new_sub_id if new else station.submit_sub_id_change
         return await submitted(request, session, top, Form.SUB_ID, apply,
-                               screens.COMPLETED[Completed.SUB_ID], new=new)
+                               "/permission-settings/done", new=new)
 
     ok.__name__ = f"submit_{'new' if new else 'change'}"
     return members_only(ok)
+
+
+@members_only
+async def done(request: Request, session: Session, top: TopPage) -> Response:
+    """「ログインユーザ情報変更を完了しました。」, where OK redirects; back to 権限設定."""
+    return done_page(request, session, top, Form.SUB_ID, screens.COMPLETED[Completed.SUB_ID],
+                     ("/permission-settings", "権限設定へ戻る"))
 
 
 ROUTES = [
@@ -127,6 +140,7 @@ ROUTES = [
     Route("/permission-settings/new", confirm_new, methods=["POST"]),
     Route("/permission-settings/new/ok", _submit(True), methods=["POST"]),
     Route("/permission-settings/change/ok", _submit(False), methods=["POST"]),
+    Route("/permission-settings/done", done),
     Route("/permission-settings/sub-ids/{login_id}", sub_id),
     Route("/permission-settings/sub-ids/{login_id}", confirm_change, methods=["POST"]),
 ]

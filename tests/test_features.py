@@ -44,18 +44,9 @@ def test_監査はストアを読むだけでこのシステムのイベント�
     pass
 
 
-@SERVICE_ONLY
-@scenario("login.feature", "通知キーのメールが届かない場合の連絡先")
-def test_通知キーのメールが届かない場合の連絡先() -> None:
-    pass
-
-
 SERVICE_ONLY_BECAUSE = {
     "test_監査はストアを読むだけでこのシステムのイベントストアでないものは拒む":
         "D-16: the audit is a command on the store's file, not a screen",
-    "test_通知キーのメールが届かない場合の連絡先":
-        "LG-8: the portal's help page, shown before login, names no main ID's person in "
-        "charge (「副IDの場合：主IDの担当者」 without the name the spec expects)",
 }
 
 
@@ -394,7 +385,7 @@ def nothing_in_clear(world: World) -> None:
 
 @then(parsers.parse("\"{login_id}\" の連絡先は「{route}」である"))
 def contact(world: World, login_id: str, route: str) -> None:
-    assert world.driver.contact(login_id).splitlines()[-1] == route
+    assert world.driver.contact(login_id, world.passwords[login_id]).splitlines()[-1] == route
 
 
 @then(parsers.re(r"権限設定の一覧に \"(?P<login_id>[^\"]+)\" (?P<shown>が表示される|は表示されない)"))

@@ -234,7 +234,10 @@ def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(
 
 
 def _page_of(response: httpx.Response) -> str:
-    return re.sub(r'name="csrf" value="[0-9a-f]+"', 'name="csrf" value=""', response.text)
+    """The page without its token and without the login form's inputs (they keep the
+    login ID the person typed, and focus where typing goes on)."""
+    page = re.sub(r'name="csrf" value="[0-9a-f]+"', 'name="csrf" value=""', response.text)
+    return re.sub(r'<input id="(login_id|password)"[^>]*>', "", page)
 
 
 def _cookie_shapes(response: httpx.Response) -> list[str]:

@@ -1,0 +1,238 @@
+"""What a newcomer at a headless browser found: error pages that forgot the session, a
+「戻る」 that dropped the input, a 完了 page that said 409 on reload, and smaller things of
+navigation, accessibility and narrow screens. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytest.register_assert_rewrite("tests.portal_fixtures")
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from application import screens  # noqa: E402
+from application.outcomes import TopPage  # noqa: E402
+from tests.portal_fixtures import Served, csrf_of, http_log_in  # noqa: E402
+from tests.story import PASSWORD  # noqa: E402
+
+pytest_plugins = ["tests.portal_fixtures"]
+
+
+def log_in(tab: Page, login_id: str, password: str = PASSWORD) -> None:
+    tab.goto("/login")
+    tab.get_by_label("ログインID").fill(login_id)
+    tab.get_by_label("パスワード").fill(password)
+    tab.get_by_role("button", name="ログイン").click()
+    expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
+
+
+def sub_id_of(served: Served) -> str:
+    main = served.customer()
+    session = served.session(main)
+    form = {"login_id": f"{main}s1", "temporary_password": PASSWORD,
+            "person_in_charge": "佐藤　花子", "phone": "0398765432",
+            "email": f"{main}s1@example.co.jp"}
+    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(session, form))
+    return f"{main}s1"
+
+
+def expect_logged_in(tab: Page) -> None:
+    """The session's header, 標準メニュー and ログアウト, and no way to the login form."""
+    expect(tab.locator("#account-header")).to_contain_text("BSお客様番号")
+    expect(tab.get_by_role("navigation", name="標準メニュー")).to_be_visible()
+    expect(tab.get_by_role("button", name="ログアウト")).to_be_visible()
+    expect(tab.get_by_role("link", name="ログイン画面へ")).to_have_count(0)
+    expect(tab.get_by_role("link", name="トップページへ")).to_be_visible()
+
+
+def test_CI_1_SB_2_a_refusal_and_a_missing_page_keep_the_session(
+        tab: Page, served: Served) -> None:
+    log_in(tab, sub_id_of(served))
+    for url, status in (("/customer-information", 403), ("/permission-settings", 403),
+                        ("/no-such-page", 404)):
+        response = tab.goto(url)
+        assert response is not None and response.status == status, url
+        expect_logged_in(tab)
+    tab.goto("/login")  # logged in: the top page, not a login form
+    expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
+
+
+def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session(
+        tab: Page, served: Served) -> None:
+    main = served.customer()
+    log_in(tab, main)
+    tab.goto("/customer-information")
+    tab.get_by_label("部署名", exact=True).fill("経理部")
+    tab.get_by_role("button", name="確認").click()
+    session = served.session(main)  # meanwhile, another window changes it
+    served.station.submit_customer_information(session, served.station.confirm_customer_information(
+        session, {"department": "総務部"}))
+    with tab.expect_response(lambda r: r.request.method == "POST") as answer:
+        tab.get_by_role("button", name="OK").click()
+    assert answer.value.status == 409
+    expect(tab.locator("#message")).to_have_text(screens.CONFLICT)
+    expect_logged_in(tab)
+
+
+def test_CI_4_back_on_the_confirmation_keeps_the_input(tab: Page, served: Served) -> None:
+    log_in(tab, served.customer())
+    tab.goto("/customer-information")
+    tab.get_by_label("部署名", exact=True).fill("経理部")
+    tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
+    tab.get_by_role("button", name="戻る").click()
+    expect(tab.get_by_role("heading", name="お客様情報変更", exact=True)).to_be_visible()
+    expect(tab.get_by_label("部署名", exact=True)).to_have_value("経理部")
+    expect(tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する")).to_be_checked()
+
+
+def test_SB_8_back_on_a_new_sub_ids_confirmation_keeps_the_input_but_not_the_password(
+        tab: Page, served: Served) -> None:
+    main = served.customer()
+    log_in(tab, main)
+    tab.goto("/permission-settings/new")
+    tab.get_by_label("ログインID").fill(f"{main}b1")
+    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
+    tab.get_by_label("担当者").fill("佐藤　花子")
+    tab.get_by_label("電話番号").fill("0398765432")
+    tab.get_by_label("登録先メールアドレス").fill(f"{main}b1@example.co.jp")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    assert "Temp0rary-pass" not in tab.content()
+    tab.get_by_role("button", name="戻る").click()
+    expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
+    expect(tab.get_by_label("ログインID")).to_have_value(f"{main}b1")
+    expect(tab.get_by_label("担当者")).to_have_value("佐藤　花子")
+    expect(tab.get_by_label("登録先メールアドレス")).to_have_value(f"{main}b1@example.co.jp")
+    expect(tab.get_by_label("仮パスワード")).to_have_value("")
+    assert "Temp0rary-pass" not in tab.content()
+
+
+def test_CI_4_SB_8_a_completed_page_reloads_without_a_false_conflict(
+        tab: Page, served: Served, client: httpx.Client) -> None:
+    main = served.customer()
+    log_in(tab, main)
+    tab.goto("/customer-information")
+    tab.get_by_label("部署名", exact=True).fill("経理部")
+    tab.get_by_role("button", name="確認").click()
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.locator("#message")).to_have_text("お客様情報変更を完了しました。")
+    response = tab.reload()
+    assert response is not None and response.status == 200
+    expect(tab.locator("#message")).to_have_text("お客様情報変更を完了しました。")
+    # A 完了 URL not earned by this session's OK says nothing was done: back to the form.
+    http_log_in(client, main)
+    answer = client.get(tab.url.split(served.url, 1)[1])
+    assert answer.status_code == 303 and answer.headers["location"] == "/customer-information"
+
+
+def test_SB_8_a_sub_id_change_names_its_login_id_and_ends_back_at_permission_settings(
+        tab: Page, served: Served) -> None:
+    sub = sub_id_of(served)
+    log_in(tab, sub.removesuffix("s1"))
+    tab.goto("/permission-settings")
+    tab.get_by_role("link", name=f"{sub} を変更").click()
+    tab.get_by_label("メモ").fill("経理担当")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    expect(tab.locator("main #login-id")).to_have_text(sub)
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.locator("#message")).to_have_text("ログインユーザ情報変更を完了しました。")
+    tab.reload()
+    expect(tab.locator("#message")).to_have_text("ログインユーザ情報変更を完了しました。")
+    tab.get_by_role("link", name="権限設定へ戻る").click()
+    expect(tab.get_by_role("heading", name="権限設定", exact=True)).to_be_visible()
+
+
+def test_D_9_a_wrong_password_keeps_the_login_id_typed_never_the_password(
+        tab: Page, served: Served) -> None:
+    login_id = served.customer()
+    tab.goto("/login")
+    tab.get_by_label("ログインID").fill(login_id)
+    tab.get_by_label("パスワード").fill("Wrong-pass-123")
+    tab.get_by_role("button", name="ログイン").click()
+    expect(tab.locator("#message")).to_have_text(screens.LOGIN_FAILED)
+    expect(tab.get_by_label("ログインID")).to_have_value(login_id)
+    expect(tab.get_by_label("パスワード")).to_have_value("")
+    expect(tab.get_by_label("パスワード")).to_be_focused()
+    assert "Wrong-pass-123" not in tab.content()
+    tab.get_by_label("パスワード").fill(PASSWORD)
+    tab.get_by_role("button", name="ログイン").click()
+    expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
+
+
+def test_a_skip_link_the_current_menu_item_and_focus_where_typing_starts(
+        tab: Page, served: Served) -> None:
+    tab.goto("/login")
+    expect(tab.get_by_label("ログインID")).to_be_focused()
+    log_in(tab, served.customer())
+    tab.goto("/customer-information")
+    menu = tab.get_by_role("navigation", name="標準メニュー")
+    expect(menu.get_by_role("link", name="お客様情報変更")).to_have_attribute(
+        "aria-current", "page")
+    expect(menu.locator("[aria-current]")).to_have_count(1)
+    tab.keyboard.press("Tab")  # the first stop: past the header and menu
+    skip = tab.get_by_role("link", name="本文へ移動")
+    expect(skip).to_be_focused()
+    skip.press("Enter")
+    expect(tab.locator("main")).to_be_focused()
+
+
+def test_D_13_the_login_form_answers_in_japanese_not_with_the_browsers_validation(
+        tab: Page) -> None:
+    tab.goto("/login")
+    assert tab.locator("form.login").get_attribute("novalidate") is not None
+    with tab.expect_navigation():
+        tab.get_by_role("button", name="ログイン").click()  # both fields empty
+    expect(tab.locator("#message")).to_have_text(screens.LOGIN_FAILED)
+
+
+def test_the_favicon_is_no_404(client: httpx.Client) -> None:
+    assert client.get("/favicon.ico").status_code in (200, 204)
+
+
+def test_on_a_narrow_screen_the_menu_stacks_above_the_content(
+        tab: Page, served: Served) -> None:
+    tab.set_viewport_size({"width": 390, "height": 844})
+    log_in(tab, served.customer())
+    menu = tab.get_by_role("navigation", name="標準メニュー").bounding_box()
+    main = tab.locator("main").bounding_box()
+    assert menu and main
+    assert menu["y"] + menu["height"] <= main["y"] + 1, (menu, main)
+    assert main["width"] >= 300, main
+
+
+def test_D_13_the_login_forms_token_still_works_after_a_redirect(
+        served: Served, client: httpx.Client) -> None:
+    """Logged in, /login leads to the top page; a login form posted from an older tab is
+    still answered (D-12: the new login ends the old session)."""
+    first = served.customer()
+    http_log_in(client, first)
+    assert client.get("/login").headers["location"] == "/top"
+    token = csrf_of(client.get("/top").text)
+    answer = client.post("/login", data={"login_id": served.customer(), "password": PASSWORD,
+                                         "csrf": token})
+    assert answer.headers["location"] == "/top"
+
+
+def test_LG_8_the_key_screens_help_names_the_main_ids_person_for_a_sub_id(
+        tab: Page, served: Served) -> None:
+    sub = sub_id_of(served)
+    main = served.session(sub.removesuffix("s1"))
+    served.station.submit_sub_id_change(main, served.station.confirm_sub_id_change(
+        main, sub, {"notify_key": "利用する"}))
+    assert isinstance(served.station.log_in(sub, PASSWORD), TopPage)  # first: no key (LG-4)
+    tab.goto("/login")
+    tab.get_by_label("ログインID").fill(sub)
+    tab.get_by_label("パスワード").fill(PASSWORD)
+    tab.get_by_role("button", name="ログイン").click()
+    expect(tab.get_by_role("heading", name="通知キー照合")).to_be_visible()
+    tab.get_by_role("link", name="通知キーのメールが届かない場合").click()
+    expected = screens.contact(served.station.key_mail_contact(sub))
+    assert "(" in expected  # the main ID's person in charge, by name
+    expect(tab.locator("main #contact")).to_have_text(expected)
+    tab.context.clear_cookies()  # the same page in a browser with no attempt: no one's
+    tab.goto("/help/forgot")
+    expect(tab.locator("main #contact")).to_have_count(0)
