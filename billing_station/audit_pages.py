@@ -12,22 +12,20 @@ from datetime import UTC, datetime
 from application import screens
 from application.audit import LoginRecord, Violation
 from application.screens import jst
+from simulations.html import page
 
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
 COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES}
 
 STYLE = """
-body{font-family:"Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:2em;color:#222}
-h1{font-size:1.5em;margin-bottom:.2em} .meta{color:#555;font-size:.9em}
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}
 .ok{background:#e6f4ea;border:1px solid #34a853} .bad{background:#fdecea;border:1px solid #d93025}
-table{border-collapse:collapse;font-size:.85em;width:100%} th,td{border:1px solid #ccc;
-padding:.25em .5em;text-align:left;vertical-align:top} th{background:#f3f3f3}
+table{font-size:.85em;width:100%}
 .filters{margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:end}
 .filters label{display:flex;flex-direction:column;font-size:.85em}
 .finding{border:1px solid #d93025;border-radius:6px;margin:.8em 0;padding:.5em 1em}
-.finding h3{margin:.2em 0;font-size:1em} pre{white-space:pre-wrap;font-size:.8em;margin:.3em 0}
+.finding h3{margin:.2em 0;font-size:1em} pre{font-size:.8em;margin:.3em 0}
 @media print{.filters{display:none}}
 """
 
@@ -50,9 +48,8 @@ for(const e of document.querySelectorAll('.filters input,.filters select'))
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
-            f"<body>{body}<script>{SCRIPT}</script></body></html>\n")
+    """The simulations' page, with the filters' style and script."""
+    return page(title, body, style=STYLE, script=SCRIPT) + "\n"
 
 
 def _filters(choices: dict[str, str], choice_label: str) -> str:
@@ -105,6 +102,16 @@ def _shown_time(iso: str) -> str:
     return iso[:19].replace("-", "/").replace("T", " ")
 
 
+# What each rule's violation means, in the auditor's words (verify's own line follows it).
+FINDINGS = {"LG-3": "発行されていない通知キーが受け付けられた",
+            "LG-4": "通知キーの要否が、その時点のポリシー (利用する/しない、初回ログイン) と違う",
+            "LG-5": "有効期限を過ぎた通知キーが受け付けられた",
+            "D-2": "新しい通知キーで無効になったキーが受け付けられた",
+            "D-3": "同じ通知キー (同じログイン試行) が2回以上使われた",
+            "D-4": "ロックされた後で通知キーが受け付けられた",
+            "CI-1": "主ID以外がお客様情報を変更した",
+            "SB-2": "主ID以外が権限設定・副IDを変更した"}
+
 # What verify checks, as an auditor's report states its scope.
 CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」で初回ログインでないときだけ (LG-2, LG-4, D-1)、"
                  "受け付けた通知キーは発行済み (LG-3)・有効期限内 (LG-5, D-5)・新しいキーで無効に"
@@ -125,7 +132,8 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
     items = "".join(
         f'<div class="finding" data-at="{_evidence_time(v)}" '
         f'data-id="{html.escape(" ".join(v.evidence))}" data-o="{v.rule}">'
-        f"<h3>{v.rule}: {html.escape(v.message)}</h3><p>証拠となるイベント:</p><pre>"
+        f"<h3>{v.rule}: {FINDINGS.get(v.rule, '')}</h3><p class='meta'>{html.escape(v.message)}"
+        "</p><p>証拠となるイベント:</p><pre>"
         + html.escape("\n".join(v.evidence)) + "</pre></div>" for v in found)
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
             f"{_made()}</p>{verdict}<h2>検査したもの</h2><p>{CHECKED_RULES}</p>"

@@ -4,6 +4,8 @@ screenshots are kept for the README (docs/screenshots/)."""
 
 from __future__ import annotations
 
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from playwright.sync_api import Browser, Page
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
 from application.outcomes import KeyEntry, Outcome
-from billing_station.audit_pages import OUTCOMES
+from billing_station.audit_pages import FINDINGS, OUTCOMES
 from billing_station.cli import main
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
@@ -58,7 +60,8 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert "http" not in text.replace("http://127.0.0.1", "")  # self-contained
     page = opened(chromium, report)
     assert page.get_by_text("違反 1 件: LG-4 × 1").is_visible()
-    assert page.get_by_text("LG-4: a login completed without the key").is_visible()
+    assert page.get_by_text("LG-4: 通知キーの要否が、その時点のポリシー").is_visible()
+    assert page.get_by_text("a login completed without the key").is_visible()
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "audit-report.png"), full_page=True)
     assert page.get_by_text("変更: お客様情報は主IDだけ (CI-1)", exact=False).is_visible()
@@ -85,6 +88,14 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert page.get_by_role("cell", name="未登録のID").is_visible()
     assert page.get_by_role("cell", name="2015/01/16 09:58:00").is_visible()  # as screens show
     page.close()
+
+
+def test_every_rule_verify_reports_has_its_words_on_the_findings_page() -> None:
+    verify_module = importlib.import_module("application.audit.verify")  # not the function
+    source = Path(verify_module.__file__).read_text(encoding="utf-8")
+    literal = set(re.findall(r'Violation\("([A-Z]{1,2}-\d+)"', source))
+    assert literal and literal | set(verify_module._BROKEN_BY.values()) | {"CI-1", "SB-2"} == set(
+        FINDINGS)
 
 
 def test_every_outcome_has_its_words_on_the_auditors_pages() -> None:
