@@ -92,7 +92,7 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
 
 def test_every_rule_verify_reports_has_its_words_on_the_findings_page() -> None:
     verify_module = importlib.import_module("application.audit.verify")  # not the function
-    source = Path(verify_module.__file__).read_text(encoding="utf-8")
+    source = Path(str(verify_module.__file__)).read_text(encoding="utf-8")
     literal = set(re.findall(r'Violation\("([A-Z]{1,2}-\d+)"', source))
     assert literal and literal | set(verify_module._BROKEN_BY.values()) | {"CI-1", "SB-2"} == set(
         FINDINGS)
