@@ -155,7 +155,11 @@ def audit_reader(settings: Settings | None = None, *, store: StoreSettings | Non
     store = store if store is not None else settings.existing_store()
     if store["PERSISTENCE_MODULE"] == "eventsourcing.popo":
         raise NotAnEventStore("BS_STORE=memory: an in-memory store holds nothing to audit")
-    where = store.get("SQLITE_DBNAME") or (
+    return AuditReader(read_only(store), store_name(store))
+
+
+def store_name(store: StoreSettings) -> str:
+    """A store as a person names it: its file, or its PostgreSQL database and server."""
+    return store.get("SQLITE_DBNAME") or (
         f"PostgreSQL database {store.get('POSTGRES_DBNAME')} at {store.get('POSTGRES_HOST')}:"
         f"{store.get('POSTGRES_PORT', '5432')}")
-    return AuditReader(read_only(store), where)

@@ -12,6 +12,7 @@ import uvicorn
 import uvicorn.config
 
 from application import bootstrap
+from application.audit.reading import store_errors
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY
 from portal.server import onboard_demo_if_empty, station_from
 from simulations.samples import MAIN_ID
@@ -34,11 +35,12 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
     settings = bootstrap.Settings()
     if settings.store_kind == "memory":
         raise click.UsageError("serve needs a store its workers share: BS_STORE=sqlite or postgres")
-    station = station_from(settings)  # creates the store's tables once, before any worker
-    try:
-        onboarded = onboard_demo_if_empty(station)
-    finally:
-        station.close()
+    with store_errors(bootstrap.store_name(settings.store())):
+        station = station_from(settings)  # creates the store's tables once, before any worker
+        try:
+            onboarded = onboard_demo_if_empty(station)
+        finally:
+            station.close()
     os.environ.setdefault(SECRET, secrets.token_urlsafe(32))
     os.environ[TABLES_READY] = "1"
     if dev_mailbox:

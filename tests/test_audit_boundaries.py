@@ -190,3 +190,18 @@ def test_an_unusable_path_or_instant_is_refused_before_any_work(
 def test_an_instant_as_the_screens_show_it_is_japan_time() -> None:
     assert Instant().convert("2026/04/20 12:00", None, None) == datetime(2026, 4, 20, 12,
                                                                          tzinfo=JST)
+
+
+def test_serve_on_a_file_that_is_no_store_or_a_server_that_is_down_says_so(
+    tmp_path: Path
+) -> None:
+    text = tmp_path / "notes.sqlite3"
+    text.write_text("not a database")
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(text)}, "serve", "--port", "0"),
+                                 DATA_ERROR)
+    assert "is not a Billing Station event store" in output
+    down = {"BS_STORE": "postgres", "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1",
+            "POSTGRES_USER": "x", "POSTGRES_PASSWORD": "x", "POSTGRES_DBNAME": "bs",
+            "POSTGRES_CONNECT_TIMEOUT": "1"}
+    output = refused_in_one_line(audit(down, "serve", "--port", "0"), UNAVAILABLE)
+    assert "cannot reach PostgreSQL database bs at 127.0.0.1:1" in output
