@@ -26,23 +26,10 @@ from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
 from simulations.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
 from tests.conftest import build, stored_bytes  # noqa: E402
-from tests.portal_fixtures import SECRET, Camera, Served  # noqa: E402
+from tests.portal_fixtures import SECRET, Camera, Served, csrf_of, http_log_in  # noqa: E402
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-def http_login(client: httpx.Client, login_id: str, password: str = TEST_PASSWORD
-               ) -> httpx.Response:
-    token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"login_id": login_id, "password": password,
-                                       "csrf": token})
 
 
 def browser_login(tab: Page, login_id: str, password: str = TEST_PASSWORD) -> None:
@@ -235,14 +222,14 @@ def test_SC_4_after_logout_a_page_behind_the_login_shows_the_login_screen(
 def test_D_12_a_new_session_id_at_each_login_in_httponly_samesite_cookies(
         served: Served, client: httpx.Client) -> None:
     login_id = served.customer()
-    first = http_login(client, login_id)
+    first = http_log_in(client, login_id)
     assert first.headers["location"] == "/top"
     cookie = next(v for k, v in first.headers.multi_items()
                   if k == "set-cookie" and v.startswith("bs_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     token = client.cookies["bs_session"]
     client.cookies.delete("bs_session")
-    http_login(client, login_id)
+    http_log_in(client, login_id)
     assert client.cookies["bs_session"] != token
     assert b"bs_session" not in stored_bytes(served.store)
     assert token.encode() not in stored_bytes(served.store)  # only its digest is kept
@@ -284,7 +271,7 @@ def test_D_12_the_cookie_is_an_opaque_id_and_rights_come_from_the_store(
     """The browser holds 256 random bits and nothing else: not the login ID, not whether
     it is a main ID. The session's account, and its kind, are read from the store."""
     login_id = served.customer()
-    http_login(client, login_id)
+    http_log_in(client, login_id)
     token = client.cookies["bs_session"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token) and login_id not in token
     session = served.station.current_session(token)
@@ -297,12 +284,12 @@ def test_D_12_the_cookie_is_an_opaque_id_and_rights_come_from_the_store(
 def test_D_13_a_changing_form_without_its_session_token_changes_nothing(
         served: Served, client: httpx.Client) -> None:
     login_id = served.customer()
-    http_login(client, login_id)
+    http_log_in(client, login_id)
     form = {"notify_key": "利用する"}
     assert client.post("/customer-information", data=form).status_code == 403
     assert client.post("/customer-information", data=form | {"csrf": "0" * 64}).status_code == 403
     with httpx.Client(base_url=served.url) as other:  # a token of another session
-        http_login(other, served.customer())
+        http_log_in(other, served.customer())
         foreign = csrf_of(other.get("/top").text)
     assert client.post("/customer-information", data=form | {"csrf": foreign}).status_code == 403
     assert client.post("/logout", data={}).status_code == 303
@@ -347,7 +334,7 @@ def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
     start = len(served.logs.lines)
     urls: list[str] = []
     client.event_hooks["request"] = [lambda r: urls.append(str(r.url))]
-    assert http_login(client, login_id).headers["location"] == "/key"
+    assert http_log_in(client, login_id).headers["location"] == "/key"
     key_page = client.get("/key")
     assert key_page.headers["cache-control"] == "no-store"
     assert re.search(r'<form method="post" action="/key"', key_page.text)
@@ -368,7 +355,7 @@ def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
 def test_D_15_an_attempt_of_another_browser_cannot_be_used(
         served: Served, client: httpx.Client) -> None:
     login_id = served.customer(notify_key=True)
-    http_login(client, login_id)
+    http_log_in(client, login_id)
     with httpx.Client(base_url=served.url) as thief:
         token = csrf_of(thief.get("/login").text)
         thief.cookies.set("bs_attempt", client.cookies["bs_attempt"])
@@ -448,7 +435,7 @@ def test_D_12_logging_in_again_while_logged_in_ends_the_old_session(
         served: Served, client: httpx.Client) -> None:
     """A browser that holds a session logs in again (another login ID, with a key): the key
     entry works, the new session has a new id, and the old one has ended."""
-    http_login(client, served.customer())
+    http_log_in(client, served.customer())
     old = client.cookies["bs_session"]
     client.cookies.delete("bs_browser")
     keyed = served.customer(notify_key=True)
