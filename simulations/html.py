@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from PIL import Image
 
 BASE_STYLE = """
 :root{--ok:#1e7b34;--bad:#b3261e;--none:#777;--line:#c8c8c8}
@@ -55,6 +58,16 @@ def png_data_uri(png: bytes) -> str:
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
         raise ValueError("not a PNG image")
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def screenshot_data_uri(png: bytes, width: int = 400) -> str:
+    """A screenshot made small enough to carry hundreds in one page: at most ``width``
+    pixels wide, as JPEG (a full-size PNG of every step made a 50 MB report)."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image.thumbnail((width, width * 4))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=60, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def png_figure(path: Path, caption: str) -> str:

@@ -52,7 +52,7 @@ from gherkin.parser import Parser
 from application import screens
 from application.outcomes import Completed, Confirmation, ErrorPage, KeyEntry, Refused, TopPage
 from domain.fields import InvalidInput
-from simulations.html import esc, page, png_data_uri, stacked_bars, table
+from simulations.html import esc, page, screenshot_data_uri, stacked_bars, table
 
 ROOT = Path(__file__).parent.parent
 FEATURES = ROOT / "features"
@@ -514,14 +514,15 @@ def _evidence_item(e: Evidence, step: str) -> str:
     """A screen or mail, captioned with the step after which it was seen."""
     after = f" (「{step}」の後)" if step else ""
     if e.png:
-        return (f'<figure><img src="{png_data_uri(e.png)}" alt="画像{esc(after)}">'
+        return (f'<figure><img src="{screenshot_data_uri(e.png)}" alt="画像{esc(after)}">'
                 f"<figcaption>画像{esc(after)}</figcaption></figure>")
     return (f'<figure class="{esc(e.kind)}"><figcaption>{esc(KIND.get(e.kind, "出力"))}'
             f"{esc(after)}</figcaption><pre>{esc(mask_keys(e.text))}</pre></figure>")
 
 
 def _screenshot(path: Path) -> str:
-    return (f'<figure><img src="{png_data_uri(path.read_bytes())}" alt="{esc(path.name)}">'
+    return (f'<figure><img src="{screenshot_data_uri(path.read_bytes())}" '
+            f'alt="{esc(path.name)}">'
             f"<figcaption>スクリーンショット: {esc(path.name)}</figcaption></figure>")
 
 

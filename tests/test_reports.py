@@ -3,7 +3,9 @@ failed, where and why, in the manual's order; checked as text and in headless Ch
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 import re
 import struct
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
+from simulations.html import screenshot_data_uri
 from tests.living_docs import FEATURES, main, render, scenarios
 
 ROOT = Path(__file__).parent.parent
@@ -183,7 +187,7 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
     scenario = page.split(anchor)[1].split("</details>")[0]
     assert "<figcaption>メール" in scenario and "通知キー: ************" in scenario
     assert "トップページ 前回ログイン" in scenario
-    assert "data:image/png;base64," in scenario and "スクリーンショット: top.png" in scenario
+    assert "data:image/jpeg;base64," in scenario and "スクリーンショット: top.png" in scenario
     assert KEY not in page
     assert "スクリーンショット: 01-login.png" in page.split(f'id="s-{Path(outline_file).stem}-'
                                                          f'{outline_run["line"]}"')[1]
@@ -236,3 +240,10 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     assert ("<figcaption>メール (「もし &quot;main01&quot; がパスワードを入力して「ログイン」を"
             "クリックする」の後)</figcaption>") in page
     assert "この通知キーは使用できません。" in page
+
+
+def test_a_screenshot_in_the_report_is_made_small() -> None:
+    big = png(2400, 1600)
+    small = screenshot_data_uri(big)
+    image = Image.open(io.BytesIO(base64.b64decode(small.split(",", 1)[1])))
+    assert image.format == "JPEG" and (image.width, image.height) == (400, 267)
