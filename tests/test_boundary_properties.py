@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from application.bootstrap import store_settings
 from application.outcomes import Confirmation, ErrorPage, KeyEntry, Refused, Session, TopPage
 from billing_station import exits
 from billing_station.cli import main
+from domain.crypto import Hasher
 from domain.fields import InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, SUB_ID_REGISTRATION
 from simulations.scenario import ScenarioError, load
@@ -175,3 +177,39 @@ def test_a_sub_id_session_on_every_main_id_service_is_refused_and_records_nothin
         with pytest.raises(Refused):
             use()
     assert count(station) == before
+
+
+secret_or_text = text | st.sampled_from([f"scrypt${c}${'0' * 32}${'0' * 64}" for c in (0, 8, 99)])
+
+
+@LOTS
+@given(changes=st.dictionaries(st.sampled_from([*CUSTOMER_INFORMATION, "customer_number", "x"]),
+                               secret_or_text, max_size=4),
+       target=st.sampled_from(["same", "random", "stale"]))
+def test_ok_applies_a_confirmation_changed_on_its_way_only_if_it_still_checks(
+    station: BillingStation, changes: dict[str, str], target: str
+) -> None:
+    """OK is handed back a confirmation: its values, its target and its version may have
+    been changed on the way. It applies what 確認 would have accepted, or refuses and
+    records nothing."""
+    TRIED["confirmations changed on their way"] += 1
+    main = Session("main01", station.account("main01").id,  # type: ignore[union-attr]
+                   station.account("main01").id, True)  # type: ignore[union-attr]
+    confirmed = station.confirm_customer_information(main, {"department": "経理部"})
+    tampered = attrs.evolve(
+        confirmed, values=confirmed.values | changes,
+        target_id=uuid.uuid4() if target == "random" else confirmed.target_id,
+        version=confirmed.version - 1 if target == "stale" else confirmed.version)
+    before = count(station)
+    try:
+        station.submit_customer_information(main, tampered)
+    except (InvalidInput, Refused):
+        assert count(station) == before
+        return
+    assert target == "same"
+    stored = station.account("main01")
+    assert stored is not None and all(  # what was applied is what 確認 accepts
+        CUSTOMER_INFORMATION[k].check(v) is None for k, v in stored.information.items()
+        if k in CUSTOMER_INFORMATION and k != "download_file_password")
+    assert Hasher.is_digest(stored.information.get("download_file_password") or
+                            "scrypt$8$" + "0" * 32 + "$" + "0" * 64)
