@@ -35,7 +35,7 @@ from portal.app import create_app
 from portal.config import PortalConfig
 from portal.server import onboard_demo_if_empty
 from tests.conftest import build, store_env
-from tests.story import PASSWORD, information
+from tests.story import PASSWORD, information, sub_id_form
 
 ROOT = Path(__file__).parent.parent
 SHOTS = ROOT / "reports" / "screenshots"
@@ -256,6 +256,23 @@ def own_postgres(binaries: Path) -> Iterator[OwnPostgres]:
         with contextlib.suppress(subprocess.SubprocessError):
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def browser_login(tab: Page, login_id: str, password: str = PASSWORD) -> None:
+    """「ログイン」 as a person at the browser: the login screen, both fields, the button."""
+    tab.goto("/login")
+    tab.get_by_label("ログインID").fill(login_id)
+    tab.get_by_label("パスワード").fill(password)
+    tab.get_by_role("button", name="ログイン").click()
+
+
+def sub_id_of(served: Served) -> str:
+    """A sub ID (with its own key mail address) of a new customer of the served portal."""
+    main = served.customer()
+    session = served.session(main)
+    form = sub_id_form(f"{main}s1", temporary_password=PASSWORD, person_in_charge="佐藤　花子")
+    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(session, form))
+    return f"{main}s1"
 
 
 def csrf_of(html: str) -> str:

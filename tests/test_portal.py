@@ -26,17 +26,18 @@ from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
 from simulations.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
 from tests.conftest import build, stored_bytes  # noqa: E402
-from tests.portal_fixtures import SECRET, Camera, Served, csrf_of, http_log_in  # noqa: E402
+from tests.portal_fixtures import (  # noqa: E402
+    SECRET,
+    Camera,
+    Served,
+    browser_login,
+    csrf_of,
+    http_log_in,
+    sub_id_of,
+)
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
-
-
-def browser_login(tab: Page, login_id: str, password: str = TEST_PASSWORD) -> None:
-    tab.goto("/login")
-    tab.get_by_label("ログインID").fill(login_id)
-    tab.get_by_label("パスワード").fill(password)
-    tab.get_by_role("button", name="ログイン").click()
 
 
 def test_SC_3_the_login_screen_and_its_two_help_links(tab: Page, camera: Camera) -> None:
@@ -179,19 +180,9 @@ def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
     assert info["メモ"] == "経理担当" and info["通知キーの利用"] == "利用する"
 
 
-def _sub_id_of(served: Served) -> str:
-    main = served.customer()
-    session = served.session(main)
-    form = {"login_id": f"{main}s1", "temporary_password": TEST_PASSWORD,
-            "person_in_charge": "佐藤　花子", "phone": "0398765432",
-            "email": f"{main}s1@example.co.jp"}
-    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(session, form))
-    return f"{main}s1"
-
-
 def test_CI_1_SB_2_a_sub_id_sees_neither_screen_and_is_refused_by_url(
         tab: Page, camera: Camera, served: Served) -> None:
-    browser_login(tab, _sub_id_of(served))
+    browser_login(tab, sub_id_of(served))
     expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
     menu = tab.get_by_role("navigation", name="標準メニュー")
     expect(menu.get_by_role("link", name="お客様情報変更")).to_have_count(0)

@@ -13,28 +13,15 @@ from playwright.sync_api import Page, expect  # noqa: E402
 
 from application import screens  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
-from tests.portal_fixtures import Served, csrf_of, http_log_in  # noqa: E402
+from tests.portal_fixtures import Served, browser_login, csrf_of, http_log_in, sub_id_of  # noqa: E402
 from tests.story import PASSWORD  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
 
 
 def log_in(tab: Page, login_id: str, password: str = PASSWORD) -> None:
-    tab.goto("/login")
-    tab.get_by_label("ログインID").fill(login_id)
-    tab.get_by_label("パスワード").fill(password)
-    tab.get_by_role("button", name="ログイン").click()
+    browser_login(tab, login_id, password)
     expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
-
-
-def sub_id_of(served: Served) -> str:
-    main = served.customer()
-    session = served.session(main)
-    form = {"login_id": f"{main}s1", "temporary_password": PASSWORD,
-            "person_in_charge": "佐藤　花子", "phone": "0398765432",
-            "email": f"{main}s1@example.co.jp"}
-    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(session, form))
-    return f"{main}s1"
 
 
 def expect_logged_in(tab: Page) -> None:
