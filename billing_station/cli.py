@@ -53,7 +53,7 @@ def main() -> None:
 
 @main.command()
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+    "--out", type=Path, metavar="FOLDER", default=Path("demo-output"),
     callback=output_folder,
     show_default=True, help="Folder for the demo's SQLite store and its mailbox of .eml files.",
 )

@@ -1,13 +1,25 @@
-"""Output paths checked before any work, so a long run never ends in a traceback because
-its file or folder cannot be written (and a refusal writes nothing)."""
+"""Paths checked before any work: a file to read must be there, and a long run never ends
+in a traceback because its file or folder cannot be written (a refusal writes nothing).
+Options take ``type=Path`` with one of these callbacks: ``click.Path`` stats every value
+and raises on a NUL in the name."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+
+
+def _is(path: Path, test: Callable[[Path], bool]) -> bool:
+    """A path test that says False, never raises, for a name no file system takes (too
+    long, a NUL in it): Path's own tests raise for some of those."""
+    try:
+        return test(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _can_write_in(folder: Path) -> bool:
@@ -21,17 +33,26 @@ def _can_write_in(folder: Path) -> bool:
 
 
 def _writable_ancestor(path: Path) -> Path | None:
-    """The nearest existing folder at or above ``path``, if it can be written in."""
+    """The nearest existing folder at or above ``path``, if it can be written in and can
+    hold ``path``'s name."""
     for folder in (path, *path.parents):
-        if folder.exists():
-            return folder if folder.is_dir() and _can_write_in(folder) else None
+        if _is(folder, Path.exists):
+            usable = _is(folder, Path.is_dir) and _can_write_in(folder) and _nameable(path, folder)
+            return folder if usable else None
     return None
+
+
+def _nameable(path: Path, folder: Path) -> bool:
+    """Whether the file system under ``folder`` takes ``path``'s name: no NUL, no part
+    longer than its limit."""
+    name_max = os.pathconf(folder, "PC_NAME_MAX")
+    return "\0" not in str(path) and all(len(os.fsencode(p)) <= name_max for p in path.parts)
 
 
 def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
                   ) -> Path | None:
     """An --out folder that exists or can be made (nothing is made yet)."""
-    if value is not None and ((value.exists() and not value.is_dir())
+    if value is not None and ((_is(value, Path.exists) and not _is(value, Path.is_dir))
                               or _writable_ancestor(value) is None):
         raise click.BadParameter(f"{value} is not a folder that can be written", ctx, param)
     return value
@@ -40,8 +61,18 @@ def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
 def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """A file to write (or rewrite): not a folder, in a folder that exists and can be
     written."""
-    if value is not None and (value.is_dir() or not value.parent.is_dir()
-                              or _writable_ancestor(value.parent) != value.parent):
+    if value is not None and (_is(value, Path.is_dir)
+                              or _writable_ancestor(value.parent) != value.parent
+                              or not _nameable(value, value.parent)):
         raise click.BadParameter(f"{value} cannot be written (its folder must exist and be "
                                  "writable)", ctx, param)
     return value
+
+
+def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Path, ...]
+                   ) -> tuple[Path, ...]:
+    """Files to read, each of which must exist."""
+    for value in values:
+        if not _is(value, Path.is_file):
+            raise click.BadParameter(f"no such file: {value}", ctx, param)
+    return values

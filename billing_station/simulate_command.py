@@ -40,7 +40,7 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
 
 @click.command()
 @click.argument("scenario", default="office")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=output_folder,
+@click.option("--out", type=Path, metavar="FOLDER", callback=output_folder,
               help="Folder for the store, report and plots [default: simulation-output/SCENARIO].")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--days", type=click.IntRange(1, 3660),

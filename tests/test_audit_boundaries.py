@@ -178,6 +178,8 @@ def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path
     ["simulate", "office", "--out", "/proc/no-such-folder"],
     ["simulate", "office", "--out", "README.md/inside-a-file"],
     ["demo", "--out", "/proc/no-such-folder"],
+    ["verify", "--html", "x" * 300], ["simulate", "office", "--out", f"a/{'x' * 300}/b"],
+    ["verify", "--checkpoint", "a\0b"], ["verify", "x" * 300], ["verify", "no-such.sqlite3"],
 ])
 def test_an_unusable_path_or_instant_is_refused_before_any_work(
     tmp_path: Path, args: list[str]

@@ -236,6 +236,18 @@ def whole(path: Path) -> tuple[dict[str, int], list[audit.Violation]]:
     return dict(verifier.counts), violations
 
 
+def use_a_key_twice(store: Path) -> None:
+    """Plants a violation of D-3: the first key that logged in is verified once more."""
+    early = next(r for r in audit.history(audit.replay(reader(store)))
+                 if r.with_key and r.outcome == "completed")
+    app = bootstrap.application(store=bootstrap.store_settings("sqlite", store),
+                                mailer=MailboxFolder(store.parent / "mail"), hasher=Hasher(4))
+    attempt = app.get(UUID(early.attempt_id), LoginAttempt)
+    attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=attempt.modified_on)
+    app.save(attempt)
+    app.close()
+
+
 def test_a_checkpointed_verify_equals_a_whole_verify_of_a_store_that_grew(
         simulated: Path, tmp_path: Path) -> None:
     store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
@@ -250,14 +262,7 @@ def test_a_checkpointed_verify_equals_a_whole_verify_of_a_store_that_grew(
     assert dict(first.verifier.counts) == whole(store)[0]
 
     grow(simulated, store, cut)  # the store grows: the rest of the run ...
-    early = next(r for r in audit.history(audit.replay(reader(store)))
-                 if r.with_key and r.outcome == "completed")
-    app = bootstrap.application(store=bootstrap.store_settings("sqlite", store),
-                                mailer=MailboxFolder(tmp_path / "mail"), hasher=Hasher(4))
-    attempt = app.get(UUID(early.attempt_id), LoginAttempt)  # ... and a key used twice (D-3)
-    attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=attempt.modified_on)
-    app.save(attempt)
-    app.close()
+    use_a_key_twice(store)  # ... and a key used twice (D-3)
 
     second = verify_incrementally(reader(store), checkpoint)
     counts, violations = whole(store)
@@ -299,6 +304,35 @@ def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,
     refused = CliRunner().invoke(main, ["verify", "--checkpoint", str(tmp_path / "junk")],
                                  env=env)
     assert refused.exit_code == 2 and "not a verify checkpoint" in refused.output
+
+
+def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
+        simulated: Path, tmp_path: Path) -> None:
+    clean, planted = tmp_path / "a" / "clean.sqlite3", tmp_path / "b" / "planted.sqlite3"
+    for store in (clean, planted):
+        store.parent.mkdir()
+        shutil.copy(simulated, store)
+    use_a_key_twice(planted)
+    both = CliRunner().invoke(main, ["verify", str(clean), str(planted),
+                                     "--html", str(tmp_path / "v.html")], env={})
+    assert both.exit_code == 1, both.output
+    assert f"VIOLATION D-3 in {planted}:" in both.output and "1 violation(s) found: D-3 ×1" \
+        in both.output
+    events = 2 * len(stored_rows(simulated)) + 1
+    assert f"summary: {events:,} events" in both.output
+    assert "2 stores: " in (tmp_path / "v.html").read_text(encoding="utf-8")
+    one = CliRunner().invoke(main, ["verify", str(clean)], env={})
+    assert one.exit_code == 0 and f"summary: {events // 2:,} events" in one.output
+    both_with_checkpoint = CliRunner().invoke(
+        main, ["verify", str(clean), str(planted), "--checkpoint", str(tmp_path / "cp")])
+    assert both_with_checkpoint.exit_code == 2 and "--checkpoint follows one store" in (
+        both_with_checkpoint.output)
+    (tmp_path / "notes.txt").write_text("not a store")
+    foreign = CliRunner().invoke(main, ["verify", str(clean), str(tmp_path / "notes.txt")])
+    assert foreign.exit_code == 65 and "notes.txt" in foreign.output
+    assert "Traceback" not in foreign.output and len(foreign.output.splitlines()) == 1
+    missing = CliRunner().invoke(main, ["verify", str(tmp_path / "none.sqlite3")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
 
 
 @pytest.mark.parametrize(("module", "name"), [

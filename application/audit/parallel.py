@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import attrs
@@ -44,11 +45,18 @@ def merged(findings: list[Findings]) -> Findings:
     return Findings(counts, [v for f in findings for v in f.violations])
 
 
-def verify_stores(paths: list[Path], processes: int | None = None) -> Findings:
+def verify_stores(paths: list[Path], processes: int | None = None,
+                  on_store: Callable[[], object] = lambda: None) -> Findings:
     """Every store verified, up to ``processes`` at once (default: one per store, at most
-    the machine's cores); findings merged in the order the stores were given."""
+    the machine's cores); findings merged in the order the stores were given. ``on_store``
+    is called as each store is done (a progress bar's step)."""
     if len(paths) == 1:
-        return verify_store(paths[0])
+        findings = verify_store(paths[0])
+        on_store()
+        return findings
     workers = processes or min(len(paths), multiprocessing.cpu_count())
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return merged(list(pool.map(verify_store, paths)))
+        futures = [pool.submit(verify_store, path) for path in paths]
+        for _ in as_completed(futures):
+            on_store()
+        return merged([future.result() for future in futures])
