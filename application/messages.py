@@ -47,8 +47,10 @@ def _message(to: str, subject: str, body: str) -> EmailMessage:
     for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", to),
                         ("Subject", subject)):
         message.set_raw(*_parsed(name, value))
-    message["Date"] = format_datetime(clock.now().astimezone(JST))  # +0900, as a Japanese service
-    message["Message-ID"] = make_msgid(domain="billingstation.ntt.com")
+    # Date (+0900, as a Japanese service) and Message-ID are made by us, never from input,
+    # so they are stored raw and parsed only if a transport reads or writes them.
+    message.set_raw("Date", format_datetime(clock.now().astimezone(JST)))
+    message.set_raw("Message-ID", make_msgid(domain="billingstation.ntt.com"))
     for name, value in _TEXT:
         message.set_raw(*_parsed(name, value))
     message.set_payload(email.base64mime.body_encode(body.encode()))

@@ -69,6 +69,8 @@ BLANK = " \u3000"  # half- and full-width spaces: a field of only these is empty
 
 def _has_control(value: str) -> bool:
     """Control, format, surrogate or unassigned characters: never part of a typed value."""
+    if value.isprintable():  # no character of category C is printable: the common case
+        return False
     return any(unicodedata.category(c)[0] == "C" and c != "\u3000" for c in value)
 
 
