@@ -24,8 +24,8 @@ from distributed import Client, LocalCluster, as_completed, get_worker
 from tqdm import tqdm
 
 from application import bootstrap
+from simulations.population import Part
 from simulations.report import Report
-from simulations.runner import Part
 from simulations.scenario import Scenario
 from simulations.shards import (
     WORKER_MODULES,

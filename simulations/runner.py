@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -28,8 +28,9 @@ from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, Top
 from application.screens import JST
 from domain import clock
 from domain.crypto import Hasher
-from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON, Plan
+from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 from simulations.mailnet import MailNetwork
+from simulations.population import Part, Person, SeededEntropy, customer_plans
 from simulations.samples import INFORMATION
 from simulations.scenario import Scenario
 
@@ -37,86 +38,6 @@ STORE = "simulation.sqlite3"
 # The store's own machinery keeps real time (its connection pool times its waits): freezegun
 # leaves these modules' clocks alone, so their reads of the time skip its stack inspection.
 STORE_MODULES = ("eventsourcing.persistence", "eventsourcing.sqlite", "eventsourcing.postgres")
-
-
-class SeededEntropy:
-    """An Entropy (domain.crypto) for simulations only: reproducible, not secret. A shard of
-    a run draws from a stream of its own (``stream``), so shards never mint one attempt id
-    twice."""
-
-    def __init__(self, seed: int, stream: str = "") -> None:
-        self.rng = random.Random(f"entropy/{seed}{stream}")
-
-    def token_bytes(self, nbytes: int) -> bytes:
-        return self.rng.randbytes(nbytes)
-
-    def randbelow(self, exclusive_upper_bound: int) -> int:
-        return self.rng.randrange(exclusive_upper_bound)
-
-
-@attrs.define
-class Person:
-    login_id: str
-    password: str
-    email: str
-    rng: random.Random
-
-
-@attrs.define
-class CustomerPlan:
-    """One customer as the scenario draws it: its plan, main ID and sub IDs, each with the
-    notify key on or off. Drawn for every customer in order from one seeded stream, so a
-    shard running some of them gets exactly the people the whole run would."""
-
-    index: int
-    plan: Plan
-    main: Person
-    notify_key: bool
-    subs: list[tuple[Person, bool]]
-
-    @property
-    def people(self) -> int:
-        return 1 + len(self.subs)
-
-
-def customer_plans(scenario: Scenario) -> Iterator[CustomerPlan]:
-    """Every customer of the scenario, in order (cheap: no store, no hashing)."""
-    population, rng = scenario.population, random.Random(f"people/{scenario.seed}")
-
-    def person(login_id: str) -> Person:
-        return Person(login_id, f"Pw-{rng.getrandbits(64):016x}", f"{login_id}@example.co.jp",
-                      random.Random(f"{scenario.seed}/{login_id}"))
-
-    for i in range(population.customers):
-        plan = Plan.DOWNLOAD if rng.random() < population.download_plan_share else Plan.STANDARD
-        main = person(f"c{i:05d}")
-        on = rng.random() < population.notify_key_share
-        low, high = population.sub_ids_per_customer
-        subs = []
-        for j in range(rng.randint(low, high)):
-            sub = person(f"c{i:05d}s{j}")
-            subs.append((sub, rng.random() < population.notify_key_share))
-        yield CustomerPlan(i, plan, main, on, subs)
-
-
-@attrs.frozen
-class Part:
-    """The customers one shard of a run plays: ``customers`` (indices, a half-open range),
-    shard ``index`` of ``count``."""
-
-    index: int
-    count: int
-    customers: tuple[int, int]
-
-    @property
-    def name(self) -> str:
-        first, end = self.customers
-        return (f"shard {self.index + 1} of {self.count} "
-                f"(customers c{first:05d}..c{end - 1:05d})")
-
-    @property
-    def entropy_stream(self) -> str:
-        return "" if self.count == 1 else f"/shard-{self.index + 1}-of-{self.count}"
 
 
 @attrs.define

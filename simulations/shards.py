@@ -31,8 +31,9 @@ from application.audit import replay
 from application.station import Station
 from domain.accounts import Account, LoginIndex
 from domain.login_attempt import LoginAttempt
+from simulations.population import Part, customer_plans
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
-from simulations.runner import STORE, Part, Simulation, Tally, customer_plans
+from simulations.runner import STORE, Simulation, Tally
 from simulations.scenario import Scenario
 
 # Modules that keep real time while a shard's clock is frozen: a Dask worker's own event

@@ -30,8 +30,9 @@ from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, run_sharded
+from simulations.population import customer_plans
 from simulations.report import Report, counted, report, store_counts
-from simulations.runner import Simulation, customer_plans
+from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario
 from simulations.shards import folder_of, own_events, parts
 from tests.conftest import STORES, store_env
