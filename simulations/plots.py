@@ -100,8 +100,7 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", fontsize=9)
         else:
-            ax.text(0.5, 0.5, "ログインした訪問はありません", ha="center", va="center",
-                    transform=ax.transAxes)
+            _nothing(ax, "ログインした訪問はありません", keep_ticks=True)
         return _save(fig, path)
 
 
@@ -131,9 +130,7 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
             bars = ax.bar([f"{h}時" for h in span], counts, color="#c0504d")
             ax.bar_label(bars, fontsize=8)
         else:
-            ax.text(0.5, 0.5, "期限切れになった通知キーはありません", ha="center", va="center",
-                    transform=ax.transAxes)
-            ax.set_xticks([])
+            _nothing(ax, "期限切れになった通知キーはありません")
         ax.set_xlabel("ログインした時刻 (日本時間)")
         ax.set_ylabel("入力前に期限切れになった通知キー (件)")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -177,14 +174,19 @@ def compare_bars(reports: list[Report], path: Path) -> Path:
                           list(measures))
             ax.legend()
         else:
-            ax.text(0.5, 0.5, "どの条件でも 0 件です", ha="center", va="center",
-                    transform=ax.transAxes)
-            ax.set_xticks([])
+            _nothing(ax, "どの条件でも 0 件です")
         ax.set_xlabel("数えたもの (全期間)")
         ax.set_ylabel("件数")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"有効期限による違い: {reports[0].scenario}")
         return _save(fig, path)
+
+
+def _nothing(ax: plt.Axes, why: str, keep_ticks: bool = False) -> None:
+    """An empty plot says why it is empty, in the middle (a time axis keeps its ticks)."""
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes)
+    if not keep_ticks:
+        ax.set_xticks([])
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
