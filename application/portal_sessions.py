@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from datetime import datetime
 
+import attrs
 from eventsourcing.persistence import IntegrityError
 
-from application.login import Login, session_of
+from application.login import Login
 from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, Throttled, TopPage
 from application.screens import THROTTLED
 from domain import clock
-from domain.accounts import Account
+from domain.accounts import Account, Customer
 from domain.portal_sessions import (
     ClientAddress,
     PortalSession,
@@ -20,7 +22,22 @@ from domain.portal_sessions import (
     portal_session_id,
 )
 
-__all__ = ["THROTTLED", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words, for the portal
+__all__ = ["THROTTLED", "Member", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words
+
+
+@attrs.frozen
+class Member:
+    """A request of a live session (D-12): its top page header (LG-7, with the session),
+    the customer's plan (SC-2), and the instant it was judged live, which the portal signs
+    into the browser's cookie as the session's last request."""
+
+    top: TopPage
+    plan: str
+    seen_at: datetime
+
+    @property
+    def session(self) -> Session:
+        return self.top.session
 
 
 class PortalSessions(Login):
@@ -44,20 +61,31 @@ class PortalSessions(Login):
                                       clock.now()))
         return token
 
-    def current_session(self, token: str) -> Session | None:
+    def current_session(self, token: str, vouched: datetime | None = None) -> Session | None:
         """The session of a bearer token, or None (unknown, logged out, idle 30 minutes).
         Who it is (main ID or sub ID) is read from the store, not from the client (D-12)."""
+        member = self.member(token, vouched)
+        return member.top.session if member else None
+
+    def member(self, token: str, vouched: datetime | None = None) -> Member | None:
+        """What a page of a live session needs, its account read once: the session (main
+        ID or sub ID, from the store: D-12), the LG-7 header and the customer's plan; or
+        None. ``vouched``: the session's last request, as the portal's signed cookie says
+        (D-12's idle time runs from the later of it and what the store knows). A request
+        records nothing: the portal carries its instant back in the cookie (``seen_at``)."""
         portal = self._portal_session(token)
         now = clock.now()
         if portal is None or portal.ended:
             return None
-        if portal.idle(now):
+        if portal.idle(now, vouched):
             portal.end("idle", now)
             self._save_quietly(portal)
             return None
-        portal.seen(now)
-        self._save_quietly(portal)
-        return session_of(self.get(portal.account_id, Account))
+        account = self.get(portal.account_id, Account)
+        top = self._top_page(account)
+        plan = (account.plan if isinstance(account, Customer)  # a main ID is its customer
+                else self.get(top.session.customer_id, Customer).plan)
+        return Member(top, plan, now)
 
     def end_session(self, token: str) -> None:
         """ログアウト (SC-4)."""

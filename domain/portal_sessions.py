@@ -53,19 +53,26 @@ class PortalSession(Aggregate):
                            token_digest=token_digest(token), account_id=account_id,
                            login_id=login_id, timestamp=now)
 
-    def idle(self, now: datetime) -> bool:
+    def idle(self, now: datetime, vouched: datetime | None = None) -> bool:
+        """D-12: 30 minutes since the session's last request. The store knows its start
+        (and, in stores from before the portal's signed cookie, each request it saw);
+        ``vouched`` is a later request the portal vouches for by its own signature. A
+        request can only make the session younger by being later than both, and never later
+        than now: an older or absent one changes nothing."""
         seen = self.last_seen or self.created_on
+        if vouched is not None:
+            seen = max(seen, min(vouched, now))
         return now - seen >= IDLE_TIMEOUT
 
-    def active(self, now: datetime) -> bool:
-        return not self.ended and not self.idle(now)
+    def active(self, now: datetime, vouched: datetime | None = None) -> bool:
+        return not self.ended and not self.idle(now, vouched)
 
     class Seen(Aggregate.Event):
+        """A request of the session, as the store recorded each one before the portal
+        carried the last one in a signed cookie (D-12); kept so that those stores read."""
+
         def apply(self, session: PortalSession) -> None:
             session.last_seen = self.timestamp
-
-    def seen(self, now: datetime) -> None:
-        self.trigger_event(self.Seen, timestamp=now)
 
     class Ended(Aggregate.Event):
         reason: str  # "logout" (SC-4) or "idle" (D-12)

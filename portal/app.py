@@ -24,7 +24,7 @@ from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
-from portal.web import DEADLINE, STATIC, Portal, member, render
+from portal.web import DEADLINE, STATIC, Portal, member, render, with_seen
 
 log = logging.getLogger("portal")
 
@@ -156,8 +156,8 @@ async def _error_page(request: Request, message: str, status: int) -> Response:
     live one (a refusal, a conflict, a page not found are no reason to look logged out)."""
     found = await member(request)
     session, top = found if found else (None, None)
-    return render(request, "error.html", {"message": message}, status_code=status,
-                  session=session, top=top)
+    return with_seen(request, render(request, "error.html", {"message": message},
+                                     status_code=status, session=session, top=top))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

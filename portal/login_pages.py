@@ -15,7 +15,13 @@ from application.portal_sessions import THROTTLED, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
 from portal.confirm_pages import refused_form
-from portal.security import ATTEMPT_COOKIE, BROWSER_COOKIE, SESSION_COOKIE, new_browser_value
+from portal.security import (
+    ATTEMPT_COOKIE,
+    BROWSER_COOKIE,
+    SEEN_COOKIE,
+    SESSION_COOKIE,
+    new_browser_value,
+)
 from portal.web import (
     checked_form,
     drop_cookie,
@@ -26,20 +32,21 @@ from portal.web import (
     render,
     run,
     set_cookie,
+    with_seen,
 )
 
 ATTEMPT_MAX_AGE = 15 * 60  # past the key's 10 minutes (LG-5): the page is useless after
 
 
 async def home(request: Request) -> Response:
-    return redirect("/top" if await member(request) else "/login")
+    return with_seen(request, redirect("/top" if await member(request) else "/login"))
 
 
 async def login_page(request: Request) -> Response:
     """ログイン; with a live session, the top page instead (its login form would only end
     that session by accident)."""
     if await member(request):
-        return redirect("/top")
+        return with_seen(request, redirect("/top"))
     return render(request, "login.html")
 
 
@@ -89,6 +96,7 @@ async def _start_session(request: Request, top: TopPage) -> Response:
     response = redirect("/top")
     set_cookie(request, response, SESSION_COOKIE, token)
     drop_cookie(request, response, ATTEMPT_COOKIE)
+    drop_cookie(request, response, SEEN_COOKIE)  # the old session's, if any
     return response
 
 
@@ -132,6 +140,7 @@ async def log_out(request: Request) -> Response:
     response = redirect("/login")
     if form is not None:
         drop_cookie(request, response, SESSION_COOKIE)
+        drop_cookie(request, response, SEEN_COOKIE)
     return response
 
 

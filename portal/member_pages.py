@@ -8,10 +8,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application.outcomes import Session, TopPage
-from domain.accounts import Customer
 from domain.forms import Plan
 from portal.menu import NOT_MODELLED
-from portal.web import members_only, portal, render, run
+from portal.web import members_only, render
 
 # ご利用プラン (SC-2): the plan's name and contents, as the manual's top page lists them.
 PLANS = {
@@ -31,9 +30,8 @@ NOTICES = sorted([
 
 @members_only
 async def top_page(request: Request, session: Session, top: TopPage) -> Response:
-    station = portal(request).station
-    customer = await run(station.get, session.customer_id, Customer)
-    return render(request, "top.html", {"plan": PLANS[customer.plan], "notices": NOTICES},
+    plan = request.state.member.plan  # read with the session's account (portal.web.member)
+    return render(request, "top.html", {"plan": PLANS[plan], "notices": NOTICES},
                   session=session, top=top)
 
 

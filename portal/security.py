@@ -1,6 +1,7 @@
 """Signatures the portal hands to a browser and checks on the way back: CSRF tokens bound
-to the browser's session (D-13), the login attempt's id (never a form field), and 確認
-screens' confirmations. One secret, shared by every worker process, signs them all."""
+to the browser's session (D-13), the login attempt's id (never a form field), 確認
+screens' confirmations, and the instant of a session's last request (D-12). One secret,
+shared by every worker process, signs them all."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +19,8 @@ from application.outcomes import Confirmation, Form
 SESSION_COOKIE = "bs_session"  # the bearer token of a logged-in session (D-12)
 BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, key entry)
 ATTEMPT_COOKIE = "bs_attempt"  # the signed login attempt id of 通知キー照合
+SEEN_COOKIE = "bs_seen"  # the session's last request, signed and bound to the session (D-12)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Signer:
@@ -42,6 +46,19 @@ class Signer:
             return None
         value, mac = signed.rsplit(".", 1)
         return value if _same(self._mac(purpose, binding + chr(0) + value), mac) else None
+
+    def seen(self, instant: datetime, token: str) -> str:
+        """D-12: the instant of a session's request, signed for that session alone, so that
+        no worker needs to record each request: the browser brings the last one back."""
+        return self.sign("seen", str((instant - _EPOCH) // timedelta(microseconds=1)), token)
+
+    def seen_of(self, signed: str | None, token: str) -> datetime | None:
+        """The instant a ``seen`` cookie vouches for; None when it is absent, forged, altered
+        or another session's (then the store's own record of the session decides)."""
+        value = self.unsign("seen", signed, token)
+        if value is None or not (value.isascii() and value.isdigit()) or len(value) > 20:
+            return None
+        return _EPOCH + timedelta(microseconds=int(value))
 
     def confirmation(self, confirmation: Confirmation, binding: str) -> str:
         data = {"form": confirmation.form.name, "values": confirmation.values,

@@ -18,9 +18,16 @@ from starlette.templating import Jinja2Templates
 from application import screens
 from application.billing_station import BillingStation
 from application.outcomes import Session, TopPage
+from application.portal_sessions import Member
 from portal.config import PortalConfig
 from portal.menu import menu_for
-from portal.security import BROWSER_COOKIE, SESSION_COOKIE, Signer, new_browser_value
+from portal.security import (
+    BROWSER_COOKIE,
+    SEEN_COOKIE,
+    SESSION_COOKIE,
+    Signer,
+    new_browser_value,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("portal")
@@ -95,20 +102,34 @@ def redirect(url: str) -> RedirectResponse:
 
 async def member(request: Request) -> tuple[Session, TopPage] | None:
     """The logged-in session (read from the store: who, and main or sub ID) and the
-    header's values; None when there is none, it ended, or it idled out (D-12, SC-4)."""
+    header's values; None when there is none, it ended, or it idled out (D-12, SC-4). A
+    live one is kept on ``request.state.member`` for ``with_seen`` and the page."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    station = portal(request).station
-    session = await run(station.current_session, token)
-    if session is None:
+    vouched = portal(request).signer.seen_of(request.cookies.get(SEEN_COOKIE), token)
+    found = await run(portal(request).station.member, token, vouched)
+    if found is None:
         return None
-    return session, await run(station.top_page, session)
+    request.state.member = found
+    return found.session, found.top
+
+
+def with_seen(request: Request, response: Response) -> Response:
+    """D-12: a response to a live session's request carries that request's instant, signed
+    for the session, instead of the store recording every request: the next request brings
+    it back, and its idle time runs from there."""
+    found: Member | None = getattr(request.state, "member", None)
+    token = request.cookies.get(SESSION_COOKIE)
+    if found is not None and token:
+        set_cookie(request, response, SEEN_COOKIE, portal(request).signer.seen(found.seen_at, token))
+    return response
 
 
 def to_login(request: Request) -> Response:
     response = redirect("/login")
     drop_cookie(request, response, SESSION_COOKIE)
+    drop_cookie(request, response, SEEN_COOKIE)
     return response
 
 
@@ -131,7 +152,7 @@ def members_only(page: MemberPage) -> Callable[[Request], Any]:
         if found is None:
             return to_login(request)
         response: Response = await page(request, *found)
-        return response
+        return with_seen(request, response)
 
     endpoint.__name__ = page.__name__
     return endpoint

@@ -64,7 +64,7 @@ def customer(portal: Served, notify_key: bool = False) -> str:
 
 def recorded_since(portal: Served, after: int) -> list[str]:
     """The events stored after notification ``after``, by class, leaving out a session's
-    own bookkeeping (a request of a live session records that it was seen, D-12)."""
+    own bookkeeping (its start at login and its end, D-12)."""
     notes = portal.station.recorder.select_notifications(start=after + 1, limit=10_000)
     kinds = [n.topic.split(":")[-1] for n in notes]
     return [k for k in kinds if not k.startswith("PortalSession")]
@@ -162,7 +162,7 @@ def test_D_12_every_cookie_of_a_whole_login_is_httponly_samesite_and_path_wide(
         top = browser.get("/top")
         browser.post("/logout", data={"csrf": csrf_of(top.text)})
     names = {c.split("=", 1)[0] for c in seen}
-    assert {"bs_browser", "bs_attempt", "bs_session"} <= names
+    assert {"bs_browser", "bs_attempt", "bs_session", "bs_seen"} <= names
     for cookie in seen:
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie, cookie
         assert "Secure" not in cookie  # plain HTTP on loopback; HTTPS: test_portal.py
@@ -199,6 +199,75 @@ def test_D_12_a_session_idle_30_minutes_is_over_on_every_worker_page(portal: Ser
             assert response.status_code == 303 and response.headers["location"] == "/login"
     assert browser.get("/top").headers["location"] == "/login"  # ended, not revived
     browser.close()
+
+
+def _session_of(portal: Served) -> str:
+    """A new main ID's session id, from a login over HTTP."""
+    with client(portal) as browser:
+        logged = http_log_in(browser, customer(portal))
+        assert logged.headers["location"] == "/top"
+        return browser.cookies["bs_session"]
+
+
+def _top_with(portal: Served, token: str, seen: str | None = None) -> httpx.Response:
+    """/top with exactly these cookies (no jar), as a browser, or a forger, sends them."""
+    cookies = f"bs_session={token}" + (f"; bs_seen={seen}" if seen else "")
+    with client(portal) as browser:
+        return browser.get("/top", headers={"Cookie": cookies})
+
+
+def _seen_cookie(response: httpx.Response) -> str:
+    cookie = next(c for c in set_cookies(response) if c.startswith("bs_seen="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    return cookie.split(";")[0].split("=", 1)[1]
+
+
+def test_D_12_only_a_genuine_signed_last_request_keeps_a_session_past_30_minutes(
+        portal: Served) -> None:
+    """The instant of a session's last request travels in a cookie signed for that session
+    (no worker records each request): a forged, altered, another session's or an older
+    cookie makes no session younger, and a genuine one does, exactly."""
+    now = datetime.now(UTC)
+    genuine, forged, altered, foreign, older, other = (_session_of(portal) for _ in range(6))
+    after = last(portal)
+    cookies: dict[str, str] = {}
+    with freezegun.freeze_time(now + timedelta(minutes=5), tick=True):
+        cookies["older"] = _seen_cookie(_top_with(portal, older))
+    with freezegun.freeze_time(now + timedelta(minutes=10), tick=True):
+        for name, token in [("genuine", genuine), ("altered", altered)]:
+            cookies[name] = _seen_cookie(_top_with(portal, token))
+    with freezegun.freeze_time(now + timedelta(minutes=25), tick=True):
+        cookies["newer"] = _seen_cookie(_top_with(portal, older, cookies["older"]))
+        cookies["other"] = _seen_cookie(_top_with(portal, other))
+    assert recorded_since(portal, after) == [] and last(portal) == after  # nothing stored
+    for value in cookies.values():
+        assert re.fullmatch(r"\d+\.[0-9a-f]{64}", value)  # an instant and its MAC, no id
+    ten = cookies["genuine"].split(".")[0]
+    later = str(int(ten) + 19 * 60 * 10**6)  # as if at 29 minutes
+    with freezegun.freeze_time(now + timedelta(minutes=39, seconds=50), tick=True):
+        assert _top_with(portal, genuine, cookies["genuine"]).status_code == 200
+        for token, value in [(forged, f"{later}.{'0' * 64}"),
+                             (altered, f"{later}.{cookies['altered'].split('.')[1]}"),
+                             (foreign, cookies["other"]),
+                             (older, cookies["older"])]:
+            shown = _top_with(portal, token, value)
+            assert shown.status_code == 303 and shown.headers["location"] == "/login"
+            assert "bs_seen=" in "".join(set_cookies(shown))  # dropped with the session
+    assert _top_with(portal, older, cookies["newer"]).headers["location"] == "/login"  # ended
+    with freezegun.freeze_time(now + timedelta(minutes=40, seconds=1), tick=True):
+        assert _top_with(portal, genuine, cookies["genuine"]).headers["location"] == "/login"
+
+
+def test_D_12_SC_4_logout_ends_the_session_whatever_its_signed_last_request_says(
+        portal: Served) -> None:
+    with client(portal) as browser:
+        http_log_in(browser, customer(portal))
+        token = browser.cookies["bs_session"]
+        top = browser.get("/top")
+        seen = _seen_cookie(top)
+        browser.post("/logout", data={"csrf": csrf_of(top.text)})
+    assert portal.station.current_session(token) is None
+    assert _top_with(portal, token, seen).headers["location"] == "/login"
 
 
 def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(
@@ -420,12 +489,19 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
         "a session cookie of 3,000 characters, not ASCII": client(portal).get(
             "/top", headers=[(b"cookie", ("bs_session=" + "é" * 10 + "x" * 3000).encode())]),
         "an attempt cookie of garbage": client(portal).get(
-            "/key", headers=[(b"cookie", b"bs_attempt=\x7f\x01.\xff; bs_browser=x")]),
+            "/key", headers=[(b"cookie", b"bs_attempt=\xff\xfe.\x80\xe9; bs_browser=x")]),
+        "seen and attempt cookies of control characters": client(portal).get(
+            "/top", headers=[(b"cookie", b"bs_seen=\x7f\x01.\xff; bs_attempt=\x01; "
+                              b"bs_session=x")]),
     }
+    # Not HTTP at all (control characters in a header): uvicorn's parser (httptools)
+    # answers its own 400 before the app sees the request; h11 hands it to the app.
+    parser_refused = {"seen and attempt cookies of control characters"}
     for what, response in tries.items():
         assert response.status_code < 500, (what, response.status_code)
         assert "Traceback" not in response.text, what
-        if response.status_code >= 400:
+        if response.status_code >= 400 and not (
+                what in parser_refused and response.text == "Invalid HTTP request received."):
             assert 'lang="ja"' in response.text, (what, response.status_code)
     assert tries["a body of 1 MB"].status_code == 413
     assert tries["a chunked body of 1 MB"].status_code == 413

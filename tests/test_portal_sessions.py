@@ -16,8 +16,11 @@ from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.outcomes import ErrorPage, TopPage
 from application.portal_sessions import Throttled
+from domain import clock
+from domain.accounts import Customer
+from domain.portal_sessions import PortalSession, portal_session_id
 from tests.conftest import build, stored_bytes
-from tests.story import PASSWORD, onboard
+from tests.story import PASSWORD, SUB_PASSWORD, add_sub_id, onboard
 
 
 def _top(app: BillingStation, login_id: str = "main01") -> TopPage:
@@ -41,14 +44,79 @@ def test_D_12_a_session_ends_after_30_minutes_without_a_request(
         app: BillingStation, start: FrozenDateTimeFactory) -> None:
     onboard(app)
     token = app.start_session(_top(app))
+    seen = None  # what the portal's signed cookie carries: the last request's instant
     for _ in range(3):  # each request starts the 30 minutes again
         start.tick(timedelta(minutes=29, seconds=59))
-        session = app.current_session(token)
-        assert session is not None and session.login_id == "main01" and session.is_main_id
+        member = app.member(token, seen)
+        assert member is not None and member.session.login_id == "main01"
+        assert member.session.is_main_id and member.seen_at == clock.now()
+        seen = member.seen_at
     start.tick(timedelta(minutes=30))
-    assert app.current_session(token) is None
+    assert app.member(token, seen) is None
     start.tick(timedelta(seconds=1))
-    assert app.current_session(token) is None  # ended, not revived by a request
+    assert app.member(token, clock.now()) is None  # ended, not revived by a request
+
+
+def test_D_12_a_request_records_nothing_and_the_session_stays_one_event(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """A live session's request writes nothing (its instant travels in the signed cookie);
+    only its start and its end are stored."""
+    onboard(app)
+    token = app.start_session(_top(app))
+    before = app.recorder.max_notification_id()
+    seen = None
+    for _ in range(5):
+        start.tick(timedelta(minutes=1))
+        member = app.member(token, seen)
+        assert member is not None
+        seen = member.seen_at
+    assert app.recorder.max_notification_id() == before
+    app.end_session(token)
+    assert [type(e).__name__ for e in app.events.get(portal_session_id(token))] == [
+        "Started", "Ended"]
+
+
+def test_D_12_an_older_or_absent_last_request_never_extends_a_session(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    onboard(app)
+    token = app.start_session(_top(app))
+    started = clock.now()
+    start.tick(timedelta(minutes=20))
+    first = app.member(token)
+    assert first is not None
+    start.tick(timedelta(minutes=20))  # 40 minutes in: alive only by the request at 20
+    assert app.member(token, first.seen_at) is not None
+    start.tick(timedelta(minutes=10))  # 30 minutes after the request at 20
+    assert app.member(token, started) is None  # the session's own start: no younger
+    assert app.member(token, first.seen_at + timedelta(minutes=20)) is None  # ended stays
+
+
+def test_D_12_a_last_request_after_now_counts_as_now_at_most(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """Even an instant the portal signed on a worker whose clock runs ahead makes the
+    session no younger than a request now would."""
+    onboard(app)
+    token = app.start_session(_top(app))
+    start.tick(timedelta(minutes=29, seconds=59))
+    assert app.member(token, clock.now() + timedelta(hours=1)) is not None
+    start.tick(timedelta(minutes=30))
+    assert app.member(token, clock.now() - timedelta(minutes=30)) is None
+
+
+def test_D_12_a_session_started_in_an_older_store_counts_its_recorded_requests(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """Stores written before the signed cookie recorded each request as Seen: the last one
+    recorded still counts, as a request the cookie vouches for does."""
+    onboard(app)
+    token = app.start_session(_top(app))
+    start.tick(timedelta(minutes=20))
+    session = app.get(portal_session_id(token), PortalSession)
+    session.trigger_event(PortalSession.Seen, timestamp=clock.now())
+    app.save(session)
+    start.tick(timedelta(minutes=29, seconds=59))
+    assert app.member(token) is not None
+    start.tick(timedelta(seconds=1))
+    assert app.member(token) is None
 
 
 def test_D_12_each_login_a_new_session_id_and_the_store_keeps_only_its_digest(
@@ -66,10 +134,28 @@ def test_D_12_SC_4_a_logout_in_one_process_ends_the_session_in_every_process(
     first, second = two
     onboard(first)
     token = first.start_session(_top(first))
-    assert second.current_session(token) is not None
+    member = second.member(token)
+    assert member is not None
     second.end_session(token)
-    assert first.current_session(token) is None
-    assert first.current_session("a-token-never-issued") is None
+    assert first.member(token, member.seen_at) is None  # the freshest request: still ended
+    assert first.current_session(token, clock.now()) is None
+    assert first.current_session("a-token-never-issued", clock.now()) is None
+
+
+def test_D_12_main_or_sub_id_is_read_from_the_store_at_every_request(
+        app: BillingStation) -> None:
+    """The session records its account only; whether it is a main ID, and the header, are
+    read from the account at each request."""
+    onboard(app)
+    main = _top(app)
+    add_sub_id(app, main.session)
+    shown = app.log_in("sub01", SUB_PASSWORD)
+    assert isinstance(shown, TopPage)
+    token = app.start_session(shown)
+    member = app.member(token)
+    assert member is not None and not member.session.is_main_id
+    assert member.session.customer_id == main.session.customer_id
+    assert member.plan == app.get(main.session.customer_id, Customer).plan
 
 
 def test_D_14_twenty_failures_in_ten_minutes_then_the_window_passes(
