@@ -66,9 +66,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
              audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, large; or a TOML file): a
     population logging in over simulated days through the application's services, on a
-    SQLite store, with time moved by freezegun. Writes report.html (one page to hand on),
-    report.txt, report.json and PNG plots next to the store (with --compare, compare.html
-    and compare.txt too), then audits the store with verify.
+    SQLite store, the model's clock moved from one visit to the next. Writes report.html
+    (one page to hand on), report.txt, report.json and PNG plots next to the store (with
+    --compare, compare.html and compare.txt too), then audits the store with verify.
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
     stated in the report. With --shards the run is split over Dask workers; a shard that

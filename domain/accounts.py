@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from domain.aggregate import Aggregate
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/notify-key")

@@ -10,8 +10,7 @@ import enum
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
+from domain.aggregate import Aggregate
 from domain.crypto import Hasher
 from domain.policy import KeyPolicy
 

@@ -28,7 +28,6 @@ from simulations.population import Part
 from simulations.report import Report
 from simulations.scenario import Scenario
 from simulations.shards import (
-    WORKER_MODULES,
     ShardResult,
     create_tables,
     folder_of,
@@ -87,8 +86,7 @@ def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.St
     def on_day(day: int) -> None:
         worker.log_event(topic, {"shard": part.index, "day": day})
 
-    return run_shard(scenario, part, folder, store, on_day, real_time_for=WORKER_MODULES,
-                     shared=shared)
+    return run_shard(scenario, part, folder, store, on_day, shared=shared)
 
 
 @contextmanager

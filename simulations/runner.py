@@ -1,5 +1,6 @@
 """The runner: a scenario's people log in, day after simulated day, through the same
-application services the specs use, on a real SQLite store, with time moved by freezegun.
+application services the specs use, on a real SQLite store, with the model's clock moved
+by hand (domain.clock.Simulated; the specs move it with freezegun).
 
 Each person's wish to log in is a *visit*: 「ログイン」, maybe a mistyped password, the key
 mail after its delay (or never), typing the key (maybe wrong), then the top page, or a
@@ -21,7 +22,6 @@ from pathlib import Path
 from uuid import UUID
 
 import attrs
-from freezegun import freeze_time
 
 from application import bootstrap
 from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
@@ -35,9 +35,6 @@ from simulations.samples import INFORMATION
 from simulations.scenario import Scenario
 
 STORE = "simulation.sqlite3"
-# The store's own machinery keeps real time (its connection pool times its waits): freezegun
-# leaves these modules' clocks alone, so their reads of the time skip its stack inspection.
-STORE_MODULES = ("eventsourcing.persistence", "eventsourcing.sqlite", "eventsourcing.postgres")
 
 
 @attrs.define
@@ -62,15 +59,12 @@ class Tally:
 class Simulation:
     def __init__(self, scenario: Scenario, folder: Path,
                  on_day: Callable[[int], None] | None = None,
-                 store: bootstrap.StoreSettings | None = None, part: Part | None = None,
-                 real_time_for: tuple[str, ...] = ()) -> None:
+                 store: bootstrap.StoreSettings | None = None, part: Part | None = None
+                 ) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
-        in ``folder``); ``part``: only these customers (default: all of them);
-        ``real_time_for``: modules that must keep seeing real time while the clock is
-        frozen (a Dask worker's own event loop, when the run is a task on one)."""
+        in ``folder``); ``part``: only these customers (default: all of them)."""
         self.scenario, self.folder, self.on_day = scenario, folder, on_day
         self.part = part or Part(0, 1, (0, scenario.population.customers))
-        self.real_time_for = real_time_for
         folder.mkdir(parents=True, exist_ok=True)
         if store is None:
             for old in folder.glob(STORE + "*"):
@@ -93,13 +87,12 @@ class Simulation:
 
     def run(self) -> Tally:
         first_day = datetime.combine(self.scenario.start, time(7), JST).astimezone(UTC)
-        with freeze_time(first_day - timedelta(days=1),
-                         ignore=[*STORE_MODULES, *self.real_time_for]) as frozen:
+        with clock.Simulated(first_day - timedelta(days=1)) as simulated:
             self._onboard()
             self._at(first_day, lambda: self._day(0))
             while self._queue:
                 moment, _, action = heapq.heappop(self._queue)
-                frozen.move_to(moment)
+                simulated.move_to(moment)
                 action()
         return self.tally
 

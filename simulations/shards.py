@@ -20,6 +20,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 from uuid import UUID
 
@@ -35,12 +36,6 @@ from simulations.population import Part, customer_plans
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
 from simulations.runner import STORE, Simulation, Tally
 from simulations.scenario import Scenario
-
-# Modules that keep real time while a shard's clock is frozen: a Dask worker's own event
-# loop, its comms and heartbeats run in the same process as the simulation.
-WORKER_MODULES = ("asyncio", "tornado", "distributed", "dask", "concurrent", "threading",
-                  "queue", "selectors", "socket", "ssl", "psutil", "zict", "msgpack",
-                  "cloudpickle", "tblib", "tqdm")
 
 
 def parts(scenario: Scenario, count: int) -> list[Part]:
@@ -104,17 +99,14 @@ def create_tables(store: bootstrap.StoreSettings) -> None:
 def run_shard(scenario: Scenario, part: Part, folder: Path,
               store: bootstrap.StoreSettings | None = None,
               on_day: Callable[[int], None] | None = None,
-              real_time_for: tuple[str, ...] = (), shared: bool = False) -> ShardResult:
+              shared: bool = False) -> ShardResult:
     """One shard, start to end, in this process, on ``store``: the shard's own (made by
     ``own_store``; default: made here), or a ``shared`` one (its report then counts only
     the shard's own events there)."""
-    from time import perf_counter  # bound now: freezegun patches the module's later
-
     began = perf_counter()
     if store is None or (not shared and _has_events(store)):  # a retried shard starts clean
         store = own_store(folder)
-    simulation = Simulation(scenario, folder, on_day, store=store, part=part,
-                            real_time_for=real_time_for)
+    simulation = Simulation(scenario, folder, on_day, store=store, part=part)
     try:
         tally = simulation.run()
         # the shared store holds every shard's events: count this shard's own there

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import attrs
@@ -12,7 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from application.audit import verify
+from application.screens import JST
 from billing_station.cli import main
+from domain import clock
 from simulations.report import report
 from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
@@ -42,6 +46,36 @@ def test_the_same_seed_records_the_same_events_and_numbers(tmp_path: Path) -> No
     assert rows(other.store) != rows(first.store)
     for simulation in (first, second, other):
         simulation.close()
+
+
+def test_every_event_is_stamped_by_the_simulated_clock_and_only_the_model_sees_it(
+        tmp_path: Path) -> None:
+    """Those the domain stamps and those the library stamps (creations at onboarding)
+    alike; outside the run, and in other threads' code than the model's, time is real."""
+    simulation = run(TINY, tmp_path)
+    with sqlite3.connect(simulation.store) as db:
+        stamps = [datetime.fromisoformat(json.loads(state)["timestamp"]["_data_"])
+                  for (state,) in db.execute("SELECT state FROM stored_events")]
+    begins = datetime.combine(TINY.start, time(7), JST) - timedelta(days=1)
+    assert begins <= min(stamps) and max(stamps) < begins + timedelta(days=TINY.days + 1)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_one_simulated_clock_at_a_time_in_a_process() -> None:
+    seen: list[datetime] = []
+    other = threading.Thread(target=lambda: seen.append(_held(datetime(2030, 1, 1, tzinfo=UTC))))
+    with clock.Simulated(datetime(2020, 1, 1, tzinfo=UTC)) as simulated:
+        other.start()
+        simulated.move_to(datetime(2020, 1, 2, tzinfo=UTC))
+        other.join(0.2)
+        assert other.is_alive() and clock.now() == datetime(2020, 1, 2, tzinfo=UTC)
+    other.join(5)
+    assert seen == [datetime(2030, 1, 1, tzinfo=UTC)]
+
+
+def _held(start: datetime) -> datetime:
+    with clock.Simulated(start):
+        return clock.now()
 
 
 def test_a_simulated_store_verifies_clean_and_its_report_adds_up(tmp_path: Path) -> None:
