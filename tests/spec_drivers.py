@@ -108,7 +108,7 @@ class Driver(Protocol):
     def sub_id_information(self, login_id: str, label: str) -> str: ...
     def listed_sub_ids(self) -> list[str]: ...
     def new_sub_id_labels(self, main: str) -> list[str]: ...
-    def contact(self, login_id: str, password: str) -> str: ...
+    def contact(self) -> str: ...
 
 
 # The services ------------------------------------------------------------------------------
@@ -124,6 +124,7 @@ class ServiceDriver:
         self.confirmation: Confirmation | None = None
         self.attempt: KeyEntry | None = None
         self.attempts: list[KeyEntry] = []  # every 通知キー照合 screen shown
+        self.last_login_id = ""  # who pressed 「ログイン」 last
 
     @property
     def first_main(self) -> Session:
@@ -166,6 +167,7 @@ class ServiceDriver:
         return isinstance(self.app.log_in(login_id, password), TopPage)
 
     def log_in(self, login_id: str, password: str) -> None:
+        self.last_login_id = login_id
         self.show(lambda: self.app.log_in(login_id, password))
 
     def enter_key(self, key: str, first_screen: bool = False) -> None:
@@ -253,8 +255,10 @@ class ServiceDriver:
     def new_sub_id_labels(self, main: str) -> list[str]:
         return self.app.sub_id_fields(self.main[main], new=True)
 
-    def contact(self, login_id: str, password: str) -> str:
-        return screens.contact(self.app.key_mail_contact(login_id))
+    def contact(self) -> str:
+        """LG-8 from the 通知キー照合 screen shown: whom the person who logged in asks."""
+        assert isinstance(self.screen, KeyEntry), "no 通知キー照合 screen is shown"
+        return screens.contact(self.app.key_mail_contact(self.last_login_id))
 
 
 # The browser -------------------------------------------------------------------------------
@@ -582,35 +586,14 @@ class BrowserDriver:
         page.close()
         return labels
 
-    def contact(self, login_id: str, password: str) -> str:
-        """LG-8 as a person meets it: on the 通知キー照合 screen, 「通知キーのメールが届かない
-        場合」. That screen needs the notify key on and a login before (LG-2, LG-4); where
-        the scenario has neither, the driver arranges them through the services, as a 前提
-        would (the main ID's person in charge turns the key on), then logs in, in a window
-        of its own, up to the key screen and follows the link."""
-        main = self.main.get(login_id) or self.main[self._first_main]
-        if login_id in self.main:
-            confirmation = self.station.confirm_customer_information(
-                main, {"notify_key": "利用する"})
-            self.station.submit_customer_information(main, confirmation)
-        else:
-            confirmation = self.station.confirm_sub_id_change(
-                main, login_id, {"notify_key": "利用する"})
-            self.station.submit_sub_id_change(main, confirmation)
-        for _ in range(2):  # a first login shows no key screen (LG-4): the second does
-            page = self._window()
-            page.goto("/login")
-            page.get_by_label("ログインID", exact=True).fill(login_id)
-            page.get_by_label("パスワード", exact=True).fill(password)
-            self._submit(page, "ログイン")
-            if _on_key_screen(page):
-                break
-        else:
-            raise AssertionError(f"no 通知キー照合 screen for {login_id}")
-        self._shot(page, f"key-{login_id}")
+    def contact(self) -> str:
+        """LG-8 as a person meets it: on the 通知キー照合 screen shown, the link
+        「通知キーのメールが届かない場合」 and the contact on the page it opens."""
+        page = self._screen
+        assert _on_key_screen(page), "no 通知キー照合 screen is shown"
         with page.expect_navigation():
             page.get_by_role("link", name="通知キーのメールが届かない場合", exact=True).click()
-        self._shot(page, f"contact-{login_id}")
+        self._shot(page, "contact")
         return page.locator("main #contact").inner_text().strip()
 
 

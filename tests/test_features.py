@@ -383,9 +383,9 @@ def nothing_in_clear(world: World) -> None:
         assert secret.encode() not in data
 
 
-@then(parsers.parse("\"{login_id}\" の連絡先は「{route}」である"))
-def contact(world: World, login_id: str, route: str) -> None:
-    assert world.driver.contact(login_id, world.passwords[login_id]).splitlines()[-1] == route
+@then(parsers.parse("通知キー照合画面から開く連絡先は「{route}」である"))
+def contact(world: World, route: str) -> None:
+    assert world.driver.contact().splitlines()[-1] == route
 
 
 @then(parsers.re(r"権限設定の一覧に \"(?P<login_id>[^\"]+)\" (?P<shown>が表示される|は表示されない)"))
