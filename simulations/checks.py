@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+
+from simulations import business_days
 
 # Every number a scenario holds: (key, kind, lowest, highest); None is no bound.
 RANGES: list[tuple[str, type, float | None, float | None]] = [
@@ -61,12 +63,9 @@ def check(scenario: object) -> list[str]:
     problems = [p for key, kind, low, high in RANGES
                 if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
     start, days = _get(scenario, "start"), _get(scenario, "days")
-    if not isinstance(start, date) or isinstance(start, datetime):
-        problems.append(f"start must be a date such as 2026-04-06 (not {start!r})")
-    elif not start >= FIRST_START or (_is(days, int) and start.toordinal() + days
-                                      > LAST_DAY.toordinal()):
-        problems.append(f"start must be from {FIRST_START} and the run end by {LAST_DAY} "
-                        f"(not {start} for {days} days)")
+    dates = _dates_problems(start, days)
+    problems += dates + _holidays_problems(_get(scenario, "behaviour.public_holidays"),
+                                           None if dates else start, days)
     for key, low, high, relation in PAIRS:
         pair = _get(scenario, key)
         ok = (isinstance(pair, tuple) and len(pair) == 2 and all(_is(v, int) for v in pair)
@@ -82,3 +81,26 @@ def check(scenario: object) -> list[str]:
             problems.append(f"{key} must have 0 < median <= p95 seconds (not median="
                             f"{delay.median!r}, p95={delay.p95!r})")
     return problems
+
+
+def _dates_problems(start: Any, days: Any) -> list[str]:
+    """A start clocks and calendars hold, for as many days."""
+    if not isinstance(start, date) or isinstance(start, datetime):
+        return [f"start must be a date such as 2026-04-06 (not {start!r})"]
+    if not start >= FIRST_START or (_is(days, int) and start.toordinal() + days
+                                    > LAST_DAY.toordinal()):
+        return [f"start must be from {FIRST_START} and the run end by {LAST_DAY} "
+                f"(not {start} for {days} days)"]
+    return []
+
+
+def _holidays_problems(public_holidays: Any, start: date | None, days: Any) -> list[str]:
+    """A flag, and (if the dates are sound) Japan's holidays known for all of them."""
+    if not isinstance(public_holidays, bool):
+        return [f"behaviour.public_holidays must be true or false (not {public_holidays!r})"]
+    last = business_days.LAST_KNOWN_YEAR
+    if public_holidays and start and _is(days, int) and days >= 1 and (
+            start + timedelta(days=days - 1)).year > last:
+        return [f"behaviour.public_holidays: Japan's public holidays are known up to {last}; "
+                "set it to false for a later run"]
+    return []

@@ -22,6 +22,7 @@ import attrs
 
 from application.audit import Outcome, history, replay
 from application.outcomes import ContactRoute
+from simulations.business_days import holidays_off
 from simulations.runner import Simulation
 
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -54,6 +55,7 @@ class Report:
     wrong_entry_limit: int = 5  # wrong entries before a lock (D-4),
     keys_per_hour: int = 5  # keys mailed to one login ID in an hour (D-10)
     slowest_login: float | None = None  # the longest of the visits that logged in
+    holidays_off: dict[str, str] = attrs.Factory(dict)  # weekdays nobody logged in: name
 
     @property
     def not_logged_in(self) -> int:
@@ -79,6 +81,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         counts.events, tally.seconds_to_login, scenario.policy.key_validity_minutes,
         scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
+        holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
     )
 
 
@@ -169,6 +172,7 @@ def text(r: Report) -> str:
         f"Scenario {r.scenario}: {r.days} days, seed {r.seed}, {r.people:,} login IDs",
         f"Policy: {r.policy}",
         f"Hashing: scrypt N=2^{r.hash_cost} (the scenario's hash_cost; production uses 2^14)",
+        f"Days off: weekends{_holidays(r)}",
         f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
         f" called support {_share(sum(r.support.values()), r.visits)}",
         f"Login attempts: {r.attempts:,}; completed {_share(r.outcomes['completed'], r.attempts)}"
@@ -181,6 +185,10 @@ def text(r: Report) -> str:
         *bars,
         f"Events stored: {r.events:,}",
     ])
+
+
+def _holidays(r: Report) -> str:
+    return "".join(f", {day} {name}" for day, name in r.holidays_off.items())
 
 
 def _never(r: Report) -> str:

@@ -70,7 +70,8 @@ def _about(r: Report, now: datetime | None) -> str:
     return (f'<p class="meta">作成日時: {_made_at(now)}<br>シナリオ {esc(r.scenario)}: '
             f"{r.days}日間、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
-            f"ハッシュ: scrypt N=2^{r.hash_cost} (シナリオの hash_cost。本番は 2^14)</p>")
+            f"ハッシュ: scrypt N=2^{r.hash_cost} (シナリオの hash_cost。本番は 2^14)<br>"
+            f"休日: 土日{''.join(f'、{d} {esc(n)}' for d, n in r.holidays_off.items())}</p>")
 
 
 def _count_row(label: str, n: int, whole: int) -> list[str]:

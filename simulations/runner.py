@@ -29,6 +29,7 @@ from application.screens import JST
 from domain import clock
 from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
+from simulations.business_days import is_business_day
 from simulations.mailnet import MailNetwork
 from simulations.population import Part, Person, SeededEntropy, customer_plans
 from simulations.samples import INFORMATION
@@ -129,7 +130,7 @@ class Simulation:
     # Days and visits ------------------------------------------------------------------
     def _day(self, index: int) -> None:
         today = self.scenario.start + timedelta(days=index)
-        if today.weekday() < 5:  # business days; holidays are not modelled
+        if is_business_day(today, self.scenario.behaviour.public_holidays):
             behaviour = self.scenario.behaviour
             start_hour, end_hour = behaviour.hours_jst
             for person in self.people:

@@ -45,7 +45,8 @@ class Population:
 
 @attrs.frozen
 class Behaviour:
-    logins_per_business_day: float = 1.0  # per login ID, on weekdays
+    logins_per_business_day: float = 1.0  # per login ID, on business days
+    public_holidays: bool = True  # Japan's public holidays are days off, as weekends are
     hours_jst: tuple[int, int] = (9, 18)  # when people log in, [from, to)
     mail_delay: Delay = Delay(20, 180)  # from 「ログイン」 to the key in the mailbox
     mail_lost_share: float = 0.002  # key mails that never arrive

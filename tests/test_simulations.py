@@ -4,9 +4,10 @@ runnable from the command line with a report and plots."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import attrs
@@ -17,7 +18,7 @@ from application.audit import verify
 from application.screens import JST
 from billing_station.cli import main
 from domain import clock
-from simulations.report import report
+from simulations.report import report, text
 from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 
@@ -59,6 +60,38 @@ def test_every_event_is_stamped_by_the_simulated_clock_and_only_the_model_sees_i
     begins = datetime.combine(TINY.start, time(7), JST) - timedelta(days=1)
     assert begins <= min(stamps) and max(stamps) < begins + timedelta(days=TINY.days + 1)
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("public_holidays", [True, False])
+def test_nobody_logs_in_on_a_public_holiday_unless_the_scenario_works_through_them(
+        tmp_path: Path, public_holidays: bool) -> None:
+    """2026-04-28..30: Tuesday, 昭和の日 (Wednesday), Thursday."""
+    scenario = attrs.evolve(TINY, start=date(2026, 4, 28), days=3, behaviour=attrs.evolve(
+        TINY.behaviour, public_holidays=public_holidays))
+    simulation = run(scenario, tmp_path)
+    with sqlite3.connect(simulation.store) as db:
+        days = {datetime.fromisoformat(json.loads(state)["timestamp"]["_data_"]).astimezone(JST)
+                .day for (state,) in db.execute("SELECT state FROM stored_events WHERE topic "
+                                                "LIKE '%.LoginRequested'")}
+    assert days == ({28, 30} if public_holidays else {28, 29, 30})
+    shown = report(simulation)
+    assert shown.holidays_off == ({"2026-04-29": "昭和の日"} if public_holidays else {})
+    assert ("Days off: weekends, 2026-04-29 昭和の日" in text(shown)) is public_holidays
+
+
+@pytest.mark.parametrize(("toml", "problem"), [
+    ("[behaviour]\npublic_holidays = 1", "behaviour.public_holidays must be true or false"),
+    ("start = 2099-12-30\ndays = 3", "behaviour.public_holidays: Japan's public holidays are "
+                                     "known up to 2099; set it to false"),
+])
+def test_public_holidays_are_a_flag_known_up_to_2099(tmp_path: Path, toml: str,
+                                                     problem: str) -> None:
+    path = tmp_path / "holidays.toml"
+    path.write_text(toml)
+    with pytest.raises(ScenarioError, match=re.escape(problem)):
+        load(path)
+    path.write_text(toml.split("[behaviour]")[0] + "\n[behaviour]\npublic_holidays = false\n")
+    assert load(path).behaviour.public_holidays is False
 
 
 def test_one_simulated_clock_at_a_time_in_a_process() -> None:
@@ -176,7 +209,8 @@ def test_simulate_options_are_checked_before_anything_runs(
     tmp_path: Path, args: list[str], named: str
 ) -> None:
     if "__far__" in args:  # a scenario that starts late enough for --days to run past 9999
-        (tmp_path / "far.toml").write_text("start = 9990-01-01\ndays = 5\nhash_cost = 4\n")
+        (tmp_path / "far.toml").write_text("start = 9990-01-01\ndays = 5\nhash_cost = 4\n"
+                                           "[behaviour]\npublic_holidays = false\n")
         args = [str(tmp_path / "far.toml") if a == "__far__" else a for a in args]
     result = CliRunner().invoke(main, ["simulate", *args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and named in result.output
