@@ -1,5 +1,6 @@
-"""The mails the application sends: the key mail (LG-3) and setting notices (D-11), and how a
-person reads the key back out of one. The transports are adapters (application.adapters)."""
+"""The mails the application sends: the key mail (LG-3) and setting notices (D-11), as plain
+values (``Mail``); how a transport renders one as MIME (``mime``); and how a person reads
+the key back out of one. The transports are adapters (application.adapters)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
+
+import attrs
 
 from application.screens import JST, jst
 from domain import clock
@@ -42,18 +45,29 @@ _TEXT = (("MIME-Version", "1.0"), ("Content-Type", 'text/plain; charset="utf-8"'
          ("Content-Transfer-Encoding", "base64"))
 
 
-def _message(to: str, subject: str, body: str) -> EmailMessage:
+@attrs.frozen
+class Mail:
+    """A mail as the application writes it, from the sender (LG-3) at the model's time."""
+
+    to: str
+    subject: str
+    body: str
+    sent_at: datetime = attrs.field(factory=clock.now)
+
+
+def mime(mail: Mail) -> EmailMessage:
+    """The mail as a transport sends or files it: UTF-8 text in base64, dated in JST."""
     message = EmailMessage(policy=POLICY)
-    for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", to),
-                        ("Subject", subject)):
+    for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", mail.to),
+                        ("Subject", mail.subject)):
         message.set_raw(*_parsed(name, value))
-    # Date (+0900, as a Japanese service) and Message-ID are made by us, never from input,
-    # so they are stored raw and parsed only if a transport reads or writes them.
-    message.set_raw("Date", format_datetime(clock.now().astimezone(JST)))
+    # Date (+0900, as a Japanese service) and Message-ID are made here, never from input,
+    # so they are stored raw and parsed only if the transport reads them.
+    message.set_raw("Date", format_datetime(mail.sent_at.astimezone(JST)))
     message.set_raw("Message-ID", make_msgid(domain="billingstation.ntt.com"))
     for name, value in _TEXT:
         message.set_raw(*_parsed(name, value))
-    message.set_payload(email.base64mime.body_encode(body.encode()))
+    message.set_payload(email.base64mime.body_encode(mail.body.encode()))
     return message
 
 
@@ -68,10 +82,10 @@ def _footer(login_url: str) -> str:
 
 
 def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: timedelta,
-             login_url: str) -> EmailMessage:
+             login_url: str) -> Mail:
     """LG-3. The expiry is the instant the key stops working (D-5: at exactly that minute it
     has expired), worded so that nobody reads it as the last minute it still works."""
-    return _message(
+    return Mail(
         to,
         "【ビリングステーション】通知キーのお知らせ",
         f"ログインID {login_id} のログインに必要な12桁の通知キーをお知らせします。\n\n"
@@ -84,9 +98,9 @@ def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: 
     )
 
 
-def notice_mail(to: str, login_id: str, what: str, login_url: str) -> EmailMessage:
+def notice_mail(to: str, login_id: str, what: str, login_url: str) -> Mail:
     """D-11: a change to the second factor is told to the previous address."""
-    return _message(
+    return Mail(
         to,
         "【ビリングステーション】ご登録内容変更のお知らせ",
         f"ログインID {login_id} の{what}。\n"
@@ -94,9 +108,9 @@ def notice_mail(to: str, login_id: str, what: str, login_url: str) -> EmailMessa
     )
 
 
-def key_in(message: EmailMessage) -> str:
-    """Reads the key from a key mail, as a person would."""
-    body = message.get_content()
+def key_in(mail: Mail | EmailMessage) -> str:
+    """Reads the key from a key mail (as written, or as received), as a person would."""
+    body = mail.body if isinstance(mail, Mail) else mail.get_content()
     for line in body.splitlines():
         if line.startswith("通知キー: "):
             return line.removeprefix("通知キー: ").strip()

@@ -3,8 +3,9 @@ The adapters (application.adapters) implement it; the composition root picks one
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from typing import Protocol
+
+from application.messages import Mail
 
 
 class MailError(Exception):
@@ -12,4 +13,4 @@ class MailError(Exception):
 
 
 class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, mail: Mail) -> None: ...

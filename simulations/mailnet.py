@@ -4,25 +4,23 @@ delivers it after a delay drawn from the scenario (or loses it)."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
-from application.messages import key_in
+from application.messages import Mail, key_in
 
 
 class MailNetwork:
     """A Mailer (application.ports) whose recipients are the simulation's people."""
 
     def __init__(self) -> None:
-        self.sent: dict[str, list[EmailMessage]] = {}
+        self.sent: dict[str, list[Mail]] = {}
         self.count = 0
 
-    def send(self, message: EmailMessage) -> None:
-        self.sent.setdefault(str(message["To"]), []).append(message)
+    def send(self, mail: Mail) -> None:
+        self.sent.setdefault(mail.to, []).append(mail)
         self.count += 1
 
     def take_key(self, to: str) -> str | None:
         """The key of the latest mail to ``to`` (the one just sent), read as a person would."""
-        for message in reversed(self.sent.pop(to, [])):
-            if "通知キー" in str(message["Subject"]):
-                return key_in(message)
+        for mail in reversed(self.sent.pop(to, [])):
+            if "通知キー" in mail.subject:
+                return key_in(mail)
         return None

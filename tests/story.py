@@ -6,13 +6,12 @@ It drives the application services only and reads keys from the mailbox, as a pe
 from __future__ import annotations
 
 from datetime import timedelta
-from email.message import EmailMessage
 
 import freezegun
 
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.messages import key_in
+from application.messages import Mail, key_in
 from application.outcomes import KeyEntry, LoginScreen, Session, TopPage
 from application.ports import Mailer
 from domain.crypto import Hasher
@@ -78,11 +77,11 @@ class KeyRecorder:
     def __init__(self, inner: Mailer | None = None) -> None:
         self.inner, self.keys = inner, dict[str, list[str]]()
 
-    def send(self, message: EmailMessage) -> None:
-        if "通知キー" in str(message["Subject"]):
-            self.keys.setdefault(str(message["To"]), []).append(key_in(message))
+    def send(self, mail: Mail) -> None:
+        if "通知キー" in mail.subject:
+            self.keys.setdefault(mail.to, []).append(key_in(mail))
         if self.inner is not None:
-            self.inner.send(message)
+            self.inner.send(mail)
 
 
 def latest_key(mailbox: MailboxFolder, to: str) -> str:

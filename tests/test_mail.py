@@ -130,7 +130,8 @@ def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recov
 def test_smtp_errors_name_the_server() -> None:
     port = free_port()
     with pytest.raises(MailError, match=f"127.0.0.1:{port}"):
-        SMTPMailer("127.0.0.1", port, timeout=2).send(EmailMessage())
+        SMTPMailer("127.0.0.1", port, timeout=2).send(
+            notice_mail("a@example.com", "main01", "テスト", "http://127.0.0.1:8000/"))
 
 
 @pytest.mark.parametrize("to", ["a" * 243 + "@example.com", "../../etc/x@example.com"])

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+from application.messages import Mail, mime
 from application.ports import MailError
 
 
@@ -26,12 +27,12 @@ class MailboxFolder:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: Mail) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             number = len(list(self.folder.glob("*.eml"))) + 1
-            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{_file_part(str(message['To']))}.eml"
-            (self.folder / name).write_bytes(bytes(message))
+            name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{_file_part(mail.to)}.eml"
+            (self.folder / name).write_bytes(bytes(mime(mail)))
         except OSError as e:
             raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
 

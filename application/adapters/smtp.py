@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import smtplib
-from email.message import EmailMessage
 
+from application.messages import Mail, mime
 from application.ports import MailError
 
 
@@ -18,13 +18,13 @@ class SMTPMailer:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.starttls, self.timeout = starttls, timeout
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: Mail) -> None:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self.user:
                     smtp.login(self.user, self.password or "")
-                smtp.send_message(message)
+                smtp.send_message(mime(mail))
         except (OSError, smtplib.SMTPException) as e:
             raise MailError(f"SMTPサーバ {self.host}:{self.port} に送信できません: {e}") from e
