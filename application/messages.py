@@ -51,7 +51,7 @@ class Mail:
 
     to: str
     subject: str
-    body: str
+    body: str = attrs.field(repr=False)  # a key mail's body holds the key: never in a log
     sent_at: datetime = attrs.field(factory=clock.now)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import email.policy
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,7 +22,7 @@ from application.adapters.smtp import SMTPMailer
 from application.audit import replay, verify
 from application.billing_station import BillingStation
 from application.bootstrap import Settings
-from application.messages import SENDER, key_in, notice_mail
+from application.messages import SENDER, key_in, key_mail, notice_mail
 from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
 from application.ports import MailError
 from domain.login_attempt import LoginAttempt
@@ -141,3 +142,9 @@ def test_the_mailbox_folder_takes_any_valid_address(tmp_path: Path, to: str) -> 
     mailbox.send(notice_mail(to, "main01", "テスト", "http://127.0.0.1:8000/"))
     assert [m["To"] for m in mailbox.messages()] == [to]
     assert [p.parent for p in (tmp_path / "mailbox").iterdir()] == [tmp_path / "mailbox"]
+
+
+def test_a_key_mail_written_into_a_log_line_shows_no_key() -> None:
+    mail = key_mail("a@example.com", "main01", "123456789012", datetime(2015, 1, 16, 1, tzinfo=UTC),
+                    timedelta(minutes=10), "http://127.0.0.1:8000/")
+    assert "123456789012" in mail.body and "123456789012" not in f"{mail!r} {mail!s}"
