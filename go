@@ -5,6 +5,7 @@
 #                  once more through the browser (pytest tests/test_features.py --driver=browser)
 #   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
 #   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
+#   ./go screenshots   make README's pictures in docs/screenshots/ anew (tests leave them be)
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
 #   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
 set -euo pipefail
@@ -53,6 +54,9 @@ case "${1:-}" in
             tests/test_portal_features.py --cucumberjson=reports/cucumber.json || status=$?
         .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html
         exit $status ;;
+    screenshots)  # README's pictures, made anew by the tests that show those pages
+        BS_DOCS_SCREENSHOTS=1 exec .venv/bin/pytest -q -p no:cacheprovider tests/test_portal.py \
+            tests/test_audit_pages.py tests/test_reports.py tests/test_simulation_reports.py ;;
     bench)
         if [ "${2:-}" = quick ]; then  # small sizes: proves they run, figures are indicative
             .venv/bin/python -m benchmarks.audit --events 50000

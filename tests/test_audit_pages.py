@@ -20,11 +20,8 @@ from billing_station.audit_pages import FINDINGS, OUTCOMES
 from billing_station.cli import main
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
+from tests.docs_shots import screenshot_path
 from tests.story import PASSWORD, keyed_main
-
-SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
-
-
 
 
 @pytest.fixture
@@ -63,7 +60,7 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert page.get_by_text("LG-4: 通知キーの要否が、その時点のポリシー").is_visible()
     assert page.get_by_text("a login completed without the key").is_visible()
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
-    page.screenshot(path=str(SCREENSHOTS / "audit-report.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path("audit-report.png", tmp_path)), full_page=True)
     assert page.get_by_text("変更: お客様情報は主IDだけ (CI-1)", exact=False).is_visible()
     page.get_by_label("ログインID").fill("someone-else")
     assert page.locator("#shown").inner_text() == "0"

@@ -21,10 +21,10 @@ import pytest
 from PIL import Image
 
 from simulations.html import screenshot_data_uri
+from tests.docs_shots import screenshot_path
 from tests.living_docs import FEATURES, main, render, scenarios
 
 ROOT = Path(__file__).parent.parent
-SCREENSHOT = ROOT / "docs" / "screenshots" / "features-report.png"
 MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
 KEY = "012345678901"
 FAILURE = f"AssertionError: 通知キー照合画面のはずがエラー画面 (通知キー: {KEY})"
@@ -207,8 +207,7 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
     assert page.get_by_text("通知キー照合画面のはずがエラー画面").first.is_visible()
     passed = page.locator("details.scenario.passed ol.steps li").first
     assert not passed.is_visible()  # passed scenarios stay folded
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(screenshot_path("features-report.png", tmp_path)))
     page.select_option('select[data-filter="status"]', "failed")
     assert page.locator("details.scenario:visible").count() == 1
     assert page.locator("#shown").inner_text() == "1件のシナリオを表示中"

@@ -22,9 +22,8 @@ from simulations.report import Report, over_all_visits, percent, report, side_by
 from simulations.report_html import OUTCOME_LABELS, RunFigures, compare_page, report_page
 from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario, load
+from tests.docs_shots import screenshot_path
 
-ROOT = Path(__file__).parent.parent
-SCREENSHOT = ROOT / "docs" / "screenshots" / "simulation-report.png"
 NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
 SMALL = Scenario("small", days=3, seed=5, hash_cost=4,
                  population=Population(customers=8, notify_key_share=1.0),
@@ -189,6 +188,5 @@ def test_in_chromium_the_key_numbers_are_visible(chromium: Any, slow_mail: tuple
     assert f"{percent(r.logged_in, r.visits)} ({r.logged_in:,}/{r.visits:,})" in logged_in.inner_text()
     plot = page.locator("img").first
     assert plot.is_visible() and plot.evaluate("img => img.naturalWidth") > 500  # decoded
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(screenshot_path("simulation-report.png", folder)))
     page.close()
