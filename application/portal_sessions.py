@@ -6,13 +6,17 @@ from __future__ import annotations
 import base64
 import contextlib
 from datetime import datetime
+from uuid import UUID
 
 import attrs
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.login import Login
 from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, Throttled, TopPage
 from application.screens import THROTTLED
+from application.station import A
 from domain import clock
 from domain.accounts import Account, Customer
 from domain.portal_sessions import (
@@ -45,7 +49,7 @@ class PortalSessions(Login):
                     ) -> LoginScreen | Throttled:
         """「ログイン」 from a client address: refused unchecked past D-14's limit, and a
         failed password counted against the address."""
-        client = self._client(address)
+        client = self._read(client_address_id(address), ClientAddress)
         if client is not None and client.throttled(clock.now()):
             return Throttled(address)
         shown = self.log_in(login_id, password)
@@ -73,29 +77,35 @@ class PortalSessions(Login):
         None. ``vouched``: the session's last request, as the portal's signed cookie says
         (D-12's idle time runs from the later of it and what the store knows). A request
         records nothing: the portal carries its instant back in the cookie (``seen_at``)."""
-        portal = self._portal_session(token)
+        portal = self._read(portal_session_id(token), PortalSession)
         now = clock.now()
         if portal is None or portal.ended:
             return None
         if portal.idle(now, vouched):
-            portal.end("idle", now)
-            self._save_quietly(portal)
+            self.end_session(token, "idle")
             return None
-        account = self.get(portal.account_id, Account)
+        account = self._read(portal.account_id, Account)
+        assert account is not None  # a session's account is never deleted
         top = self._top_page(account)
         plan = (account.plan if isinstance(account, Customer)  # a main ID is its customer
                 else self.get(top.session.customer_id, Customer).plan)
         return Member(top, plan, now)
 
-    def end_session(self, token: str) -> None:
-        """ログアウト (SC-4)."""
-        portal = self._portal_session(token)
+    def end_session(self, token: str, reason: str = "logout") -> None:
+        """ログアウト (SC-4), or 30 idle minutes (D-12)."""
+        portal = self.find(portal_session_id(token), PortalSession)
         if portal is not None and not portal.ended:
-            portal.end("logout", clock.now())
+            portal.end(reason, clock.now())
             self._save_quietly(portal)
 
-    def _portal_session(self, token: str) -> PortalSession | None:
-        return self.find(portal_session_id(token), PortalSession)
+    def _read(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """An aggregate to read, not to change: the worker's cached copy itself (brought up
+        to date with the store, as every read is), not a deep copy of it for a command."""
+        try:
+            found: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
 
     def _client(self, address: str) -> ClientAddress | None:
         return self.find(client_address_id(address), ClientAddress)

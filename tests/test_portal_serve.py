@@ -10,8 +10,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -22,6 +24,8 @@ from click.testing import CliRunner
 from application.adapters.mailbox import MailboxFolder
 from application.messages import key_in
 from billing_station.serve_command import serve
+from domain.crypto import Hasher
+from portal.server import PacedHasher
 from simulations.samples import INFORMATION, MAIN_ID, PASSWORD
 from tests.conftest import store_env
 
@@ -145,3 +149,30 @@ def test_serve_names_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--workers", "--dev-mailbox"):
         assert option in result.output
+
+
+def test_a_served_station_runs_at_most_one_scrypt_per_core_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """portal.server's PacedHasher: a worker's threadpool under load queues its digests
+    (each works through 16 MB; many at once evict each other from the caches), and a
+    digest still matches what the plain Hasher makes (D-7)."""
+    running, most = 0, 0
+    lock = threading.Lock()
+    derive = Hasher._derive
+
+    def counted(secret: str, salt: bytes, cost: int) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return derive(secret, salt, cost)
+
+    monkeypatch.setattr(Hasher, "_derive", staticmethod(counted))
+    paced = PacedHasher(cost=4)
+    with ThreadPoolExecutor(16) as pool:
+        digests = list(pool.map(paced.digest, [PASSWORD] * 32))
+    assert most == min(16, len(os.sched_getaffinity(0)))  # the slots, all used
+    assert all(Hasher(cost=4).matches(PASSWORD, d) for d in digests)
