@@ -105,7 +105,7 @@ def login_id_field(rule: str) -> TextField:
 def is_login_id(text: str) -> bool:
     """Could ``text`` be a login ID at all? (What a login is checked for before anything is
     recorded: unauthenticated input is bounded.)"""
-    return login_id_field("LG-1").check(text) is None
+    return MAIN_ID_CREDENTIALS["login_id"].check(text) is None
 
 
 def password_field(label: str, rule: str) -> TextField:
