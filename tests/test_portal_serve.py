@@ -154,17 +154,19 @@ def test_serve_names_its_options() -> None:
 def test_a_served_station_runs_at_most_one_scrypt_per_core_at_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """portal.server's PacedHasher: a worker's threadpool under load queues its digests
-    (each works through 16 MB; many at once evict each other from the caches), and a
-    digest still matches what the plain Hasher makes (D-7)."""
+    for the same few threads (each digest works through 16 MB; many at once evict each
+    other from the caches), and a digest still matches what the plain Hasher makes (D-7)."""
     running, most = 0, 0
     lock = threading.Lock()
     derive = Hasher._derive
+    threads: set[str] = set()
 
     def counted(secret: str, salt: bytes, cost: int) -> bytes:
         nonlocal running, most
         with lock:
             running += 1
             most = max(most, running)
+            threads.add(threading.current_thread().name)
         time.sleep(0.02)
         with lock:
             running -= 1
@@ -175,4 +177,5 @@ def test_a_served_station_runs_at_most_one_scrypt_per_core_at_once(
     with ThreadPoolExecutor(16) as pool:
         digests = list(pool.map(paced.digest, [PASSWORD] * 32))
     assert most == min(16, len(os.sched_getaffinity(0)))  # the slots, all used
+    assert len(threads) == most and all(t.startswith("scrypt") for t in threads)
     assert all(Hasher(cost=4).matches(PASSWORD, d) for d in digests)
