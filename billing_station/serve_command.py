@@ -13,7 +13,7 @@ import uvicorn.config
 
 from application import bootstrap
 from application.audit.reading import store_errors
-from portal.config import DEV_MAILBOX, SECRET, TABLES_READY
+from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS
 from portal.server import onboard_demo_if_empty, station_from
 from simulations.samples import MAIN_ID
 
@@ -43,6 +43,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
             station.close()
     os.environ.setdefault(SECRET, secrets.token_urlsafe(32))
     os.environ[TABLES_READY] = "1"
+    os.environ[WORKERS] = str(workers)
     if dev_mailbox:
         os.environ[DEV_MAILBOX] = "1"
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"

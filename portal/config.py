@@ -13,6 +13,7 @@ SECRET = "BS_PORTAL_SECRET"  # signs cookies, CSRF tokens and confirmations; sha
 DEV_MAILBOX = "BS_PORTAL_DEV_MAILBOX"  # "1": serve the development mailbox page
 TABLES_READY = "BS_PORTAL_TABLES_READY"  # "1": the parent created the store's tables
 DEADLINE = "BS_PORTAL_DEADLINE"  # seconds a request waits for the store: then a 503 page
+WORKERS = "BS_PORTAL_WORKERS"  # how many worker processes serve started: they share the cores
 
 
 @attrs.frozen

@@ -4,6 +4,7 @@ starts its workers. Workers share nothing but the store and that secret."""
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +14,7 @@ from application import bootstrap
 from application.billing_station import BillingStation
 from domain.crypto import Hasher
 from portal.app import create_app
-from portal.config import TABLES_READY, PortalConfig
+from portal.config import TABLES_READY, WORKERS, PortalConfig
 from simulations.samples import (
     COMPANY,
     COMPANY_KANA,
@@ -47,10 +48,19 @@ class PacedHasher(Hasher):
 
     @staticmethod
     def _derive(secret: str, salt: bytes, cost: int) -> bytes:
-        return _SCRYPT_THREADS.submit(Hasher._derive, secret, salt, cost).result()
+        return _scrypt_threads().submit(Hasher._derive, secret, salt, cost).result()
 
 
-_SCRYPT_THREADS = ThreadPoolExecutor(len(os.sched_getaffinity(0)), "scrypt")
+@functools.cache
+def _scrypt_threads() -> ThreadPoolExecutor:
+    """This worker's share of the cores (at least one): serve's workers split them
+    (BS_PORTAL_WORKERS), so two workers on two cores run one digest each at a time, and
+    four run four between them, not eight."""
+    try:
+        workers = max(1, int(os.environ.get(WORKERS, "1")))
+    except ValueError:
+        workers = 1
+    return ThreadPoolExecutor(max(1, len(os.sched_getaffinity(0)) // workers), "scrypt")
 
 
 def station_from(settings: bootstrap.Settings) -> BillingStation:
