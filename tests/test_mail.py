@@ -6,6 +6,7 @@ import asyncio
 import email.policy
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -22,7 +23,7 @@ from application.adapters.smtp import SMTPMailer
 from application.audit import replay, verify
 from application.billing_station import BillingStation
 from application.bootstrap import Settings
-from application.messages import SENDER, key_in, key_mail, notice_mail
+from application.messages import SENDER, key_in, key_mail, mime, notice_mail
 from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
 from application.ports import MailError
 from domain.login_attempt import LoginAttempt
@@ -141,7 +142,22 @@ def test_the_mailbox_folder_takes_any_valid_address(tmp_path: Path, to: str) -> 
     mailbox = MailboxFolder(tmp_path / "mailbox")
     mailbox.send(notice_mail(to, "main01", "テスト", "http://127.0.0.1:8000/"))
     assert [m["To"] for m in mailbox.messages()] == [to]
-    assert [p.parent for p in (tmp_path / "mailbox").iterdir()] == [tmp_path / "mailbox"]
+    assert list(tmp_path.iterdir()) == [tmp_path / "mailbox"]  # nothing written elsewhere
+    assert len(list((tmp_path / "mailbox").glob("*.eml"))) == 1
+
+
+def test_mails_sent_at_once_from_several_senders_are_numbered_in_turn(tmp_path: Path) -> None:
+    """Each send takes the next number under a lock (the portal's workers share a folder);
+    a folder from before the counter goes on from its mails."""
+    (tmp_path / "mailbox").mkdir()
+    (tmp_path / "mailbox" / "000001-old-a@example.com.eml").write_bytes(
+        bytes(mime(notice_mail("a@example.com", "main01", "テスト", "http://x/"))))
+    folders = [MailboxFolder(tmp_path / "mailbox") for _ in range(4)]
+    mail = notice_mail("b@example.com", "main01", "テスト", "http://x/")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: folders[i % 4].send(mail), range(60)))
+    numbers = sorted(int(p.name.split("-")[0]) for p in (tmp_path / "mailbox").glob("*.eml"))
+    assert numbers == list(range(1, 62))
 
 
 def test_a_key_mail_written_into_a_log_line_shows_no_key() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import re
 import uuid
 from email import policy
@@ -21,8 +22,9 @@ def _file_part(recipient: str) -> str:
 
 class MailboxFolder:
     """Writes each mail to ``folder/<n>-<random>-<recipient>.eml``, open it with any mail
-    reader. ``n`` orders the mails (clocks may be frozen); the random part keeps two
-    processes writing at once from overwriting each other."""
+    reader. ``n`` orders the mails (clocks may be frozen), counted in ``folder/.sequence``
+    under a lock, so processes writing at once take turns and no send lists the folder;
+    the random part keeps a copied or restored folder's names apart."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -30,11 +32,23 @@ class MailboxFolder:
     def send(self, mail: Mail) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            number = len(list(self.folder.glob("*.eml"))) + 1
+            number = self._next_number()
             name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{_file_part(mail.to)}.eml"
             (self.folder / name).write_bytes(bytes(mime(mail)))
         except OSError as e:
             raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
+
+    def _next_number(self) -> int:
+        with open(self.folder / ".sequence", "a+", encoding="ascii") as sequence:
+            fcntl.flock(sequence, fcntl.LOCK_EX)  # released when the file closes
+            sequence.seek(0)
+            last = sequence.read().strip()
+            number = (int(last) if last.isdigit()  # else a folder from before the counter
+                      else len(list(self.folder.glob("*.eml")))) + 1
+            sequence.seek(0)
+            sequence.truncate()
+            sequence.write(str(number))
+        return number
 
     def messages(self, to: str | None = None) -> list[EmailMessage]:
         """Every mail in the folder, oldest first (optionally only those to ``to``)."""
