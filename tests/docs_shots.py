@@ -11,8 +11,12 @@ from pathlib import Path
 DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
 
 
+def refreshing() -> bool:
+    return os.environ.get("BS_DOCS_SCREENSHOTS") == "1"
+
+
 def screenshot_path(name: str, elsewhere: Path) -> Path:
     """Where the screenshot NAME goes: docs/screenshots when asked, else ``elsewhere``."""
-    folder = DOCS if os.environ.get("BS_DOCS_SCREENSHOTS") == "1" else elsewhere
+    folder = DOCS if refreshing() else elsewhere
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name

@@ -35,11 +35,11 @@ from portal.app import create_app
 from portal.config import PortalConfig
 from portal.server import onboard_demo_if_empty
 from tests.conftest import build, store_env
+from tests.docs_shots import refreshing, screenshot_path
 from tests.story import PASSWORD, information, sub_id_form
 
 ROOT = Path(__file__).parent.parent
 SHOTS = ROOT / "reports" / "screenshots"
-DOCS_SHOTS = ROOT / "docs" / "screenshots"
 SECRET = b"portal-tests-secret"
 _numbers = itertools.count(1)
 
@@ -169,9 +169,8 @@ class Camera:
         self.count += 1
         path = self.folder / f"{self.count:02d}-{step}.png"
         self.page.screenshot(path=str(path), full_page=True)
-        if docs:  # the README's pictures
-            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOCS_SHOTS / docs)
+        if docs and refreshing():  # the README's pictures, when ./go screenshots asks
+            shutil.copyfile(path, screenshot_path(docs, self.folder))
 
 
 @pytest.fixture
