@@ -25,7 +25,11 @@ from simulations.samples import MAIN_ID
               help="Worker processes; they share nothing but the store.")
 @click.option("--dev-mailbox", is_flag=True,
               help="Development only: serve /dev/mailbox, a page listing the .eml key mails.")
-def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
+@click.option("--forwarded-allow-ips", "proxies", metavar="ADDRESSES",
+              help="Behind a reverse proxy: the proxy's addresses (comma-separated), whose "
+                   "X-Forwarded-For names the client, so D-14 counts each client's own "
+                   "address and not the proxy's. Never list addresses clients connect from.")
+def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | None) -> None:
     """Serve the portal: the manual's screens in a browser (ログイン, 通知キー照合,
     トップページ, お客様情報変更, 権限設定).
 
@@ -62,7 +66,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool) -> None:
                    + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
     click.echo(f"login page named in mails: {login_url}")
     uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, server_header=False,
+                workers=workers, proxy_headers=proxies is not None,
+                forwarded_allow_ips=proxies or None, server_header=False,
                 log_config=log_config())
 
 

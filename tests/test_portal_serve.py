@@ -4,6 +4,7 @@ with the notify key goes through, whichever worker answers each request."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from click.testing import CliRunner
 
 from application.adapters.mailbox import MailboxFolder
 from application.messages import key_in
+from application.portal_sessions import THROTTLED
 from billing_station.serve_command import serve
 from domain.crypto import Hasher
 from portal.config import WORKERS
@@ -69,17 +71,24 @@ class Run:
 def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]:
     """``serve --workers 2`` in a process of its own, on a fresh SQLite file or a fresh
     PostgreSQL schema (where configured, as CI does)."""
+    with serve_process(tmp_path, request.param, "--workers", "2") as run:
+        yield run
+
+
+@contextlib.contextmanager
+def serve_process(tmp_path: Path, kind: str, *options: str) -> Iterator[Run]:
+    """``serve OPTIONS`` in a process of its own, until the caller is done with it."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
-    env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT), "BS_STORE": request.param}
-    stores = store_env(request.param, tmp_path)
+    env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT), "BS_STORE": kind}
+    stores = store_env(kind, tmp_path)
     store = next(stores)
-    if request.param == "postgres":
+    if kind == "postgres":
         env |= {k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")}
         env["POSTGRES_SCHEMA"] = store["POSTGRES_SCHEMA"]
     process = subprocess.Popen(
         [sys.executable, "-c", "from billing_station.serve_command import serve; serve()",
-         "--port", str(port), "--workers", "2"],
+         "--port", str(port), *options],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     assert process.stdout is not None
@@ -145,10 +154,31 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         assert secret not in output
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_D_14_behind_a_trusted_proxy_counts_each_clients_own_address(
+        tmp_path: Path, trusted: bool) -> None:
+    """serve --forwarded-allow-ips: the proxy's X-Forwarded-For names the client D-14 counts;
+    from any other peer the header is ignored (a client cannot pick its own address)."""
+    options = ["--forwarded-allow-ips", "127.0.0.1"] if trusted else []
+    with serve_process(tmp_path, "sqlite", *options) as run, httpx.Client(
+            base_url=run.url) as client:
+        def log_in(client_address: str) -> httpx.Response:
+            page = client.get("/login")
+            return client.post("/login", headers={"X-Forwarded-For": client_address},
+                               data={"login_id": MAIN_ID, "password": "wrong-password",
+                                     "csrf": csrf(page.text)})
+        for n in range(20):  # twenty failures: from one client, or from twenty
+            assert log_in("203.0.113.5" if trusted else f"203.0.113.{n}").status_code == 200
+        assert log_in("203.0.113.5").status_code == 429  # D-14: this client waits
+        other = log_in("198.51.100.7")  # another client behind the proxy
+        assert other.status_code == (200 if trusted else 429)
+        assert (THROTTLED in other.text) is not trusted
+
+
 def test_serve_names_its_options() -> None:
     result = CliRunner().invoke(serve, ["--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--workers", "--dev-mailbox"):
+    for option in ("--host", "--port", "--workers", "--dev-mailbox", "--forwarded-allow-ips"):
         assert option in result.output
 
 
