@@ -3,7 +3,7 @@ and bound to the session, so OK applies exactly what was shown, in this session 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from application import screens
 from application.outcomes import Completed, Confirmation, Form, Session, TopPage
+from domain.fields import FieldError, InvalidInput
 from domain.forms import SECRET_FIELDS
 from portal.web import binding, checked_form, portal, redirect, render, run
 
@@ -37,6 +38,28 @@ def confirmation_page(request: Request, session: Session, top: TopPage,
         "confirmation": signed, "action": action, "back": back, "login_id": login_id,
         "typed": {k: v for k, v in typed.items() if k not in SECRET_FIELDS and k != BACK},
     }, session=session, top=top)
+
+
+# A form's page again: with these values and errors, at this status
+FormPage = Callable[[dict[str, str], list[FieldError], int], Awaitable[Response]]
+
+
+async def confirmed(request: Request, session: Session, top: TopPage, form_page: FormPage,
+                    confirm: Callable[[dict[str, str]], Confirmation], action: str, back: str,
+                    login_id: str | None = None) -> Response:
+    """「確認」 on a form: every error at once beside its field, the input kept (CI-4, SB-8),
+    or the 確認 screen; 「戻る」 from 確認 posts here and gets the input again, unchecked."""
+    form = await checked_form(request)
+    if form is None:
+        return refused_form(request, session, top)
+    if form.pop(BACK, None) is not None:
+        return await form_page(form, [], 200)
+    try:
+        confirmation = await run(confirm, form)
+    except InvalidInput as e:
+        return await form_page(form, e.errors, 422)
+    return confirmation_page(request, session, top, confirmation, action, back, form,
+                             login_id=login_id)
 
 
 def done_token(request: Request, kind: Form) -> str:

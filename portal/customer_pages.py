@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from application import screens
 from application.outcomes import Completed, Form, Session, TopPage
-from domain.fields import FieldError, InvalidInput
+from domain.fields import FieldError
 from domain.forms import CUSTOMER_INFORMATION
-from portal.confirm_pages import BACK, confirmation_page, done_page, refused_form, submitted
+from portal.confirm_pages import confirmed, done_page, submitted
 from portal.fields import unplaced, views
-from portal.web import checked_form, members_only, portal, render, run
+from portal.web import members_only, portal, render, run
 
 SHOWN = ("BSお客様番号", "会社名", "会社名フリガナ")  # shown, not editable (CI-2)
 BY_LABEL = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
@@ -38,19 +40,11 @@ async def customer_information(request: Request, session: Session, top: TopPage)
 
 @members_only
 async def confirm(request: Request, session: Session, top: TopPage) -> Response:
-    """「確認」: every error at once beside its field, the input kept (CI-4)."""
-    form = await checked_form(request)
-    if form is None:
-        return refused_form(request, session, top)
-    if form.pop(BACK, None) is not None:  # 「戻る」 on 確認: the input again, unchecked
-        return await _form(request, session, top, form, [])
-    try:
-        confirmation = await run(portal(request).station.confirm_customer_information,
-                                 session, form)
-    except InvalidInput as e:
-        return await _form(request, session, top, form, e.errors, status_code=422)
-    return confirmation_page(request, session, top, confirmation,
-                             "/customer-information/ok", "/customer-information", form)
+    station = portal(request).station
+    return await confirmed(
+        request, session, top, functools.partial(_form, request, session, top),
+        functools.partial(station.confirm_customer_information, session),
+        "/customer-information/ok", "/customer-information")
 
 
 @members_only

@@ -4,6 +4,7 @@ and 「ログインユーザ情報変更を完了しました。」. The downloa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -18,9 +19,9 @@ from application.outcomes import Completed, Form, Session, TopPage
 from domain.accounts import Customer
 from domain.fields import Field, FieldError, InvalidInput
 from domain.forms import PERMISSIONS
-from portal.confirm_pages import BACK, confirmation_page, done_page, refused_form, submitted
+from portal.confirm_pages import confirmed, done_page, submitted
 from portal.fields import unplaced, views
-from portal.web import checked_form, members_only, portal, render, run
+from portal.web import members_only, portal, render, run
 
 TITLES = {True: "副ID 新規登録", False: "副ID 情報変更"}
 ORGANIZATION_NOTE = ("組織設定メニューで登録された組織が選択可能です。"
@@ -65,17 +66,11 @@ async def new_sub_id(request: Request, session: Session, top: TopPage) -> Respon
 
 @members_only
 async def confirm_new(request: Request, session: Session, top: TopPage) -> Response:
-    form = await checked_form(request)
-    if form is None:
-        return refused_form(request, session, top)
-    if form.pop(BACK, None) is not None:  # 「戻る」 on 確認: the input again, unchecked
-        return await _form(request, session, top, None, form, [])
-    try:
-        confirmation = await run(portal(request).station.confirm_new_sub_id, session, form)
-    except InvalidInput as e:
-        return await _form(request, session, top, None, form, e.errors, status_code=422)
-    return confirmation_page(request, session, top, confirmation,
-                             "/permission-settings/new/ok", "/permission-settings/new", form)
+    station = portal(request).station
+    return await confirmed(
+        request, session, top, functools.partial(_form, request, session, top, None),
+        functools.partial(station.confirm_new_sub_id, session),
+        "/permission-settings/new/ok", "/permission-settings/new")
 
 
 def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
@@ -99,21 +94,12 @@ async def sub_id(request: Request, session: Session, top: TopPage) -> Response:
 
 @members_only
 async def confirm_change(request: Request, session: Session, top: TopPage) -> Response:
-    login_id = request.path_params["login_id"]
-    form = await checked_form(request)
-    if form is None:
-        return refused_form(request, session, top)
-    if form.pop(BACK, None) is not None:  # 「戻る」 on 確認: the input again, unchecked
-        return await _form(request, session, top, login_id, form, [])
-    try:
-        confirmation = await run(portal(request).station.confirm_sub_id_change,
-                                 session, login_id, form)
-    except InvalidInput as e:
-        return await _form(request, session, top, login_id, form, e.errors, status_code=422)
-    return confirmation_page(request, session, top, confirmation,
-                             "/permission-settings/change/ok",
-                             f"/permission-settings/sub-ids/{quote(login_id)}", form,
-                             login_id=login_id)
+    login_id, station = request.path_params["login_id"], portal(request).station
+    return await confirmed(
+        request, session, top, functools.partial(_form, request, session, top, login_id),
+        functools.partial(station.confirm_sub_id_change, session, login_id),
+        "/permission-settings/change/ok", f"/permission-settings/sub-ids/{quote(login_id)}",
+        login_id=login_id)
 
 
 def _submit(new: bool) -> Callable[[Request], Any]:
