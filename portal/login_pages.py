@@ -14,6 +14,7 @@ from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
 from application.portal_sessions import THROTTLED, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
+from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT
 from portal.confirm_pages import refused_form
 from portal.security import (
     ATTEMPT_COOKIE,
@@ -167,7 +168,10 @@ async def _attempt_contact(request: Request) -> str | None:
 
 
 async def help_notes(request: Request) -> Response:
-    return render(request, "help_notes.html", {"policy": portal(request).station.policy})
+    return render(request, "help_notes.html", {
+        "policy": portal(request).station.policy, "sessions": {  # D-14, D-12: as enforced
+            "failure_window_minutes": int(FAILURE_WINDOW.total_seconds() // 60),
+            "failure_limit": FAILURE_LIMIT, "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}})
 
 
 ROUTES = [
