@@ -82,8 +82,9 @@ class PortalSessions(Login):
         if portal is None or portal.ended:
             return None
         if portal.idle(now, vouched):
-            self.end_session(token, "idle")
-            return None
+            if PortalSession.usable(vouched, now) is not None:  # idle by its own last request
+                self.end_session(token, "idle")
+            return None  # without one, refused: a live session's browser may still come
         account = self._read(portal.account_id, Account)
         assert account is not None  # a session's account is never deleted
         top = self._top_page(account)

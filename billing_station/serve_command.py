@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
 import secrets
 from typing import Any
@@ -18,6 +19,21 @@ from portal.server import onboard_demo_if_empty, station_from
 from simulations.samples import MAIN_ID
 
 
+def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Each entry an IP address or network: anything else (a '*', a typo) would let
+    clients name their own address and slip past D-14, or silently trust no one."""
+    if value is None:
+        return None
+    entries = [entry.strip() for entry in value.split(",")]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise click.BadParameter(f"{entry!r} is not an IP address or network (e.g. "
+                                     "10.0.0.5 or 10.1.0.0/16)", ctx, param) from None
+    return ",".join(entries)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -25,10 +41,11 @@ from simulations.samples import MAIN_ID
               help="Worker processes; they share nothing but the store.")
 @click.option("--dev-mailbox", is_flag=True,
               help="Development only: serve /dev/mailbox, a page listing the .eml key mails.")
-@click.option("--forwarded-allow-ips", "proxies", metavar="ADDRESSES",
-              help="Behind a reverse proxy: the proxy's addresses (comma-separated), whose "
-                   "X-Forwarded-For names the client, so D-14 counts each client's own "
-                   "address and not the proxy's. Never list addresses clients connect from.")
+@click.option("--forwarded-allow-ips", "proxies", metavar="ADDRESSES", callback=_proxies,
+              help="Behind a reverse proxy: the proxy's IP addresses or networks "
+                   "(comma-separated, e.g. 10.0.0.5,10.1.0.0/16), whose X-Forwarded-For names "
+                   "the client, so D-14 counts each client's own address and not the proxy's. "
+                   "Never list addresses clients connect from; '*' is refused.")
 def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | None) -> None:
     """Serve the portal: the manual's screens in a browser (ログイン, 通知キー照合,
     トップページ, お客様情報変更, 権限設定).
@@ -45,7 +62,9 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
             onboarded = onboard_demo_if_empty(station)
         finally:
             station.close()
-    os.environ.setdefault(SECRET, secrets.token_urlsafe(32))
+    secret_given = bool(os.environ.get(SECRET))
+    if not secret_given:  # (an empty one too: each worker would make its own)
+        os.environ[SECRET] = secrets.token_urlsafe(32)
     os.environ[TABLES_READY] = "1"
     os.environ[WORKERS] = str(workers)
     if dev_mailbox:
@@ -65,6 +84,10 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
         click.echo(f"key mails: .eml files in {folder}"
                    + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
     click.echo(f"login page named in mails: {login_url}")
+    if not secret_given:
+        click.echo(f"note: {SECRET} is not set, so a secret made for this run signs cookies and "
+                   "forms: after a restart, sessions older than 30 minutes log in again and "
+                   "open forms are sent again; set it to keep them")
     uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
                 workers=workers, proxy_headers=proxies is not None,
                 forwarded_allow_ips=proxies or None, server_header=False,

@@ -9,13 +9,14 @@ import hashlib
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
+from domain.aggregate import Aggregate
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/portal")
 
 IDLE_TIMEOUT = timedelta(minutes=30)  # D-12
 FAILURE_WINDOW = timedelta(minutes=10)  # D-14
 FAILURE_LIMIT = 20  # D-14
+CLOCK_TOLERANCE = timedelta(seconds=5)  # how far the workers' clocks may differ, no more
 
 
 def token_digest(token: str) -> str:
@@ -53,6 +54,12 @@ class PortalSession(Aggregate):
                            token_digest=token_digest(token), account_id=account_id,
                            login_id=login_id, timestamp=now)
 
+    @staticmethod
+    def usable(vouched: datetime | None, now: datetime) -> datetime | None:
+        """A last request the portal signed, if it can be one: a later instant than now
+        (beyond the workers' clock tolerance) is no request at all."""
+        return vouched if vouched is not None and vouched <= now + CLOCK_TOLERANCE else None
+
     def idle(self, now: datetime, vouched: datetime | None = None) -> bool:
         """D-12: 30 minutes since the session's last request. The store knows its start
         (and, in stores from before the portal's signed cookie, each request it saw);
@@ -60,12 +67,9 @@ class PortalSession(Aggregate):
         request can only make the session younger by being later than both, and never later
         than now: an older or absent one changes nothing."""
         seen = self.last_seen or self.created_on
-        if vouched is not None:
+        if (vouched := self.usable(vouched, now)) is not None:
             seen = max(seen, min(vouched, now))
         return now - seen >= IDLE_TIMEOUT
-
-    def active(self, now: datetime, vouched: datetime | None = None) -> bool:
-        return not self.ended and not self.idle(now, vouched)
 
     class Seen(Aggregate.Event):
         """A request of the session, as the store recorded each one before the portal

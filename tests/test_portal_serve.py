@@ -92,7 +92,7 @@ def serve_process(tmp_path: Path, kind: str, *options: str) -> Iterator[Run]:
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     assert process.stdout is not None
-    said = [process.stdout.readline() for _ in range(4)]  # printed before uvicorn starts
+    said = [process.stdout.readline() for _ in range(5)]  # printed before uvicorn starts
     try:
         for _ in range(300):
             try:
@@ -121,6 +121,7 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
     assert said[1].startswith(f"demo main ID onboarded: log in as {MAIN_ID} ")
     assert said[2].strip() == f"key mails: .eml files in {mailbox}"
     assert said[3].strip() == f"login page named in mails: {url}/"  # BS_LOGIN_URL unset
+    assert said[4].startswith("note: BS_PORTAL_SECRET is not set")  # sessions end at a restart
     with httpx.Client(base_url=url, follow_redirects=True) as browser:
         page = browser.get("/login")
         top = browser.post("/login", data={"login_id": MAIN_ID, "password": PASSWORD,
@@ -173,6 +174,13 @@ def test_D_14_behind_a_trusted_proxy_counts_each_clients_own_address(
         other = log_in("198.51.100.7")  # another client behind the proxy
         assert other.status_code == (200 if trusted else 429)
         assert (THROTTLED in other.text) is not trusted
+
+
+@pytest.mark.parametrize("proxies", ["*", "", "10.0.0.1,proxy.example", "10.0.0.0/33"])
+def test_serve_refuses_a_proxy_that_is_no_ip_address_or_network(proxies: str) -> None:
+    result = CliRunner().invoke(serve, ["--forwarded-allow-ips", proxies])
+    assert result.exit_code == 2 and "--forwarded-allow-ips" in result.output
+    assert "is not an IP address or network" in result.output
 
 
 def test_serve_names_its_options() -> None:

@@ -18,7 +18,7 @@ from application.outcomes import ErrorPage, TopPage
 from application.portal_sessions import Throttled
 from domain import clock
 from domain.accounts import Customer
-from domain.portal_sessions import PortalSession, portal_session_id
+from domain.portal_sessions import CLOCK_TOLERANCE, PortalSession, portal_session_id
 from tests.conftest import build, stored_bytes
 from tests.story import PASSWORD, SUB_PASSWORD, add_sub_id, onboard
 
@@ -91,16 +91,41 @@ def test_D_12_an_older_or_absent_last_request_never_extends_a_session(
     assert app.member(token, first.seen_at + timedelta(minutes=20)) is None  # ended stays
 
 
-def test_D_12_a_last_request_after_now_counts_as_now_at_most(
+def test_D_12_a_last_request_later_than_now_is_no_request(
         app: BillingStation, start: FrozenDateTimeFactory) -> None:
-    """Even an instant the portal signed on a worker whose clock runs ahead makes the
-    session no younger than a request now would."""
+    """An instant later than now (past the workers' clock tolerance) vouches for nothing;
+    within it, a request counts as now at most."""
     onboard(app)
     token = app.start_session(_top(app))
-    start.tick(timedelta(minutes=29, seconds=59))
-    assert app.member(token, clock.now() + timedelta(hours=1)) is not None
+    start.tick(timedelta(minutes=20))
+    ahead = clock.now() + timedelta(minutes=30)
+    assert app.member(token, ahead) is not None  # live by its start, 20 minutes ago
+    start.tick(timedelta(minutes=15))
+    assert app.member(token, ahead) is None  # 35 minutes since the start: no younger
+    skewed = app.member(token, clock.now() + CLOCK_TOLERANCE)  # a worker a little ahead
+    assert skewed is not None and skewed.seen_at == clock.now()  # signed anew: now
     start.tick(timedelta(minutes=30))
-    assert app.member(token, clock.now() - timedelta(minutes=30)) is None
+    assert app.member(token, skewed.seen_at) is None
+
+
+def test_D_12_a_request_without_its_last_request_is_refused_and_records_nothing(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """A session cookie alone (a lost or forged last-request cookie, or one signed with a
+    secret since changed) cannot show the session live past 30 minutes from its start, and
+    does not record an idle end the session never had: its browser's next request goes on."""
+    onboard(app)
+    token = app.start_session(_top(app))
+    seen = None
+    for _ in range(3):  # in use: a request every 15 minutes
+        start.tick(timedelta(minutes=15))
+        member = app.member(token, seen)
+        assert member is not None
+        seen = member.seen_at
+    before = app.recorder.max_notification_id()
+    start.tick(timedelta(minutes=1))
+    assert app.member(token) is None
+    assert app.recorder.max_notification_id() == before  # no false "idle"
+    assert app.member(token, seen) is not None  # the browser itself, a minute on
 
 
 def test_D_12_a_session_started_in_an_older_store_counts_its_recorded_requests(
