@@ -195,8 +195,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if len(stores) > 1 and checkpoint is not None:
         raise click.UsageError("--checkpoint follows one store: verify the stores one at a "
                                "time with a checkpoint file each")
+    in_store: list[str] | None = None  # each violation's store, from several
     if len(stores) > 1:
-        counts, found, where = _verified_in_parallel(list(stores))
+        counts, found, where, in_store = _verified_in_parallel(list(stores))
     else:
         store = reader(stores[0] if stores else None)
         if checkpoint is None:
@@ -213,13 +214,13 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     else:
         click.echo("verified: no violations")
     if page is not None:
-        page.write_text(findings_page(found, counts, where), encoding="utf-8")
+        page.write_text(findings_page(found, counts, where, in_store), encoding="utf-8")
         click.echo(f"wrote {page}")
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 
 
 def _verified_in_parallel(stores: list[Path]
-                          ) -> tuple[Counter[str], list[audit.Violation], str]:
+                          ) -> tuple[Counter[str], list[audit.Violation], str, list[str]]:
     """verify of several stores, one process each: counts summed, violations by store."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
@@ -227,7 +228,8 @@ def _verified_in_parallel(stores: list[Path]
     for where, violation in findings.violations:
         _echo(violation, f" in {where}")
     return (findings.counts, [v for _, v in findings.violations],
-            f"{len(stores)} stores: " + ", ".join(str(path) for path in stores))
+            f"{len(stores)}個のストア: " + "、".join(str(path) for path in stores),
+            [where for where, _ in findings.violations])
 
 
 def _reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from application import screens
@@ -119,9 +119,12 @@ CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」
                  "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 
 
-def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str) -> str:
-    """`verify --html`: the verdict, what was checked, and each finding with its evidence."""
+def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str,
+                  stores: Sequence[str] | None = None) -> str:
+    """`verify --html`: the verdict, what was checked, and each finding with its evidence
+    (and, from several stores, the store each is in: ``stores``, one per violation)."""
     found = list(violations)
+    in_store = [f"ストア {html.escape(s)}: " for s in stores] if stores else [""] * len(found)
     by_rule = Counter(v.rule for v in found)
     verdict = (f'<div class="verdict bad">違反 {len(found):,} 件: ' + "、".join(
         f"{rule} × {n}" for rule, n in sorted(by_rule.items())) + "</div>") if found else (
@@ -132,9 +135,10 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
     items = "".join(
         f'<div class="finding" data-at="{_evidence_time(v)}" '
         f'data-id="{html.escape(" ".join(v.evidence))}" data-o="{v.rule}">'
-        f"<h3>{v.rule}: {FINDINGS.get(v.rule, '')}</h3><p class='meta'>{html.escape(v.message)}"
-        "</p><p>証拠となるイベント:</p><pre>"
-        + html.escape("\n".join(v.evidence)) + "</pre></div>" for v in found)
+        f"<h3>{v.rule}: {FINDINGS.get(v.rule, '')}</h3><p class='meta'>{store}"
+        f"{html.escape(v.message)}</p><p>証拠となるイベント:</p><pre>"
+        + html.escape("\n".join(v.evidence)) + "</pre></div>"
+        for v, store in zip(found, in_store, strict=True))
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
             f"{_made()}</p>{verdict}<h2>検査したもの</h2><p>{CHECKED_RULES}</p>"
             f"<table>{checked}</table>"

@@ -61,18 +61,25 @@ def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
 def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """A file to write (or rewrite): not a folder, in a folder that exists and can be
     written."""
-    if value is not None and (_is(value, Path.is_dir)
-                              or _writable_ancestor(value.parent) != value.parent
-                              or not _nameable(value, value.parent)):
+    if value is None:
+        return None
+    if _is(value, Path.is_dir) or _writable_ancestor(value.parent) != value.parent:
         raise click.BadParameter(f"{value} cannot be written (its folder must exist and be "
                                  "writable)", ctx, param)
+    if not _nameable(value, value.parent):
+        raise click.BadParameter(f"{value} cannot be a file's name here (too long, or a "
+                                 "NUL in it)", ctx, param)
     return value
 
 
 def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Path, ...]
                    ) -> tuple[Path, ...]:
-    """Files to read, each of which must exist."""
+    """Files to read, each of which must exist, each once (read twice, it counts twice)."""
     for value in values:
+        if _is(value, Path.is_dir):
+            raise click.BadParameter(f"{value} is a folder, not a file", ctx, param)
         if not _is(value, Path.is_file):
             raise click.BadParameter(f"no such file: {value}", ctx, param)
+    if len({value.resolve() for value in values}) < len(values):
+        raise click.BadParameter("a file is given twice", ctx, param)
     return values

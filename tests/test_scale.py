@@ -321,7 +321,8 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
         in both.output
     events = 2 * len(stored_rows(simulated)) + 1
     assert f"summary: {events:,} events" in both.output
-    assert "2 stores: " in (tmp_path / "v.html").read_text(encoding="utf-8")
+    page = (tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "2個のストア: " in page and f"ストア {planted}: " in page  # each finding's store
     one = CliRunner().invoke(main, ["verify", str(clean)], env={})
     assert one.exit_code == 0 and f"summary: {events // 2:,} events" in one.output
     both_with_checkpoint = CliRunner().invoke(
@@ -334,6 +335,11 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     assert "Traceback" not in foreign.output and len(foreign.output.splitlines()) == 1
     missing = CliRunner().invoke(main, ["verify", str(tmp_path / "none.sqlite3")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+    twice = CliRunner().invoke(main, ["verify", str(clean),
+                                      str(tmp_path / "a" / ".." / "a" / "clean.sqlite3")])
+    assert twice.exit_code == 2 and "a file is given twice" in twice.output
+    folder = CliRunner().invoke(main, ["verify", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a folder, not a file" in folder.output
 
 
 @pytest.mark.parametrize(("module", "name"), [
