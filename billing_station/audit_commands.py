@@ -226,7 +226,7 @@ def _verified_in_parallel(stores: list[Path]
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
     for where, violation in findings.violations:
-        _echo(violation, f" in {where}")
+        echo_violation(violation, f" in {where}")
     return (findings.counts, [v for _, v in findings.violations],
             f"{len(stores)}個のストア: " + "、".join(str(path) for path in stores),
             [where for where, _ in findings.violations])
@@ -235,11 +235,12 @@ def _verified_in_parallel(stores: list[Path]
 def _reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:
     """Each violation printed with its evidence as it is found."""
     for violation in violations:
-        _echo(violation)
+        echo_violation(violation)
         yield violation
 
 
-def _echo(violation: audit.Violation, where: str = "") -> None:
+def echo_violation(violation: audit.Violation, where: str = "") -> None:
+    """A violation and the events that prove it; ``where``: " in STORE" among several."""
     click.echo(f"VIOLATION {violation.rule}{where}: {violation.message}")
     for line in violation.evidence:
         click.echo(f"    {line}")

@@ -62,8 +62,8 @@ def demo(out: Path) -> None:
 
     A first login with the password only, turning the notify key on, a login that mails a
     key, the key entered, the top page with 前回ログイン, an expired key refused and a
-    re-login that issues a new key. Time moves by freezegun: the story spans days and runs
-    in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
+    re-login that issues a new key. The model's clock is moved by hand: the story spans days
+    and runs in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
     store and mailbox in --out: BS_STORE, BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are refused
     by name rather than ignored.
     """

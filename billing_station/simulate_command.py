@@ -13,7 +13,7 @@ from application import bootstrap
 from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
-from billing_station.audit_commands import events
+from billing_station.audit_commands import echo_violation, events
 from billing_station.paths import output_folder
 from simulations import scenario as scenarios
 from simulations.checks import check
@@ -57,7 +57,8 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
               help="Run the shards on the Dask cluster of this scheduler (e.g. "
                    "tcp://10.0.0.5:8786) [default: a local cluster of one single-threaded "
                    "worker process per shard, on 127.0.0.1]. Workers must reach the output "
-                   "folder at the same path.")
+                   "folder at the same path; a worker process plays one shard at a time "
+                   "(the simulated clock is its process's), so start them with --nthreads 1.")
 @click.option("--verify/--no-verify", "audit_after", default=True, show_default=True,
               help="Audit the store(s) the run leaves, shards in parallel (exit 1 on any "
                    "violation).")
@@ -125,7 +126,7 @@ def _audit(stores: list[Path]) -> int:
         counts, violations = found.counts, len(found.violations)
         where = f"{len(stores)} shard stores in {stores[0].parent.parent}"
         for store, violation in found.violations:
-            click.echo(f"VIOLATION {violation.rule} in {store}: {violation.message}")
+            echo_violation(violation, f" in {store}")
     click.echo(f"audit of {where}: {counts['events']:,} events, "
                f"{counts['login attempts']:,} login attempts, "
                + (f"{violations} VIOLATION(S) (run verify for the evidence)" if violations

@@ -1,7 +1,7 @@
 """The model's only clock: aware UTC (D-8). Every event of the domain's aggregates is
 stamped by it (domain.aggregate), also those the library makes. freezegun moves it in the
-specs; a simulation holds it itself (``Simulated``): the same to the model, without
-freezegun's patching of every module and its cost on every read of the time."""
+specs; a simulation or the demo holds it itself (``Simulated``): the same to the model,
+without freezegun's patching of every module and its cost on every read of the time."""
 
 from __future__ import annotations
 

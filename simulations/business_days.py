@@ -7,9 +7,8 @@ from datetime import date, timedelta
 
 import holidays
 
-LAST_KNOWN_YEAR = 2099  # the holidays package knows Japan's calendar up to this year
-
 _JAPAN = holidays.country_holidays("JP", language="ja")
+LAST_KNOWN_YEAR: int = _JAPAN.end_year  # the holidays package knows Japan's calendar so far
 
 
 def is_business_day(day: date, public_holidays: bool) -> bool:

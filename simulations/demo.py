@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from freezegun import freeze_time
 
 from application import bootstrap, screens
 from application.adapters.mailbox import MailboxFolder
@@ -19,11 +17,12 @@ from simulations.samples import INFORMATION, MAIN_ID, PASSWORD, onboard_demo
 
 
 def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], None]) -> None:
-    """Plays LG-1..LG-7 and CI-3/CI-4 with the clock moved by freezegun, from 2015/01/16."""
-    with freeze_time("2015-01-16 00:58:00+00:00") as frozen:
+    """Plays LG-1..LG-7 and CI-3/CI-4 with the model's clock moved by hand, from
+    2015/01/16 09:58 JST."""
+    with clock.Simulated(datetime(2015, 1, 16, 0, 58, tzinfo=UTC)) as simulated:
 
         def step(title: str, minutes: float = 0) -> None:
-            frozen.tick(timedelta(minutes=minutes))
+            simulated.move_to(clock.now() + timedelta(minutes=minutes))
             say(f"\n── {jst(clock.now())} JST  {title}")
 
         def screen(shown: LoginScreen) -> LoginScreen:

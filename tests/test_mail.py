@@ -150,14 +150,18 @@ def test_mails_sent_at_once_from_several_senders_are_numbered_in_turn(tmp_path: 
     """Each send takes the next number under a lock (the portal's workers share a folder);
     a folder from before the counter goes on from its mails."""
     (tmp_path / "mailbox").mkdir()
-    (tmp_path / "mailbox" / "000001-old-a@example.com.eml").write_bytes(
-        bytes(mime(notice_mail("a@example.com", "main01", "テスト", "http://x/"))))
+    for number in (1, 999999):  # a folder from before the counter, its numbers not dense
+        (tmp_path / "mailbox" / f"{number:06d}-old-a@example.com.eml").write_bytes(
+            bytes(mime(notice_mail("a@example.com", "main01", "テスト", "http://x/"))))
     folders = [MailboxFolder(tmp_path / "mailbox") for _ in range(4)]
     mail = notice_mail("b@example.com", "main01", "テスト", "http://x/")
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: folders[i % 4].send(mail), range(60)))
     numbers = sorted(int(p.name.split("-")[0]) for p in (tmp_path / "mailbox").glob("*.eml"))
-    assert numbers == list(range(1, 62))
+    assert numbers == [1, *range(999999, 999999 + 61)]  # past six digits too
+    shown = MailboxFolder(tmp_path / "mailbox").messages()
+    assert [m["To"] for m in shown[:2]] == ["a@example.com"] * 2  # in number order, not by name
+    assert all(m["To"] == "b@example.com" for m in shown[2:])
 
 
 def test_a_key_mail_written_into_a_log_line_shows_no_key() -> None:

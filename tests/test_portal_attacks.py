@@ -258,6 +258,26 @@ def test_D_12_only_a_genuine_signed_last_request_keeps_a_session_past_30_minutes
         assert _top_with(portal, genuine, cookies["genuine"]).headers["location"] == "/login"
 
 
+def test_D_12_an_error_page_or_a_redirect_is_a_request_too(portal: Served) -> None:
+    """A session whose only requests for 30 minutes got error pages (an unknown URL, a
+    form without its token) or redirects (/, /login) is still in use: each answer carries
+    its instant."""
+    now, token = datetime.now(UTC), _session_of(portal)
+    seen = ""
+    for minutes, method, path, status in [(20, "GET", "/no-such-page", 404),
+                                          (45, "POST", "/customer-information", 403),
+                                          (70, "GET", "/", 303), (95, "GET", "/login", 303)]:
+        with freezegun.freeze_time(now + timedelta(minutes=minutes), tick=True), \
+                client(portal) as browser:
+            cookie = f"bs_session={token}" + (f"; bs_seen={seen}" if seen else "")
+            answer = browser.request(method, path, headers={"Cookie": cookie},
+                                     data={"csrf": "forged"} if method == "POST" else None)
+            assert answer.status_code == status, path
+            seen = _seen_cookie(answer)
+    with freezegun.freeze_time(now + timedelta(minutes=120), tick=True):
+        assert _top_with(portal, token, seen).status_code == 200
+
+
 def test_D_12_SC_4_logout_ends_the_session_whatever_its_signed_last_request_says(
         portal: Served) -> None:
     with client(portal) as browser:

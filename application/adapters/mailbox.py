@@ -20,6 +20,12 @@ def _file_part(recipient: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._+-]", "_", recipient)[:64]
 
 
+def _number(path: Path) -> int:
+    """A mail's number, from its file name (0 for a file not named by this folder)."""
+    first = path.name.split("-", 1)[0]
+    return int(first) if first.isdigit() else 0
+
+
 class MailboxFolder:
     """Writes each mail to ``folder/<n>-<random>-<recipient>.eml``, open it with any mail
     reader. ``n`` orders the mails (clocks may be frozen), counted in ``folder/.sequence``
@@ -44,7 +50,7 @@ class MailboxFolder:
             sequence.seek(0)
             last = sequence.read().strip()
             number = (int(last) if last.isdigit()  # else a folder from before the counter
-                      else len(list(self.folder.glob("*.eml")))) + 1
+                      else max(map(_number, self.folder.glob("*.eml")), default=0)) + 1
             sequence.seek(0)
             sequence.truncate()
             sequence.write(str(number))
@@ -55,6 +61,6 @@ class MailboxFolder:
         parser = BytesParser(policy=policy.default)
         found = [
             parser.parsebytes(p.read_bytes())
-            for p in sorted(self.folder.glob("*.eml"))
+            for p in sorted(self.folder.glob("*.eml"), key=lambda p: (_number(p), p.name))
         ] if self.folder.exists() else []
         return [m for m in found if to is None or m["To"] == to]

@@ -45,16 +45,16 @@ def merged(findings: list[Findings]) -> Findings:
     return Findings(counts, [v for f in findings for v in f.violations])
 
 
-def verify_stores(paths: list[Path], processes: int | None = None,
-                  on_store: Callable[[], object] = lambda: None) -> Findings:
-    """Every store verified, up to ``processes`` at once (default: one per store, at most
-    the machine's cores); findings merged in the order the stores were given. ``on_store``
-    is called as each store is done (a progress bar's step)."""
+def verify_stores(paths: list[Path], on_store: Callable[[], object] = lambda: None
+                  ) -> Findings:
+    """Every store verified, one process each, at most as many at once as the machine has
+    cores; findings merged in the order the stores were given. ``on_store`` is called as
+    each store is done (a progress bar's step)."""
     if len(paths) == 1:
         findings = verify_store(paths[0])
         on_store()
         return findings
-    workers = processes or min(len(paths), multiprocessing.cpu_count())
+    workers = min(len(paths), multiprocessing.cpu_count())
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(verify_store, path) for path in paths]
         for _ in as_completed(futures):
