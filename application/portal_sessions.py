@@ -65,12 +65,6 @@ class PortalSessions(Login):
                                       clock.now()))
         return token
 
-    def current_session(self, token: str, vouched: datetime | None = None) -> Session | None:
-        """The session of a bearer token, or None (unknown, logged out, idle 30 minutes).
-        Who it is (main ID or sub ID) is read from the store, not from the client (D-12)."""
-        member = self.member(token, vouched)
-        return member.top.session if member else None
-
     def member(self, token: str, vouched: datetime | None = None) -> Member | None:
         """What a page of a live session needs, its account read once: the session (main
         ID or sub ID, from the store: D-12), the LG-7 header and the customer's plan; or

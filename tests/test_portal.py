@@ -271,8 +271,9 @@ def test_D_12_the_cookie_is_an_opaque_id_and_rights_come_from_the_store(
     http_log_in(client, login_id)
     token = client.cookies["bs_session"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token) and login_id not in token
-    session = served.station.current_session(token)
-    assert session is not None and session.login_id == login_id and session.is_main_id
+    member = served.station.member(token)
+    assert member is not None
+    assert member.session.login_id == login_id and member.session.is_main_id
     assert client.get("/permission-settings").status_code == 200
     client.cookies.set("bs_session", token[:-1] + ("A" if token[-1] != "A" else "B"))
     assert client.get("/permission-settings").headers["location"] == "/login"
@@ -445,8 +446,8 @@ def test_D_12_logging_in_again_while_logged_in_ends_the_old_session(
                                      "csrf": csrf_of(key_page.text)})
     assert done.headers["location"] == "/top"
     assert client.cookies["bs_session"] != old
-    assert served.station.current_session(old) is None
+    assert served.station.member(old) is None
     top = client.get("/top")
     assert "BSお客様番号" in top.text and "テスト商事様" in top.text
-    session = served.station.current_session(client.cookies["bs_session"])
-    assert session is not None and session.login_id == keyed
+    member = served.station.member(client.cookies["bs_session"])
+    assert member is not None and member.session.login_id == keyed

@@ -180,8 +180,8 @@ def test_D_12_a_planted_session_id_is_never_adopted_at_login(portal: Served) -> 
         assert response.headers["location"] == "/top"
         issued = next(c.split(";")[0].split("=", 1)[1] for c in set_cookies(response)
                       if c.startswith("bs_session="))
-        assert issued != planted and portal.station.current_session(issued) is not None
-    assert portal.station.current_session(planted) is None
+        assert issued != planted and portal.station.member(issued) is not None
+    assert portal.station.member(planted) is None
     with client(portal) as attacker:
         attacker.cookies.set("bs_session", planted)
         assert attacker.get("/top").headers["location"] == "/login"
@@ -286,7 +286,7 @@ def test_D_12_SC_4_logout_ends_the_session_whatever_its_signed_last_request_says
         top = browser.get("/top")
         seen = _seen_cookie(top)
         browser.post("/logout", data={"csrf": csrf_of(top.text)})
-    assert portal.station.current_session(token) is None
+    assert portal.station.member(token) is None
     assert _top_with(portal, token, seen).headers["location"] == "/login"
 
 

@@ -180,7 +180,7 @@ def test_postgres_restarted_mid_run_gives_503_pages_records_nothing_half_and_ser
             assert whole(after) == []
             assert logins(after) >= total["ok"]  # every login seen completed is stored
             for token in people.tokens:  # and its session with it
-                assert after.current_session(token) is not None
+                assert after.member(token) is not None
         finally:
             after.close()
 
