@@ -1,6 +1,6 @@
 """The auditor's pages (verify --html, history --format html) opened in a real headless
 browser: the verdict, a finding's evidence and the filters are what a person sees. The
-screenshots are kept for the README (docs/screenshots/)."""
+screenshot is the README's when ./go screenshots asks (docs/screenshots/)."""
 
 from __future__ import annotations
 
