@@ -1,5 +1,6 @@
-"""The auditor's commands: timeline, as-of, history, verify. They read the configured store
-through the audit's read-only reader and never write."""
+"""The auditor's commands timeline, as-of and history, and what verify (verify_command.py)
+shares with them: the store's read-only reader and its replay with a progress bar. They
+read the configured store and never write."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import csv
 import json
 import sys
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,11 @@ import click
 from tqdm import tqdm
 
 from application import audit, bootstrap
-from application.audit import AuditReader, Verifier
-from application.audit.checkpoint import CheckpointError, verify_incrementally
-from application.audit.parallel import verify_stores
+from application.audit import AuditReader
 from application.audit.verify import events_to_verify
 from application.screens import JST
 from billing_station import exits
-from billing_station.audit_pages import findings_page, history_page
-from billing_station.paths import existing_files, output_file
+from billing_station.audit_pages import history_page
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
            "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
@@ -169,99 +166,4 @@ def _csv(value: object) -> object:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-@click.command()
-@click.argument("stores", nargs=-1, type=Path, metavar="[STORES]...", callback=existing_files)
-@click.option("--html", "page", type=Path, metavar="FILE",
-              callback=output_file,
-              help="Also write the findings, with their evidence, as a self-contained HTML "
-                   "page for the auditor's report.")
-@click.option("--checkpoint", type=Path, metavar="FILE",
-              callback=output_file,
-              help="Keep where this verify stopped, and what it had folded, in this file (the "
-                   "auditor's own, never the store): the next verify with it reads only the "
-                   "events stored since, with the same result as verifying the whole store. "
-                   "Made on first use; refused if it was made of another store. One store "
-                   "at a time.")
-def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None) -> None:
-    """Replay the whole store and check every login against the policy in force at its time
-    (LG-2..LG-5, D-1..D-5) and every change against who may make it (CI-1, SB-2). Prints
-    each violation with the events that prove it, then a summary; exits 1 on any violation.
-
-    STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
-    run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in
-    parallel, one process each (up to the cores), their findings merged and each violation
-    named with its store.
-    """
-    if len(stores) > 1 and checkpoint is not None:
-        raise click.UsageError("--checkpoint follows one store: verify the stores one at a "
-                               "time with a checkpoint file each")
-    in_store: list[str] | None = None  # each violation's store, from several
-    if len(stores) > 1:
-        counts, found, where, in_store = _verified_in_parallel(list(stores))
-    else:
-        store = reader(stores[0] if stores else None)
-        if checkpoint is None:
-            verifier = Verifier()
-            found = list(_reported(verifier.check(events(store, for_verify=True))))
-        else:
-            verifier, found = _verified_from(store, checkpoint)
-        counts, where = verifier.counts, store.where
-    violations = Counter(violation.rule for violation in found)
-    click.echo("summary: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()))
-    if violations:
-        by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
-        click.echo(f"{violations.total()} violation(s) found: {by_rule}")
-    else:
-        click.echo("verified: no violations")
-    if page is not None:
-        page.write_text(findings_page(found, counts, where, in_store), encoding="utf-8")
-        click.echo(f"wrote {page}")
-    sys.exit(exits.VIOLATIONS if violations else exits.OK)
-
-
-def _verified_in_parallel(stores: list[Path]
-                          ) -> tuple[Counter[str], list[audit.Violation], str, list[str]]:
-    """verify of several stores, one process each: counts summed, violations by store."""
-    with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
-              desc="verifying stores") as bar:
-        findings = verify_stores(stores, on_store=bar.update)
-    for where, violation in findings.violations:
-        echo_violation(violation, f" in {where}")
-    return (findings.counts, [v for _, v in findings.violations],
-            f"{len(stores)}個のストア: " + "、".join(str(path) for path in stores),
-            [where for where, _ in findings.violations])
-
-
-def _reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:
-    """Each violation printed with its evidence as it is found."""
-    for violation in violations:
-        echo_violation(violation)
-        yield violation
-
-
-def echo_violation(violation: audit.Violation, where: str = "") -> None:
-    """A violation and the events that prove it; ``where``: " in STORE" among several."""
-    click.echo(f"VIOLATION {violation.rule}{where}: {violation.message}")
-    for line in violation.evidence:
-        click.echo(f"    {line}")
-
-
-def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit.Violation]]:
-    """verify through the checkpoint in ``path``: only the events after it are read."""
-    with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
-              desc="replaying since the checkpoint") as bar:
-        def start(total: int) -> None:
-            bar.total = total
-            bar.refresh()
-
-        try:
-            result = verify_incrementally(store, path, bar.update, start)
-        except CheckpointError as e:
-            raise click.BadParameter(str(e), param_hint="--checkpoint") from e
-    found = list(_reported(result.violations))
-    click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
-               f"{result.since:,}", err=True)
-    return result.verifier, found
-
-
-COMMANDS = [timeline, as_of, history, verify]
+COMMANDS = [timeline, as_of, history]

@@ -16,6 +16,7 @@ from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
 from billing_station.paths import output_folder
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
+from billing_station.verify_command import verify
 from simulations.demo import demo_app, run_demo
 
 
@@ -85,6 +86,7 @@ def demo(out: Path) -> None:
 
 main.add_command(simulate)
 main.add_command(serve)
+main.add_command(verify)
 for command in AUDIT_COMMANDS:
     main.add_command(command)
 

@@ -13,8 +13,9 @@ from application import bootstrap
 from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
-from billing_station.audit_commands import echo_violation, events
+from billing_station.audit_commands import events
 from billing_station.paths import output_folder
+from billing_station.verify_command import echo_violation
 from simulations import scenario as scenarios
 from simulations.checks import check
 from simulations.dask_runs import SchedulerAddressError, SchedulerUnreachable, ShardsFailed
