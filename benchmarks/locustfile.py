@@ -99,6 +99,13 @@ class Person(FastHttpUser):
         return self._page("POST", "/login", f"POST /login -> {then}", then, {
             "login_id": login_id, "password": PASSWORD, "csrf": _csrf(page)})
 
+    def _confirmed(self, form: str, what: str, confirm_title: str, done_message: str,
+                   data: dict[str, str]) -> str:
+        """「確認」 on the form at ``form``, then 「OK」 on its 確認 screen: the 完了 page."""
+        confirm = self._page("POST", form, f"POST 確認 {what}", confirm_title, data)
+        return self._page("POST", f"{form}/ok", f"POST OK {what}", done_message,
+                          {"confirmation": _confirmation(confirm), "csrf": _csrf(confirm)})
+
     def _top(self, page: str, flow: str) -> None:
         SEEN["logins completed"] += 1
         SEEN[flow] += 1
@@ -160,12 +167,9 @@ class Person(FastHttpUser):
             top = self._log_in(self.plain, "account-header")
             self.changes += 1  # each OK changes the value (the same value records nothing)
             department = "経理部" if self.changes % 2 else "総務部"
-            confirm = self._page("POST", "/customer-information", "POST 確認 お客様情報変更",
-                                 "お客様情報変更確認",
-                                 {"department": department, "csrf": _csrf(top)})
-            done = self._page("POST", "/customer-information/ok", "POST OK お客様情報変更",
-                              "お客様情報変更を完了しました。",
-                              {"confirmation": _confirmation(confirm), "csrf": _csrf(confirm)})
+            done = self._confirmed("/customer-information", "お客様情報変更", "お客様情報変更確認",
+                                   "お客様情報変更を完了しました。",
+                                   {"department": department, "csrf": _csrf(top)})
             SEEN["changes"] += 1
             self._top(done, "customer information changed")
         except Flow:
@@ -177,14 +181,11 @@ class Person(FastHttpUser):
         try:
             top = self._log_in(self.plain, "account-header")
             sub = f"{self.plain}s{next(_sub_numbers)}"
-            confirm = self._page("POST", "/permission-settings/new", "POST 確認 副ID 新規登録",
-                                 "副ID 設定内容確認", {
-                                     "login_id": sub, "temporary_password": PASSWORD,
-                                     "person_in_charge": "佐藤　花子", "phone": "0398765432",
-                                     "email": f"{sub}@example.co.jp", "csrf": _csrf(top)})
-            done = self._page("POST", "/permission-settings/new/ok", "POST OK 副ID 新規登録",
-                              "ログインユーザ情報変更を完了しました。",
-                              {"confirmation": _confirmation(confirm), "csrf": _csrf(confirm)})
+            done = self._confirmed("/permission-settings/new", "副ID 新規登録", "副ID 設定内容確認",
+                                   "ログインユーザ情報変更を完了しました。", {
+                                       "login_id": sub, "temporary_password": PASSWORD,
+                                       "person_in_charge": "佐藤　花子", "phone": "0398765432",
+                                       "email": f"{sub}@example.co.jp", "csrf": _csrf(top)})
             SEEN["sub IDs registered"] += 1
             self._top(done, "sub ID registered")
         except Flow:

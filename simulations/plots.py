@@ -131,10 +131,8 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
             ax.bar_label(bars, fontsize=8)
         else:
             _nothing(ax, "期限切れになった通知キーはありません")
-        ax.set_xlabel("ログインした時刻 (日本時間)")
-        ax.set_ylabel("入力前に期限切れになった通知キー (件)")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"時間帯別の期限切れ: {r.scenario} ({validity_label(r.validity_minutes)})")
+        _counted(ax, "ログインした時刻 (日本時間)", "入力前に期限切れになった通知キー (件)",
+                 f"時間帯別の期限切れ: {r.scenario} ({validity_label(r.validity_minutes)})")
         return _save(fig, path)
 
 
@@ -175,11 +173,16 @@ def compare_bars(reports: list[Report], path: Path) -> Path:
             ax.legend()
         else:
             _nothing(ax, "どの条件でも 0 件です")
-        ax.set_xlabel("数えたもの (全期間)")
-        ax.set_ylabel("件数")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"有効期限による違い: {reports[0].scenario}")
+        _counted(ax, "数えたもの (全期間)", "件数", f"有効期限による違い: {reports[0].scenario}")
         return _save(fig, path)
+
+
+def _counted(ax: plt.Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """A bar chart of counts: its axes named, whole numbers on the count axis."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
 
 
 def _nothing(ax: plt.Axes, why: str, keep_ticks: bool = False) -> None:

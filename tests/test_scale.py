@@ -74,12 +74,19 @@ def test_shards_keep_customers_whole_and_share_login_ids_out_evenly() -> None:
     assert len(parts(SMALL, 50)) == 14  # never more shards than customers
 
 
+def unsharded_report(folder: Path) -> Report:
+    """SMALL's report, run whole in this process: what the shards must add up to."""
+    whole = Simulation(SMALL, folder)
+    whole.run()
+    try:
+        return report(whole)
+    finally:
+        whole.close()
+
+
 def test_sharded_counts_equal_the_unsharded_run_and_the_stores_verify_clean(
         tmp_path: Path, scheduler: str) -> None:
-    whole = Simulation(SMALL, tmp_path / "whole")
-    whole.run()
-    expected = report(whole)
-    whole.close()
+    expected = unsharded_report(tmp_path / "whole")
     run = run_sharded(SMALL, 3, tmp_path / "sharded", scheduler=scheduler, progress=False)
     assert unordered(run.report) == unordered(expected)
     assert run.report.attempts > 50 and run.report.outcomes["password_rejected"] > 0
@@ -100,10 +107,7 @@ def test_sharded_counts_equal_the_unsharded_run_and_the_stores_verify_clean(
 @pytest.mark.skipif("postgres" not in STORES, reason="PostgreSQL is not configured")
 def test_shards_on_one_shared_postgresql_store_report_as_the_unsharded_run(
         tmp_path: Path, scheduler: str) -> None:
-    whole = Simulation(SMALL, tmp_path / "whole")
-    whole.run()
-    expected = report(whole)
-    whole.close()
+    expected = unsharded_report(tmp_path / "whole")
     for store in store_env("postgres", tmp_path):  # a fresh schema: no tables yet
         run = run_sharded(SMALL, 2, tmp_path / "shared", scheduler=scheduler, store=store,
                           progress=False)
