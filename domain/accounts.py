@@ -4,6 +4,7 @@ its main ID) and SubID. Every change is an event named as the manual would say i
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -13,11 +14,13 @@ from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/notify-key")
 
 
+@lru_cache(maxsize=2**16)  # a pure function, asked for at every login and change
 def customer_id(customer_number: str) -> UUID:
     """Customers are found by BS customer number without scanning (and numbers stay unique)."""
     return uuid5(_NAMESPACE, f"customer/{customer_number}")
 
 
+@lru_cache(maxsize=2**16)
 def login_index_id(login_id: str) -> UUID:
     """Login IDs are unique across main and sub IDs: one index aggregate per login ID."""
     return uuid5(_NAMESPACE, f"login-id/{login_id}")
