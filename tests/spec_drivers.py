@@ -111,24 +111,42 @@ class Driver(Protocol):
     def contact(self) -> str: ...
 
 
+# 前提, alike for both drivers -------------------------------------------------------------
+class Givens:
+    """What a story takes as given, set up through the services for either driver: customers
+    onboarded (by the operator, not on a screen of the portal) and their main IDs' sessions."""
+
+    def __init__(self, station: BillingStation) -> None:
+        self.station = station
+        self.main: dict[str, Session] = {}  # main login ID -> its session
+
+    def onboard(self, number: str, plan: Plan, login_id: str, password: str,
+                information: Mapping[str, str]) -> None:
+        self.main[login_id] = self.station.onboard_customer(
+            number, COMPANY, COMPANY_KANA, plan, login_id, password, information)
+
+    def mains(self) -> list[str]:
+        return list(self.main)
+
+    @property
+    def first_main(self) -> Session:
+        return next(iter(self.main.values()))
+
+
 # The services ------------------------------------------------------------------------------
-class ServiceDriver:
+class ServiceDriver(Givens):
     """The application services called directly: the screen is the outcome a use case
     returns (or the refusal it raises)."""
 
     def __init__(self, app: BillingStation, mailbox: MailboxFolder, store: Path) -> None:
+        super().__init__(app)
         self.app, self.mailbox, self.store = app, mailbox, store
-        self.main: dict[str, Session] = {}  # main login ID -> its session
         self.sessions: dict[str, Session] = {}  # login ID -> its session, as it logged in
         self.screen: Any = None  # the last screen, message or error shown
         self.confirmation: Confirmation | None = None
         self.attempt: KeyEntry | None = None
         self.attempts: list[KeyEntry] = []  # every 通知キー照合 screen shown
         self.last_login_id = ""  # who pressed 「ログイン」 last
-
-    @property
-    def first_main(self) -> Session:
-        return next(iter(self.main.values()))
 
     @property
     def confirmed(self) -> Confirmation:
@@ -151,14 +169,6 @@ class ServiceDriver:
             if self.screen.attempt_id not in [a.attempt_id for a in self.attempts]:
                 self.attempts.append(self.screen)
         return self.screen
-
-    def onboard(self, number: str, plan: Plan, login_id: str, password: str,
-                information: Mapping[str, str]) -> None:
-        self.main[login_id] = self.app.onboard_customer(
-            number, COMPANY, COMPANY_KANA, plan, login_id, password, information)
-
-    def mains(self) -> list[str]:
-        return list(self.main)
 
     def register_organization(self, name: str) -> None:
         self.app.register_organization(self.first_main, name)
@@ -305,7 +315,7 @@ class KeyScreen:
     cookies: StorageState
 
 
-class BrowserDriver:
+class BrowserDriver(Givens):
     """A person at a headless Chromium on the served portal. Each login ID has its own
     browser window (its own cookies); a main ID's person in charge works in another one,
     already logged in (the portal session is started for the onboarding's session, as the
@@ -314,9 +324,9 @@ class BrowserDriver:
 
     def __init__(self, browser: Browser, url: str, station: BillingStation,
                  mailbox: MailboxFolder, store: Path, test: str) -> None:
-        self.browser, self.url, self.station = browser, url, station
+        super().__init__(station)
+        self.browser, self.url = browser, url
         self.mailbox, self.store, self.test = mailbox, store, test
-        self.main: dict[str, Session] = {}
         self.windows: dict[str, Page] = {}  # login ID -> the window it logs in at
         self.admin: dict[str, Page] = {}  # main login ID -> its person in charge's window
         self.contexts: list[BrowserContext] = []
@@ -390,27 +400,15 @@ class BrowserDriver:
         return page
 
     @property
-    def _first_main(self) -> str:
-        return next(iter(self.main))
-
-    @property
     def _screen(self) -> Page:
         assert self.page is not None, "no screen was shown"
         return self.page
 
     # 前提 -----------------------------------------------------------------------------------
-    def onboard(self, number: str, plan: Plan, login_id: str, password: str,
-                information: Mapping[str, str]) -> None:
-        self.main[login_id] = self.station.onboard_customer(
-            number, COMPANY, COMPANY_KANA, plan, login_id, password, information)
-
-    def mains(self) -> list[str]:
-        return list(self.main)
-
     def register_organization(self, name: str) -> None:
         """組織設定 is not among the portal's screens (SC-1): registered through the
         services, as a 前提."""
-        self.station.register_organization(self.main[self._first_main], name)
+        self.station.register_organization(self.first_main, name)
 
     def logged_in_once(self, login_id: str, password: str) -> bool:
         self.log_in(login_id, password)
@@ -462,7 +460,7 @@ class BrowserDriver:
         choice.check()
 
     def confirm_information(self, by_label: Mapping[str, str]) -> None:
-        page = self._as_main(self._first_main, "/customer-information")
+        page = self._as_main(self.mains()[0], "/customer-information")
         for label, value in by_label.items():
             self._fill(page, CUSTOMER_LABELS[label], value)
         self._shot(page, "information-filled")
@@ -502,10 +500,10 @@ class BrowserDriver:
         self.ok()
 
     def confirm_new_sub_id(self, form: Mapping[str, str]) -> None:
-        self._new_sub_id(self._first_main, form)
+        self._new_sub_id(self.mains()[0], form)
 
     def change_sub_id(self, login_id: str, label: str, value: str) -> None:
-        page = self._as_main(self._first_main, "/permission-settings")
+        page = self._as_main(self.mains()[0], "/permission-settings")
         with page.expect_navigation():
             page.get_by_role("link", name=f"{login_id} を変更", exact=True).click()
         self._fill(page, SUB_ID_LABELS[label], value)
@@ -563,18 +561,18 @@ class BrowserDriver:
         return values[label]
 
     def information(self, main: str | None, label: str) -> str:
-        page = self._reading(main or self._first_main, "/customer-information", "information")
+        page = self._reading(main or self.mains()[0], "/customer-information", "information")
         return self._value(page, label)
 
     def sub_id_information(self, login_id: str, label: str) -> str:
-        page = self._reading(self._first_main, "/permission-settings", "permission-settings")
+        page = self._reading(self.mains()[0], "/permission-settings", "permission-settings")
         with page.expect_navigation():
             page.get_by_role("link", name=f"{login_id} を変更", exact=True).click()
         self._shot(page, "sub-id")
         return self._value(page, label)
 
     def listed_sub_ids(self) -> list[str]:
-        page = self._reading(self._first_main, "/permission-settings", "permission-settings")
+        page = self._reading(self.mains()[0], "/permission-settings", "permission-settings")
         ids = [t.strip() for t in page.locator("main tbody tr td:first-child").all_inner_texts()]
         page.close()
         return ids
