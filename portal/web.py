@@ -32,6 +32,9 @@ from portal.security import (
 T = TypeVar("T")
 log = logging.getLogger("portal")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Templates are part of the release, not edited while it serves: no stat() of each template
+# (and of the one it extends) at every page to see whether it changed.
+TEMPLATES.env.auto_reload = False
 STATIC = str(Path(__file__).parent / "static")
 
 
