@@ -24,7 +24,8 @@ from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
-from portal.web import DEADLINE, STATIC, Portal, member, render, with_seen
+from portal.security import SEEN_COOKIE
+from portal.web import DEADLINE, STATIC, Portal, member, render, seen_cookie
 
 log = logging.getLogger("portal")
 
@@ -69,9 +70,10 @@ def store_unavailable(exc: BaseException) -> bool:
 
 class Guard:
     """The outermost layer of the app (inside Starlette's last-resort handler, which it
-    never lets reach): every response gets HEADERS; a body is refused past MAX_BODY; any
-    exception becomes a Japanese page (503 when the store is unavailable, else 500) and one
-    log line naming its type only, never a traceback nor a value from the request."""
+    never lets reach): every response gets HEADERS, and a live session's answer its signed
+    last request (D-12); a body is refused past MAX_BODY; any exception becomes a Japanese
+    page (503 when the store is unavailable, else 500) and one log line naming its type
+    only, never a traceback nor a value from the request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -81,15 +83,17 @@ class Guard:
             await self.app(scope, receive, send)
             return
         started = False
+        scope.setdefault("state", {})  # before anything copies the scope: one request.state
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(
+                headers = message.get("headers", [])
+                present = {k.lower() for k, _ in headers}
+                message["headers"] = [*headers, *(
                     (k.lower().encode(), v.encode()) for k, v in HEADERS.items()
-                    if k.lower().encode() not in present)]
+                    if k.lower().encode() not in present), *_seen(request, headers)]
             await send(message)
 
         request = Request(scope)
@@ -134,6 +138,17 @@ class Guard:
         await response(request.scope, _no_body, send)
 
 
+def _seen(request: Request, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """D-12's signed last-request cookie for a live session's answer, unless the answer
+    already sets or drops it (a new session at login, a logout)."""
+    seen = seen_cookie(request)
+    mine = SEEN_COOKIE.encode() + b"="
+    if seen is None or any(k.lower() == b"set-cookie" and v.startswith(mine)
+                           for k, v in headers):
+        return []
+    return [(b"set-cookie", seen)]
+
+
 async def _no_body() -> Message:
     return {"type": "http.disconnect"}
 
@@ -156,8 +171,8 @@ async def _error_page(request: Request, message: str, status: int) -> Response:
     live one (a refusal, a conflict, a page not found are no reason to look logged out)."""
     found = await member(request)
     session, top = found if found else (None, None)
-    return with_seen(request, render(request, "error.html", {"message": message},
-                                     status_code=status, session=session, top=top))
+    return render(request, "error.html", {"message": message}, status_code=status,
+                  session=session, top=top)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -33,21 +33,20 @@ from portal.web import (
     render,
     run,
     set_cookie,
-    with_seen,
 )
 
 ATTEMPT_MAX_AGE = 15 * 60  # past the key's 10 minutes (LG-5): the page is useless after
 
 
 async def home(request: Request) -> Response:
-    return with_seen(request, redirect("/top" if await member(request) else "/login"))
+    return redirect("/top" if await member(request) else "/login")
 
 
 async def login_page(request: Request) -> Response:
     """ログイン; with a live session, the top page instead (its login form would only end
     that session by accident)."""
     if await member(request):
-        return with_seen(request, redirect("/top"))
+        return redirect("/top")
     return render(request, "login.html")
 
 

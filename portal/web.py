@@ -106,7 +106,7 @@ def redirect(url: str) -> RedirectResponse:
 async def member(request: Request) -> tuple[Session, TopPage] | None:
     """The logged-in session (read from the store: who, and main or sub ID) and the
     header's values; None when there is none, it ended, or it idled out (D-12, SC-4). A
-    live one is kept on ``request.state.member`` for ``with_seen`` and the page."""
+    live one is kept on ``request.state.member`` for ``seen_cookie``."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -118,15 +118,19 @@ async def member(request: Request) -> tuple[Session, TopPage] | None:
     return found.session, found.top
 
 
-def with_seen(request: Request, response: Response) -> Response:
+def seen_cookie(request: Request) -> bytes | None:
     """D-12: a response to a live session's request carries that request's instant, signed
     for the session, instead of the store recording every request: the next request brings
-    it back, and its idle time runs from there."""
+    it back, and its idle time runs from there. The Set-Cookie header's value, or None
+    when this request found no live session (``member``). Guard adds it to every answer:
+    a page, a redirect, an error page."""
     found: Member | None = getattr(request.state, "member", None)
     token = request.cookies.get(SESSION_COOKIE)
-    if found is not None and token:
-        set_cookie(request, response, SEEN_COOKIE, portal(request).signer.seen(found.seen_at, token))
-    return response
+    if found is None or not token:
+        return None
+    carrier = Response()
+    set_cookie(request, carrier, SEEN_COOKIE, portal(request).signer.seen(found.seen_at, token))
+    return carrier.headers["set-cookie"].encode("latin-1")
 
 
 def to_login(request: Request) -> Response:
@@ -155,7 +159,7 @@ def members_only(page: MemberPage) -> Callable[[Request], Any]:
         if found is None:
             return to_login(request)
         response: Response = await page(request, *found)
-        return with_seen(request, response)
+        return response
 
     endpoint.__name__ = page.__name__
     return endpoint
