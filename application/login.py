@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import cast
+from datetime import datetime
+from typing import Any, cast
 from uuid import UUID
 
+import attrs
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import key_mail
@@ -26,9 +28,10 @@ from application.ports import MailError
 from application.station import AttemptNotFound, Station
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import fingerprint, new_id
+from domain.crypto import fingerprint, new_id, new_token
 from domain.forms import is_login_id
 from domain.login_attempt import KeyOutcome, LoginAttempt
+from domain.portal_sessions import PortalSession, portal_session_id
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +43,24 @@ KEY_ERRORS = {  # what a key entry that did not log in shows
 }
 
 
+@attrs.frozen
+class Opening:
+    """A login at the portal: the session it opens (D-12) is recorded in the login's own
+    transaction, so a login is never complete without its session nor a session without its
+    login; ``replacing``, the browser's earlier session (its token), ends there too."""
+
+    replacing: str | None = attrs.field(default=None, repr=False)
+
+
 class Login(Station):
-    def log_in(self, login_id: str, password: str) -> LoginScreen:
+    def log_in(self, login_id: str, password: str, opening: Opening | None = None
+               ) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
         Two logins of one login ID at once: the store lets one commit; the other is decided
         again on what was committed (no mail is sent for a write that did not commit)."""
-        return _decided_again(lambda: self._log_in(login_id, password), "D-2")
+        return _decided_again(lambda: self._log_in(login_id, password, opening), "D-2")
 
-    def _log_in(self, login_id: str, password: str) -> LoginScreen:
+    def _log_in(self, login_id: str, password: str, opening: Opening | None) -> LoginScreen:
         now = clock.now()
         well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
         account = self.account(login_id) if well_formed else None
@@ -61,9 +74,7 @@ class Login(Station):
             return ErrorPage(Refusal.LOGIN_FAILED)
         if not attempt.accept_password(account.notify_key, account.first_login, now):
             attempt.complete(now)
-            account.logged_in(attempt.id, now)
-            self.save(attempt, account)
-            return self._top_page(account)
+            return self._logged_in(attempt, account, opening, now)
         return self._mail_key(attempt, account)
 
     def _mail_key(self, attempt: LoginAttempt, account: Account) -> LoginScreen:
@@ -91,12 +102,13 @@ class Login(Station):
             return ErrorPage(Refusal.MAIL_FAILED)
         return KeyEntry(attempt.id)
 
-    def enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
+    def enter_key(self, attempt_id: UUID, key: str, opening: Opening | None = None
+                  ) -> LoginScreen:
         """「OK」 on 通知キー照合. Two entries racing on one attempt: the store lets one
         commit; the other is decided again on what was committed."""
-        return _decided_again(lambda: self._enter_key(attempt_id, key), "D-3")
+        return _decided_again(lambda: self._enter_key(attempt_id, key, opening), "D-3")
 
-    def _enter_key(self, attempt_id: UUID, key: str) -> LoginScreen:
+    def _enter_key(self, attempt_id: UUID, key: str, opening: Opening | None) -> LoginScreen:
         now = clock.now()
         attempt = self.find(attempt_id, LoginAttempt)
         if attempt is None:  # stale or forged: nothing to record
@@ -108,10 +120,24 @@ class Login(Station):
                 return KeyEntry(attempt_id, Refusal.KEY_WRONG)  # D-4: retry while valid
             return ErrorPage(KEY_ERRORS[outcome])
         assert attempt.account_id is not None
-        account = self.get(attempt.account_id, Account)
+        return self._logged_in(attempt, self.get(attempt.account_id, Account), opening, now)
+
+    def _logged_in(self, attempt: LoginAttempt, account: Account, opening: Opening | None,
+                   now: datetime) -> TopPage:
+        """A completed login recorded, with the portal session it opens, in one save."""
         account.logged_in(attempt.id, now)
-        self.save(attempt, account)
-        return self._top_page(account)
+        opened: list[Any] = []
+        token = None
+        if opening is not None:
+            token = new_token(self.entropy)
+            opened.append(PortalSession.start(token, account.id, account.login_id, now))
+            earlier = (self.find(portal_session_id(opening.replacing), PortalSession)
+                       if opening.replacing else None)
+            if earlier is not None and not earlier.ended:
+                earlier.end("logout", now)
+                opened.append(earlier)
+        self.save(attempt, account, *opened)
+        return attrs.evolve(self._top_page(account), token=token)
 
     def top_page(self, session: Session) -> TopPage:
         return self._top_page(self.get(session.account_id, Account))

@@ -65,6 +65,9 @@ class TopPage:
     name: str
     customer_number: str
     previous_login: datetime | None
+    # The portal session the login opened with it (D-12), when asked to: its bearer token,
+    # for the browser's cookie only (never shown, never in a repr or a log line).
+    token: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen

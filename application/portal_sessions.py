@@ -3,7 +3,6 @@ event store so that every worker process sees the same: processes share nothing 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from datetime import datetime
 from uuid import UUID
@@ -13,12 +12,13 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from application.login import Login
+from application.login import Login, Opening
 from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, Throttled, TopPage
 from application.screens import THROTTLED
 from application.station import A
 from domain import clock
 from domain.accounts import Account, Customer
+from domain.crypto import new_token
 from domain.portal_sessions import (
     ClientAddress,
     PortalSession,
@@ -26,7 +26,7 @@ from domain.portal_sessions import (
     portal_session_id,
 )
 
-__all__ = ["THROTTLED", "Member", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words
+__all__ = ["THROTTLED", "Member", "Opening", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words
 
 
 @attrs.frozen
@@ -45,14 +45,14 @@ class Member:
 
 
 class PortalSessions(Login):
-    def log_in_from(self, address: str, login_id: str, password: str
-                    ) -> LoginScreen | Throttled:
+    def log_in_from(self, address: str, login_id: str, password: str,
+                    opening: Opening | None = None) -> LoginScreen | Throttled:
         """「ログイン」 from a client address: refused unchecked past D-14's limit, and a
         failed password counted against the address."""
         client = self._read(client_address_id(address), ClientAddress)
         if client is not None and client.throttled(clock.now()):
             return Throttled(address)
-        shown = self.log_in(login_id, password)
+        shown = self.log_in(login_id, password, opening)
         if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED:
             self._count_failure(address)
         return shown
@@ -60,7 +60,7 @@ class PortalSessions(Login):
     def start_session(self, top: TopPage) -> str:
         """D-12: a new session, under a new id, for a completed login. Returns the bearer
         token (the store keeps only its digest)."""
-        token = base64.urlsafe_b64encode(self.entropy.token_bytes(32)).decode().rstrip("=")
+        token = new_token(self.entropy)
         self.save(PortalSession.start(token, top.session.account_id, top.session.login_id,
                                       clock.now()))
         return token

@@ -3,6 +3,7 @@ salted scrypt digests compared in constant time (D-7)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -25,6 +26,11 @@ class Entropy(Protocol):
 
 def new_id(entropy: Entropy) -> UUID:
     return UUID(bytes=entropy.token_bytes(16), version=4)
+
+
+def new_token(entropy: Entropy) -> str:
+    """A bearer token: 256 random bits, URL-safe (a portal session's id)."""
+    return base64.urlsafe_b64encode(entropy.token_bytes(32)).decode().rstrip("=")
 
 
 @attrs.frozen

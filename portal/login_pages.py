@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from application import screens
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
-from application.portal_sessions import THROTTLED, Throttled
+from application.portal_sessions import THROTTLED, Opening, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT
@@ -57,19 +57,19 @@ async def log_in(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     station = portal(request).station
     shown = await run(station.log_in_from, address, form.get("login_id", ""),
-                      form.get("password", ""))
+                      form.get("password", ""), _opening(request))
     if isinstance(shown, Throttled):  # D-14
         log.warning("login refused unchecked from %s (D-14)", address)
         return render(request, "login.html", {"error": THROTTLED}, status_code=429)
     log.info("login from %s: %s", address, type(shown).__name__)
-    return await _after(request, shown, form.get("login_id", ""))
+    return _after(request, shown, form.get("login_id", ""))
 
 
-async def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response:
+def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response:
     """The screen after 「ログイン」 or a key's 「OK」; an error page offers the login form
     again with the login ID typed (never the password)."""
     if isinstance(shown, TopPage):
-        return await _start_session(request, shown)
+        return _session_started(request, shown)
     if isinstance(shown, KeyEntry):
         to_key = redirect("/key")
         browser = request.cookies.get(BROWSER_COOKIE)
@@ -86,15 +86,16 @@ async def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Re
     return response
 
 
-async def _start_session(request: Request, top: TopPage) -> Response:
-    """D-12: the session begins at the top page, under a new id; an old one ends."""
-    station = portal(request).station
-    old = request.cookies.get(SESSION_COOKIE)
-    if old:
-        await run(station.end_session, old)
-    token = await run(station.start_session, top)
+def _opening(request: Request) -> Opening:
+    """D-12: a completed login opens its session, under a new id, in the login's own
+    transaction; the browser's earlier session, if any, ends there."""
+    return Opening(replacing=request.cookies.get(SESSION_COOKIE))
+
+
+def _session_started(request: Request, top: TopPage) -> Response:
+    assert top.token is not None, "the login was asked to open a session"
     response = redirect("/top")
-    set_cookie(request, response, SESSION_COOKIE, token)
+    set_cookie(request, response, SESSION_COOKIE, top.token)
     drop_cookie(request, response, ATTEMPT_COOKIE)
     drop_cookie(request, response, SEEN_COOKIE)  # the old session's, if any
     return response
@@ -120,7 +121,8 @@ async def enter_key(request: Request) -> Response:
     if attempt is None:
         return redirect("/login")
     try:
-        shown = await run(portal(request).station.enter_key, UUID(attempt), form.get("key", ""))
+        shown = await run(portal(request).station.enter_key, UUID(attempt), form.get("key", ""),
+                          _opening(request))
     except AttemptNotFound:
         return redirect("/login")
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
@@ -128,7 +130,7 @@ async def enter_key(request: Request) -> Response:
     if isinstance(shown, KeyEntry):
         error = screens.REFUSALS[shown.error] if shown.error else None
         return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
-    return await _after(request, shown)
+    return _after(request, shown)
 
 
 async def log_out(request: Request) -> Response:

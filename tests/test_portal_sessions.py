@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eventsourcing.persistence import OperationalError
 from freezegun.api import FrozenDateTimeFactory
 
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.outcomes import ErrorPage, TopPage
-from application.portal_sessions import Throttled
+from application.portal_sessions import Opening, Throttled
 from domain import clock
 from domain.accounts import Customer
 from domain.portal_sessions import CLOCK_TOLERANCE, PortalSession, portal_session_id
@@ -152,6 +154,38 @@ def test_D_12_each_login_a_new_session_id_and_the_store_keeps_only_its_digest(
     assert len(tokens) == 3
     data = stored_bytes(store_settings("sqlite", tmp_path / "shared.sqlite3"))
     assert not any(token.encode() in data for token in tokens)
+
+
+def test_D_12_a_portal_login_opens_its_session_in_the_login_s_own_transaction(
+        app: BillingStation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login is never recorded complete without the session it opens (nor the browser's
+    earlier session left open): one save, whole or not at all."""
+    onboard(app)
+    earlier = app.start_session(_top(app))
+    logins = app.get(_top(app).session.account_id, Customer).logins
+    recorded = app.recorder.max_notification_id()
+    save = app.save
+
+    def refused_with_a_session(*objs: Any, **kwargs: Any) -> Any:
+        if any(isinstance(o, PortalSession) for o in objs):
+            raise OperationalError("the store went away")
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", refused_with_a_session)
+    with pytest.raises(OperationalError):
+        app.log_in_from("192.0.2.1", "main01", PASSWORD, Opening(replacing=earlier))
+    assert app.recorder.max_notification_id() == recorded  # nothing of the login
+    assert app.member(earlier) is not None
+    monkeypatch.undo()
+    shown = app.log_in_from("192.0.2.1", "main01", PASSWORD, Opening(replacing=earlier))
+    assert isinstance(shown, TopPage) and shown.token is not None
+    assert shown.token not in repr(shown) and shown.token != earlier
+    member = app.member(shown.token)
+    assert member is not None and member.session == shown.session
+    assert app.member(earlier) is None  # ended by the same save
+    assert app.get(shown.session.account_id, Customer).logins == logins + 1
+    plain = app.log_in("main01", PASSWORD)  # a login without the portal: no session
+    assert isinstance(plain, TopPage) and plain.token is None
 
 
 def test_D_12_SC_4_a_logout_in_one_process_ends_the_session_in_every_process(
