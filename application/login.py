@@ -137,7 +137,8 @@ class Login(Station):
                 earlier.end("logout", now)
                 opened.append(earlier)
         self.save(attempt, account, *opened)
-        return attrs.evolve(self._top_page(account), token=token)
+        top = self._top_page(account)
+        return attrs.evolve(top, token=token) if token else top
 
     def top_page(self, session: Session) -> TopPage:
         return self._top_page(self.get(session.account_id, Account))
