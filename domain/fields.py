@@ -48,6 +48,7 @@ class Kind(enum.Enum):
 
 _KATAKANA = re.compile(r"[\u30a1-\u30f6\u30fc\u30fb\u3000]*")  # ァ-ヶ, ー, ・, full-width space
 _ALPHANUMERIC = re.compile(r"[0-9A-Za-z]*")
+_HALF_WIDTH = re.compile(r"[ -~]*")  # printable ASCII: a space to a tilde
 
 
 def _is_kind(value: str, kind: Kind) -> bool:
@@ -56,7 +57,7 @@ def _is_kind(value: str, kind: Kind) -> bool:
     if kind is Kind.KATAKANA:
         return _KATAKANA.fullmatch(value) is not None
     if kind is Kind.HALF_WIDTH:
-        return all(" " <= c <= "~" for c in value)
+        return _HALF_WIDTH.fullmatch(value) is not None
     if kind is Kind.DIGITS:
         return value.isascii() and value.isdigit()
     if kind is Kind.ALPHANUMERIC:
