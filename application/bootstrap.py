@@ -30,6 +30,7 @@ import attrs
 from application.adapters.mailbox import MailboxFolder
 from application.adapters.readonly import read_only
 from application.adapters.smtp import SMTPMailer
+from application.adapters.unflushed_sqlite import unflushed
 from application.audit.reading import AuditReader, NotAnEventStore
 from application.billing_station import BillingStation
 from application.ports import Mailer
@@ -140,11 +141,12 @@ def simulation(store: StoreSettings, *, mailer: Mailer, hasher: Hasher, policy: 
                entropy: Entropy) -> BillingStation:
     """The application as a simulation drives it: one process writes, so the library's
     aggregate cache needs no fast-forward and no copies (no save fails without a rival
-    writer, and the services refuse bad input before they change an aggregate)."""
+    writer, and the services refuse bad input before they change an aggregate); a SQLite
+    store's commits are not flushed one by one (a run stopped short is made anew)."""
     cached = {"AGGREGATE_CACHE_MAXSIZE": "100000", "AGGREGATE_CACHE_FASTFORWARD": "n",
               "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
-    return BillingStation(store | cached, mailer=mailer, hasher=hasher, policy=policy,
-                          entropy=entropy)
+    return BillingStation(unflushed(store) | cached, mailer=mailer, hasher=hasher,
+                          policy=policy, entropy=entropy)
 
 
 def audit_reader(settings: Settings | None = None, *, store: StoreSettings | None = None

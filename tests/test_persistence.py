@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
 
+from application import bootstrap
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
+from application.bootstrap import store_settings
 from application.outcomes import KeyEntry, TopPage
 from domain.accounts import Customer
+from domain.crypto import Hasher
 from domain.fields import InvalidInput
+from domain.policy import KeyPolicy
 from tests.conftest import build, stored_bytes
 from tests.story import (
     EMAIL,
@@ -117,3 +122,27 @@ def test_no_key_or_password_in_the_sqlite_file(
     assert b"yamada@example.co.jp" in data  # the file holds the events,
     for secret in [*keys, PASSWORD, SUB_PASSWORD, "dlpass123"]:  # but none of the secrets
         assert secret.encode() not in data, secret
+
+
+def _synchronous(app: BillingStation) -> int:
+    """SQLite's synchronous setting on the connection the application writes with."""
+    with app.factory.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA synchronous")
+        setting: int = cursor.fetchone()[0]
+        return setting
+
+
+def test_a_simulation_s_store_waits_for_no_disk_flush_and_the_portal_s_does(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """A simulation's SQLite commits are not flushed one by one (synchronous=NORMAL, 1: a
+    run stopped short is made anew from its seed); the portal's keep the library's FULL (2).
+    (Simulated stores read back and verify clean: tests/test_simulations.py.)"""
+    simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
+                                     mailer=mailbox, hasher=Hasher(4), policy=KeyPolicy(),
+                                     entropy=secrets)
+    portal = build(store_settings("sqlite", tmp_path / "portal.sqlite3"), mailbox)
+    try:
+        assert _synchronous(simulated) == 1 and _synchronous(portal) == 2
+    finally:
+        simulated.close()
+        portal.close()
