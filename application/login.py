@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 import attrs
@@ -124,21 +124,22 @@ class Login(Station):
 
     def _logged_in(self, attempt: LoginAttempt, account: Account, opening: Opening | None,
                    now: datetime) -> TopPage:
-        """A completed login recorded, with the portal session it opens, in one save."""
+        """A completed login recorded, with the portal session it opens, in one save; its
+        top page read before, so nothing after the commit can fail it."""
         account.logged_in(attempt.id, now)
-        opened: list[Any] = []
-        token = None
-        if opening is not None:
-            token = new_token(self.entropy)
-            opened.append(PortalSession.start(token, account.id, account.login_id, now))
-            earlier = (self.find(portal_session_id(opening.replacing), PortalSession)
-                       if opening.replacing else None)
-            if earlier is not None and not earlier.ended:
-                earlier.end("logout", now)
-                opened.append(earlier)
-        self.save(attempt, account, *opened)
         top = self._top_page(account)
-        return attrs.evolve(top, token=token) if token else top
+        if opening is None:
+            self.save(attempt, account)
+            return top
+        token = new_token(self.entropy)
+        opened = [PortalSession.start(token, account.id, account.login_id, now)]
+        earlier = (self.find(portal_session_id(opening.replacing), PortalSession)
+                   if opening.replacing else None)
+        if earlier is not None and not earlier.ended:
+            earlier.end("logout", now)  # as ログアウト would: the browser's session before this
+            opened.append(earlier)
+        self.save(attempt, account, *opened)
+        return attrs.evolve(top, token=token)
 
     def top_page(self, session: Session) -> TopPage:
         return self._top_page(self.get(session.account_id, Account))

@@ -66,8 +66,9 @@ class TopPage:
     customer_number: str
     previous_login: datetime | None
     # The portal session the login opened with it (D-12), when asked to: its bearer token,
-    # for the browser's cookie only (never shown, never in a repr or a log line).
-    token: str | None = attrs.field(default=None, repr=False)
+    # for the browser's cookie only (never shown, never in a repr, a log line or evidence:
+    # nothing may attrs.asdict a TopPage), and no part of what the page is.
+    token: str | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen

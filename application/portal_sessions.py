@@ -18,7 +18,6 @@ from application.screens import THROTTLED
 from application.station import A
 from domain import clock
 from domain.accounts import Account, Customer
-from domain.crypto import new_token
 from domain.portal_sessions import (
     ClientAddress,
     PortalSession,
@@ -56,14 +55,6 @@ class PortalSessions(Login):
         if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED:
             self._count_failure(address)
         return shown
-
-    def start_session(self, top: TopPage) -> str:
-        """D-12: a new session, under a new id, for a completed login. Returns the bearer
-        token (the store keeps only its digest)."""
-        token = new_token(self.entropy)
-        self.save(PortalSession.start(token, top.session.account_id, top.session.login_id,
-                                      clock.now()))
-        return token
 
     def member(self, token: str, vouched: datetime | None = None) -> Member | None:
         """What a page of a live session needs, its account read once: the session (main

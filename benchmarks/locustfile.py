@@ -46,11 +46,11 @@ class Flow(Exception):
     """A page that was not the one the flow expects (already counted as a failure)."""
 
 
-def key_for(email: str, after: str) -> tuple[str, str]:
-    """The newest key mail to ``email`` newer than ``after`` (a file name), and its name.
+def key_for(address: str, after: str) -> tuple[str, str]:
+    """The newest key mail to ``address`` newer than ``after`` (a file name), and its name.
     The mailbox names each file ``<n>-<random>-<recipient>.eml``, ``n`` rising."""
     for _ in range(50):
-        names = sorted(p.name for p in MAILBOX.glob(f"*-{email}.eml"))
+        names = sorted(p.name for p in MAILBOX.glob(f"*-{address}.eml"))
         if names and names[-1] > after:
             found = KEY_LINE.search(_plain_text((MAILBOX / names[-1]).read_bytes()))
             if found:
@@ -58,7 +58,7 @@ def key_for(email: str, after: str) -> tuple[str, str]:
         import gevent  # the server has written it before answering: this is a safety net
 
         gevent.sleep(0.02)
-    raise Flow(f"no key mail to {email}")
+    raise Flow(f"no key mail to {address}")
 
 
 def _plain_text(data: bytes) -> str:

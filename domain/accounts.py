@@ -14,12 +14,12 @@ from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/notify-key")
 
 
-@lru_cache(maxsize=2**16)  # a pure function, asked for at every login and change
 def customer_id(customer_number: str) -> UUID:
     """Customers are found by BS customer number without scanning (and numbers stay unique)."""
     return uuid5(_NAMESPACE, f"customer/{customer_number}")
 
 
+# Pure, and asked for at every login; bounded, as a portal is asked for IDs of anyone's choosing.
 @lru_cache(maxsize=2**16)
 def login_index_id(login_id: str) -> UUID:
     """Login IDs are unique across main and sub IDs: one index aggregate per login ID."""

@@ -93,7 +93,8 @@ def _opening(request: Request) -> Opening:
 
 
 def _session_started(request: Request, top: TopPage) -> Response:
-    assert top.token is not None, "the login was asked to open a session"
+    if top.token is None:
+        raise RuntimeError("a portal login opened no session")  # Guard: a 500 page
     response = redirect("/top")
     set_cookie(request, response, SESSION_COOKIE, top.token)
     drop_cookie(request, response, ATTEMPT_COOKIE)

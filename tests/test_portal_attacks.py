@@ -278,6 +278,47 @@ def test_D_12_an_error_page_or_a_redirect_is_a_request_too(portal: Served) -> No
         assert _top_with(portal, token, seen).status_code == 200
 
 
+def test_D_12_a_failed_page_of_a_live_session_carries_its_request_and_a_logout_none(
+        portal: Served) -> None:
+    """Guard, outside every page, gives a live session's answer its signed last request:
+    also a page that failed (the store gone: a 503 with Retry-After; anything else: a 500).
+    A logout's answer only drops the cookie (no fresh one beside the drop)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from eventsourcing.persistence import OperationalError
+
+    from portal.web import members_only
+
+    app = create_app(portal.station, PortalConfig(SECRET))
+    for path, error in [("/fails/store", OperationalError("the store went away")),
+                        ("/fails/bug", ValueError("a bug"))]:
+        async def failing(*_: object, error: Exception = error) -> None:
+            raise error
+        app.router.routes.append(Route(path, members_only(failing)))
+    login_id = customer(portal)
+
+    async def steps() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.78", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.example"
+                                     ) as browser:
+            page = await browser.get("/login")
+            await browser.post("/login", data={"login_id": login_id, "password": PASSWORD,
+                                               "csrf": csrf_of(page.text)})
+            top = await browser.get("/top")
+            answers = [await browser.get("/fails/store"), await browser.get("/fails/bug")]
+            return [*answers, await browser.post("/logout", data={"csrf": csrf_of(top.text)})]
+
+    with ThreadPoolExecutor(1) as thread:
+        store_gone, bug, logout = thread.submit(asyncio.run, steps()).result()
+    assert store_gone.status_code == 503 and store_gone.headers["retry-after"]
+    assert bug.status_code == 500
+    for answer in (store_gone, bug):
+        assert re.fullmatch(r"\d+\.[0-9a-f]{64}", _seen_cookie(answer))
+    seen = [c for c in set_cookies(logout) if c.startswith("bs_seen=")]
+    assert len(seen) == 1 and ("Max-Age=0" in seen[0] or 'bs_seen="";' in seen[0])
+
+
 def test_D_12_SC_4_logout_ends_the_session_whatever_its_signed_last_request_says(
         portal: Served) -> None:
     with client(portal) as browser:

@@ -25,10 +25,18 @@ from tests.conftest import build, stored_bytes
 from tests.story import PASSWORD, SUB_PASSWORD, add_sub_id, onboard
 
 
-def _top(app: BillingStation, login_id: str = "main01") -> TopPage:
-    shown = app.log_in(login_id, PASSWORD)
+def _top(app: BillingStation, login_id: str = "main01", password: str = PASSWORD,
+         opening: Opening | None = None) -> TopPage:
+    shown = app.log_in(login_id, password, opening)
     assert isinstance(shown, TopPage)
     return shown
+
+
+def _session(app: BillingStation, login_id: str = "main01", password: str = PASSWORD) -> str:
+    """A login at the portal: the session it opens (its bearer token)."""
+    token = _top(app, login_id, password, Opening()).token
+    assert token is not None
+    return token
 
 
 @pytest.fixture
@@ -45,7 +53,7 @@ def two(tmp_path: Path, mailbox: MailboxFolder) -> Iterator[tuple[BillingStation
 def test_D_12_a_session_ends_after_30_minutes_without_a_request(
         app: BillingStation, start: FrozenDateTimeFactory) -> None:
     onboard(app)
-    token = app.start_session(_top(app))
+    token = _session(app)
     seen = None  # what the portal's signed cookie carries: the last request's instant
     for _ in range(3):  # each request starts the 30 minutes again
         start.tick(timedelta(minutes=29, seconds=59))
@@ -64,7 +72,7 @@ def test_D_12_a_request_records_nothing_and_the_session_stays_one_event(
     """A live session's request writes nothing (its instant travels in the signed cookie);
     only its start and its end are stored."""
     onboard(app)
-    token = app.start_session(_top(app))
+    token = _session(app)
     before = app.recorder.max_notification_id()
     seen = None
     for _ in range(5):
@@ -81,7 +89,7 @@ def test_D_12_a_request_records_nothing_and_the_session_stays_one_event(
 def test_D_12_an_older_or_absent_last_request_never_extends_a_session(
         app: BillingStation, start: FrozenDateTimeFactory) -> None:
     onboard(app)
-    token = app.start_session(_top(app))
+    token = _session(app)
     started = clock.now()
     start.tick(timedelta(minutes=20))
     first = app.member(token)
@@ -98,7 +106,7 @@ def test_D_12_a_last_request_later_than_now_is_no_request(
     """An instant later than now (past the workers' clock tolerance) vouches for nothing;
     within it, a request counts as now at most."""
     onboard(app)
-    token = app.start_session(_top(app))
+    token = _session(app)
     start.tick(timedelta(minutes=20))
     ahead = clock.now() + timedelta(minutes=30)
     assert app.member(token, ahead) is not None  # live by its start, 20 minutes ago
@@ -116,7 +124,7 @@ def test_D_12_a_request_without_its_last_request_is_refused_and_records_nothing(
     secret since changed) cannot show the session live past 30 minutes from its start, and
     does not record an idle end the session never had: its browser's next request goes on."""
     onboard(app)
-    token = app.start_session(_top(app))
+    token = _session(app)
     seen = None
     for _ in range(3):  # in use: a request every 15 minutes
         start.tick(timedelta(minutes=15))
@@ -135,7 +143,7 @@ def test_D_12_a_session_started_in_an_older_store_counts_its_recorded_requests(
     """Stores written before the signed cookie recorded each request as Seen: the last one
     recorded still counts, as a request the cookie vouches for does."""
     onboard(app)
-    token = app.start_session(_top(app))
+    token = _session(app)
     start.tick(timedelta(minutes=20))
     session = app.get(portal_session_id(token), PortalSession)
     session.trigger_event(PortalSession.Seen, timestamp=clock.now())
@@ -150,7 +158,7 @@ def test_D_12_each_login_a_new_session_id_and_the_store_keeps_only_its_digest(
         two: tuple[BillingStation, BillingStation], tmp_path: Path) -> None:
     first, _ = two
     onboard(first)
-    tokens = {first.start_session(_top(first)) for _ in range(3)}
+    tokens = {_session(first) for _ in range(3)}
     assert len(tokens) == 3
     data = stored_bytes(store_settings("sqlite", tmp_path / "shared.sqlite3"))
     assert not any(token.encode() in data for token in tokens)
@@ -161,7 +169,7 @@ def test_D_12_a_portal_login_opens_its_session_in_the_login_s_own_transaction(
     """A login is never recorded complete without the session it opens (nor the browser's
     earlier session left open): one save, whole or not at all."""
     onboard(app)
-    earlier = app.start_session(_top(app))
+    earlier = _session(app)
     logins = app.get(_top(app).session.account_id, Customer).logins
     recorded = app.recorder.max_notification_id()
     save = app.save
@@ -192,7 +200,7 @@ def test_D_12_SC_4_a_logout_in_one_process_ends_the_session_in_every_process(
         two: tuple[BillingStation, BillingStation]) -> None:
     first, second = two
     onboard(first)
-    token = first.start_session(_top(first))
+    token = _session(first)
     member = second.member(token)
     assert member is not None
     second.end_session(token)
@@ -208,9 +216,7 @@ def test_D_12_main_or_sub_id_is_read_from_the_store_at_every_request(
     onboard(app)
     main = _top(app)
     add_sub_id(app, main.session)
-    shown = app.log_in("sub01", SUB_PASSWORD)
-    assert isinstance(shown, TopPage)
-    token = app.start_session(shown)
+    token = _session(app, "sub01", SUB_PASSWORD)
     member = app.member(token)
     assert member is not None and not member.session.is_main_id
     assert member.session.customer_id == main.session.customer_id
