@@ -127,7 +127,7 @@ class Login(Station):
         """A completed login recorded, with the portal session it opens, in one save; its
         top page read before, so nothing after the commit can fail it."""
         account.logged_in(attempt.id, now)
-        top = self._top_page(account)
+        top = self._top_page(account, self._customer_of(account))
         if opening is None:
             self.save(attempt, account)
             return top
@@ -142,13 +142,14 @@ class Login(Station):
         return attrs.evolve(top, token=token)
 
     def top_page(self, session: Session) -> TopPage:
-        return self._top_page(self.get(session.account_id, Account))
+        account = self.get(session.account_id, Account)
+        return self._top_page(account, self._customer_of(account))
 
     def key_mail_contact(self, login_id: str) -> Contact:
         """LG-8: whom to ask when the key mail does not arrive."""
         account = self.account(login_id)
         if isinstance(account, SubID):
-            main = self.get(account.customer_id, Customer)
+            main = self._customer_of(account)
             return Contact(ContactRoute.MAIN_ID_PERSON, main.information["contact_name"])
         return Contact(ContactRoute.OPERATOR)
 
@@ -157,14 +158,17 @@ class Login(Station):
             return None
         return self.get(account.pending_attempt_id, LoginAttempt)
 
-    def _top_page(self, account: Account) -> TopPage:
-        """The header names the company for a main ID, the person in charge for a sub ID."""
+    def _customer_of(self, account: Account) -> Customer:
+        """The customer a login ID belongs to: a main ID is its customer."""
         if isinstance(account, SubID):
-            customer = self.get(account.customer_id, Customer)
-            name = account.information["person_in_charge"]
-        else:
-            customer = cast(Customer, account)
-            name = customer.company
+            return self.get(account.customer_id, Customer)
+        return cast(Customer, account)
+
+    @staticmethod
+    def _top_page(account: Account, customer: Customer) -> TopPage:
+        """The header names the company for a main ID, the person in charge for a sub ID."""
+        name = (account.information["person_in_charge"] if isinstance(account, SubID)
+                else customer.company)
         return TopPage(session_of(account), name, customer.customer_number,
                        account.previous_login_at)
 

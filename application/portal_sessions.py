@@ -17,7 +17,7 @@ from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, Throt
 from application.screens import THROTTLED
 from application.station import A
 from domain import clock
-from domain.accounts import Account, Customer
+from domain.accounts import Account
 from domain.portal_sessions import (
     ClientAddress,
     PortalSession,
@@ -72,10 +72,8 @@ class PortalSessions(Login):
             return None  # without one, refused: a live session's browser may still come
         account = self._read(portal.account_id, Account)
         assert account is not None  # a session's account is never deleted
-        top = self._top_page(account)
-        plan = (account.plan if isinstance(account, Customer)  # a main ID is its customer
-                else self.get(top.session.customer_id, Customer).plan)
-        return Member(top, plan, now)
+        customer = self._customer_of(account)  # read once: the header and the plan
+        return Member(self._top_page(account, customer), customer.plan, now)
 
     def end_session(self, token: str, reason: str = "logout") -> None:
         """ログアウト (SC-4), or 30 idle minutes (D-12)."""
