@@ -22,10 +22,7 @@ class ModelTranscoder(JSONTranscoder):
     """
 
     def _encode_obj(self, o: Any) -> dict[str, Any]:
-        exact = self.types.get(type(o))  # nearly always: a UUID, a datetime
-        if exact is not None:
-            return {"_type_": exact.name, "_data_": exact.encode(o)}
-        for cls in type(o).__mro__[1:]:
+        for cls in type(o).__mro__:
             transcoding = self.types.get(cls)
             if transcoding is not None:
                 return {"_type_": transcoding.name, "_data_": transcoding.encode(o)}
