@@ -9,12 +9,12 @@ import threading
 from datetime import UTC, datetime
 from types import TracebackType
 
-_held: list[datetime] = []  # a simulation's instant while one runs
+_held: datetime | None = None  # a simulation's instant while one runs
 _one_at_a_time = threading.Lock()  # a multi-threaded Dask worker may be handed two shards
 
 
 def now() -> datetime:
-    return _held[-1] if _held else datetime.now(tz=UTC)
+    return _held or datetime.now(tz=UTC)
 
 
 class Simulated:
@@ -26,13 +26,15 @@ class Simulated:
 
     def __enter__(self) -> Simulated:
         _one_at_a_time.acquire()
-        _held.append(self.start)
+        self.move_to(self.start)
         return self
 
     def move_to(self, moment: datetime) -> None:
-        _held[-1] = moment.astimezone(UTC)
+        global _held
+        _held = moment.astimezone(UTC)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        _held.clear()
+        global _held
+        _held = None
         _one_at_a_time.release()
