@@ -4,6 +4,7 @@ test module; every server log line captured. Loaded with ``pytest_plugins``."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import itertools
@@ -16,7 +17,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -308,3 +310,27 @@ def serve_env(store: dict[str, str]) -> dict[str, str]:
         return {"BS_STORE": "sqlite", "BS_SQLITE_PATH": store["SQLITE_DBNAME"]}
     return {"BS_STORE": "postgres"} | {k: v for k, v in store.items()
                                         if k.startswith("POSTGRES_")}
+
+
+def in_process(app: Starlette, base_url: str, address: str = "192.0.2.1", raise_errors: bool = True,
+               ) -> Callable[[Callable[[httpx.AsyncClient], Awaitable[None]]], None]:
+    """Runs ``steps`` with a client calling ``app`` in this process, from ``address``."""
+
+    def run(steps: Callable[[httpx.AsyncClient], Awaitable[None]]) -> None:
+        async def main() -> None:
+            transport = httpx.ASGITransport(
+                app=app, client=(address, 40000), raise_app_exceptions=raise_errors)
+            async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+                await steps(client)
+
+        with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
+            thread.submit(asyncio.run, main()).result()
+
+    return run
+
+
+async def async_login(client: httpx.AsyncClient, login_id: str, password: str = PASSWORD
+                      ) -> httpx.Response:
+    token = csrf_of((await client.get("/login")).text)
+    return await client.post("/login", data={"login_id": login_id, "password": password,
+                                             "csrf": token})

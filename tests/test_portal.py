@@ -3,10 +3,7 @@ Playwright), and headers, cookies and CSRF through httpx, against a real uvicorn
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -15,7 +12,6 @@ import pytest
 pytest.register_assert_rewrite("tests.portal_fixtures")
 
 from playwright.sync_api import Page, expect  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
 
 from application import screens  # noqa: E402
 from application.adapters.mailbox import MailboxFolder  # noqa: E402
@@ -31,9 +27,11 @@ from tests.portal_fixtures import (  # noqa: E402
     SECRET,
     Camera,
     Served,
+    async_login,
     browser_login,
     csrf_of,
     http_log_in,
+    in_process,
     sub_id_of,
 )
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
@@ -230,30 +228,6 @@ def test_D_12_a_new_session_id_at_each_login_in_httponly_samesite_cookies(
     assert client.cookies["bs_session"] != token
     assert b"bs_session" not in stored_bytes(served.store)
     assert token.encode() not in stored_bytes(served.store)  # only its digest is kept
-
-
-def in_process(app: Starlette, base_url: str, address: str = "192.0.2.1", raise_errors: bool = True,
-               ) -> Callable[[Callable[[httpx.AsyncClient], Awaitable[None]]], None]:
-    """Runs ``steps`` with a client calling ``app`` in this process, from ``address``."""
-
-    def run(steps: Callable[[httpx.AsyncClient], Awaitable[None]]) -> None:
-        async def main() -> None:
-            transport = httpx.ASGITransport(
-                app=app, client=(address, 40000), raise_app_exceptions=raise_errors)
-            async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
-                await steps(client)
-
-        with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
-            thread.submit(asyncio.run, main()).result()
-
-    return run
-
-
-async def async_login(client: httpx.AsyncClient, login_id: str, password: str = TEST_PASSWORD
-                      ) -> httpx.Response:
-    token = csrf_of((await client.get("/login")).text)
-    return await client.post("/login", data={"login_id": login_id, "password": password,
-                                             "csrf": token})
 
 
 def test_D_12_https_cookies_are_secure(served: Served) -> None:

@@ -31,8 +31,10 @@ pytest.register_assert_rewrite("tests.portal_fixtures")  # before its import
 from tests.portal_fixtures import (  # noqa: E402
     SECRET,
     Served,
+    async_login,
     csrf_of,
     http_log_in,
+    in_process,
     onboard_customer,
     serving,
 )
@@ -283,9 +285,6 @@ def test_D_12_a_failed_page_of_a_live_session_carries_its_request_and_a_logout_n
     """Guard, outside every page, gives a live session's answer its signed last request:
     also a page that failed (the store gone: a 503 with Retry-After; anything else: a 500).
     A logout's answer only drops the cookie (no fresh one beside the drop)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     from eventsourcing.persistence import OperationalError
 
     from portal.web import members_only
@@ -297,20 +296,16 @@ def test_D_12_a_failed_page_of_a_live_session_carries_its_request_and_a_logout_n
             raise error
         app.router.routes.append(Route(path, members_only(failing)))
     login_id = customer(portal)
+    answers: list[httpx.Response] = []
 
-    async def steps() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app, client=("192.0.2.78", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://portal.example"
-                                     ) as browser:
-            page = await browser.get("/login")
-            await browser.post("/login", data={"login_id": login_id, "password": PASSWORD,
-                                               "csrf": csrf_of(page.text)})
-            top = await browser.get("/top")
-            answers = [await browser.get("/fails/store"), await browser.get("/fails/bug")]
-            return [*answers, await browser.post("/logout", data={"csrf": csrf_of(top.text)})]
+    @in_process(app, "http://portal.example", "192.0.2.78")
+    async def _(browser: httpx.AsyncClient) -> None:
+        await async_login(browser, login_id)
+        top = await browser.get("/top")
+        answers.extend([await browser.get("/fails/store"), await browser.get("/fails/bug"),
+                        await browser.post("/logout", data={"csrf": csrf_of(top.text)})])
 
-    with ThreadPoolExecutor(1) as thread:
-        store_gone, bug, logout = thread.submit(asyncio.run, steps()).result()
+    store_gone, bug, logout = answers
     assert store_gone.status_code == 503 and store_gone.headers["retry-after"]
     assert bug.status_code == 500
     for answer in (store_gone, bug):
@@ -578,22 +573,15 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
 
 def test_https_every_cookie_of_a_login_is_secure(portal: Served, tmp_path: Path) -> None:
     """Behind HTTPS (the scheme the ASGI server reports), every cookie is Secure (D-12)."""
-    import asyncio
-
     login_id = customer(portal)
-    app = create_app(portal.station, PortalConfig(SECRET))
+    cookies: list[str] = []
 
-    async def steps() -> list[str]:
-        transport = httpx.ASGITransport(app=app, client=("192.0.2.77", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="https://portal.example"
-                                     ) as https:
-            page = await https.get("/login")
-            done = await https.post("/login", data={"login_id": login_id, "password": PASSWORD,
-                                                    "csrf": csrf_of(page.text)})
-            return set_cookies(page) + set_cookies(done)
+    @in_process(create_app(portal.station, PortalConfig(SECRET)), "https://portal.example",
+                "192.0.2.77")
+    async def _(https: httpx.AsyncClient) -> None:
+        page = await https.get("/login")
+        done = await https.post("/login", data={"login_id": login_id, "password": PASSWORD,
+                                                "csrf": csrf_of(page.text)})
+        cookies.extend(set_cookies(page) + set_cookies(done))
 
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as thread:
-        cookies = thread.submit(asyncio.run, steps()).result()
     assert len(cookies) >= 2 and all("Secure" in c and "HttpOnly" in c for c in cookies)
