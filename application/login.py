@@ -136,7 +136,7 @@ class Login(Station):
         earlier = (self.find(portal_session_id(opening.replacing), PortalSession)
                    if opening.replacing else None)
         if earlier is not None and not earlier.ended:
-            earlier.end("logout", now)  # as ログアウト would: the browser's session before this
+            earlier.end("replaced", now)  # the browser's session before this one
             opened.append(earlier)
         self.save(attempt, account, *opened)
         return attrs.evolve(top, token=token)

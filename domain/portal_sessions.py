@@ -79,7 +79,7 @@ class PortalSession(Aggregate):
             session.last_seen = self.timestamp
 
     class Ended(Aggregate.Event):
-        reason: str  # "logout" (SC-4) or "idle" (D-12)
+        reason: str  # "logout" (SC-4), "idle" (D-12), "replaced" (a new login in its browser)
 
         def apply(self, session: PortalSession) -> None:
             session.ended = True

@@ -190,7 +190,9 @@ def test_D_12_a_portal_login_opens_its_session_in_the_login_s_own_transaction(
     assert shown.token not in repr(shown) and shown.token != earlier
     member = app.member(shown.token)
     assert member is not None and member.session == shown.session
-    assert app.member(earlier) is None  # ended by the same save
+    assert app.member(earlier) is None  # ended by the same save, and said why
+    *_, ended = app.events.get(portal_session_id(earlier))
+    assert isinstance(ended, PortalSession.Ended) and ended.reason == "replaced"
     assert app.get(shown.session.account_id, Customer).logins == logins + 1
     plain = app.log_in("main01", PASSWORD)  # a login without the portal: no session
     assert isinstance(plain, TopPage) and plain.token is None
