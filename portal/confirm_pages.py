@@ -75,15 +75,26 @@ def done_ok(request: Request, kind: Form) -> bool:
 
 async def submitted(request: Request, session: Session, top: TopPage, kind: Form,
                     apply: Callable[[Session, Confirmation], Completed], done_url: str,
-                    new: bool | None = None) -> Response:
-    """「OK」; ``new`` tells a 新規登録 confirmation (it has a login ID) from a 情報変更 one."""
+                    new: bool | None = None, form_page: FormPage | None = None) -> Response:
+    """「OK」; ``new`` tells a 新規登録 confirmation (it has a login ID) from a 情報変更 one.
+    What 確認 accepted may no longer hold at OK (a login ID another customer took since):
+    its form again with the errors (passwords to type again), or, for a form that cannot
+    be shown without what it changes, a page of the errors; nothing is recorded."""
     form = await checked_form(request)
     confirmation = form and portal(request).signer.confirmation_of(
         form.get("confirmation"), binding(request))
     if not confirmation or confirmation.form is not kind or (
             new is not None and ("login_id" in confirmation.values) is not new):
         return refused_form(request, session, top)
-    await run(apply, session, confirmation)
+    try:
+        await run(apply, session, confirmation)
+    except InvalidInput as e:
+        if form_page is None:
+            return render(request, "error.html", {
+                "message": " ".join(error.message for error in e.errors)},
+                status_code=422, session=session, top=top)
+        kept = {k: v for k, v in confirmation.values.items() if k not in SECRET_FIELDS}
+        return await form_page(kept, e.errors, 422)
     return redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
 
 

@@ -52,7 +52,8 @@ async def submit(request: Request, session: Session, top: TopPage) -> Response:
     """「OK」: applies exactly what was confirmed."""
     return await submitted(request, session, top, Form.CUSTOMER_INFORMATION,
                            portal(request).station.submit_customer_information,
-                           "/customer-information/done")
+                           "/customer-information/done",
+                           form_page=functools.partial(_form, request, session, top))
 
 
 @members_only

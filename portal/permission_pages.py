@@ -107,7 +107,9 @@ def _submit(new: bool) -> Callable[[Request], Any]:
         station = portal(request).station
         apply = station.submit_new_sub_id if new else station.submit_sub_id_change
         return await submitted(request, session, top, Form.SUB_ID, apply,
-                               "/permission-settings/done", new=new)
+                               "/permission-settings/done", new=new, form_page=(
+                                   functools.partial(_form, request, session, top, None)
+                                   if new else None))
 
     ok.__name__ = f"submit_{'new' if new else 'change'}"
     return members_only(ok)

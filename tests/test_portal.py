@@ -17,6 +17,7 @@ from application import screens  # noqa: E402
 from application.adapters.mailbox import MailboxFolder  # noqa: E402
 from application.bootstrap import store_settings  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
+from domain.accounts import Customer  # noqa: E402
 from domain.forms import Plan  # noqa: E402
 from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT  # noqa: E402
 from portal.app import create_app  # noqa: E402
@@ -35,6 +36,7 @@ from tests.portal_fixtures import (  # noqa: E402
     sub_id_of,
 )
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
+from tests.story import sub_id_form  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
 
@@ -55,7 +57,7 @@ def test_SC_3_the_login_screen_and_its_two_help_links(tab: Page, camera: Camera)
     expect(tab.get_by_role("heading", name="ご利用上の注意")).to_be_visible()
     expect(tab.get_by_text("通知キーの有効期限は10分間となります。", exact=False)).to_be_visible()
     minutes = int(FAILURE_WINDOW.total_seconds() // 60)  # the notes say what is enforced
-    expect(tab.get_by_text(f"同じ端末から{minutes}分間に{FAILURE_LIMIT}回ログインに失敗すると",
+    expect(tab.get_by_text(f"同じ接続元（IPアドレス）から{minutes}分間に{FAILURE_LIMIT}回ログインに失敗すると",
                            exact=False)).to_be_visible()
     expect(tab.get_by_text(f"{int(IDLE_TIMEOUT.total_seconds() // 60)}分間操作がない場合は",
                            exact=False)).to_be_visible()
@@ -182,6 +184,38 @@ def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
     camera.shot("changed")
     info = served.station.sub_id_information(served.session(login_id), sub)
     assert info["メモ"] == "経理担当" and info["通知キーの利用"] == "利用する"
+
+
+def test_SB_7_a_login_id_taken_between_confirm_and_ok_gives_the_form_again_with_its_error(
+        tab: Page, served: Served) -> None:
+    """What 確認 accepted no longer holds at OK: the form again, its error beside the field,
+    the input kept but the password; nothing recorded."""
+    login_id = served.customer()
+    sub = f"{login_id}s7"
+    browser_login(tab, login_id)
+    tab.goto("/permission-settings/new")
+    tab.get_by_label("ログインID").fill(sub)
+    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
+    tab.get_by_label("担当者").fill("佐藤　花子")
+    tab.get_by_label("電話番号").fill("0398765432")
+    tab.get_by_label("登録先メールアドレス").fill(f"{sub}@example.co.jp")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    other = served.session(served.customer())  # meanwhile another customer takes the ID
+    served.station.submit_new_sub_id(other, served.station.confirm_new_sub_id(
+        other, sub_id_form(sub, temporary_password=TEST_PASSWORD)))
+    recorded = served.station.recorder.max_notification_id()
+    with tab.expect_response(lambda r: r.url.endswith("/permission-settings/new/ok")) as ok:
+        tab.get_by_role("button", name="OK").click()
+    assert ok.value.status == 422
+    expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
+    expect(tab.get_by_text("このログインIDは既に使用されています。")).to_be_visible()
+    expect(tab.get_by_label("ログインID")).to_have_value(sub)
+    expect(tab.get_by_label("担当者")).to_have_value("佐藤　花子")
+    expect(tab.get_by_label("仮パスワード")).to_have_value("")
+    assert served.station.recorder.max_notification_id() == recorded
+    assert sub not in served.station.get(served.session(login_id).customer_id,
+                                         Customer).sub_ids
 
 
 def test_CI_1_SB_2_a_sub_id_sees_neither_screen_and_is_refused_by_url(
