@@ -19,12 +19,14 @@ from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, replay
 from application.audit.books import AttemptBook
+from application.audit.evidence import line
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import KeyEntry
 from billing_station.cli import main
-from domain.accounts import Customer, SubID
+from domain.accounts import Account, Customer, SubID
+from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.story import (
@@ -131,6 +133,21 @@ def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     later = runner.invoke(main, ["timeline", "demo01", "--from", "2015/01/18 10:13"], env=env)
     assert later.output.splitlines()[0].startswith("2015/01/18 10:13:00")
     assert len(later.output.splitlines()) < len(lines)
+
+
+def test_D_7_an_auditor_sees_a_changed_password_only_as_its_short_tag(
+        app: BillingStation) -> None:
+    """Evidence, timeline and the findings page print a password's digest only as its short
+    tag, also among a change's fields (お客様情報変更's download-file password)."""
+    main = onboard(app)
+    app.submit_customer_information(main, app.confirm_customer_information(
+        main, {"download_file_password": "Secret123"}))
+    *_, changed = (e for e in replay(app) if isinstance(e, Account.InformationChanged))
+    digest = changed.changes["download_file_password"]
+    assert Hasher.is_digest(digest)
+    shown = line(changed)
+    assert digest not in shown and "Secret123" not in shown
+    assert f"'download_file_password': '{Hasher.short(digest)}'" in shown
 
 
 def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:

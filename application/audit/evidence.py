@@ -7,6 +7,7 @@ from typing import Any
 
 from application.screens import jst
 from domain.crypto import Hasher
+from domain.forms import SECRET_FIELDS
 
 _NOT_SHOWN = ("originator_id", "originator_version", "originator_topic", "timestamp",
               "information")
@@ -21,14 +22,21 @@ def printable(text: str) -> str:
 
 def line(event: Any) -> str:
     """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
-    details = {
-        k: (Hasher.short(v) if k.endswith("digest") else printable(v) if isinstance(v, str)
-            else v)
-        for k, v in vars(event).items() if k not in _NOT_SHOWN
-    }
+    details = {k: _shown(k, v) for k, v in vars(event).items() if k not in _NOT_SHOWN}
     kind = type(event).__qualname__
     return (f"{jst(event.timestamp, seconds=True)}  {kind:<32} {str(event.originator_id)[:8]}  "
             + " ".join(f"{k}={v}" for k, v in details.items()))
+
+
+def _shown(name: str, value: Any) -> Any:
+    """A field's value for the auditor: a digest (a key's, a password's, also a changed
+    password's among a change's fields) only as its short tag, text printable."""
+    if isinstance(value, dict):
+        return {k: _shown(k, v) for k, v in value.items()}
+    if isinstance(value, str):
+        secret = name.endswith("digest") or name in SECRET_FIELDS
+        return Hasher.short(value) if secret else printable(value)
+    return value
 
 
 def within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
