@@ -16,7 +16,7 @@ from application.screens import MASK
 from application.station import Station
 from domain.accounts import Account, Customer
 from domain.crypto import Hasher
-from domain.fields import ChoiceField, Field, FieldError, InvalidInput, check_form
+from domain.fields import ChoiceField, Field, FieldError, InvalidInput, TextField, check_form
 from domain.forms import (
     ALL_ORGANIZATIONS,
     CUSTOMER_INFORMATION,
@@ -50,15 +50,18 @@ class Confirming(Station):
     def recheck(self, confirmed: Confirmation, fields: Mapping[str, Field]) -> dict[str, str]:
         """「OK」 checks again what it is handed back, as 確認 did, so a confirmation changed on
         its way cannot bring in what 確認 refused: every field of the screen and no other,
-        each valid; a secret as 確認 left it (a digest, or untouched) or else digested now."""
+        each valid; a secret as 確認 left it (a digest, or untouched where it may be) or else
+        digested now."""
         values = dict(confirmed.values)
         errors = [] if values.keys() == fields.keys() else [FieldError(
             "確認画面", "CI-4", "確認画面の内容が正しくありません。もう一度入力してください。")]
         for key in values.keys() & fields.keys():
             value = values[key]
-            if key in SECRET_FIELDS and (value in ("", MASK) or Hasher.is_digest(value)):
+            field = fields[key]
+            if key in SECRET_FIELDS and (Hasher.is_digest(value) or (
+                    value in ("", MASK) and isinstance(field, TextField) and not field.required)):
                 continue
-            error = fields[key].check(value)
+            error = field.check(value)
             if error:
                 errors.append(error)
             elif key in SECRET_FIELDS:

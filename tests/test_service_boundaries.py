@@ -135,6 +135,21 @@ def test_D_7_a_digest_of_a_cost_no_hasher_makes_is_no_digest(cost: str) -> None:
     assert Hasher(cost=4).matches("anything", forged) is False
 
 
+def test_SB_7_ok_registers_no_sub_id_without_its_temporary_password(app: BillingStation
+                                                                     ) -> None:
+    """A confirmation handed back with the required 仮パスワード blank (changed on its way)
+    is refused at OK as 確認 would refuse it; a blank may stay only where it may be left."""
+    main = onboard(app)
+    confirmed = app.confirm_new_sub_id(main, sub_id_form("sub01"))
+    blanked = attrs.evolve(confirmed, values=confirmed.values | {"temporary_password": ""})
+    with pytest.raises(InvalidInput) as invalid:
+        app.submit_new_sub_id(main, blanked)
+    assert [e.label for e in invalid.value.errors] == ["仮パスワード"]
+    assert app.index("sub01") is None
+    app.submit_new_sub_id(main, confirmed)  # as 確認 left it: a digest
+    assert app.index("sub01") is not None
+
+
 def test_SB_2_ok_on_a_confirmation_aimed_at_no_sub_id_of_this_customer_is_refused(
     app: BillingStation
 ) -> None:
