@@ -9,7 +9,7 @@ through it too, passing their own collaborators.
     BS_MAIL             files (default) | smtp
     BS_MAILBOX          the folder of .eml files (default: mailbox)
     BS_SMTP_HOST, BS_SMTP_PORT, BS_SMTP_USER, BS_SMTP_PASSWORD, BS_SMTP_STARTTLS,
-    BS_SMTP_TIMEOUT     (seconds; a slower server is a failed mail, default 10)
+    BS_SMTP_TIMEOUT     (seconds for the whole hand-over; slower is a failed mail, default 5)
     BS_HASH_COST        log2 of scrypt's N for keys and passwords (default 14)
     BS_LOGIN_URL        the portal's login page, named in every mail (default
                         http://127.0.0.1:8000/)
@@ -106,7 +106,7 @@ class Settings:
                 environ["BS_SMTP_HOST"], self._number("BS_SMTP_PORT", 25),
                 environ.get("BS_SMTP_USER"), environ.get("BS_SMTP_PASSWORD"),
                 environ.get("BS_SMTP_STARTTLS", "") in ("1", "true", "yes"),
-                self._number("BS_SMTP_TIMEOUT", 10.0, float),
+                self._number("BS_SMTP_TIMEOUT", 5.0, float),
             )
         raise ConfigError(f"BS_MAIL must be files or smtp, not {transport!r}")
 

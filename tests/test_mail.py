@@ -129,6 +129,43 @@ def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recov
         controller.stop()
 
 
+class SteppingInbox(SlowInbox):
+    """A server that answers each step of the conversation (MAIL, RCPT, DATA) a little
+    late: each within a per-step timeout, all of them together not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.4
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_BS_SMTP_TIMEOUT_bounds_the_whole_conversation_not_each_step() -> None:
+    """So a slow server is the screen's mail failure before the portal's request deadline,
+    not a 503 after the key was recorded."""
+    inbox, port = SteppingInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mail = notice_mail("a@example.com", "main01", "テスト", "http://127.0.0.1:8000/")
+        with pytest.raises(MailError, match="timed out"):
+            SMTPMailer("127.0.0.1", port, timeout=1.0).send(mail)  # 3 steps of 0.4 s
+        SMTPMailer("127.0.0.1", port, timeout=3.0).send(mail)  # the same server, in time
+        assert inbox.received[-1]["To"] == "a@example.com"
+    finally:
+        controller.stop()
+
+
 def test_smtp_errors_name_the_server() -> None:
     port = free_port()
     with pytest.raises(MailError, match=f"127.0.0.1:{port}"):

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import smtplib
+import time
+from typing import Any
 
 from application.messages import Mail, mime
 from application.ports import MailError
 
 
 class SMTPMailer:
-    """Hands each mail to an SMTP server (STARTTLS and login when configured)."""
+    """Hands each mail to an SMTP server (STARTTLS and login when configured), the whole
+    conversation within ``timeout`` seconds: a server slower than that is a failed mail, so
+    the screen can say so before the portal's request deadline."""
 
     def __init__(
         self, host: str, port: int = 25, user: str | None = None, password: str | None = None,
-        starttls: bool = False, timeout: float = 10.0,
+        starttls: bool = False, timeout: float = 5.0,
     ):
         self.host, self.port, self.user, self.password = host, port, user, password
         self.starttls, self.timeout = starttls, timeout
 
     def send(self, mail: Mail) -> None:
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with _Bounded(self.host, self.port, self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self.user:
@@ -28,3 +32,27 @@ class SMTPMailer:
                 smtp.send_message(mime(mail))
         except (OSError, smtplib.SMTPException) as e:
             raise MailError(f"SMTPサーバ {self.host}:{self.port} に送信できません: {e}") from e
+
+
+class _Bounded(smtplib.SMTP):
+    """smtplib's client with one deadline for the whole conversation: smtplib's own timeout
+    is per step, so a server answering each step just in time would take several times it."""
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self._until = time.monotonic() + timeout
+        super().__init__(host, port, timeout=timeout)
+
+    def send(self, s: Any) -> None:  # (typeshed's Buffer | str; Buffer is Python 3.12's)
+        self._bound()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._bound()
+        return super().getreply()
+
+    def _bound(self) -> None:
+        left = self._until - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        if self.sock is not None:
+            self.sock.settimeout(left)
