@@ -15,7 +15,7 @@ from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from billing_station.paths import output_folder
-from billing_station.verify_command import echo_violation
+from billing_station.verify_command import echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
 from simulations.dask_runs import SchedulerAddressError, SchedulerUnreachable, ShardsFailed
@@ -115,21 +115,21 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
 
 
 def _audit(stores: list[Path]) -> int:
-    """verify of the run's store, or of its shards' stores in parallel, findings merged."""
+    """verify of the run's store, or of its shards' stores in parallel, findings merged;
+    each violation printed with its evidence, as verify prints it."""
     if len(stores) == 1:
         verifier = Verifier()
         with closing(bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", stores[0]))
                      ) as app:
-            violations = sum(1 for _ in verifier.check(events(app, for_verify=True)))
+            violations = sum(1 for _ in reported(verifier.check(events(app, for_verify=True))))
         counts, where = verifier.counts, str(stores[0])
     else:
         found = verify_stores(stores)
         counts, violations = found.counts, len(found.violations)
         where = f"{len(stores)} shard stores in {stores[0].parent.parent}"
-        for store, violation in found.violations:
-            echo_violation(violation, f" in {store}")
+        echo_findings(found)
     click.echo(f"audit of {where}: {counts['events']:,} events, "
                f"{counts['login attempts']:,} login attempts, "
-               + (f"{violations} VIOLATION(S) (run verify for the evidence)" if violations
+               + (f"{violations} VIOLATION(S), each above with its evidence" if violations
                   else "no violations"))
     return exits.VIOLATIONS if violations else exits.OK

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from application import audit
 from application.audit import AuditReader, Verifier
 from application.audit.checkpoint import CheckpointError, verify_incrementally
-from application.audit.parallel import verify_stores
+from application.audit.parallel import Findings, verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page
@@ -54,7 +54,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         store = reader(stores[0] if stores else None)
         if checkpoint is None:
             verifier = Verifier()
-            found = list(_reported(verifier.check(events(store, for_verify=True))))
+            found = list(reported(verifier.check(events(store, for_verify=True))))
         else:
             verifier, found = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
@@ -77,18 +77,23 @@ def _verified_in_parallel(stores: list[Path]
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
-    for where, violation in findings.violations:
-        echo_violation(violation, f" in {where}")
+    echo_findings(findings)
     return (findings.counts, [v for _, v in findings.violations],
             f"{len(stores)}個のストア: " + "、".join(str(path) for path in stores),
             [where for where, _ in findings.violations])
 
 
-def _reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:
+def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:
     """Each violation printed with its evidence as it is found."""
     for violation in violations:
         echo_violation(violation)
         yield violation
+
+
+def echo_findings(findings: Findings) -> None:
+    """Each violation found in several stores printed with its store and its evidence."""
+    for where, violation in findings.violations:
+        echo_violation(violation, f" in {where}")
 
 
 def echo_violation(violation: audit.Violation, where: str = "") -> None:
@@ -110,7 +115,7 @@ def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit
             result = verify_incrementally(store, path, bar.update, start)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="--checkpoint") from e
-    found = list(_reported(result.violations))
+    found = list(reported(result.violations))
     click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
                f"{result.since:,}", err=True)
     return result.verifier, found
