@@ -39,6 +39,8 @@ from simulations.report import report
 from simulations.runner import Simulation
 from simulations.scenario import Scenario, load
 
+SMALL = 30  # seconds of one process below which a sharded run mostly measures Dask's start
+
 
 class Note(Aggregate):
     class Written(Aggregate.Event):
@@ -189,6 +191,9 @@ def main() -> None:
         for r in sharded.shards:
             print(f"  {r.part.name}: {r.events:,} events in {r.seconds:.1f} s, "
                   f"worker peak RSS {r.peak_mib:.0f} MiB")
+        if single.whole < SMALL:
+            print(f"  (a run of under {SMALL} s: the local cluster's start outweighs the work, "
+                  f"so this ratio says nothing of what shards buy; the full run's does)")
 
 
 if __name__ == "__main__":  # (Dask's worker processes import this module: not again)
