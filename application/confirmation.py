@@ -74,7 +74,7 @@ class Confirming(Station):
               by: str, rule: str) -> None:
         """「OK」: applies a confirmed change, or refuses if the account moved since; D-11
         notices go to the previous address."""
-        if account.id != confirmed.target_id or account.version != confirmed.version:
+        if account.id != confirmed.target_id or account.edited_version != confirmed.version:
             raise Refused(Refusal.CONFLICT, rule)
         before_email, before_key = account.email, account.notify_key
         changes = {k: v for k, v in self.recheck(confirmed, fields).items()
@@ -107,7 +107,7 @@ def confirmation(
     form: Form, values: dict[str, str], fields: Mapping[str, Field], target: Account
 ) -> Confirmation:
     labels = {k: f.label for k, f in fields.items()} | {"login_id": "ログインID"}
-    return Confirmation(form, values, labels, target.id, target.version)
+    return Confirmation(form, values, labels, target.id, target.edited_version)
 
 
 def shown(account: Account) -> dict[str, str]:

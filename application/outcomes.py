@@ -98,8 +98,10 @@ class Throttled:
 
 @attrs.frozen
 class Confirmation:
-    """A 確認 screen: checked values, and the version they were checked against, so that OK
-    applies exactly them or refuses with CONFLICT (never a silent overwrite)."""
+    """A 確認 screen: checked values, and the version of what the screen showed they were
+    checked against (the account's ``edited_version``: a login since changes nothing of
+    it), so that OK applies exactly them or refuses with CONFLICT (never a silent
+    overwrite)."""
 
     form: Form
     values: dict[str, str]

@@ -163,6 +163,17 @@ def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStatio
     assert app.customer_information(main)["部署名"] == "営業部"
 
 
+def test_CI_4_a_login_between_confirm_and_ok_changes_nothing_of_the_screen(
+        app: BillingStation) -> None:
+    """Only a change of what the screen showed outdates its 確認: the main ID logging in
+    meanwhile (in another window) does not, and OK applies."""
+    main = onboard(app)
+    confirmation = app.confirm_customer_information(main, {"department": "経理部"})
+    first_login(app)
+    app.submit_customer_information(main, confirmation)
+    assert app.customer_information(main)["部署名"] == "経理部"
+
+
 @pytest.mark.parametrize("plan", list(Plan))
 def test_CI_5_the_plan_is_shown(app: BillingStation, plan: Plan) -> None:
     main = onboard(app, plan=plan)

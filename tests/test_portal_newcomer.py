@@ -54,7 +54,7 @@ def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session(
     tab.get_by_role("button", name="確認").click()
     session = served.session(main)  # meanwhile, another window changes it
     served.station.submit_customer_information(session, served.station.confirm_customer_information(
-        session, {"department": "総務部"}))
+        session, {"department": "営業部"}))
     with tab.expect_response(lambda r: r.request.method == "POST") as answer:
         tab.get_by_role("button", name="OK").click()
     assert answer.value.status == 409

@@ -131,6 +131,27 @@ def test_SB_8_confirm_then_ok_says_done(app: BillingStation) -> None:
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), KeyEntry)
 
 
+def test_SB_8_logins_between_confirm_and_ok_change_nothing_of_the_screen(
+        app: BillingStation) -> None:
+    """The sub ID logging in between its change's 確認 and OK, or the main ID between a
+    new sub ID's, outdates nothing the screen showed: OK applies. A change does (CI-4)."""
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    change = app.confirm_sub_id_change(main, "sub01", {"memo": "経理担当"})
+    new = app.confirm_new_sub_id(main, sub_id_form("sub02"))
+    assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)
+    first_login(app)
+    assert screens.message(app.submit_sub_id_change(main, change)) == SUB_ID_DONE
+    assert screens.message(app.submit_new_sub_id(main, new)) == SUB_ID_DONE
+    outdated = app.confirm_sub_id_change(main, "sub01", {"memo": "営業担当"})
+    app.submit_sub_id_change(main, app.confirm_sub_id_change(main, "sub01", {"memo": "総務"}))
+    with pytest.raises(Refused) as refused:
+        app.submit_sub_id_change(main, outdated)
+    assert screens.message(refused.value) == screens.CONFLICT
+    assert app.sub_id_information(main, "sub01")["メモ"] == "総務"
+    assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01", "sub02"]
+
+
 @pytest.mark.parametrize(("label", "key"), [("担当者", "person_in_charge"), ("メモ", "memo")])
 def test_SB_5_a_control_character_is_named_as_such_not_as_a_length(
     app: BillingStation, label: str, key: str
