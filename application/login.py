@@ -97,10 +97,22 @@ class Login(Station):
                                       attempt.valid_for, self.login_url))
         except MailError as e:
             log.error("key mail for attempt %s failed: %s", attempt.id, e)
-            attempt.mail_failed(str(e))
-            self.save(attempt)
+            self._record_mail_failure(attempt, str(e))
             return ErrorPage(Refusal.MAIL_FAILED)
         return KeyEntry(attempt.id)
+
+    def _record_mail_failure(self, attempt: LoginAttempt, reason: str) -> None:
+        """The failure recorded on the attempt as the store has it: another login of the same
+        login ID may have superseded it while its mail was being handed over (D-2), and
+        that is no reason to log in again (a new key, a new mail) as a lost race would be."""
+        for _ in range(3):
+            attempt.mail_failed(reason)
+            try:
+                self.save(attempt)
+                return
+            except IntegrityError:
+                attempt = self.get(attempt.id, LoginAttempt)
+        raise Refused(Refusal.CONFLICT, "D-2")
 
     def enter_key(self, attempt_id: UUID, key: str, opening: Opening | None = None
                   ) -> LoginScreen:

@@ -94,6 +94,38 @@ def test_a_dead_mail_server_loses_nothing_and_a_relogin_works(
     assert len(inbox.received) == 1
 
 
+class FailingWhileARivalLogsIn:
+    """The key mail fails; while it was being handed over, the same login ID logged in from
+    another browser, whose key (a second mail) went out."""
+
+    def __init__(self, app: BillingStation) -> None:
+        self.app, self.sent = app, 0
+
+    def send(self, mail: Any) -> None:
+        self.sent += 1
+        if self.sent == 1:
+            assert isinstance(self.app.log_in("main01", PASSWORD), KeyEntry)  # supersedes
+            raise MailError("SMTPサーバ 127.0.0.1:25 に送信できません: timed out")
+
+
+def test_D_2_a_mail_failure_is_recorded_on_an_attempt_superseded_meanwhile(
+        env: dict[str, str], tmp_path: Path) -> None:
+    """Not a login decided again (a third attempt, another key and mail): the failure goes
+    on the attempt it happened to, as the store has it now."""
+    app = build(env, MailboxFolder(tmp_path / "mailbox"))
+    keyed_main(app)
+    app.mailer = FailingWhileARivalLogsIn(app)
+    assert app.log_in("main01", PASSWORD) == ErrorPage(Refusal.MAIL_FAILED)
+    events = list(replay(app))
+    failed = [e for e in events if isinstance(e, LoginAttempt.KeyMailFailed)]
+    superseded = [e for e in events if isinstance(e, LoginAttempt.KeySuperseded)]
+    assert app.mailer.sent == 2  # the rival's key, no third
+    assert sum(isinstance(e, LoginAttempt.KeyIssued) for e in events) == 2
+    assert len(failed) == 1 and [s.originator_id for s in superseded] == [
+        failed[0].originator_id]
+    assert list(verify(app)) == []
+
+
 class SlowInbox(Inbox):
     """A server that takes its time over every message."""
 
