@@ -4,6 +4,8 @@ never a silent overwrite, never a key that works twice."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,10 @@ from application.audit import replay, verify
 from application.billing_station import BillingStation
 from application.outcomes import KeyEntry
 from application.screens import CONFLICT, KEY_UNUSABLE
-from domain.accounts import Account
+from domain.accounts import Account, Customer
 from domain.login_attempt import LoginAttempt, Status
+from portal.server import SERVING
+from tests.conftest import build
 from tests.processes import SPAWN, race_worker, station
 from tests.story import EMAIL, PASSWORD, add_sub_id, keyed_main, latest_key, onboard
 
@@ -102,3 +106,41 @@ def test_two_edits_of_one_sub_id_at_once_one_wins_the_other_is_refused(
         assert twins.both("submit_sub_id_change", main, confirmed) == [
             "refused: " + CONFLICT, "ログインユーザ情報変更を完了しました。"]  # SB-8
         assert app.sub_id_information(main, "sub01")["メモ"] == f"変更{i}"
+
+
+def test_a_worker_s_threads_each_get_a_whole_copy_of_an_aggregate_another_worker_grows(
+        shared_env: dict[str, str], tmp_path: Path) -> None:
+    """The portal's cache (portal.server.SERVING) brings an aggregate up to date for one
+    thread while another copies it: each page's thread gets a whole copy, never an error
+    (threads switching as often as they can, which showed it within a few sub IDs)."""
+    mailbox = MailboxFolder(tmp_path / "mailbox")
+    writer = build(shared_env, mailbox)  # another worker process, in effect
+    reader = build(SERVING | shared_env, mailbox)
+    main = onboard(writer)
+    errors: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                customer = reader.get(main.account_id, Customer)
+                assert len(customer.sub_ids) == customer.version - 1  # one event a sub ID
+            except Exception as e:  # any of them is the failure
+                errors.append(repr(e))
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for n in range(60):
+            add_sub_id(writer, main, f"sub{n:03d}")
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(switching)
+        reader.close()
+        writer.close()
+    assert errors == []

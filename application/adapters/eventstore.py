@@ -1,13 +1,15 @@
 """The event store as this system keeps it: eventsourcing's JSON transcoder (tolerant of
-datetime subclasses), a mapper that names an unreadable event, and an application base that
-takes its settings from the composition root alone."""
+datetime subclasses), a mapper that names an unreadable event, a repository whose cache is
+safe for a worker's threads, and an application base that takes its settings from the
+composition root alone."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent
 from eventsourcing.utils import Environment, EnvType
@@ -48,6 +50,22 @@ class ModelMapper(Mapper[UUID]):
             ) from e
 
 
+_STRIPES = [threading.Lock() for _ in range(256)]
+
+
+class SerialRepository(Repository[UUID]):
+    """The library's repository, one thread at a time per aggregate (a few unrelated ones
+    share a lock): its cache brings an aggregate up to date under a lock, but hands out its
+    copy after releasing it, so one thread could copy the cached aggregate while another
+    applies new events to it ("dictionary changed size during iteration", a 500 page)."""
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        if self.cache is None:  # nothing shared between threads
+            return super().get(aggregate_id, **kwargs)
+        with _STRIPES[hash(aggregate_id) % len(_STRIPES)]:
+            return super().get(aggregate_id, **kwargs)
+
+
 class EventStore(Application[UUID]):
     """An application on this system's event store: its codec fixed on the class, and its
     store settings only those the composition root passes in (the library would otherwise
@@ -63,6 +81,11 @@ class EventStore(Application[UUID]):
         if type(self).snapshotting_intervals:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
         return Environment(name, settings | dict(env or {}))
+
+    def construct_repository(self) -> Repository[UUID]:
+        repository = super().construct_repository()
+        repository.__class__ = SerialRepository  # (the library builds it; same state)
+        return repository
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, collecting an aggregate's events without its structural
