@@ -267,6 +267,15 @@ def browser_login(tab: Page, login_id: str, password: str = PASSWORD) -> None:
     tab.get_by_role("button", name="ログイン").click()
 
 
+def fill_new_sub_id(tab: Page, login_id: str) -> None:
+    """副ID 新規登録's required fields, as a person fills them (仮パスワード Temp0rary-pass)."""
+    tab.get_by_label("ログインID").fill(login_id)
+    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
+    tab.get_by_label("担当者").fill("佐藤　花子")
+    tab.get_by_label("電話番号").fill("0398765432")
+    tab.get_by_label("登録先メールアドレス").fill(f"{login_id}@example.co.jp")
+
+
 def sub_id_of(served: Served) -> str:
     """A sub ID (with its own key mail address) of a new customer of the served portal."""
     main = served.customer()

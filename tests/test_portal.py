@@ -31,6 +31,7 @@ from tests.portal_fixtures import (  # noqa: E402
     async_login,
     browser_login,
     csrf_of,
+    fill_new_sub_id,
     http_log_in,
     in_process,
     sub_id_of,
@@ -157,11 +158,7 @@ def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
     standard = plan is Plan.STANDARD
     expect(tab.get_by_role("group", name="所属組織")).to_have_count(1 if standard else 0)
     expect(tab.get_by_role("group", name="操作権限設定")).to_have_count(1 if standard else 0)
-    tab.get_by_label("ログインID").fill(sub)
-    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
-    tab.get_by_label("担当者").fill("佐藤　花子")
-    tab.get_by_label("電話番号").fill("0398765432")
-    tab.get_by_label("登録先メールアドレス").fill(f"{sub}@example.co.jp")
+    fill_new_sub_id(tab, sub)
     tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
     if standard:
         tab.get_by_role("group", name="請求金額照会").get_by_label("利用権限なし").check()
@@ -194,11 +191,7 @@ def test_SB_7_a_login_id_taken_between_confirm_and_ok_gives_the_form_again_with_
     sub = f"{login_id}s7"
     browser_login(tab, login_id)
     tab.goto("/permission-settings/new")
-    tab.get_by_label("ログインID").fill(sub)
-    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
-    tab.get_by_label("担当者").fill("佐藤　花子")
-    tab.get_by_label("電話番号").fill("0398765432")
-    tab.get_by_label("登録先メールアドレス").fill(f"{sub}@example.co.jp")
+    fill_new_sub_id(tab, sub)
     tab.get_by_role("button", name="確認").click()
     expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
     other = served.session(served.customer())  # meanwhile another customer takes the ID

@@ -13,7 +13,14 @@ from playwright.sync_api import Page, expect  # noqa: E402
 
 from application import screens  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
-from tests.portal_fixtures import Served, browser_login, csrf_of, http_log_in, sub_id_of  # noqa: E402
+from tests.portal_fixtures import (  # noqa: E402
+    Served,
+    browser_login,
+    csrf_of,
+    fill_new_sub_id,
+    http_log_in,
+    sub_id_of,
+)
 from tests.story import PASSWORD  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
@@ -80,11 +87,7 @@ def test_SB_8_back_on_a_new_sub_ids_confirmation_keeps_the_input_but_not_the_pas
     main = served.customer()
     log_in(tab, main)
     tab.goto("/permission-settings/new")
-    tab.get_by_label("ログインID").fill(f"{main}b1")
-    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
-    tab.get_by_label("担当者").fill("佐藤　花子")
-    tab.get_by_label("電話番号").fill("0398765432")
-    tab.get_by_label("登録先メールアドレス").fill(f"{main}b1@example.co.jp")
+    fill_new_sub_id(tab, f"{main}b1")
     tab.get_by_role("button", name="確認").click()
     expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
     assert "Temp0rary-pass" not in tab.content()
