@@ -1,15 +1,17 @@
 """A scenario's population, drawn before anything runs: each customer's plan, main ID and
 sub IDs (who has the notify key on), in order from one seeded stream, so that a shard
 playing some customers gets exactly the people the whole run would; the shards' parts;
-and the simulations' reproducible entropy."""
+the simulations' reproducible entropy, and their digests remembered."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 
 import attrs
 
+from domain.crypto import Hasher
 from domain.forms import Plan
 from simulations.scenario import Scenario
 
@@ -27,6 +29,20 @@ class SeededEntropy:
 
     def randbelow(self, exclusive_upper_bound: int) -> int:
         return self.rng.randrange(exclusive_upper_bound)
+
+
+class RememberingHasher(Hasher):
+    """The scenario's scrypt digests, each derivation remembered (a bounded LRU): a simulated
+    person types the same password against the same salt at every visit, and the key just
+    mailed is checked against the salt it was digested with; scrypt gives the same bytes for
+    the same input, so the store holds what it would without the memory. For simulations
+    only: their passwords and keys are made up, and a served portal keeps no secret in
+    memory (it digests every time)."""
+
+    @staticmethod
+    @functools.lru_cache(maxsize=2**16)
+    def _derive(secret: str, salt: bytes, cost: int) -> bytes:
+        return Hasher._derive(secret, salt, cost)
 
 
 @attrs.define

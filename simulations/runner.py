@@ -27,11 +27,16 @@ from application import bootstrap
 from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
 from application.screens import JST
 from domain import clock
-from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 from simulations.business_days import is_business_day
 from simulations.mailnet import MailNetwork
-from simulations.population import Part, Person, SeededEntropy, customer_plans
+from simulations.population import (
+    Part,
+    Person,
+    RememberingHasher,
+    SeededEntropy,
+    customer_plans,
+)
 from simulations.samples import INFORMATION
 from simulations.scenario import Scenario
 
@@ -74,7 +79,7 @@ class Simulation:
         entropy = SeededEntropy(scenario.seed, self.part.entropy_stream)
         self.mail = MailNetwork()
         self.app = bootstrap.simulation(
-            store, mailer=self.mail, hasher=Hasher(scenario.hash_cost, entropy),
+            store, mailer=self.mail, hasher=RememberingHasher(scenario.hash_cost, entropy),
             policy=scenario.policy.key_policy(), entropy=entropy,
         )
         self.tally = Tally()

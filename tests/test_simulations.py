@@ -18,6 +18,8 @@ from application.audit import verify
 from application.screens import JST
 from billing_station.cli import main
 from domain import clock
+from domain.crypto import Hasher
+from simulations.population import RememberingHasher
 from simulations.report import report, text
 from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
@@ -233,3 +235,24 @@ def test_a_start_no_clock_can_hold_is_refused_by_name(tmp_path: Path, start: str
     path.write_text(f"start = {start}\ndays = 3\n")
     with pytest.raises(ScenarioError, match="start must be from 1971-01-01"):
         load(path)
+
+
+def test_a_simulation_derives_a_secret_checked_again_once(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A simulated person's password (or the key just mailed) checked against the same salt
+    again is not derived again: the first derivation's bytes serve, and a wrong secret is
+    still derived and refused."""
+    derived: list[str] = []
+    real = Hasher._derive
+
+    def counted(secret: str, salt: bytes, cost: int) -> bytes:
+        derived.append(secret)
+        return real(secret, salt, cost)
+
+    monkeypatch.setattr(Hasher, "_derive", staticmethod(counted))
+    hasher = RememberingHasher(cost=1)
+    digest = hasher.digest("Simulated-pass1")
+    assert hasher.matches("Simulated-pass1", digest) and hasher.matches("Simulated-pass1", digest)
+    assert not hasher.matches("Simulated-pass2", digest)
+    assert Hasher(cost=1).matches("Simulated-pass1", digest)  # the same digest as ever
+    assert derived == ["Simulated-pass1", "Simulated-pass2", "Simulated-pass1"]
