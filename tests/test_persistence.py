@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def _synchronous(app: BillingStation) -> int:
 
 def test_a_simulation_s_store_waits_for_no_disk_flush_and_the_portal_s_does(
         tmp_path: Path, mailbox: MailboxFolder) -> None:
-    """A simulation's SQLite commits are not flushed one by one (synchronous=NORMAL, 1: a
+    """A simulation's SQLite commits wait for no flush while it runs (synchronous=OFF, 0: a
     run stopped short is made anew from its seed); the portal's keep the library's FULL (2).
     (Simulated stores read back and verify clean: tests/test_simulations.py.)"""
     simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
@@ -142,7 +143,30 @@ def test_a_simulation_s_store_waits_for_no_disk_flush_and_the_portal_s_does(
                                      entropy=secrets)
     portal = build(store_settings("sqlite", tmp_path / "portal.sqlite3"), mailbox)
     try:
-        assert _synchronous(simulated) == 1 and _synchronous(portal) == 2
+        assert _synchronous(simulated) == 0 and _synchronous(portal) == 2
     finally:
         simulated.close()
         portal.close()
+
+
+def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """At the run's end the store's log is checkpointed into the file with FULL flushing, so
+    a finished run is on the disk whole: every connection says so as it closes, and the
+    file alone (no log beside it) holds every event."""
+    path = tmp_path / "simulated.sqlite3"
+    simulated = bootstrap.simulation(store_settings("sqlite", path), mailer=mailbox,
+                                     hasher=Hasher(4), policy=KeyPolicy(), entropy=secrets)
+    onboard(simulated)
+    stored = simulated.recorder.max_notification_id()
+    said: list[str] = []
+    pool = simulated.factory.datastore.pool  # type: ignore[attr-defined]
+    connection = pool.get_connection()
+    connection._sqlite_conn.set_trace_callback(said.append)
+    pool.put_connection(connection)
+    simulated.close()
+    assert said[-2:] == ["PRAGMA synchronous=FULL", "PRAGMA wal_checkpoint(TRUNCATE)"]
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    with sqlite3.connect(path) as reread:
+        assert reread.execute("SELECT max(rowid) FROM stored_events"
+                              ).fetchone()[0] == stored
