@@ -152,6 +152,22 @@ def test_SB_8_logins_between_confirm_and_ok_change_nothing_of_the_screen(
     assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01", "sub02"]
 
 
+def test_SB_8_ok_pressed_again_is_a_conflict_not_a_taken_login_id(
+        app: BillingStation) -> None:
+    """The same confirmation handed in twice (a double click, a reload): the second OK is
+    refused as outdated, as every OK after a change is, not as 「このログインIDは既に使用
+    されています」 of the sub ID it just made; nothing more is recorded."""
+    main = onboard(app)
+    confirmation = app.confirm_new_sub_id(main, sub_id_form("sub01"))
+    app.submit_new_sub_id(main, confirmation)
+    recorded = app.recorder.max_notification_id()
+    with pytest.raises(Refused) as refused:
+        app.submit_new_sub_id(main, confirmation)
+    assert screens.message(refused.value) == screens.CONFLICT
+    assert app.recorder.max_notification_id() == recorded
+    assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01"]
+
+
 @pytest.mark.parametrize(("label", "key"), [("担当者", "person_in_charge"), ("メモ", "memo")])
 def test_SB_5_a_control_character_is_named_as_such_not_as_a_length(
     app: BillingStation, label: str, key: str
