@@ -72,18 +72,24 @@ class Confirming(Station):
 
     def apply(self, account: Account, confirmed: Confirmation, fields: Mapping[str, Field],
               by: str, rule: str) -> None:
-        """「OK」: applies a confirmed change, or refuses if the account moved since; D-11
-        notices go to the previous address."""
-        if account.id != confirmed.target_id or account.edited_version != confirmed.version:
+        """「OK」: applies a confirmed change, or refuses if what the screen showed changed
+        since (edited_version). Another write committed meanwhile (a login of the account)
+        makes the store refuse the save: read again, it is applied on what was committed,
+        unless that was a change. D-11 notices go to the previous address."""
+        for _ in range(3):
+            if account.id != confirmed.target_id or account.edited_version != confirmed.version:
+                raise Refused(Refusal.CONFLICT, rule)
+            before_email, before_key = account.email, account.notify_key
+            changes = {k: v for k, v in self.recheck(confirmed, fields).items()
+                       if not (k in SECRET_FIELDS and v in ("", MASK))}
+            account.change_information(changes, by=by)
+            try:
+                self.save(account)
+                break
+            except IntegrityError:
+                account = self.get(account.id, type(account))
+        else:
             raise Refused(Refusal.CONFLICT, rule)
-        before_email, before_key = account.email, account.notify_key
-        changes = {k: v for k, v in self.recheck(confirmed, fields).items()
-                   if not (k in SECRET_FIELDS and v in ("", MASK))}
-        account.change_information(changes, by=by)
-        try:
-            self.save(account)
-        except IntegrityError as e:
-            raise Refused(Refusal.CONFLICT, rule) from e
         for changed, what in (
             (account.email != before_email, "通知キーの送付先メールアドレスが変更されました"),
             (before_key and not account.notify_key, "通知キーの利用が「利用しない」に変更されました"),

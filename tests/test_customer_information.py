@@ -8,6 +8,7 @@ from application import screens
 from application.billing_station import BillingStation
 from application.outcomes import Refused
 from application.screens import CONFLICT, CUSTOMER_INFORMATION_DONE, MAIN_ID_ONLY_INFORMATION
+from domain.accounts import Customer
 from domain.fields import FieldError, InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, Plan
 from tests.story import SUB_PASSWORD, add_sub_id, first_login, information, onboard
@@ -172,6 +173,38 @@ def test_CI_4_a_login_between_confirm_and_ok_changes_nothing_of_the_screen(
     first_login(app)
     app.submit_customer_information(main, confirmation)
     assert app.customer_information(main)["部署名"] == "経理部"
+
+
+@pytest.mark.parametrize("meanwhile", ["login", "change"])
+def test_CI_4_a_write_committed_while_ok_saves_outdates_it_only_if_a_change(
+        app: BillingStation, monkeypatch: pytest.MonkeyPatch, meanwhile: str) -> None:
+    """Another write of the account committed in the instant between OK reading it and
+    saving: the store refuses that save. A login (no change of the screen): OK applies on
+    what was committed, once. A change of the screen: OK is refused, the change stands."""
+    main = onboard(app)
+    first_login(app)
+    confirmation = app.confirm_customer_information(main, {"department": "経理部"})
+    save, raced = app.save, list[str]()
+
+    def committed_first(*objs: object, **kwargs: object) -> object:
+        if not raced:
+            raced.append(meanwhile)
+            if meanwhile == "login":
+                first_login(app)
+            else:
+                app.submit_customer_information(
+                    main, app.confirm_customer_information(main, {"department": "開発部"}))
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", committed_first)
+    if meanwhile == "login":
+        app.submit_customer_information(main, confirmation)
+    else:
+        with pytest.raises(Refused):
+            app.submit_customer_information(main, confirmation)
+    changes = [e.changes for e in app.events.get(main.account_id)
+               if isinstance(e, Customer.InformationChanged)]
+    assert raced and changes == [{"department": "経理部" if meanwhile == "login" else "開発部"}]
 
 
 @pytest.mark.parametrize("plan", list(Plan))
