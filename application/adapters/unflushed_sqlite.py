@@ -12,8 +12,6 @@ stores keep the library's setting throughout."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
@@ -22,13 +20,14 @@ TOPIC = f"{__name__}:UnflushedSQLiteFactory"
 
 class UnflushedConnection(SQLiteConnection):
     def _close(self) -> None:
-        """The run's end made durable: the log checkpointed into the file, flushed."""
+        """The run's end made durable: the log checkpointed into the file, flushed. A
+        checkpoint another open connection keeps busy is left to that one's close (the
+        pool closes them all); a failure to write (a full disk) is raised, after closing."""
         try:
             self._sqlite_conn.execute("PRAGMA synchronous=FULL")
-            self._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:  # busy or already broken: SQLite's own close still checkpoints
-            pass
-        super()._close()
+            self._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            super()._close()
 
 
 class UnflushedPool(SQLiteConnectionPool):
