@@ -84,7 +84,9 @@ class PortalSessions(Login):
 
     def _read(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """An aggregate to read, not to change: the worker's cached copy itself (brought up
-        to date with the store, as every read is), not a deep copy of it for a command."""
+        to date with the store, as every read is), not a deep copy of it for a command.
+        Another thread may bring it up to date while the caller holds it, so a caller
+        reads single attributes, never iterates one that an event changes in place."""
         try:
             found: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=False)
         except AggregateNotFoundError:
