@@ -16,6 +16,7 @@ from pathlib import Path
 from uuid import UUID
 
 import attrs
+import dask
 import pytest
 from click.testing import CliRunner
 from distributed import LocalCluster
@@ -29,7 +30,7 @@ from application.audit.reading import Decoder, rows
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
-from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, run_sharded
+from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, dask_client, run_sharded
 from simulations.population import customer_plans
 from simulations.report import Report, counted, report, store_counts
 from simulations.runner import Simulation
@@ -165,6 +166,14 @@ def test_a_failed_shard_is_retried_then_named(tmp_path: Path, scheduler: str) ->
     assert [part.index for part, _ in unmade.value.failures] == [1]
     assert "shard 2 of 2 (customers c00007..c00013) failed before it started" in str(
         unmade.value)
+
+
+def test_a_local_cluster_s_workers_run_without_their_profiler() -> None:
+    """A shard is one long pure-Python task: Dask's statistical profiler, sampling every
+    thread's stack every 10 ms, would take about a tenth of its time."""
+    with dask_client(2) as client:
+        enabled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(enabled.values()) == [False, False]
 
 
 def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: Path) -> None:
