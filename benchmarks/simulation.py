@@ -66,15 +66,17 @@ def bare(path: Path, events: int, saves: int) -> float:
     return events / seconds
 
 
-def bare_same(simulation: Simulation, sizes: list[int], path: Path, flushed: bool = False
+def bare_same(simulated: Path, sizes: list[int], path: Path, flushed: bool = False
               ) -> tuple[float, float]:
-    """Events per second saving the simulation's own events again, in its saves (``sizes``:
+    """Events per second saving a simulation's own events again (read from the store at
+    ``simulated``), in its saves (``sizes``:
     the events of each, in order), with the library's ``save`` and this system's codec, to
     a SQLite file set as the simulation's store is, or ``flushed`` at each commit (the
     library's default), and per CPU second. Read back and decoded page by page; only the
     saves are timed."""
     store = EventStore(_sqlite(path) if flushed else unflushed(_sqlite(path)))
-    recorder, mapper = simulation.app.recorder, simulation.app.mapper
+    source = EventStore(_sqlite(simulated))
+    recorder, mapper = source.recorder, source.mapper
     groups, pending, start, timed, cpu = iter(sizes), [], 1, 0.0, 0.0
     size = next(groups)
     while page := recorder.select_notifications(start, 10_000):
@@ -88,6 +90,7 @@ def bare_same(simulation: Simulation, sizes: list[int], path: Path, flushed: boo
                 cpu += time.process_time() - began_cpu
                 pending, size = [], next(groups, 0)
     store.close()
+    source.close()
     return sum(sizes) / timed, sum(sizes) / cpu
 
 
@@ -104,14 +107,14 @@ class Single:
     events: int
     wall: float  # the run alone
     cpu: float  # its CPU seconds (this process's)
-    whole: float  # the run with its report, counted from the store
+    whole: float  # the run with its report, counted from the store, and its store closed
     peak: float  # MiB
     digests: int
     digest_seconds: float
 
 
 def run_single(scenario: Scenario, folder: Path) -> Single:
-    """The scenario in this process, its saves noted and its scrypt digests timed."""
+    """The scenario in this process, its saves noted and its scrypt derivations timed."""
     simulation = Simulation(scenario, folder)
     sizes: list[int] = []
     save, derive = simulation.app.save, Hasher._derive
@@ -138,8 +141,10 @@ def run_single(scenario: Scenario, folder: Path) -> Single:
         Hasher._derive = staticmethod(derive)  # type: ignore[method-assign]
     began = time.perf_counter()
     report(simulation)  # counted from the store, as `simulate` and every shard do
+    events = int(simulation.app.recorder.max_notification_id() or 0)
+    simulation.close()  # (its store flushed whole, as every shard's is)
     whole = wall + time.perf_counter() - began
-    return Single(simulation, sizes, int(simulation.app.recorder.max_notification_id() or 0),
+    return Single(simulation, sizes, events,
                   wall, cpu, whole, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   int(digests[0]), digests[1])
 
@@ -163,16 +168,15 @@ def main() -> None:
     simulation = single.simulation
     events, saves, wall = single.events, len(single.sizes), single.wall
     rate = events / wall
-    baseline, baseline_cpu = bare_same(simulation, single.sizes, folder / "bare.sqlite3")
-    flushed, _ = bare_same(simulation, single.sizes, folder / "bare-flushed.sqlite3",
+    baseline, baseline_cpu = bare_same(simulation.store, single.sizes, folder / "bare.sqlite3")
+    flushed, _ = bare_same(simulation.store, single.sizes, folder / "bare-flushed.sqlite3",
                            flushed=True)
-    simulation.close()
     uniform = bare(folder / "bare-uniform.sqlite3", events, saves)
     print(f"scenario {scenario.name}: {len(simulation.people):,} login IDs, {scenario.days} days, "
           f"{simulation.tally.visits:,} visits, hash cost 2^{scenario.hash_cost}")
     print(f"simulation: {events:,} events in {saves:,} saves, {wall:.1f} s wall, "
           f"{rate:,.0f} events/s, peak RSS {single.peak:.0f} MiB; with its report (counted "
-          f"from the store) {single.whole:.1f} s")
+          f"from the store) and its store closed {single.whole:.1f} s")
     print(f"bare saves (the same events read back, saved again in the same saves, SQLite "
           f"file set as the simulation's): {baseline:,.0f} events/s")
     print(f"ratio: {rate / baseline:.0%} of the bare rate (target ≥ 70%); by CPU time "
@@ -180,8 +184,9 @@ def main() -> None:
           f"the disk and to other programs)")
     print(f"  (the library's default, each commit flushed to the disk: bare saves at "
           f"{flushed:,.0f} events/s, the simulation at {rate / flushed:.0%} of that)")
-    print(f"  (of the simulation's time, its {single.digests:,} scrypt digests at the scenario's "
-          f"cost took {single.digest_seconds:.1f} s, {single.digest_seconds / wall:.0%}: "
+    print(f"  (of the simulation's time, its {single.digests:,} scrypt derivations at the "
+          f"scenario's cost took {single.digest_seconds:.1f} s, "
+          f"{single.digest_seconds / wall:.0%}: "
           f"without them it would be at "
           f"{events / (wall - single.digest_seconds) / baseline:.0%} of the bare rate)")
     print(f"  (as many small uniform events of one plain aggregate in as many saves, the "
