@@ -7,3 +7,4 @@ USAGE = 2  # a bad option, argument or setting (click's own code)
 DATA_ERROR = 65  # sysexits' EX_DATAERR: not this system's event store, or an unreadable event
 UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask scheduler is down
 SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a simulation shard failed even when retried (named)
+IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store could not be written (a full disk)

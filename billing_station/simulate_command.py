@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
 
 import attrs
 import click
+from eventsourcing.persistence import PersistenceError
 
 from application import bootstrap
 from application.audit import Verifier
@@ -96,11 +98,25 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
                    "expect minutes; set hash_cost = 8 in the scenario for a quick run", err=True)
     folder = out or Path("simulation-output") / chosen.name
+    try:
+        stores = _run(chosen, folder, validities, shards, scheduler)
+    except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        click.echo(f"error: the simulation's store in {folder} could not be written: "
+                   f"{reason}", err=True)
+        sys.exit(exits.IO_ERROR)
+    if audit_after:
+        sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
+
+
+def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | None, shards: int,
+         scheduler: str | None) -> list[Path]:
+    """The run the options ask for: its store(s)."""
     if validities:
-        stores = run_compare(chosen, validities, folder, click.echo)
-    elif shards > 1:
+        return run_compare(chosen, validities, folder, click.echo)
+    if shards > 1:
         try:
-            stores = run_sharded_one(chosen, shards, folder, click.echo, scheduler)
+            return run_sharded_one(chosen, shards, folder, click.echo, scheduler)
         except SchedulerUnreachable as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(exits.UNAVAILABLE)
@@ -110,10 +126,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             for part, why in e.failures:
                 click.echo(f"error: {part.name} failed {why}", err=True)
             sys.exit(exits.SHARD_FAILED)
-    else:
-        stores = [run_one(chosen, folder, click.echo)]
-    if audit_after:
-        sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
+    return [run_one(chosen, folder, click.echo)]
 
 
 def _audit(stores: list[Path]) -> int:

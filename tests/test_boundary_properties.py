@@ -32,7 +32,7 @@ from tests.conftest import TRIED, build
 from tests.story import PASSWORD, SUB_PASSWORD, KeyRecorder, add_sub_id, first_login, keyed_main
 
 EXIT_CODES = {exits.OK, exits.VIOLATIONS, exits.USAGE, exits.DATA_ERROR, exits.UNAVAILABLE,
-              exits.SHARD_FAILED}
+              exits.SHARD_FAILED, exits.IO_ERROR}
 LOTS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 text = st.text(max_size=40) | st.sampled_from(["", "main01", "2026-04-06", "2015/01/16 10:00",

@@ -13,9 +13,12 @@ from pathlib import Path
 import attrs
 import pytest
 from click.testing import CliRunner
+from eventsourcing.sqlite import SQLiteConnection
 
+from application.adapters.unflushed_sqlite import UnflushedPool
 from application.audit import verify
 from application.screens import JST
+from billing_station import exits
 from billing_station.cli import main
 from domain import clock
 from domain.crypto import Hasher
@@ -163,6 +166,28 @@ def test_cli_simulate_writes_the_report_and_plots_and_audits_the_store(tmp_path:
     assert json.loads((out / "report.json").read_text())["scenario"] == "small"
     for plot in ("time-to-login.png", "expiries-by-hour.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that cannot be written (SQLite's own 'database or disk is full', here from a
+    page limit) is one line naming the store's folder, exit 74, no traceback."""
+    create = UnflushedPool._create_connection
+
+    def small_disk(pool: UnflushedPool) -> SQLiteConnection:
+        connection = create(pool)
+        connection._sqlite_conn.execute("PRAGMA max_page_count=40")
+        return connection
+
+    monkeypatch.setattr(UnflushedPool, "_create_connection", small_disk)
+    scenario = tmp_path / "small.toml"
+    scenario.write_text("days = 3\nhash_cost = 4\n[population]\ncustomers = 30\n")
+    result = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(tmp_path / "out")])
+    assert result.exit_code == exits.IO_ERROR, result.output
+    assert "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: the simulation's store in {tmp_path / 'out'} could not be written: "
+        "database or disk is full")
 
 
 def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> None:
