@@ -79,7 +79,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
     stated in the report. With --shards the run is split over Dask workers; a shard that
     fails is run once more (afresh), then named with its error (exit 70); an unreachable
-    --scheduler exits 69.
+    --scheduler exits 69; a store that cannot be written (a full disk) exits 74.
     """
     if validities and (shards > 1 or scheduler):
         raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
