@@ -14,9 +14,9 @@ import uvicorn.config
 
 from application import bootstrap
 from application.audit.reading import store_errors
+from application.samples import MAIN_ID
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS
 from portal.server import onboard_demo_if_empty, station_from
-from simulations.samples import MAIN_ID
 
 
 def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -76,7 +76,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
-                   "simulations/samples.py; no password is ever printed)")
+                   "application/samples.py; no password is ever printed)")
     if settings.environ.get("BS_MAIL", "files") == "smtp":
         click.echo(f"key mails: SMTP via {settings.environ.get('BS_SMTP_HOST')}")
     else:

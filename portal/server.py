@@ -12,10 +12,7 @@ from starlette.applications import Starlette
 
 from application import bootstrap
 from application.billing_station import BillingStation
-from domain.crypto import Hasher
-from portal.app import create_app
-from portal.config import TABLES_READY, WORKERS, PortalConfig
-from simulations.samples import (
+from application.samples import (
     COMPANY,
     COMPANY_KANA,
     CUSTOMER_NUMBER,
@@ -24,6 +21,9 @@ from simulations.samples import (
     PASSWORD,
     PLAN,
 )
+from domain.crypto import Hasher
+from portal.app import create_app
+from portal.config import TABLES_READY, WORKERS, PortalConfig
 
 # A served portal keeps the aggregates it read (a bounded LRU per worker) and, at every
 # read, brings one up to date with only the events stored since by any worker (the
@@ -81,7 +81,7 @@ def create_from_environment() -> Starlette:
 
 
 def onboard_demo_if_empty(station: BillingStation) -> bool:
-    """The manual's demo customer (simulations.samples), when the store holds nothing yet."""
+    """The manual's demo customer (application.samples), when the store holds nothing yet."""
     if station.recorder.max_notification_id():
         return False
     station.onboard_customer(CUSTOMER_NUMBER, COMPANY, COMPANY_KANA, PLAN, MAIN_ID, PASSWORD,

@@ -11,9 +11,9 @@ from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.messages import key_in
 from application.outcomes import KeyEntry, LoginScreen, TopPage
+from application.samples import INFORMATION, MAIN_ID, PASSWORD, onboard_demo
 from application.screens import jst
 from domain import clock
-from simulations.samples import INFORMATION, MAIN_ID, PASSWORD, onboard_demo
 
 
 def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], None]) -> None:

@@ -25,6 +25,7 @@ import attrs
 
 from application import bootstrap
 from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
+from application.samples import INFORMATION
 from application.screens import JST
 from domain import clock
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
@@ -37,7 +38,6 @@ from simulations.population import (
     SeededEntropy,
     customer_plans,
 )
-from simulations.samples import INFORMATION
 from simulations.scenario import Scenario
 
 STORE = "simulation.sqlite3"

@@ -14,9 +14,9 @@ from application.billing_station import BillingStation
 from application.messages import Mail, key_in
 from application.outcomes import KeyEntry, LoginScreen, Session, TopPage
 from application.ports import Mailer
+from application.samples import INFORMATION
 from domain.crypto import Hasher
 from domain.forms import Plan
-from simulations.samples import INFORMATION
 
 # The tests' shared constants: the main ID's and sub IDs' passwords, the main ID's address
 # (the sample customer's), and a hasher at scrypt N=2^8, fast enough for thousands of logins

@@ -17,12 +17,12 @@ from application import screens  # noqa: E402
 from application.adapters.mailbox import MailboxFolder  # noqa: E402
 from application.bootstrap import store_settings  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
+from application.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
 from domain.accounts import Customer  # noqa: E402
 from domain.forms import Plan  # noqa: E402
 from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
-from simulations.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
 from tests.conftest import build, stored_bytes  # noqa: E402
 from tests.portal_fixtures import (  # noqa: E402
     SECRET,

@@ -25,11 +25,11 @@ from click.testing import CliRunner
 from application.adapters.mailbox import MailboxFolder
 from application.messages import key_in
 from application.portal_sessions import THROTTLED
+from application.samples import INFORMATION, MAIN_ID, PASSWORD
 from billing_station.serve_command import serve
 from domain.crypto import Hasher
 from portal.config import WORKERS
 from portal.server import PacedHasher, _scrypt_threads
-from simulations.samples import INFORMATION, MAIN_ID, PASSWORD
 from tests.conftest import store_env
 
 ROOT = Path(__file__).parent.parent
