@@ -3,9 +3,9 @@ when it closes.
 
 eventsourcing keeps a SQLite file in WAL mode with SQLite's default ``synchronous=FULL``:
 each commit waits for the disk. A simulation's store is made anew from its seed when a run
-stops short, so while it runs it need not wait at all: ``synchronous=OFF`` (even WAL mode's
-``NORMAL`` waits at every checkpoint, and on a shared disk those waits, not the work, set
-the pace, and let two shards go little faster than one). When the store closes, at the
+stops short, so while it runs it need not wait at all: ``synchronous=OFF`` (WAL mode's
+``NORMAL`` still waits for the disk at every checkpoint: time no run needs). When the
+store closes, at the
 run's end, its connections flush everything and fold the log into the file with the
 library's own setting, so a finished run is on the disk whole. The portal's and the audit's
 stores keep the library's setting throughout."""
