@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,16 @@ def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
 def test_help_explains_the_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0 and "demo" in result.output and "BS_STORE" in result.output
+
+
+def test_the_command_line_loads_dask_and_matplotlib_only_for_a_simulation() -> None:
+    """serve's worker processes import the command line again: each would carry them."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, billing_station.cli; "
+         "print(sorted({m.split('.')[0] for m in sys.modules} & "
+         "{'dask', 'distributed', 'matplotlib', 'numpy'}))"],
+        capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 @pytest.mark.parametrize(("setting", "value"), [("BS_STORE", "mongo"), ("BS_MAIL", "fax")])
