@@ -77,7 +77,7 @@ class Confirming(Station):
         makes the store refuse the save: read again, it is applied on what was committed,
         unless that was a change. D-11 notices go to the previous address."""
         for _ in range(3):
-            if account.id != confirmed.target_id or account.edited_version != confirmed.version:
+            if not confirmed.still_shows(account):
                 raise Refused(Refusal.CONFLICT, rule)
             before_email, before_key = account.email, account.notify_key
             changes = {k: v for k, v in self.recheck(confirmed, fields).items()

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import attrs
 
+from domain.accounts import Account
+
 
 class Refusal(enum.Enum):
     """Why a screen refuses, by the rule that makes it refuse."""
@@ -108,6 +110,10 @@ class Confirmation:
     labels: dict[str, str]
     target_id: UUID
     version: int
+
+    def still_shows(self, account: Account) -> bool:
+        """Whether ``account`` is still what this screen was checked against."""
+        return account.id == self.target_id and account.edited_version == self.version
 
 
 class ContactRoute(enum.Enum):

@@ -53,7 +53,7 @@ class PermissionSettings(Confirming):
 
     def submit_new_sub_id(self, session: Session, confirmed: Confirmation) -> Completed:
         customer = self.main_id(session.account_id, ONLY)
-        if (customer.id != confirmed.target_id or customer.edited_version != confirmed.version
+        if (not confirmed.still_shows(customer)
                 or confirmed.values.get("login_id") in customer.sub_ids):  # OK pressed again
             raise Refused(Refusal.CONFLICT, "SB-8")
         values = self.recheck(confirmed, sub_id_fields(customer, new=True))
