@@ -201,7 +201,7 @@ def main() -> None:
               f"process with its report (target ≥ 1.7× with 2 shards on 2 cores)")
         for r in sharded.shards:
             print(f"  {r.part.name}: {r.events:,} events in {r.seconds:.1f} s, "
-                  f"worker peak RSS {r.peak_mib:.0f} MiB")
+                  f"its worker's peak RSS so far {r.peak_mib:.0f} MiB")
         if single.whole < SMALL:
             print(f"  (a run of under {SMALL} s: the local cluster's start outweighs the work, "
                   f"so this ratio says nothing of what shards buy; the full run's does)")

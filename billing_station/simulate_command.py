@@ -20,6 +20,8 @@ from billing_station.paths import output_folder
 from billing_station.verify_command import echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
+from simulations.report import counted_as
+from simulations.shards import shard_count
 
 
 def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
@@ -35,6 +37,10 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
     if not all(0.1 <= m <= 1440 for m in minutes):
         raise click.BadParameter(f"each validity must be 0.1 to 1440 minutes (not {value})",
                                  ctx, param)
+    labels = [f"{m:g}" for m in minutes]  # each run's folder and column: validity-LABEL
+    if repeated := sorted({label for label in labels if labels.count(label) > 1}):
+        raise click.BadParameter(f"each validity once: {', '.join(repeated)} is given more "
+                                 f"than once in {value}", ctx, param)
     return minutes
 
 
@@ -50,13 +56,15 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
                    "print them side by side.")
 @click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
-                   "split), each a task on Dask with a SQLite store of its own "
+                   "split: at most one shard per customer, said on stderr when N is "
+                   "lowered), each a task on Dask with a SQLite store of its own "
                    "(shard-NN-of-NN/ in the output folder), one report for all. The same "
                    "seed and N give the same stores and report; N=1 runs in this process.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run the shards on the Dask cluster of this scheduler (e.g. "
-                   "tcp://10.0.0.5:8786) [default: a local cluster of one single-threaded "
-                   "worker process per shard, on 127.0.0.1]. Workers must reach the output "
+                   "tcp://10.0.0.5:8786) [default: a local cluster on 127.0.0.1 of one "
+                   "single-threaded worker process per shard, at most one per core; more "
+                   "shards wait their turn]. Workers must reach the output "
                    "folder at the same path; a worker process plays one shard at a time "
                    "(the simulated clock is its process's), so start them with --nthreads 1, "
                    "and with DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (Dask's "
@@ -74,10 +82,14 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     --compare, compare.html and compare.txt too), then audits the store with verify.
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
-    stated in the report. With --shards the run is split over Dask workers; a shard that
-    fails is run once more (afresh), then named with its error (exit 70); an unreachable
-    --scheduler exits 69; a store that cannot be written (a full disk) exits 74.
+    stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX and
+    BS_HASH_COST are refused by name rather than ignored. With --shards the run is split
+    over Dask workers; a shard that fails is run once more (afresh), then named with its
+    error (exit 70); an unreachable --scheduler exits 69; a store that cannot be written (a
+    full disk) exits 74.
     """
+    _refuse_settings_it_ignores()
+    bootstrap.store_settings("sqlite")  # CIPHER_*, COMPRESSOR_TOPIC: checked before any write
     if validities and (shards > 1 or scheduler):
         raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
     if scheduler and shards == 1:
@@ -94,6 +106,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
                    "expect minutes; set hash_cost = 8 in the scenario for a quick run", err=True)
+    if shards > (lowered := shard_count(chosen, shards)):
+        click.echo(f"note: {chosen.name} has {counted_as(lowered, 'customer')} and a customer "
+                   f"is never split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
     try:
         stores = _run(chosen, folder, validities, shards, scheduler)
@@ -104,6 +119,22 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.exit(exits.IO_ERROR)
     if audit_after:
         sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
+
+
+# Settings simulate does not read (it writes its own SQLite store in the output folder, its
+# mail never leaves the run, its hash cost is the scenario's): refused, not ignored.
+IGNORED = ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX", "BS_HASH_COST")
+
+
+def _refuse_settings_it_ignores() -> None:
+    environ = bootstrap.Settings().environ
+    ignored = [f"{k}={v}" if v.isprintable() else k for k, v in environ.items()
+               if k in IGNORED or (k == "BS_STORE" and v != "sqlite")]
+    if ignored:
+        raise click.UsageError(
+            "simulate writes its own SQLite store in its output folder, its mail never "
+            "leaves the run and its hash cost is the scenario's hash_cost; unset "
+            + ", ".join(ignored))
 
 
 def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | None, shards: int,

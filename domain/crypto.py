@@ -37,8 +37,8 @@ def new_token(entropy: Entropy) -> str:
 class Hasher:
     """D-7: salted scrypt digests of keys and passwords, compared in constant time.
 
-    ``cost`` is log2 of scrypt's N. Deliberately slow by default; a simulation may lower it
-    only through the documented setting BS_HASH_COST, and its report states the value.
+    ``cost`` is log2 of scrypt's N. Deliberately slow by default (BS_HASH_COST sets it); a
+    simulation may lower it only through its scenario's hash_cost, which its report states.
     """
 
     cost: int = 14

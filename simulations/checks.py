@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import json
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from simulations import business_days
@@ -24,6 +25,7 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
 PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
          ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
 DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience"]
+NAME_LENGTH = 100  # characters: within any file system's limit on one name, in UTF-8 too
 
 
 def _get(scenario: object, key: str) -> Any:
@@ -44,6 +46,21 @@ def _shown(bound: float) -> str:
     return f"{bound:,.0f}" if float(bound).is_integer() else f"{bound:g}"
 
 
+def as_written(value: Any) -> str:
+    """``value`` the way TOML writes it (so a problem quotes the file, not Python's repr)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, date | time):  # a datetime is a date too
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(as_written(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {as_written(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
 def _number_problem(key: str, value: Any, kind: type, low: float | None,
                     high: float | None) -> str | None:
     what = "a whole number" if kind is int else "a number"
@@ -51,7 +68,7 @@ def _number_problem(key: str, value: Any, kind: type, low: float | None,
               else f" of at least {_shown(low)}" if low is not None else "")
     if not _is(value, kind) or (low is not None and value < low) or (
             high is not None and value > high):
-        return f"{key} must be {what}{bounds} (not {value!r})"
+        return f"{key} must be {what}{bounds} (not {as_written(value)})"
     return None
 
 
@@ -60,8 +77,9 @@ FIRST_START, LAST_DAY = date(1971, 1, 1), date(9999, 12, 1)  # clocks and calend
 
 def check(scenario: object) -> list[str]:
     """Every problem of a built scenario, each naming its key."""
-    problems = [p for key, kind, low, high in RANGES
-                if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
+    problems = _name_problems(_get(scenario, "name"))
+    problems += [p for key, kind, low, high in RANGES
+                 if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
     start, days = _get(scenario, "start"), _get(scenario, "days")
     dates = _dates_problems(start, days)
     problems += dates + _holidays_problems(_get(scenario, "behaviour.public_holidays"),
@@ -73,31 +91,44 @@ def check(scenario: object) -> list[str]:
               and (pair[0] <= pair[1] if relation == "at most" else pair[0] < pair[1]))
         if not ok:
             problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
-                            f"{relation} the second (not {pair!r})")
+                            f"{relation} the second (not {as_written(pair)})")
     for key in DELAYS:
         delay = _get(scenario, key)
         if not (_is(delay.median, float) and _is(delay.p95, float)
                 and 0 < delay.median <= delay.p95):
-            problems.append(f"{key} must have 0 < median <= p95 seconds (not median="
-                            f"{delay.median!r}, p95={delay.p95!r})")
+            problems.append(f"{key} must have 0 < median <= p95 seconds (not median = "
+                            f"{as_written(delay.median)}, p95 = {as_written(delay.p95)})")
     return problems
+
+
+def _name_problems(name: Any) -> list[str]:
+    """A name that is one plain folder's: the run's output goes to simulation-output/NAME,
+    so a '/' or '..' in it would write elsewhere."""
+    plain = (isinstance(name, str) and 0 < len(name) <= NAME_LENGTH and name[0] != "."
+             and all(c.isalnum() or c in "._-" for c in name))
+    if plain:
+        return []
+    return [f"name (the output folder's, simulation-output/NAME; default: the file's name) "
+            f"must be 1 to {NAME_LENGTH} letters, digits, '.', '_' or '-', not starting with "
+            f"'.' (not {as_written(name)})"]
 
 
 def _dates_problems(start: Any, days: Any) -> list[str]:
     """A start clocks and calendars hold, for as many days."""
     if not isinstance(start, date) or isinstance(start, datetime):
-        return [f"start must be a date such as 2026-04-06 (not {start!r})"]
+        return [f"start must be a date such as 2026-04-06 (not {as_written(start)})"]
     if not start >= FIRST_START or (_is(days, int) and start.toordinal() + days
                                     > LAST_DAY.toordinal()):
         return [f"start must be from {FIRST_START} and the run end by {LAST_DAY} "
-                f"(not {start} for {days} days)"]
+                f"(not {start} for {days} day{'' if days == 1 else 's'})"]
     return []
 
 
 def _holidays_problems(public_holidays: Any, start: date | None, days: Any) -> list[str]:
     """A flag, and (if the dates are sound) Japan's holidays known for all of them."""
     if not isinstance(public_holidays, bool):
-        return [f"behaviour.public_holidays must be true or false (not {public_holidays!r})"]
+        return [f"behaviour.public_holidays must be true or false "
+                f"(not {as_written(public_holidays)})"]
     last = business_days.LAST_KNOWN_YEAR
     if public_holidays and start and _is(days, int) and days >= 1 and (
             start + timedelta(days=days - 1)).year > last:

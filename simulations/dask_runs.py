@@ -1,6 +1,7 @@
-"""Sharded runs on Dask: each shard a task on a worker (a local cluster of one worker per
-shard by default, or the cluster behind a scheduler's address), a progress bar counting
-simulated days over all shards, failed shards retried and then named, never lost.
+"""Sharded runs on Dask: each shard a task on a worker (by default a local cluster of one
+single-threaded worker per shard, at most one per core: more shards queue, each worker
+playing one at a time; or the cluster behind a scheduler's address), a progress bar
+counting simulated days over all shards, failed shards retried and then named, never lost.
 
 A shard writes its own SQLite store under the run's folder; or, given PostgreSQL settings,
 all shards write one shared store whose tables the driver creates before any worker starts
@@ -12,6 +13,7 @@ shards write at once, so the store's order interleaves their simulated days).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -26,7 +28,7 @@ from tqdm import tqdm
 
 from application import bootstrap
 from simulations.population import Part
-from simulations.report import Report
+from simulations.report import Report, counted_as
 from simulations.scenario import Scenario
 from simulations.shards import (
     ShardResult,
@@ -93,10 +95,18 @@ def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.St
     return run_shard(scenario, part, folder, store, on_day, shared=shared)
 
 
+def local_workers(shards: int) -> int:
+    """A local cluster's worker processes for ``shards``: one per shard, at most one per
+    core (more would only share the cores, each with a shard's memory)."""
+    return max(1, min(shards, os.cpu_count() or 1))
+
+
 @contextmanager
-def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Client]:
-    """A client of the scheduler at ``scheduler``, or of a local cluster of ``workers``
-    single-threaded worker processes on the loopback interface (closed afterwards)."""
+def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
+    """A client of the scheduler at ``scheduler``, or of a local cluster for ``shards`` on
+    the loopback interface (closed afterwards): ``local_workers`` worker processes of one
+    thread each, so a worker plays one shard at a time (the simulated clock is its
+    process's) and the others queue."""
     if scheduler:
         try:
             client = Client(scheduler, timeout=10)
@@ -109,7 +119,7 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Client]:
             yield client
         return
     with dask.config.set(QUIET_WORKERS), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+            LocalCluster(n_workers=local_workers(shards), threads_per_worker=1, processes=True,
                          dashboard_address=None, host="127.0.0.1",
                          scheduler_kwargs=LOOPBACK_ONLY) as cluster, \
             Client(cluster) as client:
@@ -144,7 +154,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                 failures.append((part, f"before it started (its store "
                                        f"{folder_of(folder, part)}): {_why(e)}"))
         with tqdm(total=scenario.days * len(stores), unit="day", file=sys.stderr,
-                  desc=f"simulating {scenario.name} in {len(plan)} shards",
+                  desc=f"simulating {scenario.name} in {counted_as(len(plan), 'shard')}",
                   disable=None if progress is None else not progress, leave=False) as bar:
             client.subscribe_topic(topic, lambda _event: bar.update())
             attempts = 1 if shared else 1 + retries
@@ -170,10 +180,11 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
 
 def describe(run: ShardedRun) -> str:
     """One line per shard and the run's figures, for people."""
-    lines = [f"{r.part.name}: {r.events:,} events in {r.seconds:.1f} s, peak RSS "
-             f"{r.peak_mib:.0f} MiB" for r in run.shards]
+    # a worker process may have played other shards before: its peak is over all of them
+    lines = [f"{r.part.name}: {r.events:,} events in {r.seconds:.1f} s, its worker's peak "
+             f"RSS so far {r.peak_mib:.0f} MiB" for r in run.shards]
     events = run.report.events
-    lines.append(f"{len(run.shards)} shards in {run.seconds:.1f} s wall: "
+    lines.append(f"{counted_as(len(run.shards), 'shard')} in {run.seconds:.1f} s wall: "
                  f"{events / run.seconds:,.0f} events/s stored over all shards")
     return "\n".join(lines)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -40,7 +40,7 @@ def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Pat
     run = _figures(seconds)
     say(text(result))
     say(_run_figures(result, run))
-    for path in write(result, folder, run):
+    for path in write(result, folder, run, [simulation.store]):
         say(f"wrote {path}")
     return simulation.store
 
@@ -53,7 +53,7 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
         variant = scenario.with_policy(key_validity_minutes=validity)
         result, simulation, seconds = simulate(variant, folder / f"validity-{validity:g}")
         run = _figures(seconds)
-        write(result, simulation.folder, run)
+        write(result, simulation.folder, run, [simulation.store])
         reports.append(result)
         stores.append(simulation.store)
         say(f"validity {validity:g} min: {variant.policy.label()}  ({_run_figures(result, run)})")
@@ -67,12 +67,15 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
     return stores
 
 
-def write(r: Report, folder: Path, run: RunFigures | None = None) -> list[Path]:
-    """report.txt, report.json, the plots and report.html; returns the files written."""
+def write(r: Report, folder: Path, run: RunFigures | None = None,
+          stores: Sequence[Path] = ()) -> list[Path]:
+    """report.txt, report.json, the plots and report.html (naming ``stores``, the run's
+    SQLite stores); returns the files written."""
     (folder / "report.txt").write_text(text(r) + "\n", encoding="utf-8")
     (folder / "report.json").write_text(r.as_json() + "\n", encoding="utf-8")
     pictures = plots.single(r, folder)
-    (folder / "report.html").write_text(report_page(r, folder, pictures, run), encoding="utf-8")
+    (folder / "report.html").write_text(report_page(r, folder, pictures, run, stores=stores),
+                                        encoding="utf-8")
     return [folder / "report.txt", folder / "report.json", *pictures, folder / "report.html"]
 
 

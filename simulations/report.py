@@ -22,10 +22,12 @@ import attrs
 
 from application.audit import Outcome, history, replay
 from application.outcomes import ContactRoute
+from domain.crypto import Hasher
 from simulations.business_days import holidays_off
 from simulations.runner import Simulation
 
 OUTCOMES = tuple(o.value for o in Outcome)
+PRODUCTION_HASH_COST = Hasher().cost  # log2 of scrypt's N in production (the default)
 ROUTES = {ContactRoute.OPERATOR: "operator (main IDs)",
           ContactRoute.MAIN_ID_PERSON: "main ID person (sub IDs)"}
 
@@ -56,6 +58,7 @@ class Report:
     keys_per_hour: int = 5  # keys mailed to one login ID in an hour (D-10)
     slowest_login: float | None = None  # the longest of the visits that logged in
     holidays_off: dict[str, str] = attrs.Factory(dict)  # weekdays nobody logged in: name
+    hash_cost_set: bool = True  # False: the scenario set no hash_cost, production's ran
 
     @property
     def not_logged_in(self) -> int:
@@ -82,6 +85,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
         holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
+        scenario.hash_cost_set,
     )
 
 
@@ -162,29 +166,42 @@ def _share(part: int, whole: int) -> str:
 
 
 def text(r: Report) -> str:
-    outcomes = ", ".join(f"{o.replace('_', ' ')} {r.outcomes[o]:,}" for o in OUTCOMES[1:]
-                         if r.outcomes[o])
+    others = ", ".join(f"{o.replace('_', ' ')} {r.outcomes[o]:,}" for o in OUTCOMES[1:]
+                       if r.outcomes[o])
+    outcomes = f"; {others}" if others else ""  # (all completed: nothing after them)
     support = ", ".join(f"{route} {n:,}" for route, n in r.support.items()) or "none"
     peak = max(r.expiries_by_hour.values(), default=0)
     bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}"
             for h, n in r.expiries_by_hour.items()]
     return "\n".join([
-        f"Scenario {r.scenario}: {r.days} days, seed {r.seed}, {r.people:,} login IDs",
+        f"Scenario {r.scenario}: {counted_as(r.days, 'day')}, seed {r.seed}, "
+        f"{counted_as(r.people, 'login ID')}",
         f"Policy: {r.policy}",
-        f"Hashing: scrypt N=2^{r.hash_cost} (the scenario's hash_cost; production uses 2^14)",
+        f"Hashing: scrypt N=2^{r.hash_cost} {_whose_cost(r)}",
         f"Days off: weekends{_holidays(r)}",
         f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
         f" called support {_share(sum(r.support.values()), r.visits)}",
         f"Login attempts: {r.attempts:,}; completed {_share(r.outcomes['completed'], r.attempts)}"
-        f" (with key {r.with_key:,}, without {r.without_key:,}); {outcomes}",
+        f" (with key {r.with_key:,}, without {r.without_key:,}){outcomes}",
         f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "
         f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}",
         f"Support contacts (LG-8): {support}",
-        f"Time to log in, over all {r.visits:,} visits{_never(r)}: {_times(r)}",
+        f"Time to log in, over all {counted_as(r.visits, 'visit')}{_never(r)}: {_times(r)}",
         "Expiries by hour (JST):" + ("" if bars else " none"),
         *bars,
         f"Events stored: {r.events:,}",
     ])
+
+
+def counted_as(n: int, noun: str) -> str:
+    """``1 day``, ``2 days``: a count and its noun, plural unless one."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _whose_cost(r: Report) -> str:
+    if r.hash_cost_set:
+        return f"(the scenario's hash_cost; production uses 2^{PRODUCTION_HASH_COST})"
+    return "(production's cost: the scenario sets no hash_cost)"
 
 
 def _holidays(r: Report) -> str:

@@ -5,7 +5,7 @@ Each is one self-contained file: the numbers, the plots as PNG data: URIs, the t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from application.audit import Outcome
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
 from simulations.plots import validity_label
-from simulations.report import PERCENTILES, ROUTES, Report, percent, text
+from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, percent, text
 
 JST = ZoneInfo("Asia/Tokyo")
 OUTCOME_LABELS = screens.OUTCOMES
@@ -58,10 +58,12 @@ def _made_at(now: datetime | None) -> str:
 
 # report.html ---------------------------------------------------------------------------
 def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | None = None,
-                now: datetime | None = None) -> str:
+                now: datetime | None = None, stores: Sequence[Path] = ()) -> str:
+    """The page for ``folder``; ``stores``: the SQLite stores the run left (none named if
+    none is given)."""
     body = (f"<h1>シミュレーション報告: {esc(r.scenario)}</h1>{_about(r, now)}"
             + _key_figures(r) + _times(r) + _attempts(r) + _keys(r) + _figures(plots)
-            + _expiries(r) + _run(r, run, folder)
+            + _expiries(r) + _run(r, run, folder, stores)
             + f"<details><summary>テキスト版 (report.txt)</summary><pre>{esc(text(r))}</pre></details>")
     return page(f"シミュレーション報告: {r.scenario}", f"<main>{body}</main>", style=STYLE)
 
@@ -70,8 +72,14 @@ def _about(r: Report, now: datetime | None) -> str:
     return (f'<p class="meta">作成日時: {_made_at(now)}<br>シナリオ {esc(r.scenario)}: '
             f"{r.days}日間、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
-            f"ハッシュ: scrypt N=2^{r.hash_cost} (シナリオの hash_cost。本番は 2^14)<br>"
+            f"ハッシュ: scrypt N=2^{r.hash_cost} {_hash_cost_ja(r)}<br>"
             f"休日: 土日{''.join(f'、{d} {esc(n)}' for d, n in r.holidays_off.items())}</p>")
+
+
+def _hash_cost_ja(r: Report) -> str:
+    if r.hash_cost_set:
+        return f"(シナリオの hash_cost。本番は 2^{PRODUCTION_HASH_COST})"
+    return "(本番と同じ値。シナリオに hash_cost の指定なし)"
 
 
 def _count_row(label: str, n: int, whole: int) -> list[str]:
@@ -148,7 +156,7 @@ def _expiries(r: Report) -> str:
             + table(["ログインした時刻 (日本時間)", "期限切れ"], rows, numeric_from=1) + "</section>")
 
 
-def _run(r: Report, run: RunFigures | None, folder: Path) -> str:
+def _run(r: Report, run: RunFigures | None, folder: Path, stores: Sequence[Path]) -> str:
     rows = [[esc("保存したイベント"), f"{r.events:,}"]]
     if run:
         rate = r.events / run.seconds if run.seconds else 0
@@ -156,8 +164,28 @@ def _run(r: Report, run: RunFigures | None, folder: Path) -> str:
                  [esc("保存の速さ"), f"{rate:,.0f} イベント/秒"],
                  [esc("最大メモリ"), f"{run.peak_mib:,.0f} MiB"]]
     return ("<section><h2>実行</h2>" + table(["", ""], rows, numeric_from=1)
-            + f"<p><small>イベントストア: {esc(folder.name)}/simulation.sqlite3 "
-              "(監査コマンドで読めます)</small></p></section>")
+            + _stores(folder, stores) + "</section>")
+
+
+def _stores(folder: Path, stores: Sequence[Path]) -> str:
+    """Where the run's events are, named from the folder that holds this page's folder (a
+    sharded run's are one store per shard)."""
+    if not stores:
+        return ""
+    names = [esc(_beside(folder, store)) for store in stores]
+    if len(names) == 1:
+        return f"<p><small>イベントストア: {names[0]} (監査コマンドで読めます)</small></p>"
+    shown = "、".join(names) if len(names) <= 3 else f"{names[0]} 〜 {names[-1]}"
+    return (f"<p><small>イベントストア: シャードごとに {len(names):,} 個 ({shown})。"
+            "監査コマンド verify はまとめて読めます</small></p>")
+
+
+def _beside(folder: Path, store: Path) -> str:
+    """``store`` from ``folder``'s parent: office/simulation.sqlite3."""
+    try:
+        return str(store.relative_to(folder.parent))
+    except ValueError:  # not under the page's folder: named as it is
+        return str(store)
 
 
 # compare.html --------------------------------------------------------------------------

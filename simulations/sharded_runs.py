@@ -22,6 +22,6 @@ def run_sharded_one(scenario: Scenario, shards: int, folder: Path, say: Callable
     run = run_sharded(scenario, shards, folder, scheduler=scheduler)
     say(text(run.report))
     say(describe(run))
-    for path in write(run.report, folder, RunFigures(run.seconds, run.peak_mib)):
+    for path in write(run.report, folder, RunFigures(run.seconds, run.peak_mib), run.stores):
         say(f"wrote {path}")
     return run.stores

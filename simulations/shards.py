@@ -38,11 +38,17 @@ from simulations.runner import STORE, Simulation, Tally
 from simulations.scenario import Scenario
 
 
+def shard_count(scenario: Scenario, asked: int) -> int:
+    """The shards a run of ``scenario`` in ``asked`` shards has: never more than customers
+    (a customer is never split)."""
+    return max(1, min(asked, scenario.population.customers))
+
+
 def parts(scenario: Scenario, count: int) -> list[Part]:
     """``count`` contiguous ranges of customers with about as many login IDs each (never
-    more shards than customers)."""
+    more shards than customers: ``shard_count``)."""
     people = [plan.people for plan in customer_plans(scenario)]
-    count = max(1, min(count, len(people)))
+    count = shard_count(scenario, count)
     total, bounds, first = sum(people), [], 0
     running = list(itertools.accumulate(people))
     for k in range(1, count):

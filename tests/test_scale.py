@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import pickle
 import shutil
 import sqlite3
@@ -30,7 +31,13 @@ from application.audit.reading import Decoder, rows
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
-from simulations.dask_runs import LOOPBACK_ONLY, ShardsFailed, dask_client, run_sharded
+from simulations.dask_runs import (
+    LOOPBACK_ONLY,
+    ShardsFailed,
+    dask_client,
+    local_workers,
+    run_sharded,
+)
 from simulations.population import customer_plans
 from simulations.report import Report, counted, report, store_counts
 from simulations.runner import Simulation
@@ -173,7 +180,42 @@ def test_a_local_cluster_s_workers_run_without_their_profiler() -> None:
     thread's stack every 10 ms, would take about a tenth of its time."""
     with dask_client(2) as client:
         enabled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
-    assert list(enabled.values()) == [False, False]
+    assert list(enabled.values()) == [False] * local_workers(2)
+
+
+def test_a_local_cluster_starts_at_most_one_single_threaded_worker_per_core(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """More shards than cores queue: a worker process per shard would only share the cores
+    (1,000 shards of office on two cores never finished); one thread each, so a worker
+    plays one shard at a time."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    with dask_client(5) as client:
+        assert sorted(client.nthreads().values()) == [1, 1]
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one
+    assert local_workers(5) == 1 and local_workers(0) == 1
+
+
+def test_shards_queued_on_one_worker_give_the_stores_of_shards_on_two(
+        tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that plays shard after shard leaves each store as a worker of its own would."""
+    spread = run_sharded(SMALL, 3, tmp_path / "two", scheduler=scheduler, progress=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    queued = run_sharded(SMALL, 3, tmp_path / "one", progress=False)
+    assert queued.report.as_json() == spread.report.as_json()
+    for a, b in zip(queued.stores, spread.stores, strict=True):
+        assert stored_rows(a) == stored_rows(b) and len(stored_rows(a)) > 100
+
+
+def test_cli_simulate_says_when_it_lowers_the_shard_count(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text("days = 1\nhash_cost = 4\n[population]\ncustomers = 3\n")
+    result = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "1000",
+                                       "--out", str(tmp_path / "out"), "--no-verify"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "note: tiny has 3 customers and a customer is never split: 3 shards, not 1,000")
+    assert sorted(p.name for p in (tmp_path / "out").glob("shard-*")) == [
+        "shard-01-of-03", "shard-02-of-03", "shard-03-of-03"]
 
 
 def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: Path) -> None:

@@ -170,6 +170,51 @@ def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> Non
     assert (tmp_path / "two" / "validity-5" / "report.html").exists()
 
 
+def stores_named(page: str) -> list[str]:
+    """The stores report.html names, from the folder that holds its run's folder."""
+    line = re.search(r"イベントストア: (.*?)</small>", page)
+    assert line is not None
+    return re.findall(r"[^\s(、]+/simulation\.sqlite3", line.group(1))
+
+
+def test_report_html_names_the_stores_the_run_left(tmp_path: Path) -> None:
+    """One process: its store; shards: each shard's, never a store that is not there."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text("days = 1\nhash_cost = 4\n[population]\ncustomers = 4\n")
+    for out, shards in (("one", "1"), ("two", "2")):
+        result = CliRunner().invoke(main, ["simulate", str(scenario), "--shards", shards,
+                                           "--out", str(tmp_path / out), "--no-verify"])
+        assert result.exit_code == 0, result.output
+        named = stores_named((tmp_path / out / "report.html").read_text(encoding="utf-8"))
+        left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob(f"{out}/**/*.sqlite3"))
+        assert named == left and len(left) == int(shards)
+
+
+def test_a_one_day_run_of_one_login_id_says_so_in_the_singular(
+        slow_mail: tuple[Report, Path]) -> None:
+    r, _ = slow_mail
+    assert text(attrs.evolve(r, days=1, people=1)).startswith(
+        f"Scenario {r.scenario}: 1 day, seed {r.seed}, 1 login ID\n")
+    assert text(r).startswith(f"Scenario {r.scenario}: 3 days, seed {r.seed}, {r.people} login IDs")
+
+
+def test_the_report_says_whose_hash_cost_ran(tmp_path: Path) -> None:
+    """A scenario without hash_cost runs at production's cost, and the report says that,
+    not that the scenario chose it."""
+    path = tmp_path / "costly.toml"
+    path.write_text("days = 1\n[population]\ncustomers = 1\nsub_ids_per_customer = [0, 0]\n")
+    unset = run(load(path), tmp_path / "unset")
+    assert "Hashing: scrypt N=2^14 (production's cost: the scenario sets no hash_cost)" in (
+        text(unset).splitlines())
+    assert "ハッシュ: scrypt N=2^14 (本番と同じ値。シナリオに hash_cost の指定なし)" in (
+        report_page(unset, tmp_path, []))
+    chosen = run(SMALL, tmp_path / "set")
+    assert "Hashing: scrypt N=2^4 (the scenario's hash_cost; production uses 2^14)" in (
+        text(chosen).splitlines())
+    assert "ハッシュ: scrypt N=2^4 (シナリオの hash_cost。本番は 2^14)" in (
+        report_page(chosen, tmp_path, []))
+
+
 # In a browser ---------------------------------------------------------------------------
 
 

@@ -230,6 +230,8 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
 @pytest.mark.parametrize(("args", "named"), [
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
+    (["--compare", "5,10,5.0", "--days", "1"],  # one folder validity-5/ for two columns
+     "'--compare': each validity once: 5 is given more than once in 5,10,5.0"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
 def test_simulate_options_are_checked_before_anything_runs(
@@ -281,3 +283,76 @@ def test_a_simulation_derives_a_secret_checked_again_once(monkeypatch: pytest.Mo
     assert not hasher.matches("Simulated-pass2", digest)
     assert Hasher(cost=1).matches("Simulated-pass1", digest)  # the same digest as ever
     assert derived == ["Simulated-pass1", "Simulated-pass2", "Simulated-pass1"]
+
+
+TINY_TOML = "days = 1\nhash_cost = 4\n[population]\ncustomers = 1\n"
+
+
+@pytest.mark.parametrize("name", ['"../../nc/escape"', '"nc/escape"', '".hidden"', '""', "5"])
+def test_a_scenario_name_that_is_not_one_plain_folder_is_refused_nothing_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The name is the output folder under simulation-output/ (no --out here): a path in it
+    would write elsewhere, here into tmp_path/nc/escape."""
+    (tmp_path / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "run")
+    (tmp_path / "run" / "s.toml").write_text(f"name = {name}\n{TINY_TOML}")
+    result = CliRunner().invoke(main, ["simulate", "s.toml", "--no-verify"])
+    assert result.exit_code == 2, result.output
+    assert f"s.toml: name (the output folder's, simulation-output/NAME; default: the file's " \
+           f"name) must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.' " \
+           f"(not {name})" in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["run", "s.toml"]
+
+
+def test_a_scenario_name_may_be_japanese(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f'name = "五月の事務所-2.a_b"\n{TINY_TOML}')
+    assert load(path).name == "五月の事務所-2.a_b"
+
+
+def test_a_scenario_problem_quotes_the_value_as_the_file_wrote_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('start = 2026-04-06T10:00:00\ndays = 2026-04-07\n[behaviour]\n'
+                    'public_holidays = "yes"\nhours_jst = [18, 9]\n'
+                    'mail_delay = { median = 100, p95 = 20.5 }\n')
+    with pytest.raises(ScenarioError) as refused:
+        load(path)
+    for shown in ("start must be a date such as 2026-04-06 (not 2026-04-06T10:00:00)",
+                  "days must be a whole number from 1 to 3,660 (not 2026-04-07)",
+                  'behaviour.public_holidays must be true or false (not "yes")',
+                  "the first before the second (not [18, 9])",
+                  "(not median = 100, p95 = 20.5)"):
+        assert shown in str(refused.value)
+    assert "datetime" not in str(refused.value) and "'" not in str(refused.value)
+
+
+@pytest.mark.parametrize("env", [
+    {"BS_STORE": "xyz", "BS_SQLITE_PATH": "__tmp__/bad.sqlite3"}, {"BS_STORE": "postgres"},
+    {"BS_STORE": "memory"}, {"BS_MAIL": "smtp"}, {"BS_MAILBOX": "__tmp__/mail"},
+    {"BS_HASH_COST": "4"},
+])
+def test_simulate_refuses_by_name_the_settings_it_does_not_read(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """It writes its own SQLite store in its output folder, its mail never leaves the run,
+    its hash cost is the scenario's: such a setting is refused, not silently ignored."""
+    env = {k: v.replace("__tmp__", str(tmp_path)) for k, v in env.items()}
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                       str(tmp_path / "out")], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        "Error: simulate writes its own SQLite store in its output folder, its mail never "
+        "leaves the run and its hash cost is the scenario's hash_cost; unset "
+        + ", ".join(f"{k}={v}" for k, v in env.items()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_simulate_takes_bs_store_sqlite_and_the_postgresql_settings(tmp_path: Path) -> None:
+    """BS_STORE=sqlite is what it does; POSTGRES_* (exported where the tests run) are for
+    other commands and name nothing simulate could mistake."""
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                       str(tmp_path / "out")],
+                                env={"BS_STORE": "sqlite", "POSTGRES_HOST": "127.0.0.1"})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "simulation.sqlite3").is_file()
