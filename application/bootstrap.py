@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import attrs
+from eventsourcing.utils import Environment, resolve_topic, strtobool
 
 from application.adapters.mailbox import MailboxFolder
 from application.adapters.readonly import read_only
@@ -40,6 +44,14 @@ from domain.policy import KeyPolicy
 N = TypeVar("N", int, float)
 StoreSettings = dict[str, str]  # eventsourcing's settings of one store
 _PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC")
+# The library's numeric and yes/no PostgreSQL settings, checked before it reads them (it
+# would end in a traceback, or take a port it cannot parse for a server that is down).
+_POSTGRES_NUMBERS = {"POSTGRES_PORT": (int, 1, 65535), "POSTGRES_CONNECT_TIMEOUT": (int, 1, None),
+                     "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": (int, 0, None),
+                     "POSTGRES_POOL_SIZE": (int, 1, None), "POSTGRES_MAX_OVERFLOW": (int, 0, None),
+                     "POSTGRES_MAX_WAITING": (int, 0, None), "POSTGRES_LOCK_TIMEOUT": (int, 0, None),
+                     "POSTGRES_CONN_MAX_AGE": (float, 0, None)}
+_POSTGRES_YES_NO = ("POSTGRES_PRE_PING", "POSTGRES_ENABLE_DB_FUNCTIONS")
 STORES = ("sqlite", "postgres", "memory")
 
 
@@ -68,7 +80,46 @@ def store_settings(kind: str, path: Path | str | None = None,
     else:
         raise ConfigError(f"BS_STORE must be {', '.join(STORES[:-1])} or {STORES[-1]}, "
                           f"not {kind!r}")
-    return passed | base | extra
+    return _checked(passed | base | extra)
+
+
+def _checked(store: StoreSettings) -> StoreSettings:
+    """``store``, once every setting the library would parse is known to parse: the
+    PostgreSQL numbers and yes/no values, and the cipher and compressor (built once here, as
+    the library builds them), each refused by name."""
+    for name, (kind, low, high) in _POSTGRES_NUMBERS.items():
+        if value := store.get(name):  # (empty: the library's default)
+            try:
+                ok = low <= kind(value) <= (high or float("inf"))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number "
+                                  f"from {low}" + (f" to {high}" if high else " up"))
+    for name in _POSTGRES_YES_NO:
+        try:
+            strtobool(store.get(name) or "no")
+        except ValueError:
+            raise ConfigError(f"{name} must be yes or no") from None
+    cipher = store.get("CIPHER_TOPIC")
+    if cipher or store.get("CIPHER_KEY"):  # (a key alone: the library's default topic)
+        _usable("CIPHER_TOPIC/CIPHER_KEY" if cipher else "CIPHER_KEY without CIPHER_TOPIC",
+                cipher or "eventsourcing.cipher:AESCipher", Environment(env=store))
+    if compressor := store.get("COMPRESSOR_TOPIC"):
+        _usable("COMPRESSOR_TOPIC", compressor)
+    return store
+
+
+def _usable(name: str, topic: str, environment: Environment | None = None) -> None:
+    """The class at ``topic`` found (and built on ``environment``, as the library builds a
+    cipher), or a ConfigError naming the setting: a wrong topic, a missing or bad key."""
+    try:
+        made = resolve_topic(topic)
+        if environment is not None:
+            made(environment)
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{name} cannot be used: {reason}") from None
 
 
 @attrs.frozen
@@ -93,7 +144,12 @@ class Settings:
 
     @property
     def login_url(self) -> str:
-        return self.environ.get("BS_LOGIN_URL", "http://127.0.0.1:8000/")
+        """The portal's login page, named in every key mail: an http(s) address."""
+        url = self.environ.get("BS_LOGIN_URL", "http://127.0.0.1:8000/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"BS_LOGIN_URL must be an http:// or https:// address, not {url!r}")
+        return url
 
     def mailer(self) -> Mailer:
         environ, transport = self.environ, self.environ.get("BS_MAIL", "files")
@@ -157,7 +213,28 @@ def audit_reader(settings: Settings | None = None, *, store: StoreSettings | Non
     store = store if store is not None else settings.existing_store()
     if store["PERSISTENCE_MODULE"] == "eventsourcing.popo":
         raise NotAnEventStore("BS_STORE=memory: an in-memory store holds nothing to audit")
+    refuse_a_foreign_database(store, empty_too=True)
     return AuditReader(read_only(store), store_name(store))
+
+
+def refuse_a_foreign_database(store: StoreSettings, *, empty_too: bool = False) -> None:
+    """NotAnEventStore for a SQLite file that is not this system's store: another program's
+    database (to which the portal must add nothing: no tables, no demo customer), a file
+    that is no database, or, ``empty_too`` (the audit's reading), one with no tables yet.
+    Read without writing, so the reason is the file's, not the driver's."""
+    path = Path(store.get("SQLITE_DBNAME", ""))
+    if store["PERSISTENCE_MODULE"] != "eventsourcing.sqlite" or not path.is_file():
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = [name for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    except sqlite3.DatabaseError as e:
+        raise NotAnEventStore(f"{path} is not a Billing Station event store ({e})") from None
+    if "stored_events" not in tables and (tables or empty_too):
+        raise NotAnEventStore(f"{path} is not a Billing Station event store (" + (
+            f"it holds another program's tables: {', '.join(tables[:5])})" if tables
+            else "it holds no tables)"))
 
 
 def store_name(store: StoreSettings) -> str:

@@ -75,6 +75,7 @@ def demo(out: Path) -> None:
     if ignored:
         raise click.UsageError(f"the demo plays on its own store and mailbox in --out; unset "
                                f"{', '.join(ignored)}")
+    bootstrap.store_settings("sqlite")  # CIPHER_*, COMPRESSOR_TOPIC: checked before any write
     app, mailbox = demo_app(out, settings)
     try:
         run_demo(app, mailbox, click.echo)

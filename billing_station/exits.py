@@ -5,6 +5,7 @@ VIOLATIONS = 1  # verify found a login or change against the policy
 NOT_FOUND = 1  # the login ID asked about does not exist (then)
 USAGE = 2  # a bad option, argument or setting (click's own code)
 DATA_ERROR = 65  # sysexits' EX_DATAERR: not this system's event store, or an unreadable event
-UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask scheduler is down
+UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask scheduler is down,
+#                  or serve's port is taken
 SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a simulation shard failed even when retried (named)
 IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store could not be written (a full disk)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import errno
 import ipaddress
 import os
 import secrets
+import socket
+import sys
 from typing import Any
 
 import click
@@ -15,7 +18,8 @@ import uvicorn.config
 from application import bootstrap
 from application.audit.reading import store_errors
 from application.samples import MAIN_ID
-from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS
+from billing_station import exits
+from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
 from portal.server import onboard_demo_if_empty, station_from
 
 
@@ -56,7 +60,10 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     settings = bootstrap.Settings()
     if settings.store_kind == "memory":
         raise click.UsageError("serve needs a store its workers share: BS_STORE=sqlite or postgres")
+    PortalConfig.from_environ(settings.environ)  # its settings checked before anything starts
+    _listenable(host, port)
     with store_errors(bootstrap.store_name(settings.store())):
+        bootstrap.refuse_a_foreign_database(settings.store())
         station = station_from(settings)  # creates the store's tables once, before any worker
         try:
             onboarded = onboard_demo_if_empty(station)
@@ -72,7 +79,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
     # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).
-    login_url = os.environ.setdefault("BS_LOGIN_URL", url)
+    login_url = os.environ.setdefault("BS_LOGIN_URL", url)  # (a given one is checked)
     click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
@@ -92,6 +99,27 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
                 workers=workers, proxy_headers=proxies is not None,
                 forwarded_allow_ips=proxies or None, server_header=False,
                 log_config=log_config())
+
+
+def _listenable(host: str, port: int) -> None:
+    """The address checked before the store is touched: a host that is no address of this
+    machine is a bad --host; a port in use is one line, exit 69."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror:
+        raise click.BadParameter(f"{host!r} is not an address of this machine",
+                                 param_hint="--host") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise click.BadParameter(f"{host!r} is not an address of this machine",
+                                         param_hint="--host") from None
+            click.echo(f"error: cannot listen on {host}:{port}: {e.strerror}", err=True)
+            sys.exit(exits.UNAVAILABLE)
 
 
 def log_config() -> dict[str, Any]:

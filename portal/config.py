@@ -9,6 +9,8 @@ from pathlib import Path
 
 import attrs
 
+from application.bootstrap import ConfigError
+
 SECRET = "BS_PORTAL_SECRET"  # signs cookies, CSRF tokens and confirmations; shared by workers
 DEV_MAILBOX = "BS_PORTAL_DEV_MAILBOX"  # "1": serve the development mailbox page
 TABLES_READY = "BS_PORTAL_TABLES_READY"  # "1": the parent created the store's tables
@@ -29,7 +31,9 @@ class PortalConfig:
                    if environ.get(DEV_MAILBOX) == "1" and environ.get("BS_MAIL", "files") == "files"
                    else None)
         try:
-            deadline = float(environ.get(DEADLINE, "8"))
+            deadline = float(environ.get(DEADLINE) or "8")
         except ValueError:
-            deadline = 8.0
-        return cls(secret.encode(), mailbox, deadline if deadline > 0 else 8.0)
+            deadline = 0
+        if not 0 < deadline <= 3600:  # (serve checks it before any worker starts)
+            raise ConfigError(f"{DEADLINE} must be a number of seconds above 0, up to 3600")
+        return cls(secret.encode(), mailbox, deadline)

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +27,8 @@ from application.adapters.mailbox import MailboxFolder
 from application.messages import key_in
 from application.portal_sessions import THROTTLED
 from application.samples import INFORMATION, MAIN_ID, PASSWORD
+from billing_station.cli import main
+from billing_station.exits import DATA_ERROR, UNAVAILABLE, USAGE
 from billing_station.serve_command import serve
 from domain.crypto import Hasher
 from portal.config import WORKERS
@@ -181,6 +184,57 @@ def test_serve_refuses_a_proxy_that_is_no_ip_address_or_network(proxies: str) ->
     result = CliRunner().invoke(serve, ["--forwarded-allow-ips", proxies])
     assert result.exit_code == 2 and "--forwarded-allow-ips" in result.output
     assert "is not an IP address or network" in result.output
+
+
+def _serve(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
+    """serve through the console script, as a person runs it, on a store in ``tmp_path``."""
+    result = CliRunner().invoke(main, ["serve", *args], env={
+        "BS_STORE": "sqlite", "BS_SQLITE_PATH": str(tmp_path / "s.sqlite3"),
+        "BS_MAILBOX": str(tmp_path / "mailbox")} | env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_serve_adds_nothing_to_another_programs_database(tmp_path: Path) -> None:
+    other = tmp_path / "s.sqlite3"
+    with contextlib.closing(sqlite3.connect(other)) as db:
+        db.execute("CREATE TABLE invoices (n)")
+        db.commit()
+    before = other.read_bytes()
+    code, output = _serve(tmp_path, "--port", "0")
+    assert code == DATA_ERROR
+    assert output == (f"error: {other} is not a Billing Station event store (it holds another "
+                      "program's tables: invoices)\n")
+    assert other.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "s.sqlite3"]
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_touches_no_store(tmp_path: Path
+                                                                          ) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = _serve(tmp_path, "--port", str(port))
+    assert (code, output) == (UNAVAILABLE, f"error: cannot listen on 127.0.0.1:{port}: "
+                                           "Address already in use\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["--host", "999.1.1.1"], {}, "--host"),
+    (["--host", "192.0.2.1"], {}, "--host"),  # an address, but not one of this machine's
+    ([], {"BS_PORTAL_DEADLINE": "abc"}, "BS_PORTAL_DEADLINE"),
+    ([], {"BS_PORTAL_DEADLINE": "-1"}, "BS_PORTAL_DEADLINE"),
+    ([], {"BS_LOGIN_URL": "notaurl"}, "BS_LOGIN_URL"),
+    ([], {"BS_LOGIN_URL": "ftp://example.com/"}, "BS_LOGIN_URL"),
+])
+def test_serve_names_a_bad_host_or_setting_before_touching_the_store(
+    tmp_path: Path, args: list[str], env: dict[str, str], named: str
+) -> None:
+    code, output = _serve(tmp_path, "--port", "0", *args, **env)
+    assert code == USAGE and named in output, output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_names_its_options() -> None:
