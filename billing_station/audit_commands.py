@@ -50,8 +50,9 @@ def _checked_period(ctx: click.Context, param: click.Parameter, until: datetime 
                     ) -> datetime | None:
     since = ctx.params.get("since")
     if since is not None and until is not None and not since < until:
-        raise click.BadParameter("the period ends before it begins: --to must be after "
-                                 "--from", ctx, param)
+        raise click.BadParameter(("the period is empty" if since == until else
+                                  "the period ends before it begins")
+                                 + ": --to must be after --from (--to is exclusive)", ctx, param)
     return until
 
 
@@ -157,12 +158,12 @@ def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
         for r in records:
             row = attrs.evolve(r, requested_at=r.requested_at[:19].replace("-", "/").replace(
                 "T", " "))
-            click.echo(" ".join(f"{v!s:<{w}}" for v, w in
+            click.echo(" ".join(f"{_csv(v)!s:<{w}}" for v, w in
                                 zip(attrs.astuple(row), widths, strict=True)).rstrip())
 
 
 def _csv(value: object) -> object:
-    """Booleans as spreadsheets and CSV readers take them."""
+    """Booleans as spreadsheets and CSV readers take them (and as every format says them)."""
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 

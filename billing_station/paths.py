@@ -63,7 +63,9 @@ def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
     written."""
     if value is None:
         return None
-    if _is(value, Path.is_dir) or _writable_ancestor(value.parent) != value.parent:
+    if _is(value, Path.is_dir):
+        raise click.BadParameter(f"{value} is a folder: name a file in it", ctx, param)
+    if _writable_ancestor(value.parent) != value.parent:
         raise click.BadParameter(f"{value} cannot be written (its folder must exist and be "
                                  "writable)", ctx, param)
     if not _nameable(value, value.parent):

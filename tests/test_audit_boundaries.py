@@ -140,6 +140,34 @@ def test_a_reversed_period_is_a_usage_error(tmp_path: Path, command: str) -> Non
     assert result.exit_code == USAGE and "--to must be after --from" in result.output
 
 
+@pytest.mark.parametrize(("to", "said"), [("2026-04-01", "the period ends before it begins"),
+                                         ("2026-04-10", "the period is empty")])
+def test_a_period_is_said_as_it_is(tmp_path: Path, to: str, said: str) -> None:
+    result = audit({"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")}, "history",
+                   "--from", "2026-04-10", "--to", to)
+    assert result.exit_code == USAGE and f"{said}: --to must be after --from" in result.output
+
+
+@pytest.mark.parametrize("option", ["--html", "--checkpoint"])
+def test_a_folder_named_as_a_file_to_write_is_called_a_folder(tmp_path: Path, option: str
+                                                              ) -> None:
+    result = audit({"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")}, "verify", option,
+                   str(tmp_path))
+    assert result.exit_code == USAGE and f"{tmp_path} is a folder: name a file in it" in (
+        result.output.replace("\n", " ")), result.output
+
+
+def test_the_history_table_says_true_and_false_as_csv_and_jsonl_do(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    first_login(app)
+    app.close()
+    table = audit({"BS_SQLITE_PATH": str(path)}, "history").output
+    assert " true " in table and " false " in table
+    assert "True" not in table and "False" not in table
+
+
 def test_the_instant_formats_are_in_the_help() -> None:
     help_text = CliRunner().invoke(main, ["history", "--help"]).output
     assert "2015/01/16 10:00" in help_text and "+09:00" in help_text
@@ -207,3 +235,54 @@ def test_serve_on_a_file_that_is_no_store_or_a_server_that_is_down_says_so(
             "POSTGRES_CONNECT_TIMEOUT": "1"}
     output = refused_in_one_line(audit(down, "serve", "--port", "0"), UNAVAILABLE)
     assert "cannot reach PostgreSQL database bs at 127.0.0.1:1" in output
+
+
+@pytest.mark.parametrize(("schema", "reason"), [
+    (None, "(it holds no tables)"),
+    ("CREATE TABLE t (x)", "(it holds another program's tables: t)"),
+], ids=["no tables", "foreign"])
+def test_D_16_the_refusal_gives_the_files_reason_not_a_write_the_audit_never_tried(
+    tmp_path: Path, schema: str | None, reason: str
+) -> None:
+    path = tmp_path / "other.sqlite3"
+    path.touch()
+    if schema:
+        with sqlite3.connect(path) as db:
+            db.execute(schema)
+    for command in (["verify"], ["history"], ["verify", str(path)]):
+        output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}, *command), DATA_ERROR)
+        assert output.strip().endswith(reason) and "readonly" not in output, output
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("POSTGRES_PORT", "abc"), ("POSTGRES_PORT", "-5"), ("POSTGRES_CONNECT_TIMEOUT", "abc"),
+    ("POSTGRES_POOL_SIZE", "x"), ("POSTGRES_MAX_OVERFLOW", "-1"), ("POSTGRES_CONN_MAX_AGE", "x"),
+    ("POSTGRES_LOCK_TIMEOUT", "x"), ("POSTGRES_PRE_PING", "maybe"),
+])
+def test_a_postgres_setting_the_library_cannot_parse_is_named_at_once(
+    setting: str, value: str
+) -> None:
+    """Not a traceback, and not a wait for a server that is not down (a port of 'abc')."""
+    env = {"BS_STORE": "postgres", "POSTGRES_HOST": "127.0.0.1", "POSTGRES_USER": "x",
+           "POSTGRES_PASSWORD": "x", "POSTGRES_DBNAME": "bs", setting: value}
+    output = refused_in_one_line(audit(env), USAGE)
+    assert output.startswith(f"error: {setting} must be"), output
+
+
+@pytest.mark.parametrize(("cipher", "reason"), [
+    ({"CIPHER_TOPIC": "nope:AESCipher"}, "CIPHER_TOPIC/CIPHER_KEY cannot be used"),
+    ({"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"}, "'CIPHER_KEY' not in env"),
+    ({"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": "c2hvcnQ="},
+     "Invalid key size"),
+    ({"COMPRESSOR_TOPIC": "nope"}, "COMPRESSOR_TOPIC cannot be used"),
+], ids=["unknown topic", "no key", "short key", "unknown compressor"])
+def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
+    tmp_path: Path, cipher: dict[str, str], reason: str
+) -> None:
+    store = {"BS_SQLITE_PATH": str(tmp_path / "s.sqlite3")}
+    for env, command in ((store, ["verify"]), (store, ["serve", "--port", "0"]),
+                         ({}, ["simulate", "office", "--days", "1", "--out", str(tmp_path / "o")]),
+                         ({}, ["demo", "--out", str(tmp_path / "demo")])):
+        output = refused_in_one_line(audit(env | cipher, *command), USAGE)
+        assert reason in output, output
+    assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
