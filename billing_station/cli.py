@@ -47,8 +47,10 @@ def main() -> None:
     """Billing Station's notify key (通知キー), an event-sourced executable model.
 
     Stores and mail are chosen by environment settings (BS_STORE, BS_SQLITE_PATH,
-    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST); see README.md. The audit
-    commands (timeline, as-of, history, verify) read the configured store and never write.
+    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST, CIPHER_*, COMPRESSOR_TOPIC; the
+    portal's BS_PORTAL_SECRET, BS_PORTAL_DEADLINE, BS_LOGIN_URL), each checked at start; see
+    README.md's Settings. The audit commands (timeline, as-of, history, verify) read the
+    configured store and never write.
     """
 
 
