@@ -32,7 +32,7 @@ import attrs
 from eventsourcing.utils import Environment, resolve_topic, strtobool
 
 from application.adapters.mailbox import MailboxFolder
-from application.adapters.readonly import read_only
+from application.adapters.readonly import read_only, sqlite_read_uri
 from application.adapters.smtp import SMTPMailer
 from application.adapters.unflushed_sqlite import unflushed
 from application.audit.reading import AuditReader, NotAnEventStore
@@ -48,7 +48,7 @@ _PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC")
 # would end in a traceback, or take a port it cannot parse for a server that is down).
 _POSTGRES_NUMBERS = {"POSTGRES_PORT": (int, 1, 65535), "POSTGRES_CONNECT_TIMEOUT": (int, 1, None),
                      "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": (int, 0, None),
-                     "POSTGRES_POOL_SIZE": (int, 1, None), "POSTGRES_MAX_OVERFLOW": (int, 0, None),
+                     "POSTGRES_POOL_SIZE": (int, 0, None), "POSTGRES_MAX_OVERFLOW": (int, 0, None),
                      "POSTGRES_MAX_WAITING": (int, 0, None), "POSTGRES_LOCK_TIMEOUT": (int, 0, None),
                      "POSTGRES_CONN_MAX_AGE": (float, 0, None)}
 _POSTGRES_YES_NO = ("POSTGRES_PRE_PING", "POSTGRES_ENABLE_DB_FUNCTIONS")
@@ -96,6 +96,8 @@ def _checked(store: StoreSettings) -> StoreSettings:
             if not ok:
                 raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number "
                                   f"from {low}" + (f" to {high}" if high else " up"))
+    if int(store.get("POSTGRES_POOL_SIZE") or 5) + int(store.get("POSTGRES_MAX_OVERFLOW") or 10) < 1:
+        raise ConfigError("POSTGRES_POOL_SIZE and POSTGRES_MAX_OVERFLOW cannot both be 0")
     for name in _POSTGRES_YES_NO:
         try:
             strtobool(store.get(name) or "no")
@@ -146,9 +148,16 @@ class Settings:
     def login_url(self) -> str:
         """The portal's login page, named in every key mail: an http(s) address."""
         url = self.environ.get("BS_LOGIN_URL", "http://127.0.0.1:8000/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"BS_LOGIN_URL must be an http:// or https:// address, not {url!r}")
+        try:
+            parts = urlsplit(url)
+            usable = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                      and " " not in url and parts.username is None
+                      and (parts.port is None or parts.port > 0))
+        except ValueError:  # a bracket left open, a port that is no number
+            usable = False
+        if not usable:
+            raise ConfigError("BS_LOGIN_URL must be an http:// or https:// address with a host "
+                              f"and no user or password in it, not {url!r}")
         return url
 
     def mailer(self) -> Mailer:
@@ -226,7 +235,7 @@ def refuse_a_foreign_database(store: StoreSettings, *, empty_too: bool = False) 
     if store["PERSISTENCE_MODULE"] != "eventsourcing.sqlite" or not path.is_file():
         return
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with closing(sqlite3.connect(sqlite_read_uri(path), uri=True)) as db:
             tables = [name for (name,) in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     except sqlite3.DatabaseError as e:

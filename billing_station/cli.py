@@ -13,7 +13,7 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
-from billing_station.paths import output_folder
+from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from billing_station.verify_command import verify
@@ -70,15 +70,8 @@ def demo(out: Path) -> None:
     store and mailbox in --out: BS_STORE, BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are refused
     by name rather than ignored.
     """
-    settings = bootstrap.Settings()
-    ignored = [f"{k}={v}" for k, v in settings.environ.items()
-               if k in ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX")
-               or (k == "BS_STORE" and v != "sqlite")]
-    if ignored:
-        raise click.UsageError(f"the demo plays on its own store and mailbox in --out; unset "
-                               f"{', '.join(ignored)}")
-    bootstrap.store_settings("sqlite")  # CIPHER_*, COMPRESSOR_TOPIC: checked before any write
-    app, mailbox = demo_app(out, settings)
+    refuse_settings_not_read("the demo plays on its own store and mailbox in --out")
+    app, mailbox = demo_app(out, bootstrap.Settings())
     try:
         run_demo(app, mailbox, click.echo)
     finally:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from application import bootstrap
+
 
 def _is(path: Path, test: Callable[[Path], bool]) -> bool:
     """A path test that says False, never raises, for a name no file system takes (too
@@ -85,3 +87,19 @@ def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Pat
     if len({value.resolve() for value in values}) < len(values):
         raise click.BadParameter("a file is given twice", ctx, param)
     return values
+
+
+OWN_STORE = ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX")
+
+
+def refuse_settings_not_read(why: str, also: tuple[str, ...] = ()) -> None:
+    """demo and simulate play on a fresh SQLite store and mailbox in their output folder: a
+    setting naming another store or mailbox (or one of ``also``, which they do not read
+    either) is refused by name rather than ignored; the cipher and compressor settings, which
+    they do use, are checked here too, before anything is written."""
+    environ = bootstrap.Settings().environ
+    ignored = [f"{k}={v}" if v.isprintable() else k for k, v in environ.items()
+               if k in OWN_STORE + also or (k == "BS_STORE" and v != "sqlite")]
+    if ignored:
+        raise click.UsageError(f"{why}; unset {', '.join(ignored)}")
+    bootstrap.store_settings("sqlite")

@@ -102,24 +102,30 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
 
 
 def _listenable(host: str, port: int) -> None:
-    """The address checked before the store is touched: a host that is no address of this
-    machine is a bad --host; a port in use is one line, exit 69."""
+    """The address checked before the store is touched, at every address the host names
+    (uvicorn binds them all; 'localhost' is ::1 and 127.0.0.1): a host that is no address
+    of this machine is a bad --host; a port in use is one line, exit 69."""
+    not_here = click.BadParameter(f"{host!r} is not an address of this machine",
+                                  param_hint="--host")
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
     except socket.gaierror:
-        raise click.BadParameter(f"{host!r} is not an address of this machine",
-                                 param_hint="--host") from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            probe.bind(address)
-        except OSError as e:
-            if e.errno == errno.EADDRNOTAVAIL:
-                raise click.BadParameter(f"{host!r} is not an address of this machine",
-                                         param_hint="--host") from None
-            click.echo(f"error: cannot listen on {host}:{port}: {e.strerror}", err=True)
-            sys.exit(exits.UNAVAILABLE)
+        raise not_here from None
+    unavailable = 0
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as e:
+                if e.errno != errno.EADDRNOTAVAIL:
+                    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                    click.echo(f"error: cannot listen on {where}: {e.strerror}", err=True)
+                    sys.exit(exits.UNAVAILABLE)
+                unavailable += 1
+    if unavailable == len(addresses):
+        raise not_here
 
 
 def log_config() -> dict[str, Any]:

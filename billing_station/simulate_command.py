@@ -16,7 +16,7 @@ from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
-from billing_station.paths import output_folder
+from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.verify_command import echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
@@ -88,8 +88,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     error (exit 70); an unreachable --scheduler exits 69; a store that cannot be written (a
     full disk) exits 74.
     """
-    _refuse_settings_it_ignores()
-    bootstrap.store_settings("sqlite")  # CIPHER_*, COMPRESSOR_TOPIC: checked before any write
+    refuse_settings_not_read(  # its hash cost is the scenario's hash_cost: BS_HASH_COST too
+        "simulate writes its own SQLite store in its output folder, its mail never leaves the "
+        "run and its hash cost is the scenario's hash_cost", also=("BS_HASH_COST",))
     if validities and (shards > 1 or scheduler):
         raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
     if scheduler and shards == 1:
@@ -119,22 +120,6 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.exit(exits.IO_ERROR)
     if audit_after:
         sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
-
-
-# Settings simulate does not read (it writes its own SQLite store in the output folder, its
-# mail never leaves the run, its hash cost is the scenario's): refused, not ignored.
-IGNORED = ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX", "BS_HASH_COST")
-
-
-def _refuse_settings_it_ignores() -> None:
-    environ = bootstrap.Settings().environ
-    ignored = [f"{k}={v}" if v.isprintable() else k for k, v in environ.items()
-               if k in IGNORED or (k == "BS_STORE" and v != "sqlite")]
-    if ignored:
-        raise click.UsageError(
-            "simulate writes its own SQLite store in its output folder, its mail never "
-            "leaves the run and its hash cost is the scenario's hash_cost; unset "
-            + ", ".join(ignored))
 
 
 def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | None, shards: int,

@@ -102,15 +102,16 @@ def check(scenario: object) -> list[str]:
 
 
 def _name_problems(name: Any) -> list[str]:
-    """A name that is one plain folder's: the run's output goes to simulation-output/NAME,
-    so a '/' or '..' in it would write elsewhere."""
+    """A name that is one folder's: the run's output goes to simulation-output/NAME, so a
+    '/' or '\\' in it, or a leading '.' ('..'), would write elsewhere; anything else a
+    file's name may hold (the default is the file's name: 'my run (copy)' too) is kept."""
     plain = (isinstance(name, str) and 0 < len(name) <= NAME_LENGTH and name[0] != "."
-             and all(c.isalnum() or c in "._-" for c in name))
+             and not any(c in "/\\" or not c.isprintable() for c in name))
     if plain:
         return []
     return [f"name (the output folder's, simulation-output/NAME; default: the file's name) "
-            f"must be 1 to {NAME_LENGTH} letters, digits, '.', '_' or '-', not starting with "
-            f"'.' (not {as_written(name)})"]
+            f"must be 1 to {NAME_LENGTH} printable characters, no '/' or '\\', not starting "
+            f"with '.' (not {as_written(name)})"]
 
 
 def _dates_problems(start: Any, days: Any) -> list[str]:

@@ -37,6 +37,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{n:,} {kind}" for kind, n in TRIED.items()))
 
 
+# The product's settings as a shell may have exported them (README's audit example exports
+# BS_SQLITE_PATH): each test starts without them and sets what it means to test.
+PRODUCT_SETTINGS = ("BS_STORE", "BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX", "BS_SMTP_",
+                    "BS_HASH_COST", "BS_PORTAL_", "BS_LOGIN_URL", "CIPHER_", "COMPRESSOR_TOPIC")
+
+
+@pytest.fixture(autouse=True)
+def _no_exported_product_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [k for k in os.environ if k.startswith(PRODUCT_SETTINGS)]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _serve_never_serves_in_the_test_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run `serve` in this process only to see it refuse: were a refusal to break, it
+    would fail here instead of serving until CI's time runs out (real servers run as
+    processes of their own)."""
+    def started(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("serve started serving instead of refusing")
+    monkeypatch.setattr("billing_station.serve_command.uvicorn.run", started)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--driver", choices=("services", "browser"), default="services",

@@ -258,15 +258,24 @@ def test_D_16_the_refusal_gives_the_files_reason_not_a_write_the_audit_never_tri
     ("POSTGRES_PORT", "abc"), ("POSTGRES_PORT", "-5"), ("POSTGRES_CONNECT_TIMEOUT", "abc"),
     ("POSTGRES_POOL_SIZE", "x"), ("POSTGRES_MAX_OVERFLOW", "-1"), ("POSTGRES_CONN_MAX_AGE", "x"),
     ("POSTGRES_LOCK_TIMEOUT", "x"), ("POSTGRES_PRE_PING", "maybe"),
+    ("POSTGRES_POOL_SIZE", "0\0POSTGRES_MAX_OVERFLOW=0"),  # no connection at all
 ])
 def test_a_postgres_setting_the_library_cannot_parse_is_named_at_once(
     setting: str, value: str
 ) -> None:
     """Not a traceback, and not a wait for a server that is not down (a port of 'abc')."""
     env = {"BS_STORE": "postgres", "POSTGRES_HOST": "127.0.0.1", "POSTGRES_USER": "x",
-           "POSTGRES_PASSWORD": "x", "POSTGRES_DBNAME": "bs", setting: value}
+           "POSTGRES_PASSWORD": "x", "POSTGRES_DBNAME": "bs"}
+    first, *more = value.split("\0")
+    env |= {setting: first} | dict(pair.split("=") for pair in more)
     output = refused_in_one_line(audit(env), USAGE)
-    assert output.startswith(f"error: {setting} must be"), output
+    assert output.startswith(f"error: {setting} "), output
+
+
+def test_a_lazy_postgres_pool_is_a_setting_the_library_takes() -> None:
+    env = {"POSTGRES_HOST": "h", "POSTGRES_USER": "u", "POSTGRES_PASSWORD": "p",
+           "POSTGRES_DBNAME": "d", "POSTGRES_POOL_SIZE": "0", "POSTGRES_PORT": ""}
+    assert store_settings("postgres", environ=env)["POSTGRES_POOL_SIZE"] == "0"
 
 
 @pytest.mark.parametrize(("cipher", "reason"), [

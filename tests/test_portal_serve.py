@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import attrs
 import httpx
@@ -195,9 +196,11 @@ def _serve(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_serve_adds_nothing_to_another_programs_database(tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_serve_adds_nothing_to_another_programs_database(tmp_path: Path, journal: str) -> None:
     other = tmp_path / "s.sqlite3"
     with contextlib.closing(sqlite3.connect(other)) as db:
+        db.execute(f"PRAGMA journal_mode={journal}")
         db.execute("CREATE TABLE invoices (n)")
         db.commit()
     before = other.read_bytes()
@@ -209,14 +212,39 @@ def test_serve_adds_nothing_to_another_programs_database(tmp_path: Path) -> None
         "s.sqlite3"]
 
 
-def test_serve_on_a_port_in_use_says_so_in_one_line_and_touches_no_store(tmp_path: Path
-                                                                          ) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "0.0.0.0"])
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_touches_no_store(
+    tmp_path: Path, host: str
+) -> None:
+    """'localhost' names ::1 too, which is free: uvicorn binds both, so both are tried."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, output = _serve(tmp_path, "--port", str(port))
-    assert (code, output) == (UNAVAILABLE, f"error: cannot listen on 127.0.0.1:{port}: "
+        code, output = _serve(tmp_path, "--host", host, "--port", str(port))
+    assert (code, output) == (UNAVAILABLE, f"error: cannot listen on {host}:{port}: "
+                                           "Address already in use\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_tries_every_address_the_host_names(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolver that names ::1 before 127.0.0.1 for 'localhost' (Debian's /etc/hosts
+    does): the free ::1 must not hide the taken 127.0.0.1, which uvicorn binds too."""
+    resolve = socket.getaddrinfo
+
+    def v6_first(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        found = [*resolve("::1", port, *args, **kwargs), *resolve("127.0.0.1", port, *args,
+                                                                  **kwargs)]
+        return found if host == "localhost" else resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", v6_first)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = _serve(tmp_path, "--host", "localhost", "--port", str(port))
+    assert (code, output) == (UNAVAILABLE, f"error: cannot listen on localhost:{port}: "
                                            "Address already in use\n")
     assert list(tmp_path.iterdir()) == []
 
@@ -228,6 +256,9 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_touches_no_store(tmp_pat
     ([], {"BS_PORTAL_DEADLINE": "-1"}, "BS_PORTAL_DEADLINE"),
     ([], {"BS_LOGIN_URL": "notaurl"}, "BS_LOGIN_URL"),
     ([], {"BS_LOGIN_URL": "ftp://example.com/"}, "BS_LOGIN_URL"),
+    ([], {"BS_LOGIN_URL": "http://[::1"}, "BS_LOGIN_URL"),
+    ([], {"BS_LOGIN_URL": "http://example.com:abc/"}, "BS_LOGIN_URL"),
+    ([], {"BS_LOGIN_URL": "https://user:pw@example.com/"}, "BS_LOGIN_URL"),  # into every mail
 ])
 def test_serve_names_a_bad_host_or_setting_before_touching_the_store(
     tmp_path: Path, args: list[str], env: dict[str, str], named: str
