@@ -79,7 +79,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
     # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).
-    login_url = os.environ.setdefault("BS_LOGIN_URL", url)  # (a given one is checked)
+    login_url = os.environ.setdefault("BS_LOGIN_URL", url)  # (one given: checked above)
     click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "

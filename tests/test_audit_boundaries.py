@@ -82,12 +82,18 @@ def test_D_16_an_in_memory_store_is_refused() -> None:
     assert "in-memory" in output
 
 
-def test_D_16_auditing_a_real_store_writes_nothing(tmp_path: Path) -> None:
+def a_store_with_one_login(tmp_path: Path) -> Path:
+    """A closed SQLite store: the story's customer onboarded and logged in once."""
     path = tmp_path / "store.sqlite3"
     app = build(store_settings("sqlite", path), KeyRecorder())
     onboard(app)
     first_login(app)
     app.close()
+    return path
+
+
+def test_D_16_auditing_a_real_store_writes_nothing(tmp_path: Path) -> None:
+    path = a_store_with_one_login(tmp_path)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     env = {"BS_SQLITE_PATH": str(path)}
     assert audit(env).exit_code == 0
@@ -158,11 +164,7 @@ def test_a_folder_named_as_a_file_to_write_is_called_a_folder(tmp_path: Path, op
 
 
 def test_the_history_table_says_true_and_false_as_csv_and_jsonl_do(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
-    app = build(store_settings("sqlite", path), KeyRecorder())
-    onboard(app)
-    first_login(app)
-    app.close()
+    path = a_store_with_one_login(tmp_path)
     table = audit({"BS_SQLITE_PATH": str(path)}, "history").output
     assert " true " in table and " false " in table
     assert "True" not in table and "False" not in table
