@@ -135,7 +135,8 @@ class Settings:
         return self.environ.get("BS_STORE", "sqlite")
 
     def store(self) -> StoreSettings:
-        return store_settings(self.store_kind, self.environ.get("BS_SQLITE_PATH"), self.environ)
+        path = self._path("BS_SQLITE_PATH", "file") if self.store_kind == "sqlite" else None
+        return store_settings(self.store_kind, path, self.environ)
 
     def existing_store(self) -> StoreSettings:
         """A store to read: a missing SQLite file is an error, not a new empty store."""
@@ -163,29 +164,57 @@ class Settings:
     def mailer(self) -> Mailer:
         environ, transport = self.environ, self.environ.get("BS_MAIL", "files")
         if transport == "files":
-            return MailboxFolder(Path(environ.get("BS_MAILBOX", "mailbox")))
+            return MailboxFolder(Path(self._path("BS_MAILBOX", "folder") or "mailbox"))
         if transport == "smtp":
-            if "BS_SMTP_HOST" not in environ:
+            if not environ.get("BS_SMTP_HOST"):
                 raise ConfigError("BS_MAIL=smtp needs BS_SMTP_HOST")
+            timeout = self._number("BS_SMTP_TIMEOUT", 5.0, float)
+            if not 0 < timeout <= 3600:  # (0 would make smtplib's socket non-blocking)
+                raise ConfigError("BS_SMTP_TIMEOUT must be a number of seconds above 0 "
+                                  "(at most 3600)")
             return SMTPMailer(
-                environ["BS_SMTP_HOST"], self._number("BS_SMTP_PORT", 25),
+                environ["BS_SMTP_HOST"], self._number("BS_SMTP_PORT", 25, within=(1, 65535)),
                 environ.get("BS_SMTP_USER"), environ.get("BS_SMTP_PASSWORD"),
-                environ.get("BS_SMTP_STARTTLS", "") in ("1", "true", "yes"),
-                self._number("BS_SMTP_TIMEOUT", 5.0, float),
+                self._yes_no("BS_SMTP_STARTTLS"), timeout,
             )
         raise ConfigError(f"BS_MAIL must be files or smtp, not {transport!r}")
 
     def hasher(self) -> Hasher:
-        cost = self._number("BS_HASH_COST", 14)
-        if not 4 <= cost <= 20:
-            raise ConfigError("BS_HASH_COST must be between 4 and 20")
-        return Hasher(cost)
+        return Hasher(self._number("BS_HASH_COST", 14, within=(4, 20)))
 
-    def _number(self, name: str, default: N, kind: Callable[[str], N] = int) -> N:
+    def _number(self, name: str, default: N, kind: Callable[[str], N] = int,
+                within: tuple[int, int] | None = None) -> N:
+        """The setting as a number (``within`` the bounds given), or a ConfigError naming it."""
         try:
-            return kind(self.environ[name]) if name in self.environ else default
+            value = kind(self.environ[name]) if name in self.environ else default
+            usable = within is None or within[0] <= value <= within[1]
         except ValueError:
-            raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number") from None
+            usable = False
+        if not usable:
+            raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number"
+                              + (f" from {within[0]} to {within[1]}" if within else ""))
+        return value
+
+    def _yes_no(self, name: str) -> bool:
+        try:
+            return bool(strtobool(self.environ.get(name) or "no"))
+        except ValueError:
+            raise ConfigError(f"{name} must be yes or no") from None
+
+    def _path(self, name: str, kind: str) -> str | None:
+        """A path setting, unset (None: the default) or naming a ``kind`` ("file" or
+        "folder") that may not exist yet; an empty one is refused, not taken for the
+        default or for the current folder."""
+        value = self.environ.get(name)
+        if value is None:
+            return None
+        if not value.strip():
+            raise ConfigError(f"{name} is empty: name a {kind}, or unset it for the default")
+        path = Path(value)
+        if path.is_dir() if kind == "file" else path.exists() and not path.is_dir():
+            raise ConfigError(f"{name} must name a {kind}: {value} is "
+                              + ("a folder" if kind == "file" else "a file"))
+        return value
 
 
 def application(

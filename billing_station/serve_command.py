@@ -40,7 +40,8 @@ def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on; 0 takes a free one (printed, and named in the mails).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes; they share nothing but the store.")
 @click.option("--dev-mailbox", is_flag=True,
@@ -61,9 +62,10 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     if settings.store_kind == "memory":
         raise click.UsageError("serve needs a store its workers share: BS_STORE=sqlite or postgres")
     PortalConfig.from_environ(settings.environ)  # its settings checked before anything starts
-    _listenable(host, port)
-    with store_errors(bootstrap.store_name(settings.store())):
-        bootstrap.refuse_a_foreign_database(settings.store())
+    port = _listenable(host, port)
+    store = settings.store()
+    with store_errors(bootstrap.store_name(store)):
+        bootstrap.refuse_a_foreign_database(store)
         station = station_from(settings)  # creates the store's tables once, before any worker
         try:
             onboarded = onboard_demo_if_empty(station)
@@ -101,10 +103,12 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
                 log_config=log_config())
 
 
-def _listenable(host: str, port: int) -> None:
-    """The address checked before the store is touched, at every address the host names
-    (uvicorn binds them all; 'localhost' is ::1 and 127.0.0.1): a host that is no address
-    of this machine is a bad --host; a port in use is one line, exit 69."""
+def _listenable(host: str, port: int) -> int:
+    """The port to serve on, checked before the store is touched at every address the host
+    names (uvicorn binds them all; 'localhost' is ::1 and 127.0.0.1): a host that is no
+    address of this machine is a bad --host; a port in use is one line, exit 69. Port 0: a
+    port the system finds free at the first address, known before uvicorn binds it, because
+    the mails name the login page (another program could take it in between; rare)."""
     not_here = click.BadParameter(f"{host!r} is not an address of this machine",
                                   param_hint="--host")
     try:
@@ -117,7 +121,8 @@ def _listenable(host: str, port: int) -> None:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
             try:
-                probe.bind(address)
+                probe.bind((address[0], port, *address[2:]))
+                port = port or probe.getsockname()[1]
             except OSError as e:
                 if e.errno != errno.EADDRNOTAVAIL:
                     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -126,6 +131,7 @@ def _listenable(host: str, port: int) -> None:
                 unavailable += 1
     if unavailable == len(addresses):
         raise not_here
+    return port
 
 
 def log_config() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from application.adapters.smtp import SMTPMailer
 from application.bootstrap import ConfigError, Settings
 from application.screens import CUSTOMER_INFORMATION_DONE, KEY_EXPIRED, KEY_PROMPT, OPERATOR
 from billing_station.cli import main
@@ -47,6 +48,14 @@ def test_bad_settings_are_named(setting: str, value: str) -> None:
     settings = Settings({setting: value})
     with pytest.raises(ConfigError, match=setting):
         settings.store() if setting == "BS_STORE" else settings.mailer()
+
+
+@pytest.mark.parametrize(("value", "on"), [("yes", True), ("true", True), ("1", True),
+                                           ("no", False), ("0", False), ("", False)])
+def test_starttls_is_a_yes_or_no_setting(value: str, on: bool) -> None:
+    mailer = Settings({"BS_MAIL": "smtp", "BS_SMTP_HOST": "mail.example.com",
+                       "BS_SMTP_STARTTLS": value}).mailer()
+    assert isinstance(mailer, SMTPMailer) and mailer.starttls is on
 
 
 @pytest.mark.parametrize("setting", [{"BS_STORE": "postgres"}, {"BS_SQLITE_PATH": "x.sqlite3"},

@@ -39,13 +39,6 @@ from tests.conftest import store_env
 ROOT = Path(__file__).parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 STORES = ["sqlite", *(["postgres"] if os.environ.get("POSTGRES_HOST") else [])]
 
 
@@ -81,8 +74,8 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]
 
 @contextlib.contextmanager
 def serve_process(tmp_path: Path, kind: str, *options: str) -> Iterator[Run]:
-    """``serve OPTIONS`` in a process of its own, until the caller is done with it."""
-    port = _free_port()
+    """``serve --port 0 OPTIONS`` in a process of its own, until the caller is done with it:
+    on the free port it found, which it prints and names in its mails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
     env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT), "BS_STORE": kind}
     stores = store_env(kind, tmp_path)
@@ -92,11 +85,13 @@ def serve_process(tmp_path: Path, kind: str, *options: str) -> Iterator[Run]:
         env["POSTGRES_SCHEMA"] = store["POSTGRES_SCHEMA"]
     process = subprocess.Popen(
         [sys.executable, "-c", "from billing_station.serve_command import serve; serve()",
-         "--port", str(port), *options],
+         "--port", "0", *options],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
     assert process.stdout is not None
     said = [process.stdout.readline() for _ in range(5)]  # printed before uvicorn starts
+    port = re.match(r"portal: http://127\.0\.0\.1:(\d+)/ ", said[0])
+    assert port and port.group(1) != "0", said
+    url = f"http://127.0.0.1:{port.group(1)}"
     try:
         for _ in range(300):
             try:
@@ -259,6 +254,16 @@ def test_serve_tries_every_address_the_host_names(tmp_path: Path,
     ([], {"BS_LOGIN_URL": "http://[::1"}, "BS_LOGIN_URL"),
     ([], {"BS_LOGIN_URL": "http://example.com:abc/"}, "BS_LOGIN_URL"),
     ([], {"BS_LOGIN_URL": "https://user:pw@example.com/"}, "BS_LOGIN_URL"),  # into every mail
+    ([], {"BS_SQLITE_PATH": ""}, "BS_SQLITE_PATH is empty"),  # not the default file
+    ([], {"BS_SQLITE_PATH": "/"}, "BS_SQLITE_PATH must name a file: / is a folder"),
+    ([], {"BS_MAILBOX": ""}, "BS_MAILBOX is empty"),  # not the current folder
+    ([], {"BS_MAILBOX": __file__}, "BS_MAILBOX must name a folder"),
+    ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": ""}, "BS_SMTP_HOST"),
+    ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_PORT": "70000"}, "BS_SMTP_PORT"),
+    ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_STARTTLS": "maybe"},
+     "BS_SMTP_STARTTLS"),  # (was silently off: a mail in clear)
+    ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_TIMEOUT": "0"}, "BS_SMTP_TIMEOUT"),
+    ([], {"BS_HASH_COST": "3"}, "BS_HASH_COST must be a whole number from 4 to 20"),
 ])
 def test_serve_names_a_bad_host_or_setting_before_touching_the_store(
     tmp_path: Path, args: list[str], env: dict[str, str], named: str
