@@ -65,29 +65,37 @@ class Account(Aggregate):
         """Key mails within ``window`` before ``now`` (D-10 counts them)."""
         return sum(1 for t in self.key_mail_times if t > now - window)
 
-    class InformationChanged(Aggregate.Event):
-        changes: dict[str, str]
-        by: str  # the login ID that made the change (CI-1, SB-2 are audited on it)
+    class ScreenEdit(Aggregate.Event):
+        """A change of what the account's screens show, by the login ID ``by`` each event
+        names (CI-1 and SB-2 are audited on it): a 確認 made before it is out of date."""
 
         def apply(self, account: Account) -> None:
-            account.information.update(self.changes)
+            self.edit(account)
             account.edited_version = self.originator_version
 
-    class NotifyKeyEnabled(Aggregate.Event):
+        def edit(self, account: Account) -> None:
+            raise NotImplementedError
+
+    class InformationChanged(ScreenEdit):
+        changes: dict[str, str]
         by: str
 
-        def apply(self, account: Account) -> None:
+        def edit(self, account: Account) -> None:
+            account.information.update(self.changes)
+
+    class NotifyKeyEnabled(ScreenEdit):
+        by: str
+
+        def edit(self, account: Account) -> None:
             account.notify_key = True
             account.information["notify_key"] = NOTIFY_KEY_ON
-            account.edited_version = self.originator_version
 
-    class NotifyKeyDisabled(Aggregate.Event):
+    class NotifyKeyDisabled(ScreenEdit):
         by: str
 
-        def apply(self, account: Account) -> None:
+        def edit(self, account: Account) -> None:
             account.notify_key = False
             account.information["notify_key"] = NOTIFY_KEY_OFF
-            account.edited_version = self.originator_version
 
     def change_information(self, changes: dict[str, str], by: str) -> None:
         """Records what differs, and who changed it; the notify-key setting as an event of

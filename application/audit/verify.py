@@ -24,8 +24,7 @@ from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import ClientAddress, PortalSession
 
-_CHANGES = (Account.InformationChanged, Account.NotifyKeyEnabled, Account.NotifyKeyDisabled,
-            Customer.OrganizationRegistered, Customer.SubIDAdded)
+_CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
 _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"))
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
