@@ -20,8 +20,8 @@ from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.verify_command import echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
-from simulations.report import counted_as
 from simulations.shards import shard_count
+from simulations.wording import counted_as
 
 
 def _minutes(ctx: click.Context, param: click.Parameter, value: str | None

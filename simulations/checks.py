@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from simulations import business_days
+from simulations.wording import counted_as
 
 # Every number a scenario holds: (key, kind, lowest, highest); None is no bound.
 RANGES: list[tuple[str, type, float | None, float | None]] = [
@@ -120,8 +121,8 @@ def _dates_problems(start: Any, days: Any) -> list[str]:
         return [f"start must be a date such as 2026-04-06 (not {as_written(start)})"]
     if not start >= FIRST_START or (_is(days, int) and start.toordinal() + days
                                     > LAST_DAY.toordinal()):
-        return [f"start must be from {FIRST_START} and the run end by {LAST_DAY} "
-                f"(not {start} for {days} day{'' if days == 1 else 's'})"]
+        return [f"start must be from {FIRST_START} and the run end by {LAST_DAY} (not {start}"
+                + (f" for {counted_as(days, 'day')})" if _is(days, int) else ")")]
     return []
 
 

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from application import bootstrap
 from simulations.population import Part
-from simulations.report import Report, counted_as
+from simulations.report import Report
 from simulations.scenario import Scenario
 from simulations.shards import (
     ShardResult,
@@ -39,6 +39,7 @@ from simulations.shards import (
     parts,
     run_shard,
 )
+from simulations.wording import counted_as
 
 # the scheduler's HTTP endpoints (health, metrics) on a free loopback port, not on :8787
 LOOPBACK_ONLY = {"dashboard_address": "127.0.0.1:0"}

@@ -25,6 +25,7 @@ from application.outcomes import ContactRoute
 from domain.crypto import Hasher
 from simulations.business_days import holidays_off
 from simulations.runner import Simulation
+from simulations.wording import counted_as
 
 OUTCOMES = tuple(o.value for o in Outcome)
 PRODUCTION_HASH_COST = Hasher().cost  # log2 of scrypt's N in production (the default)
@@ -191,11 +192,6 @@ def text(r: Report) -> str:
         *bars,
         f"Events stored: {r.events:,}",
     ])
-
-
-def counted_as(n: int, noun: str) -> str:
-    """``1 day``, ``2 days``: a count and its noun, plural unless one."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _whose_cost(r: Report) -> str:

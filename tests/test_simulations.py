@@ -256,12 +256,18 @@ def test_a_scenario_without_hash_cost_says_so_before_it_starts(tmp_path: Path) -
     assert "sets no hash_cost" in result.output.splitlines()[0]
 
 
-@pytest.mark.parametrize("start", ["0001-01-01", "9999-12-30"])
-def test_a_start_no_clock_can_hold_is_refused_by_name(tmp_path: Path, start: str) -> None:
+@pytest.mark.parametrize(("start", "days", "said"), [
+    ("0001-01-01", "3", "(not 0001-01-01 for 3 days)"),
+    ("9999-12-30", "1", "(not 9999-12-30 for 1 day)"),
+    ("0001-01-01", '"x"', "(not 0001-01-01)"),  # days is a problem of its own
+])
+def test_a_start_no_clock_can_hold_is_refused_by_name(tmp_path: Path, start: str, days: str,
+                                                      said: str) -> None:
     path = tmp_path / "far.toml"
-    path.write_text(f"start = {start}\ndays = 3\n")
-    with pytest.raises(ScenarioError, match="start must be from 1971-01-01"):
+    path.write_text(f"start = {start}\ndays = {days}\n")
+    with pytest.raises(ScenarioError, match="start must be from 1971-01-01") as refused:
         load(path)
+    assert said in str(refused.value)
 
 
 def test_a_simulation_derives_a_secret_checked_again_once(monkeypatch: pytest.MonkeyPatch
