@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -21,12 +21,20 @@ from simulations.demo import demo_app, run_demo
 
 
 class Commands(click.Group):
-    """Sub-commands; a store that cannot be read or a setting that cannot be used is one
-    clear line and its exit code."""
+    """Sub-commands; a store that cannot be read, a setting that cannot be used or an
+    option or argument click refuses is one clear line and its exit code."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:  # of the command itself: an unknown sub-command
+            _refuse(e)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a sub-command's options and arguments, and its own
+            _refuse(e)
         except StoredEventError as e:
             click.echo(f"error: the event store holds an event that cannot be read: {e}",
                        err=True)
@@ -40,6 +48,16 @@ class Commands(click.Group):
         except bootstrap.ConfigError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(exits.USAGE)
+
+
+def _refuse(e: click.UsageError) -> NoReturn:
+    """click's usage error as this command's others are said: 'error: ...' in one line
+    (click's own is four: the usage, a hint, a blank, the error), naming where help is."""
+    if isinstance(e, click.exceptions.NoArgsIsHelpError):  # (the help, asked by no words)
+        raise e
+    where = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+    click.echo(f"error: {e.format_message().rstrip('.')}{where}", err=True)
+    raise click.exceptions.Exit(e.exit_code)
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -349,9 +349,9 @@ def test_simulate_refuses_by_name_the_settings_it_does_not_read(
                                        str(tmp_path / "out")], env=env)
     assert result.exit_code == 2, result.output
     assert result.output.splitlines()[-1] == (
-        "Error: simulate writes its own SQLite store in its output folder, its mail never "
+        "error: simulate writes its own SQLite store in its output folder, its mail never "
         "leaves the run and its hash cost is the scenario's hash_cost; unset "
-        + ", ".join(f"{k}={v}" for k, v in env.items()))
+        + ", ".join(f"{k}={v}" for k, v in env.items()) + " (see 'main simulate --help')")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
