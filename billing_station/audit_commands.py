@@ -18,11 +18,13 @@ import click
 from tqdm import tqdm
 
 from application import audit, bootstrap
+from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader
 from application.audit.verify import events_to_verify
 from application.screens import JST
 from billing_station import exits
 from billing_station.audit_pages import history_page
+from simulations.wording import counted_as
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
            "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
@@ -142,7 +144,25 @@ Times in JST (ISO 8601 with +09:00 in csv and jsonl). The columns:
               help="table for people, csv for spreadsheets, jsonl for tools, html for a "
                    "self-contained page with filters (to a file: > history.html).")
 def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
-    records = audit.history(events(reader()), since, until)
+    written = [0]
+
+    def counted() -> Iterator[audit.LoginRecord]:
+        for record in audit.history(events(reader()), since, until):
+            yield record
+            written[0] += 1
+
+    try:
+        _write_history(counted(), since, until, fmt)
+    except StoredEventError as e:  # rows are streamed: those written are not the period
+        if written[0] and fmt != "html":
+            rows = counted_as(written[0], "row")
+            raise StoredEventError(f"{e}; what was written before it ({rows}) is only part of "
+                                   "the period") from None
+        raise
+
+
+def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
+                   until: datetime | None, fmt: str) -> None:
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(audit.FIELDS)

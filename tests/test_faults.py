@@ -76,4 +76,12 @@ def test_corrupt_and_foreign_rows_give_an_error_naming_the_event(
     assert result.exit_code == EXIT_DATA_ERROR
     assert "cannot be read" in result.output and str(foreign) in result.output
     assert "Traceback" not in result.output
+    for fmt in ("csv", "jsonl", "table"):  # streamed: the rows before the row are not all
+        result = CliRunner().invoke(main, ["history", "--format", fmt], env=env)
+        assert result.exit_code == EXIT_DATA_ERROR
+        rows = len(result.stdout.splitlines()) - (fmt != "jsonl")  # (less a header)
+        error, = result.stderr.splitlines()
+        assert rows >= 1 and error.startswith("error: ") and str(foreign) in error
+        assert error.endswith(f"; what was written before it ({rows} row{'s' * (rows > 1)}) "
+                              "is only part of the period")
     app.close()
