@@ -144,10 +144,10 @@ Times in JST (ISO 8601 with +09:00 in csv and jsonl). The columns:
               help="table for people, csv for spreadsheets, jsonl for tools, html for a "
                    "self-contained page with filters (to a file: > history.html).")
 def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
-    written = [0]
+    records, written = audit.history(events(reader()), since, until), [0]  # (store opened)
 
     def counted() -> Iterator[audit.LoginRecord]:
-        for record in audit.history(events(reader()), since, until):
+        for record in records:
             yield record
             written[0] += 1
 

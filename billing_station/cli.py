@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -48,6 +49,13 @@ class Commands(click.Group):
         except bootstrap.ConfigError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(exits.USAGE)
+        except BrokenPipeError:  # the output's reader went (| head): as a program it stops
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no flush error)
+            ctx.exit(exits.BROKEN_PIPE)
+        except OSError as e:  # the output could not be written (a full disk): no traceback
+            click.echo(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
+                       err=True)
+            ctx.exit(exits.IO_ERROR)
 
 
 def _refuse(e: click.UsageError) -> NoReturn:

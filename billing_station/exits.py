@@ -8,4 +8,7 @@ DATA_ERROR = 65  # sysexits' EX_DATAERR: not this system's event store, or an un
 UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask scheduler is down,
 #                  or serve's port is taken
 SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a simulation shard failed even when retried (named)
-IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store could not be written (a full disk)
+IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store or an output could not be written
+#               (a full disk)
+BROKEN_PIPE = 141  # the output's reader stopped reading (| head): 128 + SIGPIPE, as the shell
+#                   reports a program that signal ends

@@ -9,10 +9,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from application import bootstrap
+from billing_station import exits
 
 
 def _is(path: Path, test: Callable[[Path], bool]) -> bool:
@@ -87,6 +89,49 @@ def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Pat
     if len({value.resolve() for value in values}) < len(values):
         raise click.BadParameter("a file is given twice", ctx, param)
     return values
+
+
+def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None:
+    """The audit never writes over what it reads (D-16): a file to write (each option named
+    by its keyword, ``page`` as --html) that is one of ``stores``, a file SQLite keeps
+    beside one, or another output, is refused by its option."""
+    kept = {_same(Path(f"{store}{suffix}")) for store in stores
+            for suffix in ("", "-wal", "-shm", "-journal")}
+    written: dict[Path, str] = {}
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        option = "--html" if name == "page" else f"--{name}"
+        if _same(path) in kept:
+            raise click.BadParameter(f"{path} is the store being verified (or a file of it): "
+                                     "name another file", param_hint=option)
+        if _same(path) in written:
+            raise click.BadParameter(f"{path} is also {written[_same(path)]}'s file: name "
+                                     "another", param_hint=option)
+        written[_same(path)] = option
+
+
+def _same(path: Path) -> Path:
+    """A path as the file system resolves it (links followed): one file, one name."""
+    return path.resolve()
+
+
+class CannotWrite(click.ClickException):
+    """A file that could not be written after all (a full disk, a file made read-only since
+    it was checked): one line naming it, exit 74."""
+
+    exit_code = exits.IO_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """``text`` into ``path``, or CannotWrite with the file's name and the system's reason."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CannotWrite(f"cannot write {path}: {e.strerror or e}") from None
 
 
 OWN_STORE = ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX")

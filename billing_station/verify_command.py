@@ -11,14 +11,14 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from application import audit
+from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page
-from billing_station.paths import existing_files, output_file
+from billing_station.paths import existing_files, output_file, refuse_overwriting, write_text
 
 
 @click.command()
@@ -47,6 +47,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if len(stores) > 1 and checkpoint is not None:
         raise click.UsageError("--checkpoint follows one store: verify the stores one at a "
                                "time with a checkpoint file each")
+    refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
     in_store: list[str] | None = None  # each violation's store, from several
     if len(stores) > 1:
         counts, found, where, in_store = _verified_in_parallel(list(stores))
@@ -66,9 +67,15 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     else:
         click.echo("verified: no violations")
     if page is not None:
-        page.write_text(findings_page(found, counts, where, in_store), encoding="utf-8")
+        write_text(page, findings_page(found, counts, where, in_store))
         click.echo(f"wrote {page}")
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
+
+
+def _configured_store() -> tuple[Path, ...]:
+    """The configured store's file, when it is one (D-16: nothing is written over it)."""
+    settings = bootstrap.Settings()
+    return (Path(settings.store()["SQLITE_DBNAME"]),) if settings.store_kind == "sqlite" else ()
 
 
 def _verified_in_parallel(stores: list[Path]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +23,14 @@ from application.bootstrap import store_settings
 from application.screens import JST
 from billing_station.audit_commands import Instant
 from billing_station.cli import main
-from billing_station.exits import DATA_ERROR, NOT_FOUND, UNAVAILABLE, USAGE
+from billing_station.exits import (
+    BROKEN_PIPE,
+    DATA_ERROR,
+    IO_ERROR,
+    NOT_FOUND,
+    UNAVAILABLE,
+    USAGE,
+)
 from tests.conftest import build, store_env
 from tests.story import KeyRecorder, first_login, onboard
 
@@ -30,10 +39,11 @@ def audit(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(main, list(args or ["verify"]), env=env)
 
 
-def refused_in_one_line(result: Result, code: int) -> str:
+def refused_in_one_line(result: Result, code: int, last_only: bool = False) -> str:
+    """The refusal, one line (``last_only``: the last line, after what was done before)."""
     assert result.exit_code == code, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.output.strip().splitlines()
+    lines = (result.stderr if last_only else result.output).strip().splitlines()
     assert len(lines) == 1, result.output  # (click's own usage errors too)
     return result.output
 
@@ -297,3 +307,48 @@ def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
         output = refused_in_one_line(audit(env | cipher, *command), USAGE)
         assert reason in output, output
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
+
+
+@pytest.mark.parametrize(("given", "options"), [
+    (True, ["--html", "{store}"]), (False, ["--html", "{store}"]),
+    (True, ["--checkpoint", "{store}"]), (True, ["--html", "{store}-wal"]),
+    (True, ["--html", "{folder}/../{folder_name}/store.sqlite3"]),  # another name, one file
+    (True, ["--html", "{folder}/same", "--checkpoint", "{folder}/same"]),
+], ids=["html given", "html configured", "checkpoint", "wal", "other name", "html=checkpoint"])
+def test_D_16_verify_writes_nothing_over_the_store_it_reads(
+    tmp_path: Path, given: bool, options: list[str]
+) -> None:
+    path = a_store_with_one_login(tmp_path)
+    before = files(tmp_path)
+    options = [o.format(store=path, folder=tmp_path, folder_name=tmp_path.name)
+               for o in options]
+    output = refused_in_one_line(
+        audit({"BS_SQLITE_PATH": str(path)}, "verify", *options, *([str(path)] if given else [])),
+        USAGE)
+    assert output.startswith(f"error: Invalid value for {options[-2]}: "), output
+    assert files(tmp_path) == before
+
+
+def test_an_output_that_cannot_be_written_after_all_is_one_line_exit_74(tmp_path: Path) -> None:
+    path = a_store_with_one_login(tmp_path)
+    output = refused_in_one_line(audit({}, "verify", "--html", "/dev/full", str(path)),
+                                 IO_ERROR, last_only=True)
+    assert output.splitlines()[-1] == "error: cannot write /dev/full: No space left on device"
+
+
+@pytest.mark.parametrize("command", [["history", "--format", "csv"], ["timeline", "main01"]])
+def test_a_full_disk_or_a_reader_gone_under_the_output_is_no_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """`history > file` on a full disk: one line, exit 74; `history | head -1`: the reader
+    went, so the command stops quietly, as the shell's tools do (141, 128 + SIGPIPE)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
+    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
+    argv = [sys.executable, "-m", "billing_station.cli", *command]
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env)
+    assert (run.returncode, run.stderr) == (IO_ERROR, "error: No space left on device\n")
+    reader = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # (before it writes: `| head -0`)
+    assert (reader.wait(timeout=60), reader.stderr.read()) == (BROKEN_PIPE, b"")
