@@ -18,7 +18,7 @@ from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from billing_station.verify_command import verify
-from simulations.demo import demo_app, run_demo
+from simulations.demo import demo_app, not_the_demos, run_demo
 
 
 class Commands(click.Group):
@@ -93,10 +93,16 @@ def demo(out: Path) -> None:
     key, the key entered, the top page with 前回ログイン, an expired key refused and a
     re-login that issues a new key. The model's clock is moved by hand: the story spans days
     and runs in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
-    store and mailbox in --out: BS_STORE, BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are refused
-    by name rather than ignored.
+    store and mailbox in --out, replacing the previous demo's there (a store or mails no demo
+    made are refused, not replaced): BS_STORE, BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are
+    refused by name rather than ignored.
     """
     refuse_settings_not_read("the demo plays on its own store and mailbox in --out")
+    if found := not_the_demos(out):
+        names = ", ".join(str(path.relative_to(out)) for path in found[:3])
+        raise click.BadParameter(f"{out} holds a store or mails no demo made ({names}"
+                                 f"{', ...' if len(found) > 3 else ''}), which the demo would "
+                                 "replace: give a new or empty folder", param_hint="--out")
     app, mailbox = demo_app(out, bootstrap.Settings())
     try:
         run_demo(app, mailbox, click.echo)

@@ -78,12 +78,27 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
         say("   " + screens.contact(app.key_mail_contact(MAIN_ID)).replace("\n", "\n   "))
 
 
+MADE_BY_THE_DEMO = ".billing-station-demo"  # in a folder whose store and mails a demo made
+
+
+def _replaced(folder: Path) -> list[Path]:
+    return [*folder.glob("billing-station.sqlite3*"), *folder.glob("mailbox/*.eml")]
+
+
+def not_the_demos(folder: Path) -> list[Path]:
+    """The store and mails in ``folder`` a demo would replace but no demo made (the portal
+    and the audit use the same names: a portal's store, its key mails)."""
+    return [] if (folder / MADE_BY_THE_DEMO).is_file() else _replaced(folder)
+
+
 def demo_app(folder: Path, settings: bootstrap.Settings) -> tuple[BillingStation, MailboxFolder]:
-    """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed);
-    the hash cost and login URL as ``settings`` say."""
+    """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed;
+    the caller has refused a folder holding ``not_the_demos``); the hash cost and login URL
+    as ``settings`` say."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / MADE_BY_THE_DEMO).write_text("billing-station demo: its store and mailbox\n")
     store = folder / "billing-station.sqlite3"
-    for stale in [*folder.glob("billing-station.sqlite3*"), *folder.glob("mailbox/*.eml")]:
+    for stale in _replaced(folder):
         stale.unlink()
     mailbox = MailboxFolder(folder / "mailbox")
     app = bootstrap.application(settings, store=bootstrap.store_settings("sqlite", store),

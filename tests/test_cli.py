@@ -28,6 +28,27 @@ def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
     assert len(list((tmp_path / "mailbox").glob("*.eml"))) == 3
 
 
+def test_the_demo_replaces_its_own_store_and_mails_and_nobody_elses(tmp_path: Path) -> None:
+    """The portal's and the audit's store and mailbox have the demo's names: a folder
+    holding them, unless a demo made them, is refused and left as it was."""
+    env = {"BS_HASH_COST": "8"}
+    for _ in range(2):  # (the second run replaces the first's)
+        result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")], env=env)
+        assert result.exit_code == 0, result.output
+        assert len(list((tmp_path / "demo" / "mailbox").glob("*.eml"))) == 3
+    portal = tmp_path / "portal"
+    (portal / "mailbox").mkdir(parents=True)
+    (portal / "billing-station.sqlite3").write_bytes(b"a portal's events")
+    (portal / "mailbox" / "000001-key.eml").write_text("a customer's key mail")
+    result = CliRunner().invoke(main, ["demo", "--out", str(portal)], env=env)
+    assert result.exit_code == 2 and result.output.startswith(
+        f"error: Invalid value for --out: {portal} holds a store or mails no demo made "
+        "(billing-station.sqlite3, mailbox/000001-key.eml)"), result.output
+    assert (portal / "billing-station.sqlite3").read_bytes() == b"a portal's events"
+    assert sorted(p.name for p in portal.rglob("*")) == [
+        "000001-key.eml", "billing-station.sqlite3", "mailbox"]
+
+
 def test_help_explains_the_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0 and "demo" in result.output and "BS_STORE" in result.output
