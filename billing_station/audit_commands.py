@@ -21,7 +21,7 @@ from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader
 from application.audit.verify import events_to_verify
-from application.screens import JST
+from application.screens import JST, jst
 from billing_station import exits
 from billing_station.audit_pages import history_page
 from simulations.wording import counted_as
@@ -41,10 +41,13 @@ class Instant(click.ParamType):
             return value
         try:
             moment = datetime.fromisoformat(str(value).strip().replace("/", "-"))
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
-            moment.astimezone(JST)  # shown in JST: it must be one
-        except (ValueError, OverflowError):
+        except ValueError:
             self.fail(f"{value!r} is not an instant: use {FORMATS}", param, ctx)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
+        try:
+            moment.astimezone(JST)  # shown in JST: it must be one
+        except OverflowError:
+            self.fail(f"{value!r} is no instant of years 1 to 9999 in JST", param, ctx)
         return moment
 
 
@@ -108,17 +111,17 @@ def timeline(login_id: str, since: datetime | None, until: datetime | None) -> N
         sys.exit(exits.NOT_FOUND)
 
 
-@click.command("as-of")
+@click.command("as-of", help=f"""LOGIN_ID's account as it stood at INSTANT, rebuilt from
+its events up to then: notify key, registered address, permissions, plan. Exits 1 if the
+login ID did not exist at that instant.
+
+INSTANT: {FORMATS}.""")
 @click.argument("instant", type=Instant())
 @click.argument("login_id")
 def as_of(instant: datetime, login_id: str) -> None:
-    """LOGIN_ID's account as it stood at INSTANT (JST unless an offset is given), rebuilt
-    from its events up to then: notify key, registered address, permissions, plan.
-    Exits 1 if the login ID did not exist at that instant."""
     state = audit.as_of(reader(), login_id, instant)
     if state is None:
-        click.echo(f"{login_id}: no such login ID at {instant.astimezone(JST):%Y/%m/%d %H:%M:%S}",
-                   err=True)
+        click.echo(f"{login_id}: no such login ID at {jst(instant, seconds=True)}", err=True)
         sys.exit(exits.NOT_FOUND)
     width = max(_width(label) for label, _ in state)
     for label, value in state:

@@ -109,7 +109,8 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
     if row_mark(app, checkpoint.position) != checkpoint.last_row:
         raise CheckpointError(
             f"{path} was made of another store (or of this one before it was rewritten): "
-            f"its notification {checkpoint.position} is not the one the checkpoint read; "
+            f"the store's notification {checkpoint.position:,} is not the one the checkpoint "
+            "read, or there is none; "
             "remove the file to verify from the first event")
     return checkpoint
 
