@@ -16,6 +16,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -60,6 +61,15 @@ class Report:
     slowest_login: float | None = None  # the longest of the visits that logged in
     holidays_off: dict[str, str] = attrs.Factory(dict)  # weekdays nobody logged in: name
     hash_cost_set: bool = True  # False: the scenario set no hash_cost, production's ran
+    start: str = ""  # the first simulated day, ISO 8601 (JST)
+
+    @property
+    def dates(self) -> str:
+        """The simulated days, first to last: 2026-04-06 to 2026-05-05."""
+        if not self.start:
+            return ""
+        last = date.fromisoformat(self.start) + timedelta(days=self.days - 1)
+        return f"{self.start} to {last.isoformat()}"
 
     @property
     def not_logged_in(self) -> int:
@@ -86,7 +96,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
         holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
-        scenario.hash_cost_set,
+        scenario.hash_cost_set, scenario.start.isoformat(),
     )
 
 
@@ -175,7 +185,8 @@ def text(r: Report) -> str:
     bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}"
             for h, n in r.expiries_by_hour.items()]
     return "\n".join([
-        f"Scenario {r.scenario}: {counted_as(r.days, 'day')}, seed {r.seed}, "
+        f"Scenario {r.scenario}: {counted_as(r.days, 'day')}"
+        + (f" ({r.dates})" if r.dates else "") + f", seed {r.seed}, "
         f"{counted_as(r.people, 'login ID')}",
         f"Policy: {r.policy}",
         f"Hashing: scrypt N=2^{r.hash_cost} {_whose_cost(r)}",

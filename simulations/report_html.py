@@ -70,10 +70,16 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
 
 def _about(r: Report, now: datetime | None) -> str:
     return (f'<p class="meta">作成日時: {_made_at(now)}<br>シナリオ {esc(r.scenario)}: '
-            f"{r.days}日間、seed {r.seed}、ログインID {r.people:,}件<br>"
+            f"{r.days}日間{_dates_ja(r)}、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
             f"ハッシュ: scrypt N=2^{r.hash_cost} {_hash_cost_ja(r)}<br>"
             f"休日: 土日{''.join(f'、{d} {esc(n)}' for d, n in r.holidays_off.items())}</p>")
+
+
+def _dates_ja(r: Report) -> str:
+    """ (2026/04/06〜2026/05/05): the simulated days, as the screens write dates."""
+    first, _, last = r.dates.partition(" to ")
+    return f" ({first.replace('-', '/')}〜{last.replace('-', '/')})" if first else ""
 
 
 def _hash_cost_ja(r: Report) -> str:
@@ -202,7 +208,7 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
     rows = [[esc(name)] + [cell(r) for r in reports] for name, cell in _compare_rows()]
     body = (f"<h1>有効期限の比較: {esc(first.scenario)}</h1>"
             f'<p class="meta">作成日時: {_made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
-            f"{first.days}日間、seed {first.seed}、ログインID {first.people:,}件 "
+            f"{first.days}日間{_dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
             f"(同じ人が同じように来訪し、違うのは通知キーの有効期限だけ)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + _figures(plots)

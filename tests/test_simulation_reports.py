@@ -4,6 +4,7 @@ the time to log in is over all visits; the plots are labelled in Japanese."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from datetime import UTC, date, datetime
@@ -194,8 +195,18 @@ def test_a_one_day_run_of_one_login_id_says_so_in_the_singular(
         slow_mail: tuple[Report, Path]) -> None:
     r, _ = slow_mail
     assert text(attrs.evolve(r, days=1, people=1)).startswith(
-        f"Scenario {r.scenario}: 1 day, seed {r.seed}, 1 login ID\n")
-    assert text(r).startswith(f"Scenario {r.scenario}: 3 days, seed {r.seed}, {r.people} login IDs")
+        f"Scenario {r.scenario}: 1 day ({r.start} to {r.start}), seed {r.seed}, 1 login ID\n")
+    assert text(r).startswith(f"Scenario {r.scenario}: 3 days ({r.start} to ")
+
+
+def test_a_report_names_the_days_it_simulated(slow_mail: tuple[Report, Path],
+                                             tmp_path: Path) -> None:
+    """An analyst checks it against `history --from --to`: the dates, not only a count."""
+    r, folder = slow_mail[0], tmp_path
+    write(r, folder)
+    assert (r.start, r.dates) == ("2026-04-06", "2026-04-06 to 2026-04-08")
+    assert json.loads((folder / "report.json").read_text())["start"] == "2026-04-06"
+    assert "3日間 (2026/04/06〜2026/04/08)" in (folder / "report.html").read_text()
 
 
 def test_the_report_says_whose_hash_cost_ran(tmp_path: Path) -> None:
