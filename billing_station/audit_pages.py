@@ -5,6 +5,7 @@ without it every row is simply shown), and nothing fetched from anywhere."""
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -35,11 +36,11 @@ function filterRows(){
     from=document.getElementById('f-from').value, to=document.getElementById('f-to').value;
   let shown=0;
   for(const r of document.querySelectorAll('[data-at]')){
-    const ok=(!id||r.dataset.id.includes(id))&&(!o||r.dataset.o===o)
+    const ok=(!id||r.dataset.id.split(' ').includes(id))&&(!o||r.dataset.o===o)
       &&(!from||r.dataset.at>=from)&&(!to||r.dataset.at<to);
     r.hidden=!ok; shown+=ok;
   }
-  document.getElementById('shown').textContent=shown;
+  document.getElementById('shown').textContent=shown.toLocaleString('ja-JP');
   document.getElementById('none').hidden=shown>0;
 }
 for(const e of document.querySelectorAll('.filters input,.filters select'))
@@ -55,7 +56,8 @@ def _page(title: str, body: str) -> str:
 def _filters(choices: dict[str, str], choice_label: str) -> str:
     options = "".join(f'<option value="{html.escape(k)}">{html.escape(v)}</option>'
                       for k, v in choices.items())
-    return ('<div class="filters"><label>ログインID<input id="f-id" type="search"></label>'
+    return ('<div class="filters"><label>ログインID (完全一致)<input id="f-id" type="search">'
+            '</label>'
             f'<label>{choice_label}<select id="f-o"><option value="">すべて</option>{options}'
             '</select></label><label>期間の始め (JST)<input id="f-from" type="datetime-local">'
             '</label><label>期間の終わり (JST, 含まない)<input id="f-to" type="datetime-local">'
@@ -119,6 +121,14 @@ CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」
                  "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 
 
+def _login_ids(violation: Violation) -> list[str]:
+    """The login IDs a finding concerns, as its evidence and message name them: the
+    attempt's, the one who changed and the main ID who may (the filter matches them whole)."""
+    text = "\n".join([violation.message, *violation.evidence])
+    found = re.findall(r"\blogin_id=(\S+)|\bby=(\S+)|by the main ID (\S+)", text)
+    return list(dict.fromkeys(name for names in found for name in names if name))
+
+
 def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str,
                   stores: Sequence[str] | None = None) -> str:
     """`verify --html`: the verdict, what was checked, and each finding with its evidence
@@ -134,7 +144,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
                       for k, n in counts.items())
     items = "".join(
         f'<div class="finding" data-at="{_evidence_time(v)}" '
-        f'data-id="{html.escape(" ".join(v.evidence))}" data-o="{v.rule}">'
+        f'data-id="{html.escape(" ".join(_login_ids(v)))}" data-o="{v.rule}">'
         f"<h3>{v.rule}: {FINDINGS.get(v.rule, '')}</h3><p class='meta'>{store}"
         f"{html.escape(v.message)}</p><p>証拠となるイベント:</p><pre>"
         + html.escape("\n".join(v.evidence)) + "</pre></div>"

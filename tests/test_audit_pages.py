@@ -62,8 +62,11 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
     page.screenshot(path=str(screenshot_path("audit-report.png", tmp_path)), full_page=True)
     assert page.get_by_text("変更: お客様情報は主IDだけ (CI-1)", exact=False).is_visible()
-    page.get_by_label("ログインID").fill("someone-else")
-    assert page.locator("#shown").inner_text() == "0"
+    page.get_by_label("ログインID").fill("main01")  # the finding's login ID, whole
+    assert page.locator("#shown").inner_text() == "1"
+    for other in ("someone-else", "main0", "LoginCompleted"):  # not a part, not the evidence
+        page.get_by_label("ログインID").fill(other)
+        assert page.locator("#shown").inner_text() == "0"
     assert not page.locator(".finding").first.is_visible()
     assert page.get_by_text("条件に合うものはありません。").is_visible()
     page.close()
@@ -84,6 +87,10 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert page.locator("#shown").inner_text() == "1"
     assert page.get_by_role("cell", name="未登録のID").is_visible()
     assert page.get_by_role("cell", name="2015/01/16 09:58:00").is_visible()  # as screens show
+    page.get_by_label("結果").select_option("")
+    for typed, shown in (("main01", "2"), ("main0", "0"), ("nobody01", "1")):  # IDs whole
+        page.get_by_label("ログインID").fill(typed)
+        assert page.locator("#shown").inner_text() == shown, typed
     page.close()
 
 
