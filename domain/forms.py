@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 
 from domain.fields import ChoiceField, Field, Kind, TextField
 
@@ -100,6 +101,15 @@ def login_id_field(rule: str) -> TextField:
     return TextField(
         "ログインID", rule, Kind.HALF_WIDTH, 32, 4, required=True, pattern=LOGIN_ID_SHAPE
     )
+
+
+def as_typed(text: str, spaces: bool = True) -> str:
+    """A login ID or a key as a person meant it: full-width letters and digits (typed with
+    the Japanese input mode on) made half-width (NFKC), spaces around it dropped, and with
+    ``spaces=False`` any space in it too (a key copied in groups). Never a password's: its
+    every character is the secret."""
+    normal = unicodedata.normalize("NFKC", text)
+    return normal.strip() if spaces else "".join(normal.split())
 
 
 def is_login_id(text: str) -> bool:

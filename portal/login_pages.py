@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application import screens
-from application.outcomes import ErrorPage, KeyEntry, LoginScreen, TopPage
+from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, TopPage
 from application.portal_sessions import THROTTLED, Opening, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
@@ -108,9 +108,14 @@ def _attempt(request: Request) -> str | None:
 
 
 async def key_page(request: Request) -> Response:
+    """通知キー照合; after a wrong key (``?wrong=1``) with its message: a reload of it enters
+    nothing (a reload of the POST's page would enter the key again, towards D-4's lock)."""
     if _attempt(request) is None:
         return redirect("/login")
-    return render(request, "key.html", {"prompt": screens.KEY_PROMPT})
+    wrong = request.query_params.get("wrong") == "1"
+    return render(request, "key.html", {
+        "prompt": screens.KEY_PROMPT, "error": screens.REFUSALS[Refusal.KEY_WRONG] if wrong
+        else None})
 
 
 async def enter_key(request: Request) -> Response:
@@ -128,9 +133,8 @@ async def enter_key(request: Request) -> Response:
         return redirect("/login")
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
              else "KeyEntry (wrong key)")
-    if isinstance(shown, KeyEntry):
-        error = screens.REFUSALS[shown.error] if shown.error else None
-        return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
+    if isinstance(shown, KeyEntry):  # a wrong key (D-4): the page again, by GET
+        return redirect("/key?wrong=1")
     return _after(request, shown)
 
 

@@ -56,8 +56,9 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
         write(result, simulation.folder, run, [simulation.store])
         reports.append(result)
         stores.append(simulation.store)
-        say(f"validity {validity:g} min: {variant.policy.label()}  ({_run_figures(result, run)})")
-    table = side_by_side(reports)
+        say(f"{variant.policy.label()}: {_run_figures(result, run)}")
+    common = text(reports[0]).splitlines()[0]  # the scenario, its days, seed and people
+    table = f"{common}\n{side_by_side(reports)}"
     (folder / "compare.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
     pictures = plots.compare(reports, folder)

@@ -601,7 +601,7 @@ class BrowserDriver(Givens):
 
 def _on_key_screen(page: Page) -> bool:
     """The 通知キー照合 screen (an error page answering its POST has the same URL)."""
-    return page.url.endswith("/key") and page.get_by_role(
+    return page.url.split("?")[0].endswith("/key") and page.get_by_role(
         "heading", level=1, name="通知キー照合", exact=True).count() == 1
 
 

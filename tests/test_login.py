@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -62,6 +63,26 @@ def test_LG_3_a_12_digit_key_is_mailed_and_completes_the_login(
     assert len(key) == 12 and key.isdigit()
     assert "有効期限: 2015/01/16 10:08 (日本時間)" in mail.get_content()
     assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
+
+
+@pytest.mark.parametrize("typed", [
+    lambda key: key.translate(str.maketrans("0123456789", "０１２３４５６７８９")),  # IME on
+    lambda key: f"  {key[:4]} {key[4:8]}\u3000{key[8:]} ",  # copied in groups, spaces around
+])
+def test_LG_3_the_key_typed_in_full_width_digits_or_in_groups_is_the_key(
+    keyed: BillingStation, mailbox: MailboxFolder, typed: Any
+) -> None:
+    entry = key_entry(keyed)
+    assert isinstance(keyed.enter_key(entry.attempt_id, typed(latest_key(mailbox, EMAIL))),
+                      TopPage)
+
+
+def test_LG_1_a_login_id_typed_in_full_width_is_the_login_id_a_password_is_as_typed(
+        app: BillingStation) -> None:
+    onboard(app)
+    assert isinstance(app.log_in(" ｍａｉｎ０１ ", PASSWORD), TopPage)
+    full_width = PASSWORD.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    assert app.log_in("main01", full_width) == ErrorPage(Refusal.LOGIN_FAILED)
 
 
 def test_LG_3_and_D_5_the_key_mail_reads_as_a_japanese_service_sends_it(

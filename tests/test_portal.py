@@ -327,6 +327,21 @@ def test_D_14_twenty_failed_logins_from_one_address_then_no_password_is_checked(
         assert (await async_login(neighbour, login_id)).headers["location"] == "/top"
 
 
+def test_D_4_a_reload_after_a_wrong_key_enters_nothing(served: Served,
+                                                      client: httpx.Client) -> None:
+    """The wrong key's page comes by GET: reloading it, as a person does, is no new entry
+    (five reloads of the POST's page would have locked the attempt)."""
+    login_id = served.customer(notify_key=True)
+    assert http_log_in(client, login_id).headers["location"] == "/key"
+    token = csrf_of(client.get("/key").text)
+    wrong = client.post("/key", data={"key": "000000000000", "csrf": token})
+    for _ in range(6):  # reloads
+        assert screens.KEY_WRONG in client.get(wrong.headers["location"]).text
+    done = client.post("/key", data={"key": served.key(f"{login_id}@example.co.jp"),
+                                     "csrf": token})
+    assert done.headers["location"] == "/top"
+
+
 def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
         served: Served, client: httpx.Client) -> None:
     login_id = served.customer(notify_key=True)
@@ -341,6 +356,8 @@ def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
     assert hidden == ["csrf"]  # no attempt id in the form
     key = served.key(f"{login_id}@example.co.jp")
     wrong = client.post("/key", data={"key": "000000000000", "csrf": csrf_of(key_page.text)})
+    assert wrong.headers["location"] == "/key?wrong=1"  # a reload of it enters nothing
+    wrong = client.get("/key?wrong=1")
     assert wrong.headers["cache-control"] == "no-store" and screens.KEY_WRONG in wrong.text
     done = client.post("/key", data={"key": key, "csrf": csrf_of(key_page.text)})
     assert done.headers["location"] == "/top" and done.headers["cache-control"] == "no-store"

@@ -196,7 +196,10 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     table = (tmp_path / "compare.txt").read_text()
     assert "policy 1" not in table and "expired" in table
-    assert table.splitlines()[0].split()[-4:] == ["5", "min", "15", "min"]  # what differs
+    common, heading, *_ = table.splitlines()
+    assert common.startswith("Scenario slow-mail: 2 days (2026-04-06 to 2026-04-07), seed ")
+    assert heading.split()[-4:] == ["5", "min", "15", "min"]  # what differs
+    assert "validity 5 min, 5 wrong entries, 5 keys/h: ran in " in result.output
     assert (tmp_path / "compare-outcomes.png").exists()
     assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
 
