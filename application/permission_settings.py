@@ -53,7 +53,9 @@ class PermissionSettings(Confirming):
 
     def submit_new_sub_id(self, session: Session, confirmed: Confirmation) -> Completed:
         customer = self.main_id(session.account_id, ONLY)
-        if (not confirmed.still_shows(customer)
+        # A new sub ID's screen shows nothing of the customer's own information (a change
+        # of it since is no conflict); its choices are checked again below.
+        if (confirmed.target_id != customer.id
                 or confirmed.values.get("login_id") in customer.sub_ids):  # OK pressed again
             raise Refused(Refusal.CONFLICT, "SB-8")
         values = self.recheck(confirmed, sub_id_fields(customer, new=True))

@@ -152,6 +152,18 @@ def test_SB_8_logins_between_confirm_and_ok_change_nothing_of_the_screen(
     assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01", "sub02"]
 
 
+def test_SB_8_a_change_of_the_customers_information_outdates_no_new_sub_id(
+        app: BillingStation) -> None:
+    """The main ID changes 住所2 in another window between a new sub ID's 確認 and OK: that
+    screen showed none of it, so OK registers the sub ID (no false conflict, no input lost)."""
+    main = onboard(app)
+    new = app.confirm_new_sub_id(main, sub_id_form("sub01"))
+    app.submit_customer_information(main, app.confirm_customer_information(
+        main, {"address2": "２階"}))
+    assert screens.message(app.submit_new_sub_id(main, new)) == SUB_ID_DONE
+    assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01"]
+
+
 def test_SB_8_ok_pressed_again_is_a_conflict_not_a_taken_login_id(
         app: BillingStation) -> None:
     """The same confirmation handed in twice (a double click, a reload): the second OK is
