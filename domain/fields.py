@@ -86,6 +86,18 @@ class TextField:
     min_len: int = 0
     required: bool = False
     pattern: str | None = None  # a shape the character class alone does not catch
+    secret: bool = False  # a password: taken exactly as typed, every character is it
+
+    def as_typed(self, value: str) -> str:
+        """``value`` as the person meant it where the difference cannot be seen: spaces
+        around it dropped, and in a 全角 or カタカナ field a half-width space made
+        full-width (山田 太郎). A letter or digit of the other width can be seen, and is
+        refused in the manual's words. A secret is taken as typed."""
+        if self.secret:
+            return value
+        value = value.strip(BLANK)
+        wide = self.kind in (Kind.FULL_WIDTH, Kind.KATAKANA)
+        return value.replace(" ", "\u3000") if wide else value
 
     @property
     def constraint(self) -> str:
@@ -156,8 +168,8 @@ def check_form(
     values: dict[str, str] = {}
     for name, field in fields.items():
         raw = form.get(name)
-        if raw is not None and isinstance(field, TextField) and not raw.strip(BLANK):
-            raw = ""  # only spaces: empty
+        if raw is not None and isinstance(field, TextField):
+            raw = field.as_typed(raw)  # (only spaces: empty)
         value = (field.default if isinstance(field, ChoiceField) else "") if raw is None else raw
         error = field.check(value)
         if error:

@@ -37,7 +37,7 @@ CUSTOMER_INFORMATION: dict[str, Field] = {
     "address2": TextField("住所2(建物名など)", "CI-2", Kind.FULL_WIDTH, 40),
     "download_notice": ChoiceField("ダウンロード通知メール要否", "CI-2", ("要", "否")),
     "download_file_password": TextField(
-        "分析データダウンロードファイル用パスワード", "CI-2", Kind.ALPHANUMERIC, 15, 8
+        "分析データダウンロードファイル用パスワード", "CI-2", Kind.ALPHANUMERIC, 15, 8, secret=True
     ),
     "caller_id": ChoiceField("発信元電話番号 利用の有無", "CI-2", ("有", "無")),
     "notify_key": notify_key_field("CI-3"),
@@ -119,7 +119,7 @@ def is_login_id(text: str) -> bool:
 
 
 def password_field(label: str, rule: str) -> TextField:
-    return TextField(label, rule, Kind.HALF_WIDTH, 32, 8, required=True)
+    return TextField(label, rule, Kind.HALF_WIDTH, 32, 8, required=True, secret=True)
 
 
 # A contract's main ID, issued at onboarding (not in the manual).

@@ -229,3 +229,16 @@ def test_onboarding_refuses_a_BS_customer_number_already_registered(app: Billing
     assert [(e.label, e.message) for e in invalid.value.errors] == [
         ("BSお客様番号", "このBSお客様番号は既に登録されています。")]
     assert events(app) == before
+
+
+def test_CI_2_spaces_are_taken_as_a_person_sees_them_letters_as_typed(app: BillingStation) -> None:
+    """A half-width space between a family and a given name (the manual's sample screen
+    reads so) is no reason to refuse a 全角 field, nor are spaces around a value; a
+    half-width letter or digit is, in the manual's words."""
+    main = onboard(app)
+    confirmed = app.confirm_customer_information(main, {
+        "contact_name": " 山田 太郎 ", "contact_name_kana": "ヤマダ タロウ", "phone": "0398765432 "})
+    assert (confirmed.values["contact_name"], confirmed.values["contact_name_kana"],
+            confirmed.values["phone"]) == ("山田\u3000太郎", "ヤマダ\u3000タロウ", "0398765432")
+    with pytest.raises(InvalidInput, match="部署名は全角50文字以内で入力してください。"):
+        app.confirm_customer_information(main, {"department": "soumu"})
