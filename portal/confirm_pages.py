@@ -1,5 +1,6 @@
-"""The 確認 screen and its 「OK」 (CI-4, SB-8): the confirmation goes to the browser signed
-and bound to the session, so OK applies exactly what was shown, in this session only."""
+"""The 確認 screen and its 「OK」 (CI-4, SB-8): the confirmation goes to the browser sealed
+(encrypted and authenticated) and bound to the session, so OK applies exactly what was
+shown, in this session only, and the browser reads nothing of it (no password's digest)."""
 
 from __future__ import annotations
 

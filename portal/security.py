@@ -14,6 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.utils import Environment
+
 from application.outcomes import Confirmation, Form
 
 SESSION_COOKIE = "bs_session"  # the bearer token of a logged-in session (D-12)
@@ -26,6 +29,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class Signer:
     def __init__(self, secret: bytes):
         self._secret = secret
+        # 確認's values are sealed, not only signed: a sub ID's temporary password travels
+        # as its digest (D-7), which a browser must not read (an offline guess at it).
+        key = hashlib.sha256(b"confirmation\x00" + secret).digest()
+        self._sealer = AESCipher(Environment(env={"CIPHER_KEY": base64.b64encode(key).decode()}))
 
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self._secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
@@ -61,17 +68,25 @@ class Signer:
         return _EPOCH + timedelta(microseconds=int(value))
 
     def confirmation(self, confirmation: Confirmation, binding: str) -> str:
+        """A 確認 screen's confirmation for its OK form: sealed (AES-GCM, the library's
+        cipher) with the session it belongs to inside."""
         data = {"form": confirmation.form.name, "values": confirmation.values,
                 "labels": confirmation.labels, "target_id": str(confirmation.target_id),
-                "version": confirmation.version}
-        raw = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode()).decode()
-        return self.sign("confirmation", raw, binding)
+                "version": confirmation.version, "binding": binding}
+        sealed = self._sealer.encrypt(json.dumps(data, ensure_ascii=False).encode())
+        return base64.urlsafe_b64encode(sealed).decode()
 
-    def confirmation_of(self, signed: str | None, binding: str | None) -> Confirmation | None:
-        raw = self.unsign("confirmation", signed, binding)
-        if raw is None:
+    def confirmation_of(self, sealed: str | None, binding: str | None) -> Confirmation | None:
+        """The confirmation, if this portal sealed it for this session; else None."""
+        if not sealed or not binding:
             return None
-        data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        try:
+            data: dict[str, Any] = json.loads(self._sealer.decrypt(
+                base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape"))))
+        except ValueError:  # not base64, altered, another secret's (binascii.Error too)
+            return None
+        if not _same(data["binding"], binding):
+            return None
         return Confirmation(Form[data["form"]], data["values"], data["labels"],
                             UUID(data["target_id"]), int(data["version"]))
 

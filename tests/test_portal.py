@@ -3,6 +3,7 @@ Playwright), and headers, cookies and CSRF through httpx, against a real uvicorn
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -469,3 +470,39 @@ def test_D_12_logging_in_again_while_logged_in_ends_the_old_session(
     assert "BSお客様番号" in top.text and "テスト商事様" in top.text
     member = served.station.member(client.cookies["bs_session"])
     assert member is not None and member.session.login_id == keyed
+
+
+def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_use_it(
+        served: Served, client: httpx.Client) -> None:
+    """The 確認 screen's confirmation is sealed: no typed value and no digest of the
+    temporary password (a browser could guess at it offline) can be read from it; altered,
+    or sent from another session, its OK is refused and registers nothing."""
+    login_id = served.customer()
+    sub = f"{login_id}s9"
+
+    def registered() -> list[str]:
+        return [row["ログインID"] for row in served.station.permission_settings(
+            served.session(login_id))]
+
+    assert http_log_in(client, login_id).headers["location"] == "/top"
+    form = client.get("/permission-settings/new")
+    shown = client.post("/permission-settings/new", data=sub_id_form(
+        sub, temporary_password=TEST_PASSWORD) | {"csrf": csrf_of(form.text)})
+    found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
+    assert found, shown.text
+    sealed, token = found.group(1), csrf_of(shown.text)
+    opened = base64.urlsafe_b64decode(sealed + "==")
+    for secret in (b"scrypt$", sub.encode(), "佐藤".encode(), b"0398765432"):
+        assert secret not in opened
+    altered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+    refused = client.post("/permission-settings/new/ok", data={"confirmation": altered,
+                                                                "csrf": token})
+    assert 400 <= refused.status_code < 500 and sub not in registered()
+    with httpx.Client(base_url=served.url, follow_redirects=False) as other:
+        assert http_log_in(other, login_id).headers["location"] == "/top"
+        there = other.post("/permission-settings/new/ok", data={
+            "confirmation": sealed,
+            "csrf": csrf_of(other.get("/permission-settings/new").text)})
+        assert 400 <= there.status_code < 500 and sub not in registered()
+    client.post("/permission-settings/new/ok", data={"confirmation": sealed, "csrf": token})
+    assert sub in registered()
