@@ -127,10 +127,15 @@ def header(top: TopPage) -> str:
     return f"{top.name}様 (BSお客様番号: {top.customer_number}) 前回ログイン: {previous}"
 
 
+SECRET_UNCHANGED = "(変更しない)"  # a password field left empty: OK keeps the one set
+
+
 def confirmation_lines(confirmation: Confirmation) -> list[str]:
-    """What the 確認 screen lists; a password shows as ******** once typed."""
+    """What the 確認 screen lists; a password shows as ******** once typed, and as left
+    unchanged when not (an empty line could read as no password at all)."""
     return [
-        f"{confirmation.labels[k]}: {MASK if k in SECRET_FIELDS and v else v}"
+        f"{confirmation.labels[k]}: "
+        + (v if k not in SECRET_FIELDS else MASK if v else SECRET_UNCHANGED)
         for k, v in confirmation.values.items() if k in confirmation.labels
     ]
 

@@ -242,3 +242,17 @@ def test_CI_2_spaces_are_taken_as_a_person_sees_them_letters_as_typed(app: Billi
             confirmed.values["phone"]) == ("山田\u3000太郎", "ヤマダ\u3000タロウ", "0398765432")
     with pytest.raises(InvalidInput, match="部署名は全角50文字以内で入力してください。"):
         app.confirm_customer_information(main, {"department": "soumu"})
+
+
+def test_CI_2_a_password_left_empty_is_shown_unchanged_on_confirm_and_kept(
+        app: BillingStation) -> None:
+    main = onboard(app)
+    app.submit_customer_information(main, app.confirm_customer_information(
+        main, {"download_file_password": "abcd1234"}))
+    kept = app.get(main.customer_id, Customer).information["download_file_password"]
+    confirmed = app.confirm_customer_information(main, {"download_file_password": "",
+                                                        "department": "経理部"})
+    assert "分析データダウンロードファイル用パスワード: (変更しない)" in screens.confirmation_lines(
+        confirmed)
+    app.submit_customer_information(main, confirmed)
+    assert app.get(main.customer_id, Customer).information["download_file_password"] == kept
