@@ -64,6 +64,13 @@ def test_SC_3_the_login_screen_and_its_two_help_links(tab: Page, camera: Camera)
     expect(tab.get_by_text(f"{int(IDLE_TIMEOUT.total_seconds() // 60)}分間操作がない場合は",
                            exact=False)).to_be_visible()
     camera.shot("notes")
+    tab.goto("/login")  # a failed login's page offers the form again, with both links
+    tab.get_by_label("ログインID").fill("nobody01")
+    tab.get_by_label("パスワード").fill("wrong-password")
+    tab.get_by_role("button", name="ログイン").click()
+    expect(tab.get_by_role("alert")).to_have_text(screens.LOGIN_FAILED)
+    for link in ("ログインID/パスワード忘れ、パスワード失効でお困りの方", "ご利用上の注意"):
+        expect(tab.get_by_role("link", name=link)).to_be_visible()
 
 
 def test_LG_3_the_demo_story_turn_the_key_on_log_out_log_in_with_the_mailed_key(
