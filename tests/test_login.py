@@ -61,7 +61,7 @@ def test_LG_3_a_12_digit_key_is_mailed_and_completes_the_login(
     assert SENDER in mail["From"] and mail["To"] == EMAIL
     key = key_in(mail)
     assert len(key) == 12 and key.isdigit()
-    assert "有効期限: 2015/01/16 10:08 (日本時間)" in mail.get_content()
+    assert "有効期限: 2015/01/16 10:08:00 (日本時間)" in mail.get_content()
     assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
 
 
@@ -92,7 +92,7 @@ def test_LG_3_and_D_5_the_key_mail_reads_as_a_japanese_service_sends_it(
     mail = mailbox.messages(EMAIL)[-1]
     body = mail.get_content()
     # D-5: at 10:08 the key has expired, so 10:08 is when it stops, not the last minute.
-    assert "有効期限: 2015/01/16 10:08 (日本時間) に失効します。それより前に入力してください" in body
+    assert "有効期限: 2015/01/16 10:08:00 (日本時間) に失効します。それより前に入力してください" in body
     assert "まで" not in body.split("有効期限")[1].splitlines()[0]
     assert mail["Date"] == "Fri, 16 Jan 2015 09:58:00 +0900"
     assert mail["Message-ID"].endswith("@billingstation.ntt.com>")
