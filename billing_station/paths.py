@@ -85,7 +85,8 @@ def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Pat
         if _is(value, Path.is_dir):
             raise click.BadParameter(f"{value} is a folder, not a file", ctx, param)
         if not _is(value, Path.is_file):
-            raise click.BadParameter(f"no such file: {value}", ctx, param)
+            raise click.BadParameter(f"{value} is not a regular file" if _is(
+                value, Path.exists) else f"no such file: {value}", ctx, param)
     if len({value.resolve() for value in values}) < len(values):
         raise click.BadParameter("a file is given twice", ctx, param)
     return values

@@ -352,3 +352,9 @@ def test_a_full_disk_or_a_reader_gone_under_the_output_is_no_traceback(
     assert reader.stdout is not None and reader.stderr is not None
     reader.stdout.close()  # (before it writes: `| head -0`)
     assert (reader.wait(timeout=60), reader.stderr.read()) == (BROKEN_PIPE, b"")
+
+
+@pytest.mark.parametrize(("given", "said"), [("/dev/null", "/dev/null is not a regular file"),
+                                             ("/no/such.sqlite3", "no such file: /no/such")])
+def test_a_store_that_is_no_file_is_called_what_it_is(given: str, said: str) -> None:
+    assert said in refused_in_one_line(audit({}, "verify", given), USAGE)
