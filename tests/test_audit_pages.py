@@ -41,17 +41,18 @@ def planted(tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 
 
 def opened(chromium: Browser, page_file: Path) -> Page:
-    page = chromium.new_page(viewport={"width": 1100, "height": 700})
+    page = chromium.new_page(viewport={"width": 1100, "height": 700}, locale="ja-JP")
     page.goto(page_file.as_uri())
     return page
 
 
 def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
-    chromium: Browser, planted: Path, tmp_path: Path
+    chromium: Browser, planted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the store named as an auditor in its folder names it
     report = tmp_path / "audit.html"
     result = CliRunner().invoke(main, ["verify", "--html", str(report)],
-                                env={"BS_SQLITE_PATH": str(planted)})
+                                env={"BS_SQLITE_PATH": planted.name})
     assert result.exit_code == 1 and f"wrote {report}" in result.output
     text = report.read_text(encoding="utf-8")
     assert "http" not in text.replace("http://127.0.0.1", "")  # self-contained
