@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from application.screens import jst
 from portal.web import portal, render
 
 
@@ -32,7 +33,14 @@ async def mailbox(request: Request) -> Response:
     paths = sorted(folder.glob("*.eml"), reverse=True) if folder.is_dir() else []
     mails = [(p.name, _read(p)) for p in paths]
     return render(request, "mailbox.html", {"folder": folder, "mails": [
-        {"name": n, "to": m["To"], "subject": m["Subject"], "date": m["Date"]} for n, m in mails]})
+        {"name": n, "to": m["To"], "subject": m["Subject"], "date": _sent(m)} for n, m in mails]})
+
+
+def _sent(message: EmailMessage) -> str:
+    """The Date header as the screens show times (2015/01/16 09:58:00, JST)."""
+    date = message["Date"]
+    moment = getattr(date, "datetime", None)  # (policy.default parses it; None if it cannot)
+    return jst(moment, seconds=True) if moment and moment.tzinfo else str(date or "")
 
 
 async def mail(request: Request) -> Response:
@@ -46,7 +54,7 @@ async def mail(request: Request) -> Response:
     body = message.get_body(("plain",))
     return render(request, "mail.html", {
         "from": message["From"], "to": message["To"], "subject": message["Subject"],
-        "date": message["Date"], "body": body.get_content() if body else ""})
+        "date": _sent(message), "body": body.get_content() if body else ""})
 
 
 ROUTES = [Route("/dev/mailbox", mailbox), Route("/dev/mailbox/{name}", mail)]

@@ -404,6 +404,10 @@ def test_the_development_mailbox_is_absent_unless_enabled(
         assert name
         mail = await dev.get(f"/dev/mailbox/{name.group(1)}")
         assert "通知キー: " in mail.text and mail.headers["cache-control"] == "no-store"
+        for page in (listing, mail):  # the mail's time as the screens show times (JST)
+            assert re.search(r"<td>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d</td>|"
+                             r"<dd>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d</dd>", page.text)
+            assert "+0900" not in page.text
 
 
 def test_errors_are_pages_in_japanese_never_a_traceback(client: httpx.Client,
