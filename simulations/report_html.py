@@ -174,24 +174,25 @@ def _run(r: Report, run: RunFigures | None, folder: Path, stores: Sequence[Path]
 
 
 def _stores(folder: Path, stores: Sequence[Path]) -> str:
-    """Where the run's events are, named from the folder that holds this page's folder (a
-    sharded run's are one store per shard)."""
+    """Where the run's events are, named from this page's folder, so that the names hold
+    wherever the folder is handed on (a sharded run's are one store per shard)."""
     if not stores:
         return ""
     names = [esc(_beside(folder, store)) for store in stores]
     if len(names) == 1:
-        return f"<p><small>イベントストア: {names[0]} (監査コマンドで読めます)</small></p>"
+        return (f"<p><small>イベントストア: {names[0]} (このページのフォルダ内。"
+                "監査コマンドで読めます)</small></p>")
     shown = "、".join(names) if len(names) <= 3 else f"{names[0]} 〜 {names[-1]}"
-    return (f"<p><small>イベントストア: シャードごとに {len(names):,} 個 ({shown})。"
-            "監査コマンド verify はまとめて読めます</small></p>")
+    return (f"<p><small>イベントストア: シャードごとに {len(names):,} 個 ({shown}、このページの"
+            "フォルダ内)。監査コマンド verify はまとめて読めます</small></p>")
 
 
 def _beside(folder: Path, store: Path) -> str:
-    """``store`` from ``folder``'s parent: office/simulation.sqlite3."""
+    """``store`` from ``folder``: simulation.sqlite3, shard-01-of-02/simulation.sqlite3."""
     try:
-        return str(store.relative_to(folder.parent))
-    except ValueError:  # not under the page's folder: named as it is
-        return str(store)
+        return str(store.resolve().relative_to(folder.resolve()))
+    except ValueError:  # not under the page's folder: named in full
+        return str(store.resolve())
 
 
 # compare.html --------------------------------------------------------------------------
