@@ -120,8 +120,8 @@ def _minutes_label(minutes: float, _: int) -> str:
 
 
 def expiries_by_hour(r: Report, path: Path) -> Path:
-    """Keys that expired before entry, by the hour (JST) of their login; only the span of
-    hours that had any."""
+    """Keys that expired before entry, by the hour (JST) of their login, over every hour
+    people log in (runs of one scenario share the axis)."""
     with _japanese():
         fig, ax = plt.subplots(figsize=(8, 4))
         span = hours_shown(r)
@@ -137,10 +137,12 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
 
 
 def hours_shown(r: Report) -> list[str]:
-    """From the first hour with an expiry to the last: the hours nobody logs in are left out,
-    a quiet hour between busy ones stays (its zero is a count)."""
-    hours = [int(h) for h, n in r.expiries_by_hour.items() if n]
-    return [f"{h:02d}" for h in range(min(hours), max(hours) + 1)] if hours else []
+    """Every hour the report counts (those people log in, any other with an expiry), a
+    quiet hour between busy ones too (its zero is a count); none when nothing expired."""
+    hours = [int(h) for h in r.expiries_by_hour]
+    if not any(r.expiries_by_hour.values()):
+        return []
+    return [f"{h:02d}" for h in range(min(hours), max(hours) + 1)]
 
 
 MEASURES: dict[str, Callable[[Report], int]] = {

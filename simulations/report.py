@@ -91,7 +91,8 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         {label: tally.support[route] for route, label in ROUTES.items() if route in tally.support},
         counts.attempts, counts.outcomes, counts.with_key,
         counts.outcomes["completed"] - counts.with_key, counts.keys_issued, tally.keys_reissued,
-        over_all_visits(tally.seconds_to_login, tally.visits), counts.expiries_by_hour,
+        over_all_visits(tally.seconds_to_login, tally.visits),
+        _every_hour(counts.expiries_by_hour, range(*scenario.behaviour.hours_jst)),
         counts.events, tally.seconds_to_login, scenario.policy.key_validity_minutes,
         scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
@@ -138,11 +139,19 @@ def store_counts(events: Iterable[Any]) -> StoreCounts:
 
 def counted(r: Report, counts: StoreCounts) -> Report:
     """``r`` with its store-derived numbers replaced by ``counts``."""
+    hours = [int(h) for h in r.expiries_by_hour]
     return attrs.evolve(r, attempts=counts.attempts, outcomes=counts.outcomes,
                         with_key=counts.with_key,
                         without_key=counts.outcomes["completed"] - counts.with_key,
                         keys_issued=counts.keys_issued,
-                        expiries_by_hour=counts.expiries_by_hour, events=counts.events)
+                        expiries_by_hour=_every_hour(counts.expiries_by_hour, hours),
+                        events=counts.events)
+
+
+def _every_hour(expiries: dict[str, int], hours: Iterable[int]) -> dict[str, int]:
+    """Expiries by hour over every hour people log in (a quiet one is a count of 0, so
+    runs compare hour by hour), and any other hour that had one."""
+    return dict(sorted(({f"{h:02d}": 0 for h in hours} | expiries).items()))
 
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}
@@ -183,7 +192,7 @@ def text(r: Report) -> str:
     support = ", ".join(f"{route} {n:,}" for route, n in r.support.items()) or "none"
     peak = max(r.expiries_by_hour.values(), default=0)
     bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}"
-            for h, n in r.expiries_by_hour.items()]
+            for h, n in r.expiries_by_hour.items()] if peak else []
     return "\n".join([
         f"Scenario {r.scenario}: {counted_as(r.days, 'day')}"
         + (f" ({r.dates})" if r.dates else "") + f", seed {r.seed}, "

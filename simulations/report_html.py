@@ -155,7 +155,7 @@ def _figures(plots: list[Path]) -> str:
 
 
 def _expiries(r: Report) -> str:
-    if not r.expiries_by_hour:
+    if not any(r.expiries_by_hour.values()):
         return "<section><h2>時間帯別の期限切れ</h2><p>期限切れはありません。</p></section>"
     rows = [[f"{int(h)}時台", f"{n:,}"] for h, n in r.expiries_by_hour.items()]
     return ("<section><h2>時間帯別の期限切れ</h2>"

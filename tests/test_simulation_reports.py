@@ -126,6 +126,9 @@ def test_bar_charts_leave_out_what_is_empty(slow_mail: tuple[Report, Path]) -> N
     quiet = attrs.evolve(r, expiries_by_hour={"09": 2, "11": 1})
     assert plots.hours_shown(quiet) == ["09", "10", "11"]
     assert plots.hours_shown(attrs.evolve(r, expiries_by_hour={})) == []
+    assert plots.hours_shown(attrs.evolve(r, expiries_by_hour={"09": 0, "10": 0})) == []
+    # every hour people log in, 9時 to 17時 (hours_jst = [9, 18]), a quiet one as 0
+    assert list(r.expiries_by_hour)[:9] == [f"{h:02d}" for h in range(9, 18)]
     no_locks = attrs.evolve(r, outcomes={**r.outcomes, "locked": 0})
     assert "ロック (D-4)" not in plots.measures_shown([no_locks])
 
