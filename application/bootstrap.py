@@ -89,20 +89,12 @@ def _checked(store: StoreSettings) -> StoreSettings:
     the library builds them), each refused by name."""
     for name, (kind, low, high) in _POSTGRES_NUMBERS.items():
         if value := store.get(name):  # (empty: the library's default)
-            try:
-                ok = low <= kind(value) <= (high or float("inf"))
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number "
-                                  f"from {low}" + (f" to {high}" if high else " up"))
+            number(name, value, kind, low, high)
     if int(store.get("POSTGRES_POOL_SIZE") or 5) + int(store.get("POSTGRES_MAX_OVERFLOW") or 10) < 1:
         raise ConfigError("POSTGRES_POOL_SIZE and POSTGRES_MAX_OVERFLOW cannot both be 0")
     for name in _POSTGRES_YES_NO:
-        try:
-            strtobool(store.get(name) or "no")
-        except ValueError:
-            raise ConfigError(f"{name} must be yes or no") from None
+        if value := store.get(name):
+            yes_or_no(name, value)
     cipher = store.get("CIPHER_TOPIC")
     if cipher or store.get("CIPHER_KEY"):  # (a key alone: the library's default topic)
         _usable("CIPHER_TOPIC/CIPHER_KEY" if cipher else "CIPHER_KEY without CIPHER_TOPIC",
@@ -110,6 +102,28 @@ def _checked(store: StoreSettings) -> StoreSettings:
     if compressor := store.get("COMPRESSOR_TOPIC"):
         _usable("COMPRESSOR_TOPIC", compressor)
     return store
+
+
+def number(name: str, value: str, kind: Callable[[str], N], low: float,
+           high: float | None = None) -> N:
+    """The setting ``name``'s ``value`` as a number from ``low`` (to ``high``), or a
+    ConfigError naming it and its range."""
+    try:
+        parsed = kind(value)
+        usable = low <= parsed <= (high if high is not None else float("inf"))
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number from {low}"
+                          + (f" to {high}" if high is not None else " up"))
+    return parsed
+
+
+def yes_or_no(name: str, value: str) -> bool:
+    try:
+        return bool(strtobool(value))
+    except ValueError:
+        raise ConfigError(f"{name} must be yes or no") from None
 
 
 def _usable(name: str, topic: str, environment: Environment | None = None) -> None:
@@ -166,40 +180,27 @@ class Settings:
         if transport == "files":
             return MailboxFolder(Path(self._path("BS_MAILBOX", "folder") or "mailbox"))
         if transport == "smtp":
-            if not environ.get("BS_SMTP_HOST"):
+            if not environ.get("BS_SMTP_HOST", "").strip():
                 raise ConfigError("BS_MAIL=smtp needs BS_SMTP_HOST")
-            timeout = self._number("BS_SMTP_TIMEOUT", 5.0, float)
-            if not 0 < timeout <= 3600:  # (0 would make smtplib's socket non-blocking)
-                raise ConfigError("BS_SMTP_TIMEOUT must be a number of seconds above 0 "
-                                  "(at most 3600)")
             return SMTPMailer(
-                environ["BS_SMTP_HOST"], self._number("BS_SMTP_PORT", 25, within=(1, 65535)),
+                environ["BS_SMTP_HOST"], self._number("BS_SMTP_PORT", 25, int, 1, 65535),
                 environ.get("BS_SMTP_USER"), environ.get("BS_SMTP_PASSWORD"),
-                self._yes_no("BS_SMTP_STARTTLS"), timeout,
+                "BS_SMTP_STARTTLS" in environ and yes_or_no(
+                    "BS_SMTP_STARTTLS", environ["BS_SMTP_STARTTLS"]),
+                # (a timeout of 0 would make smtplib's socket non-blocking)
+                self._number("BS_SMTP_TIMEOUT", 5.0, float, 0.001, 3600),
             )
         raise ConfigError(f"BS_MAIL must be files or smtp, not {transport!r}")
 
     def hasher(self) -> Hasher:
-        return Hasher(self._number("BS_HASH_COST", 14, within=(4, 20)))
+        return Hasher(self._number("BS_HASH_COST", 14, int, 4, 20))
 
-    def _number(self, name: str, default: N, kind: Callable[[str], N] = int,
-                within: tuple[int, int] | None = None) -> N:
-        """The setting as a number (``within`` the bounds given), or a ConfigError naming it."""
-        try:
-            value = kind(self.environ[name]) if name in self.environ else default
-            usable = within is None or within[0] <= value <= within[1]
-        except ValueError:
-            usable = False
-        if not usable:
-            raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number"
-                              + (f" from {within[0]} to {within[1]}" if within else ""))
-        return value
-
-    def _yes_no(self, name: str) -> bool:
-        try:
-            return bool(strtobool(self.environ.get(name) or "no"))
-        except ValueError:
-            raise ConfigError(f"{name} must be yes or no") from None
+    def _number(self, name: str, default: N, kind: Callable[[str], N], low: float,
+                high: float) -> N:
+        """The setting as a number from ``low`` to ``high``, ``default`` when unset; given
+        empty, it is refused, as every BS_* setting given empty is."""
+        return number(name, self.environ[name], kind, low, high) if name in self.environ \
+            else default
 
     def _path(self, name: str, kind: str) -> str | None:
         """A path setting, unset (None: the default) or naming a ``kind`` ("file" or

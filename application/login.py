@@ -29,7 +29,7 @@ from application.station import AttemptNotFound, Station
 from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import fingerprint, new_id, new_token
-from domain.forms import as_typed, is_login_id
+from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt
 from domain.portal_sessions import PortalSession, portal_session_id
 
@@ -61,7 +61,7 @@ class Login(Station):
         return _decided_again(lambda: self._log_in(login_id, password, opening), "D-2")
 
     def _log_in(self, login_id: str, password: str, opening: Opening | None) -> LoginScreen:
-        now, login_id = clock.now(), as_typed(login_id)
+        now, login_id = clock.now(), login_id_typed(login_id)
         well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
         account = self.account(login_id) if well_formed else None
         attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
@@ -125,7 +125,7 @@ class Login(Station):
         attempt = self.find(attempt_id, LoginAttempt)
         if attempt is None:  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id)
-        outcome = attempt.enter_key(as_typed(key[:MAX_SECRET], spaces=False), self.hasher, now)
+        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)
             if outcome is KeyOutcome.WRONG:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from billing_station.verify_command import verify
-from simulations.demo import demo_app, not_the_demos, run_demo
+from simulations.demo import demo_app, mark_as_the_demos, not_the_demos, run_demo
 
 
 class Commands(click.Group):
@@ -35,7 +36,9 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as e:  # a sub-command's options and arguments, and its own
-            _refuse(e)
+            sub = f"{ctx.command_path} {ctx.invoked_subcommand}" if ctx.invoked_subcommand \
+                else ctx.command_path
+            _refuse(e, sub)
         except StoredEventError as e:
             click.echo(f"error: the event store holds an event that cannot be read: {e}",
                        err=True)
@@ -52,18 +55,23 @@ class Commands(click.Group):
         except BrokenPipeError:  # the output's reader went (| head): as a program it stops
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no flush error)
             ctx.exit(exits.BROKEN_PIPE)
-        except OSError as e:  # the output could not be written (a full disk): no traceback
-            click.echo(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
-                       err=True)
+        except OSError as e:  # a file, or the output, that could not be written: no traceback
+            what = e.filename or ("the output" if e.errno in _WRITING else None)
+            click.echo(f"error: {e.strerror or e}" + (f" ({what})" if what else ""), err=True)
             ctx.exit(exits.IO_ERROR)
 
 
-def _refuse(e: click.UsageError) -> NoReturn:
+_WRITING = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # what a full disk says
+
+
+def _refuse(e: click.UsageError, command: str | None = None) -> NoReturn:
     """click's usage error as this command's others are said: 'error: ...' in one line
-    (click's own is four: the usage, a hint, a blank, the error), naming where help is."""
+    (click's own is four: the usage, a hint, a blank, the error), naming where help is
+    (``command``'s, when click's error does not know its command)."""
     if isinstance(e, click.exceptions.NoArgsIsHelpError):  # (the help, asked by no words)
         raise e
-    where = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+    command = e.ctx.command_path if e.ctx else command
+    where = f" (see '{command} --help')" if command else ""
     click.echo(f"error: {e.format_message().rstrip('.')}{where}", err=True)
     raise click.exceptions.Exit(e.exit_code)
 
@@ -93,21 +101,22 @@ def demo(out: Path) -> None:
     key, the key entered, the top page with 前回ログイン, an expired key refused and a
     re-login that issues a new key. The model's clock is moved by hand: the story spans days
     and runs in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
-    store and mailbox in --out, replacing the previous demo's there (a store or mails no demo
-    made are refused, not replaced): BS_STORE, BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are
-    refused by name rather than ignored.
+    store and mailbox in --out, replacing what the previous demo left there (a store or mails
+    it did not leave, such as a portal's, are refused, not replaced): BS_STORE,
+    BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are refused by name rather than ignored.
     """
     refuse_settings_not_read("the demo plays on its own store and mailbox in --out")
     if found := not_the_demos(out):
         names = ", ".join(str(path.relative_to(out)) for path in found[:3])
-        raise click.BadParameter(f"{out} holds a store or mails no demo made ({names}"
+        raise click.BadParameter(f"{out} holds a store or mails no demo left there ({names}"
                                  f"{', ...' if len(found) > 3 else ''}), which the demo would "
-                                 "replace: give a new or empty folder", param_hint="--out")
+                                 "replace: give a new or empty folder", param_hint="'--out'")
     app, mailbox = demo_app(out, bootstrap.Settings())
     try:
         run_demo(app, mailbox, click.echo)
     finally:
         app.close()
+        mark_as_the_demos(out, mailbox)
     click.echo(f"\nevent store: {out / 'billing-station.sqlite3'}")
     click.echo(f"mailbox:     {mailbox.folder} ({len(mailbox.messages())} mails, .eml)")
 

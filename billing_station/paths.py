@@ -98,23 +98,28 @@ def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None
     beside one, or another output, is refused by its option."""
     kept = {_same(Path(f"{store}{suffix}")) for store in stores
             for suffix in ("", "-wal", "-shm", "-journal")}
-    written: dict[Path, str] = {}
+    written: dict[tuple[object, ...], str] = {}
     for name, path in outputs.items():
         if path is None:
             continue
-        option = "--html" if name == "page" else f"--{name}"
+        option = "'--html'" if name == "page" else f"'--{name}'"
         if _same(path) in kept:
             raise click.BadParameter(f"{path} is the store being verified (or a file of it): "
                                      "name another file", param_hint=option)
         if _same(path) in written:
-            raise click.BadParameter(f"{path} is also {written[_same(path)]}'s file: name "
-                                     "another", param_hint=option)
+            raise click.BadParameter(f"{path} is also the file of {written[_same(path)]}: "
+                                     "name another", param_hint=option)
         written[_same(path)] = option
 
 
-def _same(path: Path) -> Path:
-    """A path as the file system resolves it (links followed): one file, one name."""
-    return path.resolve()
+def _same(path: Path) -> tuple[object, ...]:
+    """One file, whatever names it: its device and inode when it exists (a hard link is
+    another name of it), else the path with links followed."""
+    try:
+        found = path.stat()
+    except (OSError, ValueError):
+        return ("path", path.resolve())
+    return ("file", found.st_dev, found.st_ino)
 
 
 class CannotWrite(click.ClickException):

@@ -110,7 +110,7 @@ def _listenable(host: str, port: int) -> int:
     port the system finds free at the first address, known before uvicorn binds it, because
     the mails name the login page (another program could take it in between; rare)."""
     not_here = click.BadParameter(f"{host!r} is not an address of this machine",
-                                  param_hint="--host")
+                                  param_hint="'--host'")
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                        flags=socket.AI_PASSIVE)

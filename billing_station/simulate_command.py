@@ -102,7 +102,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
                           days=days or chosen.days)
     if problems := check(chosen):  # the options moved the scenario: checked again
-        raise click.BadParameter("; ".join(problems), param_hint="--days/--seed")
+        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
     if not chosen.hash_cost_set:
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
@@ -140,7 +140,7 @@ def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | Non
             click.echo(f"error: {e}", err=True)
             sys.exit(exits.UNAVAILABLE)
         except SchedulerAddressError as e:
-            raise click.BadParameter(str(e), param_hint="--scheduler") from e
+            raise click.BadParameter(str(e), param_hint="'--scheduler'") from e
         except ShardsFailed as e:
             for part, why in e.failures:
                 click.echo(f"error: {part.name} failed {why}", err=True)

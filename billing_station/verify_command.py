@@ -121,7 +121,7 @@ def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit
         try:
             result = verify_incrementally(store, path, bar.update, start)
         except CheckpointError as e:
-            raise click.BadParameter(str(e), param_hint="--checkpoint") from e
+            raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
     found = list(reported(result.violations))
     click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
                f"{result.since:,}", err=True)

@@ -66,8 +66,9 @@ class Account(Aggregate):
         return sum(1 for t in self.key_mail_times if t > now - window)
 
     class ScreenEdit(Aggregate.Event):
-        """A change of what the account's screens show, by the login ID ``by`` each event
-        names (CI-1 and SB-2 are audited on it): a 確認 made before it is out of date."""
+        """A change of what the account's own screens show (お客様情報変更, 副ID 情報変更),
+        by the login ID ``by`` each event names (CI-1 and SB-2 are audited on it): a 確認 of
+        those screens made before it is out of date (CI-4, SB-8)."""
 
         def apply(self, account: Account) -> None:
             self.edit(account)

@@ -43,9 +43,6 @@ CUSTOMER_INFORMATION: dict[str, Field] = {
     "notify_key": notify_key_field("CI-3"),
 }
 
-# Fields kept only as a digest (D-7): a password is never stored in clear.
-SECRET_FIELDS = frozenset({"download_file_password", "temporary_password"})
-
 
 class Plan(enum.Enum):
     """BS基本サービス (CI-5)."""
@@ -103,13 +100,18 @@ def login_id_field(rule: str) -> TextField:
     )
 
 
-def as_typed(text: str, spaces: bool = True) -> str:
-    """A login ID or a key as a person meant it: full-width letters and digits (typed with
-    the Japanese input mode on) made half-width (NFKC), spaces around it dropped, and with
-    ``spaces=False`` any space in it too (a key copied in groups). Never a password's: its
-    every character is the secret."""
-    normal = unicodedata.normalize("NFKC", text)
-    return normal.strip() if spaces else "".join(normal.split())
+def login_id_typed(text: str) -> str:
+    """A login ID as the person meant it at ログイン: full-width letters and digits (typed
+    with the Japanese input mode on) made half-width (NFKC), and, as in every field, the
+    spaces around it dropped (TextField.as_typed). Never a password: its every character
+    is the secret."""
+    return unicodedata.normalize("NFKC", text).strip(" ")
+
+
+def key_typed(text: str) -> str:
+    """A notify key as the person meant it: full-width digits made half-width (NFKC), and
+    no space anywhere (a key copied in groups of four)."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def is_login_id(text: str) -> bool:
@@ -137,3 +139,9 @@ SUB_ID_REGISTRATION: dict[str, Field] = {
 
 # 所属組織 (SB-5) is checked against 組織設定, so only its label lives here.
 ORGANIZATION_LABEL = "所属組織"
+
+
+# Fields kept only as a digest (D-7): a password is never stored in clear.
+SECRET_FIELDS = frozenset(
+    name for form in (CUSTOMER_INFORMATION, SUB_ID_REGISTRATION) for name, field in form.items()
+    if isinstance(field, TextField) and field.secret)

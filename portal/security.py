@@ -1,7 +1,7 @@
-"""Signatures the portal hands to a browser and checks on the way back: CSRF tokens bound
-to the browser's session (D-13), the login attempt's id (never a form field), 確認
-screens' confirmations, and the instant of a session's last request (D-12). One secret,
-shared by every worker process, signs them all."""
+"""What the portal hands to a browser and checks on the way back: CSRF tokens bound to the
+browser's session (D-13), the login attempt's id (never a form field), the instant of a
+session's last request (D-12), all signed, and 確認 screens' confirmations, sealed. One
+secret, shared by every worker process, signs and seals them all."""
 
 from __future__ import annotations
 
@@ -69,10 +69,10 @@ class Signer:
 
     def confirmation(self, confirmation: Confirmation, binding: str) -> str:
         """A 確認 screen's confirmation for its OK form: sealed (AES-GCM, the library's
-        cipher) with the session it belongs to inside."""
+        cipher), with a MAC of the session it belongs to inside (never the session's id)."""
         data = {"form": confirmation.form.name, "values": confirmation.values,
                 "labels": confirmation.labels, "target_id": str(confirmation.target_id),
-                "version": confirmation.version, "binding": binding}
+                "version": confirmation.version, "for": self._mac("confirmation", binding)}
         sealed = self._sealer.encrypt(json.dumps(data, ensure_ascii=False).encode())
         return base64.urlsafe_b64encode(sealed).decode()
 
@@ -85,7 +85,7 @@ class Signer:
                 base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape"))))
         except ValueError:  # not base64, altered, another secret's (binascii.Error too)
             return None
-        if not _same(data["binding"], binding):
+        if not _same(self._mac("confirmation", binding), str(data.get("for"))):
             return None
         return Confirmation(Form[data["form"]], data["values"], data["labels"],
                             UUID(data["target_id"]), int(data["version"]))

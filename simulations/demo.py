@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,26 +79,51 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
         say("   " + screens.contact(app.key_mail_contact(MAIN_ID)).replace("\n", "\n   "))
 
 
-MADE_BY_THE_DEMO = ".billing-station-demo"  # in a folder whose store and mails a demo made
+MADE_BY_THE_DEMO = ".billing-station-demo"  # what the last demo here left: its store and mails
+STORE = "billing-station.sqlite3"
 
 
 def _replaced(folder: Path) -> list[Path]:
-    return [*folder.glob("billing-station.sqlite3*"), *folder.glob("mailbox/*.eml")]
+    return [*folder.glob(f"{STORE}*"), *folder.glob("mailbox/*.eml")]
+
+
+def _identity(path: Path) -> list[int]:
+    """A file as the demo left it: which file (a new one is another), its size and time."""
+    found = path.stat()
+    return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns]
 
 
 def not_the_demos(folder: Path) -> list[Path]:
-    """The store and mails in ``folder`` a demo would replace but no demo made (the portal
-    and the audit use the same names: a portal's store, its key mails)."""
-    return [] if (folder / MADE_BY_THE_DEMO).is_file() else _replaced(folder)
+    """The store and mails in ``folder`` a demo would replace but the last demo there did
+    not leave as they are: the portal and the audit use the same names (a portal served
+    here since has written its own store, and its key mails), and a -wal or -shm file is a
+    store in use."""
+    try:
+        left = json.loads((folder / MADE_BY_THE_DEMO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        left = {}
+    return [path for path in _replaced(folder) if not (
+        path.name in left.get("mails", []) if path.suffix == ".eml"
+        else path.name == STORE and left.get("store") == _identity(path))]
+
+
+def mark_as_the_demos(folder: Path, mailbox: MailboxFolder) -> None:
+    """Notes what this demo left in ``folder`` (after its store closed), so that the next
+    demo there replaces exactly that."""
+    store = folder / STORE
+    (folder / MADE_BY_THE_DEMO).write_text(json.dumps({
+        "about": "billing-station demo: the store and mails it left here",
+        "store": _identity(store) if store.exists() else None,
+        "mails": sorted(p.name for p in mailbox.folder.glob("*.eml"))}) + "\n",
+        encoding="utf-8")
 
 
 def demo_app(folder: Path, settings: bootstrap.Settings) -> tuple[BillingStation, MailboxFolder]:
     """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed;
-    the caller has refused a folder holding ``not_the_demos``); the hash cost and login URL
-    as ``settings`` say."""
+    the caller has refused a folder holding ``not_the_demos``, and marks the folder when the
+    demo is done); the hash cost and login URL as ``settings`` say."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MADE_BY_THE_DEMO).write_text("billing-station demo: its store and mailbox\n")
-    store = folder / "billing-station.sqlite3"
+    store = folder / STORE
     for stale in _replaced(folder):
         stale.unlink()
     mailbox = MailboxFolder(folder / "mailbox")

@@ -16,7 +16,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -62,14 +62,12 @@ class Report:
     holidays_off: dict[str, str] = attrs.Factory(dict)  # weekdays nobody logged in: name
     hash_cost_set: bool = True  # False: the scenario set no hash_cost, production's ran
     start: str = ""  # the first simulated day, ISO 8601 (JST)
+    end: str = ""  # the last
 
     @property
     def dates(self) -> str:
         """The simulated days, first to last: 2026-04-06 to 2026-05-05."""
-        if not self.start:
-            return ""
-        last = date.fromisoformat(self.start) + timedelta(days=self.days - 1)
-        return f"{self.start} to {last.isoformat()}"
+        return f"{self.start} to {self.end}" if self.start else ""
 
     @property
     def not_logged_in(self) -> int:
@@ -98,6 +96,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
         holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
         scenario.hash_cost_set, scenario.start.isoformat(),
+        (scenario.start + timedelta(days=scenario.days - 1)).isoformat(),
     )
 
 

@@ -78,8 +78,7 @@ def _about(r: Report, now: datetime | None) -> str:
 
 def _dates_ja(r: Report) -> str:
     """ (2026/04/06〜2026/05/05): the simulated days, as the screens write dates."""
-    first, _, last = r.dates.partition(" to ")
-    return f" ({first.replace('-', '/')}〜{last.replace('-', '/')})" if first else ""
+    return f" ({r.start.replace('-', '/')}〜{r.end.replace('-', '/')})" if r.start else ""
 
 
 def _hash_cost_ja(r: Report) -> str:

@@ -313,19 +313,22 @@ def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
     (True, ["--html", "{store}"]), (False, ["--html", "{store}"]),
     (True, ["--checkpoint", "{store}"]), (True, ["--html", "{store}-wal"]),
     (True, ["--html", "{folder}/../{folder_name}/store.sqlite3"]),  # another name, one file
+    (True, ["--html", "{folder}/hard-link.html"]),  # another name, one file (a hard link)
     (True, ["--html", "{folder}/same", "--checkpoint", "{folder}/same"]),
-], ids=["html given", "html configured", "checkpoint", "wal", "other name", "html=checkpoint"])
+], ids=["html given", "html configured", "checkpoint", "wal", "other name", "hard link",
+        "html=checkpoint"])
 def test_D_16_verify_writes_nothing_over_the_store_it_reads(
     tmp_path: Path, given: bool, options: list[str]
 ) -> None:
     path = a_store_with_one_login(tmp_path)
+    os.link(path, tmp_path / "hard-link.html")
     before = files(tmp_path)
     options = [o.format(store=path, folder=tmp_path, folder_name=tmp_path.name)
                for o in options]
     output = refused_in_one_line(
         audit({"BS_SQLITE_PATH": str(path)}, "verify", *options, *([str(path)] if given else [])),
         USAGE)
-    assert output.startswith(f"error: Invalid value for {options[-2]}: "), output
+    assert output.startswith(f"error: Invalid value for '{options[-2]}': "), output
     assert files(tmp_path) == before
 
 
@@ -347,7 +350,7 @@ def test_a_full_disk_or_a_reader_gone_under_the_output_is_no_traceback(
     argv = [sys.executable, "-m", "billing_station.cli", *command]
     with open("/dev/full", "w") as full:
         run = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env)
-    assert (run.returncode, run.stderr) == (IO_ERROR, "error: No space left on device\n")
+    assert (run.returncode, run.stderr) == (IO_ERROR, "error: No space left on device (the output)\n")
     reader = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert reader.stdout is not None and reader.stderr is not None
     reader.stdout.close()  # (before it writes: `| head -0`)

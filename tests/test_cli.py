@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -42,11 +44,20 @@ def test_the_demo_replaces_its_own_store_and_mails_and_nobody_elses(tmp_path: Pa
     (portal / "mailbox" / "000001-key.eml").write_text("a customer's key mail")
     result = CliRunner().invoke(main, ["demo", "--out", str(portal)], env=env)
     assert result.exit_code == 2 and result.output.startswith(
-        f"error: Invalid value for --out: {portal} holds a store or mails no demo made "
+        f"error: Invalid value for '--out': {portal} holds a store or mails no demo left there "
         "(billing-station.sqlite3, mailbox/000001-key.eml)"), result.output
     assert (portal / "billing-station.sqlite3").read_bytes() == b"a portal's events"
     assert sorted(p.name for p in portal.rglob("*")) == [
         "000001-key.eml", "billing-station.sqlite3", "mailbox"]
+    demo = tmp_path / "demo"  # a portal served where a demo played: its store is its own
+    with contextlib.closing(sqlite3.connect(demo / "billing-station.sqlite3")) as db, db:
+        db.execute("INSERT INTO stored_events SELECT originator_id, originator_version + 100, "
+                   "topic, state FROM stored_events LIMIT 1")
+    (demo / "mailbox" / "000099-portal.eml").write_text("a key mail the portal sent")
+    result = CliRunner().invoke(main, ["demo", "--out", str(demo)], env=env)
+    assert result.exit_code == 2 and "(billing-station.sqlite3, mailbox/000099-portal.eml)" \
+        in result.output, result.output
+    assert (demo / "mailbox" / "000099-portal.eml").exists()
 
 
 def test_help_explains_the_commands() -> None:
@@ -72,11 +83,22 @@ def test_bad_settings_are_named(setting: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(("value", "on"), [("yes", True), ("true", True), ("1", True),
-                                           ("no", False), ("0", False), ("", False)])
-def test_starttls_is_a_yes_or_no_setting(value: str, on: bool) -> None:
-    mailer = Settings({"BS_MAIL": "smtp", "BS_SMTP_HOST": "mail.example.com",
-                       "BS_SMTP_STARTTLS": value}).mailer()
+                                           ("no", False), ("0", False), (None, False)])
+def test_starttls_is_a_yes_or_no_setting(value: str | None, on: bool) -> None:
+    mailer = Settings({"BS_MAIL": "smtp", "BS_SMTP_HOST": "mail.example.com"} | (
+        {"BS_SMTP_STARTTLS": value} if value is not None else {})).mailer()
     assert isinstance(mailer, SMTPMailer) and mailer.starttls is on
+
+
+@pytest.mark.parametrize("setting", ["BS_SMTP_STARTTLS", "BS_SMTP_PORT", "BS_SMTP_TIMEOUT",
+                                     "BS_SQLITE_PATH", "BS_MAILBOX", "BS_HASH_COST"])
+def test_a_bs_setting_given_empty_is_refused_not_taken_for_its_default(setting: str) -> None:
+    """`BS_SMTP_STARTTLS=$TLS` with TLS unset would otherwise send mail in clear."""
+    settings = Settings({"BS_MAIL": "smtp", "BS_SMTP_HOST": "mail.example.com", setting: ""}
+                        if setting.startswith("BS_SMTP") else {setting: ""})
+    with pytest.raises(ConfigError, match=setting):
+        settings.mailer() if setting.startswith(("BS_SMTP", "BS_MAILBOX")) else (
+            settings.hasher() if setting == "BS_HASH_COST" else settings.store())
 
 
 @pytest.mark.parametrize("setting", [{"BS_STORE": "postgres"}, {"BS_SQLITE_PATH": "x.sqlite3"},

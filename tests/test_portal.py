@@ -24,6 +24,7 @@ from domain.forms import Plan  # noqa: E402
 from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
+from portal.security import Signer  # noqa: E402
 from tests.conftest import build, stored_bytes  # noqa: E402
 from tests.portal_fixtures import (  # noqa: E402
     SECRET,
@@ -505,6 +506,8 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
     opened = base64.urlsafe_b64decode(sealed + "==")
     for secret in (b"scrypt$", sub.encode(), "佐藤".encode(), b"0398765432"):
         assert secret not in opened
+    inside = Signer(SECRET)._sealer.decrypt(opened)  # what the portal's secret opens
+    assert sub.encode() in inside and client.cookies["bs_session"].encode() not in inside
     altered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
     refused = client.post("/permission-settings/new/ok", data={"confirmation": altered,
                                                                 "csrf": token})

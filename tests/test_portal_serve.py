@@ -249,6 +249,8 @@ def test_serve_tries_every_address_the_host_names(tmp_path: Path,
     (["--host", "192.0.2.1"], {}, "--host"),  # an address, but not one of this machine's
     ([], {"BS_PORTAL_DEADLINE": "abc"}, "BS_PORTAL_DEADLINE"),
     ([], {"BS_PORTAL_DEADLINE": "-1"}, "BS_PORTAL_DEADLINE"),
+    ([], {"BS_PORTAL_DEADLINE": ""}, "BS_PORTAL_DEADLINE"),  # not silently 8
+    ([], {"BS_PORTAL_SECRET": "short-secret"}, "BS_PORTAL_SECRET must be at least 32"),
     ([], {"BS_LOGIN_URL": "notaurl"}, "BS_LOGIN_URL"),
     ([], {"BS_LOGIN_URL": "ftp://example.com/"}, "BS_LOGIN_URL"),
     ([], {"BS_LOGIN_URL": "http://[::1"}, "BS_LOGIN_URL"),

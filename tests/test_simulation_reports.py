@@ -198,7 +198,7 @@ def test_report_html_names_the_stores_the_run_left(tmp_path: Path) -> None:
 def test_a_one_day_run_of_one_login_id_says_so_in_the_singular(
         slow_mail: tuple[Report, Path]) -> None:
     r, _ = slow_mail
-    assert text(attrs.evolve(r, days=1, people=1)).startswith(
+    assert text(attrs.evolve(r, days=1, people=1, end=r.start)).startswith(
         f"Scenario {r.scenario}: 1 day ({r.start} to {r.start}), seed {r.seed}, 1 login ID\n")
     assert text(r).startswith(f"Scenario {r.scenario}: 3 days ({r.start} to ")
 
@@ -209,7 +209,8 @@ def test_a_report_names_the_days_it_simulated(slow_mail: tuple[Report, Path],
     r, folder = slow_mail[0], tmp_path
     write(r, folder)
     assert (r.start, r.dates) == ("2026-04-06", "2026-04-06 to 2026-04-08")
-    assert json.loads((folder / "report.json").read_text())["start"] == "2026-04-06"
+    written = json.loads((folder / "report.json").read_text())
+    assert (written["start"], written["end"]) == ("2026-04-06", "2026-04-08")
     assert "3日間 (2026/04/06〜2026/04/08)" in (folder / "report.html").read_text()
 
 

@@ -7,7 +7,7 @@ import pytest
 from application import screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.outcomes import KeyEntry, Refused, Session, TopPage
+from application.outcomes import ErrorPage, KeyEntry, Refusal, Refused, Session, TopPage
 from application.screens import MAIN_ID_ONLY_PERMISSIONS, SUB_ID_DONE
 from domain.fields import InvalidInput
 from domain.forms import Plan
@@ -189,3 +189,15 @@ def test_SB_5_a_control_character_is_named_as_such_not_as_a_length(
         app.confirm_new_sub_id(main, sub_id_form("sub01", **{key: "佐藤\x07花子"}))
     assert [(e.label, e.message) for e in invalid.value.errors] == [
         (label, f"{label}に使用できない文字が含まれています。")]
+
+
+def test_SB_7_a_temporary_password_is_kept_exactly_as_typed(app: BillingStation) -> None:
+    """Spaces around other values are dropped (what a person cannot see); a password's every
+    character is the secret: the sub ID logs in with what was typed, not a trimmed copy."""
+    main = onboard(app)
+    typed = "  Pw-with-spaces  "
+    app.submit_new_sub_id(main, app.confirm_new_sub_id(
+        main, sub_id_form("sub01", temporary_password=typed, memo=" 経理担当 ")))
+    assert app.log_in("sub01", typed.strip()) == ErrorPage(Refusal.LOGIN_FAILED)
+    assert isinstance(app.log_in("sub01", typed), TopPage)
+    assert app.sub_id_information(main, "sub01")["メモ"] == "経理担当"
