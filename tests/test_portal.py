@@ -520,3 +520,19 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
         assert 400 <= there.status_code < 500 and sub not in registered()
     client.post("/permission-settings/new/ok", data={"confirmation": sealed, "csrf": token})
     assert sub in registered()
+
+
+def test_LG_3_a_key_pasted_in_groups_or_typed_full_width_logs_in_in_the_browser(
+        tab: Page, served: Served) -> None:
+    """The field takes what a person pastes (12 digits in groups, spaces around): the
+    browser cut a grouped key at 12 characters, a wrong entry towards D-4's lock."""
+    for typed in (lambda key: f" {key[:4]} {key[4:8]} {key[8:]} ",
+                  lambda key: key.translate(str.maketrans("0123456789", "０１２３４５６７８９"))):
+        login_id = served.customer(notify_key=True)
+        browser_login(tab, login_id)
+        expect(tab.get_by_role("heading", name="通知キー照合")).to_be_visible()
+        tab.get_by_label("通知キー", exact=True).fill(
+            typed(served.key(f"{login_id}@example.co.jp")))
+        tab.get_by_role("button", name="OK").click()
+        expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
+        tab.context.clear_cookies()
