@@ -87,9 +87,13 @@ def _replaced(folder: Path) -> list[Path]:
     return [*folder.glob(f"{STORE}*"), *folder.glob("mailbox/*.eml")]
 
 
-def _identity(path: Path) -> list[int]:
-    """A file as the demo left it: which file (a new one is another), its size and time."""
-    found = path.stat()
+def _identity(path: Path) -> list[int] | None:
+    """A file as the demo left it: which file (a new one is another), its size and time
+    (None: no file to stat, a link to nothing)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
     return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns]
 
 
@@ -102,9 +106,12 @@ def not_the_demos(folder: Path) -> list[Path]:
         left = json.loads((folder / MADE_BY_THE_DEMO).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         left = {}
+    if not isinstance(left, dict):  # (not a note a demo wrote)
+        left = {}
     return [path for path in _replaced(folder) if not (
         path.name in left.get("mails", []) if path.suffix == ".eml"
-        else path.name == STORE and left.get("store") == _identity(path))]
+        else path.name == STORE and _identity(path) is not None
+        and left.get("store") == _identity(path))]
 
 
 def mark_as_the_demos(folder: Path, mailbox: MailboxFolder) -> None:
@@ -113,7 +120,7 @@ def mark_as_the_demos(folder: Path, mailbox: MailboxFolder) -> None:
     store = folder / STORE
     (folder / MADE_BY_THE_DEMO).write_text(json.dumps({
         "about": "billing-station demo: the store and mails it left here",
-        "store": _identity(store) if store.exists() else None,
+        "store": _identity(store),
         "mails": sorted(p.name for p in mailbox.folder.glob("*.eml"))}) + "\n",
         encoding="utf-8")
 
