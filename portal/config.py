@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 
-from application.bootstrap import ConfigError, number
+from application.setting_values import ConfigError, number
 
 SECRET = "BS_PORTAL_SECRET"  # signs cookies and CSRF tokens, seals confirmations; shared by workers
 MIN_SECRET = 32  # characters

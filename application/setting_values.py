@@ -1,0 +1,82 @@
+"""A setting's value checked before anything reads it, the library's and ours: numbers in
+their range, yes or no, a class a topic names (a cipher built as the library builds it).
+Each refusal is a ConfigError naming the setting: one line, not a traceback later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from eventsourcing.utils import Environment, resolve_topic, strtobool
+
+N = TypeVar("N", int, float)
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; its message names it."""
+
+
+# The library's numeric and yes/no PostgreSQL settings, checked before it reads them (it
+# would end in a traceback, or take a port it cannot parse for a server that is down).
+_POSTGRES_NUMBERS = {"POSTGRES_PORT": (int, 1, 65535), "POSTGRES_CONNECT_TIMEOUT": (int, 1, None),
+                     "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": (int, 0, None),
+                     "POSTGRES_POOL_SIZE": (int, 0, None), "POSTGRES_MAX_OVERFLOW": (int, 0, None),
+                     "POSTGRES_MAX_WAITING": (int, 0, None), "POSTGRES_LOCK_TIMEOUT": (int, 0, None),
+                     "POSTGRES_CONN_MAX_AGE": (float, 0, None)}
+_POSTGRES_YES_NO = ("POSTGRES_PRE_PING", "POSTGRES_ENABLE_DB_FUNCTIONS")
+
+
+
+def checked_store(store: dict[str, str]) -> dict[str, str]:
+    """``store``, once every setting the library would parse is known to parse: the
+    PostgreSQL numbers and yes/no values, and the cipher and compressor (built once here, as
+    the library builds them), each refused by name."""
+    for name, (kind, low, high) in _POSTGRES_NUMBERS.items():
+        if value := store.get(name):  # (empty: the library's default)
+            number(name, value, kind, low, high)
+    if int(store.get("POSTGRES_POOL_SIZE") or 5) + int(store.get("POSTGRES_MAX_OVERFLOW") or 10) < 1:
+        raise ConfigError("POSTGRES_POOL_SIZE and POSTGRES_MAX_OVERFLOW cannot both be 0")
+    for name in _POSTGRES_YES_NO:
+        if value := store.get(name):
+            yes_or_no(name, value)
+    cipher = store.get("CIPHER_TOPIC")
+    if cipher or store.get("CIPHER_KEY"):  # (a key alone: the library's default topic)
+        _usable("CIPHER_TOPIC/CIPHER_KEY" if cipher else "CIPHER_KEY without CIPHER_TOPIC",
+                cipher or "eventsourcing.cipher:AESCipher", Environment(env=store))
+    if compressor := store.get("COMPRESSOR_TOPIC"):
+        _usable("COMPRESSOR_TOPIC", compressor)
+    return store
+
+
+def number(name: str, value: str, kind: Callable[[str], N], low: float,
+           high: float | None = None) -> N:
+    """The setting ``name``'s ``value`` as a number from ``low`` (to ``high``), or a
+    ConfigError naming it and its range."""
+    try:
+        parsed = kind(value)
+        usable = low <= parsed <= (high if high is not None else float("inf"))
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number from {low}"
+                          + (f" to {high}" if high is not None else " up"))
+    return parsed
+
+
+def yes_or_no(name: str, value: str) -> bool:
+    try:
+        return bool(strtobool(value))
+    except ValueError:
+        raise ConfigError(f"{name} must be yes or no") from None
+
+
+def _usable(name: str, topic: str, environment: Environment | None = None) -> None:
+    """The class at ``topic`` found (and built on ``environment``, as the library builds a
+    cipher), or a ConfigError naming the setting: a wrong topic, a missing or bad key."""
+    try:
+        made = resolve_topic(topic)
+        if environment is not None:
+            made(environment)
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{name} cannot be used: {reason}") from None
