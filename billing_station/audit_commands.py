@@ -147,18 +147,19 @@ Times in JST (ISO 8601 with +09:00 in csv and jsonl). The columns:
               help="table for people, csv for spreadsheets, jsonl for tools, html for a "
                    "self-contained page with filters (to a file: > history.html).")
 def history(since: datetime | None, until: datetime | None, fmt: str) -> None:
-    records, written = audit.history(events(reader()), since, until), [0]  # (store opened)
+    records, written = audit.history(events(reader()), since, until), 0  # (store opened)
 
     def counted() -> Iterator[audit.LoginRecord]:
+        nonlocal written
         for record in records:
             yield record
-            written[0] += 1
+            written += 1
 
     try:
         _write_history(counted(), since, until, fmt)
     except StoredEventError as e:  # rows are streamed: those written are not the period
-        if written[0] and fmt != "html":
-            rows = counted_as(written[0], "row")
+        if written and fmt != "html":
+            rows = counted_as(written, "row")
             raise StoredEventError(f"{e}; what was written before it ({rows}) is only part of "
                                    "the period") from None
         raise

@@ -102,14 +102,14 @@ def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None
     for name, path in outputs.items():
         if path is None:
             continue
-        option = "'--html'" if name == "page" else f"'--{name}'"
-        if _same(path) in kept:
+        option, same = "'--html'" if name == "page" else f"'--{name}'", _same(path)
+        if same in kept:
             raise click.BadParameter(f"{path} is the store being verified (or a file of it): "
                                      "name another file", param_hint=option)
-        if _same(path) in written:
-            raise click.BadParameter(f"{path} is also the file of {written[_same(path)]}: "
+        if same in written:
+            raise click.BadParameter(f"{path} is also the file of {written[same]}: "
                                      "name another", param_hint=option)
-        written[_same(path)] = option
+        written[same] = option
 
 
 def _same(path: Path) -> tuple[object, ...]:

@@ -47,7 +47,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if len(stores) > 1 and checkpoint is not None:
         raise click.UsageError("--checkpoint follows one store: verify the stores one at a "
                                "time with a checkpoint file each")
-    refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
+    if page or checkpoint:
+        refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
     in_store: list[str] | None = None  # each violation's store, from several
     if len(stores) > 1:
         counts, found, where, in_store = _verified_in_parallel(list(stores))
