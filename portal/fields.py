@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from domain.fields import ChoiceField, Field, FieldError, Kind, TextField
-from domain.forms import SECRET_FIELDS
 
 REQUIRED_CHOICES = frozenset({"organization"})  # 所属組織 carries the manual's ※ (SB-5)
 
@@ -45,7 +44,6 @@ def views(fields: Mapping[str, Field], values: Mapping[str, str],
         by_label.setdefault(e.label, []).append(e.message)
     shown = []
     for name, field in fields.items():
-        secret = name in SECRET_FIELDS
         if isinstance(field, ChoiceField):
             value = values.get(name) or field.default
             shown.append(FieldView(name, field.label, "", name in REQUIRED_CHOICES, field.choices, value,
@@ -53,8 +51,8 @@ def views(fields: Mapping[str, Field], values: Mapping[str, str],
         else:
             shown.append(FieldView(
                 name, field.label, hint(field), field.required, (),
-                "" if secret else values.get(name, ""),
-                tuple(by_label.get(field.label, ())), secret))
+                "" if field.secret else values.get(name, ""),
+                tuple(by_label.get(field.label, ())), field.secret))
     return shown
 
 
