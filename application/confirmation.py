@@ -73,11 +73,14 @@ class Confirming(Station):
     def apply(self, account: Account, confirmed: Confirmation, fields: Mapping[str, Field],
               by: str, rule: str) -> None:
         """「OK」: applies a confirmed change, or refuses if what the screen showed changed
-        since (edited_version). Another write committed meanwhile (a login of the account)
-        makes the store refuse the save: read again, it is applied on what was committed,
-        unless that was a change. D-11 notices go to the previous address."""
+        since (edited_version), unless the account already holds what was confirmed (OK
+        pressed again: nothing is left to do). Another write committed meanwhile (a login
+        of the account) makes the store refuse the save: read again, it is applied on what
+        was committed, unless that was a change. D-11 notices go to the previous address."""
         for _ in range(3):
             if not confirmed.still_shows(account):
+                if holds(account, confirmed):
+                    return
                 raise Refused(Refusal.CONFLICT, rule)
             before_email, before_key = account.email, account.notify_key
             changes = {k: v for k, v in self.recheck(confirmed, fields).items()
@@ -114,6 +117,16 @@ def confirmation(
 ) -> Confirmation:
     labels = {k: f.label for k, f in fields.items()} | {"login_id": "ログインID"}
     return Confirmation(form, values, labels, target.id, target.edited_version)
+
+
+def holds(account: Account, confirmed: Confirmation) -> bool:
+    """Whether ``account`` already holds every value ``confirmed`` would set (a secret left
+    unchanged aside; one typed is a digest with the salt drawn at its 確認): its OK pressed
+    again, by a double click or a resubmit, answers
+    完了 and records nothing, rather than blame another operation for the user's own click."""
+    return account.id == confirmed.target_id and all(
+        account.information.get(k) == v for k, v in confirmed.values.items()
+        if not (k in SECRET_FIELDS and v in ("", MASK)))
 
 
 def shown(account: Account) -> dict[str, str]:

@@ -55,8 +55,14 @@ class PermissionSettings(Confirming):
         customer = self.main_id(session.account_id, ONLY)
         # A new sub ID's screen shows nothing of the customer's own information (a change
         # of it since is no conflict); its choices are checked again below.
-        if (confirmed.target_id != customer.id
-                or confirmed.values.get("login_id") in customer.sub_ids):  # OK pressed again
+        if confirmed.target_id != customer.id:
+            raise Refused(Refusal.CONFLICT, "SB-8")
+        if (made := customer.sub_ids.get(confirmed.values.get("login_id", ""))) is not None:
+            # OK pressed again (a double click, a resubmit) finds the sub ID it made: its
+            # temporary password's digest has the salt drawn at this 確認. Another 確認's
+            # sub ID of the same login ID is a conflict (not 「既に使用されています」).
+            if self.get(made, SubID).password_digest == confirmed.values.get("temporary_password"):
+                return Completed.SUB_ID
             raise Refused(Refusal.CONFLICT, "SB-8")
         values = self.recheck(confirmed, sub_id_fields(customer, new=True))
         login_id = values.pop("login_id")

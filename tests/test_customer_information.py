@@ -164,6 +164,27 @@ def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStatio
     assert app.customer_information(main)["部署名"] == "営業部"
 
 
+def test_CI_4_ok_pressed_again_says_done_and_records_nothing_more(
+        app: BillingStation) -> None:
+    """A double click or a resubmit of OK: the account already holds what was confirmed (a
+    typed download-file password too: its digest's salt is this 確認's), so the second OK
+    says 完了 and records nothing, sends no second notice; a confirmation of other values
+    made before the change is still refused."""
+    main = onboard(app)
+    stale = app.confirm_customer_information(main, {"department": "営業部"})
+    confirmation = app.confirm_customer_information(main, {
+        "department": "経理部", "download_file_password": "dlpass123"})
+    app.submit_customer_information(main, confirmation)
+    recorded = events(app)
+    assert screens.message(app.submit_customer_information(main, confirmation)) == (
+        CUSTOMER_INFORMATION_DONE)
+    assert events(app) == recorded
+    with pytest.raises(Refused) as refused:
+        app.submit_customer_information(main, stale)
+    assert screens.message(refused.value) == CONFLICT
+    assert app.customer_information(main)["部署名"] == "経理部"
+
+
 def test_CI_4_a_login_between_confirm_and_ok_changes_nothing_of_the_screen(
         app: BillingStation) -> None:
     """Only a change of what the screen showed outdates its 確認: the main ID logging in

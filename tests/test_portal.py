@@ -522,6 +522,31 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
     assert sub in registered()
 
 
+def test_SB_8_ok_posted_twice_answers_done_twice_and_registers_once(
+        served: Served, client: httpx.Client) -> None:
+    """A double click or a resubmit of 副ID 新規登録's OK: both answers lead to 完了 (not
+    「他の操作で内容が変更されました」), one sub ID is registered, nothing recorded twice."""
+    login_id = served.customer()
+    sub = f"{login_id}s8"
+    assert http_log_in(client, login_id).headers["location"] == "/top"
+    form = client.get("/permission-settings/new")
+    shown = client.post("/permission-settings/new", data=sub_id_form(sub) | {
+        "csrf": csrf_of(form.text)})
+    found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
+    assert found, shown.text
+    ok = {"confirmation": found.group(1), "csrf": csrf_of(shown.text)}
+    first = client.post("/permission-settings/new/ok", data=ok)
+    recorded = served.station.recorder.max_notification_id()
+    second = client.post("/permission-settings/new/ok", data=ok)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"].startswith("/permission-settings/done?")
+    assert second.headers["location"] == first.headers["location"]
+    assert screens.SUB_ID_DONE in client.get(second.headers["location"]).text
+    assert served.station.recorder.max_notification_id() == recorded
+    assert [row["ログインID"] for row in served.station.permission_settings(
+        served.session(login_id))] == [sub]
+
+
 def test_LG_3_a_key_pasted_in_groups_or_typed_full_width_logs_in_in_the_browser(
         tab: Page, served: Served) -> None:
     """The field takes what a person pastes (12 digits in groups, spaces around): the

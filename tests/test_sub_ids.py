@@ -164,20 +164,40 @@ def test_SB_8_a_change_of_the_customers_information_outdates_no_new_sub_id(
     assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01"]
 
 
-def test_SB_8_ok_pressed_again_is_a_conflict_not_a_taken_login_id(
+def test_SB_8_ok_pressed_again_says_done_and_records_nothing_more(
         app: BillingStation) -> None:
-    """The same confirmation handed in twice (a double click, a reload): the second OK is
-    refused as outdated, as every OK after a change is, not as 「このログインIDは既に使用
-    されています」 of the sub ID it just made; nothing more is recorded."""
+    """The same confirmation handed in twice (a double click, a resubmit): the second OK
+    finds the sub ID the first made and says 完了 again, recording nothing; neither
+    「このログインIDは既に使用されています」 of that very sub ID nor a conflict that blames
+    another operation for the user's own click."""
     main = onboard(app)
     confirmation = app.confirm_new_sub_id(main, sub_id_form("sub01"))
     app.submit_new_sub_id(main, confirmation)
     recorded = app.recorder.max_notification_id()
-    with pytest.raises(Refused) as refused:
-        app.submit_new_sub_id(main, confirmation)
-    assert screens.message(refused.value) == screens.CONFLICT
+    assert screens.message(app.submit_new_sub_id(main, confirmation)) == SUB_ID_DONE
     assert app.recorder.max_notification_id() == recorded
     assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01"]
+    change = app.confirm_sub_id_change(main, "sub01", {"memo": "経理担当"})
+    app.submit_sub_id_change(main, change)
+    recorded = app.recorder.max_notification_id()
+    assert screens.message(app.submit_sub_id_change(main, change)) == SUB_ID_DONE
+    assert app.recorder.max_notification_id() == recorded
+
+
+def test_SB_8_a_new_sub_id_confirmed_twice_registers_one_the_other_ok_conflicts(
+        app: BillingStation) -> None:
+    """Two 確認 of one new login ID (two windows): the first OK registers it; the second is
+    not that sub ID's OK (its temporary password differs) and is refused as outdated."""
+    main = onboard(app)
+    first = app.confirm_new_sub_id(main, sub_id_form("sub01", memo="一つ目"))
+    second = app.confirm_new_sub_id(main, sub_id_form("sub01", memo="二つ目"))
+    app.submit_new_sub_id(main, first)
+    recorded = app.recorder.max_notification_id()
+    with pytest.raises(Refused) as refused:
+        app.submit_new_sub_id(main, second)
+    assert screens.message(refused.value) == screens.CONFLICT
+    assert app.recorder.max_notification_id() == recorded
+    assert app.sub_id_information(main, "sub01")["メモ"] == "一つ目"
 
 
 @pytest.mark.parametrize(("label", "key"), [("担当者", "person_in_charge"), ("メモ", "memo")])
