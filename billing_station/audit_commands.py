@@ -121,7 +121,7 @@ INSTANT: {FORMATS}.""")
 def as_of(instant: datetime, login_id: str) -> None:
     state = audit.as_of(reader(), login_id, instant)
     if state is None:
-        click.echo(f"{login_id}: no such login ID at {jst(instant, seconds=True)}", err=True)
+        click.echo(f"{login_id}: no such login ID at {jst(instant, seconds=True)} JST", err=True)
         sys.exit(exits.NOT_FOUND)
     width = max(_width(label) for label, _ in state)
     for label, value in state:

@@ -123,6 +123,7 @@ def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     assert shown.exit_code == 0
     lines = shown.output.splitlines()
     assert "Customer.Onboarded" in lines[0] and lines[0].startswith("2015/01/16 09:58")
+    assert all(line[19:25] == " JST  " for line in lines)  # the zone on every line
     assert sum("LoginAttempt.KeyIssued" in line for line in lines) == 3
     assert "LoginAttempt.KeyExpired" in shown.output
     keys = [key_in(m) for m in MailboxFolder(tmp_path / "mailbox").messages()]
@@ -159,9 +160,11 @@ def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
     assert before.exit_code == after.exit_code == 0
     assert re.search(r"通知キーの利用 +利用しない", before.output)
     assert re.search(r"通知キーの利用 +利用する", after.output)
-    assert re.search(r"時点 +2015/01/16 10:30:00", after.output)  # shown in JST
+    assert re.search(r"時点 +2015/01/16 10:30:00 JST$", after.output, re.M)  # said so
+    assert re.search(r"最終ログイン +2015/01/16 09:59 JST$", after.output, re.M)
     missing = runner.invoke(main, ["as-of", "2015-01-15", "demo01"], env=env)
-    assert missing.exit_code == 1 and "no such login ID" in missing.output
+    assert missing.exit_code == 1 and "no such login ID at 2015/01/15 00:00:00 JST" in (
+        missing.output)
     bad = runner.invoke(main, ["as-of", "yesterday", "demo01"], env=env)
     assert bad.exit_code == 2 and "is not an instant" in bad.output
     table = runner.invoke(main, ["history"], env=env).output.splitlines()

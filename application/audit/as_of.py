@@ -38,7 +38,7 @@ def as_of(app: EventStore, login_id: str, instant: datetime) -> list[tuple[str, 
     if is_sub and "organization" in account.information:
         shown.append(("所属組織", account.information["organization"]))
     return [
-        ("時点", jst(instant, seconds=True)),
+        ("時点", jst(instant, seconds=True) + " JST"),
         ("ログインID", login_id),
         ("種別", "副ID" if is_sub else "主ID"),
         ("BSお客様番号", customer.customer_number),
@@ -46,5 +46,5 @@ def as_of(app: EventStore, login_id: str, instant: datetime) -> list[tuple[str, 
         ("BS基本サービス", customer.plan),
         *shown,
         ("ログイン回数", str(account.logins)),
-        ("最終ログイン", jst(account.last_login_at) if account.last_login_at else "なし"),
+        ("最終ログイン", jst(account.last_login_at) + " JST" if account.last_login_at else "なし"),
     ]

@@ -24,7 +24,7 @@ def line(event: Any) -> str:
     """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
     details = {k: _shown(k, v) for k, v in vars(event).items() if k not in _NOT_SHOWN}
     kind = type(event).__qualname__
-    return (f"{jst(event.timestamp, seconds=True)}  {kind:<32} {str(event.originator_id)[:8]}  "
+    return (f"{jst(event.timestamp, seconds=True)} JST  {kind:<32} {str(event.originator_id)[:8]}  "
             + " ".join(f"{k}={v}" for k, v in details.items()))
 
 
