@@ -213,7 +213,8 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + _figures(plots)
             + "<p><small>各条件の詳しい報告: "
-            + "、".join(f"validity-{r.validity_minutes:g}/report.html" for r in reports)
+            + "、".join(f'<a href="{link}">{link}</a>' for link in (
+                f"validity-{r.validity_minutes:g}/report.html" for r in reports))
             + "</small></p>")
     return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
 

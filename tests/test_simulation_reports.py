@@ -51,8 +51,11 @@ def slow_mail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path]:
 
 
 def self_contained(page: str) -> bool:
+    """Nothing is loaded from elsewhere: no URL, no linked style, every image inside. A
+    link a person may follow to a page beside it (a run's report.html) is no load."""
     return (not re.search(r"https?:", page)
-            and not re.search(r'(?:src|href)="(?!#|data:)', page)
+            and not re.search(r'src="(?!data:)', page)
+            and not re.search(r'(?<!<a )href="(?!#)', page)
             and "<link" not in page)
 
 
@@ -171,7 +174,9 @@ def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> Non
     assert both.exit_code == 0, both.output
     page = (tmp_path / "two" / "compare.html").read_text(encoding="utf-8")
     assert "有効期限 5分" in page and "有効期限 15分" in page and self_contained(page)
-    assert (tmp_path / "two" / "validity-5" / "report.html").exists()
+    links = re.findall(r'<a href="([^"]+)">', page)
+    assert links == ["validity-5/report.html", "validity-15/report.html"]
+    assert all((tmp_path / "two" / link).is_file() for link in links)  # each one followed
 
 
 def stores_named(page: str) -> list[str]:
