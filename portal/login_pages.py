@@ -19,6 +19,7 @@ from portal.confirm_pages import refused_form
 from portal.security import (
     ATTEMPT_COOKIE,
     BROWSER_COOKIE,
+    ERROR_COOKIE,
     SEEN_COOKIE,
     SESSION_COOKIE,
     new_browser_value,
@@ -66,24 +67,44 @@ async def log_in(request: Request) -> Response:
 
 
 def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response:
-    """The screen after 「ログイン」 or a key's 「OK」; an error page offers the login form
-    again with the login ID typed (never the password)."""
+    """The screen after 「ログイン」 or a key's 「OK」, each by a redirect to GET: a reload
+    of it sends nothing again (the password again would be another failure for D-14). An
+    error's page offers the login form again with the login ID typed (never the password)."""
     if isinstance(shown, TopPage):
         return _session_started(request, shown)
     if isinstance(shown, KeyEntry):
         to_key = redirect("/key")
-        browser = request.cookies.get(BROWSER_COOKIE)
-        if not browser:  # logged in before, without one: the attempt is bound to a new one
-            browser = new_browser_value()
-            set_cookie(request, to_key, BROWSER_COOKIE, browser)
-        signed = portal(request).signer.sign("attempt", str(shown.attempt_id), browser)
+        signed = portal(request).signer.sign("attempt", str(shown.attempt_id),
+                                             _browser(request, to_key))
         set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
         return to_key
     assert isinstance(shown, ErrorPage)
-    response = render(request, "error.html", {"message": screens.REFUSALS[shown.refusal],
-                                              "login_again": login_id})
-    drop_cookie(request, response, ATTEMPT_COOKIE)
-    return response
+    to_error = redirect("/login/error")
+    signed = portal(request).signer.login_error(shown.refusal.name, login_id,
+                                                _browser(request, to_error))
+    set_cookie(request, to_error, ERROR_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
+    drop_cookie(request, to_error, ATTEMPT_COOKIE)
+    return to_error
+
+
+def _browser(request: Request, response: Response) -> str:
+    """The browser's binding value; one that logged in before without it gets a new one."""
+    browser = request.cookies.get(BROWSER_COOKIE)
+    if not browser:
+        browser = new_browser_value()
+        set_cookie(request, response, BROWSER_COOKIE, browser)
+    return browser
+
+
+async def login_error(request: Request) -> Response:
+    """The failed login's page (ログイン or 通知キー照合 refused, D-9), by GET."""
+    found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
+                                                  request.cookies.get(BROWSER_COOKIE))
+    refusal = found and Refusal.__members__.get(found[0])
+    if found is None or refusal is None or await member(request):
+        return redirect("/login")
+    return render(request, "error.html", {"message": screens.REFUSALS[refusal],
+                                          "login_again": found[1]})
 
 
 def _opening(request: Request) -> Opening:
@@ -99,6 +120,7 @@ def _session_started(request: Request, top: TopPage) -> Response:
     set_cookie(request, response, SESSION_COOKIE, top.token)
     drop_cookie(request, response, ATTEMPT_COOKIE)
     drop_cookie(request, response, SEEN_COOKIE)  # the old session's, if any
+    drop_cookie(request, response, ERROR_COOKIE)
     return response
 
 
@@ -184,6 +206,7 @@ ROUTES = [
     Route("/", home),
     Route("/login", login_page),
     Route("/login", log_in, methods=["POST"]),
+    Route("/login/error", login_error),
     Route("/key", key_page),
     Route("/key", enter_key, methods=["POST"]),
     Route("/logout", log_out, methods=["POST"]),

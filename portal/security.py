@@ -23,6 +23,8 @@ SESSION_COOKIE = "bs_session"  # the bearer token of a logged-in session (D-12)
 BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, key entry)
 ATTEMPT_COOKIE = "bs_attempt"  # the signed login attempt id of 通知キー照合
 SEEN_COOKIE = "bs_seen"  # the session's last request, signed and bound to the session (D-12)
+ERROR_COOKIE = "bs_login_error"  # a failed login's error and typed login ID, for its page
+KEPT_LOGIN_ID = 64  # characters of a typed login ID offered again (a real one has ≤ 32)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -36,6 +38,21 @@ class Signer:
 
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self._secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+    def login_error(self, refusal: str, login_id: str, browser: str) -> str:
+        """A failed login's page, carried to the GET it is redirected to: the refusal's name
+        and the login ID typed (one too long to be one is not offered again), signed for
+        this browser. Never the password."""
+        kept = login_id if len(login_id) <= KEPT_LOGIN_ID else ""
+        typed = base64.urlsafe_b64encode(kept.encode()).decode().rstrip("=")
+        return self.sign("login-error", f"{refusal}:{typed}", browser)
+
+    def login_error_of(self, signed: str | None, browser: str | None) -> tuple[str, str] | None:
+        found = self.unsign("login-error", signed, browser)
+        if found is None:
+            return None
+        refusal, _, typed = found.partition(":")
+        return refusal, base64.urlsafe_b64decode(typed + "=" * (-len(typed) % 4)).decode()
 
     def csrf(self, binding: str) -> str:
         """D-13: the token of every changing form, bound to the session (or, before login,

@@ -325,7 +325,9 @@ def test_D_14_twenty_failed_logins_from_one_address_then_no_password_is_checked(
     async def _(attacker: httpx.AsyncClient) -> None:
         for n in range(20):
             failed = await async_login(attacker, f"nobody{n}", "wrong-password")
-            assert "ログインIDまたはパスワードが正しくありません。" in failed.text
+            assert failed.headers["location"] == "/login/error"
+            assert "ログインIDまたはパスワードが正しくありません。" in (
+                await attacker.get("/login/error")).text
         refused = await async_login(attacker, login_id)  # the right password, unchecked
         assert refused.status_code == 429
         assert "しばらく時間をおいてから再度ログインしてください。" in refused.text
@@ -349,6 +351,24 @@ def test_D_4_a_reload_after_a_wrong_key_enters_nothing(served: Served,
     done = client.post("/key", data={"key": served.key(f"{login_id}@example.co.jp"),
                                      "csrf": token})
     assert done.headers["location"] == "/top"
+
+
+def test_D_14_a_reload_of_a_failed_login_s_page_sends_nothing(served: Served,
+                                                              client: httpx.Client) -> None:
+    """The failed login's page comes by GET, with the login ID typed kept (never the
+    password): 25 reloads, past D-14's twenty failures, check no password, and the right
+    one then logs in. Another browser, without its signed cookie, gets the login form."""
+    login_id = served.customer()
+    failed = http_log_in(client, login_id, "Wrong-pass-123")
+    assert failed.status_code == 303 and failed.headers["location"] == "/login/error"
+    assert "Wrong-pass-123" not in str(failed.headers)
+    for _ in range(25):
+        page = client.get("/login/error")
+        assert page.status_code == 200 and screens.LOGIN_FAILED in page.text
+        assert f'value="{login_id}"' in page.text and "Wrong-pass-123" not in page.text
+    assert http_log_in(client, login_id).headers["location"] == "/top"
+    with httpx.Client(base_url=served.url, follow_redirects=False) as other:
+        assert other.get("/login/error").headers["location"] == "/login"
 
 
 def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(

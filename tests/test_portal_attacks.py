@@ -333,7 +333,7 @@ def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(
     with client(portal) as stuffer:
         for n in range(20):
             failed = http_log_in(stuffer, f"victim{n:02d}", "Guessed-pass1")
-            assert screens.REFUSALS[Refusal.LOGIN_FAILED] in failed.text
+            assert screens.REFUSALS[Refusal.LOGIN_FAILED] in _shown(stuffer, failed).text
         mails = len(portal.mailbox.messages(email))
         refused = http_log_in(stuffer, target)  # the right password, not even checked
         assert refused.status_code == 429 and THROTTLED in refused.text
@@ -344,18 +344,24 @@ def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(
         token = csrf_of(guesser.get("/key").text)
         for n in range(5):
             shown = guesser.post("/key", data={"key": f"{n:012d}", "csrf": token})
-        assert screens.REFUSALS[Refusal.LOGIN_FAILED] in shown.text  # locked: D-4, D-9
+        assert screens.REFUSALS[Refusal.LOGIN_FAILED] in _shown(guesser, shown).text  # D-4, D-9
         late = guesser.post("/key", data={"key": portal.key(email), "csrf": token})
-        assert late.status_code in (200, 303) and "bs_session" not in guesser.cookies
+        assert late.status_code == 303 and "bs_session" not in guesser.cookies
     for n in range(4):  # D-10: keys 2..5 of the hour, from four more addresses
         with client(portal) as person:
             assert http_log_in(person, target).headers["location"] == "/key", n
     mails = len(portal.mailbox.messages(email))
     with client(portal) as sixth:
         withheld = http_log_in(sixth, target)
-        assert screens.REFUSALS[Refusal.KEY_LIMIT] in withheld.text
+        assert screens.REFUSALS[Refusal.KEY_LIMIT] in _shown(sixth, withheld).text
         assert "bs_attempt" not in sixth.cookies
     assert len(portal.mailbox.messages(email)) == mails
+
+
+def _shown(browser: httpx.Client, answer: httpx.Response) -> httpx.Response:
+    """The page a POST's answer shows: a refused login's comes by a redirect to GET."""
+    assert answer.status_code == 303, answer.status_code
+    return browser.get(answer.headers["location"])
 
 
 def _page_of(response: httpx.Response) -> str:
@@ -376,7 +382,8 @@ def test_D_9_unknown_id_wrong_password_and_locked_attempt_read_and_cost_the_same
     known = customer(portal)
     keyed = customer(portal, notify_key=True)
     timings: dict[str, list[float]] = {"unknown": [], "wrong password": []}
-    answers: dict[str, httpx.Response] = {}
+    answers: dict[str, httpx.Response] = {}  # to the POST, and the page it leads to
+    shown: dict[str, httpx.Response] = {}
     for n in range(30):  # 9 rounds (18 failures) an address: D-14 stays out of the way
         with client(portal, f"127.0.1.{n // 9 + 1}") as prober:
             token = csrf_of(prober.get("/login").text)
@@ -385,16 +392,19 @@ def test_D_9_unknown_id_wrong_password_and_locked_attempt_read_and_cost_the_same
                 answer = prober.post("/login", data={"login_id": login_id, "csrf": token,
                                                      "password": "Wrong-pass-123"})
                 timings[kind].append(time.perf_counter() - began)
-                answers[kind] = answer
+                answers[kind], shown[kind] = answer, _shown(prober, answer)
     with client(portal) as locker:
         http_log_in(locker, keyed)
         token = csrf_of(locker.get("/key").text)
         for n in range(5):
             answers["locked attempt"] = locker.post("/key", data={"key": f"{n:012d}",
                                                                   "csrf": token})
-    pages = {k: (a.status_code, _page_of(a)) for k, a in answers.items()}
-    assert len(set(pages.values())) == 1, {k: v[0] for k, v in pages.items()}
-    assert screens.REFUSALS[Refusal.LOGIN_FAILED] in answers["unknown"].text
+        shown["locked attempt"] = _shown(locker, answers["locked attempt"])
+    heads = {k: (a.status_code, a.headers.get("location")) for k, a in answers.items()}
+    assert set(heads.values()) == {(303, "/login/error")}, heads
+    pages = {k: _page_of(v) for k, v in shown.items()}
+    assert len(set(pages.values())) == 1
+    assert screens.REFUSALS[Refusal.LOGIN_FAILED] in shown["unknown"].text
     assert _cookie_shapes(answers["unknown"]) == _cookie_shapes(answers["wrong password"])
     assert _cookie_shapes(answers["wrong password"]) == _cookie_shapes(answers["locked attempt"])
     medians = {k: statistics.median(v) for k, v in timings.items()}

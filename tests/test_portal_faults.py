@@ -262,7 +262,9 @@ def test_the_mail_server_down_or_slow_the_screen_says_so_and_a_later_login_works
     server, thread, url = serve_in_thread(create_app(station, PortalConfig(SECRET)))
     try:
         with httpx.Client(base_url=url) as browser:
-            failed = http_log_in(browser, login_id)
+            answer = http_log_in(browser, login_id)
+            assert answer.headers["location"] == "/login/error"
+            failed = browser.get("/login/error")
             assert failed.status_code == 200
             assert screens.REFUSALS[Refusal.MAIL_FAILED] in failed.text
             assert 'lang="ja"' in failed.text and "bs_session" not in browser.cookies
