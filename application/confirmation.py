@@ -122,8 +122,8 @@ def confirmation(
 def holds(account: Account, confirmed: Confirmation) -> bool:
     """Whether ``account`` already holds every value ``confirmed`` would set (a secret left
     unchanged aside; one typed is a digest with the salt drawn at its 確認): its OK pressed
-    again, by a double click or a resubmit, answers
-    完了 and records nothing, rather than blame another operation for the user's own click."""
+    again, by a double click or a resubmit, answers 完了 and records nothing, rather than
+    blame another operation for the user's own click."""
     return account.id == confirmed.target_id and all(
         account.information.get(k) == v for k, v in confirmed.values.items()
         if not (k in SECRET_FIELDS and v in ("", MASK)))
