@@ -4,6 +4,7 @@ notices of D-11 go out when an OK moves the second factor."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Mapping
 
@@ -124,8 +125,14 @@ def holds(account: Account, confirmed: Confirmation) -> bool:
     unchanged aside; one typed is a digest with the salt drawn at its 確認): its OK pressed
     again, by a double click or a resubmit, answers 完了 and records nothing, rather than
     blame another operation for the user's own click."""
+    def same(key: str, value: str) -> bool:
+        held = account.information.get(key)
+        if key in SECRET_FIELDS:  # two digests, compared in constant time (D-7)
+            return held is not None and hmac.compare_digest(held.encode(), value.encode())
+        return held == value
+
     return account.id == confirmed.target_id and all(
-        account.information.get(k) == v for k, v in confirmed.values.items()
+        same(k, v) for k, v in confirmed.values.items()
         if not (k in SECRET_FIELDS and v in ("", MASK)))
 
 

@@ -3,6 +3,7 @@ each with 確認 and OK; and 組織設定, whose organizations a sub ID is assig
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 
 from application.confirmation import Confirming, check_sub_id, confirmation, shown, sub_id_fields
@@ -57,13 +58,10 @@ class PermissionSettings(Confirming):
         # of it since is no conflict); its choices are checked again below.
         if confirmed.target_id != customer.id:
             raise Refused(Refusal.CONFLICT, "SB-8")
-        if (made := customer.sub_ids.get(confirmed.values.get("login_id", ""))) is not None:
-            # OK pressed again (a double click, a resubmit) finds the sub ID it made: its
-            # temporary password's digest has the salt drawn at this 確認. Another 確認's
-            # sub ID of the same login ID is a conflict (not 「既に使用されています」).
-            if self.get(made, SubID).password_digest == confirmed.values.get("temporary_password"):
+        if (mine := self._made_by(customer, confirmed)) is not None:
+            if mine:  # OK pressed again (a double click, a resubmit): nothing left to do
                 return Completed.SUB_ID
-            raise Refused(Refusal.CONFLICT, "SB-8")
+            raise Refused(Refusal.CONFLICT, "SB-8")  # another 確認's, not 「既に使用…」
         values = self.recheck(confirmed, sub_id_fields(customer, new=True))
         login_id = values.pop("login_id")
         sub = SubID.register(
@@ -71,9 +69,24 @@ class PermissionSettings(Confirming):
             password_digest=values.pop("temporary_password"), information=values,
         )
         customer.add_sub_id(sub, by=session.login_id)
-        self.save_new(customer, sub, LoginIndex.claim(sub),
-                      taken=lambda: [login_id_taken()] if self.index(login_id) else [])
+        try:
+            self.save_new(customer, sub, LoginIndex.claim(sub),
+                          taken=lambda: [login_id_taken()] if self.index(login_id) else [])
+        except (InvalidInput, Refused):  # the same OK, sent twice, handled at once elsewhere
+            if self._made_by(self.get(customer.id, Customer), confirmed):
+                return Completed.SUB_ID
+            raise
         return Completed.SUB_ID
+
+    def _made_by(self, customer: Customer, confirmed: Confirmation) -> bool | None:
+        """Whether the customer's sub ID of the confirmed login ID is this confirmation's
+        own (its temporary password's digest has the salt drawn at this 確認); None when it
+        has none."""
+        made = customer.sub_ids.get(confirmed.values.get("login_id", ""))
+        if made is None:
+            return None
+        return hmac.compare_digest(self.get(made, SubID).password_digest.encode(),
+                                   confirmed.values.get("temporary_password", "").encode())
 
     def sub_id_information(self, session: Session, login_id: str) -> dict[str, str]:
         customer = self.main_id(session.account_id, ONLY)

@@ -14,6 +14,7 @@ from application import bootstrap, screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.outcomes import Completed, ErrorPage, KeyEntry, Refused, TopPage
+from domain.fields import InvalidInput
 from tests.story import FAST_HASHER
 
 KILLED = 17  # the exit code of a process killed by an injected fault
@@ -45,6 +46,8 @@ def race_worker(env: dict[str, str], mailbox: Path, tasks: Queue[Any], results: 
             results.put(describe(getattr(app, method)(*args)))
         except Refused as e:
             results.put(f"refused: {screens.message(e)}")
+        except InvalidInput as e:  # (an answer to compare, not a worker that died)
+            results.put("invalid: " + " ".join(error.message for error in e.errors))
     app.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from application import screens
+from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.outcomes import Refused
 from application.screens import CONFLICT, CUSTOMER_INFORMATION_DONE, MAIN_ID_ONLY_INFORMATION
@@ -165,24 +166,52 @@ def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStatio
 
 
 def test_CI_4_ok_pressed_again_says_done_and_records_nothing_more(
-        app: BillingStation) -> None:
+        app: BillingStation, mailbox: MailboxFolder) -> None:
     """A double click or a resubmit of OK: the account already holds what was confirmed (a
     typed download-file password too: its digest's salt is this 確認's), so the second OK
-    says 完了 and records nothing, sends no second notice; a confirmation of other values
-    made before the change is still refused."""
+    says 完了, records nothing and sends no second D-11 notice; a confirmation of other
+    values made before the change is still refused."""
     main = onboard(app)
     stale = app.confirm_customer_information(main, {"department": "営業部"})
     confirmation = app.confirm_customer_information(main, {
-        "department": "経理部", "download_file_password": "dlpass123"})
+        "department": "経理部", "download_file_password": "dlpass123",
+        "email": "new@example.co.jp", "email_confirmation": "new@example.co.jp"})
     app.submit_customer_information(main, confirmation)
-    recorded = events(app)
+    recorded, mails = events(app), len(mailbox.messages())
+    assert mails == 1  # D-11's notice of the new address, to the previous one
     assert screens.message(app.submit_customer_information(main, confirmation)) == (
         CUSTOMER_INFORMATION_DONE)
-    assert events(app) == recorded
+    assert (events(app), len(mailbox.messages())) == (recorded, mails)
     with pytest.raises(Refused) as refused:
         app.submit_customer_information(main, stale)
     assert screens.message(refused.value) == CONFLICT
     assert app.customer_information(main)["部署名"] == "経理部"
+
+
+def test_CI_4_ok_of_another_download_file_password_is_not_taken_as_done(
+        app: BillingStation) -> None:
+    """Two 確認 differing only in the (masked) download-file password: once one is applied,
+    the other's OK is a conflict, not 完了 (each digest has its own salt)."""
+    main = onboard(app)
+    first, second = (app.confirm_customer_information(main, {"download_file_password": p})
+                     for p in ("dlpass123", "dlpass456"))
+    app.submit_customer_information(main, first)
+    with pytest.raises(Refused) as refused:
+        app.submit_customer_information(main, second)
+    assert screens.message(refused.value) == CONFLICT
+
+
+def test_CI_4_a_confirmation_of_another_account_is_never_done_here(
+        app: BillingStation) -> None:
+    """A confirmation made for another customer, handed to this one's OK, is refused even
+    when this account holds every value it carries (two customers of the same details)."""
+    mine, theirs = onboard(app), onboard(app, "main02", number="BS5928545")
+    foreign = app.confirm_customer_information(theirs, {"department": "経理部"})
+    app.submit_customer_information(mine, app.confirm_customer_information(
+        mine, {"department": "経理部"}))
+    with pytest.raises(Refused):
+        app.submit_customer_information(mine, foreign)
+    assert app.customer_information(theirs)["部署名"] != "経理部"
 
 
 def test_CI_4_a_login_between_confirm_and_ok_changes_nothing_of_the_screen(

@@ -22,7 +22,15 @@ from domain.login_attempt import LoginAttempt, Status
 from portal.server import SERVING
 from tests.conftest import build
 from tests.processes import SPAWN, race_worker, station
-from tests.story import EMAIL, PASSWORD, add_sub_id, keyed_main, latest_key, onboard
+from tests.story import (
+    EMAIL,
+    PASSWORD,
+    add_sub_id,
+    keyed_main,
+    latest_key,
+    onboard,
+    sub_id_form,
+)
 
 ROUNDS = 5  # of each race, per store
 
@@ -129,6 +137,20 @@ def test_one_ok_sent_twice_at_once_is_applied_once(race: tuple[BillingStation, T
             "ログインユーザ情報変更を完了しました。"] * 2
         recorded = app.recorder.select_notifications(before + 1, 10)
         assert [n.topic.rsplit(".", 1)[-1] for n in recorded] == ["InformationChanged"]
+
+
+def test_one_new_sub_id_s_ok_sent_twice_at_once_registers_it_once(
+        race: tuple[BillingStation, Twins]) -> None:
+    """The same for 副ID 新規登録: the second save loses to the first, and finds the sub ID
+    it lost to is its own (not 「このログインIDは既に使用されています」)."""
+    app, twins = race
+    main = onboard(app)
+    for i in range(ROUNDS):
+        confirmed = app.confirm_new_sub_id(main, sub_id_form(f"sub{i:02d}"))
+        assert twins.both("submit_new_sub_id", main, confirmed) == [
+            "ログインユーザ情報変更を完了しました。"] * 2
+    assert [row["ログインID"] for row in app.permission_settings(main)] == [
+        f"sub{i:02d}" for i in range(ROUNDS)]
 
 
 def test_a_worker_s_threads_each_get_a_whole_copy_of_an_aggregate_another_worker_grows(
