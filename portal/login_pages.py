@@ -37,6 +37,7 @@ from portal.web import (
 )
 
 ATTEMPT_MAX_AGE = 15 * 60  # past the key's 10 minutes (LG-5): the page is useless after
+ERROR_MAX_AGE = 5 * 60  # a failed login's page, reloaded or come back to: not for the next user
 
 
 async def home(request: Request) -> Response:
@@ -80,9 +81,9 @@ def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response
         return to_key
     assert isinstance(shown, ErrorPage)
     to_error = redirect("/login/error")
-    signed = portal(request).signer.login_error(shown.refusal.name, login_id,
+    sealed = portal(request).signer.login_error(shown.refusal.name, login_id,
                                                 _browser(request, to_error))
-    set_cookie(request, to_error, ERROR_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
+    set_cookie(request, to_error, ERROR_COOKIE, sealed, max_age=ERROR_MAX_AGE)
     drop_cookie(request, to_error, ATTEMPT_COOKIE)
     return to_error
 
@@ -100,7 +101,8 @@ async def login_error(request: Request) -> Response:
     """The failed login's page (ログイン or 通知キー照合 refused, D-9), by GET."""
     found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
                                                   request.cookies.get(BROWSER_COOKIE))
-    refusal = found and Refusal.__members__.get(found[0])
+    refusal = Refusal.__members__.get(found[0]) if found else None
+    # None also after BS_PORTAL_SECRET changed (a restart without it): the plain login form
     if found is None or refusal is None or await member(request):
         return redirect("/login")
     return render(request, "error.html", {"message": screens.REFUSALS[refusal],

@@ -1,7 +1,7 @@
 """What the portal hands to a browser and checks on the way back: CSRF tokens bound to the
 browser's session (D-13), the login attempt's id (never a form field), the instant of a
-session's last request (D-12), all signed, and 確認 screens' confirmations, sealed. One
-secret, shared by every worker process, signs and seals them all."""
+session's last request (D-12), all signed; 確認 screens' confirmations and a failed login's
+page, sealed. One secret, shared by every worker process, signs and seals them all."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SESSION_COOKIE = "bs_session"  # the bearer token of a logged-in session (D-12)
 BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, key entry)
 ATTEMPT_COOKIE = "bs_attempt"  # the signed login attempt id of 通知キー照合
 SEEN_COOKIE = "bs_seen"  # the session's last request, signed and bound to the session (D-12)
-ERROR_COOKIE = "bs_login_error"  # a failed login's error and typed login ID, for its page
+ERROR_COOKIE = "bs_login_error"  # a failed login's refusal and typed login ID, sealed
 KEPT_LOGIN_ID = 64  # characters of a typed login ID offered again (a real one has ≤ 32)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -41,18 +41,14 @@ class Signer:
 
     def login_error(self, refusal: str, login_id: str, browser: str) -> str:
         """A failed login's page, carried to the GET it is redirected to: the refusal's name
-        and the login ID typed (one too long to be one is not offered again), signed for
-        this browser. Never the password."""
+        and the login ID typed (one too long to be one is not offered again), sealed for
+        this browser: what was typed may be a password in the wrong field."""
         kept = login_id if len(login_id) <= KEPT_LOGIN_ID else ""
-        typed = base64.urlsafe_b64encode(kept.encode()).decode().rstrip("=")
-        return self.sign("login-error", f"{refusal}:{typed}", browser)
+        return self._seal("login-error", {"refusal": refusal, "login_id": kept}, browser)
 
-    def login_error_of(self, signed: str | None, browser: str | None) -> tuple[str, str] | None:
-        found = self.unsign("login-error", signed, browser)
-        if found is None:
-            return None
-        refusal, _, typed = found.partition(":")
-        return refusal, base64.urlsafe_b64decode(typed + "=" * (-len(typed) % 4)).decode()
+    def login_error_of(self, sealed: str | None, browser: str | None) -> tuple[str, str] | None:
+        data = self._unseal("login-error", sealed, browser)
+        return None if data is None else (str(data["refusal"]), str(data["login_id"]))
 
     def csrf(self, binding: str) -> str:
         """D-13: the token of every changing form, bound to the session (or, before login,
@@ -85,16 +81,30 @@ class Signer:
         return _EPOCH + timedelta(microseconds=int(value))
 
     def confirmation(self, confirmation: Confirmation, binding: str) -> str:
-        """A 確認 screen's confirmation for its OK form: sealed (AES-GCM, the library's
-        cipher), with a MAC of the session it belongs to inside (never the session's id)."""
-        data = {"form": confirmation.form.name, "values": confirmation.values,
-                "labels": confirmation.labels, "target_id": str(confirmation.target_id),
-                "version": confirmation.version, "for": self._mac("confirmation", binding)}
-        sealed = self._sealer.encrypt(json.dumps(data, ensure_ascii=False).encode())
-        return base64.urlsafe_b64encode(sealed).decode()
+        """A 確認 screen's confirmation for its OK form, sealed for its session."""
+        return self._seal("confirmation", {
+            "form": confirmation.form.name, "values": confirmation.values,
+            "labels": confirmation.labels, "target_id": str(confirmation.target_id),
+            "version": confirmation.version}, binding)
 
     def confirmation_of(self, sealed: str | None, binding: str | None) -> Confirmation | None:
         """The confirmation, if this portal sealed it for this session; else None."""
+        data = self._unseal("confirmation", sealed, binding)
+        if data is None:
+            return None
+        return Confirmation(Form[data["form"]], data["values"], data["labels"],
+                            UUID(data["target_id"]), int(data["version"]))
+
+    def _seal(self, purpose: str, data: dict[str, Any], binding: str) -> str:
+        """``data`` encrypted and authenticated (AES-GCM, the library's cipher), with a MAC
+        of what it is bound to inside (never the session's id or the browser's value)."""
+        inside = data | {"for": self._mac(purpose, binding)}
+        sealed = self._sealer.encrypt(json.dumps(inside, ensure_ascii=False).encode())
+        return base64.urlsafe_b64encode(sealed).decode()
+
+    def _unseal(self, purpose: str, sealed: str | None, binding: str | None
+                ) -> dict[str, Any] | None:
+        """What ``_seal`` sealed for this purpose and binding; None for anything else."""
         if not sealed or not binding:
             return None
         try:
@@ -102,10 +112,7 @@ class Signer:
                 base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape"))))
         except ValueError:  # not base64, altered, another secret's (binascii.Error too)
             return None
-        if not _same(self._mac("confirmation", binding), str(data.get("for"))):
-            return None
-        return Confirmation(Form[data["form"]], data["values"], data["labels"],
-                            UUID(data["target_id"]), int(data["version"]))
+        return data if _same(self._mac(purpose, binding), str(data.get("for"))) else None
 
 
 def _same(expected: str, given: str) -> bool:

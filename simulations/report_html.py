@@ -214,7 +214,7 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + _figures(plots)
             + "<p><small>各条件の詳しい報告: "
             + "、".join(f'<a href="{link}">{link}</a>' for link in (
-                f"validity-{r.validity_minutes:g}/report.html" for r in reports))
+                esc(f"validity-{r.validity_minutes:g}/report.html") for r in reports))
             + "</small></p>")
     return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
 

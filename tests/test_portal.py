@@ -369,6 +369,14 @@ def test_D_14_a_reload_of_a_failed_login_s_page_sends_nothing(served: Served,
     assert http_log_in(client, login_id).headers["location"] == "/top"
     with httpx.Client(base_url=served.url, follow_redirects=False) as other:
         assert other.get("/login/error").headers["location"] == "/login"
+        # A password typed into the login ID's field is offered again on the page, but the
+        # cookie carrying it is sealed: not the text, not its base64.
+        typed = "Secret-pass-42"
+        http_log_in(other, typed, "")
+        cookie = other.cookies["bs_login_error"]
+        assert typed not in cookie and base64.urlsafe_b64encode(typed.encode()).decode()[
+            :16] not in cookie and "Secret" not in str(base64.urlsafe_b64decode(cookie + "=="))
+        assert f'value="{typed}"' in other.get("/login/error").text
 
 
 def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
