@@ -110,8 +110,8 @@ def login_id_typed(text: str) -> str:
 
 def key_typed(text: str) -> str:
     """A notify key as the person meant it: full-width digits made half-width (NFKC), and
-    no space anywhere (a key copied in groups of four)."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    no space or hyphen anywhere (a key copied or typed in groups of four)."""
+    return "".join(unicodedata.normalize("NFKC", text).replace("-", " ").split())
 
 
 def is_login_id(text: str) -> bool:

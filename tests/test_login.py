@@ -68,6 +68,7 @@ def test_LG_3_a_12_digit_key_is_mailed_and_completes_the_login(
 @pytest.mark.parametrize("typed", [
     lambda key: key.translate(str.maketrans("0123456789", "０１２３４５６７８９")),  # IME on
     lambda key: f"  {key[:4]} {key[4:8]}\u3000{key[8:]} ",  # copied in groups, spaces around
+    lambda key: f"{key[:4]}-{key[4:8]}\uff0d{key[8:]}",  # in groups of four, hyphens between
 ])
 def test_LG_3_the_key_typed_in_full_width_digits_or_in_groups_is_the_key(
     keyed: BillingStation, mailbox: MailboxFolder, typed: Any
