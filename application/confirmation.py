@@ -34,9 +34,11 @@ log = logging.getLogger(__name__)
 
 class Confirming(Station):
     def check_customer_information(
-        self, form: Mapping[str, str]
+        self, form: Mapping[str, str], current: str = ""
     ) -> tuple[dict[str, str], list[FieldError]]:
-        """CI-2's fields; the download-file password kept as a digest (D-7)."""
+        """CI-2's fields; the download-file password kept as a digest (D-7), or left
+        unchanged when it is the ``current`` one's password typed again (a 確認 sent again
+        after its OK: a new digest of it would record a change that is none)."""
         values, errors = check_form(CUSTOMER_INFORMATION, form)
         if values["email_confirmation"] != values["email"]:
             errors.append(FieldError(
@@ -44,8 +46,10 @@ class Confirming(Station):
                 "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。",
             ))
         del values["email_confirmation"]
-        if values.get("download_file_password") and not errors:
-            values["download_file_password"] = self.hasher.digest(values["download_file_password"])
+        typed = values.get("download_file_password")
+        if typed and not errors:
+            values["download_file_password"] = (
+                "" if current and self.hasher.matches(typed, current) else self.hasher.digest(typed))
         return values, errors
 
     def recheck(self, confirmed: Confirmation, fields: Mapping[str, Field]) -> dict[str, str]:

@@ -35,7 +35,8 @@ class CustomerInformation(Confirming):
     ) -> Confirmation:
         """「確認」: every error at once, nothing recorded (CI-4)."""
         customer = self.main_id(session.account_id, ONLY)
-        values, errors = self.check_customer_information({**shown(customer), **form})
+        values, errors = self.check_customer_information(
+            {**shown(customer), **form}, customer.information.get("download_file_password", ""))
         if errors:
             raise InvalidInput(errors, form)
         return confirmation(Form.CUSTOMER_INFORMATION, values, CUSTOMER_INFORMATION, customer)

@@ -201,6 +201,24 @@ def test_CI_4_ok_of_another_download_file_password_is_not_taken_as_done(
     assert screens.message(refused.value) == CONFLICT
 
 
+def test_CI_4_the_download_file_password_typed_again_is_no_change(app: BillingStation) -> None:
+    """The same password typed again (a 確認 sent again after its OK, by 「戻る」 and a
+    resubmit): 確認 shows it unchanged and OK records nothing; another one is a change."""
+    main = onboard(app)
+
+    def typed(password: str) -> tuple[str, int]:
+        """What the confirmation carries, and how many events its OK recorded."""
+        before = events(app)
+        confirmation = app.confirm_customer_information(
+            main, {"download_file_password": password})
+        app.submit_customer_information(main, confirmation)
+        return confirmation.values["download_file_password"][:7], events(app) - before
+
+    assert typed("dlpass123") == ("scrypt$", 1)
+    assert typed("dlpass123") == ("", 0)  # unchanged: 確認 shows (変更しない)
+    assert typed("dlpass456") == ("scrypt$", 1)
+
+
 def test_CI_4_a_confirmation_of_another_account_is_never_done_here(
         app: BillingStation) -> None:
     """A confirmation made for another customer, handed to this one's OK, is refused even
