@@ -60,11 +60,12 @@ async def log_in(request: Request) -> Response:
     station = portal(request).station
     shown = await run(station.log_in_from, address, form.get("login_id", ""),
                       form.get("password", ""), _opening(request))
+    login_id = form.get("login_id", "")
     if isinstance(shown, Throttled):  # D-14
         log.warning("login refused unchecked from %s (D-14)", address)
-        return render(request, "login.html", {"error": THROTTLED}, status_code=429)
+        return _error_page_next(request, _THROTTLED, login_id)
     log.info("login from %s: %s", address, type(shown).__name__)
-    return _after(request, shown, form.get("login_id", ""))
+    return _after(request, shown, login_id)
 
 
 def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response:
@@ -78,11 +79,20 @@ def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response
         signed = portal(request).signer.sign("attempt", str(shown.attempt_id),
                                              _browser(request, to_key))
         set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
+        drop_cookie(request, to_key, ERROR_COOKIE)  # (「戻る」 to it: the login form, not it)
         return to_key
     assert isinstance(shown, ErrorPage)
+    return _error_page_next(request, shown.refusal.name, login_id)
+
+
+_THROTTLED = "THROTTLED"  # D-14's refusal, not a login's: no password was checked
+
+
+def _error_page_next(request: Request, refusal: str, login_id: str) -> Response:
+    """A redirect to the failed login's page, its refusal and the login ID typed sealed in
+    a cookie for this browser (never the password)."""
     to_error = redirect("/login/error")
-    sealed = portal(request).signer.login_error(shown.refusal.name, login_id,
-                                                _browser(request, to_error))
+    sealed = portal(request).signer.login_error(refusal, login_id, _browser(request, to_error))
     set_cookie(request, to_error, ERROR_COOKIE, sealed, max_age=ERROR_MAX_AGE)
     drop_cookie(request, to_error, ATTEMPT_COOKIE)
     return to_error
@@ -98,13 +108,19 @@ def _browser(request: Request, response: Response) -> str:
 
 
 async def login_error(request: Request) -> Response:
-    """The failed login's page (ログイン or 通知キー照合 refused, D-9), by GET."""
+    """The failed login's page (ログイン or 通知キー照合 refused, D-9, or D-14's wait: 429),
+    by GET."""
     found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
                                                   request.cookies.get(BROWSER_COOKIE))
     refusal = Refusal.__members__.get(found[0]) if found else None
     # None also after BS_PORTAL_SECRET changed (a restart without it): the plain login form
-    if found is None or refusal is None or await member(request):
+    if await member(request):
+        return redirect("/top")
+    if found is None or (refusal is None and found[0] != _THROTTLED):
         return redirect("/login")
+    if refusal is None:  # D-14: the login screen, saying to wait
+        return render(request, "login.html", {"error": THROTTLED, "login_value": found[1]},
+                      status_code=429)
     return render(request, "error.html", {"message": screens.REFUSALS[refusal],
                                           "login_again": found[1]})
 
@@ -159,6 +175,9 @@ async def enter_key(request: Request) -> Response:
              else "KeyEntry (wrong key)")
     if isinstance(shown, KeyEntry):  # a wrong key (D-4): the page again, by GET
         return redirect("/key?wrong=1")
+    if isinstance(shown, ErrorPage):  # its login form offers the attempt's login ID again
+        found = await run(portal(request).station.find, UUID(attempt), LoginAttempt)
+        return _after(request, shown, found.login_id if found else "")
     return _after(request, shown)
 
 

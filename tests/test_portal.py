@@ -329,8 +329,11 @@ def test_D_14_twenty_failed_logins_from_one_address_then_no_password_is_checked(
             assert "ログインIDまたはパスワードが正しくありません。" in (
                 await attacker.get("/login/error")).text
         refused = await async_login(attacker, login_id)  # the right password, unchecked
-        assert refused.status_code == 429
-        assert "しばらく時間をおいてから再度ログインしてください。" in refused.text
+        assert refused.headers["location"] == "/login/error"  # a reload re-posts nothing
+        waiting = await attacker.get("/login/error")
+        assert waiting.status_code == 429
+        assert "しばらく時間をおいてから再度ログインしてください。" in waiting.text
+        assert f'value="{login_id}"' in waiting.text
         assert "bs_session" not in attacker.cookies
 
     @in_process(app, "http://portal.example", "198.51.100.15")
@@ -367,6 +370,7 @@ def test_D_14_a_reload_of_a_failed_login_s_page_sends_nothing(served: Served,
         assert page.status_code == 200 and screens.LOGIN_FAILED in page.text
         assert f'value="{login_id}"' in page.text and "Wrong-pass-123" not in page.text
     assert http_log_in(client, login_id).headers["location"] == "/top"
+    assert client.get("/login/error").headers["location"] == "/top"  # logged in
     with httpx.Client(base_url=served.url, follow_redirects=False) as other:
         assert other.get("/login/error").headers["location"] == "/login"
         # A password typed into the login ID's field is offered again on the page, but the
@@ -377,6 +381,24 @@ def test_D_14_a_reload_of_a_failed_login_s_page_sends_nothing(served: Served,
         assert typed not in cookie and base64.urlsafe_b64encode(typed.encode()).decode()[
             :16] not in cookie and "Secret" not in str(base64.urlsafe_b64decode(cookie + "=="))
         assert f'value="{typed}"' in other.get("/login/error").text
+
+
+def test_LG_5_a_password_accepted_leaves_no_failed_login_page_to_go_back_to(
+        served: Served, client: httpx.Client) -> None:
+    """A wrong password, then the right one (the key page): 「戻る」 to /login/error gives
+    the login form, not 「…正しくありません」 of a password since accepted (which would have
+    the person log in again and mail another key, D-10). A key's error (expired, locked)
+    offers the attempt's login ID again, as a password's does."""
+    login_id = served.customer(notify_key=True)
+    assert http_log_in(client, login_id, "Wrong-pass-123").headers["location"] == "/login/error"
+    assert http_log_in(client, login_id).headers["location"] == "/key"
+    assert client.get("/login/error").headers["location"] == "/login"
+    token = csrf_of(client.get("/key").text)
+    for n in range(5):  # D-4: the attempt is locked
+        locked = client.post("/key", data={"key": f"{n:012d}", "csrf": token})
+    assert locked.headers["location"] == "/login/error"
+    page = client.get("/login/error").text
+    assert screens.LOGIN_FAILED in page and f'value="{login_id}"' in page
 
 
 def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(

@@ -336,7 +336,8 @@ def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(
             assert screens.REFUSALS[Refusal.LOGIN_FAILED] in _shown(stuffer, failed).text
         mails = len(portal.mailbox.messages(email))
         refused = http_log_in(stuffer, target)  # the right password, not even checked
-        assert refused.status_code == 429 and THROTTLED in refused.text
+        waiting = _shown(stuffer, refused)
+        assert waiting.status_code == 429 and THROTTLED in waiting.text
         assert "bs_session" not in stuffer.cookies and "bs_attempt" not in stuffer.cookies
         assert len(portal.mailbox.messages(email)) == mails  # no key mailed
     with client(portal) as guesser:  # another address: D-4 holds per attempt
