@@ -57,10 +57,9 @@ async def log_in(request: Request) -> Response:
     if form is None:  # D-13: nothing is checked, nothing recorded
         return refused_form(request)
     address = request.client.host if request.client else "unknown"
-    station = portal(request).station
-    shown = await run(station.log_in_from, address, form.get("login_id", ""),
-                      form.get("password", ""), _opening(request))
     login_id = form.get("login_id", "")
+    shown = await run(portal(request).station.log_in_from, address, login_id,
+                      form.get("password", ""), _opening(request))
     if isinstance(shown, Throttled):  # D-14
         log.warning("login refused unchecked from %s (D-14)", address)
         return _error_page_next(request, _THROTTLED, login_id)
@@ -113,11 +112,10 @@ async def login_error(request: Request) -> Response:
     found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
                                                   request.cookies.get(BROWSER_COOKIE))
     refusal = Refusal.__members__.get(found[0]) if found else None
-    # None also after BS_PORTAL_SECRET changed (a restart without it): the plain login form
     if await member(request):
         return redirect("/top")
     if found is None or (refusal is None and found[0] != _THROTTLED):
-        return redirect("/login")
+        return redirect("/login")  # (also after BS_PORTAL_SECRET changed: a restart without it)
     if refusal is None:  # D-14: the login screen, saying to wait
         return render(request, "login.html", {"error": THROTTLED, "login_value": found[1]},
                       status_code=429)
