@@ -89,7 +89,7 @@ class Confirming(Station):
                 raise Refused(Refusal.CONFLICT, rule)
             before_email, before_key = account.email, account.notify_key
             changes = {k: v for k, v in self.recheck(confirmed, fields).items()
-                       if not (k in SECRET_FIELDS and v in ("", MASK))}
+                       if not _left_unchanged(k, v)}
             account.change_information(changes, by=by)
             try:
                 self.save(account)
@@ -136,8 +136,12 @@ def holds(account: Account, confirmed: Confirmation) -> bool:
         return held == value
 
     return account.id == confirmed.target_id and all(
-        same(k, v) for k, v in confirmed.values.items()
-        if not (k in SECRET_FIELDS and v in ("", MASK)))
+        same(k, v) for k, v in confirmed.values.items() if not _left_unchanged(k, v))
+
+
+def _left_unchanged(key: str, value: str) -> bool:
+    """A secret a confirmation leaves as it is (not typed, or shown masked): OK sets nothing."""
+    return key in SECRET_FIELDS and value in ("", MASK)
 
 
 def shown(account: Account) -> dict[str, str]:
