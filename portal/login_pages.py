@@ -109,11 +109,11 @@ def _browser(request: Request, response: Response) -> str:
 async def login_error(request: Request) -> Response:
     """The failed login's page (ログイン or 通知キー照合 refused, D-9, or D-14's wait: 429),
     by GET."""
+    if await member(request):
+        return redirect("/top")
     found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
                                                   request.cookies.get(BROWSER_COOKIE))
     refusal = Refusal.__members__.get(found[0]) if found else None
-    if await member(request):
-        return redirect("/top")
     if found is None or (refusal is None and found[0] != _THROTTLED):
         return redirect("/login")  # (also after BS_PORTAL_SECRET changed: a restart without it)
     if refusal is None:  # D-14: the login screen, saying to wait
