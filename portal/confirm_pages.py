@@ -11,7 +11,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from application import screens
-from application.outcomes import Completed, Confirmation, Form, Session, TopPage
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    Form,
+    Refusal,
+    Refused,
+    Session,
+    TopPage,
+)
 from domain.fields import FieldError, InvalidInput
 from domain.forms import SECRET_FIELDS
 from portal.web import binding, checked_form, portal, redirect, render, run
@@ -74,13 +82,20 @@ def done_ok(request: Request, kind: Form) -> bool:
         "done", request.query_params.get("done"), binding(request)) == kind.name
 
 
+# Where a confirmation's form is shown again, and the link's words: (URL, label)
+FormLink = Callable[[Confirmation], tuple[str, str]]
+
+
 async def submitted(request: Request, session: Session, top: TopPage, kind: Form,
                     apply: Callable[[Session, Confirmation], Completed], done_url: str,
-                    new: bool | None = None, form_page: FormPage | None = None) -> Response:
+                    again: FormLink, new: bool | None = None,
+                    form_page: FormPage | None = None) -> Response:
     """「OK」; ``new`` tells a 新規登録 confirmation (it has a login ID) from a 情報変更 one.
     What 確認 accepted may no longer hold at OK (a login ID another customer took since):
     its form again with the errors (passwords to type again), or, for a form that cannot
-    be shown without what it changes, a page of the errors; nothing is recorded."""
+    be shown without what it changes, a page of the errors; nothing is recorded. Another
+    change since 確認: the conflict's page, with a link to the form ``again`` (its message
+    asks to show it again)."""
     form = await checked_form(request)
     confirmation = form and portal(request).signer.confirmation_of(
         form.get("confirmation"), binding(request))
@@ -89,6 +104,12 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
         return refused_form(request, session, top)
     try:
         await run(apply, session, confirmation)
+    except Refused as e:
+        if e.refusal is not Refusal.CONFLICT:
+            raise
+        return render(request, "error.html", {
+            "message": screens.REFUSALS[e.refusal], "again": await run(again, confirmation)},
+            status_code=409, session=session, top=top)
     except InvalidInput as e:
         if form_page is None:
             return render(request, "error.html", {

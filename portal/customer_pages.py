@@ -18,6 +18,7 @@ from portal.web import members_only, portal, render, run
 
 SHOWN = ("BSお客様番号", "会社名", "会社名フリガナ")  # shown, not editable (CI-2)
 BY_LABEL = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
+FORM_LINK = ("/customer-information", "お客様情報変更へ")
 
 
 async def _form(request: Request, session: Session, top: TopPage, values: dict[str, str],
@@ -52,7 +53,7 @@ async def submit(request: Request, session: Session, top: TopPage) -> Response:
     """「OK」: applies exactly what was confirmed."""
     return await submitted(request, session, top, Form.CUSTOMER_INFORMATION,
                            portal(request).station.submit_customer_information,
-                           "/customer-information/done",
+                           "/customer-information/done", lambda _: FORM_LINK,
                            form_page=functools.partial(_form, request, session, top))
 
 
@@ -61,7 +62,7 @@ async def done(request: Request, session: Session, top: TopPage) -> Response:
     """「お客様情報変更を完了しました。」, where OK redirects (a reload shows it again)."""
     return done_page(request, session, top, Form.CUSTOMER_INFORMATION,
                      screens.COMPLETED[Completed.CUSTOMER_INFORMATION],
-                     ("/customer-information", "お客様情報変更へ"))
+                     FORM_LINK)
 
 
 ROUTES = [

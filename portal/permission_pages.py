@@ -15,11 +15,11 @@ from starlette.routing import Route
 
 from application import screens
 from application.confirmation import sub_id_fields
-from application.outcomes import Completed, Form, Session, TopPage
-from domain.accounts import Customer
+from application.outcomes import Completed, Confirmation, Form, Session, TopPage
+from domain.accounts import Customer, SubID
 from domain.fields import Field, FieldError, InvalidInput
 from domain.forms import PERMISSIONS
-from portal.confirm_pages import confirmed, done_page, submitted
+from portal.confirm_pages import FormLink, confirmed, done_page, submitted
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
 
@@ -102,12 +102,23 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
         login_id=login_id)
 
 
+def _form_link(request: Request, new: bool) -> FormLink:
+    """The form a sub ID's confirmation came from: 新規登録, or 情報変更 of its sub ID."""
+    def link(confirmation: Confirmation) -> tuple[str, str]:
+        if new:
+            return "/permission-settings/new", f"{TITLES[new]}へ"
+        login_id = portal(request).station.get(confirmation.target_id, SubID).login_id
+        return f"/permission-settings/sub-ids/{quote(login_id)}", f"{TITLES[new]}へ"
+    return link
+
+
 def _submit(new: bool) -> Callable[[Request], Any]:
     async def ok(request: Request, session: Session, top: TopPage) -> Response:
         station = portal(request).station
         apply = station.submit_new_sub_id if new else station.submit_sub_id_change
         return await submitted(request, session, top, Form.SUB_ID, apply,
-                               "/permission-settings/done", new=new, form_page=(
+                               "/permission-settings/done", _form_link(request, new),
+                               new=new, form_page=(
                                    functools.partial(_form, request, session, top, None)
                                    if new else None))
 

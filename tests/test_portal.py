@@ -612,3 +612,30 @@ def test_LG_3_a_key_pasted_in_groups_or_typed_full_width_logs_in_in_the_browser(
         tab.get_by_role("button", name="OK").click()
         expect(tab.get_by_role("heading", name="トップページ")).to_be_visible()
         tab.context.clear_cookies()
+
+
+def test_SB_8_ok_after_another_change_says_so_and_links_the_sub_ids_form(
+        served: Served, client: httpx.Client) -> None:
+    """「他の操作で内容が変更されました。もう一度表示してから変更してください。」: the page
+    links the form it asks to show again (it offered only the top page and the menu); the
+    OK records nothing."""
+    sub = sub_id_of(served)
+    main = sub.removesuffix("s1")
+    assert http_log_in(client, main).headers["location"] == "/top"
+    url = f"/permission-settings/sub-ids/{sub}"
+    form = client.get(url)
+    shown = client.post(url, data={"person_in_charge": "鈴木　一郎", "phone": "0398765432",
+                                   "email": f"{sub}@example.co.jp", "csrf": csrf_of(form.text)})
+    found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
+    assert found, shown.text
+    session = served.session(main)  # meanwhile, another window changes the sub ID
+    served.station.submit_sub_id_change(session, served.station.confirm_sub_id_change(
+        session, sub, {"person_in_charge": "高橋　三郎", "phone": "0398765432",
+                       "email": f"{sub}@example.co.jp"}))
+    recorded = served.station.recorder.max_notification_id()
+    refused = client.post("/permission-settings/change/ok", data={
+        "confirmation": found.group(1), "csrf": csrf_of(shown.text)})
+    assert refused.status_code == 409 and screens.CONFLICT in refused.text
+    assert f'<a href="{url}">副ID 情報変更へ</a>' in refused.text
+    assert "高橋　三郎" in client.get(url).text
+    assert served.station.recorder.max_notification_id() == recorded

@@ -52,7 +52,7 @@ def test_CI_1_SB_2_a_refusal_and_a_missing_page_keep_the_session(
     expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
 
 
-def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session(
+def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session_and_links_its_form(
         tab: Page, served: Served) -> None:
     main = served.customer()
     log_in(tab, main)
@@ -67,6 +67,8 @@ def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session(
     assert answer.value.status == 409
     expect(tab.locator("#message")).to_have_text(screens.CONFLICT)
     expect_logged_in(tab)
+    tab.get_by_role("link", name="お客様情報変更へ").click()  # what the message asks: show it again
+    expect(tab.get_by_label("部署名", exact=True)).to_have_value("営業部")
 
 
 def test_CI_4_back_on_the_confirmation_keeps_the_input(tab: Page, served: Served) -> None:
