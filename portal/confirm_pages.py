@@ -4,7 +4,8 @@ shown, in this session only, and the browser reads nothing of it (no password's 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Protocol
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -42,27 +43,38 @@ def confirmation_page(request: Request, session: Session, top: TopPage,
     """The 確認 screen; its 「戻る」 posts the typed input (never a password) back to the
     form at ``back``, which shows it again unchecked."""
     signed = portal(request).signer.confirmation(confirmation, binding(request) or "")
+    kept = {k: v for k, v in typed.items() if k not in SECRET_FIELDS and k not in (BACK, RETYPE)}
+    retype = ",".join(k for k, v in typed.items() if k in SECRET_FIELDS and v)
     return render(request, "confirm.html", {
         "title": screens.title(confirmation), "lines": screens.confirmation_lines(confirmation),
         "confirmation": signed, "action": action, "back": back, "login_id": login_id,
-        "typed": {k: v for k, v in typed.items() if k not in SECRET_FIELDS and k != BACK},
+        "typed": kept | ({RETYPE: retype} if retype else {}),
     }, session=session, top=top)
 
 
-# A form's page again: with these values and errors, at this status
-FormPage = Callable[[dict[str, str], list[FieldError], int], Awaitable[Response]]
+RETYPE = "retype"  # which passwords were typed before 「戻る」 (their names, never their values)
+
+
+class FormPage(Protocol):
+    """A form's page again: with these values and errors, at this status, asking again for
+    the passwords ``retype`` names."""
+
+    def __call__(self, values: dict[str, str], errors: list[FieldError], status_code: int,
+                 retype: Collection[str] = ..., /) -> Awaitable[Response]: ...
 
 
 async def confirmed(request: Request, session: Session, top: TopPage, form_page: FormPage,
                     confirm: Callable[[dict[str, str]], Confirmation], action: str, back: str,
                     login_id: str | None = None) -> Response:
     """「確認」 on a form: every error at once beside its field, the input kept (CI-4, SB-8),
-    or the 確認 screen; 「戻る」 from 確認 posts here and gets the input again, unchecked."""
+    or the 確認 screen; 「戻る」 from 確認 posts here and gets the input again, unchecked,
+    each password typed asked for again (it is not sent back)."""
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
     if form.pop(BACK, None) is not None:
-        return await form_page(form, [], 200)
+        retype = set(form.pop(RETYPE, "").split(",")) & SECRET_FIELDS
+        return await form_page(form, [], 200, retype)
     try:
         confirmation = await run(confirm, form)
     except InvalidInput as e:

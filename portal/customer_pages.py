@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,13 +23,14 @@ FORM_LINK = ("/customer-information", "お客様情報変更へ")
 
 
 async def _form(request: Request, session: Session, top: TopPage, values: dict[str, str],
-                errors: list[FieldError], status_code: int = 200) -> Response:
+                errors: list[FieldError], status_code: int = 200,
+                retype: Collection[str] = ()) -> Response:
     current = await run(portal(request).station.customer_information, session)
     kept = {BY_LABEL[k]: v for k, v in current.items() if k in BY_LABEL} | values
     return render(request, "customer_information.html", {
         "shown": [(label, current[label]) for label in SHOWN],
         "plan": current["BS基本サービス"],
-        "fields": views(CUSTOMER_INFORMATION, kept, errors),
+        "fields": views(CUSTOMER_INFORMATION, kept, errors, retype),
         "unplaced": unplaced(CUSTOMER_INFORMATION, errors),
         "error_count": len(errors),
     }, status_code=status_code, session=session, top=top)

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import attrs
 
 from domain.fields import ChoiceField, Field, FieldError, Kind, TextField
 
 REQUIRED_CHOICES = frozenset({"organization"})  # 所属組織 carries the manual's ※ (SB-5)
+# Beside a password typed before 「戻る」 from 確認: a password is never sent back to the page
+RETYPE = "確認画面から戻ったため、入力された値は表示されません。もう一度入力してください。"
 
 
 @attrs.frozen
@@ -22,6 +24,7 @@ class FieldView:
     value: str
     errors: tuple[str, ...]
     secret: bool
+    note: str = ""  # RETYPE beside a password typed before 「戻る」
 
     @property
     def input_type(self) -> str:
@@ -37,8 +40,9 @@ def hint(field: TextField) -> str:
 
 
 def views(fields: Mapping[str, Field], values: Mapping[str, str],
-          errors: Iterable[FieldError] = ()) -> list[FieldView]:
-    """One view per field; each error lands on the field whose label it names."""
+          errors: Iterable[FieldError] = (), retype: Collection[str] = ()) -> list[FieldView]:
+    """One view per field; each error lands on the field whose label it names; ``retype``
+    names the passwords typed before 「戻る」, which the page asks for again."""
     by_label: dict[str, list[str]] = {}
     for e in errors:
         by_label.setdefault(e.label, []).append(e.message)
@@ -52,7 +56,8 @@ def views(fields: Mapping[str, Field], values: Mapping[str, str],
             shown.append(FieldView(
                 name, field.label, hint(field), field.required, (),
                 "" if field.secret else values.get(name, ""),
-                tuple(by_label.get(field.label, ())), field.secret))
+                tuple(by_label.get(field.label, ())), field.secret,
+                RETYPE if field.secret and name in retype else ""))
     return shown
 
 

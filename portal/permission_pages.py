@@ -5,7 +5,7 @@ and 「ログインユーザ情報変更を完了しました。」. The downloa
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import quote
 
@@ -44,7 +44,7 @@ def _fields(request: Request, session: Session, new: bool) -> dict[str, Field]:
 
 async def _form(request: Request, session: Session, top: TopPage, login_id: str | None,
                 values: dict[str, str], errors: list[FieldError],
-                status_code: int = 200) -> Response:
+                status_code: int = 200, retype: Collection[str] = ()) -> Response:
     new = login_id is None
     fields = await run(_fields, request, session, new)
     permissions = {k: f for k, f in fields.items() if k in PERMISSIONS}
@@ -52,7 +52,7 @@ async def _form(request: Request, session: Session, top: TopPage, login_id: str 
     return render(request, "sub_id.html", {
         "title": TITLES[new], "login_id": login_id,
         "action": "/permission-settings/new" if new else f"/permission-settings/sub-ids/{login_id}",
-        "fields": views(others, values, errors),
+        "fields": views(others, values, errors, retype),
         "permissions": views(permissions, values, errors),
         "organization_note": ORGANIZATION_NOTE,
         "unplaced": unplaced(fields, errors), "error_count": len(errors),

@@ -4,6 +4,8 @@ navigation, accessibility and narrow screens. Each test failed before its fix.""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -13,6 +15,7 @@ from playwright.sync_api import Page, expect  # noqa: E402
 
 from application import screens  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
+from portal.fields import RETYPE  # noqa: E402
 from tests.portal_fixtures import (  # noqa: E402
     Served,
     browser_login,
@@ -71,17 +74,29 @@ def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session_and_links_its_for
     expect(tab.get_by_label("部署名", exact=True)).to_have_value("営業部")
 
 
-def test_CI_4_back_on_the_confirmation_keeps_the_input(tab: Page, served: Served) -> None:
+def test_CI_4_back_on_the_confirmation_keeps_the_input_and_asks_for_the_password_again(
+        tab: Page, served: Served) -> None:
+    """The download-file password is not sent back: the form says so beside it (it came
+    back empty, which means 変更しない, and nothing said so)."""
     log_in(tab, served.customer())
     tab.goto("/customer-information")
     tab.get_by_label("部署名", exact=True).fill("経理部")
     tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
+    password = tab.get_by_label("分析データダウンロードファイル用パスワード")
+    password.fill("Secret123")
     tab.get_by_role("button", name="確認").click()
     expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
+    assert "Secret123" not in tab.content()
     tab.get_by_role("button", name="戻る").click()
     expect(tab.get_by_role("heading", name="お客様情報変更", exact=True)).to_be_visible()
     expect(tab.get_by_label("部署名", exact=True)).to_have_value("経理部")
     expect(tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する")).to_be_checked()
+    expect(password).to_have_value("")
+    expect(password).to_have_accessible_description(re.compile(RETYPE))
+    assert "Secret123" not in tab.content()
+    tab.get_by_role("button", name="確認").click()  # not typed again: no note the next time
+    tab.get_by_role("button", name="戻る").click()
+    expect(tab.get_by_text(RETYPE)).to_have_count(0)
 
 
 def test_SB_8_back_on_a_new_sub_ids_confirmation_keeps_the_input_but_not_the_password(
@@ -99,6 +114,7 @@ def test_SB_8_back_on_a_new_sub_ids_confirmation_keeps_the_input_but_not_the_pas
     expect(tab.get_by_label("担当者")).to_have_value("佐藤　花子")
     expect(tab.get_by_label("登録先メールアドレス")).to_have_value(f"{main}b1@example.co.jp")
     expect(tab.get_by_label("仮パスワード")).to_have_value("")
+    expect(tab.get_by_label("仮パスワード")).to_have_accessible_description(re.compile(RETYPE))
     assert "Temp0rary-pass" not in tab.content()
 
 
