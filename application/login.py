@@ -36,7 +36,11 @@ from domain.portal_sessions import PortalSession, portal_session_id
 log = logging.getLogger(__name__)
 
 MAX_SECRET = 128  # characters of a password or key worth hashing; anything longer is wrong
-KEY_ERRORS = {  # what a key entry that did not log in shows
+KEY_RETRIES = {  # a key entry after which the key page asks again
+    KeyOutcome.WRONG: Refusal.KEY_WRONG,  # D-4: retry while valid
+    KeyOutcome.EARLIER_KEY: Refusal.KEY_SUPERSEDED,  # D-2: the newest mail's key, please
+}
+KEY_ERRORS = {  # what a key entry that did not log in shows otherwise
     KeyOutcome.EXPIRED: Refusal.KEY_EXPIRED,  # LG-5
     KeyOutcome.LOCKED: Refusal.LOGIN_FAILED,  # D-9: a locked attempt reads as a failed login
     KeyOutcome.REFUSED: Refusal.KEY_UNUSABLE,  # D-2, D-3
@@ -125,11 +129,12 @@ class Login(Station):
         attempt = self.find(attempt_id, LoginAttempt)
         if attempt is None:  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id)
-        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now)
+        earlier = self._mailed_before(attempt)
+        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now, earlier)
         if outcome is not KeyOutcome.VERIFIED:
-            self.save(attempt)
-            if outcome is KeyOutcome.WRONG:
-                return KeyEntry(attempt_id, Refusal.KEY_WRONG)  # D-4: retry while valid
+            self.save(attempt, *earlier)  # (the one an earlier key was entered on, if any)
+            if outcome in KEY_RETRIES:
+                return KeyEntry(attempt_id, KEY_RETRIES[outcome])
             return ErrorPage(KEY_ERRORS[outcome])
         assert attempt.account_id is not None
         return self._logged_in(attempt, self.get(attempt.account_id, Account), opening, now)
@@ -164,6 +169,13 @@ class Login(Station):
             main = self._customer_of(account)
             return Contact(ContactRoute.MAIN_ID_PERSON, main.information["contact_name"])
         return Contact(ContactRoute.OPERATOR)
+
+    def _mailed_before(self, attempt: LoginAttempt) -> list[LoginAttempt]:
+        """The attempts whose keys were mailed to the login ID just before ``attempt``'s."""
+        if attempt.account_id is None:
+            return []
+        account = self.get(attempt.account_id, Account)
+        return [self.get(i, LoginAttempt) for i in account.attempts_mailed_before(attempt.id)]
 
     def _pending_attempt(self, account: Account) -> LoginAttempt | None:
         if account.pending_attempt_id is None:

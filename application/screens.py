@@ -46,6 +46,9 @@ LOGIN_FAILED = "ログインIDまたはパスワードが正しくありませ�
 KEY_WRONG = "通知キーが正しくありません。"  # D-4
 KEY_EXPIRED = "通知キーの有効期限が切れています。再度ログインしてください。"  # LG-5, LG-6
 KEY_UNUSABLE = "この通知キーは使用できません。再度ログインしてください。"  # D-2, D-3
+KEY_SUPERSEDED = (
+    "この通知キーは新しい通知キーの発行により無効になりました。最新のメールの通知キーを入力してください。"
+)  # D-2: a key of an earlier mail, typed where the newest one is asked for
 KEY_LIMIT = (
     "通知キーの送信回数が上限に達しました。しばらく時間をおいてから再度ログインしてください。"
 )  # D-10
@@ -60,6 +63,7 @@ REFUSALS = {
     Refusal.KEY_WRONG: KEY_WRONG,
     Refusal.KEY_EXPIRED: KEY_EXPIRED,
     Refusal.KEY_UNUSABLE: KEY_UNUSABLE,
+    Refusal.KEY_SUPERSEDED: KEY_SUPERSEDED,
     Refusal.KEY_LIMIT: KEY_LIMIT,
     Refusal.MAIL_FAILED: MAIL_FAILED,
     Refusal.CONFLICT: CONFLICT,

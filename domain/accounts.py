@@ -34,6 +34,10 @@ class Account(Aggregate):
     # a key mail): a 確認 made before it is out of date (CI-4, SB-8). A class default, so a
     # snapshot from before it was kept reads the same at 確認 and at OK.
     edited_version = 1
+    # The attempts of the latest key mails, oldest first (D-10 allows 5 an hour): a key of
+    # one a newer mail superseded (D-2) is told from a guess. A class default, likewise.
+    RECENT_KEYS = 5
+    recent_key_attempts: tuple[UUID, ...] = ()
 
     class Registered(Aggregate.Created):
         login_id: str
@@ -64,6 +68,11 @@ class Account(Aggregate):
     def keys_in_window(self, window: timedelta, now: datetime) -> int:
         """Key mails within ``window`` before ``now`` (D-10 counts them)."""
         return sum(1 for t in self.key_mail_times if t > now - window)
+
+    def attempts_mailed_before(self, attempt_id: UUID) -> tuple[UUID, ...]:
+        """The attempts of the recent key mails before ``attempt_id``'s, newest first."""
+        recent = self.recent_key_attempts
+        return recent[:recent.index(attempt_id)][::-1] if attempt_id in recent else ()
 
     class ScreenEdit(Aggregate.Event):
         """A change of what the account's own screens show (お客様情報変更, 副ID 情報変更),
@@ -117,6 +126,8 @@ class Account(Aggregate):
             account.key_mail_times = [
                 *(t for t in account.key_mail_times if t > since), self.timestamp]
             account.pending_attempt_id = self.attempt_id
+            account.recent_key_attempts = (
+                *account.recent_key_attempts, self.attempt_id)[-Account.RECENT_KEYS:]
 
     def key_mailed(self, attempt_id: UUID, now: datetime) -> None:
         self.trigger_event(self.KeyMailed, attempt_id=attempt_id, timestamp=now)

@@ -7,6 +7,7 @@ key issued (a digest, never the key), every key entry, and how it ended.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -32,6 +33,7 @@ class KeyOutcome(enum.Enum):
     LOCKED = "locked"
     EXPIRED = "expired"
     REFUSED = "refused"  # no live key: superseded, used, locked or expired before
+    EARLIER_KEY = "earlier_key"  # the key of an earlier attempt, superseded (D-2): no guess
 
 
 class LoginAttempt(Aggregate):
@@ -157,8 +159,11 @@ class LoginAttempt(Aggregate):
     class KeyRefused(Aggregate.Event):
         reason: str  # the status that left no live key
 
-    def enter_key(self, key: str, hasher: Hasher, now: datetime) -> KeyOutcome:
-        """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``."""
+    def enter_key(self, key: str, hasher: Hasher, now: datetime,
+                  earlier: Iterable[LoginAttempt] = ()) -> KeyOutcome:
+        """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. A key
+        of one of the ``earlier`` attempts of the login ID, which this one's key superseded
+        (D-2), is not a wrong entry (D-4): the entry is recorded on that attempt, refused."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
             self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
             return KeyOutcome.REFUSED
@@ -170,11 +175,20 @@ class LoginAttempt(Aggregate):
             self.trigger_event(self.KeyVerified, timestamp=now)
             self.complete(now)
             return KeyOutcome.VERIFIED
+        for attempt in earlier:
+            if attempt.was_superseded_with(key, hasher, self.login_id):
+                attempt.enter_key(key, hasher, now)  # refused there (D-2)
+                return KeyOutcome.EARLIER_KEY
         self.trigger_event(self.KeyRejected, wrong_entries=self.wrong_entries + 1, timestamp=now)
         if self.wrong_entries >= self.max_wrong_entries:  # D-4
             self.trigger_event(self.AttemptLocked, timestamp=now)
             return KeyOutcome.LOCKED
         return KeyOutcome.WRONG
+
+    def was_superseded_with(self, key: str, hasher: Hasher, login_id: str) -> bool:
+        """Whether ``key`` is this attempt's key of ``login_id``, which a newer one superseded."""
+        return (self.status is Status.SUPERSEDED and self.login_id == login_id
+                and self.key_digest is not None and hasher.matches(key, self.key_digest))
 
     # The end -----------------------------------------------------------------------------
     class LoginCompleted(Aggregate.Event):

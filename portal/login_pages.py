@@ -145,15 +145,20 @@ def _attempt(request: Request) -> str | None:
         "attempt", request.cookies.get(ATTEMPT_COOKIE), request.cookies.get(BROWSER_COOKIE))
 
 
+# 通知キー照合 again after an entry, by GET, with its message: ``?wrong=1`` after a wrong key
+# (D-4), ``?earlier=1`` after an earlier mail's key (D-2)
+RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier"}
+
+
 async def key_page(request: Request) -> Response:
-    """通知キー照合; after a wrong key (``?wrong=1``) with its message: a reload of it enters
-    nothing (a reload of the POST's page would enter the key again, towards D-4's lock)."""
+    """通知キー照合; after an entry that asks again (RETRY_QUERIES) with its message: a
+    reload of it enters nothing (a reload of the POST's page would enter the key again,
+    towards D-4's lock)."""
     if _attempt(request) is None:
         return redirect("/login")
-    wrong = request.query_params.get("wrong") == "1"
-    return render(request, "key.html", {
-        "prompt": screens.KEY_PROMPT, "error": screens.REFUSALS[Refusal.KEY_WRONG] if wrong
-        else None})
+    error = next((screens.REFUSALS[refusal] for refusal, query in RETRY_QUERIES.items()
+                  if request.query_params.get(query) == "1"), None)
+    return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
 
 
 async def enter_key(request: Request) -> Response:
@@ -170,9 +175,9 @@ async def enter_key(request: Request) -> Response:
     except AttemptNotFound:
         return redirect("/login")
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
-             else "KeyEntry (wrong key)")
-    if isinstance(shown, KeyEntry):  # a wrong key (D-4): the page again, by GET
-        return redirect("/key?wrong=1")
+             else f"KeyEntry (again, {(shown.error or Refusal.KEY_WRONG).name})")
+    if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2): by GET
+        return redirect(f"/key?{RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]}=1")
     if isinstance(shown, ErrorPage):  # its login form offers the attempt's login ID again
         found = await run(portal(request).station.find, UUID(attempt), LoginAttempt)
         return _after(request, shown, found.login_id if found else "")

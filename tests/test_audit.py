@@ -66,6 +66,9 @@ def test_a_store_made_by_the_services_verifies_clean(
     keyed.enter_key(entry.id, "000000000000")
     keyed.enter_key(entry.id, latest_key(mailbox, EMAIL))
     pending(keyed)
+    earlier_key = latest_key(mailbox, EMAIL)
+    newest = pending(keyed)
+    keyed.enter_key(newest.id, earlier_key)  # D-2: recorded on the attempt it superseded
     start.tick(timedelta(minutes=11))
     assert rules(keyed) == []
 

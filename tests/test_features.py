@@ -204,6 +204,11 @@ def enter_old_key(world: World) -> None:
     world.driver.enter_key(world.keys[0], first_screen=True)
 
 
+@when("古い通知キーを新しい通知キー照合画面で入力して「OK」をクリックする")
+def enter_old_key_where_the_new_one_is_asked(world: World) -> None:
+    world.driver.enter_key(world.keys[0])
+
+
 @when(parsers.parse("誤った通知キーを{times:d}回入力する"))
 def enter_wrong_keys(world: World, times: int) -> None:
     for _ in range(times):

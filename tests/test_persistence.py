@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
@@ -13,7 +15,7 @@ from application import bootstrap
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
-from application.outcomes import KeyEntry, TopPage
+from application.outcomes import KeyEntry, Refusal, TopPage
 from domain.accounts import Customer
 from domain.crypto import Hasher
 from domain.fields import InvalidInput
@@ -25,6 +27,7 @@ from tests.story import (
     SUB_PASSWORD,
     add_sub_id,
     first_login,
+    keyed_main,
     latest_key,
     log_in_with_key,
     onboard,
@@ -170,3 +173,38 @@ def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
     with sqlite3.connect(path) as reread:
         assert reread.execute("SELECT max(rowid) FROM stored_events"
                               ).fetchone()[0] == stored
+
+
+def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshots_too(
+    tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    """An account keeps the attempts of its latest key mails (D-2's earlier keys). Read
+    from a snapshot, and from a snapshot taken before it kept them (the class's empty
+    default), it still tells an earlier mail's key from a guess."""
+    path = tmp_path / "bs.sqlite3"
+    app = station(store_settings("sqlite", path), mailbox)
+    keyed_main(app)
+    while (account := app.account("main01")) is not None and account.version < 55:
+        start.tick(timedelta(minutes=13))  # (D-10: five key mails an hour)
+        assert isinstance(log_in_with_key(app, mailbox, "main01", PASSWORD, EMAIL), TopPage)
+    app.close()
+
+    def earlier_key_told() -> None:
+        start.tick(timedelta(minutes=61))  # (D-10's hour)
+        reopened = station(store_settings("sqlite", path), mailbox)  # nothing cached
+        assert isinstance(reopened.log_in("main01", PASSWORD), KeyEntry)
+        earlier = latest_key(mailbox, EMAIL)
+        newest = reopened.log_in("main01", PASSWORD)
+        assert isinstance(newest, KeyEntry)
+        assert reopened.enter_key(newest.attempt_id, earlier) == KeyEntry(
+            newest.attempt_id, Refusal.KEY_SUPERSEDED)
+        reopened.close()
+
+    with sqlite3.connect(path) as db:
+        (state,) = db.execute("SELECT state FROM stored_snapshots").fetchone()
+    assert b"recent_key_attempts" in state
+    earlier_key_told()
+    with sqlite3.connect(path) as db:  # as a snapshot taken before the attribute was
+        db.execute("UPDATE stored_snapshots SET state = ?",
+                   (re.sub(rb',?"recent_key_attempts":\[[^]]*\]', b"", state),))
+    earlier_key_told()
