@@ -47,10 +47,14 @@ class PortalSessions(Login):
     def log_in_from(self, address: str, login_id: str, password: str,
                     opening: Opening | None = None) -> LoginScreen | Throttled:
         """「ログイン」 from a client address: refused unchecked past D-14's limit, and a
-        failed password counted against the address."""
+        failed password counted against the address. With a field left empty there is
+        nothing to check: refused as a failed login, nothing recorded, nothing counted (an
+        office behind one address shares D-14's 20)."""
         client = self._read(client_address_id(address), ClientAddress)
         if client is not None and client.throttled(clock.now()):
             return Throttled(address)
+        if not login_id.strip() or not password:
+            return ErrorPage(Refusal.LOGIN_FAILED)
         shown = self.log_in(login_id, password, opening)
         if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED:
             self._count_failure(address)

@@ -16,7 +16,7 @@ from freezegun.api import FrozenDateTimeFactory
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
-from application.outcomes import ErrorPage, TopPage
+from application.outcomes import ErrorPage, Refusal, TopPage
 from application.portal_sessions import Opening, Throttled
 from domain import clock
 from domain.accounts import Customer
@@ -235,6 +235,19 @@ def test_D_14_twenty_failures_in_ten_minutes_then_the_window_passes(
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
     assert isinstance(app.log_in_from("203.0.113.10", "main01", PASSWORD), TopPage)
     start.tick(timedelta(minutes=10) - timedelta(seconds=20 * 19))  # the first failure leaves
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+
+
+def test_D_14_a_login_with_a_field_left_empty_is_refused_unrecorded_and_uncounted(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """「ログイン」 pressed with nothing typed checked nothing, yet counted one of the
+    address's 20 failures (shared by an office behind it) and recorded an attempt."""
+    onboard(app)
+    recorded = app.recorder.max_notification_id()
+    for login_id, password in [("", ""), ("main01", ""), ("", PASSWORD), ("　 ", "x")] * 6:
+        assert app.log_in_from("203.0.113.9", login_id, password) == ErrorPage(
+            Refusal.LOGIN_FAILED)
+    assert app.recorder.max_notification_id() == recorded
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
 
 
