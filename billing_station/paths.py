@@ -69,6 +69,8 @@ def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
         return None
     if _is(value, Path.is_dir):
         raise click.BadParameter(f"{value} is a folder: name a file in it", ctx, param)
+    if _is(value, Path.exists) and not _is(value, Path.is_file):  # a device, a FIFO
+        raise click.BadParameter(f"{value} is not a regular file", ctx, param)
     if _writable_ancestor(value.parent) != value.parent:
         raise click.BadParameter(f"{value} cannot be written (its folder must exist and be "
                                  "writable)", ctx, param)
@@ -133,10 +135,20 @@ class CannotWrite(click.ClickException):
 
 
 def write_text(path: Path, text: str) -> None:
-    """``text`` into ``path``, or CannotWrite with the file's name and the system's reason."""
+    """``text`` into ``path``, whole or not at all (a file written beside it, then moved
+    into place: a full disk leaves the earlier file as it was, and no empty one), or
+    CannotWrite with the file's name and the system's reason."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """``data`` into ``path``, whole or not at all, as ``write_text``."""
+    beside = path.with_name(f".{path.name}.new")
     try:
-        path.write_text(text, encoding="utf-8")
+        beside.write_bytes(data)
+        os.replace(beside, path)
     except OSError as e:
+        beside.unlink(missing_ok=True)
         raise CannotWrite(f"cannot write {path}: {e.strerror or e}") from None
 
 

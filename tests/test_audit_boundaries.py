@@ -332,11 +332,48 @@ def test_D_16_verify_writes_nothing_over_the_store_it_reads(
     assert files(tmp_path) == before
 
 
-def test_an_output_that_cannot_be_written_after_all_is_one_line_exit_74(tmp_path: Path) -> None:
-    path = a_store_with_one_login(tmp_path)
-    output = refused_in_one_line(audit({}, "verify", "--html", "/dev/full", str(path)),
-                                 IO_ERROR, last_only=True)
-    assert output.splitlines()[-1] == "error: cannot write /dev/full: No space left on device"
+def _with_files_of_at_most(size: int) -> None:
+    """(In the child, before it runs:) files it writes stop at ``size`` bytes, as on a
+    full disk (EFBIG, not the signal that would end it)."""
+    import resource
+    import signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("option", ["--html", "--checkpoint"])
+def test_an_output_that_cannot_be_written_after_all_is_one_line_exit_74_and_no_debris(
+        tmp_path: Path, option: str) -> None:
+    """The disk fills while the file is written: one line naming it, exit 74, the file
+    there before left as it was, nothing else left (an empty page, a checkpoint's .new)."""
+    (tmp_path / "store").mkdir()
+    store = a_store_with_one_login(tmp_path / "store")
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "file"
+    argv = [sys.executable, "-m", "billing_station.cli", "verify", option, str(earlier),
+            str(store)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
+    subprocess.run(argv, capture_output=True, env=env, check=True)  # the earlier one
+    before = files(out)
+    run = subprocess.run(argv, capture_output=True, text=True, env=env,
+                         preexec_fn=lambda: _with_files_of_at_most(512))
+    assert run.returncode == IO_ERROR, run.stderr
+    assert run.stderr.strip().splitlines()[-1] in (
+        f"error: cannot write {earlier}: File too large",  # --html
+        f"error: File too large ({earlier})")  # --checkpoint
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("option", ["--html", "--checkpoint"])
+def test_an_output_that_is_a_device_is_refused_before_anything_is_read(
+        tmp_path: Path, option: str) -> None:
+    """(--checkpoint /dev/zero read the device until memory ran out; a FIFO hung.)"""
+    fifo, store = tmp_path / "fifo", a_store_with_one_login(tmp_path)
+    os.mkfifo(fifo)
+    for device in ("/dev/full", "/dev/zero", str(fifo)):
+        said = refused_in_one_line(audit({}, "verify", option, device, str(store)), USAGE)
+        assert f"{device} is not a regular file" in said
 
 
 @pytest.mark.parametrize("command", [["history", "--format", "csv"], ["timeline", "main01"]])

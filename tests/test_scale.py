@@ -6,6 +6,7 @@ and verify through a checkpoint (equal to a whole verify of a store that grew be
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import os
@@ -25,7 +26,7 @@ from distributed import LocalCluster
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
 from application.audit import checkpoint
-from application.audit.checkpoint import CheckpointError, verify_incrementally
+from application.audit.checkpoint import MAGIC, CheckpointError, verify_incrementally
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
 from billing_station.cli import main
@@ -338,8 +339,32 @@ def test_a_checkpoint_of_another_store_is_refused(simulated: Path, tmp_path: Pat
     other.close()
     with pytest.raises(CheckpointError, match="made of another store"):
         verify_incrementally(reader(other.store), checkpoint)
-    checkpoint.write_bytes(b"billing-station verify checkpoint 1\n" + b"cos\nsystem\n")
+    evil = b"cos\nsystem\n"  # a pickle that would reach a function: never built
+    checkpoint.write_bytes(MAGIC + hashlib.sha256(evil).digest() + evil)
     with pytest.raises(CheckpointError, match="cannot be read"):
+        verify_incrementally(reader(simulated), checkpoint)
+    checkpoint.write_bytes(b"billing-station verify checkpoint 1\n" + evil)
+    with pytest.raises(CheckpointError, match="earlier version"):
+        verify_incrementally(reader(simulated), checkpoint)
+
+
+def test_a_damaged_checkpoint_is_refused_and_left_as_it_is(simulated: Path,
+                                                          tmp_path: Path) -> None:
+    """A byte changed anywhere (a count edited, a flipped bit): refused before anything of
+    it is believed (it was taken, and its count printed and kept, or it failed later with a
+    traceback)."""
+    checkpoint = tmp_path / "verify.checkpoint"
+    verify_incrementally(reader(simulated), checkpoint)
+    good = checkpoint.read_bytes()
+    for at in (len(MAGIC), len(MAGIC) + 40, len(good) // 2, len(good) - 1):
+        damaged = bytearray(good)
+        damaged[at] ^= 0x02
+        checkpoint.write_bytes(bytes(damaged))
+        with pytest.raises(CheckpointError, match="damaged"):
+            verify_incrementally(reader(simulated), checkpoint)
+        assert checkpoint.read_bytes() == bytes(damaged)
+    checkpoint.write_bytes(good[:-100])  # cut short
+    with pytest.raises(CheckpointError, match="damaged"):
         verify_incrementally(reader(simulated), checkpoint)
 
 

@@ -7,9 +7,9 @@ stay open), and the end is assumed afresh each time.
 The file is the auditor's, never the audited store's (the audit never writes to a store,
 D-16). It names the store it was made of by the last row it read (id, aggregate, version,
 topic and a digest of the stored state): pointed at another store, or at one rewritten
-since, it is refused. It is a pickle read back by an unpickler that builds only this
-system's domain events and audit books and a few standard types; still, keep it where only
-the auditor writes.
+since, it is refused. It is a pickle, with its SHA-256 (a damaged file is refused, not
+half-believed), read back by an unpickler that builds only this system's domain events and
+audit books and a few standard types; still, keep it where only the auditor writes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from application.adapters.eventstore import EventStore
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
-MAGIC = b"billing-station verify checkpoint 1\n"
+MAGIC = b"billing-station verify checkpoint 2\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = (b"billing-station verify checkpoint 1\n",)  # formats of earlier versions
 
 
 class CheckpointError(ValueError):
@@ -97,11 +98,18 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
     if not path.exists():
         return None
     data = path.read_bytes()
+    if data.startswith(EARLIER):
+        raise CheckpointError(f"{path} was made by an earlier version of verify: remove it "
+                              "to verify from the first event")
     if not data.startswith(MAGIC):
         raise CheckpointError(f"{path} is not a verify checkpoint")
+    digest, pickled = data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
+    if hashlib.sha256(pickled).digest() != digest:  # a changed byte, a file cut short
+        raise CheckpointError(f"{path} is damaged (its checksum does not match what it "
+                              "holds): remove it to verify from the first event")
     try:
         with _no_gc():  # many small objects at once: the collector has nothing to free
-            checkpoint = _Unpickler(io.BytesIO(data[len(MAGIC):])).load()
+            checkpoint = _Unpickler(io.BytesIO(pickled)).load()
     except Exception as e:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
@@ -116,12 +124,17 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
 
 
 def save(path: Path, checkpoint: Checkpoint) -> None:
-    """Written whole or not at all (a new file moved into place)."""
+    """Written whole or not at all (a new file moved into place; if it cannot be, none is
+    left, and the OSError names ``path``)."""
     temporary = path.with_name(path.name + ".new")
     with _no_gc():
         data = pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
-    temporary.write_bytes(MAGIC + data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(MAGIC + hashlib.sha256(data).digest() + data)
+        os.replace(temporary, path)
+    except OSError as e:
+        temporary.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from e
 
 
 @attrs.frozen
