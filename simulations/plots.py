@@ -18,12 +18,16 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator, PercentFormatter
 
 from simulations.report import Report
 
 FONT_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP")
-MINUTE_TICKS = (0, 0.5, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240)
+# The time axis's ticks (minutes), the likeliest to be looked for first: _MinuteTicks shows
+# one only where its label clears the labels of those before it here.
+MINUTE_TICKS = (0, 1, 10, 60, 5, 30, 1440, 120, 240, 0.5, 2, 15, 480, 3, 20, 45, 90, 180,
+                720, 360)
 
 
 class JapaneseFontMissing(RuntimeError):
@@ -107,10 +111,37 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
 def _minute_axis(ax: plt.Axes, longest: float) -> None:
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlim(0, longest * 1.1)
-    ticks = [t for t in MINUTE_TICKS if t <= longest * 1.1]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_locator(_MinuteTicks(ax))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(_minutes_label))
+
+
+class _MinuteTicks(Locator):
+    """MINUTE_TICKS within the axis, taken in their order, each kept only if its label stays
+    half a character clear of every label kept before it, at the size the figure is drawn
+    (on the log part, 10分 15分 20分 or 45分 60分 90分 would run together)."""
+
+    def __init__(self, ax: plt.Axes) -> None:
+        self.ax = ax
+
+    def __call__(self) -> list[float]:
+        vmin, vmax = self.ax.get_xlim()
+        return self.tick_values(vmin, vmax)
+
+    def tick_values(self, vmin: float, vmax: float) -> list[float]:
+        lo, hi = sorted((vmin, vmax))
+        prop = self.ax.xaxis.majorTicks[0].label1.get_fontproperties()
+        pixels = self.ax.figure.dpi / 72
+        gap = prop.get_size_in_points() * pixels / 2
+        kept: list[tuple[float, float, float]] = []  # minutes, centre and half width (px)
+        for minutes in (t for t in MINUTE_TICKS if lo <= t <= hi):
+            centre = self.ax.transData.transform((minutes, 0))[0]
+            width, _, _ = text_to_path.get_text_width_height_descent(
+                _minutes_label(minutes, 0), prop, ismath=False)
+            half = width * pixels / 2
+            if all(abs(centre - c) >= half + h + gap for _, c, h in kept):
+                kept.append((minutes, centre, half))
+        return sorted(t for t, _, _ in kept)
 
 
 def _minutes_label(minutes: float, _: int) -> str:
@@ -127,13 +158,18 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
         span = hours_shown(r)
         if span:
             counts = [r.expiries_by_hour.get(h, 0) for h in span]
-            bars = ax.bar([f"{h}時" for h in span], counts, color="#c0504d")
+            bars = ax.bar(range(len(span)), counts, color="#c0504d")
             ax.bar_label(bars, fontsize=8)
+            every = 1 if len(span) <= HOURS_LABELLED else 2  # 24 labels would run together
+            ax.set_xticks(range(0, len(span), every), [f"{h}時" for h in span[::every]])
         else:
             _nothing(ax, "期限切れになった通知キーはありません")
         _counted(ax, "ログインした時刻 (日本時間)", "入力前に期限切れになった通知キー (件)",
                  f"時間帯別の期限切れ: {r.scenario} ({validity_label(r.validity_minutes)})")
         return _save(fig, path)
+
+
+HOURS_LABELLED = 16  # hours that fit a label each on the expiries' axis; more: every other
 
 
 def hours_shown(r: Report) -> list[str]:
@@ -171,7 +207,7 @@ def compare_bars(reports: list[Report], path: Path) -> Path:
                               label=validity_label(r.validity_minutes))
                 ax.bar_label(bars, fontsize=8)
             ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(measures))],
-                          list(measures))
+                          [name.replace(" (", "\n(") for name in measures])  # rule below: 5 fit
             ax.legend()
         else:
             _nothing(ax, "どの条件でも 0 件です")

@@ -1,0 +1,92 @@
+"""The plots' tick labels can be read: drawn at the size the PNG is written, no two visible
+labels on an axis overlap (the time axis once ran 10分15分20分 and 45分60分90分 together)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.transforms import Bbox
+
+from simulations import plots
+from simulations.report import OUTCOMES, Report
+
+
+def made(validity: float, longest: float, scenario: str = "office") -> Report:
+    """A run whose visits logged in at times spread evenly, on a log scale, from 1 second to
+    `longest` minutes, with something in every count the bar charts show."""
+    visits, logged_in = 200, 190
+    seconds = [(60 * longest) ** (i / (logged_in - 1)) for i in range(logged_in)]
+    return Report(
+        scenario=scenario, policy="", seed=1, days=30, hash_cost=4, people=50, visits=visits,
+        logged_in=logged_in, support={"operator (main IDs)": 3}, attempts=visits,
+        outcomes={o: 7 for o in OUTCOMES}, with_key=visits, without_key=0, keys_issued=visits,
+        keys_reissued=11, seconds_to_login={}, events=1000, histogram=seconds,
+        expiries_by_hour={f"{h:02d}": h % 5 for h in range(24)}, validity_minutes=validity)
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[plt.Figure]]:
+    """Every figure the plots save, kept (and drawn as saved) for a look at its labels."""
+    figures: list[plt.Figure] = []
+    save = plots._save
+
+    def keep(fig: plt.Figure, path: Path) -> Path:
+        figures.append(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    yield figures
+
+
+def overlapping_tick_labels(fig: plt.Figure) -> list[tuple[str, str]]:
+    """The pairs of visible tick labels, on any axis of the figure, whose boxes overlap."""
+    fig.set_dpi(110)  # as _save writes it, on the layout it gave the figure
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    pairs = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [(t.get_text(), t.get_window_extent(renderer))
+                      for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            pairs += [(a, b) for i, (a, box) in enumerate(labels)
+                      for b, other in labels[i + 1:] if overlap(box, other)]
+    return pairs
+
+
+def overlap(a: Bbox, b: Bbox) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+LONGEST = (0.4, 3, 25, 45, 100, 240, 1440)  # minutes
+
+
+@pytest.mark.parametrize("longest", LONGEST)
+def test_time_to_login_tick_labels_do_not_overlap_whatever_the_slowest_login(
+        longest: float, drawn: list[plt.Figure], tmp_path: Path) -> None:
+    reports = [made(5, longest), made(min(longest, 1440), longest)]
+    plots.time_to_login(reports, tmp_path / "compare-time-to-login.png")
+    plots.time_to_login(reports[:1], tmp_path / "time-to-login.png")
+    for fig in drawn:
+        ticks = [t.get_text() for t in fig.axes[0].xaxis.get_ticklabels() if t.get_text()]
+        assert len(ticks) >= 3, ticks  # still a scale to read
+        assert overlapping_tick_labels(fig) == []
+
+
+@pytest.mark.parametrize("plot", [plots.compare, plots.single], ids=["compare", "single"])
+def test_every_plot_a_run_writes_has_tick_labels_that_do_not_overlap(
+        plot: Callable[..., list[Path]], drawn: list[plt.Figure], tmp_path: Path) -> None:
+    """Every measure in the comparison's bars, every hour of the day in the expiries."""
+    reports = [made(5, 90), made(10, 90), made(15, 90)]
+    if plot is plots.compare:
+        assert len(plots.measures_shown(reports)) == len(plots.MEASURES)
+        plots.compare(reports, tmp_path)
+    else:
+        plots.single(reports[0], tmp_path)
+    assert len(drawn) == 2
+    for fig in drawn:
+        assert overlapping_tick_labels(fig) == []
