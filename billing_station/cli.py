@@ -52,6 +52,9 @@ class Commands(click.Group):
         except bootstrap.ConfigError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(exits.USAGE)
+        except KeyboardInterrupt:  # Ctrl-C: one line, 130 (not click's "Aborted!" and 1,
+            click.echo("\ninterrupted", err=True)  # which verify's 1 for violations reads as)
+            ctx.exit(exits.INTERRUPTED)
         except BrokenPipeError:  # the output's reader went (| head): as a program it stops
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no flush error)
             ctx.exit(exits.BROKEN_PIPE)

@@ -10,5 +10,6 @@ UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask sch
 SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a simulation shard failed even when retried (named)
 IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store or an output could not be written
 #               (a full disk)
+INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as the shell reports a program that signal ends
 BROKEN_PIPE = 141  # the output's reader stopped reading (| head): 128 + SIGPIPE, as the shell
 #                   reports a program that signal ends

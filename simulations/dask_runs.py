@@ -13,7 +13,9 @@ shards write at once, so the store's order interleaves their simulated days).
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
 import time
 import uuid
@@ -107,7 +109,8 @@ def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
     """A client of the scheduler at ``scheduler``, or of a local cluster for ``shards`` on
     the loopback interface (closed afterwards): ``local_workers`` worker processes of one
     thread each, so a worker plays one shard at a time (the simulated clock is its
-    process's) and the others queue."""
+    process's) and the others queue. Their warnings are not shown (a Ctrl-C made each say
+    its task was cancelled, and its nanny that it killed it): a failed shard is named."""
     if scheduler:
         try:
             client = Client(scheduler, timeout=10)
@@ -119,12 +122,22 @@ def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
         with client:
             yield client
         return
-    with dask.config.set(QUIET_WORKERS), \
-            LocalCluster(n_workers=local_workers(shards), threads_per_worker=1, processes=True,
-                         dashboard_address=None, host="127.0.0.1",
-                         scheduler_kwargs=LOOPBACK_ONLY) as cluster, \
+    with dask.config.set(QUIET_WORKERS), _local_cluster(shards) as cluster, \
             Client(cluster) as client:
         yield client
+
+
+def _local_cluster(shards: int) -> LocalCluster:
+    """The local cluster, its worker processes started ignoring Ctrl-C (a terminal sends it
+    to every process of the command, and each printed a traceback as it stopped mid-task):
+    this process's KeyboardInterrupt closes the cluster, which stops them."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return LocalCluster(n_workers=local_workers(shards), threads_per_worker=1,
+                            processes=True, dashboard_address=None, host="127.0.0.1",
+                            silence_logs=logging.ERROR, scheduler_kwargs=LOOPBACK_ONLY)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def shared_store(store: bootstrap.StoreSettings) -> bootstrap.StoreSettings:

@@ -26,6 +26,7 @@ from billing_station.cli import main
 from billing_station.exits import (
     BROKEN_PIPE,
     DATA_ERROR,
+    INTERRUPTED,
     IO_ERROR,
     NOT_FOUND,
     UNAVAILABLE,
@@ -398,3 +399,14 @@ def test_a_full_disk_or_a_reader_gone_under_the_output_is_no_traceback(
                                              ("/no/such.sqlite3", "no such file: /no/such")])
 def test_a_store_that_is_no_file_is_called_what_it_is(given: str, said: str) -> None:
     assert said in refused_in_one_line(audit({}, "verify", given), USAGE)
+
+
+def test_ctrl_c_is_one_line_and_exit_130_not_verifys_1(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C mid-verify said "Aborted!" and exited 1, which a script reads as violations."""
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("billing_station.verify_command.Verifier.check", interrupted)
+    result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))
+    assert result.exit_code == INTERRUPTED and result.output.strip() == "interrupted"

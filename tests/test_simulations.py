@@ -4,11 +4,16 @@ runnable from the command line with a report and plots."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 
 import attrs
 import pytest
@@ -24,7 +29,7 @@ from domain import clock
 from domain.crypto import Hasher
 from simulations.population import RememberingHasher
 from simulations.report import report, text
-from simulations.runner import Simulation
+from simulations.runner import STORE, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 
 TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
@@ -367,3 +372,50 @@ def test_simulate_takes_bs_store_sqlite_and_the_postgresql_settings(tmp_path: Pa
                                 env={"BS_STORE": "sqlite", "POSTGRES_HOST": "127.0.0.1"})
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "simulation.sqlite3").is_file()
+
+
+def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) -> None:
+    """A run after a comparison and a sharded run in the same folder left their reports,
+    validity-* and shard-* folders beside its own (README's `verify .../shard-*/...` then
+    audited an earlier run's shards); a file no run writes is left as it is."""
+    scenario = tmp_path / "small.toml"
+    scenario.write_text("days = 2\nhash_cost = 4\n[population]\ncustomers = 6\n")
+    out = tmp_path / "out"
+
+    def run(*options: str) -> set[str]:
+        result = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(out),
+                                           "--no-verify", *options])
+        assert result.exit_code == 0, result.output
+        return {p.name for p in out.iterdir()}
+
+    run("--compare", "5,10")
+    (out / "notes.md").write_text("mine")
+    assert run() == {"simulation.sqlite3", "report.txt", "report.json", "report.html",
+                     "time-to-login.png", "expiries-by-hour.png", "notes.md"}
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing(
+        tmp_path: Path, shards: int) -> None:
+    """Ctrl-C (to every process of the command, as a terminal sends it) mid-run: it said
+    "Aborted!", exit 1 (verify's code for violations), with Dask's workers' tracebacks, and
+    left the store stopped short beside the earlier run's report."""
+    scenario = tmp_path / "long.toml"
+    scenario.write_text("days = 400\nhash_cost = 4\n[population]\ncustomers = 40\n")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["simulate", str(scenario), "--days", "1", "--out",
+                                     str(out), "--no-verify"]).exit_code == 0  # an earlier run
+    run = subprocess.Popen(
+        [sys.executable, "-m", "billing_station.cli", "simulate", str(scenario), "--out",
+         str(out), "--shards", str(shards)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+    deadline = monotonic() + 120
+    while not list(out.glob(f"**/{STORE}")) or (out / "report.txt").exists():
+        assert run.poll() is None and monotonic() < deadline, run.communicate()
+        sleep(0.2)
+    sleep(1)  # well into the run
+    os.killpg(run.pid, signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == exits.INTERRUPTED, stderr
+    assert stderr.strip().splitlines() == [f"interrupted: nothing of the run is kept in {out}"]
+    assert list(out.iterdir()) == []
