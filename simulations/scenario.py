@@ -108,6 +108,8 @@ def load(path: Path | str) -> Scenario:
     if not path.is_file():
         raise ScenarioError(f"no scenario {str(path)!r}: give a TOML file or one of "
                             f"{', '.join(shipped())}")
+    if path.suffix != ".toml":  # (an empty file is a valid TOML one: the defaults' scenario)
+        raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

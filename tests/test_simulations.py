@@ -150,6 +150,20 @@ def test_every_shipped_scenario_loads() -> None:
         assert load(name).name == name
 
 
+def test_a_file_not_named_as_a_scenario_is_refused_not_taken_for_the_defaults(
+        tmp_path: Path) -> None:
+    """An empty file is valid TOML: `simulate notes.sqlite3` (an empty file) ran the
+    defaults' scenario at production's hash cost into simulation-output/notes."""
+    empty = tmp_path / "notes.sqlite3"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(main, ["simulate", str(empty), "--out", str(tmp_path / "o")])
+    assert result.exit_code == exits.USAGE
+    assert result.output.strip().splitlines() == [
+        f"error: Invalid value for SCENARIO: '{empty}' is not a scenario file: its name must "
+        "end in .toml (see 'main simulate --help')"]
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "typo.toml"
     path.write_text("days = 3\n[behaviour]\nmistype = 0.1\n")
