@@ -7,8 +7,10 @@
 #   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
 #   ./go screenshots   make README's pictures in docs/screenshots/ anew (tests leave them be)
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
-#   ./go ARGS...   any other billing-station sub-command (./go --help lists them)
+#   ./go ARGS...   any other billing-station sub-command (./go --help lists them), run where
+#                  ./go was called from: its relative paths are the caller's
 set -euo pipefail
+caller="$PWD"  # the sub-commands' relative paths (a store, --out, --html) are the caller's
 cd "$(dirname "$0")"
 DEBIAN_PACKAGES=(postgresql chromium fonts-noto-cjk)
 if [ "${1:-}" = system-packages ]; then  # as root (CI is): apt-get, only what is missing
@@ -68,5 +70,6 @@ case "${1:-}" in
             .venv/bin/python -m benchmarks.portal
         fi ;;
     *)
-        exec .venv/bin/billing-station "$@" ;;
+        venv="$PWD/.venv"
+        cd "$caller" && exec "$venv/bin/billing-station" "$@" ;;
 esac

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -109,3 +110,26 @@ def test_the_demo_refuses_settings_it_would_not_honour(
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")], env=setting)
     assert result.exit_code == 2 and next(iter(setting)) in result.output
     assert not (tmp_path / "demo").exists()
+
+
+def test_go_runs_a_sub_command_where_it_was_called_from(tmp_path: Path) -> None:
+    """`../main/go verify store.sqlite3` said "no such file" of a file in the caller's
+    folder (./go moved to its own folder first), and `--html page.html` would have landed
+    in the repository; BS_SQLITE_PATH=store.sqlite3 likewise."""
+    here = tmp_path / "work"
+    here.mkdir()
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")],
+                                env={"BS_HASH_COST": "8"})
+    assert result.exit_code == 0, result.output
+    (here / "store.sqlite3").write_bytes((tmp_path / "demo" / "billing-station.sqlite3")
+                                         .read_bytes())
+    go = Path(__file__).resolve().parents[1] / "go"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
+    run = subprocess.run([str(go), "verify", "store.sqlite3", "--html", "page.html"],
+                         cwd=here, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert (here / "page.html").is_file()
+    run = subprocess.run([str(go), "history", "--format", "csv"], cwd=here,
+                         capture_output=True, text=True, env=env | {
+                             "BS_SQLITE_PATH": "store.sqlite3"})
+    assert run.returncode == 0 and run.stdout.startswith("attempt_id,"), run.stderr
