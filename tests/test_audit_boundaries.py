@@ -192,6 +192,9 @@ def test_a_store_server_that_cannot_be_reached_is_a_service_down(tmp_path: Path)
            "POSTGRES_CONNECT_TIMEOUT": "1"}
     output = refused_in_one_line(audit(env), UNAVAILABLE)
     assert "cannot reach PostgreSQL database bs at 127.0.0.1:1" in output
+    del env["POSTGRES_CONNECT_TIMEOUT"]  # the audit's own default: 5 s, not the library's 30
+    output = refused_in_one_line(audit(env), UNAVAILABLE)
+    assert "after 5.00 sec" in output
 
 
 def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ def read_only(store: dict[str, str]) -> dict[str, str]:
     if module == "eventsourcing.sqlite":
         uri = sqlite_read_uri(store["SQLITE_DBNAME"])
         return store | {"SQLITE_DBNAME": uri, "CREATE_TABLE": "false"}
-    if module == "eventsourcing.postgres":
-        return store | {"PERSISTENCE_MODULE": f"{__name__}:{ReadOnlyPostgresFactory.__name__}",
-                        "CREATE_TABLE": "false"}
+    if module == "eventsourcing.postgres":  # a server that does not answer: said in 5 s,
+        return {"POSTGRES_CONNECT_TIMEOUT": "5"} | store | {  # not 30 (unless set)
+            "PERSISTENCE_MODULE": f"{__name__}:{ReadOnlyPostgresFactory.__name__}",
+            "CREATE_TABLE": "false"}
     return store
