@@ -17,7 +17,7 @@ from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from billing_station.paths import output_folder, refuse_settings_not_read
-from billing_station.verify_command import echo_findings, reported
+from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
 from simulations.run_folder import clear_earlier_run
@@ -168,8 +168,8 @@ def _audit(stores: list[Path]) -> int:
         counts, violations = found.counts, len(found.violations)
         where = f"{len(stores)} shard stores in {stores[0].parent.parent}"
         echo_findings(found)
-    click.echo(f"audit of {where}: {counts['events']:,} events, "
-               f"{counts['login attempts']:,} login attempts, "
-               + (f"{violations} VIOLATION(S), each above with its evidence" if violations
-                  else "no violations"))
+    click.echo(f"audit of {where}: {counted(counts['events'], 'events')}, "
+               f"{counted(counts['login attempts'], 'login attempts')}, "
+               + (f"{counted_as(violations, 'violation').upper()}, each above with its "
+                  "evidence" if violations else "no violations"))
     return exits.VIOLATIONS if violations else exits.OK

@@ -19,6 +19,7 @@ from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page
 from billing_station.paths import existing_files, output_file, refuse_overwriting, write_text
+from simulations.wording import counted_as
 
 
 @click.command()
@@ -61,16 +62,24 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
             verifier, found = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
     violations = Counter(violation.rule for violation in found)
-    click.echo("summary: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()))
+    click.echo("summary: " + ", ".join(counted(n, what) for what, n in counts.items()))
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
-        click.echo(f"{violations.total()} violation(s) found: {by_rule}")
+        click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
     else:
         click.echo("verified: no violations")
     if page is not None:
         write_text(page, findings_page(found, counts, where, in_store))
         click.echo(f"wrote {page}")
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
+
+
+_ONE = {"events": "event", "login attempts": "login attempt"}  # the counts that are nouns
+
+
+def counted(n: int, what: str) -> str:
+    """One of verify's counts: ``1 event``, ``2 login attempts``, ``1 completed``."""
+    return f"{n:,} {_ONE.get(what, what) if n == 1 else what}"
 
 
 def _configured_store() -> tuple[Path, ...]:

@@ -206,7 +206,7 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     app.close()
     result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
     assert result.exit_code == 1
-    assert "VIOLATION LG-4" in result.output and "1 violation(s) found" in result.output
+    assert "VIOLATION LG-4" in result.output and "1 violation found" in result.output
     assert "LoginAttempt.KeyIssued" in result.output  # the evidence: the attempt's events
 
 

@@ -413,3 +413,10 @@ def test_ctrl_c_is_one_line_and_exit_130_not_verifys_1(
     monkeypatch.setattr("billing_station.verify_command.Verifier.check", interrupted)
     result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))
     assert result.exit_code == INTERRUPTED and result.output.strip() == "interrupted"
+
+
+def test_verify_counts_one_in_the_singular(tmp_path: Path) -> None:
+    """(It printed "1 login attempts" and "1 violation(s)".)"""
+    result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))
+    summary = result.output.splitlines()[0]
+    assert ", 1 login attempt, 1 completed" in summary and "attempts" not in summary

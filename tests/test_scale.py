@@ -397,7 +397,7 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     both = CliRunner().invoke(main, ["verify", str(clean), str(planted),
                                      "--html", str(tmp_path / "v.html")], env={})
     assert both.exit_code == 1, both.output
-    assert f"VIOLATION D-3 in {planted}:" in both.output and "1 violation(s) found: D-3 ×1" \
+    assert f"VIOLATION D-3 in {planted}:" in both.output and "1 violation found: D-3 ×1" \
         in both.output
     events = 2 * len(stored_rows(simulated)) + 1
     assert f"summary: {events:,} events" in both.output
