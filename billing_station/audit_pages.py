@@ -146,7 +146,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f'<div class="finding" data-at="{_evidence_time(v)}" '
         f'data-id="{html.escape(" ".join(_login_ids(v)))}" data-o="{v.rule}">'
         f"<h3>{v.rule}: {FINDINGS.get(v.rule, '')}</h3><p class='meta'>{store}"
-        f"{html.escape(v.message)}</p><p>証拠となるイベント:</p><pre>"
+        f"{html.escape(v.shown)}</p><p>証拠となるイベント:</p><pre>"
         + html.escape("\n".join(v.evidence)) + "</pre></div>"
         for v, store in zip(found, in_store, strict=True))
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "

@@ -30,13 +30,15 @@ _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"))
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
+_ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
 @attrs.define
 class Violation:
     rule: str
-    message: str
+    message: str  # as the command line says it
     evidence: list[str]
+    shown: str  # as the auditor's page says it, in Japanese
 
 
 class Verifier:
@@ -82,17 +84,17 @@ class Verifier:
         changed = self.accounts.accounts.get(event.originator_id)
         customer_information = (changed is not None and changed.is_main_id
                                 and not isinstance(event, _PERMISSION_SETTINGS))
-        rule, what = ("CI-1", "customer information") if customer_information else (
-            "SB-2", "permission settings")
+        rule, what, shown = ("CI-1", "customer information", "お客様情報") \
+            if customer_information else ("SB-2", "permission settings", "権限設定")
         yield Violation(rule, f"{what} changed by {event.by}, not by the main ID {allowed}",
-                        [line(event)])
+                        [line(event)], f"{shown}を主ID {allowed} でなく {event.by} が変更した")
 
     def _check_attempt(self, event: Any) -> Iterator[Violation]:
         attempt = self.attempts.fold(event, self.accounts)
         if attempt is None:
             if isinstance(event, _USES):
                 yield Violation("D-3", "a login attempt long ended was used again",
-                                [line(event)])
+                                [line(event)], "とうに終わったログイン試行がもう一度使われた")
         elif isinstance(event, LoginAttempt.KeyVerified):
             yield from _check_key(attempt, event)
         elif isinstance(event, LoginAttempt.LoginCompleted):
@@ -123,22 +125,26 @@ def _evidence(attempt: Attempt) -> list[str]:
 
 def _check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
     if attempt.issued is None:
-        yield Violation("LG-3", "a key was verified that was never issued", _evidence(attempt))
+        yield Violation("LG-3", "a key was verified that was never issued", _evidence(attempt),
+                        "発行されていない通知キーが照合された")
         return
     if attempt.verifications > 1:
-        yield Violation("D-3", "a key was verified twice", _evidence(attempt))
+        yield Violation("D-3", "a key was verified twice", _evidence(attempt),
+                        "同じ通知キーが2回照合された")
     if not verified.timestamp < attempt.deadline:
-        yield Violation("LG-5", "a key was accepted after its validity", _evidence(attempt))
+        yield Violation("LG-5", "a key was accepted after its validity", _evidence(attempt),
+                        "有効期限を過ぎた通知キーが受け付けられた")
     ended = attempt.ended_by
     if ended is not None:
-        yield Violation(_BROKEN_BY[type(ended)], f"a key was accepted after {type(ended).__name__}",
-                        _evidence(attempt))
+        rule = _BROKEN_BY[type(ended)]
+        yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
+                        _evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
 
 
 def _check_completion(attempt: Attempt) -> Iterator[Violation]:
     if attempt.policy_requires_key and attempt.verified is None:
         yield Violation("LG-4", "a login completed without the key the policy required",
-                        _evidence(attempt))
+                        _evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
     if not attempt.policy_requires_key and attempt.issued is not None:
         yield Violation("LG-4", "a key was demanded at a first login or with the key off",
-                        _evidence(attempt))
+                        _evidence(attempt), "初回ログインまたは通知キー「利用しない」で通知キーが求められた")
