@@ -4,7 +4,7 @@ whom to ask when the key mail does not come. Load, let the domain decide, save, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import cast
 from uuid import UUID
@@ -129,10 +129,10 @@ class Login(Station):
         attempt = self.find(attempt_id, LoginAttempt)
         if attempt is None:  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id)
-        earlier = self._mailed_before(attempt)
-        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now, earlier)
+        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now,
+                                    self._mailed_before(attempt))
         if outcome is not KeyOutcome.VERIFIED:
-            self.save(attempt, *earlier)  # (the one an earlier key was entered on, if any)
+            self.save(attempt)
             if outcome in KEY_RETRIES:
                 return KeyEntry(attempt_id, KEY_RETRIES[outcome])
             return ErrorPage(KEY_ERRORS[outcome])
@@ -170,12 +170,14 @@ class Login(Station):
             return Contact(ContactRoute.MAIN_ID_PERSON, main.information["contact_name"])
         return Contact(ContactRoute.OPERATOR)
 
-    def _mailed_before(self, attempt: LoginAttempt) -> list[LoginAttempt]:
-        """The attempts whose keys were mailed to the login ID just before ``attempt``'s."""
+    def _mailed_before(self, attempt: LoginAttempt) -> Iterator[LoginAttempt]:
+        """The attempts whose keys were mailed to the login ID just before ``attempt``'s,
+        newest first, each read only when asked for (after a key that did not match)."""
         if attempt.account_id is None:
-            return []
+            return
         account = self.get(attempt.account_id, Account)
-        return [self.get(i, LoginAttempt) for i in account.attempts_mailed_before(attempt.id)]
+        for attempt_id in account.attempts_mailed_before(attempt.id):
+            yield self.get(attempt_id, LoginAttempt)
 
     def _pending_attempt(self, account: Account) -> LoginAttempt | None:
         if account.pending_attempt_id is None:

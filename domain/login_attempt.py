@@ -33,7 +33,7 @@ class KeyOutcome(enum.Enum):
     LOCKED = "locked"
     EXPIRED = "expired"
     REFUSED = "refused"  # no live key: superseded, used, locked or expired before
-    EARLIER_KEY = "earlier_key"  # the key of an earlier attempt, superseded (D-2): no guess
+    EARLIER_KEY = "earlier_key"  # an earlier mail's key, superseded (D-2): not counted once
 
 
 class LoginAttempt(Aggregate):
@@ -159,11 +159,22 @@ class LoginAttempt(Aggregate):
     class KeyRefused(Aggregate.Event):
         reason: str  # the status that left no live key
 
+    class EarlierKeyEntered(Aggregate.Event):
+        """The key of an earlier attempt of the login ID, which this one's superseded (D-2),
+        entered here: the person logged in again, then typed the first mail's key."""
+
+        attempt_id: UUID  # the attempt whose key it was
+
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.earlier_key_entered = True
+
+    earlier_key_entered = False  # (a class default: attempts stored before it was kept)
+
     def enter_key(self, key: str, hasher: Hasher, now: datetime,
                   earlier: Iterable[LoginAttempt] = ()) -> KeyOutcome:
-        """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. A key
-        of one of the ``earlier`` attempts of the login ID, which this one's key superseded
-        (D-2), is not a wrong entry (D-4): the entry is recorded on that attempt, refused."""
+        """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
+        first key of one of the ``earlier`` attempts of the login ID (which this one's key
+        superseded, D-2) is not counted as a wrong entry (D-4); typed again, it is."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
             self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
             return KeyOutcome.REFUSED
@@ -175,10 +186,12 @@ class LoginAttempt(Aggregate):
             self.trigger_event(self.KeyVerified, timestamp=now)
             self.complete(now)
             return KeyOutcome.VERIFIED
-        for attempt in earlier:
-            if attempt.was_superseded_with(key, hasher, self.login_id):
-                attempt.enter_key(key, hasher, now)  # refused there (D-2)
-                return KeyOutcome.EARLIER_KEY
+        if not self.earlier_key_entered:
+            for attempt in earlier:
+                if attempt.was_superseded_with(key, hasher, self.login_id):
+                    self.trigger_event(self.EarlierKeyEntered, attempt_id=attempt.id,
+                                       timestamp=now)
+                    return KeyOutcome.EARLIER_KEY
         self.trigger_event(self.KeyRejected, wrong_entries=self.wrong_entries + 1, timestamp=now)
         if self.wrong_entries >= self.max_wrong_entries:  # D-4
             self.trigger_event(self.AttemptLocked, timestamp=now)

@@ -68,7 +68,7 @@ def test_a_store_made_by_the_services_verifies_clean(
     pending(keyed)
     earlier_key = latest_key(mailbox, EMAIL)
     newest = pending(keyed)
-    keyed.enter_key(newest.id, earlier_key)  # D-2: recorded on the attempt it superseded
+    keyed.enter_key(newest.id, earlier_key)  # D-2: EarlierKeyEntered, not a wrong entry
     start.tick(timedelta(minutes=11))
     assert rules(keyed) == []
 
