@@ -76,7 +76,8 @@ class TopPage:
 
 @attrs.frozen
 class KeyEntry:
-    """通知キー照合 (LG-3): the attempt waits for its key; ``error`` after a wrong one."""
+    """通知キー照合 (LG-3): the attempt waits for its key; ``error`` after an entry that
+    asks again (a wrong key, D-4; an earlier mail's key, D-2)."""
 
     attempt_id: UUID
     error: Refusal | None = None

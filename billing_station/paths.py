@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from application import bootstrap
+from application.adapters.files import write_whole
 from billing_station import exits
 
 
@@ -125,8 +126,8 @@ def _same(path: Path) -> tuple[object, ...]:
 
 
 class CannotWrite(click.ClickException):
-    """A file that could not be written after all (a full disk, a file made read-only since
-    it was checked): one line naming it, exit 74."""
+    """A file that could not be written after all (a full disk, a folder made read-only
+    since it was checked): one line naming it, exit 74."""
 
     exit_code = exits.IO_ERROR
 
@@ -135,20 +136,11 @@ class CannotWrite(click.ClickException):
 
 
 def write_text(path: Path, text: str) -> None:
-    """``text`` into ``path``, whole or not at all (a file written beside it, then moved
-    into place: a full disk leaves the earlier file as it was, and no empty one), or
-    CannotWrite with the file's name and the system's reason."""
-    write_bytes(path, text.encode("utf-8"))
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """``data`` into ``path``, whole or not at all, as ``write_text``."""
-    beside = path.with_name(f".{path.name}.new")
+    """``text`` into ``path``, whole or not at all (a full disk leaves the earlier file as
+    it was, and no empty one), or CannotWrite with the file's name and the system's reason."""
     try:
-        beside.write_bytes(data)
-        os.replace(beside, path)
+        write_whole(path, text.encode("utf-8"))
     except OSError as e:
-        beside.unlink(missing_ok=True)
         raise CannotWrite(f"cannot write {path}: {e.strerror or e}") from None
 
 

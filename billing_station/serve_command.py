@@ -21,6 +21,7 @@ from application.samples import MAIN_ID
 from billing_station import exits
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
 from portal.server import onboard_demo_if_empty, station_from
+from simulations.wording import counted_as
 
 
 def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -82,7 +83,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
     # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).
     login_url = os.environ.setdefault("BS_LOGIN_URL", url)  # (one given: checked above)
-    click.echo(f"portal: {url} (store: {settings.store_kind}, {workers} worker(s))")
+    click.echo(f"portal: {url} (store: {settings.store_kind}, "
+               f"{counted_as(workers, 'worker')})")
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
                    "application/samples.py; no password is ever printed)")

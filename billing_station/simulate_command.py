@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
-from simulations.run_folder import clear_earlier_run
+from simulations.run_folder import clear_earlier_run, written_since
 from simulations.shards import shard_count
 from simulations.wording import counted_as
 
@@ -112,11 +113,12 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         click.echo(f"note: {chosen.name} has {counted_as(lowered, 'customer')} and a customer "
                    f"is never split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
-    clear_earlier_run(folder)
+    began = time.time()
     try:
         stores = _run(chosen, folder, validities, shards, scheduler)
     except KeyboardInterrupt:  # a store stopped short is no run: nothing of it is kept
-        clear_earlier_run(folder)
+        if written_since(folder, began):  # (else the run had not begun: the last one stays)
+            clear_earlier_run(folder)
         click.echo(f"\ninterrupted: nothing of the run is kept in {folder}", err=True)
         sys.exit(exits.INTERRUPTED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end

@@ -79,7 +79,7 @@ _ONE = {"events": "event", "login attempts": "login attempt"}  # the counts that
 
 def counted(n: int, what: str) -> str:
     """One of verify's counts: ``1 event``, ``2 login attempts``, ``1 completed``."""
-    return f"{n:,} {_ONE.get(what, what) if n == 1 else what}"
+    return counted_as(n, _ONE[what]) if what in _ONE else f"{n:,} {what}"
 
 
 def _configured_store() -> tuple[Path, ...]:

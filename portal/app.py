@@ -154,7 +154,8 @@ async def _no_body() -> Message:
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
-    """CI-1, SB-2: a sub ID that types a main ID's URL; or an OK that lost a race."""
+    """CI-1, SB-2: a sub ID that types a main ID's URL; or a conflict no page handled itself
+    (an OK's is shown by confirm_pages.submitted, with a link to its form)."""
     assert isinstance(exc, Refused)
     status = 409 if exc.refusal is Refusal.CONFLICT else 403
     return await _error_page(request, screens.REFUSALS[exc.refusal], status)

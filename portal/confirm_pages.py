@@ -128,7 +128,8 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
                 "message": " ".join(error.message for error in e.errors)},
                 status_code=422, session=session, top=top)
         kept = {k: v for k, v in confirmation.values.items() if k not in SECRET_FIELDS}
-        return await form_page(kept, e.errors, 422)
+        typed = {k for k, v in confirmation.values.items() if k in SECRET_FIELDS and v}
+        return await form_page(kept, e.errors, 422, typed)
     return redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
 
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from application import bootstrap
 from simulations.population import Part
 from simulations.report import Report
+from simulations.run_folder import clear_earlier_run
 from simulations.scenario import Scenario
 from simulations.shards import (
     ShardResult,
@@ -160,6 +161,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     stores: dict[int, bootstrap.StoreSettings] = {}
     with dask_client(len(plan), scheduler) as client:  # a cluster first: else nothing written
         folder.mkdir(parents=True, exist_ok=True)
+        clear_earlier_run(folder)
         shared = shared_store(store) if store is not None else None
         for part in plan:  # each shard's own store made here, before any task starts
             try:
@@ -179,12 +181,17 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                               pure=False, retries=attempts - 1): part
                 for part in plan if part.index in stores
             }
-            for future in as_completed(futures):
-                part = futures[future]
-                try:
-                    results[part.index] = future.result()
-                except Exception as e:  # named below, after the others have finished
-                    failures.append((part, f"in {attempts} attempt(s): {_why(e)}"))
+            try:
+                for future in as_completed(futures):
+                    part = futures[future]
+                    try:
+                        results[part.index] = future.result()
+                    except Exception as e:  # named below, after the others have finished
+                        failures.append((part, f"in {counted_as(attempts, 'attempt')}: "
+                                               f"{_why(e)}"))
+            except KeyboardInterrupt:  # shards not yet started never start (a running one
+                client.cancel(list(futures))  # on another cluster's worker plays on)
+                raise
             client.unsubscribe_topic(topic)
     if failures:
         raise ShardsFailed(failures)

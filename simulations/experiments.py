@@ -16,6 +16,7 @@ from tqdm import tqdm
 from simulations import plots
 from simulations.report import Report, report, side_by_side, text
 from simulations.report_html import RunFigures, compare_page, report_page
+from simulations.run_folder import clear_earlier_run
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
 
@@ -36,6 +37,7 @@ def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, floa
 
 def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Path:
     plots.japanese_font()  # no font: say so before the run, not after it
+    clear_earlier_run(folder)
     result, simulation, seconds = simulate(scenario, folder)
     run = _figures(seconds)
     say(text(result))
@@ -48,6 +50,7 @@ def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Pat
 def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
                 say: Callable[[str], None]) -> list[Path]:
     plots.japanese_font()
+    clear_earlier_run(folder)
     reports, stores = [], []
     for validity in minutes:
         variant = scenario.with_policy(key_validity_minutes=validity)

@@ -41,6 +41,7 @@ from simulations.population import (
 from simulations.scenario import Scenario
 
 STORE = "simulation.sqlite3"
+STORE_FILES = tuple(STORE + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
 @attrs.define
@@ -73,8 +74,8 @@ class Simulation:
         self.part = part or Part(0, 1, (0, scenario.population.customers))
         folder.mkdir(parents=True, exist_ok=True)
         if store is None:
-            for old in folder.glob(STORE + "*"):
-                old.unlink()  # a run leaves exactly its own events
+            for old in STORE_FILES:
+                (folder / old).unlink(missing_ok=True)  # a run leaves exactly its own events
             store = bootstrap.store_settings("sqlite", self.store)
         entropy = SeededEntropy(scenario.seed, self.part.entropy_stream)
         self.mail = MailNetwork()

@@ -24,6 +24,7 @@ from domain.forms import Plan  # noqa: E402
 from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
+from portal.fields import RETYPE  # noqa: E402
 from portal.security import Signer  # noqa: E402
 from tests.conftest import build, stored_bytes  # noqa: E402
 from tests.portal_fixtures import (  # noqa: E402
@@ -215,6 +216,7 @@ def test_SB_7_a_login_id_taken_between_confirm_and_ok_gives_the_form_again_with_
     expect(tab.get_by_label("ログインID")).to_have_value(sub)
     expect(tab.get_by_label("担当者")).to_have_value("佐藤　花子")
     expect(tab.get_by_label("仮パスワード")).to_have_value("")
+    expect(tab.get_by_label("仮パスワード")).to_have_accessible_description(re.compile(RETYPE))
     assert served.station.recorder.max_notification_id() == recorded
     assert sub not in served.station.get(served.session(login_id).customer_id,
                                          Customer).sub_ids

@@ -163,7 +163,7 @@ def test_a_failed_shard_is_retried_then_named(tmp_path: Path, scheduler: str) ->
     with pytest.raises(ShardsFailed) as failed:
         run_sharded(broken, 2, tmp_path / "broken", scheduler=scheduler, progress=False)
     assert [part.index for part, _ in failed.value.failures] == [0, 1]
-    assert ("shard 1 of 2 (customers c00000..c00006) failed in 2 attempt(s): ValueError: "
+    assert ("shard 1 of 2 (customers c00000..c00006) failed in 2 attempts: ValueError: "
             "math domain error") in str(failed.value)
     plan = parts(SMALL, 2)
     folder = tmp_path / "run"

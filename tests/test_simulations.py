@@ -389,9 +389,10 @@ def test_simulate_takes_bs_store_sqlite_and_the_postgresql_settings(tmp_path: Pa
 
 
 def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) -> None:
-    """A run after a comparison and a sharded run in the same folder left their reports,
-    validity-* and shard-* folders beside its own (README's `verify .../shard-*/...` then
-    audited an earlier run's shards); a file no run writes is left as it is."""
+    """A run after a comparison in the same folder left its reports and validity-* folders
+    beside its own (after a sharded run, README's `verify .../shard-*/...` audited the
+    earlier run's shards); files no run writes are left as they are, and a run refused
+    before it starts removes nothing."""
     scenario = tmp_path / "small.toml"
     scenario.write_text("days = 2\nhash_cost = 4\n[population]\ncustomers = 6\n")
     out = tmp_path / "out"
@@ -403,9 +404,20 @@ def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) 
         return {p.name for p in out.iterdir()}
 
     run("--compare", "5,10")
-    (out / "notes.md").write_text("mine")
-    assert run() == {"simulation.sqlite3", "report.txt", "report.json", "report.html",
-                     "time-to-login.png", "expiries-by-hour.png", "notes.md"}
+    mine = {"notes.md", "holiday.png", "simulation.sqlite3.bak", "validity-notes"}
+    for name in mine - {"validity-notes"}:
+        (out / name).write_text("mine")
+    (out / "validity-notes").mkdir()
+    (out / "validity-notes" / "simulation.sqlite3").write_text("mine")
+    last = run()
+    assert last == {"simulation.sqlite3", "report.txt", "report.json", "report.html",
+                    "time-to-login.png", "expiries-by-hour.png"} | mine
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    for refused in (["--shards", "2", "--scheduler", "nonsense"], ["--days", "0"]):
+        result = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(out),
+                                           *refused])
+        assert result.exit_code == exits.USAGE, result.output
+        assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # all still there
 
 
 @pytest.mark.parametrize("shards", [1, 2])

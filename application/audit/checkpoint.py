@@ -18,7 +18,6 @@ import gc
 import hashlib
 import importlib
 import io
-import os
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from typing import Any
 import attrs
 
 from application.adapters.eventstore import EventStore
+from application.adapters.files import write_whole
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
@@ -124,17 +124,10 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
 
 
 def save(path: Path, checkpoint: Checkpoint) -> None:
-    """Written whole or not at all (a new file moved into place; if it cannot be, none is
-    left, and the OSError names ``path``)."""
-    temporary = path.with_name(path.name + ".new")
+    """Written whole or not at all; an OSError names ``path``."""
     with _no_gc():
         data = pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        temporary.write_bytes(MAGIC + hashlib.sha256(data).digest() + data)
-        os.replace(temporary, path)
-    except OSError as e:
-        temporary.unlink(missing_ok=True)
-        raise OSError(e.errno, e.strerror, str(path)) from e
+    write_whole(path, MAGIC + hashlib.sha256(data).digest() + data)
 
 
 @attrs.frozen
