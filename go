@@ -35,7 +35,7 @@ fi
 case "${1:-}" in
     test)
         shift
-        "$0" system-packages
+        ./go system-packages  # (./go has moved to its own folder: "$0" may be relative)
         .venv/bin/ruff check domain application simulations portal billing_station benchmarks tests
         .venv/bin/mypy
         status=0

@@ -133,3 +133,18 @@ def test_go_runs_a_sub_command_where_it_was_called_from(tmp_path: Path) -> None:
                          capture_output=True, text=True, env=env | {
                              "BS_SQLITE_PATH": "store.sqlite3"})
     assert run.returncode == 0 and run.stdout.startswith("attempt_id,"), run.stderr
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_130() -> None:
+    """The console script's first second is imports: a Ctrl-C there printed a traceback."""
+    starts_then_interrupted = (
+        "import signal, sys\n"
+        "from billing_station.console import main\n"
+        "def ctrl_c(*_): raise KeyboardInterrupt\n"
+        "signal.signal(signal.SIGALRM, ctrl_c)\n"
+        "sys.argv = ['billing-station', '--help']\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0.02)  # in the command's imports\n"
+        "main()\n")
+    run = subprocess.run([sys.executable, "-c", starts_then_interrupted],
+                         capture_output=True, text=True)
+    assert (run.returncode, run.stderr.strip()) == (130, "interrupted"), run.stderr
