@@ -142,3 +142,4 @@ class Outcome(enum.Enum):
     KEY_WITHHELD = "key_withheld"
     MAIL_FAILED = "mail_failed"
     ABANDONED = "abandoned"  # nothing ended it: the person went away
+    PENDING = "pending"  # the store ends while its key is still valid: it may yet be entered

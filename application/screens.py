@@ -85,6 +85,7 @@ OUTCOMES = {
     Outcome.KEY_WITHHELD: "送信上限のため通知キーを送らず (D-10)",
     Outcome.MAIL_FAILED: "通知キーのメール送信に失敗",
     Outcome.ABANDONED: "途中でやめた",
+    Outcome.PENDING: "通知キーの入力待ち (記録の終わりで有効)",
 }
 
 Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation | Throttled

@@ -242,6 +242,22 @@ def test_a_late_key_entry_is_judged_after_its_attempt_left_memory(
     assert rules(keyed) == ["LG-5", "D-2"]
 
 
+def test_an_attempt_open_at_the_stores_end_is_pending_while_its_key_is_valid_then_abandoned(
+    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    """An attempt seconds old, its key still valid, was counted "abandoned" (途中でやめた):
+    nothing said it was over. Once its key expired unentered, it is."""
+    pending(keyed)
+    start.tick(timedelta(minutes=9, seconds=59))
+    keyed.log_in("nobody1", "wrong-password")  # (the store's end moves: its last event)
+    assert [r.outcome for r in audit.history(replay(keyed))][-2:] == ["pending",
+                                                                      "password_rejected"]
+    start.tick(timedelta(seconds=1))  # D-5: at 10:00 the key has expired
+    keyed.log_in("nobody2", "wrong-password")
+    assert [r.outcome for r in audit.history(replay(keyed))][-3:] == [
+        "abandoned", "password_rejected", "password_rejected"]
+
+
 def test_verify_keeps_only_the_attempts_still_open(
     keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 ) -> None:
@@ -252,7 +268,7 @@ def test_verify_keeps_only_the_attempts_still_open(
     pending(keyed)
     events = replay(keyed)
     assert list(verifier.check(events)) == []
-    assert verifier.counts["completed"] == 31 and verifier.counts["abandoned"] == 1
+    assert verifier.counts["completed"] == 31 and verifier.counts["pending"] == 1  # key valid
     assert len(verifier.attempts.open) == 0  # all ended at the end of the store
     books = AttemptBook()
     for event in replay(keyed):

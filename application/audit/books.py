@@ -125,6 +125,7 @@ class Attempt:
     finished: Any = None  # LoginCompleted, PasswordRejected or KeyWithheld
     wrong_entries: int = 0
     mail_failed: bool = False
+    pending: bool = False  # open when the store ended, its key still valid then
 
     @property
     def deadline(self) -> datetime:
@@ -138,7 +139,9 @@ class Attempt:
             return FINISHES[type(self.finished)]
         if self.ended_by is not None:
             return ENDINGS[type(self.ended_by)]
-        return Outcome.MAIL_FAILED if self.mail_failed else Outcome.ABANDONED
+        if self.mail_failed:
+            return Outcome.MAIL_FAILED
+        return Outcome.PENDING if self.pending else Outcome.ABANDONED
 
     @property
     def ended_at(self) -> datetime:
@@ -203,11 +206,13 @@ class AttemptBook:
         return next(iter(self.open.values())).over(self.now)
 
     def pop_over(self, final: bool = False) -> Iterator[Attempt]:
-        """Attempts that are over, oldest request first; ``final`` ends them all."""
+        """Attempts that are over, oldest request first; ``final`` (the store's end) ends
+        them all, those whose key is still valid then as pending."""
         while self.open:
             attempt = next(iter(self.open.values()))
             if not final and not (self.now and attempt.over(self.now)):
                 return
+            attempt.pending = final and self.now is not None and self.now < attempt.deadline
             del self.open[attempt.id]
             self.closed[attempt.id] = attempt
             if len(self.closed) > REMEMBERED:

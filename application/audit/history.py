@@ -48,7 +48,7 @@ COLUMNS = {
     "login_id": "the login ID typed (a malformed one as ?fingerprint/length)",
     "kind": "main, sub, or unknown (no such login ID)",
     "outcome": "completed, password_rejected, expired, locked, superseded, key_withheld, "
-               "mail_failed or abandoned",
+               "mail_failed, abandoned, or pending (its key still valid when the store ends)",
     "with_key": "true if a notify key was verified",
     "key_required": "true if the login required a key (notify key on, not a first login)",
     "first_login": "true if it was the login ID's first successful login (D-1)",
