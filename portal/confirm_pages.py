@@ -43,16 +43,23 @@ def confirmation_page(request: Request, session: Session, top: TopPage,
     """The 確認 screen; its 「戻る」 posts the typed input (never a password) back to the
     form at ``back``, which shows it again unchecked."""
     signed = portal(request).signer.confirmation(confirmation, binding(request) or "")
-    kept = {k: v for k, v in typed.items() if k not in SECRET_FIELDS and k not in (BACK, RETYPE)}
-    retype = ",".join(k for k, v in typed.items() if k in SECRET_FIELDS and v)
+    kept, secrets = _without_secrets(typed)
+    kept = {k: v for k, v in kept.items() if k not in (BACK, RETYPE)}
     return render(request, "confirm.html", {
         "title": screens.title(confirmation), "lines": screens.confirmation_lines(confirmation),
         "confirmation": signed, "action": action, "back": back, "login_id": login_id,
-        "typed": kept | ({RETYPE: retype} if retype else {}),
+        "typed": kept | ({RETYPE: ",".join(secrets)} if secrets else {}),
     }, session=session, top=top)
 
 
 RETYPE = "retype"  # which passwords were typed before 「戻る」 (their names, never their values)
+
+
+def _without_secrets(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The values but the passwords, and the names of the passwords given (a page shows
+    the one, and asks for the others again)."""
+    return ({k: v for k, v in values.items() if k not in SECRET_FIELDS},
+            [k for k, v in values.items() if k in SECRET_FIELDS and v])
 
 
 class FormPage(Protocol):
@@ -127,9 +134,8 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
             return render(request, "error.html", {
                 "message": " ".join(error.message for error in e.errors)},
                 status_code=422, session=session, top=top)
-        kept = {k: v for k, v in confirmation.values.items() if k not in SECRET_FIELDS}
-        typed = {k for k, v in confirmation.values.items() if k in SECRET_FIELDS and v}
-        return await form_page(kept, e.errors, 422, typed)
+        kept, secrets = _without_secrets(confirmation.values)
+        return await form_page(kept, e.errors, 422, secrets)
     return redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
 
 

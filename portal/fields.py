@@ -10,8 +10,9 @@ import attrs
 from domain.fields import ChoiceField, Field, FieldError, Kind, TextField
 
 REQUIRED_CHOICES = frozenset({"organization"})  # 所属組織 carries the manual's ※ (SB-5)
-# Beside a password typed before 「戻る」 from 確認: a password is never sent back to the page
-RETYPE = "確認画面から戻ったため、入力された値は表示されません。もう一度入力してください。"
+# Beside a password typed before the form came back (「戻る」 from 確認, an OK refused): a
+# password is never sent back to the page
+RETYPE = "入力された値は表示されません。もう一度入力してください。"
 
 
 @attrs.frozen
@@ -24,7 +25,7 @@ class FieldView:
     value: str
     errors: tuple[str, ...]
     secret: bool
-    note: str = ""  # RETYPE beside a password typed before 「戻る」
+    note: str = ""  # RETYPE beside a password typed before the form came back
 
     @property
     def input_type(self) -> str:
@@ -42,7 +43,7 @@ def hint(field: TextField) -> str:
 def views(fields: Mapping[str, Field], values: Mapping[str, str],
           errors: Iterable[FieldError] = (), retype: Collection[str] = ()) -> list[FieldView]:
     """One view per field; each error lands on the field whose label it names; ``retype``
-    names the passwords typed before 「戻る」, which the page asks for again."""
+    names the passwords typed before the form came back, which the page asks for again."""
     by_label: dict[str, list[str]] = {}
     for e in errors:
         by_label.setdefault(e.label, []).append(e.message)
