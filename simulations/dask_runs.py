@@ -25,10 +25,11 @@ from pathlib import Path
 
 import attrs
 import dask
-from distributed import Client, LocalCluster, as_completed, get_worker
+from distributed import Client, Event, Future, LocalCluster, as_completed, get_worker, wait
 from tqdm import tqdm
 
 from application import bootstrap
+from simulations import quiet_worker
 from simulations.population import Part
 from simulations.report import Report
 from simulations.run_folder import clear_earlier_run
@@ -50,6 +51,7 @@ RETRIES = 1  # a shard that fails is run once more (afresh), then named
 # Workers without their statistical profiler: it samples every thread's stack every 10 ms,
 # and in a shard's one long pure-Python task that cost about a tenth of its time.
 QUIET_WORKERS = {"distributed.worker.profile.enabled": False}
+STOP_WAIT = 30  # seconds a Ctrl-C waits for shards on a cluster's workers to stop
 
 
 class ShardsFailed(RuntimeError):
@@ -88,15 +90,35 @@ class ShardedRun:
         return max(r.peak_mib for r in self.shards)
 
 
+class _Stopped(Exception):
+    """The run this shard belongs to was interrupted."""
+
+
+def _played(result: ShardResult | None) -> ShardResult:
+    """A shard's result; None (it stopped, which only an interrupted run asks) is named as a
+    failure, never a silent gap in the report."""
+    if result is None:
+        raise _Stopped("stopped before its end")
+    return result
+
+
 def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.StoreSettings,
-               shared: bool, topic: str) -> ShardResult:
-    """A shard as a Dask task: each simulated day is logged to the driver under ``topic``."""
-    worker = get_worker()
+               shared: bool, topic: str) -> ShardResult | None:
+    """A shard as a Dask task: each simulated day is logged to the driver under ``topic``;
+    before each, the run's stop event (named ``topic`` too) is read: set when the run is
+    interrupted, the shard stops there (None). A running task cannot be cancelled: a shard
+    on another cluster's worker played on to its end, holding the worker, after Ctrl-C."""
+    worker, stop = get_worker(), Event(topic)
 
     def on_day(day: int) -> None:
+        if stop.is_set():
+            raise _Stopped
         worker.log_event(topic, {"shard": part.index, "day": day})
 
-    return run_shard(scenario, part, folder, store, on_day, shared=shared)
+    try:
+        return run_shard(scenario, part, folder, store, on_day, shared=shared)
+    except _Stopped:
+        return None
 
 
 def local_workers(shards: int) -> int:
@@ -129,14 +151,16 @@ def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
 
 
 def _local_cluster(shards: int) -> LocalCluster:
-    """The local cluster, its worker processes started ignoring Ctrl-C (a terminal sends it
-    to every process of the command, and each printed a traceback as it stopped mid-task):
-    this process's KeyboardInterrupt closes the cluster, which stops them."""
+    """The local cluster, its worker processes ignoring Ctrl-C (a terminal sends it to every
+    process of the command, and each printed a traceback as it stopped mid-task): this
+    process's KeyboardInterrupt closes the cluster, which stops them. They are born ignoring
+    it, and a worker the nanny restarts (after a crash) ignores it from its preload on."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return LocalCluster(n_workers=local_workers(shards), threads_per_worker=1,
                             processes=True, dashboard_address=None, host="127.0.0.1",
-                            silence_logs=logging.ERROR, scheduler_kwargs=LOOPBACK_ONLY)
+                            silence_logs=logging.ERROR, scheduler_kwargs=LOOPBACK_ONLY,
+                            preload=[quiet_worker.__name__])
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -185,18 +209,38 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                 for future in as_completed(futures):
                     part = futures[future]
                     try:
-                        results[part.index] = future.result()
+                        results[part.index] = _played(future.result())
                     except Exception as e:  # named below, after the others have finished
                         failures.append((part, f"in {counted_as(attempts, 'attempt')}: "
                                                f"{_why(e)}"))
-            except KeyboardInterrupt:  # shards not yet started never start (a running one
-                client.cancel(list(futures))  # on another cluster's worker plays on)
+            except KeyboardInterrupt:
+                _stop(client, list(futures), topic, waits=scheduler is not None)
                 raise
             client.unsubscribe_topic(topic)
     if failures:
         raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]
     return ShardedRun(merge([r.report for r in done]), done, time.perf_counter() - began)
+
+
+def _stop(client: Client, futures: list[Future], topic: str, waits: bool) -> None:
+    """Ctrl-C: every shard stops at its next simulated day, those not started at once. On a
+    cluster of the caller's (``waits``) this waits for them (a second Ctrl-C stops waiting;
+    they stop all the same), so that their folders are cleared after their last write; a
+    local cluster's workers end with it."""
+    stop = Event(topic, client)
+    stop.set()
+    playing = [future for future in futures if not future.done()]
+    try:
+        if waits and playing:
+            print(f"\nstopping {counted_as(len(playing), 'shard')} on the cluster at their next "
+                  "simulated day ...", file=sys.stderr, flush=True)
+            wait(playing, timeout=STOP_WAIT)
+            stop.clear()  # (all stopped: the scheduler forgets the event)
+    except TimeoutError:
+        pass
+    finally:
+        client.cancel(futures)
 
 
 def describe(run: ShardedRun) -> str:

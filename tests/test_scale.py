@@ -12,16 +12,20 @@ import itertools
 import os
 import pickle
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from time import monotonic, sleep
 from uuid import UUID
 
 import attrs
 import dask
 import pytest
 from click.testing import CliRunner
-from distributed import LocalCluster
+from distributed import Client, LocalCluster
 
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
@@ -184,6 +188,22 @@ def test_a_local_cluster_s_workers_run_without_their_profiler() -> None:
     assert list(enabled.values()) == [False] * local_workers(2)
 
 
+def test_a_local_cluster_s_workers_ignore_ctrl_c_also_when_restarted() -> None:
+    """A terminal's Ctrl-C goes to every process of the command: each worker printed a
+    traceback; one its nanny restarted after a crash (here killed) still did."""
+    with dask_client(2) as client:
+        pids = client.run(os.getpid)
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        deadline = monotonic() + 60
+        while len(workers := set(client.scheduler_info()["workers"])) < len(pids) or \
+                workers == set(pids):  # its nanny started another
+            assert monotonic() < deadline, "the killed worker was not restarted"
+            sleep(0.2)
+        assert not set(client.run(os.getpid).values()) >= set(pids.values())
+        ignoring = client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+    assert list(ignoring.values()) == [True] * local_workers(2)
+
+
 def test_a_local_cluster_starts_at_most_one_single_threaded_worker_per_core(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """More shards than cores queue: a worker process per shard would only share the cores
@@ -246,6 +266,38 @@ def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: 
                                           "--out", str(tmp_path / "none")])
     assert malformed.exit_code == 2 and "--scheduler" in malformed.output
     assert not (tmp_path / "none").exists()
+
+
+def test_cli_simulate_interrupted_stops_the_shards_on_another_cluster(
+        tmp_path: Path, scheduler: str) -> None:
+    """Ctrl-C cancelled shards not started, but a task running on a cluster's worker cannot
+    be cancelled: it played on to its end, holding the worker, after "nothing of the run is
+    kept". Now every shard stops at its next simulated day, and the command waits for it."""
+    scenario = tmp_path / "long.toml"
+    scenario.write_text("days = 3000\nhash_cost = 4\n[population]\ncustomers = 40\n")
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "billing_station.cli", "simulate", str(scenario), "--out",
+         str(out), "--shards", "3", "--scheduler", scheduler],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "TQDM_DISABLE": "1"})
+    with dask.config.set({"distributed.client.heartbeat": "1s"}), \
+            Client(scheduler) as client:
+        deadline = monotonic() + 120
+        while sum(client.run(lambda dask_worker: len(dask_worker.active_threads)).values()
+                  ) < 2:  # two shards playing
+            assert run.poll() is None and monotonic() < deadline, run.communicate()
+            sleep(0.2)
+        sleep(1)
+        os.killpg(run.pid, signal.SIGINT)  # (the cluster's workers are not in its group)
+        _, stderr = run.communicate(timeout=90)
+        assert run.returncode == 130, stderr
+        assert [line for line in stderr.splitlines() if line] == [
+            "stopping 3 shards on the cluster at their next simulated day ...",
+            f"interrupted: nothing of the run is kept in {out}"]
+        playing = client.run(lambda dask_worker: len(dask_worker.active_threads))
+        assert sum(playing.values()) == 0  # the cluster's workers are free
+    assert list(out.iterdir()) == []
 
 
 # The audit's reading ----------------------------------------------------------------------
