@@ -16,7 +16,15 @@ from tqdm import tqdm
 from simulations import plots
 from simulations.report import Report, report, side_by_side, text
 from simulations.report_html import RunFigures, compare_page, report_page
-from simulations.run_folder import clear_earlier_run
+from simulations.run_folder import (
+    COMPARE_HTML,
+    COMPARE_TXT,
+    REPORT_HTML,
+    REPORT_JSON,
+    REPORT_TXT,
+    clear_earlier_run,
+    validity_folder,
+)
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
 
@@ -54,7 +62,7 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
     reports, stores = [], []
     for validity in minutes:
         variant = scenario.with_policy(key_validity_minutes=validity)
-        result, simulation, seconds = simulate(variant, folder / f"validity-{validity:g}")
+        result, simulation, seconds = simulate(variant, folder / validity_folder(validity))
         run = _figures(seconds)
         write(result, simulation.folder, run, [simulation.store])
         reports.append(result)
@@ -62,11 +70,11 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
         say(f"{variant.policy.label()}: {_run_figures(result, run)}")
     common = text(reports[0]).splitlines()[0]  # the scenario, its days, seed and people
     table = f"{common}\n{side_by_side(reports)}"
-    (folder / "compare.txt").write_text(table + "\n", encoding="utf-8")
+    (folder / COMPARE_TXT).write_text(table + "\n", encoding="utf-8")
     say(table)
     pictures = plots.compare(reports, folder)
-    (folder / "compare.html").write_text(compare_page(reports, pictures), encoding="utf-8")
-    for path in [folder / "compare.txt", *pictures, folder / "compare.html"]:
+    (folder / COMPARE_HTML).write_text(compare_page(reports, pictures), encoding="utf-8")
+    for path in [folder / COMPARE_TXT, *pictures, folder / COMPARE_HTML]:
         say(f"wrote {path}")
     return stores
 
@@ -75,12 +83,12 @@ def write(r: Report, folder: Path, run: RunFigures | None = None,
           stores: Sequence[Path] = ()) -> list[Path]:
     """report.txt, report.json, the plots and report.html (naming ``stores``, the run's
     SQLite stores); returns the files written."""
-    (folder / "report.txt").write_text(text(r) + "\n", encoding="utf-8")
-    (folder / "report.json").write_text(r.as_json() + "\n", encoding="utf-8")
+    (folder / REPORT_TXT).write_text(text(r) + "\n", encoding="utf-8")
+    (folder / REPORT_JSON).write_text(r.as_json() + "\n", encoding="utf-8")
     pictures = plots.single(r, folder)
-    (folder / "report.html").write_text(report_page(r, folder, pictures, run, stores=stores),
+    (folder / REPORT_HTML).write_text(report_page(r, folder, pictures, run, stores=stores),
                                         encoding="utf-8")
-    return [folder / "report.txt", folder / "report.json", *pictures, folder / "report.html"]
+    return [folder / REPORT_TXT, folder / REPORT_JSON, *pictures, folder / REPORT_HTML]
 
 
 def _figures(seconds: float) -> RunFigures:

@@ -22,6 +22,12 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator, PercentFormatter
 
 from simulations.report import Report
+from simulations.run_folder import (
+    COMPARE_OUTCOMES,
+    COMPARE_TIME_TO_LOGIN,
+    EXPIRIES_BY_HOUR,
+    TIME_TO_LOGIN,
+)
 
 FONT_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP")
 # The time axis's ticks (minutes), the likeliest to be looked for first: _MinuteTicks shows
@@ -67,13 +73,13 @@ def validity_label(minutes: float) -> str:
 
 
 def single(r: Report, folder: Path) -> list[Path]:
-    return [time_to_login([r], folder / "time-to-login.png"),
-            expiries_by_hour(r, folder / "expiries-by-hour.png")]
+    return [time_to_login([r], folder / TIME_TO_LOGIN),
+            expiries_by_hour(r, folder / EXPIRIES_BY_HOUR)]
 
 
 def compare(reports: list[Report], folder: Path) -> list[Path]:
-    return [time_to_login(reports, folder / "compare-time-to-login.png"),
-            compare_bars(reports, folder / "compare-outcomes.png")]
+    return [time_to_login(reports, folder / COMPARE_TIME_TO_LOGIN),
+            compare_bars(reports, folder / COMPARE_OUTCOMES)]
 
 
 def time_to_login(reports: list[Report], path: Path) -> Path:

@@ -18,6 +18,14 @@ from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
 from simulations.plots import validity_label
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, percent, text
+from simulations.run_folder import (
+    COMPARE_OUTCOMES,
+    COMPARE_TIME_TO_LOGIN,
+    EXPIRIES_BY_HOUR,
+    REPORT_HTML,
+    TIME_TO_LOGIN,
+    validity_folder,
+)
 
 JST = ZoneInfo("Asia/Tokyo")
 OUTCOME_LABELS = screens.OUTCOMES
@@ -140,10 +148,10 @@ def _keys(r: Report) -> str:
 
 
 PLOT_CAPTIONS = {
-    "time-to-login.png": "ログインまでの時間 (全訪問に対する累積割合、破線は通知キーの有効期限)",
-    "expiries-by-hour.png": "時間帯別の期限切れ (ログインした時刻、日本時間)",
-    "compare-time-to-login.png": "有効期限ごとのログインまでの時間 (全訪問に対する累積割合)",
-    "compare-outcomes.png": "有効期限ごとの件数 (全期間、どの条件でも0件の項目は省略)",
+    TIME_TO_LOGIN: "ログインまでの時間 (全訪問に対する累積割合、破線は通知キーの有効期限)",
+    EXPIRIES_BY_HOUR: "時間帯別の期限切れ (ログインした時刻、日本時間)",
+    COMPARE_TIME_TO_LOGIN: "有効期限ごとのログインまでの時間 (全訪問に対する累積割合)",
+    COMPARE_OUTCOMES: "有効期限ごとの件数 (全期間、どの条件でも0件の項目は省略)",
 }
 
 
@@ -214,7 +222,7 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + _figures(plots)
             + "<p><small>各条件の詳しい報告: "
             + "、".join(f'<a href="{link}">{link}</a>' for link in (
-                esc(f"validity-{r.validity_minutes:g}/report.html") for r in reports))
+                esc(f"{validity_folder(r.validity_minutes)}/{REPORT_HTML}") for r in reports))
             + "</small></p>")
     return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
 

@@ -1,4 +1,5 @@
-"""What a simulation run leaves in its output folder, and clearing it for the next run."""
+"""What a simulation run leaves in its output folder, by name (one table: what writes a
+file names it from here, and so does what clears an earlier run's), and clearing it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,26 @@ import re
 import shutil
 from pathlib import Path
 
-from simulations.runner import STORE, STORE_FILES
+STORE = "simulation.sqlite3"
+STORE_FILES = tuple(STORE + suffix for suffix in ("", "-wal", "-shm", "-journal"))
+REPORT_TXT, REPORT_JSON, REPORT_HTML = "report.txt", "report.json", "report.html"
+COMPARE_TXT, COMPARE_HTML = "compare.txt", "compare.html"
+TIME_TO_LOGIN, EXPIRIES_BY_HOUR = "time-to-login.png", "expiries-by-hour.png"
+COMPARE_TIME_TO_LOGIN, COMPARE_OUTCOMES = "compare-time-to-login.png", "compare-outcomes.png"
+FILES = (REPORT_TXT, REPORT_JSON, REPORT_HTML, COMPARE_TXT, COMPARE_HTML, TIME_TO_LOGIN,
+         EXPIRIES_BY_HOUR, COMPARE_TIME_TO_LOGIN, COMPARE_OUTCOMES)
 
-# What a run leaves in its folder, by name: its store, its reports and plots, and the folders
-# of its shards (--shards) or of the runs it compared (--compare), each with a store
-FILES = ("report.txt", "report.json", "report.html", "compare.txt", "compare.html",
-         "time-to-login.png", "expiries-by-hour.png", "compare-time-to-login.png",
-         "compare-outcomes.png")
+
+# The folders of a run's shards (--shards) or of the runs it compared (--compare), each
+# with a store
+def shard_folder(index: int, count: int) -> str:
+    return f"shard-{index + 1:02d}-of-{count:02d}"
+
+
+def validity_folder(minutes: float) -> str:
+    return f"validity-{minutes:g}"
+
+
 RUN_FOLDERS = re.compile(r"shard-\d+-of-\d+|validity-\d+(\.\d+)?")
 
 

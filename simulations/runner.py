@@ -38,10 +38,8 @@ from simulations.population import (
     SeededEntropy,
     customer_plans,
 )
+from simulations.run_folder import STORE, STORE_FILES
 from simulations.scenario import Scenario
-
-STORE = "simulation.sqlite3"
-STORE_FILES = tuple(STORE + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
 @attrs.define

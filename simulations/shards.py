@@ -34,7 +34,8 @@ from domain.accounts import Account, LoginIndex
 from domain.login_attempt import LoginAttempt
 from simulations.population import Part, customer_plans
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
-from simulations.runner import STORE, Simulation, Tally
+from simulations.run_folder import STORE, shard_folder
+from simulations.runner import Simulation, Tally
 from simulations.scenario import Scenario
 
 
@@ -62,7 +63,7 @@ def parts(scenario: Scenario, count: int) -> list[Part]:
 
 
 def folder_of(folder: Path, part: Part) -> Path:
-    return folder / f"shard-{part.index + 1:02d}-of-{part.count:02d}"
+    return folder / shard_folder(part.index, part.count)
 
 
 @attrs.frozen

@@ -29,7 +29,8 @@ from domain import clock
 from domain.crypto import Hasher
 from simulations.population import RememberingHasher
 from simulations.report import report, text
-from simulations.runner import STORE, Simulation
+from simulations.run_folder import STORE
+from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 
 TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
