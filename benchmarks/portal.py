@@ -51,6 +51,7 @@ from application import bootstrap
 from application.outcomes import TopPage
 from domain.crypto import Hasher
 from domain.forms import Plan
+from simulations.wording import counted_as
 
 ROOT = Path(__file__).parent.parent
 COST = int(os.environ.get("BS_LOAD_COST", "14"))  # production's (BS_HASH_COST's default);
@@ -338,7 +339,7 @@ class Figures:
 
     def line(self) -> str:
         cpu = sum(self.cpu.values())
-        return (f"{self.workers} worker(s): {self.logins_per_second:.1f} logins/s completed "
+        return (f"{counted_as(self.workers, 'worker')}: {self.logins_per_second:.1f} logins/s completed "
                 f"({self.logins:,} in {self.seconds:.1f} s, {self.users} users); latency p50 "
                 f"{self.p50:.0f} ms, p95 {self.p95:.0f} ms, p99 {self.p99:.0f} ms; errors "
                 f"{self.failures} of {self.requests:,} requests; {self.ratio:.0%} of the "
@@ -419,7 +420,7 @@ def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
                 problems.append(f"{what}: the people saw {seen[what]}, the store holds "
                                 f"{counts[event]}")
         if half:
-            problems.append(f"{half} login attempt(s) recorded without a decision")
+            problems.append(f"{counted_as(half, 'login attempt')} recorded without a decision")
         if seen.get("keyed pool exhausted"):
             problems.append("the keyed accounts ran out (raise the pool)")
         clean, said = verify_clean(env, folder)
@@ -473,7 +474,7 @@ def main() -> None:
     users = args.users or (4 if args.quick else 8) * cores
     where = (f"PostgreSQL at {os.environ['POSTGRES_HOST']}:{os.environ.get('POSTGRES_PORT', 5432)}"
              if os.environ.get("POSTGRES_HOST") else "SQLite (POSTGRES_HOST is not set)")
-    print(f"Portal load: {where}, {cores} core(s), scrypt N=2^{COST}, {users} users, "
+    print(f"Portal load: {where}, {counted_as(cores, 'core')}, scrypt N=2^{COST}, {users} users, "
           f"{seconds:g} s a run")
     print(f"The digest limit: scrypt digests/s on {cores} process(es) at once with nothing "
           "else running, measured before and after each run")

@@ -136,7 +136,8 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
     known = {f.name: f for f in attrs.fields(cls) if f.name != "hash_cost_set"}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        problems.append(f"unknown key(s) {', '.join(where + k for k in unknown)} (known in "
+        named = ", ".join(where + k for k in unknown)
+        problems.append(f"unknown {'key' if len(unknown) == 1 else 'keys'} {named} (known in "
                         f"{'[' + where.rstrip('.') + ']' if where else 'the top level'}: "
                         f"{', '.join(known)})")
     values: dict[str, Any] = {}
