@@ -17,7 +17,8 @@ from application.audit import Outcome
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
 from simulations.plots import validity_label
-from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, percent, text
+from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report
+from simulations.report_text import percent, text
 from simulations.run_folder import (
     COMPARE_OUTCOMES,
     COMPARE_TIME_TO_LOGIN,

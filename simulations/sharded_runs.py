@@ -9,8 +9,8 @@ from pathlib import Path
 from simulations import plots
 from simulations.dask_runs import describe, run_sharded
 from simulations.experiments import write
-from simulations.report import text
 from simulations.report_html import RunFigures
+from simulations.report_text import text
 from simulations.scenario import Scenario
 
 

@@ -19,8 +19,9 @@ from application.audit import Outcome
 from billing_station.cli import main
 from simulations import plots
 from simulations.experiments import write
-from simulations.report import Report, over_all_visits, percent, report, side_by_side, text
+from simulations.report import Report, over_all_visits, report
 from simulations.report_html import OUTCOME_LABELS, RunFigures, compare_page, report_page
+from simulations.report_text import percent, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario, load
 from tests.docs_shots import screenshot_path

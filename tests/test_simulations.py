@@ -28,7 +28,8 @@ from billing_station.cli import main
 from domain import clock
 from domain.crypto import Hasher
 from simulations.population import RememberingHasher
-from simulations.report import report, text
+from simulations.report import report
+from simulations.report_text import text
 from simulations.run_folder import STORE
 from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load

@@ -1,0 +1,117 @@
+"""A simulation's report as text for people: report.txt and the console (one run), and
+compare.txt (runs under different key validities, one column each). Shares never read 100%
+or 0% unless they are."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simulations.report import OUTCOMES, PERCENTILES, PRODUCTION_HASH_COST, Report
+from simulations.wording import counted_as
+
+
+def percent(part: int, whole: int) -> str:
+    """A share with as many decimals as it takes not to read 100% or 0% when it is not."""
+    if not whole:
+        return "-"
+    if part in (0, whole):
+        return f"{part / whole:.0%}"
+    for decimals in range(1, 6):
+        shown = f"{100 * part / whole:.{decimals}f}"
+        if float(shown) not in (0.0, 100.0):
+            return f"{shown}%"
+    return f"{100 * part / whole:.6f}%"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part:,} of {whole:,} ({percent(part, whole)})" if whole else f"{part:,}"
+
+
+def text(r: Report) -> str:
+    others = ", ".join(f"{o.replace('_', ' ')} {r.outcomes[o]:,}" for o in OUTCOMES[1:]
+                       if r.outcomes[o])
+    outcomes = f"; {others}" if others else ""  # (all completed: nothing after them)
+    support = ", ".join(f"{route} {n:,}" for route, n in r.support.items()) or "none"
+    peak = max(r.expiries_by_hour.values(), default=0)
+    bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}"
+            for h, n in r.expiries_by_hour.items()] if peak else []
+    return "\n".join([
+        f"Scenario {r.scenario}: {counted_as(r.days, 'day')}"
+        + (f" ({r.dates})" if r.dates else "") + f", seed {r.seed}, "
+        f"{counted_as(r.people, 'login ID')}",
+        f"Policy: {r.policy}",
+        f"Hashing: scrypt N=2^{r.hash_cost} {_whose_cost(r)}",
+        f"Days off: weekends{_holidays(r)}",
+        f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
+        f" called support {_share(sum(r.support.values()), r.visits)}",
+        f"Login attempts: {r.attempts:,}; completed {_share(r.outcomes['completed'], r.attempts)}"
+        f" (with key {r.with_key:,}, without {r.without_key:,}){outcomes}",
+        f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "
+        f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}",
+        f"Support contacts (LG-8): {support}",
+        f"Time to log in, over all {counted_as(r.visits, 'visit')}{_never(r)}: {_times(r)}",
+        "Expiries by hour (JST):" + ("" if bars else " none"),
+        *bars,
+        f"Events stored: {r.events:,}",
+    ])
+
+
+def _whose_cost(r: Report) -> str:
+    if r.hash_cost_set:
+        return f"(the scenario's hash_cost; production uses 2^{PRODUCTION_HASH_COST})"
+    return "(production's cost: the scenario sets no hash_cost)"
+
+
+def _holidays(r: Report) -> str:
+    return "".join(f", {day} {name}" for day, name in r.holidays_off.items())
+
+
+def _never(r: Report) -> str:
+    if not r.not_logged_in:
+        return ""
+    return f" ({r.not_logged_in:,} never logged in: counted as slower than any login)"
+
+
+def _times(r: Report) -> str:
+    cuts = ", ".join(f"{p} {duration(s)}" for p, s in r.seconds_to_login.items())
+    slowest = f"; slowest login {duration(r.slowest_login)}" if r.slowest_login is not None else ""
+    return (cuts or "no visits") + slowest
+
+
+def duration(seconds: float | None) -> str:
+    """``1m38s``; ``not logged in`` for a percentile that fell among the visits that failed."""
+    if seconds is None:
+        return "not logged in"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def side_by_side(reports: list[Report]) -> str:
+    """--compare: one column per key validity (what differs), then each whole policy."""
+    rows: list[tuple[str, Callable[[Report], str]]] = [
+        ("visits", lambda r: f"{r.visits:,}"),
+        ("logged in", lambda r: percent(r.logged_in, r.visits)),
+        ("not logged in", lambda r: f"{r.not_logged_in:,}"),
+        ("completed with key", lambda r: f"{r.with_key:,}"),
+        ("keys issued", lambda r: f"{r.keys_issued:,}"),
+        ("  of which re-issued", lambda r: f"{r.keys_reissued:,}"),
+        ("expired", lambda r: f"{r.outcomes['expired']:,}"),
+        ("locked", lambda r: f"{r.outcomes['locked']:,}"),
+        ("support contacts", lambda r: f"{sum(r.support.values()):,}"),
+        *((f"time to log in {p}*", _cut(p)) for p in PERCENTILES),
+    ]
+    width = 16
+    lines = [f"{'key validity':<22}" + "".join(f"{_validity(r):>{width}}" for r in reports)]
+    for name, cell in rows:
+        lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
+    lines.append("* over all visits; a visit that never logged in counts as slower than any login")
+    lines += [f"{_validity(r)}: {r.policy}" for r in reports]
+    return "\n".join(lines)
+
+
+def _validity(r: Report) -> str:
+    return f"{r.validity_minutes:g} min"
+
+
+def _cut(name: str) -> Callable[[Report], str]:
+    return lambda r: duration(r.seconds_to_login.get(name))
