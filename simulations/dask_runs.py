@@ -19,8 +19,9 @@ import signal
 import sys
 import time
 import uuid
+from asyncio import CancelledError
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import attrs
@@ -52,6 +53,7 @@ RETRIES = 1  # a shard that fails is run once more (afresh), then named
 # and in a shard's one long pure-Python task that cost about a tenth of its time.
 QUIET_WORKERS = {"distributed.worker.profile.enabled": False}
 STOP_WAIT = 30  # seconds a Ctrl-C waits for shards on a cluster's workers to stop
+SCHEDULER_TIMEOUT = 5  # seconds for the scheduler to take the stop (else: it is not answering)
 
 
 class ShardsFailed(RuntimeError):
@@ -94,24 +96,20 @@ class _Stopped(Exception):
     """The run this shard belongs to was interrupted."""
 
 
-def _played(result: ShardResult | None) -> ShardResult:
-    """A shard's result; None (it stopped, which only an interrupted run asks) is named as a
-    failure, never a silent gap in the report."""
-    if result is None:
-        raise _Stopped("stopped before its end")
-    return result
-
-
 def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.StoreSettings,
-               shared: bool, topic: str) -> ShardResult | None:
-    """A shard as a Dask task: each simulated day is logged to the driver under ``topic``;
-    before each, the run's stop event (named ``topic`` too) is read: set when the run is
-    interrupted, the shard stops there (None). A running task cannot be cancelled: a shard
-    on another cluster's worker played on to its end, holding the worker, after Ctrl-C."""
-    worker, stop = get_worker(), Event(topic)
+               shared: bool, topic: str, stoppable: bool) -> ShardResult | None:
+    """A shard as a Dask task: each simulated day is logged to the driver under ``topic``.
+    ``stoppable`` (a cluster of the caller's: its tasks outlive the command): the run's stop
+    event, named ``topic`` too, is read as the task starts and before each day; set when
+    the run is interrupted, the shard stops there (None). A running task cannot be
+    cancelled: a shard on another cluster's worker played on to its end, holding the
+    worker, after Ctrl-C. (A local cluster's workers end with the command.)"""
+    worker, stop = get_worker(), Event(topic) if stoppable else None
+    if stop is not None and stop.is_set():  # (queued, or retried, after a Ctrl-C)
+        return None
 
     def on_day(day: int) -> None:
-        if stop.is_set():
+        if stop is not None and stop.is_set():
             raise _Stopped
         worker.log_event(topic, {"shard": part.index, "day": day})
 
@@ -198,23 +196,32 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                   disable=None if progress is None else not progress, leave=False) as bar:
             client.subscribe_topic(topic, lambda _event: bar.update())
             attempts = 1 if shared else 1 + retries
-            futures = {
-                client.submit(shard_task, scenario, part, folder_of(folder, part),
-                              stores[part.index], shared is not None, topic,
-                              key=f"shard-{part.index + 1}-of-{part.count}-{topic}",
-                              pure=False, retries=attempts - 1): part
-                for part in plan if part.index in stores
-            }
+            futures: dict[Future, Part] = {}
             try:
+                for part in plan:
+                    if part.index in stores:
+                        futures[client.submit(
+                            shard_task, scenario, part, folder_of(folder, part),
+                            stores[part.index], shared is not None, topic, scheduler is not None,
+                            key=f"shard-{part.index + 1}-of-{part.count}-{topic}", pure=False,
+                            retries=attempts - 1)] = part
                 for future in as_completed(futures):
                     part = futures[future]
                     try:
-                        results[part.index] = _played(future.result())
+                        result = future.result()
                     except Exception as e:  # named below, after the others have finished
                         failures.append((part, f"in {counted_as(attempts, 'attempt')}: "
                                                f"{_why(e)}"))
+                        continue
+                    if result is None:  # (its stop event: only this run's Ctrl-C sets it)
+                        failures.append((part, "when the run was stopped"))
+                    else:
+                        results[part.index] = result
             except KeyboardInterrupt:
-                _stop(client, list(futures), topic, waits=scheduler is not None)
+                if scheduler:
+                    _stop_on_cluster(client, list(futures), topic)
+                with suppress(Exception, CancelledError):
+                    client.cancel(list(futures))
                 raise
             client.unsubscribe_topic(topic)
     if failures:
@@ -223,24 +230,21 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     return ShardedRun(merge([r.report for r in done]), done, time.perf_counter() - began)
 
 
-def _stop(client: Client, futures: list[Future], topic: str, waits: bool) -> None:
-    """Ctrl-C: every shard stops at its next simulated day, those not started at once. On a
-    cluster of the caller's (``waits``) this waits for them (a second Ctrl-C stops waiting;
-    they stop all the same), so that their folders are cleared after their last write; a
-    local cluster's workers end with it."""
-    stop = Event(topic, client)
-    stop.set()
-    playing = [future for future in futures if not future.done()]
-    try:
-        if waits and playing:
-            print(f"\nstopping {counted_as(len(playing), 'shard')} on the cluster at their next "
-                  "simulated day ...", file=sys.stderr, flush=True)
-            wait(playing, timeout=STOP_WAIT)
-            stop.clear()  # (all stopped: the scheduler forgets the event)
-    except TimeoutError:
-        pass
-    finally:
-        client.cancel(futures)
+def _stop_on_cluster(client: Client, futures: list[Future], topic: str) -> None:
+    """Ctrl-C on a cluster of the caller's: every shard stops at its next simulated day,
+    those not started as they start, and this waits for them (a second Ctrl-C stops
+    waiting; they stop all the same), so that their folders are cleared after their last
+    write. Best effort: a scheduler gone or not answering leaves the Ctrl-C to be answered."""
+    playing, scheduler = [future for future in futures if not future.done()], client.scheduler
+    if not playing or scheduler is None:
+        return
+    print(f"\nstopping {counted_as(len(playing), 'shard')} on the cluster at their next "
+          "simulated day ...", file=sys.stderr, flush=True)
+    with suppress(Exception, CancelledError):
+        client.sync(scheduler.event_set, name=topic, callback_timeout=SCHEDULER_TIMEOUT)
+        wait(playing, timeout=STOP_WAIT)
+        client.sync(scheduler.event_clear, name=topic, callback_timeout=SCHEDULER_TIMEOUT)
+        # (all stopped: the scheduler forgets the event; one still playing keeps it set)
 
 
 def describe(run: ShardedRun) -> str:

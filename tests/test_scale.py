@@ -25,7 +25,7 @@ import attrs
 import dask
 import pytest
 from click.testing import CliRunner
-from distributed import Client, LocalCluster
+from distributed import Client, Event, LocalCluster
 
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
@@ -42,12 +42,14 @@ from simulations.dask_runs import (
     dask_client,
     local_workers,
     run_sharded,
+    shard_task,
 )
 from simulations.population import customer_plans
 from simulations.report import Report, counted, report, store_counts
+from simulations.run_folder import STORE
 from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario
-from simulations.shards import folder_of, own_events, parts
+from simulations.shards import folder_of, own_events, own_store, parts
 from tests.conftest import STORES, store_env
 
 SMALL = Scenario("small", days=3, seed=11, hash_cost=4,
@@ -297,7 +299,26 @@ def test_cli_simulate_interrupted_stops_the_shards_on_another_cluster(
             f"interrupted: nothing of the run is kept in {out}"]
         playing = client.run(lambda dask_worker: len(dask_worker.active_threads))
         assert sum(playing.values()) == 0  # the cluster's workers are free
+        assert client.run_on_scheduler(  # and its scheduler keeps no stop event of the run
+            lambda dask_scheduler: list(dask_scheduler.extensions["events"]._events)) == []
     assert list(out.iterdir()) == []
+
+
+def test_a_shard_that_starts_after_its_run_was_stopped_plays_nothing(
+        tmp_path: Path, scheduler: str) -> None:
+    """A shard queued behind others (or retried) starts after the Ctrl-C: it returns at once,
+    its store untouched (it onboarded the whole population first, minutes at production's
+    hash cost, past the command's wait)."""
+    part = parts(SMALL, 2)[0]
+    folder = folder_of(tmp_path, part)
+    with Client(scheduler) as client:
+        Event("a-stopped-run", client).set()
+        try:
+            stopped = client.submit(shard_task, SMALL, part, folder, own_store(folder), False,
+                                    "a-stopped-run", True, pure=False).result()
+        finally:
+            Event("a-stopped-run", client).clear()
+    assert stopped is None and stored_rows(folder / STORE) == []
 
 
 # The audit's reading ----------------------------------------------------------------------
