@@ -339,8 +339,9 @@ class Figures:
 
     def line(self) -> str:
         cpu = sum(self.cpu.values())
-        return (f"{counted_as(self.workers, 'worker')}: {self.logins_per_second:.1f} logins/s completed "
-                f"({self.logins:,} in {self.seconds:.1f} s, {self.users} users); latency p50 "
+        return (f"{counted_as(self.workers, 'worker')}: {self.logins_per_second:.1f} logins/s "
+                f"completed "
+                f"({self.logins:,} in {self.seconds:.1f} s, {counted_as(self.users, 'user')}); latency p50 "
                 f"{self.p50:.0f} ms, p95 {self.p95:.0f} ms, p99 {self.p99:.0f} ms; errors "
                 f"{self.failures} of {self.requests:,} requests; {self.ratio:.0%} of the "
                 f"digest limit ({self.limit:.1f} logins/s for this mix: {self.digests:,} "
@@ -474,9 +475,9 @@ def main() -> None:
     users = args.users or (4 if args.quick else 8) * cores
     where = (f"PostgreSQL at {os.environ['POSTGRES_HOST']}:{os.environ.get('POSTGRES_PORT', 5432)}"
              if os.environ.get("POSTGRES_HOST") else "SQLite (POSTGRES_HOST is not set)")
-    print(f"Portal load: {where}, {counted_as(cores, 'core')}, scrypt N=2^{COST}, {users} users, "
-          f"{seconds:g} s a run")
-    print(f"The digest limit: scrypt digests/s on {cores} process(es) at once with nothing "
+    print(f"Portal load: {where}, {counted_as(cores, 'core')}, scrypt N=2^{COST}, "
+          f"{counted_as(users, 'user')}, {seconds:g} s a run")
+    print(f"The digest limit: scrypt digests/s on {counted_as(cores, 'process')} at once with nothing "
           "else running, measured before and after each run")
     failed = False
     folder = Path(tempfile.mkdtemp(prefix="bs-portal-load-"))

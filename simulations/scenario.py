@@ -18,6 +18,7 @@ import attrs
 
 from domain.policy import KeyPolicy
 from simulations import checks
+from simulations.wording import numbered
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -137,7 +138,7 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
     unknown = sorted(set(data) - set(known))
     if unknown:
         named = ", ".join(where + k for k in unknown)
-        problems.append(f"unknown {'key' if len(unknown) == 1 else 'keys'} {named} (known in "
+        problems.append(f"unknown {numbered(len(unknown), 'key')} {named} (known in "
                         f"{'[' + where.rstrip('.') + ']' if where else 'the top level'}: "
                         f"{', '.join(known)})")
     values: dict[str, Any] = {}

@@ -4,4 +4,11 @@ and the scenario's problems."""
 
 def counted_as(n: int, noun: str) -> str:
     """``1 day``, ``2 days``: a count and its noun, plural unless one."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return f"{n:,} {numbered(n, noun)}"
+
+
+def numbered(n: int, noun: str) -> str:
+    """The noun for ``n`` of it: plural unless one (``processes`` after s, x, ch, sh)."""
+    if n == 1:
+        return noun
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")

@@ -24,6 +24,7 @@ from simulations.report_html import OUTCOME_LABELS, RunFigures, compare_page, re
 from simulations.report_text import percent, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario, load
+from simulations.wording import counted_as
 from tests.docs_shots import screenshot_path
 
 NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
@@ -257,3 +258,10 @@ def test_in_chromium_the_key_numbers_are_visible(chromium: Any, slow_mail: tuple
     assert plot.is_visible() and plot.evaluate("img => img.naturalWidth") > 500  # decoded
     page.screenshot(path=str(screenshot_path("simulation-report.png", folder)))
     page.close()
+
+
+def test_counts_read_in_the_singular_for_one() -> None:
+    """"1 login attempts", "1 worker(s)": one count, one spelling."""
+    assert [counted_as(1, "day"), counted_as(2, "day"), counted_as(1_000, "shard"),
+            counted_as(2, "process"), counted_as(0, "key")] == [
+        "1 day", "2 days", "1,000 shards", "2 processes", "0 keys"]
