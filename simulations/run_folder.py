@@ -27,6 +27,7 @@ def validity_folder(minutes: float) -> str:
     return f"validity-{minutes:g}"
 
 
+# what the two above name, and nothing else (tests/test_simulations.py holds them to it)
 RUN_FOLDERS = re.compile(r"shard-\d+-of-\d+|validity-\d+(\.\d+)?")
 
 

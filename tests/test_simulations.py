@@ -30,7 +30,7 @@ from domain.crypto import Hasher
 from simulations.population import RememberingHasher
 from simulations.report import report
 from simulations.report_text import text
-from simulations.run_folder import STORE
+from simulations.run_folder import RUN_FOLDERS, STORE, shard_folder, validity_folder
 from simulations.runner import Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 
@@ -423,6 +423,15 @@ def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) 
                                            *refused])
         assert result.exit_code == exits.USAGE, result.output
         assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # all still there
+
+
+def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
+    """The shard and compared-run folders, by the functions that name them, and no other."""
+    made = [shard_folder(i, n) for n in (2, 10, 100, 1024) for i in (0, n - 1)] + [
+        validity_folder(m) for m in (0.1, 5, 10, 12.5, 1440)]
+    assert all(RUN_FOLDERS.fullmatch(name) for name in made), made
+    assert not any(RUN_FOLDERS.fullmatch(name) for name in (
+        "validity-notes", "shard-1", "shards-01-of-02", "validity-5 (copy)", "validity-"))
 
 
 @pytest.mark.parametrize("shards", [1, 2])
