@@ -190,6 +190,7 @@ def time_passes(world: World, duration: str) -> None:
 
 
 @when("届いた通知キーを入力して「OK」をクリックする")
+@when("通知キー照合画面に戻り、届いた通知キーを入力して「OK」をクリックする")
 def enter_mailed_key(world: World) -> None:
     world.driver.enter_key(world.read_key(world.emails[world.login_id]))
 
