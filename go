@@ -46,6 +46,7 @@ case "${1:-}" in
         fi
         exit $status ;;
     report)
+        ./go system-packages  # (the browser, and a font for Japanese in its screenshots)
         mkdir -p reports
         status=0
         # The specs through the browser first: each step's screenshot, beside its scenario in

@@ -23,6 +23,7 @@ from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import StoreSettings, store_settings
 from application.ports import Mailer
+from tests import docs_shots
 from tests.story import FAST_HASHER
 
 RULES = tomllib.loads((Path(__file__).parent.parent / "features" / "rules.toml").read_text())
@@ -57,6 +58,20 @@ def _serve_never_serves_in_the_test_process(monkeypatch: pytest.MonkeyPatch) -> 
     def started(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("serve started serving instead of refusing")
     monkeypatch.setattr("billing_station.serve_command.uvicorn.run", started)
+
+
+def pytest_bdd_before_step(request: Any, feature: Any, scenario: Any, step: Any,
+                           step_func: Any) -> None:
+    docs_shots.at_step(step.line_number)  # (a screenshot taken now names its step)
+
+
+def pytest_bdd_after_step(request: Any, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any) -> None:
+    docs_shots.at_step(0)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    docs_shots.at_step(0)  # (a step that failed left its line)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

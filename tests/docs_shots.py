@@ -6,6 +6,7 @@ run)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
@@ -20,3 +21,24 @@ def screenshot_path(name: str, elsewhere: Path) -> Path:
     folder = DOCS if refreshing() else elsewhere
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
+
+
+# The Gherkin step running (its line in the feature file; 0 between steps): a step's
+# screenshot carries it in its name, so the living documentation shows it after that step.
+_step = [0]
+
+
+def at_step(line: int) -> None:
+    _step[0] = line
+
+
+def shot_name(count: int, what: str) -> str:
+    """``03-information-confirm.L27.png``: the third screenshot of a test, taken in the step
+    at line 27 (``.L0``: outside any step)."""
+    return f"{count:02d}-{what}.L{_step[0]}.png"
+
+
+def shot_line(path: Path) -> int:
+    """The step line a screenshot's name carries (0: none)."""
+    found = re.search(r"\.L(\d+)\.png$", path.name)
+    return int(found.group(1)) if found else 0

@@ -24,8 +24,10 @@ cucumber JSON, optionally:
   ``{"test": "<the run's cucumber id, e.g. test_...[row]>", "line": <step line>,
   "kind": "screen" | "mail", "text": "..."}``; steps in cucumber JSON may also carry
   ``output`` (texts) and ``embeddings`` (``text/plain`` or ``image/png``, base64).
-- ``screenshots/<scenario>/**/*.png``: shown beside the scenario whose cucumber id (with or
-  without its ``test_`` prefix) or name the folder is named after.
+- ``screenshots/<scenario>/**/*.png``: shown in the scenario whose cucumber id (with or
+  without its ``test_`` prefix) or name the folder is named after, each captioned with the
+  step its name carries (``03-top.L27.png``: taken in the step at line 27; tests/docs_shots.py),
+  those of the 前提 steps folded apart, small; a click on one shows it whole.
 
 Keys are masked wherever text is shown (``通知キー: ************``): a 12-digit run of digits
 never reaches the page, error messages included.
@@ -34,12 +36,14 @@ never reaches the page, error messages included.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import subprocess
 import sys
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +57,7 @@ from application import screens
 from application.outcomes import Completed, Confirmation, ErrorPage, KeyEntry, Refused, TopPage
 from domain.fields import InvalidInput
 from simulations.html import esc, page, screenshot_data_uri, stacked_bars, table
+from tests.docs_shots import shot_line
 
 ROOT = Path(__file__).parent.parent
 FEATURES = ROOT / "features"
@@ -79,6 +84,7 @@ def scenarios() -> list[dict[str, Any]]:
                     "file": path.name, "feature": feature["name"], "name": scenario["name"],
                     "line": scenario["location"]["line"], "keyword": scenario["keyword"],
                     "tags": [t["name"].lstrip("@") for t in scenario["tags"]],
+                    "description": scenario.get("description", "").strip(),
                     "steps": background + scenario["steps"],
                     "examples": scenario.get("examples", []),
                 })
@@ -242,6 +248,7 @@ class Context:
     evidence: dict[str, list[Evidence]]
     screenshots: dict[str, list[Path]]
     anchored: set[str] = field(default_factory=set)  # scenarios already given their id
+    zooms: Iterator[int] = field(default_factory=itertools.count)  # each picture's own id
 
     def anchor(self, s: dict[str, Any], rule: str) -> str:
         """A scenario under two rules is shown twice: the first is its link target."""
@@ -308,7 +315,9 @@ def _header(ctx: Context, made_at: datetime, commit: str) -> str:
     when = made_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M:%S (日本時間)")
     return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
             f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>'
-            f'<p class="meta">作成日時: {esc(when)} ・ コミット: <code>{esc(commit)}</code></p></header>')
+            f'<p class="meta">作成日時: {esc(when)} ・ コミット: <code>{esc(commit)}</code></p>'
+            '<p class="print-choice"><label><input type="checkbox" id="print-shots" checked> '
+            "印刷に画面写真を含める (前提の画面は含めません)</label></p></header>")
 
 
 def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
@@ -410,8 +419,14 @@ def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
             f'data-tags="{esc(" ".join(s["tags"]))}" id="{ctx.anchor(s, rule)}"{" open" if failed else ""}>'
             f'<summary><span class="mark {status}">{LABEL[status]}{count}</span> '
             f'{esc(s["keyword"])}: {esc(s["name"])} <small>{esc(s["file"])}:{s["line"]} '
-            f"{esc(tags)}</small></summary>{content}{_examples(s, runs)}"
+            f"{esc(tags)}</small></summary>{_description(s)}{content}{_examples(s, runs)}"
             f"{_evidence_of(ctx, s, runs)}</details>")
+
+
+def _description(s: dict[str, Any]) -> str:
+    """The text written under a scenario's name (what it is about, why it has no screen)."""
+    lines = [esc(line.strip()) for line in s.get("description", "").splitlines()]
+    return f'<p class="description">{"<br>".join(lines)}</p>' if s.get("description") else ""
 
 
 def _written_step(step: dict[str, Any]) -> str:
@@ -490,7 +505,9 @@ def _examples(s: dict[str, Any], runs: list[Run]) -> str:
 
 
 def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
-    parts, shown = [], set()
+    """What each run showed: the screens, mails and screenshots of its story, each after its
+    step; those of the 前提 steps (what it starts from) folded apart."""
+    parts, shown, given = [], set(), _given_lines(s)
     for run in runs:
         items = [*ctx.evidence.get(run.test_id, []),
                  *(e for st in run.steps for e in st.evidence)]
@@ -498,16 +515,43 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
         shown.update(shots)
         if items or shots:
             title = f"画面とメール: {run.row}" if run.row else "画面とメール"
-            pictures = (f'<div class="shots">{"".join(_screenshot(p) for p in shots)}</div>'
-                        if shots else "")
             steps = {st["location"]["line"]: f"{st['keyword'].strip()} {st['text']}"
                      for st in s["steps"]} | {st.line: f"{st.keyword.strip()} {st.text}"
                                               for st in run.steps}
-            parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>'
-                         + "".join(_evidence_item(e, steps.get(e.line, ""))
-                                   for e in sorted(items, key=lambda e: e.line))
-                         + pictures + "</div>")
+            items.sort(key=lambda e: e.line)
+            story = _seen(ctx, [e for e in items if e.line not in given],
+                          [p for p in shots if shot_line(p) not in given], steps, SHOT_WIDTH)
+            setup = _seen(ctx, [e for e in items if e.line in given],
+                          [p for p in shots if shot_line(p) in given], steps, GIVEN_SHOT_WIDTH)
+            count = sum(1 for e in items if e.line in given) + sum(
+                1 for p in shots if shot_line(p) in given)
+            parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>{story}'
+                         + (f'<details class="given"><summary>前提の画面とメール ({count}件)'
+                            f"</summary>{setup}</details>" if setup else "") + "</div>")
     return "".join(parts)
+
+
+def _given_lines(s: dict[str, Any]) -> set[int]:
+    """The lines of a scenario's 前提 steps (and the かつ after them): where its story starts."""
+    lines, given = set(), False
+    for step in s["steps"]:
+        if step.get("keywordType") != "Conjunction":
+            given = step.get("keywordType") == "Context"
+        if given:
+            lines.add(step["location"]["line"])
+    return lines
+
+
+SHOT_WIDTH, GIVEN_SHOT_WIDTH = 1100, 480  # pixels kept: the story's shots are read
+
+
+def _seen(ctx: Context, items: list[Evidence], shots: list[Path], steps: dict[int, str],
+          width: int) -> str:
+    """Screen texts and mails, then the screenshots in the order taken, each captioned with
+    its step."""
+    return ("".join(_evidence_item(e, steps.get(e.line, "")) for e in items)
+            + ('<div class="shots">' + "".join(_screenshot(ctx, p, steps, width) for p in shots)
+               + "</div>" if shots else ""))
 
 
 def _evidence_item(e: Evidence, step: str) -> str:
@@ -520,10 +564,16 @@ def _evidence_item(e: Evidence, step: str) -> str:
             f"{esc(after)}</figcaption><pre>{esc(mask_keys(e.text))}</pre></figure>")
 
 
-def _screenshot(path: Path) -> str:
-    return (f'<figure><img src="{screenshot_data_uri(path.read_bytes())}" '
-            f'alt="{esc(path.name)}">'
-            f"<figcaption>スクリーンショット: {esc(path.name)}</figcaption></figure>")
+def _screenshot(ctx: Context, path: Path, steps: dict[int, str], width: int) -> str:
+    """A screenshot, shrunk to fit beside others; a click (a checkbox, no script) shows it
+    at the width kept."""
+    step = steps.get(shot_line(path), "")
+    caption = f"画面 (「{step}」の後)" if step else "画面"
+    zoom = f"zoom-{next(ctx.zooms)}"
+    return (f'<figure><input type="checkbox" class="zoom" id="{zoom}">'
+            f'<label for="{zoom}" title="クリックで拡大・縮小">'
+            f'<img src="{screenshot_data_uri(path.read_bytes(), width)}" alt="{esc(caption)}">'
+            f"</label><figcaption>{esc(caption)}</figcaption></figure>")
 
 
 STYLE = """
@@ -543,8 +593,14 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 #filter label{margin-right:1em}
 .evidence figure{margin:.4em 0}.evidence img{max-width:min(100%,40em)}
 .shots{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
-.shots figure{width:22em;margin:0}.shots img{width:100%}
-@media print{.scenario:not(.failed) .shots{display:none}}
+.shots figure{width:22em;margin:0}.shots img{width:100%;cursor:zoom-in}
+.given .shots figure{width:14em}
+.zoom{position:absolute;opacity:0;pointer-events:none}
+.shots figure:has(.zoom:checked){width:100%}
+.zoom:checked+label img{width:auto;max-width:100%;cursor:zoom-out}
+.zoom:focus-visible+label img{outline:2px solid #1a5fb4}
+@media print{.given{display:none}.shots figure{width:31%;break-inside:avoid}
+ body:has(#print-shots:not(:checked)) .shots{display:none}.print-choice{display:none}}
 """
 
 SCRIPT = """
@@ -617,6 +673,8 @@ def _screen_text(seen: dict[str, Any]) -> str | None:
     page = getattr(seen.get("person"), "tab", None)
     if page is not None and hasattr(page, "inner_text"):
         try:
+            if page.url == "about:blank":  # a window not yet at the portal: no screen
+                return None
             path = urlsplit(page.url).path  # the test server's address means nothing later
             return f"【{page.title()}】 {path}\n{page.inner_text('body')[:3000]}"
         except Exception:  # a page mid-navigation has no text to give: nothing to record

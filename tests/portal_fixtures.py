@@ -37,7 +37,7 @@ from portal.app import create_app
 from portal.config import PortalConfig
 from portal.server import onboard_demo_if_empty
 from tests.conftest import build, store_env
-from tests.docs_shots import refreshing, screenshot_path
+from tests.docs_shots import refreshing, screenshot_path, shot_name
 from tests.story import PASSWORD, information, sub_id_form
 
 ROOT = Path(__file__).parent.parent
@@ -169,7 +169,7 @@ class Camera:
 
     def shot(self, step: str, docs: str | None = None) -> None:
         self.count += 1
-        path = self.folder / f"{self.count:02d}-{step}.png"
+        path = self.folder / shot_name(self.count, step)
         self.page.screenshot(path=str(path), full_page=True)
         if docs and refreshing():  # the README's pictures, when ./go screenshots asks
             shutil.copyfile(path, screenshot_path(docs, self.folder))

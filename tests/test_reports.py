@@ -164,33 +164,64 @@ def png(width: int = 4, height: int = 3) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_path: Path) -> None:
+def report_with_shots(tmp_path: Path) -> tuple[Path, list[dict[str, Any]], dict[str, Any]]:
+    """A report of passing runs whose first scenario has a mail with a key, a screen, and a
+    screenshot of a 前提 step and of its last step; the first outline's first row, one taken
+    outside any step. Returns the page, the cucumber data and the first scenario as written."""
     data = cucumber(fail=False)
     first = data[0]["elements"][0]
+    written = next(s for s in scenarios() if s["name"] == first["name"])
+    given_step, last_step = written["steps"][0], written["steps"][-1]
+    assert given_step["keywordType"] == "Context" and last_step["keywordType"] != "Context"
     (tmp_path / "cucumber.json").write_text(json.dumps(data, ensure_ascii=False))
     records = [{"test": first["id"], "line": first["steps"][-1]["line"], "kind": "mail",
                 "text": f"件名: 【ビリングステーション】通知キーのお知らせ\n通知キー: {KEY}"},
-               {"test": first["id"], "line": 0, "kind": "screen", "text": "トップページ 前回ログイン"}]
+               {"test": first["id"], "line": 0, "kind": "screen", "text": "トップページ 前回ログイン"},
+               {"test": first["id"], "line": given_step["location"]["line"], "kind": "mail",
+                "text": "件名: 前提で届いたメール"}]
     (tmp_path / "evidence.jsonl").write_text(
         "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
     shots = tmp_path / "screenshots" / first["id"].removeprefix("test_") / "chromium"
     shots.mkdir(parents=True)
-    (shots / "top.png").write_bytes(png())
-    outline_file, outline_run = next((f["uri"], e) for f in data for e in f["elements"]
-                                     if "[" in e["id"])
+    (shots / f"01-login.L{given_step['location']['line']}.png").write_bytes(png(1280, 720))
+    (shots / f"02-top.L{last_step['location']['line']}.png").write_bytes(png(1280, 720))
+    outline_run = next(e for f in data for e in f["elements"] if "[" in e["id"])
     camera = tmp_path / "screenshots" / re.sub(r"[^\w\-]+", "_", outline_run["id"])  # as pytest names it
     camera.mkdir()
-    (camera / "01-login.png").write_bytes(png())
+    (camera / "01-login.L0.png").write_bytes(png())
     main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
-    page = (tmp_path / "features.html").read_text(encoding="utf-8")
+    return tmp_path / "features.html", data, written
+
+
+def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_path: Path) -> None:
+    """Each screenshot is captioned with the step it was taken in (its name carries the
+    line), the story's large enough to read, what the 前提 steps showed
+    (screens, mails, screenshots) folded apart: an analyst could read no text in the
+    screenshots, setup screens came first, captioned by English file names, and a setup's
+    mail read as the scenario's."""
+    report, data, written = report_with_shots(tmp_path)
+    page = report.read_text(encoding="utf-8")
+    first = data[0]["elements"][0]
+    given_step, last_step = written["steps"][0], written["steps"][-1]
+    outline_file, outline_run = next((f["uri"], e) for f in data for e in f["elements"]
+                                     if "[" in e["id"])
     anchor = f'id="s-{Path(data[0]["uri"]).stem}-{first["line"]}"'
-    scenario = page.split(anchor)[1].split("</details>")[0]
+    scenario = page.split(anchor)[1].split("</details>\n")[0]
     assert "<figcaption>メール" in scenario and "通知キー: ************" in scenario
     assert "トップページ 前回ログイン" in scenario
-    assert "data:image/jpeg;base64," in scenario and "スクリーンショット: top.png" in scenario
-    assert KEY not in page
-    assert "スクリーンショット: 01-login.png" in page.split(f'id="s-{Path(outline_file).stem}-'
-                                                         f'{outline_run["line"]}"')[1]
+    story, given = scenario.split('<details class="given">')
+    last = f"{last_step['keyword'].strip()} {last_step['text']}"
+    assert f"<figcaption>画面 (「{html.escape(last)}」の後)</figcaption>" in story
+    assert given.startswith("<summary>前提の画面とメール (2件)</summary>")
+    assert "前提で届いたメール" in given and "前提で届いたメール" not in story
+    first_given = f"{given_step['keyword'].strip()} {given_step['text']}"
+    assert f"画面 (「{html.escape(first_given)}」の後)" in given
+    widths = [Image.open(io.BytesIO(base64.b64decode(uri))).width
+              for uri in re.findall(r'src="data:image/webp;base64,([^"]+)"', scenario)]
+    assert widths == [1100, 480]  # the story's shot readable, the setup's small
+    assert KEY not in page and ".png" not in scenario  # no file names for captions
+    assert "<figcaption>画面</figcaption>" in page.split(
+        f'id="s-{Path(outline_file).stem}-{outline_run["line"]}"')[1]  # taken outside a step
 
 
 # In a browser ---------------------------------------------------------------------------
@@ -214,6 +245,33 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
     page.select_option('select[data-filter="status"]', "")
     page.emulate_media(media="print")
     assert passed.is_visible()  # printed, every scenario is unfolded
+    page.close()
+
+
+def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: Any,
+                                                                     tmp_path: Path) -> None:
+    """A click shows a screenshot at the width kept, another folds it again (no script); a
+    printout has the story's screenshots (it had none), unless the reader says not to."""
+    report, data, _ = report_with_shots(tmp_path)
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(report.as_uri())
+    scenario = page.locator(f'#s-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}')
+    scenario.locator("summary").first.click()
+    story = scenario.locator(".evidence > .shots img").first
+    given = scenario.locator(".given img").first
+    small = story.bounding_box()["width"]
+    story.click()
+    assert story.bounding_box()["width"] > 2.5 * small
+    story.click()
+    assert story.bounding_box()["width"] == small
+    assert not given.is_visible()  # folded until asked for
+    page.emulate_media(media="print")
+    assert story.is_visible() and not given.is_visible()
+    assert not page.locator("#print-shots").is_visible()  # (the choice is not printed)
+    page.emulate_media(media="screen")
+    page.locator("#print-shots").uncheck()
+    page.emulate_media(media="print")
+    assert not story.is_visible()
     page.close()
 
 
@@ -245,4 +303,4 @@ def test_a_screenshot_in_the_report_is_made_small() -> None:
     big = png(2400, 1600)
     small = screenshot_data_uri(big)
     image = Image.open(io.BytesIO(base64.b64decode(small.split(",", 1)[1])))
-    assert image.format == "JPEG" and (image.width, image.height) == (400, 267)
+    assert image.format == "WEBP" and (image.width, image.height) == (400, 267)
