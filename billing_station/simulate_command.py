@@ -117,9 +117,13 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     try:
         stores = _run(chosen, folder, validities, shards, scheduler)
     except KeyboardInterrupt:  # a store stopped short is no run: nothing of it is kept
-        if written_since(folder, began):  # (else the run had not begun: the last one stays)
-            clear_earlier_run(folder)
-        click.echo(f"\ninterrupted: nothing of the run is kept in {folder}", err=True)
+        kept = f"nothing of the run is kept in {folder}"
+        try:
+            if written_since(folder, began):  # (else the run had not begun: the last stays)
+                clear_earlier_run(folder)
+        except OSError as e:  # (a shard on a cluster still writing there)
+            kept = f"the run's files in {folder} could not all be removed: {e.strerror or e}"
+        click.echo(f"\ninterrupted: {kept}", err=True)
         sys.exit(exits.INTERRUPTED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
         reason = (str(e).splitlines() or [type(e).__name__])[0]

@@ -13,6 +13,7 @@ shards write at once, so the store's order interleaves their simulated days).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -196,13 +197,14 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                   disable=None if progress is None else not progress, leave=False) as bar:
             client.subscribe_topic(topic, lambda _event: bar.update())
             attempts = 1 if shared else 1 + retries
+            stoppable = scheduler is not None  # (a local cluster's workers end with it)
             futures: dict[Future, Part] = {}
             try:
                 for part in plan:
                     if part.index in stores:
                         futures[client.submit(
                             shard_task, scenario, part, folder_of(folder, part),
-                            stores[part.index], shared is not None, topic, scheduler is not None,
+                            stores[part.index], shared is not None, topic, stoppable,
                             key=f"shard-{part.index + 1}-of-{part.count}-{topic}", pure=False,
                             retries=attempts - 1)] = part
                 for future in as_completed(futures):
@@ -218,7 +220,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                     else:
                         results[part.index] = result
             except KeyboardInterrupt:
-                if scheduler:
+                if stoppable:
                     _stop_on_cluster(client, list(futures), topic)
                 with suppress(Exception, CancelledError):
                     client.cancel(list(futures))
@@ -238,13 +240,22 @@ def _stop_on_cluster(client: Client, futures: list[Future], topic: str) -> None:
     playing, scheduler = [future for future in futures if not future.done()], client.scheduler
     if not playing or scheduler is None:
         return
-    print(f"\nstopping {counted_as(len(playing), 'shard')} on the cluster at their next "
-          "simulated day ...", file=sys.stderr, flush=True)
-    with suppress(Exception, CancelledError):
+    say = functools.partial(print, file=sys.stderr, flush=True)
+    say(f"\nstopping {counted_as(len(playing), 'shard')} on the cluster at their next "
+        "simulated day ...")
+    try:
         client.sync(scheduler.event_set, name=topic, callback_timeout=SCHEDULER_TIMEOUT)
+    except (Exception, CancelledError):
+        say("the cluster's scheduler did not answer: its shards may play on")
+        return
+    with suppress(Exception, CancelledError):  # (a scheduler lost meanwhile ends the wait)
         wait(playing, timeout=STOP_WAIT)
+    if still := sum(1 for future in playing if not future.done()):  # (the event stays set)
+        say(f"{counted_as(still, 'shard')} still playing after {STOP_WAIT} s: each stops at "
+            "its next simulated day")
+        return
+    with suppress(Exception, CancelledError):  # all stopped: the scheduler forgets the event
         client.sync(scheduler.event_clear, name=topic, callback_timeout=SCHEDULER_TIMEOUT)
-        # (all stopped: the scheduler forgets the event; one still playing keeps it set)
 
 
 def describe(run: ShardedRun) -> str:

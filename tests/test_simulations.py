@@ -425,6 +425,29 @@ def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) 
         assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # all still there
 
 
+def test_cli_simulate_interrupted_says_so_when_its_files_cannot_all_be_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard on a cluster that has not stopped may still write in its folder: the line
+    does not say "nothing of the run is kept" then (nor end in a traceback)."""
+    out = tmp_path / "out"
+
+    def started_then_interrupted(*_: object) -> None:
+        (out / STORE).parent.mkdir(parents=True)
+        (out / STORE).write_text("a store stopped short")
+        raise KeyboardInterrupt
+
+    def still_written(_: Path) -> None:
+        raise OSError(39, "Directory not empty")
+
+    monkeypatch.setattr("billing_station.simulate_command._run", started_then_interrupted)
+    monkeypatch.setattr("billing_station.simulate_command.clear_earlier_run", still_written)
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    assert result.exit_code == exits.INTERRUPTED
+    assert result.output.strip() == (f"interrupted: the run's files in {out} could not all be "
+                                     "removed: Directory not empty")
+
+
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
     """The shard and compared-run folders, by the functions that name them, and no other."""
     made = [shard_folder(i, n) for n in (2, 10, 100, 1024) for i in (0, n - 1)] + [
