@@ -63,7 +63,7 @@ def png_data_uri(png: bytes) -> str:
 def screenshot_data_uri(png: bytes, width: int = 400) -> str:
     """A screenshot made small enough to carry hundreds in one page: at most ``width``
     pixels wide, as WebP (a full-size PNG of every step made a 50 MB report; WebP keeps
-    text legible at half JPEG's size)."""
+    text legible at about 60% of JPEG's size)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     image.thumbnail((width, width * 4))
     out = io.BytesIO()

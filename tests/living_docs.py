@@ -43,11 +43,11 @@ import subprocess
 import sys
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,7 @@ from simulations.html import esc, page, screenshot_data_uri, stacked_bars, table
 from tests.docs_shots import shot_line
 
 ROOT = Path(__file__).parent.parent
+T = TypeVar("T")
 FEATURES = ROOT / "features"
 JST = ZoneInfo("Asia/Tokyo")
 LABEL = {"passed": "成功", "failed": "失敗", "not-run": "未実行", "none": "シナリオなし"}
@@ -415,12 +416,16 @@ def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
     failed = [r for r in runs if r.status == "failed"]
     content = ("".join(_failed_run(s, r, runs) for r in failed) if failed
                else f"<ol class=steps>{''.join(_written_step(st) for st in s['steps'])}</ol>")
+    anchor = ctx.anchor(s, rule)
+    seen = (_evidence_of(ctx, s, runs) if anchor == _anchor(s) else  # shown once (3 MB more)
+            f'<p class="evidence"><a href="#{_anchor(s)}">画面とメールは最初に載せた同じシナリオに'
+            "あります</a></p>")
     return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
-            f'data-tags="{esc(" ".join(s["tags"]))}" id="{ctx.anchor(s, rule)}"{" open" if failed else ""}>'
+            f'data-tags="{esc(" ".join(s["tags"]))}" id="{anchor}"{" open" if failed else ""}>'
             f'<summary><span class="mark {status}">{LABEL[status]}{count}</span> '
             f'{esc(s["keyword"])}: {esc(s["name"])} <small>{esc(s["file"])}:{s["line"]} '
             f"{esc(tags)}</small></summary>{_description(s)}{content}{_examples(s, runs)}"
-            f"{_evidence_of(ctx, s, runs)}</details>")
+            f"{seen}</details>")
 
 
 def _description(s: dict[str, Any]) -> str:
@@ -519,16 +524,20 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
                      for st in s["steps"]} | {st.line: f"{st.keyword.strip()} {st.text}"
                                               for st in run.steps}
             items.sort(key=lambda e: e.line)
-            story = _seen(ctx, [e for e in items if e.line not in given],
-                          [p for p in shots if shot_line(p) not in given], steps, SHOT_WIDTH)
-            setup = _seen(ctx, [e for e in items if e.line in given],
-                          [p for p in shots if shot_line(p) in given], steps, GIVEN_SHOT_WIDTH)
-            count = sum(1 for e in items if e.line in given) + sum(
-                1 for p in shots if shot_line(p) in given)
+            later, first = _split(items, lambda e: e.line in given)
+            later_shots, first_shots = _split(shots, lambda p: shot_line(p) in given)
+            story = _seen(ctx, later, later_shots, steps, SHOT_WIDTH)
+            setup = _seen(ctx, first, first_shots, steps, GIVEN_SHOT_WIDTH)
             parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>{story}'
-                         + (f'<details class="given"><summary>前提の画面とメール ({count}件)'
-                            f"</summary>{setup}</details>" if setup else "") + "</div>")
+                         + (f'<details class="given"><summary>前提の画面とメール '
+                            f"({len(first) + len(first_shots)}件)</summary>{setup}</details>"
+                            if setup else "") + "</div>")
     return "".join(parts)
+
+
+def _split(things: list[T], given: Callable[[T], bool]) -> tuple[list[T], list[T]]:
+    """(those of the story, those of its 前提), each in its order."""
+    return [t for t in things if not given(t)], [t for t in things if given(t)]
 
 
 def _given_lines(s: dict[str, Any]) -> set[int]:
@@ -568,7 +577,7 @@ def _screenshot(ctx: Context, path: Path, steps: dict[int, str], width: int) -> 
     """A screenshot, shrunk to fit beside others; a click (a checkbox, no script) shows it
     at the width kept."""
     step = steps.get(shot_line(path), "")
-    caption = f"画面 (「{step}」の後)" if step else "画面"
+    caption = f"画面写真 (「{step}」で)" if step else "画面写真"
     zoom = f"zoom-{next(ctx.zooms)}"
     return (f'<figure><input type="checkbox" class="zoom" id="{zoom}">'
             f'<label for="{zoom}" title="クリックで拡大・縮小">'

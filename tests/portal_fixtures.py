@@ -158,13 +158,20 @@ def tab(chromium: Browser, served: Served) -> Iterator[Page]:
     context.close()
 
 
+def fresh_shots_folder(test: str) -> Path:
+    """Where a test's screenshots go, emptied of an earlier run's (a test that failed before
+    its first screenshot showed them as its own)."""
+    folder = SHOTS / re.sub(r"[^\w\-]+", "_", test)[:120]
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
+
+
 class Camera:
     """Each browser step's screenshot, kept under reports/screenshots/<test>/."""
 
     def __init__(self, page: Page, test: str):
         self.page, self.count = page, 0
-        self.folder = SHOTS / re.sub(r"[^\w\-]+", "_", test)[:120]
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = fresh_shots_folder(test)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def shot(self, step: str, docs: str | None = None) -> None:

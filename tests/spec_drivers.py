@@ -45,7 +45,7 @@ from domain.portal_sessions import PortalSession
 from portal.app import create_app
 from portal.config import PortalConfig
 from portal.security import ATTEMPT_COOKIE, SESSION_COOKIE
-from tests.portal_fixtures import SECRET, Camera, serve
+from tests.portal_fixtures import SECRET, Camera, fresh_shots_folder, serve
 
 CUSTOMER_LABELS = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
 SUB_ID_LABELS = {f.label: k for k, f in (SUB_ID_REGISTRATION | PERMISSIONS).items()} | {
@@ -337,7 +337,8 @@ class BrowserDriver(Givens):
         self.page: Page | None = None  # the window whose screen was shown last
         self.key_screens: list[KeyScreen] = []  # every 通知キー照合 screen shown
         self.key_screen: KeyScreen | None = None  # the one shown last
-        self.camera: Camera | None = None
+        self.camera: Camera | None = None  # made at the first screenshot; its folder now
+        fresh_shots_folder(test)  # (an earlier run's screenshots are not this run's)
 
     @property
     def tab(self) -> Page | None:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from simulations.html import screenshot_data_uri
 from tests.docs_shots import screenshot_path
-from tests.living_docs import FEATURES, main, render, scenarios
+from tests.living_docs import FEATURES, _given_lines, main, render, scenarios
 
 ROOT = Path(__file__).parent.parent
 MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
@@ -211,16 +211,16 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
     assert "トップページ 前回ログイン" in scenario
     story, given = scenario.split('<details class="given">')
     last = f"{last_step['keyword'].strip()} {last_step['text']}"
-    assert f"<figcaption>画面 (「{html.escape(last)}」の後)</figcaption>" in story
+    assert f"<figcaption>画面写真 (「{html.escape(last)}」で)</figcaption>" in story
     assert given.startswith("<summary>前提の画面とメール (2件)</summary>")
     assert "前提で届いたメール" in given and "前提で届いたメール" not in story
     first_given = f"{given_step['keyword'].strip()} {given_step['text']}"
-    assert f"画面 (「{html.escape(first_given)}」の後)" in given
+    assert f"画面写真 (「{html.escape(first_given)}」で)" in given
     widths = [Image.open(io.BytesIO(base64.b64decode(uri))).width
               for uri in re.findall(r'src="data:image/webp;base64,([^"]+)"', scenario)]
     assert widths == [1100, 480]  # the story's shot readable, the setup's small
     assert KEY not in page and ".png" not in scenario  # no file names for captions
-    assert "<figcaption>画面</figcaption>" in page.split(
+    assert "<figcaption>画面写真</figcaption>" in page.split(
         f'id="s-{Path(outline_file).stem}-{outline_run["line"]}"')[1]  # taken outside a step
 
 
@@ -265,6 +265,8 @@ def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: An
     story.click()
     assert story.bounding_box()["width"] == small
     assert not given.is_visible()  # folded until asked for
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert given.is_visible()  # (as the page opens them before printing)
     page.emulate_media(media="print")
     assert story.is_visible() and not given.is_visible()
     assert not page.locator("#print-shots").is_visible()  # (the choice is not printed)
@@ -304,3 +306,16 @@ def test_a_screenshot_in_the_report_is_made_small() -> None:
     small = screenshot_data_uri(big)
     image = Image.open(io.BytesIO(base64.b64decode(small.split(",", 1)[1])))
     assert image.format == "WEBP" and (image.width, image.height) == (400, 267)
+
+
+def test_a_scenario_s_description_and_its_given_steps_as_the_page_reads_them() -> None:
+    """The text under a scenario's name is shown (D-16 says why it has no screen); the 前提
+    steps, and each かつ after one, are what the story starts from."""
+    page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd")
+    assert '<p class="description">監査は画面で行う操作ではなく' in page
+    written = next(s for s in scenarios()
+                   if [st["keyword"].strip() for st in s["steps"][:2]] == ["前提", "かつ"])
+    lines = [st["location"]["line"] for st in written["steps"]]
+    kinds = [st["keywordType"] for st in written["steps"]]
+    story = next(i for i, kind in enumerate(kinds) if kind not in ("Context", "Conjunction"))
+    assert _given_lines(written) == set(lines[:story])
