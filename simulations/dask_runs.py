@@ -220,10 +220,12 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                     else:
                         results[part.index] = result
             except KeyboardInterrupt:
-                if stoppable:
-                    _stop_on_cluster(client, list(futures), topic)
-                with suppress(Exception, CancelledError):
-                    client.cancel(list(futures))
+                try:
+                    if stoppable:
+                        _stop_on_cluster(client, list(futures), topic)
+                finally:  # (also after a second Ctrl-C, which stops the wait)
+                    with suppress(Exception, CancelledError):
+                        client.cancel(list(futures))
                 raise
             client.unsubscribe_topic(topic)
     if failures:

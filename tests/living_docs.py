@@ -417,7 +417,7 @@ def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
     content = ("".join(_failed_run(s, r, runs) for r in failed) if failed
                else f"<ol class=steps>{''.join(_written_step(st) for st in s['steps'])}</ol>")
     anchor = ctx.anchor(s, rule)
-    seen = (_evidence_of(ctx, s, runs) if anchor == _anchor(s) else  # shown once (3 MB more)
+    seen = (_evidence_of(ctx, s, runs) if anchor == _anchor(s) else  # (pictures once: 3 MB)
             f'<p class="evidence"><a href="#{_anchor(s)}">画面とメールは最初に載せた同じシナリオに'
             "あります</a></p>")
     return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
