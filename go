@@ -46,7 +46,7 @@ case "${1:-}" in
         fi
         exit $status ;;
     report)
-        ./go system-packages  # (the browser, and a font for Japanese in its screenshots)
+        ./go system-packages  # (the browser and the font for Japanese its screenshots need)
         mkdir -p reports
         status=0
         # The specs through the browser first: each step's screenshot, beside its scenario in

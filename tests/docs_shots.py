@@ -24,7 +24,7 @@ def screenshot_path(name: str, elsewhere: Path) -> Path:
 
 
 # The Gherkin step running (its line in the feature file; 0 between steps): a step's
-# screenshot carries it in its name, so the living documentation shows it after that step.
+# screenshot carries it in its name, so the living documentation captions it with that step.
 _step = [0]
 
 
