@@ -14,6 +14,7 @@ shards write at once, so the store's order interleaves their simulated days).
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -134,19 +135,29 @@ def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
     process's) and the others queue. Their warnings are not shown (a Ctrl-C made each say
     its task was cancelled, and its nanny that it killed it): a failed shard is named."""
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=10)
-        except ValueError as e:  # not an address at all
-            raise SchedulerAddressError(f"{scheduler!r} is not a scheduler address "
-                                        f"(e.g. tcp://10.0.0.5:8786): {e}") from e
-        except (OSError, TimeoutError) as e:
-            raise SchedulerUnreachable(f"no Dask scheduler answered at {scheduler}: {e}") from e
-        with client:
+        with _connected(scheduler) as client:
             yield client
         return
     with dask.config.set(QUIET_WORKERS), _local_cluster(shards) as cluster, \
             Client(cluster) as client:
         yield client
+
+
+def _connected(scheduler: str) -> Client:
+    """A client of the scheduler at ``scheduler``, or one of the errors naming why not."""
+    problem: Exception
+    try:
+        return Client(scheduler, timeout=10)
+    except ValueError as e:  # not an address at all
+        problem = SchedulerAddressError(f"{scheduler!r} is not a scheduler address "
+                                        f"(e.g. tcp://10.0.0.5:8786): {e}")
+    except (OSError, TimeoutError) as e:
+        problem = SchedulerUnreachable(f"no Dask scheduler answered at {scheduler}: {e}")
+    # The client that failed to connect is garbage, kept in a cycle by its traceback: closed
+    # now, not whenever the collector next runs, which may be inside another client's start
+    # (Dask's loop runners share a lock: a test process hung there).
+    gc.collect()
+    raise problem
 
 
 def _local_cluster(shards: int) -> LocalCluster:

@@ -6,6 +6,7 @@ and verify through a checkpoint (equal to a whole verify of a store that grew be
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import itertools
@@ -38,6 +39,7 @@ from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.dask_runs import (
     LOOPBACK_ONLY,
+    SchedulerUnreachable,
     ShardsFailed,
     dask_client,
     local_workers,
@@ -227,6 +229,19 @@ def test_shards_queued_on_one_worker_give_the_stores_of_shards_on_two(
     assert queued.report.as_json() == spread.report.as_json()
     for a, b in zip(queued.stores, spread.stores, strict=True):
         assert stored_rows(a) == stored_rows(b) and len(stored_rows(a)) > 100
+
+
+def test_a_scheduler_that_does_not_answer_leaves_no_client_behind() -> None:
+    """The client that failed to connect was left to the garbage collector, whose closing
+    it again could come inside the next client's start: both take one lock of Dask's, and
+    the suite hung there."""
+    def clients() -> set[int]:
+        return {id(o) for o in gc.get_objects() if isinstance(o, Client)}
+
+    before = clients()
+    with pytest.raises(SchedulerUnreachable), dask_client(2, "tcp://127.0.0.1:9"):
+        pass
+    assert clients() <= before
 
 
 def test_cli_simulate_says_when_it_lowers_the_shard_count(tmp_path: Path) -> None:
