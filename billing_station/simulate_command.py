@@ -139,7 +139,8 @@ def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | Non
     """The run the options ask for: its store(s). Dask and matplotlib load here, when a run
     starts: every other sub-command (and each of serve's worker processes, which import the
     command line again) starts without them, in a fraction of the time and memory."""
-    from simulations.dask_runs import SchedulerAddressError, SchedulerUnreachable, ShardsFailed
+    from simulations.dask_cluster import SchedulerAddressError, SchedulerUnreachable
+    from simulations.dask_runs import ShardsFailed
     from simulations.experiments import run_compare, run_one
     from simulations.sharded_runs import run_sharded_one
 

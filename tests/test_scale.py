@@ -37,15 +37,8 @@ from application.audit.reading import Decoder, rows
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
-from simulations.dask_runs import (
-    LOOPBACK_ONLY,
-    SchedulerUnreachable,
-    ShardsFailed,
-    dask_client,
-    local_workers,
-    run_sharded,
-    shard_task,
-)
+from simulations.dask_cluster import LOOPBACK_ONLY, SchedulerUnreachable, dask_client, local_workers
+from simulations.dask_runs import ShardsFailed, run_sharded, shard_task
 from simulations.population import customer_plans
 from simulations.report import Report, counted, report, store_counts
 from simulations.run_folder import STORE
