@@ -57,14 +57,18 @@ class Opening:
 
 
 class Login(Station):
-    def log_in(self, login_id: str, password: str, opening: Opening | None = None
-               ) -> LoginScreen:
+    def log_in(self, login_id: str, password: str, opening: Opening | None = None,
+               admitted: Callable[[], bool] | None = None) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
         Two logins of one login ID at once: the store lets one commit; the other is decided
-        again on what was committed (no mail is sent for a write that did not commit)."""
-        return _decided_again(lambda: self._log_in(login_id, password, opening), "D-2")
+        again on what was committed (no mail is sent for a write that did not commit).
+        ``admitted`` is asked when the password's digest gets its turn; False raises
+        NotAdmitted, nothing checked or recorded."""
+        return _decided_again(lambda: self._log_in(login_id, password, opening, admitted),
+                              "D-2")
 
-    def _log_in(self, login_id: str, password: str, opening: Opening | None) -> LoginScreen:
+    def _log_in(self, login_id: str, password: str, opening: Opening | None,
+                admitted: Callable[[], bool] | None) -> LoginScreen:
         now, login_id = clock.now(), login_id_typed(login_id)
         well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
         account = self.account(login_id) if well_formed else None
@@ -72,7 +76,8 @@ class Login(Station):
                                        account.id if account else None, now, new_id(self.entropy))
         digest = account.password_digest if account else self.decoy  # D-9: same work
         bounded = len(password) <= MAX_SECRET
-        if not (self.hasher.matches(password[:MAX_SECRET], digest) and bounded) or not account:
+        matched = self.hasher.matches(password[:MAX_SECRET], digest, admitted) and bounded
+        if not matched or not account:
             attempt.reject_password(now)
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)

@@ -18,6 +18,7 @@ from application.screens import THROTTLED
 from application.station import A
 from domain import clock
 from domain.accounts import Account
+from domain.crypto import NotAdmitted
 from domain.portal_sessions import (
     ClientAddress,
     PortalSession,
@@ -49,13 +50,18 @@ class PortalSessions(Login):
         """「ログイン」 from a client address: refused unchecked past D-14's limit, and a
         failed password counted against the address. With a field left empty there is
         nothing to check: refused as a failed login, nothing recorded, nothing counted (an
-        office behind one address shares D-14's 20)."""
-        client = self._read(client_address_id(address), ClientAddress)
-        if client is not None and client.throttled(clock.now()):
+        office behind one address shares D-14's 20). The limit is asked again when the
+        password's digest gets its turn: a burst of logins all pass the first check before
+        any of them is counted, then queue for the cores."""
+        if self._throttled(address):
             return Throttled(address)
         if not login_id.strip() or not password:
             return ErrorPage(Refusal.LOGIN_FAILED)
-        shown = self.log_in(login_id, password, opening)
+        try:
+            shown = self.log_in(login_id, password, opening,
+                                admitted=lambda: not self._throttled(address))
+        except NotAdmitted:
+            return Throttled(address)
         if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED:
             self._count_failure(address)
         return shown
@@ -96,6 +102,10 @@ class PortalSessions(Login):
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, kind) else None
+
+    def _throttled(self, address: str) -> bool:
+        client = self._read(client_address_id(address), ClientAddress)
+        return client is not None and client.throttled(clock.now())
 
     def _client(self, address: str) -> ClientAddress | None:
         return self.find(client_address_id(address), ClientAddress)

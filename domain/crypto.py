@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import attrs
@@ -33,6 +34,14 @@ def new_token(entropy: Entropy) -> str:
     return base64.urlsafe_b64encode(entropy.token_bytes(32)).decode().rstrip("=")
 
 
+T = TypeVar("T")
+
+
+class NotAdmitted(Exception):
+    """A digest not worked out: when its turn came, its caller's ``admitted`` said no
+    (D-14: the address reached its limit while the login waited). Nothing was checked."""
+
+
 @attrs.frozen
 class Hasher:
     """D-7: salted scrypt digests of keys and passwords, compared in constant time.
@@ -46,15 +55,32 @@ class Hasher:
 
     def digest(self, secret: str) -> str:
         salt = self.entropy.token_bytes(16)
-        return f"scrypt${self.cost}${salt.hex()}${self._derive(secret, salt, self.cost).hex()}"
+        derived = self._in_turn(lambda: self._derive(secret, salt, self.cost))
+        return f"scrypt${self.cost}${salt.hex()}${derived.hex()}"
 
-    def matches(self, secret: str, digest: str) -> bool:
+    def matches(self, secret: str, digest: str,
+                admitted: Callable[[], bool] | None = None) -> bool:
+        """Does ``secret`` give ``digest``? With ``admitted``, asked when the digest's turn
+        comes, just before the work: False raises NotAdmitted instead."""
         try:
             _, cost, salt, expected = digest.split("$")
-            derived = self._derive(secret, bytes.fromhex(salt), int(cost))
-        except (ValueError, OverflowError, MemoryError):  # not a digest this system makes
-            derived, expected = b"", "-"
-        return hmac.compare_digest(derived.hex(), expected)
+            salted, n = bytes.fromhex(salt), int(cost)
+        except ValueError:  # not a digest this system makes
+            salted, n, expected = b"", 0, "-"
+
+        def derived() -> bytes:
+            if admitted is not None and not admitted():
+                raise NotAdmitted
+            try:
+                return self._derive(secret, salted, n)
+            except (ValueError, OverflowError, MemoryError):  # a cost scrypt refuses
+                return b""
+
+        return hmac.compare_digest(self._in_turn(derived).hex(), expected)
+
+    def _in_turn(self, work: Callable[[], T]) -> T:
+        """Runs a digest's work: here at once; a served portal queues it for a core."""
+        return work()
 
     @staticmethod
     def _derive(secret: str, salt: bytes, cost: int) -> bytes:

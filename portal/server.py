@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from starlette.applications import Starlette
 
@@ -25,6 +27,8 @@ from domain.crypto import Hasher
 from portal.app import create_app
 from portal.config import TABLES_READY, WORKERS, PortalConfig
 
+T = TypeVar("T")
+
 # A served portal keeps the aggregates it read (a bounded LRU per worker) and, at every
 # read, brings one up to date with only the events stored since by any worker (the
 # library's fast-forward): half the CPU of rebuilding each from all its events, and never
@@ -40,15 +44,15 @@ POSTGRES_SERVING = {"POSTGRES_CONNECT_TIMEOUT": "5"}
 
 class PacedHasher(Hasher):
     """The settings' Hasher, its scrypt run on one long-lived thread per core of this
-    process, the request threads waiting for their turn. Each digest works through 16 MB
+    process, the request threads waiting for their turn (D-14's limit is asked again
+    when a login's turn comes: see PortalSessions.log_in_from). Each digest works through 16 MB
     (N=2^14, r=8): a worker's threadpool under load running a dozen at once on two cores
     has them evict each other from the caches (39 ms of CPU each, against 34 here), and a
     digest on whichever pool thread comes next finds its memory cold; on the same few
     threads it costs nearly what it costs alone, and the queue finishes no later."""
 
-    @staticmethod
-    def _derive(secret: str, salt: bytes, cost: int) -> bytes:
-        return _scrypt_threads().submit(Hasher._derive, secret, salt, cost).result()
+    def _in_turn(self, work: Callable[[], T]) -> T:
+        return _scrypt_threads().submit(work).result()
 
 
 @functools.cache

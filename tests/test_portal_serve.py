@@ -73,11 +73,12 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]
 
 
 @contextlib.contextmanager
-def serve_process(tmp_path: Path, kind: str, *options: str) -> Iterator[Run]:
+def serve_process(tmp_path: Path, kind: str, *options: str, hash_cost: int = 8
+                  ) -> Iterator[Run]:
     """``serve --port 0 OPTIONS`` in a process of its own, until the caller is done with it:
     on the free port it found, which it prints and names in its mails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
-    env |= {"BS_HASH_COST": "8", "PYTHONPATH": str(ROOT), "BS_STORE": kind}
+    env |= {"BS_HASH_COST": str(hash_cost), "PYTHONPATH": str(ROOT), "BS_STORE": kind}
     stores = store_env(kind, tmp_path)
     store = next(stores)
     if kind == "postgres":
@@ -177,6 +178,42 @@ def test_D_14_behind_a_trusted_proxy_counts_each_clients_own_address(
         other = shown("198.51.100.7")  # another client behind the proxy
         assert other.status_code == (200 if trusted else 429)
         assert (THROTTLED in other.text) is not trusted
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_D_14_a_burst_of_logins_from_one_address_checks_no_password_past_its_limit(
+        tmp_path: Path, kind: str) -> None:
+    """Sixty wrong passwords sent at once from one client: each passes D-14's check as it
+    arrives (nothing is counted yet), then waits its turn for a digest at the production
+    cost. Those whose turn comes after the twentieth failure was counted are answered as
+    throttled, their passwords unchecked: a stuffer's burst buys no more than the limit and,
+    per digest thread, the login in its turn and the one just out of it, not yet counted.
+    (Before, all but one of the sixty were checked.)"""
+    burst = 60
+    with serve_process(tmp_path, kind, "--forwarded-allow-ips", "127.0.0.1",
+                       hash_cost=14) as run:
+        clients = [httpx.Client(base_url=run.url, timeout=60) for _ in range(burst)]
+        tokens = [csrf(client.get("/login").text) for client in clients]
+        ready = threading.Barrier(burst)
+
+        def stuff(n: int) -> int:
+            ready.wait(30)
+            answer = clients[n].post("/login", headers={"X-Forwarded-For": "203.0.113.77"},
+                                     data={"login_id": MAIN_ID, "password": f"Guess-{n:04d}",
+                                           "csrf": tokens[n]})
+            assert answer.headers["location"] == "/login/error"
+            return clients[n].get("/login/error").status_code
+
+        with ThreadPoolExecutor(burst) as pool:
+            shown = list(pool.map(stuff, range(burst)))
+        for client in clients:
+            client.close()
+        output = run.stop()
+    checked = shown.count(200)  # a failed login's page: its password was checked
+    assert shown.count(429) == burst - checked
+    running = len(os.sched_getaffinity(0))  # serve's one worker digests one per core
+    assert 20 <= checked <= 20 + 2 * running, (checked, shown)  # in its turn or just out
+    assert output.count("login refused unchecked from 203.0.113.77") == burst - checked
 
 
 @pytest.mark.parametrize("proxies", ["*", "", "10.0.0.1,proxy.example", "10.0.0.0/33"])

@@ -4,10 +4,10 @@ processes would share it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from eventsourcing.persistence import OperationalError
@@ -22,7 +22,9 @@ from domain import clock
 from domain.accounts import Customer
 from domain.portal_sessions import CLOCK_TOLERANCE, PortalSession, portal_session_id
 from tests.conftest import build, stored_bytes
-from tests.story import PASSWORD, SUB_PASSWORD, add_sub_id, onboard
+from tests.story import FAST_HASHER, PASSWORD, SUB_PASSWORD, add_sub_id, onboard
+
+T = TypeVar("T")
 
 
 def _top(app: BillingStation, login_id: str = "main01", password: str = PASSWORD,
@@ -249,6 +251,36 @@ def test_D_14_a_login_with_a_field_left_empty_is_refused_unrecorded_and_uncounte
             Refusal.LOGIN_FAILED)
     assert app.recorder.max_notification_id() == recorded
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+
+
+def test_D_14_a_login_whose_digest_turn_comes_past_the_limit_checks_nothing(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """A served worker queues digests for its cores: a login passes D-14's check as it
+    arrives, and while it waits another worker counts the address's twentieth failure.
+    When its turn comes it is refused unchecked (the right password, no top page), and
+    nothing of it is recorded."""
+    store = store_settings("sqlite", tmp_path / "shared.sqlite3")
+    other = build(store, mailbox)
+    onboard(other)
+
+    class Queued(type(FAST_HASHER)):  # type: ignore[misc]
+        def _in_turn(self, work: Callable[[], T]) -> T:
+            if armed and not waited:  # the other worker's failures, while this login waits
+                for n in range(20):
+                    other.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
+                waited.append(other.recorder.max_notification_id())
+            return work()
+
+    armed, waited = False, list[int | None]()
+    queued = build(store | {"CREATE_TABLE": "false"}, mailbox,
+                   hasher=Queued(FAST_HASHER.cost))
+    armed = True
+    assert isinstance(queued.log_in_from("203.0.113.9", "main01", PASSWORD, Opening()),
+                      Throttled)
+    assert waited == [queued.recorder.max_notification_id()]  # nothing after the other's
+    assert isinstance(queued.log_in_from("203.0.113.10", "main01", PASSWORD), TopPage)
+    queued.close()
+    other.close()
 
 
 def test_D_14_failures_count_across_processes(
