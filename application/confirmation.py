@@ -8,13 +8,11 @@ import hmac
 import logging
 from collections.abc import Mapping
 
-from eventsourcing.persistence import IntegrityError
-
 from application.messages import notice_mail
 from application.outcomes import Confirmation, Form, Refusal, Refused
 from application.ports import MailError
 from application.screens import MASK
-from application.station import Station
+from application.station import Station, committed
 from domain.accounts import Account, Customer
 from domain.crypto import Hasher
 from domain.fields import ChoiceField, Field, FieldError, InvalidInput, TextField, check_form
@@ -82,22 +80,23 @@ class Confirming(Station):
         pressed again: nothing is left to do). Another write committed meanwhile (a login
         of the account) makes the store refuse the save: read again, it is applied on what
         was committed, unless that was a change. D-11 notices go to the previous address."""
-        for _ in range(3):
-            if not confirmed.still_shows(account):
-                if holds(account, confirmed):
-                    return
+        def once() -> tuple[str, bool, Account] | None:
+            current = self.get(account.id, type(account))
+            if not confirmed.still_shows(current):
+                if holds(current, confirmed):
+                    return None
                 raise Refused(Refusal.CONFLICT, rule)
-            before_email, before_key = account.email, account.notify_key
+            before = current.email, current.notify_key
             changes = {k: v for k, v in self.recheck(confirmed, fields).items()
                        if not _left_unchanged(k, v)}
-            account.change_information(changes, by=by)
-            try:
-                self.save(account)
-                break
-            except IntegrityError:
-                account = self.get(account.id, type(account))
-        else:
-            raise Refused(Refusal.CONFLICT, rule)
+            current.change_information(changes, by=by)
+            self.save(current)
+            return *before, current
+
+        applied = committed(once, rule)
+        if applied is None:
+            return
+        before_email, before_key, account = applied
         for changed, what in (
             (account.email != before_email, "通知キーの送付先メールアドレスが変更されました"),
             (before_key and not account.notify_key, "通知キーの利用が「利用しない」に変更されました"),

@@ -10,7 +10,6 @@ from typing import cast
 from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import IntegrityError
 
 from application.messages import key_mail
 from application.outcomes import (
@@ -20,12 +19,11 @@ from application.outcomes import (
     KeyEntry,
     LoginScreen,
     Refusal,
-    Refused,
     Session,
     TopPage,
 )
 from application.ports import MailError
-from application.station import AttemptNotFound, Station
+from application.station import AttemptNotFound, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import fingerprint, new_id, new_token
@@ -64,8 +62,7 @@ class Login(Station):
         again on what was committed (no mail is sent for a write that did not commit).
         ``admitted`` is asked when the password's digest gets its turn; False raises
         NotAdmitted, nothing checked or recorded."""
-        return _decided_again(lambda: self._log_in(login_id, password, opening, admitted),
-                              "D-2")
+        return committed(lambda: self._log_in(login_id, password, opening, admitted), "D-2")
 
     def _log_in(self, login_id: str, password: str, opening: Opening | None,
                 admitted: Callable[[], bool] | None) -> LoginScreen:
@@ -114,20 +111,17 @@ class Login(Station):
         """The failure recorded on the attempt as the store has it: another login of the same
         login ID may have superseded it while its mail was being handed over (D-2), and
         that is no reason to log in again (a new key, a new mail) as a lost race would be."""
-        for _ in range(3):
-            attempt.mail_failed(reason)
-            try:
-                self.save(attempt)
-                return
-            except IntegrityError:
-                attempt = self.get(attempt.id, LoginAttempt)
-        raise Refused(Refusal.CONFLICT, "D-2")
+        def record() -> None:
+            stored = self.get(attempt.id, LoginAttempt)
+            stored.mail_failed(reason)
+            self.save(stored)
+        committed(record, "D-2")
 
     def enter_key(self, attempt_id: UUID, key: str, opening: Opening | None = None
                   ) -> LoginScreen:
         """「OK」 on 通知キー照合. Two entries racing on one attempt: the store lets one
         commit; the other is decided again on what was committed."""
-        return _decided_again(lambda: self._enter_key(attempt_id, key, opening), "D-3")
+        return committed(lambda: self._enter_key(attempt_id, key, opening), "D-3")
 
     def _enter_key(self, attempt_id: UUID, key: str, opening: Opening | None) -> LoginScreen:
         now = clock.now()
@@ -207,14 +201,3 @@ class Login(Station):
 def session_of(account: Account) -> Session:
     owner = account.customer_id if isinstance(account, SubID) else account.id
     return Session(account.login_id, account.id, owner, not isinstance(account, SubID))
-
-
-def _decided_again(command: Callable[[], LoginScreen], rule: str) -> LoginScreen:
-    """Runs a login command; if another process committed first, runs it again on what
-    was committed (a few times, then a clear conflict)."""
-    for _ in range(3):
-        try:
-            return command()
-        except IntegrityError:
-            continue
-    raise Refused(Refusal.CONFLICT, rule)

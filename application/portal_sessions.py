@@ -4,6 +4,7 @@ event store so that every worker process sees the same: processes share nothing 
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -13,18 +14,29 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.login import Login, Opening
-from application.outcomes import ErrorPage, LoginScreen, Refusal, Session, Throttled, TopPage
+from application.outcomes import (
+    ErrorPage,
+    LoginScreen,
+    Refusal,
+    Refused,
+    Session,
+    Throttled,
+    TopPage,
+)
 from application.screens import THROTTLED
-from application.station import A
+from application.station import A, committed
 from domain import clock
 from domain.accounts import Account
 from domain.crypto import NotAdmitted
 from domain.portal_sessions import (
+    FAILURE_LIMIT,
     ClientAddress,
     PortalSession,
     client_address_id,
     portal_session_id,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["THROTTLED", "Member", "Opening", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words
 
@@ -111,15 +123,20 @@ class PortalSessions(Login):
         return self.find(client_address_id(address), ClientAddress)
 
     def _count_failure(self, address: str) -> None:
-        for _ in range(5):  # another worker may count one at the same moment
+        """A failed login counted against its address. Other workers count theirs at the
+        same moment (a burst from one address): each lost race is counted again on what
+        they committed, up to as many times as the limit; past that the count is lost,
+        and said so in the log (the login's page is the failed login's all the same)."""
+        def count() -> None:
             now = clock.now()
             client = self._client(address) or ClientAddress.first_seen(address, now)
             client.login_failed(now)
-            try:
-                self.save(client)
-                return
-            except IntegrityError:
-                continue
+            self.save(client)
+        try:
+            committed(count, "D-14", tries=FAILURE_LIMIT)
+        except Refused:
+            log.warning("a failed login from %s was not counted (D-14): %d other writes "
+                        "to its count came first", address, FAILURE_LIMIT)
 
     def _save_quietly(self, portal: PortalSession) -> None:
         """Two requests of one session at once: one records it, which is all it needs."""

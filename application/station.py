@@ -21,6 +21,8 @@ from domain.fields import FieldError, InvalidInput
 from domain.policy import KeyPolicy
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+RACES = 3  # lost races before a command gives up with a clear conflict
 
 
 class AttemptNotFound(LookupError):
@@ -87,3 +89,15 @@ class Station(EventStore):
 
 def login_id_taken() -> FieldError:
     return FieldError("ログインID", "SB-7", "このログインIDは既に使用されています。")
+
+
+def committed(command: Callable[[], T], rule: str, tries: int = RACES) -> T:
+    """Runs ``command`` (it reads, decides and saves); each time another process committed
+    first (the store refused the save), runs it again on what was committed. After
+    ``tries`` lost races, a clear conflict (``rule``: the rule the screen names)."""
+    for _ in range(tries):
+        try:
+            return command()
+        except IntegrityError:
+            continue
+    raise Refused(Refusal.CONFLICT, rule)
