@@ -13,7 +13,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from application import bootstrap
-from application.audit import Verifier
+from application.audit import NotAnEventStore, Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
@@ -21,7 +21,7 @@ from billing_station.paths import output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
-from simulations.run_folder import clear_earlier_run, written_since
+from simulations.run_folder import clear_earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
 from simulations.wording import counted_as
 
@@ -113,6 +113,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         click.echo(f"note: {chosen.name} has {counted_as(lowered, 'customer')} and a customer "
                    f"is never split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
+    _refuse_to_replace_a_foreign_store(folder)
     began = time.time()
     try:
         stores = _run(chosen, folder, validities, shards, scheduler)
@@ -132,6 +133,18 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.exit(exits.IO_ERROR)
     if audit_after:
         sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
+
+
+def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
+    """A run replaces the store an earlier run left in its folder, found by its name: one
+    of that name that is no event store (another program's database, or no database)
+    is refused, not replaced."""
+    for store in earlier_stores(folder):
+        try:
+            bootstrap.refuse_a_foreign_database(bootstrap.store_settings("sqlite", store))
+        except NotAnEventStore as e:
+            raise click.BadParameter(f"{e}: a run in {folder} would replace it",
+                                     param_hint="'--out'") from None
 
 
 def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | None, shards: int,

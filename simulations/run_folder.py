@@ -41,6 +41,12 @@ def earlier_run(folder: Path) -> list[Path]:
             *runs]
 
 
+def earlier_stores(folder: Path) -> list[Path]:
+    """The stores of what an earlier run left in ``folder`` (its own, its shards')."""
+    return [path / STORE if path.is_dir() else path for path in earlier_run(folder)
+            if path.is_dir() or path.name == STORE]
+
+
 def clear_earlier_run(folder: Path) -> None:
     """Removes what an earlier run left in ``folder``, once a run starts there, so that all
     there is is that run's (a store stopped short beside an earlier run's report, an

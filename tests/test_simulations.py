@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic, sleep
@@ -489,3 +490,31 @@ def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing
     assert run.returncode == exits.INTERRUPTED, stderr
     assert stderr.strip().splitlines() == [f"interrupted: nothing of the run is kept in {out}"]
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", [".", "shard-01-of-02"])
+@pytest.mark.parametrize("foreign", ["a table", "text"])
+def test_cli_simulate_refuses_to_replace_a_store_that_is_no_event_store(
+        tmp_path: Path, where: str, foreign: str) -> None:
+    """A run replaces an earlier run's store found by its name; a simulation.sqlite3 of
+    another program (or no database at all) was replaced as well."""
+    out = tmp_path / "out"
+    (out / where).mkdir(parents=True)
+    theirs = out / where / STORE
+    if foreign == "text":
+        theirs.write_text("notes, not a database")
+    else:
+        with closing(sqlite3.connect(theirs)) as db, db:
+            db.execute("CREATE TABLE notes (text TEXT)")
+    before = theirs.read_bytes()
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    assert result.exit_code == exits.USAGE, result.output
+    reason = ("it holds another program's tables: notes" if foreign == "a table"
+              else "file is not a database")
+    assert result.output.splitlines()[-1] == (
+        f"error: Invalid value for '--out': {theirs} is not a Billing Station event store "
+        f"({reason}): a run in {out} would replace it (see 'main simulate --help')")
+    assert theirs.read_bytes() == before
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == sorted(
+        [*([where] if where != "." else []), str(theirs.relative_to(out))])  # nothing else
