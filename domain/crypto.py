@@ -66,17 +66,18 @@ class Hasher:
             _, cost, salt, expected = digest.split("$")
             salted, n = bytes.fromhex(salt), int(cost)
         except ValueError:  # not a digest this system makes
-            salted, n, expected = b"", 0, "-"
+            salted, n, expected = b"", 0, ""
 
-        def derived() -> bytes:
+        def derived() -> bytes | None:  # None: nothing can match (not a digest of ours)
             if admitted is not None and not admitted():
                 raise NotAdmitted
             try:
                 return self._derive(secret, salted, n)
             except (ValueError, OverflowError, MemoryError):  # a cost scrypt refuses
-                return b""
+                return None
 
-        return hmac.compare_digest(self._in_turn(derived).hex(), expected)
+        found = self._in_turn(derived)
+        return found is not None and hmac.compare_digest(found.hex(), expected)
 
     def _in_turn(self, work: Callable[[], T]) -> T:
         """Runs a digest's work: here at once; a served portal queues it for a core."""

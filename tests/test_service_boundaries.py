@@ -133,6 +133,8 @@ def test_D_7_a_digest_of_a_cost_no_hasher_makes_is_no_digest(cost: str) -> None:
     forged = f"scrypt${cost}${'0' * 32}${'0' * 64}"
     assert not Hasher.is_digest(forged)
     assert Hasher(cost=4).matches("anything", forged) is False
+    for empty in (f"scrypt${cost}$$", f"scrypt${cost}${'0' * 32}$"):  # nothing to compare
+        assert Hasher(cost=4).matches("anything", empty) is False, empty
 
 
 def test_SB_7_ok_registers_no_sub_id_without_its_temporary_password(app: BillingStation
