@@ -2,7 +2,8 @@
 single-threaded worker per shard, at most one per core: more shards queue, each worker
 playing one at a time; or the cluster behind a scheduler's address: ``dask_cluster``), a
 progress bar counting simulated days over all shards, failed shards retried and then
-named, never lost; on Ctrl-C, a cluster's shards stopped at their next simulated day.
+named, never lost; on Ctrl-C, a cluster's shards stopped at their next simulated day (or
+customer, while they onboard the population).
 
 A shard writes its own SQLite store under the run's folder; or, given PostgreSQL settings,
 all shards write one shared store whose tables the driver creates before any worker starts
@@ -31,6 +32,7 @@ from simulations.dask_cluster import dask_client
 from simulations.population import Part
 from simulations.report import Report
 from simulations.run_folder import clear_earlier_run
+from simulations.runner import RunStopped
 from simulations.scenario import Scenario
 from simulations.shards import (
     ShardResult,
@@ -76,30 +78,37 @@ class ShardedRun:
         return max(r.peak_mib for r in self.shards)
 
 
-class _Stopped(Exception):
-    """The run this shard belongs to was interrupted."""
+ASK_EVERY = 0.5  # seconds of play between two questions to the scheduler: is the run stopped?
 
 
 def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.StoreSettings,
                shared: bool, topic: str, stoppable: bool) -> ShardResult | None:
     """A shard as a Dask task: each simulated day is logged to the driver under ``topic``.
     ``stoppable`` (a cluster of the caller's: its tasks outlive the command): the run's stop
-    event, named ``topic`` too, is read as the task starts and before each day; set when
-    the run is interrupted, the shard stops there (None). A running task cannot be
-    cancelled: a shard on another cluster's worker played on to its end, holding the
-    worker, after Ctrl-C. (A local cluster's workers end with the command.)"""
+    event, named ``topic`` too, is read as the task starts, then between customers
+    onboarded and between days (at most every ASK_EVERY seconds: each read is a round trip
+    to the scheduler); set when the run is interrupted, the shard stops there (None). A
+    running task cannot be cancelled: a shard on another cluster's worker played on to its
+    end, holding the worker, after Ctrl-C. (A local cluster's workers end with the
+    command.)"""
     worker, stop = get_worker(), Event(topic) if stoppable else None
     if stop is not None and stop.is_set():  # (queued, or retried, after a Ctrl-C)
         return None
+    asked = time.monotonic()
+
+    def stopped() -> bool:
+        nonlocal asked
+        if stop is None or time.monotonic() - asked < ASK_EVERY:
+            return False
+        asked = time.monotonic()
+        return stop.is_set()
 
     def on_day(day: int) -> None:
-        if stop is not None and stop.is_set():
-            raise _Stopped
         worker.log_event(topic, {"shard": part.index, "day": day})
 
     try:
-        return run_shard(scenario, part, folder, store, on_day, shared=shared)
-    except _Stopped:
+        return run_shard(scenario, part, folder, store, on_day, shared=shared, stop=stopped)
+    except RunStopped:
         return None
 
 
@@ -174,16 +183,17 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
 
 
 def _stop_on_cluster(client: Client, futures: list[Future], topic: str) -> None:
-    """Ctrl-C on a cluster of the caller's: every shard stops at its next simulated day,
-    those not started as they start, and this waits for them (a second Ctrl-C stops
-    waiting; they stop all the same), so that their folders are cleared after their last
-    write. Best effort: a scheduler gone or not answering leaves the Ctrl-C to be answered."""
+    """Ctrl-C on a cluster of the caller's: every shard stops at its next simulated day (or
+    customer, while onboarding), those not started as they start, and this waits for them
+    (a second Ctrl-C stops waiting; they stop all the same), so that their folders are
+    cleared after their last write. Best effort: a scheduler gone or not answering leaves
+    the Ctrl-C to be answered."""
     playing, scheduler = [future for future in futures if not future.done()], client.scheduler
     if not playing or scheduler is None:
         return
     say = functools.partial(print, file=sys.stderr, flush=True)
     say(f"\nstopping {counted_as(len(playing), 'shard')} on the cluster at their next "
-        "simulated day ...")
+        "simulated day or customer ...")
     try:
         client.sync(scheduler.event_set, name=topic, callback_timeout=SCHEDULER_TIMEOUT)
     except (Exception, CancelledError):
@@ -193,7 +203,7 @@ def _stop_on_cluster(client: Client, futures: list[Future], topic: str) -> None:
         wait(playing, timeout=STOP_WAIT)
     if still := sum(1 for future in playing if not future.done()):  # (the event stays set)
         say(f"{counted_as(still, 'shard')} still playing after {STOP_WAIT} s: each stops at "
-            "its next simulated day")
+            "its next simulated day or customer")
         return
     with suppress(Exception, CancelledError):  # all stopped: the scheduler forgets the event
         client.sync(scheduler.event_clear, name=topic, callback_timeout=SCHEDULER_TIMEOUT)

@@ -42,6 +42,10 @@ from simulations.run_folder import STORE, STORE_FILES
 from simulations.scenario import Scenario
 
 
+class RunStopped(Exception):
+    """The run's ``stop`` said so: it ended where it was, its store stopped short."""
+
+
 @attrs.define
 class Visit:
     person: Person
@@ -64,11 +68,13 @@ class Tally:
 class Simulation:
     def __init__(self, scenario: Scenario, folder: Path,
                  on_day: Callable[[int], None] | None = None,
-                 store: bootstrap.StoreSettings | None = None, part: Part | None = None
-                 ) -> None:
+                 store: bootstrap.StoreSettings | None = None, part: Part | None = None,
+                 stop: Callable[[], bool] | None = None) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
-        in ``folder``); ``part``: only these customers (default: all of them)."""
-        self.scenario, self.folder, self.on_day = scenario, folder, on_day
+        in ``folder``); ``part``: only these customers (default: all of them); ``stop``:
+        asked after each customer onboarded and before each day, True ends the run there
+        (RunStopped)."""
+        self.scenario, self.folder, self.on_day, self.stop = scenario, folder, on_day, stop
         self.part = part or Part(0, 1, (0, scenario.population.customers))
         folder.mkdir(parents=True, exist_ok=True)
         if store is None:
@@ -129,10 +135,16 @@ class Simulation:
                         "person_in_charge": f"担当者{j}", "phone": "0398765432",
                         "email": sub.email, "notify_key": NOTIFY_KEY_ON if on else NOTIFY_KEY_OFF}
                 self.app.submit_new_sub_id(session, self.app.confirm_new_sub_id(session, form))
+            self._stop_if_asked()  # (onboarding takes minutes at production's hash cost)
         self.tally.people = len(self.people)
+
+    def _stop_if_asked(self) -> None:
+        if self.stop is not None and self.stop():
+            raise RunStopped
 
     # Days and visits ------------------------------------------------------------------
     def _day(self, index: int) -> None:
+        self._stop_if_asked()
         today = self.scenario.start + timedelta(days=index)
         if is_business_day(today, self.scenario.behaviour.public_holidays):
             behaviour = self.scenario.behaviour

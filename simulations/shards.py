@@ -106,14 +106,14 @@ def create_tables(store: bootstrap.StoreSettings) -> None:
 def run_shard(scenario: Scenario, part: Part, folder: Path,
               store: bootstrap.StoreSettings | None = None,
               on_day: Callable[[int], None] | None = None,
-              shared: bool = False) -> ShardResult:
+              shared: bool = False, stop: Callable[[], bool] | None = None) -> ShardResult:
     """One shard, start to end, in this process, on ``store``: the shard's own (made by
     ``own_store``; default: made here), or a ``shared`` one (its report then counts only
     the shard's own events there)."""
     began = perf_counter()
     if store is None or (not shared and _has_events(store)):  # a retried shard starts clean
         store = own_store(folder)
-    simulation = Simulation(scenario, folder, on_day, store=store, part=part)
+    simulation = Simulation(scenario, folder, on_day, store=store, part=part, stop=stop)
     try:
         tally = simulation.run()
         # the shared store holds every shard's events: count this shard's own there

@@ -282,7 +282,8 @@ def test_cli_simulate_interrupted_stops_the_shards_on_another_cluster(
         tmp_path: Path, scheduler: str) -> None:
     """Ctrl-C cancelled shards not started, but a task running on a cluster's worker cannot
     be cancelled: it played on to its end, holding the worker, after "nothing of the run is
-    kept". Now every shard stops at its next simulated day, and the command waits for it."""
+    kept". Now every shard stops at its next simulated day (or customer, while onboarding),
+    and the command waits for it."""
     scenario = tmp_path / "long.toml"
     scenario.write_text("days = 3000\nhash_cost = 4\n[population]\ncustomers = 40\n")
     out = tmp_path / "out"
@@ -303,7 +304,7 @@ def test_cli_simulate_interrupted_stops_the_shards_on_another_cluster(
         _, stderr = run.communicate(timeout=90)
         assert run.returncode == 130, stderr
         assert [line for line in stderr.splitlines() if line] == [
-            "stopping 3 shards on the cluster at their next simulated day ...",
+            "stopping 3 shards on the cluster at their next simulated day or customer ...",
             f"interrupted: nothing of the run is kept in {out}"]
         playing = client.run(lambda dask_worker: len(dask_worker.active_threads))
         assert sum(playing.values()) == 0  # the cluster's workers are free
@@ -327,6 +328,37 @@ def test_a_shard_that_starts_after_its_run_was_stopped_plays_nothing(
         finally:
             Event("a-stopped-run", client).clear()
     assert stopped is None and stored_rows(folder / STORE) == []
+
+
+def test_a_shard_still_onboarding_stops_at_its_next_customer(tmp_path: Path,
+                                                             scheduler: str) -> None:
+    """A run stopped while a shard onboards its population (minutes at production's hash
+    cost): the shard onboarded every customer, past the command's 30-second wait, before
+    its first day read the stop. Now it stops at its next customer."""
+    many = attrs.evolve(SMALL, hash_cost=12, population=Population(
+        customers=3000, sub_ids_per_customer=(0, 1)))
+    part = parts(many, 1)[0]
+    folder = folder_of(tmp_path, part)
+    topic = f"a-run-stopped-onboarding-{os.getpid()}"
+    with Client(scheduler) as client:
+        playing = client.submit(shard_task, many, part, folder, own_store(folder), False,
+                                topic, True, pure=False)
+        deadline = monotonic() + 60
+        while not _onboarded(folder / STORE):
+            assert monotonic() < deadline and not playing.done(), playing
+            sleep(0.1)
+        Event(topic, client).set()
+        try:
+            stopped = playing.result(timeout=30)
+        finally:
+            Event(topic, client).clear()
+    assert stopped is None and 0 < _onboarded(folder / STORE) < 3000
+
+
+def _onboarded(store: Path) -> int:
+    with sqlite3.connect(store) as db:
+        return int(db.execute("SELECT count(*) FROM stored_events WHERE topic LIKE "
+                              "'%:Customer.Onboarded'").fetchone()[0])
 
 
 # The audit's reading ----------------------------------------------------------------------

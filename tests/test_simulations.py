@@ -3,6 +3,7 @@ runnable from the command line with a report and plots."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -32,7 +33,7 @@ from simulations.population import RememberingHasher
 from simulations.report import report
 from simulations.report_text import text
 from simulations.run_folder import RUN_FOLDERS, STORE, shard_folder, validity_folder
-from simulations.runner import Simulation
+from simulations.runner import RunStopped, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 
 TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
@@ -50,6 +51,21 @@ def rows(store: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(store) as db:
         return db.execute("SELECT originator_id, originator_version, topic, state "
                           "FROM stored_events ORDER BY rowid").fetchall()
+
+
+@pytest.mark.parametrize("asked", [2, 6 + 3])  # onboarding its 6 customers, or on day 3
+def test_a_run_asked_to_stop_ends_at_its_next_customer_or_day(tmp_path: Path,
+                                                              asked: int) -> None:
+    """``stop`` is asked after each customer onboarded and before each day."""
+    questions = itertools.count(1)
+    simulation = Simulation(TINY, tmp_path, stop=lambda: next(questions) == asked)
+    with pytest.raises(RunStopped):
+        simulation.run()
+    simulation.close()
+    topics = [topic for _, _, topic, _ in rows(simulation.store)]
+    assert sum(t.endswith(":Customer.Onboarded") for t in topics) == min(asked, 6)
+    whole = run(TINY, tmp_path / "whole").tally.visits
+    assert (0 < simulation.tally.visits < whole) is (asked > 6)  # days 1 and 2, not 3 and 4
 
 
 def test_the_same_seed_records_the_same_events_and_numbers(tmp_path: Path) -> None:
