@@ -263,6 +263,19 @@ def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(
     assert unknown == wrong == locked == ErrorPage(Refusal.LOGIN_FAILED)
 
 
+def test_login_ids_are_matched_as_typed_in_case_as_passwords_are(app: BillingStation) -> None:
+    """A decision (README): 「MAIN01」 is not 「main01」, so it is an unknown login ID (D-9)
+    and can be another's; full-width letters and digits are still read as meant (the
+    Japanese input mode on)."""
+    main = onboard(app)
+    first_login(app)
+    assert app.log_in("MAIN01", PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
+    assert isinstance(app.log_in("ｍａｉｎ０１", PASSWORD), TopPage)
+    add_sub_id(app, main, "Main01")
+    assert isinstance(app.log_in("Main01", SUB_PASSWORD), TopPage)
+    assert app.log_in("Main01", PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
+
+
 def test_D_10_at_most_5_keys_an_hour(
     keyed: BillingStation, mailbox: MailboxFolder, start: Clock
 ) -> None:
