@@ -4,7 +4,7 @@ whom to ask when the key mail does not come. Load, let the domain decide, save, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import cast
 from uuid import UUID
@@ -26,7 +26,7 @@ from application.ports import MailError
 from application.station import AttemptNotFound, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import fingerprint, new_id, new_token
+from domain.crypto import Gate, fingerprint, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt
 from domain.portal_sessions import PortalSession, portal_session_id
@@ -56,16 +56,16 @@ class Opening:
 
 class Login(Station):
     def log_in(self, login_id: str, password: str, opening: Opening | None = None,
-               admitted: Callable[[], bool] | None = None) -> LoginScreen:
+               gate: Gate | None = None) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
         Two logins of one login ID at once: the store lets one commit; the other is decided
         again on what was committed (no mail is sent for a write that did not commit).
-        ``admitted`` is asked when the password's digest gets its turn; False raises
-        NotAdmitted, nothing checked or recorded."""
-        return committed(lambda: self._log_in(login_id, password, opening, admitted), "D-2")
+        ``gate``: the password's digest asks it when its turn comes (NotAdmitted: nothing
+        checked or recorded) and tells it of a mismatch (Hasher.matches)."""
+        return committed(lambda: self._log_in(login_id, password, opening, gate), "D-2")
 
     def _log_in(self, login_id: str, password: str, opening: Opening | None,
-                admitted: Callable[[], bool] | None) -> LoginScreen:
+                gate: Gate | None) -> LoginScreen:
         now, login_id = clock.now(), login_id_typed(login_id)
         well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
         account = self.account(login_id) if well_formed else None
@@ -73,7 +73,7 @@ class Login(Station):
                                        account.id if account else None, now, new_id(self.entropy))
         digest = account.password_digest if account else self.decoy  # D-9: same work
         bounded = len(password) <= MAX_SECRET
-        matched = self.hasher.matches(password[:MAX_SECRET], digest, admitted) and bounded
+        matched = self.hasher.matches(password[:MAX_SECRET], digest, gate) and bounded
         if not matched or not account:
             attempt.reject_password(now)
             self.save(attempt)

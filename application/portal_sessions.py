@@ -62,19 +62,21 @@ class PortalSessions(Login):
         """「ログイン」 from a client address: refused unchecked past D-14's limit, and a
         failed password counted against the address. With a field left empty there is
         nothing to check: refused as a failed login, nothing recorded, nothing counted (an
-        office behind one address shares D-14's 20). The limit is asked again when the
-        password's digest gets its turn: a burst of logins all pass the first check before
-        any of them is counted, then queue for the cores."""
+        office behind one address shares D-14's 20). A burst of logins all pass the first
+        check before any is counted, then queue for the cores: the limit is asked again when
+        a password's digest gets its turn, and a wrong one counted within it, so a burst
+        has no more passwords checked than the limit and the digests running beside it."""
         if self._throttled(address):
             return Throttled(address)
         if not login_id.strip() or not password:
             return ErrorPage(Refusal.LOGIN_FAILED)
+        gate = _AddressGate(self, address)
         try:
-            shown = self.log_in(login_id, password, opening,
-                                admitted=lambda: not self._throttled(address))
+            shown = self.log_in(login_id, password, opening, gate)
         except NotAdmitted:
             return Throttled(address)
-        if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED:
+        if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED \
+                and not gate.counted:  # (a password too long to be one fails unmatched)
             self._count_failure(address)
         return shown
 
@@ -142,3 +144,20 @@ class PortalSessions(Login):
         """Two requests of one session at once: one records it, which is all it needs."""
         with contextlib.suppress(IntegrityError):
             self.save(portal)
+
+
+@attrs.define
+class _AddressGate:
+    """D-14 in a password's digest turn (Hasher.matches): the address's limit asked again,
+    and a wrong password counted before the turn ends."""
+
+    sessions: PortalSessions
+    address: str
+    counted: bool = False
+
+    def admits(self) -> bool:
+        return not self.sessions._throttled(self.address)
+
+    def mismatched(self) -> None:
+        self.sessions._count_failure(self.address)
+        self.counted = True

@@ -38,8 +38,18 @@ T = TypeVar("T")
 
 
 class NotAdmitted(Exception):
-    """A digest not worked out: when its turn came, its caller's ``admitted`` said no
-    (D-14: the address reached its limit while the login waited). Nothing was checked."""
+    """A digest not worked out: when its turn came, its caller's gate said no (D-14: the
+    address reached its limit while the login waited). Nothing was checked."""
+
+
+class Gate(Protocol):
+    """What a caller of ``matches`` asks of the digest's turn (a served portal queues the
+    digests for its cores): whether to work it out at all, and to hear, still within the
+    turn, that it did not match, so that the next turn knows (D-14 counts it there)."""
+
+    def admits(self) -> bool: ...
+
+    def mismatched(self) -> None: ...
 
 
 @attrs.frozen
@@ -58,26 +68,28 @@ class Hasher:
         derived = self._in_turn(lambda: self._derive(secret, salt, self.cost))
         return f"scrypt${self.cost}${salt.hex()}${derived.hex()}"
 
-    def matches(self, secret: str, digest: str,
-                admitted: Callable[[], bool] | None = None) -> bool:
-        """Does ``secret`` give ``digest``? With ``admitted``, asked when the digest's turn
-        comes, just before the work: False raises NotAdmitted instead."""
+    def matches(self, secret: str, digest: str, gate: Gate | None = None) -> bool:
+        """Does ``secret`` give ``digest``? With a ``gate``, asked when the digest's turn
+        comes, just before the work (no: NotAdmitted), and told of a mismatch within it."""
         try:
             _, cost, salt, expected = digest.split("$")
             salted, n = bytes.fromhex(salt), int(cost)
         except ValueError:  # not a digest this system makes
             salted, n, expected = b"", 0, ""
 
-        def derived() -> bytes | None:  # None: nothing can match (not a digest of ours)
-            if admitted is not None and not admitted():
+        def compared() -> bool:
+            if gate is not None and not gate.admits():
                 raise NotAdmitted
             try:
-                return self._derive(secret, salted, n)
+                found = self._derive(secret, salted, n)
             except (ValueError, OverflowError, MemoryError):  # a cost scrypt refuses
-                return None
+                found = None  # (not a digest of ours: nothing matches it)
+            matched = found is not None and hmac.compare_digest(found.hex(), expected)
+            if gate is not None and not matched:
+                gate.mismatched()
+            return matched
 
-        found = self._in_turn(derived)
-        return found is not None and hmac.compare_digest(found.hex(), expected)
+        return self._in_turn(compared)
 
     def _in_turn(self, work: Callable[[], T]) -> T:
         """Runs a digest's work: here at once; a served portal queues it for a core."""

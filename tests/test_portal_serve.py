@@ -183,13 +183,15 @@ def test_D_14_behind_a_trusted_proxy_counts_each_clients_own_address(
 @pytest.mark.parametrize("kind", STORES)
 def test_D_14_a_burst_of_logins_from_one_address_checks_no_password_past_its_limit(
         tmp_path: Path, kind: str) -> None:
-    """Sixty wrong passwords sent at once from one client: each passes D-14's check as it
-    arrives (nothing is counted yet), then waits its turn for a digest at the production
-    cost. Those whose turn comes after the twentieth failure was counted are answered as
-    throttled, their passwords unchecked: a stuffer's burst buys no more than the limit and,
-    per digest thread, the login in its turn and the one just out of it, not yet counted.
-    (Before, all but one of the sixty were checked.)"""
-    burst = 60
+    """A burst of wrong passwords sent at once from one client: each passes D-14's check as
+    it arrives (nothing is counted yet), then waits its turn for a digest at the
+    production cost. The limit is asked again when the turn comes, and a wrong password
+    counted before the turn ends: a stuffer's burst buys no more than the limit and the
+    digests running beside the twentieth (one per other core). Before, all but one of
+    sixty were checked; then, counted after the turn, 22 to 31 here, more on a slower
+    store."""
+    running = len(os.sched_getaffinity(0))  # serve's one worker: a digest thread per core
+    burst = 40 + 2 * running  # (more than the old way could keep under the bound below)
     with serve_process(tmp_path, kind, "--forwarded-allow-ips", "127.0.0.1",
                        hash_cost=14) as run:
         clients = [httpx.Client(base_url=run.url, timeout=60) for _ in range(burst)]
@@ -211,8 +213,7 @@ def test_D_14_a_burst_of_logins_from_one_address_checks_no_password_past_its_lim
         output = run.stop()
     checked = shown.count(200)  # a failed login's page: its password was checked
     assert shown.count(429) == burst - checked
-    running = len(os.sched_getaffinity(0))  # serve's one worker digests one per core
-    assert 20 <= checked <= 20 + 2 * running, (checked, shown)  # in its turn or just out
+    assert 20 <= checked <= 20 + running - 1, (checked, shown)
     assert output.count("login refused unchecked from 203.0.113.77") == burst - checked
 
 

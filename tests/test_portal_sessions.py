@@ -291,6 +291,26 @@ def test_D_14_a_login_whose_digest_turn_comes_past_the_limit_checks_nothing(
     other.close()
 
 
+def test_D_14_a_wrong_password_is_counted_before_its_digest_turn_ends(
+        app: BillingStation) -> None:
+    """The next login's turn must find it counted (counted after the turn, a burst had
+    more passwords checked the slower the store was)."""
+    onboard(app)
+    seen: list[int] = []
+
+    class Watched(type(FAST_HASHER)):  # type: ignore[misc]
+        def _in_turn(self, work: Callable[[], T]) -> T:
+            done = work()
+            client = app.find(client_address_id("203.0.113.9"), ClientAddress)
+            seen.append(len(client.failures) if client else 0)
+            return done
+
+    app.hasher = Watched(FAST_HASHER.cost)
+    for password in ("wrong-one", "wrong-two", PASSWORD):
+        app.log_in_from("203.0.113.9", "main01", password)
+    assert seen == [1, 2, 2]
+
+
 def test_D_14_every_failed_login_of_a_burst_is_counted(tmp_path: Path,
                                                        mailbox: MailboxFolder) -> None:
     """Thirty wrong passwords at once from one address, through four application
