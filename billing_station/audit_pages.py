@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
+from application.audit.verify import UNCHECKED_D10
 from application.screens import jst
 from simulations.html import page
 
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
-COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES}
+COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES,
+          UNCHECKED_D10: "送信上限 (D-10) が記録される前に発行された通知キー (D-10 は検査できない)"}
 
 STYLE = """
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}
@@ -111,13 +113,15 @@ FINDINGS = {"LG-3": "発行されていない通知キーが受け付けられ�
             "D-2": "新しい通知キーで無効になったキーが受け付けられた",
             "D-3": "同じ通知キー (同じログイン試行) が2回以上使われた",
             "D-4": "ロックされた後で通知キーが受け付けられた",
+            "D-10": "上限の数だけ送った後、その時間枠の中でさらに通知キーが送られた",
             "CI-1": "主ID以外がお客様情報を変更した",
             "SB-2": "主ID以外が権限設定・副IDを変更した"}
 
 # What verify checks, as an auditor's report states its scope.
 CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」で初回ログインでないときだけ (LG-2, LG-4, D-1)、"
                  "受け付けた通知キーは発行済み (LG-3)・有効期限内 (LG-5, D-5)・新しいキーで無効に"
-                 "なっていない (D-2)・1回だけ (D-3)・ロック後でない (D-4)。"
+                 "なっていない (D-2)・1回だけ (D-3)・ロック後でない (D-4)、通知キーの送信は"
+                 "その時点の時間枠あたりの上限まで (D-10)。"
                  "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 
 

@@ -37,7 +37,7 @@ from simulations.wording import counted_as
                    "at a time.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None) -> None:
     """Replay the whole store and check every login against the policy in force at its time
-    (LG-2..LG-5, D-1..D-5) and every change against who may make it (CI-1, SB-2). Prints
+    (LG-2..LG-5, D-1..D-5, D-10) and every change against who may make it (CI-1, SB-2). Prints
     each violation with the events that prove it, then a summary; exits 1 on any violation.
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded

@@ -95,6 +95,8 @@ class LoginAttempt(Aggregate):
         mailed_to: str
         valid_for_seconds: int  # the policy in force, so an audit needs no outside source
         max_wrong_entries: int
+        max_keys_per_window: int = 0  # D-10's, likewise (0: a key issued before they were
+        key_window_seconds: int = 0  # recorded with it, whose D-10 cannot be audited)
 
         def apply(self, attempt: LoginAttempt) -> None:
             attempt.key_digest = self.key_digest
@@ -123,7 +125,9 @@ class LoginAttempt(Aggregate):
         self.trigger_event(
             self.KeyIssued, key_digest=key_digest, mailed_to=mailed_to,
             valid_for_seconds=int(policy.validity.total_seconds()),
-            max_wrong_entries=policy.max_wrong_entries, timestamp=now,
+            max_wrong_entries=policy.max_wrong_entries,
+            max_keys_per_window=policy.max_keys_per_window,
+            key_window_seconds=int(policy.key_window.total_seconds()), timestamp=now,
         )
 
     def withhold_key(self, keys_in_window: int, now: datetime) -> None:

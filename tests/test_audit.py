@@ -10,6 +10,7 @@ import json
 import re
 from datetime import UTC, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from click.testing import CliRunner
@@ -17,17 +18,18 @@ from freezegun.api import FrozenDateTimeFactory
 
 from application import audit
 from application.adapters.mailbox import MailboxFolder
-from application.audit import Verifier, replay
+from application.audit import Verifier, checkpoint, replay
 from application.audit.books import AttemptBook
 from application.audit.evidence import line
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
-from application.outcomes import KeyEntry
+from application.outcomes import ErrorPage, KeyEntry, Refusal
 from billing_station.cli import main
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
+from domain.policy import KeyPolicy
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -115,6 +117,73 @@ def test_D_3_a_key_used_twice_is_caught(keyed: BillingStation, mailbox: MailboxF
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=attempt.modified_on)
     keyed.save(attempt)
     assert rules(keyed) == ["D-3"]
+
+
+def _key_mailed_past_the_limit(app: BillingStation, window_recorded: bool = True
+                               ) -> LoginAttempt:
+    """Planted: a key issued to main01 by the domain directly, past the service's D-10 check
+    (``window_recorded``: as this version records it, or as an earlier one did, without)."""
+    account = app.account("main01")
+    assert account is not None
+    now = account.modified_on
+    attempt = LoginAttempt.request("main01", account.id, now, uuid4())
+    attempt.accept_password(True, False, now)
+    if window_recorded:
+        attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, KeyPolicy(), now)
+    else:
+        attempt.trigger_event(LoginAttempt.KeyIssued, key_digest=Hasher(4).digest("0" * 12),
+                              mailed_to=EMAIL, valid_for_seconds=600, max_wrong_entries=5,
+                              timestamp=now)
+    app.save(attempt)
+    return attempt
+
+
+def test_D_10_a_key_mailed_past_the_hours_limit_is_caught(
+    keyed: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    for _ in range(5):  # the service's five of the hour (its sixth is withheld)
+        pending(keyed)
+        start.tick(timedelta(minutes=5))
+    assert keyed.log_in("main01", PASSWORD) == ErrorPage(Refusal.KEY_LIMIT)
+    assert rules(keyed) == []
+    _key_mailed_past_the_limit(keyed)
+    found = list(audit.verify(keyed))
+    assert [v.rule for v in found] == ["D-10"]
+    assert found[0].message == ("a key was mailed to main01 after 5 within 60 minutes "
+                                "(the limit: 5)")
+    assert sum("KeyIssued" in evidence for evidence in found[0].evidence) == 6
+
+
+def test_D_10_keys_an_hour_apart_and_keys_issued_before_the_limit_was_recorded_pass(
+    keyed: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """A window counts back from each key; a key whose event does not carry its limit (an
+    earlier version's) cannot be judged: it is counted as such, not called a violation."""
+    for _ in range(5):
+        pending(keyed)
+        start.tick(timedelta(minutes=5))
+    start.tick(timedelta(minutes=40))  # the first key is now over 60 minutes old
+    pending(keyed)
+    _key_mailed_past_the_limit(keyed, window_recorded=False)
+    verifier = Verifier()
+    assert [v.rule for v in verifier.check(replay(keyed))] == []
+    assert verifier.counts["keys issued without their D-10 limit"] == 1
+
+
+def test_D_10_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """verify --checkpoint keeps each login ID's recent keys in its fold: the planted
+    sixth key, stored after the checkpoint, is judged with the five before it. (On the
+    real clock: a checkpoint holds no freezegun datetime.)"""
+    app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
+    keyed_main(app)
+    for _ in range(5):
+        pending(app)
+    saved = tmp_path / "audit.ckpt"
+    assert checkpoint.verify_incrementally(app, saved).violations == []
+    _key_mailed_past_the_limit(app)
+    after = checkpoint.verify_incrementally(app, saved)
+    assert [v.rule for v in after.violations] == ["D-10"] and after.read == 3
+    app.close()
 
 
 def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:

@@ -188,8 +188,8 @@ def test_D_14_a_burst_of_logins_from_one_address_checks_no_password_past_its_lim
     production cost. The limit is asked again when the turn comes, and a wrong password
     counted before the turn ends: a stuffer's burst buys no more than the limit and the
     digests running beside the twentieth (one per other core). Before, all but one of
-    sixty were checked; then, counted after the turn, 22 to 31 here, more on a slower
-    store."""
+    sixty were checked; then, counted after the turn, 22 to 25 here (more on a slower
+    store, or at a lower cost)."""
     running = len(os.sched_getaffinity(0))  # serve's one worker: a digest thread per core
     burst = 40 + 2 * running  # (more than the old way could keep under the bound below)
     with serve_process(tmp_path, kind, "--forwarded-allow-ips", "127.0.0.1",

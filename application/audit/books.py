@@ -34,6 +34,7 @@ class AccountState:
     is_main_id: bool
     notify_key: bool
     logins: int = 0
+    keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
 
 
 class Roles:

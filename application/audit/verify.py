@@ -3,14 +3,17 @@ in force at its time, trusting nothing but the events.
 
 Logins: a key is required iff the notify key was on and it was not the first login (LG-4,
 LG-2, D-1); a key is accepted only if issued (LG-3), within its validity (LG-5, D-5), not
-superseded (D-2), once (D-3), not after a lock (D-4). Changes: only the customer's main ID
-changes customer information (CI-1) or permission settings and sub IDs (SB-2).
+superseded (D-2), once (D-3), not after a lock (D-4); a key is mailed only while fewer
+than the limit were mailed to the login ID within the window (D-10). Changes: only the
+customer's main ID changes customer information (CI-1) or permission settings and sub IDs
+(SB-2).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -20,6 +23,7 @@ from application.adapters.eventstore import EventStore
 from application.audit.books import AccountBook, Attempt, AttemptBook, Roles
 from application.audit.evidence import line
 from application.audit.reading import replay
+from application.screens import jst
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import ClientAddress, PortalSession
@@ -30,6 +34,7 @@ _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"))
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
+UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
 _ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
@@ -48,6 +53,7 @@ class Verifier:
         self.accounts = AccountBook()
         self.attempts = AttemptBook()
         self.counts: Counter[str] = Counter()
+        self.longest_window = timedelta(0)  # of D-10's windows in force so far
 
     def check(self, events: Iterable[Any], final: bool = True) -> Iterator[Violation]:
         """The violations among ``events`` (the store's, in order, or those after a
@@ -99,6 +105,35 @@ class Verifier:
             yield from _check_key(attempt, event)
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from _check_completion(attempt)
+        elif isinstance(event, LoginAttempt.KeyIssued):
+            yield from self._check_key_limit(attempt, event)
+
+    def _check_key_limit(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
+        """D-10: fewer keys than the limit in force were mailed to the login ID within the
+        window before this one (the key's own event records both)."""
+        account = self.accounts.accounts.get(attempt.account_id) if attempt.account_id \
+            else None
+        if account is None:
+            return
+        window = timedelta(seconds=issued.key_window_seconds)
+        if not window:  # issued before the limit was recorded with each key
+            self.counts[UNCHECKED_D10] += 1
+            return
+        self.longest_window = max(self.longest_window, window)  # (a policy may change)
+        keys = account.keys_issued = [  # (instants and attempts only: memory stays small)
+            key for key in account.keys_issued
+            if key[0] > issued.timestamp - self.longest_window]
+        within = [key for key in keys if key[0] > issued.timestamp - window]
+        if len(within) >= issued.max_keys_per_window:
+            minutes, limit = window.total_seconds() / 60, issued.max_keys_per_window
+            message = (f"a key was mailed to {attempt.login_id} after {len(within)} within "
+                       f"{minutes:g} minutes (the limit: {limit})")
+            shown = f"{minutes:g}分間に{len(within)}通送った後でさらに通知キーを送った (上限 {limit}通)"
+            earlier = [f"{jst(at, seconds=True)} JST  {'LoginAttempt.KeyIssued':<32} "
+                       f"{str(attempt_id)[:8]}  (an earlier key of the window)"
+                       for at, attempt_id in within]
+            yield Violation("D-10", message, earlier + _evidence(attempt), shown)
+        keys.append((issued.timestamp, attempt.id))
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),
