@@ -120,10 +120,11 @@ class Verifier:
             self.counts[UNCHECKED_D10] += 1
             return
         self.longest_window = max(self.longest_window, window)  # (a policy may change)
-        keys = account.keys_issued = [  # (instants and attempts only: memory stays small)
-            key for key in account.keys_issued
-            if key[0] > issued.timestamp - self.longest_window]
-        within = [key for key in keys if key[0] > issued.timestamp - window]
+        keys, now = account.keys_issued, issued.timestamp  # (instants and attempts, in order)
+        while keys and keys[0][0] <= now - self.longest_window:
+            del keys[0]
+        since = now - window
+        within = [key for key in keys if key[0] > since]
         if len(within) >= issued.max_keys_per_window:
             minutes, limit = window.total_seconds() / 60, issued.max_keys_per_window
             message = (f"a key was mailed to {attempt.login_id} after {len(within)} within "
@@ -133,7 +134,7 @@ class Verifier:
                        f"{str(attempt_id)[:8]}  (an earlier key of the window)"
                        for at, attempt_id in within]
             yield Violation("D-10", message, earlier + _evidence(attempt), shown)
-        keys.append((issued.timestamp, attempt.id))
+        keys.append((now, attempt.id))
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),
