@@ -72,9 +72,8 @@ class Login(Station):
         attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
                                        account.id if account else None, now, new_id(self.entropy))
         digest = account.password_digest if account else self.decoy  # D-9: same work
-        bounded = len(password) <= MAX_SECRET
-        matched = self.hasher.matches(password[:MAX_SECRET], digest, gate) and bounded
-        if not matched or not account:
+        typed = password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
+        if not self.hasher.matches(typed, digest, gate) or not account:
             attempt.reject_password(now)
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)

@@ -70,15 +70,10 @@ class PortalSessions(Login):
             return Throttled(address)
         if not login_id.strip() or not password:
             return ErrorPage(Refusal.LOGIN_FAILED)
-        gate = _AddressGate(self, address)
         try:
-            shown = self.log_in(login_id, password, opening, gate)
+            return self.log_in(login_id, password, opening, _AddressGate(self, address))
         except NotAdmitted:
             return Throttled(address)
-        if isinstance(shown, ErrorPage) and shown.refusal is Refusal.LOGIN_FAILED \
-                and not gate.counted:  # (a password too long to be one fails unmatched)
-            self._count_failure(address)
-        return shown
 
     def member(self, token: str, vouched: datetime | None = None) -> Member | None:
         """What a page of a live session needs, its account read once: the session (main
@@ -153,11 +148,9 @@ class _AddressGate:
 
     sessions: PortalSessions
     address: str
-    counted: bool = False
 
     def admits(self) -> bool:
         return not self.sessions._throttled(self.address)
 
     def mismatched(self) -> None:
         self.sessions._count_failure(self.address)
-        self.counted = True

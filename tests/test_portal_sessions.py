@@ -306,9 +306,9 @@ def test_D_14_a_wrong_password_is_counted_before_its_digest_turn_ends(
             return done
 
     app.hasher = Watched(FAST_HASHER.cost)
-    for password in ("wrong-one", "wrong-two", PASSWORD):
+    for password in ("wrong-one", "wrong-two", PASSWORD + "x" * 1000, PASSWORD):
         app.log_in_from("203.0.113.9", "main01", password)
-    assert seen == [1, 2, 2]
+    assert seen == [1, 2, 3, 3]  # (a password too long to be one is wrong, and counted)
 
 
 def test_D_14_every_failed_login_of_a_burst_is_counted(tmp_path: Path,
