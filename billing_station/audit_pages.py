@@ -107,7 +107,8 @@ def _shown_time(iso: str) -> str:
 
 
 # What each rule's violation means, in the auditor's words (verify's own line follows it).
-FINDINGS = {"LG-3": "発行されていない通知キーが受け付けられた",
+FINDINGS = {"LG-3": "通知キーが登録先メールアドレス以外に送られた、"
+                    "または発行されていないキーが受け付けられた",
             "LG-4": "通知キーの要否が、その時点のポリシー (利用する/しない、初回ログイン) と違う",
             "LG-5": "有効期限を過ぎた通知キーが受け付けられた",
             "D-2": "新しい通知キーで無効になったキーが受け付けられた",
@@ -119,10 +120,19 @@ FINDINGS = {"LG-3": "発行されていない通知キーが受け付けられ�
 
 # What verify checks, as an auditor's report states its scope.
 CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」で初回ログインでないときだけ (LG-2, LG-4, D-1)、"
-                 "受け付けた通知キーは発行済み (LG-3)・有効期限内 (LG-5, D-5)・新しいキーで無効に"
-                 "なっていない (D-2)・1回だけ (D-3)・ロック後でない (D-4)、通知キーの送信は"
-                 "その時点の時間枠あたりの上限まで (D-10)。"
-                 "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
+                 "通知キーの送り先はその時点の登録先メールアドレス (LG-3)、送信はその時点の"
+                 "時間枠あたりの上限まで (D-10)、受け付けた通知キーは発行済み (LG-3)・有効期限内 "
+                 "(LG-5, D-5)・新しいキーで無効になっていない (D-2)・1回だけ (D-3)・ロック後でない "
+                 "(D-4)。変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
+
+# What the events cannot show, and so verify does not judge (said, so that 違反なし is read
+# for what it covers).
+UNCHECKED_RULES = ("同じアドレスからの失敗の上限 (D-14): ログイン試行はクライアントのアドレスを"
+                   "記録しません。エラー表示で登録の有無がわからないこと (D-9)、セッションの期限 "
+                   "(D-12)、フォームのトークン (D-13)、通知キーの画面をキャッシュさせないこと "
+                   "(D-15): 画面とHTTPのふるまいで、イベントに残りません (テストで確かめています)。"
+                   "変更のお知らせメール (D-11): メールはイベントとして記録されません。"
+                   "通知キーの乱数 (D-6): イベントにはキーのハッシュだけがあります。")
 
 
 def _login_ids(violation: Violation) -> list[str]:
@@ -142,7 +152,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
     by_rule = Counter(v.rule for v in found)
     verdict = (f'<div class="verdict bad">違反 {len(found):,} 件: ' + "、".join(
         f"{rule} × {n}" for rule, n in sorted(by_rule.items())) + "</div>") if found else (
-        '<div class="verdict ok">違反なし: すべてのログインと変更が、'
+        '<div class="verdict ok">違反なし: すべてのログインと変更が、下の検査したルールについて'
         "その時点のポリシーに従っていました。</div>")
     checked = "".join(f"<tr><th>{COUNTS.get(k, k)}</th><td>{n:,}</td></tr>"
                       for k, n in counts.items())
@@ -155,7 +165,8 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         for v, store in zip(found, in_store, strict=True))
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
             f"{_made()}</p>{verdict}<h2>検査したもの</h2><p>{CHECKED_RULES}</p>"
-            f"<table>{checked}</table>"
+            f"<table>{checked}</table><h2>イベントからは検査できないもの</h2>"
+            f"<p>{UNCHECKED_RULES}</p>"
             "<h2>違反と証拠</h2>"
             + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
                 "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))

@@ -24,7 +24,7 @@ from application.audit.evidence import line
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
-from application.outcomes import ErrorPage, KeyEntry, Refusal
+from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
 from billing_station.cli import main
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
@@ -34,7 +34,9 @@ from tests.conftest import build
 from tests.story import (
     EMAIL,
     PASSWORD,
+    SUB_PASSWORD,
     add_sub_id,
+    first_login,
     keyed_main,
     latest_key,
     log_in_with_key,
@@ -183,6 +185,65 @@ def test_D_10_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     _key_mailed_past_the_limit(app)
     after = checkpoint.verify_incrementally(app, saved)
     assert [v.rule for v in after.violations] == ["D-10"] and after.read == 3
+    app.close()
+
+
+def _key_mailed_to(app: BillingStation, address: str) -> None:
+    """Planted: a key for main01 issued by the domain directly, mailed to ``address``."""
+    account = app.account("main01")
+    assert account is not None
+    now = account.modified_on
+    attempt = LoginAttempt.request("main01", account.id, now, uuid4())
+    attempt.accept_password(True, False, now)
+    attempt.issue_key(Hasher(4).digest("000000000000"), address, KeyPolicy(), now)
+    app.save(attempt)
+
+
+def test_LG_3_a_key_mailed_to_another_address_than_the_registered_one_is_caught(
+    keyed: BillingStation,
+) -> None:
+    _key_mailed_to(keyed, "someone@example.net")
+    found = list(audit.verify(keyed))
+    assert [v.rule for v in found] == ["LG-3"]
+    assert found[0].message == ("a key for main01 was mailed to someone@example.net, not to "
+                                f"its registered address {EMAIL}")
+    assert "Customer.Onboarded" in found[0].evidence[0]
+    assert f"email={EMAIL}" in found[0].evidence[0]
+    assert "KeyIssued" in found[0].evidence[-1]
+
+
+def test_LG_3_keys_follow_a_changed_address_and_a_sub_IDs_own(
+    app: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    """A main ID's keys go to its contact email as お客様情報変更 last set it, a sub ID's to
+    its own 登録先メールアドレス; a key to the address before the change is caught."""
+    main = keyed_main(app)
+    moved = "keiri@example.co.jp"
+    form = {"email": moved, "email_confirmation": moved}
+    app.submit_customer_information(main, app.confirm_customer_information(main, form))
+    start.tick(timedelta(minutes=1))
+    assert isinstance(log_in_with_key(app, mailbox, "main01", PASSWORD, moved), TopPage)
+    add_sub_id(app, main, "sub01", notify_key="利用する")
+    first_login(app, "sub01", SUB_PASSWORD)
+    sub_login = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sub01@example.co.jp")
+    assert isinstance(sub_login, TopPage)
+    assert rules(app) == []
+    _key_mailed_to(app, EMAIL)  # the address before the change
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["LG-3"]
+    assert "InformationChanged" in found[0].evidence[0] and moved in found[0].evidence[0]
+
+
+def test_LG_3_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """The registered address is in the checkpoint's fold: a key stored after it, mailed
+    elsewhere, is caught."""
+    app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
+    keyed_main(app)
+    saved = tmp_path / "audit.ckpt"
+    assert checkpoint.verify_incrementally(app, saved).violations == []
+    _key_mailed_to(app, "someone@example.net")
+    after = checkpoint.verify_incrementally(app, saved)
+    assert [v.rule for v in after.violations] == ["LG-3"] and after.read == 3
     app.close()
 
 

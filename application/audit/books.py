@@ -33,6 +33,8 @@ class AccountState:
     customer_id: UUID
     is_main_id: bool
     notify_key: bool
+    address: str  # where keys go now (LG-3): its information's email
+    address_set: tuple[datetime, str]  # when, and by which event, it became that
     logins: int = 0
     keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
 
@@ -55,11 +57,12 @@ class Roles:
 
 _ACCOUNT = Roles((Customer.Onboarded, "main"), (Account.Registered, "sub"),
                  (Account.NotifyKeyEnabled, "on"), (Account.NotifyKeyDisabled, "off"),
-                 (Account.LoggedIn, "login"))
+                 (Account.LoggedIn, "login"), (Account.InformationChanged, "changed"))
 
 
 class AccountBook:
-    """Who each account is, whose main ID may change it, and its notify-key setting now."""
+    """Who each account is, whose main ID may change it, its notify-key setting and the
+    address its keys go to now."""
 
     def __init__(self) -> None:
         self.accounts: dict[UUID, AccountState] = {}
@@ -72,11 +75,17 @@ class AccountBook:
             self.accounts[event.originator_id].logins += 1
         elif role in ("on", "off"):
             self.accounts[event.originator_id].notify_key = role == "on"
+        elif role == "changed":
+            if "email" in event.changes:
+                account = self.accounts[event.originator_id]
+                account.address = event.changes["email"]
+                account.address_set = (event.timestamp, type(event).__qualname__)
         else:
             owner: UUID = getattr(event, "customer_id", event.originator_id)  # a sub ID's
             self.accounts[event.originator_id] = AccountState(
                 event.login_id, owner, role == "main",
-                event.information.get("notify_key") == NOTIFY_KEY_ON
+                event.information.get("notify_key") == NOTIFY_KEY_ON,
+                event.information.get("email", ""), (event.timestamp, type(event).__qualname__)
             )
 
     def main_login_id(self, account_id: UUID) -> str | None:

@@ -2,9 +2,10 @@
 in force at its time, trusting nothing but the events.
 
 Logins: a key is required iff the notify key was on and it was not the first login (LG-4,
-LG-2, D-1); a key is accepted only if issued (LG-3), within its validity (LG-5, D-5), not
-superseded (D-2), once (D-3), not after a lock (D-4); a key is mailed only while fewer
-than the limit were mailed to the login ID within the window (D-10). Changes: only the
+LG-2, D-1); a key is mailed to the login ID's registered address then (LG-3), and only
+while fewer than the limit were mailed to it within the window (D-10); a key is accepted
+only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
+not after a lock (D-4). Changes: only the
 customer's main ID changes customer information (CI-1) or permission settings and sub IDs
 (SB-2).
 """
@@ -21,7 +22,7 @@ from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
 from application.audit.books import AccountBook, Attempt, AttemptBook, Roles
-from application.audit.evidence import line
+from application.audit.evidence import line, printable
 from application.audit.reading import replay
 from application.screens import jst
 from domain.accounts import Account, Customer, LoginIndex, SubID
@@ -106,7 +107,25 @@ class Verifier:
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from _check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
+            yield from self._check_recipient(attempt, event)
             yield from self._check_key_limit(attempt, event)
+
+    def _check_recipient(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
+        """LG-3: the key went to the login ID's registered address as it stood then (a main
+        ID's contact email, a sub ID's 登録先メールアドレス), as its events set it."""
+        account = self.accounts.accounts.get(attempt.account_id) if attempt.account_id \
+            else None
+        if account is None or issued.mailed_to == account.address:
+            return
+        at, kind = account.address_set
+        registered = (f"{jst(at, seconds=True)} JST  {kind:<32} {str(attempt.account_id)[:8]}  "
+                      f"email={printable(account.address)}  (the registered address since)")
+        yield Violation(
+            "LG-3", f"a key for {attempt.login_id} was mailed to {printable(issued.mailed_to)}, "
+            f"not to its registered address {printable(account.address)}",
+            [registered, *_evidence(attempt)],
+            f"通知キーが登録先メールアドレス {printable(account.address)} でなく "
+            f"{printable(issued.mailed_to)} に送られた")
 
     def _check_key_limit(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
         """D-10: fewer keys than the limit in force were mailed to the login ID within the
