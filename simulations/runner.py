@@ -13,6 +13,7 @@ attempt ids from a seeded Entropy, so the same seed records the same events.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import random
@@ -98,13 +99,16 @@ class Simulation:
 
     def run(self) -> Tally:
         first_day = datetime.combine(self.scenario.start, time(7), JST).astimezone(UTC)
-        with clock.Simulated(first_day - timedelta(days=1)) as simulated:
-            self._onboard()
-            self._at(first_day, lambda: self._day(0))
-            while self._queue:
-                moment, _, action = heapq.heappop(self._queue)
-                simulated.move_to(moment)
-                action()
+        try:
+            with clock.Simulated(first_day - timedelta(days=1)) as simulated:
+                self._onboard()
+                self._at(first_day, lambda: self._day(0))
+                while self._queue:
+                    moment, _, action = heapq.heappop(self._queue)
+                    simulated.move_to(moment)
+                    action()
+        finally:
+            gc.unfreeze()  # (see _day) the collector may walk them again
         return self.tally
 
     def close(self) -> None:
@@ -145,6 +149,13 @@ class Simulation:
     # Days and visits ------------------------------------------------------------------
     def _day(self, index: int) -> None:
         self._stop_if_asked()
+        # What lives at a day's start (the population, the accounts, the application's
+        # aggregate cache) mostly lives on. Frozen, it is left out of the collector's full
+        # passes, which grow with the population and mostly came with this method's burst
+        # of new visits: at 5,000 customers those passes took a fifth of their time, and a run
+        # 4-5% less (two runs side by side). Reference counting still frees what is
+        # frozen; run() unfreezes it at the end.
+        gc.freeze()
         today = self.scenario.start + timedelta(days=index)
         if is_business_day(today, self.scenario.behaviour.public_holidays):
             behaviour = self.scenario.behaviour

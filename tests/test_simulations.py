@@ -3,6 +3,7 @@ runnable from the command line with a report and plots."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -66,6 +67,26 @@ def test_a_run_asked_to_stop_ends_at_its_next_customer_or_day(tmp_path: Path,
     assert sum(str(t).endswith(":Customer.Onboarded") for t in topics) == min(asked, 6)
     whole = run(TINY, tmp_path / "whole").tally.visits
     assert (0 < simulation.tally.visits < whole) is (asked > 6)  # days 1 and 2, not 3 and 4
+
+
+def test_a_run_spares_the_collector_what_lives_on_and_hands_it_back_at_its_end(
+        tmp_path: Path) -> None:
+    """Each day's start freezes what lives (gc.freeze: the collector's full passes stop
+    walking the population and the aggregate cache again and again); a run that ends, or
+    is stopped, unfreezes it."""
+    frozen: list[int] = []
+    simulation = Simulation(TINY, tmp_path / "whole",
+                            on_day=lambda _: frozen.append(gc.get_freeze_count()))
+    simulation.run()
+    simulation.close()
+    assert len(frozen) == TINY.days and min(frozen) > 0
+    assert gc.get_freeze_count() == 0
+    questions = itertools.count(1)
+    stopped = Simulation(TINY, tmp_path / "stopped", stop=lambda: next(questions) == 6 + 3)
+    with pytest.raises(RunStopped):
+        stopped.run()
+    stopped.close()
+    assert gc.get_freeze_count() == 0
 
 
 def test_the_same_seed_records_the_same_events_and_numbers(tmp_path: Path) -> None:
