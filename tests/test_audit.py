@@ -121,20 +121,21 @@ def test_D_3_a_key_used_twice_is_caught(keyed: BillingStation, mailbox: MailboxF
     assert rules(keyed) == ["D-3"]
 
 
-def _key_mailed_past_the_limit(app: BillingStation, window_recorded: bool = True
-                               ) -> LoginAttempt:
-    """Planted: a key issued to main01 by the domain directly, past the service's D-10 check
-    (``window_recorded``: as this version records it, or as an earlier one did, without)."""
+def _key_planted(app: BillingStation, to: str = EMAIL, window_recorded: bool = True
+                 ) -> LoginAttempt:
+    """Planted: a key for main01 issued by the domain directly, past the service's checks
+    (D-10's), mailed ``to`` (``window_recorded``: as this version records a key, or as an
+    earlier one did, without D-10's limit)."""
     account = app.account("main01")
     assert account is not None
     now = account.modified_on
     attempt = LoginAttempt.request("main01", account.id, now, uuid4())
     attempt.accept_password(True, False, now)
     if window_recorded:
-        attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, KeyPolicy(), now)
+        attempt.issue_key(Hasher(4).digest("000000000000"), to, KeyPolicy(), now)
     else:
         attempt.trigger_event(LoginAttempt.KeyIssued, key_digest=Hasher(4).digest("0" * 12),
-                              mailed_to=EMAIL, valid_for_seconds=600, max_wrong_entries=5,
+                              mailed_to=to, valid_for_seconds=600, max_wrong_entries=5,
                               timestamp=now)
     app.save(attempt)
     return attempt
@@ -148,7 +149,7 @@ def test_D_10_a_key_mailed_past_the_hours_limit_is_caught(
         start.tick(timedelta(minutes=5))
     assert keyed.log_in("main01", PASSWORD) == ErrorPage(Refusal.KEY_LIMIT)
     assert rules(keyed) == []
-    _key_mailed_past_the_limit(keyed)
+    _key_planted(keyed)
     found = list(audit.verify(keyed))
     assert [v.rule for v in found] == ["D-10"]
     assert found[0].message == ("a key was mailed to main01 after 5 within 60 minutes "
@@ -166,7 +167,7 @@ def test_D_10_keys_an_hour_apart_and_keys_issued_before_the_limit_was_recorded_p
         start.tick(timedelta(minutes=5))
     start.tick(timedelta(minutes=40))  # the first key is now over 60 minutes old
     pending(keyed)
-    _key_mailed_past_the_limit(keyed, window_recorded=False)
+    _key_planted(keyed, window_recorded=False)
     verifier = Verifier()
     assert [v.rule for v in verifier.check(replay(keyed))] == []
     assert verifier.counts["keys issued without their D-10 limit"] == 1
@@ -182,27 +183,16 @@ def test_D_10_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
         pending(app)
     saved = tmp_path / "audit.ckpt"
     assert checkpoint.verify_incrementally(app, saved).violations == []
-    _key_mailed_past_the_limit(app)
+    _key_planted(app)
     after = checkpoint.verify_incrementally(app, saved)
     assert [v.rule for v in after.violations] == ["D-10"] and after.read == 3
     app.close()
 
 
-def _key_mailed_to(app: BillingStation, address: str) -> None:
-    """Planted: a key for main01 issued by the domain directly, mailed to ``address``."""
-    account = app.account("main01")
-    assert account is not None
-    now = account.modified_on
-    attempt = LoginAttempt.request("main01", account.id, now, uuid4())
-    attempt.accept_password(True, False, now)
-    attempt.issue_key(Hasher(4).digest("000000000000"), address, KeyPolicy(), now)
-    app.save(attempt)
-
-
 def test_LG_3_a_key_mailed_to_another_address_than_the_registered_one_is_caught(
     keyed: BillingStation,
 ) -> None:
-    _key_mailed_to(keyed, "someone@example.net")
+    _key_planted(keyed, "someone@example.net")
     found = list(audit.verify(keyed))
     assert [v.rule for v in found] == ["LG-3"]
     assert found[0].message == ("a key for main01 was mailed to someone@example.net, not to "
@@ -228,7 +218,7 @@ def test_LG_3_keys_follow_a_changed_address_and_a_sub_IDs_own(
     sub_login = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sub01@example.co.jp")
     assert isinstance(sub_login, TopPage)
     assert rules(app) == []
-    _key_mailed_to(app, EMAIL)  # the address before the change
+    _key_planted(app, EMAIL)  # the address before the change
     found = list(audit.verify(app))
     assert [v.rule for v in found] == ["LG-3"]
     assert "InformationChanged" in found[0].evidence[0] and moved in found[0].evidence[0]
@@ -241,7 +231,7 @@ def test_LG_3_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     keyed_main(app)
     saved = tmp_path / "audit.ckpt"
     assert checkpoint.verify_incrementally(app, saved).violations == []
-    _key_mailed_to(app, "someone@example.net")
+    _key_planted(app, "someone@example.net")
     after = checkpoint.verify_incrementally(app, saved)
     assert [v.rule for v in after.violations] == ["LG-3"] and after.read == 3
     app.close()

@@ -5,9 +5,9 @@ Logins: a key is required iff the notify key was on and it was not the first log
 LG-2, D-1); a key is mailed to the login ID's registered address then (LG-3), and only
 while fewer than the limit were mailed to it within the window (D-10); a key is accepted
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
-not after a lock (D-4). Changes: only the
-customer's main ID changes customer information (CI-1) or permission settings and sub IDs
-(SB-2).
+not after a lock (D-4). Changes: only the customer's main ID changes customer information
+(CI-1) or permission settings and sub IDs (SB-2). What the events do not record (D-14's
+client address, the portal's HTTP) is not judged: see README.
 """
 
 from __future__ import annotations
