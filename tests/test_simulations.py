@@ -21,7 +21,7 @@ from time import monotonic, sleep
 import attrs
 import pytest
 from click.testing import CliRunner
-from eventsourcing.sqlite import SQLiteConnection
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection
 
 from application.adapters.unflushed_sqlite import UnflushedPool
 from application.audit import verify
@@ -250,6 +250,26 @@ def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
     assert result.output.splitlines()[-1] == (
         f"error: the simulation's store in {tmp_path / 'out'} could not be written: "
         "database or disk is full")
+
+
+def test_a_simulations_store_closes_whole_with_a_save_cut_short_by_ctrl_c(
+        tmp_path: Path) -> None:
+    """A Ctrl-C between a save's BEGIN and the library's handling of the interrupt leaves
+    the transaction open: closing the store rolls it back (the save was not made) and
+    flushes the rest, instead of failing on SQLite's "Safety level may not be changed
+    inside a transaction" (an interrupted run then said its store could not be written)."""
+    run(TINY, tmp_path).close()
+    stored = len(rows(tmp_path / STORE))
+    simulation = Simulation(TINY, tmp_path / "cut")
+    simulation.run()
+    expected = len(rows(simulation.store))
+    recorder = simulation.app.recorder
+    assert isinstance(recorder, SQLiteAggregateRecorder)
+    with recorder.datastore.get_connection(commit=True) as connection:
+        connection._sqlite_conn.execute("BEGIN")
+        connection._sqlite_conn.execute("DELETE FROM stored_events")  # never committed
+    simulation.close()
+    assert len(rows(simulation.store)) == expected == stored
 
 
 def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> None:

@@ -22,8 +22,13 @@ class UnflushedConnection(SQLiteConnection):
     def _close(self) -> None:
         """The run's end made durable: the log checkpointed into the file, flushed. A
         checkpoint another open connection keeps busy is left to that one's close (the
-        pool closes them all); a failure to write (a full disk) is raised, after closing."""
+        pool closes them all); a failure to write (a full disk) is raised, after closing.
+        A transaction still open is a save a Ctrl-C cut between its BEGIN and the library's
+        handling of the interrupt: rolled back, as unfinished (SQLite refuses the setting
+        inside one, which made an interrupted run say its store could not be written)."""
         try:
+            if self._sqlite_conn.in_transaction:
+                self._sqlite_conn.rollback()
             self._sqlite_conn.execute("PRAGMA synchronous=FULL")
             self._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
