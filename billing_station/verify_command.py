@@ -40,8 +40,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     (LG-2..LG-5, D-1..D-5, D-10; each key mailed to the login ID's registered address then)
     and every change against who may make it (CI-1, SB-2). Prints each violation with the
     events that prove it, then a summary; exits 1 on any violation. What the events do not
-    record is not judged: D-14's per-address limit, and what only the portal's HTTP shows
-    (D-9, D-12, D-13, D-15; see README).
+    record is not judged: D-14's per-address limit, what only the portal's HTTP shows (D-9,
+    D-12's idle time, D-13, D-15), D-11's notice mails and D-6's randomness (see README).
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
     run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in

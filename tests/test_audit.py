@@ -197,31 +197,70 @@ def test_LG_3_a_key_mailed_to_another_address_than_the_registered_one_is_caught(
     assert [v.rule for v in found] == ["LG-3"]
     assert found[0].message == ("a key for main01 was mailed to someone@example.net, not to "
                                 f"its registered address {EMAIL}")
-    assert "Customer.Onboarded" in found[0].evidence[0]
-    assert f"email={EMAIL}" in found[0].evidence[0]
-    assert "KeyIssued" in found[0].evidence[-1]
+    # the attempt's events first (the auditor's page files a finding under its first
+    # evidence's time), then the event that set the address the key should have gone to
+    assert "LoginRequested" in found[0].evidence[0] and "KeyIssued" in found[0].evidence[-2]
+    assert "Customer.Onboarded" in found[0].evidence[-1]
+    assert f"email={EMAIL}" in found[0].evidence[-1]
 
 
 def test_LG_3_keys_follow_a_changed_address_and_a_sub_IDs_own(
     app: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 ) -> None:
-    """A main ID's keys go to its contact email as お客様情報変更 last set it, a sub ID's to
-    its own 登録先メールアドレス; a key to the address before the change is caught."""
+    """A main ID's keys go to its contact email as お客様情報変更 last set it (a change of
+    other fields keeps it), a sub ID's to its own 登録先メールアドレス as 副ID 情報変更 last
+    set it; a key to the address before the change is caught."""
     main = keyed_main(app)
     moved = "keiri@example.co.jp"
     form = {"email": moved, "email_confirmation": moved}
     app.submit_customer_information(main, app.confirm_customer_information(main, form))
+    phone = {"phone": "0311112222"}  # another change: the address stays
+    app.submit_customer_information(main, app.confirm_customer_information(main, phone))
     start.tick(timedelta(minutes=1))
     assert isinstance(log_in_with_key(app, mailbox, "main01", PASSWORD, moved), TopPage)
     add_sub_id(app, main, "sub01", notify_key="利用する")
     first_login(app, "sub01", SUB_PASSWORD)
-    sub_login = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sub01@example.co.jp")
+    sub_moved = {"email": "sato@example.co.jp"}
+    app.submit_sub_id_change(main, app.confirm_sub_id_change(main, "sub01", sub_moved))
+    sub_login = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sato@example.co.jp")
     assert isinstance(sub_login, TopPage)
     assert rules(app) == []
     _key_planted(app, EMAIL)  # the address before the change
     found = list(audit.verify(app))
     assert [v.rule for v in found] == ["LG-3"]
-    assert "InformationChanged" in found[0].evidence[0] and moved in found[0].evidence[0]
+    assert "InformationChanged" in found[0].evidence[-1] and moved in found[0].evidence[-1]
+
+
+def test_LG_3_a_key_for_a_login_ID_with_no_account_is_caught(app: BillingStation) -> None:
+    """Planted: a key issued for a login ID no account has (the services answer such a
+    login as a wrong password, D-9, and mail nothing)."""
+    onboard(app)
+    now = app.account("main01").modified_on  # type: ignore[union-attr]
+    attempt = LoginAttempt.request("ghost01", None, now, uuid4())
+    attempt.accept_password(True, False, now)
+    attempt.issue_key(Hasher(4).digest("000000000000"), "someone@example.net", KeyPolicy(), now)
+    app.save(attempt)
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["LG-3"]
+    assert found[0].message == ("a key was mailed to someone@example.net for ghost01, a login "
+                                "ID with no account")
+
+
+def test_an_accounts_events_without_its_registration_are_judged_not_a_crash(
+    app: BillingStation,
+) -> None:
+    """A store cut short at its start: a setting, a change and a login of an account whose
+    registration is not in it are folded as nothing, and the changes are still judged (no
+    main ID can be shown to have made them: SB-2)."""
+    main = onboard(app)
+    set_notify_key(app, main)
+    moved = {"email": "keiri@example.co.jp", "email_confirmation": "keiri@example.co.jp"}
+    app.submit_customer_information(main, app.confirm_customer_information(main, moved))
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)  # a first login: no key
+    events = [e for e in replay(app) if not isinstance(e, Account.Registered)]
+    verifier = Verifier()
+    assert [v.rule for v in verifier.check(events)] == ["SB-2", "SB-2"]
+    assert verifier.accounts.accounts == {}
 
 
 def test_LG_3_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFolder) -> None:

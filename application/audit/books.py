@@ -69,24 +69,24 @@ class AccountBook:
 
     def fold(self, event: Any) -> None:
         role = _ACCOUNT(event)
-        if not role:
-            return
-        if role == "login":
-            self.accounts[event.originator_id].logins += 1
-        elif role in ("on", "off"):
-            self.accounts[event.originator_id].notify_key = role == "on"
-        elif role == "changed":
-            if "email" in event.changes:
-                account = self.accounts[event.originator_id]
-                account.address = event.changes["email"]
-                account.address_set = (event.timestamp, type(event).__qualname__)
-        else:
+        if role in ("main", "sub"):
             owner: UUID = getattr(event, "customer_id", event.originator_id)  # a sub ID's
             self.accounts[event.originator_id] = AccountState(
                 event.login_id, owner, role == "main",
                 event.information.get("notify_key") == NOTIFY_KEY_ON,
                 event.information.get("email", ""), (event.timestamp, type(event).__qualname__)
             )
+            return
+        account = self.accounts.get(event.originator_id) if role else None
+        if account is None:  # (an account's event without its registration: a store cut
+            return  # short at its start; the checks judge the event itself)
+        if role == "login":
+            account.logins += 1
+        elif role in ("on", "off"):
+            account.notify_key = role == "on"
+        elif role == "changed" and "email" in event.changes:
+            account.address = event.changes["email"]
+            account.address_set = (event.timestamp, type(event).__qualname__)
 
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""

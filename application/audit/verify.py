@@ -112,20 +112,27 @@ class Verifier:
 
     def _check_recipient(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
         """LG-3: the key went to the login ID's registered address as it stood then (a main
-        ID's contact email, a sub ID's 登録先メールアドレス), as its events set it."""
+        ID's 連絡先メールアドレス, a sub ID's 登録先メールアドレス), as its events set it; a
+        key for a login ID with no account went to no registered address."""
         account = self.accounts.accounts.get(attempt.account_id) if attempt.account_id \
             else None
-        if account is None or issued.mailed_to == account.address:
+        to = printable(issued.mailed_to)
+        if account is None:
+            yield Violation("LG-3", f"a key was mailed to {to} for {attempt.login_id}, a login "
+                            "ID with no account", _evidence(attempt),
+                            f"アカウントのないログインIDの通知キーが {to} に送られた")
+            return
+        if issued.mailed_to == account.address:
             return
         at, kind = account.address_set
+        address = printable(account.address)
+        # (after the attempt's events: a finding is filed under its first evidence's time)
         registered = (f"{jst(at, seconds=True)} JST  {kind:<32} {str(attempt.account_id)[:8]}  "
-                      f"email={printable(account.address)}  (the registered address since)")
+                      f"email={address}  (the registered address since)")
         yield Violation(
-            "LG-3", f"a key for {attempt.login_id} was mailed to {printable(issued.mailed_to)}, "
-            f"not to its registered address {printable(account.address)}",
-            [registered, *_evidence(attempt)],
-            f"通知キーが登録先メールアドレス {printable(account.address)} でなく "
-            f"{printable(issued.mailed_to)} に送られた")
+            "LG-3", f"a key for {attempt.login_id} was mailed to {to}, not to its registered "
+            f"address {address}", [*_evidence(attempt), registered],
+            f"通知キーが登録されたメールアドレス {address} でなく {to} に送られた")
 
     def _check_key_limit(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
         """D-10: fewer keys than the limit in force were mailed to the login ID within the
