@@ -88,6 +88,10 @@ class AccountBook:
             account.address = event.changes["email"]
             account.address_set = (event.timestamp, type(event).__qualname__)
 
+    def of(self, account_id: UUID | None) -> AccountState | None:
+        """The account an attempt names, as it stands; None for no such account."""
+        return self.accounts.get(account_id) if account_id else None
+
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""
         account = self.accounts.get(account_id)
@@ -95,7 +99,7 @@ class AccountBook:
         return owner.login_id if owner else None
 
     def kind(self, account_id: UUID | None) -> str:
-        account = self.accounts.get(account_id) if account_id else None
+        account = self.of(account_id)
         return "unknown" if account is None else "main" if account.is_main_id else "sub"
 
 
@@ -204,7 +208,7 @@ class AttemptBook:
         if found is not None:
             found.fold(event)
             if role == "accepted":
-                account = accounts.accounts.get(found.account_id) if found.account_id else None
+                account = accounts.of(found.account_id)
                 found.policy_requires_key = bool(account and account.notify_key
                                                  and account.logins > 0)
         return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from application.screens import jst
 from domain.crypto import Hasher
@@ -23,9 +24,14 @@ def printable(text: str) -> str:
 def line(event: Any) -> str:
     """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
     details = {k: _shown(k, v) for k, v in vars(event).items() if k not in _NOT_SHOWN}
-    kind = type(event).__qualname__
-    return (f"{jst(event.timestamp, seconds=True)} JST  {kind:<32} {str(event.originator_id)[:8]}  "
-            + " ".join(f"{k}={v}" for k, v in details.items()))
+    return noted(event.timestamp, type(event).__qualname__, event.originator_id,
+                 " ".join(f"{k}={v}" for k, v in details.items()))
+
+
+def noted(at: datetime, kind: str, aggregate_id: UUID | None, text: str) -> str:
+    """An evidence line as ``line`` makes one, with ``text`` where the fields go (what
+    verify recalls of an event it no longer holds)."""
+    return f"{jst(at, seconds=True)} JST  {kind:<32} {str(aggregate_id)[:8]}  {text}"
 
 
 def _shown(name: str, value: Any) -> Any:

@@ -21,10 +21,9 @@ import attrs
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
-from application.audit.books import AccountBook, Attempt, AttemptBook, Roles
-from application.audit.evidence import line, printable
+from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
+from application.audit.evidence import line, noted, printable
 from application.audit.reading import replay
-from application.screens import jst
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import ClientAddress, PortalSession
@@ -107,40 +106,15 @@ class Verifier:
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from _check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
-            yield from self._check_recipient(attempt, event)
-            yield from self._check_key_limit(attempt, event)
+            account = self.accounts.of(attempt.account_id)
+            yield from _check_recipient(attempt, account, event)
+            if account is not None:
+                yield from self._check_key_limit(attempt, account, event)
 
-    def _check_recipient(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
-        """LG-3: the key went to the login ID's registered address as it stood then (a main
-        ID's 連絡先メールアドレス, a sub ID's 登録先メールアドレス), as its events set it; a
-        key for a login ID with no account went to no registered address."""
-        account = self.accounts.accounts.get(attempt.account_id) if attempt.account_id \
-            else None
-        to = printable(issued.mailed_to)
-        if account is None:
-            yield Violation("LG-3", f"a key was mailed to {to} for {attempt.login_id}, a login "
-                            "ID with no account", _evidence(attempt),
-                            f"アカウントのないログインIDの通知キーが {to} に送られた")
-            return
-        if issued.mailed_to == account.address:
-            return
-        at, kind = account.address_set
-        address = printable(account.address)
-        # (after the attempt's events: a finding is filed under its first evidence's time)
-        registered = (f"{jst(at, seconds=True)} JST  {kind:<32} {str(attempt.account_id)[:8]}  "
-                      f"email={address}  (the registered address since)")
-        yield Violation(
-            "LG-3", f"a key for {attempt.login_id} was mailed to {to}, not to its registered "
-            f"address {address}", [*_evidence(attempt), registered],
-            f"通知キーが登録されたメールアドレス {address} でなく {to} に送られた")
-
-    def _check_key_limit(self, attempt: Attempt, issued: Any) -> Iterator[Violation]:
+    def _check_key_limit(self, attempt: Attempt, account: AccountState, issued: Any
+                         ) -> Iterator[Violation]:
         """D-10: fewer keys than the limit in force were mailed to the login ID within the
         window before this one (the key's own event records both)."""
-        account = self.accounts.accounts.get(attempt.account_id) if attempt.account_id \
-            else None
-        if account is None:
-            return
         window = timedelta(seconds=issued.key_window_seconds)
         if not window:  # issued before the limit was recorded with each key
             self.counts[UNCHECKED_D10] += 1
@@ -156,9 +130,8 @@ class Verifier:
             message = (f"a key was mailed to {attempt.login_id} after {len(within)} within "
                        f"{minutes:g} minutes (the limit: {limit})")
             shown = f"{minutes:g}分間に{len(within)}通送った後でさらに通知キーを送った (上限 {limit}通)"
-            earlier = [f"{jst(at, seconds=True)} JST  {'LoginAttempt.KeyIssued':<32} "
-                       f"{str(attempt_id)[:8]}  (an earlier key of the window)"
-                       for at, attempt_id in within]
+            earlier = [noted(at, "LoginAttempt.KeyIssued", attempt_id,
+                             "(an earlier key of the window)") for at, attempt_id in within]
             yield Violation("D-10", message, earlier + _evidence(attempt), shown)
         keys.append((now, attempt.id))
 
@@ -201,6 +174,30 @@ def _check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
         rule = _BROKEN_BY[type(ended)]
         yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
                         _evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
+
+
+def _check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
+                     ) -> Iterator[Violation]:
+    """LG-3: the key went to the login ID's registered address as it stood then (a main ID's
+    連絡先メールアドレス, a sub ID's 登録先メールアドレス), as its events set it; a key for a
+    login ID with no account went to no registered address."""
+    to = printable(issued.mailed_to)
+    if account is None:
+        yield Violation("LG-3", f"a key was mailed to {to} for {attempt.login_id}, a login "
+                        "ID with no account", _evidence(attempt),
+                        f"アカウントのないログインIDの通知キーが {to} に送られた")
+        return
+    if issued.mailed_to == account.address:
+        return
+    at, kind = account.address_set
+    address = printable(account.address)
+    # (after the attempt's events: a finding is filed under its first evidence's time)
+    registered = noted(at, kind, attempt.account_id,
+                       f"email={address}  (the registered address since)")
+    yield Violation(
+        "LG-3", f"a key for {attempt.login_id} was mailed to {to}, not to its registered "
+        f"address {address}", [*_evidence(attempt), registered],
+        f"通知キーが登録されたメールアドレス {address} でなく {to} に送られた")
 
 
 def _check_completion(attempt: Attempt) -> Iterator[Violation]:
