@@ -175,7 +175,11 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                     with suppress(Exception, CancelledError):
                         client.cancel(list(futures))
                 raise
-            client.unsubscribe_topic(topic)
+            finally:  # also after a Ctrl-C: a local cluster's shard plays on until the cluster
+                # closes, after this client, and the scheduler said CRITICAL, with a
+                # traceback, of each simulated day it could not send to the closed client
+                with suppress(Exception, CancelledError):
+                    client.unsubscribe_topic(topic)
     if failures:
         raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]
