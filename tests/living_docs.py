@@ -56,7 +56,7 @@ from gherkin.parser import Parser
 from application import screens
 from application.outcomes import Completed, Confirmation, ErrorPage, KeyEntry, Refused, TopPage
 from domain.fields import InvalidInput
-from simulations.html import esc, page, screenshot_data_uri, stacked_bars, table
+from simulations.html import Pictures, esc, page, stacked_bars, table
 from tests.docs_shots import shot_line
 
 ROOT = Path(__file__).parent.parent
@@ -250,6 +250,7 @@ class Context:
     screenshots: dict[str, list[Path]]
     anchored: set[str] = field(default_factory=set)  # scenarios already given their id
     zooms: Iterator[int] = field(default_factory=itertools.count)  # each picture's own id
+    pictures: Pictures = field(default_factory=Pictures)
 
     def anchor(self, s: dict[str, Any], rule: str) -> str:
         """A scenario under two rules is shown twice: the first is its link target."""
@@ -294,7 +295,8 @@ def render(cucumber: list[dict[str, Any]], *, made_at: datetime, commit: str,
                   screenshots or {})
     body = (_header(ctx, made_at, commit) + _summary(ctx) + _failures(ctx) + _contents(ctx)
             + _filter(ctx) + "".join(_section(ctx, s, t) for s, t in catalogue["sections"].items()))
-    return page(f"仕様の実行結果: {_verdict(ctx)}", f"<main>{body}</main>", style=STYLE,
+    return page(f"仕様の実行結果: {_verdict(ctx)}", f"<main>{body}</main>{ctx.pictures.stored()}",
+                style=STYLE,
                 script=SCRIPT)
 
 
@@ -417,7 +419,7 @@ def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
     content = ("".join(_failed_run(s, r, runs) for r in failed) if failed
                else f"<ol class=steps>{''.join(_written_step(st) for st in s['steps'])}</ol>")
     anchor = ctx.anchor(s, rule)
-    seen = (_evidence_of(ctx, s, runs) if anchor == _anchor(s) else  # (pictures once: 3 MB)
+    seen = (_evidence_of(ctx, s, runs) if anchor == _anchor(s) else  # (its evidence once)
             f'<p class="evidence"><a href="#{_anchor(s)}">画面とメールは最初に載せた同じシナリオに'
             "あります</a></p>")
     return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
@@ -526,8 +528,8 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
             items.sort(key=lambda e: e.line)
             later, first = _split(items, lambda e: e.line in given)
             later_shots, first_shots = _split(shots, lambda p: shot_line(p) in given)
-            story = _seen(ctx, later, later_shots, steps, SHOT_WIDTH)
-            setup = _seen(ctx, first, first_shots, steps, GIVEN_SHOT_WIDTH)
+            story = _seen(ctx, later, later_shots, steps)
+            setup = _seen(ctx, first, first_shots, steps)
             parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>{story}'
                          + (f'<details class="given"><summary>前提の画面とメール '
                             f"({len(first) + len(first_shots)}件)</summary>{setup}</details>"
@@ -551,37 +553,33 @@ def _given_lines(s: dict[str, Any]) -> set[int]:
     return lines
 
 
-SHOT_WIDTH, GIVEN_SHOT_WIDTH = 1100, 480  # pixels kept: the story's shots are read
-
-
-def _seen(ctx: Context, items: list[Evidence], shots: list[Path], steps: dict[int, str],
-          width: int) -> str:
+def _seen(ctx: Context, items: list[Evidence], shots: list[Path], steps: dict[int, str]) -> str:
     """Screen texts and mails, then the screenshots in the order taken, each captioned with
     its step."""
-    return ("".join(_evidence_item(e, steps.get(e.line, "")) for e in items)
-            + ('<div class="shots">' + "".join(_screenshot(ctx, p, steps, width) for p in shots)
+    return ("".join(_evidence_item(ctx, e, steps.get(e.line, "")) for e in items)
+            + ('<div class="shots">' + "".join(_screenshot(ctx, p, steps) for p in shots)
                + "</div>" if shots else ""))
 
 
-def _evidence_item(e: Evidence, step: str) -> str:
+def _evidence_item(ctx: Context, e: Evidence, step: str) -> str:
     """A screen or mail, captioned with the step after which it was seen."""
     after = f" (「{step}」の後)" if step else ""
     if e.png:
-        return (f'<figure><img src="{screenshot_data_uri(e.png)}" alt="画像{esc(after)}">'
+        return (f"<figure>{ctx.pictures.show(e.png, f'画像{after}')}"
                 f"<figcaption>画像{esc(after)}</figcaption></figure>")
     return (f'<figure class="{esc(e.kind)}"><figcaption>{esc(KIND.get(e.kind, "出力"))}'
             f"{esc(after)}</figcaption><pre>{esc(mask_keys(e.text))}</pre></figure>")
 
 
-def _screenshot(ctx: Context, path: Path, steps: dict[int, str], width: int) -> str:
+def _screenshot(ctx: Context, path: Path, steps: dict[int, str]) -> str:
     """A screenshot, shrunk to fit beside others; a click (a checkbox, no script) shows it
-    at the width kept."""
+    whole."""
     step = steps.get(shot_line(path), "")
     caption = f"画面写真 (「{step}」で)" if step else "画面写真"
     zoom = f"zoom-{next(ctx.zooms)}"
     return (f'<figure><input type="checkbox" class="zoom" id="{zoom}">'
             f'<label for="{zoom}" title="クリックで拡大・縮小">'
-            f'<img src="{screenshot_data_uri(path.read_bytes(), width)}" alt="{esc(caption)}">'
+            f"{ctx.pictures.show(path.read_bytes(), caption)}"
             f"</label><figcaption>{esc(caption)}</figcaption></figure>")
 
 
@@ -600,14 +598,14 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 .error pre{border-color:var(--bad)}
 #contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
 #filter label{margin-right:1em}
-.evidence figure{margin:.4em 0}.evidence img{max-width:min(100%,40em)}
+.evidence figure{margin:.4em 0}.evidence .picture{max-width:min(100%,40em)}
 .shots{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
-.shots figure{width:22em;margin:0}.shots img{width:100%;cursor:zoom-in}
+.shots figure{width:22em;margin:0}.shots .picture{width:100%;cursor:zoom-in}
 .given .shots figure{width:14em}
 .zoom{position:absolute;opacity:0;pointer-events:none}
 .shots figure:has(.zoom:checked){width:100%}
-.zoom:checked+label img{width:auto;max-width:100%;cursor:zoom-out}
-.zoom:focus-visible+label img{outline:2px solid #1a5fb4}
+.zoom:checked+label .picture{width:auto;max-width:100%;cursor:zoom-out}
+.zoom:focus-visible+label .picture{outline:2px solid #1a5fb4}
 @media print{.given{display:none}.shots figure{width:31%;break-inside:avoid}
  body:has(#print-shots:not(:checked)) .shots{display:none}.print-choice{display:none}}
 """

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from simulations.html import screenshot_data_uri
+from simulations.html import Pictures
 from tests.docs_shots import screenshot_path
 from tests.living_docs import FEATURES, _given_lines, main, render, scenarios
 
@@ -164,6 +164,14 @@ def png(width: int = 4, height: int = 3) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def pictures_shown(fragment: str, page: str) -> list[Image.Image]:
+    """The pictures a part of the page shows, decoded from where the page stores them."""
+    stored = dict(re.findall(r'<image id="([^"]+)"[^>]* href="data:image/webp;base64,([^"]+)"',
+                             page))
+    return [Image.open(io.BytesIO(base64.b64decode(stored[ident])))
+            for ident in re.findall(r'<use href="#([^"]+)"', fragment)]
+
+
 def report_with_shots(tmp_path: Path) -> tuple[Path, list[dict[str, Any]], dict[str, Any]]:
     """A report of passing runs whose first scenario has a mail with a key, a screen, and a
     screenshot of a 前提 step and of its last step; the first outline's first row, one taken
@@ -216,9 +224,9 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
     assert "前提で届いたメール" in given and "前提で届いたメール" not in story
     first_given = f"{given_step['keyword'].strip()} {given_step['text']}"
     assert f"画面写真 (「{html.escape(first_given)}」で)" in given
-    widths = [Image.open(io.BytesIO(base64.b64decode(uri))).width
-              for uri in re.findall(r'src="data:image/webp;base64,([^"]+)"', scenario)]
-    assert widths == [1100, 480]  # the story's shot readable, the setup's small
+    story_ids, given_ids = (re.findall(r'<use href="#([^"]+)"', part) for part in (story, given))
+    assert len(story_ids) == len(given_ids) == 1 and story_ids == given_ids  # the same screen, once
+    assert len(pictures_shown(scenario, page)) == 2 and page.count("<image ") == 2  # (+ outline's)
     assert KEY not in page and ".png" not in scenario  # no file names for captions
     assert "<figcaption>画面写真</figcaption>" in page.split(
         f'id="s-{Path(outline_file).stem}-{outline_run["line"]}"')[1]  # taken outside a step
@@ -250,16 +258,20 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
 
 def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: Any,
                                                                      tmp_path: Path) -> None:
-    """A click shows a screenshot at the width kept, another folds it again (no script); a
-    printout has the story's screenshots (it had none), unless the reader says not to."""
+    """A click shows a screenshot whole, another folds it again (no script); it is painted
+    from where the page stores it; a printout has the story's screenshots (it had none),
+    unless the reader says not to."""
     report, data, _ = report_with_shots(tmp_path)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(report.as_uri())
     scenario = page.locator(f'#s-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}')
     scenario.locator("summary").first.click()
-    story = scenario.locator(".evidence > .shots img").first
-    given = scenario.locator(".given img").first
+    story = scenario.locator(".evidence > .shots .picture").first
+    given = scenario.locator(".given .picture").first
     small = story.bounding_box()["width"]
+    painted = Image.open(io.BytesIO(story.screenshot())).convert("L")
+    middle = painted.getpixel((painted.width // 2, painted.height // 2))
+    assert isinstance(middle, int) and middle < 160  # the grey PNG, not the page's white
     story.click()
     assert story.bounding_box()["width"] > 2.5 * small
     story.click()
@@ -267,6 +279,7 @@ def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: An
     assert not given.is_visible()  # folded until asked for
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     assert given.is_visible()  # (as the page opens them before printing)
+    assert given.bounding_box()["width"] < 0.7 * small  # the setup's shown smaller
     page.emulate_media(media="print")
     assert story.is_visible() and not given.is_visible()
     assert not page.locator("#print-shots").is_visible()  # (the choice is not printed)
@@ -301,11 +314,29 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     assert "この通知キーは使用できません。" in page
 
 
-def test_a_screenshot_in_the_report_is_made_small() -> None:
-    big = png(2400, 1600)
-    small = screenshot_data_uri(big)
-    image = Image.open(io.BytesIO(base64.b64decode(small.split(",", 1)[1])))
-    assert image.format == "WEBP" and (image.width, image.height) == (400, 267)
+def test_a_screenshot_in_the_report_is_kept_whole_and_small() -> None:
+    """A screenshot from the portal's 1280-pixel window is kept pixel for pixel (it is read
+    when opened), a larger one shrunk to that width; both stored as WebP."""
+    pictures = Pictures()
+    shown = pictures.show(png(1280, 720), "画面写真") + pictures.show(png(2400, 1600), "大")
+    images = pictures_shown(shown, pictures.stored())
+    assert [(i.format, i.size) for i in images] == [("WEBP", (1280, 720)), ("WEBP", (1280, 853))]
+    assert 'aria-label="画面写真" width="1280" height="720"' in shown
+
+
+def test_a_screenshot_shown_again_is_stored_once() -> None:
+    """The same screen recurs across scenarios and steps: the page stores its bytes once,
+    whatever the caption."""
+    pictures = Pictures()
+    login, top = png(1280, 720), png(1280, 900)
+    shown = [pictures.show(login, "前提で"), pictures.show(top, "ならばで"),
+             pictures.show(login, "別のシナリオで")]
+    stored = pictures.stored()
+    assert stored.count("<image ") == 2 and stored.count("base64,") == 2
+    assert [p.size for p in pictures_shown("".join(shown), stored)] == [
+        (1280, 720), (1280, 900), (1280, 720)]
+    assert 'aria-label="別のシナリオで"' in shown[2]
+    assert shown[0].split("<use")[1] == shown[2].split("<use")[1]  # the same stored picture
 
 
 def test_a_scenario_s_description_and_its_given_steps_as_the_page_reads_them() -> None:
