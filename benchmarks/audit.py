@@ -9,7 +9,8 @@ disturbed, for both):
 at N/10 events and at N events. Prints events/s, verify's share of the bare rate (target
 ≥ 100%) and peak RSS (target: flat as the store grows). Then the incremental verify: a
 checkpoint taken at N events, ``--new`` events (10,000) of logins added, and the
-checkpointed verify of them timed against a whole verify (target ≤ 2% of its time at 1M).
+checkpointed verify of them (the best of ``--repeat`` runs, each from that checkpoint)
+timed against a whole verify (target ≤ 2% of its time at 1M).
 
     .venv/bin/python -m benchmarks.audit [--events N] [--new N] [--repeat N] [--folder DIR]
 """
@@ -188,9 +189,15 @@ def main() -> None:
     print("target: verify ≥ 100% of the bare rate; verify RSS flat from N/10 to N events")
 
     whole = in_child("checkpoint", path)  # the first checkpointed verify reads everything
+    checkpoint = path.with_name(path.name + ".checkpoint")
+    taken = checkpoint.read_bytes()  # at N events: each run of the new ones starts from it
     build(app, accounts, args.events + args.new, clock)
     app.close()
-    incremental = in_child("checkpoint", path)
+    tries: list[dict[str, float]] = []
+    for _ in range(args.repeat):  # the fastest, as for verify above
+        checkpoint.write_bytes(taken)
+        tries.append(in_child("checkpoint", path))
+    incremental = min(tries, key=lambda run: run["seconds"])
     print(f"checkpointed verify: {whole['events']:,.0f} events in {whole['seconds']:.2f} s "
           f"(peak RSS {whole['peak_rss_mib']:.0f} MiB); then {incremental['events']:,.0f} new "
           f"events in {incremental['seconds']:.3f} s: {incremental['seconds'] / v['seconds']:.1%}"

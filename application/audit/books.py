@@ -27,7 +27,9 @@ REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its e
 
 
 # Accounts --------------------------------------------------------------------------------
-@attrs.define
+# (Not slotted, as Attempt: a verify checkpoint pickles thousands of them, and an instance
+# dict is pickled and restored in C; attrs' slotted state is a Python call each way.)
+@attrs.define(slots=False)
 class AccountState:
     login_id: str
     customer_id: UUID
@@ -119,7 +121,7 @@ _ATTEMPT = Roles((LoginAttempt.LoginRequested, "requested"),
                  *((kind, "ending") for kind in ENDINGS), *((kind, "finish") for kind in FINISHES))
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Attempt:
     """One press of 「ログイン」 as the events tell it, with the account as it stood then."""
 
