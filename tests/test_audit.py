@@ -77,13 +77,48 @@ def test_a_store_made_by_the_services_verifies_clean(
     assert rules(keyed) == []
 
 
-def test_LG_4_a_login_completed_without_the_required_key_is_caught(
+def test_LG_3_a_login_completed_without_the_required_key_is_caught(
     keyed: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
     attempt = pending(keyed)
     attempt.complete(attempt.modified_on)  # planted: no KeyVerified
     keyed.save(attempt)
-    assert rules(keyed) == ["LG-4"]
+    assert rules(keyed) == ["LG-3"]
+
+
+def _login_with_a_key_planted(app: BillingStation) -> None:
+    """Planted: a login of main01 that asked for its key and took it, whatever the policy."""
+    account = app.account("main01")
+    assert account is not None
+    now = account.modified_on
+    attempt = LoginAttempt.request("main01", account.id, now, uuid4())
+    attempt.accept_password(True, False, now)
+    attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, KeyPolicy(), now)
+    attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=now)
+    attempt.complete(now)
+    app.save(attempt)
+
+
+def test_LG_2_a_key_demanded_with_the_notify_key_off_is_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    onboard(app)  # 利用しない (CI-3)
+    first_login(app)
+    _login_with_a_key_planted(app)
+    [found] = audit.verify(app)
+    assert found.rule == "LG-2" and "notify key off" in found.message
+
+
+def test_LG_4_a_key_demanded_at_a_first_login_is_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    set_notify_key(app, onboard(app))  # 利用する, never logged in
+    _login_with_a_key_planted(app)
+    [found] = audit.verify(app)
+    assert found.rule == "LG-4" and "first login" in found.message
+    first_login(app)  # (the service: no key at a first login) then the same planted login
+    _login_with_a_key_planted(app)
+    assert rules(app) == ["LG-4"]  # past the first login a key is what the policy asks
 
 
 def test_LG_5_a_key_accepted_after_10_minutes_is_caught(keyed: BillingStation) -> None:
@@ -365,7 +400,7 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     app.close()
     result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
     assert result.exit_code == 1
-    assert "VIOLATION LG-4" in result.output and "1 violation found" in result.output
+    assert "VIOLATION LG-3" in result.output and "1 violation found" in result.output
     assert "LoginAttempt.KeyIssued" in result.output  # the evidence: the attempt's events
 
 

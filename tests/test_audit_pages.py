@@ -26,7 +26,7 @@ from tests.story import PASSWORD, keyed_main
 
 @pytest.fixture
 def planted(tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory) -> Path:
-    """A store with one login completed without the key its policy required (LG-4)."""
+    """A store with one login completed without the key its policy required (LG-3)."""
     path = tmp_path / "planted.sqlite3"
     app = build(store_settings("sqlite", path), mailbox)
     keyed_main(app)
@@ -57,8 +57,8 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     text = report.read_text(encoding="utf-8")
     assert "http" not in text.replace("http://127.0.0.1", "")  # self-contained
     page = opened(chromium, report)
-    assert page.get_by_text("違反 1 件: LG-4 × 1").is_visible()
-    assert page.get_by_text("LG-4: 通知キーの要否が、その時点のポリシー").is_visible()
+    assert page.get_by_text("違反 1 件: LG-3 × 1").is_visible()
+    assert page.get_by_text("LG-3: 通知キーが必要なログインが通知キーなしで完了した").is_visible()
     assert page.get_by_text("ポリシーが求める通知キーなしでログインが完了した").is_visible()
     assert "a login completed" not in text  # (the command line's English, once)
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()

@@ -133,7 +133,8 @@ class Attempt:
     events: list[Any] = attrs.Factory(list)
     key_required: bool = False  # as the event says
     first_login: bool = False
-    policy_requires_key: bool = False  # as the policy in force says (LG-4, D-1)
+    policy_requires_key: bool = False  # as the policy in force says (LG-2..LG-4, D-1)
+    key_on: bool = False  # the account's 通知キーの利用 then: which rule a wrong demand breaks
     issued: Any = None  # KeyIssued
     verified: Any = None  # the first KeyVerified
     verifications: int = 0
@@ -211,8 +212,8 @@ class AttemptBook:
             found.fold(event)
             if role == "accepted":
                 account = accounts.of(found.account_id)
-                found.policy_requires_key = bool(account and account.notify_key
-                                                 and account.logins > 0)
+                found.key_on = bool(account and account.notify_key)
+                found.policy_requires_key = found.key_on and bool(account and account.logins)
         return found
 
     def due(self) -> bool:

@@ -31,8 +31,8 @@ from application.adapters.files import write_whole
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
-MAGIC = b"billing-station verify checkpoint 5\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in (1, 2, 3, 4))
+MAGIC = b"billing-station verify checkpoint 6\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in (1, 2, 3, 4, 5))
 
 
 class CheckpointError(ValueError):

@@ -1,8 +1,8 @@
 """verify: replay a whole store and check every login and every change against the policy
 in force at its time, trusting nothing but the events.
 
-Logins: a key is required iff the notify key was on and it was not the first login (LG-4,
-LG-2, D-1); a key is mailed to the login ID's registered address then (LG-3), and only
+Logins: a key is required iff the notify key was on (LG-3, LG-2) and it was not the first
+login (LG-4, D-1); a key is mailed to the login ID's registered address then (LG-3), and only
 while fewer than the limit were mailed to it within the window (D-10); a key is accepted
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
 not after a lock (D-4). Changes: only the customer's main ID changes customer information
@@ -201,9 +201,15 @@ def _check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
 
 
 def _check_completion(attempt: Attempt) -> Iterator[Violation]:
+    """The key was asked for exactly when the policy required it: with 利用する past the
+    first login (LG-3), never with 利用しない (LG-2) nor at a first login (LG-4, D-1)."""
     if attempt.policy_requires_key and attempt.verified is None:
-        yield Violation("LG-4", "a login completed without the key the policy required",
+        yield Violation("LG-3", "a login completed without the key the policy required",
                         _evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
     if not attempt.policy_requires_key and attempt.issued is not None:
-        yield Violation("LG-4", "a key was demanded at a first login or with the key off",
-                        _evidence(attempt), "初回ログインまたは通知キー「利用しない」で通知キーが求められた")
+        if attempt.key_on:
+            yield Violation("LG-4", "a key was demanded at a first login", _evidence(attempt),
+                            "初回ログインで通知キーが求められた")
+        else:
+            yield Violation("LG-2", "a key was demanded with the notify key off",
+                            _evidence(attempt), "通知キー「利用しない」で通知キーが求められた")
