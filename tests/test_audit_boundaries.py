@@ -313,6 +313,38 @@ def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
 
 
+AES = "eventsourcing.cryptography:AESCipher"
+KEYS = ("7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4=",  # test keys only
+        "Q2IEkYmtbK3Lpk9QvC8o1x1RvPfe3WJGLjvwDJyFsDo=")
+
+
+@pytest.mark.parametrize(("settings", "given"), [
+    ({}, "no CIPHER_KEY, no COMPRESSOR_TOPIC"),
+    ({"CIPHER_TOPIC": AES, "CIPHER_KEY": KEYS[1]}, "a CIPHER_KEY, no COMPRESSOR_TOPIC"),
+    ({"CIPHER_TOPIC": AES, "CIPHER_KEY": KEYS[0],
+      "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+     "a CIPHER_KEY, a COMPRESSOR_TOPIC"),
+], ids=["no key", "another key", "a compressor it was not written with"])
+def test_an_encrypted_store_read_without_its_settings_is_not_called_a_foreign_one(
+    tmp_path: Path, settings: dict[str, str], given: str
+) -> None:
+    """The events are this system's; the settings to read them are not the ones given:
+    said so, naming what was given (never the key), exit 65, the store left as it was."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path) | {"CIPHER_TOPIC": AES, "CIPHER_KEY": KEYS[0]},
+                KeyRecorder())
+    onboard(app)
+    app.close()
+    before = files(tmp_path)
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)} | settings), DATA_ERROR)
+    assert f"{path} holds Billing Station events that cannot be read with the settings " \
+           f"given ({given})" in output, output
+    assert "not a Billing Station event store" not in output and KEYS[0] not in output
+    assert files(tmp_path) == before
+    readable = {"BS_SQLITE_PATH": str(path), "CIPHER_TOPIC": AES, "CIPHER_KEY": KEYS[0]}
+    assert audit(readable).exit_code == 0  # with its own settings
+
+
 @pytest.mark.parametrize(("given", "options"), [
     (True, ["--html", "{store}"]), (False, ["--html", "{store}"]),
     (True, ["--checkpoint", "{store}"]), (True, ["--html", "{store}-wal"]),

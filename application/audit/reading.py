@@ -74,10 +74,23 @@ class AuditReader(EventStore):
         try:
             event = self.mapper.to_domain_event(first[0])
         except StoredEventError as e:
+            if first[0].topic.startswith("domain."):  # ours: its state is what cannot be read
+                raise NotAnEventStore(_unreadable(where, self.mapper, e)) from e
             raise NotAnEventStore(f"{where} is not a Billing Station event store: {e}") from e
         if not type(event).__module__.startswith("domain."):  # another application's events
             raise NotAnEventStore(f"{where} is not a Billing Station event store (its first "
                                   f"event is a {first[0].topic})")
+
+
+def _unreadable(where: str, mapper: Mapper[Any], error: StoredEventError) -> str:
+    """Why a store whose events are this system's cannot be read: most likely they were
+    written encrypted or compressed (CIPHER_*, COMPRESSOR_TOPIC) with other settings."""
+    given = ", ".join([
+        "a CIPHER_KEY" if mapper.cipher is not None else "no CIPHER_KEY",
+        "a COMPRESSOR_TOPIC" if mapper.compressor is not None else "no COMPRESSOR_TOPIC"])
+    return (f"{where} holds Billing Station events that cannot be read with the settings "
+            f"given ({given}): a store written encrypted or compressed is read with the "
+            f"same CIPHER_TOPIC, CIPHER_KEY and COMPRESSOR_TOPIC; else it is damaged ({error})")
 
 
 class Decoder:
