@@ -15,7 +15,7 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
-from billing_station.paths import output_folder, refuse_settings_not_read
+from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from billing_station.verify_command import verify
@@ -93,7 +93,7 @@ def main() -> None:
 
 @main.command()
 @click.option(
-    "--out", type=Path, metavar="FOLDER", default=Path("demo-output"),
+    "--out", type=PATH, metavar="FOLDER", default=Path("demo-output"),
     callback=output_folder,
     show_default=True, help="Folder for the demo's SQLite store and its mailbox of .eml files.",
 )

@@ -1,6 +1,6 @@
 """Paths checked before any work: a file to read must be there, and a long run never ends
 in a traceback because its file or folder cannot be written (a refusal writes nothing).
-Options take ``type=Path`` with one of these callbacks: ``click.Path`` stats every value
+Options take ``type=PATH`` with one of these callbacks: ``click.Path`` stats every value
 and raises on a NUL in the name."""
 
 from __future__ import annotations
@@ -16,6 +16,24 @@ import click
 from application import bootstrap
 from application.adapters.files import write_whole
 from billing_station import exits
+
+
+class _GivenPath(click.ParamType):
+    """A path as typed; an empty one is refused: ``Path("")`` is the current folder, where
+    ``--out ""`` would have put (and cleared) a run."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Path:
+        if isinstance(value, Path):
+            return value
+        if not str(value):
+            self.fail("an empty path names no file or folder", param, ctx)
+        return Path(value)
+
+
+PATH = _GivenPath()
 
 
 def _is(path: Path, test: Callable[[Path], bool]) -> bool:

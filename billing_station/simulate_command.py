@@ -17,7 +17,7 @@ from application.audit import NotAnEventStore, Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
-from billing_station.paths import output_folder, refuse_settings_not_read
+from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
@@ -48,7 +48,7 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
 
 @click.command()
 @click.argument("scenario", default="office")
-@click.option("--out", type=Path, metavar="FOLDER", callback=output_folder,
+@click.option("--out", type=PATH, metavar="FOLDER", callback=output_folder,
               help="Folder for the store, report and plots [default: simulation-output/SCENARIO].")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--days", type=click.IntRange(1, 3660),

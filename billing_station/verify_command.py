@@ -18,17 +18,17 @@ from application.audit.parallel import Findings, verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page
-from billing_station.paths import existing_files, output_file, refuse_overwriting, write_text
+from billing_station.paths import PATH, existing_files, output_file, refuse_overwriting, write_text
 from simulations.wording import counted_as
 
 
 @click.command()
-@click.argument("stores", nargs=-1, type=Path, metavar="[STORES]...", callback=existing_files)
-@click.option("--html", "page", type=Path, metavar="FILE",
+@click.argument("stores", nargs=-1, type=PATH, metavar="[STORES]...", callback=existing_files)
+@click.option("--html", "page", type=PATH, metavar="FILE",
               callback=output_file,
               help="Also write the findings, with their evidence, as a self-contained HTML "
                    "page for the auditor's report.")
-@click.option("--checkpoint", type=Path, metavar="FILE",
+@click.option("--checkpoint", type=PATH, metavar="FILE",
               callback=output_file,
               help="Keep where this verify stopped, and what it had folded, in this file (the "
                    "auditor's own, never the store): the next verify with it reads only the "

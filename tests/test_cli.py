@@ -148,3 +148,20 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_130() -> None:
     run = subprocess.run([sys.executable, "-c", starts_then_interrupted],
                          capture_output=True, text=True)
     assert (run.returncode, run.stderr.strip()) == (130, "interrupted"), run.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", "office", "--days", "1", "--out", ""], ["demo", "--out", ""],
+    ["verify", "--html", ""], ["verify", "--checkpoint", ""], ["verify", ""],
+], ids=["simulate --out", "demo --out", "verify --html", "verify --checkpoint", "verify STORE"])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """``--out ""`` put a run in the current folder (clearing an earlier one there)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args, env={"BS_SQLITE_PATH": "none.sqlite3"})
+    option = args[-2] if args[-2].startswith("--") else "[STORES]..."
+    assert (result.exit_code, result.output.strip().splitlines()) == (2, [
+        f"error: Invalid value for '{option}': an empty path names no file or folder "
+        f"(see 'main {args[0]} --help')"])  # (CliRunner's program name)
+    assert list(tmp_path.iterdir()) == []
