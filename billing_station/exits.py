@@ -1,5 +1,8 @@
 """The console script's exit codes, one table (README's "Exit codes" shows it)."""
 
+import signal
+import threading
+
 OK = 0
 VIOLATIONS = 1  # verify found a login or change against the policy
 NOT_FOUND = 1  # the login ID asked about does not exist (then)
@@ -13,3 +16,13 @@ IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store or an output could not
 INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as the shell reports a program that signal ends
 BROKEN_PIPE = 141  # the output's reader stopped reading (| head): 128 + SIGPIPE, as the shell
 #                   reports a program that signal ends
+
+
+def settled() -> None:
+    """The command's outcome is settled (what it read is read; its outputs are written whole
+    from here): a Ctrl-C from now on is ignored, so that 130 never follows written outputs.
+    The interpreter, shutting down, puts a handled SIGINT back to the system's default, which
+    ended a finished verify by the signal (the shell's 130, with no word); an ignored one it
+    leaves ignored. (Only the main thread handles signals: elsewhere there is nothing to do.)"""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

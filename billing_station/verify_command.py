@@ -64,6 +64,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         else:
             verifier, found = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
+    exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo("summary: " + ", ".join(counted(n, what) for what, n in counts.items()))
     if violations:
@@ -132,7 +133,7 @@ def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit
             bar.refresh()
 
         try:
-            result = verify_incrementally(store, path, bar.update, start)
+            result = verify_incrementally(store, path, bar.update, start, exits.settled)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
     found = list(reported(result.violations))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tomllib
 import uuid
@@ -48,6 +49,15 @@ PRODUCT_SETTINGS = ("BS_STORE", "BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX", "BS_S
 def _no_exported_product_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [k for k in os.environ if k.startswith(PRODUCT_SETTINGS)]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_stops_the_tests_again() -> Iterator[None]:
+    """A command run in this process ignores Ctrl-C once its outcome is settled
+    (exits.settled): given back after each test, so that Ctrl-C still stops pytest."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +36,8 @@ from billing_station.exits import (
 )
 from tests.conftest import build, store_env
 from tests.story import KeyRecorder, first_login, onboard
+
+ROOT = Path(__file__).parent.parent
 
 
 def audit(env: dict[str, str], *args: str) -> Result:
@@ -445,6 +449,27 @@ def test_ctrl_c_is_one_line_and_exit_130_not_verifys_1(
     monkeypatch.setattr("billing_station.verify_command.Verifier.check", interrupted)
     result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))
     assert result.exit_code == INTERRUPTED and result.output.strip() == "interrupted"
+
+
+def test_ctrl_c_once_verify_has_written_its_outputs_does_not_say_interrupted(
+        tmp_path: Path) -> None:
+    """A Ctrl-C as the page is written, or after (while the interpreter shuts down), exited
+    130, "interrupted", when the checkpoint and the page had been written: past the reading,
+    the outcome is settled and told. Each try sends SIGINT the moment the page appears."""
+    store = a_store_with_one_login(tmp_path)
+    script = "from billing_station.console import main; main()"
+    for attempt in range(6):
+        page, checkpoint = tmp_path / f"page{attempt}.html", tmp_path / f"ckpt{attempt}"
+        run = subprocess.Popen(
+            [sys.executable, "-c", script, "verify", str(store), "--html", str(page),
+             "--checkpoint", str(checkpoint)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        while not page.exists() and run.poll() is None:
+            time.sleep(0.0005)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+        assert (run.returncode, "interrupted" in err) == (0, False), (attempt, out, err)
+        assert out.endswith(f"verified: no violations\nwrote {page}\n") and checkpoint.exists()
 
 
 def test_verify_counts_one_in_the_singular(tmp_path: Path) -> None:
