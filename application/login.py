@@ -37,6 +37,7 @@ MAX_SECRET = 128  # characters of a password or key worth hashing; anything long
 KEY_RETRIES = {  # a key entry after which the key page asks again
     KeyOutcome.WRONG: Refusal.KEY_WRONG,  # D-4: retry while valid
     KeyOutcome.EARLIER_KEY: Refusal.KEY_SUPERSEDED,  # D-2: the newest mail's key, please
+    KeyOutcome.NOT_A_KEY: Refusal.NOT_A_KEY,  # D-6: 12 digits, please (not counted, D-4)
 }
 KEY_ERRORS = {  # what a key entry that did not log in shows otherwise
     KeyOutcome.EXPIRED: Refusal.KEY_EXPIRED,  # LG-5
@@ -128,7 +129,7 @@ class Login(Station):
         if attempt is None:  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id)
         outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now,
-                                    self._mailed_before(attempt))
+                                    self._mailed_before(attempt), self.policy.digits)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)
             if outcome in KEY_RETRIES:

@@ -20,6 +20,7 @@ class Refusal(enum.Enum):
     KEY_EXPIRED = "LG-5"  # log in again for a new key (LG-6)
     KEY_UNUSABLE = "D-2/D-3"  # superseded or used
     KEY_SUPERSEDED = "D-2"  # an earlier mail's key, on the newest key's page
+    NOT_A_KEY = "D-6"  # not 12 digits: asked again, not counted towards D-4's lock
     KEY_LIMIT = "D-10"  # too many key mails within the hour
     MAIL_FAILED = "LG-3"  # the key mail could not be handed over
     CONFLICT = "CI-4/SB-8"  # an OK that lost a race with another change

@@ -49,6 +49,7 @@ KEY_UNUSABLE = "この通知キーは使用できません。再度ログイン�
 KEY_SUPERSEDED = (
     "この通知キーは新しい通知キーの発行により無効になりました。最新のメールの通知キーを入力してください。"
 )  # D-2: a key of an earlier mail, typed where the newest one is asked for
+NOT_A_KEY = "通知キーは12桁の数字で入力してください。"  # D-6: not counted as a wrong key (D-4)
 KEY_LIMIT = (
     "通知キーの送信回数が上限に達しました。しばらく時間をおいてから再度ログインしてください。"
 )  # D-10
@@ -64,6 +65,7 @@ REFUSALS = {
     Refusal.KEY_EXPIRED: KEY_EXPIRED,
     Refusal.KEY_UNUSABLE: KEY_UNUSABLE,
     Refusal.KEY_SUPERSEDED: KEY_SUPERSEDED,
+    Refusal.NOT_A_KEY: NOT_A_KEY,
     Refusal.KEY_LIMIT: KEY_LIMIT,
     Refusal.MAIL_FAILED: MAIL_FAILED,
     Refusal.CONFLICT: CONFLICT,

@@ -34,6 +34,7 @@ class KeyOutcome(enum.Enum):
     EXPIRED = "expired"
     REFUSED = "refused"  # no live key: superseded, used, locked or expired before
     EARLIER_KEY = "earlier_key"  # an earlier mail's key, superseded (D-2): not counted once
+    NOT_A_KEY = "not_a_key"  # not the key's digits (empty, short, letters): no entry at all
 
 
 class LoginAttempt(Aggregate):
@@ -175,10 +176,12 @@ class LoginAttempt(Aggregate):
     earlier_key_entered = False  # (a class default: attempts stored before it was kept)
 
     def enter_key(self, key: str, hasher: Hasher, now: datetime,
-                  earlier: Iterable[LoginAttempt] = ()) -> KeyOutcome:
+                  earlier: Iterable[LoginAttempt] = (), digits: int = 12) -> KeyOutcome:
         """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
         first key of one of the ``earlier`` attempts of the login ID (which this one's key
-        superseded, D-2) is not counted as a wrong entry (D-4); typed again, it is."""
+        superseded, D-2) is not counted as a wrong entry (D-4); typed again, it is. What
+        cannot be a key (not ``digits`` digits, D-6) is no guess: asked again, nothing
+        recorded, nothing counted."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
             self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
             return KeyOutcome.REFUSED
@@ -186,6 +189,8 @@ class LoginAttempt(Aggregate):
         if not now < self.expires_at:  # D-5
             self.trigger_event(self.KeyExpired, timestamp=now)
             return KeyOutcome.EXPIRED
+        if not (len(key) == digits and key.isascii() and key.isdigit()):
+            return KeyOutcome.NOT_A_KEY
         if hasher.matches(key, self.key_digest):
             self.trigger_event(self.KeyVerified, timestamp=now)
             self.complete(now)

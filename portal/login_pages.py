@@ -146,8 +146,10 @@ def _attempt(request: Request) -> str | None:
 
 
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=1`` after a wrong key
-# (D-4), ``?earlier=1`` after an earlier mail's key (D-2)
-RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier"}
+# (D-4), ``?earlier=1`` after an earlier mail's key (D-2), ``?digits=1`` after what is not
+# 12 digits, an empty key too (D-6; the server says it, in Japanese, not the browser)
+RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier",
+                 Refusal.NOT_A_KEY: "digits"}
 
 
 async def key_page(request: Request) -> Response:

@@ -217,6 +217,12 @@ def enter_wrong_keys(world: World, times: int) -> None:
                                or world.keys[-1] != "000000000000" else "111111111111")
 
 
+@when(parsers.parse("通知キーに \"{typed}\" と入力して「OK」を{times:d}回クリックする"))
+def enter_typed_key(world: World, typed: str, times: int) -> None:
+    for _ in range(times):
+        world.driver.enter_key(typed)
+
+
 # もし: お客様情報変更 and 権限設定 ------------------------------------------------------------
 @when(parsers.parse("主IDがお客様情報変更で \"{label}\" に \"{value}\" を入力して「確認」をクリックする"))
 def confirm_one(world: World, label: str, value: str) -> None:

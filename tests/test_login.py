@@ -223,6 +223,28 @@ def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
     assert isinstance(log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL), TopPage)
 
 
+@pytest.mark.parametrize("typed", ["", "12345", "abcdefghijkl", "1234567890123", "１２３４５"],
+                         ids=["empty", "short", "letters", "13 digits", "full-width short"])
+def test_D_6_what_cannot_be_a_key_is_asked_again_and_not_counted_towards_D_4(
+    keyed: BillingStation, mailbox: MailboxFolder, typed: str
+) -> None:
+    """A slip in the number of digits is no guess: five of them lock nothing, and nothing
+    is recorded (an auditor sees the attempt's wrong keys only)."""
+    entry = key_entry(keyed)
+    key = latest_key(mailbox, EMAIL)
+    version = keyed.get(entry.attempt_id, LoginAttempt).version
+    for _ in range(6):
+        assert keyed.enter_key(entry.attempt_id, typed) == KeyEntry(entry.attempt_id,
+                                                                    Refusal.NOT_A_KEY)
+    assert keyed.get(entry.attempt_id, LoginAttempt).version == version
+    assert screens.REFUSALS[Refusal.NOT_A_KEY] == "通知キーは12桁の数字で入力してください。"
+    wrong = f"{(int(key) + 1) % 10**12:012d}"
+    for _ in range(4):  # D-4's five are still all there
+        assert keyed.enter_key(entry.attempt_id, wrong) == KeyEntry(entry.attempt_id,
+                                                                    Refusal.KEY_WRONG)
+    assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
+
+
 def test_D_6_keys_are_12_random_digits_leading_zeros_allowed() -> None:
     policy = KeyPolicy()
     keys = [policy.new_key(secrets) for _ in range(2000)]

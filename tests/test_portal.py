@@ -421,6 +421,10 @@ def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
     assert wrong.headers["location"] == "/key?wrong=1"  # a reload of it enters nothing
     wrong = client.get("/key?wrong=1")
     assert wrong.headers["cache-control"] == "no-store" and screens.KEY_WRONG in wrong.text
+    assert "required" not in key_page.text  # an empty key: the server's words, not the browser's
+    empty = client.post("/key", data={"key": "", "csrf": csrf_of(key_page.text)})
+    assert empty.headers["location"] == "/key?digits=1"  # (D-6: not counted towards D-4)
+    assert screens.NOT_A_KEY in client.get("/key?digits=1").text
     done = client.post("/key", data={"key": key, "csrf": csrf_of(key_page.text)})
     assert done.headers["location"] == "/top" and done.headers["cache-control"] == "no-store"
     lines = served.logs.lines[start:]
