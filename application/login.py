@@ -148,7 +148,8 @@ class Login(Station):
             self.save(attempt, account)
             return top
         token = new_token(self.entropy)
-        opened = [PortalSession.start(token, account.id, account.login_id, now)]
+        opened = [PortalSession.start(token, account.id, account.login_id, top.previous_login,
+                                      now)]
         earlier = (self.find(portal_session_id(opening.replacing), PortalSession)
                    if opening.replacing else None)
         if earlier is not None and not earlier.ended:

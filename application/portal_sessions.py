@@ -30,6 +30,7 @@ from domain.accounts import Account
 from domain.crypto import NotAdmitted
 from domain.portal_sessions import (
     FAILURE_LIMIT,
+    UNRECORDED,
     ClientAddress,
     PortalSession,
     client_address_id,
@@ -92,7 +93,10 @@ class PortalSessions(Login):
         account = self._read(portal.account_id, Account)
         assert account is not None  # a session's account is never deleted
         customer = self._customer_of(account)  # read once: the header and the plan
-        return Member(self._top_page(account, customer), customer.plan, now)
+        top = self._top_page(account, customer)
+        if portal.previous_login != UNRECORDED:  # the session's own: a later login of the
+            top = attrs.evolve(top, previous_login=portal.previous_login)  # ID changes nothing
+        return Member(top, customer.plan, now)
 
     def end_session(self, token: str, reason: str = "logout") -> None:
         """ログアウト (SC-4), or 30 idle minutes (D-12)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.aggregate import Aggregate
@@ -33,6 +34,9 @@ def client_address_id(address: str) -> UUID:
     return uuid5(_NAMESPACE, f"client-address/{address}")
 
 
+UNRECORDED: Literal["unrecorded"] = "unrecorded"  # started before sessions kept it
+
+
 class PortalSession(Aggregate):
     """One browser's login, from the top page to ログアウト or 30 idle minutes (D-12)."""
 
@@ -40,19 +44,23 @@ class PortalSession(Aggregate):
         token_digest: str
         account_id: UUID
         login_id: str
+        previous_login: datetime | None  # the login before this one (LG-7), or None
 
-    def __init__(self, token_digest: str, account_id: UUID, login_id: str):
+    def __init__(self, token_digest: str, account_id: UUID, login_id: str,
+                 previous_login: datetime | Literal["unrecorded"] | None = UNRECORDED):
         self.token_digest = token_digest
         self.account_id = account_id
         self.login_id = login_id
+        self.previous_login = previous_login  # its header's 前回ログイン, whatever logs in later
         self.last_seen: datetime | None = None
         self.ended = False
 
     @classmethod
-    def start(cls, token: str, account_id: UUID, login_id: str, now: datetime) -> PortalSession:
+    def start(cls, token: str, account_id: UUID, login_id: str,
+              previous_login: datetime | None, now: datetime) -> PortalSession:
         return cls._create(cls.Started, id=portal_session_id(token),
                            token_digest=token_digest(token), account_id=account_id,
-                           login_id=login_id, timestamp=now)
+                           login_id=login_id, previous_login=previous_login, timestamp=now)
 
     @staticmethod
     def usable(vouched: datetime | None, now: datetime) -> datetime | None:

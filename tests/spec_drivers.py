@@ -38,6 +38,7 @@ from application.outcomes import (
     TopPage,
 )
 from domain import clock
+from domain.accounts import Account
 from domain.crypto import new_token
 from domain.fields import InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SUB_ID_REGISTRATION, Plan
@@ -614,5 +615,7 @@ def _session_without_login(station: BillingStation, session: Session) -> str:
     """A portal session for a main ID's person in charge, saved as a 前提: no login is
     recorded (the portal opens its sessions only with a login, application.login.Opening)."""
     token = new_token(secrets)
-    station.save(PortalSession.start(token, session.account_id, session.login_id, clock.now()))
+    account = station.get(session.account_id, Account)
+    station.save(PortalSession.start(token, session.account_id, session.login_id,
+                                     account.last_login_at, clock.now()))
     return token

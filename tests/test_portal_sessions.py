@@ -15,6 +15,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from freezegun.api import FrozenDateTimeFactory
 
+from application import screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
@@ -24,6 +25,7 @@ from domain import clock
 from domain.accounts import Customer
 from domain.portal_sessions import (
     CLOCK_TOLERANCE,
+    UNRECORDED,
     ClientAddress,
     PortalSession,
     client_address_id,
@@ -75,6 +77,39 @@ def test_D_12_a_session_ends_after_30_minutes_without_a_request(
     assert app.member(token, seen) is None
     start.tick(timedelta(seconds=1))
     assert app.member(token, clock.now()) is None  # ended, not revived by a request
+
+
+def test_LG_7_a_sessions_previous_login_stays_its_own_when_the_ID_logs_in_again(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """Two tabs or browsers: the header of the first session said the second's login
+    time as its 前回ログイン (the account's latest), its own login's time in fact."""
+    onboard(app)
+    _top(app)  # the first login ever, 2015/01/16 09:58 JST
+    start.tick(timedelta(minutes=1))
+    first = _session(app)
+    start.tick(timedelta(minutes=1))
+    second = _session(app)
+    headers = [screens.header(member.top) for token in (first, second)
+               if (member := app.member(token, clock.now())) is not None]
+    assert [h.split("前回ログイン: ")[1] for h in headers] == [
+        "2015/01/16 09:58", "2015/01/16 09:59"]  # each its login's previous one
+
+
+def test_LG_7_a_session_started_before_it_was_recorded_reads_the_accounts(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """A store's session from before sessions kept their 前回ログイン: its Started event
+    has none, and the header reads the account's, as it did then."""
+    onboard(app)
+    _top(app)
+    start.tick(timedelta(minutes=1))
+    account = app.get(_top(app).session.account_id, Customer)
+    older = PortalSession.start("t" * 43, account.id, "main01", None, clock.now())
+    object.__delattr__(older.pending_events[0], "previous_login")  # (as an older version wrote it)
+    app.save(older)
+    assert app.get(older.id, PortalSession).previous_login == UNRECORDED
+    member = app.member("t" * 43, clock.now())
+    assert member is not None and member.top.previous_login == account.previous_login_at
+    assert account.previous_login_at is not None
 
 
 def test_D_12_a_request_records_nothing_and_the_session_stays_one_event(
