@@ -108,8 +108,12 @@ def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Pat
         if not _is(value, Path.is_file):
             raise click.BadParameter(f"{value} is not a regular file" if _is(
                 value, Path.exists) else f"no such file: {value}", ctx, param)
-    if len({value.resolve() for value in values}) < len(values):
-        raise click.BadParameter("a file is given twice", ctx, param)
+    first: dict[Path, Path] = {}
+    for value in values:
+        same = first.setdefault(value.resolve(), value)
+        if same is not value:
+            raise click.BadParameter(f"{value} is given twice" if str(same) == str(value) else
+                                     f"{same} and {value} are one file, given twice", ctx, param)
     return values
 
 

@@ -41,9 +41,19 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
                                  ctx, param)
     labels = [f"{m:g}" for m in minutes]  # each run's folder and column: validity-LABEL
     if repeated := sorted({label for label in labels if labels.count(label) > 1}):
-        raise click.BadParameter(f"each validity once: {', '.join(repeated)} is given more "
-                                 f"than once in {value}", ctx, param)
+        given = [m.strip() for m in value.split(",")]
+        raise click.BadParameter("each validity once: " + "; ".join(
+            _twice(label, [g for g, named in zip(given, labels, strict=True) if named == label])
+            for label in repeated), ctx, param)
     return minutes
+
+
+def _twice(label: str, given: list[str]) -> str:
+    """One validity --compare was given twice, as its runs would be named (6 figures)."""
+    if len(set(given)) == 1:
+        return f"{label} is given more than once"
+    return (f"{' and '.join(dict.fromkeys(given))} are the same run, {label} minutes (a run is "
+            "named by its validity to 6 significant figures)")
 
 
 @click.command()

@@ -530,7 +530,11 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     assert missing.exit_code == 2 and "no such file" in missing.output
     twice = CliRunner().invoke(main, ["verify", str(clean),
                                       str(tmp_path / "a" / ".." / "a" / "clean.sqlite3")])
-    assert twice.exit_code == 2 and "a file is given twice" in twice.output
+    assert twice.exit_code == 2 and (
+        f"{clean} and {tmp_path / 'a' / '..' / 'a' / 'clean.sqlite3'} are one file, given "
+        "twice") in twice.output
+    again = CliRunner().invoke(main, ["verify", str(clean), str(planted), str(clean)])
+    assert again.exit_code == 2 and f"{clean} is given twice" in again.output
     folder = CliRunner().invoke(main, ["verify", str(tmp_path)])
     assert folder.exit_code == 2 and "is a folder, not a file" in folder.output
 

@@ -316,7 +316,11 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
     (["--compare", "5,10,5.0", "--days", "1"],  # one folder validity-5/ for two columns
-     "'--compare': each validity once: 5 is given more than once in 5,10,5.0"),
+     "'--compare': each validity once: 5 and 5.0 are the same run, 5 minutes"),
+    (["--compare", "1.2345671,1.2345672", "--days", "1"],
+     "1.2345671 and 1.2345672 are the same run, 1.23457 minutes (a run is named by its "
+     "validity to 6 significant figures)"),
+    (["--compare", "5,10,5", "--days", "1"], "each validity once: 5 is given more than once"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
 def test_simulate_options_are_checked_before_anything_runs(
