@@ -42,8 +42,10 @@ function filterRows(){
       &&(!from||r.dataset.at>=from)&&(!to||r.dataset.at<to);
     r.hidden=!ok; shown+=ok;
   }
+  const backwards=Boolean(from&&to&&to<=from);  // (an empty period: said, not just 0 件)
   document.getElementById('shown').textContent=shown.toLocaleString('ja-JP');
-  document.getElementById('none').hidden=shown>0;
+  document.getElementById('none').hidden=shown>0||backwards;
+  document.getElementById('backwards').hidden=!backwards;
 }
 for(const e of document.querySelectorAll('.filters input,.filters select'))
   e.addEventListener('input',filterRows);
@@ -64,7 +66,8 @@ def _filters(choices: dict[str, str], choice_label: str) -> str:
             '</select></label><label>期間の始め (JST)<input id="f-from" type="datetime-local">'
             '</label><label>期間の終わり (JST, 含まない)<input id="f-to" type="datetime-local">'
             '</label><span>表示中: <b id="shown">{shown}</b> 件</span></div>'
-            '<p id="none" hidden>条件に合うものはありません。</p>')
+            '<p id="none" hidden>条件に合うものはありません。</p>'
+            '<p id="backwards" hidden role="alert">期間の終わりは始めより後にしてください。</p>')
 
 
 def _made() -> str:

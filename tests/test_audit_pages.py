@@ -96,6 +96,13 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     for typed, shown in (("main01", "2"), ("main0", "0"), ("nobody01", "1")):  # IDs whole
         page.get_by_label("ログインID").fill(typed)
         assert page.locator("#shown").inner_text() == shown, typed
+    page.get_by_label("ログインID").fill("")
+    page.get_by_label("期間の始め (JST)").fill("2015-01-17T00:00")
+    page.get_by_label("期間の終わり (JST, 含まない)").fill("2015-01-16T00:00")  # before it
+    assert page.get_by_role("alert").inner_text() == "期間の終わりは始めより後にしてください。"
+    assert not page.get_by_text("条件に合うものはありません。").is_visible()
+    page.get_by_label("期間の終わり (JST, 含まない)").fill("2015-01-18T00:00")
+    assert not page.get_by_role("alert").is_visible() and page.locator("#shown").inner_text() == "0"
     page.close()
 
 
