@@ -70,7 +70,7 @@ def small_webp(png: bytes) -> tuple[bytes, int, int]:
     """A screenshot made small enough to carry hundreds in one page, and its width and
     height: at most ``MAX_WIDTH`` pixels wide, on a palette of 64 colours, as lossless WebP.
     A screen's flat colours and text fit such a palette; kept pixel for pixel it stays crisp
-    when shown whole and is a third smaller than a lossy WebP shrunk to 1100 pixels (a
+    when shown whole and is a fifth smaller than a lossy WebP shrunk to 1100 pixels (a
     full-size PNG of every step made a 50 MB report)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     image.thumbnail((MAX_WIDTH, MAX_WIDTH * 4))
