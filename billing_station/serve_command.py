@@ -16,7 +16,7 @@ import uvicorn
 import uvicorn.config
 
 from application import bootstrap
-from application.audit.reading import store_errors
+from application.audit.reading import refuse_unreadable, store_errors
 from application.samples import MAIN_ID
 from billing_station import exits
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
@@ -68,7 +68,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     with store_errors(bootstrap.store_name(store)):
         bootstrap.refuse_a_foreign_database(store)
         station = station_from(settings)  # creates the store's tables once, before any worker
-        try:
+        try:  # (events it cannot read, e.g. without their CIPHER_KEY: refused, not a 500 later)
+            refuse_unreadable(station, bootstrap.store_name(store))
             onboarded = onboard_demo_if_empty(station)
         finally:
             station.close()

@@ -340,11 +340,13 @@ def test_an_encrypted_store_read_without_its_settings_is_not_called_a_foreign_on
     onboard(app)
     app.close()
     before = files(tmp_path)
-    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)} | settings), DATA_ERROR)
-    assert f"{path} holds Billing Station events that cannot be read with the settings " \
-           f"given ({given})" in output, output
-    assert "not a Billing Station event store" not in output and KEYS[0] not in output
-    assert files(tmp_path) == before
+    for command in (["verify"], ["serve", "--port", "0"]):  # (serve: before any worker)
+        output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)} | settings, *command),
+                                     DATA_ERROR)
+        assert f"{path} holds Billing Station events that cannot be read with the settings " \
+               f"given ({given})" in output, output
+        assert "not a Billing Station event store" not in output and KEYS[0] not in output
+        assert files(tmp_path) == before
     readable = {"BS_SQLITE_PATH": str(path), "CIPHER_TOPIC": AES, "CIPHER_KEY": KEYS[0]}
     assert audit(readable).exit_code == 0  # with its own settings
 

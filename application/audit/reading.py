@@ -71,15 +71,25 @@ class AuditReader(EventStore):
             raise
         if not last or not first:
             raise NotAnEventStore(f"{where} holds no events: nothing to audit")
-        try:
-            event = self.mapper.to_domain_event(first[0])
-        except StoredEventError as e:
-            if first[0].topic.startswith("domain."):  # ours: its state is what cannot be read
-                raise NotAnEventStore(_unreadable(where, self.mapper, e)) from e
-            raise NotAnEventStore(f"{where} is not a Billing Station event store: {e}") from e
-        if not type(event).__module__.startswith("domain."):  # another application's events
-            raise NotAnEventStore(f"{where} is not a Billing Station event store (its first "
-                                  f"event is a {first[0].topic})")
+        refuse_unreadable(self, where)
+
+
+def refuse_unreadable(app: EventStore, where: str) -> None:
+    """NotAnEventStore unless the store's first event (if any) is this system's and reads
+    with the settings given: the audit's check, and serve's before its workers start."""
+    with store_errors(where):
+        first = app.recorder.select_notifications(start=None, limit=1)
+    if not first:
+        return
+    try:
+        event = app.mapper.to_domain_event(first[0])
+    except StoredEventError as e:
+        if first[0].topic.startswith("domain."):  # ours: its state is what cannot be read
+            raise NotAnEventStore(_unreadable(where, app.mapper, e)) from e
+        raise NotAnEventStore(f"{where} is not a Billing Station event store: {e}") from e
+    if not type(event).__module__.startswith("domain."):  # another application's events
+        raise NotAnEventStore(f"{where} is not a Billing Station event store (its first "
+                              f"event is a {first[0].topic})")
 
 
 def _unreadable(where: str, mapper: Mapper[Any], error: StoredEventError) -> str:
