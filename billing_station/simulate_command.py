@@ -40,7 +40,7 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
         raise click.BadParameter(f"each validity must be 0.1 to 1440 minutes (not {value})",
                                  ctx, param)
     labels = [f"{m:g}" for m in minutes]  # each run's folder and column: validity-LABEL
-    if repeated := sorted({label for label in labels if labels.count(label) > 1}):
+    if repeated := [label for label in dict.fromkeys(labels) if labels.count(label) > 1]:
         given = [m.strip() for m in value.split(",")]
         raise click.BadParameter("each validity once: " + "; ".join(
             _twice(label, [g for g, named in zip(given, labels, strict=True) if named == label])
@@ -49,11 +49,12 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _twice(label: str, given: list[str]) -> str:
-    """One validity --compare was given twice, as its runs would be named (6 figures)."""
+    """One validity --compare was given twice (in the order given), as its runs would be
+    named (to 6 figures): the same value typed again, or values that name one run."""
     if len(set(given)) == 1:
         return f"{label} is given more than once"
-    return (f"{' and '.join(dict.fromkeys(given))} are the same run, {label} minutes (a run is "
-            "named by its validity to 6 significant figures)")
+    return (f"{', '.join(given)} are the same run, {label} minutes (a run is named by its "
+            "validity to 6 significant figures)")
 
 
 @click.command()

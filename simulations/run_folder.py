@@ -58,7 +58,11 @@ def clear_earlier_run(folder: Path) -> None:
             path.unlink()
 
 
+COARSE = 0.02  # s: a file's time is stamped by the kernel's coarse clock, up to a tick
+#                   behind time.time() (a store written just after ``began`` seemed older)
+
+
 def written_since(folder: Path, began: float) -> bool:
     """Whether a run's store in ``folder`` was written since ``began`` (a time.time())."""
-    return any(path.stat().st_mtime >= began for path in earlier_run(folder)
+    return any(path.stat().st_mtime >= began - COARSE for path in earlier_run(folder)
                if (path.is_file() and path.name.startswith(STORE)) or path.is_dir())

@@ -33,7 +33,13 @@ from domain.crypto import Hasher
 from simulations.population import RememberingHasher
 from simulations.report import report
 from simulations.report_text import text
-from simulations.run_folder import RUN_FOLDERS, STORE, shard_folder, validity_folder
+from simulations.run_folder import (
+    RUN_FOLDERS,
+    STORE,
+    shard_folder,
+    validity_folder,
+    written_since,
+)
 from simulations.runner import RunStopped, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 
@@ -316,9 +322,9 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
     (["--compare", "5,10,5.0", "--days", "1"],  # one folder validity-5/ for two columns
-     "'--compare': each validity once: 5 and 5.0 are the same run, 5 minutes"),
+     "'--compare': each validity once: 5, 5.0 are the same run, 5 minutes"),
     (["--compare", "1.2345671,1.2345672", "--days", "1"],
-     "1.2345671 and 1.2345672 are the same run, 1.23457 minutes (a run is named by its "
+     "1.2345671, 1.2345672 are the same run, 1.23457 minutes (a run is named by its "
      "validity to 6 significant figures)"),
     (["--compare", "5,10,5", "--days", "1"], "each validity once: 5 is given more than once"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
@@ -508,6 +514,19 @@ def test_cli_simulate_interrupted_says_so_when_its_files_cannot_all_be_removed(
     assert result.exit_code == exits.INTERRUPTED
     assert result.output.strip() == (f"interrupted: the run's files in {out} could not all be "
                                      "removed: Directory not empty")
+
+
+def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> None:
+    """The kernel stamps a file's time by its coarse clock, a tick behind time.time(): a
+    store written a moment after an interrupted run began looked older, and was kept while
+    the line said "nothing of the run is kept" (once in about 15 runs of the test above)."""
+    began = datetime.now(UTC).timestamp()
+    store = tmp_path / STORE
+    store.write_text("a store stopped short")
+    os.utime(store, (began - 0.004, began - 0.004))  # (as a coarse clock may stamp it)
+    assert written_since(tmp_path, began)
+    os.utime(store, (began - 60, began - 60))  # an earlier run's
+    assert not written_since(tmp_path, began)
 
 
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
