@@ -133,7 +133,8 @@ class Login(Station):
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)
             if outcome in KEY_RETRIES:
-                return KeyEntry(attempt_id, KEY_RETRIES[outcome])
+                return KeyEntry(attempt_id, KEY_RETRIES[outcome],
+                                attempt.tries_left if outcome is KeyOutcome.WRONG else None)
             return ErrorPage(KEY_ERRORS[outcome])
         assert attempt.account_id is not None
         return self._logged_in(attempt, self.get(attempt.account_id, Account), opening, now)

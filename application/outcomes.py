@@ -78,10 +78,12 @@ class TopPage:
 @attrs.frozen
 class KeyEntry:
     """通知キー照合 (LG-3): the attempt waits for its key; ``error`` after an entry that
-    asks again (a wrong key, D-4; an earlier mail's key, D-2)."""
+    asks again (a wrong key, D-4; an earlier mail's key, D-2); after a wrong key, the wrong
+    keys it takes before the lock (D-4's lock reads as a failed login, D-9: said before)."""
 
     attempt_id: UUID
     error: Refusal | None = None
+    tries_left: int | None = None
 
 
 @attrs.frozen

@@ -44,6 +44,7 @@ MAIN_ID_PERSON = "主IDの担当者"
 # Our wording where the manual shows a screen but not its text (decisions, see RULES.md).
 LOGIN_FAILED = "ログインIDまたはパスワードが正しくありません。"  # D-9: one text for all
 KEY_WRONG = "通知キーが正しくありません。"  # D-4
+TRIES_LEFT = "あと{}回誤るとこのログインは無効になります。"  # D-4, before the lock (read as D-9)
 KEY_EXPIRED = "通知キーの有効期限が切れています。再度ログインしてください。"  # LG-5, LG-6
 KEY_UNUSABLE = "この通知キーは使用できません。再度ログインしてください。"  # D-2, D-3
 KEY_SUPERSEDED = (
@@ -118,7 +119,8 @@ def message(shown: Shown) -> str:
     if isinstance(shown, TopPage):
         return header(shown)
     if isinstance(shown, KeyEntry):
-        return f"{REFUSALS[shown.error]}\n{KEY_PROMPT}" if shown.error else KEY_PROMPT
+        return (f"{key_error(shown.error, shown.tries_left)}\n{KEY_PROMPT}" if shown.error
+                else KEY_PROMPT)
     if isinstance(shown, ErrorPage | Refused):
         return REFUSALS[shown.refusal]
     if isinstance(shown, Throttled):
@@ -126,6 +128,13 @@ def message(shown: Shown) -> str:
     if isinstance(shown, Completed):
         return COMPLETED[shown]
     return "\n".join(confirmation_lines(shown))
+
+
+def key_error(refusal: Refusal, tries_left: int | None = None) -> str:
+    """通知キー照合's error after an entry that asks again; a wrong key's says how many
+    more the attempt takes (the help page says five lock it)."""
+    text = REFUSALS[refusal]
+    return text + TRIES_LEFT.format(tries_left) if tries_left else text
 
 
 def header(top: TopPage) -> str:

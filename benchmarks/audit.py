@@ -118,9 +118,14 @@ def verify(app: BillingStation, _: Path) -> int:
     return verifier.counts["events"]
 
 
+def checkpoint_of(store: Path) -> Path:
+    """The checkpoint file the benchmark keeps beside its store."""
+    return store.with_name(store.name + ".checkpoint")
+
+
 def checkpointed(app: BillingStation, store: Path) -> int:
     """verify through the checkpoint beside the store: the events read."""
-    result = verify_incrementally(app, store.with_name(store.name + ".checkpoint"))
+    result = verify_incrementally(app, checkpoint_of(store))
     assert not result.violations, "violations in a store of lawful logins"
     return result.read
 
@@ -161,7 +166,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--new", type=int, default=10_000,
                         help="events added after the checkpoint (default 10,000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measure (best kept)")
+    parser.add_argument("--repeat", type=lambda n: max(1, int(n)), default=3,
+                        help="runs per measure (best kept; at least 1)")
     parser.add_argument("--folder", type=Path, help="keep the store here (default: temporary)")
     parser.add_argument("--measure", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -189,7 +195,7 @@ def main() -> None:
     print("target: verify ≥ 100% of the bare rate; verify RSS flat from N/10 to N events")
 
     whole = in_child("checkpoint", path)  # the first checkpointed verify reads everything
-    checkpoint = path.with_name(path.name + ".checkpoint")
+    checkpoint = checkpoint_of(path)
     taken = checkpoint.read_bytes()  # at N events: each run of the new ones starts from it
     build(app, accounts, args.events + args.new, clock)
     app.close()

@@ -143,6 +143,11 @@ class LoginAttempt(Aggregate):
             self.trigger_event(self.KeySuperseded, by_attempt_id=by_attempt_id, timestamp=now)
 
     # Key entries -------------------------------------------------------------------------
+    @property
+    def tries_left(self) -> int:
+        """Wrong keys this attempt takes before it is locked (D-4)."""
+        return max(0, self.max_wrong_entries - self.wrong_entries)
+
     class KeyVerified(Aggregate.Event):
         def apply(self, attempt: LoginAttempt) -> None:
             attempt.with_key = True
@@ -180,8 +185,9 @@ class LoginAttempt(Aggregate):
         """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
         first key of one of the ``earlier`` attempts of the login ID (which this one's key
         superseded, D-2) is not counted as a wrong entry (D-4); typed again, it is. What
-        cannot be a key (not ``digits`` digits, D-6) is no guess: asked again, nothing
-        recorded, nothing counted."""
+        cannot be a key (not ``digits`` digits, D-6) is no guess: on a live attempt it is
+        asked again, with nothing recorded or counted (a used, locked, superseded or
+        expired attempt says so first, as for any entry)."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
             self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
             return KeyOutcome.REFUSED

@@ -40,6 +40,10 @@ UNRECORDED: Literal["unrecorded"] = "unrecorded"  # started before sessions kept
 class PortalSession(Aggregate):
     """One browser's login, from the top page to ログアウト or 30 idle minutes (D-12)."""
 
+    # (A class default too: a snapshot taken before sessions kept it is restored without
+    # __init__, and reads it here.)
+    previous_login: datetime | Literal["unrecorded"] | None = UNRECORDED
+
     class Started(Aggregate.Created):
         token_digest: str
         account_id: UUID

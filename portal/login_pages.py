@@ -145,9 +145,10 @@ def _attempt(request: Request) -> str | None:
         "attempt", request.cookies.get(ATTEMPT_COOKIE), request.cookies.get(BROWSER_COOKIE))
 
 
-# 通知キー照合 again after an entry, by GET, with its message: ``?wrong=1`` after a wrong key
-# (D-4), ``?earlier=1`` after an earlier mail's key (D-2), ``?digits=1`` after what is not
-# 12 digits, an empty key too (D-6; the server says it, in Japanese, not the browser)
+# 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,
+# N the wrong keys the attempt still takes (D-4), ``?earlier=1`` after an earlier mail's key
+# (D-2), ``?digits=1`` after what is not 12 digits, an empty key too (D-6; the server says
+# it, in Japanese, not the browser)
 RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier",
                  Refusal.NOT_A_KEY: "digits"}
 
@@ -158,8 +159,13 @@ async def key_page(request: Request) -> Response:
     towards D-4's lock)."""
     if _attempt(request) is None:
         return redirect("/login")
-    error = next((screens.REFUSALS[refusal] for refusal, query in RETRY_QUERIES.items()
-                  if request.query_params.get(query) == "1"), None)
+    asked = next(((refusal, request.query_params[query]) for refusal, query
+                  in RETRY_QUERIES.items() if query in request.query_params), None)
+    error = None
+    if asked is not None:  # (a number typed into the URL only changes what it shows itself)
+        refusal, value = asked
+        left = int(value) if value.isdigit() and 0 < int(value) < 100 else None
+        error = screens.key_error(refusal, left if refusal is Refusal.KEY_WRONG else None)
     return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
 
 
@@ -178,8 +184,9 @@ async def enter_key(request: Request) -> Response:
         return redirect("/login")
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
              else f"KeyEntry (again, {(shown.error or Refusal.KEY_WRONG).name})")
-    if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2): by GET
-        return redirect(f"/key?{RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]}=1")
+    if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2), none (D-6)
+        return redirect(f"/key?{RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]}="
+                        f"{shown.tries_left or 1}")
     if isinstance(shown, ErrorPage):  # its login form offers the attempt's login ID again
         found = await run(portal(request).station.find, UUID(attempt), LoginAttempt)
         return _after(request, shown, found.login_id if found else "")

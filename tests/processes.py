@@ -29,7 +29,8 @@ def describe(result: Any) -> str:
     if isinstance(result, TopPage):
         return "top page"
     if isinstance(result, KeyEntry):
-        return "key entry" + (f": {screens.REFUSALS[result.error]}" if result.error else "")
+        return "key entry" + (f": {screens.key_error(result.error, result.tries_left)}"
+                              if result.error else "")
     if isinstance(result, ErrorPage | Completed):
         return ("error: " if isinstance(result, ErrorPage) else "") + screens.message(result)
     return str(result)

@@ -184,9 +184,9 @@ def test_D_2_D_4_an_earlier_mails_key_on_the_newest_keys_screen_is_not_counted_o
     assert entered.attempt_id == first.attempt_id
     assert list(keyed.events.get(first.attempt_id)) == first_events  # nothing there
     wrong = f"{(int(key) + 1) % 10**12:012d}"
-    for _ in range(4):  # D-4's five entries are all still there
+    for left in (4, 3, 2, 1):  # D-4's five entries are all still there
         assert keyed.enter_key(third.attempt_id, wrong) == KeyEntry(
-            third.attempt_id, Refusal.KEY_WRONG)
+            third.attempt_id, Refusal.KEY_WRONG, left)
     assert isinstance(keyed.enter_key(third.attempt_id, key), TopPage)
 
 
@@ -199,7 +199,8 @@ def test_D_4_an_earlier_mails_key_typed_again_counts_as_a_wrong_entry(
     second = key_entry(keyed)
     outcomes = [keyed.enter_key(second.attempt_id, first_key) for _ in range(6)]
     assert outcomes[0] == KeyEntry(second.attempt_id, Refusal.KEY_SUPERSEDED)
-    assert outcomes[1:5] == [KeyEntry(second.attempt_id, Refusal.KEY_WRONG)] * 4
+    assert outcomes[1:5] == [KeyEntry(second.attempt_id, Refusal.KEY_WRONG, left)
+                             for left in (4, 3, 2, 1)]
     assert outcomes[5] == ErrorPage(Refusal.LOGIN_FAILED)  # locked (D-4), read as D-9
 
 
@@ -216,8 +217,11 @@ def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
     entry = key_entry(keyed)
     key = latest_key(mailbox, EMAIL)
     wrong = f"{(int(key) + 1) % 10**12:012d}"
-    for _ in range(4):
-        assert keyed.enter_key(entry.attempt_id, wrong) == KeyEntry(entry.attempt_id, Refusal.KEY_WRONG)
+    for left in (4, 3, 2, 1):  # each says how many more the attempt takes
+        shown = keyed.enter_key(entry.attempt_id, wrong)
+        assert shown == KeyEntry(entry.attempt_id, Refusal.KEY_WRONG, left)
+        assert screens.message(shown) == (f"通知キーが正しくありません。あと{left}回誤ると"
+                                          f"このログインは無効になります。\n{KEY_PROMPT}")
     assert keyed.enter_key(entry.attempt_id, wrong) == ErrorPage(Refusal.LOGIN_FAILED)
     assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(Refusal.KEY_UNUSABLE)  # locked
     assert isinstance(log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL), TopPage)
@@ -239,9 +243,9 @@ def test_D_6_what_cannot_be_a_key_is_asked_again_and_not_counted_towards_D_4(
     assert keyed.get(entry.attempt_id, LoginAttempt).version == version
     assert screens.REFUSALS[Refusal.NOT_A_KEY] == "通知キーは12桁の数字で入力してください。"
     wrong = f"{(int(key) + 1) % 10**12:012d}"
-    for _ in range(4):  # D-4's five are still all there
+    for left in (4, 3, 2, 1):  # D-4's five are still all there
         assert keyed.enter_key(entry.attempt_id, wrong) == KeyEntry(entry.attempt_id,
-                                                                    Refusal.KEY_WRONG)
+                                                                    Refusal.KEY_WRONG, left)
     assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
 
 

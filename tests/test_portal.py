@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect  # noqa: E402
 from application import screens  # noqa: E402
 from application.adapters.mailbox import MailboxFolder  # noqa: E402
 from application.bootstrap import store_settings  # noqa: E402
-from application.outcomes import TopPage  # noqa: E402
+from application.outcomes import Refusal, TopPage  # noqa: E402
 from application.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
 from domain.accounts import Customer  # noqa: E402
 from domain.forms import Plan  # noqa: E402
@@ -418,9 +418,11 @@ def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
     assert hidden == ["csrf"]  # no attempt id in the form
     key = served.key(f"{login_id}@example.co.jp")
     wrong = client.post("/key", data={"key": "000000000000", "csrf": csrf_of(key_page.text)})
-    assert wrong.headers["location"] == "/key?wrong=1"  # a reload of it enters nothing
-    wrong = client.get("/key?wrong=1")
-    assert wrong.headers["cache-control"] == "no-store" and screens.KEY_WRONG in wrong.text
+    assert wrong.headers["location"] == "/key?wrong=4"  # a reload of it enters nothing
+    wrong = client.get("/key?wrong=4")  # (4: the wrong keys the attempt still takes, D-4)
+    assert wrong.headers["cache-control"] == "no-store"
+    assert screens.key_error(Refusal.KEY_WRONG, 4) in wrong.text
+    assert "あと4回誤るとこのログインは無効になります。" in wrong.text
     assert "required" not in key_page.text  # an empty key: the server's words, not the browser's
     empty = client.post("/key", data={"key": "", "csrf": csrf_of(key_page.text)})
     assert empty.headers["location"] == "/key?digits=1"  # (D-6: not counted towards D-4)

@@ -112,6 +112,25 @@ def test_LG_7_a_session_started_before_it_was_recorded_reads_the_accounts(
     assert account.previous_login_at is not None
 
 
+def test_LG_7_a_sessions_snapshot_from_before_it_was_recorded_reads_the_accounts(
+        two: tuple[BillingStation, BillingStation], start: FrozenDateTimeFactory) -> None:
+    """A snapshot is restored without __init__: one taken before sessions kept their
+    前回ログイン (a busy session of a store that recorded each request) lacks the field."""
+    first, second = two
+    onboard(first)
+    _top(first)
+    start.tick(timedelta(minutes=1))
+    token = _session(first)
+    session: PortalSession = first.repository.get(portal_session_id(token))
+    del session.__dict__["previous_login"]  # (as an earlier version's session held it)
+    assert first.snapshots is not None
+    first.snapshots.put([PortalSession.Snapshot.take(session)])
+    member = second.member(token, clock.now())  # (no cache there: from the snapshot)
+    assert member is not None
+    assert member.top.previous_login == second.get(session.account_id,
+                                                   Customer).previous_login_at
+
+
 def test_D_12_a_request_records_nothing_and_the_session_stays_one_event(
         app: BillingStation, start: FrozenDateTimeFactory) -> None:
     """A live session's request writes nothing (its instant travels in the signed cookie);

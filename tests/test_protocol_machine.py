@@ -1,5 +1,5 @@
 """The login protocol as a state machine (Hypothesis): customers, sub IDs, settings changes,
-logins, key entries (right, wrong, stale, superseded) and clock moves in any order.
+logins, key entries (right, wrong, not a key, stale, superseded) and clock moves in any order.
 
 After every step the application must agree with a plain reference model written from the
 rules alone, and the audit must find the store clean: no login without a valid key when one
@@ -29,7 +29,15 @@ from hypothesis.stateful import (
 from application.audit import verify
 from application.bootstrap import store_settings
 from application.outcomes import Session
-from application.screens import KEY_EXPIRED, KEY_LIMIT, KEY_UNUSABLE, KEY_WRONG, LOGIN_FAILED
+from application.screens import (
+    KEY_EXPIRED,
+    KEY_LIMIT,
+    KEY_UNUSABLE,
+    KEY_WRONG,
+    LOGIN_FAILED,
+    NOT_A_KEY,
+    TRIES_LEFT,
+)
 from domain import clock
 from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
@@ -82,6 +90,8 @@ class RefAccount:
         if now >= attempt.issued_at + POLICY.validity:  # LG-5, D-5
             attempt.status = "expired"
             return f"error: {KEY_EXPIRED}"
+        if not (len(key) == 12 and key.isdigit()):  # D-6: no guess, nothing counted
+            return f"key entry: {NOT_A_KEY}"
         if key == attempt.key:
             attempt.status = "used"
             self.logins += 1
@@ -90,7 +100,7 @@ class RefAccount:
         if attempt.wrong >= POLICY.max_wrong_entries:  # D-4
             attempt.status = "locked"
             return f"error: {LOGIN_FAILED}"
-        return f"key entry: {KEY_WRONG}"
+        return f"key entry: {KEY_WRONG}{TRIES_LEFT.format(POLICY.max_wrong_entries - attempt.wrong)}"
 
 
 @attrs.frozen
@@ -174,10 +184,11 @@ class LoginProtocol(RuleBasedStateMachine):
         return Issued(screen.attempt_id, login_id,  # type: ignore[union-attr]
                       account.issue(key, clock.now()))
 
-    @rule(issued=attempts, right=st.booleans())
-    def a_key_entry(self, issued: Issued, right: bool) -> None:
+    @rule(issued=attempts, typing=st.sampled_from(["right", "wrong", "short", "empty"]))
+    def a_key_entry(self, issued: Issued, typing: str) -> None:
         key = issued.reference.key
-        typed = key if right else key[:-1] + str((int(key[-1]) + 1) % 10)
+        typed = {"right": key, "wrong": key[:-1] + str((int(key[-1]) + 1) % 10),
+                 "short": key[:5], "empty": ""}[typing]
         screen = self.app.enter_key(issued.attempt_id, typed)
         expected = self.model[issued.login_id].enter(issued.reference, typed, clock.now())
         assert describe(screen) == expected

@@ -321,6 +321,12 @@ def test_a_screenshot_in_the_report_is_kept_whole_and_small() -> None:
     shown = pictures.show(png(1280, 720), "画面写真") + pictures.show(png(2400, 1600), "大")
     images = pictures_shown(shown, pictures.stored())
     assert [(i.format, i.size) for i in images] == [("WEBP", (1280, 720)), ("WEBP", (1280, 853))]
+    varied = Image.effect_noise((1280, 720), 80).convert("RGB")  # thousands of colours
+    out = io.BytesIO()
+    varied.save(out, format="PNG")
+    [kept] = pictures_shown(pictures.show(out.getvalue(), "色"), pictures.stored())
+    colours = kept.convert("RGB").getcolors(256)  # (None: more than 256, as lossy makes)
+    assert colours is not None and len(colours) <= 64  # the palette, kept exactly
     assert 'aria-label="画面写真" width="1280" height="720"' in shown
 
 

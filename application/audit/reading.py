@@ -65,13 +65,12 @@ class AuditReader(EventStore):
             with store_errors(where):
                 super().__init__(env)
                 last = self.recorder.max_notification_id()
-                first = self.recorder.select_notifications(start=None, limit=1)
+            if not last:
+                raise NotAnEventStore(f"{where} holds no events: nothing to audit")
+            refuse_unreadable(self, where)
         except (NotAnEventStore, StoreUnavailable):
             self.close()
             raise
-        if not last or not first:
-            raise NotAnEventStore(f"{where} holds no events: nothing to audit")
-        refuse_unreadable(self, where)
 
 
 def refuse_unreadable(app: EventStore, where: str) -> None:
