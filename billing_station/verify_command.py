@@ -126,17 +126,24 @@ def echo_violation(violation: audit.Violation, where: str = "") -> None:
 
 def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit.Violation]]:
     """verify through the checkpoint in ``path``: only the events after it are read."""
+    found: list[audit.Violation] = []
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
               desc="replaying since the checkpoint") as bar:
         def start(total: int) -> None:
             bar.total = total
             bar.refresh()
 
+        def read(violations: list[audit.Violation]) -> None:
+            """Printed before the checkpoint moves (a Ctrl-C while they print leaves it as
+            it was); from there on the outcome is settled."""
+            bar.close()
+            found.extend(reported(violations))
+            exits.settled()
+
         try:
-            result = verify_incrementally(store, path, bar.update, start, exits.settled)
+            result = verify_incrementally(store, path, bar.update, start, read)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
-    found = list(reported(result.violations))
     click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
                f"{result.since:,}", err=True)
     return result.verifier, found

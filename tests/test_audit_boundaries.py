@@ -474,6 +474,27 @@ def test_ctrl_c_once_verify_has_written_its_outputs_does_not_say_interrupted(
         assert out.endswith(f"verified: no violations\nwrote {page}\n") and checkpoint.exists()
 
 
+def test_ctrl_c_while_verify_prints_its_findings_leaves_the_checkpoint_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint's findings (the earlier runs' too) are printed before it moves: a
+    Ctrl-C there stops the run, says so, and the next run reads the same events again."""
+    store, checkpoint = a_store_with_one_login(tmp_path), tmp_path / "audit.ckpt"
+    assert audit({}, "verify", str(store), "--checkpoint", str(checkpoint)).exit_code == 0
+    before = checkpoint.read_bytes()
+    app = build(store_settings("sqlite", store), KeyRecorder())
+    first_login(app, "main01")  # the store grows
+    app.close()
+
+    def interrupted(violations: object) -> Iterator[object]:
+        raise KeyboardInterrupt
+        yield  # (a generator, as reported is)
+
+    monkeypatch.setattr("billing_station.verify_command.reported", interrupted)
+    result = audit({}, "verify", str(store), "--checkpoint", str(checkpoint))
+    assert result.exit_code == INTERRUPTED and result.output.strip() == "interrupted"
+    assert checkpoint.read_bytes() == before
+
+
 def test_verify_counts_one_in_the_singular(tmp_path: Path) -> None:
     """(It printed "1 login attempts" and "1 violation(s)".)"""
     result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))

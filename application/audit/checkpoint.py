@@ -141,11 +141,12 @@ class Result:
 def verify_incrementally(app: EventStore, path: Path,
                          on_page: Callable[[int], None] | None = None,
                          on_start: Callable[[int], None] | None = None,
-                         on_read: Callable[[], None] | None = None) -> Result:
+                         on_read: Callable[[list[Violation]], None] | None = None) -> Result:
     """verify of the whole store, reading only what came after the checkpoint in ``path``
     (all of it if there is none yet); the checkpoint then moves to the store's end.
     ``on_start`` is told how many events will be read (a progress bar's length), ``on_read``
-    when they are, before the checkpoint is written."""
+    the violations (the earlier runs' first) once they are read, before the checkpoint is
+    written."""
     checkpoint = load(path, app) or Checkpoint(0, "", Verifier(), [])
     since, until = checkpoint.position, position(app)
     if on_start:
@@ -156,7 +157,7 @@ def verify_incrementally(app: EventStore, path: Path,
     read = verifier.counts["events"] - before
     violations = checkpoint.violations + found
     if on_read:
-        on_read()
+        on_read(violations)
     save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
     verifier.finish()  # after saving: the next run continues from before the end
     return Result(verifier, violations, read, since)
