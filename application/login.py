@@ -129,7 +129,7 @@ class Login(Station):
         if attempt is None:  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id)
         outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now,
-                                    self._mailed_before(attempt), self.policy.digits)
+                                    self._mailed_before(attempt), digits=self.policy.digits)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)
             if outcome in KEY_RETRIES:

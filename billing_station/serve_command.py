@@ -65,11 +65,12 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     PortalConfig.from_environ(settings.environ)  # its settings checked before anything starts
     port = _listenable(host, port)
     store = settings.store()
-    with store_errors(bootstrap.store_name(store)):
+    where = bootstrap.store_name(store)
+    with store_errors(where):
         bootstrap.refuse_a_foreign_database(store)
         station = station_from(settings)  # creates the store's tables once, before any worker
         try:  # (events it cannot read, e.g. without their CIPHER_KEY: refused, not a 500 later)
-            refuse_unreadable(station, bootstrap.store_name(store))
+            refuse_unreadable(station, where)
             onboarded = onboard_demo_if_empty(station)
         finally:
             station.close()

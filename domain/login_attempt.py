@@ -181,7 +181,7 @@ class LoginAttempt(Aggregate):
     earlier_key_entered = False  # (a class default: attempts stored before it was kept)
 
     def enter_key(self, key: str, hasher: Hasher, now: datetime,
-                  earlier: Iterable[LoginAttempt] = (), digits: int = 12) -> KeyOutcome:
+                  earlier: Iterable[LoginAttempt] = (), *, digits: int) -> KeyOutcome:
         """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
         first key of one of the ``earlier`` attempts of the login ID (which this one's key
         superseded, D-2) is not counted as a wrong entry (D-4); typed again, it is. What

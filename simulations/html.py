@@ -93,10 +93,10 @@ class Pictures:
         key = hashlib.sha256(png).digest()
         if key not in self._ids:
             webp, w, h = small_webp(png)
-            self._ids[key] = (f"picture-{len(self._ids)}", w, h)
+            ident = f"picture-{len(self._ids)}"
+            self._ids[key] = (ident, w, h)
             uri = "data:image/webp;base64," + base64.b64encode(webp).decode("ascii")
-            self._images.append(f'<image id="{self._ids[key][0]}" width="{w}" height="{h}" '
-                                f'href="{uri}"/>')
+            self._images.append(f'<image id="{ident}" width="{w}" height="{h}" href="{uri}"/>')
         ident, w, h = self._ids[key]
         return (f'<svg class="picture" role="img" aria-label="{esc(label)}" width="{w}" '
                 f'height="{h}" viewBox="0 0 {w} {h}"><use href="#{ident}"/></svg>')
