@@ -31,6 +31,7 @@ from domain.portal_sessions import (
     client_address_id,
     portal_session_id,
 )
+from portal.server import SERVING
 from tests.conftest import build, stored_bytes
 from tests.story import FAST_HASHER, PASSWORD, SUB_PASSWORD, add_sub_id, onboard
 
@@ -389,6 +390,24 @@ def test_D_14_every_failed_login_of_a_burst_is_counted(tmp_path: Path,
     assert len(client.failures) == failed >= 20
     for worker in workers:
         worker.close()
+
+
+def test_D_14_an_address_a_worker_found_clean_is_throttled_once_another_counts_its_20th(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """Workers as the portal builds them (a cache, brought up to date at each read): one
+    remembers that the address had no failures, and still asks the store again."""
+    store = SERVING | store_settings("sqlite", tmp_path / "shared.sqlite3")
+    first, second = build(store, mailbox), build(store | {"CREATE_TABLE": "false"}, mailbox)
+    try:
+        onboard(first)
+        assert isinstance(second.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+        assert isinstance(second.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+        for n in range(20):
+            first.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
+        assert isinstance(second.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
+    finally:
+        first.close()
+        second.close()
 
 
 def test_D_14_failures_count_across_processes(

@@ -189,3 +189,25 @@ def test_a_worker_s_threads_each_get_a_whole_copy_of_an_aggregate_another_worker
         reader.close()
         writer.close()
     assert errors == []
+
+
+def test_a_worker_reads_back_what_it_saved_as_committed_and_what_another_saved_since(
+        shared_env: dict[str, str], tmp_path: Path) -> None:
+    """A portal worker caches a copy of what it saves (the next read fast-forwards it):
+    the command's own object, changed after its save, changes nothing read; another
+    worker's later events are read all the same."""
+    mailbox = MailboxFolder(tmp_path / "mailbox")
+    worker = build(SERVING | shared_env, mailbox)
+    other = build(SERVING | shared_env | {"CREATE_TABLE": "false"}, mailbox)
+    try:
+        main = onboard(worker)
+        customer = worker.get(main.account_id, Customer)
+        customer.change_information({"phone": "0311112222"}, by="main01")
+        worker.save(customer)
+        customer.change_information({"phone": "0399990000"}, by="main01")  # never saved
+        assert worker.get(main.account_id, Customer).information["phone"] == "0311112222"
+        add_sub_id(other, main, "sub01")
+        assert list(worker.get(main.account_id, Customer).sub_ids) == ["sub01"]
+    finally:
+        other.close()
+        worker.close()
