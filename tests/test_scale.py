@@ -17,9 +17,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic, sleep
+from unittest.mock import patch
 from uuid import UUID
 
 import attrs
@@ -27,10 +30,12 @@ import dask
 import pytest
 from click.testing import CliRunner
 from distributed import Client, Event, LocalCluster
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
-from application.audit import checkpoint
+from application.audit import books, packing
 from application.audit.checkpoint import MAGIC, CheckpointError, verify_incrementally
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
@@ -46,6 +51,8 @@ from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario
 from simulations.shards import folder_of, own_events, own_store, parts
 from tests.conftest import STORES, store_env
+
+START = datetime(2026, 12, 1, tzinfo=UTC)
 
 SMALL = Scenario("small", days=3, seed=11, hash_cost=4,
                  population=Population(customers=14, sub_ids_per_customer=(0, 3)),
@@ -444,6 +451,36 @@ def test_a_checkpointed_verify_equals_a_whole_verify_of_a_store_that_grew(
     assert dict(third.verifier.counts) == counts
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["close", "late", "checkpoint"]),
+                          st.integers(0, 9)), max_size=80))
+@example([("close", n) for n in range(4)] + [("checkpoint", 0)]
+         + [("close", n) for n in range(4, 8)] + [("checkpoint", 0)])
+def test_a_checkpoint_remembers_the_latest_closed_attempts_as_if_never_packed(
+        steps: list[tuple[str, int]]) -> None:
+    """The closed attempts verify remembers (for a late event's evidence) are the latest
+    REMEMBERED of them (4 here) whatever checkpoints came between: packed segments are
+    dropped or unpacked exactly as a plain table would forget (a model), and a checkpoint
+    holds fewer than twice as many."""
+    with patch.object(books, "REMEMBERED", 4):
+        recent, model = books.RecentAttempts(), OrderedDict[UUID, str]()
+        for n, (step, which) in enumerate(steps):
+            attempt_id = UUID(int=which)
+            if step == "close":  # (closed again: its place kept, its latest state)
+                recent.add(books.Attempt(attempt_id, f"closed at {n}", None, START))
+                model[attempt_id] = f"closed at {n}"
+                while len(model) > 4:
+                    model.popitem(last=False)
+            elif step == "checkpoint":
+                recent = packing.unpack(packing.pack(recent))
+                assert sum(len(ids) for ids, _ in recent.packed) < 2 * 4
+            else:
+                found = recent.get(attempt_id)
+                assert (found.login_id if found else None) == model.get(attempt_id)
+        assert [recent.get(UUID(int=i)) is not None for i in range(10)] == [
+            UUID(int=i) in model for i in range(10)]
+
+
 def test_a_checkpoint_of_another_store_is_refused(simulated: Path, tmp_path: Path) -> None:
     checkpoint = tmp_path / "verify.checkpoint"
     verify_incrementally(reader(simulated), checkpoint)
@@ -540,12 +577,12 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
 
 
 @pytest.mark.parametrize(("module", "name"), [
-    ("application.audit.checkpoint", "os.system"), ("application.audit.checkpoint", "pickle.loads"),
+    ("application.audit.checkpoint", "os.system"), ("application.audit.packing", "pickle.loads"),
     ("domain.accounts", "Aggregate"), ("domain.crypto", "new_id"), ("posix", "system")])
 def test_a_checkpoint_builds_none_but_our_own_classes(module: str, name: str) -> None:
     """A checkpoint file is the auditor's, but it is read back: a crafted one must not reach
     a function (os.system) through one of our modules."""
     with pytest.raises(pickle.UnpicklingError, match="has no place in a checkpoint"):
-        checkpoint._Unpickler(io.BytesIO(b"")).find_class(module, name)
-    assert checkpoint._Unpickler(io.BytesIO(b"")).find_class(
+        packing.Unpickler(io.BytesIO(b"")).find_class(module, name)
+    assert packing.Unpickler(io.BytesIO(b"")).find_class(
         "domain.login_attempt", "LoginAttempt.KeyIssued") is LoginAttempt.KeyIssued

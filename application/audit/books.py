@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from application.audit.packing import pack, unpack
 from application.outcomes import Outcome
 from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
@@ -190,12 +191,62 @@ class Attempt:
         return self.finished is not None or now >= self.deadline + late
 
 
+class RecentAttempts:
+    """The latest ``REMEMBERED`` closed attempts, so a late event is judged with its
+    evidence; an attempt closed again keeps its place, and the oldest is forgotten first.
+
+    Pickled (a verify checkpoint), those closed since the last pickling go into one packed
+    segment of their own and older segments stay as they were packed: a checkpoint costs
+    what changed, not all it remembers. A segment older than the latest ``REMEMBERED`` is
+    dropped whole; a late event for an attempt still packed unpacks them all again."""
+
+    def __init__(self) -> None:
+        self.latest: OrderedDict[UUID, Attempt] = OrderedDict()
+        self.packed: list[tuple[frozenset[bytes], bytes]] = []  # oldest first: ids, pickle
+
+    def get(self, attempt_id: UUID) -> Attempt | None:
+        found = self.latest.get(attempt_id)
+        if found is None and self._is_packed(attempt_id):
+            self._unpack()
+            found = self.latest.get(attempt_id)
+        return found
+
+    def add(self, attempt: Attempt) -> None:
+        if attempt.id not in self.latest and self._is_packed(attempt.id):
+            self._unpack()
+        self.latest[attempt.id] = attempt
+        if len(self.latest) > REMEMBERED:
+            self.latest.popitem(last=False)
+        while self.packed and len(self.latest) + sum(
+                len(ids) for ids, _ in self.packed[1:]) >= REMEMBERED:
+            del self.packed[0]  # (each of its attempts is older than REMEMBERED newer ones)
+
+    def _is_packed(self, attempt_id: UUID) -> bool:
+        return bool(self.packed) and any(attempt_id.bytes in ids for ids, _ in self.packed)
+
+    def _unpack(self) -> None:
+        """The table as it would be had it never been packed."""
+        table: OrderedDict[UUID, Attempt] = OrderedDict()
+        for _, segment in self.packed:
+            table.update(unpack(segment))
+        table.update(self.latest)  # (one closed again keeps its first place, as in a dict)
+        while len(table) > REMEMBERED:
+            table.popitem(last=False)
+        self.latest, self.packed = table, []
+
+    def __getstate__(self) -> dict[str, Any]:
+        segments = list(self.packed)
+        if self.latest:
+            segments.append((frozenset(i.bytes for i in self.latest), pack(self.latest)))
+        return {"latest": OrderedDict(), "packed": segments}
+
+
 class AttemptBook:
     """The attempts still open, in the order they were requested."""
 
     def __init__(self) -> None:
         self.open: OrderedDict[UUID, Attempt] = OrderedDict()
-        self.closed: OrderedDict[UUID, Attempt] = OrderedDict()  # the latest ones only
+        self.closed = RecentAttempts()
         self.now: datetime | None = None
 
     def fold(self, event: Any, accounts: AccountBook) -> Attempt | None:
@@ -231,7 +282,5 @@ class AttemptBook:
                 return
             attempt.pending = final and self.now is not None and self.now < attempt.deadline
             del self.open[attempt.id]
-            self.closed[attempt.id] = attempt
-            if len(self.closed) > REMEMBERED:
-                self.closed.popitem(last=False)
+            self.closed.add(attempt)
             yield attempt

@@ -14,25 +14,20 @@ audit books and a few standard types; still, keep it where only the auditor writ
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import importlib
-import io
-import pickle
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
+from application.audit.packing import pack, unpack
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
-MAGIC = b"billing-station verify checkpoint 6\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in (1, 2, 3, 4, 5))
+MAGIC = b"billing-station verify checkpoint 7\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in range(1, 7))
 
 
 class CheckpointError(ValueError):
@@ -56,43 +51,6 @@ def row_mark(app: EventStore, notification_id: int) -> str:
     return f"{number}/{originator_id}/{version}/{topic}/{hashlib.sha256(state).hexdigest()}"
 
 
-_ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
-            ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
-            ("uuid", "UUID"), ("uuid", "SafeUUID"), ("copyreg", "_reconstructor"),
-            ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
-_OURS = ("domain.", "application.audit.")
-
-
-class _Unpickler(pickle.Unpickler):
-    """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain and audit modules (nested ones by their dotted name, each step a class of
-    that module); never a function, a module or anything reached through one."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED:
-            return super().find_class(module, name)
-        if module.startswith(_OURS):
-            found: Any = importlib.import_module(module)
-            for part in name.split("."):
-                found = getattr(found, part, None)
-                if not isinstance(found, type) or found.__module__ != module:
-                    break
-            else:
-                return found
-        raise pickle.UnpicklingError(f"{module}.{name} has no place in a checkpoint")
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def load(path: Path, app: EventStore) -> Checkpoint | None:
     """The checkpoint in ``path`` for this store (None if there is no file yet)."""
     if not path.exists():
@@ -108,8 +66,7 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
         raise CheckpointError(f"{path} is damaged (its checksum does not match what it "
                               "holds): remove it to verify from the first event")
     try:
-        with _no_gc():  # many small objects at once: the collector has nothing to free
-            checkpoint = _Unpickler(io.BytesIO(pickled)).load()
+        checkpoint = unpack(pickled)
     except Exception as e:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
@@ -125,8 +82,7 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
 
 def save(path: Path, checkpoint: Checkpoint) -> None:
     """Written whole or not at all; an OSError names ``path``."""
-    with _no_gc():
-        data = pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
+    data = pack(checkpoint)
     write_whole(path, MAGIC + hashlib.sha256(data).digest() + data)
 
 
