@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import attrs
@@ -28,7 +28,7 @@ from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Gate, fingerprint, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
-from domain.login_attempt import KeyOutcome, LoginAttempt
+from domain.login_attempt import KeyOutcome, LoginAttempt, Status
 from domain.portal_sessions import PortalSession, portal_session_id
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,12 @@ class Opening:
 
 
 class Login(Station):
+    def read_again(self, aggregate: Any) -> bool:
+        """An attempt is read again only while it may take a key (its entry, D-2's end of
+        it): a burst of failed logins fills no worker's cache with attempts over."""
+        return not isinstance(aggregate, LoginAttempt) or aggregate.status in (
+            Status.REQUESTED, Status.AWAITING_KEY)
+
     def log_in(self, login_id: str, password: str, opening: Opening | None = None,
                gate: Gate | None = None) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.

@@ -393,10 +393,10 @@ def test_D_14_every_failed_login_of_a_burst_is_counted(tmp_path: Path,
 
 
 def test_D_14_an_address_a_worker_found_clean_is_throttled_once_another_counts_its_20th(
-        tmp_path: Path, mailbox: MailboxFolder) -> None:
+        shared_env: dict[str, str], mailbox: MailboxFolder) -> None:
     """Workers as the portal builds them (a cache, brought up to date at each read): one
     remembers that the address had no failures, and still asks the store again."""
-    store = SERVING | store_settings("sqlite", tmp_path / "shared.sqlite3")
+    store = SERVING | shared_env
     first, second = build(store, mailbox), build(store | {"CREATE_TABLE": "false"}, mailbox)
     try:
         onboard(first)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from application.adapters.mailbox import MailboxFolder
 from application.audit import replay, verify
@@ -208,6 +209,33 @@ def test_a_worker_reads_back_what_it_saved_as_committed_and_what_another_saved_s
         assert worker.get(main.account_id, Customer).information["phone"] == "0311112222"
         add_sub_id(other, main, "sub01")
         assert list(worker.get(main.account_id, Customer).sub_ids) == ["sub01"]
+
+        stale = worker.get(main.account_id, Customer)  # a command's copy, then a lost race
+        other_copy = other.get(main.account_id, Customer)
+        other_copy.change_information({"phone": "0322223333"}, by="main01")
+        other.save(other_copy)
+        stale.change_information({"phone": "0344445555"}, by="main01")
+        with pytest.raises(IntegrityError):
+            worker.save(stale)
+        worker.save(stale)  # its events were taken by the refused save: nothing recorded
+        assert worker.get(main.account_id, Customer).information["phone"] == "0322223333"
     finally:
         other.close()
+        worker.close()
+
+
+def test_a_worker_caches_no_login_attempt_it_will_not_read_again(
+        shared_env: dict[str, str], tmp_path: Path) -> None:
+    """An attempt over (a wrong password, a login done) takes no place in a portal worker's
+    cache, which a burst of failed logins would fill; one that waits for its key does."""
+    worker = build(SERVING | shared_env, MailboxFolder(tmp_path / "mailbox"))
+    try:
+        keyed_main(worker)
+        for _ in range(3):
+            worker.log_in("main01", "a wrong password")
+        waiting = worker.log_in("main01", PASSWORD)
+        assert isinstance(waiting, KeyEntry) and worker.repository.cache is not None
+        cached = [link[3] for link in worker.repository.cache.cache.values()]
+        assert [a.id for a in cached if isinstance(a, LoginAttempt)] == [waiting.attempt_id]
+    finally:
         worker.close()

@@ -36,7 +36,13 @@ from hypothesis import strategies as st
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
 from application.audit import books, packing
-from application.audit.checkpoint import MAGIC, CheckpointError, verify_incrementally
+from application.audit.checkpoint import (
+    MAGIC,
+    CheckpointError,
+    load,
+    save,
+    verify_incrementally,
+)
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
 from billing_station.cli import main
@@ -460,9 +466,9 @@ def test_a_checkpoint_remembers_the_latest_closed_attempts_as_if_never_packed(
         steps: list[tuple[str, int]]) -> None:
     """The closed attempts verify remembers (for a late event's evidence) are the latest
     REMEMBERED of them (4 here) whatever checkpoints came between: packed segments are
-    dropped or unpacked exactly as a plain table would forget (a model), and a checkpoint
-    holds fewer than twice as many."""
-    with patch.object(books, "REMEMBERED", 4):
+    dropped, merged (past 2 here) or unpacked exactly as a plain table would forget (a
+    model), and a checkpoint holds fewer than twice as many."""
+    with patch.object(books, "REMEMBERED", 4), patch.object(books, "SEGMENTS", 2):
         recent, model = books.RecentAttempts(), OrderedDict[UUID, str]()
         for n, (step, which) in enumerate(steps):
             attempt_id = UUID(int=which)
@@ -474,6 +480,7 @@ def test_a_checkpoint_remembers_the_latest_closed_attempts_as_if_never_packed(
             elif step == "checkpoint":
                 recent = packing.unpack(packing.pack(recent))
                 assert sum(len(ids) for ids, _ in recent.packed) < 2 * 4
+                assert len(recent.packed) <= 2
             else:
                 found = recent.get(attempt_id)
                 assert (found.login_id if found else None) == model.get(attempt_id)
@@ -516,6 +523,24 @@ def test_a_damaged_checkpoint_is_refused_and_left_as_it_is(simulated: Path,
     checkpoint.write_bytes(good[:-100])  # cut short
     with pytest.raises(CheckpointError, match="damaged"):
         verify_incrementally(reader(simulated), checkpoint)
+
+
+def test_a_part_of_a_checkpoint_that_cannot_be_read_is_refused_when_reached(
+        simulated: Path, tmp_path: Path) -> None:
+    """The closed attempts a checkpoint remembers are built back only for a late event:
+    one that cannot be (a class renamed since, say) is refused then, naming the file."""
+    store, path = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
+    shutil.copy(simulated, store)
+    verify_incrementally(reader(store), path)
+    taken = load(path, reader(store))
+    assert taken is not None
+    closed = taken.verifier.attempts.closed
+    closed.packed = [(ids, b"not a pickle") for ids, _ in closed.packed]
+    save(path, taken)
+    use_a_key_twice(store)  # a late event for an early attempt
+    with pytest.raises(CheckpointError, match="cannot be read as a verify checkpoint "
+                       r"\(UnpicklingError: .*\): remove it to verify from the first event"):
+        verify_incrementally(reader(store), path)
 
 
 def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,

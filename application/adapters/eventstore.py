@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -72,9 +71,9 @@ class SerialRepository(Repository[UUID]):
     owner's commands: nothing to wait for.
 
     An id found absent is remembered (a bounded table): asked for again, one query for its
-    first event says whether another process has since created it, where the library
-    queries the snapshots, then the events. A D-14 client address with no failures is asked
-    for twice in every login."""
+    first event says whether another process has since created it (then the library's
+    read follows), where the library queries the snapshots, then the events. A D-14 client
+    address with no failures is asked for twice in every login."""
 
     absent: LRUCache[UUID, bool]
 
@@ -139,21 +138,29 @@ class EventStore(Application[UUID]):
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
-        self._cache_saved(processing_event.aggregates.values())
+        self._cache_saved(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, as it calls it
         return recordings
 
-    def _cache_saved(self, aggregates: Iterable[Any]) -> None:
+    def _cache_saved(self, saved: ProcessingEvent[UUID]) -> None:
         """With fast-forward (the portal's workers) the library caches nothing it saves, so
         the next read of a new aggregate (an attempt, a session) would query its snapshots
-        and all its events: a copy as saved is cached instead, to be fast-forwarded."""
+        and all its events: a copy of each aggregate this save recorded, as recorded, is
+        cached instead, to be fast-forwarded, if ``read_again`` says it will be read."""
         repository = self.repository
         if not isinstance(repository, SerialRepository) or not repository.fastforward:
             return
-        for aggregate in aggregates:
+        recorded = {event.originator_id: event.originator_version for event in saved.events}
+        for aggregate in saved.aggregates.values():
             with contextlib.suppress(KeyError):
                 repository.absent.get(aggregate.id, evict=True)
-            if repository.cache is not None:
+            if (repository.cache is not None and recorded.get(aggregate.id) == aggregate.version
+                    and self.read_again(aggregate)):
                 repository.cache.put(aggregate.id, copy.deepcopy(aggregate))
+
+    def read_again(self, aggregate: Any) -> bool:
+        """Whether a worker will read this aggregate again soon after saving it (so it is
+        worth a place in the cache); an application names what it reads no more."""
+        return True

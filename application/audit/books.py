@@ -25,6 +25,7 @@ from domain.login_attempt import LoginAttempt
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
 REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
+SEGMENTS = 8  # packed parts of them a checkpoint keeps at most
 
 
 # Accounts --------------------------------------------------------------------------------
@@ -198,7 +199,9 @@ class RecentAttempts:
     Pickled (a verify checkpoint), those closed since the last pickling go into one packed
     segment of their own and older segments stay as they were packed: a checkpoint costs
     what changed, not all it remembers. A segment older than the latest ``REMEMBERED`` is
-    dropped whole; a late event for an attempt still packed unpacks them all again."""
+    dropped whole. A late event for an attempt still packed unpacks them all, and the next
+    pickling packs them as one segment again, as it does when there are more than
+    ``SEGMENTS`` (many checkpoints, each of a few attempts)."""
 
     def __init__(self) -> None:
         self.latest: OrderedDict[UUID, Attempt] = OrderedDict()
@@ -237,8 +240,17 @@ class RecentAttempts:
     def __getstate__(self) -> dict[str, Any]:
         segments = list(self.packed)
         if self.latest:
-            segments.append((frozenset(i.bytes for i in self.latest), pack(self.latest)))
+            segments.append(_segment(self.latest))
+        if len(segments) > SEGMENTS:
+            whole = RecentAttempts()
+            whole.packed = segments
+            whole._unpack()
+            segments = [_segment(whole.latest)]
         return {"latest": OrderedDict(), "packed": segments}
+
+
+def _segment(attempts: OrderedDict[UUID, Attempt]) -> tuple[frozenset[bytes], bytes]:
+    return frozenset(i.bytes for i in attempts), pack(attempts)
 
 
 class AttemptBook:

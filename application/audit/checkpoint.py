@@ -9,7 +9,9 @@ D-16). It names the store it was made of by the last row it read (id, aggregate,
 topic and a digest of the stored state): pointed at another store, or at one rewritten
 since, it is refused. It is a pickle, with its SHA-256 (a damaged file is refused, not
 half-believed), read back by an unpickler that builds only this system's domain events and
-audit books and a few standard types; still, keep it where only the auditor writes.
+audit books and a few standard types; still, keep it where only the auditor writes. The
+closed attempts it remembers are packed inside it (books.RecentAttempts), each part built
+back only when a late event reaches it: a part that cannot be is refused then.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import attrs
 
 from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
-from application.audit.packing import pack, unpack
+from application.audit.packing import Unreadable, pack, unpack
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
@@ -67,7 +69,7 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
                               "holds): remove it to verify from the first event")
     try:
         checkpoint = unpack(pickled)
-    except Exception as e:
+    except Unreadable as e:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
         raise CheckpointError(f"{path} is not a verify checkpoint")
@@ -109,7 +111,11 @@ def verify_incrementally(app: EventStore, path: Path,
         on_start(max(0, until - since))
     verifier = checkpoint.verifier
     before = verifier.counts["events"]
-    found = list(verifier.check(events_to_verify(app, on_page, since, until), final=False))
+    try:
+        found = list(verifier.check(events_to_verify(app, on_page, since, until), final=False))
+    except Unreadable as e:  # a packed part of it, reached by a late event
+        raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e}): remove "
+                              "it to verify from the first event") from e
     read = verifier.counts["events"] - before
     violations = checkpoint.violations + found
     if on_read:

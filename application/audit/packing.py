@@ -15,18 +15,24 @@ _ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
             ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
             ("uuid", "UUID"), ("uuid", "SafeUUID"), ("copyreg", "_reconstructor"),
             ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
-_OURS = ("domain.", "application.audit.")
+_AUDIT = ("application.audit.books", "application.audit.verify", "application.audit.checkpoint")
+
+
+class Unreadable(ValueError):
+    """Packed bytes that do not build back into what was packed (damaged, or made by a
+    version whose classes differ)."""
 
 
 class Unpickler(pickle.Unpickler):
     """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain and audit modules (nested ones by their dotted name, each step a class of
-    that module); never a function, a module or anything reached through one."""
+    in our domain modules and in the audit's books, verify and checkpoint (nested ones by
+    their dotted name, each step a class of that module); never a function, a module or
+    anything reached through one."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        if module.startswith(_OURS):
+        if module.startswith("domain.") or module in _AUDIT:
             found: Any = importlib.import_module(module)
             for part in name.split("."):
                 found = getattr(found, part, None)
@@ -55,5 +61,8 @@ def pack(obj: Any) -> bytes:
 
 
 def unpack(data: bytes) -> Any:
-    with no_gc():
-        return Unpickler(io.BytesIO(data)).load()
+    try:
+        with no_gc():
+            return Unpickler(io.BytesIO(data)).load()
+    except Exception as e:
+        raise Unreadable(f"{type(e).__name__}: {e}") from e
