@@ -95,7 +95,8 @@ class Login(Station):
         if self.policy.limit_reached(sent):  # D-10
             attempt.withhold_key(sent, now)
             self.save(attempt)
-            return ErrorPage(Refusal.KEY_LIMIT)
+            return ErrorPage(Refusal.KEY_LIMIT,
+                             self.policy.mails_resume_at(account.key_mail_times, now))
         earlier = self._pending_attempt(account)
         key = self.policy.new_key(self.entropy)
         attempt.issue_key(self.hasher.digest(key), account.email, self.policy, now)

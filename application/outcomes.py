@@ -88,9 +88,10 @@ class KeyEntry:
 
 @attrs.frozen
 class ErrorPage:
-    """A login that ended without the top page, and why."""
+    """A login that ended without the top page, and why; for D-10, when to come back."""
 
     refusal: Refusal
+    retry_at: datetime | None = None
 
 
 LoginScreen = TopPage | KeyEntry | ErrorPage

@@ -3,7 +3,7 @@ one place where an outcome becomes text."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from application.outcomes import (
@@ -54,6 +54,7 @@ NOT_A_KEY = "通知キーは12桁の数字で入力してください。"  # D-6
 KEY_LIMIT = (
     "通知キーの送信回数が上限に達しました。しばらく時間をおいてから再度ログインしてください。"
 )  # D-10
+KEY_LIMIT_UNTIL = "通知キーの送信回数が上限に達しました。{}以降に再度ログインしてください。"
 MAIL_FAILED = (
     "通知キーのメールを送信できませんでした。しばらく時間をおいてから再度ログインしてください。"
 )
@@ -121,13 +122,25 @@ def message(shown: Shown) -> str:
     if isinstance(shown, KeyEntry):
         return (f"{key_error(shown.error, shown.tries_left)}\n{KEY_PROMPT}" if shown.error
                 else KEY_PROMPT)
-    if isinstance(shown, ErrorPage | Refused):
+    if isinstance(shown, ErrorPage):
+        return refusal_text(shown.refusal, shown.retry_at)
+    if isinstance(shown, Refused):
         return REFUSALS[shown.refusal]
     if isinstance(shown, Throttled):
         return THROTTLED
     if isinstance(shown, Completed):
         return COMPLETED[shown]
     return "\n".join(confirmation_lines(shown))
+
+
+def refusal_text(refusal: Refusal, retry_at: datetime | None = None) -> str:
+    """A failed login's words; D-10's say from when a key is mailed again (the first whole
+    minute from it, so that a login at the time said is never refused)."""
+    if refusal is Refusal.KEY_LIMIT and retry_at is not None:
+        minute = retry_at.replace(second=0, microsecond=0)
+        return KEY_LIMIT_UNTIL.format(jst(minute if minute == retry_at
+                                          else minute + timedelta(minutes=1)))
+    return REFUSALS[refusal]
 
 
 def key_error(refusal: Refusal, tries_left: int | None = None) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -22,6 +23,12 @@ class KeyPolicy:
     def limit_reached(self, keys_in_window: int) -> bool:
         """D-10: no more key mails to one login ID within the window."""
         return keys_in_window >= self.max_keys_per_window
+
+    def mails_resume_at(self, mailed: Iterable[datetime], now: datetime) -> datetime:
+        """D-10, once the limit is reached at ``now``: the instant a key may be mailed again,
+        when the oldest of the mails that reach the limit leaves the window."""
+        within = sorted(t for t in mailed if t > now - self.key_window)
+        return within[-self.max_keys_per_window] + self.key_window
 
     def new_key(self, entropy: Entropy) -> str:
         """D-6: uniformly random decimal digits (from the OS's CSPRNG in production),

@@ -3,6 +3,7 @@ SC-3, SC-4, D-12..D-15). The attempt id lives in a signed cookie, never in a for
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from starlette.requests import Request
@@ -81,17 +82,19 @@ def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response
         drop_cookie(request, to_key, ERROR_COOKIE)  # (「戻る」 to it: the login form, not it)
         return to_key
     assert isinstance(shown, ErrorPage)
-    return _error_page_next(request, shown.refusal.name, login_id)
+    return _error_page_next(request, shown.refusal.name, login_id, shown.retry_at)
 
 
 _THROTTLED = "THROTTLED"  # D-14's refusal, not a login's: no password was checked
 
 
-def _error_page_next(request: Request, refusal: str, login_id: str) -> Response:
-    """A redirect to the failed login's page, its refusal and the login ID typed sealed in
-    a cookie for this browser (never the password)."""
+def _error_page_next(request: Request, refusal: str, login_id: str,
+                     retry_at: datetime | None = None) -> Response:
+    """A redirect to the failed login's page, its refusal, the login ID typed and D-10's
+    time to come back sealed in a cookie for this browser (never the password)."""
     to_error = redirect("/login/error")
-    sealed = portal(request).signer.login_error(refusal, login_id, _browser(request, to_error))
+    sealed = portal(request).signer.login_error(refusal, login_id, _browser(request, to_error),
+                                                retry_at)
     set_cookie(request, to_error, ERROR_COOKIE, sealed, max_age=ERROR_MAX_AGE)
     drop_cookie(request, to_error, ATTEMPT_COOKIE)
     return to_error
@@ -113,14 +116,14 @@ async def login_error(request: Request) -> Response:
         return redirect("/top")
     found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
                                                   request.cookies.get(BROWSER_COOKIE))
-    refusal = Refusal.__members__.get(found[0]) if found else None
-    if found is None or (refusal is None and found[0] != _THROTTLED):
+    refusal = Refusal.__members__.get(found.refusal) if found else None
+    if found is None or (refusal is None and found.refusal != _THROTTLED):
         return redirect("/login")  # (also after BS_PORTAL_SECRET changed: a restart without it)
     if refusal is None:  # D-14: the login screen, saying to wait
-        return render(request, "login.html", {"error": THROTTLED, "login_value": found[1]},
-                      status_code=429)
-    return render(request, "error.html", {"message": screens.REFUSALS[refusal],
-                                          "login_again": found[1]})
+        return render(request, "login.html", {"error": THROTTLED,
+                                              "login_value": found.login_id}, status_code=429)
+    return render(request, "error.html", {"message": screens.refusal_text(refusal, found.retry_at),
+                                          "login_again": found.login_id})
 
 
 def _opening(request: Request) -> Opening:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import attrs
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import Environment
 
@@ -28,6 +29,15 @@ KEPT_LOGIN_ID = 64  # characters of a typed login ID offered again (a real one h
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@attrs.frozen
+class LoginError:
+    """What a failed login's page shows, as sealed for it."""
+
+    refusal: str
+    login_id: str
+    retry_at: datetime | None
+
+
 class Signer:
     def __init__(self, secret: bytes):
         self._secret = secret
@@ -39,16 +49,24 @@ class Signer:
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self._secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
-    def login_error(self, refusal: str, login_id: str, browser: str) -> str:
-        """A failed login's page, carried to the GET it is redirected to: the refusal's name
-        and the login ID typed (one too long to be one is not offered again), sealed for
-        this browser: what was typed may be a password in the wrong field."""
+    def login_error(self, refusal: str, login_id: str, browser: str,
+                    retry_at: datetime | None = None) -> str:
+        """A failed login's page, carried to the GET it is redirected to: the refusal's name,
+        the login ID typed (one too long to be one is not offered again) and when to come
+        back (D-10), sealed for this browser: what was typed may be a password in the wrong
+        field."""
         kept = login_id if len(login_id) <= KEPT_LOGIN_ID else ""
-        return self._seal("login-error", {"refusal": refusal, "login_id": kept}, browser)
+        return self._seal("login-error", {"refusal": refusal, "login_id": kept,
+                                          "retry_at": retry_at.isoformat() if retry_at else ""},
+                          browser)
 
-    def login_error_of(self, sealed: str | None, browser: str | None) -> tuple[str, str] | None:
+    def login_error_of(self, sealed: str | None, browser: str | None) -> LoginError | None:
         data = self._unseal("login-error", sealed, browser)
-        return None if data is None else (str(data["refusal"]), str(data["login_id"]))
+        if data is None:
+            return None
+        retry_at = str(data.get("retry_at") or "")
+        return LoginError(str(data["refusal"]), str(data["login_id"]),
+                          datetime.fromisoformat(retry_at) if retry_at else None)
 
     def csrf(self, binding: str) -> str:
         """D-13: the token of every changing form, bound to the session (or, before login,

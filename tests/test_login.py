@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from application.billing_station import BillingStation
 from application.messages import SENDER, key_in
 from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.screens import KEY_PROMPT
+from domain import clock
 from domain.login_attempt import LoginAttempt
 from domain.policy import KeyPolicy
 from tests.story import (
@@ -302,16 +303,30 @@ def test_login_ids_are_matched_as_typed_in_case_as_passwords_are(app: BillingSta
     assert app.log_in("Main01", PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
 
 
-def test_D_10_at_most_5_keys_an_hour(
+def test_D_10_at_most_5_keys_an_hour_and_the_page_says_from_when(
     keyed: BillingStation, mailbox: MailboxFolder, start: Clock
 ) -> None:
+    first = clock.now()
     for _ in range(5):
         key_entry(keyed)
         start.tick(timedelta(minutes=5))
-    assert keyed.log_in("main01", PASSWORD) == ErrorPage(Refusal.KEY_LIMIT)
+    withheld = keyed.log_in("main01", PASSWORD)
+    assert withheld == ErrorPage(Refusal.KEY_LIMIT, first + timedelta(minutes=60))
+    assert screens.message(withheld) == (
+        f"通知キーの送信回数が上限に達しました。{screens.jst(first + timedelta(minutes=60))}"
+        "以降に再度ログインしてください。")
     assert len(mailbox.messages(EMAIL)) == 5
-    start.tick(timedelta(minutes=36))  # the first key is now more than 60 minutes old
+    start.tick(first + timedelta(minutes=60, seconds=-1) - clock.now())
+    assert isinstance(keyed.log_in("main01", PASSWORD), ErrorPage)  # the first key's hour
+    start.tick(timedelta(seconds=1))  # ... is over: at the time the page said
     assert isinstance(keyed.log_in("main01", PASSWORD), KeyEntry)
+
+
+def test_D_10_the_time_said_is_the_first_whole_minute_from_when_a_key_is_mailed_again() -> None:
+    at = datetime(2026, 4, 6, 1, 4, tzinfo=UTC)  # 10:04 JST
+    assert "10:04以降" in screens.refusal_text(Refusal.KEY_LIMIT, at)
+    assert "10:05以降" in screens.refusal_text(Refusal.KEY_LIMIT, at + timedelta(seconds=1))
+    assert screens.refusal_text(Refusal.KEY_LIMIT) == screens.KEY_LIMIT  # (none known)
 
 
 def test_D_11_turning_the_key_off_or_moving_its_address_notifies_the_old_address(
