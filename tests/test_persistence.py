@@ -177,6 +177,29 @@ def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
                               ).fetchone()[0] == stored
 
 
+def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it_saves_it(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """A simulation is its store's one writer: what it found absent stays so until it saves
+    it (a registration asks of a login ID several times), and it is found once saved."""
+    simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
+                                     mailer=mailbox, hasher=Hasher(4), policy=KeyPolicy(),
+                                     entropy=secrets)
+    main = onboard(simulated)
+    said: list[str] = []
+    pool = simulated.factory.datastore.pool  # type: ignore[attr-defined]
+    connection = pool.get_connection()
+    connection._sqlite_conn.set_trace_callback(said.append)
+    pool.put_connection(connection)
+    try:
+        assert simulated.index("sub01") is None and said
+        asked = len(said)
+        assert simulated.index("sub01") is None and len(said) == asked
+        add_sub_id(simulated, main, "sub01")
+        assert simulated.index("sub01") is not None
+    finally:
+        simulated.close()
+
+
 def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshots_keep_none(
     tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 ) -> None:

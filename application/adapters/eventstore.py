@@ -70,18 +70,21 @@ class SerialRepository(Repository[UUID]):
     Without fast-forward (a simulation's one writer) a cached aggregate changes only by its
     owner's commands: nothing to wait for.
 
-    An id found absent is remembered (a bounded table): asked for again, one query for its
-    first event says whether another process has since created it (then the library's
-    read follows), where the library queries the snapshots, then the events. A D-14 client
-    address with no failures is asked for twice in every login."""
+    An id found absent is remembered (a bounded table). Asked for again, the store's one
+    writer (no fast-forward) knows it is still absent until it saves it; a portal worker
+    asks with one query for its first event whether another process has since created it
+    (then the library's read follows), where the library queries the snapshots, then the
+    events. A D-14 client address with no failures is asked for twice in every login, a
+    login ID at every registration."""
 
     absent: LRUCache[UUID, bool]
 
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
-        if self.cache is None or not self.fastforward:
+        if self.cache is None:
             return super().get(aggregate_id, **kwargs)
         latest = kwargs.get("version") is None
-        with _STRIPES[hash(aggregate_id) % len(_STRIPES)]:
+        with (_STRIPES[hash(aggregate_id) % len(_STRIPES)] if self.fastforward
+              else contextlib.nullcontext()):
             if latest and self._still_absent(aggregate_id):
                 raise AggregateNotFoundError(aggregate_id)
             try:
@@ -91,11 +94,19 @@ class SerialRepository(Repository[UUID]):
                     self.absent.put(aggregate_id, True)
                 raise
 
+    def saved(self, aggregate_id: UUID) -> None:
+        """It exists now: no longer absent."""
+        if aggregate_id in self.absent.cache:  # (most saved ids never were: no lock taken)
+            with contextlib.suppress(KeyError):
+                self.absent.get(aggregate_id, evict=True)
+
     def _still_absent(self, aggregate_id: UUID) -> bool:
         try:
             self.absent.get(aggregate_id)
         except KeyError:
             return False  # not known to be absent
+        if not self.fastforward:
+            return True  # (its one writer has not saved it since)
         if next(iter(self.event_store.get(originator_id=aggregate_id, limit=1)), None) is None:
             return True
         self.absent.get(aggregate_id, evict=True)
@@ -145,17 +156,20 @@ class EventStore(Application[UUID]):
         return recordings
 
     def _cache_saved(self, saved: ProcessingEvent[UUID]) -> None:
-        """With fast-forward (the portal's workers) the library caches nothing it saves, so
-        the next read of a new aggregate (an attempt, a session) would query its snapshots
-        and all its events: a copy of each aggregate this save recorded, as recorded, is
-        cached instead, to be fast-forwarded, if ``read_again`` says it will be read."""
+        """What this save recorded is no longer absent. With fast-forward (the portal's
+        workers) the library caches nothing it saves, so the next read of a new aggregate
+        (an attempt, a session) would query its snapshots and all its events: a copy of
+        each aggregate this save recorded, as recorded, is cached instead, to be
+        fast-forwarded, if ``read_again`` says it will be read."""
         repository = self.repository
-        if not isinstance(repository, SerialRepository) or not repository.fastforward:
+        if not isinstance(repository, SerialRepository):
             return
         recorded = {event.originator_id: event.originator_version for event in saved.events}
+        for aggregate_id in recorded:
+            repository.saved(aggregate_id)
+        if not repository.fastforward:
+            return  # (the library caches what it saves)
         for aggregate in saved.aggregates.values():
-            with contextlib.suppress(KeyError):
-                repository.absent.get(aggregate.id, evict=True)
             if (repository.cache is not None and recorded.get(aggregate.id) == aggregate.version
                     and self.read_again(aggregate)):
                 repository.cache.put(aggregate.id, copy.deepcopy(aggregate))
