@@ -134,8 +134,8 @@ def message(shown: Shown) -> str:
 
 
 def refusal_text(refusal: Refusal, retry_at: datetime | None = None) -> str:
-    """A failed login's words; D-10's say from when a key is mailed again (the first whole
-    minute from it, so that a login at the time said is never refused)."""
+    """A failed login's words; D-10's say from when a key may be mailed again (the first
+    whole minute from it: a login at the time said is not refused for the mails before)."""
     if refusal is Refusal.KEY_LIMIT and retry_at is not None:
         minute = retry_at.replace(second=0, microsecond=0)
         return KEY_LIMIT_UNTIL.format(jst(minute if minute == retry_at

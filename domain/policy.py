@@ -17,7 +17,7 @@ class KeyPolicy:
     digits: int = 12
     validity: timedelta = timedelta(minutes=10)
     max_wrong_entries: int = 5
-    max_keys_per_window: int = 5
+    max_keys_per_window: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     key_window: timedelta = timedelta(minutes=60)
 
     def limit_reached(self, keys_in_window: int) -> bool:
@@ -25,8 +25,9 @@ class KeyPolicy:
         return keys_in_window >= self.max_keys_per_window
 
     def mails_resume_at(self, mailed: Iterable[datetime], now: datetime) -> datetime:
-        """D-10, once the limit is reached at ``now``: the instant a key may be mailed again,
-        when the oldest of the mails that reach the limit leaves the window."""
+        """D-10, once the limit is reached at ``now``: the instant a key may be mailed again
+        (unless another login of the ID takes it first), when the oldest of the mails that
+        reach the limit leaves the window."""
         within = sorted(t for t in mailed if t > now - self.key_window)
         return within[-self.max_keys_per_window] + self.key_window
 

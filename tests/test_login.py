@@ -327,6 +327,8 @@ def test_D_10_the_time_said_is_the_first_whole_minute_from_when_a_key_is_mailed_
     assert "10:04以降" in screens.refusal_text(Refusal.KEY_LIMIT, at)
     assert "10:05以降" in screens.refusal_text(Refusal.KEY_LIMIT, at + timedelta(seconds=1))
     assert screens.refusal_text(Refusal.KEY_LIMIT) == screens.KEY_LIMIT  # (none known)
+    with pytest.raises(ValueError, match="max_keys_per_window"):
+        KeyPolicy(max_keys_per_window=0)  # (no time to say: no key would ever be mailed)
 
 
 def test_D_11_turning_the_key_off_or_moving_its_address_notifies_the_old_address(

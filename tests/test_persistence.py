@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from freezegun.api import FrozenDateTimeFactory
 
 from application import bootstrap
@@ -179,8 +180,10 @@ def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
 
 def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it_saves_it(
         tmp_path: Path, mailbox: MailboxFolder) -> None:
-    """A simulation is its store's one writer: what it found absent stays so until it saves
-    it (a registration asks of a login ID several times), and it is found once saved."""
+    """A simulation is the one writer of its aggregates: what it found absent stays so until
+    it saves it (a registration asks of a login ID several times), and it is found once
+    saved; a save another writer refused (it had a rival after all) forgets what it found
+    absent."""
     simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
                                      mailer=mailbox, hasher=Hasher(4), policy=KeyPolicy(),
                                      entropy=secrets)
@@ -198,6 +201,27 @@ def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it
         assert simulated.index("sub01") is not None
     finally:
         simulated.close()
+
+
+def test_a_simulation_whose_save_another_writer_refused_asks_again_what_it_found_absent(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """Two runs on one store (they should not): the second's save of a login ID the first
+    took is refused, and it says so by the login ID (SB-7), as read from the store, not
+    as a conflict from what it had found absent before."""
+    store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
+    first, second = (bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
+                                          policy=KeyPolicy(), entropy=secrets)
+                     for _ in range(2))
+    try:
+        assert second.index("main01") is None
+        onboard(first)
+        with pytest.raises(InvalidInput) as refused:
+            onboard(second, number="BS0000002")
+        assert [e.message for e in refused.value.errors] == ["このログインIDは既に使用されています。"]
+        assert second.index("main01") is not None
+    finally:
+        first.close()
+        second.close()
 
 
 def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshots_keep_none(

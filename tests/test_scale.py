@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
 from application.audit import books, packing
+from application.audit import recent as recent_attempts
 from application.audit.checkpoint import (
     MAGIC,
     CheckpointError,
@@ -468,8 +469,9 @@ def test_a_checkpoint_remembers_the_latest_closed_attempts_as_if_never_packed(
     REMEMBERED of them (4 here) whatever checkpoints came between: packed segments are
     dropped, merged (past 2 here) or unpacked exactly as a plain table would forget (a
     model), and a checkpoint holds fewer than twice as many."""
-    with patch.object(books, "REMEMBERED", 4), patch.object(books, "SEGMENTS", 2):
-        recent, model = books.RecentAttempts(), OrderedDict[UUID, str]()
+    with patch.object(recent_attempts, "REMEMBERED", 4), \
+            patch.object(recent_attempts, "SEGMENTS", 2):
+        recent, model = recent_attempts.RecentAttempts(), OrderedDict[UUID, str]()
         for n, (step, which) in enumerate(steps):
             attempt_id = UUID(int=which)
             if step == "close":  # (closed again: its place kept, its latest state)

@@ -19,7 +19,13 @@ from eventsourcing.application import (
     Repository,
 )
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Recording,
+    StoredEvent,
+)
 from eventsourcing.utils import Environment, EnvType
 
 
@@ -67,11 +73,13 @@ class SerialRepository(Repository[UUID]):
     share a lock): its cache brings an aggregate up to date under a lock, but hands out its
     copy after releasing it, so one thread could copy the cached aggregate while another
     applies new events to it ("dictionary changed size during iteration", a 500 page).
-    Without fast-forward (a simulation's one writer) a cached aggregate changes only by its
-    owner's commands: nothing to wait for.
+    Without fast-forward (a simulation: each of its aggregates has one writer, a shard
+    writes its own customers' alone) a cached aggregate changes only by its owner's
+    commands: nothing to wait for.
 
-    An id found absent is remembered (a bounded table). Asked for again, the store's one
-    writer (no fast-forward) knows it is still absent until it saves it; a portal worker
+    An id found absent is remembered (a bounded table). Asked for again, its one writer
+    (no fast-forward) knows it is still absent until it saves it (a save another writer
+    refused forgets all: it had a rival after all); a portal worker
     asks with one query for its first event whether another process has since created it
     (then the library's read follows), where the library queries the snapshots, then the
     events. A D-14 client address with no failures is asked for twice in every login, a
@@ -93,6 +101,10 @@ class SerialRepository(Repository[UUID]):
                 if latest:
                     self.absent.put(aggregate_id, True)
                 raise
+
+    def forget_absent(self) -> None:
+        """Another writer's save came first: what this one found absent may be no more."""
+        self.absent = LRUCache(maxsize=ABSENT_REMEMBERED)
 
     def saved(self, aggregate_id: UUID) -> None:
         """It exists now: no longer absent."""
@@ -148,7 +160,12 @@ class EventStore(Application[UUID]):
             elif obj is not None:
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
-        recordings = self._record(processing_event)
+        try:
+            recordings = self._record(processing_event)
+        except IntegrityError:
+            if isinstance(self.repository, SerialRepository):
+                self.repository.forget_absent()
+            raise
         self._cache_saved(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)

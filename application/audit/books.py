@@ -3,7 +3,7 @@ so far, and the login attempts still open; and the one vocabulary of attempt out
 
 Memory stays flat as the store grows: events are read page by page, and an attempt is
 kept only until its outcome is settled (then in a bounded table of recent ones, so a late
-event is still judged with its evidence).
+event is still judged with its evidence: audit/recent.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from uuid import UUID
 
 import attrs
 
-from application.audit.packing import pack, unpack
+from application.audit.recent import RecentAttempts
 from application.outcomes import Outcome
 from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
@@ -24,8 +24,6 @@ from domain.login_attempt import LoginAttempt
 
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
-REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
-SEGMENTS = 8  # packed parts of them a checkpoint keeps at most
 
 
 # Accounts --------------------------------------------------------------------------------
@@ -190,67 +188,6 @@ class Attempt:
         expiry is lawful and recorded as KeyExpired, so it is waited for that long)."""
         late = LATE_ENTRY if self.issued is not None else timedelta(0)
         return self.finished is not None or now >= self.deadline + late
-
-
-class RecentAttempts:
-    """The latest ``REMEMBERED`` closed attempts, so a late event is judged with its
-    evidence; an attempt closed again keeps its place, and the oldest is forgotten first.
-
-    Pickled (a verify checkpoint), those closed since the last pickling go into one packed
-    segment of their own and older segments stay as they were packed: a checkpoint costs
-    what changed, not all it remembers. A segment older than the latest ``REMEMBERED`` is
-    dropped whole. A late event for an attempt still packed unpacks them all, and the next
-    pickling packs them as one segment again, as it does when there are more than
-    ``SEGMENTS`` (many checkpoints, each of a few attempts)."""
-
-    def __init__(self) -> None:
-        self.latest: OrderedDict[UUID, Attempt] = OrderedDict()
-        self.packed: list[tuple[frozenset[bytes], bytes]] = []  # oldest first: ids, pickle
-
-    def get(self, attempt_id: UUID) -> Attempt | None:
-        found = self.latest.get(attempt_id)
-        if found is None and self._is_packed(attempt_id):
-            self._unpack()
-            found = self.latest.get(attempt_id)
-        return found
-
-    def add(self, attempt: Attempt) -> None:
-        if attempt.id not in self.latest and self._is_packed(attempt.id):
-            self._unpack()
-        self.latest[attempt.id] = attempt
-        if len(self.latest) > REMEMBERED:
-            self.latest.popitem(last=False)
-        while self.packed and len(self.latest) + sum(
-                len(ids) for ids, _ in self.packed[1:]) >= REMEMBERED:
-            del self.packed[0]  # (each of its attempts is older than REMEMBERED newer ones)
-
-    def _is_packed(self, attempt_id: UUID) -> bool:
-        return bool(self.packed) and any(attempt_id.bytes in ids for ids, _ in self.packed)
-
-    def _unpack(self) -> None:
-        """The table as it would be had it never been packed."""
-        table: OrderedDict[UUID, Attempt] = OrderedDict()
-        for _, segment in self.packed:
-            table.update(unpack(segment))
-        table.update(self.latest)  # (one closed again keeps its first place, as in a dict)
-        while len(table) > REMEMBERED:
-            table.popitem(last=False)
-        self.latest, self.packed = table, []
-
-    def __getstate__(self) -> dict[str, Any]:
-        segments = list(self.packed)
-        if self.latest:
-            segments.append(_segment(self.latest))
-        if len(segments) > SEGMENTS:
-            whole = RecentAttempts()
-            whole.packed = segments
-            whole._unpack()
-            segments = [_segment(whole.latest)]
-        return {"latest": OrderedDict(), "packed": segments}
-
-
-def _segment(attempts: OrderedDict[UUID, Attempt]) -> tuple[frozenset[bytes], bytes]:
-    return frozenset(i.bytes for i in attempts), pack(attempts)
 
 
 class AttemptBook:

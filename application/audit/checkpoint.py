@@ -10,7 +10,7 @@ topic and a digest of the stored state): pointed at another store, or at one rew
 since, it is refused. It is a pickle, with its SHA-256 (a damaged file is refused, not
 half-believed), read back by an unpickler that builds only this system's domain events and
 audit books and a few standard types; still, keep it where only the auditor writes. The
-closed attempts it remembers are packed inside it (books.RecentAttempts), each part built
+closed attempts it remembers are packed inside it (recent.RecentAttempts), each part built
 back only when a late event reaches it: a part that cannot be is refused then.
 """
 
@@ -28,8 +28,8 @@ from application.audit.packing import Unreadable, pack, unpack
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
-MAGIC = b"billing-station verify checkpoint 7\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in range(1, 7))
+MAGIC = b"billing-station verify checkpoint 8\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in range(1, 8))
 
 
 class CheckpointError(ValueError):

@@ -1,0 +1,77 @@
+"""The latest closed login attempts verify remembers, so that a late event is judged with
+its evidence; a checkpoint keeps them packed."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from application.audit.packing import pack, unpack
+
+if TYPE_CHECKING:
+    from application.audit.books import Attempt
+
+REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
+SEGMENTS = 8  # packed parts of them a checkpoint keeps at most
+
+
+class RecentAttempts:
+    """The latest ``REMEMBERED`` closed attempts, so a late event is judged with its
+    evidence; an attempt closed again keeps its place, and the oldest is forgotten first.
+
+    Pickled (a verify checkpoint), those closed since the last pickling go into one packed
+    segment of their own and older segments stay as they were packed: a checkpoint costs
+    what changed, not all it remembers. A segment older than the latest ``REMEMBERED`` is
+    dropped whole. A late event for an attempt still packed unpacks them all, and the next
+    pickling packs them as one segment again, as it does when there are more than
+    ``SEGMENTS`` (many checkpoints, each of a few attempts)."""
+
+    def __init__(self) -> None:
+        self.latest: OrderedDict[UUID, Attempt] = OrderedDict()
+        self.packed: list[tuple[frozenset[bytes], bytes]] = []  # oldest first: ids, pickle
+
+    def get(self, attempt_id: UUID) -> Attempt | None:
+        found = self.latest.get(attempt_id)
+        if found is None and self._is_packed(attempt_id):
+            self._unpack()
+            found = self.latest.get(attempt_id)
+        return found
+
+    def add(self, attempt: Attempt) -> None:
+        if attempt.id not in self.latest and self._is_packed(attempt.id):
+            self._unpack()
+        self.latest[attempt.id] = attempt
+        if len(self.latest) > REMEMBERED:
+            self.latest.popitem(last=False)
+        while self.packed and len(self.latest) + sum(
+                len(ids) for ids, _ in self.packed[1:]) >= REMEMBERED:
+            del self.packed[0]  # (each of its attempts is older than REMEMBERED newer ones)
+
+    def _is_packed(self, attempt_id: UUID) -> bool:
+        return bool(self.packed) and any(attempt_id.bytes in ids for ids, _ in self.packed)
+
+    def _unpack(self) -> None:
+        """The table as it would be had it never been packed."""
+        table: OrderedDict[UUID, Attempt] = OrderedDict()
+        for _, segment in self.packed:
+            table.update(unpack(segment))
+        table.update(self.latest)  # (one closed again keeps its first place, as in a dict)
+        while len(table) > REMEMBERED:
+            table.popitem(last=False)
+        self.latest, self.packed = table, []
+
+    def __getstate__(self) -> dict[str, Any]:
+        segments = list(self.packed)
+        if self.latest:
+            segments.append(_segment(self.latest))
+        if len(segments) > SEGMENTS:
+            whole = RecentAttempts()
+            whole.packed = segments
+            whole._unpack()
+            segments = [_segment(whole.latest)]
+        return {"latest": OrderedDict(), "packed": segments}
+
+
+def _segment(attempts: OrderedDict[UUID, Attempt]) -> tuple[frozenset[bytes], bytes]:
+    return frozenset(i.bytes for i in attempts), pack(attempts)
