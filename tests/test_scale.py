@@ -471,7 +471,7 @@ def test_a_checkpoint_remembers_the_latest_closed_attempts_as_if_never_packed(
     model), and a checkpoint holds fewer than twice as many."""
     with patch.object(recent_attempts, "REMEMBERED", 4), \
             patch.object(recent_attempts, "SEGMENTS", 2):
-        recent, model = recent_attempts.RecentAttempts(), OrderedDict[UUID, str]()
+        recent, model = recent_attempts.RecentAttempts[books.Attempt](), OrderedDict[UUID, str]()
         for n, (step, which) in enumerate(steps):
             attempt_id = UUID(int=which)
             if step == "close":  # (closed again: its place kept, its latest state)

@@ -195,7 +195,7 @@ class AttemptBook:
 
     def __init__(self) -> None:
         self.open: OrderedDict[UUID, Attempt] = OrderedDict()
-        self.closed = RecentAttempts()
+        self.closed = RecentAttempts[Attempt]()
         self.now: datetime | None = None
 
     def fold(self, event: Any, accounts: AccountBook) -> Attempt | None:

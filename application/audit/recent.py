@@ -4,19 +4,24 @@ its evidence; a checkpoint keeps them packed."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from application.audit.packing import pack, unpack
 
-if TYPE_CHECKING:
-    from application.audit.books import Attempt
+
+class Identified(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+Attempt = TypeVar("Attempt", bound=Identified)  # (books.Attempt)
 
 REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
 SEGMENTS = 8  # packed parts of them a checkpoint keeps at most
 
 
-class RecentAttempts:
+class RecentAttempts(Generic[Attempt]):
     """The latest ``REMEMBERED`` closed attempts, so a late event is judged with its
     evidence; an attempt closed again keeps its place, and the oldest is forgotten first.
 
@@ -66,7 +71,7 @@ class RecentAttempts:
         if self.latest:
             segments.append(_segment(self.latest))
         if len(segments) > SEGMENTS:
-            whole = RecentAttempts()
+            whole = RecentAttempts[Attempt]()
             whole.packed = segments
             whole._unpack()
             segments = [_segment(whole.latest)]
