@@ -170,8 +170,8 @@ def simulation(store: StoreSettings, *, mailer: Mailer, hasher: Hasher, policy: 
     """The application as a simulation drives it: one process writes each aggregate (a
     shard its own customers'), so the library's aggregate cache needs no fast-forward and
     no copies (no save fails without a rival writer, and the services refuse bad input
-    before they change an aggregate); a SQLite
-    store's commits are not flushed one by one (a run stopped short is made anew)."""
+    before they change an aggregate); a SQLite store's commits are not flushed one by one
+    (a run stopped short is made anew)."""
     cached = {"AGGREGATE_CACHE_MAXSIZE": "100000", "AGGREGATE_CACHE_FASTFORWARD": "n",
               "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
     return BillingStation(unflushed(store) | cached, mailer=mailer, hasher=hasher,

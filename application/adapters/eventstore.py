@@ -79,11 +79,11 @@ class SerialRepository(Repository[UUID]):
 
     An id found absent is remembered (a bounded table). Asked for again, its one writer
     (no fast-forward) knows it is still absent until it saves it (a save another writer
-    refused forgets all: it had a rival after all); a portal worker
-    asks with one query for its first event whether another process has since created it
-    (then the library's read follows), where the library queries the snapshots, then the
-    events. A D-14 client address with no failures is asked for twice in every login, a
-    login ID at every registration."""
+    refused forgets all: it had a rival after all); a portal worker asks with one query
+    for its first event whether another process has since created it (then the library's
+    read follows), where the library queries the snapshots, then the events. A D-14
+    client address with no failures is asked for twice in every login, a login ID at
+    every registration."""
 
     absent: LRUCache[UUID, bool]
 
