@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from application.adapters.eventstore import SerialRepository
 from application.adapters.mailbox import MailboxFolder
 from application.audit import replay, verify
 from application.billing_station import BillingStation
 from application.outcomes import KeyEntry
 from application.screens import CONFLICT, KEY_UNUSABLE
-from domain.accounts import Account, Customer
+from domain.accounts import Account, Customer, customer_id
 from domain.login_attempt import LoginAttempt, Status
 from portal.server import SERVING
 from tests.conftest import build
@@ -219,6 +220,33 @@ def test_a_worker_reads_back_what_it_saved_as_committed_and_what_another_saved_s
             worker.save(stale)
         worker.save(stale)  # its events were taken by the refused save: nothing recorded
         assert worker.get(main.account_id, Customer).information["phone"] == "0322223333"
+    finally:
+        other.close()
+        worker.close()
+
+
+def test_an_id_a_worker_found_absent_is_read_when_another_thread_saw_it_saved_meanwhile(
+        shared_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's threads race on what it found absent: one asks the store whether it
+    exists yet while another's save says it does. The first still reads it (it was a 500
+    page: the second had already forgotten it was absent, and the first forgot it again)."""
+    mailbox = MailboxFolder(tmp_path / "mailbox")
+    worker = build(SERVING | shared_env, mailbox)
+    other = build(SERVING | shared_env | {"CREATE_TABLE": "false"}, mailbox)
+    try:
+        the_id = customer_id("BS5928544")
+        assert worker.find(the_id, Customer) is None  # remembered as absent
+        onboard(other)
+        repository = worker.repository
+        assert isinstance(repository, SerialRepository)
+        asked = repository.event_store.get
+
+        def asked_while_another_thread_saves(*args: Any, **kwargs: Any) -> Any:
+            repository.saved(the_id)
+            return asked(*args, **kwargs)
+
+        monkeypatch.setattr(repository.event_store, "get", asked_while_another_thread_saves)
+        assert worker.find(the_id, Customer) is not None
     finally:
         other.close()
         worker.close()

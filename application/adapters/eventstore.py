@@ -109,8 +109,11 @@ class SerialRepository(Repository[UUID]):
     def saved(self, aggregate_id: UUID) -> None:
         """It exists now: no longer absent."""
         if aggregate_id in self.absent.cache:  # (most saved ids never were: no lock taken)
-            with contextlib.suppress(KeyError):
-                self.absent.get(aggregate_id, evict=True)
+            self._present(aggregate_id)
+
+    def _present(self, aggregate_id: UUID) -> None:
+        with contextlib.suppress(KeyError):  # (another thread's save may have said so first)
+            self.absent.get(aggregate_id, evict=True)
 
     def _still_absent(self, aggregate_id: UUID) -> bool:
         try:
@@ -121,7 +124,7 @@ class SerialRepository(Repository[UUID]):
             return True  # (its one writer has not saved it since)
         if next(iter(self.event_store.get(originator_id=aggregate_id, limit=1)), None) is None:
             return True
-        self.absent.get(aggregate_id, evict=True)
+        self._present(aggregate_id)
         return False
 
 
