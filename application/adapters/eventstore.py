@@ -116,10 +116,12 @@ class SerialRepository(Repository[UUID]):
             self.absent.get(aggregate_id, evict=True)
 
     def _still_absent(self, aggregate_id: UUID) -> bool:
+        if aggregate_id not in self.absent.cache:  # (every read asks: a dict's answer, no
+            return False  # lock taken, nothing raised, for the ids not known to be absent)
         try:
-            self.absent.get(aggregate_id)
+            self.absent.get(aggregate_id)  # (its place in the table refreshed)
         except KeyError:
-            return False  # not known to be absent
+            return False  # (another thread's save said it exists meanwhile)
         if not self.fastforward:
             return True  # (its one writer has not saved it since)
         if next(iter(self.event_store.get(originator_id=aggregate_id, limit=1)), None) is None:
