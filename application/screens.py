@@ -134,13 +134,17 @@ def message(shown: Shown) -> str:
 
 
 def refusal_text(refusal: Refusal, retry_at: datetime | None = None) -> str:
-    """A failed login's words; D-10's say from when a key may be mailed again (the first
-    whole minute from it: a login at the time said is not refused for the mails before)."""
+    """A failed login's words; D-10's say from when a key may be mailed again."""
     if refusal is Refusal.KEY_LIMIT and retry_at is not None:
-        minute = retry_at.replace(second=0, microsecond=0)
-        return KEY_LIMIT_UNTIL.format(jst(minute if minute == retry_at
-                                          else minute + timedelta(minutes=1)))
+        return KEY_LIMIT_UNTIL.format(jst(retry_minute(retry_at)))
     return REFUSALS[refusal]
+
+
+def retry_minute(retry_at: datetime) -> datetime:
+    """The time D-10's page gives: the first whole minute from ``retry_at`` (a login then
+    is not refused for the mails before)."""
+    minute = retry_at.replace(second=0, microsecond=0)
+    return minute if minute == retry_at else minute + timedelta(minutes=1)
 
 
 def key_error(refusal: Refusal, tries_left: int | None = None) -> str:

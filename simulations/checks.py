@@ -20,6 +20,7 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
     ("behaviour.mail_lost_share", float, 0, 1), ("behaviour.mistype_rate", float, 0, 1),
     ("behaviour.password_typo_rate", float, 0, 1),
     ("behaviour.relogin_after_expiry", float, 0, 1), ("behaviour.max_relogins", int, 0, 100),
+    ("behaviour.return_at_key_limit", float, 0, 1),
     ("policy.key_validity_minutes", float, 0.1, 1440),
     ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
 ]

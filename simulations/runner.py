@@ -27,7 +27,7 @@ import attrs
 from application import bootstrap
 from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
 from application.samples import INFORMATION
-from application.screens import JST
+from application.screens import JST, retry_minute
 from domain import clock
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 from simulations.business_days import is_business_day
@@ -193,8 +193,20 @@ class Simulation:
         elif isinstance(screen, KeyEntry):
             self.tally.keys_reissued += visit.relogins > 0
             self._key_mailed(visit, screen.attempt_id)
-        else:  # the key limit (D-10) or a mail failure: only a person can help now
+        elif isinstance(screen, ErrorPage) and screen.retry_at is not None:
+            self._come_back(visit, screen.retry_at)  # the key limit (D-10)
+        else:  # the key mail could not be sent: only a person can help now
             self._call_support(visit)
+
+    def _come_back(self, visit: Visit, at: datetime) -> None:
+        """D-10's page gives the minute from which a login gets its key: log in again then
+        (a re-login, as LG-6's), or call when it is enough."""
+        if (visit.relogins >= self.scenario.behaviour.max_relogins
+                or visit.person.rng.random() >= self.scenario.behaviour.return_at_key_limit):
+            self._call_support(visit)
+            return
+        visit.relogins += 1
+        self._at(retry_minute(at), lambda: self._log_in(visit))
 
     def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
         behaviour, rng = self.scenario.behaviour, visit.person.rng

@@ -55,6 +55,7 @@ class Behaviour:
     mistype_rate: float = 0.03  # a key entered wrong (D-4: retry while valid)
     password_typo_rate: float = 0.02  # a password entered wrong, retried at once
     relogin_after_expiry: float = 0.8  # else give up and call (LG-6, LG-8)
+    return_at_key_limit: float = 0.9  # come back when D-10's page says, else call (LG-8)
     patience: Delay = Delay(600, 1500)  # waiting for a mail that does not come
     max_relogins: int = 3  # per visit, then call support
 

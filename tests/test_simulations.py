@@ -17,6 +17,7 @@ from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic, sleep
+from typing import Any
 
 import attrs
 import pytest
@@ -25,7 +26,8 @@ from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection
 
 from application.adapters.unflushed_sqlite import UnflushedPool
 from application.audit import verify
-from application.screens import JST
+from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal
+from application.screens import JST, retry_minute
 from billing_station import exits
 from billing_station.cli import main
 from domain import clock
@@ -187,6 +189,56 @@ def test_a_shorter_validity_expires_more_keys_when_mail_is_slow(tmp_path: Path) 
     long = report(run(slow.with_policy(key_validity_minutes=15), tmp_path / "15"))
     assert short.outcomes["expired"] > long.outcomes["expired"]
     assert short.keys_reissued > long.keys_reissued
+
+
+def test_D_10_a_person_refused_comes_back_at_the_time_the_page_gives(tmp_path: Path) -> None:
+    """Most key mails lost, a re-login every five minutes or so: a visit's sixth key within
+    the hour is refused under D-10. A person who comes back does so at the very minute the
+    page gives, and that login gets its key (the earlier mails allow it); one who does not
+    come back calls LG-8's contact instead."""
+    lossy = attrs.evolve(TINY, days=3, behaviour=Behaviour(
+        mail_lost_share=0.7, patience=Delay(300, 400), max_relogins=100,
+        password_typo_rate=0, return_at_key_limit=1.0),
+        population=Population(customers=10, notify_key_share=1.0))
+    back, seen = _logins_seen(lossy, tmp_path / "back")
+    refused = _refused_under_d_10(seen)
+    assert len(refused) >= 3
+    for who, minute in refused:
+        again = [screen for other, at, screen in seen if other == who and at == minute]
+        assert again and isinstance(again[0], KeyEntry), (who, minute)
+    assert list(verify(back.app)) == []
+    calls = sum(report(back).support.values())
+
+    away, seen = _logins_seen(attrs.evolve(
+        lossy, behaviour=attrs.evolve(lossy.behaviour, return_at_key_limit=0.0)),
+        tmp_path / "away")
+    refused = _refused_under_d_10(seen)
+    assert refused and not any(other == who and at == minute
+                               for who, minute in refused for other, at, _ in seen)
+    assert sum(report(away).support.values()) > calls
+
+
+Seen = list[tuple[str, datetime, LoginScreen]]  # (login ID, when, the screen its login gave)
+
+
+def _logins_seen(scenario: Scenario, folder: Path) -> tuple[Simulation, Seen]:
+    simulation, seen = Simulation(scenario, folder), []
+    log_in = simulation.app.log_in
+
+    def spied(login_id: str, password: str, *rest: Any) -> LoginScreen:
+        screen = log_in(login_id, password, *rest)
+        seen.append((login_id, clock.now(), screen))
+        return screen
+    simulation.app.log_in = spied  # type: ignore[method-assign,assignment]
+    simulation.run()
+    return simulation, seen
+
+
+def _refused_under_d_10(seen: Seen) -> list[tuple[str, datetime]]:
+    """Each D-10 refusal's login ID and the minute its page gives."""
+    return [(who, retry_minute(screen.retry_at)) for who, _, screen in seen
+            if isinstance(screen, ErrorPage) and screen.refusal is Refusal.KEY_LIMIT
+            and screen.retry_at]
 
 
 def test_every_shipped_scenario_loads() -> None:
