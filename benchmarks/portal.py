@@ -16,7 +16,12 @@ verify`` is clean, every login attempt was recorded whole, and no key, password 
 id is in any log line of the run (the server's and the load tool's). Speed is printed, never
 asserted.
 
+Runs of the same worker count move with the machine (the digest limit itself moves by a
+fifth within an hour here): ``--repeat N`` runs each N times, in turn (1, 2, 4, 1, 2, 4,
+...), and ends with each count's median and range.
+
     .venv/bin/python -m benchmarks.portal [--quick] [--workers 1,2,4] [--seconds 30]
+                                          [--repeat N]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -443,6 +449,18 @@ def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
                    problems)
 
 
+def summary(workers: int, runs: list[Figures]) -> str:
+    """One worker count's runs: the median and range of each ratio and of logins/s."""
+    def spread(values: list[float], form: str) -> str:
+        return (f"{statistics.median(values):{form}} "
+                f"({min(values):{form}}-{max(values):{form}})")
+    return (f"{counted_as(workers, 'worker')}: "
+            f"{spread([r.ratio for r in runs], '.0%')} of the digest limit, by CPU time "
+            f"{spread([r.cpu_ratio for r in runs], '.0%')}; "
+            f"{spread([r.logins_per_second for r in runs], '.1f')} logins/s; errors "
+            f"{sum(r.failures for r in runs)}")
+
+
 def _children_cpu() -> float:
     import resource
 
@@ -469,7 +487,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="Load time per run (default 30; 4 quick).")
     parser.add_argument("--users", type=int, help="Simultaneous people (default 8 per core).")
     parser.add_argument("--keep", type=Path, help="Keep the runs' logs and CSVs here.")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="Runs of each worker count, in turn; then each count's median "
+                             "and range (default 1).")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat: give 1 or more runs")
     cores = len(os.sched_getaffinity(0))
     seconds = args.seconds or (3.0 if args.quick else 30.0)
     users = args.users or (4 if args.quick else 8) * cores
@@ -481,14 +504,22 @@ def main() -> None:
           "else running, measured before and after each run")
     failed = False
     folder = Path(tempfile.mkdtemp(prefix="bs-portal-load-"))
+    runs: dict[int, list[Figures]] = {}
     try:
-        for workers in [int(w) for w in args.workers.split(",")]:
-            figures = run_load(workers, seconds, users, cores, folder / f"workers-{workers}",
-                               0.5 if args.quick else 3.0, measure_after=not args.quick)
-            print(figures.line())
-            for problem in figures.problems:
-                print(f"  PROBLEM: {problem}")
-            failed = failed or bool(figures.problems) or figures.failures > 0
+        for run in range(1, args.repeat + 1):
+            for workers in [int(w) for w in args.workers.split(",")]:
+                figures = run_load(workers, seconds, users, cores,
+                                   folder / f"run-{run}-workers-{workers}",
+                                   0.5 if args.quick else 3.0, measure_after=not args.quick)
+                print(figures.line())
+                for problem in figures.problems:
+                    print(f"  PROBLEM: {problem}")
+                failed = failed or bool(figures.problems) or figures.failures > 0
+                runs.setdefault(workers, []).append(figures)
+        if args.repeat > 1:
+            print(f"Over {counted_as(args.repeat, 'run')} of each (median, range):")
+            for workers, each in runs.items():
+                print("  " + summary(workers, each))
     finally:
         if args.keep:
             shutil.copytree(folder, args.keep, dirs_exist_ok=True)
