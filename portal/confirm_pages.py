@@ -1,6 +1,8 @@
 """The 確認 screen and its 「OK」 (CI-4, SB-8): the confirmation goes to the browser sealed
 (encrypted and authenticated) and bound to the session, so OK applies exactly what was
-shown, in this session only, and the browser reads nothing of it (no password's digest)."""
+shown, in this session only, and the browser reads nothing of it (no password's digest).
+Each step answers a POST with a redirect (Post/Redirect/Get): 確認 and 完了 are pages the
+browser can reload and go back to without sending a form again."""
 
 from __future__ import annotations
 
@@ -23,7 +25,18 @@ from application.outcomes import (
 )
 from domain.fields import FieldError, InvalidInput
 from domain.forms import SECRET_FIELDS
-from portal.web import binding, checked_form, portal, redirect, render, run
+from domain.portal_sessions import IDLE_TIMEOUT
+from portal.security import SHOWN_COOKIE, Shown
+from portal.web import (
+    binding,
+    checked_form,
+    drop_cookie,
+    portal,
+    redirect,
+    render,
+    run,
+    set_cookie,
+)
 
 
 def refused_form(request: Request, session: Session | None = None,
@@ -35,24 +48,8 @@ def refused_form(request: Request, session: Session | None = None,
 
 
 BACK = "back"  # the 戻る button's name: the form again, with the input kept
-
-
-def confirmation_page(request: Request, session: Session, top: TopPage,
-                      confirmation: Confirmation, action: str, back: str,
-                      typed: Mapping[str, str], login_id: str | None = None) -> Response:
-    """The 確認 screen; its 「戻る」 posts the typed input (never a password) back to the
-    form at ``back``, which shows it again unchecked."""
-    signed = portal(request).signer.confirmation(confirmation, binding(request) or "")
-    kept, secrets = _without_secrets(typed)
-    kept = {k: v for k, v in kept.items() if k not in (BACK, RETYPE)}
-    return render(request, "confirm.html", {
-        "title": screens.title(confirmation), "lines": screens.confirmation_lines(confirmation),
-        "confirmation": signed, "action": action, "back": back, "login_id": login_id,
-        "typed": kept | ({RETYPE: ",".join(secrets)} if secrets else {}),
-    }, session=session, top=top)
-
-
 RETYPE = "retype"  # which passwords were typed before 「戻る」 (their names, never their values)
+SHOWN_MAX_AGE = int(IDLE_TIMEOUT.total_seconds())  # a 確認 screen lives as its session may
 
 
 def _without_secrets(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -71,11 +68,12 @@ class FormPage(Protocol):
 
 
 async def confirmed(request: Request, session: Session, top: TopPage, form_page: FormPage,
-                    confirm: Callable[[dict[str, str]], Confirmation], action: str, back: str,
+                    confirm: Callable[[dict[str, str]], Confirmation], back: str,
                     login_id: str | None = None) -> Response:
-    """「確認」 on a form: every error at once beside its field, the input kept (CI-4, SB-8),
-    or the 確認 screen; 「戻る」 from 確認 posts here and gets the input again, unchecked,
-    each password typed asked for again (it is not sent back)."""
+    """「確認」 on the form at ``back``: every error at once beside its field, the input kept
+    (CI-4, SB-8), or a redirect to its 確認 screen (``back``/confirm), which a sealed cookie
+    carries there; 「戻る」 from 確認 posts here and gets the input again, unchecked, each
+    password typed asked for again (it is not sent back)."""
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
@@ -86,8 +84,45 @@ async def confirmed(request: Request, session: Session, top: TopPage, form_page:
         confirmation = await run(confirm, form)
     except InvalidInput as e:
         return await form_page(form, e.errors, 422)
-    return confirmation_page(request, session, top, confirmation, action, back, form,
-                             login_id=login_id)
+    kept, secrets = _without_secrets(form)
+    typed = kept | ({RETYPE: ",".join(secrets)} if secrets else {})
+    response = redirect(f"{back}/confirm")
+    set_cookie(request, response, SHOWN_COOKIE, portal(request).signer.shown(
+        Shown(confirmation, typed, login_id), binding(request) or ""), max_age=SHOWN_MAX_AGE)
+    return response
+
+
+# Whose screens they are: a sub ID's session is refused on them (CI-1, SB-2)
+MAIN_ID_ONLY = {Form.CUSTOMER_INFORMATION: Refusal.MAIN_ID_ONLY_INFORMATION,
+                Form.SUB_ID: Refusal.MAIN_ID_ONLY_PERMISSIONS}
+
+
+async def confirmation_page(request: Request, session: Session, top: TopPage, kind: Form,
+                            action: str, back: str, new: bool | None = None,
+                            login_id: str | None = None) -> Response:
+    """The 確認 screen a 「確認」 redirected to, reloadable, and where the browser's back
+    button returns from 完了: its 「OK」 posts the confirmation to ``action``, its 「戻る」 the
+    input typed (never a password) to the form at ``back``. Without a 確認 of this form
+    sealed for this session (its OK done, or none made here), the form itself."""
+    await run(portal(request).station.main_id, session.account_id, MAIN_ID_ONLY[kind])
+    shown = portal(request).signer.shown_of(request.cookies.get(SHOWN_COOKIE),
+                                            binding(request))
+    if (shown is None or not _of(shown.confirmation, kind, new)
+            or shown.login_id != login_id):
+        return redirect(back)
+    signed = portal(request).signer.confirmation(shown.confirmation, binding(request) or "")
+    return render(request, "confirm.html", {
+        "title": screens.title(shown.confirmation),
+        "lines": screens.confirmation_lines(shown.confirmation), "confirmation": signed,
+        "action": action, "back": back, "login_id": login_id, "typed": shown.typed,
+    }, session=session, top=top)
+
+
+def _of(confirmation: Confirmation, kind: Form, new: bool | None) -> bool:
+    """A confirmation of ``kind``; ``new`` tells a 新規登録 one (it has a login ID) from a
+    情報変更 one."""
+    return confirmation.form is kind and (
+        new is None or ("login_id" in confirmation.values) is new)
 
 
 def done_token(request: Request, kind: Form) -> str:
@@ -109,17 +144,15 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
                     apply: Callable[[Session, Confirmation], Completed], done_url: str,
                     again: FormLink, new: bool | None = None,
                     form_page: FormPage | None = None) -> Response:
-    """「OK」; ``new`` tells a 新規登録 confirmation (it has a login ID) from a 情報変更 one.
-    What 確認 accepted may no longer hold at OK (a login ID another customer took since):
-    its form again with the errors (passwords to type again), or, for a form that cannot
-    be shown without what it changes, a page of the errors; nothing is recorded. Another
-    change since 確認: the conflict's page, with a link to the form ``again`` (its message
-    asks to show it again)."""
+    """「OK」 (``new``: as ``_of`` says). What 確認 accepted may no longer hold at OK (a
+    login ID another customer took since): its form again with the errors (passwords to
+    type again), or, for a form that cannot be shown without what it changes, a page of the
+    errors; nothing is recorded. Another change since 確認: the conflict's page, with a link
+    to the form ``again`` (its message asks to show it again)."""
     form = await checked_form(request)
     confirmation = form and portal(request).signer.confirmation_of(
         form.get("confirmation"), binding(request))
-    if not confirmation or confirmation.form is not kind or (
-            new is not None and ("login_id" in confirmation.values) is not new):
+    if not confirmation or not _of(confirmation, kind, new):
         return refused_form(request, session, top)
     try:
         await run(apply, session, confirmation)
@@ -136,7 +169,9 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
                 status_code=422, session=session, top=top)
         kept, secrets = _without_secrets(confirmation.values)
         return await form_page(kept, e.errors, 422, secrets)
-    return redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
+    response = redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
+    drop_cookie(request, response, SHOWN_COOKIE)  # (back from 完了: the form, not 確認)
+    return response
 
 
 def done_page(request: Request, session: Session, top: TopPage, kind: Form, message: str,

@@ -13,7 +13,7 @@ from application import screens
 from application.outcomes import Completed, Form, Session, TopPage
 from domain.fields import FieldError
 from domain.forms import CUSTOMER_INFORMATION
-from portal.confirm_pages import confirmed, done_page, submitted
+from portal.confirm_pages import confirmation_page, confirmed, done_page, submitted
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
 
@@ -46,8 +46,14 @@ async def confirm(request: Request, session: Session, top: TopPage) -> Response:
     station = portal(request).station
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top),
-        functools.partial(station.confirm_customer_information, session),
-        "/customer-information/ok", "/customer-information")
+        functools.partial(station.confirm_customer_information, session), FORM_LINK[0])
+
+
+@members_only
+async def confirmation(request: Request, session: Session, top: TopPage) -> Response:
+    """お客様情報変更確認, where 「確認」 redirects."""
+    return await confirmation_page(request, session, top, Form.CUSTOMER_INFORMATION,
+                             "/customer-information/ok", FORM_LINK[0])
 
 
 @members_only
@@ -70,6 +76,7 @@ async def done(request: Request, session: Session, top: TopPage) -> Response:
 ROUTES = [
     Route("/customer-information", customer_information),
     Route("/customer-information", confirm, methods=["POST"]),
+    Route("/customer-information/confirm", confirmation),
     Route("/customer-information/ok", submit, methods=["POST"]),
     Route("/customer-information/done", done),
 ]

@@ -23,6 +23,7 @@ from portal.security import (
     ERROR_COOKIE,
     SEEN_COOKIE,
     SESSION_COOKIE,
+    SHOWN_COOKIE,
     new_browser_value,
 )
 from portal.web import (
@@ -204,8 +205,8 @@ async def log_out(request: Request) -> Response:
         await run(portal(request).station.end_session, token)
     response = redirect("/login")
     if form is not None:
-        drop_cookie(request, response, SESSION_COOKIE)
-        drop_cookie(request, response, SEEN_COOKIE)
+        for cookie in (SESSION_COOKIE, SEEN_COOKIE, SHOWN_COOKIE):  # (a 確認's, if any)
+            drop_cookie(request, response, cookie)
     return response
 
 

@@ -19,7 +19,13 @@ from application.outcomes import Completed, Confirmation, Form, Session, TopPage
 from domain.accounts import Customer, SubID
 from domain.fields import Field, FieldError, InvalidInput
 from domain.forms import PERMISSIONS
-from portal.confirm_pages import FormLink, confirmed, done_page, submitted
+from portal.confirm_pages import (
+    FormLink,
+    confirmation_page,
+    confirmed,
+    done_page,
+    submitted,
+)
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
 
@@ -69,8 +75,14 @@ async def confirm_new(request: Request, session: Session, top: TopPage) -> Respo
     station = portal(request).station
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top, None),
-        functools.partial(station.confirm_new_sub_id, session),
-        "/permission-settings/new/ok", "/permission-settings/new")
+        functools.partial(station.confirm_new_sub_id, session), "/permission-settings/new")
+
+
+@members_only
+async def confirmation_new(request: Request, session: Session, top: TopPage) -> Response:
+    """副ID 新規登録's 確認, where its 「確認」 redirects."""
+    return await confirmation_page(request, session, top, Form.SUB_ID,
+                             "/permission-settings/new/ok", "/permission-settings/new", new=True)
 
 
 def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
@@ -98,8 +110,16 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top, login_id),
         functools.partial(station.confirm_sub_id_change, session, login_id),
-        "/permission-settings/change/ok", f"/permission-settings/sub-ids/{quote(login_id)}",
-        login_id=login_id)
+        f"/permission-settings/sub-ids/{quote(login_id)}", login_id=login_id)
+
+
+@members_only
+async def confirmation_change(request: Request, session: Session, top: TopPage) -> Response:
+    """A sub ID's 情報変更 確認, where its 「確認」 redirects."""
+    login_id = request.path_params["login_id"]
+    return await confirmation_page(request, session, top, Form.SUB_ID, "/permission-settings/change/ok",
+                             f"/permission-settings/sub-ids/{quote(login_id)}", new=False,
+                             login_id=login_id)
 
 
 def _form_link(request: Request, new: bool) -> FormLink:
@@ -137,9 +157,11 @@ ROUTES = [
     Route("/permission-settings", permission_settings),
     Route("/permission-settings/new", new_sub_id),
     Route("/permission-settings/new", confirm_new, methods=["POST"]),
+    Route("/permission-settings/new/confirm", confirmation_new),
     Route("/permission-settings/new/ok", _submit(True), methods=["POST"]),
     Route("/permission-settings/change/ok", _submit(False), methods=["POST"]),
     Route("/permission-settings/done", done),
     Route("/permission-settings/sub-ids/{login_id}", sub_id),
     Route("/permission-settings/sub-ids/{login_id}", confirm_change, methods=["POST"]),
+    Route("/permission-settings/sub-ids/{login_id}/confirm", confirmation_change),
 ]

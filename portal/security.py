@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import json
 import secrets
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import attrs
+from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import Environment
 
@@ -25,6 +27,7 @@ BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, 
 ATTEMPT_COOKIE = "bs_attempt"  # the signed login attempt id of 通知キー照合
 SEEN_COOKIE = "bs_seen"  # the session's last request, signed and bound to the session (D-12)
 ERROR_COOKIE = "bs_login_error"  # a failed login's refusal and typed login ID, sealed
+SHOWN_COOKIE = "bs_confirm"  # a 確認 screen, sealed, carried to the GET that shows it
 KEPT_LOGIN_ID = 64  # characters of a typed login ID offered again (a real one has ≤ 32)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -36,6 +39,16 @@ class LoginError:
     refusal: str
     login_id: str
     retry_at: datetime | None
+
+
+@attrs.frozen
+class Shown:
+    """A 確認 screen, as sealed for the GET its 「確認」 is redirected to (Post/Redirect/Get:
+    the browser's history holds a page it can show again, not a form it would resend)."""
+
+    confirmation: Confirmation
+    typed: dict[str, str]  # what 「戻る」 posts back to the form (never a password)
+    login_id: str | None  # the sub ID a change is for, shown above its lines
 
 
 class Signer:
@@ -100,25 +113,30 @@ class Signer:
 
     def confirmation(self, confirmation: Confirmation, binding: str) -> str:
         """A 確認 screen's confirmation for its OK form, sealed for its session."""
-        return self._seal("confirmation", {
-            "form": confirmation.form.name, "values": confirmation.values,
-            "labels": confirmation.labels, "target_id": str(confirmation.target_id),
-            "version": confirmation.version}, binding)
+        return self._seal("confirmation", _fields_of(confirmation), binding)
 
     def confirmation_of(self, sealed: str | None, binding: str | None) -> Confirmation | None:
         """The confirmation, if this portal sealed it for this session; else None."""
         data = self._unseal("confirmation", sealed, binding)
+        return None if data is None else _confirmation(data)
+
+    def shown(self, shown: Shown, binding: str) -> str:
+        """A 確認 screen for the cookie its GET reads, sealed for its session."""
+        return self._seal("shown", {"confirmation": _fields_of(shown.confirmation),
+                                    "typed": shown.typed, "login_id": shown.login_id}, binding)
+
+    def shown_of(self, sealed: str | None, binding: str | None) -> Shown | None:
+        data = self._unseal("shown", sealed, binding)
         if data is None:
             return None
-        return Confirmation(Form[data["form"]], data["values"], data["labels"],
-                            UUID(data["target_id"]), int(data["version"]))
+        return Shown(_confirmation(data["confirmation"]), dict(data["typed"]), data["login_id"])
 
     def _seal(self, purpose: str, data: dict[str, Any], binding: str) -> str:
         """``data`` encrypted and authenticated (AES-GCM, the library's cipher), with a MAC
         of what it is bound to inside (never the session's id or the browser's value)."""
         inside = data | {"for": self._mac(purpose, binding)}
-        sealed = self._sealer.encrypt(json.dumps(inside, ensure_ascii=False).encode())
-        return base64.urlsafe_b64encode(sealed).decode()
+        packed = _ZLIB.compress(json.dumps(inside, ensure_ascii=False).encode())
+        return base64.urlsafe_b64encode(self._sealer.encrypt(packed)).decode()
 
     def _unseal(self, purpose: str, sealed: str | None, binding: str | None
                 ) -> dict[str, Any] | None:
@@ -126,11 +144,27 @@ class Signer:
         if not sealed or not binding:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._sealer.decrypt(
-                base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape"))))
-        except ValueError:  # not base64, altered, another secret's (binascii.Error too)
-            return None
+            data: dict[str, Any] = json.loads(_ZLIB.decompress(self._sealer.decrypt(
+                base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape")))))
+        except (ValueError, zlib.error):  # not base64, altered, another secret's, or
+            return None  # sealed before seals were compressed
         return data if _same(self._mac(purpose, binding), str(data.get("for"))) else None
+
+
+# Seals are compressed, then encrypted: a 確認 screen's cookie stays well inside a
+# browser's 4 KB for a cookie (its values and the input typed repeat each other).
+_ZLIB = ZlibCompressor()
+
+
+def _fields_of(confirmation: Confirmation) -> dict[str, Any]:
+    return {"form": confirmation.form.name, "values": confirmation.values,
+            "labels": confirmation.labels, "target_id": str(confirmation.target_id),
+            "version": confirmation.version}
+
+
+def _confirmation(data: dict[str, Any]) -> Confirmation:
+    return Confirmation(Form[data["form"]], data["values"], data["labels"],
+                        UUID(data["target_id"]), int(data["version"]))
 
 
 def _same(expected: str, given: str) -> bool:

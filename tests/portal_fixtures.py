@@ -306,6 +306,16 @@ def http_log_in(client: httpx.Client, login_id: str, password: str = PASSWORD
                                        "csrf": token})
 
 
+def confirmation_shown(client: httpx.Client, form: str, data: dict[str, str]
+                       ) -> httpx.Response:
+    """「確認」 on the form at ``form``, as a browser does it: the POST answers 303 to the
+    確認 screen at ``form``/confirm (Post/Redirect/Get), which the GET shows."""
+    posted = client.post(form, data=data)
+    assert posted.status_code == 303, (posted.status_code, posted.text[:500])
+    assert posted.headers["location"] == f"{form}/confirm"
+    return client.get(posted.headers["location"])
+
+
 def onboard_customer(station: BillingStation, login_id: str, notify_key: bool = False,
                      plan: Plan = Plan.STANDARD) -> str:
     """A customer whose main ID ``login_id`` has logged in once (LG-4); its password is

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import zlib
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,7 @@ from tests.portal_fixtures import (  # noqa: E402
     Served,
     async_login,
     browser_login,
+    confirmation_shown,
     csrf_of,
     fill_new_sub_id,
     http_log_in,
@@ -307,7 +309,7 @@ def test_D_13_a_changing_form_without_its_session_token_changes_nothing(
     session = served.session(login_id)
     assert served.station.customer_information(session)["通知キーの利用"] == "利用しない"
     token = csrf_of(client.get("/top").text)
-    shown = client.post("/customer-information", data=form | {"csrf": token})
+    shown = confirmation_shown(client, "/customer-information", form | {"csrf": token})
     assert shown.status_code == 200 and "お客様情報変更確認" in shown.text
 
 
@@ -557,16 +559,18 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
 
     assert http_log_in(client, login_id).headers["location"] == "/top"
     form = client.get("/permission-settings/new")
-    shown = client.post("/permission-settings/new", data=sub_id_form(
+    shown = confirmation_shown(client, "/permission-settings/new", sub_id_form(
         sub, temporary_password=TEST_PASSWORD) | {"csrf": csrf_of(form.text)})
     found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
     assert found, shown.text
     sealed, token = found.group(1), csrf_of(shown.text)
-    opened = base64.urlsafe_b64decode(sealed + "==")
-    for secret in (b"scrypt$", sub.encode(), "佐藤".encode(), b"0398765432"):
-        assert secret not in opened
-    inside = Signer(SECRET)._sealer.decrypt(opened)  # what the portal's secret opens
-    assert sub.encode() in inside and client.cookies["bs_session"].encode() not in inside
+    for seal in (sealed, client.cookies["bs_confirm"]):  # the OK form's, the 確認 cookie's
+        opened = base64.urlsafe_b64decode(seal + "==")
+        for secret in (b"scrypt$", sub.encode(), "佐藤".encode(), b"0398765432"):
+            assert secret not in opened
+        inside = zlib.decompress(Signer(SECRET)._sealer.decrypt(opened))  # the secret opens
+        assert sub.encode() in inside and client.cookies["bs_session"].encode() not in inside
+        assert TEST_PASSWORD.encode() not in inside
     altered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
     refused = client.post("/permission-settings/new/ok", data={"confirmation": altered,
                                                                 "csrf": token})
@@ -581,6 +585,25 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
     assert sub in registered()
 
 
+def test_D_7_a_confirmation_screen_shows_in_its_own_session_only_and_goes_at_logout(
+        served: Served, client: httpx.Client) -> None:
+    """The 確認 screen's cookie (what its GET shows) is sealed for its session: sent from
+    another session of the same main ID it shows nothing but the form; ログアウト drops it."""
+    login_id = served.customer()
+    http_log_in(client, login_id)
+    shown = confirmation_shown(client, "/customer-information", {
+        "department": "経理部", "csrf": csrf_of(client.get("/top").text)})
+    assert "経理部" in shown.text
+    sealed = client.cookies["bs_confirm"]
+    with httpx.Client(base_url=served.url, follow_redirects=False) as other:
+        assert http_log_in(other, login_id).headers["location"] == "/top"
+        other.cookies.set("bs_confirm", sealed)
+        there = other.get("/customer-information/confirm")
+        assert there.status_code == 303 and there.headers["location"] == "/customer-information"
+    client.post("/logout", data={"csrf": csrf_of(shown.text)})
+    assert "bs_confirm" not in client.cookies
+
+
 def test_SB_8_ok_posted_twice_answers_done_twice_and_registers_once(
         served: Served, client: httpx.Client) -> None:
     """A double click or a resubmit of 副ID 新規登録's OK: both answers lead to 完了 (not
@@ -589,7 +612,7 @@ def test_SB_8_ok_posted_twice_answers_done_twice_and_registers_once(
     sub = f"{login_id}s8"
     assert http_log_in(client, login_id).headers["location"] == "/top"
     form = client.get("/permission-settings/new")
-    shown = client.post("/permission-settings/new", data=sub_id_form(sub) | {
+    shown = confirmation_shown(client, "/permission-settings/new", sub_id_form(sub) | {
         "csrf": csrf_of(form.text)})
     found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
     assert found, shown.text
@@ -632,8 +655,9 @@ def test_SB_8_ok_after_another_change_says_so_and_links_the_sub_ids_form(
     assert http_log_in(client, main).headers["location"] == "/top"
     url = f"/permission-settings/sub-ids/{sub}"
     form = client.get(url)
-    shown = client.post(url, data={"person_in_charge": "鈴木　一郎", "phone": "0398765432",
-                                   "email": f"{sub}@example.co.jp", "csrf": csrf_of(form.text)})
+    shown = confirmation_shown(client, url, {
+        "person_in_charge": "鈴木　一郎", "phone": "0398765432",
+        "email": f"{sub}@example.co.jp", "csrf": csrf_of(form.text)})
     found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
     assert found, shown.text
     session = served.session(main)  # meanwhile, another window changes the sub ID

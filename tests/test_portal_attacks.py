@@ -32,6 +32,7 @@ from tests.portal_fixtures import (  # noqa: E402
     SECRET,
     Served,
     async_login,
+    confirmation_shown,
     csrf_of,
     http_log_in,
     in_process,
@@ -416,8 +417,10 @@ def test_D_9_unknown_id_wrong_password_and_locked_attempt_read_and_cost_the_same
     assert ratio < 2.0
 
 
-MAIN_ONLY_GETS = ["/customer-information", "/permission-settings", "/permission-settings/new",
-                  "/permission-settings/sub-ids/{sub}"]
+MAIN_ONLY_GETS = ["/customer-information", "/customer-information/confirm",
+                  "/permission-settings", "/permission-settings/new",
+                  "/permission-settings/new/confirm", "/permission-settings/sub-ids/{sub}",
+                  "/permission-settings/sub-ids/{sub}/confirm"]
 
 
 def test_CI_1_SB_2_a_sub_id_on_every_main_id_url_and_form_is_refused_and_records_nothing(
@@ -429,7 +432,7 @@ def test_CI_1_SB_2_a_sub_id_on_every_main_id_url_and_form_is_refused_and_records
         portal.session(main), SUB_ID_FORM | {"login_id": sibling,
                                              "email": f"{sibling}@example.co.jp"}))
     owner = logged_in(portal, main)  # the main ID's own signed confirmations, to replay
-    confirm = owner.post("/customer-information", data={
+    confirm = confirmation_shown(owner, "/customer-information", {
         "department": "攻撃部", "csrf": csrf_of(owner.get("/top").text)})
     stolen = re.search(r'name="confirmation" value="([^"]+)"', confirm.text)
     assert stolen

@@ -1,6 +1,7 @@
 """What a newcomer at a headless browser found: error pages that forgot the session, a
-「戻る」 that dropped the input, a 完了 page that said 409 on reload, and smaller things of
-navigation, accessibility and narrow screens. Each test failed before its fix."""
+「戻る」 that dropped the input, a 完了 page that said 409 on reload, a back button from
+完了 that asked to send the form again, and smaller things of navigation, accessibility
+and narrow screens. Each test failed before its fix."""
 
 from __future__ import annotations
 
@@ -134,6 +135,58 @@ def test_CI_4_SB_8_a_completed_page_reloads_without_a_false_conflict(
     http_log_in(client, main)
     answer = client.get(tab.url.split(served.url, 1)[1])
     assert answer.status_code == 303 and answer.headers["location"] == "/customer-information"
+
+
+def test_CI_4_confirmation_reloads_and_back_from_completed_shows_the_form_not_a_resend(
+        tab: Page, served: Served) -> None:
+    """確認 answered a POST: a reload asked to send the form again, and the back button from
+    完了 gave the browser's own 「フォームの再送信の確認」 page. Each POST now redirects:
+    確認 reloads as itself, and back from 完了 shows the form with what was saved."""
+    log_in(tab, served.customer())
+    tab.goto("/customer-information")
+    tab.get_by_label("部署名", exact=True).fill("経理部")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
+    assert tab.url.endswith("/customer-information/confirm")
+    reloaded = tab.reload()
+    assert reloaded is not None and reloaded.status == 200 and reloaded.request.method == "GET"
+    expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.locator("#message")).to_have_text("お客様情報変更を完了しました。")
+    back = tab.go_back()
+    assert back is not None and back.ok  # (a resend would be refused: ERR_CACHE_MISS)
+    expect(tab.get_by_role("heading", name="お客様情報変更", exact=True)).to_be_visible()
+    expect(tab.get_by_label("部署名", exact=True)).to_have_value("経理部")  # what was saved
+    assert tab.url.endswith("/customer-information")
+
+
+def test_SB_8_back_from_a_sub_ids_completed_page_shows_its_form_not_a_resend(
+        tab: Page, served: Served) -> None:
+    main = served.customer()
+    log_in(tab, main)
+    tab.goto("/permission-settings/new")
+    fill_new_sub_id(tab, f"{main}h1")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.locator("#message")).to_have_text(screens.SUB_ID_DONE)
+    back = tab.go_back()
+    assert back is not None and back.ok
+    expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
+    expect(tab.get_by_label("ログインID")).to_have_value("")  # a new one: registered once
+    tab.goto(f"/permission-settings/sub-ids/{main}h1")
+    tab.get_by_label("担当者").fill("高橋　三郎")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    assert tab.url.endswith(f"/permission-settings/sub-ids/{main}h1/confirm")
+    expect(tab.locator("#login-id")).to_have_text(f"{main}h1")
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.locator("#message")).to_have_text(screens.SUB_ID_DONE)
+    back = tab.go_back()
+    assert back is not None and back.ok
+    expect(tab.get_by_label("担当者")).to_have_value("高橋　三郎")
+    assert [row["担当者"] for row in served.station.permission_settings(served.session(main))
+            if row["ログインID"] == f"{main}h1"] == ["高橋　三郎"]
 
 
 def test_SB_8_a_sub_id_change_names_its_login_id_and_ends_back_at_permission_settings(
