@@ -311,7 +311,7 @@ def confirmation_shown(client: httpx.Client, form: str, data: dict[str, str]
     """「確認」 on the form at ``form``, as a browser does it: the POST answers 303 to the
     確認 screen at ``form``/confirm (Post/Redirect/Get), which the GET shows."""
     posted = client.post(form, data=data)
-    assert posted.status_code == 303, (posted.status_code, posted.text[:500])
+    assert posted.status_code == 303, (posted.status_code, re.findall(r"error[^>]*>([^<]+)", posted.text))
     assert posted.headers["location"] == f"{form}/confirm"
     return client.get(posted.headers["location"])
 

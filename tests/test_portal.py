@@ -4,6 +4,7 @@ Playwright), and headers, cookies and CSRF through httpx, against a real uvicorn
 from __future__ import annotations
 
 import base64
+import random
 import re
 import zlib
 from pathlib import Path
@@ -21,7 +22,8 @@ from application.bootstrap import store_settings  # noqa: E402
 from application.outcomes import Refusal, TopPage  # noqa: E402
 from application.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
 from domain.accounts import Customer  # noqa: E402
-from domain.forms import Plan  # noqa: E402
+from domain.fields import Kind, TextField  # noqa: E402
+from domain.forms import CUSTOMER_INFORMATION, Plan  # noqa: E402
 from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
@@ -671,3 +673,27 @@ def test_SB_8_ok_after_another_change_says_so_and_links_the_sub_ids_form(
     assert f'<a href="{url}">副ID 情報変更へ</a>' in refused.text
     assert "高橋　三郎" in client.get(url).text
     assert served.station.recorder.max_notification_id() == recorded
+
+
+def test_D_7_a_full_confirmation_screen_fits_in_a_browsers_cookie(
+        served: Served, client: httpx.Client) -> None:
+    """A browser keeps a cookie of at most 4,096 bytes, or drops it: the 確認 screen's, with
+    every お客様情報 field at its longest in characters that hardly compress, stays inside
+    (a field the form does not have is refused at 確認: it never travels)."""
+    rng = random.Random(7)
+
+    def text(first: int, last: int, length: int) -> str:
+        return "".join(chr(rng.randrange(first, last + 1)) for _ in range(length))
+    kinds = {Kind.FULL_WIDTH: (0x4E00, 0x9FA0), Kind.KATAKANA: (0x30A1, 0x30F6)}
+    form = {key: text(*kinds[field.kind], field.max_len)
+            for key, field in CUSTOMER_INFORMATION.items()
+            if isinstance(field, TextField) and field.kind in kinds}
+    address = (f"{text(0x61, 0x7A, 64)}@{text(0x61, 0x7A, 63)}.{text(0x61, 0x7A, 63)}."
+               f"{text(0x61, 0x7A, 58)}.jp")
+    form |= {"email": address, "email_confirmation": address}
+    http_log_in(client, served.customer())
+    token = csrf_of(client.get("/top").text)
+    shown = confirmation_shown(client, "/customer-information", form | {"csrf": token})
+    assert shown.status_code == 200 and all(value in shown.text for value in form.values())
+    cookie = f"bs_confirm={client.cookies['bs_confirm']}; Max-Age=1800; Path=/; HttpOnly; SameSite=lax"
+    assert len(cookie) < 4096, len(cookie)
