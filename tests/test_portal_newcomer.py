@@ -35,6 +35,18 @@ def log_in(tab: Page, login_id: str, password: str = PASSWORD) -> None:
     expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
 
 
+def new_sub_id_confirmed(tab: Page, served: Served, suffix: str) -> str:
+    """A new customer's main ID logged in, on the 確認 of its new sub ID <main ID><suffix>;
+    the main ID."""
+    main = served.customer()
+    log_in(tab, main)
+    tab.goto("/permission-settings/new")
+    fill_new_sub_id(tab, f"{main}{suffix}")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    return main
+
+
 def expect_logged_in(tab: Page) -> None:
     """The session's header, 標準メニュー and ログアウト, and no way to the login form."""
     expect(tab.locator("#account-header")).to_contain_text("BSお客様番号")
@@ -102,12 +114,7 @@ def test_CI_4_back_on_the_confirmation_keeps_the_input_and_asks_for_the_password
 
 def test_SB_8_back_on_a_new_sub_ids_confirmation_keeps_the_input_but_not_the_password(
         tab: Page, served: Served) -> None:
-    main = served.customer()
-    log_in(tab, main)
-    tab.goto("/permission-settings/new")
-    fill_new_sub_id(tab, f"{main}b1")
-    tab.get_by_role("button", name="確認").click()
-    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    main = new_sub_id_confirmed(tab, served, "b1")
     assert "Temp0rary-pass" not in tab.content()
     tab.get_by_role("button", name="戻る").click()
     expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
@@ -162,12 +169,7 @@ def test_CI_4_confirmation_reloads_and_back_from_completed_shows_the_form_not_a_
 
 def test_SB_8_back_from_a_sub_ids_completed_page_shows_its_form_not_a_resend(
         tab: Page, served: Served) -> None:
-    main = served.customer()
-    log_in(tab, main)
-    tab.goto("/permission-settings/new")
-    fill_new_sub_id(tab, f"{main}h1")
-    tab.get_by_role("button", name="確認").click()
-    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    main = new_sub_id_confirmed(tab, served, "h1")
     tab.get_by_role("button", name="OK").click()
     expect(tab.locator("#message")).to_have_text(screens.SUB_ID_DONE)
     back = tab.go_back()
