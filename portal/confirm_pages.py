@@ -47,8 +47,7 @@ def refused_form(request: Request, session: Session | None = None,
         status_code=403, session=session, top=top)
 
 
-BACK = "back"  # the 戻る button's name: the form again, with the input kept
-RETYPE = "retype"  # which passwords were typed before 「戻る」 (their names, never their values)
+BACK = "back"  # 「戻る」 on 確認: the form's URL with it, the input typed there again
 SHOWN_MAX_AGE = int(IDLE_TIMEOUT.total_seconds())  # a 確認 screen lives as its session may
 
 
@@ -71,25 +70,43 @@ async def confirmed(request: Request, session: Session, top: TopPage, form_page:
                     confirm: Callable[[dict[str, str]], Confirmation], back: str,
                     login_id: str | None = None) -> Response:
     """「確認」 on the form at ``back``: every error at once beside its field, the input kept
-    (CI-4, SB-8), or a redirect to its 確認 screen (``back``/confirm), which a sealed cookie
-    carries there; 「戻る」 from 確認 posts here and gets the input again, unchecked, each
-    password typed asked for again (it is not sent back)."""
+    (CI-4, SB-8), or a redirect to its 確認 screen (``back``/confirm). A cookie sealed for
+    the session carries the screen there, and the input typed (not the passwords) back to
+    the form at its 「戻る」. One cookie serves a browser's tabs: a 確認 made in one
+    replaces another's, though each OK already shown applies exactly what it shows."""
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
-    if form.pop(BACK, None) is not None:
-        retype = set(form.pop(RETYPE, "").split(",")) & SECRET_FIELDS
-        return await form_page(form, [], 200, retype)
     try:
         confirmation = await run(confirm, form)
     except InvalidInput as e:
         return await form_page(form, e.errors, 422)
-    kept, secrets = _without_secrets(form)
-    typed = kept | ({RETYPE: ",".join(secrets)} if secrets else {})
+    typed, secrets = _without_secrets(form)
     response = redirect(f"{back}/confirm")
     set_cookie(request, response, SHOWN_COOKIE, portal(request).signer.shown(
-        Shown(confirmation, typed, login_id), binding(request) or ""), max_age=SHOWN_MAX_AGE)
+        Shown(confirmation, typed, tuple(secrets), login_id), binding(request) or ""),
+        max_age=SHOWN_MAX_AGE)
     return response
+
+
+def typed_again(request: Request, kind: Form, new: bool | None = None,
+                login_id: str | None = None) -> tuple[dict[str, str], frozenset[str]]:
+    """The form's page after 「戻る」 on its 確認 (``?back``): the input typed there, and the
+    passwords typed, to be asked for again (they are not kept); else nothing."""
+    shown = _shown(request, kind, new, login_id) if BACK in request.query_params else None
+    if shown is None:
+        return {}, frozenset()
+    return shown.typed, frozenset(shown.retype) & SECRET_FIELDS
+
+
+def _shown(request: Request, kind: Form, new: bool | None, login_id: str | None
+           ) -> Shown | None:
+    """The 確認 of this form that the cookie carries, sealed for this session; or None."""
+    shown = portal(request).signer.shown_of(request.cookies.get(SHOWN_COOKIE),
+                                            binding(request))
+    if shown is None or not _of(shown.confirmation, kind, new) or shown.login_id != login_id:
+        return None
+    return shown
 
 
 # Whose screens they are: a sub ID's session is refused on them (CI-1, SB-2)
@@ -101,20 +118,18 @@ async def confirmation_page(request: Request, session: Session, top: TopPage, ki
                             action: str, back: str, new: bool | None = None,
                             login_id: str | None = None) -> Response:
     """The 確認 screen a 「確認」 redirected to, reloadable, and where the browser's back
-    button returns from 完了: its 「OK」 posts the confirmation to ``action``, its 「戻る」 the
-    input typed (never a password) to the form at ``back``. Without a 確認 of this form
-    sealed for this session (its OK done, or none made here), the form itself."""
+    button returns from 完了: its 「OK」 posts the confirmation to ``action``, its 「戻る」
+    goes to the form at ``back``. Without a 確認 of this form sealed for this session (its
+    OK done, or none made here), the form itself."""
     await run(portal(request).station.main_id, session.account_id, MAIN_ID_ONLY[kind])
-    shown = portal(request).signer.shown_of(request.cookies.get(SHOWN_COOKIE),
-                                            binding(request))
-    if (shown is None or not _of(shown.confirmation, kind, new)
-            or shown.login_id != login_id):
+    shown = _shown(request, kind, new, login_id)
+    if shown is None:
         return redirect(back)
     signed = portal(request).signer.confirmation(shown.confirmation, binding(request) or "")
     return render(request, "confirm.html", {
         "title": screens.title(shown.confirmation),
         "lines": screens.confirmation_lines(shown.confirmation), "confirmation": signed,
-        "action": action, "back": back, "login_id": login_id, "typed": shown.typed,
+        "action": action, "back": back, "back_name": BACK, "login_id": login_id,
     }, session=session, top=top)
 
 
@@ -154,6 +169,16 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
         form.get("confirmation"), binding(request))
     if not confirmation or not _of(confirmation, kind, new):
         return refused_form(request, session, top)
+    response = await _applied(request, session, top, kind, apply, confirmation, done_url,
+                              again, form_page)
+    drop_cookie(request, response, SHOWN_COOKIE)  # (done or refused: back shows the form)
+    return response
+
+
+async def _applied(request: Request, session: Session, top: TopPage, kind: Form,
+                   apply: Callable[[Session, Confirmation], Completed],
+                   confirmation: Confirmation, done_url: str, again: FormLink,
+                   form_page: FormPage | None) -> Response:
     try:
         await run(apply, session, confirmation)
     except Refused as e:
@@ -169,9 +194,7 @@ async def submitted(request: Request, session: Session, top: TopPage, kind: Form
                 status_code=422, session=session, top=top)
         kept, secrets = _without_secrets(confirmation.values)
         return await form_page(kept, e.errors, 422, secrets)
-    response = redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
-    drop_cookie(request, response, SHOWN_COOKIE)  # (back from 完了: the form, not 確認)
-    return response
+    return redirect(f"{done_url}?{urlencode({'done': done_token(request, kind)})}")
 
 
 def done_page(request: Request, session: Session, top: TopPage, kind: Form, message: str,

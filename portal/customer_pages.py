@@ -13,13 +13,20 @@ from application import screens
 from application.outcomes import Completed, Form, Session, TopPage
 from domain.fields import FieldError
 from domain.forms import CUSTOMER_INFORMATION
-from portal.confirm_pages import confirmation_page, confirmed, done_page, submitted
+from portal.confirm_pages import (
+    confirmation_page,
+    confirmed,
+    done_page,
+    submitted,
+    typed_again,
+)
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
 
 SHOWN = ("BSお客様番号", "会社名", "会社名フリガナ")  # shown, not editable (CI-2)
 BY_LABEL = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
-FORM_LINK = ("/customer-information", "お客様情報変更へ")
+FORM_URL = "/customer-information"
+FORM_LINK = (FORM_URL, "お客様情報変更へ")
 
 
 async def _form(request: Request, session: Session, top: TopPage, values: dict[str, str],
@@ -38,7 +45,9 @@ async def _form(request: Request, session: Session, top: TopPage, values: dict[s
 
 @members_only
 async def customer_information(request: Request, session: Session, top: TopPage) -> Response:
-    return await _form(request, session, top, {}, [])
+    """The form; after 「戻る」 on its 確認, with the input typed there."""
+    values, retype = typed_again(request, Form.CUSTOMER_INFORMATION)
+    return await _form(request, session, top, values, [], 200, retype)
 
 
 @members_only
@@ -46,14 +55,14 @@ async def confirm(request: Request, session: Session, top: TopPage) -> Response:
     station = portal(request).station
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top),
-        functools.partial(station.confirm_customer_information, session), FORM_LINK[0])
+        functools.partial(station.confirm_customer_information, session), FORM_URL)
 
 
 @members_only
 async def confirmation(request: Request, session: Session, top: TopPage) -> Response:
     """お客様情報変更確認, where 「確認」 redirects."""
     return await confirmation_page(request, session, top, Form.CUSTOMER_INFORMATION,
-                             "/customer-information/ok", FORM_LINK[0])
+                                   f"{FORM_URL}/ok", FORM_URL)
 
 
 @members_only

@@ -25,6 +25,7 @@ from portal.confirm_pages import (
     confirmed,
     done_page,
     submitted,
+    typed_again,
 )
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
@@ -67,7 +68,9 @@ async def _form(request: Request, session: Session, top: TopPage, login_id: str 
 
 @members_only
 async def new_sub_id(request: Request, session: Session, top: TopPage) -> Response:
-    return await _form(request, session, top, None, {}, [])
+    """副ID 新規登録; after 「戻る」 on its 確認, with the input typed there."""
+    values, retype = typed_again(request, Form.SUB_ID, new=True)
+    return await _form(request, session, top, None, values, [], 200, retype)
 
 
 @members_only
@@ -82,7 +85,8 @@ async def confirm_new(request: Request, session: Session, top: TopPage) -> Respo
 async def confirmation_new(request: Request, session: Session, top: TopPage) -> Response:
     """副ID 新規登録's 確認, where its 「確認」 redirects."""
     return await confirmation_page(request, session, top, Form.SUB_ID,
-                             "/permission-settings/new/ok", "/permission-settings/new", new=True)
+                                   "/permission-settings/new/ok", "/permission-settings/new",
+                                   new=True)
 
 
 def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
@@ -95,13 +99,15 @@ def _current(request: Request, session: Session, login_id: str) -> dict[str, str
 
 @members_only
 async def sub_id(request: Request, session: Session, top: TopPage) -> Response:
+    """A sub ID's 情報変更; after 「戻る」 on its 確認, with the input typed there."""
     login_id = request.path_params["login_id"]
     try:
         current = await run(_current, request, session, login_id)
     except InvalidInput as e:  # not a sub ID of this customer
         return render(request, "error.html", {"message": e.errors[0].message},
                       status_code=404, session=session, top=top)
-    return await _form(request, session, top, login_id, current, [])
+    values, retype = typed_again(request, Form.SUB_ID, new=False, login_id=login_id)
+    return await _form(request, session, top, login_id, current | values, [], 200, retype)
 
 
 @members_only
@@ -117,9 +123,10 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
 async def confirmation_change(request: Request, session: Session, top: TopPage) -> Response:
     """A sub ID's 情報変更 確認, where its 「確認」 redirects."""
     login_id = request.path_params["login_id"]
-    return await confirmation_page(request, session, top, Form.SUB_ID, "/permission-settings/change/ok",
-                             f"/permission-settings/sub-ids/{quote(login_id)}", new=False,
-                             login_id=login_id)
+    return await confirmation_page(request, session, top, Form.SUB_ID,
+                                   "/permission-settings/change/ok",
+                                   f"/permission-settings/sub-ids/{quote(login_id)}",
+                                   new=False, login_id=login_id)
 
 
 def _form_link(request: Request, new: bool) -> FormLink:

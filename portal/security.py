@@ -47,7 +47,8 @@ class Shown:
     the browser's history holds a page it can show again, not a form it would resend)."""
 
     confirmation: Confirmation
-    typed: dict[str, str]  # what 「戻る」 posts back to the form (never a password)
+    typed: dict[str, str]  # the input, for the form again after 「戻る」 (never a password)
+    retype: tuple[str, ...]  # the passwords typed, asked for again there (names only)
     login_id: str | None  # the sub ID a change is for, shown above its lines
 
 
@@ -121,39 +122,47 @@ class Signer:
         return None if data is None else _confirmation(data)
 
     def shown(self, shown: Shown, binding: str) -> str:
-        """A 確認 screen for the cookie its GET reads, sealed for its session."""
+        """A 確認 screen for the cookie its GET reads, sealed for its session, compressed
+        (a browser keeps a cookie of at most 4 kB)."""
         return self._seal("shown", {"confirmation": _fields_of(shown.confirmation),
-                                    "typed": shown.typed, "login_id": shown.login_id}, binding)
+                                    "typed": shown.typed, "retype": list(shown.retype),
+                                    "login_id": shown.login_id}, binding, packed=True)
 
     def shown_of(self, sealed: str | None, binding: str | None) -> Shown | None:
-        data = self._unseal("shown", sealed, binding)
+        """The 確認 screen, if this portal sealed it for this session; else None."""
+        data = self._unseal("shown", sealed, binding, packed=True)
         if data is None:
             return None
-        return Shown(_confirmation(data["confirmation"]), dict(data["typed"]), data["login_id"])
+        return Shown(_confirmation(data["confirmation"]), dict(data["typed"]),
+                     tuple(data["retype"]), data["login_id"])
 
-    def _seal(self, purpose: str, data: dict[str, Any], binding: str) -> str:
+    def _seal(self, purpose: str, data: dict[str, Any], binding: str,
+              packed: bool = False) -> str:
         """``data`` encrypted and authenticated (AES-GCM, the library's cipher), with a MAC
-        of what it is bound to inside (never the session's id or the browser's value)."""
-        inside = data | {"for": self._mac(purpose, binding)}
-        packed = _ZLIB.compress(json.dumps(inside, ensure_ascii=False).encode())
-        return base64.urlsafe_b64encode(self._sealer.encrypt(packed)).decode()
+        of what it is bound to inside (never the session's id or the browser's value);
+        ``packed``: compressed first. (A compressed seal's length tells something of its
+        content; only the user's own input of a form behind its CSRF token is packed, where
+        no one else can add text to compare lengths with.)"""
+        inside = json.dumps(data | {"for": self._mac(purpose, binding)},
+                            ensure_ascii=False).encode()
+        plain = _ZLIB.compress(inside) if packed else inside
+        return base64.urlsafe_b64encode(self._sealer.encrypt(plain)).decode()
 
-    def _unseal(self, purpose: str, sealed: str | None, binding: str | None
-                ) -> dict[str, Any] | None:
+    def _unseal(self, purpose: str, sealed: str | None, binding: str | None,
+                packed: bool = False) -> dict[str, Any] | None:
         """What ``_seal`` sealed for this purpose and binding; None for anything else."""
         if not sealed or not binding:
             return None
         try:
-            data: dict[str, Any] = json.loads(_ZLIB.decompress(self._sealer.decrypt(
-                base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape")))))
-        except (ValueError, zlib.error):  # not base64, altered, another secret's, or
-            return None  # sealed before seals were compressed
+            plain = self._sealer.decrypt(
+                base64.urlsafe_b64decode(sealed.encode("utf-8", "surrogateescape")))
+            data: dict[str, Any] = json.loads(_ZLIB.decompress(plain) if packed else plain)
+        except (ValueError, zlib.error):  # not base64, altered, another secret's
+            return None
         return data if _same(self._mac(purpose, binding), str(data.get("for"))) else None
 
 
-# Seals are compressed, then encrypted: a 確認 screen's cookie stays well inside a
-# browser's 4 KB for a cookie (its values and the input typed repeat each other).
-_ZLIB = ZlibCompressor()
+_ZLIB = ZlibCompressor()  # (a 確認 screen's values and its input typed repeat each other)
 
 
 def _fields_of(confirmation: Confirmation) -> dict[str, Any]:

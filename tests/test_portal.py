@@ -566,11 +566,12 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
     found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
     assert found, shown.text
     sealed, token = found.group(1), csrf_of(shown.text)
-    for seal in (sealed, client.cookies["bs_confirm"]):  # the OK form's, the 確認 cookie's
+    for seal, packed in ((sealed, False), (client.cookies["bs_confirm"], True)):  # OK's, 確認's
         opened = base64.urlsafe_b64decode(seal + "==")
         for secret in (b"scrypt$", sub.encode(), "佐藤".encode(), b"0398765432"):
             assert secret not in opened
-        inside = zlib.decompress(Signer(SECRET)._sealer.decrypt(opened))  # the secret opens
+        inside = Signer(SECRET)._sealer.decrypt(opened)  # what the portal's secret opens
+        inside = zlib.decompress(inside) if packed else inside
         assert sub.encode() in inside and client.cookies["bs_session"].encode() not in inside
         assert TEST_PASSWORD.encode() not in inside
     altered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
@@ -604,6 +605,33 @@ def test_D_7_a_confirmation_screen_shows_in_its_own_session_only_and_goes_at_log
         assert there.status_code == 303 and there.headers["location"] == "/customer-information"
     client.post("/logout", data={"csrf": csrf_of(shown.text)})
     assert "bs_confirm" not in client.cookies
+
+
+def test_CI_4_SB_8_a_confirmation_shows_only_on_its_own_forms_confirm_page(
+        served: Served, client: httpx.Client) -> None:
+    """The 確認 cookie opened at another form's 確認 URL shows that form instead: お客様情報
+    is not a new sub ID's, and sub ID X's change is not shown as sub ID Y's (whose OK would
+    change X)."""
+    sub = sub_id_of(served)
+    main = sub.removesuffix("s1")
+    other = f"{main}s2"
+    session = served.session(main)
+    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(
+        session, sub_id_form(other, temporary_password=TEST_PASSWORD)))
+    http_log_in(client, main)
+    token = csrf_of(client.get("/top").text)
+    confirmation_shown(client, "/customer-information", {"department": "経理部", "csrf": token})
+    for elsewhere in ("/permission-settings/new", f"/permission-settings/sub-ids/{sub}"):
+        there = client.get(f"{elsewhere}/confirm")
+        assert there.status_code == 303 and there.headers["location"] == elsewhere
+    url = f"/permission-settings/sub-ids/{sub}"
+    confirmation_shown(client, url, {"person_in_charge": "鈴木　一郎", "phone": "0398765432",
+                                     "email": f"{sub}@example.co.jp", "csrf": token})
+    for elsewhere in (f"/permission-settings/sub-ids/{other}", "/permission-settings/new",
+                      "/customer-information"):
+        there = client.get(f"{elsewhere}/confirm")
+        assert there.status_code == 303 and there.headers["location"] == elsewhere
+    assert "鈴木　一郎" in client.get(f"{url}/confirm").text
 
 
 def test_SB_8_ok_posted_twice_answers_done_twice_and_registers_once(
@@ -678,13 +706,13 @@ def test_SB_8_ok_after_another_change_says_so_and_links_the_sub_ids_form(
 def test_D_7_a_full_confirmation_screen_fits_in_a_browsers_cookie(
         served: Served, client: httpx.Client) -> None:
     """A browser keeps a cookie of at most 4,096 bytes, or drops it: the 確認 screen's, with
-    every お客様情報 field at its longest in characters that hardly compress, stays inside
-    (a field the form does not have is refused at 確認: it never travels)."""
+    every お客様情報 field at its longest in characters that hardly compress (4 bytes each
+    in UTF-8), stays inside (a field the form does not have is refused at 確認)."""
     rng = random.Random(7)
 
     def text(first: int, last: int, length: int) -> str:
         return "".join(chr(rng.randrange(first, last + 1)) for _ in range(length))
-    kinds = {Kind.FULL_WIDTH: (0x4E00, 0x9FA0), Kind.KATAKANA: (0x30A1, 0x30F6)}
+    kinds = {Kind.FULL_WIDTH: (0x20000, 0x2A6DF), Kind.KATAKANA: (0x30A1, 0x30F6)}
     form = {key: text(*kinds[field.kind], field.max_len)
             for key, field in CUSTOMER_INFORMATION.items()
             if isinstance(field, TextField) and field.kind in kinds}
@@ -692,8 +720,10 @@ def test_D_7_a_full_confirmation_screen_fits_in_a_browsers_cookie(
                f"{text(0x61, 0x7A, 58)}.jp")
     form |= {"email": address, "email_confirmation": address}
     http_log_in(client, served.customer())
-    token = csrf_of(client.get("/top").text)
-    shown = confirmation_shown(client, "/customer-information", form | {"csrf": token})
+    posted = client.post("/customer-information",
+                         data=form | {"csrf": csrf_of(client.get("/top").text)})
+    cookie = next(header for header in posted.headers.get_list("set-cookie")
+                  if header.startswith("bs_confirm="))
+    assert len(cookie.encode()) < 4096, len(cookie)
+    shown = client.get(posted.headers["location"])
     assert shown.status_code == 200 and all(value in shown.text for value in form.values())
-    cookie = f"bs_confirm={client.cookies['bs_confirm']}; Max-Age=1800; Path=/; HttpOnly; SameSite=lax"
-    assert len(cookie) < 4096, len(cookie)

@@ -167,6 +167,28 @@ def test_CI_4_confirmation_reloads_and_back_from_completed_shows_the_form_not_a_
     assert tab.url.endswith("/customer-information")
 
 
+def test_CI_4_back_on_the_confirmation_is_a_page_the_browser_can_come_back_to(
+        tab: Page, served: Served) -> None:
+    """「戻る」 on 確認 answered a POST too: after it, 確認 again and the back button gave
+    the browser's offer to resend. It is now a link to the form with the input typed."""
+    log_in(tab, served.customer())
+    tab.goto("/customer-information")
+    tab.get_by_label("部署名", exact=True).fill("経理部")
+    tab.get_by_role("button", name="確認").click()
+    with tab.expect_request(lambda r: "/customer-information?back" in r.url) as went:
+        tab.get_by_role("button", name="戻る").click()
+    assert went.value.method == "GET"
+    tab.get_by_label("部署名", exact=True).fill("総務部")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
+    back = tab.go_back()
+    assert back is not None and back.ok  # (a resend would be refused: ERR_CACHE_MISS)
+    expect(tab.get_by_label("部署名", exact=True)).to_have_value("総務部")  # the latest 確認's
+    forward = tab.go_forward()
+    assert forward is not None and forward.ok
+    expect(tab.locator("ul.confirmation")).to_contain_text("総務部")
+
+
 def test_SB_8_back_from_a_sub_ids_completed_page_shows_its_form_not_a_resend(
         tab: Page, served: Served) -> None:
     main = new_sub_id_confirmed(tab, served, "h1")
