@@ -52,6 +52,7 @@ class Visit:
     person: Person
     began: datetime
     relogins: int = 0
+    keys: int = 0  # keys mailed to it
 
 
 @attrs.define
@@ -191,22 +192,15 @@ class Simulation:
         if isinstance(screen, TopPage):
             self._done(visit)
         elif isinstance(screen, KeyEntry):
-            self.tally.keys_reissued += visit.relogins > 0
+            self.tally.keys_reissued += visit.keys > 0
+            visit.keys += 1
             self._key_mailed(visit, screen.attempt_id)
-        elif isinstance(screen, ErrorPage) and screen.retry_at is not None:
-            self._come_back(visit, screen.retry_at)  # the key limit (D-10)
-        else:  # the key mail could not be sent: only a person can help now
+        elif (isinstance(screen, ErrorPage) and screen.refusal is Refusal.KEY_LIMIT
+              and screen.retry_at is not None
+              and person.rng.random() < behaviour.return_at_key_limit):
+            self._again(visit, retry_minute(screen.retry_at))  # the minute the page gives
+        else:  # the key mail could not be sent, or D-10's wait is too long: call
             self._call_support(visit)
-
-    def _come_back(self, visit: Visit, at: datetime) -> None:
-        """D-10's page gives the minute from which a login gets its key: log in again then
-        (a re-login, as LG-6's), or call when it is enough."""
-        if (visit.relogins >= self.scenario.behaviour.max_relogins
-                or visit.person.rng.random() >= self.scenario.behaviour.return_at_key_limit):
-            self._call_support(visit)
-            return
-        visit.relogins += 1
-        self._at(retry_minute(at), lambda: self._log_in(visit))
 
     def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
         behaviour, rng = self.scenario.behaviour, visit.person.rng
@@ -233,13 +227,14 @@ class Simulation:
         else:  # expired, locked (D-9 shows it as a failed login) or superseded
             self._again(visit)
 
-    def _again(self, visit: Visit) -> None:
-        """Log in again for a new key (LG-6), or call when it is enough."""
+    def _again(self, visit: Visit, at: datetime | None = None) -> None:
+        """Log in again for a new key (LG-6), half a minute from now or ``at``; or call when
+        it is enough."""
         if visit.relogins >= self.scenario.behaviour.max_relogins:
             self._call_support(visit)
             return
         visit.relogins += 1
-        self._after(30, lambda: self._log_in(visit))
+        self._at(at or clock.now() + timedelta(seconds=30), lambda: self._log_in(visit))
 
     def _done(self, visit: Visit) -> None:
         self.tally.logged_in += 1
