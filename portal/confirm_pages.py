@@ -48,7 +48,9 @@ def refused_form(request: Request, session: Session | None = None,
 
 
 BACK = "back"  # 「戻る」 on 確認: the form's URL with it, the input typed there again
+ERRORS = "errors"  # 「確認」 refused: the form's URL with it, the input and its errors
 SHOWN_MAX_AGE = int(IDLE_TIMEOUT.total_seconds())  # a 確認 screen lives as its session may
+COOKIE_ROOM = 4000  # bytes a browser keeps of a cookie (4,096 with its name and flags)
 
 
 def _without_secrets(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -67,46 +69,58 @@ class FormPage(Protocol):
 
 
 async def confirmed(request: Request, session: Session, top: TopPage, form_page: FormPage,
-                    confirm: Callable[[dict[str, str]], Confirmation], back: str,
-                    login_id: str | None = None) -> Response:
-    """「確認」 on the form at ``back``: every error at once beside its field, the input kept
-    (CI-4, SB-8), or a redirect to its 確認 screen (``back``/confirm). A cookie sealed for
-    the session carries the screen there, and the input typed (not the passwords) back to
-    the form at its 「戻る」. One cookie serves a browser's tabs: a 確認 made in one
-    replaces another's, though each OK already shown applies exactly what it shows."""
+                    confirm: Callable[[dict[str, str]], Confirmation], back: str) -> Response:
+    """「確認」 on the form at ``back`` answers with a redirect (Post/Redirect/Get): to its
+    確認 screen (``back``/confirm), or to the form again with every error beside its field
+    (``back``?errors; CI-4, SB-8). A cookie sealed for the session carries the screen
+    there, and the input typed (not the passwords) back to the form, then or at 確認's
+    「戻る」. One cookie serves a browser's tabs: a 確認 made in one replaces another's,
+    though each OK already shown applies exactly what it shows. Input too long to travel
+    in a cookie is answered with its errors directly (422)."""
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
+    typed, secrets = _without_secrets(form)
     try:
         confirmation = await run(confirm, form)
     except InvalidInput as e:
-        return await form_page(form, e.errors, 422)
-    typed, secrets = _without_secrets(form)
-    response = redirect(f"{back}/confirm")
-    set_cookie(request, response, SHOWN_COOKIE, portal(request).signer.shown(
-        Shown(confirmation, typed, tuple(secrets), login_id), binding(request) or ""),
-        max_age=SHOWN_MAX_AGE)
+        carried = _carried(request, Shown(back, typed, tuple(secrets), errors=tuple(e.errors)),
+                           f"{back}?{ERRORS}")
+        return carried or await form_page(form, e.errors, 422)
+    shown = Shown(back, typed, tuple(secrets), confirmation)
+    carried = _carried(request, shown, f"{back}/confirm")
+    assert carried is not None  # (checked input is short: at most 2.5 kB, tested)
+    return carried
+
+
+def _carried(request: Request, shown: Shown, url: str) -> Response | None:
+    """A redirect to ``url`` with ``shown`` in its cookie; None if it would not fit."""
+    sealed = portal(request).signer.shown(shown, binding(request) or "")
+    if len(sealed) > COOKIE_ROOM - 100:
+        return None
+    response = redirect(url)
+    set_cookie(request, response, SHOWN_COOKIE, sealed, max_age=SHOWN_MAX_AGE)
     return response
 
 
-def typed_again(request: Request, kind: Form, new: bool | None = None,
-                login_id: str | None = None) -> tuple[dict[str, str], frozenset[str]]:
-    """The form's page after 「戻る」 on its 確認 (``?back``): the input typed there, and the
-    passwords typed, to be asked for again (they are not kept); else nothing."""
-    shown = _shown(request, kind, new, login_id) if BACK in request.query_params else None
+def form_again(request: Request, url: str) -> tuple[dict[str, str], list[FieldError],
+                                                     frozenset[str]]:
+    """The form at ``url`` as its last 「確認」 left it: after 「戻る」 on its 確認
+    (``?back``) the input typed; refused (``?errors``) the input and its errors; each
+    password typed to be asked for again (they are not kept). Else nothing."""
+    asked = request.query_params
+    shown = _shown(request, url) if BACK in asked or ERRORS in asked else None
     if shown is None:
-        return {}, frozenset()
-    return shown.typed, frozenset(shown.retype) & SECRET_FIELDS
+        return {}, [], frozenset()
+    return (shown.typed, list(shown.errors) if ERRORS in asked else [],
+            frozenset(shown.retype) & SECRET_FIELDS)
 
 
-def _shown(request: Request, kind: Form, new: bool | None, login_id: str | None
-           ) -> Shown | None:
-    """The 確認 of this form that the cookie carries, sealed for this session; or None."""
+def _shown(request: Request, url: str) -> Shown | None:
+    """What the last 「確認」 of the form at ``url`` answered, sealed for this session."""
     shown = portal(request).signer.shown_of(request.cookies.get(SHOWN_COOKIE),
                                             binding(request))
-    if shown is None or not _of(shown.confirmation, kind, new) or shown.login_id != login_id:
-        return None
-    return shown
+    return shown if shown is not None and shown.url == url else None
 
 
 # Whose screens they are: a sub ID's session is refused on them (CI-1, SB-2)
@@ -119,16 +133,17 @@ async def confirmation_page(request: Request, session: Session, top: TopPage, ki
                             login_id: str | None = None) -> Response:
     """The 確認 screen a 「確認」 redirected to, reloadable, and where the browser's back
     button returns from 完了: its 「OK」 posts the confirmation to ``action``, its 「戻る」
-    goes to the form at ``back``. Without a 確認 of this form sealed for this session (its
+    goes to the form at ``back``. Without a 確認 of that form sealed for this session (its
     OK done, or none made here), the form itself."""
     await run(portal(request).station.main_id, session.account_id, MAIN_ID_ONLY[kind])
-    shown = _shown(request, kind, new, login_id)
-    if shown is None:
+    shown = _shown(request, back)
+    confirmation = shown and shown.confirmation
+    if not confirmation or not _of(confirmation, kind, new):
         return redirect(back)
-    signed = portal(request).signer.confirmation(shown.confirmation, binding(request) or "")
+    signed = portal(request).signer.confirmation(confirmation, binding(request) or "")
     return render(request, "confirm.html", {
-        "title": screens.title(shown.confirmation),
-        "lines": screens.confirmation_lines(shown.confirmation), "confirmation": signed,
+        "title": screens.title(confirmation),
+        "lines": screens.confirmation_lines(confirmation), "confirmation": signed,
         "action": action, "back": back, "back_name": BACK, "login_id": login_id,
     }, session=session, top=top)
 

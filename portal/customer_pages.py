@@ -17,8 +17,8 @@ from portal.confirm_pages import (
     confirmation_page,
     confirmed,
     done_page,
+    form_again,
     submitted,
-    typed_again,
 )
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
@@ -45,9 +45,9 @@ async def _form(request: Request, session: Session, top: TopPage, values: dict[s
 
 @members_only
 async def customer_information(request: Request, session: Session, top: TopPage) -> Response:
-    """The form; after 「戻る」 on its 確認, with the input typed there."""
-    values, retype = typed_again(request, Form.CUSTOMER_INFORMATION)
-    return await _form(request, session, top, values, [], 200, retype)
+    """The form; as its last 「確認」 left it, when asked (form_again)."""
+    values, errors, retype = form_again(request, FORM_URL)
+    return await _form(request, session, top, values, errors, 200, retype)
 
 
 @members_only

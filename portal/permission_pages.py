@@ -24,8 +24,8 @@ from portal.confirm_pages import (
     confirmation_page,
     confirmed,
     done_page,
+    form_again,
     submitted,
-    typed_again,
 )
 from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
@@ -33,6 +33,13 @@ from portal.web import members_only, portal, render, run
 TITLES = {True: "副ID 新規登録", False: "副ID 情報変更"}
 ORGANIZATION_NOTE = ("組織設定メニューで登録された組織が選択可能です。"
                      "選択された組織内の明細情報の更新と参照が可能となります。")
+
+NEW_URL = "/permission-settings/new"  # 副ID 新規登録
+
+
+def _change_url(login_id: str) -> str:
+    """A sub ID's 情報変更."""
+    return f"/permission-settings/sub-ids/{quote(login_id)}"
 
 
 @members_only
@@ -58,7 +65,7 @@ async def _form(request: Request, session: Session, top: TopPage, login_id: str 
     others = {k: f for k, f in fields.items() if k not in PERMISSIONS}
     return render(request, "sub_id.html", {
         "title": TITLES[new], "login_id": login_id,
-        "action": "/permission-settings/new" if new else f"/permission-settings/sub-ids/{login_id}",
+        "action": NEW_URL if login_id is None else _change_url(login_id),
         "fields": views(others, values, errors, retype),
         "permissions": views(permissions, values, errors),
         "organization_note": ORGANIZATION_NOTE,
@@ -68,9 +75,9 @@ async def _form(request: Request, session: Session, top: TopPage, login_id: str 
 
 @members_only
 async def new_sub_id(request: Request, session: Session, top: TopPage) -> Response:
-    """副ID 新規登録; after 「戻る」 on its 確認, with the input typed there."""
-    values, retype = typed_again(request, Form.SUB_ID, new=True)
-    return await _form(request, session, top, None, values, [], 200, retype)
+    """副ID 新規登録; as its last 「確認」 left it, when asked (form_again)."""
+    values, errors, retype = form_again(request, NEW_URL)
+    return await _form(request, session, top, None, values, errors, 200, retype)
 
 
 @members_only
@@ -78,15 +85,14 @@ async def confirm_new(request: Request, session: Session, top: TopPage) -> Respo
     station = portal(request).station
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top, None),
-        functools.partial(station.confirm_new_sub_id, session), "/permission-settings/new")
+        functools.partial(station.confirm_new_sub_id, session), NEW_URL)
 
 
 @members_only
 async def confirmation_new(request: Request, session: Session, top: TopPage) -> Response:
     """副ID 新規登録's 確認, where its 「確認」 redirects."""
     return await confirmation_page(request, session, top, Form.SUB_ID,
-                                   "/permission-settings/new/ok", "/permission-settings/new",
-                                   new=True)
+                                   f"{NEW_URL}/ok", NEW_URL, new=True)
 
 
 def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
@@ -99,15 +105,15 @@ def _current(request: Request, session: Session, login_id: str) -> dict[str, str
 
 @members_only
 async def sub_id(request: Request, session: Session, top: TopPage) -> Response:
-    """A sub ID's 情報変更; after 「戻る」 on its 確認, with the input typed there."""
+    """A sub ID's 情報変更; as its last 「確認」 left it, when asked (form_again)."""
     login_id = request.path_params["login_id"]
     try:
         current = await run(_current, request, session, login_id)
     except InvalidInput as e:  # not a sub ID of this customer
         return render(request, "error.html", {"message": e.errors[0].message},
                       status_code=404, session=session, top=top)
-    values, retype = typed_again(request, Form.SUB_ID, new=False, login_id=login_id)
-    return await _form(request, session, top, login_id, current | values, [], 200, retype)
+    values, errors, retype = form_again(request, _change_url(login_id))
+    return await _form(request, session, top, login_id, current | values, errors, 200, retype)
 
 
 @members_only
@@ -116,7 +122,7 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top, login_id),
         functools.partial(station.confirm_sub_id_change, session, login_id),
-        f"/permission-settings/sub-ids/{quote(login_id)}", login_id=login_id)
+        _change_url(login_id))
 
 
 @members_only
@@ -124,8 +130,7 @@ async def confirmation_change(request: Request, session: Session, top: TopPage) 
     """A sub ID's 情報変更 確認, where its 「確認」 redirects."""
     login_id = request.path_params["login_id"]
     return await confirmation_page(request, session, top, Form.SUB_ID,
-                                   "/permission-settings/change/ok",
-                                   f"/permission-settings/sub-ids/{quote(login_id)}",
+                                   "/permission-settings/change/ok", _change_url(login_id),
                                    new=False, login_id=login_id)
 
 
@@ -133,9 +138,9 @@ def _form_link(request: Request, new: bool) -> FormLink:
     """The form a sub ID's confirmation came from: 新規登録, or 情報変更 of its sub ID."""
     def link(confirmation: Confirmation) -> tuple[str, str]:
         if new:
-            return "/permission-settings/new", f"{TITLES[new]}へ"
+            return NEW_URL, f"{TITLES[new]}へ"
         login_id = portal(request).station.get(confirmation.target_id, SubID).login_id
-        return f"/permission-settings/sub-ids/{quote(login_id)}", f"{TITLES[new]}へ"
+        return _change_url(login_id), f"{TITLES[new]}へ"
     return link
 
 

@@ -21,6 +21,7 @@ from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import Environment
 
 from application.outcomes import Confirmation, Form
+from domain.fields import FieldError
 
 SESSION_COOKIE = "bs_session"  # the bearer token of a logged-in session (D-12)
 BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, key entry)
@@ -43,13 +44,16 @@ class LoginError:
 
 @attrs.frozen
 class Shown:
-    """A 確認 screen, as sealed for the GET its 「確認」 is redirected to (Post/Redirect/Get:
-    the browser's history holds a page it can show again, not a form it would resend)."""
+    """What a form's 「確認」 answered, as sealed for the GET it is redirected to
+    (Post/Redirect/Get: the browser's history holds pages it can show again, not forms it
+    would resend): the 確認 screen, or the form's errors; and the input typed, for the
+    form again (never a password: their names, to ask for them again)."""
 
-    confirmation: Confirmation
-    typed: dict[str, str]  # the input, for the form again after 「戻る」 (never a password)
-    retype: tuple[str, ...]  # the passwords typed, asked for again there (names only)
-    login_id: str | None  # the sub ID a change is for, shown above its lines
+    url: str  # the form's
+    typed: dict[str, str]
+    retype: tuple[str, ...]
+    confirmation: Confirmation | None = None
+    errors: tuple[FieldError, ...] = ()
 
 
 class Signer:
@@ -124,17 +128,19 @@ class Signer:
     def shown(self, shown: Shown, binding: str) -> str:
         """A 確認 screen for the cookie its GET reads, sealed for its session, compressed
         (a browser keeps a cookie of at most 4 kB)."""
-        return self._seal("shown", {"confirmation": _fields_of(shown.confirmation),
-                                    "typed": shown.typed, "retype": list(shown.retype),
-                                    "login_id": shown.login_id}, binding, packed=True)
+        return self._seal("shown", {
+            "url": shown.url, "typed": shown.typed, "retype": list(shown.retype),
+            "confirmation": shown.confirmation and _fields_of(shown.confirmation),
+            "errors": [attrs.astuple(error) for error in shown.errors]}, binding, packed=True)
 
     def shown_of(self, sealed: str | None, binding: str | None) -> Shown | None:
         """The 確認 screen, if this portal sealed it for this session; else None."""
         data = self._unseal("shown", sealed, binding, packed=True)
         if data is None:
             return None
-        return Shown(_confirmation(data["confirmation"]), dict(data["typed"]),
-                     tuple(data["retype"]), data["login_id"])
+        return Shown(str(data["url"]), dict(data["typed"]), tuple(data["retype"]),
+                     data["confirmation"] and _confirmation(data["confirmation"]),
+                     tuple(FieldError(*error) for error in data["errors"]))
 
     def _seal(self, purpose: str, data: dict[str, Any], binding: str,
               packed: bool = False) -> str:

@@ -727,3 +727,20 @@ def test_D_7_a_full_confirmation_screen_fits_in_a_browsers_cookie(
     assert len(cookie.encode()) < 4096, len(cookie)
     shown = client.get(posted.headers["location"])
     assert shown.status_code == 200 and all(value in shown.text for value in form.values())
+
+
+def test_CI_4_input_too_long_to_travel_in_a_cookie_is_answered_with_its_errors_directly(
+        served: Served, client: httpx.Client) -> None:
+    """A form refused at 確認 goes to its errors by a redirect, the input in the 確認
+    cookie; input far past the fields' lengths would not fit a cookie (a browser drops
+    it): that form is the POST's own answer (422), with its errors and nothing carried."""
+    http_log_in(client, served.customer())
+    token = csrf_of(client.get("/top").text)
+    short = client.post("/customer-information", data={"address1": "x", "csrf": token})
+    assert short.status_code == 303 and short.headers["location"] == "/customer-information?errors"
+    rng = random.Random(3)
+    long = "".join(chr(rng.randrange(0x20000, 0x2A6DF)) for _ in range(3000))
+    answer = client.post("/customer-information", data={"address1": long, "csrf": token})
+    assert answer.status_code == 422 and "住所1は全角128文字以内で入力してください。" in answer.text
+    assert not any(header.startswith("bs_confirm=")
+                   for header in answer.headers.get_list("set-cookie"))

@@ -577,7 +577,12 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
     assert tries["a body of 1 MB"].status_code == 413
     assert tries["a chunked body of 1 MB"].status_code == 413
     assert "送信された内容が大きすぎます。" in tries["a body of 1 MB"].text
-    assert tries["NUL bytes"].status_code == 422
+    assert tries["NUL bytes"].status_code == 303  # the form again with its errors (PRG)
+    refused = browser.post("/customer-information", data={"department": "総\x00務部",
+                                                          "csrf": token})
+    assert refused.headers["location"] == "/customer-information?errors"
+    again = browser.get(refused.headers["location"])
+    assert "部署名に使用できない文字が含まれています。" in again.text
     lines = portal.logs.lines[start:]
     assert not [line for line in lines if "Traceback" in line or " ERROR " in line], lines
     information = portal.station.customer_information(portal.session(login_id))

@@ -189,6 +189,36 @@ def test_CI_4_back_on_the_confirmation_is_a_page_the_browser_can_come_back_to(
     expect(tab.locator("ul.confirmation")).to_contain_text("総務部")
 
 
+def test_SB_7_a_form_sent_back_with_errors_is_a_page_the_browser_can_come_back_to(
+        tab: Page, served: Served) -> None:
+    """A mistake, fixed, 確認, then the back button: the form with its errors answered a
+    POST, and the browser offered to resend it. It is now a redirect to the form with the
+    errors, which reloads as itself; the password typed is asked for again, and says so."""
+    main = served.customer()
+    log_in(tab, main)
+    tab.goto("/permission-settings/new")
+    fill_new_sub_id(tab, f"{main}e1")
+    tab.get_by_label("電話番号").fill("03-9876-5432")
+    with tab.expect_response(lambda r: r.request.method == "POST") as answer:
+        tab.get_by_role("button", name="確認").click()
+    assert answer.value.status == 303
+    error = tab.get_by_text("電話番号は半角数字9文字以上11文字以内で入力してください。").first
+    expect(error).to_be_visible()
+    reloaded = tab.reload()
+    assert reloaded is not None and reloaded.ok and reloaded.request.method == "GET"
+    expect(error).to_be_visible()
+    expect(tab.get_by_label("担当者")).to_have_value("佐藤　花子")
+    expect(tab.get_by_label("仮パスワード")).to_have_value("")
+    expect(tab.get_by_label("仮パスワード")).to_have_accessible_description(re.compile(RETYPE))
+    tab.get_by_label("電話番号").fill("0398765432")
+    tab.get_by_label("仮パスワード").fill("Temp0rary-pass")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
+    back = tab.go_back()
+    assert back is not None and back.ok  # (a resend would be refused: ERR_CACHE_MISS)
+    expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
+
+
 def test_SB_8_back_from_a_sub_ids_completed_page_shows_its_form_not_a_resend(
         tab: Page, served: Served) -> None:
     main = new_sub_id_confirmed(tab, served, "h1")
