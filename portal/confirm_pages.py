@@ -50,7 +50,7 @@ def refused_form(request: Request, session: Session | None = None,
 BACK = "back"  # 「戻る」 on 確認: the form's URL with it, the input typed there again
 ERRORS = "errors"  # 「確認」 refused: the form's URL with it, the input and its errors
 SHOWN_MAX_AGE = int(IDLE_TIMEOUT.total_seconds())  # a 確認 screen lives as its session may
-COOKIE_ROOM = 4000  # bytes a browser keeps of a cookie (4,096 with its name and flags)
+COOKIE_ROOM = 3900  # bytes of a cookie's value a browser keeps (4,096 with its name, flags)
 
 
 def _without_secrets(values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -69,14 +69,16 @@ class FormPage(Protocol):
 
 
 async def confirmed(request: Request, session: Session, top: TopPage, form_page: FormPage,
-                    confirm: Callable[[dict[str, str]], Confirmation], back: str) -> Response:
+                    confirm: Callable[[dict[str, str]], Confirmation], back: str,
+                    action: str, login_id: str | None = None) -> Response:
     """「確認」 on the form at ``back`` answers with a redirect (Post/Redirect/Get): to its
     確認 screen (``back``/confirm), or to the form again with every error beside its field
     (``back``?errors; CI-4, SB-8). A cookie sealed for the session carries the screen
-    there, and the input typed (not the passwords) back to the form, then or at 確認's
-    「戻る」. One cookie serves a browser's tabs: a 確認 made in one replaces another's,
-    though each OK already shown applies exactly what it shows. Input too long to travel
-    in a cookie is answered with its errors directly (422)."""
+    there, or the errors and the input typed (never a password); 確認's 「戻る」 refills the
+    form from its checked values. One cookie serves a browser's tabs: a 確認 made in one
+    replaces another's, though each OK already shown applies exactly what it shows. What
+    would not fit a cookie (input padded far past the fields' lengths) is the POST's own
+    answer, as before: the form with its errors (422), or the 確認 screen."""
     form = await checked_form(request)
     if form is None:
         return refused_form(request, session, top)
@@ -86,17 +88,16 @@ async def confirmed(request: Request, session: Session, top: TopPage, form_page:
     except InvalidInput as e:
         carried = _carried(request, Shown(back, typed, tuple(secrets), errors=tuple(e.errors)),
                            f"{back}?{ERRORS}")
-        return carried or await form_page(form, e.errors, 422)
-    shown = Shown(back, typed, tuple(secrets), confirmation)
-    carried = _carried(request, shown, f"{back}/confirm")
-    assert carried is not None  # (checked input is short: at most 2.5 kB, tested)
-    return carried
+        return carried or await form_page(form, e.errors, 422, secrets)
+    carried = _carried(request, Shown(back, {}, tuple(secrets), confirmation),
+                       f"{back}/confirm")
+    return carried or _screen(request, session, top, confirmation, action, back, login_id)
 
 
 def _carried(request: Request, shown: Shown, url: str) -> Response | None:
     """A redirect to ``url`` with ``shown`` in its cookie; None if it would not fit."""
     sealed = portal(request).signer.shown(shown, binding(request) or "")
-    if len(sealed) > COOKIE_ROOM - 100:
+    if len(sealed) > COOKIE_ROOM:
         return None
     response = redirect(url)
     set_cookie(request, response, SHOWN_COOKIE, sealed, max_age=SHOWN_MAX_AGE)
@@ -112,7 +113,9 @@ def form_again(request: Request, url: str) -> tuple[dict[str, str], list[FieldEr
     shown = _shown(request, url) if BACK in asked or ERRORS in asked else None
     if shown is None:
         return {}, [], frozenset()
-    return (shown.typed, list(shown.errors) if ERRORS in asked else [],
+    typed = (_without_secrets(shown.confirmation.values)[0] if shown.confirmation
+             else shown.typed)  # (what 確認 accepted, or what was typed and refused)
+    return (typed, list(shown.errors) if ERRORS in asked else [],
             frozenset(shown.retype) & SECRET_FIELDS)
 
 
@@ -137,9 +140,13 @@ async def confirmation_page(request: Request, session: Session, top: TopPage, ki
     OK done, or none made here), the form itself."""
     await run(portal(request).station.main_id, session.account_id, MAIN_ID_ONLY[kind])
     shown = _shown(request, back)
-    confirmation = shown and shown.confirmation
-    if not confirmation or not _of(confirmation, kind, new):
+    if shown is None or shown.confirmation is None or not _of(shown.confirmation, kind, new):
         return redirect(back)
+    return _screen(request, session, top, shown.confirmation, action, back, login_id)
+
+
+def _screen(request: Request, session: Session, top: TopPage, confirmation: Confirmation,
+            action: str, back: str, login_id: str | None) -> Response:
     signed = portal(request).signer.confirmation(confirmation, binding(request) or "")
     return render(request, "confirm.html", {
         "title": screens.title(confirmation),

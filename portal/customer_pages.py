@@ -55,7 +55,8 @@ async def confirm(request: Request, session: Session, top: TopPage) -> Response:
     station = portal(request).station
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top),
-        functools.partial(station.confirm_customer_information, session), FORM_URL)
+        functools.partial(station.confirm_customer_information, session), FORM_URL,
+        f"{FORM_URL}/ok")
 
 
 @members_only

@@ -35,6 +35,7 @@ ORGANIZATION_NOTE = ("組織設定メニューで登録された組織が選択�
                      "選択された組織内の明細情報の更新と参照が可能となります。")
 
 NEW_URL = "/permission-settings/new"  # 副ID 新規登録
+CHANGE_OK = "/permission-settings/change/ok"  # 副ID 情報変更's 「OK」
 
 
 def _change_url(login_id: str) -> str:
@@ -85,7 +86,7 @@ async def confirm_new(request: Request, session: Session, top: TopPage) -> Respo
     station = portal(request).station
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top, None),
-        functools.partial(station.confirm_new_sub_id, session), NEW_URL)
+        functools.partial(station.confirm_new_sub_id, session), NEW_URL, f"{NEW_URL}/ok")
 
 
 @members_only
@@ -122,7 +123,7 @@ async def confirm_change(request: Request, session: Session, top: TopPage) -> Re
     return await confirmed(
         request, session, top, functools.partial(_form, request, session, top, login_id),
         functools.partial(station.confirm_sub_id_change, session, login_id),
-        _change_url(login_id))
+        _change_url(login_id), CHANGE_OK, login_id)
 
 
 @members_only
@@ -130,7 +131,7 @@ async def confirmation_change(request: Request, session: Session, top: TopPage) 
     """A sub ID's 情報変更 確認, where its 「確認」 redirects."""
     login_id = request.path_params["login_id"]
     return await confirmation_page(request, session, top, Form.SUB_ID,
-                                   "/permission-settings/change/ok", _change_url(login_id),
+                                   CHANGE_OK, _change_url(login_id),
                                    new=False, login_id=login_id)
 
 
@@ -171,7 +172,7 @@ ROUTES = [
     Route("/permission-settings/new", confirm_new, methods=["POST"]),
     Route("/permission-settings/new/confirm", confirmation_new),
     Route("/permission-settings/new/ok", _submit(True), methods=["POST"]),
-    Route("/permission-settings/change/ok", _submit(False), methods=["POST"]),
+    Route(CHANGE_OK, _submit(False), methods=["POST"]),
     Route("/permission-settings/done", done),
     Route("/permission-settings/sub-ids/{login_id}", sub_id),
     Route("/permission-settings/sub-ids/{login_id}", confirm_change, methods=["POST"]),

@@ -50,10 +50,10 @@ class Shown:
     form again (never a password: their names, to ask for them again)."""
 
     url: str  # the form's
-    typed: dict[str, str]
+    typed: dict[str, str]  # (refused input; accepted, the confirmation's values serve)
     retype: tuple[str, ...]
-    confirmation: Confirmation | None = None
-    errors: tuple[FieldError, ...] = ()
+    confirmation: Confirmation | None = None  # the input accepted: the 確認 screen, or
+    errors: tuple[FieldError, ...] = ()  # refused: why (never both)
 
 
 class Signer:

@@ -744,3 +744,29 @@ def test_CI_4_input_too_long_to_travel_in_a_cookie_is_answered_with_its_errors_d
     assert answer.status_code == 422 and "住所1は全角128文字以内で入力してください。" in answer.text
     assert not any(header.startswith("bs_confirm=")
                    for header in answer.headers.get_list("set-cookie"))
+
+
+def test_CI_4_SB_7_accepted_input_always_reaches_its_confirmation_screen(
+        served: Served, client: httpx.Client) -> None:
+    """Spaces around a value are not part of it: お客様情報 padded with 14,000 of them is
+    accepted, and its 確認 cookie holds the checked values, not the padding (it gave a 500
+    when the input typed travelled too). A 確認 screen too big for any cookie (an
+    organization named at great length, registered by the services) is the POST's own
+    answer, as before."""
+    main = served.customer()
+    http_log_in(client, main)
+    token = csrf_of(client.get("/top").text)
+    rng = random.Random(5)
+    padding = "".join(rng.choice("　    ") for _ in range(7000))  # (hardly compresses)
+    shown = confirmation_shown(client, "/customer-information",
+                               {"address2": f"{padding}二号館{padding}", "csrf": token})
+    assert "二号館" in shown.text and len(client.cookies["bs_confirm"]) < 2000
+    name = "".join(chr(rng.randrange(0x20000, 0x2A6DF)) for _ in range(1500))
+    served.station.register_organization(served.session(main), name)
+    answer = client.post("/permission-settings/new", data=sub_id_form(
+        f"{main}o1", organization=name) | {"csrf": token})
+    assert answer.status_code == 200 and "副ID 設定内容確認" in answer.text
+    assert name in answer.text
+    ok = re.search(r'name="confirmation" value="([^"]+)"', answer.text)
+    assert ok and client.post("/permission-settings/new/ok", data={
+        "confirmation": ok.group(1), "csrf": csrf_of(answer.text)}).status_code == 303
