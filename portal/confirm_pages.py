@@ -47,7 +47,7 @@ def refused_form(request: Request, session: Session | None = None,
         status_code=403, session=session, top=top)
 
 
-BACK = "back"  # 「戻る」 on 確認: the form's URL with it, the input typed there again
+BACK = "back"  # 「戻る」 on 確認: the form's URL with it, what 確認 accepted again
 ERRORS = "errors"  # 「確認」 refused: the form's URL with it, the input and its errors
 SHOWN_MAX_AGE = int(IDLE_TIMEOUT.total_seconds())  # a 確認 screen lives as its session may
 COOKIE_ROOM = 3900  # bytes of a cookie's value a browser keeps (4,096 with its name, flags)
@@ -107,8 +107,8 @@ def _carried(request: Request, shown: Shown, url: str) -> Response | None:
 def form_again(request: Request, url: str) -> tuple[dict[str, str], list[FieldError],
                                                      frozenset[str]]:
     """The form at ``url`` as its last 「確認」 left it: after 「戻る」 on its 確認
-    (``?back``) the input typed; refused (``?errors``) the input and its errors; each
-    password typed to be asked for again (they are not kept). Else nothing."""
+    (``?back``) the values it accepted; refused (``?errors``) the input and its errors;
+    each password typed to be asked for again (they are not kept). Else nothing."""
     asked = request.query_params
     shown = _shown(request, url) if BACK in asked or ERRORS in asked else None
     if shown is None:

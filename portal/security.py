@@ -28,7 +28,7 @@ BROWSER_COOKIE = "bs_browser"  # a random value binding pre-login forms (login, 
 ATTEMPT_COOKIE = "bs_attempt"  # the signed login attempt id of 通知キー照合
 SEEN_COOKIE = "bs_seen"  # the session's last request, signed and bound to the session (D-12)
 ERROR_COOKIE = "bs_login_error"  # a failed login's refusal and typed login ID, sealed
-SHOWN_COOKIE = "bs_confirm"  # a 確認 screen, sealed, carried to the GET that shows it
+SHOWN_COOKIE = "bs_confirm"  # what 「確認」 answered, sealed, carried to the GET showing it
 KEPT_LOGIN_ID = 64  # characters of a typed login ID offered again (a real one has ≤ 32)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -126,15 +126,15 @@ class Signer:
         return None if data is None else _confirmation(data)
 
     def shown(self, shown: Shown, binding: str) -> str:
-        """A 確認 screen for the cookie its GET reads, sealed for its session, compressed
-        (a browser keeps a cookie of at most 4 kB)."""
+        """What 「確認」 answered, for the cookie the GET it redirects to reads: sealed for
+        its session, compressed (a browser keeps a cookie of at most 4 kB)."""
         return self._seal("shown", {
             "url": shown.url, "typed": shown.typed, "retype": list(shown.retype),
             "confirmation": shown.confirmation and _fields_of(shown.confirmation),
             "errors": [attrs.astuple(error) for error in shown.errors]}, binding, packed=True)
 
     def shown_of(self, sealed: str | None, binding: str | None) -> Shown | None:
-        """The 確認 screen, if this portal sealed it for this session; else None."""
+        """What 「確認」 answered, if this portal sealed it for this session; else None."""
         data = self._unseal("shown", sealed, binding, packed=True)
         if data is None:
             return None
@@ -168,7 +168,7 @@ class Signer:
         return data if _same(self._mac(purpose, binding), str(data.get("for"))) else None
 
 
-_ZLIB = ZlibCompressor()  # (a 確認 screen's values and its input typed repeat each other)
+_ZLIB = ZlibCompressor()  # (Japanese text and its labels: about half their size)
 
 
 def _fields_of(confirmation: Confirmation) -> dict[str, Any]:
