@@ -77,10 +77,15 @@ class Login(Station):
         well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
         account = self.account(login_id) if well_formed else None
         attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
-                                       account.id if account else None, now, new_id(self.entropy))
+                                       account.id if account else None, now,
+                                       new_id(self.entropy),
+                                       gate.client_address if gate else None)
         digest = account.password_digest if account else self.decoy  # D-9: same work
         typed = password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
-        if not self.hasher.matches(typed, digest, gate) or not account:
+        matched = self.hasher.matches(typed, digest, gate)
+        if gate is not None and gate.admitted_at is not None:
+            now = gate.admitted_at  # the password's check: what follows is recorded then
+        if not matched or not account:
             attempt.reject_password(now)
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)

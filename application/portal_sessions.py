@@ -116,9 +116,9 @@ class PortalSessions(Login):
             return None
         return found if isinstance(found, kind) else None
 
-    def _throttled(self, address: str) -> bool:
+    def _throttled(self, address: str, now: datetime | None = None) -> bool:
         client = self._read(client_address_id(address), ClientAddress)
-        return client is not None and client.throttled(clock.now())
+        return client is not None and client.throttled(now or clock.now())
 
     def _client(self, address: str) -> ClientAddress | None:
         return self.find(client_address_id(address), ClientAddress)
@@ -151,10 +151,15 @@ class _AddressGate:
     and a wrong password counted before the turn ends."""
 
     sessions: PortalSessions
-    address: str
+    client_address: str
+    admitted_at: datetime | None = None
 
     def admits(self) -> bool:
-        return not self.sessions._throttled(self.address)
+        now = clock.now()  # (before the read: no failure it finds is later than this)
+        if self.sessions._throttled(self.client_address, now):
+            return False
+        self.admitted_at = now
+        return True
 
     def mismatched(self) -> None:
-        self.sessions._count_failure(self.address)
+        self.sessions._count_failure(self.client_address)

@@ -266,7 +266,8 @@ def stored_since(env: dict[str, str], folder: Path, after: int
                   if first and last else 0.0)
     finally:
         app.close()
-    half = sum(1 for kind in last_of.values() if kind == "LoginAttempt.LoginRequested")
+    half = sum(1 for kind in last_of.values()  # (the portal's: LoginRequestedFrom)
+               if kind.startswith("LoginAttempt.LoginRequested"))
     return counts, half, window
 
 

@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
-from application.audit.verify import UNCHECKED_D10
+from application.audit.verify import JUDGED_D14, SURELY_STORED, UNCHECKED_D10
 from application.screens import jst
 from simulations.html import page
 
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
 COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES,
-          UNCHECKED_D10: "送信上限 (D-10) が記録される前に発行された通知キー (D-10 は検査できない)"}
+          UNCHECKED_D10: "送信上限 (D-10) が記録される前に発行された通知キー (D-10 は検査できない)",
+          JUDGED_D14: "接続元IPアドレスを記録したパスワード確認 (D-14 を検査)"}
 
 STYLE = """
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}
@@ -119,6 +120,8 @@ FINDINGS = {"LG-2": "通知キーの利用が「利用しない」なのに通�
             "D-3": "同じ通知キー (同じログイン試行) が2回以上使われた",
             "D-4": "ロックされた後で通知キーが受け付けられた",
             "D-10": "上限の数だけ送った後、その時間枠の中でさらに通知キーが送られた",
+            "D-14": "同じ接続元IPアドレスから上限の回数だけログインに失敗した後、その時間枠の"
+                    "中でさらにパスワードが確かめられた",
             "CI-1": "主ID以外がお客様情報を変更した",
             "SB-2": "主ID以外が権限設定・副IDを変更した"}
 
@@ -128,12 +131,16 @@ CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」
                  "通知キーの送り先はその時点の登録されたメールアドレス (LG-3)、送信はその時点の"
                  "時間枠あたりの上限まで (D-10)、受け付けた通知キーは発行済み (LG-3)・有効期限内 "
                  "(LG-5, D-5)・新しいキーで無効になっていない (D-2)・1回だけ (D-3)・ロック後でない "
-                 "(D-4)。変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
+                 "(D-4)。ポータルでは、パスワードを確かめるのは接続元IPアドレスのログイン失敗が"
+                 "その時点の時間枠あたりの上限に達していないときだけ (D-14: 確かめた時刻の"
+                 f"{SURELY_STORED.seconds}秒以上前に記録された失敗を数えます。ワーカーの時計の差と"
+                 "保存中の失敗の分)。"
+                 "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 
 # What the events cannot show, and so verify does not judge (said, so that 違反なし is read
 # for what it covers).
-UNCHECKED_RULES = ("同じ接続元IPアドレスからのログイン失敗の上限 (D-14): ログイン試行は接続元の"
-                   "IPアドレスを記録しません。エラー表示で登録の有無がわからないこと (D-9)、"
+UNCHECKED_RULES = ("接続元IPアドレスを記録する前のログイン試行の D-14 (ポータルの外のログインには"
+                   "接続元がありません)。エラー表示で登録の有無がわからないこと (D-9)、"
                    "セッションの無操作の期限 (D-12: 各リクエストの時刻は記録しません)、フォームの"
                    "トークン (D-13)、通知キーの画面をキャッシュさせないこと (D-15): 画面とHTTPの"
                    "ふるまいで、イベントに残りません (テストで確かめています)。"

@@ -14,6 +14,7 @@ from uuid import UUID
 from domain.aggregate import Aggregate
 from domain.crypto import Hasher
 from domain.policy import KeyPolicy
+from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW
 
 
 class Status(enum.Enum):
@@ -42,6 +43,15 @@ class LoginAttempt(Aggregate):
         login_id: str
         account_id: UUID | None
 
+    class LoginRequestedFrom(LoginRequested):
+        """At the portal: the client address, and D-14's limit in force on its failed
+        logins (counted on the address's own aggregate), so an audit can judge the
+        password's check, which the attempt's next event records the instant of."""
+
+        client_address: str
+        failure_limit: int
+        failure_window_seconds: int
+
     def __init__(self, login_id: str, account_id: UUID | None):
         self.login_id = login_id
         self.account_id = account_id
@@ -55,11 +65,17 @@ class LoginAttempt(Aggregate):
 
     @classmethod
     def request(
-        cls, login_id: str, account_id: UUID | None, now: datetime, attempt_id: UUID
+        cls, login_id: str, account_id: UUID | None, now: datetime, attempt_id: UUID,
+        client_address: str | None = None,
     ) -> LoginAttempt:
+        """A press of 「ログイン」; ``client_address``: at the portal, where it came from (D-14)."""
+        if client_address is None:  # (the services' own callers: no address, no D-14)
+            return cls._create(cls.LoginRequested, id=attempt_id, login_id=login_id,
+                               account_id=account_id, timestamp=now)
         return cls._create(
-            cls.LoginRequested, id=attempt_id, login_id=login_id, account_id=account_id,
-            timestamp=now,
+            cls.LoginRequestedFrom, id=attempt_id, login_id=login_id, account_id=account_id,
+            client_address=client_address, failure_limit=FAILURE_LIMIT,
+            failure_window_seconds=int(FAILURE_WINDOW.total_seconds()), timestamp=now,
         )
 
     @property

@@ -8,10 +8,11 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
@@ -21,11 +22,13 @@ from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, checkpoint, replay
 from application.audit.books import AttemptBook
 from application.audit.evidence import line
+from application.audit.verify import SURELY_STORED
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
-from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
+from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from billing_station.cli import main
+from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
@@ -222,6 +225,84 @@ def test_D_10_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     _key_planted(app)
     after = checkpoint.verify_incrementally(app, saved)
     assert [v.rule for v in after.violations] == ["D-10"] and after.read == 3
+    app.close()
+
+
+@attrs.define
+class _Unguarded:
+    """A portal that forgot D-14 (planted): it records where a login comes from and when
+    its password was checked, and admits every password."""
+
+    client_address: str
+    later: timedelta = timedelta(0)  # the check recorded this long after the clock's now
+    admitted_at: datetime | None = None
+
+    def admits(self) -> bool:
+        self.admitted_at = clock.now() + self.later
+        return True
+
+    def mismatched(self) -> None:
+        pass
+
+
+def _stuffed(app: BillingStation, address: str = "203.0.113.9") -> None:
+    """D-14's limit reached: twenty failed logins from ``address``, as the portal counts them."""
+    for n in range(20):
+        assert app.log_in_from(address, f"nobody{n}", "wrong") == ErrorPage(
+            Refusal.LOGIN_FAILED)
+
+
+def test_D_14_a_password_checked_from_an_address_past_its_limit_is_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    onboard(app)
+    _stuffed(app)
+    start.tick(timedelta(minutes=1))
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
+    assert rules(app) == []  # the portal's own: twenty checked, then none
+    assert isinstance(app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.9")), TopPage)
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["D-14"]
+    assert found[0].message == ("a password was checked for main01 from 203.0.113.9 after 20 "
+                                "failed logins from it within 10 minutes (the limit: 20)")
+    assert sum("ClientAddress.LoginFailed" in e for e in found[0].evidence) == 20
+    assert "LoginRequestedFrom" in found[0].evidence[20]
+    assert "client_address=203.0.113.9" in found[0].evidence[20]
+
+
+def test_D_14_another_address_a_window_past_and_failures_too_recent_to_be_read_pass(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """A window counts back from each check; another address has its own count; a failure
+    recorded within SURELY_STORED of the check may not have been stored yet when its gate
+    read the count (another worker's clock, a save in flight): never held against it. The
+    services' own logins (no address) are not D-14's."""
+    onboard(app)
+    _stuffed(app)
+    start.tick(SURELY_STORED - timedelta(seconds=1))
+    app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.9"))  # too soon to be judged
+    start.tick(timedelta(seconds=2))
+    app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.10"))  # another address
+    app.log_in("main01", PASSWORD)  # not at the portal
+    start.tick(timedelta(minutes=10))
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+    verifier = Verifier()
+    assert [v.rule for v in verifier.check(replay(app))] == []
+    assert verifier.counts["passwords checked from a client address (D-14)"] == 23
+
+
+def test_D_14_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """verify --checkpoint keeps each address's recent failures in its fold: a password
+    checked after the checkpoint is judged with the twenty before it. (On the real clock,
+    the check planted SURELY_STORED after them.)"""
+    app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
+    onboard(app)
+    _stuffed(app)
+    saved = tmp_path / "audit.ckpt"
+    assert checkpoint.verify_incrementally(app, saved).violations == []
+    app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.9", later=SURELY_STORED))
+    after = checkpoint.verify_incrementally(app, saved)
+    assert [v.rule for v in after.violations] == ["D-14"]
     app.close()
 
 
@@ -471,6 +552,21 @@ def test_verify_keeps_only_the_attempts_still_open(
             books.fold(event, verifier.accounts)
             list(books.pop_over())
             assert len(books.open) <= 2  # the one in progress and at most one before it
+
+
+def test_verify_keeps_only_the_failed_logins_of_d_14s_window(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """An address's failures older than the window are forgotten, and an address gone
+    quiet for a window with them: memory stays flat as stuffers come and go."""
+    verifier = Verifier()
+    for n in range(30):  # a new address every 4 minutes, 3 failures each
+        for _ in range(3):
+            app.log_in_from(f"198.51.100.{n}", "nobody", "wrong")
+        start.tick(timedelta(minutes=4))
+    assert list(verifier.check(replay(app))) == []
+    assert len(verifier.clients.failures) == 3  # those of the last 10 minutes
+    assert all(len(times) == 3 for times in verifier.clients.failures.values())
 
 
 def test_as_of_rebuilds_the_account_as_it_stood_then(

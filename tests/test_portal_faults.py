@@ -70,7 +70,7 @@ def whole(station: BillingStation) -> list[str]:
             station.repository.get(aggregate_id)
         except Exception as e:
             problems.append(f"{aggregate_id} does not rebuild: {type(e).__name__}")
-        if names[0] == "LoginAttempt.LoginRequested" and len(names) == 1:
+        if names[0].startswith("LoginAttempt.LoginRequested") and len(names) == 1:
             problems.append(f"attempt {aggregate_id} recorded without a decision")
     if mailed != issued:
         problems.append(f"{issued} keys issued but {mailed} key mails recorded on accounts")

@@ -25,6 +25,9 @@ import pytest
 from click.testing import CliRunner
 
 from application.adapters.mailbox import MailboxFolder
+from application.audit import Verifier, replay
+from application.audit.verify import JUDGED_D14
+from application.bootstrap import StoreSettings
 from application.messages import key_in
 from application.portal_sessions import THROTTLED
 from application.samples import INFORMATION, MAIN_ID, PASSWORD
@@ -34,7 +37,7 @@ from billing_station.serve_command import serve
 from domain.crypto import Hasher
 from portal.config import WORKERS
 from portal.server import PacedHasher, _scrypt_threads
-from tests.conftest import store_env
+from tests.conftest import build, store_env
 
 ROOT = Path(__file__).parent.parent
 
@@ -50,6 +53,7 @@ class Run:
     url: str
     mailbox: Path
     said: list[str]
+    store: StoreSettings  # the store it serves
     output: str | None = None
 
     def stop(self) -> str:
@@ -84,6 +88,8 @@ def serve_process(tmp_path: Path, kind: str, *options: str, hash_cost: int = 8
     if kind == "postgres":
         env |= {k: v for k, v in os.environ.items() if k.startswith("POSTGRES_")}
         env["POSTGRES_SCHEMA"] = store["POSTGRES_SCHEMA"]
+    else:
+        env["BS_SQLITE_PATH"] = store["SQLITE_DBNAME"]
     process = subprocess.Popen(
         [sys.executable, "-c", "from billing_station.serve_command import serve; serve()",
          "--port", "0", *options],
@@ -100,9 +106,9 @@ def serve_process(tmp_path: Path, kind: str, *options: str, hash_cost: int = 8
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
-        yield Run(process, url, tmp_path / "mailbox", said)
+        yield Run(process, url, tmp_path / "mailbox", said, store)
     finally:
-        (tmp_path / "serve.log").write_text(Run(process, url, tmp_path, said).stop()
+        (tmp_path / "serve.log").write_text(Run(process, url, tmp_path, said, store).stop()
                                             if process.returncode is None else "")
         for _ in stores:  # drops a PostgreSQL schema
             pass
@@ -211,10 +217,15 @@ def test_D_14_a_burst_of_logins_from_one_address_checks_no_password_past_its_lim
         for client in clients:
             client.close()
         output = run.stop()
+        served = build(run.store | {"CREATE_TABLE": "false"}, MailboxFolder(run.mailbox))
+        verifier = Verifier()  # the audit finds each check under the limit, on its own clocks
+        violations = list(verifier.check(replay(served)))
+        served.close()
     checked = shown.count(200)  # a failed login's page: its password was checked
     assert shown.count(429) == burst - checked
     assert 20 <= checked <= 20 + running - 1, (checked, shown)
     assert output.count("login refused unchecked from 203.0.113.77") == burst - checked
+    assert violations == [] and verifier.counts[JUDGED_D14] == checked
 
 
 @pytest.mark.parametrize("proxies", ["*", "", "10.0.0.1,proxy.example", "10.0.0.0/33"])

@@ -21,6 +21,7 @@ from application.outcomes import Outcome
 from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
+from domain.portal_sessions import FAILURE_WINDOW, client_address_id
 
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
@@ -114,7 +115,8 @@ ENDINGS = {LoginAttempt.KeySuperseded: Outcome.SUPERSEDED,
            LoginAttempt.KeyExpired: Outcome.EXPIRED}
 
 
-_ATTEMPT = Roles((LoginAttempt.LoginRequested, "requested"),
+_ATTEMPT = Roles((LoginAttempt.LoginRequestedFrom, "from"),
+                 (LoginAttempt.LoginRequested, "requested"),
                  (LoginAttempt.PasswordAccepted, "accepted"), (LoginAttempt.KeyIssued, "issued"),
                  (LoginAttempt.KeyVerified, "verified"), (LoginAttempt.KeyRejected, "rejected"),
                  (LoginAttempt.KeyMailFailed, "mail_failed"),
@@ -143,6 +145,7 @@ class Attempt:
     wrong_entries: int = 0
     mail_failed: bool = False
     pending: bool = False  # open when the store ended, its key still valid then
+    client: Any = None  # LoginRequestedFrom: at the portal, from this address (D-14)
 
     @property
     def deadline(self) -> datetime:
@@ -203,9 +206,10 @@ class AttemptBook:
         attempt is long gone from memory."""
         self.now = max(self.now, event.timestamp) if self.now else event.timestamp
         role = _ATTEMPT(event)
-        if role == "requested":
+        if role in ("requested", "from"):
             attempt = Attempt(event.originator_id, event.login_id, event.account_id,
-                              event.timestamp, accounts.kind(event.account_id))
+                              event.timestamp, accounts.kind(event.account_id),
+                              client=event if role == "from" else None)
             self.open[attempt.id] = attempt
         found = self.open.get(event.originator_id) or self.closed.get(event.originator_id)
         if found is not None:
@@ -233,3 +237,28 @@ class AttemptBook:
             del self.open[attempt.id]
             self.closed.add(attempt)
             yield attempt
+
+
+# Client addresses -------------------------------------------------------------------------
+class ClientBook:
+    """Each client address's recent failed logins (D-14), by its aggregate's id: those of
+    the longest window in force so far, of the addresses that failed within it."""
+
+    def __init__(self) -> None:
+        self.failures: OrderedDict[UUID, list[datetime]] = OrderedDict()  # latest last
+        self.longest_window = FAILURE_WINDOW  # (until an attempt records the one in force)
+
+    def fold(self, failed: Any) -> None:
+        now, window = failed.timestamp, self.longest_window
+        times = self.failures.setdefault(failed.originator_id, [])
+        times.append(now)
+        self.failures.move_to_end(failed.originator_id)
+        while times[0] <= now - window:
+            del times[0]
+        while next(iter(self.failures.values()))[-1] <= now - window:
+            self.failures.popitem(last=False)  # (flat memory: an address gone quiet)
+
+    def within(self, address: str, since: datetime, until: datetime) -> list[datetime]:
+        """The address's failed logins in (since, until]."""
+        times = self.failures.get(client_address_id(address), [])
+        return [t for t in times if since < t <= until]

@@ -1,8 +1,9 @@
 """Incremental verify: the auditor's own file keeps where the last verify stopped and what
-it had folded (accounts, open and recent login attempts, counts, violations found), so the
-next verify reads only the events stored since. Its result equals a verify of the whole
-store: the checkpoint is taken before the end of the store is assumed (attempts still open
-stay open), and the end is assumed afresh each time.
+it had folded (accounts, open and recent login attempts, client addresses' recent failed
+logins, counts, violations found), so the next verify reads only the events stored since.
+Its result equals a verify of the whole store: the checkpoint is taken before the end of
+the store is assumed (attempts still open stay open), and the end is assumed afresh each
+time.
 
 The file is the auditor's, never the audited store's (the audit never writes to a store,
 D-16). It names the store it was made of by the last row it read (id, aggregate, version,
@@ -28,8 +29,8 @@ from application.audit.packing import Unreadable, pack, unpack
 from application.audit.reading import position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
-MAGIC = b"billing-station verify checkpoint 8\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in range(1, 8))
+MAGIC = b"billing-station verify checkpoint 9\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in range(1, 9))
 
 
 class CheckpointError(ValueError):

@@ -5,9 +5,10 @@ Logins: a key is required iff the notify key was on (LG-3, LG-2) and it was not 
 login (LG-4, D-1); a key is mailed to the login ID's registered address then (LG-3), and only
 while fewer than the limit were mailed to it within the window (D-10); a key is accepted
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
-not after a lock (D-4). Changes: only the customer's main ID changes customer information
-(CI-1) or permission settings and sub IDs (SB-2). What the events do not record (D-14's
-client address, the portal's HTTP) is not judged: see README.
+not after a lock (D-4). At the portal, a password is checked only while its client
+address has had fewer failed logins than the limit within the window (D-14). Changes: only
+the customer's main ID changes customer information (CI-1) or permission settings and sub
+IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
 """
 
 from __future__ import annotations
@@ -21,20 +22,41 @@ import attrs
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
-from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
+from application.audit.books import (
+    AccountBook,
+    AccountState,
+    Attempt,
+    AttemptBook,
+    ClientBook,
+    Roles,
+)
 from application.audit.evidence import line, noted, printable
 from application.audit.reading import replay
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
-from domain.portal_sessions import ClientAddress, PortalSession
+from domain.portal_sessions import (
+    CLOCK_TOLERANCE,
+    ClientAddress,
+    PortalSession,
+    client_address_id,
+)
 
 _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
-_VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"))
+_VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"),
+                  (ClientAddress.LoginFailed, "failure"))
+_CHECKED = (LoginAttempt.PasswordAccepted, LoginAttempt.PasswordRejected)  # (at its instant)
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
 UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
+JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
+# A failed login counts against a password's check only if it was surely in the store when
+# the check's gate read the address's count: recorded at least this long before the check
+# (the workers' clocks differ by up to CLOCK_TOLERANCE, and a failure's own save takes far
+# less than as long again). A failure later than that, or stored after the check's own
+# events, is not held against it: D-14 is judged short, never wrongly.
+SURELY_STORED = 2 * CLOCK_TOLERANCE
 _ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
@@ -52,6 +74,7 @@ class Verifier:
     def __init__(self) -> None:
         self.accounts = AccountBook()
         self.attempts = AttemptBook()
+        self.clients = ClientBook()
         self.counts: Counter[str] = Counter()
         self.longest_window = timedelta(0)  # of D-10's windows in force so far
 
@@ -69,6 +92,8 @@ class Verifier:
                 yield from self._check_change(event)
             elif role == "attempt":
                 yield from self._check_attempt(event)
+            elif role == "failure":
+                self.clients.fold(event)
             if attempts.due():
                 self._count(attempts.pop_over())
         if final:
@@ -110,6 +135,31 @@ class Verifier:
             yield from _check_recipient(attempt, account, event)
             if account is not None:
                 yield from self._check_key_limit(attempt, account, event)
+        elif isinstance(event, _CHECKED) and attempt.client is not None:
+            yield from self._check_address_limit(attempt, event)
+
+    def _check_address_limit(self, attempt: Attempt, checked: Any) -> Iterator[Violation]:
+        """D-14: the client address had fewer failed logins than the limit in force within
+        the window before its password was checked (at the instant the check's event
+        records; the request records the address and the limit)."""
+        self.counts[JUDGED_D14] += 1
+        client, now = attempt.client, checked.timestamp
+        window = timedelta(seconds=client.failure_window_seconds)
+        self.clients.longest_window = max(self.clients.longest_window, window)
+        failed = self.clients.within(client.client_address, now - window, now - SURELY_STORED)
+        if len(failed) < client.failure_limit:
+            return
+        address, minutes = printable(client.client_address), window.total_seconds() / 60
+        limit = client.failure_limit
+        message = (f"a password was checked for {attempt.login_id} from {address} after "
+                   f"{len(failed)} failed logins from it within {minutes:g} minutes "
+                   f"(the limit: {limit})")
+        shown = (f"接続元 {address} で{minutes:g}分間に{len(failed)}回ログインに失敗した後で"
+                 f"さらにパスワードを確かめた (上限 {limit}回)")
+        address_id = client_address_id(client.client_address)
+        earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
+                         "(a failed login of the window)") for at in failed]
+        yield Violation("D-14", message, earlier + _evidence(attempt), shown)
 
     def _check_key_limit(self, attempt: Attempt, account: AccountState, issued: Any
                          ) -> Iterator[Violation]:
@@ -137,10 +187,11 @@ class Verifier:
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),
-# login IDs' index entries, and the portal's sessions and client addresses.
+# login IDs' index entries, the portal's sessions, and an address's first sight (its
+# failures are found by its id, which the attempt's address gives).
 UNREAD = frozenset(get_topic(kind) for kind in (
     Customer.KeyMailed, SubID.KeyMailed, LoginIndex.Claimed, PortalSession.Started,
-    PortalSession.Seen, PortalSession.Ended, ClientAddress.Seen, ClientAddress.LoginFailed))
+    PortalSession.Seen, PortalSession.Ended, ClientAddress.Seen))
 
 
 def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = None,
