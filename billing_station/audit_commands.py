@@ -177,7 +177,7 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
     elif fmt == "html":
         click.echo(history_page(list(records), since, until), nl=False)
     else:
-        widths = (36, 19, 16, 7, 17, 8, 12, 11, 11, 13, 14)
+        widths = (36, 19, 16, 7, 17, 8, 12, 11, 11, 13, 14, 15)
         click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=True)))
         for r in records:
             row = attrs.evolve(r, requested_at=r.requested_at[:19].replace("-", "/").replace(

@@ -92,12 +92,13 @@ def history_page(records: list[LoginRecord], since: datetime | None,
         f"<td>{OUTCOMES.get(r.outcome, r.outcome)}</td><td>{'あり' if r.with_key else '-'}</td>"
         f"<td>{'要' if r.key_required else '-'}</td><td>{'初回' if r.first_login else '-'}</td>"
         f"<td>{r.keys_issued}</td><td>{r.wrong_entries}</td><td>{r.seconds_to_end:,}</td>"
+        f"<td>{html.escape(r.client_address) or '-'}</td>"
         f"<td><code>{r.attempt_id}</code></td></tr>" for r in records)
     tally = Counter(r.outcome for r in records)
     summary = "、".join(f"{OUTCOMES.get(o, o)} {n:,}" for o, n in tally.most_common())
     head = ("<tr><th>ログイン日時 (JST)</th><th>ログインID</th><th>種別</th><th>結果</th>"
             "<th>通知キー使用</th><th>キー要否</th><th>初回</th><th>発行キー数</th>"
-            "<th>誤入力</th><th>終了までの秒数</th><th>試行ID</th></tr>")
+            "<th>誤入力</th><th>終了までの秒数</th><th>接続元IPアドレス</th><th>試行ID</th></tr>")
     body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)} / 作成: "
             f"{_made()}</p><p>ログイン試行 {len(records):,} 件: {summary or 'なし'}</p>"
             + _filters(OUTCOMES, "結果").replace("{shown}", f"{len(records):,}")

@@ -27,6 +27,7 @@ from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
+from billing_station.audit_pages import history_page
 from billing_station.cli import main
 from domain import clock
 from domain.accounts import Account, Customer, SubID
@@ -589,6 +590,18 @@ def test_as_of_rebuilds_the_account_as_it_stood_then(
     assert sub["種別"] == "副ID" and sub["請求金額照会"] == "利用権限なし"
     assert sub["登録先メールアドレス"] == "sub01@example.co.jp" and sub["所属組織"] == "全組織"
     assert audit.as_of(app, "sub01", before.replace(tzinfo=UTC)) is None  # not yet registered
+
+
+def test_history_names_the_client_address_of_a_login_at_the_portal(app: BillingStation) -> None:
+    """D-14 counts by it: an auditor looking into a stuffing finds each attempt's address."""
+    onboard(app)
+    app.log_in_from("203.0.113.9", "main01", "wrong")
+    app.log_in("main01", PASSWORD)  # the services' own caller: no address
+    records = list(audit.history(replay(app)))
+    assert [(r.outcome, r.client_address) for r in records] == [
+        ("password_rejected", "203.0.113.9"), ("completed", "")]
+    page = history_page(records, None, None)
+    assert "<th>接続元IPアドレス</th>" in page and "<td>203.0.113.9</td>" in page
 
 
 def test_history_lists_each_attempt_in_the_period_with_its_outcome(

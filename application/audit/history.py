@@ -30,6 +30,7 @@ class LoginRecord:
     keys_issued: int
     wrong_entries: int
     seconds_to_end: int
+    client_address: str  # "" where none was recorded
 
     @classmethod
     def of(cls, attempt: Attempt) -> LoginRecord:
@@ -39,6 +40,7 @@ class LoginRecord:
             attempt.kind, attempt.outcome.value, attempt.verified is not None,
             attempt.key_required, attempt.first_login, int(attempt.issued is not None),
             attempt.wrong_entries, int((attempt.ended_at - attempt.requested_at).total_seconds()),
+            printable(attempt.client.client_address) if attempt.client is not None else "",
         )
 
 
@@ -57,6 +59,9 @@ COLUMNS = {
     "seconds_to_end": "seconds from 「ログイン」 to the event that settled the outcome "
                       "(completion, refusal, lock, supersession, expiry entry), or to the last "
                       "event of an abandoned attempt",
+    "client_address": "the client's IP address, for a login at the portal (D-14 counts by it); "
+                      "empty for the services' own callers (simulations, the command line) and "
+                      "for attempts stored before it was recorded",
 }
 FIELDS = [f.name for f in attrs.fields(LoginRecord)]
 
