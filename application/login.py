@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 import attrs
@@ -29,7 +29,7 @@ from domain.accounts import Account, Customer, SubID
 from domain.crypto import Gate, fingerprint, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt, Status
-from domain.portal_sessions import PortalSession, portal_session_id
+from domain.portal_sessions import AddressCheck, PortalSession, portal_session_id
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ KEY_ERRORS = {  # what a key entry that did not log in shows otherwise
     KeyOutcome.LOCKED: Refusal.LOGIN_FAILED,  # D-9: a locked attempt reads as a failed login
     KeyOutcome.REFUSED: Refusal.KEY_UNUSABLE,  # D-2, D-3
 }
+
+
+class AddressGate(Gate, Protocol):
+    """A portal's gate (D-14): ``checked``, what it read when it last admitted a digest."""
+
+    checked: AddressCheck | None
 
 
 @attrs.frozen
@@ -63,28 +69,29 @@ class Login(Station):
             Status.REQUESTED, Status.AWAITING_KEY)
 
     def log_in(self, login_id: str, password: str, opening: Opening | None = None,
-               gate: Gate | None = None) -> LoginScreen:
+               gate: AddressGate | None = None) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
         Two logins of one login ID at once: the store lets one commit; the other is decided
         again on what was committed (no mail is sent for a write that did not commit).
         ``gate``: the password's digest asks it when its turn comes (NotAdmitted: nothing
-        checked or recorded) and tells it of a mismatch (Hasher.matches)."""
+        checked or recorded) and tells it of a mismatch (Hasher.matches); what it checked is
+        recorded with the attempt, whose password is then recorded at the check's instant."""
         return committed(lambda: self._log_in(login_id, password, opening, gate), "D-2")
 
     def _log_in(self, login_id: str, password: str, opening: Opening | None,
-                gate: Gate | None) -> LoginScreen:
+                gate: AddressGate | None) -> LoginScreen:
         now, login_id = clock.now(), login_id_typed(login_id)
         well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
         account = self.account(login_id) if well_formed else None
-        attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
-                                       account.id if account else None, now,
-                                       new_id(self.entropy),
-                                       gate.client_address if gate else None)
+        attempt_id = new_id(self.entropy)
         digest = account.password_digest if account else self.decoy  # D-9: same work
         typed = password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
         matched = self.hasher.matches(typed, digest, gate)
-        if gate is not None and gate.admitted_at is not None:
-            now = gate.admitted_at  # the password's check: what follows is recorded then
+        check = gate.checked if gate is not None else None
+        attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
+                                       account.id if account else None, now, attempt_id, check)
+        if check is not None:
+            now = check.at  # the password's check: what follows it is recorded then
         if not matched or not account:
             attempt.reject_password(now)
             self.save(attempt)

@@ -31,6 +31,7 @@ from domain.crypto import NotAdmitted
 from domain.portal_sessions import (
     FAILURE_LIMIT,
     UNRECORDED,
+    AddressCheck,
     ClientAddress,
     PortalSession,
     client_address_id,
@@ -116,9 +117,9 @@ class PortalSessions(Login):
             return None
         return found if isinstance(found, kind) else None
 
-    def _throttled(self, address: str, now: datetime | None = None) -> bool:
+    def _throttled(self, address: str) -> bool:
         client = self._read(client_address_id(address), ClientAddress)
-        return client is not None and client.throttled(now or clock.now())
+        return client is not None and client.throttled(clock.now())
 
     def _client(self, address: str) -> ClientAddress | None:
         return self.find(client_address_id(address), ClientAddress)
@@ -152,14 +153,14 @@ class _AddressGate:
 
     sessions: PortalSessions
     client_address: str
-    admitted_at: datetime | None = None
+    checked: AddressCheck | None = None  # what it read when it last admitted a digest
 
     def admits(self) -> bool:
-        now = clock.now()  # (before the read: no failure it finds is later than this)
-        if self.sessions._throttled(self.client_address, now):
-            return False
-        self.admitted_at = now
-        return True
+        now = clock.now()
+        client = self.sessions._read(client_address_id(self.client_address), ClientAddress)
+        self.checked = (client.check(now) if client is not None
+                        else AddressCheck(self.client_address, now, 0))
+        return self.checked is not None
 
     def mismatched(self) -> None:
         self.sessions._count_failure(self.client_address)

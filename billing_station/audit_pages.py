@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
-from application.audit.verify import JUDGED_D14, SURELY_STORED, UNCHECKED_D10
+from application.audit.verify import JUDGED_D14, UNCHECKED_D10
 from application.screens import jst
 from simulations.html import page
 
@@ -133,15 +133,15 @@ CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」
                  "時間枠あたりの上限まで (D-10)、受け付けた通知キーは発行済み (LG-3)・有効期限内 "
                  "(LG-5, D-5)・新しいキーで無効になっていない (D-2)・1回だけ (D-3)・ロック後でない "
                  "(D-4)。ポータルでは、パスワードを確かめるのは接続元IPアドレスのログイン失敗が"
-                 "その時点の時間枠あたりの上限に達していないときだけ (D-14: 確かめた時刻の"
-                 f"{SURELY_STORED.seconds}秒以上前に記録された失敗を数えます。ワーカーの時計の差と"
-                 "保存中の失敗の分)。"
+                 "その時点の時間枠あたりの上限に達していないときだけ (D-14: 確かめたときに読んだ"
+                 "失敗の記録のうち、その時刻から時間枠の分さかのぼった失敗を数えます)。"
                  "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 
 # What the events cannot show, and so verify does not judge (said, so that 違反なし is read
 # for what it covers).
-UNCHECKED_RULES = ("接続元IPアドレスを記録する前のログイン試行の D-14 (ポータルの外のログインには"
-                   "接続元がありません)。エラー表示で登録の有無がわからないこと (D-9)、"
+UNCHECKED_RULES = ("接続元IPアドレスを記録していないログイン試行の D-14 (記録する前の試行と、"
+                   "ポータルの外のログイン: シミュレーションやコマンドライン)。"
+                   "エラー表示で登録の有無がわからないこと (D-9)、"
                    "セッションの無操作の期限 (D-12: 各リクエストの時刻は記録しません)、フォームの"
                    "トークン (D-13)、通知キーの画面をキャッシュさせないこと (D-15): 画面とHTTPの"
                    "ふるまいで、イベントに残りません (テストで確かめています)。"

@@ -9,7 +9,6 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -46,12 +45,7 @@ class NotAdmitted(Exception):
 class Gate(Protocol):
     """What a caller of ``matches`` asks of the digest's turn (a served portal queues the
     digests for its cores): whether to work it out at all, and to hear, still within the
-    turn, that it did not match, so that the next turn knows (D-14 counts it there). The
-    login records where it came from and when the gate admitted its digest: the instant the
-    password was checked, at which an audit judges D-14."""
-
-    client_address: str
-    admitted_at: datetime | None  # when ``admits`` last said yes
+    turn, that it did not match, so that the next turn knows (D-14 counts it there)."""
 
     def admits(self) -> bool: ...
 

@@ -14,7 +14,7 @@ from uuid import UUID
 from domain.aggregate import Aggregate
 from domain.crypto import Hasher
 from domain.policy import KeyPolicy
-from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW
+from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, AddressCheck
 
 
 class Status(enum.Enum):
@@ -44,13 +44,15 @@ class LoginAttempt(Aggregate):
         account_id: UUID | None
 
     class LoginRequestedFrom(LoginRequested):
-        """At the portal: the client address, and D-14's limit in force on its failed
-        logins (counted on the address's own aggregate), so an audit can judge the
-        password's check, which the attempt's next event records the instant of."""
+        """At the portal: the client address, D-14's limit in force on its failed logins,
+        and the version of the address's failures that the check read (they are counted on
+        the address's own aggregate); the attempt's next event records the check's instant.
+        An audit counts again what the check counted."""
 
         client_address: str
         failure_limit: int
         failure_window_seconds: int
+        count_version: int
 
     def __init__(self, login_id: str, account_id: UUID | None):
         self.login_id = login_id
@@ -66,16 +68,17 @@ class LoginAttempt(Aggregate):
     @classmethod
     def request(
         cls, login_id: str, account_id: UUID | None, now: datetime, attempt_id: UUID,
-        client_address: str | None = None,
+        check: AddressCheck | None = None,
     ) -> LoginAttempt:
-        """A press of 「ログイン」; ``client_address``: at the portal, where it came from (D-14)."""
-        if client_address is None:  # (the services' own callers: no address, no D-14)
+        """A press of 「ログイン」; ``check``: at the portal, D-14's of its client address."""
+        if check is None:  # (the services' own callers: no address, no D-14)
             return cls._create(cls.LoginRequested, id=attempt_id, login_id=login_id,
                                account_id=account_id, timestamp=now)
         return cls._create(
             cls.LoginRequestedFrom, id=attempt_id, login_id=login_id, account_id=account_id,
-            client_address=client_address, failure_limit=FAILURE_LIMIT,
-            failure_window_seconds=int(FAILURE_WINDOW.total_seconds()), timestamp=now,
+            client_address=check.client_address, failure_limit=FAILURE_LIMIT,
+            failure_window_seconds=int(FAILURE_WINDOW.total_seconds()),
+            count_version=check.count_version, timestamp=now,
         )
 
     @property

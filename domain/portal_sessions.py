@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import attrs
+
 from domain.aggregate import Aggregate
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/portal")
@@ -101,6 +103,17 @@ class PortalSession(Aggregate):
             self.trigger_event(self.Ended, reason=reason, timestamp=now)
 
 
+@attrs.frozen
+class AddressCheck:
+    """D-14's check of a login's client address, made when its password's digest got its
+    turn: the instant, and the version of the address's failures it read (0: none yet),
+    recorded with the attempt so that an audit counts again what the check counted."""
+
+    client_address: str
+    at: datetime
+    count_version: int
+
+
 class ClientAddress(Aggregate):
     """The failed logins of one client address within D-14's window."""
 
@@ -122,9 +135,18 @@ class ClientAddress(Aggregate):
     def throttled(self, now: datetime) -> bool:
         return self.failures_in_window(now) >= FAILURE_LIMIT
 
+    def check(self, now: datetime) -> AddressCheck | None:
+        """D-14 at ``now``: None past the limit, else what the check read. (Its version is
+        read first: a worker's cached copy brought up to date by another thread meanwhile
+        only counts more failures than the version says.)"""
+        version = self.version
+        return None if self.throttled(now) else AddressCheck(self.address, now, version)
+
     class LoginFailed(Aggregate.Event):
         def apply(self, client: ClientAddress) -> None:
-            since = self.timestamp - FAILURE_WINDOW
+            # Kept a clock tolerance past the window: a failure another worker stamped a
+            # little ahead forgets none that a check at its own instant still counts.
+            since = self.timestamp - FAILURE_WINDOW - CLOCK_TOLERANCE
             client.failures = [*(t for t in client.failures if t > since), self.timestamp]
 
     def login_failed(self, now: datetime) -> None:

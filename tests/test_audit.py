@@ -8,8 +8,10 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, timedelta
 from pathlib import Path
+from typing import TypeVar
 from uuid import uuid4
 
 import attrs
@@ -22,7 +24,6 @@ from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, checkpoint, replay
 from application.audit.books import AttemptBook
 from application.audit.evidence import line
-from application.audit.verify import SURELY_STORED
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
@@ -34,6 +35,7 @@ from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from domain.policy import KeyPolicy
+from domain.portal_sessions import AddressCheck, ClientAddress, client_address_id
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -229,17 +231,22 @@ def test_D_10_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     app.close()
 
 
+T = TypeVar("T")
+
+
 @attrs.define
 class _Unguarded:
-    """A portal that forgot D-14 (planted): it records where a login comes from and when
-    its password was checked, and admits every password."""
+    """A portal that forgot D-14's limit (planted): it reads the address's failures and
+    records what it read, as the portal does, and admits every password all the same."""
 
+    app: BillingStation
     client_address: str
-    later: timedelta = timedelta(0)  # the check recorded this long after the clock's now
-    admitted_at: datetime | None = None
+    checked: AddressCheck | None = None
 
     def admits(self) -> bool:
-        self.admitted_at = clock.now() + self.later
+        client = self.app.find(client_address_id(self.client_address), ClientAddress)
+        self.checked = AddressCheck(self.client_address, clock.now(),
+                                    client.version if client else 0)
         return True
 
     def mismatched(self) -> None:
@@ -261,7 +268,8 @@ def test_D_14_a_password_checked_from_an_address_past_its_limit_is_caught(
     start.tick(timedelta(minutes=1))
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
     assert rules(app) == []  # the portal's own: twenty checked, then none
-    assert isinstance(app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.9")), TopPage)
+    unguarded = _Unguarded(app, "203.0.113.9")
+    assert isinstance(app.log_in("main01", PASSWORD, gate=unguarded), TopPage)
     found = list(audit.verify(app))
     assert [v.rule for v in found] == ["D-14"]
     assert found[0].message == ("a password was checked for main01 from 203.0.113.9 after 20 "
@@ -269,39 +277,58 @@ def test_D_14_a_password_checked_from_an_address_past_its_limit_is_caught(
     assert sum("ClientAddress.LoginFailed" in e for e in found[0].evidence) == 20
     assert "LoginRequestedFrom" in found[0].evidence[20]
     assert "client_address=203.0.113.9" in found[0].evidence[20]
+    assert "count_version=21" in found[0].evidence[20]  # (its first sight, 20 failures)
 
 
-def test_D_14_another_address_a_window_past_and_failures_too_recent_to_be_read_pass(
+def test_D_14_another_address_a_window_past_and_the_services_own_logins_pass(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
-    """A window counts back from each check; another address has its own count; a failure
-    recorded within SURELY_STORED of the check may not have been stored yet when its gate
-    read the count (another worker's clock, a save in flight): never held against it. The
-    services' own logins (no address) are not D-14's."""
+    """A window counts back from each check's instant; another address has its own count;
+    the services' own logins (no address) are not D-14's."""
     onboard(app)
     _stuffed(app)
-    start.tick(SURELY_STORED - timedelta(seconds=1))
-    app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.9"))  # too soon to be judged
-    start.tick(timedelta(seconds=2))
-    app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.10"))  # another address
+    app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.10"))  # another address
     app.log_in("main01", PASSWORD)  # not at the portal
     start.tick(timedelta(minutes=10))
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
     verifier = Verifier()
     assert [v.rule for v in verifier.check(replay(app))] == []
-    assert verifier.counts["passwords checked from a client address (D-14)"] == 23
+    assert verifier.counts["passwords checked from a client address (D-14)"] == 22
+
+
+def test_D_14_failures_stored_after_a_check_read_its_count_are_not_held_against_it(
+    app: BillingStation
+) -> None:
+    """A burst: while a login's digest works, other workers store the address's twentieth
+    failure and more, all before its own events and at the same instant. Its check read
+    none of them, and rightly let the password be checked; the audit counts what it read."""
+    onboard(app)
+    stuffed: list[bool] = []
+
+    class Busy(type(app.hasher)):  # type: ignore[misc]
+        def _in_turn(self, work: Callable[[], T]) -> T:
+            done = work()  # (the gate reads the count first)
+            if not stuffed:
+                stuffed.append(True)
+                _stuffed(app)
+            return done
+
+    app.hasher = Busy(app.hasher.cost)
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+    assert rules(app) == []
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
 
 
 def test_D_14_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFolder) -> None:
     """verify --checkpoint keeps each address's recent failures in its fold: a password
-    checked after the checkpoint is judged with the twenty before it. (On the real clock,
-    the check planted SURELY_STORED after them.)"""
+    checked after the checkpoint is judged with the twenty before it. (On the real clock:
+    a checkpoint holds no freezegun datetime.)"""
     app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
     onboard(app)
     _stuffed(app)
     saved = tmp_path / "audit.ckpt"
     assert checkpoint.verify_incrementally(app, saved).violations == []
-    app.log_in("main01", PASSWORD, gate=_Unguarded("203.0.113.9", later=SURELY_STORED))
+    app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9"))
     after = checkpoint.verify_incrementally(app, saved)
     assert [v.rule for v in after.violations] == ["D-14"]
     app.close()
@@ -558,15 +585,20 @@ def test_verify_keeps_only_the_attempts_still_open(
 def test_verify_keeps_only_the_failed_logins_of_d_14s_window(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
-    """An address's failures older than the window are forgotten, and an address gone
-    quiet for a window with them: memory stays flat as stuffers come and go."""
+    """Failures are kept two windows (a check is stored after its digest, so failures stored
+    later than it read may come first), then forgotten, and an address gone quiet for that
+    long with them: memory stays flat as stuffers come and go, or one stays on."""
     verifier = Verifier()
-    for n in range(30):  # a new address every 4 minutes, 3 failures each
-        for _ in range(3):
+    for n in range(30):  # a new address every 4 minutes, 3 failures each, and one that
+        for _ in range(3):  # fails every 4 minutes throughout (it has been away before)
             app.log_in_from(f"198.51.100.{n}", "nobody", "wrong")
+        if n < 3 or n > 10:
+            app.log_in_from("192.0.2.1", "nobody", "wrong")
         start.tick(timedelta(minutes=4))
     assert list(verifier.check(replay(app))) == []
-    assert len(verifier.clients.failures) == 3  # those of the last 10 minutes
+    stayed = verifier.clients.failures.pop(client_address_id("192.0.2.1"))
+    assert len(stayed) == 5  # (116 minutes in: its failures since minute 96)
+    assert len(verifier.clients.failures) == 5  # the other addresses of the last 20 minutes
     assert all(len(times) == 3 for times in verifier.clients.failures.values())
 
 

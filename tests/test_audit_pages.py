@@ -67,7 +67,7 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert page.get_by_role("heading", name="イベントからは検査できないもの").is_visible()
     assert page.get_by_text("パスワードを確かめるのは接続元IPアドレスのログイン失敗が",
                             exact=False).is_visible()
-    assert page.get_by_text("接続元IPアドレスを記録する前のログイン試行の D-14",
+    assert page.get_by_text("接続元IPアドレスを記録していないログイン試行の D-14",
                             exact=False).is_visible()
     page.get_by_label("ログインID").fill("main01")  # the finding's login ID, whole
     assert page.locator("#shown").inner_text() == "1"

@@ -166,7 +166,8 @@ def test_the_same_seed_and_shards_give_the_same_stores_and_report(
     assert first.report.histogram == second.report.histogram
     for a, b in zip(first.stores, second.stores, strict=True):
         assert stored_rows(a) == stored_rows(b) and len(stored_rows(a)) > 100
-    # and shards never mint one attempt id twice (a shared store would refuse it)
+    # and shards never mint one attempt id twice (a shared store would refuse it; a
+    # simulation's logins come from no client address: LoginRequested, not ...From)
     ids = [row[1] for store in first.stores for row in stored_rows(store)
            if str(row[3]).endswith("LoginAttempt.LoginRequested")]
     assert len(ids) == len(set(ids))

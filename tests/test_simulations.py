@@ -130,7 +130,7 @@ def test_nobody_logs_in_on_a_public_holiday_unless_the_scenario_works_through_th
     with sqlite3.connect(simulation.store) as db:
         days = {datetime.fromisoformat(json.loads(state)["timestamp"]["_data_"]).astimezone(JST)
                 .day for (state,) in db.execute("SELECT state FROM stored_events WHERE topic "
-                                                "LIKE '%.LoginRequested'")}
+                                                "LIKE '%.LoginRequested'")}  # (no ...From)
     assert days == ({28, 30} if public_holidays else {28, 29, 30})
     shown = report(simulation)
     assert shown.holidays_off == ({"2026-04-29": "昭和の日"} if public_holidays else {})

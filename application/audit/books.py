@@ -241,24 +241,25 @@ class AttemptBook:
 
 # Client addresses -------------------------------------------------------------------------
 class ClientBook:
-    """Each client address's recent failed logins (D-14), by its aggregate's id: those of
-    the longest window in force so far, of the addresses that failed within it."""
+    """Each client address's recent failed logins (D-14), by its aggregate's id, each with
+    its version: a password's check is judged on those of the version it read."""
 
     def __init__(self) -> None:
-        self.failures: OrderedDict[UUID, list[datetime]] = OrderedDict()  # latest last
+        self.failures: OrderedDict[UUID, list[tuple[int, datetime]]] = OrderedDict()
         self.longest_window = FAILURE_WINDOW  # (until an attempt records the one in force)
 
     def fold(self, failed: Any) -> None:
-        now, window = failed.timestamp, self.longest_window
+        # Kept a window longer than they count: a check is stored after its digest, so
+        # failures stored later than it read may come first.
+        now, since = failed.timestamp, failed.timestamp - 2 * self.longest_window
         times = self.failures.setdefault(failed.originator_id, [])
-        times.append(now)
+        times[:] = [(v, t) for v, t in times if t > since]
+        times.append((failed.originator_version, now))
         self.failures.move_to_end(failed.originator_id)
-        while times[0] <= now - window:
-            del times[0]
-        while next(iter(self.failures.values()))[-1] <= now - window:
+        while next(iter(self.failures.values()))[-1][1] <= since:
             self.failures.popitem(last=False)  # (flat memory: an address gone quiet)
 
-    def within(self, address: str, since: datetime, until: datetime) -> list[datetime]:
-        """The address's failed logins in (since, until]."""
-        times = self.failures.get(client_address_id(address), [])
-        return [t for t in times if since < t <= until]
+    def read(self, address: str, version: int, since: datetime) -> list[datetime]:
+        """The failures a check read (up to the address's ``version``) later than ``since``."""
+        return [t for v, t in self.failures.get(client_address_id(address), [])
+                if v <= version and t > since]

@@ -5,8 +5,8 @@ Logins: a key is required iff the notify key was on (LG-3, LG-2) and it was not 
 login (LG-4, D-1); a key is mailed to the login ID's registered address then (LG-3), and only
 while fewer than the limit were mailed to it within the window (D-10); a key is accepted
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
-not after a lock (D-4). At the portal, a password is checked only while its client
-address has had fewer failed logins than the limit within the window (D-14). Changes: only
+not after a lock (D-4). At the portal, a password is checked only while the failed logins
+of its client address that the check read within the window are fewer than the limit (D-14). Changes: only
 the customer's main ID changes customer information (CI-1) or permission settings and sub
 IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
 """
@@ -34,12 +34,7 @@ from application.audit.evidence import line, noted, printable
 from application.audit.reading import replay
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
-from domain.portal_sessions import (
-    CLOCK_TOLERANCE,
-    ClientAddress,
-    PortalSession,
-    client_address_id,
-)
+from domain.portal_sessions import ClientAddress, PortalSession, client_address_id
 
 _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
@@ -51,12 +46,6 @@ _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
 UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
-# A failed login counts against a password's check only if it was surely in the store when
-# the check's gate read the address's count: recorded at least this long before the check
-# (the workers' clocks differ by up to CLOCK_TOLERANCE, and a failure's own save takes far
-# less than as long again). A failure later than that, or stored after the check's own
-# events, is not held against it: D-14 is judged short, never wrongly.
-SURELY_STORED = 2 * CLOCK_TOLERANCE
 _ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
@@ -139,14 +128,14 @@ class Verifier:
             yield from self._check_address_limit(attempt, event)
 
     def _check_address_limit(self, attempt: Attempt, checked: Any) -> Iterator[Violation]:
-        """D-14: the client address had fewer failed logins than the limit in force within
-        the window before its password was checked (at the instant the check's event
-        records; the request records the address and the limit)."""
+        """D-14: the failed logins of the client address that the password's check read
+        (the request records the address, the limit in force and the version read) within
+        the window before the check's instant (its event's) were fewer than the limit."""
         self.counts[JUDGED_D14] += 1
         client, now = attempt.client, checked.timestamp
         window = timedelta(seconds=client.failure_window_seconds)
         self.clients.longest_window = max(self.clients.longest_window, window)
-        failed = self.clients.within(client.client_address, now - window, now - SURELY_STORED)
+        failed = self.clients.read(client.client_address, client.count_version, now - window)
         if len(failed) < client.failure_limit:
             return
         address, minutes = printable(client.client_address), window.total_seconds() / 60
@@ -158,7 +147,7 @@ class Verifier:
                  f"さらにパスワードを確かめた (上限 {limit}回)")
         address_id = client_address_id(client.client_address)
         earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
-                         "(a failed login of the window)") for at in failed]
+                         "(a failed login the check read)") for at in failed]
         yield Violation("D-14", message, earlier + _evidence(attempt), shown)
 
     def _check_key_limit(self, attempt: Attempt, account: AccountState, issued: Any
