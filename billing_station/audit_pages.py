@@ -12,15 +12,18 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
-from application.audit.verify import JUDGED_D14, UNCHECKED_D10
+from application.audit.verify import JUDGED_D14, UNCHECKED_D10, UNCOUNTED_D14
 from application.screens import jst
+from domain.portal_sessions import FAILURE_WINDOW
 from simulations.html import page
 
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
 COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES,
           UNCHECKED_D10: "送信上限 (D-10) が記録される前に発行された通知キー (D-10 は検査できない)",
-          JUDGED_D14: "接続元IPアドレスを記録したパスワード確認 (D-14 を検査)"}
+          JUDGED_D14: "接続元IPアドレスを記録したパスワード確認 (D-14 を検査)",
+          UNCOUNTED_D14: "接続元IPアドレスの失敗回数に数えられなかったログイン失敗 (D-14 の回数が"
+                         "その分少ない)"}
 
 STYLE = """
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}
@@ -83,7 +86,7 @@ def _period(since: datetime | None, until: datetime | None) -> str:
 
 
 def history_page(records: list[LoginRecord], since: datetime | None,
-                 until: datetime | None) -> str:
+                 until: datetime | None, client: str | None = None) -> str:
     """`history --format html`: one row per login attempt, filterable."""
     rows = "".join(
         f'<tr data-at="{r.requested_at[:16]}" data-id="{html.escape(r.login_id)}" '
@@ -99,7 +102,8 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     head = ("<tr><th>ログイン日時 (JST)</th><th>ログインID</th><th>種別</th><th>結果</th>"
             "<th>通知キー使用</th><th>キー要否</th><th>初回</th><th>発行キー数</th>"
             "<th>誤入力</th><th>終了までの秒数</th><th>接続元IPアドレス</th><th>試行ID</th></tr>")
-    body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)} / 作成: "
+    only = f" / 接続元IPアドレス: {html.escape(client)}" if client else ""
+    body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)}{only} / 作成: "
             f"{_made()}</p><p>ログイン試行 {len(records):,} 件: {summary or 'なし'}</p>"
             + _filters(OUTCOMES, "結果").replace("{shown}", f"{len(records):,}")
             + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>")
@@ -127,20 +131,22 @@ FINDINGS = {"LG-2": "通知キーの利用が「利用しない」なのに通�
             "SB-2": "主ID以外が権限設定・副IDを変更した"}
 
 # What verify checks, as an auditor's report states its scope.
-CHECKED_RULES = ("ログイン: 通知キーが必要なのは「利用する」で初回ログインでないときだけ "
-                 "(LG-2, LG-3, LG-4, D-1)、"
+CHECKED_RULES = ("ログイン: 通知キーは「利用する」で初回ログインでないときに必ず求め、それ以外"
+                 "では求めない (LG-2, LG-3, LG-4, D-1)、"
                  "通知キーの送り先はその時点の登録されたメールアドレス (LG-3)、送信はその時点の"
                  "時間枠あたりの上限まで (D-10)、受け付けた通知キーは発行済み (LG-3)・有効期限内 "
                  "(LG-5, D-5)・新しいキーで無効になっていない (D-2)・1回だけ (D-3)・ロック後でない "
                  "(D-4)。ポータルでは、パスワードを確かめるのは接続元IPアドレスのログイン失敗が"
                  "その時点の時間枠あたりの上限に達していないときだけ (D-14: 確かめたときに読んだ"
-                 "失敗の記録のうち、その時刻から時間枠の分さかのぼった失敗を数えます)。"
+                 f"失敗の記録のうち、その時刻までの時間枠 ({FAILURE_WINDOW.seconds // 60}分) 内の"
+                 "失敗を数えます)。"
                  "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 
 # What the events cannot show, and so verify does not judge (said, so that 違反なし is read
 # for what it covers).
-UNCHECKED_RULES = ("接続元IPアドレスを記録していないログイン試行の D-14 (記録する前の試行と、"
-                   "ポータルの外のログイン: シミュレーションやコマンドライン)。"
+UNCHECKED_RULES = ("接続元IPアドレスを記録していないログイン試行の D-14 (記録するようになる前の"
+                   "試行と、ポータルの外のログイン: シミュレーションやデモ)。D-14 の確認が"
+                   "読んだ失敗の記録の版は、試行が記録したとおりに用います。"
                    "エラー表示で登録の有無がわからないこと (D-9)、"
                    "セッションの無操作の期限 (D-12: 各リクエストの時刻は記録しません)、フォームの"
                    "トークン (D-13)、通知キーの画面をキャッシュさせないこと (D-15): 画面とHTTPの"

@@ -137,16 +137,17 @@ class ClientAddress(Aggregate):
 
     def check(self, now: datetime) -> AddressCheck | None:
         """D-14 at ``now``: None past the limit, else what the check read. (Its version is
-        read first: a worker's cached copy brought up to date by another thread meanwhile
-        only counts more failures than the version says.)"""
+        read before its failures: a worker's cached copy that another thread brings up to
+        date meanwhile has only more of them, as none it had is forgotten so soon.)"""
         version = self.version
         return None if self.throttled(now) else AddressCheck(self.address, now, version)
 
     class LoginFailed(Aggregate.Event):
         def apply(self, client: ClientAddress) -> None:
-            # Kept a clock tolerance past the window: a failure another worker stamped a
-            # little ahead forgets none that a check at its own instant still counts.
-            since = self.timestamp - FAILURE_WINDOW - CLOCK_TOLERANCE
+            # Kept a window longer than they count: a failure stored by a worker whose clock
+            # runs ahead, or read by one whose check took its instant a little before,
+            # forgets none that a check still counts.
+            since = self.timestamp - 2 * FAILURE_WINDOW
             client.failures = [*(t for t in client.failures if t > since), self.timestamp]
 
     def login_failed(self, now: datetime) -> None:

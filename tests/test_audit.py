@@ -24,6 +24,7 @@ from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, checkpoint, replay
 from application.audit.books import AttemptBook
 from application.audit.evidence import line
+from application.audit.verify import UNCOUNTED_D14
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
@@ -317,6 +318,22 @@ def test_D_14_failures_stored_after_a_check_read_its_count_are_not_held_against_
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
     assert rules(app) == []
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
+
+
+def test_D_14_failed_logins_the_portal_did_not_count_are_counted_as_such(
+    app: BillingStation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit is judged on the portal's count: where a failed login's count is missing
+    (a count that lost every race gives up, and logs it), the audit says how many."""
+    onboard(app)
+    app.log_in_from("203.0.113.9", "nobody", "wrong")
+    verifier = Verifier()
+    assert list(verifier.check(replay(app))) == [] and UNCOUNTED_D14 not in verifier.counts
+    monkeypatch.setattr(app, "_count_failure", lambda address: None)
+    for _ in range(3):
+        app.log_in_from("203.0.113.9", "nobody", "wrong")
+    verifier = Verifier()
+    assert list(verifier.check(replay(app))) == [] and verifier.counts[UNCOUNTED_D14] == 3
 
 
 def test_D_14_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFolder) -> None:
@@ -634,6 +651,25 @@ def test_history_names_the_client_address_of_a_login_at_the_portal(app: BillingS
         ("password_rejected", "203.0.113.9"), ("completed", "")]
     page = history_page(records, None, None)
     assert "<th>接続元IPアドレス</th>" in page and "<td>203.0.113.9</td>" in page
+
+
+def test_history_client_lists_the_logins_from_one_address(tmp_path: Path,
+                                                          mailbox: MailboxFolder) -> None:
+    app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
+    onboard(app)
+    for address in ("203.0.113.9", "2001:db8::1", "203.0.113.9"):
+        app.log_in_from(address, "main01", "wrong")
+    app.close()
+    env, runner = {"BS_SQLITE_PATH": str(tmp_path / "store.sqlite3")}, CliRunner()
+    for asked, found in (("203.0.113.9", 2), ("2001:DB8:0::1", 1), ("192.0.2.1", 0)):
+        shown = runner.invoke(main, ["history", "--format", "csv", "--client", asked], env=env)
+        assert shown.exit_code == 0 and len(shown.output.splitlines()) == 1 + found, asked
+    page = runner.invoke(main, ["history", "--format", "html", "--client", "203.0.113.9"],
+                         env=env).output
+    assert "接続元IPアドレス: 203.0.113.9" in page and "ログイン試行 2 件" in page
+    wrong = runner.invoke(main, ["history", "--client", "somewhere"], env=env)
+    assert wrong.exit_code == 2 and "--client" in wrong.output
+    assert "'somewhere' is not an IP address" in wrong.output
 
 
 def test_history_lists_each_attempt_in_the_period_with_its_outcome(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,12 +17,14 @@ from freezegun.api import FrozenDateTimeFactory
 
 from application import screens
 from application.adapters.mailbox import MailboxFolder
+from application.audit import replay
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.outcomes import ErrorPage, Refusal, TopPage
 from application.portal_sessions import Opening, Throttled
 from domain import clock
 from domain.accounts import Customer
+from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import (
     CLOCK_TOLERANCE,
     UNRECORDED,
@@ -344,6 +346,45 @@ def test_D_14_a_login_whose_digest_turn_comes_past_the_limit_checks_nothing(
     assert isinstance(queued.log_in_from("203.0.113.10", "main01", PASSWORD), TopPage)
     queued.close()
     other.close()
+
+
+def test_D_14_an_attempt_records_what_its_check_read_and_the_password_at_its_instant(
+        app: BillingStation, start: FrozenDateTimeFactory) -> None:
+    """For the audit (verify counts again what the check read): the version of the
+    address's failures the gate read when the digest's turn came, 30 s after 「ログイン」
+    here, and the password's event at that instant, not the request's."""
+    onboard(app)
+    for n in range(3):
+        app.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
+
+    class Queued(type(FAST_HASHER)):  # type: ignore[misc]
+        def _in_turn(self, work: Callable[[], T]) -> T:
+            start.tick(timedelta(seconds=30))  # waiting for a core
+            return work()
+
+    app.hasher, pressed = Queued(FAST_HASHER.cost), clock.now()
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
+    events = list(replay(app))
+    request = next(e for e in reversed(events) if isinstance(e, LoginAttempt.LoginRequested))
+    accepted = next(e for e in events if isinstance(e, LoginAttempt.PasswordAccepted)
+                    and e.originator_id == request.originator_id)
+    assert isinstance(request, LoginAttempt.LoginRequestedFrom)
+    assert (request.client_address, request.count_version) == ("203.0.113.9", 4)  # seen, 3
+    assert request.timestamp == pressed and accepted.timestamp == pressed + timedelta(seconds=30)
+
+
+def test_D_14_a_failure_stamped_ahead_by_another_workers_clock_forgets_none_a_check_counts(
+        ) -> None:
+    """Workers' clocks differ (by up to CLOCK_TOLERANCE), and a check takes its instant
+    before it reads: a failure stored meanwhile, stamped ahead of that instant, must not
+    make the address forget failures still within the check's window."""
+    t0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
+    client = ClientAddress.first_seen("203.0.113.9", t0)
+    for n in range(19):
+        client.login_failed(t0 + timedelta(minutes=0 if n < 2 else 1))
+    check_at = t0 + timedelta(minutes=10) - timedelta(seconds=1)
+    client.login_failed(check_at + CLOCK_TOLERANCE + timedelta(seconds=1))
+    assert client.check(check_at) is None  # twenty within its window: refused
 
 
 def test_D_14_a_wrong_password_is_counted_before_its_digest_turn_ends(

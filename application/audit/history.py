@@ -60,8 +60,8 @@ COLUMNS = {
                       "(completion, refusal, lock, supersession, expiry entry), or to the last "
                       "event of an abandoned attempt",
     "client_address": "the client's IP address, for a login at the portal (D-14 counts by it); "
-                      "empty for the services' own callers (simulations, the command line) and "
-                      "for attempts stored before it was recorded",
+                      "empty for the services' own callers (simulations, the demo) and for "
+                      "attempts stored before it was recorded",
 }
 FIELDS = [f.name for f in attrs.fields(LoginRecord)]
 

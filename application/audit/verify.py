@@ -46,6 +46,7 @@ _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
 UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
+UNCOUNTED_D14 = "failed logins not counted against their client address (D-14)"
 _ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
@@ -126,6 +127,9 @@ class Verifier:
                 yield from self._check_key_limit(attempt, account, event)
         elif isinstance(event, _CHECKED) and attempt.client is not None:
             yield from self._check_address_limit(attempt, event)
+            if isinstance(event, LoginAttempt.PasswordRejected) and not self.clients.claimed(
+                    attempt.client.client_address):
+                self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
 
     def _check_address_limit(self, attempt: Attempt, checked: Any) -> Iterator[Violation]:
         """D-14: the failed logins of the client address that the password's check read
