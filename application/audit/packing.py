@@ -15,8 +15,8 @@ _ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
             ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
             ("uuid", "UUID"), ("uuid", "SafeUUID"), ("copyreg", "_reconstructor"),
             ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
-_AUDIT = ("application.audit.books", "application.audit.recent", "application.audit.verify",
-          "application.audit.checkpoint")
+_AUDIT = ("application.audit.books", "application.audit.clients", "application.audit.recent",
+          "application.audit.verify", "application.audit.checkpoint")
 
 
 class Unreadable(ValueError):
@@ -26,7 +26,7 @@ class Unreadable(ValueError):
 
 class Unpickler(pickle.Unpickler):
     """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain modules and in the audit's books, recent, verify and checkpoint (nested
+    in our domain modules and in the audit's books, clients, recent, verify and checkpoint (nested
     ones by their dotted name, each step a class of that module); never a function, a
     module or anything reached through one."""
 

@@ -22,14 +22,8 @@ import attrs
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
-from application.audit.books import (
-    AccountBook,
-    AccountState,
-    Attempt,
-    AttemptBook,
-    ClientBook,
-    Roles,
-)
+from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
+from application.audit.clients import ClientBook
 from application.audit.evidence import line, noted, printable
 from application.audit.reading import replay
 from domain.accounts import Account, Customer, LoginIndex, SubID
