@@ -236,4 +236,3 @@ class AttemptBook:
             del self.open[attempt.id]
             self.closed.add(attempt)
             yield attempt
-

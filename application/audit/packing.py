@@ -26,9 +26,9 @@ class Unreadable(ValueError):
 
 class Unpickler(pickle.Unpickler):
     """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain modules and in the audit's books, clients, recent, verify and checkpoint (nested
-    ones by their dotted name, each step a class of that module); never a function, a
-    module or anything reached through one."""
+    in our domain modules and in the audit's books, clients, recent, verify and checkpoint
+    (nested ones by their dotted name, each step a class of that module); never a function,
+    a module or anything reached through one."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:

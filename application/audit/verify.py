@@ -6,9 +6,10 @@ login (LG-4, D-1); a key is mailed to the login ID's registered address then (LG
 while fewer than the limit were mailed to it within the window (D-10); a key is accepted
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
 not after a lock (D-4). At the portal, a password is checked only while the failed logins
-of its client address that the check read within the window are fewer than the limit (D-14). Changes: only
-the customer's main ID changes customer information (CI-1) or permission settings and sub
-IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
+of its client address that the check read within the window are fewer than the limit
+(D-14). Changes: only the customer's main ID changes customer information (CI-1) or
+permission settings and sub IDs (SB-2). What the events do not record (the portal's HTTP)
+is not judged: see README.
 """
 
 from __future__ import annotations
