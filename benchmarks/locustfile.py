@@ -1,5 +1,5 @@
 """The portal's load: people doing the manual's flows over HTTP, for ``locust`` (run by
-benchmarks/portal.py, headless; never imported by pytest: locust patches with gevent).
+benchmarks/portal/, headless; never imported by pytest: locust patches with gevent).
 
 Each simulated person has a main ID without the notify key (logins without a key, a
 お客様情報変更 確認/OK, a 副ID registration) and takes main IDs with the key on from a

@@ -27,7 +27,7 @@ from application.billing_station import BillingStation
 from application.bootstrap import Settings, store_settings
 from application.messages import key_in
 from application.outcomes import Refusal
-from benchmarks.portal import serve
+from benchmarks.portal.serving import serve
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from portal.app import create_app
