@@ -22,13 +22,14 @@ from freezegun.api import FrozenDateTimeFactory
 from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, checkpoint, replay
-from application.audit.books import AttemptBook
+from application.audit.books import SESSION_AFTER_LOGIN, AttemptBook
 from application.audit.evidence import line
 from application.audit.verify import UNCOUNTED_D14
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
+from application.portal_sessions import Opening
 from billing_station.audit_pages import history_page
 from billing_station.cli import main
 from domain import clock
@@ -36,7 +37,7 @@ from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from domain.policy import KeyPolicy
-from domain.portal_sessions import AddressCheck, ClientAddress, client_address_id
+from domain.portal_sessions import AddressCheck, ClientAddress, PortalSession, client_address_id
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -349,6 +350,42 @@ def test_D_14_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     after = checkpoint.verify_incrementally(app, saved)
     assert [v.rule for v in after.violations] == ["D-14"]
     app.close()
+
+
+def _session_planted(app: BillingStation, token: str) -> None:
+    """A portal session saved on its own (planted, as a portal that skipped the login would)."""
+    account = app.account("main01")
+    assert account is not None
+    app.save(PortalSession.start(token, account.id, "main01", None, clock.now()))
+
+
+def test_D_12_a_portal_session_no_login_began_is_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    onboard(app)
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD, Opening()), TopPage)
+    assert rules(app) == []  # the portal's: the session in its login's own save
+    _session_planted(app, "t" * 43)  # a second session, of no login
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["D-12"]
+    assert found[0].message == ("a portal session began for main01 with no login of it "
+                                "completing then")
+    assert "PortalSession.Started" in found[0].evidence[0]
+
+
+def test_D_12_a_session_saved_just_after_its_login_as_earlier_versions_did_passes(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """Before November 2026 the portal saved a session on its own, right after its login."""
+    onboard(app)
+    app.log_in("main01", PASSWORD)
+    start.tick(timedelta(seconds=1))
+    _session_planted(app, "t" * 43)
+    assert rules(app) == []
+    app.log_in("main01", PASSWORD)
+    start.tick(SESSION_AFTER_LOGIN + timedelta(seconds=1))
+    _session_planted(app, "u" * 43)  # too long after: not that login's
+    assert rules(app) == ["D-12"]
 
 
 def test_LG_3_a_key_mailed_to_another_address_than_the_registered_one_is_caught(

@@ -23,6 +23,10 @@ from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
 
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
+# How long after its login a portal session may begin: at once, in the login's own save;
+# before sessions were saved with their login (November 2026), in a save of its own right
+# after, in the same request.
+SESSION_AFTER_LOGIN = timedelta(seconds=5)
 LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
 
 
@@ -39,6 +43,7 @@ class AccountState:
     address_set: tuple[datetime, str]  # when, and by which event, it became that
     logins: int = 0
     keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
+    unopened: list[datetime] = attrs.Factory(list)  # its latest logins no session began with
 
 
 class Roles:
@@ -84,6 +89,8 @@ class AccountBook:
             return  # short at its start; the checks judge the event itself)
         if role == "login":
             account.logins += 1
+            since = event.timestamp - SESSION_AFTER_LOGIN
+            account.unopened = [*(t for t in account.unopened if t >= since), event.timestamp]
         elif role in ("on", "off"):
             account.notify_key = role == "on"
         elif role == "changed" and "email" in event.changes:
@@ -93,6 +100,16 @@ class AccountBook:
     def of(self, account_id: UUID | None) -> AccountState | None:
         """The account an attempt names, as it stands; None for no such account."""
         return self.accounts.get(account_id) if account_id else None
+
+    def opens_session(self, account_id: UUID, at: datetime) -> bool:
+        """A portal session of the account beginning ``at`` (D-12) takes the latest of its
+        logins that no session began with, completed just before; False: there is none."""
+        account = self.accounts.get(account_id)
+        logins = account.unopened if account else []
+        found = [t for t in logins if at - SESSION_AFTER_LOGIN <= t <= at]
+        if found:
+            logins.remove(found[-1])
+        return bool(found)
 
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""

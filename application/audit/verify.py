@@ -7,9 +7,9 @@ while fewer than the limit were mailed to it within the window (D-10); a key is 
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
 not after a lock (D-4). At the portal, a password is checked only while the failed logins
 of its client address that the check read within the window are fewer than the limit
-(D-14). Changes: only the customer's main ID changes customer information (CI-1) or
-permission settings and sub IDs (SB-2). What the events do not record (the portal's HTTP)
-is not judged: see README.
+(D-14); a portal session begins only as a login of its account completes (D-12). Changes:
+only the customer's main ID changes customer information (CI-1) or permission settings and
+sub IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from domain.portal_sessions import ClientAddress, PortalSession, client_address_
 _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
 _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"),
-                  (ClientAddress.LoginFailed, "failure"))
+                  (ClientAddress.LoginFailed, "failure"), (PortalSession.Started, "session"))
 _CHECKED = (LoginAttempt.PasswordAccepted, LoginAttempt.PasswordRejected)  # (at its instant)
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
@@ -79,6 +79,8 @@ class Verifier:
                 yield from self._check_attempt(event)
             elif role == "failure":
                 self.clients.fold(event)
+            elif role == "session":
+                yield from self._check_session(event)
             if attempts.due():
                 self._count(attempts.pop_over())
         if final:
@@ -104,6 +106,15 @@ class Verifier:
             if customer_information else ("SB-2", "permission settings", "権限設定")
         yield Violation(rule, f"{what} changed by {event.by}, not by the main ID {allowed}",
                         [line(event)], f"{shown}を主ID {allowed} でなく {event.by} が変更した")
+
+    def _check_session(self, started: Any) -> Iterator[Violation]:
+        """D-12: a portal session begins only as a login of its account completes."""
+        if self.accounts.opens_session(started.account_id, started.timestamp):
+            return
+        who = printable(started.login_id)
+        yield Violation("D-12", f"a portal session began for {who} with no login of it "
+                        "completing then", [line(started)],
+                        f"{who} のポータルのセッションが、ログインの完了なしに始まった")
 
     def _check_attempt(self, event: Any) -> Iterator[Violation]:
         attempt = self.attempts.fold(event, self.accounts)
@@ -175,11 +186,11 @@ class Verifier:
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),
-# login IDs' index entries, the portal's sessions, and an address's first sight (its
-# failures are found by its id, which the attempt's address gives).
+# login IDs' index entries, a portal session's requests and end, and an address's first
+# sight (its failures are found by its id, which the attempt's address gives).
 UNREAD = frozenset(get_topic(kind) for kind in (
-    Customer.KeyMailed, SubID.KeyMailed, LoginIndex.Claimed, PortalSession.Started,
-    PortalSession.Seen, PortalSession.Ended, ClientAddress.Seen))
+    Customer.KeyMailed, SubID.KeyMailed, LoginIndex.Claimed, PortalSession.Seen,
+    PortalSession.Ended, ClientAddress.Seen))
 
 
 def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = None,
