@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
-from application.audit.verify import JUDGED_D14, UNCHECKED_D10, UNCOUNTED_D14
+from application.audit.verify import JUDGED_D14, UNCHECKED_D10, UNCOUNTED_D14, UNJUDGED_D12
 from application.screens import jst
 from domain.portal_sessions import FAILURE_WINDOW
 from simulations.html import page
@@ -23,7 +23,8 @@ COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OU
           UNCHECKED_D10: "送信上限 (D-10) が記録される前に発行された通知キー (D-10 は検査できない)",
           JUDGED_D14: "接続元IPアドレスを記録したパスワード確認 (D-14 を検査)",
           UNCOUNTED_D14: "接続元IPアドレスの失敗回数に数えられなかったログイン失敗 (D-14 の回数が"
-                         "その分少ない)"}
+                         "その分少ない)",
+          UNJUDGED_D12: "以前の版がログインと別に保存したポータルのセッション (D-12 は検査できない)"}
 
 STYLE = """
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}

@@ -22,9 +22,9 @@ from freezegun.api import FrozenDateTimeFactory
 from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, checkpoint, replay
-from application.audit.books import SESSION_AFTER_LOGIN, AttemptBook
+from application.audit.books import AttemptBook
 from application.audit.evidence import line
-from application.audit.verify import UNCOUNTED_D14
+from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
@@ -352,11 +352,18 @@ def test_D_14_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     app.close()
 
 
-def _session_planted(app: BillingStation, token: str) -> None:
-    """A portal session saved on its own (planted, as a portal that skipped the login would)."""
+def _session_planted(app: BillingStation, token: str, login_id: str = "main01",
+                     recorded: bool = True) -> None:
+    """A portal session saved on its own (planted, as a portal that skipped the login would);
+    ``recorded``: with its 前回ログイン, as sessions are saved since they keep it (else as an
+    earlier version saved one, apart from its login)."""
     account = app.account("main01")
     assert account is not None
-    app.save(PortalSession.start(token, account.id, "main01", None, clock.now()))
+    session = PortalSession.start(token, account.id, login_id, None, clock.now())
+    if not recorded:
+        started = session.pending_events[0]
+        object.__delattr__(started, "previous_login")
+    app.save(session)
 
 
 def test_D_12_a_portal_session_no_login_began_is_caught(
@@ -365,7 +372,7 @@ def test_D_12_a_portal_session_no_login_began_is_caught(
     onboard(app)
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD, Opening()), TopPage)
     assert rules(app) == []  # the portal's: the session in its login's own save
-    _session_planted(app, "t" * 43)  # a second session, of no login
+    _session_planted(app, "t" * 43)  # a second session of that login's instant
     found = list(audit.verify(app))
     assert [v.rule for v in found] == ["D-12"]
     assert found[0].message == ("a portal session began for main01 with no login of it "
@@ -373,19 +380,35 @@ def test_D_12_a_portal_session_no_login_began_is_caught(
     assert "PortalSession.Started" in found[0].evidence[0]
 
 
-def test_D_12_a_session_saved_just_after_its_login_as_earlier_versions_did_passes(
+def test_D_12_a_session_of_another_instant_or_login_ID_than_its_login_is_caught(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
-    """Before November 2026 the portal saved a session on its own, right after its login."""
     onboard(app)
     app.log_in("main01", PASSWORD)
     start.tick(timedelta(seconds=1))
-    _session_planted(app, "t" * 43)
-    assert rules(app) == []
-    app.log_in("main01", PASSWORD)
-    start.tick(SESSION_AFTER_LOGIN + timedelta(seconds=1))
-    _session_planted(app, "u" * 43)  # too long after: not that login's
+    _session_planted(app, "t" * 43)  # a second after the login: not saved with it
     assert rules(app) == ["D-12"]
+    app.log_in("main01", PASSWORD)
+    _session_planted(app, "u" * 43, login_id="sub01")  # the instant, not the login ID
+    assert rules(app) == ["D-12", "D-12"]
+
+
+def test_D_12_sessions_an_earlier_version_saved_apart_and_cut_stores_are_not_judged(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """Sessions that do not record their 前回ログイン were saved by versions that saved
+    them apart from their login: counted, not judged. A store cut short before an account's
+    registration still has its logins: its sessions are judged on them."""
+    onboard(app)
+    app.log_in("main01", PASSWORD)
+    start.tick(timedelta(seconds=1))
+    _session_planted(app, "t" * 43, recorded=False)
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD, Opening()), TopPage)
+    verifier = Verifier()
+    assert list(verifier.check(replay(app))) == []
+    assert verifier.counts[UNJUDGED_D12] == 1
+    cut = [e for e in replay(app) if not isinstance(e, Customer.Onboarded)]
+    assert [v.rule for v in Verifier().check(cut)] == []
 
 
 def test_LG_3_a_key_mailed_to_another_address_than_the_registered_one_is_caught(

@@ -1,4 +1,4 @@
-"""A short load on the served portal, as benchmarks/portal.py runs it (locust in a process
+"""A short load on the served portal, as benchmarks/portal/ runs it (locust in a process
 of its own: it must never be imported here, it patches with gevent): two worker processes
 on PostgreSQL where configured (else SQLite), people doing the manual's flows for a few
 seconds. Nothing the people saw succeed may be missing from the store, verify must be

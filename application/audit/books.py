@@ -23,10 +23,9 @@ from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
 
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
-# How long after its login a portal session may begin: at once, in the login's own save;
-# before sessions were saved with their login (November 2026), in a save of its own right
-# after, in the same request.
-SESSION_AFTER_LOGIN = timedelta(seconds=5)
+# The logins a portal session may begin with: it is saved with its login, whose events
+# come just before its own; a few more allow for saves stored side by side (D-12).
+RECENT_LOGINS = 64
 LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
 
 
@@ -43,7 +42,6 @@ class AccountState:
     address_set: tuple[datetime, str]  # when, and by which event, it became that
     logins: int = 0
     keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
-    unopened: list[datetime] = attrs.Factory(list)  # its latest logins no session began with
 
 
 class Roles:
@@ -73,6 +71,9 @@ class AccountBook:
 
     def __init__(self) -> None:
         self.accounts: dict[UUID, AccountState] = {}
+        # The latest logins no portal session began with (D-12), by account and instant,
+        # the oldest first: all a session can begin with, however many logins there were.
+        self.unopened: dict[tuple[UUID, datetime], int] = {}
 
     def fold(self, event: Any) -> None:
         role = _ACCOUNT(event)
@@ -84,13 +85,13 @@ class AccountBook:
                 event.information.get("email", ""), (event.timestamp, type(event).__qualname__)
             )
             return
+        if role == "login":
+            self._unopened((event.originator_id, event.timestamp))
         account = self.accounts.get(event.originator_id) if role else None
         if account is None:  # (an account's event without its registration: a store cut
             return  # short at its start; the checks judge the event itself)
         if role == "login":
             account.logins += 1
-            since = event.timestamp - SESSION_AFTER_LOGIN
-            account.unopened = [*(t for t in account.unopened if t >= since), event.timestamp]
         elif role in ("on", "off"):
             account.notify_key = role == "on"
         elif role == "changed" and "email" in event.changes:
@@ -101,15 +102,19 @@ class AccountBook:
         """The account an attempt names, as it stands; None for no such account."""
         return self.accounts.get(account_id) if account_id else None
 
+    def _unopened(self, login: tuple[UUID, datetime]) -> None:
+        kept = self.unopened
+        kept[login] = kept.pop(login, 0) + 1  # (the newest last)
+        if len(kept) > RECENT_LOGINS:
+            del kept[next(iter(kept))]
+
     def opens_session(self, account_id: UUID, at: datetime) -> bool:
-        """A portal session of the account beginning ``at`` (D-12) takes the latest of its
-        logins that no session began with, completed just before; False: there is none."""
-        account = self.accounts.get(account_id)
-        logins = account.unopened if account else []
-        found = [t for t in logins if at - SESSION_AFTER_LOGIN <= t <= at]
-        if found:
-            logins.remove(found[-1])
-        return bool(found)
+        """A portal session of the account beginning ``at`` (D-12) takes its login of that
+        very instant, saved with it, that no session began with; False: there is none."""
+        left = self.unopened.pop((account_id, at), 0)
+        if left > 1:
+            self.unopened[(account_id, at)] = left - 1
+        return left > 0
 
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""

@@ -29,7 +29,7 @@ from application.audit.evidence import line, noted, printable
 from application.audit.reading import replay
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
-from domain.portal_sessions import ClientAddress, PortalSession, client_address_id
+from domain.portal_sessions import UNRECORDED, ClientAddress, PortalSession, client_address_id
 
 _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
@@ -42,6 +42,7 @@ _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-
 UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
 UNCOUNTED_D14 = "failed logins not counted against their client address (D-14)"
+UNJUDGED_D12 = "portal sessions an earlier version saved apart from their login (D-12 unjudged)"
 _ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
@@ -108,8 +109,15 @@ class Verifier:
                         [line(event)], f"{shown}を主ID {allowed} でなく {event.by} が変更した")
 
     def _check_session(self, started: Any) -> Iterator[Violation]:
-        """D-12: a portal session begins only as a login of its account completes."""
-        if self.accounts.opens_session(started.account_id, started.timestamp):
+        """D-12: a portal session begins only as a login of its login ID completes, in the
+        login's own save (as sessions that record their 前回ログイン always were; one saved
+        by an earlier version, apart from its login, is counted, not judged)."""
+        if getattr(started, "previous_login", UNRECORDED) == UNRECORDED:
+            self.counts[UNJUDGED_D12] += 1
+            return
+        account = self.accounts.accounts.get(started.account_id)
+        if self.accounts.opens_session(started.account_id, started.timestamp) and (
+                account is None or account.login_id == started.login_id):
             return
         who = printable(started.login_id)
         yield Violation("D-12", f"a portal session began for {who} with no login of it "
