@@ -40,11 +40,12 @@ table{font-size:.85em;width:100%}
 SCRIPT = """
 function filterRows(){
   const id=document.getElementById('f-id').value.trim(), o=document.getElementById('f-o').value,
-    from=document.getElementById('f-from').value, to=document.getElementById('f-to').value;
+    from=document.getElementById('f-from').value, to=document.getElementById('f-to').value,
+    ip=(document.getElementById('f-ip')||{value:''}).value.trim();  // (the history's only)
   let shown=0;
   for(const r of document.querySelectorAll('[data-at]')){
     const ok=(!id||r.dataset.id.split(' ').includes(id))&&(!o||r.dataset.o===o)
-      &&(!from||r.dataset.at>=from)&&(!to||r.dataset.at<to);
+      &&(!from||r.dataset.at>=from)&&(!to||r.dataset.at<to)&&(!ip||r.dataset.ip===ip);
     r.hidden=!ok; shown+=ok;
   }
   const backwards=Boolean(from&&to&&to<=from);  // (an empty period: said, not just 0 件)
@@ -62,11 +63,13 @@ def _page(title: str, body: str) -> str:
     return page(title, body, style=STYLE, script=SCRIPT) + "\n"
 
 
-def _filters(choices: dict[str, str], choice_label: str) -> str:
+def _filters(choices: dict[str, str], choice_label: str, by_address: bool = False) -> str:
     options = "".join(f'<option value="{html.escape(k)}">{html.escape(v)}</option>'
                       for k, v in choices.items())
+    address = ('<label>接続元IPアドレス (完全一致)<input id="f-ip" type="search"></label>'
+               if by_address else "")
     return ('<div class="filters"><label>ログインID (完全一致)<input id="f-id" type="search">'
-            '</label>'
+            f'</label>{address}'
             f'<label>{choice_label}<select id="f-o"><option value="">すべて</option>{options}'
             '</select></label><label>期間の始め (JST)<input id="f-from" type="datetime-local">'
             '</label><label>期間の終わり (JST, 含まない)<input id="f-to" type="datetime-local">'
@@ -91,7 +94,8 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     """`history --format html`: one row per login attempt, filterable."""
     rows = "".join(
         f'<tr data-at="{r.requested_at[:16]}" data-id="{html.escape(r.login_id)}" '
-        f'data-o="{r.outcome}"><td>{_shown_time(r.requested_at)}</td>'
+        f'data-o="{r.outcome}" data-ip="{html.escape(r.client_address)}">'
+        f"<td>{_shown_time(r.requested_at)}</td>"
         f"<td>{html.escape(r.login_id)}</td><td>{KINDS.get(r.kind, r.kind)}</td>"
         f"<td>{OUTCOMES.get(r.outcome, r.outcome)}</td><td>{'あり' if r.with_key else '-'}</td>"
         f"<td>{'要' if r.key_required else '-'}</td><td>{'初回' if r.first_login else '-'}</td>"
@@ -106,7 +110,7 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     only = f" / 接続元IPアドレス: {html.escape(client)}" if client else ""
     body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)}{only} / 作成: "
             f"{_made()}</p><p>ログイン試行 {len(records):,} 件: {summary or 'なし'}</p>"
-            + _filters(OUTCOMES, "結果").replace("{shown}", f"{len(records):,}")
+            + _filters(OUTCOMES, "結果", by_address=True).replace("{shown}", f"{len(records):,}")
             + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>")
     return _page("ログイン履歴", body)
 

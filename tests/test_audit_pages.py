@@ -21,7 +21,7 @@ from billing_station.cli import main
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.docs_shots import screenshot_path
-from tests.story import PASSWORD, keyed_main
+from tests.story import PASSWORD, keyed_main, onboard
 
 
 @pytest.fixture
@@ -105,6 +105,28 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert not page.get_by_text("条件に合うものはありません。").is_visible()
     page.get_by_label("期間の終わり (JST, 含まない)").fill("2015-01-18T00:00")
     assert not page.get_by_role("alert").is_visible() and page.locator("#shown").inner_text() == "0"
+    page.close()
+
+
+def test_history_html_filters_by_client_address(
+    chromium: Browser, tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
+) -> None:
+    """D-14 counts by address: an auditor looking into a stuffing narrows the page to one."""
+    path = tmp_path / "portal.sqlite3"
+    app = build(store_settings("sqlite", path), mailbox)
+    onboard(app)
+    for address in ("203.0.113.9", "203.0.113.10", "203.0.113.9"):
+        app.log_in_from(address, "main01", "wrong")
+    app.log_in("main01", PASSWORD)  # the services' own: no address
+    app.close()
+    report = tmp_path / "history.html"
+    report.write_text(CliRunner().invoke(main, ["history", "--format", "html"], env={
+        "BS_SQLITE_PATH": str(path)}).output, encoding="utf-8")
+    page = opened(chromium, report)
+    assert page.locator("tbody tr").count() == 4
+    for typed, shown in (("203.0.113.9", "2"), ("203.0.113.1", "0"), ("", "4")):  # whole
+        page.get_by_label("接続元IPアドレス (完全一致)").fill(typed)
+        assert page.locator("#shown").inner_text() == shown, typed
     page.close()
 
 
