@@ -118,8 +118,13 @@ class PortalSessions(Login):
         return found if isinstance(found, kind) else None
 
     def _throttled(self, address: str) -> bool:
+        return self._check(address) is None
+
+    def _check(self, address: str) -> AddressCheck | None:
+        """D-14's check of ``address`` now: None past its limit, else what it read."""
+        now = clock.now()
         client = self._read(client_address_id(address), ClientAddress)
-        return client is not None and client.throttled(clock.now())
+        return client.check(now) if client is not None else AddressCheck(address, now, 0)
 
     def _client(self, address: str) -> ClientAddress | None:
         return self.find(client_address_id(address), ClientAddress)
@@ -156,10 +161,7 @@ class _AddressGate:
     checked: AddressCheck | None = None  # what it read when it last admitted a digest
 
     def admits(self) -> bool:
-        now = clock.now()
-        client = self.sessions._read(client_address_id(self.client_address), ClientAddress)
-        self.checked = (client.check(now) if client is not None
-                        else AddressCheck(self.client_address, now, 0))
+        self.checked = self.sessions._check(self.client_address)
         return self.checked is not None
 
     def mismatched(self) -> None:
