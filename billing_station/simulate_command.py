@@ -21,6 +21,7 @@ from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
 from simulations.checks import check
+from simulations.population import addresses
 from simulations.run_folder import clear_earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
 from simulations.wording import counted_as
@@ -69,9 +70,10 @@ def _twice(label: str, given: list[str]) -> str:
                    "print them side by side.")
 @click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
-                   "split: at most one shard per customer, said on stderr when N is "
-                   "lowered), each a task on Dask with a SQLite store of its own "
-                   "(shard-NN-of-NN/ in the output folder), one report for all. The same "
+                   "split, nor the customers behind one client address: at most one shard "
+                   "per customer or address, said on stderr when N is lowered), each a task "
+                   "on Dask with a SQLite store of its own (shard-NN-of-NN/ in the output "
+                   "folder), one report for all. The same "
                    "seed and N give the same stores and report; N=1 runs in this process.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run the shards on the Dask cluster of this scheduler (e.g. "
@@ -88,7 +90,7 @@ def _twice(label: str, given: list[str]) -> str:
 def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None,
              validities: list[float] | None, shards: int, scheduler: str | None,
              audit_after: bool) -> None:
-    """Play SCENARIO (a shipped name: office, slow-mail, large; or a TOML file): a
+    """Play SCENARIO (a shipped name: office, slow-mail, stuffing, large; or a TOML file): a
     population logging in over simulated days through the application's services, on a
     SQLite store, the model's clock moved from one visit to the next. Writes report.html
     (one page to hand on), report.txt, report.json and PNG plots next to the store (with
@@ -121,8 +123,10 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
                    "expect minutes; set hash_cost = 8 in the scenario for a quick run", err=True)
     if shards > (lowered := shard_count(chosen, shards)):
-        click.echo(f"note: {chosen.name} has {counted_as(lowered, 'customer')} and a customer "
-                   f"is never split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
+        unit, whole = (("client address", "the customers behind one are") if addresses(chosen)
+                       else ("customer", "a customer is"))
+        click.echo(f"note: {chosen.name} has {counted_as(lowered, unit)} and {whole} never "
+                   f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
     _refuse_to_replace_a_foreign_store(folder)
     began = time.time()

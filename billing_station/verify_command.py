@@ -43,9 +43,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     change against who may make it (CI-1, SB-2). Prints each violation with the events that
     prove it, then a summary; exits 1 on any violation. What the events do not record is not
     judged: D-14 for attempts that record no client address (older ones, and logins outside
-    the portal: simulations, the demo), D-12 for sessions an earlier version saved apart from
-    their login, what only the portal's HTTP shows (D-9, D-12's idle time, D-13, D-15),
-    D-11's notice mails and D-6's randomness (see README).
+    the portal: the demo, a simulation whose people have none), D-12 for sessions an
+    earlier version saved apart from their login, what only the portal's HTTP shows (D-9,
+    D-12's idle time, D-13, D-15), D-11's notice mails and D-6's randomness (see README).
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
     run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in

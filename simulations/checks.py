@@ -16,17 +16,20 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
     ("population.customers", int, 1, 1_000_000),
     ("population.download_plan_share", float, 0, 1),
     ("population.notify_key_share", float, 0, 1),
+    ("population.customers_per_address", int, 0, 1_000_000),
     ("behaviour.logins_per_business_day", float, 0, 100),
     ("behaviour.mail_lost_share", float, 0, 1), ("behaviour.mistype_rate", float, 0, 1),
     ("behaviour.password_typo_rate", float, 0, 1),
     ("behaviour.relogin_after_expiry", float, 0, 1), ("behaviour.max_relogins", int, 0, 100),
     ("behaviour.return_at_key_limit", float, 0, 1),
+    ("attack.addresses", int, 0, 1_000_000), ("attack.tries_per_hour", float, 0.01, 36_000),
     ("policy.key_validity_minutes", float, 0.1, 1440),
     ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
 ]
 PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
          ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
-DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience"]
+DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience",
+          "behaviour.throttled_wait"]
 NAME_LENGTH = 100  # characters: within any file system's limit on one name, in UTF-8 too
 
 
@@ -94,6 +97,7 @@ def check(scenario: object) -> list[str]:
         if not ok:
             problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
                             f"{relation} the second (not {as_written(pair)})")
+    problems += _attack_problems(scenario) if not problems else []
     for key in DELAYS:
         delay = _get(scenario, key)
         if not (_is(delay.median, float) and _is(delay.p95, float)
@@ -101,6 +105,22 @@ def check(scenario: object) -> list[str]:
             problems.append(f"{key} must have 0 < median <= p95 seconds (not median = "
                             f"{as_written(delay.median)}, p95 = {as_written(delay.p95)})")
     return problems
+
+
+def _attack_problems(scenario: object) -> list[str]:
+    """Stuffers only behind addresses the customers log in from."""
+    attacked, shared = _get(scenario, "attack.addresses"), _get(
+        scenario, "population.customers_per_address")
+    if not attacked:
+        return []
+    if not shared:
+        return [f"attack.addresses = {attacked} needs population.customers_per_address: a "
+                "stuffer logs in from an address customers share (0 gives logins none)"]
+    addresses = -(-_get(scenario, "population.customers") // shared)
+    if attacked > addresses:
+        return [f"attack.addresses must be at most the customers' {counted_as(addresses, 'address')} "
+                f"(population.customers / customers_per_address, rounded up; not {attacked})"]
+    return []
 
 
 def _name_problems(name: Any) -> list[str]:

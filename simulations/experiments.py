@@ -14,8 +14,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from simulations import plots
+from simulations.compare_html import compare_page
 from simulations.report import Report, report
-from simulations.report_html import RunFigures, compare_page, report_page
+from simulations.report_html import RunFigures, report_page
 from simulations.report_text import side_by_side, text
 from simulations.run_folder import (
     COMPARE_HTML,

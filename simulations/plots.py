@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -18,6 +19,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
+from matplotlib.lines import Line2D
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator, PercentFormatter
 
@@ -84,7 +86,8 @@ def compare(reports: list[Report], folder: Path) -> list[Path]:
 
 def time_to_login(reports: list[Report], path: Path) -> Path:
     """Share of all visits logged in by each time, one curve per run, its key validity
-    marked with a dashed line of the curve's colour."""
+    marked with a dashed line of the curve's colour; for one run with a credential
+    stuffer (D-14), the visits behind its addresses and the others' too, dotted."""
     with _japanese():
         fig, ax = plt.subplots(figsize=(8, 4.5))
         longest = 1.0
@@ -93,9 +96,16 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
             if not minutes or not r.visits:
                 continue
             longest = max(longest, minutes[-1], r.validity_minutes)
-            label = f"{validity_label(r.validity_minutes)} (ログイン {r.logged_in:,}/{r.visits:,})"
-            (line,) = ax.plot(minutes, [(i + 1) / r.visits for i in range(len(minutes))],
-                              label=label)
+            split = len(reports) == 1 and r.attacked_addresses
+            label = (f"{'全員、' if split else ''}{validity_label(r.validity_minutes)} "
+                     f"(ログイン {r.logged_in:,}/{r.visits:,})")
+            line = _share_by_time(ax, minutes, r.visits, label)
+            if split:
+                for part, name, style in ((r.exposed, "攻撃と同じアドレスの人", ":"),
+                                          (r.unexposed, "それ以外の人", "-.")):
+                    _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
+                                   f"{name} ({part.logged_in:,}/{part.count:,})",
+                                   linestyle=style, linewidth=1.2)
             ax.axvline(r.validity_minutes, color=line.get_color(), linestyle="--", linewidth=1)
             ax.annotate(validity_label(r.validity_minutes), (r.validity_minutes, 0.02),
                         xycoords=("data", "axes fraction"), rotation=90, fontsize=8,
@@ -112,6 +122,14 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
         else:
             _nothing(ax, "ログインした訪問はありません", keep_ticks=True)
         return _save(fig, path)
+
+
+def _share_by_time(ax: plt.Axes, minutes: list[float], visits: int, label: str,
+                   **style: Any) -> Line2D:
+    """One curve: the share of ``visits`` logged in by each time (``minutes``, sorted)."""
+    (line,) = ax.plot(minutes, [(i + 1) / visits for i in range(len(minutes))], label=label,
+                      **style)
+    return line
 
 
 def _minute_axis(ax: plt.Axes, longest: float) -> None:

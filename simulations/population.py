@@ -6,6 +6,7 @@ the simulations' reproducible entropy, and their digests remembered."""
 from __future__ import annotations
 
 import functools
+import ipaddress
 import random
 from collections.abc import Iterator
 
@@ -51,6 +52,35 @@ class Person:
     password: str
     email: str
     rng: random.Random
+    address: str = ""  # the client address logged in from (D-14); "" none
+    exposed: bool = False  # a credential stuffer behind the same address
+
+
+SHARED_SPACE = ipaddress.IPv4Address("100.64.0.0")  # RFC 6598's, a carrier NAT's (/10)
+
+
+def client_address(index: int) -> str:
+    """The ``index``th address customers share (0: the first)."""
+    return str(SHARED_SPACE + index)
+
+
+def address_index(scenario: Scenario, customer: int) -> int | None:
+    """Which address customer ``customer`` logs in from, or None (the scenario gives none)."""
+    shared = scenario.population.customers_per_address
+    return customer // shared if shared else None
+
+
+def part_addresses(scenario: Scenario, part: Part) -> set[str]:
+    """The addresses the customers of ``part`` log in from (none if the scenario gives none)."""
+    first, end = part.customers
+    shared = scenario.population.customers_per_address
+    return {client_address(n) for n in range(first // shared, -(-end // shared))} if shared else set()
+
+
+def addresses(scenario: Scenario) -> int:
+    """How many addresses the scenario's customers share (0: none)."""
+    shared, customers = scenario.population.customers_per_address, scenario.population.customers
+    return -(-customers // shared) if shared else 0
 
 
 @attrs.define
@@ -74,18 +104,21 @@ def customer_plans(scenario: Scenario) -> Iterator[CustomerPlan]:
     """Every customer of the scenario, in order (cheap: no store, no hashing)."""
     population, rng = scenario.population, random.Random(f"people/{scenario.seed}")
 
-    def person(login_id: str) -> Person:
+    def person(login_id: str, address: str) -> Person:
         return Person(login_id, f"Pw-{rng.getrandbits(64):016x}", f"{login_id}@example.co.jp",
-                      random.Random(f"{scenario.seed}/{login_id}"))
+                      random.Random(f"{scenario.seed}/{login_id}"), address, exposed)
 
     for i in range(population.customers):
         plan = Plan.DOWNLOAD if rng.random() < population.download_plan_share else Plan.STANDARD
-        main = person(f"c{i:05d}")
+        n = address_index(scenario, i)
+        address = "" if n is None else client_address(n)
+        exposed = n is not None and n < scenario.attack.addresses
+        main = person(f"c{i:05d}", address)
         on = rng.random() < population.notify_key_share
         low, high = population.sub_ids_per_customer
         subs = []
         for j in range(rng.randint(low, high)):
-            sub = person(f"c{i:05d}s{j}")
+            sub = person(f"c{i:05d}s{j}", address)
             subs.append((sub, rng.random() < population.notify_key_share))
         yield CustomerPlan(i, plan, main, on, subs)
 

@@ -26,6 +26,7 @@ from application.audit import Outcome, history, replay
 from application.outcomes import ContactRoute
 from domain.crypto import Hasher
 from simulations.business_days import holidays_off
+from simulations.population import addresses
 from simulations.runner import Simulation
 
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -63,6 +64,27 @@ class Report:
     hash_cost_set: bool = True  # False: the scenario set no hash_cost, production's ran
     start: str = ""  # the first simulated day, ISO 8601 (JST)
     end: str = ""  # the last
+    client_addresses: int = 0  # the addresses customers log in from (D-14); 0: none
+    customers_per_address: int = 0
+    attacked_addresses: int = 0  # of them with a credential stuffer behind
+    throttled: int = 0  # the people's logins refused unchecked (D-14)
+    throttled_visits: int = 0  # visits with one or more of them
+    tries: int = 0  # the stuffers' logins
+    tries_refused: int = 0  # of them refused unchecked (D-14), the rest checked and failed
+    exposed_visits: int = 0  # visits of people behind a stuffer's address
+    exposed_histogram: list[float] = attrs.Factory(list)  # their times, of those logged in
+
+    @property
+    def exposed(self) -> Visits:
+        """The visits of the people behind a stuffer's address."""
+        return Visits(self.exposed_visits, self.exposed_histogram)
+
+    @property
+    def unexposed(self) -> Visits:
+        """The visits of everyone else."""
+        rest = Counter(self.histogram)
+        rest.subtract(self.exposed_histogram)
+        return Visits(self.visits - self.exposed_visits, list(rest.elements()))
 
     @property
     def dates(self) -> str:
@@ -73,8 +95,14 @@ class Report:
     def not_logged_in(self) -> int:
         return self.visits - self.logged_in
 
+    @property
+    def tries_checked(self) -> int:
+        """The stuffers' logins whose password was checked (failed): among the attempts."""
+        return self.tries - self.tries_refused
+
     def as_json(self) -> str:
-        return json.dumps(attrs.asdict(self, filter=lambda a, _: a.name != "histogram"),
+        return json.dumps(attrs.asdict(self, filter=lambda a, _: not a.name.endswith(
+            "histogram")),
                           ensure_ascii=False, indent=2)
 
 
@@ -97,7 +125,26 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
         scenario.hash_cost_set, scenario.start.isoformat(),
         (scenario.start + timedelta(days=scenario.days - 1)).isoformat(),
+        addresses(scenario), scenario.population.customers_per_address,
+        scenario.attack.addresses, tally.throttled, tally.throttled_visits, tally.tries,
+        tally.tries_refused, tally.exposed_visits, tally.exposed_seconds,
     )
+
+
+@attrs.frozen
+class Visits:
+    """Some of a run's visits: how many, and the times of those that logged in."""
+
+    count: int
+    seconds: list[float]
+
+    @property
+    def logged_in(self) -> int:
+        return len(self.seconds)
+
+    @property
+    def seconds_to_login(self) -> dict[str, float | None]:
+        return over_all_visits(self.seconds, self.count)
 
 
 @attrs.frozen

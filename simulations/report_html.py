@@ -1,11 +1,11 @@
-"""A simulation's report as a page to hand on, in Japanese: report.html (one run) and
-compare.html (runs under different key validities, one column each, headed by the validity).
-Each is one self-contained file: the numbers, the plots as PNG data: URIs, the text report.
+"""A simulation's report as a page to hand on, in Japanese: report.html (one run), one
+self-contained file: the numbers, the plots as PNG data: URIs, the text report. (compare.html
+is ``compare_html``'s.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,17 +15,16 @@ import attrs
 from application import screens
 from application.audit import Outcome
 from application.outcomes import ContactRoute
+from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW
 from simulations.html import esc, page, png_figure, table
 from simulations.plots import validity_label
-from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report
+from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
 from simulations.report_text import percent, text
 from simulations.run_folder import (
     COMPARE_OUTCOMES,
     COMPARE_TIME_TO_LOGIN,
     EXPIRIES_BY_HOUR,
-    REPORT_HTML,
     TIME_TO_LOGIN,
-    validity_folder,
 )
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -61,7 +60,7 @@ def policy_ja(r: Report) -> str:
             f"1時間に {r.keys_per_hour}通まで")
 
 
-def _made_at(now: datetime | None) -> str:
+def made_at(now: datetime | None) -> str:
     return (now or datetime.now(JST)).astimezone(JST).strftime("%Y年%m月%d日 %H:%M (日本時間)")
 
 
@@ -71,21 +70,22 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
     """The page for ``folder``; ``stores``: the SQLite stores the run left (none named if
     none is given)."""
     body = (f"<h1>シミュレーション報告: {esc(r.scenario)}</h1>{_about(r, now)}"
-            + _key_figures(r) + _times(r) + _attempts(r) + _keys(r) + _figures(plots)
+            + _key_figures(r) + _times(r) + _attempts(r) + _addresses(r) + _keys(r)
+            + figures(plots)
             + _expiries(r) + _run(r, run, folder, stores)
             + f"<details><summary>テキスト版 (report.txt)</summary><pre>{esc(text(r))}</pre></details>")
     return page(f"シミュレーション報告: {r.scenario}", f"<main>{body}</main>", style=STYLE)
 
 
 def _about(r: Report, now: datetime | None) -> str:
-    return (f'<p class="meta">作成日時: {_made_at(now)}<br>シナリオ {esc(r.scenario)}: '
-            f"{r.days}日間{_dates_ja(r)}、seed {r.seed}、ログインID {r.people:,}件<br>"
+    return (f'<p class="meta">作成日時: {made_at(now)}<br>シナリオ {esc(r.scenario)}: '
+            f"{r.days}日間{dates_ja(r)}、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
             f"ハッシュ: scrypt N=2^{r.hash_cost} {_hash_cost_ja(r)}<br>"
             f"休日: 土日{''.join(f'、{d} {esc(n)}' for d, n in r.holidays_off.items())}</p>")
 
 
-def _dates_ja(r: Report) -> str:
+def dates_ja(r: Report) -> str:
     """ (2026/04/06〜2026/05/05): the simulated days, as the screens write dates."""
     return f" ({r.start.replace('-', '/')}〜{r.end.replace('-', '/')})" if r.start else ""
 
@@ -138,6 +138,40 @@ def _attempts(r: Report) -> str:
             + table(["結末", "件数", "割合"], rows, numeric_from=1) + "</section>")
 
 
+def _addresses(r: Report) -> str:
+    """D-14, when the people log in from client addresses: what it refused, and what a
+    stuffer behind an address costs the people who share it."""
+    if not r.client_addresses:
+        return ""
+    body = (f"<p>「ログイン」は {r.client_addresses:,}個のクライアントアドレスから "
+            f"(1つのアドレスを最大 {r.customers_per_address:,}社の人が共有)。1つのアドレスから"
+            f"{FAILURE_WINDOW.seconds // 60}分間に{FAILURE_LIMIT}回失敗すると、パスワードを"
+            f"確かめずに「{esc(screens.THROTTLED)}」と答えます"
+            f" (D-14)。利用者の「ログイン」のうち、こう断られたもの {r.throttled:,}件 "
+            f"(訪問 {r.throttled_visits:,}件)。</p>")
+    if r.attacked_addresses:
+        body += (f"<p>うち {r.attacked_addresses:,}個のアドレスの裏には、漏えいしたパスワードを"
+                 "昼夜試すリスト型攻撃 (存在しないログインID) があります。</p>"
+                 + table(["攻撃の試行", "件数", "割合"], [
+                     [esc("試行"), f"{r.tries:,}", ""],
+                     _count_row("確かめずに断った", r.tries_refused, r.tries),
+                     _count_row("確かめて失敗 (ログイン試行に含む)", r.tries_checked, r.tries)],
+                     numeric_from=1)
+                 + "<p>攻撃と同じアドレスの人と、それ以外の人の訪問とログインまでの時間:</p>"
+                 + table(["", "訪問", "ログインできた", PERCENTILE_LABELS["p50"], "p90"],
+                         [_visits_row("攻撃と同じアドレスの人", r.exposed),
+                          _visits_row("それ以外の人", r.unexposed)], numeric_from=1)
+                 + f"<p><small>{esc(TIME_NOTE)}</small></p>")
+    return f"<section><h2>クライアントアドレスごとの制限 (D-14)</h2>{body}</section>"
+
+
+def _visits_row(label: str, v: Visits) -> list[str]:
+    times = v.seconds_to_login
+    return [esc(label), f"{v.count:,}", f"{percent(v.logged_in, v.count)}",
+            esc(duration_ja(times.get("p50"))) if times else "-",
+            esc(duration_ja(times.get("p90"))) if times else "-"]
+
+
 def _keys(r: Report) -> str:
     rows = [[esc("発行した通知キー"), f"{r.keys_issued:,}"],
             [esc("　うち再発行 (同じ訪問の2通目以降)"), f"{r.keys_reissued:,}"],
@@ -156,7 +190,7 @@ PLOT_CAPTIONS = {
 }
 
 
-def _figures(plots: list[Path]) -> str:
+def figures(plots: list[Path]) -> str:
     return ("<section><h2>図</h2>"
             + "".join(png_figure(p, PLOT_CAPTIONS.get(p.name, p.stem)) for p in plots)
             + "</section>")
@@ -201,51 +235,3 @@ def _beside(folder: Path, store: Path) -> str:
         return str(store.resolve().relative_to(folder.resolve()))
     except ValueError:  # not under the page's folder: named in full
         return str(store.resolve())
-
-
-# compare.html --------------------------------------------------------------------------
-def heading(r: Report, reports: list[Report], i: int) -> str:
-    """What differs between the runs: the key validity (else the run's number)."""
-    if len({x.validity_minutes for x in reports}) == len(reports):
-        return validity_label(r.validity_minutes)
-    return f"{i + 1}回目 ({r.policy})"
-
-
-def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None) -> str:
-    first = reports[0]
-    head = [""] + [esc(heading(r, reports, i)) for i, r in enumerate(reports)]
-    rows = [[esc(name)] + [cell(r) for r in reports] for name, cell in _compare_rows()]
-    body = (f"<h1>有効期限の比較: {esc(first.scenario)}</h1>"
-            f'<p class="meta">作成日時: {_made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
-            f"{first.days}日間{_dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
-            f"(同じ人が同じように来訪し、違うのは通知キーの有効期限だけ)</p>"
-            + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
-            + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + _figures(plots)
-            + "<p><small>各条件の詳しい報告: "
-            + "、".join(f'<a href="{link}">{link}</a>' for link in (
-                esc(f"{validity_folder(r.validity_minutes)}/{REPORT_HTML}") for r in reports))
-            + "</small></p>")
-    return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
-
-
-def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
-    def share(n: int, r: Report) -> str:
-        return f"{n:,} ({percent(n, r.visits)})"
-
-    rows: list[tuple[str, Callable[[Report], str]]] = [
-        ("訪問", lambda r: f"{r.visits:,}"),
-        ("ログインできた訪問", lambda r: share(r.logged_in, r)),
-        ("ログインできなかった訪問", lambda r: share(r.not_logged_in, r)),
-        ("サポートへの連絡 (LG-8)", lambda r: share(sum(r.support.values()), r)),
-        ("通知キーで完了したログイン", lambda r: f"{r.with_key:,}"),
-        ("発行した通知キー", lambda r: f"{r.keys_issued:,}"),
-        ("　うち再発行", lambda r: f"{r.keys_reissued:,}"),
-        ("期限切れ", lambda r: f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"),
-        ("ロック", lambda r: f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"),
-    ]
-    rows += [(f"ログインまでの時間 {PERCENTILE_LABELS[p]} *", _time_cell(p)) for p in PERCENTILES]
-    return rows
-
-
-def _time_cell(name: str) -> Callable[[Report], str]:
-    return lambda r: esc(duration_ja(r.seconds_to_login.get(name)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simulations.report import OUTCOMES, PERCENTILES, PRODUCTION_HASH_COST, Report
+from simulations.report import OUTCOMES, PERCENTILES, PRODUCTION_HASH_COST, Report, Visits
 from simulations.wording import counted_as
 
 
@@ -44,8 +44,11 @@ def text(r: Report) -> str:
         f"Days off: weekends{_holidays(r)}",
         f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
         f" called support {_share(sum(r.support.values()), r.visits)}",
-        f"Login attempts: {r.attempts:,}; completed {_share(r.outcomes['completed'], r.attempts)}"
+        f"Login attempts: {r.attempts:,}"
+        + (f" (of which the stuffers' {r.tries_checked:,})" if r.tries else "")
+        + f"; completed {_share(r.outcomes['completed'], r.attempts)}"
         f" (with key {r.with_key:,}, without {r.without_key:,}){outcomes}",
+        *_addresses(r),
         f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "
         f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}",
         f"Support contacts (LG-8): {support}",
@@ -54,6 +57,29 @@ def text(r: Report) -> str:
         *bars,
         f"Events stored: {r.events:,}",
     ])
+
+
+def _addresses(r: Report) -> list[str]:
+    """D-14's lines, when the people log in from client addresses."""
+    if not r.client_addresses:
+        return []
+    lines = [f"Client addresses (D-14): {r.client_addresses:,}, each shared by up to "
+             f"{counted_as(r.customers_per_address, 'customer')}; the people's logins refused "
+             f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')}"]
+    if r.attacked_addresses:
+        lines += [f"Credential stuffing: a stuffer behind "
+                  f"{counted_as(r.attacked_addresses, 'address')}, {r.tries:,} tries; refused "
+                  f"unchecked {_share(r.tries_refused, r.tries)}, the rest checked and failed",
+                  f"  behind a stuffer's address: {_visits(r.exposed)}",
+                  f"  everyone else:              {_visits(r.unexposed)}"]
+    return lines
+
+
+def _visits(v: Visits) -> str:
+    """Some visits, how many got in, and how long it took (over all of them)."""
+    times = ", ".join(f"{p} {duration(s)}" for p, s in v.seconds_to_login.items())
+    return (f"{counted_as(v.count, 'visit')}, logged in {_share(v.logged_in, v.count)}"
+            + (f", time to log in {times}" if times else ""))
 
 
 def _whose_cost(r: Report) -> str:

@@ -25,7 +25,15 @@ from uuid import UUID
 import attrs
 
 from application import bootstrap
-from application.outcomes import ContactRoute, ErrorPage, KeyEntry, Refusal, TopPage
+from application.outcomes import (
+    ContactRoute,
+    ErrorPage,
+    KeyEntry,
+    LoginScreen,
+    Refusal,
+    Throttled,
+    TopPage,
+)
 from application.samples import INFORMATION
 from application.screens import JST, retry_minute
 from domain import clock
@@ -37,6 +45,7 @@ from simulations.population import (
     Person,
     RememberingHasher,
     SeededEntropy,
+    client_address,
     customer_plans,
 )
 from simulations.run_folder import STORE, STORE_FILES
@@ -53,6 +62,7 @@ class Visit:
     began: datetime
     relogins: int = 0
     keys: int = 0  # keys mailed to it
+    throttled: bool = False  # a login of it refused unchecked (D-14)
 
 
 @attrs.define
@@ -65,6 +75,12 @@ class Tally:
     support: dict[ContactRoute, int] = attrs.Factory(dict)  # LG-8's contacts, by route
     seconds_to_login: list[float] = attrs.Factory(list)
     people: int = 0
+    throttled: int = 0  # the people's logins refused unchecked (D-14)
+    throttled_visits: int = 0  # visits with one or more of them
+    exposed_visits: int = 0  # visits of people behind a stuffer's address
+    exposed_seconds: list[float] = attrs.Factory(list)  # their times to log in
+    tries: int = 0  # the stuffers' logins (D-14)
+    tries_refused: int = 0  # of them refused unchecked, the rest checked and failed
 
 
 class Simulation:
@@ -104,6 +120,7 @@ class Simulation:
             with clock.Simulated(first_day - timedelta(days=1)) as simulated:
                 self._onboard()
                 self._at(first_day, lambda: self._day(0))
+                self._attack(first_day, first_day + timedelta(days=self.scenario.days))
                 while self._queue:
                     moment, _, action = heapq.heappop(self._queue)
                     simulated.move_to(moment)
@@ -147,6 +164,35 @@ class Simulation:
         if self.stop is not None and self.stop():
             raise RunStopped
 
+    # Credential stuffing (D-14) --------------------------------------------------------
+    def _attack(self, start: datetime, end: datetime) -> None:
+        """A stuffer behind each attacked address this run's customers log in from, trying
+        from ``start`` to ``end``: its own seeded stream whatever the shard, and login IDs
+        that do not exist, named after the address's first customer (``c00042x…``: a
+        shared store's count finds the shard they belong to)."""
+        shared, (first, end_customer) = (self.scenario.population.customers_per_address,
+                                         self.part.customers)
+        for n in range(self.scenario.attack.addresses):
+            if first <= n * shared < end_customer:
+                rng = random.Random(f"{self.scenario.seed}/attack/{n}")
+                self._at(start + self._between_tries(rng), self._try(n, rng, end))
+
+    def _between_tries(self, rng: random.Random) -> timedelta:
+        return timedelta(seconds=rng.expovariate(self.scenario.attack.tries_per_hour / 3600))
+
+    def _try(self, n: int, rng: random.Random, end: datetime) -> Callable[[], None]:
+        office = f"c{n * self.scenario.population.customers_per_address:05d}"
+
+        def attempt() -> None:
+            screen = self.app.log_in_from(client_address(n), f"{office}x{rng.randrange(10**6):06d}",
+                                          f"Leaked-{rng.randrange(1000):03d}")
+            self.tally.tries += 1
+            self.tally.tries_refused += isinstance(screen, Throttled)
+            then = clock.now() + self._between_tries(rng)
+            if then < end:
+                self._at(then, self._try(n, rng, end))
+        return attempt
+
     # Days and visits ------------------------------------------------------------------
     def _day(self, index: int) -> None:
         self._stop_if_asked()
@@ -179,17 +225,21 @@ class Simulation:
     def _visit(self, person: Person) -> Callable[[], None]:
         def begin() -> None:
             self.tally.visits += 1
+            self.tally.exposed_visits += person.exposed
             self._log_in(Visit(person, clock.now()))
         return begin
 
     def _log_in(self, visit: Visit, typo_allowed: bool = True) -> None:
         person, behaviour = visit.person, self.scenario.behaviour
         if typo_allowed and person.rng.random() < behaviour.password_typo_rate:
-            self.app.log_in(person.login_id, person.password + "x")  # LOGIN_FAILED, D-9
+            self._ask(visit, person.password + "x")  # LOGIN_FAILED, D-9 (or D-14's wait)
             self._after(15, lambda: self._log_in(visit, typo_allowed=False))
             return
-        screen = self.app.log_in(person.login_id, person.password)
-        if isinstance(screen, TopPage):
+        screen = self._ask(visit, person.password)
+        if isinstance(screen, Throttled):  # 「しばらく時間をおいて…」: wait, then again
+            self._again(visit, clock.now() + timedelta(
+                seconds=behaviour.throttled_wait.sample(person.rng)))
+        elif isinstance(screen, TopPage):
             self._done(visit)
         elif isinstance(screen, KeyEntry):
             self.tally.keys_reissued += visit.keys > 0
@@ -201,6 +251,18 @@ class Simulation:
             self._again(visit, retry_minute(screen.retry_at))  # the minute the page gives
         else:  # the key mail could not be sent, or D-10's wait is too long: call
             self._call_support(visit)
+
+    def _ask(self, visit: Visit, password: str) -> LoginScreen | Throttled:
+        """「ログイン」, from the person's address when the scenario gives one (D-14)."""
+        person = visit.person
+        if not person.address:
+            return self.app.log_in(person.login_id, password)
+        screen = self.app.log_in_from(person.address, person.login_id, password)
+        if isinstance(screen, Throttled):
+            self.tally.throttled += 1
+            self.tally.throttled_visits += not visit.throttled
+            visit.throttled = True
+        return screen
 
     def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
         behaviour, rng = self.scenario.behaviour, visit.person.rng
@@ -238,7 +300,10 @@ class Simulation:
 
     def _done(self, visit: Visit) -> None:
         self.tally.logged_in += 1
-        self.tally.seconds_to_login.append((clock.now() - visit.began).total_seconds())
+        seconds = (clock.now() - visit.began).total_seconds()
+        self.tally.seconds_to_login.append(seconds)
+        if visit.person.exposed:
+            self.tally.exposed_seconds.append(seconds)
 
     def _call_support(self, visit: Visit) -> None:
         """LG-8: the screen names whom to ask; the route is counted."""

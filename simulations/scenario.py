@@ -42,6 +42,9 @@ class Population:
     download_plan_share: float = 0.2  # BS基本サービス ダウンロード (CI-5, SB-3)
     sub_ids_per_customer: tuple[int, int] = (0, 3)  # uniform, inclusive
     notify_key_share: float = 0.6  # main and sub IDs with 通知キーの利用 = 利用する
+    # 0: logins carry no client address (D-14 out of play); N: each N customers in turn
+    # share one address, their people logging in from behind it (an office, a carrier's NAT)
+    customers_per_address: int = 0
 
 
 @attrs.frozen
@@ -58,6 +61,17 @@ class Behaviour:
     return_at_key_limit: float = 0.9  # come back when D-10's page says, else call (LG-8)
     patience: Delay = Delay(600, 1500)  # waiting for a mail that does not come
     max_relogins: int = 3  # per visit, then call support
+    throttled_wait: Delay = Delay(300, 1200)  # told to wait (D-14) before logging in again
+
+
+@attrs.frozen
+class Attack:
+    """Credential stuffing (D-14): a stuffer behind each of the first ``addresses`` client
+    addresses (sharing it with the customers there), day and night, trying login IDs that
+    do not exist with passwords from a leaked list."""
+
+    addresses: int = 0
+    tries_per_hour: float = 120  # per address, at random (a Poisson process)
 
 
 @attrs.frozen
@@ -87,6 +101,7 @@ class Scenario:
     hash_cost_set: bool = True  # False: the file left it out, so production's cost runs
     population: Population = Population()
     behaviour: Behaviour = Behaviour()
+    attack: Attack = Attack()
     policy: Policy = Policy()
 
     def with_policy(self, **changes: Any) -> Scenario:
@@ -126,7 +141,8 @@ def load(path: Path | str) -> Scenario:
     return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)
 
 
-_NESTED = {"population": Population, "behaviour": Behaviour, "policy": Policy}
+_NESTED = {"population": Population, "behaviour": Behaviour, "attack": Attack,
+           "policy": Policy}
 
 
 def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:

@@ -18,7 +18,7 @@ import itertools
 import resource
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -32,7 +32,8 @@ from application.audit import replay
 from application.station import Station
 from domain.accounts import Account, LoginIndex
 from domain.login_attempt import LoginAttempt
-from simulations.population import Part, customer_plans
+from domain.portal_sessions import ClientAddress
+from simulations.population import Part, addresses, customer_plans, part_addresses
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
 from simulations.run_folder import STORE, shard_folder
 from simulations.runner import Simulation, Tally
@@ -41,14 +42,19 @@ from simulations.scenario import Scenario
 
 def shard_count(scenario: Scenario, asked: int) -> int:
     """The shards a run of ``scenario`` in ``asked`` shards has: never more than customers
-    (a customer is never split)."""
-    return max(1, min(asked, scenario.population.customers))
+    (a customer is never split), nor than the addresses they share (D-14's count of an
+    address is in one store)."""
+    return max(1, min(asked, addresses(scenario) or scenario.population.customers))
 
 
 def parts(scenario: Scenario, count: int) -> list[Part]:
     """``count`` contiguous ranges of customers with about as many login IDs each (never
-    more shards than customers: ``shard_count``)."""
-    people = [plan.people for plan in customer_plans(scenario)]
+    more shards than customers: ``shard_count``); the customers behind one client address
+    always in one range."""
+    group = scenario.population.customers_per_address or 1  # customers never split apart
+    people = [0] * -(-scenario.population.customers // group)
+    for plan in customer_plans(scenario):
+        people[plan.index // group] += plan.people
     count = shard_count(scenario, count)
     total, bounds, first = sum(people), [], 0
     running = list(itertools.accumulate(people))
@@ -59,7 +65,9 @@ def parts(scenario: Scenario, count: int) -> list[Part]:
         bounds.append((first, end))
         first = end
     bounds.append((first, len(people)))
-    return [Part(k, count, bound) for k, bound in enumerate(bounds)]
+    customers = scenario.population.customers
+    return [Part(k, count, (first * group, min(end * group, customers)))
+            for k, (first, end) in enumerate(bounds)]
 
 
 def folder_of(folder: Path, part: Part) -> Path:
@@ -117,7 +125,8 @@ def run_shard(scenario: Scenario, part: Part, folder: Path,
     try:
         tally = simulation.run()
         # the shared store holds every shard's events: count this shard's own there
-        result = report(simulation, own_events(replay(simulation.app), part.customers)
+        result = report(simulation, own_events(replay(simulation.app), part.customers,
+                                               part_addresses(scenario, part))
                         if shared else None)
         events = result.events
     finally:
@@ -160,6 +169,12 @@ def merge(reports: list[Report]) -> Report:
         seconds_to_login=over_all_visits(histogram, visits),
         expiries_by_hour=dict(sorted(expiries.items())), events=sum(r.events for r in reports),
         histogram=histogram, slowest_login=max(slowest) if slowest else None,
+        throttled=sum(r.throttled for r in reports),
+        throttled_visits=sum(r.throttled_visits for r in reports),
+        tries=sum(r.tries for r in reports),
+        tries_refused=sum(r.tries_refused for r in reports),
+        exposed_visits=sum(r.exposed_visits for r in reports),
+        exposed_histogram=[s for r in reports for s in r.exposed_histogram],
     )
 
 
@@ -175,10 +190,12 @@ def customer_index(login_id: str) -> int | None:
     return int(digits) if login_id[:1] == "c" and digits.isdigit() else None
 
 
-def own_events(events: Iterable[Any], customers: tuple[int, int]) -> Iterator[Any]:
+def own_events(events: Iterable[Any], customers: tuple[int, int],
+               addresses: Collection[str] = ()) -> Iterator[Any]:
     """The events of the customers ``customers`` (a half-open range) among ``events``: their
     accounts, login-ID index entries and login attempts, found by the login ID each begins
-    with."""
+    with (a stuffer's too: named after the first customer of its address), and the D-14
+    counts of the client ``addresses`` they log in from."""
     first, end = customers
     mine: set[UUID] = set()
     for event in events:
@@ -187,6 +204,8 @@ def own_events(events: Iterable[Any], customers: tuple[int, int]) -> Iterator[An
             customer = customer_index(login_id)
             if customer is not None and first <= customer < end:
                 mine.add(event.originator_id)
+        elif isinstance(event, ClientAddress.Seen) and event.address in addresses:
+            mine.add(event.originator_id)
         if event.originator_id in mine:
             yield event
 

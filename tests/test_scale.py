@@ -46,16 +46,17 @@ from application.audit.checkpoint import (
 )
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
+from application.audit.verify import JUDGED_D14
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.dask_cluster import LOOPBACK_ONLY, SchedulerUnreachable, dask_client, local_workers
 from simulations.dask_runs import ShardsFailed, run_sharded, shard_task
-from simulations.population import customer_plans
+from simulations.population import customer_plans, part_addresses
 from simulations.report import Report, counted, report, store_counts
 from simulations.run_folder import STORE
 from simulations.runner import Simulation
-from simulations.scenario import Behaviour, Delay, Population, Scenario
+from simulations.scenario import Attack, Behaviour, Delay, Population, Scenario
 from simulations.shards import folder_of, own_events, own_store, parts
 from tests.conftest import STORES, store_env
 
@@ -81,9 +82,15 @@ def stored_rows(store: Path) -> list[tuple[object, ...]]:
                           "FROM stored_events ORDER BY rowid").fetchall()
 
 
+# SMALL behind 5 addresses of 3 customers (D-14), a credential stuffer behind 2 of them
+STUFFED = attrs.evolve(SMALL, population=attrs.evolve(SMALL.population, customers_per_address=3),
+                       attack=Attack(addresses=2, tries_per_hour=200))
+
+
 def unordered(r: Report) -> Report:
-    """A report with its histogram sorted (shards list their visits shard by shard)."""
-    return attrs.evolve(r, histogram=sorted(r.histogram))
+    """A report with its histograms sorted (shards list their visits shard by shard)."""
+    return attrs.evolve(r, histogram=sorted(r.histogram),
+                        exposed_histogram=sorted(r.exposed_histogram))
 
 
 def test_shards_keep_customers_whole_and_share_login_ids_out_evenly() -> None:
@@ -98,9 +105,9 @@ def test_shards_keep_customers_whole_and_share_login_ids_out_evenly() -> None:
     assert len(parts(SMALL, 50)) == 14  # never more shards than customers
 
 
-def unsharded_report(folder: Path) -> Report:
-    """SMALL's report, run whole in this process: what the shards must add up to."""
-    whole = Simulation(SMALL, folder)
+def unsharded_report(folder: Path, scenario: Scenario = SMALL) -> Report:
+    """``scenario``'s report, run whole in this process: what the shards must add up to."""
+    whole = Simulation(scenario, folder)
     whole.run()
     try:
         return report(whole)
@@ -128,19 +135,38 @@ def test_sharded_counts_equal_the_unsharded_run_and_the_stores_verify_clean(
     assert len(people) == expected.people
 
 
-@pytest.mark.skipif("postgres" not in STORES, reason="PostgreSQL is not configured")
-def test_shards_on_one_shared_postgresql_store_report_as_the_unsharded_run(
+def test_D_14_sharded_counts_equal_the_unsharded_run_each_address_in_one_shard(
         tmp_path: Path, scheduler: str) -> None:
-    expected = unsharded_report(tmp_path / "whole")
+    expected = unsharded_report(tmp_path / "whole", STUFFED)
+    run = run_sharded(STUFFED, 3, tmp_path / "sharded", scheduler=scheduler, progress=False)
+    assert unordered(run.report) == unordered(expected)
+    assert expected.tries_refused > 0 and expected.throttled > 0 and expected.exposed_visits
+    found = verify_stores(run.stores)
+    assert found.violations == [] and found.counts[JUDGED_D14] == expected.attempts
+    for shard in run.shards:  # a shard's own events there: its addresses' counts too
+        assert shard.store is not None
+        app = reader(shard.store)
+        mine = own_events(audit.replay(app), shard.part.customers,
+                          part_addresses(STUFFED, shard.part))
+        assert counted(shard.report, store_counts(mine)) == shard.report
+        app.close()
+
+
+@pytest.mark.skipif("postgres" not in STORES, reason="PostgreSQL is not configured")
+@pytest.mark.parametrize("scenario", [SMALL, STUFFED], ids=["small", "stuffed"])
+def test_shards_on_one_shared_postgresql_store_report_as_the_unsharded_run(
+        tmp_path: Path, scheduler: str, scenario: Scenario) -> None:
+    expected = unsharded_report(tmp_path / "whole", scenario)
     for store in store_env("postgres", tmp_path):  # a fresh schema: no tables yet
-        run = run_sharded(SMALL, 2, tmp_path / "shared", scheduler=scheduler, store=store,
+        run = run_sharded(scenario, 2, tmp_path / "shared", scheduler=scheduler, store=store,
                           progress=False)
         assert run.stores == [] and unordered(run.report) == unordered(expected)
         reader = bootstrap.audit_reader(store=store)
         assert reader.recorder.max_notification_id() == expected.events
         for shard in run.shards:  # each shard's events, in its own time order, verify clean
             verifier = audit.Verifier()
-            mine = own_events(audit.replay(reader), shard.part.customers)
+            mine = own_events(audit.replay(reader), shard.part.customers,
+                              part_addresses(scenario, shard.part))
             assert list(verifier.check(mine)) == [] and verifier.counts["events"] == shard.events
         reader.close()
 

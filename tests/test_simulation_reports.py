@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from application.audit import Outcome
 from billing_station.cli import main
 from simulations import plots
+from simulations.compare_html import compare_page
 from simulations.experiments import write
 from simulations.report import Report, over_all_visits, report
-from simulations.report_html import OUTCOME_LABELS, RunFigures, compare_page, report_page
+from simulations.report_html import OUTCOME_LABELS, RunFigures, report_page
 from simulations.report_text import percent, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Population, Scenario, load

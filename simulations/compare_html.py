@@ -1,0 +1,71 @@
+"""Runs under different key validities as a page to hand on, in Japanese: compare.html,
+one column each, headed by the validity; one self-contained file, as report.html is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from application.audit import Outcome
+from simulations.html import esc, page, table
+from simulations.plots import validity_label
+from simulations.report import PERCENTILES, Report
+from simulations.report_html import (
+    PERCENTILE_LABELS,
+    STYLE,
+    TIME_NOTE,
+    dates_ja,
+    duration_ja,
+    figures,
+    made_at,
+)
+from simulations.report_text import percent
+from simulations.run_folder import REPORT_HTML, validity_folder
+
+
+def heading(r: Report, reports: list[Report], i: int) -> str:
+    """What differs between the runs: the key validity (else the run's number)."""
+    if len({x.validity_minutes for x in reports}) == len(reports):
+        return validity_label(r.validity_minutes)
+    return f"{i + 1}回目 ({r.policy})"
+
+
+def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None) -> str:
+    first = reports[0]
+    head = [""] + [esc(heading(r, reports, i)) for i, r in enumerate(reports)]
+    rows = [[esc(name)] + [cell(r) for r in reports] for name, cell in _compare_rows()]
+    body = (f"<h1>有効期限の比較: {esc(first.scenario)}</h1>"
+            f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
+            f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
+            f"(同じ人が同じように来訪し、違うのは通知キーの有効期限だけ)</p>"
+            + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
+            + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + figures(plots)
+            + "<p><small>各条件の詳しい報告: "
+            + "、".join(f'<a href="{link}">{link}</a>' for link in (
+                esc(f"{validity_folder(r.validity_minutes)}/{REPORT_HTML}") for r in reports))
+            + "</small></p>")
+    return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
+
+
+def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
+    def share(n: int, r: Report) -> str:
+        return f"{n:,} ({percent(n, r.visits)})"
+
+    rows: list[tuple[str, Callable[[Report], str]]] = [
+        ("訪問", lambda r: f"{r.visits:,}"),
+        ("ログインできた訪問", lambda r: share(r.logged_in, r)),
+        ("ログインできなかった訪問", lambda r: share(r.not_logged_in, r)),
+        ("サポートへの連絡 (LG-8)", lambda r: share(sum(r.support.values()), r)),
+        ("通知キーで完了したログイン", lambda r: f"{r.with_key:,}"),
+        ("発行した通知キー", lambda r: f"{r.keys_issued:,}"),
+        ("　うち再発行", lambda r: f"{r.keys_reissued:,}"),
+        ("期限切れ", lambda r: f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"),
+        ("ロック", lambda r: f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"),
+    ]
+    rows += [(f"ログインまでの時間 {PERCENTILE_LABELS[p]} *", _time_cell(p)) for p in PERCENTILES]
+    return rows
+
+
+def _time_cell(name: str) -> Callable[[Report], str]:
+    return lambda r: esc(duration_ja(r.seconds_to_login.get(name)))

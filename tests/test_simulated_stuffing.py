@@ -1,0 +1,174 @@
+"""D-14 simulated: people behind shared client addresses, a credential stuffer behind some of
+them. What the per-address limit costs the people who share an address with a stuffer, that
+it costs no one else, that the stuffer's checked passwords stay within it (the audit judges
+each), and that shards keep an address whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import matplotlib.pyplot as plt
+import pytest
+
+from application import audit
+from application.audit.verify import JUDGED_D14
+from application.screens import THROTTLED
+from simulations import plots, runner
+from simulations.population import CustomerPlan, client_address, customer_plans
+from simulations.report import Report, report
+from simulations.report_html import report_page
+from simulations.report_text import text
+from simulations.runner import Simulation
+from simulations.scenario import Attack, Behaviour, Population, Scenario, ScenarioError, load
+from simulations.shards import parts, shard_count
+
+# 4 addresses of 3 customers each; a stuffer behind the first, trying 5 a minute
+STUFFED = Scenario("stuffed", days=3, seed=14, hash_cost=4,
+                   population=Population(customers=12, sub_ids_per_customer=(0, 2),
+                                         customers_per_address=3),
+                   behaviour=Behaviour(password_typo_rate=0.1),
+                   attack=Attack(addresses=1, tries_per_hour=300))
+QUIET = attrs.evolve(STUFFED, attack=Attack())  # the same people, no stuffer
+
+
+@attrs.frozen
+class Run:
+    report: Report
+    verifier: audit.Verifier  # what verify counted on the run's store (it found nothing)
+    stuffers_attempts: int  # attempts in the store under a stuffer's login IDs (c00000x…)
+
+
+def simulated(scenario: Scenario, folder: Path) -> Run:
+    simulation = Simulation(scenario, folder)
+    simulation.run()
+    verifier = audit.Verifier()
+    try:
+        assert list(verifier.check(audit.replay(simulation.app))) == []
+        stuffers = sum("x" in record.login_id
+                       for record in audit.history(audit.replay(simulation.app)))
+        return Run(report(simulation), verifier, stuffers)
+    finally:
+        simulation.close()
+
+
+def marked_as_stuffeds(scenario: Scenario) -> Iterator[CustomerPlan]:
+    """QUIET's people, those behind the first address tallied apart as STUFFED's are (the
+    mark changes what is counted, not what anyone does)."""
+    for plan in customer_plans(scenario):
+        for person in [plan.main, *(sub for sub, _ in plan.subs)]:
+            person.exposed = plan.index < 3
+        yield plan
+
+
+def test_D_14_a_stuffer_behind_an_address_costs_its_people_and_no_one_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = simulated(STUFFED, tmp_path / "attacked")
+    attacked, verifier = run.report, run.verifier
+    monkeypatch.setattr(runner, "customer_plans", marked_as_stuffeds)
+    quiet = simulated(QUIET, tmp_path / "quiet").report
+    # the stuffer: refused unchecked past the limit, the rest checked (and failed) ...
+    assert attacked.tries > 3 * 24 * 200 and attacked.tries_refused > attacked.tries / 2
+    assert attacked.tries_checked == run.stuffers_attempts > 0
+    # ... every password checked from an address judged by the audit, which found the
+    # limit held (no violation above)
+    assert verifier.counts[JUDGED_D14] == attacked.attempts
+    # the people behind its address: refused unchecked, slower in, some not at all
+    assert attacked.throttled > 0 and 0 < attacked.throttled_visits <= attacked.exposed_visits
+    assert attacked.exposed.count == quiet.exposed.count > 0  # (the same people came)
+    slow, usual = (r.exposed.seconds_to_login["p90"] for r in (attacked, quiet))
+    assert slow is not None and usual is not None and slow > 10 * usual > 0
+    # everyone else: exactly the visits they had without the stuffer
+    assert attacked.unexposed.count == quiet.unexposed.count > 0
+    assert sorted(attacked.unexposed.seconds) == sorted(quiet.unexposed.seconds)
+    assert quiet.throttled == quiet.tries == 0
+
+
+def test_D_14_people_behind_one_address_share_its_count_without_a_stuffer(
+        tmp_path: Path) -> None:
+    run = simulated(QUIET, tmp_path)
+    quiet, verifier = run.report, run.verifier
+    assert run.stuffers_attempts == 0 and quiet.client_addresses == 4
+    assert quiet.outcomes["password_rejected"] > 0
+    assert verifier.counts[JUDGED_D14] == quiet.attempts  # every login from an address
+    assert quiet.throttled == 0  # a few typos an hour are far below 20 in 10 minutes
+
+
+def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path: Path) -> None:
+    attacked = simulated(STUFFED, tmp_path).report
+    said = text(attacked)
+    assert "Client addresses (D-14): 4, each shared by up to 3 customers" in said
+    assert f"Credential stuffing: a stuffer behind 1 address, {attacked.tries:,} tries" in said
+    assert "behind a stuffer's address: " in said and "everyone else: " in said
+    page = report_page(attacked, tmp_path, [])
+    assert "クライアントアドレスごとの制限 (D-14)" in page and f"「{THROTTLED}」" in page
+    assert f"{attacked.tries_refused:,}" in page and "攻撃と同じアドレスの人" in page
+    curves = legend(attacked, tmp_path)  # the time to log in: everyone, then the two apart
+    assert curves[1:] == [f"攻撃と同じアドレスの人 ({attacked.exposed.logged_in}/"
+                          f"{attacked.exposed.count})",
+                          f"それ以外の人 ({attacked.unexposed.logged_in}/"
+                          f"{attacked.unexposed.count})"] and curves[0].startswith("全員")
+
+
+def legend(r: Report, folder: Path) -> list[str]:
+    """The curves of the run's time-to-login plot, as its legend names them."""
+    drawn: list[plt.Figure] = []
+
+    def keep(fig: plt.Figure, path: Path) -> Path:
+        drawn.append(fig)
+        return path
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(plots, "_save", keep)
+        plots.time_to_login([r], folder / "time-to-login.png")
+    shown = drawn[0].axes[0].get_legend()
+    assert shown is not None
+    plt.close(drawn[0])
+    return [t.get_text() for t in shown.get_texts()]
+
+
+def test_a_run_without_addresses_reports_nothing_of_d_14(tmp_path: Path) -> None:
+    plain = attrs.evolve(QUIET, population=attrs.evolve(QUIET.population,
+                                                        customers_per_address=0))
+    run = simulated(plain, tmp_path)
+    r, verifier = run.report, run.verifier
+    assert r.client_addresses == 0 and verifier.counts[JUDGED_D14] == 0
+    assert "D-14" not in text(r) and "D-14" not in report_page(r, tmp_path, [])
+    assert len(legend(r, tmp_path)) == 1
+
+
+def test_the_people_of_one_customer_log_in_from_its_address() -> None:
+    for plan in customer_plans(STUFFED):
+        address = client_address(plan.index // 3)
+        assert {p.address for p in [plan.main, *(s for s, _ in plan.subs)]} == {address}
+        assert plan.main.exposed == (plan.index < 3)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 9])
+def test_shards_keep_the_customers_of_an_address_together(count: int) -> None:
+    found = parts(STUFFED, count)
+    assert len(found) == shard_count(STUFFED, count) == min(count, 4)
+    assert all(p.customers[0] % 3 == 0 for p in found) and found[-1].customers[1] == 12
+
+
+@pytest.mark.parametrize(("toml", "problem"), [
+    ("[attack]\naddresses = 1\n",
+     "attack.addresses = 1 needs population.customers_per_address"),
+    ("[population]\ncustomers = 10\ncustomers_per_address = 4\n[attack]\naddresses = 4\n",
+     "attack.addresses must be at most the customers' 3 addresses"),
+    ("[attack]\ntries_per_hour = 0\n", "attack.tries_per_hour must be a number from 0.01"),
+    ("[population]\ncustomers_per_address = -1\n",
+     "population.customers_per_address must be a whole number from 0"),
+])
+def test_an_attack_that_cannot_run_is_refused_by_name(tmp_path: Path, toml: str,
+                                                      problem: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ScenarioError, match=problem.replace(".", r"\.")):
+        load(path)
+
+
+def test_the_shipped_stuffing_scenario_loads() -> None:
+    scenario = load("stuffing")
+    assert scenario.attack.addresses > 0 and scenario.population.customers_per_address > 0
