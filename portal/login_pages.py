@@ -65,8 +65,17 @@ async def log_in(request: Request) -> Response:
     if isinstance(shown, Throttled):  # D-14
         log.warning("login refused unchecked from %s (D-14)", address)
         return _error_page_next(request, _THROTTLED, login_id)
-    log.info("login from %s: %s", address, type(shown).__name__)
+    log.info("login from %s: %s", address, _logged(shown))
     return _after(request, shown, login_id)
+
+
+def _logged(shown: LoginScreen) -> str:
+    """What a login came to, for the operator's log (never who or with what)."""
+    if isinstance(shown, TopPage):
+        return "logged in (top page)"
+    if isinstance(shown, KeyEntry):
+        return "key mailed (通知キー照合)"
+    return f"refused: {shown.refusal.name} ({shown.refusal.value})"
 
 
 def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response:

@@ -156,7 +156,7 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
             assert browser.get("/top").url.path == "/top"
         session_id = browser.cookies["bs_session"]
     output = two_workers.stop()
-    assert "login from 127.0.0.1: KeyEntry" in output and "POST /key" in output
+    assert "login from 127.0.0.1: key mailed (通知キー照合)" in output and "POST /key" in output
     for secret in (key, PASSWORD, session_id):  # D-15: the terminal is a log too
         assert secret not in output
 
@@ -225,6 +225,7 @@ def test_D_14_a_burst_of_logins_from_one_address_checks_no_password_past_its_lim
     assert shown.count(429) == burst - checked
     assert 20 <= checked <= 20 + running - 1, (checked, shown)
     assert output.count("login refused unchecked from 203.0.113.77") == burst - checked
+    assert output.count("login from 203.0.113.77: refused: LOGIN_FAILED (D-9)") == checked
     assert violations == [] and verifier.counts[JUDGED_D14] == checked
 
 
