@@ -132,7 +132,9 @@ def _attempts(r: Report) -> str:
             for o in Outcome if r.outcomes.get(o.value, 0)]
     completed = r.outcomes.get(Outcome.COMPLETED.value, 0)
     return ('<section><h2>ログイン試行 (「ログイン」の押下) とその結末</h2>'
-            f"<p>試行 {r.attempts:,}件 (イベントストアから数えた値)。完了 {completed:,}件のうち、"
+            f"<p>試行 {r.attempts:,}件 (イベントストアから数えた値"
+            f"{f'。うちリスト型攻撃の試行 {r.tries_checked:,}件' if r.tries else ''})。"
+            f"完了 {completed:,}件のうち、"
             f"通知キーあり {r.with_key:,}件・なし {r.without_key:,}件 "
             "(初回ログインと通知キーを利用しないIDはキーなし)。</p>"
             + table(["結末", "件数", "割合"], rows, numeric_from=1) + "</section>")

@@ -104,6 +104,7 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     page = report_page(attacked, tmp_path, [])
     assert "クライアントアドレスごとの制限 (D-14)" in page and f"「{THROTTLED}」" in page
     assert f"{attacked.tries_refused:,}" in page and "攻撃と同じアドレスの人" in page
+    assert f"うちリスト型攻撃の試行 {attacked.tries_checked:,}件" in page
     curves = legend(attacked, tmp_path)  # the time to log in: everyone, then the two apart
     assert curves[1:] == [f"攻撃と同じアドレスの人 ({attacked.exposed.logged_in}/"
                           f"{attacked.exposed.count})",
