@@ -167,8 +167,9 @@ the portal's log names each. The columns:
               help="table for people, csv for spreadsheets, jsonl for tools, html for a "
                    "self-contained page with filters (to a file: > history.html).")
 @click.option("--client", metavar="ADDRESS", callback=_ip_address,
-              help="Only the logins at the portal from this client IP address (D-14 counts "
-                   "by it), e.g. 203.0.113.9.")
+              help="Only the logins from this client IP address (at the portal, or in a "
+                   "simulation whose people have addresses; D-14 counts by it), e.g. "
+                   "203.0.113.9.")
 def history(since: datetime | None, until: datetime | None, fmt: str,
             client: str | None) -> None:
     records, written = audit.history(events(reader()), since, until), 0  # (store opened)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -71,7 +72,7 @@ def _number_problem(key: str, value: Any, kind: type, low: float | None,
     what = "a whole number" if kind is int else "a number"
     bounds = (f" from {_shown(low)} to {_shown(high)}" if low is not None and high is not None
               else f" of at least {_shown(low)}" if low is not None else "")
-    if not _is(value, kind) or (low is not None and value < low) or (
+    if not _is(value, kind) or math.isnan(value) or (low is not None and value < low) or (
             high is not None and value > high):
         return f"{key} must be {what}{bounds} (not {as_written(value)})"
     return None
@@ -97,7 +98,8 @@ def check(scenario: object) -> list[str]:
         if not ok:
             problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
                             f"{relation} the second (not {as_written(pair)})")
-    problems += _attack_problems(scenario) if not problems else []
+    if not any(p.startswith(_ATTACK_KEYS) for p in problems):  # (they are numbers in range)
+        problems += _attack_problems(scenario)
     for key in DELAYS:
         delay = _get(scenario, key)
         if not (_is(delay.median, float) and _is(delay.p95, float)
@@ -105,6 +107,9 @@ def check(scenario: object) -> list[str]:
             problems.append(f"{key} must have 0 < median <= p95 seconds (not median = "
                             f"{as_written(delay.median)}, p95 = {as_written(delay.p95)})")
     return problems
+
+
+_ATTACK_KEYS = ("attack.addresses", "population.customers")  # (and customers_per_address)
 
 
 def _attack_problems(scenario: object) -> list[str]:
@@ -115,7 +120,8 @@ def _attack_problems(scenario: object) -> list[str]:
         return []
     if not shared:
         return [f"attack.addresses = {attacked} needs population.customers_per_address: a "
-                "stuffer logs in from an address customers share (0 gives logins none)"]
+                "stuffer logs in from an address customers share, and with 0 (the default) "
+                "they log in from none"]
     addresses = -(-_get(scenario, "population.customers") // shared)
     if attacked > addresses:
         return [f"attack.addresses must be at most the customers' {counted_as(addresses, 'address')} "

@@ -34,7 +34,8 @@ def heading(r: Report, reports: list[Report], i: int) -> str:
 def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None) -> str:
     first = reports[0]
     head = [""] + [esc(heading(r, reports, i)) for i, r in enumerate(reports)]
-    rows = [[esc(name)] + [cell(r) for r in reports] for name, cell in _compare_rows()]
+    rows = [[esc(name)] + [cell(r) for r in reports]
+            for name, cell in _compare_rows() + _d14_rows(reports)]
     body = (f"<h1>有効期限の比較: {esc(first.scenario)}</h1>"
             f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
             f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
@@ -64,6 +65,20 @@ def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
         ("ロック", lambda r: f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"),
     ]
     rows += [(f"ログインまでの時間 {PERCENTILE_LABELS[p]} *", _time_cell(p)) for p in PERCENTILES]
+    return rows
+
+
+def _d14_rows(reports: list[Report]) -> list[tuple[str, Callable[[Report], str]]]:
+    """D-14's rows, when the people log in from client addresses (and a stuffer's)."""
+    if not any(r.client_addresses for r in reports):
+        return []
+    rows: list[tuple[str, Callable[[Report], str]]] = [
+        ("接続元IPアドレスの制限で拒否した「ログイン」", lambda r: f"{r.throttled:,}")]
+    if any(r.attacked_addresses for r in reports):
+        rows += [("攻撃元と同じアドレスの利用者: ログインできた訪問",
+                  lambda r: f"{r.exposed.logged_in:,} ({percent(r.exposed.logged_in, r.exposed.count)})"),
+                 ("攻撃元と同じアドレスの利用者: ログインまで p90 *",
+                  lambda r: esc(duration_ja(r.exposed.seconds_to_login.get("p90"))))]
     return rows
 
 

@@ -101,11 +101,13 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
                      f"(ログイン {r.logged_in:,}/{r.visits:,})")
             line = _share_by_time(ax, minutes, r.visits, label)
             if split:
-                for part, name, style in ((r.exposed, "攻撃と同じアドレスの人", ":"),
-                                          (r.unexposed, "それ以外の人", "-.")):
+                for part, name, style in (
+                        (r.exposed, "攻撃元と同じアドレスの利用者",
+                         {"color": "tab:red", "linewidth": 2.2}),
+                        (r.unexposed, "それ以外の利用者",
+                         {"color": "tab:green", "linestyle": "-.", "linewidth": 1.2})):
                     _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
-                                   f"{name} ({part.logged_in:,}/{part.count:,})",
-                                   linestyle=style, linewidth=1.2)
+                                   f"{name} ({part.logged_in:,}/{part.count:,})", **style)
             ax.axvline(r.validity_minutes, color=line.get_color(), linestyle="--", linewidth=1)
             ax.annotate(validity_label(r.validity_minutes), (r.validity_minutes, 0.02),
                         xycoords=("data", "axes fraction"), rotation=90, fontsize=8,

@@ -26,8 +26,9 @@ from application.audit import Outcome, history, replay
 from application.outcomes import ContactRoute
 from domain.crypto import Hasher
 from simulations.business_days import holidays_off
-from simulations.population import addresses
-from simulations.runner import Simulation
+from simulations.population import addresses, client_address
+from simulations.runner import Simulation, Tally
+from simulations.scenario import Scenario
 
 OUTCOMES = tuple(o.value for o in Outcome)
 PRODUCTION_HASH_COST = Hasher().cost  # log2 of scrypt's N in production (the default)
@@ -66,9 +67,11 @@ class Report:
     end: str = ""  # the last
     client_addresses: int = 0  # the addresses customers log in from (D-14); 0: none
     customers_per_address: int = 0
-    attacked_addresses: int = 0  # of them with a credential stuffer behind
+    attacked_addresses: int = 0  # of them with a credential stuffer behind (the first ones)
+    tries_per_hour: float = 0  # each stuffer's
     throttled: int = 0  # the people's logins refused unchecked (D-14)
     throttled_visits: int = 0  # visits with one or more of them
+    throttled_support: int = 0  # of those, visits that ended at support (LG-8)
     tries: int = 0  # the stuffers' logins
     tries_refused: int = 0  # of them refused unchecked (D-14), the rest checked and failed
     exposed_visits: int = 0  # visits of people behind a stuffer's address
@@ -96,14 +99,23 @@ class Report:
         return self.visits - self.logged_in
 
     @property
+    def attacked(self) -> list[str]:
+        """The client addresses with a stuffer behind."""
+        return [client_address(n) for n in range(self.attacked_addresses)]
+
+    @property
     def tries_checked(self) -> int:
         """The stuffers' logins whose password was checked (failed): among the attempts."""
         return self.tries - self.tries_refused
 
     def as_json(self) -> str:
-        return json.dumps(attrs.asdict(self, filter=lambda a, _: not a.name.endswith(
-            "histogram")),
-                          ensure_ascii=False, indent=2)
+        numbers = attrs.asdict(self, filter=lambda a, _: not a.name.endswith("histogram"))
+        if self.attacked_addresses:  # what the stuffers cost, as the text says it
+            numbers |= {"attacked": self.attacked, "tries_checked": self.tries_checked} | {
+                name: {"visits": v.count, "logged_in": v.logged_in,
+                       "seconds_to_login": v.seconds_to_login}
+                for name, v in (("exposed", self.exposed), ("unexposed", self.unexposed))}
+        return json.dumps(numbers, ensure_ascii=False, indent=2)
 
 
 def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Report:
@@ -125,10 +137,21 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
         scenario.hash_cost_set, scenario.start.isoformat(),
         (scenario.start + timedelta(days=scenario.days - 1)).isoformat(),
-        addresses(scenario), scenario.population.customers_per_address,
-        scenario.attack.addresses, tally.throttled, tally.throttled_visits, tally.tries,
-        tally.tries_refused, tally.exposed_visits, tally.exposed_seconds,
+        **_d14(scenario, tally),
     )
+
+
+def _d14(scenario: Scenario, tally: Tally) -> dict[str, Any]:
+    """The report's numbers of client addresses and credential stuffing (D-14)."""
+    attacked = scenario.attack.addresses
+    return {"client_addresses": addresses(scenario),
+            "customers_per_address": scenario.population.customers_per_address,
+            "attacked_addresses": attacked,
+            "tries_per_hour": scenario.attack.tries_per_hour if attacked else 0,
+            "throttled": tally.throttled, "throttled_visits": tally.throttled_visits,
+            "throttled_support": tally.throttled_support, "tries": tally.tries,
+            "tries_refused": tally.tries_refused, "exposed_visits": tally.exposed_visits,
+            "exposed_histogram": tally.exposed_seconds}
 
 
 @attrs.frozen

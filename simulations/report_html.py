@@ -19,7 +19,7 @@ from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW
 from simulations.html import esc, page, png_figure, table
 from simulations.plots import validity_label
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
-from simulations.report_text import percent, text
+from simulations.report_text import listed, percent, text
 from simulations.run_folder import (
     COMPARE_OUTCOMES,
     COMPARE_TIME_TO_LOGIN,
@@ -111,8 +111,9 @@ def _key_figures(r: Report) -> str:
     return ('<section class="key"><h2>主な数値</h2>'
             + table(["", "件数", "割合"], rows, numeric_from=1)
             + "<p><small>1回の訪問で「ログイン」を何度か押すことがあります (パスワードの打ち間違い、"
-              "期限切れの後の再ログイン)。その1回1回は「ログイン試行」として下に数えます。</small></p>"
-              "</section>")
+              "期限切れの後の再ログイン)。その1回1回は「ログイン試行」として下に数えます"
+            + ("(接続元IPアドレスの制限で照合せずに拒否したものは記録されないため除きます)"
+               if r.client_addresses else "") + "。</small></p></section>")
 
 
 def _times(r: Report) -> str:
@@ -145,33 +146,41 @@ def _addresses(r: Report) -> str:
     stuffer behind an address costs the people who share it."""
     if not r.client_addresses:
         return ""
-    body = (f"<p>「ログイン」は {r.client_addresses:,}個のクライアントアドレスから "
-            f"(1つのアドレスを最大 {r.customers_per_address:,}社の人が共有)。1つのアドレスから"
+    body = (f"<p>「ログイン」は {r.client_addresses:,}の接続元IPアドレスから (1つのアドレスを"
+            f"最大 {r.customers_per_address:,}社の利用者が共有)。1つのアドレスから"
             f"{FAILURE_WINDOW.seconds // 60}分間に{FAILURE_LIMIT}回失敗すると、パスワードを"
-            f"確かめずに「{esc(screens.THROTTLED)}」と答えます"
-            f" (D-14)。利用者の「ログイン」のうち、こう断られたもの {r.throttled:,}件 "
-            f"(訪問 {r.throttled_visits:,}件)。</p>")
+            f"照合せずに「{esc(screens.THROTTLED)}」と表示します (D-14)。利用者の「ログイン」"
+            f"のうち、このように拒否されたもの {r.throttled:,}件 (訪問 {r.throttled_visits:,}件、"
+            f"うちサポートへの連絡で終わったもの {r.throttled_support:,}件)。拒否された"
+            "「ログイン」は記録されないため、ログイン試行には含みません。</p>")
     if r.attacked_addresses:
-        body += (f"<p>うち {r.attacked_addresses:,}個のアドレスの裏には、漏えいしたパスワードを"
-                 "昼夜試すリスト型攻撃 (存在しないログインID) があります。</p>"
+        body += (f"<p>{r.client_addresses:,}のアドレスのうち {r.attacked_addresses:,}つ "
+                 f"({esc(listed(r.attacked))}) は、リスト型攻撃の攻撃元とも共有されています "
+                 f"(存在しないログインIDと漏えいしたパスワードを、昼夜を問わず1時間に"
+                 f"{r.tries_per_hour:g}回ずつ試行)。</p>"
                  + table(["攻撃の試行", "件数", "割合"], [
                      [esc("試行"), f"{r.tries:,}", ""],
-                     _count_row("確かめずに断った", r.tries_refused, r.tries),
-                     _count_row("確かめて失敗 (ログイン試行に含む)", r.tries_checked, r.tries)],
+                     _count_row("照合せずに拒否", r.tries_refused, r.tries),
+                     _count_row("照合して失敗 (ログイン試行に含む)", r.tries_checked, r.tries)],
                      numeric_from=1)
-                 + "<p>攻撃と同じアドレスの人と、それ以外の人の訪問とログインまでの時間:</p>"
-                 + table(["", "訪問", "ログインできた", PERCENTILE_LABELS["p50"], "p90"],
-                         [_visits_row("攻撃と同じアドレスの人", r.exposed),
-                          _visits_row("それ以外の人", r.unexposed)], numeric_from=1)
-                 + f"<p><small>{esc(TIME_NOTE)}</small></p>")
-    return f"<section><h2>クライアントアドレスごとの制限 (D-14)</h2>{body}</section>"
+                 + "<p>攻撃元と同じアドレスの利用者と、それ以外の利用者の訪問とログインまでの時間:</p>"
+                 + table(["", "訪問", "ログインできた",
+                          *(PERCENTILE_LABELS[p] for p in PERCENTILES)],
+                         [_visits_row("攻撃元と同じアドレスの利用者", r.exposed),
+                          _visits_row("それ以外の利用者", r.unexposed)], numeric_from=1)
+                 + f"<p><small>{esc(GROUP_TIME_NOTE)}</small></p>")
+    return f"<section><h2>接続元IPアドレスごとの制限 (D-14)</h2>{body}</section>"
+
+
+GROUP_TIME_NOTE = ("ログインまでの時間は、それぞれの訪問全体に対する値です。ログインできなかった"
+                   "訪問は、どのログインよりも遅いものとして数えます。")
 
 
 def _visits_row(label: str, v: Visits) -> list[str]:
     times = v.seconds_to_login
-    return [esc(label), f"{v.count:,}", f"{percent(v.logged_in, v.count)}",
-            esc(duration_ja(times.get("p50"))) if times else "-",
-            esc(duration_ja(times.get("p90"))) if times else "-"]
+    return [esc(label), f"{v.count:,}",
+            f"{percent(v.logged_in, v.count)} ({v.logged_in:,}/{v.count:,})" if v.count else "-",
+            *(esc(duration_ja(times.get(p))) if times else "-" for p in PERCENTILES)]
 
 
 def _keys(r: Report) -> str:

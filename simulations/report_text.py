@@ -65,14 +65,21 @@ def _addresses(r: Report) -> list[str]:
         return []
     lines = [f"Client addresses (D-14): {r.client_addresses:,}, each shared by up to "
              f"{counted_as(r.customers_per_address, 'customer')}; the people's logins refused "
-             f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')}"]
+             f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')} (of "
+             f"which {r.throttled_support:,} ended at support)"]
     if r.attacked_addresses:
-        lines += [f"Credential stuffing: a stuffer behind "
-                  f"{counted_as(r.attacked_addresses, 'address')}, {r.tries:,} tries; refused "
+        lines += [f"Credential stuffing: a stuffer behind each of "
+                  f"{counted_as(r.attacked_addresses, 'address')} ({listed(r.attacked)}), "
+                  f"{r.tries_per_hour:g} tries an hour each: {r.tries:,} tries; refused "
                   f"unchecked {_share(r.tries_refused, r.tries)}, the rest checked and failed",
                   f"  behind a stuffer's address: {_visits(r.exposed)}",
                   f"  everyone else:              {_visits(r.unexposed)}"]
     return lines
+
+
+def listed(names: list[str]) -> str:
+    """Up to three names, else the first and the last."""
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]} to {names[-1]}"
 
 
 def _visits(v: Visits) -> str:
@@ -126,6 +133,12 @@ def side_by_side(reports: list[Report]) -> str:
         ("support contacts", lambda r: f"{sum(r.support.values()):,}"),
         *((f"time to log in {p}*", _cut(p)) for p in PERCENTILES),
     ]
+    if any(r.client_addresses for r in reports):  # D-14
+        rows.append(("refused (D-14)", lambda r: f"{r.throttled:,}"))
+    if any(r.attacked_addresses for r in reports):
+        rows += [("behind a stuffer: in", lambda r: percent(r.exposed.logged_in, r.exposed.count)),
+                 ("behind a stuffer: p90*",
+                  lambda r: duration(r.exposed.seconds_to_login.get("p90")))]
     width = 16
     lines = [f"{'key validity':<22}" + "".join(f"{_validity(r):>{width}}" for r in reports)]
     for name, cell in rows:

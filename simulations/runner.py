@@ -77,6 +77,7 @@ class Tally:
     people: int = 0
     throttled: int = 0  # the people's logins refused unchecked (D-14)
     throttled_visits: int = 0  # visits with one or more of them
+    throttled_support: int = 0  # of them, those that ended at support (LG-8)
     exposed_visits: int = 0  # visits of people behind a stuffer's address
     exposed_seconds: list[float] = attrs.Factory(list)  # their times to log in
     tries: int = 0  # the stuffers' logins (D-14)
@@ -120,7 +121,7 @@ class Simulation:
             with clock.Simulated(first_day - timedelta(days=1)) as simulated:
                 self._onboard()
                 self._at(first_day, lambda: self._day(0))
-                self._attack(first_day, first_day + timedelta(days=self.scenario.days))
+                self._attack(*self._whole_days())
                 while self._queue:
                     moment, _, action = heapq.heappop(self._queue)
                     simulated.move_to(moment)
@@ -163,6 +164,11 @@ class Simulation:
     def _stop_if_asked(self) -> None:
         if self.stop is not None and self.stop():
             raise RunStopped
+
+    def _whole_days(self) -> tuple[datetime, datetime]:
+        """From the first day's midnight to the last's end, JST, in UTC."""
+        first = datetime.combine(self.scenario.start, time(0), JST)
+        return first.astimezone(UTC), (first + timedelta(days=self.scenario.days)).astimezone(UTC)
 
     # Credential stuffing (D-14) --------------------------------------------------------
     def _attack(self, start: datetime, end: datetime) -> None:
@@ -232,13 +238,14 @@ class Simulation:
     def _log_in(self, visit: Visit, typo_allowed: bool = True) -> None:
         person, behaviour = visit.person, self.scenario.behaviour
         if typo_allowed and person.rng.random() < behaviour.password_typo_rate:
-            self._ask(visit, person.password + "x")  # LOGIN_FAILED, D-9 (or D-14's wait)
-            self._after(15, lambda: self._log_in(visit, typo_allowed=False))
+            if isinstance(self._ask(visit, person.password + "x"), Throttled):
+                self._wait(visit)
+            else:  # LOGIN_FAILED (D-9): typed again at once
+                self._after(15, lambda: self._log_in(visit, typo_allowed=False))
             return
         screen = self._ask(visit, person.password)
-        if isinstance(screen, Throttled):  # 「しばらく時間をおいて…」: wait, then again
-            self._again(visit, clock.now() + timedelta(
-                seconds=behaviour.throttled_wait.sample(person.rng)))
+        if isinstance(screen, Throttled):
+            self._wait(visit)
         elif isinstance(screen, TopPage):
             self._done(visit)
         elif isinstance(screen, KeyEntry):
@@ -263,6 +270,11 @@ class Simulation:
             self.tally.throttled_visits += not visit.throttled
             visit.throttled = True
         return screen
+
+    def _wait(self, visit: Visit) -> None:
+        """「しばらく時間をおいてから再度ログインしてください。」 (D-14): a while, then again."""
+        wait = self.scenario.behaviour.throttled_wait.sample(visit.person.rng)
+        self._again(visit, clock.now() + timedelta(seconds=wait))
 
     def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
         behaviour, rng = self.scenario.behaviour, visit.person.rng
@@ -309,6 +321,7 @@ class Simulation:
         """LG-8: the screen names whom to ask; the route is counted."""
         route = self.app.key_mail_contact(visit.person.login_id).route
         self.tally.support[route] = self.tally.support.get(route, 0) + 1
+        self.tally.throttled_support += visit.throttled
 
 
 def _mistyped(key: str, rng: random.Random) -> str:

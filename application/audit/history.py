@@ -59,8 +59,9 @@ COLUMNS = {
     "seconds_to_end": "seconds from 「ログイン」 to the event that settled the outcome "
                       "(completion, refusal, lock, supersession, expiry entry), or to the last "
                       "event of an abandoned attempt",
-    "client_address": "the client's IP address, for a login at the portal (D-14 counts by it); "
-                      "empty for the services' own callers (simulations, the demo) and for "
+    "client_address": "the client's IP address, for a login at the portal or in a "
+                      "simulation whose people have addresses (D-14 counts by it); empty for "
+                      "the services' other callers (other simulations, the demo) and for "
                       "attempts stored before it was recorded",
 }
 FIELDS = [f.name for f in attrs.fields(LoginRecord)]
