@@ -71,7 +71,7 @@ class Report:
     tries_per_hour: float = 0  # each stuffer's
     throttled: int = 0  # the people's logins refused unchecked (D-14)
     throttled_visits: int = 0  # visits with one or more of them
-    throttled_support: int = 0  # of those, visits that ended at support (LG-8)
+    gave_up: int = 0  # visits that gave up, told to wait (D-14) once too often
     tries: int = 0  # the stuffers' logins
     tries_refused: int = 0  # of them refused unchecked (D-14), the rest checked and failed
     exposed_visits: int = 0  # visits of people behind a stuffer's address
@@ -145,11 +145,12 @@ def _d14(scenario: Scenario, tally: Tally) -> dict[str, Any]:
     """The report's numbers of client addresses and credential stuffing (D-14)."""
     attacked = scenario.attack.addresses
     return {"client_addresses": addresses(scenario),
-            "customers_per_address": scenario.population.customers_per_address,
+            "customers_per_address": min(scenario.population.customers_per_address,
+                                         scenario.population.customers),
             "attacked_addresses": attacked,
             "tries_per_hour": scenario.attack.tries_per_hour if attacked else 0,
             "throttled": tally.throttled, "throttled_visits": tally.throttled_visits,
-            "throttled_support": tally.throttled_support, "tries": tally.tries,
+            "gave_up": tally.gave_up, "tries": tally.tries,
             "tries_refused": tally.tries_refused, "exposed_visits": tally.exposed_visits,
             "exposed_histogram": tally.exposed_seconds}
 

@@ -108,6 +108,8 @@ def _key_figures(r: Report) -> str:
             _count_row("サポートへの連絡 (LG-8)", support, r.visits)]
     rows += [[f"　うち {esc(label)}", f"{r.support.get(ROUTES[route], 0):,}", ""]
              for route, label in ROUTE_LABELS.items()]
+    if r.client_addresses:  # D-14: told to wait once too often (no contact is named for it)
+        rows.append(_count_row("待つよう何度も言われて断念した訪問 (D-14)", r.gave_up, r.visits))
     return ('<section class="key"><h2>主な数値</h2>'
             + table(["", "件数", "割合"], rows, numeric_from=1)
             + "<p><small>1回の訪問で「ログイン」を何度か押すことがあります (パスワードの打ち間違い、"
@@ -151,7 +153,7 @@ def _addresses(r: Report) -> str:
             f"{FAILURE_WINDOW.seconds // 60}分間に{FAILURE_LIMIT}回失敗すると、パスワードを"
             f"照合せずに「{esc(screens.THROTTLED)}」と表示します (D-14)。利用者の「ログイン」"
             f"のうち、このように拒否されたもの {r.throttled:,}件 (訪問 {r.throttled_visits:,}件、"
-            f"うちサポートへの連絡で終わったもの {r.throttled_support:,}件)。拒否された"
+            f"うち待つよう何度も言われて断念したもの {r.gave_up:,}件)。拒否された"
             "「ログイン」は記録されないため、ログイン試行には含みません。</p>")
     if r.attacked_addresses:
         body += (f"<p>{r.client_addresses:,}のアドレスのうち {r.attacked_addresses:,}つ "

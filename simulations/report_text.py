@@ -43,7 +43,9 @@ def text(r: Report) -> str:
         f"Hashing: scrypt N=2^{r.hash_cost} {_whose_cost(r)}",
         f"Days off: weekends{_holidays(r)}",
         f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
-        f" called support {_share(sum(r.support.values()), r.visits)}",
+        f" called support {_share(sum(r.support.values()), r.visits)}"
+        + (f"; gave up, told to wait (D-14) {_share(r.gave_up, r.visits)}"
+           if r.client_addresses else ""),
         f"Login attempts: {r.attempts:,}"
         + (f" (of which the stuffers' {r.tries_checked:,})" if r.tries else "")
         + f"; completed {_share(r.outcomes['completed'], r.attempts)}"
@@ -65,12 +67,12 @@ def _addresses(r: Report) -> list[str]:
         return []
     lines = [f"Client addresses (D-14): {r.client_addresses:,}, each shared by up to "
              f"{counted_as(r.customers_per_address, 'customer')}; the people's logins refused "
-             f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')} (of "
-             f"which {r.throttled_support:,} ended at support)"]
+             f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')} "
+             f"({r.gave_up:,} of them gave up: no contact is named for it)"]
     if r.attacked_addresses:
         lines += [f"Credential stuffing: a stuffer behind each of "
                   f"{counted_as(r.attacked_addresses, 'address')} ({listed(r.attacked)}), "
-                  f"{r.tries_per_hour:g} tries an hour each: {r.tries:,} tries; refused "
+                  f"{r.tries_per_hour:g} tries an hour each: {counted_as(r.tries, 'try')}; refused "
                   f"unchecked {_share(r.tries_refused, r.tries)}, the rest checked and failed",
                   f"  behind a stuffer's address: {_visits(r.exposed)}",
                   f"  everyone else:              {_visits(r.unexposed)}"]

@@ -77,7 +77,7 @@ class Tally:
     people: int = 0
     throttled: int = 0  # the people's logins refused unchecked (D-14)
     throttled_visits: int = 0  # visits with one or more of them
-    throttled_support: int = 0  # of them, those that ended at support (LG-8)
+    gave_up: int = 0  # visits that gave up, told to wait (D-14) once too often
     exposed_visits: int = 0  # visits of people behind a stuffer's address
     exposed_seconds: list[float] = attrs.Factory(list)  # their times to log in
     tries: int = 0  # the stuffers' logins (D-14)
@@ -181,7 +181,9 @@ class Simulation:
         for n in range(self.scenario.attack.addresses):
             if first <= n * shared < end_customer:
                 rng = random.Random(f"{self.scenario.seed}/attack/{n}")
-                self._at(start + self._between_tries(rng), self._try(n, rng, end))
+                first_try = start + self._between_tries(rng)
+                if first_try < end:
+                    self._at(first_try, self._try(n, rng, end))
 
     def _between_tries(self, rng: random.Random) -> timedelta:
         return timedelta(seconds=rng.expovariate(self.scenario.attack.tries_per_hour / 3600))
@@ -274,7 +276,7 @@ class Simulation:
     def _wait(self, visit: Visit) -> None:
         """「しばらく時間をおいてから再度ログインしてください。」 (D-14): a while, then again."""
         wait = self.scenario.behaviour.throttled_wait.sample(visit.person.rng)
-        self._again(visit, clock.now() + timedelta(seconds=wait))
+        self._again(visit, clock.now() + timedelta(seconds=wait), waited=True)
 
     def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
         behaviour, rng = self.scenario.behaviour, visit.person.rng
@@ -301,11 +303,15 @@ class Simulation:
         else:  # expired, locked (D-9 shows it as a failed login) or superseded
             self._again(visit)
 
-    def _again(self, visit: Visit, at: datetime | None = None) -> None:
+    def _again(self, visit: Visit, at: datetime | None = None, waited: bool = False) -> None:
         """Log in again for a new key (LG-6), half a minute from now or ``at``; or call when
-        it is enough."""
+        it is enough (LG-8), or give up when it was D-14's wait (no contact is named for
+        it)."""
         if visit.relogins >= self.scenario.behaviour.max_relogins:
-            self._call_support(visit)
+            if waited:
+                self.tally.gave_up += 1
+            else:
+                self._call_support(visit)
             return
         visit.relogins += 1
         self._at(at or clock.now() + timedelta(seconds=30), lambda: self._log_in(visit))
@@ -321,7 +327,6 @@ class Simulation:
         """LG-8: the screen names whom to ask; the route is counted."""
         route = self.app.key_mail_contact(visit.person.login_id).route
         self.tally.support[route] = self.tally.support.get(route, 0) + 1
-        self.tally.throttled_support += visit.throttled
 
 
 def _mistyped(key: str, rng: random.Random) -> str:

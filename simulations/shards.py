@@ -15,6 +15,7 @@ the caller creates its tables first; see ``simulations.dask_runs``).
 from __future__ import annotations
 
 import itertools
+import re
 import resource
 import shutil
 from collections import Counter
@@ -180,7 +181,7 @@ def merge(reports: list[Report]) -> Report:
         histogram=histogram, slowest_login=max(slowest) if slowest else None,
         throttled=sum(r.throttled for r in reports),
         throttled_visits=sum(r.throttled_visits for r in reports),
-        throttled_support=sum(r.throttled_support for r in reports),
+        gave_up=sum(r.gave_up for r in reports),
         tries=sum(r.tries for r in reports),
         tries_refused=sum(r.tries_refused for r in reports),
         exposed_visits=sum(r.exposed_visits for r in reports),
@@ -195,9 +196,13 @@ def merge(reports: list[Report]) -> Report:
 # which are in its time order.
 
 def customer_index(login_id: str) -> int | None:
-    """The customer a simulated login ID belongs to (c00042s1 -> 42)."""
-    digits = login_id[1:6]
-    return int(digits) if login_id[:1] == "c" and digits.isdigit() else None
+    """The customer a simulated login ID belongs to (c00042s1 -> 42, c123456 -> 123456; a
+    stuffer's c00040x000017 -> 40, its address's first customer)."""
+    found = _SIMULATED.match(login_id)
+    return int(found.group(1)) if found else None
+
+
+_SIMULATED = re.compile(r"c(\d{5,})(?:[sx]\d+)?\Z")  # (population.customer_plans, runner)
 
 
 def own_events(events: Iterable[Any], customers: tuple[int, int],

@@ -11,4 +11,6 @@ def numbered(n: int, noun: str) -> str:
     """The noun for ``n`` of it: plural unless one (``processes`` after s, x, ch, sh)."""
     if n == 1:
         return noun
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"  # (a try, two tries)
     return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")

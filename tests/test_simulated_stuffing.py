@@ -21,11 +21,12 @@ from simulations import plots, runner
 from simulations.compare_html import compare_page
 from simulations.population import CustomerPlan, client_address, customer_plans
 from simulations.report import Report, report
-from simulations.report_html import report_page
-from simulations.report_text import side_by_side, text
+from simulations.report_html import duration_ja, report_page
+from simulations.report_text import duration, percent, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Attack, Behaviour, Population, Scenario, ScenarioError, load
-from simulations.shards import parts, shard_count
+from simulations.shards import customer_index, parts, shard_count
+from simulations.wording import counted_as
 
 # 4 addresses of 3 customers each; a stuffer behind the first, trying 5 a minute
 STUFFED = Scenario("stuffed", days=3, seed=14, hash_cost=4,
@@ -101,15 +102,32 @@ def test_D_14_people_behind_one_address_share_its_count_without_a_stuffer(
 
 def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path: Path) -> None:
     attacked = simulated(STUFFED, tmp_path).report
+    exposed, others = attacked.exposed, attacked.unexposed
+    assert attacked.visits == attacked.logged_in + sum(attacked.support.values()) + (
+        attacked.gave_up)  # (the visits D-14 made give up call no one)
     said = text(attacked)
-    assert "Client addresses (D-14): 4, each shared by up to 3 customers" in said
+    assert (f"Client addresses (D-14): 4, each shared by up to 3 customers; the people's logins "
+            f"refused unchecked {attacked.throttled:,}, in {attacked.throttled_visits:,} visits "
+            f"({attacked.gave_up:,} of them gave up") in said
     assert ("Credential stuffing: a stuffer behind each of 1 address (100.64.0.0), 300 tries an "
-            f"hour each: {attacked.tries:,} tries") in said
-    assert "behind a stuffer's address: " in said and "everyone else: " in said
+            f"hour each: {attacked.tries:,} tries; refused unchecked {attacked.tries_refused:,} "
+            f"of {attacked.tries:,}") in said
+    for name, group in (("behind a stuffer's address:", exposed), ("everyone else:", others)):
+        times = {p: duration(t) for p, t in group.seconds_to_login.items()}
+        assert re.search(f"{name} +{group.count:,} visits, logged in {group.logged_in:,} of "
+                         f"{group.count:,} \\([0-9.]+%\\), time to log in p50 {times['p50']}, "
+                         f"p90 {times['p90']}, p99 {times['p99']}\n", said), name
     page = report_page(attacked, tmp_path, [])
     assert "接続元IPアドレスごとの制限 (D-14)" in page and f"「{THROTTLED}」" in page
     assert f'照合せずに拒否</td><td class=num>{attacked.tries_refused:,}</td>' in page
-    assert "攻撃元と同じアドレスの利用者" in page and "(100.64.0.0)" in page
+    assert f'照合して失敗 (ログイン試行に含む)</td><td class=num>{attacked.tries_checked:,}' in page
+    assert "(100.64.0.0)" in page
+    for name, group in (("攻撃元と同じアドレスの利用者", exposed), ("それ以外の利用者", others)):
+        cells = [f"{group.count:,}", f"{percent(group.logged_in, group.count)} "
+                 f"({group.logged_in:,}/{group.count:,})",
+                 *(duration_ja(t) for t in group.seconds_to_login.values())]
+        assert f"<tr><td>{name}</td>" + "".join(f"<td class=num>{c}</td>" for c in cells) + (
+            "</tr>") in page, name
     numbers = json.loads(attacked.as_json())  # (for tools: the split, as the text gives it)
     assert numbers["exposed"]["visits"] == attacked.exposed.count
     assert numbers["unexposed"]["logged_in"] == attacked.unexposed.logged_in
@@ -117,7 +135,10 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     assert f"うちリスト型攻撃の試行 {attacked.tries_checked:,}件" in page
     compared = side_by_side([attacked, attacked])  # --compare: D-14's rows too
     assert f"refused (D-14){attacked.throttled:>24,}" in compared
-    assert "behind a stuffer: in" in compared and "behind a stuffer: p90*" in compared
+    shown = percent(exposed.logged_in, exposed.count)
+    assert f"behind a stuffer: in{shown:>18}{shown:>16}" in compared
+    p90 = duration(exposed.seconds_to_login["p90"])
+    assert f"behind a stuffer: p90*{p90:>16}{p90:>16}" in compared
     assert "接続元IPアドレスの制限で拒否した「ログイン」" in compare_page([attacked, attacked], [])
     curves = legend(attacked, tmp_path)  # the time to log in: everyone, then the two apart
     assert curves[1:] == [f"攻撃元と同じアドレスの利用者 ({attacked.exposed.logged_in}/"
@@ -209,3 +230,22 @@ def test_an_attack_that_cannot_run_is_refused_by_name(tmp_path: Path, toml: str,
 def test_the_shipped_stuffing_scenario_loads() -> None:
     scenario = load("stuffing")
     assert scenario.attack.addresses > 0 and scenario.population.customers_per_address > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_slow_stuffers_first_try_is_within_the_days_too(tmp_path: Path, seed: int) -> None:
+    slow = attrs.evolve(STUFFED, seed=seed, days=1, attack=Attack(addresses=1, tries_per_hour=0.05))
+    simulation = Simulation(slow, tmp_path)
+    simulation.run()
+    times = [record.requested_at for record in audit.history(audit.replay(simulation.app))
+             if "x" in record.login_id]
+    simulation.close()
+    assert all(t.startswith("2026-04-06") for t in times), times
+    assert simulation.tally.tries == len(times)  # (each checked: far below the limit)
+
+
+def test_a_shared_stores_events_are_found_by_their_customer_whatever_its_number() -> None:
+    assert [customer_index(i) for i in ("c00042s1", "c123456", "c123456s0", "c00040x000017",
+                                        "demo01", "c0004", "c00042y")] == [
+        42, 123456, 123456, 40, None, None, None]
+    assert [counted_as(n, "try") for n in (1, 2)] == ["1 try", "2 tries"]
