@@ -59,7 +59,8 @@ case "${1:-}" in
         exit $status ;;
     screenshots)  # README's pictures, made anew by the tests that show those pages
         BS_DOCS_SCREENSHOTS=1 exec .venv/bin/pytest -q -p no:cacheprovider tests/test_portal.py \
-            tests/test_audit_pages.py tests/test_reports.py tests/test_simulation_reports.py ;;
+            tests/test_audit_pages.py tests/test_reports.py tests/test_simulation_reports.py \
+            tests/test_simulated_stuffing.py ;;
     bench)
         if [ "${2:-}" = quick ]; then  # small sizes: proves they run, figures are indicative
             .venv/bin/python -m benchmarks.audit --events 50000

@@ -114,9 +114,9 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
                         color=line.get_color(), ha="right", va="bottom")
         _minute_axis(ax, longest)
         ax.set_xlabel("最初の「ログイン」からトップページまでの時間 (分、1分より先は対数目盛)")
-        ax.set_ylabel("ログインできた訪問の割合 (" + (
-            "それぞれの全訪問に対して" if len(reports) == 1 and reports[0].attacked_addresses
-            else "全訪問に対して") + ")")
+        ax.set_ylabel("ログインできた割合 (それぞれの訪問に対して)"
+                      if len(reports) == 1 and reports[0].attacked_addresses
+                      else "ログインできた訪問の割合 (全訪問に対して)")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1.02)
         ax.set_title(f"ログインまでの時間: {reports[0].scenario}")

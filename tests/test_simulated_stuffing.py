@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import matplotlib.pyplot as plt
@@ -27,6 +28,7 @@ from simulations.runner import Simulation
 from simulations.scenario import Attack, Behaviour, Population, Scenario, ScenarioError, load
 from simulations.shards import customer_index, parts, shard_count
 from simulations.wording import counted_as
+from tests.docs_shots import screenshot_path
 
 # 4 addresses of 3 customers each; a stuffer behind the first, trying 5 a minute
 STUFFED = Scenario("stuffed", days=3, seed=14, hash_cost=4,
@@ -249,3 +251,25 @@ def test_a_shared_stores_events_are_found_by_their_customer_whatever_its_number(
                                         "demo01", "c0004", "c00042y")] == [
         42, 123456, 123456, 40, None, None, None]
     assert [counted_as(n, "try") for n in (1, 2)] == ["1 try", "2 tries"]
+
+
+def test_in_chromium_the_people_behind_a_stuffer_are_seen_beside_everyone_else(
+        chromium: Any, tmp_path: Path) -> None:
+    """The shipped scenario, two days of it: the D-14 section and the plot, as README shows
+    them."""
+    r = simulated(attrs.evolve(load("stuffing"), days=2), tmp_path).report
+    shown = tmp_path / "report.html"
+    shown.write_text(report_page(r, tmp_path, plots.single(r, tmp_path)), encoding="utf-8")
+    page = chromium.new_page(viewport={"width": 1000, "height": 1200})
+    page.goto(shown.as_uri())
+    section = page.locator("section", has_text="接続元IPアドレスごとの制限 (D-14)")
+    exposed = section.locator("tr", has_text="攻撃元と同じアドレスの利用者")
+    assert exposed.is_visible() and f"({r.exposed.logged_in:,}/{r.exposed.count:,})" in (
+        exposed.inner_text())
+    plot = page.locator("figure img").first
+    assert plot.evaluate("img => img.naturalWidth") > 500  # decoded
+    section.evaluate("s => { const both = document.createElement('div'); both.id = 'shot';"
+                     " s.before(both); both.append(s, document.querySelector('figure')); }")
+    page.locator("#shot").screenshot(  # (the picture: the section, the plot under it)
+        path=str(screenshot_path("simulation-stuffing.png", tmp_path)))
+    page.close()
