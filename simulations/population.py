@@ -104,7 +104,7 @@ def customer_plans(scenario: Scenario) -> Iterator[CustomerPlan]:
     """Every customer of the scenario, in order (cheap: no store, no hashing)."""
     population, rng = scenario.population, random.Random(f"people/{scenario.seed}")
 
-    def person(login_id: str, address: str) -> Person:
+    def person(login_id: str, address: str, exposed: bool) -> Person:
         return Person(login_id, f"Pw-{rng.getrandbits(64):016x}", f"{login_id}@example.co.jp",
                       random.Random(f"{scenario.seed}/{login_id}"), address, exposed)
 
@@ -113,12 +113,12 @@ def customer_plans(scenario: Scenario) -> Iterator[CustomerPlan]:
         n = address_index(scenario, i)
         address = "" if n is None else client_address(n)
         exposed = n is not None and n < scenario.attack.addresses
-        main = person(f"c{i:05d}", address)
+        main = person(f"c{i:05d}", address, exposed)
         on = rng.random() < population.notify_key_share
         low, high = population.sub_ids_per_customer
         subs = []
         for j in range(rng.randint(low, high)):
-            sub = person(f"c{i:05d}s{j}", address)
+            sub = person(f"c{i:05d}s{j}", address, exposed)
             subs.append((sub, rng.random() < population.notify_key_share))
         yield CustomerPlan(i, plan, main, on, subs)
 

@@ -56,25 +56,25 @@ def parts(scenario: Scenario, count: int) -> list[Part]:
     (never more shards than customers: ``shard_count``); the customers behind one client
     address always in one range."""
     group = scenario.population.customers_per_address or 1  # customers never split apart
-    people = [0.0] * -(-scenario.population.customers // group)
+    weights = [0.0] * -(-scenario.population.customers // group)  # each group's, in people
     for plan in customer_plans(scenario):
-        people[plan.index // group] += plan.people
+        weights[plan.index // group] += plan.people
     stuffer = scenario.attack.tries_per_hour * 24 * TRY_COST / (
         scenario.behaviour.logins_per_business_day or 1)
     for n in range(scenario.attack.addresses):
-        people[n] += stuffer
+        weights[n] += stuffer
     count = shard_count(scenario, count)
-    total, bounds, first = sum(people), [], 0
-    running = list(itertools.accumulate(people))
+    total, bounds, first = sum(weights), [], 0
+    running = list(itertools.accumulate(weights))
     for k in range(1, count):
         target = total * k / count
         end = next(i + 1 for i, r in enumerate(running) if r >= target)
         if end - 1 > first and target - running[end - 2] < running[end - 1] - target:
             end -= 1  # (the boundary before is nearer: a stuffer's address weighs a lot)
-        end = min(max(end, first + 1), len(people) - (count - k))  # every shard non-empty
+        end = min(max(end, first + 1), len(weights) - (count - k))  # every shard non-empty
         bounds.append((first, end))
         first = end
-    bounds.append((first, len(people)))
+    bounds.append((first, len(weights)))
     customers = scenario.population.customers
     return [Part(k, count, (first * group, min(end * group, customers)))
             for k, (first, end) in enumerate(bounds)]
