@@ -70,7 +70,8 @@ def _addresses(r: Report) -> list[str]:
              f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')} "
              f"({r.gave_up:,} of them gave up: no contact is named for it)"]
     if r.attacked_addresses:
-        lines += [f"Credential stuffing: a stuffer behind each of "
+        each = "each of " if r.attacked_addresses > 1 else ""
+        lines += [f"Credential stuffing: a stuffer behind {each}"
                   f"{counted_as(r.attacked_addresses, 'address')} ({listed(r.attacked)}), "
                   f"{r.tries_per_hour:g} tries an hour each: {counted_as(r.tries, 'try')}; refused "
                   f"unchecked {_share(r.tries_refused, r.tries)}, the rest checked and failed",

@@ -111,7 +111,7 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     assert (f"Client addresses (D-14): 4, each shared by up to 3 customers; the people's logins "
             f"refused unchecked {attacked.throttled:,}, in {attacked.throttled_visits:,} visits "
             f"({attacked.gave_up:,} of them gave up") in said
-    assert ("Credential stuffing: a stuffer behind each of 1 address (100.64.0.0), 300 tries an "
+    assert ("Credential stuffing: a stuffer behind 1 address (100.64.0.0), 300 tries an "
             f"hour each: {attacked.tries:,} tries; refused unchecked {attacked.tries_refused:,} "
             f"of {attacked.tries:,}") in said
     for name, group in (("behind a stuffer's address:", exposed), ("everyone else:", others)):
