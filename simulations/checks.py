@@ -98,7 +98,7 @@ def check(scenario: object) -> list[str]:
         if not ok:
             problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
                             f"{relation} the second (not {as_written(pair)})")
-    if not any(p.startswith(_ATTACK_KEYS) for p in problems):  # (they are numbers in range)
+    if not any(p.startswith(_ATTACK_KEYS) for p in problems):  # (its numbers are in range)
         problems += _attack_problems(scenario)
     for key in DELAYS:
         delay = _get(scenario, key)
@@ -109,7 +109,8 @@ def check(scenario: object) -> list[str]:
     return problems
 
 
-_ATTACK_KEYS = ("attack.addresses", "population.customers")  # (and customers_per_address)
+_ATTACK_KEYS = ("attack.addresses ", "population.customers ",  # (each problem's first words)
+                "population.customers_per_address ")
 
 
 def _attack_problems(scenario: object) -> list[str]:

@@ -12,6 +12,8 @@ from simulations.html import esc, page, table
 from simulations.plots import validity_label
 from simulations.report import PERCENTILES, Report
 from simulations.report_html import (
+    GAVE_UP,
+    GROUP_TIME_NOTE,
     PERCENTILE_LABELS,
     STYLE,
     TIME_NOTE,
@@ -41,7 +43,8 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
             f"(同じ人が同じように来訪し、違うのは通知キーの有効期限だけ)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
-            + f"<p><small>* {esc(TIME_NOTE)}</small></p></section>" + figures(plots)
+            + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"
+            + figures(plots)
             + "<p><small>各条件の詳しい報告: "
             + "、".join(f'<a href="{link}">{link}</a>' for link in (
                 esc(f"{validity_folder(r.validity_minutes)}/{REPORT_HTML}") for r in reports))
@@ -73,13 +76,20 @@ def _d14_rows(reports: list[Report]) -> list[tuple[str, Callable[[Report], str]]
     if not any(r.client_addresses for r in reports):
         return []
     rows: list[tuple[str, Callable[[Report], str]]] = [
-        ("接続元IPアドレスの制限で拒否した「ログイン」", lambda r: f"{r.throttled:,}")]
+        ("接続元IPアドレスの制限で拒否した「ログイン」", lambda r: f"{r.throttled:,}"),
+        (GAVE_UP, lambda r: f"{r.gave_up:,} ({percent(r.gave_up, r.visits)})")]
     if any(r.attacked_addresses for r in reports):
         rows += [("攻撃元と同じアドレスの利用者: ログインできた訪問",
                   lambda r: f"{r.exposed.logged_in:,} ({percent(r.exposed.logged_in, r.exposed.count)})"),
-                 ("攻撃元と同じアドレスの利用者: ログインまで p90 *",
+                 ("攻撃元と同じアドレスの利用者: ログインまで p90 †",
                   lambda r: esc(duration_ja(r.exposed.seconds_to_login.get("p90"))))]
     return rows
+
+
+def _d14_note(reports: list[Report]) -> str:
+    if not any(r.attacked_addresses for r in reports):
+        return ""
+    return f"<br>† {esc(GROUP_TIME_NOTE)}"
 
 
 def _time_cell(name: str) -> Callable[[Report], str]:

@@ -75,7 +75,7 @@ def validity_label(minutes: float) -> str:
 
 
 def single(r: Report, folder: Path) -> list[Path]:
-    return [time_to_login([r], folder / TIME_TO_LOGIN),
+    return [time_to_login([r], folder / TIME_TO_LOGIN, split=bool(r.attacked_addresses)),
             expiries_by_hour(r, folder / EXPIRIES_BY_HOUR)]
 
 
@@ -84,10 +84,11 @@ def compare(reports: list[Report], folder: Path) -> list[Path]:
             compare_bars(reports, folder / COMPARE_OUTCOMES)]
 
 
-def time_to_login(reports: list[Report], path: Path) -> Path:
+def time_to_login(reports: list[Report], path: Path, split: bool = False) -> Path:
     """Share of all visits logged in by each time, one curve per run, its key validity
-    marked with a dashed line of the curve's colour; for one run with a credential
-    stuffer (D-14), the visits behind its addresses and the others' too, dotted."""
+    marked with a dashed line of the curve's colour; ``split`` (one run with a credential
+    stuffer, D-14): the visits behind its addresses and the others' too, each a share of
+    its own."""
     with _japanese():
         fig, ax = plt.subplots(figsize=(8, 4.5))
         longest = 1.0
@@ -96,7 +97,6 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
             if not minutes or not r.visits:
                 continue
             longest = max(longest, minutes[-1], r.validity_minutes)
-            split = len(reports) == 1 and r.attacked_addresses
             label = (f"{'全員、' if split else ''}{validity_label(r.validity_minutes)} "
                      f"(ログイン {r.logged_in:,}/{r.visits:,})")
             line = _share_by_time(ax, minutes, r.visits, label)
@@ -106,16 +106,16 @@ def time_to_login(reports: list[Report], path: Path) -> Path:
                          {"color": "tab:red", "linewidth": 2.2}),
                         (r.unexposed, "それ以外の利用者",
                          {"color": "tab:green", "linestyle": "-.", "linewidth": 1.2})):
-                    _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
-                                   f"{name} ({part.logged_in:,}/{part.count:,})", **style)
+                    if part.count:
+                        _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
+                                       f"{name} ({part.logged_in:,}/{part.count:,})", **style)
             ax.axvline(r.validity_minutes, color=line.get_color(), linestyle="--", linewidth=1)
             ax.annotate(validity_label(r.validity_minutes), (r.validity_minutes, 0.02),
                         xycoords=("data", "axes fraction"), rotation=90, fontsize=8,
                         color=line.get_color(), ha="right", va="bottom")
         _minute_axis(ax, longest)
         ax.set_xlabel("最初の「ログイン」からトップページまでの時間 (分、1分より先は対数目盛)")
-        ax.set_ylabel("ログインできた割合 (それぞれの訪問に対して)"
-                      if len(reports) == 1 and reports[0].attacked_addresses
+        ax.set_ylabel("ログインできた割合 (それぞれの訪問に対して)" if split
                       else "ログインできた訪問の割合 (全訪問に対して)")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1.02)

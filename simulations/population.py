@@ -74,13 +74,19 @@ def part_addresses(scenario: Scenario, part: Part) -> set[str]:
     """The addresses the customers of ``part`` log in from (none if the scenario gives none)."""
     first, end = part.customers
     shared = scenario.population.customers_per_address
-    return {client_address(n) for n in range(first // shared, -(-end // shared))} if shared else set()
+    return {client_address(n) for n in range(first // shared, _groups(end, shared))
+            } if shared else set()
 
 
 def addresses(scenario: Scenario) -> int:
     """How many addresses the scenario's customers share (0: none)."""
     shared, customers = scenario.population.customers_per_address, scenario.population.customers
-    return -(-customers // shared) if shared else 0
+    return _groups(customers, shared) if shared else 0
+
+
+def _groups(customers: int, shared: int) -> int:
+    """The addresses ``customers`` take, ``shared`` to one (the last may have fewer)."""
+    return -(-customers // shared)
 
 
 @attrs.define

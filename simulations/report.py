@@ -71,7 +71,7 @@ class Report:
     tries_per_hour: float = 0  # each stuffer's
     throttled: int = 0  # the people's logins refused unchecked (D-14)
     throttled_visits: int = 0  # visits with one or more of them
-    gave_up: int = 0  # visits that gave up, told to wait (D-14) once too often
+    gave_up: int = 0  # visits told to wait (D-14) with no re-login left: they gave up
     tries: int = 0  # the stuffers' logins
     tries_refused: int = 0  # of them refused unchecked (D-14), the rest checked and failed
     exposed_visits: int = 0  # visits of people behind a stuffer's address

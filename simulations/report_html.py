@@ -71,7 +71,7 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
     none is given)."""
     body = (f"<h1>シミュレーション報告: {esc(r.scenario)}</h1>{_about(r, now)}"
             + _key_figures(r) + _times(r) + _attempts(r) + _addresses(r) + _keys(r)
-            + figures(plots)
+            + figures(plots, SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS)
             + _expiries(r) + _run(r, run, folder, stores)
             + f"<details><summary>テキスト版 (report.txt)</summary><pre>{esc(text(r))}</pre></details>")
     return page(f"シミュレーション報告: {r.scenario}", f"<main>{body}</main>", style=STYLE)
@@ -109,7 +109,7 @@ def _key_figures(r: Report) -> str:
     rows += [[f"　うち {esc(label)}", f"{r.support.get(ROUTES[route], 0):,}", ""]
              for route, label in ROUTE_LABELS.items()]
     if r.client_addresses:  # D-14: told to wait once too often (no contact is named for it)
-        rows.append(_count_row("待つよう何度も言われて断念した訪問 (D-14)", r.gave_up, r.visits))
+        rows.append(_count_row(GAVE_UP, r.gave_up, r.visits))
     return ('<section class="key"><h2>主な数値</h2>'
             + table(["", "件数", "割合"], rows, numeric_from=1)
             + "<p><small>1回の訪問で「ログイン」を何度か押すことがあります (パスワードの打ち間違い、"
@@ -153,11 +153,11 @@ def _addresses(r: Report) -> str:
             f"{FAILURE_WINDOW.seconds // 60}分間に{FAILURE_LIMIT}回失敗すると、パスワードを"
             f"照合せずに「{esc(screens.THROTTLED)}」と表示します (D-14)。利用者の「ログイン」"
             f"のうち、このように拒否されたもの {r.throttled:,}件 (訪問 {r.throttled_visits:,}件、"
-            f"うち待つよう何度も言われて断念したもの {r.gave_up:,}件)。拒否された"
+            f"うち再ログインの上限に達していて断念したもの {r.gave_up:,}件)。拒否された"
             "「ログイン」は記録されないため、ログイン試行には含みません。</p>")
     if r.attacked_addresses:
-        body += (f"<p>{r.client_addresses:,}のアドレスのうち {r.attacked_addresses:,}つ "
-                 f"({esc(listed(r.attacked))}) は、リスト型攻撃の攻撃元とも共有されています "
+        body += (f"<p>そのうち {r.attacked_addresses:,}アドレス "
+                 f"({esc(listed(r.attacked, '〜'))}) は、リスト型攻撃の攻撃元とも共有されています "
                  f"(存在しないログインIDと漏えいしたパスワードを、昼夜を問わず1時間に"
                  f"{r.tries_per_hour:g}回ずつ試行)。</p>"
                  + table(["攻撃の試行", "件数", "割合"], [
@@ -174,6 +174,7 @@ def _addresses(r: Report) -> str:
     return f"<section><h2>接続元IPアドレスごとの制限 (D-14)</h2>{body}</section>"
 
 
+GAVE_UP = "待つよう言われ、再ログインの上限に達していて断念した訪問 (D-14)"
 GROUP_TIME_NOTE = ("ログインまでの時間は、それぞれの訪問全体に対する値です。ログインできなかった"
                    "訪問は、どのログインよりも遅いものとして数えます。")
 
@@ -203,9 +204,14 @@ PLOT_CAPTIONS = {
 }
 
 
-def figures(plots: list[Path]) -> str:
+SPLIT_CAPTIONS = PLOT_CAPTIONS | {  # (plots.single, with a credential stuffer: D-14)
+    TIME_TO_LOGIN: "ログインまでの時間 (累積割合: 全員は全訪問に、攻撃元と同じアドレスの利用者と"
+                   "それ以外の利用者はそれぞれの訪問に対して。破線は通知キーの有効期限)"}
+
+
+def figures(plots: list[Path], captions: dict[str, str] = PLOT_CAPTIONS) -> str:
     return ("<section><h2>図</h2>"
-            + "".join(png_figure(p, PLOT_CAPTIONS.get(p.name, p.stem)) for p in plots)
+            + "".join(png_figure(p, captions.get(p.name, p.stem)) for p in plots)
             + "</section>")
 
 

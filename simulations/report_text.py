@@ -44,7 +44,7 @@ def text(r: Report) -> str:
         f"Days off: weekends{_holidays(r)}",
         f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
         f" called support {_share(sum(r.support.values()), r.visits)}"
-        + (f"; gave up, told to wait (D-14) {_share(r.gave_up, r.visits)}"
+        + (f"; gave up, told to wait (D-14) with no re-login left {_share(r.gave_up, r.visits)}"
            if r.client_addresses else ""),
         f"Login attempts: {r.attempts:,}"
         + (f" (of which the stuffers' {r.tries_checked:,})" if r.tries else "")
@@ -68,7 +68,8 @@ def _addresses(r: Report) -> list[str]:
     lines = [f"Client addresses (D-14): {r.client_addresses:,}, each shared by up to "
              f"{counted_as(r.customers_per_address, 'customer')}; the people's logins refused "
              f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')} "
-             f"({r.gave_up:,} of them gave up: no contact is named for it)"]
+             f"({r.gave_up:,} of them gave up with no re-login left: no contact is named for "
+             f"D-14)"]
     if r.attacked_addresses:
         each = "each of " if r.attacked_addresses > 1 else ""
         lines += [f"Credential stuffing: a stuffer behind {each}"
@@ -80,9 +81,9 @@ def _addresses(r: Report) -> list[str]:
     return lines
 
 
-def listed(names: list[str]) -> str:
+def listed(names: list[str], through: str = " to ") -> str:
     """Up to three names, else the first and the last."""
-    return ", ".join(names) if len(names) <= 3 else f"{names[0]} to {names[-1]}"
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]}{through}{names[-1]}"
 
 
 def _visits(v: Visits) -> str:
@@ -137,16 +138,20 @@ def side_by_side(reports: list[Report]) -> str:
         *((f"time to log in {p}*", _cut(p)) for p in PERCENTILES),
     ]
     if any(r.client_addresses for r in reports):  # D-14
-        rows.append(("refused (D-14)", lambda r: f"{r.throttled:,}"))
-    if any(r.attacked_addresses for r in reports):
+        rows += [("refused (D-14)", lambda r: f"{r.throttled:,}"),
+                 ("gave up (D-14)", lambda r: f"{r.gave_up:,}")]
+    stuffed = any(r.attacked_addresses for r in reports)
+    if stuffed:
         rows += [("behind a stuffer: in", lambda r: percent(r.exposed.logged_in, r.exposed.count)),
-                 ("behind a stuffer: p90*",
+                 ("behind a stuffer: p90†",
                   lambda r: duration(r.exposed.seconds_to_login.get("p90")))]
     width = 16
     lines = [f"{'key validity':<22}" + "".join(f"{_validity(r):>{width}}" for r in reports)]
     for name, cell in rows:
         lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
     lines.append("* over all visits; a visit that never logged in counts as slower than any login")
+    if stuffed:
+        lines.append("† the same, over the visits of the people behind a stuffer's address")
     lines += [f"{_validity(r)}: {r.policy}" for r in reports]
     return "\n".join(lines)
 

@@ -4,8 +4,10 @@ by hand (domain.clock.Simulated; the specs move it with freezegun).
 
 Each person's wish to log in is a *visit*: 「ログイン」, maybe a mistyped password, the key
 mail after its delay (or never), typing the key (maybe wrong), then the top page, or a
-re-login after an expired key, or a call to the contact LG-8 names. Visits are actions on
-one queue ordered by simulated time; the clock jumps from one to the next.
+re-login after an expired key, or a call to the contact LG-8 names; from a client address
+the scenario gives, D-14 may tell it to wait. A credential stuffer's tries (D-14) share
+the queue: visits and tries are actions on one queue ordered by simulated time; the clock
+jumps from one to the next.
 
 Deterministic: people draw from their own seeded random streams, and keys, salts and
 attempt ids from a seeded Entropy, so the same seed records the same events.
@@ -77,7 +79,7 @@ class Tally:
     people: int = 0
     throttled: int = 0  # the people's logins refused unchecked (D-14)
     throttled_visits: int = 0  # visits with one or more of them
-    gave_up: int = 0  # visits that gave up, told to wait (D-14) once too often
+    gave_up: int = 0  # visits told to wait (D-14) with no re-login left: they gave up
     exposed_visits: int = 0  # visits of people behind a stuffer's address
     exposed_seconds: list[float] = attrs.Factory(list)  # their times to log in
     tries: int = 0  # the stuffers' logins (D-14)
@@ -189,10 +191,11 @@ class Simulation:
         return timedelta(seconds=rng.expovariate(self.scenario.attack.tries_per_hour / 3600))
 
     def _try(self, n: int, rng: random.Random, end: datetime) -> Callable[[], None]:
-        office = f"c{n * self.scenario.population.customers_per_address:05d}"
+        first_customer = f"c{n * self.scenario.population.customers_per_address:05d}"
 
         def attempt() -> None:
-            screen = self.app.log_in_from(client_address(n), f"{office}x{rng.randrange(10**6):06d}",
+            screen = self.app.log_in_from(client_address(n),
+                                          f"{first_customer}x{rng.randrange(10**6):06d}",
                                           f"Leaked-{rng.randrange(1000):03d}")
             self.tally.tries += 1
             self.tally.tries_refused += isinstance(screen, Throttled)
@@ -306,7 +309,7 @@ class Simulation:
     def _again(self, visit: Visit, at: datetime | None = None, waited: bool = False) -> None:
         """Log in again for a new key (LG-6), half a minute from now or ``at``; or call when
         it is enough (LG-8), or give up when it was D-14's wait (no contact is named for
-        it)."""
+        it). One budget, ``max_relogins``, for all of them."""
         if visit.relogins >= self.scenario.behaviour.max_relogins:
             if waited:
                 self.tally.gave_up += 1

@@ -56,11 +56,12 @@ class Behaviour:
     mail_lost_share: float = 0.002  # key mails that never arrive
     typing: Delay = Delay(25, 90)  # from the mail's arrival to 「OK」
     mistype_rate: float = 0.03  # a key entered wrong (D-4: retry while valid)
-    password_typo_rate: float = 0.02  # a password entered wrong, retried at once
+    password_typo_rate: float = 0.02  # a password entered wrong, retried at once (but D-14's)
     relogin_after_expiry: float = 0.8  # else give up and call (LG-6, LG-8)
     return_at_key_limit: float = 0.9  # come back when D-10's page says, else call (LG-8)
     patience: Delay = Delay(600, 1500)  # waiting for a mail that does not come
-    max_relogins: int = 3  # per visit, then call support
+    max_relogins: int = 3  # per visit (key expired, mail lost, D-14's wait), then call
+    # support (LG-8), or give up after D-14's wait (no contact is named for it)
     throttled_wait: Delay = Delay(300, 1200)  # told to wait (D-14) before logging in again
 
 

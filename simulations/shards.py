@@ -20,6 +20,7 @@ import resource
 import shutil
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -34,6 +35,7 @@ from application.station import Station
 from domain.accounts import Account, LoginIndex
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import ClientAddress
+from simulations.business_days import is_business_day
 from simulations.population import Part, addresses, customer_plans, part_addresses
 from simulations.report import OUTCOMES, ROUTES, Report, over_all_visits, report
 from simulations.run_folder import STORE, shard_folder
@@ -52,15 +54,14 @@ def shard_count(scenario: Scenario, asked: int) -> int:
 
 def parts(scenario: Scenario, count: int) -> list[Part]:
     """``count`` contiguous ranges of customers with about as much to do each: as many
-    login IDs, a stuffer's day of tries counted as the people whose visits cost as much
-    (never more shards than customers: ``shard_count``); the customers behind one client
-    address always in one range."""
+    login IDs, a stuffer's tries counted as the people whose visits cost as much (never
+    more shards than ``shard_count``); the customers behind one client address always in
+    one range."""
     group = scenario.population.customers_per_address or 1  # customers never split apart
-    weights = [0.0] * -(-scenario.population.customers // group)  # each group's, in people
+    weights = [0.0] * (addresses(scenario) or scenario.population.customers)  # in people
     for plan in customer_plans(scenario):
         weights[plan.index // group] += plan.people
-    stuffer = scenario.attack.tries_per_hour * 24 * TRY_COST / (
-        scenario.behaviour.logins_per_business_day or 1)
+    stuffer = _tries_as_people(scenario)
     for n in range(scenario.attack.addresses):
         weights[n] += stuffer
     count = shard_count(scenario, count)
@@ -78,6 +79,15 @@ def parts(scenario: Scenario, count: int) -> list[Part]:
     customers = scenario.population.customers
     return [Part(k, count, (first * group, min(end * group, customers)))
             for k, (first, end) in enumerate(bounds)]
+
+
+def _tries_as_people(scenario: Scenario) -> float:
+    """A stuffer's tries over the run (every day), as the people whose visits (business
+    days) cost as much."""
+    days = [scenario.start + timedelta(days=i) for i in range(scenario.days)]
+    visits = scenario.behaviour.logins_per_business_day * sum(
+        is_business_day(day, scenario.behaviour.public_holidays) for day in days)
+    return scenario.attack.tries_per_hour * 24 * scenario.days * TRY_COST / (visits or 1)
 
 
 def folder_of(folder: Path, part: Part) -> Path:

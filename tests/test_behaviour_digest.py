@@ -43,7 +43,7 @@ def rows_digest(path: Path) -> str:
 
 def history_digest(path: Path) -> str:
     """What `history --format jsonl` prints for the store, but its client_address column,
-    added since and empty for a simulation (its logins come from no client)."""
+    added since and empty for this simulation (its scenario gives its people no address)."""
     reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
     records = list(audit.history(audit.replay(reader)))
     reader.close()

@@ -95,7 +95,9 @@ keys = st.sampled_from(["days", "start", "seed", "hash_cost", "bogus", "populati
                         "population.notify_key_share", "population.sub_ids_per_customer",
                         "behaviour.hours_jst", "behaviour.mail_delay.median",
                         "behaviour.mail_delay.p95", "behaviour.mistype_rate",
-                        "policy.key_validity_minutes", "policy.max_wrong_entries", "policy"])
+                        "policy.key_validity_minutes", "policy.max_wrong_entries", "policy",
+                        "population.customers_per_address", "attack.addresses",
+                        "attack.tries_per_hour", "behaviour.throttled_wait.median", "attack"])
 
 
 @LOTS
@@ -117,6 +119,10 @@ def test_a_scenario_file_is_loaded_or_refused_with_its_problems(
         assert str(e).startswith("generated.toml: ")
         return
     assert scenario.days >= 1 and scenario.policy.key_validity_minutes > 0
+    behaviour = scenario.behaviour  # (a delay that loads can be sampled)
+    assert all(0 < d.median <= d.p95 for d in (behaviour.mail_delay, behaviour.typing,
+                                                behaviour.patience, behaviour.throttled_wait))
+    assert scenario.attack.tries_per_hour > 0
 
 
 @pytest.fixture

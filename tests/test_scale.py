@@ -184,19 +184,21 @@ def test_a_shards_own_events_count_as_the_report_counts_a_store(
         app.close()
 
 
+@pytest.mark.parametrize("scenario", [SMALL, STUFFED], ids=["small", "stuffed"])
 def test_the_same_seed_and_shards_give_the_same_stores_and_report(
-        tmp_path: Path, scheduler: str) -> None:
-    first = run_sharded(SMALL, 2, tmp_path / "a", scheduler=scheduler, progress=False)
-    second = run_sharded(SMALL, 2, tmp_path / "b", scheduler=scheduler, progress=False)
+        tmp_path: Path, scheduler: str, scenario: Scenario) -> None:
+    first = run_sharded(scenario, 2, tmp_path / "a", scheduler=scheduler, progress=False)
+    second = run_sharded(scenario, 2, tmp_path / "b", scheduler=scheduler, progress=False)
     assert first.report.as_json() == second.report.as_json()
     assert first.report.histogram == second.report.histogram
     for a, b in zip(first.stores, second.stores, strict=True):
         assert stored_rows(a) == stored_rows(b) and len(stored_rows(a)) > 100
-    # and shards never mint one attempt id twice (a shared store would refuse it; a
-    # simulation's logins come from no client address: LoginRequested, not ...From)
+    # and shards never mint one attempt id twice (a shared store would refuse it; logins
+    # from a client address, STUFFED's, record LoginRequestedFrom)
     ids = [row[1] for store in first.stores for row in stored_rows(store)
-           if str(row[3]).endswith("LoginAttempt.LoginRequested")]
-    assert len(ids) == len(set(ids))
+           if str(row[3]).endswith(("LoginAttempt.LoginRequested",
+                                    "LoginAttempt.LoginRequestedFrom"))]
+    assert len(ids) == len(set(ids)) > 20
 
 
 def test_a_failed_shard_is_retried_then_named(tmp_path: Path, scheduler: str) -> None:

@@ -5,24 +5,29 @@ each), and that shards keep an address whole."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 import matplotlib.pyplot as plt
+import numpy
 import pytest
 
 from application import audit
 from application.audit.verify import JUDGED_D14
+from application.outcomes import Throttled
 from application.screens import THROTTLED
+from domain import clock
 from simulations import plots, runner
 from simulations.compare_html import compare_page
 from simulations.population import CustomerPlan, client_address, customer_plans
 from simulations.report import Report, report
-from simulations.report_html import duration_ja, report_page
+from simulations.report_html import GAVE_UP, duration_ja, report_page
 from simulations.report_text import duration, percent, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Attack, Behaviour, Population, Scenario, ScenarioError, load
@@ -82,6 +87,7 @@ def test_D_14_a_stuffer_behind_an_address_costs_its_people_and_no_one_else(
     assert verifier.counts[JUDGED_D14] == attacked.attempts
     # the people behind its address: refused unchecked, slower in, some not at all
     assert attacked.throttled > 0 and 0 < attacked.throttled_visits <= attacked.exposed_visits
+    assert attacked.gave_up > 0 and attacked.support == quiet.support  # (no one to call)
     assert attacked.exposed.count == quiet.exposed.count > 0  # (the same people came)
     assert attacked.exposed.logged_in < quiet.exposed.logged_in
     slow, usual = (r.exposed.seconds_to_login["p50"] for r in (attacked, quiet))
@@ -108,6 +114,8 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     assert attacked.visits == attacked.logged_in + sum(attacked.support.values()) + (
         attacked.gave_up)  # (the visits D-14 made give up call no one)
     said = text(attacked)
+    assert (f"; gave up, told to wait (D-14) with no re-login left {attacked.gave_up:,} of "
+            f"{attacked.visits:,}") in said
     assert (f"Client addresses (D-14): 4, each shared by up to 3 customers; the people's logins "
             f"refused unchecked {attacked.throttled:,}, in {attacked.throttled_visits:,} visits "
             f"({attacked.gave_up:,} of them gave up") in said
@@ -124,6 +132,9 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     assert f'照合せずに拒否</td><td class=num>{attacked.tries_refused:,}</td>' in page
     assert f'照合して失敗 (ログイン試行に含む)</td><td class=num>{attacked.tries_checked:,}' in page
     assert "(100.64.0.0)" in page
+    assert (f"<tr><td>{GAVE_UP}</td><td class=num>{attacked.gave_up:,}</td><td class=num>"
+            f"{percent(attacked.gave_up, attacked.visits)} ({attacked.gave_up:,}/"
+            f"{attacked.visits:,})</td></tr>") in page
     for name, group in (("攻撃元と同じアドレスの利用者", exposed), ("それ以外の利用者", others)):
         cells = [f"{group.count:,}", f"{percent(group.logged_in, group.count)} "
                  f"({group.logged_in:,}/{group.count:,})",
@@ -140,17 +151,20 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     shown = percent(exposed.logged_in, exposed.count)
     assert f"behind a stuffer: in{shown:>18}{shown:>16}" in compared
     p90 = duration(exposed.seconds_to_login["p90"])
-    assert f"behind a stuffer: p90*{p90:>16}{p90:>16}" in compared
+    assert f"behind a stuffer: p90†{p90:>16}{p90:>16}" in compared
     assert "接続元IPアドレスの制限で拒否した「ログイン」" in compare_page([attacked, attacked], [])
     curves = legend(attacked, tmp_path)  # the time to log in: everyone, then the two apart
-    assert curves[1:] == [f"攻撃元と同じアドレスの利用者 ({attacked.exposed.logged_in}/"
-                          f"{attacked.exposed.count})",
-                          f"それ以外の利用者 ({attacked.unexposed.logged_in}/"
-                          f"{attacked.unexposed.count})"] and curves[0].startswith("全員")
+    assert list(curves) == [
+        f"全員、有効期限 10分 (ログイン {attacked.logged_in}/{attacked.visits})",
+        f"攻撃元と同じアドレスの利用者 ({exposed.logged_in}/{exposed.count})",
+        f"それ以外の利用者 ({others.logged_in}/{others.count})"]
+    for (_, reached), group in zip(list(curves.values())[1:], (exposed, others), strict=True):
+        assert reached == pytest.approx(group.logged_in / group.count)  # (of its own)
 
 
-def legend(r: Report, folder: Path) -> list[str]:
-    """The curves of the run's time-to-login plot, as its legend names them."""
+def legend(r: Report, folder: Path) -> dict[str, tuple[float, float]]:
+    """The curves of the run's time-to-login plot, as its legend names them, each with its
+    last point (minutes, share logged in)."""
     drawn: list[plt.Figure] = []
 
     def keep(fig: plt.Figure, path: Path) -> Path:
@@ -159,11 +173,14 @@ def legend(r: Report, folder: Path) -> list[str]:
 
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(plots, "_save", keep)
-        plots.time_to_login([r], folder / "time-to-login.png")
-    shown = drawn[0].axes[0].get_legend()
-    assert shown is not None
-    plt.close(drawn[0])
-    return [t.get_text() for t in shown.get_texts()]
+        plots.single(r, folder)
+    ax = drawn[0].axes[0]
+    curves = {str(line.get_label()): (float(numpy.asarray(line.get_xdata())[-1]),
+                                      float(numpy.asarray(line.get_ydata())[-1]))
+              for line in ax.get_lines() if not str(line.get_label()).startswith("_")}
+    for fig in drawn:
+        plt.close(fig)
+    return curves
 
 
 def test_a_stuffer_tries_within_the_scenarios_days_only(tmp_path: Path) -> None:
@@ -185,6 +202,37 @@ def test_a_run_without_addresses_reports_nothing_of_d_14(tmp_path: Path) -> None
     assert "D-14" not in text(r) and "D-14" not in report_page(r, tmp_path, [])
     assert "D-14" not in side_by_side([r]) and "接続元" not in compare_page([r], [])
     assert len(legend(r, tmp_path)) == 1
+
+
+def test_an_address_is_shared_by_no_more_customers_than_there_are(tmp_path: Path) -> None:
+    few = attrs.evolve(QUIET, days=1, population=attrs.evolve(QUIET.population, customers=2,
+                                                               customers_per_address=10))
+    said = text(simulated(few, tmp_path).report)
+    assert "Client addresses (D-14): 1, each shared by up to 2 customers;" in said
+
+
+def test_a_person_refused_on_a_mistyped_password_waits_before_the_next_login(
+        tmp_path: Path) -> None:
+    """D-14 answers every 「ログイン」 here (the address is at its limit): a person who mistyped
+    waits as told, then tries again (mistyping again, at rate 1), until the visit's re-logins
+    are spent: one 「ログイン」 for each, none retyped 15 s after a refusal."""
+    always = attrs.evolve(QUIET, days=1, behaviour=Behaviour(password_typo_rate=1.0,
+                                                             max_relogins=2))
+    simulation = Simulation(always, tmp_path)
+    asked: dict[str, list[datetime]] = {}
+
+    def refused(address: str, login_id: str, password: str, opening: Any = None) -> Throttled:
+        asked.setdefault(login_id, []).append(clock.now())
+        return Throttled(address)
+
+    simulation.app.log_in_from = refused  # type: ignore[method-assign]
+    simulation.run()
+    simulation.close()
+    tally = simulation.tally
+    assert tally.visits > 0 and tally.gave_up == tally.visits == tally.throttled_visits
+    assert tally.throttled == sum(map(len, asked.values())) == 3 * tally.visits
+    gaps = [b - a for times in asked.values() for a, b in itertools.pairwise(times)]
+    assert min(gaps) > timedelta(seconds=15)
 
 
 def test_the_people_of_one_customer_log_in_from_its_address() -> None:
