@@ -39,7 +39,7 @@ from application.billing_station import BillingStation
 from application.ports import Mailer
 from application.setting_values import ConfigError, checked_store, number, yes_or_no
 from domain.crypto import Entropy, Hasher
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 
 N = TypeVar("N", int, float)
 StoreSettings = dict[str, str]  # eventsourcing's settings of one store
@@ -154,18 +154,18 @@ class Settings:
 def application(
     settings: Settings | None = None, *, store: StoreSettings | None = None,
     mailer: Mailer | None = None, hasher: Hasher | None = None,
-    policy: KeyPolicy | None = None, entropy: Entropy = secrets,
+    policy: LoginPolicy | None = None, entropy: Entropy = secrets,
 ) -> BillingStation:
     """The application: on the configured store, mailer and hash cost, or on those given."""
     settings = settings or Settings()
     return BillingStation(
         store if store is not None else settings.store(),
         mailer=mailer or settings.mailer(), hasher=hasher or settings.hasher(),
-        policy=policy or KeyPolicy(), entropy=entropy, login_url=settings.login_url,
+        policy=policy or LoginPolicy(), entropy=entropy, login_url=settings.login_url,
     )
 
 
-def simulation(store: StoreSettings, *, mailer: Mailer, hasher: Hasher, policy: KeyPolicy,
+def simulation(store: StoreSettings, *, mailer: Mailer, hasher: Hasher, policy: LoginPolicy,
                entropy: Entropy) -> BillingStation:
     """The application as a simulation drives it: one process writes each aggregate (a
     shard its own customers'), so the library's aggregate cache needs no fast-forward and

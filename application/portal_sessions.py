@@ -29,7 +29,6 @@ from domain import clock
 from domain.accounts import Account
 from domain.crypto import NotAdmitted
 from domain.portal_sessions import (
-    FAILURE_LIMIT,
     UNRECORDED,
     AddressCheck,
     ClientAddress,
@@ -124,7 +123,9 @@ class PortalSessions(Login):
         """D-14's check of ``address`` now: None past its limit, else what it read."""
         now = clock.now()
         client = self._read(client_address_id(address), ClientAddress)
-        return client.check(now) if client is not None else AddressCheck(address, now, 0)
+        if client is None:
+            return AddressCheck.first(address, now, self.policy)
+        return client.check(now, self.policy)
 
     def _client(self, address: str) -> ClientAddress | None:
         return self.find(client_address_id(address), ClientAddress)
@@ -137,13 +138,14 @@ class PortalSessions(Login):
         def count() -> None:
             now = clock.now()
             client = self._client(address) or ClientAddress.first_seen(address, now)
-            client.login_failed(now)
+            client.login_failed(now, self.policy)
             self.save(client)
+        tries = self.policy.address_failure_limit
         try:
-            committed(count, "D-14", tries=FAILURE_LIMIT)
+            committed(count, "D-14", tries=tries)
         except Refused:
             log.warning("a failed login from %s was not counted (D-14): %d other writes "
-                        "to its count came first", address, FAILURE_LIMIT)
+                        "to its count came first", address, tries)
 
     def _save_quietly(self, portal: PortalSession) -> None:
         """Two requests of one session at once: one records it, which is all it needs."""

@@ -18,7 +18,7 @@ from application.ports import Mailer
 from domain.accounts import Account, Customer, LoginIndex, SubID, login_index_id
 from domain.crypto import Entropy, Hasher
 from domain.fields import FieldError, InvalidInput
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -36,7 +36,7 @@ class Station(EventStore):
     snapshotting_intervals: ClassVar = {Customer: 50, SubID: 50}  # accounts grow a login each
 
     def __init__(
-        self, env: Mapping[str, str], *, mailer: Mailer, hasher: Hasher, policy: KeyPolicy,
+        self, env: Mapping[str, str], *, mailer: Mailer, hasher: Hasher, policy: LoginPolicy,
         entropy: Entropy, login_url: str = "http://127.0.0.1:8000/",
     ):
         super().__init__(env)

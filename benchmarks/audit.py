@@ -42,7 +42,7 @@ from domain.accounts import Customer, LoginIndex
 from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 
 EVENTS_PER_LOGIN = 7  # 5 on the attempt, KeyMailed and LoggedIn on the account
 ACCOUNTS = 200
@@ -58,7 +58,7 @@ def build(app: BillingStation, accounts: list[Customer], events: int, start: dat
           ) -> datetime:
     """Adds ordinary logins with the key (as the services would record them) until the
     store holds ``events``; returns the clock after the last one."""
-    policy, digest = KeyPolicy(), app.hasher.digest("000000000000")
+    policy, digest = LoginPolicy(), app.hasher.digest("000000000000")
     now, have = start, int(app.recorder.max_notification_id() or 0)
     with tqdm(total=events, initial=have, unit="event", unit_scale=True, desc="building",
               disable=None) as bar:

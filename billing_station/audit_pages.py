@@ -14,7 +14,6 @@ from application import screens
 from application.audit import LoginRecord, Violation
 from application.audit.verify import JUDGED_D14, UNCHECKED_D10, UNCOUNTED_D14, UNJUDGED_D12
 from application.screens import jst
-from domain.portal_sessions import FAILURE_WINDOW
 from simulations.html import page
 
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
@@ -144,8 +143,8 @@ CHECKED_RULES = ("ログイン: 通知キーは「利用する」で初回ログ
                  "(LG-5, D-5)・新しいキーで無効になっていない (D-2)・1回だけ (D-3)・ロック後でない "
                  "(D-4)。ポータルでは、パスワードを確かめるのは接続元IPアドレスのログイン失敗が"
                  "その時点の時間枠あたりの上限に達していないときだけ (D-14: 確かめたときに読んだ"
-                 f"失敗の記録のうち、その時刻までの時間枠 ({FAILURE_WINDOW.seconds // 60}分) 内の"
-                 "失敗を数えます)。ポータルのセッションはそのログインIDのログインの完了とともに"
+                 "失敗の記録のうち、その時刻までの時間枠内の失敗を、ログイン試行に記録された上限"
+                 "・時間枠で数えます)。ポータルのセッションはそのログインIDのログインの完了とともに"
                  "だけ始まる (D-12)。"
                  "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2)。")
 

@@ -13,8 +13,8 @@ from uuid import UUID
 
 from domain.aggregate import Aggregate
 from domain.crypto import Hasher
-from domain.policy import KeyPolicy
-from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, AddressCheck
+from domain.policy import LoginPolicy
+from domain.portal_sessions import AddressCheck
 
 
 class Status(enum.Enum):
@@ -76,8 +76,8 @@ class LoginAttempt(Aggregate):
                                account_id=account_id, timestamp=now)
         return cls._create(
             cls.LoginRequestedFrom, id=attempt_id, login_id=login_id, account_id=account_id,
-            client_address=check.client_address, failure_limit=FAILURE_LIMIT,
-            failure_window_seconds=int(FAILURE_WINDOW.total_seconds()),
+            client_address=check.client_address, failure_limit=check.limit,
+            failure_window_seconds=int(check.window.total_seconds()),
             count_version=check.count_version, timestamp=now,
         )
 
@@ -140,7 +140,7 @@ class LoginAttempt(Aggregate):
             attempt.status = Status.SUPERSEDED
 
     def issue_key(
-        self, key_digest: str, mailed_to: str, policy: KeyPolicy, now: datetime
+        self, key_digest: str, mailed_to: str, policy: LoginPolicy, now: datetime
     ) -> None:
         self.trigger_event(
             self.KeyIssued, key_digest=key_digest, mailed_to=mailed_to,

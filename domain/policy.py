@@ -1,4 +1,5 @@
-"""The notify-key policy: every number of it in one object, so simulations can vary it."""
+"""The login policy: every number of it in one object, so simulations can vary it (and the
+events that apply it record it, so an audit judges each login by the policy of its time)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from domain.crypto import Entropy
 
 
 @attrs.frozen
-class KeyPolicy:
-    """LG-5/D-5 validity, D-6 digits, D-4 wrong-entry limit, D-10 mail limit."""
+class LoginPolicy:
+    """The notify key's LG-5/D-5 validity, D-6 digits, D-4 wrong-entry limit and D-10 mail
+    limit; and D-14's limit of failed logins from one client address within its window."""
 
     digits: int = 12
     validity: timedelta = timedelta(minutes=10)
     max_wrong_entries: int = 5
     max_keys_per_window: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     key_window: timedelta = timedelta(minutes=60)
+    address_failure_limit: int = attrs.field(default=20, validator=attrs.validators.ge(1))
+    address_window: timedelta = attrs.field(default=timedelta(minutes=10),
+                                            validator=attrs.validators.gt(timedelta(0)))
 
     def limit_reached(self, keys_in_window: int) -> bool:
         """D-10: no more key mails to one login ID within the window."""

@@ -13,12 +13,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import attrs
 
 from domain.aggregate import Aggregate
+from domain.policy import LoginPolicy
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/portal")
 
 IDLE_TIMEOUT = timedelta(minutes=30)  # D-12
-FAILURE_WINDOW = timedelta(minutes=10)  # D-14
-FAILURE_LIMIT = 20  # D-14
 CLOCK_TOLERANCE = timedelta(seconds=5)  # how far the workers' clocks may differ, no more
 
 
@@ -106,12 +105,20 @@ class PortalSession(Aggregate):
 @attrs.frozen
 class AddressCheck:
     """D-14's check of a login's client address, made when its password's digest got its
-    turn: the instant, and the version of the address's failures it read (0: none yet),
-    recorded with the attempt so that an audit counts again what the check counted."""
+    turn: the instant, the version of the address's failures it read (0: none yet), and
+    the limit and window it applied, recorded with the attempt so that an audit counts
+    again what the check counted, against what it was bound by."""
 
     client_address: str
     at: datetime
     count_version: int
+    limit: int
+    window: timedelta
+
+    @classmethod
+    def first(cls, address: str, now: datetime, policy: LoginPolicy) -> AddressCheck:
+        """The check of an address with no failed login recorded yet."""
+        return cls(address, now, 0, policy.address_failure_limit, policy.address_window)
 
 
 class ClientAddress(Aggregate):
@@ -129,26 +136,29 @@ class ClientAddress(Aggregate):
         return cls._create(cls.Seen, id=client_address_id(address), address=address,
                            timestamp=now)
 
-    def failures_in_window(self, now: datetime) -> int:
-        return sum(1 for t in self.failures if t > now - FAILURE_WINDOW)
+    def failures_in_window(self, now: datetime, window: timedelta) -> int:
+        return sum(1 for t in self.failures if t > now - window)
 
-    def throttled(self, now: datetime) -> bool:
-        return self.failures_in_window(now) >= FAILURE_LIMIT
-
-    def check(self, now: datetime) -> AddressCheck | None:
-        """D-14 at ``now``: None past the limit, else what the check read. (Its version is
-        read before its failures: a worker's cached copy that another thread brings up to
-        date meanwhile has only more of them, as none it had is forgotten so soon.)"""
+    def check(self, now: datetime, policy: LoginPolicy) -> AddressCheck | None:
+        """D-14 at ``now``: None past the policy's limit, else what the check read. (Its
+        version is read before its failures: a worker's cached copy that another thread
+        brings up to date meanwhile has only more of them, as none it had is forgotten so
+        soon.)"""
         version = self.version
-        return None if self.throttled(now) else AddressCheck(self.address, now, version)
+        if self.failures_in_window(now, policy.address_window) >= policy.address_failure_limit:
+            return None
+        return attrs.evolve(AddressCheck.first(self.address, now, policy), count_version=version)
 
     class LoginFailed(Aggregate.Event):
+        window_seconds: int = 600  # D-14's window in force (before it was recorded: 10 min)
+
         def apply(self, client: ClientAddress) -> None:
             # Kept a window longer than they count: a failure stored by a worker whose clock
             # runs ahead, or read by one whose check took its instant a little before,
             # forgets none that a check still counts.
-            since = self.timestamp - 2 * FAILURE_WINDOW
+            since = self.timestamp - timedelta(seconds=2 * self.window_seconds)
             client.failures = [*(t for t in client.failures if t > since), self.timestamp]
 
-    def login_failed(self, now: datetime) -> None:
-        self.trigger_event(self.LoginFailed, timestamp=now)
+    def login_failed(self, now: datetime, policy: LoginPolicy) -> None:
+        self.trigger_event(self.LoginFailed, timestamp=now,
+                           window_seconds=int(policy.address_window.total_seconds()))

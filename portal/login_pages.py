@@ -15,7 +15,7 @@ from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, TopP
 from application.portal_sessions import THROTTLED, Opening, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
-from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW, IDLE_TIMEOUT
+from domain.portal_sessions import IDLE_TIMEOUT
 from portal.confirm_pages import refused_form
 from portal.security import (
     ATTEMPT_COOKIE,
@@ -242,10 +242,12 @@ async def _attempt_contact(request: Request) -> str | None:
 
 
 async def help_notes(request: Request) -> Response:
+    policy = portal(request).station.policy
     return render(request, "help_notes.html", {
-        "policy": portal(request).station.policy, "sessions": {  # D-14, D-12: as enforced
-            "failure_window_minutes": int(FAILURE_WINDOW.total_seconds() // 60),
-            "failure_limit": FAILURE_LIMIT, "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}})
+        "policy": policy, "sessions": {  # D-14, D-12: as enforced
+            "failure_window_minutes": f"{policy.address_window.total_seconds() / 60:g}",
+            "failure_limit": policy.address_failure_limit,
+            "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}})
 
 
 ROUTES = [

@@ -8,6 +8,7 @@ import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from domain.policy import LoginPolicy
 from simulations import business_days
 from simulations.wording import counted_as
 
@@ -26,6 +27,8 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
     ("attack.addresses", int, 0, 1_000_000), ("attack.tries_per_hour", float, 0.01, 36_000),
     ("policy.key_validity_minutes", float, 0.1, 1440),
     ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
+    ("policy.address_failure_limit", int, 1, 100_000),
+    ("policy.address_window_minutes", float, 0.1, 1440),
 ]
 PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
          ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
@@ -109,20 +112,27 @@ def check(scenario: object) -> list[str]:
     return problems
 
 
+_COUNTED = "D-14 counts the failed logins of a client address"
 _ATTACK_KEYS = ("attack.addresses ", "population.customers ",  # (each problem's first words)
-                "population.customers_per_address ")
+                "population.customers_per_address ", "policy.address_")
+_D14 = LoginPolicy()  # D-14's own numbers: a scenario that changes them needs addresses
+NEED_ADDRESSES = {
+    "attack.addresses": (0, "a stuffer logs in from an address customers share"),
+    "policy.address_failure_limit": (_D14.address_failure_limit, _COUNTED),
+    "policy.address_window_minutes": (_D14.address_window.total_seconds() / 60, _COUNTED),
+}
 
 
 def _attack_problems(scenario: object) -> list[str]:
-    """Stuffers only behind addresses the customers log in from."""
+    """Stuffers, and a D-14 policy of the scenario's own, only for logins from client
+    addresses; stuffers only behind as many addresses as there are."""
     attacked, shared = _get(scenario, "attack.addresses"), _get(
         scenario, "population.customers_per_address")
-    if not attacked:
-        return []
     if not shared:
-        return [f"attack.addresses = {attacked} needs population.customers_per_address: a "
-                "stuffer logs in from an address customers share, and with 0 (the default) "
-                "they log in from none"]
+        return [f"{key} = {as_written(_get(scenario, key))} needs "
+                f"population.customers_per_address: {why}, and with 0 (the default) logins "
+                "come from none" for key, (default, why) in NEED_ADDRESSES.items()
+                if _get(scenario, key) != default]
     addresses = -(-_get(scenario, "population.customers") // shared)
     if attacked > addresses:
         return [f"attack.addresses must be at most the customers' {counted_as(addresses, 'address')} "

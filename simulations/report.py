@@ -76,6 +76,8 @@ class Report:
     tries_refused: int = 0  # of them refused unchecked (D-14), the rest checked and failed
     exposed_visits: int = 0  # visits of people behind a stuffer's address
     exposed_histogram: list[float] = attrs.Factory(list)  # their times, of those logged in
+    address_failure_limit: int = 20  # D-14's policy: failed logins from one address ...
+    address_window_minutes: float = 10  # ... within this window, then refused unchecked
 
     @property
     def exposed(self) -> Visits:
@@ -152,7 +154,9 @@ def _d14(scenario: Scenario, tally: Tally) -> dict[str, Any]:
             "throttled": tally.throttled, "throttled_visits": tally.throttled_visits,
             "gave_up": tally.gave_up, "tries": tally.tries,
             "tries_refused": tally.tries_refused, "exposed_visits": tally.exposed_visits,
-            "exposed_histogram": tally.exposed_seconds}
+            "exposed_histogram": tally.exposed_seconds,
+            "address_failure_limit": scenario.policy.address_failure_limit,
+            "address_window_minutes": scenario.policy.address_window_minutes}
 
 
 @attrs.frozen

@@ -15,7 +15,6 @@ import attrs
 from application import screens
 from application.audit import Outcome
 from application.outcomes import ContactRoute
-from domain.portal_sessions import FAILURE_LIMIT, FAILURE_WINDOW
 from simulations.html import esc, page, png_figure, table
 from simulations.plots import validity_label
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
@@ -150,7 +149,7 @@ def _addresses(r: Report) -> str:
         return ""
     body = (f"<p>「ログイン」は {r.client_addresses:,}の接続元IPアドレスから (1つのアドレスを"
             f"最大 {r.customers_per_address:,}社の利用者が共有)。1つのアドレスから"
-            f"{FAILURE_WINDOW.seconds // 60}分間に{FAILURE_LIMIT}回失敗すると、パスワードを"
+            f"{r.address_window_minutes:g}分間に{r.address_failure_limit:,}回失敗すると、パスワードを"
             f"照合せずに「{esc(screens.THROTTLED)}」と表示します (D-14)。利用者の「ログイン」"
             f"のうち、このように拒否されたもの {r.throttled:,}件 (訪問 {r.throttled_visits:,}件、"
             f"うち再ログインの上限に達していて断念したもの {r.gave_up:,}件)。拒否された"

@@ -66,7 +66,10 @@ def _addresses(r: Report) -> list[str]:
     if not r.client_addresses:
         return []
     lines = [f"Client addresses (D-14): {r.client_addresses:,}, each shared by up to "
-             f"{counted_as(r.customers_per_address, 'customer')}; the people's logins refused "
+             f"{counted_as(r.customers_per_address, 'customer')}, each refused unchecked after "
+             f"{counted_as(r.address_failure_limit, 'failed login')} within "
+             f"{r.address_window_minutes:g} minute{'' if r.address_window_minutes == 1 else 's'};"
+             f" the people's logins refused "
              f"unchecked {r.throttled:,}, in {counted_as(r.throttled_visits, 'visit')} "
              f"({r.gave_up:,} of them gave up with no re-login left: no contact is named for "
              f"D-14)"]

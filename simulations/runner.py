@@ -106,7 +106,7 @@ class Simulation:
         self.mail = MailNetwork()
         self.app = bootstrap.simulation(
             store, mailer=self.mail, hasher=RememberingHasher(scenario.hash_cost, entropy),
-            policy=scenario.policy.key_policy(), entropy=entropy,
+            policy=scenario.policy.login_policy(), entropy=entropy,
         )
         self.tally = Tally()
         self.people: list[Person] = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 from simulations import checks
 from simulations.wording import numbered
 
@@ -80,11 +80,15 @@ class Policy:
     key_validity_minutes: float = 10  # LG-5
     max_wrong_entries: int = 5  # D-4
     max_keys_per_hour: int = 5  # D-10
+    address_failure_limit: int = 20  # D-14: failed logins from one client address ...
+    address_window_minutes: float = 10  # ... within this window, then refused unchecked
 
-    def key_policy(self) -> KeyPolicy:
-        return KeyPolicy(validity=timedelta(minutes=self.key_validity_minutes),
-                         max_wrong_entries=self.max_wrong_entries,
-                         max_keys_per_window=self.max_keys_per_hour)
+    def login_policy(self) -> LoginPolicy:
+        return LoginPolicy(validity=timedelta(minutes=self.key_validity_minutes),
+                           max_wrong_entries=self.max_wrong_entries,
+                           max_keys_per_window=self.max_keys_per_hour,
+                           address_failure_limit=self.address_failure_limit,
+                           address_window=timedelta(minutes=self.address_window_minutes))
 
     def label(self) -> str:
         return (f"validity {self.key_validity_minutes:g} min, "

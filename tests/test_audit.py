@@ -36,7 +36,7 @@ from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 from domain.portal_sessions import AddressCheck, ClientAddress, PortalSession, client_address_id
 from tests.conftest import build
 from tests.story import (
@@ -101,7 +101,7 @@ def _login_with_a_key_planted(app: BillingStation) -> None:
     now = account.modified_on
     attempt = LoginAttempt.request("main01", account.id, now, uuid4())
     attempt.accept_password(True, False, now)
-    attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, KeyPolicy(), now)
+    attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, LoginPolicy(), now)
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=now)
     attempt.complete(now)
     app.save(attempt)
@@ -175,7 +175,7 @@ def _key_planted(app: BillingStation, to: str = EMAIL, window_recorded: bool = T
     attempt = LoginAttempt.request("main01", account.id, now, uuid4())
     attempt.accept_password(True, False, now)
     if window_recorded:
-        attempt.issue_key(Hasher(4).digest("000000000000"), to, KeyPolicy(), now)
+        attempt.issue_key(Hasher(4).digest("000000000000"), to, LoginPolicy(), now)
     else:
         attempt.trigger_event(LoginAttempt.KeyIssued, key_digest=Hasher(4).digest("0" * 12),
                               mailed_to=to, valid_for_seconds=600, max_wrong_entries=5,
@@ -247,8 +247,9 @@ class _Unguarded:
 
     def admits(self) -> bool:
         client = self.app.find(client_address_id(self.client_address), ClientAddress)
-        self.checked = AddressCheck(self.client_address, clock.now(),
-                                    client.version if client else 0)
+        self.checked = attrs.evolve(
+            AddressCheck.first(self.client_address, clock.now(), self.app.policy),
+            count_version=client.version if client else 0)
         return True
 
     def mismatched(self) -> None:
@@ -280,6 +281,26 @@ def test_D_14_a_password_checked_from_an_address_past_its_limit_is_caught(
     assert "LoginRequestedFrom" in found[0].evidence[20]
     assert "client_address=203.0.113.9" in found[0].evidence[20]
     assert "count_version=21" in found[0].evidence[20]  # (its first sight, 20 failures)
+
+
+def test_D_14_each_password_is_judged_by_the_limit_and_window_its_check_recorded(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """A policy may change (the portal restarted with another): in one store, a password
+    checked under 20 in 10 minutes is judged by those, one checked under 3 in 30 by these."""
+    onboard(app)
+    for n in range(4):
+        app.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
+    start.tick(timedelta(minutes=11))  # the four are out of 10 minutes' window ...
+    app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9"))
+    app.policy = LoginPolicy(address_failure_limit=3, address_window=timedelta(minutes=30))
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
+    app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9"))  # ... not of 30's
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["D-14"]
+    assert found[0].message == ("a password was checked for main01 from 203.0.113.9 after 4 "
+                                "failed logins from it within 30 minutes (the limit: 3)")
+    assert "failure_limit=3" in found[0].evidence[4]
 
 
 def test_D_14_another_address_a_window_past_and_the_services_own_logins_pass(
@@ -460,7 +481,7 @@ def test_LG_3_a_key_for_a_login_ID_with_no_account_is_caught(app: BillingStation
     now = app.account("main01").modified_on  # type: ignore[union-attr]
     attempt = LoginAttempt.request("ghost01", None, now, uuid4())
     attempt.accept_password(True, False, now)
-    attempt.issue_key(Hasher(4).digest("000000000000"), "someone@example.net", KeyPolicy(), now)
+    attempt.issue_key(Hasher(4).digest("000000000000"), "someone@example.net", LoginPolicy(), now)
     app.save(attempt)
     found = list(audit.verify(app))
     assert [v.rule for v in found] == ["LG-3"]

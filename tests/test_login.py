@@ -17,7 +17,7 @@ from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Ref
 from application.screens import KEY_PROMPT
 from domain import clock
 from domain.login_attempt import LoginAttempt
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 from tests.story import (
     EMAIL,
     PASSWORD,
@@ -251,7 +251,7 @@ def test_D_6_what_cannot_be_a_key_is_asked_again_and_not_counted_towards_D_4(
 
 
 def test_D_6_keys_are_12_random_digits_leading_zeros_allowed() -> None:
-    policy = KeyPolicy()
+    policy = LoginPolicy()
     keys = [policy.new_key(secrets) for _ in range(2000)]
     assert all(len(k) == 12 and k.isdigit() for k in keys)
     assert len(set(keys)) == len(keys)
@@ -328,7 +328,7 @@ def test_D_10_the_time_said_is_the_first_whole_minute_from_when_a_key_is_mailed_
     assert "10:05以降" in screens.refusal_text(Refusal.KEY_LIMIT, at + timedelta(seconds=1))
     assert screens.refusal_text(Refusal.KEY_LIMIT) == screens.KEY_LIMIT  # (none known)
     with pytest.raises(ValueError, match="max_keys_per_window"):
-        KeyPolicy(max_keys_per_window=0)  # (no time to say: no key would ever be mailed)
+        LoginPolicy(max_keys_per_window=0)  # (no time to say: no key would ever be mailed)
 
 
 def test_D_11_turning_the_key_off_or_moving_its_address_notifies_the_old_address(

@@ -22,7 +22,7 @@ from application.outcomes import KeyEntry, Refusal, TopPage
 from domain.accounts import Customer
 from domain.crypto import Hasher
 from domain.fields import InvalidInput
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 from tests.conftest import build, stored_bytes
 from tests.story import (
     EMAIL,
@@ -145,7 +145,7 @@ def test_a_simulation_s_store_waits_for_no_disk_flush_and_the_portal_s_does(
     run stopped short is made anew from its seed); the portal's keep the library's FULL (2).
     (Simulated stores read back and verify clean: tests/test_simulations.py.)"""
     simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
-                                     mailer=mailbox, hasher=Hasher(4), policy=KeyPolicy(),
+                                     mailer=mailbox, hasher=Hasher(4), policy=LoginPolicy(),
                                      entropy=secrets)
     portal = build(store_settings("sqlite", tmp_path / "portal.sqlite3"), mailbox)
     try:
@@ -162,7 +162,7 @@ def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
     file alone (no log beside it) holds every event."""
     path = tmp_path / "simulated.sqlite3"
     simulated = bootstrap.simulation(store_settings("sqlite", path), mailer=mailbox,
-                                     hasher=Hasher(4), policy=KeyPolicy(), entropy=secrets)
+                                     hasher=Hasher(4), policy=LoginPolicy(), entropy=secrets)
     onboard(simulated)
     stored = simulated.recorder.max_notification_id()
     said: list[str] = []
@@ -185,7 +185,7 @@ def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it
     saved; a save another writer refused (it had a rival after all) forgets what it found
     absent."""
     simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
-                                     mailer=mailbox, hasher=Hasher(4), policy=KeyPolicy(),
+                                     mailer=mailbox, hasher=Hasher(4), policy=LoginPolicy(),
                                      entropy=secrets)
     main = onboard(simulated)
     said: list[str] = []
@@ -210,7 +210,7 @@ def test_a_simulation_whose_save_another_writer_refused_asks_again_what_it_found
     as a conflict from what it had found absent before."""
     store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
     first, second = (bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
-                                          policy=KeyPolicy(), entropy=secrets)
+                                          policy=LoginPolicy(), entropy=secrets)
                      for _ in range(2))
     try:
         assert second.index("main01") is None

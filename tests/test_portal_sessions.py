@@ -25,6 +25,7 @@ from application.portal_sessions import Opening, Throttled
 from domain import clock
 from domain.accounts import Customer
 from domain.login_attempt import LoginAttempt
+from domain.policy import LoginPolicy
 from domain.portal_sessions import (
     CLOCK_TOLERANCE,
     UNRECORDED,
@@ -379,12 +380,12 @@ def test_D_14_a_failure_stamped_ahead_by_another_workers_clock_forgets_none_a_ch
     before it reads: a failure stored meanwhile, stamped ahead of that instant, must not
     make the address forget failures still within the check's window."""
     t0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
-    client = ClientAddress.first_seen("203.0.113.9", t0)
+    client, policy = ClientAddress.first_seen("203.0.113.9", t0), LoginPolicy()
     for n in range(19):
-        client.login_failed(t0 + timedelta(minutes=0 if n < 2 else 1))
+        client.login_failed(t0 + timedelta(minutes=0 if n < 2 else 1), policy)
     check_at = t0 + timedelta(minutes=10) - timedelta(seconds=1)
-    client.login_failed(check_at + CLOCK_TOLERANCE + timedelta(seconds=1))
-    assert client.check(check_at) is None  # twenty within its window: refused
+    client.login_failed(check_at + CLOCK_TOLERANCE + timedelta(seconds=1), policy)
+    assert client.check(check_at, policy) is None  # twenty within its window: refused
 
 
 def test_D_14_a_wrong_password_is_counted_before_its_digest_turn_ends(

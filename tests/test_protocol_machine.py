@@ -42,12 +42,12 @@ from application.screens import (
 from domain import clock
 from domain.crypto import Hasher
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
-from domain.policy import KeyPolicy
+from domain.policy import LoginPolicy
 from tests.conftest import build
 from tests.processes import describe
 from tests.story import PASSWORD, SUB_PASSWORD, KeyRecorder, onboard, sub_id_form
 
-POLICY = KeyPolicy()
+POLICY = LoginPolicy()
 
 
 # The reference model: the rules, as plainly as they can be written ----------------------

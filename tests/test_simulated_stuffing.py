@@ -23,6 +23,7 @@ from application.audit.verify import JUDGED_D14
 from application.outcomes import Throttled
 from application.screens import THROTTLED
 from domain import clock
+from domain.login_attempt import LoginAttempt
 from simulations import plots, runner
 from simulations.compare_html import compare_page
 from simulations.population import CustomerPlan, client_address, customer_plans
@@ -49,6 +50,7 @@ class Run:
     report: Report
     verifier: audit.Verifier  # what verify counted on the run's store (it found nothing)
     stuffers_attempts: int  # attempts in the store under a stuffer's login IDs (c00000x…)
+    limits: set[tuple[int, int]]  # D-14's (limit, window in seconds) the attempts recorded
 
 
 def simulated(scenario: Scenario, folder: Path) -> Run:
@@ -59,7 +61,10 @@ def simulated(scenario: Scenario, folder: Path) -> Run:
         assert list(verifier.check(audit.replay(simulation.app))) == []
         stuffers = sum("x" in record.login_id
                        for record in audit.history(audit.replay(simulation.app)))
-        return Run(report(simulation), verifier, stuffers)
+        limits = {(e.failure_limit, e.failure_window_seconds)
+                  for e in audit.replay(simulation.app)
+                  if isinstance(e, LoginAttempt.LoginRequestedFrom)}
+        return Run(report(simulation), verifier, stuffers, limits)
     finally:
         simulation.close()
 
@@ -108,6 +113,24 @@ def test_D_14_people_behind_one_address_share_its_count_without_a_stuffer(
     assert quiet.throttled == 0  # a few typos an hour are far below 20 in 10 minutes
 
 
+def test_D_14_a_scenarios_own_limit_is_the_one_applied_recorded_and_judged(
+        tmp_path: Path) -> None:
+    """What a stricter policy does: the scenario's limit and window are the portal's in the
+    run, each check records them, and the audit judges every password by them."""
+    strict = STUFFED.with_policy(address_failure_limit=10, address_window_minutes=20)
+    run, usual = simulated(strict, tmp_path / "strict"), simulated(STUFFED, tmp_path / "usual")
+    assert run.limits == {(10, 1200)} and usual.limits == {(20, 600)}
+    assert run.verifier.counts[JUDGED_D14] == run.report.attempts
+    # 10 in any 20 minutes, 30 an hour at most, where 20 in 10 minutes let 120 be checked:
+    # the stuffer has fewer checked, and the people behind its address are refused more
+    assert run.report.tries_checked < usual.report.tries_checked
+    assert run.report.throttled > usual.report.throttled
+    assert "after 10 failed logins within 20 minutes;" in text(run.report)
+    assert "20分間に10回失敗すると" in report_page(run.report, tmp_path, [])
+    assert "after 20 failed logins within 10 minutes;" in text(usual.report)
+    assert (run.report.address_failure_limit, run.report.address_window_minutes) == (10, 20)
+
+
 def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path: Path) -> None:
     attacked = simulated(STUFFED, tmp_path).report
     exposed, others = attacked.exposed, attacked.unexposed
@@ -116,7 +139,8 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     said = text(attacked)
     assert (f"; gave up, told to wait (D-14) with no re-login left {attacked.gave_up:,} of "
             f"{attacked.visits:,}") in said
-    assert (f"Client addresses (D-14): 4, each shared by up to 3 customers; the people's logins "
+    assert (f"Client addresses (D-14): 4, each shared by up to 3 customers, each refused "
+            f"unchecked after 20 failed logins within 10 minutes; the people's logins "
             f"refused unchecked {attacked.throttled:,}, in {attacked.throttled_visits:,} visits "
             f"({attacked.gave_up:,} of them gave up") in said
     assert ("Credential stuffing: a stuffer behind 1 address (100.64.0.0), 300 tries an "
@@ -208,7 +232,7 @@ def test_an_address_is_shared_by_no_more_customers_than_there_are(tmp_path: Path
     few = attrs.evolve(QUIET, days=1, population=attrs.evolve(QUIET.population, customers=2,
                                                                customers_per_address=10))
     said = text(simulated(few, tmp_path).report)
-    assert "Client addresses (D-14): 1, each shared by up to 2 customers;" in said
+    assert "Client addresses (D-14): 1, each shared by up to 2 customers," in said
 
 
 def test_a_person_refused_on_a_mistyped_password_waits_before_the_next_login(
@@ -268,6 +292,14 @@ def test_shards_share_out_the_stuffers_work_too() -> None:
      "attack.tries_per_hour must be a number from 0.01 to 36,000 (not nan)"),
     ("[attack]\naddresses = 1\ntries_per_hour = -1\n",  # both named at once
      "attack.tries_per_hour must be …; attack.addresses = 1 needs"),
+    ("[policy]\naddress_failure_limit = 50\n",  # D-14's own policy: nothing to count
+     "policy.address_failure_limit = 50 needs population.customers_per_address"),
+    ("[attack]\naddresses = 1\n[policy]\naddress_window_minutes = 30\n",
+     "attack.addresses = 1 needs …; policy.address_window_minutes = 30 needs"),
+    ("[population]\ncustomers_per_address = 2\n[policy]\naddress_failure_limit = 0\n",
+     "policy.address_failure_limit must be a whole number from 1 to 100,000 (not 0)"),
+    ("[population]\ncustomers_per_address = 2\n[policy]\naddress_window_minutes = nan\n",
+     "policy.address_window_minutes must be a number from 0.1 to 1,440 (not nan)"),
 ])
 def test_an_attack_that_cannot_run_is_refused_by_name(tmp_path: Path, toml: str,
                                                       problem: str) -> None:
@@ -277,9 +309,12 @@ def test_an_attack_that_cannot_run_is_refused_by_name(tmp_path: Path, toml: str,
         load(path)
 
 
-def test_the_shipped_stuffing_scenario_loads() -> None:
-    scenario = load("stuffing")
+def test_the_shipped_stuffing_scenarios_load_and_differ_in_d_14_alone() -> None:
+    scenario, strict = load("stuffing"), load("stuffing-strict")
     assert scenario.attack.addresses > 0 and scenario.population.customers_per_address > 0
+    assert (strict.policy.address_failure_limit, strict.policy.address_window_minutes) == (10, 20)
+    assert attrs.evolve(strict, name="stuffing", description=scenario.description,
+                        policy=scenario.policy) == scenario
 
 
 @pytest.mark.parametrize("seed", range(8))

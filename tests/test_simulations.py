@@ -244,7 +244,7 @@ def _refused_under_d_10(seen: Seen) -> list[tuple[str, datetime]]:
 
 def test_every_shipped_scenario_loads() -> None:
     names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
-    assert names == ["large", "office", "slow-mail", "stuffing"]
+    assert names == ["large", "office", "slow-mail", "stuffing", "stuffing-strict"]
     for name in names:
         assert load(name).name == name
 
