@@ -27,8 +27,9 @@ from application.outcomes import ContactRoute
 from domain.crypto import Hasher
 from simulations.business_days import holidays_off
 from simulations.population import addresses, client_address
-from simulations.runner import Simulation, Tally
+from simulations.runner import Simulation
 from simulations.scenario import Scenario
+from simulations.tally import Tally
 
 OUTCOMES = tuple(o.value for o in Outcome)
 PRODUCTION_HASH_COST = Hasher().cost  # log2 of scrypt's N in production (the default)

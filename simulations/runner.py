@@ -28,7 +28,6 @@ import attrs
 
 from application import bootstrap
 from application.outcomes import (
-    ContactRoute,
     ErrorPage,
     KeyEntry,
     LoginScreen,
@@ -47,11 +46,12 @@ from simulations.population import (
     Person,
     RememberingHasher,
     SeededEntropy,
-    client_address,
     customer_plans,
 )
 from simulations.run_folder import STORE, STORE_FILES
 from simulations.scenario import Scenario
+from simulations.stuffers import Stuffers
+from simulations.tally import Tally
 
 
 class RunStopped(Exception):
@@ -65,25 +65,6 @@ class Visit:
     relogins: int = 0
     keys: int = 0  # keys mailed to it
     throttled: bool = False  # a login of it refused unchecked (D-14)
-
-
-@attrs.define
-class Tally:
-    """What happened to the visits (the store tells the rest)."""
-
-    visits: int = 0
-    logged_in: int = 0
-    keys_reissued: int = 0  # keys issued to a visit after its first (a re-login's)
-    support: dict[ContactRoute, int] = attrs.Factory(dict)  # LG-8's contacts, by route
-    seconds_to_login: list[float] = attrs.Factory(list)
-    people: int = 0
-    throttled: int = 0  # the people's logins refused unchecked (D-14)
-    throttled_visits: int = 0  # visits with one or more of them
-    gave_up: int = 0  # visits told to wait (D-14) with no re-login left: they gave up
-    exposed_visits: int = 0  # visits of people behind a stuffer's address
-    exposed_seconds: list[float] = attrs.Factory(list)  # their times to log in
-    tries: int = 0  # the stuffers' logins (D-14)
-    tries_refused: int = 0  # of them refused unchecked, the rest checked and failed
 
 
 class Simulation:
@@ -123,7 +104,8 @@ class Simulation:
             with clock.Simulated(first_day - timedelta(days=1)) as simulated:
                 self._onboard()
                 self._at(first_day, lambda: self._day(0))
-                self._attack(*self._whole_days())
+                Stuffers(self.scenario, self.part.customers, self.app, self.tally,
+                         self._at).start(*self._whole_days())
                 while self._queue:
                     moment, _, action = heapq.heappop(self._queue)
                     simulated.move_to(moment)
@@ -171,38 +153,6 @@ class Simulation:
         """From the first day's midnight to the last's end, JST, in UTC."""
         first = datetime.combine(self.scenario.start, time(0), JST)
         return first.astimezone(UTC), (first + timedelta(days=self.scenario.days)).astimezone(UTC)
-
-    # Credential stuffing (D-14) --------------------------------------------------------
-    def _attack(self, start: datetime, end: datetime) -> None:
-        """A stuffer behind each attacked address this run's customers log in from, trying
-        from ``start`` to ``end``: its own seeded stream whatever the shard, and login IDs
-        that do not exist, named after the address's first customer (``c00042x…``: a
-        shared store's count finds the shard they belong to)."""
-        shared, (first, end_customer) = (self.scenario.population.customers_per_address,
-                                         self.part.customers)
-        for n in range(self.scenario.attack.addresses):
-            if first <= n * shared < end_customer:
-                rng = random.Random(f"{self.scenario.seed}/attack/{n}")
-                first_try = start + self._between_tries(rng)
-                if first_try < end:
-                    self._at(first_try, self._try(n, rng, end))
-
-    def _between_tries(self, rng: random.Random) -> timedelta:
-        return timedelta(seconds=rng.expovariate(self.scenario.attack.tries_per_hour / 3600))
-
-    def _try(self, n: int, rng: random.Random, end: datetime) -> Callable[[], None]:
-        first_customer = f"c{n * self.scenario.population.customers_per_address:05d}"
-
-        def attempt() -> None:
-            screen = self.app.log_in_from(client_address(n),
-                                          f"{first_customer}x{rng.randrange(10**6):06d}",
-                                          f"Leaked-{rng.randrange(1000):03d}")
-            self.tally.tries += 1
-            self.tally.tries_refused += isinstance(screen, Throttled)
-            then = clock.now() + self._between_tries(rng)
-            if then < end:
-                self._at(then, self._try(n, rng, end))
-        return attempt
 
     # Days and visits ------------------------------------------------------------------
     def _day(self, index: int) -> None:
