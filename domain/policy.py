@@ -10,6 +10,8 @@ import attrs
 
 from domain.crypto import Entropy
 
+ADDRESS_WINDOWS = (timedelta(seconds=30), timedelta(hours=1))  # D-14's, shortest to longest
+
 
 @attrs.frozen
 class LoginPolicy:
@@ -22,8 +24,17 @@ class LoginPolicy:
     max_keys_per_window: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     key_window: timedelta = timedelta(minutes=60)
     address_failure_limit: int = attrs.field(default=20, validator=attrs.validators.ge(1))
-    address_window: timedelta = attrs.field(default=timedelta(minutes=10),
-                                            validator=attrs.validators.gt(timedelta(0)))
+    address_window: timedelta = attrs.field(default=timedelta(minutes=10))
+
+    @address_window.validator
+    def _whole_seconds_within_bounds(self, _: attrs.Attribute[timedelta], value: timedelta
+                                     ) -> None:
+        """Recorded in whole seconds (as the check applied it), from ADDRESS_WINDOWS' first
+        to its last: a client address keeps its failures twice the longest, so a window
+        lengthened within it counts every failure it covers."""
+        if not ADDRESS_WINDOWS[0] <= value <= ADDRESS_WINDOWS[1] or value.microseconds:
+            raise ValueError(f"D-14's window must be whole seconds from "
+                             f"{ADDRESS_WINDOWS[0]} to {ADDRESS_WINDOWS[1]} (not {value})")
 
     def limit_reached(self, keys_in_window: int) -> bool:
         """D-10: no more key mails to one login ID within the window."""

@@ -13,11 +13,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import attrs
 
 from domain.aggregate import Aggregate
-from domain.policy import LoginPolicy
+from domain.policy import ADDRESS_WINDOWS, LoginPolicy
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/portal")
 
 IDLE_TIMEOUT = timedelta(minutes=30)  # D-12
+# A client address's failed logins are kept twice D-14's longest window, whatever the policy:
+# a window lengthened (within that) counts all it covers, and a failure stored by a worker
+# whose clock runs ahead, or read by one whose check took its instant a little before,
+# forgets none that a check still counts. (The audit keeps them so too.)
+FAILURES_KEPT = 2 * ADDRESS_WINDOWS[1]
 CLOCK_TOLERANCE = timedelta(seconds=5)  # how far the workers' clocks may differ, no more
 
 
@@ -150,15 +155,9 @@ class ClientAddress(Aggregate):
         return attrs.evolve(AddressCheck.first(self.address, now, policy), count_version=version)
 
     class LoginFailed(Aggregate.Event):
-        window_seconds: int = 600  # D-14's window in force (before it was recorded: 10 min)
-
         def apply(self, client: ClientAddress) -> None:
-            # Kept a window longer than they count: a failure stored by a worker whose clock
-            # runs ahead, or read by one whose check took its instant a little before,
-            # forgets none that a check still counts.
-            since = self.timestamp - timedelta(seconds=2 * self.window_seconds)
+            since = self.timestamp - FAILURES_KEPT
             client.failures = [*(t for t in client.failures if t > since), self.timestamp]
 
-    def login_failed(self, now: datetime, policy: LoginPolicy) -> None:
-        self.trigger_event(self.LoginFailed, timestamp=now,
-                           window_seconds=int(policy.address_window.total_seconds()))
+    def login_failed(self, now: datetime) -> None:
+        self.trigger_event(self.LoginFailed, timestamp=now)

@@ -28,8 +28,9 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
     ("policy.key_validity_minutes", float, 0.1, 1440),
     ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
     ("policy.address_failure_limit", int, 1, 100_000),
-    ("policy.address_window_minutes", float, 0.1, 1440),
+    ("policy.address_window_minutes", float, 0.5, 60),  # (LoginPolicy's ADDRESS_WINDOWS)
 ]
+WHOLE_SECONDS = ["policy.address_window_minutes"]  # recorded as the check applied them
 PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
          ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
 DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience",
@@ -89,6 +90,10 @@ def check(scenario: object) -> list[str]:
     problems = _name_problems(_get(scenario, "name"))
     problems += [p for key, kind, low, high in RANGES
                  if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
+    problems += [f"{key} must be whole seconds (not {as_written(minutes)} minutes: "
+                 f"{minutes * 60:g} seconds)" for key in WHOLE_SECONDS
+                 if not any(p.startswith(f"{key} ") for p in problems)
+                 and timedelta(minutes=(minutes := _get(scenario, key))).microseconds]
     start, days = _get(scenario, "start"), _get(scenario, "days")
     dates = _dates_problems(start, days)
     problems += dates + _holidays_problems(_get(scenario, "behaviour.public_holidays"),

@@ -69,7 +69,7 @@ def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
         write(result, simulation.folder, run, [simulation.store])
         reports.append(result)
         stores.append(simulation.store)
-        say(f"{variant.policy.label()}: {_run_figures(result, run)}")
+        say(f"{result.policy}: {_run_figures(result, run)}")
     common = text(reports[0]).splitlines()[0]  # the scenario, its days, seed and people
     table = f"{common}\n{side_by_side(reports)}"
     (folder / COMPARE_TXT).write_text(table + "\n", encoding="utf-8")

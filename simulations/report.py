@@ -127,7 +127,8 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
     scenario, tally = simulation.scenario, simulation.tally
     counts = store_counts(replay(simulation.app) if events is None else events)
     return Report(
-        scenario.name, scenario.policy.label(), scenario.seed, scenario.days,
+        scenario.name, scenario.policy.label(bool(addresses(scenario))), scenario.seed,
+        scenario.days,
         scenario.hash_cost, tally.people, tally.visits, tally.logged_in,
         {label: tally.support[route] for route, label in ROUTES.items() if route in tally.support},
         counts.attempts, counts.outcomes, counts.with_key,

@@ -90,9 +90,12 @@ class Policy:
                            address_failure_limit=self.address_failure_limit,
                            address_window=timedelta(minutes=self.address_window_minutes))
 
-    def label(self) -> str:
+    def label(self, addresses: bool = False) -> str:
+        """The policy in a line; D-14's part only for logins from client ``addresses``."""
+        d14 = (f", {self.address_failure_limit} failed logins/{self.address_window_minutes:g} "
+               f"min per address" if addresses else "")
         return (f"validity {self.key_validity_minutes:g} min, "
-                f"{self.max_wrong_entries} wrong entries, {self.max_keys_per_hour} keys/h")
+                f"{self.max_wrong_entries} wrong entries, {self.max_keys_per_hour} keys/h{d14}")
 
 
 @attrs.frozen

@@ -37,7 +37,13 @@ from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from domain.policy import LoginPolicy
-from domain.portal_sessions import AddressCheck, ClientAddress, PortalSession, client_address_id
+from domain.portal_sessions import (
+    FAILURES_KEPT,
+    AddressCheck,
+    ClientAddress,
+    PortalSession,
+    client_address_id,
+)
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -301,6 +307,25 @@ def test_D_14_each_password_is_judged_by_the_limit_and_window_its_check_recorded
     assert found[0].message == ("a password was checked for main01 from 203.0.113.9 after 4 "
                                 "failed logins from it within 30 minutes (the limit: 3)")
     assert "failure_limit=3" in found[0].evidence[4]
+
+
+def test_D_14_a_lengthened_window_is_enforced_and_judged_on_every_failure_it_covers(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """Failures counted under a 10-minute window are kept for a longer one: once the
+    portal's window is 30 minutes, four within it refuse the next login, and the audit
+    judges a planted check on the same four."""
+    onboard(app)
+    for n in range(3):
+        app.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
+    start.tick(timedelta(minutes=21))  # past twice the 10 minutes they were counted under
+    app.log_in_from("203.0.113.9", "nobody3", "wrong")
+    app.policy = LoginPolicy(address_failure_limit=3, address_window=timedelta(minutes=30))
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
+    app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9"))
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["D-14"]
+    assert "after 4 failed logins from it within 30 minutes (the limit: 3)" in found[0].message
 
 
 def test_D_14_another_address_a_window_past_and_the_services_own_logins_pass(
@@ -683,11 +708,13 @@ def test_verify_keeps_only_the_attempts_still_open(
 def test_verify_keeps_only_the_failed_logins_of_d_14s_window(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
-    """Failures are kept two windows (a check is stored after its digest, so failures stored
-    later than it read may come first), then forgotten, and an address gone quiet for that
-    long with them: memory stays flat as stuffers come and go, or one stays on."""
+    """Failures are kept as the address keeps them, twice the longest window (a check is
+    stored after its digest, so failures stored later than it read may come first), then
+    forgotten, and an address gone quiet for that long with them: memory stays flat as
+    stuffers come and go, or one stays on."""
+    assert timedelta(minutes=120) == FAILURES_KEPT
     verifier = Verifier()
-    for n in range(30):  # a new address every 4 minutes, 3 failures each, and one that
+    for n in range(36):  # a new address every 4 minutes, 3 failures each, and one that
         for _ in range(3):  # fails every 4 minutes throughout (it has been away before)
             app.log_in_from(f"198.51.100.{n}", "nobody", "wrong")
         if n < 3 or n > 10:
@@ -695,8 +722,8 @@ def test_verify_keeps_only_the_failed_logins_of_d_14s_window(
         start.tick(timedelta(minutes=4))
     assert list(verifier.check(replay(app))) == []
     stayed = verifier.clients.failures.pop(client_address_id("192.0.2.1"))
-    assert len(stayed) == 5  # (116 minutes in: its failures since minute 96)
-    assert len(verifier.clients.failures) == 5  # the other addresses of the last 20 minutes
+    assert len(stayed) == 25  # (the last at minute 140: its failures since minute 20)
+    assert len(verifier.clients.failures) == 30  # the other addresses since minute 20
     assert all(len(times) == 3 for times in verifier.clients.failures.values())
 
 

@@ -97,7 +97,8 @@ keys = st.sampled_from(["days", "start", "seed", "hash_cost", "bogus", "populati
                         "behaviour.mail_delay.p95", "behaviour.mistype_rate",
                         "policy.key_validity_minutes", "policy.max_wrong_entries", "policy",
                         "population.customers_per_address", "attack.addresses",
-                        "attack.tries_per_hour", "behaviour.throttled_wait.median", "attack"])
+                        "attack.tries_per_hour", "behaviour.throttled_wait.median", "attack",
+                        "policy.address_failure_limit", "policy.address_window_minutes"])
 
 
 @LOTS
@@ -123,6 +124,7 @@ def test_a_scenario_file_is_loaded_or_refused_with_its_problems(
     assert all(0 < d.median <= d.p95 for d in (behaviour.mail_delay, behaviour.typing,
                                                 behaviour.patience, behaviour.throttled_wait))
     assert scenario.attack.tries_per_hour > 0
+    scenario.policy.login_policy()  # (a policy that loads is one the domain takes)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from application.portal_sessions import Opening, Throttled
 from domain import clock
 from domain.accounts import Customer
 from domain.login_attempt import LoginAttempt
-from domain.policy import LoginPolicy
+from domain.policy import ADDRESS_WINDOWS, LoginPolicy
 from domain.portal_sessions import (
     CLOCK_TOLERANCE,
     UNRECORDED,
@@ -382,10 +382,33 @@ def test_D_14_a_failure_stamped_ahead_by_another_workers_clock_forgets_none_a_ch
     t0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
     client, policy = ClientAddress.first_seen("203.0.113.9", t0), LoginPolicy()
     for n in range(19):
-        client.login_failed(t0 + timedelta(minutes=0 if n < 2 else 1), policy)
+        client.login_failed(t0 + timedelta(minutes=0 if n < 2 else 1))
     check_at = t0 + timedelta(minutes=10) - timedelta(seconds=1)
-    client.login_failed(check_at + CLOCK_TOLERANCE + timedelta(seconds=1), policy)
+    client.login_failed(check_at + CLOCK_TOLERANCE + timedelta(seconds=1))
     assert client.check(check_at, policy) is None  # twenty within its window: refused
+
+
+def test_D_14_a_window_lengthened_counts_every_failure_it_covers() -> None:
+    """An address keeps its failures twice the longest window a policy may have, whatever
+    the policy when each was counted: a longer window, up to that, counts them all."""
+    t0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
+    client = ClientAddress.first_seen("203.0.113.9", t0)
+    for n in range(3):
+        client.login_failed(t0 + n * timedelta(minutes=25))  # 25 minutes apart
+    last = t0 + timedelta(minutes=50)
+    ten, hour = LoginPolicy(address_failure_limit=3), LoginPolicy(
+        address_failure_limit=3, address_window=ADDRESS_WINDOWS[1])
+    assert client.check(last, ten) is not None  # one within 10 minutes
+    assert client.check(last, hour) is None  # three within the hour: refused
+    client.login_failed(t0 + 2 * ADDRESS_WINDOWS[1])  # two hours on: the first is forgotten
+    assert len(client.failures) == 3
+
+
+@pytest.mark.parametrize("window", [timedelta(seconds=29), timedelta(hours=1, seconds=1),
+                                    timedelta(seconds=30.5)])
+def test_D_14_a_window_is_whole_seconds_from_30_seconds_to_an_hour(window: timedelta) -> None:
+    with pytest.raises(ValueError, match="D-14's window must be whole seconds"):
+        LoginPolicy(address_window=window)
 
 
 def test_D_14_a_wrong_password_is_counted_before_its_digest_turn_ends(

@@ -126,6 +126,7 @@ def test_D_14_a_scenarios_own_limit_is_the_one_applied_recorded_and_judged(
     assert run.report.tries_checked < usual.report.tries_checked
     assert run.report.throttled > usual.report.throttled
     assert "after 10 failed logins within 20 minutes;" in text(run.report)
+    assert run.report.policy.endswith("5 keys/h, 10 failed logins/20 min per address")
     assert "20分間に10回失敗すると" in report_page(run.report, tmp_path, [])
     assert "after 20 failed logins within 10 minutes;" in text(usual.report)
     assert (run.report.address_failure_limit, run.report.address_window_minutes) == (10, 20)
@@ -299,7 +300,9 @@ def test_shards_share_out_the_stuffers_work_too() -> None:
     ("[population]\ncustomers_per_address = 2\n[policy]\naddress_failure_limit = 0\n",
      "policy.address_failure_limit must be a whole number from 1 to 100,000 (not 0)"),
     ("[population]\ncustomers_per_address = 2\n[policy]\naddress_window_minutes = nan\n",
-     "policy.address_window_minutes must be a number from 0.1 to 1,440 (not nan)"),
+     "policy.address_window_minutes must be a number from 0.5 to 60 (not nan)"),
+    ("[population]\ncustomers_per_address = 2\n[policy]\naddress_window_minutes = 0.51\n",
+     "policy.address_window_minutes must be whole seconds (not 0.51 minutes: 30.6 seconds)"),
 ])
 def test_an_attack_that_cannot_run_is_refused_by_name(tmp_path: Path, toml: str,
                                                       problem: str) -> None:

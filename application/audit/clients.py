@@ -4,11 +4,11 @@ read, and which failed logins each address's count holds."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.portal_sessions import client_address_id
+from domain.portal_sessions import FAILURES_KEPT, client_address_id
 
 
 class ClientBook:
@@ -19,16 +19,12 @@ class ClientBook:
 
     def __init__(self) -> None:
         self.failures: OrderedDict[UUID, list[tuple[int, datetime]]] = OrderedDict()
-        self.longest_window = timedelta(0)  # of the windows in force so far
         self.unclaimed: dict[UUID, int] = {}
 
     def fold(self, failed: Any) -> None:
-        # Kept a window longer than they count (the longest in force so far: a policy may
-        # change): a check is stored after its digest, so failures stored later than it
-        # read may come first.
-        window = timedelta(seconds=failed.window_seconds)  # (recorded with each failure)
-        self.longest_window = max(self.longest_window, window)
-        now, since = failed.timestamp, failed.timestamp - 2 * self.longest_window
+        # Kept as long as the address keeps them (a check is stored after its digest, so
+        # failures stored later than it read may come first).
+        now, since = failed.timestamp, failed.timestamp - FAILURES_KEPT
         times = self.failures.setdefault(failed.originator_id, [])
         times[:] = [(v, t) for v, t in times if t > since]
         times.append((failed.originator_version, now))

@@ -152,7 +152,6 @@ class Verifier:
         self.counts[JUDGED_D14] += 1
         client, now = attempt.client, checked.timestamp
         window = timedelta(seconds=client.failure_window_seconds)
-        self.clients.longest_window = max(self.clients.longest_window, window)
         failed = self.clients.read(client.client_address, client.count_version, now - window)
         if len(failed) < client.failure_limit:
             return
