@@ -134,12 +134,12 @@ class PortalSessions(Login):
     def _count_failure(self, address: str) -> None:
         """A failed login counted against its address. Other workers count theirs at the
         same moment (a burst from one address): each lost race is counted again on what
-        they committed, up to as many times as the limit; past that the count is lost,
-        and said so in the log (the login's page is the failed login's all the same)."""
+        they committed, up to COUNT_RACES times whatever the limit; past that the count is
+        lost, and said so in the log (the login's page is the failed login's all the same)."""
         def count() -> None:
             now = clock.now()
             client = self._client(address) or ClientAddress.first_seen(address, now)
-            client.login_failed(now)
+            client.login_failed(now, self.policy)
             self.save(client)
         try:
             committed(count, "D-14", tries=COUNT_RACES)

@@ -18,11 +18,7 @@ from domain.policy import ADDRESS_WINDOWS, LoginPolicy
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://billingstation.example/portal")
 
 IDLE_TIMEOUT = timedelta(minutes=30)  # D-12
-# A client address's failed logins are kept twice D-14's longest window, whatever the policy:
-# a window lengthened (within that) counts all it covers, and a failure stored by a worker
-# whose clock runs ahead, or read by one whose check took its instant a little before,
-# forgets none that a check still counts. (The audit keeps them so too.)
-FAILURES_KEPT = 2 * ADDRESS_WINDOWS[1]
+QUIET_FORGOTTEN = 2 * ADDRESS_WINDOWS[1]  # no failure kept past it, whatever the policy
 CLOCK_TOLERANCE = timedelta(seconds=5)  # how far the workers' clocks may differ, no more
 
 
@@ -127,7 +123,8 @@ class AddressCheck:
 
 
 class ClientAddress(Aggregate):
-    """The failed logins of one client address within D-14's window."""
+    """The failed logins of one client address that D-14's checks count (each kept twice
+    the window it was counted under)."""
 
     class Seen(Aggregate.Created):
         address: str
@@ -155,9 +152,25 @@ class ClientAddress(Aggregate):
         return attrs.evolve(AddressCheck.first(self.address, now, policy), count_version=version)
 
     class LoginFailed(Aggregate.Event):
+        """A failed login counted, with D-14's window in force (stored before it was
+        recorded: 10 minutes, then the only one)."""
+
+        window_seconds: int = 600
+
         def apply(self, client: ClientAddress) -> None:
-            since = self.timestamp - FAILURES_KEPT
+            since = self.kept_since()
             client.failures = [*(t for t in client.failures if t > since), self.timestamp]
 
-    def login_failed(self, now: datetime) -> None:
-        self.trigger_event(self.LoginFailed, timestamp=now)
+        def kept_since(self) -> datetime:
+            """The earlier failures the address keeps at this one: those within twice its
+            window (a failure stored by a worker whose clock runs ahead, or read by one
+            whose check took its instant a little before, forgets none that a check still
+            counts). The audit keeps them by the same rule, so it counts what a check
+            could. A window lengthened counts those kept under the shorter one: the whole
+            of it once it has passed."""
+            return self.timestamp - timedelta(seconds=2 * self.window_seconds)
+
+    def login_failed(self, now: datetime, policy: LoginPolicy) -> None:
+        self.trigger_event(self.LoginFailed, timestamp=now,
+                           window_seconds=int(policy.address_window.total_seconds()))
+

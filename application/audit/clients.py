@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.portal_sessions import FAILURES_KEPT, client_address_id
+from domain.portal_sessions import QUIET_FORGOTTEN, client_address_id
 
 
 class ClientBook:
@@ -22,15 +22,16 @@ class ClientBook:
         self.unclaimed: dict[UUID, int] = {}
 
     def fold(self, failed: Any) -> None:
-        # Kept as long as the address keeps them (a check is stored after its digest, so
-        # failures stored later than it read may come first).
-        now, since = failed.timestamp, failed.timestamp - FAILURES_KEPT
+        # Kept as the address keeps them (a check is stored after its digest, so failures
+        # stored later than it read may come first).
         times = self.failures.setdefault(failed.originator_id, [])
+        since = failed.kept_since()
         times[:] = [(v, t) for v, t in times if t > since]
-        times.append((failed.originator_version, now))
+        times.append((failed.originator_version, failed.timestamp))
         self.failures.move_to_end(failed.originator_id)
         self.unclaimed[failed.originator_id] = self.unclaimed.get(failed.originator_id, 0) + 1
-        while next(iter(self.failures.values()))[-1][1] <= since:
+        quiet = failed.timestamp - QUIET_FORGOTTEN  # (past any window's keeping)
+        while next(iter(self.failures.values()))[-1][1] <= quiet:
             gone, _ = self.failures.popitem(last=False)  # (flat memory: gone quiet)
             self.unclaimed.pop(gone, None)
 
