@@ -4,6 +4,8 @@ processes would share it."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -407,6 +409,32 @@ def test_D_14_an_address_keeps_each_failure_twice_the_window_it_was_counted_unde
     assert under_ten.check(last, hour) is not None
     under_an_hour.login_failed(t0 + QUIET_FORGOTTEN + timedelta(minutes=50), hour)
     assert len(under_an_hour.failures) == 1  # two hours on: the others forgotten
+
+
+def test_D_14_a_failure_stored_before_windows_were_recorded_reads_as_ten_minutes(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """Stores written before a failed login recorded its window: the audit's reading and
+    the application's both take it as 10 minutes, then the only window."""
+    path = tmp_path / "earlier.sqlite3"
+    app = build(store_settings("sqlite", path), mailbox)
+    app.log_in_from("203.0.113.9", "nobody", "wrong")
+    app.close()
+    with sqlite3.connect(path) as db:
+        (rowid, state), = db.execute("SELECT rowid, state FROM stored_events WHERE topic "
+                                     "LIKE '%ClientAddress.LoginFailed'").fetchall()
+        earlier = json.loads(state)
+        assert earlier.pop("window_seconds") == 600
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                   (json.dumps(earlier).encode(), rowid))
+    app = build(store_settings("sqlite", path) | {"CREATE_TABLE": "false"}, mailbox)
+    try:
+        failed, = [e for e in replay(app) if isinstance(e, ClientAddress.LoginFailed)]
+        assert "window_seconds" not in vars(failed) and failed.window_seconds == 600
+        client = app.get(client_address_id("203.0.113.9"), ClientAddress)
+        assert client.failures == [failed.timestamp]
+        assert failed.kept_since() == failed.timestamp - timedelta(minutes=20)
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize("window", [timedelta(seconds=29), timedelta(hours=1, seconds=1),
