@@ -29,9 +29,8 @@ class LoginPolicy:
     @address_window.validator
     def _whole_seconds_within_bounds(self, _: attrs.Attribute[timedelta], value: timedelta
                                      ) -> None:
-        """Recorded in whole seconds (as the check applied it), from ADDRESS_WINDOWS' first
-        to its last: a client address keeps its failures twice the longest, so a window
-        lengthened within it counts every failure it covers."""
+        """Recorded in whole seconds, as the check applied it, from ADDRESS_WINDOWS' first
+        to its last (the audit forgets an address gone quiet for twice the longest)."""
         if not ADDRESS_WINDOWS[0] <= value <= ADDRESS_WINDOWS[1] or value.microseconds:
             raise ValueError(f"D-14's window must be whole seconds from "
                              f"{ADDRESS_WINDOWS[0]} to {ADDRESS_WINDOWS[1]} (not {value})")

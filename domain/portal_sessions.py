@@ -123,8 +123,8 @@ class AddressCheck:
 
 
 class ClientAddress(Aggregate):
-    """The failed logins of one client address that D-14's checks count (each kept twice
-    the window it was counted under)."""
+    """The failed logins of one client address that D-14's checks count: at each, it
+    forgets the earlier ones older than twice the window that one was counted under."""
 
     class Seen(Aggregate.Created):
         address: str
@@ -145,7 +145,7 @@ class ClientAddress(Aggregate):
         """D-14 at ``now``: None past the policy's limit, else what the check read. (Its
         version is read before its failures: a worker's cached copy that another thread
         brings up to date meanwhile has only more of them, as none it had is forgotten so
-        soon.)"""
+        soon under one window.)"""
         version = self.version
         if self.failures_in_window(now, policy.address_window) >= policy.address_failure_limit:
             return None
@@ -163,11 +163,12 @@ class ClientAddress(Aggregate):
 
         def kept_since(self) -> datetime:
             """The earlier failures the address keeps at this one: those within twice its
-            window (a failure stored by a worker whose clock runs ahead, or read by one
-            whose check took its instant a little before, forgets none that a check still
-            counts). The audit keeps them by the same rule, so it counts what a check
-            could. A window lengthened counts those kept under the shorter one: the whole
-            of it once it has passed."""
+            window (under one window, a failure stored by a worker whose clock runs ahead,
+            or read by one whose check took its instant a little before, forgets none that
+            a check still counts). The audit marks the others forgotten at this version, so
+            it judges a check on what the address held at the version the check read. A
+            window lengthened counts those kept under the shorter one: the whole of it
+            once it has passed."""
             return self.timestamp - timedelta(seconds=2 * self.window_seconds)
 
     def login_failed(self, now: datetime, policy: LoginPolicy) -> None:

@@ -91,7 +91,8 @@ def check(scenario: object) -> list[str]:
     problems += [p for key, kind, low, high in RANGES
                  if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
     problems += [f"{key} must be whole seconds (not {as_written(minutes)} minutes: "
-                 f"{minutes * 60:.6f}".rstrip("0") + " seconds)" for key in WHOLE_SECONDS
+                 f"{timedelta(minutes=minutes).total_seconds():.6f}".rstrip("0") + " seconds)"
+                 for key in WHOLE_SECONDS
                  if not any(p.startswith(f"{key} ") for p in problems)
                  and timedelta(minutes=(minutes := _get(scenario, key))).microseconds]
     start, days = _get(scenario, "start"), _get(scenario, "days")

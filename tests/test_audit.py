@@ -334,6 +334,41 @@ def test_D_14_a_lengthened_window_is_judged_on_what_the_address_kept(
     assert "after 3 failed logins from it within 30 minutes (the limit: 3)" in found[0].message
 
 
+def test_D_14_a_check_is_judged_on_what_the_address_held_at_the_version_it_read(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """A failure counted while a check's digest runs, by a worker already on a shorter
+    window, makes the address forget failures the check counted: the audit still judges the
+    check on those it read."""
+    app.policy = LoginPolicy(address_failure_limit=3)
+    onboard(app)
+    for n in range(3):  # minutes 0, 1 and 2
+        app.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
+        start.tick(timedelta(minutes=1))
+    start.tick(timedelta(minutes=6))  # minute 9: three within 10 minutes
+    assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
+    meanwhile: list[object] = []
+
+    class Busy(type(app.hasher)):  # type: ignore[misc]
+        def _in_turn(self, work: Callable[[], T]) -> T:
+            done = work()  # (the planted check has read the three, and admitted)
+            if not meanwhile:
+                meanwhile.append("another worker, on a window of 4 minutes:")
+                app.policy = LoginPolicy(address_failure_limit=3,
+                                         address_window=timedelta(minutes=4))
+                meanwhile.append(app.log_in_from("203.0.113.9", "nobody9", "wrong"))
+            return done
+
+    app.hasher = Busy(app.hasher.cost)
+    assert isinstance(app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9")),
+                      TopPage)
+    assert meanwhile[1:] == [ErrorPage(Refusal.LOGIN_FAILED)]  # (it forgot minutes 0 and 1)
+    assert len(app.get(client_address_id("203.0.113.9"), ClientAddress).failures) == 2
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["D-14"]
+    assert "after 3 failed logins from it within 10 minutes (the limit: 3)" in found[0].message
+
+
 def test_D_14_another_address_a_window_past_and_the_services_own_logins_pass(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:

@@ -391,7 +391,7 @@ def test_D_14_a_failure_stamped_ahead_by_another_workers_clock_forgets_none_a_ch
     assert client.check(check_at, policy) is None  # twenty within its window: refused
 
 
-def test_D_14_an_address_keeps_each_failure_twice_the_window_it_was_counted_under() -> None:
+def test_D_14_an_address_keeps_earlier_failures_twice_the_window_of_the_latest() -> None:
     """What a check counts of a longer window than a failure's: only what the address kept
     of it; so the whole of a lengthened window counts once it has passed."""
     t0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)

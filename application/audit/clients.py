@@ -4,7 +4,7 @@ read, and which failed logins each address's count holds."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -13,27 +13,34 @@ from domain.portal_sessions import QUIET_FORGOTTEN, client_address_id
 
 class ClientBook:
     """Each client address's recent failed logins (D-14), by its aggregate's id, each with
-    its version: a password's check is judged on those of the version it read. And those
+    its version and the version that forgot it: a password's check is judged on those the
+    address held at the version it read, though the check is stored after its digest and
+    failures stored meanwhile may have forgotten some (under a shorter window). And those
     no rejected password has claimed yet: the portal counts a failure before it stores the
     attempt, so a rejected password from the address finds its own here."""
 
     def __init__(self) -> None:
-        self.failures: OrderedDict[UUID, list[tuple[int, datetime]]] = OrderedDict()
+        # [version, time, the version that forgot it (None: still held)], in version order
+        self.failures: OrderedDict[UUID, list[list[Any]]] = OrderedDict()
         self.unclaimed: dict[UUID, int] = {}
+        self.longest_kept = timedelta(0)  # twice the longest window in force so far
 
     def fold(self, failed: Any) -> None:
-        # Kept as the address keeps them (a check is stored after its digest, so failures
-        # stored later than it read may come first).
+        since, now = failed.kept_since(), failed.timestamp  # (as the address forgets them)
+        self.longest_kept = max(self.longest_kept, now - since)
+        gone = now - self.longest_kept  # no check judged from now on read it any more
         times = self.failures.setdefault(failed.originator_id, [])
-        since = failed.kept_since()
-        times[:] = [(v, t) for v, t in times if t > since]
-        times.append((failed.originator_version, failed.timestamp))
+        for failure in times:
+            if failure[2] is None and failure[1] <= since:
+                failure[2] = failed.originator_version
+        times[:] = [f for f in times if f[2] is None or f[1] > gone]
+        times.append([failed.originator_version, now, None])
         self.failures.move_to_end(failed.originator_id)
         self.unclaimed[failed.originator_id] = self.unclaimed.get(failed.originator_id, 0) + 1
-        quiet = failed.timestamp - QUIET_FORGOTTEN  # (past any window's keeping)
+        quiet = now - QUIET_FORGOTTEN  # (past any window's keeping)
         while next(iter(self.failures.values()))[-1][1] <= quiet:
-            gone, _ = self.failures.popitem(last=False)  # (flat memory: gone quiet)
-            self.unclaimed.pop(gone, None)
+            gone_quiet, _ = self.failures.popitem(last=False)  # (flat memory)
+            self.unclaimed.pop(gone_quiet, None)
 
     def claimed(self, address: str) -> bool:
         """A rejected password from ``address`` claims its failure; False: none was counted."""
@@ -46,6 +53,7 @@ class ClientBook:
         return left > 0
 
     def read(self, address: str, version: int, since: datetime) -> list[datetime]:
-        """The failures a check read (up to the address's ``version``) later than ``since``."""
-        return [t for v, t in self.failures.get(client_address_id(address), [])
-                if v <= version and t > since]
+        """The failures a check read (those the address held at its ``version``) later than
+        ``since``."""
+        return [t for v, t, forgotten in self.failures.get(client_address_id(address), [])
+                if v <= version and (forgotten is None or version < forgotten) and t > since]
