@@ -92,9 +92,10 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
              audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, stuffing, stuffing-strict, large;
     or a TOML file): a population logging in over simulated days through the application's
-    services, on a SQLite store, the model's clock moved from one visit to the next. Writes report.html
-    (one page to hand on), report.txt, report.json and PNG plots next to the store (with
-    --compare, compare.html and compare.txt too), then audits the store with verify.
+    services, on a SQLite store, the model's clock moved from one visit to the next. Writes
+    report.html (one page to hand on), report.txt, report.json and PNG plots next to the
+    store (with --compare, compare.html and compare.txt too), then audits the store with
+    verify.
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
     stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX and
