@@ -20,7 +20,7 @@ from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
-from simulations.checks import check
+from simulations.checks import check, whole_seconds_problem
 from simulations.population import addresses
 from simulations.run_folder import clear_earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
@@ -40,7 +40,11 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
     if not all(0.1 <= m <= 1440 for m in minutes):
         raise click.BadParameter(f"each validity must be 0.1 to 1440 minutes (not {value})",
                                  ctx, param)
-    labels = [f"{m:g}" for m in minutes]  # each run's folder and column: validity-LABEL
+    if problem := next(filter(None, map(whole_seconds_problem, minutes)), None):
+        raise click.BadParameter(f"each validity must be {problem}", ctx, param)
+    # Whole seconds up to a day have distinct labels (to 6 figures): each run's folder and
+    # column, validity-LABEL, is one validity's.
+    labels = [f"{m:g}" for m in minutes]
     if repeated := [label for label in dict.fromkeys(labels) if labels.count(label) > 1]:
         given = [m.strip() for m in value.split(",")]
         raise click.BadParameter("each validity once: " + "; ".join(
@@ -50,12 +54,11 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _twice(label: str, given: list[str]) -> str:
-    """One validity --compare was given twice (in the order given), as its runs would be
-    named (to 6 figures): the same value typed again, or values that name one run."""
+    """One validity --compare was given twice (in the order given): the same value typed
+    again, or written two ways."""
     if len(set(given)) == 1:
         return f"{label} is given more than once"
-    return (f"{', '.join(given)} are the same run, {label} minutes (a run is named by its "
-            "validity to 6 significant figures)")
+    return f"{', '.join(given)} are the same validity, {label} minutes"
 
 
 @click.command()
@@ -66,8 +69,8 @@ def _twice(label: str, given: list[str]) -> str:
 @click.option("--days", type=click.IntRange(1, 3660),
               help="Override the scenario's number of days (1 to 3660).")
 @click.option("--compare", "validities", metavar="MINUTES,...", callback=_minutes,
-              help="Run once per key validity (e.g. 5,10,15; each 0.1 to 1440 minutes) and "
-                   "print them side by side.")
+              help="Run once per key validity (e.g. 5,10,15; each 0.1 to 1440 minutes, in "
+                   "whole seconds) and print them side by side.")
 @click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
                    "split, nor the customers behind one client address: at most one shard "

@@ -19,12 +19,18 @@ class LoginPolicy:
     limit; and D-14's limit of failed logins from one client address within its window."""
 
     digits: int = 12
-    validity: timedelta = timedelta(minutes=10)
+    validity: timedelta = attrs.field(default=timedelta(minutes=10))
     max_wrong_entries: int = 5
     max_keys_per_window: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     key_window: timedelta = timedelta(minutes=60)
     address_failure_limit: int = attrs.field(default=20, validator=attrs.validators.ge(1))
     address_window: timedelta = attrs.field(default=timedelta(minutes=10))
+
+    @validity.validator
+    def _whole_seconds(self, _: attrs.Attribute[timedelta], value: timedelta) -> None:
+        """Recorded in whole seconds (KeyIssued), as the key is then held to it."""
+        if value <= timedelta(0) or value.microseconds:
+            raise ValueError(f"a key's validity must be whole seconds (not {value})")
 
     @address_window.validator
     def _whole_seconds_within_bounds(self, _: attrs.Attribute[timedelta], value: timedelta

@@ -30,7 +30,8 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
     ("policy.address_failure_limit", int, 1, 100_000),
     ("policy.address_window_minutes", float, 0.5, 60),  # (LoginPolicy's ADDRESS_WINDOWS)
 ]
-WHOLE_SECONDS = ["policy.address_window_minutes"]  # recorded as the check applied them
+WHOLE_SECONDS = ["policy.key_validity_minutes",  # recorded as the domain applies them
+                 "policy.address_window_minutes"]
 PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high), inclusive
          ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
 DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience",
@@ -85,16 +86,23 @@ def _number_problem(key: str, value: Any, kind: type, low: float | None,
 FIRST_START, LAST_DAY = date(1971, 1, 1), date(9999, 12, 1)  # clocks and calendars hold
 
 
+def whole_seconds_problem(minutes: float) -> str | None:
+    """What is wrong with ``minutes`` as a policy's duration, which events record in whole
+    seconds (so a run is held to the duration its report names), or None."""
+    if not timedelta(minutes=minutes).microseconds:
+        return None
+    seconds = f"{timedelta(minutes=minutes).total_seconds():.6f}".rstrip("0")
+    return f"whole seconds (not {as_written(minutes)} minutes: {seconds} seconds)"
+
+
 def check(scenario: object) -> list[str]:
     """Every problem of a built scenario, each naming its key."""
     problems = _name_problems(_get(scenario, "name"))
     problems += [p for key, kind, low, high in RANGES
                  if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
-    problems += [f"{key} must be whole seconds (not {as_written(minutes)} minutes: "
-                 f"{timedelta(minutes=minutes).total_seconds():.6f}".rstrip("0") + " seconds)"
-                 for key in WHOLE_SECONDS
+    problems += [f"{key} must be {whole}" for key in WHOLE_SECONDS
                  if not any(p.startswith(f"{key} ") for p in problems)
-                 and timedelta(minutes=(minutes := _get(scenario, key))).microseconds]
+                 and (whole := whole_seconds_problem(_get(scenario, key)))]
     start, days = _get(scenario, "start"), _get(scenario, "days")
     dates = _dates_problems(start, days)
     problems += dates + _holidays_problems(_get(scenario, "behaviour.public_holidays"),

@@ -371,14 +371,21 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
+def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path: Path) -> None:
+    path = tmp_path / "eighth.toml"
+    path.write_text("[policy]\nkey_validity_minutes = 0.125\n")
+    with pytest.raises(ScenarioError, match=re.escape(
+            "policy.key_validity_minutes must be whole seconds (not 0.125 minutes: 7.5 seconds)")):
+        load(path)
+
+
 @pytest.mark.parametrize(("args", "named"), [
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
     (["--compare", "5,10,5.0", "--days", "1"],  # one folder validity-5/ for two columns
-     "'--compare': each validity once: 5, 5.0 are the same run, 5 minutes"),
-    (["--compare", "1.2345671,1.2345672", "--days", "1"],
-     "1.2345671, 1.2345672 are the same run, 1.23457 minutes (a run is named by its "
-     "validity to 6 significant figures)"),
+     "'--compare': each validity once: 5, 5.0 are the same validity, 5 minutes"),
+    (["--compare", "5,1.2345671", "--days", "1"],  # (KeyIssued records whole seconds)
+     "each validity must be whole seconds (not 1.2345671 minutes: 74.074026 seconds)"),
     (["--compare", "5,10,5", "--days", "1"], "each validity once: 5 is given more than once"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
