@@ -20,45 +20,57 @@ from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
-from simulations.checks import check, whole_seconds_problem
+from simulations.checks import check, policy_value_problem
 from simulations.population import addresses
 from simulations.run_folder import clear_earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
+from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
 
 
-def _minutes(ctx: click.Context, param: click.Parameter, value: str | None
-             ) -> list[float] | None:
-    """--compare's list of key validities, each a number of minutes from 0.1 to 1440."""
+def _compared(ctx: click.Context, param: click.Parameter, value: str | None
+              ) -> tuple[Varied, list[float]] | None:
+    """--compare's [KEY=]V1,V2,...: the policy's number it varies (the key validity unless
+    a KEY is given) and its values, each within the bounds a scenario file has."""
     if value is None:
         return None
+    key, _, listed = value.rpartition("=")
+    if (varied := VARIED.get(key.strip() or VALIDITY.key)) is None:
+        raise click.BadParameter(f"{key!r} is not a number of the policy that --compare "
+                                 f"varies: one of {', '.join(VARIED)}", ctx, param)
     try:
-        minutes = [float(m) for m in value.split(",")]
+        values = [_number(v) for v in listed.split(",")]
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a list of minutes, e.g. 5,10,15",
+        raise click.BadParameter(f"{listed!r} is not a list of numbers, e.g. 5,10,15",
                                  ctx, param) from None
-    if not all(0.1 <= m <= 1440 for m in minutes):
-        raise click.BadParameter(f"each validity must be 0.1 to 1440 minutes (not {value})",
-                                 ctx, param)
-    if problem := next(filter(None, map(whole_seconds_problem, minutes)), None):
-        raise click.BadParameter(f"each validity must be {problem}", ctx, param)
-    # Whole seconds up to a day have distinct labels (to 6 figures): each run's folder and
-    # column, validity-LABEL, is one validity's.
-    labels = [f"{m:g}" for m in minutes]
+    if problem := next(filter(None, (policy_value_problem(varied.key, v) for v in values)),
+                       None):
+        raise click.BadParameter(problem, ctx, param)
+    # Whole numbers, and whole seconds up to a day, have distinct labels (to 6 figures):
+    # each run's folder and column, named by the label, is one value's.
+    labels = [varied.shown(v) for v in values]
     if repeated := [label for label in dict.fromkeys(labels) if labels.count(label) > 1]:
-        given = [m.strip() for m in value.split(",")]
-        raise click.BadParameter("each validity once: " + "; ".join(
+        given = [v.strip() for v in listed.split(",")]
+        raise click.BadParameter("each value once: " + "; ".join(
             _twice(label, [g for g, named in zip(given, labels, strict=True) if named == label])
             for label in repeated), ctx, param)
-    return minutes
+    return varied, values
+
+
+def _number(text: str) -> float:
+    """A value as written: a whole number stays one (a scenario's int keys want one)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _twice(label: str, given: list[str]) -> str:
-    """One validity --compare was given twice (in the order given): the same value typed
+    """One value --compare was given twice (in the order given): the same value typed
     again, or written two ways."""
     if len(set(given)) == 1:
-        return f"{label} is given more than once"
-    return f"{', '.join(given)} are the same validity, {label} minutes"
+        return f"{given[0]} is given more than once"
+    return f"{', '.join(given)} are the same value, {label}"
 
 
 @click.command()
@@ -68,9 +80,13 @@ def _twice(label: str, given: list[str]) -> str:
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--days", type=click.IntRange(1, 3660),
               help="Override the scenario's number of days (1 to 3660).")
-@click.option("--compare", "validities", metavar="MINUTES,...", callback=_minutes,
-              help="Run once per key validity (e.g. 5,10,15; each 0.1 to 1440 minutes, in "
-                   "whole seconds) and print them side by side.")
+@click.option("--compare", "compared", metavar="[KEY=]VALUE,...", callback=_compared,
+              help="Run once per value of one number of the policy and show the runs side "
+                   "by side: the key validity in minutes by default (e.g. 5,10,15; 0.1 to "
+                   "1440, whole seconds), or KEY=... for another of the scenario's [policy] "
+                   "keys (e.g. address_failure_limit=5,10,20 for D-14's limit on a scenario "
+                   "with client addresses; max_wrong_entries, max_keys_per_hour, "
+                   "address_window_minutes).")
 @click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
                    "split, nor the customers behind one client address: at most one shard "
@@ -91,7 +107,7 @@ def _twice(label: str, given: list[str]) -> str:
               help="Audit the store(s) the run leaves, shards in parallel (exit 1 on any "
                    "violation).")
 def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None,
-             validities: list[float] | None, shards: int, scheduler: str | None,
+             compared: tuple[Varied, list[float]] | None, shards: int, scheduler: str | None,
              audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, stuffing, stuffing-strict, large;
     or a TOML file): a population logging in over simulated days through the application's
@@ -110,7 +126,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     refuse_settings_not_read(  # its hash cost is the scenario's hash_cost: BS_HASH_COST too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "
         "run and its hash cost is the scenario's hash_cost", also=("BS_HASH_COST",))
-    if validities and (shards > 1 or scheduler):
+    if compared and (shards > 1 or scheduler):
         raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
     if scheduler and shards == 1:
         raise click.UsageError("--scheduler needs --shards N (N > 1)")
@@ -122,6 +138,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                           days=days or chosen.days)
     if problems := check(chosen):  # the options moved the scenario: checked again
         raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
+    if compared and (problems := _variants_problems(chosen, *compared)):
+        raise click.BadParameter("; ".join(problems), param_hint="'--compare'")
     if not chosen.hash_cost_set:
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
@@ -135,7 +153,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     _refuse_to_replace_a_foreign_store(folder)
     began = time.time()
     try:
-        stores = _run(chosen, folder, validities, shards, scheduler)
+        stores = _run(chosen, folder, compared, shards, scheduler)
     except KeyboardInterrupt:  # a store stopped short is no run: nothing of it is kept
         kept = f"nothing of the run is kept in {folder}"
         try:
@@ -166,7 +184,16 @@ def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
                                      param_hint="'--out'") from None
 
 
-def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | None, shards: int,
+def _variants_problems(chosen: scenarios.Scenario, varied: Varied, values: list[float]
+                       ) -> list[str]:
+    """What a scenario says of the runs --compare makes of it (D-14's numbers vary only
+    where logins come from client addresses), each problem once."""
+    return list(dict.fromkeys(problem for value in values
+                              for problem in check(chosen.with_policy(**{varied.key: value}))))
+
+
+def _run(chosen: scenarios.Scenario, folder: Path,
+         compared: tuple[Varied, list[float]] | None, shards: int,
          scheduler: str | None) -> list[Path]:
     """The run the options ask for: its store(s). Dask and matplotlib load here, when a run
     starts: every other sub-command (and each of serve's worker processes, which import the
@@ -176,8 +203,8 @@ def _run(chosen: scenarios.Scenario, folder: Path, validities: list[float] | Non
     from simulations.experiments import run_compare, run_one
     from simulations.sharded_runs import run_sharded_one
 
-    if validities:
-        return run_compare(chosen, validities, folder, click.echo)
+    if compared:
+        return run_compare(chosen, *compared, folder, click.echo)
     if shards > 1:
         try:
             return run_sharded_one(chosen, shards, folder, click.echo, scheduler)

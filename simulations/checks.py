@@ -95,6 +95,16 @@ def whole_seconds_problem(minutes: float) -> str | None:
     return f"whole seconds (not {as_written(minutes)} minutes: {seconds} seconds)"
 
 
+def policy_value_problem(key: str, value: float) -> str | None:
+    """What is wrong with ``value`` for the [policy] ``key`` (--compare's values), or None."""
+    name = f"policy.{key}"
+    kind, low, high = next((k, lo, hi) for n, k, lo, hi in RANGES if n == name)
+    if problem := _number_problem(name, value, kind, low, high):
+        return problem
+    whole = whole_seconds_problem(value) if name in WHOLE_SECONDS else None
+    return f"{name} must be {whole}" if whole else None
+
+
 def check(scenario: object) -> list[str]:
     """Every problem of a built scenario, each naming its key."""
     problems = _name_problems(_get(scenario, "name"))

@@ -1,5 +1,6 @@
-"""Runs under different key validities as a page to hand on, in Japanese: compare.html,
-one column each, headed by the validity; one self-contained file, as report.html is."""
+"""Runs under different policies as a page to hand on, in Japanese: compare.html, one
+column each, headed by the value of what was varied (the key validity, unless another
+number of the policy); one self-contained file, as report.html is."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 from application.audit import Outcome
 from simulations.html import esc, page, table
-from simulations.plots import validity_label
 from simulations.report import PERCENTILES, Report
 from simulations.report_html import (
     GAVE_UP,
@@ -23,33 +23,44 @@ from simulations.report_html import (
     made_at,
 )
 from simulations.report_text import percent
-from simulations.run_folder import REPORT_HTML, validity_folder
+from simulations.run_folder import COMPARE_OUTCOMES, COMPARE_TIME_TO_LOGIN, REPORT_HTML
+from simulations.varied import VALIDITY, Varied
 
 
-def heading(r: Report, reports: list[Report], i: int) -> str:
-    """What differs between the runs: the key validity (else the run's number)."""
-    if len({x.validity_minutes for x in reports}) == len(reports):
-        return validity_label(r.validity_minutes)
+def heading(r: Report, reports: list[Report], i: int, varied: Varied = VALIDITY) -> str:
+    """What differs between the runs: the value ``varied`` (else the run's number)."""
+    if len({varied.value(x) for x in reports}) == len(reports):
+        return varied.label(varied.value(r))
     return f"{i + 1}回目 ({r.policy})"
 
 
-def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None) -> str:
+def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None,
+                 varied: Varied = VALIDITY) -> str:
     first = reports[0]
-    head = [""] + [esc(heading(r, reports, i)) for i, r in enumerate(reports)]
+    head = [""] + [esc(heading(r, reports, i, varied)) for i, r in enumerate(reports)]
     rows = [[esc(name)] + [cell(r) for r in reports]
             for name, cell in _compare_rows() + _d14_rows(reports)]
-    body = (f"<h1>有効期限の比較: {esc(first.scenario)}</h1>"
+    body = (f"<h1>{esc(varied.name_ja)}の比較: {esc(first.scenario)}</h1>"
             f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
             f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
-            f"(同じ人が同じように来訪し、違うのは通知キーの有効期限だけ)</p>"
+            f"(同じ人が同じように来訪し、違うのは{esc(varied.name_ja)}だけ)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"
-            + figures(plots)
+            + figures(plots, _captions(varied))
             + "<p><small>各条件の詳しい報告: "
             + "、".join(f'<a href="{link}">{link}</a>' for link in (
-                esc(f"{validity_folder(r.validity_minutes)}/{REPORT_HTML}") for r in reports))
+                esc(f"{varied.folder_of(varied.value(r))}/{REPORT_HTML}") for r in reports))
             + "</small></p>")
-    return page(f"有効期限の比較: {first.scenario}", f"<main>{body}</main>", style=STYLE)
+    return page(f"{varied.name_ja}の比較: {first.scenario}", f"<main>{body}</main>",
+                style=STYLE)
+
+
+def _captions(varied: Varied) -> dict[str, str]:
+    """The comparison's plots, by what was varied."""
+    return {
+        COMPARE_TIME_TO_LOGIN: f"{varied.name_ja}ごとのログインまでの時間 (全訪問に対する累積"
+                               "割合、破線は通知キーの有効期限)",
+        COMPARE_OUTCOMES: f"{varied.name_ja}ごとの件数 (全期間、どの条件でも0件の項目は省略)"}
 
 
 def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:

@@ -25,10 +25,10 @@ from simulations.run_folder import (
     REPORT_JSON,
     REPORT_TXT,
     clear_earlier_run,
-    validity_folder,
 )
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
+from simulations.varied import Varied
 
 
 def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, float]:
@@ -57,25 +57,28 @@ def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Pat
     return simulation.store
 
 
-def run_compare(scenario: Scenario, minutes: list[float], folder: Path,
+def run_compare(scenario: Scenario, varied: Varied, values: list[float], folder: Path,
                 say: Callable[[str], None]) -> list[Path]:
+    """One run of ``scenario`` for each of the ``values`` of its policy's number ``varied``,
+    each in its own folder, then the runs side by side in compare.txt and compare.html."""
     plots.japanese_font()
     clear_earlier_run(folder)
     reports, stores = [], []
-    for validity in minutes:
-        variant = scenario.with_policy(key_validity_minutes=validity)
-        result, simulation, seconds = simulate(variant, folder / validity_folder(validity))
+    for value in values:
+        variant = scenario.with_policy(**{varied.key: value})
+        result, simulation, seconds = simulate(variant, folder / varied.folder_of(value))
         run = _figures(seconds)
         write(result, simulation.folder, run, [simulation.store])
         reports.append(result)
         stores.append(simulation.store)
         say(f"{result.policy}: {_run_figures(result, run)}")
     common = text(reports[0]).splitlines()[0]  # the scenario, its days, seed and people
-    table = f"{common}\n{side_by_side(reports)}"
+    table = f"{common}\n{side_by_side(reports, varied)}"
     (folder / COMPARE_TXT).write_text(table + "\n", encoding="utf-8")
     say(table)
-    pictures = plots.compare(reports, folder)
-    (folder / COMPARE_HTML).write_text(compare_page(reports, pictures), encoding="utf-8")
+    pictures = plots.compare(reports, folder, varied)
+    (folder / COMPARE_HTML).write_text(compare_page(reports, pictures, varied=varied),
+                                       encoding="utf-8")
     for path in [folder / COMPARE_TXT, *pictures, folder / COMPARE_HTML]:
         say(f"wrote {path}")
     return stores

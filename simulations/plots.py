@@ -8,6 +8,7 @@ instead of text, so they are not drawn and JapaneseFontMissing says what to inst
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from simulations.run_folder import (
     EXPIRIES_BY_HOUR,
     TIME_TO_LOGIN,
 )
+from simulations.varied import VALIDITY, Varied
 
 FONT_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP")
 # The time axis's ticks (minutes), the likeliest to be looked for first: _MinuteTicks shows
@@ -71,7 +73,7 @@ def _japanese() -> Iterator[None]:
 
 
 def validity_label(minutes: float) -> str:
-    return f"有効期限 {minutes:g}分"
+    return VALIDITY.label(minutes)
 
 
 def single(r: Report, folder: Path) -> list[Path]:
@@ -79,16 +81,17 @@ def single(r: Report, folder: Path) -> list[Path]:
             expiries_by_hour(r, folder / EXPIRIES_BY_HOUR)]
 
 
-def compare(reports: list[Report], folder: Path) -> list[Path]:
-    return [time_to_login(reports, folder / COMPARE_TIME_TO_LOGIN),
-            compare_bars(reports, folder / COMPARE_OUTCOMES)]
+def compare(reports: list[Report], folder: Path, varied: Varied = VALIDITY) -> list[Path]:
+    return [time_to_login(reports, folder / COMPARE_TIME_TO_LOGIN, varied=varied),
+            compare_bars(reports, folder / COMPARE_OUTCOMES, varied)]
 
 
-def time_to_login(reports: list[Report], path: Path, split: bool = False) -> Path:
-    """Share of all visits logged in by each time, one curve per run, its key validity
-    marked with a dashed line of the curve's colour; ``split`` (one run with a credential
-    stuffer, D-14): the visits behind its addresses and the others' too, each a share of
-    its own."""
+def time_to_login(reports: list[Report], path: Path, split: bool = False,
+                  varied: Varied = VALIDITY) -> Path:
+    """Share of all visits logged in by each time, one curve per run (named by the value
+    of what was ``varied``), its key validity marked with a dashed line of the curve's
+    colour; ``split`` (one run with a credential stuffer, D-14): the visits behind its
+    addresses and the others' too, each a share of its own."""
     with _japanese():
         fig, ax = plt.subplots(figsize=(8, 4.5))
         longest = 1.0
@@ -97,7 +100,7 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False) -> Pat
             if not minutes or not r.visits:
                 continue
             longest = max(longest, minutes[-1], r.validity_minutes)
-            label = (f"{'全員、' if split else ''}{validity_label(r.validity_minutes)} "
+            label = (f"{'全員、' if split else ''}{varied.label(varied.value(r))} "
                      f"(ログイン {r.logged_in:,}/{r.visits:,})")
             line = _share_by_time(ax, minutes, r.visits, label)
             if split:
@@ -109,10 +112,10 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False) -> Pat
                     if part.count:
                         _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
                                        f"{name} ({part.logged_in:,}/{part.count:,})", **style)
-            ax.axvline(r.validity_minutes, color=line.get_color(), linestyle="--", linewidth=1)
-            ax.annotate(validity_label(r.validity_minutes), (r.validity_minutes, 0.02),
-                        xycoords=("data", "axes fraction"), rotation=90, fontsize=8,
-                        color=line.get_color(), ha="right", va="bottom")
+            if varied is VALIDITY:  # (else every run has the same: marked once, below)
+                _validity_line(ax, r.validity_minutes, line.get_color())
+        if varied is not VALIDITY and reports:
+            _validity_line(ax, reports[0].validity_minutes, "gray")
         _minute_axis(ax, longest)
         ax.set_xlabel("最初の「ログイン」からトップページまでの時間 (分、1分より先は対数目盛)")
         ax.set_ylabel("ログインできた割合 (それぞれの訪問に対して)" if split
@@ -126,6 +129,12 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False) -> Pat
         else:
             _nothing(ax, "ログインした訪問はありません", keep_ticks=True)
         return _save(fig, path)
+
+
+def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
+    ax.axvline(minutes, color=color, linestyle="--", linewidth=1)
+    ax.annotate(validity_label(minutes), (minutes, 0.02), xycoords=("data", "axes fraction"),
+                rotation=90, fontsize=8, color=color, ha="right", va="bottom")
 
 
 def _share_by_time(ax: plt.Axes, minutes: list[float], visits: int, label: str,
@@ -215,6 +224,8 @@ MEASURES: dict[str, Callable[[Report], int]] = {
     "サポートへの連絡 (LG-8)": lambda r: sum(r.support.values()),
     "ロック (D-4)": lambda r: r.outcomes["locked"],
     "ログインできなかった訪問": lambda r: r.not_logged_in,
+    "接続元の制限で拒否 (D-14)": lambda r: r.throttled,
+    "待つよう言われて断念 (D-14)": lambda r: r.gave_up,
 }
 
 
@@ -222,25 +233,31 @@ def measures_shown(reports: list[Report]) -> dict[str, Callable[[Report], int]]:
     return {name: m for name, m in MEASURES.items() if any(m(r) for r in reports)}
 
 
-def compare_bars(reports: list[Report], path: Path) -> Path:
+def compare_bars(reports: list[Report], path: Path, varied: Varied = VALIDITY) -> Path:
     """The counts that differ between policies; a measure that is zero everywhere is left out."""
     measures = measures_shown(reports)
     with _japanese():
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax = plt.subplots(figsize=(max(8.0, 1.6 * len(measures)), 4.5))  # (labels fit)
         if measures:
             width = 0.8 / len(reports)
             for i, r in enumerate(reports):
                 xs = [j + i * width for j in range(len(measures))]
                 bars = ax.bar(xs, [m(r) for m in measures.values()], width,
-                              label=validity_label(r.validity_minutes))
+                              label=varied.label(varied.value(r)))
                 ax.bar_label(bars, fontsize=8)
             ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(measures))],
-                          [name.replace(" (", "\n(") for name in measures])  # rule below: 5 fit
+                          [_wrapped(name) for name in measures])
             ax.legend()
         else:
             _nothing(ax, "どの条件でも 0 件です")
-        _counted(ax, "数えたもの (全期間)", "件数", f"有効期限による違い: {reports[0].scenario}")
+        _counted(ax, "数えたもの (全期間)", "件数", f"{varied.name_ja}による違い: {reports[0].scenario}")
         return _save(fig, path)
+
+
+def _wrapped(name: str) -> str:
+    """A bar's label in lines of up to 10 characters, its rule below (so 7 fit)."""
+    head, _, rule = name.partition(" (")
+    return "\n".join(textwrap.wrap(head, 10) + ([f"({rule}"] if rule else []))
 
 
 def _counted(ax: plt.Axes, xlabel: str, ylabel: str, title: str) -> None:

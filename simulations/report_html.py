@@ -20,8 +20,6 @@ from simulations.plots import validity_label
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
 from simulations.report_text import listed, percent, text
 from simulations.run_folder import (
-    COMPARE_OUTCOMES,
-    COMPARE_TIME_TO_LOGIN,
     EXPIRIES_BY_HOUR,
     TIME_TO_LOGIN,
 )
@@ -32,7 +30,7 @@ ROUTE_LABELS = {ContactRoute.OPERATOR: "オペレータ担当へ (主ID)",
                 ContactRoute.MAIN_ID_PERSON: "主IDの担当者へ (副ID)"}
 PERCENTILE_LABELS = {"p50": "中央値 (p50)", "p90": "p90", "p99": "p99"}
 TIME_NOTE = ("全訪問に対する値です。ログインできなかった訪問は、どのログインよりも遅いものとして"
-             "数えます (そのため有効期限が短くても、失敗が抜けて速く見えることはありません)。")
+             "数えます (そのため条件が厳しくても、失敗が抜けて速く見えることはありません)。")
 STYLE = """
 .key td.num{font-size:1.15em;font-weight:bold}
 section{margin-bottom:1.5em}
@@ -198,8 +196,6 @@ def _keys(r: Report) -> str:
 PLOT_CAPTIONS = {
     TIME_TO_LOGIN: "ログインまでの時間 (全訪問に対する累積割合、破線は通知キーの有効期限)",
     EXPIRIES_BY_HOUR: "時間帯別の期限切れ (ログインした時刻、日本時間)",
-    COMPARE_TIME_TO_LOGIN: "有効期限ごとのログインまでの時間 (全訪問に対する累積割合)",
-    COMPARE_OUTCOMES: "有効期限ごとの件数 (全期間、どの条件でも0件の項目は省略)",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from simulations.report import OUTCOMES, PERCENTILES, PRODUCTION_HASH_COST, Report, Visits
+from simulations.varied import VALIDITY, Varied
 from simulations.wording import counted_as
 
 
@@ -126,8 +127,8 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def side_by_side(reports: list[Report]) -> str:
-    """--compare: one column per key validity (what differs), then each whole policy."""
+def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
+    """--compare: one column per value of what it ``varied``, then each whole policy."""
     rows: list[tuple[str, Callable[[Report], str]]] = [
         ("visits", lambda r: f"{r.visits:,}"),
         ("logged in", lambda r: percent(r.logged_in, r.visits)),
@@ -149,18 +150,17 @@ def side_by_side(reports: list[Report]) -> str:
                  ("behind a stuffer: p90†",
                   lambda r: duration(r.exposed.seconds_to_login.get("p90")))]
     width = 16
-    lines = [f"{'key validity':<22}" + "".join(f"{_validity(r):>{width}}" for r in reports)]
+    def column(r: Report) -> str:
+        return varied.shown(varied.value(r))
+
+    lines = [f"{varied.english:<22}" + "".join(f"{column(r):>{width}}" for r in reports)]
     for name, cell in rows:
         lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
     lines.append("* over all visits; a visit that never logged in counts as slower than any login")
     if stuffed:
         lines.append("† the same, over the visits of the people behind a stuffer's address")
-    lines += [f"{_validity(r)}: {r.policy}" for r in reports]
+    lines += [f"{column(r)}: {r.policy}" for r in reports]
     return "\n".join(lines)
-
-
-def _validity(r: Report) -> str:
-    return f"{r.validity_minutes:g} min"
 
 
 def _cut(name: str) -> Callable[[Report], str]:

@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+from simulations.varied import VALIDITY, VARIED
+
 STORE = "simulation.sqlite3"
 STORE_FILES = tuple(STORE + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 REPORT_TXT, REPORT_JSON, REPORT_HTML = "report.txt", "report.json", "report.html"
@@ -24,11 +26,13 @@ def shard_folder(index: int, count: int) -> str:
 
 
 def validity_folder(minutes: float) -> str:
-    return f"validity-{minutes:g}"
+    return VALIDITY.folder_of(minutes)
 
 
-# what the two above name, and nothing else (tests/test_simulations.py holds them to it)
-RUN_FOLDERS = re.compile(r"shard-\d+-of-\d+|validity-\d+(\.\d+)?")
+# what shard_folder and each Varied.folder_of name, and nothing else
+# (tests/test_simulations.py holds them to it)
+_VARIED_FOLDERS = "|".join(v.folder for v in VARIED.values())
+RUN_FOLDERS = re.compile(rf"shard-\d+-of-\d+|({_VARIED_FOLDERS})-\d+(\.\d+)?")
 
 
 def earlier_run(folder: Path) -> list[Path]:

@@ -25,7 +25,8 @@ def made(validity: float, longest: float, scenario: str = "office") -> Report:
         logged_in=logged_in, support={"operator (main IDs)": 3}, attempts=visits,
         outcomes={o: 7 for o in OUTCOMES}, with_key=visits, without_key=0, keys_issued=visits,
         keys_reissued=11, seconds_to_login={}, events=1000, histogram=seconds,
-        expiries_by_hour={f"{h:02d}": h % 5 for h in range(24)}, validity_minutes=validity)
+        expiries_by_hour={f"{h:02d}": h % 5 for h in range(24)}, validity_minutes=validity,
+        throttled=13, gave_up=2)
 
 
 @pytest.fixture

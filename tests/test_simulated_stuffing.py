@@ -17,11 +17,13 @@ import attrs
 import matplotlib.pyplot as plt
 import numpy
 import pytest
+from click.testing import CliRunner
 
 from application import audit
 from application.audit.verify import JUDGED_D14
 from application.outcomes import Throttled
 from application.screens import THROTTLED
+from billing_station.cli import main
 from domain import clock
 from domain.login_attempt import LoginAttempt
 from simulations import plots, runner
@@ -130,6 +132,48 @@ def test_D_14_a_scenarios_own_limit_is_the_one_applied_recorded_and_judged(
     assert "20分間に10回失敗すると" in report_page(run.report, tmp_path, [])
     assert "after 20 failed logins within 10 minutes;" in text(usual.report)
     assert (run.report.address_failure_limit, run.report.address_window_minutes) == (10, 20)
+
+
+STUFFED_TOML = """days = 2
+seed = 14
+hash_cost = 4
+[population]
+customers = 12
+sub_ids_per_customer = [0, 2]
+customers_per_address = 3
+[behaviour]
+password_typo_rate = 0.1
+[attack]
+addresses = 1
+tries_per_hour = 300
+"""  # STUFFED for 2 days, as a scenario file
+
+
+def test_D_14_limits_compared_side_by_side_each_run_in_its_folder_and_audited(
+        tmp_path: Path) -> None:
+    """simulate --compare address_failure_limit=2,20: a run of each, recorded and judged
+    under its own limit, the stricter refusing more of the people behind the stuffer's
+    address and checking fewer of its passwords."""
+    (tmp_path / "stuffed.toml").write_text(STUFFED_TOML)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "stuffed.toml"), "--compare",
+                                       "address_failure_limit=2,20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("no violations") == 2  # (each run's store audited)
+    strict, usual = (json.loads((out / f"address-limit-{n}" / "report.json").read_text())
+                     for n in (2, 20))
+    assert (strict["address_failure_limit"], usual["address_failure_limit"]) == (2, 20)
+    assert strict["throttled"] > usual["throttled"]
+    assert strict["tries_checked"] < usual["tries_checked"]
+    table = (out / "compare.txt").read_text().splitlines()
+    assert table[1].split() == ["D-14", "failures", "2", "20"]
+    assert f"refused (D-14){strict['throttled']:>24,}{usual['throttled']:>16,}" in table
+    assert table[-1].endswith("5 keys/h, 20 failed logins/10 min per address")
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert "<h1>接続元IPアドレスの失敗の上限 (D-14)の比較: stuffed</h1>" in page
+    assert "<th class=num>1アドレスの失敗 2回まで</th>" in page
+    assert "address-limit-20/report.html" in page
+    assert (out / "compare-outcomes.png").is_file()
 
 
 def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path: Path) -> None:

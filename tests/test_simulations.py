@@ -44,6 +44,7 @@ from simulations.run_folder import (
 )
 from simulations.runner import RunStopped, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
+from simulations.varied import VARIED
 
 TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
                 population=Population(customers=6, sub_ids_per_customer=(0, 2)),
@@ -383,10 +384,17 @@ def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path:
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
     (["--compare", "5,10,5.0", "--days", "1"],  # one folder validity-5/ for two columns
-     "'--compare': each validity once: 5, 5.0 are the same validity, 5 minutes"),
+     "'--compare': each value once: 5, 5.0 are the same value, 5 min"),
     (["--compare", "5,1.2345671", "--days", "1"],  # (KeyIssued records whole seconds)
-     "each validity must be whole seconds (not 1.2345671 minutes: 74.074026 seconds)"),
-    (["--compare", "5,10,5", "--days", "1"], "each validity once: 5 is given more than once"),
+     "policy.key_validity_minutes must be whole seconds (not 1.2345671 minutes: "
+     "74.074026 seconds)"),
+    (["--compare", "max_wrong_entries=3,4.5"],
+     "policy.max_wrong_entries must be a whole number from 1 to 1,000 (not 4.5)"),
+    (["--compare", "wrong_entries=3,4"], "'wrong_entries' is not a number of the policy that "
+     "--compare varies: one of key_validity_minutes, max_wrong_entries"),
+    (["--compare", "address_failure_limit=10,20", "--days", "1"],  # office: no addresses
+     "'--compare': policy.address_failure_limit = 10 needs population.customers_per_address"),
+    (["--compare", "5,10,5", "--days", "1"], "each value once: 5 is given more than once"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
 def test_simulate_options_are_checked_before_anything_runs(
@@ -592,10 +600,12 @@ def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> N
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
     """The shard and compared-run folders, by the functions that name them, and no other."""
     made = [shard_folder(i, n) for n in (2, 10, 100, 1024) for i in (0, n - 1)] + [
-        validity_folder(m) for m in (0.1, 5, 10, 12.5, 1440)]
+        validity_folder(m) for m in (0.1, 5, 10, 12.5, 1440)] + [
+        varied.folder_of(value) for varied in VARIED.values() for value in (1, 0.5, 100_000)]
     assert all(RUN_FOLDERS.fullmatch(name) for name in made), made
     assert not any(RUN_FOLDERS.fullmatch(name) for name in (
-        "validity-notes", "shard-1", "shards-01-of-02", "validity-5 (copy)", "validity-"))
+        "validity-notes", "shard-1", "shards-01-of-02", "validity-5 (copy)", "validity-",
+        "address-limit-x", "keys-per-hour"))
 
 
 @pytest.mark.parametrize("shards", [1, 2])
