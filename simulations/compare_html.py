@@ -90,7 +90,9 @@ def _d14_rows(reports: list[Report]) -> list[tuple[str, Callable[[Report], str]]
         ("接続元IPアドレスの制限で拒否した「ログイン」", lambda r: f"{r.throttled:,}"),
         (GAVE_UP, lambda r: f"{r.gave_up:,} ({percent(r.gave_up, r.visits)})")]
     if any(r.attacked_addresses for r in reports):
-        rows += [("攻撃元と同じアドレスの利用者: ログインできた訪問",
+        rows += [("リスト型攻撃の試行: 照合して失敗",
+                  lambda r: f"{r.tries_checked:,} ({percent(r.tries_checked, r.tries)})"),
+                 ("攻撃元と同じアドレスの利用者: ログインできた訪問",
                   lambda r: f"{r.exposed.logged_in:,} ({percent(r.exposed.logged_in, r.exposed.count)})"),
                  ("攻撃元と同じアドレスの利用者: ログインまで p90 †",
                   lambda r: esc(duration_ja(r.exposed.seconds_to_login.get("p90"))))]

@@ -146,7 +146,8 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
                  ("gave up (D-14)", lambda r: f"{r.gave_up:,}")]
     stuffed = any(r.attacked_addresses for r in reports)
     if stuffed:
-        rows += [("behind a stuffer: in", lambda r: percent(r.exposed.logged_in, r.exposed.count)),
+        rows += [("stuffer tries checked", lambda r: percent(r.tries_checked, r.tries)),
+                 ("behind a stuffer: in", lambda r: percent(r.exposed.logged_in, r.exposed.count)),
                  ("behind a stuffer: p90†",
                   lambda r: duration(r.exposed.seconds_to_login.get("p90")))]
     width = 16

@@ -168,11 +168,13 @@ def test_D_14_limits_compared_side_by_side_each_run_in_its_folder_and_audited(
     table = (out / "compare.txt").read_text().splitlines()
     assert table[1].split() == ["D-14", "failures", "2", "20"]
     assert f"refused (D-14){strict['throttled']:>24,}{usual['throttled']:>16,}" in table
+    checked = [percent(r["tries_checked"], r["tries"]) for r in (strict, usual)]
+    assert f"stuffer tries checked {checked[0]:>16}{checked[1]:>16}" in table
     assert table[-1].endswith("5 keys/h, 20 failed logins/10 min per address")
     page = (out / "compare.html").read_text(encoding="utf-8")
     assert "<h1>接続元IPアドレスの失敗の上限 (D-14)の比較: stuffed</h1>" in page
     assert "<th class=num>1アドレスの失敗 2回まで</th>" in page
-    assert "address-limit-20/report.html" in page
+    assert "address-limit-20/report.html" in page and "リスト型攻撃の試行: 照合して失敗" in page
     assert (out / "compare-outcomes.png").is_file()
 
 
