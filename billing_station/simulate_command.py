@@ -20,7 +20,7 @@ from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.verify_command import counted, echo_findings, reported
 from simulations import scenario as scenarios
-from simulations.checks import check, policy_value_problem
+from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
 from simulations.run_folder import clear_earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
@@ -34,8 +34,8 @@ def _compared(ctx: click.Context, param: click.Parameter, value: str | None
     a KEY is given) and its values, each within the bounds a scenario file has."""
     if value is None:
         return None
-    key, _, listed = value.rpartition("=")
-    if (varied := VARIED.get(key.strip() or VALIDITY.key)) is None:
+    key, named, listed = value.rpartition("=")
+    if (varied := VARIED.get(key.strip()) if named else VALIDITY) is None:
         raise click.BadParameter(f"{key!r} is not a number of the policy that --compare "
                                  f"varies: one of {', '.join(VARIED)}", ctx, param)
     try:
@@ -58,7 +58,10 @@ def _compared(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _number(text: str) -> float:
-    """A value as written: a whole number stays one (a scenario's int keys want one)."""
+    """A value as written: a whole number stays one (a scenario's int keys want one); only
+    ASCII digits, as in a scenario file (Python would read a full-width ５ too)."""
+    if not text.isascii():
+        raise ValueError(text)
     try:
         return int(text)
     except ValueError:
@@ -82,11 +85,10 @@ def _twice(label: str, given: list[str]) -> str:
               help="Override the scenario's number of days (1 to 3660).")
 @click.option("--compare", "compared", metavar="[KEY=]VALUE,...", callback=_compared,
               help="Run once per value of one number of the policy and show the runs side "
-                   "by side: the key validity in minutes by default (e.g. 5,10,15; 0.1 to "
-                   "1440, whole seconds), or KEY=... for another of the scenario's [policy] "
-                   "keys (e.g. address_failure_limit=5,10,20 for D-14's limit on a scenario "
-                   "with client addresses; max_wrong_entries, max_keys_per_hour, "
-                   "address_window_minutes).")
+                   "by side: the key validity in minutes by default (e.g. 5,10,15), or "
+                   "KEY=VALUE,... for any of the scenario's [policy] keys, within a scenario "
+                   f"file's bounds: {policy_bounds()}. D-14's two need a scenario with client "
+                   "addresses (e.g. stuffing --compare address_failure_limit=5,10,20).")
 @click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
                    "split, nor the customers behind one client address: at most one shard "
@@ -138,8 +140,11 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                           days=days or chosen.days)
     if problems := check(chosen):  # the options moved the scenario: checked again
         raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
-    if compared and (problems := _variants_problems(chosen, *compared)):
-        raise click.BadParameter("; ".join(problems), param_hint="'--compare'")
+    if compared and compared[0].d14 and not addresses(chosen):
+        raise click.BadParameter(
+            f"{compared[0].key} is D-14's, which counts the failed logins of client "
+            f"addresses: {chosen.name} has none (population.customers_per_address = 0)",
+            param_hint="'--compare'")
     if not chosen.hash_cost_set:
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
@@ -182,14 +187,6 @@ def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
         except NotAnEventStore as e:
             raise click.BadParameter(f"{e}: a run in {folder} would replace it",
                                      param_hint="'--out'") from None
-
-
-def _variants_problems(chosen: scenarios.Scenario, varied: Varied, values: list[float]
-                       ) -> list[str]:
-    """What a scenario says of the runs --compare makes of it (D-14's numbers vary only
-    where logins come from client addresses), each problem once."""
-    return list(dict.fromkeys(problem for value in values
-                              for problem in check(chosen.with_policy(**{varied.key: value}))))
 
 
 def _run(chosen: scenarios.Scenario, folder: Path,

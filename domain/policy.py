@@ -29,8 +29,11 @@ class LoginPolicy:
     @validity.validator
     def _whole_seconds(self, _: attrs.Attribute[timedelta], value: timedelta) -> None:
         """Recorded in whole seconds (KeyIssued), as the key is then held to it."""
-        if value <= timedelta(0) or value.microseconds:
-            raise ValueError(f"a key's validity must be whole seconds (not {value})")
+        seconds = f"{value.total_seconds():g} seconds"
+        if value <= timedelta(0):
+            raise ValueError(f"a key's validity must be positive (not {seconds})")
+        if value.microseconds:
+            raise ValueError(f"a key's validity must be whole seconds (not {seconds})")
 
     @address_window.validator
     def _whole_seconds_within_bounds(self, _: attrs.Attribute[timedelta], value: timedelta

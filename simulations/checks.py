@@ -95,6 +95,15 @@ def whole_seconds_problem(minutes: float) -> str | None:
     return f"whole seconds (not {as_written(minutes)} minutes: {seconds} seconds)"
 
 
+def policy_bounds() -> str:
+    """The [policy] keys with their bounds, for --compare's help."""
+    return "; ".join(
+        f"{name.removeprefix('policy.')} {_shown(low)} to {_shown(high)}"
+        + (" (minutes, whole seconds)" if name in WHOLE_SECONDS else "")
+        for name, _, low, high in RANGES
+        if name.startswith("policy.") and low is not None and high is not None)
+
+
 def policy_value_problem(key: str, value: float) -> str | None:
     """What is wrong with ``value`` for the [policy] ``key`` (--compare's values), or None."""
     name = f"policy.{key}"

@@ -24,7 +24,7 @@ from simulations.report_html import (
 )
 from simulations.report_text import percent
 from simulations.run_folder import COMPARE_OUTCOMES, COMPARE_TIME_TO_LOGIN, REPORT_HTML
-from simulations.varied import VALIDITY, Varied
+from simulations.varied import VALIDITY, Varied, policy_ja
 
 
 def heading(r: Report, reports: list[Report], i: int, varied: Varied = VALIDITY) -> str:
@@ -42,7 +42,8 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             for name, cell in _compare_rows() + _d14_rows(reports)]
     body = (f"<h1>{esc(varied.name_ja)}の比較: {esc(first.scenario)}</h1>"
             f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
-            f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件 "
+            f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件、"
+            f"{esc(policy_ja(first, leave_out=varied))} "
             f"(同じ人が同じように来訪し、違うのは{esc(varied.name_ja)}だけ)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"

@@ -72,10 +72,6 @@ def _japanese() -> Iterator[None]:
         yield
 
 
-def validity_label(minutes: float) -> str:
-    return VALIDITY.label(minutes)
-
-
 def single(r: Report, folder: Path) -> list[Path]:
     return [time_to_login([r], folder / TIME_TO_LOGIN, split=bool(r.attacked_addresses)),
             expiries_by_hour(r, folder / EXPIRIES_BY_HOUR)]
@@ -133,7 +129,7 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
 
 def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
     ax.axvline(minutes, color=color, linestyle="--", linewidth=1)
-    ax.annotate(validity_label(minutes), (minutes, 0.02), xycoords=("data", "axes fraction"),
+    ax.annotate(VALIDITY.label(minutes), (minutes, 0.02), xycoords=("data", "axes fraction"),
                 rotation=90, fontsize=8, color=color, ha="right", va="bottom")
 
 
@@ -202,7 +198,7 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
         else:
             _nothing(ax, "期限切れになった通知キーはありません")
         _counted(ax, "ログインした時刻 (日本時間)", "入力前に期限切れになった通知キー (件)",
-                 f"時間帯別の期限切れ: {r.scenario} ({validity_label(r.validity_minutes)})")
+                 f"時間帯別の期限切れ: {r.scenario} ({VALIDITY.label(r.validity_minutes)})")
         return _save(fig, path)
 
 

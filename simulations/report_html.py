@@ -16,13 +16,13 @@ from application import screens
 from application.audit import Outcome
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
-from simulations.plots import validity_label
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
 from simulations.report_text import listed, percent, text
 from simulations.run_folder import (
     EXPIRIES_BY_HOUR,
     TIME_TO_LOGIN,
 )
+from simulations.varied import policy_ja
 
 JST = ZoneInfo("Asia/Tokyo")
 OUTCOME_LABELS = screens.OUTCOMES
@@ -50,11 +50,6 @@ def duration_ja(seconds: float | None) -> str:
         return "ログインできず"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}分{secs:02d}秒" if minutes else f"{secs}秒"
-
-
-def policy_ja(r: Report) -> str:
-    return (f"{validity_label(r.validity_minutes)}、誤入力 {r.wrong_entry_limit}回まで、"
-            f"1時間に {r.keys_per_hour}通まで")
 
 
 def made_at(now: datetime | None) -> str:

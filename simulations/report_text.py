@@ -1,6 +1,6 @@
 """A simulation's report as text for people: report.txt and the console (one run), and
-compare.txt (runs under different key validities, one column each). Shares never read 100%
-or 0% unless they are."""
+compare.txt (runs under different values of one number of the policy, one column each).
+Shares never read 100% or 0% unless they are."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
                  ("behind a stuffer: in", lambda r: percent(r.exposed.logged_in, r.exposed.count)),
                  ("behind a stuffer: p90†",
                   lambda r: duration(r.exposed.seconds_to_login.get("p90")))]
-    width = 16
+    width = max(16, 2 + max(len(varied.shown(varied.value(r))) for r in reports))
     def column(r: Report) -> str:
         return varied.shown(varied.value(r))
 

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from simulations.varied import VALIDITY, VARIED
+from simulations.varied import VARIED
 
 STORE = "simulation.sqlite3"
 STORE_FILES = tuple(STORE + suffix for suffix in ("", "-wal", "-shm", "-journal"))
@@ -23,10 +23,6 @@ FILES = (REPORT_TXT, REPORT_JSON, REPORT_HTML, COMPARE_TXT, COMPARE_HTML, TIME_T
 # with a store
 def shard_folder(index: int, count: int) -> str:
     return f"shard-{index + 1:02d}-of-{count:02d}"
-
-
-def validity_folder(minutes: float) -> str:
-    return VALIDITY.folder_of(minutes)
 
 
 # what shard_folder and each Varied.folder_of name, and nothing else

@@ -122,11 +122,14 @@ def test_LG_5_and_D_5_valid_for_10_minutes_expired_at_10_00(
     assert isinstance(screen, TopPage) if ok else screen == ErrorPage(Refusal.KEY_EXPIRED)
 
 
-@pytest.mark.parametrize("validity", [timedelta(seconds=7.5), timedelta(0)])
-def test_LG_5_a_validity_is_whole_seconds_as_its_key_is_held_to(validity: timedelta) -> None:
+@pytest.mark.parametrize(("validity", "must"), [
+    (timedelta(seconds=7.5), "whole seconds"), (timedelta(0), "positive"),
+    (timedelta(seconds=-5), r"positive \(not -5 seconds\)")])
+def test_LG_5_a_validity_is_whole_seconds_as_its_key_is_held_to(validity: timedelta,
+                                                                 must: str) -> None:
     """KeyIssued records the validity in whole seconds: a policy of 7.5 s would run keys
     of 7 s while a report of it said 7.5."""
-    with pytest.raises(ValueError, match="a key's validity must be whole seconds"):
+    with pytest.raises(ValueError, match=f"a key's validity must be {must}"):
         LoginPolicy(validity=validity)
 
 

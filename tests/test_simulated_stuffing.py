@@ -166,7 +166,7 @@ def test_D_14_limits_compared_side_by_side_each_run_in_its_folder_and_audited(
     assert strict["throttled"] > usual["throttled"]
     assert strict["tries_checked"] < usual["tries_checked"]
     table = (out / "compare.txt").read_text().splitlines()
-    assert table[1].split() == ["D-14", "failures", "2", "20"]
+    assert table[1].split() == ["D-14", "limit", "2", "failures", "20", "failures"]
     assert f"refused (D-14){strict['throttled']:>24,}{usual['throttled']:>16,}" in table
     checked = [percent(r["tries_checked"], r["tries"]) for r in (strict, usual)]
     assert f"stuffer tries checked {checked[0]:>16}{checked[1]:>16}" in table

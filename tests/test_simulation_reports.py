@@ -18,15 +18,19 @@ from click.testing import CliRunner
 from application.audit import Outcome
 from billing_station.cli import main
 from simulations import plots
+from simulations.checks import RANGES
 from simulations.compare_html import compare_page
 from simulations.experiments import write
 from simulations.report import Report, over_all_visits, report
 from simulations.report_html import OUTCOME_LABELS, RunFigures, report_page
 from simulations.report_text import percent, side_by_side, text
+from simulations.run_folder import RUN_FOLDERS
 from simulations.runner import Simulation
-from simulations.scenario import Behaviour, Delay, Population, Scenario, load
+from simulations.scenario import Behaviour, Delay, Policy, Population, Scenario, load
+from simulations.varied import VARIED, Varied
 from simulations.wording import counted_as
 from tests.docs_shots import screenshot_path
+from tests.test_plot_labels import made
 
 NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
 SMALL = Scenario("small", days=3, seed=5, hash_cost=4,
@@ -99,6 +103,30 @@ def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> 
     short, long = reports
     assert short.outcomes["expired"] > long.outcomes["expired"]  # slow mail, short validity
     assert f"<td class=num>{short.outcomes['expired']:,}</td>" in page
+
+
+@pytest.mark.parametrize("varied", VARIED.values(), ids=list(VARIED))
+def test_each_number_compare_varies_heads_its_columns_from_the_runs_own_policy(
+        varied: Varied, tmp_path: Path) -> None:
+    """Each key --compare takes is a scenario's [policy] key within a scenario file's
+    bounds, stated by its report: at its highest, a run's column, curve and folder name it
+    in full, and compare.txt, compare.html and the plots name it."""
+    name = f"policy.{varied.key}"
+    low, high = next((lo, hi) for key, _, lo, hi in RANGES if key == name)
+    assert varied.key in attrs.fields_dict(Policy) and varied.field in attrs.fields_dict(Report)
+    reports = [attrs.evolve(made(10, 60), client_addresses=4 if varied.d14 else 0,
+                            **{varied.field: value}) for value in (low, high)]
+    table = side_by_side(reports, varied).splitlines()
+    assert table[0].split()[-2 * len(varied.shown(high).split()):] == (
+        varied.shown(low).split() + varied.shown(high).split())
+    assert varied.shown(high) == f"{high:.0f}{varied.unit}"  # (not 1e+05)
+    assert RUN_FOLDERS.fullmatch(varied.folder_of(high)) and varied.folder_of(high) != (
+        varied.folder_of(high - 1))
+    page = compare_page(reports, plots.compare(reports, tmp_path, varied), now=NOW,
+                        varied=varied)
+    assert f"<h1>{varied.name_ja}の比較: " in page
+    assert f"<th class=num>{varied.label(high)}</th>" in page
+    assert f"{varied.folder_of(low)}/report.html" in page
 
 
 # The page -------------------------------------------------------------------------------

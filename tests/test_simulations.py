@@ -39,12 +39,11 @@ from simulations.run_folder import (
     RUN_FOLDERS,
     STORE,
     shard_folder,
-    validity_folder,
     written_since,
 )
 from simulations.runner import RunStopped, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
-from simulations.varied import VARIED
+from simulations.varied import VALIDITY, VARIED
 
 TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
                 population=Population(customers=6, sub_ids_per_customer=(0, 2)),
@@ -392,8 +391,11 @@ def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path:
      "policy.max_wrong_entries must be a whole number from 1 to 1,000 (not 4.5)"),
     (["--compare", "wrong_entries=3,4"], "'wrong_entries' is not a number of the policy that "
      "--compare varies: one of key_validity_minutes, max_wrong_entries"),
-    (["--compare", "address_failure_limit=10,20", "--days", "1"],  # office: no addresses
-     "'--compare': policy.address_failure_limit = 10 needs population.customers_per_address"),
+    (["--compare", "address_window_minutes=10", "--days", "1"],  # office: no addresses
+     "'--compare': address_window_minutes is D-14's, which counts the failed logins of client "
+     "addresses: office has none (population.customers_per_address = 0)"),
+    (["--compare", "=5,10"], "'' is not a number of the policy"),
+    (["--compare", "max_wrong_entries=３"], "'３' is not a list of numbers"),
     (["--compare", "5,10,5", "--days", "1"], "each value once: 5 is given more than once"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
@@ -600,7 +602,7 @@ def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> N
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
     """The shard and compared-run folders, by the functions that name them, and no other."""
     made = [shard_folder(i, n) for n in (2, 10, 100, 1024) for i in (0, n - 1)] + [
-        validity_folder(m) for m in (0.1, 5, 10, 12.5, 1440)] + [
+        VALIDITY.folder_of(m) for m in (0.1, 5, 10, 12.5, 1440)] + [
         varied.folder_of(value) for varied in VARIED.values() for value in (1, 0.5, 100_000)]
     assert all(RUN_FOLDERS.fullmatch(name) for name in made), made
     assert not any(RUN_FOLDERS.fullmatch(name) for name in (
