@@ -95,20 +95,28 @@ def whole_seconds_problem(minutes: float) -> str | None:
     return f"whole seconds (not {as_written(minutes)} minutes: {seconds} seconds)"
 
 
+POLICY_KEYS = [name.removeprefix("policy.") for name, *_ in RANGES if name.startswith("policy.")]
+
+
+def policy_range(key: str) -> tuple[type, float, float]:
+    """A [policy] key's kind and bounds (each has both)."""
+    kind, low, high = next((k, lo, hi) for n, k, lo, hi in RANGES if n == f"policy.{key}")
+    assert low is not None and high is not None
+    return kind, low, high
+
+
 def policy_bounds() -> str:
     """The [policy] keys with their bounds, for --compare's help."""
     return "; ".join(
-        f"{name.removeprefix('policy.')} {_shown(low)} to {_shown(high)}"
-        + (" (minutes, whole seconds)" if name in WHOLE_SECONDS else "")
-        for name, _, low, high in RANGES
-        if name.startswith("policy.") and low is not None and high is not None)
+        f"{key} {_shown(policy_range(key)[1])} to {_shown(policy_range(key)[2])}"
+        + (" (minutes, whole seconds)" if f"policy.{key}" in WHOLE_SECONDS else "")
+        for key in POLICY_KEYS)
 
 
 def policy_value_problem(key: str, value: float) -> str | None:
     """What is wrong with ``value`` for the [policy] ``key`` (--compare's values), or None."""
     name = f"policy.{key}"
-    kind, low, high = next((k, lo, hi) for n, k, lo, hi in RANGES if n == name)
-    if problem := _number_problem(name, value, kind, low, high):
+    if problem := _number_problem(name, value, *policy_range(key)):
         return problem
     whole = whole_seconds_problem(value) if name in WHOLE_SECONDS else None
     return f"{name} must be {whole}" if whole else None

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from application.audit import Outcome
 from billing_station.cli import main
 from simulations import plots
-from simulations.checks import RANGES
+from simulations.checks import POLICY_KEYS, policy_range
 from simulations.compare_html import compare_page
 from simulations.experiments import write
 from simulations.report import Report, over_all_visits, report
@@ -105,17 +105,21 @@ def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> 
     assert f"<td class=num>{short.outcomes['expired']:,}</td>" in page
 
 
+def test_compare_varies_every_number_of_a_scenarios_policy() -> None:
+    assert list(VARIED) == POLICY_KEYS
+
+
 @pytest.mark.parametrize("varied", VARIED.values(), ids=list(VARIED))
 def test_each_number_compare_varies_heads_its_columns_from_the_runs_own_policy(
         varied: Varied, tmp_path: Path) -> None:
     """Each key --compare takes is a scenario's [policy] key within a scenario file's
     bounds, stated by its report: at its highest, a run's column, curve and folder name it
     in full, and compare.txt, compare.html and the plots name it."""
-    name = f"policy.{varied.key}"
-    low, high = next((lo, hi) for key, _, lo, hi in RANGES if key == name)
+    _, low, high = policy_range(varied.key)
     assert varied.key in attrs.fields_dict(Policy) and varied.field in attrs.fields_dict(Report)
     reports = [attrs.evolve(made(10, 60), client_addresses=4 if varied.d14 else 0,
-                            **{varied.field: value}) for value in (low, high)]
+                            **{varied.field: value})  # type: ignore[arg-type]
+               for value in (low, high)]
     table = side_by_side(reports, varied).splitlines()
     assert table[0].split()[-2 * len(varied.shown(high).split()):] == (
         varied.shown(low).split() + varied.shown(high).split())
