@@ -46,8 +46,8 @@ def _compared(ctx: click.Context, param: click.Parameter, value: str | None
     if problem := next(filter(None, (policy_value_problem(varied.key, v) for v in values)),
                        None):
         raise click.BadParameter(problem, ctx, param)
-    # Whole numbers, and whole seconds up to a day, have distinct labels (to 6 figures):
-    # each run's folder and column, named by the label, is one value's.
+    # A run's folder and column are named by its value (whole numbers in full, whole
+    # seconds up to a day distinct to 6 figures): one name, one value.
     labels = [varied.shown(v) for v in values]
     if repeated := [label for label in dict.fromkeys(labels) if labels.count(label) > 1]:
         given = [v.strip() for v in listed.split(",")]

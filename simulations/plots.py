@@ -85,9 +85,10 @@ def compare(reports: list[Report], folder: Path, varied: Varied = VALIDITY) -> l
 def time_to_login(reports: list[Report], path: Path, split: bool = False,
                   varied: Varied = VALIDITY) -> Path:
     """Share of all visits logged in by each time, one curve per run (named by the value
-    of what was ``varied``), its key validity marked with a dashed line of the curve's
-    colour; ``split`` (one run with a credential stuffer, D-14): the visits behind its
-    addresses and the others' too, each a share of its own."""
+    of what was ``varied``), the key validity marked with a dashed line (of each curve's
+    colour when the validity is what varies); ``split`` (one run with a credential
+    stuffer, D-14): the visits behind its addresses and the others' too, each a share of
+    its own."""
     with _japanese():
         fig, ax = plt.subplots(figsize=(8, 4.5))
         longest = 1.0
