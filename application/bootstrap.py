@@ -11,6 +11,9 @@ through it too, passing their own collaborators.
     BS_SMTP_HOST, BS_SMTP_PORT, BS_SMTP_USER, BS_SMTP_PASSWORD, BS_SMTP_STARTTLS,
     BS_SMTP_TIMEOUT     (seconds for the whole hand-over; slower is a failed mail, default 5)
     BS_HASH_COST        log2 of scrypt's N for keys and passwords (default 14)
+    BS_ADDRESS_FAILURE_LIMIT, BS_ADDRESS_WINDOW
+                        D-14: failed logins from one client address within the window
+                        (seconds) that refuse its next logins unchecked (default 20, 600)
     BS_LOGIN_URL        the portal's login page, named in every mail (default
                         http://127.0.0.1:8000/)
     CIPHER_TOPIC, CIPHER_KEY, COMPRESSOR_TOPIC
@@ -24,6 +27,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -39,7 +43,7 @@ from application.billing_station import BillingStation
 from application.ports import Mailer
 from application.setting_values import ConfigError, checked_store, number, yes_or_no
 from domain.crypto import Entropy, Hasher
-from domain.policy import LoginPolicy
+from domain.policy import ADDRESS_WINDOWS, LoginPolicy
 
 N = TypeVar("N", int, float)
 StoreSettings = dict[str, str]  # eventsourcing's settings of one store
@@ -69,6 +73,11 @@ def store_settings(kind: str, path: Path | str | None = None,
         raise ConfigError(f"BS_STORE must be {', '.join(STORES[:-1])} or {STORES[-1]}, "
                           f"not {kind!r}")
     return checked_store(passed | base | extra)
+
+
+ADDRESS_FAILURE_LIMIT, ADDRESS_WINDOW = "BS_ADDRESS_FAILURE_LIMIT", "BS_ADDRESS_WINDOW"
+POLICY_SETTINGS = (ADDRESS_FAILURE_LIMIT, ADDRESS_WINDOW)
+_D14 = LoginPolicy()  # D-14's own numbers, unless the settings say otherwise
 
 
 @attrs.frozen
@@ -128,6 +137,17 @@ class Settings:
     def hasher(self) -> Hasher:
         return Hasher(self._number("BS_HASH_COST", 14, int, 4, 20))
 
+    def policy(self) -> LoginPolicy:
+        """The login policy: the manual's and our decisions', but D-14's limit and window,
+        which an operator may set (each login records the ones its check applied)."""
+        shortest, longest = (int(w.total_seconds()) for w in ADDRESS_WINDOWS)
+        return LoginPolicy(
+            address_failure_limit=self._number(ADDRESS_FAILURE_LIMIT, _D14.address_failure_limit,
+                                               int, 1, 100_000),
+            address_window=timedelta(seconds=self._number(
+                ADDRESS_WINDOW, int(_D14.address_window.total_seconds()), int, shortest,
+                longest)))
+
     def _number(self, name: str, default: N, kind: Callable[[str], N], low: float,
                 high: float) -> N:
         """The setting as a number from ``low`` to ``high``, ``default`` when unset; given
@@ -161,7 +181,7 @@ def application(
     return BillingStation(
         store if store is not None else settings.store(),
         mailer=mailer or settings.mailer(), hasher=hasher or settings.hasher(),
-        policy=policy or LoginPolicy(), entropy=entropy, login_url=settings.login_url,
+        policy=policy or settings.policy(), entropy=entropy, login_url=settings.login_url,
     )
 
 

@@ -84,8 +84,9 @@ def main() -> None:
     """Billing Station's notify key (通知キー), an event-sourced executable model.
 
     Stores and mail are chosen by environment settings (BS_STORE, BS_SQLITE_PATH,
-    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST, CIPHER_*, COMPRESSOR_TOPIC; the
-    portal's BS_PORTAL_SECRET, BS_PORTAL_DEADLINE, BS_LOGIN_URL), each checked at start; see
+    POSTGRES_*, BS_MAIL, BS_MAILBOX, BS_SMTP_*, BS_HASH_COST, CIPHER_*, COMPRESSOR_TOPIC;
+    D-14's BS_ADDRESS_FAILURE_LIMIT and BS_ADDRESS_WINDOW; the portal's BS_PORTAL_SECRET,
+    BS_PORTAL_DEADLINE, BS_LOGIN_URL), each checked at start; see
     README.md's Settings. The audit commands (timeline, as-of, history, verify) read the
     configured store and never write.
     """
@@ -106,9 +107,11 @@ def demo(out: Path) -> None:
     and runs in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
     store and mailbox in --out, replacing what the previous demo left there (a store or mails
     it did not leave, such as a portal's, are refused, not replaced): BS_STORE,
-    BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX are refused by name rather than ignored.
+    BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX (and D-14's BS_ADDRESS_*: its story is the
+    manual's, under D-14's own numbers) are refused by name rather than ignored.
     """
-    refuse_settings_not_read("the demo plays on its own store and mailbox in --out")
+    refuse_settings_not_read("the demo plays on its own store and mailbox in --out, under "
+                             "D-14's own numbers", also=bootstrap.POLICY_SETTINGS)
     if found := not_the_demos(out):
         names = ", ".join(str(path.relative_to(out)) for path in found[:3])
         raise click.BadParameter(f"{out} holds a store or mails no demo left there ({names}"

@@ -63,6 +63,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     if settings.store_kind == "memory":
         raise click.UsageError("serve needs a store its workers share: BS_STORE=sqlite or postgres")
     PortalConfig.from_environ(settings.environ)  # its settings checked before anything starts
+    policy = settings.policy()
     port = _listenable(host, port)
     store = settings.store()
     where = bootstrap.store_name(store)
@@ -97,6 +98,9 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
         click.echo(f"key mails: .eml files in {folder}"
                    + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
     click.echo(f"login page named in mails: {login_url}")
+    click.echo(f"D-14: {policy.address_failure_limit} failed logins from one client address "
+               f"within {policy.address_window.total_seconds() / 60:g} minutes refuse its next "
+               "logins unchecked")
     if not secret_given:
         click.echo(f"note: {SECRET} is not set, so a secret made for this run signs cookies and "
                    "forms: after a restart, sessions older than 30 minutes log in again and "

@@ -119,15 +119,17 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     verify.
 
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
-    stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX and
-    BS_HASH_COST are refused by name rather than ignored. With --shards the run is split
+    stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX,
+    BS_HASH_COST and BS_ADDRESS_* (its policy is the scenario's) are refused by name rather
+    than ignored. With --shards the run is split
     over Dask workers; a shard that fails is run once more (afresh), then named with its
     error (exit 70); an unreachable --scheduler exits 69; a store that cannot be written (a
     full disk) exits 74.
     """
-    refuse_settings_not_read(  # its hash cost is the scenario's hash_cost: BS_HASH_COST too
+    refuse_settings_not_read(  # its hash cost and policy are the scenario's: refused too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "
-        "run and its hash cost is the scenario's hash_cost", also=("BS_HASH_COST",))
+        "run and its hash cost and policy are the scenario's hash_cost and [policy]",
+        also=("BS_HASH_COST", *bootstrap.POLICY_SETTINGS))
     if compared and (shards > 1 or scheduler):
         raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
     if scheduler and shards == 1:

@@ -92,18 +92,20 @@ def test_starttls_is_a_yes_or_no_setting(value: str | None, on: bool) -> None:
 
 
 @pytest.mark.parametrize("setting", ["BS_SMTP_STARTTLS", "BS_SMTP_PORT", "BS_SMTP_TIMEOUT",
-                                     "BS_SQLITE_PATH", "BS_MAILBOX", "BS_HASH_COST"])
+                                     "BS_SQLITE_PATH", "BS_MAILBOX", "BS_HASH_COST",
+                                     "BS_ADDRESS_FAILURE_LIMIT", "BS_ADDRESS_WINDOW"])
 def test_a_bs_setting_given_empty_is_refused_not_taken_for_its_default(setting: str) -> None:
     """`BS_SMTP_STARTTLS=$TLS` with TLS unset would otherwise send mail in clear."""
     settings = Settings({"BS_MAIL": "smtp", "BS_SMTP_HOST": "mail.example.com", setting: ""}
                         if setting.startswith("BS_SMTP") else {setting: ""})
     with pytest.raises(ConfigError, match=setting):
         settings.mailer() if setting.startswith(("BS_SMTP", "BS_MAILBOX")) else (
-            settings.hasher() if setting == "BS_HASH_COST" else settings.store())
+            settings.hasher() if setting == "BS_HASH_COST" else settings.policy()
+            if setting.startswith("BS_ADDRESS") else settings.store())
 
 
 @pytest.mark.parametrize("setting", [{"BS_STORE": "postgres"}, {"BS_SQLITE_PATH": "x.sqlite3"},
-                                     {"BS_MAIL": "smtp"}])
+                                     {"BS_MAIL": "smtp"}, {"BS_ADDRESS_FAILURE_LIMIT": "3"}])
 def test_the_demo_refuses_settings_it_would_not_honour(
     tmp_path: Path, setting: dict[str, str]
 ) -> None:

@@ -35,6 +35,7 @@ from billing_station.cli import main
 from billing_station.exits import DATA_ERROR, UNAVAILABLE, USAGE
 from billing_station.serve_command import serve
 from domain.crypto import Hasher
+from domain.login_attempt import LoginAttempt
 from portal.config import WORKERS
 from portal.server import PacedHasher, _scrypt_threads
 from tests.conftest import build, store_env
@@ -77,12 +78,14 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]
 
 
 @contextlib.contextmanager
-def serve_process(tmp_path: Path, kind: str, *options: str, hash_cost: int = 8
-                  ) -> Iterator[Run]:
-    """``serve --port 0 OPTIONS`` in a process of its own, until the caller is done with it:
-    on the free port it found, which it prints and names in its mails."""
+def serve_process(tmp_path: Path, kind: str, *options: str, hash_cost: int = 8,
+                  **settings: str) -> Iterator[Run]:
+    """``serve --port 0 OPTIONS`` in a process of its own (with BS_* ``settings``), until
+    the caller is done with it: on the free port it found, which it prints and names in its
+    mails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
     env |= {"BS_HASH_COST": str(hash_cost), "PYTHONPATH": str(ROOT), "BS_STORE": kind}
+    env |= settings
     stores = store_env(kind, tmp_path)
     store = next(stores)
     if kind == "postgres":
@@ -95,7 +98,7 @@ def serve_process(tmp_path: Path, kind: str, *options: str, hash_cost: int = 8
          "--port", "0", *options],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
-    said = [process.stdout.readline() for _ in range(5)]  # printed before uvicorn starts
+    said = [process.stdout.readline() for _ in range(6)]  # printed before uvicorn starts
     port = re.match(r"portal: http://127\.0\.0\.1:(\d+)/ ", said[0])
     assert port and port.group(1) != "0", said
     url = f"http://127.0.0.1:{port.group(1)}"
@@ -127,7 +130,9 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
     assert said[1].startswith(f"demo main ID onboarded: log in as {MAIN_ID} ")
     assert said[2].strip() == f"key mails: .eml files in {mailbox}"
     assert said[3].strip() == f"login page named in mails: {url}/"  # BS_LOGIN_URL unset
-    assert said[4].startswith("note: BS_PORTAL_SECRET is not set")  # sessions end at a restart
+    assert said[4].strip() == ("D-14: 20 failed logins from one client address within 10 "
+                               "minutes refuse its next logins unchecked")  # D-14's own
+    assert said[5].startswith("note: BS_PORTAL_SECRET is not set")  # sessions end at a restart
     with httpx.Client(base_url=url, follow_redirects=True) as browser:
         page = browser.get("/login")
         top = browser.post("/login", data={"login_id": MAIN_ID, "password": PASSWORD,
@@ -184,6 +189,36 @@ def test_D_14_behind_a_trusted_proxy_counts_each_clients_own_address(
         other = shown("198.51.100.7")  # another client behind the proxy
         assert other.status_code == (200 if trusted else 429)
         assert (THROTTLED in other.text) is not trusted
+
+
+def test_D_14_an_operator_sets_its_limit_and_window_and_the_portal_says_and_records_them(
+        tmp_path: Path) -> None:
+    """BS_ADDRESS_FAILURE_LIMIT=2, BS_ADDRESS_WINDOW=90: the third login from an address
+    after two failures is refused unchecked, even with the right password; the help page
+    and serve's first lines say so, each check records them, and the audit judges by them."""
+    with serve_process(tmp_path, "sqlite", BS_ADDRESS_FAILURE_LIMIT="2",
+                       BS_ADDRESS_WINDOW="90") as run, httpx.Client(base_url=run.url) as client:
+        assert run.said[4].startswith("D-14: 2 failed logins from one client address within "
+                                      "1.5 minutes")
+        notes = client.get("/help/notes").text
+        assert "同じ接続元（IPアドレス）から1.5分間に2回ログインに失敗すると" in notes
+
+        def log_in(password: str) -> int:
+            answer = client.post("/login", data={"login_id": MAIN_ID, "password": password,
+                                                 "csrf": csrf(client.get("/login").text)})
+            assert answer.headers["location"] == "/login/error"
+            return client.get("/login/error").status_code
+
+        assert [log_in("wrong-password") for _ in range(2)] == [200, 200]
+        assert log_in(PASSWORD) == 429  # D-14: this address waits, its password unchecked
+        run.stop()
+        served = build(run.store | {"CREATE_TABLE": "false"}, MailboxFolder(run.mailbox))
+        limits = {(e.failure_limit, e.failure_window_seconds) for e in replay(served)
+                  if isinstance(e, LoginAttempt.LoginRequestedFrom)}
+        verifier = Verifier()
+        violations = list(verifier.check(replay(served)))
+        served.close()
+    assert limits == {(2, 90)} and violations == [] and verifier.counts[JUDGED_D14] == 2
 
 
 @pytest.mark.parametrize("kind", STORES)
@@ -320,6 +355,11 @@ def test_serve_tries_every_address_the_host_names(tmp_path: Path,
      "BS_SMTP_STARTTLS"),  # (was silently off: a mail in clear)
     ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_TIMEOUT": "0"}, "BS_SMTP_TIMEOUT"),
     ([], {"BS_HASH_COST": "3"}, "BS_HASH_COST must be a whole number from 4 to 20"),
+    ([], {"BS_ADDRESS_FAILURE_LIMIT": "0"},
+     "BS_ADDRESS_FAILURE_LIMIT must be a whole number from 1 to 100000"),
+    ([], {"BS_ADDRESS_WINDOW": "29"}, "BS_ADDRESS_WINDOW must be a whole number from 30 to 3600"),
+    ([], {"BS_ADDRESS_WINDOW": "600.5"}, "BS_ADDRESS_WINDOW must be a whole number"),
+    ([], {"BS_ADDRESS_WINDOW": ""}, "BS_ADDRESS_WINDOW"),  # not silently 600
 ])
 def test_serve_names_a_bad_host_or_setting_before_touching_the_store(
     tmp_path: Path, args: list[str], env: dict[str, str], named: str

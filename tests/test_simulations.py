@@ -502,12 +502,13 @@ def test_a_scenario_problem_quotes_the_value_as_the_file_wrote_it(tmp_path: Path
 @pytest.mark.parametrize("env", [
     {"BS_STORE": "xyz", "BS_SQLITE_PATH": "__tmp__/bad.sqlite3"}, {"BS_STORE": "postgres"},
     {"BS_STORE": "memory"}, {"BS_MAIL": "smtp"}, {"BS_MAILBOX": "__tmp__/mail"},
-    {"BS_HASH_COST": "4"},
+    {"BS_HASH_COST": "4"}, {"BS_ADDRESS_FAILURE_LIMIT": "5"}, {"BS_ADDRESS_WINDOW": "60"},
 ])
 def test_simulate_refuses_by_name_the_settings_it_does_not_read(
         tmp_path: Path, env: dict[str, str]) -> None:
     """It writes its own SQLite store in its output folder, its mail never leaves the run,
-    its hash cost is the scenario's: such a setting is refused, not silently ignored."""
+    its hash cost and policy are the scenario's: such a setting is refused, not silently
+    ignored."""
     env = {k: v.replace("__tmp__", str(tmp_path)) for k, v in env.items()}
     (tmp_path / "s.toml").write_text(TINY_TOML)
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
@@ -515,7 +516,8 @@ def test_simulate_refuses_by_name_the_settings_it_does_not_read(
     assert result.exit_code == 2, result.output
     assert result.output.splitlines()[-1] == (
         "error: simulate writes its own SQLite store in its output folder, its mail never "
-        "leaves the run and its hash cost is the scenario's hash_cost; unset "
+        "leaves the run and its hash cost and policy are the scenario's hash_cost and "
+        "[policy]; unset "
         + ", ".join(f"{k}={v}" for k, v in env.items()) + " (see 'main simulate --help')")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
