@@ -43,7 +43,7 @@ from application.billing_station import BillingStation
 from application.ports import Mailer
 from application.setting_values import ConfigError, checked_store, number, yes_or_no
 from domain.crypto import Entropy, Hasher
-from domain.policy import ADDRESS_WINDOWS, LoginPolicy
+from domain.policy import ADDRESS_FAILURE_LIMITS, ADDRESS_WINDOWS, LoginPolicy
 
 N = TypeVar("N", int, float)
 StoreSettings = dict[str, str]  # eventsourcing's settings of one store
@@ -143,7 +143,7 @@ class Settings:
         shortest, longest = (int(w.total_seconds()) for w in ADDRESS_WINDOWS)
         return LoginPolicy(
             address_failure_limit=self._number(ADDRESS_FAILURE_LIMIT, _D14.address_failure_limit,
-                                               int, 1, 100_000),
+                                               int, *ADDRESS_FAILURE_LIMITS),
             address_window=timedelta(seconds=self._number(
                 ADDRESS_WINDOW, int(_D14.address_window.total_seconds()), int, shortest,
                 longest)))

@@ -11,6 +11,7 @@ import attrs
 from domain.crypto import Entropy
 
 ADDRESS_WINDOWS = (timedelta(seconds=30), timedelta(hours=1))  # D-14's, shortest to longest
+ADDRESS_FAILURE_LIMITS = (1, 100_000)  # D-14's a setting or a scenario may give
 
 
 @attrs.frozen

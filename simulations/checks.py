@@ -8,7 +8,7 @@ import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from domain.policy import LoginPolicy
+from domain.policy import ADDRESS_FAILURE_LIMITS, LoginPolicy
 from simulations import business_days
 from simulations.wording import counted_as
 
@@ -27,7 +27,7 @@ RANGES: list[tuple[str, type, float | None, float | None]] = [
     ("attack.addresses", int, 0, 1_000_000), ("attack.tries_per_hour", float, 0.01, 36_000),
     ("policy.key_validity_minutes", float, 0.1, 1440),
     ("policy.max_wrong_entries", int, 1, 1000), ("policy.max_keys_per_hour", int, 1, 1000),
-    ("policy.address_failure_limit", int, 1, 100_000),
+    ("policy.address_failure_limit", int, *ADDRESS_FAILURE_LIMITS),
     ("policy.address_window_minutes", float, 0.5, 60),  # (LoginPolicy's ADDRESS_WINDOWS)
 ]
 WHOLE_SECONDS = ["policy.key_validity_minutes",  # recorded as the domain applies them
