@@ -146,14 +146,14 @@ class Settings:
                                                int, *ADDRESS_FAILURE_LIMITS),
             address_window=timedelta(seconds=self._number(
                 ADDRESS_WINDOW, int(_D14.address_window.total_seconds()), int, shortest,
-                longest)))
+                longest, "seconds")))
 
     def _number(self, name: str, default: N, kind: Callable[[str], N], low: float,
-                high: float) -> N:
-        """The setting as a number from ``low`` to ``high``, ``default`` when unset; given
-        empty, it is refused, as every BS_* setting given empty is."""
-        return number(name, self.environ[name], kind, low, high) if name in self.environ \
-            else default
+                high: float, unit: str = "") -> N:
+        """The setting as a number (of ``unit``) from ``low`` to ``high``, ``default`` when
+        unset; given empty, it is refused, as every BS_* setting given empty is."""
+        return number(name, self.environ[name], kind, low, high, unit) \
+            if name in self.environ else default
 
     def _path(self, name: str, kind: str) -> str | None:
         """A path setting, unset (None: the default) or naming a ``kind`` ("file" or

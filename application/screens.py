@@ -102,6 +102,12 @@ def jst(moment: datetime, seconds: bool = False) -> str:
     return f"{shown}:{t.second:02d}" if seconds else shown
 
 
+def span_ja(seconds: float) -> str:
+    """A policy's window as a person reads it: 10分, or 90秒 when not whole minutes."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}分" if minutes and not rest else f"{round(seconds)}秒"
+
+
 def title(shown: Shown) -> str:
     """The screen's title."""
     if isinstance(shown, TopPage):

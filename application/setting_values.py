@@ -49,17 +49,19 @@ def checked_store(store: dict[str, str]) -> dict[str, str]:
 
 
 def number(name: str, value: str, kind: Callable[[str], N], low: float,
-           high: float | None = None) -> N:
-    """The setting ``name``'s ``value`` as a number from ``low`` (to ``high``), or a
-    ConfigError naming it and its range."""
+           high: float | None = None, unit: str = "") -> N:
+    """The setting ``name``'s ``value`` as a number (of ``unit``) from ``low`` (to
+    ``high``), or a ConfigError naming it, its range and what it was given."""
     try:
         parsed = kind(value)
         usable = low <= parsed <= (high if high is not None else float("inf"))
     except ValueError:
         usable = False
     if not usable:
-        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number from {low}"
-                          + (f" to {high}" if high is not None else " up"))
+        given = "empty" if not value else value if value.isprintable() else repr(value)
+        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number"
+                          f"{f' of {unit}' if unit else ''} from {low}"
+                          + (f" to {high}" if high is not None else " up") + f" (not {given})")
     return parsed
 
 

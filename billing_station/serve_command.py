@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -98,9 +99,9 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
         click.echo(f"key mails: .eml files in {folder}"
                    + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
     click.echo(f"login page named in mails: {login_url}")
-    click.echo(f"D-14: {policy.address_failure_limit} failed logins from one client address "
-               f"within {policy.address_window.total_seconds() / 60:g} minutes refuse its next "
-               "logins unchecked")
+    click.echo(f"D-14: after {counted_as(policy.address_failure_limit, 'failed login')} from "
+               f"one client address within {_span(policy.address_window)}, its next logins are "
+               "refused unchecked")
     if not secret_given:
         click.echo(f"note: {SECRET} is not set, so a secret made for this run signs cookies and "
                    "forms: after a restart, sessions older than 30 minutes log in again and "
@@ -109,6 +110,13 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
                 workers=workers, proxy_headers=proxies is not None,
                 forwarded_allow_ips=proxies or None, server_header=False,
                 log_config=log_config())
+
+
+def _span(window: timedelta) -> str:
+    """10 minutes, or 90 seconds when not whole minutes."""
+    minutes, rest = divmod(int(window.total_seconds()), 60)
+    return counted_as(minutes, "minute") if minutes and not rest else \
+        counted_as(int(window.total_seconds()), "second")
 
 
 def _listenable(host: str, port: int) -> int:

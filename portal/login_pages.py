@@ -245,7 +245,7 @@ async def help_notes(request: Request) -> Response:
     policy = portal(request).station.policy
     return render(request, "help_notes.html", {
         "policy": policy, "sessions": {  # D-14, D-12: as enforced
-            "failure_window_minutes": f"{policy.address_window.total_seconds() / 60:g}",
+            "failure_window": screens.span_ja(policy.address_window.total_seconds()),
             "failure_limit": policy.address_failure_limit,
             "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}})
 

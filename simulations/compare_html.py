@@ -14,6 +14,7 @@ from simulations.report import PERCENTILES, Report
 from simulations.report_html import (
     GAVE_UP,
     GROUP_TIME_NOTE,
+    OUTCOME_LABELS,
     PERCENTILE_LABELS,
     STYLE,
     TIME_NOTE,
@@ -78,8 +79,11 @@ def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
         ("　うち再発行", lambda r: f"{r.keys_reissued:,}"),
         ("期限切れ", lambda r: f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"),
         ("ロック", lambda r: f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"),
+        (OUTCOME_LABELS[Outcome.KEY_WITHHELD],
+         lambda r: f"{r.outcomes.get(Outcome.KEY_WITHHELD.value, 0):,}"),
     ]
     rows += [(f"ログインまでの時間 {PERCENTILE_LABELS[p]} *", _time_cell(p)) for p in PERCENTILES]
+    rows += [("最も遅かったログイン", lambda r: esc(duration_ja(r.slowest_login)))]
     return rows
 
 
@@ -88,7 +92,8 @@ def _d14_rows(reports: list[Report]) -> list[tuple[str, Callable[[Report], str]]
     if not any(r.client_addresses for r in reports):
         return []
     rows: list[tuple[str, Callable[[Report], str]]] = [
-        ("接続元IPアドレスの制限で拒否した「ログイン」", lambda r: f"{r.throttled:,}"),
+        ("利用者の「ログイン」のうち接続元IPアドレスの制限で拒否したもの",
+         lambda r: f"{r.throttled:,}"),
         (GAVE_UP, lambda r: f"{r.gave_up:,} ({percent(r.gave_up, r.visits)})")]
     if any(r.attacked_addresses for r in reports):
         rows += [("リスト型攻撃の試行: 照合して失敗",
@@ -96,7 +101,10 @@ def _d14_rows(reports: list[Report]) -> list[tuple[str, Callable[[Report], str]]
                  ("攻撃元と同じアドレスの利用者: ログインできた訪問",
                   lambda r: f"{r.exposed.logged_in:,} ({percent(r.exposed.logged_in, r.exposed.count)})"),
                  ("攻撃元と同じアドレスの利用者: ログインまで p90 †",
-                  lambda r: esc(duration_ja(r.exposed.seconds_to_login.get("p90"))))]
+                  lambda r: esc(duration_ja(r.exposed.seconds_to_login.get("p90")))),
+                 ("それ以外の利用者: ログインできた訪問",
+                  lambda r: f"{r.unexposed.logged_in:,} "
+                            f"({percent(r.unexposed.logged_in, r.unexposed.count)})")]
     return rows
 
 

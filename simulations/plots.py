@@ -122,7 +122,7 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
         ax.set_title(f"ログインまでの時間: {reports[0].scenario}")
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", fontsize=9)
+            ax.legend(loc="best", fontsize=9)  # (where it hides the least of the curves)
         else:
             _nothing(ax, "ログインした訪問はありません", keep_ticks=True)
         return _save(fig, path)
@@ -131,6 +131,7 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
 def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
     ax.axvline(minutes, color=color, linestyle="--", linewidth=1)
     ax.annotate(VALIDITY.label(minutes), (minutes, 0.02), xycoords=("data", "axes fraction"),
+                xytext=(-2, 0), textcoords="offset points",  # (beside the line, not on it)
                 rotation=90, fontsize=8, color=color, ha="right", va="bottom")
 
 
@@ -220,8 +221,9 @@ MEASURES: dict[str, Callable[[Report], int]] = {
     "再発行された通知キー": lambda r: r.keys_reissued,
     "サポートへの連絡 (LG-8)": lambda r: sum(r.support.values()),
     "ロック (D-4)": lambda r: r.outcomes["locked"],
+    "送信上限で送らず (D-10)": lambda r: r.outcomes["key_withheld"],
     "ログインできなかった訪問": lambda r: r.not_logged_in,
-    "接続元の制限で拒否 (D-14)": lambda r: r.throttled,
+    "利用者の拒否 (D-14)": lambda r: r.throttled,
     "待つよう言われて断念 (D-14)": lambda r: r.gave_up,
 }
 

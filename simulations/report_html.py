@@ -30,7 +30,9 @@ ROUTE_LABELS = {ContactRoute.OPERATOR: "オペレータ担当へ (主ID)",
                 ContactRoute.MAIN_ID_PERSON: "主IDの担当者へ (副ID)"}
 PERCENTILE_LABELS = {"p50": "中央値 (p50)", "p90": "p90", "p99": "p99"}
 TIME_NOTE = ("全訪問に対する値です。ログインできなかった訪問は、どのログインよりも遅いものとして"
-             "数えます (そのため条件が厳しくても、失敗が抜けて速く見えることはありません)。")
+             "数えます (そのため条件が厳しくても、失敗が抜けて速く見えることはありません)。"
+             "時間がかかるのは通知キーのメールの到着と入力、再ログインまでの待ち時間だけで、"
+             "通知キーを使わないログインは待たなければ0秒です。")
 STYLE = """
 .key td.num{font-size:1.15em;font-weight:bold}
 section{margin-bottom:1.5em}
@@ -142,7 +144,8 @@ def _addresses(r: Report) -> str:
         return ""
     body = (f"<p>「ログイン」は {r.client_addresses:,}の接続元IPアドレスから (1つのアドレスを"
             f"最大 {r.customers_per_address:,}社の利用者が共有)。1つのアドレスから"
-            f"{r.address_window_minutes:g}分間に{r.address_failure_limit:,}回失敗すると、パスワードを"
+            f"{screens.span_ja(r.address_window_minutes * 60)}間に{r.address_failure_limit:,}回"
+            "失敗すると、パスワードを"
             f"照合せずに「{esc(screens.THROTTLED)}」と表示します (D-14)。利用者の「ログイン」"
             f"のうち、このように拒否されたもの {r.throttled:,}件 (訪問 {r.throttled_visits:,}件、"
             f"うち再ログインの上限に達していて断念したもの {r.gave_up:,}件)。拒否された"

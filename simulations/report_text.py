@@ -138,26 +138,34 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
         ("  of which re-issued", lambda r: f"{r.keys_reissued:,}"),
         ("expired", lambda r: f"{r.outcomes['expired']:,}"),
         ("locked", lambda r: f"{r.outcomes['locked']:,}"),
+        ("key withheld (D-10)", lambda r: f"{r.outcomes['key_withheld']:,}"),
         ("support contacts", lambda r: f"{sum(r.support.values()):,}"),
         *((f"time to log in {p}*", _cut(p)) for p in PERCENTILES),
+        ("slowest login", lambda r: duration(r.slowest_login)),
     ]
     if any(r.client_addresses for r in reports):  # D-14
-        rows += [("refused (D-14)", lambda r: f"{r.throttled:,}"),
+        rows += [("people refused (D-14)", lambda r: f"{r.throttled:,}"),
                  ("gave up (D-14)", lambda r: f"{r.gave_up:,}")]
     stuffed = any(r.attacked_addresses for r in reports)
     if stuffed:
         rows += [("stuffer tries checked", lambda r: percent(r.tries_checked, r.tries)),
                  ("behind a stuffer: in", lambda r: percent(r.exposed.logged_in, r.exposed.count)),
                  ("behind a stuffer: p90†",
-                  lambda r: duration(r.exposed.seconds_to_login.get("p90")))]
-    width = max(16, 2 + max(len(varied.shown(varied.value(r))) for r in reports))
+                  lambda r: duration(r.exposed.seconds_to_login.get("p90"))),
+                 ("everyone else: in",
+                  lambda r: percent(r.unexposed.logged_in, r.unexposed.count))]
+
     def column(r: Report) -> str:
         return varied.shown(varied.value(r))
+
+    width = max(16, 2 + max(len(column(r)) for r in reports))
 
     lines = [f"{varied.english:<22}" + "".join(f"{column(r):>{width}}" for r in reports)]
     for name, cell in rows:
         lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
-    lines.append("* over all visits; a visit that never logged in counts as slower than any login")
+    lines.append("* over all visits; a visit that never logged in counts as slower than any login;"
+                 " time passes for a key's mail and typing and for waits to log in again, so a"
+                 " login without a key that waited for nothing takes 0s")
     if stuffed:
         lines.append("† the same, over the visits of the people behind a stuffer's address")
     lines += [f"{column(r)}: {r.policy}" for r in reports]

@@ -23,12 +23,13 @@ class Varied:
     label_ja: str  # a run's value in Japanese: format(value)
     folder: str  # each run's folder: FOLDER-VALUE
     d14: bool = False  # D-14's: counted only where logins come from client addresses
+    one: str | None = None  # the unit after 1, if not ``unit``
 
     def value(self, report: object) -> float:
         return float(getattr(report, self.field))
 
     def shown(self, value: float) -> str:
-        return f"{number(value)}{self.unit}"
+        return f"{number(value)}{self.one if value == 1 and self.one else self.unit}"
 
     def label(self, value: float) -> str:
         return self.label_ja.format(number(value))
@@ -42,12 +43,12 @@ VALIDITY = Varied("key_validity_minutes", "validity_minutes", "key validity", " 
 VARIED = {v.key: v for v in (
     VALIDITY,
     Varied("max_wrong_entries", "wrong_entry_limit", "D-4 limit", " wrong entries",
-           "誤入力の上限 (D-4)", "誤入力 {}回まで", "wrong-entries"),
+           "誤入力の上限 (D-4)", "誤入力 {}回まで", "wrong-entries", one=" wrong entry"),
     Varied("max_keys_per_hour", "keys_per_hour", "D-10 limit", " keys/h",
-           "1時間の送信上限 (D-10)", "1時間に {}通まで", "keys-per-hour"),
+           "1時間の送信上限 (D-10)", "1時間に {}通まで", "keys-per-hour", one=" key/h"),
     Varied("address_failure_limit", "address_failure_limit", "D-14 limit", " failures",
            "接続元IPアドレスの失敗の上限 (D-14)", "1アドレスの失敗 {}回まで", "address-limit",
-           d14=True),
+           d14=True, one=" failure"),
     Varied("address_window_minutes", "address_window_minutes", "D-14 window", " min",
            "接続元IPアドレスの失敗を数える時間 (D-14)", "失敗を数える時間 {}分",
            "address-window", d14=True),

@@ -167,7 +167,10 @@ def test_D_14_limits_compared_side_by_side_each_run_in_its_folder_and_audited(
     assert strict["tries_checked"] < usual["tries_checked"]
     table = (out / "compare.txt").read_text().splitlines()
     assert table[1].split() == ["D-14", "limit", "2", "failures", "20", "failures"]
-    assert f"refused (D-14){strict['throttled']:>24,}{usual['throttled']:>16,}" in table
+    assert f"people refused (D-14){strict['throttled']:>17,}{usual['throttled']:>16,}" in table
+    unexposed = percent(strict["unexposed"]["logged_in"], strict["unexposed"]["visits"])
+    assert unexposed == percent(usual["unexposed"]["logged_in"], usual["unexposed"]["visits"])
+    assert f"everyone else: in{unexposed:>21}{unexposed:>16}" in table  # (no stuffer behind)
     checked = [percent(r["tries_checked"], r["tries"]) for r in (strict, usual)]
     assert f"stuffer tries checked {checked[0]:>16}{checked[1]:>16}" in table
     assert table[-1].endswith("5 keys/h, 20 failed logins/10 min per address")
@@ -218,12 +221,13 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     assert numbers["attacked"] == ["100.64.0.0"] and numbers["tries_per_hour"] == 300
     assert f"うちリスト型攻撃の試行 {attacked.tries_checked:,}件" in page
     compared = side_by_side([attacked, attacked])  # --compare: D-14's rows too
-    assert f"refused (D-14){attacked.throttled:>24,}" in compared
+    assert f"people refused (D-14){attacked.throttled:>17,}" in compared
     shown = percent(exposed.logged_in, exposed.count)
     assert f"behind a stuffer: in{shown:>18}{shown:>16}" in compared
     p90 = duration(exposed.seconds_to_login["p90"])
     assert f"behind a stuffer: p90†{p90:>16}{p90:>16}" in compared
-    assert "接続元IPアドレスの制限で拒否した「ログイン」" in compare_page([attacked, attacked], [])
+    assert "利用者の「ログイン」のうち接続元IPアドレスの制限で拒否したもの" in compare_page(
+        [attacked, attacked], [])
     curves = legend(attacked, tmp_path)  # the time to log in: everyone, then the two apart
     assert list(curves) == [
         f"全員、有効期限 10分 (ログイン {attacked.logged_in}/{attacked.visits})",

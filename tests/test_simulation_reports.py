@@ -107,6 +107,8 @@ def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> 
 
 def test_compare_varies_every_number_of_a_scenarios_policy() -> None:
     assert list(VARIED) == POLICY_KEYS
+    assert [VARIED["max_wrong_entries"].shown(n) for n in (1, 2)] == [
+        "1 wrong entry", "2 wrong entries"]
 
 
 @pytest.mark.parametrize("varied", VARIED.values(), ids=list(VARIED))
@@ -124,6 +126,8 @@ def test_each_number_compare_varies_heads_its_columns_from_the_runs_own_policy(
     assert table[0].split()[-2 * len(varied.shown(high).split()):] == (
         varied.shown(low).split() + varied.shown(high).split())
     assert varied.shown(high) == f"{high:.0f}{varied.unit}"  # (not 1e+05)
+    assert any(line.startswith("key withheld (D-10)") for line in table)  # what D-10 does
+    assert any(line.startswith("slowest login") for line in table)
     assert RUN_FOLDERS.fullmatch(varied.folder_of(high)) and varied.folder_of(high) != (
         varied.folder_of(high - 1))
     page = compare_page(reports, plots.compare(reports, tmp_path, varied), now=NOW,

@@ -38,7 +38,7 @@ OURS = {  # the portal's own words: where the manual shows a screen, not its eve
     "使えなくなります。",
     "通知キーを{}回誤って入力すると、そのログインは無効になります。再度ログインしてください。",
     "通知キーのメールは1つのログインIDにつき{}分間に{}通までです。",
-    "同じ接続元（IPアドレス）から{}分間に{}回ログインに失敗すると、しばらくの間ログインできなくなります。",
+    "同じ接続元（IPアドレス）から{}間に{}回ログインに失敗すると、しばらくの間ログインできなくなります。",
     "{}分間操作がない場合は自動的にログアウトします。ご利用後は「ログアウト」をクリックしてください。",
     # the menu items this model does not implement (SC-1)
     "「{}」はこのシステムではモデル化していません。この画面は標準メニューの項目として表示のみ"
@@ -82,3 +82,10 @@ def test_every_text_of_the_portal_is_the_manuals_or_ours_on_purpose() -> None:
               and not all(_flat(p) in manual for p in t.split("{}") if p.strip())]
     assert strays == []
     assert OURS - texts == set(), "listed as ours but shown nowhere"
+
+
+@pytest.mark.parametrize(("seconds", "read"), [(600, "10分"), (3600, "60分"), (90, "90秒"),
+                                               (30, "30秒")])
+def test_D_14_a_window_reads_in_whole_minutes_or_else_seconds(seconds: int, read: str) -> None:
+    """(ご利用上の注意 and report.html said 「1.5分間」 and 「0.5分間」.)"""
+    assert screens.span_ja(seconds) == read
