@@ -95,7 +95,8 @@ def _twice(label: str, given: list[str]) -> str:
                    "per customer or address, said on stderr when N is lowered), each a task "
                    "on Dask with a SQLite store of its own (shard-NN-of-NN/ in the output "
                    "folder), one report for all. The same "
-                   "seed and N give the same stores and report; N=1 runs in this process.")
+                   "seed and N give the same stores and report; N=1 runs in this process. "
+                   "With --compare, each compared run in N shards.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run the shards on the Dask cluster of this scheduler (e.g. "
                    "tcp://10.0.0.5:8786) [default: a local cluster on 127.0.0.1 of one "
@@ -130,8 +131,6 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "
         "run and its hash cost and policy are the scenario's hash_cost and [policy]",
         also=("BS_HASH_COST", *bootstrap.POLICY_SETTINGS))
-    if compared and (shards > 1 or scheduler):
-        raise click.UsageError("--compare runs in one process: leave out --shards/--scheduler")
     if scheduler and shards == 1:
         raise click.UsageError("--scheduler needs --shards N (N > 1)")
     try:
@@ -160,7 +159,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     _refuse_to_replace_a_foreign_store(folder)
     began = time.time()
     try:
-        stores = _run(chosen, folder, compared, shards, scheduler)
+        runs = _run(chosen, folder, compared, shards, scheduler)
     except KeyboardInterrupt:  # a store stopped short is no run: nothing of it is kept
         kept = f"nothing of the run is kept in {folder}"
         try:
@@ -176,7 +175,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                    f"{reason}", err=True)
         sys.exit(exits.IO_ERROR)
     if audit_after:
-        sys.exit(_audit(stores) if shards > 1 else max(_audit([store]) for store in stores))
+        sys.exit(max(_audit(stores) for stores in runs))
 
 
 def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
@@ -193,30 +192,31 @@ def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
 
 def _run(chosen: scenarios.Scenario, folder: Path,
          compared: tuple[Varied, list[float]] | None, shards: int,
-         scheduler: str | None) -> list[Path]:
-    """The run the options ask for: its store(s). Dask and matplotlib load here, when a run
-    starts: every other sub-command (and each of serve's worker processes, which import the
-    command line again) starts without them, in a fraction of the time and memory."""
+         scheduler: str | None) -> list[list[Path]]:
+    """The run(s) the options ask for: each run's store(s), its shards' when in shards.
+    Dask and matplotlib load here, when a run starts: every other sub-command (and each of
+    serve's worker processes, which import the command line again) starts without them, in
+    a fraction of the time and memory."""
     from simulations.dask_cluster import SchedulerAddressError, SchedulerUnreachable
     from simulations.dask_runs import ShardsFailed
     from simulations.experiments import run_compare, run_one
     from simulations.sharded_runs import run_sharded_one
 
-    if compared:
-        return run_compare(chosen, *compared, folder, click.echo)
-    if shards > 1:
-        try:
-            return run_sharded_one(chosen, shards, folder, click.echo, scheduler)
-        except SchedulerUnreachable as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(exits.UNAVAILABLE)
-        except SchedulerAddressError as e:
-            raise click.BadParameter(str(e), param_hint="'--scheduler'") from e
-        except ShardsFailed as e:
-            for part, why in e.failures:
-                click.echo(f"error: {part.name} failed {why}", err=True)
-            sys.exit(exits.SHARD_FAILED)
-    return [run_one(chosen, folder, click.echo)]
+    try:
+        if compared:
+            return run_compare(chosen, *compared, folder, click.echo, shards, scheduler)
+        if shards > 1:
+            return [run_sharded_one(chosen, shards, folder, click.echo, scheduler)]
+        return [[run_one(chosen, folder, click.echo)]]
+    except SchedulerUnreachable as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(exits.UNAVAILABLE)
+    except SchedulerAddressError as e:
+        raise click.BadParameter(str(e), param_hint="'--scheduler'") from e
+    except ShardsFailed as e:
+        for part, why in e.failures:
+            click.echo(f"error: {part.name} failed {why}", err=True)
+        sys.exit(exits.SHARD_FAILED)
 
 
 def _audit(stores: list[Path]) -> int:

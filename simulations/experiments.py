@@ -58,19 +58,28 @@ def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Pat
 
 
 def run_compare(scenario: Scenario, varied: Varied, values: list[float], folder: Path,
-                say: Callable[[str], None]) -> list[Path]:
+                say: Callable[[str], None], shards: int = 1, scheduler: str | None = None
+                ) -> list[list[Path]]:
     """One run of ``scenario`` for each of the ``values`` of its policy's number ``varied``,
-    each in its own folder, then the runs side by side in compare.txt and compare.html."""
+    each in its own folder (in ``shards`` on Dask, if more than one), then the runs side by
+    side in compare.txt and compare.html; returns each run's stores."""
     plots.japanese_font()
     clear_earlier_run(folder)
     reports, stores = [], []
     for value in values:
-        variant = scenario.with_policy(**{varied.key: value})
-        result, simulation, seconds = simulate(variant, folder / varied.folder_of(value))
-        run = _figures(seconds)
-        write(result, simulation.folder, run, [simulation.store])
+        variant, where = scenario.with_policy(**{varied.key: value}), folder / varied.folder_of(value)
+        if shards > 1:
+            from simulations.dask_runs import run_sharded  # (Dask loads only for shards)
+
+            sharded = run_sharded(variant, shards, where, scheduler=scheduler)
+            result, run, kept = (sharded.report, RunFigures(sharded.seconds, sharded.peak_mib),
+                                 sharded.stores)
+        else:
+            result, simulation, seconds = simulate(variant, where)
+            run, kept = _figures(seconds), [simulation.store]
+        write(result, where, run, kept)
         reports.append(result)
-        stores.append(simulation.store)
+        stores.append(kept)
         say(f"{result.policy}: {_run_figures(result, run)}")
     common = text(reports[0]).splitlines()[0]  # the scenario, its days, seed and people
     table = f"{common}\n{side_by_side(reports, varied)}"

@@ -32,9 +32,12 @@ RUN_FOLDERS = re.compile(rf"shard-\d+-of-\d+|({_VARIED_FOLDERS})-\d+(\.\d+)?")
 
 
 def earlier_run(folder: Path) -> list[Path]:
-    """What an earlier run left in ``folder`` (nothing if it left no store there)."""
+    """What an earlier run left in ``folder`` (nothing if it left no store there): its
+    files and its runs' folders, each holding a store or runs of its own (a compared run
+    in shards)."""
     runs = [path for path in sorted(folder.glob("*")) if RUN_FOLDERS.fullmatch(path.name)
-            and path.is_dir() and not path.is_symlink() and (path / STORE).is_file()]
+            and path.is_dir() and not path.is_symlink()
+            and ((path / STORE).is_file() or earlier_run(path))]
     if not runs and not (folder / STORE).is_file():
         return []
     return [*(folder / name for name in STORE_FILES + FILES if (folder / name).is_file()),
@@ -42,9 +45,14 @@ def earlier_run(folder: Path) -> list[Path]:
 
 
 def earlier_stores(folder: Path) -> list[Path]:
-    """The stores of what an earlier run left in ``folder`` (its own, its shards')."""
-    return [path / STORE if path.is_dir() else path for path in earlier_run(folder)
-            if path.is_dir() or path.name == STORE]
+    """The stores of what an earlier run left in ``folder`` (its own, its runs')."""
+    stores: list[Path] = []
+    for path in earlier_run(folder):
+        if path.is_dir():
+            stores += [path / STORE] if (path / STORE).is_file() else earlier_stores(path)
+        elif path.name == STORE:
+            stores.append(path)
+    return stores
 
 
 def clear_earlier_run(folder: Path) -> None:

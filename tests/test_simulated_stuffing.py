@@ -175,6 +175,12 @@ def test_D_14_limits_compared_side_by_side_each_run_in_its_folder_and_audited(
     assert f"stuffer tries checked {checked[0]:>16}{checked[1]:>16}" in table
     assert table[-1].endswith("5 keys/h, 20 failed logins/10 min per address")
     page = (out / "compare.html").read_text(encoding="utf-8")
+    sharded = CliRunner().invoke(main, ["simulate", str(tmp_path / "stuffed.toml"), "--compare",
+                                        "address_failure_limit=2,20", "--shards", "2",
+                                        "--out", str(tmp_path / "sharded")])
+    assert sharded.exit_code == 0, sharded.output  # each run in 2 shards, audited as one
+    assert sharded.output.count("audit of 2 shard stores in ") == 2
+    assert (tmp_path / "sharded" / "compare.txt").read_text() == "\n".join(table) + "\n"
     assert "<h1>接続元IPアドレスの失敗の上限 (D-14)の比較: stuffed</h1>" in page
     assert "<th class=num>1アドレスの失敗 2回まで</th>" in page
     assert "address-limit-20/report.html" in page and "リスト型攻撃の試行: 照合して失敗" in page

@@ -38,6 +38,8 @@ from simulations.report_text import text
 from simulations.run_folder import (
     RUN_FOLDERS,
     STORE,
+    clear_earlier_run,
+    earlier_stores,
     shard_folder,
     written_since,
 )
@@ -599,6 +601,18 @@ def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> N
     assert written_since(tmp_path, began)
     os.utime(store, (began - 60, began - 60))  # an earlier run's
     assert not written_since(tmp_path, began)
+
+
+def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path: Path) -> None:
+    """--compare with --shards: each compared run's folder holds its shards' folders, each
+    with a store (none of its own): the next run clears it, and its stores are checked."""
+    shard = tmp_path / VARIED["address_failure_limit"].folder_of(5) / shard_folder(0, 2)
+    shard.mkdir(parents=True)
+    (shard / STORE).write_text("a shard's store")
+    (tmp_path / "notes").mkdir()  # (not a run's: left be)
+    assert earlier_stores(tmp_path) == [shard / STORE]
+    clear_earlier_run(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes"]
 
 
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
