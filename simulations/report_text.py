@@ -159,7 +159,6 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
         return varied.shown(varied.value(r))
 
     width = max(16, 2 + max(len(column(r)) for r in reports))
-
     lines = [f"{varied.english:<22}" + "".join(f"{column(r):>{width}}" for r in reports)]
     for name, cell in rows:
         lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
