@@ -58,7 +58,8 @@ def number(name: str, value: str, kind: Callable[[str], N], low: float,
     except ValueError:
         usable = False
     if not usable:
-        given = "empty" if not value else value if value.isprintable() else repr(value)
+        given = "empty" if not value else value if value.isprintable() and (
+            value == value.strip()) else repr(value)
         raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number"
                           f"{f' of {unit}' if unit else ''} from {low}"
                           + (f" to {high}" if high is not None else " up") + f" (not {given})")

@@ -96,7 +96,8 @@ def _twice(label: str, given: list[str]) -> str:
                    "on Dask with a SQLite store of its own (shard-NN-of-NN/ in the output "
                    "folder), one report for all. The same "
                    "seed and N give the same stores and report; N=1 runs in this process. "
-                   "With --compare, each compared run in N shards.")
+                   "With --compare, each compared run in N shards (in its own folder), on "
+                   "one cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run the shards on the Dask cluster of this scheduler (e.g. "
                    "tcp://10.0.0.5:8786) [default: a local cluster on 127.0.0.1 of one "

@@ -20,7 +20,8 @@ import sys
 import time
 import uuid
 from asyncio import CancelledError
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import attrs
@@ -120,17 +121,18 @@ def shared_store(store: bootstrap.StoreSettings) -> bootstrap.StoreSettings:
 
 def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str | None = None,
                 store: bootstrap.StoreSettings | None = None, retries: int = RETRIES,
-                progress: bool | None = None) -> ShardedRun:
+                progress: bool | None = None, client: Client | None = None) -> ShardedRun:
     """Play ``scenario`` as ``shards`` tasks on Dask; one report for all of them.
     ``store``: one shared (PostgreSQL) store instead of a SQLite store per shard.
-    ``progress``: a bar over all shards' simulated days (None: on a terminal only)."""
+    ``progress``: a bar over all shards' simulated days (None: on a terminal only).
+    ``client``: a client of ``scheduler``'s (or a local) cluster already open, to use."""
     began = time.perf_counter()
     plan = parts(scenario, shards)
     topic = f"billing-station-days-{uuid.uuid4().hex}"
     results: dict[int, ShardResult] = {}
     failures: list[tuple[Part, str]] = []
     stores: dict[int, bootstrap.StoreSettings] = {}
-    with dask_client(len(plan), scheduler) as client:  # a cluster first: else nothing written
+    with _given_or_own(client, len(plan), scheduler) as client:  # a cluster first: else nothing written
         folder.mkdir(parents=True, exist_ok=True)
         clear_earlier_run(folder)
         shared = shared_store(store) if store is not None else None
@@ -184,6 +186,16 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
         raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]
     return ShardedRun(merge([r.report for r in done]), done, time.perf_counter() - began)
+
+
+@contextmanager
+def _given_or_own(client: Client | None, shards: int, scheduler: str | None
+                  ) -> Iterator[Client]:
+    if client is not None:
+        yield client
+        return
+    with dask_client(shards, scheduler) as own:
+        yield own
 
 
 def _stop_on_cluster(client: Client, futures: list[Future], topic: str) -> None:

@@ -57,6 +57,9 @@ def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Pat
     return simulation.store
 
 
+Played = tuple[Report, RunFigures, list[Path]]  # a run's report, figures and stores
+
+
 def run_compare(scenario: Scenario, varied: Varied, values: list[float], folder: Path,
                 say: Callable[[str], None], shards: int = 1, scheduler: str | None = None
                 ) -> list[list[Path]]:
@@ -64,19 +67,38 @@ def run_compare(scenario: Scenario, varied: Varied, values: list[float], folder:
     each in its own folder (in ``shards`` on Dask, if more than one), then the runs side by
     side in compare.txt and compare.html; returns each run's stores."""
     plots.japanese_font()
+    if shards == 1:
+        return _compare(scenario, varied, values, folder, say, _played)
+    from simulations.dask_cluster import dask_client  # (Dask loads only for shards)
+    from simulations.dask_runs import ShardsFailed, run_sharded
+    from simulations.shards import parts
+
+    # one cluster for all the runs, reached before anything is cleared
+    with dask_client(len(parts(scenario, shards)), scheduler) as client:
+        def sharded(variant: Scenario, where: Path) -> Played:
+            try:
+                run = run_sharded(variant, shards, where, scheduler=scheduler, client=client)
+            except ShardsFailed as e:  # (named with the run it was a shard of)
+                raise ShardsFailed([(part, f"{why} (of the run in {where.name}/)")
+                                    for part, why in e.failures]) from e
+            return run.report, RunFigures(run.seconds, run.peak_mib), run.stores
+
+        return _compare(scenario, varied, values, folder, say, sharded)
+
+
+def _played(variant: Scenario, where: Path) -> Played:
+    result, simulation, seconds = simulate(variant, where)
+    return result, _figures(seconds), [simulation.store]
+
+
+def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Path,
+             say: Callable[[str], None], play: Callable[[Scenario, Path], Played]
+             ) -> list[list[Path]]:
     clear_earlier_run(folder)
     reports, stores = [], []
     for value in values:
-        variant, where = scenario.with_policy(**{varied.key: value}), folder / varied.folder_of(value)
-        if shards > 1:
-            from simulations.dask_runs import run_sharded  # (Dask loads only for shards)
-
-            sharded = run_sharded(variant, shards, where, scheduler=scheduler)
-            result, run, kept = (sharded.report, RunFigures(sharded.seconds, sharded.peak_mib),
-                                 sharded.stores)
-        else:
-            result, simulation, seconds = simulate(variant, where)
-            run, kept = _figures(seconds), [simulation.store]
+        where = folder / varied.folder_of(value)
+        result, run, kept = play(scenario.with_policy(**{varied.key: value}), where)
         write(result, where, run, kept)
         reports.append(result)
         stores.append(kept)

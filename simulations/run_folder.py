@@ -20,7 +20,7 @@ FILES = (REPORT_TXT, REPORT_JSON, REPORT_HTML, COMPARE_TXT, COMPARE_HTML, TIME_T
 
 
 # The folders of a run's shards (--shards) or of the runs it compared (--compare), each
-# with a store
+# with a store, or (a compared run in shards) with its shards' folders
 def shard_folder(index: int, count: int) -> str:
     return f"shard-{index + 1:02d}-of-{count:02d}"
 
@@ -28,16 +28,24 @@ def shard_folder(index: int, count: int) -> str:
 # what shard_folder and each Varied.folder_of name, and nothing else
 # (tests/test_simulations.py holds them to it)
 _VARIED_FOLDERS = "|".join(v.folder for v in VARIED.values())
-RUN_FOLDERS = re.compile(rf"shard-\d+-of-\d+|({_VARIED_FOLDERS})-\d+(\.\d+)?")
+SHARD_FOLDERS = re.compile(r"shard-\d+-of-\d+")
+RUN_FOLDERS = re.compile(rf"{SHARD_FOLDERS.pattern}|({_VARIED_FOLDERS})-\d+(\.\d+)?")
+
+
+def _runs(folder: Path, names: re.Pattern[str], shards_inside: bool) -> list[Path]:
+    """The folders in ``folder`` named by ``names`` that hold a store, or (if
+    ``shards_inside``, a compared run's) shard folders that do."""
+    return [path for path in sorted(folder.glob("*")) if names.fullmatch(path.name)
+            and path.is_dir() and not path.is_symlink() and (
+                (path / STORE).is_file() or (shards_inside and not SHARD_FOLDERS.fullmatch(
+                    path.name) and _runs(path, SHARD_FOLDERS, False)))]
 
 
 def earlier_run(folder: Path) -> list[Path]:
     """What an earlier run left in ``folder`` (nothing if it left no store there): its
-    files and its runs' folders, each holding a store or runs of its own (a compared run
-    in shards)."""
-    runs = [path for path in sorted(folder.glob("*")) if RUN_FOLDERS.fullmatch(path.name)
-            and path.is_dir() and not path.is_symlink()
-            and ((path / STORE).is_file() or earlier_run(path))]
+    files and its runs' folders (a shard's or a compared run's, each with its store, or a
+    compared run's with its shards' folders)."""
+    runs = _runs(folder, RUN_FOLDERS, True)
     if not runs and not (folder / STORE).is_file():
         return []
     return [*(folder / name for name in STORE_FILES + FILES if (folder / name).is_file()),
@@ -49,7 +57,8 @@ def earlier_stores(folder: Path) -> list[Path]:
     stores: list[Path] = []
     for path in earlier_run(folder):
         if path.is_dir():
-            stores += [path / STORE] if (path / STORE).is_file() else earlier_stores(path)
+            stores += [path / STORE] if (path / STORE).is_file() else [
+                shard / STORE for shard in _runs(path, SHARD_FOLDERS, False)]
         elif path.name == STORE:
             stores.append(path)
     return stores

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import attrs
 
+from application.screens import span_ja
+
 
 def number(value: float) -> str:
     """A value as a run is named by it: a whole number in full, else to 6 significant
@@ -24,6 +26,7 @@ class Varied:
     folder: str  # each run's folder: FOLDER-VALUE
     d14: bool = False  # D-14's: counted only where logins come from client addresses
     one: str | None = None  # the unit after 1, if not ``unit``
+    minutes: bool = False  # a duration in minutes: said in Japanese as 10分, or 90秒
 
     def value(self, report: object) -> float:
         return float(getattr(report, self.field))
@@ -32,14 +35,14 @@ class Varied:
         return f"{number(value)}{self.one if value == 1 and self.one else self.unit}"
 
     def label(self, value: float) -> str:
-        return self.label_ja.format(number(value))
+        return self.label_ja.format(span_ja(value * 60) if self.minutes else number(value))
 
     def folder_of(self, value: float) -> str:
         return f"{self.folder}-{number(value)}"
 
 
 VALIDITY = Varied("key_validity_minutes", "validity_minutes", "key validity", " min",
-                  "通知キーの有効期限", "有効期限 {}分", "validity")
+                  "通知キーの有効期限", "有効期限 {}", "validity", minutes=True)
 VARIED = {v.key: v for v in (
     VALIDITY,
     Varied("max_wrong_entries", "wrong_entry_limit", "D-4 limit", " wrong entries",
@@ -50,8 +53,8 @@ VARIED = {v.key: v for v in (
            "接続元IPアドレスの失敗の上限 (D-14)", "1アドレスの失敗 {}回まで", "address-limit",
            d14=True, one=" failure"),
     Varied("address_window_minutes", "address_window_minutes", "D-14 window", " min",
-           "接続元IPアドレスの失敗を数える時間 (D-14)", "失敗を数える時間 {}分",
-           "address-window", d14=True),
+           "接続元IPアドレスの失敗を数える時間 (D-14)", "失敗を数える時間 {}",
+           "address-window", d14=True, minutes=True),
 )}
 
 

@@ -309,6 +309,13 @@ def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: 
     assert failed.exit_code == 70
     assert "error: shard 1 of 2 (customers c00000..c00003) failed before it started" in (
         failed.output)
+    (tmp_path / "bad" / "validity-5").mkdir()  # --compare: its run's shard named with it
+    (tmp_path / "bad" / "validity-5" / "shard-01-of-02").write_text("not a folder")
+    failed = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2", "--compare",
+                                       "5,10", "--out", str(tmp_path / "bad")])
+    assert failed.exit_code == 70
+    assert "error: shard 1 of 2 (customers c00000..c00003) failed before it started" in (
+        failed.output) and "(of the run in validity-5/)" in failed.output
     unreachable = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2",
                                             "--scheduler", "tcp://127.0.0.1:9",
                                             "--out", str(tmp_path / "none")])

@@ -560,7 +560,8 @@ def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) 
     assert last == {"simulation.sqlite3", "report.txt", "report.json", "report.html",
                     "time-to-login.png", "expiries-by-hour.png"} | mine
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
-    for refused in (["--shards", "2", "--scheduler", "nonsense"], ["--days", "0"]):
+    for refused in (["--shards", "2", "--scheduler", "nonsense"], ["--days", "0"],
+                    ["--compare", "5,10", "--shards", "2", "--scheduler", "nonsense"]):
         result = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(out),
                                            *refused])
         assert result.exit_code == exits.USAGE, result.output
@@ -610,9 +611,12 @@ def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path
     shard.mkdir(parents=True)
     (shard / STORE).write_text("a shard's store")
     (tmp_path / "notes").mkdir()  # (not a run's: left be)
+    deeper = tmp_path / VALIDITY.folder_of(5) / shard_folder(0, 2) / VALIDITY.folder_of(5)
+    deeper.mkdir(parents=True)  # a store deeper than a compared run's shards: not one
+    (deeper / STORE).write_text("someone else's")
     assert earlier_stores(tmp_path) == [shard / STORE]
     clear_earlier_run(tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["notes"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", VALIDITY.folder_of(5)]
 
 
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
