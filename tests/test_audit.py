@@ -21,7 +21,7 @@ from freezegun.api import FrozenDateTimeFactory
 
 from application import audit
 from application.adapters.mailbox import MailboxFolder
-from application.audit import Verifier, checkpoint, replay
+from application.audit import Verifier, Violation, checkpoint, replay
 from application.audit.books import AttemptBook
 from application.audit.evidence import line
 from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
@@ -75,6 +75,13 @@ def pending(app: BillingStation) -> LoginAttempt:
 
 def rules(app: BillingStation) -> list[str]:
     return [v.rule for v in audit.verify(app)]
+
+
+def the_violation(app: BillingStation, rule: str) -> Violation:
+    """The one violation verify finds in ``app``'s store, of ``rule``."""
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == [rule]
+    return found[0]
 
 
 def test_a_store_made_by_the_services_verifies_clean(
@@ -200,11 +207,10 @@ def test_D_10_a_key_mailed_past_the_hours_limit_is_caught(
     assert isinstance(withheld, ErrorPage) and withheld.refusal is Refusal.KEY_LIMIT
     assert rules(keyed) == []
     _key_planted(keyed)
-    found = list(audit.verify(keyed))
-    assert [v.rule for v in found] == ["D-10"]
-    assert found[0].message == ("a key was mailed to main01 after 5 within 60 minutes "
-                                "(the limit: 5)")
-    assert sum("KeyIssued" in evidence for evidence in found[0].evidence) == 6
+    violation = the_violation(keyed, "D-10")
+    assert violation.message == ("a key was mailed to main01 after 5 within 60 minutes "
+                                 "(the limit: 5)")
+    assert sum("KeyIssued" in evidence for evidence in violation.evidence) == 6
 
 
 def test_D_10_keys_an_hour_apart_and_keys_issued_before_the_limit_was_recorded_pass(
@@ -279,14 +285,13 @@ def test_D_14_a_password_checked_from_an_address_past_its_limit_is_caught(
     assert rules(app) == []  # the portal's own: twenty checked, then none
     unguarded = _Unguarded(app, "203.0.113.9")
     assert isinstance(app.log_in("main01", PASSWORD, gate=unguarded), TopPage)
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["D-14"]
-    assert found[0].message == ("a password was checked for main01 from 203.0.113.9 after 20 "
+    violation = the_violation(app, "D-14")
+    assert violation.message == ("a password was checked for main01 from 203.0.113.9 after 20 "
                                 "failed logins from it within 10 minutes (the limit: 20)")
-    assert sum("ClientAddress.LoginFailed" in e for e in found[0].evidence) == 20
-    assert "LoginRequestedFrom" in found[0].evidence[20]
-    assert "client_address=203.0.113.9" in found[0].evidence[20]
-    assert "count_version=21" in found[0].evidence[20]  # (its first sight, 20 failures)
+    assert sum("ClientAddress.LoginFailed" in e for e in violation.evidence) == 20
+    assert "LoginRequestedFrom" in violation.evidence[20]
+    assert "client_address=203.0.113.9" in violation.evidence[20]
+    assert "count_version=21" in violation.evidence[20]  # (its first sight, 20 failures)
 
 
 def test_D_14_each_password_is_judged_by_the_limit_and_window_its_check_recorded(
@@ -302,11 +307,10 @@ def test_D_14_each_password_is_judged_by_the_limit_and_window_its_check_recorded
     app.policy = LoginPolicy(address_failure_limit=3, address_window=timedelta(minutes=30))
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
     app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9"))  # ... not of 30's
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["D-14"]
-    assert found[0].message == ("a password was checked for main01 from 203.0.113.9 after 4 "
+    violation = the_violation(app, "D-14")
+    assert violation.message == ("a password was checked for main01 from 203.0.113.9 after 4 "
                                 "failed logins from it within 30 minutes (the limit: 3)")
-    assert "failure_limit=3" in found[0].evidence[4]
+    assert "failure_limit=3" in violation.evidence[4]
 
 
 def test_D_14_a_lengthened_window_is_judged_on_what_the_address_kept(
@@ -329,9 +333,8 @@ def test_D_14_a_lengthened_window_is_judged_on_what_the_address_kept(
         app.log_in_from("203.0.113.9", f"nobody{n}", "wrong")
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), Throttled)
     app.log_in("main01", PASSWORD, gate=_Unguarded(app, "203.0.113.9"))
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["D-14"]
-    assert "after 3 failed logins from it within 30 minutes (the limit: 3)" in found[0].message
+    violation = the_violation(app, "D-14")
+    assert "after 3 failed logins from it within 30 minutes (the limit: 3)" in violation.message
 
 
 def test_D_14_a_check_is_judged_on_what_the_address_held_at_the_version_it_read(
@@ -364,9 +367,8 @@ def test_D_14_a_check_is_judged_on_what_the_address_held_at_the_version_it_read(
                       TopPage)
     assert meanwhile[1:] == [ErrorPage(Refusal.LOGIN_FAILED)]  # (it forgot minutes 0 and 1)
     assert len(app.get(client_address_id("203.0.113.9"), ClientAddress).failures) == 2
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["D-14"]
-    assert "after 3 failed logins from it within 10 minutes (the limit: 3)" in found[0].message
+    violation = the_violation(app, "D-14")
+    assert "after 3 failed logins from it within 10 minutes (the limit: 3)" in violation.message
 
 
 def test_D_14_another_address_a_window_past_and_the_services_own_logins_pass(
@@ -460,11 +462,10 @@ def test_D_12_a_portal_session_no_login_began_is_caught(
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD, Opening()), TopPage)
     assert rules(app) == []  # the portal's: the session in its login's own save
     _session_planted(app, "t" * 43)  # a second session of that login's instant
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["D-12"]
-    assert found[0].message == ("a portal session began for main01 with no login of it "
+    violation = the_violation(app, "D-12")
+    assert violation.message == ("a portal session began for main01 with no login of it "
                                 "completing then")
-    assert "PortalSession.Started" in found[0].evidence[0]
+    assert "PortalSession.Started" in violation.evidence[0]
 
 
 def test_D_12_a_session_of_another_instant_or_login_ID_than_its_login_is_caught(
@@ -535,9 +536,8 @@ def test_LG_3_keys_follow_a_changed_address_and_a_sub_IDs_own(
     assert isinstance(sub_login, TopPage)
     assert rules(app) == []
     _key_planted(app, EMAIL)  # the address before the change
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["LG-3"]
-    assert "InformationChanged" in found[0].evidence[-1] and moved in found[0].evidence[-1]
+    violation = the_violation(app, "LG-3")
+    assert "InformationChanged" in violation.evidence[-1] and moved in violation.evidence[-1]
 
 
 def test_LG_3_a_key_for_a_login_ID_with_no_account_is_caught(app: BillingStation) -> None:
@@ -549,9 +549,8 @@ def test_LG_3_a_key_for_a_login_ID_with_no_account_is_caught(app: BillingStation
     attempt.accept_password(True, False, now)
     attempt.issue_key(Hasher(4).digest("000000000000"), "someone@example.net", LoginPolicy(), now)
     app.save(attempt)
-    found = list(audit.verify(app))
-    assert [v.rule for v in found] == ["LG-3"]
-    assert found[0].message == ("a key was mailed to someone@example.net for ghost01, a login "
+    violation = the_violation(app, "LG-3")
+    assert violation.message == ("a key was mailed to someone@example.net for ghost01, a login "
                                 "ID with no account")
 
 
