@@ -158,10 +158,12 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
     def column(r: Report) -> str:
         return varied.shown(varied.value(r))
 
+    heading = varied.heading(reports[0])
+    first = max(22, len(heading) + 2)
     width = max(16, 2 + max(len(column(r)) for r in reports))
-    lines = [f"{varied.english:<22}" + "".join(f"{column(r):>{width}}" for r in reports)]
+    lines = [f"{heading:<{first}}" + "".join(f"{column(r):>{width}}" for r in reports)]
     for name, cell in rows:
-        lines.append(f"{name:<22}" + "".join(f"{cell(r):>{width}}" for r in reports))
+        lines.append(f"{name:<{first}}" + "".join(f"{cell(r):>{width}}" for r in reports))
     lines.append("* over all visits; a visit that never logged in counts as slower than any login;"
                  " time passes for a key's mail and typing and for waits to log in again, so a"
                  " login without a key that waited for nothing takes 0s")

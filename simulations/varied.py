@@ -19,7 +19,7 @@ def number(value: float) -> str:
 class Varied:
     key: str  # the scenario's [policy] key
     field: str  # the report's field that states it
-    english: str  # compare.txt's heading of the columns
+    english: str  # compare.txt's heading of the columns ({}: the paired number, if any)
     unit: str  # after a value in compare.txt
     name_ja: str  # what differs, in compare.html's and the plots' titles
     label_ja: str  # a run's value in Japanese: format(value)
@@ -27,6 +27,14 @@ class Varied:
     d14: bool = False  # D-14's: counted only where logins come from client addresses
     one: str | None = None  # the unit after 1, if not ``unit``
     minutes: bool = False  # a duration in minutes: said in Japanese as 10分, or 90秒
+    paired: str | None = None  # the key that gives it meaning, named in its heading
+
+    def heading(self, report: object) -> str:
+        """compare.txt's heading: D-14's limit says its window, and its window its limit."""
+        if self.paired is None:
+            return self.english
+        other = VARIED[self.paired]
+        return self.english.format(other.shown(other.value(report)))
 
     def value(self, report: object) -> float:
         return float(getattr(report, self.field))
@@ -49,12 +57,12 @@ VARIED = {v.key: v for v in (
            "誤入力の上限 (D-4)", "誤入力 {}回まで", "wrong-entries", one=" wrong entry"),
     Varied("max_keys_per_hour", "keys_per_hour", "D-10 limit", " keys/h",
            "1時間の送信上限 (D-10)", "1時間に {}通まで", "keys-per-hour", one=" key/h"),
-    Varied("address_failure_limit", "address_failure_limit", "D-14 limit", " failures",
+    Varied("address_failure_limit", "address_failure_limit", "D-14 limit in {}", " failures",
            "接続元IPアドレスの失敗の上限 (D-14)", "1アドレスの失敗 {}回まで", "address-limit",
-           d14=True, one=" failure"),
-    Varied("address_window_minutes", "address_window_minutes", "D-14 window", " min",
+           d14=True, one=" failure", paired="address_window_minutes"),
+    Varied("address_window_minutes", "address_window_minutes", "D-14 window of {}", " min",
            "接続元IPアドレスの失敗を数える時間 (D-14)", "失敗を数える時間 {}",
-           "address-window", d14=True, minutes=True),
+           "address-window", d14=True, minutes=True, paired="address_failure_limit"),
 )}
 
 

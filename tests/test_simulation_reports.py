@@ -126,6 +126,9 @@ def test_each_number_compare_varies_heads_its_columns_from_the_runs_own_policy(
     assert table[0].split()[-2 * len(varied.shown(high).split()):] == (
         varied.shown(low).split() + varied.shown(high).split())
     assert varied.shown(high) == f"{high:.0f}{varied.unit}"  # (not 1e+05)
+    if varied.paired:  # D-14's limit means nothing without its window, and back
+        paired = VARIED[varied.paired]
+        assert table[0].startswith(varied.english.format(paired.shown(paired.value(reports[0]))))
     assert any(line.startswith("key withheld (D-10)") for line in table)  # what D-10 does
     assert any(line.startswith("slowest login") for line in table)
     assert RUN_FOLDERS.fullmatch(varied.folder_of(high)) and varied.folder_of(high) != (
