@@ -25,6 +25,7 @@ from simulations.run_folder import (
     REPORT_JSON,
     REPORT_TXT,
     clear_earlier_run,
+    mark_compared,
 )
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
@@ -98,6 +99,7 @@ def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Pa
     reports, stores = [], []
     for value in values:
         where = folder / varied.folder_of(value)
+        mark_compared(where)
         result, run, kept = play(scenario.with_policy(**{varied.key: value}), where)
         write(result, where, run, kept)
         reports.append(result)

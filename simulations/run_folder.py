@@ -25,6 +25,18 @@ def shard_folder(index: int, count: int) -> str:
     return f"shard-{index + 1:02d}-of-{count:02d}"
 
 
+# Left in each compared run's folder: a run of one's own saved (--out) as OUT/validity-5
+# is named as a compared run is, and is not an earlier run of OUT's to clear
+COMPARED = ".compared-run"
+
+
+def mark_compared(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / COMPARED).write_text(
+        "One run of a `simulate --compare` in the folder above: the next run there clears"
+        " this folder.\n", encoding="utf-8")
+
+
 # what shard_folder and each Varied.folder_of name, and nothing else
 # (tests/test_simulations.py holds them to it)
 _VARIED_FOLDERS = "|".join(v.folder for v in VARIED.values())
@@ -37,6 +49,7 @@ def _runs(folder: Path, names: re.Pattern[str], shards_inside: bool) -> list[Pat
     ``shards_inside``, a compared run's) shard folders that do."""
     return [path for path in sorted(folder.glob("*")) if names.fullmatch(path.name)
             and path.is_dir() and not path.is_symlink() and (
+                SHARD_FOLDERS.fullmatch(path.name) or (path / COMPARED).is_file()) and (
                 (path / STORE).is_file() or (shards_inside and not SHARD_FOLDERS.fullmatch(
                     path.name) and _runs(path, SHARD_FOLDERS, False)))]
 

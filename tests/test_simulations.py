@@ -40,6 +40,7 @@ from simulations.run_folder import (
     STORE,
     clear_earlier_run,
     earlier_stores,
+    mark_compared,
     shard_folder,
     written_since,
 )
@@ -551,11 +552,15 @@ def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) 
         return {p.name for p in out.iterdir()}
 
     run("--compare", "5,10")
-    mine = {"notes.md", "holiday.png", "simulation.sqlite3.bak", "validity-notes"}
-    for name in mine - {"validity-notes"}:
+    mine = {"notes.md", "holiday.png", "simulation.sqlite3.bak", "validity-notes",
+            "validity-7"}
+    for name in mine - {"validity-notes", "validity-7"}:
         (out / name).write_text("mine")
     (out / "validity-notes").mkdir()
     (out / "validity-notes" / "simulation.sqlite3").write_text("mine")
+    own = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(out / "validity-7"),
+                                    "--no-verify"])  # named as a compared run is, not one
+    assert own.exit_code == 0, own.output
     last = run()
     assert last == {"simulation.sqlite3", "report.txt", "report.json", "report.html",
                     "time-to-login.png", "expiries-by-hour.png"} | mine
@@ -609,6 +614,7 @@ def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path
     with a store (none of its own): the next run clears it, and its stores are checked."""
     shard = tmp_path / VARIED["address_failure_limit"].folder_of(5) / shard_folder(0, 2)
     shard.mkdir(parents=True)
+    mark_compared(shard.parent)
     (shard / STORE).write_text("a shard's store")
     (tmp_path / "notes").mkdir()  # (not a run's: left be)
     deeper = tmp_path / VALIDITY.folder_of(5) / shard_folder(0, 2) / VALIDITY.folder_of(5)
