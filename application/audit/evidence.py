@@ -1,4 +1,4 @@
-"""How an event reads to an auditor, and what a period is."""
+"""How an event reads to an auditor, what a violation shows of it, and what a period is."""
 
 from __future__ import annotations
 
@@ -6,9 +6,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import attrs
+
 from application.screens import jst
 from domain.crypto import Hasher
 from domain.forms import SECRET_FIELDS
+
+
+@attrs.define
+class Violation:
+    rule: str
+    message: str  # as the command line says it
+    evidence: list[str]
+    shown: str  # as the auditor's page says it, in Japanese
+
 
 _NOT_SHOWN = ("originator_id", "originator_version", "originator_topic", "timestamp",
               "information")

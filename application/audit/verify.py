@@ -10,6 +10,7 @@ of its client address that the check read within the window are fewer than the l
 (D-14); a portal session begins only as a login of its account completes (D-12). Changes:
 only the customer's main ID changes customer information (CI-1) or permission settings and
 sub IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
+Here the rules that need more than one attempt's events; attempt_rules.py the others.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
-import attrs
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
+from application.audit.attempt_rules import (
+    check_completion,
+    check_key,
+    check_recipient,
+    evidence,
+)
 from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
-from application.audit.evidence import line, noted, printable
+from application.audit.evidence import Violation, line, noted, printable
 from application.audit.reading import replay
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
@@ -37,21 +43,10 @@ _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"),
                   (ClientAddress.LoginFailed, "failure"), (PortalSession.Started, "session"))
 _CHECKED = (LoginAttempt.PasswordAccepted, LoginAttempt.PasswordRejected)  # (at its instant)
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
-_BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
-              LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
 UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
 UNCOUNTED_D14 = "failed logins not counted against their client address (D-14)"
 UNJUDGED_D12 = "portal sessions an earlier version saved apart from their login (D-12 unjudged)"
-_ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
-
-
-@attrs.define
-class Violation:
-    rule: str
-    message: str  # as the command line says it
-    evidence: list[str]
-    shown: str  # as the auditor's page says it, in Japanese
 
 
 class Verifier:
@@ -131,12 +126,12 @@ class Verifier:
                 yield Violation("D-3", "a login attempt long ended was used again",
                                 [line(event)], "とうに終わったログイン試行がもう一度使われた")
         elif isinstance(event, LoginAttempt.KeyVerified):
-            yield from _check_key(attempt, event)
+            yield from check_key(attempt, event)
         elif isinstance(event, LoginAttempt.LoginCompleted):
-            yield from _check_completion(attempt)
+            yield from check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
             account = self.accounts.of(attempt.account_id)
-            yield from _check_recipient(attempt, account, event)
+            yield from check_recipient(attempt, account, event)
             if account is not None:
                 yield from self._check_key_limit(attempt, account, event)
         elif isinstance(event, _CHECKED) and attempt.client is not None:
@@ -165,7 +160,7 @@ class Verifier:
         address_id = client_address_id(client.client_address)
         earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
                          "(a failed login the check read)") for at in failed]
-        yield Violation("D-14", message, earlier + _evidence(attempt), shown)
+        yield Violation("D-14", message, earlier + evidence(attempt), shown)
 
     def _check_key_limit(self, attempt: Attempt, account: AccountState, issued: Any
                          ) -> Iterator[Violation]:
@@ -188,7 +183,7 @@ class Verifier:
             shown = f"{minutes:g}分間に{len(within)}通送った後でさらに通知キーを送った (上限 {limit}通)"
             earlier = [noted(at, "LoginAttempt.KeyIssued", attempt_id,
                              "(an earlier key of the window)") for at, attempt_id in within]
-            yield Violation("D-10", message, earlier + _evidence(attempt), shown)
+            yield Violation("D-10", message, earlier + evidence(attempt), shown)
         keys.append((now, attempt.id))
 
 
@@ -209,64 +204,3 @@ def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = No
 def verify(app: EventStore, events: Iterable[Any] | None = None) -> Iterator[Violation]:
     """Every violation in the store (or in ``events``, the store's replay by default)."""
     yield from Verifier().check(events_to_verify(app) if events is None else events)
-
-
-def _evidence(attempt: Attempt) -> list[str]:
-    return [line(e) for e in attempt.events]
-
-
-def _check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
-    if attempt.issued is None:
-        yield Violation("LG-3", "a key was verified that was never issued", _evidence(attempt),
-                        "発行されていない通知キーが照合された")
-        return
-    if attempt.verifications > 1:
-        yield Violation("D-3", "a key was verified twice", _evidence(attempt),
-                        "同じ通知キーが2回照合された")
-    if not verified.timestamp < attempt.deadline:
-        yield Violation("LG-5", "a key was accepted after its validity", _evidence(attempt),
-                        "有効期限を過ぎた通知キーが受け付けられた")
-    ended = attempt.ended_by
-    if ended is not None:
-        rule = _BROKEN_BY[type(ended)]
-        yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
-                        _evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
-
-
-def _check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
-                     ) -> Iterator[Violation]:
-    """LG-3: the key went to the login ID's registered address as it stood then (a main ID's
-    連絡先メールアドレス, a sub ID's 登録先メールアドレス), as its events set it; a key for a
-    login ID with no account went to no registered address."""
-    to = printable(issued.mailed_to)
-    if account is None:
-        yield Violation("LG-3", f"a key was mailed to {to} for {attempt.login_id}, a login "
-                        "ID with no account", _evidence(attempt),
-                        f"アカウントのないログインIDの通知キーが {to} に送られた")
-        return
-    if issued.mailed_to == account.address:
-        return
-    at, kind = account.address_set
-    address = printable(account.address)
-    # (after the attempt's events: a finding is filed under its first evidence's time)
-    registered = noted(at, kind, attempt.account_id,
-                       f"email={address}  (the registered address since)")
-    yield Violation(
-        "LG-3", f"a key for {attempt.login_id} was mailed to {to}, not to its registered "
-        f"address {address}", [*_evidence(attempt), registered],
-        f"通知キーが登録されたメールアドレス {address} でなく {to} に送られた")
-
-
-def _check_completion(attempt: Attempt) -> Iterator[Violation]:
-    """The key was asked for exactly when the policy required it: with 利用する past the
-    first login (LG-3), never with 利用しない (LG-2) nor at a first login (LG-4, D-1)."""
-    if attempt.policy_requires_key and attempt.verified is None:
-        yield Violation("LG-3", "a login completed without the key the policy required",
-                        _evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
-    if not attempt.policy_requires_key and attempt.issued is not None:
-        if attempt.key_on:
-            yield Violation("LG-4", "a key was demanded at a first login", _evidence(attempt),
-                            "初回ログインで通知キーが求められた")
-        else:
-            yield Violation("LG-2", "a key was demanded with the notify key off",
-                            _evidence(attempt), "通知キー「利用しない」で通知キーが求められた")
