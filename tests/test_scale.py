@@ -46,7 +46,7 @@ from application.audit.checkpoint import (
 )
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
-from application.audit.verify import JUDGED_D14
+from application.audit.verify import JUDGED_D14, Violation
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
@@ -649,3 +649,15 @@ def test_a_checkpoint_builds_none_but_our_own_classes(module: str, name: str) ->
         packing.Unpickler(io.BytesIO(b"")).find_class(module, name)
     assert packing.Unpickler(io.BytesIO(b"")).find_class(
         "domain.login_attempt", "LoginAttempt.KeyIssued") is LoginAttempt.KeyIssued
+
+
+def test_a_finding_packed_before_its_class_moved_builds_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint of format 12 holds its findings as application.audit.verify.Violation,
+    as they were packed before the class moved to evidence.py: still read, not refused."""
+    found = Violation("D-3", "a key was verified twice", ["line"], "同じ通知キーが2回照合された")
+    monkeypatch.setattr(Violation, "__module__", "application.audit.verify")
+    packed = packing.pack([found])
+    monkeypatch.undo()
+    assert b"application.audit.verify" in packed and b"application.audit.evidence" not in packed
+    assert packing.unpack(packed) == [found]

@@ -16,7 +16,10 @@ _ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
             ("uuid", "UUID"), ("uuid", "SafeUUID"), ("copyreg", "_reconstructor"),
             ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
 _AUDIT = ("application.audit.books", "application.audit.clients", "application.audit.recent",
-          "application.audit.verify", "application.audit.checkpoint")
+          "application.audit.verify", "application.audit.checkpoint",
+          "application.audit.evidence")
+_MOVED = {("application.audit.verify", "Violation"): ("application.audit.evidence", "Violation")}
+# (where a class packed by an earlier version of this format now lives)
 
 
 class Unreadable(ValueError):
@@ -26,13 +29,14 @@ class Unreadable(ValueError):
 
 class Unpickler(pickle.Unpickler):
     """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain modules and in the audit's books, clients, recent, verify and checkpoint
-    (nested ones by their dotted name, each step a class of that module); never a function,
-    a module or anything reached through one."""
+    in our domain modules and in the audit's books, clients, recent, verify, checkpoint and
+    evidence (nested ones by their dotted name, each step a class of that module); never a
+    function, a module or anything reached through one."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
+        module, name = _MOVED.get((module, name), (module, name))
         if module.startswith("domain.") or module in _AUDIT:
             found: Any = importlib.import_module(module)
             for part in name.split("."):
