@@ -645,7 +645,7 @@ class Collector:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.screens: dict[str, str] = {}  # test -> the screen text recorded last
-        self.mails: dict[str, int] = {}  # test -> mails already recorded
+        self.mails: dict[str, int] = {}  # test -> mails already recorded (or there before)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("", encoding="utf-8")  # this run's evidence only
 
@@ -659,8 +659,9 @@ class Collector:
         mailbox = (getattr(seen.get("world"), "mailbox", None)
                    or getattr(getattr(seen.get("person"), "portal", None), "mailbox", None))
         if mailbox is not None and hasattr(mailbox, "messages"):
-            messages = mailbox.messages()
-            for message in messages[self.mails.get(test, 0):]:
+            messages = mailbox.messages()  # (at a browser, the portal's: other tests' too)
+            before = self.mails.get(test, getattr(seen.get("person"), "mail_start", 0))
+            for message in messages[before:]:
                 self._write(test, line, "mail", _mail_text(message))
             self.mails[test] = len(messages)
 

@@ -36,6 +36,7 @@ class Person:
     key_pages: list[Response] = attrs.Factory(list)
     key: str = ""
     log_start: int = 0
+    mail_start: int = 0  # the mails in its portal's mailbox (shared by the session's tests)
 
     def open(self, path: str) -> Response | None:
         return self.tab.goto(self.portal.url + path)
@@ -61,7 +62,8 @@ class Person:
 
 @pytest.fixture
 def person(served: Served, tab: Page, camera: Camera) -> Person:
-    seen = Person(served, tab, camera, log_start=len(served.logs.lines))
+    seen = Person(served, tab, camera, log_start=len(served.logs.lines),
+                  mail_start=len(served.mailbox.messages()))
     tab.on("request", lambda r: seen.urls.append(r.url))
     tab.on("response", lambda r: seen.key_pages.append(r) if r.url.endswith("/key") else None)
     return seen
@@ -104,6 +106,7 @@ def logged_in_sub(person: Person) -> None:
 def fresh_portal(person: Person, portals: contextlib.ExitStack, tmp_path: Path) -> None:
     (tmp_path / "fresh").mkdir()
     person.portal = portals.enter_context(serving(tmp_path / "fresh"))
+    person.mail_start = 0  # (its own mailbox, empty)
     person.login_id = person.portal.customer()
 
 

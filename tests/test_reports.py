@@ -314,6 +314,21 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     assert "この通知キーは使用できません。" in page
 
 
+def test_a_browser_scenario_shows_only_the_mails_of_its_own_steps(tmp_path: Path) -> None:
+    """The portal's mailbox is the whole session's: a scenario after one that mailed a key
+    (SC-2's) showed that mail as its own, under a login with the key off (SC-4)."""
+    out = tmp_path / "reports"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.living_docs",
+         "tests/test_portal_features.py", "-k", "トップページに前回ログイン or ログアウトすると",
+         f"--cucumberjson={out / 'cucumber.json'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    records = [json.loads(line) for line in (out / "evidence.jsonl").read_text().splitlines()]
+    mailed = {r["test"] for r in records if r["kind"] == "mail"}
+    assert len({r["test"] for r in records}) == 2 and len(mailed) == 1  # SC-2's, not SC-4's
+    assert "トップページに前回ログイン" in mailed.pop()
+
 def test_a_screenshot_in_the_report_is_kept_whole_and_small() -> None:
     """A screenshot from the portal's 1280-pixel window is kept pixel for pixel (it is read
     when opened), a larger one shrunk to that width; both stored as WebP."""
