@@ -51,8 +51,9 @@ case "${1:-}" in
         status=0
         # The specs through the browser first: each step's screenshot, beside its scenario in
         # the page; then every scenario's result and evidence through the services.
+        rm -f reports/browser-run.xml
         .venv/bin/pytest -q -p no:cacheprovider tests/test_features.py --driver=browser \
-            || status=$?
+            --junitxml=reports/browser-run.xml || status=$?
         .venv/bin/python -m pytest -q -p tests.living_docs tests/test_features.py \
             tests/test_portal_features.py --cucumberjson=reports/cucumber.json || status=$?
         .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html

@@ -28,6 +28,8 @@ cucumber JSON, optionally:
   without its ``test_`` prefix) or name the folder is named after, each captioned with the
   step its name carries (``03-top.L27.png``: taken in the step at line 27; tests/docs_shots.py),
   those of the 前提 steps folded apart, small; a click on one shows it whole.
+- ``browser-run.xml``: the JUnit XML of the browser run that took those screenshots; the
+  page says whether it passed (the scenarios' results are the cucumber JSON's run's).
 
 Keys are masked wherever text is shown (``通知キー: ************``): a 12-digit run of digits
 never reaches the page, error messages included.
@@ -49,6 +51,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from gherkin.parser import Parser
@@ -289,11 +292,12 @@ class Context:
 
 def render(cucumber: list[dict[str, Any]], *, made_at: datetime, commit: str,
            evidence: dict[str, list[Evidence]] | None = None,
-           screenshots: dict[str, list[Path]] | None = None) -> str:
+           screenshots: dict[str, list[Path]] | None = None,
+           browser: BrowserRun | None = None) -> str:
     catalogue = tomllib.loads((FEATURES / "rules.toml").read_text(encoding="utf-8"))
     ctx = Context(catalogue, scenarios(), runs_by_scenario(cucumber), evidence or {},
                   screenshots or {})
-    body = (_header(ctx, made_at, commit) + _summary(ctx) + _failures(ctx) + _contents(ctx)
+    body = (_header(ctx, made_at, commit, browser) + _summary(ctx) + _failures(ctx) + _contents(ctx)
             + _filter(ctx) + "".join(_section(ctx, s, t) for s, t in catalogue["sections"].items()))
     return page(f"仕様の実行結果: {_verdict(ctx)}", f"<main>{body}</main>{ctx.pictures.stored()}",
                 style=STYLE,
@@ -313,14 +317,45 @@ def _verdict(ctx: Context) -> str:
     return "・".join(parts) or f"すべて成功 ({len(ctx.all_runs())}件)"
 
 
-def _header(ctx: Context, made_at: datetime, commit: str) -> str:
+def _header(ctx: Context, made_at: datetime, commit: str, browser: BrowserRun | None) -> str:
     bad = "bad" if _failed(ctx) else "warn" if "未実行" in _verdict(ctx) else "ok"
     when = made_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M:%S (日本時間)")
     return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
-            f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>'
+            f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>{_browser_verdict(browser)}'
             f'<p class="meta">作成日時: {esc(when)} ・ コミット: <code>{esc(commit)}</code></p>'
             '<p class="print-choice"><label><input type="checkbox" id="print-shots" checked> '
             "印刷に画面写真を含める (前提の画面は含めません)</label></p></header>")
+
+
+@dataclass(frozen=True)
+class BrowserRun:
+    """The browser run that took the screenshots (``./go report``: its JUnit XML)."""
+
+    tests: int
+    failed: int  # failures and errors
+
+
+def read_browser_run(folder: Path) -> BrowserRun | None:
+    """browser-run.xml beside the cucumber JSON, if the browser run wrote one."""
+    path = folder / "browser-run.xml"
+    if not path.is_file():
+        return None
+    root = ElementTree.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = sum(int(suite.get("tests", 0)) for suite in suites)
+    failed = sum(int(suite.get("failures", 0)) + int(suite.get("errors", 0)) for suite in suites)
+    return BrowserRun(total, failed)
+
+
+def _browser_verdict(browser: BrowserRun | None) -> str:
+    """Whether the screenshots come from a run that passed: the scenarios' results above
+    are the services' run's."""
+    if browser is None:
+        return ""
+    if browser.failed:
+        return (f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {browser.failed}件失敗'
+                " (画面写真には失敗した実行のものが含まれます)</p>")
+    return f'<p class="meta">画面写真: ブラウザでの実行 {browser.tests}件、失敗なし</p>'
 
 
 def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
@@ -530,11 +565,18 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
             later_shots, first_shots = _split(shots, lambda p: shot_line(p) in given)
             story = _seen(ctx, later, later_shots, steps)
             setup = _seen(ctx, first, first_shots, steps)
+            planted = GIVEN_AT_BROWSER if first_shots else ""
             parts.append(f'<div class="evidence"><h4>{esc(title)}</h4>{story}'
                          + (f'<details class="given"><summary>前提の画面とメール '
-                            f"({len(first) + len(first_shots)}件)</summary>{setup}</details>"
-                            if setup else "") + "</div>")
+                            f"({len(first) + len(first_shots)}件)</summary>{planted}{setup}"
+                            "</details>" if setup else "") + "</div>")
     return "".join(parts)
+
+
+# (tests/spec_drivers.py: a 前提 at the browser is set up, not lived through)
+GIVEN_AT_BROWSER = ("<p><small>前提はテストが用意した、シナリオの始まりの状態です。"
+                    "主IDの画面から始まる前提は、ログインを記録しないテスト用のセッションで開いて"
+                    "います (実際のポータルでは、セッションはログインでしか始まりません)。</small></p>")
 
 
 def _split(things: list[T], given: Callable[[T], bool]) -> tuple[list[T], list[T]]:
@@ -727,7 +769,8 @@ def main(cucumber_json: str, out_html: str) -> None:
     cucumber = json.loads(source.read_text(encoding="utf-8"))
     document = render(cucumber, made_at=datetime.now(JST), commit=git_commit(),
                       evidence=read_evidence(source.parent),
-                      screenshots=find_screenshots(source.parent))
+                      screenshots=find_screenshots(source.parent),
+                      browser=read_browser_run(source.parent))
     Path(out_html).write_text(document, encoding="utf-8")
     print(f"living documentation: {out_html}")
 

@@ -22,7 +22,16 @@ from PIL import Image
 
 from simulations.html import Pictures
 from tests.docs_shots import screenshot_path
-from tests.living_docs import FEATURES, _given_lines, main, render, scenarios
+from tests.living_docs import (
+    FEATURES,
+    GIVEN_AT_BROWSER,
+    BrowserRun,
+    _given_lines,
+    main,
+    read_browser_run,
+    render,
+    scenarios,
+)
 
 ROOT = Path(__file__).parent.parent
 MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
@@ -108,6 +117,23 @@ def test_a_failed_row_is_found_by_position_when_its_id_is_not_its_values() -> No
     page = render(renamed, made_at=MADE_AT, commit="0123abcd")
     row = [c["value"] for c in outline()["examples"][0]["tableBody"][1]["cells"]]
     assert page.count('<tr class="failed">' + "".join(f"<td>{v}</td>" for v in row)) == 2
+
+
+def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
+        tmp_path: Path) -> None:
+    """./go report: the screenshots come from a browser run of its own, whose failures the
+    scenarios' results (the services' run's) did not show."""
+    assert read_browser_run(tmp_path) is None
+    (tmp_path / "browser-run.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="1"'
+        ' failures="2" skipped="1" tests="54"></testsuite></testsuites>', encoding="utf-8")
+    failed = read_browser_run(tmp_path)
+    assert failed == BrowserRun(tests=54, failed=3)
+    page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd", browser=failed)
+    assert '<p class="verdict bad">画面写真を撮ったブラウザでの実行: 3件失敗' in page
+    page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
+                  browser=BrowserRun(54, 0))
+    assert "画面写真: ブラウザでの実行 54件、失敗なし" in page and "verdict bad" not in page
 
 
 def test_all_passing_reads_so_and_nothing_is_open() -> None:
@@ -220,7 +246,7 @@ def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_pat
     story, given = scenario.split('<details class="given">')
     last = f"{last_step['keyword'].strip()} {last_step['text']}"
     assert f"<figcaption>画面写真 (「{html.escape(last)}」で)</figcaption>" in story
-    assert given.startswith("<summary>前提の画面とメール (2件)</summary>")
+    assert given.startswith(f"<summary>前提の画面とメール (2件)</summary>{GIVEN_AT_BROWSER}")
     assert "前提で届いたメール" in given and "前提で届いたメール" not in story
     first_given = f"{given_step['keyword'].strip()} {given_step['text']}"
     assert f"画面写真 (「{html.escape(first_given)}」で)" in given
