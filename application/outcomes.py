@@ -132,7 +132,6 @@ class ContactRoute(enum.Enum):
 @attrs.frozen
 class Contact:
     route: ContactRoute
-    person: str | None = None  # the main ID's person in charge, for a sub ID
 
 
 class Outcome(enum.Enum):

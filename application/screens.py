@@ -182,5 +182,5 @@ def confirmation_lines(confirmation: Confirmation) -> list[str]:
 def contact(found: Contact) -> str:
     """LG-8's text: check the address with the person in charge."""
     if found.route is ContactRoute.MAIN_ID_PERSON:
-        return f"{KEY_NOT_RECEIVED}\n副IDの場合：{MAIN_ID_PERSON} ({found.person})"
+        return f"{KEY_NOT_RECEIVED}\n副IDの場合：{MAIN_ID_PERSON}"
     return f"{KEY_NOT_RECEIVED}\n主IDの場合：{OPERATOR}"

@@ -220,10 +220,15 @@ async def log_out(request: Request) -> Response:
 
 
 async def help_forgot(request: Request) -> Response:
-    """The login screen's help; reached from a 通知キー照合 screen, its 「通知キーのメールが
-    届かない場合」 names the contact for the login ID of that pending attempt (LG-8): for a
-    sub ID, its main ID's person in charge by name."""
+    """The login screen's help: whom to contact (LG-8's people: the manual names no other)."""
     return render(request, "help_forgot.html", {
+        "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON})
+
+
+async def help_key_mail(request: Request) -> Response:
+    """「通知キーのメールが届かない場合」 (LG-8): reached from a 通知キー照合 screen, the contact
+    for the login ID of that pending attempt; else both."""
+    return render(request, "help_key_mail.html", {
         "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON,
         "key_not_received": screens.KEY_NOT_RECEIVED,
         "contact": await _attempt_contact(request)})
@@ -259,5 +264,6 @@ ROUTES = [
     Route("/key", enter_key, methods=["POST"]),
     Route("/logout", log_out, methods=["POST"]),
     Route("/help/forgot", help_forgot),
+    Route("/help/key-mail", help_key_mail),
     Route("/help/notes", help_notes),
 ]

@@ -488,7 +488,8 @@ def test_D_15_every_response_carries_the_security_headers_and_no_inline_script(
     login_id = customer(portal, notify_key=True)
     with client(portal) as browser:
         responses = [browser.get("/login"), browser.get("/help/forgot"),
-                     browser.get("/help/notes"), browser.get("/static/portal.css"),
+                     browser.get("/help/key-mail"), browser.get("/help/notes"),
+                     browser.get("/static/portal.css"),
                      browser.get("/no-such-page"), browser.put("/login"),
                      browser.post("/login", data={"login_id": "x"}),
                      browser.post("/login", content=b"x" * (MAX_BODY + 1),
