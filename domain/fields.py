@@ -101,9 +101,11 @@ class TextField:
 
     @property
     def constraint(self) -> str:
-        """The manual's own hint, e.g. 全角50文字以内 or 半角数字9文字以上11文字以内."""
+        """The manual's own hint, e.g. 全角50文字以内 or 半角数字9文字以上11文字以内、ハイフンなし
+        (a telephone number: one typed as 03-1234-5678 is told why it is refused)."""
         lower = f"{self.min_len}文字以上" if self.min_len else ""
-        return f"{self.kind.value}{lower}{self.max_len}文字以内"
+        digits = "、ハイフンなし" if self.kind is Kind.DIGITS else ""
+        return f"{self.kind.value}{lower}{self.max_len}文字以内{digits}"
 
     def check(self, value: str) -> FieldError | None:
         if not value.strip(BLANK):

@@ -36,8 +36,7 @@ def hint(field: TextField) -> str:
     """The manual's hint under a label, e.g. (全角20文字以内で入力)."""
     if field.kind is Kind.ANY:
         return f"({field.max_len}文字以内で入力)"
-    extra = "、ハイフンなし" if field.kind is Kind.DIGITS else ""
-    return f"({field.constraint}{extra}で入力)"
+    return f"({field.constraint}で入力)"
 
 
 def views(fields: Mapping[str, Field], values: Mapping[str, str],

@@ -153,7 +153,7 @@ def test_CI_4_every_field_error_at_once_beside_its_field_and_the_input_kept(
     expect(tab.get_by_label("部署名", exact=True)).to_have_value("経理部")
     expect(phone).to_have_attribute("aria-invalid", "true")
     expect(tab.locator("#error-phone")).to_have_text(
-        "連絡先電話番号は半角数字9文字以上11文字以内で入力してください。")
+        "連絡先電話番号は半角数字9文字以上11文字以内、ハイフンなしで入力してください。")
     assert "error-phone" in (phone.get_attribute("aria-describedby") or "")
     expect(tab.locator("#error-contact_name")).to_have_text("連絡先担当姓名を入力してください。")
     expect(tab.get_by_role("alert")).to_contain_text("2件")

@@ -202,7 +202,7 @@ def test_SB_7_a_form_sent_back_with_errors_is_a_page_the_browser_can_come_back_t
     with tab.expect_response(lambda r: r.request.method == "POST") as answer:
         tab.get_by_role("button", name="確認").click()
     assert answer.value.status == 303
-    error = tab.get_by_text("電話番号は半角数字9文字以上11文字以内で入力してください。").first
+    error = tab.get_by_text("電話番号は半角数字9文字以上11文字以内、ハイフンなしで入力してください。").first
     expect(error).to_be_visible()
     reloaded = tab.reload()
     assert reloaded is not None and reloaded.ok and reloaded.request.method == "GET"
