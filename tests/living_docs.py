@@ -44,7 +44,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -557,9 +557,9 @@ def _evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:
         shown.update(shots)
         if items or shots:
             title = f"画面とメール: {run.row}" if run.row else "画面とメール"
-            steps = {st["location"]["line"]: f"{st['keyword'].strip()} {st['text']}"
-                     for st in s["steps"]} | {st.line: f"{st.keyword.strip()} {st.text}"
-                                              for st in run.steps}
+            steps = _step_names({st["location"]["line"]: f"{st['keyword'].strip()} {st['text']}"
+                                 for st in s["steps"]} | {st.line: f"{st.keyword.strip()} {st.text}"
+                                                          for st in run.steps})
             items.sort(key=lambda e: e.line)
             later, first = _split(items, lambda e: e.line in given)
             later_shots, first_shots = _split(shots, lambda p: shot_line(p) in given)
@@ -595,6 +595,14 @@ def _given_lines(s: dict[str, Any]) -> set[int]:
     return lines
 
 
+def _step_names(steps: dict[int, str]) -> dict[int, str]:
+    """Each step as a caption names it, 「かつ …」; one whose words another step of the
+    scenario repeats, with its line too: 「かつ …」(52行目)."""
+    repeated = Counter(steps.values())
+    return {line: f"「{text}」" + (f"({line}行目)" if repeated[text] > 1 else "")
+            for line, text in steps.items()}
+
+
 def _seen(ctx: Context, items: list[Evidence], shots: list[Path], steps: dict[int, str]) -> str:
     """Screen texts and mails, then the screenshots in the order taken, each captioned with
     its step."""
@@ -605,7 +613,7 @@ def _seen(ctx: Context, items: list[Evidence], shots: list[Path], steps: dict[in
 
 def _evidence_item(ctx: Context, e: Evidence, step: str) -> str:
     """A screen or mail, captioned with the step after which it was seen."""
-    after = f" (「{step}」の後)" if step else ""
+    after = f" ({step}の後)" if step else ""
     if e.png:
         return (f"<figure>{ctx.pictures.show(e.png, f'画像{after}')}"
                 f"<figcaption>画像{esc(after)}</figcaption></figure>")
@@ -617,7 +625,7 @@ def _screenshot(ctx: Context, path: Path, steps: dict[int, str]) -> str:
     """A screenshot, shrunk to fit beside others; a click (a checkbox, no script) shows it
     whole."""
     step = steps.get(shot_line(path), "")
-    caption = f"画面写真 (「{step}」で)" if step else "画面写真"
+    caption = f"画面写真 ({step}で)" if step else "画面写真"
     zoom = f"zoom-{next(ctx.zooms)}"
     return (f'<figure><input type="checkbox" class="zoom" id="{zoom}">'
             f'<label for="{zoom}" title="クリックで拡大・縮小">'

@@ -27,6 +27,7 @@ from tests.living_docs import (
     GIVEN_AT_BROWSER,
     BrowserRun,
     _given_lines,
+    _step_names,
     main,
     read_browser_run,
     render,
@@ -354,6 +355,12 @@ def test_a_browser_scenario_shows_only_the_mails_of_its_own_steps(tmp_path: Path
     mailed = {r["test"] for r in records if r["kind"] == "mail"}
     assert len({r["test"] for r in records}) == 2 and len(mailed) == 1  # SC-2's, not SC-4's
     assert "トップページに前回ログイン" in mailed.pop()
+
+def test_a_step_whose_words_repeat_in_its_scenario_is_captioned_with_its_line() -> None:
+    """D-10's scenario logs in with the same words twice: one caption stood for two screens."""
+    assert _step_names({50: "もし ログインする", 52: "かつ 待つ", 56: "もし ログインする"}) == {
+        50: "「もし ログインする」(50行目)", 52: "「かつ 待つ」", 56: "「もし ログインする」(56行目)"}
+
 
 def test_a_screenshot_in_the_report_is_kept_whole_and_small() -> None:
     """A screenshot from the portal's 1280-pixel window is kept pixel for pixel (it is read
