@@ -38,6 +38,7 @@ never reaches the page, error messages included.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import re
@@ -381,7 +382,10 @@ def _summary(ctx: Context) -> str:
     return ('<section id="summary"><h2>概要</h2>'
             + table(["", "成功", "失敗", "未実行", "合計"], rows, numeric_from=1)
             + orphan_note + "<p><small>ルールは証明するシナリオがすべて成功して「成功」。"
-              "シナリオアウトラインは例の行ごとに1件の実行。</small></p>"
+              "シナリオアウトラインは例の行ごとに1件の実行。シナリオはルールを例で示すもので、"
+              "例で示しにくい細部 (乱数の一様さ、比較にかかる時間など) は、名前にルール番号を"
+              "持つテストが確かめています (各ルールの下に一覧。その結果はこの報告に含みません:"
+              " ./go test で実行)。</small></p>"
             + f"<figure>{chart}<figcaption>章ごとの実行結果 (件数)</figcaption></figure></section>")
 
 
@@ -438,7 +442,31 @@ def _rule(ctx: Context, section: str, rule: str, statement: str) -> str:
         '<p class="none">このルールを証明するシナリオはまだありません。</p>')
     return (f'<div class="rule {status}" id="{rule}"><h3>{rule} '
             f'<span class="mark {status}">{LABEL[status]}</span></h3>'
-            f"<p>{esc(statement)}</p>{scenarios_html}</div>")
+            f"<p>{esc(statement)}</p>{scenarios_html}{_rule_tests(rule)}</div>")
+
+
+def named_tests(folder: Path = ROOT / "tests") -> dict[str, list[tuple[str, str]]]:
+    """Rule id -> the tests named by it (test_D_14_…, test_LG_8_…), as (file, name)."""
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for path in sorted(folder.glob("test_*.py")):
+        for name in re.findall(r"^def (test_(CI|LG|SB|SC|D)_(\d+)_\w+)", path.read_text(
+                encoding="utf-8"), re.MULTILINE):
+            found[f"{name[1]}-{name[2]}"].append((f"tests/{path.name}", name[0]))
+    return found
+
+
+def _rule_tests(rule: str) -> str:
+    """The tests that prove the rule beside its scenarios, folded."""
+    tests = _NAMED_TESTS().get(rule, [])
+    if not tests:
+        return ""
+    items = "".join(f"<li><code>{esc(name)}</code> <small>{esc(file)}</small></li>"
+                    for file, name in tests)
+    return (f'<details class="tests"><summary>シナリオのほかにこのルールを確かめるテスト '
+            f"({len(tests)}件)</summary><ul>{items}</ul></details>")
+
+
+_NAMED_TESTS = functools.cache(named_tests)
 
 
 def _anchor(s: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from tests.living_docs import (
     _given_lines,
     _step_names,
     main,
+    named_tests,
     read_browser_run,
     render,
     scenarios,
@@ -135,6 +136,21 @@ def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
                   browser=BrowserRun(54, 0))
     assert "画面写真: ブラウザでの実行 54件、失敗なし" in page and "verdict bad" not in page
+
+
+def test_each_rule_lists_the_tests_named_by_it_beside_its_scenarios(tmp_path: Path) -> None:
+    """A scenario shows a rule by example; what an example cannot show (D-6's uniform
+    digits, D-7's constant time) is proved by tests named by the rule, listed under it."""
+    (tmp_path / "test_x.py").write_text(
+        "def test_D_6_keys_are_uniform() -> None:\n    pass\n\n\n"
+        "def test_LG_10_late() -> None:\n    pass\n\n\ndef test_no_rule() -> None:\n"
+        "    pass\n\n\ndef helper_D_6_x() -> None:\n    pass\n", encoding="utf-8")
+    assert named_tests(tmp_path) == {"D-6": [("tests/test_x.py", "test_D_6_keys_are_uniform")],
+                                     "LG-10": [("tests/test_x.py", "test_LG_10_late")]}
+    page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd")
+    d6 = page.split('id="D-6"')[1].split('<div class="rule')[0]
+    assert "シナリオのほかにこのルールを確かめるテスト" in d6
+    assert "<code>test_D_6_keys_are_12_random_digits_leading_zeros_allowed</code>" in d6
 
 
 def test_all_passing_reads_so_and_nothing_is_open() -> None:
