@@ -118,6 +118,8 @@ def title(shown: Shown) -> str:
         return CONFIRMATION_TITLES[shown.form]
     if isinstance(shown, Completed):
         return "完了"
+    if isinstance(shown, Throttled):  # D-14: the login screen again, saying to wait
+        return "ログイン"
     return "エラー"
 
 

@@ -177,6 +177,13 @@ def wrong_password(world: World, login_id: str) -> None:
     world.driver.log_in(login_id, "not-the-password")
 
 
+@when(parsers.parse("同じ接続元から{count:d}個のちがうログインIDが誤ったパスワードで「ログイン」をクリックする"))
+def stuffed(world: World, count: int) -> None:
+    """A stuffer's list from the person's own address: IDs of no account (D-9: the same)."""
+    for n in range(count):
+        world.driver.log_in(f"guess{n + 1:02d}", "not-the-password")
+
+
 @when(parsers.parse("\"{login_id}\" が5分おきに{times:d}回ログインする"))
 def repeated_logins(world: World, login_id: str, times: int) -> None:
     for _ in range(times):
@@ -299,6 +306,12 @@ def header(world: World, header: str) -> None:
 def key_screen(world: World, message: str) -> None:
     assert world.driver.kind() is Kind.KEY_ENTRY, world.driver.title()
     assert message in world.driver.message()
+
+
+@then(parsers.parse("ログイン画面に「{message}」と表示される"))
+def login_screen(world: World, message: str) -> None:
+    assert world.driver.kind() is Kind.LOGIN, world.driver.title()
+    assert world.driver.message() == message
 
 
 @then(parsers.parse("エラー画面に「{message}」と表示される"))

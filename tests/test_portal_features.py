@@ -3,10 +3,6 @@ Playwright) on the served portal, reading keys from the mailbox as they would.""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from pathlib import Path
-
 import attrs
 import pytest
 
@@ -15,7 +11,7 @@ pytest.register_assert_rewrite("tests.portal_fixtures")
 from playwright.sync_api import Page, Response, expect  # noqa: E402
 from pytest_bdd import given, parsers, scenarios, then, when  # noqa: E402
 
-from tests.portal_fixtures import Camera, Served, serving  # noqa: E402
+from tests.portal_fixtures import Camera, Served  # noqa: E402
 from tests.story import PASSWORD  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
@@ -69,13 +65,6 @@ def person(served: Served, tab: Page, camera: Camera) -> Person:
     return seen
 
 
-@pytest.fixture
-def portals() -> Iterator[contextlib.ExitStack]:
-    """Portals a scenario serves for itself (closed at its end)."""
-    with contextlib.ExitStack() as stack:
-        yield stack
-
-
 # 前提 ---------------------------------------------------------------------------------------
 @given("通知キーを「利用する」にした主IDがある")
 def keyed_main(person: Person) -> None:
@@ -102,14 +91,6 @@ def logged_in_sub(person: Person) -> None:
     person.log_in()
 
 
-@given("新しいストアのポータルに通知キーを「利用しない」主IDがある")
-def fresh_portal(person: Person, portals: contextlib.ExitStack, tmp_path: Path) -> None:
-    (tmp_path / "fresh").mkdir()
-    person.portal = portals.enter_context(serving(tmp_path / "fresh"))
-    person.mail_start = 0  # (its own mailbox, empty)
-    person.login_id = person.portal.customer()
-
-
 # もし ---------------------------------------------------------------------------------------
 @when("ログイン画面を開く")
 def open_login(person: Person) -> None:
@@ -131,23 +112,6 @@ def click_button(person: Person, name: str) -> None:
 @when("その主IDでログインする")
 def log_in(person: Person) -> None:
     person.log_in()
-
-
-@when("その主IDで正しいパスワードでログインする")
-def log_in_right_password(person: Person) -> None:
-    person.log_in()
-
-
-@when(parsers.parse("{count:d}個のちがうログインIDで、誤ったパスワードで1回ずつログインする"))
-def fail_logins(person: Person, count: int) -> None:
-    """D-14 counts an address's failures whatever login IDs they name (a stuffer's list):
-    here the person's own ID once, and IDs of no account (D-9: the same page)."""
-    own = person.login_id
-    for n in range(count):
-        person.login_id = own if n == 0 else f"guess{n:03d}"
-        person.log_in("wrong-Passw0rd")
-        expect(person.tab.get_by_text("ログインIDまたはパスワードが正しくありません。")).to_be_visible()
-    person.login_id = own
 
 
 @when("メールで届いた通知キーを入力して「OK」をクリックする")
