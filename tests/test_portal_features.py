@@ -194,6 +194,15 @@ def headings(person: Person, first: str, second: str) -> None:
         expect(person.tab.get_by_role("heading", name=name, exact=True)).to_be_visible()
 
 
+@then("お知らせは日付と件名を、新しい順に並べている")
+def notices_newest_first(person: Person) -> None:
+    rows = person.tab.locator("section[aria-labelledby=notice-title] tbody tr")
+    shown = [tuple(cell.strip() for cell in row.split("\t")) for row in rows.all_inner_texts()]
+    assert len(shown) > 1 and all(len(row) == 2 and all(row) for row in shown), shown
+    dates = [date for date, _ in shown]
+    assert dates == sorted(dates, reverse=True), dates
+
+
 @then("セッションのCookieは HttpOnly で SameSite=Lax である")
 def cookie_flags(person: Person) -> None:
     cookie = person.cookie("bs_session")
