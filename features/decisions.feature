@@ -94,3 +94,7 @@
     ならば 検証は「verified: no violations」で終わり、ストアは1バイトも変わらない
     もし 監査人がデータベースでないファイルを検証する
     ならば 監査は1行「is not a Billing Station event store」で答え、終了コードは65である
+    もし 監査人がほかのプログラムのデータベースを検証する
+    ならば 監査は1行「is not a Billing Station event store」で答え、終了コードは65である
+    もし 監査人が空のデータベースを検証する
+    ならば 監査は1行「is not a Billing Station event store」で答え、終了コードは65である

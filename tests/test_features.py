@@ -6,7 +6,9 @@ browser run they are reported as skipped, with the reason."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -450,11 +452,23 @@ def audited_clean(world: World, audited: tuple[Result, bytes], last: str) -> Non
     assert world.store.read_bytes() == before
 
 
-@when("監査人がデータベースでないファイルを検証する", target_fixture="audited")
-def audit_a_file_that_is_not_a_store(world: World) -> tuple[Result, bytes]:
-    other = world.store.parent / "notes.txt"
-    other.write_text("メモ")
-    return CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(other)}), b""
+@when(parsers.parse("監査人が{what}を検証する"), target_fixture="audited")
+def audit_what_is_not_a_store(world: World, what: str) -> tuple[Result, bytes]:
+    """D-16's three: a file that is no database, another program's database, an empty one."""
+    other = world.store.parent / f"other-{what}.sqlite3"
+    if what == "データベースでないファイル":
+        other.write_text("メモ")
+    else:
+        with contextlib.closing(sqlite3.connect(other)) as db:
+            if what == "ほかのプログラムのデータベース":
+                db.execute("CREATE TABLE invoices (number TEXT, amount INTEGER)")
+            else:
+                assert what == "空のデータベース", what
+            db.commit()
+    before = other.read_bytes()
+    result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(other)})
+    assert other.read_bytes() == before  # (read only: not even tables made)
+    return result, before
 
 
 @then(parsers.parse("監査は1行「{words}」で答え、終了コードは{code:d}である"))
