@@ -12,6 +12,19 @@
 set -euo pipefail
 caller="$PWD"  # the sub-commands' relative paths (a store, --out, --html) are the caller's
 cd "$(dirname "$0")"
+case "${1:-}" in  # ./go's own commands: --help says what they do, before anything is done
+    test|report|bench|screenshots|system-packages)
+        if [ "${2:-}" = --help ] || [ "${2:-}" = -h ]; then
+            sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//'
+            exit 0
+        fi
+        extra="${2:-}"
+        [ "$1" = bench ] && [ "$extra" = quick ] && extra="${3:-}"
+        if [ "$1" != test ] && [ -n "$extra" ]; then
+            echo "./go $1: unexpected '$extra' (./go $1 --help says what it takes)" >&2
+            exit 2
+        fi ;;
+esac
 DEBIAN_PACKAGES=(postgresql chromium fonts-noto-cjk)
 if [ "${1:-}" = system-packages ]; then  # as root (CI is): apt-get, only what is missing
     missing=()

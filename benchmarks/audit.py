@@ -174,7 +174,14 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
         return
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="bs-bench-"))
+    if args.folder:
+        run(args, args.folder)
+    else:  # (a gigabyte at full size: gone once printed, or stopped)
+        with tempfile.TemporaryDirectory(prefix="bs-bench-") as folder:
+            run(args, Path(folder))
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "audit-benchmark.sqlite3"
     for old in folder.glob(path.name + "*"):  # the store and its checkpoint

@@ -169,8 +169,11 @@ def main() -> None:
         scenario = attrs.evolve(scenario, population=attrs.evolve(
             scenario.population, customers=args.customers))
     scenario = attrs.evolve(scenario, days=args.days or scenario.days)
-    folder = Path(tempfile.mkdtemp(prefix="bs-bench-sim-"))
+    with tempfile.TemporaryDirectory(prefix="bs-bench-sim-") as folder:  # (a gigabyte: gone
+        run(scenario, args, Path(folder))  # once printed, or stopped)
 
+
+def run(scenario: Scenario, args: argparse.Namespace, folder: Path) -> None:
     ratios: list[tuple[float, float]] = []  # (by wall time, by CPU time) of each run
     for run in range(max(1, args.repeat)):
         single = run_single(scenario, folder / f"run-{run + 1}")

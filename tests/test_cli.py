@@ -137,6 +137,21 @@ def test_go_runs_a_sub_command_where_it_was_called_from(tmp_path: Path) -> None:
     assert run.returncode == 0 and run.stdout.startswith("attempt_id,"), run.stderr
 
 
+@pytest.mark.parametrize("command", ["bench", "report", "screenshots", "system-packages"])
+def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
+        command: str) -> None:
+    """./go bench nonsense ran the full benchmarks (minutes, a gigabyte in /tmp), and
+    ./go report --help ran apt-get: --help says, an argument it does not take is refused."""
+    go = str(Path(__file__).resolve().parents[1] / "go")
+    helped = subprocess.run([go, command, "--help"], capture_output=True, text=True, timeout=30)
+    assert helped.returncode == 0 and f"./go {command}" in helped.stdout, helped.stderr
+    refused = subprocess.run([go, command, "nonsense"], capture_output=True, text=True,
+                             timeout=30)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == (f"./go {command}: unexpected 'nonsense' (./go {command} --help"
+                              " says what it takes)\n")
+
+
 def test_ctrl_c_while_the_command_loads_is_one_line_and_130() -> None:
     """The console script's first second is imports: a Ctrl-C there printed a traceback."""
     starts_then_interrupted = (
