@@ -58,8 +58,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if page or checkpoint:
         refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
     in_store: list[str] | None = None  # each violation's store, from several
+    unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     if len(stores) > 1:
-        counts, found, where, in_store = _verified_in_parallel(list(stores))
+        counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
         store = reader(stores[0] if stores else None)
         if checkpoint is None:
@@ -74,8 +75,14 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
         click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
-    else:
+    elif not unreadable:
         click.echo("verified: no violations")
+    if unreadable:  # the others' findings stand; these stores were read up to there only
+        for path, why in unreadable:
+            click.echo(f"error: {path} holds an event that cannot be read: {why}", err=True)
+        click.echo(f"not verified whole: {len(unreadable)} of {len(stores)} stores stopped at "
+                   "an event that cannot be read" + (f"; {page} not written" if page else ""))
+        sys.exit(exits.DATA_ERROR)
     if page is not None:
         write_text(page, findings_page(found, counts, where, in_store))
         click.echo(f"wrote {page}")
@@ -96,16 +103,17 @@ def _configured_store() -> tuple[Path, ...]:
     return (Path(settings.store()["SQLITE_DBNAME"]),) if settings.store_kind == "sqlite" else ()
 
 
-def _verified_in_parallel(stores: list[Path]
-                          ) -> tuple[Counter[str], list[audit.Violation], str, list[str]]:
-    """verify of several stores, one process each: counts summed, violations by store."""
+def _verified_in_parallel(stores: list[Path]) -> tuple[
+        Counter[str], list[audit.Violation], str, list[str], list[tuple[str, str]]]:
+    """verify of several stores, one process each: counts summed, violations by store, and
+    the stores that hold an event that cannot be read."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
     echo_findings(findings)
     return (findings.counts, [v for _, v in findings.violations],
             f"{len(stores)}個のストア: " + "、".join(str(path) for path in stores),
-            [where for where, _ in findings.violations])
+            [where for where, _ in findings.violations], findings.unreadable)
 
 
 def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:

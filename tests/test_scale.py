@@ -6,6 +6,7 @@ and verify through a checkpoint (equal to a whole verify of a store that grew be
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
@@ -637,6 +638,29 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     assert again.exit_code == 2 and f"{clean} is given twice" in again.output
     folder = CliRunner().invoke(main, ["verify", str(tmp_path)])
     assert folder.exit_code == 2 and "is a folder, not a file" in folder.output
+
+
+def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
+        simulated: Path, tmp_path: Path) -> None:
+    """A row that cannot be read in one of several stores: the error named no store, and
+    the others' violations were not shown; nor may "no violations" be said."""
+    planted, broken = tmp_path / "planted.sqlite3", tmp_path / "broken.sqlite3"
+    for store in (planted, broken):
+        shutil.copy(simulated, store)
+    use_a_key_twice(planted)
+    with contextlib.closing(sqlite3.connect(broken)) as db:
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = 20", (b"{not json",))
+        db.commit()
+    page = tmp_path / "v.html"
+    result = CliRunner().invoke(main, ["verify", str(planted), str(broken), "--html", str(page)])
+    assert result.exit_code == 65, result.output
+    assert f"VIOLATION D-3 in {planted}:" in result.output  # (the other store's, still told)
+    assert f"error: {broken} holds an event that cannot be read: notification 20" in (
+        result.output)
+    assert "not verified whole: 1 of 2 stores stopped at an event that cannot be read; " \
+        f"{page} not written" in result.output
+    assert "no violations" not in result.output and not page.exists()
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(("module", "name"), [

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from application import bootstrap
+from application.adapters.eventstore import StoredEventError
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 
@@ -25,14 +26,19 @@ class Findings:
 
     counts: Counter[str]
     violations: list[tuple[str, Violation]]  # (the store, the violation)
+    unreadable: list[tuple[str, str]] = attrs.Factory(list)  # (the store, why): stopped there
 
 
 def verify_store(path: Path) -> Findings:
-    """One SQLite store, verified whole in this process."""
+    """One SQLite store, verified whole in this process; one holding an event that cannot
+    be read is named with why, its findings up to there kept (the others' stand)."""
     reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
+    verifier, found = Verifier(), []
     try:
-        verifier = Verifier()
-        found = [(str(path), v) for v in verifier.check(events_to_verify(reader))]
+        for violation in verifier.check(events_to_verify(reader)):
+            found.append((str(path), violation))
+    except StoredEventError as e:
+        return Findings(verifier.counts, found, [(str(path), str(e))])
     finally:
         reader.close()
     return Findings(verifier.counts, found)
@@ -42,7 +48,8 @@ def merged(findings: list[Findings]) -> Findings:
     counts: Counter[str] = Counter()
     for f in findings:
         counts.update(f.counts)
-    return Findings(counts, [v for f in findings for v in f.violations])
+    return Findings(counts, [v for f in findings for v in f.violations],
+                    [u for f in findings for u in f.unreadable])
 
 
 def verify_stores(paths: list[Path], on_store: Callable[[], object] = lambda: None
