@@ -161,22 +161,32 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     began = time.time()
     try:
         runs = _run(chosen, folder, compared, shards, scheduler)
-    except KeyboardInterrupt:  # a store stopped short is no run: nothing of it is kept
-        kept = f"nothing of the run is kept in {folder}"
-        try:
-            if written_since(folder, began):  # (else the run had not begun: the last stays)
-                clear_earlier_run(folder)
-        except OSError as e:  # (a shard on a cluster still writing there)
-            kept = f"the run's files in {folder} could not all be removed: {e.strerror or e}"
-        click.echo(f"\ninterrupted: {kept}", err=True)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {_discarded(folder, began)}", err=True)
         sys.exit(exits.INTERRUPTED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         click.echo(f"error: the simulation's store in {folder} could not be written: "
-                   f"{reason}", err=True)
+                   f"{reason}; {_discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR)
     if audit_after:
-        sys.exit(max(_audit(stores) for stores in runs))
+        try:
+            sys.exit(max(_audit(stores) for stores in runs))
+        except KeyboardInterrupt:  # the run is whole: kept, and said to be unaudited
+            click.echo(f"\ninterrupted: the run is kept in {folder}, not audited (verify "
+                       "its store to audit it)", err=True)
+            sys.exit(exits.INTERRUPTED)
+
+
+def _discarded(folder: Path, began: float) -> str:
+    """A store stopped short (Ctrl-C, a full disk) is no run: what it wrote is removed
+    (freeing the disk too). Says what became of it."""
+    try:
+        if written_since(folder, began):  # (else the run had not begun: the last stays)
+            clear_earlier_run(folder)
+    except OSError as e:  # (a shard on a cluster still writing there)
+        return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
+    return f"nothing of the run is kept in {folder}"
 
 
 def _refuse_to_replace_a_foreign_store(folder: Path) -> None:

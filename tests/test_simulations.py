@@ -295,7 +295,8 @@ def test_cli_simulate_writes_the_report_and_plots_and_audits_the_store(tmp_path:
 def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A store that cannot be written (SQLite's own 'database or disk is full', here from a
-    page limit) is one line naming the store's folder, exit 74, no traceback."""
+    page limit) is one line naming the store's folder, exit 74, no traceback; the store
+    stopped short is removed, as at Ctrl-C (it verified clean, and kept the disk full)."""
     create = UnflushedPool._create_connection
 
     def small_disk(pool: UnflushedPool) -> SQLiteConnection:
@@ -311,7 +312,8 @@ def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
     assert "Traceback" not in result.output
     assert result.output.splitlines()[-1] == (
         f"error: the simulation's store in {tmp_path / 'out'} could not be written: "
-        "database or disk is full")
+        f"database or disk is full; nothing of the run is kept in {tmp_path / 'out'}")
+    assert not any((tmp_path / "out").iterdir())
 
 
 def test_a_simulations_store_closes_whole_with_a_save_cut_short_by_ctrl_c(
@@ -594,6 +596,23 @@ def test_cli_simulate_interrupted_says_so_when_its_files_cannot_all_be_removed(
     assert result.exit_code == exits.INTERRUPTED
     assert result.output.strip() == (f"interrupted: the run's files in {out} could not all be "
                                      "removed: Directory not empty")
+
+
+def test_cli_simulate_interrupted_while_it_audits_keeps_the_whole_run_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C after the run was written, while its store is audited: the run is whole and
+    kept, and the line said only "interrupted" (README: an interrupted run keeps nothing)."""
+    def interrupted(_: list[Path]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("billing_station.simulate_command._audit", interrupted)
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    assert result.exit_code == exits.INTERRUPTED
+    assert result.output.splitlines()[-1] == (
+        f"interrupted: the run is kept in {out}, not audited (verify its store to audit it)")
+    assert (out / STORE).is_file() and (out / "report.html").is_file()
 
 
 def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> None:
