@@ -59,6 +59,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
+    unsaved: str | None = None  # why the checkpoint could not move
     if len(stores) > 1:
         counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
@@ -67,7 +68,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
             verifier = Verifier()
             found = list(reported(verifier.check(events(store, for_verify=True))))
         else:
-            verifier, found = _verified_from(store, checkpoint)
+            verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
@@ -86,6 +87,10 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if page is not None:
         write_text(page, findings_page(found, counts, where, in_store))
         click.echo(f"wrote {page}")
+    if unsaved:  # the verdict above stands; the next run reads from the earlier checkpoint
+        click.echo(f"error: checkpoint {checkpoint} not moved: {unsaved} (the verdict above "
+                   "stands; the next verify with it reads from where it was)", err=True)
+        sys.exit(exits.IO_ERROR)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 
 
@@ -136,7 +141,8 @@ def echo_violation(violation: audit.Violation, where: str = "") -> None:
         click.echo(f"    {line}")
 
 
-def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit.Violation]]:
+def _verified_from(store: AuditReader, path: Path
+                   ) -> tuple[Verifier, list[audit.Violation], str | None]:
     """verify through the checkpoint in ``path``: only the events after it are read."""
     found: list[audit.Violation] = []
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
@@ -156,6 +162,7 @@ def _verified_from(store: AuditReader, path: Path) -> tuple[Verifier, list[audit
             result = verify_incrementally(store, path, bar.update, start, read)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
-    click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
-               f"{result.since:,}", err=True)
-    return result.verifier, found
+    if result.unsaved is None:
+        click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
+                   f"{result.since:,}", err=True)
+    return result.verifier, found, result.unsaved

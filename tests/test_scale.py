@@ -7,6 +7,7 @@ and verify through a checkpoint (equal to a whole verify of a store that grew be
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import hashlib
 import io
@@ -599,6 +600,29 @@ def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,
     refused = CliRunner().invoke(main, ["verify", "--checkpoint", str(tmp_path / "junk")],
                                  env=env)
     assert refused.exit_code == 2 and "not a verify checkpoint" in refused.output
+
+
+def test_cli_verify_whose_checkpoint_cannot_be_written_still_gives_its_verdict(
+        simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk at the checkpoint: the store was read whole, yet no verdict was printed
+    (exit 74 only). The verdict, then the error; the checkpoint stays as it was."""
+    checkpoint = tmp_path / "cp"
+    env = {"BS_SQLITE_PATH": str(simulated)}
+    assert CliRunner().invoke(main, ["verify", "--checkpoint", str(checkpoint)],
+                              env=env).exit_code == 0
+    before = checkpoint.read_bytes()
+
+    def full_disk(path: Path, _: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("application.audit.checkpoint.save", full_disk)
+    result = CliRunner().invoke(main, ["verify", "--checkpoint", str(checkpoint)], env=env)
+    assert result.exit_code == 74, result.output
+    assert "summary: " in result.output and "verified: no violations" in result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: checkpoint {checkpoint} not moved: No space left on device (the verdict "
+        "above stands; the next verify with it reads from where it was)")
+    assert checkpoint.read_bytes() == before and "Traceback" not in result.output
 
 
 def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(

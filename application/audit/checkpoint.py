@@ -95,6 +95,8 @@ class Result:
     violations: list[Violation]  # all of them, the earlier runs' first
     read: int  # events read this time
     since: int  # the notification id this run started after
+    unsaved: str | None = None  # why the checkpoint could not move (a full disk): the
+    #                              result stands, the next run reads from the earlier one
 
 
 def verify_incrementally(app: EventStore, path: Path,
@@ -121,6 +123,10 @@ def verify_incrementally(app: EventStore, path: Path,
     violations = checkpoint.violations + found
     if on_read:
         on_read(violations)
-    save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
+    unsaved = None
+    try:
+        save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
+    except OSError as e:
+        unsaved = e.strerror or str(e)
     verifier.finish()  # after saving: the next run continues from before the end
-    return Result(verifier, violations, read, since)
+    return Result(verifier, violations, read, since, unsaved)
