@@ -22,6 +22,7 @@ through it too, passing their own collaborators.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import sqlite3
@@ -218,12 +219,17 @@ def refuse_a_foreign_database(store: StoreSettings, *, empty_too: bool = False) 
     path = Path(store.get("SQLITE_DBNAME", ""))
     if store["PERSISTENCE_MODULE"] != "eventsourcing.sqlite" or not path.is_file():
         return
+    if not os.access(path, os.R_OK):  # (a store, maybe: the file's mode says nothing of it)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     try:
         with closing(sqlite3.connect(sqlite_read_uri(path), uri=True)) as db:
             tables = [name for (name,) in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     except sqlite3.DatabaseError as e:
-        raise NotAnEventStore(f"{path} is not a Billing Station event store ({e})") from None
+        with path.open("rb") as file:
+            damaged = file.read(16) == b"SQLite format 3\x00"  # a database, cut or broken
+        raise NotAnEventStore(f"{path} " + (f"is a damaged SQLite database ({e})" if damaged
+                              else f"is not a Billing Station event store ({e})")) from None
     if "stored_events" not in tables and (tables or empty_too):
         raise NotAnEventStore(f"{path} is not a Billing Station event store (" + (
             f"it holds another program's tables: {', '.join(tables[:5])})" if tables

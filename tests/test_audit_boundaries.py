@@ -120,6 +120,20 @@ def test_D_16_auditing_a_real_store_writes_nothing(tmp_path: Path) -> None:
     assert not wal.exists() or wal.stat().st_size == 0
 
 
+def test_D_16_a_store_cut_short_is_called_damaged_and_one_not_readable_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store cut short, and one the auditor may not read, were both called "not a Billing
+    Station event store": the first is a damaged database, the second may well be a store."""
+    path = a_store_with_one_login(tmp_path)
+    cut = tmp_path / "cut.sqlite3"
+    cut.write_bytes(path.read_bytes()[:10_000])
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(cut)}), DATA_ERROR)
+    assert f"{cut} is a damaged SQLite database (database disk image is malformed)" in output
+    monkeypatch.setattr("application.bootstrap.os.access", lambda *_: False)  # (as root
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), IO_ERROR)  # reads all)
+    assert output.strip() == f"error: Permission denied ({path})"
+
+
 @pytest.fixture
 def postgres_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     if not os.environ.get("POSTGRES_HOST"):  # CI always has it (conftest insists)
@@ -403,7 +417,9 @@ def test_an_output_that_cannot_be_written_after_all_is_one_line_exit_74_and_no_d
     assert run.returncode == IO_ERROR, run.stderr
     assert run.stderr.strip().splitlines()[-1] in (
         f"error: cannot write {earlier}: File too large",  # --html
-        f"error: File too large ({earlier})")  # --checkpoint
+        f"error: checkpoint {earlier} not moved: File too large (the verdict above stands; "
+        "the next verify with it reads from where it was)")  # --checkpoint
+    assert "verified: no violations" in run.stdout  # (read whole: its verdict is given)
     assert files(out) == before
 
 
