@@ -123,10 +123,10 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
     stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX,
     BS_HASH_COST and BS_ADDRESS_* (its policy is the scenario's) are refused by name rather
-    than ignored. With --shards the run is split
-    over Dask workers; a shard that fails is run once more (afresh), then named with its
-    error (exit 70); an unreachable --scheduler exits 69; a store that cannot be written (a
-    full disk) exits 74.
+    than ignored. With --shards the run is split over Dask workers; a shard that fails is
+    run once more (afresh), then named with its error (exit 70); an unreachable
+    --scheduler, or one with no workers within 30 s, exits 69; a store that cannot be
+    written (a full disk) exits 74, what the run wrote removed.
     """
     refuse_settings_not_read(  # its hash cost and policy are the scenario's: refused too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "

@@ -46,6 +46,7 @@ def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
     its task was cancelled, and its nanny that it killed it): a failed shard is named."""
     if scheduler:
         with _connected(scheduler) as client:
+            _with_a_worker(client, scheduler)
             yield client
         return
     with dask.config.set(QUIET_WORKERS), _local_cluster(shards) as cluster, \
@@ -68,6 +69,20 @@ def _connected(scheduler: str) -> Client:
     # (Dask's loop runners share a lock: a test process hung there).
     gc.collect()
     raise problem
+
+
+WORKERS_WAIT = 30.0  # s a scheduler may take to have a worker (one starting beside it)
+
+
+def _with_a_worker(client: Client, scheduler: str) -> None:
+    """A scheduler without workers took the shards and waited for ever, saying nothing."""
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_WAIT)
+    except TimeoutError:
+        raise SchedulerUnreachable(
+            f"the Dask scheduler at {scheduler} has no workers (none joined within "
+            f"{WORKERS_WAIT:g} s): start some, e.g. dask worker {scheduler} --nthreads 1"
+        ) from None
 
 
 def _local_cluster(shards: int) -> LocalCluster:

@@ -282,6 +282,23 @@ def test_a_scheduler_that_does_not_answer_leaves_no_client_behind() -> None:
     assert clients() <= before
 
 
+def test_a_scheduler_without_workers_is_named_not_waited_on_for_ever(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--scheduler of a cluster with no workers took the shards and hung, saying nothing."""
+    monkeypatch.setattr("simulations.dask_cluster.WORKERS_WAIT", 1.0)
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None, host="127.0.0.1",
+                      scheduler_kwargs=LOOPBACK_ONLY) as cluster:
+        address = cluster.scheduler_address
+        (tmp_path / "s.toml").write_text("days = 1\nhash_cost = 4\n[population]\ncustomers = 3\n")
+        result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--shards", "2",
+                                           "--scheduler", address, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 69, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: the Dask scheduler at {address} has no workers (none joined within 1 s): "
+        f"start some, e.g. dask worker {address} --nthreads 1")
+    assert not (tmp_path / "o").exists()  # (nothing begun, nothing cleared)
+
+
 def test_cli_simulate_says_when_it_lowers_the_shard_count(tmp_path: Path) -> None:
     tiny = tmp_path / "tiny.toml"
     tiny.write_text("days = 1\nhash_cost = 4\n[population]\ncustomers = 3\n")
