@@ -41,8 +41,7 @@ def checked_store(store: dict[str, str]) -> dict[str, str]:
             yes_or_no(name, value)
     cipher = store.get("CIPHER_TOPIC")
     if cipher or store.get("CIPHER_KEY"):  # (a key alone: the library's default topic)
-        _usable("CIPHER_TOPIC/CIPHER_KEY" if cipher else "CIPHER_KEY without CIPHER_TOPIC",
-                cipher or "eventsourcing.cipher:AESCipher", Environment(env=store))
+        _cipher_usable(cipher, store)
     if compressor := store.get("COMPRESSOR_TOPIC"):
         _usable("COMPRESSOR_TOPIC", compressor)
     return store
@@ -73,7 +72,30 @@ def yes_or_no(name: str, value: str) -> bool:
         raise ConfigError(f"{name} must be yes or no") from None
 
 
-def _usable(name: str, topic: str, environment: Environment | None = None) -> None:
+_CIPHER = "eventsourcing.cryptography:AESCipher"  # (the library's default needs pycryptodome)
+
+
+def _cipher_usable(topic: str | None, store: dict[str, str]) -> None:
+    """The cipher built as the library builds it, or what to set, by name: the library's
+    words (a module missing, base64's padding) do not say which setting is wrong."""
+    if not topic:
+        try:
+            resolve_topic("eventsourcing.cipher:AESCipher")
+        except Exception:
+            raise ConfigError(f"CIPHER_KEY needs CIPHER_TOPIC={_CIPHER}") from None
+    try:
+        resolve_topic(topic or "eventsourcing.cipher:AESCipher")
+    except Exception as e:
+        raise ConfigError(f"CIPHER_TOPIC cannot be used: {e} (e.g. {_CIPHER})") from None
+    if not store.get("CIPHER_KEY"):
+        raise ConfigError("CIPHER_TOPIC needs CIPHER_KEY: a base64 key of 16, 24 or 32 "
+                          "bytes, e.g. AESCipher.create_key(32)")
+    _usable("CIPHER_KEY", topic or "eventsourcing.cipher:AESCipher", Environment(env=store),
+            hint="a base64 key of 16, 24 or 32 bytes, e.g. AESCipher.create_key(32)")
+
+
+def _usable(name: str, topic: str, environment: Environment | None = None,
+            hint: str = "") -> None:
     """The class at ``topic`` found (and built on ``environment``, as the library builds a
     cipher), or a ConfigError naming the setting: a wrong topic, a missing or bad key."""
     try:
@@ -82,4 +104,5 @@ def _usable(name: str, topic: str, environment: Environment | None = None) -> No
             made(environment)
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ConfigError(f"{name} cannot be used: {reason}") from None
+        raise ConfigError(f"{name} cannot be used: {reason}"
+                          + (f" (it must be {hint})" if hint else "")) from None

@@ -313,12 +313,19 @@ def test_a_lazy_postgres_pool_is_a_setting_the_library_takes() -> None:
 
 
 @pytest.mark.parametrize(("cipher", "reason"), [
-    ({"CIPHER_TOPIC": "nope:AESCipher"}, "CIPHER_TOPIC/CIPHER_KEY cannot be used"),
-    ({"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"}, "'CIPHER_KEY' not in env"),
+    ({"CIPHER_TOPIC": "nope:AESCipher"}, "CIPHER_TOPIC cannot be used: Failed to resolve "
+     "topic 'nope:AESCipher': No module named 'nope' (e.g. eventsourcing.cryptography:AESCipher)"),
+    ({"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"}, "CIPHER_TOPIC needs CIPHER_KEY: a "
+     "base64 key of 16, 24 or 32 bytes, e.g. AESCipher.create_key(32)"),
     ({"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": "c2hvcnQ="},
-     "Invalid key size"),
+     "CIPHER_KEY cannot be used: Invalid key size: 5 not in (16, 24, 32) (it must be a base64 "
+     "key of 16, 24 or 32 bytes"),
+    ({"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": "abc"},
+     "CIPHER_KEY cannot be used: Incorrect padding (it must be a base64 key"),
+    ({"CIPHER_KEY": "7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4="},  # (the library's default
+     "CIPHER_KEY needs CIPHER_TOPIC=eventsourcing.cryptography:AESCipher"),  # needs Crypto)
     ({"COMPRESSOR_TOPIC": "nope"}, "COMPRESSOR_TOPIC cannot be used"),
-], ids=["unknown topic", "no key", "short key", "unknown compressor"])
+], ids=["unknown topic", "no key", "short key", "not base64", "no topic", "unknown compressor"])
 def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
     tmp_path: Path, cipher: dict[str, str], reason: str
 ) -> None:
