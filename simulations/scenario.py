@@ -142,13 +142,14 @@ def load(path: Path | str) -> Scenario:
     data.setdefault("name", path.stem)
     problems: list[str] = []
     scenario: Scenario = _build(Scenario, data, "", problems)
-    if not problems:
-        problems = checks.check(scenario)
+    if not any(p.endswith(MISSING) for p in problems):  # (else stand-ins would be judged)
+        problems += checks.check(scenario)  # every problem at once, an unknown key's too
     if problems:
         raise ScenarioError(f"{path.name}: " + "; ".join(problems))
     return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)
 
 
+MISSING = " is missing"
 _NESTED = {"population": Population, "behaviour": Behaviour, "attack": Attack,
            "policy": Policy}
 
@@ -180,6 +181,6 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
             values[key] = value
     for key, field in known.items():
         if key not in values and field.default is attrs.NOTHING:
-            problems.append(f"{where}{key} is missing")
+            problems.append(f"{where}{key}{MISSING}")
             values[key] = 0  # a stand-in: the problem is reported, the scenario never runs
     return cls(**values)

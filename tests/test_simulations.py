@@ -277,6 +277,10 @@ def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> No
     path.write_text("hash_cost = 0\n")
     with pytest.raises(ScenarioError, match="hash_cost must be a whole number from 1 to 20"):
         load(path)
+    path.write_text('days = "two"\n[population]\ncustomrs = 3\n')  # every problem at once:
+    with pytest.raises(ScenarioError, match=r"unknown key population\.customrs .*; days must "
+                       r"be a whole number from 1 to 3,660 \(not \"two\"\)"):  # (the typo hid
+        load(path)  # the rest)
 
 
 def test_cli_simulate_writes_the_report_and_plots_and_audits_the_store(tmp_path: Path) -> None:
