@@ -97,8 +97,15 @@ def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:
             yield from audit.replay(app, on_page=bar.update)
 
 
+def _login_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An empty login ID is no question to answer (it was "no such login ID", exit 1)."""
+    if not value.strip():
+        raise click.BadParameter("empty: give a login ID, e.g. main01", ctx, param)
+    return value
+
+
 @click.command()
-@click.argument("login_id")
+@click.argument("login_id", callback=_login_id)
 @period
 def timeline(login_id: str, since: datetime | None, until: datetime | None) -> None:
     """Every event of LOGIN_ID in order, in JST: its account's changes and its login
@@ -118,7 +125,7 @@ login ID did not exist at that instant.
 
 INSTANT: {FORMATS}.""")
 @click.argument("instant", type=Instant())
-@click.argument("login_id")
+@click.argument("login_id", callback=_login_id)
 def as_of(instant: datetime, login_id: str) -> None:
     state = audit.as_of(reader(), login_id, instant)
     if state is None:

@@ -28,12 +28,17 @@ from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
 
 
-def _compared(ctx: click.Context, param: click.Parameter, value: str | None
+def _compared(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
               ) -> tuple[Varied, list[float]] | None:
     """--compare's [KEY=]V1,V2,...: the policy's number it varies (the key validity unless
-    a KEY is given) and its values, each within the bounds a scenario file has."""
-    if value is None:
+    a KEY is given) and its values, each within the bounds a scenario file has. Once: a
+    second one was silently taken for the first."""
+    if not given:
         return None
+    if len(given) > 1:
+        raise click.BadParameter(f"once: it varies one number of the policy (given {len(given)}"
+                                 f": {', '.join(given)})", ctx, param)
+    value = given[0]
     key, named, listed = value.rpartition("=")
     if (varied := VARIED.get(key.strip()) if named else VALIDITY) is None:
         raise click.BadParameter(f"{key!r} is not a number of the policy that --compare "
@@ -50,9 +55,9 @@ def _compared(ctx: click.Context, param: click.Parameter, value: str | None
     # seconds up to a day distinct to 6 figures): one name, one value.
     labels = [varied.shown(v) for v in values]
     if repeated := [label for label in dict.fromkeys(labels) if labels.count(label) > 1]:
-        given = [v.strip() for v in listed.split(",")]
+        typed = [v.strip() for v in listed.split(",")]
         raise click.BadParameter("each value once: " + "; ".join(
-            _twice(label, [g for g, named in zip(given, labels, strict=True) if named == label])
+            _twice(label, [t for t, named in zip(typed, labels, strict=True) if named == label])
             for label in repeated), ctx, param)
     return varied, values
 
@@ -82,8 +87,9 @@ def _twice(label: str, given: list[str]) -> str:
               help="Folder for the store, report and plots [default: simulation-output/SCENARIO].")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--days", type=click.IntRange(1, 3660),
-              help="Override the scenario's number of days (1 to 3660).")
+              help="Override the scenario's number of days.")
 @click.option("--compare", "compared", metavar="[KEY=]VALUE,...", callback=_compared,
+              multiple=True,
               help="Run once per value of one number of the policy and show the runs side "
                    "by side: the key validity in minutes by default (e.g. 5,10,15), or "
                    "KEY=VALUE,... for any of the scenario's [policy] keys, within a scenario "

@@ -165,6 +165,9 @@ def test_an_unknown_login_id_is_not_found(tmp_path: Path) -> None:
     output = refused_in_one_line(audit(env, "timeline", "nobody01"), NOT_FOUND)
     assert "no such login ID" in output
     assert audit(env, "timeline", "main01").exit_code == 0
+    for command in (["timeline", " "], ["as-of", "2030-01-01", ""]):  # no question: usage
+        output = refused_in_one_line(audit(env, *command), USAGE)
+        assert "Invalid value for 'LOGIN_ID': empty: give a login ID, e.g. main01" in output
 
 
 @pytest.mark.parametrize("command", ["history", "timeline"])

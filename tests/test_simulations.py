@@ -406,6 +406,8 @@ def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path:
     (["--compare", "=5,10"], "'' is not a number of the policy"),
     (["--compare", "max_wrong_entries=３"], "'３' is not a list of numbers"),
     (["--compare", "5,10,5", "--days", "1"], "each value once: 5 is given more than once"),
+    (["--compare", "5,10", "--compare", "1,2"],  # (the second was taken, the first dropped)
+     "'--compare': once: it varies one number of the policy (given 2: 5,10, 1,2)"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
 def test_simulate_options_are_checked_before_anything_runs(
