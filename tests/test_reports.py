@@ -334,16 +334,21 @@ def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: An
 
 
 # The collector --------------------------------------------------------------------------
+def collected(out: Path, tests: str, chosen: str) -> list[dict[str, Any]]:
+    """evidence.jsonl's records of a real run of ``tests`` (-k ``chosen``), the collector
+    plugged in, its cucumber JSON in ``out``."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.living_docs",
+         tests, "-k", chosen, f"--cucumberjson={out / 'cucumber.json'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [json.loads(line) for line in (out / "evidence.jsonl").read_text().splitlines()]
+
+
 def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_path: Path) -> None:
     """pytest -p tests.living_docs: a spec's screens and mails land beside its cucumber JSON."""
     out = tmp_path / "reports"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.living_docs",
-         "tests/test_features.py", "-k", "通知キーは1回のログインにしか使えない",
-         f"--cucumberjson={out / 'cucumber.json'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    records = [json.loads(line) for line in (out / "evidence.jsonl").read_text().splitlines()]
+    records = collected(out, "tests/test_features.py", "通知キーは1回のログインにしか使えない")
     kinds = {r["kind"] for r in records}
     assert kinds == {"screen", "mail"}
     assert {r["test"] for r in records} == {"test_通知キーは1回のログインにしか使えない"}
@@ -360,14 +365,8 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
 def test_a_browser_scenario_shows_only_the_mails_of_its_own_steps(tmp_path: Path) -> None:
     """The portal's mailbox is the whole session's: a scenario after one that mailed a key
     (SC-2's) showed that mail as its own, under a login with the key off (SC-4)."""
-    out = tmp_path / "reports"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.living_docs",
-         "tests/test_portal_features.py", "-k", "トップページに前回ログイン or ログアウトすると",
-         f"--cucumberjson={out / 'cucumber.json'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    records = [json.loads(line) for line in (out / "evidence.jsonl").read_text().splitlines()]
+    records = collected(tmp_path / "reports", "tests/test_portal_features.py",
+                        "トップページに前回ログイン or ログアウトすると")
     mailed = {r["test"] for r in records if r["kind"] == "mail"}
     assert len({r["test"] for r in records}) == 2 and len(mailed) == 1  # SC-2's, not SC-4's
     assert "トップページに前回ログイン" in mailed.pop()
