@@ -371,4 +371,4 @@ def test_LG_8_whom_to_ask_when_the_key_mail_does_not_arrive(app: BillingStation)
 def test_D_14_the_throttled_login_reads_as_the_rule_says() -> None:
     throttled = Throttled("192.0.2.1")
     assert screens.message(throttled) == "しばらく時間をおいてから再度ログインしてください。"
-    assert screens.title(throttled) == "エラー"
+    assert screens.title(throttled) == "ログイン"  # the login screen again, as the portal shows
