@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from pathlib import Path
@@ -59,12 +58,9 @@ class Commands(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no flush error)
             ctx.exit(exits.BROKEN_PIPE)
         except OSError as e:  # a file, or the output, that could not be written: no traceback
-            what = e.filename or ("the output" if e.errno in _WRITING else None)
+            what = e.filename or ("the output" if e.errno in exits.DISK_FULL else None)
             click.echo(f"error: {e.strerror or e}" + (f" ({what})" if what else ""), err=True)
             ctx.exit(exits.IO_ERROR)
-
-
-_WRITING = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # what a full disk says
 
 
 def _refuse(e: click.UsageError, command: str | None = None) -> NoReturn:

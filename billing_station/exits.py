@@ -1,5 +1,6 @@
 """The console script's exit codes, one table (README's "Exit codes" shows it)."""
 
+import errno
 import signal
 import threading
 
@@ -13,6 +14,7 @@ UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask sch
 SHARD_FAILED = 70  # sysexits' EX_SOFTWARE: a simulation shard failed even when retried (named)
 IO_ERROR = 74  # sysexits' EX_IOERR: a simulation's store or an output could not be written
 #               (a full disk)
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # an OSError's errno then
 INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as the shell reports a program that signal ends
 BROKEN_PIPE = 141  # the output's reader stopped reading (| head): 128 + SIGPIPE, as the shell
 #                   reports a program that signal ends

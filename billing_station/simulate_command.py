@@ -18,7 +18,7 @@ from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
-from billing_station.verify_command import counted, echo_findings, reported
+from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
@@ -175,6 +175,11 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         click.echo(f"error: the simulation's store in {folder} could not be written: "
                    f"{reason}; {_discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR)
+    except OSError as e:  # a report or plot beside it, on a disk that filled
+        if e.errno not in exits.DISK_FULL:
+            raise
+        click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began)}", err=True)
+        sys.exit(exits.IO_ERROR)
     if audit_after:
         try:
             sys.exit(max(_audit(stores) for stores in runs))
@@ -250,6 +255,9 @@ def _audit(stores: list[Path]) -> int:
         counts, violations = found.counts, len(found.violations)
         where = f"{len(stores)} shard stores in {stores[0].parent.parent}"
         echo_findings(found)
+        if found.unreadable:  # (a shard's store read up to there only: no verdict)
+            echo_unreadable(found.unreadable, len(stores), f", audit of {where}")
+            return exits.DATA_ERROR
     click.echo(f"audit of {where}: {counted(counts['events'], 'events')}, "
                f"{counted(counts['login attempts'], 'login attempts')}, "
                + (f"{counted_as(violations, 'violation').upper()}, each above with its "

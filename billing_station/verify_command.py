@@ -79,10 +79,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     elif not unreadable:
         click.echo("verified: no violations")
     if unreadable:  # the others' findings stand; these stores were read up to there only
-        for path, why in unreadable:
-            click.echo(f"error: {path} holds an event that cannot be read: {why}", err=True)
-        click.echo(f"not verified whole: {len(unreadable)} of {len(stores)} stores stopped at "
-                   "an event that cannot be read" + (f"; {page} not written" if page else ""))
+        echo_unreadable(unreadable, len(stores), f"; {page} not written" if page else "")
         sys.exit(exits.DATA_ERROR)
     if page is not None:
         write_text(page, findings_page(found, counts, where, in_store))
@@ -126,6 +123,15 @@ def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]
     for violation in violations:
         echo_violation(violation)
         yield violation
+
+
+def echo_unreadable(unreadable: list[tuple[str, str]], stores: int, then: str = "") -> None:
+    """Of several stores, those that stopped at an event that cannot be read, by name: no
+    verdict of "no violations" can be given for them."""
+    for path, why in unreadable:
+        click.echo(f"error: {path} holds an event that cannot be read: {why}", err=True)
+    click.echo(f"not verified whole: {len(unreadable)} of {stores} stores stopped at an event "
+               f"that cannot be read{then}")
 
 
 def echo_findings(findings: Findings) -> None:

@@ -230,7 +230,7 @@ def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path
     data[middle:middle + 8192] = b"\xff" * 8192  # two pages of garbage in the middle
     path.write_bytes(bytes(data))
     output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), DATA_ERROR)
-    assert "is not a Billing Station event store (database disk image is malformed)" in output
+    assert f"{path} is a damaged SQLite database (database disk image is malformed)" in output
     streamed = audit({"BS_SQLITE_PATH": str(path)}, "history")  # rows read so far, then the line
     assert streamed.exit_code == DATA_ERROR and "Traceback" not in streamed.output
     assert streamed.output.splitlines()[-1].startswith("error: ")

@@ -21,6 +21,7 @@ from freezegun.api import FrozenDateTimeFactory
 from playwright.sync_api import Browser
 from pytest_bdd import given, parsers, scenario, scenarios, then, when
 
+from application import screens
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
 from application.messages import key_in
@@ -182,9 +183,11 @@ def wrong_password(world: World, login_id: str) -> None:
 
 @when(parsers.parse("同じ接続元から{count:d}個のちがうログインIDが誤ったパスワードで「ログイン」をクリックする"))
 def stuffed(world: World, count: int) -> None:
-    """A stuffer's list from the person's own address: IDs of no account (D-9: the same)."""
+    """A stuffer's list from the person's own address: IDs of no account (D-9: the same).
+    Each is answered as a failed login: none is refused before the limit is reached."""
     for n in range(count):
         world.driver.log_in(f"guess{n + 1:02d}", "not-the-password")
+        error_page(world, screens.LOGIN_FAILED)
 
 
 @when(parsers.parse("\"{login_id}\" が5分おきに{times:d}回ログインする"))

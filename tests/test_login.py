@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -281,6 +282,25 @@ def test_D_7_keys_and_passwords_are_stored_as_digests(
     attempt = keyed.get(entry.attempt_id, LoginAttempt)
     assert isinstance(attempt, LoginAttempt) and attempt.key_digest
     assert keyed.hasher.matches(key, attempt.key_digest)
+
+
+def test_D_7_every_key_and_password_is_compared_in_constant_time(
+    keyed: BillingStation, mailbox: MailboxFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password, a wrong key and the right key: each comparison of a derived digest with
+    the stored one is hmac.compare_digest's (its time does not tell how much matched)."""
+    compared: list[tuple[str, str]] = []
+    constant_time = hmac.compare_digest
+
+    def recorded(a: str, b: str) -> bool:
+        compared.append((a, b))
+        return constant_time(a, b)
+
+    monkeypatch.setattr("domain.crypto.hmac.compare_digest", recorded)
+    entry = key_entry(keyed)  # (the password's comparison)
+    assert isinstance(keyed.enter_key(entry.attempt_id, "000000000000"), KeyEntry)
+    assert isinstance(keyed.enter_key(entry.attempt_id, latest_key(mailbox, EMAIL)), TopPage)
+    assert len(compared) == 3 and all(len(a) == len(b) == 64 for a, b in compared)
 
 
 def test_D_8_stored_in_utc_shown_in_jst(keyed: BillingStation) -> None:

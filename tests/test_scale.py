@@ -49,6 +49,7 @@ from application.audit.checkpoint import (
 from application.audit.parallel import verify_stores
 from application.audit.reading import Decoder, rows
 from application.audit.verify import JUDGED_D14, Violation
+from billing_station import simulate_command
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
@@ -682,9 +683,10 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
 
 
 def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
-        simulated: Path, tmp_path: Path) -> None:
+        simulated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A row that cannot be read in one of several stores: the error named no store, and
-    the others' violations were not shown; nor may "no violations" be said."""
+    the others' violations were not shown; nor may "no violations" be said (by verify, or
+    by simulate's audit of its shards)."""
     planted, broken = tmp_path / "planted.sqlite3", tmp_path / "broken.sqlite3"
     for store in (planted, broken):
         shutil.copy(simulated, store)
@@ -702,6 +704,13 @@ def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
         f"{page} not written" in result.output
     assert "no violations" not in result.output and not page.exists()
     assert "Traceback" not in result.output
+    shards = [tmp_path / "shard-01-of-02.sqlite3", broken]  # simulate's audit of its shards
+    shutil.copy(simulated, shards[0])
+    assert simulate_command._audit(shards) == 65
+    said = capsys.readouterr()
+    assert f"error: {broken} holds an event that cannot be read: notification 20" in said.err
+    assert "not verified whole: 1 of 2 stores stopped at an event that cannot be read, audit" \
+        f" of 2 shard stores in {tmp_path.parent}" in said.out and "no violations" not in said.out
 
 
 @pytest.mark.parametrize(("module", "name"), [

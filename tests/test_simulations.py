@@ -3,6 +3,7 @@ runnable from the command line with a report and plots."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import itertools
 import json
@@ -318,6 +319,24 @@ def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
         f"error: the simulation's store in {tmp_path / 'out'} could not be written: "
         f"database or disk is full; nothing of the run is kept in {tmp_path / 'out'}")
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_cli_simulate_whose_report_meets_a_full_disk_keeps_nothing_either(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store written, then a plot on a disk that filled: the store and the reports
+    written so far were kept, the disk still full."""
+    def full_disk(_: object, folder: Path) -> list[Path]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "time-to-login.png"))
+
+    monkeypatch.setattr("simulations.plots.single", full_disk)
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    assert result.exit_code == exits.IO_ERROR, result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: No space left on device ({out / 'time-to-login.png'}); nothing of the run is "
+        f"kept in {out}")
+    assert not any(out.iterdir())
 
 
 def test_a_simulations_store_closes_whole_with_a_save_cut_short_by_ctrl_c(

@@ -41,8 +41,8 @@ class StoreUnavailable(Exception):
 @contextmanager
 def store_errors(where: str) -> Iterator[None]:
     """What the store's driver raises, as the audit says it: a server that cannot be reached
-    (down), or a store that is not one (not a database, a foreign one, or broken past its
-    first page). Wraps opening a store and every page read from it."""
+    (down), a database damaged anywhere (SQLite's own word for it), or a store that is not
+    one (not a database, a foreign one). Wraps opening a store and every page read from it."""
     try:
         yield
     except (PersistenceError, sqlite3.Error, psycopg.Error) as e:
@@ -50,6 +50,9 @@ def store_errors(where: str) -> Iterator[None]:
         if isinstance(e.__cause__, PoolTimeout | psycopg.OperationalError) or isinstance(
                 e, PoolTimeout | psycopg.OperationalError):
             raise StoreUnavailable(f"cannot reach {where} ({reason})") from e
+        if sqlite3.SQLITE_CORRUPT in (getattr(e, "sqlite_errorcode", None),
+                                      getattr(e.__cause__, "sqlite_errorcode", None)):
+            raise NotAnEventStore(f"{where} is a damaged SQLite database ({reason})") from e
         raise NotAnEventStore(f"{where} is not a Billing Station event store ({reason})") from e
 
 
