@@ -69,7 +69,8 @@ case "${1:-}" in
             --junitxml=reports/browser-run.xml || status=$?
         .venv/bin/python -m pytest -q -p tests.living_docs tests/test_features.py \
             tests/test_portal_features.py --cucumberjson=reports/cucumber.json || status=$?
-        .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html
+        .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html \
+            reports/browser-run.xml
         exit $status ;;
     screenshots)  # README's pictures, made anew by the tests that show those pages
         BS_DOCS_SCREENSHOTS=1 exec .venv/bin/pytest -q -p no:cacheprovider tests/test_portal.py \

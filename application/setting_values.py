@@ -72,37 +72,33 @@ def yes_or_no(name: str, value: str) -> bool:
         raise ConfigError(f"{name} must be yes or no") from None
 
 
-_CIPHER = "eventsourcing.cryptography:AESCipher"  # (the library's default needs pycryptodome)
+_DEFAULT_CIPHER = "eventsourcing.cipher:AESCipher"  # the library's: it needs pycryptodome
+_CIPHER = "eventsourcing.cryptography:AESCipher"  # on the cryptography package, installed
+_KEY = "a base64 key of 16, 24 or 32 bytes, e.g. AESCipher.create_key(32)"
 
 
 def _cipher_usable(topic: str | None, store: dict[str, str]) -> None:
     """The cipher built as the library builds it, or what to set, by name: the library's
     words (a module missing, base64's padding) do not say which setting is wrong."""
-    if not topic:
-        try:
-            resolve_topic("eventsourcing.cipher:AESCipher")
-        except Exception:
-            raise ConfigError(f"CIPHER_KEY needs CIPHER_TOPIC={_CIPHER}") from None
     try:
-        resolve_topic(topic or "eventsourcing.cipher:AESCipher")
+        cipher = resolve_topic(topic or _DEFAULT_CIPHER)
     except Exception as e:
-        raise ConfigError(f"CIPHER_TOPIC cannot be used: {e} (e.g. {_CIPHER})") from None
+        raise ConfigError(f"CIPHER_TOPIC cannot be used: {e} (e.g. {_CIPHER})" if topic
+                          else f"CIPHER_KEY needs CIPHER_TOPIC={_CIPHER}") from None
     if not store.get("CIPHER_KEY"):
-        raise ConfigError("CIPHER_TOPIC needs CIPHER_KEY: a base64 key of 16, 24 or 32 "
-                          "bytes, e.g. AESCipher.create_key(32)")
-    _usable("CIPHER_KEY", topic or "eventsourcing.cipher:AESCipher", Environment(env=store),
-            hint="a base64 key of 16, 24 or 32 bytes, e.g. AESCipher.create_key(32)")
-
-
-def _usable(name: str, topic: str, environment: Environment | None = None,
-            hint: str = "") -> None:
-    """The class at ``topic`` found (and built on ``environment``, as the library builds a
-    cipher), or a ConfigError naming the setting: a wrong topic, a missing or bad key."""
+        raise ConfigError(f"CIPHER_TOPIC needs CIPHER_KEY: {_KEY}")
     try:
-        made = resolve_topic(topic)
-        if environment is not None:
-            made(environment)
+        cipher(Environment(env=store))
+    except ValueError as e:  # (base64's padding, the key's size)
+        raise ConfigError(f"CIPHER_KEY cannot be used: {e} (it must be {_KEY})") from None
+    except Exception as e:  # a class that is no cipher
+        raise ConfigError(f"CIPHER_TOPIC cannot be used: {e} (e.g. {_CIPHER})") from None
+
+
+def _usable(name: str, topic: str) -> None:
+    """The class at ``topic`` found, or a ConfigError naming the setting."""
+    try:
+        resolve_topic(topic)
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ConfigError(f"{name} cannot be used: {reason}"
-                          + (f" (it must be {hint})" if hint else "")) from None
+        raise ConfigError(f"{name} cannot be used: {reason}") from None

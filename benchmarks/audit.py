@@ -175,13 +175,13 @@ def main() -> None:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
         return
     if args.folder:
-        run(args, args.folder)
+        measure_all(args, args.folder)
     else:  # (a gigabyte at full size: gone once printed, or stopped)
         with tempfile.TemporaryDirectory(prefix="bs-bench-") as folder:
-            run(args, Path(folder))
+            measure_all(args, Path(folder))
 
 
-def run(args: argparse.Namespace, folder: Path) -> None:
+def measure_all(args: argparse.Namespace, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "audit-benchmark.sqlite3"
     for old in folder.glob(path.name + "*"):  # the store and its checkpoint
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     app = open_store(path)
     accounts = population(app)
     clock = datetime(2026, 1, 5, tzinfo=UTC)
-    print(f"store: {path}")
+    print(f"store: {path}" + ("" if args.folder else " (temporary: --folder keeps it)"))
     print(f"{'events':>10} {'bare ev/s':>10} {'verify ev/s':>12} {'ratio':>6} "
           f"{'bare RSS':>9} {'verify RSS':>11}")
     for size in (args.events // 10, args.events):

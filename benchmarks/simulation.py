@@ -170,10 +170,10 @@ def main() -> None:
             scenario.population, customers=args.customers))
     scenario = attrs.evolve(scenario, days=args.days or scenario.days)
     with tempfile.TemporaryDirectory(prefix="bs-bench-sim-") as folder:  # (a gigabyte: gone
-        run(scenario, args, Path(folder))  # once printed, or stopped)
+        measure(scenario, args, Path(folder))  # once printed, or stopped)
 
 
-def run(scenario: Scenario, args: argparse.Namespace, folder: Path) -> None:
+def measure(scenario: Scenario, args: argparse.Namespace, folder: Path) -> None:
     ratios: list[tuple[float, float]] = []  # (by wall time, by CPU time) of each run
     for run in range(max(1, args.repeat)):
         single = run_single(scenario, folder / f"run-{run + 1}")

@@ -36,8 +36,8 @@ def _compared(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
     if not given:
         return None
     if len(given) > 1:
-        raise click.BadParameter(f"once: it varies one number of the policy (given {len(given)}"
-                                 f": {', '.join(given)})", ctx, param)
+        raise click.BadParameter("once: it varies one number of the policy (given "
+                                 + " and ".join(repr(g) for g in given) + ")", ctx, param)
     value = given[0]
     key, named, listed = value.rpartition("=")
     if (varied := VARIED.get(key.strip()) if named else VALIDITY) is None:
@@ -184,8 +184,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         try:
             sys.exit(max(_audit(stores) for stores in runs))
         except KeyboardInterrupt:  # the run is whole: kept, and said to be unaudited
-            click.echo(f"\ninterrupted: the run is kept in {folder}, not audited (verify "
-                       "its store to audit it)", err=True)
+            click.echo(f"\ninterrupted: the run is kept in {folder}, its audit unfinished "
+                       "(verify its stores to audit it)", err=True)
             sys.exit(exits.INTERRUPTED)
 
 

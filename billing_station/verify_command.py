@@ -60,6 +60,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # why the checkpoint could not move
+    earlier = False  # (whether there was one to stay)
     if len(stores) > 1:
         counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
@@ -68,6 +69,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
             verifier = Verifier()
             found = list(reported(verifier.check(events(store, for_verify=True))))
         else:
+            earlier = checkpoint.exists()
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
@@ -85,8 +87,10 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         write_text(page, findings_page(found, counts, where, in_store))
         click.echo(f"wrote {page}")
     if unsaved:  # the verdict above stands; the next run reads from the earlier checkpoint
-        click.echo(f"error: checkpoint {checkpoint} not moved: {unsaved} (the verdict above "
-                   "stands; the next verify with it reads from where it was)", err=True)
+        click.echo(f"error: checkpoint {checkpoint} " + (
+            f"not moved: {unsaved} (the verdict above stands; the next verify with it reads "
+            "from where it was)" if earlier else f"not written: {unsaved} (the verdict above "
+            "stands; the next verify with it reads the whole store)"), err=True)
         sys.exit(exits.IO_ERROR)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 

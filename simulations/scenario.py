@@ -124,6 +124,9 @@ def shipped() -> list[str]:
     return sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
 
+MISSING = " is missing"  # (a missing key's problem ends so: its stand-in is not judged)
+
+
 def load(path: Path | str) -> Scenario:
     """A scenario file by path, or a shipped one by name (``office``), checked whole: types,
     ranges and relations, before anything runs."""
@@ -149,7 +152,6 @@ def load(path: Path | str) -> Scenario:
     return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)
 
 
-MISSING = " is missing"
 _NESTED = {"population": Population, "behaviour": Behaviour, "attack": Attack,
            "policy": Policy}
 

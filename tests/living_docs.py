@@ -1,7 +1,7 @@
 """Living documentation: the specs' results as ONE self-contained HTML page (styles, script,
 chart and screenshots inline; opens offline and prints), in Japanese.
 
-    python -m tests.living_docs CUCUMBER_JSON OUT_HTML
+    python -m tests.living_docs CUCUMBER_JSON OUT_HTML [BROWSER_RUN_XML]
 
 The page has a summary (counts, a chart, the failures), a table of contents, the manual's
 sections in the order of features/rules.toml [sections], each rule with the scenarios that
@@ -28,8 +28,10 @@ cucumber JSON, optionally:
   without its ``test_`` prefix) or name the folder is named after, each captioned with the
   step its name carries (``03-top.L27.png``: taken in the step at line 27; tests/docs_shots.py),
   those of the 前提 steps folded apart, small; a click on one shows it whole.
-- ``browser-run.xml``: the JUnit XML of the browser run that took those screenshots; the
-  page says whether it passed (the scenarios' results are the cucumber JSON's run's).
+
+and, given as a third argument, the JUnit XML the browser run that took those screenshots
+was to write: the page says whether it passed (the scenarios' results are the cucumber
+JSON's run's), or that it left no result.
 
 Keys are masked wherever text is shown (``通知キー: ************``): a 12-digit run of digits
 never reaches the page, error messages included.
@@ -332,20 +334,27 @@ def _header(ctx: Context, made_at: datetime, commit: str, browser: BrowserRun | 
 class BrowserRun:
     """The browser run that took the screenshots (``./go report``: its JUnit XML)."""
 
-    tests: int
+    passed: int
     failed: int  # failures and errors
+    skipped: int  # (the scenarios with no screen)
+    problem: str = ""  # why there is no result to read
 
 
-def read_browser_run(folder: Path) -> BrowserRun | None:
-    """browser-run.xml beside the cucumber JSON, if the browser run wrote one."""
-    path = folder / "browser-run.xml"
-    if not path.is_file():
-        return None
-    root = ElementTree.parse(path).getroot()
+def read_browser_run(path: Path) -> BrowserRun:
+    """The browser run's JUnit XML at ``path``: none, or none to read, is said so."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except FileNotFoundError:
+        return BrowserRun(0, 0, 0, "結果がありません (実行が途中で止まりました)")
+    except (OSError, ElementTree.ParseError):
+        return BrowserRun(0, 0, 0, "結果を読めません")
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    total = sum(int(suite.get("tests", 0)) for suite in suites)
-    failed = sum(int(suite.get("failures", 0)) + int(suite.get("errors", 0)) for suite in suites)
-    return BrowserRun(total, failed)
+
+    def total(*names: str) -> int:
+        return sum(int(suite.get(name, 0)) for suite in suites for name in names)
+
+    failed, skipped = total("failures", "errors"), total("skipped")
+    return BrowserRun(total("tests") - failed - skipped, failed, skipped)
 
 
 def _browser_verdict(browser: BrowserRun | None) -> str:
@@ -353,10 +362,11 @@ def _browser_verdict(browser: BrowserRun | None) -> str:
     are the services' run's."""
     if browser is None:
         return ""
-    if browser.failed:
-        return (f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {browser.failed}件失敗'
-                " (画面写真には失敗した実行のものが含まれます)</p>")
-    return f'<p class="meta">画面写真: ブラウザでの実行 {browser.tests}件、失敗なし</p>'
+    if browser.problem or browser.failed:
+        what = browser.problem or f"{browser.failed}件失敗 (画面写真には失敗した実行のものが含まれます)"
+        return f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {esc(what)}</p>'
+    skipped = f"、画面のないシナリオ {browser.skipped}件は実行せず" if browser.skipped else ""
+    return f'<p class="meta">画面写真: ブラウザでの実行 {browser.passed}件成功、失敗なし{skipped}</p>'
 
 
 def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
@@ -798,7 +808,9 @@ def pytest_bdd_step_error(request: Any, feature: Any, scenario: Any, step: Any,
                               step.line_number)
 
 
-def main(cucumber_json: str, out_html: str) -> None:
+def main(cucumber_json: str, out_html: str, browser_run: str | None = None) -> None:
+    """``browser_run``: the JUnit XML the browser run that took the screenshots was to
+    write (``./go report``)."""
     source = Path(cucumber_json)
     if not source.exists():
         sys.exit(f"{source} がありません: pytest が結果を書く前に止まりました (その出力を見てください)")
@@ -806,10 +818,10 @@ def main(cucumber_json: str, out_html: str) -> None:
     document = render(cucumber, made_at=datetime.now(JST), commit=git_commit(),
                       evidence=read_evidence(source.parent),
                       screenshots=find_screenshots(source.parent),
-                      browser=read_browser_run(source.parent))
+                      browser=read_browser_run(Path(browser_run)) if browser_run else None)
     Path(out_html).write_text(document, encoding="utf-8")
     print(f"living documentation: {out_html}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -142,6 +142,8 @@ class Givens:
 
 # The services ------------------------------------------------------------------------------
 CLIENT_ADDRESS = "192.0.2.10"  # the person's (TEST-NET-1), as 127.0.0.1 is a browser's here
+
+
 class ServiceDriver(Givens):
     """The application services called directly: the screen is the outcome a use case
     returns (or the refusal it raises)."""

@@ -327,8 +327,11 @@ def test_a_lazy_postgres_pool_is_a_setting_the_library_takes() -> None:
      "CIPHER_KEY cannot be used: Incorrect padding (it must be a base64 key"),
     ({"CIPHER_KEY": "7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4="},  # (the library's default
      "CIPHER_KEY needs CIPHER_TOPIC=eventsourcing.cryptography:AESCipher"),  # needs Crypto)
+    ({"CIPHER_TOPIC": "eventsourcing.compressor:ZlibCompressor", "CIPHER_KEY": "abc"},
+     "CIPHER_TOPIC cannot be used: ZlibCompressor() takes no arguments"),  # (not the key's)
     ({"COMPRESSOR_TOPIC": "nope"}, "COMPRESSOR_TOPIC cannot be used"),
-], ids=["unknown topic", "no key", "short key", "not base64", "no topic", "unknown compressor"])
+], ids=["unknown topic", "no key", "short key", "not base64", "no topic", "no cipher",
+        "unknown compressor"])
 def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
     tmp_path: Path, cipher: dict[str, str], reason: str
 ) -> None:

@@ -181,7 +181,7 @@ def wrong_password(world: World, login_id: str) -> None:
     world.driver.log_in(login_id, "not-the-password")
 
 
-@when(parsers.parse("同じ接続元から{count:d}個のちがうログインIDが誤ったパスワードで「ログイン」をクリックする"))
+@when(parsers.parse("同じ接続元から、異なる{count:d}のログインIDが誤ったパスワードで「ログイン」をクリックする"))
 def stuffed(world: World, count: int) -> None:
     """A stuffer's list from the person's own address: IDs of no account (D-9: the same).
     Each is answered as a failed login: none is refused before the limit is reached."""

@@ -124,18 +124,26 @@ def test_a_failed_row_is_found_by_position_when_its_id_is_not_its_values() -> No
 def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
         tmp_path: Path) -> None:
     """./go report: the screenshots come from a browser run of its own, whose failures the
-    scenarios' results (the services' run's) did not show."""
-    assert read_browser_run(tmp_path) is None
-    (tmp_path / "browser-run.xml").write_text(
-        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="1"'
-        ' failures="2" skipped="1" tests="54"></testsuite></testsuites>', encoding="utf-8")
-    failed = read_browser_run(tmp_path)
-    assert failed == BrowserRun(tests=54, failed=3)
+    scenarios' results (the services' run's) did not show; one that left no result, or
+    none to read, is said so too."""
+    xml = tmp_path / "browser-run.xml"
+    assert read_browser_run(xml).problem == "結果がありません (実行が途中で止まりました)"
+    xml.write_text("<testsuites><testsuite", encoding="utf-8")
+    assert read_browser_run(xml).problem == "結果を読めません"
+    xml.write_text('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" '
+                   'errors="1" failures="2" skipped="1" tests="54"></testsuite></testsuites>',
+                   encoding="utf-8")
+    failed = read_browser_run(xml)
+    assert failed == BrowserRun(passed=50, failed=3, skipped=1)
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd", browser=failed)
     assert '<p class="verdict bad">画面写真を撮ったブラウザでの実行: 3件失敗' in page
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
-                  browser=BrowserRun(54, 0))
-    assert "画面写真: ブラウザでの実行 54件、失敗なし" in page and "verdict bad" not in page
+                  browser=BrowserRun(53, 0, 1))
+    assert "画面写真: ブラウザでの実行 53件成功、失敗なし、画面のないシナリオ 1件は実行せず" in page
+    assert "verdict bad" not in page
+    page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
+                  browser=read_browser_run(tmp_path / "none.xml"))
+    assert '<p class="verdict bad">画面写真を撮ったブラウザでの実行: 結果がありません' in page
 
 
 def test_each_rule_lists_the_tests_named_by_it_beside_its_scenarios(tmp_path: Path) -> None:

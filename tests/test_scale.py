@@ -641,6 +641,12 @@ def test_cli_verify_whose_checkpoint_cannot_be_written_still_gives_its_verdict(
         f"error: checkpoint {checkpoint} not moved: No space left on device (the verdict "
         "above stands; the next verify with it reads from where it was)")
     assert checkpoint.read_bytes() == before and "Traceback" not in result.output
+    checkpoint.unlink()  # its first use: there is none to stay
+    first = CliRunner().invoke(main, ["verify", "--checkpoint", str(checkpoint)], env=env)
+    assert first.exit_code == 74 and first.output.splitlines()[-1] == (
+        f"error: checkpoint {checkpoint} not written: No space left on device (the verdict "
+        "above stands; the next verify with it reads the whole store)")
+    assert not checkpoint.exists()
 
 
 def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(

@@ -426,7 +426,7 @@ def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path:
     (["--compare", "max_wrong_entries=３"], "'３' is not a list of numbers"),
     (["--compare", "5,10,5", "--days", "1"], "each value once: 5 is given more than once"),
     (["--compare", "5,10", "--compare", "1,2"],  # (the second was taken, the first dropped)
-     "'--compare': once: it varies one number of the policy (given 2: 5,10, 1,2)"),
+     "'--compare': once: it varies one number of the policy (given '5,10' and '1,2')"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
 ])
 def test_simulate_options_are_checked_before_anything_runs(
@@ -636,7 +636,8 @@ def test_cli_simulate_interrupted_while_it_audits_keeps_the_whole_run_and_says_s
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
     assert result.exit_code == exits.INTERRUPTED
     assert result.output.splitlines()[-1] == (
-        f"interrupted: the run is kept in {out}, not audited (verify its store to audit it)")
+        f"interrupted: the run is kept in {out}, its audit unfinished (verify its stores to "
+        "audit it)")
     assert (out / STORE).is_file() and (out / "report.html").is_file()
 
 

@@ -17,26 +17,26 @@ _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-
 _ENDED = {"D-2": "新しい通知キーによる無効化", "D-4": "誤入力によるロック", "LG-5": "期限切れ"}
 
 
-def evidence(attempt: Attempt) -> list[str]:
+def attempt_evidence(attempt: Attempt) -> list[str]:
     return [line(e) for e in attempt.events]
 
 
 def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
     if attempt.issued is None:
-        yield Violation("LG-3", "a key was verified that was never issued", evidence(attempt),
+        yield Violation("LG-3", "a key was verified that was never issued", attempt_evidence(attempt),
                         "発行されていない通知キーが照合された")
         return
     if attempt.verifications > 1:
-        yield Violation("D-3", "a key was verified twice", evidence(attempt),
+        yield Violation("D-3", "a key was verified twice", attempt_evidence(attempt),
                         "同じ通知キーが2回照合された")
     if not verified.timestamp < attempt.deadline:
-        yield Violation("LG-5", "a key was accepted after its validity", evidence(attempt),
+        yield Violation("LG-5", "a key was accepted after its validity", attempt_evidence(attempt),
                         "有効期限を過ぎた通知キーが受け付けられた")
     ended = attempt.ended_by
     if ended is not None:
         rule = _BROKEN_BY[type(ended)]
         yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
-                        evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
+                        attempt_evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
 
 
 def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
@@ -47,7 +47,7 @@ def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
     to = printable(issued.mailed_to)
     if account is None:
         yield Violation("LG-3", f"a key was mailed to {to} for {attempt.login_id}, a login "
-                        "ID with no account", evidence(attempt),
+                        "ID with no account", attempt_evidence(attempt),
                         f"アカウントのないログインIDの通知キーが {to} に送られた")
         return
     if issued.mailed_to == account.address:
@@ -59,7 +59,7 @@ def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
                        f"email={address}  (the registered address since)")
     yield Violation(
         "LG-3", f"a key for {attempt.login_id} was mailed to {to}, not to its registered "
-        f"address {address}", [*evidence(attempt), registered],
+        f"address {address}", [*attempt_evidence(attempt), registered],
         f"通知キーが登録されたメールアドレス {address} でなく {to} に送られた")
 
 
@@ -68,11 +68,11 @@ def check_completion(attempt: Attempt) -> Iterator[Violation]:
     first login (LG-3), never with 利用しない (LG-2) nor at a first login (LG-4, D-1)."""
     if attempt.policy_requires_key and attempt.verified is None:
         yield Violation("LG-3", "a login completed without the key the policy required",
-                        evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
+                        attempt_evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
     if not attempt.policy_requires_key and attempt.issued is not None:
         if attempt.key_on:
-            yield Violation("LG-4", "a key was demanded at a first login", evidence(attempt),
+            yield Violation("LG-4", "a key was demanded at a first login", attempt_evidence(attempt),
                             "初回ログインで通知キーが求められた")
         else:
             yield Violation("LG-2", "a key was demanded with the notify key off",
-                            evidence(attempt), "通知キー「利用しない」で通知キーが求められた")
+                            attempt_evidence(attempt), "通知キー「利用しない」で通知キーが求められた")

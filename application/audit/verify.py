@@ -24,10 +24,10 @@ from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
 from application.audit.attempt_rules import (
+    attempt_evidence,
     check_completion,
     check_key,
     check_recipient,
-    evidence,
 )
 from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
@@ -160,7 +160,7 @@ class Verifier:
         address_id = client_address_id(client.client_address)
         earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
                          "(a failed login the check read)") for at in failed]
-        yield Violation("D-14", message, earlier + evidence(attempt), shown)
+        yield Violation("D-14", message, earlier + attempt_evidence(attempt), shown)
 
     def _check_key_limit(self, attempt: Attempt, account: AccountState, issued: Any
                          ) -> Iterator[Violation]:
@@ -183,7 +183,7 @@ class Verifier:
             shown = f"{minutes:g}分間に{len(within)}通送った後でさらに通知キーを送った (上限 {limit}通)"
             earlier = [noted(at, "LoginAttempt.KeyIssued", attempt_id,
                              "(an earlier key of the window)") for at, attempt_id in within]
-            yield Violation("D-10", message, earlier + evidence(attempt), shown)
+            yield Violation("D-10", message, earlier + attempt_evidence(attempt), shown)
         keys.append((now, attempt.id))
 
 
