@@ -22,7 +22,8 @@ from billing_station.verify_command import counted, echo_findings, echo_unreadab
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
-from simulations.run_folder import clear_earlier_run, earlier_stores, written_since
+from simulations.run_folder import FILES as RUN_FILES
+from simulations.run_folder import clear_earlier_run, earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
 from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
@@ -203,7 +204,15 @@ def _discarded(folder: Path, began: float) -> str:
 def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
     """A run replaces the store an earlier run left in its folder, found by its name: one
     of that name that is no event store (another program's database, or no database)
-    is refused, not replaced."""
+    is refused, not replaced; and a folder holding files named as a run's (report.txt...)
+    beside no run's store is someone else's, not overwritten."""
+    if not earlier_run(folder) and (ours := [name for name in RUN_FILES
+                                             if (folder / name).exists()]):
+        them = "it" if len(ours) == 1 else "them"
+        raise click.BadParameter(
+            f"{folder} holds {', '.join(ours)} but no simulation's store: it is no earlier "
+            f"run's folder, and a run there would write over {them} (choose another folder, "
+            f"or remove {them})", param_hint="'--out'")
     for store in earlier_stores(folder):
         try:
             bootstrap.refuse_a_foreign_database(bootstrap.store_settings("sqlite", store))

@@ -600,6 +600,24 @@ def test_cli_simulate_leaves_only_this_runs_files_in_its_folder(tmp_path: Path) 
         assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # all still there
 
 
+def test_cli_simulate_does_not_write_over_files_of_its_names_beside_no_store(
+        tmp_path: Path) -> None:
+    """--out a folder of one's own holding a report.txt: the run wrote over it. With no
+    store of a run beside them, such files are someone else's: refused, left as they are."""
+    mine = tmp_path / "mydocs"
+    mine.mkdir()
+    (mine / "report.txt").write_text("mine")
+    (mine / "report.html").write_text("mine too")
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(mine)])
+    assert result.exit_code == exits.USAGE, result.output
+    assert (f"Invalid value for '--out': {mine} holds report.txt, report.html but no "
+            "simulation's store: it is no earlier run's folder, and a run there would write "
+            "over them (choose another folder, or remove them)") in result.output
+    assert sorted(p.name for p in mine.iterdir()) == ["report.html", "report.txt"]
+    assert (mine / "report.txt").read_text() == "mine"
+
+
 def test_cli_simulate_interrupted_says_so_when_its_files_cannot_all_be_removed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A shard on a cluster that has not stopped may still write in its folder: the line
