@@ -645,8 +645,25 @@ def _seen(ctx: Context, items: list[Evidence], shots: list[Path], steps: dict[in
     """Screen texts and mails, then the screenshots in the order taken, each captioned with
     its step."""
     return ("".join(_evidence_item(ctx, e, steps.get(e.line, "")) for e in items)
-            + ('<div class="shots">' + "".join(_screenshot(ctx, p, steps) for p in shots)
-               + "</div>" if shots else ""))
+            + ('<div class="shots">' + "".join(
+                _screenshots(ctx, list(group), steps)
+                for _, group in itertools.groupby(shots, key=shot_line)) + "</div>"
+               if shots else ""))
+
+
+MANY = 3  # a step's screenshots beyond which its first and last are shown, the rest folded
+
+
+def _screenshots(ctx: Context, shots: list[Path], steps: dict[int, str]) -> str:
+    """One step's screenshots; of a step that took many (20 failed logins), the first and
+    the last, the others folded between them."""
+    if len(shots) <= MANY:
+        return "".join(_screenshot(ctx, p, steps) for p in shots)
+    first, *middle, last = shots
+    return (_screenshot(ctx, first, steps)
+            + f'<details class="more-shots"><summary>同じ手順の画面写真 ほか{len(middle)}枚'
+              "</summary>" + "".join(_screenshot(ctx, p, steps) for p in middle) + "</details>"
+            + _screenshot(ctx, last, steps))
 
 
 def _evidence_item(ctx: Context, e: Evidence, step: str) -> str:
@@ -690,6 +707,7 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 .shots{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
 .shots figure{width:22em;margin:0}.shots .picture{width:100%;cursor:zoom-in}
 .given .shots figure{width:14em}
+.more-shots{flex-basis:100%}.more-shots>figure{display:inline-block;vertical-align:top;margin:.4em}
 .zoom{position:absolute;opacity:0;pointer-events:none}
 .shots figure:has(.zoom:checked){width:100%}
 .zoom:checked+label .picture{width:auto;max-width:100%;cursor:zoom-out}

@@ -28,6 +28,7 @@ from tests.living_docs import (
     BrowserRun,
     _given_lines,
     _step_names,
+    find_screenshots,
     main,
     named_tests,
     read_browser_run,
@@ -250,6 +251,25 @@ def report_with_shots(tmp_path: Path) -> tuple[Path, list[dict[str, Any]], dict[
     (camera / "01-login.L0.png").write_bytes(png())
     main(str(tmp_path / "cucumber.json"), str(tmp_path / "features.html"))
     return tmp_path / "features.html", data, written
+
+
+def test_a_step_that_took_many_screenshots_shows_its_first_and_last(tmp_path: Path) -> None:
+    """D-14's spec logs in 20 times in one step: 20 screenshots of failed logins in a row
+    buried the story; the first and the last are shown, the others folded between them."""
+    data = cucumber(fail=False)
+    first = data[0]["elements"][0]
+    written = next(s for s in scenarios() if s["name"] == first["name"])
+    line = written["steps"][-1]["location"]["line"]
+    shots = tmp_path / "screenshots" / first["id"].removeprefix("test_")
+    shots.mkdir(parents=True)
+    for n in range(5):  # (each a picture of its own: none stored once for another)
+        (shots / f"{n + 1:02d}-login.L{line}.png").write_bytes(png(8 + n, 3))
+    page = render(data, made_at=MADE_AT, commit="0123abcd", screenshots=find_screenshots(tmp_path))
+    assert page.count('<details class="more-shots"><summary>同じ手順の画面写真 ほか3枚</summary>') == 1
+    shown, folded = page.split('<details class="more-shots">')
+    assert shown.split('<div class="shots">')[-1].count("<figure") == 1  # the first, shown
+    middle, after = folded.split("</details>", 1)
+    assert middle.count("<figure") == 3 and after.split("</div>")[0].count("<figure") == 1
 
 
 def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_path: Path) -> None:
