@@ -60,7 +60,15 @@ from zoneinfo import ZoneInfo
 from gherkin.parser import Parser
 
 from application import screens
-from application.outcomes import Completed, Confirmation, ErrorPage, KeyEntry, Refused, TopPage
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    ErrorPage,
+    KeyEntry,
+    Refused,
+    Throttled,
+    TopPage,
+)
 from domain.fields import InvalidInput
 from simulations.html import Pictures, esc, page, stacked_bars, table
 from tests.docs_shots import shot_line
@@ -780,7 +788,8 @@ class Collector:
 def _screen_text(seen: dict[str, Any]) -> str | None:
     """The screen shown: the specs' world's last screen, or the browser page's text."""
     shown = getattr(seen.get("world"), "screen", None)
-    if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation):
+    if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
+                  | Throttled):
         return f"【{screens.title(shown)}】\n{screens.message(shown)}"
     if isinstance(shown, InvalidInput):
         return f"【入力エラー】\n{shown}"

@@ -390,6 +390,13 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     assert "この通知キーは使用できません。" in page
 
 
+def test_the_collector_records_d14s_wait_screen(tmp_path: Path) -> None:
+    """D-14's refusal is the login screen saying to wait: the report showed no screen there."""
+    records = collected(tmp_path / "reports", "tests/test_features.py", "接続元")
+    screens = [r["text"] for r in records if r["kind"] == "screen"]
+    assert "【ログイン】\nしばらく時間をおいてから再度ログインしてください。" in screens
+
+
 def test_a_browser_scenario_shows_only_the_mails_of_its_own_steps(tmp_path: Path) -> None:
     """The portal's mailbox is the whole session's: a scenario after one that mailed a key
     (SC-2's) showed that mail as its own, under a login with the key off (SC-4)."""
