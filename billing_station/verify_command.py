@@ -59,8 +59,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
-    unsaved: str | None = None  # why the checkpoint could not move
-    earlier = False  # (whether there was one to stay)
+    unsaved: str | None = None  # the checkpoint could not move: what to say of it
     if len(stores) > 1:
         counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
@@ -69,7 +68,6 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
             verifier = Verifier()
             found = list(reported(verifier.check(events(store, for_verify=True))))
         else:
-            earlier = checkpoint.exists()
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
@@ -86,11 +84,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     if page is not None:
         write_text(page, findings_page(found, counts, where, in_store))
         click.echo(f"wrote {page}")
-    if unsaved:  # the verdict above stands; the next run reads from the earlier checkpoint
-        click.echo(f"error: checkpoint {checkpoint} " + (
-            f"not moved: {unsaved} (the verdict above stands; the next verify with it reads "
-            "from where it was)" if earlier else f"not written: {unsaved} (the verdict above "
-            "stands; the next verify with it reads the whole store)"), err=True)
+    if unsaved:  # (after the verdict, which stands)
+        click.echo(f"error: {unsaved}", err=True)
         sys.exit(exits.IO_ERROR)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 
@@ -153,7 +148,9 @@ def echo_violation(violation: audit.Violation, where: str = "") -> None:
 
 def _verified_from(store: AuditReader, path: Path
                    ) -> tuple[Verifier, list[audit.Violation], str | None]:
-    """verify through the checkpoint in ``path``: only the events after it are read."""
+    """verify through the checkpoint in ``path``: only the events after it are read. Also
+    what to say if the checkpoint could not then be written (None: it was)."""
+    earlier = path.exists()  # (one that cannot be written stays as it was)
     found: list[audit.Violation] = []
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
               desc="replaying since the checkpoint") as bar:
@@ -175,4 +172,8 @@ def _verified_from(store: AuditReader, path: Path
     if result.unsaved is None:
         click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
                    f"{result.since:,}", err=True)
-    return result.verifier, found, result.unsaved
+        return result.verifier, found, None
+    return result.verifier, found, f"checkpoint {path} " + (
+        f"not moved: {result.unsaved} (the verdict above stands; the next verify with it "
+        "reads from where it was)" if earlier else f"not written: {result.unsaved} (the "
+        "verdict above stands; the next verify with it reads the whole store)")
