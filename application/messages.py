@@ -81,13 +81,16 @@ def _footer(login_url: str) -> str:
     )
 
 
+KEY_MAIL_SUBJECT = "【ビリングステーション】通知キーのお知らせ"
+
+
 def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: timedelta,
              login_url: str) -> Mail:
     """LG-3. The expiry is the instant the key stops working (D-5: at exactly that minute it
     has expired), worded so that nobody reads it as the last minute it still works."""
     return Mail(
         to,
-        "【ビリングステーション】通知キーのお知らせ",
+        KEY_MAIL_SUBJECT,
         f"ログインID {login_id} のログインに必要な12桁の通知キーをお知らせします。\n\n"
         f"通知キー: {key}\n"
         f"有効期限: {jst(expires_at, seconds=True)} (日本時間) に失効します。"

@@ -24,7 +24,7 @@ from pytest_bdd import given, parsers, scenario, scenarios, then, when
 from application import screens
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
-from application.messages import key_in
+from application.messages import KEY_MAIL_SUBJECT, key_in
 from billing_station.cli import main
 from domain.forms import Plan
 from tests.conftest import build
@@ -381,7 +381,7 @@ def key_mail(world: World, email: str, sender: str) -> None:
 
 def key_mails(world: World, email: str) -> list[Any]:
     """The key mails to ``email`` (a notice of a change is no key)."""
-    return [m for m in world.mailbox.messages(email) if "通知キーのお知らせ" in m["Subject"]]
+    return [m for m in world.mailbox.messages(email) if m["Subject"] == KEY_MAIL_SUBJECT]
 
 
 @then(parsers.parse("\"{email}\" には通知キーのメールが届いていない"))
