@@ -194,8 +194,8 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
     except StoredEventError as e:  # rows are streamed: those written are not the period
         if written and fmt != "html":
             rows = counted_as(written, "row")
-            raise StoredEventError(f"{e}; what was written before it ({rows}) is only part of "
-                                   "the period") from None
+            raise type(e)(f"{e}; what was written before it ({rows}) is only part of "
+                          "the period") from None
         raise
 
 

@@ -39,8 +39,7 @@ class Commands(click.Group):
                 else ctx.command_path
             _refuse(e, sub)
         except StoredEventError as e:
-            click.echo(f"error: the event store holds an event that cannot be read: {e}",
-                       err=True)
+            click.echo(f"error: the event store {e.what}: {e}", err=True)
             ctx.exit(exits.DATA_ERROR)
         except NotAnEventStore as e:
             click.echo(f"error: {e}", err=True)

@@ -107,7 +107,7 @@ def _configured_store() -> tuple[Path, ...]:
 def _verified_in_parallel(stores: list[Path]) -> tuple[
         Counter[str], list[audit.Violation], str, list[str], list[tuple[str, str]]]:
     """verify of several stores, one process each: counts summed, violations by store, and
-    the stores that hold an event that cannot be read."""
+    the stores that could not be read whole."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
@@ -125,12 +125,12 @@ def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]
 
 
 def echo_unreadable(unreadable: list[tuple[str, str]], stores: int, then: str = "") -> None:
-    """Of several stores, those that stopped at an event that cannot be read, by name: no
-    verdict of "no violations" can be given for them."""
+    """Of several stores, those that stopped at an event that cannot be read, or at events
+    missing, by name: no verdict of "no violations" can be given for them."""
     for path, why in unreadable:
-        click.echo(f"error: {path} holds an event that cannot be read: {why}", err=True)
-    click.echo(f"not verified whole: {len(unreadable)} of {stores} stores stopped at an event "
-               f"that cannot be read{then}")
+        click.echo(f"error: {path} {why}", err=True)
+    click.echo(f"not verified whole: {len(unreadable)} of {stores} stores could not be read "
+               f"whole{then}")
 
 
 def echo_findings(findings: Findings) -> None:

@@ -3,7 +3,9 @@ system's event store; its other refusals have their own exit codes (README's tab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import os
 import signal
 import sqlite3
@@ -20,6 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.bootstrap import store_settings
 from application.screens import JST
@@ -234,6 +237,67 @@ def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path
     streamed = audit({"BS_SQLITE_PATH": str(path)}, "history")  # rows read so far, then the line
     assert streamed.exit_code == DATA_ERROR and "Traceback" not in streamed.output
     assert streamed.output.splitlines()[-1].startswith("error: ")
+
+
+def hide_rows_as_damage_may(path: Path) -> None:
+    """The events table's root page made to list one child fewer: SQLite reads on without
+    an error, past the rows under that child (only an integrity check sees it)."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (root,), = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'stored_events'")
+        (size,), = db.execute("PRAGMA page_size")
+    data = bytearray(path.read_bytes())
+    page = (root - 1) * size
+    assert data[page] == 0x05, "the root is an interior page of a table's tree"
+    cells = int.from_bytes(data[page + 3:page + 5], "big")
+    data[page + 3:page + 5] = (cells - 1).to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+
+
+def test_D_16_rows_a_damaged_file_hides_without_an_error_are_named_missing(
+        tmp_path: Path) -> None:
+    """A page lost from the events' tree hid its rows: every audit read on as if the store
+    were whole (verify said "no violations" of a store with a hole)."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    for _ in range(300):
+        app.log_in("main01", "wrong-password")
+    app.close()
+    hide_rows_as_damage_may(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        ids = [rowid for rowid, in db.execute("SELECT rowid FROM stored_events ORDER BY rowid")]
+    (first, after), = [(a + 1, b) for a, b in itertools.pairwise(ids) if b != a + 1]
+    env = {"BS_SQLITE_PATH": str(path)}
+    output = refused_in_one_line(audit(env), DATA_ERROR)
+    assert output.strip() == (
+        f"error: the event store is missing events: notifications {first} to {after - 1} "
+        f"(before {after}) are absent: a SQLite store numbers its events one after another, "
+        "so rows were deleted or the file is damaged")
+    streamed = audit(env, "history", "--format", "csv")
+    assert streamed.exit_code == DATA_ERROR and "Traceback" not in streamed.output
+    assert streamed.stderr.strip().startswith("error: the event store is missing events: ")
+    assert streamed.stderr.strip().endswith("is only part of the period")
+
+
+def test_a_postgres_store_numbers_its_events_with_gaps_and_verifies_whole(
+        postgres_env: dict[str, str]) -> None:
+    """PostgreSQL's sequence gives no number back when a write is rolled back (a lost race
+    does it): a gap there is no sign of a missing event, and verify reads on."""
+    app = build(postgres_env, KeyRecorder())
+    onboard(app)
+    first = app.recorder.select_notifications(start=None, limit=1)[0]
+    with pytest.raises(IntegrityError):  # (its number is spent)
+        app.recorder.insert_events([StoredEvent(first.originator_id, first.originator_version,
+                                                first.topic, first.state)])
+    first_login(app)
+    ids = [n.id for n in app.recorder.select_notifications(start=None, limit=1000)]
+    app.close()
+    assert ids != list(range(1, len(ids) + 1))  # a gap
+    env = {"BS_STORE": "postgres", **{k: v for k, v in postgres_env.items()
+                                      if k.startswith("POSTGRES_")}}
+    result = audit(env)
+    assert result.exit_code == 0, result.output
+    assert "verified: no violations" in result.output
 
 
 @pytest.mark.parametrize("args", [

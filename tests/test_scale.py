@@ -47,7 +47,7 @@ from application.audit.checkpoint import (
     verify_incrementally,
 )
 from application.audit.parallel import verify_stores
-from application.audit.reading import Decoder, rows
+from application.audit.reading import Decoder, MissingEvents, rows
 from application.audit.verify import JUDGED_D14, Violation
 from billing_station import simulate_command
 from billing_station.cli import main
@@ -514,6 +514,27 @@ def test_a_checkpointed_verify_equals_a_whole_verify_of_a_store_that_grew(
     assert dict(third.verifier.counts) == counts
 
 
+def test_events_missing_after_a_checkpoint_are_named_not_skipped(
+        simulated: Path, tmp_path: Path) -> None:
+    """The rows just after a checkpoint's position deleted: the next verify read on from
+    the first row it found, and judged a store with a hole as whole."""
+    store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
+    cut = len(stored_rows(simulated)) // 2
+    shutil.copy(simulated, store)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid > ?", (cut,))
+        db.commit()
+    verify_incrementally(reader(store), checkpoint)
+    grow(simulated, store, cut)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid = ?", (cut + 1,))
+        db.commit()
+    with pytest.raises(MissingEvents, match=rf"^notification {cut + 1:,} \(before "
+                       rf"{cut + 2:,}\) is absent: a SQLite store numbers its events one "
+                       "after another, so rows were deleted or the file is damaged$"):
+        verify_incrementally(reader(store), checkpoint)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["close", "late", "checkpoint"]),
                           st.integers(0, 9)), max_size=80))
@@ -706,7 +727,7 @@ def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
     assert f"VIOLATION D-3 in {planted}:" in result.output  # (the other store's, still told)
     assert f"error: {broken} holds an event that cannot be read: notification 20" in (
         result.output)
-    assert "not verified whole: 1 of 2 stores stopped at an event that cannot be read; " \
+    assert "not verified whole: 1 of 2 stores could not be read whole; " \
         f"{page} not written" in result.output
     assert "no violations" not in result.output and not page.exists()
     assert "Traceback" not in result.output
@@ -715,7 +736,7 @@ def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
     assert simulate_command._audit(shards) == 65
     said = capsys.readouterr()
     assert f"error: {broken} holds an event that cannot be read: notification 20" in said.err
-    assert "not verified whole: 1 of 2 stores stopped at an event that cannot be read, audit" \
+    assert "not verified whole: 1 of 2 stores could not be read whole, audit" \
         f" of 2 shard stores in {tmp_path.parent}" in said.out and "no violations" not in said.out
 
 
@@ -729,6 +750,22 @@ def test_a_checkpoint_builds_none_but_our_own_classes(module: str, name: str) ->
         packing.Unpickler(io.BytesIO(b"")).find_class(module, name)
     assert packing.Unpickler(io.BytesIO(b"")).find_class(
         "domain.login_attempt", "LoginAttempt.KeyIssued") is LoginAttempt.KeyIssued
+
+
+def test_cli_verify_of_several_stores_names_one_missing_events(
+        simulated: Path, tmp_path: Path) -> None:
+    whole_store, holed = tmp_path / "whole.sqlite3", tmp_path / "holed.sqlite3"
+    for store in (whole_store, holed):
+        shutil.copy(simulated, store)
+    with contextlib.closing(sqlite3.connect(holed)) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid BETWEEN 31 AND 40")
+        db.commit()
+    result = CliRunner().invoke(main, ["verify", str(whole_store), str(holed)])
+    assert result.exit_code == 65, result.output
+    assert f"error: {holed} is missing events: notifications 31 to 40 (before 41) are " \
+        "absent" in result.output
+    assert "not verified whole: 1 of 2 stores could not be read whole" in result.output
+    assert "no violations" not in result.output and "Traceback" not in result.output
 
 
 def test_a_finding_packed_before_its_class_moved_builds_back(

@@ -48,6 +48,8 @@ class ModelTranscoder(JSONTranscoder):
 class StoredEventError(ValueError):
     """A stored event that cannot be read (corrupt, or written by something else)."""
 
+    what = "holds an event that cannot be read"  # what it says of the store it is in
+
 
 class ModelMapper(Mapper[UUID]):
     """The library's mapper, with one clear error naming the event for any row it cannot

@@ -26,19 +26,21 @@ class Findings:
 
     counts: Counter[str]
     violations: list[tuple[str, Violation]]  # (the store, the violation)
-    unreadable: list[tuple[str, str]] = attrs.Factory(list)  # (the store, why): stopped there
+    # (the store, what is wrong with it and why): read up to there only
+    unreadable: list[tuple[str, str]] = attrs.Factory(list)
 
 
 def verify_store(path: Path) -> Findings:
     """One SQLite store, verified whole in this process; one holding an event that cannot
-    be read is named with why, its findings up to there kept (the others' stand)."""
+    be read, or missing some, is named with why, its findings up to there kept (the
+    others' stand)."""
     reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
     verifier, found = Verifier(), []
     try:
         for violation in verifier.check(events_to_verify(reader)):
             found.append((str(path), violation))
     except StoredEventError as e:
-        return Findings(verifier.counts, found, [(str(path), str(e))])
+        return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")])
     finally:
         reader.close()
     return Findings(verifier.counts, found)

@@ -34,6 +34,15 @@ class NotAnEventStore(Exception):
     """What the audit was pointed at is not this system's event store (D-16)."""
 
 
+class MissingEvents(StoredEventError):
+    """Rows absent from the middle of a SQLite store: it numbers its events one after
+    another, with no gap a write could leave (a transaction rolled back gives its numbers
+    back), so rows were deleted, or the file is damaged where SQLite does not see it (a
+    page lost from its tree hides the rows under it without an error)."""
+
+    what = "is missing events"
+
+
 class StoreUnavailable(Exception):
     """The store's server cannot be reached (down, or refusing connections)."""
 
@@ -224,20 +233,37 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
     oldest first, decoded as the application's mapper decodes them (``skipped`` topics as
     None: read and counted, not decoded)."""
     decode = Decoder(app.mapper, skipped)
-    start = after + 1
+    gapless = isinstance(app.recorder, SQLiteAggregateRecorder)  # (PostgreSQL's sequence
+    start = after + 1  # leaves a number unused by each rolled-back write: gaps are normal)
     while True:
         with store_errors(getattr(app, "where", "the store")):
             notifications = rows(app, start, page, until)
-        for n in notifications:
+        whole = len(notifications) if not gapless else _before_gap(notifications, start)
+        for n in notifications[:whole]:
             try:
                 yield decode(n)
             except StoredEventError as e:
                 raise StoredEventError(f"notification {n[0]}: {e}") from e
+        if whole < len(notifications):
+            expected, found = start + whole, notifications[whole][0]
+            raise MissingEvents(
+                (f"notification {expected:,}" if found == expected + 1 else
+                 f"notifications {expected:,} to {found - 1:,}") + f" (before {found:,}) "
+                f"{'is' if found == expected + 1 else 'are'} absent: a SQLite store numbers "
+                "its events one after another, so rows were deleted or the file is damaged")
         if on_page:
             on_page(len(notifications))
         if len(notifications) < page:
             return
         start = notifications[-1][0] + 1
+
+
+def _before_gap(notifications: list[Row], start: int) -> int:
+    """How many of a page's rows, read from id ``start``, come before the first id missing
+    (all of them if none is: one comparison per page; the ids only increase)."""
+    if not notifications or notifications[-1][0] - start == len(notifications) - 1:
+        return len(notifications)
+    return next(i for i, n in enumerate(notifications) if n[0] != start + i)
 
 
 def position(app: EventStore) -> int:
