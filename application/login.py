@@ -26,7 +26,7 @@ from application.ports import MailError
 from application.station import AttemptNotFound, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import Gate, fingerprint, new_id, new_token
+from domain.crypto import Gate, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt, Status
 from domain.portal_sessions import AddressCheck, PortalSession, portal_session_id
@@ -81,15 +81,16 @@ class Login(Station):
     def _log_in(self, login_id: str, password: str, opening: Opening | None,
                 gate: AddressGate | None) -> LoginScreen:
         now, login_id = clock.now(), login_id_typed(login_id)
-        well_formed = is_login_id(login_id)  # else recorded as a fingerprint, never verbatim
-        account = self.account(login_id) if well_formed else None
+        account = self.account(login_id) if is_login_id(login_id) else None
         attempt_id = new_id(self.entropy)
-        digest = account.password_digest if account else self.decoy  # D-9: same work
-        typed = password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
-        matched = self.hasher.matches(typed, digest, gate)
+        if account is None:  # recorded as a tag, never verbatim: it may be a password
+            matched, login_id = False, self.hasher.unknown(login_id, gate)
+        else:
+            typed = password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
+            matched = self.hasher.matches(typed, account.password_digest, gate)
         check = gate.checked if gate is not None else None
-        attempt = LoginAttempt.request(login_id if well_formed else fingerprint(login_id),
-                                       account.id if account else None, now, attempt_id, check)
+        attempt = LoginAttempt.request(login_id, account.id if account else None, now,
+                                       attempt_id, check)
         if check is not None:
             now = check.at  # the password's check: what follows it is recorded then
         if not matched or not account:

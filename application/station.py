@@ -42,7 +42,6 @@ class Station(EventStore):
         super().__init__(env)
         self.mailer, self.hasher, self.policy, self.entropy = mailer, hasher, policy, entropy
         self.login_url = login_url  # the portal's login page, named in every mail
-        self.decoy = hasher.decoy()  # D-9: an unknown login ID costs a digest too
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
         """An aggregate, checked to be a ``kind`` (a typed read for services, audits, tests)."""

@@ -35,6 +35,8 @@ def new_token(entropy: Entropy) -> str:
 
 
 T = TypeVar("T")
+UNKNOWN_LOGIN_ID = b"billing-station: a login ID of no account"  # (Hasher.unknown's salt)
+LONG = 256  # bytes of a login ID of no account derived as typed; a longer one by its SHA-256
 
 
 class NotAdmitted(Exception):
@@ -108,18 +110,28 @@ class Hasher:
         return re.fullmatch(r"scrypt\$(?:[1-9]|1\d|20)\$[0-9a-f]{32}\$[0-9a-f]{64}",
                             value) is not None
 
-    def decoy(self) -> str:
-        """A digest no input matches, so an unknown login ID costs the same work (D-9)."""
-        return self.digest(secrets.token_hex(16))
+    def unknown(self, login_id: str, gate: Gate | None = None) -> str:
+        """What is recorded of a login ID that is no account's: it may be a password typed in
+        the wrong field, so never the text, but a tag of its scrypt derivation at this cost,
+        worked out in the turn a password's check would take (D-9: an unknown login ID costs
+        as long as a wrong password; a ``gate`` as ``matches`` asks it, told of the failed
+        login). The same text gives the same tag, so tries at one unknown ID are told from
+        tries at many; guessing what a tag stands for costs a derivation a guess."""
+        typed = login_id.encode("utf-8", "surrogatepass")
+        text = typed.decode("utf-8", "backslashreplace") if len(typed) <= LONG else \
+            hashlib.sha256(typed).hexdigest()  # (the work a password's check costs, no more)
+
+        def tagged() -> str:
+            if gate is not None and not gate.admits():
+                raise NotAdmitted
+            derived = self._derive(text, UNKNOWN_LOGIN_ID, self.cost)
+            if gate is not None:
+                gate.mismatched()
+            return f"?{derived.hex()[:16]}"
+
+        return self._in_turn(tagged)
 
     @staticmethod
     def short(digest: str) -> str:
         """A short, non-reversible tag of a digest, for screens an auditor reads."""
         return hashlib.sha256(digest.encode()).hexdigest()[:8]
-
-
-def fingerprint(text: str) -> str:
-    """A fixed-size, non-reversible stand-in for untrusted text, with its length: how a
-    malformed login ID is recorded (never verbatim: it may be huge or hold anything)."""
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"?{digest}/{len(text)}"

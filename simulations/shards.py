@@ -207,29 +207,29 @@ def merge(reports: list[Report]) -> Report:
 # which are in its time order.
 
 def customer_index(login_id: str) -> int | None:
-    """The customer a simulated login ID belongs to (c00042s1 -> 42, c123456 -> 123456; a
-    stuffer's c00040x000017 -> 40, its address's first customer)."""
+    """The customer a simulated login ID belongs to (c00042s1 -> 42, c123456 -> 123456)."""
     found = _SIMULATED.match(login_id)
     return int(found.group(1)) if found else None
 
 
-_SIMULATED = re.compile(r"c(\d{5,})(?:[sx]\d+)?\Z")  # (population.customer_plans, runner)
+_SIMULATED = re.compile(r"c(\d{5,})(?:s\d+)?\Z")  # (population.customer_plans)
 
 
 def own_events(events: Iterable[Any], customers: tuple[int, int],
                addresses: Collection[str] = ()) -> Iterator[Any]:
     """The events of the customers ``customers`` (a half-open range) among ``events``: their
     accounts, login-ID index entries and login attempts, found by the login ID each begins
-    with (a stuffer's too: named after the first customer of its address), and the D-14
-    counts of the client ``addresses`` they log in from."""
+    with, a stuffer's tries (of login IDs no account has: recorded as tags) by the address
+    it shares with them, and the D-14 counts of the client ``addresses`` they log in from."""
     first, end = customers
     mine: set[UUID] = set()
     for event in events:
         login_id = getattr(event, "login_id", None)
         if isinstance(event, _BEGINNINGS) and isinstance(login_id, str):
             customer = customer_index(login_id)
-            if customer is not None and first <= customer < end:
-                mine.add(event.originator_id)
+            if first <= customer < end if customer is not None else (
+                    getattr(event, "client_address", None) in addresses):
+                mine.add(event.originator_id)  # (a stuffer's try: by its address)
         elif isinstance(event, ClientAddress.Seen) and event.address in addresses:
             mine.add(event.originator_id)
         if event.originator_id in mine:

@@ -30,9 +30,9 @@ class Stuffers:
 
     def start(self, start: datetime, end: datetime) -> None:
         """Each stuffer tries from ``start`` to ``end`` (a Poisson process at the scenario's
-        rate): its own seeded stream whatever the shard, and login IDs that do not exist,
-        named after the address's first customer (``c00042x…``: a shared store's count
-        finds the shard they belong to)."""
+        rate): its own seeded stream whatever the shard, and login IDs that do not exist
+        (``c00042x…``, after the address's first customer; recorded as tags, found in a
+        shared store by their address)."""
         shared, (first, end_customer) = (self.scenario.population.customers_per_address,
                                          self.customers)
         for n in range(self.scenario.attack.addresses):

@@ -837,8 +837,8 @@ def test_history_lists_each_attempt_in_the_period_with_its_outcome(
         ("main01", "main", "password_rejected", False),
         ("main01", "main", "completed", True),
         ("main01", "main", "expired", False),
-        ("nobody", "unknown", "password_rejected", False),
-    ]
+        (keyed.hasher.unknown("nobody"), "unknown", "password_rejected", False),
+    ]  # (a login ID of no account: its tag, D-9)
     assert everything[2].seconds_to_end == 120 and everything[2].keys_issued == 1
     assert [r.outcome for r in audit.history(replay(keyed), since=since)] == [
         "expired", "password_rejected"]

@@ -4,6 +4,7 @@ refused, and an OK that checks again what it is handed back."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import attrs
@@ -32,15 +33,42 @@ def requested(app: BillingStation) -> list[LoginAttempt.LoginRequested]:
     return [e for e in audit.replay(app) if isinstance(e, LoginAttempt.LoginRequested)]
 
 
-@pytest.mark.parametrize("login_id", ["x" * 10_000_000, "main\x0001", "ab", "山田", "a b c d"])
-def test_D_9_a_malformed_login_id_is_recorded_as_a_fingerprint_never_verbatim(
+@pytest.mark.parametrize("login_id", ["x" * 10_000_000, "main\x0001", "ab", "山田", "a b c d",
+                                      "\ud800", "Passw0rd-main"],
+                         ids=["huge", "nul", "short", "kanji", "spaces", "surrogate", "password"])
+def test_D_9_a_login_id_of_no_account_is_recorded_as_a_tag_never_verbatim(
     app: BillingStation, login_id: str
 ) -> None:
+    """One of no account may be a password typed in the wrong field (a well-formed one was
+    stored as typed): only a tag of its derivation is; the same text, the same tag."""
     onboard(app)
-    assert app.log_in(login_id, PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
-    [event] = requested(app)
-    assert event.login_id.startswith("?") and event.login_id.endswith(f"/{len(login_id)}")
-    assert len(event.login_id) < 40 and event.account_id is None
+    for _ in range(2):
+        assert app.log_in(login_id, PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
+    assert app.log_in(login_id + "2", PASSWORD) == ErrorPage(Refusal.LOGIN_FAILED)
+    first, again, other = (event.login_id for event in requested(app))
+    assert first == again != other and first.startswith("?") and len(first) == 17
+    assert all(event.account_id is None for event in requested(app))
+    stored = b"".join(n.state for n in app.recorder.select_notifications(start=None, limit=99))
+    assert json.dumps(login_id).encode() not in stored  # (as the JSON of an event holds it)
+
+
+def test_D_9_a_tag_is_the_password_checks_work_not_more(
+    app: BillingStation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown login ID costs one derivation at the hasher's cost, as a wrong password
+    does (D-9: no answer comes sooner or later for an ID that does not exist)."""
+    onboard(app)
+    derived: list[int] = []
+    derive = Hasher._derive
+
+    def counted(secret: str, salt: bytes, cost: int) -> bytes:
+        derived.append(cost)
+        return derive(secret, salt, cost)
+
+    monkeypatch.setattr(Hasher, "_derive", staticmethod(counted))
+    app.log_in("main01", "not-the-password")
+    app.log_in("nobody", "not-the-password")
+    assert derived == [app.hasher.cost, app.hasher.cost]
 
 
 def test_D_9_a_huge_password_is_refused_like_any_wrong_one(app: BillingStation) -> None:

@@ -47,7 +47,8 @@ class LoginRecord:
 COLUMNS = {
     "attempt_id": "the login attempt (one press of 「ログイン」); timeline shows its events",
     "requested_at": "when 「ログイン」 was pressed, ISO 8601 with its offset (JST, +09:00)",
-    "login_id": "the login ID typed (a malformed one as ?fingerprint/length)",
+    "login_id": "the login ID typed; one of no account only as a ?tag (it may be a password "
+                "typed in the wrong field: the same text, the same tag)",
     "kind": "main, sub, or unknown (no such login ID)",
     "outcome": "completed, password_rejected, expired, locked, superseded, key_withheld, "
                "mail_failed, abandoned, or pending (its key still valid when the store ends)",

@@ -21,7 +21,7 @@ from benchmarks.portal.settings import PASSWORD, ROOT
 from benchmarks.portal.store import fresh_store, max_notification, onboard, stored_since, verify_clean
 from simulations.wording import counted_as
 
-# The scrypt digests a stored event stands for: a password checked (or the decoy, D-9), a
+# The scrypt digests a stored event stands for: a password checked (or an unknown ID tagged), a
 # key digested when issued, a key checked, a sub ID's temporary password digested at 確認.
 DIGESTS = {"LoginAttempt.PasswordAccepted": 1, "LoginAttempt.PasswordRejected": 1,
            "LoginAttempt.KeyIssued": 1, "LoginAttempt.KeyVerified": 1,
