@@ -152,8 +152,11 @@ def _listenable(host: str, port: int) -> int:
 
 def log_config() -> dict[str, Any]:
     """uvicorn's own logging, plus the portal's lines (logins by outcome and client address;
-    never a key, a password or a session id: D-15) and the application's warnings."""
+    never a key, a password or a session id: D-15) and the application's warnings; its
+    access lines without a URL's query string."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"without_query": {"()": "portal.access_log.WithoutQuery"}}
+    config["handlers"]["access"]["filters"] = ["without_query"]
     config["loggers"] |= {
         "portal": {"handlers": ["default"], "level": "INFO", "propagate": False},
         "application": {"handlers": ["default"], "level": "WARNING", "propagate": False},

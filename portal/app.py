@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -162,9 +162,17 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Its page; a 405's with Allow: every method the URL takes (Starlette names only those
+    of the first route of the path, and GET and POST are routes apart)."""
     assert isinstance(exc, HTTPException)
-    return await _error_page(request, HTTP_ERRORS.get(exc.status_code, "エラーが発生しました。"),
-                             exc.status_code)
+    response = await _error_page(request, HTTP_ERRORS.get(exc.status_code, "エラーが発生しました。"),
+                                 exc.status_code)
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(sorted(
+            method for route in request.app.router.routes
+            if route.matches(request.scope)[0] is not Match.NONE
+            for method in getattr(route, "methods", None) or ()))
+    return response
 
 
 async def _error_page(request: Request, message: str, status: int) -> Response:

@@ -504,6 +504,7 @@ def test_D_15_every_response_carries_the_security_headers_and_no_inline_script(
             responses.append(browser.get(path))
     statuses = {r.status_code for r in responses}
     assert {200, 303, 403, 404, 405, 413} <= statuses
+    assert responses[6].headers["allow"] == "GET, HEAD, POST"  # (PUT /login: what it takes)
     for response in responses:
         where = f"{response.request.method} {response.request.url.path}"
         for name, value in HEADERS.items():

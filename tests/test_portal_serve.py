@@ -160,8 +160,12 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         for _ in range(6):  # the session holds in both workers
             assert browser.get("/top").url.path == "/top"
         session_id = browser.cookies["bs_session"]
+        # a client's mistake: secrets in a URL (the portal puts none there)
+        browser.get("/login", params={"login_id": MAIN_ID, "password": PASSWORD})
+        browser.post(f"/key?key={key}", data={"key": key, "csrf": csrf(key_page.text)})
     output = two_workers.stop()
     assert "login from 127.0.0.1: key mailed (通知キー照合)" in output and "POST /key" in output
+    assert '"GET /login?… HTTP/1.1"' in output and '"POST /key?… HTTP/1.1"' in output
     for secret in (key, PASSWORD, session_id):  # D-15: the terminal is a log too
         assert secret not in output
 
