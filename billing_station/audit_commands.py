@@ -177,11 +177,17 @@ the portal's log names each. The columns:
               help="Only the logins from this client IP address (at the portal, or in a "
                    "simulation whose people have addresses; D-14 counts by it), e.g. "
                    "203.0.113.9.")
+@click.option("--login-id", metavar="ID",
+              help="Only the attempts at this login ID, as typed at ログイン: an account's, "
+                   "or one of no account, recorded only as its tag (worked out again here: "
+                   "a scrypt derivation at each cost the tags name).")
 def history(since: datetime | None, until: datetime | None, fmt: str,
-            client: str | None) -> None:
+            client: str | None, login_id: str | None) -> None:
     records, written = audit.history(events(reader()), since, until), 0  # (store opened)
     if client is not None:
         records = (r for r in records if _canonical(r.client_address) == client)
+    if login_id is not None:
+        records = audit.at_login_id(records, login_id)
 
     def counted() -> Iterator[audit.LoginRecord]:
         nonlocal written
@@ -190,7 +196,7 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
             written += 1
 
     try:
-        _write_history(counted(), since, until, fmt, client)
+        _write_history(counted(), since, until, fmt, client, login_id)
     except StoredEventError as e:  # rows are streamed: those written are not the period
         if written and fmt != "html":
             rows = counted_as(written, "row")
@@ -200,7 +206,8 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
 
 
 def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
-                   until: datetime | None, fmt: str, client: str | None) -> None:
+                   until: datetime | None, fmt: str, client: str | None,
+                   login_id: str | None) -> None:
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(audit.FIELDS)
@@ -209,7 +216,7 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
         for r in records:
             click.echo(json.dumps(attrs.asdict(r), ensure_ascii=False))
     elif fmt == "html":
-        click.echo(history_page(list(records), since, until, client), nl=False)
+        click.echo(history_page(list(records), since, until, client, login_id), nl=False)
     else:
         widths = (36, 19, 16, 7, 17, 8, 12, 11, 11, 13, 14, 15)
         click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=True)))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
+from application.audit.evidence import printable
 from application.audit.verify import JUDGED_D14, UNCHECKED_D10, UNCOUNTED_D14, UNJUDGED_D12
 from application.screens import jst
 from simulations.html import page
@@ -88,8 +89,15 @@ def _period(since: datetime | None, until: datetime | None) -> str:
             f"{jst(until, seconds=True) if until else '最後'} まで (終わりを含まない)")
 
 
+UNKNOWN_IDS = ("<p class='meta'>登録のないログインIDは、入力されたとおりには記録されていません"
+               "（パスワードを誤って入力したものかもしれないため）。「?」で始まる印で記録され、"
+               "同じ入力は同じ印になります。このページのログインIDの絞り込みでは印で探してください。"
+               "入力されたIDで探すには <code>history --login-id ID</code> を使います。</p>")
+
+
 def history_page(records: list[LoginRecord], since: datetime | None,
-                 until: datetime | None, client: str | None = None) -> str:
+                 until: datetime | None, client: str | None = None,
+                 login_id: str | None = None) -> str:
     """`history --format html`: one row per login attempt, filterable."""
     rows = "".join(
         f'<tr data-at="{r.requested_at[:16]}" data-id="{html.escape(r.login_id)}" '
@@ -106,11 +114,13 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     head = ("<tr><th>ログイン日時 (JST)</th><th>ログインID</th><th>種別</th><th>結果</th>"
             "<th>通知キー使用</th><th>キー要否</th><th>初回</th><th>発行キー数</th>"
             "<th>誤入力</th><th>終了までの秒数</th><th>接続元IPアドレス</th><th>試行ID</th></tr>")
-    only = f" / 接続元IPアドレス: {html.escape(client)}" if client else ""
+    only = (f" / 接続元IPアドレス: {html.escape(client)}" if client else "") + (
+        f" / ログインID: {html.escape(printable(login_id))}" if login_id is not None else "")
     body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)}{only} / 作成: "
             f"{_made()}</p><p>ログイン試行 {len(records):,} 件: {summary or 'なし'}</p>"
             + _filters(OUTCOMES, "結果", by_address=True).replace("{shown}", f"{len(records):,}")
-            + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>")
+            + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
+            + (UNKNOWN_IDS if any(r.kind == "unknown" for r in records) else ""))
     return _page("ログイン履歴", body)
 
 

@@ -80,18 +80,13 @@ class Hasher:
             salted, n, expected = b"", 0, ""
 
         def compared() -> bool:
-            if gate is not None and not gate.admits():
-                raise NotAdmitted
             try:
                 found = self._derive(secret, salted, n)
             except (ValueError, OverflowError, MemoryError):  # a cost scrypt refuses
-                found = None  # (not a digest of ours: nothing matches it)
-            matched = found is not None and hmac.compare_digest(found.hex(), expected)
-            if gate is not None and not matched:
-                gate.mismatched()
-            return matched
+                return False  # (not a digest of ours: nothing matches it)
+            return hmac.compare_digest(found.hex(), expected)
 
-        return self._in_turn(compared)
+        return self._in_turn(lambda: _through(gate, compared, lambda matched: not matched))
 
     def _in_turn(self, work: Callable[[], T]) -> T:
         """Runs a digest's work: here at once; a served portal queues it for a core."""
@@ -116,22 +111,36 @@ class Hasher:
         worked out in the turn a password's check would take (D-9: an unknown login ID costs
         as long as a wrong password; a ``gate`` as ``matches`` asks it, told of the failed
         login). The same text gives the same tag, so tries at one unknown ID are told from
-        tries at many; guessing what a tag stands for costs a derivation a guess."""
+        tries at many; guessing what a tag stands for costs a derivation a guess. The tag
+        names its cost (``?14$`` and 16 hex digits), so an auditor can work it out again."""
         typed = login_id.encode("utf-8", "surrogatepass")
         text = typed.decode("utf-8", "backslashreplace") if len(typed) <= LONG else \
             hashlib.sha256(typed).hexdigest()  # (the work a password's check costs, no more)
 
         def tagged() -> str:
-            if gate is not None and not gate.admits():
-                raise NotAdmitted
-            derived = self._derive(text, UNKNOWN_LOGIN_ID, self.cost)
-            if gate is not None:
-                gate.mismatched()
-            return f"?{derived.hex()[:16]}"
+            return f"?{self.cost}${self._derive(text, UNKNOWN_LOGIN_ID, self.cost).hex()[:16]}"
 
-        return self._in_turn(tagged)
+        return self._in_turn(lambda: _through(gate, tagged, lambda _: True))  # (no account:
+                                                                               # a failure)
+
+    @staticmethod
+    def tag_cost(recorded: str) -> int | None:
+        """The cost of a tag ``unknown`` made, or None if ``recorded`` is no such tag."""
+        found = re.fullmatch(r"\?([1-9]|1\d|20)\$[0-9a-f]{16}", recorded)
+        return int(found.group(1)) if found else None
 
     @staticmethod
     def short(digest: str) -> str:
         """A short, non-reversible tag of a digest, for screens an auditor reads."""
         return hashlib.sha256(digest.encode()).hexdigest()[:8]
+
+
+def _through(gate: Gate | None, work: Callable[[], T], failed: Callable[[T], bool]) -> T:
+    """``work`` in a digest's turn, through ``gate``: asked just before (no: NotAdmitted,
+    nothing worked out), told within the turn if what came out is a ``failed`` login."""
+    if gate is not None and not gate.admits():
+        raise NotAdmitted
+    done = work()
+    if gate is not None and failed(done):
+        gate.mismatched()
+    return done

@@ -820,6 +820,36 @@ def test_history_client_lists_the_logins_from_one_address(tmp_path: Path,
     assert "'somewhere' is not an IP address" in wrong.output
 
 
+def test_history_login_id_finds_an_unknown_ID_by_its_tag_at_each_cost(tmp_path: Path,
+                                                                       mailbox: MailboxFolder
+                                                                       ) -> None:
+    """An ID of no account is recorded only as its tag (D-9): --login-id works it out again,
+    at the cost each tag names (here two: the hasher's cost changed between the tries)."""
+    path = tmp_path / "store.sqlite3"
+    for cost in (2, 3):
+        app = build(store_settings("sqlite", path), mailbox, hasher=Hasher(cost))
+        if cost == 2:
+            onboard(app)
+            app.log_in("main01", "wrong")
+        app.log_in("nobody01", "wrong")
+        app.log_in("somebody", "wrong")
+        app.close()
+    env, runner = {"BS_SQLITE_PATH": str(path)}, CliRunner()
+
+    def found(login_id: str) -> list[str]:
+        shown = runner.invoke(main, ["history", "--format", "csv", "--login-id", login_id],
+                              env=env)
+        assert shown.exit_code == 0, shown.output
+        return [row.split(",")[2] for row in shown.output.splitlines()[1:]]
+
+    assert found("ｎｏｂｏｄｙ０１") == [Hasher(2).unknown("nobody01"), Hasher(3).unknown("nobody01")]
+    assert found("main01") == ["main01"]
+    assert found("nobody") == [] and found("?2$0000000000000000") == []
+    page = runner.invoke(main, ["history", "--format", "html", "--login-id", "somebody"],
+                         env=env).output
+    assert "ログインID: somebody" in page and "ログイン試行 2 件" in page
+
+
 def test_history_lists_each_attempt_in_the_period_with_its_outcome(
     keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
 ) -> None:

@@ -96,6 +96,7 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert page.get_by_role("cell", name="2015/01/16 09:58:00").is_visible()  # as screens show
     page.get_by_label("結果").select_option("")
     unknown = FAST_HASHER.unknown("nobody01")  # (recorded as its tag, D-9)
+    assert "history --login-id ID" in page.locator("p.meta").last.inner_text()  # (it says so)
     for typed, shown in (("main01", "2"), ("main0", "0"), ("nobody01", "0"), (unknown, "1")):
         page.get_by_label("ログインID").fill(typed)
         assert page.locator("#shown").inner_text() == shown, typed

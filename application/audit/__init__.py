@@ -3,7 +3,7 @@ history) and the policy check (verify). It reads a store and never writes to it.
 
 from application.audit.as_of import as_of
 from application.audit.books import Outcome
-from application.audit.history import COLUMNS, FIELDS, LoginRecord, history
+from application.audit.history import COLUMNS, FIELDS, LoginRecord, at_login_id, history
 from application.audit.reading import (
     AuditReader,
     NotAnEventStore,
@@ -26,6 +26,7 @@ __all__ = [
     "Verifier",
     "Violation",
     "as_of",
+    "at_login_id",
     "history",
     "position",
     "replay",

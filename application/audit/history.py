@@ -12,6 +12,8 @@ import attrs
 from application.audit.books import AccountBook, Attempt, AttemptBook
 from application.audit.evidence import printable, within
 from application.screens import JST
+from domain.crypto import Hasher
+from domain.forms import login_id_typed
 from domain.login_attempt import LoginAttempt
 
 
@@ -47,8 +49,9 @@ class LoginRecord:
 COLUMNS = {
     "attempt_id": "the login attempt (one press of 「ログイン」); timeline shows its events",
     "requested_at": "when 「ログイン」 was pressed, ISO 8601 with its offset (JST, +09:00)",
-    "login_id": "the login ID typed; one of no account only as a ?tag (it may be a password "
-                "typed in the wrong field: the same text, the same tag)",
+    "login_id": "the login ID typed; one of no account only as a tag, ?COST$ and 16 hex "
+                "digits (it may be a password typed in the wrong field; the same text, the "
+                "same tag: --login-id finds it)",
     "kind": "main, sub, or unknown (no such login ID)",
     "outcome": "completed, password_rejected, expired, locked, superseded, key_withheld, "
                "mail_failed, abandoned, or pending (its key still valid when the store ends)",
@@ -84,3 +87,16 @@ def history(events: Iterable[Any], since: datetime | None = None,
             attempts.fold(event, accounts)
             yield from records()
     yield from records(final=True)
+
+
+def at_login_id(records: Iterable[LoginRecord], login_id: str) -> Iterator[LoginRecord]:
+    """The attempts at ``login_id`` (as a person types it): an account's as recorded, one
+    of no account by its tag (Hasher.unknown, worked out again at each cost the tags name:
+    one derivation a cost, not a row)."""
+    typed, tags = login_id_typed(login_id), dict[int, str]()
+    for record in records:
+        cost = Hasher.tag_cost(record.login_id)
+        if cost is not None and cost not in tags:
+            tags[cost] = Hasher(cost).unknown(typed)
+        if record.login_id == (typed if cost is None else tags[cost]):
+            yield record
