@@ -4,7 +4,6 @@ notices of D-11 go out when an OK moves the second factor."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Mapping
 
@@ -14,7 +13,7 @@ from application.ports import MailError
 from application.screens import MASK
 from application.station import Station, committed
 from domain.accounts import Account, Customer
-from domain.crypto import Hasher
+from domain.crypto import Hasher, same_digest
 from domain.fields import ChoiceField, Field, FieldError, InvalidInput, TextField, check_form
 from domain.forms import (
     ALL_ORGANIZATIONS,
@@ -131,7 +130,7 @@ def holds(account: Account, confirmed: Confirmation) -> bool:
     def same(key: str, value: str) -> bool:
         held = account.information.get(key)
         if key in SECRET_FIELDS:  # two digests, compared in constant time (D-7)
-            return held is not None and hmac.compare_digest(held.encode(), value.encode())
+            return held is not None and same_digest(held, value)
         return held == value
 
     return account.id == confirmed.target_id and all(

@@ -23,7 +23,7 @@ SENDER = "bs-co@billingstation.ntt.com"  # LG-3
 
 class _Headers(HeaderRegistry):
     """The standard header classes, made once: the stock registry builds a new class for
-    every header of every message, which was a third of a key mail's cost."""
+    every header of every message (about a third of a key mail's cost)."""
 
     @functools.cache  # noqa: B019 (one registry, alive as long as the module)
     def __getitem__(self, name: str) -> type[BaseHeader]:

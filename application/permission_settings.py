@@ -3,14 +3,13 @@ each with 確認 and OK; and 組織設定, whose organizations a sub ID is assig
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
 from application.confirmation import Confirming, check_sub_id, confirmation, shown, sub_id_fields
 from application.outcomes import Completed, Confirmation, Form, Refusal, Refused, Session
 from application.station import login_id_taken
 from domain.accounts import Customer, LoginIndex, SubID
-from domain.crypto import new_id
+from domain.crypto import new_id, same_digest
 from domain.fields import FieldError, InvalidInput
 from domain.forms import SUB_ID_INFORMATION
 
@@ -85,8 +84,8 @@ class PermissionSettings(Confirming):
         made = customer.sub_ids.get(confirmed.values.get("login_id", ""))
         if made is None:
             return None
-        return hmac.compare_digest(self.get(made, SubID).password_digest.encode(),
-                                   confirmed.values.get("temporary_password", "").encode())
+        return same_digest(self.get(made, SubID).password_digest,
+                           confirmed.values.get("temporary_password", ""))
 
     def sub_id_information(self, session: Session, login_id: str) -> dict[str, str]:
         customer = self.main_id(session.account_id, ONLY)

@@ -23,7 +23,6 @@ from application.outcomes import (
     Throttled,
     TopPage,
 )
-from application.screens import THROTTLED
 from application.station import A, committed
 from domain import clock
 from domain.accounts import Account
@@ -40,7 +39,7 @@ from domain.portal_sessions import (
 log = logging.getLogger(__name__)
 COUNT_RACES = 20  # other workers' counts of one address's failures a count may lose to
 
-__all__ = ["THROTTLED", "Member", "Opening", "PortalSessions", "Throttled"]  # THROTTLED: D-14's words
+__all__ = ["Member", "Opening", "PortalSessions", "Throttled"]
 
 
 @attrs.frozen

@@ -32,8 +32,8 @@ from simulations.wording import counted_as
 def _compared(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
               ) -> tuple[Varied, list[float]] | None:
     """--compare's [KEY=]V1,V2,...: the policy's number it varies (the key validity unless
-    a KEY is given) and its values, each within the bounds a scenario file has. Once: a
-    second one was silently taken for the first."""
+    a KEY is given) and its values, each within the bounds a scenario file has. Given
+    once: a second is refused, not taken for the first."""
     if not given:
         return None
     if len(given) > 1:

@@ -9,7 +9,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import attrs
@@ -63,7 +63,7 @@ class Hasher:
     """
 
     cost: int = 14
-    entropy: Any = attrs.field(default=secrets, eq=False, repr=False)  # an Entropy
+    entropy: Entropy = attrs.field(default=secrets, eq=False, repr=False)
 
     def digest(self, secret: str) -> str:
         salt = self.entropy.token_bytes(16)
@@ -133,6 +133,11 @@ class Hasher:
     def short(digest: str) -> str:
         """A short, non-reversible tag of a digest, for screens an auditor reads."""
         return hashlib.sha256(digest.encode()).hexdigest()[:8]
+
+
+def same_digest(held: str, given: str) -> bool:
+    """Two digests (a stored one, one handed back by a 確認) compared in constant time (D-7)."""
+    return hmac.compare_digest(held.encode(), given.encode())
 
 
 def _through(gate: Gate | None, work: Callable[[], T], failed: Callable[[T], bool]) -> T:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from application import screens
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, TopPage
-from application.portal_sessions import THROTTLED, Opening, Throttled
+from application.portal_sessions import Opening, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import IDLE_TIMEOUT
@@ -130,7 +130,7 @@ async def login_error(request: Request) -> Response:
     if found is None or (refusal is None and found.refusal != _THROTTLED):
         return redirect("/login")  # (also after BS_PORTAL_SECRET changed: a restart without it)
     if refusal is None:  # D-14: the login screen, saying to wait
-        return render(request, "login.html", {"error": THROTTLED,
+        return render(request, "login.html", {"error": screens.THROTTLED,
                                               "login_value": found.login_id}, status_code=429)
     return render(request, "error.html", {"message": screens.refusal_text(refusal, found.retry_at),
                                           "login_again": found.login_id})

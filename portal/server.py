@@ -46,10 +46,10 @@ class PacedHasher(Hasher):
     """The settings' Hasher, its scrypt run on one long-lived thread per core of this
     process, the request threads waiting for their turn (D-14's limit is asked again
     when a login's turn comes: see PortalSessions.log_in_from). Each digest works through 16 MB
-    (N=2^14, r=8): a worker's threadpool under load running a dozen at once on two cores
-    has them evict each other from the caches (39 ms of CPU each, against 34 here), and a
-    digest on whichever pool thread comes next finds its memory cold; on the same few
-    threads it costs nearly what it costs alone, and the queue finishes no later."""
+    (N=2^14, r=8): a dozen at once on two cores evict each other from the caches (each
+    costs about 15% more CPU), and a digest on whichever pool thread comes next finds its
+    memory cold; on the same few threads it costs nearly what it costs alone, and the queue
+    finishes no later."""
 
     def _in_turn(self, work: Callable[[], T]) -> T:
         return _scrypt_threads().submit(work).result()

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
-from PIL import Image
 
 BASE_STYLE = """
 :root{--ok:#1e7b34;--bad:#b3261e;--none:#777;--line:#c8c8c8}
@@ -72,6 +71,8 @@ def small_webp(png: bytes) -> tuple[bytes, int, int]:
     A screen's flat colours and text fit such a palette; kept pixel for pixel it stays crisp
     when shown whole and is a fifth smaller than a lossy WebP shrunk to 1100 pixels (a
     full-size PNG of every step made a 50 MB report)."""
+    from PIL import Image  # (here: the pages without screenshots, the auditor's, need no PIL)
+
     image = Image.open(io.BytesIO(png)).convert("RGB")
     image.thumbnail((MAX_WIDTH, MAX_WIDTH * 4))
     out = io.BytesIO()

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from application import screens
 from application.outcomes import Refusal
-from application.portal_sessions import THROTTLED
+from application.screens import THROTTLED
 from portal.app import MAX_BODY, create_app
 from portal.config import PortalConfig
 

@@ -29,8 +29,8 @@ from application.audit import Verifier, replay
 from application.audit.verify import JUDGED_D14
 from application.bootstrap import StoreSettings
 from application.messages import key_in
-from application.portal_sessions import THROTTLED
 from application.samples import INFORMATION, MAIN_ID, PASSWORD
+from application.screens import THROTTLED
 from billing_station.cli import main
 from billing_station.exits import DATA_ERROR, UNAVAILABLE, USAGE
 from billing_station.serve_command import serve

@@ -25,7 +25,7 @@ class UnflushedConnection(SQLiteConnection):
         pool closes them all); a failure to write (a full disk) is raised, after closing.
         A transaction still open is a save a Ctrl-C cut between its BEGIN and the library's
         handling of the interrupt: rolled back, as unfinished (SQLite refuses the setting
-        inside one, which made an interrupted run say its store could not be written)."""
+        inside one, and an interrupted run would say its store could not be written)."""
         try:
             if self._sqlite_conn.in_transaction:
                 self._sqlite_conn.rollback()
