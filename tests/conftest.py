@@ -24,6 +24,7 @@ from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import StoreSettings, store_settings
 from application.ports import Mailer
+from domain.crypto import Hasher
 from tests import docs_shots
 from tests.story import FAST_HASHER
 
@@ -201,6 +202,20 @@ def any_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSet
 def shared_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
     """A store other processes can open too: SQLite file, PostgreSQL where configured."""
     yield from store_env(request.param, tmp_path)
+
+
+@pytest.fixture
+def derivations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every scrypt derivation from here on, as (the secret derived, the cost)."""
+    derived: list[tuple[str, int]] = []
+    derive = Hasher._derive
+
+    def counted(secret: str, salt: bytes, cost: int) -> bytes:
+        derived.append((secret, cost))
+        return derive(secret, salt, cost)
+
+    monkeypatch.setattr(Hasher, "_derive", staticmethod(counted))
+    return derived
 
 
 def build(store: StoreSettings, mailer: Mailer, **collaborators: Any) -> BillingStation:

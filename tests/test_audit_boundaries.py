@@ -221,13 +221,19 @@ def test_a_store_server_that_cannot_be_reached_is_a_service_down(tmp_path: Path)
     assert "after 5.00 sec" in output
 
 
-def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path: Path) -> None:
+def a_store_of_many_pages(tmp_path: Path) -> Path:
+    """A closed SQLite store whose events span many pages of the file: 300 failed logins."""
     path = tmp_path / "store.sqlite3"
     app = build(store_settings("sqlite", path), KeyRecorder())
     onboard(app)
     for _ in range(300):
         app.log_in("main01", "wrong-password")
     app.close()
+    return path
+
+
+def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = a_store_of_many_pages(tmp_path)
     data = bytearray(path.read_bytes())
     middle = len(data) // 2 // 4096 * 4096
     data[middle:middle + 8192] = b"\xff" * 8192  # two pages of garbage in the middle
@@ -257,12 +263,7 @@ def test_D_16_rows_a_damaged_file_hides_without_an_error_are_named_missing(
         tmp_path: Path) -> None:
     """A page lost from the events' tree hid its rows: every audit read on as if the store
     were whole (verify said "no violations" of a store with a hole)."""
-    path = tmp_path / "store.sqlite3"
-    app = build(store_settings("sqlite", path), KeyRecorder())
-    onboard(app)
-    for _ in range(300):
-        app.log_in("main01", "wrong-password")
-    app.close()
+    path = a_store_of_many_pages(tmp_path)
     hide_rows_as_damage_may(path)
     with contextlib.closing(sqlite3.connect(path)) as db:
         ids = [rowid for rowid, in db.execute("SELECT rowid FROM stored_events ORDER BY rowid")]

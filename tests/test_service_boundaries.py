@@ -53,22 +53,15 @@ def test_D_9_a_login_id_of_no_account_is_recorded_as_a_tag_never_verbatim(
 
 
 def test_D_9_a_tag_is_the_password_checks_work_not_more(
-    app: BillingStation, monkeypatch: pytest.MonkeyPatch
+    app: BillingStation, derivations: list[tuple[str, int]]
 ) -> None:
     """An unknown login ID costs one derivation at the hasher's cost, as a wrong password
     does (D-9: no answer comes sooner or later for an ID that does not exist)."""
     onboard(app)
-    derived: list[int] = []
-    derive = Hasher._derive
-
-    def counted(secret: str, salt: bytes, cost: int) -> bytes:
-        derived.append(cost)
-        return derive(secret, salt, cost)
-
-    monkeypatch.setattr(Hasher, "_derive", staticmethod(counted))
+    derivations.clear()
     app.log_in("main01", "not-the-password")
     app.log_in("nobody", "not-the-password")
-    assert derived == [app.hasher.cost, app.hasher.cost]
+    assert derivations == [("not-the-password", app.hasher.cost), ("nobody", app.hasher.cost)]
 
 
 def test_D_9_a_huge_password_is_refused_like_any_wrong_one(app: BillingStation) -> None:
