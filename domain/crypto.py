@@ -94,9 +94,11 @@ class Hasher:
 
     @staticmethod
     def _derive(secret: str, salt: bytes, cost: int) -> bytes:
+        """scrypt of ``secret``'s UTF-8 (a lone surrogate, which no text typed holds, as its
+        own bytes: it costs the same work as any other, D-9)."""
         return hashlib.scrypt(
-            secret.encode(), salt=salt, n=2**cost, r=8, p=1, maxmem=2**cost * 1024 + 2**20,
-            dklen=32,
+            secret.encode("utf-8", "surrogatepass"), salt=salt, n=2**cost, r=8, p=1,
+            maxmem=2**cost * 1024 + 2**20, dklen=32,
         )
 
     @staticmethod
@@ -111,14 +113,17 @@ class Hasher:
         worked out in the turn a password's check would take (D-9: an unknown login ID costs
         as long as a wrong password; a ``gate`` as ``matches`` asks it, told of the failed
         login). The same text gives the same tag, so tries at one unknown ID are told from
-        tries at many; guessing what a tag stands for costs a derivation a guess. The tag
-        names its cost (``?14$`` and 16 hex digits), so an auditor can work it out again."""
-        typed = login_id.encode("utf-8", "surrogatepass")
-        text = typed.decode("utf-8", "backslashreplace") if len(typed) <= LONG else \
-            hashlib.sha256(typed).hexdigest()  # (the work a password's check costs, no more)
+        tries at many; guessing what a tag stands for costs a derivation a guess (one salt
+        for every tag: a guess tests them all). The tag names its cost (``?14$`` and 16 hex
+        digits), so an auditor can work it out again."""
+        text, salt = login_id, UNKNOWN_LOGIN_ID
+        if len(text) * 4 > LONG:  # (maybe more bytes than a password's check derives)
+            typed = text.encode("utf-8", "surrogatepass")
+            if len(typed) > LONG:  # its SHA-256 stands for it, under a salt of its own
+                text, salt = hashlib.sha256(typed).hexdigest(), UNKNOWN_LOGIN_ID + b" (long)"
 
         def tagged() -> str:
-            return f"?{self.cost}${self._derive(text, UNKNOWN_LOGIN_ID, self.cost).hex()[:16]}"
+            return f"?{self.cost}${self._derive(text, salt, self.cost).hex()[:16]}"
 
         return self._in_turn(lambda: _through(gate, tagged, lambda _: True))  # (no account:
                                                                                # a failure)

@@ -163,15 +163,16 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Its page; a 405's with Allow: every method the URL takes (Starlette names only those
-    of the first route of the path, and GET and POST are routes apart)."""
+    of the first route of the path, and GET and POST are routes apart; its static files
+    name none)."""
     assert isinstance(exc, HTTPException)
     response = await _error_page(request, HTTP_ERRORS.get(exc.status_code, "エラーが発生しました。"),
                                  exc.status_code)
-    if exc.status_code == 405:
+    if exc.status_code == 405:  # (a route's methods; the static files' are GET and HEAD)
         response.headers["Allow"] = ", ".join(sorted(
             method for route in request.app.router.routes
             if route.matches(request.scope)[0] is not Match.NONE
-            for method in getattr(route, "methods", None) or ()))
+            for method in getattr(route, "methods", None) or ())) or "GET, HEAD"
     return response
 
 

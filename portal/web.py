@@ -143,9 +143,15 @@ def to_login(request: Request) -> Response:
 async def checked_form(request: Request) -> dict[str, str] | None:
     """The posted form without its CSRF token, or None if the token is not right (D-13)."""
     form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    values = {k: _unicode(v) for k, v in form.items() if isinstance(v, str)}
     token = values.pop("csrf", None)
     return values if portal(request).signer.csrf_ok(binding(request), token) else None
+
+
+def _unicode(value: str) -> str:
+    """A value as Unicode text: one decoded by a charset the client named may hold lone
+    surrogates (no text typed does), each made U+FFFD, as an undecodable byte is."""
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 MemberPage = Callable[[Request, Session, TopPage], Any]

@@ -752,6 +752,19 @@ def test_a_checkpoint_builds_none_but_our_own_classes(module: str, name: str) ->
         "domain.login_attempt", "LoginAttempt.KeyIssued") is LoginAttempt.KeyIssued
 
 
+def test_a_replay_up_to_a_notification_names_the_rows_missing_before_it(
+        simulated: Path, tmp_path: Path) -> None:
+    """Rows 20 to 25 deleted: a replay up to 25 read 19 rows and ended there, as if whole."""
+    store = tmp_path / "store.sqlite3"
+    shutil.copy(simulated, store)
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid BETWEEN 20 AND 25")
+        db.commit()
+    with pytest.raises(MissingEvents, match=r"^notifications 20 to 25 \(before 26\) are"):
+        list(audit.replay(reader(store), until=25))
+    assert len(list(audit.replay(reader(store), until=19))) == 19
+
+
 def test_cli_verify_of_several_stores_names_one_missing_events(
         simulated: Path, tmp_path: Path) -> None:
     whole_store, holed = tmp_path / "whole.sqlite3", tmp_path / "holed.sqlite3"

@@ -4,6 +4,7 @@ refused, and an OK that checks again what it is handed back."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -19,6 +20,7 @@ from domain.forms import Plan
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build, stored_bytes
 from tests.story import (
+    FAST_HASHER,
     PASSWORD,
     SUB_PASSWORD,
     KeyRecorder,
@@ -49,7 +51,9 @@ def test_D_9_a_login_id_of_no_account_is_recorded_as_a_tag_never_verbatim(
     assert first == again != other and Hasher.tag_cost(first) == app.hasher.cost
     assert all(event.account_id is None for event in requested(app))
     stored = b"".join(n.state for n in app.recorder.select_notifications(start=None, limit=99))
-    assert json.dumps(login_id).encode() not in stored  # (as the JSON of an event holds it)
+    for ascii_only in (True, False):  # (as the JSON of an event may hold it)
+        held = json.dumps(login_id, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+        assert held not in stored
 
 
 def test_D_9_a_tag_is_the_password_checks_work_not_more(
@@ -61,7 +65,17 @@ def test_D_9_a_tag_is_the_password_checks_work_not_more(
     derivations.clear()
     app.log_in("main01", "not-the-password")
     app.log_in("nobody", "not-the-password")
-    assert derivations == [("not-the-password", app.hasher.cost), ("nobody", app.hasher.cost)]
+    app.log_in("main01", "\ud800Wrong")  # (no text typed holds one; it costs the same)
+    cost = app.hasher.cost
+    assert derivations == [("not-the-password", cost), ("nobody", cost), ("\ud800Wrong", cost)]
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("\ud800", "\\xed\\xa0\\x80"),  # (a lone surrogate and the escape of its bytes)
+    ("x" * 300, hashlib.sha256(b"x" * 300).hexdigest()),  # (a long one, and its SHA-256)
+], ids=["surrogate", "long"])
+def test_D_9_different_texts_give_different_tags(one: str, other: str) -> None:
+    assert FAST_HASHER.unknown(one) != FAST_HASHER.unknown(other)
 
 
 def test_D_9_a_huge_password_is_refused_like_any_wrong_one(app: BillingStation) -> None:

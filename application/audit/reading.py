@@ -245,17 +245,32 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
             except StoredEventError as e:
                 raise StoredEventError(f"notification {n[0]}: {e}") from e
         if whole < len(notifications):
-            expected, found = start + whole, notifications[whole][0]
-            raise MissingEvents(
-                (f"notification {expected:,}" if found == expected + 1 else
-                 f"notifications {expected:,} to {found - 1:,}") + f" (before {found:,}) "
-                f"{'is' if found == expected + 1 else 'are'} absent: a SQLite store numbers "
-                "its events one after another, so rows were deleted or the file is damaged")
+            raise _missing(start + whole, notifications[whole][0])
         if on_page:
             on_page(len(notifications))
         if len(notifications) < page:
+            if gapless and until is not None:  # (the rows up to it: none may be absent)
+                _none_missing_up_to(app, start + len(notifications), until)
             return
         start = notifications[-1][0] + 1
+
+
+def _none_missing_up_to(app: EventStore, after_last: int, until: int) -> None:
+    """MissingEvents if a row after ``until`` is stored though the replay's last row read,
+    just before ``after_last``, came before it (a gap at the replay's end)."""
+    if after_last <= until:
+        with store_errors(getattr(app, "where", "the store")):
+            beyond = rows(app, after_last, 1)
+        if beyond:
+            raise _missing(after_last, beyond[0][0])
+
+
+def _missing(expected: int, found: int) -> MissingEvents:
+    return MissingEvents(
+        (f"notification {expected:,}" if found == expected + 1 else
+         f"notifications {expected:,} to {found - 1:,}") + f" (before {found:,}) "
+        f"{'is' if found == expected + 1 else 'are'} absent: a SQLite store numbers "
+        "its events one after another, so rows were deleted or the file is damaged")
 
 
 def _before_gap(notifications: list[Row], start: int) -> int:
