@@ -97,6 +97,8 @@ class Login(Station):
             attempt.reject_password(now)
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)
+        if self.hasher.outdated(account.password_digest):  # (saved with the login's account)
+            account.renew_password_digest(self.hasher.digest(typed), now)
         if not attempt.accept_password(account.notify_key, account.first_login, now):
             attempt.complete(now)
             return self._logged_in(attempt, account, opening, now)
@@ -107,7 +109,7 @@ class Login(Station):
         sent = account.keys_in_window(self.policy.key_window, now)
         if self.policy.limit_reached(sent):  # D-10
             attempt.withhold_key(sent, now)
-            self.save(attempt)
+            self.save(attempt, account)  # (the account: a password digest renewed)
             return ErrorPage(Refusal.KEY_LIMIT,
                              self.policy.mails_resume_at(account.key_mail_times, now))
         earlier = self._pending_attempt(account)

@@ -145,6 +145,17 @@ class Account(Aggregate):
     def logged_in(self, attempt_id: UUID, now: datetime) -> None:
         self.trigger_event(self.LoggedIn, attempt_id=attempt_id, timestamp=now)
 
+    class PasswordDigestRenewed(Aggregate.Event):
+        """The password (the same) digested again at the hasher's cost: one made at another
+        cost (BS_HASH_COST changed since) is renewed when the password is next given right."""
+        password_digest: str
+
+        def apply(self, account: Account) -> None:
+            account.password_digest = self.password_digest
+
+    def renew_password_digest(self, digest: str, now: datetime) -> None:
+        self.trigger_event(self.PasswordDigestRenewed, password_digest=digest, timestamp=now)
+
 
 class Customer(Account):
     """The contract: BS customer number, plan, company, the main ID and 組織設定."""

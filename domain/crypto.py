@@ -128,6 +128,10 @@ class Hasher:
         return self._in_turn(lambda: _through(gate, tagged, lambda _: True))  # (no account:
                                                                                # a failure)
 
+    def outdated(self, digest: str) -> bool:
+        """Was ``digest`` made at another cost than this hasher's (so worth making again)?"""
+        return digest.split("$")[1:2] != [str(self.cost)]
+
     @staticmethod
     def tag_cost(recorded: str) -> int | None:
         """The cost of a tag ``unknown`` made, or None if ``recorded`` is no such tag."""

@@ -5,20 +5,25 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
-from application import screens
+from application import audit, screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
+from application.bootstrap import store_settings
 from application.messages import SENDER, key_in
 from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.screens import KEY_PROMPT
 from domain import clock
+from domain.accounts import Account
+from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from domain.policy import LoginPolicy
+from tests.conftest import build
 from tests.story import (
     EMAIL,
     PASSWORD,
@@ -308,6 +313,28 @@ def test_D_8_stored_in_utc_shown_in_jst(keyed: BillingStation) -> None:
     attempt = keyed.get(entry.attempt_id, LoginAttempt)
     assert attempt.created_on.utcoffset() == timedelta(0)
     assert attempt.created_on.hour == 0  # 09:58 JST is 00:58 UTC
+
+
+def test_D_9_a_password_digested_at_another_cost_is_renewed_at_its_next_right_login(
+    tmp_path: Path, mailbox: MailboxFolder
+) -> None:
+    """BS_HASH_COST raised: an account's digest kept its old cost, so its wrong password
+    answered sooner than an unknown ID's tag (D-9), and weaker than the operator asked."""
+    store = store_settings("sqlite", tmp_path / "store.sqlite3")
+    before = build(store, mailbox, hasher=Hasher(2))
+    onboard(before)
+    before.close()
+    app = build(store, mailbox, hasher=Hasher(3))
+    assert app.log_in("main01", "wrong-password") == ErrorPage(Refusal.LOGIN_FAILED)
+    old = app.account("main01")
+    assert old is not None and app.hasher.outdated(old.password_digest)  # not on a failure
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)  # the first login (D-1)
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)
+    renewed = [e for e in audit.replay(app) if isinstance(e, Account.PasswordDigestRenewed)]
+    assert len(renewed) == 1 and renewed[0].password_digest.startswith("scrypt$3$")
+    account = app.account("main01")
+    assert account is not None and Hasher(3).matches(PASSWORD, account.password_digest)
+    app.close()
 
 
 def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(
