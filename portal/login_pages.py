@@ -207,15 +207,19 @@ async def enter_key(request: Request) -> Response:
 
 
 async def log_out(request: Request) -> Response:
-    """ログアウト (SC-4): the session ends in the store; its cookie is dropped."""
+    """ログアウト (SC-4): the session ends in the store; its cookie is dropped. Without its
+    token (D-13) nothing ends, and the page says so, with the session's ログアウト again
+    (it went back to the top page, as if the click had been lost)."""
     form = await checked_form(request)
+    if form is None:
+        found = await member(request)
+        return refused_form(request, *found) if found else redirect("/login")
     token = request.cookies.get(SESSION_COOKIE)
-    if form is not None and token:
+    if token:
         await run(portal(request).station.end_session, token)
     response = redirect("/login")
-    if form is not None:
-        for cookie in (SESSION_COOKIE, SEEN_COOKIE, SHOWN_COOKIE):  # (a 確認's, if any)
-            drop_cookie(request, response, cookie)
+    for cookie in (SESSION_COOKIE, SEEN_COOKIE, SHOWN_COOKIE):  # (a 確認's, if any)
+        drop_cookie(request, response, cookie)
     return response
 
 
