@@ -117,10 +117,9 @@ class Hasher:
         for every tag: a guess tests them all). The tag names its cost (``?14$`` and 16 hex
         digits), so an auditor can work it out again."""
         text, salt = login_id, UNKNOWN_LOGIN_ID
-        if len(text) * 4 > LONG:  # (maybe more bytes than a password's check derives)
-            typed = text.encode("utf-8", "surrogatepass")
-            if len(typed) > LONG:  # its SHA-256 stands for it, under a salt of its own
-                text, salt = hashlib.sha256(typed).hexdigest(), UNKNOWN_LOGIN_ID + b" (long)"
+        typed = text.encode("utf-8", "surrogatepass")
+        if len(typed) > LONG:  # its SHA-256 stands for it, under a salt of its own
+            text, salt = hashlib.sha256(typed).hexdigest(), UNKNOWN_LOGIN_ID + b" (long)"
 
         def tagged() -> str:
             return f"?{self.cost}${self._derive(text, salt, self.cost).hex()[:16]}"

@@ -19,9 +19,9 @@ from application.outcomes import KeyEntry, Outcome
 from billing_station.audit_pages import FINDINGS, OUTCOMES
 from billing_station.cli import main
 from domain.login_attempt import LoginAttempt
-from tests.conftest import FAST_HASHER, build
+from tests.conftest import build
 from tests.docs_shots import screenshot_path
-from tests.story import PASSWORD, keyed_main, onboard
+from tests.story import FAST_HASHER, PASSWORD, keyed_main, onboard
 
 
 @pytest.fixture

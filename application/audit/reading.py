@@ -236,8 +236,7 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
     gapless = isinstance(app.recorder, SQLiteAggregateRecorder)  # (PostgreSQL's sequence
     start = after + 1  # leaves a number unused by each rolled-back write: gaps are normal)
     while True:
-        with store_errors(getattr(app, "where", "the store")):
-            notifications = rows(app, start, page, until)
+        notifications = _read(app, start, page, until)
         whole = len(notifications) if not gapless else _before_gap(notifications, start)
         for n in notifications[:whole]:
             try:
@@ -258,11 +257,14 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
 def _none_missing_up_to(app: EventStore, after_last: int, until: int) -> None:
     """MissingEvents if a row after ``until`` is stored though the replay's last row read,
     just before ``after_last``, came before it (a gap at the replay's end)."""
-    if after_last <= until:
-        with store_errors(getattr(app, "where", "the store")):
-            beyond = rows(app, after_last, 1)
-        if beyond:
-            raise _missing(after_last, beyond[0][0])
+    if after_last <= until and (beyond := _read(app, after_last, 1)):
+        raise _missing(after_last, beyond[0][0])
+
+
+def _read(app: EventStore, start: int, limit: int, stop: int | None = None) -> list[Row]:
+    """``rows``, its store's errors said as the audit says them."""
+    with store_errors(getattr(app, "where", "the store")):
+        return rows(app, start, limit, stop)
 
 
 def _missing(expected: int, found: int) -> MissingEvents:
