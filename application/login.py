@@ -26,7 +26,7 @@ from application.ports import MailError
 from application.station import AttemptNotFound, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import Gate, new_id, new_token
+from domain.crypto import Gate, Hasher, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt, Status
 from domain.portal_sessions import AddressCheck, PortalSession, portal_session_id
@@ -34,6 +34,7 @@ from domain.portal_sessions import AddressCheck, PortalSession, portal_session_i
 log = logging.getLogger(__name__)
 
 MAX_SECRET = 128  # characters of a password or key worth hashing; anything longer is wrong
+LOGIN_RACES = 20  # rival logins of one login ID a login may lose to (each loss: reads, no digest)
 KEY_RETRIES = {  # a key entry after which the key page asks again
     KeyOutcome.WRONG: Refusal.KEY_WRONG,  # D-4: retry while valid
     KeyOutcome.EARLIER_KEY: Refusal.KEY_SUPERSEDED,  # D-2: the newest mail's key, please
@@ -61,6 +62,36 @@ class Opening:
     replacing: str | None = attrs.field(default=None, repr=False)
 
 
+def _worth_hashing(password: str) -> str:
+    return password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
+
+
+@attrs.define
+class Typed:
+    """What 「ログイン」 was given, and what its digests said, each worked out once: a login
+    decided again after a lost race works nothing out again (unless the account's password
+    digest changed meanwhile). ``gate``: as ``Login.log_in`` says."""
+
+    login_id: str
+    password: str = attrs.field(repr=False, converter=_worth_hashing)
+    hasher: Hasher = attrs.field(repr=False)
+    gate: AddressGate | None = attrs.field(repr=False)
+    _matched: dict[str, bool] = attrs.field(factory=dict, repr=False)
+    _tag: str | None = attrs.field(default=None, repr=False)
+
+    def matches(self, digest: str) -> bool:
+        """Does the password match ``digest`` (an account's)?"""
+        if digest not in self._matched:
+            self._matched[digest] = self.hasher.matches(self.password, digest, self.gate)
+        return self._matched[digest]
+
+    def tag(self) -> str:
+        """What is recorded of the login ID, no account's (Hasher.unknown)."""
+        if self._tag is None:
+            self._tag = self.hasher.unknown(self.login_id, self.gate)
+        return self._tag
+
+
 class Login(Station):
     def read_again(self, aggregate: Any) -> bool:
         """An attempt is read again only while it may take a key (its entry, D-2's end of
@@ -71,23 +102,23 @@ class Login(Station):
     def log_in(self, login_id: str, password: str, opening: Opening | None = None,
                gate: AddressGate | None = None) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
-        Two logins of one login ID at once: the store lets one commit; the other is decided
-        again on what was committed (no mail is sent for a write that did not commit).
+        Logins of one login ID at once: the store lets one commit; each other is decided
+        again on what was committed (no mail is sent for a write that did not commit), with
+        the digest it worked out already unless the password's digest changed meanwhile.
         ``gate``: the password's digest asks it when its turn comes (NotAdmitted: nothing
         checked or recorded) and tells it of a mismatch (Hasher.matches); what it checked is
         recorded with the attempt, whose password is then recorded at the check's instant."""
-        return committed(lambda: self._log_in(login_id, password, opening, gate), "D-2")
+        typed = Typed(login_id_typed(login_id), password, self.hasher, gate)
+        return committed(lambda: self._log_in(typed, opening), "D-2", tries=LOGIN_RACES)
 
-    def _log_in(self, login_id: str, password: str, opening: Opening | None,
-                gate: AddressGate | None) -> LoginScreen:
-        now, login_id = clock.now(), login_id_typed(login_id)
+    def _log_in(self, typed: Typed, opening: Opening | None) -> LoginScreen:
+        now, gate, login_id = clock.now(), typed.gate, typed.login_id
         account = self.account(login_id) if is_login_id(login_id) else None
         attempt_id = new_id(self.entropy)
         if account is None:  # recorded as a tag, never verbatim: it may be a password
-            matched, login_id = False, self.hasher.unknown(login_id, gate)
+            matched, login_id = False, typed.tag()
         else:
-            typed = password if len(password) <= MAX_SECRET else ""  # (too long: no password's)
-            matched = self.hasher.matches(typed, account.password_digest, gate)
+            matched = typed.matches(account.password_digest)
         check = gate.checked if gate is not None else None
         attempt = LoginAttempt.request(login_id, account.id if account else None, now,
                                        attempt_id, check)
@@ -98,7 +129,7 @@ class Login(Station):
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)
         if self.hasher.outdated(account.password_digest):  # (saved with the login's account)
-            account.renew_password_digest(self.hasher.digest(typed), now)
+            account.renew_password_digest(self.hasher.digest(typed.password), now)
         if not attempt.accept_password(account.notify_key, account.first_login, now):
             attempt.complete(now)
             return self._logged_in(attempt, account, opening, now)

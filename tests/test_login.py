@@ -337,6 +337,28 @@ def test_D_9_a_password_digested_at_another_cost_is_renewed_at_its_next_right_lo
     app.close()
 
 
+def test_D_2_a_login_that_lost_a_race_is_decided_again_without_a_digest_again(
+    app: BillingStation, monkeypatch: pytest.MonkeyPatch, derivations: list[tuple[str, int]]
+) -> None:
+    """Another login of the ID commits while this one works (its save is refused): this one
+    is decided again on what was committed, with the digest it worked out already, so a
+    crowd at one ID does not keep the cores busy, nor lose its races for as long."""
+    onboard(app)
+    save, rival = app.save, iter([lambda: app.log_in("main01", PASSWORD)])
+
+    def rival_first(*aggregates: Any) -> None:
+        for login in rival:  # once: the rival's own save goes straight through
+            assert isinstance(login(), TopPage)
+        save(*aggregates)
+
+    monkeypatch.setattr(app, "save", rival_first)
+    derivations.clear()
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)
+    assert derivations == [(PASSWORD, app.hasher.cost)] * 2  # this login's once, the rival's
+    account = app.account("main01")
+    assert account is not None and account.logins == 2
+
+
 def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(
     keyed: BillingStation, mailbox: MailboxFolder
 ) -> None:
