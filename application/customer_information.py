@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from application.confirmation import (
     CUSTOMER_INFORMATION_APPLIED,
@@ -11,7 +10,14 @@ from application.confirmation import (
     confirmation,
     shown,
 )
-from application.outcomes import Completed, Confirmation, Form, Refusal, Session
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    Form,
+    InformationScreen,
+    Refusal,
+    Session,
+)
 from domain.fields import InvalidInput
 from domain.forms import CUSTOMER_INFORMATION
 
@@ -19,16 +25,13 @@ ONLY = Refusal.MAIN_ID_ONLY_INFORMATION  # CI-1
 
 
 class CustomerInformation(Confirming):
-    def customer_information(self, session: Session) -> dict[str, Any]:
-        """The screen's values: shown fields, editable fields (secrets masked), the plan."""
+    def customer_information(self, session: Session) -> InformationScreen:
+        """The screen as it opens: what it shows (the plan too), the fields it edits."""
         customer = self.main_id(session.account_id, ONLY)
-        return {
-            "BSお客様番号": customer.customer_number,
-            "会社名": customer.company,
-            "会社名フリガナ": customer.company_kana,
-            **{CUSTOMER_INFORMATION[k].label: v for k, v in shown(customer).items()},
-            "BS基本サービス": customer.plan,
-        }
+        return InformationScreen(
+            {"BSお客様番号": customer.customer_number, "会社名": customer.company,
+             "会社名フリガナ": customer.company_kana, "BS基本サービス": customer.plan},
+            CUSTOMER_INFORMATION, shown(customer))
 
     def confirm_customer_information(
         self, session: Session, form: Mapping[str, str]

@@ -4,12 +4,14 @@ The manual's words for them are in ``application.screens``, and only there."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
 import attrs
 
 from domain.accounts import Account
+from domain.fields import Field
 
 
 class Refusal(enum.Enum):
@@ -120,6 +122,32 @@ class Confirmation:
     def still_shows(self, account: Account) -> bool:
         """Whether ``account`` is still what this screen was checked against."""
         return account.id == self.target_id and account.edited_version == self.version
+
+
+@attrs.frozen
+class InformationScreen:
+    """An information screen as it opens (お客様情報変更, a sub ID's 情報変更): what it shows
+    and does not edit, by label (CI-2: BSお客様番号…); the fields it edits, by key, in the
+    screen's order, and each one's value as shown (a secret masked)."""
+
+    shown: Mapping[str, str]
+    fields: Mapping[str, Field]
+    values: Mapping[str, str]
+
+    def by_label(self) -> dict[str, str]:
+        """Every value by the label a person reads it under (the specs' vocabulary)."""
+        return dict(self.shown) | {field.label: self.values.get(key, "")
+                                   for key, field in self.fields.items()}
+
+
+@attrs.frozen
+class SubIDRow:
+    """A registered sub ID as 権限設定's list shows it (SB-4)."""
+
+    login_id: str
+    person_in_charge: str
+    email: str
+    notify_key: str
 
 
 class ContactRoute(enum.Enum):

@@ -6,12 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from application.confirmation import Confirming, check_sub_id, confirmation, shown, sub_id_fields
-from application.outcomes import Completed, Confirmation, Form, Refusal, Refused, Session
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    Form,
+    InformationScreen,
+    Refusal,
+    Refused,
+    Session,
+    SubIDRow,
+)
 from application.station import login_id_taken
 from domain.accounts import Customer, LoginIndex, SubID
 from domain.crypto import new_id, same_digest
-from domain.fields import FieldError, InvalidInput
-from domain.forms import SUB_ID_INFORMATION
+from domain.fields import Field, FieldError, InvalidInput
 
 ONLY = Refusal.MAIN_ID_ONLY_PERMISSIONS  # SB-2
 
@@ -23,22 +31,15 @@ class PermissionSettings(Confirming):
         customer.register_organization(name, by=session.login_id)
         self.save(customer)
 
-    def permission_settings(self, session: Session) -> list[dict[str, str]]:
+    def permission_settings(self, session: Session) -> list[SubIDRow]:
         """The list of registered sub IDs (SB-4)."""
         customer = self.main_id(session.account_id, ONLY)
-        return [
-            {"ログインID": login_id, **{
-                SUB_ID_INFORMATION[k].label: v for k, v in shown(sub).items()
-                if k in ("person_in_charge", "email", "notify_key")
-            }}
-            for login_id, sub in ((i, self.get(s, SubID)) for i, s in customer.sub_ids.items())
-        ]
+        return [_row(login_id, self.get(sub_id, SubID))
+                for login_id, sub_id in customer.sub_ids.items()]
 
-    def sub_id_fields(self, session: Session, new: bool) -> list[str]:
-        """The labels the 副ID screen shows (SB-5, SB-6, SB-7)."""
-        customer = self.main_id(session.account_id, ONLY)
-        return ([] if new else ["ログインID"]) + [
-            f.label for f in sub_id_fields(customer, new).values()]
+    def sub_id_fields(self, session: Session, new: bool) -> Mapping[str, Field]:
+        """The fields the 副ID screen edits, in its order (SB-5, SB-6, SB-7)."""
+        return sub_id_fields(self.main_id(session.account_id, ONLY), new)
 
     def confirm_new_sub_id(self, session: Session, form: Mapping[str, str]) -> Confirmation:
         """副ID 新規登録 「確認」 (SB-7, SB-8)."""
@@ -87,13 +88,13 @@ class PermissionSettings(Confirming):
         return same_digest(self.get(made, SubID).password_digest,
                            confirmed.values.get("temporary_password", ""))
 
-    def sub_id_information(self, session: Session, login_id: str) -> dict[str, str]:
+    def sub_id_information(self, session: Session, login_id: str) -> InformationScreen:
+        """A sub ID's 情報変更 as it opens (SB-5)."""
         customer = self.main_id(session.account_id, ONLY)
         sub = self._sub_id_of(customer, login_id)
         fields = sub_id_fields(customer, new=False)
-        return {"ログインID": login_id} | {
-            fields[k].label: v for k, v in shown(sub).items() if k in fields
-        }
+        return InformationScreen({"ログインID": login_id}, fields,
+                                 {k: v for k, v in shown(sub).items() if k in fields})
 
     def confirm_sub_id_change(
         self, session: Session, login_id: str, form: Mapping[str, str]
@@ -118,3 +119,8 @@ class PermissionSettings(Confirming):
         if login_id not in customer.sub_ids:
             raise InvalidInput([FieldError("ログインID", "SB-4", "この副IDは登録されていません。")])
         return self.get(customer.sub_ids[login_id], SubID)
+
+
+def _row(login_id: str, sub: SubID) -> SubIDRow:
+    held = sub.information
+    return SubIDRow(login_id, held["person_in_charge"], held["email"], held["notify_key"])

@@ -12,7 +12,6 @@ from starlette.routing import Route
 from application import screens
 from application.outcomes import Completed, Form, Session, TopPage
 from domain.fields import FieldError
-from domain.forms import CUSTOMER_INFORMATION
 from portal.confirm_pages import (
     confirmation_page,
     confirmed,
@@ -24,7 +23,6 @@ from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
 
 SHOWN = ("BSお客様番号", "会社名", "会社名フリガナ")  # shown, not editable (CI-2)
-BY_LABEL = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
 FORM_URL = "/customer-information"
 FORM_LINK = (FORM_URL, "お客様情報変更へ")
 
@@ -32,13 +30,12 @@ FORM_LINK = (FORM_URL, "お客様情報変更へ")
 async def _form(request: Request, session: Session, top: TopPage, values: dict[str, str],
                 errors: list[FieldError], status_code: int = 200,
                 retype: Collection[str] = ()) -> Response:
-    current = await run(portal(request).station.customer_information, session)
-    kept = {BY_LABEL[k]: v for k, v in current.items() if k in BY_LABEL} | values
+    screen = await run(portal(request).station.customer_information, session)
     return render(request, "customer_information.html", {
-        "shown": [(label, current[label]) for label in SHOWN],
-        "plan": current["BS基本サービス"],
-        "fields": views(CUSTOMER_INFORMATION, kept, errors, retype),
-        "unplaced": unplaced(CUSTOMER_INFORMATION, errors),
+        "shown": [(label, screen.shown[label]) for label in SHOWN],
+        "plan": screen.shown["BS基本サービス"],
+        "fields": views(screen.fields, dict(screen.values) | values, errors, retype),
+        "unplaced": unplaced(screen.fields, errors),
         "error_count": len(errors),
     }, status_code=status_code, session=session, top=top)
 

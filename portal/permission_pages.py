@@ -14,10 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application import screens
-from application.confirmation import sub_id_fields
 from application.outcomes import Completed, Confirmation, Form, Session, TopPage
-from domain.accounts import Customer, SubID
-from domain.fields import Field, FieldError, InvalidInput
+from domain.accounts import SubID
+from domain.fields import FieldError, InvalidInput
 from domain.forms import PERMISSIONS
 from portal.confirm_pages import (
     FormLink,
@@ -51,17 +50,11 @@ async def permission_settings(request: Request, session: Session, top: TopPage) 
                   session=session, top=top)
 
 
-def _fields(request: Request, session: Session, new: bool) -> dict[str, Field]:
-    station = portal(request).station
-    station.sub_id_fields(session, new)  # refuses a sub ID (SB-2)
-    return sub_id_fields(station.get(session.customer_id, Customer), new)
-
-
 async def _form(request: Request, session: Session, top: TopPage, login_id: str | None,
                 values: dict[str, str], errors: list[FieldError],
                 status_code: int = 200, retype: Collection[str] = ()) -> Response:
     new = login_id is None
-    fields = await run(_fields, request, session, new)
+    fields = await run(portal(request).station.sub_id_fields, session, new)
     permissions = {k: f for k, f in fields.items() if k in PERMISSIONS}
     others = {k: f for k, f in fields.items() if k not in PERMISSIONS}
     return render(request, "sub_id.html", {
@@ -96,25 +89,18 @@ async def confirmation_new(request: Request, session: Session, top: TopPage) -> 
                                    f"{NEW_URL}/ok", NEW_URL, new=True)
 
 
-def _current(request: Request, session: Session, login_id: str) -> dict[str, str]:
-    station = portal(request).station
-    labels = station.sub_id_information(session, login_id)
-    fields = _fields(request, session, False)
-    by_label = {f.label: k for k, f in fields.items()}
-    return {by_label[k]: v for k, v in labels.items() if k in by_label}
-
-
 @members_only
 async def sub_id(request: Request, session: Session, top: TopPage) -> Response:
     """A sub ID's 情報変更; as its last 「確認」 left it, when asked (form_again)."""
     login_id = request.path_params["login_id"]
     try:
-        current = await run(_current, request, session, login_id)
+        screen = await run(portal(request).station.sub_id_information, session, login_id)
     except InvalidInput as e:  # not a sub ID of this customer
         return render(request, "error.html", {"message": e.errors[0].message},
                       status_code=404, session=session, top=top)
     values, errors, retype = form_again(request, _change_url(login_id))
-    return await _form(request, session, top, login_id, current | values, errors, 200, retype)
+    return await _form(request, session, top, login_id, dict(screen.values) | values, errors,
+                       200, retype)
 
 
 @members_only

@@ -48,6 +48,7 @@ from portal.app import create_app
 from portal.config import PortalConfig
 from portal.security import ATTEMPT_COOKIE, SESSION_COOKIE
 from tests.portal_fixtures import SECRET, Camera, fresh_shots_folder, serve
+from tests.story import new_sub_id_labels
 
 CUSTOMER_LABELS = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
 SUB_ID_LABELS = {f.label: k for k, f in (SUB_ID_REGISTRATION | PERMISSIONS).items()} | {
@@ -267,16 +268,16 @@ class ServiceDriver(Givens):
 
     def information(self, main: str | None, label: str) -> str:
         session = self.main[main] if main else self.first_main
-        return str(self.app.customer_information(session)[label])
+        return str(self.app.customer_information(session).by_label()[label])
 
     def sub_id_information(self, login_id: str, label: str) -> str:
-        return self.app.sub_id_information(self.first_main, login_id)[label]
+        return self.app.sub_id_information(self.first_main, login_id).by_label()[label]
 
     def listed_sub_ids(self) -> list[str]:
-        return [row["ログインID"] for row in self.app.permission_settings(self.first_main)]
+        return [row.login_id for row in self.app.permission_settings(self.first_main)]
 
     def new_sub_id_labels(self, main: str) -> list[str]:
-        return self.app.sub_id_fields(self.main[main], new=True)
+        return new_sub_id_labels(self.app, self.main[main])
 
     def contact(self) -> str:
         """LG-8 from the 通知キー照合 screen shown: whom the person who logged in asks."""

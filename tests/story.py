@@ -62,6 +62,11 @@ def add_sub_id(app: BillingStation, main: Session, login_id: str = "sub01", **fo
     app.submit_new_sub_id(main, confirmation)
 
 
+def new_sub_id_labels(app: BillingStation, main: Session) -> list[str]:
+    """What 副ID 新規登録 asks for, by label, in the screen's order (SB-5..SB-7)."""
+    return [field.label for field in app.sub_id_fields(main, new=True).values()]
+
+
 def keyed_main(app: BillingStation) -> Session:
     """A main ID "main01" with the notify key on, past its first login (LG-4)."""
     main = onboard(app)

@@ -94,7 +94,7 @@ def test_CI_2_required_fields_are_named(app: BillingStation) -> None:
 
 def test_CI_2_shown_fields_are_not_editable(app: BillingStation) -> None:
     main = onboard(app)
-    screen = app.customer_information(main)
+    screen = app.customer_information(main).by_label()
     assert screen["BSお客様番号"] == "BS5928544"
     assert screen["会社名"] == "デモ用ユーザ01"
     with pytest.raises(InvalidInput) as invalid:
@@ -124,7 +124,7 @@ def test_CI_2_a_required_field_of_only_spaces_is_empty(app: BillingStation, labe
 
 def test_CI_3_notify_key_starts_off_and_login_is_password_only(app: BillingStation) -> None:
     main = onboard(app)
-    assert app.customer_information(main)["通知キーの利用"] == "利用しない"
+    assert app.customer_information(main).by_label()["通知キーの利用"] == "利用しない"
     first_login(app)
     assert first_login(app).login_id == "main01"  # a second login, still no key
     field = CUSTOMER_INFORMATION["notify_key"]  # shown as the manual lists the choices
@@ -141,17 +141,17 @@ def test_CI_4_all_errors_at_once_input_kept_nothing_recorded(app: BillingStation
     assert [e.label for e in invalid.value.errors] == ["部署名", "連絡先電話番号", "郵便番号"]
     assert invalid.value.form == form
     assert events(app) == before
-    assert app.customer_information(main)["通知キーの利用"] == "利用しない"
+    assert app.customer_information(main).by_label()["通知キーの利用"] == "利用しない"
 
 
 def test_CI_4_confirm_then_ok_applies_and_says_done(app: BillingStation) -> None:
     main = onboard(app)
     confirmation = app.confirm_customer_information(main, {"notify_key": "利用する"})
     assert screens.title(confirmation) == "お客様情報変更確認"
-    assert app.customer_information(main)["通知キーの利用"] == "利用しない"  # not before OK
+    assert app.customer_information(main).by_label()["通知キーの利用"] == "利用しない"  # not before OK
     assert screens.message(app.submit_customer_information(main, confirmation)) == (
         CUSTOMER_INFORMATION_DONE)
-    assert app.customer_information(main)["通知キーの利用"] == "利用する"
+    assert app.customer_information(main).by_label()["通知キーの利用"] == "利用する"
 
 
 def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStation) -> None:
@@ -162,7 +162,7 @@ def test_CI_4_a_stale_confirmation_is_refused_not_overwritten(app: BillingStatio
     with pytest.raises(Refused) as refused:
         app.submit_customer_information(main, first)
     assert screens.message(refused.value) == CONFLICT
-    assert app.customer_information(main)["部署名"] == "営業部"
+    assert app.customer_information(main).by_label()["部署名"] == "営業部"
 
 
 def test_CI_4_ok_pressed_again_says_done_and_records_nothing_more(
@@ -185,7 +185,7 @@ def test_CI_4_ok_pressed_again_says_done_and_records_nothing_more(
     with pytest.raises(Refused) as refused:
         app.submit_customer_information(main, stale)
     assert screens.message(refused.value) == CONFLICT
-    assert app.customer_information(main)["部署名"] == "経理部"
+    assert app.customer_information(main).by_label()["部署名"] == "経理部"
 
 
 def test_CI_4_ok_of_another_download_file_password_is_not_taken_as_done(
@@ -229,7 +229,7 @@ def test_CI_4_a_confirmation_of_another_account_is_never_done_here(
         mine, {"department": "経理部"}))
     with pytest.raises(Refused):
         app.submit_customer_information(mine, foreign)
-    assert app.customer_information(theirs)["部署名"] != "経理部"
+    assert app.customer_information(theirs).by_label()["部署名"] != "経理部"
 
 
 def test_CI_4_a_login_between_confirm_and_ok_changes_nothing_of_the_screen(
@@ -240,7 +240,7 @@ def test_CI_4_a_login_between_confirm_and_ok_changes_nothing_of_the_screen(
     confirmation = app.confirm_customer_information(main, {"department": "経理部"})
     first_login(app)
     app.submit_customer_information(main, confirmation)
-    assert app.customer_information(main)["部署名"] == "経理部"
+    assert app.customer_information(main).by_label()["部署名"] == "経理部"
 
 
 @pytest.mark.parametrize("meanwhile", ["login", "change"])
@@ -278,7 +278,7 @@ def test_CI_4_a_write_committed_while_ok_saves_outdates_it_only_if_a_change(
 @pytest.mark.parametrize("plan", list(Plan))
 def test_CI_5_the_plan_is_shown(app: BillingStation, plan: Plan) -> None:
     main = onboard(app, plan=plan)
-    assert app.customer_information(main)["BS基本サービス"] == plan.value
+    assert app.customer_information(main).by_label()["BS基本サービス"] == plan.value
 
 
 def test_onboarding_refuses_bad_information_naming_fields(app: BillingStation) -> None:

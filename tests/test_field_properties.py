@@ -73,7 +73,7 @@ def test_CI_2_any_text_in_a_customer_information_field(name: str) -> None:
             assert not value or FAST_HASHER.matches(value, customer.information[name])
         else:  # as typed, but for what cannot be seen (spaces around, a space's width)
             shown = value if isinstance(field, ChoiceField) else field.as_typed(value)
-            assert app.customer_information(main)[field.label] == shown
+            assert app.customer_information(main).by_label()[field.label] == shown
         outcomes.add("accepted")
 
     property_()
@@ -97,7 +97,7 @@ def test_SB_5_any_text_in_a_sub_id_field(name: str) -> None:
             return
         app.submit_sub_id_change(main, confirmation)
         shown = value if isinstance(field, ChoiceField) else field.as_typed(value)
-        assert app.sub_id_information(main, "sub01")[field.label] == shown
+        assert app.sub_id_information(main, "sub01").by_label()[field.label] == shown
         outcomes.add("accepted")
 
     property_()

@@ -158,7 +158,7 @@ def test_CI_4_every_field_error_at_once_beside_its_field_and_the_input_kept(
     expect(tab.locator("#error-contact_name")).to_have_text("連絡先担当姓名を入力してください。")
     expect(tab.get_by_role("alert")).to_contain_text("2件")
     camera.shot("errors")
-    information = served.station.customer_information(served.session(login_id))
+    information = served.station.customer_information(served.session(login_id)).by_label()
     assert information["部署名"] == "総務部"  # nothing recorded (CI-4)
 
 
@@ -195,7 +195,7 @@ def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
     tab.get_by_role("button", name="OK").click()
     expect(tab.get_by_text("ログインユーザ情報変更を完了しました。", exact=True)).to_be_visible()
     camera.shot("changed")
-    info = served.station.sub_id_information(served.session(login_id), sub)
+    info = served.station.sub_id_information(served.session(login_id), sub).by_label()
     assert info["メモ"] == "経理担当" and info["通知キーの利用"] == "利用する"
 
 
@@ -311,7 +311,7 @@ def test_D_13_a_changing_form_without_its_session_token_changes_nothing(
     assert client.post("/logout", data={}).status_code == 403  # (and says so)
     assert client.get("/top").status_code == 200  # logout without the token did not log out
     session = served.session(login_id)
-    assert served.station.customer_information(session)["通知キーの利用"] == "利用しない"
+    assert served.station.customer_information(session).by_label()["通知キーの利用"] == "利用しない"
     token = csrf_of(client.get("/top").text)
     shown = confirmation_shown(client, "/customer-information", form | {"csrf": token})
     assert shown.status_code == 200 and "お客様情報変更確認" in shown.text
@@ -558,7 +558,7 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
     sub = f"{login_id}s9"
 
     def registered() -> list[str]:
-        return [row["ログインID"] for row in served.station.permission_settings(
+        return [row.login_id for row in served.station.permission_settings(
             served.session(login_id))]
 
     assert http_log_in(client, login_id).headers["location"] == "/top"
@@ -657,7 +657,7 @@ def test_SB_8_ok_posted_twice_answers_done_twice_and_registers_once(
     assert second.headers["location"] == first.headers["location"]
     assert screens.SUB_ID_DONE in client.get(second.headers["location"]).text
     assert served.station.recorder.max_notification_id() == recorded
-    assert [row["ログインID"] for row in served.station.permission_settings(
+    assert [row.login_id for row in served.station.permission_settings(
         served.session(login_id))] == [sub]
 
 

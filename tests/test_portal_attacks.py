@@ -140,7 +140,7 @@ def test_D_13_every_changing_form_without_its_token_is_refused_and_records_nothi
                 assert recorded_since(portal, before) == [], path
     assert browser.get("/top").status_code == 200  # the session was not logged out
     assert "ログアウト" in browser.post("/logout").text  # (its page offers it again)
-    information = portal.station.customer_information(portal.session(main))
+    information = portal.station.customer_information(portal.session(main)).by_label()
     assert information["部署名"] != "攻撃部" and information["通知キーの利用"] == "利用しない"
 
 
@@ -451,7 +451,7 @@ def test_CI_1_SB_2_a_sub_id_on_every_main_id_url_and_form_is_refused_and_records
             response = browser.post(url, data=data)
             assert response.status_code == 403, (path, response.status_code)
         assert recorded_since(portal, before) == [], path
-    information = portal.station.customer_information(portal.session(main))
+    information = portal.station.customer_information(portal.session(main)).by_label()
     assert information["部署名"] != "攻撃部"
     browser.close()
     owner.close()
@@ -587,7 +587,7 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
     assert "部署名に使用できない文字が含まれています。" in again.text
     lines = portal.logs.lines[start:]
     assert not [line for line in lines if "Traceback" in line or " ERROR " in line], lines
-    information = portal.station.customer_information(portal.session(login_id))
+    information = portal.station.customer_information(portal.session(login_id)).by_label()
     assert information["BSお客様番号"] != "BS0000001"
     print("\n" + "\n".join(f"{what}: {r.status_code}" for what, r in tries.items()))
     browser.close()

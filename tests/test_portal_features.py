@@ -226,7 +226,7 @@ def not_in_menu(person: Person, first: str, second: str) -> None:
 @then(parsers.parse("主IDの通知キーの利用は「{setting}」のままである"))
 def setting_kept(person: Person, setting: str) -> None:
     session = person.portal.session(person.login_id)
-    assert person.portal.station.customer_information(session)["通知キーの利用"] == setting
+    assert person.portal.station.customer_information(session).by_label()["通知キーの利用"] == setting
 
 
 @then(parsers.parse("通知キー照合画面の応答は「Cache-Control: {value}」である"))

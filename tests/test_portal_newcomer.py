@@ -239,8 +239,8 @@ def test_SB_8_back_from_a_sub_ids_completed_page_shows_its_form_not_a_resend(
     back = tab.go_back()
     assert back is not None and back.ok
     expect(tab.get_by_label("担当者")).to_have_value("高橋　三郎")
-    assert [row["担当者"] for row in served.station.permission_settings(served.session(main))
-            if row["ログインID"] == f"{main}h1"] == ["高橋　三郎"]
+    assert [row.person_in_charge for row in served.station.permission_settings(served.session(main))
+            if row.login_id == f"{main}h1"] == ["高橋　三郎"]
 
 
 def test_SB_8_a_sub_id_change_names_its_login_id_and_ends_back_at_permission_settings(
@@ -348,7 +348,7 @@ def test_LG_8_the_key_screens_help_says_a_sub_id_asks_its_main_ids_person(
     expect(tab.get_by_role("heading", name="通知キーのメールが届かない場合")).to_be_visible()
     expect(tab.locator("main #contact")).to_have_text(
         f"{screens.KEY_NOT_RECEIVED}\n副IDの場合：主IDの担当者")  # the manual's: no name, to
-    main_person = served.station.customer_information(main)["連絡先担当姓名"]  # one who has
+    main_person = served.station.customer_information(main).by_label()["連絡先担当姓名"]  # one who has
     expect(tab.locator("main")).not_to_contain_text(main_person)  # shown only a password
     tab.context.clear_cookies()  # the same page in a browser with no attempt: no one's
     tab.goto("/help/key-mail")

@@ -139,7 +139,7 @@ def test_two_edits_of_one_sub_id_at_once_one_wins_the_other_is_refused(
         confirmed = [app.confirm_sub_id_change(main, "sub01", {"memo": m}) for m in memos]
         assert twins.each("submit_sub_id_change", (main, confirmed[0]), (main, confirmed[1])
                           ) == ["refused: " + CONFLICT, "ログインユーザ情報変更を完了しました。"]
-        assert app.sub_id_information(main, "sub01")["メモ"] in memos
+        assert app.sub_id_information(main, "sub01").by_label()["メモ"] in memos
 
 
 def test_one_ok_sent_twice_at_once_is_applied_once(race: tuple[BillingStation, Twins]) -> None:
@@ -168,7 +168,7 @@ def test_one_new_sub_id_s_ok_sent_twice_at_once_registers_it_once(
         confirmed = app.confirm_new_sub_id(main, sub_id_form(f"sub{i:02d}"))
         assert twins.both("submit_new_sub_id", main, confirmed) == [
             "ログインユーザ情報変更を完了しました。"] * 2
-    assert [row["ログインID"] for row in app.permission_settings(main)] == [
+    assert [row.login_id for row in app.permission_settings(main)] == [
         f"sub{i:02d}" for i in range(ROUNDS)]
 
 

@@ -66,7 +66,7 @@ def test_personal_data_is_encrypted_at_rest_with_the_cipher_settings(
     app = build(env, MailboxFolder(tmp_path), hasher=Hasher(cost=4))
     main = onboard(app, contact_name="秘密　花子", email="hanako.secret@example.co.jp",
                    email_confirmation="hanako.secret@example.co.jp")
-    assert app.customer_information(main)["連絡先メールアドレス"] == "hanako.secret@example.co.jp"
+    assert app.customer_information(main).by_label()["連絡先メールアドレス"] == "hanako.secret@example.co.jp"
     app.close()
     data = stored_bytes(env)
     for personal in ("hanako.secret@example.co.jp", "秘密　花子", "main01"):

@@ -16,6 +16,7 @@ from tests.story import (
     add_sub_id,
     first_login,
     log_in_with_key,
+    new_sub_id_labels,
     onboard,
     sub_id_form,
 )
@@ -67,25 +68,25 @@ def test_SB_4_list_add_and_change(app: BillingStation) -> None:
     add_sub_id(app, main, "sub01")
     add_sub_id(app, main, "sub02", person_in_charge="鈴木")
     rows = app.permission_settings(main)
-    assert [r["ログインID"] for r in rows] == ["sub01", "sub02"]
-    assert rows[1]["担当者"] == "鈴木" and rows[1]["通知キーの利用"] == "利用しない"
+    assert [r.login_id for r in rows] == ["sub01", "sub02"]
+    assert rows[1].person_in_charge == "鈴木" and rows[1].notify_key == "利用しない"
     confirmation = app.confirm_sub_id_change(main, "sub02", {"memo": "経理担当"})
     app.submit_sub_id_change(main, confirmation)
-    assert app.sub_id_information(main, "sub02")["メモ"] == "経理担当"
+    assert app.sub_id_information(main, "sub02").by_label()["メモ"] == "経理担当"
 
 
 def test_SB_5_sub_id_fields_permissions_and_organization(app: BillingStation) -> None:
     main = onboard(app)
     app.register_organization(main, "東京支店")
     add_sub_id(app, main)
-    shown = app.sub_id_information(main, "sub01")
+    shown = app.sub_id_information(main, "sub01").by_label()
     assert shown["所属組織"] == "全組織" and shown["通知キーの利用"] == "利用しない"
     assert [shown[label] for label in PERMISSION_LABELS] == [
         "参照のみ", "参照・変更可能", "参照・変更可能", "参照・変更可能", "参照・変更可能",
         "参照・変更可能"]
     change = {"organization": "東京支店", "billing_inquiry": "利用権限なし", "call_breakdown": "参照のみ"}
     app.submit_sub_id_change(main, app.confirm_sub_id_change(main, "sub01", change))
-    shown = app.sub_id_information(main, "sub01")
+    shown = app.sub_id_information(main, "sub01").by_label()
     assert (shown["所属組織"], shown["請求金額照会"], shown["通話明細内訳"]) == (
         "東京支店", "利用権限なし", "参照のみ")
     with pytest.raises(InvalidInput) as invalid:
@@ -98,9 +99,9 @@ def test_SB_5_sub_id_fields_permissions_and_organization(app: BillingStation) ->
 
 def test_SB_6_download_plan_shows_no_organization_or_permissions(app: BillingStation) -> None:
     standard, download = onboard(app), onboard(app, "main02", Plan.DOWNLOAD, "BS0000002")
-    assert "所属組織" in app.sub_id_fields(standard, new=True)
-    assert set(PERMISSION_LABELS) <= set(app.sub_id_fields(standard, new=True))
-    fields = app.sub_id_fields(download, new=True)
+    assert "所属組織" in new_sub_id_labels(app, standard)
+    assert set(PERMISSION_LABELS) <= set(new_sub_id_labels(app, standard))
+    fields = new_sub_id_labels(app, download)
     assert "所属組織" not in fields and not set(PERMISSION_LABELS) & set(fields)
     with pytest.raises(InvalidInput) as invalid:
         app.confirm_new_sub_id(download, sub_id_form(organization="全組織", billing_inquiry="参照のみ"))
@@ -110,7 +111,7 @@ def test_SB_6_download_plan_shows_no_organization_or_permissions(app: BillingSta
 
 def test_SB_7_new_sub_id_needs_its_fields_and_a_unique_login_id(app: BillingStation) -> None:
     main = onboard(app)
-    assert app.sub_id_fields(main, new=True)[:7] == [
+    assert new_sub_id_labels(app, main)[:7] == [
         "ログインID", "仮パスワード", "担当者", "電話番号", "登録先メールアドレス", "メモ",
         "通知キーの利用"]
     with pytest.raises(InvalidInput) as invalid:
@@ -126,7 +127,7 @@ def test_SB_8_confirm_then_ok_says_done(app: BillingStation) -> None:
     assert "仮パスワード: ********" in screens.confirmation_lines(confirmation)
     assert app.permission_settings(main) == []  # nothing before OK
     assert screens.message(app.submit_new_sub_id(main, confirmation)) == SUB_ID_DONE
-    assert app.permission_settings(main)[0]["通知キーの利用"] == "利用する"
+    assert app.permission_settings(main)[0].notify_key == "利用する"
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), TopPage)  # first login: no key
     assert isinstance(app.log_in("sub01", SUB_PASSWORD), KeyEntry)
 
@@ -148,8 +149,8 @@ def test_SB_8_logins_between_confirm_and_ok_change_nothing_of_the_screen(
     with pytest.raises(Refused) as refused:
         app.submit_sub_id_change(main, outdated)
     assert screens.message(refused.value) == screens.CONFLICT
-    assert app.sub_id_information(main, "sub01")["メモ"] == "総務"
-    assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01", "sub02"]
+    assert app.sub_id_information(main, "sub01").by_label()["メモ"] == "総務"
+    assert [row.login_id for row in app.permission_settings(main)] == ["sub01", "sub02"]
 
 
 def test_SB_8_a_change_of_the_customers_information_outdates_no_new_sub_id(
@@ -161,7 +162,7 @@ def test_SB_8_a_change_of_the_customers_information_outdates_no_new_sub_id(
     app.submit_customer_information(main, app.confirm_customer_information(
         main, {"address2": "２階"}))
     assert screens.message(app.submit_new_sub_id(main, new)) == SUB_ID_DONE
-    assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01"]
+    assert [row.login_id for row in app.permission_settings(main)] == ["sub01"]
 
 
 def test_SB_8_ok_pressed_again_says_done_and_records_nothing_more(
@@ -176,7 +177,7 @@ def test_SB_8_ok_pressed_again_says_done_and_records_nothing_more(
     recorded = app.recorder.max_notification_id()
     assert screens.message(app.submit_new_sub_id(main, confirmation)) == SUB_ID_DONE
     assert app.recorder.max_notification_id() == recorded
-    assert [row["ログインID"] for row in app.permission_settings(main)] == ["sub01"]
+    assert [row.login_id for row in app.permission_settings(main)] == ["sub01"]
     change = app.confirm_sub_id_change(main, "sub01", {"memo": "経理担当"})
     app.submit_sub_id_change(main, change)
     recorded = app.recorder.max_notification_id()
@@ -197,7 +198,7 @@ def test_SB_8_a_new_sub_id_confirmed_twice_registers_one_the_other_ok_conflicts(
         app.submit_new_sub_id(main, second)
     assert screens.message(refused.value) == screens.CONFLICT
     assert app.recorder.max_notification_id() == recorded
-    assert app.sub_id_information(main, "sub01")["メモ"] == "一つ目"
+    assert app.sub_id_information(main, "sub01").by_label()["メモ"] == "一つ目"
 
 
 @pytest.mark.parametrize(("label", "key"), [("担当者", "person_in_charge"), ("メモ", "memo")])
@@ -220,4 +221,4 @@ def test_SB_7_a_temporary_password_is_kept_exactly_as_typed(app: BillingStation)
         main, sub_id_form("sub01", temporary_password=typed, memo=" 経理担当 ")))
     assert app.log_in("sub01", typed.strip()) == ErrorPage(Refusal.LOGIN_FAILED)
     assert isinstance(app.log_in("sub01", typed), TopPage)
-    assert app.sub_id_information(main, "sub01")["メモ"] == "経理担当"
+    assert app.sub_id_information(main, "sub01").by_label()["メモ"] == "経理担当"
