@@ -25,7 +25,7 @@ from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
 from portal.security import SEEN_COOKIE
-from portal.web import DEADLINE, STATIC, Portal, member, render, seen_cookie
+from portal.web import DEADLINE, STATIC, Portal, cookie_name, member, render, seen_cookie
 
 log = logging.getLogger("portal")
 
@@ -38,6 +38,7 @@ HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; object-src 'none'; "
                                 "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
 }
+HSTS = (b"strict-transport-security", b"max-age=31536000")  # behind HTTPS: a year of it only
 HTTP_ERRORS = {
     400: "リクエストの形式が正しくありません。",
     404: "ページが見つかりません。",
@@ -93,7 +94,8 @@ class Guard:
                 present = {k.lower() for k, _ in headers}
                 message["headers"] = [*headers, *(
                     (k.lower().encode(), v.encode()) for k, v in HEADERS.items()
-                    if k.lower().encode() not in present), *_seen(request, headers)]
+                    if k.lower().encode() not in present), *_seen(request, headers),
+                    *([HSTS] if request.url.scheme == "https" else [])]
             await send(message)
 
         request = Request(scope)
@@ -142,7 +144,7 @@ def _seen(request: Request, headers: list[tuple[bytes, bytes]]) -> list[tuple[by
     """D-12's signed last-request cookie for a live session's answer, unless the answer
     already sets or drops it (a new session at login, a logout)."""
     seen = seen_cookie(request)
-    mine = SEEN_COOKIE.encode() + b"="
+    mine = cookie_name(request, SEEN_COOKIE).encode() + b"="
     if seen is None or any(k.lower() == b"set-cookie" and v.startswith(mine)
                            for k, v in headers):
         return []
@@ -208,5 +210,6 @@ def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
         exception_handlers={Refused: _refused, HTTPException: _http_error,
                             Exception: _server_error},
     )
+    app.router.redirect_slashes = False  # (its redirect names the Host the request named)
     app.state.portal = Portal(station, config)
     return app

@@ -30,6 +30,7 @@ from portal.security import SHOWN_COOKIE, Shown
 from portal.web import (
     binding,
     checked_form,
+    cookie,
     drop_cookie,
     portal,
     redirect,
@@ -121,7 +122,7 @@ def form_again(request: Request, url: str) -> tuple[dict[str, str], list[FieldEr
 
 def _shown(request: Request, url: str) -> Shown | None:
     """What the last 「確認」 of the form at ``url`` answered, sealed for this session."""
-    shown = portal(request).signer.shown_of(request.cookies.get(SHOWN_COOKIE),
+    shown = portal(request).signer.shown_of(cookie(request, SHOWN_COOKIE),
                                             binding(request))
     return shown if shown is not None and shown.url == url else None
 

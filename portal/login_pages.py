@@ -28,6 +28,7 @@ from portal.security import (
 )
 from portal.web import (
     checked_form,
+    cookie,
     drop_cookie,
     log,
     member,
@@ -112,7 +113,7 @@ def _error_page_next(request: Request, refusal: str, login_id: str,
 
 def _browser(request: Request, response: Response) -> str:
     """The browser's binding value; one that logged in before without it gets a new one."""
-    browser = request.cookies.get(BROWSER_COOKIE)
+    browser = cookie(request, BROWSER_COOKIE)
     if not browser:
         browser = new_browser_value()
         set_cookie(request, response, BROWSER_COOKIE, browser)
@@ -124,8 +125,8 @@ async def login_error(request: Request) -> Response:
     by GET."""
     if await member(request):
         return redirect("/top")
-    found = portal(request).signer.login_error_of(request.cookies.get(ERROR_COOKIE),
-                                                  request.cookies.get(BROWSER_COOKIE))
+    found = portal(request).signer.login_error_of(cookie(request, ERROR_COOKIE),
+                                                  cookie(request, BROWSER_COOKIE))
     refusal = Refusal.__members__.get(found.refusal) if found else None
     if found is None or (refusal is None and found.refusal != _THROTTLED):
         return redirect("/login")  # (also after BS_PORTAL_SECRET changed: a restart without it)
@@ -139,7 +140,7 @@ async def login_error(request: Request) -> Response:
 def _opening(request: Request) -> Opening:
     """D-12: a completed login opens its session, under a new id, in the login's own
     transaction; the browser's earlier session, if any, ends there."""
-    return Opening(replacing=request.cookies.get(SESSION_COOKIE))
+    return Opening(replacing=cookie(request, SESSION_COOKIE))
 
 
 def _session_started(request: Request, top: TopPage) -> Response:
@@ -155,7 +156,7 @@ def _session_started(request: Request, top: TopPage) -> Response:
 
 def _attempt(request: Request) -> str | None:
     return portal(request).signer.unsign(
-        "attempt", request.cookies.get(ATTEMPT_COOKIE), request.cookies.get(BROWSER_COOKIE))
+        "attempt", cookie(request, ATTEMPT_COOKIE), cookie(request, BROWSER_COOKIE))
 
 
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,
@@ -214,12 +215,12 @@ async def log_out(request: Request) -> Response:
     if form is None:
         found = await member(request)
         return refused_form(request, *found) if found else redirect("/login")
-    token = request.cookies.get(SESSION_COOKIE)
+    token = cookie(request, SESSION_COOKIE)
     if token:
         await run(portal(request).station.end_session, token)
     response = redirect("/login")
-    for cookie in (SESSION_COOKIE, SEEN_COOKIE, SHOWN_COOKIE):  # (a 確認's, if any)
-        drop_cookie(request, response, cookie)
+    for name in (SESSION_COOKIE, SEEN_COOKIE, SHOWN_COOKIE):  # (a 確認's, if any)
+        drop_cookie(request, response, name)
     return response
 
 

@@ -64,20 +64,31 @@ async def run(function: Callable[..., T], *args: Any) -> T:
 
 def binding(request: Request) -> str | None:
     """What a form's CSRF token is bound to: the session, or before login the browser."""
-    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(BROWSER_COOKIE)
+    return cookie(request, SESSION_COOKIE) or cookie(request, BROWSER_COOKIE)
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """A cookie's name: behind HTTPS with the ``__Host-`` prefix, so a browser takes it only
+    from this host, Secure and for every path; never one a sibling domain planted (a
+    browser value whose CSRF token its planter knows: login CSRF, D-13)."""
+    return f"__Host-{name}" if request.url.scheme == "https" else name
+
+
+def cookie(request: Request, name: str) -> str | None:
+    return request.cookies.get(cookie_name(request, name))
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str,
                max_age: int | None = None) -> None:
     """D-12: HttpOnly, SameSite=Lax, and Secure when served over HTTPS."""
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/",
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
 
 
 def drop_cookie(request: Request, response: Response, name: str) -> None:
     """A cookie's end, with the same flags as its start (D-12)."""
-    response.delete_cookie(name, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(cookie_name(request, name), path="/", httponly=True,
+                           samesite="lax", secure=request.url.scheme == "https")
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
@@ -85,9 +96,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
            top: TopPage | None = None) -> Response:
     """A page; a browser without its random binding cookie (CSRF before login, and the
     login attempt's signature) gets one."""
-    browser = request.cookies.get(BROWSER_COOKIE)
+    browser = cookie(request, BROWSER_COOKIE)
     fresh = None if browser else new_browser_value()
-    bound = request.cookies.get(SESSION_COOKIE) or browser or fresh or ""
+    bound = cookie(request, SESSION_COOKIE) or browser or fresh or ""
     values = {"csrf": portal(request).signer.csrf(bound), "session": session,
               "header": screens.header(top) if top else None,
               "menu": menu_for(session) if session else None,
@@ -107,10 +118,10 @@ async def member(request: Request) -> tuple[Session, TopPage] | None:
     """The logged-in session (read from the store: who, and main or sub ID) and the
     header's values; None when there is none, it ended, or it idled out (D-12, SC-4). A
     live one is kept on ``request.state.member`` for ``seen_cookie``."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = cookie(request, SESSION_COOKIE)
     if not token:
         return None
-    vouched = portal(request).signer.seen_of(request.cookies.get(SEEN_COOKIE), token)
+    vouched = portal(request).signer.seen_of(cookie(request, SEEN_COOKIE), token)
     found = await run(portal(request).station.member, token, vouched)
     if found is None:
         return None
@@ -125,7 +136,7 @@ def seen_cookie(request: Request) -> bytes | None:
     when this request found no live session (``member``). Guard adds it to every answer:
     a page, a redirect, an error page."""
     found: Member | None = getattr(request.state, "member", None)
-    token = request.cookies.get(SESSION_COOKIE)
+    token = cookie(request, SESSION_COOKIE)
     if found is None or not token:
         return None
     carrier = Response()

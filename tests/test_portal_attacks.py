@@ -505,10 +505,13 @@ def test_D_15_every_response_carries_the_security_headers_and_no_inline_script(
     assert responses[6].headers["allow"] == "GET, HEAD, POST"  # (PUT /login: what it takes)
     with client(portal) as browser:
         assert browser.post("/static/portal.css").headers["allow"] == "GET, HEAD"
-    for response in responses:
+        static = browser.get("/static", headers={"host": "evil.example"})
+    assert static.status_code == 404 and "location" not in static.headers  # (no Host echoed)
+    for response in [*responses, static]:
         where = f"{response.request.method} {response.request.url.path}"
         for name, value in HEADERS.items():
             assert response.headers.get(name) == value, (where, name)
+        assert "strict-transport-security" not in response.headers  # (plain HTTP: HTTPS's)
         policy = response.headers["content-security-policy"]
         directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
         assert directives["script-src"] == "'self'" and "unsafe" not in policy, where
@@ -612,17 +615,35 @@ def test_D_9_a_form_in_a_charset_the_client_names_is_read_as_unicode(portal: Ser
             assert shown.status_code == 200 and "ログインIDまたはパスワードが" in shown.text
 
 
-def test_https_every_cookie_of_a_login_is_secure(portal: Served, tmp_path: Path) -> None:
-    """Behind HTTPS (the scheme the ASGI server reports), every cookie is Secure (D-12)."""
+def test_https_every_cookie_is_secure_and_host_only_and_every_answer_asks_for_https(
+        portal: Served, tmp_path: Path) -> None:
+    """Behind HTTPS (the scheme the ASGI server reports), every cookie is Secure (D-12) and
+    named ``__Host-``, so no sibling domain can plant one (a browser value whose CSRF token
+    the planter knows: login CSRF, D-13); every answer carries HSTS; a login works so."""
     login_id = customer(portal)
     cookies: list[str] = []
+    app = create_app(portal.station, PortalConfig(SECRET))
+    answers: list[httpx.Response] = []
 
-    @in_process(create_app(portal.station, PortalConfig(SECRET)), "https://portal.example",
-                "192.0.2.77")
+    @in_process(app, "https://portal.example", "192.0.2.77")
     async def _(https: httpx.AsyncClient) -> None:
         page = await https.get("/login")
         done = await https.post("/login", data={"login_id": login_id, "password": PASSWORD,
                                                 "csrf": csrf_of(page.text)})
         cookies.extend(set_cookies(page) + set_cookies(done))
+        answers.extend([page, done, await https.get("/top"), await https.get("/no-such-page")])
+
+    @in_process(app, "https://portal.example", "192.0.2.78")
+    async def _(planted: httpx.AsyncClient) -> None:
+        planted.cookies.set("bs_browser", "planted", domain="portal.example")
+        answers.append(await planted.post("/login", data={
+            "login_id": login_id, "password": PASSWORD,
+            "csrf": app.state.portal.signer.csrf("planted")}))
 
     assert len(cookies) >= 2 and all("Secure" in c and "HttpOnly" in c for c in cookies)
+    assert all(c.startswith("__Host-") and "Path=/" in c and "Domain" not in c for c in cookies)
+    done, top, planted = answers[1], answers[2], answers[4]
+    assert done.headers["location"] == "/top" and "ログアウト" in top.text
+    assert planted.status_code == 403 and "ログアウト" not in planted.text  # (no login)
+    assert all(answer.headers["strict-transport-security"] == "max-age=31536000"
+               for answer in answers)
