@@ -274,13 +274,6 @@ def test_D_12_a_new_session_id_at_each_login_in_httponly_samesite_cookies(
     assert token.encode() not in stored_bytes(served.store)  # only its digest is kept
 
 
-def test_D_12_https_cookies_are_secure(served: Served) -> None:
-    @in_process(create_app(served.station, PortalConfig(SECRET)), "https://portal.example")
-    async def _(https: httpx.AsyncClient) -> None:
-        response = await https.get("/login")
-        assert "Secure" in response.headers["set-cookie"]
-
-
 def test_D_12_the_cookie_is_an_opaque_id_and_rights_come_from_the_store(
         served: Served, client: httpx.Client) -> None:
     """The browser holds 256 random bits and nothing else: not the login ID, not whether

@@ -166,7 +166,7 @@ def test_D_12_every_cookie_of_a_whole_login_is_httponly_samesite_and_path_wide(
     assert {"bs_browser", "bs_attempt", "bs_session", "bs_seen"} <= names
     for cookie in seen:
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie, cookie
-        assert "Secure" not in cookie  # plain HTTP on loopback; HTTPS: test_portal.py
+        assert "Secure" not in cookie  # plain HTTP on loopback; HTTPS: test_https_…
 
 
 def test_D_12_a_planted_session_id_is_never_adopted_at_login(portal: Served) -> None:
