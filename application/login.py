@@ -137,12 +137,10 @@ class Login(Station):
 
     def _mail_key(self, attempt: LoginAttempt, account: Account) -> LoginScreen:
         now = attempt.modified_on
-        sent = account.keys_in_window(self.policy.key_window, now)
-        if self.policy.limit_reached(sent):  # D-10
-            attempt.withhold_key(sent, now)
+        resume_at = attempt.withhold_key_past_limit(account.key_mail_times, self.policy, now)
+        if resume_at is not None:  # D-10
             self.save(attempt, account)  # (the account: a password digest renewed)
-            return ErrorPage(Refusal.KEY_LIMIT,
-                             self.policy.mails_resume_at(account.key_mail_times, now))
+            return ErrorPage(Refusal.KEY_LIMIT, resume_at)
         earlier = self._pending_attempt(account)
         key = self.policy.new_key(self.entropy)
         attempt.issue_key(self.hasher.digest(key), account.email, self.policy, now)

@@ -65,10 +65,6 @@ class Account(Aggregate):
         """D-1: no successful login of this login ID ever."""
         return self.logins == 0
 
-    def keys_in_window(self, window: timedelta, now: datetime) -> int:
-        """Key mails within ``window`` before ``now`` (D-10 counts them)."""
-        return sum(1 for t in self.key_mail_times if t > now - window)
-
     def attempts_mailed_before(self, attempt_id: UUID) -> tuple[UUID, ...]:
         """The attempts of the recent key mails before ``attempt_id``'s, newest first."""
         recent = self.recent_key_attempts

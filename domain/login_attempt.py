@@ -150,8 +150,17 @@ class LoginAttempt(Aggregate):
             key_window_seconds=int(policy.key_window.total_seconds()), timestamp=now,
         )
 
-    def withhold_key(self, keys_in_window: int, now: datetime) -> None:
-        self.trigger_event(self.KeyWithheld, keys_in_window=keys_in_window, timestamp=now)
+    def withhold_key_past_limit(self, mailed: Iterable[datetime], policy: LoginPolicy,
+                                now: datetime) -> datetime | None:
+        """D-10: with the policy's keys mailed to the login ID (at ``mailed``) within its
+        window, no key: recorded so, and the instant a key may be mailed again returned.
+        None: a key may be mailed now."""
+        mailed = list(mailed)
+        sent = sum(1 for t in mailed if t > now - policy.key_window)
+        if not policy.limit_reached(sent):
+            return None
+        self.trigger_event(self.KeyWithheld, keys_in_window=sent, timestamp=now)
+        return policy.mails_resume_at(mailed, now)
 
     def mail_failed(self, reason: str) -> None:
         self.trigger_event(self.KeyMailFailed, reason=reason)
