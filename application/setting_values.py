@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from eventsourcing.persistence import Cipher, Compressor
 from eventsourcing.utils import Environment, resolve_topic, strtobool
 
 N = TypeVar("N", int, float)
@@ -74,6 +75,8 @@ def yes_or_no(name: str, value: str) -> bool:
 
 _DEFAULT_CIPHER = "eventsourcing.cipher:AESCipher"  # the library's: it needs pycryptodome
 _CIPHER = "eventsourcing.cryptography:AESCipher"  # on the cryptography package, installed
+_EXAMPLES: dict[type, str] = {Cipher: "eventsourcing.cryptography:AESCipher",
+                              Compressor: "eventsourcing.compressor:ZlibCompressor"}
 _KEY = "a base64 key of 16, 24 or 32 bytes, e.g. AESCipher.create_key(32)"
 
 
@@ -85,6 +88,7 @@ def _cipher_usable(topic: str | None, store: dict[str, str]) -> None:
     except Exception as e:
         raise ConfigError(f"CIPHER_TOPIC cannot be used: {e} (e.g. {_CIPHER})" if topic
                           else f"CIPHER_KEY needs CIPHER_TOPIC={_CIPHER}") from None
+    _is_a("CIPHER_TOPIC", cipher, Cipher)  # (before it is called with the key)
     if not store.get("CIPHER_KEY"):
         raise ConfigError(f"CIPHER_TOPIC needs CIPHER_KEY: {_KEY}")
     try:
@@ -98,7 +102,16 @@ def _cipher_usable(topic: str | None, store: dict[str, str]) -> None:
 def _usable(name: str, topic: str) -> None:
     """The class at ``topic`` found, or a ConfigError naming the setting."""
     try:
-        resolve_topic(topic)
+        found = resolve_topic(topic)
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ConfigError(f"{name} cannot be used: {reason}") from None
+    _is_a(name, found, Compressor)
+
+
+def _is_a(name: str, found: object, kind: type) -> None:
+    """A topic names a class of the library's ``kind``, or a ConfigError: the library calls
+    what it names with the store's settings, the cipher's key among them."""
+    if not (isinstance(found, type) and issubclass(found, kind)):
+        raise ConfigError(f"{name} cannot be used: it names no {kind.__name__} of the "
+                          f"eventsourcing library's (e.g. {_EXAMPLES[kind]})")

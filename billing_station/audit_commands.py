@@ -25,6 +25,8 @@ from application.audit.verify import events_to_verify
 from application.screens import JST, jst
 from billing_station import exits
 from billing_station.audit_pages import history_page
+from billing_station.streams import write_whole
+from domain.forms import login_id_typed
 from simulations.wording import counted_as
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
@@ -97,11 +99,22 @@ def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:
             yield from audit.replay(app, on_page=bar.update)
 
 
-def _login_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """An empty login ID is no question to answer (it was "no such login ID", exit 1)."""
-    if not value.strip():
+def _login_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A login ID as ログイン takes it (full-width made half-width, the spaces around it
+    dropped), so that timeline, as-of and history find the same one; an empty one is no
+    question to answer (it was "no such login ID", exit 1)."""
+    if value is None:
+        return None
+    typed = login_id_typed(value)
+    if not typed:
         raise click.BadParameter("empty: give a login ID, e.g. main01", ctx, param)
-    return value
+    return typed
+
+
+def _quoted(login_id: str) -> str:
+    """A login ID in a message: quoted (a space or an invisible character shows), and one
+    too long to be a login ID cut short."""
+    return repr(login_id if len(login_id) <= 64 else login_id[:64] + "…")
 
 
 @click.command()
@@ -115,7 +128,7 @@ def timeline(login_id: str, since: datetime | None, until: datetime | None) -> N
     for line in found.lines(events(reader())):
         click.echo(line)
     if not found.found:
-        click.echo(f"{login_id!r}: no such login ID in the store", err=True)
+        click.echo(f"{_quoted(login_id)}: no such login ID in the store", err=True)
         sys.exit(exits.NOT_FOUND)
 
 
@@ -129,7 +142,8 @@ INSTANT: {FORMATS}.""")
 def as_of(instant: datetime, login_id: str) -> None:
     state = audit.as_of(reader(), login_id, instant)
     if state is None:
-        click.echo(f"{login_id}: no such login ID at {jst(instant, seconds=True)} JST", err=True)
+        click.echo(f"{_quoted(login_id)}: no such login ID at {jst(instant, seconds=True)} JST",
+                   err=True)
         sys.exit(exits.NOT_FOUND)
     width = max(_width(label) for label, _ in state)
     for label, value in state:
@@ -177,7 +191,7 @@ the portal's log names each. The columns:
               help="Only the logins from this client IP address (at the portal, or in a "
                    "simulation whose people have addresses; D-14 counts by it), e.g. "
                    "203.0.113.9.")
-@click.option("--login-id", metavar="ID",
+@click.option("--login-id", metavar="ID", callback=_login_id,
               help="Only the attempts at this login ID, as typed at ログイン: an account's, "
                    "or one of no account, recorded only as its tag (worked out again here: "
                    "a scrypt derivation at each cost the tags name).")
@@ -216,7 +230,7 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
         for r in records:
             click.echo(json.dumps(attrs.asdict(r), ensure_ascii=False))
     elif fmt == "html":
-        click.echo(history_page(list(records), since, until, client, login_id), nl=False)
+        write_whole(history_page(list(records), since, until, client, login_id))
     else:
         widths = (36, 19, 16, 7, 17, 8, 12, 11, 11, 13, 14, 15)
         click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=True)))

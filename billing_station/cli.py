@@ -12,7 +12,7 @@ import click
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
-from billing_station import exits
+from billing_station import exits, streams
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
@@ -32,6 +32,7 @@ class Commands(click.Group):
             _refuse(e)
 
     def invoke(self, ctx: click.Context) -> Any:
+        streams.opened()
         try:
             return super().invoke(ctx)
         except click.UsageError as e:  # a sub-command's options and arguments, and its own

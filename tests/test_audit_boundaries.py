@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -159,18 +160,39 @@ def test_D_16_an_empty_postgres_schema_is_refused_and_no_table_is_created(
     assert tables == (0,)
 
 
-def test_an_unknown_login_id_is_not_found(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
-    app = build(store_settings("sqlite", path), KeyRecorder())
-    onboard(app)
-    app.close()
-    env = {"BS_SQLITE_PATH": str(path)}
+def test_an_unknown_login_id_is_not_found_and_one_as_typed_at_login_is_found(
+        tmp_path: Path) -> None:
+    env = {"BS_SQLITE_PATH": str(a_store_with_one_login(tmp_path))}
     output = refused_in_one_line(audit(env, "timeline", "nobody01"), NOT_FOUND)
     assert "no such login ID" in output
     assert audit(env, "timeline", "main01").exit_code == 0
     for command in (["timeline", " "], ["as-of", "2030-01-01", ""]):  # no question: usage
         output = refused_in_one_line(audit(env, *command), USAGE)
         assert "Invalid value for 'LOGIN_ID': empty: give a login ID, e.g. main01" in output
+    assert "'--login-id': empty" in refused_in_one_line(
+        audit(env, "history", "--login-id", "\u3000"), USAGE)
+    typed = " ｍａｉｎ０１\u3000"  # (as ログイン takes it, and history --login-id: main01)
+    for command in (["timeline", typed], ["as-of", "2030-01-01", typed],
+                    ["history", "--login-id", typed, "--format", "csv"]):
+        found = audit(env, *command)
+        assert found.exit_code == 0 and "main01" in found.output, (command, found.output)
+    output = refused_in_one_line(audit(env, "as-of", "2030-01-01", "x" * 1000 + "\u200b"),
+                                 NOT_FOUND)
+    assert output.startswith("'" + "x" * 64 + "…': no such login ID at")
+
+
+def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback(
+        tmp_path: Path) -> None:
+    """A row's version changed (2 to 9): the account cannot be rebuilt; as-of said so with a
+    traceback (and exit 1, "did not exist")."""
+    path = a_store_with_one_login(tmp_path)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE stored_events SET originator_version = 9 "
+                   "WHERE topic LIKE '%.LoggedIn'")
+    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}, "as-of", "2030-01-01",
+                                       "main01"), DATA_ERROR)
+    assert "error: the event store holds an account that cannot be rebuilt: aggregate " in output
+    assert "events are not numbered 1, 2, 3 and on" in output
 
 
 @pytest.mark.parametrize("command", ["history", "timeline"])
@@ -380,6 +402,11 @@ def test_a_lazy_postgres_pool_is_a_setting_the_library_takes() -> None:
     assert store_settings("postgres", environ=env)["POSTGRES_POOL_SIZE"] == "0"
 
 
+AES = "eventsourcing.cryptography:AESCipher"
+KEYS = ("7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4=",  # test keys only
+        "Q2IEkYmtbK3Lpk9QvC8o1x1RvPfe3WJGLjvwDJyFsDo=")
+
+
 @pytest.mark.parametrize(("cipher", "reason"), [
     ({"CIPHER_TOPIC": "nope:AESCipher"}, "CIPHER_TOPIC cannot be used: Failed to resolve "
      "topic 'nope:AESCipher': No module named 'nope' (e.g. eventsourcing.cryptography:AESCipher)"),
@@ -393,10 +420,15 @@ def test_a_lazy_postgres_pool_is_a_setting_the_library_takes() -> None:
     ({"CIPHER_KEY": "7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4="},  # (the library's default
      "CIPHER_KEY needs CIPHER_TOPIC=eventsourcing.cryptography:AESCipher"),  # needs Crypto)
     ({"CIPHER_TOPIC": "eventsourcing.compressor:ZlibCompressor", "CIPHER_KEY": "abc"},
-     "CIPHER_TOPIC cannot be used: ZlibCompressor() takes no arguments"),  # (not the key's)
+     "CIPHER_TOPIC cannot be used: it names no Cipher of the eventsourcing library's (e.g. "
+     "eventsourcing.cryptography:AESCipher)"),  # (not the key's fault)
+    ({"CIPHER_TOPIC": "builtins:print", "CIPHER_KEY": KEYS[0]},  # (it would print the key)
+     "CIPHER_TOPIC cannot be used: it names no Cipher"),
     ({"COMPRESSOR_TOPIC": "nope"}, "COMPRESSOR_TOPIC cannot be used"),
+    ({"COMPRESSOR_TOPIC": "os:system"}, "COMPRESSOR_TOPIC cannot be used: it names no "
+     "Compressor of the eventsourcing library's (e.g. eventsourcing.compressor:ZlibCompressor)"),
 ], ids=["unknown topic", "no key", "short key", "not base64", "no topic", "no cipher",
-        "unknown compressor"])
+        "a function", "unknown compressor", "no compressor"])
 def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
     tmp_path: Path, cipher: dict[str, str], reason: str
 ) -> None:
@@ -407,11 +439,6 @@ def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
         output = refused_in_one_line(audit(env | cipher, *command), USAGE)
         assert reason in output, output
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
-
-
-AES = "eventsourcing.cryptography:AESCipher"
-KEYS = ("7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4=",  # test keys only
-        "Q2IEkYmtbK3Lpk9QvC8o1x1RvPfe3WJGLjvwDJyFsDo=")
 
 
 @pytest.mark.parametrize(("settings", "given"), [
@@ -528,6 +555,47 @@ def test_a_full_disk_or_a_reader_gone_under_the_output_is_no_traceback(
     assert reader.stdout is not None and reader.stderr is not None
     reader.stdout.close()  # (before it writes: `| head -0`)
     assert (reader.wait(timeout=60), reader.stderr.read()) == (BROKEN_PIPE, b"")
+
+
+def _file_of_at_most(size: int) -> None:
+    """(In the child:) files written past ``size`` bytes fail, as on a nearly full disk:
+    the write that crosses it is short, the next one refused (EFBIG, not the signal)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def test_a_page_cut_short_by_a_nearly_full_disk_is_exit_74_not_a_truncated_page(
+        tmp_path: Path) -> None:
+    """`history --format html > page.html` with room for 4 kB of its page: CPython's single
+    write of the whole page was short and the rest dropped without an error (exit 0)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
+    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
+    argv = [sys.executable, "-m", "billing_station.cli", "history", "--format", "html"]
+    with open(tmp_path / "page.html", "w") as page:
+        run = subprocess.run(argv, stdout=page, stderr=subprocess.PIPE, text=True, env=env,
+                             preexec_fn=lambda: _file_of_at_most(4096))
+    assert (run.returncode, run.stderr) == (IO_ERROR, "error: File too large (the output)\n")
+
+
+@pytest.mark.parametrize(("closed", "code", "said"), [
+    (1, IO_ERROR, "error: the output is closed (>&-): nothing could be written\n"),
+    (2, 0, None)])
+@pytest.mark.parametrize("command", [["verify"], ["history"], ["timeline", "main01"],
+                                     ["as-of", "2030-01-01", "main01"]])
+def test_a_standard_stream_the_shell_closed_loses_no_output_unsaid_and_fails_no_command(
+        tmp_path: Path, command: list[str], closed: int, code: int, said: str | None) -> None:
+    """`history >&-`: click dropped the output and said 0; `verify 2>&-` failed (exit 1,
+    verify's "violations") as its progress bar wrote to no stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
+    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
+    argv = [sys.executable, "-m", "billing_station.cli", *command]
+    run = subprocess.run(argv, capture_output=True, env=env, text=True,
+                         preexec_fn=lambda: os.close(closed))
+    assert run.returncode == code, run.stderr
+    if said is not None:
+        assert run.stderr == said
+    else:
+        assert run.stdout  # (its findings, its rows, its lines)
 
 
 @pytest.mark.parametrize(("given", "said"), [("/dev/null", "/dev/null is not a regular file"),

@@ -1,0 +1,42 @@
+"""The standard streams as a command finds them: one the shell closed (``>&-``, ``2>&-``)
+is no reason for output to vanish or for a progress bar to fail; and a page written whole,
+or its failure said."""
+
+from __future__ import annotations
+
+import errno
+import io
+import sys
+
+
+class Closed(io.TextIOBase):
+    """Standard output the shell closed: writing to it is an error (exit 74, said on
+    stderr), where click would drop the output and exit 0."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "the output is closed (>&-): nothing could be written")
+
+
+def opened() -> None:
+    """Stands in for a closed stream: stdout, an error when written to; stderr (messages and
+    progress bars, with nowhere to go), a sink, so that the exit code still tells."""
+    if sys.stdout is None:
+        sys.stdout = Closed()
+    if sys.stderr is None:
+        sys.stderr = io.StringIO()  # (read by nothing; one command's messages are small)
+
+
+def write_whole(text: str) -> None:
+    """``text`` to stdout through its buffer, a piece at a time: a single write larger than
+    the buffer is handed to the system as it is, and CPython drops what a short write (a
+    nearly full disk) left over, without an error; through the buffer the rest is
+    written or its error raised."""
+    piece = io.DEFAULT_BUFFER_SIZE // 4  # characters (up to 4 bytes each in UTF-8)
+    for start in range(0, len(text), piece):
+        sys.stdout.write(text[start:start + piece])
+    sys.stdout.flush()
