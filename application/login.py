@@ -26,15 +26,16 @@ from application.ports import MailError
 from application.station import AttemptNotFound, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import Gate, Hasher, new_id, new_token
+from domain.crypto import Entropy, Gate, Hasher, NotAdmitted, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt, Status
+from domain.policy import LoginPolicy
 from domain.portal_sessions import AddressCheck, PortalSession, portal_session_id
 
 log = logging.getLogger(__name__)
 
 MAX_SECRET = 128  # characters of a password or key worth hashing; anything longer is wrong
-LOGIN_RACES = 20  # rival logins of one login ID a login may lose to (each loss: reads, no digest)
+LOGIN_RACES = 20  # rival logins of one login ID a login may lose to (each loss: reads, no scrypt)
 KEY_RETRIES = {  # a key entry after which the key page asks again
     KeyOutcome.WRONG: Refusal.KEY_WRONG,  # D-4: retry while valid
     KeyOutcome.EARLIER_KEY: Refusal.KEY_SUPERSEDED,  # D-2: the newest mail's key, please
@@ -67,29 +68,41 @@ def _worth_hashing(password: str) -> str:
 
 
 @attrs.define
-class Typed:
-    """What 「ログイン」 was given, and what its digests said, each worked out once: a login
-    decided again after a lost race works nothing out again (unless the account's password
-    digest changed meanwhile). ``gate``: as ``Login.log_in`` says."""
+class Derivations:
+    """A login's scrypt work (its password's check, its key's digest, a renewed password
+    digest), each done once: a login decided again after a lost race derives nothing again
+    unless what it derived against changed meanwhile (the account's password digest), and
+    a key that was never committed nor mailed serves the next try. ``gate``: as
+    ``Login.log_in`` says; a check reused asks it again (NotAdmitted past D-14's limit), so
+    the attempt is recorded after what won the race, at a check of its own."""
 
-    login_id: str
     password: str = attrs.field(repr=False, converter=_worth_hashing)
     hasher: Hasher = attrs.field(repr=False)
     gate: AddressGate | None = attrs.field(repr=False)
     _matched: dict[str, bool] = attrs.field(factory=dict, repr=False)
-    _tag: str | None = attrs.field(default=None, repr=False)
+    _key: tuple[str, str] | None = attrs.field(default=None, repr=False)
+    _renewed: str | None = attrs.field(default=None, repr=False)
 
     def matches(self, digest: str) -> bool:
         """Does the password match ``digest`` (an account's)?"""
         if digest not in self._matched:
             self._matched[digest] = self.hasher.matches(self.password, digest, self.gate)
+        elif self.gate is not None and not self.gate.admits():
+            raise NotAdmitted
         return self._matched[digest]
 
-    def tag(self) -> str:
-        """What is recorded of the login ID, no account's (Hasher.unknown)."""
-        if self._tag is None:
-            self._tag = self.hasher.unknown(self.login_id, self.gate)
-        return self._tag
+    def renewed_digest(self) -> str:
+        """The password digested at the hasher's cost (PasswordDigestRenewed)."""
+        if self._renewed is None:
+            self._renewed = self.hasher.digest(self.password)
+        return self._renewed
+
+    def new_key(self, policy: LoginPolicy, entropy: Entropy) -> tuple[str, str]:
+        """A new key (D-6) and its digest (D-7)."""
+        if self._key is None:
+            key = policy.new_key(entropy)
+            self._key = key, self.hasher.digest(key)
+        return self._key
 
 
 class Login(Station):
@@ -103,22 +116,24 @@ class Login(Station):
                gate: AddressGate | None = None) -> LoginScreen:
         """「ログイン」: the password, then the top page or 通知キー照合 with a mailed key.
         Logins of one login ID at once: the store lets one commit; each other is decided
-        again on what was committed (no mail is sent for a write that did not commit), with
-        the digest it worked out already unless the password's digest changed meanwhile.
+        again on what was committed (no mail is sent for a write that did not commit),
+        without deriving again what it derived already (Derivations).
         ``gate``: the password's digest asks it when its turn comes (NotAdmitted: nothing
         checked or recorded) and tells it of a mismatch (Hasher.matches); what it checked is
         recorded with the attempt, whose password is then recorded at the check's instant."""
-        typed = Typed(login_id_typed(login_id), password, self.hasher, gate)
-        return committed(lambda: self._log_in(typed, opening), "D-2", tries=LOGIN_RACES)
+        login_id, derived = login_id_typed(login_id), Derivations(password, self.hasher, gate)
+        return committed(lambda: self._log_in(login_id, derived, opening), "D-2",
+                         tries=LOGIN_RACES)
 
-    def _log_in(self, typed: Typed, opening: Opening | None) -> LoginScreen:
-        now, gate, login_id = clock.now(), typed.gate, typed.login_id
+    def _log_in(self, login_id: str, derived: Derivations, opening: Opening | None
+                ) -> LoginScreen:
+        now, gate = clock.now(), derived.gate
         account = self.account(login_id) if is_login_id(login_id) else None
         attempt_id = new_id(self.entropy)
-        if account is None:  # recorded as a tag, never verbatim: it may be a password
-            matched, login_id = False, typed.tag()
+        if account is None:  # recorded as a tag, never verbatim: it may be a password (its
+            matched, login_id = False, self.hasher.unknown(login_id, gate)  # save: no race)
         else:
-            matched = typed.matches(account.password_digest)
+            matched = derived.matches(account.password_digest)
         check = gate.checked if gate is not None else None
         attempt = LoginAttempt.request(login_id, account.id if account else None, now,
                                        attempt_id, check)
@@ -129,21 +144,22 @@ class Login(Station):
             self.save(attempt)
             return ErrorPage(Refusal.LOGIN_FAILED)
         if self.hasher.outdated(account.password_digest):  # (saved with the login's account)
-            account.renew_password_digest(self.hasher.digest(typed.password), now)
+            account.renew_password_digest(derived.renewed_digest(), now)
         if not attempt.accept_password(account.notify_key, account.first_login, now):
             attempt.complete(now)
             return self._logged_in(attempt, account, opening, now)
-        return self._mail_key(attempt, account)
+        return self._mail_key(attempt, account, derived)
 
-    def _mail_key(self, attempt: LoginAttempt, account: Account) -> LoginScreen:
+    def _mail_key(self, attempt: LoginAttempt, account: Account, derived: Derivations
+                  ) -> LoginScreen:
         now = attempt.modified_on
         resume_at = attempt.withhold_key_past_limit(account.key_mail_times, self.policy, now)
         if resume_at is not None:  # D-10
             self.save(attempt, account)  # (the account: a password digest renewed)
             return ErrorPage(Refusal.KEY_LIMIT, resume_at)
         earlier = self._pending_attempt(account)
-        key = self.policy.new_key(self.entropy)
-        attempt.issue_key(self.hasher.digest(key), account.email, self.policy, now)
+        key, key_digest = derived.new_key(self.policy, self.entropy)
+        attempt.issue_key(key_digest, account.email, self.policy, now)
         account.key_mailed(attempt.id, now)
         if earlier is not None:
             earlier.supersede(attempt.id, now)  # D-2

@@ -118,7 +118,8 @@ class Person(FastHttpUser):
         SEEN["logins completed"] += 1
         SEEN[flow] += 1
         session = self.client.cookiejar and next(
-            (c.value for c in self.client.cookiejar if c.name == "bs_session"), None)
+            (c.value for c in self.client.cookiejar
+             if c.name.removeprefix("__Host-") == "bs_session"), None)  # (HTTPS: __Host-)
         if session:
             SESSIONS.add(hashlib.sha256(session.encode()).hexdigest())
         self._page("POST", "/logout", "POST /logout", "ログイン", {"csrf": _csrf(page)})

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -168,6 +168,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     of the first route of the path, and GET and POST are routes apart; its static files
     name none)."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and (bare := _without_slash(request)) is not None:
+        return RedirectResponse(bare, status_code=308)  # (relative: it names no Host)
     response = await _error_page(request, HTTP_ERRORS.get(exc.status_code, "エラーが発生しました。"),
                                  exc.status_code)
     if exc.status_code == 405:  # (a route's methods; the static files' are GET and HEAD)
@@ -176,6 +178,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             if route.matches(request.scope)[0] is not Match.NONE
             for method in getattr(route, "methods", None) or ())) or "GET, HEAD"
     return response
+
+
+def _without_slash(request: Request) -> str | None:
+    """A page's URL typed with a slash at its end (/top/, or a BS_LOGIN_URL ending so in
+    every key mail): the page's own, or None."""
+    path = request.url.path
+    if path == "/" or not path.endswith("/"):
+        return None
+    bare = path.rstrip("/")
+    scope = {**request.scope, "path": bare}
+    routes = request.app.router.routes
+    return bare if any(route.matches(scope)[0] is not Match.NONE for route in routes
+                       if isinstance(route, Route)) else None
 
 
 async def _error_page(request: Request, message: str, status: int) -> Response:
@@ -210,6 +225,6 @@ def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
         exception_handlers={Refused: _refused, HTTPException: _http_error,
                             Exception: _server_error},
     )
-    app.router.redirect_slashes = False  # (its redirect names the Host the request named)
+    app.router.redirect_slashes = False  # its redirect names the Host the request named:
     app.state.portal = Portal(station, config)
     return app

@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -337,26 +338,46 @@ def test_D_9_a_password_digested_at_another_cost_is_renewed_at_its_next_right_lo
     app.close()
 
 
-def test_D_2_a_login_that_lost_a_race_is_decided_again_without_a_digest_again(
-    app: BillingStation, monkeypatch: pytest.MonkeyPatch, derivations: list[tuple[str, int]]
+@pytest.mark.parametrize("notify_key", [False, True], ids=["password only", "with a key"])
+@pytest.mark.parametrize("address", [None, "192.0.2.1"], ids=["service", "portal (D-14)"])
+def test_D_2_a_login_that_lost_a_race_is_decided_again_without_deriving_again(
+    app: BillingStation, monkeypatch: pytest.MonkeyPatch, derivations: list[tuple[str, int]],
+    notify_key: bool, address: str | None
 ) -> None:
     """Another login of the ID commits while this one works (its save is refused): this one
-    is decided again on what was committed, with the digest it worked out already, so a
-    crowd at one ID does not keep the cores busy, nor lose its races for as long."""
-    onboard(app)
-    save, rival = app.save, iter([lambda: app.log_in("main01", PASSWORD)])
+    is decided again on what was committed, with its password's check and its key's digest
+    already worked out, so a crowd at one ID neither keeps the cores busy nor loses its
+    races for as long; at a D-14 check of its own, so what it records follows the winner."""
+    main = onboard(app)
+    if notify_key:
+        set_notify_key(app, main)
+        first_login(app)
+    shown = KeyEntry if notify_key else TopPage
+
+    def log_in() -> Any:
+        return (app.log_in("main01", PASSWORD) if address is None
+                else app.log_in_from(address, "main01", PASSWORD))
+
+    save, rival = app.save, iter([log_in])
 
     def rival_first(*aggregates: Any) -> None:
         for login in rival:  # once: the rival's own save goes straight through
-            assert isinstance(login(), TopPage)
+            assert isinstance(login(), shown)
         save(*aggregates)
 
     monkeypatch.setattr(app, "save", rival_first)
     derivations.clear()
-    assert isinstance(app.log_in("main01", PASSWORD), TopPage)
-    assert derivations == [(PASSWORD, app.hasher.cost)] * 2  # this login's once, the rival's
+    assert isinstance(log_in(), shown)
+    per_login = 2 if notify_key else 1  # (the password's check; the key's digest)
+    assert len(derivations) == 2 * per_login  # this login's once, the rival's
+    assert [d for d in derivations if d[0] == PASSWORD] == [(PASSWORD, app.hasher.cost)] * 2
     account = app.account("main01")
-    assert account is not None and account.logins == 2
+    assert account is not None
+    assert (len(account.key_mail_times) if notify_key else account.logins) == 2  # none lost
+    events: dict[UUID, list[datetime]] = {}
+    for event in audit.replay(app):
+        events.setdefault(event.originator_id, []).append(event.timestamp)
+    assert all(times == sorted(times) for times in events.values())  # (the winner's first)
 
 
 def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(

@@ -506,8 +506,13 @@ def test_D_15_every_response_carries_the_security_headers_and_no_inline_script(
     with client(portal) as browser:
         assert browser.post("/static/portal.css").headers["allow"] == "GET, HEAD"
         static = browser.get("/static", headers={"host": "evil.example"})
+        slashed = [browser.request(method, path, headers={"host": "evil.example"})
+                   for method, path in (("GET", "/top/"), ("GET", "/login//"),
+                                        ("POST", "/logout/"), ("GET", "/no-such-page/"))]
     assert static.status_code == 404 and "location" not in static.headers  # (no Host echoed)
-    for response in [*responses, static]:
+    assert [(r.status_code, r.headers.get("location")) for r in slashed] == [
+        (308, "/top"), (308, "/login"), (308, "/logout"), (404, None)]  # (relative)
+    for response in [*responses, static, *slashed]:
         where = f"{response.request.method} {response.request.url.path}"
         for name, value in HEADERS.items():
             assert response.headers.get(name) == value, (where, name)
