@@ -25,6 +25,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
+from application import audit as audit_of
+from application import bootstrap
+from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
 from application.screens import JST
 from billing_station.audit_commands import Instant
@@ -300,6 +303,41 @@ def test_D_16_rows_a_damaged_file_hides_without_an_error_are_named_missing(
     assert streamed.exit_code == DATA_ERROR and "Traceback" not in streamed.output
     assert streamed.stderr.strip().startswith("error: the event store is missing events: ")
     assert streamed.stderr.strip().endswith("is only part of the period")
+
+
+def test_D_16_a_store_another_program_writes_while_it_is_read_is_no_verdict(
+        tmp_path: Path) -> None:
+    """A store with no write-ahead log beside it is read as unchanging (no lock taken, no
+    file made beside it): a writer that came meanwhile moved its pages under the reader,
+    which then named rows "deleted" (a range running backwards) of a healthy store."""
+    path = a_store_of_many_pages(tmp_path)
+    reader = bootstrap.audit_reader(store=store_settings("sqlite", path))
+    replayed = audit_of.replay(reader, page=100)
+    assert next(replayed) is not None  # (its first page read)
+    writer = build(store_settings("sqlite", path), KeyRecorder())
+    writer.log_in("main01", "wrong-password")
+    writer.close()  # (its log checkpointed into the file)
+    with pytest.raises(StoreChanged) as changed:
+        list(replayed)
+    reader.close()
+    assert changed.value.what == "was written while it was read"
+    assert "nothing is concluded; audit it again when nothing writes to it" in str(changed.value)
+    assert audit({"BS_SQLITE_PATH": str(path)}).exit_code == 0  # (the store itself is whole)
+
+
+def test_verify_of_several_stores_names_one_that_is_no_store_and_gives_the_others_findings(
+        tmp_path: Path) -> None:
+    """An empty or foreign file among several stores stopped verify at it: the others'
+    findings were never shown."""
+    (tmp_path / "good").mkdir()
+    good = a_store_with_one_login(tmp_path / "good")
+    empty = tmp_path / "empty.sqlite3"
+    sqlite3.connect(empty).close()
+    result = audit({}, "verify", str(good), str(empty))
+    assert result.exit_code == DATA_ERROR, result.output
+    assert "summary: 6 events, 1 login attempt, 1 completed" in result.output  # (read whole)
+    assert f"error: {empty} is not a Billing Station event store" in result.stderr, result.stderr
+    assert "not verified whole: 1 of 2 stores could not be read whole" in result.output
 
 
 def test_a_postgres_store_numbers_its_events_with_gaps_and_verifies_whole(

@@ -17,6 +17,7 @@ import attrs
 
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
+from application.audit.reading import NotAnEventStore
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 
@@ -31,10 +32,14 @@ class Findings:
 
 
 def verify_store(path: Path) -> Findings:
-    """One SQLite store, verified whole in this process; one holding an event that cannot
-    be read, or missing some, is named with why, its findings up to there kept (the
-    others' stand)."""
-    reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
+    """One SQLite store, verified whole in this process; one that is no store of ours, or
+    holding an event that cannot be read, or missing some, is named with why, its findings
+    up to there kept (the others' stand)."""
+    try:
+        reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
+    except NotAnEventStore as e:  # (empty, another program's, damaged): named, the
+        why = str(e).removeprefix(f"{path} ")  # others' findings stand
+        return Findings(Counter(), [], [(str(path), why)])
     verifier, found = Verifier(), []
     try:
         for violation in verifier.check(events_to_verify(reader)):

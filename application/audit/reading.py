@@ -8,7 +8,10 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 from uuid import UUID
 
 import orjson
@@ -41,6 +44,14 @@ class MissingEvents(StoredEventError):
     page lost from its tree hides the rows under it without an error)."""
 
     what = "is missing events"
+
+
+class StoreChanged(StoredEventError):
+    """A SQLite store read as unchanging (no write-ahead log beside it when it was opened:
+    read immutable, no lock taken) whose file another program wrote while it was read:
+    what was read may mix pages from before and after, so nothing is concluded from it."""
+
+    what = "was written while it was read"
 
 
 class StoreUnavailable(Exception):
@@ -232,11 +243,12 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
     """Every stored event after notification ``after`` (up to ``until``, inclusive),
     oldest first, decoded as the application's mapper decodes them (``skipped`` topics as
     None: read and counted, not decoded)."""
-    decode = Decoder(app.mapper, skipped)
+    decode, unchanged = Decoder(app.mapper, skipped), _unchanged(app)
     gapless = isinstance(app.recorder, SQLiteAggregateRecorder)  # (PostgreSQL's sequence
     start = after + 1  # leaves a number unused by each rolled-back write: gaps are normal)
     while True:
         notifications = _read(app, start, page, until)
+        unchanged()  # (before anything is concluded from the page)
         whole = len(notifications) if not gapless else _before_gap(notifications, start)
         for n in notifications[:whole]:
             try:
@@ -252,6 +264,30 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
                 _none_missing_up_to(app, start + len(notifications), until)
             return
         start = notifications[-1][0] + 1
+
+
+def _unchanged(app: EventStore) -> Callable[[], None]:
+    """For a SQLite file read immutable: a check, after each page read, that the file is as
+    it was when the replay began (StoreChanged if not). One stat a page of 1,000 events."""
+    recorder = app.recorder
+    name = recorder.datastore.pool.db_name if isinstance(
+        recorder, SQLiteAggregateRecorder) else ""
+    if not (name.startswith("file:") and "immutable=1" in name):
+        return lambda: None
+    path = Path(url2pathname(urlsplit(name).path))
+
+    def state() -> tuple[int, int, int]:
+        found = path.stat()
+        return found.st_ino, found.st_size, found.st_mtime_ns
+
+    began = state()
+
+    def check() -> None:
+        if state() != began:
+            raise StoreChanged(
+                "another program wrote to it, so what was read may be part old and part new: "
+                "nothing is concluded; audit it again when nothing writes to it")
+    return check
 
 
 def _none_missing_up_to(app: EventStore, after_last: int, until: int) -> None:
