@@ -192,10 +192,31 @@ def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE stored_events SET originator_version = 9 "
                    "WHERE topic LIKE '%.LoggedIn'")
-    output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}, "as-of", "2030-01-01",
-                                       "main01"), DATA_ERROR)
-    assert "error: the event store holds an account that cannot be rebuilt: aggregate " in output
-    assert "events are not numbered 1, 2, 3 and on" in output
+    env = {"BS_SQLITE_PATH": str(path)}
+    output = refused_in_one_line(audit(env, "as-of", "2030-01-01", "main01"), DATA_ERROR)
+    assert output.startswith("error: the event store holds an aggregate whose events are out "
+                             "of sequence: aggregate ")
+    assert "cannot be rebuilt: its events are not numbered 1, 2, 3 and on" in output
+
+
+def test_verify_from_a_checkpoint_finds_an_event_gone_from_the_middle_of_an_aggregate_it_reads(
+        tmp_path: Path) -> None:
+    """The aggregates with an event after the checkpoint are checked whole: one whose
+    middle event was deleted since is found; what a checkpoint read before is trusted."""
+    path = a_store_with_one_login(tmp_path)
+    env, checkpoint = {"BS_SQLITE_PATH": str(path)}, str(tmp_path / "audit.ckpt")
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    first_login(app)  # (the customer's second LoggedIn: version 3)
+    app.close()
+    assert audit(env, "verify", "--checkpoint", checkpoint).exit_code == 0
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    first_login(app)  # (version 4, after the checkpoint)
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # (before the checkpoint)
+        db.execute("DELETE FROM stored_events WHERE topic LIKE '%.LoggedIn' "
+                   "AND originator_version = 2")
+    output = refused_in_one_line(audit(env, "verify", "--checkpoint", checkpoint), DATA_ERROR)
+    assert "3 events numbered 1 to 4: each aggregate numbers its events 1, 2, 3" in output
 
 
 @pytest.mark.parametrize("command", ["history", "timeline"])
@@ -359,6 +380,15 @@ def test_a_postgres_store_numbers_its_events_with_gaps_and_verifies_whole(
     result = audit(env)
     assert result.exit_code == 0, result.output
     assert "verified: no violations" in result.output
+    dsn = " ".join(f"{k.removeprefix('POSTGRES_').lower()}={v}" for k, v in env.items()
+                   if k in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
+                            "POSTGRES_PASSWORD", "POSTGRES_DBNAME"))
+    with psycopg.connect(dsn) as conn:  # an event gone from an aggregate's middle: found by
+        conn.execute(  # its versions, where the notification numbers cannot tell it
+            f"DELETE FROM {env['POSTGRES_SCHEMA']}.billingstation_events "
+            "WHERE originator_version = 2 AND topic LIKE '%%.PasswordAccepted'")
+    output = refused_in_one_line(audit(env), DATA_ERROR)
+    assert "2 events numbered 1 to 3: each aggregate numbers its events 1, 2, 3" in output
 
 
 @pytest.mark.parametrize("args", [

@@ -10,16 +10,11 @@ from uuid import UUID
 from eventsourcing.application import project_aggregate
 from eventsourcing.domain import OriginatorVersionError
 
-from application.adapters.eventstore import EventStore, StoredEventError
+from application.adapters.eventstore import EventStore
+from application.audit.reading import OutOfSequence
 from application.screens import MASK, jst
 from domain.accounts import Customer, SubID, login_index_id
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SECRET_FIELDS, SUB_ID_INFORMATION
-
-
-class OutOfSequence(StoredEventError):
-    """An aggregate whose stored events cannot be applied in turn: it cannot be rebuilt."""
-
-    what = "holds an account that cannot be rebuilt"
 
 
 def _as_of(app: EventStore, aggregate_id: UUID, instant: datetime) -> Any:
@@ -30,8 +25,9 @@ def _as_of(app: EventStore, aggregate_id: UUID, instant: datetime) -> Any:
     try:
         return project_aggregate(None, events)
     except OriginatorVersionError as e:
-        raise OutOfSequence(f"aggregate {aggregate_id}'s events are not numbered 1, 2, 3 and "
-                            "on: one was changed or deleted, or the file is damaged") from e
+        raise OutOfSequence(f"aggregate {aggregate_id} cannot be rebuilt: its events are not "
+                            "numbered 1, 2, 3 and on, so one was changed or deleted, or the "
+                            "file is damaged") from e
 
 
 def as_of(app: EventStore, login_id: str, instant: datetime) -> list[tuple[str, str]] | None:

@@ -46,6 +46,13 @@ class MissingEvents(StoredEventError):
     what = "is missing events"
 
 
+class OutOfSequence(StoredEventError):
+    """An aggregate whose stored events are not numbered 1, 2, 3 and on: one was changed
+    or deleted, so it cannot be rebuilt, nor what it did be judged."""
+
+    what = "holds an aggregate whose events are out of sequence"
+
+
 class StoreChanged(StoredEventError):
     """A SQLite store read as unchanging (no write-ahead log beside it when it was opened:
     read immutable, no lock taken) whose file another program wrote while it was read:

@@ -33,6 +33,7 @@ from application.audit.books import AccountBook, AccountState, Attempt, AttemptB
 from application.audit.clients import ClientBook
 from application.audit.evidence import Violation, line, noted, printable
 from application.audit.reading import replay
+from application.audit.sequence import check_sequences
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import UNRECORDED, ClientAddress, PortalSession, client_address_id
@@ -197,8 +198,11 @@ UNREAD = frozenset(get_topic(kind) for kind in (
 
 def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = None,
                      after: int = 0, until: int | None = None) -> Iterator[Any]:
-    """The store's events as verify reads them: those no check reads left undecoded."""
-    return replay(app, on_page, after=after, until=until, skipped=UNREAD)
+    """The store's events as verify reads them: those no check reads left undecoded; then
+    each aggregate's (of those with an event after ``after``) found numbered in sequence
+    (after the replay, whose gap check names missing rows more closely)."""
+    yield from replay(app, on_page, after=after, until=until, skipped=UNREAD)
+    check_sequences(app, after)
 
 
 def verify(app: EventStore, events: Iterable[Any] | None = None) -> Iterator[Violation]:
