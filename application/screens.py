@@ -89,7 +89,7 @@ OUTCOMES = {
     Outcome.KEY_WITHHELD: "送信上限のため通知キーを送らず (D-10)",
     Outcome.MAIL_FAILED: "通知キーのメール送信に失敗",
     Outcome.ABANDONED: "途中でやめた",
-    Outcome.PENDING: "通知キーの入力待ち (記録の終わりで有効)",
+    Outcome.PENDING: "記録の終わりで未完了 (通知キーが有効、または通知キーなしで要求から1時間以内)",
 }
 
 Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation | Throttled

@@ -32,9 +32,13 @@ from simulations.wording import counted_as
               callback=output_file,
               help="Keep where this verify stopped, and what it had folded, in this file (the "
                    "auditor's own, never the store): the next verify with it reads only the "
-                   "events stored since, with the same result as verifying the whole store. "
-                   "Made on first use; refused if it was made of another store. One store "
-                   "at a time.")
+                   "events stored since, with the same result as verifying the whole store "
+                   "as long as the events before it are as they were read (they are not read "
+                   "again; one deleted from the middle of an account or attempt with events "
+                   "since is found). "
+                   "Made on first use; refused if it was made of another store, or damaged "
+                   "(its checksum finds damage, not a forgery: keep it where only the auditor "
+                   "writes). One store at a time.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None) -> None:
     """Replay the whole store and check every login against the policy in force at its time
     (LG-2..LG-5, D-1..D-5, D-10; each key mailed to the login ID's registered address then;

@@ -165,7 +165,7 @@ class Attempt:
     finished: Any = None  # LoginCompleted, PasswordRejected or KeyWithheld
     wrong_entries: int = 0
     mail_failed: bool = False
-    pending: bool = False  # open when the store ended, its key still valid then
+    pending: bool = False  # open when the store ended, and not over then (its deadline)
     client: Any = None  # LoginRequestedFrom: at the portal, from this address (D-14)
 
     @property
