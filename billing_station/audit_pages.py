@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from application import screens
 from application.audit import LoginRecord, Violation
 from application.audit.evidence import printable
-from application.audit.verify import JUDGED_D14, UNCHECKED_D10, UNCOUNTED_D14, UNJUDGED_D12
+from application.audit.verify import (
+    JUDGED_D14,
+    OUT_OF_ORDER,
+    UNCHECKED_D10,
+    UNCOUNTED_D14,
+    UNJUDGED_D12,
+)
 from application.screens import jst
 from simulations.html import page
 
@@ -24,7 +30,9 @@ COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OU
           JUDGED_D14: "接続元IPアドレスを記録したパスワード確認 (D-14 を検査)",
           UNCOUNTED_D14: "接続元IPアドレスの失敗回数に数えられなかったログイン失敗 (D-14 の回数が"
                          "その分少ない)",
-          UNJUDGED_D12: "以前の版がログインと別に保存したポータルのセッション (D-12 は検査できない)"}
+          UNJUDGED_D12: "以前の版がログインと別に保存したポータルのセッション (D-12 は検査できない)",
+          OUT_OF_ORDER: "先に記録されたイベントより1分以上前の時刻を持つログイン試行のイベント "
+                        "(時刻で決まる結果は不確か)"}
 
 STYLE = """
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}

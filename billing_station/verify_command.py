@@ -6,7 +6,9 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 import click
 from tqdm import tqdm
@@ -15,6 +17,8 @@ from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
+from application.audit.verify import OUT_OF_ORDER
+from application.screens import jst
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page
@@ -64,6 +68,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
+    first_out_of_order = None  # (one store's: the first attempt event stamped out of order)
     if len(stores) > 1:
         counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
@@ -74,9 +79,12 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         else:
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
+        first_out_of_order = verifier.attempts.first_out_of_order
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo("summary: " + ", ".join(counted(n, what) for what, n in counts.items()))
+    if counts[OUT_OF_ORDER]:
+        click.echo(_out_of_order(first_out_of_order))
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
         click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
@@ -100,6 +108,15 @@ _ONE = {"events": "event", "login attempts": "login attempt"}  # the counts that
 def counted(n: int, what: str) -> str:
     """One of verify's counts: ``1 event``, ``2 login attempts``, ``1 completed``."""
     return counted_as(n, _ONE[what]) if what in _ONE else f"{n:,} {what}"
+
+
+def _out_of_order(first: tuple[UUID, datetime, datetime] | None) -> str:
+    """What events stamped out of order mean for the verdict (the first, of one store)."""
+    where = (f"the first, of attempt {first[0]}, is stamped {jst(first[1], seconds=True)} JST "
+             f"after one of {jst(first[2], seconds=True)} JST: " if first else "")
+    return (f"note: {where}the clocks of the store's writers disagreed, or an event was "
+            "changed; what depends on the time between events (abandoned, pending, expired; "
+            "D-10's and D-14's windows) may be misjudged")
 
 
 def _configured_store() -> tuple[Path, ...]:

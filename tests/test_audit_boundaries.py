@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import json
 import os
 import resource
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -29,7 +30,7 @@ from application import audit as audit_of
 from application import bootstrap
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
-from application.screens import JST
+from application.screens import JST, jst
 from billing_station.audit_commands import Instant
 from billing_station.cli import main
 from billing_station.exits import (
@@ -344,6 +345,32 @@ def test_D_16_a_store_another_program_writes_while_it_is_read_is_no_verdict(
     assert changed.value.what == "was written while it was read"
     assert "nothing is concluded; audit it again when nothing writes to it" in str(changed.value)
     assert audit({"BS_SQLITE_PATH": str(path)}).exit_code == 0  # (the store itself is whole)
+
+
+def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path) -> None:
+    """One event stamped a day ahead (a writer's clock, or a changed row) made every attempt
+    open then look abandoned, and nothing said why: the summary counts such events and a
+    note names the first, and what it puts in doubt."""
+    path = a_store_with_one_login(tmp_path)
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    for _ in range(2):
+        first_login(app)
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        rowid, state = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE "
+                                  "'%.LoginCompleted' ORDER BY rowid").fetchone()
+        data = json.loads(state)
+        ahead = datetime.fromisoformat(data["timestamp"]["_data_"]) + timedelta(days=1)
+        data["timestamp"]["_data_"] = ahead.isoformat()
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                   (json.dumps(data).encode(), rowid))
+    result = audit({"BS_SQLITE_PATH": str(path)})
+    summary, note = result.output.splitlines()[:2]
+    assert ("6 login attempt events stamped over a minute before one stored ahead of them "
+            "(time-based outcomes unsure)") in summary
+    assert note.startswith("note: the first, of attempt ") and note.endswith(
+        "may be misjudged")
+    assert f"after one of {jst(ahead, seconds=True)} JST" in note
 
 
 def test_verify_of_several_stores_names_one_that_is_no_store_and_gives_the_others_findings(

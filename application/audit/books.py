@@ -22,6 +22,8 @@ from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
 
+OUT_OF_ORDER = timedelta(minutes=1)  # an event stamped earlier than one stored before it
+#   by more (a portal's workers commit a few seconds out of order at most: D-12's deadline)
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 # The logins a portal session may begin with: it is saved with its login, whose events
 # come just before its own; a few more allow for saves stored side by side (D-12).
@@ -215,7 +217,14 @@ class Attempt:
 
 
 class AttemptBook:
-    """The attempts still open, in the order they were requested."""
+    """The attempts still open, in the order they were requested; and the attempt events
+    stamped well before one stored ahead of them (the clocks of the store's writers
+    disagreed, or an event was changed): "now" is the latest instant seen, so an event
+    stamped ahead of its time closes the attempts open then as over."""
+
+    out_of_order = 0  # (class defaults: a checkpoint made before them reads on)
+    first_out_of_order: tuple[UUID, datetime, datetime] | None = None  # (the attempt, its
+    #   event's instant, the latest seen before it)
 
     def __init__(self) -> None:
         self.open: OrderedDict[UUID, Attempt] = OrderedDict()
@@ -225,6 +234,10 @@ class AttemptBook:
     def fold(self, event: Any, accounts: AccountBook) -> Attempt | None:
         """The attempt a LoginAttempt event belongs to, after folding it in; None when the
         attempt is long gone from memory."""
+        if self.now is not None and event.timestamp < self.now - OUT_OF_ORDER:
+            self.out_of_order += 1
+            self.first_out_of_order = self.first_out_of_order or (
+                event.originator_id, event.timestamp, self.now)
         self.now = max(self.now, event.timestamp) if self.now else event.timestamp
         role = _ATTEMPT(event)
         if role in ("requested", "from"):

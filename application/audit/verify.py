@@ -48,6 +48,8 @@ UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before i
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
 UNCOUNTED_D14 = "failed logins not counted against their client address (D-14)"
 UNJUDGED_D12 = "portal sessions an earlier version saved apart from their login (D-12 unjudged)"
+OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ahead of them "
+                "(time-based outcomes unsure)")
 
 
 class Verifier:
@@ -86,6 +88,8 @@ class Verifier:
     def finish(self) -> None:
         """The end of the store: every attempt still open is over (and counted)."""
         self._count(self.attempts.pop_over(final=True))
+        if self.attempts.out_of_order:
+            self.counts[OUT_OF_ORDER] = self.attempts.out_of_order
 
     def _count(self, attempts: Iterator[Attempt]) -> None:
         for attempt in attempts:
