@@ -5,7 +5,7 @@ and 「ログインユーザ情報変更を完了しました。」. The downloa
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +16,7 @@ from starlette.routing import Route
 from application import screens
 from application.outcomes import Completed, Confirmation, Form, Session, TopPage
 from domain.accounts import SubID
-from domain.fields import FieldError, InvalidInput
+from domain.fields import Field, FieldError, InvalidInput
 from domain.forms import PERMISSIONS
 from portal.confirm_pages import (
     FormLink,
@@ -52,9 +52,12 @@ async def permission_settings(request: Request, session: Session, top: TopPage) 
 
 async def _form(request: Request, session: Session, top: TopPage, login_id: str | None,
                 values: dict[str, str], errors: list[FieldError],
-                status_code: int = 200, retype: Collection[str] = ()) -> Response:
+                status_code: int = 200, retype: Collection[str] = (),
+                fields: Mapping[str, Field] | None = None) -> Response:
+    """The 副ID form; its ``fields`` read for it unless the caller read them already."""
     new = login_id is None
-    fields = await run(portal(request).station.sub_id_fields, session, new)
+    if fields is None:
+        fields = await run(portal(request).station.sub_id_fields, session, new)
     permissions = {k: f for k, f in fields.items() if k in PERMISSIONS}
     others = {k: f for k, f in fields.items() if k not in PERMISSIONS}
     return render(request, "sub_id.html", {
@@ -100,7 +103,7 @@ async def sub_id(request: Request, session: Session, top: TopPage) -> Response:
                       status_code=404, session=session, top=top)
     values, errors, retype = form_again(request, _change_url(login_id))
     return await _form(request, session, top, login_id, dict(screen.values) | values, errors,
-                       200, retype)
+                       200, retype, screen.fields)
 
 
 @members_only
