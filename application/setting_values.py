@@ -106,12 +106,13 @@ def _usable(name: str, topic: str) -> None:
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ConfigError(f"{name} cannot be used: {reason}") from None
-    _is_a(name, found, Compressor)
+    if not all(callable(getattr(found, f, None)) for f in ("compress", "decompress")):
+        _is_a(name, found, Compressor)  # (a module such as zlib serves as the library's)
 
 
 def _is_a(name: str, found: object, kind: type) -> None:
     """A topic names a class of the library's ``kind``, or a ConfigError: the library calls
-    what it names with the store's settings, the cipher's key among them."""
+    what it names (a cipher with the store's settings, its key among them)."""
     if not (isinstance(found, type) and issubclass(found, kind)):
         raise ConfigError(f"{name} cannot be used: it names no {kind.__name__} of the "
                           f"eventsourcing library's (e.g. {_EXAMPLES[kind]})")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
-from uuid import UUID
 
 import click
 from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
+from application.audit.books import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.verify import OUT_OF_ORDER
@@ -110,10 +109,12 @@ def counted(n: int, what: str) -> str:
     return counted_as(n, _ONE[what]) if what in _ONE else f"{n:,} {what}"
 
 
-def _out_of_order(first: tuple[UUID, datetime, datetime] | None) -> str:
+def _out_of_order(first: OutOfOrder | None) -> str:
     """What events stamped out of order mean for the verdict (the first, of one store)."""
-    where = (f"the first, of attempt {first[0]}, is stamped {jst(first[1], seconds=True)} JST "
-             f"after one of {jst(first[2], seconds=True)} JST: " if first else "")
+    where = (f"the first, of attempt {first.attempt_id}, is stamped "
+             f"{jst(first.at, seconds=True)} JST, after attempt {first.ahead_of}'s event "
+             f"stamped {jst(first.ahead_at, seconds=True)} JST (one of the two is wrong): "
+             if first else "")
     return (f"note: {where}the clocks of the store's writers disagreed, or an event was "
             "changed; what depends on the time between events (abandoned, pending, expired; "
             "D-10's and D-14's windows) may be misjudged")

@@ -31,6 +31,7 @@ from application import bootstrap
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
 from application.screens import JST, jst
+from application.setting_values import checked_store
 from billing_station.audit_commands import Instant
 from billing_station.cli import main
 from billing_station.exits import (
@@ -185,39 +186,53 @@ def test_an_unknown_login_id_is_not_found_and_one_as_typed_at_login_is_found(
     assert output.startswith("'" + "x" * 64 + "…': no such login ID at")
 
 
+@pytest.mark.parametrize("tampering", [
+    "UPDATE stored_events SET originator_version = 9 WHERE topic LIKE '%.LoggedIn'",
+    "DELETE FROM stored_events WHERE topic LIKE '%Customer.Onboarded'",
+    "UPDATE stored_events SET originator_version = originator_version + 10 "
+    "WHERE topic LIKE 'domain.accounts:Customer.%'"], ids=["renumbered", "first gone", "shifted"])
 def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback(
-        tmp_path: Path) -> None:
-    """A row's version changed (2 to 9): the account cannot be rebuilt; as-of said so with a
-    traceback (and exit 1, "did not exist")."""
+        tmp_path: Path, tampering: str) -> None:
+    """A row's version changed, the first row deleted, every version shifted: the account
+    cannot be rebuilt; as-of said so with a traceback (and exit 1, "did not exist"), or
+    showed a state rebuilt from what was left."""
     path = a_store_with_one_login(tmp_path)
     with contextlib.closing(sqlite3.connect(path)) as db, db:
-        db.execute("UPDATE stored_events SET originator_version = 9 "
-                   "WHERE topic LIKE '%.LoggedIn'")
+        db.execute(tampering)
     env = {"BS_SQLITE_PATH": str(path)}
     output = refused_in_one_line(audit(env, "as-of", "2030-01-01", "main01"), DATA_ERROR)
     assert output.startswith("error: the event store holds an aggregate whose events are out "
                              "of sequence: aggregate ")
-    assert "cannot be rebuilt: its events are not numbered 1, 2, 3 and on" in output
+    assert "cannot be rebuilt: its events are not numbered 1, 2, 3 and on (event " in output
 
 
-def test_verify_from_a_checkpoint_finds_an_event_gone_from_the_middle_of_an_aggregate_it_reads(
-        tmp_path: Path) -> None:
+def test_a_checkpointed_postgres_verify_finds_an_event_gone_from_an_aggregate_it_reads(
+        postgres_env: dict[str, str], tmp_path: Path) -> None:
     """The aggregates with an event after the checkpoint are checked whole: one whose
     middle event was deleted since is found; what a checkpoint read before is trusted."""
-    path = a_store_with_one_login(tmp_path)
-    env, checkpoint = {"BS_SQLITE_PATH": str(path)}, str(tmp_path / "audit.ckpt")
-    app = build(store_settings("sqlite", path), KeyRecorder())
-    first_login(app)  # (the customer's second LoggedIn: version 3)
+    env = {"BS_STORE": "postgres", **{k: v for k, v in postgres_env.items()
+                                      if k.startswith("POSTGRES_")}}
+    checkpoint = str(tmp_path / "audit.ckpt")
+    app = build(postgres_env, KeyRecorder())
+    onboard(app)
+    for _ in range(2):
+        first_login(app)  # (the customer's LoggedIn: versions 2 and 3)
     app.close()
     assert audit(env, "verify", "--checkpoint", checkpoint).exit_code == 0
-    app = build(store_settings("sqlite", path), KeyRecorder())
+    app = build(postgres_env, KeyRecorder())
     first_login(app)  # (version 4, after the checkpoint)
     app.close()
-    with contextlib.closing(sqlite3.connect(path)) as db, db:  # (before the checkpoint)
-        db.execute("DELETE FROM stored_events WHERE topic LIKE '%.LoggedIn' "
-                   "AND originator_version = 2")
+    with psycopg.connect(_dsn(env)) as conn:  # (before the checkpoint)
+        conn.execute(f"DELETE FROM {env['POSTGRES_SCHEMA']}.billingstation_events "
+                     "WHERE topic LIKE '%%.LoggedIn' AND originator_version = 2")
     output = refused_in_one_line(audit(env, "verify", "--checkpoint", checkpoint), DATA_ERROR)
     assert "3 events numbered 1 to 4: each aggregate numbers its events 1, 2, 3" in output
+
+
+def _dsn(env: dict[str, str]) -> str:
+    return " ".join(f"{k.removeprefix('POSTGRES_').lower()}={v}" for k, v in env.items()
+                    if k in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
+                             "POSTGRES_PASSWORD", "POSTGRES_DBNAME"))
 
 
 @pytest.mark.parametrize("command", ["history", "timeline"])
@@ -279,12 +294,16 @@ def a_store_of_many_pages(tmp_path: Path) -> Path:
     return path
 
 
-def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path: Path) -> None:
-    path = a_store_of_many_pages(tmp_path)
+def break_past_the_first_page(path: Path) -> None:
     data = bytearray(path.read_bytes())
     middle = len(data) // 2 // 4096 * 4096
     data[middle:middle + 8192] = b"\xff" * 8192  # two pages of garbage in the middle
     path.write_bytes(bytes(data))
+
+
+def test_D_16_a_store_broken_past_its_first_page_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = a_store_of_many_pages(tmp_path)
+    break_past_the_first_page(path)
     output = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), DATA_ERROR)
     assert f"{path} is a damaged SQLite database (database disk image is malformed)" in output
     streamed = audit({"BS_SQLITE_PATH": str(path)}, "history")  # rows read so far, then the line
@@ -370,22 +389,38 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
             "(time-based outcomes unsure)") in summary
     assert note.startswith("note: the first, of attempt ") and note.endswith(
         "may be misjudged")
-    assert f"after one of {jst(ahead, seconds=True)} JST" in note
+    changed = sqlite3.connect(path).execute(
+        "SELECT originator_id FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
+    assert f"after attempt {UUID(changed)}'s event stamped {jst(ahead, seconds=True)} JST" in note
+
+
+def test_a_checkpoint_an_earlier_verify_made_is_refused_by_name(tmp_path: Path) -> None:
+    """One made before verify counted events out of order would under-count them."""
+    checkpoint = tmp_path / "audit.ckpt"
+    checkpoint.write_bytes(b"billing-station verify checkpoint 12\n" + b"\0" * 40)
+    said = refused_in_one_line(audit({"BS_SQLITE_PATH": str(a_store_with_one_login(tmp_path))},
+                                     "verify", "--checkpoint", str(checkpoint)), USAGE)
+    assert "was made by an earlier version of verify: remove it" in said
 
 
 def test_verify_of_several_stores_names_one_that_is_no_store_and_gives_the_others_findings(
         tmp_path: Path) -> None:
-    """An empty or foreign file among several stores stopped verify at it: the others'
-    findings were never shown."""
-    (tmp_path / "good").mkdir()
+    """An empty or foreign file among several stores, or one damaged past its first page,
+    stopped verify at it: the others' findings were never shown."""
+    for folder in ("good", "broken"):
+        (tmp_path / folder).mkdir()
     good = a_store_with_one_login(tmp_path / "good")
+    broken = a_store_of_many_pages(tmp_path / "broken")
+    break_past_the_first_page(broken)
     empty = tmp_path / "empty.sqlite3"
     sqlite3.connect(empty).close()
-    result = audit({}, "verify", str(good), str(empty))
+    result = audit({}, "verify", str(good), str(empty), str(broken))
     assert result.exit_code == DATA_ERROR, result.output
-    assert "summary: 6 events, 1 login attempt, 1 completed" in result.output  # (read whole)
+    assert result.output.startswith("summary: ")  # (the good store's and the broken one's,
+    assert "1 completed" in result.output.splitlines()[0]  # read up to its damage)
     assert f"error: {empty} is not a Billing Station event store" in result.stderr, result.stderr
-    assert "not verified whole: 1 of 2 stores could not be read whole" in result.output
+    assert f"error: {broken} is a damaged SQLite database" in result.stderr, result.stderr
+    assert "not verified whole: 2 of 3 stores could not be read whole" in result.output
 
 
 def test_a_postgres_store_numbers_its_events_with_gaps_and_verifies_whole(
@@ -407,10 +442,7 @@ def test_a_postgres_store_numbers_its_events_with_gaps_and_verifies_whole(
     result = audit(env)
     assert result.exit_code == 0, result.output
     assert "verified: no violations" in result.output
-    dsn = " ".join(f"{k.removeprefix('POSTGRES_').lower()}={v}" for k, v in env.items()
-                   if k in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
-                            "POSTGRES_PASSWORD", "POSTGRES_DBNAME"))
-    with psycopg.connect(dsn) as conn:  # an event gone from an aggregate's middle: found by
+    with psycopg.connect(_dsn(env)) as conn:  # an event gone from an aggregate's middle: by
         conn.execute(  # its versions, where the notification numbers cannot tell it
             f"DELETE FROM {env['POSTGRES_SCHEMA']}.billingstation_events "
             "WHERE originator_version = 2 AND topic LIKE '%%.PasswordAccepted'")
@@ -534,6 +566,12 @@ def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
         output = refused_in_one_line(audit(env | cipher, *command), USAGE)
         assert reason in output, output
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
+
+
+def test_a_compressor_module_the_library_takes_is_taken() -> None:
+    """The library takes a module with compress and decompress (its own tests use zlib)."""
+    store = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "COMPRESSOR_TOPIC": "zlib"}
+    assert checked_store(dict(store)) == store
 
 
 @pytest.mark.parametrize(("settings", "given"), [

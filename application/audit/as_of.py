@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import takewhile
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import project_aggregate
-from eventsourcing.domain import OriginatorVersionError
 
 from application.adapters.eventstore import EventStore
 from application.audit.reading import OutOfSequence
@@ -20,14 +20,21 @@ from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SECRET_FIELDS, SUB_I
 def _as_of(app: EventStore, aggregate_id: UUID, instant: datetime) -> Any:
     """The aggregate rebuilt from its events up to ``instant`` (None if it did not exist),
     read once."""
-    events = takewhile(lambda e: e.timestamp <= instant,  # type: ignore[attr-defined]
-                       app.events.get(aggregate_id))
-    try:
-        return project_aggregate(None, events)
-    except OriginatorVersionError as e:
-        raise OutOfSequence(f"aggregate {aggregate_id} cannot be rebuilt: its events are not "
-                            "numbered 1, 2, 3 and on, so one was changed or deleted, or the "
-                            "file is damaged") from e
+    events = takewhile(lambda e: e.timestamp <= instant,
+                       _in_sequence(aggregate_id, app.events.get(aggregate_id)))
+    return project_aggregate(None, events)
+
+
+def _in_sequence(aggregate_id: UUID, events: Iterable[Any]) -> Iterator[Any]:
+    """``events``, numbered 1, 2, 3 and on, or OutOfSequence (the first deleted, a middle
+    one, or one renumbered: the aggregate cannot be rebuilt, nor be shown as it was)."""
+    for expected, event in enumerate(events, 1):
+        if event.originator_version != expected:
+            raise OutOfSequence(
+                f"aggregate {aggregate_id} cannot be rebuilt: its events are not numbered 1, "
+                f"2, 3 and on (event {expected} is numbered {event.originator_version!r}), so "
+                "one was changed or deleted, or the store is damaged")
+        yield event
 
 
 def as_of(app: EventStore, login_id: str, instant: datetime) -> list[tuple[str, str]] | None:

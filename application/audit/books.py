@@ -216,29 +216,39 @@ class Attempt:
         return self.finished is not None or now >= self.deadline + late
 
 
+@attrs.frozen
+class OutOfOrder:
+    """An attempt's event stamped over a minute before one stored ahead of it."""
+
+    attempt_id: UUID
+    at: datetime
+    ahead_of: UUID | None  # the attempt whose event was stamped later, stored before
+    ahead_at: datetime
+
+
 class AttemptBook:
     """The attempts still open, in the order they were requested; and the attempt events
     stamped well before one stored ahead of them (the clocks of the store's writers
     disagreed, or an event was changed): "now" is the latest instant seen, so an event
     stamped ahead of its time closes the attempts open then as over."""
 
-    out_of_order = 0  # (class defaults: a checkpoint made before them reads on)
-    first_out_of_order: tuple[UUID, datetime, datetime] | None = None  # (the attempt, its
-    #   event's instant, the latest seen before it)
-
     def __init__(self) -> None:
         self.open: OrderedDict[UUID, Attempt] = OrderedDict()
         self.closed = RecentAttempts[Attempt]()
         self.now: datetime | None = None
+        self.ahead_by: UUID | None = None  # the attempt whose event set ``now``
+        self.out_of_order = 0
+        self.first_out_of_order: OutOfOrder | None = None
 
     def fold(self, event: Any, accounts: AccountBook) -> Attempt | None:
         """The attempt a LoginAttempt event belongs to, after folding it in; None when the
         attempt is long gone from memory."""
-        if self.now is not None and event.timestamp < self.now - OUT_OF_ORDER:
+        if self.now is None or event.timestamp > self.now:
+            self.now, self.ahead_by = event.timestamp, event.originator_id
+        elif event.timestamp < self.now - OUT_OF_ORDER:
             self.out_of_order += 1
-            self.first_out_of_order = self.first_out_of_order or (
-                event.originator_id, event.timestamp, self.now)
-        self.now = max(self.now, event.timestamp) if self.now else event.timestamp
+            self.first_out_of_order = self.first_out_of_order or OutOfOrder(
+                event.originator_id, event.timestamp, self.ahead_by, self.now)
         role = _ATTEMPT(event)
         if role in ("requested", "from"):
             attempt = Attempt(event.originator_id, event.login_id, event.account_id,

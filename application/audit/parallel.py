@@ -46,6 +46,8 @@ def verify_store(path: Path) -> Findings:
             found.append((str(path), violation))
     except StoredEventError as e:
         return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")])
+    except NotAnEventStore as e:  # (a page damaged further on)
+        return Findings(verifier.counts, found, [(str(path), str(e).removeprefix(f"{path} "))])
     finally:
         reader.close()
     return Findings(verifier.counts, found)

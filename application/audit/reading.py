@@ -254,7 +254,11 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
     gapless = isinstance(app.recorder, SQLiteAggregateRecorder)  # (PostgreSQL's sequence
     start = after + 1  # leaves a number unused by each rolled-back write: gaps are normal)
     while True:
-        notifications = _read(app, start, page, until)
+        try:
+            notifications = _read(app, start, page, until)
+        except NotAnEventStore:  # (pages that moved under the reader read as damage)
+            unchanged()
+            raise
         unchanged()  # (before anything is concluded from the page)
         whole = len(notifications) if not gapless else _before_gap(notifications, start)
         for n in notifications[:whole]:
@@ -268,7 +272,10 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
             on_page(len(notifications))
         if len(notifications) < page:
             if gapless and until is not None:  # (the rows up to it: none may be absent)
-                _none_missing_up_to(app, start + len(notifications), until)
+                try:
+                    _none_missing_up_to(app, start + len(notifications), until)
+                finally:  # (a row read as missing from a file that changed: StoreChanged)
+                    unchanged()
             return
         start = notifications[-1][0] + 1
 
@@ -292,7 +299,7 @@ def _unchanged(app: EventStore) -> Callable[[], None]:
     def check() -> None:
         if state() != began:
             raise StoreChanged(
-                "another program wrote to it, so what was read may be part old and part new: "
+                "another program wrote to it: what was read before stands, of the rest "
                 "nothing is concluded; audit it again when nothing writes to it")
     return check
 
