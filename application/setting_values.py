@@ -100,7 +100,8 @@ def _cipher_usable(topic: str | None, store: dict[str, str]) -> None:
 
 
 def _usable(name: str, topic: str) -> None:
-    """The class at ``topic`` found, or a ConfigError naming the setting."""
+    """A compressor at ``topic`` (the library's class, or a module with compress and
+    decompress, as the library takes), or a ConfigError naming the setting."""
     try:
         found = resolve_topic(topic)
     except Exception as e:

@@ -225,6 +225,6 @@ def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
         exception_handlers={Refused: _refused, HTTPException: _http_error,
                             Exception: _server_error},
     )
-    app.router.redirect_slashes = False  # its redirect names the Host the request named:
+    app.router.redirect_slashes = False  # (its redirect named the request's Host: see _http_error)
     app.state.portal = Portal(station, config)
     return app

@@ -23,7 +23,7 @@ from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
 
 OUT_OF_ORDER = timedelta(minutes=1)  # an event stamped earlier than one stored before it
-#   by more (a portal's workers commit a few seconds out of order at most: D-12's deadline)
+#   by more (a portal's workers commit seconds out of order at most: BS_PORTAL_DEADLINE)
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 # The logins a portal session may begin with: it is saved with its login, whose events
 # come just before its own; a few more allow for saves stored side by side (D-12).

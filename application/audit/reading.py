@@ -56,7 +56,7 @@ class OutOfSequence(StoredEventError):
 class StoreChanged(StoredEventError):
     """A SQLite store read as unchanging (no write-ahead log beside it when it was opened:
     read immutable, no lock taken) whose file another program wrote while it was read:
-    what was read may mix pages from before and after, so nothing is concluded from it."""
+    pages read from then on may mix before and after, so no verdict is given on them."""
 
     what = "was written while it was read"
 
