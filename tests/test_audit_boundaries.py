@@ -156,10 +156,7 @@ def test_D_16_an_empty_postgres_schema_is_refused_and_no_table_is_created(
     env = {"BS_STORE": "postgres", **{k: v for k, v in postgres_env.items()
                                       if k.startswith("POSTGRES_")}}
     refused_in_one_line(audit(env), DATA_ERROR)
-    dsn = " ".join(f"{k.removeprefix('POSTGRES_').lower()}={v}" for k, v in env.items()
-                   if k in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
-                            "POSTGRES_PASSWORD", "POSTGRES_DBNAME"))
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(_dsn(env)) as conn:
         tables = conn.execute("SELECT count(*) FROM information_schema.tables "
                               "WHERE table_schema = %s", (env["POSTGRES_SCHEMA"],)).fetchone()
     assert tables == (0,)
@@ -672,15 +669,21 @@ def test_an_output_that_is_a_device_is_refused_before_anything_is_read(
         assert f"{device} is not a regular file" in said
 
 
+def console_on_a_store(tmp_path: Path, *command: str) -> tuple[dict[str, str], list[str]]:
+    """The console script's process (its environment and argv) running ``command`` on a
+    store with one login, no other BS_ setting of this machine's leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
+    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
+    return env, [sys.executable, "-m", "billing_station.cli", *command]
+
+
 @pytest.mark.parametrize("command", [["history", "--format", "csv"], ["timeline", "main01"]])
 def test_a_full_disk_or_a_reader_gone_under_the_output_is_no_traceback(
     tmp_path: Path, command: list[str]
 ) -> None:
     """`history > file` on a full disk: one line, exit 74; `history | head -1`: the reader
     went, so the command stops quietly, as the shell's tools do (141, 128 + SIGPIPE)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
-    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
-    argv = [sys.executable, "-m", "billing_station.cli", *command]
+    env, argv = console_on_a_store(tmp_path, *command)
     with open("/dev/full", "w") as full:
         run = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env)
     assert (run.returncode, run.stderr) == (IO_ERROR, "error: No space left on device (the output)\n")
@@ -701,9 +704,7 @@ def test_a_page_cut_short_by_a_nearly_full_disk_is_exit_74_not_a_truncated_page(
         tmp_path: Path) -> None:
     """`history --format html > page.html` with room for 4 kB of its page: CPython's single
     write of the whole page was short and the rest dropped without an error (exit 0)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
-    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
-    argv = [sys.executable, "-m", "billing_station.cli", "history", "--format", "html"]
+    env, argv = console_on_a_store(tmp_path, "history", "--format", "html")
     with open(tmp_path / "page.html", "w") as page:
         run = subprocess.run(argv, stdout=page, stderr=subprocess.PIPE, text=True, env=env,
                              preexec_fn=lambda: _file_of_at_most(4096))
@@ -719,9 +720,7 @@ def test_a_standard_stream_the_shell_closed_loses_no_output_unsaid_and_fails_no_
         tmp_path: Path, command: list[str], closed: int, code: int, said: str | None) -> None:
     """`history >&-`: click dropped the output and said 0; `verify 2>&-` failed (exit 1,
     verify's "violations") as its progress bar wrote to no stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BS_")}
-    env["BS_SQLITE_PATH"] = str(a_store_with_one_login(tmp_path))
-    argv = [sys.executable, "-m", "billing_station.cli", *command]
+    env, argv = console_on_a_store(tmp_path, *command)
     run = subprocess.run(argv, capture_output=True, env=env, text=True,
                          preexec_fn=lambda: os.close(closed))
     assert run.returncode == code, run.stderr

@@ -38,8 +38,7 @@ def verify_store(path: Path) -> Findings:
     try:
         reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
     except NotAnEventStore as e:  # (empty, another program's, damaged): named, the
-        why = str(e).removeprefix(f"{path} ")  # others' findings stand
-        return Findings(Counter(), [], [(str(path), why)])
+        return Findings(Counter(), [], [_unread(path, e)])  # others' findings stand
     verifier, found = Verifier(), []
     try:
         for violation in verifier.check(events_to_verify(reader)):
@@ -47,10 +46,15 @@ def verify_store(path: Path) -> Findings:
     except StoredEventError as e:
         return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")])
     except NotAnEventStore as e:  # (a page damaged further on)
-        return Findings(verifier.counts, found, [(str(path), str(e).removeprefix(f"{path} "))])
+        return Findings(verifier.counts, found, [_unread(path, e)])
     finally:
         reader.close()
     return Findings(verifier.counts, found)
+
+
+def _unread(path: Path, e: NotAnEventStore) -> tuple[str, str]:
+    """The store, and why it is not one of ours (its message names it first)."""
+    return str(path), str(e).removeprefix(f"{path} ")
 
 
 def merged(findings: list[Findings]) -> Findings:
