@@ -46,8 +46,9 @@ from application.audit.checkpoint import (
     save,
     verify_incrementally,
 )
+from application.audit.decoding import Decoder
 from application.audit.parallel import verify_stores
-from application.audit.reading import Decoder, MissingEvents, rows
+from application.audit.reading import MissingEvents, rows
 from application.audit.verify import JUDGED_D14, Violation
 from billing_station import simulate_command
 from billing_station.cli import main

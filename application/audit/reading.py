@@ -1,34 +1,25 @@
 """The audit's way into a store: an application that only reads, and the store's events
 streamed in order, page by page, decoded as the system's own mapper decodes them (faster:
-see ``Decoder``)."""
+see ``decoding.Decoder``), each page checked for rows missing or a file that changed."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
-from uuid import UUID
 
-import orjson
 import psycopg
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    JSONTranscoder,
-    Mapper,
-    PersistenceError,
-    StoredEvent,
-    UUIDAsHex,
-)
+from eventsourcing.persistence import Mapper, PersistenceError
 from eventsourcing.sqlite import SQLiteAggregateRecorder
-from eventsourcing.utils import EnvType, resolve_topic
+from eventsourcing.utils import EnvType
 from psycopg_pool import PoolTimeout
 
 from application.adapters.eventstore import EventStore, StoredEventError
+from application.audit.decoding import Decoder, Row
 
 PAGE = 1000
 
@@ -132,97 +123,6 @@ def _unreadable(where: str, mapper: Mapper[Any], error: StoredEventError) -> str
             f"same CIPHER_TOPIC, CIPHER_KEY and COMPRESSOR_TOPIC; else it is damaged ({error})")
 
 
-class Decoder:
-    """Stored events to domain events, as the application's mapper makes them, about twice
-    as fast: the same stored JSON parsed by orjson, its ``{"_type_", "_data_"}`` objects
-    revived by the transcoder's own transcodings, the class resolved once per topic.
-
-    Rows of ``skipped`` topics (events a check does not read) are only parsed, to know
-    they are well-formed JSON objects, and given as None. A row the fast path cannot read
-    (or a store encrypted or compressed) goes to the mapper itself, which decodes it or
-    names it in its error.
-    """
-
-    def __init__(self, mapper: Mapper[Any], skipped: frozenset[str] = frozenset()) -> None:
-        self.mapper, self.skipped = mapper, skipped
-        transcoder = mapper.transcoder
-        self.fast = (isinstance(transcoder, JSONTranscoder) and mapper.cipher is None
-                     and mapper.compressor is None)
-        self.names = transcoder.names if isinstance(transcoder, JSONTranscoder) else {}
-        # a typed value whose data is a string, decoded as its transcoding decodes it (the
-        # library's datetime and UUID transcodings without their asserts)
-        self.leaves: dict[str, Callable[[str], Any]] = {
-            name: datetime.fromisoformat if type(t) is DatetimeAsISO
-            else self._uuid if type(t) is UUIDAsHex else t.decode
-            for name, t in self.names.items()}
-        self.classes: dict[str, type] = {}
-        self.ids: dict[str, UUID] = {}
-
-    def __call__(self, row: Row) -> Any:
-        _, originator_id, version, topic, stored_state = row
-        if topic in self.skipped and self.fast:  # read, not decoded: well-formed is enough
-            try:
-                if type(orjson.loads(stored_state)) is dict:
-                    return None
-            except orjson.JSONDecodeError:
-                pass
-            return self._by_mapper(row)  # names what is wrong with it
-        cls = self.classes.get(topic)
-        if cls is None or not self.fast:
-            return self._by_mapper(row)
-        try:
-            state = orjson.loads(stored_state)
-            for key, value in state.items():
-                if type(value) is dict:
-                    if len(value) == 2 and type(data := value.get("_data_")) is str:
-                        state[key] = self.leaves[value["_type_"]](data)
-                    else:
-                        state[key] = self._revived(value)
-                elif type(value) is list:
-                    state[key] = self._revived(value)
-            state["originator_id"] = self._uuid(originator_id)
-        except Exception:  # the mapper says what is wrong with it, naming the event
-            return self._by_mapper(row)
-        if "class_version" in state:  # an upcast: the mapper's job
-            return self._by_mapper(row)
-        state["originator_version"] = version
-        event: Any = object.__new__(cls)
-        object.__setattr__(event, "__dict__", state)
-        return event
-
-    def _revived(self, value: Any) -> Any:
-        if type(value) is list:
-            return [self._revived(v) if type(v) in (dict, list) else v for v in value]
-        for key, inner in value.items():
-            if type(inner) is dict or type(inner) is list:
-                value[key] = self._revived(inner)
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            return self.names[value["_type_"]].decode(value["_data_"])
-        return value
-
-    def _uuid(self, originator_id: UUID | str) -> UUID:
-        """A UUID from its hex (an originator id, or a stored uuid_hex), the last few
-        thousand remembered: an aggregate's events come close together, and the same
-        accounts come back."""
-        if isinstance(originator_id, UUID):
-            return originator_id
-        known = self.ids.get(originator_id)
-        if known is None:
-            if len(self.ids) >= 10_000:
-                self.ids.clear()  # memory stays flat
-            known = self.ids[originator_id] = UUID(originator_id)
-        return known
-
-    def _by_mapper(self, row: Row) -> Any:
-        _, originator_id, version, topic, state = row
-        uuid = self._uuid(originator_id)
-        event = self.mapper.to_domain_event(StoredEvent(uuid, version, topic, state))
-        if getattr(type(event), "class_version", 1) == 1:  # plain: fast from now on
-            self.classes[topic] = resolve_topic(topic)
-        return event
-
-
-Row = tuple[int, UUID | str, int, str, bytes]  # notification id, originator, version, topic, state
 _SELECT = "SELECT rowid, originator_id, originator_version, topic, state FROM {} " \
           "WHERE rowid>=? AND rowid<=? ORDER BY rowid LIMIT ?"
 LAST = 2**63 - 1  # no notification id is higher
