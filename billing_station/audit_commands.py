@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -32,6 +33,10 @@ from simulations.wording import counted_as
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
            "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
            "midnight)")
+# What FORMATS lists (seconds, their fraction, an offset or Z optional), and nothing else
+# datetime.fromisoformat would also take (2015-W03, 20150116, an hour alone).
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+                      r"(?:Z|[+-]\d{2}:\d{2})?)?", re.ASCII)
 
 
 class Instant(click.ParamType):
@@ -42,8 +47,11 @@ class Instant(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
         if isinstance(value, datetime):
             return value
+        typed = str(value).strip().replace("/", "-")
         try:
-            moment = datetime.fromisoformat(str(value).strip().replace("/", "-"))
+            if not _INSTANT.fullmatch(typed):
+                raise ValueError(typed)
+            moment = datetime.fromisoformat(typed)
         except ValueError:
             self.fail(f"{value!r} is not an instant: use {FORMATS}", param, ctx)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)

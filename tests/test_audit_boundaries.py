@@ -15,10 +15,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+import click
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
@@ -794,3 +795,19 @@ def test_verify_counts_one_in_the_singular(tmp_path: Path) -> None:
     result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))
     summary = result.output.splitlines()[0]
     assert ", 1 login attempt, 1 completed" in summary and "attempts" not in summary
+
+
+@pytest.mark.parametrize("typed", ["2026-W15", "20260420", "2026-04-20 12", "2026-04-20T1200",
+                                   "２０２６-04-20", "2026-04-20 12:00:00+0900"])
+def test_an_instant_in_a_format_the_help_does_not_list_is_refused(typed: str) -> None:
+    with pytest.raises(click.BadParameter, match="is not an instant: use 2015-01-16"):
+        Instant().convert(typed, None, None)
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("2026-04-20", datetime(2026, 4, 20, tzinfo=JST)),
+    ("2026-04-20T12:00:30.5Z", datetime(2026, 4, 20, 12, 0, 30, 500000, tzinfo=UTC)),
+    ("2026/04/20 12:00:30+09:00", datetime(2026, 4, 20, 12, 0, 30, tzinfo=JST)),
+])
+def test_an_instant_in_a_listed_format_is_taken(typed: str, meant: datetime) -> None:
+    assert Instant().convert(typed, None, None) == meant
