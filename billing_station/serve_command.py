@@ -47,7 +47,8 @@ def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes; they share nothing but the store.")
 @click.option("--dev-mailbox", is_flag=True,
-              help="Development only: serve /dev/mailbox, a page listing the .eml key mails.")
+              help="Development only: serve /dev/mailbox, a page listing the .eml key mails "
+                   "(on a loopback --host only, and not with --forwarded-allow-ips).")
 @click.option("--forwarded-allow-ips", "proxies", metavar="ADDRESSES", callback=_proxies,
               help="Behind a reverse proxy: the proxy's IP addresses or networks "
                    "(comma-separated, e.g. 10.0.0.5,10.1.0.0/16), whose X-Forwarded-For names "
@@ -66,6 +67,11 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     PortalConfig.from_environ(settings.environ)  # its settings checked before anything starts
     policy = settings.policy()
     port = _listenable(host, port)
+    if dev_mailbox and (proxies is not None or not _loopback(host)):
+        raise click.BadParameter(
+            "the development mailbox shows every key mail to whoever asks: it is served "
+            "only on a loopback --host (127.0.0.1, ::1, localhost) and not behind a proxy "
+            "(--forwarded-allow-ips)", param_hint="'--dev-mailbox'")
     store = settings.store()
     where = bootstrap.store_name(store)
     with store_errors(where):
@@ -117,6 +123,17 @@ def _span(window: timedelta) -> str:
     minutes, rest = divmod(int(window.total_seconds()), 60)
     return counted_as(minutes, "minute") if minutes and not rest else \
         counted_as(int(window.total_seconds()), "second")
+
+
+def _loopback(host: str) -> bool:
+    """Does ``host`` name this machine's loopback addresses only (so no other machine
+    connects)?"""
+    try:
+        addresses = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False
+    return all(ipaddress.ip_address(address[0].split("%")[0]).is_loopback
+               for *_, address in addresses)
 
 
 def _listenable(host: str, port: int) -> int:

@@ -414,3 +414,17 @@ def test_a_served_station_runs_at_most_one_scrypt_per_core_at_once(
     assert most == max(1, min(16, len(os.sched_getaffinity(0)) // workers))  # all slots used
     assert len(threads) == most and all(t.startswith("scrypt") for t in threads)
     assert all(Hasher(cost=4).matches(PASSWORD, d) for d in digests)
+
+
+@pytest.mark.parametrize("options", [["--host", "0.0.0.0"],
+                                     ["--forwarded-allow-ips", "127.0.0.1"]])
+def test_serve_shows_the_development_mailbox_to_this_machine_only(
+        tmp_path: Path, options: list[str]) -> None:
+    """/dev/mailbox needs no login and shows every key: served to the network (or to a
+    proxy's clients), it would hand each login's key to anyone."""
+    store = tmp_path / "bs.sqlite3"
+    result = CliRunner().invoke(serve, ["--dev-mailbox", "--port", "0", *options],
+                                env={"BS_STORE": "sqlite", "BS_SQLITE_PATH": str(store)})
+    assert result.exit_code == 2 and "Invalid value for '--dev-mailbox'" in result.output
+    assert "served only on a loopback --host" in result.output
+    assert not store.exists()  # (refused before the store is touched)
