@@ -132,7 +132,7 @@ def _loopback(host: str) -> bool:
         addresses = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror:
         return False
-    return all(ipaddress.ip_address(address[0].split("%")[0]).is_loopback
+    return all(ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
                for *_, address in addresses)
 
 
