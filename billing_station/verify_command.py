@@ -81,7 +81,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         first_out_of_order = verifier.attempts.first_out_of_order
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
-    click.echo("summary: " + ", ".join(counted(n, what) for what, n in counts.items()))
+    click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
+               + ", ".join(counted(n, what) for what, n in counts.items()))  # read in part)
     if counts[OUT_OF_ORDER]:
         click.echo(_out_of_order(first_out_of_order))
     if violations:

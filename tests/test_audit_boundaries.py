@@ -414,8 +414,8 @@ def test_verify_of_several_stores_names_one_that_is_no_store_and_gives_the_other
     sqlite3.connect(empty).close()
     result = audit({}, "verify", str(good), str(empty), str(broken))
     assert result.exit_code == DATA_ERROR, result.output
-    assert result.output.startswith("summary: ")  # (the good store's and the broken one's,
-    assert "1 completed" in result.output.splitlines()[0]  # read up to its damage)
+    assert result.output.startswith("summary of what was read: ")  # (the good store's and
+    assert "1 completed" in result.output.splitlines()[0]  # the broken one's up to its damage)
     assert f"error: {empty} is not a Billing Station event store" in result.stderr, result.stderr
     assert f"error: {broken} is a damaged SQLite database" in result.stderr, result.stderr
     assert "not verified whole: 2 of 3 stores could not be read whole" in result.output

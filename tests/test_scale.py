@@ -697,7 +697,8 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     foreign = CliRunner().invoke(main, ["verify", str(clean), str(tmp_path / "notes.txt")])
     assert foreign.exit_code == 65 and "Traceback" not in foreign.output
     assert foreign.output.splitlines()[::2] == [  # (the clean store's findings stand)
-        f"summary: {events // 2:,} events, " + one.output.split(" events, ")[1].splitlines()[0],
+        f"summary of what was read: {events // 2:,} events, "
+        + one.output.split(" events, ")[1].splitlines()[0],
         "not verified whole: 1 of 2 stores could not be read whole"]
     assert f"error: {tmp_path / 'notes.txt'} is not a Billing Station event store" in (
         foreign.stderr)
