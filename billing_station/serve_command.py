@@ -21,6 +21,7 @@ from application.audit.reading import refuse_unreadable, store_errors
 from application.samples import MAIN_ID
 from billing_station import exits
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
+from portal.protocol import PortalHttpTools
 from portal.server import onboard_demo_if_empty, station_from
 from simulations.wording import counted_as
 
@@ -113,7 +114,7 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
                    "forms: after a restart, sessions older than 30 minutes log in again and "
                    "open forms are sent again; set it to keep them")
     uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=proxies is not None,
+                workers=workers, http=PortalHttpTools, proxy_headers=proxies is not None,
                 forwarded_allow_ips=proxies or None, server_header=False,
                 log_config=log_config())
 

@@ -35,6 +35,7 @@ from application.outcomes import Session, TopPage
 from domain.forms import Plan
 from portal.app import create_app
 from portal.config import PortalConfig
+from portal.protocol import PortalHttpTools
 from portal.server import onboard_demo_if_empty
 from tests.conftest import build, store_env
 from tests.docs_shots import refreshing, screenshot_path, shot_name
@@ -96,7 +97,7 @@ class Served:
 
 def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="info",
-                            proxy_headers=False)
+                            proxy_headers=False, http=PortalHttpTools)  # (as serve's)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

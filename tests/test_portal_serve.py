@@ -163,6 +163,8 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         # a client's mistake: secrets in a URL (the portal puts none there)
         browser.get("/login", params={"login_id": MAIN_ID, "password": PASSWORD})
         browser.post(f"/key?key={key}", data={"key": key, "csrf": csrf(key_page.text)})
+        unparsed = browser.get("/top", headers=[(b"cookie", b"bs_seen=\x01")])  # (no HTTP)
+        assert unparsed.status_code == 400 and "リクエストの形式が正しくありません。" in unparsed.text
     output = two_workers.stop()
     assert "login from 127.0.0.1: key mailed (通知キー照合)" in output and "POST /key" in output
     assert '"GET /login?… HTTP/1.1"' in output and '"POST /key?… HTTP/1.1"' in output
