@@ -171,10 +171,11 @@ def _listenable(host: str, port: int) -> int:
 def log_config() -> dict[str, Any]:
     """uvicorn's own logging, plus the portal's lines (logins by outcome and client address;
     never a key, a password or a session id: D-15) and the application's warnings; its
-    access lines without a URL's query string."""
+    access lines without a URL's query string, and a client that is no IP address as
+    "unknown" (portal.access_log)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["filters"] = {"without_query": {"()": "portal.access_log.WithoutQuery"}}
-    config["handlers"]["access"]["filters"] = ["without_query"]
+    config["filters"] = {"redacted": {"()": "portal.access_log.Redacted"}}
+    config["handlers"]["access"]["filters"] = ["redacted"]
     config["loggers"] |= {
         "portal": {"handlers": ["default"], "level": "INFO", "propagate": False},
         "application": {"handlers": ["default"], "level": "WARNING", "propagate": False},

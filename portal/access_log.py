@@ -1,18 +1,37 @@
-"""The access log's lines without a URL's query string. The portal puts no secret in a URL,
-but a person or a client may (a key pasted after ``?``, a login sent as a GET): what follows
-the ``?`` is never written (D-15; no key, password or session id in any log line)."""
+"""What the portal's log lines keep of a request. Its URL without the query string: the
+portal puts no secret in a URL, but a person or a client may (a key pasted after ``?``, a
+login sent as a GET), so what follows the ``?`` is never written (D-15; no key, password
+or session id in any log line). Its client as an IP address or "unknown": behind a proxy
+the address is the proxy's X-Forwarded-For, which may pass on any text a client wrote."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
+UNKNOWN_ADDRESS = "unknown"  # every client whose address is no IP address
 
-class WithoutQuery(logging.Filter):
-    """For uvicorn's access logger, whose record's arguments are (client, method, path with
-    its query, HTTP version, status)."""
+
+def address_or_unknown(host: str) -> str:
+    """``host`` if it is an IP address (as Python writes it), else UNKNOWN_ADDRESS."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return UNKNOWN_ADDRESS
+
+
+class Redacted(logging.Filter):
+    """For uvicorn's access logger, whose record's arguments are (client as host:port,
+    method, path with its query, HTTP version, status)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and "?" in str(args[2]):
-            record.args = (*args[:2], str(args[2]).split("?", 1)[0] + "?…", *args[3:])
+        if isinstance(args, tuple) and len(args) == 5:
+            client, path = str(args[0]), str(args[2])
+            host, _, port = client.rpartition(":")
+            if host and address_or_unknown(host) == UNKNOWN_ADDRESS:
+                client = f"{UNKNOWN_ADDRESS}:{port}"
+            if "?" in path:
+                path = path.split("?", 1)[0] + "?…"
+            record.args = (client, args[1], path, *args[3:])
         return True

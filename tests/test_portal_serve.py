@@ -197,6 +197,26 @@ def test_D_14_behind_a_trusted_proxy_counts_each_clients_own_address(
         assert (THROTTLED in other.text) is not trusted
 
 
+def test_D_14_a_forwarded_address_that_is_no_ip_address_is_counted_as_one_and_kept_nowhere(
+        tmp_path: Path) -> None:
+    """A proxy that passes on what a client wrote in X-Forwarded-For: each text was counted
+    as an address of its own (D-14 never reached) and kept, as typed, in the store and the
+    log."""
+    with serve_process(tmp_path, "sqlite", "--forwarded-allow-ips", "127.0.0.1") as run, \
+            httpx.Client(base_url=run.url) as client:
+        def log_in(client_address: str) -> int:
+            page = client.get("/login")
+            client.post("/login", headers={"X-Forwarded-For": client_address},
+                        data={"login_id": MAIN_ID, "password": "wrong-password",
+                              "csrf": csrf(page.text)})
+            return client.get("/login/error").status_code
+        assert [log_in(f"typed-{n}") for n in range(21)] == [200] * 20 + [429]
+        output = run.stop()
+    assert "login refused unchecked from unknown (D-14)" in output
+    stored = Path(run.store["SQLITE_DBNAME"]).read_bytes()
+    assert b"typed-" not in stored and "typed-" not in output
+
+
 def test_D_14_an_operator_sets_its_limit_and_window_and_the_portal_says_and_records_them(
         tmp_path: Path) -> None:
     """BS_ADDRESS_FAILURE_LIMIT=2, BS_ADDRESS_WINDOW=90: the third login from an address
