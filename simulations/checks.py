@@ -36,6 +36,9 @@ PAIRS = [("population.sub_ids_per_customer", 0, 100, "at most"),  # (low, high),
          ("behaviour.hours_jst", 0, 24, "before")]  # [from, to)
 DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience",
           "behaviour.throttled_wait"]
+# Seconds: a delay's p95 at most, and any one drawn (a log-normal's tail has no end; a day
+# is past any mail, typing or patience worth simulating, and keeps the clock in its years).
+DELAY_MAX = 86_400
 NAME_LENGTH = 100  # characters: within any file system's limit on one name, in UTF-8 too
 
 
@@ -83,7 +86,9 @@ def _number_problem(key: str, value: Any, kind: type, low: float | None,
     return None
 
 
-FIRST_START, LAST_DAY = date(1971, 1, 1), date(9999, 12, 1)  # clocks and calendars hold
+# Clocks and calendars hold them, and what follows a run's last visits (each of a visit's
+# up to 101 logins waits a few DELAY_MAX at most: a mail, typing, patience).
+FIRST_START, LAST_DAY = date(1971, 1, 1), date(9998, 12, 1)
 
 
 def whole_seconds_problem(minutes: float) -> str | None:
@@ -147,9 +152,10 @@ def check(scenario: object) -> list[str]:
     for key in DELAYS:
         delay = _get(scenario, key)
         if not (_is(delay.median, float) and _is(delay.p95, float)
-                and 0 < delay.median <= delay.p95):
-            problems.append(f"{key} must have 0 < median <= p95 seconds (not median = "
-                            f"{as_written(delay.median)}, p95 = {as_written(delay.p95)})")
+                and 0 < delay.median <= delay.p95 <= DELAY_MAX):
+            problems.append(f"{key} must have 0 < median <= p95 <= {DELAY_MAX:,} seconds (a "
+                            f"day; not median = {as_written(delay.median)}, p95 = "
+                            f"{as_written(delay.p95)})")
     return problems
 
 

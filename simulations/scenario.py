@@ -32,8 +32,9 @@ class Delay:
     p95: float
 
     def sample(self, rng: random.Random) -> float:
+        """One delay, at most checks.DELAY_MAX (the tail's far end, cut)."""
         sigma = math.log(self.p95 / self.median) / 1.6449 if self.p95 > self.median else 0.0
-        return rng.lognormvariate(math.log(self.median), sigma)
+        return min(rng.lognormvariate(math.log(self.median), sigma), checks.DELAY_MAX)
 
 
 @attrs.frozen

@@ -8,6 +8,7 @@ import gc
 import itertools
 import json
 import os
+import random
 import re
 import signal
 import sqlite3
@@ -397,6 +398,30 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
                 "behaviour.hours_jst", "behaviour.mail_delay", "policy.key_validity_minutes"):
         assert f"{key} must be" in result.output or f"{key} must have" in result.output, key
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("delay", ["{ median = inf, p95 = inf }", "{ median = 5, p95 = nan }",
+                                   "{ median = 1e12, p95 = 1e13 }"])
+def test_a_delay_past_a_day_is_refused_by_name_and_an_earlier_run_is_kept(
+        tmp_path: Path, delay: str) -> None:
+    """An endless or astronomically long delay passed the check and ran into a traceback
+    (no clock holds it), removing the earlier run in the folder first."""
+    out = tmp_path / "out"
+    CliRunner().invoke(main, ["simulate", "office", "--days", "1", "--out", str(out),
+                              "--no-verify"])
+    kept = sorted(p.name for p in out.iterdir())
+    path = tmp_path / "slow.toml"
+    path.write_text(f"hash_cost = 4\n[behaviour]\nmail_delay = {delay}\n")
+    result = CliRunner().invoke(main, ["simulate", str(path), "--out", str(out)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "behaviour.mail_delay must have 0 < median <= p95 <= 86,400 seconds" in result.output
+    assert sorted(p.name for p in out.iterdir()) == kept and "report.txt" in kept
+
+
+def test_a_delay_drawn_is_at_most_a_day_however_long_its_tail() -> None:
+    rng = random.Random(1)
+    drawn = [Delay(1, 86_400).sample(rng) for _ in range(10_000)]
+    assert max(drawn) == 86_400 and min(drawn) < 1  # (the tail cut, not the body)
 
 
 def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path: Path) -> None:
