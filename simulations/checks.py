@@ -39,7 +39,8 @@ DELAYS = ["behaviour.mail_delay", "behaviour.typing", "behaviour.patience",
 # Seconds: a delay's p95 at most, and any one drawn (a log-normal's tail has no end; a day
 # is past any mail, typing or patience worth simulating, and keeps the clock in its years).
 DELAY_MAX = 86_400
-NAME_LENGTH = 100  # characters: within any file system's limit on one name, in UTF-8 too
+NAME_LENGTH = 100  # characters, and
+NAME_BYTES = 255  # in UTF-8 (a folder's name: ext4 and most file systems hold 255 bytes)
 
 
 def _get(scenario: object, key: str) -> Any:
@@ -192,12 +193,14 @@ def _name_problems(name: Any) -> list[str]:
     '/' or '\\' in it, or a leading '.' ('..'), would write elsewhere; anything else a
     file's name may hold (the default is the file's name: 'my run (copy)' too) is kept."""
     plain = (isinstance(name, str) and 0 < len(name) <= NAME_LENGTH and name[0] != "."
-             and not any(c in "/\\" or not c.isprintable() for c in name))
+             and not any(c in "/\\" or not c.isprintable() for c in name)
+             and len(name.encode("utf-8", "surrogatepass")) <= NAME_BYTES)
     if plain:
         return []
     return [f"name (the output folder's, simulation-output/NAME; default: the file's name) "
-            f"must be 1 to {NAME_LENGTH} printable characters, no '/' or '\\', not starting "
-            f"with '.' (not {as_written(name)})"]
+            f"must be 1 to {NAME_LENGTH} printable characters and at most {NAME_BYTES} bytes "
+            f"in UTF-8 (a kana is 3), no '/' or '\\', not starting with '.' "
+            f"(not {as_written(name)})"]
 
 
 def _dates_problems(start: Any, days: Any) -> list[str]:

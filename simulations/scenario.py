@@ -132,8 +132,12 @@ def load(path: Path | str) -> Scenario:
     """A scenario file by path, or a shipped one by name (``office``), checked whole: types,
     ranges and relations, before anything runs."""
     path = Path(path)
-    if not path.exists() and (SCENARIOS / f"{path}.toml").exists():
-        path = SCENARIOS / f"{path}.toml"
+    if path.suffix != ".toml" and len(path.parts) == 1 and (SCENARIOS / f"{path}.toml"
+                                                            ).exists():
+        path = SCENARIOS / f"{path}.toml"  # (a shipped name, whatever the folder holds)
+    if path.is_dir():
+        raise ScenarioError(f"{str(path)!r} is a folder, not a scenario file: give a TOML "
+                            f"file or one of {', '.join(shipped())}")
     if not path.is_file():
         raise ScenarioError(f"no scenario {str(path)!r}: give a TOML file or one of "
                             f"{', '.join(shipped())}")
@@ -146,8 +150,11 @@ def load(path: Path | str) -> Scenario:
     data.setdefault("name", path.stem)
     problems: list[str] = []
     scenario: Scenario = _build(Scenario, data, "", problems)
-    if not any(p.endswith(MISSING) for p in problems):  # (else stand-ins would be judged)
-        problems += checks.check(scenario)  # every problem at once, an unknown key's too
+    # Every problem at once, an unknown key's too; of a table with a key missing (a delay's),
+    # not what its stand-in would be judged.
+    incomplete = tuple(p.removesuffix(MISSING).rpartition(".")[0] + " "
+                       for p in problems if p.endswith(MISSING))
+    problems += [p for p in checks.check(scenario) if not p.startswith(incomplete)]
     if problems:
         raise ScenarioError(f"{path.name}: " + "; ".join(problems))
     return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)

@@ -508,7 +508,7 @@ TINY_TOML = "days = 1\nhash_cost = 4\n[population]\ncustomers = 1\n"
 
 
 @pytest.mark.parametrize("name", ['"../../nc/escape"', '"nc/escape"', '"nc\\\\escape"',
-                                  '".hidden"', '""', "5", '"tab\\there"'])
+                                  '".hidden"', '""', "5", '"tab\\there"', f'"{"あ" * 86}"'])
 def test_a_scenario_name_that_is_not_one_plain_folder_is_refused_nothing_written(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """The name is the output folder under simulation-output/ (no --out here): a path in it
@@ -519,16 +519,41 @@ def test_a_scenario_name_that_is_not_one_plain_folder_is_refused_nothing_written
     result = CliRunner().invoke(main, ["simulate", "s.toml", "--no-verify"])
     assert result.exit_code == 2, result.output
     assert f"s.toml: name (the output folder's, simulation-output/NAME; default: the file's " \
-           f"name) must be 1 to 100 printable characters, no '/' or '\\', not starting " \
-           f"with '.' (not {name})" in result.output
+           f"name) must be 1 to 100 printable characters and at most 255 bytes in UTF-8 " \
+           f"(a kana is 3), no '/' or '\\', not starting with '.' (not {name})" in result.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["run", "s.toml"]
 
 
-@pytest.mark.parametrize("name", ["五月の事務所-2.a_b", "my run (copy)"])
+@pytest.mark.parametrize("name", ["五月の事務所-2.a_b", "my run (copy)", "あ" * 85])
 def test_a_scenario_name_may_be_any_one_folders_name(tmp_path: Path, name: str) -> None:
     path = tmp_path / "s.toml"
     path.write_text(f'name = "{name}"\n{TINY_TOML}')
     assert load(path).name == name
+
+
+def test_a_shipped_scenario_is_found_by_name_whatever_the_folder_holds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's output folder named as the scenario (--out office) hid it: "no scenario
+    'office': give ... one of ..., office, ..." """
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "office").mkdir()
+    (tmp_path / "slow-mail").write_text("notes")
+    assert load("office").name == "office" and load("slow-mail").name == "slow-mail"
+    (tmp_path / "mine.toml").mkdir()
+    with pytest.raises(ScenarioError, match=re.escape("'mine.toml' is a folder, not a scenario file")):
+        load("mine.toml")
+
+
+def test_every_problem_is_named_also_beside_a_delay_with_a_key_missing(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("days = 0\n[behaviour]\npublic_holidays = \"yes\"\n"
+                    "mail_delay = { median = 5 }\n")
+    with pytest.raises(ScenarioError) as refused:
+        load(path)
+    assert str(refused.value).split(": ", 1)[1].split("; ") == [
+        "behaviour.mail_delay.p95 is missing",
+        "days must be a whole number from 1 to 3,660 (not 0)",
+        'behaviour.public_holidays must be true or false (not "yes")']
 
 
 def test_a_scenario_problem_quotes_the_value_as_the_file_wrote_it(tmp_path: Path) -> None:
