@@ -165,21 +165,26 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                    f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
     _refuse_to_replace_a_foreign_store(folder)
-    began = time.time()
+    began, fresh = time.time(), not folder.exists()
     try:
         runs = _run(chosen, folder, compared, shards, scheduler)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: {_discarded(folder, began)}", err=True)
+        click.echo(f"\ninterrupted: {_discarded(folder, began, fresh)}", err=True)
         sys.exit(exits.INTERRUPTED)
+    except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
+        what = (f"a shard's store in {folder} could not be written" if e.unwritable
+                else f"{counted_as(e.shards, 'shard')} failed")
+        click.echo(f"error: {what}; {_discarded(folder, began, fresh)}", err=True)
+        sys.exit(exits.IO_ERROR if e.unwritable else exits.SHARD_FAILED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         click.echo(f"error: the simulation's store in {folder} could not be written: "
-                   f"{reason}; {_discarded(folder, began)}", err=True)
+                   f"{reason}; {_discarded(folder, began, fresh)}", err=True)
         sys.exit(exits.IO_ERROR)
     except OSError as e:  # a report or plot beside it, on a disk that filled
         if e.errno not in exits.DISK_FULL:
             raise
-        click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began)}", err=True)
+        click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began, fresh)}", err=True)
         sys.exit(exits.IO_ERROR)
     if audit_after:
         try:
@@ -190,12 +195,30 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             sys.exit(exits.INTERRUPTED)
 
 
-def _discarded(folder: Path, began: float) -> str:
-    """A store stopped short (Ctrl-C, a full disk) is no run: what it wrote is removed
-    (freeing the disk too). Says what became of it."""
+class ShardsLost(Exception):
+    """Shards failed, each named already (Dask's own exception loads with Dask, which
+    every other sub-command starts without). ``unwritable``: a store could not be written."""
+
+    def __init__(self, shards: int, unwritable: bool) -> None:
+        super().__init__(shards, unwritable)
+        self.shards, self.unwritable = shards, unwritable
+
+
+def _unwritable(error: BaseException) -> bool:
+    """Was it a store that could not be written (its own error, or the disk's)?"""
+    return isinstance(error, PersistenceError | sqlite3.Error) or (
+        isinstance(error, OSError) and error.errno in exits.DISK_FULL)
+
+
+def _discarded(folder: Path, began: float, fresh: bool) -> str:
+    """A store stopped short (Ctrl-C, a full disk, a shard failed) is no run: what it wrote
+    is removed (freeing the disk too), and the folder if the run made it (``fresh``) and
+    it is empty. Says what became of it."""
     try:
         if written_since(folder, began):  # (else the run had not begun: the last stays)
             clear_earlier_run(folder)
+        if fresh and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
     except OSError as e:  # (a shard on a cluster still writing there)
         return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
     return f"nothing of the run is kept in {folder}"
@@ -247,7 +270,7 @@ def _run(chosen: scenarios.Scenario, folder: Path,
     except ShardsFailed as e:
         for part, why in e.failures:
             click.echo(f"error: {part.name} failed {why}", err=True)
-        sys.exit(exits.SHARD_FAILED)
+        raise ShardsLost(len(e.failures), any(map(_unwritable, e.errors))) from e
 
 
 def _audit(stores: list[Path]) -> int:

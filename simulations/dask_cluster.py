@@ -42,8 +42,9 @@ def dask_client(shards: int, scheduler: str | None = None) -> Iterator[Client]:
     """A client of the scheduler at ``scheduler``, or of a local cluster for ``shards`` on
     the loopback interface (closed afterwards): ``local_workers`` worker processes of one
     thread each, so a worker plays one shard at a time (the simulated clock is its
-    process's) and the others queue. Their warnings are not shown (a Ctrl-C made each say
-    its task was cancelled, and its nanny that it killed it): a failed shard is named."""
+    process's) and the others queue. Their warnings and errors are not shown (a Ctrl-C
+    made each say its task was cancelled, and its nanny that it killed it; a failed task
+    printed its traceback): a failed shard is named, with why."""
     if scheduler:
         with _connected(scheduler) as client:
             _with_a_worker(client, scheduler)
@@ -94,7 +95,7 @@ def _local_cluster(shards: int) -> LocalCluster:
     try:
         return LocalCluster(n_workers=local_workers(shards), threads_per_worker=1,
                             processes=True, dashboard_address=None, host="127.0.0.1",
-                            silence_logs=logging.ERROR, scheduler_kwargs=LOOPBACK_ONLY,
+                            silence_logs=logging.CRITICAL, scheduler_kwargs=LOOPBACK_ONLY,
                             preload=[quiet_worker.__name__])
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -52,10 +52,13 @@ SCHEDULER_TIMEOUT = 5  # seconds for the scheduler to take the stop (else: it is
 
 
 class ShardsFailed(RuntimeError):
-    """One or more shards failed (a task even after its retries); each is named, with why."""
+    """One or more shards failed (a task even after its retries); each is named, with why.
+    ``errors``: what each raised, in the same order (a full disk is told from a bug)."""
 
-    def __init__(self, failures: list[tuple[Part, str]]) -> None:
-        self.failures = sorted(failures, key=lambda failure: failure[0].index)
+    def __init__(self, failures: list[tuple[Part, str, BaseException]]) -> None:
+        ordered = sorted(failures, key=lambda failure: failure[0].index)
+        self.failures = [(part, why) for part, why, _ in ordered]
+        self.errors = [error for *_, error in ordered]
         super().__init__("; ".join(f"{part.name} failed {why}" for part, why in self.failures))
 
 
@@ -130,7 +133,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     plan = parts(scenario, shards)
     topic = f"billing-station-days-{uuid.uuid4().hex}"
     results: dict[int, ShardResult] = {}
-    failures: list[tuple[Part, str]] = []
+    failures: list[tuple[Part, str, BaseException]] = []
     stores: dict[int, bootstrap.StoreSettings] = {}
     with _given_or_own(client, len(plan), scheduler) as client:  # a cluster first: else nothing written
         folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +144,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                 stores[part.index] = shared or own_store(folder_of(folder, part))
             except OSError as e:
                 failures.append((part, f"before it started (its store "
-                                       f"{folder_of(folder, part)}): {_why(e)}"))
+                                       f"{folder_of(folder, part)}): {_why(e)}", e))
         with tqdm(total=scenario.days * len(stores), unit="day", file=sys.stderr,
                   desc=f"simulating {scenario.name} in {counted_as(len(plan), 'shard')}",
                   disable=None if progress is None else not progress, leave=False) as bar:
@@ -163,10 +166,10 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                         result = future.result()
                     except Exception as e:  # named below, after the others have finished
                         failures.append((part, f"in {counted_as(attempts, 'attempt')}: "
-                                               f"{_why(e)}"))
+                                               f"{_why(e)}", e))
                         continue
                     if result is None:  # (its stop event: only this run's Ctrl-C sets it)
-                        failures.append((part, "when the run was stopped"))
+                        failures.append((part, "when the run was stopped", KeyboardInterrupt()))
                     else:
                         results[part.index] = result
             except KeyboardInterrupt:

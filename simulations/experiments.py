@@ -80,8 +80,9 @@ def run_compare(scenario: Scenario, varied: Varied, values: list[float], folder:
             try:
                 run = run_sharded(variant, shards, where, scheduler=scheduler, client=client)
             except ShardsFailed as e:  # (named with the run it was a shard of)
-                raise ShardsFailed([(part, f"{why} (of the run in {where.name}/)")
-                                    for part, why in e.failures]) from e
+                raise ShardsFailed([(part, f"{why} (of the run in {where.name}/)", error)
+                                    for (part, why), error in zip(e.failures, e.errors,
+                                                                  strict=True)]) from e
             return run.report, RunFigures(run.seconds, run.peak_mib), run.stores
 
         return _compare(scenario, varied, values, folder, say, sharded)

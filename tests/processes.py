@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
+import signal
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from queue import Queue
@@ -19,6 +21,13 @@ from tests.story import FAST_HASHER
 
 KILLED = 17  # the exit code of a process killed by an injected fault
 SPAWN = multiprocessing.get_context("spawn")
+
+
+def files_of_at_most(size: int) -> None:
+    """(In a child, before it runs: a preexec_fn) files it writes stop at ``size`` bytes,
+    as on a full disk (EFBIG, not the signal that would end it)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 def station(env: dict[str, str], mailbox: Path) -> BillingStation:

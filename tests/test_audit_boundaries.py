@@ -45,6 +45,7 @@ from billing_station.exits import (
     USAGE,
 )
 from tests.conftest import build, store_env
+from tests.processes import files_of_at_most
 from tests.story import KeyRecorder, first_login, onboard
 
 ROOT = Path(__file__).parent.parent
@@ -624,15 +625,6 @@ def test_D_16_verify_writes_nothing_over_the_store_it_reads(
     assert files(tmp_path) == before
 
 
-def _with_files_of_at_most(size: int) -> None:
-    """(In the child, before it runs:) files it writes stop at ``size`` bytes, as on a
-    full disk (EFBIG, not the signal that would end it)."""
-    import resource
-    import signal
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-
 @pytest.mark.parametrize("option", ["--html", "--checkpoint"])
 def test_an_output_that_cannot_be_written_after_all_is_one_line_exit_74_and_no_debris(
         tmp_path: Path, option: str) -> None:
@@ -649,7 +641,7 @@ def test_an_output_that_cannot_be_written_after_all_is_one_line_exit_74_and_no_d
     subprocess.run(argv, capture_output=True, env=env, check=True)  # the earlier one
     before = files(out)
     run = subprocess.run(argv, capture_output=True, text=True, env=env,
-                         preexec_fn=lambda: _with_files_of_at_most(512))
+                         preexec_fn=lambda: files_of_at_most(512))
     assert run.returncode == IO_ERROR, run.stderr
     assert run.stderr.strip().splitlines()[-1] in (
         f"error: cannot write {earlier}: File too large",  # --html

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import gc
 import hashlib
 import io
@@ -50,7 +51,7 @@ from application.audit.decoding import Decoder
 from application.audit.parallel import verify_stores
 from application.audit.reading import MissingEvents, rows
 from application.audit.verify import JUDGED_D14, Violation
-from billing_station import simulate_command
+from billing_station import exits, simulate_command
 from billing_station.cli import main
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
@@ -63,6 +64,7 @@ from simulations.runner import Simulation
 from simulations.scenario import Attack, Behaviour, Delay, Population, Scenario
 from simulations.shards import folder_of, own_events, own_store, parts
 from tests.conftest import STORES, store_env
+from tests.processes import files_of_at_most
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -313,6 +315,27 @@ def test_cli_simulate_says_when_it_lowers_the_shard_count(tmp_path: Path) -> Non
         "shard-01-of-03", "shard-02-of-03", "shard-03-of-03"]
 
 
+def test_cli_simulate_in_shards_on_a_full_disk_is_exit_74_and_keeps_nothing(
+        tmp_path: Path) -> None:
+    """Shards whose stores could not be written: exit 70 as for a bug, Dask's tracebacks
+    of each attempt on the terminal, the shards' stores left; unsharded, the same disk was
+    one line, exit 74, nothing kept."""
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text("days = 2\nhash_cost = 4\n[population]\ncustomers = 60\n")
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "billing_station.cli", "simulate", str(tiny), "--shards", "2",
+         "--out", str(out)], capture_output=True, text=True, timeout=300,
+        preexec_fn=functools.partial(files_of_at_most, 400 * 1024))
+    assert run.returncode == exits.IO_ERROR, run.stderr
+    assert "Traceback" not in run.stderr and " ERROR " not in run.stderr, run.stderr
+    assert run.stderr.splitlines()[-1] == (
+        f"error: a shard's store in {out} could not be written; nothing of the run is kept "
+        f"in {out}")
+    assert "failed in 2 attempts: OperationalError: " in run.stderr
+    assert not out.exists()
+
+
 def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: Path) -> None:
     tiny = tmp_path / "tiny.toml"
     tiny.write_text("days = 2\nseed = 5\nhash_cost = 4\n[population]\ncustomers = 6\n")
@@ -381,7 +404,7 @@ def test_cli_simulate_interrupted_stops_the_shards_on_another_cluster(
         assert sum(playing.values()) == 0  # the cluster's workers are free
         assert client.run_on_scheduler(  # and its scheduler keeps no stop event of the run
             lambda dask_scheduler: list(dask_scheduler.extensions["events"]._events)) == []
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # (the run made it: gone with what the shards wrote)
 
 
 def test_a_shard_that_starts_after_its_run_was_stopped_plays_nothing(
