@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import time
@@ -18,6 +19,7 @@ from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
+from billing_station.streams import Closed
 from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
@@ -165,9 +167,11 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                    f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
     _refuse_to_replace_a_foreign_store(folder)
-    began, fresh = time.time(), not folder.exists()
+    if isinstance(sys.stdout, Closed):  # (>&-: the report would be lost after the run)
+        sys.stdout.write("")  # (its error: exit 74, nothing run)
+    began, fresh, say = time.time(), not folder.exists(), Say()
     try:
-        runs = _run(chosen, folder, compared, shards, scheduler)
+        runs = _run(chosen, folder, compared, shards, scheduler, say)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {_discarded(folder, began, fresh)}", err=True)
         sys.exit(exits.INTERRUPTED)
@@ -186,6 +190,10 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             raise
         click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began, fresh)}", err=True)
         sys.exit(exits.IO_ERROR)
+    if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
+        click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
+                   "unaudited (verify its stores to audit it)", err=True)
+        sys.exit(exits.BROKEN_PIPE)
     if audit_after:
         try:
             sys.exit(max(_audit(stores) for stores in runs))
@@ -244,9 +252,24 @@ def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
                                      param_hint="'--out'") from None
 
 
+class Say:
+    """A run's lines on stdout. When their reader has gone (| head), the run goes on
+    unsaid, so that it is kept whole (its reports written), where it stopped after its
+    store with none."""
+
+    reader_gone = False
+
+    def __call__(self, text: str) -> None:
+        try:
+            click.echo(text)
+        except BrokenPipeError:
+            self.reader_gone = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the rest: none)
+
+
 def _run(chosen: scenarios.Scenario, folder: Path,
          compared: tuple[Varied, list[float]] | None, shards: int,
-         scheduler: str | None) -> list[list[Path]]:
+         scheduler: str | None, say: Say) -> list[list[Path]]:
     """The run(s) the options ask for: each run's store(s), its shards' when in shards.
     Dask and matplotlib load here, when a run starts: every other sub-command (and each of
     serve's worker processes, which import the command line again) starts without them, in
@@ -258,10 +281,10 @@ def _run(chosen: scenarios.Scenario, folder: Path,
 
     try:
         if compared:
-            return run_compare(chosen, *compared, folder, click.echo, shards, scheduler)
+            return run_compare(chosen, *compared, folder, say, shards, scheduler)
         if shards > 1:
-            return [run_sharded_one(chosen, shards, folder, click.echo, scheduler)]
-        return [[run_one(chosen, folder, click.echo)]]
+            return [run_sharded_one(chosen, shards, folder, say, scheduler)]
+        return [[run_one(chosen, folder, say)]]
     except SchedulerUnreachable as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(exits.UNAVAILABLE)

@@ -322,6 +322,32 @@ def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
     assert not (tmp_path / "out").exists()  # (the run made it: gone too)
 
 
+def test_a_run_whose_reader_stops_reading_is_kept_whole_and_one_without_output_never_runs(
+        tmp_path: Path) -> None:
+    """`simulate | true` stopped at its first line of report, leaving its store and none of
+    its reports; `simulate >&-` ran whole, then said "nothing could be written" beside the
+    store it had written."""
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    command = [sys.executable, "-m", "billing_station.cli", "simulate", str(tmp_path / "s.toml")]
+    read, write = os.pipe()
+    os.close(read)  # (the reader gone before the first line)
+    gone = subprocess.run([*command, "--out", str(tmp_path / "gone")], stdout=write,
+                          stderr=subprocess.PIPE, text=True, timeout=300)
+    os.close(write)
+    assert gone.returncode == exits.BROKEN_PIPE, gone.stderr
+    assert gone.stderr.splitlines()[-1] == (
+        f"note: the output's reader stopped reading: the run is kept in {tmp_path / 'gone'}, "
+        "unaudited (verify its stores to audit it)")
+    assert {"report.txt", "report.html", STORE} <= {p.name for p in
+                                                    (tmp_path / "gone").iterdir()}
+    closed = subprocess.run([*command, "--out", str(tmp_path / "closed")],
+                            preexec_fn=lambda: os.close(1), stderr=subprocess.PIPE, text=True,
+                            timeout=300)
+    assert closed.returncode == exits.IO_ERROR and "Traceback" not in closed.stderr
+    assert closed.stderr.strip() == "error: the output is closed (>&-): nothing could be written"
+    assert not (tmp_path / "closed").exists()
+
+
 def test_cli_simulate_whose_report_meets_a_full_disk_keeps_nothing_either(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The store written, then a plot on a disk that filled: the store and the reports
