@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import attrs
@@ -166,29 +167,29 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         click.echo(f"note: {chosen.name} has {counted_as(lowered, unit)} and {whole} never "
                    f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
-    _refuse_to_replace_a_foreign_store(folder)
     if isinstance(sys.stdout, Closed):  # (>&-: the report would be lost after the run)
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
+    _hold(folder, fresh)
     try:
         runs = _run(chosen, folder, compared, shards, scheduler, say)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: {_discarded(folder, began, fresh)}", err=True)
+        click.echo(f"\ninterrupted: {_discarded(folder, began)}", err=True)
         sys.exit(exits.INTERRUPTED)
     except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
         what = (f"a shard's store in {folder} could not be written" if e.unwritable
                 else f"{counted_as(e.shards, 'shard')} failed")
-        click.echo(f"error: {what}; {_discarded(folder, began, fresh)}", err=True)
+        click.echo(f"error: {what}; {_discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR if e.unwritable else exits.SHARD_FAILED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         click.echo(f"error: the simulation's store in {folder} could not be written: "
-                   f"{reason}; {_discarded(folder, began, fresh)}", err=True)
+                   f"{reason}; {_discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR)
     except OSError as e:  # a report or plot beside it, on a disk that filled
         if e.errno not in exits.DISK_FULL:
             raise
-        click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began, fresh)}", err=True)
+        click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
@@ -218,15 +219,12 @@ def _unwritable(error: BaseException) -> bool:
         isinstance(error, OSError) and error.errno in exits.DISK_FULL)
 
 
-def _discarded(folder: Path, began: float, fresh: bool) -> str:
+def _discarded(folder: Path, began: float) -> str:
     """A store stopped short (Ctrl-C, a full disk, a shard failed) is no run: what it wrote
-    is removed (freeing the disk too), and the folder if the run made it (``fresh``) and
-    it is empty. Says what became of it."""
+    is removed (freeing the disk too). Says what became of it."""
     try:
         if written_since(folder, began):  # (else the run had not begun: the last stays)
             clear_earlier_run(folder)
-        if fresh and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
     except OSError as e:  # (a shard on a cluster still writing there)
         return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
     return f"nothing of the run is kept in {folder}"
@@ -250,6 +248,35 @@ def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
         except NotAnEventStore as e:
             raise click.BadParameter(f"{e}: a run in {folder} would replace it",
                                      param_hint="'--out'") from None
+
+
+def _hold(folder: Path, fresh: bool) -> None:
+    """One run at a time in a folder: a second run there removed the first's store while it
+    ran, and the first then audited the second's store as its own. The folder is locked
+    until the command ends (made if ``fresh``, and removed again if the run is refused),
+    then checked."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        raise click.BadParameter(f"{folder}: {e.strerror or e}", param_hint="'--out'") from e
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
+        _refuse_to_replace_a_foreign_store(folder)
+    except BlockingIOError:
+        os.close(held)
+        raise click.BadParameter(f"another simulate is running in {folder}: wait for it to "
+                                 "end, or choose another folder", param_hint="'--out'") from None
+
+
+def _let_go(held: int, folder: Path, fresh: bool) -> None:
+    """The folder's lock released as the command ends; the folder removed if the command
+    made it and leaves nothing in it (refused, interrupted, a scheduler not reached)."""
+    os.close(held)
+    with suppress(OSError):
+        if fresh and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 class Say:

@@ -154,8 +154,8 @@ def check(scenario: object) -> list[str]:
         delay = _get(scenario, key)
         if not (_is(delay.median, float) and _is(delay.p95, float)
                 and 0 < delay.median <= delay.p95 <= DELAY_MAX):
-            problems.append(f"{key} must have 0 < median <= p95 <= {DELAY_MAX:,} seconds (a "
-                            f"day; not median = {as_written(delay.median)}, p95 = "
+            problems.append(f"{key} must have 0 < median <= p95 <= {DELAY_MAX:,} seconds, a "
+                            f"day (not median = {as_written(delay.median)}, p95 = "
                             f"{as_written(delay.p95)})")
     return problems
 

@@ -4,6 +4,7 @@ runnable from the command line with a report and plots."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import gc
 import itertools
 import json
@@ -346,6 +347,25 @@ def test_a_run_whose_reader_stops_reading_is_kept_whole_and_one_without_output_n
     assert closed.returncode == exits.IO_ERROR and "Traceback" not in closed.stderr
     assert closed.stderr.strip() == "error: the output is closed (>&-): nothing could be written"
     assert not (tmp_path / "closed").exists()
+
+
+def test_a_folder_another_run_is_using_is_refused_and_left_to_it(tmp_path: Path) -> None:
+    """A second run into the folder removed the first's store while it ran; the first then
+    audited the second's store and vouched for it as its own."""
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    out = tmp_path / "out"
+    out.mkdir()
+    running = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # (as a run in another process
+    fcntl.flock(running, fcntl.LOCK_EX)                    # holds it)
+    refused = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    os.close(running)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert (f"Invalid value for '--out': another simulate is running in {out}: wait for it "
+            "to end, or choose another folder") in refused.output
+    assert list(out.iterdir()) == []
+    ran = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    again = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
+    assert ran.exit_code == again.exit_code == 0, again.output  # (a run's lock ends with it)
 
 
 def test_cli_simulate_whose_report_meets_a_full_disk_keeps_nothing_either(
@@ -694,7 +714,7 @@ def test_cli_simulate_interrupted_says_so_when_its_files_cannot_all_be_removed(
     out = tmp_path / "out"
 
     def started_then_interrupted(*_: object) -> None:
-        (out / STORE).parent.mkdir(parents=True)
+        (out / STORE).parent.mkdir(parents=True, exist_ok=True)  # (the run holds it)
         (out / STORE).write_text("a store stopped short")
         raise KeyboardInterrupt
 
