@@ -198,8 +198,9 @@ class LoginAttempt(Aggregate):
         reason: str  # the status that left no live key
 
     class EarlierKeyEntered(Aggregate.Event):
-        """The key of an earlier attempt of the login ID, which this one's superseded (D-2),
-        entered here: the person logged in again, then typed the first mail's key."""
+        """The key of an earlier attempt of the login ID (superseded by this one's, D-2, or
+        over before it: expired, locked) entered here: the person logged in again, then
+        typed the first mail's key."""
 
         attempt_id: UUID  # the attempt whose key it was
 
@@ -211,8 +212,8 @@ class LoginAttempt(Aggregate):
     def enter_key(self, key: str, hasher: Hasher, now: datetime,
                   earlier: Iterable[LoginAttempt] = (), *, digits: int) -> KeyOutcome:
         """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
-        first key of one of the ``earlier`` attempts of the login ID (which this one's key
-        superseded, D-2) is not counted as a wrong entry (D-4); typed again, it is. What
+        first key of one of the ``earlier`` attempts of the login ID (whose mails came
+        before this one's, D-2) is not counted as a wrong entry (D-4); typed again, it is. What
         cannot be a key (not ``digits`` digits, D-6) is no guess: on a live attempt it is
         asked again, with nothing recorded or counted (a used, locked, superseded or
         expired attempt says so first, as for any entry)."""
@@ -231,7 +232,7 @@ class LoginAttempt(Aggregate):
             return KeyOutcome.VERIFIED
         if not self.earlier_key_entered:
             for attempt in earlier:
-                if attempt.was_superseded_with(key, hasher, self.login_id):
+                if attempt.was_mailed_with(key, hasher, self.login_id):
                     self.trigger_event(self.EarlierKeyEntered, attempt_id=attempt.id,
                                        timestamp=now)
                     return KeyOutcome.EARLIER_KEY
@@ -241,9 +242,12 @@ class LoginAttempt(Aggregate):
             return KeyOutcome.LOCKED
         return KeyOutcome.WRONG
 
-    def was_superseded_with(self, key: str, hasher: Hasher, login_id: str) -> bool:
-        """Whether ``key`` is this attempt's key of ``login_id``, which a newer one superseded."""
-        return (self.status is Status.SUPERSEDED and self.login_id == login_id
+    def was_mailed_with(self, key: str, hasher: Hasher, login_id: str) -> bool:
+        """Whether ``key`` is the key this attempt mailed to ``login_id``, no longer its live
+        one: superseded by a newer mail (D-2), or over before the newer mail was sent (its
+        key expired, LG-5, or its attempt locked, D-4): the person has both mails either
+        way, and the newest one's screen asks for its key alike."""
+        return (self.status is not Status.AWAITING_KEY and self.login_id == login_id
                 and self.key_digest is not None and hasher.matches(key, self.key_digest))
 
     # The end -----------------------------------------------------------------------------

@@ -209,6 +209,31 @@ def test_D_2_D_4_an_earlier_mails_key_on_the_newest_keys_screen_is_not_counted_o
     assert isinstance(keyed.enter_key(third.attempt_id, key), TopPage)
 
 
+@pytest.mark.parametrize("over", ["expired", "locked"])
+def test_D_2_D_4_an_earlier_mails_key_whose_login_was_over_is_not_counted_either(
+    keyed: BillingStation, mailbox: MailboxFolder, start: Clock, over: str
+) -> None:
+    """The manual's way after an expired key (LG-5, LG-6): its 「OK」, the error, a new
+    login; then the first mail's key typed on the new screen counted as a guess, where the
+    same key not typed before the new login was told apart (the first attempt was then
+    superseded, not expired). Likewise after a lock."""
+    first = key_entry(keyed)
+    first_key = latest_key(mailbox, EMAIL)
+    if over == "expired":
+        start.tick(timedelta(minutes=11))
+        assert keyed.enter_key(first.attempt_id, first_key) == ErrorPage(Refusal.KEY_EXPIRED)
+    else:
+        wrong = f"{(int(first_key) + 1) % 10**12:012d}"
+        while keyed.enter_key(first.attempt_id, wrong) != ErrorPage(Refusal.LOGIN_FAILED):
+            pass
+    second = key_entry(keyed)
+    assert keyed.enter_key(second.attempt_id, first_key) == KeyEntry(
+        second.attempt_id, Refusal.KEY_SUPERSEDED)
+    entered = list(keyed.events.get(second.attempt_id))[-1]
+    assert isinstance(entered, LoginAttempt.EarlierKeyEntered)
+    assert entered.attempt_id == first.attempt_id
+
+
 def test_D_4_an_earlier_mails_key_typed_again_counts_as_a_wrong_entry(
     keyed: BillingStation, mailbox: MailboxFolder
 ) -> None:
