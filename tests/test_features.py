@@ -247,9 +247,10 @@ def confirm_repeated(world: World, label: str, char: str, count: int) -> None:
     world.driver.confirm_information({label: char * count})
 
 
-@when("主IDがお客様情報変更で連絡先メールアドレスに255文字のアドレスを入力して「確認」をクリックする")
-def confirm_longest_email(world: World) -> None:
-    email = "a" * 243 + "@example.com"
+@when(parsers.parse("主IDがお客様情報変更で連絡先メールアドレスに{count:d}文字のアドレスを入力して"
+                     "「確認」をクリックする"))
+def confirm_long_email(world: World, count: int) -> None:
+    email = "a" * (count - len("@example.com")) + "@example.com"
     world.driver.confirm_information({"連絡先メールアドレス": email,
                                       "連絡先メールアドレス(確認)": email})
 
@@ -290,6 +291,11 @@ def confirm_new_sub_id(world: World, login_id: str, without: str | None) -> None
     form = sub_id_form(login_id) | ({"person_in_charge": ""} if without else {})
     world.passwords[login_id] = SUB_PASSWORD
     world.driver.confirm_new_sub_id(form)
+
+
+@when("主IDが権限設定の「新規追加」で何も入力せずに「確認」をクリックする")
+def confirm_empty_sub_id(world: World) -> None:
+    world.driver.confirm_new_sub_id({key: "" for key in sub_id_form()})
 
 
 @when(parsers.parse("主IDが副ID \"{login_id}\" の \"{label}\" を \"{value}\" に変更する"))
