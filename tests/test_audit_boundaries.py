@@ -164,6 +164,16 @@ def test_D_16_an_empty_postgres_schema_is_refused_and_no_table_is_created(
     assert tables == (0,)
 
 
+def test_a_store_whose_path_is_not_utf_8_is_audited(tmp_path: Path) -> None:
+    """A folder named in another encoding (bytes that are no UTF-8): the store was read,
+    then "No such file or directory" of a file that is there (its name decoded with
+    replacement characters for the check that it does not change)."""
+    folder = tmp_path / os.fsdecode(b"bad\xffname")
+    folder.mkdir()
+    result = audit({"BS_SQLITE_PATH": str(a_store_with_one_login(folder))})
+    assert result.exit_code == 0 and "verified: no violations" in result.output, result.output
+
+
 def test_an_unknown_login_id_is_not_found_and_one_as_typed_at_login_is_found(
         tmp_path: Path) -> None:
     env = {"BS_SQLITE_PATH": str(a_store_with_one_login(tmp_path))}

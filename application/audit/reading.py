@@ -4,13 +4,13 @@ see ``decoding.Decoder``), each page checked for rows missing or a file that cha
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import psycopg
 from eventsourcing.persistence import Mapper, PersistenceError
@@ -188,7 +188,7 @@ def _unchanged(app: EventStore) -> Callable[[], None]:
         recorder, SQLiteAggregateRecorder) else ""
     if not (name.startswith("file:") and "immutable=1" in name):
         return lambda: None
-    path = Path(url2pathname(urlsplit(name).path))
+    path = Path(os.fsdecode(unquote_to_bytes(urlsplit(name).path)))  # (a name not UTF-8 too)
 
     def state() -> tuple[int, int, int]:
         found = path.stat()
