@@ -104,8 +104,9 @@ def _twice(label: str, given: list[str]) -> str:
                    "split, nor the customers behind one client address: at most one shard "
                    "per customer or address, said on stderr when N is lowered), each a task "
                    "on Dask with a SQLite store of its own (shard-NN-of-NN/ in the output "
-                   "folder), one report for all. The same "
-                   "seed and N give the same stores and report; N=1 runs in this process. "
+                   "folder), one report for all. The same seed and N give the same "
+                   "stores, report.txt, report.json and plots (report.html also says when "
+                   "and how fast it ran); N=1 runs in this process. "
                    "With --compare, each compared run in N shards (in its own folder), on "
                    "one cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -130,13 +131,16 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     store (with --compare, compare.html and compare.txt too), then audits the store with
     verify.
 
-    The same seed records the same events. Scrypt's cost is the scenario's hash_cost,
+    The same seed records the same events, and gives the same report.txt, report.json and
+    plots (report.html and compare.html also say when the run was made, and how fast it
+    went on this machine). Scrypt's cost is the scenario's hash_cost,
     stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX,
     BS_HASH_COST and BS_ADDRESS_* (its policy is the scenario's) are refused by name rather
     than ignored. With --shards the run is split over Dask workers; a shard that fails is
-    run once more (afresh), then named with its error (exit 70); an unreachable
-    --scheduler, or one with no workers within 30 s, exits 69; a store that cannot be
-    written (a full disk) exits 74, what the run wrote removed.
+    run once more (afresh), then named with its error (exit 70, nothing of the run kept);
+    an unreachable --scheduler, or one with no workers within 30 s, exits 69; a store that
+    cannot be written (a full disk) exits 74, what the run wrote removed. One run at a
+    time in a folder: another simulate running there is refused (exit 2).
     """
     refuse_settings_not_read(  # its hash cost and policy are the scenario's: refused too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "
