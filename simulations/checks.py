@@ -131,6 +131,8 @@ def policy_value_problem(key: str, value: float) -> str | None:
 def check(scenario: object) -> list[str]:
     """Every problem of a built scenario, each naming its key."""
     problems = _name_problems(_get(scenario, "name"))
+    if not isinstance(description := _get(scenario, "description"), str):
+        problems.append(f"description must be text, in quotes (not {as_written(description)})")
     problems += [p for key, kind, low, high in RANGES
                  if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
     problems += [f"{key} must be {whole}" for key in WHOLE_SECONDS

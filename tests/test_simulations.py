@@ -420,7 +420,8 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
 
 
-BAD = """days = "two"
+BAD = """description = 5
+days = "two"
 start = "2026-13-01"
 [population]
 customers = "ten"
@@ -440,7 +441,7 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
     path.write_text(BAD)
     result = CliRunner().invoke(main, ["simulate", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    for key in ("days", "start", "population.customers", "population.notify_key_share",
+    for key in ("description", "days", "start", "population.customers", "population.notify_key_share",
                 "behaviour.hours_jst", "behaviour.mail_delay", "policy.key_validity_minutes"):
         assert f"{key} must be" in result.output or f"{key} must have" in result.output, key
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
