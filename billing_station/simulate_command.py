@@ -263,7 +263,9 @@ def _hold(folder: Path, fresh: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
-        raise click.BadParameter(f"{folder}: {e.strerror or e}", param_hint="'--out'") from e
+        why = (f"a link to {os.readlink(folder)}, which does not exist" if folder.is_symlink()
+               and not folder.exists() else e.strerror or str(e))
+        raise click.BadParameter(f"{folder}: {why}", param_hint="'--out'") from e
     try:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))

@@ -349,6 +349,16 @@ def test_a_run_whose_reader_stops_reading_is_kept_whole_and_one_without_output_n
     assert not (tmp_path / "closed").exists()
 
 
+def test_an_out_that_links_to_nothing_is_said_to(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 2 and (
+        f"Invalid value for '--out': {tmp_path / 'out'}: a link to {tmp_path / 'nowhere'}, "
+        "which does not exist") in result.output
+
+
 def test_a_folder_another_run_is_using_is_refused_and_left_to_it(tmp_path: Path) -> None:
     """A second run into the folder removed the first's store while it ran; the first then
     audited the second's store and vouched for it as its own."""
