@@ -91,15 +91,14 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
     its own."""
     with _japanese():
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        longest = 1.0
-        for r in reports:
+        drawn = [r for r in reports if r.histogram and r.visits]
+        longest = max([1.0, *(max(max(r.histogram) / 60, r.validity_minutes) for r in drawn)])
+        end = longest * 1.1  # (the axis's: each curve runs to it at the share it reached)
+        for r in drawn:
             minutes = sorted(s / 60 for s in r.histogram)
-            if not minutes or not r.visits:
-                continue
-            longest = max(longest, minutes[-1], r.validity_minutes)
             label = (f"{'全員、' if split else ''}{varied.label(varied.value(r))} "
                      f"(ログイン {r.logged_in:,}/{r.visits:,})")
-            line = _share_by_time(ax, minutes, r.visits, label)
+            line = _share_by_time(ax, minutes, r.visits, label, end)
             if split:
                 for part, name, style in (
                         (r.exposed, "攻撃元と同じアドレスの利用者",
@@ -108,12 +107,13 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
                          {"color": "tab:green", "linestyle": "-.", "linewidth": 1.2})):
                     if part.count:
                         _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
-                                       f"{name} ({part.logged_in:,}/{part.count:,})", **style)
+                                       f"{name} ({part.logged_in:,}/{part.count:,})", end,
+                                       **style)
             if varied is VALIDITY:  # (else every run has the same: marked once, below)
                 _validity_line(ax, r.validity_minutes, line.get_color())
         if varied is not VALIDITY and reports:
             _validity_line(ax, reports[0].validity_minutes, "gray")
-        _minute_axis(ax, longest)
+        _minute_axis(ax, end)
         ax.set_xlabel("最初の「ログイン」からトップページまでの時間 (分、1分より先は対数目盛)")
         ax.set_ylabel("ログインできた割合 (それぞれの訪問に対して)" if split
                       else "ログインできた訪問の割合 (全訪問に対して)")
@@ -136,16 +136,19 @@ def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
 
 
 def _share_by_time(ax: plt.Axes, minutes: list[float], visits: int, label: str,
-                   **style: Any) -> Line2D:
-    """One curve: the share of ``visits`` logged in by each time (``minutes``, sorted)."""
-    (line,) = ax.plot(minutes, [(i + 1) / visits for i in range(len(minutes))], label=label,
-                      **style)
+                   end: float, **style: Any) -> Line2D:
+    """One curve: the share of ``visits`` logged in by each time (``minutes``, sorted), a
+    step at each login, from none at 0 to the share reached, held to ``end`` (so logins
+    all at one time, 0 s too, show as a step and its level, not as a point)."""
+    shares = [(i + 1) / visits for i in range(len(minutes))]
+    (line,) = ax.step([0.0, *minutes, end], [0.0, *shares, shares[-1] if shares else 0.0],
+                      where="post", label=label, **style)
     return line
 
 
-def _minute_axis(ax: plt.Axes, longest: float) -> None:
+def _minute_axis(ax: plt.Axes, end: float) -> None:
     ax.set_xscale("symlog", linthresh=1)
-    ax.set_xlim(0, longest * 1.1)
+    ax.set_xlim(0, end)
     ax.xaxis.set_major_locator(_MinuteTicks(ax))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(_minutes_label))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -91,3 +92,16 @@ def test_every_plot_a_run_writes_has_tick_labels_that_do_not_overlap(
     assert len(drawn) == 2
     for fig in drawn:
         assert overlapping_tick_labels(fig) == []
+
+
+@pytest.mark.parametrize("at", [0.0, 15.0])
+def test_logins_all_at_one_time_are_drawn_as_a_step_and_the_share_they_reached(
+        at: float, drawn: list[plt.Figure], tmp_path: Path) -> None:
+    """Every login at 0 s (the key mail always lost, no re-login): the legend said 30 of 90
+    logged in, and no line was drawn; all at 15 s, only a vertical stroke."""
+    report = attrs.evolve(made(10, 1), visits=90, logged_in=30, histogram=[at] * 30)
+    plots.time_to_login([report], tmp_path / "time-to-login.png")
+    (line,) = drawn[0].axes[0].get_lines()[:1]
+    xs, ys = line.get_xdata(), line.get_ydata()
+    assert ys[-1] == pytest.approx(1 / 3) and xs[-1] == drawn[0].axes[0].get_xlim()[1]
+    assert ys[0] == 0 and xs[0] == 0  # (from none logged in)
