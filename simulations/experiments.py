@@ -5,10 +5,12 @@ comparison compare.txt and compare.html."""
 
 from __future__ import annotations
 
+import functools
 import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from tqdm import tqdm
@@ -33,11 +35,23 @@ from simulations.varied import Varied
 
 
 def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, float]:
-    """One run with a progress bar; returns its report, the simulation and wall seconds."""
+    """One run with progress bars (its customers onboarded, then its simulated days);
+    returns its report, the simulation and wall seconds."""
     began = time.perf_counter()
-    with tqdm(total=scenario.days, unit="day", desc=f"simulating {scenario.name}",
-              file=sys.stderr, disable=None, leave=False) as bar:
-        simulation = Simulation(scenario, folder, on_day=lambda _: bar.update())
+    bar = functools.partial(tqdm, file=sys.stderr, disable=None, leave=False)
+    with ExitStack() as bars:
+        customers = bars.enter_context(bar(total=scenario.population.customers,
+                                           unit="customer", desc=f"onboarding {scenario.name}"))
+        days: list[tqdm] = []
+
+        def on_day(_: int) -> None:
+            if not days:  # (onboarding done: its bar gives way to the days')
+                customers.close()
+                days.append(bars.enter_context(bar(total=scenario.days, unit="day",
+                                                   desc=f"simulating {scenario.name}")))
+            days[0].update()
+
+        simulation = Simulation(scenario, folder, on_customer=customers.update, on_day=on_day)
         try:
             simulation.run()
             result = report(simulation)

@@ -71,12 +71,15 @@ class Simulation:
     def __init__(self, scenario: Scenario, folder: Path,
                  on_day: Callable[[int], None] | None = None,
                  store: bootstrap.StoreSettings | None = None, part: Part | None = None,
-                 stop: Callable[[], bool] | None = None) -> None:
+                 stop: Callable[[], bool] | None = None,
+                 on_customer: Callable[[], None] | None = None) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
         in ``folder``); ``part``: only these customers (default: all of them); ``stop``:
         asked after each customer onboarded and before each day, True ends the run there
-        (RunStopped)."""
+        (RunStopped); ``on_customer``: told of each customer onboarded (a progress bar's
+        step, before the days')."""
         self.scenario, self.folder, self.on_day, self.stop = scenario, folder, on_day, stop
+        self.on_customer = on_customer
         self.part = part or Part(0, 1, (0, scenario.population.customers))
         folder.mkdir(parents=True, exist_ok=True)
         if store is None:
@@ -142,6 +145,8 @@ class Simulation:
                         "person_in_charge": f"担当者{j}", "phone": "0398765432",
                         "email": sub.email, "notify_key": NOTIFY_KEY_ON if on else NOTIFY_KEY_OFF}
                 self.app.submit_new_sub_id(session, self.app.confirm_new_sub_id(session, form))
+            if self.on_customer:
+                self.on_customer()
             self._stop_if_asked()  # (onboarding takes minutes at production's hash cost)
         self.tally.people = len(self.people)
 

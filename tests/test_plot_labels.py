@@ -8,6 +8,7 @@ from pathlib import Path
 
 import attrs
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
@@ -102,6 +103,6 @@ def test_logins_all_at_one_time_are_drawn_as_a_step_and_the_share_they_reached(
     report = attrs.evolve(made(10, 1), visits=90, logged_in=30, histogram=[at] * 30)
     plots.time_to_login([report], tmp_path / "time-to-login.png")
     (line,) = drawn[0].axes[0].get_lines()[:1]
-    xs, ys = line.get_xdata(), line.get_ydata()
+    xs, ys = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
     assert ys[-1] == pytest.approx(1 / 3) and xs[-1] == drawn[0].axes[0].get_xlim()[1]
     assert ys[0] == 0 and xs[0] == 0  # (from none logged in)
