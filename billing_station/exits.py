@@ -18,6 +18,19 @@ DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # an OSError's
 INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as the shell reports a program that signal ends
 BROKEN_PIPE = 141  # the output's reader stopped reading (| head): 128 + SIGPIPE, as the shell
 #                   reports a program that signal ends
+TERMINATED = 143  # a simulation asked to stop (SIGTERM: kill, timeout): 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into what Ctrl-C raises where a command stops cleanly on it."""
+
+
+def terminate_as_interrupt() -> None:
+    """From now on SIGTERM stops this command as Ctrl-C does (only the main thread can say)."""
+    def raised(_signal: int, _frame: object) -> None:
+        raise Terminated
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, raised)
 
 
 def settled() -> None:

@@ -175,11 +175,13 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
     _hold(folder, fresh)
+    exits.terminate_as_interrupt()  # (kill, timeout: nothing half-written kept either)
     try:
         runs = _run(chosen, folder, compared, shards, scheduler, say)
-    except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: {_discarded(folder, began)}", err=True)
-        sys.exit(exits.INTERRUPTED)
+    except KeyboardInterrupt as e:
+        stopped = "terminated" if isinstance(e, exits.Terminated) else "interrupted"
+        click.echo(f"\n{stopped}: {_discarded(folder, began)}", err=True)
+        sys.exit(exits.TERMINATED if isinstance(e, exits.Terminated) else exits.INTERRUPTED)
     except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
         what = (f"a shard's store in {folder} could not be written" if e.unwritable
                 else f"{counted_as(e.shards, 'shard')} failed")
@@ -202,10 +204,12 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     if audit_after:
         try:
             sys.exit(max(_audit(stores) for stores in runs))
-        except KeyboardInterrupt:  # the run is whole: kept, and said to be unaudited
-            click.echo(f"\ninterrupted: the run is kept in {folder}, its audit unfinished "
-                       "(verify its stores to audit it)", err=True)
-            sys.exit(exits.INTERRUPTED)
+        except KeyboardInterrupt as e:  # the run is whole: kept, and said to be unaudited
+            terminated = isinstance(e, exits.Terminated)
+            click.echo(f"\n{'terminated' if terminated else 'interrupted'}: the run is kept "
+                       f"in {folder}, its audit unfinished (verify its stores to audit it)",
+                       err=True)
+            sys.exit(exits.TERMINATED if terminated else exits.INTERRUPTED)
 
 
 class ShardsLost(Exception):

@@ -800,11 +800,13 @@ def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
 
 
 @pytest.mark.parametrize("shards", [1, 2])
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
 def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing(
-        tmp_path: Path, shards: int) -> None:
+        tmp_path: Path, shards: int, stop: str) -> None:
     """Ctrl-C (to every process of the command, as a terminal sends it) mid-run: it said
     "Aborted!", exit 1 (verify's code for violations), with Dask's workers' tracebacks, and
-    left the store stopped short beside the earlier run's report."""
+    left the store stopped short beside the earlier run's report. SIGTERM (kill, timeout:
+    to the command alone) left the store stopped short, and leaked semaphores in shards."""
     scenario = tmp_path / "long.toml"
     scenario.write_text("days = 400\nhash_cost = 4\n[population]\ncustomers = 40\n")
     out = tmp_path / "out"
@@ -826,10 +828,14 @@ def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing
         assert run.poll() is None and monotonic() < deadline, run.communicate()
         sleep(0.2)
     sleep(1)  # well into the run
-    os.killpg(run.pid, signal.SIGINT)
+    if stop == "ctrl-c":
+        os.killpg(run.pid, signal.SIGINT)
+    else:
+        run.terminate()
     _, stderr = run.communicate(timeout=60)
-    assert run.returncode == exits.INTERRUPTED, stderr
-    assert stderr.strip().splitlines() == [f"interrupted: nothing of the run is kept in {out}"]
+    said = "interrupted" if stop == "ctrl-c" else "terminated"
+    assert run.returncode == (exits.INTERRUPTED if stop == "ctrl-c" else exits.TERMINATED), stderr
+    assert stderr.strip().splitlines() == [f"{said}: nothing of the run is kept in {out}"]
     assert list(out.iterdir()) == []
 
 
