@@ -78,7 +78,7 @@ def _addresses(r: Report) -> list[str]:
         each = "each of " if r.attacked_addresses > 1 else ""
         lines += [f"Credential stuffing: a stuffer behind {each}"
                   f"{counted_as(r.attacked_addresses, 'address')} ({listed(r.attacked)}), "
-                  f"{r.tries_per_hour:g} tries an hour each: {counted_as(r.tries, 'try')}; refused "
+                  f"{r.tries_per_hour:,g} tries an hour each: {counted_as(r.tries, 'try')}; refused "
                   f"unchecked {_share(r.tries_refused, r.tries)}, the rest checked and failed",
                   f"  behind a stuffer's address: {_visits(r.exposed)}",
                   f"  everyone else:              {_visits(r.unexposed)}"]

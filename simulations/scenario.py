@@ -18,7 +18,7 @@ import attrs
 
 from domain.policy import LoginPolicy
 from simulations import checks
-from simulations.wording import numbered
+from simulations.wording import counted_as, numbered
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -93,10 +93,11 @@ class Policy:
 
     def label(self, addresses: bool = False) -> str:
         """The policy in a line; D-14's part only for logins from client ``addresses``."""
-        d14 = (f", {self.address_failure_limit} failed logins/{self.address_window_minutes:g} "
-               f"min per address" if addresses else "")
-        return (f"validity {self.key_validity_minutes:g} min, "
-                f"{self.max_wrong_entries} wrong entries, {self.max_keys_per_hour} keys/h{d14}")
+        d14 = (f", {counted_as(self.address_failure_limit, 'failed login')}/"
+               f"{self.address_window_minutes:,g} min per address" if addresses else "")
+        return (f"validity {self.key_validity_minutes:,g} min, "
+                f"{counted_as(self.max_wrong_entries, 'wrong entry')}, "
+                f"{counted_as(self.max_keys_per_hour, 'key')}/h{d14}")
 
 
 @attrs.frozen
