@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import sys
 import time
-from contextlib import closing, suppress
+from contextlib import closing
 from pathlib import Path
 
 import attrs
@@ -15,18 +14,17 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from application import bootstrap
-from application.audit import NotAnEventStore, Verifier
+from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits
 from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
+from billing_station.run_output import discarded, hold
 from billing_station.streams import Closed
 from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
-from simulations.run_folder import FILES as RUN_FILES
-from simulations.run_folder import clear_earlier_run, earlier_run, earlier_stores, written_since
 from simulations.shards import shard_count
 from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
@@ -174,28 +172,28 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     if isinstance(sys.stdout, Closed):  # (>&-: the report would be lost after the run)
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
-    _hold(folder, fresh)
+    hold(folder, fresh)
     exits.terminate_as_interrupt()  # (kill, timeout: nothing half-written kept either)
     try:
         runs = _run(chosen, folder, compared, shards, scheduler, say)
     except KeyboardInterrupt as e:
         stopped = "terminated" if isinstance(e, exits.Terminated) else "interrupted"
-        click.echo(f"\n{stopped}: {_discarded(folder, began)}", err=True)
+        click.echo(f"\n{stopped}: {discarded(folder, began)}", err=True)
         sys.exit(exits.TERMINATED if isinstance(e, exits.Terminated) else exits.INTERRUPTED)
     except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
         what = (f"a shard's store in {folder} could not be written" if e.unwritable
                 else f"{counted_as(e.shards, 'shard')} failed")
-        click.echo(f"error: {what}; {_discarded(folder, began)}", err=True)
+        click.echo(f"error: {what}; {discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR if e.unwritable else exits.SHARD_FAILED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         click.echo(f"error: the simulation's store in {folder} could not be written: "
-                   f"{reason}; {_discarded(folder, began)}", err=True)
+                   f"{reason}; {discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR)
     except OSError as e:  # a report or plot beside it, on a disk that filled
         if e.errno not in exits.DISK_FULL:
             raise
-        click.echo(f"error: {e.strerror} ({e.filename}); {_discarded(folder, began)}", err=True)
+        click.echo(f"error: {e.strerror} ({e.filename}); {discarded(folder, began)}", err=True)
         sys.exit(exits.IO_ERROR)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
@@ -225,68 +223,6 @@ def _unwritable(error: BaseException) -> bool:
     """Was it a store that could not be written (its own error, or the disk's)?"""
     return isinstance(error, PersistenceError | sqlite3.Error) or (
         isinstance(error, OSError) and error.errno in exits.DISK_FULL)
-
-
-def _discarded(folder: Path, began: float) -> str:
-    """A store stopped short (Ctrl-C, a full disk, a shard failed) is no run: what it wrote
-    is removed (freeing the disk too). Says what became of it."""
-    try:
-        if written_since(folder, began):  # (else the run had not begun: the last stays)
-            clear_earlier_run(folder)
-    except OSError as e:  # (a shard on a cluster still writing there)
-        return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
-    return f"nothing of the run is kept in {folder}"
-
-
-def _refuse_to_replace_a_foreign_store(folder: Path) -> None:
-    """A run replaces the store an earlier run left in its folder, found by its name: one
-    of that name that is no event store (another program's database, or no database)
-    is refused, not replaced; and a folder holding files named as a run's (report.txt...)
-    beside no run's store is someone else's, not overwritten."""
-    if not earlier_run(folder) and (ours := [name for name in RUN_FILES
-                                             if (folder / name).exists()]):
-        them = "it" if len(ours) == 1 else "them"
-        raise click.BadParameter(
-            f"{folder} holds {', '.join(ours)} but no simulation's store: it is no earlier "
-            f"run's folder, and a run there would write over {them} (choose another folder, "
-            f"or remove {them})", param_hint="'--out'")
-    for store in earlier_stores(folder):
-        try:
-            bootstrap.refuse_a_foreign_database(bootstrap.store_settings("sqlite", store))
-        except NotAnEventStore as e:
-            raise click.BadParameter(f"{e}: a run in {folder} would replace it",
-                                     param_hint="'--out'") from None
-
-
-def _hold(folder: Path, fresh: bool) -> None:
-    """One run at a time in a folder: a second run there removed the first's store while it
-    ran, and the first then audited the second's store as its own. The folder is locked
-    until the command ends (made if ``fresh``, and removed again if the run is refused),
-    then checked."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as e:
-        why = (f"a link to {os.readlink(folder)}, which does not exist" if folder.is_symlink()
-               and not folder.exists() else e.strerror or str(e))
-        raise click.BadParameter(f"{folder}: {why}", param_hint="'--out'") from e
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
-        _refuse_to_replace_a_foreign_store(folder)
-    except BlockingIOError:
-        os.close(held)
-        raise click.BadParameter(f"another simulate is running in {folder}: wait for it to "
-                                 "end, or choose another folder", param_hint="'--out'") from None
-
-
-def _let_go(held: int, folder: Path, fresh: bool) -> None:
-    """The folder's lock released as the command ends; the folder removed if the command
-    made it and leaves nothing in it (refused, interrupted, a scheduler not reached)."""
-    os.close(held)
-    with suppress(OSError):
-        if fresh and not any(folder.iterdir()):
-            folder.rmdir()
 
 
 class Say:

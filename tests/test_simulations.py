@@ -733,7 +733,7 @@ def test_cli_simulate_interrupted_says_so_when_its_files_cannot_all_be_removed(
         raise OSError(39, "Directory not empty")
 
     monkeypatch.setattr("billing_station.simulate_command._run", started_then_interrupted)
-    monkeypatch.setattr("billing_station.simulate_command.clear_earlier_run", still_written)
+    monkeypatch.setattr("billing_station.run_output.clear_earlier_run", still_written)
     (tmp_path / "s.toml").write_text(TINY_TOML)
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
     assert result.exit_code == exits.INTERRUPTED

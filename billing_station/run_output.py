@@ -1,0 +1,79 @@
+"""A simulation's output folder as the command holds it: one run at a time in it (locked
+while the command runs), never over what is not a run's, and what a run stopped short
+wrote removed."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import suppress
+from pathlib import Path
+
+import click
+
+from application import bootstrap
+from application.audit import NotAnEventStore
+from simulations.run_folder import FILES as RUN_FILES
+from simulations.run_folder import clear_earlier_run, earlier_run, earlier_stores, written_since
+
+
+def discarded(folder: Path, began: float) -> str:
+    """A store stopped short (Ctrl-C, a full disk, a shard failed) is no run: what it wrote
+    is removed (freeing the disk too). Says what became of it."""
+    try:
+        if written_since(folder, began):  # (else the run had not begun: the last stays)
+            clear_earlier_run(folder)
+    except OSError as e:  # (a shard on a cluster still writing there)
+        return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
+    return f"nothing of the run is kept in {folder}"
+
+
+def refuse_to_replace_a_foreign_store(folder: Path) -> None:
+    """A run replaces the store an earlier run left in its folder, found by its name: one
+    of that name that is no event store (another program's database, or no database)
+    is refused, not replaced; and a folder holding files named as a run's (report.txt...)
+    beside no run's store is someone else's, not overwritten."""
+    if not earlier_run(folder) and (ours := [name for name in RUN_FILES
+                                             if (folder / name).exists()]):
+        them = "it" if len(ours) == 1 else "them"
+        raise click.BadParameter(
+            f"{folder} holds {', '.join(ours)} but no simulation's store: it is no earlier "
+            f"run's folder, and a run there would write over {them} (choose another folder, "
+            f"or remove {them})", param_hint="'--out'")
+    for store in earlier_stores(folder):
+        try:
+            bootstrap.refuse_a_foreign_database(bootstrap.store_settings("sqlite", store))
+        except NotAnEventStore as e:
+            raise click.BadParameter(f"{e}: a run in {folder} would replace it",
+                                     param_hint="'--out'") from None
+
+
+def hold(folder: Path, fresh: bool) -> None:
+    """One run at a time in a folder: a second run there removed the first's store while it
+    ran, and the first then audited the second's store as its own. The folder is locked
+    until the command ends (made if ``fresh``, and removed again if the run is refused),
+    then checked."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        why = (f"a link to {os.readlink(folder)}, which does not exist" if folder.is_symlink()
+               and not folder.exists() else e.strerror or str(e))
+        raise click.BadParameter(f"{folder}: {why}", param_hint="'--out'") from e
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
+        refuse_to_replace_a_foreign_store(folder)
+    except BlockingIOError:
+        os.close(held)
+        raise click.BadParameter(f"another simulate is running in {folder}: wait for it to "
+                                 "end, or choose another folder", param_hint="'--out'") from None
+
+
+def _let_go(held: int, folder: Path, fresh: bool) -> None:
+    """The folder's lock released as the command ends; the folder removed if the command
+    made it and leaves nothing in it (refused, interrupted, a scheduler not reached)."""
+    os.close(held)
+    with suppress(OSError):
+        if fresh and not any(folder.iterdir()):
+            folder.rmdir()
