@@ -28,6 +28,9 @@ class Status(enum.Enum):
     LOCKED = "locked"
 
 
+_UNUSED_KEY_OVER = frozenset({Status.SUPERSEDED, Status.EXPIRED, Status.LOCKED})
+
+
 class KeyOutcome(enum.Enum):
     VERIFIED = "verified"
     WRONG = "wrong"
@@ -243,11 +246,12 @@ class LoginAttempt(Aggregate):
         return KeyOutcome.WRONG
 
     def was_mailed_with(self, key: str, hasher: Hasher, login_id: str) -> bool:
-        """Whether ``key`` is the key this attempt mailed to ``login_id``, no longer its live
-        one: superseded by a newer mail (D-2), or over before the newer mail was sent (its
-        key expired, LG-5, or its attempt locked, D-4): the person has both mails either
-        way, and the newest one's screen asks for its key alike."""
-        return (self.status is not Status.AWAITING_KEY and self.login_id == login_id
+        """Whether ``key`` is the key this attempt mailed to ``login_id`` and never used:
+        superseded by a newer mail (D-2), or over before the newer mail was sent (its key
+        expired, LG-5, or its attempt locked, D-4): the person has both mails either way,
+        and the newest one's screen asks for its key alike. (A used key is not asked
+        after: each wrong entry would cost a digest more per earlier login.)"""
+        return (self.status in _UNUSED_KEY_OVER and self.login_id == login_id
                 and self.key_digest is not None and hasher.matches(key, self.key_digest))
 
     # The end -----------------------------------------------------------------------------

@@ -234,6 +234,19 @@ def test_D_2_D_4_an_earlier_mails_key_whose_login_was_over_is_not_counted_either
     assert entered.attempt_id == first.attempt_id
 
 
+def test_D_3_D_4_a_used_key_typed_on_a_later_login_counts_as_a_wrong_entry(
+    keyed: BillingStation, mailbox: MailboxFolder
+) -> None:
+    """A key that logged in is spent (D-3): not looked for among the earlier mails (a
+    digest more per earlier login at each wrong entry), a wrong key like any other."""
+    first = key_entry(keyed)
+    used = latest_key(mailbox, EMAIL)
+    assert isinstance(keyed.enter_key(first.attempt_id, used), TopPage)
+    second = key_entry(keyed)
+    assert keyed.enter_key(second.attempt_id, used) == KeyEntry(
+        second.attempt_id, Refusal.KEY_WRONG, 4)
+
+
 def test_D_4_an_earlier_mails_key_typed_again_counts_as_a_wrong_entry(
     keyed: BillingStation, mailbox: MailboxFolder
 ) -> None:
