@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -51,11 +50,12 @@ class Commands(click.Group):
         except bootstrap.ConfigError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(exits.USAGE)
-        except KeyboardInterrupt:  # Ctrl-C: one line, 130 (not click's "Aborted!" and 1,
-            click.echo("\ninterrupted", err=True)  # which verify's 1 for violations reads as)
-            ctx.exit(exits.INTERRUPTED)
+        except KeyboardInterrupt as e:  # Ctrl-C: one line, 130 (not click's "Aborted!" and
+            said, code = exits.stopped(e)  # 1, which verify's 1 for violations reads as)
+            click.echo(f"\n{said}", err=True)
+            ctx.exit(code)
         except BrokenPipeError:  # the output's reader went (| head): as a program it stops
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no flush error)
+            streams.reader_gone()
             ctx.exit(exits.BROKEN_PIPE)
         except OSError as e:  # a file, or the output, that could not be written: no traceback
             what = e.filename or ("the output" if e.errno in exits.DISK_FULL else None)

@@ -3,6 +3,7 @@
 import errno
 import signal
 import threading
+from collections.abc import Callable
 
 OK = 0
 VIOLATIONS = 1  # verify found a login or change against the policy
@@ -25,12 +26,24 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into what Ctrl-C raises where a command stops cleanly on it."""
 
 
-def terminate_as_interrupt() -> None:
-    """From now on SIGTERM stops this command as Ctrl-C does (only the main thread can say)."""
+def terminate_as_interrupt() -> Callable[[], None]:
+    """SIGTERM stops this command as Ctrl-C does (only the main thread can say), until the
+    function returned puts the handler before back."""
     def raised(_signal: int, _frame: object) -> None:
         raise Terminated
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, raised)
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    before = signal.signal(signal.SIGTERM, raised)
+
+    def restored() -> None:
+        signal.signal(signal.SIGTERM, before)
+    return restored
+
+
+def stopped(e: KeyboardInterrupt) -> tuple[str, int]:
+    """What stopped a command, in a word, and its exit code: Ctrl-C's, or SIGTERM's."""
+    return ("terminated", TERMINATED) if isinstance(e, Terminated) else (
+        "interrupted", INTERRUPTED)
 
 
 def settled() -> None:

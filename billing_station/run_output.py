@@ -53,27 +53,44 @@ def hold(folder: Path, fresh: bool) -> None:
     ran, and the first then audited the second's store as its own. The folder is locked
     until the command ends (made if ``fresh``, and removed again if the run is refused),
     then checked."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as e:
-        why = (f"a link to {os.readlink(folder)}, which does not exist" if folder.is_symlink()
-               and not folder.exists() else e.strerror or str(e))
-        raise click.BadParameter(f"{folder}: {why}", param_hint="'--out'") from e
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
-        refuse_to_replace_a_foreign_store(folder)
-    except BlockingIOError:
+    held = _locked(folder)
+    click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
+    refuse_to_replace_a_foreign_store(folder)
+
+
+def _locked(folder: Path) -> int:
+    """The folder, made if need be, opened and locked: the lock is on the folder the path
+    names once locked (a run ending meanwhile removes the folder it made, and another then
+    makes it anew)."""
+    for _ in range(3):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as e:
+            why = (f"a link to {os.readlink(folder)}, which does not exist"
+                   if folder.is_symlink() and not folder.exists() else e.strerror or str(e))
+            raise click.BadParameter(f"{folder}: {why}", param_hint="'--out'") from e
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.path.samestat(os.fstat(held), os.stat(folder)):
+                return held
+        except BlockingIOError:
+            os.close(held)
+            raise click.BadParameter(
+                f"another simulate is running in {folder}: wait for it to end, or choose "
+                "another folder", param_hint="'--out'") from None
+        except OSError:  # (removed meanwhile: made again above)
+            pass
         os.close(held)
-        raise click.BadParameter(f"another simulate is running in {folder}: wait for it to "
-                                 "end, or choose another folder", param_hint="'--out'") from None
+    raise click.BadParameter(f"{folder} keeps being removed and made by another program",
+                             param_hint="'--out'")
 
 
 def _let_go(held: int, folder: Path, fresh: bool) -> None:
-    """The folder's lock released as the command ends; the folder removed if the command
-    made it and leaves nothing in it (refused, interrupted, a scheduler not reached)."""
-    os.close(held)
+    """As the command ends: the folder removed if the command made it and leaves nothing in
+    it (refused, interrupted, a scheduler not reached), then its lock released (so no run
+    that took the lock meanwhile finds its folder gone)."""
     with suppress(OSError):
         if fresh and not any(folder.iterdir()):
             folder.rmdir()
+    os.close(held)

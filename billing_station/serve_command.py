@@ -71,8 +71,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     if dev_mailbox and (proxies is not None or not _loopback(host)):
         raise click.BadParameter(
             "the development mailbox shows every key mail to whoever asks: it is served "
-            "only on a loopback --host (127.0.0.1, ::1, localhost) and not behind a proxy "
-            "(--forwarded-allow-ips)", param_hint="'--dev-mailbox'")
+            "only on a loopback --host (127.0.0.1, ::1, localhost), not with "
+            "--forwarded-allow-ips", param_hint="'--dev-mailbox'")
     store = settings.store()
     where = bootstrap.store_name(store)
     with store_errors(where):
@@ -90,6 +90,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     os.environ[WORKERS] = str(workers)
     if dev_mailbox:
         os.environ[DEV_MAILBOX] = "1"
+    else:  # (only the option serves it: the workers' setting, inherited, would skip its check)
+        os.environ.pop(DEV_MAILBOX, None)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
     # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 import time
@@ -16,11 +15,10 @@ from eventsourcing.persistence import PersistenceError
 from application import bootstrap
 from application.audit import Verifier
 from application.audit.parallel import verify_stores
-from billing_station import exits
+from billing_station import exits, streams
 from billing_station.audit_commands import events
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.run_output import discarded, hold
-from billing_station.streams import Closed
 from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
@@ -169,17 +167,18 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         click.echo(f"note: {chosen.name} has {counted_as(lowered, unit)} and {whole} never "
                    f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
     folder = out or Path("simulation-output") / chosen.name
-    if isinstance(sys.stdout, Closed):  # (>&-: the report would be lost after the run)
+    if isinstance(sys.stdout, streams.Closed):  # (>&-: the report would be lost after the run)
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
     hold(folder, fresh)
-    exits.terminate_as_interrupt()  # (kill, timeout: nothing half-written kept either)
+    # (kill, timeout: as Ctrl-C, nothing half-written kept)
+    click.get_current_context().call_on_close(exits.terminate_as_interrupt())
     try:
         runs = _run(chosen, folder, compared, shards, scheduler, say)
     except KeyboardInterrupt as e:
-        stopped = "terminated" if isinstance(e, exits.Terminated) else "interrupted"
-        click.echo(f"\n{stopped}: {discarded(folder, began)}", err=True)
-        sys.exit(exits.TERMINATED if isinstance(e, exits.Terminated) else exits.INTERRUPTED)
+        said, code = exits.stopped(e)
+        click.echo(f"\n{said}: {discarded(folder, began)}", err=True)
+        sys.exit(code)
     except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
         what = (f"a shard's store in {folder} could not be written" if e.unwritable
                 else f"{counted_as(e.shards, 'shard')} failed")
@@ -203,11 +202,10 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         try:
             sys.exit(max(_audit(stores) for stores in runs))
         except KeyboardInterrupt as e:  # the run is whole: kept, and said to be unaudited
-            terminated = isinstance(e, exits.Terminated)
-            click.echo(f"\n{'terminated' if terminated else 'interrupted'}: the run is kept "
-                       f"in {folder}, its audit unfinished (verify its stores to audit it)",
-                       err=True)
-            sys.exit(exits.TERMINATED if terminated else exits.INTERRUPTED)
+            said, code = exits.stopped(e)
+            click.echo(f"\n{said}: the run is kept in {folder}, its audit unfinished "
+                       "(verify its stores to audit it)", err=True)
+            sys.exit(code)
 
 
 class ShardsLost(Exception):
@@ -237,7 +235,7 @@ class Say:
             click.echo(text)
         except BrokenPipeError:
             self.reader_gone = True
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the rest: none)
+            streams.reader_gone()  # (the rest: said nowhere)
 
 
 def _run(chosen: scenarios.Scenario, folder: Path,

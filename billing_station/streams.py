@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import sys
 
 
@@ -40,3 +41,11 @@ def write_whole(text: str) -> None:
     for start in range(0, len(text), piece):
         sys.stdout.write(text[start:start + piece])
     sys.stdout.flush()
+
+
+def reader_gone() -> None:
+    """Standard output whose reader stopped reading (| head): what is still written to it
+    goes nowhere, and the interpreter's last flush raises nothing."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)

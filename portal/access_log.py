@@ -1,23 +1,14 @@
 """What the portal's log lines keep of a request. Its URL without the query string: the
 portal puts no secret in a URL, but a person or a client may (a key pasted after ``?``, a
 login sent as a GET), so what follows the ``?`` is never written (D-15; no key, password
-or session id in any log line). Its client as an IP address or "unknown": behind a proxy
-the address is the proxy's X-Forwarded-For, which may pass on any text a client wrote."""
+or session id in any log line). Its client as an IP address or "unknown" (addresses.py):
+behind a proxy the address is the proxy's X-Forwarded-For, which may pass on any text."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
-UNKNOWN_ADDRESS = "unknown"  # every client whose address is no IP address
-
-
-def address_or_unknown(host: str) -> str:
-    """``host`` if it is an IP address (as Python writes it), else UNKNOWN_ADDRESS."""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return UNKNOWN_ADDRESS
+from portal.addresses import UNKNOWN_ADDRESS, address_or_unknown
 
 
 class Redacted(logging.Filter):

@@ -16,7 +16,7 @@ from application.portal_sessions import Opening, Throttled
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import IDLE_TIMEOUT
-from portal.access_log import address_or_unknown
+from portal.addresses import address_or_unknown
 from portal.confirm_pages import refused_form
 from portal.security import (
     ATTEMPT_COOKIE,
@@ -73,9 +73,8 @@ async def log_in(request: Request) -> Response:
 
 def client_address(request: Request) -> str:
     """The address D-14 counts: the peer's, or behind a trusted proxy the one its
-    X-Forwarded-For names. Anything there that is no IP address (a proxy passing on what a
-    client typed) is counted as one address, "unknown": it is kept in events and logs, and
-    a client choosing it freely would both slip past D-14 and store any text it likes."""
+    X-Forwarded-For names; anything there that is no plain IP address (a proxy passing on
+    what a client typed) is counted as one address, "unknown" (never kept as typed)."""
     return address_or_unknown(request.client.host if request.client else "")
 
 

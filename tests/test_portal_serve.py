@@ -210,7 +210,8 @@ def test_D_14_a_forwarded_address_that_is_no_ip_address_is_counted_as_one_and_ke
                         data={"login_id": MAIN_ID, "password": "wrong-password",
                               "csrf": csrf(page.text)})
             return client.get("/login/error").status_code
-        assert [log_in(f"typed-{n}") for n in range(21)] == [200] * 20 + [429]
+        assert [log_in(f"typed-{n}" if n % 2 else f"::1%typed-{n}")  # (an IPv6 scope: any
+                for n in range(21)] == [200] * 20 + [429]                # text but % and /)
         output = run.stop()
     assert "login refused unchecked from unknown (D-14)" in output
     stored = Path(run.store["SQLITE_DBNAME"]).read_bytes()
@@ -448,5 +449,17 @@ def test_serve_shows_the_development_mailbox_to_this_machine_only(
     result = CliRunner().invoke(serve, ["--dev-mailbox", "--port", "0", *options],
                                 env={"BS_STORE": "sqlite", "BS_SQLITE_PATH": str(store)})
     assert result.exit_code == 2 and "Invalid value for '--dev-mailbox'" in result.output
-    assert "served only on a loopback --host" in result.output
+    assert "served only on a loopback --host (127.0.0.1, ::1, localhost), not with " \
+           "--forwarded-allow-ips" in result.output
     assert not store.exists()  # (refused before the store is touched)
+
+
+def test_the_development_mailbox_is_served_by_the_option_only_not_by_a_setting_left_set(
+        tmp_path: Path) -> None:
+    """BS_PORTAL_DEV_MAILBOX=1 in the environment reached the workers, which served the page
+    on any --host: the option's loopback check was never made."""
+    with serve_process(tmp_path, "sqlite", BS_PORTAL_DEV_MAILBOX="1") as run:
+        assert httpx.get(f"{run.url}/dev/mailbox").status_code == 404
+    (tmp_path / "on").mkdir()
+    with serve_process(tmp_path / "on", "sqlite", "--dev-mailbox") as run:
+        assert httpx.get(f"{run.url}/dev/mailbox").status_code == 200

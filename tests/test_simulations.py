@@ -865,3 +865,13 @@ def test_cli_simulate_refuses_to_replace_a_store_that_is_no_event_store(
     assert theirs.read_bytes() == before
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == sorted(
         [*([where] if where != "." else []), str(theirs.relative_to(out))])  # nothing else
+
+
+def test_a_simulate_run_in_this_process_leaves_sigterm_as_it_found_it(tmp_path: Path) -> None:
+    """SIGTERM stops a run as Ctrl-C does while it runs, and no longer: it stayed raising
+    KeyboardInterrupt in whatever the process did next."""
+    before = signal.getsignal(signal.SIGTERM)
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                       str(tmp_path / "out"), "--no-verify"])
+    assert result.exit_code == 0 and signal.getsignal(signal.SIGTERM) == before
