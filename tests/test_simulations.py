@@ -457,7 +457,7 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("delay", ["{ median = inf, p95 = inf }", "{ median = 5, p95 = nan }",
+@pytest.mark.parametrize("delay", ["{ median = inf, p95 = inf }",
                                    "{ median = 1e12, p95 = 1e13 }"])
 def test_a_delay_past_a_day_is_refused_by_name_and_an_earlier_run_is_kept(
         tmp_path: Path, delay: str) -> None:
