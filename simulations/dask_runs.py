@@ -83,6 +83,7 @@ class ShardedRun:
 
 
 ASK_EVERY = 0.5  # seconds of play between two questions to the scheduler: is the run stopped?
+ONBOARDED_STEPS = 50  # times a shard tells how many of its customers it has onboarded
 
 
 def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.StoreSettings,
@@ -110,8 +111,18 @@ def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.St
     def on_day(day: int) -> None:
         worker.log_event(topic, {"shard": part.index, "day": day})
 
+    onboarded, size = 0, part.customers[1] - part.customers[0]
+    step = max(1, size // ONBOARDED_STEPS)
+
+    def on_customer() -> None:  # (told in a few steps: each is a message to the scheduler)
+        nonlocal onboarded
+        onboarded += 1
+        if onboarded % step == 0 or onboarded == size:
+            worker.log_event(topic, {"shard": part.index, "customers": onboarded % step or step})
+
     try:
-        return run_shard(scenario, part, folder, store, on_day, shared=shared, stop=stopped)
+        return run_shard(scenario, part, folder, store, on_day, shared=shared, stop=stopped,
+                         on_customer=on_customer)
     except RunStopped:
         return None
 
@@ -145,10 +156,21 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
             except OSError as e:
                 failures.append((part, f"before it started (its store "
                                        f"{folder_of(folder, part)}): {_why(e)}", e))
-        with tqdm(total=scenario.days * len(stores), unit="day", file=sys.stderr,
-                  desc=f"simulating {scenario.name} in {counted_as(len(plan), 'shard')}",
-                  disable=None if progress is None else not progress, leave=False) as bar:
-            client.subscribe_topic(topic, lambda _event: bar.update())
+        bar = functools.partial(tqdm, file=sys.stderr, leave=False,
+                                disable=None if progress is None else not progress)
+        with bar(total=sum(p.customers[1] - p.customers[0] for p in plan if p.index in stores),
+                 unit="customer", desc=f"onboarding {scenario.name}", position=0) as customers, \
+                bar(total=scenario.days * len(stores), unit="day", position=1,
+                    desc=f"simulating {scenario.name} in {counted_as(len(plan), 'shard')}"
+                    ) as days:
+            def told(event: tuple[float, dict[str, int]]) -> None:
+                _, said = event  # (a shard's day, or how many more customers it onboarded)
+                if "day" in said:
+                    days.update()
+                else:
+                    customers.update(said["customers"])
+
+            client.subscribe_topic(topic, told)
             attempts = 1 if shared else 1 + retries
             stoppable = scheduler is not None  # (a local cluster's workers end with it)
             futures: dict[Future, Part] = {}

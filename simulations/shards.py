@@ -135,14 +135,16 @@ def create_tables(store: bootstrap.StoreSettings) -> None:
 def run_shard(scenario: Scenario, part: Part, folder: Path,
               store: bootstrap.StoreSettings | None = None,
               on_day: Callable[[int], None] | None = None,
-              shared: bool = False, stop: Callable[[], bool] | None = None) -> ShardResult:
+              shared: bool = False, stop: Callable[[], bool] | None = None,
+              on_customer: Callable[[], None] | None = None) -> ShardResult:
     """One shard, start to end, in this process, on ``store``: the shard's own (made by
     ``own_store``; default: made here), or a ``shared`` one (its report then counts only
-    the shard's own events there)."""
+    the shard's own events there). ``on_day``, ``on_customer``: as Simulation's."""
     began = perf_counter()
     if store is None or (not shared and _has_events(store)):  # a retried shard starts clean
         store = own_store(folder)
-    simulation = Simulation(scenario, folder, on_day, store=store, part=part, stop=stop)
+    simulation = Simulation(scenario, folder, on_day, store=store, part=part, stop=stop,
+                            on_customer=on_customer)
     try:
         tally = simulation.run()
         # the shared store holds every shard's events: count this shard's own there
