@@ -87,9 +87,10 @@ def _number_problem(key: str, value: Any, kind: type, low: float | None,
     return None
 
 
-# Clocks and calendars hold them, and what follows a run's last visits (each of a visit's
-# up to 101 logins waits a few DELAY_MAX at most: a mail, typing, patience).
-FIRST_START, LAST_DAY = date(1971, 1, 1), date(9998, 12, 1)
+# Clocks and calendars hold them, and what follows a run's last visits: each of a visit's
+# up to 101 logins waits at most four DELAY_MAX (a mail, typing, a key valid a day at most,
+# patience or D-14's wait), so at most 404 days.
+FIRST_START, LAST_DAY = date(1971, 1, 1), date(9998, 6, 1)
 
 
 def whole_seconds_problem(minutes: float) -> str | None:
