@@ -145,7 +145,7 @@ def load(path: Path | str) -> Scenario:
     if path.suffix != ".toml":  # (an empty file is a valid TOML one: the defaults' scenario)
         raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # (a BOM, as Notepad saves)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ScenarioError(f"{path.name}: {e}") from e
     data.setdefault("name", path.stem)

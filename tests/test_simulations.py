@@ -875,3 +875,10 @@ def test_a_simulate_run_in_this_process_leaves_sigterm_as_it_found_it(tmp_path: 
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
                                        str(tmp_path / "out"), "--no-verify"])
     assert result.exit_code == 0 and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_scenario_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """As some editors save UTF-8: it was "Invalid statement (at line 1, column 1)"."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff".encode() + 'name = "事務所"\ndays = 2\n'.encode())
+    assert (load(path).name, load(path).days) == ("事務所", 2)
