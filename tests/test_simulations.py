@@ -26,6 +26,7 @@ import attrs
 import pytest
 from click.testing import CliRunner
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection
+from tqdm import tqdm
 
 from application.adapters.unflushed_sqlite import UnflushedPool
 from application.audit import verify
@@ -35,6 +36,7 @@ from billing_station import exits
 from billing_station.cli import main
 from domain import clock
 from domain.crypto import Hasher
+from simulations.experiments import simulate
 from simulations.population import RememberingHasher
 from simulations.report import report
 from simulations.report_text import text
@@ -882,3 +884,24 @@ def test_a_scenario_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None
     path = tmp_path / "bom.toml"
     path.write_bytes("\ufeff".encode() + 'name = "事務所"\ndays = 2\n'.encode())
     assert (load(path).name, load(path).days) == ("事務所", 2)
+
+
+def test_a_runs_bars_count_its_customers_onboarded_then_its_days(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days' bar sat at 0% while the customers were onboarded (seconds at full size):
+    they have a bar of their own, done before the days' starts."""
+    counted: list[tuple[str, int]] = []
+
+    class Counting(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.counts = kwargs["unit"]  # (kept also when the bar is off, as off a terminal)
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            counted.append((self.counts, int(n or 0)))
+            return super().update(n)
+
+    monkeypatch.setattr("simulations.experiments.tqdm", Counting)
+    scenario = attrs.evolve(TINY, days=3, population=attrs.evolve(TINY.population, customers=4))
+    simulate(scenario, tmp_path)
+    assert counted == [("customer", 1)] * 4 + [("day", 1)] * 3
