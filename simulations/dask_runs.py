@@ -111,13 +111,12 @@ def shard_task(scenario: Scenario, part: Part, folder: Path, store: bootstrap.St
     def on_day(day: int) -> None:
         worker.log_event(topic, {"shard": part.index, "day": day})
 
-    onboarded, size = 0, part.customers[1] - part.customers[0]
-    step = max(1, size // ONBOARDED_STEPS)
+    onboarded, step = 0, max(1, part.size // ONBOARDED_STEPS)
 
     def on_customer() -> None:  # (told in a few steps: each is a message to the scheduler)
         nonlocal onboarded
         onboarded += 1
-        if onboarded % step == 0 or onboarded == size:
+        if onboarded % step == 0 or onboarded == part.size:
             worker.log_event(topic, {"shard": part.index, "customers": onboarded % step or step})
 
     try:
@@ -158,7 +157,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                                        f"{folder_of(folder, part)}): {_why(e)}", e))
         bar = functools.partial(tqdm, file=sys.stderr, leave=False,
                                 disable=None if progress is None else not progress)
-        with bar(total=sum(p.customers[1] - p.customers[0] for p in plan if p.index in stores),
+        with bar(total=sum(p.size for p in plan if p.index in stores),
                  unit="customer", desc=f"onboarding {scenario.name}", position=0) as customers, \
                 bar(total=scenario.days * len(stores), unit="day", position=1,
                     desc=f"simulating {scenario.name} in {counted_as(len(plan), 'shard')}"

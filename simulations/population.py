@@ -145,5 +145,11 @@ class Part:
                 f"(customers c{first:05d}..c{end - 1:05d})")
 
     @property
+    def size(self) -> int:
+        """How many customers the shard plays."""
+        first, end = self.customers
+        return end - first
+
+    @property
     def entropy_stream(self) -> str:
         return "" if self.count == 1 else f"/shard-{self.index + 1}-of-{self.count}"
