@@ -2,8 +2,13 @@
 
 import errno
 import signal
+import sys
 import threading
+import traceback
 from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import ConnectionPoolClosedError
 
 OK = 0
 VIOLATIONS = 1  # verify found a login or change against the policy
@@ -41,9 +46,33 @@ def terminate_as_interrupt() -> Callable[[], None]:
 
 
 def stopped(e: KeyboardInterrupt) -> tuple[str, int]:
-    """What stopped a command, in a word, and its exit code: Ctrl-C's, or SIGTERM's."""
+    """What stopped a command, in a word, and its exit code: Ctrl-C's, or SIGTERM's. What
+    the stop left half-done in the frames it crossed is let go of first."""
+    _let_go_of(e)
     return ("terminated", TERMINATED) if isinstance(e, Terminated) else (
         "interrupted", INTERRUPTED)
+
+
+def _let_go_of(e: BaseException) -> None:
+    """A stop can fall between a store's pool handing out a connection and the ``with``
+    that gives it back. The command, stopping, closed the pool (closing that connection
+    too); the connection's generator, kept by the stop's traceback, then failed to give it
+    back to a closed pool as the interpreter shut down: a traceback after the command's one
+    line. Nothing is lost: the frames are cleared here, that generator finalized, its
+    error dropped (any other is said as before)."""
+    before = sys.unraisablehook
+
+    def said(unraisable: Any) -> None:
+        if not (isinstance(unraisable.exc_value, ConnectionPoolClosedError)
+                and getattr(unraisable.object, "__name__", "") == "get_connection"):
+            before(unraisable)
+    sys.unraisablehook = said
+    try:
+        while e is not None:
+            traceback.clear_frames(e.__traceback__)
+            e = e.__context__  # type: ignore[assignment]
+    finally:
+        sys.unraisablehook = before
 
 
 def settled() -> None:
