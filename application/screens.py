@@ -48,8 +48,9 @@ TRIES_LEFT = "あと{}回誤るとこのログインは無効になります。"
 KEY_EXPIRED = "通知キーの有効期限が切れています。再度ログインしてください。"  # LG-5, LG-6
 KEY_UNUSABLE = "この通知キーは使用できません。再度ログインしてください。"  # D-2, D-3
 KEY_SUPERSEDED = (
-    "この通知キーは新しい通知キーの発行により無効になりました。最新のメールの通知キーを入力してください。"
-)  # D-2: a key of an earlier mail, typed where the newest one is asked for
+    "この通知キーは以前のメールのもので、使用できません。最新のメールの通知キーを入力してください。"
+)  # D-2: a key of an earlier mail, typed where the newest one is asked for (its attempt
+#    superseded, expired or locked: the text says only what holds for all three)
 NOT_A_KEY = "通知キーは12桁の数字で入力してください。"  # D-6: not counted as a wrong key (D-4)
 KEY_LIMIT = (
     "通知キーの送信回数が上限に達しました。しばらく時間をおいてから再度ログインしてください。"
