@@ -44,20 +44,20 @@ SHARD_FOLDERS = re.compile(r"shard-\d+-of-\d+")
 RUN_FOLDERS = re.compile(rf"{SHARD_FOLDERS.pattern}|({_VARIED_FOLDERS})-\d+(\.\d+)?")
 
 
-def _runs(folder: Path, names: re.Pattern[str], shards_inside: bool) -> list[Path]:
-    """The folders in ``folder`` named by ``names`` that hold a store, or (if
-    ``shards_inside``, a compared run's) shard folders that do."""
+def _runs(folder: Path, names: re.Pattern[str], compared_too: bool) -> list[Path]:
+    """The folders in ``folder`` named by ``names`` that are runs': a shard's, holding a
+    store; and if ``compared_too``, a compared run's, by its mark (with its store, its
+    shards' folders, or nothing more: a run stopped as it began, whose mark was all it
+    had written)."""
     return [path for path in sorted(folder.glob("*")) if names.fullmatch(path.name)
             and path.is_dir() and not path.is_symlink() and (
-                SHARD_FOLDERS.fullmatch(path.name) or (path / COMPARED).is_file()) and (
-                (path / STORE).is_file() or (shards_inside and not SHARD_FOLDERS.fullmatch(
-                    path.name) and _runs(path, SHARD_FOLDERS, False)))]
+                (path / STORE).is_file() if SHARD_FOLDERS.fullmatch(path.name)
+                else compared_too and (path / COMPARED).is_file())]
 
 
 def earlier_run(folder: Path) -> list[Path]:
-    """What an earlier run left in ``folder`` (nothing if it left no store there): its
-    files and its runs' folders (a shard's or a compared run's, each with its store, or a
-    compared run's with its shards' folders)."""
+    """What an earlier run left in ``folder`` (nothing if it left neither a store there nor
+    a run's folder): its files and its runs' folders (see ``_runs``)."""
     runs = _runs(folder, RUN_FOLDERS, True)
     if not runs and not (folder / STORE).is_file():
         return []

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection
 from tqdm import tqdm
 
+import simulations.experiments
 from application.adapters.unflushed_sqlite import UnflushedPool
 from application.audit import verify
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal
@@ -788,6 +789,28 @@ def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path
     assert earlier_stores(tmp_path) == [shard / STORE]
     clear_earlier_run(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", VALIDITY.folder_of(5)]
+
+
+def test_a_compare_stopped_as_a_run_began_leaves_not_even_its_mark(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or a shard failing) as a compared run began: the run before it was removed,
+    but this one's folder, which held only its mark (.compared-run), was no run's and stayed,
+    and so did it after the next run there."""
+    played = simulations.experiments._played
+
+    def stopped_at_the_second(variant: Scenario, where: Path) -> object:
+        if where.name == VALIDITY.folder_of(10):
+            raise KeyboardInterrupt
+        return played(variant, where)
+
+    monkeypatch.setattr(simulations.experiments, "_played", stopped_at_the_second)
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out),
+                                       "--compare", "5,10"])
+    assert result.exit_code == exits.INTERRUPTED, result.output
+    assert result.output.splitlines()[-1] == f"interrupted: nothing of the run is kept in {out}"
+    assert not out.exists()
 
 
 def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
