@@ -20,6 +20,7 @@ from application import bootstrap
 from application.audit.reading import refuse_unreadable, store_errors
 from application.samples import MAIN_ID
 from billing_station import exits
+from billing_station.option_types import WholeNumber
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
 from portal.protocol import PortalHttpTools
 from portal.server import onboard_demo_if_empty, station_from
@@ -43,9 +44,11 @@ def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--port", default=8000, show_default=True, type=WholeNumber(0, 65535),
+              metavar="PORT",
               help="Port to listen on; 0 takes a free one (printed, and named in the mails).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+@click.option("--workers", default=1, show_default=True, type=WholeNumber(1, 64),
+              metavar="N",
               help="Worker processes; they share nothing but the store.")
 @click.option("--dev-mailbox", is_flag=True,
               help="Development only: serve /dev/mailbox, a page listing the .eml key mails "

@@ -17,6 +17,7 @@ from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits, streams
 from billing_station.audit_commands import events
+from billing_station.option_types import WholeNumber
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.run_output import discarded, hold
 from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
@@ -85,8 +86,8 @@ def _twice(label: str, given: list[str]) -> str:
 @click.argument("scenario", default="office")
 @click.option("--out", type=PATH, metavar="FOLDER", callback=output_folder,
               help="Folder for the store, report and plots [default: simulation-output/SCENARIO].")
-@click.option("--seed", type=int, help="Override the scenario's seed.")
-@click.option("--days", type=click.IntRange(1, 3660),
+@click.option("--seed", type=WholeNumber(), metavar="N", help="Override the scenario's seed.")
+@click.option("--days", type=WholeNumber(1, 3660), metavar="DAYS",
               help="Override the scenario's number of days.")
 @click.option("--compare", "compared", metavar="[KEY=]VALUE,...", callback=_compared,
               multiple=True,
@@ -95,7 +96,7 @@ def _twice(label: str, given: list[str]) -> str:
                    "KEY=VALUE,... for any of the scenario's [policy] keys, within a scenario "
                    f"file's bounds: {policy_bounds()}. D-14's two need a scenario with client "
                    "addresses (e.g. stuffing --compare address_failure_limit=5,10,20).")
-@click.option("--shards", type=click.IntRange(1, 1024), default=1, show_default=True,
+@click.option("--shards", type=WholeNumber(1, 1024), metavar="N", default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
                    "split, nor the customers behind one client address: at most one shard "
                    "per customer or address, said on stderr when N is lowered), each a task "

@@ -494,6 +494,8 @@ def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path:
 
 @pytest.mark.parametrize(("args", "named"), [
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
+    (["--days", "abc"], "'--days': 'abc' is not a whole number"),  # (click: "integer range")
+    (["--shards", "1.5"], "'--shards': '1.5' is not a whole number"),
     (["--compare", "5,x"], "--compare"), (["offce"], "office, slow-mail"),
     (["--compare", "5,10,5.0", "--days", "1"],  # one folder validity-5/ for two columns
      "'--compare': each value once: 5, 5.0 are the same value, 5 min"),
