@@ -15,6 +15,11 @@ def is_business_day(day: date, public_holidays: bool) -> bool:
     return day.weekday() < 5 and not (public_holidays and day in _JAPAN)
 
 
+def weekend_days(start: date, days: int) -> int:
+    """The Saturdays and Sundays among a run's ``days`` from ``start``."""
+    return sum((start + timedelta(days=i)).weekday() >= 5 for i in range(days))
+
+
 def holidays_off(start: date, days: int, public_holidays: bool) -> dict[str, str]:
     """The public holidays on weekdays of a run (business days nobody logs in): ISO date →
     the holiday's Japanese name."""

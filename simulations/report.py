@@ -17,7 +17,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -25,7 +25,7 @@ import attrs
 from application.audit import Outcome, history, replay
 from application.outcomes import ContactRoute
 from domain.crypto import Hasher
-from simulations.business_days import holidays_off
+from simulations.business_days import holidays_off, weekend_days
 from simulations.population import addresses, client_address
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
@@ -96,6 +96,11 @@ class Report:
     def dates(self) -> str:
         """The simulated days, first to last: 2026-04-06 to 2026-05-05."""
         return f"{self.start} to {self.end}" if self.start else ""
+
+    @property
+    def weekend_days(self) -> int | None:
+        """The run's Saturdays and Sundays (None: a report that kept no dates)."""
+        return weekend_days(date.fromisoformat(self.start), self.days) if self.start else None
 
     @property
     def not_logged_in(self) -> int:

@@ -76,7 +76,14 @@ def _about(r: Report, now: datetime | None) -> str:
             f"{r.days}日間{dates_ja(r)}、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
             f"ハッシュ: scrypt N=2^{r.hash_cost} {_hash_cost_ja(r)}<br>"
-            f"休日: 土日{''.join(f'、{d} {esc(n)}' for d, n in r.holidays_off.items())}</p>")
+            f"休日: {_days_off_ja(r)}</p>")
+
+
+def _days_off_ja(r: Report) -> str:
+    weekends = ("土日" if r.weekend_days is None else
+                f"土日 {r.weekend_days}日" if r.weekend_days else "")
+    return "、".join([*([weekends] if weekends else []),
+                     *(f"{d} {esc(n)}" for d, n in r.holidays_off.items())]) or "なし"
 
 
 def dates_ja(r: Report) -> str:

@@ -42,7 +42,7 @@ def text(r: Report) -> str:
         f"{counted_as(r.people, 'login ID')}",
         f"Policy: {r.policy}",
         f"Hashing: scrypt N=2^{r.hash_cost} {_whose_cost(r)}",
-        f"Days off: weekends{_holidays(r)}",
+        f"Days off: {_days_off(r)}",
         f"Visits (a person wanting in): {r.visits:,}; logged in {_share(r.logged_in, r.visits)};"
         f" called support {_share(sum(r.support.values()), r.visits)}"
         + (f"; gave up, told to wait (D-14) with no re-login left {_share(r.gave_up, r.visits)}"
@@ -103,8 +103,12 @@ def _whose_cost(r: Report) -> str:
     return "(production's cost: the scenario sets no hash_cost)"
 
 
-def _holidays(r: Report) -> str:
-    return "".join(f", {day} {name}" for day, name in r.holidays_off.items())
+def _days_off(r: Report) -> str:
+    """The run's days nobody logged in: its weekend days, counted, and its holidays."""
+    weekends = ("weekends" if r.weekend_days is None else
+                counted_as(r.weekend_days, "weekend day") if r.weekend_days else "")
+    return ", ".join([*([weekends] if weekends else []),
+                      *(f"{day} {name}" for day, name in r.holidays_off.items())]) or "none"
 
 
 def _never(r: Report) -> str:

@@ -40,6 +40,7 @@ from domain.crypto import Hasher
 from simulations.experiments import simulate
 from simulations.population import RememberingHasher
 from simulations.report import report
+from simulations.report_html import report_page
 from simulations.report_text import text
 from simulations.run_folder import (
     RUN_FOLDERS,
@@ -143,7 +144,12 @@ def test_nobody_logs_in_on_a_public_holiday_unless_the_scenario_works_through_th
     assert days == ({28, 30} if public_holidays else {28, 29, 30})
     shown = report(simulation)
     assert shown.holidays_off == ({"2026-04-29": "昭和の日"} if public_holidays else {})
-    assert ("Days off: weekends, 2026-04-29 昭和の日" in text(shown)) is public_holidays
+    assert f"Days off: {'2026-04-29 昭和の日' if public_holidays else 'none'}\n" in text(shown)
+    assert f"休日: {'2026-04-29 昭和の日' if public_holidays else 'なし'}</p>" in report_page(
+        shown, tmp_path, [])  # (three weekdays: it said "weekends" as if some were off)
+    saturday = attrs.evolve(shown, start="2026-04-25", days=3)  # (a made-up report's dates)
+    assert "Days off: 2 weekend days" in text(saturday)
+    assert "休日: 土日 2日" in report_page(saturday, tmp_path, [])
 
 
 @pytest.mark.parametrize(("toml", "problem"), [
