@@ -35,11 +35,11 @@ CUSTOMER_INFORMATION: dict[str, Field] = {
     "postal_code": TextField("郵便番号", "CI-2", Kind.HALF_WIDTH, 7, required=True),
     "address1": TextField("住所1", "CI-2", Kind.FULL_WIDTH, 128, required=True),
     "address2": TextField("住所2(建物名など)", "CI-2", Kind.FULL_WIDTH, 40),
-    "download_notice": ChoiceField("ダウンロード通知メール要否", "CI-2", ("要", "否")),
+    "download_notice": ChoiceField("ダウンロード通知メール要否(選択)", "CI-2", ("要", "否")),
     "download_file_password": TextField(
         "分析データダウンロードファイル用パスワード", "CI-2", Kind.ALPHANUMERIC, 15, 8, secret=True
     ),
-    "caller_id": ChoiceField("発信元電話番号 利用の有無", "CI-2", ("有", "無")),
+    "caller_id": ChoiceField("発信元電話番号 利用の有無(選択)", "CI-2", ("有", "無")),
     "notify_key": notify_key_field("CI-3"),
 }
 

@@ -50,8 +50,8 @@ def test_CI_1_a_sub_id_is_refused_customer_information(app: BillingStation) -> N
         ("address2", "ビ" * 40, "ビ" * 41, "住所2(建物名など)"),
         ("download_file_password", "abcd1234", "abc1234", "分析データダウンロードファイル用パスワード"),
         ("download_file_password", "a" * 15, "a" * 16, "分析データダウンロードファイル用パスワード"),
-        ("download_notice", "否", "はい", "ダウンロード通知メール要否"),
-        ("caller_id", "無", "なし", "発信元電話番号 利用の有無"),
+        ("download_notice", "否", "はい", "ダウンロード通知メール要否(選択)"),
+        ("caller_id", "無", "なし", "発信元電話番号 利用の有無(選択)"),
         ("notify_key", "利用する", "on", "通知キーの利用"),
     ],
 )
