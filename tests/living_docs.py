@@ -57,6 +57,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+import click.testing
 from gherkin.parser import Parser
 
 from application import screens
@@ -788,7 +789,13 @@ class Collector:
 
 
 def _screen_text(seen: dict[str, Any]) -> str | None:
-    """The screen shown: the specs' world's last screen, or the browser page's text."""
+    """The screen shown: the specs' world's last screen, the browser page's text, or the
+    audit's answer (D-16: a command, no screen)."""
+    audited = seen.get("audited")
+    if isinstance(audited, tuple) and isinstance(audited[0], click.testing.Result):
+        folder = seen["request"].getfixturevalue("tmp_path")  # (the test's: noise later)
+        said = audited[0].output.replace(f"{folder}/", "")
+        return f"【監査 (verify) の出力】 終了コード {audited[0].exit_code}\n{said}"
     shown = getattr(seen.get("world"), "screen", None)
     if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
                   | Throttled):

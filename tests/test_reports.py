@@ -397,6 +397,15 @@ def test_the_collector_records_d14s_wait_screen(tmp_path: Path) -> None:
     assert "【ログイン】\nしばらく時間をおいてから再度ログインしてください。" in screens
 
 
+def test_the_collector_records_the_audits_answers(tmp_path: Path) -> None:
+    """D-16's audit is a command, not a screen: its scenario showed only its setup's."""
+    records = collected(tmp_path / "reports", "tests/test_features.py", "監査はストアを読むだけ")
+    answers = [r["text"] for r in records if r["text"].startswith("【監査 (verify) の出力】")]
+    assert len(answers) == 4 and answers[0].startswith("【監査 (verify) の出力】 終了コード 0\n")
+    assert answers[0].rstrip().endswith("verified: no violations")
+    assert all(a.startswith("【監査 (verify) の出力】 終了コード 65\nerror: other-") for a in answers[1:])
+
+
 def test_a_browser_scenario_shows_only_the_mails_of_its_own_steps(tmp_path: Path) -> None:
     """The portal's mailbox is the whole session's: a scenario after one that mailed a key
     (SC-2's) showed that mail as its own, under a login with the key off (SC-4)."""
