@@ -14,7 +14,7 @@ import click
 from application import bootstrap
 from application.audit import NotAnEventStore
 from simulations.run_folder import FILES as RUN_FILES
-from simulations.run_folder import clear_earlier_run, earlier_run, earlier_stores, written_since
+from simulations.run_folder import RUN_FOLDERS, clear_earlier_run, earlier_run, earlier_stores, written_since
 
 
 def discarded(folder: Path, began: float) -> str:
@@ -55,7 +55,25 @@ def hold(folder: Path, fresh: bool) -> None:
     then checked."""
     held = _locked(folder)
     click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
+    if RUN_FOLDERS.fullmatch(folder.name):
+        _enclosing_run_held(folder)
     refuse_to_replace_a_foreign_store(folder)
+
+
+def _enclosing_run_held(folder: Path) -> None:
+    """A folder named as a run's runs are (``validity-5``, ``shard-01-of-02``) may be one of
+    a run in the folder above (``--compare``, ``--shards``), which writes in it: the folder
+    above is held too, shared (refused while a run there holds it; a run there is refused
+    until this one ends)."""
+    above = os.open(folder.parent, os.O_RDONLY | os.O_DIRECTORY)
+    click.get_current_context().call_on_close(lambda: os.close(above))
+    try:
+        fcntl.flock(above, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise click.BadParameter(
+            f"another simulate is running in {folder.parent}, whose runs are written in "
+            f"folders such as {folder.name}: wait for it to end, or choose another folder",
+            param_hint="'--out'") from None
 
 
 def _locked(folder: Path) -> int:
