@@ -137,7 +137,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     run once more (afresh), then named with its error (exit 70, nothing of the run kept);
     an unreachable --scheduler, or one with no workers within 30 s, exits 69; a store that
     cannot be written (a full disk) exits 74, what the run wrote removed. One run at a
-    time in a folder: another simulate running there is refused (exit 2).
+    time in a folder: another simulate running there, or in the folder above one named
+    as a run's runs are (validity-5, shard-01-of-02), is refused (exit 2).
     """
     refuse_settings_not_read(  # its hash cost and policy are the scenario's: refused too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "
