@@ -50,7 +50,9 @@ class PortalSession(Aggregate):
         token_digest: str
         account_id: UUID
         login_id: str
-        previous_login: datetime | None  # the login before this one (LG-7), or None
+        # the login before this one (LG-7), or None; "unrecorded" in a session started
+        # before sessions kept it, whose event has none
+        previous_login: datetime | Literal["unrecorded"] | None = UNRECORDED
 
     def __init__(self, token_digest: str, account_id: UUID, login_id: str,
                  previous_login: datetime | Literal["unrecorded"] | None = UNRECORDED):

@@ -215,6 +215,45 @@ def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback
     assert "cannot be rebuilt: its events are not numbered 1, 2, 3 and on (event " in output
 
 
+@pytest.mark.parametrize(("tampering", "said"), [
+    ("SET state = CAST(json_set(state, '$.login_id', 7) AS BLOB) WHERE topic LIKE "
+     "'%.LoginRequested'",
+     "its login_id is 7, not a str"),
+    ("SET state = CAST(json_set(state, '$.timestamp', 'yesterday') AS BLOB) WHERE topic LIKE "
+     "'%.LoggedIn'",
+     "its timestamp is 'yesterday', not a datetime"),
+    ("SET state = CAST(json_set(state, '$.timestamp._data_', '2030-01-01T00:00:00') AS BLOB) "
+     "WHERE topic LIKE '%.LoginCompleted'", "its timestamp is datetime.datetime(2030, 1, 1, 0, "
+     "0), with no time zone"),
+    ("SET state = CAST('{}' AS BLOB) WHERE topic LIKE '%.PasswordAccepted'",
+     "it has no timestamp"),
+    ("SET topic = 'domain.accounts:Customer.NotifyKeyEnabled' WHERE topic LIKE "
+     "'%.LoginCompleted'", "it has no by"),  # (an attempt's row, an account's topic)
+    ("SET topic = 'this:s' WHERE topic LIKE '%.LoginCompleted'",
+     "its topic names no event of this system"),
+    ("SET topic = 'eventsourcing.domain:Aggregate.Event' WHERE topic LIKE '%.LoginCompleted'",
+     "its topic names no event of this system"),
+    ("SET originator_id = 'not-a-uuid' WHERE topic LIKE '%.LoginCompleted'",
+     "its id is no UUID"),
+], ids=["a number for text", "a word for a time", "a time in no zone", "no fields",
+        "another aggregate's topic", "a module's topic", "the library's event", "no uuid"])
+@pytest.mark.parametrize("command", [["verify"], ["timeline", "main01"], ["history"]])
+def test_an_event_that_is_not_what_its_class_declares_is_one_line_not_a_traceback(
+        tmp_path: Path, tampering: str, said: str, command: list[str]) -> None:
+    """Rows of well-formed JSON whose fields are not what their class declares crashed the
+    checks reading them (a traceback, exit 1: verify's code for violations); a topic was
+    imported whatever it named (``this`` printed its poem into the audit's output), and an
+    event of the library's own was read as one of this system's, and left out."""
+    path = a_store_with_one_login(tmp_path)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        assert db.execute(f"UPDATE stored_events {tampering}").rowcount == 1
+    result = audit({"BS_SQLITE_PATH": str(path)}, *command)
+    refused_in_one_line(result, DATA_ERROR, last_only=True)  # (after the lines before it)
+    assert result.stderr.startswith("error: the event store holds an event that cannot be read: ")
+    assert f"cannot be read: {said}" in result.stderr, result.output  # (history: and what
+    assert "Beautiful is better" not in result.output  # it wrote is part of the period)
+
+
 def test_a_checkpointed_postgres_verify_finds_an_event_gone_from_an_aggregate_it_reads(
         postgres_env: dict[str, str], tmp_path: Path) -> None:
     """The aggregates with an event after the checkpoint are checked whole: one whose

@@ -18,7 +18,7 @@ from eventsourcing.application import (
     ProcessingEvent,
     Repository,
 )
-from eventsourcing.domain import BaseAggregate
+from eventsourcing.domain import BaseAggregate, DomainEvent
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -27,6 +27,8 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.utils import Environment, EnvType
+
+from application.adapters.event_shapes import foreign_topic, misshapen
 
 
 class ModelTranscoder(JSONTranscoder):
@@ -53,17 +55,33 @@ class StoredEventError(ValueError):
 
 class ModelMapper(Mapper[UUID]):
     """The library's mapper, with one clear error naming the event for any row it cannot
-    read, instead of whatever a foreign topic or a broken state raises deep inside."""
+    read, instead of whatever a foreign topic or a broken state raises deep inside (or
+    later, in the code that reads the event: see event_shapes)."""
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         try:
-            return super().to_domain_event(stored_event)
+            if foreign_topic(stored_event.topic):
+                raise _Misshapen(_FOREIGN)
+            event = super().to_domain_event(stored_event)
+            if not isinstance(event, DomainEvent):
+                raise _Misshapen(_FOREIGN)
+            if problem := misshapen(type(event), event.__dict__):
+                raise _Misshapen(problem)
+            return event
         except Exception as e:
+            why = str(e) if isinstance(e, _Misshapen) else f"{type(e).__name__}: {e}"
             raise StoredEventError(
                 f"stored event {stored_event.originator_id} version "
                 f"{stored_event.originator_version} (topic {stored_event.topic!r}) "
-                f"cannot be read: {type(e).__name__}: {e}"
+                f"cannot be read: {why}"
             ) from e
+
+
+class _Misshapen(Exception):
+    """A stored event that decodes, but not as one of this system's (said as it is)."""
+
+
+_FOREIGN = "its topic names no event of this system"
 
 
 _STRIPES = [threading.Lock() for _ in range(256)]

@@ -18,6 +18,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
+from application.adapters.event_shapes import fits_of
+from application.adapters.eventstore import StoredEventError
+
 Row = tuple[int, UUID | str, int, str, bytes]  # notification id, originator, version, topic, state
 
 
@@ -45,6 +48,7 @@ class Decoder:
             else self._uuid if type(t) is UUIDAsHex else t.decode
             for name, t in self.names.items()}
         self.classes: dict[str, type] = {}
+        self.fits: dict[str, Callable[[dict[str, Any]], bool]] = {}  # (see event_shapes)
         self.ids: dict[str, UUID] = {}
 
     def __call__(self, row: Row) -> Any:
@@ -75,6 +79,8 @@ class Decoder:
         if "class_version" in state:  # an upcast: the mapper's job
             return self._by_mapper(row)
         state["originator_version"] = version
+        if not self.fits[topic](state):  # the mapper says what is wrong, naming the event
+            return self._by_mapper(row)
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
@@ -104,8 +110,13 @@ class Decoder:
 
     def _by_mapper(self, row: Row) -> Any:
         _, originator_id, version, topic, state = row
-        uuid = self._uuid(originator_id)
+        try:
+            uuid = self._uuid(originator_id)
+        except ValueError as e:
+            raise StoredEventError(f"stored event {originator_id!r} version {version} (topic "
+                                   f"{topic!r}) cannot be read: its id is no UUID") from e
         event = self.mapper.to_domain_event(StoredEvent(uuid, version, topic, state))
         if getattr(type(event), "class_version", 1) == 1:  # plain: fast from now on
             self.classes[topic] = resolve_topic(topic)
+            self.fits[topic] = fits_of(self.classes[topic])
         return event
