@@ -168,6 +168,31 @@ def test_D_2_and_D_4_keys_accepted_after_supersession_or_lock_are_caught(
     assert rules(keyed) == ["D-2", "D-4"]
 
 
+def test_D_2_and_D_4_are_judged_by_the_events_not_by_the_verdicts_recorded(
+    keyed: BillingStation,
+) -> None:
+    """An application that forgot to supersede an earlier key, or to lock an attempt at its
+    fifth wrong key, recorded no KeySuperseded or AttemptLocked, and verify, which looked
+    only for those, vouched for the key it then accepted."""
+    earlier = _key_planted(keyed)  # (planted: no service supersedes it)
+    _key_planted(keyed)  # a newer key for main01
+    earlier.trigger_event(LoginAttempt.KeyVerified, timestamp=earlier.modified_on)
+    earlier.complete(earlier.modified_on)
+    keyed.save(earlier)
+    found = the_violation(keyed, "D-2")
+    assert found.message == "a key was accepted after a newer key for main01 was issued"
+    assert "(the newer key, issued before)" in found.evidence[-1]
+    guessed = pending(keyed)
+    now = guessed.modified_on
+    for wrong in range(1, 6):  # the policy's five (its KeyIssued records them), no lock
+        guessed.trigger_event(LoginAttempt.KeyRejected, wrong_entries=wrong, timestamp=now)
+    guessed.trigger_event(LoginAttempt.KeyVerified, timestamp=now)
+    guessed.complete(now)
+    keyed.save(guessed)
+    assert [v.message for v in audit.verify(keyed) if v.rule == "D-4"] == [
+        "a key was accepted after 5 wrong entries (the limit: 5), its attempt never locked"]
+
+
 def test_D_3_a_key_used_twice_is_caught(keyed: BillingStation, mailbox: MailboxFolder) -> None:
     attempt = pending(keyed)
     keyed.enter_key(attempt.id, latest_key(mailbox, EMAIL))

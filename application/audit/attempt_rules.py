@@ -37,6 +37,28 @@ def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
         rule = _BROKEN_BY[type(ended)]
         yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
                         attempt_evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
+    limit = attempt.issued.max_wrong_entries
+    wrong = sum(type(e) is LoginAttempt.KeyRejected for e in attempt.events)
+    if wrong >= limit and not isinstance(ended, LoginAttempt.AttemptLocked):  # (said above)
+        yield Violation("D-4", f"a key was accepted after {wrong} wrong entries (the limit: "
+                        f"{limit}), its attempt never locked", attempt_evidence(attempt),
+                        f"{wrong}回の誤入力 (上限 {limit}回) の後で、ロックされずに通知キーが受け付けられた")
+
+
+def check_newer_key(attempt: Attempt, account: AccountState | None) -> Iterator[Violation]:
+    """D-2: the key accepted was the login ID's newest (a newer key, once issued, leaves
+    every earlier one unusable, whether or not its attempt recorded that it was
+    superseded). The store's order decides: the account is saved with each key issued and
+    with each login, so the two never race."""
+    newer = account.latest_key if account is not None else None
+    if newer is None or newer[1] == attempt.id or attempt.issued is None or isinstance(
+            attempt.ended_by, LoginAttempt.KeySuperseded):  # (that one said by check_key)
+        return
+    at, by = newer
+    evidence = [*attempt_evidence(attempt),
+                noted(at, "LoginAttempt.KeyIssued", by, "(the newer key, issued before)")]
+    yield Violation("D-2", f"a key was accepted after a newer key for {attempt.login_id} was "
+                    "issued", evidence, "新しい通知キーの発行の後で、古い通知キーが受け付けられた")
 
 
 def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any

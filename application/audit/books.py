@@ -44,6 +44,7 @@ class AccountState:
     address_set: tuple[datetime, str]  # when, and by which event, it became that
     logins: int = 0
     keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
+    latest_key: tuple[datetime, UUID] | None = None  # the last key issued, and its attempt
 
 
 class Roles:

@@ -27,6 +27,7 @@ from application.audit.attempt_rules import (
     attempt_evidence,
     check_completion,
     check_key,
+    check_newer_key,
     check_recipient,
 )
 from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
@@ -132,6 +133,7 @@ class Verifier:
                                 [line(event)], "とうに終わったログイン試行がもう一度使われた")
         elif isinstance(event, LoginAttempt.KeyVerified):
             yield from check_key(attempt, event)
+            yield from check_newer_key(attempt, self.accounts.of(attempt.account_id))
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
@@ -139,6 +141,7 @@ class Verifier:
             yield from check_recipient(attempt, account, event)
             if account is not None:
                 yield from self._check_key_limit(attempt, account, event)
+                account.latest_key = (event.timestamp, attempt.id)
         elif isinstance(event, _CHECKED) and attempt.client is not None:
             yield from self._check_address_limit(attempt, event)
             if isinstance(event, LoginAttempt.PasswordRejected) and not self.clients.claimed(
