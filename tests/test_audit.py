@@ -130,6 +130,23 @@ def test_LG_2_a_key_demanded_with_the_notify_key_off_is_caught(
     assert found.rule == "LG-2" and "notify key off" in found.message
 
 
+def test_LG_2_a_key_demanded_with_the_notify_key_off_is_caught_if_never_entered(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """It was judged only as a login completed: a key mailed against the policy and left
+    to expire was not (README: "for every login attempt")."""
+    onboard(app)  # 利用しない (CI-3)
+    first_login(app)
+    account = app.account("main01")
+    assert account is not None
+    attempt = LoginAttempt.request("main01", account.id, account.modified_on, uuid4())
+    attempt.accept_password(True, False, account.modified_on)  # (planted: a key asked for)
+    attempt.issue_key(Hasher(4).digest("0" * 12), EMAIL, LoginPolicy(), account.modified_on)
+    app.save(attempt)
+    start.tick(timedelta(minutes=11))
+    assert rules(app) == ["LG-2"]
+
+
 def test_LG_4_a_key_demanded_at_a_first_login_is_caught(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:

@@ -86,12 +86,18 @@ def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
 
 
 def check_completion(attempt: Attempt) -> Iterator[Violation]:
-    """The key was asked for exactly when the policy required it: with 利用する past the
-    first login (LG-3), never with 利用しない (LG-2) nor at a first login (LG-4, D-1)."""
+    """A login completed with the key when the policy required it: with 利用する past the
+    first login (LG-3)."""
     if attempt.policy_requires_key and attempt.verified is None:
         yield Violation("LG-3", "a login completed without the key the policy required",
                         attempt_evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
-    if not attempt.policy_requires_key and attempt.issued is not None:
+
+
+def check_demand(attempt: Attempt) -> Iterator[Violation]:
+    """A key was issued only when the policy required it: never with 利用しない (LG-2) nor at
+    a first login (LG-4, D-1), whether or not the login then completed. (For a login ID
+    with no account there is no setting to break: its key is an LG-3 finding.)"""
+    if not attempt.policy_requires_key and attempt.kind != "unknown":
         if attempt.key_on:
             yield Violation("LG-4", "a key was demanded at a first login", attempt_evidence(attempt),
                             "初回ログインで通知キーが求められた")

@@ -26,6 +26,7 @@ from application.adapters.eventstore import EventStore
 from application.audit.attempt_rules import (
     attempt_evidence,
     check_completion,
+    check_demand,
     check_key,
     check_newer_key,
     check_recipient,
@@ -138,6 +139,7 @@ class Verifier:
             yield from check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
             account = self.accounts.of(attempt.account_id)
+            yield from check_demand(attempt)
             yield from check_recipient(attempt, account, event)
             if account is not None:
                 yield from self._check_key_limit(attempt, account, event)
