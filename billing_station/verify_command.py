@@ -38,7 +38,7 @@ from simulations.wording import counted_as
                    "events stored since, with the same result as verifying the whole store "
                    "as long as the events before it are as they were read (they are not read "
                    "again; one deleted from the middle of an account or attempt with events "
-                   "since is found). "
+                   "since is found, and so is the last one read, deleted since: exit 65). "
                    "Made on first use; refused if it was made of another store, or damaged "
                    "(its checksum finds damage, not a forgery: keep it where only the auditor "
                    "writes). One store at a time.")

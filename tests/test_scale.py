@@ -49,7 +49,7 @@ from application.audit.checkpoint import (
 )
 from application.audit.decoding import Decoder
 from application.audit.parallel import verify_stores
-from application.audit.reading import MissingEvents, rows
+from application.audit.reading import MissingEvents, OutOfSequence, rows
 from application.audit.verify import JUDGED_D14, Violation
 from billing_station import exits, simulate_command
 from billing_station.cli import main
@@ -556,6 +556,47 @@ def test_events_missing_after_a_checkpoint_are_named_not_skipped(
     with pytest.raises(MissingEvents, match=rf"^notification {cut + 1:,} \(before "
                        rf"{cut + 2:,}\) is absent: a SQLite store numbers its events one "
                        "after another, so rows were deleted or the file is damaged$"):
+        verify_incrementally(reader(store), checkpoint)
+
+
+def test_a_row_deleted_before_a_checkpoint_from_an_aggregate_read_since_is_found(
+        simulated: Path, tmp_path: Path) -> None:
+    """On SQLite the replay's gap check found such a row only when it read it again, which
+    a checkpointed verify does not: verify --help said it was found, and it was not."""
+    store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
+    cut = len(stored_rows(simulated)) // 2
+    shutil.copy(simulated, store)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid > ?", (cut,))
+        db.commit()
+    verify_incrementally(reader(store), checkpoint)
+    grow(simulated, store, cut)
+    with sqlite3.connect(store) as db:
+        [(gone, aggregate)] = db.execute(
+            "SELECT rowid, originator_id FROM stored_events a WHERE rowid < ? AND EXISTS "
+            "(SELECT 1 FROM stored_events b WHERE b.originator_id = a.originator_id AND "
+            "b.rowid > ?) LIMIT 1", (cut, cut)).fetchall()
+        db.execute("DELETE FROM stored_events WHERE rowid = ?", (gone,))
+        db.commit()
+    with pytest.raises(OutOfSequence, match=f"^aggregate {aggregate}: "):
+        verify_incrementally(reader(store), checkpoint)
+
+
+def test_a_store_cut_below_its_checkpoint_is_missing_events_not_another_store(
+        simulated: Path, tmp_path: Path) -> None:
+    """Its last events deleted: the checkpoint, which alone shows they were there, was called
+    another store's, and the auditor told to remove it (exit 2, a usage error)."""
+    store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
+    shutil.copy(simulated, store)
+    verify_incrementally(reader(store), checkpoint)
+    last = len(stored_rows(simulated))
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid > ?", (last - 10,))
+        db.commit()
+    with pytest.raises(MissingEvents, match=(
+            rf"^notification {last:,}, the last that the checkpoint {checkpoint} read, is "
+            rf"absent \(the store now ends at {last - 10:,}\): events verified before were "
+            "deleted, or the store was replaced by an older copy$")):
         verify_incrementally(reader(store), checkpoint)
 
 

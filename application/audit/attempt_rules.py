@@ -52,8 +52,8 @@ def check_newer_key(attempt: Attempt, account: AccountState | None) -> Iterator[
     with each login, so the two never race."""
     newer = account.latest_key if account is not None else None
     if newer is None or newer[1] == attempt.id or attempt.issued is None or isinstance(
-            attempt.ended_by, LoginAttempt.KeySuperseded):  # (that one said by check_key)
-        return
+            attempt.ended_by, LoginAttempt.KeySuperseded) or attempt.verifications > 1:
+        return  # (said by check_key: superseded as recorded, or used again, D-3)
     at, by = newer
     evidence = [*attempt_evidence(attempt),
                 noted(at, "LoginAttempt.KeyIssued", by, "(the newer key, issued before)")]

@@ -26,7 +26,7 @@ import attrs
 from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
 from application.audit.packing import Unreadable, pack, unpack
-from application.audit.reading import position, rows
+from application.audit.reading import MissingEvents, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 MAGIC = b"billing-station verify checkpoint 14\n"  # then the SHA-256 of the pickle, the pickle
@@ -74,12 +74,19 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
         raise CheckpointError(f"{path} is not a verify checkpoint")
-    if row_mark(app, checkpoint.position) != checkpoint.last_row:
+    mark = row_mark(app, checkpoint.position)
+    if not mark and checkpoint.position:  # (the events it read end there, and are gone)
+        ends = position(app)
+        raise MissingEvents(
+            f"notification {checkpoint.position:,}, the last that the checkpoint {path} read, "
+            "is absent" + (f" (the store now ends at {ends:,})" if ends < checkpoint.position
+                           else "") + ": events verified before were deleted, or the store "
+            "was replaced by an older copy")
+    if mark != checkpoint.last_row:
         raise CheckpointError(
             f"{path} was made of another store (or of this one before it was rewritten): "
             f"the store's notification {checkpoint.position:,} is not the one the checkpoint "
-            "read, or there is none; "
-            "remove the file to verify from the first event")
+            "read; remove the file to verify from the first event")
     return checkpoint
 
 
