@@ -195,6 +195,24 @@ def test_an_unknown_login_id_is_not_found_and_one_as_typed_at_login_is_found(
     assert output.startswith("'" + "x" * 64 + "…': no such login ID at")
 
 
+def test_a_login_id_of_no_account_is_found_by_timeline_as_by_history(tmp_path: Path) -> None:
+    """Its attempts record it only as a tag: history --login-id found them by the typed
+    ID, and timeline said "no such login ID" (exit 1)."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    app.log_in("ghost01", "wrong-password")
+    app.close()
+    env = {"BS_SQLITE_PATH": str(path)}
+    listed = audit(env, "history", "--login-id", "ghost01", "--format", "csv")
+    [tag] = {row.split(",")[2] for row in listed.output.splitlines()[1:]}
+    assert tag.startswith("?") and listed.exit_code == 0
+    shown = audit(env, "timeline", "ghost01")
+    assert shown.exit_code == 0 and "LoginAttempt.PasswordRejected" in shown.output
+    assert f"login_id={tag}" in shown.output and "ghost01" not in shown.output
+    assert audit(env, "history", "--login-id", tag).output.count(tag) == 1  # (as recorded)
+
+
 @pytest.mark.parametrize("tampering", [
     "UPDATE stored_events SET originator_version = 9 WHERE topic LIKE '%.LoggedIn'",
     "DELETE FROM stored_events WHERE topic LIKE '%Customer.Onboarded'",

@@ -47,7 +47,7 @@ class LoginRecord:
 
 
 COLUMNS = {
-    "attempt_id": "the login attempt (one press of 「ログイン」); timeline shows its events",
+    "attempt_id": "the login attempt (one press of 「ログイン」); its login ID's timeline shows its events",
     "requested_at": "when 「ログイン」 was pressed, ISO 8601 with its offset (JST, +09:00)",
     "login_id": "the login ID typed; one of no account only as a tag, ?COST$ and 16 hex "
                 "digits (it may be a password typed in the wrong field; the same text, the "
@@ -92,13 +92,25 @@ def history(events: Iterable[Any], since: datetime | None = None,
 
 
 def at_login_id(records: Iterable[LoginRecord], login_id: str) -> Iterator[LoginRecord]:
-    """The attempts at ``login_id`` (as a person types it): an account's as recorded, one
-    of no account by its tag (Hasher.unknown, worked out again at each cost the tags name:
-    one derivation a cost, not a row)."""
-    typed, tags = login_id_typed(login_id), dict[int, str]()
-    for record in records:
-        cost = Hasher.tag_cost(record.login_id)
-        if cost is not None and cost not in tags:
-            tags[cost] = Hasher(cost).unknown(typed)
-        if record.login_id == (typed if cost is None else tags[cost]):
-            yield record
+    """The attempts at ``login_id`` (as a person types it; see ``LoginIdAsTyped``)."""
+    matches = LoginIdAsTyped(login_id)
+    return (record for record in records if matches(record.login_id))
+
+
+class LoginIdAsTyped:
+    """Whether a recorded login ID is ``login_id`` as a person types it: an account's as
+    recorded, one of no account by its tag (Hasher.unknown, worked out again at each cost
+    the tags name: one derivation a cost, not a row)."""
+
+    def __init__(self, login_id: str) -> None:
+        self.typed, self.tags = login_id_typed(login_id), dict[int, str]()
+
+    def __call__(self, recorded: str) -> bool:
+        if recorded == self.typed:
+            return True
+        cost = Hasher.tag_cost(recorded)
+        if cost is None:
+            return False
+        if cost not in self.tags:
+            self.tags[cost] = Hasher(cost).unknown(self.typed)
+        return recorded == self.tags[cost]
