@@ -16,7 +16,13 @@ from application.audit import AuditReader, Verifier
 from application.audit.books import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
-from application.audit.verify import OUT_OF_ORDER
+from application.audit.verify import (
+    JUDGED_D14,
+    OUT_OF_ORDER,
+    UNCHECKED_D10,
+    UNCOUNTED_D14,
+    UNJUDGED_D12,
+)
 from application.screens import jst
 from billing_station import exits
 from billing_station.audit_commands import events, reader
@@ -102,12 +108,20 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 
 
-_ONE = {"events": "event", "login attempts": "login attempt"}  # the counts that are nouns
+# The counts that are nouns, as one of each is said (the outcomes are adjectives)
+_ONE = {"events": "event", "login attempts": "login attempt",
+        UNCHECKED_D10: "key issued without its D-10 limit",
+        JUDGED_D14: "password checked from a client address (D-14)",
+        UNCOUNTED_D14: "failed login not counted against its client address (D-14)",
+        UNJUDGED_D12: "portal session an earlier version saved apart from its login "
+                            "(D-12 unjudged)",
+        OUT_OF_ORDER: "login attempt event stamped over a minute before one stored "
+                            "ahead of it (time-based outcomes unsure)"}
 
 
 def counted(n: int, what: str) -> str:
     """One of verify's counts: ``1 event``, ``2 login attempts``, ``1 completed``."""
-    return counted_as(n, _ONE[what]) if what in _ONE else f"{n:,} {what}"
+    return f"{n:,} {_ONE[what] if n == 1 and what in _ONE else what}"
 
 
 def _out_of_order(first: OutOfOrder | None) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from application import screens
+from application.audit.verify import OUT_OF_ORDER, UNCHECKED_D10
+from billing_station.verify_command import counted
 
 ROOT = Path(__file__).parent.parent
 MANUAL = ROOT.parent / "shared" / "manual" / "billing-station-mfa-manual.ja.txt"
@@ -89,3 +91,12 @@ def test_every_text_of_the_portal_is_the_manuals_or_ours_on_purpose() -> None:
 def test_D_14_a_window_reads_in_whole_minutes_or_else_seconds(seconds: int, read: str) -> None:
     """(ご利用上の注意 and report.html said 「1.5分間」 and 「0.5分間」.)"""
     assert screens.span_ja(seconds) == read
+
+
+def test_verify_s_counts_are_said_of_one_as_of_many() -> None:
+    """The summary said "1 keys issued without their D-10 limit", "1 login attempt events"."""
+    assert [counted(1, what) for what in (UNCHECKED_D10, OUT_OF_ORDER, "events", "completed")
+            ] == ["1 key issued without its D-10 limit", "1 login attempt event stamped over a "
+                  "minute before one stored ahead of it (time-based outcomes unsure)", "1 event",
+                  "1 completed"]
+    assert counted(2_000, UNCHECKED_D10) == "2,000 keys issued without their D-10 limit"
