@@ -150,7 +150,7 @@ def _verified_in_parallel(stores: list[Path]) -> tuple[
         findings = verify_stores(stores, on_store=bar.update)
     echo_findings(findings)
     return (findings.counts, [v for _, v in findings.violations],
-            f"{len(stores)}個のストア: " + "、".join(str(path) for path in stores),
+            "、".join(str(path) for path in stores) + f" ({len(stores)}個)",
             [where for where, _ in findings.violations], findings.unreadable)
 
 

@@ -750,7 +750,7 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     events = 2 * len(stored_rows(simulated)) + 1
     assert f"summary: {events:,} events" in both.output
     page = (tmp_path / "v.html").read_text(encoding="utf-8")
-    assert "2個のストア: " in page and f"ストア {planted}: " in page  # each finding's store
+    assert " (2個) / 作成" in page and f"ストア {planted}: " in page  # each finding's store
     one = CliRunner().invoke(main, ["verify", str(clean)], env={})
     assert one.exit_code == 0 and f"summary: {events // 2:,} events" in one.output
     both_with_checkpoint = CliRunner().invoke(
