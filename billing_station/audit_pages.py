@@ -15,10 +15,13 @@ from application.audit import LoginRecord, Violation
 from application.audit.evidence import printable
 from application.audit.verify import (
     JUDGED_D14,
+    KEY_POLICY,
     OUT_OF_ORDER,
+    POLICIES,
     UNCHECKED_D10,
     UNCOUNTED_D14,
     UNJUDGED_D12,
+    policies,
 )
 from application.screens import jst
 from simulations.html import page
@@ -199,8 +202,8 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f"{rule} × {n}" for rule, n in sorted(by_rule.items())) + "</div>") if found else (
         '<div class="verdict ok">違反なし: すべてのログインと変更が、下の検査したルールについて'
         "その時点のポリシーに従っていました。</div>")
-    checked = "".join(f"<tr><th>{COUNTS.get(k, k)}</th><td>{n:,}</td></tr>"
-                      for k, n in counts.items())
+    checked = "".join(f"<tr><th>{COUNTS.get(k, html.escape(k))}</th><td>{n:,}</td></tr>"
+                      for k, n in counts.items() if not k.startswith(POLICIES))
     items = "".join(
         f'<div class="finding" data-at="{_evidence_time(v)}" '
         f'data-id="{html.escape(" ".join(_login_ids(v)))}" data-o="{v.rule}">'
@@ -210,12 +213,31 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         for v, store in zip(found, in_store, strict=True))
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
             f"{_made()}</p>{verdict}<h2>検査したもの</h2><p>{CHECKED_RULES}</p>"
-            f"<table>{checked}</table><h2>イベントからは検査できないもの</h2>"
+            f"<table>{checked}</table>{_policies_ja(counts)}"
+            "<h2>イベントからは検査できないもの</h2>"
             f"<p>{UNCHECKED_RULES}</p>"
             "<h2>違反と証拠</h2>"
             + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
                 "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))
     return _page("監査結果", body)
+
+
+def _policies_ja(counts: Counter[str]) -> str:
+    """The policies the events record (each key's event, each password check's), in force
+    for how many: a policy loosened in an event shows here, where the rules trust it."""
+    rows = []
+    for kind, numbers, n in sorted(policies(counts), key=lambda p: p[0] != KEY_POLICY):
+        if kind == KEY_POLICY:
+            valid, wrong, keys, window = numbers
+            limit = f"{window / 60:,g}分間に{keys:,}通まで" if window else "D-10の上限は記録なし"
+            rows.append(f"<tr><th>通知キー: 有効{valid / 60:,g}分、誤入力{wrong:,}回でロック、"
+                        f"{limit}</th><td>{n:,}通</td></tr>")
+        else:
+            failures, window = numbers
+            rows.append(f"<tr><th>接続元 (D-14): {window / 60:,g}分間に{failures:,}回の失敗で"
+                        f"拒否</th><td>パスワード照合 {n:,}回</td></tr>")
+    return ("<h2>イベントが記録しているポリシー</h2><table>" + "".join(rows) + "</table>"
+            if rows else "")
 
 
 def _evidence_time(violation: Violation) -> str:

@@ -18,10 +18,13 @@ from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.verify import (
     JUDGED_D14,
+    KEY_POLICY,
     OUT_OF_ORDER,
+    POLICIES,
     UNCHECKED_D10,
     UNCOUNTED_D14,
     UNJUDGED_D12,
+    policies,
 )
 from application.screens import jst
 from billing_station import exits
@@ -88,7 +91,10 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
-               + ", ".join(counted(n, what) for what, n in counts.items()))  # read in part)
+               + ", ".join(counted(n, what) for what, n in counts.items()  # read in part)
+                           if not what.startswith(POLICIES)))
+    if policies := policies_in_force(counts):
+        click.echo(f"policy in force, as the events record it: {policies}")
     if counts[OUT_OF_ORDER]:
         click.echo(_out_of_order(first_out_of_order))
     if violations:
@@ -117,6 +123,24 @@ _ONE = {"events": "event", "login attempts": "login attempt",
                             "(D-12 unjudged)",
         OUT_OF_ORDER: "login attempt event stamped over a minute before one stored "
                             "ahead of it (time-based outcomes unsure)"}
+
+
+def policies_in_force(counts: Counter[str]) -> str:
+    """Each policy the events record, with how many keys (or passwords) it was in force for."""
+    said = []
+    for kind, numbers, n in sorted(policies(counts), key=lambda p: p[0] != KEY_POLICY):
+        if kind == KEY_POLICY:
+            valid, wrong, keys, window = numbers
+            limit = (f"at most {keys:,} within {window / 60:,g} min" if window
+                     else "D-10's limit unrecorded")
+            said.append(f"keys: valid {valid / 60:,g} min, locked at {wrong:,} wrong entries, "
+                        f"{limit} ({counted_as(n, 'key')})")
+        else:
+            failures, window = numbers
+            said.append(f"client addresses (D-14): refused after {failures:,} failed logins "
+                        f"within {window / 60:,g} min ({n:,} password"
+                        f"{'' if n == 1 else 's'} checked)")
+    return "; ".join(said)
 
 
 def counted(n: int, what: str) -> str:

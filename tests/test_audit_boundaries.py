@@ -46,7 +46,7 @@ from billing_station.exits import (
 )
 from tests.conftest import build, store_env
 from tests.processes import files_of_at_most
-from tests.story import KeyRecorder, first_login, onboard
+from tests.story import PASSWORD, KeyRecorder, first_login, keyed_main, onboard
 
 ROOT = Path(__file__).parent.parent
 
@@ -211,6 +211,29 @@ def test_a_login_id_of_no_account_is_found_by_timeline_as_by_history(tmp_path: P
     assert shown.exit_code == 0 and "LoginAttempt.PasswordRejected" in shown.output
     assert f"login_id={tag}" in shown.output and "ghost01" not in shown.output
     assert audit(env, "history", "--login-id", tag).output.count(tag) == 1  # (as recorded)
+
+
+def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(
+        tmp_path: Path) -> None:
+    """The rules judge each key by the policy its own event records: one loosened there (a
+    key valid a day) passed unseen, the summary naming no policy at all."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    keyed_main(app)
+    for _ in range(3):
+        app.log_in("main01", PASSWORD)
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE stored_events SET state = CAST(json_set(state, "
+                   "'$.valid_for_seconds', 86400) AS BLOB) WHERE rowid = (SELECT min(rowid) "
+                   "FROM stored_events WHERE topic LIKE '%.KeyIssued')")
+    page = tmp_path / "v.html"
+    said = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--html", str(page)).output
+    assert ("policy in force, as the events record it: keys: valid 1,440 min, locked at 5 "
+            "wrong entries, at most 5 within 60 min (1 key); keys: valid 10 min, locked at 5 "
+            "wrong entries, at most 5 within 60 min (2 keys)\n") in said
+    assert "<tr><th>通知キー: 有効1,440分、誤入力5回でロック、60分間に5通まで</th><td>1通</td>" in (
+        page.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("tampering", [

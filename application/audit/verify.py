@@ -50,6 +50,13 @@ UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before i
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
 UNCOUNTED_D14 = "failed logins not counted against their client address (D-14)"
 UNJUDGED_D12 = "portal sessions an earlier version saved apart from their login (D-12 unjudged)"
+# The policy in force as the events record it, counted under its numbers (the commands say
+# them in words): keys issued under each D-4/D-10/LG-5 policy, "policy of keys: VALID
+# SECONDS/WRONG ENTRIES/KEYS/WINDOW SECONDS" (0/0: D-10's unrecorded), and passwords checked
+# under each D-14 one, "policy of client addresses: FAILURES/WINDOW SECONDS". A store's
+# policy may change; one changed in a tampered event is seen there, where the rules trust it.
+KEY_POLICY, ADDRESS_POLICY = "policy of keys: ", "policy of client addresses: "
+POLICIES = (KEY_POLICY, ADDRESS_POLICY)
 OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ahead of them "
                 "(time-based outcomes unsure)")
 
@@ -138,6 +145,7 @@ class Verifier:
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
+            self.counts[key_policy(event)] += 1
             account = self.accounts.of(attempt.account_id)
             yield from check_demand(attempt)
             yield from check_recipient(attempt, account, event)
@@ -157,6 +165,8 @@ class Verifier:
         self.counts[JUDGED_D14] += 1
         client, now = attempt.client, checked.timestamp
         window = timedelta(seconds=client.failure_window_seconds)
+        self.counts[f"{ADDRESS_POLICY}{client.failure_limit}/"
+                    f"{client.failure_window_seconds}"] += 1
         failed = self.clients.read(client.client_address, client.count_version, now - window)
         if len(failed) < client.failure_limit:
             return
@@ -195,6 +205,20 @@ class Verifier:
                              "(an earlier key of the window)") for at, attempt_id in within]
             yield Violation("D-10", message, earlier + attempt_evidence(attempt), shown)
         keys.append((now, attempt.id))
+
+
+def key_policy(issued: Any) -> str:
+    """The policy a key was issued under (its count's key)."""
+    return (f"{KEY_POLICY}{issued.valid_for_seconds}/{issued.max_wrong_entries}/"
+            f"{issued.max_keys_per_window}/{issued.key_window_seconds}")
+
+
+def policies(counts: Counter[str]) -> Iterator[tuple[str, list[int], int]]:
+    """Each policy counted: KEY_POLICY or ADDRESS_POLICY, its numbers, and its count."""
+    for what, n in counts.items():
+        for kind in (KEY_POLICY, ADDRESS_POLICY):
+            if what.startswith(kind):
+                yield kind, [int(number) for number in what[len(kind):].split("/")], n
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),
