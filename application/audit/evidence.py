@@ -32,9 +32,17 @@ def printable(text: str) -> str:
         c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+_RULED = ("email", "notify_key")  # of a registration's information: what the rules read
+
+
 def line(event: Any) -> str:
-    """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened."""
-    details = {k: _shown(k, v) for k, v in vars(event).items() if k not in _NOT_SHOWN}
+    """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened;
+    of a registration's information, what the rules read (LG-2..LG-4, LG-3's address)."""
+    fields = vars(event)
+    details = {k: _shown(k, v) for k, v in fields.items() if k not in _NOT_SHOWN}
+    information = fields.get("information")
+    if isinstance(information, dict):
+        details |= {k: _shown(k, information[k]) for k in _RULED if k in information}
     return noted(event.timestamp, type(event).__qualname__, event.originator_id,
                  " ".join(f"{k}={v}" for k, v in details.items()))
 
