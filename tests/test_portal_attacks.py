@@ -477,6 +477,20 @@ def test_D_15_an_attempt_id_cannot_be_used_from_another_session(portal: Served) 
     attacker.close()
 
 
+@pytest.mark.parametrize("query", ["wrong=%C2%B2", "wrong=%E2%91%A0", "digits=%C2%B2",
+                                   "earlier=%C2%B2", "wrong=" + "9" * 5000, "wrong=0100"])
+def test_D_4_a_number_in_the_key_page_s_query_that_is_no_count_shows_none(
+        portal: Served, query: str) -> None:
+    """²  and ① pass str.isdigit, which int() refuses: a 500 page, from a link anyone can
+    send to a person on 通知キー照合 (its cookies go with a top-level GET)."""
+    with client(portal) as browser:
+        assert http_log_in(browser, customer(portal, notify_key=True)).headers[
+            "location"] == "/key"
+        shown = browser.get(f"/key?{query}")
+    assert shown.status_code == 200 and "システムエラー" not in shown.text
+    assert "あと" not in shown.text  # (no count of tries left but one the portal gave)
+
+
 HEADERS = {"x-frame-options": "DENY", "referrer-policy": "no-referrer",
            "cache-control": "no-store", "x-content-type-options": "nosniff"}
 
