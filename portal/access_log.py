@@ -2,15 +2,15 @@
 portal puts no secret in a URL, but a person or a client may (a key pasted after ``?``, a
 login sent as a GET), so what follows the ``?`` is never written (D-15; no key, password
 or session id in any log line); nor is a path the portal does not serve (404), which is
-all such text (``/key/955153414145``, ``/login;password=...``). Its client as an IP address or "unknown" (addresses.py):
-behind a proxy the address is the proxy's X-Forwarded-For, which may pass on any text."""
+all such text (``/key/955153414145``, ``/login;password=...``). Its client as an IP
+address or "unknown" (addresses.py): behind a proxy the address is the proxy's
+X-Forwarded-For, which may pass on any text."""
 
 from __future__ import annotations
 
 import logging
 
 from portal.addresses import UNKNOWN_ADDRESS, address_or_unknown
-
 
 NOT_SERVED = "(a path the portal does not serve)"
 

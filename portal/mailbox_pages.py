@@ -15,6 +15,19 @@ from starlette.routing import Route
 from application.screens import jst
 from portal.web import portal, render
 
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
+
+
+def _named_as_loopback(request: Request) -> bool:
+    """The request names this machine by its loopback name: a web page the developer opens
+    could otherwise have the browser read the keys here through a name of its own that
+    resolves to 127.0.0.1 (DNS rebinding), whose Host header the portal is sent."""
+    return (request.url.hostname or "") in LOOPBACK_NAMES
+
+
+def _not_here(request: Request) -> Response:
+    return render(request, "error.html", {"message": "メールが見つかりません。"}, status_code=404)
+
 
 def _folder(request: Request) -> Path:
     folder = portal(request).config.dev_mailbox
@@ -29,6 +42,8 @@ def _read(path: Path) -> EmailMessage:
 
 
 async def mailbox(request: Request) -> Response:
+    if not _named_as_loopback(request):
+        return _not_here(request)
     folder = _folder(request)
     paths = sorted(folder.glob("*.eml"), reverse=True) if folder.is_dir() else []
     mails = [(p.name, _read(p)) for p in paths]
@@ -47,9 +62,9 @@ async def mail(request: Request) -> Response:
     folder = _folder(request)
     name = request.path_params["name"]
     path = folder / name
-    if "/" in name or not name.endswith(".eml") or not path.is_file():
-        return render(request, "error.html", {"message": "メールが見つかりません。"},
-                      status_code=404)
+    if not _named_as_loopback(request) or "/" in name or not name.endswith(".eml") or (
+            not path.is_file()):
+        return _not_here(request)
     message = _read(path)
     body = message.get_body(("plain",))
     return render(request, "mail.html", {

@@ -455,7 +455,7 @@ def test_the_development_mailbox_is_absent_unless_enabled(
     served.station.log_in(keyed, TEST_PASSWORD)  # a key mail in the mailbox at least
 
     @in_process(create_app(served.station, PortalConfig(SECRET, served.mailbox.folder)),
-                "http://portal.example")
+                "http://127.0.0.1:8000")
     async def _(dev: httpx.AsyncClient) -> None:
         listing = await dev.get("/dev/mailbox")
         assert listing.status_code == 200 and "通知キーのお知らせ" in listing.text
@@ -463,6 +463,9 @@ def test_the_development_mailbox_is_absent_unless_enabled(
         assert name
         mail = await dev.get(f"/dev/mailbox/{name.group(1)}")
         assert "通知キー: " in mail.text and mail.headers["cache-control"] == "no-store"
+        for path in ("/dev/mailbox", f"/dev/mailbox/{name.group(1)}"):  # by another name
+            rebound = await dev.get(path, headers={"host": "attacker.example:8000"})
+            assert rebound.status_code == 404 and "通知キー" not in rebound.text  # (DNS rebinding)
         for page in (listing, mail):  # the mail's time as the screens show times (JST)
             assert re.search(r"<td>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d</td>|"
                              r"<dd>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d</dd>", page.text)
