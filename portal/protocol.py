@@ -1,10 +1,14 @@
 """What uvicorn answers by itself, before the app sees a request: one its HTTP parser
 refuses (a control character in a header, a broken request line) gets the portal's own
-400 page, in Japanese and with the portal's headers, instead of uvicorn's English text."""
+400 page, in Japanese and with the portal's headers, instead of uvicorn's English text.
+And the request's head (its line and headers) has bounds uvicorn's parser does not set: a
+32 MB header was read whole into memory, and a client sending a header line every few
+seconds (slowloris) held its connection for ever."""
 
 from __future__ import annotations
 
 import functools
+from asyncio import TimerHandle, Transport
 
 from starlette.requests import Request
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -22,8 +26,58 @@ def bad_request_page() -> bytes:
         request=nowhere, message=HTTP_ERRORS[400]).encode()
 
 
+HEAD_BYTES = 64 * 1024  # a request's line and headers (a browser's are a few kB)
+HEAD_SECONDS = 30.0  # for them to arrive, from the connection or the request's first byte
+
+
 class PortalHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol (the parser the portal serves with), its 400 a page."""
+    """uvicorn's httptools protocol (the parser the portal serves with), its 400 a page,
+    each request's head bounded in size (a 400 page past HEAD_BYTES) and in time (the
+    connection closed past HEAD_SECONDS)."""
+
+    head_seconds = HEAD_SECONDS  # (a test's server may wait less)
+    _head = 0  # bytes of the head being read
+    _late: TimerHandle | None = None  # while a head is being read: closes it when late
+
+    def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_begins()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._late is None:  # (the next request on a kept-alive connection)
+            self._head_begins()
+
+    def _head_begins(self) -> None:
+        self._head = 0
+        self._late = self.loop.call_later(self.head_seconds, self._too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._late is not None and not self.transport.is_closing():  # (still the head)
+            self._head += len(data)
+            if self._head > HEAD_BYTES:
+                self._head_ends()
+                self.logger.warning("A request head over %d bytes refused.", HEAD_BYTES)
+                self.send_400_response("request head too large")
+
+    def on_headers_complete(self) -> None:
+        self._head_ends()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_ends()
+        super().connection_lost(exc)
+
+    def _head_ends(self) -> None:
+        if self._late is not None:
+            self._late.cancel()
+            self._late = None
+
+    def _too_slow(self) -> None:
+        self._late = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         page = bad_request_page()

@@ -7,8 +7,10 @@ Different client addresses are real: each client binds its own 127.0.0.x."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import socket
 import statistics
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from application.outcomes import Refusal
 from application.screens import THROTTLED
 from portal.app import MAX_BODY, create_app
 from portal.config import PortalConfig
+from portal.protocol import PortalHttpTools
 
 pytest.register_assert_rewrite("tests.portal_fixtures")  # before its import
 
@@ -614,6 +617,45 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
     assert information["BSお客様番号"] != "BS0000001"
     print("\n" + "\n".join(f"{what}: {r.status_code}" for what, r in tries.items()))
     browser.close()
+
+
+def _raw(portal: Served, head: bytes, then: float = 0.0, more: bytes = b"") -> bytes:
+    """What the portal answers on a connection of its own to ``head``, then ``more`` after
+    ``then`` seconds (b"" when it closed the connection without a word)."""
+    host, port = portal.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(head)
+        time.sleep(then)
+        with contextlib.suppress(OSError):  # (closed already: the write may fail)
+            raw.sendall(more)
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_request_head_past_64_kB_is_a_400_page_not_read_whole(portal: Served) -> None:
+    """httptools reads a header whole, however long: a 32 MB one was read into memory and
+    answered 200."""
+    answer = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert "リクエストの形式が正しくありません。".encode() in answer
+    fine = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Fine: " + b"a" * 30_000
+                + b"\r\nConnection: close\r\n\r\n")
+    assert fine.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_request_head_that_trickles_in_is_cut_off(portal: Served,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header line every few seconds held a connection for ever (slowloris)."""
+    monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
+    began = time.monotonic()
+    cut = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\n", 1.5, b"X-More: 1\r\n")
+    assert cut == b"" and time.monotonic() - began < 5
+    silent = _raw(portal, b"", 1.5)  # (a connection that sends nothing)
+    assert silent == b""
+    whole = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert whole.startswith(b"HTTP/1.1 200 ")
 
 
 def test_D_9_a_form_in_a_charset_the_client_names_is_read_as_unicode(portal: Served) -> None:
