@@ -134,7 +134,24 @@ def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None
         if same in written:
             raise click.BadParameter(f"{path} is also the file of {written[same]}: "
                                      "name another", param_hint=option)
+        if name == "page" and (what := _not_a_page(path)):
+            raise click.BadParameter(f"{path} is {what}: name another file", param_hint=option)
         written[same] = option
+
+
+_KEPT = {b"SQLite format 3\x00": "a SQLite database",
+         b"billing-station verify checkpoint": "a verify checkpoint"}
+
+
+def _not_a_page(path: Path) -> str | None:
+    """What an existing file that a page would replace holds, when it is no page: a store,
+    or the auditor's checkpoint (None: a page, or any other file, or none)."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(40)
+    except OSError:
+        return None
+    return next((what for mark, what in _KEPT.items() if start.startswith(mark)), None)
 
 
 def _same(path: Path) -> tuple[object, ...]:

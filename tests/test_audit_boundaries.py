@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -347,6 +348,24 @@ def test_a_folder_named_as_a_file_to_write_is_called_a_folder(tmp_path: Path, op
                    str(tmp_path))
     assert result.exit_code == USAGE and f"{tmp_path} is a folder: name a file in it" in (
         result.output.replace("\n", " ")), result.output
+
+
+def test_a_page_is_not_written_over_a_checkpoint_or_another_store(tmp_path: Path) -> None:
+    """verify --html named the auditor's checkpoint (or another store) by mistake: it was
+    replaced by the page, without a word."""
+    store = a_store_with_one_login(tmp_path)
+    env, checkpoint = {"BS_SQLITE_PATH": str(store)}, tmp_path / "audit.ckpt"
+    assert audit(env, "verify", "--checkpoint", str(checkpoint)).exit_code == 0
+    other = tmp_path / "other.sqlite3"
+    shutil.copy(store, other)
+    for kept, what in ((checkpoint, "a verify checkpoint"), (other, "a SQLite database")):
+        before = kept.read_bytes()
+        output = refused_in_one_line(audit(env, "verify", "--html", str(kept)), USAGE)
+        assert f"Invalid value for '--html': {kept} is {what}: name another file" in output
+        assert kept.read_bytes() == before
+    page = tmp_path / "v.html"
+    page.write_text("an earlier page")
+    assert audit(env, "verify", "--html", str(page)).exit_code == 0  # (a page: replaced)
 
 
 def test_the_history_table_says_true_and_false_as_csv_and_jsonl_do(tmp_path: Path) -> None:
