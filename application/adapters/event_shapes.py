@@ -56,7 +56,8 @@ def _kinds(hint: Any) -> tuple[type, ...] | None:
     if origin in (types.UnionType, typing.Union):
         parts = [_kinds(arg) for arg in typing.get_args(hint)]
         return None if None in parts else tuple(_real(k) for part in parts if part for k in part)
-    return (_real(origin or hint),)
+    kind = _real(origin or hint)
+    return (float, int) if kind is float else (kind,)  # (a float field given 5 stores 5)
 
 
 def misshapen(cls: type, state: dict[str, Any]) -> str | None:
