@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import click
 import psycopg
@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application import audit as audit_of
 from application import bootstrap
+from application.adapters.event_shapes import misshapen
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
 from application.screens import JST, jst
@@ -45,6 +46,8 @@ from billing_station.exits import (
     UNAVAILABLE,
     USAGE,
 )
+from domain.login_attempt import LoginAttempt
+from domain.portal_sessions import PortalSession
 from tests.conftest import build, store_env
 from tests.processes import files_of_at_most
 from tests.story import PASSWORD, KeyRecorder, first_login, keyed_main, onboard
@@ -257,6 +260,24 @@ def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback
     assert "cannot be rebuilt: its events are not numbered 1, 2, 3 and on (event " in output
 
 
+def test_a_field_holds_exactly_what_its_class_declares() -> None:
+    """True passed for an int (and crashed verify's count of policies), any text for a
+    Literal's (previous_login "yesterday"), any value inside a dict of text."""
+    issued = {"originator_id": uuid4(), "originator_version": 3, "timestamp": datetime.now(UTC),
+              "key_digest": "d", "mailed_to": "a@example.co.jp", "valid_for_seconds": 600,
+              "max_wrong_entries": 5}
+    assert misshapen(LoginAttempt.KeyIssued, issued) is None  # (D-10's two: absent, as before)
+    assert misshapen(LoginAttempt.KeyIssued, {**issued, "max_wrong_entries": True}) == (
+        "its max_wrong_entries is True, not an int")
+    started = {"originator_id": uuid4(), "originator_version": 1, "originator_topic": "t",
+               "timestamp": datetime.now(UTC), "token_digest": "d", "account_id": uuid4(),
+               "login_id": "main01"}
+    for fine in (None, "unrecorded", datetime.now(UTC)):
+        assert misshapen(PortalSession.Started, {**started, "previous_login": fine}) is None
+    assert misshapen(PortalSession.Started, {**started, "previous_login": "yesterday"}) == (
+        "its previous_login is 'yesterday', not one of 'unrecorded'")
+
+
 @pytest.mark.parametrize(("tampering", "said"), [
     ("SET state = CAST(json_set(state, '$.login_id', 7) AS BLOB) WHERE topic LIKE "
      "'%.LoginRequested'",
@@ -277,8 +298,13 @@ def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback
      "its topic names no event of this system"),
     ("SET originator_id = 'not-a-uuid' WHERE topic LIKE '%.LoginCompleted'",
      "its id is no UUID"),
+    ("SET state = CAST(json_set(state, '$.information.email', 7) AS BLOB) WHERE topic LIKE "
+     "'%.Onboarded'", "its information holds 7, not a str"),
+    ("SET state = CAST(json_set(state, '$.key_required', 1) AS BLOB) WHERE topic LIKE "
+     "'%.PasswordAccepted'", "its key_required is 1, not a bool"),
 ], ids=["a number for text", "a word for a time", "a time in no zone", "no fields",
-        "another aggregate's topic", "a module's topic", "the library's event", "no uuid"])
+        "another aggregate's topic", "a module's topic", "the library's event", "no uuid",
+        "a number in the information", "a number for yes or no"])
 @pytest.mark.parametrize("command", [["verify"], ["timeline", "main01"], ["history"]])
 def test_an_event_that_is_not_what_its_class_declares_is_one_line_not_a_traceback(
         tmp_path: Path, tampering: str, said: str, command: list[str]) -> None:
@@ -291,7 +317,8 @@ def test_an_event_that_is_not_what_its_class_declares_is_one_line_not_a_tracebac
         assert db.execute(f"UPDATE stored_events {tampering}").rowcount == 1
     result = audit({"BS_SQLITE_PATH": str(path)}, *command)
     refused_in_one_line(result, DATA_ERROR, last_only=True)  # (after the lines before it)
-    assert result.stderr.startswith("error: the event store holds an event that cannot be read: ")
+    assert result.stderr.startswith(("error: the event store holds an event that cannot be read: ",
+                                     f"error: {path} holds Billing Station events that"))  # (1st)
     assert f"cannot be read: {said}" in result.stderr, result.output  # (history: and what
     assert "Beautiful is better" not in result.output  # it wrote is part of the period)
 

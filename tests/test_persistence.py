@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import secrets
 import shutil
@@ -12,9 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from freezegun.api import FrozenDateTimeFactory
 
 from application import bootstrap
+from application.adapters.eventstore import StoredEventError
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
@@ -276,3 +279,22 @@ def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshot
 
     assert entered_after_a_new_login(path) is Refusal.KEY_SUPERSEDED
     assert entered_after_a_new_login(old) is Refusal.KEY_WRONG
+
+
+def test_a_snapshot_naming_a_class_of_no_event_of_this_system_is_refused_unimported(
+        app: BillingStation, capsys: pytest.CaptureFixture[str]) -> None:
+    """A snapshot's own topic names the class it rebuilds, which the library imports as it
+    rebuilds: one changed to 'this:s' printed a poem, then failed with a raw TypeError."""
+    main = onboard(app)
+    account: Customer = app.repository.get(main.account_id)
+    stored = app.mapper.to_stored_event(Customer.Snapshot.take(account))
+    assert json.loads(stored.state)["topic"].startswith("domain.")  # (as stored)
+    app.mapper.to_domain_event(stored)
+    state = json.loads(stored.state)
+    state["topic"] = "this:s"
+    tampered = StoredEvent(stored.originator_id, stored.originator_version, stored.topic,
+                           json.dumps(state).encode())
+    with pytest.raises(StoredEventError, match=r"cannot be read: its topic names no event of "
+                                               r"this system$"):
+        app.mapper.to_domain_event(tampered)
+    assert "Beautiful is better" not in capsys.readouterr().out

@@ -11,12 +11,10 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 OURS = ("domain.", "eventsourcing.domain:Snapshot")  # the topics this system stores
-
-Shape = tuple[tuple[str, tuple[type, ...], bool], ...]
 
 
 def foreign_topic(topic: object) -> bool:
@@ -24,15 +22,27 @@ def foreign_topic(topic: object) -> bool:
     return not (isinstance(topic, str) and topic.startswith(OURS))
 
 
+class Field(NamedTuple):
+    """What one field of an event may hold: a value of exactly one of ``kinds`` (True is no
+    int); of a Literal's type, only its ``literals``; of a dict, values of ``items``; a
+    datetime in a time zone. ``optional``: it may be absent (the class has a default: an
+    event stored before the field was recorded)."""
+
+    name: str
+    kinds: frozenset[type]
+    optional: bool
+    literals: dict[type, frozenset[object]]
+    items: type | None
+
+
 @functools.cache
-def shape(cls: type) -> Shape:
-    """``cls``'s fields: each with the types its value may have, and whether it may be
-    absent (the class has a default: an event stored before the field was recorded)."""
+def shape(cls: type) -> tuple[Field, ...]:
+    """``cls``'s fields, from its annotations (Any's and class variables left out)."""
     fields = []
     for name, hint in typing.get_type_hints(cls).items():
-        kinds = _kinds(hint)
-        if kinds is not None:
-            fields.append((name, kinds, hasattr(cls, name)))
+        allowed = _allowed(hint)
+        if allowed is not None:
+            fields.append(Field(name, frozenset(allowed[0]), hasattr(cls, name), *allowed[1:]))
     return tuple(fields)
 
 
@@ -44,20 +54,39 @@ def _real(kind: type) -> type:
                 kind)
 
 
-def _kinds(hint: Any) -> tuple[type, ...] | None:
-    """The types a value of ``hint`` may have; None: anything (or a class variable)."""
+Allowed = tuple[set[type], dict[type, frozenset[object]], "type | None"]
+
+
+def _allowed(hint: Any) -> Allowed | None:
+    """The types a value of ``hint`` may have, a Literal's values by type, and a dict's
+    values' type; None: anything (or a class variable)."""
     if isinstance(hint, typing.TypeVar):  # the aggregate's id: this system's are UUIDs
-        return (UUID,)
-    origin = typing.get_origin(hint)
+        return {UUID}, {}, None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any or origin is typing.ClassVar:
         return None
     if origin is typing.Literal:
-        return tuple({_real(type(value)) for value in typing.get_args(hint)})
+        by_type: dict[type, frozenset[object]] = {}
+        for value in args:
+            kind = _real(type(value))
+            by_type[kind] = by_type.get(kind, frozenset()) | {value}
+        return set(by_type), by_type, None
     if origin in (types.UnionType, typing.Union):
-        parts = [_kinds(arg) for arg in typing.get_args(hint)]
-        return None if None in parts else tuple(_real(k) for part in parts if part for k in part)
+        parts = [_allowed(arg) for arg in args]
+        if any(part is None for part in parts):
+            return None
+        kinds, literals, items = set[type](), dict[type, frozenset[object]](), None
+        for part in parts:
+            assert part is not None
+            kinds |= part[0]
+            literals |= part[1]
+            items = items or part[2]
+        return kinds, literals, items
+    if origin is dict:
+        values = args[1] if len(args) == 2 else Any
+        return {dict}, {}, None if values is Any else _real(typing.get_origin(values) or values)
     kind = _real(origin or hint)
-    return (float, int) if kind is float else (kind,)  # (a float field given 5 stores 5)
+    return ({float, int} if kind is float else {kind}), {}, None  # (a float given 5 stores 5)
 
 
 def misshapen(cls: type, state: dict[str, Any]) -> str | None:
@@ -68,23 +97,27 @@ def misshapen(cls: type, state: dict[str, Any]) -> str | None:
 @functools.cache
 def fits_of(cls: type) -> Callable[[dict[str, Any]], bool]:
     """``cls``'s shape as one expression of exact type tests, compiled once (every event of
-    a store is checked: a loop over the fields cost verify a tenth of its speed). A value
-    of a subclass, or a field missing, is left to ``_misfit`` to judge and say."""
+    a store is checked: a loop over the fields cost verify a tenth of its speed); what it
+    finds amiss ``_misfit`` says."""
     tests: list[str] = []
     names: dict[str, Any] = {"datetime": _real(datetime)}  # (not a name freezegun patches)
-    for i, (name, kinds, optional) in enumerate(shape(cls)):
-        kind = f"_kind{i}"
-        got = f"s[{name!r}]"
-        if optional:  # (a field an event stored before it was recorded lacks: its default)
-            names[f"_default{i}"] = getattr(cls, name)
-            got = f"s.get({name!r}, _default{i})"
-        names[kind] = kinds[0] if len(kinds) == 1 else frozenset(kinds)
-        same = "is" if len(kinds) == 1 else "in"
-        if names["datetime"] in kinds:  # (and in a time zone)
-            tests.append(f"(type(v := {got}) {same} {kind} and (type(v) is not datetime or "
-                         "v.tzinfo is not None))")
-        else:
-            tests.append(f"type({got}) {same} {kind}")
+    for i, field in enumerate(shape(cls)):
+        got = f"s[{field.name!r}]"
+        if field.optional:  # (absent: its default)
+            names[f"_default{i}"] = getattr(cls, field.name)
+            got = f"s.get({field.name!r}, _default{i})"
+        single = len(field.kinds) == 1  # ("is" is the quicker test)
+        names[f"_kinds{i}"] = next(iter(field.kinds)) if single else field.kinds
+        test = [f"type(v := {got}) {'is' if single else 'in'} _kinds{i}"]
+        if names["datetime"] in field.kinds:
+            test.append("(type(v) is not datetime or v.tzinfo is not None)")
+        for j, (kind, values) in enumerate(field.literals.items()):
+            names[f"_kind{i}_{j}"], names[f"_values{i}_{j}"] = kind, values
+            test.append(f"(type(v) is not _kind{i}_{j} or v in _values{i}_{j})")
+        if field.items is not None:
+            names[f"_items{i}"] = field.items
+            test.append(f"(type(v) is not dict or all(type(x) is _items{i} for x in v.values()))")
+        tests.append(f"({' and '.join(test)})")
     source = (f"def fits(s):\n try:\n  return {' and '.join(tests) or 'True'}\n"
               " except KeyError:\n  return False\n")
     exec(source, names)
@@ -93,19 +126,26 @@ def fits_of(cls: type) -> Callable[[dict[str, Any]], bool]:
 
 
 def _misfit(cls: type, state: dict[str, Any]) -> str | None:
-    """What ``fits_of`` found amiss, said (None: a value of a subclass, which is fine)."""
-    for name, kinds, optional in shape(cls):
-        if name not in state:
-            if optional:
+    """What ``fits_of`` found amiss, said."""
+    for field in shape(cls):
+        if field.name not in state:
+            if field.optional:
                 continue
-            return f"it has no {name}"
-        value = state[name]
-        if not isinstance(value, kinds):
-            wanted = " or ".join(kind.__name__ for kind in kinds)
+            return f"it has no {field.name}"
+        value, kind = state[field.name], _real(type(state[field.name]))
+        its = f"its {field.name} is {_shown(value)}"
+        if type(value) not in field.kinds:
+            wanted = " or ".join(sorted(kind.__name__ for kind in field.kinds))
             article = "an" if wanted[0] in "aeio" else "a"  # (an int, a str, a UUID)
-            return f"its {name} is {_shown(value)}, not {article} {wanted}"
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return f"its {name} is {_shown(value)}, with no time zone"
+            return f"{its}, not {article} {wanted}"
+        if kind is datetime and value.tzinfo is None:
+            return f"{its}, with no time zone"
+        if kind in field.literals and value not in field.literals[kind]:
+            return f"{its}, not one of {', '.join(map(repr, field.literals[kind]))}"
+        if field.items is not None and isinstance(value, dict):
+            for item in value.values():
+                if type(item) is not field.items:
+                    return f"its {field.name} holds {_shown(item)}, not a {field.items.__name__}"
     return None
 
 

@@ -18,7 +18,7 @@ from eventsourcing.application import (
     ProcessingEvent,
     Repository,
 )
-from eventsourcing.domain import BaseAggregate, DomainEvent
+from eventsourcing.domain import BaseAggregate, DomainEvent, Snapshot
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -63,8 +63,9 @@ class ModelMapper(Mapper[UUID]):
             if foreign_topic(stored_event.topic):
                 raise _Misshapen(_FOREIGN)
             event = super().to_domain_event(stored_event)
-            if not isinstance(event, DomainEvent):
-                raise _Misshapen(_FOREIGN)
+            if not isinstance(event, DomainEvent) or (
+                    isinstance(event, Snapshot) and foreign_topic(event.topic)):
+                raise _Misshapen(_FOREIGN)  # (a snapshot's topic: the class it rebuilds)
             if problem := misshapen(type(event), event.__dict__):
                 raise _Misshapen(problem)
             return event
