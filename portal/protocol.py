@@ -38,6 +38,7 @@ class PortalHttpTools(HttpToolsProtocol):
     head_seconds = HEAD_SECONDS  # (a test's server may wait less)
     _head = 0  # bytes of the head being read
     _late: TimerHandle | None = None  # while a head is being read: closes it when late
+    _heads = 0  # heads begun on the connection
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -47,14 +48,19 @@ class PortalHttpTools(HttpToolsProtocol):
         super().on_message_begin()
         if self._late is None:  # (the next request on a kept-alive connection)
             self._head_begins()
+        self._heads += 1
 
     def _head_begins(self) -> None:
         self._head = 0
         self._late = self.loop.call_later(self.head_seconds, self._too_slow)
 
     def data_received(self, data: bytes) -> None:
+        """Counted as the head's: data that began and ended within one head (a piece that
+        also ended a request's body, or began the next request, is not: the next is)."""
+        within, heads = self._late is not None, self._heads
         super().data_received(data)
-        if self._late is not None and not self.transport.is_closing():  # (still the head)
+        if within and self._late is not None and heads == self._heads and (
+                not self.transport.is_closing()):
             self._head += len(data)
             if self._head > HEAD_BYTES:
                 self._head_ends()

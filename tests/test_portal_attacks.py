@@ -645,6 +645,18 @@ def test_a_request_head_past_64_kB_is_a_400_page_not_read_whole(portal: Served) 
     assert fine.startswith(b"HTTP/1.1 200 ")
 
 
+def test_a_body_and_the_next_request_s_head_in_one_piece_are_not_counted_as_a_head(
+        portal: Served) -> None:
+    """Pipelined: a POST's body of 64 kB and the next request's first bytes arrive together;
+    the whole piece was counted as the next request's head and refused (both answers lost)."""
+    body = b"a" * 65_500  # (within MAX_BODY: with the heads around it, past HEAD_BYTES)
+    answer = _raw(portal, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+                  b"x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+                  + b"GET /login HTTP/1.1\r\nHost: x\r\n", 0.3,
+                  b"Connection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 2 and b" 400 " not in answer, answer[:300]
+
+
 def test_a_request_head_that_trickles_in_is_cut_off(portal: Served,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A header line every few seconds held a connection for ever (slowloris)."""
