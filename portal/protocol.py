@@ -36,7 +36,7 @@ class PortalHttpTools(HttpToolsProtocol):
     connection closed past HEAD_SECONDS)."""
 
     head_seconds = HEAD_SECONDS  # (a test's server may wait less)
-    _head = 0  # bytes of the head being read
+    _head = _pieces = 0  # bytes of the head being read: as parsed, as arrived
     _late: TimerHandle | None = None  # while a head is being read: closes it when late
     _heads = 0  # heads begun on the connection
 
@@ -51,21 +51,38 @@ class PortalHttpTools(HttpToolsProtocol):
         self._heads += 1
 
     def _head_begins(self) -> None:
-        self._head = 0
+        self._head = self._pieces = 0
         self._late = self.loop.call_later(self.head_seconds, self._too_slow)
 
     def data_received(self, data: bytes) -> None:
-        """Counted as the head's: data that began and ended within one head (a piece that
-        also ended a request's body, or began the next request, is not: the next is)."""
+        """A head is measured twice: by its line and headers as the parser gives them, and
+        (a header too long to be given yet) by the pieces of data that arrived wholly
+        within it (one that also ended a request's body, or began the next request, is
+        not: the next is). Past HEAD_BYTES either way: a 400 page."""
         within, heads = self._late is not None, self._heads
         super().data_received(data)
         if within and self._late is not None and heads == self._heads and (
                 not self.transport.is_closing()):
-            self._head += len(data)
-            if self._head > HEAD_BYTES:
+            self._pieces += len(data)
+            if self._pieces > HEAD_BYTES:
                 self._head_ends()
                 self.logger.warning("A request head over %d bytes refused.", HEAD_BYTES)
                 self.send_400_response("request head too large")
+
+    def on_url(self, url: bytes) -> None:
+        self._grown(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._grown(len(name) + len(value))
+        super().on_header(name, value)
+
+    def _grown(self, size: int) -> None:
+        """(Raised in the parser's callback, it is the parser's error: uvicorn's 400, which
+        is this protocol's page.)"""
+        self._head += size
+        if self._head > HEAD_BYTES:
+            raise ValueError(f"a request head over {HEAD_BYTES} bytes")
 
     def on_headers_complete(self) -> None:
         self._head_ends()
