@@ -52,28 +52,30 @@ def hold(folder: Path, fresh: bool) -> None:
     """One run at a time in a folder: a second run there removed the first's store while it
     ran, and the first then audited the second's store as its own. The folder is locked
     until the command ends (made if ``fresh``, and removed again if the run is refused),
-    then checked."""
+    then checked; first, the runs' folders it is in are held (see ``_enclosing_runs_held``)."""
+    _enclosing_runs_held(folder)
     held = _locked(folder)
     click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
-    if RUN_FOLDERS.fullmatch(folder.name):
-        _enclosing_run_held(folder)
     refuse_to_replace_a_foreign_store(folder)
 
 
-def _enclosing_run_held(folder: Path) -> None:
+def _enclosing_runs_held(folder: Path) -> None:
     """A folder named as a run's runs are (``validity-5``, ``shard-01-of-02``) may be one of
-    a run in the folder above (``--compare``, ``--shards``), which writes in it: the folder
-    above is held too, shared (refused while a run there holds it; a run there is refused
-    until this one ends)."""
-    above = os.open(folder.parent, os.O_RDONLY | os.O_DIRECTORY)
-    click.get_current_context().call_on_close(lambda: os.close(above))
-    try:
-        fcntl.flock(above, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise click.BadParameter(
-            f"another simulate is running in {folder.parent}, whose runs are written in "
-            f"folders such as {folder.name}: wait for it to end, or choose another folder",
-            param_hint="'--out'") from None
+    a run in the folder above (``--compare``, ``--shards``), which writes in it: each such
+    folder above, as the path resolves (``.``, a link), is held too, shared (refused while
+    a run there holds it; a run there is refused until this one ends)."""
+    path = folder.resolve()
+    while RUN_FOLDERS.fullmatch(path.name) and path.parent.is_dir():
+        above = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        click.get_current_context().call_on_close(lambda fd=above: os.close(fd))
+        try:
+            fcntl.flock(above, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.BadParameter(
+                f"another simulate is running in {path.parent}, whose runs are written in "
+                f"folders such as {path.name}: wait for it to end, or choose another folder",
+                param_hint="'--out'") from None
+        path = path.parent
 
 
 def _locked(folder: Path) -> int:

@@ -387,22 +387,29 @@ def test_a_folder_another_run_is_using_is_refused_and_left_to_it(tmp_path: Path)
     assert ran.exit_code == again.exit_code == 0, again.output  # (a run's lock ends with it)
 
 
-def test_a_run_s_compared_run_folder_and_the_run_are_not_run_in_at_once(tmp_path: Path) -> None:
-    """`--compare` at OUT writes its runs in OUT/validity-5...: a run with --out
-    OUT/validity-5 meanwhile was its own folder's only, and removed the compared run's store
-    (and a compare at OUT, while such a run ran, wrote over it)."""
+def test_a_run_s_compared_run_folder_and_the_run_are_not_run_in_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--compare` at OUT writes its runs in OUT/validity-5... (in shards, in their shard
+    folders): a run with --out OUT/validity-5 meanwhile was its own folder's only, and
+    removed the compared run's store (and a compare at OUT, while such a run ran, wrote
+    over it). Named as '.', through a link or from a shard folder below, it still was."""
     (tmp_path / "s.toml").write_text(TINY_TOML)
     out = tmp_path / "out"
     inner = out / VALIDITY.folder_of(5)
     inner.mkdir(parents=True)
-    for held, argv_out, busy in [(fcntl.LOCK_EX, inner, out), (fcntl.LOCK_SH, out, out)]:
+    (tmp_path / "alias").symlink_to(inner)
+    for held, argv_out, busy in [
+            (fcntl.LOCK_EX, str(inner), out), (fcntl.LOCK_SH, str(out), out),
+            (fcntl.LOCK_EX, ".", out), (fcntl.LOCK_EX, str(tmp_path / "alias"), out),
+            (fcntl.LOCK_EX, str(inner / shard_folder(0, 2)), out)]:
+        monkeypatch.chdir(inner if argv_out == "." else tmp_path)
         running = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # (a compare at out; a run in
         fcntl.flock(running, held)                             # out/validity-5)
         refused = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
-                                            str(argv_out)])
+                                            argv_out])
         os.close(running)
         assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
-        assert f"another simulate is running in {busy}" in refused.output
+        assert f"another simulate is running in {busy}" in refused.output, argv_out
         assert list(inner.iterdir()) == []
     ran = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(inner)])
     assert ran.exit_code == 0, ran.output  # (no run above: its own folder's)
