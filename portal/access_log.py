@@ -1,14 +1,17 @@
 """What the portal's log lines keep of a request. Its URL without the query string: the
 portal puts no secret in a URL, but a person or a client may (a key pasted after ``?``, a
 login sent as a GET), so what follows the ``?`` is never written (D-15; no key, password
-or session id in any log line); nor is a path the portal does not serve (404), which is
-all such text (``/key/955153414145``, ``/login;password=...``). Its client as an IP
-address or "unknown" (addresses.py): behind a proxy the address is the proxy's
-X-Forwarded-For, which may pass on any text."""
+or session id in any log line); nor is a path that is no page's own: one the portal does
+not serve (``/key/955153414145``, ``/login;password=...``) is written as such, and a page
+of a login ID as its route (``/permission-settings/sub-ids/{login_id}``, whatever text
+stood there). Its client as an IP address or "unknown" (addresses.py): behind a proxy
+the address is the proxy's X-Forwarded-For, which may pass on any text."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 
 from portal.addresses import UNKNOWN_ADDRESS, address_or_unknown
 
@@ -26,9 +29,29 @@ class Redacted(logging.Filter):
             host, _, port = client.rpartition(":")
             if host and address_or_unknown(host) == UNKNOWN_ADDRESS:
                 client = f"{UNKNOWN_ADDRESS}:{port}"
-            if args[4] == 404:
-                path = NOT_SERVED
-            elif "?" in path:
-                path = path.split("?", 1)[0] + "?…"
+            bare, query = path.split("?", 1) if "?" in path else (path, None)
+            path = NOT_SERVED if args[4] == 404 else (
+                logged_path(bare) + ("?…" if query is not None else ""))
             record.args = (client, args[1], path, *args[3:])
         return True
+
+
+def logged_path(path: str) -> str:
+    """``path`` as a log line keeps it (see above)."""
+    exact, templates = _pages()
+    if path in exact or (path.startswith(("/static/", "/dev/mailbox")) and (
+            _FILE_NAME.fullmatch(path))):
+        return path
+    return next((template for pattern, template in templates if pattern.fullmatch(path)),
+                NOT_SERVED)
+
+
+_FILE_NAME = re.compile(r"/(static|dev/mailbox)(/[0-9A-Za-z._-]+)*")  # (files it served)
+
+
+@functools.cache
+def _pages() -> tuple[frozenset[str], list[tuple[re.Pattern[str], str]]]:
+    """The pages' own paths, and the patterns of those with a part the request names."""
+    from portal.app import PAGES  # (the access logger is set up before the app is loaded)
+    exact = frozenset(route.path for route in PAGES if not route.param_convertors)
+    return exact, [(route.path_regex, route.path) for route in PAGES if route.param_convertors]

@@ -213,11 +213,13 @@ async def _favicon(request: Request) -> Response:
     return Response(status_code=204)
 
 
+PAGES = [Route("/favicon.ico", _favicon), *login_pages.ROUTES, *member_pages.ROUTES,
+         *customer_pages.ROUTES, *permission_pages.ROUTES]  # (and /static/, /dev/mailbox)
+
+
 def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
-    routes: list[Route | Mount] = [Route("/favicon.ico", _favicon),
-        *login_pages.ROUTES, *member_pages.ROUTES, *customer_pages.ROUTES,
-        *permission_pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
+    routes: list[Route | Mount] = [
+        *PAGES, Mount("/static", StaticFiles(directory=STATIC), name="static")]
     if config.dev_mailbox is not None:  # development only, never by default
         routes += mailbox_pages.ROUTES
     app = Starlette(

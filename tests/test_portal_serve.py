@@ -165,12 +165,15 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         browser.post(f"/key?key={key}", data={"key": key, "csrf": csrf(key_page.text)})
         assert browser.get(f"/key/{key}").status_code == 404  # (in a path: no page's)
         assert browser.get(f"/login;password={PASSWORD}").status_code == 404
+        assert httpx.get(f"{url}/permission-settings/sub-ids/x;password={PASSWORD}/confirm"
+                         ).status_code == 303  # (a page's path, logged out: to the login)
         unparsed = browser.get("/top", headers=[(b"cookie", b"bs_seen=\x01")])  # (no HTTP)
         assert unparsed.status_code == 400 and "リクエストの形式が正しくありません。" in unparsed.text
     output = two_workers.stop()
     assert "login from 127.0.0.1: key mailed (通知キー照合)" in output and "POST /key" in output
     assert '"GET /login?… HTTP/1.1"' in output and '"POST /key?… HTTP/1.1"' in output
     assert output.count('"GET (a path the portal does not serve) HTTP/1.1" 404') == 2
+    assert '"GET /permission-settings/sub-ids/{login_id}/confirm HTTP/1.1"' in output
     for secret in (key, PASSWORD, session_id):  # D-15: the terminal is a log too
         assert secret not in output
 
