@@ -48,7 +48,8 @@ from simulations.wording import counted_as
                    "as long as the events before it are as they were read (they are not read "
                    "again; one deleted from the middle of an account or attempt with events "
                    "since is found, and so is the last one read, deleted since: exit 65). "
-                   "Made on first use; refused if it was made of another store, or damaged "
+                   "Made on first use; refused if it does not match the store (made of "
+                   "another store, or the store was cut short and written to since), or damaged "
                    "(its checksum finds damage, not a forgery: keep it where only the auditor "
                    "writes). One store at a time.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None) -> None:

@@ -585,7 +585,8 @@ def test_a_row_deleted_before_a_checkpoint_from_an_aggregate_read_since_is_found
 def test_a_store_cut_below_its_checkpoint_is_missing_events_not_another_store(
         simulated: Path, tmp_path: Path) -> None:
     """Its last events deleted: the checkpoint, which alone shows they were there, was called
-    another store's, and the auditor told to remove it (exit 2, a usage error)."""
+    another store's, and the auditor told to remove it (exit 2, a usage error); so it still
+    was once the store was written to again."""
     store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
     shutil.copy(simulated, store)
     verify_incrementally(reader(store), checkpoint)
@@ -598,6 +599,14 @@ def test_a_store_cut_below_its_checkpoint_is_missing_events_not_another_store(
             rf"absent \(the store now ends at {last - 10:,}\): events verified before were "
             "deleted, or the store was replaced by an older copy$")):
         verify_incrementally(reader(store), checkpoint)
+    with sqlite3.connect(store) as db:  # then written to again (SQLite numbers them anew)
+        db.execute("INSERT INTO stored_events SELECT originator_id, originator_version + 1000, "
+                   "topic, state FROM stored_events WHERE rowid <= 10")
+        db.commit()
+    with pytest.raises(CheckpointError, match=r"does not match this store: .*deleted or "
+                       r"rewritten since \(cut short, then written to again\)"):
+        verify_incrementally(reader(store), checkpoint)
+    assert checkpoint.exists()  # (the auditor's evidence: nothing says to remove it)
 
 
 @settings(max_examples=500, deadline=None)
@@ -638,7 +647,9 @@ def test_a_checkpoint_of_another_store_is_refused(simulated: Path, tmp_path: Pat
     other = Simulation(attrs.evolve(SMALL, seed=12, days=4), tmp_path / "other")
     other.run()
     other.close()
-    with pytest.raises(CheckpointError, match="made of another store"):
+    with pytest.raises(CheckpointError, match=r"does not match this store: .* Either the "
+                       r"checkpoint was made of another store, or this store's events were "
+                       r"deleted or rewritten since"):
         verify_incrementally(reader(other.store), checkpoint)
     evil = b"cos\nsystem\n"  # a pickle that would reach a function: never built
     checkpoint.write_bytes(MAGIC + hashlib.sha256(evil).digest() + evil)

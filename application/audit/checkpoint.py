@@ -83,10 +83,11 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
                            else "") + ": events verified before were deleted, or the store "
             "was replaced by an older copy")
     if mark != checkpoint.last_row:
-        raise CheckpointError(
-            f"{path} was made of another store (or of this one before it was rewritten): "
-            f"the store's notification {checkpoint.position:,} is not the one the checkpoint "
-            "read; remove the file to verify from the first event")
+        raise CheckpointError(  # (which, only the auditor can tell: the file is kept)
+            f"{path} does not match this store: its notification {checkpoint.position:,} is "
+            "not the one the checkpoint read. Either the checkpoint was made of another store, "
+            "or this store's events were deleted or rewritten since (cut short, then written "
+            "to again); verify the store whole, with another checkpoint file")
     return checkpoint
 
 
