@@ -15,12 +15,12 @@ from application.audit import LoginRecord, Violation
 from application.audit.evidence import printable
 from application.audit.verify import (
     JUDGED_D14,
-    KEY_POLICY,
     OUT_OF_ORDER,
     POLICIES,
     UNCHECKED_D10,
     UNCOUNTED_D14,
     UNJUDGED_D12,
+    KeyPolicy,
     policies,
 )
 from application.screens import jst
@@ -226,16 +226,17 @@ def _policies_ja(counts: Counter[str]) -> str:
     """The policies the events record (each key's event, each password check's), in force
     for how many: a policy loosened in an event shows here, where the rules trust it."""
     rows = []
-    for kind, numbers, n in sorted(policies(counts), key=lambda p: p[0] != KEY_POLICY):
-        if kind == KEY_POLICY:
-            valid, wrong, keys, window = numbers
-            limit = f"{window / 60:,g}分間に{keys:,}通まで" if window else "D-10の上限は記録なし"
-            rows.append(f"<tr><th>通知キー: 有効{valid / 60:,g}分、誤入力{wrong:,}回でロック、"
-                        f"{limit}</th><td>{n:,}通</td></tr>")
+    for policy in policies(counts):
+        if isinstance(policy, KeyPolicy):
+            limit = (f"{policy.window_seconds / 60:,g}分間に{policy.keys:,}通まで"
+                     if policy.window_seconds else "D-10の上限は記録なし")
+            rows.append(f"<tr><th>通知キー: 有効{policy.valid_seconds / 60:,g}分、誤入力"
+                        f"{policy.wrong_entries:,}回でロック、{limit}</th>"
+                        f"<td>{policy.issued:,}通</td></tr>")
         else:
-            failures, window = numbers
-            rows.append(f"<tr><th>接続元 (D-14): {window / 60:,g}分間に{failures:,}回の失敗で"
-                        f"拒否</th><td>パスワード照合 {n:,}回</td></tr>")
+            rows.append(f"<tr><th>接続元 (D-14): {policy.window_seconds / 60:,g}分間に"
+                        f"{policy.failures:,}回の失敗で拒否</th>"
+                        f"<td>パスワード照合 {policy.checked:,}回</td></tr>")
     return ("<h2>イベントが記録しているポリシー</h2><table>" + "".join(rows) + "</table>"
             if rows else "")
 

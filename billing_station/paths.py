@@ -15,6 +15,7 @@ import click
 
 from application import bootstrap
 from application.adapters.files import write_whole
+from application.audit import checkpoint
 from billing_station import exits
 
 
@@ -139,8 +140,7 @@ def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None
         written[same] = option
 
 
-_KEPT = {b"SQLite format 3\x00": "a SQLite database",
-         b"billing-station verify checkpoint": "a verify checkpoint"}
+_KEPT = {b"SQLite format 3\x00": "a SQLite database", checkpoint.MARK: "a verify checkpoint"}
 
 
 def _not_a_page(path: Path) -> str | None:

@@ -18,12 +18,12 @@ from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.verify import (
     JUDGED_D14,
-    KEY_POLICY,
     OUT_OF_ORDER,
     POLICIES,
     UNCHECKED_D10,
     UNCOUNTED_D14,
     UNJUDGED_D12,
+    KeyPolicy,
     policies,
 )
 from application.screens import jst
@@ -94,8 +94,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
                + ", ".join(counted(n, what) for what, n in counts.items()  # read in part)
                            if not what.startswith(POLICIES)))
-    if policies := policies_in_force(counts):
-        click.echo(f"policy in force, as the events record it: {policies}")
+    if in_force := policies_in_force(counts):
+        click.echo(f"policy in force, as the events record it: {in_force}")
     if counts[OUT_OF_ORDER]:
         click.echo(_out_of_order(first_out_of_order))
     if violations:
@@ -129,18 +129,17 @@ _ONE = {"events": "event", "login attempts": "login attempt",
 def policies_in_force(counts: Counter[str]) -> str:
     """Each policy the events record, with how many keys (or passwords) it was in force for."""
     said = []
-    for kind, numbers, n in sorted(policies(counts), key=lambda p: p[0] != KEY_POLICY):
-        if kind == KEY_POLICY:
-            valid, wrong, keys, window = numbers
-            limit = (f"at most {keys:,} within {window / 60:,g} min" if window
-                     else "D-10's limit unrecorded")
-            said.append(f"keys: valid {valid / 60:,g} min, locked at {wrong:,} wrong entries, "
-                        f"{limit} ({counted_as(n, 'key')})")
+    for policy in policies(counts):
+        if isinstance(policy, KeyPolicy):
+            limit = (f"at most {policy.keys:,} within {policy.window_seconds / 60:,g} min"
+                     if policy.window_seconds else "D-10's limit unrecorded")
+            said.append(f"keys: valid {policy.valid_seconds / 60:,g} min, locked at "
+                        f"{policy.wrong_entries:,} wrong entries, {limit} "
+                        f"({counted_as(policy.issued, 'key')})")
         else:
-            failures, window = numbers
-            said.append(f"client addresses (D-14): refused after {failures:,} failed logins "
-                        f"within {window / 60:,g} min ({n:,} password"
-                        f"{'' if n == 1 else 's'} checked)")
+            said.append(f"client addresses (D-14): refused after {policy.failures:,} failed "
+                        f"logins within {policy.window_seconds / 60:,g} min ({policy.checked:,} "
+                        f"password{'' if policy.checked == 1 else 's'} checked)")
     return "; ".join(said)
 
 

@@ -277,6 +277,11 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
     assert misshapen(PortalSession.Started, {**started, "previous_login": "yesterday"}) == (
         "its previous_login is 'yesterday', not one of 'unrecorded'")
 
+    class Timed:  # (no event has a float yet: one given 5 is stored as 5)
+        seconds: float
+    assert [misshapen(Timed, {"seconds": value}) for value in (5, 5.5, True)] == [
+        None, None, "its seconds is True, not a float or int"]
+
 
 @pytest.mark.parametrize(("tampering", "said"), [
     ("SET state = CAST(json_set(state, '$.login_id', 7) AS BLOB) WHERE topic LIKE "

@@ -37,8 +37,7 @@ def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
         rule = _BROKEN_BY[type(ended)]
         yield Violation(rule, f"a key was accepted after {type(ended).__name__}",
                         attempt_evidence(attempt), f"{_ENDED[rule]}の後で通知キーが受け付けられた")
-    limit = attempt.issued.max_wrong_entries
-    wrong = sum(type(e) is LoginAttempt.KeyRejected for e in attempt.events)
+    limit, wrong = attempt.issued.max_wrong_entries, attempt.rejections
     if wrong >= limit and not isinstance(ended, LoginAttempt.AttemptLocked):  # (said above)
         yield Violation("D-4", f"a key was accepted after {wrong} wrong entries (the limit: "
                         f"{limit}), its attempt never locked", attempt_evidence(attempt),

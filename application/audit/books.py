@@ -166,7 +166,8 @@ class Attempt:
     verifications: int = 0
     ended_by: Any = None  # the first KeySuperseded, AttemptLocked or KeyExpired
     finished: Any = None  # LoginCompleted, PasswordRejected or KeyWithheld
-    wrong_entries: int = 0
+    wrong_entries: int = 0  # as the last KeyRejected says
+    rejections: int = 0  # KeyRejected events: D-4's count, as the events have it
     mail_failed: bool = False
     pending: bool = False  # open when the store ended, and not over then (its deadline)
     client: Any = None  # LoginRequestedFrom: at the portal, from this address (D-14)
@@ -202,7 +203,7 @@ class Attempt:
             self.verified = self.verified or event
             self.verifications += 1
         elif role == "rejected":
-            self.wrong_entries = event.wrong_entries
+            self.wrong_entries, self.rejections = event.wrong_entries, self.rejections + 1
         elif role == "mail_failed":
             self.mail_failed = True
         elif role == "ending":

@@ -29,8 +29,9 @@ from application.audit.packing import Unreadable, pack, unpack
 from application.audit.reading import MissingEvents, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
-MAGIC = b"billing-station verify checkpoint 14\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(f"billing-station verify checkpoint {n}\n".encode() for n in range(1, 14))
+MARK = b"billing-station verify checkpoint "  # a checkpoint's first bytes, whatever version
+MAGIC = MARK + b"14\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(MARK + b"%d\n" % n for n in range(1, 14))
 
 
 class CheckpointError(ValueError):

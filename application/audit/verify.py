@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import attrs
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
@@ -213,12 +214,39 @@ def key_policy(issued: Any) -> str:
             f"{issued.max_keys_per_window}/{issued.key_window_seconds}")
 
 
-def policies(counts: Counter[str]) -> Iterator[tuple[str, list[int], int]]:
-    """Each policy counted: KEY_POLICY or ADDRESS_POLICY, its numbers, and its count."""
+@attrs.frozen
+class KeyPolicy:
+    """Keys' policy as their events record it (window 0: D-10's unrecorded), and how many
+    keys were issued under it."""
+
+    valid_seconds: int
+    wrong_entries: int
+    keys: int
+    window_seconds: int
+    issued: int
+
+
+@attrs.frozen
+class AddressPolicy:
+    """D-14's policy as password checks record it, and how many were made under it."""
+
+    failures: int
+    window_seconds: int
+    checked: int
+
+
+def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
+    """Each policy counted, keys' first."""
+    keys: list[KeyPolicy | AddressPolicy] = []
+    addresses: list[KeyPolicy | AddressPolicy] = []
     for what, n in counts.items():
-        for kind in (KEY_POLICY, ADDRESS_POLICY):
-            if what.startswith(kind):
-                yield kind, [int(number) for number in what[len(kind):].split("/")], n
+        if what.startswith(KEY_POLICY):
+            valid, wrong, most, window = map(int, what[len(KEY_POLICY):].split("/"))
+            keys.append(KeyPolicy(valid, wrong, most, window, n))
+        elif what.startswith(ADDRESS_POLICY):
+            failures, window = map(int, what[len(ADDRESS_POLICY):].split("/"))
+            addresses.append(AddressPolicy(failures, window, n))
+    return keys + addresses
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),
