@@ -538,10 +538,9 @@ def test_a_checkpointed_verify_equals_a_whole_verify_of_a_store_that_grew(
     assert dict(third.verifier.counts) == counts
 
 
-def test_events_missing_after_a_checkpoint_are_named_not_skipped(
-        simulated: Path, tmp_path: Path) -> None:
-    """The rows just after a checkpoint's position deleted: the next verify read on from
-    the first row it found, and judged a store with a hole as whole."""
+def grown_past_a_checkpoint(simulated: Path, tmp_path: Path) -> tuple[Path, Path, int]:
+    """A copy of ``simulated`` verified with a checkpoint when half its events were stored,
+    then grown to the whole: the store, the checkpoint, and the checkpoint's position."""
     store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
     cut = len(stored_rows(simulated)) // 2
     shutil.copy(simulated, store)
@@ -550,6 +549,14 @@ def test_events_missing_after_a_checkpoint_are_named_not_skipped(
         db.commit()
     verify_incrementally(reader(store), checkpoint)
     grow(simulated, store, cut)
+    return store, checkpoint, cut
+
+
+def test_events_missing_after_a_checkpoint_are_named_not_skipped(
+        simulated: Path, tmp_path: Path) -> None:
+    """The rows just after a checkpoint's position deleted: the next verify read on from
+    the first row it found, and judged a store with a hole as whole."""
+    store, checkpoint, cut = grown_past_a_checkpoint(simulated, tmp_path)
     with sqlite3.connect(store) as db:
         db.execute("DELETE FROM stored_events WHERE rowid = ?", (cut + 1,))
         db.commit()
@@ -563,14 +570,7 @@ def test_a_row_deleted_before_a_checkpoint_from_an_aggregate_read_since_is_found
         simulated: Path, tmp_path: Path) -> None:
     """On SQLite the replay's gap check found such a row only when it read it again, which
     a checkpointed verify does not: verify --help said it was found, and it was not."""
-    store, checkpoint = tmp_path / "store.sqlite3", tmp_path / "verify.checkpoint"
-    cut = len(stored_rows(simulated)) // 2
-    shutil.copy(simulated, store)
-    with sqlite3.connect(store) as db:
-        db.execute("DELETE FROM stored_events WHERE rowid > ?", (cut,))
-        db.commit()
-    verify_incrementally(reader(store), checkpoint)
-    grow(simulated, store, cut)
+    store, checkpoint, cut = grown_past_a_checkpoint(simulated, tmp_path)
     with sqlite3.connect(store) as db:
         [(gone, aggregate)] = db.execute(
             "SELECT rowid, originator_id FROM stored_events a WHERE rowid < ? AND EXISTS "
