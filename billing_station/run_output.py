@@ -66,7 +66,10 @@ def _enclosing_runs_held(folder: Path) -> None:
     a run there holds it; a run there is refused until this one ends)."""
     path = folder.resolve()
     while RUN_FOLDERS.fullmatch(path.name) and path.parent.is_dir():
-        above = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            above = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:  # (one this user cannot read holds no run of theirs)
+            return
         click.get_current_context().call_on_close(lambda fd=above: os.close(fd))
         try:
             fcntl.flock(above, fcntl.LOCK_SH | fcntl.LOCK_NB)
