@@ -121,9 +121,9 @@ _ONE = {"events": "event", "login attempts": "login attempt",
         JUDGED_D14: "password checked from a client address (D-14)",
         UNCOUNTED_D14: "failed login not counted against its client address (D-14)",
         UNJUDGED_D12: "portal session an earlier version saved apart from its login "
-                            "(D-12 unjudged)",
+                      "(D-12 unjudged)",
         OUT_OF_ORDER: "login attempt event stamped over a minute before one stored "
-                            "ahead of it (time-based outcomes unsure)"}
+                      "ahead of it (time-based outcomes unsure)"}
 
 
 def policies_in_force(counts: Counter[str]) -> str:

@@ -187,8 +187,8 @@ async def key_page(request: Request) -> Response:
     if asked is not None:  # (a number typed into the URL only changes what it shows itself)
         refusal, value = asked
         # (ASCII digits: isdigit() takes ² and ①, which int() refuses: a 500 page)
-        left = int(value) if value.isascii() and value.isdigit() and len(value) <= 2 and int(
-            value) > 0 else None
+        ours = value.isascii() and value.isdigit() and len(value) <= 2  # (1 to 99; 0: none)
+        left = (int(value) or None) if ours else None
         error = screens.key_error(refusal, left if refusal is Refusal.KEY_WRONG else None)
     return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
 
