@@ -67,13 +67,14 @@ def _out_of_sequence(app: EventStore, after: int) -> list[tuple[Any, ...]]:
 # SQLite has no LATERAL: the aggregates read since, found by the rowid's range (NOT
 # INDEXED: by the primary key's index it scanned the whole store), each counted through its
 # own primary key entries (a join of the two was planned as two scans of the whole store)
-_EACH = "(SELECT {what} FROM {table} e WHERE e.originator_id = t.originator_id)"
 _TOUCHED_SQLITE = (
     "SELECT id, n, low, high FROM (SELECT t.originator_id AS id, "
-    + ", ".join(f"{_EACH.format(what=what, table='{table}')} AS {name}" for what, name in (
-        ("count(*)", "n"), ("min(originator_version)", "low"),
-        ("max(originator_version)", "high")))
-    + " FROM (SELECT DISTINCT originator_id FROM {table} NOT INDEXED WHERE rowid > ?) t) "
+    "(SELECT count(*) FROM {table} e WHERE e.originator_id = t.originator_id) AS n, "
+    "(SELECT min(originator_version) FROM {table} e WHERE e.originator_id = t.originator_id) "
+    "AS low, "
+    "(SELECT max(originator_version) FROM {table} e WHERE e.originator_id = t.originator_id) "
+    "AS high "
+    "FROM (SELECT DISTINCT originator_id FROM {table} NOT INDEXED WHERE rowid > ?) t) "
     f"WHERE low <> 1 OR high <> n LIMIT {SHOWN + 1}")
 
 
