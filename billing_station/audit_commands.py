@@ -202,7 +202,8 @@ the portal's log names each. The columns:
 @click.option("--login-id", metavar="ID", callback=_login_id,
               help="Only the attempts at this login ID, as typed at ログイン: an account's, "
                    "or one of no account, recorded only as its tag (worked out again here: "
-                   "a scrypt derivation at each cost the tags name).")
+                   "a scrypt derivation at each cost the tags name). Exits 1 if none "
+                   "is found.")
 def history(since: datetime | None, until: datetime | None, fmt: str,
             client: str | None, login_id: str | None) -> None:
     records, written = audit.history(events(reader()), since, until), 0  # (store opened)
@@ -225,6 +226,11 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
             raise type(e)(f"{e}; what was written before it ({rows}) is only part of "
                           "the period") from None
         raise
+    if login_id is not None and not written:  # (as grep: a question with no answer)
+        within = "" if since is None and until is None else " in the period"
+        click.echo(f"{_quoted(login_id)}: no login attempt at this login ID{within}",
+                   err=True)
+        sys.exit(exits.NOT_FOUND)
 
 
 def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,

@@ -32,6 +32,7 @@ from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPag
 from application.portal_sessions import Opening
 from billing_station.audit_pages import history_page
 from billing_station.cli import main
+from billing_station.exits import NOT_FOUND
 from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
@@ -881,8 +882,11 @@ def test_history_login_id_finds_an_unknown_ID_by_its_tag_at_each_cost(tmp_path: 
     def found(login_id: str) -> list[str]:
         shown = runner.invoke(main, ["history", "--format", "csv", "--login-id", login_id],
                               env=env)
-        assert shown.exit_code == 0, shown.output
-        return [row.split(",")[2] for row in shown.output.splitlines()[1:]]
+        rows = [row.split(",")[2] for row in shown.stdout.splitlines()[1:]]
+        assert shown.exit_code == (0 if rows else NOT_FOUND), shown.output
+        assert bool(rows) or shown.stderr == (  # (as grep: asked, and nothing found)
+            f"{login_id!r}: no login attempt at this login ID\n")
+        return rows
 
     assert found("ｎｏｂｏｄｙ０１") == [Hasher(2).unknown("nobody01"), Hasher(3).unknown("nobody01")]
     assert found("main01") == ["main01"]
