@@ -183,7 +183,8 @@ def _canonical(address: str) -> str | None:
 HISTORY_HELP = """Every login attempt requested in the period, in order, one row each.
 Times in JST (ISO 8601 with +09:00 in csv and jsonl). A 「ログイン」 the portal refused
 unchecked under D-14 (too many failures from its address) records nothing and is not here:
-the portal's log names each. The columns:
+the portal's log names each. In csv, a text beginning with = + - or @ (a formula's start
+to a spreadsheet) is written with a ' before it. The columns:
 
 \b
 """ + "\n".join(f"  {name:<15} {meaning}" for name, meaning in audit.COLUMNS.items())
@@ -239,7 +240,7 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(audit.FIELDS)
-        writer.writerows([_csv(v) for v in attrs.astuple(r)] for r in records)
+        writer.writerows([_cell(_csv(v)) for v in attrs.astuple(r)] for r in records)
     elif fmt == "jsonl":
         for r in records:
             click.echo(json.dumps(attrs.asdict(r), ensure_ascii=False))
@@ -258,6 +259,16 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
 def _csv(value: object) -> object:
     """Booleans as spreadsheets and CSV readers take them (and as every format says them)."""
     return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for a formula's start
+
+
+def _cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula (only a store written by another hand can
+    hold one: a login ID typed =HYPERLINK(…) is recorded as its tag) with a ' before it, as
+    spreadsheets themselves mark text."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 
 COMMANDS = [timeline, as_of, history]

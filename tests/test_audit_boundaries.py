@@ -4,7 +4,9 @@ system's event store; its other refusals have their own exit codes (README's tab
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -215,6 +217,23 @@ def test_a_login_id_of_no_account_is_found_by_timeline_as_by_history(tmp_path: P
     assert shown.exit_code == 0 and "LoginAttempt.PasswordRejected" in shown.output
     assert f"login_id={tag}" in shown.output and "ghost01" not in shown.output
     assert audit(env, "history", "--login-id", tag).output.count(tag) == 1  # (as recorded)
+
+
+def test_history_csv_gives_no_spreadsheet_a_formula(tmp_path: Path) -> None:
+    """A tampered row's login ID (=HYPERLINK…): a spreadsheet opening the CSV ran it as a
+    formula. jsonl, for tools, keeps it as recorded."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    app.log_in("main01", "wrong-password")
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE stored_events SET state = CAST(json_set(state, '$.login_id', "
+                   "'=HYPERLINK(\"http://x\")') AS BLOB) WHERE topic LIKE '%.LoginRequested'")
+    env = {"BS_SQLITE_PATH": str(path)}
+    [row] = list(csv.DictReader(io.StringIO(audit(env, "history", "--format", "csv").output)))
+    assert row["login_id"] == "'=HYPERLINK(\"http://x\")"
+    assert '"login_id": "=HYPERLINK' in audit(env, "history", "--format", "jsonl").output
 
 
 def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(
