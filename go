@@ -7,8 +7,9 @@
 #   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
 #   ./go screenshots   make README's pictures in docs/screenshots/ anew (tests leave them be)
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
-#   ./go ARGS...   any other billing-station sub-command (./go --help lists them), run where
-#                  ./go was called from: its relative paths are the caller's
+#   ./go ARGS...   any other billing-station sub-command (./go --help lists them after
+#                  these), run where ./go was called from: its relative paths are the
+#                  caller's
 set -euo pipefail
 caller="$PWD"  # the sub-commands' relative paths (a store, --out, --html) are the caller's
 cd "$(dirname "$0")"
@@ -87,6 +88,10 @@ case "${1:-}" in
             .venv/bin/python -m benchmarks.portal
         fi ;;
     *)
+        if [ $# -eq 0 ] || [ "$1" = --help ] || [ "$1" = -h ]; then  # ./go's own, then the rest
+            sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//'
+            echo
+        fi
         venv="$PWD/.venv"
         cd "$caller" && exec "$venv/bin/billing-station" "$@" ;;
 esac

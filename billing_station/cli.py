@@ -76,6 +76,7 @@ def _refuse(e: click.UsageError, command: str | None = None) -> NoReturn:
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="billing-station-notify-key", prog_name="billing-station")
 def main() -> None:
     """Billing Station's notify key (通知キー), an event-sourced executable model.
 
