@@ -149,5 +149,6 @@ def _figures(seconds: float) -> RunFigures:
 
 
 def _run_figures(result: Report, run: RunFigures) -> str:
-    return (f"ran in {run.seconds:.1f} s: {result.events / run.seconds:,.0f} events/s stored, "
+    took = f"{run.seconds:.1f} s" if run.seconds >= 0.1 else f"{run.seconds * 1000:.0f} ms"
+    return (f"ran in {took}: {result.events / run.seconds:,.0f} events/s stored, "
             f"peak memory {run.peak_mib:.0f} MiB")

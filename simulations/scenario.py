@@ -140,7 +140,9 @@ def load(path: Path | str) -> Scenario:
         raise ScenarioError(f"{str(path)!r} is a folder, not a scenario file: give a TOML "
                             f"file or one of {', '.join(shipped())}")
     if not path.is_file():
-        raise ScenarioError(f"no scenario {str(path)!r}: give a TOML file or one of "
+        named = path.suffix == ".toml" or len(path.parts) > 1  # (a path, not a name)
+        raise ScenarioError((f"no such file {str(path)!r}" if named else
+                             f"no scenario {str(path)!r}") + ": give a TOML file or one of "
                             f"{', '.join(shipped())}")
     if path.suffix != ".toml":  # (an empty file is a valid TOML one: the defaults' scenario)
         raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")

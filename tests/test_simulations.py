@@ -638,6 +638,11 @@ def test_a_shipped_scenario_is_found_by_name_whatever_the_folder_holds(
     (tmp_path / "mine.toml").mkdir()
     with pytest.raises(ScenarioError, match=re.escape("'mine.toml' is a folder, not a scenario file")):
         load("mine.toml")
+    for typed, said in [("ofice", "no scenario 'ofice'"), ("nosuch.toml", "no such file "
+                         "'nosuch.toml'"), ("runs/office", "no such file 'runs/office'")]:
+        with pytest.raises(ScenarioError, match=re.escape(f"{said}: give a TOML file or one "
+                                                          "of ")):
+            load(typed)
 
 
 def test_every_problem_is_named_also_beside_a_delay_with_a_key_missing(tmp_path: Path) -> None:
