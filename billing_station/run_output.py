@@ -17,15 +17,20 @@ from simulations.run_folder import FILES as RUN_FILES
 from simulations.run_folder import RUN_FOLDERS, clear_earlier_run, earlier_run, earlier_stores, written_since
 
 
-def discarded(folder: Path, began: float) -> str:
+def discarded(folder: Path, began: float, replaced: bool = False) -> str:
     """A store stopped short (Ctrl-C, a full disk, a shard failed) is no run: what it wrote
-    is removed (freeing the disk too). Says what became of it."""
+    is removed (freeing the disk too). Says what became of it, and, if the folder held an
+    earlier run as this one began (``replaced``), of that one (a run clears it first)."""
     try:
         if written_since(folder, began):  # (else the run had not begun: the last stays)
             clear_earlier_run(folder)
     except OSError as e:  # (a shard on a cluster still writing there)
         return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
-    return f"nothing of the run is kept in {folder}"
+    said = f"nothing of the run is kept in {folder}"
+    if replaced:
+        said += (", and the earlier run there is as it was" if earlier_run(folder) else
+                 ", nor the earlier run there: it was removed as this one began")
+    return said
 
 
 def refuse_to_replace_a_foreign_store(folder: Path) -> None:

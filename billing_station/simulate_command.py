@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import sys
 import time
@@ -24,6 +25,7 @@ from billing_station.verify_command import counted, echo_findings, echo_unreadab
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
+from simulations.run_folder import earlier_run
 from simulations.shards import shard_count
 from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
@@ -173,32 +175,33 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
     hold(folder, fresh)
+    replaced = bool(earlier_run(folder))  # (cleared as the run begins)
     # (kill, timeout: as Ctrl-C, nothing half-written kept)
     click.get_current_context().call_on_close(exits.terminate_as_interrupt())
     try:
         runs = _run(chosen, folder, compared, shards, scheduler, say)
     except KeyboardInterrupt as e:
         said, code = exits.stopped(e)
-        click.echo(f"\n{said}: {discarded(folder, began)}", err=True)
+        click.echo(f"\n{said}: {discarded(folder, began, replaced)}", err=True)
         sys.exit(code)
     except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
         what = (f"a shard's store in {folder} could not be written" if e.unwritable
                 else f"{counted_as(e.shards, 'shard')} failed")
-        click.echo(f"error: {what}; {discarded(folder, began)}", err=True)
+        click.echo(f"error: {what}; {discarded(folder, began, replaced)}", err=True)
         sys.exit(exits.IO_ERROR if e.unwritable else exits.SHARD_FAILED)
     except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         click.echo(f"error: the simulation's store in {folder} could not be written: "
-                   f"{reason}; {discarded(folder, began)}", err=True)
+                   f"{reason}; {discarded(folder, began, replaced)}", err=True)
         sys.exit(exits.IO_ERROR)
     except OSError as e:  # a report or plot beside it, on a disk that filled
         if e.errno not in exits.DISK_FULL:
             raise
-        click.echo(f"error: {e.strerror} ({e.filename}); {discarded(folder, began)}", err=True)
+        click.echo(f"error: {e.strerror} ({e.filename}); {discarded(folder, began, replaced)}", err=True)
         sys.exit(exits.IO_ERROR)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
-                   "unaudited (verify its stores to audit it)", err=True)
+                   f"unaudited ({_to_audit(runs)})", err=True)
         sys.exit(exits.BROKEN_PIPE)
     if audit_after:
         try:
@@ -206,8 +209,14 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         except KeyboardInterrupt as e:  # the run is whole: kept, and said to be unaudited
             said, code = exits.stopped(e)
             click.echo(f"\n{said}: the run is kept in {folder}, its audit unfinished "
-                       "(verify its stores to audit it)", err=True)
+                       f"({_to_audit(runs)})", err=True)
             sys.exit(code)
+
+
+def _to_audit(runs: list[list[Path]]) -> str:
+    """The command that audits the run's stores (each of a compared run's, its shards')."""
+    return "to audit it: verify " + " ".join(shlex.quote(str(store)) for stores in runs
+                                             for store in stores)
 
 
 class ShardsLost(Exception):

@@ -35,6 +35,7 @@ from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal
 from application.screens import JST, retry_minute
 from billing_station import exits
 from billing_station.cli import main
+from billing_station.run_output import discarded
 from domain import clock
 from domain.crypto import Hasher
 from simulations.experiments import simulate
@@ -347,7 +348,7 @@ def test_a_run_whose_reader_stops_reading_is_kept_whole_and_one_without_output_n
     assert gone.returncode == exits.BROKEN_PIPE, gone.stderr
     assert gone.stderr.splitlines()[-1] == (
         f"note: the output's reader stopped reading: the run is kept in {tmp_path / 'gone'}, "
-        "unaudited (verify its stores to audit it)")
+        f"unaudited (to audit it: verify {tmp_path / 'gone' / STORE})")
     assert {"report.txt", "report.html", STORE} <= {p.name for p in
                                                     (tmp_path / "gone").iterdir()}
     closed = subprocess.run([*command, "--out", str(tmp_path / "closed")],
@@ -798,8 +799,8 @@ def test_cli_simulate_interrupted_while_it_audits_keeps_the_whole_run_and_says_s
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
     assert result.exit_code == exits.INTERRUPTED
     assert result.output.splitlines()[-1] == (
-        f"interrupted: the run is kept in {out}, its audit unfinished (verify its stores to "
-        "audit it)")
+        f"interrupted: the run is kept in {out}, its audit unfinished (to audit it: verify "
+        f"{out / STORE})")
     assert (out / STORE).is_file() and (out / "report.html").is_file()
 
 
@@ -814,6 +815,24 @@ def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> N
     assert written_since(tmp_path, began)
     os.utime(store, (began - 60, began - 60))  # an earlier run's
     assert not written_since(tmp_path, began)
+
+
+def test_a_run_stopped_short_says_what_became_of_the_earlier_run_it_replaced(
+        tmp_path: Path) -> None:
+    """A run clears the earlier run in its folder as it begins: Ctrl-C then left neither,
+    and the line said only "nothing of the run is kept"."""
+    began = datetime.now(UTC).timestamp()
+    store = tmp_path / STORE
+    store.write_text("an earlier run's store")
+    os.utime(store, (began - 60, began - 60))
+    assert discarded(tmp_path, began, replaced=True) == (  # stopped before it cleared it
+        f"nothing of the run is kept in {tmp_path}, and the earlier run there is as it was")
+    assert store.is_file()
+    store.write_text("this run's store, stopped short")
+    assert discarded(tmp_path, began, replaced=True) == (
+        f"nothing of the run is kept in {tmp_path}, nor the earlier run there: it was "
+        "removed as this one began")
+    assert not store.exists()
 
 
 def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path: Path) -> None:
@@ -901,7 +920,9 @@ def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing
     _, stderr = run.communicate(timeout=60)
     said = "interrupted" if stop == "ctrl-c" else "terminated"
     assert run.returncode == (exits.INTERRUPTED if stop == "ctrl-c" else exits.TERMINATED), stderr
-    assert stderr.strip().splitlines() == [f"{said}: nothing of the run is kept in {out}"]
+    assert stderr.strip().splitlines() == [f"{said}: nothing of the run is kept in {out}, nor "
+                                           "the earlier run there: it was removed as this "
+                                           "one began"]
     assert list(out.iterdir()) == []
 
 
