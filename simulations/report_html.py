@@ -55,7 +55,8 @@ def duration_ja(seconds: float | None) -> str:
 
 
 def made_at(now: datetime | None) -> str:
-    return (now or datetime.now(JST)).astimezone(JST).strftime("%Y年%m月%d日 %H:%M (日本時間)")
+    """As the screens write an instant (2026/04/06 09:58), in Japan time."""
+    return f"{screens.jst(now or datetime.now(JST))} (日本時間)"
 
 
 # report.html ---------------------------------------------------------------------------
@@ -83,7 +84,8 @@ def _days_off_ja(r: Report) -> str:
     weekends = ("土日" if r.weekend_days is None else
                 f"土日 {r.weekend_days}日" if r.weekend_days else "")
     return "、".join([*([weekends] if weekends else []),
-                     *(f"{d} {esc(n)}" for d, n in r.holidays_off.items())]) or "なし"
+                     *(f"{d.replace('-', '/')} {esc(n)}" for d, n in r.holidays_off.items())
+                     ]) or "なし"
 
 
 def dates_ja(r: Report) -> str:

@@ -331,7 +331,7 @@ def _verdict(ctx: Context) -> str:
 
 def _header(ctx: Context, made_at: datetime, commit: str, browser: BrowserRun | None) -> str:
     bad = "bad" if _failed(ctx) else "warn" if "未実行" in _verdict(ctx) else "ok"
-    when = made_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M:%S (日本時間)")
+    when = f"{screens.jst(made_at, seconds=True)} (日本時間)"
     return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
             f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>{_browser_verdict(browser)}'
             f'<p class="meta">作成日時: {esc(when)} ・ コミット: <code>{esc(commit)}</code></p>'

@@ -97,7 +97,7 @@ def test_a_failure_is_counted_in_the_header_and_the_summary(failed_page: str) ->
     assert "<title>仕様の実行結果: 1件失敗</title>" in failed_page
     summary = failed_page.split('id="summary"')[1].split("</section>")[0]
     assert "失敗" in summary and "<svg" in summary  # the counts and their chart
-    assert "2026年04月06日 12:04:05 (日本時間)" in failed_page and "0123abcd" in failed_page
+    assert "2026/04/06 12:04:05 (日本時間)" in failed_page and "0123abcd" in failed_page
 
 
 def test_a_failure_is_open_with_its_row_step_and_message(failed_page: str) -> None:

@@ -146,7 +146,7 @@ def test_nobody_logs_in_on_a_public_holiday_unless_the_scenario_works_through_th
     shown = report(simulation)
     assert shown.holidays_off == ({"2026-04-29": "昭和の日"} if public_holidays else {})
     assert f"Days off: {'2026-04-29 昭和の日' if public_holidays else 'none'}\n" in text(shown)
-    assert f"休日: {'2026-04-29 昭和の日' if public_holidays else 'なし'}</p>" in report_page(
+    assert f"休日: {'2026/04/29 昭和の日' if public_holidays else 'なし'}</p>" in report_page(
         shown, tmp_path, [])  # (three weekdays: it said "weekends" as if some were off)
     saturday = attrs.evolve(shown, start="2026-04-25", days=3)  # (a made-up report's dates)
     assert "Days off: 2 weekend days" in text(saturday)
