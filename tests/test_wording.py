@@ -47,7 +47,8 @@ OURS = {  # the portal's own words: where the manual shows a screen, not its eve
     "行っており、機能はありません。",
     "このシステムが扱うのは、ログイン（通知キー）、お客様情報変更、権限設定です。",
     # the development mailbox (serve --dev-mailbox only)
-    "開発用メールボックス", "(開発専用)", "差出人", "宛先", "日時", "件名", "メールはありません。",
+    "開発用メールボックス", "(開発専用)", "差出人", "宛先", "日時 (日本時間)", "件名",
+    "メールはありません。",
     "メールボックスへ戻る",
     "開発専用のページです（serve --dev-mailbox のときだけ表示されます）。フォルダ: {}",
 }
