@@ -184,7 +184,8 @@ HISTORY_HELP = """Every login attempt requested in the period, in order, one row
 Times in JST (ISO 8601 with +09:00 in csv and jsonl). A 「ログイン」 the portal refused
 unchecked under D-14 (too many failures from its address) records nothing and is not here:
 the portal's log names each. In csv, a text beginning with = + - or @ (a formula's start
-to a spreadsheet) is written with a ' before it. The columns:
+to a spreadsheet) is written with a ' before it. Exits 1 when --login-id or --client
+finds no attempt. The columns:
 
 \b
 """ + "\n".join(f"  {name:<15} {meaning}" for name, meaning in audit.COLUMNS.items())
@@ -203,13 +204,21 @@ to a spreadsheet) is written with a ' before it. The columns:
 @click.option("--login-id", metavar="ID", callback=_login_id,
               help="Only the attempts at this login ID, as typed at ログイン: an account's, "
                    "or one of no account, recorded only as its tag (worked out again here: "
-                   "a scrypt derivation at each cost the tags name). Exits 1 if none "
-                   "is found.")
+                   "a scrypt derivation at each cost the tags name).")
 def history(since: datetime | None, until: datetime | None, fmt: str,
             client: str | None, login_id: str | None) -> None:
     records, written = audit.history(events(reader()), since, until), 0  # (store opened)
+    read, addressed = 0, False  # attempts in the period; whether any had a client address
+
+    def from_client(records: Iterator[audit.LoginRecord]) -> Iterator[audit.LoginRecord]:
+        nonlocal read, addressed
+        for record in records:
+            read, addressed = read + 1, addressed or bool(record.client_address)
+            if _canonical(record.client_address) == client:
+                yield record
+
     if client is not None:
-        records = (r for r in records if _canonical(r.client_address) == client)
+        records = from_client(records)
     if login_id is not None:
         records = audit.at_login_id(records, login_id)
 
@@ -227,11 +236,15 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
             raise type(e)(f"{e}; what was written before it ({rows}) is only part of "
                           "the period") from None
         raise
-    if login_id is not None and not written:  # (as grep: a question with no answer)
-        within = "" if since is None and until is None else " in the period"
-        click.echo(f"{_quoted(login_id)}: no login attempt at this login ID{within}",
-                   err=True)
-        sys.exit(exits.NOT_FOUND)
+    if written or (login_id is None and client is None):
+        return
+    asked = " ".join(([f"at {_quoted(login_id)}"] if login_id is not None else [])
+                     + ([f"from {client}"] if client is not None else []))
+    within = "" if since is None and until is None else " in the period"
+    none = ("" if client is None or addressed or not read else  # (as a simulation's store)
+            f" (of {counted_as(read, 'attempt')} read, none records a client address)")
+    click.echo(f"no login attempt {asked}{within}{none}", err=True)
+    sys.exit(exits.NOT_FOUND)  # (as grep: a question with no answer)
 
 
 def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,

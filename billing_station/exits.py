@@ -12,7 +12,7 @@ from eventsourcing.persistence import ConnectionPoolClosedError
 
 OK = 0
 VIOLATIONS = 1  # verify found a login or change against the policy
-NOT_FOUND = 1  # the login ID asked about does not exist (then), or has no attempt found
+NOT_FOUND = 1  # the login ID asked about does not exist (then); history found no attempt
 USAGE = 2  # a bad option, argument or setting (click's own code)
 DATA_ERROR = 65  # sysexits' EX_DATAERR: not this system's event store, or an unreadable event
 UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the store's server or the Dask scheduler is down,

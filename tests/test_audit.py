@@ -854,10 +854,26 @@ def test_history_client_lists_the_logins_from_one_address(tmp_path: Path,
     env, runner = {"BS_SQLITE_PATH": str(tmp_path / "store.sqlite3")}, CliRunner()
     for asked, found in (("203.0.113.9", 2), ("2001:DB8:0::1", 1), ("192.0.2.1", 0)):
         shown = runner.invoke(main, ["history", "--format", "csv", "--client", asked], env=env)
-        assert shown.exit_code == 0 and len(shown.output.splitlines()) == 1 + found, asked
+        assert len(shown.stdout.splitlines()) == 1 + found, asked
+        assert shown.exit_code == (0 if found else NOT_FOUND), asked
+    assert shown.stderr == "no login attempt from 192.0.2.1\n"
+    period = ["--from", "2000-01-01", "--to", "2000-01-02", "--login-id", "main01"]
+    shown = runner.invoke(main, ["history", *period, "--client", "203.0.113.9"], env=env)
+    assert shown.exit_code == NOT_FOUND and shown.stderr == (
+        "no login attempt at 'main01' from 203.0.113.9 in the period\n")
     page = runner.invoke(main, ["history", "--format", "html", "--client", "203.0.113.9"],
                          env=env).output
     assert "接続元IPアドレス: 203.0.113.9" in page and "ログイン試行 2 件" in page
+    unaddressed = tmp_path / "simulated.sqlite3"  # (a simulation's people have none)
+    app = build(store_settings("sqlite", unaddressed), mailbox)
+    onboard(app)
+    app.log_in("main01", "wrong")
+    app.close()
+    shown = runner.invoke(main, ["history", "--client", "203.0.113.9"],
+                          env={"BS_SQLITE_PATH": str(unaddressed)})
+    assert shown.exit_code == NOT_FOUND and shown.stderr == (
+        "no login attempt from 203.0.113.9 (of 1 attempt read, none records a client "
+        "address)\n")
     wrong = runner.invoke(main, ["history", "--client", "somewhere"], env=env)
     assert wrong.exit_code == 2 and "--client" in wrong.output
     assert "'somewhere' is not an IP address" in wrong.output
@@ -885,7 +901,7 @@ def test_history_login_id_finds_an_unknown_ID_by_its_tag_at_each_cost(tmp_path: 
         rows = [row.split(",")[2] for row in shown.stdout.splitlines()[1:]]
         assert shown.exit_code == (0 if rows else NOT_FOUND), shown.output
         assert bool(rows) or shown.stderr == (  # (as grep: asked, and nothing found)
-            f"{login_id!r}: no login attempt at this login ID\n")
+            f"no login attempt at {login_id!r}\n")
         return rows
 
     assert found("ｎｏｂｏｄｙ０１") == [Hasher(2).unknown("nobody01"), Hasher(3).unknown("nobody01")]
