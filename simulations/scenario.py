@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
@@ -129,6 +130,21 @@ def shipped() -> list[str]:
 MISSING = " is missing"  # (a missing key's problem ends so: its stand-in is not judged)
 
 
+def _key_at(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """'policy.start: ', the key on the line a TOML error names (its message gives only the
+    line: start = 2026-02-30 is "Invalid date or datetime (at line 2, column 9)"); '' if
+    that line sets no key."""
+    at = re.search(r"at line (\d+)", str(error))
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    if at is None or not 0 < int(at[1]) <= len(lines):
+        return ""
+    found = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", lines[int(at[1]) - 1])
+    tables = (re.match(r"\s*\[([A-Za-z0-9_.-]+)\]\s*(#.*)?$", line)
+              for line in reversed(lines[:int(at[1]) - 1]))
+    table = next((t[1] + "." for t in tables if t), "")
+    return f"{table}{found[1]}: " if found else ""
+
+
 def load(path: Path | str) -> Scenario:
     """A scenario file by path, or a shipped one by name (``office``), checked whole: types,
     ranges and relations, before anything runs."""
@@ -148,7 +164,9 @@ def load(path: Path | str) -> Scenario:
         raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # (a BOM, as Notepad saves)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path.name}: {_key_at(path, e)}{e}") from e
+    except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(f"{path.name}: {e}") from e
     data.setdefault("name", path.stem)
     problems: list[str] = []

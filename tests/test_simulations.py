@@ -541,7 +541,9 @@ def test_a_scenarios_key_validity_is_whole_seconds_as_keys_are_held_to(tmp_path:
      "policy.max_wrong_entries must be a whole number from 1 to 1,000 (not 4.5)"),
     (["--compare", "wrong_entries=3,4"], "'wrong_entries' is not a number of the policy that "
      "--compare varies: one of key_validity_minutes, max_wrong_entries"),
-    (["--compare", "address_window_minutes=10", "--days", "1"],  # office: no addresses
+    (["--compare", "max_keys_per_hour=7"], "'--compare': one value compares nothing: give "
+     "two or more, e.g. max_keys_per_hour=5,10"),
+    (["--compare", "address_window_minutes=10,20", "--days", "1"],  # office: no addresses
      "'--compare': address_window_minutes is D-14's, which counts the failed logins of client "
      "addresses: office has none (population.customers_per_address = 0)"),
     (["--compare", "=5,10"], "'' is not a number of the policy"),
@@ -644,6 +646,19 @@ def test_a_shipped_scenario_is_found_by_name_whatever_the_folder_holds(
         with pytest.raises(ScenarioError, match=re.escape(f"{said}: give a TOML file or one "
                                                           "of ")):
             load(typed)
+
+
+def test_a_value_toml_cannot_read_is_named_by_its_key(tmp_path: Path) -> None:
+    """TOML's parser names only the line: "Invalid date or datetime (at line 2, column 9)"."""
+    path = tmp_path / "s.toml"
+    for written, said in [("days = 3\nstart = 2026-02-30\n", "s.toml: start: Invalid date"),
+                          ("[population]  # who\ncustomers = 1O\n",
+                           "s.toml: population.customers: "),
+                          ("days = 3\n[policy\n", "s.toml: Expected ']'")]:
+        path.write_text(written)
+        with pytest.raises(ScenarioError) as refused:
+            load(path)
+        assert str(refused.value).startswith(said), str(refused.value)
 
 
 def test_every_problem_is_named_also_beside_a_delay_with_a_key_missing(tmp_path: Path) -> None:
