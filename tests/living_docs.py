@@ -333,7 +333,8 @@ def _header(ctx: Context, made_at: datetime, commit: str, browser: BrowserRun | 
     bad = "bad" if _failed(ctx) else "warn" if "未実行" in _verdict(ctx) else "ok"
     when = f"{screens.jst(made_at, seconds=True)} (日本時間)"
     return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
-            f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>{_browser_verdict(browser)}'
+            f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>'
+            f"{_browser_verdict(browser, _always_in_a_browser(ctx))}"
             f'<p class="meta">作成日時: {esc(when)} ・ コミット: <code>{esc(commit)}</code></p>'
             '<p class="print-choice"><label><input type="checkbox" id="print-shots" checked> '
             "印刷に画面写真を含める (前提の画面は含めません)</label></p></header>")
@@ -366,16 +367,24 @@ def read_browser_run(path: Path) -> BrowserRun:
     return BrowserRun(total("tests") - failed - skipped, failed, skipped)
 
 
-def _browser_verdict(browser: BrowserRun | None) -> str:
+def _always_in_a_browser(ctx: Context) -> int:
+    """The runs of portal.feature, whose steps are a person at a browser in every run."""
+    return sum(len(ctx.runs_of(s)) for s in ctx.scenarios if s["file"] == "portal.feature")
+
+
+def _browser_verdict(browser: BrowserRun | None, portal_runs: int = 0) -> str:
     """Whether the screenshots come from a run that passed: the scenarios' results above
-    are the services' run's."""
+    are the services' run's (but portal.feature's, whose steps are a browser's anyway)."""
     if browser is None:
         return ""
     if browser.problem or browser.failed:
         what = browser.problem or f"{browser.failed}件失敗 (画面写真には失敗した実行のものが含まれます)"
         return f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {esc(what)}</p>'
     skipped = f"、画面のないシナリオ {browser.skipped}件は実行せず" if browser.skipped else ""
-    return f'<p class="meta">画面写真: ブラウザでの実行 {browser.passed}件成功、失敗なし{skipped}</p>'
+    portal = (f" (ほかに portal.feature の{portal_runs}件は、もともとブラウザで操作する手順で、"
+              "その結果は上の件数に含まれます)" if portal_runs else "")
+    return (f'<p class="meta">画面写真: ブラウザでの実行 {browser.passed}件成功、失敗なし{skipped}'
+            f"{portal}</p>")
 
 
 def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
@@ -669,12 +678,13 @@ def _screenshots(ctx: Context, shots: list[Path], steps: dict[int, str]) -> str:
     """One step's screenshots; of a step that took many (20 failed logins), the first and
     the last, the others folded between them."""
     if len(shots) <= MANY:
-        return "".join(_screenshot(ctx, p, steps) for p in shots)
+        return "".join(_screenshot(ctx, p, steps, i, len(shots)) for i, p in enumerate(shots, 1))
     first, *middle, last = shots
-    return (_screenshot(ctx, first, steps)
+    return (_screenshot(ctx, first, steps, 1, len(shots))
             + f'<details class="more-shots"><summary>同じ手順の画面写真 ほか{len(middle)}枚'
-              "</summary>" + "".join(_screenshot(ctx, p, steps) for p in middle) + "</details>"
-            + _screenshot(ctx, last, steps))
+              "</summary>" + "".join(_screenshot(ctx, p, steps, i, len(shots))
+                                     for i, p in enumerate(middle, 2)) + "</details>"
+            + _screenshot(ctx, last, steps, len(shots), len(shots)))
 
 
 def _evidence_item(ctx: Context, e: Evidence, step: str) -> str:
@@ -687,11 +697,12 @@ def _evidence_item(ctx: Context, e: Evidence, step: str) -> str:
             f"{esc(after)}</figcaption><pre>{esc(mask_keys(e.text))}</pre></figure>")
 
 
-def _screenshot(ctx: Context, path: Path, steps: dict[int, str]) -> str:
-    """A screenshot, shrunk to fit beside others; a click (a checkbox, no script) shows it
-    whole."""
+def _screenshot(ctx: Context, path: Path, steps: dict[int, str], nth: int = 1,
+                of: int = 1) -> str:
+    """A screenshot, shrunk to fit beside others, numbered among its step's (2/20); a click
+    (a checkbox, no script) shows it whole."""
     step = steps.get(shot_line(path), "")
-    caption = f"画面写真 ({step}で)" if step else "画面写真"
+    caption = "画面写真" + (f" {nth}/{of}" if of > 1 else "") + (f" ({step}で)" if step else "")
     zoom = f"zoom-{next(ctx.zooms)}"
     return (f'<figure><input type="checkbox" class="zoom" id="{zoom}">'
             f'<label for="{zoom}" title="クリックで拡大・縮小">'

@@ -141,6 +141,10 @@ def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
                   browser=BrowserRun(53, 0, 1))
     assert "画面写真: ブラウザでの実行 53件成功、失敗なし、画面のないシナリオ 1件は実行せず" in page
+    portal_runs = sum(len(f["elements"]) for f in cucumber(fail=False)
+                      if f["uri"].endswith("portal.feature"))
+    assert portal_runs > 0 and (f"ほかに portal.feature の{portal_runs}件は、もともとブラウザで"
+                                "操作する手順で") in page
     assert "verdict bad" not in page
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
                   browser=read_browser_run(tmp_path / "none.xml"))
@@ -270,6 +274,10 @@ def test_a_step_that_took_many_screenshots_shows_its_first_and_last(tmp_path: Pa
     assert shown.split('<div class="shots">')[-1].count("<figure") == 1  # the first, shown
     middle, after = folded.split("</details>", 1)
     assert middle.count("<figure") == 3 and after.split("</div>")[0].count("<figure") == 1
+    last_step = written["steps"][-1]
+    step = f"「{html.escape(last_step['keyword'] + ' ' + last_step['text'])}」"
+    assert [f"<figcaption>画面写真 {n}/5 ({step}" in part for n, part in (
+        (1, shown), (2, middle), (4, middle), (5, after))] == [True] * 4  # (numbered)
 
 
 def test_evidence_and_screenshots_beside_their_scenario_with_keys_masked(tmp_path: Path) -> None:
