@@ -8,9 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from application.audit import Outcome
 from simulations.html import esc, page, table
-from simulations.report import PERCENTILES, Report
+from simulations.report import PERCENTILES, Report, compared_outcomes
 from simulations.report_html import (
     GAVE_UP,
     GROUP_TIME_NOTE,
@@ -40,7 +39,7 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
     first = reports[0]
     head = [""] + [esc(heading(r, reports, i, varied)) for i, r in enumerate(reports)]
     rows = [[esc(name)] + [cell(r) for r in reports]
-            for name, cell in _compare_rows() + _d14_rows(reports)]
+            for name, cell in _compare_rows(reports) + _d14_rows(reports)]
     body = (f"<h1>{esc(varied.name_ja)}の比較: {esc(first.scenario)}</h1>"
             f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {esc(first.scenario)}、'
             f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件、"
@@ -65,7 +64,7 @@ def _captions(varied: Varied) -> dict[str, str]:
         COMPARE_OUTCOMES: f"{varied.name_ja}ごとの件数 (全期間、どの条件でも0件の項目は省略)"}
 
 
-def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
+def _compare_rows(reports: list[Report]) -> list[tuple[str, Callable[[Report], str]]]:
     def share(n: int, r: Report) -> str:
         return f"{n:,} ({percent(n, r.visits)})"
 
@@ -74,13 +73,12 @@ def _compare_rows() -> list[tuple[str, Callable[[Report], str]]]:
         ("ログインできた訪問", lambda r: share(r.logged_in, r)),
         ("ログインできなかった訪問", lambda r: share(r.not_logged_in, r)),
         ("サポートへの連絡 (LG-8)", lambda r: share(sum(r.support.values()), r)),
+        ("ログイン試行 (「ログイン」の押下)", lambda r: f"{r.attempts:,}"),
+        *((f"　{OUTCOME_LABELS[o]}", lambda r, o=o: f"{r.outcomes.get(o.value, 0):,}")
+          for o in compared_outcomes(reports)),
         ("通知キーで完了したログイン", lambda r: f"{r.with_key:,}"),
         ("発行した通知キー", lambda r: f"{r.keys_issued:,}"),
         ("　うち再発行", lambda r: f"{r.keys_reissued:,}"),
-        ("期限切れ", lambda r: f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"),
-        ("ロック", lambda r: f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"),
-        (OUTCOME_LABELS[Outcome.KEY_WITHHELD],
-         lambda r: f"{r.outcomes.get(Outcome.KEY_WITHHELD.value, 0):,}"),
     ]
     rows += [(f"ログインまでの時間 {PERCENTILE_LABELS[p]} *", _time_cell(p)) for p in PERCENTILES]
     rows += [("最も遅かったログイン", lambda r: esc(duration_ja(r.slowest_login)))]

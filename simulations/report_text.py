@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simulations.report import OUTCOMES, PERCENTILES, PRODUCTION_HASH_COST, Report, Visits
+from simulations.report import (
+    OUTCOMES,
+    PERCENTILES,
+    PRODUCTION_HASH_COST,
+    Report,
+    Visits,
+    compared_outcomes,
+)
 from simulations.varied import VALIDITY, Varied
 from simulations.wording import counted_as
 
@@ -32,7 +39,8 @@ def text(r: Report) -> str:
     others = ", ".join(f"{o.replace('_', ' ')} {r.outcomes[o]:,}" for o in OUTCOMES[1:]
                        if r.outcomes[o])
     outcomes = f"; {others}" if others else ""  # (all completed: nothing after them)
-    support = ", ".join(f"{route} {n:,}" for route, n in r.support.items()) or "none"
+    support = (f"{sum(r.support.values()):,} in all: " + ", ".join(
+        f"{route} {n:,}" for route, n in r.support.items())) if r.support else "none"
     peak = max(r.expiries_by_hour.values(), default=0)
     bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}"
             for h, n in r.expiries_by_hour.items()] if peak else []
@@ -131,19 +139,22 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+_OUTCOME_NAMES = {"key_withheld": "key withheld (D-10)"}  # (else the outcome's own name)
+
+
 def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
     """--compare: one column per value of what it ``varied``, then each whole policy."""
     rows: list[tuple[str, Callable[[Report], str]]] = [
         ("visits", lambda r: f"{r.visits:,}"),
         ("logged in", lambda r: percent(r.logged_in, r.visits)),
         ("not logged in", lambda r: f"{r.not_logged_in:,}"),
+        ("support contacts", lambda r: f"{sum(r.support.values()):,}"),
+        ("login attempts", lambda r: f"{r.attempts:,}"),
+        *((f"  {_OUTCOME_NAMES.get(o.value, o.value.replace('_', ' '))}",
+           lambda r, o=o: f"{r.outcomes.get(o.value, 0):,}") for o in compared_outcomes(reports)),
         ("completed with key", lambda r: f"{r.with_key:,}"),
         ("keys issued", lambda r: f"{r.keys_issued:,}"),
         ("  of which re-issued", lambda r: f"{r.keys_reissued:,}"),
-        ("expired", lambda r: f"{r.outcomes['expired']:,}"),
-        ("locked", lambda r: f"{r.outcomes['locked']:,}"),
-        ("key withheld (D-10)", lambda r: f"{r.outcomes['key_withheld']:,}"),
-        ("support contacts", lambda r: f"{sum(r.support.values()):,}"),
         *((f"time to log in {p}*", _cut(p)) for p in PERCENTILES),
         ("slowest login", lambda r: duration(r.slowest_login)),
     ]

@@ -4,6 +4,7 @@ the time to log in is over all visits; the plots are labelled in Japanese."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import warnings
@@ -103,6 +104,14 @@ def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> 
     short, long = reports
     assert short.outcomes["expired"] > long.outcomes["expired"]  # slow mail, short validity
     assert f"<td class=num>{short.outcomes['expired']:,}</td>" in page
+    lines = table.splitlines()  # each column's outcomes add up to its attempts, listed above
+    first = next(i for i, line in enumerate(lines) if line.startswith("login attempts"))
+    outcomes = list(itertools.takewhile(lambda line: line.startswith("  "), lines[first + 1:]))
+    assert [line.split()[0] for line in outcomes][:1] == ["completed"] and len(outcomes) >= 4
+    columns = [[int(n.replace(",", "")) for n in line.split()[-2:]] for line in outcomes]
+    assert [sum(c) for c in zip(*columns, strict=True)] == [r.attempts for r in reports] == [
+        int(n.replace(",", "")) for n in lines[first].split()[-2:]]
+    assert "　通知キーの期限切れ (LG-5)</t" in page and "ログイン試行 (「ログイン」の押下)</t" in page
 
 
 def test_compare_varies_every_number_of_a_scenarios_policy() -> None:
@@ -129,7 +138,7 @@ def test_each_number_compare_varies_heads_its_columns_from_the_runs_own_policy(
     if varied.paired:  # D-14's limit means nothing without its window, and back
         paired = VARIED[varied.paired]
         assert table[0].startswith(varied.english.format(paired.shown(paired.value(reports[0]))))
-    assert any(line.startswith("key withheld (D-10)") for line in table)  # what D-10 does
+    assert any(line.startswith("  key withheld (D-10)") for line in table)  # what D-10 does
     assert any(line.startswith("slowest login") for line in table)
     assert RUN_FOLDERS.fullmatch(varied.folder_of(high)) and varied.folder_of(high) != (
         varied.folder_of(high - 1))
