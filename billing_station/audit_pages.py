@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
-from application.audit.evidence import printable
+from application.audit.evidence import NOTES_JA, printable
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -209,7 +209,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f'data-id="{html.escape(" ".join(_login_ids(v)))}" data-o="{v.rule}">'
         f"<h3>{v.rule}: {FINDINGS.get(v.rule, '')}</h3><p class='meta'>{store}"
         f"{html.escape(v.shown)}</p><p>証拠となるイベント:</p><pre>"
-        + html.escape("\n".join(v.evidence)) + "</pre></div>"
+        + html.escape("\n".join(map(_notes_ja, v.evidence))) + "</pre></div>"
         for v, store in zip(found, in_store, strict=True))
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
             f"{_made()}</p>{verdict}<h2>検査したもの</h2><p>{CHECKED_RULES}</p>"
@@ -239,6 +239,14 @@ def _policies_ja(counts: Counter[str]) -> str:
                         f"<td>パスワード照合 {policy.checked:,}回</td></tr>")
     return ("<h2>イベントが記録しているポリシー</h2><table>" + "".join(rows) + "</table>"
             if rows else "")
+
+
+def _notes_ja(line: str) -> str:
+    """An evidence line with verify's note on it (if any) said in Japanese."""
+    for english, japanese in NOTES_JA.items():
+        if line.endswith(english):
+            return line.removesuffix(english) + japanese
+    return line
 
 
 def _evidence_time(violation: Violation) -> str:

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.portal_sessions import Opening
-from billing_station.audit_pages import history_page
+from billing_station.audit_pages import findings_page, history_page
 from billing_station.cli import main
 from billing_station.exits import NOT_FOUND
 from domain import clock
@@ -200,6 +201,8 @@ def test_D_2_and_D_4_are_judged_by_the_events_not_by_the_verdicts_recorded(
     found = the_violation(keyed, "D-2")
     assert found.message == "a key was accepted after a newer key for main01 was issued"
     assert "(the newer key, issued before)" in found.evidence[-1]
+    page = findings_page([found], Counter({"events": 1}), "store")  # (its note in Japanese)
+    assert "(先に発行された、より新しい通知キー)</pre>" in page and "newer key" not in page
     guessed = pending(keyed)
     now = guessed.modified_on
     for wrong in range(1, 6):  # the policy's five (its KeyIssued records them), no lock

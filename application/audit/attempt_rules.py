@@ -9,7 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from application.audit.books import AccountState, Attempt
-from application.audit.evidence import Violation, line, noted, printable
+from application.audit.evidence import (
+    ADDRESS_SINCE,
+    NEWER_KEY,
+    Violation,
+    line,
+    noted,
+    printable,
+)
 from domain.login_attempt import LoginAttempt
 
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
@@ -55,7 +62,7 @@ def check_newer_key(attempt: Attempt, account: AccountState | None) -> Iterator[
         return  # (said by check_key: superseded as recorded, or used again, D-3)
     at, by = newer
     evidence = [*attempt_evidence(attempt),
-                noted(at, "LoginAttempt.KeyIssued", by, "(the newer key, issued before)")]
+                noted(at, "LoginAttempt.KeyIssued", by, NEWER_KEY)]
     yield Violation("D-2", f"a key was accepted after a newer key for {attempt.login_id} was "
                     "issued", evidence, "新しい通知キーの発行の後で、古い通知キーが受け付けられた")
 
@@ -77,7 +84,7 @@ def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
     address = printable(account.address)
     # (after the attempt's events: a finding is filed under its first evidence's time)
     registered = noted(at, kind, attempt.account_id,
-                       f"email={address}  (the registered address since)")
+                       f"email={address}  {ADDRESS_SINCE}")
     yield Violation(
         "LG-3", f"a key for {attempt.login_id} was mailed to {to}, not to its registered "
         f"address {address}", [*attempt_evidence(attempt), registered],

@@ -47,6 +47,17 @@ def line(event: Any) -> str:
                  " ".join(f"{k}={v}" for k, v in details.items()))
 
 
+# What verify notes of an event it recalls (``noted``), and the same said on its Japanese page
+NEWER_KEY = "(the newer key, issued before)"
+ADDRESS_SINCE = "(the registered address since)"
+FAILURE_READ = "(a failed login the check read)"
+KEY_OF_WINDOW = "(an earlier key of the window)"
+NOTES_JA = {NEWER_KEY: "(先に発行された、より新しい通知キー)",
+            ADDRESS_SINCE: "(この時点からの登録メールアドレス)",
+            FAILURE_READ: "(確認の時点で数えたログイン失敗)",
+            KEY_OF_WINDOW: "(同じ期間に先に送った通知キー)"}
+
+
 def noted(at: datetime, kind: str, aggregate_id: UUID | None, text: str) -> str:
     """An evidence line as ``line`` makes one, with ``text`` where the fields go (what
     verify recalls of an event it no longer holds)."""

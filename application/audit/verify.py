@@ -34,7 +34,14 @@ from application.audit.attempt_rules import (
 )
 from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
-from application.audit.evidence import Violation, line, noted, printable
+from application.audit.evidence import (
+    FAILURE_READ,
+    KEY_OF_WINDOW,
+    Violation,
+    line,
+    noted,
+    printable,
+)
 from application.audit.reading import replay
 from application.audit.sequence import check_sequences
 from domain.accounts import Account, Customer, LoginIndex, SubID
@@ -180,7 +187,7 @@ class Verifier:
                  f"さらにパスワードを確かめた (上限 {limit}回)")
         address_id = client_address_id(client.client_address)
         earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
-                         "(a failed login the check read)") for at in failed]
+                         FAILURE_READ) for at in failed]
         yield Violation("D-14", message, earlier + attempt_evidence(attempt), shown)
 
     def _check_key_limit(self, attempt: Attempt, account: AccountState, issued: Any
@@ -203,7 +210,7 @@ class Verifier:
                        f"{minutes:g} minutes (the limit: {limit})")
             shown = f"{minutes:g}分間に{len(within)}通送った後でさらに通知キーを送った (上限 {limit}通)"
             earlier = [noted(at, "LoginAttempt.KeyIssued", attempt_id,
-                             "(an earlier key of the window)") for at, attempt_id in within]
+                             KEY_OF_WINDOW) for at, attempt_id in within]
             yield Violation("D-10", message, earlier + attempt_evidence(attempt), shown)
         keys.append((now, attempt.id))
 
