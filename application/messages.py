@@ -87,7 +87,9 @@ KEY_MAIL_SUBJECT = "【ビリングステーション】通知キーのお知ら
 def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: timedelta,
              login_url: str) -> Mail:
     """LG-3. The expiry is the instant the key stops working (D-5: at exactly that minute it
-    has expired), worded so that nobody reads it as the last minute it still works."""
+    has expired), worded so that nobody reads it as the last minute it still works. Dated
+    as the key was issued, so that the Date a mail reader shows and the expiry are the
+    validity apart (a mail dated when its digest was done looked valid 9 min 59 s)."""
     return Mail(
         to,
         KEY_MAIL_SUBJECT,
@@ -98,6 +100,7 @@ def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: 
         "通知キー照合画面に入力し、「OK」をクリックしてください。\n"
         "有効期限が切れた場合は、再度ログインすると新しい通知キーが発行されます。\n"
         "お心当たりのない場合は、このメールを破棄してください。\n" + _footer(login_url),
+        sent_at=expires_at - valid_for,
     )
 
 

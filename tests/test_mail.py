@@ -237,3 +237,13 @@ def test_a_key_mail_written_into_a_log_line_shows_no_key() -> None:
     mail = key_mail("a@example.com", "main01", "123456789012", datetime(2015, 1, 16, 1, tzinfo=UTC),
                     timedelta(minutes=10), "http://127.0.0.1:8000/")
     assert "123456789012" in mail.body and "123456789012" not in f"{mail!r} {mail!s}"
+
+
+def test_a_key_mail_is_dated_as_its_key_was_issued() -> None:
+    """Dated when its digest was done (a moment later), its Date and the expiry it states
+    were 9 min 59 s apart for a key valid 10 minutes."""
+    expires = datetime(2015, 1, 16, 1, 10, 17, 600000, tzinfo=UTC)
+    message = mime(key_mail("a@example.com", "main01", "123456789012", expires,
+                            timedelta(minutes=10), "http://127.0.0.1:8000/"))
+    assert message["Date"] == "Fri, 16 Jan 2015 10:00:17 +0900"
+    assert "有効期限: 2015/01/16 10:10:17 (日本時間) に失効" in message.get_content()
