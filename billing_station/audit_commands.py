@@ -184,7 +184,8 @@ HISTORY_HELP = """Every login attempt requested in the period, in order, one row
 Times in JST (ISO 8601 with +09:00 in csv and jsonl). A 「ログイン」 the portal refused
 unchecked under D-14 (too many failures from its address) records nothing and is not here:
 the portal's log names each. In csv, a text beginning with = + - or @ (a formula's start
-to a spreadsheet) is written with a ' before it. Exits 1 when --login-id or --client
+to a spreadsheet: a login ID may begin with -) is written with a ' before it; jsonl keeps it
+as recorded. Exits 1 when --login-id or --client
 finds no attempt. The columns:
 
 \b
@@ -274,13 +275,14 @@ def _csv(value: object) -> object:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for a formula's start
+_FORMULA = ("=", "+", "-", "@")  # what a spreadsheet takes for a formula's start (a tab or
+#                                   a carriage return never gets here: printable() escapes them)
 
 
 def _cell(value: object) -> object:
-    """Text a spreadsheet would run as a formula (only a store written by another hand can
-    hold one: a login ID typed =HYPERLINK(…) is recorded as its tag) with a ' before it, as
-    spreadsheets themselves mark text."""
+    """Text a spreadsheet would run as a formula with a ' before it, as spreadsheets
+    themselves mark text: a login ID may begin with - (-main01), and a store written by
+    another hand may hold anything (a login ID typed =HYPERLINK(…) is recorded as its tag)."""
     return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 

@@ -130,19 +130,41 @@ def shipped() -> list[str]:
 MISSING = " is missing"  # (a missing key's problem ends so: its stand-in is not judged)
 
 
-def _key_at(path: Path, error: tomllib.TOMLDecodeError) -> str:
-    """'policy.start: ', the key on the line a TOML error names (its message gives only the
-    line: start = 2026-02-30 is "Invalid date or datetime (at line 2, column 9)"); '' if
-    that line sets no key."""
+_PROBE = "__where__"  # a key no scenario has, set to see which table a line is in
+
+
+def _key_at(text: str, error: tomllib.TOMLDecodeError) -> str:
+    """'policy.start: ', the key set on the line a TOML error names (its message gives only
+    the line: start = 2026-02-30 is "Invalid date or datetime (at line 2, column 9)"), and
+    its table, as TOML itself reads what comes before; '' if that line sets no key of its
+    own (it goes on a multi-line string or array) or the key is not a plain one."""
     at = re.search(r"at line (\d+)", str(error))
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = text.split("\n")  # (TOML's own newlines: splitlines also breaks at U+2028)
     if at is None or not 0 < int(at[1]) <= len(lines):
         return ""
-    found = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", lines[int(at[1]) - 1])
-    tables = (re.match(r"\s*\[([A-Za-z0-9_.-]+)\]\s*(#.*)?$", line)
-              for line in reversed(lines[:int(at[1]) - 1]))
-    table = next((t[1] + "." for t in tables if t), "")
-    return f"{table}{found[1]}: " if found else ""
+    before = "\n".join(lines[:int(at[1]) - 1])
+    found = re.match(r"[ \t]*([A-Za-z0-9_-]+)[ \t]*=", lines[int(at[1]) - 1])
+    try:
+        where = tomllib.loads(f"{before}\n{_PROBE} = 1\n")
+    except tomllib.TOMLDecodeError:  # (the line is inside what an earlier one began)
+        return ""
+    table = _path_to(where)
+    return f"{'.'.join([*table, found[1]])}: " if found and table is not None else ""
+
+
+def _path_to(found: Any) -> list[str] | None:
+    """The keys from the top to the table holding the probe (in an array of tables, its
+    last), or None."""
+    if isinstance(found, list):
+        found = found[-1] if found else None
+    if not isinstance(found, dict):
+        return None
+    if _PROBE in found:
+        return []
+    for key, value in found.items():
+        if (inner := _path_to(value)) is not None:
+            return [key, *inner]
+    return None
 
 
 def load(path: Path | str) -> Scenario:
@@ -156,16 +178,17 @@ def load(path: Path | str) -> Scenario:
         raise ScenarioError(f"{str(path)!r} is a folder, not a scenario file: give a TOML "
                             f"file or one of {', '.join(shipped())}")
     if not path.is_file():
-        named = path.suffix == ".toml" or len(path.parts) > 1  # (a path, not a name)
+        named = path.suffix.lower() == ".toml" or len(path.parts) > 1  # (a path, not a name)
         raise ScenarioError((f"no such file {str(path)!r}" if named else
                              f"no scenario {str(path)!r}") + ": give a TOML file or one of "
                             f"{', '.join(shipped())}")
     if path.suffix != ".toml":  # (an empty file is a valid TOML one: the defaults' scenario)
         raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # (a BOM, as Notepad saves)
+        written = path.read_text(encoding="utf-8-sig")  # (a BOM, as Notepad saves)
+        data = tomllib.loads(written)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path.name}: {_key_at(path, e)}{e}") from e
+        raise ScenarioError(f"{path.name}: {_key_at(written, e)}{e}") from e
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(f"{path.name}: {e}") from e
     data.setdefault("name", path.stem)

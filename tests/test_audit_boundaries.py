@@ -220,20 +220,25 @@ def test_a_login_id_of_no_account_is_found_by_timeline_as_by_history(tmp_path: P
 
 
 def test_history_csv_gives_no_spreadsheet_a_formula(tmp_path: Path) -> None:
-    """A tampered row's login ID (=HYPERLINK…): a spreadsheet opening the CSV ran it as a
-    formula. jsonl, for tools, keeps it as recorded."""
+    """A login ID that may begin with - (-main01), or a tampered row's (=HYPERLINK…): a
+    spreadsheet opening the CSV ran it as a formula. jsonl, for tools, keeps it as recorded,
+    and --login-id finds it as typed."""
     path = tmp_path / "store.sqlite3"
     app = build(store_settings("sqlite", path), KeyRecorder())
-    onboard(app)
-    app.log_in("main01", "wrong-password")
+    onboard(app, "-main01")
+    app.log_in("-main01", "wrong-password")
+    app.log_in("-main01", "wrong-password")
     app.close()
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE stored_events SET state = CAST(json_set(state, '$.login_id', "
-                   "'=HYPERLINK(\"http://x\")') AS BLOB) WHERE topic LIKE '%.LoginRequested'")
+                   "'=HYPERLINK(\"http://x\")') AS BLOB) WHERE rowid = (SELECT min(rowid) "
+                   "FROM stored_events WHERE topic LIKE '%.LoginRequested')")
     env = {"BS_SQLITE_PATH": str(path)}
-    [row] = list(csv.DictReader(io.StringIO(audit(env, "history", "--format", "csv").output)))
-    assert row["login_id"] == "'=HYPERLINK(\"http://x\")"
+    rows = list(csv.DictReader(io.StringIO(audit(env, "history", "--format", "csv").output)))
+    assert [row["login_id"] for row in rows] == ["'=HYPERLINK(\"http://x\")", "'-main01"]
     assert '"login_id": "=HYPERLINK' in audit(env, "history", "--format", "jsonl").output
+    found = audit(env, "history", "--format", "csv", "--login-id", "-main01").output
+    assert found.splitlines()[1:] == [found.splitlines()[1]] and "'-main01" in found
 
 
 def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(

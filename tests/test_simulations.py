@@ -654,7 +654,13 @@ def test_a_value_toml_cannot_read_is_named_by_its_key(tmp_path: Path) -> None:
     for written, said in [("days = 3\nstart = 2026-02-30\n", "s.toml: start: Invalid date"),
                           ("[population]  # who\ncustomers = 1O\n",
                            "s.toml: population.customers: "),
-                          ("days = 3\n[policy\n", "s.toml: Expected ']'")]:
+                          ("[attack]\n[ \"policy\" ]\nmax_keys_per_hour = 1O\n",
+                           "s.toml: policy.max_keys_per_hour: "),
+                          ("days = 3\n[policy\n", "s.toml: Expected ']'"),
+                          # (a line inside what an earlier one began: no key of its own)
+                          ('name = \"\"\"\n[attack]\n\"\"\"\ndays = 1O\n', "s.toml: days: "),
+                          ("days = [1,\n2,\nseed = 3\n", "s.toml: Invalid value"),
+                          ('name = \"\"\"a\nseed = 1O\n', "s.toml: Unterminated")]:
         path.write_text(written)
         with pytest.raises(ScenarioError) as refused:
             load(path)
