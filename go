@@ -13,10 +13,11 @@
 set -euo pipefail
 caller="$PWD"  # the sub-commands' relative paths (a store, --out, --html) are the caller's
 cd "$(dirname "$0")"
+own_help() { sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//'; }  # (the lines above)
 case "${1:-}" in  # ./go's own commands: --help says what they do, before anything is done
     test|report|bench|screenshots|system-packages)
         if [ "${2:-}" = --help ] || [ "${2:-}" = -h ]; then
-            sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//'
+            own_help
             exit 0
         fi
         extra="${2:-}"
@@ -88,10 +89,11 @@ case "${1:-}" in
             .venv/bin/python -m benchmarks.portal
         fi ;;
     *)
-        if [ $# -eq 0 ] || [ "$1" = --help ] || [ "$1" = -h ]; then  # ./go's own, then the rest
-            sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//'
-            echo
-        fi
         venv="$PWD/.venv"
+        if [ $# -eq 0 ] || [ "$1" = --help ] || [ "$1" = -h ]; then  # ./go's own, then the rest
+            own_help
+            echo
+            exec "$venv/bin/billing-station" --help
+        fi
         cd "$caller" && exec "$venv/bin/billing-station" "$@" ;;
 esac

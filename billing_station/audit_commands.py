@@ -242,9 +242,9 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
     asked = " ".join(([f"at {_quoted(login_id)}"] if login_id is not None else [])
                      + ([f"from {client}"] if client is not None else []))
     within = "" if since is None and until is None else " in the period"
-    none = ("" if client is None or addressed or not read else  # (as a simulation's store)
-            f" (of {counted_as(read, 'attempt')} read, none records a client address)")
-    click.echo(f"no login attempt {asked}{within}{none}", err=True)
+    unaddressed = ("" if client is None or addressed or not read else  # (a simulation's)
+                   f" (of {counted_as(read, 'attempt')} read, none records a client address)")
+    click.echo(f"no login attempt {asked}{within}{unaddressed}", err=True)
     sys.exit(exits.NOT_FOUND)  # (as grep: a question with no answer)
 
 

@@ -56,8 +56,8 @@ def _compared(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
         raise click.BadParameter(problem, ctx, param)
     if len(values) < 2:
         raise click.BadParameter(f"one value compares nothing: give two or more, e.g. "
-                                 f"{varied.key}=5,10 (one policy runs from the scenario "
-                                 "file's [policy])", ctx, param)
+                                 f"{varied.key}=5,10 (to run one policy, set it in the "
+                                 "scenario's [policy])", ctx, param)
     # A run's folder and column are named by its value (whole numbers in full, whole
     # seconds up to a day distinct to 6 figures): one name, one value.
     labels = [varied.shown(v) for v in values]

@@ -34,13 +34,6 @@ from simulations.tally import Tally
 OUTCOMES = tuple(o.value for o in Outcome)
 _ALWAYS_COMPARED = {Outcome.COMPLETED, Outcome.EXPIRED, Outcome.LOCKED, Outcome.KEY_WITHHELD}
 
-
-def compared_outcomes(reports: list[Report]) -> list[Outcome]:
-    """The outcomes a comparison lists under its attempts: what the key policy moves
-    (expiry, lock, D-10), and any other some run had, so that each column adds up to its
-    attempts."""
-    return [o for o in Outcome
-            if o in _ALWAYS_COMPARED or any(r.outcomes.get(o.value) for r in reports)]
 PRODUCTION_HASH_COST = Hasher().cost  # log2 of scrypt's N in production (the default)
 ROUTES = {ContactRoute.OPERATOR: "operator (main IDs)",
           ContactRoute.MAIN_ID_PERSON: "main ID person (sub IDs)"}
@@ -256,3 +249,11 @@ def over_all_visits(seconds: list[float], visits: int) -> dict[str, float | None
         rank = max(1, math.ceil(q * visits))
         found[name] = round(ordered[rank - 1], 1) if visits and rank <= len(ordered) else None
     return found if visits else {}
+
+
+def compared_outcomes(reports: list[Report]) -> list[Outcome]:
+    """The outcomes a comparison lists under its attempts: what the key policy moves
+    (expiry, lock, D-10), and any other some run had, so that each column adds up to its
+    attempts."""
+    return [o for o in Outcome
+            if o in _ALWAYS_COMPARED or any(r.outcomes.get(o.value) for r in reports)]

@@ -139,7 +139,8 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-_OUTCOME_NAMES = {"key_withheld": "key withheld (D-10)"}  # (else the outcome's own name)
+_OUTCOME_NAMES = {"expired": "expired (LG-5)", "locked": "locked (D-4)",  # (else the
+                  "key_withheld": "key withheld (D-10)"}                    # outcome's name)
 
 
 def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:

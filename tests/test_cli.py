@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -155,6 +156,21 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == (f"./go {command}: unexpected 'nonsense' (./go {command} --help"
                               " says what it takes)\n")
+
+
+@pytest.mark.parametrize("asked", [[], ["--help"], ["-h"]])
+def test_go_help_lists_its_own_commands_then_the_console_scripts(asked: list[str]) -> None:
+    """./go --help listed only the console script's sub-commands (not test, report, bench…),
+    and a bare ./go split its help over stdout and stderr, exit 2."""
+    go = str(Path(__file__).resolve().parents[1] / "go")
+    helped = subprocess.run([go, *asked], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and helped.stderr == "", helped.stderr
+    own, script = helped.stdout.split("\nUsage: billing-station [OPTIONS] COMMAND [ARGS]...\n")
+    assert all(f"./go {c}" in own for c in ("simulate", "test", "report", "bench",
+                                            "screenshots", "system-packages"))
+    assert "Commands:" in script and "verify" in script and "serve" in script
+    version = subprocess.run([go, "--version"], capture_output=True, text=True, timeout=60)
+    assert re.fullmatch(r"billing-station, version \d+\.\d+\.\d+\n", version.stdout)
 
 
 def test_ctrl_c_while_the_command_loads_is_one_line_and_130() -> None:

@@ -38,10 +38,10 @@ from billing_station.cli import main
 from billing_station.run_output import discarded
 from domain import clock
 from domain.crypto import Hasher
-from simulations.experiments import simulate
+from simulations.experiments import _run_figures, simulate
 from simulations.population import RememberingHasher
 from simulations.report import report
-from simulations.report_html import report_page
+from simulations.report_html import RunFigures, report_page
 from simulations.report_text import text
 from simulations.run_folder import (
     RUN_FOLDERS,
@@ -55,6 +55,7 @@ from simulations.run_folder import (
 from simulations.runner import RunStopped, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
 from simulations.varied import VALIDITY, VARIED
+from tests.test_plot_labels import made
 
 TINY = Scenario("tiny", days=4, seed=3, hash_cost=4,
                 population=Population(customers=6, sub_ids_per_customer=(0, 2)),
@@ -646,6 +647,14 @@ def test_a_shipped_scenario_is_found_by_name_whatever_the_folder_holds(
         with pytest.raises(ScenarioError, match=re.escape(f"{said}: give a TOML file or one "
                                                           "of ")):
             load(typed)
+
+
+def test_a_run_too_short_for_tenths_of_a_second_says_its_milliseconds() -> None:
+    """A two-day run of five customers "ran in 0.0 s: 5,914 events/s stored"."""
+    ran = attrs.evolve(made(10, 60), events=70)
+    assert _run_figures(ran, RunFigures(0.012, 80.0)).startswith(
+        "ran in 12 ms: 5,833 events/s stored")
+    assert _run_figures(ran, RunFigures(2.5, 80.0)).startswith("ran in 2.5 s: 28 events/s")
 
 
 def test_a_value_toml_cannot_read_is_named_by_its_key(tmp_path: Path) -> None:
