@@ -772,7 +772,8 @@ class Collector:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.screens: dict[str, str] = {}  # test -> the screen text recorded last
+        self.screens: dict[str, tuple[str, object]] = {}  # test -> the screen recorded last,
+        #                                                    and the answer that showed it
         self.mails: dict[str, int] = {}  # test -> mails already recorded (or there before)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("", encoding="utf-8")  # this run's evidence only
@@ -781,8 +782,11 @@ class Collector:
         """``seen``: the test's fixtures and the step's arguments (the specs' ``world``, the
         portal's ``person`` at a browser)."""
         screen = _screen_text(seen)
-        if screen and screen != self.screens.get(test):
-            self.screens[test] = screen
+        answer = getattr(seen.get("world"), "screen", None)
+        last = self.screens.get(test)
+        # (a new answer showing the same text, as D-14 refusing once more, is the step's too)
+        if screen and (last is None or last[0] != screen or last[1] is not answer):
+            self.screens[test] = (screen, answer)
             self._write(test, line, "screen", screen)
         mailbox = (getattr(seen.get("world"), "mailbox", None)
                    or getattr(getattr(seen.get("person"), "portal", None), "mailbox", None))
