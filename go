@@ -44,7 +44,8 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     echo "setting up .venv (once) ..." >&2
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test,load]'
+    # (-qq: a machine's pip settings may warn of each index it cannot use, a line a package)
+    .venv/bin/pip install -qq --disable-pip-version-check -e '.[test,load]'
     touch .venv/.installed
 fi
 case "${1:-}" in
