@@ -293,6 +293,13 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
     assert misshapen(LoginAttempt.KeyIssued, issued) is None  # (D-10's two: absent, as before)
     assert misshapen(LoginAttempt.KeyIssued, {**issued, "max_wrong_entries": True}) == (
         "its max_wrong_entries is True, not an int")
+    # (a key valid 10**30 seconds ended verify in a traceback; one valid -5 was "-0.08 min")
+    assert [misshapen(LoginAttempt.KeyIssued, {**issued, "valid_for_seconds": seconds})
+            for seconds in (10**30, -5, 0, 100 * 365 * 24 * 3600)] == [
+        "its valid_for_seconds is 1000000000000000000000000000000, not a duration of 0 to "
+        "3,153,600,000 seconds (a hundred years)",
+        "its valid_for_seconds is -5, not a duration of 0 to 3,153,600,000 seconds (a "
+        "hundred years)", None, None]
     started = {"originator_id": uuid4(), "originator_version": 1, "originator_topic": "t",
                "timestamp": datetime.now(UTC), "token_digest": "d", "account_id": uuid4(),
                "login_id": "main01"}
@@ -317,6 +324,9 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
     ("SET state = CAST(json_set(state, '$.timestamp._data_', '2030-01-01T00:00:00') AS BLOB) "
      "WHERE topic LIKE '%.LoginCompleted'", "its timestamp is datetime.datetime(2030, 1, 1, 0, "
      "0), with no time zone"),
+    ("SET state = CAST(json_set(state, '$.timestamp._data_', '9999-12-31T23:59:59+00:00') AS "
+     "BLOB) WHERE topic LIKE '%.LoginCompleted'", "its timestamp is datetime.datetime(9999, "
+     "12, 31, 23, 5..., not within the years 1000 to 8999"),  # (past JST's year 9999)
     ("SET state = CAST('{}' AS BLOB) WHERE topic LIKE '%.PasswordAccepted'",
      "it has no timestamp"),
     ("SET topic = 'domain.accounts:Customer.NotifyKeyEnabled' WHERE topic LIKE "
@@ -331,7 +341,8 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
      "'%.Onboarded'", "its information holds 7, not a str"),
     ("SET state = CAST(json_set(state, '$.key_required', 1) AS BLOB) WHERE topic LIKE "
      "'%.PasswordAccepted'", "its key_required is 1, not a bool"),
-], ids=["a number for text", "a word for a time", "a time in no zone", "no fields",
+], ids=["a number for text", "a word for a time", "a time in no zone", "a time past 9999",
+        "no fields",
         "another aggregate's topic", "a module's topic", "the library's event", "no uuid",
         "a number in the information", "a number for yes or no"])
 @pytest.mark.parametrize("command", [["verify"], ["timeline", "main01"], ["history"]])

@@ -10,11 +10,15 @@ import functools
 import types
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 OURS = ("domain.", "eventsourcing.domain:Snapshot")  # the topics this system stores
+# Times and durations the audit can reckon with and show in JST: a KeyIssued valid for 10**30
+# seconds, or stamped 9999-12-31 UTC (past JST's year 9999), ended verify in a traceback.
+EARLIEST, LATEST = datetime(1000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+LONGEST = 100 * 365 * 24 * 3600  # seconds: the most a recorded duration (``*_seconds``) is
 
 
 def foreign_topic(topic: object) -> bool:
@@ -100,7 +104,8 @@ def fits_of(cls: type) -> Callable[[dict[str, Any]], bool]:
     a store is checked: a loop over the fields cost verify a tenth of its speed); what it
     finds amiss ``_misfit`` says."""
     tests: list[str] = []
-    names: dict[str, Any] = {"datetime": _real(datetime)}  # (not a name freezegun patches)
+    names: dict[str, Any] = {"datetime": _real(datetime),  # (not a name freezegun patches)
+                             "_earliest": EARLIEST, "_latest": LATEST, "_longest": LONGEST}
     for i, field in enumerate(shape(cls)):
         got = f"s[{field.name!r}]"
         if field.optional:  # (absent: its default)
@@ -110,7 +115,10 @@ def fits_of(cls: type) -> Callable[[dict[str, Any]], bool]:
         names[f"_kinds{i}"] = next(iter(field.kinds)) if single else field.kinds
         test = [f"type(v := {got}) {'is' if single else 'in'} _kinds{i}"]
         if names["datetime"] in field.kinds:
-            test.append("(type(v) is not datetime or v.tzinfo is not None)")
+            test.append("(type(v) is not datetime or (v.tzinfo is not None and "
+                        "_earliest <= v < _latest))")
+        if _duration(field):
+            test.append("(type(v) is not int or 0 <= v <= _longest)")
         for j, (kind, values) in enumerate(field.literals.items()):
             names[f"_kind{i}_{j}"], names[f"_values{i}_{j}"] = kind, values
             test.append(f"(type(v) is not _kind{i}_{j} or v in _values{i}_{j})")
@@ -140,6 +148,10 @@ def _misfit(cls: type, state: dict[str, Any]) -> str | None:
             return f"{its}, not {article} {wanted}"
         if kind is datetime and value.tzinfo is None:
             return f"{its}, with no time zone"
+        if kind is datetime and not EARLIEST <= value < LATEST:
+            return f"{its}, not within the years {EARLIEST.year} to {LATEST.year - 1}"
+        if kind is int and _duration(field) and not 0 <= value <= LONGEST:
+            return f"{its}, not a duration of 0 to {LONGEST:,} seconds (a hundred years)"
         if kind in field.literals and value not in field.literals[kind]:
             return f"{its}, not one of {', '.join(map(repr, field.literals[kind]))}"
         if field.items is not None and isinstance(value, dict):
@@ -147,6 +159,11 @@ def _misfit(cls: type, state: dict[str, Any]) -> str | None:
                 if type(item) is not field.items:
                     return f"its {field.name} holds {_shown(item)}, not a {field.items.__name__}"
     return None
+
+
+def _duration(field: Field) -> bool:
+    """A field that records seconds (a key's validity, a window), as an int."""
+    return field.name.endswith("_seconds") and int in field.kinds
 
 
 def _shown(value: Any) -> str:
