@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import attrs
 import pytest
@@ -221,6 +221,42 @@ def test_D_3_a_key_used_twice_is_caught(keyed: BillingStation, mailbox: MailboxF
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=attempt.modified_on)
     keyed.save(attempt)
     assert rules(keyed) == ["D-3"]
+
+
+def test_LG_1_a_login_completes_only_an_accounts_whose_password_was_accepted(
+    app: BillingStation
+) -> None:
+    """A LoginCompleted after PasswordRejected, or for a login ID with no account, passed
+    verify unseen (the auditor's probe): the password is half of every login."""
+    onboard(app)
+    account = app.account("main01")
+    assert account is not None
+    now = account.modified_on
+    rejected = LoginAttempt.request("main01", account.id, now, uuid4())
+    rejected.reject_password(now)
+    rejected.complete(now)  # planted
+    app.save(rejected)
+    assert the_violation(app, "LG-1").message == (
+        "a login completed without its password accepted")
+    nobody = LoginAttempt.request("nobody01", None, now, uuid4())
+    nobody.accept_password(False, False, now)  # planted, as its completion
+    nobody.complete(now)
+    app.save(nobody)
+    found = [v.message for v in audit.verify(app)]
+    assert found[1:] == ["a login completed for nobody01, a login ID with no account"]
+
+
+def test_D_3_a_login_attempt_completes_once(keyed: BillingStation, mailbox: MailboxFolder,
+                                          start: FrozenDateTimeFactory) -> None:
+    """A second LoginCompleted on a completed attempt, hours later, passed verify unseen."""
+    log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, timedelta(minutes=1))
+    [completed] = [r for r in audit.history(replay(keyed)) if r.outcome == "completed"][-1:]
+    attempt = keyed.get(UUID(completed.attempt_id), LoginAttempt)
+    attempt.complete(attempt.modified_on + timedelta(hours=2))  # planted
+    keyed.save(attempt)
+    found = the_violation(keyed, "D-3")
+    assert found.message == "a login attempt completed a second time"
+    assert sum("LoginAttempt.LoginCompleted" in e for e in found.evidence) == 2
 
 
 def _key_planted(app: BillingStation, to: str = EMAIL, window_recorded: bool = True

@@ -92,8 +92,22 @@ def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
 
 
 def check_completion(attempt: Attempt) -> Iterator[Violation]:
-    """A login completed with the key when the policy required it: with 利用する past the
-    first login (LG-3)."""
+    """A login completed only as one: once (D-3), an account's whose password was accepted
+    and not rejected (LG-1), and with the key when the policy required it: with 利用する
+    past the first login (LG-3)."""
+    events = [type(e) for e in attempt.events]
+    if events.count(LoginAttempt.LoginCompleted) > 1:
+        yield Violation("D-3", "a login attempt completed a second time",
+                        attempt_evidence(attempt), "ログイン試行が2回目の完了をした")
+        return  # (the first completion was judged)
+    if attempt.account_id is None:
+        yield Violation("LG-1", f"a login completed for {printable(attempt.login_id)}, a login "
+                        "ID with no account", attempt_evidence(attempt),
+                        "アカウントのないログインIDのログインが完了した")
+    elif (LoginAttempt.PasswordAccepted not in events
+          or LoginAttempt.PasswordRejected in events):
+        yield Violation("LG-1", "a login completed without its password accepted",
+                        attempt_evidence(attempt), "パスワードが受け付けられないまま、ログインが完了した")
     if attempt.policy_requires_key and attempt.verified is None:
         yield Violation("LG-3", "a login completed without the key the policy required",
                         attempt_evidence(attempt), "ポリシーが求める通知キーなしでログインが完了した")
