@@ -54,6 +54,9 @@ class Gate(Protocol):
     def mismatched(self) -> None: ...
 
 
+_DIGEST = re.compile(r"scrypt\$(?:[1-9]|1\d|20)\$[0-9a-f]{32}\$[0-9a-f]{64}")  # (verify: each key)
+
+
 @attrs.frozen
 class Hasher:
     """D-7: salted scrypt digests of keys and passwords, compared in constant time.
@@ -104,8 +107,7 @@ class Hasher:
     @staticmethod
     def is_digest(value: str) -> bool:
         """Is ``value`` a digest as ``digest`` makes them (and so no secret in clear)?"""
-        return re.fullmatch(r"scrypt\$(?:[1-9]|1\d|20)\$[0-9a-f]{32}\$[0-9a-f]{64}",
-                            value) is not None
+        return _DIGEST.fullmatch(value) is not None
 
     def unknown(self, login_id: str, gate: Gate | None = None) -> str:
         """What is recorded of a login ID that is no account's: it may be a password typed in

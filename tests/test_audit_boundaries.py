@@ -47,6 +47,7 @@ from billing_station.exits import (
     NOT_FOUND,
     UNAVAILABLE,
     USAGE,
+    VIOLATIONS,
 )
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import PortalSession
@@ -239,6 +240,34 @@ def test_history_csv_gives_no_spreadsheet_a_formula(tmp_path: Path) -> None:
     assert '"login_id": "=HYPERLINK' in audit(env, "history", "--format", "jsonl").output
     found = audit(env, "history", "--format", "csv", "--login-id", "-main01").output
     assert found.splitlines()[1:] == [found.splitlines()[1]] and "'-main01" in found
+
+
+def test_D_7_a_key_or_password_stored_in_clear_is_found_and_not_shown(tmp_path: Path) -> None:
+    """A key, a password, or 分析データダウンロードファイル用パスワード written into the store
+    in clear passed verify (it neither checked D-7 nor said it did not)."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    keyed_main(app)
+    app.log_in("main01", PASSWORD)  # a key issued
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        for field, topic, secret in [("key_digest", "KeyIssued", "589645749287"),
+                                     ("password_digest", "Onboarded", "Passw0rd-clear"),
+                                     ("information.download_file_password", "Onboarded",
+                                      "DlPass12345")]:
+            assert db.execute(f"UPDATE stored_events SET state = CAST(json_set(state, "
+                              f"'$.{field}', '{secret}') AS BLOB) WHERE topic LIKE "
+                              f"'%.{topic}'").rowcount == 1
+    env = {"BS_SQLITE_PATH": str(path)}
+    page = tmp_path / "audit.html"
+    result = audit(env, "verify", "--html", str(page))
+    assert result.exit_code == VIOLATIONS, result.output
+    assert "D-7: Customer.Onboarded keeps password_digest, information.download_file_password " \
+           "as something other than its digest" in result.output
+    assert "D-7: LoginAttempt.KeyIssued keeps key_digest as something other" in result.output
+    shown = result.output + page.read_text(encoding="utf-8")
+    assert not any(secret in shown for secret in ("589645749287", "Passw0rd-clear", "DlPass12345"))
+    assert "ダイジェストでない形で記録した" in shown
 
 
 def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(

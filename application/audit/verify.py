@@ -34,6 +34,7 @@ from application.audit.attempt_rules import (
 )
 from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
+from application.audit.digests import in_clear, in_clear_found
 from application.audit.evidence import (
     FAILURE_READ,
     KEY_OF_WINDOW,
@@ -51,7 +52,8 @@ from domain.portal_sessions import UNRECORDED, ClientAddress, PortalSession, cli
 _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDAdded)
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
 _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"),
-                  (ClientAddress.LoginFailed, "failure"), (PortalSession.Started, "session"))
+                  (ClientAddress.LoginFailed, "failure"), (PortalSession.Started, "session"),
+                  ((Account.Registered, Account.PasswordDigestRenewed), "digested"))
 _CHECKED = (LoginAttempt.PasswordAccepted, LoginAttempt.PasswordRejected)  # (at its instant)
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
 UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before it was recorded)
@@ -97,6 +99,8 @@ class Verifier:
                 self.clients.fold(event)
             elif role == "session":
                 yield from self._check_session(event)
+            elif role == "digested" and (fields := in_clear(event)):
+                yield in_clear_found(event, fields)
             if attempts.due():
                 self._count(attempts.pop_over())
         if final:
@@ -114,6 +118,8 @@ class Verifier:
             self.counts[attempt.outcome.value] += 1
 
     def _check_change(self, event: Any) -> Iterator[Violation]:
+        if isinstance(event, Account.InformationChanged) and (fields := in_clear(event)):
+            yield in_clear_found(event, fields)  # (a secret among its changes)
         allowed = self.accounts.main_login_id(event.originator_id)
         if event.by == allowed:
             return
@@ -153,6 +159,8 @@ class Verifier:
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from check_completion(attempt)
         elif isinstance(event, LoginAttempt.KeyIssued):
+            if fields := in_clear(event):
+                yield in_clear_found(event, fields)
             self.counts[key_policy(event)] += 1
             account = self.accounts.of(attempt.account_id)
             yield from check_demand(attempt)

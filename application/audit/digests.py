@@ -1,0 +1,45 @@
+"""D-7 as the events show it: what they keep of a key or a password is its digest, never
+the secret itself (a store written by another hand may hold one in clear)."""
+
+from __future__ import annotations
+
+import functools
+import typing
+from typing import Any
+
+from application.audit.evidence import Violation, line
+from domain.crypto import Hasher
+from domain.forms import SECRET_FIELDS
+
+_DIGESTS = ("password_digest", "key_digest")  # an event's fields that hold one
+_HOLDERS = ("information", "changes")  # and its dicts, whose secret fields (SECRET_FIELDS) do
+
+
+@functools.cache
+def _kept(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which of those fields and dicts ``cls`` declares (found once: a key's event is
+    checked at every login)."""
+    declared = typing.get_type_hints(cls)
+    return (tuple(n for n in _DIGESTS if n in declared),
+            tuple(n for n in _HOLDERS if n in declared))
+
+
+def in_clear(event: Any) -> list[str]:
+    """The fields of ``event`` meant to hold a digest that hold something else."""
+    digests, holders = _kept(event.__class__)
+    found = [name for name in digests if not Hasher.is_digest(getattr(event, name))]
+    for holder in holders:
+        values = getattr(event, holder)
+        found += [f"{holder}.{name}" for name in SECRET_FIELDS & values.keys()
+                  if values[name] and not Hasher.is_digest(values[name])]
+    return found
+
+
+def in_clear_found(event: Any, fields: list[str]) -> Violation:
+    """D-7: a key or a password not stored as its digest. (The evidence line shows such a
+    field only as a short hash of what it holds, so the finding shows no secret either.)"""
+    named = ", ".join(fields)
+    return Violation("D-7", f"{type(event).__qualname__} keeps {named} as something other "
+                     "than its digest (a key or a password in clear?)", [line(event)],
+                     f"{type(event).__qualname__} が {named} をダイジェストでない形で記録した"
+                     " (通知キーまたはパスワードがそのまま記録された可能性)")
