@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
+from application.audit.books import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
 from application.audit.verify import (
     JUDGED_D14,
@@ -197,9 +198,11 @@ def _login_ids(violation: Violation) -> list[str]:
 
 
 def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str,
-                  stores: Sequence[str] | None = None) -> str:
+                  stores: Sequence[str] | None = None,
+                  out_of_order: OutOfOrder | None = None) -> str:
     """`verify --html`: the verdict, what was checked, and each finding with its evidence
-    (and, from several stores, the store each is in: ``stores``, one per violation)."""
+    (and, from several stores, the store each is in: ``stores``, one per violation); events
+    stamped out of order (``out_of_order``: the first, of one store) qualify the verdict."""
     found = list(violations)
     in_store = [f"ストア {html.escape(s)}: " for s in stores] if stores else [""] * len(found)
     by_rule = Counter(v.rule for v in found)
@@ -207,6 +210,8 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f"{rule} × {n}" for rule, n in sorted(by_rule.items())) + "</div>") if found else (
         '<div class="verdict ok">違反なし: すべてのログインと変更が、下の検査したルールについて'
         "その時点のポリシーに従っていました。</div>")
+    if counts[OUT_OF_ORDER]:  # (the verdict's time-based part is unsure: said beside it)
+        verdict += _out_of_order_ja(out_of_order)
     checked = "".join(f"<tr><th>{COUNTS.get(k, html.escape(k))}</th><td>{n:,}</td></tr>"
                       for k, n in counts.items() if not k.startswith(POLICIES))
     items = "".join(
@@ -225,6 +230,18 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
             + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
                 "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))
     return _page("監査結果", body)
+
+
+def _out_of_order_ja(first: OutOfOrder | None) -> str:
+    """What events stamped out of order mean for the verdict, as the terminal's note says."""
+    where = (f"最初は試行 {first.attempt_id} のイベントで、{jst(first.at, seconds=True)} "
+             f"(日本時間) の時刻ですが、先に記録された試行 {first.ahead_of} のイベントは "
+             f"{jst(first.ahead_at, seconds=True)} の時刻です (どちらかが誤り)。"
+             if first else "")
+    return ("<p class='note'>注意: 先に記録されたイベントより1分以上前の時刻を持つログイン試行の"
+            f"イベントがあります。{html.escape(where)}記録した側の時計がずれていたか、イベントが"
+            "変更されています。イベントの間の時間で決まる判定 (放棄、未完了、期限切れ、D-10 と "
+            "D-14 の時間枠) は誤っているかもしれません。</p>")
 
 
 def _policies_ja(counts: Counter[str]) -> str:

@@ -108,7 +108,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
         echo_unreadable(unreadable, len(stores), f"; {page} not written" if page else "")
         sys.exit(exits.DATA_ERROR)
     if page is not None:
-        write_text(page, findings_page(found, counts, where, in_store))
+        write_text(page, findings_page(found, counts, where, in_store, first_out_of_order))
         click.echo(f"wrote {page}")
     if unsaved:  # (after the verdict, which stands)
         click.echo(f"error: {unsaved}", err=True)

@@ -587,7 +587,7 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
         data["timestamp"]["_data_"] = ahead.isoformat()
         db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
                    (json.dumps(data).encode(), rowid))
-    result = audit({"BS_SQLITE_PATH": str(path)})
+    result = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--html", str(tmp_path / "a.html"))
     summary, note = result.output.splitlines()[:2]
     assert ("6 login attempt events stamped over a minute before one stored ahead of them "
             "(time-based outcomes unsure)") in summary
@@ -596,6 +596,9 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
     changed = sqlite3.connect(path).execute(
         "SELECT originator_id FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
     assert f"after attempt {UUID(changed)}'s event stamped {jst(ahead, seconds=True)} JST" in note
+    page = (tmp_path / "a.html").read_text(encoding="utf-8")  # (its page said only the count)
+    assert f"先に記録された試行 {UUID(changed)} のイベントは {jst(ahead, seconds=True)} の時刻" \
+           in page.split("<h2>検査したもの</h2>")[0]  # (beside the verdict)
 
 
 def test_a_checkpoint_an_earlier_verify_made_is_refused_by_name(tmp_path: Path) -> None:
