@@ -170,6 +170,17 @@ def test_LG_5_a_key_accepted_after_10_minutes_is_caught(keyed: BillingStation) -
     assert rules(keyed) == ["LG-5"]
 
 
+def test_LG_5_a_key_accepted_before_it_was_issued_is_caught(keyed: BillingStation) -> None:
+    """Its KeyVerified stamped an hour before its KeyIssued passed, but for a note on the
+    clocks (the auditor's probe): a key is valid from its issue on (D-5)."""
+    attempt = pending(keyed)
+    early = attempt.modified_on - timedelta(seconds=30)  # (within a minute: no clock note)
+    attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=early)
+    attempt.complete(early)
+    keyed.save(attempt)
+    assert the_violation(keyed, "LG-5").message == "a key was accepted before it was issued"
+
+
 def test_D_2_and_D_4_keys_accepted_after_supersession_or_lock_are_caught(
     keyed: BillingStation,
 ) -> None:

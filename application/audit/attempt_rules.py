@@ -18,6 +18,7 @@ from application.audit.evidence import (
     printable,
 )
 from domain.login_attempt import LoginAttempt
+from domain.portal_sessions import CLOCK_TOLERANCE
 
 _BROKEN_BY = {LoginAttempt.KeySuperseded: "D-2", LoginAttempt.AttemptLocked: "D-4",
               LoginAttempt.KeyExpired: "LG-5"}  # the rule a key accepted after it breaks
@@ -39,6 +40,10 @@ def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
     if not verified.timestamp < attempt.deadline:
         yield Violation("LG-5", "a key was accepted after its validity", attempt_evidence(attempt),
                         "有効期限を過ぎた通知キーが受け付けられた")
+    elif verified.timestamp < attempt.issued.timestamp - CLOCK_TOLERANCE:  # (D-5: valid
+        #   from its issue on; the portal's workers' clocks may differ by the tolerance)
+        yield Violation("LG-5", "a key was accepted before it was issued",
+                        attempt_evidence(attempt), "発行より前の時刻に通知キーが受け付けられた")
     ended = attempt.ended_by
     if ended is not None:
         rule = _BROKEN_BY[type(ended)]
