@@ -185,8 +185,7 @@ Times in JST (ISO 8601 with +09:00 in csv and jsonl). A 「ログイン」 the p
 unchecked under D-14 (too many failures from its address) records nothing and is not here:
 the portal's log names each. In csv, a text beginning with = + - or @ (a formula's start
 to a spreadsheet: a login ID may begin with -) is written with a ' before it; jsonl keeps it
-as recorded. Exits 1 when --login-id or --client
-finds no attempt. The columns:
+as recorded. Exits 1 when --login-id or --client finds no attempt. The columns:
 
 \b
 """ + "\n".join(f"  {name:<15} {meaning}" for name, meaning in audit.COLUMNS.items())

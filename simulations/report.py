@@ -33,7 +33,6 @@ from simulations.tally import Tally
 
 OUTCOMES = tuple(o.value for o in Outcome)
 _ALWAYS_COMPARED = {Outcome.COMPLETED, Outcome.EXPIRED, Outcome.LOCKED, Outcome.KEY_WITHHELD}
-
 PRODUCTION_HASH_COST = Hasher().cost  # log2 of scrypt's N in production (the default)
 ROUTES = {ContactRoute.OPERATOR: "operator (main IDs)",
           ContactRoute.MAIN_ID_PERSON: "main ID person (sub IDs)"}
