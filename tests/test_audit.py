@@ -257,6 +257,17 @@ def test_LG_1_a_login_completes_only_an_accounts_whose_password_was_accepted(
     assert found[1:] == ["a login completed for nobody01, a login ID with no account"]
 
 
+def test_LG_6_a_login_attempt_is_issued_one_key(keyed: BillingStation) -> None:
+    """A KeyIssued stored again on the same attempt passed verify (the auditor's probe)."""
+    attempt = pending(keyed)
+    attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, LoginPolicy(),
+                      attempt.modified_on)  # planted: a second key for one login
+    keyed.save(attempt)
+    found = the_violation(keyed, "LG-6")
+    assert found.message.startswith("a login attempt was issued a second key")
+    assert sum("LoginAttempt.KeyIssued" in e for e in found.evidence) == 2
+
+
 def test_D_3_a_login_attempt_completes_once(keyed: BillingStation, mailbox: MailboxFolder,
                                           start: FrozenDateTimeFactory) -> None:
     """A second LoginCompleted on a completed attempt, hours later, passed verify unseen."""
