@@ -40,8 +40,9 @@ def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
     if not verified.timestamp < attempt.deadline:
         yield Violation("LG-5", "a key was accepted after its validity", attempt_evidence(attempt),
                         "有効期限を過ぎた通知キーが受け付けられた")
-    elif verified.timestamp < attempt.issued.timestamp - CLOCK_TOLERANCE:  # (D-5: valid
-        #   from its issue on; the portal's workers' clocks may differ by the tolerance)
+    elif (verified.timestamp < attempt.issued.timestamp  # (D-5: valid from its issue on;
+          and verified.timestamp < attempt.issued.timestamp - CLOCK_TOLERANCE):  # the
+        #   portal's workers' clocks may differ by the tolerance: reckoned only then)
         yield Violation("LG-5", "a key was accepted before it was issued",
                         attempt_evidence(attempt), "発行より前の時刻に通知キーが受け付けられた")
     ended = attempt.ended_by
@@ -100,7 +101,7 @@ def check_completion(attempt: Attempt) -> Iterator[Violation]:
     """A login completed only as one: once (D-3), an account's whose password was accepted
     and not rejected (LG-1), and with the key when the policy required it: with 利用する
     past the first login (LG-3)."""
-    events = [type(e) for e in attempt.events]
+    events = list(map(type, attempt.events))  # (in C: verify runs this at every login)
     if events.count(LoginAttempt.LoginCompleted) > 1:
         yield Violation("D-3", "a login attempt completed a second time",
                         attempt_evidence(attempt), "ログイン試行が2回目の完了をした")

@@ -161,7 +161,7 @@ class Verifier:
         elif isinstance(event, LoginAttempt.KeyIssued):
             if fields := in_clear(event):
                 yield in_clear_found(event, fields)
-            if sum(isinstance(e, LoginAttempt.KeyIssued) for e in attempt.events) > 1:
+            if list(map(type, attempt.events)).count(LoginAttempt.KeyIssued) > 1:
                 yield Violation("LG-6", "a login attempt was issued a second key (only a new "
                                 "login issues a new key)", attempt_evidence(attempt),
                                 "1回のログインに2つ目の通知キーが発行された")
