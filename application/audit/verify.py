@@ -90,7 +90,7 @@ class Verifier:
             if event is None:  # a row replay read but did not decode: nothing to check
                 continue
             fold(event)
-            role = _VERIFIED(event)
+            role = _VERIFIED[type(event)]
             if role == "change":
                 yield from self._check_change(event)
             elif role == "attempt":
