@@ -52,7 +52,7 @@ class Roles(dict[type, str]):
     """What an event's class is to a fold, by the first ``(kind, role)`` it is a subclass
     of ("" for none): isinstance's answer, found once per class. Asked as ``roles[type(e)]``:
     a dict's own lookup, with no Python call once a class is known (replays are hot loops,
-    three lookups an event: a method call each cost verify about 3% of its time)."""
+    three lookups an event)."""
 
     def __init__(self, *kinds: tuple[Any, str]) -> None:
         super().__init__()
@@ -240,8 +240,8 @@ class AttemptBook:
     stamped ahead of its time closes the attempts open then as over."""
 
     # The oldest open attempt and when it is over, known until it changes (``due`` is asked
-    # after every event: working it out each time cost verify about 5% of its time). A class
-    # default, so that a checkpoint written before it was kept reads.
+    # after every event, and worked it out each time). A class default, so that a checkpoint
+    # written before it was kept reads.
     _due: tuple[UUID, datetime] | None = None
 
     def __init__(self) -> None:
