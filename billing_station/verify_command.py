@@ -54,7 +54,8 @@ from simulations.wording import counted_as
                    "writes). One store at a time.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None) -> None:
     """Replay the whole store and check every login against the policy in force at its time
-    (LG-1..LG-6, D-1..D-5, D-10; each key mailed to the login ID's registered address then;
+    (LG-1..LG-6, D-1..D-5, D-10; each login recorded on its attempt and its account alike;
+    each key mailed to the login ID's registered address then;
     each key and password kept only as its digest, D-7;
     at the portal, each password checked only under its client address's limit as its check
     read the count, D-14; a portal session only as a login completes, D-12) and every

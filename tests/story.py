@@ -5,7 +5,7 @@ It drives the application services only and reads keys from the mailbox, as a pe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import freezegun
 
@@ -15,8 +15,10 @@ from application.messages import Mail, key_in
 from application.outcomes import KeyEntry, LoginScreen, Session, TopPage
 from application.ports import Mailer
 from application.samples import INFORMATION
+from domain.accounts import Account
 from domain.crypto import Hasher
 from domain.forms import Plan
+from domain.login_attempt import LoginAttempt
 
 # The tests' shared constants: the main ID's and sub IDs' passwords, the main ID's address
 # (the sample customer's), and a hasher at scrypt N=2^8, fast enough for thousands of logins
@@ -109,3 +111,13 @@ def first_login(app: BillingStation, login_id: str = "main01", password: str = P
     top = app.log_in(login_id, password)
     assert isinstance(top, TopPage), top
     return top.session
+
+
+def complete_planted(app: BillingStation, attempt: LoginAttempt, at: datetime) -> None:
+    """Planted (past the services): ``attempt`` completed ``at`` with its account's login, in
+    one save, as the services record a login (a forger who knows the store writes both)."""
+    assert attempt.account_id is not None
+    account = app.get(attempt.account_id, Account)
+    attempt.complete(at)
+    account.logged_in(attempt.id, at)
+    app.save(attempt, account)

@@ -52,6 +52,7 @@ from tests.story import (
     PASSWORD,
     SUB_PASSWORD,
     add_sub_id,
+    complete_planted,
     first_login,
     keyed_main,
     latest_key,
@@ -104,8 +105,7 @@ def test_LG_3_a_login_completed_without_the_required_key_is_caught(
     keyed: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
     attempt = pending(keyed)
-    attempt.complete(attempt.modified_on)  # planted: no KeyVerified
-    keyed.save(attempt)
+    complete_planted(keyed, attempt, attempt.modified_on)  # planted: no KeyVerified
     assert rules(keyed) == ["LG-3"]
 
 
@@ -118,8 +118,7 @@ def _login_with_a_key_planted(app: BillingStation) -> None:
     attempt.accept_password(True, False, now)
     attempt.issue_key(Hasher(4).digest("000000000000"), EMAIL, LoginPolicy(), now)
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=now)
-    attempt.complete(now)
-    app.save(attempt)
+    complete_planted(app, attempt, now)
 
 
 def test_LG_2_a_key_demanded_with_the_notify_key_off_is_caught(
@@ -156,8 +155,7 @@ def test_LG_4_a_key_demanded_at_a_first_login_is_caught(
     _login_with_a_key_planted(app)
     [found] = audit.verify(app)
     assert found.rule == "LG-4" and "first login" in found.message
-    first_login(app)  # (the service: no key at a first login) then the same planted login
-    _login_with_a_key_planted(app)
+    _login_with_a_key_planted(app)  # the same again, past the first (recorded on the account)
     assert rules(app) == ["LG-4"]  # past the first login a key is what the policy asks
 
 
@@ -165,8 +163,7 @@ def test_LG_5_a_key_accepted_after_10_minutes_is_caught(keyed: BillingStation) -
     attempt = pending(keyed)
     late = attempt.modified_on + timedelta(minutes=10)
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=late)
-    attempt.complete(late)
-    keyed.save(attempt)
+    complete_planted(keyed, attempt, late)
     assert rules(keyed) == ["LG-5"]
 
 
@@ -176,8 +173,7 @@ def test_LG_5_a_key_accepted_before_it_was_issued_is_caught(keyed: BillingStatio
     attempt = pending(keyed)
     early = attempt.modified_on - timedelta(seconds=30)  # (within a minute: no clock note)
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=early)
-    attempt.complete(early)
-    keyed.save(attempt)
+    complete_planted(keyed, attempt, early)
     assert the_violation(keyed, "LG-5").message == "a key was accepted before it was issued"
 
 
@@ -193,8 +189,7 @@ def test_D_2_and_D_4_keys_accepted_after_supersession_or_lock_are_caught(
         if attempt is locked:
             attempt.trigger_event(LoginAttempt.AttemptLocked, timestamp=now)
         attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=now)
-        attempt.complete(now)
-        keyed.save(attempt)
+        complete_planted(keyed, attempt, now)
     assert rules(keyed) == ["D-2", "D-4"]
 
 
@@ -207,8 +202,7 @@ def test_D_2_and_D_4_are_judged_by_the_events_not_by_the_verdicts_recorded(
     earlier = _key_planted(keyed)  # (planted: no service supersedes it)
     _key_planted(keyed)  # a newer key for main01
     earlier.trigger_event(LoginAttempt.KeyVerified, timestamp=earlier.modified_on)
-    earlier.complete(earlier.modified_on)
-    keyed.save(earlier)
+    complete_planted(keyed, earlier, earlier.modified_on)
     found = the_violation(keyed, "D-2")
     assert found.message == "a key was accepted after a newer key for main01 was issued"
     assert "(the newer key, issued before)" in found.evidence[-1]
@@ -219,8 +213,7 @@ def test_D_2_and_D_4_are_judged_by_the_events_not_by_the_verdicts_recorded(
     for wrong in range(1, 6):  # the policy's five (its KeyIssued records them), no lock
         guessed.trigger_event(LoginAttempt.KeyRejected, wrong_entries=wrong, timestamp=now)
     guessed.trigger_event(LoginAttempt.KeyVerified, timestamp=now)
-    guessed.complete(now)
-    keyed.save(guessed)
+    complete_planted(keyed, guessed, now)
     assert [v.message for v in audit.verify(keyed) if v.rule == "D-4"] == [
         "a key was accepted after 5 wrong entries (the limit: 5), its attempt never locked"]
 
@@ -245,8 +238,7 @@ def test_LG_1_a_login_completes_only_an_accounts_whose_password_was_accepted(
     now = account.modified_on
     rejected = LoginAttempt.request("main01", account.id, now, uuid4())
     rejected.reject_password(now)
-    rejected.complete(now)  # planted
-    app.save(rejected)
+    complete_planted(app, rejected, now)  # planted
     assert the_violation(app, "LG-1").message == (
         "a login completed without its password accepted")
     nobody = LoginAttempt.request("nobody01", None, now, uuid4())
@@ -585,6 +577,71 @@ def test_D_12_a_session_of_another_instant_or_login_ID_than_its_login_is_caught(
     assert rules(app) == ["D-12", "D-12"]
 
 
+def test_LG_1_a_login_recorded_on_an_account_with_no_attempt_completing_is_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """An account's LoggedIn with no login attempt completing beside it, and the portal
+    session it let begin (D-12), passed verify: a login with no password checked (the
+    auditor's probe). Nor is one login recorded twice on its account."""
+    onboard(app)
+    first_login(app)
+    start.tick(timedelta(minutes=5))
+    account = app.get(app.account("main01").id, Account)  # type: ignore[union-attr]
+    account.logged_in(uuid4(), clock.now())  # planted: no attempt
+    app.save(account, PortalSession.start("t" * 43, account.id, "main01", None, clock.now()))
+    found = the_violation(app, "LG-1")
+    assert found.message == ("a login of main01 was recorded on its account with no login "
+                             "attempt of it completing then (no password checked)")
+    assert "Customer.LoggedIn" in found.evidence[0]
+    login = next(e for e in replay(app) if isinstance(e, Account.LoggedIn))
+    again = app.get(account.id, Account)
+    again.logged_in(login.attempt_id, login.timestamp)  # planted: the first login again
+    app.save(again)
+    assert rules(app) == ["LG-1", "LG-1"]
+
+
+def test_D_1_a_login_completed_with_no_login_recorded_on_its_account_is_caught(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """A completed attempt with no LoggedIn beside it passed verify, and left its account's
+    logins uncounted: every such login could say it was the first and skip the key (LG-4)."""
+    set_notify_key(app, onboard(app))  # 利用する, never logged in
+    account = app.account("main01")
+    assert account is not None
+    for _ in range(2):
+        start.tick(timedelta(minutes=5))
+        attempt = LoginAttempt.request("main01", account.id, clock.now(), uuid4())
+        attempt.accept_password(True, True, clock.now())  # "a first login": no key asked
+        attempt.complete(clock.now())  # planted: the account not told
+        app.save(attempt)
+    found = list(audit.verify(app))
+    assert [v.rule for v in found] == ["D-1", "D-1"]
+    assert found[0].message == ("a login of main01 completed with no login of it recorded "
+                                "on its account then (its next login would count as its first)")
+    assert "LoginAttempt.LoginCompleted" in found[0].evidence[-1]
+
+
+def test_a_login_half_recorded_is_found_by_a_checkpointed_verify_as_by_a_whole_one(
+    tmp_path: Path, mailbox: MailboxFolder
+) -> None:
+    """A store that ends with a login's account half alone: the checkpointed verify says so
+    at the store's end; the store grown, the half is found waiting too long (a login since
+    is over a minute younger), once, as a whole verify finds it. (On the real clock.)"""
+    app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
+    onboard(app)
+    account = app.get(app.account("main01").id, Account)  # type: ignore[union-attr]
+    account.logged_in(uuid4(), clock.now() - timedelta(minutes=5))  # planted: no attempt
+    app.save(account)
+    saved = tmp_path / "audit.ckpt"
+    assert [v.rule for v in checkpoint.verify_incrementally(app, saved).violations] == ["LG-1"]
+    first_login(app)
+    for _ in range(2):  # (the second: nothing new)
+        after = checkpoint.verify_incrementally(app, saved)
+        assert after.violations == list(audit.verify(app))
+        assert [v.rule for v in after.violations] == ["LG-1"]
+    app.close()
+
+
 def test_D_12_sessions_an_earlier_version_saved_apart_and_cut_stores_are_not_judged(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
@@ -772,8 +829,7 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     app = build(store_settings("sqlite", path), mailbox)
     keyed_main(app)
     attempt = pending(app)
-    attempt.complete(attempt.modified_on)  # planted: completed without the key
-    app.save(attempt)
+    complete_planted(app, attempt, attempt.modified_on)  # planted: completed without the key
     app.close()
     result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
     assert result.exit_code == 1

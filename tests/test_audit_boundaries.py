@@ -580,13 +580,17 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
         first_login(app)
     app.close()
     with contextlib.closing(sqlite3.connect(path)) as db, db:
-        rowid, state = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE "
-                                  "'%.LoginCompleted' ORDER BY rowid").fetchone()
-        data = json.loads(state)
-        ahead = datetime.fromisoformat(data["timestamp"]["_data_"]) + timedelta(days=1)
-        data["timestamp"]["_data_"] = ahead.isoformat()
-        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
-                   (json.dumps(data).encode(), rowid))
+        (rowid,) = db.execute("SELECT rowid FROM stored_events WHERE topic LIKE "
+                              "'%.LoginCompleted' ORDER BY rowid").fetchone()
+        for row in (rowid, rowid + 1):  # the login, and its account's half: one save's clock
+            topic, state = db.execute("SELECT topic, state FROM stored_events WHERE rowid = ?",
+                                      (row,)).fetchone()
+            assert topic.endswith(("LoginCompleted", "LoggedIn"))
+            data = json.loads(state)
+            ahead = datetime.fromisoformat(data["timestamp"]["_data_"]) + timedelta(days=1)
+            data["timestamp"]["_data_"] = ahead.isoformat()
+            db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                       (json.dumps(data).encode(), row))
     result = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--html", str(tmp_path / "a.html"))
     summary, note = result.output.splitlines()[:2]
     assert ("6 login attempt events stamped over a minute before one stored ahead of them "

@@ -21,7 +21,7 @@ from billing_station.cli import main
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.docs_shots import screenshot_path
-from tests.story import FAST_HASHER, PASSWORD, keyed_main, onboard
+from tests.story import FAST_HASHER, PASSWORD, complete_planted, keyed_main, onboard
 
 
 @pytest.fixture
@@ -33,8 +33,7 @@ def planted(tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
     entry = app.log_in("main01", PASSWORD)
     assert isinstance(entry, KeyEntry)
     attempt = app.get(entry.attempt_id, LoginAttempt)
-    attempt.complete(attempt.modified_on)  # planted
-    app.save(attempt)
+    complete_planted(app, attempt, attempt.modified_on)
     app.log_in("nobody01", "whatever-password")
     app.close()
     return path

@@ -22,7 +22,7 @@ from domain.accounts import Account, Customer
 from domain.forms import NOTIFY_KEY_ON
 from domain.login_attempt import LoginAttempt
 
-OUT_OF_ORDER = timedelta(minutes=1)  # an event stamped earlier than one stored before it
+CLOCKS_APART = timedelta(minutes=1)  # an event stamped earlier than one stored before it
 #   by more (a portal's workers commit seconds out of order at most: BS_PORTAL_DEADLINE)
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 # The logins a portal session may begin with: it is saved with its login, whose events
@@ -257,7 +257,7 @@ class AttemptBook:
         attempt is long gone from memory."""
         if self.now is None or event.timestamp > self.now:
             self.now, self.ahead_by = event.timestamp, event.originator_id
-        elif event.timestamp < self.now - OUT_OF_ORDER:
+        elif event.timestamp < self.now - CLOCKS_APART:
             self.out_of_order += 1
             self.first_out_of_order = self.first_out_of_order or OutOfOrder(
                 event.originator_id, event.timestamp, self.ahead_by, self.now)

@@ -30,8 +30,8 @@ from application.audit.reading import MissingEvents, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 MARK = b"billing-station verify checkpoint "  # a checkpoint's first bytes, whatever version
-MAGIC = MARK + b"14\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(MARK + b"%d\n" % n for n in range(1, 14))
+MAGIC = MARK + b"15\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(MARK + b"%d\n" % n for n in range(1, 15))
 
 
 class CheckpointError(ValueError):
@@ -130,12 +130,13 @@ def verify_incrementally(app: EventStore, path: Path,
                               "it to verify from the first event") from e
     read = verifier.counts["events"] - before
     violations = checkpoint.violations + found
+    ended = list(verifier.unpaired())  # (said at each end; the checkpoint is of before it)
     if on_read:
-        on_read(violations)
+        on_read(violations + ended)
     unsaved = None
     try:
         save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
     except OSError as e:
         unsaved = e.strerror or str(e)
     verifier.finish()  # after saving: the next run continues from before the end
-    return Result(verifier, violations, read, since, unsaved)
+    return Result(verifier, violations + ended, read, since, unsaved)

@@ -7,7 +7,9 @@ while fewer than the limit were mailed to it within the window (D-10); a key is 
 only if issued (LG-3), within its validity (LG-5, D-5), not superseded (D-2), once (D-3),
 not after a lock (D-4). At the portal, a password is checked only while the failed logins
 of its client address that the check read within the window are fewer than the limit
-(D-14); a portal session begins only as a login of its account completes (D-12). Changes:
+(D-14); a portal session begins only as a login of its account completes (D-12); a login
+is recorded on its attempt and on its account at once, neither without the other (LG-1,
+D-1). Changes:
 only the customer's main ID changes customer information (CI-1) or permission settings and
 sub IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
 Here the rules that need more than one attempt's events; attempt_rules.py the others.
@@ -17,8 +19,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import attrs
 from eventsourcing.utils import get_topic
@@ -32,7 +35,14 @@ from application.audit.attempt_rules import (
     check_newer_key,
     check_recipient,
 )
-from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
+from application.audit.books import (
+    CLOCKS_APART,
+    AccountBook,
+    AccountState,
+    Attempt,
+    AttemptBook,
+    Roles,
+)
 from application.audit.clients import ClientBook
 from application.audit.digests import in_clear, in_clear_found
 from application.audit.evidence import (
@@ -53,6 +63,7 @@ _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDA
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
 _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"),
                   (ClientAddress.LoginFailed, "failure"), (PortalSession.Started, "session"),
+                  (Account.LoggedIn, "login"),
                   ((Account.Registered, Account.PasswordDigestRenewed), "digested"))
 _CHECKED = (LoginAttempt.PasswordAccepted, LoginAttempt.PasswordRejected)  # (at its instant)
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
@@ -80,6 +91,9 @@ class Verifier:
         self.clients = ClientBook()
         self.counts: Counter[str] = Counter()
         self.longest_window = timedelta(0)  # of D-10's windows in force so far
+        # A login's halves (its attempt's completion, its account's login) each waiting for
+        # the other, by attempt, account and instant: at most a save's worth at a time.
+        self.halves: dict[tuple[UUID, UUID, datetime], Any] = {}
 
     def check(self, events: Iterable[Any], final: bool = True) -> Iterator[Violation]:
         """The violations among ``events`` (the store's, in order, or those after a
@@ -99,12 +113,22 @@ class Verifier:
                 self.clients.fold(event)
             elif role == "session":
                 yield from self._check_session(event)
+            elif role == "login":
+                yield from self._pair(event, (event.attempt_id, event.originator_id,
+                                              event.timestamp))
             elif role == "digested" and (fields := in_clear(event)):
                 yield in_clear_found(event, fields)
             if attempts.due():
                 self._count(attempts.pop_over())
         if final:
+            yield from self.unpaired()
             self.finish()
+
+    def unpaired(self) -> Iterator[Violation]:
+        """At the store's end: the halves of logins whose other half never came (a save
+        stores both: none is still to come)."""
+        for key, half in self.halves.items():
+            yield self._unpaired(key, half)
 
     def finish(self) -> None:
         """The end of the store: every attempt still open is over (and counted)."""
@@ -158,6 +182,9 @@ class Verifier:
             yield from check_newer_key(attempt, self.accounts.of(attempt.account_id))
         elif isinstance(event, LoginAttempt.LoginCompleted):
             yield from check_completion(attempt)
+            if attempt.account_id is not None and list(map(type, attempt.events)).count(
+                    LoginAttempt.LoginCompleted) == 1:  # (a second completion is D-3's)
+                yield from self._pair(event, (attempt.id, attempt.account_id, event.timestamp))
         elif isinstance(event, LoginAttempt.KeyIssued):
             if fields := in_clear(event):
                 yield in_clear_found(event, fields)
@@ -177,6 +204,36 @@ class Verifier:
             if isinstance(event, LoginAttempt.PasswordRejected) and not self.clients.claimed(
                     attempt.client.client_address):
                 self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
+
+    def _pair(self, half: Any, key: tuple[UUID, UUID, datetime]) -> Iterator[Violation]:
+        """A login is recorded twice, in one save and at one instant: its attempt's
+        LoginCompleted and its account's LoggedIn naming the attempt (which counts it for
+        D-1's first login, and which a portal session begins with, D-12). Each half waits
+        here for the other; one stamped over a minute before a half stored after it never
+        had it."""
+        halves = self.halves
+        if halves.pop(key, None) is not None:
+            return
+        halves[key] = half
+        horizon = key[2] - CLOCKS_APART  # (by the halves' own clock: writers' may differ)
+        while (oldest := next(iter(halves)))[2] < horizon:  # (this one, at worst, stays)
+            yield self._unpaired(oldest, halves.pop(oldest))
+
+    def _unpaired(self, key: tuple[UUID, UUID, datetime], half: Any) -> Violation:
+        attempt_id, account_id, _ = key
+        account = self.accounts.accounts.get(account_id)
+        who = printable(account.login_id) if account else str(account_id)
+        if isinstance(half, LoginAttempt.LoginCompleted):
+            attempt = self.attempts.open.get(attempt_id) or self.attempts.closed.get(attempt_id)
+            evidence = attempt_evidence(attempt) if attempt else [line(half)]
+            return Violation("D-1", f"a login of {who} completed with no login of it recorded "
+                             "on its account then (its next login would count as its first)",
+                             evidence, f"{who} のログインが完了したのに、そのログインがアカウントに"
+                             "記録されていない (次のログインが初回ログインとみなされる)")
+        return Violation("LG-1", f"a login of {who} was recorded on its account with no login "
+                         "attempt of it completing then (no password checked)", [line(half)],
+                         f"{who} のアカウントに、ログイン試行の完了なしにログインが記録された "
+                         "(パスワードの確認なし)")
 
     def _check_address_limit(self, attempt: Attempt, checked: Any) -> Iterator[Violation]:
         """D-14: the failed logins of the client address that the password's check read
