@@ -97,11 +97,10 @@ def check_recipient(attempt: Attempt, account: AccountState | None, issued: Any
         f"通知キーが登録されたメールアドレス {address} でなく {to} に送られた")
 
 
-def check_completion(attempt: Attempt) -> Iterator[Violation]:
+def check_completion(attempt: Attempt, events: list[type]) -> Iterator[Violation]:
     """A login completed only as one: once (D-3), an account's whose password was accepted
     and not rejected (LG-1), and with the key when the policy required it: with 利用する
-    past the first login (LG-3)."""
-    events = list(map(type, attempt.events))  # (in C: verify runs this at every login)
+    past the first login (LG-3). ``events``: the types of the attempt's events."""
     if events.count(LoginAttempt.LoginCompleted) > 1:
         yield Violation("D-3", "a login attempt completed a second time",
                         attempt_evidence(attempt), "ログイン試行が2回目の完了をした")

@@ -73,24 +73,26 @@ class AccountBook:
     address its keys go to now."""
 
     def __init__(self) -> None:
-        self.accounts: dict[UUID, AccountState] = {}
+        # By account id as an integer (as the books' other tables: a UUID's hash is a Python
+        # call, an int's is not, and verify looks up several an event)
+        self.accounts: dict[int, AccountState] = {}
         # The latest logins no portal session began with (D-12), by account and instant,
         # the oldest first: all a session can begin with, however many logins there were.
-        self.unopened: dict[tuple[UUID, datetime], int] = {}
+        self.unopened: dict[tuple[int, datetime], int] = {}
 
     def fold(self, event: Any) -> None:
         role = _ACCOUNT[type(event)]
         if role in ("main", "sub"):
             owner: UUID = getattr(event, "customer_id", event.originator_id)  # a sub ID's
-            self.accounts[event.originator_id] = AccountState(
+            self.accounts[event.originator_id.int] = AccountState(
                 event.login_id, owner, role == "main",
                 event.information.get("notify_key") == NOTIFY_KEY_ON,
                 event.information.get("email", ""), (event.timestamp, type(event).__qualname__)
             )
             return
         if role == "login":
-            self._unopened((event.originator_id, event.timestamp))
-        account = self.accounts.get(event.originator_id) if role else None
+            self._unopened((event.originator_id.int, event.timestamp))
+        account = self.accounts.get(event.originator_id.int) if role else None
         if account is None:  # (an account's event without its registration: a store cut
             return  # short at its start; the checks judge the event itself)
         if role == "login":
@@ -103,9 +105,9 @@ class AccountBook:
 
     def of(self, account_id: UUID | None) -> AccountState | None:
         """The account an attempt names, as it stands; None for no such account."""
-        return self.accounts.get(account_id) if account_id else None
+        return self.accounts.get(account_id.int) if account_id else None
 
-    def _unopened(self, login: tuple[UUID, datetime]) -> None:
+    def _unopened(self, login: tuple[int, datetime]) -> None:
         kept = self.unopened
         kept[login] = kept.pop(login, 0) + 1  # (the newest last)
         if len(kept) > RECENT_LOGINS:
@@ -114,15 +116,15 @@ class AccountBook:
     def opens_session(self, account_id: UUID, at: datetime) -> bool:
         """A portal session of the account beginning ``at`` (D-12) takes its login of that
         very instant, saved with it, that no session began with; False: there is none."""
-        left = self.unopened.pop((account_id, at), 0)
+        left = self.unopened.pop((account_id.int, at), 0)
         if left > 1:
-            self.unopened[(account_id, at)] = left - 1
+            self.unopened[(account_id.int, at)] = left - 1
         return left > 0
 
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""
-        account = self.accounts.get(account_id)
-        owner = self.accounts.get(account.customer_id) if account else None
+        account = self.accounts.get(account_id.int)
+        owner = self.accounts.get(account.customer_id.int) if account else None
         return owner.login_id if owner else None
 
     def kind(self, account_id: UUID | None) -> str:
@@ -145,6 +147,9 @@ _ATTEMPT = Roles((LoginAttempt.LoginRequestedFrom, "from"),
                  (LoginAttempt.KeyVerified, "verified"), (LoginAttempt.KeyRejected, "rejected"),
                  (LoginAttempt.KeyMailFailed, "mail_failed"),
                  *((kind, "ending") for kind in ENDINGS), *((kind, "finish") for kind in FINISHES))
+
+
+_MOVES_DUE = ("issued", "finish")  # the roles that move an attempt's end (``over_at``)
 
 
 @attrs.define(slots=False)
@@ -240,12 +245,12 @@ class AttemptBook:
     stamped ahead of its time closes the attempts open then as over."""
 
     # The oldest open attempt and when it is over, known until it changes (``due`` is asked
-    # after every event, and worked it out each time). A class default, so that a checkpoint
-    # written before it was kept reads.
-    _due: tuple[UUID, datetime] | None = None
+    # after every attempt event, and worked it out each time).
+    _due: tuple[Attempt, datetime] | None = None
 
     def __init__(self) -> None:
-        self.open: OrderedDict[UUID, Attempt] = OrderedDict()
+        self.open: OrderedDict[int, Attempt] = OrderedDict()  # by id, as an int (a UUID's
+        #   hash is a Python call)
         self.closed = RecentAttempts[Attempt]()
         self.now: datetime | None = None
         self.ahead_by: UUID | None = None  # the attempt whose event set ``now``
@@ -266,12 +271,12 @@ class AttemptBook:
             attempt = Attempt(event.originator_id, event.login_id, event.account_id,
                               event.timestamp, accounts.kind(event.account_id),
                               client=event if role == "from" else None)
-            self.open[attempt.id] = attempt
-        found = self.open.get(event.originator_id) or self.closed.get(event.originator_id)
+            self.open[attempt.id.int] = attempt
+        found = self.open.get(event.originator_id.int) or self.closed.get(event.originator_id)
         if found is not None:
             found.fold(event)
-            if self._due is not None and self._due[0] == found.id:
-                self._due = None  # (its deadline, or whether it finished, may have changed)
+            if self._due is not None and self._due[0] is found and role in _MOVES_DUE:
+                self._due = None
             if role == "accepted":
                 account = accounts.of(found.account_id)
                 found.key_on = bool(account and account.notify_key)
@@ -287,7 +292,7 @@ class AttemptBook:
             if not self.open:
                 return False
             oldest = next(iter(self.open.values()))
-            self._due = (oldest.id, oldest.over_at())
+            self._due = (oldest, oldest.over_at())
         return now >= self._due[1]
 
     def pop_over(self, final: bool = False) -> Iterator[Attempt]:
@@ -298,7 +303,7 @@ class AttemptBook:
             if not final and not (self.now and attempt.over(self.now)):
                 return
             attempt.pending = final and self.now is not None and self.now < attempt.deadline
-            del self.open[attempt.id]
+            del self.open[attempt.id.int]
             self._due = None
             self.closed.add(attempt)
             yield attempt

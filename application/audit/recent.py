@@ -33,32 +33,34 @@ class RecentAttempts(Generic[Attempt]):
     ``SEGMENTS`` (many checkpoints, each of a few attempts)."""
 
     def __init__(self) -> None:
-        self.latest: OrderedDict[UUID, Attempt] = OrderedDict()
-        self.packed: list[tuple[frozenset[bytes], bytes]] = []  # oldest first: ids, pickle
+        # by id, as an int (a UUID's hash is a Python call; an attempt is added at its close)
+        self.latest: OrderedDict[int, Attempt] = OrderedDict()
+        self.packed: list[tuple[frozenset[int], bytes]] = []  # oldest first: ids, pickle
 
     def get(self, attempt_id: UUID) -> Attempt | None:
-        found = self.latest.get(attempt_id)
-        if found is None and self._is_packed(attempt_id):
+        found = self.latest.get(attempt_id.int)
+        if found is None and self._is_packed(attempt_id.int):
             self._unpack()
-            found = self.latest.get(attempt_id)
+            found = self.latest.get(attempt_id.int)
         return found
 
     def add(self, attempt: Attempt) -> None:
-        if attempt.id not in self.latest and self._is_packed(attempt.id):
+        key = attempt.id.int
+        if self.packed and key not in self.latest and self._is_packed(key):
             self._unpack()
-        self.latest[attempt.id] = attempt
+        self.latest[key] = attempt
         if len(self.latest) > REMEMBERED:
             self.latest.popitem(last=False)
         while self.packed and len(self.latest) + sum(
                 len(ids) for ids, _ in self.packed[1:]) >= REMEMBERED:
             del self.packed[0]  # (each of its attempts is older than REMEMBERED newer ones)
 
-    def _is_packed(self, attempt_id: UUID) -> bool:
-        return bool(self.packed) and any(attempt_id.bytes in ids for ids, _ in self.packed)
+    def _is_packed(self, key: int) -> bool:
+        return bool(self.packed) and any(key in ids for ids, _ in self.packed)
 
     def _unpack(self) -> None:
         """The table as it would be had it never been packed."""
-        table: OrderedDict[UUID, Attempt] = OrderedDict()
+        table: OrderedDict[int, Attempt] = OrderedDict()
         for _, segment in self.packed:
             table.update(unpack(segment))
         table.update(self.latest)  # (one closed again keeps its first place, as in a dict)
@@ -78,5 +80,5 @@ class RecentAttempts(Generic[Attempt]):
         return {"latest": OrderedDict(), "packed": segments}
 
 
-def _segment(attempts: OrderedDict[UUID, Attempt]) -> tuple[frozenset[bytes], bytes]:
-    return frozenset(i.bytes for i in attempts), pack(attempts)
+def _segment(attempts: OrderedDict[int, Attempt]) -> tuple[frozenset[int], bytes]:
+    return frozenset(attempts), pack(attempts)

@@ -81,6 +81,8 @@ POLICIES = (KEY_POLICY, ADDRESS_POLICY)
 OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ahead of them "
                 "(time-based outcomes unsure)")
 
+Half = tuple[int, int, datetime]  # a login's half, by its attempt's id, its account's, its instant
+
 
 class Verifier:
     """Feed it the store's events in order; it yields violations and counts what it saw."""
@@ -92,8 +94,9 @@ class Verifier:
         self.counts: Counter[str] = Counter()
         self.longest_window = timedelta(0)  # of D-10's windows in force so far
         # A login's halves (its attempt's completion, its account's login) each waiting for
-        # the other, by attempt, account and instant: at most a save's worth at a time.
-        self.halves: dict[tuple[UUID, UUID, datetime], Any] = {}
+        # the other, by attempt, account and instant: at most a save's worth at a time. (The
+        # ids as integers: a UUID's hash is a Python call, an int's is not.)
+        self.halves: dict[Half, Any] = {}
 
     def check(self, events: Iterable[Any], final: bool = True) -> Iterator[Violation]:
         """The violations among ``events`` (the store's, in order, or those after a
@@ -109,17 +112,16 @@ class Verifier:
                 yield from self._check_change(event)
             elif role == "attempt":
                 yield from self._check_attempt(event)
+                if attempts.due():  # (only an attempt's event moves the time, or an end)
+                    self._count(attempts.pop_over())
             elif role == "failure":
                 self.clients.fold(event)
             elif role == "session":
                 yield from self._check_session(event)
             elif role == "login":
-                yield from self._pair(event, (event.attempt_id, event.originator_id,
-                                              event.timestamp))
+                yield from self._halve(event, event.attempt_id, event.originator_id)
             elif role == "digested" and (fields := in_clear(event)):
                 yield in_clear_found(event, fields)
-            if attempts.due():
-                self._count(attempts.pop_over())
         if final:
             yield from self.unpaired()
             self.finish()
@@ -147,7 +149,7 @@ class Verifier:
         allowed = self.accounts.main_login_id(event.originator_id)
         if event.by == allowed:
             return
-        changed = self.accounts.accounts.get(event.originator_id)
+        changed = self.accounts.of(event.originator_id)
         customer_information = (changed is not None and changed.is_main_id
                                 and not isinstance(event, _PERMISSION_SETTINGS))
         rule, what, shown = ("CI-1", "customer information", "お客様情報") \
@@ -162,7 +164,7 @@ class Verifier:
         if getattr(started, "previous_login", UNRECORDED) == UNRECORDED:
             self.counts[UNJUDGED_D12] += 1
             return
-        account = self.accounts.accounts.get(started.account_id)
+        account = self.accounts.of(started.account_id)
         if self.accounts.opens_session(started.account_id, started.timestamp) and (
                 account is None or account.login_id == started.login_id):
             return
@@ -181,10 +183,11 @@ class Verifier:
             yield from check_key(attempt, event)
             yield from check_newer_key(attempt, self.accounts.of(attempt.account_id))
         elif isinstance(event, LoginAttempt.LoginCompleted):
-            yield from check_completion(attempt)
-            if attempt.account_id is not None and list(map(type, attempt.events)).count(
-                    LoginAttempt.LoginCompleted) == 1:  # (a second completion is D-3's)
-                yield from self._pair(event, (attempt.id, attempt.account_id, event.timestamp))
+            kinds = list(map(type, attempt.events))  # (in C: verify runs this at every login)
+            yield from check_completion(attempt, kinds)
+            # (a second completion is D-3's, said above; one with no account LG-1's)
+            if attempt.account_id is not None and kinds.count(LoginAttempt.LoginCompleted) == 1:
+                yield from self._halve(event, attempt.id, attempt.account_id)
         elif isinstance(event, LoginAttempt.KeyIssued):
             if fields := in_clear(event):
                 yield in_clear_found(event, fields)
@@ -205,26 +208,31 @@ class Verifier:
                     attempt.client.client_address):
                 self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
 
-    def _pair(self, half: Any, key: tuple[UUID, UUID, datetime]) -> Iterator[Violation]:
+    def _halve(self, half: Any, attempt_id: UUID, account_id: UUID) -> list[Violation]:
         """A login is recorded twice, in one save and at one instant: its attempt's
         LoginCompleted and its account's LoggedIn naming the attempt (which counts it for
-        D-1's first login, and which a portal session begins with, D-12). Each half waits
-        here for the other; one stamped over a minute before a half stored after it never
-        had it."""
-        halves = self.halves
-        if halves.pop(key, None) is not None:
-            return
+        D-1's first login, and which a portal session begins with, D-12). A half whose other
+        half has not come waits in ``halves`` for it; one stamped over a minute before a
+        half stored after it never had it: those found now."""
+        halves, key = self.halves, (attempt_id.int, account_id.int, half.timestamp)
+        if halves.pop(key, None) is not None:  # (met its other half)
+            return []
         halves[key] = half
+        if len(halves) == 1:  # (waits alone, as in a save)
+            return []
         horizon = key[2] - CLOCKS_APART  # (by the halves' own clock: writers' may differ)
+        found = []
         while (oldest := next(iter(halves)))[2] < horizon:  # (this one, at worst, stays)
-            yield self._unpaired(oldest, halves.pop(oldest))
+            found.append(self._unpaired(oldest, halves.pop(oldest)))
+        return found
 
-    def _unpaired(self, key: tuple[UUID, UUID, datetime], half: Any) -> Violation:
-        attempt_id, account_id, _ = key
-        account = self.accounts.accounts.get(account_id)
+    def _unpaired(self, key: Half, half: Any) -> Violation:
+        attempt_id, account_id = UUID(int=key[0]), UUID(int=key[1])
+        account = self.accounts.of(account_id)
         who = printable(account.login_id) if account else str(account_id)
         if isinstance(half, LoginAttempt.LoginCompleted):
-            attempt = self.attempts.open.get(attempt_id) or self.attempts.closed.get(attempt_id)
+            attempt = (self.attempts.open.get(attempt_id.int)
+                       or self.attempts.closed.get(attempt_id))
             evidence = attempt_evidence(attempt) if attempt else [line(half)]
             return Violation("D-1", f"a login of {who} completed with no login of it recorded "
                              "on its account then (its next login would count as its first)",
