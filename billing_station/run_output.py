@@ -14,18 +14,32 @@ import click
 from application import bootstrap
 from application.audit import NotAnEventStore
 from simulations.run_folder import FILES as RUN_FILES
-from simulations.run_folder import RUN_FOLDERS, clear_earlier_run, earlier_run, earlier_stores, written_since
+from simulations.run_folder import (
+    RUN_FOLDERS,
+    SET_ASIDE,
+    clear_earlier_run,
+    earlier_run,
+    earlier_stores,
+    put_back_earlier_run,
+    written_since,
+)
 
 
 def discarded(folder: Path, began: float, replaced: bool = False) -> str:
     """A store stopped short (Ctrl-C, a full disk, a shard failed) is no run: what it wrote
-    is removed (freeing the disk too). Says what became of it, and, if the folder held an
-    earlier run as this one began (``replaced``), of that one (a run clears it first)."""
+    is removed (freeing the disk too), and the earlier run it set aside as it began is put
+    back. Says what became of it, and, if the folder held an earlier run as this one began
+    (``replaced``), of that one."""
     try:
-        if written_since(folder, began):  # (else the run had not begun: the last stays)
-            clear_earlier_run(folder)
+        if (folder / SET_ASIDE).is_dir() or written_since(folder, began):  # (else the run
+            clear_earlier_run(folder)  # had not begun: what is there is the earlier run)
     except OSError as e:  # (a shard on a cluster still writing there)
         return f"the run's files in {folder} could not all be removed: {e.strerror or e}"
+    try:
+        put_back_earlier_run(folder)
+    except OSError as e:
+        return (f"nothing of the run is kept in {folder}; the earlier run there could not be "
+                f"put back ({e.strerror or e}): it is in {folder / SET_ASIDE}")
     said = f"nothing of the run is kept in {folder}"
     if replaced:
         said += (", and the earlier run there is as it was" if earlier_run(folder) else

@@ -25,7 +25,7 @@ from billing_station.verify_command import counted, echo_findings, echo_unreadab
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
-from simulations.run_folder import earlier_run
+from simulations.run_folder import SET_ASIDE, drop_earlier_run, earlier_run
 from simulations.shards import shard_count
 from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
@@ -142,7 +142,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     than ignored. With --shards the run is split over Dask workers; a shard that fails is
     run once more (afresh), then named with its error (exit 70, nothing of the run kept);
     an unreachable --scheduler, or one with no workers within 30 s, exits 69; a store that
-    cannot be written (a full disk) exits 74, what the run wrote removed. One run at a
+    cannot be written (a full disk) exits 74, what the run wrote removed. The earlier run
+    in the folder is set aside (.earlier-run) as a run begins, removed once it is whole,
+    and put back if it stops short (Ctrl-C: exit 130). One run at a
     time in a folder: another simulate running there, or in the folder above one named
     as a run's runs are (validity-5, shard-01-of-02), is refused (exit 2).
     """
@@ -179,7 +181,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
     hold(folder, fresh)
-    replaced = bool(earlier_run(folder))  # (cleared as the run begins)
+    replaced = bool(earlier_run(folder)) or (folder / SET_ASIDE).is_dir()  # (set aside as
+    #   the run begins, put back if it stops short, removed once it is whole)
     # (kill, timeout: as Ctrl-C, nothing half-written kept)
     click.get_current_context().call_on_close(exits.terminate_as_interrupt())
     try:
@@ -203,6 +206,11 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             raise
         click.echo(f"error: {e.strerror} ({e.filename}); {discarded(folder, began, replaced)}", err=True)
         sys.exit(exits.IO_ERROR)
+    try:
+        drop_earlier_run(folder)  # (the run is whole)
+    except OSError as e:
+        click.echo(f"note: the earlier run set aside in {folder / SET_ASIDE} could not be "
+                   f"removed ({e.strerror or e}): remove it by hand", err=True)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
                    f"unaudited ({_to_audit(runs)})", err=True)

@@ -32,7 +32,7 @@ from application import bootstrap
 from simulations.dask_cluster import dask_client
 from simulations.population import Part
 from simulations.report import Report
-from simulations.run_folder import clear_earlier_run
+from simulations.run_folder import set_aside_earlier_run
 from simulations.runner import RunStopped
 from simulations.scenario import Scenario
 from simulations.shards import (
@@ -147,7 +147,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     stores: dict[int, bootstrap.StoreSettings] = {}
     with _given_or_own(client, len(plan), scheduler) as client:  # a cluster first: else nothing written
         folder.mkdir(parents=True, exist_ok=True)
-        clear_earlier_run(folder)
+        set_aside_earlier_run(folder)
         shared = shared_store(store) if store is not None else None
         for part in plan:  # each shard's own store made here, before any task starts
             try:

@@ -26,8 +26,8 @@ from simulations.run_folder import (
     REPORT_HTML,
     REPORT_JSON,
     REPORT_TXT,
-    clear_earlier_run,
     mark_compared,
+    set_aside_earlier_run,
 )
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
@@ -62,7 +62,7 @@ def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, floa
 
 def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Path:
     plots.japanese_font()  # no font: say so before the run, not after it
-    clear_earlier_run(folder)
+    set_aside_earlier_run(folder)
     result, simulation, seconds = simulate(scenario, folder)
     run = _figures(seconds)
     say(text(result))
@@ -110,7 +110,7 @@ def _played(variant: Scenario, where: Path) -> Played:
 def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Path,
              say: Callable[[str], None], play: Callable[[Scenario, Path], Played]
              ) -> list[list[Path]]:
-    clear_earlier_run(folder)
+    set_aside_earlier_run(folder)
     reports, stores = [], []
     for value in values:
         where = folder / varied.folder_of(value)

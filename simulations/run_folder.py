@@ -1,5 +1,6 @@
 """What a simulation run leaves in its output folder, by name (one table: what writes a
-file names it from here, and so does what clears an earlier run's), and clearing it."""
+file names it from here, and so does what clears an earlier run's), setting an earlier
+run aside as a run begins, and clearing it."""
 
 from __future__ import annotations
 
@@ -77,10 +78,48 @@ def earlier_stores(folder: Path) -> list[Path]:
     return stores
 
 
+# The earlier run in a folder, moved aside as a run begins there (``set_aside_earlier_run``):
+# put back if the run stops short, removed once it is whole
+SET_ASIDE = ".earlier-run"
+
+
+def set_aside_earlier_run(folder: Path) -> None:
+    """As a run begins: what an earlier run left in ``folder`` moved into its ``SET_ASIDE``
+    folder (a rename each, on the same disk), so that all there is is this run's, and the
+    earlier run can be put back if this one stops short. One set aside already is the last
+    whole run, left there by a command killed outright: what is beside it, that command's
+    run stopped short, is removed."""
+    aside = folder / SET_ASIDE
+    if aside.is_dir():
+        clear_earlier_run(folder)
+        return
+    if found := earlier_run(folder):
+        aside.mkdir()
+        for path in found:
+            path.rename(aside / path.name)
+
+
+def put_back_earlier_run(folder: Path) -> None:
+    """The earlier run set aside as this one began, back in ``folder`` (this run's files
+    removed first: ``clear_earlier_run``)."""
+    aside = folder / SET_ASIDE
+    if aside.is_dir():
+        for path in sorted(aside.iterdir()):
+            path.rename(folder / path.name)
+        aside.rmdir()
+
+
+def drop_earlier_run(folder: Path) -> None:
+    """The run is whole: the earlier run set aside as it began is removed."""
+    if (folder / SET_ASIDE).is_dir():
+        shutil.rmtree(folder / SET_ASIDE)
+
+
 def clear_earlier_run(folder: Path) -> None:
-    """Removes what an earlier run left in ``folder``, once a run starts there, so that all
-    there is is that run's (a store stopped short beside an earlier run's report, an
-    earlier run's shards beside this one's report); nothing else is touched."""
+    """Removes what a run left in ``folder``: a run stopped short (before its earlier run is
+    put back), or one killed outright beside the run it had set aside; so that a store
+    stopped short is never left beside a run's report, nor shards of two runs side by
+    side. Nothing else is touched."""
     for path in earlier_run(folder):
         if path.is_dir():
             shutil.rmtree(path)

@@ -45,10 +45,13 @@ from simulations.report_html import RunFigures, report_page
 from simulations.report_text import text
 from simulations.run_folder import (
     RUN_FOLDERS,
+    SET_ASIDE,
     STORE,
     clear_earlier_run,
+    drop_earlier_run,
     earlier_stores,
     mark_compared,
+    set_aside_earlier_run,
     shard_folder,
     written_since,
 )
@@ -847,22 +850,44 @@ def test_a_store_written_just_after_a_run_began_is_the_runs(tmp_path: Path) -> N
     assert not written_since(tmp_path, began)
 
 
-def test_a_run_stopped_short_says_what_became_of_the_earlier_run_it_replaced(
-        tmp_path: Path) -> None:
-    """A run clears the earlier run in its folder as it begins: Ctrl-C then left neither,
-    and the line said only "nothing of the run is kept"."""
+def test_a_run_stopped_short_puts_back_the_earlier_run_it_set_aside(tmp_path: Path) -> None:
+    """A run cleared the earlier run in its folder as it began: Ctrl-C then left neither
+    (the newcomer's probe). It sets it aside, and a run stopped short puts it back."""
     began = datetime.now(UTC).timestamp()
-    store = tmp_path / STORE
+    store, report = tmp_path / STORE, tmp_path / "report.txt"
     store.write_text("an earlier run's store")
+    report.write_text("an earlier run's report")
     os.utime(store, (began - 60, began - 60))
-    assert discarded(tmp_path, began, replaced=True) == (  # stopped before it cleared it
+    assert discarded(tmp_path, began, replaced=True) == (  # stopped before it set it aside
         f"nothing of the run is kept in {tmp_path}, and the earlier run there is as it was")
-    assert store.is_file()
+    assert store.read_text() == "an earlier run's store"
+    set_aside_earlier_run(tmp_path)  # as the run begins
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SET_ASIDE]
     store.write_text("this run's store, stopped short")
     assert discarded(tmp_path, began, replaced=True) == (
-        f"nothing of the run is kept in {tmp_path}, nor the earlier run there: it was "
-        "removed as this one began")
-    assert not store.exists()
+        f"nothing of the run is kept in {tmp_path}, and the earlier run there is as it was")
+    assert store.read_text() == "an earlier run's store"
+    assert report.read_text() == "an earlier run's report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt", STORE]
+
+
+def test_a_run_killed_outright_leaves_the_earlier_run_set_aside_for_the_next(
+        tmp_path: Path) -> None:
+    """SIGKILL lets nothing put the earlier run back: the next run there takes the run set
+    aside for the last whole one, removes the killed run's files beside it, and keeps it
+    aside until it is whole itself."""
+    (tmp_path / STORE).write_text("the last whole run's store")
+    set_aside_earlier_run(tmp_path)
+    (tmp_path / STORE).write_text("a run killed outright")
+    set_aside_earlier_run(tmp_path)  # the next run begins
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SET_ASIDE]
+    (tmp_path / STORE).write_text("the next run, stopped short")
+    assert discarded(tmp_path, 0, replaced=True).endswith("the earlier run there is as it was")
+    assert (tmp_path / STORE).read_text() == "the last whole run's store"
+    set_aside_earlier_run(tmp_path)
+    (tmp_path / STORE).write_text("a whole run")
+    drop_earlier_run(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [STORE]
 
 
 def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path: Path) -> None:
@@ -916,7 +941,7 @@ def test_what_clears_an_earlier_run_knows_the_folders_runs_make() -> None:
 
 @pytest.mark.parametrize("shards", [1, 2])
 @pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
-def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing(
+def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_puts_back_the_earlier_run(
         tmp_path: Path, shards: int, stop: str) -> None:
     """Ctrl-C (to every process of the command, as a terminal sends it) mid-run: it said
     "Aborted!", exit 1 (verify's code for violations), with Dask's workers' tracebacks, and
@@ -927,6 +952,8 @@ def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing
     out = tmp_path / "out"
     assert CliRunner().invoke(main, ["simulate", str(scenario), "--days", "1", "--out",
                                      str(out), "--no-verify"]).exit_code == 0  # an earlier run
+    earlier = sorted(p.name for p in out.iterdir())
+    report = (out / "report.txt").read_text(encoding="utf-8")
     run = subprocess.Popen(
         [sys.executable, "-m", "billing_station.cli", "simulate", str(scenario), "--out",
          str(out), "--shards", str(shards)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -950,10 +977,10 @@ def test_cli_simulate_interrupted_says_so_in_one_line_exit_130_and_keeps_nothing
     _, stderr = run.communicate(timeout=60)
     said = "interrupted" if stop == "ctrl-c" else "terminated"
     assert run.returncode == (exits.INTERRUPTED if stop == "ctrl-c" else exits.TERMINATED), stderr
-    assert stderr.strip().splitlines() == [f"{said}: nothing of the run is kept in {out}, nor "
-                                           "the earlier run there: it was removed as this "
-                                           "one began"]
-    assert list(out.iterdir()) == []
+    assert stderr.strip().splitlines() == [f"{said}: nothing of the run is kept in {out}, and "
+                                           "the earlier run there is as it was"]
+    assert sorted(p.name for p in out.iterdir()) == earlier  # (it left neither, before)
+    assert (out / "report.txt").read_text(encoding="utf-8") == report
 
 
 @pytest.mark.parametrize("where", [".", "shard-01-of-02"])
