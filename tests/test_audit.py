@@ -617,7 +617,8 @@ def test_D_1_a_login_completed_with_no_login_recorded_on_its_account_is_caught(
     found = list(audit.verify(app))
     assert [v.rule for v in found] == ["D-1", "D-1"]
     assert found[0].message == ("a login of main01 completed with no login of it recorded "
-                                "on its account then (its next login would count as its first)")
+                                "on its account then (its logins miscounted, and with them "
+                                "which is its first)")
     assert "LoginAttempt.LoginCompleted" in found[0].evidence[-1]
 
 
@@ -642,12 +643,86 @@ def test_a_login_half_recorded_is_found_by_a_checkpointed_verify_as_by_a_whole_o
     app.close()
 
 
+def test_LG_1_two_logins_recorded_alike_on_an_account_are_no_pair(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """Two LoggedIn of one made-up attempt at one instant paired with each other, and the
+    session planted with them passed (the auditor's probe): a login pairs only with its
+    attempt's completion."""
+    onboard(app)
+    first_login(app)
+    start.tick(timedelta(minutes=5))
+    account = app.get(app.account("main01").id, Account)  # type: ignore[union-attr]
+    forged = uuid4()
+    for _ in range(2):
+        account.logged_in(forged, clock.now())  # planted: no attempt, twice
+    app.save(account, PortalSession.start("t" * 43, account.id, "main01", None, clock.now()))
+    assert rules(app) == ["LG-1", "LG-1"]
+
+
+def test_LG_1_a_login_attempt_names_its_login_IDs_own_account(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """An attempt for sub01 naming main01's account, or naming an account never registered,
+    completed with its account's login beside it and passed (the auditor's probe): its keys
+    and logins were counted on another account (D-10 dodged, a first login forged)."""
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    first_login(app)
+    account = app.account("main01")
+    assert account is not None
+    for login_id, account_id in (("sub01", account.id), ("intruder", uuid4())):
+        start.tick(timedelta(minutes=5))
+        attempt = LoginAttempt.request(login_id, account_id, clock.now(), uuid4())
+        attempt.accept_password(False, False, clock.now())  # planted
+        if login_id == "sub01":
+            complete_planted(app, attempt, clock.now())
+        else:
+            app.save(attempt)
+    found = list(audit.verify(app))
+    assert [v.message for v in found] == [
+        "a login attempt for sub01 names the account of main01",
+        f"a login attempt for intruder names an account the store never registered "
+        f"({found[1].evidence[0].split('account_id=')[1]})"]
+    assert [v.rule for v in found] == ["LG-1", "LG-1"]
+
+
+def test_SB_2_a_sub_ID_is_registered_only_as_its_customers_main_ID_adds_it(
+    app: BillingStation, start: FrozenDateTimeFactory
+) -> None:
+    """SubID.RegisteredBy was never checked (the auditor's probe): a sub ID registered with
+    no SubIDAdded on its customer, or one naming a sub ID as its customer (whose changes of
+    it then passed as the main ID's), passed verify."""
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    assert rules(app) == []  # the services': both halves, one save
+    customer = app.get(main.customer_id, Customer)
+    sub01 = app.get(customer.sub_ids["sub01"], SubID)
+    digest = Hasher(4).digest("Temp-pass1")
+    alone = SubID.register(customer, id=uuid4(), login_id="sub02", password_digest=digest,
+                           information={"email": EMAIL})  # planted: never added
+    app.save(alone)
+    found = list(audit.verify(app))
+    assert [v.message for v in found] == [
+        "sub ID sub02 was registered as main01's with no main ID adding it to its "
+        "permission settings"]
+    owned = SubID.register(sub01, id=uuid4(), login_id="sub03",  # type: ignore[arg-type]
+                           password_digest=digest, information={"email": EMAIL})  # planted:
+    #   a sub ID registered as a sub ID's
+    customer.add_sub_id(owned, by="main01")  # (added by the main ID, registered as sub01's)
+    app.save(customer, owned)
+    owned.change_information({"email": "x@example.net"}, by="sub01")
+    app.save(owned)
+    assert [v.rule for v in audit.verify(app)] == ["SB-2", "SB-2", "SB-2", "SB-2"]
+
+
 def test_D_12_sessions_an_earlier_version_saved_apart_and_cut_stores_are_not_judged(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
     """Sessions that do not record their 前回ログイン were saved by versions that saved
     them apart from their login: counted, not judged. A store cut short before an account's
-    registration still has its logins: its sessions are judged on them."""
+    registration still has its logins: its sessions are judged on them (no D-12), the
+    logins themselves found to name an account never registered (LG-1)."""
     onboard(app)
     app.log_in("main01", PASSWORD)
     start.tick(timedelta(seconds=1))
@@ -657,7 +732,7 @@ def test_D_12_sessions_an_earlier_version_saved_apart_and_cut_stores_are_not_jud
     assert list(verifier.check(replay(app))) == []
     assert verifier.counts[UNJUDGED_D12] == 1
     cut = [e for e in replay(app) if not isinstance(e, Customer.Onboarded)]
-    assert [v.rule for v in Verifier().check(cut)] == []
+    assert [v.rule for v in Verifier().check(cut)] == ["LG-1", "LG-1"]
 
 
 def test_LG_3_a_key_mailed_to_another_address_than_the_registered_one_is_caught(
@@ -720,7 +795,8 @@ def test_an_accounts_events_without_its_registration_are_judged_not_a_crash(
 ) -> None:
     """A store cut short at its start: a setting, a change and a login of an account whose
     registration is not in it are folded as nothing, and the changes are still judged (no
-    main ID can be shown to have made them: SB-2)."""
+    main ID can be shown to have made them: SB-2), and so is the login (its attempt names
+    an account the store never registered: LG-1)."""
     main = onboard(app)
     set_notify_key(app, main)
     moved = {"email": "keiri@example.co.jp", "email_confirmation": "keiri@example.co.jp"}
@@ -728,7 +804,10 @@ def test_an_accounts_events_without_its_registration_are_judged_not_a_crash(
     assert isinstance(app.log_in("main01", PASSWORD), TopPage)  # a first login: no key
     events = [e for e in replay(app) if not isinstance(e, Account.Registered)]
     verifier = Verifier()
-    assert [v.rule for v in verifier.check(events)] == ["SB-2", "SB-2"]
+    found = list(verifier.check(events))
+    assert [v.rule for v in found] == ["SB-2", "SB-2", "LG-1"]
+    assert found[-1].message.startswith("a login attempt for main01 names an account the "
+                                        "store never registered")
     assert verifier.accounts.accounts == {}
 
 

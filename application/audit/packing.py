@@ -17,7 +17,7 @@ _ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
             ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
 _AUDIT = ("application.audit.books", "application.audit.clients", "application.audit.recent",
           "application.audit.verify", "application.audit.checkpoint",
-          "application.audit.evidence")
+          "application.audit.evidence", "application.audit.pairs")
 _MOVED = {("application.audit.verify", "Violation"): ("application.audit.evidence", "Violation")}
 # (where a class packed by an earlier version of this format now lives)
 
@@ -29,9 +29,9 @@ class Unreadable(ValueError):
 
 class Unpickler(pickle.Unpickler):
     """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain modules and in the audit's books, clients, recent, verify, checkpoint and
-    evidence (nested ones by their dotted name, each step a class of that module); never a
-    function, a module or anything reached through one."""
+    in our domain modules and in the audit's books, clients, recent, verify, checkpoint,
+    evidence and pairs (nested ones by their dotted name, each step a class of that
+    module); never a function, a module or anything reached through one."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,6 @@ from application.audit.attempt_rules import (
     check_recipient,
 )
 from application.audit.books import (
-    CLOCKS_APART,
     AccountBook,
     AccountState,
     Attempt,
@@ -53,6 +52,7 @@ from application.audit.evidence import (
     noted,
     printable,
 )
+from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Key, Pairs
 from application.audit.reading import replay
 from application.audit.sequence import check_sequences
 from domain.accounts import Account, Customer, LoginIndex, SubID
@@ -63,7 +63,7 @@ _CHANGES = (Account.ScreenEdit, Customer.OrganizationRegistered, Customer.SubIDA
 _PERMISSION_SETTINGS = (Customer.OrganizationRegistered, Customer.SubIDAdded)
 _VERIFIED = Roles((_CHANGES, "change"), (LoginAttempt.Event, "attempt"),
                   (ClientAddress.LoginFailed, "failure"), (PortalSession.Started, "session"),
-                  (Account.LoggedIn, "login"),
+                  (Account.LoggedIn, "login"), (SubID.RegisteredBy, "sub"),
                   ((Account.Registered, Account.PasswordDigestRenewed), "digested"))
 _CHECKED = (LoginAttempt.PasswordAccepted, LoginAttempt.PasswordRejected)  # (at its instant)
 _USES = (LoginAttempt.KeyVerified, LoginAttempt.LoginCompleted)  # of a key or an attempt
@@ -81,8 +81,6 @@ POLICIES = (KEY_POLICY, ADDRESS_POLICY)
 OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ahead of them "
                 "(time-based outcomes unsure)")
 
-Half = tuple[int, int, datetime]  # a login's half, by its attempt's id, its account's, its instant
-
 
 class Verifier:
     """Feed it the store's events in order; it yields violations and counts what it saw."""
@@ -93,10 +91,7 @@ class Verifier:
         self.clients = ClientBook()
         self.counts: Counter[str] = Counter()
         self.longest_window = timedelta(0)  # of D-10's windows in force so far
-        # A login's halves (its attempt's completion, its account's login) each waiting for
-        # the other, by attempt, account and instant: at most a save's worth at a time. (The
-        # ids as integers: a UUID's hash is a Python call, an int's is not.)
-        self.halves: dict[Half, Any] = {}
+        self.pairs = Pairs()  # logins and sub IDs, each recorded on two aggregates at once
 
     def check(self, events: Iterable[Any], final: bool = True) -> Iterator[Violation]:
         """The violations among ``events`` (the store's, in order, or those after a
@@ -119,7 +114,13 @@ class Verifier:
             elif role == "session":
                 yield from self._check_session(event)
             elif role == "login":
-                yield from self._halve(event, event.attempt_id, event.originator_id)
+                yield from self._halve(event, LOGGED_IN, event.attempt_id.int,
+                                       event.originator_id.int, event.timestamp)
+            elif role == "sub":
+                yield from self._halve(event, REGISTERED, event.originator_id.int,
+                                       event.customer_id.int, event.login_id)
+                if fields := in_clear(event):
+                    yield in_clear_found(event, fields)
             elif role == "digested" and (fields := in_clear(event)):
                 yield in_clear_found(event, fields)
         if final:
@@ -129,7 +130,7 @@ class Verifier:
     def unpaired(self) -> Iterator[Violation]:
         """At the store's end: the halves of logins whose other half never came (a save
         stores both: none is still to come)."""
-        for key, half in self.halves.items():
+        for key, half in self.pairs.left():
             yield self._unpaired(key, half)
 
     def finish(self) -> None:
@@ -146,6 +147,9 @@ class Verifier:
     def _check_change(self, event: Any) -> Iterator[Violation]:
         if isinstance(event, Account.InformationChanged) and (fields := in_clear(event)):
             yield in_clear_found(event, fields)  # (a secret among its changes)
+        elif isinstance(event, Customer.SubIDAdded):
+            yield from self._halve(event, ADDED, event.sub_id.int, event.originator_id.int,
+                                   event.login_id)
         allowed = self.accounts.main_login_id(event.originator_id)
         if event.by == allowed:
             return
@@ -187,7 +191,8 @@ class Verifier:
             yield from check_completion(attempt, kinds)
             # (a second completion is D-3's, said above; one with no account LG-1's)
             if attempt.account_id is not None and kinds.count(LoginAttempt.LoginCompleted) == 1:
-                yield from self._halve(event, attempt.id, attempt.account_id)
+                yield from self._halve(event, COMPLETED, attempt.id.int,
+                                       attempt.account_id.int, event.timestamp)
         elif isinstance(event, LoginAttempt.KeyIssued):
             if fields := in_clear(event):
                 yield in_clear_found(event, fields)
@@ -202,46 +207,68 @@ class Verifier:
             if account is not None:
                 yield from self._check_key_limit(attempt, account, event)
                 account.latest_key = (event.timestamp, attempt.id)
+        elif isinstance(event, LoginAttempt.LoginRequested) and event.account_id is not None:
+            yield from self._check_account_named(event)
         elif isinstance(event, _CHECKED) and attempt.client is not None:
             yield from self._check_address_limit(attempt, event)
             if isinstance(event, LoginAttempt.PasswordRejected) and not self.clients.claimed(
                     attempt.client.client_address):
                 self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
 
-    def _halve(self, half: Any, attempt_id: UUID, account_id: UUID) -> list[Violation]:
-        """A login is recorded twice, in one save and at one instant: its attempt's
-        LoginCompleted and its account's LoggedIn naming the attempt (which counts it for
-        D-1's first login, and which a portal session begins with, D-12). A half whose other
-        half has not come waits in ``halves`` for it; one stamped over a minute before a
-        half stored after it never had it: those found now."""
-        halves, key = self.halves, (attempt_id.int, account_id.int, half.timestamp)
-        if halves.pop(key, None) is not None:  # (met its other half)
-            return []
-        halves[key] = half
-        if len(halves) == 1:  # (waits alone, as in a save)
-            return []
-        horizon = key[2] - CLOCKS_APART  # (by the halves' own clock: writers' may differ)
-        found = []
-        while (oldest := next(iter(halves)))[2] < horizon:  # (this one, at worst, stays)
-            found.append(self._unpaired(oldest, halves.pop(oldest)))
-        return found
+    def _check_account_named(self, requested: Any) -> Iterator[Violation]:
+        """LG-1: a login attempt names its login ID's own account (the portal finds it by
+        the login ID); one naming another's, or none the store registered, is no login of
+        that account (its keys, logins and first login are counted on another)."""
+        account = self.accounts.of(requested.account_id)
+        if account is not None and account.login_id == requested.login_id:
+            return
+        who = printable(requested.login_id)
+        named, shown = ((f"the account of {printable(account.login_id)}",
+                         f"{printable(account.login_id)} のアカウント") if account else
+                        (f"an account the store never registered ({requested.account_id})",
+                         "登録されていないアカウント"))
+        yield Violation("LG-1", f"a login attempt for {who} names {named}", [line(requested)],
+                        f"{who} のログイン試行が{shown}を指している")
 
-    def _unpaired(self, key: Half, half: Any) -> Violation:
-        attempt_id, account_id = UUID(int=key[0]), UUID(int=key[1])
+    def _halve(self, half: Any, side: str, first: int, second: int, third: Any
+               ) -> list[Violation]:
+        return [self._unpaired(key, lost) for key, lost in
+                self.pairs.halve(half, side, first, second, third)]
+
+    def _unpaired(self, key: Key, half: Any) -> Violation:
+        side, first, second, _ = key
+        if side in (ADDED, REGISTERED):
+            return self._unpaired_sub_id(side, half)
+        attempt_id, account_id = UUID(int=first), UUID(int=second)
         account = self.accounts.of(account_id)
         who = printable(account.login_id) if account else str(account_id)
-        if isinstance(half, LoginAttempt.LoginCompleted):
+        if side == COMPLETED:
             attempt = (self.attempts.open.get(attempt_id.int)
                        or self.attempts.closed.get(attempt_id))
             evidence = attempt_evidence(attempt) if attempt else [line(half)]
             return Violation("D-1", f"a login of {who} completed with no login of it recorded "
-                             "on its account then (its next login would count as its first)",
-                             evidence, f"{who} のログインが完了したのに、そのログインがアカウントに"
-                             "記録されていない (次のログインが初回ログインとみなされる)")
+                             "on its account then (its logins miscounted, and with them which "
+                             "is its first)", evidence,
+                             f"{who} のログインが完了したのに、そのログインがアカウントに記録されて"
+                             "いない (ログインの回数と、どれが初回ログインかを誤らせる)")
         return Violation("LG-1", f"a login of {who} was recorded on its account with no login "
                          "attempt of it completing then (no password checked)", [line(half)],
                          f"{who} のアカウントに、ログイン試行の完了なしにログインが記録された "
                          "(パスワードの確認なし)")
+
+    def _unpaired_sub_id(self, side: str, half: Any) -> Violation:
+        sub = printable(half.login_id)
+        if side == ADDED:
+            main = self.accounts.main_login_id(half.originator_id)
+            return Violation("SB-2", f"sub ID {sub} was added to the permission settings of "
+                             f"{main} with no sub ID registered for it", [line(half)],
+                             f"{main} の権限設定に副ID {sub} が追加されたが、副IDは登録されていない")
+        owner = self.accounts.of(half.customer_id)
+        named = printable(owner.login_id) if owner else str(half.customer_id)
+        return Violation("SB-2", f"sub ID {sub} was registered as {named}'s with no main ID "
+                         "adding it to its permission settings", [line(half)],
+                         f"副ID {sub} が、主IDが権限設定に追加することなく ({named} の副IDとして) "
+                         "登録された")
 
     def _check_address_limit(self, attempt: Attempt, checked: Any) -> Iterator[Violation]:
         """D-14: the failed logins of the client address that the password's check read
