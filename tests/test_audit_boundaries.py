@@ -53,7 +53,7 @@ from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import PortalSession
 from tests.conftest import build, store_env
 from tests.processes import files_of_at_most
-from tests.story import PASSWORD, KeyRecorder, first_login, keyed_main, onboard
+from tests.story import PASSWORD, KeyRecorder, first_login, keyed_main, onboard, set_notify_key
 
 ROOT = Path(__file__).parent.parent
 
@@ -568,6 +568,45 @@ def test_D_16_a_store_another_program_writes_while_it_is_read_is_no_verdict(
     assert changed.value.what == "was written while it was read"
     assert "nothing is concluded; audit it again when nothing writes to it" in str(changed.value)
     assert audit({"BS_SQLITE_PATH": str(path)}).exit_code == 0  # (the store itself is whole)
+
+
+def test_a_snapshot_stored_among_the_events_is_refused_by_name(tmp_path: Path) -> None:
+    """A snapshot row put among the events rewrote an account's state as the services read
+    it (another password: the owner's refused, the forger's accepted), and verify read past
+    it: "no violations" (the auditor's probe). The store keeps snapshots apart."""
+    path = a_store_with_one_login(tmp_path)
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    account = app.account("main01")
+    assert account is not None
+    app.take_snapshot(account.id)
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+                   "SELECT originator_id, originator_version + 1, topic, state "
+                   "FROM stored_snapshots")
+    line = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), 65)
+    assert f"version {account.version + 1} is a snapshot, which the store keeps apart" in line
+
+
+def test_an_accounts_events_stored_out_of_their_order_are_refused_by_name(
+        tmp_path: Path) -> None:
+    """The store rewritten with main01's 通知キー 利用する moved after its next login: verify
+    read the setting too late, took the login for one that needed no key, and found nothing
+    (the auditor's probe). An aggregate's events are stored in the order it numbered them."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    set_notify_key(app, onboard(app))
+    first_login(app)
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        rows = db.execute("SELECT originator_id, originator_version, topic, state FROM "
+                          "stored_events ORDER BY rowid").fetchall()
+        moved = next(r for r in rows if r[2].endswith("NotifyKeyEnabled"))
+        rows.remove(moved)
+        db.execute("DELETE FROM stored_events")
+        db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", [*rows, moved])
+    line = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), 65)
+    assert f"its event {moved[1]} is stored after its event {moved[1] + 1}" in line
 
 
 def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from application.audit.reading import OutOfSequence
 from application.audit.recent import RecentAttempts
 from application.outcomes import Outcome
 from domain.accounts import Account, Customer
@@ -46,6 +47,7 @@ class AccountState:
     logins: int = 0
     keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
     latest_key: tuple[datetime, UUID] | None = None  # the last key issued, and its attempt
+    version: int = 1  # of its latest event a rule reads (their store order is theirs)
 
 
 class Roles(dict[type, str]):
@@ -95,6 +97,12 @@ class AccountBook:
         account = self.accounts.get(event.originator_id.int) if role else None
         if account is None:  # (an account's event without its registration: a store cut
             return  # short at its start; the checks judge the event itself)
+        if event.originator_version <= account.version:  # (moved: a setting seen too late)
+            raise OutOfSequence(
+                f"aggregate {event.originator_id}: its event {event.originator_version} is "
+                f"stored after its event {account.version}: an aggregate's events are stored "
+                "in the order it numbered them, so they were moved, or the store is damaged")
+        account.version = event.originator_version
         if role == "login":
             account.logins += 1
         elif role in ("on", "off"):
@@ -125,7 +133,8 @@ class AccountBook:
         """The login ID allowed to change this account: its customer's main ID."""
         account = self.accounts.get(account_id.int)
         owner = self.accounts.get(account.customer_id.int) if account else None
-        return owner.login_id if owner else None
+        return owner.login_id if owner and owner.is_main_id else None  # (a sub ID's owner,
+        #   as its registration names it, is a customer: its main ID; else none may)
 
     def kind(self, account_id: UUID | None) -> str:
         account = self.of(account_id)
