@@ -25,7 +25,7 @@ from billing_station.verify_command import counted, echo_findings, echo_unreadab
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
-from simulations.run_folder import SET_ASIDE, drop_earlier_run, earlier_run
+from simulations.run_folder import SET_ASIDE, drop_earlier_run, holds_earlier_run
 from simulations.shards import shard_count
 from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
@@ -181,8 +181,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
     hold(folder, fresh)
-    replaced = bool(earlier_run(folder)) or (folder / SET_ASIDE).is_dir()  # (set aside as
-    #   the run begins, put back if it stops short, removed once it is whole)
+    replaced = holds_earlier_run(folder)  # (set aside as the run begins, put back if it
+    #   stops short, removed once it is whole)
     # (kill, timeout: as Ctrl-C, nothing half-written kept)
     click.get_current_context().call_on_close(exits.terminate_as_interrupt())
     try:
@@ -210,7 +210,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         drop_earlier_run(folder)  # (the run is whole)
     except OSError as e:
         click.echo(f"note: the earlier run set aside in {folder / SET_ASIDE} could not be "
-                   f"removed ({e.strerror or e}): remove it by hand", err=True)
+                   f"removed ({e.strerror or e}): remove it by hand, or the next run in "
+                   f"{folder} takes it for the last whole run (and removes this one)", err=True)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
                    f"unaudited ({_to_audit(runs)})", err=True)

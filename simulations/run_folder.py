@@ -79,40 +79,58 @@ def earlier_stores(folder: Path) -> list[Path]:
 
 
 # The earlier run in a folder, moved aside as a run begins there (``set_aside_earlier_run``):
-# put back if the run stops short, removed once it is whole
+# put back if the run stops short, removed once it is whole. It is gathered in PARTIAL
+# and named SET_ASIDE once whole, and renamed DROPPED before it is removed, so that a
+# command killed at any point leaves a folder the next run reads right.
 SET_ASIDE = ".earlier-run"
+PARTIAL, DROPPED = SET_ASIDE + ".partial", SET_ASIDE + ".old"
+
+
+def holds_earlier_run(folder: Path) -> bool:
+    """Whether ``folder`` holds an earlier run: in place, or set aside (wholly or partly)
+    by a command killed outright."""
+    return bool(earlier_run(folder)) or any((folder / name).is_dir()
+                                            for name in (SET_ASIDE, PARTIAL))
 
 
 def set_aside_earlier_run(folder: Path) -> None:
-    """As a run begins: what an earlier run left in ``folder`` moved into its ``SET_ASIDE``
-    folder (a rename each, on the same disk), so that all there is is this run's, and the
-    earlier run can be put back if this one stops short. One set aside already is the last
-    whole run, left there by a command killed outright: what is beside it, that command's
-    run stopped short, is removed."""
-    aside = folder / SET_ASIDE
-    if aside.is_dir():
+    """As a run begins: what an earlier run left in ``folder`` moved into SET_ASIDE (a
+    rename each, on the same disk), so that all there is is this run's, and the earlier
+    run can be put back if this one stops short. What a killed command left is read first:
+    a run set aside whole is the last whole run (what is beside it, the killed command's
+    run stopped short, is removed); one set aside in part is put back first; one being
+    dropped (its run was whole) is removed."""
+    if (folder / DROPPED).is_dir():
+        shutil.rmtree(folder / DROPPED)
+    _moved_back(folder / PARTIAL, folder)
+    if (folder / SET_ASIDE).is_dir():
         clear_earlier_run(folder)
         return
     if found := earlier_run(folder):
-        aside.mkdir()
+        (folder / PARTIAL).mkdir()
         for path in found:
-            path.rename(aside / path.name)
+            path.rename(folder / PARTIAL / path.name)
+        (folder / PARTIAL).rename(folder / SET_ASIDE)
 
 
 def put_back_earlier_run(folder: Path) -> None:
     """The earlier run set aside as this one began, back in ``folder`` (this run's files
     removed first: ``clear_earlier_run``)."""
-    aside = folder / SET_ASIDE
-    if aside.is_dir():
-        for path in sorted(aside.iterdir()):
-            path.rename(folder / path.name)
-        aside.rmdir()
+    _moved_back(folder / SET_ASIDE, folder)
 
 
 def drop_earlier_run(folder: Path) -> None:
     """The run is whole: the earlier run set aside as it began is removed."""
     if (folder / SET_ASIDE).is_dir():
-        shutil.rmtree(folder / SET_ASIDE)
+        (folder / SET_ASIDE).rename(folder / DROPPED)
+        shutil.rmtree(folder / DROPPED)
+
+
+def _moved_back(aside: Path, folder: Path) -> None:
+    if aside.is_dir():
+        for path in sorted(aside.iterdir()):
+            path.rename(folder / path.name)
+        aside.rmdir()
 
 
 def clear_earlier_run(folder: Path) -> None:

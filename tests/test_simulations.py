@@ -44,6 +44,8 @@ from simulations.report import report
 from simulations.report_html import RunFigures, report_page
 from simulations.report_text import text
 from simulations.run_folder import (
+    DROPPED,
+    PARTIAL,
     RUN_FOLDERS,
     SET_ASIDE,
     STORE,
@@ -51,6 +53,7 @@ from simulations.run_folder import (
     drop_earlier_run,
     earlier_stores,
     mark_compared,
+    put_back_earlier_run,
     set_aside_earlier_run,
     shard_folder,
     written_since,
@@ -888,6 +891,36 @@ def test_a_run_killed_outright_leaves_the_earlier_run_set_aside_for_the_next(
     (tmp_path / STORE).write_text("a whole run")
     drop_earlier_run(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == [STORE]
+
+
+def test_a_command_killed_while_it_sets_aside_or_drops_a_run_loses_neither_run(
+        tmp_path: Path) -> None:
+    """The review's windows: killed halfway through setting the earlier run aside (the next
+    run took the half set aside for the last whole run and removed the rest), or while
+    dropping it once its run was whole (the next run removed that whole run)."""
+    (tmp_path / STORE).write_text("run A")
+    (tmp_path / "report.txt").write_text("A's report")
+    (tmp_path / PARTIAL).mkdir()  # killed after moving the store, before the report
+    (tmp_path / STORE).rename(tmp_path / PARTIAL / STORE)
+    set_aside_earlier_run(tmp_path)  # the next run begins
+    put_back_earlier_run(tmp_path)  # (and stops short)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        STORE: "run A", "report.txt": "A's report"}
+    set_aside_earlier_run(tmp_path)
+    (tmp_path / STORE).write_text("run B, whole")
+    (tmp_path / SET_ASIDE).rename(tmp_path / DROPPED)  # killed as it dropped A
+    set_aside_earlier_run(tmp_path)  # the next run begins
+    assert not (tmp_path / DROPPED).exists()
+    assert (tmp_path / SET_ASIDE / STORE).read_text() == "run B, whole"
+
+
+def test_cli_simulate_refuses_to_write_where_a_run_sets_aside_the_one_before(
+        tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(TINY_TOML)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
+                                       str(tmp_path / "out" / SET_ASIDE)])
+    assert result.exit_code == 2 and "sets aside the run before it" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path: Path) -> None:
