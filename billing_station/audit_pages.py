@@ -14,15 +14,13 @@ from application import screens
 from application.audit import LoginRecord, Violation
 from application.audit.books import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
+from application.audit.policies import POLICIES, KeyPolicy, policies
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
-    POLICIES,
     UNCHECKED_D10,
     UNCOUNTED_D14,
     UNJUDGED_D12,
-    KeyPolicy,
-    policies,
 )
 from application.screens import jst
 from simulations.html import page

@@ -16,15 +16,13 @@ from application.audit import AuditReader, Verifier
 from application.audit.books import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
+from application.audit.policies import POLICIES, KeyPolicy, policies
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
-    POLICIES,
     UNCHECKED_D10,
     UNCOUNTED_D14,
     UNJUDGED_D12,
-    KeyPolicy,
-    policies,
 )
 from application.screens import jst
 from billing_station import exits

@@ -23,7 +23,6 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import attrs
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
@@ -53,6 +52,7 @@ from application.audit.evidence import (
     printable,
 )
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Key, Pairs
+from application.audit.policies import address_policy, key_policy
 from application.audit.reading import replay
 from application.audit.sequence import check_sequences
 from domain.accounts import Account, Customer, LoginIndex, SubID
@@ -71,13 +71,6 @@ UNCHECKED_D10 = "keys issued without their D-10 limit"  # (by a version before i
 JUDGED_D14 = "passwords checked from a client address (D-14)"  # (the portal's, recorded so)
 UNCOUNTED_D14 = "failed logins not counted against their client address (D-14)"
 UNJUDGED_D12 = "portal sessions an earlier version saved apart from their login (D-12 unjudged)"
-# The policy in force as the events record it, counted under its numbers (the commands say
-# them in words): keys issued under each D-4/D-10/LG-5 policy, "policy of keys: VALID
-# SECONDS/WRONG ENTRIES/KEYS/WINDOW SECONDS" (0/0: D-10's unrecorded), and passwords checked
-# under each D-14 one, "policy of client addresses: FAILURES/WINDOW SECONDS". A store's
-# policy may change; one changed in a tampered event is seen there, where the rules trust it.
-KEY_POLICY, ADDRESS_POLICY = "policy of keys: ", "policy of client addresses: "
-POLICIES = (KEY_POLICY, ADDRESS_POLICY)
 OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ahead of them "
                 "(time-based outcomes unsure)")
 
@@ -277,8 +270,7 @@ class Verifier:
         self.counts[JUDGED_D14] += 1
         client, now = attempt.client, checked.timestamp
         window = timedelta(seconds=client.failure_window_seconds)
-        self.counts[f"{ADDRESS_POLICY}{client.failure_limit}/"
-                    f"{client.failure_window_seconds}"] += 1
+        self.counts[address_policy(client)] += 1
         failed = self.clients.read(client.client_address, client.count_version, now - window)
         if len(failed) < client.failure_limit:
             return
@@ -317,47 +309,6 @@ class Verifier:
                              KEY_OF_WINDOW) for at, attempt_id in within]
             yield Violation("D-10", message, earlier + attempt_evidence(attempt), shown)
         keys.append((now, attempt.id))
-
-
-def key_policy(issued: Any) -> str:
-    """The policy a key was issued under (its count's key)."""
-    return (f"{KEY_POLICY}{issued.valid_for_seconds}/{issued.max_wrong_entries}/"
-            f"{issued.max_keys_per_window}/{issued.key_window_seconds}")
-
-
-@attrs.frozen
-class KeyPolicy:
-    """Keys' policy as their events record it (window 0: D-10's unrecorded), and how many
-    keys were issued under it."""
-
-    valid_seconds: int
-    wrong_entries: int
-    keys: int
-    window_seconds: int
-    issued: int
-
-
-@attrs.frozen
-class AddressPolicy:
-    """D-14's policy as password checks record it, and how many were made under it."""
-
-    failures: int
-    window_seconds: int
-    checked: int
-
-
-def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
-    """Each policy counted, keys' first."""
-    keys: list[KeyPolicy | AddressPolicy] = []
-    addresses: list[KeyPolicy | AddressPolicy] = []
-    for what, n in counts.items():
-        if what.startswith(KEY_POLICY):
-            valid, wrong, most, window = map(int, what[len(KEY_POLICY):].split("/"))
-            keys.append(KeyPolicy(valid, wrong, most, window, n))
-        elif what.startswith(ADDRESS_POLICY):
-            failures, window = map(int, what[len(ADDRESS_POLICY):].split("/"))
-            addresses.append(AddressPolicy(failures, window, n))
-    return keys + addresses
 
 
 # Events no check reads (counted, not decoded): key mails (the attempt records its key),

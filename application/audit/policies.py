@@ -1,0 +1,63 @@
+"""The policy in force as the events record it: verify counts the keys issued under each
+D-4/D-10/LG-5 policy, and the passwords checked under each D-14 one, under its numbers,
+and the commands say them in words."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+# The counts' keys: "policy of keys: VALID SECONDS/WRONG ENTRIES/KEYS/WINDOW SECONDS" (0/0:
+# D-10's unrecorded) and "policy of client addresses: FAILURES/WINDOW SECONDS". A store's
+# policy may change; one changed in a tampered event is seen there, where the rules trust it.
+KEY_POLICY, ADDRESS_POLICY = "policy of keys: ", "policy of client addresses: "
+POLICIES = (KEY_POLICY, ADDRESS_POLICY)
+
+
+def key_policy(issued: Any) -> str:
+    """The policy a key was issued under (its count's key)."""
+    return (f"{KEY_POLICY}{issued.valid_for_seconds}/{issued.max_wrong_entries}/"
+            f"{issued.max_keys_per_window}/{issued.key_window_seconds}")
+
+
+@attrs.frozen
+class KeyPolicy:
+    """Keys' policy as their events record it (window 0: D-10's unrecorded), and how many
+    keys were issued under it."""
+
+    valid_seconds: int
+    wrong_entries: int
+    keys: int
+    window_seconds: int
+    issued: int
+
+
+@attrs.frozen
+class AddressPolicy:
+    """D-14's policy as password checks record it, and how many were made under it."""
+
+    failures: int
+    window_seconds: int
+    checked: int
+
+
+def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
+    """Each policy counted, keys' first."""
+    keys: list[KeyPolicy | AddressPolicy] = []
+    addresses: list[KeyPolicy | AddressPolicy] = []
+    for what, n in counts.items():
+        if what.startswith(KEY_POLICY):
+            valid, wrong, most, window = map(int, what[len(KEY_POLICY):].split("/"))
+            keys.append(KeyPolicy(valid, wrong, most, window, n))
+        elif what.startswith(ADDRESS_POLICY):
+            failures, window = map(int, what[len(ADDRESS_POLICY):].split("/"))
+            addresses.append(AddressPolicy(failures, window, n))
+    return keys + addresses
+
+
+def address_policy(client: Any) -> str:
+    """The D-14 policy a password was checked under (its count's key): its attempt's
+    LoginRequestedFrom records it."""
+    return f"{ADDRESS_POLICY}{client.failure_limit}/{client.failure_window_seconds}"
