@@ -25,7 +25,7 @@ from billing_station.verify_command import counted, echo_findings, echo_unreadab
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds, policy_value_problem
 from simulations.population import addresses
-from simulations.run_folder import SET_ASIDE, drop_earlier_run, holds_earlier_run
+from simulations.run_folder import DROPPED, SET_ASIDE, drop_earlier_run, holds_earlier_run
 from simulations.shards import shard_count
 from simulations.varied import VALIDITY, VARIED, Varied
 from simulations.wording import counted_as
@@ -209,9 +209,11 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     try:
         drop_earlier_run(folder)  # (the run is whole)
     except OSError as e:
-        click.echo(f"note: the earlier run set aside in {folder / SET_ASIDE} could not be "
-                   f"removed ({e.strerror or e}): remove it by hand, or the next run in "
-                   f"{folder} takes it for the last whole run (and removes this one)", err=True)
+        left = next(p for p in (folder / SET_ASIDE, folder / DROPPED) if p.exists())
+        click.echo(f"note: the earlier run set aside could not be removed ({e.strerror or e}):"
+                   f" it is in {left}; " + ("the next run here removes it" if left.name ==
+                   DROPPED else "remove it by hand, or the next run here takes it for the "
+                   "last whole run (and removes this one)"), err=True)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
                    f"unaudited ({_to_audit(runs)})", err=True)

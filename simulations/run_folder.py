@@ -114,8 +114,10 @@ def set_aside_earlier_run(folder: Path) -> None:
 
 
 def put_back_earlier_run(folder: Path) -> None:
-    """The earlier run set aside as this one began, back in ``folder`` (this run's files
-    removed first: ``clear_earlier_run``)."""
+    """The earlier run set aside as this one began (or the part of it gathered when the
+    run was stopped), back in ``folder`` (this run's files removed first:
+    ``clear_earlier_run``)."""
+    _moved_back(folder / PARTIAL, folder)
     _moved_back(folder / SET_ASIDE, folder)
 
 

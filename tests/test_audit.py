@@ -663,28 +663,36 @@ def test_LG_1_two_logins_recorded_alike_on_an_account_are_no_pair(
 def test_LG_1_a_login_attempt_names_its_login_IDs_own_account(
     app: BillingStation, start: FrozenDateTimeFactory
 ) -> None:
-    """An attempt for sub01 naming main01's account, or naming an account never registered,
-    completed with its account's login beside it and passed (the auditor's probe): its keys
-    and logins were counted on another account (D-10 dodged, a first login forged)."""
+    """An attempt for sub01 naming main01's account, naming an account never registered,
+    or naming a second account registered as main01 (its SubIDAdded beside it), completed
+    with its account's login beside it and passed (the auditor's probes): its keys and
+    logins were counted on another account (D-10 dodged, a first login forged)."""
     main = onboard(app)
     add_sub_id(app, main, "sub01")
     first_login(app)
     account = app.account("main01")
     assert account is not None
-    for login_id, account_id in (("sub01", account.id), ("intruder", uuid4())):
+    customer = app.get(account.id, Customer)
+    twin = SubID.register(customer, id=uuid4(), login_id="main01", information={},
+                          password_digest=Hasher(4).digest("Temp-pass1"))  # planted
+    customer.add_sub_id(twin, by="main01")
+    app.save(customer, twin)
+    for login_id, account_id in (("sub01", account.id), ("intruder", uuid4()),
+                                 ("main01", twin.id)):
         start.tick(timedelta(minutes=5))
         attempt = LoginAttempt.request(login_id, account_id, clock.now(), uuid4())
         attempt.accept_password(False, False, clock.now())  # planted
-        if login_id == "sub01":
-            complete_planted(app, attempt, clock.now())
-        else:
+        if login_id == "intruder":
             app.save(attempt)
+        else:
+            complete_planted(app, attempt, clock.now())
     found = list(audit.verify(app))
     assert [v.message for v in found] == [
         "a login attempt for sub01 names the account of main01",
-        f"a login attempt for intruder names an account the store never registered "
-        f"({found[1].evidence[0].split('account_id=')[1]})"]
-    assert [v.rule for v in found] == ["LG-1", "LG-1"]
+        f"a login attempt for intruder names an account not registered before it "
+        f"({found[1].evidence[0].split('account_id=')[1]})",
+        f"a login attempt for main01 names a second account registered as main01 ({twin.id})"]
+    assert [v.rule for v in found] == ["LG-1", "LG-1", "LG-1"]
 
 
 def test_SB_2_a_sub_ID_is_registered_only_as_its_customers_main_ID_adds_it(
@@ -722,7 +730,7 @@ def test_D_12_sessions_an_earlier_version_saved_apart_and_cut_stores_are_not_jud
     """Sessions that do not record their 前回ログイン were saved by versions that saved
     them apart from their login: counted, not judged. A store cut short before an account's
     registration still has its logins: its sessions are judged on them (no D-12), the
-    logins themselves found to name an account never registered (LG-1)."""
+    logins themselves found to name an account not registered before them (LG-1)."""
     onboard(app)
     app.log_in("main01", PASSWORD)
     start.tick(timedelta(seconds=1))
@@ -806,8 +814,8 @@ def test_an_accounts_events_without_its_registration_are_judged_not_a_crash(
     verifier = Verifier()
     found = list(verifier.check(events))
     assert [v.rule for v in found] == ["SB-2", "SB-2", "LG-1"]
-    assert found[-1].message.startswith("a login attempt for main01 names an account the "
-                                        "store never registered")
+    assert found[-1].message.startswith("a login attempt for main01 names an account not "
+                                        "registered before it")
     assert verifier.accounts.accounts == {}
 
 

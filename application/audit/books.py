@@ -81,6 +81,9 @@ class AccountBook:
         # The latest logins no portal session began with (D-12), by account and instant,
         # the oldest first: all a session can begin with, however many logins there were.
         self.unopened: dict[tuple[int, datetime], int] = {}
+        # Each login ID's account: the first registered under it (the login index keeps a
+        # login ID to one account; a second registered under it is no account of it)
+        self.holders: dict[str, int] = {}
 
     def fold(self, event: Any) -> None:
         role = _ACCOUNT[type(event)]
@@ -91,6 +94,7 @@ class AccountBook:
                 event.information.get("notify_key") == NOTIFY_KEY_ON,
                 event.information.get("email", ""), (event.timestamp, type(event).__qualname__)
             )
+            self.holders.setdefault(event.login_id, event.originator_id.int)
             return
         if role == "login":
             self._unopened((event.originator_id.int, event.timestamp))
@@ -128,6 +132,10 @@ class AccountBook:
         if left > 1:
             self.unopened[(account_id.int, at)] = left - 1
         return left > 0
+
+    def holds(self, login_id: str, account_id: UUID) -> bool:
+        """Whether the account is the login ID's own (the first registered under it)."""
+        return self.holders.get(login_id) == account_id.int
 
     def main_login_id(self, account_id: UUID) -> str | None:
         """The login ID allowed to change this account: its customer's main ID."""

@@ -30,8 +30,8 @@ from application.audit.reading import MissingEvents, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 MARK = b"billing-station verify checkpoint "  # a checkpoint's first bytes, whatever version
-MAGIC = MARK + b"16\n"  # then the SHA-256 of the pickle, the pickle
-EARLIER = tuple(MARK + b"%d\n" % n for n in range(1, 16))
+MAGIC = MARK + b"17\n"  # then the SHA-256 of the pickle, the pickle
+EARLIER = tuple(MARK + b"%d\n" % n for n in range(1, 17))
 
 
 class CheckpointError(ValueError):

@@ -38,8 +38,9 @@ class MissingEvents(StoredEventError):
 
 
 class OutOfSequence(StoredEventError):
-    """An aggregate whose stored events are not numbered 1, 2, 3 and on: one was changed
-    or deleted, so it cannot be rebuilt, nor what it did be judged."""
+    """An aggregate whose stored events are not numbered 1, 2, 3 and on, or not stored in
+    that order: one was changed, deleted or moved, so it cannot be rebuilt, nor what it
+    did be judged."""
 
     what = "holds an aggregate whose events are out of sequence"
 

@@ -121,8 +121,8 @@ class Verifier:
             self.finish()
 
     def unpaired(self) -> Iterator[Violation]:
-        """At the store's end: the halves of logins whose other half never came (a save
-        stores both: none is still to come)."""
+        """At the store's end: the halves of logins and of sub IDs' registrations whose
+        other half never came (a save stores both: none is still to come)."""
         for key, half in self.pairs.left():
             yield self._unpaired(key, half)
 
@@ -209,17 +209,23 @@ class Verifier:
                 self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
 
     def _check_account_named(self, requested: Any) -> Iterator[Violation]:
-        """LG-1: a login attempt names its login ID's own account (the portal finds it by
-        the login ID); one naming another's, or none the store registered, is no login of
+        """LG-1: a login attempt names its login ID's own account, the first registered
+        under it (the portal finds it by the login ID); one naming another's, a second
+        registered under the same login ID, or none registered before it, is no login of
         that account (its keys, logins and first login are counted on another)."""
-        account = self.accounts.of(requested.account_id)
-        if account is not None and account.login_id == requested.login_id:
+        login_id, account_id = requested.login_id, requested.account_id
+        if self.accounts.holds(login_id, account_id):
             return
-        who = printable(requested.login_id)
-        named, shown = ((f"the account of {printable(account.login_id)}",
-                         f"{printable(account.login_id)} のアカウント") if account else
-                        (f"an account the store never registered ({requested.account_id})",
-                         "登録されていないアカウント"))
+        account, who = self.accounts.of(account_id), printable(login_id)
+        if account is None:
+            named, shown = (f"an account not registered before it ({account_id})",
+                            "それより前に登録されていないアカウント")
+        elif account.login_id != login_id:
+            other = printable(account.login_id)
+            named, shown = f"the account of {other}", f"{other} のアカウント"
+        else:
+            named, shown = (f"a second account registered as {who} ({account_id})",
+                            f"{who} として2つ目に登録されたアカウント")
         yield Violation("LG-1", f"a login attempt for {who} names {named}", [line(requested)],
                         f"{who} のログイン試行が{shown}を指している")
 
@@ -252,7 +258,8 @@ class Verifier:
     def _unpaired_sub_id(self, side: str, half: Any) -> Violation:
         sub = printable(half.login_id)
         if side == ADDED:
-            main = self.accounts.main_login_id(half.originator_id)
+            main = printable(self.accounts.main_login_id(half.originator_id) or
+                             str(half.originator_id))
             return Violation("SB-2", f"sub ID {sub} was added to the permission settings of "
                              f"{main} with no sub ID registered for it", [line(half)],
                              f"{main} の権限設定に副ID {sub} が追加されたが、副IDは登録されていない")
