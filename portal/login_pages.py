@@ -262,12 +262,16 @@ async def _attempt_contact(request: Request) -> str | None:
 
 
 async def help_notes(request: Request) -> Response:
+    """The notes on keys and sessions, for anyone; a logged-in reader keeps the session's
+    header and menu, and is led back to the top page, not to a login form."""
     policy = portal(request).station.policy
+    session, top = await member(request) or (None, None)
     return render(request, "help_notes.html", {
         "policy": policy, "sessions": {  # D-14, D-12: as enforced
             "failure_window": screens.span_ja(policy.address_window.total_seconds()),
             "failure_limit": policy.address_failure_limit,
-            "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}})
+            "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}},
+        session=session, top=top)
 
 
 ROUTES = [

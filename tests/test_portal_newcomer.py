@@ -68,6 +68,19 @@ def test_CI_1_SB_2_a_refusal_and_a_missing_page_keep_the_session(
     expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
 
 
+def test_SC_1_the_notes_on_keys_and_sessions_keep_a_logged_in_readers_menu(
+        tab: Page, served: Served) -> None:
+    """/help/notes offered a logged-in reader only 「ログイン画面へ」, with no menu (the
+    newcomer's probe); a reader not logged in is still led to the login form."""
+    log_in(tab, served.customer())
+    tab.goto("/help/notes")
+    expect_logged_in(tab)
+    tab.context.clear_cookies()
+    tab.goto("/help/notes")
+    expect(tab.get_by_role("link", name="ログイン画面へ")).to_be_visible()
+    expect(tab.get_by_role("navigation", name="標準メニュー")).to_have_count(0)
+
+
 def test_CI_4_ok_on_an_outdated_confirmation_keeps_the_session_and_links_its_form(
         tab: Page, served: Served) -> None:
     main = served.customer()
