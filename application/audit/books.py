@@ -215,6 +215,12 @@ class Attempt:
         return (self.finished or self.ended_by or self.events[-1]).timestamp
 
     def fold(self, event: Any) -> None:
+        if event.originator_version != len(self.events) + 1:  # (rows moved: a wrong key
+            raise OutOfSequence(  # entered before the right one read as after it, D-4)
+                f"login attempt {self.id}: its event {event.originator_version} is stored "
+                f"where its event {len(self.events) + 1} is due: an aggregate's events are "
+                "stored in the order it numbered them, so they were moved or deleted, or the "
+                "store is damaged")
         self.events.append(event)
         role = _ATTEMPT[type(event)]
         if role == "accepted":
