@@ -56,13 +56,17 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     each key mailed to the login ID's registered address then;
     each key and password kept only as its digest, D-7;
     at the portal, each password checked only under its client address's limit as its check
-    read the count, D-14; a portal session only as a login completes, D-12) and every
-    change against who may make it (CI-1, SB-2). Prints each violation with the events that
-    prove it, then a summary; exits 1 on any violation. What the events do not record is not
+    read the count, D-14; a portal session only as a login completes, D-12; each attempt
+    naming its login ID's own account, LG-1) and every change against who may make it
+    (CI-1, SB-2; a sub ID registered only as its main ID adds it). Prints each violation
+    with the events that prove it, then a summary; exits 1 on any violation; a store whose
+    account or attempt events are not in the order they were numbered, or with a snapshot
+    among its events, is refused (exit 65). What the events do not record is not
     judged: D-14 for attempts that record no client address (older ones, and logins outside
     the portal: the demo, a simulation whose people have none), D-12 for sessions an
     earlier version saved apart from their login, what only the portal's HTTP shows (D-9,
-    D-12's idle time, D-13, D-15), D-11's notice mails and D-6's randomness (see README).
+    D-12's idle time, D-13, D-15), D-11's notice mails, D-6's randomness and the snapshots
+    kept in their own table (see README).
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
     run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in
