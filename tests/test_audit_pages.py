@@ -133,7 +133,7 @@ def test_history_html_filters_by_client_address(
 
 def test_every_rule_verify_reports_has_its_words_on_the_findings_page() -> None:
     modules = [importlib.import_module(f"application.audit.{name}")  # (verify: a function too)
-               for name in ("verify", "attempt_rules", "digests")]
+               for name in ("verify", "attempt_rules", "digests", "pairs")]
     source = "".join(Path(str(m.__file__)).read_text(encoding="utf-8") for m in modules)
     literal = set(re.findall(r'Violation\("([A-Z]{1,2}-\d+)"', source))
     broken = set(modules[1]._BROKEN_BY.values())

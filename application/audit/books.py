@@ -47,7 +47,7 @@ class AccountState:
     logins: int = 0
     keys_issued: list[tuple[datetime, UUID]] = attrs.Factory(list)  # recent keys (D-10)
     latest_key: tuple[datetime, UUID] | None = None  # the last key issued, and its attempt
-    version: int = 1  # of its latest event a rule reads (their store order is theirs)
+    version: int = 1  # of its latest event the books read: each later one stored after it
 
 
 class Roles(dict[type, str]):

@@ -31,7 +31,14 @@ def _kept(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
             tuple(n for n in _HOLDERS if n in declared))
 
 
-def in_clear(event: Any) -> list[str]:
+def in_clear_findings(event: Any) -> list[Violation]:
+    """D-7: ``event``'s fields meant to hold a digest that hold something else, as a finding
+    (none, the lawful case: a list, not a generator, at every key verify reads)."""
+    fields = _in_clear(event)
+    return [_found(event, fields)] if fields else []
+
+
+def _in_clear(event: Any) -> list[str]:
     """The fields of ``event`` meant to hold a digest that hold something else."""
     digests, holders = _kept(event.__class__)
     found = [name for name in digests if not _digest_shaped(getattr(event, name))]
@@ -42,9 +49,9 @@ def in_clear(event: Any) -> list[str]:
     return found
 
 
-def in_clear_found(event: Any, fields: list[str]) -> Violation:
-    """D-7: a key or a password not stored as its digest. (The evidence line shows such a
-    field only as a short hash of what it holds, so the finding shows no secret either.)"""
+def _found(event: Any, fields: list[str]) -> Violation:
+    """A key or a password not stored as its digest. (The evidence line shows such a field
+    only as a short hash of what it holds, so the finding shows no secret either.)"""
     named = ", ".join(fields)
     return Violation("D-7", f"{type(event).__qualname__} keeps {named} as something other "
                      "than its digest (a key or a password in clear?)", [line(event)],

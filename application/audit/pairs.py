@@ -2,9 +2,9 @@
 (LoginCompleted) and on its account (LoggedIn, naming the attempt, at the same instant); a
 sub ID on its customer (SubIDAdded) and as its own account (SubID.RegisteredBy, naming the
 customer). Neither half is lawful alone: a LoggedIn with no attempt completing is a login
-with no password checked; an attempt completed with no LoggedIn leaves its account's next
-login counted as its first (D-1); a sub ID registered that its customer never added was
-registered by no main ID (SB-2).
+with no password checked (LG-1); an attempt completed with no LoggedIn leaves its account's
+logins miscounted, and with them which is its first (D-1); a sub ID registered that its
+customer never added, or added and never registered, is no main ID's doing (SB-2).
 
 Each half waits for its other; one stamped over a minute before a half stored after it (a
 save's events are stored together), or still waiting at the store's end, never had it.
@@ -13,8 +13,11 @@ save's events are stored together), or still waiting at the store's end, never h
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from application.audit.books import CLOCKS_APART
+from application.audit.attempt_rules import attempt_evidence
+from application.audit.books import CLOCKS_APART, AccountBook, AttemptBook
+from application.audit.evidence import Violation, line, printable
 
 COMPLETED, LOGGED_IN, ADDED, REGISTERED = "completed", "logged in", "added", "registered"
 _OTHER = {COMPLETED: LOGGED_IN, LOGGED_IN: COMPLETED, ADDED: REGISTERED, REGISTERED: ADDED}
@@ -50,3 +53,40 @@ class Pairs:
     def left(self) -> list[tuple[Key, Any]]:
         """At the store's end: the halves whose other never came (a save stores both)."""
         return list(self.waiting.items())
+
+
+def lost_half(key: Key, half: Any, accounts: AccountBook, attempts: AttemptBook
+              ) -> Violation:
+    """The finding a half that never had its other is, worded by the books as they stand."""
+    side, first, second, _ = key
+    if side in (ADDED, REGISTERED):
+        return _lost_sub_id(side, half, accounts)
+    account = accounts.of(UUID(int=second))
+    who = printable(account.login_id) if account else str(UUID(int=second))
+    if side == COMPLETED:
+        attempt = attempts.open.get(first) or attempts.closed.get(UUID(int=first))
+        evidence = attempt_evidence(attempt) if attempt else [line(half)]
+        return Violation("D-1", f"a login of {who} completed with no login of it recorded "
+                         "on its account then (its logins miscounted, and with them which "
+                         "is its first)", evidence,
+                         f"{who} のログインが完了したのに、そのログインがアカウントに記録されて"
+                         "いない (ログインの回数と、どれが初回ログインかを誤らせる)")
+    return Violation("LG-1", f"a login of {who} was recorded on its account with no login "
+                     "attempt of it completing then (no password checked)", [line(half)],
+                     f"{who} のアカウントに、ログイン試行の完了なしにログインが記録された "
+                     "(パスワードの確認なし)")
+
+
+def _lost_sub_id(side: str, half: Any, accounts: AccountBook) -> Violation:
+    sub = printable(half.login_id)
+    if side == ADDED:
+        main = printable(accounts.main_login_id(half.originator_id) or str(half.originator_id))
+        return Violation("SB-2", f"sub ID {sub} was added to the permission settings of "
+                         f"{main} with no sub ID registered for it", [line(half)],
+                         f"{main} の権限設定に副ID {sub} が追加されたが、副IDは登録されていない")
+    owner = accounts.of(half.customer_id)
+    named = printable(owner.login_id) if owner else str(half.customer_id)
+    return Violation("SB-2", f"sub ID {sub} was registered as {named}'s with no main ID "
+                     "adding it to its permission settings", [line(half)],
+                     f"副ID {sub} が、主IDが権限設定に追加することなく ({named} の副IDとして) "
+                     "登録された")

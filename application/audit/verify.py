@@ -9,10 +9,11 @@ not after a lock (D-4). At the portal, a password is checked only while the fail
 of its client address that the check read within the window are fewer than the limit
 (D-14); a portal session begins only as a login of its account completes (D-12); a login
 is recorded on its attempt and on its account at once, neither without the other (LG-1,
-D-1). Changes:
-only the customer's main ID changes customer information (CI-1) or permission settings and
-sub IDs (SB-2). What the events do not record (the portal's HTTP) is not judged: see README.
-Here the rules that need more than one attempt's events; attempt_rules.py the others.
+D-1: pairs.py), and its attempt names its login ID's own account (LG-1). Changes: only
+the customer's main ID changes customer information (CI-1) or permission settings and sub
+IDs (SB-2; a sub ID is registered only as its main ID adds it: pairs.py). What the events
+do not record (the portal's HTTP) is not judged: see README. Here the rules that need more
+than one attempt's events; attempt_rules.py the others.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
@@ -42,7 +42,7 @@ from application.audit.books import (
     Roles,
 )
 from application.audit.clients import ClientBook
-from application.audit.digests import in_clear, in_clear_found
+from application.audit.digests import in_clear_findings
 from application.audit.evidence import (
     FAILURE_READ,
     KEY_OF_WINDOW,
@@ -51,7 +51,7 @@ from application.audit.evidence import (
     noted,
     printable,
 )
-from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Key, Pairs
+from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
 from application.audit.policies import address_policy, key_policy
 from application.audit.reading import replay
 from application.audit.sequence import check_sequences
@@ -112,10 +112,9 @@ class Verifier:
             elif role == "sub":
                 yield from self._halve(event, REGISTERED, event.originator_id.int,
                                        event.customer_id.int, event.login_id)
-                if fields := in_clear(event):
-                    yield in_clear_found(event, fields)
-            elif role == "digested" and (fields := in_clear(event)):
-                yield in_clear_found(event, fields)
+                yield from in_clear_findings(event)
+            elif role == "digested":
+                yield from in_clear_findings(event)
         if final:
             yield from self.unpaired()
             self.finish()
@@ -124,7 +123,7 @@ class Verifier:
         """At the store's end: the halves of logins and of sub IDs' registrations whose
         other half never came (a save stores both: none is still to come)."""
         for key, half in self.pairs.left():
-            yield self._unpaired(key, half)
+            yield lost_half(key, half, self.accounts, self.attempts)
 
     def finish(self) -> None:
         """The end of the store: every attempt still open is over (and counted)."""
@@ -138,8 +137,8 @@ class Verifier:
             self.counts[attempt.outcome.value] += 1
 
     def _check_change(self, event: Any) -> Iterator[Violation]:
-        if isinstance(event, Account.InformationChanged) and (fields := in_clear(event)):
-            yield in_clear_found(event, fields)  # (a secret among its changes)
+        if isinstance(event, Account.InformationChanged):
+            yield from in_clear_findings(event)  # (a secret among its changes)
         elif isinstance(event, Customer.SubIDAdded):
             yield from self._halve(event, ADDED, event.sub_id.int, event.originator_id.int,
                                    event.login_id)
@@ -187,8 +186,7 @@ class Verifier:
                 yield from self._halve(event, COMPLETED, attempt.id.int,
                                        attempt.account_id.int, event.timestamp)
         elif isinstance(event, LoginAttempt.KeyIssued):
-            if fields := in_clear(event):
-                yield in_clear_found(event, fields)
+            yield from in_clear_findings(event)
             if list(map(type, attempt.events)).count(LoginAttempt.KeyIssued) > 1:
                 yield Violation("LG-6", "a login attempt was issued a second key (only a new "
                                 "login issues a new key)", attempt_evidence(attempt),
@@ -231,44 +229,8 @@ class Verifier:
 
     def _halve(self, half: Any, side: str, first: int, second: int, third: Any
                ) -> list[Violation]:
-        return [self._unpaired(key, lost) for key, lost in
+        return [lost_half(key, lost, self.accounts, self.attempts) for key, lost in
                 self.pairs.halve(half, side, first, second, third)]
-
-    def _unpaired(self, key: Key, half: Any) -> Violation:
-        side, first, second, _ = key
-        if side in (ADDED, REGISTERED):
-            return self._unpaired_sub_id(side, half)
-        attempt_id, account_id = UUID(int=first), UUID(int=second)
-        account = self.accounts.of(account_id)
-        who = printable(account.login_id) if account else str(account_id)
-        if side == COMPLETED:
-            attempt = (self.attempts.open.get(attempt_id.int)
-                       or self.attempts.closed.get(attempt_id))
-            evidence = attempt_evidence(attempt) if attempt else [line(half)]
-            return Violation("D-1", f"a login of {who} completed with no login of it recorded "
-                             "on its account then (its logins miscounted, and with them which "
-                             "is its first)", evidence,
-                             f"{who} のログインが完了したのに、そのログインがアカウントに記録されて"
-                             "いない (ログインの回数と、どれが初回ログインかを誤らせる)")
-        return Violation("LG-1", f"a login of {who} was recorded on its account with no login "
-                         "attempt of it completing then (no password checked)", [line(half)],
-                         f"{who} のアカウントに、ログイン試行の完了なしにログインが記録された "
-                         "(パスワードの確認なし)")
-
-    def _unpaired_sub_id(self, side: str, half: Any) -> Violation:
-        sub = printable(half.login_id)
-        if side == ADDED:
-            main = printable(self.accounts.main_login_id(half.originator_id) or
-                             str(half.originator_id))
-            return Violation("SB-2", f"sub ID {sub} was added to the permission settings of "
-                             f"{main} with no sub ID registered for it", [line(half)],
-                             f"{main} の権限設定に副ID {sub} が追加されたが、副IDは登録されていない")
-        owner = self.accounts.of(half.customer_id)
-        named = printable(owner.login_id) if owner else str(half.customer_id)
-        return Violation("SB-2", f"sub ID {sub} was registered as {named}'s with no main ID "
-                         "adding it to its permission settings", [line(half)],
-                         f"副ID {sub} が、主IDが権限設定に追加することなく ({named} の副IDとして) "
-                         "登録された")
 
     def _check_address_limit(self, attempt: Attempt, checked: Any) -> Iterator[Violation]:
         """D-14: the failed logins of the client address that the password's check read
