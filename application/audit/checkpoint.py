@@ -25,7 +25,7 @@ import attrs
 
 from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
-from application.audit.packing import Unreadable, pack, unpack
+from application.audit.packing import Unreadable, long_lived, pack, unpack
 from application.audit.reading import MissingEvents, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
@@ -118,25 +118,26 @@ def verify_incrementally(app: EventStore, path: Path,
     the violations (the earlier runs' first) once they are read, before the checkpoint is
     written."""
     checkpoint = load(path, app) or Checkpoint(0, "", Verifier(), [])
-    since, until = checkpoint.position, position(app)
-    if on_start:
-        on_start(max(0, until - since))
-    verifier = checkpoint.verifier
-    before = verifier.counts["events"]
-    try:
-        found = list(verifier.check(events_to_verify(app, on_page, since, until), final=False))
-    except Unreadable as e:  # a packed part of it, reached by a late event
-        raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e}): remove "
-                              "it to verify from the first event") from e
-    read = verifier.counts["events"] - before
-    violations = checkpoint.violations + found
-    ended = list(verifier.unpaired())  # (said at each end; the checkpoint is of before it)
-    if on_read:
-        on_read(violations + ended)
-    unsaved = None
-    try:
-        save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
-    except OSError as e:
-        unsaved = e.strerror or str(e)
-    verifier.finish()  # after saving: the next run continues from before the end
-    return Result(verifier, violations + ended, read, since, unsaved)
+    with long_lived():  # (the checkpoint read: kept to the end)
+        since, until = checkpoint.position, position(app)
+        if on_start:
+            on_start(max(0, until - since))
+        verifier = checkpoint.verifier
+        before = verifier.counts["events"]
+        try:
+            found = list(verifier.check(events_to_verify(app, on_page, since, until), final=False))
+        except Unreadable as e:  # a packed part of it, reached by a late event
+            raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e}): remove "
+                                  "it to verify from the first event") from e
+        read = verifier.counts["events"] - before
+        violations = checkpoint.violations + found
+        ended = list(verifier.unpaired())  # (said at each end; the checkpoint is of before it)
+        if on_read:
+            on_read(violations + ended)
+        unsaved = None
+        try:
+            save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
+        except OSError as e:
+            unsaved = e.strerror or str(e)
+        verifier.finish()  # after saving: the next run continues from before the end
+        return Result(verifier, violations + ended, read, since, unsaved)

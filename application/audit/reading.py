@@ -168,7 +168,7 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
             except StoredEventError as e:
                 raise StoredEventError(f"notification {n[0]}: {e}") from e
         if whole < len(notifications):
-            raise _missing(start + whole, notifications[whole][0])
+            raise missing(start + whole, notifications[whole][0])
         if on_page:
             on_page(len(notifications))
         if len(notifications) < page:
@@ -209,7 +209,7 @@ def _none_missing_up_to(app: EventStore, after_last: int, until: int) -> None:
     """MissingEvents if a row after ``until`` is stored though the replay's last row read,
     just before ``after_last``, came before it (a gap at the replay's end)."""
     if after_last <= until and (beyond := _read(app, after_last, 1)):
-        raise _missing(after_last, beyond[0][0])
+        raise missing(after_last, beyond[0][0])
 
 
 def _read(app: EventStore, start: int, limit: int, stop: int | None = None) -> list[Row]:
@@ -218,7 +218,7 @@ def _read(app: EventStore, start: int, limit: int, stop: int | None = None) -> l
         return rows(app, start, limit, stop)
 
 
-def _missing(expected: int, found: int) -> MissingEvents:
+def missing(expected: int, found: int) -> MissingEvents:
     return MissingEvents(
         (f"notification {expected:,}" if found == expected + 1 else
          f"notifications {expected:,} to {found - 1:,}") + f" (before {found:,}) "
