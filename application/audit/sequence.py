@@ -11,6 +11,9 @@ in sequence; an event changed in place is not found either way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.postgres import PostgresAggregateRecorder
@@ -32,6 +35,21 @@ _TOUCHED = ("SELECT touched.originator_id, counted.* FROM "
             "LATERAL (SELECT count(*), min(originator_version), max(originator_version) "
             "FROM {table} e WHERE e.originator_id = touched.originator_id "
             "HAVING " + _BROKEN + ") counted")
+
+
+@contextmanager
+def sequences_checked(app: EventStore, after: int = 0) -> Iterator[Callable[[], None]]:
+    """``check_sequences(app, after)``, begun as the caller reads the events after ``after``
+    and its verdict given by the callable yielded. On SQLite after a checkpoint it counts
+    beside the reading, on a thread of its own: its query is the store's, which lets the
+    reading go on meanwhile (on a second core, it takes no time; a tenth of a checkpointed
+    verify of 10,000 events otherwise). Elsewhere it runs when called."""
+    if not (after and isinstance(app.recorder, SQLiteAggregateRecorder)):
+        yield lambda: check_sequences(app, after)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-count") as beside:
+        yield beside.submit(check_sequences, app, after).result  # (a reading that fails
+        #   first: its error is said, the count waited for, its verdict dropped)
 
 
 def check_sequences(app: EventStore, after: int = 0) -> None:

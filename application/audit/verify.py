@@ -54,7 +54,7 @@ from application.audit.evidence import (
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
 from application.audit.policies import address_policy, key_policy
 from application.audit.reading import replay
-from application.audit.sequence import check_sequences
+from application.audit.sequence import sequences_checked
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import UNRECORDED, ClientAddress, PortalSession, client_address_id
@@ -291,10 +291,12 @@ UNREAD = frozenset(get_topic(kind) for kind in (
 def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = None,
                      after: int = 0, until: int | None = None) -> Iterator[Any]:
     """The store's events as verify reads them: those no check reads left undecoded; then
-    each aggregate's (of those with an event after ``after``) found numbered in sequence
-    (after the replay, whose gap check names missing rows more closely)."""
-    yield from replay(app, on_page, after=after, until=until, skipped=UNREAD)
-    check_sequences(app, after)
+    each aggregate's (of those with an event after ``after``) found numbered in sequence,
+    or on SQLite the rows before ``after`` counted (beside the replay; said after it, whose
+    gap check names missing rows more closely)."""
+    with sequences_checked(app, after) as in_sequence:
+        yield from replay(app, on_page, after=after, until=until, skipped=UNREAD)
+        in_sequence()
 
 
 def verify(app: EventStore, events: Iterable[Any] | None = None) -> Iterator[Violation]:
