@@ -34,23 +34,10 @@ from application.audit.attempt_rules import (
     check_newer_key,
     check_recipient,
 )
-from application.audit.books import (
-    AccountBook,
-    AccountState,
-    Attempt,
-    AttemptBook,
-    Roles,
-)
+from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
 from application.audit.digests import in_clear_findings
-from application.audit.evidence import (
-    FAILURE_READ,
-    KEY_OF_WINDOW,
-    Violation,
-    line,
-    noted,
-    printable,
-)
+from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, line, noted, printable
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
 from application.audit.policies import address_policy, key_policy
 from application.audit.reading import replay
