@@ -72,9 +72,11 @@ def hold(folder: Path, fresh: bool) -> None:
     ran, and the first then audited the second's store as its own. The folder is locked
     until the command ends (made if ``fresh``, and removed again if the run is refused),
     then checked; first, the runs' folders it is in are held (see ``_enclosing_runs_held``)."""
-    if folder.name.startswith(SET_ASIDE):  # (a run in the folder above moves it)
-        raise click.BadParameter(f"{folder} is where a run in {folder.parent} sets aside the "
-                                 "run before it: choose another folder", param_hint="'--out'")
+    for path in (folder, folder.resolve()):  # (named so, or a link to one so named)
+        if path.name.startswith(SET_ASIDE):  # (a run in the folder above moves it)
+            raise click.BadParameter(f"{folder} is where a run in {path.parent} sets aside "
+                                     "the run before it: choose another folder",
+                                     param_hint="'--out'")
     _enclosing_runs_held(folder)
     held = _locked(folder)
     click.get_current_context().call_on_close(lambda: _let_go(held, folder, fresh))
