@@ -25,7 +25,8 @@ import attrs
 
 from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
-from application.audit.packing import Unreadable, long_lived, pack, unpack
+from application.audit.collector import long_lived
+from application.audit.packing import Unreadable, pack, unpack
 from application.audit.reading import MissingEvents, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 

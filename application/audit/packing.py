@@ -3,13 +3,12 @@ from this system's domain events and audit books and a few standard types."""
 
 from __future__ import annotations
 
-import gc
 import importlib
 import io
 import pickle
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from application.audit.collector import no_gc
 
 _ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
             ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
@@ -46,30 +45,6 @@ class Unpickler(pickle.Unpickler):
             else:
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} has no place in a checkpoint")
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Many small objects at once: the collector has nothing to free."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextmanager
-def long_lived() -> Iterator[None]:
-    """What was unpacked before lives to the end of the run: the collector, which would look
-    at each of its objects again as new ones are made (they were unpacked with it off, so
-    all as young), leaves them be (a tenth of a checkpointed verify of 10,000 events)."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def pack(obj: Any) -> bytes:

@@ -36,6 +36,7 @@ from application.audit.attempt_rules import (
 )
 from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
+from application.audit.collector import rare_passes
 from application.audit.digests import in_clear_findings
 from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, line, noted, printable
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
@@ -281,7 +282,7 @@ def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = No
     each aggregate's (of those with an event after ``after``) found numbered in sequence,
     or on SQLite the rows before ``after`` counted (beside the replay; said after it, whose
     gap check names missing rows more closely)."""
-    with sequences_checked(app, after) as in_sequence:
+    with sequences_checked(app, after) as in_sequence, rare_passes():
         yield from replay(app, on_page, after=after, until=until, skipped=UNREAD)
         in_sequence()
 
