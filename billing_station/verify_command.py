@@ -17,6 +17,7 @@ from application.audit.books import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES, KeyPolicy, policies
+from application.audit.snapshots import check_snapshots
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -51,7 +52,15 @@ from simulations.wording import counted_as
                    "another store, or the store was cut short and written to since), or damaged "
                    "(its checksum finds damage, not a forgery: keep it where only the auditor "
                    "writes). One store at a time.")
-def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None) -> None:
+@click.option("--snapshots", is_flag=True,
+              help="Also hold each aggregate's latest snapshot (kept apart from the events, "
+                   "read by the services in place of the events before it) against what "
+                   "its events make it: one its events disagree with (a password digest, "
+                   "the account a portal session is of, written by another hand) refuses "
+                   "the store (exit 65). Reads those aggregates' events again: about as "
+                   "long again as a whole verify.")
+def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
+           snapshots: bool) -> None:
     """Replay the whole store and check every login against the policy in force at its time
     (LG-1..LG-6, D-1..D-5, D-10; each login recorded on its attempt and its account alike;
     each key mailed to the login ID's registered address then;
@@ -66,8 +75,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
     judged: D-14 for attempts that record no client address (older ones, and logins outside
     the portal: the demo, a simulation whose people have none), D-12 for sessions an
     earlier version saved apart from their login, what only the portal's HTTP shows (D-9,
-    D-12's idle time, D-13, D-15), D-11's notice mails, D-6's randomness and the snapshots
-    kept in their own table (see README).
+    D-12's idle time, D-13, D-15), D-11's notice mails and D-6's randomness; the snapshots
+    kept in their own table only with --snapshots (see README).
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
     run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in
@@ -94,6 +103,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None)
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
         first_out_of_order = verifier.attempts.first_out_of_order
+    if snapshots:
+        for each in [store] if len(stores) < 2 else [reader(path) for path in stores]:
+            _snapshots_checked(each)
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
@@ -210,6 +222,17 @@ def echo_violation(violation: audit.Violation, where: str = "") -> None:
     click.echo(f"VIOLATION {violation.rule}{where}: {violation.message}")
     for line in violation.evidence:
         click.echo(f"    {line}")
+
+
+def _snapshots_checked(store: AuditReader) -> None:
+    """ForgedSnapshot (exit 65) for a snapshot the store's events disagree with."""
+    with tqdm(unit="snapshot", file=sys.stderr, disable=None, leave=False,
+              desc="checking snapshots") as bar:
+        def start(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        check_snapshots(store, start, bar.update)
 
 
 def _verified_from(store: AuditReader, path: Path

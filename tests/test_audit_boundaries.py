@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import click
@@ -595,6 +596,83 @@ def test_a_snapshot_stored_among_the_events_is_refused_by_name(tmp_path: Path) -
                    "FROM stored_snapshots")
     line = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), 65)
     assert f"version {account.version + 1} is a snapshot, which the store keeps apart" in line
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_snapshot_its_events_disagree_with_is_refused_by_verify_snapshots(
+        tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> None:
+    """main01's snapshot rewritten in the snapshots' own table with another password's
+    digest: the services believed it (the forger's password logged in, the owner's was
+    refused) and verify, which reads only events, found nothing. ``--snapshots`` holds each
+    aggregate's latest snapshot against its events, and names the field, not its value."""
+    settings = (store_settings("sqlite", tmp_path / "store.sqlite3") if kind == "sqlite"
+                else request.getfixturevalue("postgres_env"))
+    env = ({"BS_SQLITE_PATH": settings["SQLITE_DBNAME"]} if kind == "sqlite" else
+           {"BS_STORE": "postgres", **{k: v for k, v in settings.items()
+                                       if k.startswith("POSTGRES_")}})
+    app = build(settings, KeyRecorder())
+    onboard(app)
+    first_login(app)
+    account = app.account("main01")
+    assert account is not None
+    app.take_snapshot(account.id)
+    forged = app.hasher.digest("forger's password")
+    app.close()
+    lawful = audit(env, "verify", "--snapshots")
+    assert lawful.exit_code == 0 and "verified: no violations" in lawful.output
+    owners = _snapshot_rewritten(env, "password_digest", forged)
+    app = build(settings, KeyRecorder())
+    assert isinstance(app.log_in("main01", "forger's password"), KeyEntry | TopPage)
+    assert not isinstance(app.log_in("main01", PASSWORD), KeyEntry | TopPage)
+    app.close()
+    assert audit(env).exit_code == 0  # (the events alone: every login lawful)
+    result = audit(env, "verify", "--snapshots")
+    refused_in_one_line(result, 65, last_only=True)
+    assert (f"error: the event store holds a snapshot its events disagree with: Customer "
+            f"{account.id} at version {account.version} (password_digest) in ") in result.stderr
+    assert "each differs from what its aggregate's events make it" in result.stderr
+    assert forged not in result.output and owners not in result.output
+
+
+def test_verify_snapshots_of_several_stores_names_the_store_whose_snapshot_is_not_its_events(
+        tmp_path: Path) -> None:
+    """Of two stores, the second's snapshot renumbered past its account's events (the
+    services would read it as the account's latest state): that store named, and why."""
+    stores = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        stores.append(a_store_with_one_login(tmp_path / name))
+        app = build(store_settings("sqlite", stores[-1]), KeyRecorder())
+        account = app.account("main01")
+        assert account is not None
+        app.take_snapshot(account.id)
+        app.close()
+    assert audit({}, "verify", "--snapshots", *map(str, stores)).exit_code == 0
+    with contextlib.closing(sqlite3.connect(stores[1])) as db, db:
+        db.execute("UPDATE stored_snapshots SET originator_version = originator_version + 5")
+    result = audit({}, "verify", "--snapshots", *map(str, stores))
+    refused_in_one_line(result, 65, last_only=True)
+    assert account is not None  # (the second store's)
+    assert (f"Customer {account.id} at version {account.version + 5} (its events end at "
+            f"version {account.version}) in {stores[1]}: each differs") in result.stderr
+
+
+def _snapshot_rewritten(env: dict[str, str], field: str, value: str) -> str:
+    """The one snapshot in the store, its ``field`` rewritten; what it held."""
+    if "BS_SQLITE_PATH" in env:
+        db: Any = contextlib.closing(sqlite3.connect(env["BS_SQLITE_PATH"]))
+        table, mark = "stored_snapshots", "?"
+    else:
+        db = psycopg.connect(_dsn(env))
+        table, mark = f"{env['POSTGRES_SCHEMA']}.billingstation_snapshots", "%s"
+    with db as conn:
+        [(state,)] = conn.execute(f"SELECT state FROM {table}").fetchall()
+        snapshot = json.loads(bytes(state))
+        held, snapshot["state"][field] = snapshot["state"][field], value
+        conn.execute(f"UPDATE {table} SET state = {mark}", (json.dumps(snapshot).encode(),))
+        if "BS_SQLITE_PATH" in env:
+            conn.commit()
+    return str(held)
 
 
 def test_an_accounts_events_stored_out_of_their_order_are_refused_by_name(

@@ -1,0 +1,117 @@
+"""The snapshots the services read in place of an aggregate's earlier events (kept in their
+own table, apart from the events), each aggregate's latest held against what its events up
+to it make it. verify trusts only events, and what they do not vouch for a snapshot can
+change unseen: an account's password digest, the account a portal session is of. So
+``verify --snapshots`` refuses a store holding a snapshot its events disagree with. It
+reads each such aggregate's events again: about as long as a whole verify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import attrs
+from eventsourcing.persistence import AggregateRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from psycopg.sql import SQL, Identifier, Literal
+
+from application.adapters.eventstore import EventStore, StoredEventError
+from application.audit.reading import store_errors
+
+SHOWN = 3  # snapshots named in the error (and whether there are more)
+_LATEST = "SELECT originator_id, max(originator_version) FROM {} GROUP BY originator_id"
+
+
+class ForgedSnapshot(StoredEventError):
+    """A snapshot its aggregate's events disagree with: the services believe it instead."""
+
+    what = "holds a snapshot its events disagree with"
+
+
+@attrs.frozen
+class Mismatch:
+    aggregate_id: UUID
+    kind: str  # its class, as the snapshot names it
+    version: int
+    fields: tuple[str, ...]  # named only: a value may be a digest
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.aggregate_id} at version {self.version} ({', '.join(self.fields)})"
+
+
+def check_snapshots(app: EventStore, on_start: Callable[[int], None] | None = None,
+                    on_each: Callable[[], None] | None = None) -> int:
+    """The snapshots checked (each aggregate's latest), or ForgedSnapshot naming the first
+    that disagree. ``on_start`` is told how many, ``on_each`` of each (a progress bar)."""
+    recorder = app.factory.aggregate_recorder("snapshots")  # (the audit's: made no table)
+    where = getattr(app, "where", "the store")
+    with store_errors(where):
+        latest = _latest(recorder)
+    if on_start:
+        on_start(len(latest))
+    found = []
+    for aggregate_id, version in latest:
+        with store_errors(where):
+            mismatch = _mismatch(app, recorder, aggregate_id, version)
+        if mismatch is not None:
+            found.append(mismatch)
+        if on_each:
+            on_each()
+    if found:
+        more = f" (and {len(found) - SHOWN:,} more)" if len(found) > SHOWN else ""
+        raise ForgedSnapshot(
+            f"{'; '.join(map(str, found[:SHOWN]))}{more} in {where}: each differs from what "
+            "its aggregate's events make it, and the services read a snapshot as its "
+            "aggregate's state: it was written by another hand, or the store is damaged")
+    return len(latest)
+
+
+def _latest(recorder: AggregateRecorder) -> list[tuple[UUID, int]]:
+    """Each aggregate with a snapshot, and its latest snapshot's version (none if the store
+    has no table of snapshots: one made by a version that took none)."""
+    if isinstance(recorder, PostgresAggregateRecorder):
+        table = recorder.events_table_name  # (the snapshots')
+        name = SQL("{}.{}").format(Identifier(recorder.datastore.schema), Identifier(table))
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT to_regclass({}) AS found").format(
+                Literal(f"{recorder.datastore.schema}.{table}")))
+            if next(iter(curs.fetchall()))["found"] is None:
+                return []
+            curs.execute(SQL(_LATEST).format(name))
+            rows = [tuple(row.values()) for row in curs.fetchall()]
+    elif isinstance(recorder, SQLiteAggregateRecorder):
+        table = recorder.events_table_name
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                         "name = ?", (table,))
+            if not curs.fetchone()[0]:
+                return []
+            curs.execute(_LATEST.format(table))
+            rows = [tuple(row) for row in curs.fetchall()]
+    else:  # (no other store is audited)
+        return []
+    return sorted((UUID(str(aggregate_id)), int(version)) for aggregate_id, version in rows)
+
+
+def _mismatch(app: EventStore, recorder: AggregateRecorder, aggregate_id: UUID,
+              version: int) -> Mismatch | None:
+    [stored] = recorder.select_events(aggregate_id, gt=version - 1, lte=version)
+    snapshot: Any = app.mapper.to_domain_event(stored)
+    rebuilt: Any = None
+    for event in app.events.get(aggregate_id, lte=version):
+        rebuilt = event.mutate(rebuilt)  # type: ignore[attr-defined]
+    kind = snapshot.topic.rpartition(":")[2]
+    if rebuilt is None:
+        return Mismatch(aggregate_id, kind, version, ("it has no events",))
+    if rebuilt.version != version:
+        return Mismatch(aggregate_id, kind, version,
+                        (f"its events end at version {rebuilt.version}",))
+    taken = type(snapshot).take(rebuilt)  # (its state as stored and read back, to compare)
+    state = app.mapper.transcoder.decode(app.mapper.transcoder.encode(taken.state))
+    fields = tuple(sorted(name for name in state.keys() | snapshot.state.keys()
+                          if state.get(name) != snapshot.state.get(name)))
+    if taken.topic != snapshot.topic:
+        fields = ("its class", *fields)
+    return Mismatch(aggregate_id, kind, version, fields) if fields else None
