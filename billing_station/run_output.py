@@ -72,10 +72,11 @@ def hold(folder: Path, fresh: bool) -> None:
     ran, and the first then audited the second's store as its own. The folder is locked
     until the command ends (made if ``fresh``, and removed again if the run is refused),
     then checked; first, the runs' folders it is in are held (see ``_enclosing_runs_held``)."""
-    for path in (folder, folder.resolve()):  # (named so, or a link to one so named)
-        if path.name.startswith(SET_ASIDE):  # (a run in the folder above moves it)
-            raise click.BadParameter(f"{folder} is where a run in {path.parent} sets aside "
-                                     "the run before it: choose another folder",
+    for path in (folder, folder.resolve()):  # (so named, in one, or a link to either)
+        if aside := next((p for p in (path, *path.parents) if p.name.startswith(SET_ASIDE)),
+                         None):
+            raise click.BadParameter(f"{aside} is where a run in {aside.parent} sets aside the "
+                                     f"run before it: choose a folder not in it, not {folder}",
                                      param_hint="'--out'")
     _enclosing_runs_held(folder)
     held = _locked(folder)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -57,8 +58,8 @@ from simulations.wording import counted_as
                    "read by the services in place of the events before it) against what "
                    "its events make it: one its events disagree with (a password digest, "
                    "the account a portal session is of, written by another hand) refuses "
-                   "the store (exit 65). Reads those aggregates' events again: about as "
-                   "long again as a whole verify.")
+                   "the store (exit 65) before its events are read. Reads those aggregates' "
+                   "events again: about as long again as a whole verify.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
            snapshots: bool) -> None:
     """Replay the whole store and check every login against the policy in force at its time
@@ -88,6 +89,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
                                "time with a checkpoint file each")
     if page or checkpoint:
         refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
+    if snapshots:  # (first: a store whose snapshots are refused is not read on)
+        for path in stores or (None,):
+            _snapshots_checked(reader(path), len(stores) > 1)
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
@@ -103,9 +107,6 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
         first_out_of_order = verifier.attempts.first_out_of_order
-    if snapshots:
-        for each in [store] if len(stores) < 2 else [reader(path) for path in stores]:
-            _snapshots_checked(each)
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
@@ -224,15 +225,22 @@ def echo_violation(violation: audit.Violation, where: str = "") -> None:
         click.echo(f"    {line}")
 
 
-def _snapshots_checked(store: AuditReader) -> None:
-    """ForgedSnapshot (exit 65) for a snapshot the store's events disagree with."""
+def _snapshots_checked(store: AuditReader, named: bool) -> None:
+    """ForgedSnapshot (exit 65) for a snapshot the store's events disagree with; else how
+    many were checked (``named``: and in which store)."""
     with tqdm(unit="snapshot", file=sys.stderr, disable=None, leave=False,
               desc="checking snapshots") as bar:
-        def start(total: int) -> None:
-            bar.total = total
-            bar.refresh()
+        checked = check_snapshots(store, _sized(bar), bar.update)
+    click.echo(f"snapshots: the latest of {counted_as(checked, 'aggregate')}, as their events "
+               f"make them{f' ({store.where})' if named else ''}")
 
-        check_snapshots(store, start, bar.update)
+
+def _sized(bar: tqdm[Any]) -> Callable[[int], None]:
+    """What tells a progress bar its length once it is known."""
+    def start(total: int) -> None:
+        bar.total = total
+        bar.refresh()
+    return start
 
 
 def _verified_from(store: AuditReader, path: Path
@@ -243,10 +251,6 @@ def _verified_from(store: AuditReader, path: Path
     found: list[audit.Violation] = []
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
               desc="replaying since the checkpoint") as bar:
-        def start(total: int) -> None:
-            bar.total = total
-            bar.refresh()
-
         def read(violations: list[audit.Violation]) -> None:
             """Printed before the checkpoint moves (a Ctrl-C while they print leaves it as
             it was); from there on the outcome is settled."""
@@ -255,7 +259,7 @@ def _verified_from(store: AuditReader, path: Path
             exits.settled()
 
         try:
-            result = verify_incrementally(store, path, bar.update, start, read)
+            result = verify_incrementally(store, path, bar.update, _sized(bar), read)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
     if result.unsaved is None:

@@ -620,6 +620,7 @@ def test_a_snapshot_its_events_disagree_with_is_refused_by_verify_snapshots(
     app.close()
     lawful = audit(env, "verify", "--snapshots")
     assert lawful.exit_code == 0 and "verified: no violations" in lawful.output
+    assert "snapshots: the latest of 1 aggregate, as their events make them" in lawful.output
     owners = _snapshot_rewritten(env, "password_digest", forged)
     app = build(settings, KeyRecorder())
     assert isinstance(app.log_in("main01", "forger's password"), KeyEntry | TopPage)
@@ -655,6 +656,30 @@ def test_verify_snapshots_of_several_stores_names_the_store_whose_snapshot_is_no
     assert account is not None  # (the second store's)
     assert (f"Customer {account.id} at version {account.version + 5} (its events end at "
             f"version {account.version}) in {stores[1]}: each differs") in result.stderr
+
+
+@pytest.mark.parametrize(("tampering", "said"), [
+    ("UPDATE stored_snapshots SET originator_id = 'not an id'",
+     "its table of snapshots holds a row of no aggregate's id or version"),
+    ("UPDATE stored_events SET originator_version = originator_version + 100 WHERE "
+     "originator_version = 2 AND topic LIKE 'domain.accounts:Customer.%'",
+     "(it or its events cannot be replayed: OriginatorVersionError)")],
+    ids=["a snapshot of no id", "an event renumbered in place beneath it"])
+def test_verify_snapshots_refuses_what_cannot_be_rebuilt_in_one_line(
+        tmp_path: Path, tampering: str, said: str) -> None:
+    """Both were a traceback, and exit 1 (read as violations) (the reviewer's probe)."""
+    path = a_store_with_one_login(tmp_path)
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    first_login(app)  # (a second login: main01's event 2 is beneath the snapshot's last)
+    account = app.account("main01")
+    assert account is not None
+    app.take_snapshot(account.id)
+    app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        assert db.execute(tampering).rowcount == 1
+    result = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--snapshots")
+    refused_in_one_line(result, 65)
+    assert said in result.stderr
 
 
 def _snapshot_rewritten(env: dict[str, str], field: str, value: str) -> str:

@@ -19,6 +19,7 @@ from freezegun.api import FrozenDateTimeFactory
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.adapters.mailbox import MailboxFolder
+from application.audit.snapshots import check_snapshots
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.outcomes import KeyEntry, Refusal, TopPage
@@ -279,6 +280,10 @@ def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshot
 
     assert entered_after_a_new_login(path) is Refusal.KEY_SUPERSEDED
     assert entered_after_a_new_login(old) is Refusal.KEY_WRONG
+    for store in (path, old):  # verify --snapshots: lawful both (the old one as taken then)
+        reader = bootstrap.audit_reader(store=store_settings("sqlite", store))
+        assert check_snapshots(reader) == 1  # (main01's: none raised)
+        reader.close()
 
 
 def test_a_snapshot_naming_a_class_of_no_event_of_this_system_is_refused_unimported(

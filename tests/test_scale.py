@@ -21,7 +21,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic, sleep
@@ -50,7 +50,7 @@ from application.audit.checkpoint import (
 from application.audit.decoding import Decoder
 from application.audit.parallel import verify_stores
 from application.audit.reading import MissingEvents, rows
-from application.audit.verify import JUDGED_D14, Violation, verify
+from application.audit.verify import JUDGED_D14, Violation, events_to_verify, verify
 from billing_station import exits, simulate_command
 from billing_station.cli import main
 from domain.crypto import Hasher
@@ -590,6 +590,41 @@ def test_a_row_deleted_before_a_checkpoint_is_found_as_a_whole_verify_finds_it(
         verify_incrementally(reader(store), checkpoint)
     with pytest.raises(MissingEvents, match=said):
         list(verify(reader(store)))
+
+
+def test_a_row_deleted_before_a_checkpoint_is_found_beside_one_numbered_below_1(
+        simulated: Path, tmp_path: Path) -> None:
+    """A row written by another hand with rowid -5, which no replay reads, was counted
+    with the rest and hid the one deleted: the checkpointed verify said "no violations",
+    the whole one named it (the reviewer's probe)."""
+    store, checkpoint, cut = grown_past_a_checkpoint(simulated, tmp_path)
+    assert cut > 101
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid = 100")
+        db.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, "
+                   "topic, state) SELECT -5, originator_id, 999999, topic, state "
+                   "FROM stored_events WHERE rowid = 101")
+        db.commit()
+    with pytest.raises(MissingEvents, match=r"^notification 100 \(before 101\) is absent"):
+        verify_incrementally(reader(store), checkpoint)
+
+
+def test_a_verify_leaves_the_cycle_collector_as_it_found_it(simulated: Path,
+                                                              tmp_path: Path) -> None:
+    """verify makes the collector's passes rare, and a checkpointed one freezes what it
+    read: each as it was after, whole or stopped short (a process may verify again)."""
+    before = gc.get_threshold(), gc.get_freeze_count()
+    list(verify(reader(simulated)))
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    stopped = events_to_verify(reader(simulated))
+    assert isinstance(stopped, Generator)
+    next(stopped)
+    assert gc.get_threshold() != before[0]  # (rare while it reads)
+    stopped.close()
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    store, checkpoint, _ = grown_past_a_checkpoint(simulated, tmp_path)
+    verify_incrementally(reader(store), checkpoint)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 def test_a_store_cut_below_its_checkpoint_is_missing_events_not_another_store(

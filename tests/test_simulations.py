@@ -915,20 +915,20 @@ def test_a_command_killed_while_it_sets_aside_or_drops_a_run_loses_neither_run(
 
 
 @pytest.mark.parametrize("through_a_link", [False, True], ids=["named", "through a link"])
+@pytest.mark.parametrize("inside", [False, True], ids=["it", "a folder in it"])
 def test_cli_simulate_refuses_to_write_where_a_run_sets_aside_the_one_before(
-        tmp_path: Path, through_a_link: bool) -> None:
+        tmp_path: Path, through_a_link: bool, inside: bool) -> None:
     (tmp_path / "s.toml").write_text(TINY_TOML)
-    out = tmp_path / "out" / SET_ASIDE
+    aside = tmp_path / "out" / SET_ASIDE
+    made = [tmp_path / "s.toml"]
     if through_a_link:  # (the run in "out" would move it, and the run in it, aside)
-        out.mkdir(parents=True)
-        (tmp_path / "elsewhere").symlink_to(out)
-    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out",
-                                       str(tmp_path / ("elsewhere" if through_a_link else "out/"
-                                                       + SET_ASIDE))])
+        aside.mkdir(parents=True)
+        (tmp_path / "elsewhere").symlink_to(aside)
+        made += [tmp_path / "out", aside, tmp_path / "elsewhere"]
+    out = (tmp_path / "elsewhere" if through_a_link else aside) / ("shard" if inside else "")
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
     assert result.exit_code == 2 and "sets aside the run before it" in result.output
-    assert sorted(tmp_path.rglob("*")) == sorted(
-        [tmp_path / "s.toml"] + ([tmp_path / "out", out, tmp_path / "elsewhere"]
-                                 if through_a_link else []))
+    assert sorted(tmp_path.rglob("*")) == sorted(made)
 
 
 def test_a_compared_run_in_shards_is_cleared_whole_and_its_stores_found(tmp_path: Path) -> None:
