@@ -51,6 +51,7 @@ from billing_station.exits import (
     USAGE,
     VIOLATIONS,
 )
+from domain.accounts import Account
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import PortalSession
 from tests.conftest import build, store_env
@@ -346,6 +347,16 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
         assert misshapen(PortalSession.Started, {**started, "previous_login": fine}) is None
     assert misshapen(PortalSession.Started, {**started, "previous_login": "yesterday"}) == (
         "its previous_login is 'yesterday', not one of 'unrecorded'")
+
+    # (what a secret's field, or a list or a dict, holds is not shown: a key may be in it)
+    assert misshapen(LoginAttempt.KeyIssued, {**issued, "key_digest": ["123456789012"]}) == (
+        "its key_digest is a list of 1 item, not a str")
+    assert misshapen(LoginAttempt.KeyIssued, {**issued, "key_digest": 123456789012}) == (
+        "its key_digest is an int, not a str")
+    changed = {"originator_id": uuid4(), "originator_version": 2, "timestamp": datetime.now(UTC),
+               "changes": {"download_file_password": 20260401}, "by": "main01"}
+    assert misshapen(Account.InformationChanged, changed) == (
+        "its changes holds an int, not a str")
 
     class Timed:  # (no event has a float yet: one given 5 is stored as 5)
         seconds: float

@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
+
+from domain.forms import SECRET_FIELDS
 
 OURS = ("domain.", "eventsourcing.domain:Snapshot")  # the topics this system stores
 # Times and durations the audit can reckon with and show in JST: a KeyIssued valid for 10**30
@@ -141,7 +143,7 @@ def _misfit(cls: type, state: dict[str, Any]) -> str | None:
                 continue
             return f"it has no {field.name}"
         value, kind = state[field.name], _real(type(state[field.name]))
-        its = f"its {field.name} is {_shown(value)}"
+        its = f"its {field.name} is {_shown(field.name, value)}"
         if kind not in field.kinds:  # (freezegun's datetime, in the specs, is one)
             wanted = " or ".join(sorted(kind.__name__ for kind in field.kinds))
             article = "an" if wanted[0] in "aeio" else "a"  # (an int, a str, a UUID)
@@ -155,9 +157,10 @@ def _misfit(cls: type, state: dict[str, Any]) -> str | None:
         if kind in field.literals and value not in field.literals[kind]:
             return f"{its}, not one of {', '.join(map(repr, field.literals[kind]))}"
         if field.items is not None and isinstance(value, dict):
-            for item in value.values():
+            for key, item in value.items():
                 if type(item) is not field.items:
-                    return f"its {field.name} holds {_shown(item)}, not a {field.items.__name__}"
+                    return (f"its {field.name} holds {_shown(str(key), item)}, not a "
+                            f"{field.items.__name__}")
     return None
 
 
@@ -166,6 +169,16 @@ def _duration(field: Field) -> bool:
     return field.name.endswith("_seconds") and int in field.kinds
 
 
-def _shown(value: Any) -> str:
+def _shown(name: str, value: Any) -> str:
+    """A misshapen value for the line that refuses it: what a field meant for a secret's
+    digest holds, and what a list or a dict holds, only as its kind and size (a key or a
+    password may be in it, in clear); the rest as written, cut short."""
+    if isinstance(value, list | tuple | dict | set) or name.endswith("digest") or (
+            name in SECRET_FIELDS):
+        kind = type(value).__name__
+        unit = "character" if isinstance(value, str) else "item"
+        size = (f" of {len(value):,} {unit}{'' if len(value) == 1 else 's'}"
+                if isinstance(value, Sized) else "")
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}{size}"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
