@@ -89,17 +89,17 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
                                "time with a checkpoint file each")
     if page or checkpoint:
         refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
+    store = reader(stores[0] if stores else None) if len(stores) < 2 else None  # (one)
     if snapshots:  # (first: a store whose snapshots are refused is not read on)
-        for path in stores or (None,):
-            _snapshots_checked(reader(path), len(stores) > 1)
+        for each in [store] if store else [reader(path) for path in stores]:
+            _snapshots_checked(each, store is None)
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
     first_out_of_order = None  # (one store's: the first attempt event stamped out of order)
-    if len(stores) > 1:
+    if store is None:
         counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
-        store = reader(stores[0] if stores else None)
         if checkpoint is None:
             verifier = Verifier()
             found = list(reported(verifier.check(events(store, for_verify=True))))
