@@ -180,6 +180,8 @@ def log_config() -> dict[str, Any]:
     "unknown" (portal.access_log)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["filters"] = {"redacted": {"()": "portal.access_log.Redacted"}}
+    config["formatters"]["default"]["()"] = "portal.access_log.Line"
+    config["formatters"]["access"]["()"] = "portal.access_log.AccessLine"
     config["handlers"]["access"]["filters"] = ["redacted"]
     config["loggers"] |= {
         "portal": {"handlers": ["default"], "level": "INFO", "propagate": False},

@@ -4,11 +4,13 @@ a client wrote there; such text is kept in events and logs, so it is never taken
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 UNKNOWN_ADDRESS = "unknown"  # every client whose address is no plain IP address
 
 
+@functools.lru_cache(maxsize=1024)  # (a portal's clients are few; each line asks again)
 def address_or_unknown(host: str) -> str:
     """``host`` if it is an IP address without an IPv6 scope (``::1%eth0``: the scope may
     be any text), as Python writes it; else UNKNOWN_ADDRESS."""

@@ -25,7 +25,7 @@ from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
 from portal.security import SEEN_COOKIE
-from portal.web import DEADLINE, STATIC, Portal, cookie_name, member, render, seen_cookie
+from portal.web import DEADLINE, STATIC, Portal, cookie_name, https, member, render, seen_cookie
 
 log = logging.getLogger("portal")
 
@@ -95,7 +95,7 @@ class Guard:
                 message["headers"] = [*headers, *(
                     (k.lower().encode(), v.encode()) for k, v in HEADERS.items()
                     if k.lower().encode() not in present), *_seen(request, headers),
-                    *([HSTS] if request.url.scheme == "https" else [])]
+                    *([HSTS] if https(request) else [])]
             await send(message)
 
         request = Request(scope)

@@ -65,7 +65,7 @@ class Signer:
         self._sealer = AESCipher(Environment(env={"CIPHER_KEY": base64.b64encode(key).decode()}))
 
     def _mac(self, purpose: str, value: str) -> str:
-        return hmac.new(self._secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, f"{purpose}\x00{value}".encode(), "sha256").hex()
 
     def login_error(self, refusal: str, login_id: str, browser: str,
                     retry_at: datetime | None = None) -> str:

@@ -3,14 +3,16 @@ The application's calls block (scrypt, the store), so they run in Starlette's th
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -51,15 +53,24 @@ def portal(request: Request) -> Portal:
 
 
 DEADLINE: ContextVar[float] = ContextVar("DEADLINE", default=8.0)
+REQUEST_THREADS = 40  # (as many as Starlette's own threadpool allows)
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:
     """``function`` in a worker thread; past the request's deadline (PortalConfig's) the
     request stops waiting with TimeoutError (a 503 page). The thread is left to finish:
     what it commits is whole (one transaction per save), and the store library's own
-    retries end it when the store stays away."""
-    with anyio.fail_after(DEADLINE.get()):
-        return await anyio.to_thread.run_sync(lambda: function(*args), abandon_on_cancel=True)
+    retries end it when the store stays away. (asyncio's executor, not anyio's thread
+    runner: the same, with a third of its CPU on the event loop, which every request
+    shares with the digests' cores.)"""
+    call = functools.partial(contextvars.copy_context().run, function, *args)
+    async with asyncio.timeout(DEADLINE.get()):
+        return await asyncio.get_running_loop().run_in_executor(_threads(), call)
+
+
+@functools.cache
+def _threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(REQUEST_THREADS, "request")
 
 
 def binding(request: Request) -> str | None:
@@ -67,11 +78,17 @@ def binding(request: Request) -> str | None:
     return cookie(request, SESSION_COOKIE) or cookie(request, BROWSER_COOKIE)
 
 
+def https(request: Request) -> bool:
+    """Served over HTTPS (behind a proxy: as its X-Forwarded-Proto says, which uvicorn put in
+    the scope). The scope's own word, not ``request.url``, which builds the whole URL."""
+    return bool(request.scope.get("scheme") == "https")
+
+
 def cookie_name(request: Request, name: str) -> str:
     """A cookie's name: behind HTTPS with the ``__Host-`` prefix, so a browser takes it only
     from this host, Secure and for every path; never one a sibling domain planted (a
     browser value whose CSRF token its planter knows: login CSRF, D-13)."""
-    return f"__Host-{name}" if request.url.scheme == "https" else name
+    return f"__Host-{name}" if https(request) else name
 
 
 def cookie(request: Request, name: str) -> str | None:
@@ -82,13 +99,13 @@ def set_cookie(request: Request, response: Response, name: str, value: str,
                max_age: int | None = None) -> None:
     """D-12: HttpOnly, SameSite=Lax, and Secure when served over HTTPS."""
     response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/",
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+                        httponly=True, samesite="lax", secure=https(request))
 
 
 def drop_cookie(request: Request, response: Response, name: str) -> None:
     """A cookie's end, with the same flags as its start (D-12)."""
     response.delete_cookie(cookie_name(request, name), path="/", httponly=True,
-                           samesite="lax", secure=request.url.scheme == "https")
+                           samesite="lax", secure=https(request))
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
@@ -139,9 +156,17 @@ def seen_cookie(request: Request) -> bytes | None:
     token = cookie(request, SESSION_COOKIE)
     if found is None or not token:
         return None
-    carrier = Response()
-    set_cookie(request, carrier, SEEN_COOKIE, portal(request).signer.seen(found.seen_at, token))
-    return carrier.headers["set-cookie"].encode("latin-1")
+    return set_cookie_header(request, SEEN_COOKIE,
+                             portal(request).signer.seen(found.seen_at, token)).encode("latin-1")
+
+
+def set_cookie_header(request: Request, name: str, value: str) -> str:
+    """The value of a Set-Cookie header of ``set_cookie``'s flags for a session cookie, as
+    Starlette writes it (tests.test_portal_web checks that), without building a cookie jar
+    for it: the answer to every request of a live session carries one. ``value`` of
+    characters no cookie quotes (a signature's: digits, letters, ``.``, ``-``, ``_``)."""
+    return f"{cookie_name(request, name)}={value}; HttpOnly; Path=/; SameSite=lax" + (
+        "; Secure" if https(request) else "")
 
 
 def to_login(request: Request) -> Response:
