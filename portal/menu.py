@@ -3,6 +3,8 @@ page that says so; a sub ID sees neither 権限設定 nor お客様情報変更 
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 
 from application.outcomes import Session
@@ -44,9 +46,24 @@ NOT_MODELLED = {i.url.rsplit("/", 1)[1]: i.label for g in MENU for i in g.items
                 if i.url.startswith("/not-modelled/")}
 
 
+TOP = "/top"  # (the menu's last link, トップページ)
+
+
 def menu_for(session: Session) -> tuple[Group, ...]:
     """The menu a login ID sees: the main ID's items only for a main ID."""
+    return _menu(session.is_main_id)
+
+
+@functools.cache
+def _menu(is_main_id: bool) -> tuple[Group, ...]:
     return tuple(
         Group(g.label, shown) for g in MENU
-        if (shown := tuple(i for i in g.items if session.is_main_id or not i.main_id_only))
+        if (shown := tuple(i for i in g.items if is_main_id or not i.main_id_only))
     )
+
+
+def current(path: str, menu: tuple[Group, ...]) -> str | None:
+    """The URL of the menu's link to the page at ``path`` or a page beneath it (marked
+    aria-current), if it has one."""
+    return next((url for url in (*(i.url for g in menu for i in g.items), TOP)
+                 if path == url or path.startswith(url + "/")), None)

@@ -22,7 +22,7 @@ from application.billing_station import BillingStation
 from application.outcomes import Session, TopPage
 from application.portal_sessions import Member
 from portal.config import PortalConfig
-from portal.menu import menu_for
+from portal.menu import current, menu_for
 from portal.security import (
     BROWSER_COOKIE,
     SEEN_COOKIE,
@@ -116,9 +116,10 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     browser = cookie(request, BROWSER_COOKIE)
     fresh = None if browser else new_browser_value()
     bound = cookie(request, SESSION_COOKIE) or browser or fresh or ""
+    menu = menu_for(session) if session else None
     values = {"csrf": portal(request).signer.csrf(bound), "session": session,
-              "header": screens.header(top) if top else None,
-              "menu": menu_for(session) if session else None,
+              "header": screens.header(top) if top else None, "menu": menu,
+              "current": current(request.scope["path"], menu) if menu else None,
               "dev_mailbox": portal(request).config.dev_mailbox is not None}
     response = TEMPLATES.TemplateResponse(request, template, values | (context or {}),
                                           status_code=status_code)
