@@ -1,11 +1,12 @@
 """The portal's cheaper ways of doing what its libraries do, each checked against the
-library's own result: the Set-Cookie header of D-12's last request, uvicorn's log lines,
+library's own result: its Set-Cookie headers, uvicorn's log lines,
 and a request's call of the application in a worker thread (its deadline)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from uvicorn.logging import AccessFormatter, DefaultFormatter
 
 from portal.access_log import AccessLine, Line
 from portal.security import SEEN_COOKIE
-from portal.web import DEADLINE, run, set_cookie, set_cookie_header
+from portal.web import DEADLINE, cookie_name, drop_cookie, run, set_cookie
 
 
 def _request(scheme: str) -> Request:
@@ -28,13 +29,33 @@ def _request(scheme: str) -> Request:
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_D_12_the_last_request_cookie_is_written_as_starlette_writes_its_flags(
-        scheme: str) -> None:
-    request, value = _request(scheme), "1733443200000000.0f3a9c" + "e" * 58
-    starlettes = Response()
-    set_cookie(request, starlettes, SEEN_COOKIE, value)
-    assert set_cookie_header(request, SEEN_COOKIE, value) == starlettes.headers["set-cookie"]
-    assert ("; Secure" in set_cookie_header(request, SEEN_COOKIE, value)) == (scheme == "https")
+@pytest.mark.parametrize("value, max_age", [
+    ("1733443200000000.0f3a9c" + "e" * 58, None),  # D-12's last request: every response
+    ("Qk9PTQ-_x" * 5, 1800),  # a session id, an attempt's
+    ("c2VhbGVk==", 600),  # a sealed value (base64's "="): quoted
+])
+def test_D_12_a_cookie_is_written_as_starlette_writes_it(
+        scheme: str, value: str, max_age: int | None) -> None:
+    request = _request(scheme)
+    starlettes, ours = Response(), Response()
+    starlettes.set_cookie(cookie_name(request, SEEN_COOKIE), value, max_age=max_age, path="/",
+                          httponly=True, samesite="lax", secure=scheme == "https")
+    set_cookie(request, ours, SEEN_COOKIE, value, max_age)
+    assert ours.headers["set-cookie"] == starlettes.headers["set-cookie"]
+    assert ("; Secure" in ours.headers["set-cookie"]) == (scheme == "https")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_D_12_a_cookie_is_dropped_as_starlette_drops_it_expired_long_ago(scheme: str) -> None:
+    request = _request(scheme)
+    starlettes, ours = Response(), Response()
+    starlettes.delete_cookie(cookie_name(request, SEEN_COOKIE), path="/", httponly=True,
+                             samesite="lax", secure=scheme == "https")
+    drop_cookie(request, ours, SEEN_COOKIE)
+    expired = re.compile(r"expires=[^;]+")
+    assert expired.sub("", ours.headers["set-cookie"]) == expired.sub(
+        "", starlettes.headers["set-cookie"])
+    assert "expires=Thu, 01 Jan 1970 00:00:00 GMT; " in ours.headers["set-cookie"]
 
 
 def _record(level: int, msg: str, args: tuple[object, ...]) -> logging.LogRecord:
