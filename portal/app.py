@@ -24,8 +24,9 @@ from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
 from portal.config import PortalConfig
+from portal.cookies import cookie_name, https
 from portal.security import SEEN_COOKIE
-from portal.web import DEADLINE, STATIC, Portal, cookie_name, https, member, render, seen_cookie
+from portal.web import DEADLINE, STATIC, Portal, member, render, seen_cookie
 
 log = logging.getLogger("portal")
 

@@ -26,18 +26,9 @@ from application.outcomes import (
 from domain.fields import FieldError, InvalidInput
 from domain.forms import SECRET_FIELDS
 from domain.portal_sessions import IDLE_TIMEOUT
+from portal.cookies import cookie, drop_cookie, set_cookie
 from portal.security import SHOWN_COOKIE, Shown
-from portal.web import (
-    binding,
-    checked_form,
-    cookie,
-    drop_cookie,
-    portal,
-    redirect,
-    render,
-    run,
-    set_cookie,
-)
+from portal.web import binding, checked_form, portal, redirect, render, run
 
 
 def refused_form(request: Request, session: Session | None = None,

@@ -18,6 +18,7 @@ from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import IDLE_TIMEOUT
 from portal.addresses import address_or_unknown
 from portal.confirm_pages import refused_form
+from portal.cookies import cookie, drop_cookie, set_cookie
 from portal.security import (
     ATTEMPT_COOKIE,
     BROWSER_COOKIE,
@@ -27,18 +28,7 @@ from portal.security import (
     SHOWN_COOKIE,
     new_browser_value,
 )
-from portal.web import (
-    checked_form,
-    cookie,
-    drop_cookie,
-    log,
-    member,
-    portal,
-    redirect,
-    render,
-    run,
-    set_cookie,
-)
+from portal.web import checked_form, log, member, portal, redirect, render, run
 
 ATTEMPT_MAX_AGE = 15 * 60  # past the key's 10 minutes (LG-5): the page is useless after
 ERROR_MAX_AGE = 5 * 60  # a failed login's page, reloaded or come back to: not for the next user

@@ -1,5 +1,5 @@
-"""What every page needs: the station, signatures, templates, cookies, and who is logged in.
-The application's calls block (scrypt, the store), so they run in Starlette's threadpool."""
+"""What every page needs: the station, signatures, templates, and who is logged in. The
+application's calls block (scrypt, the store), so they run in a pool of threads."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import contextvars
 import functools
 import logging
-import string
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -23,6 +22,7 @@ from application.billing_station import BillingStation
 from application.outcomes import Session, TopPage
 from application.portal_sessions import Member
 from portal.config import PortalConfig
+from portal.cookies import cookie, drop_cookie, set_cookie, set_cookie_header
 from portal.menu import current, menu_for
 from portal.security import (
     BROWSER_COOKIE,
@@ -79,59 +79,6 @@ def binding(request: Request) -> str | None:
     return cookie(request, SESSION_COOKIE) or cookie(request, BROWSER_COOKIE)
 
 
-def https(request: Request) -> bool:
-    """Served over HTTPS (behind a proxy: as its X-Forwarded-Proto says, which uvicorn put in
-    the scope). The scope's own word, not ``request.url``, which builds the whole URL."""
-    return bool(request.scope.get("scheme") == "https")
-
-
-def cookie_name(request: Request, name: str) -> str:
-    """A cookie's name: behind HTTPS with the ``__Host-`` prefix, so a browser takes it only
-    from this host, Secure and for every path; never one a sibling domain planted (a
-    browser value whose CSRF token its planter knows: login CSRF, D-13)."""
-    return f"__Host-{name}" if https(request) else name
-
-
-def cookie(request: Request, name: str) -> str | None:
-    return request.cookies.get(cookie_name(request, name))
-
-
-def set_cookie(request: Request, response: Response, name: str, value: str,
-               max_age: int | None = None) -> None:
-    """D-12: HttpOnly, SameSite=Lax, and Secure when served over HTTPS. A value that needs
-    no quoting (an id, a signature: each request has one or more) is written directly, as
-    Starlette writes it; any other, by Starlette (a cookie jar each: 20 µs)."""
-    if value and _UNQUOTED.issuperset(value):
-        response.raw_headers.append(
-            (b"set-cookie", set_cookie_header(request, name, value, max_age).encode("latin-1")))
-    else:
-        response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/",
-                            httponly=True, samesite="lax", secure=https(request))
-
-
-def drop_cookie(request: Request, response: Response, name: str) -> None:
-    """A cookie's end, with the same flags as its start (D-12): empty, expired long ago
-    (Starlette's says "now")."""
-    response.raw_headers.append((b"set-cookie", set_cookie_header(
-        request, name, '""', 0, expires=_LONG_AGO).encode("latin-1")))
-
-
-# The characters of a cookie value the standard library does not quote (http.cookies).
-_UNQUOTED = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~:")
-_LONG_AGO = "Thu, 01 Jan 1970 00:00:00 GMT"
-
-
-def set_cookie_header(request: Request, name: str, value: str, max_age: int | None = None,
-                      expires: str | None = None) -> str:
-    """A Set-Cookie header's value with ``set_cookie``'s flags, as Starlette writes it
-    (tests.test_portal_web compares them). ``value`` as it is sent: unquoted or quoted."""
-    return "; ".join((
-        f"{cookie_name(request, name)}={value}",
-        *((f"expires={expires}",) if expires is not None else ()), "HttpOnly",
-        *((f"Max-Age={max_age}",) if max_age is not None else ()), "Path=/", "SameSite=lax",
-        *(("Secure",) if https(request) else ())))
-
-
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200, session: Session | None = None,
            top: TopPage | None = None) -> Response:
@@ -183,8 +130,6 @@ def seen_cookie(request: Request) -> bytes | None:
         return None
     return set_cookie_header(request, SEEN_COOKIE,
                              portal(request).signer.seen(found.seen_at, token)).encode("latin-1")
-
-
 
 
 def to_login(request: Request) -> Response:

@@ -19,8 +19,9 @@ from starlette.responses import Response
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
 from portal.access_log import AccessLine, Line
+from portal.cookies import cookie_name, drop_cookie, set_cookie
 from portal.security import SEEN_COOKIE
-from portal.web import DEADLINE, cookie_name, drop_cookie, run, set_cookie
+from portal.web import DEADLINE, run
 
 
 def _request(scheme: str) -> Request:
