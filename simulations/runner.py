@@ -72,9 +72,10 @@ class Simulation:
                  on_day: Callable[[int], None] | None = None,
                  store: bootstrap.StoreSettings | None = None, part: Part | None = None,
                  stop: Callable[[], bool] | None = None,
-                 on_customer: Callable[[], None] | None = None) -> None:
+                 on_customer: Callable[[], None] | None = None, shared: bool = False) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
-        in ``folder``); ``part``: only these customers (default: all of them); ``stop``:
+        in ``folder``), ``shared`` if other processes write it too (shards); ``part``: only
+        these customers (default: all of them); ``stop``:
         asked after each customer onboarded and before each day, True ends the run there
         (RunStopped); ``on_customer``: told of each customer onboarded (a progress bar's
         step, before the days')."""
@@ -92,6 +93,8 @@ class Simulation:
             store, mailer=self.mail, hasher=RememberingHasher(scenario.hash_cost, entropy),
             policy=scenario.policy.login_policy(), entropy=entropy,
         )
+        if not shared:
+            self.app.write_alone()  # (when its store is empty: a run begins with nothing)
         self.tally = Tally()
         self.people: list[Person] = []
         self._queue: list[tuple[datetime, int, Callable[[], None]]] = []

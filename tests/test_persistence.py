@@ -17,7 +17,7 @@ from eventsourcing.persistence import StoredEvent
 from freezegun.api import FrozenDateTimeFactory
 
 from application import bootstrap
-from application.adapters.eventstore import StoredEventError
+from application.adapters.eventstore import EventStore, StoredEventError
 from application.adapters.mailbox import MailboxFolder
 from application.audit.snapshots import check_snapshots
 from application.billing_station import BillingStation
@@ -159,6 +159,16 @@ def test_a_simulation_s_store_waits_for_no_disk_flush_and_the_portal_s_does(
         portal.close()
 
 
+def _traced(app: EventStore) -> list[str]:
+    """The statements ``app``'s store connection runs from now on."""
+    said: list[str] = []
+    pool = app.factory.datastore.pool  # type: ignore[attr-defined]
+    connection = pool.get_connection()
+    connection._sqlite_conn.set_trace_callback(said.append)
+    pool.put_connection(connection)
+    return said
+
+
 def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
         tmp_path: Path, mailbox: MailboxFolder) -> None:
     """At the run's end the store's log is checkpointed into the file with FULL flushing, so
@@ -169,11 +179,7 @@ def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
                                      hasher=Hasher(4), policy=LoginPolicy(), entropy=secrets)
     onboard(simulated)
     stored = simulated.recorder.max_notification_id()
-    said: list[str] = []
-    pool = simulated.factory.datastore.pool  # type: ignore[attr-defined]
-    connection = pool.get_connection()
-    connection._sqlite_conn.set_trace_callback(said.append)
-    pool.put_connection(connection)
+    said = _traced(simulated)
     simulated.close()
     assert said[-2:] == ["PRAGMA synchronous=FULL", "PRAGMA wal_checkpoint(TRUNCATE)"]
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
@@ -192,11 +198,7 @@ def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it
                                      mailer=mailbox, hasher=Hasher(4), policy=LoginPolicy(),
                                      entropy=secrets)
     main = onboard(simulated)
-    said: list[str] = []
-    pool = simulated.factory.datastore.pool  # type: ignore[attr-defined]
-    connection = pool.get_connection()
-    connection._sqlite_conn.set_trace_callback(said.append)
-    pool.put_connection(connection)
+    said = _traced(simulated)
     try:
         assert simulated.index("sub01") is None and said
         asked = len(said)
@@ -219,6 +221,57 @@ def test_a_simulation_whose_save_another_writer_refused_asks_again_what_it_found
     try:
         assert second.index("main01") is None
         onboard(first)
+        with pytest.raises(InvalidInput) as refused:
+            onboard(second, number="BS0000002")
+        assert [e.message for e in refused.value.errors] == ["このログインIDは既に使用されています。"]
+        assert second.index("main01") is not None
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_simulation_alone_on_a_store_it_began_empty_asks_nothing_of_an_id_it_never_saved(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """Its store held nothing when it began and nobody else writes it: any id it has not
+    saved is absent, known without a read (onboarding asks of every login ID); one it
+    saved is found. On a store that held events when it began, it reads."""
+    store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
+    simulated = bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
+                                     policy=LoginPolicy(), entropy=secrets)
+    simulated.write_alone()
+    main = onboard(simulated)
+    said = _traced(simulated)
+    try:
+        assert simulated.index("sub01") is None and said == []
+        add_sub_id(simulated, main, "sub01")
+        assert simulated.index("sub01") is not None
+    finally:
+        simulated.close()
+    later = bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
+                                 policy=LoginPolicy(), entropy=secrets)
+    later.write_alone()
+    said = _traced(later)
+    try:
+        assert later.index("sub02") is None and said
+        assert later.index("sub01") is not None
+    finally:
+        later.close()
+
+
+def test_two_simulations_each_alone_on_one_empty_store_the_second_s_taken_id_is_read_again(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """Two runs each believing itself alone on one empty store (they should not): the
+    second's save of the login ID the first took is refused, and it says so by the login
+    ID (SB-7), as read from the store: from then on it reads."""
+    store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
+    first, second = (bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
+                                          policy=LoginPolicy(), entropy=secrets)
+                     for _ in range(2))
+    first.write_alone()
+    second.write_alone()
+    try:
+        onboard(first)
+        assert second.index("main01") is None  # (what it believes, alone)
         with pytest.raises(InvalidInput) as refused:
             onboard(second, number="BS0000002")
         assert [e.message for e in refused.value.errors] == ["このログインIDは既に使用されています。"]

@@ -104,9 +104,12 @@ class SerialRepository(Repository[UUID]):
     for its first event whether another process has since created it (then the library's
     read follows), where the library queries the snapshots, then the events. A D-14
     client address with no failures is asked for twice in every login, a login ID at
-    every registration."""
+    every registration. The only writer of a store that held nothing when it began (a
+    simulation's own) keeps every id it saved: any other is absent, known without a read
+    (onboarding asks whether each login ID is taken)."""
 
     absent: LRUCache[UUID, bool]
+    written: set[int] | None = None  # (ids as integers: a UUID's hash is a Python call)
 
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         if self.cache is None:
@@ -126,9 +129,12 @@ class SerialRepository(Repository[UUID]):
     def forget_absent(self) -> None:
         """Another writer's save came first: what this one found absent may be no more."""
         self.absent = LRUCache(maxsize=ABSENT_REMEMBERED)
+        self.written = None  # (it was not the only writer after all)
 
     def saved(self, aggregate_id: UUID) -> None:
         """It exists now: no longer absent."""
+        if self.written is not None:
+            self.written.add(aggregate_id.int)
         if aggregate_id in self.absent.cache:  # (most saved ids never were: no lock taken)
             self._present(aggregate_id)
 
@@ -137,6 +143,8 @@ class SerialRepository(Repository[UUID]):
             self.absent.get(aggregate_id, evict=True)
 
     def _still_absent(self, aggregate_id: UUID) -> bool:
+        if self.written is not None:
+            return aggregate_id.int not in self.written
         if aggregate_id not in self.absent.cache:  # (every read asks: a dict's answer, no
             return False  # lock taken, nothing raised, for the ids not known to be absent)
         try:
@@ -173,6 +181,13 @@ class EventStore(Application[UUID]):
         assert isinstance(repository, SerialRepository)
         repository.absent = LRUCache(maxsize=ABSENT_REMEMBERED)
         return repository
+
+    def write_alone(self) -> None:
+        """This process is its store's only writer, and the store holds nothing yet (a
+        simulation's own store): an aggregate it has not saved is absent, without a read."""
+        if isinstance(self.repository, SerialRepository) and self.repository.cache is not None \
+                and not self.repository.fastforward and not self.recorder.max_notification_id():
+            self.repository.written = set()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, collecting an aggregate's events without its structural
