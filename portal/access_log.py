@@ -38,13 +38,17 @@ class Redacted(logging.Filter):
         return True
 
 
+LINE = "%(levelprefix)s %(message)s"  # uvicorn's formats (LOGGING_CONFIG), which
+ACCESS_LINE = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'  # these write
+
+
 class Line(DefaultFormatter):
     """uvicorn's line (``INFO:     message``), made without copying each record as
     uvicorn's formatter does to colour it (a tenth of a request's logging); coloured still
-    on a terminal."""
+    on a terminal, and uvicorn's own way for any other format."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        if self.use_colors:
+        if self.use_colors or self._fmt != LINE:
             return super().formatMessage(record)
         return f"{_prefix(record)} {record.message}"
 
@@ -54,7 +58,8 @@ class AccessLine(AccessFormatter):
     ``Line`` makes its own."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        if self.use_colors or not (isinstance(record.args, tuple) and len(record.args) == 5):
+        if self.use_colors or self._fmt != ACCESS_LINE or not (
+                isinstance(record.args, tuple) and len(record.args) == 5):
             return super().formatMessage(record)
         client, method, path, version, status = record.args
         return (f'{_prefix(record)} {client} - "{method} {path} HTTP/{version}" '

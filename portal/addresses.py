@@ -10,10 +10,23 @@ import ipaddress
 UNKNOWN_ADDRESS = "unknown"  # every client whose address is no plain IP address
 
 
-@functools.lru_cache(maxsize=1024)  # (a portal's clients are few; each line asks again)
+LONGEST_ADDRESS = 45  # characters of an IPv6 address with an IPv4 tail
+
+
 def address_or_unknown(host: str) -> str:
     """``host`` if it is an IP address without an IPv6 scope (``::1%eth0``: the scope may
-    be any text), as Python writes it; else UNKNOWN_ADDRESS."""
+    be any text), as Python writes it; else UNKNOWN_ADDRESS. Each request's client asks
+    (its log lines, D-14): what could be an address is remembered, other text is not
+    (behind a proxy, X-Forwarded-For may hold any)."""
+    return _remembered(host) if len(host) <= LONGEST_ADDRESS else _parsed(host)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered(host: str) -> str:
+    return _parsed(host)
+
+
+def _parsed(host: str) -> str:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

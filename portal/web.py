@@ -61,9 +61,9 @@ async def run(function: Callable[..., T], *args: Any) -> T:
     """``function`` in a worker thread; past the request's deadline (PortalConfig's) the
     request stops waiting with TimeoutError (a 503 page). The thread is left to finish:
     what it commits is whole (one transaction per save), and the store library's own
-    retries end it when the store stays away. (asyncio's executor, not anyio's thread
-    runner: the same, with a third of its CPU on the event loop, which every request
-    shares with the digests' cores.)"""
+    retries end it when the store stays away. (asyncio's executor, of its own threads,
+    not anyio's thread runner, which Starlette keeps for its static files: a third of the
+    CPU on the event loop, which every request shares with the digests' cores.)"""
     call = functools.partial(contextvars.copy_context().run, function, *args)
     async with asyncio.timeout(DEADLINE.get()):
         return await asyncio.get_running_loop().run_in_executor(_threads(), call)

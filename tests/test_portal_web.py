@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
+from billing_station.serve_command import log_config
 from portal.access_log import AccessLine, Line
 from portal.cookies import cookie_name, drop_cookie, set_cookie
 from portal.security import SEEN_COOKIE
@@ -63,22 +64,29 @@ def _record(level: int, msg: str, args: tuple[object, ...]) -> logging.LogRecord
     return logging.LogRecord("portal", level, __file__, 1, msg, args, None)
 
 
+def _served_format(name: str) -> str:
+    """The format ``serve`` gives a formatter (uvicorn's, unless it changes it)."""
+    fmt: str = log_config()["formatters"][name]["fmt"]
+    return fmt
+
+
 @pytest.mark.parametrize("level", [logging.INFO, logging.WARNING, logging.ERROR])
-def test_the_portal_s_log_lines_are_uvicorn_s(level: int) -> None:
-    fmt = "%(levelprefix)s %(message)s"
+@pytest.mark.parametrize("fmt", [_served_format("default"), "%(levelname)s %(message)s"])
+def test_the_portal_s_log_lines_are_uvicorn_s(level: int, fmt: str) -> None:
     record = _record(level, "login from %s: %s", ("192.0.2.1", "TopPage"))
     assert Line(fmt, use_colors=False).format(record) == DefaultFormatter(
         fmt, use_colors=False).format(record)
 
 
 @pytest.mark.parametrize("status", [200, 303, 404, 599])
-def test_the_access_lines_are_uvicorn_s(status: int) -> None:
-    fmt = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
+@pytest.mark.parametrize("fmt", [_served_format("access"), "%(client_addr)s %(status_code)s"])
+def test_the_access_lines_are_uvicorn_s(status: int, fmt: str) -> None:
     record = _record(logging.INFO, '%s - "%s %s HTTP/%s" %d',
                      ("192.0.2.1:5000", "POST", "/login", "1.1", status))
     mine = AccessLine(fmt, use_colors=False).format(record)
     assert mine == AccessFormatter(fmt, use_colors=False).format(record)
-    assert mine.startswith('INFO:     192.0.2.1:5000 - "POST /login HTTP/1.1"')
+    if fmt == _served_format("access"):
+        assert mine.startswith('INFO:     192.0.2.1:5000 - "POST /login HTTP/1.1"')
 
 
 def test_a_call_past_the_request_s_deadline_is_left_to_finish_and_the_request_stops() -> None:
