@@ -72,10 +72,10 @@ class Simulation:
                  on_day: Callable[[int], None] | None = None,
                  store: bootstrap.StoreSettings | None = None, part: Part | None = None,
                  stop: Callable[[], bool] | None = None,
-                 on_customer: Callable[[], None] | None = None, shared: bool = False) -> None:
+                 on_customer: Callable[[], None] | None = None, alone: bool = False) -> None:
         """``store``: eventsourcing settings of another store (default: a fresh SQLite file
-        in ``folder``), ``shared`` if other processes write it too (shards); ``part``: only
-        these customers (default: all of them); ``stop``:
+        in ``folder``), ``alone`` if this run is its only writer (as of its own); ``part``:
+        only these customers (default: all of them); ``stop``:
         asked after each customer onboarded and before each day, True ends the run there
         (RunStopped); ``on_customer``: told of each customer onboarded (a progress bar's
         step, before the days')."""
@@ -86,14 +86,14 @@ class Simulation:
         if store is None:
             for old in STORE_FILES:
                 (folder / old).unlink(missing_ok=True)  # a run leaves exactly its own events
-            store = bootstrap.store_settings("sqlite", self.store)
+            store, alone = bootstrap.store_settings("sqlite", self.store), True
         entropy = SeededEntropy(scenario.seed, self.part.entropy_stream)
         self.mail = MailNetwork()
         self.app = bootstrap.simulation(
             store, mailer=self.mail, hasher=RememberingHasher(scenario.hash_cost, entropy),
             policy=scenario.policy.login_policy(), entropy=entropy,
         )
-        if not shared:
+        if alone:
             self.app.write_alone()  # (when its store is empty: a run begins with nothing)
         self.tally = Tally()
         self.people: list[Person] = []

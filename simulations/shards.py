@@ -144,7 +144,7 @@ def run_shard(scenario: Scenario, part: Part, folder: Path,
     if store is None or (not shared and _has_events(store)):  # a retried shard starts clean
         store = own_store(folder)
     simulation = Simulation(scenario, folder, on_day, store=store, part=part, stop=stop,
-                            on_customer=on_customer, shared=shared)
+                            on_customer=on_customer, alone=not shared)
     try:
         tally = simulation.run()
         # the shared store holds every shard's events: count this shard's own there
