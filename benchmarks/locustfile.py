@@ -89,6 +89,7 @@ class Cookies:
         now = time.monotonic()
         sent = "; ".join(f"{name}={value}" for name, (value, until) in self.kept.items()
                          if until > now)
+        request.headers.discard("cookie")  # (a request sent again: its cookies as of now)
         if sent:
             request.add_unredirected_header("Cookie", sent)
 
@@ -97,8 +98,9 @@ class Cookies:
             pair, *attributes = header.split(";")
             name, _, value = pair.strip().partition("=")
             flags = {k.strip().lower(): v for k, _, v in (a.partition("=") for a in attributes)}
-            age = int(flags["max-age"]) if flags.get("max-age", "").strip().isdigit() else None
-            if age == 0:
+            age_given = flags.get("max-age", "").strip()
+            age = int(age_given) if age_given.lstrip("-").isdigit() else None
+            if age is not None and age <= 0:
                 self.kept.pop(name, None)
             else:
                 self.kept[name] = value, time.monotonic() + age if age else math.inf

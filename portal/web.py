@@ -23,7 +23,7 @@ from application.outcomes import Session, TopPage
 from application.portal_sessions import Member
 from portal.config import PortalConfig
 from portal.cookies import cookie, drop_cookie, set_cookie, set_cookie_header
-from portal.menu import current, menu_for
+from portal.menu import TOP, current, menu_for
 from portal.security import (
     BROWSER_COOKIE,
     SEEN_COOKIE,
@@ -90,7 +90,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     menu = menu_for(session) if session else None
     values = {"csrf": portal(request).signer.csrf(bound), "session": session,
               "header": screens.header(top) if top else None, "menu": menu,
-              "current": current(request.scope["path"], menu) if menu else None,
+              "current": current(request.scope["path"], menu) if menu else None, "top_url": TOP,
               "dev_mailbox": portal(request).config.dev_mailbox is not None}
     response = TEMPLATES.TemplateResponse(request, template, values | (context or {}),
                                           status_code=status_code)
