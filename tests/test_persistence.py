@@ -21,7 +21,7 @@ from application.adapters.eventstore import EventStore, StoredEventError
 from application.adapters.mailbox import MailboxFolder
 from application.audit.snapshots import check_snapshots
 from application.billing_station import BillingStation
-from application.bootstrap import store_settings
+from application.bootstrap import StoreSettings, store_settings
 from application.outcomes import KeyEntry, Refusal, TopPage
 from domain.accounts import Customer
 from domain.crypto import Hasher
@@ -148,15 +148,19 @@ def test_a_simulation_s_store_waits_for_no_disk_flush_and_the_portal_s_does(
     """A simulation's SQLite commits wait for no flush while it runs (synchronous=OFF, 0: a
     run stopped short is made anew from its seed); the portal's keep the library's FULL (2).
     (Simulated stores read back and verify clean: tests/test_simulations.py.)"""
-    simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
-                                     mailer=mailbox, hasher=Hasher(4), policy=LoginPolicy(),
-                                     entropy=secrets)
+    simulated = _simulated(store_settings("sqlite", tmp_path / "simulated.sqlite3"), mailbox)
     portal = build(store_settings("sqlite", tmp_path / "portal.sqlite3"), mailbox)
     try:
         assert _synchronous(simulated) == 0 and _synchronous(portal) == 2
     finally:
         simulated.close()
         portal.close()
+
+
+def _simulated(store: StoreSettings, mailbox: MailboxFolder) -> BillingStation:
+    """The application as a simulation drives it, on ``store``."""
+    return bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4), policy=LoginPolicy(),
+                                entropy=secrets)
 
 
 def _traced(app: EventStore) -> list[str]:
@@ -175,8 +179,7 @@ def test_a_simulation_s_store_is_flushed_whole_when_it_closes(
     a finished run is on the disk whole: every connection says so as it closes, and the
     file alone (no log beside it) holds every event."""
     path = tmp_path / "simulated.sqlite3"
-    simulated = bootstrap.simulation(store_settings("sqlite", path), mailer=mailbox,
-                                     hasher=Hasher(4), policy=LoginPolicy(), entropy=secrets)
+    simulated = _simulated(store_settings("sqlite", path), mailbox)
     onboard(simulated)
     stored = simulated.recorder.max_notification_id()
     said = _traced(simulated)
@@ -194,9 +197,7 @@ def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it
     it saves it (a registration asks of a login ID several times), and it is found once
     saved; a save another writer refused (it had a rival after all) forgets what it found
     absent."""
-    simulated = bootstrap.simulation(store_settings("sqlite", tmp_path / "simulated.sqlite3"),
-                                     mailer=mailbox, hasher=Hasher(4), policy=LoginPolicy(),
-                                     entropy=secrets)
+    simulated = _simulated(store_settings("sqlite", tmp_path / "simulated.sqlite3"), mailbox)
     main = onboard(simulated)
     said = _traced(simulated)
     try:
@@ -209,18 +210,23 @@ def test_a_simulation_asks_its_store_once_of_a_login_id_it_found_absent_until_it
         simulated.close()
 
 
+@pytest.mark.parametrize("alone", [False, True])
 def test_a_simulation_whose_save_another_writer_refused_asks_again_what_it_found_absent(
-        tmp_path: Path, mailbox: MailboxFolder) -> None:
-    """Two runs on one store (they should not): the second's save of a login ID the first
-    took is refused, and it says so by the login ID (SB-7), as read from the store, not
-    as a conflict from what it had found absent before."""
+        tmp_path: Path, mailbox: MailboxFolder, alone: bool) -> None:
+    """Two runs on one store (they should not), each perhaps believing itself alone on it:
+    the second's save of a login ID the first took is refused, and it says so by the
+    login ID (SB-7), as read from the store, not as a conflict from what it had found (or
+    believed) absent before; from then on it reads."""
     store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
-    first, second = (bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
-                                          policy=LoginPolicy(), entropy=secrets)
-                     for _ in range(2))
+    first, second = _simulated(store, mailbox), _simulated(store, mailbox)
+    if alone:
+        first.write_alone()
+        second.write_alone()
     try:
         assert second.index("main01") is None
         onboard(first)
+        if alone:
+            assert second.index("main01") is None  # (what it believes, alone)
         with pytest.raises(InvalidInput) as refused:
             onboard(second, number="BS0000002")
         assert [e.message for e in refused.value.errors] == ["このログインIDは既に使用されています。"]
@@ -236,8 +242,7 @@ def test_a_simulation_alone_on_a_store_it_began_empty_asks_nothing_of_an_id_it_n
     saved is absent, known without a read (onboarding asks of every login ID); one it
     saved is found. On a store that held events when it began, it reads."""
     store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
-    simulated = bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
-                                     policy=LoginPolicy(), entropy=secrets)
+    simulated = _simulated(store, mailbox)
     simulated.write_alone()
     main = onboard(simulated)
     said = _traced(simulated)
@@ -247,8 +252,7 @@ def test_a_simulation_alone_on_a_store_it_began_empty_asks_nothing_of_an_id_it_n
         assert simulated.index("sub01") is not None
     finally:
         simulated.close()
-    later = bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
-                                 policy=LoginPolicy(), entropy=secrets)
+    later = _simulated(store, mailbox)
     later.write_alone()
     said = _traced(later)
     try:
@@ -256,29 +260,6 @@ def test_a_simulation_alone_on_a_store_it_began_empty_asks_nothing_of_an_id_it_n
         assert later.index("sub01") is not None
     finally:
         later.close()
-
-
-def test_two_simulations_each_alone_on_one_empty_store_the_second_s_taken_id_is_read_again(
-        tmp_path: Path, mailbox: MailboxFolder) -> None:
-    """Two runs each believing itself alone on one empty store (they should not): the
-    second's save of the login ID the first took is refused, and it says so by the login
-    ID (SB-7), as read from the store: from then on it reads."""
-    store = store_settings("sqlite", tmp_path / "simulated.sqlite3")
-    first, second = (bootstrap.simulation(store, mailer=mailbox, hasher=Hasher(4),
-                                          policy=LoginPolicy(), entropy=secrets)
-                     for _ in range(2))
-    first.write_alone()
-    second.write_alone()
-    try:
-        onboard(first)
-        assert second.index("main01") is None  # (what it believes, alone)
-        with pytest.raises(InvalidInput) as refused:
-            onboard(second, number="BS0000002")
-        assert [e.message for e in refused.value.errors] == ["このログインIDは既に使用されています。"]
-        assert second.index("main01") is not None
-    finally:
-        first.close()
-        second.close()
 
 
 def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshots_keep_none(
