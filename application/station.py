@@ -12,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from application.adapters.eventstore import EventStore
+from application.adapters.eventstore import EventStore, is_a
 from application.outcomes import Refusal, Refused
 from application.ports import Mailer
 from domain.accounts import Account, Customer, LoginIndex, SubID, login_index_id
@@ -46,7 +46,7 @@ class Station(EventStore):
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
         """An aggregate, checked to be a ``kind`` (a typed read for services, audits, tests)."""
         aggregate: Aggregate = self.repository.get(aggregate_id)
-        if not isinstance(aggregate, kind):
+        if not is_a(aggregate, kind):
             raise TypeError(f"aggregate {aggregate_id} is a {type(aggregate).__name__}, "
                             f"not a {kind.__name__}")
         return aggregate

@@ -259,7 +259,7 @@ def test_an_id_a_worker_found_absent_is_read_when_another_thread_saw_it_saved_me
         asked = repository.event_store.get
 
         def asked_while_another_thread_saves(*args: Any, **kwargs: Any) -> Any:
-            repository.saved(the_id)
+            repository.saved([the_id])
             return asked(*args, **kwargs)
 
         monkeypatch.setattr(repository.event_store, "get", asked_while_another_thread_saves)
@@ -280,7 +280,7 @@ def test_a_worker_caches_no_login_attempt_it_will_not_read_again(
             worker.log_in("main01", "a wrong password")
         waiting = worker.log_in("main01", PASSWORD)
         assert isinstance(waiting, KeyEntry) and worker.repository.cache is not None
-        cached = [link[3] for link in worker.repository.cache.cache.values()]
+        cached = list(worker.repository.cache.cache.values())
         assert [a.id for a in cached if isinstance(a, LoginAttempt)] == [waiting.attempt_id]
     finally:
         worker.close()

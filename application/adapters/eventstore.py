@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from typing import Any, ClassVar
+from collections.abc import Collection
+from typing import Any, ClassVar, TypeGuard, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -28,6 +29,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from application.adapters.cache import OrderedLRU
 from application.adapters.event_shapes import foreign_topic, misshapen
 
 
@@ -85,7 +87,22 @@ class _Misshapen(Exception):
 _FOREIGN = "its topic names no event of this system"
 
 
+T = TypeVar("T")
 _STRIPES = [threading.Lock() for _ in range(256)]
+
+
+def is_a(obj: object, kind: type[T]) -> TypeGuard[T]:
+    """``isinstance``, remembered by class: an aggregate's class is an ABC, whose isinstance
+    is Python code at every call (a simulation asks at every read and save)."""
+    classes = type(obj), kind
+    found = _KINDS.get(classes)
+    if found is None:
+        found = _KINDS[classes] = isinstance(obj, kind)
+    return found
+
+
+_KINDS: dict[tuple[type, type], bool] = {}  # (as many as the classes asked of)
+
 ABSENT_REMEMBERED = 10_000  # ids a worker found absent (client addresses, login IDs)
 
 
@@ -108,35 +125,47 @@ class SerialRepository(Repository[UUID]):
     simulation's own) keeps every id it saved: any other is absent, known without a read
     (onboarding asks whether each login ID is taken)."""
 
-    absent: LRUCache[UUID, bool]
+    absent: OrderedLRU[UUID, bool]
     written: set[int] | None = None  # (ids as integers: a UUID's hash is a Python call)
 
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         if self.cache is None:
             return super().get(aggregate_id, **kwargs)
+        if not self.fastforward:
+            return self._get(aggregate_id, kwargs)
+        with _STRIPES[hash(aggregate_id) % len(_STRIPES)]:
+            return self._get(aggregate_id, kwargs)
+
+    def _get(self, aggregate_id: UUID, kwargs: dict[str, Any]) -> Any:
         latest = kwargs.get("version") is None
-        with (_STRIPES[hash(aggregate_id) % len(_STRIPES)] if self.fastforward
-              else contextlib.nullcontext()):
-            if latest and self._still_absent(aggregate_id):
-                raise AggregateNotFoundError(aggregate_id)
-            try:
-                return super().get(aggregate_id, **kwargs)
-            except AggregateNotFoundError:
-                if latest:
-                    self.absent.put(aggregate_id, True)
-                raise
+        if latest and self._still_absent(aggregate_id):
+            raise AggregateNotFoundError(aggregate_id)
+        if self.cache is not None and not (kwargs or self.fastforward
+                                           or self.deepcopy_from_cache):
+            try:  # (a simulation's read: its cached aggregate as it is, the library's step)
+                return self.cache.get(aggregate_id)
+            except KeyError:
+                pass
+        try:
+            return super().get(aggregate_id, **kwargs)
+        except AggregateNotFoundError:
+            if latest:
+                self.absent.put(aggregate_id, True)
+            raise
 
     def forget_absent(self) -> None:
         """Another writer's save came first: what this one found absent may be no more."""
-        self.absent = LRUCache(maxsize=ABSENT_REMEMBERED)
+        self.absent = OrderedLRU(maxsize=ABSENT_REMEMBERED)
         self.written = None  # (it was not the only writer after all)
 
-    def saved(self, aggregate_id: UUID) -> None:
-        """It exists now: no longer absent."""
+    def saved(self, aggregate_ids: Collection[UUID]) -> None:
+        """They exist now: no longer absent."""
         if self.written is not None:
-            self.written.add(aggregate_id.int)
-        if aggregate_id in self.absent.cache:  # (most saved ids never were: no lock taken)
-            self._present(aggregate_id)
+            self.written.update(aggregate_id.int for aggregate_id in aggregate_ids)
+        if self.absent.cache:  # (most saved ids never were)
+            for aggregate_id in aggregate_ids:
+                if aggregate_id in self.absent.cache:
+                    self._present(aggregate_id)
 
     def _present(self, aggregate_id: UUID) -> None:
         with contextlib.suppress(KeyError):  # (another thread's save may have said so first)
@@ -179,7 +208,9 @@ class EventStore(Application[UUID]):
         repository = super().construct_repository()
         repository.__class__ = SerialRepository  # (the library builds it; same state)
         assert isinstance(repository, SerialRepository)
-        repository.absent = LRUCache(maxsize=ABSENT_REMEMBERED)
+        repository.absent = OrderedLRU(maxsize=ABSENT_REMEMBERED)
+        if isinstance(repository.cache, LRUCache):  # (the same size, faster: see OrderedLRU)
+            repository.cache = OrderedLRU(maxsize=repository.cache.maxsize)
         return repository
 
     def write_alone(self) -> None:
@@ -194,12 +225,14 @@ class EventStore(Application[UUID]):
         (runtime Protocol) checks, which cost more than the rest of collecting on Python
         3.11; anything but an aggregate is collected the library's way."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        loose = False  # (an event saved as it is, not collected from its aggregate)
         for obj in objs:
-            if isinstance(obj, BaseAggregate):
+            if is_a(obj, BaseAggregate):
                 processing_event.events.extend(obj.collect_events())
                 processing_event.aggregates[obj.id] = obj
             elif obj is not None:
                 processing_event.collect_events(obj)
+                loose = True
         processing_event.saved_kwargs.update(kwargs)
         try:
             recordings = self._record(processing_event)
@@ -207,13 +240,13 @@ class EventStore(Application[UUID]):
             if isinstance(self.repository, SerialRepository):
                 self.repository.forget_absent()
             raise
-        self._cache_saved(processing_event)
+        self._cache_saved(processing_event, loose)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, as it calls it
         return recordings
 
-    def _cache_saved(self, saved: ProcessingEvent[UUID]) -> None:
+    def _cache_saved(self, saved: ProcessingEvent[UUID], loose: bool) -> None:
         """What this save recorded is no longer absent. With fast-forward (the portal's
         workers) the library caches nothing it saves, so the next read of a new aggregate
         (an attempt, a session) would query its snapshots and all its events: a copy of
@@ -222,11 +255,11 @@ class EventStore(Application[UUID]):
         repository = self.repository
         if not isinstance(repository, SerialRepository):
             return
-        recorded = {event.originator_id: event.originator_version for event in saved.events}
-        for aggregate_id in recorded:
-            repository.saved(aggregate_id)
+        repository.saved({event.originator_id for event in saved.events} if loose
+                         else saved.aggregates.keys())
         if not repository.fastforward:
             return  # (the library caches what it saves)
+        recorded = {event.originator_id: event.originator_version for event in saved.events}
         for aggregate in saved.aggregates.values():
             if (repository.cache is not None and recorded.get(aggregate.id) == aggregate.version
                     and self.read_again(aggregate)):
