@@ -33,9 +33,10 @@ def run_demo(app: BillingStation, mailbox: MailboxFolder, say: Callable[[str], N
         def read_key() -> str:
             mail = mailbox.messages(INFORMATION["email"])[-1]
             say(f"   ✉ {mail['Subject']}  From: {mail['From']}  To: {mail['To']}")
-            for line in mail.get_content().splitlines()[2:4]:
-                say(f"     {line}")
-            return key_in(mail)
+            key = key_in(mail)
+            for line in mail.get_content().splitlines()[2:4]:  # (the key itself never shown)
+                say(f"     {line.replace(key, '●' * len(key))}")
+            return key
 
         step("契約と主IDの登録 (オンボーディング)")
         session = onboard_demo(app)

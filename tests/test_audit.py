@@ -834,8 +834,8 @@ def test_LG_3_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
 
 def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     runner = CliRunner()
-    assert runner.invoke(main, ["demo", "--out", str(tmp_path)],
-                         env={"BS_HASH_COST": "8"}).exit_code == 0
+    demo = runner.invoke(main, ["demo", "--out", str(tmp_path)], env={"BS_HASH_COST": "8"})
+    assert demo.exit_code == 0 and "通知キー: ●●●●●●●●●●●●" in demo.output
     env = {"BS_SQLITE_PATH": str(tmp_path / "billing-station.sqlite3")}
     shown = runner.invoke(main, ["timeline", "demo01"], env=env)
     assert shown.exit_code == 0
@@ -846,6 +846,7 @@ def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     assert "LoginAttempt.KeyExpired" in shown.output
     keys = [key_in(m) for m in MailboxFolder(tmp_path / "mailbox").messages()]
     assert len(keys) == 3 and not any(k in shown.output for k in keys)  # digests only
+    assert not any(k in demo.output for k in keys)  # (D-7: the demo shows the mail's lines)
     verified = runner.invoke(main, ["verify"], env=env)
     assert verified.exit_code == 0 and "verified: no violations" in verified.output
     assert "summary: 26 events, 4 login attempts, 3 completed, 1 expired" in verified.output
