@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import errno
 import ipaddress
@@ -10,10 +9,7 @@ import os
 import secrets
 import socket
 import sys
-import tempfile
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import click
@@ -28,7 +24,6 @@ from billing_station.option_types import WholeNumber
 from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
 from portal.protocol import PortalHttpTools
 from portal.server import onboard_demo_if_empty, station_from
-from portal.turns import TURNS, cores, prepare
 from simulations.wording import counted_as
 
 
@@ -123,28 +118,10 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
         click.echo(f"note: {SECRET} is not set, so a secret made for this run signs cookies and "
                    "forms: after a restart, sessions older than 30 minutes log in again and "
                    "open forms are sent again; set it to keep them")
-    with _turns(workers):
-        uvicorn.run("portal.server:create_from_environment", factory=True, host=host,
-                    port=port, workers=workers, http=PortalHttpTools,
-                    proxy_headers=proxies is not None, forwarded_allow_ips=proxies or None,
-                    server_header=False, log_config=log_config())
-
-
-@contextlib.contextmanager
-def _turns(workers: int) -> Iterator[None]:
-    """Workers that outnumber the cores take turns at the digests (portal.turns), in a
-    folder of this run's own."""
-    os.environ.pop(TURNS, None)  # (only this run's may be used: never one inherited)
-    if workers <= cores():
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="bs-portal-turns-") as folder:
-        prepare(Path(folder), cores())
-        os.environ[TURNS] = folder
-        try:
-            yield
-        finally:
-            os.environ.pop(TURNS, None)
+    uvicorn.run("portal.server:create_from_environment", factory=True, host=host, port=port,
+                workers=workers, http=PortalHttpTools, proxy_headers=proxies is not None,
+                forwarded_allow_ips=proxies or None, server_header=False,
+                log_config=log_config())
 
 
 def _span(window: timedelta) -> str:

@@ -8,7 +8,6 @@ import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 from starlette.applications import Starlette
@@ -27,7 +26,6 @@ from application.samples import (
 from domain.crypto import Hasher
 from portal.app import create_app
 from portal.config import TABLES_READY, WORKERS, PortalConfig
-from portal.turns import TURNS, Turns, cores
 
 T = TypeVar("T")
 
@@ -54,33 +52,19 @@ class PacedHasher(Hasher):
     finishes no later."""
 
     def _in_turn(self, work: Callable[[], T]) -> T:
-        turns = _shared_turns()
-        return _scrypt_threads().submit(work if turns is None else _taking(turns, work)).result()
+        return _scrypt_threads().submit(work).result()
 
 
 @functools.cache
 def _scrypt_threads() -> ThreadPoolExecutor:
     """This worker's share of the cores (at least one): serve's workers split them
-    (BS_PORTAL_WORKERS), so two workers on two cores run one digest each at a time; four
-    run one each, and take turns (portal.turns) so that two run at once, not four."""
+    (BS_PORTAL_WORKERS), so two workers on two cores run one digest each at a time, and
+    four run four between them, not eight."""
     try:
         workers = max(1, int(os.environ.get(WORKERS, "1")))
     except ValueError:
         workers = 1
-    return ThreadPoolExecutor(max(1, cores() // workers), "scrypt")
-
-
-@functools.cache
-def _shared_turns() -> Turns | None:
-    folder = os.environ.get(TURNS)
-    return Turns(Path(folder)) if folder else None
-
-
-def _taking(turns: Turns, work: Callable[[], T]) -> Callable[[], T]:
-    def in_turn() -> T:
-        with turns.held():
-            return work()
-    return in_turn
+    return ThreadPoolExecutor(max(1, len(os.sched_getaffinity(0)) // workers), "scrypt")
 
 
 def station_from(settings: bootstrap.Settings) -> BillingStation:
