@@ -17,6 +17,7 @@ from eventsourcing.persistence import StoredEvent
 from freezegun.api import FrozenDateTimeFactory
 
 from application import bootstrap
+from application.adapters.cache import OrderedLRU
 from application.adapters.eventstore import EventStore, StoredEventError
 from application.adapters.mailbox import MailboxFolder
 from application.audit.snapshots import check_snapshots
@@ -260,6 +261,19 @@ def test_a_simulation_alone_on_a_store_it_began_empty_asks_nothing_of_an_id_it_n
         assert later.index("sub01") is not None
     finally:
         later.close()
+
+
+def test_the_aggregate_cache_lets_the_least_recently_used_go_first() -> None:
+    """The repository's cache keeps the library's LRU contract: a read or a write makes an
+    entry the most recent; when full, the least recent goes (and is returned, as the
+    library's LRUCache returns it)."""
+    cache: OrderedLRU[str, int] = OrderedLRU(maxsize=2)
+    assert cache.put("a", 1) == (None, None) and cache.put("b", 2) == (None, None)
+    assert cache.get("a") == 1  # now "b" is the least recent
+    assert cache.put("c", 3) == ("b", 2)
+    with pytest.raises(KeyError):
+        cache.get("b")
+    assert cache.get("a", evict=True) == 1 and list(cache.cache) == ["c"]
 
 
 def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshots_keep_none(
