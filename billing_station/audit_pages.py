@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from application import screens
 from application.audit import LoginRecord, Violation
-from application.audit.books import OutOfOrder
+from application.audit.attempt_book import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
 from application.audit.policies import POLICIES, KeyPolicy, policies
 from application.audit.verify import (

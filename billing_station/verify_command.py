@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
-from application.audit.books import OutOfOrder
+from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES, KeyPolicy, policies

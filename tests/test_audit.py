@@ -23,7 +23,7 @@ from freezegun.api import FrozenDateTimeFactory
 from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, Violation, checkpoint, replay
-from application.audit.books import AttemptBook
+from application.audit.attempt_book import AttemptBook
 from application.audit.evidence import line
 from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation

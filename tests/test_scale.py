@@ -20,6 +20,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import types
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from hypothesis import strategies as st
 
 from application import audit, bootstrap
 from application.adapters.mailbox import MailboxFolder
-from application.audit import books, packing
+from application.audit import account_book, attempt_book, packing
 from application.audit import recent as recent_attempts
 from application.audit.checkpoint import (
     MAGIC,
@@ -667,11 +668,11 @@ def test_a_checkpoint_remembers_the_latest_closed_attempts_as_if_never_packed(
     model), and a checkpoint holds fewer than twice as many."""
     with patch.object(recent_attempts, "REMEMBERED", 4), \
             patch.object(recent_attempts, "SEGMENTS", 2):
-        recent, model = recent_attempts.RecentAttempts[books.Attempt](), OrderedDict[UUID, str]()
+        recent, model = recent_attempts.RecentAttempts[attempt_book.Attempt](), OrderedDict[UUID, str]()
         for n, (step, which) in enumerate(steps):
             attempt_id = UUID(int=which)
             if step == "close":  # (closed again: its place kept, its latest state)
-                recent.add(books.Attempt(attempt_id, f"closed at {n}", None, START))
+                recent.add(attempt_book.Attempt(attempt_id, f"closed at {n}", None, START))
                 model[attempt_id] = f"closed at {n}"
                 while len(model) > 4:
                     model.popitem(last=False)
@@ -920,3 +921,28 @@ def test_a_finding_packed_before_its_class_moved_builds_back(
     monkeypatch.undo()
     assert b"application.audit.verify" in packed and b"application.audit.evidence" not in packed
     assert packing.unpack(packed) == [found]
+
+
+def test_a_checkpoint_packed_before_the_books_split_builds_back(
+        simulated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint of this format written before the books were split in two (its
+    verifier's books and attempts packed as application.audit.books' classes) builds back
+    into the same books, read on from the same place."""
+    verifier = audit.Verifier()
+    list(verifier.check(events_to_verify(reader(simulated)), final=False))
+    moved = (account_book.AccountState, account_book.AccountBook, attempt_book.Attempt,
+             attempt_book.AttemptBook, attempt_book.OutOfOrder)
+    books = types.ModuleType("application.audit.books")  # (as it was, for pickle to find)
+    monkeypatch.setitem(sys.modules, books.__name__, books)
+    for cls in moved:
+        monkeypatch.setattr(cls, "__module__", books.__name__)
+        setattr(books, cls.__name__, cls)
+    packed = packing.pack(verifier)
+    monkeypatch.undo()
+    assert b"application.audit.books" in packed and b"attempt_book" not in packed
+    rebuilt = packing.unpack(packed)
+    assert type(rebuilt.accounts) is account_book.AccountBook
+    assert type(rebuilt.attempts) is attempt_book.AttemptBook
+    assert rebuilt.accounts.accounts == verifier.accounts.accounts
+    assert rebuilt.counts == verifier.counts
+    assert list(rebuilt.attempts.open) == list(verifier.attempts.open)

@@ -2,7 +2,6 @@
 history) and the policy check (verify). It reads a store and never writes to it."""
 
 from application.audit.as_of import as_of
-from application.audit.books import Outcome
 from application.audit.history import COLUMNS, FIELDS, LoginRecord, at_login_id, history
 from application.audit.reading import (
     AuditReader,
@@ -13,6 +12,7 @@ from application.audit.reading import (
 )
 from application.audit.timeline import Timeline
 from application.audit.verify import Verifier, Violation, verify
+from application.outcomes import Outcome
 
 __all__ = [
     "COLUMNS",

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from application.audit.books import AccountState, Attempt
+from application.audit.account_book import AccountState
+from application.audit.attempt_book import Attempt
 from application.audit.evidence import (
     ADDRESS_SINCE,
     NEWER_KEY,

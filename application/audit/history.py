@@ -9,7 +9,8 @@ from typing import Any
 
 import attrs
 
-from application.audit.books import AccountBook, Attempt, AttemptBook
+from application.audit.account_book import AccountBook
+from application.audit.attempt_book import Attempt, AttemptBook
 from application.audit.evidence import printable, within
 from application.screens import JST
 from domain.crypto import Hasher

@@ -14,11 +14,16 @@ _ALLOWED = {("collections", "OrderedDict"), ("collections", "Counter"),
             ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
             ("uuid", "UUID"), ("uuid", "SafeUUID"), ("copyreg", "_reconstructor"),
             ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset")}
-_AUDIT = ("application.audit.books", "application.audit.clients", "application.audit.recent",
-          "application.audit.verify", "application.audit.checkpoint",
-          "application.audit.evidence", "application.audit.pairs")
-_MOVED = {("application.audit.verify", "Violation"): ("application.audit.evidence", "Violation")}
-# (where a class packed by an earlier version of this format now lives)
+_AUDIT = ("application.audit.account_book", "application.audit.attempt_book",
+          "application.audit.clients", "application.audit.recent", "application.audit.verify",
+          "application.audit.checkpoint", "application.audit.evidence", "application.audit.pairs")
+# Where a class packed by an earlier version of this format now lives: the findings moved
+# from verify to evidence, the books split in two
+_MOVED = {("application.audit.verify", "Violation"): ("application.audit.evidence", "Violation")
+          } | {("application.audit.books", name): ("application.audit.account_book", name)
+               for name in ("AccountState", "AccountBook")
+               } | {("application.audit.books", name): ("application.audit.attempt_book", name)
+                    for name in ("Attempt", "AttemptBook", "OutOfOrder")}
 
 
 class Unreadable(ValueError):
@@ -28,9 +33,10 @@ class Unreadable(ValueError):
 
 class Unpickler(pickle.Unpickler):
     """Builds only the classes a checkpoint holds: a few standard ones, and classes defined
-    in our domain modules and in the audit's books, clients, recent, verify, checkpoint,
-    evidence and pairs (nested ones by their dotted name, each step a class of that
-    module); never a function, a module or anything reached through one."""
+    in our domain modules and in the audit's books (of accounts and of attempts), clients,
+    recent, verify, checkpoint, evidence and pairs (nested ones by their dotted name, each
+    step a class of that module); never a function, a module or anything reached through
+    one."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:

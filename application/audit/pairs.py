@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from application.audit.account_book import AccountBook
+from application.audit.attempt_book import CLOCKS_APART, AttemptBook
 from application.audit.attempt_rules import attempt_evidence
-from application.audit.books import CLOCKS_APART, AccountBook, AttemptBook
 from application.audit.evidence import Violation, line, printable
 
 COMPLETED, LOGGED_IN, ADDED, REGISTERED = "completed", "logged in", "added", "registered"

@@ -15,7 +15,7 @@ class Identified(Protocol):
     def id(self) -> UUID: ...
 
 
-Attempt = TypeVar("Attempt", bound=Identified)  # (books.Attempt)
+Attempt = TypeVar("Attempt", bound=Identified)  # (attempt_book.Attempt)
 
 REMEMBERED = 2_000  # closed attempts kept, so a late event is judged with its evidence
 SEGMENTS = 8  # packed parts of them a checkpoint keeps at most

@@ -26,6 +26,8 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from application.adapters.eventstore import EventStore
+from application.audit.account_book import AccountBook, AccountState
+from application.audit.attempt_book import Attempt, AttemptBook
 from application.audit.attempt_rules import (
     attempt_evidence,
     check_completion,
@@ -34,7 +36,6 @@ from application.audit.attempt_rules import (
     check_newer_key,
     check_recipient,
 )
-from application.audit.books import AccountBook, AccountState, Attempt, AttemptBook, Roles
 from application.audit.clients import ClientBook
 from application.audit.collector import rare_passes
 from application.audit.digests import in_clear_findings
@@ -42,6 +43,7 @@ from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, l
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
 from application.audit.policies import address_policy, key_policy
 from application.audit.reading import replay
+from application.audit.roles import Roles
 from application.audit.sequence import sequences_checked
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
