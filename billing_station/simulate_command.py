@@ -18,74 +18,18 @@ from application.audit import Verifier
 from application.audit.parallel import verify_stores
 from billing_station import exits, streams
 from billing_station.audit_commands import events
+from billing_station.compare_option import compared_values
 from billing_station.option_types import WholeNumber
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.run_output import discarded, hold
 from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
 from simulations import scenario as scenarios
-from simulations.checks import check, policy_bounds, policy_value_problem
+from simulations.checks import check, policy_bounds
 from simulations.population import addresses
 from simulations.run_folder import DROPPED, SET_ASIDE, drop_earlier_run, holds_earlier_run
 from simulations.shards import shard_count
-from simulations.varied import VALIDITY, VARIED, Varied
+from simulations.varied import Varied
 from simulations.wording import counted_as
-
-
-def _compared(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
-              ) -> tuple[Varied, list[float]] | None:
-    """--compare's [KEY=]V1,V2,...: the policy's number it varies (the key validity unless
-    a KEY is given) and its values, each within the bounds a scenario file has. Given
-    once: a second is refused, not taken for the first."""
-    if not given:
-        return None
-    if len(given) > 1:
-        raise click.BadParameter("once: it varies one number of the policy (given "
-                                 + " and ".join(repr(g) for g in given) + ")", ctx, param)
-    value = given[0]
-    key, named, listed = value.rpartition("=")
-    if (varied := VARIED.get(key.strip()) if named else VALIDITY) is None:
-        raise click.BadParameter(f"{key!r} is not a number of the policy that --compare "
-                                 f"varies: one of {', '.join(VARIED)}", ctx, param)
-    try:
-        values = [_number(v) for v in listed.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"{listed!r} is not a list of numbers, e.g. 5,10,15",
-                                 ctx, param) from None
-    if problem := next(filter(None, (policy_value_problem(varied.key, v) for v in values)),
-                       None):
-        raise click.BadParameter(problem, ctx, param)
-    if len(values) < 2:
-        raise click.BadParameter(f"one value compares nothing: give two or more, e.g. "
-                                 f"{varied.key}=5,10 (to run one policy, set it in the "
-                                 "scenario's [policy])", ctx, param)
-    # A run's folder and column are named by its value (whole numbers in full, whole
-    # seconds up to a day distinct to 6 figures): one name, one value.
-    labels = [varied.shown(v) for v in values]
-    if repeated := [label for label in dict.fromkeys(labels) if labels.count(label) > 1]:
-        typed = [v.strip() for v in listed.split(",")]
-        raise click.BadParameter("each value once: " + "; ".join(
-            _twice(label, [t for t, named in zip(typed, labels, strict=True) if named == label])
-            for label in repeated), ctx, param)
-    return varied, values
-
-
-def _number(text: str) -> float:
-    """A value as written: a whole number stays one (a scenario's int keys want one); only
-    ASCII digits, as in a scenario file (Python would read a full-width ５ too)."""
-    if not text.isascii():
-        raise ValueError(text)
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
-def _twice(label: str, given: list[str]) -> str:
-    """One value --compare was given twice (in the order given): the same value typed
-    again, or written two ways."""
-    if len(set(given)) == 1:
-        return f"{given[0]} is given more than once"
-    return f"{', '.join(given)} are the same value, {label}"
 
 
 @click.command()
@@ -95,7 +39,7 @@ def _twice(label: str, given: list[str]) -> str:
 @click.option("--seed", type=WholeNumber(), metavar="N", help="Override the scenario's seed.")
 @click.option("--days", type=WholeNumber(1, 3660), metavar="DAYS",
               help="Override the scenario's number of days.")
-@click.option("--compare", "compared", metavar="[KEY=]VALUE,...", callback=_compared,
+@click.option("--compare", "compared", metavar="[KEY=]VALUE,...", callback=compared_values,
               multiple=True,
               help="Run once per value of one number of the policy and show the runs side "
                    "by side: the key validity in minutes by default (e.g. 5,10,15), or "
@@ -154,28 +98,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         also=("BS_HASH_COST", *bootstrap.POLICY_SETTINGS))
     if scheduler and shards == 1:
         raise click.UsageError("--scheduler needs --shards N (N > 1)")
-    try:
-        chosen = scenarios.load(scenario)
-    except scenarios.ScenarioError as e:
-        raise click.BadParameter(str(e), param_hint="SCENARIO") from e
-    chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
-                          days=days or chosen.days)
-    if problems := check(chosen):  # the options moved the scenario: checked again
-        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
-    if compared and compared[0].d14 and not addresses(chosen):
-        raise click.BadParameter(
-            f"{compared[0].key} is D-14's, which counts the failed logins of client "
-            f"addresses: {chosen.name} has none (population.customers_per_address = 0)",
-            param_hint="'--compare'")
-    if not chosen.hash_cost_set:
-        click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
-                   f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
-                   "expect minutes; set hash_cost = 8 in the scenario for a quick run", err=True)
-    if shards > (lowered := shard_count(chosen, shards)):
-        unit, whole = (("client address", "the customers behind one are") if addresses(chosen)
-                       else ("customer", "a customer is"))
-        click.echo(f"note: {chosen.name} has {counted_as(lowered, unit)} and {whole} never "
-                   f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
+    chosen = _chosen(scenario, seed, days, compared, shards)
     folder = out or Path("simulation-output") / chosen.name
     if isinstance(sys.stdout, streams.Closed):  # (>&-: the report would be lost after the run)
         sys.stdout.write("")  # (its error: exit 74, nothing run)
@@ -226,6 +149,35 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             click.echo(f"\n{said}: the run is kept in {folder}, its audit unfinished "
                        f"({_to_audit(runs)})", err=True)
             sys.exit(code)
+
+
+def _chosen(scenario: str, seed: int | None, days: int | None,
+            compared: tuple[Varied, list[float]] | None, shards: int) -> scenarios.Scenario:
+    """The scenario as the options set it, checked again with them (a usage error names
+    what is wrong); what the run will do otherwise than asked said on stderr."""
+    try:
+        chosen = scenarios.load(scenario)
+    except scenarios.ScenarioError as e:
+        raise click.BadParameter(str(e), param_hint="SCENARIO") from e
+    chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
+                          days=days or chosen.days)
+    if problems := check(chosen):  # the options moved the scenario: checked again
+        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
+    if compared and compared[0].d14 and not addresses(chosen):
+        raise click.BadParameter(
+            f"{compared[0].key} is D-14's, which counts the failed logins of client "
+            f"addresses: {chosen.name} has none (population.customers_per_address = 0)",
+            param_hint="'--compare'")
+    if not chosen.hash_cost_set:
+        click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
+                   f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "
+                   "expect minutes; set hash_cost = 8 in the scenario for a quick run", err=True)
+    if shards > (lowered := shard_count(chosen, shards)):
+        unit, whole = (("client address", "the customers behind one are") if addresses(chosen)
+                       else ("customer", "a customer is"))
+        click.echo(f"note: {chosen.name} has {counted_as(lowered, unit)} and {whole} never "
+                   f"split: {counted_as(lowered, 'shard')}, not {shards:,}", err=True)
+    return chosen
 
 
 def _to_audit(runs: list[list[Path]]) -> str:
