@@ -10,7 +10,7 @@ from simulations.varied import VALIDITY, VARIED, Varied
 
 
 def compared_values(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
-              ) -> tuple[Varied, list[float]] | None:
+                    ) -> tuple[Varied, list[float]] | None:
     """--compare's [KEY=]V1,V2,...: the policy's number it varies (the key validity unless
     a KEY is given) and its values, each within the bounds a scenario file has. Given
     once: a second is refused, not taken for the first."""

@@ -926,8 +926,8 @@ def test_a_finding_packed_before_its_class_moved_builds_back(
 def test_a_checkpoint_packed_before_the_books_split_builds_back(
         simulated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkpoint of this format written before the books were split in two (its
-    verifier's books and attempts packed as application.audit.books' classes) builds back
-    into the same books, read on from the same place."""
+    verifier's books and attempts packed as application.audit.books' classes, the closed
+    attempts in packed parts of their own) builds back into the same books."""
     verifier = audit.Verifier()
     list(verifier.check(events_to_verify(reader(simulated)), final=False))
     moved = (account_book.AccountState, account_book.AccountBook, attempt_book.Attempt,
@@ -945,4 +945,8 @@ def test_a_checkpoint_packed_before_the_books_split_builds_back(
     assert type(rebuilt.attempts) is attempt_book.AttemptBook
     assert rebuilt.accounts.accounts == verifier.accounts.accounts
     assert rebuilt.counts == verifier.counts
-    assert list(rebuilt.attempts.open) == list(verifier.attempts.open)
+    assert list(rebuilt.attempts.open.values()) == list(verifier.attempts.open.values())
+    rebuilt.attempts.closed._unpack()  # (its parts, packed as application.audit.books')
+    verifier.attempts.closed._unpack()
+    assert verifier.attempts.closed.latest  # (the store closes attempts: some to compare)
+    assert rebuilt.attempts.closed.latest == verifier.attempts.closed.latest

@@ -20,7 +20,7 @@ from domain.forms import NOTIFY_KEY_ON
 RECENT_LOGINS = 64
 
 
-# (Not slotted, as Attempt: a verify checkpoint pickles thousands of them, and an instance
+# (Not slotted, as attempt_book.Attempt: a verify checkpoint pickles thousands of them, and an instance
 # dict is pickled and restored in C; attrs' slotted state is a Python call each way.)
 @attrs.define(slots=False)
 class AccountState:
