@@ -19,11 +19,13 @@ _AUDIT = ("application.audit.account_book", "application.audit.attempt_book",
           "application.audit.checkpoint", "application.audit.evidence", "application.audit.pairs")
 # Where a class packed by an earlier version of this format now lives: the findings moved
 # from verify to evidence, the books split in two (roles.py's tables are never packed)
-_MOVED = {("application.audit.verify", "Violation"): ("application.audit.evidence", "Violation")
-          } | {("application.audit.books", name): ("application.audit.account_book", name)
-               for name in ("AccountState", "AccountBook")
-               } | {("application.audit.books", name): ("application.audit.attempt_book", name)
-                    for name in ("Attempt", "AttemptBook", "OutOfOrder")}
+_MOVED = {
+    ("application.audit.verify", "Violation"): ("application.audit.evidence", "Violation"),
+    **{("application.audit.books", name): ("application.audit.account_book", name)
+       for name in ("AccountState", "AccountBook")},
+    **{("application.audit.books", name): ("application.audit.attempt_book", name)
+       for name in ("Attempt", "AttemptBook", "OutOfOrder")},
+}
 
 
 class Unreadable(ValueError):
