@@ -102,7 +102,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     else:
         if checkpoint is None:
             verifier = Verifier()
-            found = list(reported(verifier.check(events(store, for_verify=True))))
+            with audit.located(store):
+                found = list(reported(verifier.check(events(store, for_verify=True))))
         else:
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where

@@ -711,19 +711,33 @@ def _snapshot_rewritten(env: dict[str, str], field: str, value: str) -> str:
     return str(held)
 
 
+@pytest.mark.parametrize("how", ["whole", "checkpoint", "with another store"])
 def test_an_accounts_events_stored_out_of_their_order_are_refused_by_name(
-        tmp_path: Path) -> None:
+        tmp_path: Path, how: str) -> None:
     """The store rewritten with main01's 通知キー 利用する moved after its next login: verify
     read the setting too late, took the login for one that needed no key, and found nothing
-    (the auditor's probe). An aggregate's events are stored in the order it numbered them."""
+    (the auditor's probe). An aggregate's events are stored in the order it numbered them:
+    the one found out of place is named, and the row it is in, however verify reads."""
     path = tmp_path / "store.sqlite3"
     app = build(store_settings("sqlite", path), KeyRecorder())
     set_notify_key(app, onboard(app))
     first_login(app)
     app.close()
-    version = moved_to_the_end(path, "NotifyKeyEnabled")
-    line = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), 65)
-    assert f"its event {version} is stored after its event {version + 1}" in line
+    version, notification = moved_to_the_end(path, "NotifyKeyEnabled")
+    if how == "with another store":  # (verified in parallel: the other's findings stand)
+        other = build(store_settings("sqlite", tmp_path / "other.sqlite3"), KeyRecorder())
+        onboard(other)
+        first_login(other)
+        other.close()
+        result = audit({}, "verify", str(path), str(tmp_path / "other.sqlite3"))
+        assert result.exit_code == 65, result.output
+        said = result.output
+    else:
+        checkpoint = ["--checkpoint", str(tmp_path / "a.ckpt")] if how == "checkpoint" else []
+        said = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}, "verify", *checkpoint),
+                                   65)
+    assert f"notification {notification}: aggregate " in said, said
+    assert f"its event {version} is stored after its event {version + 1}" in said, said
 
 
 def test_a_login_attempts_events_stored_out_of_their_order_are_refused_by_name(
@@ -740,14 +754,19 @@ def test_a_login_attempts_events_stored_out_of_their_order_are_refused_by_name(
     app.enter_key(entry.attempt_id, "000000000000")
     assert isinstance(app.enter_key(entry.attempt_id, keys.keys[EMAIL][-1]), TopPage)
     app.close()
-    version = moved_to_the_end(path, "KeyRejected")
+    version, notification = moved_to_the_end(path, "KeyRejected")
     line = refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}), 65)
     assert f"its event {version + 1} is stored where its event {version} is due" in line
+    with contextlib.closing(sqlite3.connect(path)) as db:  # (named: the row read instead)
+        [(at,)] = db.execute("SELECT rowid FROM stored_events WHERE topic LIKE '%KeyVerified'")
+    assert f"notification {at}: login attempt " in line, line
+    assert at != notification
 
 
-def moved_to_the_end(path: Path, topic: str) -> int:
+def moved_to_the_end(path: Path, topic: str) -> tuple[int, int]:
     """The SQLite store rewritten with its (first) event of ``topic`` stored last, its
-    rows numbered anew (no gap: the rewrite is whole); that event's version."""
+    rows numbered anew (no gap: the rewrite is whole); that event's version, and its
+    notification id now."""
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         rows = db.execute("SELECT originator_id, originator_version, topic, state FROM "
                           "stored_events ORDER BY rowid").fetchall()
@@ -755,7 +774,7 @@ def moved_to_the_end(path: Path, topic: str) -> int:
         rows.remove(moved)
         db.execute("DELETE FROM stored_events")
         db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", [*rows, moved])
-    return int(moved[1])
+    return int(moved[1]), len(rows) + 1
 
 
 def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path) -> None:
@@ -841,13 +860,17 @@ def test_a_postgres_store_numbers_its_events_with_gaps_and_verifies_whole(
     result = audit(env)
     assert result.exit_code == 0, result.output
     assert "verified: no violations" in result.output
+    table = f"{env['POSTGRES_SCHEMA']}.billingstation_events"
     with psycopg.connect(_dsn(env)) as conn:  # an event gone from an aggregate's middle: by
-        conn.execute(  # its versions, where the notification numbers cannot tell it
-            f"DELETE FROM {env['POSTGRES_SCHEMA']}.billingstation_events "
-            "WHERE originator_version = 2 AND topic LIKE '%%.PasswordAccepted'")
+        [(attempt,)] = conn.execute(  # its versions, where the notification numbers cannot
+            f"DELETE FROM {table} WHERE originator_version = 2 "  # tell it
+            "AND topic LIKE '%%.PasswordAccepted' RETURNING originator_id").fetchall()
+        [(third,)] = conn.execute(f"SELECT notification_id FROM {table} WHERE originator_id "
+                                  "= %s AND originator_version = 3", (attempt,)).fetchall()
     refused = audit(env)
     output = refused_in_one_line(refused, DATA_ERROR, last_only=True)
-    assert "its event 3 is stored where its event 2 is due" in output  # (found as its
+    assert f"notification {third}: login attempt {attempt}: its event 3 is stored where its " \
+        "event 2 is due" in output  # (found as its
     assert "VIOLATION" not in refused.output  # attempt is read: not judged on what is left)
 
 

@@ -7,6 +7,7 @@ from application.audit.reading import (
     AuditReader,
     NotAnEventStore,
     StoreUnavailable,
+    located,
     position,
     replay,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "as_of",
     "at_login_id",
     "history",
+    "located",
     "position",
     "replay",
     "verify",

@@ -76,7 +76,8 @@ class AccountBook:
             raise OutOfSequence(
                 f"aggregate {event.originator_id}: its event {event.originator_version} is "
                 f"stored after its event {account.version}: an aggregate's events are stored "
-                "in the order it numbered them, so they were moved, or the store is damaged")
+                "in the order it numbered them, so they were moved, or the store is damaged",
+                (event.originator_id, event.originator_version))
         account.version = event.originator_version
         if role == "login":
             account.logins += 1

@@ -98,7 +98,7 @@ class Attempt:
                 f"login attempt {self.id}: its event {event.originator_version} is stored "
                 f"where its event {len(self.events) + 1} is due: an aggregate's events are "
                 "stored in the order it numbered them, so they were moved or deleted, or the "
-                "store is damaged")
+                "store is damaged", (event.originator_id, event.originator_version))
         self.events.append(event)
         role = _ATTEMPT[type(event)]
         if role == "accepted":

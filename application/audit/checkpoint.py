@@ -27,7 +27,7 @@ from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
 from application.audit.collector import long_lived
 from application.audit.packing import Unreadable, pack, unpack
-from application.audit.reading import MissingEvents, position, rows
+from application.audit.reading import MissingEvents, located, position, rows
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 MARK = b"billing-station verify checkpoint "  # a checkpoint's first bytes, whatever version
@@ -126,7 +126,9 @@ def verify_incrementally(app: EventStore, path: Path,
         verifier = checkpoint.verifier
         before = verifier.counts["events"]
         try:
-            found = list(verifier.check(events_to_verify(app, on_page, since, until), final=False))
+            with located(app):
+                found = list(verifier.check(events_to_verify(app, on_page, since, until),
+                                            final=False))
         except Unreadable as e:  # a packed part of it, reached by a late event
             raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e}): remove "
                                   "it to verify from the first event") from e

@@ -17,7 +17,7 @@ import attrs
 
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
-from application.audit.reading import NotAnEventStore
+from application.audit.reading import NotAnEventStore, located
 from application.audit.verify import Verifier, Violation, events_to_verify
 
 
@@ -41,8 +41,9 @@ def verify_store(path: Path) -> Findings:
         return Findings(Counter(), [], [_unread(path, e)])  # others' findings stand
     verifier, found = Verifier(), []
     try:
-        for violation in verifier.check(events_to_verify(reader)):
-            found.append((str(path), violation))
+        with located(reader):
+            for violation in verifier.check(events_to_verify(reader)):
+                found.append((str(path), violation))
     except StoredEventError as e:
         return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")])
     except NotAnEventStore as e:  # (a page damaged further on)

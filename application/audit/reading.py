@@ -11,11 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Mapper, PersistenceError
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import EnvType
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
 
 from application.adapters.eventstore import EventStore, StoredEventError
@@ -43,6 +46,45 @@ class OutOfSequence(StoredEventError):
     did be judged."""
 
     what = "holds an aggregate whose events are out of sequence"
+
+    def __init__(self, message: str, found: tuple[UUID, int] | None = None) -> None:
+        super().__init__(message)
+        self.found = found  # the aggregate and version of the event found out of place
+
+
+@contextmanager
+def located(app: EventStore) -> Iterator[None]:
+    """An OutOfSequence that names the event found out of place, raised while ``app``'s
+    events were checked, said with that event's notification id, as a row the replay could
+    not read is: the row to look at (the replay's consumer raises it, not the replay)."""
+    try:
+        yield
+    except OutOfSequence as e:
+        at = notification_of(app, *e.found) if e.found else None
+        if at is None:
+            raise
+        raise OutOfSequence(f"notification {at:,}: {e}", e.found) from e
+
+
+def notification_of(app: EventStore, aggregate_id: UUID, version: int) -> int | None:
+    """The notification id of an aggregate's event in the store (None: not there)."""
+    recorder = app.recorder
+    with store_errors(getattr(app, "where", "the store")):
+        if isinstance(recorder, SQLiteAggregateRecorder):
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(f"SELECT rowid FROM {recorder.events_table_name} WHERE "
+                          "originator_id=? AND originator_version=?", (aggregate_id.hex, version))
+                row = c.fetchone()
+                return None if row is None else int(row[0])
+        if isinstance(recorder, PostgresApplicationRecorder):
+            statement = SQL("SELECT notification_id FROM {}.{} WHERE originator_id=%s AND "
+                            "originator_version=%s").format(
+                Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+            with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, (aggregate_id, version))
+                found = curs.fetchone()
+                return None if found is None else int(found["notification_id"])
+    return None
 
 
 class StoreChanged(StoredEventError):
