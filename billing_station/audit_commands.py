@@ -207,7 +207,8 @@ as recorded. Exits 1 when --login-id or --client finds no attempt. The columns:
                    "a scrypt derivation at each cost the tags name).")
 def history(since: datetime | None, until: datetime | None, fmt: str,
             client: str | None, login_id: str | None) -> None:
-    records, written = audit.history(events(reader()), since, until), 0  # (store opened)
+    store = reader()
+    records, written = audit.history(events(store), since, until), 0
     read, addressed = 0, False  # attempts in the period; whether any had a client address
 
     def from_client(records: Iterator[audit.LoginRecord]) -> Iterator[audit.LoginRecord]:
@@ -229,7 +230,8 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
             written += 1
 
     try:
-        _write_history(counted(), since, until, fmt, client, login_id)
+        with audit.located(store):
+            _write_history(counted(), since, until, fmt, client, login_id)
     except StoredEventError as e:  # rows are streamed: those written are not the period
         if written and fmt != "html":
             rows = counted_as(written, "row")

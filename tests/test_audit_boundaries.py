@@ -761,6 +761,9 @@ def test_a_login_attempts_events_stored_out_of_their_order_are_refused_by_name(
         [(at,)] = db.execute("SELECT rowid FROM stored_events WHERE topic LIKE '%KeyVerified'")
     assert f"notification {at}: login attempt " in line, line
     assert at != notification
+    history = audit({"BS_SQLITE_PATH": str(path)}, "history", "--format", "csv")
+    assert f"notification {at}: login attempt " in refused_in_one_line(
+        history, 65, last_only=True)  # (the attempts before it written)
 
 
 def moved_to_the_end(path: Path, topic: str) -> tuple[int, int]:
