@@ -24,7 +24,7 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader
 from application.audit.verify import events_to_verify
 from application.screens import JST, jst
-from billing_station import exits
+from billing_station import exits, streams
 from billing_station.audit_pages import history_page
 from billing_station.streams import write_whole
 from domain.forms import login_id_typed
@@ -100,7 +100,7 @@ def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:
     """The store's events with a progress bar on stderr when it is a terminal (for verify:
     those no check reads left undecoded)."""
     with tqdm(total=audit.position(app), unit="event", unit_scale=True, file=sys.stderr,
-              disable=None, leave=False, desc="replaying") as bar:
+              disable=None, leave=False, desc="replaying") as bar, streams.apart_from(bar):
         if for_verify:
             yield from events_to_verify(app, on_page=bar.update)
         else:

@@ -8,6 +8,11 @@ import errno
 import io
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tqdm import tqdm
 
 
 class Closed(io.TextIOBase):
@@ -49,3 +54,35 @@ def reader_gone() -> None:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, sys.stdout.fileno())
     os.close(null)
+
+
+class _Below:
+    """A standard stream on the terminal a progress bar is drawn on: each write clears the
+    bar first (it is drawn again at its next update), so a line starts on a line of its own,
+    not glued after the bar."""
+
+    def __init__(self, stream: Any, bar: tqdm[Any]) -> None:
+        self._stream, self._bar = stream, bar
+
+    def write(self, text: str) -> int:
+        self._bar.clear()
+        written: int = self._stream.write(text)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def apart_from(bar: tqdm[Any]) -> Iterator[None]:
+    """While ``bar`` shows (on a terminal): what is written to stdout or stderr on that
+    terminal (results, an error) clears it first."""
+    if bar.disable:  # (no terminal to draw it on)
+        yield
+        return
+    outputs = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (_Below(s, bar) if s.isatty() else s for s in outputs)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = outputs
