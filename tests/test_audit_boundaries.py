@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -322,6 +323,36 @@ def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback
     assert output.startswith("error: the event store holds an aggregate whose events are out "
                              "of sequence: aggregate ")
     assert "cannot be rebuilt: its events are not numbered 1, 2, 3 and on (event " in output
+
+
+@pytest.mark.parametrize("checkpointed", [False, True], ids=["whole", "checkpointed"])
+@pytest.mark.parametrize(("tampering", "said"), [
+    ("UPDATE stored_events SET originator_version = 99 WHERE rowid = (SELECT max(rowid) FROM "
+     "stored_events WHERE topic LIKE '%Customer.LoggedIn')",
+     "events numbered 1 to 99: each aggregate numbers its events 1, 2, 3 and on"),
+    ("DELETE FROM stored_events WHERE rowid = 2", "notification 2 (before 3) is absent")],
+    ids=["renumbered", "a row gone"])
+def test_an_event_renumbered_in_place_on_sqlite_is_refused_by_verify_too(
+        tmp_path: Path, tampering: str, said: str, checkpointed: bool) -> None:
+    """An account's last event's version changed in place (read in its place, after the
+    others, it moved nothing back): verify said "no violations" of a store whose account
+    the services cannot rebuild, which as-of refuses (a newcomer's probe). Its versions are
+    counted beside the replay, on a thread, on a checkpointed verify those of the aggregates
+    it reads; a replay that fails first (a row gone) stops that count, and leaves no thread
+    behind it."""
+    path = a_store_with_one_login(tmp_path)
+    env = {"BS_SQLITE_PATH": str(path)}
+    checkpoint = ["--checkpoint", str(tmp_path / "a.ckpt")] if checkpointed else []
+    if checkpointed:
+        assert audit(env, "verify", *checkpoint).exit_code == 0
+        app = build(store_settings("sqlite", path), KeyRecorder())
+        first_login(app)  # (the account's LoggedIn, read after the checkpoint)
+        app.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        assert db.execute(tampering).rowcount == 1
+    output = refused_in_one_line(audit(env, "verify", *checkpoint), DATA_ERROR, last_only=True)
+    assert said in output, output
+    assert "verify-count" not in [thread.name for thread in threading.enumerate()]
 
 
 def test_a_field_holds_exactly_what_its_class_declares() -> None:
