@@ -483,6 +483,22 @@ def test_D_11_turning_the_key_off_or_moving_its_address_notifies_the_old_address
     notices = [m for m in mailbox.messages(EMAIL) if "変更のお知らせ" in m["Subject"]]
     assert len(notices) == 2
     assert not mailbox.messages(new)
+    said = " ".join(notice.get_content() for notice in notices)
+    assert "ログインID main01 の通知キーの送付先メールアドレスが変更されました。" in said
+    assert "ログインID main01 の通知キーの利用が「利用しない」に変更されました。" in said
+
+
+def test_D_11_an_address_no_key_goes_to_is_told_by_its_label(
+        app: BillingStation, mailbox: MailboxFolder) -> None:
+    """A sub ID that takes no key, its 登録先メールアドレス moved: the notice said the
+    notify key's address had changed (a newcomer's reading); it names the field."""
+    main = onboard(app)
+    add_sub_id(app, main, "sub01")
+    app.submit_sub_id_change(main, app.confirm_sub_id_change(
+        main, "sub01", {"email": "sub01-new@example.co.jp"}))
+    [notice] = [m for m in mailbox.messages("sub01@example.co.jp")
+                if "変更のお知らせ" in m["Subject"]]
+    assert "ログインID sub01 の登録先メールアドレスが変更されました。" in notice.get_content()
 
 
 def test_LG_8_whom_to_ask_when_the_key_mail_does_not_arrive(app: BillingStation) -> None:
