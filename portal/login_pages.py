@@ -160,7 +160,8 @@ def _attempt(request: Request) -> str | None:
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,
 # N the wrong keys the attempt still takes (D-4), ``?earlier=1`` after an earlier mail's key
 # (D-2), ``?digits=1`` after what is not 12 digits, an empty key too (D-6; the server says
-# it, in Japanese, not the browser)
+# it, in Japanese, not the browser); each value signed for the attempt, so that a link or
+# a bookmark shows no message of an entry that attempt never had.
 RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier",
                  Refusal.NOT_A_KEY: "digits"}
 
@@ -169,17 +170,18 @@ async def key_page(request: Request) -> Response:
     """通知キー照合; after an entry that asks again (RETRY_QUERIES) with its message: a
     reload of it enters nothing (a reload of the POST's page would enter the key again,
     towards D-4's lock)."""
-    if _attempt(request) is None:
+    attempt = _attempt(request)
+    if attempt is None:
         return redirect("/login")
     asked = next(((refusal, request.query_params[query]) for refusal, query
                   in RETRY_QUERIES.items() if query in request.query_params), None)
     error = None
-    if asked is not None:  # (a number typed into the URL only changes what it shows itself)
-        refusal, value = asked
-        # (ASCII digits: isdigit() takes ² and ①, which int() refuses: a 500 page)
-        ours = value.isascii() and value.isdigit() and len(value) <= 2  # (1 to 99; 0: none)
-        left = (int(value) or None) if ours else None
-        error = screens.key_error(refusal, left if refusal is Refusal.KEY_WRONG else None)
+    if asked is not None:
+        refusal, signed = asked
+        value = portal(request).signer.unsign("key-retry", signed, attempt)
+        if value is not None:  # (the portal's own: 1 to 99)
+            left = int(value) if refusal is Refusal.KEY_WRONG else None
+            error = screens.key_error(refusal, left)
     return render(request, "key.html", {"prompt": screens.KEY_PROMPT, "error": error})
 
 
@@ -199,8 +201,8 @@ async def enter_key(request: Request) -> Response:
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
              else f"KeyEntry (again, {(shown.error or Refusal.KEY_WRONG).name})")
     if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2), none (D-6)
-        return redirect(f"/key?{RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]}="
-                        f"{shown.tries_left or 1}")
+        signed = portal(request).signer.sign("key-retry", str(shown.tries_left or 1), attempt)
+        return redirect(f"/key?{RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]}={signed}")
     if isinstance(shown, ErrorPage):  # its login form offers the attempt's login ID again
         found = await run(portal(request).station.find, UUID(attempt), LoginAttempt)
         return _after(request, shown, found.login_id if found else "")

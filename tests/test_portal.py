@@ -417,15 +417,18 @@ def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
     assert hidden == ["csrf"]  # no attempt id in the form
     key = served.key(f"{login_id}@example.co.jp")
     wrong = client.post("/key", data={"key": "000000000000", "csrf": csrf_of(key_page.text)})
-    assert wrong.headers["location"] == "/key?wrong=4"  # a reload of it enters nothing
-    wrong = client.get("/key?wrong=4")  # (4: the wrong keys the attempt still takes, D-4)
+    again = wrong.headers["location"]  # a reload of it enters nothing
+    assert re.fullmatch(r"/key\?wrong=4\.[0-9a-f]{64}", again)  # (signed for the attempt)
+    wrong = client.get(again)  # (4: the wrong keys the attempt still takes, D-4)
     assert wrong.headers["cache-control"] == "no-store"
     assert screens.key_error(Refusal.KEY_WRONG, 4) in wrong.text
     assert "あと4回誤るとこのログインは無効になります。" in wrong.text
+    assert "あと" not in client.get("/key?wrong=1").text  # (typed, or another attempt's)
     assert "required" not in key_page.text  # an empty key: the server's words, not the browser's
     empty = client.post("/key", data={"key": "", "csrf": csrf_of(key_page.text)})
-    assert empty.headers["location"] == "/key?digits=1"  # (D-6: not counted towards D-4)
-    assert screens.NOT_A_KEY in client.get("/key?digits=1").text
+    assert empty.headers["location"].startswith("/key?digits=1.")  # (D-6: not counted, D-4)
+    assert screens.NOT_A_KEY in client.get(empty.headers["location"]).text
+    assert screens.NOT_A_KEY not in client.get("/key?digits=1").text
     done = client.post("/key", data={"key": key, "csrf": csrf_of(key_page.text)})
     assert done.headers["location"] == "/top" and done.headers["cache-control"] == "no-store"
     lines = served.logs.lines[start:]

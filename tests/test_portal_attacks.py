@@ -494,6 +494,22 @@ def test_D_4_a_number_in_the_key_page_s_query_that_is_no_count_shows_none(
     assert "あと" not in shown.text  # (no count of tries left but one the portal gave)
 
 
+def test_D_4_a_key_page_s_message_of_an_earlier_attempt_is_not_shown_on_the_next(
+        portal: Served) -> None:
+    """The count of tries left was read from the URL: a bookmark of 通知キー照合 after a wrong
+    key (or a link) showed 「あと4回誤ると…」 on a fresh attempt (a newcomer's probe). The
+    value is signed for the attempt it was given to."""
+    login_id = customer(portal, notify_key=True)
+    with client(portal) as browser:
+        assert http_log_in(browser, login_id).headers["location"] == "/key"
+        wrong = browser.post("/key", data={"key": "000000000000",
+                                           "csrf": csrf_of(browser.get("/key").text)})
+        bookmarked = wrong.headers["location"]
+        assert "あと4回" in browser.get(bookmarked).text
+        assert http_log_in(browser, login_id).headers["location"] == "/key"  # a new attempt
+        assert "あと" not in browser.get(bookmarked).text
+
+
 HEADERS = {"x-frame-options": "DENY", "referrer-policy": "no-referrer",
            "cache-control": "no-store", "x-content-type-options": "nosniff"}
 
