@@ -643,7 +643,9 @@ def test_a_store_cut_below_its_checkpoint_is_missing_events_not_another_store(
     with pytest.raises(MissingEvents, match=(
             rf"^notification {last:,}, the last that the checkpoint {checkpoint} read, is "
             rf"absent \(the store now ends at {last - 10:,}\): events verified before were "
-            "deleted, or the store was replaced by an older copy$")):
+            r"deleted, or the store was replaced by an older copy \(or the checkpoint is of "
+            r"another store that began with the same events: a simulation's of the same seed, "
+            r"run longer\)$")):
         verify_incrementally(reader(store), checkpoint)
     with sqlite3.connect(store) as db:  # then written to again (SQLite numbers them anew)
         db.execute("INSERT INTO stored_events SELECT originator_id, originator_version + 1000, "

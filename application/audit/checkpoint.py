@@ -83,7 +83,8 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
             f"notification {checkpoint.position:,}, the last that the checkpoint {path} read, "
             "is absent" + (f" (the store now ends at {ends:,})" if ends < checkpoint.position
                            else "") + ": events verified before were deleted, or the store "
-            "was replaced by an older copy")
+            "was replaced by an older copy (or the checkpoint is of another store that began "
+            "with the same events: a simulation's of the same seed, run longer)")
     if mark != checkpoint.last_row:
         raise CheckpointError(  # (which, only the auditor can tell: the file is kept)
             f"{path} does not match this store: its notification {checkpoint.position:,} is "
