@@ -180,5 +180,5 @@ def _shown(name: str, value: Any) -> str:
         size = (f" of {len(value):,} {unit}{'' if len(value) == 1 else 's'}"
                 if isinstance(value, Sized) else "")
         return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}{size}"
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, datetime) else repr(value)  # (as stored)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -24,6 +24,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     Mapper,
+    MapperDeserialisationError,
     Recording,
     StoredEvent,
 )
@@ -72,12 +73,21 @@ class ModelMapper(Mapper[UUID]):
                 raise _Misshapen(problem)
             return event
         except Exception as e:
-            why = str(e) if isinstance(e, _Misshapen) else f"{type(e).__name__}: {e}"
+            why = str(e) if isinstance(e, _Misshapen) else _said(e)
             raise StoredEventError(
                 f"stored event {stored_event.originator_id} version "
                 f"{stored_event.originator_version} (topic {stored_event.topic!r}) "
                 f"cannot be read: {why}"
             ) from e
+
+
+def _said(e: Exception) -> str:
+    """What the library raised, as a line naming the event says it: its state that could
+    not be decoded by the cause alone (the library's message repeats the event's names)."""
+    cause = e.__cause__
+    if isinstance(e, MapperDeserialisationError) and isinstance(cause, Exception):
+        return f"its state cannot be decoded ({str(cause) or type(cause).__name__})"
+    return f"{type(e).__name__}: {e}"
 
 
 class _Misshapen(Exception):
