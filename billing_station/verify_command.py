@@ -169,9 +169,11 @@ def counted(n: int, what: str) -> str:
 
 def _out_of_order(first: OutOfOrder | None) -> str:
     """What events stamped out of order mean for the verdict (the first, of one store)."""
+    ahead = ("an earlier event of its own" if first and first.ahead_of == first.attempt_id
+             else f"an event of attempt {first.ahead_of}" if first else "")
     where = (f"the first, of attempt {first.attempt_id}, is stamped "
-             f"{jst(first.at, seconds=True)} JST, after attempt {first.ahead_of}'s event "
-             f"stamped {jst(first.ahead_at, seconds=True)} JST (one of the two is wrong): "
+             f"{jst(first.at, seconds=True)} JST and stored after {ahead} stamped "
+             f"{jst(first.ahead_at, seconds=True)} JST (one of the two is wrong): "
              if first else "")
     return (f"note: {where}the clocks of the store's writers disagreed, or an event was "
             "changed; what depends on the time between events (abandoned, pending, expired; "

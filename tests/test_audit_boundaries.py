@@ -842,10 +842,21 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
         "may be misjudged")
     changed = sqlite3.connect(path).execute(
         "SELECT originator_id FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
-    assert f"after attempt {UUID(changed)}'s event stamped {jst(ahead, seconds=True)} JST" in note
+    assert f"stored after an event of attempt {UUID(changed)} stamped " \
+        f"{jst(ahead, seconds=True)} JST" in note
     page = (tmp_path / "a.html").read_text(encoding="utf-8")  # (its page said only the count)
-    assert f"先に記録された試行 {UUID(changed)} のイベントは {jst(ahead, seconds=True)} の時刻" \
+    assert f"先に記録された試行 {UUID(changed)}のイベントは {jst(ahead, seconds=True)} の時刻" \
            in page.split("<h2>検査したもの</h2>")[0]  # (beside the verdict)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # an attempt's request a day
+        (row, state) = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE "
+                                  "'%.LoginRequested' ORDER BY rowid").fetchone()  # ahead: its
+        data = json.loads(state)  # next event is the first stamped before one stored ahead
+        data["timestamp"]["_data_"] = (datetime.fromisoformat(data["timestamp"]["_data_"])
+                                       + timedelta(days=1)).isoformat()
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                   (json.dumps(data).encode(), row))
+    note = audit({"BS_SQLITE_PATH": str(path)}, "verify").output.splitlines()[1]
+    assert "is stamped" in note and "stored after an earlier event of its own stamped" in note
 
 
 def test_a_checkpoint_an_earlier_verify_made_is_refused_by_name(tmp_path: Path) -> None:
