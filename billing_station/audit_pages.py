@@ -14,7 +14,7 @@ from application import screens
 from application.audit import LoginRecord, Violation
 from application.audit.attempt_book import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
-from application.audit.policies import POLICIES, KeyPolicy, policies
+from application.audit.policies import POLICIES, KeyPolicy, duration, policies
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -254,19 +254,23 @@ def _out_of_order_ja(first: OutOfOrder | None) -> str:
             "D-14 の時間枠) は誤っているかもしれません。</p>")
 
 
+def _span(seconds: int) -> str:
+    return duration(seconds, "分", "秒")
+
+
 def _policies_ja(counts: Counter[str]) -> str:
     """The policies the events record (each key's event, each password check's), in force
     for how many: a policy loosened in an event shows here, where the rules trust it."""
     rows = []
     for policy in policies(counts):
         if isinstance(policy, KeyPolicy):
-            limit = (f"{policy.window_seconds / 60:,g}分間に{policy.keys:,}通まで"
+            limit = (f"{_span(policy.window_seconds)}間に{policy.keys:,}通まで"
                      if policy.window_seconds else "D-10の上限は記録なし")
-            rows.append(f"<tr><th>通知キー: 有効{policy.valid_seconds / 60:,g}分、誤入力"
+            rows.append(f"<tr><th>通知キー: 有効{_span(policy.valid_seconds)}、誤入力"
                         f"{policy.wrong_entries:,}回でロック、{limit}</th>"
                         f"<td>{policy.issued:,}通</td></tr>")
         else:
-            rows.append(f"<tr><th>接続元 (D-14): {policy.window_seconds / 60:,g}分間に"
+            rows.append(f"<tr><th>接続元 (D-14): {_span(policy.window_seconds)}間に"
                         f"{policy.failures:,}回の失敗で拒否</th>"
                         f"<td>パスワード照合 {policy.checked:,}回</td></tr>")
     return ("<h2>イベントが記録しているポリシー</h2><table>" + "".join(rows) + "</table>"

@@ -17,7 +17,7 @@ from application.audit import AuditReader, Verifier
 from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
-from application.audit.policies import POLICIES, KeyPolicy, policies
+from application.audit.policies import POLICIES, KeyPolicy, duration, policies
 from application.audit.snapshots import check_snapshots
 from application.audit.verify import (
     JUDGED_D14,
@@ -150,16 +150,20 @@ def policies_in_force(counts: Counter[str]) -> str:
     said = []
     for policy in policies(counts):
         if isinstance(policy, KeyPolicy):
-            limit = (f"at most {policy.keys:,} within {policy.window_seconds / 60:,g} min"
+            limit = (f"at most {policy.keys:,} within {_span(policy.window_seconds)}"
                      if policy.window_seconds else "D-10's limit unrecorded")
-            said.append(f"keys: valid {policy.valid_seconds / 60:,g} min, locked at "
+            said.append(f"keys: valid {_span(policy.valid_seconds)}, locked at "
                         f"{policy.wrong_entries:,} wrong entries, {limit} "
                         f"({counted_as(policy.issued, 'key')})")
         else:
             said.append(f"client addresses (D-14): refused after {policy.failures:,} failed "
-                        f"logins within {policy.window_seconds / 60:,g} min ({policy.checked:,} "
+                        f"logins within {_span(policy.window_seconds)} ({policy.checked:,} "
                         f"password{'' if policy.checked == 1 else 's'} checked)")
     return "; ".join(said)
+
+
+def _span(seconds: int) -> str:
+    return duration(seconds, " min", " s")
 
 
 def counted(n: int, what: str) -> str:

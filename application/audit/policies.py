@@ -16,6 +16,12 @@ KEY_POLICY, ADDRESS_POLICY = "policy of keys: ", "policy of client addresses: "
 POLICIES = (KEY_POLICY, ADDRESS_POLICY)
 
 
+def duration(seconds: int, minute: str, second: str) -> str:
+    """A policy's span in whole minutes, or in seconds if it is none (a tampered event's:
+    5 s, not 0.0833333 min), with the units given (" min", " s"; "分", "秒")."""
+    return f"{seconds // 60:,}{minute}" if seconds % 60 == 0 else f"{seconds:,}{second}"
+
+
 def key_policy(issued: Any) -> str:
     """The policy a key was issued under (its count's key)."""
     return (f"{KEY_POLICY}{issued.valid_for_seconds}/{issued.max_wrong_entries}/"
