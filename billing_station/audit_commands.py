@@ -132,12 +132,15 @@ def timeline(login_id: str, since: datetime | None, until: datetime | None) -> N
     """Every event of LOGIN_ID in order, in JST: its account's changes and its login
     attempts (type, attempt, outcome). Keys and passwords appear only as short digests.
     Exits 1 if the store knows no such login ID."""
-    found = audit.Timeline(login_id, since, until)
+    found, shown = audit.Timeline(login_id, since, until), False
     for line in found.lines(events(reader())):
         click.echo(line)
+        shown = True
     if not found.found:
         click.echo(f"{_quoted(login_id)}: no such login ID in the store", err=True)
         sys.exit(exits.NOT_FOUND)
+    if not shown:  # (it exists: nothing of it in the period)
+        click.echo(f"{_quoted(login_id)}: no events in the period", err=True)
 
 
 @click.command("as-of", help=f"""LOGIN_ID's account as it stood at INSTANT, rebuilt from
@@ -207,6 +210,9 @@ as recorded. Exits 1 when --login-id or --client finds no attempt. The columns:
                    "a scrypt derivation at each cost the tags name).")
 def history(since: datetime | None, until: datetime | None, fmt: str,
             client: str | None, login_id: str | None) -> None:
+    if fmt == "html" and sys.stdout.isatty():  # (megabytes of markup on a terminal)
+        raise click.UsageError("--format html writes a whole page: send it to a file, e.g. "
+                               "> history.html")
     store = reader()
     records, written = audit.history(events(store), since, until), 0
     read, addressed = 0, False  # attempts in the period; whether any had a client address
@@ -263,7 +269,8 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
         write_whole(history_page(list(records), since, until, client, login_id))
     else:
         widths = (36, 19, 20, 7, 17, 8, 12, 11, 11, 13, 14, 15)  # (login_id: a tag's 20)
-        click.echo(" ".join(f"{n:<{w}}" for n, w in zip(audit.FIELDS, widths, strict=True)))
+        named = ["requested_at (JST)" if n == "requested_at" else n for n in audit.FIELDS]
+        click.echo(" ".join(f"{n:<{w}}" for n, w in zip(named, widths, strict=True)))
         for r in records:
             row = attrs.evolve(r, requested_at=r.requested_at[:19].replace("-", "/").replace(
                 "T", " "))

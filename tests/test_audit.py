@@ -853,6 +853,9 @@ def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
     later = runner.invoke(main, ["timeline", "demo01", "--from", "2015/01/18 10:13"], env=env)
     assert later.output.splitlines()[0].startswith("2015/01/18 10:13:00")
     assert len(later.output.splitlines()) < len(lines)
+    none = runner.invoke(main, ["timeline", "demo01", "--from", "2030/01/01"], env=env)
+    assert (none.exit_code, none.stdout, none.stderr) == (  # (it exists: 0, said so)
+        0, "", "'demo01': no events in the period\n")
 
 
 def test_D_7_an_auditor_sees_a_changed_password_only_as_its_short_tag(

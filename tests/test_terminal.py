@@ -75,3 +75,12 @@ def test_an_error_met_while_the_bar_shows_begins_its_row(tmp_path: Path) -> None
     screen = on_a_terminal(store, "verify")
     assert "replaying:" in screen and "error: the event store holds" in screen, repr(screen)
     assert glued(screen, "error: ") == [], repr(screen)
+
+
+def test_history_s_page_is_not_poured_onto_the_terminal(tmp_path: Path) -> None:
+    """--format html wrote megabytes of markup to the screen; the table names its zone."""
+    store = a_store(tmp_path)
+    screen = on_a_terminal(store, "history", "--format", "html")
+    assert "error: --format html writes a whole page: send it to a file" in screen, screen
+    assert "<html" not in screen
+    assert "requested_at (JST)" in on_a_terminal(store, "history")

@@ -49,7 +49,8 @@ class LoginRecord:
 
 COLUMNS = {
     "attempt_id": "the login attempt (one press of 「ログイン」); its login ID's timeline shows its events",
-    "requested_at": "when 「ログイン」 was pressed, ISO 8601 with its offset (JST, +09:00)",
+    "requested_at": "when 「ログイン」 was pressed, in JST: ISO 8601 with its offset (+09:00) in "
+                    "csv and jsonl, 2026/04/07 09:00:13 in the table",
     "login_id": "the login ID typed; one of no account only as a tag, ?COST$ and 16 hex "
                 "digits (it may be a password typed in the wrong field; the same text, the "
                 "same tag: --login-id finds it)",
