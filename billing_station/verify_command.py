@@ -238,8 +238,9 @@ def _snapshots_checked(store: AuditReader, named: bool) -> None:
     with tqdm(unit="snapshot", file=sys.stderr, disable=None, leave=False,
               desc="checking snapshots") as bar:
         checked = check_snapshots(store, _sized(bar), bar.update)
-    click.echo(f"snapshots: the latest of {counted_as(checked, 'aggregate')}, as their events "
-               f"make them{f' ({store.where})' if named else ''}")
+    said = (f"the latest of {counted_as(checked, 'aggregate')}, as their events make them"
+            if checked else "none in the store, nothing to check")
+    click.echo(f"snapshots: {said}{f' ({store.where})' if named else ''}")
 
 
 def _sized(bar: tqdm[Any]) -> Callable[[int], None]:

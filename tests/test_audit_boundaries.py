@@ -53,6 +53,7 @@ from billing_station.exits import (
     VIOLATIONS,
 )
 from domain.accounts import Account
+from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import PortalSession
 from tests.conftest import build, store_env
@@ -280,6 +281,8 @@ def test_D_7_a_key_or_password_stored_in_clear_is_found_and_not_shown(tmp_path: 
     shown = result.output + page.read_text(encoding="utf-8")
     assert not any(secret in shown for secret in ("589645749287", "Passw0rd-clear", "DlPass12345"))
     assert "ダイジェストでない形で記録した" in shown
+    assert f"information.download_file_password={Hasher.short('DlPass12345')}" in \
+        result.output  # (the field found, in the evidence: as its tag, as the others)
 
 
 def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(
@@ -662,6 +665,8 @@ def test_a_snapshot_its_events_disagree_with_is_refused_by_verify_snapshots(
     app = build(settings, KeyRecorder())
     onboard(app)
     first_login(app)
+    assert "snapshots: none in the store, nothing to check" in audit(
+        env, "verify", "--snapshots").output  # (it said "the latest of 0 aggregates")
     account = app.account("main01")
     assert account is not None
     app.take_snapshot(account.id)

@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from application.audit.evidence import Violation, line
+from domain.crypto import Hasher
 from domain.forms import SECRET_FIELDS
 
 _DIGESTS = ("password_digest", "key_digest")  # an event's fields that hold one
@@ -38,6 +39,11 @@ def in_clear_findings(event: Any) -> list[Violation]:
     return [_found(event, fields)] if fields else []
 
 
+def _value(event: Any, name: str) -> Any:
+    holder, field = name.split(".", 1)
+    return getattr(event, holder)[field]
+
+
 def _in_clear(event: Any) -> list[str]:
     """The fields of ``event`` meant to hold a digest that hold something else."""
     digests, holders = _kept(event.__class__)
@@ -51,9 +57,12 @@ def _in_clear(event: Any) -> list[str]:
 
 def _found(event: Any, fields: list[str]) -> Violation:
     """A key or a password not stored as its digest. (The evidence line shows such a field
-    only as a short hash of what it holds, so the finding shows no secret either.)"""
+    only as a short hash of what it holds, so the finding shows no secret either; one
+    inside a registration's information, which the line leaves out, is added to it.)"""
     named = ", ".join(fields)
+    inside = "".join(f" {name}={Hasher.short(str(_value(event, name)))}"
+                     for name in fields if "." in name)
     return Violation("D-7", f"{type(event).__qualname__} keeps {named} as something other "
-                     "than its digest (a key or a password in clear?)", [line(event)],
+                     "than its digest (a key or a password in clear?)", [line(event) + inside],
                      f"{type(event).__qualname__} が {named} をダイジェストでない形で記録した"
                      " (通知キーまたはパスワードがそのまま記録された可能性)")
