@@ -2,8 +2,14 @@
 # The project's two commands (and a few more), each setting itself up on first use:
 #   ./go simulate  install into .venv, simulate a month of logins on SQLite, report, audit it
 #   ./go test      install into .venv, then ruff, mypy, the whole pytest suite, and the specs
-#                  once more through the browser (pytest tests/test_features.py --driver=browser)
-#   ./go report    run the Gherkin specs; write reports/features.html and reports/cucumber.json
+#                  once more through the browser (pytest tests/test_features.py --driver=browser);
+#                  ARGS after it go to pytest instead (e.g. ./go test tests/test_login.py -q).
+#                  First, as root, apt-get installs what is missing of PostgreSQL, Chromium and
+#                  a CJK font (./go system-packages)
+#   ./go report    run the Gherkin specs, through the browser and the services; write
+#                  reports/features.html and reports/cucumber.json in this checkout's
+#                  reports/ (wherever ./go is called from). First, as root, apt-get installs
+#                  what is missing of Chromium and a CJK font (./go system-packages)
 #   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
 #   ./go screenshots   make README's pictures in docs/screenshots/ anew (tests leave them be)
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)
@@ -13,11 +19,14 @@
 set -euo pipefail
 caller="$PWD"  # the sub-commands' relative paths (a store, --out, --html) are the caller's
 cd "$(dirname "$0")"
-own_help() { sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//'; }  # (the lines above)
+own_help() {  # the lines above: all of them, or those of one command ($1)
+    sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//' \
+        | awk -v cmd="${1:-}" 'cmd == "" { print; next } /^  \.\/go / { on = ($2 == cmd) } on'
+}
 case "${1:-}" in  # ./go's own commands: --help says what they do, before anything is done
     test|report|bench|screenshots|system-packages)
         if [ "${2:-}" = --help ] || [ "${2:-}" = -h ]; then
-            own_help
+            own_help "$1"
             exit 0
         fi
         extra="${2:-}"

@@ -151,6 +151,8 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
     go = str(Path(__file__).resolve().parents[1] / "go")
     helped = subprocess.run([go, command, "--help"], capture_output=True, text=True, timeout=30)
     assert helped.returncode == 0 and f"./go {command}" in helped.stdout, helped.stderr
+    assert helped.stdout.startswith(f"  ./go {command} ") and "./go simulate" not in (
+        helped.stdout)  # (its own lines: it printed all of ./go's, the same for each)
     refused = subprocess.run([go, command, "nonsense"], capture_output=True, text=True,
                              timeout=30)
     assert refused.returncode == 2 and refused.stdout == ""
