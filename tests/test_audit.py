@@ -890,7 +890,7 @@ def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["as-of", "yesterday", "demo01"], env=env)
     assert bad.exit_code == 2 and "is not an instant" in bad.output
     table = runner.invoke(main, ["history"], env=env).output.splitlines()
-    assert table[0].split()[:5] == ["attempt_id", "requested_at", "login_id", "kind", "outcome"]
+    assert table[0].split()[:5] == ["attempt_id", "requested_at(JST)", "login_id", "kind", "outcome"]
     assert [row.split()[5] for row in table[1:]] == ["completed", "completed", "expired",
                                                      "completed"]
     assert table[1].split()[1:3] == ["2015/01/16", "09:59:00"]  # people read JST as shown

@@ -83,4 +83,4 @@ def test_history_s_page_is_not_poured_onto_the_terminal(tmp_path: Path) -> None:
     screen = on_a_terminal(store, "history", "--format", "html")
     assert "error: --format html writes a whole page: send it to a file" in screen, screen
     assert "<html" not in screen
-    assert "requested_at (JST)" in on_a_terminal(store, "history")
+    assert "requested_at(JST)" in on_a_terminal(store, "history")
