@@ -18,6 +18,7 @@ class Refusal(enum.Enum):
     """Why a screen refuses, by the rule that makes it refuse."""
 
     LOGIN_FAILED = "D-9"  # unknown ID, wrong password and locked attempt read the same
+    LOGIN_INCOMPLETE = "LG-1"  # a field left empty at the portal: nothing checked
     KEY_WRONG = "D-4"  # retry while the key is valid
     KEY_EXPIRED = "LG-5"  # log in again for a new key (LG-6)
     KEY_UNUSABLE = "D-2/D-3"  # superseded or used

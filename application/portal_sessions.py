@@ -62,15 +62,15 @@ class PortalSessions(Login):
                     opening: Opening | None = None) -> LoginScreen | Throttled:
         """「ログイン」 from a client address: refused unchecked past D-14's limit, and a
         failed password counted against the address. With a field left empty there is
-        nothing to check: refused as a failed login, nothing recorded, nothing counted (an
-        office behind one address shares D-14's 20). A burst of logins all pass the first
+        nothing to check: asked for both, nothing recorded, nothing counted (an office
+        behind one address shares D-14's 20). A burst of logins all pass the first
         check before any is counted, then queue for the cores: the limit is asked again when
         a password's digest gets its turn, and a wrong one counted within it, so a burst
         has no more passwords checked than the limit and the digests running beside it."""
         if self._throttled(address):
             return Throttled(address)
         if not login_id.strip() or not password:
-            return ErrorPage(Refusal.LOGIN_FAILED)
+            return ErrorPage(Refusal.LOGIN_INCOMPLETE)
         try:
             return self.log_in(login_id, password, opening, _AddressGate(self, address))
         except NotAdmitted:

@@ -60,10 +60,13 @@ MAIL_FAILED = (
     "通知キーのメールを送信できませんでした。しばらく時間をおいてから再度ログインしてください。"
 )
 CONFLICT = "他の操作で内容が変更されました。もう一度表示してから変更してください。"
+LOGIN_INCOMPLETE = "ログインIDとパスワードを入力してください。"  # LG-1: nothing to check (says no
+#   more of the login ID than its typist knows: D-9)
 THROTTLED = "しばらく時間をおいてから再度ログインしてください。"  # D-14: the password is not checked
 
 REFUSALS = {
     Refusal.LOGIN_FAILED: LOGIN_FAILED,
+    Refusal.LOGIN_INCOMPLETE: LOGIN_INCOMPLETE,
     Refusal.KEY_WRONG: KEY_WRONG,
     Refusal.KEY_EXPIRED: KEY_EXPIRED,
     Refusal.KEY_UNUSABLE: KEY_UNUSABLE,

@@ -314,7 +314,7 @@ def test_D_13_the_login_form_answers_in_japanese_not_with_the_browsers_validatio
     assert tab.locator("form.login").get_attribute("novalidate") is not None
     with tab.expect_navigation():
         tab.get_by_role("button", name="ログイン").click()  # both fields empty
-    expect(tab.locator("#message")).to_have_text(screens.LOGIN_FAILED)
+    expect(tab.locator("#message")).to_have_text(screens.LOGIN_INCOMPLETE)
 
 
 def test_the_favicon_is_no_404(client: httpx.Client) -> None:

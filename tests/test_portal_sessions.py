@@ -312,12 +312,13 @@ def test_D_14_twenty_failures_in_ten_minutes_then_the_window_passes(
 def test_D_14_a_login_with_a_field_left_empty_is_refused_unrecorded_and_uncounted(
         app: BillingStation, start: FrozenDateTimeFactory) -> None:
     """「ログイン」 pressed with nothing typed checked nothing, yet counted one of the
-    address's 20 failures (shared by an office behind it) and recorded an attempt."""
+    address's 20 failures (shared by an office behind it) and recorded an attempt; then it
+    said the password was wrong (a newcomer's reading): it asks for both."""
     onboard(app)
     recorded = app.recorder.max_notification_id()
     for login_id, password in [("", ""), ("main01", ""), ("", PASSWORD), ("　 ", "x")] * 6:
         assert app.log_in_from("203.0.113.9", login_id, password) == ErrorPage(
-            Refusal.LOGIN_FAILED)
+            Refusal.LOGIN_INCOMPLETE)
     assert app.recorder.max_notification_id() == recorded
     assert isinstance(app.log_in_from("203.0.113.9", "main01", PASSWORD), TopPage)
 
