@@ -4,6 +4,8 @@ section of the manual (onboarding, customer_information, permission_settings, lo
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -23,6 +25,8 @@ from domain.policy import LoginPolicy
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 RACES = 3  # lost races before a command gives up with a clear conflict
+BACKOFF = 0.1  # seconds: the longest wait after a lost race (1 ms, 2, 4… up to it)
+_JITTER = random.Random()  # (not a simulation's seeded one: a race's wait decides nothing)
 
 
 class AttemptNotFound(LookupError):
@@ -92,11 +96,13 @@ def login_id_taken() -> FieldError:
 
 def committed(command: Callable[[], T], rule: str, tries: int = RACES) -> T:
     """Runs ``command`` (it reads, decides and saves); each time another process committed
-    first (the store refused the save), runs it again on what was committed. After
-    ``tries`` lost races, a clear conflict (``rule``: the rule the screen names)."""
-    for _ in range(tries):
+    first (the store refused the save), runs it again on what was committed, after a random
+    wait that grows with each loss: rivals that keep coming (one login ID shared, pressed
+    again and again) do not win every race in turn. After ``tries`` lost races, a clear
+    conflict (``rule``: the rule the screen names)."""
+    for lost in range(tries):
         try:
             return command()
         except IntegrityError:
-            continue
+            time.sleep(_JITTER.uniform(0, min(BACKOFF, 0.001 * 2**lost)))
     raise Refused(Refusal.CONFLICT, rule)
