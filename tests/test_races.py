@@ -122,7 +122,7 @@ def test_a_lost_race_is_run_again_after_a_random_wait_that_grows(
     waits: list[float] = []
     monkeypatch.setattr(station_module.time, "sleep", waits.append)
     monkeypatch.setattr(station_module._JITTER, "uniform", lambda low, high: high)
-    outcomes = iter([IntegrityError(), IntegrityError(), "done"])
+    outcomes: Iterator[IntegrityError | str] = iter([IntegrityError(), IntegrityError(), "done"])
 
     def command() -> str:
         outcome = next(outcomes)
