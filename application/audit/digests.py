@@ -7,8 +7,7 @@ import functools
 import typing
 from typing import Any
 
-from application.audit.evidence import Violation, line
-from domain.crypto import Hasher
+from application.audit.evidence import Violation, line, shown
 from domain.forms import SECRET_FIELDS
 
 _DIGESTS = ("password_digest", "key_digest")  # an event's fields that hold one
@@ -60,7 +59,7 @@ def _found(event: Any, fields: list[str]) -> Violation:
     only as a short hash of what it holds, so the finding shows no secret either; one
     inside a registration's information, which the line leaves out, is added to it.)"""
     named = ", ".join(fields)
-    inside = "".join(f" {name}={Hasher.short(str(_value(event, name)))}"
+    inside = "".join(f" {name}={shown(name.split('.')[-1], _value(event, name))}"
                      for name in fields if "." in name)
     return Violation("D-7", f"{type(event).__qualname__} keeps {named} as something other "
                      "than its digest (a key or a password in clear?)", [line(event) + inside],

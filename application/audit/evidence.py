@@ -39,10 +39,10 @@ def line(event: Any) -> str:
     """One event as an auditor reads it: JST, type, aggregate, fields; digests shortened;
     of a registration's information, what the rules read (LG-2..LG-4, LG-3's address)."""
     fields = vars(event)
-    details = {k: _shown(k, v) for k, v in fields.items() if k not in _NOT_SHOWN}
+    details = {k: shown(k, v) for k, v in fields.items() if k not in _NOT_SHOWN}
     information = fields.get("information")
     if isinstance(information, dict):
-        details |= {k: _shown(k, information[k]) for k in _RULED if k in information}
+        details |= {k: shown(k, information[k]) for k in _RULED if k in information}
     return noted(event.timestamp, type(event).__qualname__, event.originator_id,
                  " ".join(f"{k}={v}" for k, v in details.items()))
 
@@ -64,14 +64,19 @@ def noted(at: datetime, kind: str, aggregate_id: UUID | None, text: str) -> str:
     return f"{jst(at, seconds=True)} JST  {kind:<32} {str(aggregate_id)[:8]}  {text}"
 
 
-def _shown(name: str, value: Any) -> Any:
+def shown(name: str, value: Any) -> Any:
     """A field's value for the auditor: a digest (a key's, a password's, also a changed
-    password's among a change's fields) only as its short tag, text printable."""
+    password's among a change's fields) only as its short tag, text printable. What such a
+    field holds that is no digest (D-7: a key or a password in clear?) is not shown, nor
+    tagged: 32 bits of an unsalted hash of a 12-digit key leave a few hundred guesses."""
     if isinstance(value, dict):
-        return {k: _shown(k, v) for k, v in value.items()}
+        return {k: shown(k, v) for k, v in value.items()}
     if isinstance(value, str):
-        secret = name.endswith("digest") or name in SECRET_FIELDS
-        return Hasher.short(value) if secret else printable(value)
+        if not (name.endswith("digest") or name in SECRET_FIELDS):
+            return printable(value)
+        if value and not Hasher.is_digest(value):
+            return f"<not a digest: {len(value):,} characters, not shown>"
+        return Hasher.short(value)
     return value
 
 
