@@ -97,7 +97,7 @@ class Confirming(Station):
             return
         before_email, before_key, account = applied
         address = "通知キーの送付先メールアドレス" if before_key or account.notify_key else \
-            getattr(fields.get("email"), "label", "メールアドレス")  # (no key goes there)
+            fields["email"].label  # (no key goes there: the field, by its label)
         for changed, what in (
             (account.email != before_email, f"{address}が変更されました"),
             (before_key and not account.notify_key, "通知キーの利用が「利用しない」に変更されました"),

@@ -104,5 +104,6 @@ def committed(command: Callable[[], T], rule: str, tries: int = RACES) -> T:
         try:
             return command()
         except IntegrityError:
-            time.sleep(_JITTER.uniform(0, min(BACKOFF, 0.001 * 2**lost)))
+            if lost < tries - 1:  # (after the last: the conflict, without a wait)
+                time.sleep(_JITTER.uniform(0, min(BACKOFF, 0.001 * 2**lost)))
     raise Refused(Refusal.CONFLICT, rule)

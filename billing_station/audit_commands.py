@@ -10,7 +10,7 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,7 @@ def reader(path: Path | None = None) -> AuditReader:
     return store
 
 
-def events(app: AuditReader, for_verify: bool = False) -> Iterator[Any]:
+def events(app: AuditReader, for_verify: bool = False) -> Generator[Any, None, None]:
     """The store's events with a progress bar on stderr when it is a terminal (for verify:
     those no check reads left undecoded)."""
     with tqdm(total=audit.position(app), unit="event", unit_scale=True, file=sys.stderr,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     else:
         if checkpoint is None:
             verifier = Verifier()
-            with audit.located(store):
-                found = list(reported(verifier.check(events(store, for_verify=True))))
+            with audit.located(store), closing(events(store, for_verify=True)) as read:
+                found = list(reported(verifier.check(read)))  # (closed: a finding that
+                # stops it stops the store's count beside it too)
         else:
             verifier, found, unsaved = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where

@@ -160,8 +160,9 @@ def _attempt(request: Request) -> str | None:
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,
 # N the wrong keys the attempt still takes (D-4), ``?earlier=1`` after an earlier mail's key
 # (D-2), ``?digits=1`` after what is not 12 digits, an empty key too (D-6; the server says
-# it, in Japanese, not the browser); each value signed for the attempt, so that a link or
-# a bookmark shows no message of an entry that attempt never had.
+# it, in Japanese, not the browser); each value signed for the attempt and its query's name,
+# so that a link, a bookmark or a name changed by hand shows no message of an entry that
+# attempt never had.
 RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier",
                  Refusal.NOT_A_KEY: "digits"}
 
@@ -178,7 +179,8 @@ async def key_page(request: Request) -> Response:
     error = None
     if asked is not None:
         refusal, signed = asked
-        value = portal(request).signer.unsign("key-retry", signed, attempt)
+        value = portal(request).signer.unsign(f"key-retry {RETRY_QUERIES[refusal]}", signed,
+                                              attempt)
         if value is not None:  # (the portal's own: 1 to 99)
             left = int(value) if refusal is Refusal.KEY_WRONG else None
             error = screens.key_error(refusal, left)
@@ -201,8 +203,10 @@ async def enter_key(request: Request) -> Response:
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
              else f"KeyEntry (again, {(shown.error or Refusal.KEY_WRONG).name})")
     if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2), none (D-6)
-        signed = portal(request).signer.sign("key-retry", str(shown.tries_left or 1), attempt)
-        return redirect(f"/key?{RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]}={signed}")
+        query = RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]
+        signed = portal(request).signer.sign(f"key-retry {query}", str(shown.tries_left or 1),
+                                             attempt)
+        return redirect(f"/key?{query}={signed}")
     if isinstance(shown, ErrorPage):  # its login form offers the attempt's login ID again
         found = await run(portal(request).station.find, UUID(attempt), LoginAttempt)
         return _after(request, shown, found.login_id if found else "")

@@ -35,6 +35,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from application import audit as audit_of
 from application import bootstrap
 from application.adapters.event_shapes import misshapen
+from application.audit import sequence
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
 from application.outcomes import KeyEntry, TopPage
@@ -348,9 +349,8 @@ def test_an_event_renumbered_in_place_on_sqlite_is_refused_by_verify_too(
     """An account's last event's version changed in place (read in its place, after the
     others, it moved nothing back): verify said "no violations" of a store whose account
     the services cannot rebuild, which as-of refuses (a newcomer's probe). Its versions are
-    counted beside the replay, on a thread, on a checkpointed verify those of the aggregates
-    it reads; a replay that fails first (a row gone) stops that count, and leaves no thread
-    behind it."""
+    counted beside the replay, on a thread; on a checkpointed verify, each event read is
+    found preceded by its aggregate's previous one. (A row gone: the replay says so.)"""
     path = a_store_with_one_login(tmp_path)
     env = {"BS_SQLITE_PATH": str(path)}
     checkpoint = ["--checkpoint", str(tmp_path / "a.ckpt")] if checkpointed else []
@@ -363,6 +363,35 @@ def test_an_event_renumbered_in_place_on_sqlite_is_refused_by_verify_too(
         assert db.execute(tampering).rowcount == 1
     output = refused_in_one_line(audit(env, "verify", *checkpoint), DATA_ERROR, last_only=True)
     assert said in output, output
+
+
+@pytest.mark.parametrize("checkpointed", [False, True], ids=["whole", "checkpointed"])
+@pytest.mark.parametrize("tampering", ["moved", "a row gone"])
+def test_verify_stopped_by_what_it_read_stops_the_store_s_count_beside_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tampering: str,
+        checkpointed: bool) -> None:
+    """The versions' count runs on a thread beside the replay; a verify that stops first (an
+    account's event out of place, found by the books; a row gone, found by the replay)
+    interrupts it, never leaving it to run on a connection of a store closed under it (a
+    crashed worker process, once). Here the count is one that lasts a minute or more unless
+    stopped."""
+    def slow(connection: sqlite3.Connection, table: str, after: int) -> None:
+        connection.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                           "WHERE x < 2000000000) SELECT count(*) FROM c").fetchone()
+    monkeypatch.setattr(sequence, "_in_sequence_sqlite", slow)
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    set_notify_key(app, onboard(app))
+    first_login(app)
+    app.close()
+    checkpoint = ["--checkpoint", str(tmp_path / "a.ckpt")] if checkpointed else []
+    if tampering == "moved":  # (the books find it: an account's setting read too late)
+        moved_to_the_end(path, "NotifyKeyEnabled")
+    else:
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute("DELETE FROM stored_events WHERE rowid = 2")
+    refused_in_one_line(audit({"BS_SQLITE_PATH": str(path)}, "verify", *checkpoint),
+                        DATA_ERROR, last_only=True)
     assert "verify-count" not in [thread.name for thread in threading.enumerate()]
 
 

@@ -499,6 +499,11 @@ def test_D_11_an_address_no_key_goes_to_is_told_by_its_label(
     [notice] = [m for m in mailbox.messages("sub01@example.co.jp")
                 if "変更のお知らせ" in m["Subject"]]
     assert "ログインID sub01 の登録先メールアドレスが変更されました。" in notice.get_content()
+    new = "new@example.co.jp"  # (the main ID, its key off too: its form's label)
+    app.submit_customer_information(main, app.confirm_customer_information(
+        main, {"email": new, "email_confirmation": new}))
+    [notice] = [m for m in mailbox.messages(EMAIL) if "変更のお知らせ" in m["Subject"]]
+    assert "ログインID main01 の連絡先メールアドレスが変更されました。" in notice.get_content()
 
 
 def test_LG_8_whom_to_ask_when_the_key_mail_does_not_arrive(app: BillingStation) -> None:

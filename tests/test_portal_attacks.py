@@ -508,6 +508,10 @@ def test_D_4_a_key_page_s_message_of_an_earlier_attempt_is_not_shown_on_the_next
         assert "あと4回" in browser.get(bookmarked).text
         assert http_log_in(browser, login_id).headers["location"] == "/key"  # a new attempt
         assert "あと" not in browser.get(bookmarked).text
+        empty = browser.post("/key", data={"key": "", "csrf": csrf_of(browser.get("/key").text)})
+        digits = empty.headers["location"]  # ("not 12 digits": its value signed as such)
+        assert digits.startswith("/key?digits=1.")
+        assert "あと" not in browser.get(digits.replace("digits=", "wrong=")).text
 
 
 HEADERS = {"x-frame-options": "DENY", "referrer-policy": "no-referrer",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import attrs
@@ -127,9 +128,8 @@ def verify_incrementally(app: EventStore, path: Path,
         verifier = checkpoint.verifier
         before = verifier.counts["events"]
         try:
-            with located(app):
-                found = list(verifier.check(events_to_verify(app, on_page, since, until),
-                                            final=False))
+            with located(app), closing(events_to_verify(app, on_page, since, until)) as stored:
+                found = list(verifier.check(stored, final=False))
         except Unreadable as e:  # a packed part of it, reached by a late event
             raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e}): remove "
                                   "it to verify from the first event") from e

@@ -11,6 +11,7 @@ import multiprocessing
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from pathlib import Path
 
 import attrs
@@ -41,8 +42,8 @@ def verify_store(path: Path) -> Findings:
         return Findings(Counter(), [], [_unread(path, e)])  # others' findings stand
     verifier, found = Verifier(), []
     try:
-        with located(reader):
-            for violation in verifier.check(events_to_verify(reader)):
+        with located(reader), closing(events_to_verify(reader)) as read:
+            for violation in verifier.check(read):
                 found.append((str(path), violation))
     except StoredEventError as e:
         return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")])

@@ -15,10 +15,10 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Mapper, PersistenceError
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import EnvType
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import PoolTimeout
 
 from application.adapters.eventstore import EventStore, StoredEventError
@@ -77,14 +77,19 @@ def notification_of(app: EventStore, aggregate_id: UUID, version: int) -> int | 
                 row = c.fetchone()
                 return None if row is None else int(row[0])
         if isinstance(recorder, PostgresApplicationRecorder):
-            statement = SQL("SELECT notification_id FROM {}.{} WHERE originator_id=%s AND "
-                            "originator_version=%s").format(
-                Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-            with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            statement = SQL("SELECT notification_id FROM {} WHERE originator_id=%s AND "
+                            "originator_version=%s").format(postgres_table(recorder))
+            with recorder.datastore.transaction(commit=False) as curs:
                 curs.execute(statement, (aggregate_id, version))
                 found = curs.fetchone()
                 return None if found is None else int(found["notification_id"])
     return None
+
+
+def postgres_table(recorder: PostgresAggregateRecorder) -> Composed:
+    """The recorder's events table, named with its schema, for a query of the audit's own."""
+    return SQL("{}.{}").format(Identifier(recorder.datastore.schema),
+                               Identifier(recorder.events_table_name))
 
 
 class StoreChanged(StoredEventError):

@@ -24,10 +24,10 @@ from uuid import UUID
 
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Literal
 
 from application.adapters.eventstore import EventStore
-from application.audit.reading import OutOfSequence, missing, store_errors
+from application.audit.reading import OutOfSequence, missing, postgres_table, store_errors
 
 SHOWN = 3  # aggregates named in the error (and whether there are more)
 _BROKEN = "min(originator_version) <> 1 OR max(originator_version) <> count(*)"
@@ -107,11 +107,11 @@ def check_sequences(app: EventStore, after: int = 0) -> None:
             return
         if not isinstance(recorder, PostgresAggregateRecorder):
             return
-        found = _out_of_sequence(app, after)
-    out_of_sequence(found)
+        found = _broken_on_postgres(app, after)
+    refuse_out_of_sequence(found)
 
 
-def out_of_sequence(found: list[tuple[Any, ...]]) -> None:
+def refuse_out_of_sequence(found: list[tuple[Any, ...]]) -> None:
     """OutOfSequence naming the first aggregates ``found`` (id, count, lowest, highest)."""
     if found:
         named = "; ".join(f"aggregate {originator_id}: {count} events numbered {low} "
@@ -121,13 +121,12 @@ def out_of_sequence(found: list[tuple[Any, ...]]) -> None:
                             "on, so one was changed or deleted, or the store is damaged")
 
 
-def _out_of_sequence(app: EventStore, after: int) -> list[tuple[Any, ...]]:
-    """The first SHOWN + 1 such aggregates (a few rows, whatever the store holds)."""
+def _broken_on_postgres(app: EventStore, after: int) -> list[tuple[Any, ...]]:
+    """The first SHOWN + 1 aggregates not numbered 1 to their count (a few rows, whatever
+    the store holds)."""
     recorder = app.recorder
     assert isinstance(recorder, PostgresAggregateRecorder)
-    table = SQL("{}.{}").format(Identifier(recorder.datastore.schema),
-                                Identifier(recorder.events_table_name))
-    query = SQL(_TOUCHED if after else _FOUND).format(table=table)
+    query = SQL(_TOUCHED if after else _FOUND).format(table=postgres_table(recorder))
     with recorder.datastore.transaction(commit=False) as curs:
         curs.execute(SQL("{query} LIMIT {shown}").format(query=query, shown=Literal(SHOWN + 1)),
                      (after,) if after else None)
@@ -139,13 +138,13 @@ def _in_sequence_sqlite(connection: sqlite3.Connection, table: str, after: int) 
     rows up to it counted, then each read since found preceded; else the versions."""
     if not after:
         found = connection.execute(f"{_FOUND.format(table=table)} LIMIT {SHOWN + 1}")
-        out_of_sequence([(_as_uuid(row[0]), *row[1:]) for row in found.fetchall()])
+        refuse_out_of_sequence([(_as_uuid(row[0]), *row[1:]) for row in found.fetchall()])
         return
     _none_missing_to_checkpoint(connection, table, after)
     ids = connection.execute(_UNPRECEDED.format(table=table), (after, 100 * SHOWN))
     counted = (connection.execute(_COUNTED_ONE.format(table=table), (originator_id,)).fetchone()
                for originator_id in dict.fromkeys(row[0] for row in ids.fetchall()))
-    out_of_sequence([(_as_uuid(row[0]), *row[1:]) for row in itertools.islice(counted,
+    refuse_out_of_sequence([(_as_uuid(row[0]), *row[1:]) for row in itertools.islice(counted,
                                                                               SHOWN + 1)])
 
 

@@ -19,7 +19,7 @@ than one attempt's events; attempt_rules.py the others.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ from application.audit.collector import rare_passes
 from application.audit.digests import in_clear_findings
 from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, line, noted, printable
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
-from application.audit.policies import address_policy, key_policy
+from application.audit.policies import address_policy, duration, key_policy
 from application.audit.reading import replay
 from application.audit.roles import Roles
 from application.audit.sequence import sequences_checked
@@ -233,13 +233,13 @@ class Verifier:
         failed = self.clients.read(client.client_address, client.count_version, now - window)
         if len(failed) < client.failure_limit:
             return
-        address, minutes = printable(client.client_address), window.total_seconds() / 60
-        limit = client.failure_limit
+        address, limit = printable(client.client_address), client.failure_limit
+        seconds = client.failure_window_seconds
         message = (f"a password was checked for {attempt.login_id} from {address} after "
-                   f"{len(failed)} failed logins from it within {minutes:g} minutes "
-                   f"(the limit: {limit})")
-        shown = (f"接続元 {address} で{minutes:g}分間に{len(failed)}回ログインに失敗した後で"
-                 f"さらにパスワードを確かめた (上限 {limit}回)")
+                   f"{len(failed)} failed logins from it within "
+                   f"{duration(seconds, ' minutes', ' seconds')} (the limit: {limit})")
+        shown = (f"接続元 {address} で{duration(seconds, '分', '秒')}間に{len(failed)}回ログイン"
+                 f"に失敗した後でさらにパスワードを確かめた (上限 {limit}回)")
         address_id = client_address_id(client.client_address)
         earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
                          FAILURE_READ) for at in failed]
@@ -260,10 +260,11 @@ class Verifier:
         since = now - window
         within = [key for key in keys if key[0] > since]
         if len(within) >= issued.max_keys_per_window:
-            minutes, limit = window.total_seconds() / 60, issued.max_keys_per_window
+            seconds, limit = issued.key_window_seconds, issued.max_keys_per_window
             message = (f"a key was mailed to {attempt.login_id} after {len(within)} within "
-                       f"{minutes:g} minutes (the limit: {limit})")
-            shown = f"{minutes:g}分間に{len(within)}通送った後でさらに通知キーを送った (上限 {limit}通)"
+                       f"{duration(seconds, ' minutes', ' seconds')} (the limit: {limit})")
+            shown = (f"{duration(seconds, '分', '秒')}間に{len(within)}通送った後でさらに通知キーを"
+                     f"送った (上限 {limit}通)")
             earlier = [noted(at, "LoginAttempt.KeyIssued", attempt_id,
                              KEY_OF_WINDOW) for at, attempt_id in within]
             yield Violation("D-10", message, earlier + attempt_evidence(attempt), shown)
@@ -279,7 +280,7 @@ UNREAD = frozenset(get_topic(kind) for kind in (
 
 
 def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = None,
-                     after: int = 0, until: int | None = None) -> Iterator[Any]:
+                     after: int = 0, until: int | None = None) -> Generator[Any, None, None]:
     """The store's events as verify reads them: those no check reads left undecoded; then
     each aggregate's (of those with an event after ``after``) found numbered in sequence,
     or on SQLite the rows before ``after`` counted (beside the replay; said after it, whose
