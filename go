@@ -9,7 +9,8 @@
 #   ./go report    run the Gherkin specs, through the browser and the services; write
 #                  reports/features.html and reports/cucumber.json in this checkout's
 #                  reports/ (wherever ./go is called from). First, as root, apt-get installs
-#                  what is missing of Chromium and a CJK font (./go system-packages)
+#                  what is missing of PostgreSQL, Chromium and a CJK font (./go
+#                  system-packages)
 #   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
 #   ./go screenshots   make README's pictures in docs/screenshots/ anew (tests leave them be)
 #   ./go system-packages   Debian's packages the tests need (PostgreSQL, Chromium, a CJK font)

@@ -243,7 +243,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
 def _out_of_order_ja(first: OutOfOrder | None) -> str:
     """What events stamped out of order mean for the verdict, as the terminal's note says."""
     ahead = ("同じ試行" if first and first.ahead_of == first.attempt_id
-             else f"試行 {first.ahead_of}" if first else "")
+             else f"試行 {first.ahead_of} " if first else "")
     where = (f"最初は試行 {first.attempt_id} のイベントで、{jst(first.at, seconds=True)} "
              f"(日本時間) の時刻ですが、先に記録された{ahead}のイベントは "
              f"{jst(first.ahead_at, seconds=True)} の時刻です (どちらかが誤り)。"

@@ -76,7 +76,9 @@ class _Below:
 @contextmanager
 def apart_from(bar: tqdm[Any]) -> Iterator[None]:
     """While ``bar`` shows (on a terminal): what is written to stdout or stderr on that
-    terminal (results, an error) clears it first."""
+    terminal (results, an error) clears it first. Entered in a generator (the replay's, in
+    audit_commands.events), the streams stay swapped while it is suspended: the command's
+    own writes are what go through them; they come back when it is closed."""
     if bar.disable:  # (no terminal to draw it on)
         yield
         return

@@ -5,7 +5,10 @@ It drives the application services only and reads keys from the mailbox, as a pe
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import freezegun
 
@@ -121,3 +124,17 @@ def complete_planted(app: BillingStation, attempt: LoginAttempt, at: datetime) -
     attempt.complete(at)
     account.logged_in(attempt.id, at)
     app.save(attempt, account)
+
+
+def moved_to_the_end(path: Path, topic: str) -> tuple[int, int]:
+    """The SQLite store rewritten with its (first) event of ``topic`` stored last, its
+    rows numbered anew (no gap: the rewrite is whole); that event's version, and its
+    notification id now."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        rows = db.execute("SELECT originator_id, originator_version, topic, state FROM "
+                          "stored_events ORDER BY rowid").fetchall()
+        moved = next(r for r in rows if r[2].endswith(topic))
+        rows.remove(moved)
+        db.execute("DELETE FROM stored_events")
+        db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", [*rows, moved])
+    return int(moved[1]), len(rows) + 1

@@ -65,6 +65,7 @@ from tests.story import (
     KeyRecorder,
     first_login,
     keyed_main,
+    moved_to_the_end,
     onboard,
     set_notify_key,
 )
@@ -841,20 +842,6 @@ def test_a_login_attempts_events_stored_out_of_their_order_are_refused_by_name(
         history, 65, last_only=True)  # (the attempts before it written)
 
 
-def moved_to_the_end(path: Path, topic: str) -> tuple[int, int]:
-    """The SQLite store rewritten with its (first) event of ``topic`` stored last, its
-    rows numbered anew (no gap: the rewrite is whole); that event's version, and its
-    notification id now."""
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
-        rows = db.execute("SELECT originator_id, originator_version, topic, state FROM "
-                          "stored_events ORDER BY rowid").fetchall()
-        moved = next(r for r in rows if r[2].endswith(topic))
-        rows.remove(moved)
-        db.execute("DELETE FROM stored_events")
-        db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", [*rows, moved])
-    return int(moved[1]), len(rows) + 1
-
-
 def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path) -> None:
     """One event stamped a day ahead (a writer's clock, or a changed row) made every attempt
     open then look abandoned, and nothing said why: the summary counts such events and a
@@ -887,7 +874,7 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
     assert f"stored after an event of attempt {UUID(changed)} stamped " \
         f"{jst(ahead, seconds=True)} JST" in note
     page = (tmp_path / "a.html").read_text(encoding="utf-8")  # (its page said only the count)
-    assert f"先に記録された試行 {UUID(changed)}のイベントは {jst(ahead, seconds=True)} の時刻" \
+    assert f"先に記録された試行 {UUID(changed)} のイベントは {jst(ahead, seconds=True)} の時刻" \
            in page.split("<h2>検査したもの</h2>")[0]  # (beside the verdict)
     with contextlib.closing(sqlite3.connect(path)) as db, db:  # an attempt's request a day
         (row, state) = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE "
@@ -897,8 +884,10 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
                                        + timedelta(days=1)).isoformat()
         db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
                    (json.dumps(data).encode(), row))
-    note = audit({"BS_SQLITE_PATH": str(path)}, "verify").output.splitlines()[1]
+    note = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--html",
+                 str(tmp_path / "b.html")).output.splitlines()[1]
     assert "is stamped" in note and "stored after an earlier event of its own stamped" in note
+    assert "先に記録された同じ試行のイベントは" in (tmp_path / "b.html").read_text(encoding="utf-8")
 
 
 def test_a_checkpoint_an_earlier_verify_made_is_refused_by_name(tmp_path: Path) -> None:

@@ -8,16 +8,17 @@ import fcntl
 import os
 import pty
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 from application.bootstrap import store_settings
 from tests.conftest import build
-from tests.story import KeyRecorder, first_login, onboard, set_notify_key
-from tests.test_audit_boundaries import moved_to_the_end
+from tests.story import KeyRecorder, first_login, moved_to_the_end, onboard, set_notify_key
 
 COLUMNS = 120
 
@@ -32,8 +33,10 @@ def on_a_terminal(store: Path, *args: str) -> str:
         stdin=subprocess.DEVNULL, stdout=follower, stderr=follower,
         env={**os.environ, "BS_SQLITE_PATH": str(store), "COLUMNS": str(COLUMNS)})
     os.close(follower)
-    written = b""
-    while True:
+    written, deadline = b"", time.monotonic() + 60  # (a command that hangs fails the test)
+    while time.monotonic() < deadline:
+        if not select.select([leader], [], [], deadline - time.monotonic())[0]:
+            break
         try:
             read = os.read(leader, 65536)
         except OSError:  # (EIO: the command closed the terminal's other end)
@@ -41,7 +44,8 @@ def on_a_terminal(store: Path, *args: str) -> str:
         if not read:
             break
         written += read
-    command.wait(timeout=60)
+    command.kill()  # (gone already, unless it hung)
+    command.wait(timeout=10)
     os.close(leader)
     return written.decode()
 

@@ -9,6 +9,7 @@ import contextlib
 import copy
 import threading
 from collections.abc import Collection
+from json import JSONDecodeError
 from typing import Any, ClassVar, TypeGuard, TypeVar
 from uuid import UUID
 
@@ -86,7 +87,9 @@ def _said(e: Exception) -> str:
     not be decoded by the cause alone (the library's message repeats the event's names)."""
     cause = e.__cause__
     if isinstance(e, MapperDeserialisationError) and isinstance(cause, Exception):
-        return f"its state cannot be decoded ({str(cause) or type(cause).__name__})"
+        said = str(cause) if type(cause) in (ValueError, JSONDecodeError) and str(cause) else \
+            f"{type(cause).__name__}: {cause}"  # (a parse's own words; else what raised it)
+        return f"its state cannot be decoded ({said})"
     return f"{type(e).__name__}: {e}"
 
 
