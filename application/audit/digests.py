@@ -56,7 +56,7 @@ def _in_clear(event: Any) -> list[str]:
 
 def _found(event: Any, fields: list[str]) -> Violation:
     """A key or a password not stored as its digest. (The evidence line shows such a field
-    only as a short hash of what it holds, so the finding shows no secret either; one
+    only by its length, so the finding shows no secret, nor a tag to guess it by; one
     inside a registration's information, which the line leaves out, is added to it.)"""
     named = ", ".join(fields)
     inside = "".join(f" {name}={shown(name.split('.')[-1], _value(event, name))}"
