@@ -23,7 +23,7 @@ from application.outcomes import (
     TopPage,
 )
 from application.ports import MailError
-from application.station import AttemptNotFound, Station, committed
+from application.station import RACES, AttemptNotFound, LostEveryRace, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Entropy, Gate, Hasher, NotAdmitted, new_id, new_token
@@ -35,7 +35,7 @@ from domain.portal_sessions import AddressCheck, PortalSession, portal_session_i
 log = logging.getLogger(__name__)
 
 MAX_SECRET = 128  # characters of a password or key worth hashing; anything longer is wrong
-LOGIN_RACES = 20  # rival logins of one login ID a login may lose to (each loss: reads, no scrypt)
+LOGIN_RACES = 20  # rivals of one login ID a login or key entry may lose to (each loss: reads, no scrypt)
 KEY_RETRIES = {  # a key entry after which the key page asks again
     KeyOutcome.WRONG: Refusal.KEY_WRONG,  # D-4: retry while valid
     KeyOutcome.EARLIER_KEY: Refusal.KEY_SUPERSEDED,  # D-2: the newest mail's key, please
@@ -105,6 +105,21 @@ class Derivations:
         return self._key
 
 
+@attrs.define
+class KeyChecks:
+    """A key entry's comparisons, each digest's done once: an entry decided again after a
+    lost race compares nothing again (the attempt's key digest, and those of the attempts
+    mailed before it, never change)."""
+
+    hasher: Hasher = attrs.field(repr=False)
+    _matched: dict[tuple[str, str], bool] = attrs.field(factory=dict, repr=False)
+
+    def matches(self, secret: str, digest: str, gate: Gate | None = None) -> bool:
+        if (secret, digest) not in self._matched:
+            self._matched[secret, digest] = self.hasher.matches(secret, digest, gate)
+        return self._matched[secret, digest]
+
+
 class Login(Station):
     def read_again(self, aggregate: Any) -> bool:
         """An attempt is read again only while it may take a key (its entry, D-2's end of
@@ -122,8 +137,11 @@ class Login(Station):
         checked or recorded) and tells it of a mismatch (Hasher.matches); what it checked is
         recorded with the attempt, whose password is then recorded at the check's instant."""
         login_id, derived = login_id_typed(login_id), Derivations(password, self.hasher, gate)
-        return committed(lambda: self._log_in(login_id, derived, opening), "D-2",
-                         tries=LOGIN_RACES)
+        try:
+            return committed(lambda: self._log_in(login_id, derived, opening), "D-2",
+                             tries=LOGIN_RACES)
+        except LostEveryRace:  # nothing of it recorded: the page says to try again
+            return ErrorPage(Refusal.BUSY)
 
     def _log_in(self, login_id: str, derived: Derivations, opening: Opening | None
                 ) -> LoginScreen:
@@ -182,20 +200,31 @@ class Login(Station):
             stored = self.get(attempt.id, LoginAttempt)
             stored.mail_failed(reason)
             self.save(stored)
-        committed(record, "D-2")
+        try:
+            committed(record, "D-2")
+        except LostEveryRace:  # (the screen says the mail failed all the same: it did)
+            log.warning("the failed key mail of attempt %s was not recorded: %d other writes "
+                        "to the attempt came first", attempt.id, RACES)
 
     def enter_key(self, attempt_id: UUID, key: str, opening: Opening | None = None
                   ) -> LoginScreen:
-        """「OK」 on 通知キー照合. Two entries racing on one attempt: the store lets one
-        commit; the other is decided again on what was committed."""
-        return committed(lambda: self._enter_key(attempt_id, key, opening), "D-3")
+        """「OK」 on 通知キー照合. Two entries racing on one attempt, or a login of the same
+        login ID: the store lets one commit; the other is decided again on what was
+        committed, comparing no digest again (KeyChecks)."""
+        checks = KeyChecks(self.hasher)
+        try:
+            return committed(lambda: self._enter_key(attempt_id, key, opening, checks), "D-3",
+                             tries=LOGIN_RACES)
+        except LostEveryRace:  # nothing of it recorded: 通知キー照合 again, saying to retry
+            return KeyEntry(attempt_id, Refusal.BUSY)
 
-    def _enter_key(self, attempt_id: UUID, key: str, opening: Opening | None) -> LoginScreen:
+    def _enter_key(self, attempt_id: UUID, key: str, opening: Opening | None,
+                   checks: KeyChecks) -> LoginScreen:
         now = clock.now()
         attempt = self.find(attempt_id, LoginAttempt)
         if attempt is None:  # stale or forged: nothing to record
             raise AttemptNotFound(attempt_id)
-        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), self.hasher, now,
+        outcome = attempt.enter_key(key_typed(key[:MAX_SECRET]), checks, now,
                                     self._mailed_before(attempt), digits=self.policy.digits)
         if outcome is not KeyOutcome.VERIFIED:
             self.save(attempt)

@@ -60,6 +60,9 @@ MAIL_FAILED = (
     "通知キーのメールを送信できませんでした。しばらく時間をおいてから再度ログインしてください。"
 )
 CONFLICT = "他の操作で内容が変更されました。もう一度表示してから変更してください。"
+BUSY = (  # a login or key entry that lost every race to others of its login ID: nothing recorded
+    "ただいま混み合っているため処理できませんでした。しばらく時間をおいてから再度お試しください。"
+)
 LOGIN_INCOMPLETE = "ログインIDとパスワードを入力してください。"  # LG-1: nothing to check (says no
 #   more of the login ID than its typist knows: D-9)
 THROTTLED = "しばらく時間をおいてから再度ログインしてください。"  # D-14: the password is not checked
@@ -75,6 +78,7 @@ REFUSALS = {
     Refusal.KEY_LIMIT: KEY_LIMIT,
     Refusal.MAIL_FAILED: MAIL_FAILED,
     Refusal.CONFLICT: CONFLICT,
+    Refusal.BUSY: BUSY,
     Refusal.MAIN_ID_ONLY_INFORMATION: MAIN_ID_ONLY_INFORMATION,
     Refusal.MAIN_ID_ONLY_PERMISSIONS: MAIN_ID_ONLY_PERMISSIONS,
 }

@@ -94,6 +94,11 @@ def login_id_taken() -> FieldError:
     return FieldError("ログインID", "SB-7", "このログインIDは既に使用されています。")
 
 
+class LostEveryRace(Refused):
+    """A command that lost every race it may lose (``committed``): nothing of it was
+    recorded. An OK's page says its screen changed; a login's, to try again (BUSY)."""
+
+
 def committed(command: Callable[[], T], rule: str, tries: int = RACES) -> T:
     """Runs ``command`` (it reads, decides and saves); each time another process committed
     first (the store refused the save), runs it again on what was committed, after a random
@@ -106,4 +111,5 @@ def committed(command: Callable[[], T], rule: str, tries: int = RACES) -> T:
         except IntegrityError:
             if lost < tries - 1:  # (after the last: the conflict, without a wait)
                 time.sleep(_JITTER.uniform(0, min(BACKOFF, 0.001 * 2**lost)))
-    raise Refused(Refusal.CONFLICT, rule)
+    raise LostEveryRace(Refusal.CONFLICT, rule)
+

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain.aggregate import Aggregate
-from domain.crypto import Hasher
+from domain.crypto import Checks
 from domain.policy import LoginPolicy
 from domain.portal_sessions import AddressCheck
 
@@ -212,7 +212,7 @@ class LoginAttempt(Aggregate):
 
     earlier_key_entered = False  # (a class default: attempts stored before it was kept)
 
-    def enter_key(self, key: str, hasher: Hasher, now: datetime,
+    def enter_key(self, key: str, hasher: Checks, now: datetime,
                   earlier: Iterable[LoginAttempt] = (), *, digits: int) -> KeyOutcome:
         """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
         first key of one of the ``earlier`` attempts of the login ID (whose mails came
@@ -245,7 +245,7 @@ class LoginAttempt(Aggregate):
             return KeyOutcome.LOCKED
         return KeyOutcome.WRONG
 
-    def was_mailed_with(self, key: str, hasher: Hasher, login_id: str) -> bool:
+    def was_mailed_with(self, key: str, hasher: Checks, login_id: str) -> bool:
         """Whether ``key`` is the key this attempt mailed to ``login_id`` and never used:
         superseded by a newer mail (D-2), or over before the newer mail was sent (its key
         expired, LG-5, or its attempt locked, D-4): the person has both mails either way,

@@ -160,11 +160,12 @@ def _attempt(request: Request) -> str | None:
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,
 # N the wrong keys the attempt still takes (D-4), ``?earlier=1`` after an earlier mail's key
 # (D-2), ``?digits=1`` after what is not 12 digits, an empty key too (D-6; the server says
-# it, in Japanese, not the browser); each value signed for the attempt and its query's name,
-# so that a link, a bookmark or a name changed by hand shows no message of an entry that
-# attempt never had.
+# it, in Japanese, not the browser), ``?busy=1`` after an entry that lost every race to
+# logins of its login ID (nothing recorded: the key is still good); each value signed for
+# the attempt and its query's name, so that a link, a bookmark or a name changed by hand
+# shows no message of an entry that attempt never had.
 RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier",
-                 Refusal.NOT_A_KEY: "digits"}
+                 Refusal.NOT_A_KEY: "digits", Refusal.BUSY: "busy"}
 
 
 async def key_page(request: Request) -> Response:
@@ -202,7 +203,7 @@ async def enter_key(request: Request) -> Response:
         return redirect("/login")
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
              else f"KeyEntry (again, {(shown.error or Refusal.KEY_WRONG).name})")
-    if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2), none (D-6)
+    if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2), none (D-6), busy
         query = RETRY_QUERIES[shown.error or Refusal.KEY_WRONG]
         signed = portal(request).signer.sign(f"key-retry {query}", str(shown.tries_left or 1),
                                              attempt)

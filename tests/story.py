@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import freezegun
+import pytest
+from eventsourcing.persistence import IntegrityError
 
+from application import station as station_module
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.messages import Mail, key_in
@@ -138,3 +143,20 @@ def moved_to_the_end(path: Path, topic: str) -> tuple[int, int]:
         db.execute("DELETE FROM stored_events")
         db.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", [*rows, moved])
     return int(moved[1]), len(rows) + 1
+
+
+@contextlib.contextmanager
+def losing_every_race(app: BillingStation) -> Iterator[list[int]]:
+    """Every save of ``app`` refused as the store refuses one when another process committed
+    first (a login ID shared by many, pressed again and again), with no wait between tries;
+    what is yielded counts the saves tried."""
+    tried: list[int] = []
+
+    def lost(*aggregates: Any, **_: Any) -> None:
+        tried.append(len(aggregates))
+        raise IntegrityError("another process committed first")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app, "save", lost)
+        patch.setattr(station_module, "BACKOFF", 0.0)
+        yield tried

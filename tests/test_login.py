@@ -16,6 +16,7 @@ from application import audit, screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
+from application.login import LOGIN_RACES
 from application.messages import SENDER, key_in
 from application.outcomes import Contact, ContactRoute, ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.screens import KEY_PROMPT
@@ -33,6 +34,7 @@ from tests.story import (
     first_login,
     latest_key,
     log_in_with_key,
+    losing_every_race,
     onboard,
     set_notify_key,
 )
@@ -416,6 +418,43 @@ def test_D_2_a_login_that_lost_a_race_is_decided_again_without_deriving_again(
     for event in audit.replay(app):
         events.setdefault(event.originator_id, []).append(event.timestamp)
     assert all(times == sorted(times) for times in events.values())  # (the winner's first)
+
+
+def test_LG_1_a_login_that_lost_every_race_records_nothing_and_says_to_try_again(
+        app: BillingStation, derivations: list[tuple[str, int]]) -> None:
+    """A login ID shared by many, its 「ログイン」 pressed again and again: a login that lost
+    every race it may lose (LOGIN_RACES) compared its password once, recorded nothing, and
+    its page says to try again later (not an OK's 「他の操作で…」); the next login goes
+    through."""
+    onboard(app)
+    first_login(app)
+    recorded = app.recorder.max_notification_id()
+    derivations.clear()
+    with losing_every_race(app) as tried:
+        assert app.log_in("main01", PASSWORD) == ErrorPage(Refusal.BUSY)
+    assert len(tried) == LOGIN_RACES and derivations == [(PASSWORD, app.hasher.cost)]
+    assert app.recorder.max_notification_id() == recorded
+    assert screens.refusal_text(Refusal.BUSY) == (
+        "ただいま混み合っているため処理できませんでした。しばらく時間をおいてから再度お試しください。")
+    assert isinstance(app.log_in("main01", PASSWORD), TopPage)
+
+
+def test_LG_3_a_key_entry_that_lost_every_race_records_nothing_and_its_key_still_works(
+        keyed: BillingStation, mailbox: MailboxFolder, derivations: list[tuple[str, int]]
+) -> None:
+    """A key entry that lost every race (to logins of its login ID) compared the key once,
+    recorded nothing (no wrong entry counted, D-4), and 通知キー照合 asks again saying to
+    try again; the same key then logs in."""
+    entry = key_entry(keyed)
+    key = latest_key(mailbox, EMAIL)
+    recorded = keyed.recorder.max_notification_id()
+    derivations.clear()
+    with losing_every_race(keyed) as tried:
+        assert keyed.enter_key(entry.attempt_id, key) == KeyEntry(entry.attempt_id, Refusal.BUSY)
+    assert len(tried) == LOGIN_RACES and len(derivations) == 1
+    assert keyed.recorder.max_notification_id() == recorded
+    assert screens.key_error(Refusal.BUSY) == screens.BUSY
+    assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
 
 
 def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(

@@ -45,7 +45,7 @@ from tests.portal_fixtures import (  # noqa: E402
     sub_id_of,
 )
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
-from tests.story import sub_id_form  # noqa: E402
+from tests.story import losing_every_race, sub_id_form  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
 
@@ -401,6 +401,34 @@ def test_LG_3_a_password_accepted_leaves_no_failed_login_page_to_go_back_to(
     assert locked.headers["location"] == "/login/error"
     page = client.get("/login/error").text
     assert screens.LOGIN_FAILED in page and f'value="{login_id}"' in page
+
+
+def test_LG_1_LG_3_a_login_or_key_that_lost_every_race_says_to_try_again_and_records_nothing(
+        served: Served, client: httpx.Client) -> None:
+    """A login ID shared by many, pressed again and again: a 「ログイン」 that lost every race
+    shows the failed login's page saying to try again, its login ID offered again; a key's
+    「OK」 that did, 通知キー照合 again saying so (the key is still good). Nothing recorded."""
+    login_id = served.customer(notify_key=True)
+    recorded = served.station.recorder.max_notification_id()
+    with losing_every_race(served.station):
+        busy = http_log_in(client, login_id)
+    assert busy.headers["location"] == "/login/error"
+    page = client.get("/login/error").text
+    assert screens.BUSY in page and f'value="{login_id}"' in page
+    assert served.station.recorder.max_notification_id() == recorded
+    assert http_log_in(client, login_id).headers["location"] == "/key"
+    key_page = client.get("/key")
+    recorded = served.station.recorder.max_notification_id()
+    with losing_every_race(served.station):
+        busy = client.post("/key", data={"key": served.key(f"{login_id}@example.co.jp"),
+                                         "csrf": csrf_of(key_page.text)})
+    assert re.fullmatch(r"/key\?busy=1\.[0-9a-f]{64}", busy.headers["location"])
+    assert screens.BUSY in client.get(busy.headers["location"]).text
+    assert screens.BUSY not in client.get("/key?busy=1").text  # (signed for the attempt)
+    assert served.station.recorder.max_notification_id() == recorded
+    done = client.post("/key", data={"key": served.key(f"{login_id}@example.co.jp"),
+                                     "csrf": csrf_of(key_page.text)})
+    assert done.headers["location"] == "/top"
 
 
 def test_D_15_the_key_only_in_a_post_body_never_cached_nor_logged(
