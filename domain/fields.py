@@ -86,6 +86,7 @@ class TextField:
     min_len: int = 0
     required: bool = False
     pattern: str | None = None  # a shape the character class alone does not catch
+    shape: str | None = None  # the pattern in words, for the hint and the error (our fields')
     secret: bool = False  # a password: taken exactly as typed, every character is it
 
     def as_typed(self, value: str) -> str:
@@ -105,7 +106,8 @@ class TextField:
         (a telephone number: one typed as 03-1234-5678 is told why it is refused)."""
         lower = f"{self.min_len}文字以上" if self.min_len else ""
         digits = "、ハイフンなし" if self.kind is Kind.DIGITS else ""
-        return f"{self.kind.value}{lower}{self.max_len}文字以内{digits}"
+        kind = f"{self.shape}の" if self.shape else self.kind.value
+        return f"{kind}{lower}{self.max_len}文字以内{digits}"
 
     def check(self, value: str) -> FieldError | None:
         if not value.strip(BLANK):
@@ -118,7 +120,8 @@ class TextField:
                 self.label, self.rule, f"{self.label}は{self.constraint}で入力してください。"
             )
         if self.pattern and re.fullmatch(self.pattern, value) is None:
-            return FieldError(self.label, self.rule, f"{self.label}の形式が正しくありません。")
+            said = f"は{self.constraint}で入力してください。" if self.shape else "の形式が正しくありません。"
+            return FieldError(self.label, self.rule, self.label + said)
         return None
 
 

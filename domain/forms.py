@@ -95,9 +95,8 @@ SUB_ID_INFORMATION: dict[str, Field] = {
 
 def login_id_field(rule: str) -> TextField:
     """ログインID: our decision where the manual is silent: 4 to 32 of [0-9A-Za-z._-]."""
-    return TextField(
-        "ログインID", rule, Kind.HALF_WIDTH, 32, 4, required=True, pattern=LOGIN_ID_SHAPE
-    )
+    return TextField("ログインID", rule, Kind.HALF_WIDTH, 32, 4, required=True,
+                     pattern=LOGIN_ID_SHAPE, shape="半角英数字と「.」「_」「-」")
 
 
 def login_id_typed(text: str) -> str:

@@ -212,6 +212,19 @@ def test_SB_5_a_control_character_is_named_as_such_not_as_a_length(
         (label, f"{label}に使用できない文字が含まれています。")]
 
 
+@pytest.mark.parametrize("login_id", ["sub@01", "sub 01x", "sub/01"])
+def test_SB_7_a_login_id_of_other_characters_is_told_which_it_may_hold(
+        app: BillingStation, login_id: str) -> None:
+    """Our decision (the manual is silent): a login ID holds half-width letters, digits and
+    「.」「_」「-」, 4 to 32 of them: one with another character is told so as its hint says,
+    not only that its shape is wrong."""
+    main = onboard(app)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_new_sub_id(main, sub_id_form(login_id, email="sub01@example.co.jp"))
+    assert [(e.label, e.message) for e in invalid.value.errors] == [
+        ("ログインID", "ログインIDは半角英数字と「.」「_」「-」の4文字以上32文字以内で入力してください。")]
+
+
 def test_SB_7_a_temporary_password_is_kept_exactly_as_typed(app: BillingStation) -> None:
     """Spaces around other values are dropped (what a person cannot see); a password's every
     character is the secret: the sub ID logs in with what was typed, not a trimmed copy."""
