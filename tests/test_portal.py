@@ -719,6 +719,7 @@ def test_SB_8_ok_after_another_change_says_so_and_links_the_sub_ids_form(
         "email": f"{sub}@example.co.jp", "csrf": csrf_of(form.text)})
     found = re.search(r'name="confirmation" value="([^"]+)"', shown.text)
     assert found, shown.text
+    assert f'<ul class="confirmation"><li id="login-id">ログインID: {sub}</li><li>' in shown.text
     session = served.session(main)  # meanwhile, another window changes the sub ID
     served.station.submit_sub_id_change(session, served.station.confirm_sub_id_change(
         session, sub, {"person_in_charge": "高橋　三郎", "phone": "0398765432",

@@ -12,17 +12,21 @@ import pytest
 
 pytest.register_assert_rewrite("tests.portal_fixtures")
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 from application import screens  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
+from portal.app import create_app  # noqa: E402
+from portal.config import PortalConfig  # noqa: E402
 from portal.fields import RETYPE  # noqa: E402
 from tests.portal_fixtures import (  # noqa: E402
+    SECRET,
     Served,
     browser_login,
     csrf_of,
     fill_new_sub_id,
     http_log_in,
+    serve,
     sub_id_of,
 )
 from tests.story import PASSWORD  # noqa: E402
@@ -246,7 +250,7 @@ def test_SB_8_back_from_a_sub_ids_completed_page_shows_its_form_not_a_resend(
     tab.get_by_role("button", name="確認").click()
     expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
     assert tab.url.endswith(f"/permission-settings/sub-ids/{main}h1/confirm")
-    expect(tab.locator("#login-id")).to_have_text(f"{main}h1")
+    expect(tab.locator("#login-id")).to_have_text(f"ログインID: {main}h1")
     tab.get_by_role("button", name="OK").click()
     expect(tab.locator("#message")).to_have_text(screens.SUB_ID_DONE)
     back = tab.go_back()
@@ -265,7 +269,7 @@ def test_SB_8_a_sub_id_change_names_its_login_id_and_ends_back_at_permission_set
     tab.get_by_label("メモ").fill("経理担当")
     tab.get_by_role("button", name="確認").click()
     expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
-    expect(tab.locator("main #login-id")).to_have_text(sub)
+    expect(tab.locator("main #login-id")).to_have_text(f"ログインID: {sub}")
     tab.get_by_role("button", name="OK").click()
     expect(tab.locator("#message")).to_have_text("ログインユーザ情報変更を完了しました。")
     tab.reload()
@@ -330,6 +334,32 @@ def test_on_a_narrow_screen_the_menu_stacks_above_the_content(
     assert menu and main
     assert menu["y"] + menu["height"] <= main["y"] + 1, (menu, main)
     assert main["width"] >= 300, main
+
+
+def test_on_a_narrow_screen_the_development_mailbox_and_its_mails_fit_the_width(
+        chromium: Browser, served: Served) -> None:
+    """At a phone's 390 px the mailbox's mails stack, one a box, each subject on its own
+    width (three columns squeezed it to a word a line), and a mail's long lines wrap:
+    nothing is wider than the screen."""
+    served.station.log_in(served.customer(notify_key=True), PASSWORD)  # a key mail at least
+    server, thread, url = serve(create_app(served.station,
+                                           PortalConfig(SECRET, served.mailbox.folder)))
+    context = chromium.new_context(base_url=url, locale="ja-JP",
+                                   viewport={"width": 390, "height": 844})
+    try:
+        tab = context.new_page()
+        tab.goto("/dev/mailbox")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        subject = tab.get_by_role("link", name="【ビリングステーション】通知キーのお知らせ").first
+        box = subject.bounding_box()
+        assert box and box["width"] >= 300, box
+        subject.click()
+        expect(tab.locator("#mail-body")).to_contain_text("通知キー: ")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+        server.should_exit = True
+        thread.join(10)
 
 
 def test_D_13_the_login_forms_token_still_works_after_a_redirect(
