@@ -26,7 +26,7 @@ from application.ports import MailError
 from application.station import RACES, AttemptNotFound, LostEveryRace, Station, committed
 from domain import clock
 from domain.accounts import Account, Customer, SubID
-from domain.crypto import Entropy, Gate, Hasher, NotAdmitted, new_id, new_token
+from domain.crypto import Checks, Entropy, Gate, Hasher, NotAdmitted, new_id, new_token
 from domain.forms import is_login_id, key_typed, login_id_typed
 from domain.login_attempt import KeyOutcome, LoginAttempt, Status
 from domain.policy import LoginPolicy
@@ -35,7 +35,8 @@ from domain.portal_sessions import AddressCheck, PortalSession, portal_session_i
 log = logging.getLogger(__name__)
 
 MAX_SECRET = 128  # characters of a password or key worth hashing; anything longer is wrong
-LOGIN_RACES = 20  # rivals of one login ID a login or key entry may lose to (each loss: reads, no scrypt)
+LOGIN_RACES = 20  # other writes of its account or attempt a login or key entry may lose to
+#   (each loss: reads, no scrypt)
 KEY_RETRIES = {  # a key entry after which the key page asks again
     KeyOutcome.WRONG: Refusal.KEY_WRONG,  # D-4: retry while valid
     KeyOutcome.EARLIER_KEY: Refusal.KEY_SUPERSEDED,  # D-2: the newest mail's key, please
@@ -111,12 +112,12 @@ class KeyChecks:
     lost race compares nothing again (the attempt's key digest, and those of the attempts
     mailed before it, never change)."""
 
-    hasher: Hasher = attrs.field(repr=False)
+    hasher: Checks = attrs.field(repr=False)
     _matched: dict[tuple[str, str], bool] = attrs.field(factory=dict, repr=False)
 
-    def matches(self, secret: str, digest: str, gate: Gate | None = None) -> bool:
+    def matches(self, secret: str, digest: str) -> bool:
         if (secret, digest) not in self._matched:
-            self._matched[secret, digest] = self.hasher.matches(secret, digest, gate)
+            self._matched[secret, digest] = self.hasher.matches(secret, digest)
         return self._matched[secret, digest]
 
 
@@ -141,6 +142,8 @@ class Login(Station):
             return committed(lambda: self._log_in(login_id, derived, opening), "D-2",
                              tries=LOGIN_RACES)
         except LostEveryRace:  # nothing of it recorded: the page says to try again
+            log.warning("a login lost %d races to other writes of its login ID: refused "
+                        "as busy, nothing recorded", LOGIN_RACES)
             return ErrorPage(Refusal.BUSY)
 
     def _log_in(self, login_id: str, derived: Derivations, opening: Opening | None
@@ -208,14 +211,18 @@ class Login(Station):
 
     def enter_key(self, attempt_id: UUID, key: str, opening: Opening | None = None
                   ) -> LoginScreen:
-        """「OK」 on 通知キー照合. Two entries racing on one attempt, or a login of the same
-        login ID: the store lets one commit; the other is decided again on what was
-        committed, comparing no digest again (KeyChecks)."""
+        """「OK」 on 通知キー照合. Two entries racing on one attempt, or an entry and another
+        write of its account (a change of お客様情報, a login of the same login ID): the
+        store lets one commit; the other is decided again on what was committed (a newer
+        key's mail supersedes it, D-2), comparing no digest again (KeyChecks)."""
         checks = KeyChecks(self.hasher)
         try:
             return committed(lambda: self._enter_key(attempt_id, key, opening, checks), "D-3",
                              tries=LOGIN_RACES)
         except LostEveryRace:  # nothing of it recorded: 通知キー照合 again, saying to retry
+            log.warning("a key entry of attempt %s lost %d races to other writes of its "
+                        "attempt or account: asked again, nothing recorded", attempt_id,
+                        LOGIN_RACES)
             return KeyEntry(attempt_id, Refusal.BUSY)
 
     def _enter_key(self, attempt_id: UUID, key: str, opening: Opening | None,

@@ -27,7 +27,7 @@ class Refusal(enum.Enum):
     KEY_LIMIT = "D-10"  # too many key mails within the hour
     MAIL_FAILED = "LG-3"  # the key mail could not be handed over
     CONFLICT = "CI-4/SB-8"  # an OK that lost a race with another change
-    BUSY = "LG-1/LG-3"  # a login or key entry that lost every race to others of its login ID
+    BUSY = "LG-1/LG-3"  # ours: a ログイン or key's OK that lost every race to other writes
     MAIN_ID_ONLY_INFORMATION = "CI-1"
     MAIN_ID_ONLY_PERMISSIONS = "SB-2"
 
@@ -83,7 +83,7 @@ class TopPage:
 class KeyEntry:
     """通知キー照合 (LG-3): the attempt waits for its key; ``error`` after an entry that
     asks again (a wrong key, D-4; an earlier mail's key, D-2; one that lost every race to
-    logins of its login ID, BUSY, nothing recorded); after a wrong key, the wrong
+    other writes of its attempt or account, BUSY, nothing recorded); after a wrong key, the wrong
     keys it takes before the lock (D-4's lock reads as a failed login, D-9: said before)."""
 
     attempt_id: UUID

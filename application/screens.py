@@ -60,8 +60,12 @@ MAIL_FAILED = (
     "通知キーのメールを送信できませんでした。しばらく時間をおいてから再度ログインしてください。"
 )
 CONFLICT = "他の操作で内容が変更されました。もう一度表示してから変更してください。"
-BUSY = (  # a login or key entry that lost every race to others of its login ID: nothing recorded
+BUSY = (  # a login that lost every race to other writes of its login ID: nothing recorded
     "ただいま混み合っているため処理できませんでした。しばらく時間をおいてから再度お試しください。"
+)
+KEY_BUSY = (  # a key's OK that did: at once, not later (the key is valid 10 minutes, LG-5)
+    "ただいま混み合っているため処理できませんでした。もう一度通知キーを入力して「OK」を"
+    "クリックしてください。"
 )
 LOGIN_INCOMPLETE = "ログインIDとパスワードを入力してください。"  # LG-1: nothing to check (says no
 #   more of the login ID than its typist knows: D-9)
@@ -166,7 +170,7 @@ def retry_minute(retry_at: datetime) -> datetime:
 def key_error(refusal: Refusal, tries_left: int | None = None) -> str:
     """通知キー照合's error after an entry that asks again; a wrong key's says how many
     more the attempt takes (the help page says five lock it)."""
-    text = REFUSALS[refusal]
+    text = KEY_BUSY if refusal is Refusal.BUSY else REFUSALS[refusal]
     return text + TRIES_LEFT.format(tries_left) if tries_left else text
 
 

@@ -24,7 +24,7 @@ from domain.policy import LoginPolicy
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
-RACES = 3  # lost races before a command gives up with a clear conflict
+RACES = 3  # lost races before a command gives up (LostEveryRace: a clear conflict)
 BACKOFF = 0.1  # seconds: the longest wait after a lost race (1 ms, 2, 4… up to it)
 _JITTER = random.Random()  # (not a simulation's seeded one: a race's wait decides nothing)
 
@@ -103,13 +103,16 @@ def committed(command: Callable[[], T], rule: str, tries: int = RACES) -> T:
     """Runs ``command`` (it reads, decides and saves); each time another process committed
     first (the store refused the save), runs it again on what was committed, after a random
     wait that grows with each loss: rivals that keep coming (one login ID shared, pressed
-    again and again) do not win every race in turn. After ``tries`` lost races, a clear
-    conflict (``rule``: the rule the screen names)."""
+    again and again) do not win every race in turn. After ``tries`` lost races,
+    LostEveryRace (``rule``: the rule the screen names). One that a command run within
+    ``command`` gave up with is a plain conflict here: ``command`` may have committed before
+    it, and only what lost every race itself recorded nothing."""
     for lost in range(tries):
         try:
             return command()
         except IntegrityError:
             if lost < tries - 1:  # (after the last: the conflict, without a wait)
                 time.sleep(_JITTER.uniform(0, min(BACKOFF, 0.001 * 2**lost)))
+        except LostEveryRace as e:
+            raise Refused(e.refusal, e.rule) from e
     raise LostEveryRace(Refusal.CONFLICT, rule)
-

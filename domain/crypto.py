@@ -57,7 +57,7 @@ class Gate(Protocol):
 class Checks(Protocol):
     """What checks a secret against a digest: a Hasher, or one that remembers its answers."""
 
-    def matches(self, secret: str, digest: str, gate: Gate | None = None) -> bool: ...
+    def matches(self, secret: str, digest: str) -> bool: ...
 
 
 _DIGEST = re.compile(r"scrypt\$(?:[1-9]|1\d|20)\$[0-9a-f]{32}\$[0-9a-f]{64}")  # (verify: each key)

@@ -103,7 +103,8 @@ class TextField:
     @property
     def constraint(self) -> str:
         """The manual's own hint, e.g. 全角50文字以内 or 半角数字9文字以上11文字以内、ハイフンなし
-        (a telephone number: one typed as 03-1234-5678 is told why it is refused)."""
+        (a telephone number: one typed as 03-1234-5678 is told why it is refused); ours for
+        a field the manual gives none (ログインID: its ``shape``)."""
         lower = f"{self.min_len}文字以上" if self.min_len else ""
         digits = "、ハイフンなし" if self.kind is Kind.DIGITS else ""
         kind = f"{self.shape}の" if self.shape else self.kind.value

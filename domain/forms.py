@@ -78,7 +78,7 @@ PERMISSIONS: dict[str, Field] = {
 }
 
 ALL_ORGANIZATIONS = "全組織"
-LOGIN_ID_SHAPE = r"[0-9A-Za-z._-]+"
+LOGIN_ID_SHAPE = r"[0-9A-Za-z._-]+"  # (said in words by login_id_field's shape: change both)
 
 # 副ID 情報変更 (SB-5): the fields every plan shows.
 SUB_ID_INFORMATION: dict[str, Field] = {

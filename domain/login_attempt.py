@@ -212,7 +212,7 @@ class LoginAttempt(Aggregate):
 
     earlier_key_entered = False  # (a class default: attempts stored before it was kept)
 
-    def enter_key(self, key: str, hasher: Checks, now: datetime,
+    def enter_key(self, key: str, checks: Checks, now: datetime,
                   earlier: Iterable[LoginAttempt] = (), *, digits: int) -> KeyOutcome:
         """One press of 「OK」 on 通知キー照合, decided at ``now``, recorded at ``now``. The
         first key of one of the ``earlier`` attempts of the login ID (whose mails came
@@ -229,13 +229,13 @@ class LoginAttempt(Aggregate):
             return KeyOutcome.EXPIRED
         if not (len(key) == digits and key.isascii() and key.isdigit()):
             return KeyOutcome.NOT_A_KEY
-        if hasher.matches(key, self.key_digest):
+        if checks.matches(key, self.key_digest):
             self.trigger_event(self.KeyVerified, timestamp=now)
             self.complete(now)
             return KeyOutcome.VERIFIED
         if not self.earlier_key_entered:
             for attempt in earlier:
-                if attempt.was_mailed_with(key, hasher, self.login_id):
+                if attempt.was_mailed_with(key, checks, self.login_id):
                     self.trigger_event(self.EarlierKeyEntered, attempt_id=attempt.id,
                                        timestamp=now)
                     return KeyOutcome.EARLIER_KEY
@@ -245,14 +245,14 @@ class LoginAttempt(Aggregate):
             return KeyOutcome.LOCKED
         return KeyOutcome.WRONG
 
-    def was_mailed_with(self, key: str, hasher: Checks, login_id: str) -> bool:
+    def was_mailed_with(self, key: str, checks: Checks, login_id: str) -> bool:
         """Whether ``key`` is the key this attempt mailed to ``login_id`` and never used:
         superseded by a newer mail (D-2), or over before the newer mail was sent (its key
         expired, LG-5, or its attempt locked, D-4): the person has both mails either way,
         and the newest one's screen asks for its key alike. (A used key is not asked
         after: each wrong entry would cost a digest more per earlier login.)"""
         return (self.status in _UNUSED_KEY_OVER and self.login_id == login_id
-                and self.key_digest is not None and hasher.matches(key, self.key_digest))
+                and self.key_digest is not None and checks.matches(key, self.key_digest))
 
     # The end -----------------------------------------------------------------------------
     class LoginCompleted(Aggregate.Event):

@@ -161,7 +161,8 @@ def _attempt(request: Request) -> str | None:
 # N the wrong keys the attempt still takes (D-4), ``?earlier=1`` after an earlier mail's key
 # (D-2), ``?digits=1`` after what is not 12 digits, an empty key too (D-6; the server says
 # it, in Japanese, not the browser), ``?busy=1`` after an entry that lost every race to
-# logins of its login ID (nothing recorded: the key is still good); each value signed for
+# other writes of its attempt or account (nothing recorded: the key may be entered again);
+# each value signed for
 # the attempt and its query's name, so that a link, a bookmark or a name changed by hand
 # shows no message of an entry that attempt never had.
 RETRY_QUERIES = {Refusal.KEY_WRONG: "wrong", Refusal.KEY_SUPERSEDED: "earlier",

@@ -421,40 +421,46 @@ def test_D_2_a_login_that_lost_a_race_is_decided_again_without_deriving_again(
 
 
 def test_LG_1_a_login_that_lost_every_race_records_nothing_and_says_to_try_again(
-        app: BillingStation, derivations: list[tuple[str, int]]) -> None:
-    """A login ID shared by many, its 「ログイン」 pressed again and again: a login that lost
-    every race it may lose (LOGIN_RACES) compared its password once, recorded nothing, and
-    its page says to try again later (not an OK's 「他の操作で…」); the next login goes
-    through."""
-    onboard(app)
-    first_login(app)
-    recorded = app.recorder.max_notification_id()
-    derivations.clear()
-    with losing_every_race(app) as tried:
-        assert app.log_in("main01", PASSWORD) == ErrorPage(Refusal.BUSY)
-    assert len(tried) == LOGIN_RACES and derivations == [(PASSWORD, app.hasher.cost)]
-    assert app.recorder.max_notification_id() == recorded
-    assert screens.refusal_text(Refusal.BUSY) == (
-        "ただいま混み合っているため処理できませんでした。しばらく時間をおいてから再度お試しください。")
-    assert isinstance(app.log_in("main01", PASSWORD), TopPage)
-
-
-def test_LG_3_a_key_entry_that_lost_every_race_records_nothing_and_its_key_still_works(
         keyed: BillingStation, mailbox: MailboxFolder, derivations: list[tuple[str, int]]
 ) -> None:
-    """A key entry that lost every race (to logins of its login ID) compared the key once,
-    recorded nothing (no wrong entry counted, D-4), and 通知キー照合 asks again saying to
-    try again; the same key then logs in."""
+    """A login ID shared by many, its 「ログイン」 pressed again and again: a login that lost
+    every race it may lose (LOGIN_RACES) checked its password and digested its key once,
+    recorded nothing, mailed nothing, and its page says to try again later (not an OK's
+    「他の操作で…」); the next login goes through."""
+    recorded, mails = keyed.recorder.max_notification_id(), len(mailbox.messages())
+    derivations.clear()
+    with losing_every_race(keyed) as tried:
+        assert keyed.log_in("main01", PASSWORD) == ErrorPage(Refusal.BUSY)
+    assert len(tried) == LOGIN_RACES and len(derivations) == 2  # (the password, the key)
+    assert keyed.recorder.max_notification_id() == recorded
+    assert len(mailbox.messages()) == mails
+    assert screens.refusal_text(Refusal.BUSY) == (
+        "ただいま混み合っているため処理できませんでした。しばらく時間をおいてから再度お試しください。")
+    assert isinstance(keyed.log_in("main01", PASSWORD), KeyEntry)
+    assert len(mailbox.messages()) == mails + 1
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["the key", "a wrong key"])
+def test_LG_3_a_key_entry_that_lost_every_race_records_nothing_and_asks_again(
+        keyed: BillingStation, mailbox: MailboxFolder, derivations: list[tuple[str, int]],
+        right: bool) -> None:
+    """A key entry that lost every race (to other writes of its attempt or account) compared
+    the key once, recorded nothing (a wrong key is not counted, D-4), and 通知キー照合 asks
+    for the key again at once (its 10 minutes run, LG-5); entered again, it is decided."""
     entry = key_entry(keyed)
-    key = latest_key(mailbox, EMAIL)
+    key = latest_key(mailbox, EMAIL) if right else "000000000000"
     recorded = keyed.recorder.max_notification_id()
     derivations.clear()
     with losing_every_race(keyed) as tried:
         assert keyed.enter_key(entry.attempt_id, key) == KeyEntry(entry.attempt_id, Refusal.BUSY)
     assert len(tried) == LOGIN_RACES and len(derivations) == 1
     assert keyed.recorder.max_notification_id() == recorded
-    assert screens.key_error(Refusal.BUSY) == screens.BUSY
-    assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
+    assert screens.key_error(Refusal.BUSY) == (
+        "ただいま混み合っているため処理できませんでした。もう一度通知キーを入力して「OK」を"
+        "クリックしてください。")
+    again = keyed.enter_key(entry.attempt_id, key)
+    assert isinstance(again, TopPage) if right else again == KeyEntry(
+        entry.attempt_id, Refusal.KEY_WRONG, 4)  # (the first wrong entry counted: 4 left)
 
 
 def test_D_9_unknown_id_wrong_password_and_lock_read_the_same(

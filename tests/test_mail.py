@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.policy
+import logging
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +30,7 @@ from application.outcomes import ErrorPage, KeyEntry, Refusal, TopPage
 from application.ports import MailError
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
-from tests.story import PASSWORD, keyed_main
+from tests.story import PASSWORD, keyed_main, losing_every_race
 
 
 class Inbox(Message):
@@ -124,6 +126,42 @@ def test_D_2_a_mail_failure_is_recorded_on_an_attempt_superseded_meanwhile(
     assert len(failed) == 1 and [s.originator_id for s in superseded] == [
         failed[0].originator_id]
     assert list(verify(app)) == []
+
+
+class FailingAndThenEveryWriteLost:
+    """The key mail fails; from then on every save of the application loses its race (the
+    failure cannot be recorded)."""
+
+    def __init__(self, app: BillingStation, losing: contextlib.ExitStack) -> None:
+        self.app, self.losing = app, losing
+
+    def send(self, mail: Any) -> None:
+        self.losing.enter_context(losing_every_race(self.app))
+        raise MailError("SMTPサーバ 127.0.0.1:25 に送信できません: timed out")
+
+
+def test_LG_3_a_mail_failure_that_cannot_be_recorded_still_says_the_mail_failed(
+        env: dict[str, str], tmp_path: Path) -> None:
+    """Its key was committed before the mail was tried: the page is the mail's failure,
+    never 「ただいま混み合って…」 (which says nothing was recorded), and the log says the
+    failure went unrecorded."""
+    app = build(env, MailboxFolder(tmp_path / "mailbox"))
+    keyed_main(app)
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("application.login").addHandler(handler)
+    try:
+        with contextlib.ExitStack() as losing:
+            app.mailer = FailingAndThenEveryWriteLost(app, losing)
+            assert app.log_in("main01", PASSWORD) == ErrorPage(Refusal.MAIL_FAILED)
+    finally:
+        logging.getLogger("application.login").removeHandler(handler)
+    assert any("failed key mail of attempt" in line and "was not recorded" in line
+               for line in said), said
+    events = list(replay(app))
+    assert sum(isinstance(e, LoginAttempt.KeyIssued) for e in events) == 1
+    assert not any(isinstance(e, LoginAttempt.KeyMailFailed) for e in events)
 
 
 class SlowInbox(Inbox):

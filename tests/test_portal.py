@@ -407,15 +407,17 @@ def test_LG_1_LG_3_a_login_or_key_that_lost_every_race_says_to_try_again_and_rec
         served: Served, client: httpx.Client) -> None:
     """A login ID shared by many, pressed again and again: a 「ログイン」 that lost every race
     shows the failed login's page saying to try again, its login ID offered again; a key's
-    「OK」 that did, 通知キー照合 again saying so (the key is still good). Nothing recorded."""
+    「OK」 that did, 通知キー照合 asking for the key again. Nothing recorded, nothing mailed."""
     login_id = served.customer(notify_key=True)
-    recorded = served.station.recorder.max_notification_id()
+    recorded, mails = (served.station.recorder.max_notification_id(),
+                       len(served.mailbox.messages()))
     with losing_every_race(served.station):
         busy = http_log_in(client, login_id)
     assert busy.headers["location"] == "/login/error"
     page = client.get("/login/error").text
     assert screens.BUSY in page and f'value="{login_id}"' in page
     assert served.station.recorder.max_notification_id() == recorded
+    assert len(served.mailbox.messages()) == mails
     assert http_log_in(client, login_id).headers["location"] == "/key"
     key_page = client.get("/key")
     recorded = served.station.recorder.max_notification_id()
@@ -423,8 +425,8 @@ def test_LG_1_LG_3_a_login_or_key_that_lost_every_race_says_to_try_again_and_rec
         busy = client.post("/key", data={"key": served.key(f"{login_id}@example.co.jp"),
                                          "csrf": csrf_of(key_page.text)})
     assert re.fullmatch(r"/key\?busy=1\.[0-9a-f]{64}", busy.headers["location"])
-    assert screens.BUSY in client.get(busy.headers["location"]).text
-    assert screens.BUSY not in client.get("/key?busy=1").text  # (signed for the attempt)
+    assert screens.KEY_BUSY in client.get(busy.headers["location"]).text
+    assert screens.KEY_BUSY not in client.get("/key?busy=1").text  # (signed for the attempt)
     assert served.station.recorder.max_notification_id() == recorded
     done = client.post("/key", data={"key": served.key(f"{login_id}@example.co.jp"),
                                      "csrf": csrf_of(key_page.text)})

@@ -138,6 +138,23 @@ def test_a_lost_race_is_run_again_after_a_random_wait_that_grows(
     assert waits == [min(BACKOFF, 0.001 * 2**n) for n in range(9)] and waits[-1] == BACKOFF
 
 
+def test_a_command_within_a_command_that_lost_every_race_is_a_plain_conflict_outside(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outer command may have committed before the inner one gave up: only a command that
+    lost every race itself is LostEveryRace (a login's 「混み合って…」 says nothing was
+    recorded), and the outer one is not run again."""
+    monkeypatch.setattr(station_module, "BACKOFF", 0.0)
+    runs: list[str] = []
+
+    def outer() -> None:
+        runs.append("outer")
+        committed(lambda: (_ for _ in ()).throw(IntegrityError()), "D-2")
+    with pytest.raises(station_module.Refused) as refused:
+        committed(outer, "D-3")
+    assert type(refused.value) is station_module.Refused and refused.value.rule == "D-2"
+    assert runs == ["outer"]
+
+
 def test_the_same_key_entered_twice_at_once_logs_in_exactly_once(
     race: tuple[BillingStation, Twins]
 ) -> None:

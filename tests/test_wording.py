@@ -28,6 +28,7 @@ OURS = {  # the portal's own words: where the manual shows a screen, not its eve
     "通知キーのメールが届かない場合", "登録されている副IDはありません。",
     "入力内容に誤りがあります（{}件）。各項目のメッセージをご確認ください。",
     "以下の内容でよろしければ「OK」をクリックしてください。",
+    "ログインID: {}",  # a 副ID 設定内容確認's first line, as its others read (label: value)
     "ログインID・パスワードをお忘れの場合、パスワードが失効した場合は、次の担当者にご連絡ください。",
     # ご利用上の注意: the rules as a user needs them (LG-3..LG-6, D-2..D-4, D-10, D-12, D-14)
     "通知キー（多要素認証）", "ログインとセッション",
