@@ -104,7 +104,7 @@ case "${1:-}" in
         if [ $# -eq 0 ] || [ "$1" = --help ] || [ "$1" = -h ]; then  # ./go's own, then the rest
             own_help
             echo
-            exec "$venv/bin/billing-station" --help
-        fi
-        cd "$caller" && exec "$venv/bin/billing-station" "$@" ;;
+            exec "$venv/bin/python" -P -m billing_station.console --help
+        fi  # (-P: nothing of the caller's folder is imported; the hints then name ./go)
+        cd "$caller" && exec "$venv/bin/python" -P -m billing_station.console "$@" ;;
 esac

@@ -13,16 +13,29 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits, streams
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
+from billing_station.console import GO
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from billing_station.verify_command import verify
 from simulations.demo import demo_app, mark_as_the_demos, not_the_demos, run_demo
 
+GO_COMMANDS = ("test", "report", "bench", "screenshots", "system-packages")  # (./go's own)
+
 
 class Commands(click.Group):
     """Sub-commands; a store that cannot be read, a setting that cannot be used or an
     option or argument click refuses is one clear line and its exit code."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        """An unknown sub-command, with the nearest names: run as ./go, its own too."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as e:
+            if ctx.info_name != GO:
+                raise
+            raise click.exceptions.NoSuchCommand(
+                e.command_name, possibilities=[*self.commands, *GO_COMMANDS], ctx=ctx) from e
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:

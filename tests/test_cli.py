@@ -167,12 +167,25 @@ def test_go_help_lists_its_own_commands_then_the_console_scripts(asked: list[str
     go = str(Path(__file__).resolve().parents[1] / "go")
     helped = subprocess.run([go, *asked], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and helped.stderr == "", helped.stderr
-    own, script = helped.stdout.split("\nUsage: billing-station [OPTIONS] COMMAND [ARGS]...\n")
+    own, script = helped.stdout.split("\nUsage: ./go [OPTIONS] COMMAND [ARGS]...\n")
     assert all(f"./go {c}" in own for c in ("simulate", "test", "report", "bench",
                                             "screenshots", "system-packages"))
     assert "Commands:" in script and "verify" in script and "serve" in script
     version = subprocess.run([go, "--version"], capture_output=True, text=True, timeout=60)
     assert re.fullmatch(r"billing-station, version \d+\.\d+\.\d+\n", version.stdout)
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("reprot", "report"), ("verfy", "verify")])
+def test_go_s_hints_name_go_and_the_nearest_command_its_own_too(typed: str, meant: str) -> None:
+    """./go reprot said "No such command 'reprot'. (see 'billing-station --help')": a name
+    README never gives, and report, ./go's own, was no console script's command to offer."""
+    go = str(Path(__file__).resolve().parents[1] / "go")
+    refused = subprocess.run([go, typed], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == (f"error: No such command '{typed}'. Did you mean '{meant}'? "
+                              "(see './go --help')\n")
+    option = subprocess.run([go, "verify", "--nope"], capture_output=True, text=True, timeout=60)
+    assert option.stderr == "error: No such option '--nope' (see './go verify --help')\n"
 
 
 def test_ctrl_c_while_the_command_loads_is_one_line_and_130() -> None:
