@@ -41,7 +41,7 @@ STYLE = """
 .ok{background:#e6f4ea;border:1px solid #34a853} .bad{background:#fdecea;border:1px solid #d93025}
 table{font-size:.85em;width:100%}
 .filters{margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:end}
-.filters label{display:flex;flex-direction:column;font-size:.85em}
+.filters label{display:flex;flex-direction:column;font-size:.85em;max-width:100%}
 .finding{border:1px solid #d93025;border-radius:6px;margin:.8em 0;padding:.5em 1em}
 .finding h3{margin:.2em 0;font-size:1em} pre{font-size:.8em;margin:.3em 0}
 @media print{.filters{display:none}}

@@ -23,10 +23,14 @@ table{border-collapse:collapse;margin:.4em 0}
 td,th{border:1px solid var(--line);padding:.15em .6em;vertical-align:top}
 th{background:#f2f4f7;text-align:left}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
-img,svg.picture{max-width:100%;height:auto;border:1px solid #ddd}
+img,svg.picture{max-width:100%;height:auto;border:1px solid #ddd}select,input{max-width:100%}
 svg.pictures{position:absolute}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;border:1px solid #ddd;overflow-x:auto}
 small,.meta{color:#555}
+@media (max-width:40em){
+ table{display:block;overflow-x:auto;max-width:100%}
+ th{white-space:nowrap}td{min-width:5em}
+}
 @media print{
  body{max-width:none;margin:0;font-size:10pt}
  details::details-content{content-visibility:visible;display:block}

@@ -437,7 +437,7 @@ def _contents(ctx: Context) -> str:
             f"{LABEL[ctx.rule_status(rule)]}</span></li>" for rule, _ in ctx.rules_of(section))
         sections.append(f'<li><a href="#section-{section}">{esc(title)}</a><ul class="rules">'
                         f"{rules}</ul></li>")
-    return f'<nav id="contents"><h2>目次</h2><ol>{"".join(sections)}</ol></nav>'
+    return f'<nav id="contents"><h2>目次</h2><ul>{"".join(sections)}</ul></nav>'
 
 
 def _filter(ctx: Context) -> str:
@@ -723,6 +723,7 @@ summary{cursor:pointer}
 tr.failed td{background:#fde0dd}tr.not-run td{color:var(--none)}
 li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 .error pre{border-color:var(--bad)}
+#contents>ul{list-style:none;padding-left:0}
 #contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
 #filter label{margin-right:1em}
 .evidence figure{margin:.4em 0}.evidence .picture{max-width:min(100%,40em)}
@@ -734,6 +735,10 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 .shots figure:has(.zoom:checked){width:100%}
 .zoom:checked+label .picture{width:auto;max-width:100%;cursor:zoom-out}
 .zoom:focus-visible+label .picture{outline:2px solid #1a5fb4}
+.tests li{overflow-wrap:anywhere}
+@media (max-width:40em){.shots figure,.given .shots figure{width:100%}
+ .zoom:checked+label{display:block;overflow-x:auto}
+ .zoom:checked+label .picture{max-width:none}}
 @media print{.given{display:none}.shots figure{width:31%;break-inside:avoid}
  body:has(#print-shots:not(:checked)) .shots{display:none}.print-choice{display:none}}
 """
@@ -759,6 +764,12 @@ SCRIPT = """
   document.getElementById('shown').textContent=active?shown+'件のシナリオを表示中':'';
  }
  selects.forEach(function(s){s.addEventListener('change',apply);});
+ function reveal(){  /* a link to a scenario inside a closed one: opened, and shown */
+  var id=decodeURIComponent(location.hash.slice(1)),target=id&&document.getElementById(id);
+  if(!target){return;}
+  for(var d=target;d;d=d.parentElement){if(d.tagName==='DETAILS'){d.open=true;}}
+  target.scrollIntoView();}
+ window.addEventListener('hashchange',reveal);reveal();
  window.addEventListener('beforeprint',function(){
   document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 })();
@@ -832,7 +843,8 @@ def _screen_text(seen: dict[str, Any]) -> str | None:
 def _mail_text(message: Any) -> str:
     body = message.get_body(preferencelist=("plain",))
     content = body.get_content() if body is not None else ""
-    return f"宛先: {message['To']}\n件名: {message['Subject']}\n\n{content}"
+    return (f"差出人: {message['From']}\n宛先: {message['To']}\n件名: {message['Subject']}\n\n"
+            f"{content}")
 
 
 _collector: Collector | None = None
@@ -871,7 +883,7 @@ def main(cucumber_json: str, out_html: str, browser_run: str | None = None) -> N
                       screenshots=find_screenshots(source.parent),
                       browser=read_browser_run(Path(browser_run)) if browser_run else None)
     Path(out_html).write_text(document, encoding="utf-8")
-    print(f"living documentation: {out_html}")
+    print(f"living documentation: {Path(out_html).resolve()}")
 
 
 if __name__ == "__main__":

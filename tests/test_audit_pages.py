@@ -106,6 +106,11 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert not page.get_by_text("条件に合うものはありません。").is_visible()
     page.get_by_label("期間の終わり (JST, 含まない)").fill("2015-01-18T00:00")
     assert not page.get_by_role("alert").is_visible() and page.locator("#shown").inner_text() == "0"
+    for period in ("期間の始め (JST)", "期間の終わり (JST, 含まない)"):
+        page.get_by_label(period).fill("")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls in its box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # (it was 557 px wide,
+    assert page.get_by_role("cell", name="未登録のID").bounding_box()["width"] > 60  # a word a line)
     page.close()
 
 

@@ -369,6 +369,37 @@ def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: An
     page.close()
 
 
+def test_in_chromium_a_link_to_a_folded_scenario_opens_it(chromium: Any, tmp_path: Path) -> None:
+    """A rule's 「画面とメールは…同じシナリオにあります」 led to a scenario still folded (the
+    reader had to find it and click again); opened by its address too."""
+    report, data, _ = report_with_shots(tmp_path)
+    target = f's-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}'
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(f"{report.as_uri()}#{target}")
+    assert page.locator(f"#{target}").get_attribute("open") is not None
+    page.evaluate(f"document.getElementById('{target}').open = false")
+    page.evaluate(f"location.hash = ''; location.hash = '{target}'")  # (a link within the page)
+    page.wait_for_function(f"document.getElementById('{target}').open")
+    page.close()
+
+
+def test_in_chromium_on_a_phone_nothing_is_wider_than_the_screen(chromium: Any,
+                                                                 tmp_path: Path) -> None:
+    """At 390 px the page was 649 px wide (screenshots side by side, test names unbroken), and
+    a screenshot opened was no bigger than shut: opened, it is whole, scrolled in its box."""
+    report, data, _ = report_with_shots(tmp_path)
+    page = chromium.new_page(viewport={"width": 390, "height": 844})
+    page.goto(report.as_uri())
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    scenario = page.locator(f'#s-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}')
+    story = scenario.locator(".evidence > .shots .picture").first
+    story.click()
+    assert story.bounding_box()["width"] >= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.close()
+
+
 # The collector --------------------------------------------------------------------------
 def collected(out: Path, tests: str, chosen: str) -> list[dict[str, Any]]:
     """evidence.jsonl's records of a real run of ``tests`` (-k ``chosen``), the collector
@@ -390,6 +421,7 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     assert {r["test"] for r in records} == {"test_通知キーは1回のログインにしか使えない"}
     mail = next(r["text"] for r in records if r["kind"] == "mail")
     assert "通知キー: ************" in mail and not re.search(r"\d{12}", mail)
+    assert mail.startswith("差出人: ビリングステーション <bs-co@billingstation.ntt.com>\n宛先: ")
     main(str(out / "cucumber.json"), str(out / "features.html"))
     page = (out / "features.html").read_text(encoding="utf-8")
     # the mail is shown after the step that sent it (the login), the key masked
