@@ -25,6 +25,8 @@ from application.audit.verify import (
 from application.screens import jst
 from simulations.html import page
 
+AUDIT_TITLE = "監査結果"  # verify's page: the one an existing file --html names may be
+
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
 COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES,
@@ -237,7 +239,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
             "<h2>違反と証拠</h2>"
             + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
                 "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))
-    return _page("監査結果", body)
+    return _page(AUDIT_TITLE, body)
 
 
 def _out_of_order_ja(first: OutOfOrder | None) -> str:

@@ -13,14 +13,12 @@ from application.adapters.eventstore import StoredEventError
 from application.audit import NotAnEventStore, StoreUnavailable
 from billing_station import exits, streams
 from billing_station.audit_commands import COMMANDS as AUDIT_COMMANDS
-from billing_station.console import GO
+from billing_station.go_names import GO, GO_COMMANDS
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
 from billing_station.verify_command import verify
 from simulations.demo import demo_app, mark_as_the_demos, not_the_demos, run_demo
-
-GO_COMMANDS = ("test", "report", "bench", "screenshots", "system-packages")  # (./go's own)
 
 
 class Commands(click.Group):

@@ -8,8 +8,7 @@ from __future__ import annotations
 import sys
 
 from billing_station import exits
-
-GO = "./go"  # the name README gives the console script (./go's own commands beside it)
+from billing_station.go_names import GO
 
 
 def main(prog_name: str | None = None) -> None:

@@ -6,6 +6,7 @@ and raises on a NUL in the name."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from application import bootstrap
 from application.adapters.files import write_whole
 from application.audit import checkpoint
 from billing_station import exits
+from billing_station.audit_pages import AUDIT_TITLE
 
 
 class _GivenPath(click.ParamType):
@@ -144,14 +146,21 @@ _KEPT = {b"SQLite format 3\x00": "a SQLite database", checkpoint.MARK: "a verify
 
 
 def _not_a_page(path: Path) -> str | None:
-    """What an existing file that a page would replace holds, when it is no page: a store,
-    or the auditor's checkpoint (None: a page, or any other file, or none)."""
+    """What an existing file that verify's page would replace holds, when it is not a page
+    verify wrote: a store, the auditor's checkpoint, another page (a simulation's report,
+    named by a slip of the hand, was replaced without a word), any other file (None: none,
+    an empty one, or verify's own page)."""
     try:
         with path.open("rb") as file:
-            start = file.read(40)
+            start = file.read(4096)
     except OSError:
         return None
-    return next((what for mark, what in _KEPT.items() if start.startswith(mark)), None)
+    kept = next((what for mark, what in _KEPT.items() if start.startswith(mark)), None)
+    if kept or not start or f"<title>{AUDIT_TITLE}</title>".encode() in start:
+        return kept
+    title = re.search(rb"<title>([^<]{1,80})</title>", start)
+    return (f"another page (「{title.group(1).decode('utf-8', 'replace')}」), not one verify "
+            "wrote" if title else "a file verify did not write")
 
 
 def _same(path: Path) -> tuple[object, ...]:

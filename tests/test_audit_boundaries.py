@@ -541,22 +541,30 @@ def test_a_folder_named_as_a_file_to_write_is_called_a_folder(tmp_path: Path, op
         result.output.replace("\n", " ")), result.output
 
 
-def test_a_page_is_not_written_over_a_checkpoint_or_another_store(tmp_path: Path) -> None:
-    """verify --html named the auditor's checkpoint (or another store) by mistake: it was
-    replaced by the page, without a word."""
+def test_a_page_is_not_written_over_a_checkpoint_a_store_or_another_file(tmp_path: Path) -> None:
+    """verify --html named the auditor's checkpoint, another store, or a simulation's report
+    by mistake: it was replaced by the page, without a word. Its own page it writes again."""
     store = a_store_with_one_login(tmp_path)
     env, checkpoint = {"BS_SQLITE_PATH": str(store)}, tmp_path / "audit.ckpt"
     assert audit(env, "verify", "--checkpoint", str(checkpoint)).exit_code == 0
     other = tmp_path / "other.sqlite3"
     shutil.copy(store, other)
-    for kept, what in ((checkpoint, "a verify checkpoint"), (other, "a SQLite database")):
+    report, notes = tmp_path / "report.html", tmp_path / "notes.txt"
+    report.write_text("<!doctype html><html lang=\"ja\"><head><title>シミュレーション報告: office"
+                      "</title></head><body></body></html>", encoding="utf-8")
+    notes.write_text("the auditor's notes")
+    for kept, what in ((checkpoint, "a verify checkpoint"), (other, "a SQLite database"),
+                       (report, "another page (「シミュレーション報告: office」), not one verify "
+                                "wrote"), (notes, "a file verify did not write")):
         before = kept.read_bytes()
         output = refused_in_one_line(audit(env, "verify", "--html", str(kept)), USAGE)
         assert f"Invalid value for '--html': {kept} is {what}: name another file" in output
         assert kept.read_bytes() == before
-    page = tmp_path / "v.html"
-    page.write_text("an earlier page")
-    assert audit(env, "verify", "--html", str(page)).exit_code == 0  # (a page: replaced)
+    page, empty = tmp_path / "v.html", tmp_path / "empty.html"
+    empty.touch()
+    for written in (page, page, empty):  # (new, verify's own again, an empty file)
+        assert audit(env, "verify", "--html", str(written)).exit_code == 0
+        assert "<title>監査結果</title>" in written.read_text(encoding="utf-8")
 
 
 def test_the_history_table_says_true_and_false_as_csv_and_jsonl_do(tmp_path: Path) -> None:

@@ -110,7 +110,8 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
         page.get_by_label(period).fill("")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls in its box
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # (it was 557 px wide,
-    assert page.get_by_role("cell", name="未登録のID").bounding_box()["width"] > 60  # a word a line)
+    cell = page.get_by_role("cell", name="未登録のID").bounding_box()
+    assert cell and cell["width"] > 60  # a word a line)
     page.close()
 
 
