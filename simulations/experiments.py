@@ -116,7 +116,7 @@ def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Pa
         where = folder / varied.folder_of(value)
         mark_compared(where)
         result, run, kept = play(scenario.with_policy(**{varied.key: value}), where)
-        write(result, where, run, kept)
+        write(result, where, run, kept, compared_as=varied.label(value))
         reports.append(result)
         stores.append(kept)
         say(f"{result.policy}: {_run_figures(result, run)}")
@@ -133,14 +133,14 @@ def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Pa
 
 
 def write(r: Report, folder: Path, run: RunFigures | None = None,
-          stores: Sequence[Path] = ()) -> list[Path]:
+          stores: Sequence[Path] = (), compared_as: str | None = None) -> list[Path]:
     """report.txt, report.json, the plots and report.html (naming ``stores``, the run's
-    SQLite stores); returns the files written."""
+    SQLite stores; ``compared_as``, its value in a comparison); returns the files written."""
     (folder / REPORT_TXT).write_text(text(r) + "\n", encoding="utf-8")
     (folder / REPORT_JSON).write_text(r.as_json() + "\n", encoding="utf-8")
     pictures = plots.single(r, folder)
-    (folder / REPORT_HTML).write_text(report_page(r, folder, pictures, run, stores=stores),
-                                        encoding="utf-8")
+    (folder / REPORT_HTML).write_text(report_page(r, folder, pictures, run, stores=stores,
+                                                  compared_as=compared_as), encoding="utf-8")
     return [folder / REPORT_TXT, folder / REPORT_JSON, *pictures, folder / REPORT_HTML]
 
 

@@ -197,7 +197,7 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
         if span:
             counts = [r.expiries_by_hour.get(h, 0) for h in span]
             bars = ax.bar(range(len(span)), counts, color="#c0504d")
-            ax.bar_label(bars, fontsize=8)
+            ax.bar_label(bars, fmt="{:,.0f}", fontsize=8)
             every = 1 if len(span) <= HOURS_LABELLED else 2  # 24 labels would run together
             ax.set_xticks(range(0, len(span), every), [f"{h}時" for h in span[::every]])
         else:
@@ -246,7 +246,7 @@ def compare_bars(reports: list[Report], path: Path, varied: Varied = VALIDITY) -
                 xs = [j + i * width for j in range(len(measures))]
                 bars = ax.bar(xs, [m(r) for m in measures.values()], width,
                               label=varied.label(varied.value(r)))
-                ax.bar_label(bars, fontsize=8)
+                ax.bar_label(bars, fmt="{:,.0f}", fontsize=8)
             ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(measures))],
                           [_wrapped(name) for name in measures])
             ax.legend()

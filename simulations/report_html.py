@@ -19,6 +19,7 @@ from simulations.html import esc, page, png_figure, table
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
 from simulations.report_text import listed, percent, text
 from simulations.run_folder import (
+    COMPARE_HTML,
     EXPIRIES_BY_HOUR,
     TIME_TO_LOGIN,
 )
@@ -61,15 +62,20 @@ def made_at(now: datetime | None) -> str:
 
 # report.html ---------------------------------------------------------------------------
 def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | None = None,
-                now: datetime | None = None, stores: Sequence[Path] = ()) -> str:
+                now: datetime | None = None, stores: Sequence[Path] = (),
+                compared_as: str | None = None) -> str:
     """The page for ``folder``; ``stores``: the SQLite stores the run left (none named if
-    none is given)."""
-    body = (f"<h1>シミュレーション報告: {esc(r.scenario)}</h1>{_about(r, now)}"
+    none is given); ``compared_as``: for one run of a --compare, its value there (in the
+    title, the runs' pages told apart, with a link back to the comparison)."""
+    title = f"シミュレーション報告: {r.scenario}" + (f" ({compared_as})" if compared_as else "")
+    back = (f'<p class="meta"><a href="../{COMPARE_HTML}">比較 ({COMPARE_HTML}) へ戻る</a></p>'
+            if compared_as else "")
+    body = (f"<h1>{esc(title)}</h1>{back}{_about(r, now)}"
             + _key_figures(r) + _times(r) + _attempts(r) + _addresses(r) + _keys(r)
             + figures(plots, SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS)
             + _expiries(r) + _run(r, run, folder, stores)
             + f"<details><summary>テキスト版 (report.txt)</summary><pre>{esc(text(r))}</pre></details>")
-    return page(f"シミュレーション報告: {r.scenario}", f"<main>{body}</main>", style=STYLE)
+    return page(title, f"<main>{body}</main>", style=STYLE)
 
 
 def _about(r: Report, now: datetime | None) -> str:

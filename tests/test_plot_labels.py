@@ -106,3 +106,12 @@ def test_logins_all_at_one_time_are_drawn_as_a_step_and_the_share_they_reached(
     xs, ys = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
     assert ys[-1] == pytest.approx(1 / 3) and xs[-1] == drawn[0].axes[0].get_xlim()[1]
     assert ys[0] == 0 and xs[0] == 0  # (from none logged in)
+
+
+def test_a_bars_count_reads_as_the_tables_do_with_a_comma_in_its_thousands(
+        drawn: list[plt.Figure], tmp_path: Path) -> None:
+    """A bar read 「1587」 where the table beside it said 「1,587」."""
+    reports = [attrs.evolve(made(v, 90), throttled=1587, keys_reissued=12_345) for v in (5, 10)]
+    plots.compare(reports, tmp_path)
+    labels = {t.get_text() for fig in drawn for ax in fig.axes for t in ax.texts}
+    assert {"1,587", "12,345"} <= labels and "1587" not in labels

@@ -228,6 +228,11 @@ def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> Non
     links = re.findall(r'<a href="([^"]+)">', page)
     assert links == ["validity-5/report.html", "validity-15/report.html"]
     assert all((tmp_path / "two" / link).is_file() for link in links)  # each one followed
+    for link, value in zip(links, ("5分", "15分"), strict=True):  # each run's page its own title
+        run = (tmp_path / "two" / link).read_text(encoding="utf-8")  # and a way back
+        assert f"<title>シミュレーション報告: tiny (有効期限 {value})</title>" in run
+        assert '<a href="../compare.html">比較 (compare.html) へ戻る</a>' in run
+    assert "へ戻る" not in (tmp_path / "one" / "report.html").read_text(encoding="utf-8")
 
 
 def stores_named(page: str) -> list[str]:
