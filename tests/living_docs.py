@@ -516,7 +516,8 @@ def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
             f'<p class="evidence"><a href="#{_anchor(s)}">画面とメールは最初に載せた同じシナリオに'
             "あります</a></p>")
     return (f'<details class="scenario {status}" data-status="{status}" data-section="{section}" '
-            f'data-tags="{esc(" ".join(s["tags"]))}" id="{anchor}"{" open" if failed else ""}>'
+            f'data-tags="{esc(" ".join(s["tags"]))}" data-scenario="{_anchor(s)}" '
+            f'id="{anchor}"{" open" if failed else ""}>'
             f'<summary><span class="mark {status}">{LABEL[status]}{count}</span> '
             f'{esc(s["keyword"])}: {esc(s["name"])} <small>{esc(s["file"])}:{s["line"]} '
             f"{esc(tags)}</small></summary>{_description(s)}{content}{_examples(s, runs)}"
@@ -749,19 +750,20 @@ SCRIPT = """
  var selects=form.querySelectorAll('select');
  function apply(){
   var want={};selects.forEach(function(s){want[s.dataset.filter]=s.value;});
-  var shown=0;
+  var shown={};  /* each scenario once, though shown under each of its rules */
   document.querySelectorAll('details.scenario').forEach(function(d){
    var ok=(!want.status||d.dataset.status===want.status)&&
           (!want.section||d.dataset.section===want.section)&&
           (!want.tag||d.dataset.tags.split(' ').indexOf(want.tag)>=0);
-   d.hidden=!ok;if(ok){shown++;}
+   d.hidden=!ok;if(ok){shown[d.dataset.scenario]=true;}
   });
   var active=want.status||want.section||want.tag;
   document.querySelectorAll('.rule').forEach(function(r){
    r.hidden=active&&!r.querySelector('details.scenario:not([hidden])');});
   document.querySelectorAll('section.section').forEach(function(s){
    s.hidden=active&&!s.querySelector('.rule:not([hidden])');});
-  document.getElementById('shown').textContent=active?shown+'件のシナリオを表示中':'';
+  document.getElementById('shown').textContent=
+   active?Object.keys(shown).length+'件のシナリオを表示中':'';
  }
  selects.forEach(function(s){s.addEventListener('change',apply);});
  function reveal(){  /* a link to a scenario inside a closed one: opened, and shown */

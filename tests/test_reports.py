@@ -330,6 +330,11 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
     assert page.locator("details.scenario:visible").count() == 1
     assert page.locator("#shown").inner_text() == "1件のシナリオを表示中"
     page.select_option('select[data-filter="status"]', "")
+    tagged = {(s["file"], s["line"]) for s in scenarios() if "LG-7" in s["tags"]}
+    page.select_option('select[data-filter="tag"]', "LG-7")  # each scenario counted once,
+    assert page.locator("#shown").inner_text() == f"{len(tagged)}件のシナリオを表示中"
+    assert page.locator("details.scenario:visible").count() > len(tagged)  # though shown
+    page.select_option('select[data-filter="tag"]', "")  # under each of its rules
     page.emulate_media(media="print")
     assert passed.is_visible()  # printed, every scenario is unfolded
     page.close()
