@@ -79,8 +79,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     verify.
 
     The same seed records the same events, and gives the same report.txt, report.json and
-    plots (report.html and compare.html also say when the run was made, and how fast it
-    went on this machine). Scrypt's cost is the scenario's hash_cost,
+    plots (report.html and compare.html also say when the run was made, and each run's
+    report.html how fast it went on this machine). Scrypt's cost is the scenario's hash_cost,
     stated in the report. BS_STORE (but sqlite), BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX,
     BS_HASH_COST and BS_ADDRESS_* (its policy is the scenario's) are refused by name rather
     than ignored. With --shards the run is split over Dask workers; a shard that fails is

@@ -169,8 +169,9 @@ def _span(seconds: int) -> str:
 
 
 def counted(n: int, what: str) -> str:
-    """One of verify's counts: ``1 event``, ``2 login attempts``, ``1 completed``."""
-    return f"{n:,} {_ONE[what] if n == 1 and what in _ONE else what}"
+    """One of verify's counts: ``1 event``, ``2 login attempts``, ``125 password rejected``
+    (an outcome's name read as words, as simulate says it)."""
+    return f"{n:,} {_ONE[what] if n == 1 and what in _ONE else what.replace('_', ' ')}"
 
 
 def _out_of_order(first: OutOfOrder | None) -> str:

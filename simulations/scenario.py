@@ -185,12 +185,19 @@ def load(path: Path | str) -> Scenario:
     if path.suffix != ".toml":  # (an empty file is a valid TOML one: the defaults' scenario)
         raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")
     try:
-        written = path.read_text(encoding="utf-8-sig")  # (a BOM, as Notepad saves)
+        raw = path.read_bytes()
+        written = raw.decode("utf-8-sig")  # (a BOM, as Notepad saves)
         data = tomllib.loads(written)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path.name}: {_key_at(written, e)}{e}") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path.name}: {e}") from e
+    except UnicodeDecodeError as e:  # (Shift_JIS, as an editor here may save it)
+        line = raw[:e.start].count(b"\n") + 1
+        raise ScenarioError(f"{path.name}: not UTF-8 (line {line}): save it as UTF-8") from e
+    except OSError as e:
+        raise ScenarioError(f"{path.name}: {e.strerror or e}") from e
+    if not data:  # (a scenario of nothing but defaults runs at production's cost: minutes)
+        raise ScenarioError(f"{path.name}: sets nothing (it is empty, or only comments): set "
+                            "at least one key, e.g. days = 3 (README lists them)")
     data.setdefault("name", path.stem)
     problems: list[str] = []
     scenario: Scenario = _build(Scenario, data, "", problems)

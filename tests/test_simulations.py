@@ -286,6 +286,29 @@ def test_a_file_not_named_as_a_scenario_is_refused_not_taken_for_the_defaults(
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("written", [b"", b"\n  \n", "# 会議室の週\n".encode()],
+                         ids=["empty", "blank", "only a comment"])
+def test_a_scenario_file_that_sets_nothing_is_refused_not_run_as_the_defaults(
+        tmp_path: Path, written: bytes) -> None:
+    """An empty empty.toml ran the defaults' month at production's hash cost: minutes, for
+    what was almost surely the wrong file."""
+    path = tmp_path / "empty.toml"
+    path.write_bytes(written)
+    with pytest.raises(ScenarioError, match=r"^empty\.toml: sets nothing \(it is empty, or only "
+                       r"comments\): set at least one key, e\.g\. days = 3"):
+        load(path)
+
+
+def test_a_scenario_file_not_in_utf_8_is_told_to_be_saved_so(tmp_path: Path) -> None:
+    """Shift_JIS, as an editor here may save it, was Python's "'utf-8' codec can't decode
+    byte 0x83 in position 2: invalid start byte"."""
+    path = tmp_path / "sjis.toml"
+    path.write_bytes("days = 3\n# 会議室の週\n".encode("shift_jis"))
+    with pytest.raises(ScenarioError) as refused:
+        load(path)
+    assert str(refused.value) == "sjis.toml: not UTF-8 (line 2): save it as UTF-8"
+
+
 def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "typo.toml"
     path.write_text("days = 3\n[behaviour]\nmistype = 0.1\n")

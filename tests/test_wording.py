@@ -102,3 +102,4 @@ def test_verify_s_counts_are_said_of_one_as_of_many() -> None:
                   "minute before one stored ahead of it (time-based outcomes unsure)", "1 event",
                   "1 completed"]
     assert counted(2_000, UNCHECKED_D10) == "2,000 keys issued without their D-10 limit"
+    assert counted(125, "password_rejected") == "125 password rejected"  # (as simulate says it)
