@@ -72,7 +72,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
              compared: tuple[Varied, list[float]] | None, shards: int, scheduler: str | None,
              audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, stuffing, stuffing-strict, large;
-    or a TOML file): a population logging in over simulated days through the application's
+    or a TOML file: docs/scenario-reference.toml sets every key to its default, each said
+    with the values it takes): a population logging in over simulated days through the application's
     services, on a SQLite store, the model's clock moved from one visit to the next. Writes
     report.html (one page to hand on), report.txt, report.json and PNG plots next to the
     store (with --compare, compare.html and compare.txt too), then audits the store with

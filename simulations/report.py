@@ -80,6 +80,7 @@ class Report:
     exposed_histogram: list[float] = attrs.Factory(list)  # their times, of those logged in
     address_failure_limit: int = 20  # D-14's policy: failed logins from one address ...
     address_window_minutes: float = 10  # ... within this window, then refused unchecked
+    description: str = ""  # the scenario's own line for people
 
     @property
     def exposed(self) -> Visits:
@@ -147,7 +148,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         holidays_off(scenario.start, scenario.days, scenario.behaviour.public_holidays),
         scenario.hash_cost_set, scenario.start.isoformat(),
         (scenario.start + timedelta(days=scenario.days - 1)).isoformat(),
-        **_d14(scenario, tally),
+        **_d14(scenario, tally), description=scenario.description,
     )
 
 

@@ -79,7 +79,8 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
 
 
 def _about(r: Report, now: datetime | None) -> str:
-    return (f'<p class="meta">作成日時: {made_at(now)}<br>シナリオ {esc(r.scenario)}: '
+    said = f" 「{esc(r.description)}」" if r.description else ""
+    return (f'<p class="meta">作成日時: {made_at(now)}<br>シナリオ {esc(r.scenario)}{said}: '
             f"{r.days}日間{dates_ja(r)}、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
             f"ハッシュ: scrypt N=2^{r.hash_cost} {_hash_cost_ja(r)}<br>"

@@ -216,7 +216,8 @@ def test_without_a_japanese_font_the_plots_say_what_to_install(
 
 def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.toml"
-    scenario.write_text("days = 2\nhash_cost = 4\n[population]\ncustomers = 4\n")
+    scenario.write_text('description = "小さな確認"\ndays = 2\nhash_cost = 4\n[population]\n'
+                        "customers = 4\n", encoding="utf-8")
     one = CliRunner().invoke(main, ["simulate", str(scenario), "--out", str(tmp_path / "one")])
     assert one.exit_code == 0, one.output
     assert self_contained((tmp_path / "one" / "report.html").read_text(encoding="utf-8"))
@@ -225,6 +226,9 @@ def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> Non
     assert both.exit_code == 0, both.output
     page = (tmp_path / "two" / "compare.html").read_text(encoding="utf-8")
     assert "有効期限 5分" in page and "有効期限 15分" in page and self_contained(page)
+    assert "シナリオ tiny 「小さな確認」" in page  # (the scenario's own words, in each page)
+    assert "シナリオ tiny 「小さな確認」" in (tmp_path / "one" / "report.html").read_text(
+        encoding="utf-8")
     links = re.findall(r'<a href="([^"]+)">', page)
     assert links == ["validity-5/report.html", "validity-15/report.html"]
     assert all((tmp_path / "two" / link).is_file() for link in links)  # each one followed

@@ -38,6 +38,7 @@ from billing_station.cli import main
 from billing_station.run_output import discarded
 from domain import clock
 from domain.crypto import Hasher
+from simulations import checks
 from simulations.experiments import _run_figures, simulate
 from simulations.population import RememberingHasher
 from simulations.report import report
@@ -60,6 +61,7 @@ from simulations.run_folder import (
 )
 from simulations.runner import RunStopped, Simulation
 from simulations.scenario import SCENARIOS, Behaviour, Delay, Population, Scenario, ScenarioError, load
+from simulations.scenario_reference import MEANINGS, REFERENCE, keys, reference
 from simulations.varied import VALIDITY, VARIED
 from tests.test_plot_labels import made
 
@@ -1111,3 +1113,19 @@ def test_a_runs_bars_count_its_customers_onboarded_then_its_days(
     scenario = attrs.evolve(TINY, days=3, population=attrs.evolve(TINY.population, customers=4))
     simulate(scenario, tmp_path)
     assert counted == [("customer", 1)] * 4 + [("day", 1)] * 3
+
+
+def test_the_scenario_reference_is_every_key_at_its_default_with_its_bounds() -> None:
+    """README named a third of the keys exactly and few bounds; one key was found only in an
+    error message. docs/scenario-reference.toml is made from the loader's own fields and
+    bounds, and loads as the defaults' scenario."""
+    path = Path(__file__).resolve().parents[1] / REFERENCE
+    assert path.read_text(encoding="utf-8") == reference()  # (python -m simulations.
+    #                                       scenario_reference > docs/scenario-reference.toml)
+    assert load(path) == Scenario("reference")
+    assert set(MEANINGS) == set(keys())  # every key said, and no other
+    bounded = [k for k, *_ in checks.RANGES] + [k for k, *_ in checks.PAIRS] + checks.DELAYS
+    assert set(bounded) <= set(keys())
+    text = reference()
+    assert "throttled_wait = { median = 300, p95 = 1200 }" in text
+    assert "# simulated days (a whole number from 1 to 3,660)\ndays = 30\n" in text
