@@ -182,9 +182,12 @@ def _chosen(scenario: str, seed: int | None, days: int | None,
 
 
 def _to_audit(runs: list[list[Path]]) -> str:
-    """The command that audits the run's stores (each of a compared run's, its shards')."""
-    return "to audit it: verify " + " ".join(shlex.quote(str(store)) for stores in runs
-                                             for store in stores)
+    """The command that audits the run's stores (each of a compared run's, its shards'), as
+    this one was called (./go verify …)."""
+    context = click.get_current_context(silent=True)
+    command = context.find_root().info_name if context else None
+    return f"to audit it: {command + ' ' if command else ''}verify " + " ".join(
+        shlex.quote(str(store)) for stores in runs for store in stores)
 
 
 class ShardsLost(Exception):

@@ -380,7 +380,7 @@ def test_a_run_whose_reader_stops_reading_is_kept_whole_and_one_without_output_n
     assert gone.returncode == exits.BROKEN_PIPE, gone.stderr
     assert gone.stderr.splitlines()[-1] == (
         f"note: the output's reader stopped reading: the run is kept in {tmp_path / 'gone'}, "
-        f"unaudited (to audit it: verify {tmp_path / 'gone' / STORE})")
+        f"unaudited (to audit it: python -m billing_station.cli verify {tmp_path / 'gone' / STORE})")
     assert {"report.txt", "report.html", STORE} <= {p.name for p in
                                                     (tmp_path / "gone").iterdir()}
     closed = subprocess.run([*command, "--out", str(tmp_path / "closed")],
@@ -860,7 +860,7 @@ def test_cli_simulate_interrupted_while_it_audits_keeps_the_whole_run_and_says_s
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(out)])
     assert result.exit_code == exits.INTERRUPTED
     assert result.output.splitlines()[-1] == (
-        f"interrupted: the run is kept in {out}, its audit unfinished (to audit it: verify "
+        f"interrupted: the run is kept in {out}, its audit unfinished (to audit it: main verify "
         f"{out / STORE})")
     assert (out / STORE).is_file() and (out / "report.html").is_file()
 
