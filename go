@@ -105,6 +105,7 @@ case "${1:-}" in
             own_help
             echo
             exec "$venv/bin/python" -P -m billing_station.console --help
-        fi  # (-P: nothing of the caller's folder is imported; the hints then name ./go)
+        fi  # (-P: nothing of the caller's folder is imported; run as a module, the console
+        #    script names itself ./go in its usage and hints)
         cd "$caller" && exec "$venv/bin/python" -P -m billing_station.console "$@" ;;
 esac

@@ -25,7 +25,13 @@ from application.audit.verify import (
 from application.screens import jst
 from simulations.html import page
 
-AUDIT_TITLE = "監査結果"  # verify's page: the one an existing file --html names may be
+AUDIT_TITLE = "監査結果"
+
+
+def is_findings_page(start: bytes) -> bool:
+    """Whether a file's first bytes are those of a page findings_page wrote (its title is
+    there from its first version on): the only file verify --html writes over."""
+    return f"<title>{AUDIT_TITLE}</title>".encode() in start
 
 OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
 KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}

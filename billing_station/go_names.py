@@ -1,5 +1,5 @@
-"""The names README gives: ./go, the console script under its name, and ./go's own
-commands beside the console script's (its usage and hints name them)."""
+"""The names README gives: ./go, the name the console script takes when ./go runs it, and
+./go's own commands beside the console script's (an unknown command's hint offers them)."""
 
 GO = "./go"
 GO_COMMANDS = ("test", "report", "bench", "screenshots", "system-packages")

@@ -18,7 +18,6 @@ from application import bootstrap
 from application.adapters.files import write_whole
 from application.audit import checkpoint
 from billing_station import exits
-from billing_station.audit_pages import AUDIT_TITLE
 
 
 class _GivenPath(click.ParamType):
@@ -120,10 +119,12 @@ def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Pat
     return values
 
 
-def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None:
+def refuse_overwriting(stores: tuple[Path, ...], page_of_its_own: Callable[[bytes], bool],
+                       **outputs: Path | None) -> None:
     """The audit never writes over what it reads (D-16): a file to write (each option named
     by its keyword, ``page`` as --html) that is one of ``stores``, a file SQLite keeps
-    beside one, or another output, is refused by its option."""
+    beside one, or another output, is refused by its option; so is a file ``page`` would
+    replace that is not a page of the command's own (``page_of_its_own``: its first bytes)."""
     kept = {_same(Path(f"{store}{suffix}")) for store in stores
             for suffix in ("", "-wal", "-shm", "-journal")}
     written: dict[tuple[object, ...], str] = {}
@@ -137,7 +138,7 @@ def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None
         if same in written:
             raise click.BadParameter(f"{path} is also the file of {written[same]}: "
                                      "name another", param_hint=option)
-        if name == "page" and (what := _not_a_page(path)):
+        if name == "page" and (what := _not_a_page(path, page_of_its_own)):
             raise click.BadParameter(f"{path} is {what}: name another file", param_hint=option)
         written[same] = option
 
@@ -145,18 +146,20 @@ def refuse_overwriting(stores: tuple[Path, ...], **outputs: Path | None) -> None
 _KEPT = {b"SQLite format 3\x00": "a SQLite database", checkpoint.MARK: "a verify checkpoint"}
 
 
-def _not_a_page(path: Path) -> str | None:
+def _not_a_page(path: Path, page_of_its_own: Callable[[bytes], bool]) -> str | None:
     """What an existing file that verify's page would replace holds, when it is not a page
     verify wrote: a store, the auditor's checkpoint, another page (a simulation's report,
     named by a slip of the hand, was replaced without a word), any other file (None: none,
     an empty one, or verify's own page)."""
+    if not path.exists():
+        return None
     try:
         with path.open("rb") as file:
             start = file.read(4096)
-    except OSError:
-        return None
+    except OSError:  # (replacing it needs only its folder: what it holds is unknown)
+        return "a file that cannot be read"
     kept = next((what for mark, what in _KEPT.items() if start.startswith(mark)), None)
-    if kept or not start or f"<title>{AUDIT_TITLE}</title>".encode() in start:
+    if kept or not start or page_of_its_own(start):
         return kept
     title = re.search(rb"<title>([^<]{1,80})</title>", start)
     return (f"another page (「{title.group(1).decode('utf-8', 'replace')}」), not one verify "

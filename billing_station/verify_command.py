@@ -30,7 +30,7 @@ from application.audit.verify import (
 from application.screens import jst
 from billing_station import exits
 from billing_station.audit_commands import events, reader
-from billing_station.audit_pages import findings_page
+from billing_station.audit_pages import findings_page, is_findings_page
 from billing_station.paths import PATH, existing_files, output_file, refuse_overwriting, write_text
 from simulations.wording import counted_as
 
@@ -40,7 +40,8 @@ from simulations.wording import counted_as
 @click.option("--html", "page", type=PATH, metavar="FILE",
               callback=output_file,
               help="Also write the findings, with their evidence, as a self-contained HTML "
-                   "page for the auditor's report.")
+                   "page for the auditor's report (an existing FILE only if it is such a "
+                   "page: any other file is refused, exit 2).")
 @click.option("--checkpoint", type=PATH, metavar="FILE",
               callback=output_file,
               help="Keep where this verify stopped, and what it had folded, in this file (the "
@@ -89,7 +90,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         raise click.UsageError("--checkpoint follows one store: verify the stores one at a "
                                "time with a checkpoint file each")
     if page or checkpoint:
-        refuse_overwriting(stores or _configured_store(), page=page, checkpoint=checkpoint)
+        refuse_overwriting(stores or _configured_store(), is_findings_page, page=page,
+                           checkpoint=checkpoint)
     store = reader(stores[0] if stores else None) if len(stores) < 2 else None  # (one)
     if snapshots:  # (first: a store whose snapshots are refused is not read on)
         for each in [store] if store else [reader(path) for path in stores]:

@@ -18,6 +18,7 @@ from simulations.report_html import (
     STYLE,
     TIME_NOTE,
     dates_ja,
+    described,
     duration_ja,
     figures,
     made_at,
@@ -40,9 +41,8 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
     head = [""] + [esc(heading(r, reports, i, varied)) for i, r in enumerate(reports)]
     rows = [[esc(name)] + [cell(r) for r in reports]
             for name, cell in _compare_rows(reports) + _d14_rows(reports)]
-    said = f" 「{esc(first.description)}」" if first.description else ""
     body = (f"<h1>{esc(varied.name_ja)}の比較: {esc(first.scenario)}</h1>"
-            f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {esc(first.scenario)}{said}、'
+            f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {described(first)}、'
             f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件、"
             f"{esc(policy_ja(first, leave_out=varied))} "
             f"(同じ人が同じように来訪し、違うのは{esc(varied.name_ja)}だけ)</p>"

@@ -27,7 +27,7 @@ img,svg.picture{max-width:100%;height:auto;border:1px solid #ddd}select,input{ma
 svg.pictures{position:absolute}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;border:1px solid #ddd;overflow-x:auto}
 small,.meta{color:#555}
-@media (max-width:40em){
+@media screen and (max-width:40em){
  table{display:block;overflow-x:auto;max-width:100%}
  th{white-space:nowrap}td{min-width:5em}
 }

@@ -79,12 +79,16 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
 
 
 def _about(r: Report, now: datetime | None) -> str:
-    said = f" 「{esc(r.description)}」" if r.description else ""
-    return (f'<p class="meta">作成日時: {made_at(now)}<br>シナリオ {esc(r.scenario)}{said}: '
+    return (f'<p class="meta">作成日時: {made_at(now)}<br>シナリオ {described(r)}: '
             f"{r.days}日間{dates_ja(r)}、seed {r.seed}、ログインID {r.people:,}件<br>"
             f"ポリシー: {esc(policy_ja(r))}<br>"
             f"ハッシュ: scrypt N=2^{r.hash_cost} {_hash_cost_ja(r)}<br>"
             f"休日: {_days_off_ja(r)}</p>")
+
+
+def described(r: Report) -> str:
+    """The scenario's name, and its own line for people if it has one: office 「…」."""
+    return esc(r.scenario) + (f" 「{esc(r.description)}」" if r.description else "")
 
 
 def _days_off_ja(r: Report) -> str:

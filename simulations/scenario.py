@@ -7,6 +7,7 @@ silently with a default.
 
 from __future__ import annotations
 
+import codecs
 import math
 import random
 import re
@@ -182,11 +183,11 @@ def load(path: Path | str) -> Scenario:
         raise ScenarioError((f"no such file {str(path)!r}" if named else
                              f"no scenario {str(path)!r}") + ": give a TOML file or one of "
                             f"{', '.join(shipped())}")
-    if path.suffix != ".toml":  # (an empty file is a valid TOML one: the defaults' scenario)
+    if path.suffix != ".toml":  # (an empty file is valid TOML: refused below, as setting nothing)
         raise ScenarioError(f"{str(path)!r} is not a scenario file: its name must end in .toml")
     try:
-        raw = path.read_bytes()
-        written = raw.decode("utf-8-sig")  # (a BOM, as Notepad saves)
+        raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)  # (a BOM, as Notepad saves)
+        written = raw.decode("utf-8")
         data = tomllib.loads(written)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path.name}: {_key_at(written, e)}{e}") from e
@@ -195,9 +196,10 @@ def load(path: Path | str) -> Scenario:
         raise ScenarioError(f"{path.name}: not UTF-8 (line {line}): save it as UTF-8") from e
     except OSError as e:
         raise ScenarioError(f"{path.name}: {e.strerror or e}") from e
-    if not data:  # (a scenario of nothing but defaults runs at production's cost: minutes)
-        raise ScenarioError(f"{path.name}: sets nothing (it is empty, or only comments): set "
-                            "at least one key, e.g. days = 3 (README lists them)")
+    if not _sets_anything(data):  # (nothing but defaults runs at production's cost: minutes)
+        raise ScenarioError(f"{path.name}: sets nothing (it is empty, or only comments, empty "
+                            "tables, its name or description): set at least one key, e.g. "
+                            "days = 3 (docs/scenario-reference.toml lists them)")
     data.setdefault("name", path.stem)
     problems: list[str] = []
     scenario: Scenario = _build(Scenario, data, "", problems)
@@ -209,6 +211,13 @@ def load(path: Path | str) -> Scenario:
     if problems:
         raise ScenarioError(f"{path.name}: " + "; ".join(problems))
     return attrs.evolve(scenario, hash_cost_set="hash_cost" in data)
+
+
+def _sets_anything(data: dict[str, Any]) -> bool:
+    """Whether a scenario file sets a key that changes the run (a table's, or a top one's
+    other than its name and description)."""
+    return any(value for key, value in data.items() if key in _NESTED) or any(
+        key not in _NESTED and key not in ("name", "description") for key in data)
 
 
 _NESTED = {"population": Population, "behaviour": Behaviour, "attack": Attack,

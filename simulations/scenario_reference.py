@@ -17,7 +17,7 @@ _TABLES = ("population", "behaviour", "attack", "policy")
 MEANINGS = {
     "name": "the output folder's name (simulation-output/NAME): no / or \\, not starting "
             "with .; default the file's name",
-    "description": "a line for people, shown in the reports",
+    "description": "a line for people, shown in report.html, compare.html and report.json",
     "start": "the first simulated day (a date)",
     "days": "simulated days",
     "seed": "the same seed records the same events and gives the same reports",
@@ -73,9 +73,9 @@ def reference() -> str:
     """A scenario file setting every key to its default, each said and bounded."""
     lines = ["# Every key a scenario file takes, each at its default: copy what you change",
              "# (./go simulate FILE.toml). Made by simulations/scenario_reference.py, and a",
-             "# test keeps it so. A file that sets nothing is refused; every problem is named",
-             "# by its key, exit 2, before anything runs.", "",
-             *_comment(MEANINGS["name"]), 'name = "reference"']
+             "# test keeps it so. A file that sets no key but its name or description is",
+             "# refused; every problem is named by its key, exit 2, before anything runs.", "",
+             *_comment(MEANINGS["name"]), '# name = "reference"']
     table = ""
     for key in keys():
         if key == "name":

@@ -737,7 +737,7 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 .zoom:checked+label .picture{width:auto;max-width:100%;cursor:zoom-out}
 .zoom:focus-visible+label .picture{outline:2px solid #1a5fb4}
 .tests li{overflow-wrap:anywhere}
-@media (max-width:40em){.shots figure,.given .shots figure{width:100%}
+@media screen and (max-width:40em){.shots figure,.given .shots figure{width:100%}
  .zoom:checked+label{display:block;overflow-x:auto}
  .zoom:checked+label .picture{max-width:none}}
 @media print{.given{display:none}.shots figure{width:31%;break-inside:avoid}
@@ -767,7 +767,8 @@ SCRIPT = """
  }
  selects.forEach(function(s){s.addEventListener('change',apply);});
  function reveal(){  /* a link to a scenario inside a closed one: opened, and shown */
-  var id=decodeURIComponent(location.hash.slice(1)),target=id&&document.getElementById(id);
+  var id;try{id=decodeURIComponent(location.hash.slice(1));}catch(e){return;}
+  var target=id&&document.getElementById(id);
   if(!target){return;}
   for(var d=target;d;d=d.parentElement){if(d.tagName==='DETAILS'){d.open=true;}}
   target.scrollIntoView();}

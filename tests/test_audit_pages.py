@@ -64,6 +64,8 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     page.screenshot(path=str(screenshot_path("audit-report.png", tmp_path)), full_page=True)
     assert page.get_by_text("変更: お客様情報は主IDだけ (CI-1)", exact=False).is_visible()
     assert page.get_by_role("heading", name="イベントからは検査できないもの").is_visible()
+    assert "<h2>検査したもの</h2><ul><li>ログイン: " in text  # (lists: each was a paragraph)
+    assert "<h2>イベントからは検査できないもの</h2><ul><li>" in text
     assert page.get_by_text("パスワードを確かめるのは接続元IPアドレスのログイン失敗が",
                             exact=False).is_visible()
     assert page.get_by_text("接続元IPアドレスを記録していないログイン試行の D-14",

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from eventsourcing.persistence import ConnectionPoolClosedError
@@ -22,6 +23,8 @@ from application.bootstrap import ConfigError, Settings
 from application.screens import CUSTOMER_INFORMATION_DONE, KEY_EXPIRED, KEY_PROMPT, OPERATOR
 from billing_station import exits
 from billing_station.cli import main
+from billing_station.go_names import GO_COMMANDS
+from billing_station.simulate_command import _to_audit
 
 
 def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
@@ -186,6 +189,18 @@ def test_go_s_hints_name_go_and_the_nearest_command_its_own_too(typed: str, mean
                               "(see './go --help')\n")
     option = subprocess.run([go, "verify", "--nope"], capture_output=True, text=True, timeout=60)
     assert option.stderr == "error: No such option '--nope' (see './go verify --help')\n"
+
+
+def test_go_s_own_commands_are_those_its_hints_offer() -> None:
+    go = (Path(__file__).resolve().parents[1] / "go").read_text(encoding="utf-8")
+    case = re.search(r"^    (test\|[\w|-]+)\)$", go, re.MULTILINE)
+    assert case and tuple(case.group(1).split("|")) == GO_COMMANDS
+
+
+def test_simulate_s_audit_hint_names_the_command_as_it_was_called() -> None:
+    with click.Context(main, info_name="./go"):
+        assert _to_audit([[Path("out/simulation.sqlite3")]]) == (
+            "to audit it: ./go verify out/simulation.sqlite3")
 
 
 def test_ctrl_c_while_the_command_loads_is_one_line_and_130() -> None:

@@ -288,8 +288,10 @@ def test_a_file_not_named_as_a_scenario_is_refused_not_taken_for_the_defaults(
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("written", [b"", b"\n  \n", "# 会議室の週\n".encode()],
-                         ids=["empty", "blank", "only a comment"])
+@pytest.mark.parametrize("written", [b"", b"\n  \n", "# 会議室の週\n".encode(),
+                                     b"[population]\n", b'name = "x"\ndescription = "y"\n'],
+                         ids=["empty", "blank", "only a comment", "an empty table",
+                              "its name only"])
 def test_a_scenario_file_that_sets_nothing_is_refused_not_run_as_the_defaults(
         tmp_path: Path, written: bytes) -> None:
     """An empty empty.toml ran the defaults' month at production's hash cost: minutes, for
@@ -297,7 +299,8 @@ def test_a_scenario_file_that_sets_nothing_is_refused_not_run_as_the_defaults(
     path = tmp_path / "empty.toml"
     path.write_bytes(written)
     with pytest.raises(ScenarioError, match=r"^empty\.toml: sets nothing \(it is empty, or only "
-                       r"comments\): set at least one key, e\.g\. days = 3"):
+                       r"comments, empty tables, its name or description\): set at least one "
+                       r"key, e\.g\. days = 3 \(docs/scenario-reference\.toml lists them\)$"):
         load(path)
 
 
@@ -305,10 +308,11 @@ def test_a_scenario_file_not_in_utf_8_is_told_to_be_saved_so(tmp_path: Path) -> 
     """Shift_JIS, as an editor here may save it, was Python's "'utf-8' codec can't decode
     byte 0x83 in position 2: invalid start byte"."""
     path = tmp_path / "sjis.toml"
-    path.write_bytes("days = 3\n# 会議室の週\n".encode("shift_jis"))
-    with pytest.raises(ScenarioError) as refused:
-        load(path)
-    assert str(refused.value) == "sjis.toml: not UTF-8 (line 2): save it as UTF-8"
+    for bom in (b"", b"\xef\xbb\xbf"):  # (a BOM, as Notepad saves: not counted as a line's)
+        path.write_bytes(bom + "days = 3\n\n# 会議室の週\n".encode("shift_jis"))
+        with pytest.raises(ScenarioError) as refused:
+            load(path)
+        assert str(refused.value) == "sjis.toml: not UTF-8 (line 3): save it as UTF-8"
 
 
 def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> None:
@@ -1122,7 +1126,7 @@ def test_the_scenario_reference_is_every_key_at_its_default_with_its_bounds() ->
     path = Path(__file__).resolve().parents[1] / REFERENCE
     assert path.read_text(encoding="utf-8") == reference()  # (python -m simulations.
     #                                       scenario_reference > docs/scenario-reference.toml)
-    assert load(path) == Scenario("reference")
+    assert load(path) == Scenario("scenario-reference")  # (its name: the file's)
     assert set(MEANINGS) == set(keys())  # every key said, and no other
     bounded = [k for k, *_ in checks.RANGES] + [k for k, *_ in checks.PAIRS] + checks.DELAYS
     assert set(bounded) <= set(keys())
