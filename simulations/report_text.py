@@ -160,7 +160,7 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
         ("slowest login", lambda r: duration(r.slowest_login)),
     ]
     if any(r.client_addresses for r in reports):  # D-14
-        rows += [("logins refused unchecked (D-14)", lambda r: f"{r.throttled:,}"),
+        rows += [("logins refused (D-14)", lambda r: f"{r.throttled:,}"),
                  ("gave up (D-14)", lambda r: f"{r.gave_up:,}")]
     stuffed = any(r.attacked_addresses for r in reports)
     if stuffed:

@@ -168,7 +168,7 @@ def test_D_14_limits_compared_side_by_side_each_run_in_its_folder_and_audited(
     table = (out / "compare.txt").read_text().splitlines()
     assert table[1].split() == ["D-14", "limit", "in", "10", "min", "2", "failures", "20",
                                 "failures"]  # (the window the limits shared)
-    assert f"people refused (D-14){strict['throttled']:>17,}{usual['throttled']:>16,}" in table
+    assert f"logins refused (D-14){strict['throttled']:>17,}{usual['throttled']:>16,}" in table
     unexposed = percent(strict["unexposed"]["logged_in"], strict["unexposed"]["visits"])
     assert unexposed == percent(usual["unexposed"]["logged_in"], usual["unexposed"]["visits"])
     assert f"everyone else: in{unexposed:>21}{unexposed:>16}" in table  # (no stuffer behind)
@@ -228,7 +228,7 @@ def test_the_report_says_what_the_stuffer_cost_in_text_and_on_the_page(tmp_path:
     assert numbers["attacked"] == ["100.64.0.0"] and numbers["tries_per_hour"] == 300
     assert f"うちリスト型攻撃の試行 {attacked.tries_checked:,}件" in page
     compared = side_by_side([attacked, attacked])  # --compare: D-14's rows too
-    assert f"people refused (D-14){attacked.throttled:>17,}" in compared
+    assert f"logins refused (D-14){attacked.throttled:>17,}" in compared
     shown = percent(exposed.logged_in, exposed.count)
     assert f"behind a stuffer: in{shown:>18}{shown:>16}" in compared
     p90 = duration(exposed.seconds_to_login["p90"])
