@@ -76,14 +76,26 @@ def as_written(value: Any) -> str:
     return str(value)
 
 
+def number_allowed(kind: type, low: float | None, high: float | None) -> str:
+    """What a number of a scenario may be, as its problem and the reference say it: a whole
+    number from 1 to 3,660."""
+    what = "a whole number" if kind is int else "a number"
+    return what + (f" from {_shown(low)} to {_shown(high)}" if low is not None and high is not None
+                   else f" of at least {_shown(low)}" if low is not None else "")
+
+
+def pair_allowed(low: int, high: int, relation: str) -> str:
+    return f"two whole numbers from {low} to {high}, the first {relation} the second"
+
+
+DELAY_ALLOWED = f"0 < median <= p95 <= {DELAY_MAX:,} seconds"
+
+
 def _number_problem(key: str, value: Any, kind: type, low: float | None,
                     high: float | None) -> str | None:
-    what = "a whole number" if kind is int else "a number"
-    bounds = (f" from {_shown(low)} to {_shown(high)}" if low is not None and high is not None
-              else f" of at least {_shown(low)}" if low is not None else "")
     if not _is(value, kind) or math.isnan(value) or (low is not None and value < low) or (
             high is not None and value > high):
-        return f"{key} must be {what}{bounds} (not {as_written(value)})"
+        return f"{key} must be {number_allowed(kind, low, high)} (not {as_written(value)})"
     return None
 
 
@@ -149,17 +161,16 @@ def check(scenario: object) -> list[str]:
               and low <= pair[0] and pair[1] <= high
               and (pair[0] <= pair[1] if relation == "at most" else pair[0] < pair[1]))
         if not ok:
-            problems.append(f"{key} must be two whole numbers from {low} to {high}, the first "
-                            f"{relation} the second (not {as_written(pair)})")
+            problems.append(f"{key} must be {pair_allowed(low, high, relation)} "
+                            f"(not {as_written(pair)})")
     if not any(p.startswith(_ATTACK_KEYS) for p in problems):  # (its numbers are in range)
         problems += _attack_problems(scenario)
     for key in DELAYS:
         delay = _get(scenario, key)
         if not (_is(delay.median, float) and _is(delay.p95, float)
                 and 0 < delay.median <= delay.p95 <= DELAY_MAX):
-            problems.append(f"{key} must have 0 < median <= p95 <= {DELAY_MAX:,} seconds, a "
-                            f"day (not median = {as_written(delay.median)}, p95 = "
-                            f"{as_written(delay.p95)})")
+            problems.append(f"{key} must have {DELAY_ALLOWED}, a day (not median = "
+                            f"{as_written(delay.median)}, p95 = {as_written(delay.p95)})")
     return problems
 
 

@@ -76,7 +76,7 @@ def reference() -> str:
              "# test keeps it so. A file that sets no key but its name or description is",
              "# refused; every problem is named by its key, exit 2, before anything runs.", "",
              *_comment(MEANINGS["name"]), '# name = "reference"']
-    table = ""
+    table, defaults = "", Scenario("reference")
     for key in keys():
         if key == "name":
             continue
@@ -85,12 +85,12 @@ def reference() -> str:
             lines += ["", f"[{where}]"]
             table = where
         lines += [*_comment(MEANINGS[key] + _bounds(key)),
-                  f"{name} = {checks.as_written(_default(key))}"]
+                  f"{name} = {checks.as_written(_default(defaults, key))}"]
     return "\n".join(lines) + "\n"
 
 
-def _default(key: str) -> Any:
-    value: Any = Scenario("reference")
+def _default(defaults: Scenario, key: str) -> Any:
+    value: Any = defaults
     for part in key.split("."):
         value = getattr(value, part)
     if isinstance(value, Delay):
@@ -99,23 +99,14 @@ def _default(key: str) -> Any:
 
 
 def _bounds(key: str) -> str:
+    """The values ``key`` takes, as the loader's problem for it says them."""
     for name, kind, low, high in checks.RANGES:
         if name == key:
-            what = "a whole number" if kind is int else "a number"
-            if low is None:
-                return f" ({what})"
-            return f" ({what} from {_shown(low)} to {_shown(high)})" if high is not None else (
-                f" ({what}, at least {_shown(low)})")
+            return f" ({checks.number_allowed(kind, low, high)})"
     for name, low, high, relation in checks.PAIRS:
         if name == key:
-            return f" (two whole numbers from {low} to {high}, the first {relation} the second)"
-    if key in checks.DELAYS:
-        return f" (0 < median <= p95 <= {checks.DELAY_MAX:,} seconds)"
-    return ""
-
-
-def _shown(bound: float) -> str:
-    return f"{bound:,.0f}" if float(bound).is_integer() else f"{bound:g}"
+            return f" ({checks.pair_allowed(low, high, relation)})"
+    return f" ({checks.DELAY_ALLOWED})" if key in checks.DELAYS else ""
 
 
 def _comment(text: str) -> list[str]:
