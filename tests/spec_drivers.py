@@ -352,7 +352,7 @@ class BrowserDriver(Givens):
 
     @property
     def tab(self) -> Page | None:
-        """The window shown last (tests/living_docs.py records its text as evidence)."""
+        """The window shown last (tests/living_docs/collector.py records its text as evidence)."""
         return self.page
 
     def close(self) -> None:

@@ -22,19 +22,17 @@ from PIL import Image
 
 from simulations.html import Pictures
 from tests.docs_shots import screenshot_path
-from tests.living_docs import (
+from tests.living_docs import main
+from tests.living_docs.evidence import GIVEN_AT_BROWSER, given_lines, step_names
+from tests.living_docs.inputs import (
     FEATURES,
-    GIVEN_AT_BROWSER,
     BrowserRun,
-    _given_lines,
-    _step_names,
     find_screenshots,
-    main,
     named_tests,
     read_browser_run,
-    render,
     scenarios,
 )
+from tests.living_docs.page import render
 
 ROOT = Path(__file__).parent.parent
 MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
@@ -463,7 +461,7 @@ def test_a_browser_scenario_shows_only_the_mails_of_its_own_steps(tmp_path: Path
 
 def test_a_step_whose_words_repeat_in_its_scenario_is_captioned_with_its_line() -> None:
     """D-10's scenario logs in with the same words twice: one caption stood for two screens."""
-    assert _step_names({50: "もし ログインする", 52: "かつ 待つ", 56: "もし ログインする"}) == {
+    assert step_names({50: "もし ログインする", 52: "かつ 待つ", 56: "もし ログインする"}) == {
         50: "「もし ログインする」(50行目)", 52: "「かつ 待つ」", 56: "「もし ログインする」(56行目)"}
 
 
@@ -508,4 +506,4 @@ def test_a_scenario_s_description_and_its_given_steps_as_the_page_reads_them() -
     lines = [st["location"]["line"] for st in written["steps"]]
     kinds = [st["keywordType"] for st in written["steps"]]
     story = next(i for i, kind in enumerate(kinds) if kind not in ("Context", "Conjunction"))
-    assert _given_lines(written) == set(lines[:story])
+    assert given_lines(written) == set(lines[:story])

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RULES
-from tests.living_docs import main, scenarios
+from tests.living_docs import main
+from tests.living_docs.inputs import scenarios
 
 ROOT = Path(__file__).parent.parent
 

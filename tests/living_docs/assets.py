@@ -1,0 +1,69 @@
+"""The features report's style and its script (a filter that only shows and hides, links
+that open folded scenarios); without the script the page reads the same."""
+
+STYLE = """
+.verdict{font-size:1.3em;font-weight:bold;margin:.2em 0}.verdict.bad{color:var(--bad)}
+.verdict.ok{color:var(--ok)}.verdict.warn{color:#8a5a00}
+.mark{display:inline-block;min-width:3.5em;font-weight:bold}
+.mark.passed{color:var(--ok)}.mark.failed{color:var(--bad)}.mark.not-run,.mark.none{color:var(--none)}
+.rule{margin:1em 0;padding:.3em 1em;border-left:5px solid var(--line)}
+.rule.passed{border-color:var(--ok)}.rule.failed{border-color:var(--bad)}
+.scenario{margin:.4em 0;padding:.2em .5em;border:1px solid #e2e2e2;border-radius:4px}
+.scenario.failed{border-color:var(--bad);background:#fff7f6}
+summary{cursor:pointer}
+tr.failed td{background:#fde0dd}tr.not-run td{color:var(--none)}
+li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
+.error pre{border-color:var(--bad)}
+#contents>ul{list-style:none;padding-left:0}
+#contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
+#filter label{margin-right:1em}
+.evidence figure{margin:.4em 0}.evidence .picture{max-width:min(100%,40em)}
+.shots{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
+.shots figure{width:22em;margin:0}.shots .picture{width:100%;cursor:zoom-in}
+.given .shots figure{width:14em}
+.more-shots{flex-basis:100%}.more-shots>figure{display:inline-block;vertical-align:top;margin:.4em}
+.zoom{position:absolute;opacity:0;pointer-events:none}
+.shots figure:has(.zoom:checked){width:100%}
+.zoom:checked+label .picture{width:auto;max-width:100%;cursor:zoom-out}
+.zoom:focus-visible+label .picture{outline:2px solid #1a5fb4}
+.tests li{overflow-wrap:anywhere}
+@media screen and (max-width:40em){.shots figure,.given .shots figure{width:100%}
+ .zoom:checked+label{display:block;overflow-x:auto}
+ .zoom:checked+label .picture{max-width:none}}
+@media print{.given{display:none}.shots figure{width:31%;break-inside:avoid}
+ body:has(#print-shots:not(:checked)) .shots{display:none}.print-choice{display:none}}
+"""
+
+SCRIPT = """
+(function(){
+ var form=document.getElementById('filter');form.hidden=false;
+ var selects=form.querySelectorAll('select');
+ function apply(){
+  var want={};selects.forEach(function(s){want[s.dataset.filter]=s.value;});
+  var shown={};  /* each scenario once, though shown under each of its rules */
+  document.querySelectorAll('details.scenario').forEach(function(d){
+   var ok=(!want.status||d.dataset.status===want.status)&&
+          (!want.section||d.dataset.section===want.section)&&
+          (!want.tag||d.dataset.tags.split(' ').indexOf(want.tag)>=0);
+   d.hidden=!ok;if(ok){shown[d.dataset.scenario]=true;}
+  });
+  var active=want.status||want.section||want.tag;
+  document.querySelectorAll('.rule').forEach(function(r){
+   r.hidden=active&&!r.querySelector('details.scenario:not([hidden])');});
+  document.querySelectorAll('section.section').forEach(function(s){
+   s.hidden=active&&!s.querySelector('.rule:not([hidden])');});
+  document.getElementById('shown').textContent=
+   active?Object.keys(shown).length+'件のシナリオを表示中':'';
+ }
+ selects.forEach(function(s){s.addEventListener('change',apply);});
+ function reveal(){  /* a link to a scenario inside a closed one: opened, and shown */
+  var id;try{id=decodeURIComponent(location.hash.slice(1));}catch(e){return;}
+  var target=id&&document.getElementById(id);
+  if(!target){return;}
+  for(var d=target;d;d=d.parentElement){if(d.tagName==='DETAILS'){d.open=true;}}
+  target.scrollIntoView();}
+ window.addEventListener('hashchange',reveal);reveal();
+ window.addEventListener('beforeprint',function(){
+  document.querySelectorAll('details').forEach(function(d){d.open=true;});});
+})();
+"""

@@ -1,0 +1,119 @@
+"""The collector: a pytest plugin (``python -m pytest -p tests.living_docs
+--cucumberjson=PATH``) that writes what a person saw at each step to evidence.jsonl beside
+the cucumber JSON, keys masked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click.testing
+
+from application import screens
+from application.outcomes import (
+    Completed,
+    Confirmation,
+    ErrorPage,
+    KeyEntry,
+    Refused,
+    Throttled,
+    TopPage,
+)
+from domain.fields import InvalidInput
+from tests.living_docs.inputs import mask_keys
+
+
+class Collector:
+    """After each step (and at a failing one), what the person now sees and the mails that
+    arrived, appended to evidence.jsonl beside the cucumber JSON, keys masked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.screens: dict[str, tuple[str, object]] = {}  # test -> the screen recorded last,
+        #                                                    and the answer that showed it
+        self.mails: dict[str, int] = {}  # test -> mails already recorded (or there before)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")  # this run's evidence only
+
+    def after_step(self, seen: dict[str, Any], test: str, line: int) -> None:
+        """``seen``: the test's fixtures and the step's arguments (the specs' ``world``, the
+        portal's ``person`` at a browser)."""
+        screen = _screen_text(seen)
+        answer = getattr(seen.get("world"), "screen", None)
+        last = self.screens.get(test)
+        # (a new answer showing the same text, as D-14 refusing once more, is the step's too)
+        if screen and (last is None or last[0] != screen or last[1] is not answer):
+            self.screens[test] = (screen, answer)
+            self._write(test, line, "screen", screen)
+        mailbox = (getattr(seen.get("world"), "mailbox", None)
+                   or getattr(getattr(seen.get("person"), "portal", None), "mailbox", None))
+        if mailbox is not None and hasattr(mailbox, "messages"):
+            messages = mailbox.messages()  # (at a browser, the portal's: other tests' too)
+            before = self.mails.get(test, getattr(seen.get("person"), "mail_start", 0))
+            for message in messages[before:]:
+                self._write(test, line, "mail", _mail_text(message))
+            self.mails[test] = len(messages)
+
+    def _write(self, test: str, line: int, kind: str, text: str) -> None:
+        record = {"test": test, "line": line, "kind": kind, "text": mask_keys(text)}
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _screen_text(seen: dict[str, Any]) -> str | None:
+    """The screen shown: the specs' world's last screen, the browser page's text, or the
+    audit's answer (D-16: a command, no screen)."""
+    audited = seen.get("audited")
+    if isinstance(audited, tuple) and isinstance(audited[0], click.testing.Result):
+        folder = seen["request"].getfixturevalue("tmp_path")  # (the test's: noise later)
+        said = audited[0].output.replace(f"{folder}/", "")
+        return f"【監査 (verify) の出力】 終了コード {audited[0].exit_code}\n{said}"
+    shown = getattr(seen.get("world"), "screen", None)
+    if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
+                  | Throttled):
+        return f"【{screens.title(shown)}】\n{screens.message(shown)}"
+    if isinstance(shown, InvalidInput):
+        return f"【入力エラー】\n{shown}"
+    page = getattr(seen.get("person"), "tab", None)
+    if page is not None and hasattr(page, "inner_text"):
+        try:
+            if page.url == "about:blank":  # a window not yet at the portal: no screen
+                return None
+            path = urlsplit(page.url).path  # the test server's address means nothing later
+            return f"【{page.title()}】 {path}\n{page.inner_text('body')[:3000]}"
+        except Exception:  # a page mid-navigation has no text to give: nothing to record
+            return None
+    return None
+
+
+def _mail_text(message: Any) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    content = body.get_content() if body is not None else ""
+    return (f"差出人: {message['From']}\n宛先: {message['To']}\n件名: {message['Subject']}\n\n"
+            f"{content}")
+
+
+_collector: Collector | None = None
+
+
+def pytest_configure(config: Any) -> None:
+    global _collector
+    path = getattr(config.option, "cucumber_json_path", None)
+    if path:
+        _collector = Collector(Path(path).parent / "evidence.jsonl")
+
+
+def pytest_bdd_after_step(request: Any, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any) -> None:
+    if _collector:
+        _collector.after_step({**request.node.funcargs, **step_func_args}, request.node.name,
+                              step.line_number)
+
+
+def pytest_bdd_step_error(request: Any, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any, exception: Any) -> None:
+    if _collector:
+        _collector.after_step({**request.node.funcargs, **step_func_args}, request.node.name,
+                              step.line_number)
