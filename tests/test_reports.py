@@ -374,7 +374,8 @@ def test_in_chromium_a_screenshot_opens_whole_on_a_click_and_prints(chromium: An
 
 def test_in_chromium_a_link_to_a_folded_scenario_opens_it(chromium: Any, tmp_path: Path) -> None:
     """A rule's 「画面とメールは…同じシナリオにあります」 led to a scenario still folded (the
-    reader had to find it and click again); opened by its address too."""
+    reader had to find it and click again); opened by its address too, and shown when the
+    filter had hidden it."""
     report, data, _ = report_with_shots(tmp_path)
     target = f's-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}'
     page = chromium.new_page(viewport={"width": 1100, "height": 900})
@@ -383,6 +384,14 @@ def test_in_chromium_a_link_to_a_folded_scenario_opens_it(chromium: Any, tmp_pat
     page.evaluate(f"document.getElementById('{target}').open = false")
     page.evaluate(f"location.hash = ''; location.hash = '{target}'")  # (a link within the page)
     page.wait_for_function(f"document.getElementById('{target}').open")
+    other_status = "failed" if page.locator(f"#{target}").get_attribute("data-status") != "failed" \
+        else "passed"
+    page.select_option('select[data-filter="status"]', other_status)  # the filter hides it:
+    assert not page.locator(f"#{target}").is_visible()
+    page.evaluate(f"location.hash = ''; location.hash = '{target}'")  # the link lifts the filter
+    page.wait_for_function(f"document.getElementById('{target}').checkVisibility()")
+    assert page.locator('select[data-filter="status"]').input_value() == ""
+    assert page.locator("#shown").inner_text() == ""
     page.close()
 
 

@@ -60,7 +60,8 @@ SCRIPT = """
   var id;try{id=decodeURIComponent(location.hash.slice(1));}catch(e){return;}
   var target=id&&document.getElementById(id);
   if(!target){return;}
-  for(var d=target;d;d=d.parentElement){if(d.tagName==='DETAILS'){d.open=true;}}
+  for(var d=target;d;d=d.parentElement){if(d.tagName==='DETAILS'){d.open=true;}
+   if(d.hidden&&d!==form){selects.forEach(function(s){s.value='';});apply();}}  /* filtered out */
   target.scrollIntoView();}
  window.addEventListener('hashchange',reveal);reveal();
  window.addEventListener('beforeprint',function(){
