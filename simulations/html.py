@@ -133,23 +133,25 @@ Segment = tuple[str, int, str]  # name, count, colour
 
 
 def stacked_bars(rows: Sequence[tuple[str, Sequence[Segment]]], title: str) -> str:
-    """An inline SVG chart: one labelled horizontal bar per row, its segments side by side,
-    the counts written after the bar (so the chart reads in black and white too)."""
-    width, bar_width, label_height, bar_height, gap = 720, 440, 18, 16, 12
+    """An inline SVG chart: each row's label, its bar (segments side by side), and the counts
+    under the bar (so the chart reads in black and white too). Narrow, one thing a line, so
+    that on a phone it shrinks little and its words stay legible."""
+    width, label_height, bar_height, counts_height, gap = 400, 18, 16, 16, 10
     longest = max((sum(n for _, n, _ in segments) for _, segments in rows), default=0) or 1
     parts, y = [], 0
     for label, segments in rows:
         parts.append(f'<text x="0" y="{y + 13}" font-size="13">{esc(label)}</text>')
         x, y = 0.0, y + label_height
         for name, count, colour in segments:
-            w = bar_width * count / longest
+            w = width * count / longest
             if w:
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_height}" '
                              f'fill="{colour}"><title>{esc(name)} {count}</title></rect>')
             x += w
         counts = " / ".join(f"{name} {count}" for name, count, _ in segments)
-        parts.append(f'<text x="{bar_width + 10}" y="{y + 12}" font-size="12">{esc(counts)}</text>')
-        y += bar_height + gap
+        y += bar_height
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{esc(counts)}</text>')
+        y += counts_height + gap
     return (f'<svg role="img" aria-label="{esc(title)}" viewBox="0 0 {width} {max(y, 1)}" '
             f'width="{width}" style="max-width:100%;height:auto"><title>{esc(title)}</title>'
             f"{''.join(parts)}</svg>")

@@ -398,12 +398,17 @@ def test_in_chromium_a_link_to_a_folded_scenario_opens_it(chromium: Any, tmp_pat
 def test_in_chromium_on_a_phone_nothing_is_wider_than_the_screen(chromium: Any,
                                                                  tmp_path: Path) -> None:
     """At 390 px the page was 649 px wide (screenshots side by side, test names unbroken), and
-    a screenshot opened was no bigger than shut: opened, it is whole, scrolled in its box."""
+    a screenshot opened was no bigger than shut: opened, it is whole, scrolled in its box. The
+    chapters' chart keeps its words legible."""
     report, data, _ = report_with_shots(tmp_path)
     page = chromium.new_page(viewport={"width": 390, "height": 844})
     page.goto(report.as_uri())
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    chart_words = page.evaluate(  # the chapters' chart: its words were 6 px high
+        "Math.min(...[...document.querySelectorAll('#summary svg text')]"
+        ".map(t => t.getBoundingClientRect().height))")
+    assert chart_words >= 10
     scenario = page.locator(f'#s-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}')
     story = scenario.locator(".evidence > .shots .picture").first
     story.click()
