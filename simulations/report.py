@@ -83,6 +83,12 @@ class Report:
     description: str = ""  # the scenario's own line for people
 
     @property
+    def no_key_sent(self) -> bool:
+        """Logins completed, yet no key mailed (a one-day run: every login an ID's first,
+        LG-4 and D-1): the reports say why, or the keys' zeros read as a fault."""
+        return self.keys_issued == 0 and self.outcomes.get(Outcome.COMPLETED.value, 0) > 0
+
+    @property
     def exposed(self) -> Visits:
         """The visits of the people behind a stuffer's address."""
         return Visits(self.exposed_visits, self.exposed_histogram)

@@ -153,7 +153,8 @@ def _attempts(r: Report) -> str:
             f"{f'。うちリスト型攻撃の試行 {r.tries_checked:,}件' if r.tries else ''})。"
             f"完了 {completed:,}件のうち、"
             f"通知キーあり {r.with_key:,}件・なし {r.without_key:,}件 "
-            "(初回ログインと通知キーを利用しないIDはキーなし)。</p>"
+            "(初回ログインと通知キーを利用しないIDはキーなし)。"
+            + (NO_KEY if r.no_key_sent else "") + "</p>"
             + table(["結末", "件数", "割合"], rows, numeric_from=1) + "</section>")
 
 
@@ -189,6 +190,8 @@ def _addresses(r: Report) -> str:
     return f"<section><h2>接続元IPアドレスごとの制限 (D-14)</h2>{body}</section>"
 
 
+NO_KEY = ("通知キーは1件も送られていません: 完了したログインはすべて、そのIDの初回ログイン "
+          "(LG-4、D-1) か、通知キーを利用しないIDのものでした。")
 GAVE_UP = "待つよう言われ、再ログインの上限に達していて断念した訪問 (D-14)"
 GROUP_TIME_NOTE = ("ログインまでの時間は、それぞれの訪問全体に対する値です。ログインできなかった"
                    "訪問は、どのログインよりも遅いものとして数えます。")

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from application.audit import Outcome
 from billing_station.cli import main
-from simulations import plots
+from simulations import plots, report_html, report_text
 from simulations.checks import POLICY_KEYS, policy_range
 from simulations.compare_html import compare_page
 from simulations.experiments import write
@@ -196,6 +196,17 @@ def test_a_run_without_visits_still_reports(tmp_path: Path) -> None:
         write(r, tmp_path)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<td class=num>0</td>" in page and "期限切れはありません" in page
+
+
+def test_D_1_a_run_with_no_key_mailed_says_why(tmp_path: Path) -> None:
+    """One day of IDs that all use the notify key: every login is its ID's first (LG-4, D-1),
+    so no key is mailed. The reports showed the keys' zeros without a word, read as a fault."""
+    first_day = run(attrs.evolve(SMALL, days=1), tmp_path)
+    assert first_day.keys_issued == 0 and first_day.outcomes["completed"] > 0
+    write(first_day, tmp_path)
+    assert report_text.NO_KEY in text(first_day)
+    assert report_html.NO_KEY in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert report_text.NO_KEY not in text(attrs.evolve(first_day, keys_issued=1))
 
 
 def test_the_plots_use_the_installed_japanese_font() -> None:
