@@ -7,8 +7,9 @@
 #                  First, as root, apt-get installs what is missing of PostgreSQL, Chromium and
 #                  a CJK font (./go system-packages)
 #   ./go report    run the Gherkin specs, through the browser and the services; write
-#                  reports/features.html and reports/cucumber.json in this checkout's
-#                  reports/ (wherever ./go is called from). First, as root, apt-get installs
+#                  features.html, cucumber.json and the screenshots in this checkout's
+#                  reports/ (wherever ./go is called from), or in FOLDER with --out FOLDER
+#                  (relative to where ./go is called from). First, as root, apt-get installs
 #                  what is missing of PostgreSQL, Chromium and a CJK font (./go
 #                  system-packages)
 #   ./go bench     the audit, simulation and portal benchmarks (minutes); ./go bench quick: ~1 min
@@ -24,6 +25,7 @@ own_help() {  # the lines above: all of them, or those of one command ($1)
     sed -n '2,/^set /p' go | sed '$d' | sed 's/^# \{0,1\}//' \
         | awk -v cmd="${1:-}" 'cmd == "" { print; next } /^  \.\/go / { on = ($2 == cmd) } on'
 }
+out=""  # ./go report --out FOLDER: where the report goes, made absolute
 case "${1:-}" in  # ./go's own commands: --help says what they do, before anything is done
     test|report|bench|screenshots|system-packages)
         if [ "${2:-}" = --help ] || [ "${2:-}" = -h ]; then
@@ -32,6 +34,23 @@ case "${1:-}" in  # ./go's own commands: --help says what they do, before anythi
         fi
         extra="${2:-}"
         [ "$1" = bench ] && [ "$extra" = quick ] && extra="${3:-}"
+        if [ "$1" = report ] && [[ "$extra" == --out || "$extra" == --out=* ]]; then
+            if [ "$extra" = --out ]; then
+                given="${3:-}" extra="${4:-}"
+            else
+                given="${extra#--out=}" extra="${3:-}"
+            fi
+            case "$given" in
+                "") echo "./go report: --out needs a folder (./go report --out FOLDER)" >&2
+                    exit 2 ;;
+                /*) out="$given" ;;
+                *) out="$caller/$given" ;;
+            esac
+            if [ -e "$out" ] && [ ! -d "$out" ]; then
+                echo "./go report: --out $given is not a folder" >&2
+                exit 2
+            fi
+        fi
         if [ "$1" != test ] && [ -n "$extra" ]; then
             echo "./go $1: unexpected '$extra' (./go $1 --help says what it takes)" >&2
             exit 2
@@ -73,17 +92,20 @@ case "${1:-}" in
         exit $status ;;
     report)
         ./go system-packages  # (the browser and the font for Japanese its screenshots need)
-        mkdir -p reports
+        out="${out:-$PWD/reports}"
+        mkdir -p "$out"
         status=0
         # The specs through the browser first: each step's screenshot, beside its scenario in
         # the page; then every scenario's result and evidence through the services.
-        rm -f reports/browser-run.xml
-        .venv/bin/pytest -q -p no:cacheprovider tests/test_features.py --driver=browser \
-            --junitxml=reports/browser-run.xml || status=$?
-        .venv/bin/python -m pytest -q -p tests.living_docs tests/test_features.py \
-            tests/test_portal_features.py --cucumberjson=reports/cucumber.json || status=$?
-        .venv/bin/python -m tests.living_docs reports/cucumber.json reports/features.html \
-            reports/browser-run.xml
+        rm -f "$out/browser-run.xml"
+        BS_SCREENSHOTS="$out/screenshots" .venv/bin/pytest -q -p no:cacheprovider \
+            tests/test_features.py --driver=browser --junitxml="$out/browser-run.xml" \
+            || status=$?
+        BS_SCREENSHOTS="$out/screenshots" .venv/bin/python -m pytest -q -p tests.living_docs \
+            tests/test_features.py tests/test_portal_features.py \
+            --cucumberjson="$out/cucumber.json" || status=$?
+        .venv/bin/python -m tests.living_docs "$out/cucumber.json" "$out/features.html" \
+            "$out/browser-run.xml"
         exit $status ;;
     screenshots)  # README's pictures, made anew by the tests that show those pages
         BS_DOCS_SCREENSHOTS=1 exec .venv/bin/pytest -q -p no:cacheprovider tests/test_portal.py \

@@ -42,7 +42,6 @@ from tests.docs_shots import refreshing, screenshot_path, shot_name
 from tests.story import PASSWORD, information, sub_id_form
 
 ROOT = Path(__file__).parent.parent
-SHOTS = ROOT / "reports" / "screenshots"
 SECRET = b"portal-tests-secret"
 _numbers = itertools.count(1)
 
@@ -159,16 +158,22 @@ def tab(chromium: Browser, served: Served) -> Iterator[Page]:
     context.close()
 
 
+def shots_root() -> Path:
+    """Where the browser's screenshots go: reports/screenshots, or where ./go report --out
+    says (BS_SCREENSHOTS)."""
+    return Path(os.environ.get("BS_SCREENSHOTS") or ROOT / "reports" / "screenshots")
+
+
 def fresh_shots_folder(test: str) -> Path:
     """Where a test's screenshots go, emptied of an earlier run's (a test that failed before
     its first screenshot showed them as its own)."""
-    folder = SHOTS / re.sub(r"[^\w\-]+", "_", test)[:120]
+    folder = shots_root() / re.sub(r"[^\w\-]+", "_", test)[:120]
     shutil.rmtree(folder, ignore_errors=True)
     return folder
 
 
 class Camera:
-    """Each browser step's screenshot, kept under reports/screenshots/<test>/."""
+    """Each browser step's screenshot, kept under reports/screenshots/<test>/ (shots_root)."""
 
     def __init__(self, page: Page, test: str):
         self.page, self.count = page, 0

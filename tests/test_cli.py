@@ -25,6 +25,7 @@ from billing_station import exits
 from billing_station.cli import main
 from billing_station.go_names import GO_COMMANDS
 from billing_station.simulate_command import _to_audit
+from tests.portal_fixtures import fresh_shots_folder, shots_root
 
 
 def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
@@ -161,6 +162,33 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == (f"./go {command}: unexpected 'nonsense' (./go {command} --help"
                               " says what it takes)\n")
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    (["--out"], "--out needs a folder (./go report --out FOLDER)"),
+    (["--out="], "--out needs a folder (./go report --out FOLDER)"),
+    (["--out", "taken"], "--out taken is not a folder"),
+    (["--out=taken"], "--out taken is not a folder"),
+    (["--out", "folder", "more"], "unexpected 'more' (./go report --help says what it takes)")])
+def test_go_report_out_is_a_folder_of_the_caller_s(tmp_path: Path, given: list[str],
+                                                   said: str) -> None:
+    """./go report wrote only into the checkout's reports/: --out FOLDER (the caller's
+    relative path) says where; what is not a folder is refused before anything is run."""
+    (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
+    go = str(Path(__file__).resolve().parents[1] / "go")
+    refused = subprocess.run([go, "report", *given], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=30)
+    assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", f"./go report: {said}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_the_browser_s_screenshots_go_where_go_report_out_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(./go report --out FOLDER sets BS_SCREENSHOTS: FOLDER/screenshots, which the page reads.)"""
+    monkeypatch.setenv("BS_SCREENSHOTS", str(tmp_path / "screenshots"))
+    assert fresh_shots_folder("test_x[a b]") == tmp_path / "screenshots" / "test_x_a_b_"
+    monkeypatch.delenv("BS_SCREENSHOTS")
+    assert shots_root() == Path(__file__).resolve().parents[1] / "reports" / "screenshots"
 
 
 @pytest.mark.parametrize("asked", [[], ["--help"], ["-h"]])
