@@ -74,7 +74,8 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
             + _key_figures(r) + _times(r) + _attempts(r) + _addresses(r) + _keys(r)
             + figures(plots, SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS)
             + _expiries(r) + _run(r, run, folder, stores)
-            + f"<details><summary>テキスト版 (report.txt)</summary><pre>{esc(text(r))}</pre></details>")
+            + "<details><summary>テキスト版 (report.txt、英語。数値は上と同じ)</summary>"
+            + f"<pre>{esc(text(r))}</pre></details>")
     return page(title, f"<main>{body}</main>", style=STYLE)
 
 

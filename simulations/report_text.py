@@ -4,6 +4,7 @@ Shares never read 100% or 0% unless they are."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 from simulations.report import (
@@ -183,9 +184,11 @@ def side_by_side(reports: list[Report], varied: Varied = VALIDITY) -> str:
     lines = [f"{heading:<{first}}" + "".join(f"{column(r):>{width}}" for r in reports)]
     for name, cell in rows:
         lines.append(f"{name:<{first}}" + "".join(f"{cell(r):>{width}}" for r in reports))
-    lines.append("* over all visits; a visit that never logged in counts as slower than any login;"
-                 " time passes for a key's mail and typing and for waits to log in again, so a"
-                 " login without a key that waited for nothing takes 0s")
+    lines += textwrap.wrap(  # (a line of 210 characters ran off a terminal)
+        "* over all visits; a visit that never logged in counts as slower than any login; time"
+        " passes for a key's mail and typing and for waits to log in again, so a login without"
+        " a key that waited for nothing takes 0s", width=max(80, len(lines[0])),
+        subsequent_indent="  ")
     if stuffed:
         lines.append("† the same, over the visits of the people behind a stuffer's address")
     lines += [f"{column(r)}: {r.policy}" for r in reports]
