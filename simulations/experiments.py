@@ -31,7 +31,7 @@ from simulations.run_folder import (
 )
 from simulations.runner import Simulation
 from simulations.scenario import Scenario
-from simulations.varied import Varied
+from simulations.varied import Varied, number
 
 
 def simulate(scenario: Scenario, folder: Path) -> tuple[Report, Simulation, float]:
@@ -111,6 +111,8 @@ def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Pa
              say: Callable[[str], None], play: Callable[[Scenario, Path], Played]
              ) -> list[list[Path]]:
     set_aside_earlier_run(folder)
+    say(f"{len(values)} runs of scenario {scenario.name}, one for each value of {varied.key}: "
+        + ", ".join(number(v) for v in values))  # (said before the runs' lines, not after)
     reports, stores = [], []
     for value in values:
         where = folder / varied.folder_of(value)
@@ -119,11 +121,11 @@ def _compare(scenario: Scenario, varied: Varied, values: list[float], folder: Pa
         write(result, where, run, kept, compared_as=varied.label(value))
         reports.append(result)
         stores.append(kept)
-        say(f"{result.policy}: {_run_figures(result, run)}")
+        say(f"  {result.policy}: {_run_figures(result, run)}")
     common = text(reports[0]).splitlines()[0]  # the scenario, its days, seed and people
     table = f"{common}\n{side_by_side(reports, varied)}"
     (folder / COMPARE_TXT).write_text(table + "\n", encoding="utf-8")
-    say(table)
+    say(f"\n{table}")
     pictures = plots.compare(reports, folder, varied)
     (folder / COMPARE_HTML).write_text(compare_page(reports, pictures, varied=varied),
                                        encoding="utf-8")

@@ -500,6 +500,10 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     assert common.startswith("Scenario slow-mail: 2 days (2026-04-06 to 2026-04-07), seed ")
     assert heading.split()[-4:] == ["5", "min", "15", "min"]  # what differs
     assert "validity 5 min, 5 wrong entries, 5 keys/h: ran in " in result.output
+    said = result.output.splitlines()  # what is run, then each run, then the table (the
+    #                                    scenario's line came after the runs' lines)
+    assert said[0] == "2 runs of scenario slow-mail, one for each value of key_validity_minutes: 5, 15"
+    assert said.index(common) > max(i for i, line in enumerate(said) if ": ran in " in line)
     assert (tmp_path / "compare-outcomes.png").exists()
     assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
 
