@@ -94,11 +94,12 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
         drawn = [r for r in reports if r.histogram and r.visits]
         longest = max([1.0, *(max(max(r.histogram) / 60, r.validity_minutes) for r in drawn)])
         end = longest * 1.1  # (the axis's: each curve runs to it at the share it reached)
-        for r in drawn:
+        for i, r in enumerate(drawn):
             minutes = sorted(s / 60 for s in r.histogram)
             label = (f"{'全員、' if split else ''}{varied.label(varied.value(r))} "
                      f"(ログイン {r.logged_in:,}/{r.visits:,})")
-            line = _share_by_time(ax, minutes, r.visits, label, end)
+            line = _share_by_time(ax, minutes, r.visits, label, end,
+                                  linewidth=_under_the_next(i, len(drawn)))
             if split:
                 for part, name, style in (
                         (r.exposed, "攻撃元と同じアドレスの利用者",
@@ -133,6 +134,12 @@ def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
     ax.annotate(VALIDITY.label(minutes), (minutes, 0.02), xycoords=("data", "axes fraction"),
                 xytext=(-2, 0), textcoords="offset points",  # (beside the line, not on it)
                 rotation=90, fontsize=8, color=color, ha="right", va="bottom")
+
+
+def _under_the_next(i: int, curves: int) -> float:
+    """The ``i``th compared curve's width: each thinner than the one drawn before it, so
+    runs that coincide (a validity no key outlived) show one inside the other, not one."""
+    return 1.5 + 2.5 * (curves - 1 - i) / max(1, curves - 1)
 
 
 def _share_by_time(ax: plt.Axes, minutes: list[float], visits: int, label: str,

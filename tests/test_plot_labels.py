@@ -108,6 +108,20 @@ def test_logins_all_at_one_time_are_drawn_as_a_step_and_the_share_they_reached(
     assert ys[0] == 0 and xs[0] == 0  # (from none logged in)
 
 
+def test_compared_runs_that_coincide_show_each_curve(drawn: list[plt.Figure],
+                                                     tmp_path: Path) -> None:
+    """Runs whose visits logged in at the same times (a validity no key outlived) drew one
+    curve over the other, and the legend named a run no one could see: each is drawn
+    thinner than the one under it."""
+    plots.time_to_login([made(v, 90) for v in (5, 10, 15)], tmp_path / "compare.png")
+    curves = [line for line in drawn[0].axes[0].get_lines() if line.get_label()[:1] != "_"]
+    assert len(curves) == 3 and all(np.array_equal(c.get_ydata(), curves[0].get_ydata())
+                                    for c in curves)
+    widths = [c.get_linewidth() for c in curves]
+    assert widths == sorted(widths, reverse=True) and widths[-1] < widths[0] - 2
+    assert widths[-1] >= 1.5  # (the top one still a line, not a hair)
+
+
 def test_a_bars_count_reads_as_the_tables_do_with_a_comma_in_its_thousands(
         drawn: list[plt.Figure], tmp_path: Path) -> None:
     """A bar read 「1587」 where the table beside it said 「1,587」."""
