@@ -138,11 +138,13 @@ def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
     assert '<p class="verdict bad">画面写真を撮ったブラウザでの実行: 3件失敗' in page
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
                   browser=BrowserRun(53, 0, 1))
-    assert "画面写真: ブラウザでの実行 53件成功、失敗なし、画面のないシナリオ 1件は実行せず" in page
+    assert ("画面写真は、同じシナリオをブラウザで操作したもう一つの実行で撮りました: 53件成功、"
+            "失敗なし (画面のないシナリオ 1件は実行せず)。") in page
     portal_runs = sum(len(f["elements"]) for f in cucumber(fail=False)
                       if f["uri"].endswith("portal.feature"))
-    assert portal_runs > 0 and (f"ほかに portal.feature の{portal_runs}件は、もともとブラウザで"
-                                "操作する手順で") in page
+    assert portal_runs > 0 and ("上の結果は、シナリオの手順でサービスを直接操作した実行のもの"
+                                f"です (portal.feature の{portal_runs}件は、この実行でもブラウザで"
+                                "操作しています)。") in page
     assert "verdict bad" not in page
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
                   browser=read_browser_run(tmp_path / "none.xml"))

@@ -78,11 +78,12 @@ def _browser_verdict(browser: BrowserRun | None, portal_runs: int = 0) -> str:
     if browser.problem or browser.failed:
         what = browser.problem or f"{browser.failed}件失敗 (画面写真には失敗した実行のものが含まれます)"
         return f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {esc(what)}</p>'
-    skipped = f"、画面のないシナリオ {browser.skipped}件は実行せず" if browser.skipped else ""
-    portal = (f" (ほかに portal.feature の{portal_runs}件は、もともとブラウザで操作する手順で、"
-              "その結果は上の件数に含まれます)" if portal_runs else "")
-    return (f'<p class="meta">画面写真: ブラウザでの実行 {browser.passed}件成功、失敗なし{skipped}'
-            f"{portal}</p>")
+    skipped = f" (画面のないシナリオ {browser.skipped}件は実行せず)" if browser.skipped else ""
+    portal = (f" (portal.feature の{portal_runs}件は、この実行でもブラウザで操作しています)"
+              if portal_runs else "")
+    return (f'<p class="meta">上の結果は、シナリオの手順でサービスを直接操作した実行のもの'
+            f"です{portal}。画面写真は、同じシナリオをブラウザで操作したもう一つの実行で"
+            f"撮りました: {browser.passed}件成功、失敗なし{skipped}。</p>")
 
 
 def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
