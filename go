@@ -41,8 +41,8 @@ case "${1:-}" in  # ./go's own commands: --help says what they do, before anythi
                 given="${extra#--out=}" extra="${3:-}"
             fi
             case "$given" in
-                "") echo "./go report: --out needs a folder (./go report --out FOLDER)" >&2
-                    exit 2 ;;
+                ""|-*) echo "./go report: --out needs a folder (./go report --out FOLDER)" >&2
+                    exit 2 ;;  # (--out --help: a folder named --help and minutes of work)
                 /*) out="$given" ;;
                 *) out="$caller/$given" ;;
             esac
@@ -53,6 +53,10 @@ case "${1:-}" in  # ./go's own commands: --help says what they do, before anythi
         fi
         if [ "$1" != test ] && [ -n "$extra" ]; then
             echo "./go $1: unexpected '$extra' (./go $1 --help says what it takes)" >&2
+            exit 2
+        fi
+        if [ -n "$out" ] && ! mkdir -p -- "$out" 2>/dev/null; then
+            echo "./go report: --out $given: the folder cannot be made there" >&2
             exit 2
         fi ;;
 esac

@@ -169,7 +169,9 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
     (["--out="], "--out needs a folder (./go report --out FOLDER)"),
     (["--out", "taken"], "--out taken is not a folder"),
     (["--out=taken"], "--out taken is not a folder"),
-    (["--out", "folder", "more"], "unexpected 'more' (./go report --help says what it takes)")])
+    (["--out", "folder", "more"], "unexpected 'more' (./go report --help says what it takes)"),
+    (["--out", "--help"], "--out needs a folder (./go report --out FOLDER)"),
+    (["--out", "taken/sub"], "--out taken/sub: the folder cannot be made there")])
 def test_go_report_out_is_a_folder_of_the_caller_s(tmp_path: Path, given: list[str],
                                                    said: str) -> None:
     """./go report wrote only into the checkout's reports/: --out FOLDER (the caller's

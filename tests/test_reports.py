@@ -23,6 +23,7 @@ from PIL import Image
 from simulations.html import Pictures
 from tests.docs_shots import screenshot_path
 from tests.living_docs import main
+from tests.living_docs import page as living_page
 from tests.living_docs.evidence import GIVEN_AT_BROWSER, given_lines, step_names
 from tests.living_docs.inputs import (
     FEATURES,
@@ -332,9 +333,12 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
     page.select_option('select[data-filter="status"]', "")
     tagged = {(s["file"], s["line"]) for s in scenarios() if "LG-7" in s["tags"]}
     page.select_option('select[data-filter="tag"]', "LG-7")  # each scenario counted once,
-    assert page.locator("#shown").inner_text() == f"{len(tagged)}件のシナリオを表示中"
-    assert page.locator("details.scenario:visible").count() > len(tagged)  # though shown
-    page.select_option('select[data-filter="tag"]', "")  # under each of its rules
+    boxes = page.locator("details.scenario:visible").count()  # though shown under each of
+    assert boxes > len(tagged) and page.locator("#shown").inner_text() == (  # its rules
+        f"{len(tagged)}件のシナリオを表示中 (いくつかのルールに載るものを含め{boxes}か所)")
+    page.select_option('select[data-filter="tag"]', "")
+    assert [o.get_attribute("value") for o in page.locator(  # (シナリオなし: no rule is so)
+        'select[data-filter="status"] option').all()] == ["", "passed", "failed", "not-run"]
     page.emulate_media(media="print")
     assert passed.is_visible()  # printed, every scenario is unfolded
     page.close()
@@ -394,6 +398,33 @@ def test_in_chromium_a_link_to_a_folded_scenario_opens_it(chromium: Any, tmp_pat
     page.wait_for_function(f"document.getElementById('{target}').checkVisibility()")
     assert page.locator('select[data-filter="status"]').input_value() == ""
     assert page.locator("#shown").inner_text() == ""
+    assert page.locator("#notice").inner_text() == (  # and says so where the reader is
+        "リンク先が絞り込みで隠れていたため、絞り込みを解除しました。")
+    assert page.locator("#notice").is_visible()
+    page.evaluate(f"document.getElementById('{target}').open = false;"  # the same link again
+                  f"document.body.insertAdjacentHTML('beforeend', '<a id=again href=#{target}>x</a>')")
+    page.click("#again")
+    page.wait_for_function(f"document.getElementById('{target}').open")
+    page.close()
+
+
+def test_in_chromium_the_filter_finds_the_rules_no_scenario_proves(
+        chromium: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """状態「シナリオなし」 hid every rule: a rule was shown only for a scenario shown."""
+    catalogue = (FEATURES / "rules.toml").read_text(encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(catalogue.replace(
+        "[rules]\n", '[rules]\n"LG-99" = "まだシナリオのないルール。"\n'), encoding="utf-8")
+    monkeypatch.setattr(living_page, "FEATURES", tmp_path)
+    report = tmp_path / "features.html"
+    report.write_text(render(cucumber(), made_at=MADE_AT, commit="0123abcd"), encoding="utf-8")
+    page = chromium.new_page()
+    page.goto(report.as_uri())
+    page.select_option('select[data-filter="status"]', "none")
+    assert page.locator(".rule:visible").all_inner_texts()[0].startswith("LG-99")
+    assert page.locator(".rule:visible").count() == 1
+    assert page.locator("#shown").inner_text() == "1件のルール (シナリオなし) を表示中"
+    page.select_option('select[data-filter="section"]', "CI")  # not in the chosen chapter
+    assert page.locator(".rule:visible").count() == 0
     page.close()
 
 

@@ -17,6 +17,8 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 #contents>ul{list-style:none;padding-left:0}
 #contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
 #filter label{margin-right:1em}
+#notice{position:fixed;left:1em;right:1em;bottom:1em;max-width:36em;margin:0 auto;padding:.6em 1em;
+ background:#222;color:#fff;border-radius:4px;z-index:1}
 .evidence figure{margin:.4em 0}.evidence .picture{max-width:min(100%,40em)}
 .shots{display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
 .shots figure{width:22em;margin:0}.shots .picture{width:100%;cursor:zoom-in}
@@ -37,33 +39,46 @@ li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 SCRIPT = """
 (function(){
  var form=document.getElementById('filter');form.hidden=false;
- var selects=form.querySelectorAll('select');
+ var selects=form.querySelectorAll('select'),notice=document.getElementById('notice'),timer;
  function apply(){
   var want={};selects.forEach(function(s){want[s.dataset.filter]=s.value;});
-  var shown={};  /* each scenario once, though shown under each of its rules */
+  var shown={},boxes=0;  /* each scenario once, though shown under each of its rules */
   document.querySelectorAll('details.scenario').forEach(function(d){
    var ok=(!want.status||d.dataset.status===want.status)&&
           (!want.section||d.dataset.section===want.section)&&
           (!want.tag||d.dataset.tags.split(' ').indexOf(want.tag)>=0);
-   d.hidden=!ok;if(ok){shown[d.dataset.scenario]=true;}
+   d.hidden=!ok;if(ok){shown[d.dataset.scenario]=true;boxes++;}
   });
-  var active=want.status||want.section||want.tag;
+  var active=want.status||want.section||want.tag,bare=0;
   document.querySelectorAll('.rule').forEach(function(r){
-   r.hidden=active&&!r.querySelector('details.scenario:not([hidden])');});
+   var none=want.status==='none'&&!want.tag&&r.classList.contains('none')&&
+            (!want.section||r.parentElement.dataset.section===want.section);  /* no scenario */
+   r.hidden=active&&!none&&!r.querySelector('details.scenario:not([hidden])');
+   if(none){bare++;}});
   document.querySelectorAll('section.section').forEach(function(s){
    s.hidden=active&&!s.querySelector('.rule:not([hidden])');});
-  document.getElementById('shown').textContent=
-   active?Object.keys(shown).length+'件のシナリオを表示中':'';
+  var n=Object.keys(shown).length;
+  document.getElementById('shown').textContent=!active?'':want.status==='none'?
+   bare+'件のルール (シナリオなし) を表示中':n+'件のシナリオを表示中'+
+   (boxes>n?' (いくつかのルールに載るものを含め'+boxes+'か所)':'');
  }
  selects.forEach(function(s){s.addEventListener('change',apply);});
+ function say(text){  /* a note at the foot of the window, for a few seconds */
+  notice.textContent=text;notice.hidden=false;clearTimeout(timer);
+  timer=setTimeout(function(){notice.hidden=true;},8000);}
  function reveal(){  /* a link to a scenario inside a closed one: opened, and shown */
   var id;try{id=decodeURIComponent(location.hash.slice(1));}catch(e){return;}
-  var target=id&&document.getElementById(id);
+  var target=id&&document.getElementById(id),lifted=false;
   if(!target){return;}
   for(var d=target;d;d=d.parentElement){if(d.tagName==='DETAILS'){d.open=true;}
-   if(d.hidden&&d!==form){selects.forEach(function(s){s.value='';});apply();}}  /* filtered out */
+   if(d.hidden&&d!==form&&!lifted){  /* filtered out: the filter lifted, and said so */
+    selects.forEach(function(s){s.value='';});apply();lifted=true;}}
+  if(lifted){say('リンク先が絞り込みで隠れていたため、絞り込みを解除しました。');}
   target.scrollIntoView();}
  window.addEventListener('hashchange',reveal);reveal();
+ document.addEventListener('click',function(e){  /* the same link again: no hashchange */
+  var a=e.target.closest&&e.target.closest('a[href^="#"]');
+  if(a&&a.getAttribute('href')===location.hash){setTimeout(reveal,0);}});
  window.addEventListener('beforeprint',function(){
   document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 })();

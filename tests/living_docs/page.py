@@ -146,11 +146,13 @@ def _filter(ctx: Context) -> str:
                 f"{choices}</select></label>")
 
     tags = sorted({t for s in ctx.scenarios for t in s["tags"]}, key=_rule_order(ctx))
+    statuses = {ctx.rule_status(rule) for rule in ctx.catalogue["rules"]}
     return ('<form id="filter" class="no-print" hidden><h2>絞り込み</h2>'
-            + select("status", "状態", [(k, v) for k, v in LABEL.items()])
+            + select("status", "状態", [(k, v) for k, v in LABEL.items()  # (シナリオなし:
+                                        if k != "none" or "none" in statuses])  # if any)
             + select("section", "章", list(ctx.catalogue["sections"].items()))
             + select("tag", "タグ", [(t, "@" + t) for t in tags])
-            + ' <output id="shown"></output></form>')
+            + ' <output id="shown"></output><p id="notice" role="status" hidden></p></form>')
 
 
 def _rule_order(ctx: Context) -> Any:
@@ -191,8 +193,9 @@ _NAMED_TESTS = functools.cache(named_tests)
 
 def _scenario(ctx: Context, section: str, rule: str, s: dict[str, Any]) -> str:
     status, runs = ctx.status_of(s), ctx.runs_of(s)
-    count = (f" ({sum(r.status == 'passed' for r in runs)}/{len(runs)}件成功)"
-             if len(runs) > 1 else "")
+    passed = sum(r.status == "passed" for r in runs)  # (「成功 (29/29件成功)」 said it twice)
+    count = ("" if len(runs) < 2 else f" ({passed}件すべて)" if passed == len(runs)
+             else f" (成功 {passed}/{len(runs)}件)")
     tags = " ".join("@" + t for t in s["tags"])
     failed = [r for r in runs if r.status == "failed"]
     content = ("".join(_failed_run(s, r, runs) for r in failed) if failed
