@@ -38,7 +38,10 @@ def heading(r: Report, reports: list[Report], i: int, varied: Varied = VALIDITY)
 def compare_page(reports: list[Report], plots: list[Path], now: datetime | None = None,
                  varied: Varied = VALIDITY) -> str:
     first = reports[0]
-    head = [""] + [esc(heading(r, reports, i, varied)) for i, r in enumerate(reports)]
+    links = [esc(f"{varied.folder_of(varied.value(r))}/{REPORT_HTML}") for r in reports]
+    head = [""] + [f'<a href="{link}" title="この条件の詳しい報告">'  # (the runs' links were
+                   f"{esc(heading(r, reports, i, varied))}</a>"  # small, at the page's foot)
+                   for i, (r, link) in enumerate(zip(reports, links, strict=True))]
     rows = [[esc(name)] + [cell(r) for r in reports]
             for name, cell in _compare_rows(reports) + _d14_rows(reports)]
     body = (f"<h1>{esc(varied.name_ja)}の比較: {esc(first.scenario)}</h1>"
@@ -49,10 +52,8 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"
             + figures(plots, _captions(varied))
-            + "<p><small>各条件の詳しい報告: "
-            + "、".join(f'<a href="{link}">{link}</a>' for link in (
-                esc(f"{varied.folder_of(varied.value(r))}/{REPORT_HTML}") for r in reports))
-            + "</small></p>")
+            + "<p><small>各条件の詳しい報告 (表の見出しからも開けます): "
+            + "、".join(f'<a href="{link}">{link}</a>' for link in links) + "</small></p>")
     return page(f"{varied.name_ja}の比較: {first.scenario}", f"<main>{body}</main>",
                 style=STYLE)
 
@@ -61,7 +62,7 @@ def _captions(varied: Varied) -> dict[str, str]:
     """The comparison's plots, by what was varied."""
     return {
         COMPARE_TIME_TO_LOGIN: f"{varied.name_ja}ごとのログインまでの時間 (全訪問に対する累積"
-                               "割合、破線は通知キーの有効期限)",
+                               "割合、破線は通知キーの有効期限。下は上端の拡大)",
         COMPARE_OUTCOMES: f"{varied.name_ja}ごとの件数 (全期間、どの条件でも0件の項目は省略)"}
 
 

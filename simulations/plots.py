@@ -8,6 +8,7 @@ instead of text, so they are not drawn and JapaneseFontMissing says what to inst
 from __future__ import annotations
 
 import functools
+import math
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,45 +89,70 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
     of what was ``varied``), the key validity marked with a dashed line (of each curve's
     colour when the validity is what varies); ``split`` (one run with a credential
     stuffer, D-14): the visits behind its addresses and the others' too, each a share of
-    its own."""
+    its own. Runs compared get a second panel, the top of the shares magnified: there the
+    slow visits (a key expired, a re-login) part the curves the whole scale shows as one."""
     with _japanese():
-        fig, ax = plt.subplots(figsize=(8, 4.5))
         drawn = [r for r in reports if r.histogram and r.visits]
+        zoomed = not split and len(drawn) > 1
+        fig, axes = plt.subplots(2 if zoomed else 1, 1, squeeze=False,
+                                 figsize=(8, 7.5 if zoomed else 4.5),
+                                 height_ratios=[3, 2] if zoomed else [1])
+        ax = axes[0][0]
         longest = max([1.0, *(max(max(r.histogram) / 60, r.validity_minutes) for r in drawn)])
         end = longest * 1.1  # (the axis's: each curve runs to it at the share it reached)
-        for i, r in enumerate(drawn):
-            minutes = sorted(s / 60 for s in r.histogram)
-            label = (f"{'全員、' if split else ''}{varied.label(varied.value(r))} "
-                     f"(ログイン {r.logged_in:,}/{r.visits:,})")
-            line = _share_by_time(ax, minutes, r.visits, label, end,
-                                  linewidth=_under_the_next(i, len(drawn)))
-            if split:
-                for part, name, style in (
-                        (r.exposed, "攻撃元と同じアドレスの利用者",
-                         {"color": "tab:red", "linewidth": 2.2}),
-                        (r.unexposed, "それ以外の利用者",
-                         {"color": "tab:green", "linestyle": "-.", "linewidth": 1.2})):
-                    if part.count:
-                        _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
-                                       f"{name} ({part.logged_in:,}/{part.count:,})", end,
-                                       **style)
-            if varied is VALIDITY:  # (else every run has the same: marked once, below)
-                _validity_line(ax, r.validity_minutes, line.get_color())
-        if varied is not VALIDITY and reports:
-            _validity_line(ax, reports[0].validity_minutes, "gray")
-        _minute_axis(ax, end)
+        _curves(ax, drawn, end, varied, split)
         ax.set_xlabel("最初の「ログイン」からトップページまでの時間 (分、1分より先は対数目盛)")
         ax.set_ylabel("ログインできた割合 (それぞれの訪問に対して)" if split
                       else "ログインできた訪問の割合 (全訪問に対して)")
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1.02)
         ax.set_title(f"ログインまでの時間: {reports[0].scenario}")
-        ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=9)  # (where it hides the least of the curves)
         else:
             _nothing(ax, "ログインした訪問はありません", keep_ticks=True)
+        if zoomed:
+            _magnified(axes[1][0], drawn, end, varied)
         return _save(fig, path)
+
+
+def _curves(ax: plt.Axes, drawn: list[Report], end: float, varied: Varied, split: bool,
+            labelled: bool = True) -> None:
+    """Each run's curve (and, ``split``, its two groups'), its validity's dashed line, on a
+    minute axis to ``end``, the shares in percent."""
+    for i, r in enumerate(drawn):
+        minutes = sorted(s / 60 for s in r.histogram)
+        label = (f"{'全員、' if split else ''}{varied.label(varied.value(r))} "
+                 f"(ログイン {r.logged_in:,}/{r.visits:,})") if labelled else "_"
+        line = _share_by_time(ax, minutes, r.visits, label, end,
+                              linewidth=_compared_line_width(i, len(drawn)))
+        if split:
+            for part, name, style in (
+                    (r.exposed, "攻撃元と同じアドレスの利用者",
+                     {"color": "tab:red", "linewidth": 2.2}),
+                    (r.unexposed, "それ以外の利用者",
+                     {"color": "tab:green", "linestyle": "-.", "linewidth": 1.2})):
+                if part.count:
+                    _share_by_time(ax, sorted(s / 60 for s in part.seconds), part.count,
+                                   f"{name} ({part.logged_in:,}/{part.count:,})", end,
+                                   **style)
+        if varied is VALIDITY:  # (else every run has the same: marked once, below)
+            _validity_line(ax, r.validity_minutes, line.get_color())
+    if varied is not VALIDITY and drawn:
+        _validity_line(ax, drawn[0].validity_minutes, "gray")
+    _minute_axis(ax, end)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(True, alpha=0.3)
+
+
+def _magnified(ax: plt.Axes, drawn: list[Report], end: float, varied: Varied) -> None:
+    """The compared curves again, the shares from the last tenth (or from below the lowest
+    a run reached) to all."""
+    floor = min([0.9, *(r.logged_in / r.visits - 0.02 for r in drawn)])
+    _curves(ax, drawn, end, varied, split=False, labelled=False)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylim(max(0.0, math.floor(floor * 20 + 1e-9) / 20), 1.005)  # (to a 5% step)
+    ax.set_title("上の図の上端を拡大 (ログインに時間のかかった訪問の差)", fontsize=10)
+    ax.set_ylabel("ログインできた訪問の割合", fontsize=9)
 
 
 def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
@@ -136,7 +162,7 @@ def _validity_line(ax: plt.Axes, minutes: float, color: Any) -> None:
                 rotation=90, fontsize=8, color=color, ha="right", va="bottom")
 
 
-def _under_the_next(i: int, curves: int) -> float:
+def _compared_line_width(i: int, curves: int) -> float:
     """The ``i``th compared curve's width: each thinner than the one drawn before it, so
     runs that coincide (a validity no key outlived) show one inside the other, not one."""
     return 1.5 + 2.5 * (curves - 1 - i) / max(1, curves - 1)

@@ -114,12 +114,21 @@ def test_compared_runs_that_coincide_show_each_curve(drawn: list[plt.Figure],
     curve over the other, and the legend named a run no one could see: each is drawn
     thinner than the one under it."""
     plots.time_to_login([made(v, 90) for v in (5, 10, 15)], tmp_path / "compare.png")
-    curves = [line for line in drawn[0].axes[0].get_lines() if line.get_label()[:1] != "_"]
+    whole, top = drawn[0].axes
+    curves = [line for line in whole.get_lines() if not str(line.get_label()).startswith("_")]
     assert len(curves) == 3 and all(np.array_equal(c.get_ydata(), curves[0].get_ydata())
                                     for c in curves)
     widths = [c.get_linewidth() for c in curves]
     assert widths == sorted(widths, reverse=True) and widths[-1] < widths[0] - 2
     assert widths[-1] >= 1.5  # (the top one still a line, not a hair)
+    magnified = [line for line in top.get_lines() if np.asarray(line.get_xdata()).size > 2]
+    assert [c.get_linewidth() for c in magnified] == widths  # the same curves, magnified:
+    assert top.get_ylim() == pytest.approx((0.9, 1.005))  # the last tenth of the visits
+
+
+def test_one_run_s_curve_is_not_magnified(drawn: list[plt.Figure], tmp_path: Path) -> None:
+    plots.time_to_login([made(10, 90)], tmp_path / "time-to-login.png")
+    assert len(drawn[0].axes) == 1
 
 
 def test_a_bars_count_reads_as_the_tables_do_with_a_comma_in_its_thousands(
