@@ -34,22 +34,37 @@ case "${1:-}" in  # ./go's own commands: --help says what they do, before anythi
         fi
         extra="${2:-}"
         [ "$1" = bench ] && [ "$extra" = quick ] && extra="${3:-}"
-        if [ "$1" = report ] && [[ "$extra" == --out || "$extra" == --out=* ]]; then
-            if [ "$extra" = --out ]; then
-                given="${3:-}" extra="${4:-}"
-            else
-                given="${extra#--out=}" extra="${3:-}"
-            fi
-            case "$given" in
-                ""|-*) echo "./go report: --out needs a folder (./go report --out FOLDER)" >&2
-                    exit 2 ;;  # (--out --help: a folder named --help and minutes of work)
-                /*) out="$given" ;;
-                *) out="$caller/$given" ;;
-            esac
-            if [ -e "$out" ] && [ ! -d "$out" ]; then
-                echo "./go report: --out $given is not a folder" >&2
-                exit 2
-            fi
+        if [ "$1" = report ]; then  # [--out FOLDER], once, and nothing else
+            args=("${@:2}") extra="" given="" seen=""
+            for ((i = 0; i < ${#args[@]}; i++)); do
+                case "${args[i]}" in
+                    --out|--out=*)
+                        if [ -n "$seen" ]; then
+                            echo "./go report: --out given twice" >&2
+                            exit 2
+                        fi
+                        seen=1
+                        if [ "${args[i]}" = --out ]; then
+                            given="${args[i + 1]:-}" i=$((i + 1))
+                        else
+                            given="${args[i]#--out=}"
+                        fi
+                        case "$given" in
+                            ""|-*) echo "./go report: --out needs a folder (./go report --out" \
+                                        "FOLDER)" >&2
+                                exit 2 ;;  # (--out --help: a folder named --help, minutes of work)
+                            "~/"*) out="$HOME/${given#"~/"}" ;;  # (--out=~/x: no shell expands it)
+                            /*) out="$given" ;;
+                            *) out="$caller/$given" ;;
+                        esac
+                        if [ -e "$out" ] && [ ! -d "$out" ]; then
+                            echo "./go report: --out $given is not a folder" >&2
+                            exit 2
+                        fi ;;
+                    *) extra="${args[i]:-\"\"}"  # (an empty one too)
+                       break ;;
+                esac
+            done
         fi
         if [ "$1" != test ] && [ -n "$extra" ]; then
             echo "./go $1: unexpected '$extra' (./go $1 --help says what it takes)" >&2
@@ -102,12 +117,11 @@ case "${1:-}" in
         # The specs through the browser first: each step's screenshot, beside its scenario in
         # the page; then every scenario's result and evidence through the services.
         rm -f "$out/browser-run.xml"
-        BS_SCREENSHOTS="$out/screenshots" .venv/bin/pytest -q -p no:cacheprovider \
-            tests/test_features.py --driver=browser --junitxml="$out/browser-run.xml" \
-            || status=$?
-        BS_SCREENSHOTS="$out/screenshots" .venv/bin/python -m pytest -q -p tests.living_docs \
-            tests/test_features.py tests/test_portal_features.py \
-            --cucumberjson="$out/cucumber.json" || status=$?
+        export BS_SCREENSHOTS="$out/screenshots"  # (the browser's, beside the page it is in)
+        .venv/bin/pytest -q -p no:cacheprovider tests/test_features.py --driver=browser \
+            --junitxml="$out/browser-run.xml" || status=$?
+        .venv/bin/python -m pytest -q -p tests.living_docs tests/test_features.py \
+            tests/test_portal_features.py --cucumberjson="$out/cucumber.json" || status=$?
         .venv/bin/python -m tests.living_docs "$out/cucumber.json" "$out/features.html" \
             "$out/browser-run.xml"
         exit $status ;;

@@ -37,6 +37,7 @@ TIME_NOTE = ("全訪問に対する値です。ログインできなかった訪
 STYLE = """
 .key td.num{font-size:1.15em;font-weight:bold}
 section{margin-bottom:1.5em}
+.note{border-left:4px solid #8a5a00;padding:.3em .8em;background:#fff8e6}
 """
 
 
@@ -74,7 +75,7 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
             + _key_figures(r) + _times(r) + _attempts(r) + _addresses(r) + _keys(r)
             + figures(plots, SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS)
             + _expiries(r) + _run(r, run, folder, stores)
-            + "<details><summary>テキスト版 (report.txt、英語。数値は上と同じ)</summary>"
+            + "<details><summary>テキスト版 (report.txt: 英語、数値は上と同じ)</summary>"
             + f"<pre>{esc(text(r))}</pre></details>")
     return page(title, f"<main>{body}</main>", style=STYLE)
 
@@ -154,8 +155,7 @@ def _attempts(r: Report) -> str:
             f"{f'。うちリスト型攻撃の試行 {r.tries_checked:,}件' if r.tries else ''})。"
             f"完了 {completed:,}件のうち、"
             f"通知キーあり {r.with_key:,}件・なし {r.without_key:,}件 "
-            "(初回ログインと通知キーを利用しないIDはキーなし)。"
-            + (NO_KEY if r.no_key_sent else "") + "</p>"
+            "(初回ログインと通知キーを利用しないIDはキーなし)。</p>"
             + table(["結末", "件数", "割合"], rows, numeric_from=1) + "</section>")
 
 
@@ -191,8 +191,8 @@ def _addresses(r: Report) -> str:
     return f"<section><h2>接続元IPアドレスごとの制限 (D-14)</h2>{body}</section>"
 
 
-NO_KEY = ("通知キーは1件も送られていません: 完了したログインはすべて、そのIDの初回ログイン "
-          "(LG-4、D-1) か、通知キーを利用しないIDのものでした。")
+NO_KEY = ("通知キーは1件も発行されていません。完了したログインはすべて、そのIDの初回ログイン "
+          "(LG-4、D-1) か、通知キーを利用しないIDによるものでした。")
 GAVE_UP = "待つよう言われ、再ログインの上限に達していて断念した訪問 (D-14)"
 GROUP_TIME_NOTE = ("ログインまでの時間は、それぞれの訪問全体に対する値です。ログインできなかった"
                    "訪問は、どのログインよりも遅いものとして数えます。")
@@ -211,6 +211,7 @@ def _keys(r: Report) -> str:
             [esc("期限切れ"), f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"],
             [esc("ロック"), f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"]]
     return ('<section><h2>通知キー</h2>' + table(["", "件数"], rows, numeric_from=1)
+            + (f'<p class="note">{esc(NO_KEY)}</p>' if r.no_key_sent else "")
             + "<p><small>再発行は発行の内数です (期限切れ・ロック・届かないメールの後、"
               "再ログインで新しいキーが送られた数)。</small></p></section>")
 

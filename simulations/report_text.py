@@ -62,8 +62,8 @@ def text(r: Report) -> str:
         f" (with key {r.with_key:,}, without {r.without_key:,}){outcomes}",
         *_addresses(r),
         f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "
-        f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}"
-        + (f"; {NO_KEY}" if r.no_key_sent else ""),
+        f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}",
+        *([f"  ({NO_KEY})"] if r.no_key_sent else []),
         f"Support contacts (LG-8): {support}",
         f"Time to log in, over all {counted_as(r.visits, 'visit')}{_never(r)}: {_times(r)}",
         "Expiries by hour (JST):" + ("" if bars else " none"),
@@ -141,8 +141,8 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-NO_KEY = ("no key was mailed: every completed login was its login ID's first (LG-4, D-1) "
-          "or of an ID that does not use the notify key")
+NO_KEY = ("no key was issued: every completed login was its ID's first (LG-4, D-1)\n"
+          "   or of an ID that does not use the notify key")
 _OUTCOME_NAMES = {"expired": "expired (LG-5)", "locked": "locked (D-4)",  # (else the
                   "key_withheld": "key withheld (D-10)"}                    # outcome's name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from billing_station.cli import main
 from billing_station.go_names import GO_COMMANDS
 from billing_station.simulate_command import _to_audit
 from tests.portal_fixtures import fresh_shots_folder, shots_root
+
+GO = Path(__file__).resolve().parents[1] / "go"  # ./go, the project's commands
 
 
 def test_demo_prints_each_screen_and_leaves_a_store(tmp_path: Path) -> None:
@@ -135,7 +138,7 @@ def test_go_runs_a_sub_command_where_it_was_called_from(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (here / "store.sqlite3").write_bytes((tmp_path / "demo" / "billing-station.sqlite3")
                                          .read_bytes())
-    go = Path(__file__).resolve().parents[1] / "go"
+    go = GO
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
     run = subprocess.run([str(go), "verify", "store.sqlite3", "--html", "page.html"],
                          cwd=here, capture_output=True, text=True, env=env)
@@ -152,7 +155,7 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
         command: str) -> None:
     """./go bench nonsense ran the full benchmarks (minutes, a gigabyte in /tmp), and
     ./go report --help ran apt-get: --help says, an argument it does not take is refused."""
-    go = str(Path(__file__).resolve().parents[1] / "go")
+    go = str(GO)
     helped = subprocess.run([go, command, "--help"], capture_output=True, text=True, timeout=30)
     assert helped.returncode == 0 and f"./go {command}" in helped.stdout, helped.stderr
     assert helped.stdout.startswith(f"  ./go {command} ") and "./go simulate" not in (
@@ -171,17 +174,52 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
     (["--out=taken"], "--out taken is not a folder"),
     (["--out", "folder", "more"], "unexpected 'more' (./go report --help says what it takes)"),
     (["--out", "--help"], "--out needs a folder (./go report --out FOLDER)"),
-    (["--out", "taken/sub"], "--out taken/sub: the folder cannot be made there")])
+    (["--out", "taken/sub"], "--out taken/sub: the folder cannot be made there"),
+    (["--out", "a", "--out=b"], "--out given twice"),
+    (["--out", "a", "", "b"], "unexpected '\"\"' (./go report --help says what it takes)")])
 def test_go_report_out_is_a_folder_of_the_caller_s(tmp_path: Path, given: list[str],
                                                    said: str) -> None:
     """./go report wrote only into the checkout's reports/: --out FOLDER (the caller's
     relative path) says where; what is not a folder is refused before anything is run."""
     (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
-    go = str(Path(__file__).resolve().parents[1] / "go")
+    go = str(GO)
     refused = subprocess.run([go, "report", *given], cwd=tmp_path, capture_output=True,
                              text=True, timeout=30)
     assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", f"./go report: {said}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_go_report_out_puts_the_page_its_inputs_and_screenshots_in_the_caller_s_folder(
+        tmp_path: Path) -> None:
+    """./go report's commands, run by a copy of ./go whose .venv only notes what it is
+    asked (the real ones take minutes): every file in FOLDER, the caller's, spaces and
+    all; the screenshots where the page looks for them (beside its cucumber JSON); a
+    folder under ~ for --out=~/…, which no shell expands."""
+    checkout, asked = tmp_path / "checkout", tmp_path / "asked.log"
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(GO, checkout / "go")
+    for tool in ("pytest", "python"):
+        stub = checkout / ".venv" / "bin" / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $* | $BS_SCREENSHOTS" >> "{asked}"\n')
+        stub.chmod(0o755)
+    (checkout / ".venv" / ".installed").touch()
+    caller, home = tmp_path / "my work", tmp_path / "home"
+    caller.mkdir()
+    for given, out in (["--out", "specs report"], caller / "specs report"), (
+            ["--out=~/later"], home / "later"):
+        asked.unlink(missing_ok=True)
+        run = subprocess.run([str(checkout / "go"), "report", *given], cwd=caller,
+                             capture_output=True, text=True, timeout=60,
+                             env=os.environ | {"HOME": str(home)})
+        assert run.returncode == 0, run.stderr
+        assert asked.read_text().splitlines() == [
+            f"pytest -q -p no:cacheprovider tests/test_features.py --driver=browser "
+            f"--junitxml={out}/browser-run.xml | {out}/screenshots",
+            f"python -m pytest -q -p tests.living_docs tests/test_features.py "
+            f"tests/test_portal_features.py --cucumberjson={out}/cucumber.json | {out}/screenshots",
+            f"python -m tests.living_docs {out}/cucumber.json {out}/features.html "
+            f"{out}/browser-run.xml | {out}/screenshots"]
+        assert out.is_dir()
 
 
 def test_the_browser_s_screenshots_go_where_go_report_out_says(
@@ -197,7 +235,7 @@ def test_the_browser_s_screenshots_go_where_go_report_out_says(
 def test_go_help_lists_its_own_commands_then_the_console_scripts(asked: list[str]) -> None:
     """./go --help listed only the console script's sub-commands (not test, report, bench…),
     and a bare ./go split its help over stdout and stderr, exit 2."""
-    go = str(Path(__file__).resolve().parents[1] / "go")
+    go = str(GO)
     helped = subprocess.run([go, *asked], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and helped.stderr == "", helped.stderr
     own, script = helped.stdout.split("\nUsage: ./go [OPTIONS] COMMAND [ARGS]...\n")
@@ -212,7 +250,7 @@ def test_go_help_lists_its_own_commands_then_the_console_scripts(asked: list[str
 def test_go_s_hints_name_go_and_the_nearest_command_its_own_too(typed: str, meant: str) -> None:
     """./go reprot said "No such command 'reprot'. (see 'billing-station --help')": a name
     README never gives, and report, ./go's own, was no console script's command to offer."""
-    go = str(Path(__file__).resolve().parents[1] / "go")
+    go = str(GO)
     refused = subprocess.run([go, typed], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == (f"error: No such command '{typed}'. Did you mean '{meant}'? "

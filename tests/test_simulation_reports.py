@@ -100,7 +100,9 @@ def test_a_comparison_names_its_columns_and_its_time_measure(tmp_path: Path) -> 
     assert all(len(line) <= widest for line in table.splitlines() if ": validity" not in line)
     assert table.splitlines()[0].split()[-4:] == ["5", "min", "15", "min"]  # what differs
     page = compare_page(reports, plots.compare(reports, tmp_path), now=NOW)
-    assert "<th class=num>有効期限 5分</th><th class=num>有効期限 15分</th>" in page
+    assert ('<th class=num><a href="validity-5/report.html" title="この条件の詳しい報告">有効期限 5分'
+            '</a></th><th class=num><a href="validity-15/report.html" title="この条件の詳しい報告">'
+            "有効期限 15分</a></th>") in page  # (each column's heading opens its run's report)
     assert "policy 1" not in page and "1回目" not in page
     assert self_contained(page) and page.count("data:image/png;base64,") == 2
     short, long = reports
@@ -147,7 +149,8 @@ def test_each_number_compare_varies_heads_its_columns_from_the_runs_own_policy(
     page = compare_page(reports, plots.compare(reports, tmp_path, varied), now=NOW,
                         varied=varied)
     assert f"<h1>{varied.name_ja}の比較: " in page
-    assert f"<th class=num>{varied.label(high)}</th>" in page
+    assert f'{varied.folder_of(high)}/report.html" title="この条件の詳しい報告">' \
+           f"{varied.label(high)}</a></th>" in page
     assert f"{varied.folder_of(low)}/report.html" in page
 
 
@@ -160,9 +163,10 @@ def test_report_html_is_one_japanese_page_with_the_numbers_and_plots(
     assert folder / "report.html" in written and self_contained(page)
     assert page.count('<img src="data:image/png;base64,') == 2
     for label in ("主な数値", "ログインできた訪問", "ログインまでの時間", "有効期限 10分",
-                  "うち再発行", "全訪問に対する値です", "テキスト版 (report.txt、英語。数値は上と同じ)"):
+                  "うち再発行", "全訪問に対する値です", "テキスト版 (report.txt: 英語、数値は上と同じ)"):
         assert label in page
     assert f"<td class=num>{r.visits:,}</td>" in page
+    assert report_html.NO_KEY not in page  # (keys were issued: nothing to explain)
     policy = load("slow-mail").policy
     assert (f"有効期限 {policy.key_validity_minutes:g}分、誤入力 {policy.max_wrong_entries}回まで、"
             f"1時間に {policy.max_keys_per_hour}通まで") in page
@@ -209,6 +213,7 @@ def test_D_1_a_run_with_no_key_mailed_says_why(tmp_path: Path) -> None:
     assert report_text.NO_KEY in text(first_day)
     assert report_html.NO_KEY in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert report_text.NO_KEY not in text(attrs.evolve(first_day, keys_issued=1))
+    assert max(len(line) for line in text(first_day).splitlines()) <= 110  # (on a terminal)
 
 
 def test_the_plots_use_the_installed_japanese_font() -> None:

@@ -1,5 +1,6 @@
-"""The features report's style and its script (a filter that only shows and hides, links
-that open folded scenarios); without the script the page reads the same."""
+"""The features report's style and its script (a filter that only shows and hides; links
+that open folded scenarios, and lift the filter, saying so, when it hides their target);
+without the script the page reads the same."""
 
 STYLE = """
 .verdict{font-size:1.3em;font-weight:bold;margin:.2em 0}.verdict.bad{color:var(--bad)}

@@ -62,6 +62,5 @@ class Context:
         return [r for s in self.scenarios for r in self.runs_of(s)]
 
 
-
 def scenario_anchor(s: dict[str, Any]) -> str:
     return f"s-{Path(s['file']).stem}-{s['line']}"

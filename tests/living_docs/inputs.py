@@ -208,7 +208,6 @@ def read_browser_run(path: Path) -> BrowserRun:
     return BrowserRun(total("tests") - failed - skipped, failed, skipped)
 
 
-
 def named_tests(folder: Path = ROOT / "tests") -> dict[str, list[tuple[str, str]]]:
     """Rule id -> the tests named by it (test_D_14_…, test_LG_8_…), as (file, name)."""
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -217,7 +216,6 @@ def named_tests(folder: Path = ROOT / "tests") -> dict[str, list[tuple[str, str]
                 encoding="utf-8"), re.MULTILINE):
             found[f"{name[1]}-{name[2]}"].append((f"tests/{path.name}", name[0]))
     return found
-
 
 
 # Provenance ------------------------------------------------------------------------------
