@@ -26,7 +26,6 @@ from billing_station import exits
 from billing_station.cli import main
 from billing_station.go_names import GO_COMMANDS
 from billing_station.simulate_command import _to_audit
-from tests.portal_fixtures import fresh_shots_folder, shots_root
 
 GO = Path(__file__).resolve().parents[1] / "go"  # ./go, the project's commands
 
@@ -220,15 +219,6 @@ def test_go_report_out_puts_the_page_its_inputs_and_screenshots_in_the_caller_s_
             f"python -m tests.living_docs {out}/cucumber.json {out}/features.html "
             f"{out}/browser-run.xml | {out}/screenshots"]
         assert out.is_dir()
-
-
-def test_the_browser_s_screenshots_go_where_go_report_out_says(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """(./go report --out FOLDER sets BS_SCREENSHOTS: FOLDER/screenshots, which the page reads.)"""
-    monkeypatch.setenv("BS_SCREENSHOTS", str(tmp_path / "screenshots"))
-    assert fresh_shots_folder("test_x[a b]") == tmp_path / "screenshots" / "test_x_a_b_"
-    monkeypatch.delenv("BS_SCREENSHOTS")
-    assert shots_root() == Path(__file__).resolve().parents[1] / "reports" / "screenshots"
 
 
 @pytest.mark.parametrize("asked", [[], ["--help"], ["-h"]])

@@ -40,8 +40,10 @@ from tests.portal_fixtures import (  # noqa: E402
     confirmation_shown,
     csrf_of,
     fill_new_sub_id,
+    fresh_shots_folder,
     http_log_in,
     in_process,
+    shots_root,
     sub_id_of,
 )
 from tests.story import PASSWORD as TEST_PASSWORD  # noqa: E402
@@ -802,3 +804,12 @@ def test_CI_4_SB_7_accepted_input_always_reaches_its_confirmation_screen(
     ok = re.search(r'name="confirmation" value="([^"]+)"', answer.text)
     assert ok and client.post("/permission-settings/new/ok", data={
         "confirmation": ok.group(1), "csrf": csrf_of(answer.text)}).status_code == 303
+
+
+def test_the_browser_s_screenshots_go_where_go_report_out_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(./go report --out FOLDER sets BS_SCREENSHOTS: FOLDER/screenshots, which the page reads.)"""
+    monkeypatch.setenv("BS_SCREENSHOTS", str(tmp_path / "screenshots"))
+    assert fresh_shots_folder("test_x[a b]") == tmp_path / "screenshots" / "test_x_a_b_"
+    monkeypatch.delenv("BS_SCREENSHOTS")
+    assert shots_root() == Path(__file__).resolve().parents[1] / "reports" / "screenshots"
