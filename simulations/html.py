@@ -28,8 +28,12 @@ svg.pictures{position:absolute}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;border:1px solid #ddd;overflow-x:auto}
 small,.meta{color:#555}
 @media screen and (max-width:40em){
- table{display:block;overflow-x:auto;max-width:100%}
- th{white-space:nowrap}td{min-width:5em}
+ table{display:block;overflow-x:auto;max-width:100%;  /* a table wider: shadows at its cut edges */
+  background:linear-gradient(to right,#fff 30%,#fff0) left/2em 100% no-repeat local,
+  linear-gradient(to left,#fff 30%,#fff0) right/2em 100% no-repeat local,
+  radial-gradient(farthest-side at 0 50%,#0003,#0000) left/.7em 100% no-repeat scroll,
+  radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/.7em 100% no-repeat scroll}
+ th{white-space:nowrap}td{min-width:5em}td.num{min-width:0}
 }
 @media print{
  body{max-width:none;margin:0;font-size:10pt}

@@ -442,6 +442,8 @@ def test_in_chromium_on_a_phone_nothing_is_wider_than_the_screen(chromium: Any,
         "Math.min(...[...document.querySelectorAll('#summary svg text')]"
         ".map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))")
     assert chart_words >= 10
+    assert page.evaluate(  # the summary's counts whole, not a column cut off at the edge
+        "(t => t.scrollWidth <= t.clientWidth)(document.querySelector('#summary table'))")
     scenario = page.locator(f'#s-{Path(data[0]["uri"]).stem}-{data[0]["elements"][0]["line"]}')
     story = scenario.locator(".evidence > .shots .picture").first
     story.click()
