@@ -232,7 +232,7 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
             bars = ax.bar(range(len(span)), counts, color="#c0504d")
             ax.bar_label(bars, fmt="{:,.0f}", fontsize=8)
             every = 1 if len(span) <= HOURS_LABELLED else 2  # 24 labels would run together
-            ax.set_xticks(range(0, len(span), every), [f"{h}時" for h in span[::every]])
+            ax.set_xticks(range(0, len(span), every), [f"{int(h)}時" for h in span[::every]])
         else:
             _nothing(ax, "期限切れになった通知キーはありません")
         _counted(ax, "ログインした時刻 (日本時間)", "入力前に期限切れになった通知キー (件)",

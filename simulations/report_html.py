@@ -71,10 +71,12 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
     title = f"シミュレーション報告: {r.scenario}" + (f" ({compared_as})" if compared_as else "")
     back = (f'<p class="meta"><a href="../{COMPARE_HTML}">比較 ({COMPARE_HTML}) へ戻る</a></p>'
             if compared_as else "")
-    body = (f"<h1>{esc(title)}</h1>{back}{_about(r, now)}"
-            + _key_figures(r) + _times(r) + _attempts(r) + _addresses(r) + _keys(r)
-            + figures(plots, SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS)
-            + _expiries(r) + _run(r, run, folder, stores)
+    captions = SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS
+    shown = {p.name: png_figure(p, captions.get(p.name, p.stem)) for p in plots}  # each
+    body = (f"<h1>{esc(title)}</h1>{back}{_about(r, now)}"  # plot beside its numbers
+            + _key_figures(r) + _times(r, shown.get(TIME_TO_LOGIN, "")) + _attempts(r)
+            + _addresses(r) + _keys(r) + _expiries(r, shown.get(EXPIRIES_BY_HOUR, ""))
+            + _run(r, run, folder, stores)
             + "<details><summary>テキスト版 (report.txt: 英語、数値は上と同じ)</summary>"
             + f"<pre>{esc(text(r))}</pre></details>")
     return page(title, f"<main>{body}</main>", style=STYLE)
@@ -134,7 +136,7 @@ def _key_figures(r: Report) -> str:
                if r.client_addresses else "") + "。</small></p></section>")
 
 
-def _times(r: Report) -> str:
+def _times(r: Report, plot: str) -> str:
     rows = [[esc(PERCENTILE_LABELS[p]), esc(duration_ja(r.seconds_to_login.get(p)))]
             for p in PERCENTILES]
     rows.append([esc("ログインできた訪問のうち最長"), esc(duration_ja(r.slowest_login))
@@ -143,7 +145,7 @@ def _times(r: Report) -> str:
             f"<p>最初の「ログイン」からトップページまで。全 {r.visits:,}件の訪問"
             f"{f'(うちログインできなかった {r.not_logged_in:,}件を含む)' if r.not_logged_in else ''}"
             "に対して。</p>" + table(["", "時間"], rows, numeric_from=1)
-            + f"<p><small>{esc(TIME_NOTE)}</small></p></section>")
+            + f"<p><small>{esc(TIME_NOTE)}</small></p>{plot}</section>")
 
 
 def _attempts(r: Report) -> str:
@@ -233,12 +235,14 @@ def figures(plots: list[Path], captions: dict[str, str] = PLOT_CAPTIONS) -> str:
             + "</section>")
 
 
-def _expiries(r: Report) -> str:
+def _expiries(r: Report, plot: str) -> str:
     if not any(r.expiries_by_hour.values()):
         return "<section><h2>時間帯別の期限切れ</h2><p>期限切れはありません。</p></section>"
     rows = [[f"{int(h)}時台", f"{n:,}"] for h, n in r.expiries_by_hour.items()]
-    return ("<section><h2>時間帯別の期限切れ</h2>"
-            + table(["ログインした時刻 (日本時間)", "期限切れ"], rows, numeric_from=1) + "</section>")
+    return ("<section><h2>時間帯別の期限切れ</h2>" + plot
+            + "<details><summary>表で見る (1時間ごと)</summary>"
+            + table(["ログインした時刻 (日本時間)", "期限切れ"], rows, numeric_from=1)
+            + "</details></section>")
 
 
 def _run(r: Report, run: RunFigures | None, folder: Path, stores: Sequence[Path]) -> str:
@@ -248,7 +252,7 @@ def _run(r: Report, run: RunFigures | None, folder: Path, stores: Sequence[Path]
         rows += [[esc("実行時間"), f"{run.seconds:,.1f} 秒"],
                  [esc("保存の速さ"), f"{rate:,.0f} イベント/秒"],
                  [esc("最大メモリ"), f"{run.peak_mib:,.0f} MiB"]]
-    return ("<section><h2>実行</h2>" + table(["", ""], rows, numeric_from=1)
+    return ("<section><h2>実行</h2>" + table(["", "値"], rows, numeric_from=1)
             + _stores(folder, stores) + "</section>")
 
 

@@ -162,6 +162,9 @@ def test_report_html_is_one_japanese_page_with_the_numbers_and_plots(
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert folder / "report.html" in written and self_contained(page)
     assert page.count('<img src="data:image/png;base64,') == 2
+    sections = {part.split("</h2>")[0]: part for part in page.split("<h2>")[1:]}
+    assert "ログインまでの時間 (全訪問に対する累積割合" in sections["ログインまでの時間"]  # each
+    assert "<figcaption>時間帯別の期限切れ" in sections["時間帯別の期限切れ"]  # plot with its numbers
     for label in ("主な数値", "ログインできた訪問", "ログインまでの時間", "有効期限 10分",
                   "うち再発行", "全訪問に対する値です", "テキスト版 (report.txt: 英語、数値は上と同じ)"):
         assert label in page
