@@ -193,6 +193,7 @@ def _addresses(r: Report) -> str:
     return f"<section><h2>接続元IPアドレスごとの制限 (D-14)</h2>{body}</section>"
 
 
+ONE_DAY = "1日だけの実行です: 通知キーを見るには --days を2以上にしてください。"
 NO_KEY = ("通知キーは1件も発行されていません。完了したログインはすべて、そのIDの初回ログイン "
           "(LG-4、D-1) か、通知キーを利用しないIDによるものでした。")
 GAVE_UP = "待つよう言われ、再ログインの上限に達していて断念した訪問 (D-14)"
@@ -213,7 +214,8 @@ def _keys(r: Report) -> str:
             [esc("期限切れ"), f"{r.outcomes.get(Outcome.EXPIRED.value, 0):,}"],
             [esc("ロック"), f"{r.outcomes.get(Outcome.LOCKED.value, 0):,}"]]
     return ('<section><h2>通知キー</h2>' + table(["", "件数"], rows, numeric_from=1)
-            + (f'<p class="note">{esc(NO_KEY)}</p>' if r.no_key_sent else "")
+            + (f'<p class="note">{esc(NO_KEY)}{esc(ONE_DAY) if r.days == 1 else ""}</p>'
+               if r.no_key_sent else "")
             + "<p><small>再発行は発行の内数です (期限切れ・ロック・届かないメールの後、"
               "再ログインで新しいキーが送られた数)。</small></p></section>")
 

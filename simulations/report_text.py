@@ -63,7 +63,7 @@ def text(r: Report) -> str:
         *_addresses(r),
         f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "
         f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}",
-        *([f"  ({NO_KEY})"] if r.no_key_sent else []),
+        *([f"  ({NO_KEY}{ONE_DAY if r.days == 1 else ''})"] if r.no_key_sent else []),
         f"Support contacts (LG-8): {support}",
         f"Time to log in, over all {counted_as(r.visits, 'visit')}{_never(r)}: {_times(r)}",
         "Expiries by hour (JST):" + ("" if bars else " none"),
@@ -141,6 +141,7 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+ONE_DAY = ";\n   a run of one day: to see keys, run --days 2 or more"
 NO_KEY = ("no key was issued: every completed login was its ID's first (LG-4, D-1)\n"
           "   or of an ID that does not use the notify key")
 _OUTCOME_NAMES = {"expired": "expired (LG-5)", "locked": "locked (D-4)",  # (else the

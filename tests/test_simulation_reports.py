@@ -213,8 +213,10 @@ def test_D_1_a_run_with_no_key_mailed_says_why(tmp_path: Path) -> None:
     first_day = run(attrs.evolve(SMALL, days=1), tmp_path)
     assert first_day.keys_issued == 0 and first_day.outcomes["completed"] > 0
     write(first_day, tmp_path)
-    assert report_text.NO_KEY in text(first_day)
-    assert report_html.NO_KEY in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert report_text.NO_KEY + report_text.ONE_DAY in text(first_day)  # (and what to do)
+    assert report_html.NO_KEY + report_html.ONE_DAY in (tmp_path / "report.html").read_text(
+        encoding="utf-8")
+    assert report_text.ONE_DAY not in text(attrs.evolve(first_day, days=2))
     assert report_text.NO_KEY not in text(attrs.evolve(first_day, keys_issued=1))
     assert max(len(line) for line in text(first_day).splitlines()) <= 110  # (on a terminal)
 

@@ -131,9 +131,10 @@ def _failures(ctx: Context) -> str:
 def _contents(ctx: Context) -> str:
     sections = []
     for section, title in ctx.catalogue["sections"].items():
-        rules = "".join(
-            f'<li><a href="#{rule}">{rule}</a> <span class="mark {ctx.rule_status(rule)}">'
-            f"{LABEL[ctx.rule_status(rule)]}</span></li>" for rule, _ in ctx.rules_of(section))
+        rules = "".join(  # (the rule's words on hovering its id: the ids alone say little)
+            f'<li><a href="#{rule}" title="{esc(statement)}">{rule}</a> '
+            f'<span class="mark {ctx.rule_status(rule)}">{LABEL[ctx.rule_status(rule)]}</span>'
+            "</li>" for rule, statement in ctx.rules_of(section))
         sections.append(f'<li><a href="#section-{section}">{esc(title)}</a><ul class="rules">'
                         f"{rules}</ul></li>")
     return f'<nav id="contents"><h2>目次</h2><ul>{"".join(sections)}</ul></nav>'
