@@ -53,7 +53,12 @@ case "${1:-}" in  # ./go's own commands: --help says what they do, before anythi
                             ""|-*) echo "./go report: --out needs a folder (./go report --out" \
                                         "FOLDER)" >&2
                                 exit 2 ;;  # (--out --help: a folder named --help, minutes of work)
-                            "~/"*) out="$HOME/${given#"~/"}" ;;  # (--out=~/x: no shell expands it)
+                            "~"|"~/"*)  # (--out=~/x: no shell expands it)
+                                if [ -z "${HOME:-}" ]; then
+                                    echo "./go report: --out $given: HOME is not set" >&2
+                                    exit 2
+                                fi
+                                out="$HOME${given#"~"}" ;;
                             /*) out="$given" ;;
                             *) out="$caller/$given" ;;
                         esac

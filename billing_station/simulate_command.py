@@ -93,7 +93,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     and put back if it stops short (Ctrl-C: exit 130). One run at a
     time in a folder: a second simulate there is refused (exit 2), and so is one in a
     folder named as a run's parts are (validity-5, shard-01-of-02) while a run in the
-    folder above it is running.
+    folder above it is running, or the other way round.
     """
     refuse_settings_not_read(  # its hash cost and policy are the scenario's: refused too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from simulations.html import esc, page, table
+from simulations.html import esc, page, png_figure, table
 from simulations.report import PERCENTILES, Report, compared_outcomes
 from simulations.report_html import (
     GAVE_UP,
@@ -20,7 +20,6 @@ from simulations.report_html import (
     dates_ja,
     described,
     duration_ja,
-    figures,
     made_at,
 )
 from simulations.report_text import percent
@@ -51,7 +50,9 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             f"(同じ人が同じように来訪し、違うのは{esc(varied.name_ja)}だけ)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"
-            + figures(plots, _captions(varied))
+            + "<section><h2>図</h2>" + "".join(
+                png_figure(p, _captions(varied).get(p.name, p.stem)) for p in plots)
+            + "</section>"
             + "<p><small>各条件の詳しい報告 (表の見出しからも開けます): "
             + "、".join(f'<a href="{link}">{link}</a>' for link in links) + "</small></p>")
     return page(f"{varied.name_ja}の比較: {first.scenario}", f"<main>{body}</main>",
@@ -62,7 +63,7 @@ def _captions(varied: Varied) -> dict[str, str]:
     """The comparison's plots, by what was varied."""
     return {
         COMPARE_TIME_TO_LOGIN: f"{varied.name_ja}ごとのログインまでの時間 (全訪問に対する累積"
-                               "割合、破線は通知キーの有効期限。下は上端の拡大)",
+                               "割合、破線は通知キーの有効期限)",
         COMPARE_OUTCOMES: f"{varied.name_ja}ごとの件数 (全期間、どの条件でも0件の項目は省略)"}
 
 

@@ -21,7 +21,8 @@ body{font-family:"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",Meiryo,sans-seri
 h1{font-size:1.5em;margin-bottom:.2em}h2{border-bottom:2px solid #369;padding-bottom:.15em}
 table{border-collapse:collapse;margin:.4em 0}
 td,th{border:1px solid var(--line);padding:.15em .6em;vertical-align:top}
-th{background:#f2f4f7;text-align:left}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#0a3c780d;text-align:left}/* (translucent: a scroll shadow shows through) */
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
 img,svg.picture{max-width:100%;height:auto;border:1px solid #ddd}select,input{max-width:100%}
 svg.pictures{position:absolute}
@@ -31,8 +32,8 @@ small,.meta{color:#555}
  table{display:block;overflow-x:auto;max-width:100%;  /* a table wider: shadows at its cut edges */
   background:linear-gradient(to right,#fff 30%,#fff0) left/2em 100% no-repeat local,
   linear-gradient(to left,#fff 30%,#fff0) right/2em 100% no-repeat local,
-  radial-gradient(farthest-side at 0 50%,#0003,#0000) left/.7em 100% no-repeat scroll,
-  radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/.7em 100% no-repeat scroll}
+  linear-gradient(to right,#0003,#0000) left/.7em 100% no-repeat scroll,
+  linear-gradient(to left,#0003,#0000) right/.7em 100% no-repeat scroll}
  th{white-space:nowrap}td{min-width:5em}td.num{min-width:0}
 }
 @media print{

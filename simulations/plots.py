@@ -87,7 +87,7 @@ def time_to_login(reports: list[Report], path: Path, split: bool = False,
     slow visits (a key expired, a re-login) part the curves the whole scale shows as one."""
     with _japanese():
         drawn = [r for r in reports if r.histogram and r.visits]
-        zoomed = not split and len(drawn) > 1
+        zoomed = not split and _worth_magnifying(drawn)
         fig, axes = plt.subplots(2 if zoomed else 1, 1, squeeze=False,
                                  figsize=(8, 7.5 if zoomed else 4.5),
                                  height_ratios=[3, 2] if zoomed else [1])
@@ -136,6 +136,13 @@ def _curves(ax: plt.Axes, drawn: list[Report], end: float, varied: Varied, split
     minute_axis(ax, end)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(True, alpha=0.3)
+
+
+def _worth_magnifying(drawn: list[Report]) -> bool:
+    """Compared curves that differ, each run's reaching half its visits or more: their top
+    is worth a panel (below half, the whole scale is the one to read)."""
+    return (len({(r.visits, tuple(sorted(r.histogram))) for r in drawn}) > 1
+            and all(r.logged_in / r.visits >= 0.5 for r in drawn))
 
 
 def _magnified(ax: plt.Axes, drawn: list[Report], end: float, varied: Varied) -> None:

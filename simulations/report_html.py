@@ -193,7 +193,8 @@ def _addresses(r: Report) -> str:
     return f"<section><h2>接続元IPアドレスごとの制限 (D-14)</h2>{body}</section>"
 
 
-ONE_DAY = "1日だけの実行です: 通知キーを見るには --days を2以上にしてください。"
+ONE_DAY = ("1日だけの実行です。各IDの初回ログインには通知キーが要らないため、通知キーの発行"
+           "まで見るには --days を2以上にしてください。")
 NO_KEY = ("通知キーは1件も発行されていません。完了したログインはすべて、そのIDの初回ログイン "
           "(LG-4、D-1) か、通知キーを利用しないIDによるものでした。")
 GAVE_UP = "待つよう言われ、再ログインの上限に達していて断念した訪問 (D-14)"
@@ -229,12 +230,6 @@ PLOT_CAPTIONS = {
 SPLIT_CAPTIONS = PLOT_CAPTIONS | {  # (plots.single, with a credential stuffer: D-14)
     TIME_TO_LOGIN: "ログインまでの時間 (累積割合: 全員は全訪問に、攻撃元と同じアドレスの利用者と"
                    "それ以外の利用者はそれぞれの訪問に対して。破線は通知キーの有効期限)"}
-
-
-def figures(plots: list[Path], captions: dict[str, str] = PLOT_CAPTIONS) -> str:
-    return ("<section><h2>図</h2>"
-            + "".join(png_figure(p, captions.get(p.name, p.stem)) for p in plots)
-            + "</section>")
 
 
 def _expiries(r: Report, plot: str) -> str:

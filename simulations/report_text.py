@@ -141,7 +141,8 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-ONE_DAY = ";\n   a run of one day: to see keys, run --days 2 or more"
+ONE_DAY = (";\n   a run of one day, and an ID's first login needs no key: to see keys, run"
+           " --days 2 or more")
 NO_KEY = ("no key was issued: every completed login was its ID's first (LG-4, D-1)\n"
           "   or of an ID that does not use the notify key")
 _OUTCOME_NAMES = {"expired": "expired (LG-5)", "locked": "locked (D-4)",  # (else the

@@ -137,13 +137,12 @@ def test_go_runs_a_sub_command_where_it_was_called_from(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (here / "store.sqlite3").write_bytes((tmp_path / "demo" / "billing-station.sqlite3")
                                          .read_bytes())
-    go = GO
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BS_", "POSTGRES_"))}
-    run = subprocess.run([str(go), "verify", "store.sqlite3", "--html", "page.html"],
+    run = subprocess.run([str(GO), "verify", "store.sqlite3", "--html", "page.html"],
                          cwd=here, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert (here / "page.html").is_file()
-    run = subprocess.run([str(go), "history", "--format", "csv"], cwd=here,
+    run = subprocess.run([str(GO), "history", "--format", "csv"], cwd=here,
                          capture_output=True, text=True, env=env | {
                              "BS_SQLITE_PATH": "store.sqlite3"})
     assert run.returncode == 0 and run.stdout.startswith("attempt_id,"), run.stderr
@@ -154,12 +153,11 @@ def test_go_s_own_commands_say_what_they_do_and_refuse_what_they_do_not_take(
         command: str) -> None:
     """./go bench nonsense ran the full benchmarks (minutes, a gigabyte in /tmp), and
     ./go report --help ran apt-get: --help says, an argument it does not take is refused."""
-    go = str(GO)
-    helped = subprocess.run([go, command, "--help"], capture_output=True, text=True, timeout=30)
+    helped = subprocess.run([str(GO), command, "--help"], capture_output=True, text=True, timeout=30)
     assert helped.returncode == 0 and f"./go {command}" in helped.stdout, helped.stderr
     assert helped.stdout.startswith(f"  ./go {command} ") and "./go simulate" not in (
         helped.stdout)  # (its own lines: it printed all of ./go's, the same for each)
-    refused = subprocess.run([go, command, "nonsense"], capture_output=True, text=True,
+    refused = subprocess.run([str(GO), command, "nonsense"], capture_output=True, text=True,
                              timeout=30)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == (f"./go {command}: unexpected 'nonsense' (./go {command} --help"
@@ -181,8 +179,7 @@ def test_go_report_out_is_a_folder_of_the_caller_s(tmp_path: Path, given: list[s
     """./go report wrote only into the checkout's reports/: --out FOLDER (the caller's
     relative path) says where; what is not a folder is refused before anything is run."""
     (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
-    go = str(GO)
-    refused = subprocess.run([go, "report", *given], cwd=tmp_path, capture_output=True,
+    refused = subprocess.run([str(GO), "report", *given], cwd=tmp_path, capture_output=True,
                              text=True, timeout=30)
     assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", f"./go report: {said}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
@@ -199,25 +196,37 @@ def test_go_report_out_puts_the_page_its_inputs_and_screenshots_in_the_caller_s_
     shutil.copy(GO, checkout / "go")
     for tool in ("pytest", "python"):
         stub = checkout / ".venv" / "bin" / tool
-        stub.write_text(f'#!/bin/sh\necho "{tool} $* | $BS_SCREENSHOTS" >> "{asked}"\n')
+        stub.write_text(  # (each argument bracketed: one split at a space shows)
+            f'#!/bin/sh\n{{ printf "{tool}"; printf " [%s]" "$@"; echo " | $BS_SCREENSHOTS"; }}'
+            f' >> "{asked}"\n')
         stub.chmod(0o755)
+    tools = tmp_path / "bin"  # (./go system-packages finds every package installed)
+    tools.mkdir()
+    (tools / "dpkg-query").write_text("#!/bin/sh\necho 'install ok installed'\n")
+    (tools / "dpkg-query").chmod(0o755)
     (checkout / ".venv" / ".installed").touch()
     caller, home = tmp_path / "my work", tmp_path / "home"
     caller.mkdir()
     for given, out in (["--out", "specs report"], caller / "specs report"), (
-            ["--out=~/later"], home / "later"):
+            ["--out=~/later"], home / "later"), (["--out=~"], home):
         asked.unlink(missing_ok=True)
         run = subprocess.run([str(checkout / "go"), "report", *given], cwd=caller,
                              capture_output=True, text=True, timeout=60,
-                             env=os.environ | {"HOME": str(home)})
+                             env=os.environ | {"HOME": str(home),
+                                               "PATH": f"{tools}:{os.environ['PATH']}"})
         assert run.returncode == 0, run.stderr
+
+        def said(*args: str, out: Path = out) -> str:
+            return " ".join(f"[{a}]" for a in args) + f" | {out}/screenshots"
+
         assert asked.read_text().splitlines() == [
-            f"pytest -q -p no:cacheprovider tests/test_features.py --driver=browser "
-            f"--junitxml={out}/browser-run.xml | {out}/screenshots",
-            f"python -m pytest -q -p tests.living_docs tests/test_features.py "
-            f"tests/test_portal_features.py --cucumberjson={out}/cucumber.json | {out}/screenshots",
-            f"python -m tests.living_docs {out}/cucumber.json {out}/features.html "
-            f"{out}/browser-run.xml | {out}/screenshots"]
+            "pytest " + said("-q", "-p", "no:cacheprovider", "tests/test_features.py",
+                             "--driver=browser", f"--junitxml={out}/browser-run.xml"),
+            "python " + said("-m", "pytest", "-q", "-p", "tests.living_docs",
+                             "tests/test_features.py", "tests/test_portal_features.py",
+                             f"--cucumberjson={out}/cucumber.json"),
+            "python " + said("-m", "tests.living_docs", f"{out}/cucumber.json",
+                             f"{out}/features.html", f"{out}/browser-run.xml")]
         assert out.is_dir()
 
 
@@ -225,14 +234,13 @@ def test_go_report_out_puts_the_page_its_inputs_and_screenshots_in_the_caller_s_
 def test_go_help_lists_its_own_commands_then_the_console_scripts(asked: list[str]) -> None:
     """./go --help listed only the console script's sub-commands (not test, report, bench…),
     and a bare ./go split its help over stdout and stderr, exit 2."""
-    go = str(GO)
-    helped = subprocess.run([go, *asked], capture_output=True, text=True, timeout=60)
+    helped = subprocess.run([str(GO), *asked], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and helped.stderr == "", helped.stderr
     own, script = helped.stdout.split("\nUsage: ./go [OPTIONS] COMMAND [ARGS]...\n")
     assert all(f"./go {c}" in own for c in ("simulate", "test", "report", "bench",
                                             "screenshots", "system-packages"))
     assert "Commands:" in script and "verify" in script and "serve" in script
-    version = subprocess.run([go, "--version"], capture_output=True, text=True, timeout=60)
+    version = subprocess.run([str(GO), "--version"], capture_output=True, text=True, timeout=60)
     assert re.fullmatch(r"billing-station, version \d+\.\d+\.\d+\n", version.stdout)
 
 
@@ -240,12 +248,11 @@ def test_go_help_lists_its_own_commands_then_the_console_scripts(asked: list[str
 def test_go_s_hints_name_go_and_the_nearest_command_its_own_too(typed: str, meant: str) -> None:
     """./go reprot said "No such command 'reprot'. (see 'billing-station --help')": a name
     README never gives, and report, ./go's own, was no console script's command to offer."""
-    go = str(GO)
-    refused = subprocess.run([go, typed], capture_output=True, text=True, timeout=60)
+    refused = subprocess.run([str(GO), typed], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == (f"error: No such command '{typed}'. Did you mean '{meant}'? "
                               "(see './go --help')\n")
-    option = subprocess.run([go, "verify", "--nope"], capture_output=True, text=True, timeout=60)
+    option = subprocess.run([str(GO), "verify", "--nope"], capture_output=True, text=True, timeout=60)
     assert option.stderr == "error: No such option '--nope' (see './go verify --help')\n"
 
 

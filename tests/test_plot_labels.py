@@ -113,7 +113,7 @@ def test_compared_runs_that_coincide_show_each_curve(drawn: list[plt.Figure],
     """Runs whose visits logged in at the same times (a validity no key outlived) drew one
     curve over the other, and the legend named a run no one could see: each is drawn
     thinner than the one under it."""
-    plots.time_to_login([made(v, 90) for v in (5, 10, 15)], tmp_path / "compare.png")
+    plots.time_to_login([made(v, 90 + v) for v in (5, 10, 15)], tmp_path / "compare.png")
     whole, top = drawn[0].axes
     curves = [line for line in whole.get_lines() if not str(line.get_label()).startswith("_")]
     assert len(curves) == 3 and all(np.array_equal(c.get_ydata(), curves[0].get_ydata())
@@ -126,9 +126,16 @@ def test_compared_runs_that_coincide_show_each_curve(drawn: list[plt.Figure],
     assert top.get_ylim() == pytest.approx((0.9, 1.005))  # the last tenth of the visits
 
 
-def test_one_run_s_curve_is_not_magnified(drawn: list[plt.Figure], tmp_path: Path) -> None:
-    plots.time_to_login([made(10, 90)], tmp_path / "time-to-login.png")
-    assert len(drawn[0].axes) == 1
+def test_a_curve_is_magnified_only_beside_another_that_differs_and_reaches_half(
+        drawn: list[plt.Figure], tmp_path: Path) -> None:
+    """One run; runs that coincide (the panel said nothing the first did not); a run that
+    reached a fifth of its visits (its floor fell to 0: the first panel again)."""
+    low = attrs.evolve(made(10, 90), logged_in=40, histogram=made(10, 90).histogram[:40])
+    for runs in ([made(10, 90)], [made(5, 90), made(10, 90)], [made(5, 30), low]):
+        plots.time_to_login(runs, tmp_path / "time-to-login.png")
+        assert len(drawn.pop().axes) == 1, runs
+    plots.time_to_login([made(5, 30), made(10, 90)], tmp_path / "time-to-login.png")
+    assert len(drawn.pop().axes) == 2
 
 
 def test_a_bars_count_reads_as_the_tables_do_with_a_comma_in_its_thousands(

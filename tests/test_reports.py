@@ -143,9 +143,10 @@ def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
                       if f["uri"].endswith("portal.feature"))
     assert portal_runs > 0 and (  # (portal.feature's screenshots are this run's own)
         "上の結果は、シナリオの手順を画面を通さずアプリケーションで直接行った実行のものです。"
-        f"portal.feature の{portal_runs}件は、この実行でもブラウザで操作し、その画面写真も"
-        "この実行のものです。ほかのシナリオの画面写真は、同じ手順をブラウザで行ったもう一つの"
-        "実行で撮りました: 53件成功、失敗なし (画面のないシナリオ 1件は実行せず)。") in page
+        f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており、その"
+        "画面写真もこの実行で撮ったものです。ほかのシナリオの画面写真は、同じ手順をブラウザで"
+        "行ったもう一つの実行で撮りました: 53件成功、失敗なし (画面のないシナリオ 1件は実行せず)。"
+        ) in page
     assert "verdict bad" not in page
     page = render(cucumber(fail=False), made_at=MADE_AT, commit="0123abcd",
                   browser=read_browser_run(tmp_path / "none.xml"))
@@ -332,12 +333,16 @@ def test_in_chromium_the_failure_is_visible_and_the_filter_works(chromium: Any,
     page.select_option('select[data-filter="status"]', "failed")
     assert page.locator("details.scenario:visible").count() == 1
     assert page.locator("#shown").inner_text() == "1件のシナリオを表示中"
+    page.goto("about:blank")
+    page.go_back()  # the browser keeps the filter's choice: the page applies it again
+    assert page.locator('select[data-filter="status"]').input_value() == "failed"
+    assert page.locator("details.scenario:visible").count() == 1
     page.select_option('select[data-filter="status"]', "")
     tagged = {(s["file"], s["line"]) for s in scenarios() if "LG-7" in s["tags"]}
     page.select_option('select[data-filter="tag"]', "LG-7")  # each scenario counted once,
     boxes = page.locator("details.scenario:visible").count()  # though shown under each of
     assert boxes > len(tagged) and page.locator("#shown").inner_text() == (  # its rules
-        f"{len(tagged)}件のシナリオを表示中 (いくつかのルールに載るものを含め{boxes}か所)")
+        f"{len(tagged)}件のシナリオを表示中 (複数のルールに載るものを重ねて数えると{boxes}か所)")
     page.select_option('select[data-filter="tag"]', "")
     assert [o.get_attribute("value") for o in page.locator(  # (シナリオなし: no rule is so)
         'select[data-filter="status"] option').all()] == ["", "passed", "failed", "not-run"]

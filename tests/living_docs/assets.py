@@ -61,9 +61,10 @@ SCRIPT = """
   var n=Object.keys(shown).length;
   document.getElementById('shown').textContent=!active?'':want.status==='none'?
    bare+'件のルール (シナリオなし) を表示中':n+'件のシナリオを表示中'+
-   (boxes>n?' (いくつかのルールに載るものを含め'+boxes+'か所)':'');
+   (boxes>n?' (複数のルールに載るものを重ねて数えると'+boxes+'か所)':'');
  }
- selects.forEach(function(s){s.addEventListener('change',apply);});
+ selects.forEach(function(s){s.addEventListener('change',function(){
+  notice.hidden=true;apply();});});  /* the reader's own choice: no note left over it */
  function say(text){  /* a note at the foot of the window, for a few seconds */
   notice.textContent=text;notice.hidden=false;clearTimeout(timer);
   timer=setTimeout(function(){notice.hidden=true;},8000);}
@@ -76,7 +77,9 @@ SCRIPT = """
     selects.forEach(function(s){s.value='';});apply();lifted=true;}}
   if(lifted){say('リンク先が絞り込みで隠れていたため、絞り込みを解除しました。');}
   target.scrollIntoView();}
- window.addEventListener('hashchange',reveal);reveal();
+ window.addEventListener('pageshow',function(){  /* on load, and back at the page: a */
+  apply();reveal();});  /* choice the browser kept, restored after this script ran, applied */
+ window.addEventListener('hashchange',reveal);
  document.addEventListener('click',function(e){  /* the same link again: no hashchange */
   var a=e.target.closest&&e.target.closest('a[href^="#"]');
   if(a&&a.getAttribute('href')===location.hash){setTimeout(reveal,0);}});

@@ -79,11 +79,12 @@ def _browser_verdict(browser: BrowserRun | None, portal_runs: int = 0) -> str:
         what = browser.problem or f"{browser.failed}件失敗 (画面写真には失敗した実行のものが含まれます)"
         return f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {esc(what)}</p>'
     skipped = f" (画面のないシナリオ {browser.skipped}件は実行せず)" if browser.skipped else ""
-    portal = (f"portal.feature の{portal_runs}件は、この実行でもブラウザで操作し、その画面写真も"
-              "この実行のものです。" if portal_runs else "")
+    portal = (f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており、"
+              "その画面写真もこの実行で撮ったものです。" if portal_runs else "")
     return (f'<p class="meta">上の結果は、シナリオの手順を画面を通さずアプリケーションで直接'
-            f"行った実行のものです。{portal}ほかのシナリオの画面写真は、同じ手順をブラウザで"
-            f"行ったもう一つの実行で撮りました: {browser.passed}件成功、失敗なし{skipped}。</p>")
+            f"行った実行のものです。{portal}{'ほかのシナリオの' if portal else ''}画面写真は、"
+            f"同じ手順をブラウザで行ったもう一つの実行で撮りました: {browser.passed}件成功、"
+            f"失敗なし{skipped}。</p>")
 
 
 def _counts(statuses: list[str]) -> list[tuple[str, int, str]]:
