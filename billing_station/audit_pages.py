@@ -191,6 +191,9 @@ CHECKED_RULES = (  # one item a subject (it was one paragraph)
     "権限設定に追加したものだけ)。",
 )
 
+D14_UNJUDGED_JA = ("このストアには接続元IPアドレスを記録したログイン試行がないため、D-14 は"
+                   "1件も検査していません (記録するのはポータルでのログインだけです)。")
+
 # What the events cannot show, and so verify does not judge (said, so that 違反なし is read
 # for what it covers).
 UNCHECKED_RULES = (
@@ -217,10 +220,11 @@ def _login_ids(violation: Violation) -> list[str]:
 
 def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str,
                   stores: Sequence[str] | None = None,
-                  out_of_order: OutOfOrder | None = None) -> str:
+                  out_of_order: OutOfOrder | None = None, scope: str = "ストア全体") -> str:
     """`verify --html`: the verdict, what was checked, and each finding with its evidence
     (and, from several stores, the store each is in: ``stores``, one per violation); events
-    stamped out of order (``out_of_order``: the first, of one store) qualify the verdict."""
+    stamped out of order (``out_of_order``: the first, of one store) qualify the verdict;
+    ``scope``: what was read (the whole store, or what came after a checkpoint)."""
     found = list(violations)
     in_store = [f"ストア {html.escape(s)}: " for s in stores] if stores else [""] * len(found)
     by_rule = Counter(v.rule for v in found)
@@ -239,8 +243,11 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f"{html.escape(v.shown)}</p><p>証拠となるイベント:</p><pre>"
         + html.escape("\n".join(map(_notes_ja, v.evidence))) + "</pre></div>"
         for v, store in zip(found, in_store, strict=True))
+    unjudged = (f"<p class='note'>{D14_UNJUDGED_JA}</p>"
+                if counts["login attempts"] and not counts[JUDGED_D14] else "")
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
-            f"{_made()}</p>{verdict}<h2>検査したもの</h2>{_listed(CHECKED_RULES)}"
+            f"{_made()}<br>検査の範囲: {html.escape(scope)}</p>{verdict}<h2>検査したもの</h2>"
+            f"{_listed(CHECKED_RULES)}{unjudged}"
             f"<table>{checked}</table>{_policies_ja(counts)}"
             "<h2>イベントからは検査できないもの</h2>"
             f"{_listed(UNCHECKED_RULES)}"

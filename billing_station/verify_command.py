@@ -3,6 +3,7 @@ policy in force at its time, with the evidence of each violation; as text, and a
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -100,6 +101,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
     first_out_of_order = None  # (one store's: the first attempt event stamped out of order)
+    scope = "ストア全体"  # (what the page says was read)
     if store is None:
         counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
     else:
@@ -109,9 +111,12 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
                 found = list(reported(verifier.check(read)))  # (closed: a finding that
                 # stops it stops the store's count beside it too)
         else:
-            verifier, found, unsaved = _verified_from(store, checkpoint)
+            verifier, found, unsaved, scope = _verified_from(store, checkpoint)
         counts, where = verifier.counts, store.where
         first_out_of_order = verifier.attempts.first_out_of_order
+    if snapshots:
+        scope += "、スナップショットもイベントと照合 (--snapshots)"
+
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
@@ -121,6 +126,10 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         click.echo(f"policy in force, as the events record it: {in_force}")
     if counts[OUT_OF_ORDER]:
         click.echo(_out_of_order(first_out_of_order))
+    if counts["login attempts"] and not counts[JUDGED_D14]:  # (no violation covers no D-14)
+        click.echo(D14_UNJUDGED)
+    if store is not None:  # (the one read, whatever the settings named; several are named
+        click.echo(f"store: {_shown(store.where)}")  # on the command line, each finding too)
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
         click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
@@ -130,12 +139,22 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         echo_unreadable(unreadable, len(stores), f"; {page} not written" if page else "")
         sys.exit(exits.DATA_ERROR)
     if page is not None:
-        write_text(page, findings_page(found, counts, where, in_store, first_out_of_order))
+        write_text(page, findings_page(found, counts, _shown(where), in_store,
+                                       first_out_of_order, scope))
         click.echo(f"wrote {page}")
     if unsaved:  # (after the verdict, which stands)
         click.echo(f"error: {unsaved}", err=True)
         sys.exit(exits.IO_ERROR)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
+
+
+def _shown(path: str) -> str:
+    """A path as a terminal can print it: a name's bytes that are no UTF-8 escaped (\\xff)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+D14_UNJUDGED = ("D-14 not judged: no login attempt here records a client address (only the "
+                "portal's do)")
 
 
 # The counts that are nouns, as one of each is said (the outcomes are adjectives)
@@ -257,9 +276,10 @@ def _sized(bar: tqdm[Any]) -> Callable[[int], None]:
 
 
 def _verified_from(store: AuditReader, path: Path
-                   ) -> tuple[Verifier, list[audit.Violation], str | None]:
+                   ) -> tuple[Verifier, list[audit.Violation], str | None, str]:
     """verify through the checkpoint in ``path``: only the events after it are read. Also
-    what to say if the checkpoint could not then be written (None: it was)."""
+    what to say if the checkpoint could not then be written (None: it was), and what was
+    read, as the page says it."""
     earlier = path.exists()  # (one that cannot be written stays as it was)
     found: list[audit.Violation] = []
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
@@ -275,11 +295,13 @@ def _verified_from(store: AuditReader, path: Path
             result = verify_incrementally(store, path, bar.update, _sized(bar), read)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
+    scope = (f"チェックポイント {_shown(str(path))} の続き: 通知 {result.since:,} より後の "
+             f"{result.read:,}件 (それより前は以前の検査の結果を引き継ぐ)")
     if result.unsaved is None:
         click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
                    f"{result.since:,}", err=True)
-        return result.verifier, found, None
+        return result.verifier, found, None, scope
     return result.verifier, found, f"checkpoint {path} " + (
         f"not moved: {result.unsaved} (the verdict above stands; the next verify with it "
         "reads from where it was)" if earlier else f"not written: {result.unsaved} (the "
-        "verdict above stands; the next verify with it reads the whole store)")
+        "verdict above stands; the next verify with it reads the whole store)"), scope

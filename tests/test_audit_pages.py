@@ -5,7 +5,10 @@ screenshot is the README's when ./go screenshots asks (docs/screenshots/)."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,29 @@ def test_every_rule_verify_reports_has_its_words_on_the_findings_page() -> None:
 def test_every_outcome_has_its_words_on_the_auditors_pages() -> None:
     assert set(OUTCOMES) == {o.value for o in Outcome}
     assert all(OUTCOMES.values())
+
+
+def test_verify_names_what_it_read_and_says_when_D_14_went_unjudged(
+        planted: Path, tmp_path: Path) -> None:
+    """An auditor could not tell from the answer which store was read (a setting and an
+    argument may name two), whether a page came of a whole read or a checkpoint's, nor that
+    違反なし covered no D-14 where no attempt records a client address (as here: no portal)."""
+    from billing_station.audit_pages import D14_UNJUDGED_JA
+    from billing_station.verify_command import D14_UNJUDGED
+
+    report, checkpoint = tmp_path / "audit.html", tmp_path / "audit.ckpt"
+    whole = CliRunner().invoke(main, ["verify", str(planted), "--html", str(report)],
+                               env={"BS_SQLITE_PATH": str(tmp_path / "another.sqlite3")})
+    assert f"store: {planted}\n" in whole.output and D14_UNJUDGED in whole.output
+    page = report.read_text(encoding="utf-8")
+    assert "検査の範囲: ストア全体</p>" in page and D14_UNJUDGED_JA in page
+    for more in ([], ["--snapshots", "--html", str(report)]):  # (a process of its own: no
+        again = subprocess.run(  # frozen clock's datetimes for the checkpoint to refuse)
+            [sys.executable, "-P", "-m", "billing_station.console", "verify", str(planted),
+             "--checkpoint", str(checkpoint), *more], capture_output=True, text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("BS_")})  # (no
+        #   timeout: the frozen clock would call it spent at once)
+        assert again.returncode == 1, again.stderr  # (the planted LG-3, remembered)
+    assert (f"検査の範囲: チェックポイント {checkpoint} の続き: 通知 " in
+            report.read_text(encoding="utf-8"))
+    assert "、スナップショットもイベントと照合 (--snapshots)" in report.read_text(encoding="utf-8")

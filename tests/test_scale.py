@@ -54,6 +54,7 @@ from application.audit.reading import MissingEvents, rows
 from application.audit.verify import JUDGED_D14, Violation, events_to_verify, verify
 from billing_station import exits, simulate_command
 from billing_station.cli import main
+from billing_station.verify_command import D14_UNJUDGED
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.dask_cluster import LOOPBACK_ONLY, SchedulerUnreachable, dask_client, local_workers
@@ -820,10 +821,11 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     foreign = CliRunner().invoke(main, ["verify", str(clean), str(tmp_path / "notes.txt")])
     assert foreign.exit_code == 65 and "Traceback" not in foreign.output
     said = foreign.output.splitlines()
-    assert [said[0], said[1], said[3]] == [  # (the clean store's findings stand)
+    assert [said[0], said[1], said[2], said[4]] == [  # (the clean store's findings stand)
         f"summary of what was read: {events // 2:,} events, "
         + one.output.split(" events, ")[1].splitlines()[0],
         one.output.splitlines()[1],  # (the policy its events record)
+        D14_UNJUDGED,  # (a simulation's people log in from no client address)
         "not verified whole: 1 of 2 stores could not be read whole"]
     assert said[1].startswith("policy in force, as the events record it: keys: valid 10 min")
     assert f"error: {tmp_path / 'notes.txt'} is not a Billing Station event store" in (
