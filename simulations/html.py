@@ -34,7 +34,7 @@ small,.meta{color:#555}
   linear-gradient(to left,#fff 30%,#fff0) right/2em 100% no-repeat local,
   linear-gradient(to right,#0003,#0000) left/.7em 100% no-repeat scroll,
   linear-gradient(to left,#0003,#0000) right/.7em 100% no-repeat scroll}
- th{white-space:nowrap}td{min-width:5em}td.num{min-width:0}
+ thead th{white-space:nowrap}td{min-width:5em}td.num{min-width:0}
 }
 @media print{
  body{max-width:none;margin:0;font-size:10pt}
