@@ -892,6 +892,9 @@ def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
     assert re.search(r"通知キーの利用 +利用する", after.output)
     assert re.search(r"時点 +2015/01/16 10:30:00 JST$", after.output, re.M)  # said so
     assert re.search(r"最終ログイン +2015/01/16 09:59 JST$", after.output, re.M)
+    later = runner.invoke(main, ["as-of", "2099-01-01", "demo01"], env=env)  # (past the
+    last = re.search(r"^時点までの最後の記録 +(.+) JST$", later.output, re.M)  # store's end:
+    assert last and last.group(1).startswith("2015/01/18")  # the state it ends in, dated)
     missing = runner.invoke(main, ["as-of", "2015-01-15", "demo01"], env=env)
     assert missing.exit_code == 1 and "no such login ID at 2015/01/15 00:00:00 JST" in (
         missing.output)

@@ -51,8 +51,10 @@ def as_of(app: EventStore, login_id: str, instant: datetime) -> list[tuple[str, 
              for k, f in fields.items() if account.information.get(k)]
     if is_sub and "organization" in account.information:
         shown.append(("所属組織", account.information["organization"]))
-    return [
+    recorded = max(account.modified_on, customer.modified_on)  # (an instant past the store's
+    return [  # end shows its last state: said, so that it is not read as that instant's news)
         ("時点", jst(instant, seconds=True) + " JST"),
+        ("時点までの最後の記録", jst(recorded, seconds=True) + " JST"),
         ("ログインID", login_id),
         ("種別", "副ID" if is_sub else "主ID"),
         ("BSお客様番号", customer.customer_number),
