@@ -32,6 +32,7 @@ from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.portal_sessions import Opening
+from application.screens import jst
 from billing_station.audit_pages import findings_page, history_page
 from billing_station.cli import main
 from billing_station.exits import NOT_FOUND
@@ -166,6 +167,16 @@ def test_LG_5_a_key_accepted_after_10_minutes_is_caught(keyed: BillingStation) -
     attempt.trigger_event(LoginAttempt.KeyVerified, timestamp=late)
     complete_planted(keyed, attempt, late)
     assert rules(keyed) == ["LG-5"]
+    found = the_violation(keyed, "LG-5")  # (the sum said: issued + valid, accepted, how late)
+    assert re.fullmatch(r"a key was accepted after its validity \(issued \S+ \S+ JST, valid "
+                        r"10 min, accepted \S+ \S+ JST: as it ended\)", found.message)
+    assert found.shown.endswith(f"、有効10分、受付 {jst(late, seconds=True)}: 期限の時刻ちょうど)")
+    later = pending(keyed)
+    over = later.modified_on + timedelta(minutes=12, seconds=5)
+    later.trigger_event(LoginAttempt.KeyVerified, timestamp=over)
+    complete_planted(keyed, later, over)
+    assert any(v.message.endswith(": 125 s late)") and v.shown.endswith(": 125秒超過)")
+               for v in audit.verify(keyed) if v.rule == "LG-5")
 
 
 def test_LG_5_a_key_accepted_before_it_was_issued_is_caught(keyed: BillingStation) -> None:

@@ -18,6 +18,8 @@ from application.audit.evidence import (
     noted,
     printable,
 )
+from application.audit.policies import duration
+from application.screens import jst
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import CLOCK_TOLERANCE
 
@@ -30,6 +32,21 @@ def attempt_evidence(attempt: Attempt) -> list[str]:
     return [line(e) for e in attempt.events]
 
 
+def _accepted_late(attempt: Attempt, key: Any, verified: Any) -> Violation:
+    """LG-5 with its sum said (``key`` issued, valid for, accepted, how late): the auditor
+    need not work it out from the evidence's times."""
+    issued, accepted = jst(key.timestamp, seconds=True), jst(verified.timestamp, seconds=True)
+    valid, late = (key.valid_for_seconds,
+                   int((verified.timestamp - attempt.deadline).total_seconds()))
+    by = f"{duration(late, ' min', ' s')} late" if late else "as it ended"
+    by_ja = f"{duration(late, '分', '秒')}超過" if late else "期限の時刻ちょうど"
+    return Violation(
+        "LG-5", f"a key was accepted after its validity (issued {issued} JST, valid "
+        f"{duration(valid, ' min', ' s')}, accepted {accepted} JST: {by})",
+        attempt_evidence(attempt), f"有効期限を過ぎた通知キーが受け付けられた (発行 {issued}、"
+        f"有効{duration(valid, '分', '秒')}、受付 {accepted}: {by_ja})")
+
+
 def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
     if attempt.issued is None:
         yield Violation("LG-3", "a key was verified that was never issued", attempt_evidence(attempt),
@@ -39,8 +56,7 @@ def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:
         yield Violation("D-3", "a key was verified twice", attempt_evidence(attempt),
                         "同じ通知キーが2回照合された")
     if not verified.timestamp < attempt.deadline:
-        yield Violation("LG-5", "a key was accepted after its validity", attempt_evidence(attempt),
-                        "有効期限を過ぎた通知キーが受け付けられた")
+        yield _accepted_late(attempt, attempt.issued, verified)
     elif (verified.timestamp < attempt.issued.timestamp  # (D-5: valid from its issue on;
           and verified.timestamp < attempt.issued.timestamp - CLOCK_TOLERANCE):  # the
         #   portal's workers' clocks may differ by the tolerance: reckoned only then)
