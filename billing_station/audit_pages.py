@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from application import screens
 from application.audit import LoginRecord, Violation
 from application.audit.attempt_book import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
@@ -18,11 +17,17 @@ from application.audit.policies import POLICIES, KeyPolicy, duration, policies
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
-    UNCHECKED_D10,
-    UNCOUNTED_D14,
-    UNJUDGED_D12,
 )
 from application.screens import jst
+from billing_station.audit_words import (
+    CHECKED_RULES,
+    COUNTS,
+    D14_UNJUDGED_JA,
+    FINDINGS,
+    KINDS,
+    OUTCOMES,
+    UNCHECKED_RULES,
+)
 from simulations.html import page
 
 AUDIT_TITLE = "監査結果"
@@ -32,17 +37,6 @@ def is_findings_page(start: bytes) -> bool:
     """Whether a file's first bytes are those of a page findings_page wrote (its title is
     there from its first version on): the only file verify --html writes over."""
     return f"<title>{AUDIT_TITLE}</title>".encode() in start
-
-OUTCOMES = {o.value: label for o, label in screens.OUTCOMES.items()}
-KINDS = {"main": "主ID", "sub": "副ID", "unknown": "未登録のID"}
-COUNTS = {"events": "イベント", "login attempts": "ログイン試行", **OUTCOMES,
-          UNCHECKED_D10: "送信上限 (D-10) が記録される前に発行された通知キー (D-10 は検査できない)",
-          JUDGED_D14: "接続元IPアドレスを記録したパスワード確認 (D-14 を検査)",
-          UNCOUNTED_D14: "接続元IPアドレスの失敗回数に数えられなかったログイン失敗 (D-14 の回数が"
-                         "その分少ない)",
-          UNJUDGED_D12: "以前の版がログインと別に保存したポータルのセッション (D-12 は検査できない)",
-          OUT_OF_ORDER: "先に記録されたイベントより1分以上前の時刻を持つログイン試行のイベント "
-                        "(時刻で決まる結果は不確か)"}
 
 STYLE = """
 .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;margin:1em 0}
@@ -147,69 +141,6 @@ def history_page(records: list[LoginRecord], since: datetime | None,
 def _shown_time(iso: str) -> str:
     """2015-01-16T10:00:00+09:00 as the screens show times: 2015/01/16 10:00:00."""
     return iso[:19].replace("-", "/").replace("T", " ")
-
-
-# What each rule's violation means, in the auditor's words (verify's own line follows it).
-FINDINGS = {"LG-1": "パスワードが受け付けられていない、またはアカウントのないログインIDの"
-                    "ログインが完了した、ログイン試行の完了なしにアカウントにログインが"
-                    "記録された、またはログイン試行がほかのログインIDの、または登録されていない"
-                    "アカウントを指している",
-            "D-1": "ログインが完了したのに、アカウントに記録されていない (ログインの回数と、"
-                   "どれが初回ログインかを誤らせる)",
-            "LG-2": "通知キーの利用が「利用しない」なのに通知キーが求められた",
-            "LG-3": "通知キーが必要なログインが通知キーなしで完了した、通知キーが登録された"
-                    "メールアドレス以外に送られた、または発行されていないキーが受け付けられた",
-            "LG-4": "初回ログインで通知キーが求められた",
-            "LG-5": "有効期限を過ぎた (または発行より前の時刻に) 通知キーが受け付けられた",
-            "LG-6": "1回のログインに2つ目の通知キーが発行された (新しいキーは新しいログインで)",
-            "D-2": "新しい通知キーで無効になったキーが受け付けられた",
-            "D-3": "同じ通知キー (同じログイン試行) が2回以上使われた、または2回完了した",
-            "D-4": "ロックされた後で通知キーが受け付けられた",
-            "D-7": "通知キーまたはパスワードがダイジェストでない形で記録された",
-            "D-10": "上限の数だけ送った後、その時間枠の中でさらに通知キーが送られた",
-            "D-12": "ログインの完了なしにポータルのセッションが始まった",
-            "D-14": "同じ接続元IPアドレスから上限の回数だけログインに失敗した後、その時間枠の"
-                    "中でさらにパスワードが確かめられた",
-            "CI-1": "主ID以外がお客様情報を変更した",
-            "SB-2": "主ID以外が権限設定・副IDを変更した、または主IDが権限設定に追加して"
-                    "いない副IDが登録された"}
-
-# What verify checks, as an auditor's report states its scope.
-CHECKED_RULES = (  # one item a subject (it was one paragraph)
-    "ログイン: 完了するのは、アカウントのあるログインIDでパスワードが受け付けられたログインだけ、"
-    "1回だけ (LG-1, D-3)、アカウントにも同じ時刻に記録される (LG-1, D-1)、ログイン試行はその"
-    "ログインIDのアカウントを指す (LG-1)。",
-    "通知キー: 「利用する」で初回ログインでないときに必ず求め、それ以外では求めない (LG-2, LG-3, "
-    "LG-4, D-1)、1回のログインに1つだけ (LG-6)、送り先はその時点の登録されたメールアドレス "
-    "(LG-3)、送信はその時点の時間枠あたりの上限まで (D-10)、受け付けた通知キーは発行済み "
-    "(LG-3)・有効期限内 (LG-5, D-5)・新しいキーで無効になっていない (D-2)・1回だけ (D-3)・"
-    "ロック後でない (D-4)。",
-    "秘密: 通知キーとパスワードはダイジェストとしてだけ記録する (D-7)。",
-    "ポータル: パスワードを確かめるのは接続元IPアドレスのログイン失敗がその時点の時間枠あたりの"
-    "上限に達していないときだけ (D-14: 確かめたときに読んだ失敗の記録のうち、その時刻までの時間枠"
-    "内の失敗を、ログイン試行に記録された上限・時間枠で数えます)。セッションはそのログインIDの"
-    "ログインの完了とともにだけ始まる (D-12)。",
-    "変更: お客様情報は主IDだけ (CI-1)、権限設定と副IDは主IDだけ (SB-2: 副IDの登録は主IDが"
-    "権限設定に追加したものだけ)。",
-)
-
-D14_UNJUDGED_JA = ("このストアには接続元IPアドレスを記録したログイン試行がないため、D-14 は"
-                   "1件も検査していません (記録するのはポータルでのログインだけです)。")
-
-# What the events cannot show, and so verify does not judge (said, so that 違反なし is read
-# for what it covers).
-UNCHECKED_RULES = (
-    "接続元IPアドレスを記録していないログイン試行の D-14 (記録するようになる前の試行と、ポータルの"
-    "外のログイン: デモや、接続元を与えないシミュレーション)。D-14 の確認が読んだ失敗の記録の版は、"
-    "試行が記録したとおりに用います。",
-    "以前の版がログインと別に保存したポータルのセッションの D-12 (前回ログインを記録していない"
-    "もの)。",
-    "エラー表示で登録の有無がわからないこと (D-9)、セッションの無操作の期限 (D-12: 各リクエストの"
-    "時刻は記録しません)、フォームのトークン (D-13)、通知キーの画面をキャッシュさせないこと "
-    "(D-15): 画面とHTTPのふるまいで、イベントに残りません (テストで確かめています)。",
-    "変更のお知らせメール (D-11): メールはイベントとして記録されません。",
-    "通知キーの乱数 (D-6): イベントにはキーのハッシュだけがあります。",
-)
 
 
 def _login_ids(violation: Violation) -> list[str]:

@@ -22,7 +22,8 @@ from billing_station.compare_option import compared_values
 from billing_station.option_types import WholeNumber
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.run_output import discarded, hold
-from billing_station.verify_command import counted, echo_findings, echo_unreadable, reported
+from billing_station.verify_command import echo_findings, echo_unreadable, reported
+from billing_station.verify_words import counted
 from simulations import scenario as scenarios
 from simulations.checks import check, policy_bounds
 from simulations.population import addresses

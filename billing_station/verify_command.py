@@ -3,7 +3,6 @@ policy in force at its time, with the evidence of each violation; as text, and a
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -16,23 +15,25 @@ from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
-from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
-from application.audit.policies import POLICIES, KeyPolicy, duration, policies
+from application.audit.policies import POLICIES
 from application.audit.snapshots import check_snapshots
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
-    UNCHECKED_D10,
-    UNCOUNTED_D14,
-    UNJUDGED_D12,
 )
-from application.screens import jst
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page, is_findings_page
 from billing_station.paths import PATH, existing_files, output_file, refuse_overwriting, write_text
+from billing_station.verify_words import (
+    D14_UNJUDGED,
+    counted,
+    out_of_order,
+    policies_in_force,
+    printable_path,
+)
 from simulations.wording import counted_as
 
 
@@ -125,11 +126,11 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     if in_force := policies_in_force(counts):
         click.echo(f"policy in force, as the events record it: {in_force}")
     if counts[OUT_OF_ORDER]:
-        click.echo(_out_of_order(first_out_of_order))
+        click.echo(out_of_order(first_out_of_order))
     if counts["login attempts"] and not counts[JUDGED_D14]:  # (no violation covers no D-14)
         click.echo(D14_UNJUDGED)
     if store is not None:  # (the one read, whatever the settings named; several are named
-        click.echo(f"store: {_shown(store.where)}")  # on the command line, each finding too)
+        click.echo(f"store: {printable_path(store.where)}")  # on the command line, each finding too)
     if violations:
         by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
         click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
@@ -139,73 +140,13 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         echo_unreadable(unreadable, len(stores), f"; {page} not written" if page else "")
         sys.exit(exits.DATA_ERROR)
     if page is not None:
-        write_text(page, findings_page(found, counts, _shown(where), in_store,
+        write_text(page, findings_page(found, counts, printable_path(where), in_store,
                                        first_out_of_order, scope))
         click.echo(f"wrote {page}")
     if unsaved:  # (after the verdict, which stands)
         click.echo(f"error: {unsaved}", err=True)
         sys.exit(exits.IO_ERROR)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
-
-
-def _shown(path: str) -> str:
-    """A path as a terminal can print it: a name's bytes that are no UTF-8 escaped (\\xff)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-D14_UNJUDGED = ("D-14 not judged: no login attempt here records a client address (only the "
-                "portal's do)")
-
-
-# The counts that are nouns, as one of each is said (the outcomes are adjectives)
-_ONE = {"events": "event", "login attempts": "login attempt",
-        UNCHECKED_D10: "key issued without its D-10 limit",
-        JUDGED_D14: "password checked from a client address (D-14)",
-        UNCOUNTED_D14: "failed login not counted against its client address (D-14)",
-        UNJUDGED_D12: "portal session an earlier version saved apart from its login "
-                      "(D-12 unjudged)",
-        OUT_OF_ORDER: "login attempt event stamped over a minute before one stored "
-                      "ahead of it (time-based outcomes unsure)"}
-
-
-def policies_in_force(counts: Counter[str]) -> str:
-    """Each policy the events record, with how many keys (or passwords) it was in force for."""
-    said = []
-    for policy in policies(counts):
-        if isinstance(policy, KeyPolicy):
-            limit = (f"at most {policy.keys:,} within {_span(policy.window_seconds)}"
-                     if policy.window_seconds else "D-10's limit unrecorded")
-            said.append(f"keys: valid {_span(policy.valid_seconds)}, locked at "
-                        f"{policy.wrong_entries:,} wrong entries, {limit} "
-                        f"({counted_as(policy.issued, 'key')})")
-        else:
-            said.append(f"client addresses (D-14): refused after {policy.failures:,} failed "
-                        f"logins within {_span(policy.window_seconds)} ({policy.checked:,} "
-                        f"password{'' if policy.checked == 1 else 's'} checked)")
-    return "; ".join(said)
-
-
-def _span(seconds: int) -> str:
-    return duration(seconds, " min", " s")
-
-
-def counted(n: int, what: str) -> str:
-    """One of verify's counts: ``1 event``, ``2 login attempts``, ``125 password rejected``
-    (an outcome's name read as words, as simulate says it)."""
-    return f"{n:,} {_ONE[what] if n == 1 and what in _ONE else what.replace('_', ' ')}"
-
-
-def _out_of_order(first: OutOfOrder | None) -> str:
-    """What events stamped out of order mean for the verdict (the first, of one store)."""
-    ahead = ("an earlier event of its own" if first and first.ahead_of == first.attempt_id
-             else f"an event of attempt {first.ahead_of}" if first else "")
-    where = (f"the first, of attempt {first.attempt_id}, is stamped "
-             f"{jst(first.at, seconds=True)} JST and stored after {ahead} stamped "
-             f"{jst(first.ahead_at, seconds=True)} JST (one of the two is wrong): "
-             if first else "")
-    return (f"note: {where}the clocks of the store's writers disagreed, or an event was "
-            "changed; what depends on the time between events (abandoned, pending, expired; "
-            "D-10's and D-14's windows) may be misjudged")
 
 
 def _configured_store() -> tuple[Path, ...]:
@@ -295,7 +236,7 @@ def _verified_from(store: AuditReader, path: Path
             result = verify_incrementally(store, path, bar.update, _sized(bar), read)
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
-    scope = (f"チェックポイント {_shown(str(path))} の続き: 通知 {result.since:,} より後の "
+    scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 {result.since:,} より後の "
              f"{result.read:,}件 (それより前は以前の検査の結果を引き継ぐ)")
     if result.unsaved is None:
         click.echo(f"checkpoint {path}: read {result.read:,} events after notification "

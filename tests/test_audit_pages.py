@@ -19,8 +19,9 @@ from playwright.sync_api import Browser, Page
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
 from application.outcomes import KeyEntry, Outcome
-from billing_station.audit_pages import FINDINGS, OUTCOMES
+from billing_station.audit_words import D14_UNJUDGED_JA, FINDINGS, OUTCOMES
 from billing_station.cli import main
+from billing_station.verify_words import D14_UNJUDGED
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.docs_shots import screenshot_path
@@ -169,9 +170,6 @@ def test_verify_names_what_it_read_and_says_when_D_14_went_unjudged(
     """An auditor could not tell from the answer which store was read (a setting and an
     argument may name two), whether a page came of a whole read or a checkpoint's, nor that
     違反なし covered no D-14 where no attempt records a client address (as here: no portal)."""
-    from billing_station.audit_pages import D14_UNJUDGED_JA
-    from billing_station.verify_command import D14_UNJUDGED
-
     report, checkpoint = tmp_path / "audit.html", tmp_path / "audit.ckpt"
     whole = CliRunner().invoke(main, ["verify", str(planted), "--html", str(report)],
                                env={"BS_SQLITE_PATH": str(tmp_path / "another.sqlite3")})

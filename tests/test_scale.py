@@ -54,7 +54,7 @@ from application.audit.reading import MissingEvents, rows
 from application.audit.verify import JUDGED_D14, Violation, events_to_verify, verify
 from billing_station import exits, simulate_command
 from billing_station.cli import main
-from billing_station.verify_command import D14_UNJUDGED
+from billing_station.verify_words import D14_UNJUDGED
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.dask_cluster import LOOPBACK_ONLY, SchedulerUnreachable, dask_client, local_workers

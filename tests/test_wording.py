@@ -11,7 +11,7 @@ import pytest
 
 from application import screens
 from application.audit.verify import OUT_OF_ORDER, UNCHECKED_D10
-from billing_station.verify_command import counted
+from billing_station.verify_words import counted
 
 ROOT = Path(__file__).parent.parent
 MANUAL = ROOT.parent / "shared" / "manual" / "billing-station-mfa-manual.ja.txt"

@@ -1,0 +1,80 @@
+"""What verify says on the terminal, in English: its counts (one of each in the
+singular), the policies the events record, the note on events stamped out of order, what
+went unjudged, and paths as a terminal can print them."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+from application.audit.attempt_book import OutOfOrder
+from application.audit.policies import KeyPolicy, duration, policies
+from application.audit.verify import (
+    JUDGED_D14,
+    OUT_OF_ORDER,
+    UNCHECKED_D10,
+    UNCOUNTED_D14,
+    UNJUDGED_D12,
+)
+from application.screens import jst
+from simulations.wording import counted_as
+
+
+def printable_path(path: str) -> str:
+    """A path as a terminal can print it: a name's bytes that are no UTF-8 escaped (\\xff)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+D14_UNJUDGED = ("D-14 not judged: no login attempt here records a client address (only the "
+                "portal's do)")
+
+
+# The counts that are nouns, as one of each is said (the outcomes are adjectives)
+_ONE = {"events": "event", "login attempts": "login attempt",
+        UNCHECKED_D10: "key issued without its D-10 limit",
+        JUDGED_D14: "password checked from a client address (D-14)",
+        UNCOUNTED_D14: "failed login not counted against its client address (D-14)",
+        UNJUDGED_D12: "portal session an earlier version saved apart from its login "
+                      "(D-12 unjudged)",
+        OUT_OF_ORDER: "login attempt event stamped over a minute before one stored "
+                      "ahead of it (time-based outcomes unsure)"}
+
+
+def policies_in_force(counts: Counter[str]) -> str:
+    """Each policy the events record, with how many keys (or passwords) it was in force for."""
+    said = []
+    for policy in policies(counts):
+        if isinstance(policy, KeyPolicy):
+            limit = (f"at most {policy.keys:,} within {_span(policy.window_seconds)}"
+                     if policy.window_seconds else "D-10's limit unrecorded")
+            said.append(f"keys: valid {_span(policy.valid_seconds)}, locked at "
+                        f"{policy.wrong_entries:,} wrong entries, {limit} "
+                        f"({counted_as(policy.issued, 'key')})")
+        else:
+            said.append(f"client addresses (D-14): refused after {policy.failures:,} failed "
+                        f"logins within {_span(policy.window_seconds)} ({policy.checked:,} "
+                        f"password{'' if policy.checked == 1 else 's'} checked)")
+    return "; ".join(said)
+
+
+def _span(seconds: int) -> str:
+    return duration(seconds, " min", " s")
+
+
+def counted(n: int, what: str) -> str:
+    """One of verify's counts: ``1 event``, ``2 login attempts``, ``125 password rejected``
+    (an outcome's name read as words, as simulate says it)."""
+    return f"{n:,} {_ONE[what] if n == 1 and what in _ONE else what.replace('_', ' ')}"
+
+
+def out_of_order(first: OutOfOrder | None) -> str:
+    """What events stamped out of order mean for the verdict (the first, of one store)."""
+    ahead = ("an earlier event of its own" if first and first.ahead_of == first.attempt_id
+             else f"an event of attempt {first.ahead_of}" if first else "")
+    where = (f"the first, of attempt {first.attempt_id}, is stamped "
+             f"{jst(first.at, seconds=True)} JST and stored after {ahead} stamped "
+             f"{jst(first.ahead_at, seconds=True)} JST (one of the two is wrong): "
+             if first else "")
+    return (f"note: {where}the clocks of the store's writers disagreed, or an event was "
+            "changed; what depends on the time between events (abandoned, pending, expired; "
+            "D-10's and D-14's windows) may be misjudged")
