@@ -19,10 +19,7 @@ from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
 from application.audit.snapshots import check_snapshots
-from application.audit.verify import (
-    JUDGED_D14,
-    OUT_OF_ORDER,
-)
+from application.audit.verify import JUDGED_D14, OUT_OF_ORDER
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page, is_findings_page
@@ -117,7 +114,6 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         first_out_of_order = verifier.attempts.first_out_of_order
     if snapshots:
         scope += "、スナップショットもイベントと照合 (--snapshots)"
-
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     violations = Counter(violation.rule for violation in found)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
