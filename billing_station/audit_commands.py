@@ -26,6 +26,7 @@ from application.audit.verify import events_to_verify
 from application.screens import JST, jst
 from billing_station import exits, streams
 from billing_station.audit_pages import history_page
+from billing_station.paths import PATH, existing_files
 from billing_station.streams import write_whole
 from domain.forms import login_id_typed
 from simulations.wording import counted_as
@@ -86,6 +87,17 @@ def period(command: Any) -> Any:
     return command
 
 
+def _existing_file(ctx: click.Context, param: click.Parameter, value: Path | None
+                   ) -> Path | None:
+    return None if value is None else existing_files(ctx, param, (value,))[0]
+
+
+STORE = click.option(  # (verify takes its stores as arguments; here a login ID is one)
+    "--store", metavar="FILE", type=PATH, callback=_existing_file,
+    help="A SQLite store file to read instead of the configured store (BS_STORE, "
+         "BS_SQLITE_PATH, POSTGRES_*), e.g. simulation-output/office/simulation.sqlite3.")
+
+
 def reader(path: Path | None = None) -> AuditReader:
     """The SQLite store at ``path``, or else the configured store (BS_STORE, BS_SQLITE_PATH,
     POSTGRES_*), which must exist; closed when the command ends. (A setting that cannot be
@@ -128,12 +140,14 @@ def _quoted(login_id: str) -> str:
 @click.command()
 @click.argument("login_id", callback=_login_id)
 @period
-def timeline(login_id: str, since: datetime | None, until: datetime | None) -> None:
+@STORE
+def timeline(login_id: str, since: datetime | None, until: datetime | None,
+             store: Path | None) -> None:
     """Every event of LOGIN_ID in order, in JST: its account's changes and its login
     attempts (type, attempt, outcome). Keys and passwords appear only as short digests.
     Exits 1 if the store knows no such login ID."""
     found, shown = audit.Timeline(login_id, since, until), False
-    for line in found.lines(events(reader())):
+    for line in found.lines(events(reader(store))):
         click.echo(line)
         shown = True
     if not found.found:
@@ -150,8 +164,9 @@ login ID did not exist at that instant.
 INSTANT: {FORMATS}.""")
 @click.argument("instant", type=Instant())
 @click.argument("login_id", callback=_login_id)
-def as_of(instant: datetime, login_id: str) -> None:
-    state = audit.as_of(reader(), login_id, instant)
+@STORE
+def as_of(instant: datetime, login_id: str, store: Path | None) -> None:
+    state = audit.as_of(reader(store), login_id, instant)
     if state is None:
         click.echo(f"{_quoted(login_id)}: no such login ID at {jst(instant, seconds=True)} JST",
                    err=True)
@@ -208,13 +223,14 @@ as recorded. Exits 1 when --login-id or --client finds no attempt. The columns:
               help="Only the attempts at this login ID, as typed at ログイン: an account's, "
                    "or one of no account, recorded only as its tag (worked out again here: "
                    "a scrypt derivation at each cost the tags name).")
+@STORE
 def history(since: datetime | None, until: datetime | None, fmt: str,
-            client: str | None, login_id: str | None) -> None:
+            client: str | None, login_id: str | None, store: Path | None) -> None:
     if fmt == "html" and sys.stdout.isatty():  # (megabytes of markup on a terminal)
         raise click.UsageError("--format html writes a whole page: send it to a file, e.g. "
                                "> history.html")
-    store = reader()
-    records, written = audit.history(events(store), since, until), 0
+    app = reader(store)
+    records, written = audit.history(events(app), since, until), 0
     read, addressed = 0, False  # attempts in the period; whether any had a client address
 
     def from_client(records: Iterator[audit.LoginRecord]) -> Iterator[audit.LoginRecord]:
@@ -236,7 +252,7 @@ def history(since: datetime | None, until: datetime | None, fmt: str,
             written += 1
 
     try:
-        with audit.located(store):
+        with audit.located(app):
             _write_history(counted(), since, until, fmt, client, login_id)
     except StoredEventError as e:  # rows are streamed: those written are not the period
         if written and fmt != "html":

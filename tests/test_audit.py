@@ -903,6 +903,15 @@ def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
     assert re.search(r"通知キーの利用 +利用する", after.output)
     assert re.search(r"時点 +2015/01/16 10:30:00 JST$", after.output, re.M)  # said so
     assert re.search(r"最終ログイン +2015/01/16 09:59 JST$", after.output, re.M)
+    store = ["--store", env["BS_SQLITE_PATH"]]  # (named as verify's are, not by a setting)
+    for asked in (["as-of", "2015-01-16T01:30:00+00:00", "demo01"], ["timeline", "demo01"],
+                  ["history", "--format", "csv"]):
+        named = runner.invoke(main, [*asked, *store], env={"BS_SQLITE_PATH": str(
+            tmp_path / "another.sqlite3")})
+        assert named.exit_code == 0 and named.output == runner.invoke(
+            main, asked, env=env).output, named.output
+    folder = runner.invoke(main, ["timeline", "demo01", "--store", str(tmp_path)], env=env)
+    assert folder.exit_code == 2 and "Invalid value for '--store': " in folder.output
     later = runner.invoke(main, ["as-of", "2099-01-01", "demo01"], env=env)  # (past the
     last = re.search(r"^時点までの最後の記録 +(.+) JST$", later.output, re.M)  # store's end:
     assert last and last.group(1).startswith("2015/01/18")  # the state it ends in, dated)

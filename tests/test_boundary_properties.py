@@ -58,7 +58,7 @@ def digest(path: Path) -> str:
 argv = st.lists(st.sampled_from(["timeline", "as-of", "history", "verify", "demo", "simulate",
                                  "serve", "nonsense", "--from", "--to", "--format", "csv",
                                  "jsonl", "table", "html", "--html", "--checkpoint", "--out",
-                                 "--shards", "--scheduler", "--days", "--compare", "--port",
+                                 "--shards", "--scheduler", "--days", "--compare", "--port", "--store",
                                  "/proc/x", "9999-12-31T23:59-12:00", "0001-01-01T00:00+12:00",
                                  "--help", "main01"]) | text, max_size=6)
 
