@@ -1,13 +1,12 @@
 """The auditor's commands timeline, as-of and history, and what verify (verify_command.py)
 shares with them: the store's read-only reader and its replay with a progress bar. They
-read the configured store and never write."""
+read the configured store (or one named by --store) and never write."""
 
 from __future__ import annotations
 
 import csv
 import ipaddress
 import json
-import re
 import sys
 import unicodedata
 from collections.abc import Generator, Iterator
@@ -23,68 +22,14 @@ from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader
 from application.audit.verify import events_to_verify
-from application.screens import JST, jst
+from application.screens import jst
 from billing_station import exits, streams
 from billing_station.audit_pages import history_page
+from billing_station.instants import FORMATS, Instant, period
 from billing_station.paths import PATH, existing_files
 from billing_station.streams import write_whole
 from domain.forms import login_id_typed
 from simulations.wording import counted_as
-
-FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
-           "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
-           "midnight)")
-# What FORMATS lists (seconds, their fraction, an offset or Z optional), and nothing else
-# datetime.fromisoformat would also take (2015-W03, 20150116, an hour alone).
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
-                      r"(?:Z|[+-]\d{2}:\d{2})?)?", re.ASCII)
-
-
-class Instant(click.ParamType):
-    """An instant: ISO 8601 or as the screens show it (2015/01/16 10:00)."""
-
-    name = "INSTANT"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        typed = str(value).strip().replace("/", "-")
-        try:
-            if not _INSTANT.fullmatch(typed):
-                raise ValueError(typed)
-            moment = datetime.fromisoformat(typed)
-        except ValueError:
-            self.fail(f"{value!r} is not an instant: use {FORMATS}", param, ctx)
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
-        try:
-            moment.astimezone(JST)  # shown in JST: it must be one
-        except OverflowError:
-            self.fail(f"{value!r} is no instant of years 1 to 9999 in JST", param, ctx)
-        return moment
-
-
-def _checked_period(ctx: click.Context, param: click.Parameter, until: datetime | None
-                    ) -> datetime | None:
-    since = ctx.params.get("since")
-    if since is not None and until is not None and not since < until:
-        raise click.BadParameter(("the period is empty" if since == until else
-                                  "the period ends before it begins")
-                                 + ": --to must be after --from (--to is exclusive)", ctx, param)
-    return until
-
-
-PERIOD = [
-    click.option("--from", "since", type=Instant(), is_eager=True,
-                 help=f"Start of the period (inclusive): {FORMATS}."),
-    click.option("--to", "until", type=Instant(), callback=_checked_period,
-                 help="End of the period (exclusive), in the same formats."),
-]
-
-
-def period(command: Any) -> Any:
-    for option in reversed(PERIOD):
-        command = option(command)
-    return command
 
 
 def _existing_file(ctx: click.Context, param: click.Parameter, value: Path | None

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from application.audit import LoginRecord, Violation
 from application.audit.attempt_book import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
-from application.audit.policies import POLICIES, KeyPolicy, duration, policies
+from application.audit.policies import POLICIES, AddressPolicy, KeyPolicy, duration, worded
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -215,20 +215,21 @@ def _span(seconds: int) -> str:
 def _policies_ja(counts: Counter[str]) -> str:
     """The policies the events record (each key's event, each password check's), in force
     for how many: a policy loosened in an event shows here, where the rules trust it."""
-    rows = []
-    for policy in policies(counts):
-        if isinstance(policy, KeyPolicy):
-            limit = (f"{_span(policy.window_seconds)}間に{policy.keys:,}通まで"
-                     if policy.window_seconds else "D-10の上限は記録なし")
-            rows.append(f"<tr><th>通知キー: 有効{_span(policy.valid_seconds)}、誤入力"
-                        f"{policy.wrong_entries:,}回でロック、{limit}</th>"
-                        f"<td>{policy.issued:,}通</td></tr>")
-        else:
-            rows.append(f"<tr><th>接続元 (D-14): {_span(policy.window_seconds)}間に"
-                        f"{policy.failures:,}回の失敗で拒否</th>"
-                        f"<td>パスワード照合 {policy.checked:,}回</td></tr>")
+    rows = worded(counts, _key_policy_ja, _address_policy_ja)
     return ("<h2>イベントが記録しているポリシー</h2><table>" + "".join(rows) + "</table>"
             if rows else "")
+
+
+def _key_policy_ja(policy: KeyPolicy) -> str:
+    limit = (f"{_span(policy.window_seconds)}間に{policy.keys:,}通まで"
+             if policy.window_seconds else "D-10の上限は記録なし")
+    return (f"<tr><th>通知キー: 有効{_span(policy.valid_seconds)}、誤入力"
+            f"{policy.wrong_entries:,}回でロック、{limit}</th><td>{policy.issued:,}通</td></tr>")
+
+
+def _address_policy_ja(policy: AddressPolicy) -> str:
+    return (f"<tr><th>接続元 (D-14): {_span(policy.window_seconds)}間に{policy.failures:,}回の"
+            f"失敗で拒否</th><td>パスワード照合 {policy.checked:,}回</td></tr>")
 
 
 def _notes_ja(line: str) -> str:

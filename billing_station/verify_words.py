@@ -8,7 +8,7 @@ import os
 from collections import Counter
 
 from application.audit.attempt_book import OutOfOrder
-from application.audit.policies import KeyPolicy, duration, policies
+from application.audit.policies import AddressPolicy, KeyPolicy, duration, worded
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -42,19 +42,19 @@ _ONE = {"events": "event", "login attempts": "login attempt",
 
 def policies_in_force(counts: Counter[str]) -> str:
     """Each policy the events record, with how many keys (or passwords) it was in force for."""
-    said = []
-    for policy in policies(counts):
-        if isinstance(policy, KeyPolicy):
-            limit = (f"at most {policy.keys:,} within {_span(policy.window_seconds)}"
-                     if policy.window_seconds else "D-10's limit unrecorded")
-            said.append(f"keys: valid {_span(policy.valid_seconds)}, locked at "
-                        f"{policy.wrong_entries:,} wrong entries, {limit} "
-                        f"({counted_as(policy.issued, 'key')})")
-        else:
-            said.append(f"client addresses (D-14): refused after {policy.failures:,} failed "
-                        f"logins within {_span(policy.window_seconds)} ({policy.checked:,} "
-                        f"password{'' if policy.checked == 1 else 's'} checked)")
-    return "; ".join(said)
+    return "; ".join(worded(counts, _key_policy, _address_policy))
+
+
+def _key_policy(policy: KeyPolicy) -> str:
+    limit = (f"at most {policy.keys:,} within {_span(policy.window_seconds)}"
+             if policy.window_seconds else "D-10's limit unrecorded")
+    return (f"keys: valid {_span(policy.valid_seconds)}, locked at {policy.wrong_entries:,} "
+            f"wrong entries, {limit} ({counted_as(policy.issued, 'key')})")
+
+
+def _address_policy(policy: AddressPolicy) -> str:
+    return (f"client addresses (D-14): refused after {policy.failures:,} failed logins within "
+            f"{_span(policy.window_seconds)} ({counted_as(policy.checked, 'password')} checked)")
 
 
 def _span(seconds: int) -> str:

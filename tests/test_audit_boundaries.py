@@ -41,7 +41,6 @@ from application.bootstrap import store_settings
 from application.outcomes import KeyEntry, TopPage
 from application.screens import JST, jst
 from application.setting_values import checked_store
-from billing_station.audit_commands import Instant
 from billing_station.cli import main
 from billing_station.exits import (
     BROKEN_PIPE,
@@ -53,6 +52,7 @@ from billing_station.exits import (
     USAGE,
     VIOLATIONS,
 )
+from billing_station.instants import Instant
 from domain.accounts import Account
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt

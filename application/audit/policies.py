@@ -5,6 +5,7 @@ and the commands say them in words."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -61,6 +62,13 @@ def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
             failures, window = map(int, what[len(ADDRESS_POLICY):].split("/"))
             addresses.append(AddressPolicy(failures, window, n))
     return keys + addresses
+
+
+def worded(counts: Counter[str], key: Callable[[KeyPolicy], str],
+           address: Callable[[AddressPolicy], str]) -> list[str]:
+    """Each policy counted, in words (the terminal's or the page's): ``key``'s of a key
+    policy, ``address``'s of D-14's."""
+    return [key(p) if isinstance(p, KeyPolicy) else address(p) for p in policies(counts)]
 
 
 def address_policy(client: Any) -> str:
