@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from simulations.html import esc, page, png_figure, table
+from simulations.html import esc, page, table
 from simulations.report import PERCENTILES, Report, compared_outcomes
 from simulations.report_html import (
     GAVE_UP,
@@ -17,6 +17,7 @@ from simulations.report_html import (
     PERCENTILE_LABELS,
     STYLE,
     TIME_NOTE,
+    captioned,
     dates_ja,
     described,
     duration_ja,
@@ -50,8 +51,7 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             f"(同じ人が同じように来訪し、違うのは{esc(varied.name_ja)}だけ)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"
-            + "<section><h2>図</h2>" + "".join(
-                png_figure(p, _captions(varied).get(p.name, p.stem)) for p in plots)
+            + "<section><h2>図</h2>" + "".join(captioned(plots, _captions(varied)).values())
             + "</section>"
             + "<p><small>各条件の詳しい報告 (表の見出しからも開けます): "
             + "、".join(f'<a href="{link}">{link}</a>' for link in links) + "</small></p>")

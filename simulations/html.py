@@ -28,6 +28,7 @@ img,svg.picture{max-width:100%;height:auto;border:1px solid #ddd}select,input{ma
 svg.pictures{position:absolute}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;border:1px solid #ddd;overflow-x:auto}
 small,.meta{color:#555}
+.note{border-left:4px solid #8a5a00;padding:.3em .8em;background:#fff8e6}
 @media screen and (max-width:40em){
  table{display:block;overflow-x:auto;max-width:100%;  /* a table wider: shadows at its cut edges */
   background:linear-gradient(to right,#fff 30%,#fff0) left/2em 100% no-repeat local,

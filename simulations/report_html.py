@@ -37,7 +37,6 @@ TIME_NOTE = ("全訪問に対する値です。ログインできなかった訪
 STYLE = """
 .key td.num{font-size:1.15em;font-weight:bold}
 section{margin-bottom:1.5em}
-.note{border-left:4px solid #8a5a00;padding:.3em .8em;background:#fff8e6}
 """
 
 
@@ -72,7 +71,7 @@ def report_page(r: Report, folder: Path, plots: list[Path], run: RunFigures | No
     back = (f'<p class="meta"><a href="../{COMPARE_HTML}">比較 ({COMPARE_HTML}) へ戻る</a></p>'
             if compared_as else "")
     captions = SPLIT_CAPTIONS if r.attacked_addresses else PLOT_CAPTIONS
-    shown = {p.name: png_figure(p, captions.get(p.name, p.stem)) for p in plots}  # each
+    shown = captioned(plots, captions)  # each
     body = (f"<h1>{esc(title)}</h1>{back}{_about(r, now)}"  # plot beside its numbers
             + _key_figures(r) + _times(r, shown.get(TIME_TO_LOGIN, "")) + _attempts(r)
             + _addresses(r) + _keys(r) + _expiries(r, shown.get(EXPIRIES_BY_HOUR, ""))
@@ -230,6 +229,11 @@ PLOT_CAPTIONS = {
 SPLIT_CAPTIONS = PLOT_CAPTIONS | {  # (plots.single, with a credential stuffer: D-14)
     TIME_TO_LOGIN: "ログインまでの時間 (累積割合: 全員は全訪問に、攻撃元と同じアドレスの利用者と"
                    "それ以外の利用者はそれぞれの訪問に対して。破線は通知キーの有効期限)"}
+
+
+def captioned(plots: list[Path], captions: dict[str, str]) -> dict[str, str]:
+    """Each plot as a figure with its caption, by its file's name."""
+    return {p.name: png_figure(p, captions.get(p.name, p.stem)) for p in plots}
 
 
 def _expiries(r: Report, plot: str) -> str:
