@@ -1,23 +1,19 @@
-"""Audit: timeline, as-of, history and verify on every store (memory, SQLite, and
-PostgreSQL where configured), with violations planted by writing events directly
-(bypassing the services), each of which verify must catch."""
+"""Audit: verify on every store (memory, SQLite, and PostgreSQL where configured), with
+violations planted by writing events directly (bypassing the services), each of which
+verify must catch. The commands at the terminal: test_audit_commands.py."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 from uuid import UUID, uuid4
 
 import attrs
 import pytest
-from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
 
 from application import audit
@@ -29,13 +25,10 @@ from application.audit.policies import duration
 from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
-from application.messages import key_in
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.portal_sessions import Opening
 from application.screens import jst
-from billing_station.audit_pages import findings_page, history_page
-from billing_station.cli import main
-from billing_station.exits import NOT_FOUND
+from billing_station.audit_pages import findings_page
 from domain import clock
 from domain.accounts import Account, Customer, SubID
 from domain.crypto import Hasher
@@ -851,32 +844,6 @@ def test_LG_3_is_judged_across_a_checkpoint(tmp_path: Path, mailbox: MailboxFold
     app.close()
 
 
-def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:
-    runner = CliRunner()
-    demo = runner.invoke(main, ["demo", "--out", str(tmp_path)], env={"BS_HASH_COST": "8"})
-    assert demo.exit_code == 0 and "通知キー: ●●●●●●●●●●●●" in demo.output
-    env = {"BS_SQLITE_PATH": str(tmp_path / "billing-station.sqlite3")}
-    shown = runner.invoke(main, ["timeline", "demo01"], env=env)
-    assert shown.exit_code == 0
-    lines = shown.output.splitlines()
-    assert "Customer.Onboarded" in lines[0] and lines[0].startswith("2015/01/16 09:58")
-    assert all(line[19:25] == " JST  " for line in lines)  # the zone on every line
-    assert sum("LoginAttempt.KeyIssued" in line for line in lines) == 3
-    assert "LoginAttempt.KeyExpired" in shown.output
-    keys = [key_in(m) for m in MailboxFolder(tmp_path / "mailbox").messages()]
-    assert len(keys) == 3 and not any(k in shown.output for k in keys)  # digests only
-    assert not any(k in demo.output for k in keys)  # (D-7: the demo shows the mail's lines)
-    verified = runner.invoke(main, ["verify"], env=env)
-    assert verified.exit_code == 0 and "verified: no violations" in verified.output
-    assert "summary: 26 events, 4 login attempts, 3 completed, 1 expired" in verified.output
-    later = runner.invoke(main, ["timeline", "demo01", "--from", "2015/01/18 10:13"], env=env)
-    assert later.output.splitlines()[0].startswith("2015/01/18 10:13:00")
-    assert len(later.output.splitlines()) < len(lines)
-    none = runner.invoke(main, ["timeline", "demo01", "--from", "2030/01/01"], env=env)
-    assert (none.exit_code, none.stdout, none.stderr) == (  # (it exists: 0, said so)
-        0, "", "'demo01': no events in the period\n")
-
-
 def test_D_7_an_auditor_sees_a_changed_password_only_as_its_short_tag(
         app: BillingStation) -> None:
     """Evidence, timeline and the findings page print a password's digest only as its short
@@ -890,73 +857,6 @@ def test_D_7_an_auditor_sees_a_changed_password_only_as_its_short_tag(
     shown = line(changed)
     assert digest not in shown and "Secret123" not in shown
     assert f"'download_file_password': '{Hasher.short(digest)}'" in shown
-
-
-def test_cli_as_of_and_history_on_the_demo_store(tmp_path: Path) -> None:
-    runner = CliRunner()
-    runner.invoke(main, ["demo", "--out", str(tmp_path)], env={"BS_HASH_COST": "8"})
-    env = {"BS_SQLITE_PATH": str(tmp_path / "billing-station.sqlite3")}
-    before = runner.invoke(main, ["as-of", "2015-01-16 09:59", "demo01"], env=env)
-    after = runner.invoke(main, ["as-of", "2015-01-16T01:30:00+00:00", "demo01"], env=env)
-    assert before.exit_code == after.exit_code == 0
-    assert re.search(r"通知キーの利用 +利用しない", before.output)
-    assert re.search(r"通知キーの利用 +利用する", after.output)
-    assert re.search(r"時点 +2015/01/16 10:30:00 JST$", after.output, re.M)  # said so
-    assert re.search(r"最終ログイン +2015/01/16 09:59 JST$", after.output, re.M)
-    store = ["--store", env["BS_SQLITE_PATH"]]  # (named as verify's are, not by a setting)
-    for asked in (["as-of", "2015-01-16T01:30:00+00:00", "demo01"], ["timeline", "demo01"],
-                  ["history", "--format", "csv"]):
-        named = runner.invoke(main, [*asked, *store], env={"BS_SQLITE_PATH": str(
-            tmp_path / "another.sqlite3")})
-        assert named.exit_code == 0 and named.output == runner.invoke(
-            main, asked, env=env).output, named.output
-    folder = runner.invoke(main, ["timeline", "demo01", "--store", str(tmp_path)], env=env)
-    assert folder.exit_code == 2 and "Invalid value for '--store': " in folder.output
-    later = runner.invoke(main, ["as-of", "2099-01-01", "demo01"], env=env)  # (past the
-    last = re.search(r"^時点までの最後の記録 +(.+) JST$", later.output, re.M)  # store's end:
-    assert last and last.group(1).startswith("2015/01/18")  # the state it ends in, dated)
-    missing = runner.invoke(main, ["as-of", "2015-01-15", "demo01"], env=env)
-    assert missing.exit_code == 1 and "no such login ID at 2015/01/15 00:00:00 JST" in (
-        missing.output)
-    bad = runner.invoke(main, ["as-of", "yesterday", "demo01"], env=env)
-    assert bad.exit_code == 2 and "is not an instant" in bad.output
-    table = runner.invoke(main, ["history"], env=env).output.splitlines()
-    assert table[0].split()[:5] == ["attempt_id", "requested_at(JST)", "login_id", "kind", "outcome"]
-    assert [row.split()[5] for row in table[1:]] == ["completed", "completed", "expired",
-                                                     "completed"]
-    assert table[1].split()[1:3] == ["2015/01/16", "09:59:00"]  # people read JST as shown
-    rows = list(csv.DictReader(io.StringIO(runner.invoke(
-        main, ["history", "--format", "csv", "--to", "2015-01-18"], env=env).output)))
-    assert [(r["requested_at"], r["with_key"]) for r in rows] == [
-        ("2015-01-16T09:59:00+09:00", "false"), ("2015-01-17T10:00:00+09:00", "true")]
-    assert all(re.fullmatch(r"[0-9a-f-]{36}", r["attempt_id"]) for r in rows)
-    lines = runner.invoke(main, ["history", "--format", "jsonl", "--from", "2015-01-18"],
-                          env=env).output.splitlines()
-    assert [json.loads(line)["outcome"] for line in lines] == ["expired", "completed"]
-    assert json.loads(lines[0])["with_key"] is False
-    assert "seconds_to_end" in runner.invoke(main, ["history", "--help"]).output
-
-
-def test_cli_audit_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["verify"],
-                                env={"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")})
-    assert result.exit_code == 2 and "no event store at" in result.output
-    assert not (tmp_path / "none.sqlite3").exists()
-
-
-def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
-    tmp_path: Path, mailbox: MailboxFolder, start: FrozenDateTimeFactory
-) -> None:
-    path = tmp_path / "planted.sqlite3"
-    app = build(store_settings("sqlite", path), mailbox)
-    keyed_main(app)
-    attempt = pending(app)
-    complete_planted(app, attempt, attempt.modified_on)  # planted: completed without the key
-    app.close()
-    result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
-    assert result.exit_code == 1
-    assert "VIOLATION LG-3" in result.output and "1 violation found" in result.output
-    assert "LoginAttempt.KeyIssued" in result.output  # the evidence: the attempt's events
 
 
 def test_CI_1_and_SB_2_changes_not_made_by_the_main_ID_are_caught(
@@ -1049,143 +949,3 @@ def test_verify_keeps_only_the_failed_logins_of_d_14s_window(
     assert all(len(times) == 3 for times in verifier.clients.failures.values())
 
 
-def test_as_of_rebuilds_the_account_as_it_stood_then(
-    app: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
-) -> None:
-    main = onboard(app)
-    before = start()
-    start.tick(timedelta(days=1))
-    set_notify_key(app, main)
-    add_sub_id(app, main, "sub01", billing_inquiry="利用権限なし")
-    start.tick(timedelta(days=1))
-    app.submit_customer_information(main, app.confirm_customer_information(
-        main, {"email": "new@example.co.jp", "email_confirmation": "new@example.co.jp"}))
-    then = dict(audit.as_of(app, "main01", before.replace(tzinfo=UTC)) or [])
-    now = dict(audit.as_of(app, "main01", start().replace(tzinfo=UTC)) or [])
-    assert then["通知キーの利用"] == "利用しない" and now["通知キーの利用"] == "利用する"
-    assert then["連絡先メールアドレス"] == EMAIL and now["連絡先メールアドレス"] == "new@example.co.jp"
-    assert then["BS基本サービス"] == "スタンダード" and then["種別"] == "主ID"
-    sub = dict(audit.as_of(app, "sub01", start().replace(tzinfo=UTC)) or [])
-    assert sub["種別"] == "副ID" and sub["請求金額照会"] == "利用権限なし"
-    assert sub["登録先メールアドレス"] == "sub01@example.co.jp" and sub["所属組織"] == "全組織"
-    assert audit.as_of(app, "sub01", before.replace(tzinfo=UTC)) is None  # not yet registered
-
-
-def test_history_names_the_client_address_of_a_login_at_the_portal(app: BillingStation) -> None:
-    """D-14 counts by it: an auditor looking into a stuffing finds each attempt's address."""
-    onboard(app)
-    app.log_in_from("203.0.113.9", "main01", "wrong")
-    app.log_in("main01", PASSWORD)  # the services' own caller: no address
-    records = list(audit.history(replay(app)))
-    assert [(r.outcome, r.client_address) for r in records] == [
-        ("password_rejected", "203.0.113.9"), ("completed", "")]
-    page = history_page(records, None, None)
-    assert "<th>接続元IPアドレス</th>" in page and "<td>203.0.113.9</td>" in page
-
-
-def test_history_client_lists_the_logins_from_one_address(tmp_path: Path,
-                                                          mailbox: MailboxFolder) -> None:
-    app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
-    onboard(app)
-    for address in ("203.0.113.9", "2001:db8::1", "203.0.113.9"):
-        app.log_in_from(address, "main01", "wrong")
-    app.close()
-    env, runner = {"BS_SQLITE_PATH": str(tmp_path / "store.sqlite3")}, CliRunner()
-    for asked, found in (("203.0.113.9", 2), ("2001:DB8:0::1", 1), ("192.0.2.1", 0)):
-        shown = runner.invoke(main, ["history", "--format", "csv", "--client", asked], env=env)
-        assert len(shown.stdout.splitlines()) == 1 + found, asked
-        assert shown.exit_code == (0 if found else NOT_FOUND), asked
-    assert shown.stderr == "no login attempt from 192.0.2.1\n"
-    period = ["--from", "2000-01-01", "--to", "2000-01-02", "--login-id", "main01"]
-    shown = runner.invoke(main, ["history", *period, "--client", "203.0.113.9"], env=env)
-    assert shown.exit_code == NOT_FOUND and shown.stderr == (
-        "no login attempt at 'main01' from 203.0.113.9 in the period\n")
-    page = runner.invoke(main, ["history", "--format", "html", "--client", "203.0.113.9"],
-                         env=env).output
-    assert "接続元IPアドレス: 203.0.113.9" in page and "ログイン試行 2 件" in page
-    unaddressed = tmp_path / "simulated.sqlite3"  # (a simulation's people have none)
-    app = build(store_settings("sqlite", unaddressed), mailbox)
-    onboard(app)
-    app.log_in("main01", "wrong")
-    app.close()
-    shown = runner.invoke(main, ["history", "--client", "203.0.113.9"],
-                          env={"BS_SQLITE_PATH": str(unaddressed)})
-    assert shown.exit_code == NOT_FOUND and shown.stderr == (
-        "no login attempt from 203.0.113.9 (of 1 attempt read, none records a client "
-        "address)\n")
-    wrong = runner.invoke(main, ["history", "--client", "somewhere"], env=env)
-    assert wrong.exit_code == 2 and "--client" in wrong.output
-    assert "'somewhere' is not an IP address" in wrong.output
-
-
-def test_history_login_id_finds_an_unknown_ID_by_its_tag_at_each_cost(tmp_path: Path,
-                                                                       mailbox: MailboxFolder
-                                                                       ) -> None:
-    """An ID of no account is recorded only as its tag (D-9): --login-id works it out again,
-    at the cost each tag names (here two: the hasher's cost changed between the tries)."""
-    path = tmp_path / "store.sqlite3"
-    for cost in (2, 3):
-        app = build(store_settings("sqlite", path), mailbox, hasher=Hasher(cost))
-        if cost == 2:
-            onboard(app)
-            app.log_in("main01", "wrong")
-        app.log_in("nobody01", "wrong")
-        app.log_in("somebody", "wrong")
-        app.close()
-    env, runner = {"BS_SQLITE_PATH": str(path)}, CliRunner()
-
-    def found(login_id: str) -> list[str]:
-        shown = runner.invoke(main, ["history", "--format", "csv", "--login-id", login_id],
-                              env=env)
-        rows = [row.split(",")[2] for row in shown.stdout.splitlines()[1:]]
-        assert shown.exit_code == (0 if rows else NOT_FOUND), shown.output
-        assert bool(rows) or shown.stderr == (  # (as grep: asked, and nothing found)
-            f"no login attempt at {login_id!r}\n")
-        return rows
-
-    assert found("ｎｏｂｏｄｙ０１") == [Hasher(2).unknown("nobody01"), Hasher(3).unknown("nobody01")]
-    assert found("main01") == ["main01"]
-    assert found("nobody") == [] and found("?2$0000000000000000") == []
-    page = runner.invoke(main, ["history", "--format", "html", "--login-id", "somebody"],
-                         env=env).output
-    assert "ログインID: somebody" in page and "ログイン試行 2 件" in page
-
-
-def test_history_lists_each_attempt_in_the_period_with_its_outcome(
-    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
-) -> None:
-    keyed.log_in("main01", "wrong password")
-    log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, timedelta(minutes=2))
-    start.tick(timedelta(days=1))
-    since = start().replace(tzinfo=UTC)
-    expired = pending(keyed)
-    start.tick(timedelta(minutes=11))
-    keyed.enter_key(expired.id, latest_key(mailbox, EMAIL))
-    keyed.log_in("nobody", PASSWORD)
-    everything = list(audit.history(replay(keyed)))
-    assert [(r.login_id, r.kind, r.outcome, r.with_key) for r in everything] == [
-        ("main01", "main", "completed", False),  # the first login (D-1)
-        ("main01", "main", "password_rejected", False),
-        ("main01", "main", "completed", True),
-        ("main01", "main", "expired", False),
-        (keyed.hasher.unknown("nobody"), "unknown", "password_rejected", False),
-    ]  # (a login ID of no account: its tag, D-9)
-    assert everything[2].seconds_to_end == 120 and everything[2].keys_issued == 1
-    assert [r.outcome for r in audit.history(replay(keyed), since=since)] == [
-        "expired", "password_rejected"]
-    assert [r.outcome for r in audit.history(replay(keyed), until=since)] == [
-        "completed", "password_rejected", "completed"]
-
-
-def test_history_waits_for_a_key_entered_after_its_expiry(
-    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory
-) -> None:
-    """A key typed in 30 minutes late is an expired key, not an abandoned login, though
-    other logins moved the replay past its validity before the entry came."""
-    late = pending(keyed)
-    start.tick(timedelta(minutes=20))
-    keyed.log_in("nobody", PASSWORD)
-    start.tick(timedelta(minutes=10))
-    keyed.enter_key(late.id, latest_key(mailbox, EMAIL))
-    assert [r.outcome for r in audit.history(replay(keyed))] == [
-        "completed", "expired", "password_rejected"]
