@@ -114,6 +114,11 @@ def notice_mail(to: str, login_id: str, what: str, login_url: str) -> Mail:
     )
 
 
+def is_key_mail(mail: Mail | EmailMessage) -> bool:
+    """Is ``mail`` a key mail (LG-3), not a notice (D-11), as written or as received?"""
+    return (mail.subject if isinstance(mail, Mail) else str(mail["Subject"])) == KEY_MAIL_SUBJECT
+
+
 def key_in(mail: Mail | EmailMessage) -> str:
     """Reads the key from a key mail (as written, or as received), as a person would."""
     body = mail.body if isinstance(mail, Mail) else mail.get_content()

@@ -4,7 +4,7 @@ delivers it after a delay drawn from the scenario (or loses it)."""
 
 from __future__ import annotations
 
-from application.messages import Mail, key_in
+from application.messages import Mail, is_key_mail, key_in
 
 
 class MailNetwork:
@@ -21,6 +21,6 @@ class MailNetwork:
     def take_key(self, to: str) -> str | None:
         """The key of the latest mail to ``to`` (the one just sent), read as a person would."""
         for mail in reversed(self.sent.pop(to, [])):
-            if "通知キー" in mail.subject:
+            if is_key_mail(mail):
                 return key_in(mail)
         return None

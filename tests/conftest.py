@@ -26,6 +26,7 @@ from application.bootstrap import StoreSettings, store_settings
 from application.ports import Mailer
 from domain.crypto import Hasher
 from tests import docs_shots
+from tests.rule_names import rules_named
 from tests.story import FAST_HASHER
 
 RULES = tomllib.loads((Path(__file__).parent.parent / "features" / "rules.toml").read_text())
@@ -99,6 +100,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "service-only: a scenario not about a screen; --driver=browser skips it, "
                    "saying why")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test named by its rules (test_D_2_and_D_4_…) is marked by them, as a scenario is by
+    its tags: pytest -m D-4 runs both."""
+    for item in items:
+        for rule in rules_named(getattr(item, "originalname", item.name)):
+            if rule in RULES["rules"]:
+                item.add_marker(rule)
 
 
 # Freezing time must not freeze pytest-bdd's step timing nor Hypothesis's own clock.

@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.messages import key_in
+from application.messages import is_key_mail, key_in
 from application.outcomes import Session, TopPage
 from domain.forms import Plan
 from portal.app import create_app
@@ -89,7 +89,7 @@ class Served:
 
     def key(self, email: str) -> str:
         """The key of the last key mail to ``email``, as a person reads it."""
-        mails = [m for m in self.mailbox.messages(email) if "通知キー" in str(m["Subject"])]
+        mails = [m for m in self.mailbox.messages(email) if is_key_mail(m)]
         assert mails, f"no key mail to {email}"
         return key_in(mails[-1])
 

@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from application import station as station_module
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
-from application.messages import Mail, key_in
+from application.messages import Mail, is_key_mail, key_in
 from application.outcomes import KeyEntry, LoginScreen, Session, TopPage
 from application.ports import Mailer
 from application.samples import INFORMATION
@@ -93,7 +93,7 @@ class KeyRecorder:
         self.inner, self.keys = inner, dict[str, list[str]]()
 
     def send(self, mail: Mail) -> None:
-        if "通知キー" in mail.subject:
+        if is_key_mail(mail):
             self.keys.setdefault(mail.to, []).append(key_in(mail))
         if self.inner is not None:
             self.inner.send(mail)

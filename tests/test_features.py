@@ -24,7 +24,7 @@ from pytest_bdd import given, parsers, scenario, scenarios, then, when
 from application import screens
 from application.adapters.mailbox import MailboxFolder
 from application.bootstrap import store_settings
-from application.messages import KEY_MAIL_SUBJECT, key_in
+from application.messages import is_key_mail, key_in
 from billing_station.cli import main
 from domain.forms import Plan
 from tests.conftest import build
@@ -387,7 +387,7 @@ def key_mail(world: World, email: str, sender: str) -> None:
 
 def key_mails(world: World, email: str) -> list[Any]:
     """The key mails to ``email`` (a notice of a change is no key)."""
-    return [m for m in world.mailbox.messages(email) if m["Subject"] == KEY_MAIL_SUBJECT]
+    return [m for m in world.mailbox.messages(email) if is_key_mail(m)]
 
 
 @then(parsers.parse("\"{email}\" には通知キーのメールが届いていない"))
@@ -413,7 +413,7 @@ def key_count(world: World, email: str, count: int) -> None:
 
 
 @then(parsers.parse("\"{email}\" に「{subject}」が届く"))
-def notice(world: World, email: str, subject: str) -> None:
+def mail_with_subject(world: World, email: str, subject: str) -> None:
     assert any(subject in m["Subject"] for m in world.mailbox.messages(email))
 
 

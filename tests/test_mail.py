@@ -1,4 +1,6 @@
-"""Key mail over real SMTP (aiosmtpd on loopback), and a failing mail server."""
+"""Mail: the key mail over real SMTP (aiosmtpd on loopback), a failing or slow mail server,
+the mailbox folder the portal's dev mailbox reads, and what a key mail holds (its date,
+no key in a log line)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ pytest.register_assert_rewrite("tests.portal_fixtures")
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 from application import screens  # noqa: E402
+from application.messages import KEY_MAIL_SUBJECT  # noqa: E402
 from application.outcomes import TopPage  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.config import PortalConfig  # noqa: E402
@@ -350,7 +351,7 @@ def test_on_a_narrow_screen_the_development_mailbox_and_its_mails_fit_the_width(
         tab = context.new_page()
         tab.goto("/dev/mailbox")
         assert tab.evaluate("document.documentElement.scrollWidth") <= 390
-        subject = tab.get_by_role("link", name="【ビリングステーション】通知キーのお知らせ").first
+        subject = tab.get_by_role("link", name=KEY_MAIL_SUBJECT, exact=True).first
         box = subject.bounding_box()
         assert box and box["width"] >= 300, box
         subject.click()

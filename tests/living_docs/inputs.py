@@ -16,6 +16,8 @@ from xml.etree import ElementTree
 
 from gherkin.parser import Parser
 
+from tests.rule_names import rules_named
+
 ROOT = Path(__file__).parent.parent.parent
 FEATURES = ROOT / "features"
 
@@ -212,9 +214,9 @@ def named_tests(folder: Path = ROOT / "tests") -> dict[str, list[tuple[str, str]
     """Rule id -> the tests named by it (test_D_14_…, test_LG_8_…), as (file, name)."""
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for path in sorted(folder.glob("test_*.py")):
-        for name in re.findall(r"^def (test_(CI|LG|SB|SC|D)_(\d+)_\w+)", path.read_text(
-                encoding="utf-8"), re.MULTILINE):
-            found[f"{name[1]}-{name[2]}"].append((f"tests/{path.name}", name[0]))
+        for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.MULTILINE):
+            for rule in rules_named(name):
+                found[rule].append((f"tests/{path.name}", name))
     return found
 
 
