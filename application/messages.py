@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from application.screens import JST, jst
+from application.japan_time import JST, jst
 from domain import clock
 
 SENDER = "bs-co@billingstation.ntt.com"  # LG-3

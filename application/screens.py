@@ -4,8 +4,8 @@ one place where an outcome becomes text."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from application.japan_time import jst
 from application.outcomes import (
     Completed,
     Confirmation,
@@ -23,7 +23,6 @@ from application.outcomes import (
 from domain.forms import SECRET_FIELDS
 
 MASK = "********"
-JST = ZoneInfo("Asia/Tokyo")  # D-8: stored in UTC, shown in Japan time
 
 # The manual's own strings.
 KEY_PROMPT = "連絡用メールアドレスで受信した12桁の通知キーを入力してください。"
@@ -106,12 +105,6 @@ OUTCOMES = {
 
 Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation | Throttled
 
-
-def jst(moment: datetime, seconds: bool = False) -> str:
-    """2015/01/16 09:58, as the manual shows 前回ログイン (audits add the seconds)."""
-    t = moment.astimezone(JST)  # (strftime's parsing cost more than the conversion)
-    shown = f"{t.year:04d}/{t.month:02d}/{t.day:02d} {t.hour:02d}:{t.minute:02d}"
-    return f"{shown}:{t.second:02d}" if seconds else shown
 
 
 def span_ja(seconds: float) -> str:

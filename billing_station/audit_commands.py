@@ -22,7 +22,7 @@ from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader
 from application.audit.verify import events_to_verify
-from application.screens import jst
+from application.japan_time import jst
 from billing_station import exits, streams
 from billing_station.audit_pages import history_page
 from billing_station.instants import FORMATS, Instant, period

@@ -18,7 +18,7 @@ from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
 )
-from application.screens import jst
+from application.japan_time import jst
 from billing_station.audit_words import (
     CHECKED_RULES,
     COUNTS,

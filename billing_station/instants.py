@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from application.screens import JST
+from application.japan_time import JST
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
            "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "

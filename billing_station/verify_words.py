@@ -16,7 +16,7 @@ from application.audit.verify import (
     UNCOUNTED_D14,
     UNJUDGED_D12,
 )
-from application.screens import jst
+from application.japan_time import jst
 from simulations.wording import counted_as
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from application.screens import jst
+from application.japan_time import jst
 from portal.web import portal, render
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}

@@ -10,10 +10,10 @@ from pathlib import Path
 from application import bootstrap, screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
+from application.japan_time import jst
 from application.messages import key_in
 from application.outcomes import KeyEntry, LoginScreen, TopPage
 from application.samples import INFORMATION, MAIN_ID, PASSWORD, onboard_demo
-from application.screens import jst
 from domain import clock
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import attrs
 
-from application import screens
+from application import japan_time, screens
 from application.audit import Outcome
+from application.japan_time import JST
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
@@ -25,7 +25,6 @@ from simulations.run_folder import (
 )
 from simulations.varied import policy_ja
 
-JST = ZoneInfo("Asia/Tokyo")
 OUTCOME_LABELS = screens.OUTCOMES
 ROUTE_LABELS = {ContactRoute.OPERATOR: "オペレータ担当へ (主ID)",
                 ContactRoute.MAIN_ID_PERSON: "主IDの担当者へ (副ID)"}
@@ -57,7 +56,7 @@ def duration_ja(seconds: float | None) -> str:
 
 def made_at(now: datetime | None) -> str:
     """As the screens write an instant (2026/04/06 09:58), in Japan time."""
-    return f"{screens.jst(now or datetime.now(JST))} (日本時間)"
+    return f"{japan_time.jst(now or datetime.now(JST))} (日本時間)"
 
 
 # report.html ---------------------------------------------------------------------------

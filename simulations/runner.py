@@ -27,6 +27,7 @@ from uuid import UUID
 import attrs
 
 from application import bootstrap
+from application.japan_time import JST
 from application.outcomes import (
     ErrorPage,
     KeyEntry,
@@ -36,7 +37,7 @@ from application.outcomes import (
     TopPage,
 )
 from application.samples import INFORMATION
-from application.screens import JST, retry_minute
+from application.screens import retry_minute
 from domain import clock
 from domain.forms import NOTIFY_KEY_OFF, NOTIFY_KEY_ON
 from simulations.business_days import is_business_day

@@ -25,9 +25,9 @@ from application.audit.policies import duration
 from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
+from application.japan_time import jst
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
 from application.portal_sessions import Opening
-from application.screens import jst
 from billing_station.audit_pages import findings_page
 from domain import clock
 from domain.accounts import Account, Customer, SubID

@@ -31,8 +31,8 @@ from application.adapters.event_shapes import misshapen
 from application.audit import sequence
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
+from application.japan_time import jst
 from application.outcomes import KeyEntry, TopPage
-from application.screens import jst
 from application.setting_values import checked_store
 from billing_station.cli import main
 from billing_station.exits import (

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from application.bootstrap import store_settings
-from application.screens import JST
+from application.japan_time import JST
 from billing_station.cli import main
 from billing_station.exits import (
     BROKEN_PIPE,

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
-from application import audit, screens
+from application import audit, japan_time, screens
 from application.adapters.mailbox import MailboxFolder
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
@@ -497,7 +497,7 @@ def test_D_10_at_most_5_keys_an_hour_and_the_page_says_from_when(
     withheld = keyed.log_in("main01", PASSWORD)
     assert withheld == ErrorPage(Refusal.KEY_LIMIT, first + timedelta(minutes=60))
     assert screens.message(withheld) == (
-        f"通知キーの送信回数が上限に達しました。{screens.jst(first + timedelta(minutes=60))}"
+        f"通知キーの送信回数が上限に達しました。{japan_time.jst(first + timedelta(minutes=60))}"
         "以降に再度ログインしてください。")
     assert len(mailbox.messages(EMAIL)) == 5
     start.tick(first + timedelta(minutes=60, seconds=-1) - clock.now())

@@ -18,8 +18,9 @@ import attrs
 import pytest
 
 from application.audit import verify
+from application.japan_time import JST
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal
-from application.screens import JST, retry_minute
+from application.screens import retry_minute
 from domain import clock
 from domain.crypto import Hasher
 from simulations.experiments import _run_figures

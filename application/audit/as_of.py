@@ -12,7 +12,8 @@ from eventsourcing.application import project_aggregate
 
 from application.adapters.eventstore import EventStore
 from application.audit.reading import OutOfSequence
-from application.screens import MASK, jst
+from application.japan_time import jst
+from application.screens import MASK
 from domain.accounts import Customer, SubID, login_index_id
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SECRET_FIELDS, SUB_ID_INFORMATION
 

@@ -19,7 +19,7 @@ from application.audit.evidence import (
     printable,
 )
 from application.audit.policies import duration
-from application.screens import jst
+from application.japan_time import jst
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import CLOCK_TOLERANCE
 

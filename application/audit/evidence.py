@@ -8,7 +8,7 @@ from uuid import UUID
 
 import attrs
 
-from application.screens import jst
+from application.japan_time import jst
 from domain.crypto import Hasher
 from domain.forms import SECRET_FIELDS
 

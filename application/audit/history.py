@@ -12,7 +12,7 @@ import attrs
 from application.audit.account_book import AccountBook
 from application.audit.attempt_book import Attempt, AttemptBook
 from application.audit.evidence import printable, within
-from application.screens import JST
+from application.japan_time import JST
 from domain.crypto import Hasher
 from domain.forms import login_id_typed
 from domain.login_attempt import LoginAttempt

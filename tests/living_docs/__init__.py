@@ -43,8 +43,8 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from application.japan_time import JST
 from tests.living_docs.collector import (
     pytest_bdd_after_step,
     pytest_bdd_step_error,
@@ -59,7 +59,6 @@ from tests.living_docs.inputs import (
 from tests.living_docs.page import render
 
 __all__ = ["main", "pytest_bdd_after_step", "pytest_bdd_step_error", "pytest_configure"]
-JST = ZoneInfo("Asia/Tokyo")
 
 
 def main(cucumber_json: str, out_html: str, browser_run: str | None = None) -> None:

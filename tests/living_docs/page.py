@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from application import screens
+from application import japan_time
 from simulations.html import esc, page, stacked_bars, table
 from tests.living_docs.assets import SCRIPT, STYLE
 from tests.living_docs.context import COLOUR, LABEL, Context, scenario_anchor
@@ -56,7 +56,7 @@ def _verdict(ctx: Context) -> str:
 
 def _header(ctx: Context, made_at: datetime, commit: str, browser: BrowserRun | None) -> str:
     bad = "bad" if _failed(ctx) else "warn" if "未実行" in _verdict(ctx) else "ok"
-    when = f"{screens.jst(made_at, seconds=True)} (日本時間)"
+    when = f"{japan_time.jst(made_at, seconds=True)} (日本時間)"
     return (f"<header><h1>ビリングステーション 通知キー: 仕様(ルールとシナリオ)の実行結果</h1>"
             f'<p class="verdict {bad}">{esc(_verdict(ctx))}</p>'
             f"{_browser_verdict(browser, _always_in_a_browser(ctx))}"
