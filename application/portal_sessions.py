@@ -39,9 +39,6 @@ from domain.portal_sessions import (
 log = logging.getLogger(__name__)
 COUNT_RACES = 20  # other workers' counts of one address's failures a count may lose to
 
-__all__ = ["Member", "Opening", "PortalSessions", "Throttled"]
-
-
 @attrs.frozen
 class Member:
     """A request of a live session (D-12): its top page header (LG-7, with the session),

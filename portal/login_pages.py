@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application import screens
-from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, TopPage
-from application.portal_sessions import Opening, Throttled
+from application.login import Opening
+from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, Throttled, TopPage
 from application.station import AttemptNotFound
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import IDLE_TIMEOUT

@@ -26,8 +26,8 @@ from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.japan_time import jst
+from application.login import Opening
 from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
-from application.portal_sessions import Opening
 from billing_station.audit_pages import findings_page
 from domain import clock
 from domain.accounts import Account, Customer, SubID

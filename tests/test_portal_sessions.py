@@ -22,8 +22,8 @@ from application.adapters.mailbox import MailboxFolder
 from application.audit import replay
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
-from application.outcomes import ErrorPage, Refusal, TopPage
-from application.portal_sessions import Opening, Throttled
+from application.login import Opening
+from application.outcomes import ErrorPage, Refusal, Throttled, TopPage
 from domain import clock
 from domain.accounts import Customer
 from domain.login_attempt import LoginAttempt
