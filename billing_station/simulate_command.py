@@ -232,8 +232,7 @@ def _run(chosen: scenarios.Scenario, folder: Path,
     a fraction of the time and memory."""
     from simulations.dask_cluster import SchedulerAddressError, SchedulerUnreachable
     from simulations.dask_runs import ShardsFailed
-    from simulations.experiments import run_compare, run_one
-    from simulations.sharded_runs import run_sharded_one
+    from simulations.experiments import run_compare, run_one, run_sharded_one
 
     try:
         if compared:

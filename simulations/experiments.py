@@ -1,7 +1,7 @@
-"""Experiments for people: one scenario run with a progress bar over the simulated days, or
-several side by side (--compare); their reports and plots written next to their stores:
-report.txt, report.json, the PNG plots and report.html (all of it in one page), and for a
-comparison compare.txt and compare.html."""
+"""Experiments for people: one scenario run with a progress bar over the simulated days (or
+in shards on Dask, one report merged from them), or several side by side (--compare); their
+reports and plots written next to their stores: report.txt, report.json, the PNG plots and
+report.html (all of it in one page), and for a comparison compare.txt and compare.html."""
 
 from __future__ import annotations
 
@@ -70,6 +70,21 @@ def run_one(scenario: Scenario, folder: Path, say: Callable[[str], None]) -> Pat
     for path in write(result, folder, run, [simulation.store]):
         say(f"wrote {path}")
     return simulation.store
+
+
+def run_sharded_one(scenario: Scenario, shards: int, folder: Path, say: Callable[[str], None],
+                    scheduler: str | None = None) -> list[Path]:
+    """Runs ``scenario`` in ``shards`` shards on Dask, says and writes the merged report (in
+    ``folder``, beside the shards' stores); returns the shards' stores."""
+    from simulations.dask_runs import describe, run_sharded  # (Dask loads only for shards)
+
+    plots.japanese_font()
+    run = run_sharded(scenario, shards, folder, scheduler=scheduler)
+    say(text(run.report))
+    say(describe(run))
+    for path in write(run.report, folder, RunFigures(run.seconds, run.peak_mib), run.stores):
+        say(f"wrote {path}")
+    return run.stores
 
 
 Played = tuple[Report, RunFigures, list[Path]]  # a run's report, figures and stores
