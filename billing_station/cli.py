@@ -26,14 +26,19 @@ class Commands(click.Group):
     option or argument click refuses is one clear line and its exit code."""
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        """An unknown sub-command, with the nearest names: run as ./go, its own too."""
+        """An unknown sub-command, with the nearest names: run as ./go, its own too; and an
+        option that takes one value given twice (click keeps the last, unsaid)."""
         try:
-            return super().resolve_command(ctx, args)
+            name, command, rest = super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand as e:
             if ctx.info_name != GO:
                 raise
             raise click.exceptions.NoSuchCommand(
                 e.command_name, possibilities=[*self.commands, *GO_COMMANDS], ctx=ctx) from e
+        if command is not None and (twice := _given_twice(command, rest)):
+            raise click.UsageError(f"{twice} is given twice: give it once",
+                                   click.Context(command, info_name=name, parent=ctx))
+        return name, command, rest
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -72,6 +77,28 @@ class Commands(click.Group):
             what = e.filename or ("the output" if e.errno in exits.DISK_FULL else None)
             click.echo(f"error: {e.strerror or e}" + (f" ({what})" if what else ""), err=True)
             ctx.exit(exits.IO_ERROR)
+
+
+def _given_twice(command: click.Command, args: list[str]) -> str | None:
+    """The first option of ``command`` taking one value that ``args`` give twice."""
+    valued = {name: option for option in command.params if isinstance(option, click.Option)
+              and not (option.is_flag or option.multiple or option.count)
+              for name in option.opts + option.secondary_opts}
+    seen: set[click.Option] = set()
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            break
+        name, has_value, _ = word.partition("=")
+        option = valued.get(name if name.startswith("--") else word)
+        if option is None:
+            continue
+        if option in seen:
+            return name if name.startswith("--") else word
+        seen.add(option)
+        if not has_value:
+            next(words, None)  # its value, whatever it looks like
+    return None
 
 
 def _refuse(e: click.UsageError, command: str | None = None) -> NoReturn:

@@ -327,3 +327,27 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(
         f"error: Invalid value for '{option}': an empty path names no file or folder "
         f"(see 'main {args[0]} --help')"])  # (CliRunner's program name)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["history", "--format", "csv", "--format", "jsonl"], "--format"),
+    (["history", "--format=csv", "--format", "jsonl"], "--format"),
+    (["verify", "--html", "a.html", "--html=b.html"], "--html"),
+    (["simulate", "office", "--days", "1", "--days", "2"], "--days"),
+    (["timeline", "demo01", "--store", "a.sqlite3", "--store", "b.sqlite3"], "--store"),
+])
+def test_an_option_given_twice_is_refused_not_its_first_value_dropped(
+        tmp_path: Path, args: list[str], option: str) -> None:
+    """history --format csv --format jsonl wrote jsonl and said nothing of csv."""
+    result = CliRunner().invoke(main, args, env={"BS_SQLITE_PATH": str(tmp_path / "none")})
+    assert result.exit_code == exits.USAGE
+    assert result.output == (f"error: {option} is given twice: give it once "
+                             f"(see 'main {args[0]} --help')\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_options_value_that_looks_like_an_option_is_its_value() -> None:
+    """--login-id --format is the login ID "--format": --format then comes once."""
+    result = CliRunner().invoke(main, ["history", "--login-id", "--format", "--format", "csv",
+                                       "--store", "/nonexistent.sqlite3"])
+    assert "given twice" not in result.output and result.exit_code == exits.USAGE
