@@ -43,7 +43,9 @@ async def login_page(request: Request) -> Response:
     that session by accident)."""
     if await member(request):
         return redirect("/top")
-    return render(request, "login.html")
+    notices = {"out": screens.LOGGED_OUT, "ended": screens.SESSION_ENDED}
+    return render(request, "login.html", {"notice": next(
+        (said for query, said in notices.items() if query in request.query_params), None)})
 
 
 async def log_in(request: Request) -> Response:
@@ -226,7 +228,7 @@ async def log_out(request: Request) -> Response:
     token = cookie(request, SESSION_COOKIE)
     if token:
         await run(portal(request).station.end_session, token)
-    response = redirect("/login")
+    response = redirect("/login?out=1")
     for name in (SESSION_COOKIE, SEEN_COOKIE, SHOWN_COOKIE):  # (a 確認's, if any)
         drop_cookie(request, response, name)
     return response

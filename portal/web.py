@@ -133,7 +133,11 @@ def seen_cookie(request: Request) -> bytes | None:
 
 
 def to_login(request: Request) -> Response:
-    response = redirect("/login")
+    """SC-4: the login screen, saying why when the browser had a session that is gone (D-12:
+    ended, idled out) or posts a member's form with none (another tab's ログアウト dropped
+    its cookie): what the person was doing is lost, and a bare login screen said nothing."""
+    ended = bool(cookie(request, SESSION_COOKIE)) or request.method == "POST"
+    response = redirect("/login?ended=1" if ended else "/login")
     drop_cookie(request, response, SESSION_COOKIE)
     drop_cookie(request, response, SEEN_COOKIE)
     return response

@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import attrs
 from playwright.sync_api import Browser, BrowserContext, Page, StorageState
@@ -402,7 +403,7 @@ class BrowserDriver(Givens):
         for _ in range(2):
             if _cookie(page.context, SESSION_COOKIE):
                 page.goto(path)
-                if not page.url.endswith("/login"):
+                if urlsplit(page.url).path != "/login":  # (?ended=1: its session is gone)
                     return page
             token = _session_without_login(self.station, self.main[main])
             page.context.add_cookies([{"name": SESSION_COOKIE, "value": token,
@@ -435,7 +436,7 @@ class BrowserDriver(Givens):
         if page is None:
             page = self.windows[login_id] = self._window()
         page.goto("/login")
-        if not page.url.endswith("/login"):  # still logged in here: /login shows the top
+        if urlsplit(page.url).path != "/login":  # still logged in here: /login shows the top
             self._submit(page, "ログアウト")  # page, so the person logs out first
         page.get_by_label("ログインID", exact=True).fill(login_id)
         page.get_by_label("パスワード", exact=True).fill(password)

@@ -257,7 +257,7 @@ def test_SC_4_after_logout_a_page_behind_the_login_shows_the_login_screen(
     expect(tab.get_by_role("heading", name="ログイン")).to_be_visible()
     client.cookies.set("bs_session", token)  # the old cookie, replayed
     response = client.get("/top")
-    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert response.status_code == 303 and response.headers["location"] == "/login?ended=1"
 
 
 def test_D_12_a_new_session_id_at_each_login_in_httponly_samesite_cookies(
@@ -289,7 +289,7 @@ def test_D_12_the_cookie_is_an_opaque_id_and_rights_come_from_the_store(
     assert member.session.login_id == login_id and member.session.is_main_id
     assert client.get("/permission-settings").status_code == 200
     client.cookies.set("bs_session", token[:-1] + ("A" if token[-1] != "A" else "B"))
-    assert client.get("/permission-settings").headers["location"] == "/login"
+    assert client.get("/permission-settings").headers["location"] == "/login?ended=1"
 
 
 def test_D_13_a_changing_form_without_its_session_token_changes_nothing(

@@ -179,7 +179,7 @@ def test_D_12_a_planted_session_id_is_never_adopted_at_login(portal: Served) -> 
     planted = "A" * 43
     with client(portal) as victim:
         victim.cookies.set("bs_session", planted)
-        assert victim.get("/top").headers["location"] == "/login"
+        assert victim.get("/top").headers["location"] == "/login?ended=1"
         response = http_log_in(victim, login_id)
         assert response.headers["location"] == "/top"
         issued = next(c.split(";")[0].split("=", 1)[1] for c in set_cookies(response)
@@ -188,7 +188,7 @@ def test_D_12_a_planted_session_id_is_never_adopted_at_login(portal: Served) -> 
     assert portal.station.member(planted) is None
     with client(portal) as attacker:
         attacker.cookies.set("bs_session", planted)
-        assert attacker.get("/top").headers["location"] == "/login"
+        assert attacker.get("/top").headers["location"] == "/login?ended=1"
 
 
 def test_D_12_a_session_idle_30_minutes_is_over_on_every_worker_page(portal: Served) -> None:
@@ -198,9 +198,10 @@ def test_D_12_a_session_idle_30_minutes_is_over_on_every_worker_page(portal: Ser
     with freezegun.freeze_time(now + timedelta(minutes=29, seconds=50), tick=True):
         assert browser.get("/top").status_code == 200  # a request starts the 30 minutes again
     with freezegun.freeze_time(now + timedelta(minutes=59, seconds=51), tick=True):
-        for path in ("/top", "/customer-information", "/permission-settings"):
+        for path, said in (("/top", "?ended=1"), ("/customer-information", ""),
+                           ("/permission-settings", "")):  # (its cookie dropped by the first)
             response = browser.get(path)
-            assert response.status_code == 303 and response.headers["location"] == "/login"
+            assert response.status_code == 303 and response.headers["location"] == f"/login{said}"
     assert browser.get("/top").headers["location"] == "/login"  # ended, not revived
     browser.close()
 
@@ -255,11 +256,11 @@ def test_D_12_only_a_genuine_signed_last_request_keeps_a_session_past_30_minutes
                              (foreign, cookies["other"]),
                              (older, cookies["older"])]:
             shown = _top_with(portal, token, value)
-            assert shown.status_code == 303 and shown.headers["location"] == "/login"
+            assert shown.status_code == 303 and shown.headers["location"] == "/login?ended=1"
             assert "bs_seen=" in "".join(set_cookies(shown))  # dropped with the session
-    assert _top_with(portal, older, cookies["newer"]).headers["location"] == "/login"  # ended
+    assert _top_with(portal, older, cookies["newer"]).headers["location"] == "/login?ended=1"  # ended
     with freezegun.freeze_time(now + timedelta(minutes=40, seconds=1), tick=True):
-        assert _top_with(portal, genuine, cookies["genuine"]).headers["location"] == "/login"
+        assert _top_with(portal, genuine, cookies["genuine"]).headers["location"] == "/login?ended=1"
 
 
 def test_D_12_an_error_page_or_a_redirect_is_a_request_too(portal: Served) -> None:
@@ -325,7 +326,7 @@ def test_D_12_SC_4_logout_ends_the_session_whatever_its_signed_last_request_says
         seen = _seen_cookie(top)
         browser.post("/logout", data={"csrf": csrf_of(top.text)})
     assert portal.station.member(token) is None
-    assert _top_with(portal, token, seen).headers["location"] == "/login"
+    assert _top_with(portal, token, seen).headers["location"] == "/login?ended=1"
 
 
 def test_D_14_D_4_D_10_credential_stuffing_limited_per_address_and_per_login_id(

@@ -30,7 +30,7 @@ from tests.portal_fixtures import (  # noqa: E402
     serve,
     sub_id_of,
 )
-from tests.story import PASSWORD  # noqa: E402
+from tests.story import PASSWORD, sub_id_form  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
 
@@ -398,3 +398,61 @@ def test_LG_8_the_key_screens_help_says_a_sub_id_asks_its_main_ids_person(
     tab.goto("/help/key-mail")
     expect(tab.locator("main #contact")).to_have_count(0)
     expect(tab.get_by_text("副IDの場合：主IDの担当者")).to_be_visible()
+
+
+def test_SC_4_the_login_screen_says_a_logout_and_a_session_that_is_gone(
+        tab: Page, served: Served, client: httpx.Client) -> None:
+    """After ログアウト, and after 確認 in a tab whose session another tab's ログアウト
+    ended, the login screen came bare: the input was gone and nothing said why."""
+    log_in(tab, served.customer())
+    other = tab.context.new_page()
+    other.goto("/customer-information")
+    tab.get_by_role("button", name="ログアウト").click()
+    expect(tab.locator("#login-notice")).to_have_text(screens.LOGGED_OUT)
+    other.get_by_role("button", name="確認").click()
+    expect(other.get_by_role("heading", name="ログイン")).to_be_visible()
+    expect(other.locator("#login-notice")).to_have_text(screens.SESSION_ENDED)
+    first_visit = client.get("/top")  # (no session ever: the login screen, saying nothing)
+    assert first_visit.headers["location"] == "/login"
+    assert "login-notice" not in client.get("/login").text
+
+
+def test_CI_4_on_a_phone_the_errors_of_a_form_sent_back_are_on_the_screen(
+        tab: Page, served: Served) -> None:
+    """At 375×667 the page came back scrolled to its top, the error summary below the
+    menu, out of sight, and the focus on the page's body."""
+    tab.set_viewport_size({"width": 375, "height": 667})
+    log_in(tab, served.customer())
+    tab.goto("/customer-information")
+    tab.locator("#f-contact_name").fill("")
+    tab.get_by_role("button", name="確認").click()
+    summary = tab.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+
+
+def test_on_a_phone_the_sub_ids_of_permission_settings_fit_the_width(
+        tab: Page, served: Served) -> None:
+    """Five columns with a long address ran to 545 px on a 375 px screen, 「通知キーの利用」
+    a character a line; each sub ID is now a box, each value after its column's name."""
+    tab.set_viewport_size({"width": 375, "height": 667})
+    main = served.customer()
+    session = served.session(main)
+    form = sub_id_form(f"{main}s1", email="misaki.tanaka@accounting.example-corp.co.jp")
+    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(session, form))
+    log_in(tab, main)
+    tab.goto("/permission-settings")
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 375
+    row = tab.locator("table.sub-ids tbody tr").first
+    expect(row).to_contain_text("misaki.tanaka@accounting.example-corp.co.jp")
+    label = tab.evaluate("getComputedStyle(document.querySelector("
+                         "'table.sub-ids td[data-label]'), '::before').content")
+    assert label == '"ログインID" ": "' or label.startswith('"ログインID'), label
+
+
+def test_on_a_phone_a_text_box_and_its_focus_ring_stay_within_the_column(tab: Page) -> None:
+    tab.set_viewport_size({"width": 375, "height": 667})
+    tab.goto("/login")
+    box = tab.get_by_label("ログインID").bounding_box()
+    main = tab.locator("main").bounding_box()
+    assert box and main and box["x"] + box["width"] <= main["x"] + main["width"] + 0.5, (box, main)
