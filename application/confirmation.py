@@ -154,13 +154,19 @@ def shown(account: Account) -> dict[str, str]:
 
 
 def sub_id_fields(customer: Customer, new: bool) -> dict[str, Field]:
-    """The 副ID screen's fields: the download plan has no 所属組織 and no 操作権限設定 (SB-6)."""
-    fields = dict(SUB_ID_REGISTRATION if new else SUB_ID_INFORMATION)
-    if customer.plan == Plan.STANDARD.value:
-        organizations = (ALL_ORGANIZATIONS, *customer.organizations)
-        fields["organization"] = ChoiceField(ORGANIZATION_LABEL, "SB-5", organizations)
-        fields |= PERMISSIONS
-    return fields
+    """The 副ID screen's fields in its order: 所属組織 after 登録先メールアドレス, as the
+    manual shows it (SB-5); the download plan has no 所属組織 and no 操作権限設定 (SB-6)."""
+    shown = SUB_ID_REGISTRATION if new else SUB_ID_INFORMATION
+    if customer.plan != Plan.STANDARD.value:
+        return dict(shown)
+    organization = ChoiceField(ORGANIZATION_LABEL, "SB-5",
+                               (ALL_ORGANIZATIONS, *customer.organizations))
+    fields: dict[str, Field] = {}
+    for name, field in shown.items():
+        fields[name] = field
+        if name == "email":
+            fields["organization"] = organization
+    return fields | PERMISSIONS
 
 
 def check_sub_id(

@@ -111,9 +111,9 @@ def test_SB_6_download_plan_shows_no_organization_or_permissions(app: BillingSta
 
 def test_SB_7_new_sub_id_needs_its_fields_and_a_unique_login_id(app: BillingStation) -> None:
     main = onboard(app)
-    assert new_sub_id_labels(app, main)[:7] == [
-        "ログインID", "仮パスワード", "担当者", "電話番号", "登録先メールアドレス", "メモ",
-        "通知キーの利用"]
+    assert new_sub_id_labels(app, main)[:8] == [  # (所属組織 where the manual shows it)
+        "ログインID", "仮パスワード", "担当者", "電話番号", "登録先メールアドレス", "所属組織",
+        "メモ", "通知キーの利用"]
     with pytest.raises(InvalidInput) as invalid:
         app.confirm_new_sub_id(main, sub_id_form("main01", temporary_password="", person_in_charge=""))
     assert {(e.label, e.rule) for e in invalid.value.errors} == {
