@@ -10,6 +10,8 @@ import attrs
 from domain.fields import ChoiceField, Field, FieldError, Kind, TextField
 
 REQUIRED_CHOICES = frozenset({"organization"})  # 所属組織 carries the manual's ※ (SB-5)
+CHOICE_HINTS = {"organization": "組織設定メニューで登録された組織が選択可能です。"
+                                "選択された組織内の明細情報の更新と参照が可能となります。"}  # SB-5
 # Beside a password typed before the form came back (「戻る」 from 確認, an OK refused): a
 # password is never sent back to the page
 RETYPE = "入力された値は表示されません。もう一度入力してください。"
@@ -50,7 +52,8 @@ def views(fields: Mapping[str, Field], values: Mapping[str, str],
     for name, field in fields.items():
         if isinstance(field, ChoiceField):
             value = values.get(name) or field.default
-            shown.append(FieldView(name, field.label, "", name in REQUIRED_CHOICES, field.choices, value,
+            shown.append(FieldView(name, field.label, CHOICE_HINTS.get(name, ""),
+                                   name in REQUIRED_CHOICES, field.choices, value,
                                    tuple(by_label.get(field.label, ())), False))
         else:
             shown.append(FieldView(

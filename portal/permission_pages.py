@@ -30,8 +30,6 @@ from portal.fields import unplaced, views
 from portal.web import members_only, portal, render, run
 
 TITLES = {True: "副ID 新規登録", False: "副ID 情報変更"}
-ORGANIZATION_NOTE = ("組織設定メニューで登録された組織が選択可能です。"
-                     "選択された組織内の明細情報の更新と参照が可能となります。")
 
 NEW_URL = "/permission-settings/new"  # 副ID 新規登録
 CHANGE_OK = "/permission-settings/change/ok"  # 副ID 情報変更's 「OK」
@@ -65,7 +63,6 @@ async def _form(request: Request, session: Session, top: TopPage, login_id: str 
         "action": NEW_URL if login_id is None else _change_url(login_id),
         "fields": views(others, values, errors, retype),
         "permissions": views(permissions, values, errors),
-        "organization_note": ORGANIZATION_NOTE,
         "unplaced": unplaced(fields, errors), "error_count": len(errors),
     }, status_code=status_code, session=session, top=top)
 

@@ -456,3 +456,12 @@ def test_on_a_phone_a_text_box_and_its_focus_ring_stay_within_the_column(tab: Pa
     box = tab.get_by_label("ログインID").bounding_box()
     main = tab.locator("main").bounding_box()
     assert box and main and box["x"] + box["width"] <= main["x"] + main["width"] + 0.5, (box, main)
+
+
+def test_SB_5_the_organizations_note_describes_its_choices(tab: Page, served: Served) -> None:
+    """The note under 所属組織 stood apart from its radio group: a screen reader read the
+    choices without it."""
+    log_in(tab, served.customer())
+    tab.goto("/permission-settings/new")
+    group = tab.get_by_role("group", name="※ 所属組織")
+    expect(group).to_have_accessible_description(re.compile("^組織設定メニューで登録された組織"))
