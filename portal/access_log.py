@@ -73,19 +73,20 @@ def _prefix(record: logging.LogRecord) -> str:
 def logged_path(path: str) -> str:
     """``path`` as a log line keeps it (see above)."""
     exact, templates = _pages()
-    if path in exact or (path.startswith(("/static/", "/dev/mailbox")) and (
-            _FILE_NAME.fullmatch(path))):
+    if path in exact or _STATIC.fullmatch(path):
         return path
     return next((template for pattern, template in templates if pattern.fullmatch(path)),
                 NOT_SERVED)
 
 
-_FILE_NAME = re.compile(r"/(static|dev/mailbox)(/[0-9A-Za-z._-]+)*")  # (files it served)
+_STATIC = re.compile(r"/static(/[0-9A-Za-z._-]+)+")  # (files it served)
 
 
 @functools.cache
 def _pages() -> tuple[frozenset[str], list[tuple[re.Pattern[str], str]]]:
     """The pages' own paths, and the patterns of those with a part the request names."""
     from portal.app import PAGES  # (the access logger is set up before the app is loaded)
-    exact = frozenset(route.path for route in PAGES if not route.param_convertors)
-    return exact, [(route.path_regex, route.path) for route in PAGES if route.param_convertors]
+    from portal.mailbox_pages import ROUTES as MAILBOX  # (a mail as its route: its file's
+    pages = [*PAGES, *MAILBOX]  # name holds its address; served only with --dev-mailbox)
+    exact = frozenset(route.path for route in pages if not route.param_convertors)
+    return exact, [(route.path_regex, route.path) for route in pages if route.param_convertors]

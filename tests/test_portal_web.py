@@ -19,7 +19,7 @@ from starlette.responses import Response
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
 from billing_station.serve_command import log_config
-from portal.access_log import AccessLine, Line
+from portal.access_log import NOT_SERVED, AccessLine, Line, logged_path
 from portal.cookies import cookie_name, drop_cookie, set_cookie
 from portal.security import SEEN_COOKIE
 from portal.web import DEADLINE, run
@@ -116,3 +116,17 @@ def _on_a_loop_of_its_own(request: Callable[[float], Awaitable[str]], deadline: 
         return await request(deadline)
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(asyncio.run, main()).result()
+
+
+@pytest.mark.parametrize(("path", "logged"), [
+    ("/dev/mailbox", "/dev/mailbox"),
+    ("/dev/mailbox/000001-89059da7-yamada@example.co.jp.eml", "/dev/mailbox/{name}"),
+    ("/static/portal.css", "/static/portal.css"),
+    ("/permission-settings/sub-ids/x;password=1/confirm",
+     "/permission-settings/sub-ids/{login_id}/confirm"),
+    ("/key/955153414145", NOT_SERVED),
+])
+def test_a_log_line_keeps_a_pages_path_or_its_route(path: str, logged: str) -> None:
+    """A mail of the development mailbox was logged as "a path the portal does not serve"
+    (its file's name, which holds its address, is no page's): now as its route."""
+    assert logged_path(path) == logged
