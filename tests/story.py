@@ -115,6 +115,15 @@ def log_in_with_key(
     return app.enter_key(entry.attempt_id, latest_key(mailbox, email))
 
 
+def pending(app: BillingStation) -> LoginAttempt:
+    """main01's login, its password accepted, waiting for its key."""
+    entry = app.log_in("main01", PASSWORD)
+    assert isinstance(entry, KeyEntry)
+    attempt = app.get(entry.attempt_id, LoginAttempt)
+    assert isinstance(attempt, LoginAttempt)
+    return attempt
+
+
 def first_login(app: BillingStation, login_id: str = "main01", password: str = PASSWORD) -> Session:
     top = app.log_in(login_id, password)
     assert isinstance(top, TopPage), top

@@ -27,7 +27,7 @@ from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.japan_time import jst
 from application.login import Opening
-from application.outcomes import ErrorPage, KeyEntry, Refusal, Throttled, TopPage
+from application.outcomes import ErrorPage, Refusal, Throttled, TopPage
 from billing_station.audit_pages import findings_page
 from domain import clock
 from domain.accounts import Account, Customer, SubID
@@ -53,6 +53,7 @@ from tests.story import (
     latest_key,
     log_in_with_key,
     onboard,
+    pending,
     set_notify_key,
 )
 
@@ -61,14 +62,6 @@ from tests.story import (
 def env(any_env: dict[str, str]) -> dict[str, str]:
     """Every audit test runs on every store."""
     return any_env
-
-
-def pending(app: BillingStation) -> LoginAttempt:
-    entry = app.log_in("main01", PASSWORD)
-    assert isinstance(entry, KeyEntry)
-    attempt = app.get(entry.attempt_id, LoginAttempt)
-    assert isinstance(attempt, LoginAttempt)
-    return attempt
 
 
 def rules(app: BillingStation) -> list[str]:

@@ -20,7 +20,6 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -34,7 +33,6 @@ from application.bootstrap import store_settings
 from application.japan_time import jst
 from application.outcomes import KeyEntry, TopPage
 from application.setting_values import checked_store
-from billing_station.cli import main
 from billing_station.exits import (
     DATA_ERROR,
     IO_ERROR,
@@ -47,6 +45,7 @@ from domain.accounts import Account
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import PortalSession
+from tests.audit_cli import a_store_with_one_login, audit, files, refused_in_one_line
 from tests.conftest import build, store_env
 from tests.story import (
     EMAIL,
@@ -60,24 +59,6 @@ from tests.story import (
 )
 
 ROOT = Path(__file__).parent.parent
-
-
-def audit(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args or ["verify"]), env=env)
-
-
-def refused_in_one_line(result: Result, code: int, last_only: bool = False) -> str:
-    """The refusal, one line (``last_only``: the last line, after what was done before)."""
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = (result.stderr if last_only else result.output).strip().splitlines()
-    assert len(lines) == 1, result.output  # (click's own usage errors too)
-    return result.output
-
-
-def files(folder: Path) -> dict[str, str]:
-    """Every file of ``folder`` and a digest of its bytes."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
 
 
 def test_D_16_a_file_that_is_no_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
@@ -119,16 +100,6 @@ def test_D_16_a_store_of_another_application_is_refused(tmp_path: Path) -> None:
 def test_D_16_an_in_memory_store_is_refused() -> None:
     output = refused_in_one_line(audit({"BS_STORE": "memory"}), DATA_ERROR)
     assert "in-memory" in output
-
-
-def a_store_with_one_login(tmp_path: Path) -> Path:
-    """A closed SQLite store: the story's customer onboarded and logged in once."""
-    path = tmp_path / "store.sqlite3"
-    app = build(store_settings("sqlite", path), KeyRecorder())
-    onboard(app)
-    first_login(app)
-    app.close()
-    return path
 
 
 def test_D_16_auditing_a_real_store_writes_nothing(tmp_path: Path) -> None:

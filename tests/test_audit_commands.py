@@ -20,12 +20,10 @@ from application.audit import replay
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
-from application.outcomes import KeyEntry
 from billing_station.audit_pages import history_page
 from billing_station.cli import main
 from billing_station.exits import NOT_FOUND
 from domain.crypto import Hasher
-from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -36,6 +34,7 @@ from tests.story import (
     latest_key,
     log_in_with_key,
     onboard,
+    pending,
     set_notify_key,
 )
 
@@ -44,14 +43,6 @@ from tests.story import (
 def env(any_env: dict[str, str]) -> dict[str, str]:
     """Every audit test runs on every store."""
     return any_env
-
-
-def pending(app: BillingStation) -> LoginAttempt:
-    entry = app.log_in("main01", PASSWORD)
-    assert isinstance(entry, KeyEntry)
-    attempt = app.get(entry.attempt_id, LoginAttempt)
-    assert isinstance(attempt, LoginAttempt)
-    return attempt
 
 
 def test_cli_timeline_and_verify_on_the_demo_store(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ written (exit 74, no debris), streams the shell closed, and Ctrl-C (exit 130).""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import resource
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from application.bootstrap import store_settings
 from application.japan_time import JST
@@ -29,43 +28,15 @@ from billing_station.exits import (
     USAGE,
 )
 from billing_station.instants import Instant
+from tests.audit_cli import a_store_with_one_login, audit, files, refused_in_one_line
 from tests.conftest import build
 from tests.processes import files_of_at_most
 from tests.story import (
     KeyRecorder,
     first_login,
-    onboard,
 )
 
 ROOT = Path(__file__).parent.parent
-
-
-def audit(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args or ["verify"]), env=env)
-
-
-def refused_in_one_line(result: Result, code: int, last_only: bool = False) -> str:
-    """The refusal, one line (``last_only``: the last line, after what was done before)."""
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = (result.stderr if last_only else result.output).strip().splitlines()
-    assert len(lines) == 1, result.output  # (click's own usage errors too)
-    return result.output
-
-
-def files(folder: Path) -> dict[str, str]:
-    """Every file of ``folder`` and a digest of its bytes."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-
-
-def a_store_with_one_login(tmp_path: Path) -> Path:
-    """A closed SQLite store: the story's customer onboarded and logged in once."""
-    path = tmp_path / "store.sqlite3"
-    app = build(store_settings("sqlite", path), KeyRecorder())
-    onboard(app)
-    first_login(app)
-    app.close()
-    return path
 
 
 def console_on_a_store(tmp_path: Path, *command: str) -> tuple[dict[str, str], list[str]]:
