@@ -35,10 +35,13 @@ def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     entries = [entry.strip() for entry in value.split(",")]
     for entry in entries:
         try:
-            ipaddress.ip_network(entry, strict=False)
+            network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise click.BadParameter(f"{entry!r} is not an IP address or network (e.g. "
                                      "10.0.0.5 or 10.1.0.0/16)", ctx, param) from None
+        if network.prefixlen == 0:  # (0.0.0.0/0 is '*' by another name)
+            raise click.BadParameter(f"{entry!r} is every address: any client could name its "
+                                     "own (list the proxies' addresses)", ctx, param)
     return ",".join(entries)
 
 

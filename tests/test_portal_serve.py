@@ -304,6 +304,14 @@ def test_serve_refuses_a_proxy_that_is_no_ip_address_or_network(proxies: str) ->
     assert "is not an IP address or network" in result.output
 
 
+@pytest.mark.parametrize("proxies", ["0.0.0.0/0", "10.0.0.5,::/0", "0.0.0.0/0,::/0"])
+def test_D_14_serve_refuses_proxies_that_are_every_address(proxies: str) -> None:
+    """0.0.0.0/0,::/0 started the portal: every client could name its own address in
+    X-Forwarded-For and slip past D-14, as '*' (refused) would have let it."""
+    result = CliRunner().invoke(serve, ["--forwarded-allow-ips", proxies])
+    assert result.exit_code == 2 and "is every address" in result.output
+
+
 def _serve(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
     """serve through the console script, as a person runs it, on a store in ``tmp_path``."""
     result = CliRunner().invoke(main, ["serve", *args], env={
