@@ -17,11 +17,13 @@ import uvicorn
 import uvicorn.config
 
 from application import bootstrap
+from application.adapters.mailbox import MailboxFolder
+from application.adapters.smtp import SMTPMailer
 from application.audit.reading import refuse_unreadable, store_errors
 from application.samples import MAIN_ID
 from billing_station import exits
 from billing_station.option_types import WholeNumber
-from portal.config import DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
+from portal.config import DEADLINE, DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
 from portal.protocol import PortalHttpTools
 from portal.server import onboard_demo_if_empty, station_from
 from simulations.wording import counted_as
@@ -71,7 +73,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     settings = bootstrap.Settings()
     if settings.store_kind == "memory":
         raise click.UsageError("serve needs a store its workers share: BS_STORE=sqlite or postgres")
-    PortalConfig.from_environ(settings.environ)  # its settings checked before anything starts
+    config = PortalConfig.from_environ(settings.environ)  # checked before anything starts
+    mail = _mail_checked(settings, config)
     policy = settings.policy()
     port = _listenable(host, port)
     if dev_mailbox and (proxies is not None or not _loopback(host)):
@@ -107,12 +110,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
                    "application/samples.py; no password is ever printed)")
-    if settings.environ.get("BS_MAIL", "files") == "smtp":
-        click.echo(f"key mails: SMTP via {settings.environ.get('BS_SMTP_HOST')}")
-    else:
-        folder = os.path.abspath(settings.environ.get("BS_MAILBOX", "mailbox"))
-        click.echo(f"key mails: .eml files in {folder}"
-                   + (f" (also at {url}dev/mailbox)" if dev_mailbox else ""))
+    shown = dev_mailbox and settings.environ.get("BS_MAIL", "files") == "files"
+    click.echo(f"key mails: {mail}" + (f" (also at {url}dev/mailbox)" if shown else ""))
     click.echo(f"login page named in mails: {login_url}")
     click.echo(f"D-14: after {counted_as(policy.address_failure_limit, 'failed login')} from "
                f"one client address within {_span(policy.address_window)}, its next logins are "
@@ -125,6 +124,34 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
                 workers=workers, http=PortalHttpTools, proxy_headers=proxies is not None,
                 forwarded_allow_ips=proxies or None, server_header=False,
                 log_config=log_config())
+
+
+def _mail_checked(settings: bootstrap.Settings, config: PortalConfig) -> str:
+    """Where the key mails go, checked before any worker starts: a mailbox folder that
+    cannot be made (BS_MAILBOX=/proc/x), or an SMTP hand-over the request's deadline cuts
+    short (its 503 page for a mail that may still go), failed every keyed login, in the log."""
+    mailer = settings.mailer()
+    if isinstance(mailer, SMTPMailer):
+        if mailer.timeout >= config.deadline:
+            raise bootstrap.ConfigError(
+                f"BS_SMTP_TIMEOUT ({mailer.timeout:g} s) must be below {DEADLINE} "
+                f"({config.deadline:g} s), so that a mail that fails is said on the screen")
+        return f"SMTP via {mailer.host}"
+    if isinstance(mailer, MailboxFolder):
+        folder = mailer.folder.absolute()
+        missing = [part for part in (folder, *folder.parents) if not part.exists()]
+        try:  # (made and removed again: the first mail makes it, and a refusal writes nothing)
+            folder.mkdir(parents=True, exist_ok=True)
+            writable = os.access(folder, os.W_OK | os.X_OK)
+            for made in missing:  # (the deepest first)
+                made.rmdir()
+        except OSError as e:
+            raise bootstrap.ConfigError(f"BS_MAILBOX: the folder {folder} cannot be made "
+                                        f"({e.strerror or e})") from None
+        if not writable:
+            raise bootstrap.ConfigError(f"BS_MAILBOX: the folder {folder} cannot be written")
+        return f".eml files in {folder}"
+    return type(mailer).__name__
 
 
 def _span(window: timedelta) -> str:

@@ -402,6 +402,11 @@ def test_serve_tries_every_address_the_host_names(tmp_path: Path,
      "BS_ADDRESS_WINDOW must be a whole number of seconds from 30 to 3600 (not 10)"),
     ([], {"BS_ADDRESS_WINDOW": "600.5"}, "BS_ADDRESS_WINDOW must be a whole number of seconds"),
     ([], {"BS_ADDRESS_WINDOW": ""}, "from 30 to 3600 (not empty)"),  # not silently 600
+    # (accepted, they failed every keyed login's mail, said only in the log)
+    ([], {"BS_MAILBOX": "/proc/no-such-folder"},
+     "BS_MAILBOX: the folder /proc/no-such-folder cannot be made"),
+    ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_TIMEOUT": "30"},
+     "BS_SMTP_TIMEOUT (30 s) must be below BS_PORTAL_DEADLINE (8 s)"),
 ])
 def test_serve_names_a_bad_host_or_setting_before_touching_the_store(
     tmp_path: Path, args: list[str], env: dict[str, str], named: str
