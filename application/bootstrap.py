@@ -48,7 +48,7 @@ from domain.policy import ADDRESS_FAILURE_LIMITS, ADDRESS_WINDOWS, LoginPolicy
 
 N = TypeVar("N", int, float)
 StoreSettings = dict[str, str]  # eventsourcing's settings of one store
-_PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC")
+_PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC", "CREATE_TABLE")
 STORES = ("sqlite", "postgres", "memory")
 
 

@@ -142,8 +142,8 @@ def demo(out: Path) -> None:
     and runs in seconds. The store is left for the audit tools. It always plays on a fresh SQLite
     store and mailbox in --out, replacing what the previous demo left there (a store or mails
     it did not leave, such as a portal's, are refused, not replaced): BS_STORE,
-    BS_SQLITE_PATH, BS_MAIL and BS_MAILBOX (and D-14's BS_ADDRESS_*: its story is the
-    manual's, under D-14's own numbers) are refused by name rather than ignored.
+    BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX and CREATE_TABLE (and D-14's BS_ADDRESS_*: its
+    story is the manual's, under D-14's own numbers) are refused by name rather than ignored.
     """
     refuse_settings_not_read("the demo plays on its own store and mailbox in --out, under "
                              "D-14's own numbers", also=bootstrap.POLICY_SETTINGS)

@@ -195,7 +195,7 @@ def write_text(path: Path, text: str) -> None:
         raise CannotWrite(f"cannot write {path}: {e.strerror or e}") from None
 
 
-OWN_STORE = ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX")
+OWN_STORE = ("BS_SQLITE_PATH", "BS_MAIL", "BS_MAILBOX", "CREATE_TABLE")
 
 
 def refuse_settings_not_read(why: str, also: tuple[str, ...] = ()) -> None:

@@ -83,18 +83,18 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     The same seed records the same events, and gives the same report.txt, report.json and
     plots (report.html and compare.html also say when the run was made, and each run's
     report.html how fast it went on this machine). Scrypt's cost is the scenario's hash_cost,
-    stated in the report. The run's store is its own SQLite file in --out, its mail
-    simulated, and its policy the scenario's: a setting that says otherwise (BS_STORE other
-    than sqlite, BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX, BS_HASH_COST, BS_ADDRESS_*) is refused
-    by name rather than ignored. With --shards the run is split over Dask workers; a shard that fails is
-    run once more (afresh), then named with its error (exit 70, nothing of the run kept);
-    an unreachable --scheduler, or one with no workers within 30 s, exits 69; a store that
-    cannot be written (a full disk) exits 74, what the run wrote removed. The earlier run
-    in the folder is set aside (.earlier-run) as a run begins, removed once it is whole,
-    and put back if it stops short (Ctrl-C: exit 130). One run at a
-    time in a folder: a second simulate there is refused (exit 2), and so is one in a
-    folder named as a run's parts are (validity-5, shard-01-of-02) while a run in the
-    folder above it is running, or the other way round.
+    stated in the report. The run's store is its own SQLite file in --out, its mail simulated,
+    and its policy the scenario's: a setting that says otherwise (BS_STORE other than sqlite,
+    BS_SQLITE_PATH, BS_MAIL, BS_MAILBOX, BS_HASH_COST, BS_ADDRESS_*, CREATE_TABLE) is refused
+    by name rather than ignored. With --shards the run is split over Dask workers; a shard
+    that fails is run once more (afresh), then named with its error (exit 70, nothing of the
+    run kept); an unreachable --scheduler, or one with no workers within 30 s, exits 69; a
+    store that cannot be written (a full disk) exits 74, what the run wrote removed. The
+    earlier run in the folder is set aside (.earlier-run) as a run begins, removed once it is
+    whole, and put back if it stops short (Ctrl-C: exit 130). One run at a time in a folder: a
+    second simulate there is refused (exit 2), and so is one in a folder named as a run's
+    parts are (validity-5, shard-01-of-02) while a run in the folder above it is running, or
+    the other way round.
     """
     refuse_settings_not_read(  # its hash cost and policy are the scenario's: refused too
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "

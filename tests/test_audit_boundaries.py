@@ -74,8 +74,6 @@ def test_D_16_a_file_that_is_no_database_is_refused_and_left_as_it_was(tmp_path:
                                     "originator_id TEXT, originator_version INTEGER, topic TEXT,"
                                     " state BLOB, PRIMARY KEY (originator_id, originator_version))"],
                          ids=["foreign", "empty"])
-
-
 def test_D_16_a_foreign_or_empty_database_is_refused_and_no_table_is_created(
     tmp_path: Path, schema: str
 ) -> None:
@@ -285,8 +283,6 @@ def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(
     "DELETE FROM stored_events WHERE topic LIKE '%Customer.Onboarded'",
     "UPDATE stored_events SET originator_version = originator_version + 10 "
     "WHERE topic LIKE 'domain.accounts:Customer.%'"], ids=["renumbered", "first gone", "shifted"])
-
-
 def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback(
         tmp_path: Path, tampering: str) -> None:
     """A row's version changed, the first row deleted, every version shifted: the account
@@ -309,8 +305,6 @@ def test_an_account_whose_events_are_out_of_sequence_is_one_line_not_a_traceback
      "events numbered 1 to 99: each aggregate numbers its events 1, 2, 3 and on"),
     ("DELETE FROM stored_events WHERE rowid = 2", "notification 2 (before 3) is absent")],
     ids=["renumbered", "a row gone"])
-
-
 def test_an_event_renumbered_in_place_on_sqlite_is_refused_by_verify_too(
         tmp_path: Path, tampering: str, said: str, checkpointed: bool) -> None:
     """An account's last event's version changed in place (read in its place, after the
@@ -672,8 +666,6 @@ def test_verify_snapshots_of_several_stores_names_the_store_whose_snapshot_is_no
      "originator_version = 2 AND topic LIKE 'domain.accounts:Customer.%'",
      "(it or its events cannot be replayed: OriginatorVersionError)")],
     ids=["a snapshot of no id", "an event renumbered in place beneath it"])
-
-
 def test_verify_snapshots_refuses_what_cannot_be_rebuilt_in_one_line(
         tmp_path: Path, tampering: str, said: str) -> None:
     """Both were a traceback, and exit 1 (read as violations) (the reviewer's probe)."""
@@ -893,8 +885,6 @@ def test_serve_on_a_file_that_is_no_store_or_a_server_that_is_down_says_so(
     (None, "(it holds no tables)"),
     ("CREATE TABLE t (x)", "(it holds another program's tables: t)"),
 ], ids=["no tables", "foreign"])
-
-
 def test_D_16_the_refusal_gives_the_files_reason_not_a_write_the_audit_never_tried(
     tmp_path: Path, schema: str | None, reason: str
 ) -> None:
@@ -913,9 +903,10 @@ def test_D_16_the_refusal_gives_the_files_reason_not_a_write_the_audit_never_tri
     ("POSTGRES_POOL_SIZE", "x"), ("POSTGRES_MAX_OVERFLOW", "-1"), ("POSTGRES_CONN_MAX_AGE", "x"),
     ("POSTGRES_LOCK_TIMEOUT", "x"), ("POSTGRES_PRE_PING", "maybe"),
     ("POSTGRES_POOL_SIZE", "0\0POSTGRES_MAX_OVERFLOW=0"),  # no connection at all
+    ("CREATE_TABLE", "perhaps"),  # (it was not even read: README's setting did nothing)
+    ("POSTGRES_SCHEMA", "a b"),  # (written into the library's SQL unquoted: "not a store")
+    ("POSTGRES_SCHEMA", "x; DROP TABLE stored_events"),
 ])
-
-
 def test_a_postgres_setting_the_library_cannot_parse_is_named_at_once(
     setting: str, value: str
 ) -> None:
@@ -961,8 +952,6 @@ KEYS = ("7EKThhwuq8YGyazVVp32k3LTTwXi5/ele5Z3V960SE4=",  # test keys only
      "Compressor of the eventsourcing library's (e.g. eventsourcing.compressor:ZlibCompressor)"),
 ], ids=["unknown topic", "no key", "short key", "not base64", "no topic", "no cipher",
         "a function", "unknown compressor", "no compressor"])
-
-
 def test_a_cipher_or_compressor_that_cannot_be_used_is_named(
     tmp_path: Path, cipher: dict[str, str], reason: str
 ) -> None:
@@ -988,8 +977,6 @@ def test_a_compressor_module_the_library_takes_is_taken() -> None:
       "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
      "a CIPHER_KEY, a COMPRESSOR_TOPIC"),
 ], ids=["no key", "another key", "a compressor it was not written with"])
-
-
 def test_an_encrypted_store_read_without_its_settings_is_not_called_a_foreign_one(
     tmp_path: Path, settings: dict[str, str], given: str
 ) -> None:
@@ -1020,8 +1007,6 @@ def test_an_encrypted_store_read_without_its_settings_is_not_called_a_foreign_on
     (True, ["--html", "{folder}/same", "--checkpoint", "{folder}/same"]),
 ], ids=["html given", "html configured", "checkpoint", "wal", "other name", "hard link",
         "html=checkpoint"])
-
-
 def test_D_16_verify_writes_nothing_over_the_store_it_reads(
     tmp_path: Path, given: bool, options: list[str]
 ) -> None:
@@ -1039,8 +1024,6 @@ def test_D_16_verify_writes_nothing_over_the_store_it_reads(
 
 @pytest.mark.parametrize(("given", "said"), [("/dev/null", "/dev/null is not a regular file"),
                                              ("/no/such.sqlite3", "no such file: /no/such")])
-
-
 def test_a_store_that_is_no_file_is_called_what_it_is(given: str, said: str) -> None:
     assert said in refused_in_one_line(audit({}, "verify", given), USAGE)
 

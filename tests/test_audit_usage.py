@@ -64,8 +64,6 @@ def test_a_reversed_period_is_a_usage_error(tmp_path: Path, command: str) -> Non
 
 @pytest.mark.parametrize(("to", "said"), [("2026-04-01", "the period ends before it begins"),
                                          ("2026-04-10", "the period is empty")])
-
-
 def test_a_period_is_said_as_it_is(tmp_path: Path, to: str, said: str) -> None:
     result = audit({"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")}, "history",
                    "--from", "2026-04-10", "--to", to)
@@ -122,8 +120,6 @@ def test_the_instant_formats_are_in_the_help() -> None:
     ["verify", "--html", "x" * 300], ["simulate", "office", "--out", f"a/{'x' * 300}/b"],
     ["verify", "--checkpoint", "a\0b"], ["verify", "x" * 300], ["verify", "no-such.sqlite3"],
 ])
-
-
 def test_an_unusable_path_or_instant_is_refused_before_any_work(
     tmp_path: Path, args: list[str]
 ) -> None:
@@ -208,8 +204,6 @@ def test_a_page_cut_short_by_a_nearly_full_disk_is_exit_74_not_a_truncated_page(
 
 @pytest.mark.parametrize("command", [["verify"], ["history"], ["timeline", "main01"],
                                      ["as-of", "2030-01-01", "main01"]])
-
-
 def test_a_standard_stream_the_shell_closed_loses_no_output_unsaid_and_fails_no_command(
         tmp_path: Path, command: list[str], closed: int, code: int, said: str | None) -> None:
     """`history >&-`: click dropped the output and said 0; `verify 2>&-` failed (exit 1,
@@ -279,8 +273,6 @@ def test_ctrl_c_while_verify_prints_its_findings_leaves_the_checkpoint_as_it_was
 
 @pytest.mark.parametrize("typed", ["2026-W15", "20260420", "2026-04-20 12", "2026-04-20T1200",
                                    "２０２６-04-20", "2026-04-20 12:00:00+0900"])
-
-
 def test_an_instant_in_a_format_the_help_does_not_list_is_refused(typed: str) -> None:
     with pytest.raises(click.BadParameter, match="is not an instant: use 2015-01-16"):
         Instant().convert(typed, None, None)
@@ -291,7 +283,5 @@ def test_an_instant_in_a_format_the_help_does_not_list_is_refused(typed: str) ->
     ("2026-04-20T12:00:30.5Z", datetime(2026, 4, 20, 12, 0, 30, 500000, tzinfo=UTC)),
     ("2026/04/20 12:00:30+09:00", datetime(2026, 4, 20, 12, 0, 30, tzinfo=JST)),
 ])
-
-
 def test_an_instant_in_a_listed_format_is_taken(typed: str, meant: datetime) -> None:
     assert Instant().convert(typed, None, None) == meant

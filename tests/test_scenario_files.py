@@ -56,8 +56,6 @@ def test_a_file_not_named_as_a_scenario_is_refused_not_taken_for_the_defaults(
                                      b"[population]\n", b'name = "x"\ndescription = "y"\n'],
                          ids=["empty", "blank", "only a comment", "an empty table",
                               "its name only"])
-
-
 def test_a_scenario_file_that_sets_nothing_is_refused_not_run_as_the_defaults(
         tmp_path: Path, written: bytes) -> None:
     """An empty empty.toml ran the defaults' month at production's hash cost: minutes, for
@@ -113,8 +111,6 @@ def test_a_scenario_is_checked_whole_every_problem_named_by_its_key_nothing_writ
 
 @pytest.mark.parametrize("delay", ["{ median = inf, p95 = inf }",
                                    "{ median = 1e12, p95 = 1e13 }"])
-
-
 def test_a_delay_past_a_day_is_refused_by_name_and_an_earlier_run_is_kept(
         tmp_path: Path, delay: str) -> None:
     """An endless or astronomically long delay passed the check and ran into a traceback
@@ -160,8 +156,6 @@ def test_a_scenario_without_hash_cost_says_so_before_it_starts(tmp_path: Path) -
     ("9999-12-30", "1", "(not 9999-12-30 for 1 day)"),
     ("0001-01-01", '"x"', "(not 0001-01-01)"),  # days is a problem of its own
 ])
-
-
 def test_a_start_no_clock_can_hold_is_refused_by_name(tmp_path: Path, start: str, days: str,
                                                       said: str) -> None:
     path = tmp_path / "far.toml"
@@ -173,8 +167,6 @@ def test_a_start_no_clock_can_hold_is_refused_by_name(tmp_path: Path, start: str
 
 @pytest.mark.parametrize("name", ['"../../nc/escape"', '"nc/escape"', '"nc\\\\escape"',
                                   '".hidden"', '""', "5", '"tab\\there"', f'"{"あ" * 86}"'])
-
-
 def test_a_scenario_name_that_is_not_one_plain_folder_is_refused_nothing_written(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """The name is the output folder under simulation-output/ (no --out here): a path in it
