@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -113,9 +114,10 @@ class Settings:
                       and (parts.port is None or parts.port > 0))
         except ValueError:  # a bracket left open, a port that is no number
             usable = False
-        if not usable:
+        if not usable:  # (said without what stands before an @: a password, perhaps)
+            shown = re.sub(r"//[^/?#]*@", "//…@", url)
             raise ConfigError("BS_LOGIN_URL must be an http:// or https:// address with a host "
-                              f"and no user or password in it, not {url!r}")
+                              f"and no user or password in it, not {shown!r}")
         return url
 
     def mailer(self) -> Mailer:
@@ -169,6 +171,8 @@ class Settings:
         if path.is_dir() if kind == "file" else path.exists() and not path.is_dir():
             raise ConfigError(f"{name} must name a {kind}: {value} is "
                               + ("a folder" if kind == "file" else "a file"))
+        if kind == "file" and not path.absolute().parent.is_dir():  # (SQLite makes no folder)
+            raise ConfigError(f"{name} names a file in a folder that does not exist: {value}")
         return value
 
 
