@@ -129,12 +129,14 @@ def mark_as_the_demos(folder: Path, mailbox: MailboxFolder) -> None:
 def demo_app(folder: Path, settings: bootstrap.Settings) -> tuple[BillingStation, MailboxFolder]:
     """A fresh SQLite store and mailbox under ``folder`` (the previous demo's are removed;
     the caller has refused a folder holding ``not_the_demos``, and marks the folder when the
-    demo is done); the hash cost and login URL as ``settings`` say."""
+    demo is done); the hash cost and login URL as ``settings`` say, each checked before
+    anything is made (a refusal left the folder behind, empty)."""
+    hasher, _ = settings.hasher(), settings.login_url
     folder.mkdir(parents=True, exist_ok=True)
     store = folder / STORE
     for stale in _replaced(folder):
         stale.unlink()
     mailbox = MailboxFolder(folder / "mailbox")
     app = bootstrap.application(settings, store=bootstrap.store_settings("sqlite", store),
-                                mailer=mailbox)
+                                mailer=mailbox, hasher=hasher)
     return app, mailbox

@@ -117,7 +117,10 @@ def test_a_bs_setting_given_empty_is_refused_not_taken_for_its_default(setting: 
 
 
 @pytest.mark.parametrize("setting", [{"BS_STORE": "postgres"}, {"BS_SQLITE_PATH": "x.sqlite3"},
-                                     {"BS_MAIL": "smtp"}, {"BS_ADDRESS_FAILURE_LIMIT": "3"}])
+                                     {"BS_MAIL": "smtp"}, {"BS_ADDRESS_FAILURE_LIMIT": "3"},
+                                     {"CREATE_TABLE": "false"},
+                                     # (settings it reads: refused, they left --out made)
+                                     {"BS_HASH_COST": "99"}, {"BS_LOGIN_URL": "ftp://x/"}])
 def test_the_demo_refuses_settings_it_would_not_honour(
     tmp_path: Path, setting: dict[str, str]
 ) -> None:
