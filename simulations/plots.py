@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import textwrap
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -270,7 +271,12 @@ def _nothing(ax: plt.Axes, why: str, keep_ticks: bool = False) -> None:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    """The figure laid out to fit; one too crowded for that (a comparison of dozens of
+    runs: its legend) grows its picture to hold everything, rather than a warning of
+    matplotlib's on the terminal."""
+    with warnings.catch_warnings(record=True) as crowded:
+        warnings.simplefilter("always")
+        fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight" if crowded else None)
     plt.close(fig)
     return path

@@ -145,3 +145,12 @@ def test_a_bars_count_reads_as_the_tables_do_with_a_comma_in_its_thousands(
     plots.compare(reports, tmp_path)
     labels = {t.get_text() for fig in drawn for ax in fig.axes for t in ax.texts}
     assert {"1,587", "12,345"} <= labels and "1587" not in labels
+
+
+def test_a_comparison_of_dozens_of_runs_is_drawn_without_a_warning(
+        tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    """simulate --compare of 60 values printed matplotlib's "Tight layout not applied" and
+    the line of code behind it."""
+    written = plots.compare([made(v, 90) for v in range(1, 61)], tmp_path)
+    assert written and all(path.stat().st_size > 0 for path in written)
+    assert [str(w.message) for w in recwarn] == []
