@@ -100,6 +100,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
         "simulate writes its own SQLite store in its output folder, its mail never leaves the "
         "run and its hash cost and policy are the scenario's hash_cost and [policy]",
         also=("BS_HASH_COST", *bootstrap.POLICY_SETTINGS))
+    if scheduler is not None and not scheduler.strip():  # (not a local cluster, unsaid)
+        raise click.BadParameter("empty: give a scheduler's address, or leave the option out "
+                                 "for a local cluster", param_hint="'--scheduler'")
     if scheduler and shards == 1:
         raise click.UsageError("--scheduler needs --shards N (N > 1)")
     chosen = _chosen(scenario, seed, days, compared, shards)

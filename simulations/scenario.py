@@ -171,6 +171,9 @@ def _path_to(found: Any) -> list[str] | None:
 def load(path: Path | str) -> Scenario:
     """A scenario file by path, or a shipped one by name (``office``), checked whole: types,
     ranges and relations, before anything runs."""
+    if not str(path).strip():  # (Path("") is ".", the current folder)
+        raise ScenarioError(f"the scenario is empty: give a TOML file or one of "
+                            f"{', '.join(shipped())}")
     path = Path(path)
     if path.suffix != ".toml" and len(path.parts) == 1 and (SCENARIOS / f"{path}.toml"
                                                             ).exists():

@@ -257,6 +257,8 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     (["--compare", "5,10", "--compare", "1,2"],  # (the second was taken, the first dropped)
      "'--compare': once: it varies one number of the policy (given '5,10' and '1,2')"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
+    (["--shards", "2", "--scheduler", ""], "'--scheduler': empty"),  # (ran a local cluster)
+    ([""], "SCENARIO: the scenario is empty"),  # (it said '.' is a folder)
 ])
 def test_simulate_options_are_checked_before_anything_runs(
     tmp_path: Path, args: list[str], named: str
