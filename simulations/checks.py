@@ -146,6 +146,9 @@ def check(scenario: object) -> list[str]:
     problems = _name_problems(_get(scenario, "name"))
     if not isinstance(description := _get(scenario, "description"), str):
         problems.append(f"description must be text, in quotes (not {as_written(description)})")
+    elif not all(c.isprintable() or c == "\n" for c in description):  # (it reaches the pages)
+        problems.append("description must be printable text: no control characters "
+                        "(a tab, NUL, an escape)")
     problems += [p for key, kind, low, high in RANGES
                  if (p := _number_problem(key, _get(scenario, key), kind, low, high))]
     problems += [f"{key} must be {whole}" for key in WHOLE_SECONDS

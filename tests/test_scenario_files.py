@@ -275,3 +275,19 @@ def test_the_scenario_reference_is_every_key_at_its_default_with_its_bounds() ->
     text = reference()
     assert "throttled_wait = { median = 300, p95 = 1200 }" in text
     assert "# simulated days (a whole number from 1 to 3,660)\ndays = 30\n" in text
+
+
+@pytest.mark.parametrize("description", ["a\\u0000b", "red \\u001b[31m", "a\\tb"])
+def test_a_description_with_control_characters_is_refused(tmp_path: Path,
+                                                          description: str) -> None:
+    """A NUL and an escape went as they were into report.html (and the terminal's report)."""
+    path = tmp_path / "s.toml"
+    path.write_text(f'description = "{description}"\n{TINY_TOML}')
+    with pytest.raises(ScenarioError, match="description must be printable text"):
+        load(path)
+
+
+def test_a_description_may_run_over_several_lines(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f'description = """two\nlines"""\n{TINY_TOML}')
+    assert load(path).description == "two\nlines"
