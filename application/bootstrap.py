@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from application.adapters.mailbox import MailboxFolder
+from application.adapters.postgres_login import refused_login
 from application.adapters.readonly import read_only, sqlite_read_uri
 from application.adapters.smtp import SMTPMailer
 from application.adapters.unflushed_sqlite import unflushed
@@ -216,10 +217,14 @@ def audit_reader(settings: Settings | None = None, *, store: StoreSettings | Non
 
 
 def refuse_a_foreign_database(store: StoreSettings, *, empty_too: bool = False) -> None:
-    """NotAnEventStore for a SQLite file that is not this system's store: another program's
-    database (to which the portal must add nothing: no tables, no demo customer), a file
-    that is no database, or, ``empty_too`` (the audit's reading), one with no tables yet.
-    Read without writing, so the reason is the file's, not the driver's."""
+    """A ConfigError for a PostgreSQL login the server refuses; NotAnEventStore for a SQLite
+    file that is not this system's store: another program's database (to which the portal
+    must add nothing: no tables, no demo customer), a file that is no database, or,
+    ``empty_too`` (the audit's reading), one with no tables yet. Read without writing, so
+    the reason is the file's, not the driver's."""
+    if store["PERSISTENCE_MODULE"] == "eventsourcing.postgres" and (
+            refused := refused_login(store)):
+        raise ConfigError(refused)  # (a setting to correct, not a server that is down)
     path = Path(store.get("SQLITE_DBNAME", ""))
     if store["PERSISTENCE_MODULE"] != "eventsourcing.sqlite" or not path.is_file():
         return

@@ -496,6 +496,23 @@ def test_a_store_server_that_cannot_be_reached_is_a_service_down(tmp_path: Path)
     assert "after 5.00 sec" in output
 
 
+@pytest.mark.parametrize(("setting", "value", "said"), [
+    ("POSTGRES_DBNAME", "no_such_database", 'database "no_such_database" does not exist'),
+    ("POSTGRES_USER", "no_such_user", "no_such_user"),  # (the role unknown, or its password:
+])  # the server's authentication says which)
+def test_a_login_the_postgres_server_refuses_names_the_setting(
+        postgres_env: dict[str, str], setting: str, value: str, said: str) -> None:
+    """A wrong database or user was "cannot reach PostgreSQL" (69) after the pool's 5 s of
+    tries: the server had answered, and a setting was to be corrected. (A wrong password
+    is said the same way; CI's server trusts every login, so it is not tried here.)"""
+    env = {"BS_STORE": "postgres", **{k: v for k, v in postgres_env.items()
+                                      if k.startswith("POSTGRES_")}, setting: value}
+    for command in (["verify"], ["history"], ["serve", "--port", "0"]):
+        output = refused_in_one_line(audit(env, *command), USAGE)
+        assert "refused the login (" in output and said in output, output
+        assert f"): check {setting}" in output, output
+
+
 def a_store_of_many_pages(tmp_path: Path) -> Path:
     """A closed SQLite store whose events span many pages of the file: 300 failed logins."""
     path = tmp_path / "store.sqlite3"
