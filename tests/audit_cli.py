@@ -7,6 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from application import bootstrap
+from application.audit import AuditReader
 from application.bootstrap import store_settings
 from billing_station.cli import main
 from tests.conftest import build
@@ -39,3 +41,8 @@ def a_store_with_one_login(tmp_path: Path) -> Path:
     first_login(app)
     app.close()
     return path
+
+
+def reader(path: Path) -> AuditReader:
+    """The audit's reader of the SQLite store at ``path``."""
+    return bootstrap.audit_reader(store=store_settings("sqlite", path))
