@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -50,7 +49,7 @@ from domain.policy import ADDRESS_FAILURE_LIMITS, ADDRESS_WINDOWS, LoginPolicy
 
 N = TypeVar("N", int, float)
 StoreSettings = dict[str, str]  # eventsourcing's settings of one store
-_PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC", "CREATE_TABLE")
+_PASSED_THROUGH = ("CIPHER_", "COMPRESSOR_TOPIC")
 STORES = ("sqlite", "postgres", "memory")
 
 
@@ -93,13 +92,18 @@ class Settings:
     def store_kind(self) -> str:
         return self.environ.get("BS_STORE", "sqlite")
 
-    def store(self) -> StoreSettings:
+    def store(self, creating: bool = True) -> StoreSettings:
+        """The configured store; ``creating`` (the portal's, the application's) with
+        CREATE_TABLE as set: the stores a command makes for itself (a simulation's, a
+        demo's) and the audit's (never creating) leave it be."""
         path = self._path("BS_SQLITE_PATH", "file") if self.store_kind == "sqlite" else None
-        return store_settings(self.store_kind, path, self.environ)
+        made = {"CREATE_TABLE": self.environ["CREATE_TABLE"]} \
+            if creating and "CREATE_TABLE" in self.environ else {}
+        return store_settings(self.store_kind, path, self.environ, **made)
 
     def existing_store(self) -> StoreSettings:
         """A store to read: a missing SQLite file is an error, not a new empty store."""
-        store = self.store()
+        store = self.store(creating=False)
         if self.store_kind == "sqlite" and not Path(store["SQLITE_DBNAME"]).is_file():
             raise ConfigError(f"no event store at {store['SQLITE_DBNAME']} (set BS_SQLITE_PATH)")
         return store
@@ -115,8 +119,11 @@ class Settings:
                       and (parts.port is None or parts.port > 0))
         except ValueError:  # a bracket left open, a port that is no number
             usable = False
-        if not usable:  # (said without what stands before an @: a password, perhaps)
-            shown = re.sub(r"//[^/?#]*@", "//…@", url)
+        if not usable:  # (said without what stands before its last @: a password, perhaps)
+            scheme, sep, _ = url.partition("://")
+            shown = url if "@" not in url else (
+                (f"{scheme}{sep}" if sep and "@" not in scheme else "") + "…@"
+                + url.rsplit("@", 1)[1])
             raise ConfigError("BS_LOGIN_URL must be an http:// or https:// address with a host "
                               f"and no user or password in it, not {shown!r}")
         return url

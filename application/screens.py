@@ -69,8 +69,8 @@ KEY_BUSY = (  # a key's OK that did: at once, not later (the key is valid 10 min
 LOGIN_INCOMPLETE = "ログインIDとパスワードを入力してください。"  # LG-1: nothing to check (says no
 #   more of the login ID than its typist knows: D-9)
 THROTTLED = "しばらく時間をおいてから再度ログインしてください。"  # D-14: the password is not checked
-LOGGED_OUT = "ログアウトしました。"  # SC-4
-SESSION_ENDED = (  # SC-4, D-12: a page asked for with a session that is gone
+LOGGED_OUT = "ログアウトしました。"  # SC-4 (ours: README's decisions)
+SESSION_ENDED = (  # SC-4, D-12: a page asked for with a session that is gone (ours, too)
     "一定時間操作がなかったか、ログアウトしたため、ログイン画面に戻りました。"
     "再度ログインしてください。入力中の内容は保存されていません。"
 )

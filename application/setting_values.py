@@ -26,8 +26,9 @@ _POSTGRES_NUMBERS = {"POSTGRES_PORT": (int, 1, 65535), "POSTGRES_CONNECT_TIMEOUT
                      "POSTGRES_MAX_WAITING": (int, 0, None), "POSTGRES_LOCK_TIMEOUT": (int, 0, None),
                      "POSTGRES_CONN_MAX_AGE": (float, 0, None)}
 _POSTGRES_YES_NO = ("POSTGRES_PRE_PING", "POSTGRES_ENABLE_DB_FUNCTIONS", "CREATE_TABLE")
-# The library writes the schema into its SQL unquoted: a plain name, or a statement fails
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}", re.ASCII)
+# The library looks the schema's types up by its name unquoted, which PostgreSQL folds to
+# lower case: a plain lower-case name, or its first save fails
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
 
 
 
@@ -44,8 +45,8 @@ def checked_store(store: dict[str, str]) -> dict[str, str]:
         if value := store.get(name):
             yes_or_no(name, value)
     if (schema := store.get("POSTGRES_SCHEMA")) and not _PLAIN_NAME.fullmatch(schema):
-        raise ConfigError("POSTGRES_SCHEMA must be a plain name (letters, digits and _, at "
-                          f"most 63, not starting with a digit), not {schema!r}")
+        raise ConfigError("POSTGRES_SCHEMA must be a plain lower-case name (a to z, digits "
+                          f"and _, at most 63, not starting with a digit), not {schema!r}")
     cipher = store.get("CIPHER_TOPIC")
     if cipher or store.get("CIPHER_KEY"):  # (a key alone: the library's default topic)
         _cipher_usable(cipher, store)

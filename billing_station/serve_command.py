@@ -10,6 +10,7 @@ import secrets
 import socket
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -84,6 +85,11 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
             "--forwarded-allow-ips", param_hint="'--dev-mailbox'")
     store = settings.store()
     where = bootstrap.store_name(store)
+    if not bootstrap.yes_or_no("CREATE_TABLE", store.get("CREATE_TABLE", "true")) and (
+            store["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+            and not Path(store["SQLITE_DBNAME"]).is_file()):
+        raise bootstrap.ConfigError(f"CREATE_TABLE=false, and there is no store at {where} to "
+                                    "serve: unset it, so that serve makes the store")
     with store_errors(where):
         bootstrap.refuse_a_foreign_database(store)
         station = station_from(settings)  # creates the store's tables once, before any worker
@@ -138,7 +144,7 @@ def _mail_checked(settings: bootstrap.Settings, config: PortalConfig) -> str:
                 f"({config.deadline:g} s), so that a mail that fails is said on the screen")
         return f"SMTP via {mailer.host}"
     if isinstance(mailer, MailboxFolder):
-        folder = mailer.folder.absolute()
+        folder = Path(os.path.abspath(mailer.folder))  # (x/../y: each part once, in order)
         missing = [part for part in (folder, *folder.parents) if not part.exists()]
         try:  # (made and removed again: the first mail makes it, and a refusal writes nothing)
             folder.mkdir(parents=True, exist_ok=True)

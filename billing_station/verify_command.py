@@ -148,7 +148,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
 def _configured_store() -> tuple[Path, ...]:
     """The configured store's file, when it is one (D-16: nothing is written over it)."""
     settings = bootstrap.Settings()
-    return (Path(settings.store()["SQLITE_DBNAME"]),) if settings.store_kind == "sqlite" else ()
+    return (Path(settings.store(creating=False)["SQLITE_DBNAME"]),) \
+        if settings.store_kind == "sqlite" else ()
 
 
 def _verified_in_parallel(stores: list[Path]) -> tuple[

@@ -223,8 +223,8 @@ async def log_out(request: Request) -> Response:
     (it went back to the top page, as if the click had been lost)."""
     form = await checked_form(request)
     if form is None:
-        found = await member(request)
-        return refused_form(request, *found) if found else redirect("/login")
+        found = await member(request)  # (none: ended already, in another tab: logged out)
+        return refused_form(request, *found) if found else redirect("/login?out=1")
     token = cookie(request, SESSION_COOKIE)
     if token:
         await run(portal(request).station.end_session, token)

@@ -274,9 +274,12 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     """The figure laid out to fit; one too crowded for that (a comparison of dozens of
     runs: its legend) grows its picture to hold everything, rather than a warning of
     matplotlib's on the terminal."""
-    with warnings.catch_warnings(record=True) as crowded:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig.tight_layout()
+    crowded = [w for w in caught if "Tight layout not applied" in str(w.message)]
+    for other in (w for w in caught if w not in crowded):  # (any other: said as it was)
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     fig.savefig(path, dpi=110, bbox_inches="tight" if crowded else None)
     plt.close(fig)
     return path

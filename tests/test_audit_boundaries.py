@@ -920,8 +920,8 @@ def test_D_16_the_refusal_gives_the_files_reason_not_a_write_the_audit_never_tri
     ("POSTGRES_POOL_SIZE", "x"), ("POSTGRES_MAX_OVERFLOW", "-1"), ("POSTGRES_CONN_MAX_AGE", "x"),
     ("POSTGRES_LOCK_TIMEOUT", "x"), ("POSTGRES_PRE_PING", "maybe"),
     ("POSTGRES_POOL_SIZE", "0\0POSTGRES_MAX_OVERFLOW=0"),  # no connection at all
-    ("CREATE_TABLE", "perhaps"),  # (it was not even read: README's setting did nothing)
-    ("POSTGRES_SCHEMA", "a b"),  # (written into the library's SQL unquoted: "not a store")
+    ("POSTGRES_SCHEMA", "a b"),  # (the library's SQL failed: "not a store")
+    ("POSTGRES_SCHEMA", "MySchema"),  # (its types looked up folded to lower case: not found)
     ("POSTGRES_SCHEMA", "x; DROP TABLE stored_events"),
 ])
 def test_a_postgres_setting_the_library_cannot_parse_is_named_at_once(

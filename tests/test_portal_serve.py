@@ -388,6 +388,9 @@ def test_serve_tries_every_address_the_host_names(tmp_path: Path,
     ([], {"BS_LOGIN_URL": "https://user:pw@example.com/"}, "BS_LOGIN_URL"),  # into every mail
     ([], {"BS_SQLITE_PATH": ""}, "BS_SQLITE_PATH is empty"),  # not the default file
     ([], {"BS_SQLITE_PATH": "/"}, "BS_SQLITE_PATH must name a file: / is a folder"),
+    ([], {"CREATE_TABLE": "perhaps"}, "CREATE_TABLE must be yes or no"),  # (it was not read)
+    ([], {"CREATE_TABLE": "false"},  # (a new store: 0 bytes left, and "not a store", 65)
+     "CREATE_TABLE=false, and there is no store at"),
     ([], {"BS_SQLITE_PATH": "/no-such-folder/s.sqlite3"},  # (was "not an event store", 65)
      "BS_SQLITE_PATH names a file in a folder that does not exist: /no-such-folder/s.sqlite3"),
     ([], {"BS_MAILBOX": ""}, "BS_MAILBOX is empty"),  # not the current folder

@@ -36,3 +36,7 @@ def test_the_layout_names_every_module() -> None:
         for module in sorted((root / package).rglob("*.py"))
         if module.name != "__init__.py" and not re.search(rf"\b{re.escape(module.name)}\b", layout)]
     assert unnamed == []
+    modules = {module.name for package in ("billing_station", "portal", "simulations",
+                                           "application", "domain")
+               for module in (root / package).rglob("*.py")}
+    assert sorted(set(re.findall(r"\b\w+\.py\b", layout)) - modules) == []  # (none gone)

@@ -23,13 +23,17 @@ _REFUSALS = (
 
 def refused_login(store: Mapping[str, str]) -> str | None:
     """What the server said in refusing ``store``'s login, with the settings to check; None
-    when it let the login in, or did not answer (down: the library says so)."""
+    when it let the login in, or did not answer within 2 s (down, or slow: the library tries
+    again and says so), or the password comes from POSTGRES_GET_PASSWORD_TOPIC (the
+    library's to ask for)."""
+    if store.get("POSTGRES_GET_PASSWORD_TOPIC"):
+        return None
     where = f"{store['POSTGRES_HOST']}:{store.get('POSTGRES_PORT') or 5432}"
+    waited = min(2, int(store.get("POSTGRES_CONNECT_TIMEOUT") or 2))  # (before the pool's own)
     try:
         psycopg.connect(host=store["POSTGRES_HOST"], port=store.get("POSTGRES_PORT") or 5432,
                         dbname=store["POSTGRES_DBNAME"], user=store["POSTGRES_USER"],
-                        password=store["POSTGRES_PASSWORD"],
-                        connect_timeout=int(store.get("POSTGRES_CONNECT_TIMEOUT") or 5)).close()
+                        password=store["POSTGRES_PASSWORD"], connect_timeout=waited).close()
     except psycopg.OperationalError as e:
         for said, settings in _REFUSALS:
             if found := said.search(str(e)):
