@@ -78,7 +78,11 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     the portal: the demo, a simulation whose people have none), D-12 for sessions an
     earlier version saved apart from their login, what only the portal's HTTP shows (D-9,
     D-12's idle time, D-13, D-15), D-11's notice mails and D-6's randomness; the snapshots
-    kept in their own table only with --snapshots (see README).
+    kept in their own table only with --snapshots. Nor can it see an event's content
+    changed in place to other lawful values (rows deleted, moved or swapped with the numbers
+    after them rewritten to match are such a change), or events lost from the store's end;
+    on PostgreSQL through --checkpoint, an event deleted since from an aggregate it does not
+    read again (see README).
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
     run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in

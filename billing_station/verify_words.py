@@ -25,8 +25,8 @@ def printable_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-D14_UNJUDGED = ("D-14 not judged: no login attempt here records a client address (only the "
-                "portal's do)")
+D14_UNJUDGED = ("D-14 not judged: no login attempt here records a client address (the "
+                "portal's do, and a simulation's whose people have addresses)")
 
 
 # The counts that are nouns, as one of each is said (the outcomes are adjectives)
