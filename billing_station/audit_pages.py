@@ -153,7 +153,8 @@ def _login_ids(violation: Violation) -> list[str]:
 
 def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str,
                   stores: Sequence[str] | None = None,
-                  out_of_order: OutOfOrder | None = None, scope: str = "ストア全体") -> str:
+                  out_of_order: OutOfOrder | None = None, scope: str = "ストア全体",
+                  out_of_order_in: str | None = None) -> str:
     """`verify --html`: the verdict, what was checked, and each finding with its evidence
     (and, from several stores, the store each is in: ``stores``, one per violation); events
     stamped out of order (``out_of_order``: the first, of one store) qualify the verdict;
@@ -166,7 +167,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         '<div class="verdict ok">違反なし: すべてのログインと変更が、下の検査したルールについて'
         "その時点のポリシーに従っていました。</div>")
     if counts[OUT_OF_ORDER]:  # (the verdict's time-based part is unsure: said beside it)
-        verdict += _out_of_order_ja(out_of_order)
+        verdict += _out_of_order_ja(out_of_order, out_of_order_in)
     checked = "".join(f"<tr><th>{COUNTS.get(k, html.escape(k))}</th><td>{n:,}</td></tr>"
                       for k, n in counts.items() if not k.startswith(POLICIES))
     items = "".join(
@@ -194,11 +195,12 @@ def _listed(items: Sequence[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
 
 
-def _out_of_order_ja(first: OutOfOrder | None) -> str:
+def _out_of_order_ja(first: OutOfOrder | None, store: str | None = None) -> str:
     """What events stamped out of order mean for the verdict, as the terminal's note says."""
     ahead = ("同じ試行" if first and first.ahead_of == first.attempt_id
              else f"試行 {first.ahead_of} " if first else "")
-    where = (f"最初は試行 {first.attempt_id} のイベントで、{jst(first.at, seconds=True)} "
+    where = (f"最初は{f'{store} の' if store else ''}試行 {first.attempt_id} のイベントで、"
+             f"{jst(first.at, seconds=True)} "
              f"(日本時間) の時刻ですが、先に記録された{ahead}のイベントは "
              f"{jst(first.ahead_at, seconds=True)} の時刻です (どちらかが誤り)。"
              if first else "")

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.audit import AuditReader, Verifier
+from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
@@ -102,10 +103,12 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
-    first_out_of_order = None  # (one store's: the first attempt event stamped out of order)
+    first_out_of_order = None  # the first attempt event stamped out of order (of several
+    out_of_order_in: str | None = None  # stores, the first store's that has one, named)
     scope = "ストア全体"  # (what the page says was read)
     if store is None:
-        counts, found, where, in_store, unreadable = _verified_in_parallel(list(stores))
+        counts, found, where, in_store, unreadable, first = _verified_in_parallel(list(stores))
+        out_of_order_in, first_out_of_order = first or (None, None)
     else:
         if checkpoint is None:
             verifier = Verifier()
@@ -126,7 +129,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     if in_force := policies_in_force(counts):
         click.echo(f"policy in force, as the events record it: {in_force}")
     if counts[OUT_OF_ORDER]:
-        click.echo(out_of_order(first_out_of_order))
+        click.echo(out_of_order(first_out_of_order, out_of_order_in))
     if counts["login attempts"] and not counts[JUDGED_D14]:  # (no violation covers no D-14)
         click.echo(D14_UNJUDGED)
     if store is not None:  # (the one read, whatever the settings named; several are named
@@ -141,7 +144,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         sys.exit(exits.DATA_ERROR)
     if page is not None:
         write_text(page, findings_page(found, counts, printable_path(where), in_store,
-                                       first_out_of_order, scope))
+                                       first_out_of_order, scope, out_of_order_in))
         click.echo(f"wrote {page}")
     if unsaved:  # (after the verdict, which stands)
         click.echo(f"error: {unsaved}", err=True)
@@ -157,16 +160,19 @@ def _configured_store() -> tuple[Path, ...]:
 
 
 def _verified_in_parallel(stores: list[Path]) -> tuple[
-        Counter[str], list[audit.Violation], str, list[str], list[tuple[str, str]]]:
-    """verify of several stores, one process each: counts summed, violations by store, and
-    the stores that could not be read whole."""
+        Counter[str], list[audit.Violation], str, list[str], list[tuple[str, str]],
+        tuple[str, OutOfOrder] | None]:
+    """verify of several stores, one process each: counts summed, violations by store, the
+    stores that could not be read whole, and the first event stamped out of order, with its
+    store."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
     echo_findings(findings)
     return (findings.counts, [v for _, v in findings.violations],
             "、".join(str(path) for path in stores) + f" ({len(stores)}個)",
-            [where for where, _ in findings.violations], findings.unreadable)
+            [where for where, _ in findings.violations], findings.unreadable,
+            findings.out_of_order)
 
 
 def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:

@@ -67,11 +67,13 @@ def counted(n: int, what: str) -> str:
     return f"{n:,} {_ONE[what] if n == 1 and what in _ONE else what.replace('_', ' ')}"
 
 
-def out_of_order(first: OutOfOrder | None) -> str:
-    """What events stamped out of order mean for the verdict (the first, of one store)."""
+def out_of_order(first: OutOfOrder | None, store: str | None = None) -> str:
+    """What events stamped out of order mean for the verdict (the first; of several stores,
+    in ``store``)."""
     ahead = ("an earlier event of its own" if first and first.ahead_of == first.attempt_id
              else f"an event of attempt {first.ahead_of}" if first else "")
-    where = (f"the first, of attempt {first.attempt_id}, is stamped "
+    where = (f"the first, {f'in {store}, ' if store else ''}of attempt {first.attempt_id}, "
+             "is stamped "
              f"{jst(first.at, seconds=True)} JST and stored after {ahead} stamped "
              f"{jst(first.ahead_at, seconds=True)} JST (one of the two is wrong): "
              if first else "")

@@ -773,11 +773,10 @@ def test_a_login_attempts_events_stored_out_of_their_order_are_refused_by_name(
         history, 65, last_only=True)  # (the attempts before it written)
 
 
-def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path) -> None:
-    """One event stamped a day ahead (a writer's clock, or a changed row) made every attempt
-    open then look abandoned, and nothing said why: the summary counts such events and a
-    note names the first, and what it puts in doubt."""
-    path = a_store_with_one_login(tmp_path)
+def _a_login_stamped_a_day_ahead(folder: Path) -> tuple[Path, int, datetime]:
+    """A store of three logins, the first login's completion (both its halves, one save's
+    clock) stamped a day ahead: the store, that row, and its stamp."""
+    path = a_store_with_one_login(folder)
     app = build(store_settings("sqlite", path), KeyRecorder())
     for _ in range(2):
         first_login(app)
@@ -785,7 +784,7 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         (rowid,) = db.execute("SELECT rowid FROM stored_events WHERE topic LIKE "
                               "'%.LoginCompleted' ORDER BY rowid").fetchone()
-        for row in (rowid, rowid + 1):  # the login, and its account's half: one save's clock
+        for row in (rowid, rowid + 1):  # the login, and its account's half
             topic, state = db.execute("SELECT topic, state FROM stored_events WHERE rowid = ?",
                                       (row,)).fetchone()
             assert topic.endswith(("LoginCompleted", "LoggedIn"))
@@ -794,6 +793,28 @@ def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path
             data["timestamp"]["_data_"] = ahead.isoformat()
             db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
                        (json.dumps(data).encode(), row))
+    return path, rowid, ahead
+
+
+def test_verify_of_several_stores_names_the_store_of_the_first_event_out_of_order(
+        tmp_path: Path) -> None:
+    """Of several stores, the note said only the count: which store, and which events, was
+    left to find."""
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "ahead").mkdir()
+    clean = a_store_with_one_login(tmp_path / "clean")
+    ahead, _, _ = _a_login_stamped_a_day_ahead(tmp_path / "ahead")
+    result = audit({}, "verify", str(clean), str(ahead), "--html", str(tmp_path / "a.html"))
+    note = next(line for line in result.output.splitlines() if line.startswith("note: "))
+    assert note.startswith(f"note: the first, in {ahead}, of attempt "), note
+    assert f"最初は{ahead} の試行 " in (tmp_path / "a.html").read_text(encoding="utf-8")
+
+
+def test_verify_says_when_attempt_events_are_stamped_out_of_order(tmp_path: Path) -> None:
+    """One event stamped a day ahead (a writer's clock, or a changed row) made every attempt
+    open then look abandoned, and nothing said why: the summary counts such events and a
+    note names the first, and what it puts in doubt."""
+    path, rowid, ahead = _a_login_stamped_a_day_ahead(tmp_path)
     result = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--html", str(tmp_path / "a.html"))
     summary, note = result.output.splitlines()[:2]
     assert ("6 login attempt events stamped over a minute before one stored ahead of them "

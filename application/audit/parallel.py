@@ -18,6 +18,7 @@ import attrs
 
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
+from application.audit.attempt_book import OutOfOrder
 from application.audit.reading import NotAnEventStore, located
 from application.audit.verify import Verifier, Violation, events_to_verify
 
@@ -30,6 +31,8 @@ class Findings:
     violations: list[tuple[str, Violation]]  # (the store, the violation)
     # (the store, what is wrong with it and why): read up to there only
     unreadable: list[tuple[str, str]] = attrs.Factory(list)
+    # (the store, its first attempt event stamped over a minute before one stored ahead)
+    out_of_order: tuple[str, OutOfOrder] | None = None
 
 
 def verify_store(path: Path) -> Findings:
@@ -46,12 +49,18 @@ def verify_store(path: Path) -> Findings:
             for violation in verifier.check(read):
                 found.append((str(path), violation))
     except StoredEventError as e:
-        return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")])
+        return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")],
+                        _first(path, verifier))
     except NotAnEventStore as e:  # (a page damaged further on)
-        return Findings(verifier.counts, found, [_unread(path, e)])
+        return Findings(verifier.counts, found, [_unread(path, e)], _first(path, verifier))
     finally:
         reader.close()
-    return Findings(verifier.counts, found)
+    return Findings(verifier.counts, found, out_of_order=_first(path, verifier))
+
+
+def _first(path: Path, verifier: Verifier) -> tuple[str, OutOfOrder] | None:
+    first = verifier.attempts.first_out_of_order
+    return (str(path), first) if first else None
 
 
 def _unread(path: Path, e: NotAnEventStore) -> tuple[str, str]:
@@ -64,7 +73,8 @@ def merged(findings: list[Findings]) -> Findings:
     for f in findings:
         counts.update(f.counts)
     return Findings(counts, [v for f in findings for v in f.violations],
-                    [u for f in findings for u in f.unreadable])
+                    [u for f in findings for u in f.unreadable],
+                    next((f.out_of_order for f in findings if f.out_of_order), None))
 
 
 def verify_stores(paths: list[Path], on_store: Callable[[], object] = lambda: None

@@ -213,7 +213,7 @@ def replay(app: EventStore, on_page: Callable[[int], None] | None = None, page: 
             try:
                 yield decode(n)
             except StoredEventError as e:
-                raise StoredEventError(f"notification {n[0]}: {e}") from e
+                raise StoredEventError(f"notification {n[0]:,}: {e}") from e
         if whole < len(notifications):
             raise missing(start + whole, notifications[whole][0])
         if on_page:
