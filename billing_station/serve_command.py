@@ -143,21 +143,20 @@ def _mail_checked(settings: bootstrap.Settings, config: PortalConfig) -> str:
                 f"BS_SMTP_TIMEOUT ({mailer.timeout:g} s) must be below {DEADLINE} "
                 f"({config.deadline:g} s), so that a mail that fails is said on the screen")
         return f"SMTP via {mailer.host}"
-    if isinstance(mailer, MailboxFolder):
-        folder = Path(os.path.abspath(mailer.folder))  # (x/../y: each part once, in order)
-        missing = [part for part in (folder, *folder.parents) if not part.exists()]
-        try:  # (made and removed again: the first mail makes it, and a refusal writes nothing)
-            folder.mkdir(parents=True, exist_ok=True)
-            writable = os.access(folder, os.W_OK | os.X_OK)
-            for made in missing:  # (the deepest first)
-                made.rmdir()
-        except OSError as e:
-            raise bootstrap.ConfigError(f"BS_MAILBOX: the folder {folder} cannot be made "
-                                        f"({e.strerror or e})") from None
-        if not writable:
-            raise bootstrap.ConfigError(f"BS_MAILBOX: the folder {folder} cannot be written")
-        return f".eml files in {folder}"
-    return type(mailer).__name__
+    assert isinstance(mailer, MailboxFolder)  # (Settings.mailer's only other transport)
+    folder = Path(os.path.abspath(mailer.folder))  # (x/../y: each part once, in order)
+    missing = [part for part in (folder, *folder.parents) if not part.exists()]
+    try:  # (made and removed again: the first mail makes it, and a refusal writes nothing)
+        folder.mkdir(parents=True, exist_ok=True)
+        writable = os.access(folder, os.W_OK | os.X_OK)
+        for made in missing:  # (the deepest first)
+            made.rmdir()
+    except OSError as e:
+        raise bootstrap.ConfigError(f"BS_MAILBOX: the folder {folder} cannot be made "
+                                    f"({e.strerror or e})") from None
+    if not writable:
+        raise bootstrap.ConfigError(f"BS_MAILBOX: the folder {folder} cannot be written")
+    return f".eml files in {folder}"
 
 
 def _span(window: timedelta) -> str:
