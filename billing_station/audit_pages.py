@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from application.audit import LoginRecord, Violation
 from application.audit.attempt_book import OutOfOrder
 from application.audit.evidence import NOTES_JA, printable
-from application.audit.policies import POLICIES, AddressPolicy, KeyPolicy, duration, worded
+from application.audit.policies import (
+    POLICIES,
+    AddressPolicy,
+    KeyPolicy,
+    address_policy_of,
+    duration,
+    key_policy_of,
+    worded,
+)
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -122,12 +130,15 @@ def history_page(records: list[LoginRecord], since: datetime | None,
         f"<td>{'要' if r.key_required else '-'}</td><td>{'初回' if r.first_login else '-'}</td>"
         f"<td>{r.keys_issued}</td><td>{r.wrong_entries}</td><td>{r.seconds_to_end:,}</td>"
         f"<td>{html.escape(r.client_address) or '-'}</td>"
-        f"<td><code>{r.attempt_id}</code></td></tr>" for r in records)
+        f"<td>{_key_terms_ja(key_policy_of(r.key_policy)) if r.key_policy else '-'}</td>"
+        f"<td>{_address_terms_ja(address_policy_of(r.address_policy)) if r.address_policy else '-'}"
+        f"</td><td><code>{r.attempt_id}</code></td></tr>" for r in records)
     tally = Counter(r.outcome for r in records)
     summary = "、".join(f"{OUTCOMES.get(o, o)} {n:,}" for o, n in tally.most_common())
     head = ("<tr><th>ログイン日時 (JST)</th><th>ログインID</th><th>種別</th><th>結果</th>"
             "<th>通知キー使用</th><th>キー要否</th><th>初回</th><th>発行キー数</th>"
-            "<th>誤入力</th><th>終了までの秒数</th><th>接続元IPアドレス</th><th>試行ID</th></tr>")
+            "<th>誤入力</th><th>終了までの秒数</th><th>接続元IPアドレス</th><th>キーのポリシー</th>"
+            "<th>接続元のポリシー (D-14)</th><th>試行ID</th></tr>")
     only = (f" / 接続元IPアドレス: {html.escape(client)}" if client else "") + (
         f" / ログインID: {html.escape(printable(login_id))}" if login_id is not None else "")
     body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)}{only} / 作成: "
@@ -223,15 +234,23 @@ def _policies_ja(counts: Counter[str]) -> str:
 
 
 def _key_policy_ja(policy: KeyPolicy) -> str:
+    return (f"<tr><th>通知キー: {_key_terms_ja(policy)}</th>"
+            f"<td>{policy.issued:,}通</td></tr>")
+
+
+def _key_terms_ja(policy: KeyPolicy) -> str:
     limit = (f"{_span(policy.window_seconds)}間に{policy.keys:,}通まで"
              if policy.window_seconds else "D-10の上限は記録なし")
-    return (f"<tr><th>通知キー: 有効{_span(policy.valid_seconds)}、誤入力"
-            f"{policy.wrong_entries:,}回でロック、{limit}</th><td>{policy.issued:,}通</td></tr>")
+    return f"有効{_span(policy.valid_seconds)}、誤入力{policy.wrong_entries:,}回でロック、{limit}"
 
 
 def _address_policy_ja(policy: AddressPolicy) -> str:
-    return (f"<tr><th>接続元 (D-14): {_span(policy.window_seconds)}間に{policy.failures:,}回の"
-            f"失敗で拒否</th><td>パスワード照合 {policy.checked:,}回</td></tr>")
+    return (f"<tr><th>接続元 (D-14): {_address_terms_ja(policy)}</th>"
+            f"<td>パスワード照合 {policy.checked:,}回</td></tr>")
+
+
+def _address_terms_ja(policy: AddressPolicy) -> str:
+    return f"{_span(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
 
 
 def _notes_ja(line: str) -> str:

@@ -72,7 +72,9 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     read the count, D-14; a portal session only as a login completes, D-12; each attempt
     naming its login ID's own account, LG-1) and every change against who may make it
     (CI-1, SB-2; a sub ID registered only as its main ID adds it). Prints each violation
-    with the events that prove it, then a summary; exits 1 on any violation; a store whose
+    with the events that prove it, then a summary (with each policy the events record and
+    for how many keys: history's key_policy column names their attempts); exits 1 on any
+    violation; a store whose
     account or attempt events are not in the order they were numbered, or with a snapshot
     among its events, is refused (exit 65). What the events do not record is not
     judged: D-14 for attempts that record no client address (older ones, and logins outside

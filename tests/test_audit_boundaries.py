@@ -250,10 +250,11 @@ def test_D_7_a_key_or_password_stored_in_clear_is_found_and_not_shown(tmp_path: 
         "589645749287", "Passw0rd-clear", "DlPass12345"))  # hash: a key in a few hundred tries)
 
 
-def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(
+def test_verify_says_the_policy_its_events_record_and_history_which_attempts(
         tmp_path: Path) -> None:
     """The rules judge each key by the policy its own event records: one loosened there (a
-    key valid a day) passed unseen, the summary naming no policy at all."""
+    key valid a day) passed unseen, the summary naming no policy at all; and history's
+    key_policy names the attempts that verify's summary only counts."""
     path = tmp_path / "store.sqlite3"
     app = build(store_settings("sqlite", path), KeyRecorder())
     keyed_main(app)
@@ -276,6 +277,14 @@ def test_verify_says_the_policy_its_events_record_and_for_how_many_keys(
     shown = page.read_text(encoding="utf-8")
     assert "<tr><th>通知キー: 有効1,440分、誤入力5回でロック、60分間に5通まで</th><td>1通</td>" in shown
     assert "<tr><th>通知キー: 有効5秒、誤入力5回でロック、60分間に5通まで</th><td>1通</td>" in shown
+    rows = list(csv.DictReader(io.StringIO(audit(
+        {"BS_SQLITE_PATH": str(path)}, "history", "--format", "csv").output)))
+    keyed = [row for row in rows if row["keys_issued"] == "1"]  # history names their attempts
+    assert [row["key_policy"] for row in keyed] == ["86400/5/5/3600", "600/5/5/3600",
+                                                    "5/5/5/3600"]
+    assert {row["key_policy"] for row in rows if row["keys_issued"] == "0"} == {""}
+    listed = audit({"BS_SQLITE_PATH": str(path)}, "history", "--format", "html").output
+    assert "<td>有効1,440分、誤入力5回でロック、60分間に5通まで</td>" in listed
 
 
 @pytest.mark.parametrize("tampering", [

@@ -166,10 +166,11 @@ def test_history_names_the_client_address_of_a_login_at_the_portal(app: BillingS
     app.log_in_from("203.0.113.9", "main01", "wrong")
     app.log_in("main01", PASSWORD)  # the services' own caller: no address
     records = list(audit.history(replay(app)))
-    assert [(r.outcome, r.client_address) for r in records] == [
-        ("password_rejected", "203.0.113.9"), ("completed", "")]
+    assert [(r.outcome, r.client_address, r.address_policy) for r in records] == [
+        ("password_rejected", "203.0.113.9", "20/600"), ("completed", "", "")]  # (D-14's too)
     page = history_page(records, None, None)
     assert "<th>接続元IPアドレス</th>" in page and "<td>203.0.113.9</td>" in page
+    assert "<td>10分間に20回の失敗で拒否</td>" in page
 
 
 def test_history_client_lists_the_logins_from_one_address(tmp_path: Path,

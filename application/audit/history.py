@@ -12,6 +12,7 @@ import attrs
 from application.audit.account_book import AccountBook
 from application.audit.attempt_book import Attempt, AttemptBook
 from application.audit.evidence import printable, within
+from application.audit.policies import address_policy_numbers, key_policy_numbers
 from application.japan_time import JST
 from domain.crypto import Hasher
 from domain.forms import login_id_typed
@@ -34,6 +35,8 @@ class LoginRecord:
     wrong_entries: int
     seconds_to_end: int
     client_address: str  # "" where none was recorded
+    key_policy: str  # "" where no key was issued
+    address_policy: str  # "" where none was recorded
 
     @classmethod
     def of(cls, attempt: Attempt) -> LoginRecord:
@@ -44,6 +47,8 @@ class LoginRecord:
             attempt.key_required, attempt.first_login, int(attempt.issued is not None),
             attempt.wrong_entries, int((attempt.ended_at - attempt.requested_at).total_seconds()),
             printable(attempt.client.client_address) if attempt.client is not None else "",
+            key_policy_numbers(attempt.issued) if attempt.issued is not None else "",
+            address_policy_numbers(attempt.client) if attempt.client is not None else "",
         )
 
 
@@ -71,6 +76,13 @@ COLUMNS = {
                       "simulation whose people have addresses (D-14 counts by it); empty for "
                       "the services' other callers (other simulations, the demo) and for "
                       "attempts stored before it was recorded",
+    "key_policy": "the policy in force for its key, as the key's event records it: valid "
+                  "seconds/wrong entries that lock/keys within D-10's window/its seconds "
+                  "(600/5/5/3600; 0/0 at the end: D-10's unrecorded); empty if no key was "
+                  "mailed. verify counts the keys under each policy: this names their attempts",
+    "address_policy": "D-14's policy in force for its password check, as the attempt "
+                      "records it: failed logins/window seconds (20/600); empty where no client "
+                      "address was recorded",
 }
 FIELDS = [f.name for f in attrs.fields(LoginRecord)]
 

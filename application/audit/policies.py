@@ -25,7 +25,13 @@ def duration(seconds: int, minute: str, second: str) -> str:
 
 def key_policy(issued: Any) -> str:
     """The policy a key was issued under (its count's key)."""
-    return (f"{KEY_POLICY}{issued.valid_for_seconds}/{issued.max_wrong_entries}/"
+    return KEY_POLICY + key_policy_numbers(issued)
+
+
+def key_policy_numbers(issued: Any) -> str:
+    """A KeyIssued event's policy as history's column and the counts' key give it: its
+    validity, wrong entries and D-10's window in seconds, 600/5/5/3600."""
+    return (f"{issued.valid_for_seconds}/{issued.max_wrong_entries}/"
             f"{issued.max_keys_per_window}/{issued.key_window_seconds}")
 
 
@@ -56,12 +62,22 @@ def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
     addresses: list[KeyPolicy | AddressPolicy] = []
     for what, n in counts.items():
         if what.startswith(KEY_POLICY):
-            valid, wrong, most, window = map(int, what[len(KEY_POLICY):].split("/"))
-            keys.append(KeyPolicy(valid, wrong, most, window, n))
+            keys.append(key_policy_of(what.removeprefix(KEY_POLICY), n))
         elif what.startswith(ADDRESS_POLICY):
-            failures, window = map(int, what[len(ADDRESS_POLICY):].split("/"))
-            addresses.append(AddressPolicy(failures, window, n))
+            addresses.append(address_policy_of(what.removeprefix(ADDRESS_POLICY), n))
     return keys + addresses
+
+
+def key_policy_of(numbers: str, issued: int = 1) -> KeyPolicy:
+    """A key policy from its numbers (600/5/5/3600), in force for ``issued`` keys."""
+    valid, wrong, most, window = map(int, numbers.split("/"))
+    return KeyPolicy(valid, wrong, most, window, issued)
+
+
+def address_policy_of(numbers: str, checked: int = 1) -> AddressPolicy:
+    """D-14's policy from its numbers (20/600), in force for ``checked`` passwords."""
+    failures, window = map(int, numbers.split("/"))
+    return AddressPolicy(failures, window, checked)
 
 
 def worded(counts: Counter[str], key: Callable[[KeyPolicy], str],
@@ -74,4 +90,9 @@ def worded(counts: Counter[str], key: Callable[[KeyPolicy], str],
 def address_policy(client: Any) -> str:
     """The D-14 policy a password was checked under (its count's key): its attempt's
     LoginRequestedFrom records it."""
-    return f"{ADDRESS_POLICY}{client.failure_limit}/{client.failure_window_seconds}"
+    return ADDRESS_POLICY + address_policy_numbers(client)
+
+
+def address_policy_numbers(client: Any) -> str:
+    """A LoginRequestedFrom event's D-14 policy as history's column gives it: 5/900."""
+    return f"{client.failure_limit}/{client.failure_window_seconds}"
