@@ -12,8 +12,8 @@ import click
 from application.japan_time import JST
 
 FORMATS = ("2015-01-16, 2015/01/16, 2015-01-16 10:00, 2015/01/16 10:00 or "
-           "2015-01-16T10:00:00+09:00 (JST unless an offset is given; a date alone is its "
-           "midnight)")
+           "2015-01-16T10:00:00+09:00 (its seconds and offset optional: JST unless an "
+           "offset is given; a date alone is its midnight)")
 # What FORMATS lists (seconds, their fraction, an offset or Z optional), and nothing else
 # datetime.fromisoformat would also take (2015-W03, 20150116, an hour alone).
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
