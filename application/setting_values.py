@@ -29,6 +29,22 @@ _POSTGRES_YES_NO = ("POSTGRES_PRE_PING", "POSTGRES_ENABLE_DB_FUNCTIONS", "CREATE
 # The library looks the schema's types up by its name unquoted, which PostgreSQL folds to
 # lower case: a plain lower-case name, or its first save fails
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
+# The words PostgreSQL (15) will not take as a schema's name unquoted, as the library writes
+# it: those SELECT word FROM pg_get_keywords() lists, each tried as CREATE SCHEMA w,
+# CREATE TABLE w.t and SELECT … FROM w.t (its first save fails with a syntax error).
+_RESERVED_WORDS = """
+    all analyse analyze and any array as asc asymmetric authorization binary both case
+    cast check collate collation column concurrently constraint create cross
+    current_catalog current_date current_role current_schema current_time
+    current_timestamp current_user default deferrable desc distinct do else end except
+    false fetch for foreign freeze from full grant group having ilike in initially
+    inner intersect into is isnull join lateral leading left like limit localtime
+    localtimestamp natural not notnull null offset on only or order outer overlaps
+    placing primary references returning right select session_user similar some
+    symmetric table tablesample then to trailing true union unique user using variadic
+    verbose when where window with
+"""
+RESERVED = frozenset(_RESERVED_WORDS.split())
 
 
 
@@ -47,6 +63,9 @@ def checked_store(store: dict[str, str]) -> dict[str, str]:
     if (schema := store.get("POSTGRES_SCHEMA")) and not _PLAIN_NAME.fullmatch(schema):
         raise ConfigError("POSTGRES_SCHEMA must be a plain lower-case name (a to z, digits "
                           f"and _, at most 63, not starting with a digit), not {schema!r}")
+    if schema in RESERVED:
+        raise ConfigError(f"POSTGRES_SCHEMA cannot be {schema!r}: PostgreSQL reserves the "
+                          "word (name the schema otherwise, e.g. billing_station)")
     cipher = store.get("CIPHER_TOPIC")
     if cipher or store.get("CIPHER_KEY"):  # (a key alone: the library's default topic)
         _cipher_usable(cipher, store)

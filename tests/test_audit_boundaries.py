@@ -32,7 +32,7 @@ from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
 from application.japan_time import jst
 from application.outcomes import KeyEntry, TopPage
-from application.setting_values import checked_store
+from application.setting_values import RESERVED, checked_store
 from billing_station.exits import (
     DATA_ERROR,
     IO_ERROR,
@@ -144,6 +144,26 @@ def test_D_16_an_empty_postgres_schema_is_refused_and_no_table_is_created(
         tables = conn.execute("SELECT count(*) FROM information_schema.tables "
                               "WHERE table_schema = %s", (env["POSTGRES_SCHEMA"],)).fetchone()
     assert tables == (0,)
+
+
+def test_the_schema_names_refused_as_reserved_are_those_the_server_will_not_take(
+    postgres_env: dict[str, str]
+) -> None:
+    """Each keyword the server lists, tried as the library writes a schema's name: the
+    words that fail are the list that refuses them at start, no more and no fewer."""
+    failing = set()
+    with psycopg.connect(_dsn(postgres_env), autocommit=True) as conn:
+        words = [w for (w,) in conn.execute(
+            "SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'").fetchall()]
+        for word in words:
+            try:
+                with conn.transaction(force_rollback=True):
+                    conn.execute(f"CREATE SCHEMA {word}")
+                    conn.execute(f"CREATE TABLE {word}.t (a int)")
+                    conn.execute(f"SELECT a FROM {word}.t")
+            except psycopg.errors.SyntaxError:
+                failing.add(word)
+    assert failing == RESERVED
 
 
 def test_a_store_whose_path_is_not_utf_8_is_audited(tmp_path: Path) -> None:
@@ -953,6 +973,7 @@ def test_D_16_the_refusal_gives_the_files_reason_not_a_write_the_audit_never_tri
     ("POSTGRES_SCHEMA", "a b"),  # (the library's SQL failed: "not a store")
     ("POSTGRES_SCHEMA", "MySchema"),  # (its types looked up folded to lower case: not found)
     ("POSTGRES_SCHEMA", "x; DROP TABLE stored_events"),
+    ("POSTGRES_SCHEMA", "user"),  # (a word PostgreSQL reserves: "syntax error", "not a store")
 ])
 def test_a_postgres_setting_the_library_cannot_parse_is_named_at_once(
     setting: str, value: str
