@@ -47,7 +47,6 @@ _RESERVED_WORDS = """
 RESERVED = frozenset(_RESERVED_WORDS.split())
 
 
-
 def checked_store(store: dict[str, str]) -> dict[str, str]:
     """``store``, once every setting the library would parse is known to parse: the
     PostgreSQL numbers and yes/no values, and the cipher and compressor (built once here, as
