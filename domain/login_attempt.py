@@ -29,6 +29,11 @@ class Status(enum.Enum):
 
 
 _UNUSED_KEY_OVER = frozenset({Status.SUPERSEDED, Status.EXPIRED, Status.LOCKED})
+# How long after its key expires an attempt still takes an entry, to record that it came too
+# late (KeyExpired); one later finds the attempt long over and records nothing: so an audit
+# knows when an attempt whose key was never entered is settled (abandoned), whatever else
+# the store holds.
+KEY_AWAITED = timedelta(hours=1)
 
 
 class KeyOutcome(enum.Enum):
@@ -219,13 +224,15 @@ class LoginAttempt(Aggregate):
         before this one's, D-2) is not counted as a wrong entry (D-4); typed again, it is. What
         cannot be a key (not ``digits`` digits, D-6) is no guess: on a live attempt it is
         asked again, with nothing recorded or counted (a used, locked, superseded or
-        expired attempt says so first, as for any entry)."""
+        expired attempt says so first, as for any entry). An entry more than KEY_AWAITED
+        after the key expired is told so, and records nothing."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
             self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
             return KeyOutcome.REFUSED
         assert self.expires_at is not None
         if not now < self.expires_at:  # D-5
-            self.trigger_event(self.KeyExpired, timestamp=now)
+            if now < self.expires_at + KEY_AWAITED:
+                self.trigger_event(self.KeyExpired, timestamp=now)
             return KeyOutcome.EXPIRED
         if not (len(key) == digits and key.isascii() and key.isdigit()):
             return KeyOutcome.NOT_A_KEY

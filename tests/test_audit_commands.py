@@ -20,10 +20,12 @@ from application.audit import replay
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
+from application.outcomes import ErrorPage, Refusal
 from billing_station.audit_pages import history_page
 from billing_station.cli import main
 from billing_station.exits import NOT_FOUND
 from domain.crypto import Hasher
+from domain.login_attempt import KEY_AWAITED
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -279,3 +281,22 @@ def test_history_waits_for_a_key_entered_after_its_expiry(
     keyed.enter_key(late.id, latest_key(mailbox, EMAIL))
     assert [r.outcome for r in audit.history(replay(keyed))] == [
         "completed", "expired", "password_rejected"]
+
+
+@pytest.mark.parametrize("others", [0, 1])
+def test_history_calls_a_key_never_entered_within_the_hour_after_its_expiry_abandoned(
+    keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory, others: int
+) -> None:
+    """Whatever else the store holds: a key typed 78 minutes late was recorded as expired
+    when no other login moved the replay past the hour, and abandoned when one did (a
+    sharded run's stores told the same person's attempt two ways). The model now records
+    no entry so late (KEY_AWAITED), so its attempt reads abandoned either way."""
+    late = pending(keyed)
+    start.tick(timedelta(minutes=10) + KEY_AWAITED - timedelta(minutes=1))
+    for _ in range(others):
+        keyed.log_in("nobody", PASSWORD)
+    start.tick(timedelta(minutes=9))
+    assert keyed.enter_key(late.id, latest_key(mailbox, EMAIL)) == ErrorPage(Refusal.KEY_EXPIRED)
+    keyed.log_in("nobody", PASSWORD)  # (the store goes on)
+    assert [r.outcome for r in audit.history(replay(keyed))
+            if r.attempt_id == str(late.id)] == ["abandoned"]

@@ -23,7 +23,7 @@ from application.screens import KEY_PROMPT
 from domain import clock
 from domain.accounts import Account
 from domain.crypto import Hasher
-from domain.login_attempt import LoginAttempt
+from domain.login_attempt import KEY_AWAITED, LoginAttempt, Status
 from domain.policy import LoginPolicy
 from tests.conftest import build
 from tests.story import (
@@ -129,6 +129,25 @@ def test_LG_5_and_D_5_valid_for_10_minutes_expired_at_10_00(
 ) -> None:
     screen = log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, after)
     assert isinstance(screen, TopPage) if ok else screen == ErrorPage(Refusal.KEY_EXPIRED)
+
+
+@pytest.mark.parametrize(("late", "recorded"), [(KEY_AWAITED - timedelta(seconds=1), True),
+                                               (KEY_AWAITED, False)])
+def test_D_5_an_entry_an_hour_after_expiry_is_told_so_and_records_nothing(
+    keyed: BillingStation, mailbox: MailboxFolder, start: Clock, late: timedelta,
+    recorded: bool
+) -> None:
+    """Within the hour after expiry the late entry is recorded (KeyExpired); after it the
+    attempt is long over: the same screen, and nothing stored, so an audit knows when an
+    attempt whose key was never entered is settled."""
+    entry = key_entry(keyed)
+    start.tick(timedelta(minutes=10) + late)
+    before = keyed.get(entry.attempt_id, LoginAttempt).version
+    shown = keyed.enter_key(entry.attempt_id, latest_key(mailbox, EMAIL))
+    assert shown == ErrorPage(Refusal.KEY_EXPIRED)
+    attempt = keyed.get(entry.attempt_id, LoginAttempt)
+    assert attempt.version == before + recorded
+    assert (attempt.status is Status.EXPIRED) is recorded
 
 
 @pytest.mark.parametrize(("validity", "must"), [

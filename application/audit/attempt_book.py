@@ -19,13 +19,13 @@ from application.audit.reading import OutOfSequence
 from application.audit.recent import RecentAttempts
 from application.audit.roles import Roles
 from application.outcomes import Outcome
-from domain.login_attempt import LoginAttempt
+from domain.login_attempt import KEY_AWAITED, LoginAttempt
 
 CLOCKS_APART = timedelta(minutes=1)  # an event stamped earlier than one stored before it
 #   by more (a portal's workers commit seconds out of order at most: BS_PORTAL_DEADLINE)
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 _SETTLED = datetime.min.replace(tzinfo=UTC)  # when a finished attempt is over: always
-LATE_ENTRY = timedelta(hours=1)  # a key entered this long after its expiry is still awaited
+LATE_ENTRY = KEY_AWAITED  # a key entered this long after its expiry is still recorded
 
 
 FINISHES = {LoginAttempt.LoginCompleted: Outcome.COMPLETED,
@@ -119,7 +119,8 @@ class Attempt:
 
     def over(self, now: datetime) -> bool:
         """Its outcome is settled: finished, or its key expired an hour ago (an entry after
-        expiry is lawful and recorded as KeyExpired, so it is waited for that long)."""
+        expiry is lawful and recorded as KeyExpired until then, so it is waited for that
+        long; the model records no later one, KEY_AWAITED)."""
         return now >= self.over_at()
 
     def over_at(self) -> datetime:
