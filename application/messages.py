@@ -55,12 +55,29 @@ class Mail:
     sent_at: datetime = attrs.field(factory=clock.now)
 
 
+class NotOneAddress(ValueError):
+    """A recipient a mail's To would read as something other than that one address."""
+
+
+def _to(address: str) -> tuple[str, Any]:
+    """The To header of one address, as parsed once."""
+    try:
+        header = _parsed("To", address)
+        one = [a.addr_spec for a in header[1].addresses] == [address]
+    except ValueError:  # (a name with a line break in it, as an encoded word may hold)
+        one = False
+    if not one:
+        raise NotOneAddress("宛先が1つのメールアドレスとして読めません")
+    return header
+
+
 def mime(mail: Mail) -> EmailMessage:
-    """The mail as a transport sends or files it: UTF-8 text in base64, dated in JST."""
+    """The mail as a transport sends or files it: UTF-8 text in base64, dated in JST; to its
+    one address, or NotOneAddress (a store written by another hand may hold anything)."""
     message = EmailMessage(policy=POLICY)
     for name, value in (("From", f"ビリングステーション <{SENDER}>"), ("To", mail.to),
                         ("Subject", mail.subject)):
-        message.set_raw(*_parsed(name, value))
+        message.set_raw(*(_to(value) if name == "To" else _parsed(name, value)))
     # Date (+0900, as a Japanese service) and Message-ID are made here, never from input,
     # so they are stored raw and parsed only if the transport reads them.
     message.set_raw("Date", format_datetime(mail.sent_at.astimezone(JST)))

@@ -82,6 +82,25 @@ def test_CI_2_email_limits_and_confirmation(app: BillingStation) -> None:
     ]
 
 
+@pytest.mark.parametrize("email", [
+    "a@b.cc,=?utf-8?q?evil=40attacker.example?=",  # a second recipient, in an encoded word
+    "=?utf-8?q?evil=40attacker.example=2Cx?=@b.cc", "a@b.cc>,<evil.example",
+    "=?utf-8?q?x=0D=0ABcc:=20evil=40evil.example?=<a@b.cc>",  # a line break in a name
+    '"a b"@example.jp', "a..b@example.jp", ".a@example.jp"])
+def test_CI_2_and_SB_5_an_address_a_mail_would_read_as_another_is_refused(
+    app: BillingStation, email: str
+) -> None:
+    """Each was taken (one @, printable), and a key mail's To read it as other recipients,
+    or failed the login: one plain address only, on both screens that take one."""
+    main = onboard(app)
+    with pytest.raises(InvalidInput) as invalid:
+        app.confirm_customer_information(main, {"email": email, "email_confirmation": email})
+    assert [e.message for e in invalid.value.errors] == ["連絡先メールアドレスの形式が正しくありません。"]
+    with pytest.raises(InvalidInput) as invalid:
+        add_sub_id(app, main, email=email)
+    assert [e.message for e in invalid.value.errors] == ["登録先メールアドレスの形式が正しくありません。"]
+
+
 def test_CI_2_required_fields_are_named(app: BillingStation) -> None:
     main = onboard(app)
     with pytest.raises(InvalidInput) as invalid:

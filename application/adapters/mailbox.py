@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from application.messages import Mail, mime
+from application.messages import Mail, NotOneAddress, mime
 from application.ports import MailError
 
 
@@ -41,6 +41,8 @@ class MailboxFolder:
             number = self._next_number()
             name = f"{number:06d}-{uuid.uuid4().hex[:8]}-{_file_part(mail.to)}.eml"
             (self.folder / name).write_bytes(bytes(mime(mail)))
+        except NotOneAddress as e:
+            raise MailError(str(e)) from e
         except OSError as e:
             raise MailError(f"メールボックス {self.folder} に書き込めません: {e}") from e
 

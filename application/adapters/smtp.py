@@ -6,7 +6,7 @@ import smtplib
 import time
 from typing import Any
 
-from application.messages import Mail, mime
+from application.messages import Mail, NotOneAddress, mime
 from application.ports import MailError
 
 
@@ -24,12 +24,16 @@ class SMTPMailer:
 
     def send(self, mail: Mail) -> None:
         try:
+            message = mime(mail)  # (before a connection: one that cannot be sent is no call)
+        except NotOneAddress as e:
+            raise MailError(str(e)) from e
+        try:
             with _Bounded(self.host, self.port, self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self.user:
                     smtp.login(self.user, self.password or "")
-                smtp.send_message(mime(mail))
+                smtp.send_message(message, to_addrs=[mail.to])  # (its one To, and no other)
         except (OSError, smtplib.SMTPException) as e:
             raise MailError(f"SMTPサーバ {self.host}:{self.port} に送信できません: {e}") from e
 
