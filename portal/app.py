@@ -13,7 +13,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -23,6 +23,7 @@ from application import screens
 from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
 from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
+from portal.access_log import logged_path
 from portal.config import PortalConfig
 from portal.cookies import cookie_name, https
 from portal.security import SEEN_COOKIE
@@ -75,7 +76,8 @@ class Guard:
     never lets reach): every response gets HEADERS, and a live session's answer its signed
     last request (D-12); a body is refused past MAX_BODY; any exception becomes a Japanese
     page (503 when the store is unavailable, else 500) and one log line naming its type
-    only, never a traceback nor a value from the request."""
+    and the page as the access log names it, never a traceback nor a value from the request
+    (a client gone mid-body: an info line, and no page)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,7 +121,10 @@ class Guard:
         try:
             await self.app(scope, bounded_receive, send_with_headers)
         except Exception as exc:
-            where = f"{scope.get('method')} {scope.get('path')}"
+            where = f"{scope.get('method')} {logged_path(str(scope.get('path')))}"
+            if isinstance(exc, ClientDisconnect):  # (its body cut off: nobody to answer)
+                log.info("client gone before its request's body ended on %s", where)
+                return
             if isinstance(exc, BodyTooLarge):
                 status, message = 413, HTTP_ERRORS[413]
                 log.warning("body over %d bytes on %s: refused", MAX_BODY, where)

@@ -3,7 +3,8 @@ refuses (a control character in a header, a broken request line) gets the portal
 400 page, in Japanese and with the portal's headers, instead of uvicorn's English text.
 And the request's head (its line and headers) has bounds uvicorn's parser does not set: a
 32 MB header was read whole into memory, and a client sending a header line every few
-seconds (slowloris) held its connection for ever."""
+seconds (slowloris) held its connection for ever; so did one sending a declared body a
+byte every few seconds."""
 
 from __future__ import annotations
 
@@ -27,18 +28,20 @@ def bad_request_page() -> bytes:
 
 
 HEAD_BYTES = 64 * 1024  # a request's line and headers (a browser's are a few kB)
-HEAD_SECONDS = 30.0  # for them to arrive, from the connection or the request's first byte
+HEAD_SECONDS = 30.0  # for them to arrive, from the connection or the request's first byte,
+#   and then for its body (MAX_BODY at most) to arrive after them
 
 
 class PortalHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol (the parser the portal serves with), its 400 a page,
-    each request's head bounded in size (a 400 page past HEAD_BYTES) and in time (the
-    connection closed past HEAD_SECONDS)."""
+    each request's head bounded in size (a 400 page past HEAD_BYTES) and in time, and its
+    body in time (the connection closed past HEAD_SECONDS, each)."""
 
     head_seconds = HEAD_SECONDS  # (a test's server may wait less)
     _head = _pieces = 0  # bytes of the head being read: as parsed, as arrived
     _late: TimerHandle | None = None  # while a head is being read: closes it when late
     _heads = 0  # heads begun on the connection
+    _body_late: TimerHandle | None = None  # while a body is being read: closes it when late
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -86,11 +89,22 @@ class PortalHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_ends()
+        self._body_late = self.loop.call_later(self.head_seconds, self._too_slow)
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._body_ends()
+        super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_ends()
+        self._body_ends()
         super().connection_lost(exc)
+
+    def _body_ends(self) -> None:
+        if self._body_late is not None:
+            self._body_late.cancel()
+            self._body_late = None
 
     def _head_ends(self) -> None:
         if self._late is not None:
@@ -98,7 +112,7 @@ class PortalHttpTools(HttpToolsProtocol):
             self._late = None
 
     def _too_slow(self) -> None:
-        self._late = None
+        self._late = self._body_late = None
         if not self.transport.is_closing():
             self.transport.close()
 

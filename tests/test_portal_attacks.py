@@ -692,6 +692,41 @@ def test_a_request_head_that_trickles_in_is_cut_off(portal: Served,
     assert whole.startswith(b"HTTP/1.1 200 ")
 
 
+def test_a_body_that_trickles_in_is_cut_off_and_logged_as_a_client_gone(
+        portal: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A declared body sent a byte every few seconds held a connection for ever, and the
+    client's leaving at last was logged as an error."""
+    monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
+    start, began = len(portal.logs.lines), time.monotonic()
+    cut = _raw(portal, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+               b"x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nlogin_id=a", 1.5, b"b")
+    assert cut == b"" and time.monotonic() - began < 5
+    time.sleep(0.2)  # (the app's side of it, logged as the connection went)
+    lines = portal.logs.lines[start:]
+    assert not [line for line in lines if "ERROR" in line], lines
+    whole = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert whole.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_body_refused_as_too_large_is_logged_on_its_page_not_its_path(
+        portal: Served) -> None:
+    """The access log names a page of a login ID by its route; the refusal's own warning
+    wrote the path as sent, and a path may hold anything (a password pasted into it)."""
+    browser = logged_in(portal, customer(portal))
+    start = len(portal.logs.lines)
+
+    def chunks() -> Iterator[bytes]:  # (no Content-Length: counted as it arrives)
+        for _ in range(3):
+            yield b"x" * (MAX_BODY // 2)
+
+    answer = browser.post("/permission-settings/sub-ids/LEAKED-Passw0rd-xyz", content=chunks(),
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 413
+    lines = [line for line in portal.logs.lines[start:] if line.startswith("portal ")]
+    assert lines == ["portal WARNING body over 65536 bytes on POST "  # (the access line is
+                     "/permission-settings/sub-ids/{login_id}: refused"]  # serve's: its own test)
+
+
 def test_D_9_a_form_in_a_charset_the_client_names_is_read_as_unicode(portal: Served) -> None:
     """Starlette decodes a multipart form in the charset its client names: unicode_escape
     made a lone surrogate of ``\\ud800``, which sealing the failed login's cookie could not
