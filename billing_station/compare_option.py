@@ -20,7 +20,10 @@ def compared_values(ctx: click.Context, param: click.Parameter, given: tuple[str
         raise click.BadParameter("once: it varies one number of the policy (given "
                                  + " and ".join(repr(g) for g in given) + ")", ctx, param)
     value = given[0]
-    key, named, listed = value.rpartition("=")
+    key, named, listed = value.partition("=") if "=" in value else ("", "", value)
+    if "=" in listed:
+        raise click.BadParameter(f"KEY= once, before the values, e.g. {key.strip()}=5,10,15 "
+                                 f"(not {value!r})", ctx, param)
     if (varied := VARIED.get(key.strip()) if named else VALIDITY) is None:
         raise click.BadParameter(f"{key!r} is not a number of the policy that --compare "
                                  f"varies: one of {', '.join(VARIED)}", ctx, param)

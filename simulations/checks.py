@@ -170,9 +170,11 @@ def check(scenario: object) -> list[str]:
         problems += _attack_problems(scenario)
     for key in DELAYS:
         delay = _get(scenario, key)
-        if not (_is(delay.median, float) and _is(delay.p95, float)
-                and 0 < delay.median <= delay.p95 <= DELAY_MAX):
-            problems.append(f"{key} must have {DELAY_ALLOWED}, a day (not median = "
+        numbers = _is(delay.median, float) and _is(delay.p95, float)
+        if not (numbers and 0 < delay.median <= delay.p95 <= DELAY_MAX):
+            must = ("must have " if numbers else  # (a text, e.g. "4m": no unit is read)
+                    "must have numbers of seconds, ")
+            problems.append(f"{key} {must}{DELAY_ALLOWED}, a day (not median = "
                             f"{as_written(delay.median)}, p95 = {as_written(delay.p95)})")
     return problems
 

@@ -129,6 +129,7 @@ def shipped() -> list[str]:
 
 
 MISSING = " is missing"  # (a missing key's problem ends so: its stand-in is not judged)
+NO_TABLE = " must be a table"  # (nor a delay's that is no table)
 
 
 _PROBE = "__where__"  # a key no scenario has, set to see which table a line is in
@@ -207,9 +208,10 @@ def load(path: Path | str) -> Scenario:
     problems: list[str] = []
     scenario: Scenario = _build(Scenario, data, "", problems)
     # Every problem at once, an unknown key's too; of a table with a key missing (a delay's),
-    # not what its stand-in would be judged.
+    # or a delay that is no table, not what its stand-in would be judged.
     incomplete = tuple(p.removesuffix(MISSING).rpartition(".")[0] + " "
-                       for p in problems if p.endswith(MISSING))
+                       for p in problems if p.endswith(MISSING)) + tuple(
+        p.partition(NO_TABLE)[0] + " " for p in problems if NO_TABLE in p)
     problems += [p for p in checks.check(scenario) if not p.startswith(incomplete)]
     if problems:
         raise ScenarioError(f"{path.name}: " + "; ".join(problems))
@@ -229,8 +231,9 @@ _NESTED = {"population": Population, "behaviour": Behaviour, "attack": Attack,
 
 def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
     """``cls`` from a TOML table; unknown keys and tables that are not tables are problems."""
-    if not isinstance(data, dict):
-        problems.append(f"{where.rstrip('.')} must be a table (e.g. {{ median = 20, p95 = 180 }})"
+    table = isinstance(data, dict)
+    if not table:
+        problems.append(f"{where.rstrip('.')}{NO_TABLE} (e.g. {{ median = 20, p95 = 180 }})"
                         if cls is Delay else f"[{where.rstrip('.')}] must be a table")
         data = {}
     known = {f.name: f for f in attrs.fields(cls) if f.name != "hash_cost_set"}
@@ -254,6 +257,7 @@ def _build(cls: type[Any], data: Any, where: str, problems: list[str]) -> Any:
             values[key] = value
     for key, field in known.items():
         if key not in values and field.default is attrs.NOTHING:
-            problems.append(f"{where}{key}{MISSING}")
+            if table:  # (of no table, its keys are not missing too: that is said)
+                problems.append(f"{where}{key}{MISSING}")
             values[key] = 0  # a stand-in: the problem is reported, the scenario never runs
     return cls(**values)

@@ -238,6 +238,20 @@ def test_every_problem_is_named_also_beside_a_delay_with_a_key_missing(tmp_path:
         'behaviour.public_holidays must be true or false (not "yes")']
 
 
+@pytest.mark.parametrize(("delay", "said"), [
+    ("240", "behaviour.typing must be a table (e.g. { median = 20, p95 = 180 })"),  # (and not
+    #   its median and p95 missing, nor its stand-in's numbers, besides)
+    ('{ median = "4m", p95 = "15m" }', "behaviour.typing must have numbers of seconds, 0 < "
+     'median <= p95 <= 86,400 seconds, a day (not median = "4m", p95 = "15m")')])
+def test_a_delay_that_is_no_table_or_no_numbers_is_said_once_as_such(
+        tmp_path: Path, delay: str, said: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f"[behaviour]\ntyping = {delay}\n")
+    with pytest.raises(ScenarioError) as refused:
+        load(path)
+    assert str(refused.value) == f"s.toml: {said}"
+
+
 def test_a_scenario_problem_quotes_the_value_as_the_file_wrote_it(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text('start = 2026-04-06T10:00:00\ndays = 2026-04-07\n[behaviour]\n'

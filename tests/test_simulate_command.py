@@ -252,6 +252,8 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
      "'--compare': address_window_minutes is D-14's, which counts the failed logins of client "
      "addresses: office has none (population.customers_per_address = 0)"),
     (["--compare", "=5,10"], "'' is not a number of the policy"),
+    (["--compare", "max_wrong_entries=3,max_wrong_entries=4"],  # (it quoted the whole left
+     "'--compare': KEY= once, before the values, e.g. max_wrong_entries=5,10,15"),  # side)
     (["--compare", "max_wrong_entries=３"], "'３' is not a list of numbers"),
     (["--compare", "5,10,5", "--days", "1"], "each value once: 5 is given more than once"),
     (["--compare", "5,10", "--compare", "1,2"],  # (the second was taken, the first dropped)
