@@ -105,7 +105,9 @@ class Settings:
         """A store to read: a missing SQLite file is an error, not a new empty store."""
         store = self.store(creating=False)
         if self.store_kind == "sqlite" and not Path(store["SQLITE_DBNAME"]).is_file():
-            raise ConfigError(f"no event store at {store['SQLITE_DBNAME']} (set BS_SQLITE_PATH)")
+            raise ConfigError(f"no event store at {store['SQLITE_DBNAME']} (set "
+                              "BS_SQLITE_PATH, or name a store file: --store FILE, or "
+                              "verify's STORES)")
         return store
 
     @property

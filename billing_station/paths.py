@@ -101,12 +101,23 @@ def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return value
 
 
+def _stores_in(folder: Path) -> str:
+    """Where the store files in a run's folder are, said after a folder named as a file."""
+    own = sorted(folder.glob("*.sqlite3"))
+    if own:
+        return f": name the store in it, e.g. {own[0]}"
+    if sorted(folder.glob("shard-*/simulation.sqlite3")):
+        return f": name its shards' stores, {folder / 'shard-*' / 'simulation.sqlite3'}"
+    return ""
+
+
 def existing_files(ctx: click.Context, param: click.Parameter, values: tuple[Path, ...]
                    ) -> tuple[Path, ...]:
     """Files to read, each of which must exist, each once (read twice, it counts twice)."""
     for value in values:
         if _is(value, Path.is_dir):
-            raise click.BadParameter(f"{value} is a folder, not a file", ctx, param)
+            raise click.BadParameter(f"{value} is a folder, not a file{_stores_in(value)}",
+                                     ctx, param)
         if not _is(value, Path.is_file):
             raise click.BadParameter(f"{value} is not a regular file" if _is(
                 value, Path.exists) else f"no such file: {value}", ctx, param)

@@ -159,7 +159,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                                 disable=None if progress is None else not progress)
         with bar(total=sum(p.size for p in plan if p.index in stores),
                  unit="customer", desc=f"onboarding {scenario.name}", position=0) as customers, \
-                bar(total=scenario.days * len(stores), unit="day", position=1,
+                bar(total=scenario.days * len(stores), unit="shard-day", position=1,
                     desc=f"simulating {scenario.name} in {counted_as(len(plan), 'shard')}"
                     ) as days:
             def told(event: tuple[float, dict[str, int]]) -> None:

@@ -59,14 +59,15 @@ def text(r: Report) -> str:
         f"Login attempts: {r.attempts:,}"
         + (f" (of which the stuffers' {r.tries_checked:,})" if r.tries else "")
         + f"; completed {_share(r.outcomes['completed'], r.attempts)}"
-        f" (with key {r.with_key:,}, without {r.without_key:,}){outcomes}",
+        f" (with key {r.with_key:,}, without {r.without_key:,}: first, LG-4, or key off)"
+        f"{outcomes}",
         *_addresses(r),
         f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "
         f"{r.keys_reissued:,}), expired {r.outcomes['expired']:,}, locked {r.outcomes['locked']:,}",
         *([f"  ({NO_KEY}{ONE_DAY if r.days == 1 else ''})"] if r.no_key_sent else []),
         f"Support contacts (LG-8): {support}",
         f"Time to log in, over all {counted_as(r.visits, 'visit')}{_never(r)}: {_times(r)}",
-        "Expiries by hour (JST):" + ("" if bars else " none"),
+        "Expiries by the hour 「ログイン」 was pressed (JST):" + ("" if bars else " none"),
         *bars,
         f"Events stored: {r.events:,}",
     ])

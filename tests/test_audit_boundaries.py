@@ -290,10 +290,10 @@ def test_verify_says_the_policy_its_events_record_and_history_which_attempts(
                    "FROM stored_events WHERE topic LIKE '%.KeyIssued')")
     page = tmp_path / "v.html"
     said = audit({"BS_SQLITE_PATH": str(path)}, "verify", "--html", str(page)).output
-    assert ("policy in force, as the events record it: keys: valid 1,440 min, locked at 5 "
+    assert ("policy in force, as the events record it: keys: valid 5 s, locked at 5 "
             "wrong entries, at most 5 within 60 min (1 key); keys: valid 10 min, locked at 5 "
-            "wrong entries, at most 5 within 60 min (1 key); keys: valid 5 s, locked at 5 "
-            "wrong entries, at most 5 within 60 min (1 key)\n") in said
+            "wrong entries, at most 5 within 60 min (1 key); keys: valid 1,440 min, locked at 5 "
+            "wrong entries, at most 5 within 60 min (1 key)\n") in said  # (by their numbers)
     shown = page.read_text(encoding="utf-8")
     assert "<tr><th>通知キー: 有効1,440分、誤入力5回でロック、60分間に5通まで</th><td>1通</td>" in shown
     assert "<tr><th>通知キー: 有効5秒、誤入力5回でロック、60分間に5通まで</th><td>1通</td>" in shown

@@ -122,6 +122,7 @@ def test_cli_audit_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["verify"],
                                 env={"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")})
     assert result.exit_code == 2 and "no event store at" in result.output
+    assert "or name a store file: --store FILE, or verify's STORES" in result.output
     assert not (tmp_path / "none.sqlite3").exists()
 
 

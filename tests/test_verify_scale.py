@@ -430,6 +430,13 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     assert again.exit_code == 2 and f"{clean} is given twice" in again.output
     folder = CliRunner().invoke(main, ["verify", str(tmp_path)])
     assert folder.exit_code == 2 and "is a folder, not a file" in folder.output
+    run = CliRunner().invoke(main, ["verify", str(tmp_path / "a")])  # (a run's folder)
+    assert f"is a folder, not a file: name the store in it, e.g. {clean} " in run.output
+    (tmp_path / "c" / "shard-0").mkdir(parents=True)
+    (tmp_path / "c" / "shard-0" / "simulation.sqlite3").touch()
+    sharded = CliRunner().invoke(main, ["verify", str(tmp_path / "c")])
+    assert (f"name its shards' stores, {tmp_path / 'c' / 'shard-*' / 'simulation.sqlite3'}"
+            in sharded.output)
 
 
 def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(

@@ -57,7 +57,8 @@ class AddressPolicy:
 
 
 def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
-    """Each policy counted, keys' first."""
+    """Each policy counted, keys' first, each kind by its numbers (several stores' counts,
+    merged, came in the stores' order: 10 min, 15 min, 5 min)."""
     keys: list[KeyPolicy | AddressPolicy] = []
     addresses: list[KeyPolicy | AddressPolicy] = []
     for what, n in counts.items():
@@ -65,7 +66,7 @@ def policies(counts: Counter[str]) -> list[KeyPolicy | AddressPolicy]:
             keys.append(key_policy_of(what.removeprefix(KEY_POLICY), n))
         elif what.startswith(ADDRESS_POLICY):
             addresses.append(address_policy_of(what.removeprefix(ADDRESS_POLICY), n))
-    return keys + addresses
+    return sorted(keys, key=attrs.astuple) + sorted(addresses, key=attrs.astuple)
 
 
 def key_policy_of(numbers: str, issued: int = 1) -> KeyPolicy:
