@@ -502,6 +502,9 @@ def test_the_collector_records_the_audits_answers(tmp_path: Path) -> None:
     records = collected(tmp_path / "reports", "tests/test_features.py", "監査はストアを読むだけ")
     answers = [r["text"] for r in records if r["text"].startswith("【監査 (verify) の出力】")]
     assert len(answers) == 4 and answers[0].startswith("【監査 (verify) の出力】 終了コード 0\n")
+    after_setup = records[records.index(next(r for r in records if r["text"] == answers[0])):]
+    assert [r["text"] for r in after_setup] == answers  # (each once, at the step that ran it:
+    #   the step after one showed the setup's last screen, 【完了】, as if the audit had)
     assert answers[0].rstrip().endswith("verified: no violations")
     assert all(a.startswith("【監査 (verify) の出力】 終了コード 65\nerror: other-") for a in answers[1:])
 

@@ -4,12 +4,14 @@ the cucumber JSON, keys masked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click.testing
+import pytest
 
 from application import screens
 from application.outcomes import (
@@ -41,7 +43,7 @@ class Collector:
         """``seen``: the test's fixtures and the step's arguments (the specs' ``world``, the
         portal's ``person`` at a browser)."""
         screen = _screen_text(seen)
-        answer = getattr(seen.get("world"), "screen", None)
+        answer = seen.get("audited") or getattr(seen.get("world"), "screen", None)
         last = self.screens.get(test)
         # (a new answer showing the same text, as D-14 refusing once more, is the step's too)
         if screen and (last is None or last[0] != screen or last[1] is not answer):
@@ -108,12 +110,22 @@ def pytest_configure(config: Any) -> None:
 def pytest_bdd_after_step(request: Any, feature: Any, scenario: Any, step: Any,
                           step_func: Any, step_func_args: Any) -> None:
     if _collector:
-        _collector.after_step({**request.node.funcargs, **step_func_args}, request.node.name,
+        _collector.after_step(_seen(request, step_func_args), request.node.name,
                               step.line_number)
+
+
+def _seen(request: Any, step_func_args: dict[str, Any]) -> dict[str, Any]:
+    """The test's fixtures and the step's arguments, and the audit's answer (D-16) as soon
+    as the step that ran it gave it: a step's target fixture is in neither, and the audit's
+    step was shown the screen before it."""
+    seen = {**request.node.funcargs, **step_func_args}
+    with contextlib.suppress(pytest.FixtureLookupError):  # (no audit yet, or none at all)
+        seen["audited"] = request.getfixturevalue("audited")
+    return seen
 
 
 def pytest_bdd_step_error(request: Any, feature: Any, scenario: Any, step: Any,
                           step_func: Any, step_func_args: Any, exception: Any) -> None:
     if _collector:
-        _collector.after_step({**request.node.funcargs, **step_func_args}, request.node.name,
+        _collector.after_step(_seen(request, step_func_args), request.node.name,
                               step.line_number)
