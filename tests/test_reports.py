@@ -476,7 +476,7 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     out = tmp_path / "reports"
     records = collected(out, "tests/test_features.py", "通知キーは1回のログインにしか使えない")
     kinds = {r["kind"] for r in records}
-    assert kinds == {"screen", "mail"}
+    assert kinds == {"answer", "mail"}  # (the services' answers: a browser's pages are "screen")
     assert {r["test"] for r in records} == {"test_通知キーは1回のログインにしか使えない"}
     mail = next(r["text"] for r in records if r["kind"] == "mail")
     assert "通知キー: ************" in mail and not re.search(r"\d{12}", mail)
@@ -492,7 +492,7 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
 def test_the_collector_records_d14s_wait_screen(tmp_path: Path) -> None:
     """D-14's refusal is the login screen saying to wait: the report showed no screen there."""
     records = collected(tmp_path / "reports", "tests/test_features.py", "接続元")
-    waits = [r["line"] for r in records if r["kind"] == "screen" and r["text"] == (
+    waits = [r["line"] for r in records if r["kind"] == "answer" and r["text"] == (
         "【ログイン】\nしばらく時間をおいてから再度ログインしてください。")]
     assert waits == [62, 66]  # (refused again 9 min 59 s later: the same screen, shown too)
 

@@ -22,7 +22,9 @@ cucumber JSON, optionally:
 
 - ``evidence.jsonl``: what a person saw, one JSON object a line,
   ``{"test": "<the run's cucumber id, e.g. test_...[row]>", "line": <step line>,
-  "kind": "screen" | "mail", "text": "..."}``; steps in cucumber JSON may also carry
+  "kind": "answer" | "screen" | "audit" | "mail", "text": "..."}`` (the services' answer,
+  its screen's title and message; a browser page's whole text; a command's output; a
+  mail); steps in cucumber JSON may also carry
   ``output`` (texts) and ``embeddings`` (``text/plain`` or ``image/png``, base64).
 - ``screenshots/<scenario>/**/*.png``: shown in the scenario whose cucumber id (with or
   without its ``test_`` prefix) or name the folder is named after, each captioned with the

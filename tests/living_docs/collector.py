@@ -42,13 +42,13 @@ class Collector:
     def after_step(self, seen: dict[str, Any], test: str, line: int) -> None:
         """``seen``: the test's fixtures and the step's arguments (the specs' ``world``, the
         portal's ``person`` at a browser)."""
-        screen = _screen_text(seen)
+        kind, screen = _screen_text(seen)
         answer = seen.get("audited") or getattr(seen.get("world"), "screen", None)
         last = self.screens.get(test)
         # (a new answer showing the same text, as D-14 refusing once more, is the step's too)
         if screen and (last is None or last[0] != screen or last[1] is not answer):
             self.screens[test] = (screen, answer)
-            self._write(test, line, "screen", screen)
+            self._write(test, line, kind, screen)
         mailbox = (getattr(seen.get("world"), "mailbox", None)
                    or getattr(getattr(seen.get("person"), "portal", None), "mailbox", None))
         if mailbox is not None and hasattr(mailbox, "messages"):
@@ -64,30 +64,32 @@ class Collector:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _screen_text(seen: dict[str, Any]) -> str | None:
-    """The screen shown: the specs' world's last screen, the browser page's text, or the
-    audit's answer (D-16: a command, no screen)."""
+def _screen_text(seen: dict[str, Any]) -> tuple[str, str | None]:
+    """What is shown, and what kind of record it is: the audit's answer ("audit", D-16: a
+    command, no screen), the services' answer to the step ("answer": the screen's title
+    and message, as the application decided them; the screenshots are a browser's run of
+    the same steps), or the browser page's whole text ("screen", portal.feature's)."""
     audited = seen.get("audited")
     if isinstance(audited, tuple) and isinstance(audited[0], click.testing.Result):
         folder = seen["request"].getfixturevalue("tmp_path")  # (the test's: noise later)
         said = audited[0].output.replace(f"{folder}/", "")
-        return f"【監査 (verify) の出力】 終了コード {audited[0].exit_code}\n{said}"
+        return "audit", f"【監査 (verify) の出力】 終了コード {audited[0].exit_code}\n{said}"
     shown = getattr(seen.get("world"), "screen", None)
     if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
                   | Throttled):
-        return f"【{screens.title(shown)}】\n{screens.message(shown)}"
+        return "answer", f"【{screens.title(shown)}】\n{screens.message(shown)}"
     if isinstance(shown, InvalidInput):
-        return f"【入力エラー】\n{shown}"
+        return "answer", f"【入力エラー】\n{shown}"
     page = getattr(seen.get("person"), "tab", None)
     if page is not None and hasattr(page, "inner_text"):
         try:
             if page.url == "about:blank":  # a window not yet at the portal: no screen
-                return None
+                return "screen", None
             path = urlsplit(page.url).path  # the test server's address means nothing later
-            return f"【{page.title()}】 {path}\n{page.inner_text('body')[:3000]}"
+            return "screen", f"【{page.title()}】 {path}\n{page.inner_text('body')[:3000]}"
         except Exception:  # a page mid-navigation has no text to give: nothing to record
-            return None
-    return None
+            return "screen", None
+    return "screen", None
 
 
 def _mail_text(message: Any) -> str:

@@ -15,7 +15,8 @@ from tests.living_docs.context import Context
 from tests.living_docs.inputs import Evidence, Run, mask_keys, screenshots_of
 
 T = TypeVar("T")
-KIND = {"screen": "画面", "mail": "メール"}
+KIND = {"screen": "画面の文字", "answer": "画面の要点 (アプリケーションが返した題名とメッセージ)",
+        "audit": "コマンドの出力", "mail": "メール"}
 
 
 def evidence_of(ctx: Context, s: dict[str, Any], runs: list[Run]) -> str:

@@ -82,7 +82,8 @@ def _browser_verdict(browser: BrowserRun | None, portal_runs: int = 0) -> str:
     portal = (f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており、"
               "その画面写真もこの実行で撮ったものです。" if portal_runs else "")
     return (f'<p class="meta">上の結果は、シナリオの手順を画面を通さずアプリケーションで直接'
-            f"行った実行のものです。{portal}{'ほかのシナリオの' if portal else ''}画面写真は、"
+            "行った実行のものです (各手順の「画面の要点」は、その実行でアプリケーションが返した"
+            f"画面の題名とメッセージです)。{portal}{'ほかのシナリオの' if portal else ''}画面写真は、"
             f"同じ手順をブラウザで行ったもう一つの実行で撮りました: {browser.passed}件成功、"
             f"失敗なし{skipped}。</p>")
 
