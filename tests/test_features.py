@@ -213,7 +213,7 @@ def enter_same_key(world: World) -> None:
     world.driver.enter_key(world.keys[-1])
 
 
-@when("古い通知キーを入力して「OK」をクリックする")
+@when("最初の通知キー照合画面に戻り、古い通知キーを入力して「OK」をクリックする")
 def enter_old_key(world: World) -> None:
     world.driver.enter_key(world.keys[0], first_screen=True)
 
