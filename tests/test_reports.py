@@ -486,7 +486,7 @@ def test_the_collector_records_screens_and_masked_key_mails_of_a_real_run(tmp_pa
     page = (out / "features.html").read_text(encoding="utf-8")
     # the mail is shown after the step that sent it (the login), the key masked
     assert ("<figcaption>メール (「もし &quot;main01&quot; がパスワードを入力して「ログイン」を"
-            "クリックする」の後)</figcaption>") in page
+            "クリックする」の後、2015/01/16 09:58:00)</figcaption>") in page  # (the model's time)
     assert "この通知キーは使用できません。" in page
 
 

@@ -14,6 +14,7 @@ import click.testing
 import pytest
 
 from application import screens
+from application.japan_time import jst
 from application.outcomes import (
     Completed,
     Confirmation,
@@ -23,6 +24,7 @@ from application.outcomes import (
     Throttled,
     TopPage,
 )
+from domain import clock
 from domain.fields import InvalidInput
 from tests.living_docs.inputs import mask_keys
 
@@ -46,20 +48,24 @@ class Collector:
         answer = seen.get("audited") or getattr(seen.get("world"), "screen", None)
         last = self.screens.get(test)
         # (a new answer showing the same text, as D-14 refusing once more, is the step's too)
+        # The model's time, JST, in the services' run, where the steps move it (a browser's
+        # run is at the real time, which says nothing of the scenario)
+        at = jst(clock.now(), seconds=True) if seen.get("world") is not None else ""
         if screen and (last is None or last[0] != screen or last[1] is not answer):
             self.screens[test] = (screen, answer)
-            self._write(test, line, kind, screen)
+            self._write(test, line, kind, screen, at)
         mailbox = (getattr(seen.get("world"), "mailbox", None)
                    or getattr(getattr(seen.get("person"), "portal", None), "mailbox", None))
         if mailbox is not None and hasattr(mailbox, "messages"):
             messages = mailbox.messages()  # (at a browser, the portal's: other tests' too)
             before = self.mails.get(test, getattr(seen.get("person"), "mail_start", 0))
             for message in messages[before:]:
-                self._write(test, line, "mail", _mail_text(message))
+                self._write(test, line, "mail", _mail_text(message), at)
             self.mails[test] = len(messages)
 
-    def _write(self, test: str, line: int, kind: str, text: str) -> None:
-        record = {"test": test, "line": line, "kind": kind, "text": mask_keys(text)}
+    def _write(self, test: str, line: int, kind: str, text: str, at: str = "") -> None:
+        record = {"test": test, "line": line, "kind": kind, "text": mask_keys(text)} | (
+            {"at": at} if at else {})
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -117,12 +123,13 @@ def pytest_bdd_after_step(request: Any, feature: Any, scenario: Any, step: Any,
 
 
 def _seen(request: Any, step_func_args: dict[str, Any]) -> dict[str, Any]:
-    """The test's fixtures and the step's arguments, and the audit's answer (D-16) as soon
-    as the step that ran it gave it: a step's target fixture is in neither, and the audit's
-    step was shown the screen before it."""
+    """The test's fixtures and the step's arguments, the specs' world whichever step ran,
+    and the audit's answer (D-16) as soon as the step that ran it gave it: a step's target
+    fixture is in neither, and the audit's step was shown the screen before it."""
     seen = {**request.node.funcargs, **step_func_args}
-    with contextlib.suppress(pytest.FixtureLookupError):  # (no audit yet, or none at all)
-        seen["audited"] = request.getfixturevalue("audited")
+    for name in ("audited", "world"):  # (a step that takes neither: its scenario's)
+        with contextlib.suppress(pytest.FixtureLookupError):  # (no audit yet, or none)
+            seen[name] = request.getfixturevalue(name)
     return seen
 
 

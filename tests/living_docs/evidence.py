@@ -104,7 +104,8 @@ def _screenshots(ctx: Context, shots: list[Path], steps: dict[int, str]) -> str:
 
 def _evidence_item(ctx: Context, e: Evidence, step: str) -> str:
     """A screen or mail, captioned with the step after which it was seen."""
-    after = f" ({step}の後)" if step else ""
+    after = f" ({step}の後{f'、{e.at}' if e.at else ''})" if step else (
+        f" ({e.at})" if e.at else "")
     if e.png:
         return (f"<figure>{ctx.pictures.show(e.png, f'画像{after}')}"
                 f"<figcaption>画像{esc(after)}</figcaption></figure>")

@@ -53,6 +53,7 @@ class Evidence:
     kind: str  # screen, mail, text, image
     text: str = ""
     png: bytes = b""
+    at: str = ""  # the model's time when it was seen, JST (the services' run)
 
 
 @dataclass
@@ -139,7 +140,7 @@ def read_evidence(folder: Path) -> dict[str, list[Evidence]]:
                 record = json.loads(line)
                 found[record["test"]].append(
                     Evidence(int(record.get("line", 0)), record.get("kind", "screen"),
-                             str(record.get("text", ""))))
+                             str(record.get("text", "")), at=str(record.get("at", ""))))
     return found
 
 
