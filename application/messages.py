@@ -112,8 +112,9 @@ def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: 
         KEY_MAIL_SUBJECT,
         f"ログインID {login_id} のログインに必要な12桁の通知キーをお知らせします。\n\n"
         f"通知キー: {key}\n"
-        f"有効期限: {jst(expires_at, seconds=True)} (日本時間) に失効します。"
-        f"それより前に入力してください (発行から{valid_for.total_seconds() / 60:g}分間有効)。\n\n"
+        f"有効期限: {jst(expires_at, seconds=True)} (日本時間)\n"
+        f"この時刻に失効します。それより前に入力してください (発行から"
+        f"{valid_for.total_seconds() / 60:g}分間有効)。\n\n"
         "通知キー照合画面に入力し、「OK」をクリックしてください。\n"
         "有効期限が切れた場合は、再度ログインすると新しい通知キーが発行されます。\n"
         "お心当たりのない場合は、このメールを破棄してください。\n" + _footer(login_url),

@@ -103,7 +103,8 @@ def test_LG_3_and_D_5_the_key_mail_reads_as_a_japanese_service_sends_it(
     mail = mailbox.messages(EMAIL)[-1]
     body = mail.get_content()
     # D-5: at 10:08 the key has expired, so 10:08 is when it stops, not the last minute.
-    assert "有効期限: 2015/01/16 10:08:00 (日本時間) に失効します。それより前に入力してください" in body
+    assert "有効期限: 2015/01/16 10:08:00 (日本時間)\nこの時刻に失効します。それより前に入力してください" \
+        in body
     assert "まで" not in body.split("有効期限")[1].splitlines()[0]
     assert mail["Date"] == "Fri, 16 Jan 2015 09:58:00 +0900"
     assert mail["Message-ID"].endswith("@billingstation.ntt.com>")

@@ -321,4 +321,4 @@ def test_a_key_mail_is_dated_as_its_key_was_issued() -> None:
     message = mime(key_mail("a@example.com", "main01", "123456789012", expires,
                             timedelta(minutes=10), "http://127.0.0.1:8000/"))
     assert message["Date"] == "Fri, 16 Jan 2015 10:00:17 +0900"
-    assert "有効期限: 2015/01/16 10:10:17 (日本時間) に失効" in message.get_content()
+    assert "有効期限: 2015/01/16 10:10:17 (日本時間)\nこの時刻に失効" in message.get_content()
