@@ -247,6 +247,11 @@ def confirm_repeated(world: World, label: str, char: str, count: int) -> None:
     world.driver.confirm_information({label: char * count})
 
 
+@when(parsers.parse("主IDがお客様情報変更で \"{label}\" を空にして「確認」をクリックする"))
+def confirm_emptied(world: World, label: str) -> None:
+    world.driver.confirm_information({label: ""})
+
+
 @when(parsers.parse("主IDがお客様情報変更で連絡先メールアドレスに{count:d}文字のアドレスを入力して"
                      "「確認」をクリックする"))
 def confirm_long_email(world: World, count: int) -> None:
