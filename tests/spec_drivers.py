@@ -54,7 +54,7 @@ from tests.story import new_sub_id_labels
 CUSTOMER_LABELS = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
 SUB_ID_LABELS = {f.label: k for k, f in (SUB_ID_REGISTRATION | PERMISSIONS).items()} | {
     "所属組織": "organization"}
-COMPANY, COMPANY_KANA = "デモ用ユーザ01", "デモヨウユーザ"
+COMPANY, COMPANY_KANA = "デモ用ユーザ{:02d}", "デモヨウユーザ"  # the manual's demo's, numbered
 
 
 class Kind(enum.Enum):
@@ -131,8 +131,9 @@ class Givens:
 
     def onboard(self, number: str, plan: Plan, login_id: str, password: str,
                 information: Mapping[str, str]) -> None:
-        self.main[login_id] = self.station.onboard_customer(
-            number, COMPANY, COMPANY_KANA, plan, login_id, password, information)
+        self.main[login_id] = self.station.onboard_customer(  # (a second customer's screens
+            number, COMPANY.format(len(self.main) + 1), COMPANY_KANA, plan,  # read as its own)
+            login_id, password, information)
 
     def mains(self) -> list[str]:
         return list(self.main)
