@@ -196,6 +196,8 @@ def test_sections_follow_the_manual_with_contents_and_a_filter(failed_page: str)
     assert all(f'href="#section-{s}"' in failed_page for s in sections)
     rules = tomllib.loads((FEATURES / "rules.toml").read_text(encoding="utf-8"))["rules"]
     assert f'<a href="#LG-5" title="{html.escape(rules["LG-5"])}">LG-5</a>' in failed_page
+    assert failed_page.count('<a href="#contents">目次へ戻る</a>') == len(rules)  # (a rule's
+    #   end, on a page of some hundred screens)
     assert '<form id="filter" class="no-print" hidden>' in failed_page  # shown by its script
     for name in ("status", "section", "tag"):
         assert f'data-filter="{name}"' in failed_page

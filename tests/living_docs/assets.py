@@ -15,7 +15,7 @@ summary{cursor:pointer}
 tr.failed td{background:#fde0dd}tr.not-run td{color:var(--none)}
 li.step.failed{background:#fde0dd}li.step.not-run{color:var(--none)}
 .error pre{border-color:var(--bad)}
-#contents>ul{list-style:none;padding-left:0}
+#contents>ul{list-style:none;padding-left:0}.to-contents{text-align:right;font-size:.85em}
 #contents ul.rules{display:flex;flex-wrap:wrap;gap:.2em 1.2em;list-style:none;padding-left:1em}
 #filter label{margin-right:1em}
 #notice{position:fixed;left:1em;right:1em;bottom:1em;max-width:36em;margin:0 auto;padding:.6em 1em;

@@ -176,7 +176,8 @@ def _rule(ctx: Context, section: str, rule: str, statement: str) -> str:
         '<p class="none">このルールを証明するシナリオはまだありません。</p>')
     return (f'<div class="rule {status}" id="{rule}"><h3>{rule} '
             f'<span class="mark {status}">{LABEL[status]}</span></h3>'
-            f"<p>{esc(statement)}</p>{scenarios_html}{_rule_tests(rule)}</div>")
+            f"<p>{esc(statement)}</p>{scenarios_html}{_rule_tests(rule)}"
+            '<p class="to-contents no-print"><a href="#contents">目次へ戻る</a></p></div>')
 
 
 def _rule_tests(rule: str) -> str:
