@@ -85,8 +85,10 @@ _STATIC = re.compile(r"/static(/[0-9A-Za-z._-]+)+")  # (files it served)
 @functools.cache
 def _pages() -> tuple[frozenset[str], list[tuple[re.Pattern[str], str]]]:
     """The pages' own paths, and the patterns of those with a part the request names."""
-    from portal.app import PAGES  # (the access logger is set up before the app is loaded)
-    from portal.mailbox_pages import ROUTES as MAILBOX  # (a mail as its route: its file's
-    pages = [*PAGES, *MAILBOX]  # name holds its address; served only with --dev-mailbox)
+    # (imported here: the access logger is set up before the pages load; a mail of the dev
+    # mailbox as its route, as its file's name holds its address)
+    from portal.mailbox_pages import ROUTES as MAILBOX
+    from portal.pages import PAGES
+    pages = [*PAGES, *MAILBOX]
     exact = frozenset(route.path for route in pages if not route.param_convertors)
     return exact, [(route.path_regex, route.path) for route in pages if route.param_convertors]

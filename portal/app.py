@@ -22,10 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from application import screens
 from application.billing_station import BillingStation
 from application.outcomes import Refusal, Refused
-from portal import customer_pages, login_pages, mailbox_pages, member_pages, permission_pages
+from portal import mailbox_pages
 from portal.access_log import logged_path
 from portal.config import PortalConfig
 from portal.cookies import cookie_name, https
+from portal.pages import PAGES
 from portal.security import SEEN_COOKIE
 from portal.web import DEADLINE, STATIC, Portal, member, render, seen_cookie
 
@@ -212,15 +213,6 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     """Not reached while Guard stands outside the routes; kept as the last resort."""
     log.error("error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     return render(request, "error.html", {"message": SERVER_ERROR}, status_code=500)
-
-
-async def _favicon(request: Request) -> Response:
-    """Browsers ask every page for it: no icon, and no 404 either."""
-    return Response(status_code=204)
-
-
-PAGES = [Route("/favicon.ico", _favicon), *login_pages.ROUTES, *member_pages.ROUTES,
-         *customer_pages.ROUTES, *permission_pages.ROUTES]  # (and /static/, /dev/mailbox)
 
 
 def create_app(station: BillingStation, config: PortalConfig) -> Starlette:
