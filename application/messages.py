@@ -64,8 +64,8 @@ def _to(address: str) -> tuple[str, Any]:
     try:
         header = _parsed("To", address)
         one = [a.addr_spec for a in header[1].addresses] == [address]
-    except ValueError:  # (a name with a line break in it, as an encoded word may hold)
-        one = False
+    except Exception:  # (the parser's own errors: a line break in a name, as an encoded word
+        one = False  # may hold, is a ValueError; a group, "a:;@b.cc", an AttributeError)
     if not one:
         raise NotOneAddress("宛先が1つのメールアドレスとして読めません")
     return header

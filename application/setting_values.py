@@ -31,7 +31,8 @@ _POSTGRES_YES_NO = ("POSTGRES_PRE_PING", "POSTGRES_ENABLE_DB_FUNCTIONS", "CREATE
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
 # The words PostgreSQL (15) will not take as a schema's name unquoted, as the library writes
 # it: those SELECT word FROM pg_get_keywords() lists, each tried as CREATE SCHEMA w,
-# CREATE TABLE w.t and SELECT … FROM w.t (its first save fails with a syntax error).
+# CREATE TABLE w.t and SELECT … FROM w.t (its first save fails with a syntax error); and
+# system_user, reserved since PostgreSQL 16.
 _RESERVED_WORDS = """
     all analyse analyze and any array as asc asymmetric authorization binary both case
     cast check collate collation column concurrently constraint create cross
@@ -41,8 +42,8 @@ _RESERVED_WORDS = """
     inner intersect into is isnull join lateral leading left like limit localtime
     localtimestamp natural not notnull null offset on only or order outer overlaps
     placing primary references returning right select session_user similar some
-    symmetric table tablesample then to trailing true union unique user using variadic
-    verbose when where window with
+    symmetric system_user table tablesample then to trailing true union unique user using
+    variadic verbose when where window with
 """
 RESERVED = frozenset(_RESERVED_WORDS.split())
 

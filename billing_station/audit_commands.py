@@ -229,7 +229,8 @@ def _write_history(records: Iterator[audit.LoginRecord], since: datetime | None,
     elif fmt == "html":
         write_whole(history_page(list(records), since, until, client, login_id))
     else:
-        widths = (36, 19, 20, 7, 17, 8, 12, 11, 11, 13, 14, 15, 12, 14)  # (login_id: a tag's 20)
+        widths = (36, 19, 20, 7, 17, 8, 12, 11, 11, 13, 14, 15, 14, 14)  # (login_id: a tag's 20;
+        #   key_policy: 86400/5/5/3600)
         named = ["requested_at(JST)" if n == "requested_at" else n for n in audit.FIELDS]
         click.echo(" ".join(f"{n:<{w}}" for n, w in zip(named, widths, strict=True)))
         for r in records:

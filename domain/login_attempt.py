@@ -224,7 +224,7 @@ class LoginAttempt(Aggregate):
         before this one's, D-2) is not counted as a wrong entry (D-4); typed again, it is. What
         cannot be a key (not ``digits`` digits, D-6) is no guess: on a live attempt it is
         asked again, with nothing recorded or counted (a used, locked, superseded or
-        expired attempt says so first, as for any entry). An entry more than KEY_AWAITED
+        expired attempt says so first, as for any entry). An entry KEY_AWAITED or more
         after the key expired is told so, and records nothing."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
             self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)

@@ -211,7 +211,8 @@ async def _error_page(request: Request, message: str, status: int) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     """Not reached while Guard stands outside the routes; kept as the last resort."""
-    log.error("error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    log.error("error on %s %s: %s", request.method, logged_path(request.url.path),
+              type(exc).__name__)
     return render(request, "error.html", {"message": SERVER_ERROR}, status_code=500)
 
 

@@ -89,7 +89,7 @@ class PortalHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_ends()
-        self._body_late = self.loop.call_later(self.head_seconds, self._too_slow)
+        self._body_late = self.loop.call_later(self.head_seconds, self._body_too_slow)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -115,6 +115,17 @@ class PortalHttpTools(HttpToolsProtocol):
         self._late = self._body_late = None
         if not self.transport.is_closing():
             self.transport.close()
+
+    def _body_too_slow(self) -> None:
+        """Late, unless the server is what holds the body back: reading paused (a request
+        pipelined behind one still being answered, or a body the app has yet to take) or
+        the client waiting for 100 Continue until the app reads; then the body has as long
+        again."""
+        cycle = self.cycle
+        if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+            self._body_late = self.loop.call_later(self.head_seconds, self._body_too_slow)
+            return
+        self._too_slow()
 
     def send_400_response(self, msg: str) -> None:
         page = bad_request_page()

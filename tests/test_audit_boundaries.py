@@ -150,7 +150,8 @@ def test_the_schema_names_refused_as_reserved_are_those_the_server_will_not_take
     postgres_env: dict[str, str]
 ) -> None:
     """Each keyword the server lists, tried as the library writes a schema's name: the
-    words that fail are the list that refuses them at start, no more and no fewer."""
+    words that fail are the list that refuses them at start, and it holds no more than
+    those and the words a later PostgreSQL reserves."""
     failing = set()
     with psycopg.connect(_dsn(postgres_env), autocommit=True) as conn:
         words = [w for (w,) in conn.execute(
@@ -163,7 +164,7 @@ def test_the_schema_names_refused_as_reserved_are_those_the_server_will_not_take
                     conn.execute(f"SELECT a FROM {word}.t")
             except psycopg.errors.SyntaxError:
                 failing.add(word)
-    assert failing == RESERVED
+    assert failing <= RESERVED and RESERVED - failing <= {"system_user"}  # (16's)
 
 
 def test_a_store_whose_path_is_not_utf_8_is_audited(tmp_path: Path) -> None:

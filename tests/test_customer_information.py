@@ -82,11 +82,18 @@ def test_CI_2_email_limits_and_confirmation(app: BillingStation) -> None:
     ]
 
 
+def test_CI_2_a_japanese_mobile_address_of_before_2009_is_taken(app: BillingStation) -> None:
+    """Dots doubled or at an end of the local part: a mail's To reads each as itself."""
+    main = onboard(app)
+    for email in ("taro..yamada.@docomo.ne.jp", ".taro@ezweb.ne.jp"):
+        app.confirm_customer_information(main, {"email": email, "email_confirmation": email})
+
+
 @pytest.mark.parametrize("email", [
     "a@b.cc,=?utf-8?q?evil=40attacker.example?=",  # a second recipient, in an encoded word
     "=?utf-8?q?evil=40attacker.example=2Cx?=@b.cc", "a@b.cc>,<evil.example",
     "=?utf-8?q?x=0D=0ABcc:=20evil=40evil.example?=<a@b.cc>",  # a line break in a name
-    '"a b"@example.jp', "a..b@example.jp", ".a@example.jp"])
+    '"a b"@example.jp', "a:;@example.jp", "a@example", "a@exa_mple.jp"])
 def test_CI_2_and_SB_5_an_address_a_mail_would_read_as_another_is_refused(
     app: BillingStation, email: str
 ) -> None:

@@ -253,7 +253,9 @@ def test_smtp_errors_name_the_server() -> None:
 # (a store written by another hand may hold one: the forms refuse them, CI-2 and SB-5)
 NOT_ONE_ADDRESS = ["a@b.cc,=?utf-8?q?evil=40attacker.example?=",
                    "=?utf-8?q?evil=40attacker.example=2Cx?=@b.cc", "a@b.cc>,<evil.example",
-                   "=?utf-8?q?x=0D=0ABcc:=20evil=40evil.example?=<a@b.cc>"]
+                   "=?utf-8?q?x=0D=0ABcc:=20evil=40evil.example?=<a@b.cc>",
+                   "a:;@b.cc", "=>=?utf-8?q?@zn,x.i~ZQ<"]  # (the parser's AttributeError,
+#   IndexError: a 500, its key recorded and no KeyMailFailed, as a line break's had been)
 
 
 @settings(max_examples=300, deadline=None)

@@ -25,7 +25,7 @@ CLOCKS_APART = timedelta(minutes=1)  # an event stamped earlier than one stored 
 #   by more (a portal's workers commit seconds out of order at most: BS_PORTAL_DEADLINE)
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 _SETTLED = datetime.min.replace(tzinfo=UTC)  # when a finished attempt is over: always
-LATE_ENTRY = KEY_AWAITED  # a key entered this long after its expiry is still recorded
+LATE_ENTRY = KEY_AWAITED  # a key entered within this long after its expiry is recorded
 
 
 FINISHES = {LoginAttempt.LoginCompleted: Outcome.COMPLETED,

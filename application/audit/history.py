@@ -61,11 +61,11 @@ COLUMNS = {
                 "same tag: --login-id finds it)",
     "kind": "main, sub, or unknown (no such login ID)",
     "outcome": "completed, password_rejected, expired, locked, superseded, key_withheld, "
-               "mail_failed, abandoned (left unfinished: nothing settled it by an hour "
-               "after its key expired, or, with no key mailed, after 「ログイン」), or "
-               "pending (unfinished when the store ends, and it may go on: its key valid or "
-               "expired within the hour, when a late entry is still recorded as expired, "
-               "or, with no key mailed, requested within the hour)",
+               "mail_failed, abandoned (left unfinished: its key expired with no right key, "
+               "lock or late entry, an entry within the hour after its expiry being "
+               "recorded as expired; or, with no key mailed, nothing within the hour), or "
+               "pending (unfinished when the store ends, and it may go on: its key still "
+               "valid, or, with no key mailed, requested within the hour)",
     "with_key": "true if a notify key was verified",
     "key_required": "true if the login required a key (notify key on, not a first login)",
     "first_login": "true if it was the login ID's first successful login (D-1)",

@@ -95,5 +95,5 @@ def address_policy(client: Any) -> str:
 
 
 def address_policy_numbers(client: Any) -> str:
-    """A LoginRequestedFrom event's D-14 policy as history's column gives it: 5/900."""
+    """A LoginRequestedFrom event's D-14 policy as history's column gives it: 20/600."""
     return f"{client.failure_limit}/{client.failure_window_seconds}"
