@@ -48,8 +48,8 @@ def compare_page(reports: list[Report], plots: list[Path], now: datetime | None 
             f'<p class="meta">作成日時: {made_at(now)}<br>共通: シナリオ {described(first)}、'
             f"{first.days}日間{dates_ja(first)}、seed {first.seed}、ログインID {first.people:,}件、"
             f"{esc(policy_ja(first, leave_out=varied))} "
-            f"(同じ人たちが同じ乱数の種から来訪を始め、違うのは{esc(varied.name_ja)}だけ。"
-            "ただし、ある来訪の結果が変わった人は、その後の来訪の時刻やふるまいも変わります)</p>"
+            "(同じ人が同じ時刻に来訪し、各来訪はメールの遅れや入力の時間を同じ乱数列から引きます。"
+            f"違うのは{esc(varied.name_ja)}だけで、数字の違いはその影響です)</p>"
             + '<section class="key"><h2>数値</h2>' + table(head, rows, numeric_from=1)
             + f"<p><small>* {esc(TIME_NOTE)}{_d14_note(reports)}</small></p></section>"
             + "<section><h2>図</h2>" + "".join(captioned(plots, _captions(varied)).values())

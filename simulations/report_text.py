@@ -59,7 +59,7 @@ def text(r: Report) -> str:
         f"Login attempts: {r.attempts:,}"
         + (f" (of which the stuffers' {r.tries_checked:,})" if r.tries else "")
         + f"; completed {_share(r.outcomes['completed'], r.attempts)}"
-        f" (with key {r.with_key:,}, without {r.without_key:,}: first, LG-4, or key off)"
+        f" (with key {r.with_key:,}, without {r.without_key:,}: first or key off)"
         f"{outcomes}",
         *_addresses(r),
         f"Keys: issued {r.keys_issued:,} (of which re-issued to a visit after its first key "

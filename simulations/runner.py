@@ -10,7 +10,12 @@ the queue: visits and tries are actions on one queue ordered by simulated time; 
 jumps from one to the next.
 
 Deterministic: people draw from their own seeded random streams, and keys, salts and
-attempt ids from a seeded Entropy, so the same seed records the same events.
+attempt ids from a seeded Entropy, so the same seed records the same events. A person's
+stream draws only when and how often they visit, and a seed for each visit; a visit draws
+its typos, mail delays and typing from its own stream. So runs of one scenario under two
+policies see the same visits at the same times, each drawing the same numbers as far as
+its screens let it (common random numbers): what differs is the policy's doing, not a
+stream that came apart after one outcome changed.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class RunStopped(Exception):
 class Visit:
     person: Person
     began: datetime
+    rng: random.Random  # its own draws (a person's stream draws only the visits)
     relogins: int = 0
     keys: int = 0  # keys mailed to it
     throttled: bool = False  # a login of it refused unchecked (D-14)
@@ -185,23 +191,23 @@ class Simulation:
                 for _ in range(visits):
                     at = datetime.combine(today, time(start_hour), JST) + timedelta(
                         seconds=person.rng.uniform(0, (end_hour - start_hour) * 3600))
-                    self._at(at.astimezone(UTC), self._visit(person))
+                    self._at(at.astimezone(UTC), self._visit(person, person.rng.getrandbits(64)))
         if self.on_day:
             self.on_day(index)
         if index + 1 < self.scenario.days:
             self._at(datetime.combine(today + timedelta(days=1), time(7), JST).astimezone(UTC),
                      lambda: self._day(index + 1))
 
-    def _visit(self, person: Person) -> Callable[[], None]:
+    def _visit(self, person: Person, seed: int) -> Callable[[], None]:
         def begin() -> None:
             self.tally.visits += 1
             self.tally.exposed_visits += person.exposed
-            self._log_in(Visit(person, clock.now()))
+            self._log_in(Visit(person, clock.now(), random.Random(seed)))
         return begin
 
     def _log_in(self, visit: Visit, typo_allowed: bool = True) -> None:
         person, behaviour = visit.person, self.scenario.behaviour
-        if typo_allowed and person.rng.random() < behaviour.password_typo_rate:
+        if typo_allowed and visit.rng.random() < behaviour.password_typo_rate:
             if isinstance(self._ask(visit, person.password + "x"), Throttled):
                 self._wait(visit)
             else:  # LOGIN_FAILED (D-9): typed again at once
@@ -218,7 +224,7 @@ class Simulation:
             self._key_mailed(visit, screen.attempt_id)
         elif (isinstance(screen, ErrorPage) and screen.refusal is Refusal.KEY_LIMIT
               and screen.retry_at is not None
-              and person.rng.random() < behaviour.return_at_key_limit):
+              and visit.rng.random() < behaviour.return_at_key_limit):
             self._again(visit, retry_minute(screen.retry_at))  # the minute the page gives
         else:  # the key mail could not be sent, or D-10's wait is too long: call
             self._call_support(visit)
@@ -237,11 +243,11 @@ class Simulation:
 
     def _wait(self, visit: Visit) -> None:
         """「しばらく時間をおいてから再度ログインしてください。」 (D-14): a while, then again."""
-        wait = self.scenario.behaviour.throttled_wait.sample(visit.person.rng)
+        wait = self.scenario.behaviour.throttled_wait.sample(visit.rng)
         self._again(visit, clock.now() + timedelta(seconds=wait), waited=True)
 
     def _key_mailed(self, visit: Visit, attempt_id: UUID) -> None:
-        behaviour, rng = self.scenario.behaviour, visit.person.rng
+        behaviour, rng = self.scenario.behaviour, visit.rng
         key = self.mail.take_key(visit.person.email)
         if key is None or rng.random() < behaviour.mail_lost_share:
             self._after(behaviour.patience.sample(rng), lambda: self._again(visit))
@@ -251,7 +257,7 @@ class Simulation:
                     lambda: self._enter_key(visit, attempt_id, key))
 
     def _enter_key(self, visit: Visit, attempt_id: UUID, key: str) -> None:
-        behaviour, rng = self.scenario.behaviour, visit.person.rng
+        behaviour, rng = self.scenario.behaviour, visit.rng
         typed = _mistyped(key, rng) if rng.random() < behaviour.mistype_rate else key
         screen = self.app.enter_key(attempt_id, typed)
         if isinstance(screen, TopPage):
