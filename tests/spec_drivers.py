@@ -156,6 +156,8 @@ class ServiceDriver(Givens):
         self.app, self.mailbox, self.store = app, mailbox, store
         self.sessions: dict[str, Session] = {}  # login ID -> its session, as it logged in
         self.screen: Any = None  # the last screen, message or error shown
+        self.shown = 0  # screens shown so far (one may be the same object as the last:
+        #                 【完了】 is an enum's member)
         self.confirmation: Confirmation | None = None
         self.attempt: KeyEntry | None = None
         self.attempts: list[KeyEntry] = []  # every 通知キー照合 screen shown
@@ -169,6 +171,7 @@ class ServiceDriver(Givens):
 
     def show(self, action: Any) -> Any:
         """Runs a screen action; what it shows (or refuses with) becomes the screen."""
+        self.shown += 1
         try:
             self.screen = action()
         except (InvalidInput, Refused) as shown:

@@ -84,6 +84,11 @@ class World:
         browser's screen is read from its page (``person``)."""
         return getattr(self.driver, "screen", None)
 
+    @property
+    def shown(self) -> int:
+        """How many screens the services have shown (the evidence's: a step's own)."""
+        return int(getattr(self.driver, "shown", 0))
+
     def read_key(self, email: str) -> str:
         key = key_in(self.mailbox.messages(email)[-1])
         self.keys.append(key)

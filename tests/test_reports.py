@@ -500,6 +500,18 @@ def test_the_collector_records_d14s_wait_screen(tmp_path: Path) -> None:
     assert waits == [62, 66]  # (refused again 9 min 59 s later: the same screen, shown too)
 
 
+def test_the_collector_records_a_step_s_answer_the_same_as_the_one_before(
+        tmp_path: Path) -> None:
+    """【完了】 is one object however often it is shown: a change's own 【完了】 after
+    another's was left out, the step seemingly showing nothing."""
+    records = collected(tmp_path / "reports", "tests/test_features.py",
+                        "副IDが通知キーでログインする")
+    step = next(n for n, line in enumerate((FEATURES / "sub_ids.feature").read_text(
+        encoding="utf-8").splitlines(), 1) if '"通知キーの利用" を "利用する" に変更する' in line)
+    changed = [r for r in records if r["line"] == step]
+    assert [r["text"] for r in changed] == ["【完了】\nログインユーザ情報変更を完了しました。"]
+
+
 def test_the_collector_records_the_audits_answers(tmp_path: Path) -> None:
     """D-16's audit is a command, not a screen: its scenario showed only its setup's."""
     records = collected(tmp_path / "reports", "tests/test_features.py", "監査はストアを読むだけ")

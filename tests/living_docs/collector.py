@@ -45,13 +45,15 @@ class Collector:
         """``seen``: the test's fixtures and the step's arguments (the specs' ``world``, the
         portal's ``person`` at a browser)."""
         kind, screen = _screen_text(seen)
-        answer = seen.get("audited") or getattr(seen.get("world"), "screen", None)
+        world = seen.get("world")  # (a step's answer: 【完了】 twice is one object, twice)
+        answer = seen.get("audited") or (getattr(world, "screen", None),
+                                         getattr(world, "shown", 0))
         last = self.screens.get(test)
         # (a new answer showing the same text, as D-14 refusing once more, is the step's too)
         # The model's time, JST, in the services' run, where the steps move it (a browser's
         # run is at the real time, which says nothing of the scenario)
         at = jst(clock.now(), seconds=True) if seen.get("world") is not None else ""
-        if screen and (last is None or last[0] != screen or last[1] is not answer):
+        if screen and (last is None or last[0] != screen or last[1] != answer):
             self.screens[test] = (screen, answer)
             self._write(test, line, kind, screen, at)
         mailbox = (getattr(seen.get("world"), "mailbox", None)
