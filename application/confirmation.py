@@ -37,7 +37,9 @@ class Confirming(Station):
         unchanged when it is the ``current`` one's password typed again (a 確認 sent again
         after its OK: a new digest of it would record a change that is none)."""
         values, errors = check_form(CUSTOMER_INFORMATION, form)
-        if values["email_confirmation"] != values["email"]:
+        emails = {CUSTOMER_INFORMATION[k].label for k in ("email", "email_confirmation")}
+        if values["email_confirmation"] != values["email"] and not any(
+                e.label in emails for e in errors):  # (one left empty: said once, as such)
             errors.append(FieldError(
                 "連絡先メールアドレス(確認)", "CI-2",
                 "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。",

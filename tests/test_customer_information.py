@@ -80,6 +80,9 @@ def test_CI_2_email_limits_and_confirmation(app: BillingStation) -> None:
     assert [e.message for e in mismatch.value.errors] == [
         "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。"
     ]
+    with pytest.raises(InvalidInput) as emptied:  # (said once: not also "does not match")
+        app.confirm_customer_information(main, {"email": "x@example.jp", "email_confirmation": ""})
+    assert [e.message for e in emptied.value.errors] == ["連絡先メールアドレス(確認)を入力してください。"]
 
 
 def test_CI_2_a_japanese_mobile_address_of_before_2009_is_taken(app: BillingStation) -> None:
