@@ -143,8 +143,10 @@ def test_the_header_says_whether_the_browser_run_of_the_screenshots_passed(
                       if f["uri"].endswith("portal.feature"))
     assert portal_runs > 0 and (  # (portal.feature's screenshots are this run's own)
         "上の結果は、シナリオの手順を画面を通さずアプリケーションで直接行った実行のものです "
-        "(各手順の「画面の要点」は、その実行でアプリケーションが返した画面の題名とメッセージです)。"
-        f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており、その"
+        "(各手順の「画面の要点」は、その実行でアプリケーションが返した画面の題名とメッセージで、"
+        "添えた時刻はシナリオの時計の日本時間です)。"
+        f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており "
+        "(「画面の文字」はそのページの文字です。実際の時刻で動き、テスト用のお客様を使います)、その"
         "画面写真もこの実行で撮ったものです。ほかのシナリオの画面写真は、同じ手順をブラウザで"
         "行ったもう一つの実行で撮りました: 53件成功、失敗なし (画面のないシナリオ 1件は実行せず)。"
         ) in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,8 +62,10 @@ class Collector:
         if mailbox is not None and hasattr(mailbox, "messages"):
             messages = mailbox.messages()  # (at a browser, the portal's: other tests' too)
             before = self.mails.get(test, getattr(seen.get("person"), "mail_start", 0))
-            for message in messages[before:]:
-                self._write(test, line, "mail", _mail_text(message), at)
+            for message in messages[before:]:  # (each at its own date: a step may mail
+                self._write(test, line, "mail", _mail_text(message),  # several, time moving)
+                            jst(parsedate_to_datetime(message["Date"]), seconds=True)
+                            if at and message["Date"] else at)
             self.mails[test] = len(messages)
 
     def _write(self, test: str, line: int, kind: str, text: str, at: str = "") -> None:

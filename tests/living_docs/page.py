@@ -79,11 +79,13 @@ def _browser_verdict(browser: BrowserRun | None, portal_runs: int = 0) -> str:
         what = browser.problem or f"{browser.failed}件失敗 (画面写真には失敗した実行のものが含まれます)"
         return f'<p class="verdict bad">画面写真を撮ったブラウザでの実行: {esc(what)}</p>'
     skipped = f" (画面のないシナリオ {browser.skipped}件は実行せず)" if browser.skipped else ""
-    portal = (f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており、"
+    portal = (f"ただし portal.feature の{portal_runs}件はこの実行の中でブラウザで操作しており "
+              "(「画面の文字」はそのページの文字です。実際の時刻で動き、テスト用のお客様を使います)、"
               "その画面写真もこの実行で撮ったものです。" if portal_runs else "")
     return (f'<p class="meta">上の結果は、シナリオの手順を画面を通さずアプリケーションで直接'
             "行った実行のものです (各手順の「画面の要点」は、その実行でアプリケーションが返した"
-            f"画面の題名とメッセージです)。{portal}{'ほかのシナリオの' if portal else ''}画面写真は、"
+            "画面の題名とメッセージで、添えた時刻はシナリオの時計の日本時間です)。"
+            f"{portal}{'ほかのシナリオの' if portal else ''}画面写真は、"
             f"同じ手順をブラウザで行ったもう一つの実行で撮りました: {browser.passed}件成功、"
             f"失敗なし{skipped}。</p>")
 
