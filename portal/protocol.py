@@ -42,6 +42,7 @@ class PortalHttpTools(HttpToolsProtocol):
     _late: TimerHandle | None = None  # while a head is being read: closes it when late
     _heads = 0  # heads begun on the connection
     _body_late: TimerHandle | None = None  # while a body is being read: closes it when late
+    _unread: TimerHandle | None = None  # while answers wait for the client to read them
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -99,7 +100,25 @@ class PortalHttpTools(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_ends()
         self._body_ends()
+        self._read_again()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The answers wait for the client to read them: as long as a head may take, no
+        longer (a client that never reads held its connection and its requests for ever,
+        and, pipelining, kept a body's time from running: reading waits on writing)."""
+        super().pause_writing()
+        if self._unread is None:
+            self._unread = self.loop.call_later(self.head_seconds, self._too_slow)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._read_again()
+
+    def _read_again(self) -> None:
+        if self._unread is not None:
+            self._unread.cancel()
+            self._unread = None
 
     def _body_ends(self) -> None:
         if self._body_late is not None:
@@ -112,8 +131,14 @@ class PortalHttpTools(HttpToolsProtocol):
             self._late = None
 
     def _too_slow(self) -> None:
-        self._late = self._body_late = None
-        if not self.transport.is_closing():
+        """Cut off; what is still to be sent, dropped (a close waits for a client that does
+        not read to take it)."""
+        self._head_ends()
+        self._body_ends()
+        self._read_again()
+        if self.transport.get_write_buffer_size():
+            self.transport.abort()
+        elif not self.transport.is_closing():
             self.transport.close()
 
     def _body_too_slow(self) -> None:

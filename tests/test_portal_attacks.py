@@ -749,6 +749,35 @@ def test_a_pipelined_body_the_server_holds_back_is_not_cut_off(
     assert answer.count(b"HTTP/1.1 200 ") == 2 and answer.endswith(b"10"), answer
 
 
+def test_a_client_that_never_reads_its_answers_is_cut_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of pipelined requests and no answer read: the connection and the requests
+    waiting on it were held for ever (and a body behind them never timed out, reading
+    waiting on writing)."""
+    monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
+
+    async def page(request: Request) -> Response:
+        return PlainTextResponse("x" * 10_000)
+
+    server, thread, url = serve(Starlette(routes=[Route("/page", page)]))
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.socket() as raw:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.connect((host, int(port)))
+            raw.sendall(b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n" * 3000)
+            time.sleep(4)  # (answers queue up unread: past the deadline)
+            raw.settimeout(10)
+            received = 0
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := raw.recv(65536):
+                    received += len(chunk)
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert received < 3000 * 10_000  # (cut off: the rest never sent, no wait for a timeout)
+
+
 def test_a_body_refused_as_too_large_is_logged_on_its_page_not_its_path(
         portal: Served) -> None:
     """The access log names a page of a login ID by its route; the refusal's own warning
