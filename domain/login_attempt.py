@@ -205,6 +205,11 @@ class LoginAttempt(Aggregate):
     class KeyRefused(Aggregate.Event):
         reason: str  # the status that left no live key
 
+        def apply(self, attempt: LoginAttempt) -> None:
+            attempt.refused = True
+
+    refused = False  # an entry after its end recorded (once: a replayed form adds nothing)
+
     class EarlierKeyEntered(Aggregate.Event):
         """The key of an earlier attempt of the login ID (superseded by this one's, D-2, or
         over before it: expired, locked) entered here: the person logged in again, then
@@ -227,8 +232,9 @@ class LoginAttempt(Aggregate):
         expired attempt says so first, as for any entry). An entry KEY_AWAITED or more
         after the key expired is told so, and records nothing."""
         if self.status is not Status.AWAITING_KEY or self.key_digest is None:
-            self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
-            return KeyOutcome.REFUSED
+            if not self.refused:  # (the first says it; a form replayed again and again,
+                self.trigger_event(self.KeyRefused, reason=self.status.value, timestamp=now)
+            return KeyOutcome.REFUSED  # each recorded, grew the store without end)
         assert self.expires_at is not None
         if not now < self.expires_at:  # D-5
             if now < self.expires_at + KEY_AWAITED:

@@ -288,6 +288,10 @@ def test_D_3_a_key_completes_one_login_only(keyed: BillingStation, mailbox: Mail
     key = latest_key(mailbox, EMAIL)
     assert isinstance(keyed.enter_key(entry.attempt_id, key), TopPage)
     assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(Refusal.KEY_UNUSABLE)
+    refused = keyed.get(entry.attempt_id, LoginAttempt).version  # (its KeyRefused recorded)
+    for _ in range(3):  # the form replayed: told alike, and nothing more recorded (each
+        assert keyed.enter_key(entry.attempt_id, key) == ErrorPage(Refusal.KEY_UNUSABLE)
+    assert keyed.get(entry.attempt_id, LoginAttempt).version == refused  # grew the store)
 
 
 def test_D_4_wrong_keys_retry_until_five_lock_the_attempt(
