@@ -33,7 +33,7 @@ class Redacted(logging.Filter):
                 client = f"{UNKNOWN_ADDRESS}:{port}"
             bare, query = path.split("?", 1) if "?" in path else (path, None)
             path = NOT_SERVED if args[4] == 404 else (
-                logged_path(bare) + ("?…" if query is not None else ""))
+                logged_path(bare, args[4] in _A_FILE) + ("?…" if query is not None else ""))
             record.args = (client, args[1], path, *args[3:])
         return True
 
@@ -70,10 +70,14 @@ def _prefix(record: logging.LogRecord) -> str:
     return f"{record.levelname}:{' ' * (8 - len(record.levelname))}"
 
 
-def logged_path(path: str) -> str:
-    """``path`` as a log line keeps it (see above)."""
+_A_FILE = (200, 206, 304)  # the statuses of a static file served
+
+
+def logged_path(path: str, a_file: bool = False) -> str:
+    """``path`` as a log line keeps it (see above); under /static/ only a file served
+    (``a_file``: a 413 or 405 there named any text a client sent)."""
     exact, templates = _pages()
-    if path in exact or _STATIC.fullmatch(path):
+    if path in exact or (a_file and _STATIC.fullmatch(path)):
         return path
     return next((template for pattern, template in templates if pattern.fullmatch(path)),
                 NOT_SERVED)

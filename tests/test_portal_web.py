@@ -19,7 +19,7 @@ from starlette.responses import Response
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
 from billing_station.serve_command import log_config
-from portal.access_log import NOT_SERVED, AccessLine, Line, logged_path
+from portal.access_log import NOT_SERVED, AccessLine, Line, Redacted
 from portal.cookies import cookie_name, drop_cookie, set_cookie
 from portal.security import SEEN_COOKIE
 from portal.web import DEADLINE, run
@@ -118,15 +118,22 @@ def _on_a_loop_of_its_own(request: Callable[[float], Awaitable[str]], deadline: 
         return thread.submit(asyncio.run, main()).result()
 
 
-@pytest.mark.parametrize(("path", "logged"), [
-    ("/dev/mailbox", "/dev/mailbox"),
-    ("/dev/mailbox/000001-89059da7-yamada@example.co.jp.eml", "/dev/mailbox/{name}"),
-    ("/static/portal.css", "/static/portal.css"),
-    ("/permission-settings/sub-ids/x;password=1/confirm",
+@pytest.mark.parametrize(("path", "status", "logged"), [
+    ("/dev/mailbox", 200, "/dev/mailbox"),
+    ("/dev/mailbox/000001-89059da7-yamada@example.co.jp.eml", 200, "/dev/mailbox/{name}"),
+    ("/static/portal.css", 200, "/static/portal.css"),
+    ("/static/portal.css", 304, "/static/portal.css"),
+    ("/static/Passw0rd-demo", 413, NOT_SERVED),  # (no file served: any text a client sent)
+    ("/static/Passw0rd-demo", 405, NOT_SERVED),
+    ("/permission-settings/sub-ids/x;password=1/confirm", 200,
      "/permission-settings/sub-ids/{login_id}/confirm"),
-    ("/key/955153414145", NOT_SERVED),
+    ("/key/955153414145", 405, NOT_SERVED),
 ])
-def test_a_log_line_keeps_a_pages_path_or_its_route(path: str, logged: str) -> None:
+def test_a_log_line_keeps_a_pages_path_or_its_route(path: str, status: int, logged: str) -> None:
     """A mail of the development mailbox was logged as "a path the portal does not serve"
-    (its file's name, which holds its address, is no page's): now as its route."""
-    assert logged_path(path) == logged
+    (its file's name, which holds its address, is no page's): now as its route. Under
+    /static/, only a file served is named."""
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "POST", path, "1.1", status), None)
+    assert Redacted().filter(record) and isinstance(record.args, tuple)
+    assert record.args[2] == logged
