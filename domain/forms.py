@@ -10,10 +10,12 @@ from domain.fields import ChoiceField, Field, Kind, TextField
 # One plain address, as a mail's To reads it back: a local part of RFC 5322's atext and dots
 # anywhere (Japanese mobile addresses of before 2009 have "..", or a dot at an end, and are
 # mailed as they are), never "=?" (an encoded word: a To of "=?utf-8?q?x=40evil.example=2C?=
-# @a.jp" is decoded to two recipients), and a domain of letters, digits and hyphens with a
-# dot; no comma, space, colon, quote or angle bracket, each of which a To reads as another
-# recipient, a group or a name.
-EMAIL_SHAPE = r"(?!.*=\?)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+# @a.jp" is decoded to two recipients), nor "%" or "!" (old relays route by them), and a
+# domain of two or more labels (RFC 1035's: letters, digits and hyphens, 63 at most, no
+# hyphen at an end); no comma, space, colon, quote or angle bracket, each of which a To reads
+# as another recipient, a group or a name.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_SHAPE = rf"(?!.*=\?)[A-Za-z0-9#$&'*+/=?^_`{{|}}~.-]+@{_LABEL}(?:\.{_LABEL})+"
 NOTIFY_KEY_ON, NOTIFY_KEY_OFF = "利用する", "利用しない"
 
 

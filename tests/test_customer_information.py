@@ -96,7 +96,9 @@ def test_CI_2_a_japanese_mobile_address_of_before_2009_is_taken(app: BillingStat
     "a@b.cc,=?utf-8?q?evil=40attacker.example?=",  # a second recipient, in an encoded word
     "=?utf-8?q?evil=40attacker.example=2Cx?=@b.cc", "a@b.cc>,<evil.example",
     "=?utf-8?q?x=0D=0ABcc:=20evil=40evil.example?=<a@b.cc>",  # a line break in a name
-    '"a b"@example.jp', "a:;@example.jp", "a@example", "a@exa_mple.jp"])
+    '"a b"@example.jp', "a:;@example.jp", "a@example", "a@exa_mple.jp",
+    "a%evil.example@example.jp", "evil.example!a@example.jp",  # (routed by old relays)
+    "a@example-.jp", "a@" + "b" * 64 + ".jp"])  # (no label of RFC 1035's)
 def test_CI_2_and_SB_5_an_address_a_mail_would_read_as_another_is_refused(
     app: BillingStation, email: str
 ) -> None:
