@@ -89,8 +89,9 @@ def _screen_text(seen: dict[str, Any]) -> tuple[str, str | None]:
     if isinstance(shown, TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation
                   | Throttled):
         return "answer", f"【{screens.title(shown)}】\n{screens.message(shown)}"
-    if isinstance(shown, InvalidInput):
-        return "answer", f"【入力エラー】\n{shown}"
+    if isinstance(shown, InvalidInput):  # (the form again, each message by its field)
+        return "answer", "【入力エラー (同じ画面に、各項目のメッセージとして表示)】\n" + "\n".join(
+            f"{e.label}: {e.message}" for e in shown.errors)
     page = getattr(seen.get("person"), "tab", None)
     if page is not None and hasattr(page, "inner_text"):
         try:
