@@ -3,7 +3,7 @@ SC-3, SC-4, D-12..D-15). The attempt id lives in a signed cookie, never in a for
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from application import screens
 from application.login import Opening
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, Throttled, TopPage
 from application.station import AttemptNotFound
+from domain import clock
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import IDLE_TIMEOUT
 from portal.addresses import address_or_unknown
@@ -87,8 +88,8 @@ def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response
         return _session_started(request, shown)
     if isinstance(shown, KeyEntry):
         to_key = redirect("/key")
-        signed = portal(request).signer.sign("attempt", str(shown.attempt_id),
-                                             _browser(request, to_key))
+        signed = portal(request).signer.attempt(str(shown.attempt_id), clock.now(),
+                                                _browser(request, to_key))
         set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
         drop_cookie(request, to_key, ERROR_COOKIE)  # (「戻る」 to it: the login form, not it)
         return to_key
@@ -155,8 +156,9 @@ def _session_started(request: Request, top: TopPage) -> Response:
 
 
 def _attempt(request: Request) -> str | None:
-    return portal(request).signer.unsign(
-        "attempt", cookie(request, ATTEMPT_COOKIE), cookie(request, BROWSER_COOKIE))
+    return portal(request).signer.attempt_of(
+        cookie(request, ATTEMPT_COOKIE), cookie(request, BROWSER_COOKIE), clock.now(),
+        timedelta(seconds=ATTEMPT_MAX_AGE))
 
 
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,

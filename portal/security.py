@@ -103,6 +103,23 @@ class Signer:
         value, mac = signed.rsplit(".", 1)
         return value if _same(self._mac(purpose, binding + chr(0) + value), mac) else None
 
+    def attempt(self, attempt_id: str, shown_at: datetime, browser: str) -> str:
+        """通知キー照合's attempt, signed for this browser with when it was shown: a cookie
+        kept past its age is refused here, not only dropped by a browser that keeps to
+        Max-Age (a form replayed with it could be sent for ever)."""
+        return self.sign("attempt", f"{attempt_id}_{(shown_at - _EPOCH) // timedelta(seconds=1)}",
+                         browser)  # (no space: a cookie's value)
+
+    def attempt_of(self, signed: str | None, browser: str | None, now: datetime,
+                   max_age: timedelta) -> str | None:
+        """The attempt id ``attempt`` signed for this browser, if it is younger than
+        ``max_age``; else None."""
+        value = self.unsign("attempt", signed, browser)
+        attempt, _, shown = (value or "").rpartition("_")
+        if not (attempt and shown.isascii() and shown.isdigit() and len(shown) <= 12):
+            return None
+        return attempt if now < _EPOCH + timedelta(seconds=int(shown)) + max_age else None
+
     def seen(self, instant: datetime, token: str) -> str:
         """D-12: the instant of a session's request, signed for that session alone, so that
         no worker needs to record each request: the browser brings the last one back."""

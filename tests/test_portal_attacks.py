@@ -486,6 +486,26 @@ def test_D_15_an_attempt_id_cannot_be_used_from_another_session(portal: Served) 
     attacker.close()
 
 
+def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> None:
+    """The attempt cookie's 15 minutes were a browser's Max-Age only: a client keeping it
+    could send 通知キー照合's form for ever. Its age is signed in it, and checked."""
+    with client(portal) as browser:
+        assert http_log_in(browser, customer(portal, notify_key=True)).headers[
+            "location"] == "/key"
+        token = csrf_of(browser.get("/key").text)
+        kept = dict(browser.cookies)
+        before = last(portal)
+        with freezegun.freeze_time(datetime.now(UTC) + timedelta(minutes=15, seconds=1),
+                                   tick=True):
+            browser.cookies.clear()
+            for name, value in kept.items():
+                browser.cookies.set(name, value)
+            assert browser.get("/key").headers["location"] == "/login"
+            entered = browser.post("/key", data={"key": "123456789012", "csrf": token})
+            assert entered.status_code == 303 and entered.headers["location"] == "/login"
+        assert recorded_since(portal, before) == []
+
+
 @pytest.mark.parametrize("query", ["wrong=%C2%B2", "wrong=%E2%91%A0", "digits=%C2%B2",
                                    "earlier=%C2%B2", "wrong=" + "9" * 5000, "wrong=0100"])
 def test_D_4_a_number_in_the_key_page_s_query_that_is_no_count_shows_none(
