@@ -4,7 +4,7 @@ refuses (a control character in a header, a broken request line) gets the portal
 And the request's head (its line and headers) has bounds uvicorn's parser does not set: a
 32 MB header was read whole into memory, and a client sending a header line every few
 seconds (slowloris) held its connection for ever; so did one sending a declared body a
-byte every few seconds."""
+byte every few seconds, and one never reading its answers."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ class PortalHttpTools(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_ends()
         self._body_ends()
-        self._read_again()
+        self._unread_ends()
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -113,9 +113,9 @@ class PortalHttpTools(HttpToolsProtocol):
 
     def resume_writing(self) -> None:
         super().resume_writing()
-        self._read_again()
+        self._unread_ends()
 
-    def _read_again(self) -> None:
+    def _unread_ends(self) -> None:
         if self._unread is not None:
             self._unread.cancel()
             self._unread = None
@@ -135,7 +135,7 @@ class PortalHttpTools(HttpToolsProtocol):
         not read to take it)."""
         self._head_ends()
         self._body_ends()
-        self._read_again()
+        self._unread_ends()
         if self.transport.get_write_buffer_size():
             self.transport.abort()
         elif not self.transport.is_closing():
