@@ -51,7 +51,7 @@ class Person:
     login_id: str
     password: str
     email: str
-    rng: random.Random
+    rng: random.Random  # when and how often they visit, and a seed for each visit's draws
     address: str = ""  # the client address logged in from (D-14); "" none
     exposed: bool = False  # a credential stuffer behind the same address
 
