@@ -109,6 +109,17 @@ def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 
 @contextlib.contextmanager
+def running(app: Starlette) -> Iterator[str]:
+    """``app`` served on loopback in a thread (``serve``), stopped at the end; its URL."""
+    server, thread, url = serve(app)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextlib.contextmanager
 def serving(folder: Path, kind: str = "sqlite") -> Iterator[Served]:
     """A portal served on a fresh store of ``kind`` (SQLite under ``folder``, or a fresh
     PostgreSQL schema, dropped afterwards) and a mailbox under ``folder``, the demo

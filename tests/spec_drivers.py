@@ -48,7 +48,7 @@ from domain.portal_sessions import PortalSession
 from portal.app import create_app
 from portal.config import PortalConfig
 from portal.security import ATTEMPT_COOKIE, SESSION_COOKIE
-from tests.portal_fixtures import SECRET, Camera, fresh_shots_folder, serve
+from tests.portal_fixtures import SECRET, Camera, fresh_shots_folder, running
 from tests.story import new_sub_id_labels
 
 CUSTOMER_LABELS = {f.label: k for k, f in CUSTOMER_INFORMATION.items()}
@@ -295,12 +295,8 @@ class ServiceDriver(Givens):
 def served(station: BillingStation) -> Iterator[str]:
     """The portal on 127.0.0.1 (port 0) in a thread, over ``station`` (the scenario's own
     store: D-14's per-address count starts at zero for each scenario); its URL."""
-    server, thread, url = serve(create_app(station, PortalConfig(SECRET)))
-    try:
+    with running(create_app(station, PortalConfig(SECRET))) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 # What a form page shows, field by field: its label (without the ※ of a required field),

@@ -44,7 +44,7 @@ from tests.portal_fixtures import (  # noqa: E402
     http_log_in,
     in_process,
     onboard_customer,
-    serve,
+    running,
     serving,
 )
 from tests.story import PASSWORD  # noqa: E402
@@ -665,11 +665,15 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
     browser.close()
 
 
-def _raw(portal: Served, head: bytes, then: float = 0.0, more: bytes = b"") -> bytes:
-    """What the portal answers on a connection of its own to ``head``, then ``more`` after
-    ``then`` seconds (b"" when it closed the connection without a word)."""
-    host, port = portal.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as raw:
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def _raw(url: str, head: bytes, then: float = 0.0, more: bytes = b"") -> bytes:
+    """What the server at ``url`` answers on a connection of its own to ``head``, then
+    ``more`` after ``then`` seconds (b"" when it closed the connection without a word)."""
+    with socket.create_connection(_address(url), timeout=10) as raw:
         raw.sendall(head)
         time.sleep(then)
         with contextlib.suppress(OSError):  # (closed already: the write may fail)
@@ -684,10 +688,10 @@ def test_a_request_head_past_64_kB_is_a_400_page_not_read_whole(portal: Served) 
     """httptools reads a header whole, however long: a 32 MB one was read into memory and
     answered 200."""
     many = b"".join(b"X-Header-%04d: %s\r\n" % (i, b"a" * 40) for i in range(1_500))
-    answer = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\n" + many)  # (90 kB, unended)
+    answer = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\n" + many)  # (90 kB, unended)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert "リクエストの形式が正しくありません。".encode() in answer
-    fine = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Fine: " + b"a" * 30_000
+    fine = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Fine: " + b"a" * 30_000
                 + b"\r\nConnection: close\r\n\r\n")
     assert fine.startswith(b"HTTP/1.1 200 ")
 
@@ -697,7 +701,7 @@ def test_a_body_and_the_next_request_s_head_in_one_piece_are_not_counted_as_a_he
     """Pipelined: a POST's body of 64 kB and the next request's first bytes arrive together;
     the whole piece was counted as the next request's head and refused (both answers lost)."""
     body = b"a" * 65_500  # (within MAX_BODY: with the heads around it, past HEAD_BYTES)
-    answer = _raw(portal, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+    answer = _raw(portal.url, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
                   b"x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body) + body
                   + b"GET /login HTTP/1.1\r\nHost: x\r\n", 0.3,
                   b"Connection: close\r\n\r\n")
@@ -709,11 +713,11 @@ def test_a_request_head_that_trickles_in_is_cut_off(portal: Served,
     """A header line every few seconds held a connection for ever (slowloris)."""
     monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
     began = time.monotonic()
-    cut = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\n", 1.5, b"X-More: 1\r\n")
+    cut = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\n", 1.5, b"X-More: 1\r\n")
     assert cut == b"" and time.monotonic() - began < 5
-    silent = _raw(portal, b"", 1.5)  # (a connection that sends nothing)
+    silent = _raw(portal.url, b"", 1.5)  # (a connection that sends nothing)
     assert silent == b""
-    whole = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    whole = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert whole.startswith(b"HTTP/1.1 200 ")
 
 
@@ -723,7 +727,7 @@ def test_a_body_that_trickles_in_is_cut_off_and_logged_as_a_client_gone(
     client's leaving at last was logged as an error."""
     monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
     start, began = len(portal.logs.lines), time.monotonic()
-    cut = _raw(portal, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+    cut = _raw(portal.url, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
                b"x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nlogin_id=a", 1.5, b"b")
     assert cut == b"" and time.monotonic() - began < 5
     gone = "portal INFO client gone before its request's body ended on POST /login"
@@ -733,7 +737,7 @@ def test_a_body_that_trickles_in_is_cut_off_and_logged_as_a_client_gone(
         time.sleep(0.1)
     lines = portal.logs.lines[start:]
     assert gone in lines and not [line for line in lines if "ERROR" in line], lines
-    whole = _raw(portal, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    whole = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert whole.startswith(b"HTTP/1.1 200 ")
 
 
@@ -751,21 +755,11 @@ def test_a_pipelined_body_the_server_holds_back_is_not_cut_off(
     async def echo(request: Request) -> Response:
         return PlainTextResponse(str(len(await request.body())))
 
-    server, thread, url = serve(Starlette(routes=[Route("/slow", slow),
-                                                  Route("/echo", echo, methods=["POST"])]))
-    try:
-        host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as raw:
-            raw.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\n"
-                        b"Host: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n12345")
-            time.sleep(1.5)  # (past the deadline, the first answer still being made)
-            raw.sendall(b"67890")
-            answer = b""
-            while chunk := raw.recv(65536):
-                answer += chunk
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with running(Starlette(routes=[Route("/slow", slow),
+                                   Route("/echo", echo, methods=["POST"])])) as url:
+        answer = _raw(url, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\n"
+                      b"Host: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n12345",
+                      1.5, b"67890")  # (past the deadline, the first answer still being made)
     assert answer.count(b"HTTP/1.1 200 ") == 2 and answer.endswith(b"10"), answer
 
 
@@ -779,22 +773,16 @@ def test_a_client_that_never_reads_its_answers_is_cut_off(
     async def page(request: Request) -> Response:
         return PlainTextResponse("x" * 10_000)
 
-    server, thread, url = serve(Starlette(routes=[Route("/page", page)]))
-    try:
-        host, port = url.removeprefix("http://").split(":")
-        with socket.socket() as raw:
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            raw.connect((host, int(port)))
-            raw.sendall(b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n" * 3000)
-            time.sleep(4)  # (answers queue up unread: past the deadline)
-            raw.settimeout(10)
-            received = 0
-            with contextlib.suppress(ConnectionResetError):
-                while chunk := raw.recv(65536):
-                    received += len(chunk)
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with running(Starlette(routes=[Route("/page", page)])) as url, socket.socket() as raw:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(_address(url))
+        raw.sendall(b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n" * 3000)
+        time.sleep(4)  # (answers queue up unread: past the deadline)
+        raw.settimeout(10)
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := raw.recv(65536):
+                received += len(chunk)
     assert received < 3000 * 10_000  # (cut off: the rest never sent, no wait for a timeout)
 
 
