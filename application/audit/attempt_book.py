@@ -25,7 +25,6 @@ CLOCKS_APART = timedelta(minutes=1)  # an event stamped earlier than one stored 
 #   by more (a portal's workers commit seconds out of order at most: BS_PORTAL_DEADLINE)
 STALE = timedelta(hours=1)  # an attempt with no key is over after this (a crash mid-login)
 _SETTLED = datetime.min.replace(tzinfo=UTC)  # when a finished attempt is over: always
-LATE_ENTRY = KEY_AWAITED  # a key entered within this long after its expiry is recorded
 
 
 FINISHES = {LoginAttempt.LoginCompleted: Outcome.COMPLETED,
@@ -127,7 +126,7 @@ class Attempt:
         """The instant from which it is over (the earliest, if it finished)."""
         if self.finished is not None:
             return _SETTLED
-        return self.deadline + (LATE_ENTRY if self.issued is not None else timedelta(0))
+        return self.deadline + (KEY_AWAITED if self.issued is not None else timedelta(0))
 
 
 @attrs.frozen
