@@ -94,7 +94,7 @@ class Served:
         return key_in(mails[-1])
 
 
-def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
+def _serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="info",
                             proxy_headers=False, http=PortalHttpTools)  # (as serve's)
     server = uvicorn.Server(config)
@@ -110,8 +110,8 @@ def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 @contextlib.contextmanager
 def running(app: Starlette) -> Iterator[str]:
-    """``app`` served on loopback in a thread (``serve``), stopped at the end; its URL."""
-    server, thread, url = serve(app)
+    """``app`` served on loopback in a thread, stopped at the end; its URL."""
+    server, thread, url = _serve(app)
     try:
         yield url
     finally:
@@ -140,12 +140,10 @@ def _serving(folder: Path, store: dict[str, str]) -> Iterator[Served]:
     root.addHandler(logs)
     level = root.level
     root.setLevel(logging.INFO)
-    server, thread, url = serve(create_app(station, PortalConfig(SECRET)))
     try:
-        yield Served(url, station, mailbox, logs, store)
+        with running(create_app(station, PortalConfig(SECRET))) as url:
+            yield Served(url, station, mailbox, logs, store)
     finally:
-        server.should_exit = True
-        thread.join(10)
         root.removeHandler(logs)
         root.setLevel(level)
         station.close()

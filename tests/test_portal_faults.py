@@ -43,9 +43,9 @@ from tests.portal_fixtures import (  # noqa: E402
     needs_own_postgres,
     onboard_customer,
     own_postgres,
+    running,
     serve_env,
 )
-from tests.portal_fixtures import serve as serve_in_thread  # noqa: E402
 from tests.story import PASSWORD  # noqa: E402
 from tests.test_mail import Inbox, SlowInbox, free_port  # noqa: E402
 
@@ -259,9 +259,9 @@ def test_the_mail_server_down_or_slow_the_screen_says_so_and_a_later_login_works
                        "BS_SMTP_TIMEOUT": "0.5"}).mailer()
     station = build(shared_store, mailer)
     login_id = onboard_customer(station, "mailfault", notify_key=True)
-    server, thread, url = serve_in_thread(create_app(station, PortalConfig(SECRET)))
     try:
-        with httpx.Client(base_url=url) as browser:
+        with running(create_app(station, PortalConfig(SECRET))) as url, \
+                httpx.Client(base_url=url) as browser:
             answer = http_log_in(browser, login_id)
             assert answer.headers["location"] == "/login/error"
             failed = browser.get("/login/error")
@@ -281,8 +281,6 @@ def test_the_mail_server_down_or_slow_the_screen_says_so_and_a_later_login_works
             assert top.headers["location"] == "/top"
         assert whole(station) == []
     finally:
-        server.should_exit = True
-        thread.join(10)
         controller.stop()
         station.close()
 
@@ -296,10 +294,10 @@ def test_a_login_with_the_store_gone_is_a_503_page_without_a_traceback(
     store = store_settings("sqlite", tmp_path / "locked.sqlite3")
     station = build(store | {"SQLITE_LOCK_TIMEOUT": "1"}, MailboxFolder(tmp_path / "mb"))
     login_id = onboard_customer(station, "lockedout")
-    server, thread, url = serve_in_thread(create_app(station, PortalConfig(SECRET)))
     blocker = sqlite3.connect(store["SQLITE_DBNAME"], timeout=1, isolation_level=None)
     try:
-        with httpx.Client(base_url=url, timeout=30) as browser:
+        with running(create_app(station, PortalConfig(SECRET))) as url, \
+                httpx.Client(base_url=url, timeout=30) as browser:
             token = csrf_of(browser.get("/login").text)
             blocker.execute("BEGIN EXCLUSIVE")
             response = browser.post("/login", data={"login_id": login_id, "password": PASSWORD,
@@ -310,6 +308,4 @@ def test_a_login_with_the_store_gone_is_a_503_page_without_a_traceback(
         assert whole(station) == []
     finally:
         blocker.close()
-        server.should_exit = True
-        thread.join(10)
         station.close()

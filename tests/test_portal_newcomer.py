@@ -27,7 +27,7 @@ from tests.portal_fixtures import (  # noqa: E402
     csrf_of,
     fill_new_sub_id,
     http_log_in,
-    serve,
+    running,
     sub_id_of,
 )
 from tests.story import PASSWORD, sub_id_form  # noqa: E402
@@ -343,24 +343,22 @@ def test_on_a_narrow_screen_the_development_mailbox_and_its_mails_fit_the_width(
     width (three columns squeezed it to a word a line), and a mail's long lines wrap:
     nothing is wider than the screen."""
     served.station.log_in(served.customer(notify_key=True), PASSWORD)  # a key mail at least
-    server, thread, url = serve(create_app(served.station,
-                                           PortalConfig(SECRET, served.mailbox.folder)))
-    context = chromium.new_context(base_url=url, locale="ja-JP",
-                                   viewport={"width": 390, "height": 844})
-    try:
-        tab = context.new_page()
-        tab.goto("/dev/mailbox")
-        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
-        subject = tab.get_by_role("link", name=KEY_MAIL_SUBJECT, exact=True).first
-        box = subject.bounding_box()
-        assert box and box["width"] >= 300, box
-        subject.click()
-        expect(tab.locator("#mail-body")).to_contain_text("通知キー: ")
-        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
-    finally:
-        context.close()
-        server.should_exit = True
-        thread.join(10)
+    with running(create_app(served.station, PortalConfig(SECRET, served.mailbox.folder))
+                 ) as url:
+        context = chromium.new_context(base_url=url, locale="ja-JP",
+                                       viewport={"width": 390, "height": 844})
+        try:
+            tab = context.new_page()
+            tab.goto("/dev/mailbox")
+            assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+            subject = tab.get_by_role("link", name=KEY_MAIL_SUBJECT, exact=True).first
+            box = subject.bounding_box()
+            assert box and box["width"] >= 300, box
+            subject.click()
+            expect(tab.locator("#mail-body")).to_contain_text("通知キー: ")
+            assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        finally:
+            context.close()
 
 
 def test_D_13_the_login_forms_token_still_works_after_a_redirect(
