@@ -47,7 +47,7 @@ def sub_id_form(login_id: str = "sub01", **changes: str) -> dict[str, str]:
     return {
         "login_id": login_id,
         "temporary_password": SUB_PASSWORD,
-        "person_in_charge": "佐藤 花子",
+        "person_in_charge": "佐藤　花子",
         "phone": "0398765432",
         "email": f"{login_id}@example.co.jp",
     } | changes

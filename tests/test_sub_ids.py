@@ -39,7 +39,7 @@ def test_SB_1_and_SB_9_a_sub_id_logs_in_with_its_own_key(
     enable_sub_key(app, main)
     top = log_in_with_key(app, mailbox, "sub01", SUB_PASSWORD, "sub01@example.co.jp")
     assert isinstance(top, TopPage)
-    assert screens.header(top).startswith("佐藤 花子様 (BSお客様番号: BS5928544) 前回ログイン: ")
+    assert screens.header(top).startswith("佐藤　花子様 (BSお客様番号: BS5928544) 前回ログイン: ")
     assert top.session.is_main_id is False
     assert not mailbox.messages("yamada@example.co.jp")  # the main ID's address gets nothing
 
