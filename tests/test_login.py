@@ -92,6 +92,7 @@ def test_LG_1_a_login_id_typed_in_full_width_is_the_login_id_a_password_is_as_ty
         app: BillingStation) -> None:
     onboard(app)
     assert isinstance(app.log_in(" ｍａｉｎ０１ ", PASSWORD), TopPage)
+    assert isinstance(app.log_in("main0¹", PASSWORD), TopPage)  # NFKC, as README says
     full_width = PASSWORD.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
     assert app.log_in("main01", full_width) == ErrorPage(Refusal.LOGIN_FAILED)
 
