@@ -165,11 +165,14 @@ def _login_ids(violation: Violation) -> list[str]:
 def findings_page(violations: Iterable[Violation], counts: Counter[str], where: str,
                   stores: Sequence[str] | None = None,
                   out_of_order: OutOfOrder | None = None, scope: str = "ストア全体",
-                  out_of_order_in: str | None = None) -> str:
+                  out_of_order_in: str | None = None,
+                  unreadable: Sequence[tuple[str, str]] = ()) -> str:
     """`verify --html`: the verdict, what was checked, and each finding with its evidence
     (and, from several stores, the store each is in: ``stores``, one per violation); events
     stamped out of order (``out_of_order``: the first, of one store) qualify the verdict;
-    ``scope``: what was read (the whole store, or what came after a checkpoint)."""
+    ``scope``: what was read (the whole store, or what came after a checkpoint);
+    ``unreadable``: the stores that could not be read whole, and why (verify's error line):
+    then there is no verdict, only what was found up to there."""
     found = list(violations)
     in_store = [f"ストア {html.escape(s)}: " for s in stores] if stores else [""] * len(found)
     by_rule = Counter(v.rule for v in found)
@@ -177,6 +180,8 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         f"{rule} × {n}" for rule, n in sorted(by_rule.items())) + "</div>") if found else (
         '<div class="verdict ok">違反なし: すべてのログインと変更が、下の検査したルールについて'
         "その時点のポリシーに従っていました。</div>")
+    if unreadable:  # (no verdict can be given: the page says so, not an earlier run's)
+        verdict = _unreadable_ja(unreadable, len(found))
     if counts[OUT_OF_ORDER]:  # (the verdict's time-based part is unsure: said beside it)
         verdict += _out_of_order_ja(out_of_order, out_of_order_in)
     checked = "".join(f"<tr><th>{COUNTS.get(k, html.escape(k))}</th><td>{n:,}</td></tr>"
@@ -200,6 +205,15 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
             + (_filters({r: r for r in sorted(by_rule)}, "ルール").replace(
                 "{shown}", f"{len(found):,}") + items if found else "<p>なし</p>"))
     return _page(AUDIT_TITLE, body)
+
+
+def _unreadable_ja(unreadable: Sequence[tuple[str, str]], found: int) -> str:
+    """The verdict's place when a store could not be read whole: which, why, and that what
+    the page shows is what was read up to there."""
+    reasons = html.escape("\n".join(f"{where}: {why}" for where, why in unreadable))
+    return ('<div class="verdict bad">判定なし: 最後まで読めなかったストアがあります。'
+            f"下は読めたところまでの結果です (違反 {found:,} 件)。</div>"
+            f"<p>読めなかったストアと理由 (verify の出力のまま):</p><pre>{reasons}</pre>")
 
 
 def _listed(items: Sequence[str]) -> str:

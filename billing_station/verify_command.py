@@ -3,6 +3,7 @@ policy in force at its time, with the evidence of each violation; as text, and a
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -14,7 +15,8 @@ import click
 from tqdm import tqdm
 
 from application import audit, bootstrap
-from application.audit import AuditReader, Verifier
+from application.adapters.eventstore import StoredEventError
+from application.audit import AuditReader, NotAnEventStore, Verifier
 from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
@@ -98,29 +100,38 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     if page or checkpoint:
         refuse_overwriting(stores or _configured_store(), is_findings_page, page=page,
                            checkpoint=checkpoint)
-    store = reader(stores[0] if stores else None) if len(stores) < 2 else None  # (one)
-    if snapshots:  # (first: a store whose snapshots are refused is not read on)
-        for each in [store] if store else [reader(path) for path in stores]:
-            _snapshots_checked(each, store is None)
+    store: AuditReader | None = None
+    verifier = Verifier()  # (one store's; several are each verified apart)
+    found: list[audit.Violation] = []
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
     first_out_of_order = None  # the first attempt event stamped out of order (of several
     out_of_order_in: str | None = None  # stores, the first store's that has one, named)
     scope = "ストア全体"  # (what the page says was read)
-    if store is None:
-        counts, found, where, in_store, unreadable, first = _verified_in_parallel(list(stores))
-        out_of_order_in, first_out_of_order = first or (None, None)
-    else:
-        if checkpoint is None:
-            verifier = Verifier()
-            with audit.located(store), closing(events(store, for_verify=True)) as read:
-                found = list(reported(verifier.check(read)))  # (closed: a finding that
-                # stops it stops the store's count beside it too)
+
+    def so_far() -> tuple[list[audit.Violation], Counter[str], str, str]:
+        where = store.where if store else ", ".join(map(str, stores)) or "the configured store"
+        return found, verifier.counts, printable_path(where), scope
+
+    with _no_verdict_on(page, so_far):
+        store = reader(stores[0] if stores else None) if len(stores) < 2 else None  # (one)
+        if snapshots:  # (first: a store whose snapshots are refused is not read on)
+            for each in [store] if store else [reader(path) for path in stores]:
+                _snapshots_checked(each, store is None)
+        if store is None:
+            counts, found, where, in_store, unreadable, first = _verified_in_parallel(
+                list(stores))
+            out_of_order_in, first_out_of_order = first or (None, None)
         else:
-            verifier, found, unsaved, scope = _verified_from(store, checkpoint)
-        counts, where = verifier.counts, store.where
-        first_out_of_order = verifier.attempts.first_out_of_order
+            if checkpoint is None:
+                with audit.located(store), closing(events(store, for_verify=True)) as read:
+                    for violation in reported(verifier.check(read)):  # (closed: a finding
+                        found.append(violation)  # that stops it stops the count beside it)
+            else:
+                verifier, unsaved, scope = _verified_from(store, checkpoint, found)
+            counts, where = verifier.counts, store.where
+            first_out_of_order = verifier.attempts.first_out_of_order
     if snapshots:
         scope += "、スナップショットもイベントと照合 (--snapshots)"
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
@@ -142,12 +153,14 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     elif not unreadable:
         click.echo("verified: no violations")
     if unreadable:  # the others' findings stand; these stores were read up to there only
-        echo_unreadable(unreadable, len(stores), f"; {page} not written" if page else "")
-        sys.exit(exits.DATA_ERROR)
+        echo_unreadable(unreadable, len(stores))
     if page is not None:
         write_text(page, findings_page(found, counts, printable_path(where), in_store,
-                                       first_out_of_order, scope, out_of_order_in))
-        click.echo(f"wrote {page}")
+                                       first_out_of_order, scope, out_of_order_in, unreadable))
+        click.echo(f"wrote {page}" + (": no verdict, a store could not be read whole"
+                                      if unreadable else ""))
+    if unreadable:
+        sys.exit(exits.DATA_ERROR)
     if unsaved:  # (after the verdict, which stands)
         click.echo(f"error: {unsaved}", err=True)
         sys.exit(exits.IO_ERROR)
@@ -193,6 +206,30 @@ def echo_unreadable(unreadable: list[tuple[str, str]], stores: int, then: str = 
                f"whole{then}")
 
 
+@contextlib.contextmanager
+def _no_verdict_on(page: Path | None, so_far: Callable[[], tuple[
+        list[audit.Violation], Counter[str], str, str]]) -> Iterator[None]:
+    """A store verify cannot read whole, or at all: the page asked for says there is no
+    verdict, and why, with what was found up to there (``so_far``: the violations, counts,
+    store and scope), not an earlier run's verdict left in its place. Then the console
+    script says why (exit 65)."""
+    try:
+        yield
+    except (StoredEventError, NotAnEventStore) as e:
+        if page is not None:
+            found, counts, where, scope = so_far()
+            why = refusal(e) if isinstance(e, StoredEventError) else str(e)
+            write_text(page, findings_page(found, counts, where, None, None, scope,
+                                           unreadable=[(where, why)]))
+            click.echo(f"wrote {page}: no verdict, the store could not be read whole")
+        raise
+
+
+def refusal(error: StoredEventError) -> str:
+    """What the console script says of a store it cannot read (cli.py), without "error: "."""
+    return f"the event store {error.what}: {error}"
+
+
 def echo_findings(findings: Findings) -> None:
     """Each violation found in several stores printed with its store and its evidence."""
     for where, violation in findings.violations:
@@ -225,13 +262,12 @@ def _sized(bar: tqdm[Any]) -> Callable[[int], None]:
     return start
 
 
-def _verified_from(store: AuditReader, path: Path
-                   ) -> tuple[Verifier, list[audit.Violation], str | None, str]:
-    """verify through the checkpoint in ``path``: only the events after it are read. Also
-    what to say if the checkpoint could not then be written (None: it was), and what was
-    read, as the page says it."""
+def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation]
+                   ) -> tuple[Verifier, str | None, str]:
+    """verify through the checkpoint in ``path``: only the events after it are read, their
+    violations put in ``found``. Also what to say if the checkpoint could not then be
+    written (None: it was), and what was read, as the page says it."""
     earlier = path.exists()  # (one that cannot be written stays as it was)
-    found: list[audit.Violation] = []
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
               desc="replaying since the checkpoint") as bar:
         def read(violations: list[audit.Violation]) -> None:
@@ -250,8 +286,8 @@ def _verified_from(store: AuditReader, path: Path
     if result.unsaved is None:
         click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
                    f"{result.since:,}", err=True)
-        return result.verifier, found, None, scope
-    return result.verifier, found, f"checkpoint {path} " + (
+        return result.verifier, None, scope
+    return result.verifier, f"checkpoint {path} " + (
         f"not moved: {result.unsaved} (the verdict above stands; the next verify with it "
         "reads from where it was)" if earlier else f"not written: {result.unsaved} (the "
         "verdict above stands; the next verify with it reads the whole store)"), scope

@@ -439,6 +439,30 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
             in sharded.output)
 
 
+def test_cli_verify_of_a_store_it_cannot_read_whole_leaves_no_earlier_verdict_on_its_page(
+        simulated: Path, tmp_path: Path) -> None:
+    """A daily verify naming the same page: the day the store is refused (an event deleted),
+    the page says there is no verdict, and why; it held the day before's 違反なし."""
+    store, page = tmp_path / "daily.sqlite3", tmp_path / "daily.html"
+    shutil.copy(simulated, store)
+    clean = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])
+    assert clean.exit_code == 0 and "違反なし" in page.read_text()
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid = 30")
+        db.commit()
+    refused = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])
+    assert refused.exit_code == 65, refused.output
+    assert f"wrote {page}: no verdict, the store could not be read whole" in refused.output
+    shown = page.read_text()
+    assert "判定なし" in shown and "違反なし" not in shown
+    assert "the event store is missing events: notification 30" in shown
+    assert "Traceback" not in refused.output
+    store.write_text("no database")  # (replaced by a file that is none: the same)
+    foreign = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])
+    assert foreign.exit_code == 65 and "判定なし" in page.read_text()
+    assert f"{store} is not a Billing Station event store" in page.read_text()
+
+
 def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
         simulated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A row that cannot be read in one of several stores: the error named no store, and
@@ -457,9 +481,12 @@ def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(
     assert f"VIOLATION D-3 in {planted}:" in result.output  # (the other store's, still told)
     assert f"error: {broken} holds an event that cannot be read: notification 20" in (
         result.output)
-    assert "not verified whole: 1 of 2 stores could not be read whole; " \
-        f"{page} not written" in result.output
-    assert "no violations" not in result.output and not page.exists()
+    assert "not verified whole: 1 of 2 stores could not be read whole" in result.output
+    assert f"wrote {page}: no verdict, a store could not be read whole" in result.output
+    assert "no violations" not in result.output
+    shown = page.read_text()  # (the page says so too, with the other store's finding)
+    assert "判定なし" in shown and "違反なし" not in shown and "D-3" in shown
+    assert f"{broken}: holds an event that cannot be read: notification 20" in shown
     assert "Traceback" not in result.output
     shards = [tmp_path / "shard-01-of-02.sqlite3", broken]  # simulate's audit of its shards
     shutil.copy(simulated, shards[0])
