@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from uuid import UUID, uuid4
@@ -20,7 +20,7 @@ from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, Violation, checkpoint, replay
 from application.audit.attempt_book import AttemptBook
-from application.audit.evidence import line
+from application.audit.evidence import line, shown
 from application.audit.policies import duration
 from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation
@@ -40,6 +40,7 @@ from domain.portal_sessions import (
     ClientAddress,
     PortalSession,
     client_address_id,
+    token_digest,
 )
 from tests.conftest import build
 from tests.story import (
@@ -567,6 +568,10 @@ def test_D_12_a_portal_session_no_login_began_is_caught(
     assert violation.message == ("a portal session began for main01 with no login of it "
                                 "completing then")
     assert "PortalSession.Started" in violation.evidence[0]
+    digest = token_digest("t" * 43)  # (a session's digest reads as one, not as a secret)
+    assert f"token_digest=sha256:{digest[:8]} " in violation.evidence[0]
+    assert "previous_login=None" in violation.evidence[0] and digest not in violation.evidence[0]
+    assert shown("previous_login", datetime(2026, 4, 6, 5, tzinfo=UTC)) == "2026/04/06 14:00:00 JST"
 
 
 def test_D_12_a_session_of_another_instant_or_login_ID_than_its_login_is_caught(

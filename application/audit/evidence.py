@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -32,6 +33,8 @@ def printable(text: str) -> str:
         c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+TOKEN_DIGEST = "token_digest"  # a portal session's: SHA-256 of its bearer token, in hex
+SESSION_DIGEST = re.compile(r"[0-9a-f]{64}")
 _RULED = ("email", "notify_key")  # of a registration's information: what the rules read
 
 
@@ -71,9 +74,13 @@ def shown(name: str, value: Any) -> Any:
     tagged: 32 bits of an unsalted hash of a 12-digit key leave a few hundred guesses."""
     if isinstance(value, dict):
         return {k: shown(k, v) for k, v in value.items()}
+    if isinstance(value, datetime):  # (previous_login: in JST, as every time shown)
+        return f"{jst(value, seconds=True)} JST"
     if isinstance(value, str):
         if not (name.endswith("digest") or name in SECRET_FIELDS):
             return printable(value)
+        if name == TOKEN_DIGEST and SESSION_DIGEST.fullmatch(value):
+            return f"sha256:{value[:8]}"  # (of a session's 256 random bits: D-12)
         if value and not Hasher.is_digest(value):
             return f"<not a digest: {len(value):,} characters, not shown>"
         return Hasher.short(value)
