@@ -447,6 +447,10 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
      "its topic names no event of this system"),
     ("SET topic = 'eventsourcing.domain:Aggregate.Event' WHERE topic LIKE '%.LoginCompleted'",
      "its topic names no event of this system"),
+    ("SET topic = 'domain.accounts:Customer' WHERE topic LIKE '%.LoginCompleted'",
+     "its topic names no event of this system"),  # (an aggregate's class: the library's words)
+    ("SET state = replace(state, '\"key_required\":false', '\"key_required\":\"no\"') "
+     "WHERE topic LIKE '%.PasswordAccepted'", "its key_required is 'no', not a bool"),  # TEXT
     ("SET originator_id = 'not-a-uuid' WHERE topic LIKE '%.LoginCompleted'",
      "its id is no UUID"),
     ("SET state = CAST(json_set(state, '$.information.email', 7) AS BLOB) WHERE topic LIKE "
@@ -457,7 +461,8 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
      "its state cannot be decoded (Expecting value: line 1 column 1 (char 0))\n"),
 ], ids=["a number for text", "a word for a time", "a time in no zone", "a time past 9999",
         "no fields",
-        "another aggregate's topic", "a module's topic", "the library's event", "no uuid",
+        "another aggregate's topic", "a module's topic", "the library's event",
+        "an aggregate's class", "text for bytes", "no uuid",
         "a number in the information", "a number for yes or no", "no JSON"])
 
 

@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from application.adapters.cache import OrderedLRU
 from application.adapters.event_shapes import foreign_topic, misshapen
@@ -74,7 +74,12 @@ class ModelMapper(Mapper[UUID]):
                 raise _Misshapen(problem)
             return event
         except Exception as e:
-            why = str(e) if isinstance(e, _Misshapen) else _said(e)
+            if isinstance(stored_event.state, str):  # (a TEXT column's: written by another
+                return self.to_domain_event(StoredEvent(  # hand; read as its UTF-8, as the
+                    stored_event.originator_id, stored_event.originator_version,  # audit's
+                    stored_event.topic, stored_event.state.encode()))  # fast path reads it)
+            why = str(e) if isinstance(e, _Misshapen) else (
+                _FOREIGN if not _names_an_event(stored_event.topic) else _said(e))
             raise StoredEventError(
                 f"stored event {stored_event.originator_id} version "
                 f"{stored_event.originator_version} (topic {stored_event.topic!r}) "
@@ -91,6 +96,15 @@ def _said(e: Exception) -> str:
             f"{type(cause).__name__}: {cause}"  # (a parse's own words; else what raised it)
         return f"its state cannot be decoded ({said})"
     return f"{type(e).__name__}: {e}"
+
+
+def _names_an_event(topic: str) -> bool:
+    """Whether a topic of this system's names an event class (not an aggregate, say)."""
+    try:
+        named = resolve_topic(topic)
+    except Exception:
+        return False
+    return isinstance(named, type) and issubclass(named, DomainEvent)
 
 
 class _Misshapen(Exception):
