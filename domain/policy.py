@@ -21,7 +21,7 @@ class LoginPolicy:
 
     digits: int = 12
     validity: timedelta = attrs.field(default=timedelta(minutes=10))
-    max_wrong_entries: int = 5
+    max_wrong_entries: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     max_keys_per_window: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     key_window: timedelta = timedelta(minutes=60)
     address_failure_limit: int = attrs.field(default=20, validator=attrs.validators.ge(1))

@@ -395,13 +395,20 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
     assert misshapen(LoginAttempt.KeyIssued, issued) is None  # (D-10's two: absent, as before)
     assert misshapen(LoginAttempt.KeyIssued, {**issued, "max_wrong_entries": True}) == (
         "its max_wrong_entries is True, not an int")
-    # (a key valid 10**30 seconds ended verify in a traceback; one valid -5 was "-0.08 min")
+    # (a key valid 10**30 seconds ended verify in a traceback; one valid -5 was "-0.08 min";
+    # one valid 0 seconds, or locked at 0 wrong entries, no policy can set: verify blamed
+    # D-4 on a lawful login under the second)
     assert [misshapen(LoginAttempt.KeyIssued, {**issued, "valid_for_seconds": seconds})
-            for seconds in (10**30, -5, 0, 100 * 365 * 24 * 3600)] == [
-        "its valid_for_seconds is 1000000000000000000000000000000, not a duration of 0 to "
+            for seconds in (10**30, -5, 0, 1, 100 * 365 * 24 * 3600)] == [
+        "its valid_for_seconds is 1000000000000000000000000000000, not a duration of 1 to "
         "3,153,600,000 seconds (a hundred years)",
-        "its valid_for_seconds is -5, not a duration of 0 to 3,153,600,000 seconds (a "
-        "hundred years)", None, None]
+        "its valid_for_seconds is -5, not a duration of 1 to 3,153,600,000 seconds (a "
+        "hundred years)", "its valid_for_seconds is 0, not a duration of 1 to 3,153,600,000 "
+        "seconds (a hundred years)", None, None]
+    assert misshapen(LoginAttempt.KeyIssued, {**issued, "max_wrong_entries": 0}) == (
+        "its max_wrong_entries is 0, not a limit of 1 or more")
+    assert misshapen(LoginAttempt.KeyIssued, {**issued, "max_keys_per_window": 0,
+                                              "key_window_seconds": 0}) is None  # (unrecorded)
     started = {"originator_id": uuid4(), "originator_version": 1, "originator_topic": "t",
                "timestamp": datetime.now(UTC), "token_digest": "d", "account_id": uuid4(),
                "login_id": "main01"}

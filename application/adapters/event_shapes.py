@@ -21,6 +21,11 @@ OURS = ("domain.", "eventsourcing.domain:Snapshot")  # the topics this system st
 # seconds, or stamped 9999-12-31 UTC (past JST's year 9999), ended verify in a traceback.
 EARLIEST, LATEST = datetime(1000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 LONGEST = 100 * 365 * 24 * 3600  # seconds: the most a recorded duration (``*_seconds``) is
+# The policy's numbers no policy can set to 0 (LoginPolicy): a key valid for no time, or
+# locked before any wrong entry, is no policy in force (verify blamed a lawful login on one).
+# (D-10's two may be 0 in a KeyIssued: issued before they were recorded with each key.)
+AT_LEAST_ONE = frozenset({"valid_for_seconds", "max_wrong_entries", "failure_limit",
+                          "failure_window_seconds"})
 
 
 def foreign_topic(topic: object) -> bool:
@@ -120,7 +125,10 @@ def fits_of(cls: type) -> Callable[[dict[str, Any]], bool]:
             test.append("(type(v) is not datetime or (v.tzinfo is not None and "
                         "_earliest <= v < _latest))")
         if _duration(field):
-            test.append("(type(v) is not int or 0 <= v <= _longest)")
+            test.append(f"(type(v) is not int or {int(field.name in AT_LEAST_ONE)} <= v <= "
+                        "_longest)")
+        elif field.name in AT_LEAST_ONE:
+            test.append("(type(v) is not int or v >= 1)")
         for j, (kind, values) in enumerate(field.literals.items()):
             names[f"_kind{i}_{j}"], names[f"_values{i}_{j}"] = kind, values
             test.append(f"(type(v) is not _kind{i}_{j} or v in _values{i}_{j})")
@@ -152,8 +160,11 @@ def _misfit(cls: type, state: dict[str, Any]) -> str | None:
             return f"{its}, with no time zone"
         if kind is datetime and not EARLIEST <= value < LATEST:
             return f"{its}, not within the years {EARLIEST.year} to {LATEST.year - 1}"
-        if kind is int and _duration(field) and not 0 <= value <= LONGEST:
-            return f"{its}, not a duration of 0 to {LONGEST:,} seconds (a hundred years)"
+        least = int(field.name in AT_LEAST_ONE)
+        if kind is int and _duration(field) and not least <= value <= LONGEST:
+            return f"{its}, not a duration of {least} to {LONGEST:,} seconds (a hundred years)"
+        if kind is int and least and value < least:
+            return f"{its}, not a limit of 1 or more"
         if kind in field.literals and value not in field.literals[kind]:
             return f"{its}, not one of {', '.join(map(repr, field.literals[kind]))}"
         if field.items is not None and isinstance(value, dict):
