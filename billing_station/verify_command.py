@@ -66,7 +66,8 @@ from simulations.wording import counted_as
                    "events again: about as long again as a whole verify.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
            snapshots: bool) -> None:
-    """Replay the whole store and check every login against the policy in force at its time
+    """Replay the whole store (with --checkpoint, what came after it) and check every login
+    against the policy in force at its time
     (LG-1..LG-6, D-1..D-5, D-10; each login recorded on its attempt and its account alike;
     each key mailed to the login ID's registered address then;
     each key and password kept only as its digest, D-7;
@@ -148,7 +149,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     if store is not None:  # (the one read, whatever the settings named; several are named
         click.echo(f"store: {printable_path(store.where)}")  # on the command line, each finding too)
     if violations:
-        by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(violations.items()))
+        by_rule = ", ".join(f"{rule} ×{n:,}" for rule, n in sorted(violations.items()))
         click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
     elif not unreadable:
         click.echo("verified: no violations")
@@ -284,8 +285,9 @@ def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation]
     scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 {result.since:,} より後の "
              f"{result.read:,}件 (それより前は以前の検査の結果を引き継ぐ)")
     if result.unsaved is None:
-        click.echo(f"checkpoint {path}: read {result.read:,} events after notification "
-                   f"{result.since:,}", err=True)
+        click.echo(f"checkpoint {path}: read {counted_as(result.read, 'event')} after "
+                   f"notification {result.since:,} (those before it as an earlier verify "
+                   "read them)")  # (on stdout: what the verdict below covers)
         return result.verifier, None, scope
     return result.verifier, f"checkpoint {path} " + (
         f"not moved: {result.unsaved} (the verdict above stands; the next verify with it "

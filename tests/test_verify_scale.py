@@ -347,7 +347,7 @@ def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,
     assert full.exit_code == first.exit_code == again.exit_code == 0
     summary = [line for line in full.output.splitlines() if line.startswith("summary:")]
     assert summary and summary[0] in first.output and summary[0] in again.output
-    assert "read 0 events after notification" in again.output
+    assert "read 0 events after notification" in again.stdout
     assert (tmp_path / "v.html").is_file()
     (tmp_path / "junk").write_text("not a checkpoint")
     refused = CliRunner().invoke(main, ["verify", "--checkpoint", str(tmp_path / "junk")],

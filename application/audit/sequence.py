@@ -114,8 +114,9 @@ def check_sequences(app: EventStore, after: int = 0) -> None:
 def refuse_out_of_sequence(found: list[tuple[Any, ...]]) -> None:
     """OutOfSequence naming the first aggregates ``found`` (id, count, lowest, highest)."""
     if found:
-        named = "; ".join(f"aggregate {originator_id}: {count} events numbered {low} "
-                          f"to {high}" for originator_id, count, low, high in found[:SHOWN])
+        named = "; ".join(f"aggregate {originator_id}: " + (
+            f"{count:,} events numbered {low:,} to {high:,}" if count != 1 else
+            f"1 event numbered {low:,}") for originator_id, count, low, high in found[:SHOWN])
         more = " (and more)" if len(found) > SHOWN else ""
         raise OutOfSequence(f"{named}{more}: each aggregate numbers its events 1, 2, 3 and "
                             "on, so one was changed or deleted, or the store is damaged")
