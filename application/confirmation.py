@@ -37,10 +37,9 @@ class Confirming(Station):
         unchanged when it is the ``current`` one's password typed again (a 確認 sent again
         after its OK: a new digest of it would record a change that is none)."""
         values, errors = check_form(CUSTOMER_INFORMATION, form)
-        emails = {CUSTOMER_INFORMATION[k].label for k in ("email", "email_confirmation")}
-        if values["email_confirmation"] != values["email"] and not any(
-                e.label in emails for e in errors):  # (one left empty: said once, as such)
-            errors.append(FieldError(
+        emails = values["email"], values["email_confirmation"]
+        if all(emails) and emails[0] != emails[1]:  # (also beside a malformed one: CI-4 says
+            errors.append(FieldError(  # every error; one left empty is said once, as such)
                 "連絡先メールアドレス(確認)", "CI-2",
                 "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。",
             ))

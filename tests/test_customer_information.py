@@ -83,6 +83,12 @@ def test_CI_2_email_limits_and_confirmation(app: BillingStation) -> None:
     with pytest.raises(InvalidInput) as emptied:  # (said once: not also "does not match")
         app.confirm_customer_information(main, {"email": "x@example.jp", "email_confirmation": ""})
     assert [e.message for e in emptied.value.errors] == ["連絡先メールアドレス(確認)を入力してください。"]
+    with pytest.raises(InvalidInput) as both:  # (a malformed one that differs: both errors)
+        app.confirm_customer_information(main, {"email": "a b@example.jp",
+                                                "email_confirmation": "x@example.jp"})
+    assert [e.message for e in both.value.errors] == [
+        "連絡先メールアドレスの形式が正しくありません。",
+        "連絡先メールアドレス(確認)が連絡先メールアドレスと一致しません。"]
 
 
 def test_CI_2_a_japanese_mobile_address_of_before_2009_is_taken(app: BillingStation) -> None:
