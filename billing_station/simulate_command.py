@@ -16,6 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from application import bootstrap
 from application.audit import Verifier
 from application.audit.parallel import verify_stores
+from application.audit.verify import recalled_from
 from billing_station import exits, streams
 from billing_station.audit_commands import events
 from billing_station.compare_option import compared_values
@@ -261,7 +262,8 @@ def _audit(stores: list[Path]) -> int:
         verifier = Verifier()
         with closing(bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", stores[0]))
                      ) as app:
-            violations = sum(1 for _ in reported(verifier.check(events(app, for_verify=True))))
+            violations = sum(1 for _ in reported(verifier.check(
+                events(app, for_verify=True), recall=recalled_from(app))))
         counts, where = verifier.counts, str(stores[0])
     else:
         found = verify_stores(stores)

@@ -22,7 +22,7 @@ from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
 from application.audit.snapshots import check_snapshots
-from application.audit.verify import JUDGED_D14, OUT_OF_ORDER
+from application.audit.verify import JUDGED_D14, OUT_OF_ORDER, recalled_from
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page, is_findings_page
@@ -127,7 +127,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         else:
             if checkpoint is None:
                 with audit.located(store), closing(events(store, for_verify=True)) as read:
-                    for violation in reported(verifier.check(read)):  # (closed: a finding
+                    for violation in reported(verifier.check(  # (closed: a finding
+                            read, recall=recalled_from(store))):
                         found.append(violation)  # that stops it stops the count beside it)
             else:
                 verifier, unsaved, scope = _verified_from(store, checkpoint, found)

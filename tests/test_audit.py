@@ -19,6 +19,7 @@ from freezegun.api import FrozenDateTimeFactory
 from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import Verifier, Violation, checkpoint, replay
+from application.audit import recent as recent_attempts
 from application.audit.attempt_book import AttemptBook
 from application.audit.evidence import line, shown
 from application.audit.policies import duration
@@ -270,6 +271,35 @@ def test_D_3_a_login_attempt_completes_once(keyed: BillingStation, mailbox: Mail
     found = the_violation(keyed, "D-3")
     assert found.message == "a login attempt completed a second time"
     assert sum("LoginAttempt.LoginCompleted" in e for e in found.evidence) == 2
+
+
+@pytest.mark.parametrize(("before", "rule", "after"), [
+    ("wrong password", "LG-1", "after its password was rejected"),
+    ("completed", "D-3", "after its key was used")])
+def test_LG_1_D_3_a_login_on_an_attempt_long_over_is_judged_by_how_it_ended(
+        keyed: BillingStation, mailbox: MailboxFolder, start: FrozenDateTimeFactory,
+        monkeypatch: pytest.MonkeyPatch, before: str, rule: str, after: str) -> None:
+    """verify holds only the latest closed attempts: a login completed on one it no longer
+    held was said to be "used again" (D-3), with itself for evidence, even when its password
+    had been rejected. Its events are now read again from the store (the auditor's probe)."""
+    monkeypatch.setattr(recent_attempts, "REMEMBERED", 2)
+    if before == "wrong password":
+        keyed.log_in("main01", "wrong-password")
+    else:
+        log_in_with_key(keyed, mailbox, "main01", PASSWORD, EMAIL, start, timedelta(minutes=1))
+    [first] = [r for r in audit.history(replay(keyed))][-1:]
+    for _ in range(3):  # (later attempts closed: the first one forgotten)
+        start.tick(timedelta(minutes=1))
+        keyed.log_in("main01", "wrong-password")
+    attempt = keyed.get(UUID(first.attempt_id), LoginAttempt)
+    attempt.trigger_event(LoginAttempt.LoginCompleted, with_key=False,
+                          timestamp=attempt.modified_on + timedelta(hours=2))  # planted
+    keyed.save(attempt)
+    found = [v for v in audit.verify(keyed) if "long over" in v.message]
+    assert [(v.rule, v.message) for v in found] == [
+        (rule, f"a login completed on a login attempt long over, {after}")]
+    assert "LoginAttempt.LoginRequested" in found[0].evidence[0]  # (its events, read again)
+    assert "LoginAttempt.LoginCompleted" in found[0].evidence[-1]
 
 
 def _key_planted(app: BillingStation, to: str = EMAIL, window_recorded: bool = True

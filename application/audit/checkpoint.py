@@ -29,7 +29,7 @@ from application.adapters.files import write_whole
 from application.audit.collector import long_lived
 from application.audit.packing import Unreadable, pack, unpack
 from application.audit.reading import MissingEvents, located, position, rows
-from application.audit.verify import Verifier, Violation, events_to_verify
+from application.audit.verify import Verifier, Violation, events_to_verify, recalled_from
 
 MARK = b"billing-station verify checkpoint "  # a checkpoint's first bytes, whatever version
 MAGIC = MARK + b"17\n"  # then the SHA-256 of the pickle, the pickle
@@ -129,7 +129,7 @@ def verify_incrementally(app: EventStore, path: Path,
         before = verifier.counts["events"]
         try:
             with located(app), closing(events_to_verify(app, on_page, since, until)) as stored:
-                found = list(verifier.check(stored, final=False))
+                found = list(verifier.check(stored, final=False, recall=recalled_from(app)))
         except Unreadable as e:  # a packed part of it, reached by a late event
             raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e}): remove "
                                   "it to verify from the first event") from e

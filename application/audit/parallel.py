@@ -20,7 +20,7 @@ from application import bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit.attempt_book import OutOfOrder
 from application.audit.reading import NotAnEventStore, located
-from application.audit.verify import Verifier, Violation, events_to_verify
+from application.audit.verify import Verifier, Violation, events_to_verify, recalled_from
 
 
 @attrs.frozen
@@ -46,7 +46,7 @@ def verify_store(path: Path) -> Findings:
     verifier, found = Verifier(), []
     try:
         with located(reader), closing(events_to_verify(reader)) as read:
-            for violation in verifier.check(read):
+            for violation in verifier.check(read, recall=recalled_from(reader)):
                 found.append((str(path), violation))
     except StoredEventError as e:
         return Findings(verifier.counts, found, [(str(path), f"{e.what}: {e}")],

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
@@ -65,8 +66,27 @@ OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ah
                 "(time-based outcomes unsure)")
 
 
+Recall = Callable[[UUID, int], list[Any]]  # an aggregate's events before a version, read again
+
+# How a login attempt long over had ended, for an event after it that uses a key or completes
+# a login: the rule that ending makes it break, and the ending said (as the page says it).
+_LONG_OVER = {
+    LoginAttempt.KeyVerified: ("D-3", "after its key was used", "通知キーを使った後で"),
+    LoginAttempt.LoginCompleted: ("D-3", "after it completed", "ログインを完了した後で"),
+    LoginAttempt.PasswordRejected: ("LG-1", "after its password was rejected",
+                                    "パスワードが誤っていた後で"),
+    LoginAttempt.KeyExpired: ("LG-5", "after its key expired", "通知キーの有効期限が切れた後で"),
+    LoginAttempt.AttemptLocked: ("D-4", "after it was locked", "誤入力でロックされた後で"),
+    LoginAttempt.KeySuperseded: ("D-2", "after its key was superseded",
+                                 "新しい通知キーで無効になった後で"),
+    LoginAttempt.KeyWithheld: ("D-10", "after its key was withheld", "通知キーを送らなかった後で"),
+}
+
+
 class Verifier:
     """Feed it the store's events in order; it yields violations and counts what it saw."""
+
+    recall: Recall | None = None  # (during a check only: a checkpoint pickles the rest)
 
     def __init__(self) -> None:
         self.accounts = AccountBook()
@@ -76,9 +96,18 @@ class Verifier:
         self.longest_window = timedelta(0)  # of D-10's windows in force so far
         self.pairs = Pairs()  # logins and sub IDs, each recorded on two aggregates at once
 
-    def check(self, events: Iterable[Any], final: bool = True) -> Iterator[Violation]:
+    def check(self, events: Iterable[Any], final: bool = True, recall: Recall | None = None
+              ) -> Iterator[Violation]:
         """The violations among ``events`` (the store's, in order, or those after a
-        checkpoint's position); ``final``: the store ends here (``finish``)."""
+        checkpoint's position); ``final``: the store ends here (``finish``); ``recall``: the
+        store's events of an attempt long over, read again when a late one needs them."""
+        self.recall = recall
+        try:
+            yield from self._check(events, final)
+        finally:
+            self.recall = None
+
+    def _check(self, events: Iterable[Any], final: bool) -> Iterator[Violation]:
         counts, attempts, fold = self.counts, self.attempts, self.accounts.fold
         for event in events:
             counts["events"] += 1
@@ -163,8 +192,7 @@ class Verifier:
         attempt = self.attempts.fold(event, self.accounts)
         if attempt is None:
             if isinstance(event, _USES):
-                yield Violation("D-3", "a login attempt long ended was used again",
-                                [line(event)], "とうに終わったログイン試行がもう一度使われた")
+                yield self._long_over(event)
         elif isinstance(event, LoginAttempt.KeyVerified):
             yield from check_key(attempt, event)
             yield from check_newer_key(attempt, self.accounts.of(attempt.account_id))
@@ -195,6 +223,26 @@ class Verifier:
             if isinstance(event, LoginAttempt.PasswordRejected) and not self.clients.claimed(
                     attempt.client.client_address):
                 self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
+
+    def _long_over(self, event: Any) -> Violation:
+        """A key used or a login completed on an attempt long over (verify holds only the
+        latest closed ones): judged by how it had ended, its events read again from the
+        store (without ``recall``, said as no longer held)."""
+        earlier = self.recall(event.originator_id, event.originator_version) \
+            if self.recall else []
+        ended = next((e for e in earlier if type(e) in _LONG_OVER), None)
+        used = "a key was accepted" if isinstance(event, LoginAttempt.KeyVerified) \
+            else "a login completed"
+        used_ja = "通知キーを受け付けた" if isinstance(event, LoginAttempt.KeyVerified) \
+            else "ログインを完了した"
+        if ended is None:
+            return Violation("D-3", f"{used} on a login attempt long over (its earlier events "
+                             "are no longer held)", [line(event)],
+                             f"とうに終わったログイン試行で{used_ja}")
+        rule, after, after_ja = _LONG_OVER[type(ended)]
+        return Violation(rule, f"{used} on a login attempt long over, {after}",
+                         [*map(line, earlier), line(event)],
+                         f"とうに終わったログイン試行で、{after_ja}{used_ja}")
 
     def _check_account_named(self, requested: Any) -> Iterator[Violation]:
         """LG-1: a login attempt names its login ID's own account, the first registered
@@ -290,6 +338,14 @@ def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = No
         in_sequence()
 
 
+def recalled_from(app: EventStore) -> Recall:
+    """An aggregate's events before a version, read from ``app``'s store again."""
+    def recall(aggregate_id: UUID, before: int) -> list[Any]:
+        return list(app.events.get(aggregate_id, lte=before - 1))
+    return recall
+
+
 def verify(app: EventStore, events: Iterable[Any] | None = None) -> Iterator[Violation]:
     """Every violation in the store (or in ``events``, the store's replay by default)."""
-    yield from Verifier().check(events_to_verify(app) if events is None else events)
+    yield from Verifier().check(events_to_verify(app) if events is None else events,
+                                recall=recalled_from(app))
