@@ -285,10 +285,16 @@ def test_a_checkpoint_of_another_store_is_refused(simulated: Path, tmp_path: Pat
     other = Simulation(attrs.evolve(SMALL, seed=12, days=4), tmp_path / "other")
     other.run()
     other.close()
-    with pytest.raises(CheckpointError, match=r"does not match this store: .* Either the "
-                       r"checkpoint was made of another store, or this store's events were "
-                       r"deleted or rewritten since"):
+    with pytest.raises(CheckpointError, match=r"does not match this store: its first event "
+                       r"is not the one the checkpoint read first, so the checkpoint was made "
+                       r"of another store"):
         verify_incrementally(reader(other.store), checkpoint)
+    shorter = Simulation(attrs.evolve(SMALL, seed=13, days=1), tmp_path / "shorter")
+    shorter.run()
+    shorter.close()  # (another store that ends before the checkpoint's place: it was
+    with pytest.raises(CheckpointError, match=r"its first event is not the one the "  # read
+                       r"checkpoint read first"):  # as events deleted, exit 65)
+        verify_incrementally(reader(shorter.store), checkpoint)
     evil = b"cos\nsystem\n"  # a pickle that would reach a function: never built
     checkpoint.write_bytes(MAGIC + hashlib.sha256(evil).digest() + evil)
     with pytest.raises(CheckpointError, match="cannot be read"):

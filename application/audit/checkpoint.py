@@ -46,6 +46,8 @@ class Checkpoint:
     last_row: str  # what that row was: a checkpoint of another store is refused
     verifier: Verifier  # folded up to ``position``; the store's end not yet assumed
     violations: list[Violation]
+    first_row: str = ""  # the store's first notification: another store's is told apart
+    #                      from one cut short ("" in a checkpoint made before it was kept)
 
 
 def row_mark(app: EventStore, notification_id: int) -> str:
@@ -55,6 +57,12 @@ def row_mark(app: EventStore, notification_id: int) -> str:
         return ""
     number, originator_id, version, topic, state = found[0]
     return f"{number}/{originator_id}/{version}/{topic}/{hashlib.sha256(state).hexdigest()}"
+
+
+def first_mark(app: EventStore) -> str:
+    """The store's first notification as a checkpoint remembers it ("" if none)."""
+    found = rows(app, 1, 1)
+    return row_mark(app, found[0][0]) if found else ""
 
 
 def load(path: Path, app: EventStore) -> Checkpoint | None:
@@ -77,6 +85,14 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
         raise CheckpointError(f"{path} is not a verify checkpoint")
+    first = getattr(checkpoint, "first_row", "")  # (absent from one unpickled from before)
+    now_first = row_mark(app, int(first.split("/")[0])) if first else ""
+    if now_first and now_first != first:  # (gone: deleted, which the count finds, exit 65)
+        raise CheckpointError(
+            f"{path} does not match this store: its first event is not the one the "
+            "checkpoint read first, so the checkpoint was made of another store (or this "
+            "store was rewritten from its start); verify the store whole, with another "
+            "checkpoint file")
     mark = row_mark(app, checkpoint.position)
     if not mark and checkpoint.position:  # (the events it read end there, and are gone)
         ends = position(app)
@@ -140,7 +156,8 @@ def verify_incrementally(app: EventStore, path: Path,
             on_read(violations + ended)
         unsaved = None
         try:
-            save(path, Checkpoint(until, row_mark(app, until), verifier, violations))
+            save(path, Checkpoint(until, row_mark(app, until), verifier, violations,
+                                  getattr(checkpoint, "first_row", "") or first_mark(app)))
         except OSError as e:
             unsaved = e.strerror or str(e)
         verifier.finish()  # after saving: the next run continues from before the end
