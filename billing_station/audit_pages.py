@@ -53,7 +53,10 @@ table{font-size:.85em;width:100%}
 .filters{margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:end}
 .filters label{display:flex;flex-direction:column;font-size:.85em;max-width:100%}
 .filters select{max-width:18em}
-.history td:not(:nth-child(4)):not(:nth-child(12)){white-space:nowrap}  /* 主ID, 初回 whole */
+.history td:not(:nth-child(12)){white-space:nowrap}  /* 主ID, 初回, ログイン完了 whole */
+.history td:nth-child(12){min-width:14em}  /* the key policy's words wrap, not to a word a line */
+.history th{min-width:3.5em}  /* a heading of a narrow column: a few characters a line */
+.wide{overflow-x:auto}  /* past the page's width, the table scrolls, not its columns squeezed */
 .finding{border:1px solid #d93025;border-radius:6px;margin:.8em 0;padding:.5em 1em}
 .finding h3{margin:.2em 0;font-size:1em} pre{font-size:.8em;margin:.3em 0}
 @media print{.filters{display:none}}
@@ -144,7 +147,8 @@ def history_page(records: list[LoginRecord], since: datetime | None,
     body = (f"<h1>ログイン履歴</h1><p class='meta'>期間: {_period(since, until)}{only} / 作成: "
             f"{_made()}</p><p>ログイン試行 {len(records):,} 件: {summary or 'なし'}</p>"
             + _filters(OUTCOMES, "結果", by_address=True).replace("{shown}", f"{len(records):,}")
-            + f'<table class="history"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+            + f'<div class="wide"><table class="history"><thead>{head}</thead><tbody>{rows}'
+            '</tbody></table></div>'
             + (UNKNOWN_IDS if any(r.kind == "unknown" for r in records) else ""))
     return _page("ログイン履歴", body)
 

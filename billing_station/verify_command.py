@@ -83,10 +83,11 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     judged: D-14 for attempts that record no client address (older ones, and logins outside
     the portal: the demo, a simulation whose people have none), D-12 for sessions an
     earlier version saved apart from their login, what only the portal's HTTP shows (D-9,
-    D-12's idle time, the session a change came from, D-13, D-15), D-11's notice mails and D-6's randomness; the snapshots
-    kept in their own table only with --snapshots. Nor can it see an event's content
-    changed in place to other lawful values (rows deleted, moved or swapped with the numbers
-    after them rewritten to match are such a change), or events lost from the store's end;
+    D-12's idle time, the session a change came from, D-13, D-15), D-11's notice mails and
+    D-6's randomness; the snapshots kept in their own table only with --snapshots. Nor can
+    it see an event's content changed in place to other lawful values (rows deleted, moved
+    or swapped with the numbers after them rewritten to match are such a change), or events
+    lost from the store's end;
     on PostgreSQL through --checkpoint, an event deleted since from an aggregate it does not
     read again (see README).
 

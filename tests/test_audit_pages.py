@@ -95,12 +95,13 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     page = opened(chromium, report)
     rows = page.locator("tbody tr")
     assert rows.count() == 3  # the first login, the planted one, the unknown ID
-    lines = page.evaluate(  # (主 above ID, 初 above 回)
-        "[...document.querySelectorAll('tbody td')]"
-        ".filter(td => ['主ID', '初回'].includes(td.textContent)).map(td => {"
+    lines = page.evaluate(  # (主 above ID, 初 above 回; an auditor saw ログイン完了 a
+        "[...document.querySelectorAll('tbody td')]"  # character a line, key policies beside)
+        ".filter(td => ['主ID', '初回', 'ログイン完了', 'パスワード誤り'].includes(td.textContent))"
+        ".map(td => {"
         " const r = document.createRange(); r.selectNodeContents(td);"
         " return r.getClientRects().length; })")
-    assert lines and set(lines) == {1}
+    assert len(lines) >= 4 and set(lines) == {1}
     select = page.get_by_label("結果").bounding_box()  # (as wide as its longest choice)
     assert select and select["width"] < 400
     page.get_by_label("結果").select_option("password_rejected")

@@ -24,7 +24,8 @@ THE_MANUALS = [screens.KEY_PROMPT, screens.CUSTOMER_INFORMATION_DONE, screens.SU
 OURS = {  # the portal's own words: where the manual shows a screen, not its every text
     # page chrome and navigation
     "{} | ビリングステーション", "本文へ移動", "ログアウト", "戻る", "トップページへ",
-    "再度ログイン", "ログイン画面へ", "通知キー照合へ戻る", "権限設定へ戻る", "副ID 新規登録へ戻る", "{} を変更",
+    "再度ログイン", "ログイン画面へ", "通知キー照合へ戻る", "権限設定へ戻る", "{} を変更",
+    "副ID 新規登録へ戻る",
     "通知キーのメールが届かない場合", "登録されている副IDはありません。",
     "入力内容に誤りがあります（{}件）。各項目のメッセージをご確認ください。",
     "以下の内容でよろしければ「OK」をクリックしてください。",
