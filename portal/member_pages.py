@@ -20,7 +20,9 @@ PLANS = {
 }
 
 # お知らせ (SC-2): the manual's sample notices, newest first. This system models the login,
-# not the news: these are shown as the manual shows them.
+# not the news: its first table's dated rows, as the manual words them (its fourth row's
+# 「201X/04/01」 has no year to sort by, and its second table reads as garbled by the scan:
+# 「事務追加登録に精通が発生しました」; both left out).
 NOTICES = sorted([
     ("2016/07/10", "新機能追加のお知らせ"),
     ("2016/07/01", "連絡先メールアドレス更新のお知らせ"),
