@@ -237,18 +237,23 @@ async def log_out(request: Request) -> Response:
 
 
 async def help_forgot(request: Request) -> Response:
-    """The login screen's help: whom to contact (LG-8's people: the manual names no other)."""
+    """The login screen's help: whom to contact (LG-8's people: the manual names no other).
+    A logged-in reader, as on every help page, keeps the session's header and is led back
+    to the top page (the login form would only send it there)."""
+    session, top = await member(request) or (None, None)
     return render(request, "help_forgot.html", {
-        "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON})
+        "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON},
+        session=session, top=top)
 
 
 async def help_key_mail(request: Request) -> Response:
     """「通知キーのメールが届かない場合」 (LG-8): reached from a 通知キー照合 screen, the contact
     for the login ID of that pending attempt; else both."""
+    session, top = await member(request) or (None, None)
     return render(request, "help_key_mail.html", {
         "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON,
         "key_not_received": screens.KEY_NOT_RECEIVED,
-        "contact": await _attempt_contact(request)})
+        "contact": await _attempt_contact(request)}, session=session, top=top)
 
 
 async def _attempt_contact(request: Request) -> str | None:

@@ -73,15 +73,17 @@ def test_CI_1_SB_2_a_refusal_and_a_missing_page_keep_the_session(
     expect(tab.get_by_role("heading", name="トップページ", exact=True)).to_be_visible()
 
 
-def test_SC_1_the_notes_on_keys_and_sessions_keep_a_logged_in_readers_menu(
-        tab: Page, served: Served) -> None:
+@pytest.mark.parametrize("page", ["/help/notes", "/help/forgot", "/help/key-mail"])
+def test_SC_1_every_help_page_keeps_a_logged_in_readers_menu(
+        tab: Page, served: Served, page: str) -> None:
     """/help/notes offered a logged-in reader only 「ログイン画面へ」, with no menu (the
-    newcomer's probe); a reader not logged in is still led to the login form."""
+    newcomer's probe); so did the login screen's two help pages (the portal tester's); a
+    reader not logged in is still led to the login form."""
     log_in(tab, served.customer())
-    tab.goto("/help/notes")
+    tab.goto(page)
     expect_logged_in(tab)
     tab.context.clear_cookies()
-    tab.goto("/help/notes")
+    tab.goto(page)
     expect(tab.get_by_role("link", name="ログイン画面へ")).to_be_visible()
     expect(tab.get_by_role("navigation", name="標準メニュー")).to_have_count(0)
 
