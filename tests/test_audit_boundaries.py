@@ -690,8 +690,9 @@ def test_a_snapshot_its_events_disagree_with_is_refused_by_verify_snapshots(
     result = audit(env, "verify", "--snapshots")
     refused_in_one_line(result, 65, last_only=True)
     assert (f"error: the event store holds a snapshot its events disagree with: Customer "
-            f"{account.id} at version {account.version} (password_digest) in ") in result.stderr
-    assert "each differs from what its aggregate's events make it" in result.stderr
+            f"{account.id} at version {account.version}: its password_digest is not what "
+            "its events make it (in ") in result.stderr
+    assert "the services read a snapshot as its aggregate's state" in result.stderr
     assert forged not in result.output and owners not in result.output
 
 
@@ -714,8 +715,8 @@ def test_verify_snapshots_of_several_stores_names_the_store_whose_snapshot_is_no
     result = audit({}, "verify", "--snapshots", *map(str, stores))
     refused_in_one_line(result, 65, last_only=True)
     assert account is not None  # (the second store's)
-    assert (f"Customer {account.id} at version {account.version + 5} (its events end at "
-            f"version {account.version}) in {stores[1]}: each differs") in result.stderr
+    assert (f"Customer {account.id} at version {account.version + 5}: its aggregate's events "
+            f"end at version {account.version} (in {stores[1]})") in result.stderr
 
 
 @pytest.mark.parametrize(("tampering", "said"), [
@@ -723,8 +724,10 @@ def test_verify_snapshots_of_several_stores_names_the_store_whose_snapshot_is_no
      "its table of snapshots holds a row of no aggregate's id or version"),
     ("UPDATE stored_events SET originator_version = originator_version + 100 WHERE "
      "originator_version = 2 AND topic LIKE 'domain.accounts:Customer.%'",
-     "(it or its events cannot be replayed: OriginatorVersionError)")],
-    ids=["a snapshot of no id", "an event renumbered in place beneath it"])
+     "it or its events cannot be replayed (OriginatorVersionError)"),
+    ("UPDATE stored_snapshots SET state = CAST('not json' AS BLOB)",
+     "holds a snapshot that cannot be read: the snapshot of ")],
+    ids=["a snapshot of no id", "an event renumbered in place beneath it", "no JSON"])
 def test_verify_snapshots_refuses_what_cannot_be_rebuilt_in_one_line(
         tmp_path: Path, tampering: str, said: str) -> None:
     """Both were a traceback, and exit 1 (read as violations) (the reviewer's probe)."""

@@ -30,15 +30,26 @@ class ForgedSnapshot(StoredEventError):
     what = "holds a snapshot its events disagree with"
 
 
+class UnreadableSnapshot(ForgedSnapshot):
+    """A snapshot that cannot be read as one of this system's aggregates' states."""
+
+    what = "holds a snapshot that cannot be read"
+
+
 @attrs.frozen
 class Mismatch:
     aggregate_id: UUID
     kind: str  # its class, as the snapshot names it
     version: int
     fields: tuple[str, ...]  # named only: a value may be a digest
+    reason: str | None = None  # why its events cannot be held against it, if they cannot
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.aggregate_id} at version {self.version} ({', '.join(self.fields)})"
+        differs = f"its {', '.join(self.fields)} " + (
+            "are not what its events make them" if len(self.fields) > 1
+            else "is not what its events make it")
+        return f"{self.kind} {self.aggregate_id} at version {self.version}: " + (
+            self.reason or differs)
 
 
 def check_snapshots(app: EventStore, on_start: Callable[[int], None] | None = None,
@@ -62,9 +73,9 @@ def check_snapshots(app: EventStore, on_start: Callable[[int], None] | None = No
     if found:
         more = f" (and {len(found) - SHOWN:,} more)" if len(found) > SHOWN else ""
         raise ForgedSnapshot(
-            f"{'; '.join(map(str, found[:SHOWN]))}{more} in {where}: each differs from what "
-            "its aggregate's events make it, and the services read a snapshot as its "
-            "aggregate's state: it was written by another hand, or the store is damaged")
+            f"{'; '.join(map(str, found[:SHOWN]))}{more} (in {where}): the services read a "
+            "snapshot as its aggregate's state, so one its events do not make was written "
+            "by another hand, or the store is damaged")
     return len(latest)
 
 
@@ -106,7 +117,10 @@ def _mismatch(app: EventStore, recorder: AggregateRecorder, aggregate_id: UUID,
     read it. A field it lacks that its class gives a default for was not kept yet when the
     snapshot was taken (by an earlier version: the services read the default, as then)."""
     [stored] = recorder.select_events(aggregate_id, gt=version - 1, lte=version)
-    snapshot: Any = app.mapper.to_domain_event(stored)
+    try:
+        snapshot: Any = app.mapper.to_domain_event(stored)
+    except StoredEventError as e:  # (not an event of the store: its snapshot, said as one)
+        raise UnreadableSnapshot(str(e).replace("stored event", "the snapshot of", 1)) from e
     kind = snapshot.topic.rpartition(":")[2]
     try:
         read = snapshot.mutate(None)  # (upcast, as the services read it)
@@ -116,13 +130,13 @@ def _mismatch(app: EventStore, recorder: AggregateRecorder, aggregate_id: UUID,
     except StoredEventError:
         raise
     except Exception as e:  # (events edited or deleted in place: verify does not see them)
-        return Mismatch(aggregate_id, kind, version,
-                        (f"it or its events cannot be replayed: {type(e).__name__}",))
+        return Mismatch(aggregate_id, kind, version, (),
+                        f"it or its events cannot be replayed ({type(e).__name__})")
     if rebuilt is None:
-        return Mismatch(aggregate_id, kind, version, ("it has no events",))
+        return Mismatch(aggregate_id, kind, version, (), "its aggregate has no events")
     if rebuilt.version != version:
-        return Mismatch(aggregate_id, kind, version,
-                        (f"its events end at version {rebuilt.version}",))
+        return Mismatch(aggregate_id, kind, version, (),
+                        f"its aggregate's events end at version {rebuilt.version}")
     kept = vars(read).keys() - _STRUCTURE
     lacked = {name for name in vars(rebuilt).keys() - _STRUCTURE - kept
               if not hasattr(type(rebuilt), name)}  # (no default: the services would fail)
