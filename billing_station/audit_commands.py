@@ -88,8 +88,9 @@ def _quoted(login_id: str) -> str:
 @STORE
 def timeline(login_id: str, since: datetime | None, until: datetime | None,
              store: Path | None) -> None:
-    """Every event of LOGIN_ID in order, in JST: its account's changes and its login
-    attempts (type, attempt, outcome). Keys and passwords appear only as short digests.
+    """Every event of LOGIN_ID in order, in JST: its account's changes, its login attempts
+    (type, attempt, outcome) and its portal sessions' starts and ends (D-12). Keys and
+    passwords appear only as short digests, a session's id as its digest's first digits.
     Exits 1 if the store knows no such login ID."""
     found, shown = audit.Timeline(login_id, since, until), False
     for line in found.lines(events(reader(store))):

@@ -31,6 +31,7 @@ from application.audit import sequence
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
 from application.japan_time import jst
+from application.login import Opening
 from application.outcomes import KeyEntry, TopPage
 from application.setting_values import RESERVED, checked_store
 from billing_station.exits import (
@@ -214,6 +215,22 @@ def test_a_login_id_of_no_account_is_found_by_timeline_as_by_history(tmp_path: P
     assert shown.exit_code == 0 and "LoginAttempt.PasswordRejected" in shown.output
     assert f"login_id={tag}" in shown.output and "ghost01" not in shown.output
     assert audit(env, "history", "--login-id", tag).output.count(tag) == 1  # (as recorded)
+
+
+def test_D_12_timeline_shows_a_login_id_s_portal_sessions(tmp_path: Path) -> None:
+    """A session's start is D-12's evidence: timeline showed the login and not the session
+    it opened, nor its end (the auditor's finding)."""
+    path = tmp_path / "store.sqlite3"
+    app = build(store_settings("sqlite", path), KeyRecorder())
+    onboard(app)
+    top = app.log_in_from("203.0.113.9", "main01", PASSWORD, Opening())
+    assert isinstance(top, TopPage) and top.token is not None
+    app.end_session(top.token)
+    app.close()
+    shown = audit({"BS_SQLITE_PATH": str(path)}, "timeline", "main01").output
+    assert "PortalSession.Started" in shown and "PortalSession.Ended" in shown
+    assert shown.index("LoginAttempt.LoginCompleted") < shown.index("PortalSession.Ended")
+    assert top.token not in shown
 
 
 def test_history_csv_gives_no_spreadsheet_a_formula(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""timeline: every event of one login ID (its account and its login attempts), in order."""
+"""timeline: every event of one login ID (its account, its login attempts and its portal
+sessions), in order."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from application.audit.evidence import line, within
 from application.audit.history import LoginIdAsTyped
 from domain.accounts import Account
 from domain.login_attempt import LoginAttempt
+from domain.portal_sessions import PortalSession
+
+# The first event of an aggregate of a login ID's, naming it (a session's: D-12's evidence)
+_NAMED = (Account.Registered, LoginAttempt.LoginRequested, PortalSession.Started)
 
 
 class Timeline:
@@ -30,8 +35,7 @@ class Timeline:
 
     def lines(self, events: Iterable[Any]) -> Iterator[str]:
         for event in events:
-            if isinstance(event, Account.Registered | LoginAttempt.LoginRequested) and (
-                    self.matches(event.login_id)):
+            if isinstance(event, _NAMED) and self.matches(event.login_id):
                 self.ours.add(event.originator_id)
             if event.originator_id in self.ours and within(event.timestamp, self.since,
                                                            self.until):
