@@ -43,7 +43,7 @@ from application.audit.digests import in_clear_findings
 from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, line, noted, printable
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
 from application.audit.policies import address_policy, duration, key_policy
-from application.audit.reading import replay
+from application.audit.reading import replay, store_errors
 from application.audit.roles import Roles
 from application.audit.sequence import sequences_checked
 from domain.accounts import Account, Customer, LoginIndex, SubID
@@ -68,25 +68,8 @@ OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ah
 
 Recall = Callable[[UUID, int], list[Any]]  # an aggregate's events before a version, read again
 
-# How a login attempt long over had ended, for an event after it that uses a key or completes
-# a login: the rule that ending makes it break, and the ending said (as the page says it).
-_LONG_OVER = {
-    LoginAttempt.KeyVerified: ("D-3", "after its key was used", "通知キーを使った後で"),
-    LoginAttempt.LoginCompleted: ("D-3", "after it completed", "ログインを完了した後で"),
-    LoginAttempt.PasswordRejected: ("LG-1", "after its password was rejected",
-                                    "パスワードが誤っていた後で"),
-    LoginAttempt.KeyExpired: ("LG-5", "after its key expired", "通知キーの有効期限が切れた後で"),
-    LoginAttempt.AttemptLocked: ("D-4", "after it was locked", "誤入力でロックされた後で"),
-    LoginAttempt.KeySuperseded: ("D-2", "after its key was superseded",
-                                 "新しい通知キーで無効になった後で"),
-    LoginAttempt.KeyWithheld: ("D-10", "after its key was withheld", "通知キーを送らなかった後で"),
-}
-
-
 class Verifier:
     """Feed it the store's events in order; it yields violations and counts what it saw."""
-
-    recall: Recall | None = None  # (during a check only: a checkpoint pickles the rest)
 
     def __init__(self) -> None:
         self.accounts = AccountBook()
@@ -101,13 +84,6 @@ class Verifier:
         """The violations among ``events`` (the store's, in order, or those after a
         checkpoint's position); ``final``: the store ends here (``finish``); ``recall``: the
         store's events of an attempt long over, read again when a late one needs them."""
-        self.recall = recall
-        try:
-            yield from self._check(events, final)
-        finally:
-            self.recall = None
-
-    def _check(self, events: Iterable[Any], final: bool) -> Iterator[Violation]:
         counts, attempts, fold = self.counts, self.attempts, self.accounts.fold
         for event in events:
             counts["events"] += 1
@@ -118,7 +94,7 @@ class Verifier:
             if role == "change":
                 yield from self._check_change(event)
             elif role == "attempt":
-                yield from self._check_attempt(event)
+                yield from self._check_attempt(event, recall)
                 if attempts.due():  # (only an attempt's event moves the time, or an end)
                     self._count(attempts.pop_over())
             elif role == "failure":
@@ -188,12 +164,16 @@ class Verifier:
                         "completing then", [line(started)],
                         f"{who} のポータルのセッションが、ログインの完了なしに始まった")
 
-    def _check_attempt(self, event: Any) -> Iterator[Violation]:
+    def _check_attempt(self, event: Any, recall: Recall | None) -> Iterator[Violation]:
         attempt = self.attempts.fold(event, self.accounts)
+        if attempt is None and isinstance(event, _USES):
+            attempt = self._recalled(event, recall)
+            if attempt is None:
+                yield _no_longer_held(event)
+                return
         if attempt is None:
-            if isinstance(event, _USES):
-                yield self._long_over(event)
-        elif isinstance(event, LoginAttempt.KeyVerified):
+            return
+        if isinstance(event, LoginAttempt.KeyVerified):
             yield from check_key(attempt, event)
             yield from check_newer_key(attempt, self.accounts.of(attempt.account_id))
         elif isinstance(event, LoginAttempt.LoginCompleted):
@@ -224,25 +204,25 @@ class Verifier:
                     attempt.client.client_address):
                 self.counts[UNCOUNTED_D14] += 1  # (D-14's count, and so its limit, fell short)
 
-    def _long_over(self, event: Any) -> Violation:
+    def _recalled(self, event: Any, recall: Recall | None) -> Attempt | None:
         """A key used or a login completed on an attempt long over (verify holds only the
-        latest closed ones): judged by how it had ended, its events read again from the
-        store (without ``recall``, said as no longer held)."""
-        earlier = self.recall(event.originator_id, event.originator_version) \
-            if self.recall else []
-        ended = next((e for e in earlier if type(e) in _LONG_OVER), None)
-        used = "a key was accepted" if isinstance(event, LoginAttempt.KeyVerified) \
-            else "a login completed"
-        used_ja = "通知キーを受け付けた" if isinstance(event, LoginAttempt.KeyVerified) \
-            else "ログインを完了した"
-        if ended is None:
-            return Violation("D-3", f"{used} on a login attempt long over (its earlier events "
-                             "are no longer held)", [line(event)],
-                             f"とうに終わったログイン試行で{used_ja}")
-        rule, after, after_ja = _LONG_OVER[type(ended)]
-        return Violation(rule, f"{used} on a login attempt long over, {after}",
-                         [*map(line, earlier), line(event)],
-                         f"とうに終わったログイン試行で、{after_ja}{used_ja}")
+        latest closed ones): the attempt as its events, read from the store again, and this
+        one make it, judged then as one still held. Its key's demand was judged when it was
+        made, so the policy is taken as it recorded it then (PasswordAccepted's
+        key_required): the account's setting has moved on since."""
+        earlier = recall(event.originator_id, event.originator_version) if recall else []
+        if not earlier or not isinstance(earlier[0], LoginAttempt.LoginRequested):
+            return None
+        first = earlier[0]
+        attempt = Attempt(first.originator_id, first.login_id, first.account_id,
+                          first.timestamp, self.accounts.kind(first.account_id),
+                          client=first if isinstance(first, LoginAttempt.LoginRequestedFrom)
+                          else None)
+        for each in [*earlier, event]:
+            attempt.fold(each)
+        attempt.key_on = attempt.policy_requires_key = attempt.key_required
+        self.attempts.closed.add(attempt)  # (held again: a later event of it finds it)
+        return attempt
 
     def _check_account_named(self, requested: Any) -> Iterator[Violation]:
         """LG-1: a login attempt names its login ID's own account, the first registered
@@ -338,10 +318,24 @@ def events_to_verify(app: EventStore, on_page: Callable[[int], None] | None = No
         in_sequence()
 
 
+def _no_longer_held(event: Any) -> Violation:
+    """A key used or a login completed on an attempt long over whose earlier events are
+    not to be had (verify given no store to read them from again): said as such."""
+    key = isinstance(event, LoginAttempt.KeyVerified)
+    used, used_ja = ("a key was accepted", "通知キーを受け付けた") if key else (
+        "a login completed", "ログインを完了した")
+    return Violation("D-3", f"{used} on a login attempt long over (its earlier events are no "
+                     "longer held)", [line(event)], f"とうに終わったログイン試行で{used_ja}")
+
+
 def recalled_from(app: EventStore) -> Recall:
-    """An aggregate's events before a version, read from ``app``'s store again."""
+    """An aggregate's events before a version, read from ``app``'s store again (a store
+    that fails meanwhile is said as a replay says it)."""
+    where = getattr(app, "where", "the store")
+
     def recall(aggregate_id: UUID, before: int) -> list[Any]:
-        return list(app.events.get(aggregate_id, lte=before - 1))
+        with store_errors(where):
+            return list(app.events.get(aggregate_id, lte=before - 1))
     return recall
 
 
