@@ -11,14 +11,15 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
-from application.audit import AuditReader, NotAnEventStore, Verifier
+from application.audit import AuditReader, NotAnEventStore, StoreUnavailable, Verifier
 from application.audit.attempt_book import OutOfOrder
-from application.audit.checkpoint import CheckpointError, verify_incrementally
+from application.audit.checkpoint import Checkpoint, CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
 from application.audit.snapshots import check_snapshots
@@ -105,6 +106,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     store: AuditReader | None = None
     verifier = Verifier()  # (one store's; several are each verified apart)
     found: list[audit.Violation] = []
+    partial = Partial(verifier)  # what a refused store's page shows of what was read
     in_store: list[str] | None = None  # each violation's store, from several
     unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
     unsaved: str | None = None  # the checkpoint could not move: what to say of it
@@ -114,7 +116,8 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
 
     def so_far() -> tuple[list[audit.Violation], Counter[str], str, str]:
         where = store.where if store else ", ".join(map(str, stores)) or "the configured store"
-        return found, verifier.counts, printable_path(where), scope
+        return ([*partial.earlier, *found], partial.verifier.counts, printable_path(where),
+                partial.scope or scope)
 
     with _no_verdict_on(page, so_far):
         store = reader(stores[0] if stores else None) if len(stores) < 2 else None  # (one)
@@ -132,7 +135,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
                             read, recall=recalled_from(store))):
                         found.append(violation)  # that stops it stops the count beside it)
             else:
-                verifier, unsaved, scope = _verified_from(store, checkpoint, found)
+                verifier, unsaved, scope = _verified_from(store, checkpoint, found, partial)
             counts, where = verifier.counts, store.where
             first_out_of_order = verifier.attempts.first_out_of_order
     if snapshots:
@@ -218,13 +221,14 @@ def _no_verdict_on(page: Path | None, so_far: Callable[[], tuple[
     script says why (exit 65)."""
     try:
         yield
-    except (StoredEventError, NotAnEventStore) as e:
-        if page is not None:
+    except (StoredEventError, NotAnEventStore, StoreUnavailable, click.BadParameter) as e:
+        if page is not None:  # (BadParameter: a checkpoint this store cannot be read from)
             found, counts, where, scope = so_far()
-            why = refusal(e) if isinstance(e, StoredEventError) else str(e)
+            why = refusal(e) if isinstance(e, StoredEventError) else (
+                e.format_message() if isinstance(e, click.BadParameter) else str(e))
             write_text(page, findings_page(found, counts, where, None, None, scope,
                                            unreadable=[(where, why)]))
-            click.echo(f"wrote {page}: no verdict, the store could not be read whole")
+            click.echo(f"wrote {page}: no verdict, and why")
         raise
 
 
@@ -265,11 +269,27 @@ def _sized(bar: tqdm[Any]) -> Callable[[int], None]:
     return start
 
 
-def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation]
-                   ) -> tuple[Verifier, str | None, str]:
+@attrs.define
+class Partial:
+    """What a refused store's page shows: of a checkpointed verify, what the checkpoint
+    held, once it was found to match the store (its violations, its counts, its scope)."""
+
+    verifier: Verifier
+    earlier: list[audit.Violation] = attrs.Factory(list)
+    scope: str = ""
+
+    def loaded(self, checkpoint: Checkpoint, path: Path) -> None:
+        self.verifier, self.earlier = checkpoint.verifier, list(checkpoint.violations)
+        self.scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 "
+                      f"{checkpoint.position:,} より後を読めたところまで")
+
+
+def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation],
+                   partial: Partial) -> tuple[Verifier, str | None, str]:
     """verify through the checkpoint in ``path``: only the events after it are read, their
-    violations put in ``found``. Also what to say if the checkpoint could not then be
-    written (None: it was), and what was read, as the page says it."""
+    violations put in ``found`` (``partial``: what the checkpoint held, until then). Also
+    what to say if the checkpoint could not then be written (None: it was), and what was
+    read, as the page says it."""
     earlier = path.exists()  # (one that cannot be written stays as it was)
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
               desc="replaying since the checkpoint") as bar:
@@ -281,7 +301,8 @@ def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation]
             exits.settled()
 
         try:
-            result = verify_incrementally(store, path, bar.update, _sized(bar), read)
+            result = verify_incrementally(store, path, bar.update, _sized(bar), read,
+                                          lambda loaded: partial.loaded(loaded, path))
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
     scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 {result.since:,} より後の "

@@ -1,4 +1,4 @@
-"""ログイン, 通知キー照合, ログアウト and the help pages (LG-1..LG-8, SB-7,
+"""ログイン, 通知キー照合, ログアウト and the help pages (LG-1..LG-8,
 SC-3, SC-4, D-12..D-15). The attempt id lives in a signed cookie, never in a form."""
 
 from __future__ import annotations
@@ -281,15 +281,6 @@ async def help_notes(request: Request) -> Response:
         session=session, top=top)
 
 
-async def help_sub_ids(request: Request) -> Response:
-    """「副ID 新規登録 ヘルプ」 (SB-1, SB-3, SB-6, SB-7): the manual's own sentences on sub IDs and their
-    notify key, for anyone; a logged-in reader keeps the session's header and is led back
-    to the form."""
-    session, top = await member(request) or (None, None)
-    return render(request, "help_sub_ids.html",
-                  {"main_id_only": screens.MAIN_ID_ONLY_PERMISSIONS}, session=session, top=top)
-
-
 ROUTES = [
     Route("/", home),
     Route("/login", login_page),
@@ -301,5 +292,4 @@ ROUTES = [
     Route("/help/forgot", help_forgot),
     Route("/help/key-mail", help_key_mail),
     Route("/help/notes", help_notes),
-    Route("/help/sub-ids", help_sub_ids),
 ]

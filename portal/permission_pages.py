@@ -27,7 +27,7 @@ from portal.confirm_pages import (
     submitted,
 )
 from portal.fields import unplaced, views
-from portal.web import members_only, portal, render, run
+from portal.web import member, members_only, portal, render, run
 
 TITLES = {True: "副ID 新規登録", False: "副ID 情報変更"}
 
@@ -152,6 +152,16 @@ async def done(request: Request, session: Session, top: TopPage) -> Response:
                      ("/permission-settings", "権限設定へ戻る"))
 
 
+async def help_sub_ids(request: Request) -> Response:
+    """「副ID 新規登録 ヘルプ」 (SB-1, SB-3, SB-6, SB-7), opened beside the form (its input
+    stays): the manual's own sentences on sub IDs and their notify key, for anyone; a
+    logged-in main ID keeps the session's header and is offered the form (a sub ID, the
+    top page)."""
+    session, top = await member(request) or (None, None)
+    return render(request, "help_sub_ids.html",
+                  {"main_id_only": screens.MAIN_ID_ONLY_PERMISSIONS}, session=session, top=top)
+
+
 ROUTES = [
     Route("/permission-settings", permission_settings),
     Route("/permission-settings/new", new_sub_id),
@@ -163,4 +173,5 @@ ROUTES = [
     Route("/permission-settings/sub-ids/{login_id}", sub_id),
     Route("/permission-settings/sub-ids/{login_id}", confirm_change, methods=["POST"]),
     Route("/permission-settings/sub-ids/{login_id}/confirm", confirmation_change),
+    Route("/help/sub-ids", help_sub_ids),
 ]

@@ -45,6 +45,7 @@ from billing_station.exits import (
 from domain.accounts import Account
 from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
+from domain.policy import LoginPolicy
 from domain.portal_sessions import PortalSession
 from tests.audit_cli import a_store_with_one_login, audit, files, refused_in_one_line
 from tests.conftest import build, store_env
@@ -426,6 +427,17 @@ def test_a_field_holds_exactly_what_its_class_declares() -> None:
         "its max_wrong_entries is 0, not a limit of 1 or more")
     assert misshapen(LoginAttempt.KeyIssued, {**issued, "max_keys_per_window": 0,
                                               "key_window_seconds": 0}) is None  # (unrecorded)
+    with pytest.raises(ValueError):  # (nor can a policy be made so)
+        LoginPolicy(max_wrong_entries=0)
+    requested = {"originator_id": uuid4(), "originator_version": 1, "originator_topic": "t",
+                 "timestamp": datetime.now(UTC), "login_id": "main01", "account_id": None,
+                 "client_address": "203.0.113.9", "failure_limit": 20,
+                 "failure_window_seconds": 600, "count_version": 0}
+    assert misshapen(LoginAttempt.LoginRequestedFrom, requested) is None
+    assert [misshapen(LoginAttempt.LoginRequestedFrom, {**requested, field: 0}) for field in (
+        "failure_limit", "failure_window_seconds", "count_version")] == [
+        "its failure_limit is 0, not a limit of 1 or more", "its failure_window_seconds is 0, "
+        "not a duration of 1 to 3,153,600,000 seconds (a hundred years)", None]
     started = {"originator_id": uuid4(), "originator_version": 1, "originator_topic": "t",
                "timestamp": datetime.now(UTC), "token_digest": "d", "account_id": uuid4(),
                "login_id": "main01"}

@@ -198,25 +198,34 @@ def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
 
 
 def test_SB_7_the_new_sub_id_form_has_the_manual_s_help(tab: Page, served: Served) -> None:
-    """The manual shows 「副ID 新規登録 ヘルプ」: its help link opens the manual's sentences on
-    sub IDs and their notify key (SB-1, SB-3, SB-6), and leads back to the form; 副ID 情報変更
-    has none, as in the manual."""
+    """The manual shows 「副ID 新規登録 ヘルプ」: its help link opens, beside the form (what
+    was typed stays), the manual's sentences on sub IDs and their notify key (SB-1, SB-3,
+    SB-6), which offer a main ID the form; 副ID 情報変更 has none, as in the manual."""
     sub = sub_id_of(served)
     browser_login(tab, sub.removesuffix("s1"))
     tab.goto("/permission-settings/new")
-    tab.get_by_role("link", name="ヘルプ", exact=True).click()
-    expect(tab.get_by_role("heading", name="副ID 新規登録 ヘルプ")).to_be_visible()
+    tab.get_by_label("担当者").fill("佐藤　花子")
+    with tab.context.expect_page() as opened:
+        tab.get_by_role("link", name="ヘルプ", exact=True).click()
+    helped = opened.value
+    expect(helped.get_by_role("heading", name="副ID 新規登録 ヘルプ")).to_be_visible()
     for said in ("副IDでも「通知キーの利用」が可能です。副IDの登録情報更新は権限設定から行ってください。",
                  "ダウンロードプランの場合、「所属組織」「操作権限設定」は非表示となります。",
                  "通知キーが有効になった状態でのログインは、主IDと同じです。",
                  screens.MAIN_ID_ONLY_PERMISSIONS):
-        expect(tab.get_by_text(said, exact=True)).to_be_visible()
-    expect(tab.locator("header")).to_contain_text("前回ログイン")  # (the session's header)
-    tab.get_by_role("link", name="副ID 新規登録へ戻る").click()
-    expect(tab.get_by_role("heading", name="副ID 新規登録")).to_be_visible()
+        expect(helped.get_by_text(said, exact=True)).to_be_visible()
+    expect(helped.locator("header")).to_contain_text("前回ログイン")  # (the session's header)
+    expect(helped.get_by_role("link", name="副ID 新規登録へ戻る")).to_be_visible()
+    helped.close()
+    expect(tab.get_by_label("担当者")).to_have_value("佐藤　花子")
     tab.goto(f"/permission-settings/sub-ids/{sub}")
     expect(tab.get_by_role("heading", name="副ID 情報変更")).to_be_visible()
     expect(tab.get_by_role("link", name="ヘルプ", exact=True)).to_have_count(0)
+    tab.context.clear_cookies()
+    browser_login(tab, sub)  # (a sub ID is offered the top page, not a form it cannot use)
+    tab.goto("/help/sub-ids")
+    expect(tab.get_by_role("link", name="トップページへ")).to_be_visible()
+    expect(tab.get_by_role("link", name="副ID 新規登録へ戻る")).to_have_count(0)
 
 
 def test_SB_7_a_login_id_taken_between_confirm_and_ok_gives_the_form_again_with_its_error(

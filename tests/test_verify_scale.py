@@ -458,7 +458,7 @@ def test_cli_verify_of_a_store_it_cannot_read_whole_leaves_no_earlier_verdict_on
         db.commit()
     refused = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])
     assert refused.exit_code == 65, refused.output
-    assert f"wrote {page}: no verdict, the store could not be read whole" in refused.output
+    assert f"wrote {page}: no verdict, and why" in refused.output
     shown = page.read_text()
     assert "判定なし" in shown and "違反なし" not in shown
     assert "the event store is missing events: notification 30" in shown
@@ -467,6 +467,36 @@ def test_cli_verify_of_a_store_it_cannot_read_whole_leaves_no_earlier_verdict_on
     foreign = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])
     assert foreign.exit_code == 65 and "判定なし" in page.read_text()
     assert f"{store} is not a Billing Station event store" in page.read_text()
+
+
+def test_cli_a_checkpointed_verify_refused_keeps_what_its_checkpoint_found_on_its_page(
+        simulated: Path, tmp_path: Path) -> None:
+    """Refused after its checkpoint: the page showed nothing found, of the whole store,
+    and dropped the violation the checkpoint held (the reviewer's probe); a checkpoint of
+    another store left the day before's page as it was."""
+    store, page, kept = tmp_path / "daily.sqlite3", tmp_path / "daily.html", tmp_path / "a.ckpt"
+    shutil.copy(simulated, store)
+    use_a_key_twice(store)
+    first = CliRunner().invoke(main, ["verify", str(store), "--html", str(page),
+                                      "--checkpoint", str(kept)])
+    assert first.exit_code == 1 and "D-3" in page.read_text()
+    with contextlib.closing(sqlite3.connect(store)) as db:  # (a row after the checkpoint)
+        db.execute("INSERT INTO stored_events SELECT originator_id, originator_version + 1000,"
+                   " topic, CAST('not json' AS BLOB) FROM stored_events WHERE rowid = 5")
+        db.commit()
+    refused = CliRunner().invoke(main, ["verify", str(store), "--html", str(page),
+                                        "--checkpoint", str(kept)])
+    assert refused.exit_code == 65, refused.output
+    shown = page.read_text()
+    assert "判定なし" in shown and "D-3" in shown and "違反 1 件" in shown
+    assert f"チェックポイント {kept} の続き" in shown
+    other = Simulation(attrs.evolve(SMALL, seed=12, days=2), tmp_path / "other")
+    other.run()
+    other.close()
+    mismatched = CliRunner().invoke(main, ["verify", str(other.store), "--html", str(page),
+                                           "--checkpoint", str(kept)])
+    assert mismatched.exit_code == 2, mismatched.output
+    assert "判定なし" in page.read_text() and "does not match this store" in page.read_text()
 
 
 def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(

@@ -66,7 +66,8 @@ def first_mark(app: EventStore) -> str:
 
 
 def load(path: Path, app: EventStore) -> Checkpoint | None:
-    """The checkpoint in ``path`` for this store (None if there is no file yet)."""
+    """The checkpoint in ``path`` for this store (None if there is no file yet); one made
+    before it kept the store's first event is given its mark (unknown: "")."""
     if not path.exists():
         return None
     data = path.read_bytes()
@@ -85,7 +86,9 @@ def load(path: Path, app: EventStore) -> Checkpoint | None:
         raise CheckpointError(f"{path} cannot be read as a verify checkpoint ({e})") from e
     if not isinstance(checkpoint, Checkpoint):
         raise CheckpointError(f"{path} is not a verify checkpoint")
-    first = getattr(checkpoint, "first_row", "")  # (absent from one unpickled from before)
+    if not hasattr(checkpoint, "first_row"):  # (unpickled from before it was kept)
+        checkpoint.first_row = ""
+    first = checkpoint.first_row
     now_first = row_mark(app, int(first.split("/")[0])) if first else ""
     if now_first and now_first != first:  # (gone: deleted, which the count finds, exit 65)
         raise CheckpointError(
@@ -130,13 +133,17 @@ class Result:
 def verify_incrementally(app: EventStore, path: Path,
                          on_page: Callable[[int], None] | None = None,
                          on_start: Callable[[int], None] | None = None,
-                         on_read: Callable[[list[Violation]], None] | None = None) -> Result:
+                         on_read: Callable[[list[Violation]], None] | None = None,
+                         on_loaded: Callable[[Checkpoint], None] | None = None) -> Result:
     """verify of the whole store, reading only what came after the checkpoint in ``path``
     (all of it if there is none yet); the checkpoint then moves to the store's end.
     ``on_start`` is told how many events will be read (a progress bar's length), ``on_read``
     the violations (the earlier runs' first) once they are read, before the checkpoint is
-    written."""
+    written; ``on_loaded`` the checkpoint once it is found to match the store (what it
+    holds stands if the reading after it fails)."""
     checkpoint = load(path, app) or Checkpoint(0, "", Verifier(), [])
+    if on_loaded:  # (it matches this store: what it found stands, whatever comes next)
+        on_loaded(checkpoint)
     with long_lived():  # (the checkpoint read: kept to the end)
         since, until = checkpoint.position, position(app)
         if on_start:
@@ -157,7 +164,7 @@ def verify_incrementally(app: EventStore, path: Path,
         unsaved = None
         try:
             save(path, Checkpoint(until, row_mark(app, until), verifier, violations,
-                                  getattr(checkpoint, "first_row", "") or first_mark(app)))
+                                  checkpoint.first_row or first_mark(app)))
         except OSError as e:
             unsaved = e.strerror or str(e)
         verifier.finish()  # after saving: the next run continues from before the end

@@ -34,7 +34,7 @@ def printable(text: str) -> str:
 
 
 TOKEN_DIGEST = "token_digest"  # a portal session's: SHA-256 of its bearer token, in hex
-SESSION_DIGEST = re.compile(r"[0-9a-f]{64}")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _RULED = ("email", "notify_key")  # of a registration's information: what the rules read
 
 
@@ -71,7 +71,9 @@ def shown(name: str, value: Any) -> Any:
     """A field's value for the auditor: a digest (a key's, a password's, also a changed
     password's among a change's fields) only as its short tag, text printable. What such a
     field holds that is no digest (D-7: a key or a password in clear?) is not shown, nor
-    tagged: 32 bits of an unsalted hash of a 12-digit key leave a few hundred guesses."""
+    tagged: 32 bits of an unsalted hash of a 12-digit key leave a few hundred guesses. A
+    portal session's token digest (SHA-256 of 256 random bits) shows its first 8 hex digits;
+    a time, in JST."""
     if isinstance(value, dict):
         return {k: shown(k, v) for k, v in value.items()}
     if isinstance(value, datetime):  # (previous_login: in JST, as every time shown)
@@ -79,7 +81,7 @@ def shown(name: str, value: Any) -> Any:
     if isinstance(value, str):
         if not (name.endswith("digest") or name in SECRET_FIELDS):
             return printable(value)
-        if name == TOKEN_DIGEST and SESSION_DIGEST.fullmatch(value):
+        if name == TOKEN_DIGEST and SHA256_HEX.fullmatch(value):
             return f"sha256:{value[:8]}"  # (of a session's 256 random bits: D-12)
         if value and not Hasher.is_digest(value):
             return f"<not a digest: {len(value):,} characters, not shown>"
