@@ -217,8 +217,9 @@ def _no_verdict_on(page: Path | None, so_far: Callable[[], tuple[
         list[audit.Violation], Counter[str], str, str]]) -> Iterator[None]:
     """A store verify cannot read whole, or at all: the page asked for says there is no
     verdict, and why, with what was found up to there (``so_far``: the violations, counts,
-    store and scope), not an earlier run's verdict left in its place. Then the console
-    script says why (exit 65)."""
+    store and scope), not an earlier run's verdict left in its place; also for a
+    checkpoint that cannot be used with this store, or a store unavailable. Then the console
+    script says why, with its exit code (65, 2 or 69)."""
     try:
         yield
     except (StoredEventError, NotAnEventStore, StoreUnavailable, click.BadParameter) as e:

@@ -68,6 +68,7 @@ OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ah
 
 Recall = Callable[[UUID, int], list[Any]]  # an aggregate's events before a version, read again
 
+
 class Verifier:
     """Feed it the store's events in order; it yields violations and counts what it saw."""
 
