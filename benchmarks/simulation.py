@@ -129,8 +129,8 @@ def run_single(scenario: Scenario, folder: Path) -> Single:
 
     def counted(*objs: Any, **kwargs: Any) -> Any:
         recordings = save(*objs, **kwargs)
-        if recordings:  # (a save that stored nothing, as a form sent again to a finished
-            sizes.append(len(recordings))  # attempt's key page saves, is no save to time)
+        if recordings:  # (a save that stored nothing, as a key entered over an hour after
+            sizes.append(len(recordings))  # it expired saves since KEY_AWAITED: not timed)
         return recordings
 
     def timed(secret: str, salt: bytes, cost: int) -> bytes:
