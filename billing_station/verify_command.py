@@ -27,7 +27,14 @@ from application.audit.verify import JUDGED_D14, OUT_OF_ORDER, recalled_from
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page, is_findings_page
-from billing_station.paths import PATH, existing_files, output_file, refuse_overwriting, write_text
+from billing_station.paths import (
+    PATH,
+    CannotWrite,
+    existing_files,
+    output_file,
+    refuse_overwriting,
+    write_text,
+)
 from billing_station.verify_words import (
     D14_UNJUDGED,
     counted,
@@ -227,9 +234,12 @@ def _no_verdict_on(page: Path | None, so_far: Callable[[], tuple[
             found, counts, where, scope = so_far()
             why = refusal(e) if isinstance(e, StoredEventError) else (
                 e.format_message() if isinstance(e, click.BadParameter) else str(e))
-            write_text(page, findings_page(found, counts, where, None, None, scope,
-                                           unreadable=[(where, why)]))
-            click.echo(f"wrote {page}: no verdict, and why")
+            try:
+                write_text(page, findings_page(found, counts, where, None, None, scope,
+                                               unreadable=[(where, why)]))
+                click.echo(f"wrote {page}: no verdict, and why")
+            except CannotWrite as cannot:  # (said, and the store's own refusal after it)
+                click.echo(f"error: {cannot.format_message()}", err=True)
         raise
 
 

@@ -41,7 +41,7 @@ from application.audit.checkpoint import (
 from application.audit.decoding import Decoder
 from application.audit.reading import MissingEvents, rows
 from application.audit.verify import Violation, events_to_verify, verify
-from billing_station import simulate_command
+from billing_station import simulate_command, verify_command
 from billing_station.cli import main
 from billing_station.verify_words import D14_UNJUDGED
 from domain.crypto import Hasher
@@ -446,7 +446,7 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
 
 
 def test_cli_verify_of_a_store_it_cannot_read_whole_leaves_no_earlier_verdict_on_its_page(
-        simulated: Path, tmp_path: Path) -> None:
+        simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A daily verify naming the same page: the day the store is refused (an event deleted),
     the page says there is no verdict, and why; it held the day before's 違反なし."""
     store, page = tmp_path / "daily.sqlite3", tmp_path / "daily.html"
@@ -467,6 +467,14 @@ def test_cli_verify_of_a_store_it_cannot_read_whole_leaves_no_earlier_verdict_on
     foreign = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])
     assert foreign.exit_code == 65 and "判定なし" in page.read_text()
     assert f"{store} is not a Billing Station event store" in page.read_text()
+
+    def full(path: Path, text: str) -> None:
+        raise verify_command.CannotWrite(f"cannot write {path}: No space left on device")
+    monkeypatch.setattr(verify_command, "write_text", full)  # (the page cannot be written:
+    unwritten = CliRunner().invoke(main, ["verify", str(store), "--html", str(page)])  # said,
+    assert unwritten.exit_code == 65  # and the store's refusal still the answer)
+    assert f"error: cannot write {page}: No space left on device" in unwritten.stderr
+    assert f"{store} is not a Billing Station event store" in unwritten.stderr
 
 
 def test_cli_a_checkpointed_verify_refused_keeps_what_its_checkpoint_found_on_its_page(
