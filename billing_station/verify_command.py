@@ -18,7 +18,6 @@ from tqdm import tqdm
 from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader, NotAnEventStore, StoreUnavailable, Verifier
-from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import Checkpoint, CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
@@ -120,6 +119,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     first_out_of_order = None  # the first attempt event stamped out of order (of several
     out_of_order_in: str | None = None  # stores, the first store's that has one, named)
     scope = "ストア全体"  # (what the page says was read)
+    unjudged: list[str] = []  # of several stores, those where D-14 could not be judged
 
     def so_far() -> tuple[list[audit.Violation], Counter[str], str, str]:
         where = store.where if store else ", ".join(map(str, stores)) or "the configured store"
@@ -132,9 +132,11 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
             for each in [store] if store else [reader(path) for path in stores]:
                 _snapshots_checked(each, store is None)
         if store is None:
-            counts, found, where, in_store, unreadable, first = _verified_in_parallel(
-                list(stores))
-            out_of_order_in, first_out_of_order = first or (None, None)
+            findings, where = _verified_in_parallel(list(stores))
+            counts, found = findings.counts, [v for _, v in findings.violations]
+            in_store, unreadable = [w for w, _ in findings.violations], findings.unreadable
+            out_of_order_in, first_out_of_order = findings.out_of_order or (None, None)
+            unjudged = findings.d14_unjudged
         else:
             if checkpoint is None:
                 with audit.located(store), closing(events(store, for_verify=True)) as read:
@@ -158,6 +160,11 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         click.echo(out_of_order(first_out_of_order, out_of_order_in))
     if counts["login attempts"] and not counts[JUDGED_D14]:  # (no violation covers no D-14)
         click.echo(D14_UNJUDGED)
+    elif unjudged:  # (some stores judged it: these did not, which the sum hid)
+        click.echo(f"D-14 not judged in {len(unjudged)} of {len(stores)} stores, whose login "
+                   f"attempts record no client address: {', '.join(unjudged)}")
+        scope += ("。D-14 は次のストアでは判定していません (ログイン試行が接続元IPアドレスを"
+                  f"記録していないため): {'、'.join(unjudged)}")
     if store is not None:  # (the one read, whatever the settings named; several are named
         click.echo(f"store: {printable_path(store.where)}")  # on the command line, each finding too)
     if violations:
@@ -187,20 +194,15 @@ def _configured_store() -> tuple[Path, ...]:
         if settings.store_kind == "sqlite" else ()
 
 
-def _verified_in_parallel(stores: list[Path]) -> tuple[
-        Counter[str], list[audit.Violation], str, list[str], list[tuple[str, str]],
-        tuple[str, OutOfOrder] | None]:
-    """verify of several stores, one process each: counts summed, violations by store, the
-    stores that could not be read whole, and the first event stamped out of order, with its
-    store."""
+def _verified_in_parallel(stores: list[Path]) -> tuple[Findings, str]:
+    """verify of several stores, one process each (counts summed, violations by store, the
+    stores that could not be read whole or judged for D-14, the first event stamped out of
+    order), each violation printed; and the stores as the page names them."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
     echo_findings(findings)
-    return (findings.counts, [v for _, v in findings.violations],
-            "、".join(str(path) for path in stores) + f" ({len(stores)}個)",
-            [where for where, _ in findings.violations], findings.unreadable,
-            findings.out_of_order)
+    return findings, "、".join(str(path) for path in stores) + f" ({len(stores)}個)"
 
 
 def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:

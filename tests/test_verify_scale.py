@@ -48,7 +48,9 @@ from domain.crypto import Hasher
 from domain.login_attempt import LoginAttempt
 from simulations.runner import Simulation
 from tests.audit_cli import reader
+from tests.conftest import build
 from tests.small_runs import SMALL, START, stored_rows
+from tests.story import onboard
 
 
 @pytest.fixture(scope="module")
@@ -505,6 +507,25 @@ def test_cli_a_checkpointed_verify_refused_keeps_what_its_checkpoint_found_on_it
                                            "--checkpoint", str(kept)])
     assert mismatched.exit_code == 2, mismatched.output
     assert "判定なし" in page.read_text() and "does not match this store" in page.read_text()
+
+
+def test_D_14_verify_of_several_stores_names_those_where_it_was_not_judged(
+        simulated: Path, tmp_path: Path) -> None:
+    """A portal's store beside a simulation's: the counts summed held a judged D-14, and
+    "D-14 not judged" was said of neither (the auditor's probe)."""
+    portal = tmp_path / "portal.sqlite3"
+    app = build(bootstrap.store_settings("sqlite", portal), MailboxFolder(tmp_path / "mail"))
+    onboard(app)
+    app.log_in_from("203.0.113.9", "main01", "wrong-password")  # (its client recorded)
+    app.close()
+    page = tmp_path / "v.html"
+    result = CliRunner().invoke(main, ["verify", str(simulated), str(portal), "--html",
+                                       str(page)])
+    assert result.exit_code == 0, result.output
+    assert ("D-14 not judged in 1 of 2 stores, whose login attempts record no client "
+            f"address: {simulated}") in result.output
+    assert D14_UNJUDGED not in result.output
+    assert "D-14 は次のストアでは判定していません" in page.read_text()
 
 
 def test_cli_verify_of_several_stores_names_one_that_holds_an_unreadable_event(

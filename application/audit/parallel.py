@@ -20,7 +20,13 @@ from application import bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit.attempt_book import OutOfOrder
 from application.audit.reading import NotAnEventStore, located
-from application.audit.verify import Verifier, Violation, events_to_verify, recalled_from
+from application.audit.verify import (
+    JUDGED_D14,
+    Verifier,
+    Violation,
+    events_to_verify,
+    recalled_from,
+)
 
 
 @attrs.frozen
@@ -33,6 +39,8 @@ class Findings:
     unreadable: list[tuple[str, str]] = attrs.Factory(list)
     # (the store, its first attempt event stamped over a minute before one stored ahead)
     out_of_order: tuple[str, OutOfOrder] | None = None
+    # the stores whose login attempts record no client address: D-14 not judged there
+    d14_unjudged: list[str] = attrs.Factory(list)
 
 
 def verify_store(path: Path) -> Findings:
@@ -55,7 +63,9 @@ def verify_store(path: Path) -> Findings:
         return Findings(verifier.counts, found, [_unread(path, e)], _first(path, verifier))
     finally:
         reader.close()
-    return Findings(verifier.counts, found, out_of_order=_first(path, verifier))
+    counts = verifier.counts
+    return Findings(counts, found, out_of_order=_first(path, verifier), d14_unjudged=[
+        str(path)] if counts["login attempts"] and not counts[JUDGED_D14] else [])
 
 
 def _first(path: Path, verifier: Verifier) -> tuple[str, OutOfOrder] | None:
@@ -74,7 +84,8 @@ def merged(findings: list[Findings]) -> Findings:
         counts.update(f.counts)
     return Findings(counts, [v for f in findings for v in f.violations],
                     [u for f in findings for u in f.unreadable],
-                    next((f.out_of_order for f in findings if f.out_of_order), None))
+                    next((f.out_of_order for f in findings if f.out_of_order), None),
+                    [s for f in findings for s in f.d14_unjudged])
 
 
 def verify_stores(paths: list[Path], on_store: Callable[[], object] = lambda: None
