@@ -24,6 +24,7 @@ from application.audit.reading import refuse_unreadable, store_errors
 from application.samples import MAIN_ID
 from billing_station import exits
 from billing_station.option_types import WholeNumber
+from billing_station.verify_words import printable_path
 from portal.config import DEADLINE, DEV_MAILBOX, SECRET, TABLES_READY, WORKERS, PortalConfig
 from portal.protocol import PortalHttpTools
 from portal.server import onboard_demo_if_empty, station_from
@@ -111,8 +112,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
     # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
     # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).
     login_url = os.environ.setdefault("BS_LOGIN_URL", url)  # (one given: checked above)
-    click.echo(f"portal: {url} (store: {settings.store_kind}, "
-               f"{counted_as(workers, 'worker')})")
+    click.echo(f"portal: {url} (store: {printable_path(where)}, "  # (which one: BS_SQLITE_PATH
+               f"{counted_as(workers, 'worker')})")  # set for an audit serves that store)
     if onboarded:
         click.echo(f"demo main ID onboarded: log in as {MAIN_ID} (its password is in "
                    "application/samples.py; no password is ever printed)")

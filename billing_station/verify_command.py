@@ -321,9 +321,11 @@ def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation],
     scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 {result.since:,} より後の "
              f"{result.read:,}件 (それより前は以前の検査の結果を引き継ぐ)")
     if result.unsaved is None:
-        click.echo(f"checkpoint {path}: read {counted_as(result.read, 'event')} after "
-                   f"notification {result.since:,} (those before it as an earlier verify "
-                   "read them)")  # (on stdout: what the verdict below covers)
+        click.echo(f"checkpoint {path}: " + (  # (on stdout: what the verdict below covers)
+            f"read {counted_as(result.read, 'event')} after notification {result.since:,} "
+            "(those before it as an earlier verify read them)" if result.since else
+            f"read the whole store, {counted_as(result.read, 'event')}; the next verify with "
+            "it reads only what comes after"))
         return result.verifier, None, scope
     return result.verifier, f"checkpoint {path} " + (
         f"not moved: {result.unsaved} (the verdict above stands; the next verify with it "

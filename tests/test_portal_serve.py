@@ -126,7 +126,8 @@ def csrf(html: str) -> str:
 def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         two_workers: Run) -> None:
     url, mailbox, said = two_workers.url, two_workers.mailbox, two_workers.said
-    assert re.match(rf"portal: {url}/ \(store: (sqlite|postgres), 2 workers\)", said[0])
+    assert re.match(rf"portal: {url}/ \(store: (\S+\.sqlite3|PostgreSQL database \S+ at "
+                    r"\S+), 2 workers\)", said[0]), said[0]
     assert said[1].startswith(f"demo main ID onboarded: log in as {MAIN_ID} ")
     assert said[2].strip() == f"key mails: .eml files in {mailbox}"
     assert said[3].strip() == f"login page named in mails: {url}/"  # BS_LOGIN_URL unset

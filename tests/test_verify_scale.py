@@ -356,6 +356,8 @@ def test_cli_verify_with_a_checkpoint_reads_only_what_is_new(simulated: Path,
     summary = [line for line in full.output.splitlines() if line.startswith("summary:")]
     assert summary and summary[0] in first.output and summary[0] in again.output
     assert "read 0 events after notification" in again.stdout
+    assert f"checkpoint {checkpoint}: read the whole store, " in first.stdout  # (not "after
+    assert "after notification 0" not in first.stdout  # notification 0 … an earlier verify")
     assert (tmp_path / "v.html").is_file()
     (tmp_path / "junk").write_text("not a checkpoint")
     refused = CliRunner().invoke(main, ["verify", "--checkpoint", str(tmp_path / "junk")],
