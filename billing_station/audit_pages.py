@@ -212,12 +212,13 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
 
 
 def _unreadable_ja(unreadable: Sequence[tuple[str, str]], found: int) -> str:
-    """The verdict's place when a store could not be read whole: which, why, and that what
-    the page shows is what was read up to there."""
+    """The verdict's place when a store could not be verified to its end (unreadable, not a
+    store, unavailable, or its checkpoint not this store's): which, why, and that what the
+    page shows is what was read up to there."""
     reasons = html.escape("\n".join(f"{where}: {why}" for where, why in unreadable))
-    return ('<div class="verdict bad">判定なし: 最後まで読めなかったストアがあります。'
+    return ('<div class="verdict bad">判定なし: 検査を最後まで終えられなかったストアがあります。'
             f"下は読めたところまでの結果です (違反 {found:,} 件)。</div>"
-            f"<p>読めなかったストアと理由 (verify の出力のまま):</p><pre>{reasons}</pre>")
+            f"<p>終えられなかったストアと理由 (verify の出力のまま):</p><pre>{reasons}</pre>")
 
 
 def _listed(items: Sequence[str]) -> str:
