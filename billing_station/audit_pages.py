@@ -22,10 +22,7 @@ from application.audit.policies import (
     key_policy_of,
     worded,
 )
-from application.audit.verify import (
-    JUDGED_D14,
-    OUT_OF_ORDER,
-)
+from application.audit.verify import OUT_OF_ORDER, d14_unjudged
 from application.japan_time import jst
 from billing_station.audit_words import (
     CHECKED_RULES,
@@ -198,7 +195,7 @@ def findings_page(violations: Iterable[Violation], counts: Counter[str], where: 
         + html.escape("\n".join(map(_notes_ja, v.evidence))) + "</pre></div>"
         for v, store in zip(found, in_store, strict=True))
     unjudged = (f"<p class='note'>{D14_UNJUDGED_JA}</p>"
-                if counts["login attempts"] and not counts[JUDGED_D14] else "")
+                if d14_unjudged(counts) else "")
     body = (f"<h1>監査結果</h1><p class='meta'>ストア: {html.escape(where)} / 作成: "
             f"{_made()}<br>検査の範囲: {html.escape(scope)}</p>{verdict}<h2>検査したもの</h2>"
             f"{_listed(CHECKED_RULES)}{unjudged}"

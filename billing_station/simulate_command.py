@@ -16,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from application import bootstrap
 from application.audit import Verifier
 from application.audit.parallel import verify_stores
-from application.audit.verify import recalled_from
+from application.audit.reading import recalled_from
 from billing_station import exits, streams
 from billing_station.audit_commands import events
 from billing_station.compare_option import compared_values

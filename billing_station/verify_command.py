@@ -21,8 +21,9 @@ from application.audit import AuditReader, NotAnEventStore, StoreUnavailable, Ve
 from application.audit.checkpoint import Checkpoint, CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
+from application.audit.reading import recalled_from
 from application.audit.snapshots import check_snapshots
-from application.audit.verify import JUDGED_D14, OUT_OF_ORDER, recalled_from
+from application.audit.verify import OUT_OF_ORDER, d14_unjudged
 from billing_station import exits
 from billing_station.audit_commands import events, reader
 from billing_station.audit_pages import findings_page, is_findings_page
@@ -158,7 +159,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         click.echo(f"policy in force, as the events record it: {in_force}")
     if counts[OUT_OF_ORDER]:
         click.echo(out_of_order(first_out_of_order, out_of_order_in))
-    if counts["login attempts"] and not counts[JUDGED_D14]:  # (no violation covers no D-14)
+    if d14_unjudged(counts):  # (no violation covers no D-14)
         click.echo(D14_UNJUDGED)
     elif unjudged:  # (some stores judged it: these did not, which the sum hid)
         click.echo(f"D-14 not judged in {len(unjudged)} of {len(stores)} stores, whose login "

@@ -28,8 +28,8 @@ from application.adapters.eventstore import EventStore
 from application.adapters.files import write_whole
 from application.audit.collector import long_lived
 from application.audit.packing import Unreadable, pack, unpack
-from application.audit.reading import MissingEvents, located, position, rows
-from application.audit.verify import Verifier, Violation, events_to_verify, recalled_from
+from application.audit.reading import MissingEvents, located, position, recalled_from, rows
+from application.audit.verify import Verifier, Violation, events_to_verify
 
 MARK = b"billing-station verify checkpoint "  # a checkpoint's first bytes, whatever version
 MAGIC = MARK + b"17\n"  # then the SHA-256 of the pickle, the pickle

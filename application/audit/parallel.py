@@ -19,14 +19,8 @@ import attrs
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit.attempt_book import OutOfOrder
-from application.audit.reading import NotAnEventStore, located
-from application.audit.verify import (
-    JUDGED_D14,
-    Verifier,
-    Violation,
-    events_to_verify,
-    recalled_from,
-)
+from application.audit.reading import NotAnEventStore, located, recalled_from
+from application.audit.verify import Verifier, Violation, d14_unjudged, events_to_verify
 
 
 @attrs.frozen
@@ -63,9 +57,8 @@ def verify_store(path: Path) -> Findings:
         return Findings(verifier.counts, found, [_unread(path, e)], _first(path, verifier))
     finally:
         reader.close()
-    counts = verifier.counts
-    return Findings(counts, found, out_of_order=_first(path, verifier), d14_unjudged=[
-        str(path)] if counts["login attempts"] and not counts[JUDGED_D14] else [])
+    return Findings(verifier.counts, found, out_of_order=_first(path, verifier),
+                    d14_unjudged=[str(path)] if d14_unjudged(verifier.counts) else [])
 
 
 def _first(path: Path, verifier: Verifier) -> tuple[str, OutOfOrder] | None:

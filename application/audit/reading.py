@@ -281,6 +281,20 @@ def _before_gap(notifications: list[Row], start: int) -> int:
     return next(i for i, n in enumerate(notifications) if n[0] != start + i)
 
 
+Recall = Callable[[UUID, int], list[Any]]  # an aggregate's events before a version, read again
+
+
+def recalled_from(app: EventStore) -> Recall:
+    """An aggregate's events before a version, read from ``app``'s store again (a store
+    that fails meanwhile is said as a replay says it)."""
+    where = getattr(app, "where", "the store")
+
+    def recall(aggregate_id: UUID, before: int) -> list[Any]:
+        with store_errors(where):
+            return list(app.events.get(aggregate_id, lte=before - 1))
+    return recall
+
+
 def position(app: EventStore) -> int:
     """The last notification id now: where a replay to the end stops (and the length of a
     progress bar)."""

@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
@@ -43,7 +42,7 @@ from application.audit.digests import in_clear_findings
 from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, line, noted, printable
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
 from application.audit.policies import address_policy, duration, key_policy
-from application.audit.reading import replay, store_errors
+from application.audit.reading import Recall, recalled_from, replay
 from application.audit.roles import Roles
 from application.audit.sequence import sequences_checked
 from domain.accounts import Account, Customer, LoginIndex, SubID
@@ -66,7 +65,9 @@ OUT_OF_ORDER = ("login attempt events stamped over a minute before one stored ah
                 "(time-based outcomes unsure)")
 
 
-Recall = Callable[[UUID, int], list[Any]]  # an aggregate's events before a version, read again
+def d14_unjudged(counts: Counter[str]) -> bool:
+    """Login attempts were read, and none recorded a client address: D-14 not judged."""
+    return bool(counts["login attempts"]) and not counts[JUDGED_D14]
 
 
 class Verifier:
@@ -327,17 +328,6 @@ def _no_longer_held(event: Any) -> Violation:
         "a login completed", "ログインを完了した")
     return Violation("D-3", f"{used} on a login attempt long over (its earlier events are no "
                      "longer held)", [line(event)], f"とうに終わったログイン試行で{used_ja}")
-
-
-def recalled_from(app: EventStore) -> Recall:
-    """An aggregate's events before a version, read from ``app``'s store again (a store
-    that fails meanwhile is said as a replay says it)."""
-    where = getattr(app, "where", "the store")
-
-    def recall(aggregate_id: UUID, before: int) -> list[Any]:
-        with store_errors(where):
-            return list(app.events.get(aggregate_id, lte=before - 1))
-    return recall
 
 
 def verify(app: EventStore, events: Iterable[Any] | None = None) -> Iterator[Violation]:
