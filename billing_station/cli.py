@@ -17,7 +17,7 @@ from billing_station.go_names import GO, GO_COMMANDS
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.serve_command import serve
 from billing_station.simulate_command import simulate
-from billing_station.verify_command import refusal, verify
+from billing_station.verify_command import verify
 from simulations.demo import demo_app, mark_as_the_demos, not_the_demos, run_demo
 
 
@@ -55,7 +55,7 @@ class Commands(click.Group):
                 else ctx.command_path
             _refuse(e, sub)
         except StoredEventError as e:
-            click.echo(f"error: {refusal(e)}", err=True)
+            click.echo(f"error: {e.said()}", err=True)
             ctx.exit(exits.DATA_ERROR)
         except NotAnEventStore as e:
             click.echo(f"error: {e}", err=True)

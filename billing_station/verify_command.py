@@ -18,6 +18,7 @@ from tqdm import tqdm
 from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit import AuditReader, NotAnEventStore, StoreUnavailable, Verifier
+from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import Checkpoint, CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES
@@ -111,61 +112,82 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         refuse_overwriting(stores or _configured_store(), is_findings_page, page=page,
                            checkpoint=checkpoint)
     store: AuditReader | None = None
-    verifier = Verifier()  # (one store's; several are each verified apart)
-    found: list[audit.Violation] = []
-    partial = Partial(verifier)  # what a refused store's page shows of what was read
-    in_store: list[str] | None = None  # each violation's store, from several
-    unreadable: list[tuple[str, str]] = []  # (a store of several, why it was not read whole)
-    unsaved: str | None = None  # the checkpoint could not move: what to say of it
-    first_out_of_order = None  # the first attempt event stamped out of order (of several
-    out_of_order_in: str | None = None  # stores, the first store's that has one, named)
-    scope = "ストア全体"  # (what the page says was read)
-    unjudged: list[str] = []  # of several stores, those where D-14 could not be judged
-
-    def so_far() -> tuple[list[audit.Violation], Counter[str], str, str]:
-        where = store.where if store else ", ".join(map(str, stores)) or "the configured store"
-        return ([*partial.earlier, *found], partial.verifier.counts, printable_path(where),
-                partial.scope or scope)
-
-    with _no_verdict_on(page, so_far):
+    reading = Reading(where=", ".join(map(str, stores)) or "the configured store")
+    with _no_verdict_on(page, reading):
         store = reader(stores[0] if stores else None) if len(stores) < 2 else None  # (one)
         if snapshots:  # (first: a store whose snapshots are refused is not read on)
             for each in [store] if store else [reader(path) for path in stores]:
                 _snapshots_checked(each, store is None)
         if store is None:
-            findings, where = _verified_in_parallel(list(stores))
-            counts, found = findings.counts, [v for _, v in findings.violations]
-            in_store, unreadable = [w for w, _ in findings.violations], findings.unreadable
-            out_of_order_in, first_out_of_order = findings.out_of_order or (None, None)
-            unjudged = findings.d14_unjudged
+            _verified_in_parallel(list(stores), reading)
         else:
+            reading.where = store.where
             if checkpoint is None:
                 with audit.located(store), closing(events(store, for_verify=True)) as read:
-                    for violation in reported(verifier.check(  # (closed: a finding
-                            read, recall=recalled_from(store))):
-                        found.append(violation)  # that stops it stops the count beside it)
+                    for violation in reported(reading.verifier.check(  # (closed: a finding
+                            read, recall=recalled_from(store))):  # that stops it stops
+                        reading.found.append(violation)  # the count beside it)
             else:
-                verifier, unsaved, scope = _verified_from(store, checkpoint, found, partial)
-            counts, where = verifier.counts, store.where
-            first_out_of_order = verifier.attempts.first_out_of_order
+                _verified_from(store, checkpoint, reading)
+            reading.first_out_of_order = reading.verifier.attempts.first_out_of_order
     if snapshots:
-        scope += "、スナップショットもイベントと照合 (--snapshots)"
+        reading.scope += "、スナップショットもイベントと照合 (--snapshots)"
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
-    violations = Counter(violation.rule for violation in found)
+    _said(reading, len(stores), store, page)
+
+
+@attrs.define
+class Reading:
+    """What verify read, so far or in all: what its summary says and its page shows, also
+    the page of a store it could not read to its end (up to there)."""
+
+    where: str  # the store, or the stores, as the page names them
+    verifier: Verifier = attrs.Factory(Verifier)  # one store's (a checkpoint's, once loaded)
+    found: list[audit.Violation] = attrs.Factory(list)  # (with a checkpoint: its own first)
+    summed: Counter[str] | None = None  # several stores' counts, summed
+    scope: str = "ストア全体"  # what was read, as the page says it
+    in_store: list[str] | None = None  # of several stores, each violation's
+    unreadable: list[tuple[str, str]] = attrs.Factory(list)  # (a store, why not read whole)
+    unjudged: list[str] = attrs.Factory(list)  # of several stores, those not judged for D-14
+    first_out_of_order: OutOfOrder | None = None  # the first attempt event stamped out of
+    out_of_order_in: str | None = None  # order (of several stores: the first one's, named)
+    unsaved: str | None = None  # the checkpoint could not move: what to say of it
+
+    @property
+    def counts(self) -> Counter[str]:
+        return self.summed if self.summed is not None else self.verifier.counts
+
+    def loaded(self, checkpoint: Checkpoint, path: Path) -> None:
+        """A checkpoint found to match the store: what it holds stands, whatever comes next."""
+        self.verifier, self.found = checkpoint.verifier, list(checkpoint.violations)
+        self.scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 "
+                      f"{checkpoint.position:,} より後を読めたところまで")
+
+    def page(self, unreadable: list[tuple[str, str]] | None = None) -> str:
+        return findings_page(self.found, self.counts, printable_path(self.where), self.in_store,
+                             self.first_out_of_order, self.scope, self.out_of_order_in,
+                             self.unreadable if unreadable is None else unreadable)
+
+
+def _said(reading: Reading, stores: int, store: AuditReader | None, page: Path | None) -> None:
+    """The summary, the page if asked for, and the exit code: 1 on any violation, 65 for a
+    store of several not read whole, 74 for a checkpoint that could not move."""
+    counts, unreadable = reading.counts, reading.unreadable
+    violations = Counter(violation.rule for violation in reading.found)
     click.echo(("summary: " if not unreadable else "summary of what was read: ")  # (a store
                + ", ".join(counted(n, what) for what, n in counts.items()  # read in part)
                            if not what.startswith(POLICIES)))
     if in_force := policies_in_force(counts):
         click.echo(f"policy in force, as the events record it: {in_force}")
     if counts[OUT_OF_ORDER]:
-        click.echo(out_of_order(first_out_of_order, out_of_order_in))
+        click.echo(out_of_order(reading.first_out_of_order, reading.out_of_order_in))
     if d14_unjudged(counts):  # (no violation covers no D-14)
         click.echo(D14_UNJUDGED)
-    elif unjudged:  # (some stores judged it: these did not, which the sum hid)
-        click.echo(f"D-14 not judged in {len(unjudged)} of {len(stores)} stores, whose login "
-                   f"attempts record no client address: {', '.join(unjudged)}")
-        scope += ("。D-14 は次のストアでは判定していません (ログイン試行が接続元IPアドレスを"
-                  f"記録していないため): {'、'.join(unjudged)}")
+    elif unjudged := reading.unjudged:  # (some stores judged it: these did not, which the
+        click.echo(f"D-14 not judged in {len(unjudged)} of {stores} stores, whose login "  # sum
+                   f"attempts record no client address: {', '.join(unjudged)}")  # hid)
+        reading.scope += ("。D-14 は次のストアでは判定していません (ログイン試行が接続元IPアドレスを"
+                          f"記録していないため): {'、'.join(unjudged)}")
     if store is not None:  # (the one read, whatever the settings named; several are named
         click.echo(f"store: {printable_path(store.where)}")  # on the command line, each finding too)
     if violations:
@@ -174,16 +196,15 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     elif not unreadable:
         click.echo("verified: no violations")
     if unreadable:  # the others' findings stand; these stores were read up to there only
-        echo_unreadable(unreadable, len(stores))
+        echo_unreadable(unreadable, stores)
     if page is not None:
-        write_text(page, findings_page(found, counts, printable_path(where), in_store,
-                                       first_out_of_order, scope, out_of_order_in, unreadable))
+        write_text(page, reading.page())
         click.echo(f"wrote {page}" + (": no verdict, a store could not be read whole"
                                       if unreadable else ""))
     if unreadable:
         sys.exit(exits.DATA_ERROR)
-    if unsaved:  # (after the verdict, which stands)
-        click.echo(f"error: {unsaved}", err=True)
+    if reading.unsaved:  # (after the verdict, which stands)
+        click.echo(f"error: {reading.unsaved}", err=True)
         sys.exit(exits.IO_ERROR)
     sys.exit(exits.VIOLATIONS if violations else exits.OK)
 
@@ -195,15 +216,20 @@ def _configured_store() -> tuple[Path, ...]:
         if settings.store_kind == "sqlite" else ()
 
 
-def _verified_in_parallel(stores: list[Path]) -> tuple[Findings, str]:
-    """verify of several stores, one process each (counts summed, violations by store, the
-    stores that could not be read whole or judged for D-14, the first event stamped out of
-    order), each violation printed; and the stores as the page names them."""
+def _verified_in_parallel(stores: list[Path], reading: Reading) -> None:
+    """verify of several stores, one process each, into ``reading`` (counts summed,
+    violations by store, the stores that could not be read whole or judged for D-14, the
+    first event stamped out of order), each violation printed."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update)
     echo_findings(findings)
-    return findings, "、".join(str(path) for path in stores) + f" ({len(stores)}個)"
+    reading.summed, reading.found = findings.counts, [v for _, v in findings.violations]
+    reading.in_store, reading.unreadable = [w for w, _ in findings.violations], \
+        findings.unreadable
+    reading.out_of_order_in, reading.first_out_of_order = findings.out_of_order or (None, None)
+    reading.unjudged = findings.d14_unjudged
+    reading.where = "、".join(str(path) for path in stores) + f" ({len(stores)}個)"
 
 
 def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:
@@ -223,32 +249,23 @@ def echo_unreadable(unreadable: list[tuple[str, str]], stores: int, then: str = 
 
 
 @contextlib.contextmanager
-def _no_verdict_on(page: Path | None, so_far: Callable[[], tuple[
-        list[audit.Violation], Counter[str], str, str]]) -> Iterator[None]:
+def _no_verdict_on(page: Path | None, reading: Reading) -> Iterator[None]:
     """A store verify cannot read whole, or at all: the page asked for says there is no
-    verdict, and why, with what was found up to there (``so_far``: the violations, counts,
-    store and scope), not an earlier run's verdict left in its place; also for a
-    checkpoint that cannot be used with this store, or a store unavailable. Then the console
-    script says why, with its exit code (65, 2 or 69)."""
+    verdict, and why, with what ``reading`` found up to there, not an earlier run's verdict
+    left in its place; also for a checkpoint that cannot be used with this store, or a store
+    unavailable. Then the console script says why, with its exit code (65, 2 or 69)."""
     try:
         yield
     except (StoredEventError, NotAnEventStore, StoreUnavailable, click.BadParameter) as e:
         if page is not None:  # (BadParameter: a checkpoint this store cannot be read from)
-            found, counts, where, scope = so_far()
-            why = refusal(e) if isinstance(e, StoredEventError) else (
+            why = e.said() if isinstance(e, StoredEventError) else (
                 e.format_message() if isinstance(e, click.BadParameter) else str(e))
             try:
-                write_text(page, findings_page(found, counts, where, None, None, scope,
-                                               unreadable=[(where, why)]))
+                write_text(page, reading.page([(printable_path(reading.where), why)]))
                 click.echo(f"wrote {page}: no verdict, and why")
             except CannotWrite as cannot:  # (said, and the store's own refusal after it)
                 click.echo(f"error: {cannot.format_message()}", err=True)
         raise
-
-
-def refusal(error: StoredEventError) -> str:
-    """What the console script says of a store it cannot read (cli.py), without "error: "."""
-    return f"the event store {error.what}: {error}"
 
 
 def echo_findings(findings: Findings) -> None:
@@ -283,27 +300,10 @@ def _sized(bar: tqdm[Any]) -> Callable[[int], None]:
     return start
 
 
-@attrs.define
-class Partial:
-    """What a refused store's page shows: of a checkpointed verify, what the checkpoint
-    held, once it was found to match the store (its violations, its counts, its scope)."""
-
-    verifier: Verifier
-    earlier: list[audit.Violation] = attrs.Factory(list)
-    scope: str = ""
-
-    def loaded(self, checkpoint: Checkpoint, path: Path) -> None:
-        self.verifier, self.earlier = checkpoint.verifier, list(checkpoint.violations)
-        self.scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 "
-                      f"{checkpoint.position:,} より後を読めたところまで")
-
-
-def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation],
-                   partial: Partial) -> tuple[Verifier, str | None, str]:
-    """verify through the checkpoint in ``path``: only the events after it are read, their
-    violations put in ``found`` (``partial``: what the checkpoint held, until then). Also
-    what to say if the checkpoint could not then be written (None: it was), and what was
-    read, as the page says it."""
+def _verified_from(store: AuditReader, path: Path, reading: Reading) -> None:
+    """verify through the checkpoint in ``path`` into ``reading``: only the events after it
+    are read; the violations, the checkpoint's first, are printed once read. Also what to
+    say if the checkpoint could not then be written, and what was read, as the page says it."""
     earlier = path.exists()  # (one that cannot be written stays as it was)
     with tqdm(unit="event", unit_scale=True, file=sys.stderr, disable=None, leave=False,
               desc="replaying since the checkpoint") as bar:
@@ -311,24 +311,25 @@ def _verified_from(store: AuditReader, path: Path, found: list[audit.Violation],
             """Printed before the checkpoint moves (a Ctrl-C while they print leaves it as
             it was); from there on the outcome is settled."""
             bar.close()
-            found.extend(reported(violations))
+            reading.found = list(reported(violations))
             exits.settled()
 
         try:
             result = verify_incrementally(store, path, bar.update, _sized(bar), read,
-                                          lambda loaded: partial.loaded(loaded, path))
+                                          lambda loaded: reading.loaded(loaded, path))
         except CheckpointError as e:
             raise click.BadParameter(str(e), param_hint="'--checkpoint'") from e
-    scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 {result.since:,} より後の "
-             f"{result.read:,}件 (それより前は以前の検査の結果を引き継ぐ)")
+    reading.verifier = result.verifier
+    reading.scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 {result.since:,} "
+                     f"より後の {result.read:,}件 (それより前は以前の検査の結果を引き継ぐ)")
     if result.unsaved is None:
         click.echo(f"checkpoint {path}: " + (  # (on stdout: what the verdict below covers)
             f"read {counted_as(result.read, 'event')} after notification {result.since:,} "
             "(those before it as an earlier verify read them)" if result.since else
             f"read the whole store, {counted_as(result.read, 'event')}; the next verify with "
             "it reads only what comes after"))
-        return result.verifier, None, scope
-    return result.verifier, f"checkpoint {path} " + (
+        return
+    reading.unsaved = f"checkpoint {path} " + (
         f"not moved: {result.unsaved} (the verdict above stands; the next verify with it "
         "reads from where it was)" if earlier else f"not written: {result.unsaved} (the "
-        "verdict above stands; the next verify with it reads the whole store)"), scope
+        "verdict above stands; the next verify with it reads the whole store)")

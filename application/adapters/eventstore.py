@@ -56,6 +56,10 @@ class StoredEventError(ValueError):
 
     what = "holds an event that cannot be read"  # what it says of the store it is in
 
+    def said(self) -> str:
+        """What a command says of the store it cannot read (after "error: ")."""
+        return f"the event store {self.what}: {self}"
+
 
 class ModelMapper(Mapper[UUID]):
     """The library's mapper, with one clear error naming the event for any row it cannot
