@@ -50,8 +50,8 @@ table{font-size:.85em;width:100%}
 .filters{margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:end}
 .filters label{display:flex;flex-direction:column;font-size:.85em;max-width:100%}
 .filters select{max-width:18em}
-.history td:not(:nth-child(12)){white-space:nowrap}  /* 主ID, 初回, ログイン完了 whole */
-.history td:nth-child(12){min-width:14em}  /* the key policy's words wrap, not to a word a line */
+.history td{white-space:nowrap}  /* 主ID, 初回, ログイン完了 whole */
+.history td.key-policy{white-space:normal;min-width:14em}  /* its words wrap, not a word a line */
 .history th{min-width:3.5em}  /* a heading of a narrow column: a few characters a line */
 .wide{overflow-x:auto}  /* past the page's width, the table scrolls, not its columns squeezed */
 .finding{border:1px solid #d93025;border-radius:6px;margin:.8em 0;padding:.5em 1em}
@@ -130,7 +130,8 @@ def history_page(records: list[LoginRecord], since: datetime | None,
         f"<td>{'要' if r.key_required else '-'}</td><td>{'初回' if r.first_login else '-'}</td>"
         f"<td>{r.keys_issued}</td><td>{r.wrong_entries}</td><td>{r.seconds_to_end:,}</td>"
         f"<td>{html.escape(r.client_address) or '-'}</td>"
-        f"<td>{_key_terms_ja(key_policy_of(r.key_policy)) if r.key_policy else '-'}</td>"
+        f"<td class=\"key-policy\">"
+        f"{_key_terms_ja(key_policy_of(r.key_policy)) if r.key_policy else '-'}</td>"
         f"<td>{_address_terms_ja(address_policy_of(r.address_policy)) if r.address_policy else '-'}"
         f"</td><td><code>{r.attempt_id}</code></td></tr>" for r in records)
     tally = Counter(r.outcome for r in records)

@@ -13,18 +13,19 @@ import pytest
 from tests.portal_fixtures import Served, http_log_in, onboard_customer, serving
 
 KIND = "postgres" if os.environ.get("POSTGRES_HOST") else "sqlite"
-_addresses = iter(range(30, 250))
+_addresses: dict[str, Iterator[int]] = {}  # each served portal's own (D-14 counts in its store)
 
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serving(tmp_path_factory.mktemp("attacked"), KIND) as served:
+        _addresses[served.url] = iter(range(30, 250))
         yield served
 
 
 def client(portal: Served, address: str | None = None) -> httpx.Client:
     """A browser at its own loopback address (D-14 counts by address)."""
-    address = address or f"127.0.0.{next(_addresses)}"
+    address = address or f"127.0.0.{next(_addresses[portal.url])}"
     return httpx.Client(base_url=portal.url, timeout=30,
                         transport=httpx.HTTPTransport(local_address=address))
 

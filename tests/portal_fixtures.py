@@ -298,9 +298,10 @@ def fill_new_sub_id(tab: Page, login_id: str) -> None:
     tab.get_by_label("登録先メールアドレス").fill(f"{login_id}@example.co.jp")
 
 
-def sub_id_of(served: Served) -> str:
-    """A sub ID (with its own key mail address) of a new customer of the served portal."""
-    main = served.customer()
+def sub_id_of(served: Served, main: str | None = None) -> str:
+    """A sub ID (with its own key mail address) of ``main``, or of a new customer of the
+    served portal."""
+    main = main or served.customer()
     session = served.session(main)
     form = sub_id_form(f"{main}s1", temporary_password=PASSWORD, person_in_charge="佐藤　花子")
     served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(session, form))

@@ -36,19 +36,11 @@ from tests.portal_fixtures import (  # noqa: E402
     csrf_of,
     http_log_in,
     in_process,
+    sub_id_of,
 )
 from tests.story import PASSWORD  # noqa: E402
 
 pytest_plugins = ["tests.attackers"]
-
-
-def sub_id_of(portal: Served, main: str) -> str:
-    session = portal.session(main)
-    form = {"login_id": f"{main}s1", "temporary_password": PASSWORD,
-            "person_in_charge": "佐藤　花子", "phone": "0398765432",
-            "email": f"{main}s1@example.co.jp"}
-    portal.station.submit_new_sub_id(session, portal.station.confirm_new_sub_id(session, form))
-    return f"{main}s1"
 
 
 def post_routes(portal: Served) -> set[str]:
