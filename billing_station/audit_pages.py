@@ -18,6 +18,7 @@ from application.audit.policies import (
     AddressPolicy,
     KeyPolicy,
     address_policy_of,
+    as_recorded,
     duration,
     key_policy_of,
     worded,
@@ -33,6 +34,7 @@ from billing_station.audit_words import (
     OUTCOMES,
     UNCHECKED_RULES,
 )
+from domain.policy import LoginPolicy
 from simulations.html import page
 
 AUDIT_TITLE = "監査結果"
@@ -259,6 +261,12 @@ def _key_terms_ja(policy: KeyPolicy) -> str:
     limit = (f"{_span(policy.window_seconds)}間に{policy.keys:,}通まで"
              if policy.window_seconds else "D-10の上限は記録なし")
     return f"有効{_span(policy.valid_seconds)}、誤入力{policy.wrong_entries:,}回でロック、{limit}"
+
+
+def expected_ja(expected: LoginPolicy) -> str:
+    """The policy verify --expect-policy holds the events' to, as the page's scope says it."""
+    keys, addresses = as_recorded(expected)
+    return f"{_key_terms_ja(keys)}、D-14 は{_address_terms_ja(addresses)}"
 
 
 def _address_policy_ja(policy: AddressPolicy) -> str:

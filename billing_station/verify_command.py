@@ -21,13 +21,13 @@ from application.audit import AuditReader, NotAnEventStore, StoreUnavailable, Ve
 from application.audit.attempt_book import OutOfOrder
 from application.audit.checkpoint import Checkpoint, CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
-from application.audit.policies import POLICIES
+from application.audit.policies import POLICIES, looser_than
 from application.audit.reading import recalled_from
 from application.audit.snapshots import check_snapshots
 from application.audit.verify import OUT_OF_ORDER, d14_unjudged
 from billing_station import exits
 from billing_station.audit_commands import events, reader
-from billing_station.audit_pages import findings_page, is_findings_page
+from billing_station.audit_pages import expected_ja, findings_page, is_findings_page
 from billing_station.paths import (
     PATH,
     CannotWrite,
@@ -43,6 +43,7 @@ from billing_station.verify_words import (
     policies_in_force,
     printable_path,
 )
+from domain.policy import LoginPolicy
 from simulations.wording import counted_as
 
 
@@ -73,8 +74,17 @@ from simulations.wording import counted_as
                    "the account a portal session is of, written by another hand) refuses "
                    "the store (exit 65) before its events are read. Reads those aggregates' "
                    "events again: about as long again as a whole verify.")
+@click.option("--expect-policy", "expect", is_flag=True,
+              help="Also a finding (POLICY, exit 1): each policy the events record that is "
+                   "looser than expected, in any of its numbers, with how many keys or "
+                   "password checks it covered. Expected: RULES.md's for keys (valid 10 min, "
+                   "locked at 5 wrong entries, at most 5 keys within 60 min: D-5, D-4, D-10) "
+                   "and D-14's as this installation's settings set it (BS_ADDRESS_FAILURE_LIMIT, "
+                   "BS_ADDRESS_WINDOW; unset, 20 failed logins within 10 min). A stricter "
+                   "policy is no finding. Without it each login is judged by the policy its "
+                   "own events record, and the summary lists them all.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
-           snapshots: bool) -> None:
+           snapshots: bool, expect: bool) -> None:
     """Replay the whole store (with --checkpoint, what came after it) and check every login
     against the policy in force at its time
     (LG-1..LG-6, D-1..D-5, D-10; each login recorded on its attempt and its account alike;
@@ -111,6 +121,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     if page or checkpoint:
         refuse_overwriting(stores or _configured_store(), is_findings_page, page=page,
                            checkpoint=checkpoint)
+    expected = bootstrap.Settings().policy() if expect else None  # (a bad setting: exit 2 first)
     store: AuditReader | None = None
     reading = Reading(where=", ".join(map(str, stores)) or "the configured store")
     with _no_verdict_on(page, reading):
@@ -119,7 +130,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
             for each in [store] if store else [reader(path) for path in stores]:
                 _snapshots_checked(each, store is None)
         if store is None:
-            _verified_in_parallel(list(stores), reading)
+            _verified_in_parallel(list(stores), reading, expected)
         else:
             reading.where = store.where
             if checkpoint is None:
@@ -130,8 +141,13 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
             else:
                 _verified_from(store, checkpoint, reading)
             reading.first_out_of_order = reading.verifier.attempts.first_out_of_order
+            if expected is not None:  # (of all the store's keys: a checkpoint's too)
+                reading.found.extend(reported(looser_than(expected, reading.counts)))
     if snapshots:
         reading.scope += "、スナップショットもイベントと照合 (--snapshots)"
+    if expected is not None:
+        reading.scope += ("、記録されたポリシーを期待するものと照合 (--expect-policy: "
+                          f"{expected_ja(expected)})")
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
     _said(reading, len(stores), store, page)
 
@@ -216,13 +232,14 @@ def _configured_store() -> tuple[Path, ...]:
         if settings.store_kind == "sqlite" else ()
 
 
-def _verified_in_parallel(stores: list[Path], reading: Reading) -> None:
+def _verified_in_parallel(stores: list[Path], reading: Reading,
+                          expected: LoginPolicy | None) -> None:
     """verify of several stores, one process each, into ``reading`` (counts summed,
     violations by store, the stores that could not be read whole or judged for D-14, the
     first event stamped out of order), each violation printed."""
     with tqdm(total=len(stores), unit="store", file=sys.stderr, disable=None, leave=False,
               desc="verifying stores") as bar:
-        findings = verify_stores(stores, on_store=bar.update)
+        findings = verify_stores(stores, on_store=bar.update, expected=expected)
     echo_findings(findings)
     reading.summed, reading.found = findings.counts, [v for _, v in findings.violations]
     reading.in_store, reading.unreadable = [w for w, _ in findings.violations], \

@@ -7,9 +7,11 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import freezegun
 import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
@@ -17,6 +19,7 @@ from freezegun.api import FrozenDateTimeFactory
 from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import replay
+from application.audit.policies import KEY_POLICY, looser_than
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
@@ -26,6 +29,7 @@ from billing_station.cli import main
 from billing_station.exits import NOT_FOUND
 from domain.crypto import Hasher
 from domain.login_attempt import KEY_AWAITED
+from domain.policy import LoginPolicy
 from tests.conftest import build
 from tests.story import (
     EMAIL,
@@ -301,3 +305,75 @@ def test_history_calls_a_key_never_entered_within_the_hour_after_its_expiry_aban
     keyed.log_in("nobody", PASSWORD)  # (the store goes on)
     assert [r.outcome for r in audit.history(replay(keyed))
             if r.attempt_id == str(late.id)] == ["abandoned"]
+
+
+def _a_store_under(tmp_path: Path, mailbox: MailboxFolder, policy: LoginPolicy) -> Path:
+    """A SQLite store whose one login with a key ran under ``policy`` (the clock frozen
+    only while it is written: a checkpoint keeps no freezegun datetime)."""
+    path = tmp_path / "store.sqlite3"
+    with freezegun.freeze_time("2015-01-16 00:58:00+00:00") as clock:
+        assert isinstance(clock, FrozenDateTimeFactory)
+        app = build(store_settings("sqlite", path), mailbox)
+        app.policy = policy
+        keyed_main(app)
+        log_in_with_key(app, mailbox, "main01", PASSWORD, EMAIL, clock, timedelta(minutes=1))
+        app.close()
+    return path
+
+
+@pytest.mark.parametrize("checkpointed", [False, True], ids=["whole", "checkpointed"])
+def test_verify_expect_policy_finds_a_key_policy_looser_than_the_rules(
+        tmp_path: Path, mailbox: MailboxFolder, checkpointed: bool) -> None:
+    """A store whose keys were valid 30 minutes and locked at 8 wrong entries passed verify
+    (exit 0): each login obeyed the policy its events record, listed in the summary only
+    (the auditor's probe). --expect-policy holds the recorded ones to RULES.md's."""
+    path = _a_store_under(tmp_path, mailbox, LoginPolicy(
+        validity=timedelta(minutes=30), max_wrong_entries=8))
+    env = {"BS_SQLITE_PATH": str(path)}
+    assert CliRunner().invoke(main, ["verify"], env=env).exit_code == 0  # (as recorded)
+    checkpoint = ["--checkpoint", str(tmp_path / "a.ckpt")] if checkpointed else []
+    for _ in range(2 if checkpointed else 1):  # (a checkpoint's next run: the same finding)
+        result = CliRunner().invoke(main, ["verify", "--expect-policy", "--html",
+                                           str(tmp_path / "audit.html"), *checkpoint], env=env)
+        assert result.exit_code == 1, result.output
+        assert ("VIOLATION POLICY: 1 key issued under a policy looser than expected: valid 30 "
+                "min, longer than 10 min (D-5); locked at 8 wrong entries, not 5 (D-4)"
+                ) in result.output
+        assert "history's key_policy column 1800/8/5/3600 names their attempts" in result.output
+        assert "1 violation found: POLICY ×1" in result.output
+    page = (tmp_path / "audit.html").read_text()
+    assert "期待より緩いポリシーで発行された通知キー 1通: 有効時間 30分 (10分 より長い) (D-5)" in page
+    assert "--expect-policy: 有効10分、誤入力5回でロック、60分間に5通まで、D-14 は10分間に20回" in page
+
+
+def test_verify_expect_policy_finds_no_stricter_policy_and_takes_D_14_from_the_settings(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    path = _a_store_under(tmp_path, mailbox, LoginPolicy(
+        validity=timedelta(minutes=5), max_wrong_entries=3, max_keys_per_window=2))
+    env = {"BS_SQLITE_PATH": str(path)}
+    result = CliRunner().invoke(main, ["verify", "--expect-policy"], env=env)
+    assert result.exit_code == 0 and "verified: no violations" in result.output
+    app = build(store_settings("sqlite", path), mailbox)
+    app.log_in_from("203.0.113.9", "main01", PASSWORD)  # (D-14's 20 within 10 min, recorded)
+    app.close()
+    stricter = CliRunner().invoke(main, ["verify", "--expect-policy"],
+                                  env=env | {"BS_ADDRESS_FAILURE_LIMIT": "10"})
+    assert stricter.exit_code == 1
+    assert ("VIOLATION POLICY: 1 password checked under a policy looser than expected: "
+            "refused after 20 failed logins within 10 min, not 10 within 10 min (D-14)"
+            ) in stricter.output
+    bad = CliRunner().invoke(main, ["verify", "--expect-policy"],
+                             env=env | {"BS_ADDRESS_FAILURE_LIMIT": "many"})
+    assert bad.exit_code == 2 and "BS_ADDRESS_FAILURE_LIMIT" in bad.output
+
+
+@pytest.mark.parametrize(("numbers", "rules"), [
+    ("600/5/5/3600", []), ("300/3/2/7200", []), ("601/5/5/3600", ["D-5"]),
+    ("600/6/5/3600", ["D-4"]), ("600/5/6/3600", ["D-10"]), ("600/5/5/1800", ["D-10"]),
+    ("600/5/0/0", []), ("3600/9/9/60", ["D-5", "D-4", "D-10"])])
+def test_a_key_policy_is_looser_than_the_rules_in_any_of_its_numbers(
+        numbers: str, rules: list[str]) -> None:
+    """D-10's limit unrecorded (0/0, an earlier version's keys) is counted apart, not judged."""
+    found = looser_than(LoginPolicy(), Counter({f"{KEY_POLICY}{numbers}": 3}))
+    assert [line.split(":")[0] for v in found for line in v.evidence[:-1]] == rules
+    assert all(v.rule == "POLICY" and v.message.startswith("3 keys issued") for v in found)

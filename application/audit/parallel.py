@@ -19,8 +19,10 @@ import attrs
 from application import bootstrap
 from application.adapters.eventstore import StoredEventError
 from application.audit.attempt_book import OutOfOrder
+from application.audit.policies import looser_than
 from application.audit.reading import NotAnEventStore, located, recalled_from
 from application.audit.verify import Verifier, Violation, d14_unjudged, events_to_verify
+from domain.policy import LoginPolicy
 
 
 @attrs.frozen
@@ -37,10 +39,17 @@ class Findings:
     d14_unjudged: list[str] = attrs.Factory(list)
 
 
-def verify_store(path: Path) -> Findings:
+def verify_store(path: Path, expected: LoginPolicy | None = None) -> Findings:
     """One SQLite store, verified whole in this process; one that is no store of ours, or
     holding an event that cannot be read, or missing some, is named with why, its findings
-    up to there kept (the others' stand)."""
+    up to there kept (the others' stand). With ``expected`` (--expect-policy), each policy
+    its events record looser than it is a finding too."""
+    findings = _verified(path)
+    return findings if expected is None else attrs.evolve(findings, violations=[
+        *findings.violations, *((str(path), v) for v in looser_than(expected, findings.counts))])
+
+
+def _verified(path: Path) -> Findings:
     try:
         reader = bootstrap.audit_reader(store=bootstrap.store_settings("sqlite", path))
     except NotAnEventStore as e:  # (empty, another program's, damaged): named, the
@@ -81,18 +90,18 @@ def merged(findings: list[Findings]) -> Findings:
                     [s for f in findings for s in f.d14_unjudged])
 
 
-def verify_stores(paths: list[Path], on_store: Callable[[], object] = lambda: None
-                  ) -> Findings:
+def verify_stores(paths: list[Path], on_store: Callable[[], object] = lambda: None,
+                  expected: LoginPolicy | None = None) -> Findings:
     """Every store verified, one process each, at most as many at once as the machine has
     cores; findings merged in the order the stores were given. ``on_store`` is called as
-    each store is done (a progress bar's step)."""
+    each store is done (a progress bar's step); ``expected``: as verify_store's."""
     if len(paths) == 1:
-        findings = verify_store(paths[0])
+        findings = verify_store(paths[0], expected)
         on_store()
         return findings
     workers = min(len(paths), multiprocessing.cpu_count())
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(verify_store, path) for path in paths]
+        futures = [pool.submit(verify_store, path, expected) for path in paths]
         for _ in as_completed(futures):
             on_store()
         return merged([future.result() for future in futures])

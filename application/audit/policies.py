@@ -10,6 +10,9 @@ from typing import Any
 
 import attrs
 
+from application.audit.evidence import Violation
+from domain.policy import LoginPolicy
+
 # The counts' keys: "policy of keys: VALID SECONDS/WRONG ENTRIES/KEYS/WINDOW SECONDS" (0/0:
 # D-10's unrecorded) and "policy of client addresses: FAILURES/WINDOW SECONDS". A store's
 # policy may change; one changed in a tampered event is seen there, where the rules trust it.
@@ -97,3 +100,90 @@ def address_policy(client: Any) -> str:
 def address_policy_numbers(client: Any) -> str:
     """A LoginRequestedFrom event's D-14 policy as history's column gives it: 20/600."""
     return f"{client.failure_limit}/{client.failure_window_seconds}"
+
+
+POLICY = "POLICY"  # a finding of --expect-policy: not a rule of RULES.md, the auditor's own
+
+
+def as_recorded(policy: LoginPolicy) -> tuple[KeyPolicy, AddressPolicy]:
+    """A login policy as the events record its numbers (for no key, no password check)."""
+    return (KeyPolicy(int(policy.validity.total_seconds()), policy.max_wrong_entries,
+                      policy.max_keys_per_window, int(policy.key_window.total_seconds()), 0),
+            AddressPolicy(policy.address_failure_limit,
+                          int(policy.address_window.total_seconds()), 0))
+
+
+def looser_than(expected: LoginPolicy, counts: Counter[str]) -> list[Violation]:
+    """verify --expect-policy: each policy the events record that is looser than
+    ``expected`` in any of its numbers (a key valid longer, more wrong entries before its
+    lock, more keys or a shorter window for D-10; more failures or a shorter window for
+    D-14), with how many keys or password checks it covered. A stricter one is no finding;
+    keys issued without their D-10 limit are counted apart, as ever, not judged here."""
+    keys, addresses = as_recorded(expected)
+    found = []
+    for policy in policies(counts):
+        terms = _key_terms(policy, keys) if isinstance(policy, KeyPolicy) \
+            else _address_terms(policy, addresses)
+        if terms:
+            found.append(_finding(policy, terms))
+    return found
+
+
+def _key_terms(policy: KeyPolicy, want: KeyPolicy) -> list[tuple[str, str, str]]:
+    """(rule, as the terminal says it, as the page says it) of each looser number."""
+    terms = []
+    if policy.valid_seconds > want.valid_seconds:
+        terms.append(("D-5", f"valid {_en(policy.valid_seconds)}, longer than "
+                             f"{_en(want.valid_seconds)}",
+                      f"有効時間 {_ja(policy.valid_seconds)} ({_ja(want.valid_seconds)} より長い)"))
+    if policy.wrong_entries > want.wrong_entries:
+        terms.append(("D-4", f"locked at {policy.wrong_entries:,} wrong entries, not "
+                             f"{want.wrong_entries:,}",
+                      f"誤入力 {policy.wrong_entries:,}回でロック ({want.wrong_entries:,}回より多い)"))
+    if policy.window_seconds and (policy.keys > want.keys
+                                  or policy.window_seconds < want.window_seconds):
+        terms.append(("D-10", f"at most {policy.keys:,} keys within "
+                              f"{_en(policy.window_seconds)}, not {want.keys:,} within "
+                              f"{_en(want.window_seconds)}",
+                      f"{_ja(policy.window_seconds)}間に{policy.keys:,}通まで "
+                      f"({_ja(want.window_seconds)}間に{want.keys:,}通より緩い)"))
+    return terms
+
+
+def _address_terms(policy: AddressPolicy, want: AddressPolicy) -> list[tuple[str, str, str]]:
+    if policy.failures <= want.failures and policy.window_seconds >= want.window_seconds:
+        return []
+    return [("D-14", f"refused after {policy.failures:,} failed logins within "
+                     f"{_en(policy.window_seconds)}, not {want.failures:,} within "
+                     f"{_en(want.window_seconds)}",
+             f"{_ja(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否 "
+             f"({_ja(want.window_seconds)}間に{want.failures:,}回より緩い)")]
+
+
+def _finding(policy: KeyPolicy | AddressPolicy, terms: list[tuple[str, str, str]]
+             ) -> Violation:
+    """One finding a looser policy, the events it covered counted, where history finds them."""
+    if isinstance(policy, KeyPolicy):
+        covered = f"{policy.issued:,} key{'s' if policy.issued != 1 else ''} issued"
+        covered_ja = f"期待より緩いポリシーで発行された通知キー {policy.issued:,}通"
+        column = ("key_policy", f"{policy.valid_seconds}/{policy.wrong_entries}/"
+                                f"{policy.keys}/{policy.window_seconds}")
+    else:
+        covered = f"{policy.checked:,} password{'s' if policy.checked != 1 else ''} checked"
+        covered_ja = f"期待より緩いポリシーで行われたパスワードの確認 {policy.checked:,}回"
+        column = ("address_policy", f"{policy.failures}/{policy.window_seconds}")
+    return Violation(
+        POLICY, f"{covered} under a policy looser than expected: "
+                + "; ".join(f"{en} ({rule})" for rule, en, _ in terms),
+        [f"{rule}: {en}" for rule, en, _ in terms]
+        + [f"history's {column[0]} column {column[1]} names their attempts"],
+        f"{covered_ja}: " + "、".join(
+            f"{ja} ({rule})" for rule, _, ja in terms))
+
+
+def _en(seconds: int) -> str:
+    return duration(seconds, " min", " s")
+
+
+def _ja(seconds: int) -> str:
+    return duration(seconds, "分", "秒")
