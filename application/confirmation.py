@@ -99,16 +99,16 @@ class Confirming(Station):
         before_email, before_key, account = applied
         address = "通知キーの送付先メールアドレス" if before_key or account.notify_key else \
             fields["email"].label  # (no key goes there: the field, by its label)
-        for changed, what in (
+        changes = [what for changed, what in (
             (account.email != before_email, f"{address}が変更されました"),
             (before_key and not account.notify_key, "通知キーの利用が「利用しない」に変更されました"),
-        ):
-            if changed:
-                self._send_notice(before_email, account.login_id, what)
+        ) if changed]
+        if changes:  # (one OK, one notice: both of its changes in it)
+            self._send_notice(before_email, account.login_id, changes)
 
-    def _send_notice(self, to: str, login_id: str, what: str) -> None:
+    def _send_notice(self, to: str, login_id: str, changes: list[str]) -> None:
         try:
-            self.mailer.send(notice_mail(to, login_id, what, self.login_url))
+            self.mailer.send(notice_mail(to, login_id, changes, self.login_url))
         except MailError as e:  # the change stands; the notice is best effort, and logged
             log.error("notice to %s failed: %s", to, e)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.base64mime
 import email.policy
 import functools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -122,13 +123,14 @@ def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: 
     )
 
 
-def notice_mail(to: str, login_id: str, what: str, login_url: str) -> Mail:
-    """D-11: a change to the second factor is told to the previous address."""
+def notice_mail(to: str, login_id: str, changes: Sequence[str], login_url: str) -> Mail:
+    """D-11: a change to the second factor is told to the previous address, each of one
+    OK's ``changes`` a sentence of the one mail."""
     return Mail(
         to,
         "【ビリングステーション】ご登録内容変更のお知らせ",
-        f"ログインID {login_id} の{what}。\n"
-        "お心当たりのない場合は、担当者までご連絡ください。\n" + _footer(login_url),
+        "".join(f"ログインID {login_id} の{what}。\n" for what in changes)
+        + "お心当たりのない場合は、担当者までご連絡ください。\n" + _footer(login_url),
     )
 
 

@@ -233,7 +233,7 @@ def test_BS_SMTP_TIMEOUT_bounds_the_whole_conversation_not_each_step() -> None:
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        mail = notice_mail("a@example.com", "main01", "テスト", "http://127.0.0.1:8000/")
+        mail = notice_mail("a@example.com", "main01", ["テスト"], "http://127.0.0.1:8000/")
         with pytest.raises(MailError, match="timed out"):
             SMTPMailer("127.0.0.1", port, timeout=1.0).send(mail)  # 3 steps of 0.4 s
         SMTPMailer("127.0.0.1", port, timeout=3.0).send(mail)  # the same server, in time
@@ -246,7 +246,7 @@ def test_smtp_errors_name_the_server() -> None:
     port = free_port()
     with pytest.raises(MailError, match=f"127.0.0.1:{port}"):
         SMTPMailer("127.0.0.1", port, timeout=2).send(
-            notice_mail("a@example.com", "main01", "テスト", "http://127.0.0.1:8000/"))
+            notice_mail("a@example.com", "main01", ["テスト"], "http://127.0.0.1:8000/"))
 
 
 # Addresses a To reads as more than one recipient, or as a name with a line break in it
@@ -262,7 +262,7 @@ NOT_ONE_ADDRESS = ["a@b.cc,=?utf-8?q?evil=40attacker.example?=",
 @given(to=st.one_of(st.from_regex(EMAIL_SHAPE, fullmatch=True), st.emails()))
 def test_CI_2_and_SB_5_an_address_the_forms_take_is_mailed_to_it_alone(to: str) -> None:
     assume(re.fullmatch(EMAIL_SHAPE, to) is not None)
-    message = mime(notice_mail(to, "main01", "テスト", "http://127.0.0.1:8000/"))
+    message = mime(notice_mail(to, "main01", ["テスト"], "http://127.0.0.1:8000/"))
     assert [a.addr_spec for a in message["To"].addresses] == [to]
     assert bytes(message)
 
@@ -275,7 +275,7 @@ def test_a_to_read_as_other_recipients_is_a_failed_mail_sent_nowhere(
     in it (or, with a line break, failed the login with a 500, its KeyIssued recorded and
     no KeyMailFailed): it is a failed mail, said as one, on either transport."""
     inbox, port = smtp_server
-    mail = notice_mail(to, "main01", "テスト", "http://127.0.0.1:8000/")
+    mail = notice_mail(to, "main01", ["テスト"], "http://127.0.0.1:8000/")
     for mailer in (MailboxFolder(tmp_path / "mailbox"), SMTPMailer("127.0.0.1", port)):
         with pytest.raises(MailError, match=r"^宛先が1つのメールアドレスとして読めません$"):
             mailer.send(mail)
@@ -286,7 +286,7 @@ def test_a_to_read_as_other_recipients_is_a_failed_mail_sent_nowhere(
 def test_the_mailbox_folder_takes_any_valid_address(tmp_path: Path, to: str) -> None:
     """CI-2 allows 255 characters (more than a file name holds) and "/" in the local part."""
     mailbox = MailboxFolder(tmp_path / "mailbox")
-    mailbox.send(notice_mail(to, "main01", "テスト", "http://127.0.0.1:8000/"))
+    mailbox.send(notice_mail(to, "main01", ["テスト"], "http://127.0.0.1:8000/"))
     assert [m["To"] for m in mailbox.messages()] == [to]
     assert list(tmp_path.iterdir()) == [tmp_path / "mailbox"]  # nothing written elsewhere
     assert len(list((tmp_path / "mailbox").glob("*.eml"))) == 1
@@ -298,9 +298,9 @@ def test_mails_sent_at_once_from_several_senders_are_numbered_in_turn(tmp_path: 
     (tmp_path / "mailbox").mkdir()
     for number in (1, 999999):  # a folder from before the counter, its numbers not dense
         (tmp_path / "mailbox" / f"{number:06d}-old-a@example.com.eml").write_bytes(
-            bytes(mime(notice_mail("a@example.com", "main01", "テスト", "http://x/"))))
+            bytes(mime(notice_mail("a@example.com", "main01", ["テスト"], "http://x/"))))
     folders = [MailboxFolder(tmp_path / "mailbox") for _ in range(4)]
-    mail = notice_mail("b@example.com", "main01", "テスト", "http://x/")
+    mail = notice_mail("b@example.com", "main01", ["テスト"], "http://x/")
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: folders[i % 4].send(mail), range(60)))
     numbers = sorted(int(p.name.split("-")[0]) for p in (tmp_path / "mailbox").glob("*.eml"))
