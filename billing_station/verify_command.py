@@ -149,7 +149,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         reading.scope += ("、記録されたポリシーを期待するものと照合 (--expect-policy: "
                           f"{expected_ja(expected)})")
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
-    _said(reading, len(stores), store, page)
+    _said(reading, stores, store, page)
 
 
 @attrs.define
@@ -185,7 +185,8 @@ class Reading:
                              self.unreadable if unreadable is None else unreadable)
 
 
-def _said(reading: Reading, stores: int, store: AuditReader | None, page: Path | None) -> None:
+def _said(reading: Reading, stores: tuple[Path, ...], store: AuditReader | None,
+          page: Path | None) -> None:
     """The summary, the page if asked for, and the exit code: 1 on any violation, 65 for a
     store of several not read whole, 74 for a checkpoint that could not move."""
     counts, unreadable = reading.counts, reading.unreadable
@@ -200,19 +201,21 @@ def _said(reading: Reading, stores: int, store: AuditReader | None, page: Path |
     if d14_unjudged(counts):  # (no violation covers no D-14)
         click.echo(D14_UNJUDGED)
     elif unjudged := reading.unjudged:  # (some stores judged it: these did not, which the
-        click.echo(f"D-14 not judged in {len(unjudged)} of {stores} stores, whose login "  # sum
+        click.echo(f"D-14 not judged in {len(unjudged)} of {len(stores)} stores, whose login "  # sum
                    f"attempts record no client address: {', '.join(unjudged)}")  # hid)
         reading.scope += ("。D-14 は次のストアでは判定していません (ログイン試行が接続元IPアドレスを"
                           f"記録していないため): {'、'.join(unjudged)}")
-    if store is not None:  # (the one read, whatever the settings named; several are named
-        click.echo(f"store: {printable_path(store.where)}")  # on the command line, each finding too)
+    if store is not None:  # (the one read, whatever the settings named)
+        click.echo(f"store: {printable_path(store.where)}")
+    else:
+        click.echo(f"stores: {', '.join(printable_path(str(path)) for path in stores)}")
     if violations:
         by_rule = ", ".join(f"{rule} ×{n:,}" for rule, n in sorted(violations.items()))
         click.echo(f"{counted_as(violations.total(), 'violation')} found: {by_rule}")
     elif not unreadable:
         click.echo("verified: no violations")
     if unreadable:  # the others' findings stand; these stores were read up to there only
-        echo_unreadable(unreadable, stores)
+        echo_unreadable(unreadable, len(stores))
     if page is not None:
         write_text(page, reading.page())
         click.echo(f"wrote {page}" + (": no verdict, a store could not be read whole"

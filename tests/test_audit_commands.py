@@ -347,6 +347,7 @@ def test_verify_expect_policy_finds_a_key_policy_looser_than_the_rules(
         several = CliRunner().invoke(main, ["verify", "--expect-policy", str(path), str(copy)])
         assert several.exit_code == 1 and "2 violations found: POLICY ×2" in several.output
         assert f"VIOLATION POLICY in {copy}: 1 key issued under a policy" in several.output
+        assert f"stores: {path}, {copy}\n" in several.output
     page = (tmp_path / "audit.html").read_text()
     assert "期待より緩いポリシーで発行された通知キー 1通: 有効時間 30分 (10分 より長い) (D-5)" in page
     assert "--expect-policy: 有効10分、誤入力5回でロック、60分間に5通まで、D-14 は10分間に20回" in page

@@ -419,12 +419,13 @@ def test_cli_verify_of_several_stores_merges_their_findings_and_names_the_store(
     (tmp_path / "notes.txt").write_text("not a store")
     foreign = CliRunner().invoke(main, ["verify", str(clean), str(tmp_path / "notes.txt")])
     assert foreign.exit_code == 65 and "Traceback" not in foreign.output
-    said = foreign.output.splitlines()
-    assert [said[0], said[1], said[2], said[4]] == [  # (the clean store's findings stand)
+    said = foreign.stdout.splitlines()
+    assert said == [  # (the clean store's findings stand)
         f"summary of what was read: {events // 2:,} events, "
         + one.output.split(" events, ")[1].splitlines()[0],
         one.output.splitlines()[1],  # (the policy its events record)
         D14_UNJUDGED,  # (a simulation's people log in from no client address)
+        f"stores: {clean}, {tmp_path / 'notes.txt'}",  # (one store is named on a store: line)
         "not verified whole: 1 of 2 stores could not be read whole"]
     assert said[1].startswith("policy in force, as the events record it: keys: valid 10 min")
     assert f"error: {tmp_path / 'notes.txt'} is not a Billing Station event store" in (
