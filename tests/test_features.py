@@ -314,43 +314,54 @@ def change_sub_id(world: World, login_id: str, label: str, value: str) -> None:
 
 
 # ならば ---------------------------------------------------------------------------------------
+# Each check's failure says, in the report's words, what the scenario expected and what the
+# screen showed (an analyst reads it on features.html; pytest's diff follows, folded there).
+def on_screen(world: World, kind: Kind, name: str) -> None:
+    assert world.driver.kind() is kind, f"期待した画面: {name}\n実際の画面: {world.driver.title()}"
+
+
+def says(shown: str, expected: str, what: str = "文言", within: bool = False) -> None:
+    assert (expected in shown) if within else (shown == expected), (
+        f"期待した{what}: {expected}\n実際の{what}: {shown}")
+
+
 @then("トップページが表示される")
 def top_page(world: World) -> None:
-    assert world.driver.kind() is Kind.TOP, world.driver.title()
+    on_screen(world, Kind.TOP, "トップページ")
 
 
 @then(parsers.parse("ヘッダに「{header}」と表示される"))
 def header(world: World, header: str) -> None:
-    assert world.driver.header() == header
+    says(world.driver.header(), header, "ヘッダ")
 
 
 @then(parsers.parse("通知キー照合画面に「{message}」と表示される"))
 def key_screen(world: World, message: str) -> None:
-    assert world.driver.kind() is Kind.KEY_ENTRY, world.driver.title()
-    assert message in world.driver.message()
+    on_screen(world, Kind.KEY_ENTRY, "通知キー照合")
+    says(world.driver.message(), message, within=True)
 
 
 @then(parsers.parse("ログイン画面に「{message}」と表示される"))
 def login_screen(world: World, message: str) -> None:
-    assert world.driver.kind() is Kind.LOGIN, world.driver.title()
-    assert world.driver.message() == message
+    on_screen(world, Kind.LOGIN, "ログイン")
+    says(world.driver.message(), message)
 
 
 @then(parsers.parse("エラー画面に「{message}」と表示される"))
 def error_page(world: World, message: str) -> None:
-    assert world.driver.kind() is Kind.ERROR, world.driver.title()
-    assert world.driver.message() == message
+    on_screen(world, Kind.ERROR, "エラー画面")
+    says(world.driver.message(), message)
 
 
 @then(parsers.parse("「{message}」と表示される"))
 def message_shown(world: World, message: str) -> None:
-    assert world.driver.message() == message, world.driver.title()
+    says(world.driver.message(), message)
 
 
 @then(parsers.parse("「{title}」画面が表示される"))
 def confirmation_screen(world: World, title: str) -> None:
-    assert world.driver.kind() is Kind.CONFIRMATION, world.driver.title()
-    assert world.driver.title() == title
+    on_screen(world, Kind.CONFIRMATION, title)
+    says(world.driver.title(), title, "画面")
 
 
 @then(parsers.parse("確認画面の \"{label}\" は \"{shown}\" と表示される"))

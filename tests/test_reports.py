@@ -28,12 +28,14 @@ from tests.living_docs.evidence import GIVEN_AT_BROWSER, given_lines, step_names
 from tests.living_docs.inputs import (
     FEATURES,
     BrowserRun,
+    error_summary,
     find_screenshots,
     named_tests,
     read_browser_run,
     scenarios,
 )
 from tests.living_docs.page import render
+from tests.test_features import says
 
 ROOT = Path(__file__).parent.parent
 MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
@@ -587,3 +589,15 @@ def test_a_scenario_s_description_and_its_given_steps_as_the_page_reads_them() -
     kinds = [st["keywordType"] for st in written["steps"]]
     story = next(i for i, kind in enumerate(kinds) if kind not in ("Context", "Conjunction"))
     assert given_lines(written) == set(lines[:story])
+
+
+def test_a_failed_check_says_what_was_expected_and_what_was_shown() -> None:
+    """The analyst's probe: a changed message's failure read as pytest's ``assert '…' ==
+    '…'`` with bare -/+ lines. A step's own check says 期待した… and 実際の…, and the page's
+    message is those lines (pytest's comparison stays in the full traceback)."""
+    with pytest.raises(AssertionError) as failed:
+        says("他の操作で内容が変更されました。", "この通知キーは使用できません。")
+    traceback = str(failed.getrepr())  # (as pytest-bdd's report carries it)
+    assert "E       AssertionError: 期待した文言" in traceback
+    assert error_summary(traceback) == ("期待した文言: この通知キーは使用できません。\n"
+                                        "実際の文言: 他の操作で内容が変更されました。")

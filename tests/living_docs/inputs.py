@@ -5,6 +5,7 @@ the browser run's JUnit XML), the tests named by a rule, and the commit."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import subprocess
@@ -176,8 +177,14 @@ def mask_keys(text: str) -> str:
 
 
 def error_summary(message: str) -> str:
-    """The assertion's own lines (pytest's ``E`` lines), else the traceback's last line."""
+    """The assertion's own lines (pytest's ``E`` lines), else the traceback's last line; of
+    a step that says what it expected and what was shown (期待した… / 実際の…), those lines
+    only (pytest's comparison after them stays in the full traceback)."""
     lines = [line[1:].strip() for line in message.splitlines() if line.startswith("E ")]
+    if lines and lines[0].startswith("AssertionError: 期待した"):
+        lines[0] = lines[0].removeprefix("AssertionError: ")
+        return "\n".join(itertools.takewhile(lambda line: not line.startswith("assert "),
+                                              lines))
     if lines:
         return "\n".join(lines)
     rest = [line for line in message.splitlines() if line.strip()]
