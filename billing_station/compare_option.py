@@ -67,3 +67,27 @@ def _twice(label: str, given: list[str]) -> str:
     if len(set(given)) == 1:
         return f"{given[0]} is given more than once"
     return f"{', '.join(given)} are the same value, {label}"
+
+
+def policy_values(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]
+                  ) -> dict[str, float]:
+    """--policy's KEY=VALUE, each key once: a number of the scenario's [policy] set for
+    this run, within the bounds a scenario file has."""
+    values: dict[str, float] = {}
+    for each in given:
+        key, named, typed = (part.strip() for part in each.partition("="))
+        if not named or not key:
+            raise click.BadParameter(f"KEY=VALUE, e.g. key_validity_minutes=15 (not {each!r})",
+                                     ctx, param)
+        if key not in VARIED:
+            raise click.BadParameter(f"{key!r} is not a number of the policy: one of "
+                                     f"{', '.join(VARIED)}", ctx, param)
+        if key in values:
+            raise click.BadParameter(f"{key} is given more than once", ctx, param)
+        try:
+            values[key] = _number(typed)
+        except ValueError:
+            raise click.BadParameter(f"{key}={typed!r}: not a number", ctx, param) from None
+        if problem := policy_value_problem(key, values[key]):
+            raise click.BadParameter(problem, ctx, param)
+    return values

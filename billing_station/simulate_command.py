@@ -19,7 +19,7 @@ from application.audit.parallel import verify_stores
 from application.audit.reading import recalled_from
 from billing_station import exits, streams
 from billing_station.audit_commands import events
-from billing_station.compare_option import compared_values
+from billing_station.compare_option import compared_values, policy_values
 from billing_station.option_types import WholeNumber
 from billing_station.paths import PATH, output_folder, refuse_settings_not_read
 from billing_station.run_output import discarded, hold
@@ -30,7 +30,7 @@ from simulations.checks import check, policy_bounds
 from simulations.population import addresses
 from simulations.run_folder import DROPPED, SET_ASIDE, drop_earlier_run, holds_earlier_run
 from simulations.shards import shard_count
-from simulations.varied import Varied
+from simulations.varied import VARIED, Varied
 from simulations.wording import counted_as
 
 
@@ -48,6 +48,14 @@ from simulations.wording import counted_as
                    "KEY=VALUE,... for any of the scenario's [policy] keys, within a scenario "
                    f"file's bounds: {policy_bounds()}. D-14's two need a scenario with client "
                    "addresses (e.g. stuffing --compare address_failure_limit=5,10,20).")
+@click.option("--policy", "policy", metavar="KEY=VALUE", callback=policy_values,
+              multiple=True,
+              help="Set one number of the scenario's [policy] for this run (repeatable, each "
+                   "key once), within the same bounds, e.g. --policy key_validity_minutes=15 "
+                   "--policy max_wrong_entries=3; without --out the run goes to "
+                   "simulation-output/SCENARIO-KEY-VALUE (e.g. office-validity-15), beside the "
+                   "scenario's own. With --compare, each compared run has it too (not of the "
+                   "key compared).")
 @click.option("--shards", type=WholeNumber(1, 1024), metavar="N", default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
                    "split, nor the customers behind one client address: at most one shard "
@@ -71,8 +79,8 @@ from simulations.wording import counted_as
               help="Audit the store(s) the run leaves, shards in parallel (exit 1 on any "
                    "violation).")
 def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None,
-             compared: tuple[Varied, list[float]] | None, shards: int, scheduler: str | None,
-             audit_after: bool) -> None:
+             compared: tuple[Varied, list[float]] | None, policy: dict[str, float],
+             shards: int, scheduler: str | None, audit_after: bool) -> None:
     """Play SCENARIO (a shipped name: office, slow-mail, stuffing, stuffing-strict, large;
     or a TOML file: docs/scenario-reference.toml sets every key to its default, each said
     with the values it takes): a population logging in over simulated days through the application's
@@ -106,8 +114,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
                                  "for a local cluster", param_hint="'--scheduler'")
     if scheduler and shards == 1:
         raise click.UsageError("--scheduler needs --shards N (N > 1)")
-    chosen = _chosen(scenario, seed, days, compared, shards)
-    folder = out or Path("simulation-output") / chosen.name
+    chosen = _chosen(scenario, seed, days, compared, shards, policy)
+    folder = out or Path("simulation-output") / "-".join(
+        [chosen.name, *(VARIED[key].folder_of(value) for key, value in policy.items())])
     if isinstance(sys.stdout, streams.Closed):  # (>&-: the report would be lost after the run)
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
@@ -160,7 +169,8 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
 
 
 def _chosen(scenario: str, seed: int | None, days: int | None,
-            compared: tuple[Varied, list[float]] | None, shards: int) -> scenarios.Scenario:
+            compared: tuple[Varied, list[float]] | None, shards: int,
+            policy: dict[str, float]) -> scenarios.Scenario:
     """The scenario as the options set it, checked again with them (a usage error names
     what is wrong); what the run will do otherwise than asked said on stderr."""
     try:
@@ -171,11 +181,16 @@ def _chosen(scenario: str, seed: int | None, days: int | None,
                           days=days or chosen.days)
     if problems := check(chosen):  # the options moved the scenario: checked again
         raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
-    if compared and compared[0].d14 and not addresses(chosen):
-        raise click.BadParameter(
-            f"{compared[0].key} is D-14's, which counts the failed logins of client "
-            f"addresses: {chosen.name} has none (population.customers_per_address = 0)",
-            param_hint="'--compare'")
+    if compared and compared[0].key in policy:
+        raise click.UsageError(f"--compare varies {compared[0].key}: --policy cannot set it too")
+    chosen = chosen.with_policy(**policy)  # (each value checked as the option was read)
+    for key, option in [*((key, "'--policy'") for key in policy),
+                        *(((compared[0].key, "'--compare'"),) if compared else ())]:
+        if VARIED[key].d14 and not addresses(chosen):
+            raise click.BadParameter(
+                f"{key} is D-14's, which counts the failed logins of client addresses: "
+                f"{chosen.name} has none (population.customers_per_address = 0)",
+                param_hint=option)
     if not chosen.hash_cost_set:
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "

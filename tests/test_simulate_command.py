@@ -232,6 +232,25 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     assert (tmp_path / "validity-5" / "simulation.sqlite3").exists()
 
 
+def test_cli_simulate_policy_sets_a_number_of_the_scenario_s_policy_for_one_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's probe: trying one changed policy needed a scenario file written. The
+    run is the scenario file's with those numbers, in a folder of its own beside it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.toml").write_text(TINY_TOML)
+    changed = ["--policy", "key_validity_minutes=15", "--policy", "max_wrong_entries=3"]
+    result = CliRunner().invoke(main, ["simulate", "tiny.toml", *changed])
+    assert result.exit_code == 0, result.output
+    assert "Policy: validity 15 min, 3 wrong entries, 5 keys/h" in result.output
+    run_folder = tmp_path / "simulation-output" / "tiny-validity-15-wrong-entries-3"
+    (tmp_path / "same.toml").write_text(  # (named as the run: the same report)
+        TINY_TOML.replace("[population]", "name = \"tiny\"\n[policy]\nkey_validity_minutes = "
+                          "15\nmax_wrong_entries = 3\n[population]"))
+    assert CliRunner().invoke(main, ["simulate", "same.toml", "--out", "same"]).exit_code == 0
+    assert (run_folder / "report.txt").read_text() == (tmp_path / "same" / "report.txt"
+                                                       ).read_text()
+
+
 @pytest.mark.parametrize(("args", "named"), [
     (["--days", "0"], "--days"), (["--days", "-1"], "--days"), (["--compare", "0"], "--compare"),
     (["--days", "abc"], "'--days': 'abc' is not a whole number"),  # (click: "integer range")
@@ -258,6 +277,18 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
     (["--compare", "5,10,5", "--days", "1"], "each value once: 5 is given more than once"),
     (["--compare", "5,10", "--compare", "1,2"],  # (the second was taken, the first dropped)
      "'--compare': once: it varies one number of the policy (given '5,10' and '1,2')"),
+    (["--policy", "validity=15"], "'--policy': 'validity' is not a number of the policy: "
+     "one of key_validity_minutes"),
+    (["--policy", "max_wrong_entries"], "'--policy': KEY=VALUE, e.g. key_validity_minutes=15"),
+    (["--policy", "max_wrong_entries=0"],
+     "policy.max_wrong_entries must be a whole number from 1 to 1,000 (not 0)"),
+    (["--policy", "max_wrong_entries=3", "--policy", "max_wrong_entries=4"],
+     "'--policy': max_wrong_entries is given more than once"),
+    (["--policy", "key_validity_minutes=15", "--compare", "5,10"],
+     "--compare varies key_validity_minutes: --policy cannot set it too"),
+    (["--policy", "address_failure_limit=5", "--days", "1"],  # office: no addresses
+     "'--policy': address_failure_limit is D-14's, which counts the failed logins of client "
+     "addresses: office has none"),
     (["--days", "3660", "--seed", "1", "__far__"], "start must be from"),
     (["--shards", "2", "--scheduler", ""], "'--scheduler': empty"),  # (ran a local cluster)
     ([""], "SCENARIO: the scenario is empty"),  # (it said '.' is a folder)
