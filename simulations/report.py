@@ -81,6 +81,13 @@ class Report:
     address_failure_limit: int = 20  # D-14's policy: failed logins from one address ...
     address_window_minutes: float = 10  # ... within this window, then refused unchecked
     description: str = ""  # the scenario's own line for people
+    keys_by_hour: dict[str, int] = attrs.Factory(dict)  # keys issued, by their login's hour
+    #   (JST), over the hours of expiries_by_hour: what each hour's expiries are a share of
+
+    def expiry_share(self, hour: str) -> float | None:
+        """The share of the keys issued at logins of ``hour`` that expired before entry."""
+        keys = self.keys_by_hour.get(hour, 0)
+        return self.expiries_by_hour.get(hour, 0) / keys if keys else None
 
     @property
     def no_key_sent(self) -> bool:
@@ -155,6 +162,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         scenario.hash_cost_set, scenario.start.isoformat(),
         (scenario.start + timedelta(days=scenario.days - 1)).isoformat(),
         **_d14(scenario, tally), description=scenario.description,
+        keys_by_hour=_every_hour(counts.keys_by_hour, range(*scenario.behaviour.hours_jst)),
     )
 
 
@@ -200,6 +208,7 @@ class StoreCounts:
     keys_issued: int
     expiries_by_hour: dict[str, int]
     events: int
+    keys_by_hour: dict[str, int]
 
 
 def store_counts(events: Iterable[Any]) -> StoreCounts:
@@ -207,6 +216,7 @@ def store_counts(events: Iterable[Any]) -> StoreCounts:
     the audit's history, and the events seen."""
     outcomes: Counter[str] = Counter()
     expiries: Counter[str] = Counter()
+    keys_by: Counter[str] = Counter()
     with_key = keys = attempts = seen = 0
 
     def counting() -> Iterator[Any]:
@@ -220,10 +230,12 @@ def store_counts(events: Iterable[Any]) -> StoreCounts:
         outcomes[record.outcome] += 1
         keys += record.keys_issued
         with_key += record.with_key
+        hour = record.requested_at[11:13]
+        keys_by[hour] += record.keys_issued
         if record.outcome == Outcome.EXPIRED.value:
-            expiries[record.requested_at[11:13]] += 1
+            expiries[hour] += 1
     return StoreCounts(attempts, {o: outcomes[o] for o in OUTCOMES}, with_key, keys,
-                       dict(sorted(expiries.items())), seen)
+                       dict(sorted(expiries.items())), seen, dict(sorted(keys_by.items())))
 
 
 def counted(r: Report, counts: StoreCounts) -> Report:
@@ -234,13 +246,14 @@ def counted(r: Report, counts: StoreCounts) -> Report:
                         without_key=counts.outcomes["completed"] - counts.with_key,
                         keys_issued=counts.keys_issued,
                         expiries_by_hour=_every_hour(counts.expiries_by_hour, hours),
+                        keys_by_hour=_every_hour(counts.keys_by_hour, hours),
                         events=counts.events)
 
 
-def _every_hour(expiries: dict[str, int], hours: Iterable[int]) -> dict[str, int]:
-    """Expiries by hour over every hour people log in (a quiet one is a count of 0, so
-    runs compare hour by hour), and any other hour that had one."""
-    return dict(sorted(({f"{h:02d}": 0 for h in hours} | expiries).items()))
+def _every_hour(counts: dict[str, int], hours: Iterable[int]) -> dict[str, int]:
+    """Expiries (or keys) by hour over every hour people log in (a quiet one is a count of
+    0, so runs compare hour by hour), and any other hour that had one."""
+    return dict(sorted(({f"{h:02d}": 0 for h in hours} | counts).items()))
 
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}

@@ -238,10 +238,13 @@ def captioned(plots: list[Path], captions: dict[str, str]) -> dict[str, str]:
 def _expiries(r: Report, plot: str) -> str:
     if not any(r.expiries_by_hour.values()):
         return "<section><h2>時間帯別の期限切れ</h2><p>期限切れはありません。</p></section>"
-    rows = [[f"{int(h)}時台", f"{n:,}"] for h, n in r.expiries_by_hour.items()]
+    rows = [[f"{int(h)}時台", f"{n:,}", f"{r.keys_by_hour.get(h, 0):,}",
+             f"{share:.1%}" if (share := r.expiry_share(h)) is not None else "-"]
+            for h, n in r.expiries_by_hour.items()]
     return ("<section><h2>時間帯別の期限切れ</h2>" + plot
             + "<details><summary>表で見る (1時間ごと)</summary>"
-            + table(["ログインした時刻 (日本時間)", "期限切れ"], rows, numeric_from=1)
+            + table(["ログインした時刻 (日本時間)", "期限切れ", "発行した通知キー", "期限切れの割合"],
+                    rows, numeric_from=1)
             + "</details></section>")
 
 

@@ -36,6 +36,13 @@ def _share(part: int, whole: int) -> str:
     return f"{part:,} of {whole:,} ({percent(part, whole)})" if whole else f"{part:,}"
 
 
+def _of_keys(r: Report, hour: str) -> str:
+    """An hour's expiries as a share of the keys issued at its logins (a busy hour, or a
+    worse one?)."""
+    keys = r.keys_by_hour.get(hour, 0)
+    return f" of {keys:,} keys ({percent(r.expiries_by_hour[hour], keys)})" if keys else ""
+
+
 def text(r: Report) -> str:
     others = ", ".join(f"{o.replace('_', ' ')} {r.outcomes[o]:,}" for o in OUTCOMES[1:]
                        if r.outcomes[o])
@@ -43,7 +50,7 @@ def text(r: Report) -> str:
     support = (f"{sum(r.support.values()):,} in all: " + ", ".join(
         f"{route} {n:,}" for route, n in r.support.items())) if r.support else "none"
     peak = max(r.expiries_by_hour.values(), default=0)
-    bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}"
+    bars = [f"    {h}時 {'█' * round(30 * n / peak):<30} {n:,}" + _of_keys(r, h)
             for h, n in r.expiries_by_hour.items()] if peak else []
     return "\n".join([
         f"Scenario {r.scenario}: {counted_as(r.days, 'day')}"

@@ -176,10 +176,12 @@ def merge(reports: list[Report]) -> Report:
     support: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     expiries: Counter[str] = Counter()
+    keys_by: Counter[str] = Counter()
     for r in reports:
         support.update(r.support)
         outcomes.update(r.outcomes)
         expiries.update(r.expiries_by_hour)
+        keys_by.update(r.keys_by_hour)
     slowest = [r.slowest_login for r in reports if r.slowest_login is not None]
     return attrs.evolve(
         first, people=sum(r.people for r in reports), visits=visits,
@@ -191,6 +193,7 @@ def merge(reports: list[Report]) -> Report:
         keys_reissued=sum(r.keys_reissued for r in reports),
         seconds_to_login=over_all_visits(histogram, visits),
         expiries_by_hour=dict(sorted(expiries.items())), events=sum(r.events for r in reports),
+        keys_by_hour=dict(sorted(keys_by.items())),
         histogram=histogram, slowest_login=max(slowest) if slowest else None,
         throttled=sum(r.throttled for r in reports),
         throttled_visits=sum(r.throttled_visits for r in reports),

@@ -196,6 +196,22 @@ def test_bar_charts_leave_out_what_is_empty(slow_mail: tuple[Report, Path]) -> N
     assert "ロック (D-4)" not in plots.measures_shown([no_locks])
 
 
+def test_each_hour_s_expiries_are_said_as_a_share_of_its_keys(
+        slow_mail: tuple[Report, Path]) -> None:
+    """The analyst's probe: expiries by hour in counts only could not tell a worse hour
+    from a busier one. Each hour's keys are counted from the store too."""
+    r, folder = slow_mail
+    assert sum(r.keys_by_hour.values()) == r.keys_issued
+    assert list(r.keys_by_hour) == list(r.expiries_by_hour)  # (the same hours, 0 too)
+    hour = max(r.expiries_by_hour, key=lambda h: r.expiries_by_hour[h])
+    expired, keys = r.expiries_by_hour[hour], r.keys_by_hour[hour]
+    assert r.expiry_share(hour) == expired / keys
+    assert f"{hour}時 " in text(r) and f" {expired:,} of {keys:,} keys ({percent(expired, keys)})" \
+        in text(r)
+    assert f"<td class=num>{keys:,}</td><td class=num>{expired / keys:.1%}</td>" in \
+        report_page(r, folder, [])
+
+
 def test_a_run_without_visits_still_reports(tmp_path: Path) -> None:
     weekend = attrs.evolve(SMALL, start=date(2026, 4, 11), days=1)  # a Saturday
     r = run(weekend, tmp_path)
