@@ -123,10 +123,13 @@ case "${1:-}" in
         # the page; then every scenario's result and evidence through the services.
         rm -f "$out/browser-run.xml"
         export BS_SCREENSHOTS="$out/screenshots"  # (the browser's, beside the page it is in)
+        echo "1/3 the specs through the browser, each step's screen photographed (minutes)"
         .venv/bin/pytest -q -p no:cacheprovider tests/test_features.py --driver=browser \
             --junitxml="$out/browser-run.xml" || status=$?
+        echo "2/3 every scenario through the services, with its evidence"
         .venv/bin/python -m pytest -q -p tests.living_docs tests/test_features.py \
             tests/test_portal_features.py --cucumberjson="$out/cucumber.json" || status=$?
+        echo "3/3 the page"
         .venv/bin/python -m tests.living_docs "$out/cucumber.json" "$out/features.html" \
             "$out/browser-run.xml"
         exit $status ;;

@@ -231,6 +231,7 @@ def test_go_report_out_puts_the_page_its_inputs_and_screenshots_in_the_caller_s_
             "python " + said("-m", "tests.living_docs", f"{out}/cucumber.json",
                              f"{out}/features.html", f"{out}/browser-run.xml")]
         assert out.is_dir()
+        assert [line[:4] for line in run.stdout.splitlines()] == ["1/3 ", "2/3 ", "3/3 "]
 
 
 @pytest.mark.parametrize("asked", [[], ["--help"], ["-h"]])
