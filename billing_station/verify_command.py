@@ -86,29 +86,30 @@ from simulations.wording import counted_as
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
            snapshots: bool, expect: bool) -> None:
     """Replay the whole store (with --checkpoint, what came after it) and check every login
-    against the policy in force at its time
-    (LG-1..LG-6, D-1..D-5, D-10; each login recorded on its attempt and its account alike;
-    each key mailed to the login ID's registered address then;
-    each key and password kept only as its digest, D-7;
-    at the portal, each password checked only under its client address's limit as its check
-    read the count, D-14; a portal session only as a login completes, D-12; each attempt
-    naming its login ID's own account, LG-1) and every change against who may make it
-    (CI-1, SB-2; a sub ID registered only as its main ID adds it). Prints each violation
-    with the events that prove it, then a summary (with each policy the events record and
-    for how many keys: history's key_policy column names their attempts); exits 1 on any
-    violation; a store whose
-    account or attempt events are not in the order they were numbered, or with a snapshot
-    among its events, is refused (exit 65). What the events do not record is not
-    judged: D-14 for attempts that record no client address (older ones, and logins outside
-    the portal: the demo, a simulation whose people have none), D-12 for sessions an
-    earlier version saved apart from their login, what only the portal's HTTP shows (D-9,
-    D-12's idle time, the session a change came from, D-13, D-15), D-11's notice mails and
-    D-6's randomness; the snapshots kept in their own table only with --snapshots. Nor can
-    it see an event's content changed in place to other lawful values (rows deleted, moved
-    or swapped with the numbers after them rewritten to match are such a change), or events
-    lost from the store's end;
-    on PostgreSQL through --checkpoint, an event deleted since from an aggregate it does not
-    read again (see README).
+    against the policy in force at its time, and every change against who may make it.
+
+    Checked: LG-1..LG-6, D-1..D-5 and D-10 (each login recorded on its attempt and its
+    account alike, naming its login ID's own account; each key mailed to the login ID's
+    registered address then); D-7 (each key and password kept only as its digest); at the
+    portal D-14 (each password checked only under its client address's limit, as its check
+    read the count) and D-12 (a portal session only as a login completes); CI-1 and SB-2 (a
+    sub ID registered only as its main ID adds it).
+
+    Prints each violation with the events that prove it, then a summary (each policy the
+    events record, and for how many keys: history's key_policy column names their
+    attempts); exits 1 on any violation. A store whose account or attempt events are not in
+    the order they were numbered, or with a snapshot among its events, is refused (exit 65).
+
+    Not judged, as the events do not record it: D-14 for attempts that record no client
+    address (older ones, and logins outside the portal: the demo, a simulation whose people
+    have none); D-12 for sessions an earlier version saved apart from their login; what only
+    the portal's HTTP shows (D-9, D-12's idle time, the session a change came from, D-13,
+    D-15); D-11's notice mails; D-6's randomness; the snapshots kept in their own table
+    (only with --snapshots). Nor can it see an event's content changed in place to other
+    lawful values (rows deleted, moved or swapped with the numbers after them rewritten to
+    match are such a change), or events lost from the store's end; on PostgreSQL through
+    --checkpoint, an event deleted since from an aggregate it does not read again (see
+    README).
 
     STORES: SQLite store files to verify instead of the configured store, e.g. a sharded
     run's simulation-output/large/shard-*/simulation.sqlite3. Several are verified in
