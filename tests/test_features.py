@@ -466,6 +466,13 @@ def sub_id_value(world: World, login_id: str, label: str, value: str) -> None:
     assert world.driver.sub_id_information(login_id, label) == value
 
 
+@then(parsers.parse("副ID \"{login_id}\" の設定は次のとおりである"))
+def sub_id_values(world: World, login_id: str, datatable: list[list[str]]) -> None:
+    """SB-5's items, each with its value (a new sub ID's: each item's first choice)."""
+    shown = {label: world.driver.sub_id_information(login_id, label) for label, _ in datatable[1:]}
+    says(str(shown), str(dict(datatable[1:])), "設定")
+
+
 # 監査 (D-16) ----------------------------------------------------------------------------------
 @when("監査人がこのストアを検証する", target_fixture="audited")
 def audit_this_store(world: World) -> tuple[Result, bytes]:
