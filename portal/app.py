@@ -5,6 +5,7 @@ whole or not at all); a body over ``MAX_BODY`` is a 413 page, never read whole."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 
@@ -141,7 +142,12 @@ class Guard:
 
     @staticmethod
     async def _page(request: Request, status: int, message: str, send: Send) -> None:
+        """The error page; a body too large keeps a live session's header and menu, as a
+        refusal's page does (the store may be what failed otherwise: none is asked)."""
         response = render(request, "error.html", {"message": message}, status_code=status)
+        if status == 413:
+            with contextlib.suppress(Exception):  # (the store down too: the page without it)
+                response = await _error_page(request, message, status)
         if status == 503:
             response.headers["Retry-After"] = RETRY_AFTER
         await response(request.scope, _no_body, send)

@@ -15,7 +15,7 @@ from application.login import Opening
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, Throttled, TopPage
 from application.station import AttemptNotFound
 from domain import clock
-from domain.login_attempt import LoginAttempt
+from domain.login_attempt import KEY_AWAITED, LoginAttempt
 from domain.portal_sessions import IDLE_TIMEOUT
 from portal.addresses import address_or_unknown
 from portal.confirm_pages import refused_form
@@ -31,7 +31,6 @@ from portal.security import (
 )
 from portal.web import checked_form, log, member, portal, redirect, render, run
 
-ATTEMPT_MAX_AGE = 15 * 60  # past the key's 10 minutes (LG-5): the page is useless after
 ERROR_MAX_AGE = 5 * 60  # a failed login's page, reloaded or come back to: not for the next user
 
 
@@ -90,7 +89,8 @@ def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response
         to_key = redirect("/key")
         signed = portal(request).signer.attempt(str(shown.attempt_id), clock.now(),
                                                 _browser(request, to_key))
-        set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=ATTEMPT_MAX_AGE)
+        set_cookie(request, to_key, ATTEMPT_COOKIE, signed,
+                   max_age=int(_attempt_max_age(request).total_seconds()))
         drop_cookie(request, to_key, ERROR_COOKIE)  # (「戻る」 to it: the login form, not it)
         return to_key
     assert isinstance(shown, ErrorPage)
@@ -158,7 +158,13 @@ def _session_started(request: Request, top: TopPage) -> Response:
 def _attempt(request: Request) -> str | None:
     return portal(request).signer.attempt_of(
         cookie(request, ATTEMPT_COOKIE), cookie(request, BROWSER_COOKIE), clock.now(),
-        timedelta(seconds=ATTEMPT_MAX_AGE))
+        _attempt_max_age(request))
+
+
+def _attempt_max_age(request: Request) -> timedelta:
+    """通知キー照合's cookie lasts as long as an entry is told its key expired (LG-5: the
+    key's validity, then KEY_AWAITED); after it, the attempt is long over."""
+    return portal(request).station.policy.validity + KEY_AWAITED
 
 
 # 通知キー照合 again after an entry, by GET, with its message: ``?wrong=N`` after a wrong key,
@@ -194,13 +200,17 @@ async def key_page(request: Request) -> Response:
 
 
 async def enter_key(request: Request) -> Response:
-    """「OK」 on 通知キー照合: the key only in this POST's body (D-15)."""
+    """「OK」 on 通知キー照合: the key only in this POST's body (D-15). From a tab whose
+    login another tab completed (its token was the browser's before the session): the top
+    page. With no attempt (its cookie past the key's validity and KEY_AWAITED, dropped as
+    another tab ended the attempt, or another browser's): the key cannot be used, as an
+    attempt over says (it showed a bare login screen)."""
     form = await checked_form(request)
     attempt = _attempt(request)
     if form is None:
-        return refused_form(request)
+        return redirect("/top") if await member(request) else refused_form(request)
     if attempt is None:
-        return redirect("/login")
+        return _error_page_next(request, Refusal.KEY_UNUSABLE.name, "")
     try:
         shown = await run(portal(request).station.enter_key, UUID(attempt), form.get("key", ""),
                           _opening(request))

@@ -422,7 +422,7 @@ def test_D_15_an_attempt_id_cannot_be_used_from_another_session(portal: Served) 
         for forged in (signed, f"{attempt}.{'0' * 64}", f"{attempt}.", attempt):
             attacker.cookies.set("bs_attempt", forged)
             response = attacker.post("/key", data={"key": key, "csrf": token})
-            assert response.status_code == 303 and response.headers["location"] == "/login"
+            assert response.status_code == 303 and response.headers["location"] == "/login/error"
         assert recorded_since(portal, before) == []  # the victim's attempt is untouched
         done = victim.post("/key", data={"key": key, "csrf": csrf_of(victim.get("/key").text)})
         assert done.headers["location"] == "/top"  # and still the victim's to complete
@@ -430,22 +430,62 @@ def test_D_15_an_attempt_id_cannot_be_used_from_another_session(portal: Served) 
 
 
 def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> None:
-    """The attempt cookie's 15 minutes were a browser's Max-Age only: a client keeping it
-    could send 通知キー照合's form for ever. Its age is signed in it, and checked."""
+    """The attempt cookie's age was a browser's Max-Age only: a client keeping it could
+    send 通知キー照合's form for ever. Its age is signed in it, and checked: it lasts as long
+    as an entry is told its key expired (the key's 10 minutes and KEY_AWAITED after). At 15
+    minutes it had ended, and the right key entered then showed a bare login screen, not
+    the manual's expiry error (LG-5: the portal tester's probe)."""
     with client(portal) as browser:
         assert http_log_in(browser, customer(portal, notify_key=True)).headers[
             "location"] == "/key"
         token = csrf_of(browser.get("/key").text)
         kept = dict(browser.cookies)
         before = last(portal)
-        with freezegun.freeze_time(datetime.now(UTC) + timedelta(minutes=15, seconds=1),
-                                   tick=True):
-            browser.cookies.clear()
-            for name, value in kept.items():
-                browser.cookies.set(name, value)
-            assert browser.get("/key").headers["location"] == "/login"
-            entered = browser.post("/key", data={"key": "123456789012", "csrf": token})
-            assert entered.status_code == 303 and entered.headers["location"] == "/login"
+        for late, said in ((timedelta(minutes=15, seconds=1), screens.KEY_EXPIRED),
+                           (timedelta(minutes=70, seconds=1), screens.KEY_UNUSABLE)):
+            with freezegun.freeze_time(datetime.now(UTC) + late, tick=True):
+                browser.cookies.clear()
+                for name, value in kept.items():
+                    browser.cookies.set(name, value)
+                if said == screens.KEY_UNUSABLE:  # (past its age, the cookie is no attempt)
+                    assert browser.get("/key").headers["location"] == "/login"
+                entered = browser.post("/key", data={"key": "123456789012", "csrf": token})
+                assert entered.status_code == 303
+                assert said in browser.get(entered.headers["location"]).text
+                assert recorded_since(portal, before) == ["LoginAttempt.KeyExpired"]
+
+
+def test_LG_5_D_4_a_key_entered_in_a_second_tab_is_told_what_became_of_its_attempt(
+        portal: Served) -> None:
+    """Two tabs of one browser on 通知キー照合 (the portal tester's probe): the attempt
+    locked, or its login completed, in the first, the second's key showed a bare login
+    screen, or 「画面の有効期限が切れました。」 without the live session's header. Now the
+    first says the key cannot be used (and records nothing: the attempt's cookie went with
+    its end), the second goes to the top page; 「戻る」 to 通知キー照合 after the attempt's
+    end goes to the login screen."""
+    with client(portal) as browser:
+        locked = customer(portal, notify_key=True)
+        assert http_log_in(browser, locked).headers["location"] == "/key"
+        second_tab = csrf_of(browser.get("/key").text)
+        for _ in range(5):  # D-4: the first tab's wrong keys lock the attempt
+            answer = browser.post("/key", data={"key": "000000000000",
+                                                "csrf": csrf_of(browser.get("/key").text)})
+        assert answer.headers["location"] == "/login/error"
+        assert browser.get("/key").headers["location"] == "/login"  # (its end said already)
+        key, before = portal.key(f"{locked}@example.co.jp"), last(portal)
+        entered = browser.post("/key", data={"key": key, "csrf": second_tab})
+        assert recorded_since(portal, before) == []
+        assert screens.refusal_text(Refusal.KEY_UNUSABLE) in browser.get(
+            entered.headers["location"]).text
+        keyed = customer(portal, notify_key=True)
+        assert http_log_in(browser, keyed).headers["location"] == "/key"
+        second_tab = csrf_of(browser.get("/key").text)
+        done = browser.post("/key", data={"key": portal.key(f"{keyed}@example.co.jp"),
+                                          "csrf": csrf_of(browser.get("/key").text)})
+        assert done.headers["location"] == "/top"
+        before = last(portal)
+        again = browser.post("/key", data={"key": portal.key(f"{keyed}@example.co.jp"), "csrf": second_tab})
+        assert again.status_code == 303 and again.headers["location"] == "/top"
         assert recorded_since(portal, before) == []
 
 
