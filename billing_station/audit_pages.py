@@ -19,8 +19,8 @@ from application.audit.policies import (
     KeyPolicy,
     address_policy_of,
     as_recorded,
-    duration,
     key_policy_of,
+    minutes_ja,
     worded,
 )
 from application.audit.verify import OUT_OF_ORDER, d14_unjudged
@@ -240,9 +240,6 @@ def _out_of_order_ja(first: OutOfOrder | None, store: str | None = None) -> str:
             "D-14 の時間枠) は誤っているかもしれません。</p>")
 
 
-def _span(seconds: int) -> str:
-    return duration(seconds, "分", "秒")
-
 
 def _policies_ja(counts: Counter[str]) -> str:
     """The policies the events record (each key's event, each password check's), in force
@@ -258,9 +255,9 @@ def _key_policy_ja(policy: KeyPolicy) -> str:
 
 
 def _key_terms_ja(policy: KeyPolicy) -> str:
-    limit = (f"{_span(policy.window_seconds)}間に{policy.keys:,}通まで"
+    limit = (f"{minutes_ja(policy.window_seconds)}間に{policy.keys:,}通まで"
              if policy.window_seconds else "D-10の上限は記録なし")
-    return f"有効{_span(policy.valid_seconds)}、誤入力{policy.wrong_entries:,}回でロック、{limit}"
+    return f"有効{minutes_ja(policy.valid_seconds)}、誤入力{policy.wrong_entries:,}回でロック、{limit}"
 
 
 def expected_ja(expected: LoginPolicy) -> str:
@@ -275,7 +272,7 @@ def _address_policy_ja(policy: AddressPolicy) -> str:
 
 
 def _address_terms_ja(policy: AddressPolicy) -> str:
-    return f"{_span(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
+    return f"{minutes_ja(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
 
 
 def _notes_ja(line: str) -> str:

@@ -78,11 +78,13 @@ from simulations.wording import counted_as
               help="Also a finding (POLICY, exit 1): each policy the events record that is "
                    "looser than expected, in any of its numbers, with how many keys or "
                    "password checks it covered. Expected: RULES.md's for keys (valid 10 min, "
-                   "locked at 5 wrong entries, at most 5 keys within 60 min: D-5, D-4, D-10) "
+                   "locked at 5 wrong entries, at most 5 keys within 60 min: LG-5, D-4, D-10) "
                    "and D-14's as this installation's settings set it (BS_ADDRESS_FAILURE_LIMIT, "
-                   "BS_ADDRESS_WINDOW; unset, 20 failed logins within 10 min). A stricter "
-                   "policy is no finding. Without it each login is judged by the policy its "
-                   "own events record, and the summary lists them all.")
+                   "BS_ADDRESS_WINDOW; unset, 20 failed logins within 10 min); a shorter window "
+                   "is looser if its limit lets more through within the expected one, at worst. "
+                   "A stricter policy is no finding; keys issued without their D-10 limit are "
+                   "counted apart, as the summary says. Without it each login is judged by the "
+                   "policy its own events record, and the summary lists them all.")
 def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
            snapshots: bool, expect: bool) -> None:
     """Replay the whole store (with --checkpoint, what came after it) and check every login

@@ -8,7 +8,7 @@ import os
 from collections import Counter
 
 from application.audit.attempt_book import OutOfOrder
-from application.audit.policies import AddressPolicy, KeyPolicy, duration, worded
+from application.audit.policies import AddressPolicy, KeyPolicy, minutes_en, worded
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -46,19 +46,16 @@ def policies_in_force(counts: Counter[str]) -> str:
 
 
 def _key_policy(policy: KeyPolicy) -> str:
-    limit = (f"at most {policy.keys:,} within {_span(policy.window_seconds)}"
+    limit = (f"at most {policy.keys:,} within {minutes_en(policy.window_seconds)}"
              if policy.window_seconds else "D-10's limit unrecorded")
-    return (f"keys: valid {_span(policy.valid_seconds)}, locked at {policy.wrong_entries:,} "
+    return (f"keys: valid {minutes_en(policy.valid_seconds)}, locked at {policy.wrong_entries:,} "
             f"wrong entries, {limit} ({counted_as(policy.issued, 'key')})")
 
 
 def _address_policy(policy: AddressPolicy) -> str:
     return (f"client addresses (D-14): refused after {policy.failures:,} failed logins within "
-            f"{_span(policy.window_seconds)} ({counted_as(policy.checked, 'password')} checked)")
+            f"{minutes_en(policy.window_seconds)} ({counted_as(policy.checked, 'password')} checked)")
 
-
-def _span(seconds: int) -> str:
-    return duration(seconds, " min", " s")
 
 
 def counted(n: int, what: str) -> str:

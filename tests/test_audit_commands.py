@@ -19,7 +19,7 @@ from freezegun.api import FrozenDateTimeFactory
 from application import audit
 from application.adapters.mailbox import MailboxFolder
 from application.audit import replay
-from application.audit.policies import KEY_POLICY, looser_than
+from application.audit.policies import ADDRESS_POLICY, KEY_POLICY, looser_than
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
@@ -337,7 +337,7 @@ def test_verify_expect_policy_finds_a_key_policy_looser_than_the_rules(
                                            str(tmp_path / "audit.html"), *checkpoint], env=env)
         assert result.exit_code == 1, result.output
         assert ("VIOLATION POLICY: 1 key issued under a policy looser than expected: valid 30 "
-                "min, longer than 10 min (D-5); locked at 8 wrong entries, not 5 (D-4)"
+                "min, longer than 10 min (LG-5); locked at 8 wrong entries, not 5 (D-4)"
                 ) in result.output
         assert "history's key_policy column 1800/8/5/3600 names their attempts" in result.output
         assert "1 violation found: POLICY ×1" in result.output
@@ -349,7 +349,7 @@ def test_verify_expect_policy_finds_a_key_policy_looser_than_the_rules(
         assert f"VIOLATION POLICY in {copy}: 1 key issued under a policy" in several.output
         assert f"stores: {path}, {copy}\n" in several.output
     page = (tmp_path / "audit.html").read_text()
-    assert "期待より緩いポリシーで発行された通知キー 1通: 有効時間 30分 (10分 より長い) (D-5)" in page
+    assert "期待より緩いポリシーで発行された通知キー 1通: 有効時間 30分 (10分 より長い) (LG-5)" in page
     assert "--expect-policy: 有効10分、誤入力5回でロック、60分間に5通まで、D-14 は10分間に20回" in page
 
 
@@ -375,12 +375,25 @@ def test_verify_expect_policy_finds_no_stricter_policy_and_takes_D_14_from_the_s
 
 
 @pytest.mark.parametrize(("numbers", "rules"), [
-    ("600/5/5/3600", []), ("300/3/2/7200", []), ("601/5/5/3600", ["D-5"]),
+    ("600/5/5/3600", []), ("300/3/2/7200", []), ("601/5/5/3600", ["LG-5"]),
     ("600/6/5/3600", ["D-4"]), ("600/5/6/3600", ["D-10"]), ("600/5/5/1800", ["D-10"]),
-    ("600/5/0/0", []), ("3600/9/9/60", ["D-5", "D-4", "D-10"])])
+    ("600/5/2/1800", []), ("600/5/3/1800", ["D-10"]),  # (at worst 4 and 6 in 60 minutes)
+    ("600/5/10/7200", ["D-10"]), ("600/5/0/0", []), ("3600/9/9/60", ["LG-5", "D-4", "D-10"])])
 def test_a_key_policy_is_looser_than_the_rules_in_any_of_its_numbers(
         numbers: str, rules: list[str]) -> None:
-    """D-10's limit unrecorded (0/0, an earlier version's keys) is counted apart, not judged."""
+    """D-10's window shorter is looser only if its limit lets more through within 60
+    minutes, at worst (the reviewer's: 1 key within 30 minutes was called looser); D-10's
+    limit unrecorded (0/0, an earlier version's keys) is counted apart, not judged."""
     found = looser_than(LoginPolicy(), Counter({f"{KEY_POLICY}{numbers}": 3}))
     assert [line.split(":")[0] for v in found for line in v.evidence[:-1]] == rules
     assert all(v.rule == "POLICY" and v.message.startswith("3 keys issued") for v in found)
+
+
+@pytest.mark.parametrize(("numbers", "looser"), [
+    ("20/600", False), ("10/300", False), ("11/300", True), ("21/600", True),
+    ("20/1200", False), ("40/1200", True)])  # (40 within 20 minutes: all 40 within 10, at worst)
+def test_a_d14_policy_is_looser_if_it_lets_more_failures_through_within_the_window(
+        numbers: str, looser: bool) -> None:
+    found = looser_than(LoginPolicy(), Counter({f"{ADDRESS_POLICY}{numbers}": 2}))
+    assert bool(found) is looser
+    assert all(v.evidence[0].startswith("D-14: refused after") for v in found)
