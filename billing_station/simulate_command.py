@@ -30,7 +30,7 @@ from simulations.checks import check, policy_bounds
 from simulations.population import addresses
 from simulations.run_folder import DROPPED, SET_ASIDE, drop_earlier_run, holds_earlier_run
 from simulations.shards import shard_count
-from simulations.varied import VARIED, Varied
+from simulations.varied import VARIED, Varied, number
 from simulations.wording import counted_as
 
 
@@ -52,10 +52,10 @@ from simulations.wording import counted_as
               multiple=True,
               help="Set one number of the scenario's [policy] for this run (repeatable, each "
                    "key once), within the same bounds, e.g. --policy key_validity_minutes=15 "
-                   "--policy max_wrong_entries=3; without --out the run goes to "
-                   "simulation-output/SCENARIO-KEY-VALUE (e.g. office-validity-15), beside the "
-                   "scenario's own. With --compare, each compared run has it too (not of the "
-                   "key compared).")
+                   "--policy max_wrong_entries=3; the run is named, and its reports "
+                   "described, as changed (office-validity-15-wrong-entries-3: without --out, "
+                   "its folder in simulation-output, beside the scenario's own). With "
+                   "--compare, each compared run has it too (not of the key compared).")
 @click.option("--shards", type=WholeNumber(1, 1024), metavar="N", default=1, show_default=True,
               help="Split the customers into N shards (a customer and its sub IDs never "
                    "split, nor the customers behind one client address: at most one shard "
@@ -115,8 +115,7 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     if scheduler and shards == 1:
         raise click.UsageError("--scheduler needs --shards N (N > 1)")
     chosen = _chosen(scenario, seed, days, compared, shards, policy)
-    folder = out or Path("simulation-output") / "-".join(
-        [chosen.name, *(VARIED[key].folder_of(value) for key, value in policy.items())])
+    folder = out or Path("simulation-output") / chosen.name
     if isinstance(sys.stdout, streams.Closed):  # (>&-: the report would be lost after the run)
         sys.stdout.write("")  # (its error: exit 74, nothing run)
     began, fresh, say = time.time(), not folder.exists(), Say()
@@ -168,6 +167,17 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             sys.exit(code)
 
 
+def _with_policy(chosen: scenarios.Scenario, policy: dict[str, float]) -> scenarios.Scenario:
+    """The scenario with --policy's numbers (each checked as the option was read), named
+    and described as changed: its folder, and its reports, say so (a scenario's description
+    of a stricter D-14 stood over a looser run). Named in VARIED's order, however given."""
+    changed = {key: policy[key] for key in VARIED if key in policy}
+    suffix = "-".join(VARIED[key].folder_of(value) for key, value in changed.items())
+    said = ", ".join(f"{key}={number(value)}" for key, value in changed.items())
+    return attrs.evolve(chosen.with_policy(**changed), name=f"{chosen.name}-{suffix}",
+                        description=f"{chosen.description} (--policy {said})".lstrip())
+
+
 def _chosen(scenario: str, seed: int | None, days: int | None,
             compared: tuple[Varied, list[float]] | None, shards: int,
             policy: dict[str, float]) -> scenarios.Scenario:
@@ -179,11 +189,13 @@ def _chosen(scenario: str, seed: int | None, days: int | None,
         raise click.BadParameter(str(e), param_hint="SCENARIO") from e
     chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
                           days=days or chosen.days)
-    if problems := check(chosen):  # the options moved the scenario: checked again
-        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
     if compared and compared[0].key in policy:
         raise click.UsageError(f"--compare varies {compared[0].key}: --policy cannot set it too")
-    chosen = chosen.with_policy(**policy)  # (each value checked as the option was read)
+    if policy:
+        chosen = _with_policy(chosen, policy)
+    if problems := check(chosen):  # the options moved the scenario: checked again
+        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'" + (
+            "/'--policy'" if policy else ""))
     for key, option in [*((key, "'--policy'") for key in policy),
                         *(((compared[0].key, "'--compare'"),) if compared else ())]:
         if VARIED[key].d14 and not addresses(chosen):

@@ -235,20 +235,33 @@ def test_cli_simulate_compare_prints_policies_side_by_side(tmp_path: Path) -> No
 def test_cli_simulate_policy_sets_a_number_of_the_scenario_s_policy_for_one_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's probe: trying one changed policy needed a scenario file written. The
-    run is the scenario file's with those numbers, in a folder of its own beside it."""
+    run is the scenario file's with those numbers, named and described as changed (the
+    reviewer's: a stricter scenario's description stood over a looser run), in a folder of
+    its own beside the scenario's, whatever the options' order."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
-    changed = ["--policy", "key_validity_minutes=15", "--policy", "max_wrong_entries=3"]
-    result = CliRunner().invoke(main, ["simulate", "tiny.toml", *changed])
-    assert result.exit_code == 0, result.output
-    assert "Policy: validity 15 min, 3 wrong entries, 5 keys/h" in result.output
     run_folder = tmp_path / "simulation-output" / "tiny-validity-15-wrong-entries-3"
-    (tmp_path / "same.toml").write_text(  # (named as the run: the same report)
-        TINY_TOML.replace("[population]", "name = \"tiny\"\n[policy]\nkey_validity_minutes = "
-                          "15\nmax_wrong_entries = 3\n[population]"))
+    for changed in (["--policy", "key_validity_minutes=15", "--policy", "max_wrong_entries=3"],
+                    ["--policy", "max_wrong_entries=3", "--policy", "key_validity_minutes=15"]):
+        result = CliRunner().invoke(main, ["simulate", "tiny.toml", *changed])
+        assert result.exit_code == 0, result.output
+        assert "Policy: validity 15 min, 3 wrong entries, 5 keys/h" in result.output
+        assert [p.name for p in (tmp_path / "simulation-output").iterdir()] == [run_folder.name]
+    said = json.loads((run_folder / "report.json").read_text())
+    assert (said["scenario"], said["description"]) == (
+        run_folder.name, "(--policy key_validity_minutes=15, max_wrong_entries=3)")
+    (tmp_path / "same.toml").write_text(TINY_TOML.replace("[population]", (  # (so described)
+        f'name = "{run_folder.name}"\n'
+        'description = "(--policy key_validity_minutes=15, max_wrong_entries=3)"\n'
+        "[policy]\nkey_validity_minutes = 15\nmax_wrong_entries = 3\n[population]")))
     assert CliRunner().invoke(main, ["simulate", "same.toml", "--out", "same"]).exit_code == 0
     assert (run_folder / "report.txt").read_text() == (tmp_path / "same" / "report.txt"
                                                        ).read_text()
+    (tmp_path / "long.toml").write_text(f'name = "{"ア" * 80}"\n' + TINY_TOML)
+    too_long = CliRunner().invoke(main, ["simulate", "long.toml", "--policy",
+                                         "max_wrong_entries=3"])
+    assert too_long.exit_code == 2 and "'--days'/'--seed'/'--policy': name (the output " \
+        "folder's" in too_long.output  # (it ran, then could not make its folder: exit 74)
 
 
 @pytest.mark.parametrize(("args", "named"), [
