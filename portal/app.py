@@ -5,7 +5,6 @@ whole or not at all); a body over ``MAX_BODY`` is a 413 page, never read whole."
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 
@@ -146,8 +145,11 @@ class Guard:
         refusal's page does (the store may be what failed otherwise: none is asked)."""
         response = render(request, "error.html", {"message": message}, status_code=status)
         if status == 413:
-            with contextlib.suppress(Exception):  # (the store down too: the page without it)
+            try:
                 response = await _error_page(request, message, status)
+            except Exception as exc:  # (the store failing too: the page, without the session)
+                log.warning("session not read for the page of a body too large on %s: %s",
+                            logged_path(request.url.path), type(exc).__name__)
         if status == 503:
             response.headers["Retry-After"] = RETRY_AFTER
         await response(request.scope, _no_body, send)

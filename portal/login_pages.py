@@ -214,8 +214,8 @@ async def enter_key(request: Request) -> Response:
     try:
         shown = await run(portal(request).station.enter_key, UUID(attempt), form.get("key", ""),
                           _opening(request))
-    except AttemptNotFound:
-        return redirect("/login")
+    except AttemptNotFound:  # (signed by this portal, of a store since replaced)
+        return _error_page_next(request, Refusal.KEY_UNUSABLE.name, "")
     log.info("key entry: %s", type(shown).__name__ if not isinstance(shown, KeyEntry)
              else f"KeyEntry (again, {(shown.error or Refusal.KEY_WRONG).name})")
     if isinstance(shown, KeyEntry):  # a wrong key (D-4), an earlier one (D-2), none (D-6), busy

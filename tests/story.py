@@ -169,3 +169,10 @@ def losing_every_race(app: BillingStation) -> Iterator[list[int]]:
         patch.setattr(app, "save", lost)
         patch.setattr(station_module, "BACKOFF", 0.0)
         yield tried
+
+
+def says(shown: object, expected: object, what: str = "文言", within: bool = False) -> None:
+    """A spec's check whose failure says, in the report's words, what the scenario expected
+    and what was shown (an analyst reads it on features.html; pytest's diff follows it)."""
+    assert (str(expected) in str(shown)) if within else (shown == expected), (
+        f"期待した{what}: {expected}\n実際の{what}: {shown}")

@@ -28,7 +28,7 @@ from application.messages import is_key_mail, key_in
 from billing_station.cli import main
 from domain.forms import Plan
 from tests.conftest import build
-from tests.story import PASSWORD, SUB_PASSWORD, information, sub_id_form
+from tests.story import PASSWORD, SUB_PASSWORD, information, says, sub_id_form
 
 # Imported here first (this file is collected before the portal's tests): their asserts
 # keep pytest's messages.
@@ -320,11 +320,6 @@ def on_screen(world: World, kind: Kind, name: str) -> None:
     assert world.driver.kind() is kind, f"期待した画面: {name}\n実際の画面: {world.driver.title()}"
 
 
-def says(shown: str, expected: str, what: str = "文言", within: bool = False) -> None:
-    assert (expected in shown) if within else (shown == expected), (
-        f"期待した{what}: {expected}\n実際の{what}: {shown}")
-
-
 @then("トップページが表示される")
 def top_page(world: World) -> None:
     on_screen(world, Kind.TOP, "トップページ")
@@ -470,7 +465,7 @@ def sub_id_value(world: World, login_id: str, label: str, value: str) -> None:
 def sub_id_values(world: World, login_id: str, datatable: list[list[str]]) -> None:
     """SB-5's items, each with its value (a new sub ID's: each item's first choice)."""
     shown = {label: world.driver.sub_id_information(login_id, label) for label, _ in datatable[1:]}
-    says(str(shown), str(dict(datatable[1:])), "設定")
+    says(shown, dict(datatable[1:]), "設定")
 
 
 # 監査 (D-16) ----------------------------------------------------------------------------------

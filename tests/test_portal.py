@@ -507,6 +507,7 @@ def test_D_15_an_attempt_of_another_browser_cannot_be_used(
         key = served.key(f"{login_id}@example.co.jp")
         response = thief.post("/key", data={"key": key, "csrf": token})
         assert response.headers["location"] == "/login/error" and "bs_session" not in thief.cookies
+        assert screens.KEY_UNUSABLE in thief.get("/login/error").text
 
 
 def test_the_development_mailbox_is_absent_unless_enabled(

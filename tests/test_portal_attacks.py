@@ -436,9 +436,9 @@ def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> N
     minutes it had ended, and the right key entered then showed a bare login screen, not
     the manual's expiry error (LG-5: the portal tester's probe)."""
     with client(portal) as browser:
-        assert http_log_in(browser, customer(portal, notify_key=True)).headers[
-            "location"] == "/key"
-        token = csrf_of(browser.get("/key").text)
+        keyed = customer(portal, notify_key=True)
+        assert http_log_in(browser, keyed).headers["location"] == "/key"
+        token, key = csrf_of(browser.get("/key").text), portal.key(f"{keyed}@example.co.jp")
         kept = dict(browser.cookies)
         before = last(portal)
         for late, said in ((timedelta(minutes=15, seconds=1), screens.KEY_EXPIRED),
@@ -449,8 +449,8 @@ def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> N
                     browser.cookies.set(name, value)
                 if said == screens.KEY_UNUSABLE:  # (past its age, the cookie is no attempt)
                     assert browser.get("/key").headers["location"] == "/login"
-                entered = browser.post("/key", data={"key": "123456789012", "csrf": token})
-                assert entered.status_code == 303
+                entered = browser.post("/key", data={"key": key, "csrf": token})  # (the right
+                assert entered.status_code == 303  # key, late)
                 assert said in browser.get(entered.headers["location"]).text
                 assert recorded_since(portal, before) == ["LoginAttempt.KeyExpired"]
 

@@ -35,7 +35,7 @@ from tests.living_docs.inputs import (
     scenarios,
 )
 from tests.living_docs.page import render
-from tests.test_features import says
+from tests.story import says
 
 ROOT = Path(__file__).parent.parent
 MADE_AT = datetime(2026, 4, 6, 3, 4, 5, tzinfo=UTC)
