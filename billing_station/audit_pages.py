@@ -69,7 +69,8 @@ function filterRows(){
   let shown=0;
   for(const r of document.querySelectorAll('[data-at]')){
     const ok=(!id||r.dataset.id.split(' ').includes(id))&&(!o||r.dataset.o===o)
-      &&(!from||r.dataset.at>=from)&&(!to||r.dataset.at<to)&&(!ip||r.dataset.ip===ip);
+      &&(!from||!r.dataset.at||r.dataset.at>=from)&&(!to||!r.dataset.at||r.dataset.at<to)
+      &&(!ip||r.dataset.ip===ip);  // (no time: a finding of the whole store, in any period)
     r.hidden=!ok; shown+=ok;
   }
   const backwards=Boolean(from&&to&&to<=from);  // (an empty period: said, not just 0 件)
@@ -284,6 +285,8 @@ def _notes_ja(line: str) -> str:
 
 
 def _evidence_time(violation: Violation) -> str:
-    """The first evidence event's JST time as datetime-local compares it (2015-01-16T10:00)."""
+    """The first evidence event's JST time as datetime-local compares it (2015-01-16T10:00);
+    none for a finding of the whole store (--expect-policy's), which any period shows."""
     first = violation.evidence[0] if violation.evidence else ""
-    return first[:16].replace("/", "-").replace(" ", "T")
+    return first[:16].replace("/", "-").replace(" ", "T") if re.match(
+        r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}", first) else ""

@@ -171,11 +171,22 @@ def _with_policy(chosen: scenarios.Scenario, policy: dict[str, float]) -> scenar
     """The scenario with --policy's numbers (each checked as the option was read), named
     and described as changed: its folder, and its reports, say so (a scenario's description
     of a stricter D-14 stood over a looser run). Named in VARIED's order, however given."""
-    changed = {key: policy[key] for key in VARIED if key in policy}
+    own = attrs.asdict(chosen.policy)
+    if same := [key for key in policy if policy[key] == own[key]]:
+        click.echo(f"note: {', '.join(f'{key}={number(policy[key])}' for key in same)}: "
+                   f"{chosen.name}'s own, nothing changed", err=True)
+    changed = {key: policy[key] for key in VARIED if key in policy and key not in same}
+    if not changed:
+        return chosen
     suffix = "-".join(VARIED[key].folder_of(value) for key, value in changed.items())
     said = ", ".join(f"{key}={number(value)}" for key, value in changed.items())
-    return attrs.evolve(chosen.with_policy(**changed), name=f"{chosen.name}-{suffix}",
-                        description=f"{chosen.description} (--policy {said})".lstrip())
+    renamed = attrs.evolve(chosen.with_policy(**changed), name=f"{chosen.name}-{suffix}",
+                           description=f"{chosen.description} (--policy {said})".lstrip())
+    if problems := check(renamed):  # (its name, made too long: the file's way is left)
+        raise click.BadParameter(f"{'; '.join(problems)}: the scenario's name with "
+                                 f"--policy's changes; set them in a scenario file's [policy] "
+                                 "instead", param_hint="'--policy'")
+    return renamed
 
 
 def _chosen(scenario: str, seed: int | None, days: int | None,
@@ -189,13 +200,10 @@ def _chosen(scenario: str, seed: int | None, days: int | None,
         raise click.BadParameter(str(e), param_hint="SCENARIO") from e
     chosen = attrs.evolve(chosen, seed=chosen.seed if seed is None else seed,
                           days=days or chosen.days)
+    if problems := check(chosen):  # the options moved the scenario: checked again
+        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'")
     if compared and compared[0].key in policy:
         raise click.UsageError(f"--compare varies {compared[0].key}: --policy cannot set it too")
-    if policy:
-        chosen = _with_policy(chosen, policy)
-    if problems := check(chosen):  # the options moved the scenario: checked again
-        raise click.BadParameter("; ".join(problems), param_hint="'--days'/'--seed'" + (
-            "/'--policy'" if policy else ""))
     for key, option in [*((key, "'--policy'") for key in policy),
                         *(((compared[0].key, "'--compare'"),) if compared else ())]:
         if VARIED[key].d14 and not addresses(chosen):
@@ -203,6 +211,8 @@ def _chosen(scenario: str, seed: int | None, days: int | None,
                 f"{key} is D-14's, which counts the failed logins of client addresses: "
                 f"{chosen.name} has none (population.customers_per_address = 0)",
                 param_hint=option)
+    if policy:
+        chosen = _with_policy(chosen, policy)
     if not chosen.hash_cost_set:
         click.echo(f"note: {chosen.name} sets no hash_cost, so keys and passwords are hashed at "
                    f"production's cost (scrypt N=2^{chosen.hash_cost}, about 50 ms each): "

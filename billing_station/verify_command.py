@@ -41,6 +41,7 @@ from billing_station.verify_words import (
     counted,
     out_of_order,
     policies_in_force,
+    policy_expected,
     printable_path,
 )
 from domain.policy import LoginPolicy
@@ -152,7 +153,7 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
         reading.scope += ("、記録されたポリシーを期待するものと照合 (--expect-policy: "
                           f"{expected_ja(expected)})")
     exits.settled()  # (read: what follows is written whole and told, Ctrl-C or not)
-    _said(reading, stores, store, page)
+    _said(reading, stores, store, page, expected)
 
 
 @attrs.define
@@ -189,7 +190,7 @@ class Reading:
 
 
 def _said(reading: Reading, stores: tuple[Path, ...], store: AuditReader | None,
-          page: Path | None) -> None:
+          page: Path | None, expected: LoginPolicy | None) -> None:
     """The summary, the page if asked for, and the exit code: 1 on any violation, 65 for a
     store of several not read whole, 74 for a checkpoint that could not move."""
     counts, unreadable = reading.counts, reading.unreadable
@@ -199,6 +200,8 @@ def _said(reading: Reading, stores: tuple[Path, ...], store: AuditReader | None,
                            if not what.startswith(POLICIES)))
     if in_force := policies_in_force(counts):
         click.echo(f"policy in force, as the events record it: {in_force}")
+    if expected is not None:
+        click.echo(f"policy expected (--expect-policy): {policy_expected(expected)}")
     if counts[OUT_OF_ORDER]:
         click.echo(out_of_order(reading.first_out_of_order, reading.out_of_order_in))
     if d14_unjudged(counts):  # (no violation covers no D-14)

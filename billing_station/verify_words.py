@@ -8,7 +8,13 @@ import os
 from collections import Counter
 
 from application.audit.attempt_book import OutOfOrder
-from application.audit.policies import AddressPolicy, KeyPolicy, minutes_en, worded
+from application.audit.policies import (
+    AddressPolicy,
+    KeyPolicy,
+    as_recorded,
+    minutes_en,
+    worded,
+)
 from application.audit.verify import (
     JUDGED_D14,
     OUT_OF_ORDER,
@@ -17,6 +23,7 @@ from application.audit.verify import (
     UNJUDGED_D12,
 )
 from application.japan_time import jst
+from domain.policy import LoginPolicy
 from simulations.wording import counted_as
 
 
@@ -46,15 +53,34 @@ def policies_in_force(counts: Counter[str]) -> str:
 
 
 def _key_policy(policy: KeyPolicy) -> str:
+    return f"{_key_terms(policy)} ({counted_as(policy.issued, 'key')})"
+
+
+def _key_terms(policy: KeyPolicy) -> str:
     limit = (f"at most {policy.keys:,} within {minutes_en(policy.window_seconds)}"
              if policy.window_seconds else "D-10's limit unrecorded")
     return (f"keys: valid {minutes_en(policy.valid_seconds)}, locked at {policy.wrong_entries:,} "
-            f"wrong entries, {limit} ({counted_as(policy.issued, 'key')})")
+            f"wrong entries, {limit}")
 
 
 def _address_policy(policy: AddressPolicy) -> str:
+    return f"{_address_terms(policy)} ({counted_as(policy.checked, 'password')} checked)"
+
+
+def _address_terms(policy: AddressPolicy) -> str:
     return (f"client addresses (D-14): refused after {policy.failures:,} failed logins within "
-            f"{minutes_en(policy.window_seconds)} ({counted_as(policy.checked, 'password')} checked)")
+            f"{minutes_en(policy.window_seconds)}")
+
+
+def policy_expected(expected: LoginPolicy) -> str:
+    """verify --expect-policy's bar, as the terminal says it: RULES.md's for keys, D-14's as
+    the settings set it (said when they are not RULES.md's own)."""
+    keys, addresses = as_recorded(expected)
+    rules = as_recorded(LoginPolicy())[1]
+    set_by = "" if addresses == rules else (
+        f", as BS_ADDRESS_FAILURE_LIMIT and BS_ADDRESS_WINDOW set it (RULES.md's: "
+        f"{rules.failures:,} within {minutes_en(rules.window_seconds)})")
+    return f"{_key_terms(keys)}; {_address_terms(addresses)}{set_by}"
 
 
 

@@ -190,22 +190,22 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
         if span:
             counts = [r.expiries_by_hour.get(h, 0) for h in span]
             bars = ax.bar(range(len(span)), counts, color="#c0504d")
-            ax.bar_label(bars, [_with_share(n, r.expiry_share(h)) for n, h in zip(
+            ax.bar_label(bars, [_with_share(n, r.keys_by_hour.get(h, 0)) for n, h in zip(
                 counts, span, strict=True)], fontsize=7)  # (a busy hour, or a worse one?)
             ax.set_ylim(0, max(counts) * 1.2)  # (room for the tallest bar's two lines)
             every = 1 if len(span) <= HOURS_LABELLED else 2  # 24 labels would run together
             ax.set_xticks(range(0, len(span), every), [f"{int(h)}時" for h in span[::every]])
         else:
             _nothing(ax, "期限切れになった通知キーはありません")
-        _counted(ax, "ログインした時刻 (日本時間)",
-                 "入力前に期限切れになった通知キー (件)\n(括弧内: その時間帯に発行した通知キーのうち)",
+        _counted(ax, "「ログイン」を押した時刻 (日本時間)",
+                 "入力前に期限切れになった通知キー (件)\n(その時間帯に発行した通知キーの数と割合)",
                  f"時間帯別の期限切れ: {r.scenario} ({VALIDITY.label(r.validity_minutes)})")
         return _save(fig, path)
 
 
-def _with_share(expired: int, share: float | None) -> str:
-    """A bar's label: its count, and the share of that hour's keys it is."""
-    return f"{expired:,}" if share is None or not expired else f"{expired:,}\n({share:.0%})"
+def _with_share(expired: int, keys: int) -> str:
+    """A bar's label: its count, of that hour's keys, and the share (1/3 is no worst hour)."""
+    return f"{expired:,}" if not keys else f"{expired:,}/{keys:,}\n({expired / keys:.0%})"
 
 
 HOURS_LABELLED = 16  # hours that fit a label each on the expiries' axis; more: every other

@@ -221,7 +221,7 @@ def _keys(r: Report) -> str:
 
 PLOT_CAPTIONS = {
     TIME_TO_LOGIN: "ログインまでの時間 (全訪問に対する累積割合、破線は通知キーの有効期限)",
-    EXPIRIES_BY_HOUR: "時間帯別の期限切れ (ログインした時刻、日本時間)",
+    EXPIRIES_BY_HOUR: "時間帯別の期限切れ (「ログイン」を押した時刻、日本時間)",
 }
 
 
@@ -243,7 +243,8 @@ def _expiries(r: Report, plot: str) -> str:
             for h, n in r.expiries_by_hour.items()]
     return ("<section><h2>時間帯別の期限切れ</h2>" + plot
             + "<details><summary>表で見る (1時間ごと)</summary>"
-            + table(["ログインした時刻 (日本時間)", "期限切れ", "発行した通知キー", "期限切れの割合"],
+            + table(["「ログイン」を押した時刻 (日本時間)", "期限切れ", "発行した通知キー",
+                     "期限切れの割合"],
                     rows, numeric_from=1)
             + "</details></section>")
 

@@ -74,7 +74,8 @@ def text(r: Report) -> str:
         *([f"  ({NO_KEY}{ONE_DAY if r.days == 1 else ''})"] if r.no_key_sent else []),
         f"Support contacts (LG-8): {support}",
         f"Time to log in, over all {counted_as(r.visits, 'visit')}{_never(r)}: {_times(r)}",
-        "Expiries by the hour 「ログイン」 was pressed (JST):" + ("" if bars else " none"),
+        "Expiries by the hour 「ログイン」 was pressed (JST; a bar the count, then the share of "
+        "that hour's keys):" if bars else "Expiries by the hour 「ログイン」 was pressed (JST): none",
         *bars,
         f"Events stored: {r.events:,}",
     ])

@@ -323,7 +323,7 @@ def test_verify_says_the_policy_its_events_record_and_history_which_attempts(
                                                     "5/5/5/3600"]
     assert {row["key_policy"] for row in rows if row["keys_issued"] == "0"} == {""}
     listed = audit({"BS_SQLITE_PATH": str(path)}, "history", "--format", "html").output
-    assert "<td>有効1,440分、誤入力5回でロック、60分間に5通まで</td>" in listed
+    assert '<td class="key-policy">有効1,440分、誤入力5回でロック、60分間に5通まで</td>' in listed
 
 
 @pytest.mark.parametrize("tampering", [

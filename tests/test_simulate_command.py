@@ -260,8 +260,14 @@ def test_cli_simulate_policy_sets_a_number_of_the_scenario_s_policy_for_one_run(
     (tmp_path / "long.toml").write_text(f'name = "{"ア" * 80}"\n' + TINY_TOML)
     too_long = CliRunner().invoke(main, ["simulate", "long.toml", "--policy",
                                          "max_wrong_entries=3"])
-    assert too_long.exit_code == 2 and "'--days'/'--seed'/'--policy': name (the output " \
-        "folder's" in too_long.output  # (it ran, then could not make its folder: exit 74)
+    assert too_long.exit_code == 2 and "'--policy': name (the output folder's" in \
+        too_long.output  # (it ran, then could not make its folder: exit 74)
+    assert "the scenario's name with --policy's changes; set them in a scenario file's " \
+        "[policy] instead" in too_long.output
+    own = CliRunner().invoke(main, ["simulate", "tiny.toml", "--policy", "max_keys_per_hour=5"])
+    assert own.exit_code == 0 and "note: max_keys_per_hour=5: tiny's own, nothing changed" in \
+        own.stderr  # (it made tiny-keys-per-hour-5, described as changed)
+    assert (tmp_path / "simulation-output" / "tiny" / "report.txt").exists()
 
 
 @pytest.mark.parametrize(("args", "named"), [
