@@ -433,6 +433,19 @@ def mail_with_subject(world: World, email: str, subject: str) -> None:
     assert any(subject in m["Subject"] for m in world.mailbox.messages(email))
 
 
+@then(parsers.parse("\"{email}\" に届いた「{subject}」は1通で、次のとおり伝える"))
+def one_notice_saying(world: World, email: str, subject: str, datatable: list[list[str]]) -> None:
+    notices = [m for m in world.mailbox.messages(email) if subject in m["Subject"]]
+    assert len(notices) == 1, f"「{subject}」が{len(notices)}通"
+    says([line for line in notices[0].get_content().splitlines() if line.startswith("ログインID")],
+         [row[0] for row in datatable[1:]], "お知らせ")
+
+
+@then(parsers.parse("\"{email}\" にはメールが届いていない"))
+def no_mail(world: World, email: str) -> None:
+    assert world.mailbox.messages(email) == []
+
+
 @then("保存ファイルに通知キーとパスワードは含まれない")
 def nothing_in_clear(world: World) -> None:
     data = b"".join(p.read_bytes() for p in world.store.parent.glob(world.store.name + "*"))
