@@ -114,6 +114,7 @@ class Driver(Protocol):
     def kept(self, label: str) -> str: ...
     def confirmation_lines(self) -> list[str]: ...
     def information(self, main: str | None, label: str) -> str: ...
+    def shown_only(self, main: str) -> dict[str, str]: ...
     def sub_id_information(self, login_id: str, label: str) -> str: ...
     def listed_sub_ids(self) -> list[str]: ...
     def new_sub_id_labels(self, main: str) -> list[str]: ...
@@ -274,6 +275,11 @@ class ServiceDriver(Givens):
     def information(self, main: str | None, label: str) -> str:
         session = self.main[main] if main else self.first_main
         return str(self.app.customer_information(session).by_label()[label])
+
+    def shown_only(self, main: str) -> dict[str, str]:
+        screen = self.app.customer_information(self.main[main])
+        inputs = {field.label for field in screen.fields.values()}
+        return {label: value for label, value in screen.shown.items() if label not in inputs}
 
     def sub_id_information(self, login_id: str, label: str) -> str:
         return self.app.sub_id_information(self.first_main, login_id).by_label()[label]
@@ -580,6 +586,15 @@ class BrowserDriver(Givens):
     def information(self, main: str | None, label: str) -> str:
         page = self._reading(main or self.mains()[0], "/customer-information", "information")
         return self._value(page, label)
+
+    def shown_only(self, main: str) -> dict[str, str]:
+        page = self._reading(main, "/customer-information", "information")
+        shown = dict(zip(page.locator("main dl.shown dt").all_inner_texts(),
+                         page.locator("main dl.shown dd").all_inner_texts(), strict=True))
+        inputs = {label.removeprefix("※").strip() for label in
+                  page.locator("main .field > label, main .field > legend").all_inner_texts()}
+        page.close()
+        return {label: value for label, value in shown.items() if label not in inputs}
 
     def sub_id_information(self, login_id: str, label: str) -> str:
         page = self._reading(self.mains()[0], "/permission-settings", "permission-settings")

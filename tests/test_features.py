@@ -469,6 +469,11 @@ def field_shown(world: World, main: str, label: str, shown: str) -> None:
     assert (label in world.driver.new_sub_id_labels(main)) == (shown == "が表示される")
 
 
+@then("お客様情報変更は次の項目を表示するだけで、入力欄はない")
+def shown_not_editable(world: World, datatable: list[list[str]]) -> None:
+    says(world.driver.shown_only(world.driver.mains()[0]), dict(datatable[1:]), "入力欄のない項目")
+
+
 @then(parsers.parse("副ID \"{login_id}\" の \"{label}\" は \"{value}\" である"))
 def sub_id_value(world: World, login_id: str, label: str, value: str) -> None:
     assert world.driver.sub_id_information(login_id, label) == value
