@@ -268,6 +268,7 @@ def test_cli_simulate_writes_report_html_and_compare_html(tmp_path: Path) -> Non
     assert "シナリオ tiny 「小さな確認」" in page  # (the scenario's own words, in each page)
     assert "シナリオ tiny 「小さな確認」" in (tmp_path / "one" / "report.html").read_text(
         encoding="utf-8")
+    assert "\nAbout: 小さな確認\n" in (tmp_path / "one" / "report.txt").read_text(encoding="utf-8")
     links = re.findall(r'<a href="([^"]+)">', page)
     assert links == ["validity-5/report.html", "validity-15/report.html"]
     assert all((tmp_path / "two" / link).is_file() for link in links)  # each one followed
