@@ -6,6 +6,7 @@ It drives the application services only and reads keys from the mailbox, as a pe
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -169,6 +170,14 @@ def losing_every_race(app: BillingStation) -> Iterator[list[int]]:
         patch.setattr(app, "save", lost)
         patch.setattr(station_module, "BACKOFF", 0.0)
         yield tried
+
+
+def duration(text: str) -> timedelta:
+    """A story's span of time as written: 「29分59秒」, 「1日」, 「10分」."""
+    match = re.fullmatch(r"(?:(\d+)日)?(?:(\d+)分)?(?:(\d+)秒)?", text)
+    assert match and text, f"not a duration: {text}"
+    days, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, minutes=minutes, seconds=seconds)
 
 
 def says(shown: object, expected: object, what: str = "文言", within: bool = False) -> None:

@@ -28,7 +28,7 @@ from application.messages import is_key_mail, key_in
 from billing_station.cli import main
 from domain.forms import Plan
 from tests.conftest import build
-from tests.story import PASSWORD, SUB_PASSWORD, information, says, sub_id_form
+from tests.story import PASSWORD, SUB_PASSWORD, duration, information, says, sub_id_form
 
 # Imported here first (this file is collected before the portal's tests): their asserts
 # keep pytest's messages.
@@ -135,13 +135,6 @@ def person(request: pytest.FixtureRequest, driver_kind: str) -> BrowserDriver | 
     return found
 
 
-def _minutes(text: str) -> timedelta:
-    match = re.fullmatch(r"(?:(\d+)日)?(?:(\d+)分)?(?:(\d+)秒)?", text)
-    assert match and text, f"not a duration: {text}"
-    days, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, minutes=minutes, seconds=seconds)
-
-
 # 前提 ---------------------------------------------------------------------------------------
 @given(parsers.parse("{plan}プランのお客様の主ID \"{login_id}\" が登録されている"))
 def customer(world: World, plan: str, login_id: str) -> None:
@@ -176,7 +169,7 @@ def organization(world: World, name: str) -> None:
 @when(parsers.re(r"(?:(?P<wait>\S+)後に )?\"(?P<login_id>[^\"]+)\" がパスワードを入力して「ログイン」をクリックする"))
 def log_in(world: World, login_id: str, wait: str | None) -> None:
     if wait:
-        world.clock.tick(_minutes(wait))
+        world.clock.tick(duration(wait))
     world.login_id = login_id
     world.driver.log_in(login_id, world.passwords.get(login_id, PASSWORD))
 
@@ -202,9 +195,9 @@ def repeated_logins(world: World, login_id: str, times: int) -> None:
         world.clock.tick(timedelta(minutes=5))
 
 
-@when(parsers.parse("{duration}が経過する"))
-def time_passes(world: World, duration: str) -> None:
-    world.clock.tick(_minutes(duration))
+@when(parsers.parse("{span}が経過する"))
+def time_passes(world: World, span: str) -> None:
+    world.clock.tick(duration(span))
 
 
 @when("届いた通知キーを入力して「OK」をクリックする")

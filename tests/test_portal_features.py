@@ -3,7 +3,10 @@ Playwright) on the served portal, reading keys from the mailbox as they would.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import attrs
+import freezegun
 import pytest
 
 pytest.register_assert_rewrite("tests.portal_fixtures")
@@ -12,7 +15,7 @@ from playwright.sync_api import Page, Response, expect  # noqa: E402
 from pytest_bdd import given, parsers, scenarios, then, when  # noqa: E402
 
 from tests.portal_fixtures import Camera, Served  # noqa: E402
-from tests.story import PASSWORD  # noqa: E402
+from tests.story import PASSWORD, duration  # noqa: E402
 
 pytest_plugins = ["tests.portal_fixtures"]
 
@@ -33,6 +36,14 @@ class Person:
     key: str = ""
     log_start: int = 0
     mail_start: int = 0  # the mails in its portal's mailbox (shared by the session's tests)
+    later: timedelta = timedelta()  # how far the story has moved the portal's clock ahead
+
+    def open_later(self, path: str, wait: timedelta) -> None:
+        """``path`` opened ``wait`` after the story's last moment (the portal, served in
+        this process, reads the moved clock; the browser's own is its own)."""
+        self.later += wait
+        with freezegun.freeze_time(datetime.now(UTC) + self.later, tick=True):
+            self.open(path)
 
     def open(self, path: str) -> Response | None:
         return self.tab.goto(self.portal.url + path)
@@ -133,6 +144,11 @@ def menu_item(person: Person, item: str) -> None:
 @when("トップページのURLを開く")
 def open_top(person: Person) -> None:
     person.open("/top")
+
+
+@when(parsers.re(r"(?:さらに)?(?P<wait>[0-9日分秒]+)ののち、トップページのURLを開く"))
+def open_top_later(person: Person, wait: str) -> None:
+    person.open_later("/top", duration(wait))
 
 
 @when(parsers.parse("URL「{path}」を開く"))
