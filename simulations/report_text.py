@@ -56,7 +56,7 @@ def text(r: Report) -> str:
         f"Scenario {r.scenario}: {counted_as(r.days, 'day')}"
         + (f" ({r.dates})" if r.dates else "") + f", seed {r.seed}, "
         f"{counted_as(r.people, 'login ID')}",
-        *([f"About: {r.description}"] if r.description else []),
+        *([f"About: {' '.join(r.description.split())}"] if r.description else []),  # (one line)
         f"Policy: {r.policy}",
         f"Hashing: scrypt N=2^{r.hash_cost} {_whose_cost(r)}",
         f"Days off: {_days_off(r)}",

@@ -17,8 +17,8 @@ _TABLES = ("population", "behaviour", "attack", "policy")
 MEANINGS = {
     "name": "the output folder's name (simulation-output/NAME): no / or \\, not starting "
             "with .; default the file's name",
-    "description": "a line for people (Japanese, as the pages are), shown in report.html, "
-                   "compare.html, report.txt and report.json",
+    "description": "a line for people, shown in report.html, compare.html, report.txt and "
+                   "report.json (the shipped scenarios' in Japanese, as the pages are)",
     "start": "the first simulated day (a date)",
     "days": "simulated days",
     "seed": "the same seed records the same events and gives the same reports",

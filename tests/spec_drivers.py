@@ -42,7 +42,7 @@ from application.outcomes import (
 from domain import clock
 from domain.accounts import Account
 from domain.crypto import new_token
-from domain.fields import InvalidInput
+from domain.fields import SHOWN_ONLY, InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, PERMISSIONS, SUB_ID_REGISTRATION, Plan
 from domain.portal_sessions import PortalSession
 from portal.app import create_app
@@ -588,13 +588,18 @@ class BrowserDriver(Givens):
         return self._value(page, label)
 
     def shown_only(self, main: str) -> dict[str, str]:
+        """What the screen shows (_READ_FORM's items without an error) that no control of
+        its form takes: neither a field under that label nor an input of that item's name."""
         page = self._reading(main, "/customer-information", "information")
-        shown = dict(zip(page.locator("main dl.shown dt").all_inner_texts(),
-                         page.locator("main dl.shown dd").all_inner_texts(), strict=True))
-        inputs = {label.removeprefix("※").strip() for label in
-                  page.locator("main .field > label, main .field > legend").all_inner_texts()}
-        page.close()
-        return {label: value for label, value in shown.items() if label not in inputs}
+        try:
+            read = self._form(page)
+            sent = set(page.eval_on_selector_all("main form [name]", "els => els.map(e => e.name)"))
+        finally:
+            page.close()
+        labels = [f["label"] for f in read]
+        names = {label: name for name, label in SHOWN_ONLY.items()}
+        return {f["label"]: f["value"] for f in read if f["label"] and labels.count(f["label"]) == 1
+                and names.get(f["label"], CUSTOMER_LABELS.get(f["label"])) not in sent}
 
     def sub_id_information(self, login_id: str, label: str) -> str:
         page = self._reading(self.mains()[0], "/permission-settings", "permission-settings")

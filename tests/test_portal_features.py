@@ -36,17 +36,16 @@ class Person:
     key: str = ""
     log_start: int = 0
     mail_start: int = 0  # the mails in its portal's mailbox (shared by the session's tests)
-    later: timedelta = timedelta()  # how far the story has moved the portal's clock ahead
-
-    def open_later(self, path: str, wait: timedelta) -> None:
-        """``path`` opened ``wait`` after the story's last moment (the portal, served in
-        this process, reads the moved clock; the browser's own is its own)."""
-        self.later += wait
-        with freezegun.freeze_time(datetime.now(UTC) + self.later, tick=True):
-            self.open(path)
+    start: datetime = attrs.Factory(lambda: datetime.now(UTC))
+    later: timedelta = timedelta()  # how far the story has moved the clock past its start
 
     def open(self, path: str) -> Response | None:
-        return self.tab.goto(self.portal.url + path)
+        """``path`` opened now, as the story's clock reads it (the portal, served in this
+        process, reads the moved clock; the browser's own is its own)."""
+        if not self.later:
+            return self.tab.goto(self.portal.url + path)
+        with freezegun.freeze_time(self.start + self.later, tick=True):
+            return self.tab.goto(self.portal.url + path)
 
     def log_in(self, password: str = PASSWORD) -> None:
         self.open("/login")
@@ -146,9 +145,11 @@ def open_top(person: Person) -> None:
     person.open("/top")
 
 
-@when(parsers.re(r"(?:さらに)?(?P<wait>[0-9日分秒]+)ののち、トップページのURLを開く"))
+@when(parsers.re(r"(?:さらに)?(?P<wait>[0-9日分秒]+)後に、トップページのURLを開く"))
 def open_top_later(person: Person, wait: str) -> None:
-    person.open_later("/top", duration(wait))
+    """(Each wait counts from the one before: the story's clock only moves on.)"""
+    person.later += duration(wait)
+    person.open("/top")
 
 
 @when(parsers.parse("URL「{path}」を開く"))
@@ -190,6 +191,13 @@ def text_shown(person: Person, text: str) -> None:
 def screen_says(person: Person, title: str, message: str) -> None:
     expect(person.tab.get_by_role("heading", name=title, exact=True)).to_be_visible()
     expect(person.tab.locator("main")).to_contain_text(message)
+    person.camera.shot("screen")
+
+
+@then(parsers.parse("画面「{title}」が表示され、「{text}」とは表示されない"))
+def screen_without(person: Person, title: str, text: str) -> None:
+    expect(person.tab.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    expect(person.tab.locator("main")).not_to_contain_text(text)
     person.camera.shot("screen")
 
 

@@ -308,6 +308,13 @@ def test_a_one_day_run_of_one_login_id_says_so_in_the_singular(
     assert text(r).startswith(f"Scenario {r.scenario}: 3 days ({r.start} to ")
 
 
+def test_a_report_txt_says_its_scenario_s_description_on_one_line_or_none(
+        slow_mail: tuple[Report, Path]) -> None:
+    r, _ = slow_mail
+    assert text(attrs.evolve(r, description="二行の\n説明")).splitlines()[1] == "About: 二行の 説明"
+    assert "About:" not in text(attrs.evolve(r, description=""))
+
+
 def test_a_report_names_the_days_it_simulated(slow_mail: tuple[Report, Path],
                                              tmp_path: Path) -> None:
     """An analyst checks it against `history --from --to`: the dates, not only a count."""
