@@ -10,7 +10,7 @@ from application.billing_station import BillingStation
 from application.outcomes import Refused
 from application.screens import CONFLICT, CUSTOMER_INFORMATION_DONE, MAIN_ID_ONLY_INFORMATION
 from domain.accounts import Customer
-from domain.fields import FieldError, InvalidInput
+from domain.fields import SHOWN_ONLY, FieldError, InvalidInput
 from domain.forms import CUSTOMER_INFORMATION, Plan
 from tests.story import SUB_PASSWORD, add_sub_id, first_login, information, onboard
 
@@ -134,10 +134,13 @@ def test_CI_2_shown_fields_are_not_editable(app: BillingStation) -> None:
     screen = app.customer_information(main).by_label()
     assert screen["BSお客様番号"] == "BS5928544"
     assert screen["会社名"] == "デモ用ユーザ01"
-    with pytest.raises(InvalidInput) as invalid:
-        app.confirm_customer_information(main, {"customer_number": "BS0000001"})
-    assert invalid.value.errors == [
-        FieldError("BSお客様番号", "CI-2", "BSお客様番号は変更できません。")]
+    for name, label in SHOWN_ONLY.items():  # (each, sent anyway: named, nothing recorded)
+        before = app.recorder.max_notification_id()
+        with pytest.raises(InvalidInput) as invalid:
+            app.confirm_customer_information(main, {name: "BS0000001"})
+        assert invalid.value.errors == [FieldError(label, "CI-2", f"{label}は変更できません。")]
+        assert app.recorder.max_notification_id() == before
+    assert set(SHOWN_ONLY.values()) == {"BSお客様番号", "会社名", "会社名フリガナ", "BS基本サービス"}
 
 
 def test_CI_4_a_field_the_screen_does_not_have_is_refused_without_echoing_it(
