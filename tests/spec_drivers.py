@@ -588,8 +588,8 @@ class BrowserDriver(Givens):
         return self._value(page, label)
 
     def shown_only(self, main: str) -> dict[str, str]:
-        """What the screen shows (_READ_FORM's items without an error) that no control of
-        its form takes: neither a field under that label nor an input of that item's name."""
+        """Each label and value the screen reads (_READ_FORM) that no control of its form
+        takes: not a field's label as well, nor an item whose name a control sends."""
         page = self._reading(main, "/customer-information", "information")
         try:
             read = self._form(page)
