@@ -11,15 +11,13 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import attrs
 import click
 from tqdm import tqdm
 
 from application import audit, bootstrap
 from application.adapters.eventstore import StoredEventError
-from application.audit import AuditReader, NotAnEventStore, StoreUnavailable, Verifier
-from application.audit.attempt_book import OutOfOrder
-from application.audit.checkpoint import Checkpoint, CheckpointError, verify_incrementally
+from application.audit import AuditReader, NotAnEventStore, StoreUnavailable
+from application.audit.checkpoint import CheckpointError, verify_incrementally
 from application.audit.parallel import Findings, verify_stores
 from application.audit.policies import POLICIES, looser_than
 from application.audit.reading import recalled_from
@@ -27,7 +25,7 @@ from application.audit.snapshots import check_snapshots
 from application.audit.verify import OUT_OF_ORDER, d14_unjudged
 from billing_station import exits
 from billing_station.audit_commands import events, reader
-from billing_station.audit_pages import expected_ja, findings_page, is_findings_page
+from billing_station.audit_pages import expected_ja, is_findings_page
 from billing_station.paths import (
     PATH,
     CannotWrite,
@@ -36,6 +34,7 @@ from billing_station.paths import (
     refuse_overwriting,
     write_text,
 )
+from billing_station.verify_reading import Reading
 from billing_station.verify_words import (
     D14_UNJUDGED,
     counted,
@@ -156,39 +155,6 @@ def verify(stores: tuple[Path, ...], page: Path | None, checkpoint: Path | None,
     _said(reading, stores, store, page, expected)
 
 
-@attrs.define
-class Reading:
-    """What verify read, so far or in all: what its summary says and its page shows, also
-    the page of a store it could not read to its end (up to there)."""
-
-    where: str  # the store, or the stores, as the page names them
-    verifier: Verifier = attrs.Factory(Verifier)  # one store's (a checkpoint's, once loaded)
-    found: list[audit.Violation] = attrs.Factory(list)  # (with a checkpoint: its own first)
-    summed: Counter[str] | None = None  # several stores' counts, summed
-    scope: str = "ストア全体"  # what was read, as the page says it
-    in_store: list[str] | None = None  # of several stores, each violation's
-    unreadable: list[tuple[str, str]] = attrs.Factory(list)  # (a store, why not read whole)
-    unjudged: list[str] = attrs.Factory(list)  # of several stores, those not judged for D-14
-    first_out_of_order: OutOfOrder | None = None  # the first attempt event stamped out of
-    out_of_order_in: str | None = None  # order (of several stores: the first one's, named)
-    unsaved: str | None = None  # the checkpoint could not move: what to say of it
-
-    @property
-    def counts(self) -> Counter[str]:
-        return self.summed if self.summed is not None else self.verifier.counts
-
-    def loaded(self, checkpoint: Checkpoint, path: Path) -> None:
-        """A checkpoint found to match the store: what it holds stands, whatever comes next."""
-        self.verifier, self.found = checkpoint.verifier, list(checkpoint.violations)
-        self.scope = (f"チェックポイント {printable_path(str(path))} の続き: 通知 "
-                      f"{checkpoint.position:,} より後を読めたところまで")
-
-    def page(self, unreadable: list[tuple[str, str]] | None = None) -> str:
-        return findings_page(self.found, self.counts, printable_path(self.where), self.in_store,
-                             self.first_out_of_order, self.scope, self.out_of_order_in,
-                             self.unreadable if unreadable is None else unreadable)
-
-
 def _said(reading: Reading, stores: tuple[Path, ...], store: AuditReader | None,
           page: Path | None, expected: LoginPolicy | None) -> None:
     """The summary, the page if asked for, and the exit code: 1 on any violation, 65 for a
@@ -250,12 +216,7 @@ def _verified_in_parallel(stores: list[Path], reading: Reading,
               desc="verifying stores") as bar:
         findings = verify_stores(stores, on_store=bar.update, expected=expected)
     echo_findings(findings)
-    reading.summed, reading.found = findings.counts, [v for _, v in findings.violations]
-    reading.in_store, reading.unreadable = [w for w, _ in findings.violations], \
-        findings.unreadable
-    reading.out_of_order_in, reading.first_out_of_order = findings.out_of_order or (None, None)
-    reading.unjudged = findings.d14_unjudged
-    reading.where = "、".join(str(path) for path in stores) + f" ({len(stores)}個)"
+    reading.merged(findings, stores)
 
 
 def reported(violations: Iterable[audit.Violation]) -> Iterator[audit.Violation]:

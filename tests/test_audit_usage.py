@@ -18,6 +18,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from application.audit import Verifier
 from application.bootstrap import store_settings
 from application.japan_time import JST
 from billing_station.cli import main
@@ -224,7 +225,7 @@ def test_ctrl_c_is_one_line_and_exit_130_not_verifys_1(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("billing_station.verify_command.Verifier.check", interrupted)
+    monkeypatch.setattr(Verifier, "check", interrupted)
     result = audit({}, "verify", str(a_store_with_one_login(tmp_path)))
     assert result.exit_code == INTERRUPTED and result.output.strip() == "interrupted"
 
