@@ -143,13 +143,15 @@ class Guard:
     async def _page(request: Request, status: int, message: str, send: Send) -> None:
         """The error page; a body too large keeps a live session's header and menu, as a
         refusal's page does (the store may be what failed otherwise: none is asked)."""
-        response = render(request, "error.html", {"message": message}, status_code=status)
+        response = None
         if status == 413:
             try:
                 response = await _error_page(request, message, status)
             except Exception as exc:  # (the store failing too: the page, without the session)
                 log.warning("session not read for the page of a body too large on %s: %s",
                             logged_path(request.url.path), type(exc).__name__)
+        if response is None:
+            response = render(request, "error.html", {"message": message}, status_code=status)
         if status == 503:
             response.headers["Retry-After"] = RETRY_AFTER
         await response(request.scope, _no_body, send)

@@ -194,7 +194,7 @@ def _finding(policy: KeyPolicy | AddressPolicy, terms: list[tuple[str, str, str]
              ) -> Violation:
     """One finding a looser policy, the events it covered counted, where history finds them."""
     if isinstance(policy, KeyPolicy):
-        covered = f"{policy.issued:,} key{'s' if policy.issued != 1 else ''} issued"
+        covered = f"{_keys(policy.issued)} issued"
         covered_ja = f"期待より緩いポリシーで発行された通知キー {policy.issued:,}通"
         column = ("key_policy", f"{policy.valid_seconds}/{policy.wrong_entries}/"
                                 f"{policy.keys}/{policy.window_seconds}")
