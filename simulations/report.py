@@ -146,6 +146,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
     visits from the runner's tally."""
     scenario, tally = simulation.scenario, simulation.tally
     counts = store_counts(replay(simulation.app) if events is None else events)
+    hours = range(*scenario.behaviour.hours_jst)  # (each of them an hour of both counts)
     return Report(
         scenario.name, scenario.policy.label(bool(addresses(scenario))), scenario.seed,
         scenario.days,
@@ -154,7 +155,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         counts.attempts, counts.outcomes, counts.with_key,
         counts.outcomes["completed"] - counts.with_key, counts.keys_issued, tally.keys_reissued,
         over_all_visits(tally.seconds_to_login, tally.visits),
-        _every_hour(counts.expiries_by_hour, range(*scenario.behaviour.hours_jst)),
+        _every_hour(counts.expiries_by_hour, hours),
         counts.events, tally.seconds_to_login, scenario.policy.key_validity_minutes,
         scenario.policy.max_wrong_entries, scenario.policy.max_keys_per_hour,
         round(max(tally.seconds_to_login), 1) if tally.seconds_to_login else None,
@@ -162,7 +163,7 @@ def report(simulation: Simulation, events: Iterable[Any] | None = None) -> Repor
         scenario.hash_cost_set, scenario.start.isoformat(),
         (scenario.start + timedelta(days=scenario.days - 1)).isoformat(),
         **_d14(scenario, tally), description=scenario.description,
-        keys_by_hour=_every_hour(counts.keys_by_hour, range(*scenario.behaviour.hours_jst)),
+        keys_by_hour=_every_hour(counts.keys_by_hour, hours),
     )
 
 
