@@ -23,9 +23,9 @@ from simulations.report_html import (
     duration_ja,
     made_at,
 )
-from simulations.report_text import percent
 from simulations.run_folder import COMPARE_OUTCOMES, COMPARE_TIME_TO_LOGIN, REPORT_HTML
 from simulations.varied import VALIDITY, Varied, policy_ja
+from simulations.wording import percent
 
 
 def heading(r: Report, reports: list[Report], i: int, varied: Varied = VALIDITY) -> str:

@@ -34,6 +34,7 @@ from simulations.run_folder import (
     TIME_TO_LOGIN,
 )
 from simulations.varied import VALIDITY, Varied
+from simulations.wording import percent
 
 FONT_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP")
 class JapaneseFontMissing(RuntimeError):
@@ -190,7 +191,7 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
         if span:
             counts = [r.expiries_by_hour.get(h, 0) for h in span]
             bars = ax.bar(range(len(span)), counts, color="#c0504d")
-            ax.bar_label(bars, [_with_share(n, r.keys_by_hour.get(h, 0)) for n, h in zip(
+            ax.bar_label(bars, [expiry_label(n, r.keys_by_hour.get(h, 0)) for n, h in zip(
                 counts, span, strict=True)], fontsize=7)  # (a busy hour, or a worse one?)
             ax.set_ylim(0, max(counts) * 1.2)  # (room for the tallest bar's two lines)
             every = 1 if len(span) <= HOURS_LABELLED else 2  # 24 labels would run together
@@ -203,9 +204,9 @@ def expiries_by_hour(r: Report, path: Path) -> Path:
         return _save(fig, path)
 
 
-def _with_share(expired: int, keys: int) -> str:
+def expiry_label(expired: int, keys: int) -> str:
     """A bar's label: its count, of that hour's keys, and the share (1/3 is no worst hour)."""
-    return f"{expired:,}" if not keys else f"{expired:,}/{keys:,}\n({expired / keys:.0%})"
+    return f"{expired:,}" if not keys else f"{expired:,}/{keys:,}\n({percent(expired, keys)})"
 
 
 HOURS_LABELLED = 16  # hours that fit a label each on the expiries' axis; more: every other

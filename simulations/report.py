@@ -84,11 +84,6 @@ class Report:
     keys_by_hour: dict[str, int] = attrs.Factory(dict)  # keys issued, by their login's hour
     #   (JST), over the hours of expiries_by_hour: what each hour's expiries are a share of
 
-    def expiry_share(self, hour: str) -> float | None:
-        """The share of the keys issued at logins of ``hour`` that expired before entry."""
-        keys = self.keys_by_hour.get(hour, 0)
-        return self.expiries_by_hour.get(hour, 0) / keys if keys else None
-
     @property
     def no_key_sent(self) -> bool:
         """Logins completed, yet no key mailed (a one-day run: every login an ID's first,

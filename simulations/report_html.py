@@ -17,13 +17,14 @@ from application.japan_time import JST
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
-from simulations.report_text import listed, percent, text
+from simulations.report_text import listed, text
 from simulations.run_folder import (
     COMPARE_HTML,
     EXPIRIES_BY_HOUR,
     TIME_TO_LOGIN,
 )
 from simulations.varied import policy_ja
+from simulations.wording import percent
 
 OUTCOME_LABELS = screens.OUTCOMES
 ROUTE_LABELS = {ContactRoute.OPERATOR: "オペレータ担当へ (主ID)",
@@ -239,7 +240,7 @@ def _expiries(r: Report, plot: str) -> str:
     if not any(r.expiries_by_hour.values()):
         return "<section><h2>時間帯別の期限切れ</h2><p>期限切れはありません。</p></section>"
     rows = [[f"{int(h)}時台", f"{n:,}", f"{r.keys_by_hour.get(h, 0):,}",
-             f"{share:.1%}" if (share := r.expiry_share(h)) is not None else "-"]
+             percent(n, r.keys_by_hour.get(h, 0))]
             for h, n in r.expiries_by_hour.items()]
     return ("<section><h2>時間帯別の期限切れ</h2>" + plot
             + "<details><summary>表で見る (1時間ごと)</summary>"

@@ -16,20 +16,7 @@ from simulations.report import (
     compared_outcomes,
 )
 from simulations.varied import VALIDITY, Varied
-from simulations.wording import counted_as
-
-
-def percent(part: int, whole: int) -> str:
-    """A share with as many decimals as it takes not to read 100% or 0% when it is not."""
-    if not whole:
-        return "-"
-    if part in (0, whole):
-        return f"{part / whole:.0%}"
-    for decimals in range(1, 6):
-        shown = f"{100 * part / whole:.{decimals}f}"
-        if float(shown) not in (0.0, 100.0):
-            return f"{shown}%"
-    return f"{100 * part / whole:.6f}%"
+from simulations.wording import counted_as, percent
 
 
 def _share(part: int, whole: int) -> str:

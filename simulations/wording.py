@@ -1,5 +1,5 @@
-"""How the simulations' lines count things, in one spelling for the report, the progress
-and the scenario's problems."""
+"""How the simulations' lines count things, in one spelling for the reports (text, page and
+plots), the progress and the scenario's problems."""
 
 
 def counted_as(n: int, noun: str) -> str:
@@ -14,3 +14,16 @@ def numbered(n: int, noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
         return noun[:-1] + "ies"  # (a try, two tries)
     return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def percent(part: int, whole: int) -> str:
+    """A share with as many decimals as it takes not to read 100% or 0% when it is not."""
+    if not whole:
+        return "-"
+    if part in (0, whole):
+        return f"{part / whole:.0%}"
+    for decimals in range(1, 6):
+        shown = f"{100 * part / whole:.{decimals}f}"
+        if float(shown) not in (0.0, 100.0):
+            return f"{shown}%"
+    return f"{100 * part / whole:.6f}%"

@@ -31,11 +31,11 @@ from simulations.compare_html import compare_page
 from simulations.population import CustomerPlan, client_address, customer_plans
 from simulations.report import Report, report
 from simulations.report_html import GAVE_UP, duration_ja, report_page
-from simulations.report_text import duration, percent, side_by_side, text
+from simulations.report_text import duration, side_by_side, text
 from simulations.runner import Simulation
 from simulations.scenario import Attack, Behaviour, Population, Scenario, ScenarioError, load
 from simulations.shards import customer_index, parts, shard_count
-from simulations.wording import counted_as
+from simulations.wording import counted_as, percent
 from tests.docs_shots import screenshot_path
 
 # 4 addresses of 3 customers each; a stuffer behind the first, trying 5 a minute

@@ -24,12 +24,12 @@ from simulations.compare_html import compare_page
 from simulations.experiments import write
 from simulations.report import Report, over_all_visits, report
 from simulations.report_html import OUTCOME_LABELS, RunFigures, report_page
-from simulations.report_text import percent, side_by_side, text
+from simulations.report_text import side_by_side, text
 from simulations.run_folder import RUN_FOLDERS
 from simulations.runner import Simulation
 from simulations.scenario import Behaviour, Delay, Policy, Population, Scenario, load
 from simulations.varied import VARIED, Varied
-from simulations.wording import counted_as
+from simulations.wording import counted_as, percent
 from tests.docs_shots import screenshot_path
 from tests.test_plot_labels import made
 
@@ -205,11 +205,17 @@ def test_each_hour_s_expiries_are_said_as_a_share_of_its_keys(
     assert list(r.keys_by_hour) == list(r.expiries_by_hour)  # (the same hours, 0 too)
     hour = max(r.expiries_by_hour, key=lambda h: r.expiries_by_hour[h])
     expired, keys = r.expiries_by_hour[hour], r.keys_by_hour[hour]
-    assert r.expiry_share(hour) == expired / keys
     assert f"{hour}時 " in text(r) and f" {expired:,} of {keys:,} keys ({percent(expired, keys)})" \
         in text(r)
-    assert f"<td class=num>{keys:,}</td><td class=num>{expired / keys:.1%}</td>" in \
+    assert f"<td class=num>{keys:,}</td><td class=num>{percent(expired, keys)}</td>" in \
         report_page(r, folder, [])
+    assert plots.expiry_label(expired, keys) == f"{expired:,}/{keys:,}\n({percent(expired, keys)})"
+
+
+def test_an_hour_s_small_share_of_expiries_reads_as_more_than_none() -> None:
+    """One expiry in 447 keys is not 0% on the plot's bar, nor on the page or the text."""
+    assert plots.expiry_label(1, 447) == "1/447\n(0.2%)"
+    assert plots.expiry_label(0, 447) == "0/447\n(0%)" and plots.expiry_label(2, 0) == "2"
 
 
 def test_a_run_without_visits_still_reports(tmp_path: Path) -> None:
