@@ -94,9 +94,11 @@ class Served:
         return key_in(mails[-1])
 
 
-def _serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
+def _serve(app: Starlette, proxied: bool = False,
+           ) -> tuple[uvicorn.Server, threading.Thread, str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="info",
-                            proxy_headers=False, http=PortalHttpTools)  # (as serve's)
+                            proxy_headers=proxied, forwarded_allow_ips="127.0.0.1" if proxied
+                            else None, http=PortalHttpTools)  # (as serve's)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -109,9 +111,11 @@ def _serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 
 @contextlib.contextmanager
-def running(app: Starlette) -> Iterator[str]:
-    """``app`` served on loopback in a thread, stopped at the end; its URL."""
-    server, thread, url = _serve(app)
+def running(app: Starlette, proxied: bool = False) -> Iterator[str]:
+    """``app`` served on loopback in a thread, stopped at the end; its URL. ``proxied``: as
+    behind a trusted proxy on loopback (``serve --forwarded-allow-ips 127.0.0.1``), a
+    request's X-Forwarded-For naming its client's address."""
+    server, thread, url = _serve(app, proxied)
     try:
         yield url
     finally:

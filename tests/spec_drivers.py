@@ -95,7 +95,8 @@ class Driver(Protocol):
     def logged_in_once(self, login_id: str, password: str) -> bool: ...
 
     # もし: what the person does
-    def log_in(self, login_id: str, password: str) -> None: ...
+    def log_in(self, login_id: str, password: str, address: str | None = None) -> None:
+        """「ログイン」 from the person's own client address, or from ``address``."""
     def enter_key(self, key: str, first_screen: bool = False) -> None: ...
     def confirm_information(self, by_label: Mapping[str, str]) -> None: ...
     def ok(self) -> None: ...
@@ -146,6 +147,7 @@ class Givens:
 
 # The services ------------------------------------------------------------------------------
 CLIENT_ADDRESS = "192.0.2.10"  # the person's (TEST-NET-1), as 127.0.0.1 is a browser's here
+ELSEWHERE = "198.51.100.{}"  # other client addresses (TEST-NET-2), numbered from 1
 
 
 class ServiceDriver(Givens):
@@ -193,11 +195,11 @@ class ServiceDriver(Givens):
     def logged_in_once(self, login_id: str, password: str) -> bool:
         return isinstance(self.app.log_in(login_id, password), TopPage)
 
-    def log_in(self, login_id: str, password: str) -> None:
+    def log_in(self, login_id: str, password: str, address: str | None = None) -> None:
         """「ログイン」 as the portal takes it: from the one client address of the person
-        (a browser's: D-14 counts its failures, whatever login IDs they name)."""
+        (a browser's: D-14 counts its failures, whatever login IDs they name) or another."""
         self.last_login_id = login_id
-        self.show(lambda: self.app.log_in_from(CLIENT_ADDRESS, login_id, password))
+        self.show(lambda: self.app.log_in_from(address or CLIENT_ADDRESS, login_id, password))
 
     def enter_key(self, key: str, first_screen: bool = False) -> None:
         if first_screen:
@@ -300,8 +302,9 @@ class ServiceDriver(Givens):
 @contextlib.contextmanager
 def served(station: BillingStation) -> Iterator[str]:
     """The portal on 127.0.0.1 (port 0) in a thread, over ``station`` (the scenario's own
-    store: D-14's per-address count starts at zero for each scenario); its URL."""
-    with running(create_app(station, PortalConfig(SECRET))) as url:
+    store: D-14's per-address count starts at zero for each scenario); its URL. As behind
+    a trusted proxy: a window for another client address names it in X-Forwarded-For."""
+    with running(create_app(station, PortalConfig(SECRET)), proxied=True) as url:
         yield url
 
 
@@ -348,7 +351,7 @@ class BrowserDriver(Givens):
         super().__init__(station)
         self.browser, self.url = browser, url
         self.mailbox, self.store, self.test = mailbox, store, test
-        self.windows: dict[str, Page] = {}  # login ID -> the window it logs in at
+        self.windows: dict[str, Page] = {}  # login ID (and address, if another) -> its window
         self.admin: dict[str, Page] = {}  # main login ID -> its person in charge's window
         self.contexts: list[BrowserContext] = []
         self.page: Page | None = None  # the window whose screen was shown last
@@ -367,9 +370,12 @@ class BrowserDriver(Givens):
             context.close()
 
     # windows, screenshots ----------------------------------------------------------------
-    def _window(self, cookies: StorageState | None = None) -> Page:
+    def _window(self, cookies: StorageState | None = None, address: str | None = None) -> Page:
+        """A window of its own cookies; from ``address`` (as its proxy names it), or from
+        the loopback address of the browser itself."""
+        headers = {"X-Forwarded-For": address} if address else None
         context = self.browser.new_context(base_url=self.url, locale="ja-JP",
-                                           storage_state=cookies)
+                                           storage_state=cookies, extra_http_headers=headers)
         self.contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -437,10 +443,11 @@ class BrowserDriver(Givens):
         return self.kind() is Kind.TOP
 
     # もし -------------------------------------------------------------------------------------
-    def log_in(self, login_id: str, password: str) -> None:
-        page = self.windows.get(login_id)
+    def log_in(self, login_id: str, password: str, address: str | None = None) -> None:
+        window = f"{login_id} from {address}" if address else login_id
+        page = self.windows.get(window)
         if page is None:
-            page = self.windows[login_id] = self._window()
+            page = self.windows[window] = self._window(address=address)
         page.goto("/login")
         if urlsplit(page.url).path != "/login":  # still logged in here: /login shows the top
             self._submit(page, "ログアウト")  # page, so the person logs out first

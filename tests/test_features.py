@@ -34,7 +34,14 @@ from tests.story import PASSWORD, SUB_PASSWORD, duration, information, says, sub
 # keep pytest's messages.
 pytest.register_assert_rewrite("tests.portal_fixtures", "tests.spec_drivers")
 
-from tests.spec_drivers import BrowserDriver, Driver, Kind, ServiceDriver, served  # noqa: E402
+from tests.spec_drivers import (  # noqa: E402
+    ELSEWHERE,
+    BrowserDriver,
+    Driver,
+    Kind,
+    ServiceDriver,
+    served,
+)
 
 SERVICE_ONLY = pytest.mark.__getattr__("service-only")  # registered in tests/conftest.py
 
@@ -70,6 +77,12 @@ class World:
     login_id: str = ""  # who pressed 「ログイン」 last
     typed_in: str = ""  # the field (its label) the outline's row typed into last
     keys: list[str] = attrs.Factory(list)  # keys read from the mailbox, in order
+    elsewhere: int = 0  # how many other client addresses the person has logged in from
+
+    def other_address(self) -> str:
+        """A client address not used yet in the story (not the person's own)."""
+        self.elsewhere += 1
+        return ELSEWHERE.format(self.elsewhere)
 
     @property
     def mailbox(self) -> MailboxFolder:
@@ -167,12 +180,14 @@ def organization(world: World, name: str) -> None:
 
 
 # もし: logging in ---------------------------------------------------------------------------
-@when(parsers.re(r"(?:(?P<wait>\S+)後に )?\"(?P<login_id>[^\"]+)\" がパスワードを入力して「ログイン」をクリックする"))
-def log_in(world: World, login_id: str, wait: str | None) -> None:
+@when(parsers.re(r"(?:(?P<wait>\S+)後に )?(?P<elsewhere>別の接続元から )?\"(?P<login_id>[^\"]+)\""
+                 r" がパスワードを入力して「ログイン」をクリックする"))
+def log_in(world: World, login_id: str, wait: str | None, elsewhere: str | None) -> None:
     if wait:
         world.clock.tick(duration(wait))
     world.login_id = login_id
-    world.driver.log_in(login_id, world.passwords.get(login_id, PASSWORD))
+    world.driver.log_in(login_id, world.passwords.get(login_id, PASSWORD),
+                        world.other_address() if elsewhere else None)
 
 
 @when(parsers.parse("\"{login_id}\" が誤ったパスワードで「ログイン」をクリックする"))
@@ -189,10 +204,11 @@ def stuffed(world: World, count: int) -> None:
         error_page(world, screens.LOGIN_FAILED)
 
 
-@when(parsers.parse("\"{login_id}\" が5分おきに{times:d}回ログインする"))
-def repeated_logins(world: World, login_id: str, times: int) -> None:
-    for _ in range(times):
-        log_in(world, login_id, None)
+@when(parsers.re(r"\"(?P<login_id>[^\"]+)\" が5分おきに(?P<times>\d+)回(?P<elsewhere>、そのたびに別の接続元から)?"
+                 r"ログインする"))
+def repeated_logins(world: World, login_id: str, times: str, elsewhere: str | None) -> None:
+    for _ in range(int(times)):
+        log_in(world, login_id, None, elsewhere)
         world.clock.tick(timedelta(minutes=5))
 
 
