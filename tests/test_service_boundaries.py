@@ -190,9 +190,15 @@ def test_SB_7_ok_registers_no_sub_id_without_its_temporary_password(app: Billing
 def test_SB_2_ok_on_a_confirmation_aimed_at_no_sub_id_of_this_customer_is_refused(
     app: BillingStation
 ) -> None:
-    main = onboard(app)
+    main, other = onboard(app), onboard(app, "main02", number="BS5928545")
     add_sub_id(app, main, "sub01")
+    add_sub_id(app, other, "sub02")
+    theirs = app.account("sub02")
+    assert theirs is not None
+    before = dict(theirs.information), theirs.version
     confirmed = app.confirm_sub_id_change(main, "sub01", {"memo": "x"})
-    for target in (uuid.uuid4(), main.account_id):  # no aggregate; not a sub ID
-        with pytest.raises(Refused):
+    for target in (uuid.uuid4(), main.account_id, theirs.id):  # no aggregate; not a sub ID;
+        with pytest.raises(Refused):  # another customer's sub ID
             app.submit_sub_id_change(main, attrs.evolve(confirmed, target_id=target))
+    after = app.account("sub02")
+    assert after is not None and (after.information, after.version) == before  # unrecorded
