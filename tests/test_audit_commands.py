@@ -383,6 +383,7 @@ def test_verify_expect_policy_finds_no_stricter_policy_and_takes_D_14_from_the_s
     ("600/5/5/3600", []), ("300/3/2/7200", []), ("601/5/5/3600", ["LG-5"]),
     ("600/6/5/3600", ["D-4"]), ("600/5/6/3600", ["D-10"]), ("600/5/5/1800", ["D-10"]),
     ("600/5/2/1800", []), ("600/5/3/1800", ["D-10"]),  # (at worst 4 and 6 in 60 minutes)
+    ("600/5/2/1500", ["D-10"]),  # (60 minutes hold 3 windows of 25, at worst: 6 keys)
     ("600/5/10/7200", ["D-10"]), ("600/5/0/0", []), ("3600/9/9/60", ["LG-5", "D-4", "D-10"])])
 def test_a_key_policy_is_looser_than_the_rules_in_any_of_its_numbers(
         numbers: str, rules: list[str]) -> None:
@@ -396,7 +397,8 @@ def test_a_key_policy_is_looser_than_the_rules_in_any_of_its_numbers(
 
 @pytest.mark.parametrize(("numbers", "looser"), [
     ("20/600", False), ("10/300", False), ("11/300", True), ("21/600", True),
-    ("20/1200", False), ("40/1200", True)])  # (40 within 20 minutes: all 40 within 10, at worst)
+    ("20/1200", False), ("40/1200", True),  # (40 within 20 minutes: all 40 within 10, at worst)
+    ("7/240", True)])  # (10 minutes hold 3 windows of 4, at worst: 21 failures)
 def test_a_d14_policy_is_looser_if_it_lets_more_failures_through_within_the_window(
         numbers: str, looser: bool) -> None:
     found = looser_than(LoginPolicy(), Counter({f"{ADDRESS_POLICY}{numbers}": 2}))

@@ -64,6 +64,9 @@ def test_D_7_a_confirmation_shows_the_browser_nothing_and_only_its_session_can_u
     refused = client.post("/permission-settings/new/ok", data={"confirmation": altered,
                                                                 "csrf": token})
     assert 400 <= refused.status_code < 500 and sub not in registered()
+    elsewhere = client.post("/customer-information/ok", data={"confirmation": sealed,
+                                                              "csrf": token})
+    assert elsewhere.status_code == 403 and sub not in registered()  # another form's OK
     with httpx.Client(base_url=served.url, follow_redirects=False) as other:
         assert http_log_in(other, login_id).headers["location"] == "/top"
         there = other.post("/permission-settings/new/ok", data={
@@ -204,15 +207,18 @@ def test_CI_4_input_too_long_to_travel_in_a_cookie_is_answered_with_its_errors_d
         served: Served, client: httpx.Client) -> None:
     """A form refused at 確認 goes to its errors by a redirect, the input in the 確認
     cookie; input far past the fields' lengths would not fit a cookie (a browser drops
-    it): that form is the POST's own answer (422), with its errors and nothing carried."""
+    it): that form is the POST's own answer (422), with its errors and nothing carried,
+    nor the password typed beside them (D-7: a secret is typed again, never sent back)."""
     http_log_in(client, served.customer())
     token = csrf_of(client.get("/top").text)
     short = client.post("/customer-information", data={"address1": "x", "csrf": token})
     assert short.status_code == 303 and short.headers["location"] == "/customer-information?errors"
     rng = random.Random(3)
     long = "".join(chr(rng.randrange(0x20000, 0x2A6DF)) for _ in range(3000))
-    answer = client.post("/customer-information", data={"address1": long, "csrf": token})
+    answer = client.post("/customer-information", data={
+        "address1": long, "download_file_password": "Secret-pass-9", "csrf": token})
     assert answer.status_code == 422 and "住所1は全角128文字以内で入力してください。" in answer.text
+    assert "Secret-pass-9" not in answer.text
     assert not any(header.startswith("bs_confirm=")
                    for header in answer.headers.get_list("set-cookie"))
 

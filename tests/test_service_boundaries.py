@@ -128,8 +128,12 @@ def test_CI_4_ok_checks_again_what_it_is_handed_back(app: BillingStation) -> Non
         app.submit_customer_information(main, smuggled)
     assert [e.label for e in invalid.value.errors] == ["連絡先電話番号"]
     extra = attrs.evolve(confirmed, values=confirmed.values | {"customer_number": "BS1"})
-    with pytest.raises(InvalidInput):
-        app.submit_customer_information(main, extra)
+    short = attrs.evolve(confirmed, values={k: v for k, v in confirmed.values.items()
+                                            if k != "email"})  # a field missing
+    for altered in (extra, short):
+        with pytest.raises(InvalidInput) as invalid:
+            app.submit_customer_information(main, altered)
+        assert [e.label for e in invalid.value.errors] == ["確認画面"]
     assert app.customer_information(main).by_label()["部署名"] == "総務部"  # nothing applied
 
 
