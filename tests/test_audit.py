@@ -508,6 +508,10 @@ def test_D_14_a_check_is_judged_on_what_the_address_held_at_the_version_it_read(
     assert len(app.get(client_address_id("203.0.113.9"), ClientAddress).failures) == 2
     violation = the_violation(app, "D-14")
     assert "after 3 failed logins from it within 10 minutes (the limit: 3)" in violation.message
+    app.policy = LoginPolicy(address_failure_limit=3)  # back on 10 minutes: a check that
+    shown = app.log_in_from("203.0.113.9", "main01", PASSWORD)  # reads the forgetting's
+    assert isinstance(shown, TopPage)  # version, where the address held minutes 2 and 9 only
+    assert rules(app).count("D-14") == 1  # (not minutes 0 and 1 again: no second finding)
 
 
 def test_D_14_another_address_a_window_past_and_the_services_own_logins_pass(
