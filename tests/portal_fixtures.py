@@ -94,11 +94,10 @@ class Served:
         return key_in(mails[-1])
 
 
-def _serve(app: Starlette, proxied: bool = False,
-           ) -> tuple[uvicorn.Server, threading.Thread, str]:
+def _serve(app: Starlette, proxied: bool) -> tuple[uvicorn.Server, threading.Thread, str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, log_level="info",
-                            proxy_headers=proxied, forwarded_allow_ips="127.0.0.1" if proxied
-                            else None, http=PortalHttpTools)  # (as serve's)
+                            proxy_headers=proxied, forwarded_allow_ips="127.0.0.1",
+                            http=PortalHttpTools)  # (as serve's, with the proxy's address)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
