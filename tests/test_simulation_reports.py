@@ -82,6 +82,8 @@ def test_time_to_log_in_is_over_all_visits_so_failures_do_not_make_it_faster() -
     assert fast_but_failing == {"p50": 10.0, "p90": None, "p99": None}
     assert slow_but_all_in == {"p50": 10.0, "p90": 600.0, "p99": 600.0}
     assert over_all_visits([], visits=0) == {}
+    tenth = over_all_visits([float(n) for n in range(1, 11)], visits=10)  # (ranks 5, 9, 9.9)
+    assert tenth == {"p50": 5.0, "p90": 9.0, "p99": 10.0}  # nearest rank: 9.9 is the 10th
 
 
 def test_the_text_says_what_is_inside_what(slow_mail: tuple[Report, Path]) -> None:
@@ -89,6 +91,8 @@ def test_the_text_says_what_is_inside_what(slow_mail: tuple[Report, Path]) -> No
     lines = text(r)
     assert f"logged in {r.logged_in:,} of {r.visits:,} ({percent(r.logged_in, r.visits)})" in lines
     assert f"issued {r.keys_issued:,} (of which re-issued" in lines
+    assert r.attempts != r.visits  # (so a share of the wrong whole would show)
+    assert f"completed {r.outcomes['completed']:,} of {r.attempts:,} (" in lines
     assert f"Time to log in, over all {r.visits:,} visits" in lines
 
 
