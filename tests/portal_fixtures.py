@@ -195,6 +195,7 @@ class Camera:
     def shot(self, step: str, docs: str | None = None) -> None:
         self.count += 1
         path = self.folder / shot_name(self.count, step)
+        self.page.wait_for_load_state()  # its stylesheet applied: no unstyled page as evidence
         self.page.screenshot(path=str(path), full_page=True)
         if docs and refreshing():  # the README's pictures, when ./go screenshots asks
             shutil.copyfile(path, screenshot_path(docs, self.folder))

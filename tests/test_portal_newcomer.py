@@ -332,6 +332,7 @@ def test_on_a_narrow_screen_the_menu_stacks_above_the_content(
         tab: Page, served: Served) -> None:
     tab.set_viewport_size({"width": 390, "height": 844})
     log_in(tab, served.customer())
+    tab.wait_for_load_state()  # its stylesheet too: a layout measured before is unstyled
     menu = tab.get_by_role("navigation", name="標準メニュー").bounding_box()
     main = tab.locator("main").bounding_box()
     assert menu and main
@@ -358,6 +359,7 @@ def test_on_a_narrow_screen_the_development_mailbox_and_its_mails_fit_the_width(
             assert box and box["width"] >= 300, box
             subject.click()
             expect(tab.locator("#mail-body")).to_contain_text("通知キー: ")
+            tab.wait_for_load_state()  # its stylesheet too (measured before, the mail ran wide)
             assert tab.evaluate("document.documentElement.scrollWidth") <= 390
         finally:
             context.close()
