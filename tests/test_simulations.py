@@ -175,6 +175,20 @@ def test_a_shorter_validity_expires_more_keys_when_mail_is_slow(tmp_path: Path) 
     assert short.keys_reissued > long.keys_reissued
 
 
+def test_a_visit_counts_as_re_issued_each_key_after_its_first(tmp_path: Path) -> None:
+    """Every key outlives its validity in the post: each keyed visit logs in once again for
+    a second key (LG-6), which expires too, then calls (LG-8). Half the keys are re-issued;
+    counted from the third key on, none were."""
+    never_in_time = Behaviour(mail_delay=Delay(900, 900), mistype_rate=0,
+                              password_typo_rate=0, mail_lost_share=0,
+                              relogin_after_expiry=1.0, max_relogins=1)
+    scenario = attrs.evolve(TINY, days=5, behaviour=never_in_time, population=Population(
+        customers=2, sub_ids_per_customer=(0, 0), notify_key_share=1.0))
+    r = report(run(scenario, tmp_path))
+    assert r.outcomes["expired"] == r.keys_issued > 0
+    assert r.keys_reissued * 2 == r.keys_issued
+
+
 def test_runs_under_two_policies_see_the_same_visits_each_drawing_alike(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Common random numbers: a person's stream draws only their visits, each visit its own
