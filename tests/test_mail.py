@@ -242,6 +242,34 @@ def test_BS_SMTP_TIMEOUT_bounds_the_whole_conversation_not_each_step() -> None:
         controller.stop()
 
 
+class OddGoodbye(Inbox):
+    """A server that takes the mail at once, then answers QUIT late or not with 221."""
+
+    def __init__(self, wait: float, answer: str) -> None:
+        super().__init__()
+        self.wait, self.answer = wait, answer
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.wait)
+        return self.answer
+
+
+@pytest.mark.parametrize("wait, answer", [(0, "421 closing"), (1.5, "221 Bye")])
+def test_a_mail_the_server_took_is_sent_whatever_its_goodbye(wait: float, answer: str) -> None:
+    """The mail was the server's before QUIT: calling it failed would say something false on
+    the screen (smtplib's ``with`` raised a goodbye other than 221). A goodbye too slow is
+    cut at the deadline, the mail still sent."""
+    inbox, port = OddGoodbye(wait, answer), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mail = notice_mail("a@example.com", "main01", ["テスト"], "http://127.0.0.1:8000/")
+        SMTPMailer("127.0.0.1", port, timeout=1.0).send(mail)
+        assert [m["To"] for m in inbox.received] == ["a@example.com"]
+    finally:
+        controller.stop()
+
+
 def test_smtp_errors_name_the_server() -> None:
     port = free_port()
     with pytest.raises(MailError, match=f"127.0.0.1:{port}"):

@@ -28,14 +28,26 @@ class SMTPMailer:
         except NotOneAddress as e:
             raise MailError(str(e)) from e
         try:
-            with _Bounded(self.host, self.port, self.timeout) as smtp:
+            smtp = _Bounded(self.host, self.port, self.timeout)
+            try:
                 if self.starttls:
                     smtp.starttls()
                 if self.user:
                     smtp.login(self.user, self.password or "")
                 smtp.send_message(message, to_addrs=[mail.to])  # (its one To, and no other)
+            finally:
+                _say_goodbye(smtp)
         except (OSError, smtplib.SMTPException) as e:
             raise MailError(f"SMTPサーバ {self.host}:{self.port} に送信できません: {e}") from e
+
+
+def _say_goodbye(smtp: smtplib.SMTP) -> None:
+    """QUIT, whatever its answer: by then the server has taken the mail or not, so a goodbye
+    other than 221 or past the deadline is no failed mail (smtplib's ``with`` raised both)."""
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
 
 
 class _Bounded(smtplib.SMTP):
