@@ -74,6 +74,8 @@ def test_oversized_and_malformed_requests_get_a_4xx_page_never_a_500(portal: Ser
             "/top", headers=[(b"cookie", ("bs_session=" + "é" * 10 + "x" * 3000).encode())]),
         "an attempt cookie of garbage": client(portal).get(
             "/key", headers=[(b"cookie", b"bs_attempt=\xff\xfe.\x80\xe9; bs_browser=x")]),
+        "an attempt cookie without the browser's": client(portal).get(
+            "/key", headers=[(b"cookie", b"bs_attempt=abc_1.00")]),
         "seen and attempt cookies of control characters": client(portal).get(
             "/top", headers=[(b"cookie", b"bs_seen=\x7f\x01.\xff; bs_attempt=\x01; "
                               b"bs_session=x")]),
@@ -138,6 +140,14 @@ def test_a_request_head_past_64_kB_is_a_400_page_not_read_whole(portal: Served) 
     assert fine.startswith(b"HTTP/1.1 200 ")
 
 
+def test_one_header_line_past_64_kB_is_a_400_page_before_it_ends(portal: Served) -> None:
+    """The parser gives a header only when its line ends: one that never ends is measured
+    by the bytes that arrived after the request began (a 32 MB header was read whole)."""
+    answer = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Big: ", 0.2,
+                  b"a" * 80_000)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
 def test_a_body_and_the_next_request_s_head_in_one_piece_are_not_counted_as_a_head(
         portal: Served) -> None:
     """Pipelined: a POST's body of 64 kB and the next request's first bytes arrive together;
@@ -161,6 +171,18 @@ def test_a_request_head_that_trickles_in_is_cut_off(portal: Served,
     assert silent == b""
     whole = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert whole.startswith(b"HTTP/1.1 200 ")
+
+
+def test_the_next_request_on_a_kept_alive_connection_is_timed_as_the_first(
+        portal: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection kept alive after an answer: the next head that trickles in is cut off
+    too (slowloris after one honest request)."""
+    monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
+    began = time.monotonic()
+    answer = _raw(portal.url, b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /login HTTP/1.1\r\nHost: x\r\n", 1.5, b"X-More: 1\r\n")
+    assert answer.count(b"HTTP/1.1 200 ") == 1 and answer.count(b"HTTP/1.1 ") == 1
+    assert time.monotonic() - began < 5
 
 
 def test_a_body_that_trickles_in_is_cut_off_and_logged_as_a_client_gone(
@@ -203,6 +225,29 @@ def test_a_pipelined_body_the_server_holds_back_is_not_cut_off(
                       b"Host: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n12345",
                       1.5, b"67890")  # (past the deadline, the first answer still being made)
     assert answer.count(b"HTTP/1.1 200 ") == 2 and answer.endswith(b"10"), answer
+
+
+def test_a_body_awaiting_100_continue_is_not_cut_off_while_the_app_is_slow_to_ask(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Expect: 100-continue: the client sends its body once told to, when the app reads it;
+    an app slower than the body's time is the server holding it back, not the client."""
+    monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
+
+    async def echo(request: Request) -> Response:
+        await asyncio.sleep(1.5)  # (past the body's time before it asks for the body)
+        return PlainTextResponse(str(len(await request.body())))
+
+    with running(Starlette(routes=[Route("/echo", echo, methods=["POST"])])) as url, \
+            socket.create_connection(_address(url), timeout=10) as raw:
+        raw.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                    b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        told = raw.recv(65536)
+        assert told.startswith(b"HTTP/1.1 100 "), told
+        raw.sendall(b"12345")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"5"), answer
 
 
 def test_a_client_that_never_reads_its_answers_is_cut_off(
