@@ -55,10 +55,14 @@ def _file_of_at_most(size: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
+@pytest.mark.parametrize("to_first", [False, True])
 @pytest.mark.parametrize("command", ["history", "timeline"])
-def test_a_reversed_period_is_a_usage_error(tmp_path: Path, command: str) -> None:
+def test_a_reversed_period_is_a_usage_error(tmp_path: Path, command: str, to_first: bool
+                                            ) -> None:
+    """In either order: --to's check needs --from read first (--from is eager)."""
+    period = ["--from", "2026-04-10", "--to", "2026-04-01"]
     args = [command, *(["main01"] if command == "timeline" else []),
-            "--from", "2026-04-10", "--to", "2026-04-01"]
+            *(period[2:] + period[:2] if to_first else period)]
     result = audit({"BS_SQLITE_PATH": str(tmp_path / "none.sqlite3")}, *args)
     assert result.exit_code == USAGE and "--to must be after --from" in result.output
 

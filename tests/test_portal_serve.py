@@ -158,8 +158,11 @@ def test_LG_3_D_12_serve_with_two_workers_the_demo_logs_in_with_the_mailed_key(
         assert body is not None and f"ログイン画面: {url}/" in body.get_content()  # not :8000
         top = browser.post("/key", data={"key": key, "csrf": csrf(key_page.text)})
         assert top.url.path == "/top" and "前回ログイン: 20" in top.text
-        for _ in range(6):  # the session holds in both workers
-            assert browser.get("/top").url.path == "/top"
+        for _ in range(20):  # each on a connection of its own (either worker): one secret
+            page = browser.get("/customer-information", headers={"connection": "close"})
+            shown = browser.post("/customer-information", headers={"connection": "close"},
+                                 data={"department": "経理部", "csrf": csrf(page.text)})
+            assert shown.status_code == 200 and 'name="confirmation"' in shown.text
         session_id = browser.cookies["bs_session"]
         # a client's mistake: secrets in a URL (the portal puts none there)
         browser.get("/login", params={"login_id": MAIN_ID, "password": PASSWORD})
@@ -413,6 +416,8 @@ def test_serve_tries_every_address_the_host_names(tmp_path: Path,
      "BS_MAILBOX: the folder /proc/no-such-folder cannot be made"),
     ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_TIMEOUT": "30"},
      "BS_SMTP_TIMEOUT (30 s) must be below BS_PORTAL_DEADLINE (8 s)"),
+    ([], {"BS_MAIL": "smtp", "BS_SMTP_HOST": "h", "BS_SMTP_TIMEOUT": "8"},  # (the page's
+     "BS_SMTP_TIMEOUT (8 s) must be below BS_PORTAL_DEADLINE (8 s)"),  # deadline would win)
 ])
 def test_serve_names_a_bad_host_or_setting_before_touching_the_store(
     tmp_path: Path, args: list[str], env: dict[str, str], named: str
@@ -464,12 +469,22 @@ def test_a_served_station_runs_at_most_one_scrypt_per_core_at_once(
     assert all(Hasher(cost=4).matches(PASSWORD, d) for d in digests)
 
 
-@pytest.mark.parametrize("options", [["--host", "0.0.0.0"],
+@pytest.mark.parametrize("options", [["--host", "0.0.0.0"], ["--host", "dual"],
                                      ["--forwarded-allow-ips", "127.0.0.1"]])
 def test_serve_shows_the_development_mailbox_to_this_machine_only(
-        tmp_path: Path, options: list[str]) -> None:
+        tmp_path: Path, options: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """/dev/mailbox needs no login and shows every key: served to the network (or to a
-    proxy's clients), it would hand each login's key to anyone."""
+    proxy's clients), it would hand each login's key to anyone. A name of the loopback
+    and of a LAN address (both in /etc/hosts) is the network too."""
+    resolve = socket.getaddrinfo
+
+    def with_dual(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "dual":
+            return resolve(host, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))
+                for address in ("127.0.0.1", "192.0.2.10")]
+
+    monkeypatch.setattr(socket, "getaddrinfo", with_dual)
     store = tmp_path / "bs.sqlite3"
     result = CliRunner().invoke(serve, ["--dev-mailbox", "--port", "0", *options],
                                 env={"BS_STORE": "sqlite", "BS_SQLITE_PATH": str(store)})
