@@ -1,12 +1,16 @@
-"""The README's "Use it from Python" runs as printed, and its layout names every module."""
+"""The README's "Use it from Python" runs as printed, its layout names every module, and its
+exit codes are the console script's."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from billing_station import exits
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -40,3 +44,19 @@ def test_the_layout_names_every_module() -> None:
                                            "application", "domain")
                for module in (root / package).rglob("*.py")}
     assert sorted(set(re.findall(r"\b\w+\.py\b", layout)) - modules) == []  # (none gone)
+
+
+def test_the_exit_codes_table_is_the_exits_module_and_the_conventions() -> None:
+    """Scripts branch on the numbers: each code the table shows is one of
+    billing_station/exits.py's, each of those is in the table, and each follows its
+    convention (sysexits, 128 + the signal), not only its name in the tests."""
+    table = README.read_text(encoding="utf-8").split("### Exit codes", 1)[1].split("\n\n")[1]
+    shown = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
+    codes = {value for name, value in vars(exits).items() if name.isupper()
+             and isinstance(value, int)}
+    assert shown == codes
+    assert (exits.DATA_ERROR, exits.UNAVAILABLE, exits.SHARD_FAILED, exits.IO_ERROR) == (
+        os.EX_DATAERR, os.EX_UNAVAILABLE, os.EX_SOFTWARE, os.EX_IOERR)
+    assert (exits.INTERRUPTED, exits.BROKEN_PIPE, exits.TERMINATED) == (
+        128 + signal.SIGINT, 128 + signal.SIGPIPE, 128 + signal.SIGTERM)
+    assert (exits.OK, exits.VIOLATIONS, exits.NOT_FOUND, exits.USAGE) == (0, 1, 1, 2)
