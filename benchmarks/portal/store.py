@@ -29,6 +29,23 @@ def _dsn() -> str:
             f"password={e.get('POSTGRES_PASSWORD', '')}")
 
 
+def postmaster() -> int | None:
+    """The process id of the configured PostgreSQL server when it runs on this machine (its
+    backends are its children), else None."""
+    if not os.environ.get("POSTGRES_HOST"):
+        return None
+    import psutil
+    import psycopg
+
+    with psycopg.connect(_dsn()) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()
+    with contextlib.suppress(psutil.Error, TypeError):
+        process = psutil.Process(backend[0] if backend else None)
+        if process.name() == "postgres":  # (not a process of this machine's that has its id)
+            return process.ppid()
+    return None
+
+
 @contextlib.contextmanager
 def fresh_store(folder: Path) -> Iterator[dict[str, str]]:
     """The environment of a fresh store: a new schema of the configured PostgreSQL
