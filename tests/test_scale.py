@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from time import monotonic, sleep
+from typing import Any
 
 import attrs
 import dask
@@ -186,6 +187,37 @@ def test_a_failed_shard_is_retried_then_named(tmp_path: Path, scheduler: str) ->
     assert [part.index for part, _ in unmade.value.failures] == [1]
     assert "shard 2 of 2 (customers c00007..c00013) failed before it started" in str(
         unmade.value)
+
+
+def test_a_shard_that_fails_once_is_retried_from_a_clean_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each shard fails on its second day the first time (its store half written): the
+    retry plays it again from nothing, and the run is the run that never failed (with no
+    retry at all, a test of a shard that always fails still read "failed in 2 attempts")."""
+    from simulations import dask_runs
+
+    played: list[int] = []
+    real = dask_runs.run_shard
+
+    def failing_once(scenario: Scenario, part: Any, folder: Path, store: Any,
+                     on_day: Any = None, **kwargs: Any) -> Any:
+        played.append(part.index)
+
+        def day(index: int) -> None:
+            if index == 1 and played.count(part.index) == 1:
+                raise OSError("a disk hiccup")
+            on_day(index)
+        return real(scenario, part, folder, store, day, **kwargs)
+
+    with Client(processes=False, n_workers=1, threads_per_worker=1,
+                dashboard_address=None) as client:
+        clean = run_sharded(SMALL, 2, tmp_path / "clean", progress=False, client=client)
+        monkeypatch.setattr(dask_runs, "run_shard", failing_once)
+        retried = run_sharded(SMALL, 2, tmp_path / "retried", progress=False, client=client)
+    assert sorted(played) == [0, 0, 1, 1]
+    assert retried.report.as_json() == clean.report.as_json()
+    for a, b in zip(clean.stores, retried.stores, strict=True):
+        assert stored_rows(a) == stored_rows(b) and len(stored_rows(a)) > 100
 
 
 def test_a_local_cluster_s_workers_run_without_their_profiler() -> None:
