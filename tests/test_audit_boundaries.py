@@ -22,11 +22,12 @@ import psycopg
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 from application import audit as audit_of
 from application import bootstrap
 from application.adapters.event_shapes import misshapen
+from application.adapters.postgres_login import refused_login
 from application.audit import sequence
 from application.audit.reading import StoreChanged
 from application.bootstrap import store_settings
@@ -48,7 +49,7 @@ from domain.login_attempt import LoginAttempt
 from domain.policy import LoginPolicy
 from domain.portal_sessions import PortalSession
 from tests.audit_cli import a_store_with_one_login, audit, files, refused_in_one_line
-from tests.conftest import build, store_env
+from tests.conftest import STORES, build, store_env
 from tests.story import (
     EMAIL,
     PASSWORD,
@@ -113,6 +114,28 @@ def test_D_16_auditing_a_real_store_writes_nothing(tmp_path: Path) -> None:
     # Reading a WAL-mode file, SQLite may make its index files; the log stays empty.
     wal = tmp_path / "store.sqlite3-wal"
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+@pytest.mark.parametrize("kind", [kind for kind in STORES if kind != "memory"])
+def test_D_16_the_audit_s_store_refuses_a_write_were_it_to_try_one(
+        tmp_path: Path, kind: str) -> None:
+    """Not only does the audit write nothing: its connection cannot (SQLite opened read-only,
+    PostgreSQL's transactions read-only), so a change to it that tried would fail."""
+    for store in store_env(kind, tmp_path):
+        app = build(store, KeyRecorder())
+        onboard(app)
+        first_login(app)
+        app.close()
+        reader = bootstrap.audit_reader(store=store)
+        try:
+            last = reader.recorder.max_notification_id()
+            first = reader.recorder.select_notifications(start=None, limit=1)[0]
+            with pytest.raises(PersistenceError, match=r"read-only|readonly"):
+                reader.recorder.insert_events([StoredEvent(uuid4(), 1, first.topic,
+                                                           first.state)])
+            assert reader.recorder.max_notification_id() == last
+        finally:
+            reader.close()
 
 
 def test_D_16_a_store_cut_short_is_called_damaged_and_one_not_readable_says_so(
@@ -581,7 +604,42 @@ def test_a_login_the_postgres_server_refuses_names_the_setting(
     for command in (["verify"], ["history"], ["serve", "--port", "0"]):
         output = refused_in_one_line(audit(env, *command), USAGE)
         assert "refused the login (" in output and said in output, output
-        assert f"): check {setting}" in output, output
+        assert output.rstrip().endswith(f"): check {setting}"), output  # (that one alone)
+
+
+@pytest.mark.parametrize(("given", "waited"), [({"POSTGRES_CONNECT_TIMEOUT": "10"}, 2),
+                                                ({"POSTGRES_CONNECT_TIMEOUT": "1"}, 1), ({}, 2)])
+def test_a_postgres_login_is_asked_of_the_server_for_2_s_at_most(
+        monkeypatch: pytest.MonkeyPatch, given: dict[str, str], waited: int) -> None:
+    """Before the pool's own tries: a server that takes the connection and never answers
+    held every command for the whole POSTGRES_CONNECT_TIMEOUT first."""
+    asked: list[Any] = []
+
+    def unanswered(**kwargs: Any) -> None:
+        asked.append(kwargs)
+        raise psycopg.OperationalError("connection timeout expired")
+
+    monkeypatch.setattr(psycopg, "connect", unanswered)
+    store = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_DBNAME": "d", "POSTGRES_USER": "u",
+             "POSTGRES_PASSWORD": "p", **given}
+    assert refused_login(store) is None  # (not answered: the pool's own tries say so)
+    assert [kwargs["connect_timeout"] for kwargs in asked] == [waited]
+
+
+def test_a_password_the_library_asks_for_is_not_tried_from_POSTGRES_PASSWORD(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With POSTGRES_GET_PASSWORD_TOPIC, POSTGRES_PASSWORD is a placeholder: tried, the
+    server's refusal of it read as "check POSTGRES_PASSWORD", a login that would work."""
+    def refused(**kwargs: Any) -> None:
+        raise psycopg.OperationalError('FATAL:  password authentication failed for user "u"')
+
+    monkeypatch.setattr(psycopg, "connect", refused)
+    store = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_DBNAME": "d", "POSTGRES_USER": "u",
+             "POSTGRES_PASSWORD": "placeholder"}
+    assert refused_login(store) == ('PostgreSQL at 127.0.0.1:5432 refused the login (password '
+                                    'authentication failed for user "u"): check POSTGRES_USER '
+                                    "and POSTGRES_PASSWORD")
+    assert refused_login(store | {"POSTGRES_GET_PASSWORD_TOPIC": "vault:password"}) is None
 
 
 def a_store_of_many_pages(tmp_path: Path) -> Path:
