@@ -339,6 +339,17 @@ def test_onboarding_refuses_a_BS_customer_number_already_registered(app: Billing
     assert events(app) == before
 
 
+def test_onboarding_names_a_login_id_taken_with_the_other_errors(app: BillingStation) -> None:
+    """Every error at once, as CI-4 lists a form's: a login ID already registered was said
+    only once the others were mended (by the store's refusal of the save)."""
+    onboard(app, "main01", number="BS0000001")
+    before = events(app)
+    with pytest.raises(InvalidInput) as invalid:
+        onboard(app, "main01", number="BS0000002", phone="1")
+    assert {e.label for e in invalid.value.errors} == {"連絡先電話番号", "ログインID"}
+    assert events(app) == before
+
+
 def test_CI_2_spaces_are_taken_as_a_person_sees_them_letters_as_typed(app: BillingStation) -> None:
     """A half-width space between a family and a given name (the manual's sample screen
     reads so) is no reason to refuse a 全角 field, nor are spaces around a value; a

@@ -274,6 +274,9 @@ def test_the_aggregate_cache_lets_the_least_recently_used_go_first() -> None:
     with pytest.raises(KeyError):
         cache.get("b")
     assert cache.get("a", evict=True) == 1 and list(cache.cache) == ["c"]
+    cache.put("d", 4)
+    cache.put("c", 30)  # written again: now "d" is the least recent
+    assert cache.put("e", 5) == ("d", 4) and cache.get("c") == 30
 
 
 def test_D_2_an_account_read_from_its_snapshot_tells_an_earlier_key_old_snapshots_keep_none(

@@ -20,11 +20,14 @@ from typing import Any
 import attrs
 import pytest
 from click.testing import CliRunner
-from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteConnection, SQLiteFactory
 from tqdm import tqdm
 
 import simulations.experiments
-from application.adapters.unflushed_sqlite import UnflushedPool
+from application.adapters.unflushed_sqlite import UnflushedPool, unflushed
+from application.bootstrap import store_settings
 from billing_station import exits
 from billing_station.cli import main
 from billing_station.run_output import discarded
@@ -91,6 +94,26 @@ def test_cli_simulate_on_a_full_disk_says_so_in_one_line(
         f"error: the simulation's store in {tmp_path / 'out'} could not be written: "
         f"database or disk is full; nothing of the run is kept in {tmp_path / 'out'}")
     assert not (tmp_path / "out").exists()  # (the run made it: gone too)
+
+
+def test_a_simulations_store_whose_close_cannot_reach_the_disk_says_so(tmp_path: Path) -> None:
+    """Nothing is flushed while a run plays: the checkpoint as its store closes puts it on
+    the disk whole, and a failure there (a full disk) is raised, not a run said kept."""
+    app = Application[Any](unflushed(store_settings("sqlite", tmp_path / "s.sqlite3")))
+    app.save(Aggregate())
+    factory = app.factory
+    assert isinstance(factory, SQLiteFactory)
+    pool = factory.datastore.pool
+    connection = pool.get_connection()
+
+    def no_checkpoint(action: int, what: str | None, *_: object) -> int:
+        return sqlite3.SQLITE_DENY if (action, what) == (sqlite3.SQLITE_PRAGMA,
+                                                        "wal_checkpoint") else sqlite3.SQLITE_OK
+
+    connection._sqlite_conn.set_authorizer(no_checkpoint)
+    pool.put_connection(connection)
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+        app.close()
 
 
 def test_a_run_whose_reader_stops_reading_is_kept_whole_and_one_without_output_never_runs(
