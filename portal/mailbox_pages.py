@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from application.adapters.mailbox import MailboxFolder
 from application.japan_time import jst
 from portal.web import portal, render
 
@@ -45,7 +46,7 @@ async def mailbox(request: Request) -> Response:
     if not _named_as_loopback(request):
         return _not_here(request)
     folder = _folder(request)
-    paths = sorted(folder.glob("*.eml"), reverse=True) if folder.is_dir() else []
+    paths = MailboxFolder(folder).files()[::-1]  # the newest first
     mails = [(p.name, _read(p)) for p in paths]
     return render(request, "mailbox.html", {"folder": folder, "mails": [
         {"name": n, "to": m["To"], "subject": m["Subject"], "date": _sent(m)} for n, m in mails]})

@@ -352,3 +352,21 @@ def test_a_key_mail_is_dated_as_its_key_was_issued() -> None:
                             timedelta(minutes=10), "http://127.0.0.1:8000/"))
     assert message["Date"] == "Fri, 16 Jan 2015 10:00:17 +0900"
     assert "有効期限: 2015/01/16 10:10:17 (日本時間)\nこの時刻に失効" in message.get_content()
+
+
+@pytest.mark.parametrize(("validity", "said"), [(timedelta(minutes=10), "発行から10分間有効"),
+                                                (timedelta(minutes=5), "発行から5分間有効")])
+def test_LG_5_a_key_mail_says_how_long_its_key_is_valid(validity: timedelta, said: str) -> None:
+    """The policy in force, not the manual's 10 minutes written in."""
+    expires = datetime(2015, 1, 16, 1, 10, tzinfo=UTC)
+    body = key_mail("a@example.com", "main01", "123456789012", expires, validity,
+                    "http://127.0.0.1:8000/").body
+    assert said in body
+
+
+def test_a_mailbox_lists_the_mails_to_one_address_not_to_any_that_ends_with_it(
+        tmp_path: Path) -> None:
+    box = MailboxFolder(tmp_path / "mailbox")
+    for to in ("ab@example.com", "b@example.com"):
+        box.send(notice_mail(to, "main01", ["テスト"], "http://127.0.0.1:8000/"))
+    assert [m["To"] for m in box.messages("b@example.com")] == ["b@example.com"]

@@ -126,6 +126,9 @@ def test_SC_1_every_menu_item_leads_somewhere_and_unmodelled_ones_say_so(
         tab: Page, camera: Camera, served: Served) -> None:
     browser_login(tab, served.customer())
     menu = tab.get_by_role("navigation", name="標準メニュー")
+    expect(menu.get_by_role("link")).to_have_text([  # in the manual's order
+        "請求・内訳の確認", "ダイヤル通話履歴の参照", "その他レポートの参照", "ダウンロード", "権限設定",
+        "パスワード変更", "お客様情報変更", "ドコモ明細登録・変更", "ご登録情報照会", "トップページ"])
     for label in ("請求・内訳の確認", "ダイヤル通話履歴の参照", "その他レポートの参照", "ダウンロード",
                   "パスワード変更", "ドコモ明細登録・変更", "ご登録情報照会"):
         menu.get_by_role("link", name=label, exact=True).click()
@@ -533,6 +536,29 @@ def test_the_development_mailbox_is_absent_unless_enabled(
             assert re.search(r"<td>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d</td>|"
                              r"<dd>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d</dd>", page.text)
             assert "+0900" not in page.text
+
+
+def test_the_development_mailbox_lists_the_newest_mail_first_and_only_mails(
+        served: Served, tmp_path: Path) -> None:
+    """The README says to take the key from it: the first link is the newest key's, by the
+    mail's number (the names' digits put mail 999,999 above 1,000,000). A file there that is
+    no mail (its counter, .sequence) is no page."""
+    served.station.log_in(served.customer(notify_key=True), TEST_PASSWORD)
+    mail = served.mailbox.files()[-1].read_bytes()
+    folder = tmp_path / "mailbox"
+    folder.mkdir()
+    numbers = [9, 10, 999_999, 1_000_000]
+    for number in numbers:
+        (folder / f"{number:06d}-0000abcd-x@example.co.jp.eml").write_bytes(mail)
+    (folder / ".sequence").write_text("1000000")
+
+    @in_process(create_app(served.station, PortalConfig(SECRET, folder)), "http://127.0.0.1:8000")
+    async def _(dev: httpx.AsyncClient) -> None:
+        listing = await dev.get("/dev/mailbox")
+        links = re.findall(r'href="/dev/mailbox/(\d+)-', listing.text)
+        assert [int(n) for n in links] == numbers[::-1]
+        for name in (".sequence", "..%2F.sequence"):
+            assert (await dev.get(f"/dev/mailbox/{name}")).status_code == 404
 
 
 def test_errors_are_pages_in_japanese_never_a_traceback(client: httpx.Client,

@@ -308,6 +308,9 @@ def test_a_skip_link_the_current_menu_item_and_focus_where_typing_starts(
     expect(menu.get_by_role("link", name="お客様情報変更")).to_have_attribute(
         "aria-current", "page")
     expect(menu.locator("[aria-current]")).to_have_count(1)
+    tab.goto("/permission-settings/new")  # a page beneath an item: still that item's
+    expect(menu.get_by_role("link", name="権限設定")).to_have_attribute("aria-current", "page")
+    tab.goto("/customer-information")
     tab.keyboard.press("Tab")  # the first stop: past the header and menu
     skip = tab.get_by_role("link", name="本文へ移動")
     expect(skip).to_be_focused()

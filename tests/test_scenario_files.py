@@ -211,6 +211,8 @@ def test_a_value_toml_cannot_read_is_named_by_its_key(tmp_path: Path) -> None:
     """TOML's parser names only the line: "Invalid date or datetime (at line 2, column 9)"."""
     path = tmp_path / "s.toml"
     for written, said in [("days = 3\nstart = 2026-02-30\n", "s.toml: start: Invalid date"),
+                          ("days = 3\nstart = 2026-02-30", "s.toml: start: Invalid date"),
+                          # (the last line with no newline after it, as some editors save)
                           ("[population]  # who\ncustomers = 1O\n",
                            "s.toml: population.customers: "),
                           ("[attack]\n[ \"policy\" ]\nmax_keys_per_hour = 1O\n",

@@ -58,11 +58,14 @@ class MailboxFolder:
             sequence.write(str(number))
         return number
 
+    def files(self) -> list[Path]:
+        """Every mail's file, oldest first: by number (a name's digits sort mail 1,000,000
+        before 999,999)."""
+        return sorted(self.folder.glob("*.eml"), key=lambda p: (_number(p), p.name)
+                      ) if self.folder.is_dir() else []
+
     def messages(self, to: str | None = None) -> list[EmailMessage]:
         """Every mail in the folder, oldest first (optionally only those to ``to``)."""
         parser = BytesParser(policy=policy.default)
-        found = [
-            parser.parsebytes(p.read_bytes())
-            for p in sorted(self.folder.glob("*.eml"), key=lambda p: (_number(p), p.name))
-        ] if self.folder.exists() else []
+        found = [parser.parsebytes(p.read_bytes()) for p in self.files()]
         return [m for m in found if to is None or m["To"] == to]
