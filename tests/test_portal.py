@@ -231,6 +231,22 @@ def test_SB_7_the_new_sub_id_form_has_the_manual_s_help(tab: Page, served: Serve
     expect(tab.get_by_role("link", name="副ID 新規登録へ戻る")).to_have_count(0)
 
 
+def test_SB_5_a_sub_ids_change_refused_keeps_what_was_typed_beside_its_error(
+        tab: Page, served: Served) -> None:
+    """As お客様情報変更 does (CI-4): the stored 電話番号 had come back over the one typed."""
+    main = served.customer()
+    session, sub = served.session(main), f"{main}s5"
+    served.station.submit_new_sub_id(session, served.station.confirm_new_sub_id(
+        session, sub_id_form(sub)))
+    browser_login(tab, main)
+    tab.goto(f"/permission-settings/sub-ids/{sub}")
+    tab.get_by_label("※ 電話番号", exact=True).fill("0311112222")
+    tab.get_by_label("※ 担当者", exact=True).fill("")
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.locator("#error-summary")).to_contain_text("（1件）")  # (担当者 empty)
+    expect(tab.get_by_label("※ 電話番号", exact=True)).to_have_value("0311112222")
+
+
 def test_SB_7_a_login_id_taken_between_confirm_and_ok_gives_the_form_again_with_its_error(
         tab: Page, served: Served) -> None:
     """What 確認 accepted no longer holds at OK: the form again, its error beside the field,

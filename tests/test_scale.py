@@ -359,6 +359,10 @@ def test_cli_simulate_in_shards_reports_once_and_names_a_failed_shard(tmp_path: 
                                             "--out", str(tmp_path / "none")])
     assert unreachable.exit_code == 69 and "no Dask scheduler answered" in unreachable.output
     assert not (tmp_path / "none").exists()  # nothing written without a cluster
+    (tmp_path / "mine").mkdir()  # a folder the user made: kept, as empty as it was
+    mine = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2", "--scheduler",
+                                     "tcp://127.0.0.1:9", "--out", str(tmp_path / "mine")])
+    assert mine.exit_code == 69 and list((tmp_path / "mine").iterdir()) == []
     malformed = CliRunner().invoke(main, ["simulate", str(tiny), "--shards", "2",
                                           "--scheduler", "notanaddress",
                                           "--out", str(tmp_path / "none")])

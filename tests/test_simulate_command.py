@@ -14,7 +14,7 @@ import sys
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from time import monotonic, sleep
+from time import monotonic, sleep, time
 from typing import Any
 
 import attrs
@@ -529,6 +529,23 @@ def test_a_run_killed_outright_leaves_the_earlier_run_set_aside_for_the_next(
     (tmp_path / STORE).write_text("a whole run")
     drop_earlier_run(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == [STORE]
+
+
+def test_a_run_stopped_before_it_began_clears_a_killed_runs_files_from_the_run_set_aside(
+        tmp_path: Path) -> None:
+    """The killed run's store and its -wal beside the run set aside, older than the next
+    run, which is stopped before it writes: they go, or SQLite would read that -wal as the
+    put-back store's."""
+    (tmp_path / STORE).write_text("the last whole run's store")
+    (tmp_path / "report.txt").write_text("its report")
+    set_aside_earlier_run(tmp_path)
+    for name in (STORE, f"{STORE}-wal"):  # the run killed outright, an hour ago
+        (tmp_path / name).write_text("a run killed outright")
+        os.utime(tmp_path / name, (time() - 3600, time() - 3600))
+    assert discarded(tmp_path, time(), replaced=True).endswith(
+        "the earlier run there is as it was")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt", STORE]
+    assert (tmp_path / STORE).read_text() == "the last whole run's store"
 
 
 def test_a_command_killed_while_it_sets_aside_or_drops_a_run_loses_neither_run(
