@@ -102,21 +102,23 @@ def _cpu_of(pids: list[int]) -> float:
     return total
 
 
-def _server_cpu(server: int | None) -> float:
+def _server_cpu(server: int | None) -> float | None:
     """The PostgreSQL server's CPU seconds so far: its postmaster's, its backends' that have
-    ended (reaped into it) and its live ones'. (Every process named postgres, each read
-    before and after, counted one that ended between them as negative: a whole run's
-    -9.2 s while another server's backends came and went.)"""
+    ended (reaped into it) and its live ones'; None if it is not found or cannot be read.
+    (Every process named postgres, each read before and after, counted one that ended
+    between them as negative: a whole run's -9.2 s while another server's backends came
+    and went.)"""
     import psutil
 
     if server is None:
-        return 0.0
+        return None
     with contextlib.suppress(psutil.Error):
         process = psutil.Process(server)
+        children = process.children()  # (before its times: one reaped between is in them)
         times = process.cpu_times()
         return (times.user + times.system + times.children_user + times.children_system
-                + _cpu_of([child.pid for child in process.children()]))
-    return 0.0
+                + _cpu_of([child.pid for child in children]))
+    return None
 
 
 def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
@@ -138,7 +140,7 @@ def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
         start = max_notification(env, folder)
         with serve(env, folder, workers) as serving:
             pids, pg = serving.worker_pids(), postmaster()
-            before = {"portal": _cpu_of(pids), "postgres": _server_cpu(pg)}
+            portal_before, server_before = _cpu_of(pids), _server_cpu(pg)
             locust_log = folder / f"locust-{workers}.log"
             children = _children_cpu()
             with locust_log.open("wb") as out:
@@ -153,9 +155,11 @@ def run_load(workers: int, seconds: float, users: int, cores: int, folder: Path,
                                       "BS_MAILBOX": str(folder / "mailbox"),
                                       "BS_LOAD_RESULT": str(folder / "seen.json")},
                     stdout=out, stderr=subprocess.STDOUT, timeout=seconds + 120, check=False)
-            cpu = {"portal": _cpu_of(pids) - before["portal"],
-                   "postgres": _server_cpu(pg) - before["postgres"],
-                   "load tool": _children_cpu() - children}
+            server_after = _server_cpu(pg)
+            cpu = {"portal": _cpu_of(pids) - portal_before}
+            if server_before is not None and server_after is not None:  # (else left out)
+                cpu["postgres"] = server_after - server_before
+            cpu["load tool"] = _children_cpu() - children
             after, after_cpu = digest_capacity(cores, sample) if measure_after else (
                 capacity, digest_cpu)
             print(f"  digest limit: {capacity:.1f}/s before, {after:.1f}/s after; one digest "

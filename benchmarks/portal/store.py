@@ -30,19 +30,23 @@ def _dsn() -> str:
 
 
 def postmaster() -> int | None:
-    """The process id of the configured PostgreSQL server when it runs on this machine (its
-    backends are its children), else None."""
+    """The configured PostgreSQL server's process id: its postmaster, the parent of this
+    connection's backend, checked by its start time (a server elsewhere, or in a container,
+    numbers its processes apart: an id here may be another server's); else None."""
     if not os.environ.get("POSTGRES_HOST"):
         return None
     import psutil
     import psycopg
 
-    with psycopg.connect(_dsn()) as conn:
-        backend = conn.execute("SELECT pg_backend_pid()").fetchone()
-    with contextlib.suppress(psutil.Error, TypeError):
-        process = psutil.Process(backend[0] if backend else None)
-        if process.name() == "postgres":  # (not a process of this machine's that has its id)
-            return process.ppid()
+    with psycopg.connect(_dsn()) as conn:  # (the backend read while it serves us)
+        row = conn.execute("SELECT pg_backend_pid(), "
+                           "extract(epoch FROM pg_postmaster_start_time())").fetchone()
+        if row is None:
+            return None
+        with contextlib.suppress(psutil.Error):
+            server = psutil.Process(row[0]).parent()
+            if server is not None and abs(server.create_time() - float(row[1])) < 5:
+                return server.pid
     return None
 
 
