@@ -29,7 +29,8 @@ def refused_login(store: Mapping[str, str]) -> str | None:
     if store.get("POSTGRES_GET_PASSWORD_TOPIC"):
         return None
     where = f"{store['POSTGRES_HOST']}:{store.get('POSTGRES_PORT') or 5432}"
-    waited = min(2, int(store.get("POSTGRES_CONNECT_TIMEOUT") or 2))  # (before the pool's own)
+    given = int(store.get("POSTGRES_CONNECT_TIMEOUT") or 2)  # (0: psycopg's "none", 130 s)
+    waited = min(2, given) if given > 0 else 2  # (before the pool's own tries)
     try:
         psycopg.connect(host=store["POSTGRES_HOST"], port=store.get("POSTGRES_PORT") or 5432,
                         dbname=store["POSTGRES_DBNAME"], user=store["POSTGRES_USER"],
