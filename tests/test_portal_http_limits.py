@@ -234,7 +234,7 @@ def test_a_body_awaiting_100_continue_is_not_cut_off_while_the_app_is_slow_to_as
     monkeypatch.setattr(PortalHttpTools, "head_seconds", 1.0)
 
     async def echo(request: Request) -> Response:
-        await asyncio.sleep(1.5)  # (past the body's time before it asks for the body)
+        await asyncio.sleep(1.2)  # (past the body's time before it asks for the body)
         return PlainTextResponse(str(len(await request.body())))
 
     with running(Starlette(routes=[Route("/echo", echo, methods=["POST"])])) as url, \

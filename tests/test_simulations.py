@@ -175,7 +175,7 @@ def test_a_shorter_validity_expires_more_keys_when_mail_is_slow(tmp_path: Path) 
     assert short.keys_reissued > long.keys_reissued
 
 
-def test_a_visit_counts_as_re_issued_each_key_after_its_first(tmp_path: Path) -> None:
+def test_LG_6_a_visit_counts_as_re_issued_each_key_after_its_first(tmp_path: Path) -> None:
     """Every key outlives its validity in the post: each keyed visit logs in once again for
     a second key (LG-6), which expires too, then calls (LG-8). Half the keys are re-issued;
     counted from the third key on, none were."""

@@ -59,8 +59,8 @@ class MailboxFolder:
         return number
 
     def files(self) -> list[Path]:
-        """Every mail's file, oldest first: by number (a name's digits sort mail 1,000,000
-        before 999,999)."""
+        """Every mail's file, oldest first: by its number (by name, 1000000-… would come
+        before 999999-…)."""
         return sorted(self.folder.glob("*.eml"), key=lambda p: (_number(p), p.name)
                       ) if self.folder.is_dir() else []
 
