@@ -3,16 +3,14 @@ the browser. Served only when explicitly enabled (``serve --dev-mailbox``), neve
 
 from __future__ import annotations
 
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from application.adapters.mailbox import MailboxFolder
+from application.adapters.mailbox import MailboxFolder, read
 from application.japan_time import jst
 from portal.web import portal, render
 
@@ -36,18 +34,12 @@ def _folder(request: Request) -> Path:
     return folder
 
 
-def _read(path: Path) -> EmailMessage:
-    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-    assert isinstance(message, EmailMessage)
-    return message
-
-
 async def mailbox(request: Request) -> Response:
     if not _named_as_loopback(request):
         return _not_here(request)
     folder = _folder(request)
     paths = MailboxFolder(folder).files()[::-1]  # the newest first
-    mails = [(p.name, _read(p)) for p in paths]
+    mails = [(p.name, read(p)) for p in paths]
     return render(request, "mailbox.html", {"folder": folder, "mails": [
         {"name": n, "to": m["To"], "subject": m["Subject"], "date": _sent(m)} for n, m in mails]})
 
@@ -66,7 +58,7 @@ async def mail(request: Request) -> Response:
     if not _named_as_loopback(request) or "/" in name or not name.endswith(".eml") or (
             not path.is_file()):
         return _not_here(request)
-    message = _read(path)
+    message = read(path)
     body = message.get_body(("plain",))
     return render(request, "mail.html", {
         "from": message["From"], "to": message["To"], "subject": message["Subject"],

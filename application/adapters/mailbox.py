@@ -66,6 +66,11 @@ class MailboxFolder:
 
     def messages(self, to: str | None = None) -> list[EmailMessage]:
         """Every mail in the folder, oldest first (optionally only those to ``to``)."""
-        parser = BytesParser(policy=policy.default)
-        found = [parser.parsebytes(p.read_bytes()) for p in self.files()]
-        return [m for m in found if to is None or m["To"] == to]
+        return [m for m in map(read, self.files()) if to is None or m["To"] == to]
+
+
+def read(path: Path) -> EmailMessage:
+    """One mail's file, as a mail reader reads it."""
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)  # (policy.default's message class)
+    return message
