@@ -604,6 +604,10 @@ def test_a_login_the_postgres_server_refuses_names_the_setting(
         assert output.rstrip().endswith(f"): check {setting}"), output  # (that one alone)
 
 
+A_LOGIN = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_DBNAME": "d", "POSTGRES_USER": "u",
+           "POSTGRES_PASSWORD": "p"}  # (no server asked: psycopg.connect stands in)
+
+
 @pytest.mark.parametrize(("given", "waited"), [({"POSTGRES_CONNECT_TIMEOUT": "10"}, 2),
                                                 ({"POSTGRES_CONNECT_TIMEOUT": "0"}, 2), ({}, 2)])
 def test_a_postgres_login_is_asked_of_the_server_for_2_s_at_most(
@@ -618,9 +622,7 @@ def test_a_postgres_login_is_asked_of_the_server_for_2_s_at_most(
         raise psycopg.OperationalError("connection timeout expired")
 
     monkeypatch.setattr(psycopg, "connect", unanswered)
-    store = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_DBNAME": "d", "POSTGRES_USER": "u",
-             "POSTGRES_PASSWORD": "p", **given}
-    assert refused_login(store) is None  # (not answered: the pool's own tries say so)
+    assert refused_login(A_LOGIN | given) is None  # (not answered: the pool's own tries say so)
     assert [kwargs["connect_timeout"] for kwargs in asked] == [waited]
 
 
@@ -632,8 +634,7 @@ def test_a_password_the_library_asks_for_is_not_tried_from_POSTGRES_PASSWORD(
         raise psycopg.OperationalError('FATAL:  password authentication failed for user "u"')
 
     monkeypatch.setattr(psycopg, "connect", refused)
-    store = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_DBNAME": "d", "POSTGRES_USER": "u",
-             "POSTGRES_PASSWORD": "placeholder"}
+    store = A_LOGIN | {"POSTGRES_PASSWORD": "placeholder"}
     assert refused_login(store) == ('PostgreSQL at 127.0.0.1:5432 refused the login (password '
                                     'authentication failed for user "u"): check POSTGRES_USER '
                                     "and POSTGRES_PASSWORD")

@@ -55,14 +55,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
+@contextlib.contextmanager
+def serving(inbox: Inbox) -> Iterator[int]:
+    """An SMTP server on loopback handing each message to ``inbox``; its port."""
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    yield inbox, port
-    controller.stop()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with serving(inbox) as port:
+        yield inbox, port
 
 
 def keyed_app(env: dict[str, str], port: int) -> BillingStation:
@@ -185,10 +194,8 @@ class SlowInbox(Inbox):
 def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recovers(
     env: dict[str, str]
 ) -> None:
-    inbox, port = SlowInbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = SlowInbox()
+    with serving(inbox) as port:
         app = build(env, Settings({
             "BS_MAIL": "smtp", "BS_SMTP_HOST": "127.0.0.1", "BS_SMTP_PORT": str(port),
             "BS_SMTP_TIMEOUT": "0.5"}).mailer())
@@ -201,8 +208,6 @@ def test_a_slow_mail_server_is_a_clear_failure_and_a_relogin_works_when_it_recov
         assert isinstance(entry, KeyEntry)
         assert isinstance(app.enter_key(entry.attempt_id, key_in(inbox.received[-1])), TopPage)
         assert list(verify(app)) == []
-    finally:
-        controller.stop()
 
 
 class SteppingInbox(SlowInbox):
@@ -229,17 +234,13 @@ class SteppingInbox(SlowInbox):
 def test_BS_SMTP_TIMEOUT_bounds_the_whole_conversation_not_each_step() -> None:
     """So a slow server is the screen's mail failure before the portal's request deadline,
     not a 503 after the key was recorded."""
-    inbox, port = SteppingInbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = SteppingInbox()
+    with serving(inbox) as port:
         mail = notice_mail("a@example.com", "main01", ["テスト"], "http://127.0.0.1:8000/")
         with pytest.raises(MailError, match="timed out"):
             SMTPMailer("127.0.0.1", port, timeout=1.0).send(mail)  # 3 steps of 0.4 s
         SMTPMailer("127.0.0.1", port, timeout=3.0).send(mail)  # the same server, in time
         assert inbox.received[-1]["To"] == "a@example.com"
-    finally:
-        controller.stop()
 
 
 class OddGoodbye(Inbox):
@@ -259,15 +260,11 @@ def test_a_mail_the_server_took_is_sent_whatever_its_goodbye(wait: float, answer
     """The mail was the server's before QUIT: calling it failed would say something false on
     the screen (smtplib's ``with`` raised a goodbye other than 221). A goodbye too slow is
     cut at the deadline, the mail still sent."""
-    inbox, port = OddGoodbye(wait, answer), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = OddGoodbye(wait, answer)
+    with serving(inbox) as port:
         mail = notice_mail("a@example.com", "main01", ["テスト"], "http://127.0.0.1:8000/")
         SMTPMailer("127.0.0.1", port, timeout=1.0).send(mail)
         assert [m["To"] for m in inbox.received] == ["a@example.com"]
-    finally:
-        controller.stop()
 
 
 def test_smtp_errors_name_the_server() -> None:
