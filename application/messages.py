@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from application.japan_time import JST, jst
+from application.japan_time import JST, jst, span
 from domain import clock
 
 SENDER = "bs-co@billingstation.ntt.com"  # LG-3
@@ -115,7 +115,7 @@ def key_mail(to: str, login_id: str, key: str, expires_at: datetime, valid_for: 
         f"通知キー: {key}\n"
         f"有効期限: {jst(expires_at, seconds=True)} (日本時間)\n"
         f"この時刻に失効します。それより前に入力してください (発行から"
-        f"{valid_for.total_seconds() / 60:g}分間有効)。\n\n"
+        f"{span(valid_for.total_seconds())}間有効)。\n\n"
         "通知キー照合画面に入力し、「OK」をクリックしてください。\n"
         "有効期限が切れた場合は、再度ログインすると新しい通知キーが発行されます。\n"
         "お心当たりのない場合は、このメールを破棄してください。\n" + _footer(login_url),

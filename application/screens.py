@@ -112,10 +112,6 @@ Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation | Th
 
 
 
-def span_ja(seconds: float) -> str:
-    """A policy's window as a person reads it: 10分, or 90秒 when not whole minutes."""
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}分" if minutes and not rest else f"{round(seconds)}秒"
 
 
 def title(shown: Shown) -> str:

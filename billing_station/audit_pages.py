@@ -20,11 +20,10 @@ from application.audit.policies import (
     address_policy_of,
     as_recorded,
     key_policy_of,
-    minutes_ja,
     worded,
 )
 from application.audit.verify import OUT_OF_ORDER, d14_unjudged
-from application.japan_time import jst
+from application.japan_time import jst, span
 from billing_station.audit_words import (
     CHECKED_RULES,
     COUNTS,
@@ -256,9 +255,9 @@ def _key_policy_ja(policy: KeyPolicy) -> str:
 
 
 def _key_terms_ja(policy: KeyPolicy) -> str:
-    limit = (f"{minutes_ja(policy.window_seconds)}間に{policy.keys:,}通まで"
+    limit = (f"{span(policy.window_seconds)}間に{policy.keys:,}通まで"
              if policy.window_seconds else "D-10の上限は記録なし")
-    return f"有効{minutes_ja(policy.valid_seconds)}、誤入力{policy.wrong_entries:,}回でロック、{limit}"
+    return f"有効{span(policy.valid_seconds)}、誤入力{policy.wrong_entries:,}回でロック、{limit}"
 
 
 def expected_ja(expected: LoginPolicy) -> str:
@@ -273,7 +272,7 @@ def _address_policy_ja(policy: AddressPolicy) -> str:
 
 
 def _address_terms_ja(policy: AddressPolicy) -> str:
-    return f"{minutes_ja(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
+    return f"{span(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
 
 
 def _notes_ja(line: str) -> str:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application import screens
+from application.japan_time import span
 from application.login import Opening
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, Throttled, TopPage
 from application.station import AttemptNotFound
@@ -284,8 +285,11 @@ async def help_notes(request: Request) -> Response:
     policy = portal(request).station.policy
     session, top = await member(request) or (None, None)
     return render(request, "help_notes.html", {
-        "policy": policy, "sessions": {  # D-14, D-12: as enforced
-            "failure_window": screens.span_ja(policy.address_window.total_seconds()),
+        "policy": policy, "spans": {  # LG-5, D-10: as a person reads a span
+            "key_valid": span(policy.validity.total_seconds()),
+            "key_window": span(policy.key_window.total_seconds())},
+        "sessions": {  # D-14, D-12: as enforced
+            "failure_window": span(policy.address_window.total_seconds()),
             "failure_limit": policy.address_failure_limit,
             "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}},
         session=session, top=top)

@@ -167,7 +167,7 @@ def _addresses(r: Report) -> str:
         return ""
     body = (f"<p>「ログイン」は {r.client_addresses:,}の接続元IPアドレスから (1つのアドレスを"
             f"最大 {r.customers_per_address:,}社の利用者が共有)。1つのアドレスから"
-            f"{screens.span_ja(r.address_window_minutes * 60)}間に{r.address_failure_limit:,}回"
+            f"{japan_time.span(r.address_window_minutes * 60)}間に{r.address_failure_limit:,}回"
             "失敗すると、パスワードを"
             f"照合せずに「{esc(screens.THROTTLED)}」と表示します (D-14)。利用者の「ログイン」"
             f"のうち、このように拒否されたもの {r.throttled:,}件 (訪問 {r.throttled_visits:,}件、"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import attrs
 
-from application.screens import span_ja
+from application.japan_time import span
 
 
 def number(value: float) -> str:
@@ -43,7 +43,7 @@ class Varied:
         return f"{number(value)}{self.one if value == 1 and self.one else self.unit}"
 
     def label(self, value: float) -> str:
-        return self.label_ja.format(span_ja(value * 60) if self.minutes else number(value))
+        return self.label_ja.format(span(value * 60) if self.minutes else number(value))
 
     def folder_of(self, value: float) -> str:
         return f"{self.folder}-{number(value)}"

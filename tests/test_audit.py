@@ -22,11 +22,10 @@ from application.audit import Verifier, Violation, checkpoint, replay
 from application.audit import recent as recent_attempts
 from application.audit.attempt_book import AttemptBook
 from application.audit.evidence import line, shown
-from application.audit.policies import duration
 from application.audit.verify import UNCOUNTED_D14, UNJUDGED_D12
 from application.billing_station import BillingStation
 from application.bootstrap import store_settings
-from application.japan_time import jst
+from application.japan_time import jst, span
 from application.login import Opening
 from application.outcomes import ErrorPage, Refusal, Throttled, TopPage
 from billing_station.audit_pages import findings_page
@@ -331,9 +330,8 @@ def _key_planted(app: BillingStation, to: str = EMAIL, window_recorded: bool = T
 
 def test_a_policy_s_span_that_is_no_whole_minute_is_said_in_seconds() -> None:
     """A tampered event's 5 s read "0.0833333 minutes" in findings and summaries."""
-    assert duration(3600, " minutes", " seconds") == "60 minutes"
-    assert duration(5, " minutes", " seconds") == "5 seconds"
-    assert duration(90, "分", "秒") == "90秒" and duration(86_400, "分", "秒") == "1,440分"
+    assert span(3600, " minutes", " seconds") == "60 minutes"
+    assert span(5, " minutes", " seconds") == "5 seconds"
 
 
 def test_D_10_a_key_mailed_past_the_hours_limit_is_caught(

@@ -352,9 +352,11 @@ def test_a_key_mail_is_dated_as_its_key_was_issued() -> None:
 
 
 @pytest.mark.parametrize(("validity", "said"), [(timedelta(minutes=10), "発行から10分間有効"),
-                                                (timedelta(minutes=5), "発行から5分間有効")])
+                                                (timedelta(minutes=5), "発行から5分間有効"),
+                                                (timedelta(seconds=90), "発行から90秒間有効")])
 def test_LG_5_a_key_mail_says_how_long_its_key_is_valid(validity: timedelta, said: str) -> None:
-    """The policy in force, not the manual's 10 minutes written in."""
+    """The policy in force, not the manual's 10 minutes written in; no whole minutes in
+    seconds, as the screens say a span (90 s read "1.5分間")."""
     issued = datetime(2015, 1, 16, 1, 0, tzinfo=UTC)
     body = key_mail("a@example.com", "main01", "123456789012", issued + validity, validity,
                     "http://127.0.0.1:8000/").body

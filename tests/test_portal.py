@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -356,6 +357,22 @@ def test_D_13_a_changing_form_without_its_session_token_changes_nothing(
     token = csrf_of(client.get("/top").text)
     shown = confirmation_shown(client, "/customer-information", form | {"csrf": token})
     assert shown.status_code == 200 and "お客様情報変更確認" in shown.text
+
+
+def test_LG_5_and_D_10_the_notes_say_the_policy_s_spans_as_a_person_reads_them(
+        tmp_path: Path, mailbox: MailboxFolder) -> None:
+    """A key valid 90 s read 「1分間」 (its minutes cut to a whole number), as the key mail
+    had read 「1.5分間」."""
+    policy = LoginPolicy(validity=timedelta(seconds=90), key_window=timedelta(minutes=45))
+    station = build(store_settings("sqlite", tmp_path / "notes.sqlite3"), mailbox, policy=policy)
+
+    @in_process(create_app(station, PortalConfig(SECRET)), "http://portal.example")
+    async def _(reader: httpx.AsyncClient) -> None:
+        notes = (await reader.get("/help/notes")).text
+        assert "通知キーの有効期限は90秒間となります。" in notes
+        assert "1つのログインIDにつき45分間に5通までです。" in notes
+
+    station.close()
 
 
 def test_D_13_the_login_form_needs_its_token_too(served: Served, client: httpx.Client) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from application import screens
 from application.audit.verify import OUT_OF_ORDER, UNCHECKED_D10
+from application.japan_time import span
 from billing_station.verify_words import counted
 
 ROOT = Path(__file__).parent.parent
@@ -36,12 +37,12 @@ OURS = {  # the portal's own words: where the manual shows a screen, not its eve
     "「通知キーの利用」を「利用する」にすると、ログインID・パスワードの入力後、"
     "ビリングステーション(bs-co@billingstation.ntt.com)からご登録メールアドレスに12桁の"
     "「通知キー」が送付されます。",
-    "通知キーの有効期限は{}分間となります。有効期限が切れた場合は、再ログインするとご登録"
+    "通知キーの有効期限は{}間となります。有効期限が切れた場合は、再ログインするとご登録"
     "メールアドレスに通知キーが再発行されます。",
     "通知キーは1回のログインにのみ使えます。新しい通知キーが発行されると、それ以前の通知キーは"
     "使えなくなります。",
     "通知キーを{}回誤って入力すると、そのログインは無効になります。再度ログインしてください。",
-    "通知キーのメールは1つのログインIDにつき{}分間に{}通までです。",
+    "通知キーのメールは1つのログインIDにつき{}間に{}通までです。",
     "同じ接続元（IPアドレス）から{}間に{}回ログインに失敗すると、しばらくの間ログインできなくなります。",
     "{}分間操作がない場合は自動的にログアウトします。ご利用後は「ログアウト」をクリックしてください。",
     # the menu items this model does not implement (SC-1)
@@ -90,10 +91,10 @@ def test_every_text_of_the_portal_is_the_manuals_or_ours_on_purpose() -> None:
 
 
 @pytest.mark.parametrize(("seconds", "read"), [(600, "10分"), (3600, "60分"), (90, "90秒"),
-                                               (30, "30秒")])
+                                               (30, "30秒"), (89.6, "90秒"), (86_400, "1,440分")])
 def test_D_14_a_window_reads_in_whole_minutes_or_else_seconds(seconds: int, read: str) -> None:
     """(ご利用上の注意 and report.html said 「1.5分間」 and 「0.5分間」.)"""
-    assert screens.span_ja(seconds) == read
+    assert span(seconds) == read
 
 
 def test_verify_s_counts_are_said_of_one_as_of_many() -> None:

@@ -18,8 +18,7 @@ from application.audit.evidence import (
     noted,
     printable,
 )
-from application.audit.policies import duration
-from application.japan_time import jst
+from application.japan_time import jst, span
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import CLOCK_TOLERANCE
 
@@ -38,13 +37,13 @@ def _accepted_late(attempt: Attempt, key: Any, verified: Any) -> Violation:
     issued, accepted = jst(key.timestamp, seconds=True), jst(verified.timestamp, seconds=True)
     valid, late = (key.valid_for_seconds,
                    int((verified.timestamp - attempt.deadline).total_seconds()))
-    by = f"{duration(late, ' min', ' s')} late" if late else "as it ended"
-    by_ja = f"{duration(late, '分', '秒')}超過" if late else "期限の時刻ちょうど"
+    by = f"{span(late, ' min', ' s')} late" if late else "as it ended"
+    by_ja = f"{span(late)}超過" if late else "期限の時刻ちょうど"
     return Violation(
         "LG-5", f"a key was accepted after its validity (issued {issued} JST, valid "
-        f"{duration(valid, ' min', ' s')}, accepted {accepted} JST: {by})",
+        f"{span(valid, ' min', ' s')}, accepted {accepted} JST: {by})",
         attempt_evidence(attempt), f"有効期限を過ぎた通知キーが受け付けられた (発行 {issued}、"
-        f"有効{duration(valid, '分', '秒')}、受付 {accepted}: {by_ja})")
+        f"有効{span(valid)}、受付 {accepted}: {by_ja})")
 
 
 def check_key(attempt: Attempt, verified: Any) -> Iterator[Violation]:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from application.audit.evidence import Violation
+from application.japan_time import span
 from domain.policy import LoginPolicy
 
 # The counts' keys: "policy of keys: VALID SECONDS/WRONG ENTRIES/KEYS/WINDOW SECONDS" (0/0:
@@ -18,12 +19,6 @@ from domain.policy import LoginPolicy
 # policy may change; one changed in a tampered event is seen there, where the rules trust it.
 KEY_POLICY, ADDRESS_POLICY = "policy of keys: ", "policy of client addresses: "
 POLICIES = (KEY_POLICY, ADDRESS_POLICY)
-
-
-def duration(seconds: int, minute: str, second: str) -> str:
-    """A policy's span in whole minutes, or in seconds if it is none (a tampered event's:
-    5 s, not 0.0833333 min), with the units given (" min", " s"; "分", "秒")."""
-    return f"{seconds // 60:,}{minute}" if seconds % 60 == 0 else f"{seconds:,}{second}"
 
 
 def key_policy(issued: Any) -> str:
@@ -142,8 +137,8 @@ def _key_terms(policy: KeyPolicy, want: KeyPolicy) -> list[tuple[str, str, str]]
     if policy.valid_seconds > want.valid_seconds:
         terms.append(("LG-5", f"valid {minutes_en(policy.valid_seconds)}, longer than "
                               f"{minutes_en(want.valid_seconds)}",
-                      f"有効時間 {minutes_ja(policy.valid_seconds)} "
-                      f"({minutes_ja(want.valid_seconds)} より長い)"))
+                      f"有効時間 {span(policy.valid_seconds)} "
+                      f"({span(want.valid_seconds)} より長い)"))
     if policy.wrong_entries > want.wrong_entries:
         terms.append(("D-4", f"locked at {policy.wrong_entries:,} wrong entries, not "
                              f"{want.wrong_entries:,}",
@@ -155,7 +150,7 @@ def _key_terms(policy: KeyPolicy, want: KeyPolicy) -> list[tuple[str, str, str]]
                               f"{minutes_en(policy.window_seconds)}"
                               f"{_at_worst_en(most, policy.window_seconds, want)}, "
                               f"more than {_keys(want.keys)}",
-                      f"{minutes_ja(policy.window_seconds)}間に{policy.keys:,}通まで"
+                      f"{span(policy.window_seconds)}間に{policy.keys:,}通まで"
                       f"{_at_worst_ja(most, policy.window_seconds, want, '通')} "
                       f"({want.keys:,}通より多い)"))
     return terms
@@ -173,7 +168,7 @@ def _address_terms(policy: AddressPolicy, want: AddressPolicy) -> list[tuple[str
                      f"{minutes_en(policy.window_seconds)}"
                      f"{_at_worst_en(most, policy.window_seconds, want)}, more than "
                      f"{want.failures:,}",
-             f"{minutes_ja(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
+             f"{span(policy.window_seconds)}間に{policy.failures:,}回の失敗で拒否"
              f"{_at_worst_ja(most, policy.window_seconds, want, '回')} "
              f"({want.failures:,}回より多い)")]
 
@@ -187,7 +182,7 @@ def _at_worst_en(most: int, window: int, want: KeyPolicy | AddressPolicy) -> str
 
 def _at_worst_ja(most: int, window: int, want: KeyPolicy | AddressPolicy, unit: str) -> str:
     return "" if window == want.window_seconds else (
-        f": {minutes_ja(want.window_seconds)}間に最大{most:,}{unit}")
+        f": {span(want.window_seconds)}間に最大{most:,}{unit}")
 
 
 def _finding(policy: KeyPolicy | AddressPolicy, terms: list[tuple[str, str, str]]
@@ -213,9 +208,4 @@ def _finding(policy: KeyPolicy | AddressPolicy, terms: list[tuple[str, str, str]
 
 def minutes_en(seconds: int) -> str:
     """A policy's span as the terminal says it: 10 min, or 5 s."""
-    return duration(seconds, " min", " s")
-
-
-def minutes_ja(seconds: int) -> str:
-    """A policy's span as the auditor's pages say it: 10分, or 5秒."""
-    return duration(seconds, "分", "秒")
+    return span(seconds, " min", " s")

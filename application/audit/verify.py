@@ -41,10 +41,11 @@ from application.audit.collector import rare_passes
 from application.audit.digests import in_clear_findings
 from application.audit.evidence import FAILURE_READ, KEY_OF_WINDOW, Violation, line, noted, printable
 from application.audit.pairs import ADDED, COMPLETED, LOGGED_IN, REGISTERED, Pairs, lost_half
-from application.audit.policies import address_policy, duration, key_policy
+from application.audit.policies import address_policy, key_policy
 from application.audit.reading import Recall, recalled_from, replay
 from application.audit.roles import Roles
 from application.audit.sequence import sequences_checked
+from application.japan_time import span
 from domain.accounts import Account, Customer, LoginIndex, SubID
 from domain.login_attempt import LoginAttempt
 from domain.portal_sessions import UNRECORDED, ClientAddress, PortalSession, client_address_id
@@ -267,8 +268,8 @@ class Verifier:
         seconds = client.failure_window_seconds
         message = (f"a password was checked for {attempt.login_id} from {address} after "
                    f"{len(failed)} failed logins from it within "
-                   f"{duration(seconds, ' minutes', ' seconds')} (the limit: {limit})")
-        shown = (f"接続元 {address} で{duration(seconds, '分', '秒')}間に{len(failed)}回ログイン"
+                   f"{span(seconds, ' minutes', ' seconds')} (the limit: {limit})")
+        shown = (f"接続元 {address} で{span(seconds)}間に{len(failed)}回ログイン"
                  f"に失敗した後でさらにパスワードを確かめた (上限 {limit}回)")
         address_id = client_address_id(client.client_address)
         earlier = [noted(at, "ClientAddress.LoginFailed", address_id,
@@ -292,8 +293,8 @@ class Verifier:
         if len(within) >= issued.max_keys_per_window:
             seconds, limit = issued.key_window_seconds, issued.max_keys_per_window
             message = (f"a key was mailed to {attempt.login_id} after {len(within)} within "
-                       f"{duration(seconds, ' minutes', ' seconds')} (the limit: {limit})")
-            shown = (f"{duration(seconds, '分', '秒')}間に{len(within)}通送った後でさらに通知キーを"
+                       f"{span(seconds, ' minutes', ' seconds')} (the limit: {limit})")
+            shown = (f"{span(seconds)}間に{len(within)}通送った後でさらに通知キーを"
                      f"送った (上限 {limit}通)")
             earlier = [noted(at, "LoginAttempt.KeyIssued", attempt_id,
                              KEY_OF_WINDOW) for at, attempt_id in within]
