@@ -17,12 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from application.audit import Outcome
+from application.outcomes import ContactRoute
 from billing_station.cli import main
 from simulations import plots, report_html, report_text
 from simulations.checks import POLICY_KEYS, policy_range
 from simulations.compare_html import compare_page
 from simulations.experiments import write
-from simulations.report import Report, over_all_visits, report
+from simulations.report import ROUTES, Report, over_all_visits, report
 from simulations.report_html import OUTCOME_LABELS, RunFigures, report_page
 from simulations.report_text import side_by_side, text
 from simulations.run_folder import RUN_FOLDERS
@@ -31,6 +32,7 @@ from simulations.scenario import Behaviour, Delay, Policy, Population, Scenario,
 from simulations.varied import VARIED, Varied
 from simulations.wording import counted_as, percent
 from tests.docs_shots import screenshot_path
+from tests.html_rows import table_rows
 from tests.test_plot_labels import made
 
 NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
@@ -182,6 +184,85 @@ def test_report_html_is_one_japanese_page_with_the_numbers_and_plots(
     for outcome in Outcome:
         if r.outcomes[outcome.value]:
             assert OUTCOME_LABELS[outcome] in page
+
+
+def distinct(**changes: Any) -> Report:
+    """A run whose counts differ from each other, so that a row showing another row's count,
+    or a share of another whole, shows a number of its own no more."""
+    return attrs.evolve(made(10, 60), **{
+        "visits": 200, "logged_in": 150, "with_key": 97, "without_key": 53, "attempts": 260,
+        "support": {ROUTES[ContactRoute.OPERATOR]: 3, ROUTES[ContactRoute.MAIN_ID_PERSON]: 5},
+        "seconds_to_login": {"p50": 30.0, "p90": 400.0, "p99": 900.0}} | changes)
+
+
+def test_report_html_shows_each_count_in_its_own_row(tmp_path: Path) -> None:
+    r = distinct()
+    rows = table_rows(report_page(r, tmp_path, [], RunFigures(2.5, 100)))
+    assert rows["ログインできなかった訪問"] == ["50", f"{percent(50, 200)} (50/200)"]
+    assert rows["うち オペレータ担当へ (主ID)"] == ["3", ""]  # LG-8's two routes
+    assert rows["うち 主IDの担当者へ (副ID)"] == ["5", ""]
+    assert rows["保存の速さ"] == ["400 イベント/秒"]  # 1,000 events in 2.5 s
+
+
+def test_a_duration_reads_in_minutes_and_two_digit_seconds() -> None:
+    assert [report_html.duration_ja(s) for s in (5, 59.6, 65, 3600, None)] == [
+        "5秒", "1分00秒", "1分05秒", "60分00秒", "ログインできず"]
+
+
+def test_a_scenario_s_name_and_line_are_text_on_the_page() -> None:
+    r = distinct(scenario="a<b&c", description="<i>x</i>")
+    assert report_html.described(r) == "a&lt;b&amp;c 「&lt;i&gt;x&lt;/i&gt;」"
+
+
+def test_report_html_names_up_to_three_shards_stores_each(tmp_path: Path) -> None:
+    stores = [tmp_path / f"shard-0{n}-of-04" / "simulation.sqlite3" for n in range(1, 5)]
+    for shown in (2, 3):
+        page = report_page(distinct(), tmp_path, [], stores=stores[:shown])
+        assert stores_named(page) == [f"shard-0{n}-of-04/simulation.sqlite3"
+                                      for n in range(1, shown + 1)]
+    page = report_page(distinct(), tmp_path, [], stores=stores)
+    assert "4 個 (shard-01-of-04/simulation.sqlite3 〜 shard-04-of-04/simulation.sqlite3、" in page
+
+
+def test_D_14_a_stuffing_run_s_time_plot_says_over_which_visits_each_curve_is(
+        tmp_path: Path) -> None:
+    plot = tmp_path / plots.TIME_TO_LOGIN
+    plot.write_bytes(b"\x89PNG\r\n\x1a\n")
+    for r, caption in ((distinct(), report_html.PLOT_CAPTIONS),
+                       (distinct(client_addresses=4, attacked_addresses=1),
+                        report_html.SPLIT_CAPTIONS)):
+        assert f"<figcaption>{caption[plots.TIME_TO_LOGIN]}</figcaption>" in report_page(
+            r, tmp_path, [plot])
+
+
+def test_compare_html_shows_each_run_s_counts_in_their_rows() -> None:
+    reports = [distinct(validity_minutes=5, client_addresses=4, attacked_addresses=1,
+                        gave_up=9, exposed_visits=20, exposed_histogram=[1.0] * 10 + [300.0] * 8),
+               distinct(validity_minutes=15, logged_in=180, with_key=120, client_addresses=4,
+                        gave_up=4)]
+    page = compare_page(reports, [], now=NOW)
+    rows = table_rows(page)
+    assert rows["ログインできなかった訪問"] == [f"{200 - r.logged_in} ({percent(200 - r.logged_in, 200)})"
+                                       for r in reports]
+    assert rows["通知キーで完了したログイン"] == ["97", "120"]
+    assert rows[report_html.GAVE_UP] == [f"{n} ({percent(n, 200)})" for n in (9, 4)]  # of visits
+    assert rows["攻撃元と同じアドレスの利用者: ログインまで p90 †"][0] == (
+        report_html.duration_ja(reports[0].exposed.seconds_to_login["p90"])) != (
+        report_html.duration_ja(reports[0].exposed.seconds_to_login["p50"]))
+    assert f"† {report_html.GROUP_TIME_NOTE}" in page
+    common = re.search(r'<p class="meta">(.*?)</p>', page, flags=re.S)
+    assert common and "誤入力 5回まで" in common.group(1)  # the policy's numbers not varied
+    assert "有効期限 5分" not in common.group(1)
+
+
+def test_compare_html_without_a_stuffer_has_no_note_for_one() -> None:
+    assert "†" not in compare_page([distinct(validity_minutes=5), distinct()], [], now=NOW)
+
+
+def test_compare_html_numbers_runs_whose_varied_values_repeat() -> None:
+    heads = re.findall(r'title="この条件の詳しい報告">(.*?)</a>',
+                       compare_page([distinct(), distinct()], [], now=NOW))
+    assert [head.split(" ")[0] for head in heads] == ["1回目", "2回目"]
 
 
 def test_every_outcome_has_a_japanese_label() -> None:
