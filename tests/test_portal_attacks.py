@@ -22,6 +22,7 @@ from starlette.routing import Route
 from application import screens
 from application.outcomes import Refusal
 from application.screens import THROTTLED
+from domain.portal_sessions import IDLE_TIMEOUT
 from portal.app import MAX_BODY, create_app
 from portal.config import PortalConfig
 
@@ -38,7 +39,7 @@ from tests.portal_fixtures import (  # noqa: E402
     in_process,
     sub_id_of,
 )
-from tests.story import PASSWORD  # noqa: E402
+from tests.story import PASSWORD, sub_id_form  # noqa: E402
 
 pytest_plugins = ["tests.attackers"]
 
@@ -427,6 +428,33 @@ def test_D_15_an_attempt_id_cannot_be_used_from_another_session(portal: Served) 
         done = victim.post("/key", data={"key": key, "csrf": csrf_of(victim.get("/key").text)})
         assert done.headers["location"] == "/top"  # and still the victim's to complete
     attacker.close()
+
+
+def max_age(response: httpx.Response, name: str) -> int:
+    """The Max-Age of the cookie ``name`` the response sets."""
+    found = [re.search(r"Max-Age=(\d+)", c, flags=re.I) for c in response.headers.get_list(
+        "set-cookie") if c.startswith(f"{name}=")]
+    assert len(found) == 1 and found[0], response.headers.get_list("set-cookie")
+    return int(found[0].group(1))
+
+
+def test_a_failed_login_s_page_and_a_confirmation_last_as_long_as_they_may(
+        portal: Served) -> None:
+    """A failed login's page (the login ID typed) for 5 minutes, not for the next person
+    at a shared browser; a 確認 screen as long as its session may (D-12's 30 idle minutes:
+    at 30 seconds a reload of it went back to the form, and 「戻る」 emptied the form)."""
+    with client(portal) as browser:
+        failed = browser.post("/login", data={"login_id": "nobody01", "password": "wrong",
+                                              "csrf": csrf_of(browser.get("/login").text)})
+        assert max_age(failed, "bs_login_error") == 5 * 60
+    login_id = customer(portal)
+    browser = logged_in(portal, login_id)
+    form = browser.get("/permission-settings/new")
+    posted = browser.post("/permission-settings/new", data=sub_id_form(
+        f"{login_id}s1", temporary_password=PASSWORD) | {"csrf": csrf_of(form.text)})
+    assert posted.status_code == 303
+    assert max_age(posted, "bs_confirm") == IDLE_TIMEOUT.total_seconds() == 30 * 60
+    browser.close()
 
 
 def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> None:
