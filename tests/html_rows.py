@@ -1,5 +1,6 @@
 """A page's table rows as a person reads them: each row's first cell, and the cells after it
-(tags and the spaces around them dropped, an indent's too; entities kept), so that a test can say which number each row shows."""
+(tags and the spaces around them dropped, an indent's too; entities kept), so that a test
+can say which number each row shows."""
 
 from __future__ import annotations
 

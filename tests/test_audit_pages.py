@@ -9,23 +9,31 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
 from playwright.sync_api import Browser, Page
 
 from application.adapters.mailbox import MailboxFolder
-from application.audit.policies import POLICY
+from application.audit import LoginRecord, Violation
+from application.audit.policies import POLICIES, POLICY
 from application.bootstrap import store_settings
+from application.japan_time import JST
 from application.outcomes import KeyEntry, Outcome
+from billing_station.audit_pages import findings_page, history_page
 from billing_station.audit_words import D14_UNJUDGED_JA, FINDINGS, OUTCOMES
 from billing_station.cli import main
 from billing_station.verify_words import D14_UNJUDGED
 from domain.login_attempt import LoginAttempt
 from tests.conftest import build
 from tests.docs_shots import screenshot_path
+from tests.html_rows import table_rows
 from tests.story import FAST_HASHER, PASSWORD, complete_planted, keyed_main, onboard
 
 
@@ -65,6 +73,7 @@ def test_verify_html_shows_the_verdict_and_each_finding_with_its_evidence(
     assert page.get_by_text("LG-3: 通知キーが必要なログインが通知キーなしで完了した").is_visible()
     assert page.get_by_text("ポリシーが求める通知キーなしでログインが完了した").is_visible()
     assert "a login completed" not in text  # (the command line's English, once)
+    assert not any(p in text for p in POLICIES)  # (the policies: in Japanese, not in its table)
     assert page.locator("pre", has_text="LoginAttempt.LoginCompleted").is_visible()
     page.screenshot(path=str(screenshot_path("audit-report.png", tmp_path)), full_page=True)
     assert page.get_by_text("変更: お客様情報は主IDだけ (CI-1)", exact=False).is_visible()
@@ -122,8 +131,11 @@ def test_history_html_lists_every_attempt_and_filters_by_outcome(
     assert not page.get_by_text("条件に合うものはありません。").is_visible()
     page.get_by_label("期間の終わり (JST, 含まない)").fill("2015-01-18T00:00")
     assert not page.get_by_role("alert").is_visible() and page.locator("#shown").inner_text() == "0"
-    for period in ("期間の始め (JST)", "期間の終わり (JST, 含まない)"):
-        page.get_by_label(period).fill("")
+    first = page.evaluate("[...document.querySelectorAll('tbody tr')].map(r => r.dataset.at).sort()[0]")
+    page.get_by_label("期間の始め (JST)").fill("")
+    page.get_by_label("期間の終わり (JST, 含まない)").fill(first)  # its end is not in it
+    assert page.locator("#shown").inner_text() == "0"
+    page.get_by_label("期間の終わり (JST, 含まない)").fill("")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls in its box
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # (it was 557 px wide,
     cell = page.get_by_role("cell", name="未登録のID").bounding_box()
@@ -188,3 +200,35 @@ def test_verify_names_what_it_read_and_says_when_D_14_went_unjudged(
     assert (f"検査の範囲: チェックポイント {checkpoint} の続き: 通知 " in
             report.read_text(encoding="utf-8"))
     assert "、スナップショットもイベントと照合 (--snapshots)" in report.read_text(encoding="utf-8")
+
+
+def attempt_row(at: str, **changes: Any) -> LoginRecord:
+    return attrs.evolve(LoginRecord(
+        f"attempt-{at}", f"2015-01-16T{at}+09:00", "main01", "main", "completed", True, True,
+        False, 2, 1, 40, "", "", ""), **changes)
+
+
+def test_history_html_shows_each_attempt_s_numbers_under_their_headings_and_ids_as_text(
+        ) -> None:
+    records = [attempt_row("10:00:00"),
+               attempt_row("10:01:00", login_id="<b>x</b>", outcome="password_rejected",
+                           keys_issued=0, wrong_entries=0),
+               attempt_row("10:02:00", outcome="password_rejected", keys_issued=0)]
+    page = history_page(records, None, datetime(2015, 1, 17, tzinfo=JST))
+    heads = re.findall(r"<th>(.*?)</th>", page.split("</thead>")[0])
+    first = dict(zip(heads[1:], table_rows(page)["2015/01/16 10:00:00"], strict=True))
+    assert (first["発行キー数"], first["誤入力"]) == ("2", "1")
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page  # a tampered store's
+    assert (f"ログイン試行 3 件: {OUTCOMES['password_rejected']} 2、{OUTCOMES['completed']} 1"
+            in page)  # the most first
+    assert "期間: 最初 から 2015/01/17 00:00:00 まで (終わりを含まない)" in page
+
+
+def test_verify_html_lists_the_rules_found_in_order_and_each_finding_s_login_ids_and_time(
+        ) -> None:
+    found = [Violation(rule, "information changed by sub01, not by the main ID main01",
+                       ["2015/01/16 10:00:12 Account.InformationChanged by=sub01"], "")
+             for rule in ("SB-2", "CI-1", "SB-2")]
+    page = findings_page(found, Counter(), "portal.sqlite3")
+    assert "違反 3 件: CI-1 × 1、SB-2 × 2" in page
+    assert 'data-at="2015-01-16T10:00" data-id="main01 sub01"' in page

@@ -189,10 +189,11 @@ def test_report_html_is_one_japanese_page_with_the_numbers_and_plots(
 def distinct(**changes: Any) -> Report:
     """A run whose counts differ from each other, so that a row showing another row's count,
     or a share of another whole, shows a number of its own no more."""
-    return attrs.evolve(made(10, 60), **{
+    counts: dict[str, Any] = {
         "visits": 200, "logged_in": 150, "with_key": 97, "without_key": 53, "attempts": 260,
         "support": {ROUTES[ContactRoute.OPERATOR]: 3, ROUTES[ContactRoute.MAIN_ID_PERSON]: 5},
-        "seconds_to_login": {"p50": 30.0, "p90": 400.0, "p99": 900.0}} | changes)
+        "seconds_to_login": {"p50": 30.0, "p90": 400.0, "p99": 900.0}}
+    return attrs.evolve(made(10, 60), **(counts | changes))
 
 
 def test_report_html_shows_each_count_in_its_own_row(tmp_path: Path) -> None:
