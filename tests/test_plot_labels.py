@@ -154,3 +154,34 @@ def test_a_comparison_of_dozens_of_runs_is_drawn_without_a_warning(
     written = plots.compare([made(v, 90) for v in range(1, 61)], tmp_path)
     assert written and all(path.stat().st_size > 0 for path in written)
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_the_time_plot_says_over_which_visits_its_shares_are(
+        drawn: list[plt.Figure], tmp_path: Path) -> None:
+    """All visits, or (a credential stuffer's run, D-14) each group's own."""
+    r = made(10, 60)
+    stuffed = attrs.evolve(r, client_addresses=4, attacked_addresses=1, exposed_visits=20,
+                           exposed_histogram=r.histogram[:15])
+    plots.time_to_login([r], tmp_path / "all.png")
+    plots.time_to_login([stuffed], tmp_path / "split.png", split=True)
+    assert [fig.axes[0].get_ylabel() for fig in drawn] == [
+        "ログインできた訪問の割合 (全訪問に対して)", "ログインできた割合 (それぞれの訪問に対して)"]
+
+
+def test_more_hours_than_fit_a_label_each_are_labelled_every_other_hour(
+        drawn: list[plt.Figure], tmp_path: Path) -> None:
+    r = made(10, 60)
+    hours = plots.hours_shown(r)
+    assert len(hours) > plots.HOURS_LABELLED
+    plots.expiries_by_hour(r, tmp_path / "expiries.png")
+    assert [t.get_text() for t in drawn[0].axes[0].get_xticklabels()] == [
+        f"{int(h)}時" for h in hours[::2]]
+
+
+def test_the_comparison_s_bar_labels_run_ten_characters_a_line_their_rule_below(
+        drawn: list[plt.Figure], tmp_path: Path) -> None:
+    plots.compare_bars([made(5, 90), made(15, 90)], tmp_path / "bars.png")
+    labels = [t.get_text() for t in drawn[0].axes[0].get_xticklabels()]
+    lines = [line for label in labels for line in label.split("\n")]
+    assert "ログインできなかった\n訪問" in labels and "待つよう言われて断念\n(D-14)" in labels
+    assert all(len(line) <= 10 or line.startswith("(") for line in lines), labels
