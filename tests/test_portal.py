@@ -4,6 +4,7 @@ Playwright), and headers, cookies and CSRF through httpx, against a real uvicorn
 from __future__ import annotations
 
 import base64
+import html
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ pytest.register_assert_rewrite("tests.portal_fixtures")
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from application import screens  # noqa: E402
-from application.adapters.mailbox import MailboxFolder  # noqa: E402
+from application.adapters.mailbox import MailboxFolder, read  # noqa: E402
 from application.bootstrap import store_settings  # noqa: E402
 from application.outcomes import Refusal, TopPage  # noqa: E402
 from application.samples import INFORMATION, MAIN_ID, PASSWORD  # noqa: E402
@@ -375,6 +376,26 @@ def test_LG_5_and_D_10_the_notes_say_the_policy_s_spans_as_a_person_reads_them(
     station.close()
 
 
+def test_CI_2_the_customer_s_number_name_and_its_reading_are_shown_in_the_manual_s_order(
+        served: Served, client: httpx.Client) -> None:
+    assert http_log_in(client, served.customer()).headers["location"] == "/top"
+    page = client.get("/customer-information").text
+    shown = re.search(r'<dl class="shown">(.*?)</dl>', page, flags=re.S)
+    assert shown and re.findall(r"<dt>(.*?)</dt>", shown.group(1)) == [
+        "BSお客様番号", "会社名", "会社名フリガナ"]
+
+
+def test_SB_4_a_sub_ID_of_another_customer_or_of_none_is_no_page_of_this_one(
+        served: Served, client: httpx.Client) -> None:
+    """Another customer's sub ID, and a login ID of nobody, typed into the address bar:
+    the page says it is no sub ID here, with a 404."""
+    others = sub_id_of(served)
+    assert http_log_in(client, served.customer()).headers["location"] == "/top"
+    for login_id in (others, "nobody01"):
+        page = client.get(f"/permission-settings/sub-ids/{login_id}")
+        assert page.status_code == 404 and "この副IDは登録されていません。" in page.text
+
+
 def test_D_13_the_login_form_needs_its_token_too(served: Served, client: httpx.Client) -> None:
     client.get("/login")
     response = client.post("/login", data={"login_id": served.customer(),
@@ -591,6 +612,16 @@ def test_the_development_mailbox_lists_the_newest_mail_first_and_only_mails(
         links = re.findall(r'href="/dev/mailbox/([^"]+)"', listing.text)
         assert links == [f"{n:06d}-0000abcd-x%40example.co.jp.eml" for n in numbers[::-1]]
         assert (await dev.get("/dev/mailbox/.sequence")).status_code == 404
+        gone = await dev.get("/dev/mailbox/000011-0000abcd-x@example.co.jp.eml")  # (no 500)
+        assert gone.status_code == 404 and "メールが見つかりません。" in gone.text
+        shown = (await dev.get(f"/dev/mailbox/{links[0]}")).text
+        sent = read(served.mailbox.files()[-1])
+        assert (f"<dt>差出人</dt><dd>{html.escape(str(sent['From']))}</dd><dt>宛先</dt>"
+                f"<dd>{html.escape(str(sent['To']))}</dd>") in shown
+
+    @in_process(create_app(served.station, PortalConfig(SECRET, folder)), "http://[::1]:8000")
+    async def _(dev: httpx.AsyncClient) -> None:  # (serve --host ::1, as it allows)
+        assert (await dev.get("/dev/mailbox")).status_code == 200
 
 
 def test_errors_are_pages_in_japanese_never_a_traceback(client: httpx.Client,

@@ -266,6 +266,19 @@ def test_compare_html_numbers_runs_whose_varied_values_repeat() -> None:
     assert [head.split(" ")[0] for head in heads] == ["1回目", "2回目"]
 
 
+def test_report_txt_names_up_to_three_and_says_seconds_in_two_digits() -> None:
+    assert report_text.listed(["A", "B", "C"]) == "A, B, C"  # (not the middle one hidden)
+    assert report_text.listed(["A", "B", "C", "D"]) == "A to D"
+    assert [report_text.duration(s) for s in (5, 65, None)] == ["5s", "1m05s", "not logged in"]
+
+
+def test_compare_txt_shows_the_keys_re_issued_beside_the_keys_issued() -> None:
+    table = side_by_side([distinct(validity_minutes=5),
+                          distinct(validity_minutes=15, keys_reissued=30)])
+    line = next(x for x in table.splitlines() if x.startswith("  of which re-issued"))
+    assert line.split()[-2:] == ["11", "30"]
+
+
 def test_every_outcome_has_a_japanese_label() -> None:
     assert set(OUTCOME_LABELS) == set(Outcome)
 
