@@ -111,9 +111,6 @@ OUTCOMES = {
 Shown = TopPage | KeyEntry | ErrorPage | Refused | Completed | Confirmation | Throttled
 
 
-
-
-
 def title(shown: Shown) -> str:
     """The screen's title."""
     if isinstance(shown, TopPage):
