@@ -441,8 +441,9 @@ def max_age(response: httpx.Response, name: str) -> int:
 def test_a_failed_login_s_page_and_a_confirmation_last_as_long_as_they_may(
         portal: Served) -> None:
     """A failed login's page (the login ID typed) for 5 minutes, not for the next person
-    at a shared browser; a 確認 screen as long as its session may (D-12's 30 idle minutes:
-    at 30 seconds a reload of it went back to the form, and 「戻る」 emptied the form)."""
+    at a shared browser; a 確認 screen as long as its session may (D-12's 30 idle minutes;
+    a shorter age would send a reload of it back to the form, and 「戻る」 to an empty one).
+    Either could change unseen before."""
     with client(portal) as browser:
         failed = browser.post("/login", data={"login_id": "nobody01", "password": "wrong",
                                               "csrf": csrf_of(browser.get("/login").text)})
