@@ -17,7 +17,7 @@ from application.japan_time import JST
 from application.outcomes import ContactRoute
 from simulations.html import esc, page, png_figure, table
 from simulations.report import PERCENTILES, PRODUCTION_HASH_COST, ROUTES, Report, Visits
-from simulations.report_text import listed, text
+from simulations.report_text import duration, listed, text
 from simulations.run_folder import (
     COMPARE_HTML,
     EXPIRIES_BY_HOUR,
@@ -49,10 +49,7 @@ class RunFigures:
 
 
 def duration_ja(seconds: float | None) -> str:
-    if seconds is None:
-        return "ログインできず"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}分{secs:02d}秒" if minutes else f"{secs}秒"
+    return duration(seconds, "分", "秒", "ログインできず")
 
 
 def made_at(now: datetime | None) -> str:

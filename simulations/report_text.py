@@ -130,12 +130,14 @@ def _times(r: Report) -> str:
     return (cuts or "no visits") + slowest
 
 
-def duration(seconds: float | None) -> str:
-    """``1m38s``; ``not logged in`` for a percentile that fell among the visits that failed."""
+def duration(seconds: float | None, minute: str = "m", second: str = "s",
+             failed: str = "not logged in") -> str:
+    """``1m38s``; ``not logged in`` for a percentile that fell among the visits that failed
+    (report.html's units and words given: 1分38秒, ログインできず)."""
     if seconds is None:
-        return "not logged in"
+        return failed
     minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    return f"{minutes}{minute}{secs:02d}{second}" if minutes else f"{secs}{second}"
 
 
 ONE_DAY = (";\n   a run of one day, and an ID's first login needs no key: to see keys, run"
