@@ -23,6 +23,7 @@ from application.outcomes import (
     Session,
     TopPage,
 )
+from domain import clock
 from domain.fields import FieldError, InvalidInput
 from domain.forms import SECRET_FIELDS
 from domain.portal_sessions import IDLE_TIMEOUT
@@ -41,7 +42,7 @@ def refused_form(request: Request, session: Session | None = None,
 
 BACK = "back"  # 「戻る」 on 確認: the form's URL with it, what 確認 accepted again
 ERRORS = "errors"  # 「確認」 refused: the form's URL with it, the input and its errors
-SHOWN_MAX_AGE = int(IDLE_TIMEOUT.total_seconds())  # a 確認 screen lives as its session may
+SHOWN_MAX_AGE = IDLE_TIMEOUT  # a 確認 screen lives as its session may
 COOKIE_ROOM = 3900  # bytes of a cookie's value a browser keeps (4,096 with its name, flags)
 
 
@@ -88,11 +89,12 @@ async def confirmed(request: Request, session: Session, top: TopPage, form_page:
 
 def _carried(request: Request, shown: Shown, url: str) -> Response | None:
     """A redirect to ``url`` with ``shown`` in its cookie; None if it would not fit."""
-    sealed = portal(request).signer.shown(shown, binding(request) or "")
+    sealed = portal(request).signer.shown(shown, binding(request) or "", clock.now())
     if len(sealed) > COOKIE_ROOM:
         return None
     response = redirect(url)
-    set_cookie(request, response, SHOWN_COOKIE, sealed, max_age=SHOWN_MAX_AGE)
+    set_cookie(request, response, SHOWN_COOKIE, sealed,
+               max_age=int(SHOWN_MAX_AGE.total_seconds()))
     return response
 
 
@@ -113,8 +115,8 @@ def form_again(request: Request, url: str) -> tuple[dict[str, str], list[FieldEr
 
 def _shown(request: Request, url: str) -> Shown | None:
     """What the last 「確認」 of the form at ``url`` answered, sealed for this session."""
-    shown = portal(request).signer.shown_of(cookie(request, SHOWN_COOKIE),
-                                            binding(request))
+    shown = portal(request).signer.shown_of(cookie(request, SHOWN_COOKIE), binding(request),
+                                            clock.now(), SHOWN_MAX_AGE)
     return shown if shown is not None and shown.url == url else None
 
 

@@ -32,7 +32,8 @@ from portal.security import (
 )
 from portal.web import checked_form, log, member, portal, redirect, render, run
 
-ERROR_MAX_AGE = 5 * 60  # a failed login's page, reloaded or come back to: not for the next user
+ERROR_MAX_AGE = timedelta(minutes=5)  # a failed login's page, reloaded or come back to: not
+# for the next person at the browser
 
 
 async def home(request: Request) -> Response:
@@ -107,8 +108,9 @@ def _error_page_next(request: Request, refusal: str, login_id: str,
     time to come back sealed in a cookie for this browser (never the password)."""
     to_error = redirect("/login/error")
     sealed = portal(request).signer.login_error(refusal, login_id, _browser(request, to_error),
-                                                retry_at)
-    set_cookie(request, to_error, ERROR_COOKIE, sealed, max_age=ERROR_MAX_AGE)
+                                                clock.now(), retry_at)
+    set_cookie(request, to_error, ERROR_COOKIE, sealed,
+               max_age=int(ERROR_MAX_AGE.total_seconds()))
     drop_cookie(request, to_error, ATTEMPT_COOKIE)
     return to_error
 
@@ -128,7 +130,8 @@ async def login_error(request: Request) -> Response:
     if await member(request):
         return redirect("/top")
     found = portal(request).signer.login_error_of(cookie(request, ERROR_COOKIE),
-                                                  cookie(request, BROWSER_COOKIE))
+                                                  cookie(request, BROWSER_COOKIE),
+                                                  clock.now(), ERROR_MAX_AGE)
     refusal = Refusal.__members__.get(found.refusal) if found else None
     if found is None or (refusal is None and found.refusal != _THROTTLED):
         return redirect("/login")  # (also after BS_PORTAL_SECRET changed: a restart without it)

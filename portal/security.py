@@ -67,20 +67,24 @@ class Signer:
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.digest(self._secret, f"{purpose}\x00{value}".encode(), "sha256").hex()
 
-    def login_error(self, refusal: str, login_id: str, browser: str,
+    def login_error(self, refusal: str, login_id: str, browser: str, at: datetime,
                     retry_at: datetime | None = None) -> str:
         """A failed login's page, carried to the GET it is redirected to: the refusal's name,
         the login ID typed (one too long to be one is not offered again) and when to come
-        back (D-10), sealed for this browser: what was typed may be a password in the wrong
-        field."""
+        back (D-10), sealed for this browser with when it failed: what was typed may be a
+        password in the wrong field."""
         kept = login_id if len(login_id) <= KEPT_LOGIN_ID else ""
         return self._seal("login-error", {"refusal": refusal, "login_id": kept,
-                                          "retry_at": retry_at.isoformat() if retry_at else ""},
-                          browser)
+                                          "retry_at": retry_at.isoformat() if retry_at else "",
+                                          "at": _seconds(at)}, browser)
 
-    def login_error_of(self, sealed: str | None, browser: str | None) -> LoginError | None:
+    def login_error_of(self, sealed: str | None, browser: str | None, now: datetime,
+                       max_age: timedelta) -> LoginError | None:
+        """The failed login's page sealed for this browser, if younger than ``max_age``
+        (a browser's Max-Age is not the server's word: a kept cookie would show the login
+        ID typed to the next person at a shared browser for ever); else None."""
         data = self._unseal("login-error", sealed, browser)
-        if data is None:
+        if data is None or not _younger(data.get("at"), now, max_age):
             return None
         retry_at = str(data.get("retry_at") or "")
         return LoginError(str(data["refusal"]), str(data["login_id"]),
@@ -107,7 +111,7 @@ class Signer:
         """通知キー照合's attempt, signed for this browser with when it was shown: a cookie
         kept past its age is refused here, not only dropped by a browser that keeps to
         Max-Age (a form replayed with it could be sent for ever)."""
-        return self.sign("attempt", f"{attempt_id}_{(shown_at - _EPOCH) // timedelta(seconds=1)}",
+        return self.sign("attempt", f"{attempt_id}_{_seconds(shown_at)}",
                          browser)  # (no space: a cookie's value)
 
     def attempt_of(self, signed: str | None, browser: str | None, now: datetime,
@@ -118,7 +122,7 @@ class Signer:
         attempt, _, shown = (value or "").rpartition("_")
         if not (attempt and shown.isascii() and shown.isdigit() and len(shown) <= 12):
             return None
-        return attempt if now < _EPOCH + timedelta(seconds=int(shown)) + max_age else None
+        return attempt if _younger(int(shown), now, max_age) else None
 
     def seen(self, instant: datetime, token: str) -> str:
         """D-12: the instant of a session's request, signed for that session alone, so that
@@ -142,18 +146,21 @@ class Signer:
         data = self._unseal("confirmation", sealed, binding)
         return None if data is None else _confirmation(data)
 
-    def shown(self, shown: Shown, binding: str) -> str:
+    def shown(self, shown: Shown, binding: str, at: datetime) -> str:
         """What 「確認」 answered, for the cookie the GET it redirects to reads: sealed for
-        its session, compressed (a browser keeps a cookie of at most 4 kB)."""
+        its session with when, compressed (a browser keeps a cookie of at most 4 kB)."""
         return self._seal("shown", {
             "url": shown.url, "typed": shown.typed, "retype": list(shown.retype),
             "confirmation": shown.confirmation and _fields_of(shown.confirmation),
-            "errors": [attrs.astuple(error) for error in shown.errors]}, binding, packed=True)
+            "errors": [attrs.astuple(error) for error in shown.errors],
+            "at": _seconds(at)}, binding, packed=True)
 
-    def shown_of(self, sealed: str | None, binding: str | None) -> Shown | None:
-        """What 「確認」 answered, if this portal sealed it for this session; else None."""
+    def shown_of(self, sealed: str | None, binding: str | None, now: datetime,
+                 max_age: timedelta) -> Shown | None:
+        """What 「確認」 answered, if this portal sealed it for this session less than
+        ``max_age`` ago; else None."""
         data = self._unseal("shown", sealed, binding, packed=True)
-        if data is None:
+        if data is None or not _younger(data.get("at"), now, max_age):
             return None
         return Shown(str(data["url"]), dict(data["typed"]), tuple(data["retype"]),
                      data["confirmation"] and _confirmation(data["confirmation"]),
@@ -197,6 +204,17 @@ def _fields_of(confirmation: Confirmation) -> dict[str, Any]:
 def _confirmation(data: dict[str, Any]) -> Confirmation:
     return Confirmation(Form[data["form"]], data["values"], data["labels"],
                         UUID(data["target_id"]), int(data["version"]))
+
+
+def _seconds(instant: datetime) -> int:
+    """An instant as a cookie carries it: whole seconds since the epoch."""
+    return (instant - _EPOCH) // timedelta(seconds=1)
+
+
+def _younger(seconds: object, now: datetime, max_age: timedelta) -> bool:
+    """Whether what was signed or sealed at ``seconds`` (as ``_seconds`` wrote it) is still
+    younger than ``max_age``: the server's own check of a cookie's age."""
+    return type(seconds) is int and now < _EPOCH + timedelta(seconds=seconds) + max_age
 
 
 def _same(expected: str, given: str) -> bool:

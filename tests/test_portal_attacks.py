@@ -25,6 +25,7 @@ from application.screens import THROTTLED
 from domain.portal_sessions import IDLE_TIMEOUT
 from portal.app import MAX_BODY, create_app
 from portal.config import PortalConfig
+from portal.security import LoginError, Shown, Signer
 
 pytest.register_assert_rewrite("tests.portal_fixtures", "tests.attackers")  # before their import
 
@@ -458,6 +459,66 @@ def test_a_failed_login_s_page_and_a_confirmation_last_as_long_as_they_may(
     browser.close()
 
 
+def _send_again(browser: httpx.Client, kept: dict[str, str]) -> None:
+    """The cookies ``kept``, as a client that keeps them past their Max-Age sends them."""
+    for name, value in kept.items():
+        browser.cookies.delete(name)
+        browser.cookies.set(name, value)
+
+
+def test_a_kept_failed_login_s_page_or_confirmation_is_refused_past_its_age(
+        portal: Served) -> None:
+    """Their ages were a browser's Max-Age only: a client keeping the failed login's cookie
+    showed the login ID typed (maybe a password in the wrong field) for ever. Each is sealed
+    with its instant and checked: 5 minutes, and a 確認 screen's 30 (its session alive)."""
+    now = datetime.now(UTC)
+    with client(portal) as browser:
+        failed = browser.post("/login", data={"login_id": "typed-by-1", "password": "wrong",
+                                              "csrf": csrf_of(browser.get("/login").text)})
+        kept = {"bs_login_error": browser.cookies["bs_login_error"]}
+        for late, shown in ((timedelta(minutes=4, seconds=50), True),
+                            (timedelta(minutes=5, seconds=1), False)):
+            with freezegun.freeze_time(now + late, tick=True):
+                _send_again(browser, kept)
+                page = browser.get(failed.headers["location"])
+                assert (page.status_code, "typed-by-1" in page.text) == (
+                    (200, True) if shown else (303, False)), late
+    login_id = customer(portal)
+    browser = logged_in(portal, login_id)
+    posted = browser.post("/permission-settings/new", data=sub_id_form(
+        f"{login_id}s1", temporary_password=PASSWORD) | {
+            "csrf": csrf_of(browser.get("/permission-settings/new").text)})
+    kept = {"bs_confirm": browser.cookies["bs_confirm"]}
+    for late, shown in ((timedelta(minutes=20), True), (timedelta(minutes=30, seconds=1), False)):
+        with freezegun.freeze_time(now + late, tick=True):
+            _send_again(browser, kept)
+            page = browser.get(posted.headers["location"])
+            assert (page.status_code, f"{login_id}s1" in page.text) == (
+                (200, True) if shown else (303, False)), late
+            assert browser.get("/top").status_code == 200  # (the session lives on)
+    browser.close()
+
+
+def test_a_page_sealed_before_pages_carried_their_instant_is_none_not_an_error() -> None:
+    """A failed login's or a 確認's cookie sealed by the release before (the secret kept
+    over a restart) has no instant: the login form or the form, not a 500."""
+    signer, age = Signer(b"s" * 32), timedelta(minutes=5)
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = signer._seal("login-error", {"refusal": "PASSWORD_WRONG", "login_id": "typed",
+                                       "retry_at": ""}, "browser")
+    assert signer.login_error_of(old, "browser", now, age) is None
+    new = signer.login_error("PASSWORD_WRONG", "typed", "browser", now - age + timedelta(seconds=1))
+    assert signer.login_error_of(new, "browser", now, age) == LoginError(
+        "PASSWORD_WRONG", "typed", None)
+    aged = signer.login_error("PASSWORD_WRONG", "typed", "browser", now - age)
+    assert signer.login_error_of(aged, "browser", now, age) is None  # (its age reached)
+    old = signer._seal("shown", {"url": "/f", "typed": {}, "retype": [], "confirmation": None,
+                                 "errors": []}, "session", packed=True)
+    assert signer.shown_of(old, "session", now, age) is None
+    assert signer.shown_of(signer.shown(Shown("/f", {}, ()), "session", now), "session", now,
+                           age) == Shown("/f", {}, ())
+
+
 def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> None:
     """The attempt cookie's age was a browser's Max-Age only: a client keeping it could
     send 通知キー照合's form for ever. Its age is signed in it, and checked: it lasts as long
@@ -473,9 +534,7 @@ def test_D_15_a_kept_attempt_cookie_is_refused_past_its_age(portal: Served) -> N
         for late, said in ((timedelta(minutes=15, seconds=1), screens.KEY_EXPIRED),
                            (timedelta(minutes=70, seconds=1), screens.KEY_UNUSABLE)):
             with freezegun.freeze_time(datetime.now(UTC) + late, tick=True):
-                browser.cookies.clear()
-                for name, value in kept.items():
-                    browser.cookies.set(name, value)
+                _send_again(browser, kept)
                 if said == screens.KEY_UNUSABLE:  # (past its age, the cookie is no attempt)
                     assert browser.get("/key").headers["location"] == "/login"
                 entered = browser.post("/key", data={"key": key, "csrf": token})  # (the right
