@@ -25,7 +25,7 @@ import attrs
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 
 from application.adapters.mailbox import MailboxFolder
@@ -300,6 +300,16 @@ def fill_new_sub_id(tab: Page, login_id: str) -> None:
     tab.get_by_label("担当者").fill("佐藤　花子")
     tab.get_by_label("電話番号").fill("0398765432")
     tab.get_by_label("登録先メールアドレス").fill(f"{login_id}@example.co.jp")
+
+
+def confirm_then_ok(tab: Page, camera: Camera, heading: str, line: str, done: str) -> None:
+    """「確認」, its screen (``heading``, showing ``line``; shot), 「OK」 and its 完了 message."""
+    tab.get_by_role("button", name="確認").click()
+    expect(tab.get_by_role("heading", name=heading)).to_be_visible()
+    expect(tab.get_by_text(line)).to_be_visible()
+    camera.shot("confirmation")
+    tab.get_by_role("button", name="OK").click()
+    expect(tab.get_by_text(done, exact=True)).to_be_visible()
 
 
 def sub_id_of(served: Served, main: str | None = None) -> str:

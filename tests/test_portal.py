@@ -35,6 +35,7 @@ from tests.portal_fixtures import (  # noqa: E402
     Served,
     async_login,
     browser_login,
+    confirm_then_ok,
     confirmation_shown,
     csrf_of,
     fill_new_sub_id,
@@ -93,12 +94,8 @@ def test_LG_3_the_demo_story_turn_the_key_on_log_out_log_in_with_the_mailed_key(
     expect(tab.get_by_role("group", name="通知キーの利用").get_by_label("利用しない")).to_be_checked()
     tab.get_by_role("group", name="通知キーの利用").get_by_label("利用する").check()
     camera.shot("customer-information")
-    tab.get_by_role("button", name="確認").click()
-    expect(tab.get_by_role("heading", name="お客様情報変更確認")).to_be_visible()
-    expect(tab.get_by_text("通知キーの利用: 利用する")).to_be_visible()
-    camera.shot("confirmation")
-    tab.get_by_role("button", name="OK").click()
-    expect(tab.get_by_text("お客様情報変更を完了しました。", exact=True)).to_be_visible()
+    confirm_then_ok(tab, camera, "お客様情報変更確認", "通知キーの利用: 利用する",
+                    "お客様情報変更を完了しました。")
     camera.shot("completed")
     tab.get_by_role("button", name="ログアウト").click()
     expect(tab.get_by_role("heading", name="ログイン")).to_be_visible()
@@ -182,12 +179,8 @@ def test_SB_8_a_sub_id_registered_and_changed_on_each_plan(
     if standard:
         tab.get_by_role("group", name="請求金額照会").get_by_label("利用権限なし").check()
     camera.shot("new-sub-id")
-    tab.get_by_role("button", name="確認").click()
-    expect(tab.get_by_role("heading", name="副ID 設定内容確認")).to_be_visible()
-    expect(tab.get_by_text("仮パスワード: ********")).to_be_visible()
-    camera.shot("confirmation")
-    tab.get_by_role("button", name="OK").click()
-    expect(tab.get_by_text("ログインユーザ情報変更を完了しました。", exact=True)).to_be_visible()
+    confirm_then_ok(tab, camera, "副ID 設定内容確認", "仮パスワード: ********",
+                    "ログインユーザ情報変更を完了しました。")
     tab.get_by_role("link", name="権限設定へ戻る").click()  # back where the change began
     expect(tab.get_by_role("cell", name=sub, exact=True)).to_be_visible()
     tab.get_by_role("link", name=f"{sub} を変更").click()
