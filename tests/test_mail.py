@@ -317,6 +317,14 @@ def test_the_mailbox_folder_takes_any_valid_address(tmp_path: Path, to: str) -> 
     assert len(list((tmp_path / "mailbox").glob("*.eml"))) == 1
 
 
+def test_a_folder_named_like_a_mail_is_no_mail(tmp_path: Path) -> None:
+    """Reading it as one failed the development mailbox's whole list (a 500)."""
+    mailbox = MailboxFolder(tmp_path / "mailbox")
+    (tmp_path / "mailbox" / "000000-copied.eml").mkdir(parents=True)
+    mailbox.send(notice_mail("a@example.com", "main01", ["テスト"], "http://x/"))
+    assert [m["To"] for m in mailbox.messages()] == ["a@example.com"]
+
+
 def test_mails_sent_at_once_from_several_senders_are_numbered_in_turn(tmp_path: Path) -> None:
     """Each send takes the next number under a lock (the portal's workers share a folder);
     a folder from before the counter goes on from its mails."""

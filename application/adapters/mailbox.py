@@ -60,9 +60,9 @@ class MailboxFolder:
 
     def files(self) -> list[Path]:
         """Every mail's file, oldest first: by its number (by name, 1000000-… would come
-        before 999999-…)."""
-        return sorted(self.folder.glob("*.eml"), key=lambda p: (_number(p), p.name)
-                      ) if self.folder.is_dir() else []
+        before 999999-…); a folder named like one is none."""
+        return sorted((p for p in self.folder.glob("*.eml") if p.is_file()),
+                      key=lambda p: (_number(p), p.name)) if self.folder.is_dir() else []
 
     def messages(self, to: str | None = None) -> list[EmailMessage]:
         """Every mail in the folder, oldest first (optionally only those to ``to``)."""
