@@ -1,5 +1,5 @@
-"""ログイン, 通知キー照合, ログアウト and the help pages (LG-1..LG-8,
-SC-3, SC-4, D-12..D-15). The attempt id lives in a signed cookie, never in a form."""
+"""ログイン, 通知キー照合 and ログアウト (LG-1..LG-7, SC-3, SC-4, D-12..D-15). The attempt id
+lives in a signed cookie, never in a form."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application import screens
-from application.japan_time import span
 from application.login import Opening
 from application.outcomes import ErrorPage, KeyEntry, LoginScreen, Refusal, Throttled, TopPage
 from application.station import AttemptNotFound
 from domain import clock
 from domain.login_attempt import KEY_AWAITED, LoginAttempt
-from domain.portal_sessions import IDLE_TIMEOUT
 from portal.addresses import address_or_unknown
 from portal.confirm_pages import refused_form
 from portal.cookies import cookie, drop_cookie, set_cookie
@@ -159,7 +157,8 @@ def _session_started(request: Request, top: TopPage) -> Response:
     return response
 
 
-def _attempt(request: Request) -> str | None:
+def signed_attempt(request: Request) -> str | None:
+    """The attempt id of this browser's signed attempt cookie, if it is still young."""
     return portal(request).signer.attempt_of(
         cookie(request, ATTEMPT_COOKIE), cookie(request, BROWSER_COOKIE), clock.now(),
         _attempt_max_age(request))
@@ -187,7 +186,7 @@ async def key_page(request: Request) -> Response:
     """通知キー照合; after an entry that asks again (RETRY_QUERIES) with its message: a
     reload of it enters nothing (a reload of the POST's page would enter the key again,
     towards D-4's lock)."""
-    attempt = _attempt(request)
+    attempt = signed_attempt(request)
     if attempt is None:
         return redirect("/login")
     asked = next(((refusal, request.query_params[query]) for refusal, query
@@ -210,7 +209,7 @@ async def enter_key(request: Request) -> Response:
     another tab ended the attempt, or another browser's): the key cannot be used, as an
     attempt over says (it showed a bare login screen)."""
     form = await checked_form(request)
-    attempt = _attempt(request)
+    attempt = signed_attempt(request)
     if form is None:
         return redirect("/top") if await member(request) else refused_form(request)
     if attempt is None:
@@ -250,54 +249,6 @@ async def log_out(request: Request) -> Response:
     return response
 
 
-async def help_forgot(request: Request) -> Response:
-    """The login screen's help: whom to contact (LG-8's people: the manual names no other).
-    A logged-in reader, as on every help page, keeps the session's header and is led back
-    to the top page (the login form would only send it there)."""
-    session, top = await member(request) or (None, None)
-    return render(request, "help_forgot.html", {
-        "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON},
-        session=session, top=top)
-
-
-async def help_key_mail(request: Request) -> Response:
-    """「通知キーのメールが届かない場合」 (LG-8): reached from a 通知キー照合 screen, the contact
-    for the login ID of that pending attempt; else both."""
-    session, top = await member(request) or (None, None)
-    return render(request, "help_key_mail.html", {
-        "operator": screens.OPERATOR, "main_id_person": screens.MAIN_ID_PERSON,
-        "key_not_received": screens.KEY_NOT_RECEIVED,
-        "contact": await _attempt_contact(request)}, session=session, top=top)
-
-
-async def _attempt_contact(request: Request) -> str | None:
-    """screens.contact for the login ID of this browser's signed attempt, if there is one."""
-    attempt = _attempt(request)
-    if attempt is None:
-        return None
-    station = portal(request).station
-    found = await run(station.find, UUID(attempt), LoginAttempt)
-    if found is None or found.account_id is None:
-        return None
-    return screens.contact(await run(station.key_mail_contact, found.login_id))
-
-
-async def help_notes(request: Request) -> Response:
-    """The notes on keys and sessions, for anyone; a logged-in reader keeps the session's
-    header and menu, and is led back to the top page, not to a login form."""
-    policy = portal(request).station.policy
-    session, top = await member(request) or (None, None)
-    return render(request, "help_notes.html", {
-        "policy": policy, "spans": {  # LG-5, D-10: as a person reads a span
-            "key_valid": span(policy.validity.total_seconds()),
-            "key_window": span(policy.key_window.total_seconds())},
-        "sessions": {  # D-14, D-12: as enforced
-            "failure_window": span(policy.address_window.total_seconds()),
-            "failure_limit": policy.address_failure_limit,
-            "idle_minutes": int(IDLE_TIMEOUT.total_seconds() // 60)}},
-        session=session, top=top)
-
-
 ROUTES = [
     Route("/", home),
     Route("/login", login_page),
@@ -306,7 +257,4 @@ ROUTES = [
     Route("/key", key_page),
     Route("/key", enter_key, methods=["POST"]),
     Route("/logout", log_out, methods=["POST"]),
-    Route("/help/forgot", help_forgot),
-    Route("/help/key-mail", help_key_mail),
-    Route("/help/notes", help_notes),
 ]

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal import customer_pages, login_pages, member_pages, permission_pages
+from portal import customer_pages, help_pages, login_pages, member_pages, permission_pages
 
 
 async def _favicon(request: Request) -> Response:
@@ -16,5 +16,6 @@ async def _favicon(request: Request) -> Response:
     return Response(status_code=204)
 
 
-PAGES = [Route("/favicon.ico", _favicon), *login_pages.ROUTES, *member_pages.ROUTES,
-         *customer_pages.ROUTES, *permission_pages.ROUTES]  # (and /static/, /dev/mailbox)
+PAGES = [Route("/favicon.ico", _favicon), *login_pages.ROUTES, *help_pages.ROUTES,
+         *member_pages.ROUTES, *customer_pages.ROUTES,
+         *permission_pages.ROUTES]  # (and /static/, /dev/mailbox)
