@@ -6,6 +6,7 @@ import shlex
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -124,35 +125,9 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
     #   stops short, removed once it is whole)
     # (kill, timeout: as Ctrl-C, nothing half-written kept)
     click.get_current_context().call_on_close(exits.terminate_as_interrupt())
-    try:
-        runs = _run(chosen, folder, compared, shards, scheduler, say)
-    except KeyboardInterrupt as e:
-        said, code = exits.stopped(e)
-        click.echo(f"\n{said}: {discarded(folder, began, replaced)}", err=True)
-        sys.exit(code)
-    except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
-        what = (f"a shard's store in {folder} could not be written" if e.unwritable
-                else f"{counted_as(e.shards, 'shard')} failed")
-        click.echo(f"error: {what}; {discarded(folder, began, replaced)}", err=True)
-        sys.exit(exits.IO_ERROR if e.unwritable else exits.SHARD_FAILED)
-    except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
-        reason = (str(e).splitlines() or [type(e).__name__])[0]
-        click.echo(f"error: the simulation's store in {folder} could not be written: "
-                   f"{reason}; {discarded(folder, began, replaced)}", err=True)
-        sys.exit(exits.IO_ERROR)
-    except OSError as e:  # a report or plot beside it, on a disk that filled
-        if e.errno not in exits.DISK_FULL:
-            raise
-        click.echo(f"error: {e.strerror} ({e.filename}); {discarded(folder, began, replaced)}", err=True)
-        sys.exit(exits.IO_ERROR)
-    try:
-        drop_earlier_run(folder)  # (the run is whole)
-    except OSError as e:
-        left = next(p for p in (folder / SET_ASIDE, folder / DROPPED) if p.exists())
-        click.echo(f"note: the earlier run set aside could not be removed ({e.strerror or e}):"
-                   f" it is in {left}; " + ("the next run here removes it" if left.name ==
-                   DROPPED else "remove it by hand, or the next run here takes it for the "
-                   "last whole run (and removes this one)"), err=True)
+    runs = _whole_run(chosen, folder, compared, shards, scheduler, say,
+                      lambda: discarded(folder, began, replaced))
+    _drop_earlier_run(folder)
     if say.reader_gone:  # (| head): the run is whole, its files written; unaudited
         click.echo(f"note: the output's reader stopped reading: the run is kept in {folder}, "
                    f"unaudited ({_to_audit(runs)})", err=True)
@@ -165,6 +140,47 @@ def simulate(scenario: str, out: Path | None, seed: int | None, days: int | None
             click.echo(f"\n{said}: the run is kept in {folder}, its audit unfinished "
                        f"({_to_audit(runs)})", err=True)
             sys.exit(code)
+
+
+def _whole_run(chosen: scenarios.Scenario, folder: Path,
+               compared: tuple[Varied, list[float]] | None, shards: int,
+               scheduler: str | None, say: Say, discard: Callable[[], str]) -> list[list[Path]]:
+    """The run's stores; or, stopped short, a line saying why and what became of the
+    folder (``discard`` removes what the run wrote and says so), and the exit code."""
+    try:
+        return _run(chosen, folder, compared, shards, scheduler, say)
+    except KeyboardInterrupt as e:
+        said, code = exits.stopped(e)
+        click.echo(f"\n{said}: {discard()}", err=True)
+        sys.exit(code)
+    except ShardsLost as e:  # (each named): no run; what the shards wrote is removed
+        what = (f"a shard's store in {folder} could not be written" if e.unwritable
+                else f"{counted_as(e.shards, 'shard')} failed")
+        click.echo(f"error: {what}; {discard()}", err=True)
+        sys.exit(exits.IO_ERROR if e.unwritable else exits.SHARD_FAILED)
+    except (PersistenceError, sqlite3.Error) as e:  # a full disk, mid-run or at the end
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        click.echo(f"error: the simulation's store in {folder} could not be written: "
+                   f"{reason}; {discard()}", err=True)
+        sys.exit(exits.IO_ERROR)
+    except OSError as e:  # a report or plot beside it, on a disk that filled
+        if e.errno not in exits.DISK_FULL:
+            raise
+        click.echo(f"error: {e.strerror} ({e.filename}); {discard()}", err=True)
+        sys.exit(exits.IO_ERROR)
+
+
+def _drop_earlier_run(folder: Path) -> None:
+    """The earlier run set aside, removed now this one is whole; if it cannot be, where it
+    is left and what becomes of it."""
+    try:
+        drop_earlier_run(folder)
+    except OSError as e:
+        left = next(p for p in (folder / SET_ASIDE, folder / DROPPED) if p.exists())
+        click.echo(f"note: the earlier run set aside could not be removed ({e.strerror or e}):"
+                   f" it is in {left}; " + ("the next run here removes it" if left.name ==
+                   DROPPED else "remove it by hand, or the next run here takes it for the "
+                   "last whole run (and removes this one)"), err=True)
 
 
 def _with_policy(chosen: scenarios.Scenario, policy: dict[str, float]) -> scenarios.Scenario:
