@@ -50,12 +50,14 @@ RETRIES = 1  # a shard that fails is run once more (afresh), then named
 STOP_WAIT = 30  # seconds a Ctrl-C waits for shards on a cluster's workers to stop
 SCHEDULER_TIMEOUT = 5  # seconds for the scheduler to take the stop (else: it is not answering)
 
+Failure = tuple[Part, str, BaseException]  # a shard, when it failed, and why
+
 
 class ShardsFailed(RuntimeError):
     """One or more shards failed (a task even after its retries); each is named, with why.
     ``errors``: what each raised, in the same order (a full disk is told from a bug)."""
 
-    def __init__(self, failures: list[tuple[Part, str, BaseException]]) -> None:
+    def __init__(self, failures: list[Failure]) -> None:
         ordered = sorted(failures, key=lambda failure: failure[0].index)
         self.failures = [(part, why) for part, why, _ in ordered]
         self.errors = [error for *_, error in ordered]
@@ -143,18 +145,12 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
     plan = parts(scenario, shards)
     topic = f"billing-station-days-{uuid.uuid4().hex}"
     results: dict[int, ShardResult] = {}
-    failures: list[tuple[Part, str, BaseException]] = []
-    stores: dict[int, bootstrap.StoreSettings] = {}
+    failures: list[Failure] = []
     with _given_or_own(client, len(plan), scheduler) as client:  # a cluster first: else nothing written
         folder.mkdir(parents=True, exist_ok=True)
         set_aside_earlier_run(folder)
         shared = shared_store(store) if store is not None else None
-        for part in plan:  # each shard's own store made here, before any task starts
-            try:
-                stores[part.index] = shared or own_store(folder_of(folder, part))
-            except OSError as e:
-                failures.append((part, f"before it started (its store "
-                                       f"{folder_of(folder, part)}): {_why(e)}", e))
+        stores = _stores_made(plan, folder, shared, failures)
         bar = functools.partial(tqdm, file=sys.stderr, leave=False,
                                 disable=None if progress is None else not progress)
         with bar(total=sum(p.size for p in plan if p.index in stores),
@@ -181,18 +177,7 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
                             stores[part.index], shared is not None, topic, stoppable,
                             key=f"shard-{part.index + 1}-of-{part.count}-{topic}", pure=False,
                             retries=attempts - 1)] = part
-                for future in as_completed(futures):
-                    part = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as e:  # named below, after the others have finished
-                        failures.append((part, f"in {counted_as(attempts, 'attempt')}: "
-                                               f"{_why(e)}", e))
-                        continue
-                    if result is None:  # (its stop event: only this run's Ctrl-C sets it)
-                        failures.append((part, "when the run was stopped", KeyboardInterrupt()))
-                    else:
-                        results[part.index] = result
+                _gathered(futures, attempts, results, failures)
             except KeyboardInterrupt:
                 try:
                     if stoppable:
@@ -210,6 +195,36 @@ def run_sharded(scenario: Scenario, shards: int, folder: Path, *, scheduler: str
         raise ShardsFailed(failures)
     done = [results[k] for k in sorted(results)]
     return ShardedRun(merge([r.report for r in done]), done, time.perf_counter() - began)
+
+
+def _stores_made(plan: list[Part], folder: Path, shared: bootstrap.StoreSettings | None,
+                 failures: list[Failure]) -> dict[int, bootstrap.StoreSettings]:
+    """Each shard's store by its index (the one ``shared``, or its own made here before any
+    task starts); a shard whose own store cannot be made is a failure, before it started."""
+    stores = {}
+    for part in plan:
+        try:
+            stores[part.index] = shared or own_store(folder_of(folder, part))
+        except OSError as e:
+            failures.append((part, f"before it started (its store "
+                                   f"{folder_of(folder, part)}): {_why(e)}", e))
+    return stores
+
+
+def _gathered(futures: dict[Future, Part], attempts: int, results: dict[int, ShardResult],
+              failures: list[Failure]) -> None:
+    """Each shard's result as it comes, or its failure (named after the others finish)."""
+    for future in as_completed(futures):
+        part = futures[future]
+        try:
+            result = future.result()
+        except Exception as e:
+            failures.append((part, f"in {counted_as(attempts, 'attempt')}: {_why(e)}", e))
+            continue
+        if result is None:  # (its stop event: only this run's Ctrl-C sets it)
+            failures.append((part, "when the run was stopped", KeyboardInterrupt()))
+        else:
+            results[part.index] = result
 
 
 @contextmanager
