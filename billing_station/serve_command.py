@@ -84,30 +84,8 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
             "the development mailbox shows every key mail to whoever asks: it is served "
             "only on a loopback --host (127.0.0.1, ::1, localhost), not with "
             "--forwarded-allow-ips", param_hint="'--dev-mailbox'")
-    store = settings.store()
-    where = bootstrap.store_name(store)
-    if not bootstrap.yes_or_no("CREATE_TABLE", store.get("CREATE_TABLE", "true")) and (
-            store["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
-            and not Path(store["SQLITE_DBNAME"]).is_file()):
-        raise bootstrap.ConfigError(f"CREATE_TABLE=false, and there is no store at {where} to "
-                                    "serve: unset it, so that serve makes the store")
-    with store_errors(where):
-        bootstrap.refuse_a_foreign_database(store)
-        station = station_from(settings)  # creates the store's tables once, before any worker
-        try:  # (events it cannot read, e.g. without their CIPHER_KEY: refused, not a 500 later)
-            refuse_unreadable(station, where)
-            onboarded = onboard_demo_if_empty(station)
-        finally:
-            station.close()
-    secret_given = bool(os.environ.get(SECRET))
-    if not secret_given:  # (an empty one too: each worker would make its own)
-        os.environ[SECRET] = secrets.token_urlsafe(32)
-    os.environ[TABLES_READY] = "1"
-    os.environ[WORKERS] = str(workers)
-    if dev_mailbox:
-        os.environ[DEV_MAILBOX] = "1"
-    else:  # (only the option serves it: the workers' setting, inherited, would skip its check)
-        os.environ.pop(DEV_MAILBOX, None)
+    where, onboarded = _store_ready(settings)
+    secret_given = _workers_told(workers, dev_mailbox)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     # The mails' footer names the login page (bootstrap.Settings.login_url): where this run
     # serves it, unless BS_LOGIN_URL says otherwise (e.g. behind a proxy).
@@ -131,6 +109,42 @@ def serve(host: str, port: int, workers: int, dev_mailbox: bool, proxies: str | 
                 workers=workers, http=PortalHttpTools, proxy_headers=proxies is not None,
                 forwarded_allow_ips=proxies or None, server_header=False,
                 log_config=log_config())
+
+
+def _store_ready(settings: bootstrap.Settings) -> tuple[str, bool]:
+    """The store's name, its tables made once before any worker starts, and whether the
+    demo customer was onboarded in it (an empty store); a store that is none, foreign or
+    unreadable is refused here, not a 500 later."""
+    store = settings.store()
+    where = bootstrap.store_name(store)
+    if not bootstrap.yes_or_no("CREATE_TABLE", store.get("CREATE_TABLE", "true")) and (
+            store["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+            and not Path(store["SQLITE_DBNAME"]).is_file()):
+        raise bootstrap.ConfigError(f"CREATE_TABLE=false, and there is no store at {where} to "
+                                    "serve: unset it, so that serve makes the store")
+    with store_errors(where):
+        bootstrap.refuse_a_foreign_database(store)
+        station = station_from(settings)
+        try:  # (events it cannot read, e.g. without their CIPHER_KEY)
+            refuse_unreadable(station, where)
+            return where, onboard_demo_if_empty(station)
+        finally:
+            station.close()
+
+
+def _workers_told(workers: int, dev_mailbox: bool) -> bool:
+    """What the worker processes read from the environment they inherit; whether
+    BS_PORTAL_SECRET was given (else one is made for this run, the same for each)."""
+    secret_given = bool(os.environ.get(SECRET))
+    if not secret_given:  # (an empty one too: each worker would make its own)
+        os.environ[SECRET] = secrets.token_urlsafe(32)
+    os.environ[TABLES_READY] = "1"
+    os.environ[WORKERS] = str(workers)
+    if dev_mailbox:
+        os.environ[DEV_MAILBOX] = "1"
+    else:  # (only the option serves it: the workers' setting, inherited, would skip its check)
+        os.environ.pop(DEV_MAILBOX, None)
+    return secret_given
 
 
 def _mail_checked(settings: bootstrap.Settings, config: PortalConfig) -> str:
