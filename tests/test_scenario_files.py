@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from click.testing import CliRunner
 
 from billing_station import exits
 from billing_station.cli import main
+from domain.policy import LoginPolicy
 from simulations import checks
-from simulations.scenario import SCENARIOS, Delay, Scenario, ScenarioError, load
+from simulations.scenario import SCENARIOS, Delay, Policy, Scenario, ScenarioError, load
 from simulations.scenario_reference import MEANINGS, REFERENCE, keys, reference
 from tests.small_runs import TINY_TOML
 
@@ -90,6 +92,10 @@ def test_a_scenario_with_an_unknown_key_is_refused_by_name(tmp_path: Path) -> No
     path.write_text("hash_cost = 0\n")
     with pytest.raises(ScenarioError, match="hash_cost must be a whole number from 1 to 20"):
         load(path)
+    path.write_text("days = 3\nhash_cost_set = true\n")  # (the loader's own, not a file's)
+    with pytest.raises(ScenarioError, match=r"unknown key hash_cost_set \(known in the top") as e:
+        load(path)
+    assert "hash_cost_set" not in str(e.value).partition("known in the top level")[2]
     path.write_text('days = "two"\n[population]\ncustomrs = 3\n')  # every problem at once:
     with pytest.raises(ScenarioError, match=r"unknown key population\.customrs .*; days must "
                        r"be a whole number from 1 to 3,660 \(not \"two\"\)"):  # (the typo hid
@@ -221,7 +227,10 @@ def test_a_value_toml_cannot_read_is_named_by_its_key(tmp_path: Path) -> None:
                           # (a line inside what an earlier one began: no key of its own)
                           ('name = \"\"\"\n[attack]\n\"\"\"\ndays = 1O\n', "s.toml: days: "),
                           ("days = [1,\n2,\nseed = 3\n", "s.toml: Invalid value"),
-                          ('name = \"\"\"a\nseed = 1O\n', "s.toml: Unterminated")]:
+                          ('name = \"\"\"a\nseed = 1O\n', "s.toml: Unterminated"),
+                          # (a table written twice as an array's: the line's is the last)
+                          ("[[attack]]\naddresses = 1\n[[attack]]\naddresses = 1O\n",
+                           "s.toml: attack.addresses: ")]:
         path.write_text(written)
         with pytest.raises(ScenarioError) as refused:
             load(path)
@@ -307,3 +316,40 @@ def test_a_description_may_run_over_several_lines(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text(f'description = """two\nlines"""\n{TINY_TOML}')
     assert load(path).description == "two\nlines"
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("[behaviour]\nmistype_rate = nan\n", "behaviour.mistype_rate must be a number from 0 to 1 "
+                                           "(not nan)"),
+    ("[behaviour]\nhours_jst = [9, 9]\n", "behaviour.hours_jst must be two whole numbers "
+                                           "from 0 to 24, the first before the second"),
+    ("[behaviour]\nmail_delay = { median = 0, p95 = 20 }\n",
+     f"behaviour.mail_delay must have {checks.DELAY_ALLOWED}"),
+    ("[population]\ncustomers = 3\ncustomers_per_address = 2\n[attack]\naddresses = 3\n",
+     "attack.addresses must be at most the customers' 2 addresses"),
+])
+def test_a_number_at_the_edge_of_its_bounds_is_refused_on_the_wrong_side(
+        tmp_path: Path, written: str, said: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(TINY_TOML.replace("[population]\ncustomers = 1\n", "") + written)
+    with pytest.raises(ScenarioError, match=re.escape(said)):
+        load(path)
+
+
+def test_a_number_at_the_edge_of_its_bounds_is_taken_on_the_right_side(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("days = 1\nhash_cost = 4\n[population]\ncustomers = 3\n"
+                    "customers_per_address = 2\nsub_ids_per_customer = [100, 100]\n"
+                    "[behaviour]\nhours_jst = [0, 24]\nmail_delay = { median = 0.001, p95 = 0.001 }\n"
+                    "[attack]\naddresses = 2\n")
+    scenario = load(path)
+    assert (scenario.attack.addresses, scenario.behaviour.hours_jst) == (2, (0, 24))
+    assert scenario.population.sub_ids_per_customer == (100, 100)
+
+
+def test_each_number_of_a_scenario_s_policy_is_the_login_policy_s_own() -> None:
+    chosen = Policy(key_validity_minutes=7, max_wrong_entries=3, max_keys_per_hour=9,
+                    address_failure_limit=11, address_window_minutes=4)
+    assert chosen.login_policy() == LoginPolicy(
+        validity=timedelta(minutes=7), max_wrong_entries=3, max_keys_per_window=9,
+        address_failure_limit=11, address_window=timedelta(minutes=4))

@@ -29,7 +29,7 @@ from simulations.population import RememberingHasher
 from simulations.report import report
 from simulations.report_html import RunFigures, report_page
 from simulations.report_text import text
-from simulations.runner import RunStopped, Simulation
+from simulations.runner import RunStopped, Simulation, _mistyped
 from simulations.scenario import Behaviour, Delay, Population, Scenario, ScenarioError, load
 from tests.small_runs import TINY, run
 from tests.test_plot_labels import made
@@ -292,3 +292,14 @@ def test_a_run_too_short_for_tenths_of_a_second_says_its_milliseconds() -> None:
     assert _run_figures(ran, RunFigures(2.5, 80.0)).startswith("ran in 2.5 s: 28 events/s")
 
 
+
+
+def test_a_key_mistyped_is_the_key_with_one_digit_changed_never_the_key_itself() -> None:
+    """A mistype that gave the key back (a digit 'changed' to itself) would log in: a
+    scenario's mistype_rate would be a tenth lower than it says."""
+    rng, key = random.Random(3), "123456789012"
+    typed = [_mistyped(key, rng) for _ in range(500)]
+    assert all(len(t) == 12 and sum(a != b for a, b in zip(t, key, strict=True)) == 1
+               for t in typed)
+    assert {i for t in typed for i, (a, b) in enumerate(zip(t, key, strict=True)) if a != b} == (
+        set(range(12)))
