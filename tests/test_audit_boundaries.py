@@ -218,6 +218,8 @@ def test_an_unknown_login_id_is_not_found_and_one_as_typed_at_login_is_found(
     output = refused_in_one_line(audit(env, "as-of", "2030-01-01", "x" * 1000 + "\u200b"),
                                  NOT_FOUND)
     assert output.startswith("'" + "x" * 64 + "…': no such login ID at")
+    output = refused_in_one_line(audit(env, "as-of", "2030-01-01", "y" * 64), NOT_FOUND)
+    assert output.startswith("'" + "y" * 64 + "': no such login ID at")  # (not cut: whole)
 
 
 def test_a_login_id_of_no_account_is_found_by_timeline_as_by_history(tmp_path: Path) -> None:
@@ -261,16 +263,20 @@ def test_history_csv_gives_no_spreadsheet_a_formula(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     app = build(store_settings("sqlite", path), KeyRecorder())
     onboard(app, "-main01")
-    app.log_in("-main01", "wrong-password")
-    app.log_in("-main01", "wrong-password")
+    for _ in range(3):
+        app.log_in("-main01", "wrong-password")
     app.close()
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE stored_events SET state = CAST(json_set(state, '$.login_id', "
                    "'=HYPERLINK(\"http://x\")') AS BLOB) WHERE rowid = (SELECT min(rowid) "
                    "FROM stored_events WHERE topic LIKE '%.LoginRequested')")
+        db.execute("UPDATE stored_events SET state = CAST(json_set(state, '$.login_id', "
+                   "'@SUM(1)') AS BLOB) WHERE rowid = (SELECT max(rowid) "
+                   "FROM stored_events WHERE topic LIKE '%.LoginRequested')")
     env = {"BS_SQLITE_PATH": str(path)}
     rows = list(csv.DictReader(io.StringIO(audit(env, "history", "--format", "csv").output)))
-    assert [row["login_id"] for row in rows] == ["'=HYPERLINK(\"http://x\")", "'-main01"]
+    assert [row["login_id"] for row in rows] == [
+        "'=HYPERLINK(\"http://x\")", "'-main01", "'@SUM(1)"]
     assert '"login_id": "=HYPERLINK' in audit(env, "history", "--format", "jsonl").output
     found = audit(env, "history", "--format", "csv", "--login-id", "-main01").output
     assert found.splitlines()[1:] == [found.splitlines()[1]] and "'-main01" in found
@@ -702,6 +708,9 @@ def test_D_16_rows_a_damaged_file_hides_without_an_error_are_named_missing(
     assert streamed.exit_code == DATA_ERROR and "Traceback" not in streamed.output
     assert streamed.stderr.strip().startswith("error: the event store is missing events: ")
     assert streamed.stderr.strip().endswith("is only part of the period")
+    page = audit(env, "history", "--format", "html")  # (a page is written whole, or not at all)
+    assert page.exit_code == DATA_ERROR and page.stdout == "" and "part of the period" not in (
+        page.stderr)
 
 
 def test_D_16_a_store_another_program_writes_while_it_is_read_is_no_verdict(

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from datetime import UTC, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import freezegun
 import pytest
@@ -24,11 +25,13 @@ from application.billing_station import BillingStation
 from application.bootstrap import store_settings
 from application.messages import key_in
 from application.outcomes import ErrorPage, Refusal
+from billing_station.audit_commands import _width
 from billing_station.audit_pages import history_page
 from billing_station.cli import main
 from billing_station.exits import NOT_FOUND
+from domain import clock
 from domain.crypto import Hasher
-from domain.login_attempt import KEY_AWAITED
+from domain.login_attempt import KEY_AWAITED, LoginAttempt
 from domain.policy import LoginPolicy
 from tests.conftest import build
 from tests.story import (
@@ -141,8 +144,23 @@ def test_cli_verify_prints_the_violation_with_its_events_and_exits_1(
     app.close()
     result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
     assert result.exit_code == 1
-    assert "VIOLATION LG-3" in result.output and "1 violation found" in result.output
+    assert "VIOLATION LG-3" in result.output and "1 violation found: LG-3 ×1" in result.output
     assert "LoginAttempt.KeyIssued" in result.output  # the evidence: the attempt's events
+    app = build(store_settings("sqlite", path), mailbox)
+    account = app.account("main01")
+    assert account is not None
+    rejected = LoginAttempt.request("main01", account.id, clock.now(), uuid4())
+    rejected.reject_password(clock.now())
+    complete_planted(app, rejected, clock.now())  # planted after: LG-1, found second
+    app.close()
+    result = CliRunner().invoke(main, ["verify"], env={"BS_SQLITE_PATH": str(path)})
+    assert result.output.index("VIOLATION LG-3") < result.output.index("VIOLATION LG-1")
+    assert "2 violations found: LG-1 ×1, LG-3 ×1" in result.output  # (by rule, as sorted)
+
+
+def test_a_full_width_character_takes_two_columns_on_a_terminal_as_a_wide_one_does() -> None:
+    """as-of aligns its values by its labels' columns (Ａ and （ are full-width, 通 wide)."""
+    assert _width("ＡＢ（）") == _width("通知キー") == 8 and _width("ab ｶﾅ") == 5
 
 
 def test_as_of_rebuilds_the_account_as_it_stood_then(
@@ -184,8 +202,9 @@ def test_history_client_lists_the_logins_from_one_address(tmp_path: Path,
                                                           mailbox: MailboxFolder) -> None:
     app = build(store_settings("sqlite", tmp_path / "store.sqlite3"), mailbox)
     onboard(app)
-    for address in ("203.0.113.9", "2001:db8::1", "203.0.113.9"):
-        app.log_in_from(address, "main01", "wrong")
+    for address in ("203.0.113.9", "2001:DB8:0::1", "203.0.113.9"):  # (the services keep
+        app.log_in_from(address, "main01", "wrong")  # an address as given: the portal's own
+    # are canonical, a store another caller wrote may hold any spelling of one)
     app.close()
     env, runner = {"BS_SQLITE_PATH": str(tmp_path / "store.sqlite3")}, CliRunner()
     for asked, found in (("203.0.113.9", 2), ("2001:DB8:0::1", 1), ("192.0.2.1", 0)):

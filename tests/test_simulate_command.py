@@ -736,3 +736,16 @@ def test_a_runs_bars_count_its_customers_onboarded_then_its_days(
     scenario = attrs.evolve(TINY, days=3, population=attrs.evolve(TINY.population, customers=4))
     simulate(scenario, tmp_path)
     assert counted == [("customer", 1)] * 4 + [("day", 1)] * 3
+
+
+def test_seed_0_is_a_seed(tmp_path: Path) -> None:
+    """--seed 0 ran the scenario's own seed (0 read as no seed given), and said it was 0."""
+    (tmp_path / "tiny.toml").write_text(TINY_TOML)
+    seeds = []
+    for given in (["--seed", "0"], []):
+        out = tmp_path / f"run{len(seeds)}"
+        result = CliRunner().invoke(main, ["simulate", str(tmp_path / "tiny.toml"), *given,
+                                           "--out", str(out), "--no-verify"])
+        assert result.exit_code == 0, result.output
+        seeds.append(json.loads((out / "report.json").read_text())["seed"])
+    assert seeds == [0, Scenario("tiny").seed] and seeds[1] != 0
