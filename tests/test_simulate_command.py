@@ -741,7 +741,7 @@ def test_a_runs_bars_count_its_customers_onboarded_then_its_days(
 def test_seed_0_is_a_seed(tmp_path: Path) -> None:
     """--seed 0 ran the scenario's own seed (0 read as no seed given), and said it was 0."""
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
-    seeds = []
+    seeds: list[int] = []
     for given in (["--seed", "0"], []):
         out = tmp_path / f"run{len(seeds)}"
         result = CliRunner().invoke(main, ["simulate", str(tmp_path / "tiny.toml"), *given,
