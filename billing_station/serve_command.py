@@ -33,11 +33,13 @@ from simulations.wording import counted_as
 
 def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Each entry an IP address or network: anything else (a '*', a typo) would let
-    clients name their own address and slip past D-14, or silently trust no one."""
+    clients name their own address and slip past D-14, or silently trust no one. Each is
+    handed to the server as read here (10.1.2.3/16 as 10.1.0.0/16: the server takes a
+    network with its host's bits for a name, and trusted no one)."""
     if value is None:
         return None
-    entries = [entry.strip() for entry in value.split(",")]
-    for entry in entries:
+    networks = []
+    for entry in (entry.strip() for entry in value.split(",")):
         try:
             network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
@@ -46,7 +48,8 @@ def _proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> s
         if network.prefixlen == 0:  # (0.0.0.0/0 is '*' by another name)
             raise click.BadParameter(f"{entry!r} is every address: any client could name its "
                                      "own (list the proxies' addresses)", ctx, param)
-    return ",".join(entries)
+        networks.append(str(network) if "/" in entry else str(network.network_address))
+    return ",".join(networks)
 
 
 @click.command()
