@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from application import bootstrap
-from application.adapters.files import write_whole
+from application.adapters.files import beside, write_whole
 from application.audit import checkpoint
 from billing_station import exits
 
@@ -95,9 +95,10 @@ def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
     if _writable_ancestor(value.parent) != value.parent:
         raise click.BadParameter(f"{value} cannot be written (its folder must exist and be "
                                  "writable)", ctx, param)
-    if not _nameable(value, value.parent):
-        raise click.BadParameter(f"{value} cannot be a file's name here (too long, or a "
-                                 "NUL in it)", ctx, param)
+    if not _nameable(beside(value), value.parent):  # (written first, 5 bytes longer)
+        raise click.BadParameter(f"{value} cannot be a file's name here (too long: it is "
+                                 "written beside itself first, under a name 5 bytes longer; "
+                                 "or a NUL in it)", ctx, param)
     return value
 
 

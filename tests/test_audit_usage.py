@@ -133,6 +133,22 @@ def test_an_unusable_path_or_instant_is_refused_before_any_work(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_a_name_as_long_as_the_file_system_takes_is_taken_and_one_longer_refused_first(
+        tmp_path: Path) -> None:
+    """A page or checkpoint is written beside itself first, under a name 5 bytes longer:
+    so 250 bytes, of ext4's and most file systems' 255, is the longest name taken. One of
+    255 passed the check, then failed after the whole verify (exit 74)."""
+    env = {"BS_SQLITE_PATH": str(a_store_with_one_login(tmp_path))}
+    for name in ("x" * 245 + ".html", "あ" * 81 + "xy.html"):  # (250 bytes)
+        assert len(os.fsencode(name)) == 250
+        result = audit(env, "verify", "--html", str(tmp_path / name))
+        assert result.exit_code == 0 and (tmp_path / name).is_file(), result.output
+    for option in ("--html", "--checkpoint"):
+        refused = audit(env, "verify", option, str(tmp_path / ("y" * 251)))
+        assert refused.exit_code == USAGE and "cannot be a file's name here (too long" in (
+            refused.output) and "summary" not in refused.output, refused.output
+
+
 def test_an_instant_as_the_screens_show_it_is_japan_time() -> None:
     assert Instant().convert("2026/04/20 12:00", None, None) == datetime(2026, 4, 20, 12,
                                                                          tzinfo=JST)
