@@ -195,8 +195,11 @@ def test_a_run_s_compared_run_folder_and_the_run_are_not_run_in_at_once(
         assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
         assert f"another simulate is running in {busy}" in refused.output, argv_out
         assert list(inner.iterdir()) == []
+    beside = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # a run in out/validity-10 holds
+    fcntl.flock(beside, fcntl.LOCK_SH)                  # out as this one does: shared
     ran = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.toml"), "--out", str(inner)])
-    assert ran.exit_code == 0, ran.output  # (no run above: its own folder's)
+    os.close(beside)
+    assert ran.exit_code == 0, ran.output  # (no run above: its own folder's, beside another)
 
 
 def test_cli_simulate_whose_report_meets_a_full_disk_keeps_nothing_either(
