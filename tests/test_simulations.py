@@ -245,6 +245,8 @@ def test_D_10_a_person_refused_comes_back_at_the_time_the_page_gives(tmp_path: P
         assert refused and not any(login_id == who and at == minute
                                    for who, minute in refused for login_id, at, _ in seen)
         assert sum(report(other).support.values()) > calls
+        r = report(other)  # (each visit ends logged in or at support: counted once)
+        assert r.visits == r.logged_in + sum(r.support.values()) and r.support
 
 
 Seen = list[tuple[str, datetime, LoginScreen]]  # (login ID, when, the screen its login gave)
