@@ -30,8 +30,8 @@ from portal.security import (
 )
 from portal.web import checked_form, log, member, portal, redirect, render, run
 
-ERROR_MAX_AGE = timedelta(minutes=5)  # a failed login's page, reloaded or come back to: not
-# for the next person at the browser
+# A failed login's page, reloaded or come back to: not for the next person at the browser
+ERROR_MAX_AGE = timedelta(minutes=5)
 
 
 async def home(request: Request) -> Response:
