@@ -159,6 +159,8 @@ def test_a_simulated_store_verifies_clean_and_its_report_adds_up(tmp_path: Path)
     r = report(simulation)
     simulation.close()
     assert r.visits > 0 and r.visits == r.logged_in + sum(r.support.values())
+    assert r.slowest_login == round(max(r.histogram), 1)  # (a tenth of a second: report.json)
+    assert (r.attacked_addresses, r.tries_per_hour) == (0, 0)  # (no stuffer: no rate of one)
     assert r.attempts == sum(r.outcomes.values())
     assert r.outcomes["completed"] == r.logged_in == r.with_key + r.without_key
     assert r.outcomes["password_rejected"] > 0  # typos, at 20% here
