@@ -471,10 +471,10 @@ def test_a_kept_failed_login_s_page_or_confirmation_is_refused_past_its_age(
     """Their ages were a browser's Max-Age only: a client keeping the failed login's cookie
     showed the login ID typed (maybe a password in the wrong field) for ever. Each is sealed
     with its instant and checked: 5 minutes, and a 確認 screen's 30 (its session alive)."""
-    now = datetime.now(UTC)
     with client(portal) as browser:
         failed = browser.post("/login", data={"login_id": "typed-by-1", "password": "wrong",
                                               "csrf": csrf_of(browser.get("/login").text)})
+        now = datetime.now(UTC)  # (just after the cookie was sealed)
         kept = {"bs_login_error": browser.cookies["bs_login_error"]}
         for late, shown in ((timedelta(minutes=4, seconds=50), True),
                             (timedelta(minutes=5, seconds=1), False)):
@@ -488,6 +488,7 @@ def test_a_kept_failed_login_s_page_or_confirmation_is_refused_past_its_age(
     posted = browser.post("/permission-settings/new", data=sub_id_form(
         f"{login_id}s1", temporary_password=PASSWORD) | {
             "csrf": csrf_of(browser.get("/permission-settings/new").text)})
+    now = datetime.now(UTC)
     kept = {"bs_confirm": browser.cookies["bs_confirm"]}
     for late, shown in ((timedelta(minutes=20), True), (timedelta(minutes=30, seconds=1), False)):
         with freezegun.freeze_time(now + late, tick=True):
