@@ -93,8 +93,7 @@ def _carried(request: Request, shown: Shown, url: str) -> Response | None:
     if len(sealed) > COOKIE_ROOM:
         return None
     response = redirect(url)
-    set_cookie(request, response, SHOWN_COOKIE, sealed,
-               max_age=int(SHOWN_MAX_AGE.total_seconds()))
+    set_cookie(request, response, SHOWN_COOKIE, sealed, max_age=SHOWN_MAX_AGE)
     return response
 
 

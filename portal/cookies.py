@@ -5,6 +5,7 @@ each (the answer to every request of a live session sets one, a login four)."""
 from __future__ import annotations
 
 import string
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,15 +29,17 @@ def cookie(request: Request, name: str) -> str | None:
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str,
-               max_age: int | None = None) -> None:
-    """D-12: HttpOnly, SameSite=Lax, and Secure when served over HTTPS. A value that needs
-    no quoting (an id, a signature: each request has one or more) is written directly, as
-    Starlette writes it; any other, by Starlette (a cookie jar each: 20 µs)."""
+               max_age: timedelta | None = None) -> None:
+    """D-12: HttpOnly, SameSite=Lax, and Secure when served over HTTPS; ``max_age`` as
+    whole seconds. A value that needs no quoting (an id, a signature: each request has one
+    or more) is written directly, as Starlette writes it; any other, by Starlette (a cookie
+    jar each: 20 µs)."""
+    seconds = None if max_age is None else int(max_age.total_seconds())
     if value and _UNQUOTED.issuperset(value):
         response.raw_headers.append(
-            (b"set-cookie", set_cookie_header(request, name, value, max_age).encode("latin-1")))
+            (b"set-cookie", set_cookie_header(request, name, value, seconds).encode("latin-1")))
     else:
-        response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/",
+        response.set_cookie(cookie_name(request, name), value, max_age=seconds, path="/",
                             httponly=True, samesite="lax", secure=https(request))
 
 

@@ -89,8 +89,7 @@ def _after(request: Request, shown: LoginScreen, login_id: str = "") -> Response
         to_key = redirect("/key")
         signed = portal(request).signer.attempt(str(shown.attempt_id), clock.now(),
                                                 _browser(request, to_key))
-        set_cookie(request, to_key, ATTEMPT_COOKIE, signed,
-                   max_age=int(_attempt_max_age(request).total_seconds()))
+        set_cookie(request, to_key, ATTEMPT_COOKIE, signed, max_age=_attempt_max_age(request))
         drop_cookie(request, to_key, ERROR_COOKIE)  # (「戻る」 to it: the login form, not it)
         return to_key
     assert isinstance(shown, ErrorPage)
@@ -107,8 +106,7 @@ def _error_page_next(request: Request, refusal: str, login_id: str,
     to_error = redirect("/login/error")
     sealed = portal(request).signer.login_error(refusal, login_id, _browser(request, to_error),
                                                 clock.now(), retry_at)
-    set_cookie(request, to_error, ERROR_COOKIE, sealed,
-               max_age=int(ERROR_MAX_AGE.total_seconds()))
+    set_cookie(request, to_error, ERROR_COOKIE, sealed, max_age=ERROR_MAX_AGE)
     drop_cookie(request, to_error, ATTEMPT_COOKIE)
     return to_error
 

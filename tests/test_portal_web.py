@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
+from datetime import timedelta
 
 import pytest
 from starlette.requests import Request
@@ -42,7 +43,8 @@ def test_D_12_a_cookie_is_written_as_starlette_writes_it(
     starlettes, ours = Response(), Response()
     starlettes.set_cookie(cookie_name(request, SEEN_COOKIE), value, max_age=max_age, path="/",
                           httponly=True, samesite="lax", secure=scheme == "https")
-    set_cookie(request, ours, SEEN_COOKIE, value, max_age)
+    set_cookie(request, ours, SEEN_COOKIE, value,
+               None if max_age is None else timedelta(seconds=max_age))
     assert ours.headers["set-cookie"] == starlettes.headers["set-cookie"]
     assert ("; Secure" in ours.headers["set-cookie"]) == (scheme == "https")
 
